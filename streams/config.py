@@ -1,0 +1,70 @@
+"""Runtime settings, read once from the environment.
+
+Every knob douane has lives here so an operator finds them in one place. Values come from
+environment variables (``DOUANE_*``); paths default to folders under ``DOUANE_HOME``
+(``./.douane``), which is git-ignored.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REQUESTS_TOPIC = "douane.requests"
+RESPONSES_TOPIC = "douane.responses"
+REJECTED_TOPIC = "douane.rejected"
+FORWARD_TOPIC_PREFIX = "douane.forward."
+
+
+def forward_topic(provider_id: str) -> str:
+    """The topic that carries redacted, audited requests for one provider."""
+    return FORWARD_TOPIC_PREFIX + provider_id
+
+
+def project_root() -> Path:
+    """The source checkout (where ``schemas/`` and ``policies/`` live)."""
+    return Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    kafka_bootstrap: str
+    audit_db: Path
+    signing_key: Path
+    policy_path: Path
+    max_message_bytes: int
+    provider_timeout_s: float
+    log_format: str  # "console" or "json"
+    app_id: str
+
+    @property
+    def kafka_data_dir(self) -> Path:
+        return self.home / "kafka"
+
+    @property
+    def public_key(self) -> Path:
+        """The exported public key sits next to the audit database, for verifiers."""
+        return self.audit_db.with_suffix(".pub.pem")
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    source = os.environ if env is None else env
+    home = Path(source.get("DOUANE_HOME", ".douane")).resolve()
+    audit_db = Path(source.get("DOUANE_AUDIT_DB", str(home / "audit.sqlite3"))).resolve()
+    return Settings(
+        home=home,
+        kafka_bootstrap=source.get("DOUANE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        audit_db=audit_db,
+        signing_key=Path(
+            source.get("DOUANE_SIGNING_KEY", str(home / "keys" / "audit-signing.pem"))
+        ).resolve(),
+        policy_path=Path(
+            source.get("DOUANE_POLICY", str(project_root() / "policies" / "default.yaml"))
+        ).resolve(),
+        max_message_bytes=int(source.get("DOUANE_MAX_MESSAGE_BYTES", str(256 * 1024))),
+        provider_timeout_s=float(source.get("DOUANE_PROVIDER_TIMEOUT_S", "30")),
+        log_format=source.get("DOUANE_LOG_FORMAT", "console"),
+        app_id=source.get("DOUANE_APP_ID", "douane"),
+    )
