@@ -1,0 +1,1 @@
+"""Presidio recognizers douane adds: one identifier per module, each validated by checksum."""

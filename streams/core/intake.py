@@ -1,0 +1,158 @@
+"""Intake: turn the bytes a producer published into a request, or a precise rejection.
+
+Checks run cheapest first: size, UTF-8, JSON, schema, tenant. Error messages name what was
+wrong and where (a JSON path or a byte offset) but never repeat the offending value, because
+that value may be personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from streams.core.model import ChatMessage, GovernedRequest
+
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class Rejection:
+    code: str  # oversize | invalid-utf8 | not-json | schema-violation | unknown-tenant
+    message: str
+    path: str | None = None
+    byte_offset: int | None = None
+    request_id: str | None = None  # set when the message carried a usable id
+    tenant: str | None = None
+
+
+class RequestIntake:
+    """Validates raw request bytes against the request schema and the known tenants."""
+
+    def __init__(
+        self, schema: Mapping[str, Any], known_tenants: Collection[str], max_bytes: int
+    ) -> None:
+        self._validator = Draft202012Validator(schema)
+        self._known_tenants = frozenset(known_tenants)
+        self._max_bytes = max_bytes
+
+    def accept(self, raw: bytes) -> GovernedRequest | Rejection:
+        if len(raw) > self._max_bytes:
+            return Rejection(
+                "oversize",
+                f"message is {len(raw)} bytes; the limit is {self._max_bytes} bytes",
+            )
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return Rejection(
+                "invalid-utf8",
+                f"message is not valid UTF-8: {error.reason} at byte {error.start}",
+                byte_offset=error.start,
+            )
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as error:
+            return Rejection(
+                "not-json",
+                f"message is not JSON: {error.msg} at line {error.lineno} column {error.colno}",
+                byte_offset=len(text[: error.pos].encode("utf-8")),
+            )
+        request_id = _usable_id(document)
+        tenant = _usable_tenant(document)
+        errors = sorted(self._validator.iter_errors(document), key=lambda e: list(e.path))
+        if errors:
+            first = errors[0]
+            more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+            return Rejection(
+                "schema-violation",
+                f"{first.json_path}: {describe_schema_error(first)}{more}",
+                path=first.json_path,
+                request_id=request_id,
+                tenant=tenant,
+            )
+        if document["tenant"] not in self._known_tenants:
+            return Rejection(
+                "unknown-tenant",
+                f"$.tenant: tenant '{document['tenant']}' is not declared in the policy "
+                f"(known: {', '.join(sorted(self._known_tenants))})",
+                path="$.tenant",
+                request_id=request_id,
+            )
+        return GovernedRequest(
+            id=document["id"],
+            tenant=document["tenant"],
+            messages=tuple(ChatMessage(m["role"], m["content"]) for m in document["messages"]),
+            purpose=document.get("purpose"),
+            classification=document.get("classification"),
+            model=document.get("model"),
+            language=document.get("language"),
+            metadata=document.get("metadata", {}),
+        )
+
+
+def _usable_id(document: object) -> str | None:
+    if isinstance(document, dict):
+        candidate = document.get("id")
+        if isinstance(candidate, str) and REQUEST_ID_PATTERN.match(candidate):
+            return candidate
+    return None
+
+
+def _usable_tenant(document: object) -> str | None:
+    if isinstance(document, dict):
+        candidate = document.get("tenant")
+        if isinstance(candidate, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", candidate):
+            return candidate
+    return None
+
+
+def describe_schema_error(error: ValidationError) -> str:
+    """A sentence for one schema violation that never quotes the offending value."""
+    expected = error.validator_value
+    match error.validator:
+        case "required":
+            missing = [name for name in expected if name not in error.instance]
+            return "missing required field " + ", ".join(f"'{name}'" for name in missing)
+        case "additionalProperties":
+            allowed = sorted(error.schema.get("properties", {}))
+            unexpected = sorted(set(error.instance) - set(allowed))
+            return (
+                "unexpected field " + ", ".join(f"'{name[:40]}'" for name in unexpected)
+                + f" (allowed: {', '.join(allowed)})"
+            )
+        case "type":
+            return f"must be of type {expected}, got {_json_type(error.instance)}"
+        case "enum":
+            return "must be one of " + ", ".join(json.dumps(v) for v in expected)
+        case "minLength":
+            return f"must not be shorter than {expected} characters"
+        case "maxLength":
+            return f"must not be longer than {expected} characters"
+        case "minItems":
+            return f"must have at least {expected} item(s)"
+        case "maxItems":
+            return f"must have at most {expected} items"
+        case "pattern":
+            return f"does not match the required pattern {expected}"
+        case _:
+            return f"violates the '{error.validator}' rule of the request schema"
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"

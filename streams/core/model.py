@@ -1,0 +1,72 @@
+"""The values that flow through the governance core: requests, findings, reasons.
+
+Plain frozen dataclasses so the core can be tested with tables of cases and no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ChatMessage:
+    role: str
+    content: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
+class GovernedRequest:
+    """A request that passed intake: well-formed, within limits, from a known tenant."""
+
+    id: str
+    tenant: str
+    messages: tuple[ChatMessage, ...]
+    purpose: str | None = None
+    classification: str | None = None
+    model: str | None = None
+    language: str | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why something was decided: a stable machine code and a sentence for people.
+
+    The message must never contain personal data: it names rules, types and paths only.
+    """
+
+    code: str
+    message: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"code": self.code, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One detected personal value, by position in one message (never the value itself)."""
+
+    message_index: int
+    entity_type: str
+    start: int
+    end: int
+    score: float
+    recognizer: str = ""
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class Detection:
+    """What the detector found in a whole request, and how (NER + patterns, or patterns only)."""
+
+    language: str
+    method: str  # "ner+patterns", or "patterns+ner-fallback:<lang>" for unsupported languages
+    findings: tuple[Finding, ...]
