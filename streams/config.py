@@ -14,6 +14,7 @@ from pathlib import Path
 REQUESTS_TOPIC = "douane.requests"
 RESPONSES_TOPIC = "douane.responses"
 REJECTED_TOPIC = "douane.rejected"
+DEAD_LETTER_TOPIC = "douane.dead-letter"
 FORWARD_TOPIC_PREFIX = "douane.forward."
 
 

@@ -1,0 +1,75 @@
+"""The ``douane`` command: one entry point for operators, DPOs and developers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from streams.config import load_settings
+from streams.logging_setup import configure_logging
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="douane",
+        description="douane: a sovereign data-governance proxy for language models.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    kafka = commands.add_parser("kafka", help="manage the local development Kafka broker")
+    kafka.add_argument("action", choices=["start", "stop", "status"])
+
+    commands.add_parser("worker", help="run the stream processors against the broker")
+
+    model = commands.add_parser("model-server", help="run the stand-in model provider")
+    model.add_argument("--port", type=int, default=8088)
+    model.add_argument("--check-audit", action="store_true",
+                       help="refuse any request whose signed audit record is not already stored "
+                            "(uses DOUANE_AUDIT_DB and its public key)")
+
+    audit = commands.add_parser("audit", help="inspect and verify the audit log")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    audit_commands.add_parser("verify", help="check every record's signature and the chain")
+
+    demo = commands.add_parser("demo", help="run the end-to-end demo (broker must be running)")
+    demo.add_argument("--model-port", type=int, default=8088)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    if args.command == "kafka":
+        from streams.adapters.kafka_broker import run_kafka_command
+
+        return run_kafka_command(args.action, settings)
+    if args.command == "worker":
+        from streams.worker import run_worker
+
+        return run_worker(settings)
+    if args.command == "model-server":
+        from streams.model_server import audit_checker, serve
+
+        checker = audit_checker(settings.audit_db, settings.public_key) if args.check_audit \
+            else None
+        try:
+            asyncio.run(serve(args.port, checker))
+        except KeyboardInterrupt:
+            pass
+        return 0
+    if args.command == "audit":
+        from streams.audit_cli import run_verify
+
+        return run_verify(settings)
+    if args.command == "demo":
+        from streams.demo import run_demo
+
+        return asyncio.run(run_demo(settings, model_port=args.model_port))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

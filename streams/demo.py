@@ -1,0 +1,183 @@
+"""``douane demo``: a dozen prompts cross the border on the real broker, end to end.
+
+Starts the stand-in model server (checking the audit record of every request it receives) and
+a worker as child processes, publishes the sample prompts with a plain aiokafka producer, prints
+for each the decision, what actually left for the model and the answer, then verifies the
+audit log. The broker must already be running (``make demo`` starts it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import AsyncExitStack, asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from streams.audit_cli import run_verify
+from streams.config import REQUESTS_TOPIC, RESPONSES_TOPIC, Settings
+from streams.worker import ensure_topics, load_policy, topic_names
+
+RESPONSE_TIMEOUT_S = 180.0
+
+
+def sample_prompts() -> list[dict[str, Any]]:
+    text = resources.files("streams.demo_data").joinpath("prompts.json").read_text("utf-8")
+    prompts: list[dict[str, Any]] = json.loads(text)
+    return prompts
+
+
+@asynccontextmanager
+async def child_process(name: str, args: list[str], log_path: Path) -> Any:
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", *args],
+            stdout=log_file, stderr=subprocess.STDOUT, env=os.environ.copy(),
+        )
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            if process.returncode not in (0, -15):
+                print(f"  ({name} exited with {process.returncode}; log: {log_path})")
+
+
+async def wait_for_http(url: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient() as client:
+        while True:
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{url} did not answer within {timeout_s:.0f}s")
+            await asyncio.sleep(0.2)
+
+
+async def run_demo(settings: Settings, model_port: int) -> int:
+    policy = load_policy(settings.policy_path)
+    endpoint = policy.policy.providers[0].endpoint
+    if f":{model_port}/" not in endpoint + "/":
+        print(f"demo: the policy's provider endpoint is {endpoint}; start the stand-in there "
+              f"with --model-port")
+        return 2
+    started = time.monotonic()
+    run_id = uuid.uuid4().hex[:8]
+    prompts = sample_prompts()
+    logs = settings.home / "logs"
+    print(f"douane demo - run {run_id}, broker {settings.kafka_bootstrap}, policy "
+          f"'{policy.policy.policy}' v{policy.policy.version} (sha256 {policy.digest[:12]}...)")
+    await ensure_topics(settings.kafka_bootstrap, topic_names(policy))
+    base = f"http://127.0.0.1:{model_port}"
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(child_process(
+            "model server", ["model-server", "--port", str(model_port), "--check-audit"],
+            logs / "model-server.log"))
+        await wait_for_http(f"{base}/v1/models")
+        await stack.enter_async_context(child_process("worker", ["worker"], logs / "worker.log"))
+        print(f"  stand-in model at {base}/v1 (refuses anything without a signed audit record); "
+              f"worker starting (log: {logs / 'worker.log'})")
+        responses = await exchange(settings, prompts, run_id)
+        async with httpx.AsyncClient() as client:
+            received = (await client.get(f"{base}/_stand-in/received")).json()
+    by_id = {entry["request_id"]: entry for entry in received}
+    leaks = report(prompts, responses, by_id, run_id)
+    print()
+    verified = run_verify(settings) == 0
+    elapsed = time.monotonic() - started
+    print(f"demo finished in {elapsed:.0f}s: {len(responses)}/{len(prompts)} responses, "
+          f"{leaks} planted personal value(s) reached the model, audit log "
+          f"{'verified' if verified else 'FAILED verification'}.")
+    return 0 if verified and leaks == 0 and len(responses) == len(prompts) else 1
+
+
+async def exchange(
+    settings: Settings, prompts: list[dict[str, Any]], run_id: str
+) -> dict[str, dict[str, Any]]:
+    """Publish every prompt with a plain producer and collect one response per id."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    await consumer.start()
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    await producer.start()
+    try:
+        partitions = [TopicPartition(RESPONSES_TOPIC, p)
+                      for p in consumer.partitions_for_topic(RESPONSES_TOPIC) or {0}]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        for position in partitions:  # resolve the end offsets now, before publishing
+            await consumer.position(position)
+        for number, prompt in enumerate(prompts, start=1):
+            request = {"id": f"demo-{run_id}-{number:02d}", "tenant": prompt["tenant"],
+                       "messages": [{"role": "user", "content": prompt["text"]}],
+                       "metadata": {"demo_run": run_id}}
+            for field in ("classification", "language"):
+                if field in prompt:
+                    request[field] = prompt[field]
+            await producer.send_and_wait(REQUESTS_TOPIC, json.dumps(request).encode(),
+                                         key=request["id"].encode())
+        print(f"  published {len(prompts)} requests to {REQUESTS_TOPIC}; waiting for answers...")
+        responses: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + RESPONSE_TIMEOUT_S
+        while len(responses) < len(prompts) and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                for record in records:
+                    value = json.loads(record.value)
+                    if value["id"].startswith(f"demo-{run_id}-"):
+                        responses[value["id"]] = value
+        return responses
+    finally:
+        await producer.stop()
+        await consumer.stop()
+
+
+def report(
+    prompts: list[dict[str, Any]], responses: dict[str, dict[str, Any]],
+    received: dict[str, dict[str, Any]], run_id: str,
+) -> int:
+    leaks = 0
+    for number, prompt in enumerate(prompts, start=1):
+        request_id = f"demo-{run_id}-{number:02d}"
+        answer = responses.get(request_id)
+        status = answer["status"].upper() if answer else "NO RESPONSE"
+        print(f"\n[{number:02d}] {prompt['tenant']}: {status}", end="")
+        if answer and answer.get("redacted_entities"):
+            counts = ", ".join(f"{n} {k}" for k, n in sorted(answer["redacted_entities"].items()))
+            print(f" via {answer.get('provider')} - redacted {counts}", end="")
+        print()
+        print(f"     prompt : {prompt['text']}")
+        seen = received.get(request_id)
+        if seen:
+            left = " | ".join(m["content"] for m in seen["body"]["messages"])
+            print(f"     left   : {left}")
+            print(f"     audit  : signed record {seen['audit_record_id']} checked by the model "
+                  f"server before answering: {'yes' if seen['audit_verified'] else 'NO'}")
+            leaked = [value for value in prompt["planted"] if value in left]
+            if leaked:
+                leaks += len(leaked)
+                print(f"     LEAK   : {len(leaked)} planted value(s) reached the model")
+        else:
+            print("     left   : nothing left douane")
+        if answer and answer["status"] == "answered":
+            print(f"     answer : {answer['messages'][0]['content']}")
+        elif answer:
+            for reason in answer["reasons"]:
+                print(f"     reason : {reason['code']} - {reason['message']}")
+    return leaks

@@ -1,0 +1,130 @@
+"""The stand-in provider: a local server speaking the OpenAI Chat Completions wire format.
+
+It answers deterministically from what it received, so a test or a demo can see exactly what
+left douane. When started with an audit database and public key, it also checks, for every
+request, that douane's signed audit record for it already exists and that the digest recorded
+there matches the body it received: the "audit before forward" rule, checked at the receiving
+end rather than by timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from streams.adapters.provider_client import AUDIT_RECORD_HEADER, REQUEST_ID_HEADER
+from streams.core.decision import forwarded_digest
+
+log = structlog.get_logger(__name__)
+RECEIVED: web.AppKey[list[dict[str, Any]]] = web.AppKey("received", list)
+
+
+@dataclass(frozen=True)
+class AuditCheck:
+    verified: bool
+    problem: str | None
+
+
+AuditChecker = Callable[[str, dict[str, Any]], AuditCheck]
+
+
+def audit_checker(audit_db: Path, public_key: Path) -> AuditChecker:
+    from streams.adapters.audit_store import find_verified
+
+    def check(audit_record_id: str, body: dict[str, Any]) -> AuditCheck:
+        record = find_verified(audit_db, public_key, audit_record_id)
+        if record is None:
+            return AuditCheck(False, f"no validly signed audit record '{audit_record_id}'")
+        expected = record.payload["details"].get("forwarded_sha256")
+        if expected != forwarded_digest(body):
+            return AuditCheck(False, "body differs from the digest in the audit record")
+        return AuditCheck(True, None)
+
+    return check
+
+
+def answer_for(body: dict[str, Any]) -> str:
+    last_user = next(
+        (m.get("content", "") for m in reversed(body.get("messages", []))
+         if m.get("role") == "user"),
+        "",
+    )
+    return f"[{body.get('model')}] I received {len(body.get('messages', []))} message(s). " \
+           f"You asked: {last_user}"
+
+
+def build_app(checker: AuditChecker | None, model_ids: tuple[str, ...]) -> web.Application:
+    app = web.Application(client_max_size=4 * 1024 * 1024)
+    app[RECEIVED] = []
+
+    async def chat_completions(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "invalid_request_error", "body is not JSON")
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list):
+            return _error(400, "invalid_request_error", "'messages' must be a list")
+        audit_record_id = request.headers.get(AUDIT_RECORD_HEADER, "")
+        check = checker(audit_record_id, body) if checker else AuditCheck(False, "not checked")
+        app[RECEIVED].append({
+            "request_id": request.headers.get(REQUEST_ID_HEADER),
+            "audit_record_id": audit_record_id,
+            "audit_verified": check.verified,
+            "audit_problem": check.problem,
+            "body": body,
+        })
+        if checker and not check.verified:
+            log.warning("refused: audit record missing or mismatched", problem=check.problem)
+            return _error(412, "audit_missing", check.problem or "audit check failed")
+        content = answer_for(body)
+        return web.json_response({
+            "id": f"chatcmpl-{len(app[RECEIVED])}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model"),
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": content}}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        })
+
+    async def models(_: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [
+            {"id": model, "object": "model", "owned_by": "douane-stand-in"} for model in model_ids
+        ]})
+
+    async def received(_: web.Request) -> web.Response:
+        return web.json_response(app[RECEIVED])
+
+    async def reset(_: web.Request) -> web.Response:
+        app[RECEIVED].clear()
+        return web.json_response({"cleared": True})
+
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_get("/v1/models", models)
+    app.router.add_get("/_stand-in/received", received)
+    app.router.add_post("/_stand-in/reset", reset)
+    return app
+
+
+def _error(status: int, kind: str, message: str) -> web.Response:
+    return web.json_response({"error": {"message": message, "type": kind, "code": kind}},
+                             status=status)
+
+
+async def serve(port: int, checker: AuditChecker | None, host: str = "127.0.0.1") -> None:
+    app = build_app(checker, ("douane-echo-1",))
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("stand-in model server listening", url=f"http://{host}:{port}/v1")
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,300 @@
+"""The two stages a request goes through, as plain async functions over bytes.
+
+Stage 1 (``admit``): intake -> PII detection -> decision -> signed audit record -> either the
+provider's forward topic (redacted) or a final response. Stage 2 (``forward``): the forward
+topic -> a ``forwarded`` audit record -> the provider over HTTP -> an ``answered`` or
+``failed`` audit record -> the response. Each stage returns the Kafka messages to publish;
+the faust agents (``streams.app``) only wire topics to these functions, so this module can be
+tested with a real audit store and no broker.
+
+Delivery is at-least-once and effects are idempotent: audit records are keyed by request id and
+kind, and a record that already exists tells whether a message is a redelivery of the same
+Kafka message (same source offset: publish again what may have been lost) or a producer
+duplicate (another offset: ignored). A forward interrupted between the ``forwarded`` record
+and the answer is never sent twice: it ends with a ``failed`` response (``delivery-uncertain``)
+so that personal data leaves at most once and the producer always hears back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+
+from streams.adapters.audit_store import AuditStore, StoredRecord
+from streams.adapters.provider_client import ProviderAnswer, ProviderError
+from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
+from streams.core.audit import AuditEvent
+from streams.core.decision import Decision, decide
+from streams.core.intake import Rejection, RequestIntake
+from streams.core.model import ChatMessage, Detection, GovernedRequest, Reason
+from streams.core.policy import LoadedPolicy
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a consumed message came from: its Kafka coordinates (never its content)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"topic": self.topic, "partition": self.partition, "offset": self.offset}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    key: bytes
+    value: bytes
+
+
+class Detector(Protocol):
+    def detect(self, messages: tuple[ChatMessage, ...], language: str | None) -> Detection: ...
+
+
+class Provider(Protocol):
+    async def complete(
+        self, endpoint: str, body: dict[str, Any], *, request_id: str, audit_record_id: str
+    ) -> ProviderAnswer: ...
+
+
+def _json(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def response(
+    request_id: str, status: str, *, tenant: str | None, reasons: list[dict[str, str]],
+    audit_record_id: str | None, policy_hash: str | None, **extra: Any,
+) -> Outgoing:
+    body = {"id": request_id, "tenant": tenant, "status": status, "reasons": reasons,
+            "audit_record_id": audit_record_id, "policy_hash": policy_hash, **extra}
+    return Outgoing(RESPONSES_TOPIC, request_id.encode(), _json(body))
+
+
+class Pipeline:
+    def __init__(
+        self,
+        policy: LoadedPolicy,
+        intake: RequestIntake,
+        detector: Detector,
+        audit: AuditStore,
+        provider: Provider,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        provider_attempts: int = 3,
+        retry_delay_s: float = 0.5,
+    ) -> None:
+        self.policy = policy
+        self.intake = intake
+        self.detector = detector
+        self.audit = audit
+        self.provider = provider
+        self.clock = clock
+        self.provider_attempts = provider_attempts
+        self.retry_delay_s = retry_delay_s
+
+    # ---------------------------------------------------------------- stage 1: admit
+    async def admit(self, raw: bytes, source: Source) -> list[Outgoing]:
+        accepted = self.intake.accept(raw)
+        if isinstance(accepted, Rejection):
+            return self._reject(accepted, raw, source)
+        request = accepted
+        try:
+            detection = await asyncio.to_thread(
+                self.detector.detect, request.messages, request.language
+            )
+        except Exception as error:
+            return self._fail_closed(request, source, error)
+        decision = decide(request, detection, self.policy)
+        event = decision.audit_event(self.clock())
+        event = _with_source(event, source)
+        appended = self.audit.append(event)
+        if not appended.created and not _same_source(appended.record, source):
+            log.info("duplicate request id ignored", request_id=request.id,
+                     first_seen=appended.record.payload["details"].get("source"))
+            return []
+        log.info("decided", request_id=request.id, tenant=request.tenant,
+                 decision=decision.outcome, entities=decision.entity_counts,
+                 provider=decision.provider.id if decision.provider else None,
+                 audit_seq=appended.record.seq)
+        if decision.outcome == "block":
+            return [self._blocked_response(decision)]
+        return [self._forward_message(decision)]
+
+    def _forward_message(self, decision: Decision) -> Outgoing:
+        assert decision.provider is not None
+        request = decision.request
+        body = {
+            "id": request.id,
+            "tenant": request.tenant,
+            "provider": decision.provider.id,
+            "audit_record_id": decision.audit_record_id,
+            "policy_hash": self.policy.digest,
+            "redacted_entities": decision.entity_counts,
+            "metadata": dict(request.metadata),
+            "body": decision.forward_body(),
+        }
+        return Outgoing(forward_topic(decision.provider.id), request.id.encode(), _json(body))
+
+    def _blocked_response(self, decision: Decision) -> Outgoing:
+        return response(
+            decision.request.id, "blocked", tenant=decision.request.tenant,
+            reasons=[r.as_json() for r in decision.reasons],
+            audit_record_id=decision.audit_record_id, policy_hash=self.policy.digest,
+            metadata=dict(decision.request.metadata),
+        )
+
+    def _reject(self, rejection: Rejection, raw: bytes, source: Source) -> list[Outgoing]:
+        record_id = (
+            f"{rejection.request_id}/rejected" if rejection.request_id
+            else f"rejected/{source.topic}/{source.partition}/{source.offset}"
+        )
+        reason = {"code": rejection.code, "message": rejection.message}
+        appended = self.audit.append(AuditEvent(
+            record_id=record_id, kind="rejected", request_id=rejection.request_id,
+            tenant=rejection.tenant, occurred_at=self.clock(),
+            details={"reasons": [reason], "path": rejection.path,
+                     "byte_offset": rejection.byte_offset, "size": len(raw),
+                     "source": source.as_json(), "policy": self.policy.reference},
+        ))
+        if not appended.created and not _same_source(appended.record, source):
+            return []
+        log.info("rejected", code=rejection.code, path=rejection.path, **source.as_json())
+        rejected = {
+            "request_id": rejection.request_id,
+            "error": {"code": rejection.code, "message": rejection.message,
+                      "path": rejection.path, "byte_offset": rejection.byte_offset},
+            "source": {**source.as_json(), "key_base64": _b64(source.key)},
+            "original_base64": base64.b64encode(raw).decode("ascii"),
+            "original_size": len(raw),
+            "rejected_at": appended.record.payload["occurred_at"],
+        }
+        out = [Outgoing(REJECTED_TOPIC, (rejection.request_id or record_id).encode(),
+                        _json(rejected))]
+        if rejection.request_id:
+            out.append(response(
+                rejection.request_id, "rejected", tenant=rejection.tenant, reasons=[reason],
+                audit_record_id=record_id, policy_hash=self.policy.digest,
+            ))
+        return out
+
+    def _fail_closed(
+        self, request: GovernedRequest, source: Source, error: Exception
+    ) -> list[Outgoing]:
+        reason = Reason("detector-failed",
+                        f"personal-data detection failed ({type(error).__name__}); "
+                        "the request is blocked rather than sent unchecked")
+        record_id = f"{request.id}/blocked"
+        appended = self.audit.append(AuditEvent(
+            record_id=record_id, kind="blocked", request_id=request.id, tenant=request.tenant,
+            occurred_at=self.clock(),
+            details={"decision": "block", "reasons": [reason.as_json()],
+                     "source": source.as_json(), "policy": self.policy.reference},
+        ))
+        log.error("detector failed; request blocked", request_id=request.id,
+                  error_type=type(error).__name__)
+        if not appended.created and not _same_source(appended.record, source):
+            return []
+        return [response(request.id, "blocked", tenant=request.tenant,
+                         reasons=[reason.as_json()], audit_record_id=record_id,
+                         policy_hash=self.policy.digest, metadata=dict(request.metadata))]
+
+    # ---------------------------------------------------------------- stage 2: forward
+    async def forward(self, raw: bytes, source: Source) -> list[Outgoing]:
+        message = json.loads(raw)
+        request_id, tenant = message["id"], message["tenant"]
+        provider = self.policy.policy.provider(message["provider"])
+        existing = {r.kind for r in self.audit.records_for_request(request_id)}
+        if existing & {"answered", "failed"}:
+            log.info("already answered; forward skipped", request_id=request_id)
+            return []
+        common = {"tenant": tenant, "audit_record_id": None, "policy_hash": message["policy_hash"],
+                  "metadata": message.get("metadata", {})}
+        if "forwarded" in existing:
+            return self._failed(request_id, [{
+                "code": "delivery-uncertain",
+                "message": "douane stopped while this request was with the provider; it is not "
+                           "sent again automatically. Resubmit it with a new id.",
+            }], provider.id, common)
+        self.audit.append(AuditEvent(
+            record_id=f"{request_id}/forwarded", kind="forwarded", request_id=request_id,
+            tenant=tenant, occurred_at=self.clock(),
+            details={"provider": provider.id, "endpoint": provider.endpoint,
+                     "model": message["body"].get("model"),
+                     "admitted_record": message["audit_record_id"],
+                     "source": source.as_json()},
+        ))
+        answer, problem = await self._call_provider(provider.endpoint, message)
+        if answer is None:
+            return self._failed(request_id, [problem or {}], provider.id, common)
+        record_id = f"{request_id}/answered"
+        self.audit.append(AuditEvent(
+            record_id=record_id, kind="answered", request_id=request_id, tenant=tenant,
+            occurred_at=self.clock(),
+            details={"provider": provider.id, "model": answer.model,
+                     "choices": len(answer.messages)},
+        ))
+        log.info("answered", request_id=request_id, provider=provider.id)
+        common["audit_record_id"] = record_id
+        return [response(
+            request_id, "answered", reasons=[], messages=list(answer.messages),
+            provider=provider.id, model=answer.model,
+            redacted_entities=message.get("redacted_entities", {}), **common,
+        )]
+
+    async def _call_provider(
+        self, endpoint: str, message: dict[str, Any]
+    ) -> tuple[ProviderAnswer | None, dict[str, str] | None]:
+        last: ProviderError | None = None
+        for attempt in range(1, self.provider_attempts + 1):
+            try:
+                answer = await self.provider.complete(
+                    endpoint, message["body"], request_id=message["id"],
+                    audit_record_id=message["audit_record_id"],
+                )
+                return answer, None
+            except ProviderError as error:
+                last = error
+                log.warning("provider call failed", request_id=message["id"], attempt=attempt,
+                            status=error.status, retryable=error.retryable)
+                if not error.retryable:
+                    break
+                await asyncio.sleep(self.retry_delay_s * 2 ** (attempt - 1))
+        return None, {"code": "provider-failed", "message": str(last)}
+
+    def _failed(
+        self, request_id: str, reasons: list[dict[str, str]], provider_id: str,
+        common: dict[str, Any],
+    ) -> list[Outgoing]:
+        record_id = f"{request_id}/failed"
+        self.audit.append(AuditEvent(
+            record_id=record_id, kind="failed", request_id=request_id, tenant=common["tenant"],
+            occurred_at=self.clock(), details={"provider": provider_id, "reasons": reasons},
+        ))
+        log.warning("failed", request_id=request_id, provider=provider_id,
+                    codes=[r.get("code") for r in reasons])
+        return [response(request_id, "failed", reasons=reasons, provider=provider_id,
+                         **{**common, "audit_record_id": record_id})]
+
+
+def _with_source(event: AuditEvent, source: Source) -> AuditEvent:
+    return AuditEvent(event.record_id, event.kind, event.request_id, event.tenant,
+                      event.occurred_at, {**event.details, "source": source.as_json()})
+
+
+def _same_source(record: StoredRecord, source: Source) -> bool:
+    return bool(record.payload["details"].get("source") == source.as_json())
+
+
+def _b64(value: bytes | None) -> str | None:
+    return None if value is None else base64.b64encode(value).decode("ascii")

@@ -1,0 +1,95 @@
+"""Assembling a running worker: settings -> policy, detector, audit store, provider -> faust.
+
+The only place that knows which concrete adapters are used; tests build a ``Pipeline`` with
+the same function and drive it without Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import structlog
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from streams.adapters.audit_store import SqliteAuditStore
+from streams.adapters.presidio_detector import PresidioDetector
+from streams.adapters.provider_client import ChatCompletionsClient
+from streams.adapters.signer import load_or_create_signer
+from streams.config import (
+    DEAD_LETTER_TOPIC,
+    REJECTED_TOPIC,
+    REQUESTS_TOPIC,
+    RESPONSES_TOPIC,
+    Settings,
+    forward_topic,
+    project_root,
+)
+from streams.core.intake import RequestIntake
+from streams.core.policy import LoadedPolicy, parse_policy
+from streams.pipeline import Detector, Pipeline
+
+log = structlog.get_logger(__name__)
+TOPIC_PARTITIONS = 3
+
+
+def load_policy(path: Path) -> LoadedPolicy:
+    return parse_policy(path.read_text(encoding="utf-8"), str(path))
+
+
+def load_request_schema() -> dict[str, object]:
+    path = project_root() / "schemas" / "request.schema.json"
+    schema: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
+
+
+def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipeline:
+    policy = load_policy(settings.policy_path)
+    started = time.monotonic()
+    detector = detector or PresidioDetector(policy.policy.redaction.languages)
+    log.info("detector ready", seconds=round(time.monotonic() - started, 1))
+    signer = load_or_create_signer(settings.signing_key, settings.public_key)
+    return Pipeline(
+        policy=policy,
+        intake=RequestIntake(load_request_schema(), policy.policy.tenant_ids,
+                             settings.max_message_bytes),
+        detector=detector,
+        audit=SqliteAuditStore(settings.audit_db, signer),
+        provider=ChatCompletionsClient(settings.provider_timeout_s),
+    )
+
+
+def topic_names(policy: LoadedPolicy) -> list[str]:
+    return [REQUESTS_TOPIC, RESPONSES_TOPIC, REJECTED_TOPIC, DEAD_LETTER_TOPIC,
+            *(forward_topic(p.id) for p in policy.policy.providers)]
+
+
+async def ensure_topics(bootstrap: str, names: list[str]) -> None:
+    """Create douane's topics if missing, so producers and consumers agree on partitions."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in names if n not in existing]
+        if missing:
+            await admin.create_topics([NewTopic(n, TOPIC_PARTITIONS, 1) for n in missing])
+            log.info("topics created", topics=missing)
+    finally:
+        await admin.close()
+
+
+def run_worker(settings: Settings) -> int:
+    import faust
+
+    from streams.app import create_app
+
+    pipeline = build_pipeline(settings)
+    asyncio.run(ensure_topics(settings.kafka_bootstrap, topic_names(pipeline.policy)))
+    app = create_app(settings, pipeline)
+    log.info("worker starting", bootstrap=settings.kafka_bootstrap,
+             policy=pipeline.policy.reference, audit_db=str(settings.audit_db))
+    worker = faust.Worker(app, loglevel="warn", quiet=True)
+    worker.execute_from_commandline()
+    return 0
