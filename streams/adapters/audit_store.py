@@ -71,10 +71,6 @@ class AuditStoreError(RuntimeError):
     pass
 
 
-class AuditConflictError(AuditStoreError):
-    """The record id is already used by a record about another decision (a caller bug)."""
-
-
 class AuditStoreCorruptError(AuditStoreError):
     """A stored row cannot be read back; run verification to locate tampering."""
 
@@ -280,7 +276,11 @@ class SqliteAuditStore(_SqliteRecords):
         return SqliteAuditReader(path)
 
     def append(self, event: AuditEvent) -> AppendResult:
-        """Sign and durably store ``event``; idempotent by ``event.record_id``."""
+        """Sign and durably store ``event``; idempotent by ``event.record_id``.
+
+        If the record id is already in the log, nothing is written and the stored record is
+        returned with ``created=False``; callers that care compare it with their event.
+        """
         conn = self._conn
         with self._lock:
             conn.execute("BEGIN IMMEDIATE")  # takes the write lock: one appender at a time
@@ -297,17 +297,7 @@ class SqliteAuditStore(_SqliteRecords):
                 raise
         if created is not None:
             return AppendResult(created, created=True)
-        existing = _record(found)
-        if (existing.kind, existing.request_id, existing.tenant) != (
-            event.kind,
-            event.request_id,
-            event.tenant,
-        ):
-            raise AuditConflictError(
-                f"record id {event.record_id} is already used by record {existing.seq} "
-                "with a different kind, request or tenant"
-            )
-        return AppendResult(existing, created=False)
+        return AppendResult(_record(found), created=False)  # the first record wins, unchanged
 
     def _insert(self, event: AuditEvent) -> StoredRecord:
         """Build, sign and insert the next record; the caller holds the write transaction."""

@@ -28,7 +28,7 @@ import rfc8785
 
 AUDIT_SCHEMA = "douane.audit/v1"
 PAYLOAD_TYPE = "application/vnd.douane.audit+json"
-AUDIT_KINDS = frozenset({"admitted", "blocked", "rejected", "answered", "failed"})
+AUDIT_KINDS = frozenset({"admitted", "blocked", "rejected", "forwarded", "answered", "failed"})
 GENESIS_HASH = "00" * 32
 
 VerifyFn = Callable[[bytes, bytes], bool]

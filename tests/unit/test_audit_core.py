@@ -235,7 +235,7 @@ TAMPER_CASES: list[tuple[str, list[ChainEntry], int, str | None, str]] = [
     ),
     (
         "unknown kind",
-        resign(C, 2, kind="forwarded"),
+        resign(C, 2, kind="approved"),
         3,
         "req-3/admitted",
         "payload does not match the audit schema ($.kind: enum)",
@@ -346,6 +346,10 @@ def test_payload_shape() -> None:
     }
 
 
+def test_core_kinds_match_the_schema() -> None:
+    assert set(SCHEMA["properties"]["kind"]["enum"]) == audit.AUDIT_KINDS
+
+
 def test_payload_accepts_null_request_and_tenant_and_mapping_details() -> None:
     from types import MappingProxyType
 
@@ -359,7 +363,7 @@ def test_payload_accepts_null_request_and_tenant_and_mapping_details() -> None:
     ("changes", "message"),
     [
         ({"occurred_at": datetime(2025, 1, 1)}, "timezone-aware"),
-        ({"kind": "forwarded"}, "unknown kind"),
+        ({"kind": "approved"}, "unknown kind"),
         ({"details": {"x": {SENTINEL}}}, "set, which is not JSON"),
         ({"details": {"x": math.nan}}, "non-finite float"),
         ({"details": {"x": 2**60}}, "beyond 2**53"),
