@@ -1,0 +1,820 @@
+"""Run a local single-node Apache Kafka (KRaft) broker for development, demos and tests.
+
+Why this exists: douane needs a real Kafka broker, but the machines it is developed and demoed
+on have no Docker. Kafka is plain Java, so instead of a container we copy the broker's jars
+from Maven Central once (``kafka/pom.xml``, via ``mvn dependency:copy-dependencies``) into a
+cache folder and run ``kafka.Kafka`` with ``java`` as a detached process. Everything the broker
+writes (configuration, pid file, logs, data) lives in ``settings.kafka_data_dir``.
+
+Only a broker on this machine (``127.0.0.1`` / ``localhost`` bootstrap) can be managed. The
+controller listens on the broker port + 1.
+
+Public entry points: :func:`ensure_kafka_jars`, :func:`start_broker`, :func:`stop_broker`,
+:func:`broker_status` and :func:`run_kafka_command` (the ``start``/``stop``/``status`` verbs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import fcntl
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import structlog
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+
+from streams.config import Settings, project_root
+
+log = structlog.get_logger(__name__)
+
+KAFKA_VERSION = "4.1.1"
+JAR_MARKER = ".complete"
+HEAP_OPTIONS = ("-Xmx512m", "-Xms256m")
+LOG_TAIL_LINES = 20
+MAVEN_TIMEOUT_S = 900.0
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+OFFSETS_TOPIC = "__consumer_offsets"
+PROBE_GROUP_PREFIX = "douane-readiness-probe-"
+CLIENT_ID = "douane-kafka-manager"
+
+# Files inside the data dir.
+PROPERTIES_FILE = "server.properties"
+PID_FILE = "broker.pid"
+LOG_FILE = "broker.log"  # log4j2 output
+OUT_FILE = "broker.out"  # the JVM's stdout/stderr (crashes before log4j is up)
+LOCK_FILE = "start.lock"
+LOG_DIRS = "logs"
+START_MARKER = "=== douane: starting kafka.Kafka"  # written into broker.log before each start
+
+# Brokers this process spawned, so it can reap them (a dead child stays a zombie until then).
+_SPAWNED: dict[int, subprocess.Popen[bytes]] = {}
+
+
+class KafkaBrokerError(RuntimeError):
+    """The local broker cannot be managed (bad bootstrap, port taken, crash, timeout...)."""
+
+
+@dataclass(frozen=True)
+class BrokerStatus:
+    running: bool  # the process in our pid file is alive and is our broker
+    answering: bool  # something answers a Kafka metadata request at ``bootstrap``
+    pid: int | None
+    bootstrap: str
+    data_dir: Path
+    rss_mb: float | None  # resident memory of ``pid``; None when not running
+
+    def describe(self) -> str:
+        """One human line, e.g. for ``douane kafka status``."""
+        if self.running and self.answering:
+            rss = f", RSS {self.rss_mb:.0f} MB" if self.rss_mb is not None else ""
+            return f"kafka: running, pid {self.pid}, {self.bootstrap}{rss}, data in {self.data_dir}"
+        if self.running:
+            return (
+                f"kafka: process running (pid {self.pid}) but not answering at "
+                f"{self.bootstrap}; see {self.data_dir / LOG_FILE}"
+            )
+        if self.answering:
+            return (
+                f"kafka: a broker not started from {self.data_dir} is answering at {self.bootstrap}"
+            )
+        return f"kafka: not running ({self.bootstrap}, data in {self.data_dir})"
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def cache_root(env: Mapping[str, str] | None = None) -> Path:
+    """``$DOUANE_CACHE`` or ``<project root>/.cache``."""
+    source = os.environ if env is None else env
+    configured = source.get("DOUANE_CACHE")
+    return Path(configured).resolve() if configured else project_root() / ".cache"
+
+
+def kafka_home(cache: Path) -> Path:
+    return cache / f"kafka-{KAFKA_VERSION}"
+
+
+def parse_bootstrap(bootstrap: str) -> tuple[str, int]:
+    """``host:port`` of a broker this module may manage; raises for anything not local."""
+    text = bootstrap.strip()
+    if "://" in text:  # tolerate kafka://host:port (faust style)
+        text = text.split("://", 1)[1]
+    text = text.rstrip("/")
+    if "," in text:
+        raise KafkaBrokerError(
+            f"cannot manage a broker for bootstrap {bootstrap!r}: expected a single "
+            "127.0.0.1:<port> or localhost:<port>"
+        )
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not port_text.isdigit():
+        raise KafkaBrokerError(f"bootstrap {bootstrap!r} is not host:port")
+    port = int(port_text)
+    if host not in LOCAL_HOSTS:
+        raise KafkaBrokerError(
+            f"only a local broker (127.0.0.1 or localhost) can be managed; "
+            f"DOUANE_KAFKA_BOOTSTRAP is {bootstrap!r}"
+        )
+    if not 1 <= port <= 65534:  # the controller needs port + 1
+        raise KafkaBrokerError(f"bootstrap port {port} is out of range (1-65534)")
+    return host, port
+
+
+def render_server_properties(port: int, data_dir: Path) -> str:
+    """The broker configuration: one combined broker+controller node, replication factor 1."""
+    controller_port = port + 1
+    lines = [
+        "# Written by streams/adapters/kafka_broker.py on every start; edits are lost.",
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
+        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name=PLAINTEXT",
+        f"log.dirs={data_dir / LOG_DIRS}",
+        "offsets.topic.replication.factor=1",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        "num.partitions=1",
+        "auto.create.topics.enable=true",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def parse_pid(text: str) -> int | None:
+    """The pid in a pid file's text, or None when it is empty or garbage."""
+    stripped = text.strip()
+    if not stripped.isdigit():
+        return None
+    pid = int(stripped)
+    return pid if pid > 0 else None
+
+
+def parse_rss_mb(proc_status: str) -> float | None:
+    """Resident set size in MB from the text of ``/proc/<pid>/status`` (``VmRSS: 123 kB``)."""
+    for line in proc_status.splitlines():
+        if line.startswith("VmRSS:"):
+            parts = line.split()
+            if len(parts) >= 2 and parts[1].isdigit():
+                return int(parts[1]) / 1024
+    return None
+
+
+def is_zombie(proc_status: str) -> bool:
+    """True when ``/proc/<pid>/status`` text says the process has exited but is not reaped."""
+    for line in proc_status.splitlines():
+        if line.startswith("State:"):
+            return line.split()[1:2] in (["Z"], ["X"])
+    return False
+
+
+def cmdline_is_broker(cmdline: bytes, properties: Path) -> bool:
+    """Whether ``/proc/<pid>/cmdline`` is a ``kafka.Kafka`` run on this ``server.properties``."""
+    args = [arg.decode(errors="replace") for arg in cmdline.split(b"\0") if arg]
+    return "kafka.Kafka" in args and str(properties) in args
+
+
+def java_string_hash(text: str) -> int:
+    """Java's ``String.hashCode`` (32-bit signed), over UTF-16 code units."""
+    value = 0
+    data = text.encode("utf-16-be")
+    for i in range(0, len(data), 2):
+        value = (31 * value + int.from_bytes(data[i : i + 2], "big")) & 0xFFFFFFFF
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+def offsets_partition(group_id: str, partitions: int) -> int:
+    """The ``__consumer_offsets`` partition (hence coordinator) of a group, as Kafka picks it."""
+    hashed = java_string_hash(group_id)
+    positive = 0 if hashed == -(1 << 31) else abs(hashed)  # Kafka's Utils.abs
+    return positive % partitions
+
+
+def probe_group_ids(partitions: int) -> list[str]:
+    """Throwaway group ids that together land on every ``__consumer_offsets`` partition."""
+    chosen: dict[int, str] = {}
+    i = 0
+    while len(chosen) < partitions and i < 1000 * partitions:
+        group_id = f"{PROBE_GROUP_PREFIX}{i}"
+        chosen.setdefault(offsets_partition(group_id, partitions), group_id)
+        i += 1
+    return [chosen[p] for p in sorted(chosen)]
+
+
+def since_last_start(lines: list[str]) -> list[str]:
+    """The lines after the last start marker (all of them when there is none)."""
+    for i in range(len(lines) - 1, -1, -1):
+        if lines[i].startswith(START_MARKER):
+            return lines[i + 1 :]
+    return lines
+
+
+def tail_text(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
+    """The last ``lines`` lines of a (possibly large, possibly missing) text file."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            size = handle.tell()
+            handle.seek(max(0, size - 64 * 1024))
+            data = handle.read()
+    except OSError:
+        return []
+    return data.decode(errors="replace").splitlines()[-lines:]
+
+
+# --------------------------------------------------------------------------- files & processes
+
+
+@dataclass(frozen=True)
+class _Paths:
+    data_dir: Path
+
+    @property
+    def properties(self) -> Path:
+        return self.data_dir / PROPERTIES_FILE
+
+    @property
+    def pid(self) -> Path:
+        return self.data_dir / PID_FILE
+
+    @property
+    def log(self) -> Path:
+        return self.data_dir / LOG_FILE
+
+    @property
+    def out(self) -> Path:
+        return self.data_dir / OUT_FILE
+
+    @property
+    def lock(self) -> Path:
+        return self.data_dir / LOCK_FILE
+
+    @property
+    def log_dirs(self) -> Path:
+        return self.data_dir / LOG_DIRS
+
+
+def _read_proc(pid: int, name: str) -> bytes | None:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_bytes()
+    except OSError:
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    spawned = _SPAWNED.get(pid)
+    if spawned is not None and spawned.poll() is not None:
+        del _SPAWNED[pid]  # reaped
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    status = _read_proc(pid, "status")
+    return status is None or not is_zombie(status.decode(errors="replace"))
+
+
+def _our_broker_pid(paths: _Paths) -> int | None:
+    """The pid from the pid file if that process is alive and is our broker, else None."""
+    try:
+        pid = parse_pid(paths.pid.read_text())
+    except OSError:
+        return None
+    if pid is None or not _pid_alive(pid):
+        return None
+    cmdline = _read_proc(pid, "cmdline")
+    if cmdline is None or not cmdline_is_broker(cmdline, paths.properties):
+        return None  # stale pid file, and the pid was reused by another program
+    return pid
+
+
+def _rss_mb(pid: int) -> float | None:
+    status = _read_proc(pid, "status")
+    return parse_rss_mb(status.decode(errors="replace")) if status is not None else None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text()
+    except OSError:
+        return None
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").is_file():
+        return str(Path(java_home) / "bin" / "java")
+    found = shutil.which("java")
+    if found is None:
+        raise KafkaBrokerError("java was not found on PATH; Kafka 4.1 needs Java 17 or newer")
+    return found
+
+
+def _log4j_config() -> Path:
+    config = project_root() / "kafka" / "log4j2.properties"
+    if not config.is_file():
+        raise KafkaBrokerError(f"missing {config}")
+    return config
+
+
+def _java_command(lib: Path, paths: _Paths, main: str, *args: str) -> list[str]:
+    return [
+        _java(),
+        *HEAP_OPTIONS,
+        "-cp",
+        str(lib / "*"),
+        f"-Dlog4j2.configurationFile={_log4j_config()}",
+        f"-Ddouane.kafka.log={paths.log}",
+        main,
+        *args,
+    ]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return False
+            raise
+    return True
+
+
+def _log_tail_message(paths: _Paths) -> str:
+    parts = []
+    log_tail = since_last_start(tail_text(paths.log))  # not an earlier run's last words
+    if log_tail:
+        parts.append(f"last lines of {paths.log}:\n" + "\n".join("  " + ln for ln in log_tail))
+    out_tail = tail_text(paths.out)
+    if out_tail:
+        parts.append(f"last lines of {paths.out}:\n" + "\n".join("  " + ln for ln in out_tail))
+    return "\n".join(parts) if parts else f"(no output in {paths.log} or {paths.out})"
+
+
+# --------------------------------------------------------------------------- jars
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _jars_complete(home: Path) -> bool:
+    marker = home / JAR_MARKER
+    try:
+        names = [n for n in marker.read_text().splitlines() if n]
+    except OSError:
+        return False
+    return bool(names) and all((home / "lib" / name).is_file() for name in names)
+
+
+def ensure_kafka_jars(progress: Callable[[str], None] = print) -> Path:
+    """Return the folder of Kafka's jars, copying them from Maven Central on first use.
+
+    The jars land in ``<cache>/kafka-4.1.1/lib``; a marker file listing them is written only
+    after Maven finished, so an interrupted download is redone. Safe to call concurrently.
+    """
+    home = kafka_home(cache_root())
+    lib = home / "lib"
+    if _jars_complete(home):
+        return lib
+    with _file_lock(home.parent / f"kafka-{KAFKA_VERSION}.lock"):
+        if _jars_complete(home):  # another process finished while we waited
+            return lib
+        mvn = shutil.which("mvn")
+        if mvn is None:
+            raise KafkaBrokerError(
+                "Apache Maven (mvn) is needed once to download the Kafka jars; install it "
+                f"or put the jars of kafka_2.13 {KAFKA_VERSION} in {lib} yourself"
+            )
+        pom = project_root() / "kafka" / "pom.xml"
+        progress(
+            f"downloading Apache Kafka {KAFKA_VERSION} jars from Maven Central (first run only)..."
+        )
+        _remove(home / JAR_MARKER)
+        shutil.rmtree(lib, ignore_errors=True)
+        started = time.monotonic()
+        command = [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={lib}",
+            f"-Dmaven.repo.local={home.parent / 'm2'}",
+        ]
+        try:
+            result = subprocess.run(
+                command,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=MAVEN_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise KafkaBrokerError(
+                f"downloading the Kafka jars took longer than {MAVEN_TIMEOUT_S:.0f} s"
+            ) from exc
+        jars = sorted(p.name for p in lib.glob("*.jar")) if lib.is_dir() else []
+        if result.returncode != 0 or not jars:
+            output = (result.stdout + result.stderr).strip().splitlines()[-LOG_TAIL_LINES:]
+            raise KafkaBrokerError(
+                f"mvn failed (exit {result.returncode}) downloading the Kafka jars:\n"
+                + "\n".join("  " + line for line in output)
+            )
+        _write_atomic(home / JAR_MARKER, "\n".join(jars) + "\n")
+        elapsed = time.monotonic() - started
+        log.info("kafka jars downloaded", jars=len(jars), seconds=round(elapsed, 1), lib=str(lib))
+        progress(f"downloaded {len(jars)} jars in {elapsed:.0f} s to {lib}")
+    return lib
+
+
+# --------------------------------------------------------------------------- probing
+
+
+class _NotReady(Exception):
+    pass
+
+
+async def _port_open(host: str, port: int, timeout_s: float) -> bool:
+    try:
+        _reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(host, port), timeout=timeout_s
+        )
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
+def _admin(bootstrap: str, request_timeout_s: float) -> Any:
+    return AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap,
+        client_id=CLIENT_ID,
+        request_timeout_ms=int(request_timeout_s * 1000),
+    )
+
+
+def _split_host_port(bootstrap: str) -> tuple[str, int] | None:
+    text = bootstrap.split("://", 1)[-1].split(",", 1)[0].strip().rstrip("/")
+    host, sep, port = text.rpartition(":")
+    return (host, int(port)) if sep and port.isdigit() else None
+
+
+async def _answers_metadata(bootstrap: str, timeout_s: float = 5.0) -> bool:
+    """Whether a Kafka broker answers a metadata request at ``bootstrap``."""
+    address = _split_host_port(bootstrap)
+    # A plain TCP check first: it fails fast and quietly (aiokafka logs failed bootstraps).
+    if address is not None and not await _port_open(*address, timeout_s=min(timeout_s, 2.0)):
+        return False
+    admin = _admin(bootstrap, timeout_s)
+    try:
+        await asyncio.wait_for(admin.start(), timeout=timeout_s)
+        return True
+    except (KafkaError, OSError, TimeoutError):
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
+async def _check_ready(bootstrap: str, request_timeout_s: float) -> None:
+    """Return when the broker answers and every group coordinator is loaded; else _NotReady.
+
+    Right after a first start, group requests fail with GroupCoordinatorNotAvailable (while
+    ``__consumer_offsets`` is created) and then NotCoordinator (while each of its partitions is
+    loaded). Describing one throwaway group per partition checks them all, and leaves nothing
+    behind.
+    """
+    address = _split_host_port(bootstrap)
+    if address is not None and not await _port_open(*address, timeout_s=request_timeout_s):
+        raise _NotReady(f"nothing listens on {bootstrap} yet")
+    admin = _admin(bootstrap, request_timeout_s)
+    try:
+        await admin.start()
+        coordinator = await admin.find_coordinator(PROBE_GROUP_PREFIX + "0")
+        topics = await admin.describe_topics([OFFSETS_TOPIC])
+        partitions = topics[0]["partitions"] if topics else []
+        if not partitions or topics[0]["error_code"]:
+            raise _NotReady(f"{OFFSETS_TOPIC} is not there yet")
+        if any(p["leader"] < 0 for p in partitions):
+            raise _NotReady(f"{OFFSETS_TOPIC} has partitions without a leader")
+        # One group per request: aiokafka 0.14 mis-decodes a DescribeGroups response that
+        # carries several groups (the connection then fails with "Buffer underrun").
+        responses = await asyncio.gather(
+            *(
+                admin.describe_consumer_groups([group], group_coordinator_id=coordinator)
+                for group in probe_group_ids(len(partitions))
+            )
+        )
+        failing = [g[1] for rs in responses for r in rs for g in r.groups if g[0] != 0]
+        if failing:
+            raise _NotReady(f"group coordinator still loading ({len(failing)} partitions)")
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.close()
+
+
+async def _wait_ready(
+    bootstrap: str,
+    paths: _Paths,
+    pid: int | None,
+    deadline: float,
+    *,
+    process: subprocess.Popen[bytes] | None,
+) -> None:
+    """Poll until consumer groups work; raise if our broker (``pid``) dies or time runs out."""
+    loop = asyncio.get_running_loop()
+    last_reason = "not checked yet"
+    while True:
+        if pid is not None:
+            exit_code = process.poll() if process is not None else None
+            if exit_code is not None or not _pid_alive(pid):
+                _remove(paths.pid)
+                _SPAWNED.pop(pid, None)
+                how = f"exited with code {exit_code}" if exit_code is not None else "exited"
+                raise KafkaBrokerError(
+                    f"the Kafka broker (pid {pid}) {how} while starting; {_log_tail_message(paths)}"
+                )
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            if pid is None:
+                raise KafkaBrokerError(
+                    f"a Kafka broker answers at {bootstrap} but its consumer groups are not "
+                    f"usable ({last_reason})"
+                )
+            raise KafkaBrokerError(
+                f"the Kafka broker (pid {pid}) was not ready at {bootstrap} in time "
+                f"({last_reason}); it is still running, stop it with `douane kafka stop`; "
+                f"{_log_tail_message(paths)}"
+            )
+        try:
+            await asyncio.wait_for(
+                _check_ready(bootstrap, request_timeout_s=min(5.0, max(remaining, 0.5))),
+                timeout=max(remaining, 0.1),
+            )
+            return
+        except _NotReady as exc:
+            last_reason = str(exc)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            last_reason = f"{type(exc).__name__}: {exc}"
+        await asyncio.sleep(0.2)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+@contextlib.asynccontextmanager
+async def _start_lock(paths: _Paths, deadline: float) -> AsyncIterator[None]:
+    """An exclusive fcntl lock on the data dir, so two processes never start two brokers."""
+    loop = asyncio.get_running_loop()
+    paths.data_dir.mkdir(parents=True, exist_ok=True)
+    handle: IO[str] = paths.lock.open("a")
+    try:
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if loop.time() >= deadline:
+                    raise KafkaBrokerError(
+                        f"another process is still starting the broker (lock {paths.lock})"
+                    ) from None
+                await asyncio.sleep(0.2)
+        yield
+    finally:
+        handle.close()  # releases the lock
+
+
+async def _run_tool(label: str, command: list[str], cwd: Path) -> str:
+    process = await asyncio.create_subprocess_exec(
+        *command,
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    text = output.decode(errors="replace").strip()
+    if process.returncode != 0:
+        raise KafkaBrokerError(
+            f"{label} failed (exit {process.returncode}): {' '.join(command)}\n{text}"
+        )
+    return text
+
+
+async def _format_storage(lib: Path, paths: _Paths, progress: Callable[[str], None]) -> None:
+    if (paths.log_dirs / "meta.properties").is_file():
+        return
+    progress(f"formatting Kafka storage in {paths.log_dirs} (first start only)...")
+    storage_tool = "kafka.tools.StorageTool"
+    uuid_command = _java_command(lib, paths, storage_tool, "random-uuid")
+    cluster_id = await _run_tool("kafka-storage random-uuid", uuid_command, paths.data_dir)
+    cluster_id = cluster_id.splitlines()[-1].strip()
+    format_command = _java_command(
+        lib, paths, storage_tool, "format", "-t", cluster_id, "-c", str(paths.properties)
+    )
+    output = await _run_tool("kafka-storage format", format_command, paths.data_dir)
+    log.info("kafka storage formatted", cluster_id=cluster_id, output=output)
+
+
+def _spawn(lib: Path, paths: _Paths) -> subprocess.Popen[bytes]:
+    command = _java_command(lib, paths, "kafka.Kafka", str(paths.properties))
+    with paths.log.open("a") as broker_log:
+        broker_log.write(f"{START_MARKER} at {time.strftime('%Y-%m-%dT%H:%M:%S%z')} ===\n")
+    with paths.out.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=paths.data_dir,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # survives the CLI that started it, and its Ctrl-C
+            close_fds=True,
+        )
+    _SPAWNED[process.pid] = process
+    _write_atomic(paths.pid, f"{process.pid}\n")
+    log.info("kafka broker spawned", pid=process.pid, command=" ".join(command))
+    return process
+
+
+async def start_broker(
+    settings: Settings,
+    *,
+    timeout_s: float = 90,
+    progress: Callable[[str], None] = print,
+) -> BrokerStatus:
+    """Start the local broker unless it already answers; return once consumer groups work.
+
+    Idempotent and safe to call from several processes at once. Downloads the jars on first
+    use (not counted in ``timeout_s``) and formats the storage on first start. Raises
+    :class:`KafkaBrokerError` (with the broker log's tail) on a crash or timeout.
+    """
+    _host, port = parse_bootstrap(settings.kafka_bootstrap)
+    bootstrap = settings.kafka_bootstrap
+    paths = _Paths(settings.kafka_data_dir)
+    loop = asyncio.get_running_loop()
+    lock_deadline = loop.time() + timeout_s + MAVEN_TIMEOUT_S
+    async with _start_lock(paths, lock_deadline):
+        pid = _our_broker_pid(paths)
+        if pid is None and paths.pid.exists():
+            log.info("removing stale kafka pid file", path=str(paths.pid))
+            _remove(paths.pid)
+        properties = render_server_properties(port, paths.data_dir)
+        if pid is not None:
+            if _read_text(paths.properties) != properties:
+                raise KafkaBrokerError(
+                    f"the broker from {paths.data_dir} (pid {pid}) runs with another "
+                    f"configuration than {bootstrap} needs; stop it first (`douane kafka stop`)"
+                )
+            # Ours, perhaps still starting (an earlier start was interrupted): wait for it.
+            await _wait_ready(
+                bootstrap, paths, pid, loop.time() + timeout_s, process=_SPAWNED.get(pid)
+            )
+            return await broker_status(settings)
+        if await _answers_metadata(bootstrap):
+            # Someone else's broker (another data dir, a container...): use it as it is.
+            log.info("a kafka broker not started from this data dir answers", bootstrap=bootstrap)
+            await _wait_ready(bootstrap, paths, None, loop.time() + timeout_s, process=None)
+            return await broker_status(settings)
+
+        for busy in (port, port + 1):
+            if not _port_free(busy):
+                what = "broker" if busy == port else "controller (broker port + 1)"
+                raise KafkaBrokerError(
+                    f"port {busy} on 127.0.0.1, needed for the Kafka {what}, is used by "
+                    "another program that is not a Kafka broker started from "
+                    f"{paths.data_dir}; free it or choose another port with "
+                    "DOUANE_KAFKA_BOOTSTRAP"
+                )
+
+        lib = await asyncio.to_thread(ensure_kafka_jars, progress)
+        paths.log_dirs.mkdir(parents=True, exist_ok=True)
+        _write_atomic(paths.properties, properties)
+        await _format_storage(lib, paths, progress)
+        progress(
+            f"starting Kafka {KAFKA_VERSION} broker on {bootstrap} (data in {paths.data_dir})..."
+        )
+        started = loop.time()
+        process = _spawn(lib, paths)
+        await _wait_ready(bootstrap, paths, process.pid, started + timeout_s, process=process)
+        log.info("kafka broker ready", pid=process.pid, seconds=round(loop.time() - started, 1))
+        return await broker_status(settings)
+
+
+async def stop_broker(settings: Settings, *, timeout_s: float = 30) -> bool:
+    """SIGTERM our broker, SIGKILL it after ``timeout_s``; True if it was running."""
+    parse_bootstrap(settings.kafka_bootstrap)
+    paths = _Paths(settings.kafka_data_dir)
+    pid = _our_broker_pid(paths)
+    if pid is None:
+        _remove(paths.pid)  # missing or stale
+        return False
+    loop = asyncio.get_running_loop()
+    log.info("stopping kafka broker", pid=pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = loop.time() + timeout_s
+    while _pid_alive(pid) and loop.time() < deadline:
+        await asyncio.sleep(0.1)
+    if _pid_alive(pid):
+        log.warning("kafka broker ignored SIGTERM, killing it", pid=pid, timeout_s=timeout_s)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        kill_deadline = loop.time() + 10
+        while _pid_alive(pid) and loop.time() < kill_deadline:
+            await asyncio.sleep(0.1)
+    _SPAWNED.pop(pid, None)
+    _remove(paths.pid)
+    return True
+
+
+async def broker_status(settings: Settings) -> BrokerStatus:
+    """Whether our broker process runs and whether a broker answers at the bootstrap."""
+    paths = _Paths(settings.kafka_data_dir)
+    pid = _our_broker_pid(paths)
+    answering = await _answers_metadata(settings.kafka_bootstrap)
+    return BrokerStatus(
+        running=pid is not None,
+        answering=answering,
+        pid=pid,
+        bootstrap=settings.kafka_bootstrap,
+        data_dir=paths.data_dir,
+        rss_mb=_rss_mb(pid) if pid is not None else None,
+    )
+
+
+ACTIONS = ("start", "stop", "status")
+
+
+def run_kafka_command(action: str, settings: Settings) -> int:
+    """``start`` | ``stop`` | ``status`` for the CLI: prints one line, returns an exit code.
+
+    ``status`` exits 0 when a broker answers, 1 when our process runs but does not answer,
+    3 when nothing runs. Errors exit 1, an unknown action 2.
+    """
+    if action not in ACTIONS:
+        print(
+            f"kafka: unknown action {action!r} (expected one of: {', '.join(ACTIONS)})",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        if action == "start":
+            status = asyncio.run(start_broker(settings))
+            print(status.describe())
+            return 0
+        if action == "stop":
+            pid = _our_broker_pid(_Paths(settings.kafka_data_dir))
+            if asyncio.run(stop_broker(settings)):
+                print(f"kafka: stopped (pid {pid}, data kept in {settings.kafka_data_dir})")
+            else:
+                print(f"kafka: not running (nothing to stop in {settings.kafka_data_dir})")
+            return 0
+        status = asyncio.run(broker_status(settings))
+        print(status.describe())
+        if status.answering:
+            return 0
+        return 1 if status.running else 3
+    except KafkaBrokerError as exc:
+        print(f"kafka: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,450 @@
+"""The pure parts of the local Kafka broker manager; no broker, Java or Maven needed."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from streams.adapters import kafka_broker as kb
+from streams.config import Settings, load_settings
+
+
+def _free_port() -> int:
+    """A port with nothing on it nor on port + 1 (the controller)."""
+    for _ in range(50):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port < 65534 and kb._port_free(port) and kb._port_free(port + 1):
+            return port
+    raise RuntimeError("no free port pair")
+
+
+def _settings(tmp_path: Path, bootstrap: str) -> Settings:
+    return load_settings(
+        {"DOUANE_HOME": str(tmp_path / "home"), "DOUANE_KAFKA_BOOTSTRAP": bootstrap}
+    )
+
+
+def _dead_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+# --------------------------------------------------------------------------- properties
+
+
+def test_server_properties_rendering(tmp_path: Path) -> None:
+    text = kb.render_server_properties(19192, tmp_path / "kafka")
+    assert text.endswith("\n")
+    settings = dict(
+        line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
+    assert settings == {
+        "process.roles": "broker,controller",
+        "node.id": "1",
+        "controller.quorum.voters": "1@127.0.0.1:19193",
+        "listeners": "PLAINTEXT://127.0.0.1:19192,CONTROLLER://127.0.0.1:19193",
+        "advertised.listeners": "PLAINTEXT://127.0.0.1:19192",
+        "controller.listener.names": "CONTROLLER",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "log.dirs": f"{tmp_path}/kafka/logs",
+        "offsets.topic.replication.factor": "1",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        "num.partitions": "1",
+        "auto.create.topics.enable": "true",
+    }
+
+
+@pytest.mark.parametrize(
+    ("bootstrap", "expected"),
+    [
+        ("127.0.0.1:9092", ("127.0.0.1", 9092)),
+        ("localhost:19192", ("localhost", 19192)),
+        (" kafka://127.0.0.1:9092/ ", ("127.0.0.1", 9092)),
+    ],
+)
+def test_parse_bootstrap_accepts_local(bootstrap: str, expected: tuple[str, int]) -> None:
+    assert kb.parse_bootstrap(bootstrap) == expected
+
+
+@pytest.mark.parametrize(
+    ("bootstrap", "message"),
+    [
+        ("kafka.example.org:9092", "only a local broker"),
+        ("10.0.0.5:9092", "only a local broker"),
+        ("127.0.0.1:9092,127.0.0.1:9094", "single"),
+        ("127.0.0.1", "not host:port"),
+        ("127.0.0.1:http", "not host:port"),
+        ("127.0.0.1:65535", "out of range"),
+    ],
+)
+def test_parse_bootstrap_rejects(bootstrap: str, message: str) -> None:
+    with pytest.raises(kb.KafkaBrokerError, match=message):
+        kb.parse_bootstrap(bootstrap)
+
+
+def test_cache_root(tmp_path: Path) -> None:
+    assert kb.cache_root({"DOUANE_CACHE": str(tmp_path)}) == tmp_path
+    assert kb.cache_root({}).name == ".cache"
+    assert kb.kafka_home(tmp_path) == tmp_path / "kafka-4.1.1"
+
+
+# --------------------------------------------------------------------------- /proc parsing
+
+PROC_STATUS = """Name:\tjava
+Umask:\t0022
+State:\tS (sleeping)
+Pid:\t1234
+VmPeak:\t 3870412 kB
+VmRSS:\t  389120 kB
+Threads:\t98
+"""
+
+
+def test_parse_rss_mb() -> None:
+    assert kb.parse_rss_mb(PROC_STATUS) == 380.0
+    assert kb.parse_rss_mb("Name:\tkthreadd\nState:\tS (sleeping)\n") is None
+    assert kb.parse_rss_mb("VmRSS:\n") is None
+
+
+def test_is_zombie() -> None:
+    assert not kb.is_zombie(PROC_STATUS)
+    assert kb.is_zombie(PROC_STATUS.replace("S (sleeping)", "Z (zombie)"))
+    assert not kb.is_zombie("")
+
+
+@pytest.mark.parametrize(
+    ("text", "pid"),
+    [("1234\n", 1234), ("  42 ", 42), ("", None), ("abc", None), ("0", None), ("-5", None)],
+)
+def test_parse_pid(text: str, pid: int | None) -> None:
+    assert kb.parse_pid(text) == pid
+
+
+def test_cmdline_is_broker(tmp_path: Path) -> None:
+    props = tmp_path / "server.properties"
+    ours = b"\0".join([b"/usr/bin/java", b"-Xmx512m", b"kafka.Kafka", str(props).encode()]) + b"\0"
+    assert kb.cmdline_is_broker(ours, props)
+    assert not kb.cmdline_is_broker(ours, tmp_path / "other" / "server.properties")
+    assert not kb.cmdline_is_broker(b"/usr/bin/python3\0-m\0http.server\0", props)
+    assert not kb.cmdline_is_broker(b"", props)
+
+
+def test_tail_text_and_start_marker(tmp_path: Path) -> None:
+    log = tmp_path / "broker.log"
+    assert kb.tail_text(log) == []
+    log.write_text("".join(f"line {i}\n" for i in range(100)))
+    assert kb.tail_text(log) == [f"line {i}" for i in range(80, 100)]
+    assert kb.tail_text(log, 3) == ["line 97", "line 98", "line 99"]
+    lines = ["old crash", f"{kb.START_MARKER} at now ===", "new 1", "new 2"]
+    assert kb.since_last_start(lines) == ["new 1", "new 2"]
+    assert kb.since_last_start(["a", "b"]) == ["a", "b"]
+
+
+# --------------------------------------------------------------------------- group probing
+
+
+def test_java_string_hash_matches_java() -> None:
+    # Values printed by jshell ("...".hashCode()).
+    assert kb.java_string_hash("") == 0
+    assert kb.java_string_hash("douane") == -1325959090
+    assert kb.java_string_hash("douane-readiness-7") == 1279720085
+    assert kb.java_string_hash("polygenelubricants") == -(2**31)
+
+
+def test_offsets_partition_like_kafka() -> None:
+    assert kb.offsets_partition("douane", 50) == 40
+    assert kb.offsets_partition("douane-readiness-7", 50) == 35
+    assert kb.offsets_partition("polygenelubricants", 50) == 0  # Utils.abs(MIN_VALUE) == 0
+
+
+@pytest.mark.parametrize("partitions", [1, 3, 50])
+def test_probe_group_ids_cover_every_partition(partitions: int) -> None:
+    groups = kb.probe_group_ids(partitions)
+    assert len(groups) == partitions
+    assert sorted(kb.offsets_partition(g, partitions) for g in groups) == list(range(partitions))
+    assert all(g.startswith(kb.PROBE_GROUP_PREFIX) for g in groups)
+
+
+# --------------------------------------------------------------------------- status line
+
+
+def test_status_lines(tmp_path: Path) -> None:
+    up = kb.BrokerStatus(True, True, 1234, "127.0.0.1:9092", tmp_path, 380.4)
+    assert (
+        up.describe() == f"kafka: running, pid 1234, 127.0.0.1:9092, RSS 380 MB, data in {tmp_path}"
+    )
+    down = kb.BrokerStatus(False, False, None, "127.0.0.1:9092", tmp_path, None)
+    assert down.describe().startswith("kafka: not running")
+    foreign = kb.BrokerStatus(False, True, None, "127.0.0.1:9092", tmp_path, None)
+    assert "not started from" in foreign.describe()
+    stuck = kb.BrokerStatus(True, False, 99, "127.0.0.1:9092", tmp_path, 200.0)
+    assert "not answering" in stuck.describe()
+
+
+# --------------------------------------------------------------------------- pid handling
+
+
+def test_stale_pid_file_means_not_running(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, f"127.0.0.1:{_free_port()}")
+    paths = kb._Paths(settings.kafka_data_dir)
+    paths.data_dir.mkdir(parents=True)
+    paths.pid.write_text(f"{_dead_pid()}\n")
+
+    status = asyncio.run(kb.broker_status(settings))
+    assert (status.running, status.answering, status.pid, status.rss_mb) == (
+        False,
+        False,
+        None,
+        None,
+    )
+    assert asyncio.run(kb.stop_broker(settings)) is False
+    assert not paths.pid.exists()
+
+
+def test_pid_reused_by_another_program_is_not_our_broker(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, f"127.0.0.1:{_free_port()}")
+    paths = kb._Paths(settings.kafka_data_dir)
+    paths.data_dir.mkdir(parents=True)
+    paths.pid.write_text(f"{os.getpid()}\n")  # alive, but it is pytest, not kafka.Kafka
+
+    assert kb._our_broker_pid(paths) is None
+    assert asyncio.run(kb.stop_broker(settings)) is False  # and we are still here
+    assert not paths.pid.exists()
+
+
+def test_garbage_pid_file(tmp_path: Path) -> None:
+    paths = kb._Paths(tmp_path)
+    paths.pid.write_text("not a pid")
+    assert kb._our_broker_pid(paths) is None
+
+
+def test_pid_alive_reaps_our_children() -> None:
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    kb._SPAWNED[process.pid] = process
+    try:
+        process_done = False
+        for _ in range(100):
+            if not kb._pid_alive(process.pid):
+                process_done = True
+                break
+            asyncio.run(asyncio.sleep(0.05))
+        assert process_done
+        assert process.pid not in kb._SPAWNED  # reaped, not a zombie
+    finally:
+        kb._SPAWNED.pop(process.pid, None)
+        process.wait()
+
+
+# --------------------------------------------------------------------------- jars
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "cache"
+    monkeypatch.setenv("DOUANE_CACHE", str(root))
+    return root
+
+
+def test_jars_reused_when_marker_present(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lib = kb.kafka_home(cache) / "lib"
+    lib.mkdir(parents=True)
+    (lib / "kafka_2.13-4.1.1.jar").write_bytes(b"jar")
+    (kb.kafka_home(cache) / kb.JAR_MARKER).write_text("kafka_2.13-4.1.1.jar\n")
+
+    def no_maven(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("must not download again")
+
+    monkeypatch.setattr(subprocess, "run", no_maven)
+    messages: list[str] = []
+    assert kb.ensure_kafka_jars(messages.append) == lib
+    assert messages == []
+
+
+def test_half_finished_download_is_redone(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lib = kb.kafka_home(cache) / "lib"
+    lib.mkdir(parents=True)
+    (lib / "partial.jar").write_bytes(b"half")  # no marker: the copy was interrupted
+    calls: list[list[str]] = []
+
+    def fake_maven(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        calls.append(command)
+        out = Path(next(a for a in command if a.startswith("-DoutputDirectory=")).split("=", 1)[1])
+        out.mkdir(parents=True)
+        for name in ("kafka_2.13-4.1.1.jar", "log4j-slf4j-impl-2.24.3.jar"):
+            (out / name).write_bytes(b"jar")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(subprocess, "run", fake_maven)
+    messages: list[str] = []
+    assert kb.ensure_kafka_jars(messages.append) == lib
+
+    assert len(calls) == 1
+    assert "dependency:copy-dependencies" in calls[0]
+    assert f"-Dmaven.repo.local={cache / 'm2'}" in calls[0]
+    assert calls[0][calls[0].index("-f") + 1].endswith("kafka/pom.xml")
+    assert sorted(p.name for p in lib.iterdir()) == [
+        "kafka_2.13-4.1.1.jar",
+        "log4j-slf4j-impl-2.24.3.jar",
+    ]
+    assert (kb.kafka_home(cache) / kb.JAR_MARKER).read_text().split() == [
+        "kafka_2.13-4.1.1.jar",
+        "log4j-slf4j-impl-2.24.3.jar",
+    ]
+    assert messages[0].startswith("downloading Apache Kafka 4.1.1 jars from Maven Central")
+
+
+def test_maven_failure_is_reported(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def failing_maven(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 1, "[ERROR] Could not resolve", "")
+
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(subprocess, "run", failing_maven)
+    with pytest.raises(kb.KafkaBrokerError, match="Could not resolve"):
+        kb.ensure_kafka_jars(lambda _message: None)
+    assert not (kb.kafka_home(cache) / kb.JAR_MARKER).exists()
+
+
+def test_missing_maven_is_a_clear_error(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(kb.KafkaBrokerError, match="Maven"):
+        kb.ensure_kafka_jars(lambda _message: None)
+
+
+# --------------------------------------------------------------------------- start refusals
+
+
+def test_start_refuses_remote_bootstrap(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "kafka.example.org:9092")
+    with pytest.raises(kb.KafkaBrokerError, match="only a local broker"):
+        asyncio.run(kb.start_broker(settings))
+
+
+@pytest.fixture
+def not_kafka() -> Iterator[int]:
+    """A port where something that is not Kafka listens (it hangs up on every connection)."""
+    port = _free_port()
+    server = socket.create_server(("127.0.0.1", port))
+    server.settimeout(0.05)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                connection, _address = server.accept()
+            except TimeoutError:
+                continue
+            connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield port
+    stop.set()
+    thread.join(5)
+    server.close()
+
+
+def test_start_refuses_port_used_by_another_program(tmp_path: Path, not_kafka: int) -> None:
+    settings = _settings(tmp_path, f"127.0.0.1:{not_kafka}")
+    with pytest.raises(kb.KafkaBrokerError, match=rf"port {not_kafka} .* another program"):
+        asyncio.run(kb.start_broker(settings, progress=lambda _m: None))
+
+
+# --------------------------------------------------------------------------- CLI verbs
+
+
+def test_run_kafka_command_unknown_action(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert kb.run_kafka_command("restart", _settings(tmp_path, "127.0.0.1:9092")) == 2
+    assert "unknown action 'restart'" in capsys.readouterr().err
+
+
+def test_run_kafka_command_status_and_stop_when_down(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = _settings(tmp_path, f"127.0.0.1:{_free_port()}")
+    assert kb.run_kafka_command("status", settings) == 3
+    assert capsys.readouterr().out.startswith("kafka: not running")
+    assert kb.run_kafka_command("stop", settings) == 0
+    assert "not running" in capsys.readouterr().out
+
+
+def test_run_kafka_command_start_remote_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert kb.run_kafka_command("start", _settings(tmp_path, "10.1.2.3:9092")) == 1
+    assert "only a local broker" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- fake java
+
+
+@pytest.fixture
+def fake_java(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings whose broker is a Python stand-in for ``java`` (mode in $FAKE_JAVA_MODE)."""
+    home = kb.kafka_home(cache)
+    (home / "lib").mkdir(parents=True)
+    (home / "lib" / "kafka.jar").write_bytes(b"jar")
+    (home / kb.JAR_MARKER).write_text("kafka.jar\n")
+    java_home = tmp_path / "jdk"
+    (java_home / "bin").mkdir(parents=True)
+    java = java_home / "bin" / "java"
+    java.write_text(
+        f"#!{sys.executable}\n"
+        "import os, sys, time\n"
+        "if 'kafka.Kafka' in sys.argv:\n"
+        "    if os.environ.get('FAKE_JAVA_MODE') == 'crash':\n"
+        "        print('Error: Could not find or load main class kafka.Kafka')\n"
+        "        sys.exit(1)\n"
+        "    time.sleep(300)\n"
+    )
+    java.chmod(0o755)
+    monkeypatch.setenv("JAVA_HOME", str(java_home))
+    settings = _settings(tmp_path, f"127.0.0.1:{_free_port()}")
+    logs = settings.kafka_data_dir / "logs"
+    logs.mkdir(parents=True)
+    (logs / "meta.properties").write_text("formatted\n")  # so no storage formatting
+    (settings.kafka_data_dir / kb.LOG_FILE).write_text("an earlier run's last words\n")
+    return settings
+
+
+def test_broker_dying_during_start_is_reported(
+    fake_java: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_JAVA_MODE", "crash")
+    with pytest.raises(kb.KafkaBrokerError) as caught:
+        asyncio.run(kb.start_broker(fake_java, timeout_s=30, progress=lambda _m: None))
+    message = str(caught.value)
+    assert "exited with code 1 while starting" in message
+    assert "Could not find or load main class kafka.Kafka" in message
+    assert "an earlier run's last words" not in message
+    assert not (fake_java.kafka_data_dir / kb.PID_FILE).exists()
+
+
+def test_start_timeout_reports_and_stop_cleans_up(fake_java: Settings) -> None:
+    with pytest.raises(kb.KafkaBrokerError, match=r"not ready .* in time .*still running"):
+        asyncio.run(kb.start_broker(fake_java, timeout_s=1.5, progress=lambda _m: None))
+    status = asyncio.run(kb.broker_status(fake_java))
+    assert status.running and not status.answering and status.pid is not None
+    assert status.rss_mb is not None
+    assert kb.run_kafka_command("status", fake_java) == 1  # running, not answering
+    assert asyncio.run(kb.stop_broker(fake_java, timeout_s=5)) is True
+    assert not kb._pid_alive(status.pid)
+    assert asyncio.run(kb.broker_status(fake_java)).running is False
