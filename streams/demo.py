@@ -118,7 +118,7 @@ async def exchange(
     await producer.start()
     try:
         partitions = [TopicPartition(RESPONSES_TOPIC, p)
-                      for p in consumer.partitions_for_topic(RESPONSES_TOPIC) or {0}]
+                      for p in sorted(await producer.partitions_for(RESPONSES_TOPIC))]
         consumer.assign(partitions)
         await consumer.seek_to_end(*partitions)
         for position in partitions:  # resolve the end offsets now, before publishing

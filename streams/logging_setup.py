@@ -26,10 +26,19 @@ def drop_content_fields(
     return event_dict
 
 
+def _identity(
+    _: Any, __: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    return event_dict
+
+
 def configure_logging(log_format: str = "console", level: int = logging.INFO) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer() if log_format == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # plain tracebacks: the rich formatter would print local variables, prompts included
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[
@@ -37,6 +46,7 @@ def configure_logging(log_format: str = "console", level: int = logging.INFO) ->
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             drop_content_fields,
+            structlog.processors.format_exc_info if log_format == "json" else _identity,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
