@@ -1,0 +1,72 @@
+"""Shared fixtures for integration tests: a real Kafka broker, a stand-in model server and a
+douane worker, each a real process on 127.0.0.1, started once per test session.
+
+Everything lives under a temporary DOUANE_HOME, so tests never touch the developer's broker,
+audit log or keys.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import pytest_asyncio
+import yaml
+from stack import MAX_MESSAGE_BYTES, KafkaClient, Stack, free_port, request, wait_http
+
+from streams.adapters.kafka_broker import start_broker, stop_broker
+from streams.config import load_settings, project_root
+from streams.worker import ensure_topics, load_policy, topic_names
+
+
+@pytest.fixture(scope="session")
+def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    home = tmp_path_factory.mktemp("douane-home")
+    model_port = free_port()
+    policy = yaml.safe_load((project_root() / "policies" / "default.yaml").read_text())
+    policy["providers"][0]["endpoint"] = f"http://127.0.0.1:{model_port}/v1"
+    policy_path = home / "policy.yaml"
+    policy_path.write_text(yaml.safe_dump(policy, sort_keys=False))
+    env = {
+        **os.environ,
+        "DOUANE_HOME": str(home),
+        "DOUANE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port(pairs=True)}",
+        "DOUANE_POLICY": str(policy_path),
+        "DOUANE_MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES),
+        "DOUANE_APP_ID": "douane-it",
+        "DOUANE_LOG_FORMAT": "json",
+    }
+    logs = home / "logs"
+    logs.mkdir()
+    stack = Stack(load_settings(env), env, f"http://127.0.0.1:{model_port}", logs)
+    yield stack
+    for name in list(stack.processes):
+        stack.stop(name)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def kafka(stack_settings: Stack) -> AsyncIterator[Stack]:
+    settings = stack_settings.settings
+    await start_broker(settings, timeout_s=120)
+    await ensure_topics(settings.kafka_bootstrap, topic_names(load_policy(settings.policy_path)))
+    yield stack_settings
+    await stop_broker(settings)
+
+
+@pytest_asyncio.fixture(scope="session")
+async def douane(kafka: Stack) -> AsyncIterator[Stack]:
+    """Broker + stand-in model server (checking audit records) + worker, ready to answer."""
+    kafka.start("model-server", "model-server", "--port", kafka.model_url.rsplit(":", 1)[1],
+                "--check-audit")
+    await wait_http(f"{kafka.model_url}/v1/models")
+    kafka.start("worker", "worker")
+    async with KafkaClient(kafka.settings.kafka_bootstrap) as client:
+        probe_id = f"probe-{uuid.uuid4().hex[:8]}"
+        await client.publish(request(probe_id, "Say hello."))
+        responses = await client.responses({probe_id}, timeout_s=180)
+        assert responses[probe_id][0]["status"] == "answered", kafka.log_text("worker")[-3000:]
+    yield kafka
+
+

@@ -1,0 +1,173 @@
+"""Helpers for integration tests: the process stack and a plain Kafka client.
+
+Everything lives under a temporary DOUANE_HOME, so tests never touch the developer's broker,
+audit log or keys. Requests are published with a plain aiokafka producer, as any producing
+system would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import RecordMetadata
+
+from streams.config import (
+    REJECTED_TOPIC,
+    REQUESTS_TOPIC,
+    RESPONSES_TOPIC,
+    Settings,
+)
+
+MAX_MESSAGE_BYTES = 64 * 1024
+
+
+def free_port(pairs: bool = False) -> int:
+    """A free TCP port on 127.0.0.1 (and the next one, for Kafka's controller)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if not pairs:
+            return port
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port pair")
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    env: dict[str, str]
+    model_url: str
+    logs: Path
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        log_file = (self.logs / f"{name}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", *args],
+            env=self.env, stdout=log_file, stderr=subprocess.STDOUT,
+        )
+        self.processes[name] = process
+        return process
+
+    def stop(self, name: str, kill: bool = False) -> None:
+        process = self.processes.pop(name)
+        if kill:
+            process.kill()
+        else:
+            process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def log_text(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")
+
+    async def received(self) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient() as client:
+            data: list[dict[str, Any]] = (
+                await client.get(f"{self.model_url}/_stand-in/received")
+            ).json()
+            return data
+
+
+async def wait_http(url: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer")
+
+
+def request(request_id: str, text: str, tenant: str = "city-of-lyon", **extra: Any) -> bytes:
+    body = {"id": request_id, "tenant": tenant,
+            "messages": [{"role": "user", "content": text}], **extra}
+    return json.dumps(body).encode()
+
+
+class KafkaClient:
+    """A plain aiokafka producer and consumer, as a producing system would use them."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+
+    async def __aenter__(self) -> KafkaClient:
+        await self.producer.start()
+        await self.consumer.start()
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in (RESPONSES_TOPIC, REJECTED_TOPIC)
+            for p in sorted(await self.producer.partitions_for(topic))
+        ]
+        self.consumer.assign(partitions)
+        await self.consumer.seek_to_end(*partitions)
+        for partition in partitions:
+            await self.consumer.position(partition)
+        self.seen: dict[str, list[dict[str, Any]]] = {RESPONSES_TOPIC: [], REJECTED_TOPIC: []}
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.producer.stop()
+        await self.consumer.stop()
+
+    async def publish(self, value: bytes, key: bytes | None = None) -> RecordMetadata:
+        if key is None:
+            try:
+                key = str(json.loads(value)["id"]).encode()
+            except (ValueError, KeyError, TypeError):
+                key = None
+        return await self.producer.send_and_wait(REQUESTS_TOPIC, value, key=key)
+
+    async def _drain(self, timeout_ms: int = 300) -> None:
+        batch = await self.consumer.getmany(timeout_ms=timeout_ms)
+        for partition, records in batch.items():
+            for record in records:
+                self.seen[partition.topic].append(json.loads(record.value))
+
+    async def responses(
+        self, ids: set[str], timeout_s: float = 60, settle_s: float = 2.0
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Every response for these ids; waits for one each, then ``settle_s`` for extras."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            await self._drain()
+            got = {r["id"] for r in self.seen[RESPONSES_TOPIC]}
+            if ids <= got:
+                break
+        settle_until = time.monotonic() + settle_s
+        while time.monotonic() < settle_until:
+            await self._drain()
+        found: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+        for response in self.seen[RESPONSES_TOPIC]:
+            if response["id"] in ids:
+                found[response["id"]].append(response)
+        return found
+
+    async def rejected(self, count: int, timeout_s: float = 60) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout_s
+        while len(self.seen[REJECTED_TOPIC]) < count and time.monotonic() < deadline:
+            await self._drain()
+        return list(self.seen[REJECTED_TOPIC])
