@@ -13,18 +13,20 @@ import asyncio
 import base64
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import faust
 import structlog
+from faust.types import StreamT
 
+from streams.adapters.audit_store import AuditStoreError
 from streams.config import DEAD_LETTER_TOPIC, REQUESTS_TOPIC, Settings, forward_topic
 from streams.pipeline import Outgoing, Pipeline, Source
 
 log = structlog.get_logger(__name__)
 Stage = Callable[[bytes, Source], Awaitable[list[Outgoing]]]
-AUDIT_UNAVAILABLE = (sqlite3.Error, OSError)
+AUDIT_UNAVAILABLE = (sqlite3.Error, OSError, AuditStoreError)
 MAX_UNEXPECTED_FAILURES = 3
 
 
@@ -88,18 +90,18 @@ def create_app(settings: Settings, pipeline: Pipeline) -> faust.App:
                 await asyncio.sleep(0.5)
         await publish(outgoing)
 
-    @app.agent(raw_topic(REQUESTS_TOPIC), concurrency=1)  # type: ignore[misc]
-    async def admit(stream: AsyncIterator[Any]) -> None:
-        async for event in stream.events():  # type: ignore[attr-defined]
+    @app.agent(raw_topic(REQUESTS_TOPIC), concurrency=1)
+    async def admit(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
             await handle(pipeline.admit, event)
 
     provider_topics = [forward_topic(p.id) for p in pipeline.policy.policy.providers]
 
     @app.agent(app.topic(*provider_topics, key_type=bytes, value_type=bytes,
                          key_serializer="raw", value_serializer="raw"),
-               concurrency=1)  # type: ignore[misc]
-    async def forward(stream: AsyncIterator[Any]) -> None:
-        async for event in stream.events():  # type: ignore[attr-defined]
+               concurrency=1)
+    async def forward(stream: StreamT[bytes]) -> None:
+        async for event in stream.events():
             await handle(pipeline.forward, event)
 
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from collections.abc import Sequence
 
@@ -55,10 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         checker = audit_checker(settings.audit_db, settings.public_key) if args.check_audit \
             else None
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(args.port, checker))
-        except KeyboardInterrupt:
-            pass
         return 0
     if args.command == "audit":
         from streams.audit_cli import run_verify

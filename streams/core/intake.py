@@ -114,20 +114,22 @@ def _usable_tenant(document: object) -> str | None:
 
 def describe_schema_error(error: ValidationError) -> str:
     """A sentence for one schema violation that never quotes the offending value."""
-    expected = error.validator_value
+    expected: Any = error.validator_value
+    instance: Any = error.instance
+    schema: Any = error.schema
     match error.validator:
         case "required":
-            missing = [name for name in expected if name not in error.instance]
+            missing = [name for name in expected if name not in instance]
             return "missing required field " + ", ".join(f"'{name}'" for name in missing)
         case "additionalProperties":
-            allowed = sorted(error.schema.get("properties", {}))
-            unexpected = sorted(set(error.instance) - set(allowed))
+            allowed = sorted(schema.get("properties", {}))
+            unexpected = sorted(set(instance) - set(allowed))
             return (
                 "unexpected field " + ", ".join(f"'{name[:40]}'" for name in unexpected)
                 + f" (allowed: {', '.join(allowed)})"
             )
         case "type":
-            return f"must be of type {expected}, got {_json_type(error.instance)}"
+            return f"must be of type {expected}, got {_json_type(instance)}"
         case "enum":
             return "must be one of " + ", ".join(json.dumps(v) for v in expected)
         case "minLength":

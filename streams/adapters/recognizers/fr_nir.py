@@ -14,7 +14,7 @@ NIR_PATTERN = (
 )
 
 
-class FrNirRecognizer(PatternRecognizer):  # type: ignore[misc]
+class FrNirRecognizer(PatternRecognizer):
     def __init__(self, supported_language: str = "fr") -> None:
         super().__init__(
             supported_entity="FR_NIR",
