@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
 
     model = commands.add_parser("model-server", help="run the stand-in model provider")
     model.add_argument("--port", type=int, default=8088)
+    model.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)")
     model.add_argument("--check-audit", action="store_true",
                        help="refuse any request whose signed audit record is not already stored "
                             "(uses DOUANE_AUDIT_DB and its public key)")
@@ -57,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         checker = audit_checker(settings.audit_db, settings.public_key) if args.check_audit \
             else None
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(args.port, checker))
+            asyncio.run(serve(args.port, checker, host=args.host))
         return 0
     if args.command == "audit":
         from streams.audit_cli import run_verify

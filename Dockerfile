@@ -1,0 +1,23 @@
+# douane worker / model server image. Not built on the development machines (no Docker engine
+# there); kept working for deployments that have Docker.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DOUANE_HOME=/var/lib/douane \
+    DOUANE_LOG_FORMAT=json \
+    TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS=""
+
+RUN useradd --system --home /var/lib/douane --create-home douane
+WORKDIR /opt/douane
+COPY pyproject.toml README.md ./
+COPY streams ./streams
+COPY schemas ./schemas
+COPY policies ./policies
+RUN pip install --no-cache-dir -e .
+
+USER douane
+VOLUME ["/var/lib/douane"]
+ENTRYPOINT ["douane"]
+CMD ["worker"]
