@@ -9,16 +9,34 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from streams.core.model import ChatMessage, GovernedRequest
 
-REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
+
+
+def _ecma_pattern(
+    validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterator[ValidationError]:
+    """``pattern`` with ECMA-262's ``$``: the end of the input. Python's ``$`` also matches
+    before a final newline, which would let an id such as ``"req-1\\n"`` through."""
+    if not validator.is_type(instance, "string"):
+        return
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        pattern = pattern[:-1] + r"\Z"
+    if not re.search(pattern, instance):
+        yield ValidationError(f"does not match {pattern!r}")
+
+
+_RequestValidator = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, {"pattern": _ecma_pattern}
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +55,7 @@ class RequestIntake:
     def __init__(
         self, schema: Mapping[str, Any], known_tenants: Collection[str], max_bytes: int
     ) -> None:
-        self._validator = Draft202012Validator(schema)
+        self._validator = _RequestValidator(schema)
         self._known_tenants = frozenset(known_tenants)
         self._max_bytes = max_bytes
 
