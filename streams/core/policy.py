@@ -132,5 +132,10 @@ def parse_policy(text: str, source: str) -> LoadedPolicy:
             location = ".".join(str(part) for part in problem["loc"]) or "(top)"
             lines.append(f"{source}: {location}: {problem['msg']}")
         raise PolicyError("\n".join(lines)) from None
-    digest = hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+    try:
+        digest = hashlib.sha256(rfc8785.dumps(document)).hexdigest()
+    except rfc8785.CanonicalizationError as error:  # e.g. an integer beyond 2**53
+        raise PolicyError(
+            f"{source}: cannot be hashed as canonical JSON ({type(error).__name__})"
+        ) from None
     return LoadedPolicy(policy, digest, source)
