@@ -1,0 +1,290 @@
+"""decide() and Decision.audit_event(): outcome, routing, reasons, and evidence without values."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from streams.config import project_root
+from streams.core.decision import Decision, decide, forwarded_digest
+from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest
+from streams.core.policy import parse_policy
+
+POLICY = parse_policy(
+    (project_root() / "policies" / "default.yaml").read_text("utf-8"), "default.yaml"
+)
+T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+
+NAME = "Jeanne Martin"
+EMAIL = "jeanne.martin@example.fr"
+PHONE = "06 12 34 56 78"
+CARD = "4970 1012 3456 7890"
+PLANTED = (NAME, EMAIL, PHONE, CARD, "Jeanne", "Martin", "jeanne.martin")
+
+TEXTS = (
+    f"Bonjour, je suis {NAME}, joignable au {PHONE}.",
+    f"Écrivez à {EMAIL} ; {NAME} répondra.",
+)
+FINDINGS_ALL = (
+    (0, "PERSON", NAME),
+    (0, "PHONE_NUMBER", PHONE),
+    (1, "EMAIL_ADDRESS", EMAIL),
+    (1, "PERSON", NAME),
+)
+
+
+def request(texts: tuple[str, ...] = TEXTS, **changes: Any) -> GovernedRequest:
+    base = GovernedRequest(
+        id="req-1",
+        tenant="city-of-lyon",
+        messages=tuple(ChatMessage("user", t) for t in texts),
+        purpose="casework",
+    )
+    return replace(base, **changes)
+
+
+def findings(
+    texts: tuple[str, ...], wanted: tuple[tuple[int, str, str], ...], score: float = 0.85
+) -> tuple[Finding, ...]:
+    out = []
+    for index, kind, value in wanted:
+        start = texts[index].index(value)
+        out.append(Finding(index, kind, start, start + len(value), score, "test"))
+    return tuple(out)
+
+
+def detection(
+    texts: tuple[str, ...] = TEXTS,
+    wanted: tuple[tuple[int, str, str], ...] = FINDINGS_ALL,
+    method: str = "ner+patterns",
+    language: str = "fr",
+) -> Detection:
+    return Detection(language, method, findings(texts, wanted))
+
+
+def codes(decision: Decision) -> list[str]:
+    return [r.code for r in decision.reasons]
+
+
+# --- decide --------------------------------------------------------------------------------
+
+
+def test_forward_with_redaction() -> None:
+    decision = decide(request(), detection(), POLICY)
+    assert decision.outcome == "forward"
+    assert codes(decision) == ["redacted", "routed"]
+    assert decision.provider is not None and decision.provider.id == "local-stand-in"
+    assert decision.model == "douane-echo-1"
+    assert decision.classification == "personal"  # city-of-lyon's default
+    assert decision.entity_counts == {"PERSON": 1, "PHONE_NUMBER": 1, "EMAIL_ADDRESS": 1}
+    assert [m.content for m in decision.forwarded_messages] == [
+        "Bonjour, je suis <PERSON_1>, joignable au <PHONE_NUMBER_1>.",
+        "Écrivez à <EMAIL_ADDRESS_1> ; <PERSON_1> répondra.",
+    ]
+    body = decision.forward_body()
+    assert body["model"] == "douane-echo-1"
+    left = json.dumps(body, ensure_ascii=False)
+    assert [v for v in PLANTED if v in left] == []
+    assert "1 EMAIL_ADDRESS, 1 PERSON, 1 PHONE_NUMBER" in decision.reasons[0].message
+    assert "local-stand-in" in decision.reasons[1].message
+    assert "FR" in decision.reasons[1].message
+
+
+def test_reasons_never_contain_the_values() -> None:
+    for decision in (
+        decide(request(), detection(), POLICY),
+        decide(request(classification="secret"), detection(), POLICY),
+        decide(request(texts=(f"{NAME} {CARD}",)),
+               detection((f"{NAME} {CARD}",), ((0, "PERSON", NAME), (0, "CREDIT_CARD", CARD))),
+               POLICY),
+    ):
+        text = json.dumps([r.as_json() for r in decision.reasons], ensure_ascii=False)
+        assert [v for v in PLANTED if v in text] == []
+
+
+@pytest.mark.parametrize(
+    ("req", "det", "outcome", "expected_codes", "classification"),
+    [
+        pytest.param(request(), detection(wanted=()), "forward", ["routed"], "personal",
+                     id="nothing-found-forward-unredacted"),
+        pytest.param(request(classification="secret"), detection(), "block",
+                     ["no-allowed-provider"], "secret", id="secret-has-no-provider"),
+        pytest.param(request(tenant="ministry-of-health"), detection(), "forward",
+                     ["redacted", "routed"], "sensitive", id="tenant-default-sensitive"),
+        pytest.param(request(tenant="tax-office"), detection(), "forward",
+                     ["redacted", "routed"], "personal", id="tenant-default-personal"),
+        pytest.param(request(tenant="ministry-of-health", classification="public"), detection(),
+                     "forward", ["redacted", "routed"], "public",
+                     id="explicit-classification-wins-over-default"),
+        pytest.param(
+            request(texts=(f"Carte {CARD}, titulaire {NAME}",)),
+            detection((f"Carte {CARD}, titulaire {NAME}",),
+                      ((0, "CREDIT_CARD", CARD), (0, "PERSON", NAME))),
+            "block", ["blocked-entity"], "personal", id="credit-card-blocks",
+        ),
+        pytest.param(
+            request(texts=(f"Carte {CARD}",), classification="secret"),
+            detection((f"Carte {CARD}",), ((0, "CREDIT_CARD", CARD),)),
+            "block", ["no-allowed-provider", "blocked-entity"], "secret",
+            id="secret-and-credit-card-both-reasons",
+        ),
+        pytest.param(
+            request(texts=(f"Carte {CARD}",)),
+            Detection("fr", "ner+patterns", (Finding(0, "CREDIT_CARD", 6, 25, 0.3),)),
+            "forward", ["routed"], "personal", id="credit-card-below-min-score-ignored",
+        ),
+        pytest.param(request(model="gpt-4o"), detection(), "block", ["model-not-allowed"],
+                     "personal", id="model-not-offered"),
+        pytest.param(request(model="douane-echo-1"), detection(), "forward",
+                     ["redacted", "routed"], "personal", id="model-offered"),
+        pytest.param(request(), detection(method="patterns+ner-fallback:en", language="de"),
+                     "forward", ["redacted", "language-fallback", "routed"], "personal",
+                     id="language-fallback"),
+    ],
+)
+def test_decide(
+    req: GovernedRequest,
+    det: Detection,
+    outcome: str,
+    expected_codes: list[str],
+    classification: str,
+) -> None:
+    decision = decide(req, det, POLICY)
+    assert decision.outcome == outcome
+    assert codes(decision) == expected_codes
+    assert decision.classification == classification
+    if outcome == "block":
+        assert decision.forwarded_messages == ()
+        assert decision.entity_counts == {}
+        assert decision.audit_kind == "blocked"
+    else:
+        assert decision.provider is not None
+        assert decision.audit_kind == "admitted"
+
+
+def test_secret_reason_names_the_policy_path() -> None:
+    decision = decide(request(classification="secret"), detection(), POLICY)
+    assert decision.provider is None and decision.model is None
+    assert "classifications.secret.providers" in decision.reasons[0].message
+
+
+def test_blocked_entity_reason_names_the_rule() -> None:
+    texts = (f"Carte {CARD}",)
+    decision = decide(request(texts=texts), detection(texts, ((0, "CREDIT_CARD", CARD),)),
+                      POLICY)
+    assert "CREDIT_CARD" in decision.reasons[0].message
+    assert "redaction.entities.CREDIT_CARD.operator" in decision.reasons[0].message
+
+
+def test_model_not_allowed_lists_allowed_models() -> None:
+    decision = decide(request(model="gpt-4o"), detection(), POLICY)
+    assert decision.provider is None
+    assert "gpt-4o" in decision.reasons[0].message
+    assert "douane-echo-1" in decision.reasons[0].message
+
+
+def test_language_fallback_reason_names_language_and_method() -> None:
+    decision = decide(request(), detection(method="patterns+ner-fallback:en", language="de"),
+                      POLICY)
+    message = next(r.message for r in decision.reasons if r.code == "language-fallback")
+    assert "'de'" in message and "patterns+ner-fallback:en" in message
+
+
+def test_second_provider_serves_a_model_the_first_lacks() -> None:
+    document = POLICY.policy.model_dump(mode="json")
+    document["providers"].append({**document["providers"][0], "id": "eu-cloud",
+                                  "models": ["big-1"], "jurisdiction": "DE"})
+    document["classifications"]["personal"]["providers"] = ["local-stand-in", "eu-cloud"]
+    policy = parse_policy(json.dumps(document), "two.yaml")  # JSON is YAML
+    decision = decide(request(model="big-1"), detection(), policy)
+    assert decision.outcome == "forward"
+    assert decision.provider is not None and decision.provider.id == "eu-cloud"
+    assert decision.model == "big-1"
+    default = decide(request(), detection(), policy)
+    assert default.provider is not None and default.provider.id == "local-stand-in"
+
+
+# --- audit_event ---------------------------------------------------------------------------
+
+
+def event_json(decision: Decision) -> str:
+    return json.dumps(decision.audit_event(T0).details, ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("req", "det", "kind"),
+    [
+        pytest.param(request(), detection(), "admitted", id="forward"),
+        pytest.param(request(classification="secret"), detection(), "blocked", id="secret"),
+        pytest.param(
+            request(texts=(f"{NAME}: {CARD}",)),
+            detection((f"{NAME}: {CARD}",), ((0, "PERSON", NAME), (0, "CREDIT_CARD", CARD))),
+            "blocked", id="credit-card",
+        ),
+        pytest.param(request(model="gpt-4o"), detection(), "blocked", id="model-not-allowed"),
+    ],
+)
+def test_audit_event_identity_and_no_values(
+    req: GovernedRequest, det: Detection, kind: str
+) -> None:
+    decision = decide(req, det, POLICY)
+    event = decision.audit_event(T0)
+    assert (event.kind, event.record_id) == (kind, f"req-1/{kind}")
+    assert (event.request_id, event.tenant, event.occurred_at) == ("req-1", "city-of-lyon", T0)
+    text = event_json(decision)
+    assert [v for v in PLANTED if v in text] == []
+    details = event.details
+    assert details["policy"] == POLICY.reference
+    assert details["policy"]["sha256"] == POLICY.digest
+    assert [r["code"] for r in details["reasons"]] == codes(decision)
+
+
+def test_audit_event_details_for_a_forward() -> None:
+    decision = decide(request(), detection(), POLICY)
+    details = decision.audit_event(T0).details
+    assert details["decision"] == "forward"
+    assert details["classification"] == "personal"
+    assert details["purpose"] == "casework"
+    assert (details["provider"], details["provider_jurisdiction"]) == ("local-stand-in", "FR")
+    assert details["model"] == "douane-echo-1"
+    assert (details["language"], details["detection"]) == ("fr", "ner+patterns")
+    assert details["entities"] == {"EMAIL_ADDRESS": 1, "PERSON": 2, "PHONE_NUMBER": 1}
+    expected = [
+        {"message": f.message_index, "type": f.entity_type, "start": f.start, "end": f.end,
+         "score": 0.85}
+        for f in sorted(findings(TEXTS, FINDINGS_ALL), key=lambda f: (f.message_index, f.start))
+    ]
+    assert details["findings"] == expected
+    assert details["forwarded_sha256"] == forwarded_digest(decision.forward_body())
+    assert len(details["forwarded_sha256"]) == 64
+
+
+def test_forwarded_digest_covers_the_redacted_body() -> None:
+    one = decide(request(), detection(), POLICY).audit_event(T0).details["forwarded_sha256"]
+    other_text = (TEXTS[0].replace("Bonjour", "Salut"), TEXTS[1])
+    two = decide(request(texts=other_text), detection(other_text), POLICY)
+    assert two.audit_event(T0).details["forwarded_sha256"] != one
+    # the same redacted text from other personal values gives the same digest
+    renamed = tuple(t.replace(NAME, "Paul Durand") for t in TEXTS)
+    wanted = tuple((i, k, "Paul Durand" if v == NAME else v) for i, k, v in FINDINGS_ALL)
+    three = decide(request(texts=renamed), detection(renamed, wanted), POLICY)
+    assert three.audit_event(T0).details["forwarded_sha256"] == one
+
+
+def test_blocked_event_has_no_forwarded_digest() -> None:
+    decision = decide(request(classification="secret"), detection(), POLICY)
+    details = decision.audit_event(T0).details
+    assert "forwarded_sha256" not in details
+    assert details["provider"] is None and details["provider_jurisdiction"] is None
+    assert details["decision"] == "block"
+
+
+def test_score_is_rounded_in_the_evidence() -> None:
+    det = Detection("fr", "ner+patterns", (Finding(0, "PERSON", 17, 30, 0.876543),))
+    details = decide(request(), det, POLICY).audit_event(T0).details
+    assert details["findings"][0]["score"] == 0.877
+
