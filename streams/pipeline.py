@@ -109,6 +109,14 @@ class Pipeline:
         if isinstance(accepted, Rejection):
             return self._reject(accepted, raw, source)
         request = accepted
+        # One id, one decision: a producer duplicate is ignored even when it would be decided
+        # differently (other content, or the detector failing this time).
+        earlier = next((r for r in self.audit.records_for_request(request.id)
+                        if r.kind in ("admitted", "blocked")), None)
+        if earlier is not None and not _same_source(earlier, source):
+            log.info("duplicate request id ignored", request_id=request.id,
+                     first_seen=earlier.payload["details"].get("source"))
+            return []
         try:
             detection = await asyncio.to_thread(
                 self.detector.detect, request.messages, request.language

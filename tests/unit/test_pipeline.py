@@ -1,0 +1,490 @@
+"""The two pipeline stages without Kafka: a fake detector and provider, a real SQLite audit log."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from streams.adapters.audit_store import SqliteAuditStore, load_audit_schema, verify_store
+from streams.adapters.provider_client import ProviderAnswer, ProviderError
+from streams.adapters.signer import load_or_create_signer
+from streams.config import REJECTED_TOPIC, REQUESTS_TOPIC, RESPONSES_TOPIC, project_root
+from streams.core.decision import forwarded_digest
+from streams.core.intake import RequestIntake
+from streams.core.model import ChatMessage, Detection, Finding
+from streams.core.policy import parse_policy
+from streams.pipeline import Outgoing, Pipeline, Source
+
+ROOT = project_root()
+POLICY = parse_policy((ROOT / "policies" / "default.yaml").read_text("utf-8"), "default.yaml")
+REQUEST_SCHEMA = json.loads((ROOT / "schemas" / "request.schema.json").read_text("utf-8"))
+RESPONSE_SCHEMA = json.loads((ROOT / "schemas" / "response.schema.json").read_text("utf-8"))
+REJECTED_SCHEMA = json.loads((ROOT / "schemas" / "rejected.schema.json").read_text("utf-8"))
+FORWARD_TOPIC = "douane.forward.local-stand-in"
+T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+
+NAME = "Jeanne Martin"
+EMAIL = "jeanne.martin@example.fr"
+CARD = "4970 1012 3456 7890"
+PLANTED = (NAME, EMAIL, CARD, "Jeanne", "jeanne.martin")
+TEXT = f"Bonjour, je suis {NAME} ({EMAIL}). {NAME} a besoin d'un rendez-vous."
+CARD_TEXT = f"Ma carte est la {CARD}, au nom de {NAME}."
+ENTITIES = {NAME: "PERSON", EMAIL: "EMAIL_ADDRESS", CARD: "CREDIT_CARD"}
+
+
+# --- fakes ---------------------------------------------------------------------------------
+
+
+def locate(messages: tuple[ChatMessage, ...]) -> tuple[Finding, ...]:
+    """Findings for every occurrence of the planted values (what a real detector would find)."""
+    found = []
+    for index, message in enumerate(messages):
+        for value, kind in ENTITIES.items():
+            start = message.content.find(value)
+            while start >= 0:
+                found.append(Finding(index, kind, start, start + len(value), 0.9, "fake"))
+                start = message.content.find(value, start + 1)
+    return tuple(found)
+
+
+@dataclass
+class FakeDetector:
+    """Returns the given findings (by default: where the planted values are), or raises."""
+
+    findings: tuple[Finding, ...] | None = None
+    error: Exception | None = None
+    method: str = "ner+patterns"
+    calls: int = 0
+
+    def detect(self, messages: tuple[ChatMessage, ...], language: str | None) -> Detection:
+        self.calls += 1
+        if self.error is not None:
+            raise self.error
+        findings = locate(messages) if self.findings is None else self.findings
+        return Detection(language or "fr", self.method, findings)
+
+
+ANSWER = ProviderAnswer(
+    messages=({"role": "assistant", "content": "Rendez-vous fixé pour <PERSON_1>."},),
+    model="douane-echo-1",
+)
+
+
+@dataclass
+class FakeProvider:
+    """Records calls; pops one scripted outcome per call (an exception to raise, or None)."""
+
+    script: list[Exception | None] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    async def complete(
+        self, endpoint: str, body: dict[str, Any], *, request_id: str, audit_record_id: str
+    ) -> ProviderAnswer:
+        self.calls.append({"endpoint": endpoint, "body": body, "request_id": request_id,
+                           "audit_record_id": audit_record_id})
+        outcome = self.script.pop(0) if self.script else None
+        if outcome is not None:
+            raise outcome
+        return ANSWER
+
+
+@dataclass
+class Clock:
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float = 60) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@dataclass
+class Harness:
+    pipeline: Pipeline
+    detector: FakeDetector
+    provider: FakeProvider
+    store: SqliteAuditStore
+    clock: Clock
+    db: Path
+    public_key: Path
+
+    def kinds(self, request_id: str) -> list[str]:
+        return [r.kind for r in self.store.records_for_request(request_id)]
+
+    def count(self) -> int:
+        return sum(1 for _ in self.store.iter_records())
+
+    def all_audit_text(self) -> str:
+        return "\n".join(r.canonical.decode("utf-8") for r in self.store.iter_records())
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Iterator[Harness]:
+    signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
+    store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
+    detector, provider, clock = FakeDetector(), FakeProvider(), Clock()
+    pipeline = Pipeline(
+        POLICY,
+        RequestIntake(REQUEST_SCHEMA, POLICY.policy.tenant_ids, 64 * 1024),
+        detector,
+        store,
+        provider,
+        clock=clock,
+        retry_delay_s=0,
+    )
+    yield Harness(pipeline, detector, provider, store, clock, tmp_path / "audit.sqlite3",
+                  tmp_path / "audit.pub.pem")
+    # whatever a test did, the log it leaves is a valid signed chain without personal data
+    report = verify_store(tmp_path / "audit.sqlite3", [tmp_path / "audit.pub.pem"],
+                          load_audit_schema())
+    text = "\n".join(r.canonical.decode("utf-8") for r in store.iter_records())
+    store.close()
+    assert report.ok, report.problem
+    assert [v for v in PLANTED if v in text] == []
+
+
+def request(request_id: str = "req-1", text: str = TEXT, **extra: Any) -> bytes:
+    body = {"id": request_id, "tenant": "city-of-lyon",
+            "messages": [{"role": "user", "content": text}], **extra}
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+def src(offset: int = 7, topic: str = REQUESTS_TOPIC, key: bytes | None = b"req-1") -> Source:
+    return Source(topic, 2, offset, key)
+
+
+def on(out: list[Outgoing], topic: str) -> list[dict[str, Any]]:
+    """Bodies published on ``topic`` (responses and rejections checked against their schema)."""
+    bodies = [json.loads(o.value) for o in out if o.topic == topic]
+    for body in bodies:
+        if topic == RESPONSES_TOPIC:
+            jsonschema.validate(body, RESPONSE_SCHEMA)
+        if topic == REJECTED_TOPIC:
+            jsonschema.validate(body, REJECTED_SCHEMA)
+    return bodies
+
+
+def no_planted_values(out: list[Outgoing]) -> bool:
+    text = b"\n".join(o.value for o in out).decode("utf-8")
+    return not [v for v in PLANTED if v in text]
+
+
+# --- stage 1: admit ------------------------------------------------------------------------
+
+
+async def test_admit_publishes_the_redacted_request_after_auditing_it(h: Harness) -> None:
+    out = await h.pipeline.admit(request(), src())
+
+    assert [(o.topic, o.key) for o in out] == [(FORWARD_TOPIC, b"req-1")]
+    message = json.loads(out[0].value)
+    assert message["body"] == {
+        "model": "douane-echo-1",
+        "messages": [{"role": "user", "content": "Bonjour, je suis <PERSON_1> "
+                      "(<EMAIL_ADDRESS_1>). <PERSON_1> a besoin d'un rendez-vous."}],
+    }
+    assert message["redacted_entities"] == {"EMAIL_ADDRESS": 1, "PERSON": 1}
+    assert (message["id"], message["tenant"], message["provider"]) == (
+        "req-1", "city-of-lyon", "local-stand-in")
+    assert message["audit_record_id"] == "req-1/admitted"
+    assert message["policy_hash"] == POLICY.digest
+    assert no_planted_values(out)
+
+    record = h.store.get("req-1/admitted")
+    assert record is not None
+    details = record.payload["details"]
+    assert details["forwarded_sha256"] == forwarded_digest(message["body"])
+    assert details["source"] == {"topic": REQUESTS_TOPIC, "partition": 2, "offset": 7}
+    assert record.payload["occurred_at"] == "2025-03-01T09:30:00.000000Z"
+    assert h.kinds("req-1") == ["admitted"]
+    assert h.provider.calls == []  # nothing leaves at this stage
+
+
+async def test_metadata_travels_to_the_forward_message(h: Harness) -> None:
+    out = await h.pipeline.admit(request(metadata={"ticket": "T-42"}), src())
+    assert json.loads(out[0].value)["metadata"] == {"ticket": "T-42"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "codes"),
+    [
+        pytest.param(request(classification="secret"), ["no-allowed-provider"], id="secret"),
+        pytest.param(request(text=CARD_TEXT), ["blocked-entity"], id="credit-card"),
+        pytest.param(request(model="gpt-4o"), ["model-not-allowed"], id="model-not-allowed"),
+    ],
+)
+async def test_blocked_request_gets_a_blocked_response_and_no_forward(
+    h: Harness, raw: bytes, codes: list[str]
+) -> None:
+    out = await h.pipeline.admit(raw, src())
+
+    assert [(o.topic, o.key) for o in out] == [(RESPONSES_TOPIC, b"req-1")]
+    [response] = on(out, RESPONSES_TOPIC)
+    assert response["status"] == "blocked"
+    assert [r["code"] for r in response["reasons"]] == codes
+    assert response["audit_record_id"] == "req-1/blocked"
+    assert response["policy_hash"] == POLICY.digest
+    assert no_planted_values(out)
+    assert h.kinds("req-1") == ["blocked"]
+    assert h.provider.calls == []
+
+
+async def test_detector_failure_blocks_the_request(h: Harness) -> None:
+    h.detector.error = RuntimeError(f"model crashed on '{NAME}'")  # errors may quote the text
+    out = await h.pipeline.admit(request(metadata={"ticket": "T-42"}), src())
+
+    [response] = on(out, RESPONSES_TOPIC)
+    assert len(out) == 1
+    assert response["status"] == "blocked"
+    assert [r["code"] for r in response["reasons"]] == ["detector-failed"]
+    assert "RuntimeError" in response["reasons"][0]["message"]
+    assert response["metadata"] == {"ticket": "T-42"}
+    assert no_planted_values(out)
+    assert h.kinds("req-1") == ["blocked"]
+    assert h.provider.calls == []
+
+
+# --- rejected ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "request_id"),
+    [
+        pytest.param(request()[:-2], "not-json", None, id="not-json"),
+        pytest.param(request().replace(b"Bonjour", b"Bonjour \xff"), "invalid-utf8", None,
+                     id="invalid-utf8"),
+        pytest.param(request(text="x" * 70_000), "oversize", None, id="oversize"),
+        pytest.param(request(request_id="req 1"), "schema-violation", None,
+                     id="schema-violation-unusable-id"),
+        pytest.param(request(classification=NAME), "schema-violation", "req-1",
+                     id="schema-violation-usable-id"),
+        pytest.param(request().replace(b"city-of-lyon", b"paris"), "unknown-tenant", "req-1",
+                     id="unknown-tenant"),
+    ],
+)
+async def test_rejected_message_keeps_the_original_bytes(
+    h: Harness, raw: bytes, code: str, request_id: str | None
+) -> None:
+    out = await h.pipeline.admit(raw, src(offset=11, key=b"k\x00y"))
+
+    [rejected] = on(out, REJECTED_TOPIC)
+    assert base64.b64decode(rejected["original_base64"]) == raw
+    assert rejected["original_size"] == len(raw)
+    assert rejected["source"] == {"topic": REQUESTS_TOPIC, "partition": 2, "offset": 11,
+                                  "key_base64": base64.b64encode(b"k\x00y").decode()}
+    assert rejected["error"]["code"] == code
+    assert rejected["request_id"] == request_id
+    assert rejected["rejected_at"] == "2025-03-01T09:30:00.000000Z"
+    record_id = f"{request_id}/rejected" if request_id else f"rejected/{REQUESTS_TOPIC}/2/11"
+    assert out[0].key == (request_id or record_id).encode()
+    record = h.store.get(record_id)
+    assert record is not None and record.kind == "rejected"
+    assert record.payload["details"]["size"] == len(raw)
+
+    responses = on(out, RESPONSES_TOPIC)
+    if request_id is None:
+        assert responses == [] and len(out) == 1
+    else:
+        [response] = responses
+        assert (response["id"], response["status"]) == (request_id, "rejected")
+        assert response["reasons"] == [{"code": code, "message": rejected["error"]["message"]}]
+        assert response["audit_record_id"] == record_id
+        assert [o.key for o in out] == [request_id.encode()] * 2
+    assert h.detector.calls == 0 and h.provider.calls == []
+
+
+# --- redelivery and duplicates -------------------------------------------------------------
+
+
+def crash_detector(h: Harness) -> None:
+    h.detector.error = RuntimeError("detector down")
+
+
+ADMIT_CASES = [
+    pytest.param(request(), None, id="forward"),
+    pytest.param(request(classification="secret"), None, id="blocked"),
+    pytest.param(request(classification=NAME), None, id="rejected-with-id"),
+    pytest.param(b"{", None, id="rejected-without-id"),
+    pytest.param(request(), crash_detector, id="detector-failed"),
+]
+
+
+@pytest.mark.parametrize(("raw", "setup"), ADMIT_CASES)
+async def test_redelivery_republishes_the_same_outputs_without_a_new_record(
+    h: Harness, raw: bytes, setup: Any
+) -> None:
+    if setup:
+        setup(h)
+    first = await h.pipeline.admit(raw, src())
+    records = h.count()
+    h.clock.advance()  # a redelivery comes later; what it publishes must not change
+    again = await h.pipeline.admit(raw, src())
+
+    assert first and again == first
+    assert h.count() == records == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "setup"), [c for c in ADMIT_CASES if c.id != "rejected-without-id"]
+)
+async def test_producer_duplicate_publishes_and_records_nothing(
+    h: Harness, raw: bytes, setup: Any
+) -> None:
+    if setup:
+        setup(h)
+    assert await h.pipeline.admit(raw, src(offset=7))
+    records = h.count()
+    assert await h.pipeline.admit(raw, src(offset=8)) == []
+    assert await h.pipeline.admit(raw, src(offset=3, topic=REQUESTS_TOPIC)) == []
+    assert h.count() == records
+
+
+@pytest.mark.parametrize(
+    ("first", "duplicate", "setup"),
+    [
+        pytest.param(request(), request(), crash_detector, id="detector-fails-on-duplicate"),
+        pytest.param(request(), request(text=CARD_TEXT), None, id="duplicate-would-be-blocked"),
+        pytest.param(request(text=CARD_TEXT), request(), None, id="duplicate-would-be-admitted"),
+    ],
+)
+async def test_a_producer_duplicate_never_gets_a_second_decision(
+    h: Harness, first: bytes, duplicate: bytes, setup: Any
+) -> None:
+    """One id, one decision: a later message with the same id is ignored, whatever it holds."""
+    original = await h.pipeline.admit(first, src(offset=7))
+    kinds = h.kinds("req-1")
+    if setup:
+        setup(h)
+    assert await h.pipeline.admit(duplicate, src(offset=8)) == []
+    assert h.kinds("req-1") == kinds
+    assert len(original) == 1
+
+
+# --- stage 2: forward ----------------------------------------------------------------------
+
+
+async def admitted(h: Harness, raw: bytes | None = None) -> Outgoing:
+    [forward] = await h.pipeline.admit(raw or request(metadata={"ticket": "T-42"}), src())
+    assert forward.topic == FORWARD_TOPIC
+    return forward
+
+
+def fsrc(offset: int = 0) -> Source:
+    return src(offset=offset, topic=FORWARD_TOPIC)
+
+
+async def test_forward_calls_the_provider_once_and_answers(h: Harness) -> None:
+    forward = await admitted(h)
+    out = await h.pipeline.forward(forward.value, fsrc())
+
+    assert len(h.provider.calls) == 1
+    call = h.provider.calls[0]
+    assert call["endpoint"] == "http://127.0.0.1:8088/v1"
+    assert call["body"] == json.loads(forward.value)["body"]
+    assert (call["request_id"], call["audit_record_id"]) == ("req-1", "req-1/admitted")
+    assert not [v for v in PLANTED if v in json.dumps(call["body"], ensure_ascii=False)]
+
+    assert [(o.topic, o.key) for o in out] == [(RESPONSES_TOPIC, b"req-1")]
+    [response] = on(out, RESPONSES_TOPIC)
+    assert response["status"] == "answered"
+    assert response["messages"] == list(ANSWER.messages)
+    assert (response["provider"], response["model"]) == ("local-stand-in", "douane-echo-1")
+    assert response["audit_record_id"] == "req-1/answered"
+    assert response["redacted_entities"] == {"EMAIL_ADDRESS": 1, "PERSON": 1}
+    assert response["metadata"] == {"ticket": "T-42"}
+    assert response["reasons"] == []
+    assert h.kinds("req-1") == ["admitted", "forwarded", "answered"]
+    forwarded = h.store.get("req-1/forwarded")
+    assert forwarded is not None
+    assert forwarded.payload["details"]["admitted_record"] == "req-1/admitted"
+    assert forwarded.payload["details"]["source"] == fsrc().as_json()
+
+
+async def test_forward_after_the_answer_does_not_call_the_provider_again(h: Harness) -> None:
+    forward = await admitted(h)
+    await h.pipeline.forward(forward.value, fsrc())
+    records = h.count()
+    await h.pipeline.forward(forward.value, fsrc())  # redelivery
+    await h.pipeline.forward(forward.value, fsrc(offset=5))  # duplicate on the forward topic
+    assert len(h.provider.calls) == 1
+    assert h.count() == records
+
+
+async def test_forward_interrupted_at_the_provider_is_never_sent_twice(h: Harness) -> None:
+    forward = await admitted(h)
+    h.provider.script = [RuntimeError("worker stopped")]  # dies while the provider has it
+    with pytest.raises(RuntimeError, match="worker stopped"):
+        await h.pipeline.forward(forward.value, fsrc())
+    assert h.kinds("req-1") == ["admitted", "forwarded"]
+
+    out = await h.pipeline.forward(forward.value, fsrc())  # redelivered after the restart
+
+    assert len(h.provider.calls) == 1
+    [response] = on(out, RESPONSES_TOPIC)
+    assert response["status"] == "failed"
+    assert [r["code"] for r in response["reasons"]] == ["delivery-uncertain"]
+    assert response["audit_record_id"] == "req-1/failed"
+    assert h.kinds("req-1") == ["admitted", "forwarded", "failed"]
+    assert await h.pipeline.forward(forward.value, fsrc()) == []
+    assert len(h.provider.calls) == 1
+
+
+def retryable(status: int = 503) -> ProviderError:
+    return ProviderError(f"provider answered HTTP {status}", retryable=True, status=status)
+
+
+def fatal(status: int = 400) -> ProviderError:
+    return ProviderError(f"provider answered HTTP {status}", retryable=False, status=status)
+
+
+@pytest.mark.parametrize(
+    ("script", "calls", "status", "kinds"),
+    [
+        pytest.param([retryable(), retryable(429)], 3, "answered",
+                     ["admitted", "forwarded", "answered"], id="two-retryable-then-success"),
+        pytest.param([retryable()], 2, "answered", ["admitted", "forwarded", "answered"],
+                     id="one-retryable-then-success"),
+        pytest.param([fatal()], 1, "failed", ["admitted", "forwarded", "failed"],
+                     id="non-retryable"),
+        pytest.param([retryable(), fatal(401)], 2, "failed",
+                     ["admitted", "forwarded", "failed"], id="retryable-then-non-retryable"),
+        pytest.param([retryable()] * 3, 3, "failed", ["admitted", "forwarded", "failed"],
+                     id="retryable-until-attempts-run-out"),
+    ],
+)
+async def test_provider_errors_are_retried_only_when_retryable(
+    h: Harness, script: list[Exception | None], calls: int, status: str, kinds: list[str]
+) -> None:
+    forward = await admitted(h)
+    h.provider.script = list(script)
+    out = await h.pipeline.forward(forward.value, fsrc())
+
+    assert len(h.provider.calls) == calls
+    [response] = on(out, RESPONSES_TOPIC)
+    assert response["status"] == status
+    assert h.kinds("req-1") == kinds
+    if status == "failed":
+        last = script[calls - 1]
+        assert response["reasons"] == [{"code": "provider-failed", "message": str(last)}]
+        assert response["audit_record_id"] == "req-1/failed"
+        assert "messages" not in response
+
+
+async def test_end_to_end_redacted_text_is_all_that_reaches_the_provider(h: Harness) -> None:
+    raws = [request(f"req-{n}", text=t) for n, t in enumerate([TEXT, CARD_TEXT, TEXT + TEXT])]
+    for offset, raw in enumerate(raws):
+        for out in await h.pipeline.admit(raw, src(offset=offset)):
+            if out.topic == FORWARD_TOPIC:
+                await h.pipeline.forward(out.value, fsrc(offset))
+    assert [c["request_id"] for c in h.provider.calls] == ["req-0", "req-2"]
+    sent = json.dumps([c["body"] for c in h.provider.calls], ensure_ascii=False)
+    assert [v for v in PLANTED if v in sent] == []
+    assert h.kinds("req-1") == ["blocked"]
