@@ -6,6 +6,16 @@ verification checks that they agree with the signed payload. Appends run in ``BE
 transactions with ``synchronous=FULL`` in WAL mode, so several processes can append to one file
 and ``append`` returns only once the record is durable.
 
+Appends are grouped: concurrent callers (threads) queue their events and the first one to get
+the write lock commits everybody's in one transaction; each caller returns only after *its*
+batch is durable (group commit keeps "durable before forward" and contiguous seqs).
+
+The records are the leaves of an RFC 6962 Merkle tree. The store signs checkpoints of that
+tree (C2SP tlog-checkpoint in a signed note) every ``checkpoint_every`` records or
+``checkpoint_interval_s`` seconds, and on demand; it serves inclusion and consistency proofs.
+Public keys with their validity windows live in a keyring file next to the database
+(``audit.keyring.json``); key rotation is itself a signed record.
+
 Errors name record ids and seqs only, never the content of ``details``.
 """
 
@@ -16,30 +26,48 @@ import functools
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
-from streams.adapters.signer import Ed25519Signer, load_public_key
+from streams.adapters.signer import (
+    Ed25519Signer,
+    keyring_path_for,
+    load_keyring,
+    load_public_key,
+    raw_public_key,
+    save_keyring,
+    verifier_for_raw,
+)
 from streams.config import project_root
+from streams.core import merkle
 from streams.core.audit import (
     GENESIS_HASH,
     PAYLOAD_TYPE,
     AuditEvent,
+    AuditPayloadError,
     ChainEntry,
-    VerificationReport,
     VerifyFn,
     canonical_bytes,
+    format_timestamp,
     leaf_hash,
     record_payload,
     signing_input,
-    verify_chain,
     verify_record,
 )
+from streams.core.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint, split_note
+from streams.core.keyring import KeyEntry, Keyring, key_id_of
+from streams.core.log_check import LogReport, verify_log
 
-STORE_VERSION = 1  # PRAGMA user_version of the database layout
+STORE_VERSION = 2  # PRAGMA user_version of the database layout (2: checkpoints, meta)
+DEFAULT_ORIGIN = "douane.example/audit/douane"
+CHECKPOINT_EVERY = 1000
+CHECKPOINT_INTERVAL_S = 60.0
+MAX_GROUP = 512  # events committed in one transaction at most
 BUSY_TIMEOUT_S = 30.0
 _BATCH = 500
 
@@ -60,6 +88,13 @@ _DDL = (
     "CREATE INDEX IF NOT EXISTS audit_records_tenant ON audit_records (tenant)",
     "CREATE INDEX IF NOT EXISTS audit_records_kind ON audit_records (kind)",
     "CREATE INDEX IF NOT EXISTS audit_records_occurred_at ON audit_records (occurred_at)",
+    """CREATE TABLE IF NOT EXISTS audit_checkpoints (
+        size      INTEGER PRIMARY KEY,
+        root_hash TEXT NOT NULL,
+        note      BLOB NOT NULL,
+        issued_at TEXT NOT NULL
+    )""",
+    "CREATE TABLE IF NOT EXISTS audit_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 _COLUMNS = (
     "seq, record_id, kind, request_id, tenant, occurred_at, canonical, leaf_hash, signature, key_id"
@@ -101,6 +136,49 @@ class StoredRecord:
 
 
 @dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root_hash: bytes
+    note: bytes  # the signed note, exactly as signed
+    issued_at: str
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return parse_checkpoint(split_note(self.note)[0])
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Filters for ``douane audit query``; None means any."""
+
+    tenant: str | None = None
+    since: str | None = None  # RFC 3339, inclusive
+    until: str | None = None  # RFC 3339, exclusive
+    kinds: tuple[str, ...] = ()
+    decision: str | None = None  # details.decision (forward / block)
+    entity_type: str | None = None  # present in details.entities
+    provider: str | None = None
+    policy_hash: str | None = None
+    request_id: str | None = None
+
+    def matches_details(self, payload: Mapping[str, Any]) -> bool:
+        details = payload.get("details") or {}
+        if self.decision is not None and details.get("decision") != self.decision:
+            return False
+        if self.entity_type is not None and not (details.get("entities") or {}).get(
+                self.entity_type):
+            return False
+        if self.provider is not None and details.get("provider") != self.provider:
+            return False
+        if self.policy_hash is not None:
+            policy = details.get("policy") or {}
+            digest = policy.get("sha256") if isinstance(policy, dict) else None
+            if not (isinstance(digest, str) and digest.startswith(self.policy_hash)):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
 class AppendResult:
     record: StoredRecord
     created: bool  # False: the record id was already in the log and nothing was written
@@ -118,6 +196,28 @@ class AuditReader(Protocol):
 
 class AuditStore(AuditReader, Protocol):
     def append(self, event: AuditEvent) -> AppendResult: ...
+
+
+class AuditLog(AuditStore, Protocol):
+    """Everything the audit commands need; SQLite and PostgreSQL both provide it."""
+
+    origin: str
+
+    def append_many(self, events: Sequence[AuditEvent]) -> list[AppendResult]: ...
+
+    def size(self) -> int: ...
+
+    def query(self, filters: AuditQuery) -> Iterator[StoredRecord]: ...
+
+    def iter_entries(self) -> Iterator[ChainEntry]: ...
+
+    def leaf_hashes(self, size: int) -> list[bytes]: ...
+
+    def checkpoints(self) -> list[StoredCheckpoint]: ...
+
+    def issue_checkpoint(self) -> StoredCheckpoint: ...
+
+    def rotate_key(self, new_signer: Ed25519Signer) -> StoredRecord: ...
 
 
 def load_audit_schema() -> dict[str, Any]:
@@ -179,7 +279,7 @@ class _SqliteRecords:
     def __init__(self, conn: sqlite3.Connection) -> None:
         conn.row_factory = sqlite3.Row
         self._conn = conn
-        self._lock = threading.Lock()  # one connection, usable from several threads
+        self._lock = threading.RLock()  # one connection, usable from several threads
 
     def _rows(self, where: str, params: tuple[object, ...], limit: int = -1) -> list[sqlite3.Row]:
         sql = f"SELECT {_COLUMNS} FROM audit_records {where} ORDER BY seq LIMIT {int(limit)}"
@@ -190,18 +290,23 @@ class _SqliteRecords:
         rows = self._rows("WHERE record_id = ?", (record_id,))
         return rows[0] if rows else None
 
-    def _iter_rows(self) -> Iterator[sqlite3.Row]:
-        """All rows in seq order, fetched in batches so appends are not held up."""
-        batch = self._rows("", (), _BATCH)
+    def _iter_rows(self, where: str = "", params: tuple[object, ...] = ()) -> Iterator[sqlite3.Row]:
+        """Rows in seq order, fetched in batches so appends are not held up."""
+        clause = f"{where} AND" if where else "WHERE"
+        batch = self._rows(f"{clause} seq > ?", (*params, 0), _BATCH)
         while batch:
             yield from batch
             if len(batch) < _BATCH:
                 return
-            batch = self._rows("WHERE seq > ?", (batch[-1]["seq"],), _BATCH)
+            batch = self._rows(f"{clause} seq > ?", (*params, batch[-1]["seq"]), _BATCH)
 
     def get(self, record_id: str) -> StoredRecord | None:
         row = self._row_for(record_id)
         return None if row is None else _record(row)
+
+    def get_seq(self, seq: int) -> StoredRecord | None:
+        rows = self._rows("WHERE seq = ?", (seq,))
+        return _record(rows[0]) if rows else None
 
     def records_for_request(self, request_id: str) -> list[StoredRecord]:
         return [_record(row) for row in self._rows("WHERE request_id = ?", (request_id,))]
@@ -212,6 +317,56 @@ class _SqliteRecords:
     def iter_entries(self) -> Iterator[ChainEntry]:
         """Rows as the core's chain checker wants them (no JSON parsing)."""
         return (_entry(row) for row in self._iter_rows())
+
+    def size(self) -> int:
+        with self._lock:
+            found = self._conn.execute("SELECT max(seq) FROM audit_records").fetchone()[0]
+        return int(found or 0)
+
+    def query(self, filters: AuditQuery) -> Iterator[StoredRecord]:
+        """Records matching ``filters`` in seq order (indexed columns in SQL, details after)."""
+        clauses: list[str] = []
+        params: list[object] = []
+        for column, value in (("tenant", filters.tenant), ("request_id", filters.request_id)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if filters.since is not None:
+            clauses.append("occurred_at >= ?")
+            params.append(filters.since)
+        if filters.until is not None:
+            clauses.append("occurred_at < ?")
+            params.append(filters.until)
+        if filters.kinds:
+            clauses.append(f"kind IN ({', '.join('?' for _ in filters.kinds)})")
+            params.extend(filters.kinds)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        for row in self._iter_rows(where, tuple(params)):
+            record = _record(row)
+            if filters.matches_details(record.payload):
+                yield record
+
+    def leaf_hashes(self, size: int) -> list[bytes]:
+        """Leaf hashes of records 1..size, recomputed from the stored bytes."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT seq, canonical FROM audit_records WHERE seq <= ? ORDER BY seq", (size,)
+            ).fetchall()
+        if len(rows) != size or (rows and rows[-1]["seq"] != size):
+            raise AuditStoreCorruptError(f"records 1..{size} are not all present")
+        return [leaf_hash(_blob(row["canonical"])) for row in rows]
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT size, root_hash, note, issued_at FROM audit_checkpoints ORDER BY size"
+            ).fetchall()
+        return [StoredCheckpoint(row["size"], bytes.fromhex(row["root_hash"]),
+                                 _blob(row["note"]), row["issued_at"]) for row in rows]
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        found = self.checkpoints()
+        return found[-1] if found else None
 
     def close(self) -> None:
         with self._lock:
@@ -243,10 +398,41 @@ class SqliteAuditReader(_SqliteRecords):
         super().__init__(conn)
 
 
+@dataclass
+class _Pending:
+    """One caller's event waiting for a group commit."""
+
+    event: AuditEvent
+    result: AppendResult | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
+@dataclass
+class _Built:
+    record: StoredRecord
+    occurred_at: str = field(default="")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
 class SqliteAuditStore(_SqliteRecords):
     """The default audit store: one SQLite file, safe for several appending processes."""
 
-    def __init__(self, path: Path, signer: Ed25519Signer) -> None:
+    def __init__(
+        self,
+        path: Path,
+        signer: Ed25519Signer,
+        *,
+        origin: str | None = None,
+        keyring_path: Path | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
+        signer_loader: Callable[[], Ed25519Signer] | None = None,
+        clock: Callable[[], datetime] = now_utc,
+    ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
             path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
@@ -269,48 +455,166 @@ class SqliteAuditStore(_SqliteRecords):
             conn.close()
             raise
         super().__init__(conn)
+        self.path = path
         self._signer = signer
+        self._signer_loader = signer_loader
+        self._clock = clock
+        self.keyring_path = keyring_path or keyring_path_for(path)
+        self.keyring = _open_keyring(self.keyring_path, signer, origin)
+        self.origin = self.keyring.origin
+        self.checkpoint_every = checkpoint_every
+        self.checkpoint_interval_s = checkpoint_interval_s
+        self._commit_lock = threading.Lock()  # one group committer at a time
+        self._pending: list[_Pending] = []
+        self._pending_lock = threading.Lock()
+        self._tree = merkle.CompactRange()
+        self._last_checkpoint = (0, time.monotonic())  # (size, when)
+        try:
+            self._claim_active_key()
+            latest = self.latest_checkpoint()
+            if latest is not None:
+                self._last_checkpoint = (latest.size, time.monotonic())
+        except BaseException:
+            conn.close()
+            raise
 
     @staticmethod
     def open_readonly(path: Path) -> SqliteAuditReader:
         return SqliteAuditReader(path)
+
+    @property
+    def signer(self) -> Ed25519Signer:
+        return self._signer
+
+    # ------------------------------------------------------------------ keys
+
+    def _active_key_id(self) -> str | None:
+        row = self._conn.execute(
+            "SELECT value FROM audit_meta WHERE name = 'active_key_id'").fetchone()
+        return None if row is None else str(row["value"])
+
+    def _claim_active_key(self) -> None:
+        """Record our key as the active one on a new log; on an old one, it must be the active."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO audit_meta (name, value) VALUES ('active_key_id', ?)",
+                    (self._signer.key_id,))
+                self._conn.execute(
+                    "INSERT OR IGNORE INTO audit_meta (name, value) VALUES ('origin', ?)",
+                    (self.origin,))
+                self._ensure_current_signer()
+                self._conn.execute("COMMIT")
+            except BaseException:
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
+
+    def _ensure_current_signer(self) -> None:
+        """Inside a write transaction: our signer must be the log's active key (fail closed)."""
+        active = self._active_key_id()
+        if active == self._signer.key_id:
+            return
+        if self._signer_loader is not None:  # another process rotated the key: pick it up
+            fresh = self._signer_loader()
+            if fresh.key_id == active:
+                self._signer = fresh
+                self.keyring = load_keyring(self.keyring_path)
+                return
+        raise AuditStoreError(
+            f"signing key {self._signer.key_id} is not the log's active key {active}; "
+            "it was rotated: restart with the current signing key")
+
+    # ------------------------------------------------------------------ appending
 
     def append(self, event: AuditEvent) -> AppendResult:
         """Sign and durably store ``event``; idempotent by ``event.record_id``.
 
         If the record id is already in the log, nothing is written and the stored record is
         returned with ``created=False``; callers that care compare it with their event.
+        Concurrent callers share one commit (group commit); each returns once it is durable.
         """
+        return self._submit([event])[0]
+
+    def append_many(self, events: Sequence[AuditEvent]) -> list[AppendResult]:
+        """Append several events in one durable transaction (in order)."""
+        return self._submit(list(events))
+
+    def _submit(self, events: list[AuditEvent]) -> list[AppendResult]:
+        mine = [_Pending(event) for event in events]
+        with self._pending_lock:
+            self._pending.extend(mine)
+        with self._commit_lock:
+            if not all(p.done for p in mine):
+                with self._pending_lock:
+                    batch, self._pending = self._pending[:MAX_GROUP * 8], \
+                        self._pending[MAX_GROUP * 8:]
+                try:
+                    self._commit(batch)
+                except BaseException as failure:
+                    for pending in batch:
+                        pending.error, pending.done = failure, True
+                if not all(p.done for p in mine):  # a very long queue: ours was left for later
+                    with self._pending_lock:
+                        rest = [p for p in mine if not p.done]
+                        self._pending = [p for p in self._pending if p not in rest]
+                    self._commit(rest)
+        self._maybe_checkpoint()
+        results = []
+        for pending in mine:
+            if pending.error is not None:
+                raise pending.error
+            assert pending.result is not None
+            results.append(pending.result)
+        return results
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        """One transaction for the whole batch; marks each pending event done."""
         conn = self._conn
         with self._lock:
             conn.execute("BEGIN IMMEDIATE")  # takes the write lock: one appender at a time
             try:
-                found = conn.execute(
-                    f"SELECT {_COLUMNS} FROM audit_records WHERE record_id = ?",
-                    (event.record_id,),
+                self._ensure_current_signer()
+                last = conn.execute(
+                    "SELECT seq, canonical FROM audit_records ORDER BY seq DESC LIMIT 1"
                 ).fetchone()
-                created = None if found is not None else self._insert(event)
-                conn.execute("COMMIT")  # durable (synchronous=FULL) before we return
+                seq, prev = (0, GENESIS_HASH) if last is None else \
+                    (last["seq"], leaf_hash(_blob(last["canonical"])).hex())
+                created: dict[str, StoredRecord] = {}
+                outcomes: list[tuple[_Pending, AppendResult | None, BaseException | None]] = []
+                for pending in batch:
+                    event = pending.event
+                    if event.record_id in created:
+                        outcomes.append((pending, AppendResult(created[event.record_id], False),
+                                         None))
+                        continue
+                    found = conn.execute(f"SELECT {_COLUMNS} FROM audit_records WHERE "
+                                         "record_id = ?", (event.record_id,)).fetchone()
+                    if found is not None:  # the first record wins, unchanged
+                        outcomes.append((pending, AppendResult(_record(found), False), None))
+                        continue
+                    try:
+                        record = self._build(event, seq + 1, prev)
+                    except AuditPayloadError as error:  # this event only; the others go on
+                        outcomes.append((pending, None, error))
+                        continue
+                    self._insert(record)
+                    seq, prev = record.seq, record.leaf_hash
+                    created[event.record_id] = record
+                    outcomes.append((pending, AppendResult(record, True), None))
+                conn.execute("COMMIT")  # durable (synchronous=FULL) before anyone returns
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        if created is not None:
-            return AppendResult(created, created=True)
-        return AppendResult(_record(found), created=False)  # the first record wins, unchanged
+        for pending, result, problem in outcomes:
+            pending.result, pending.error, pending.done = result, problem, True
 
-    def _insert(self, event: AuditEvent) -> StoredRecord:
-        """Build, sign and insert the next record; the caller holds the write transaction."""
-        last = self._conn.execute(
-            "SELECT seq, canonical FROM audit_records ORDER BY seq DESC LIMIT 1"
-        ).fetchone()
-        if last is None:
-            seq, prev_hash = 1, GENESIS_HASH
-        else:  # chain to the bytes actually stored, not to a derived column
-            seq, prev_hash = last["seq"] + 1, leaf_hash(_blob(last["canonical"])).hex()
+    def _build(self, event: AuditEvent, seq: int, prev_hash: str) -> StoredRecord:
         payload = record_payload(event, seq=seq, prev_hash=prev_hash, key_id=self._signer.key_id)
         canonical = canonical_bytes(payload)
-        record = StoredRecord(
+        return StoredRecord(
             seq=seq,
             record_id=event.record_id,
             kind=event.kind,
@@ -322,6 +626,8 @@ class SqliteAuditStore(_SqliteRecords):
             signature=self._signer.sign(signing_input(canonical)),
             key_id=self._signer.key_id,
         )
+
+    def _insert(self, record: StoredRecord) -> None:
         self._conn.execute(
             f"INSERT INTO audit_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
@@ -330,29 +636,175 @@ class SqliteAuditStore(_SqliteRecords):
                 record.kind,
                 record.request_id,
                 record.tenant,
-                payload["occurred_at"],
+                record.payload["occurred_at"],
                 record.canonical,
                 record.leaf_hash,
                 record.signature,
                 record.key_id,
             ),
         )
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def _maybe_checkpoint(self) -> None:
+        size, when = self._last_checkpoint
+        if self.checkpoint_every <= 0 and self.checkpoint_interval_s <= 0:
+            return
+        current = self.size()
+        due = (self.checkpoint_every > 0 and current - size >= self.checkpoint_every) or (
+            self.checkpoint_interval_s > 0 and current > size
+            and time.monotonic() - when >= self.checkpoint_interval_s)
+        if due:
+            self.issue_checkpoint()
+
+    def issue_checkpoint(self) -> StoredCheckpoint:
+        """Sign a checkpoint of the whole log now (idempotent for an unchanged log)."""
+        conn = self._conn
+        with self._lock:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._ensure_current_signer()
+                tree = self._tree.copy()
+                rows = conn.execute(
+                    "SELECT seq, canonical FROM audit_records WHERE seq > ? ORDER BY seq",
+                    (tree.size,)).fetchall()
+                for row in rows:
+                    if row["seq"] != tree.size + 1:
+                        raise AuditStoreCorruptError(
+                            f"record {tree.size + 1} is missing; run audit verification")
+                    tree.append(leaf_hash(_blob(row["canonical"])))
+                found = conn.execute("SELECT size, root_hash, note, issued_at FROM "
+                                     "audit_checkpoints WHERE size = ?", (tree.size,)).fetchone()
+                if found is None:
+                    checkpoint = Checkpoint(self.origin, tree.size, tree.root())
+                    note = sign_checkpoint(checkpoint, self.origin, raw_public_key(self._signer),
+                                           self._signer.sign)
+                    issued_at = format_timestamp(self._clock())
+                    conn.execute("INSERT INTO audit_checkpoints (size, root_hash, note, "
+                                 "issued_at) VALUES (?, ?, ?, ?)",
+                                 (tree.size, tree.root().hex(), note, issued_at))
+                    stored = StoredCheckpoint(tree.size, tree.root(), note, issued_at)
+                else:
+                    stored = StoredCheckpoint(found["size"], bytes.fromhex(found["root_hash"]),
+                                              _blob(found["note"]), found["issued_at"])
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            self._tree = tree
+            self._last_checkpoint = (tree.size, time.monotonic())
+        return stored
+
+    # ------------------------------------------------------------------ key rotation
+
+    def rotate_key(self, new_signer: Ed25519Signer) -> StoredRecord:
+        """Retire the current key: a ``key_rotated`` record signed by it names the new key.
+
+        The keyring file is updated (old window closed, new one opened, at the record's time)
+        before the commit; a checkpoint signed by the new key follows.
+        """
+        old = self._signer
+        new_public = raw_public_key(new_signer)
+        with self._commit_lock, self._lock:
+            moment = self._clock()
+            event = AuditEvent(
+                record_id=f"key-rotation/{old.key_id}/{new_signer.key_id}",
+                kind="key_rotated", request_id=None, tenant=None, occurred_at=moment,
+                details={"retired_key_id": old.key_id, "new_key_id": new_signer.key_id,
+                         "new_public_key": base64.b64encode(new_public).decode("ascii")})
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            previous_keyring = self.keyring
+            try:
+                self._ensure_current_signer()
+                last = conn.execute(
+                    "SELECT seq, canonical FROM audit_records ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+                seq, prev = (0, GENESIS_HASH) if last is None else \
+                    (last["seq"], leaf_hash(_blob(last["canonical"])).hex())
+                record = self._build(event, seq + 1, prev)
+                self._insert(record)
+                conn.execute("UPDATE audit_meta SET value = ? WHERE name = 'active_key_id'",
+                             (new_signer.key_id,))
+                keyring = self.keyring.rotated(old.key_id, new_public,
+                                               record.payload["occurred_at"])
+                save_keyring(self.keyring_path, keyring)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                save_keyring(self.keyring_path, previous_keyring)
+                raise
+            self.keyring, self._signer = keyring, new_signer
+        self.issue_checkpoint()
         return record
+
+
+def _open_keyring(path: Path, signer: Ed25519Signer, origin: str | None) -> Keyring:
+    """The keyring next to the log, created with ``signer`` as first key on a new log."""
+    if not path.exists():
+        keyring = Keyring(origin or DEFAULT_ORIGIN,
+                          (KeyEntry(signer.key_id, raw_public_key(signer)),))
+        save_keyring(path, keyring)
+        return keyring
+    keyring = load_keyring(path)
+    if origin is not None and origin != keyring.origin:
+        raise AuditStoreError(f"{path}: the log's origin is {keyring.origin!r}, "
+                              f"not the configured {origin!r}")
+    return keyring
 
 
 def _verifiers(public_key_paths: Sequence[Path]) -> dict[str, VerifyFn]:
     return dict(load_public_key(path) for path in public_key_paths)
 
 
+def _raw_public(path: Path) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_public_key(path.read_bytes())
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def trusted_keyring(
+    db_path: Path, public_key_paths: Sequence[Path] = (), keyring_path: Path | None = None
+) -> Keyring:
+    """The keyring a verifier trusts: the file next to the log (or given), plus extra keys.
+
+    Extra public keys (PEM files) are added with open windows; this is how logs written before
+    keyrings existed verify.
+    """
+    path = keyring_path or keyring_path_for(db_path)
+    keyring = load_keyring(path) if path.exists() else Keyring(DEFAULT_ORIGIN, ())
+    for pem in public_key_paths:
+        raw = _raw_public(pem)
+        keyring = keyring.with_key(KeyEntry(key_id_of(raw), raw))
+    return keyring
+
+
+def verify_log_reader(
+    reader: AuditLogReader, keyring: Keyring, schema: Mapping[str, Any],
+    trusted_checkpoint: bytes | None = None,
+) -> LogReport:
+    checkpoints = [(c.size, c.note) for c in reader.checkpoints()]
+    return verify_log(reader.iter_entries(), keyring, verifier_for_raw, schema, checkpoints,
+                      trusted_checkpoint)
+
+
 def verify_store(
-    path: Path, public_key_paths: Sequence[Path], schema: Mapping[str, Any]
-) -> VerificationReport:
-    """Check every record of the database at ``path`` in seq order (see ``verify_chain``)."""
-    verifiers = _verifiers(public_key_paths)
+    path: Path,
+    public_key_paths: Sequence[Path],
+    schema: Mapping[str, Any],
+    *,
+    keyring_path: Path | None = None,
+    trusted_checkpoint: bytes | None = None,
+) -> LogReport:
+    """Check the whole database at ``path``: records, key windows, tree, checkpoints."""
     if not path.is_file():
-        return VerificationReport(ok=False, records_checked=0, problem="no audit database found")
+        return LogReport(ok=False, records_checked=0, problem="no audit database found")
+    keyring = trusted_keyring(path, public_key_paths, keyring_path)
     with SqliteAuditReader(path) as reader:
-        return verify_chain(reader.iter_entries(), verifiers, schema)
+        return verify_log_reader(reader, keyring, schema, trusted_checkpoint)
 
 
 def find_verified(path: Path, public_key_path: Path, record_id: str) -> StoredRecord | None:
@@ -369,6 +821,13 @@ def find_verified(path: Path, public_key_path: Path, record_id: str) -> StoredRe
         return _record(row)
 
 
+class AuditLogReader(Protocol):
+    def iter_entries(self) -> Iterator[ChainEntry]: ...
+
+    def checkpoints(self) -> list[StoredCheckpoint]: ...
+
+
 if TYPE_CHECKING:  # mypy proves the SQLite classes satisfy the protocols
     _store: type[AuditStore] = SqliteAuditStore
+    _log: type[AuditLog] = SqliteAuditStore
     _reader: type[AuditReader] = SqliteAuditReader

@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from streams.core.audit import VerifyFn
+from streams.core.keyring import Keyring, parse_keyring
 
 
 def key_id_for(public_key: Ed25519PublicKey) -> str:
@@ -121,3 +122,40 @@ def load_public_key(path: Path) -> tuple[str, VerifyFn]:
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError(f"{path} does not hold an Ed25519 public key")
     return key_id_for(key), make_verifier(key)
+
+
+# --- keyring file (public keys with validity windows, kept forever) ----------------------
+
+
+def raw_public_key(signer: Ed25519Signer) -> bytes:
+    return signer.public_key.public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+
+
+def verifier_for_raw(public_key: bytes) -> VerifyFn:
+    return make_verifier(Ed25519PublicKey.from_public_bytes(public_key))
+
+
+def keyring_path_for(audit_db: Path) -> Path:
+    """The keyring sits next to the audit database: ``audit.sqlite3`` -> ``audit.keyring.json``."""
+    return audit_db.with_suffix(".keyring.json")
+
+
+def load_keyring(path: Path) -> Keyring:
+    return parse_keyring(path.read_bytes())
+
+
+def save_keyring(path: Path, keyring: Keyring) -> None:
+    """Atomically replace the keyring file (readable by anyone: it holds public keys only)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _write_temp(path.parent, keyring.dumps(), 0o644)
+    os.replace(tmp, path)
+
+
+def generate_key_file(key_path: Path) -> Ed25519Signer:
+    """A new signer whose private key is written next to ``key_path`` as ``<name>.next``."""
+    signer = Ed25519Signer.generate()
+    tmp = _write_temp(key_path.parent, signer.private_key_pem(), 0o600)
+    os.replace(tmp, key_path.with_name(key_path.name + ".next"))
+    return signer

@@ -28,11 +28,15 @@ import rfc8785
 
 AUDIT_SCHEMA = "douane.audit/v1"
 PAYLOAD_TYPE = "application/vnd.douane.audit+json"
-AUDIT_KINDS = frozenset({"admitted", "blocked", "rejected", "forwarded", "answered", "failed"})
+AUDIT_KINDS = frozenset({"admitted", "blocked", "rejected", "forwarded", "answered", "failed",
+                         "key_rotated", "policy_changed", "erased"})
 GENESIS_HASH = "00" * 32
 
 VerifyFn = Callable[[bytes, bytes], bool]
 """``verify(message, signature) -> bool`` for one public key."""
+
+RecordHook = Callable[[int, dict[str, Any], bytes], "str | None"]
+"""``hook(seq, payload, leaf_hash) -> problem or None``: more checks on a record that passed."""
 
 _JSON_INT_LIMIT = 2**53 - 1
 
@@ -255,6 +259,7 @@ def verify_chain(
     entries: Iterable[ChainEntry | tuple[int, bytes, bytes, str]],
     verifiers: Mapping[str, VerifyFn],
     schema: Mapping[str, Any],
+    on_record: RecordHook | None = None,
 ) -> VerificationReport:
     """Check records given in seq order and report the first problem.
 
@@ -263,10 +268,12 @@ def verify_chain(
     the payload. Across records: seqs contiguous from 1, ``prev_hash`` equal to the leaf hash of
     the previous record (GENESIS_HASH for the first), record ids unique.
 
+    ``on_record`` adds checks (key windows, the Merkle tree: ``streams.core.log_check``).
+
     This proves the log is internally consistent. Removing records from the *end* of the log is
-    not detectable here; signed checkpoints (a later slice) cover that.
+    not detectable here; signed checkpoints (``streams.core.log_check``) cover that.
     """
-    return _verify(entries, verifiers, schema, chained=True)
+    return _verify(entries, verifiers, schema, chained=True, on_record=on_record)
 
 
 def _verify(
@@ -275,6 +282,7 @@ def _verify(
     schema: Mapping[str, Any],
     *,
     chained: bool,
+    on_record: RecordHook | None = None,
 ) -> VerificationReport:
     validator = _validator(schema)
     checked = 0
@@ -307,6 +315,10 @@ def _verify(
                         f"{label}: record id already used by record {seen[payload['record_id']]}"
                     )
                 seen[payload["record_id"]] = entry.seq
+            if on_record is not None:
+                problem = on_record(entry.seq, payload, digest)
+                if problem is not None:
+                    raise _Bad(f"{label}: {problem}")
         except _Bad as bad:
             return VerificationReport(
                 ok=False,
