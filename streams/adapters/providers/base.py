@@ -1,0 +1,193 @@
+"""What every provider adapter shares: the answer, the error taxonomy, credentials, SSE reading.
+
+The error taxonomy is what resilience decides on: ``retryable`` (try again, maybe after
+``retry_after`` seconds) or not (a bad request or a refused key will not get better by
+repeating it; the next allowed provider may still be tried). Error messages name the provider,
+the URL and the status, never the prompt or the answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal, Protocol
+
+import httpx
+
+from streams.core.policy import Provider
+
+REQUEST_ID_HEADER = "X-Douane-Request-Id"
+AUDIT_RECORD_HEADER = "X-Douane-Audit-Record"
+
+ErrorKind = Literal[
+    "rate-limited", "overloaded", "server-error", "timeout", "unreachable",
+    "bad-request", "auth", "not-found", "malformed", "circuit-open",
+]
+RETRYABLE_KINDS: frozenset[str] = frozenset(
+    {"rate-limited", "overloaded", "server-error", "timeout", "unreachable"}
+)
+
+
+@dataclass(frozen=True)
+class ProviderAnswer:
+    messages: tuple[dict[str, str], ...]
+    model: str
+    finish_reason: str | None = None
+
+
+class ProviderError(RuntimeError):
+    """A provider call that gave no usable answer, classified for retry and fallback."""
+
+    def __init__(
+        self, message: str, *, retryable: bool, status: int | None = None,
+        kind: ErrorKind | None = None, retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+        self.kind: ErrorKind = kind or ("server-error" if retryable else "bad-request")
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What travels with every call besides the body: ids tying it to the audit evidence."""
+
+    request_id: str
+    audit_record_id: str
+
+    def headers(self) -> dict[str, str]:
+        return {REQUEST_ID_HEADER: self.request_id, AUDIT_RECORD_HEADER: self.audit_record_id}
+
+
+class Adapter(Protocol):
+    async def complete(
+        self, provider: Provider, body: dict[str, Any], context: CallContext
+    ) -> ProviderAnswer: ...
+
+    def stream(
+        self, provider: Provider, body: dict[str, Any], context: CallContext
+    ) -> AsyncIterator[str]: ...
+
+
+def api_key(provider: Provider, env: Mapping[str, str] | None = None) -> str | None:
+    """The provider's credential, from ``DOUANE_PROVIDER_KEY_<ID>`` (never from the policy).
+
+    Policies are data reviewed by security teams and hashed into every decision; secrets do
+    not belong in them. ``local-llama`` reads ``DOUANE_PROVIDER_KEY_LOCAL_LLAMA``.
+    """
+    source = os.environ if env is None else env
+    return source.get("DOUANE_PROVIDER_KEY_" + re.sub(r"[^A-Z0-9]", "_", provider.id.upper()))
+
+
+def classify_status(
+    status: int, headers: Mapping[str, str], where: str, detail: str,
+    retry_after: float | None = None,
+) -> ProviderError:
+    """One HTTP error status -> the taxonomy. ``detail`` is the provider's error type/code."""
+    after = retry_after if retry_after is not None else parse_retry_after(headers)
+    kind: ErrorKind
+    if status == 429:
+        kind = "rate-limited"
+    elif status in (503, 529):
+        kind = "overloaded"
+    elif status in (408, 504):
+        kind = "timeout"
+    elif status >= 500 or status in (409, 425):
+        kind = "server-error"
+    elif status in (401, 403):
+        kind = "auth"
+    elif status == 404:
+        kind = "not-found"
+    else:
+        kind = "bad-request"
+    suffix = f" ({detail})" if detail else ""
+    return ProviderError(f"{where} answered HTTP {status}{suffix}",
+                         retryable=kind in RETRYABLE_KINDS, status=status, kind=kind,
+                         retry_after=after)
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """``retry-after-ms`` (OpenAI), ``retry-after`` in seconds or as an HTTP date."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    if "retry-after-ms" in lowered:
+        try:
+            return max(0.0, float(lowered["retry-after-ms"]) / 1000)
+        except ValueError:
+            pass
+    value = lowered.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from datetime import UTC, datetime
+
+        return max(0.0, (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def transport_error(error: httpx.HTTPError, where: str) -> ProviderError:
+    if isinstance(error, httpx.TimeoutException):
+        return ProviderError(f"{where} did not answer in time", retryable=True, kind="timeout")
+    return ProviderError(f"{where} is unreachable ({type(error).__name__})", retryable=True,
+                         kind="unreachable")
+
+
+def malformed(where: str, what: str) -> ProviderError:
+    return ProviderError(f"{where} sent a malformed answer ({what})", retryable=False,
+                         kind="malformed")
+
+
+def error_detail(response: httpx.Response) -> str:
+    """The provider's machine-readable error type or code, never its free-text message
+    (which may quote the prompt)."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return ""
+    if isinstance(payload, list) and payload:
+        payload = payload[0]
+    if not isinstance(payload, dict):
+        return ""
+    error = payload.get("error", payload)
+    if isinstance(error, dict):
+        for key in ("type", "status", "code"):
+            if isinstance(error.get(key), str | int) and error.get(key) != "":
+                return str(error[key])
+    return ""
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+    """Server-sent events as (event name, data) pairs; multi-line data joined with newlines."""
+    event, data = "message", list[str]()
+    async for line in response.aiter_lines():
+        if line == "":
+            if data:
+                yield event, "\n".join(data)
+            event, data = "message", []
+        elif line.startswith(":"):
+            continue
+        else:
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "event":
+                event = value
+            elif field == "data":
+                data.append(value)
+    if data:
+        yield event, "\n".join(data)
+
+
+def load_json(data: str, where: str) -> Any:
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise malformed(where, "an event is not JSON") from None

@@ -1,0 +1,54 @@
+"""One entry point for every provider: picks the adapter for the provider's ``kind``.
+
+Kinds that speak Chat Completions (openai, mistral, dashscope compatible mode, qianfan v2,
+openai-compatible local servers) share one adapter; the endpoint in the policy says where.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from streams.adapters.providers.anthropic_messages import AnthropicMessagesAdapter
+from streams.adapters.providers.base import Adapter, CallContext, ProviderAnswer
+from streams.adapters.providers.gemini import GeminiAdapter
+from streams.adapters.providers.openai_chat import OpenAIChatAdapter
+from streams.core.policy import Provider
+
+WIRE_FORMATS = {
+    "openai": "openai-chat", "mistral": "openai-chat", "dashscope": "openai-chat",
+    "qianfan": "openai-chat", "openai-compatible": "openai-chat",
+    "anthropic": "anthropic-messages", "gemini": "gemini",
+}
+
+
+class ProviderGateway:
+    def __init__(
+        self, timeout_s: float, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        # connect fast or move on; reads may take as long as a model needs, up to timeout_s
+        timeout = httpx.Timeout(timeout_s, connect=min(5.0, timeout_s))
+        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        self._adapters: dict[str, Adapter] = {
+            "openai-chat": OpenAIChatAdapter(self._http),
+            "anthropic-messages": AnthropicMessagesAdapter(self._http),
+            "gemini": GeminiAdapter(self._http),
+        }
+
+    def adapter(self, provider: Provider) -> Adapter:
+        return self._adapters[WIRE_FORMATS[provider.kind]]
+
+    async def complete(
+        self, provider: Provider, body: dict[str, Any], context: CallContext
+    ) -> ProviderAnswer:
+        return await self.adapter(provider).complete(provider, body, context)
+
+    def stream(
+        self, provider: Provider, body: dict[str, Any], context: CallContext
+    ) -> AsyncIterator[str]:
+        return self.adapter(provider).stream(provider, body, context)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()

@@ -1,0 +1,146 @@
+"""Google Gemini API: ``models/{model}:generateContent`` and ``:streamGenerateContent?alt=sse``
+under the endpoint ``https://generativelanguage.googleapis.com/v1beta``.
+
+Authentication by ``x-goog-api-key``. Roles are ``user`` and ``model``; system messages go to
+``systemInstruction``. Streaming with ``alt=sse`` sends one ``GenerateContentResponse`` per
+``data:`` line and no end marker. Errors are Google RPC statuses,
+``{"error": {"code", "message", "status", "details"}}``; a 429 ``RESOURCE_EXHAUSTED`` may carry
+a ``google.rpc.RetryInfo`` detail with ``retryDelay`` ("7s"), 503 is ``UNAVAILABLE``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from streams.adapters.providers.base import (
+    CallContext,
+    ProviderAnswer,
+    ProviderError,
+    api_key,
+    classify_status,
+    error_detail,
+    load_json,
+    malformed,
+    sse_events,
+    transport_error,
+)
+from streams.core.policy import Provider
+
+RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter"}
+
+
+def to_gemini_body(body: dict[str, Any]) -> dict[str, Any]:
+    system = [m["content"] for m in body["messages"] if m["role"] == "system"]
+    out: dict[str, Any] = {"contents": [
+        {"role": "model" if m["role"] == "assistant" else "user", "parts": [{"text": m["content"]}]}
+        for m in body["messages"] if m["role"] != "system"
+    ]}
+    if system:
+        out["systemInstruction"] = {"parts": [{"text": text} for text in system]}
+    config = {}
+    if body.get("max_tokens") is not None:
+        config["maxOutputTokens"] = body["max_tokens"]
+    if body.get("temperature") is not None:
+        config["temperature"] = body["temperature"]
+    if config:
+        out["generationConfig"] = config
+    return out
+
+
+def retry_delay(response: httpx.Response) -> float | None:
+    """``retryDelay`` of a RetryInfo detail, e.g. "7s" or "0.5s"."""
+    try:
+        details = response.json()["error"].get("details") or []
+        for detail in details:
+            delay = str(detail.get("retryDelay", ""))
+            if detail.get("@type") == RETRY_INFO and delay.endswith("s"):
+                return float(delay[:-1])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        pass
+    return None
+
+
+def candidate_text(payload: dict[str, Any]) -> tuple[str, str | None]:
+    candidate = payload["candidates"][0]
+    parts = (candidate.get("content") or {}).get("parts") or []
+    text = "".join(str(part.get("text", "")) for part in parts if not part.get("thought"))
+    reason = candidate.get("finishReason")
+    return text, FINISH_REASONS.get(reason, reason.lower() if reason else None)
+
+
+class GeminiAdapter:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    def _request(
+        self, provider: Provider, body: dict[str, Any], context: CallContext, stream: bool
+    ) -> httpx.Request:
+        headers = context.headers()
+        key = api_key(provider)
+        if key:
+            headers["x-goog-api-key"] = key
+        method = "streamGenerateContent" if stream else "generateContent"
+        model = quote(str(body["model"]), safe="")
+        url = f"{provider.endpoint.rstrip('/')}/models/{model}:{method}"
+        return self._http.build_request(
+            "POST", url, json=to_gemini_body(body), headers=headers,
+            params={"alt": "sse"} if stream else None)
+
+    async def complete(
+        self, provider: Provider, body: dict[str, Any], context: CallContext
+    ) -> ProviderAnswer:
+        request = self._request(provider, body, context, stream=False)
+        where = f"provider {provider.id} at {request.url}"
+        try:
+            response = await self._http.send(request)
+        except httpx.HTTPError as error:
+            raise transport_error(error, where) from None
+        if response.status_code != 200:
+            raise classify_status(response.status_code, response.headers, where,
+                                  error_detail(response), retry_delay(response))
+        try:
+            payload = response.json()
+            text, reason = candidate_text(payload)
+            model = str(payload.get("modelVersion") or body["model"])
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            raise malformed(where, "no candidates[0].content.parts") from None
+        return ProviderAnswer(({"role": "assistant", "content": text},), model, reason)
+
+    async def stream(
+        self, provider: Provider, body: dict[str, Any], context: CallContext
+    ) -> AsyncIterator[str]:
+        request = self._request(provider, body, context, stream=True)
+        where = f"provider {provider.id} at {request.url}"
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise transport_error(error, where) from None
+        try:
+            if response.status_code != 200:
+                await response.aread()
+                raise classify_status(response.status_code, response.headers, where,
+                                      error_detail(response), retry_delay(response))
+            async for _, data in sse_events(response):
+                payload = load_json(data, where)
+                if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+                    status = str(payload["error"].get("status", ""))
+                    raise ProviderError(f"{where} failed mid-stream ({status})",
+                                        retryable=status in ("UNAVAILABLE", "INTERNAL"),
+                                        kind="overloaded" if status == "UNAVAILABLE"
+                                        else "server-error")
+                try:
+                    if payload.get("candidates"):
+                        text, _ = candidate_text(payload)
+                        if text:
+                            yield text
+                except (KeyError, TypeError, IndexError, AttributeError):
+                    raise malformed(where, "a chunk has no candidates[0]") from None
+        except httpx.HTTPError as error:
+            raise transport_error(error, where) from None
+        finally:
+            await response.aclose()

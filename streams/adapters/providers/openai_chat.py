@@ -1,0 +1,105 @@
+"""OpenAI Chat Completions: OpenAI, Mistral, DashScope (compatible mode), Qianfan v2 and local
+OpenAI-compatible servers (vLLM, Ollama, llama.cpp) - the sovereign door.
+
+``POST {endpoint}/chat/completions`` with ``Authorization: Bearer``; streaming is SSE of
+``chat.completion.chunk`` objects ending with ``data: [DONE]``. Errors are
+``{"error": {"message", "type", "code"}}`` with ``retry-after``/``retry-after-ms`` on 429.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from streams.adapters.providers.base import (
+    CallContext,
+    ProviderAnswer,
+    ProviderError,
+    api_key,
+    classify_status,
+    error_detail,
+    load_json,
+    malformed,
+    sse_events,
+    transport_error,
+)
+from streams.core.policy import Provider
+
+
+class OpenAIChatAdapter:
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    def _request(
+        self, provider: Provider, body: dict[str, Any], context: CallContext, stream: bool
+    ) -> httpx.Request:
+        headers = context.headers()
+        key = api_key(provider)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        payload = {**body, "stream": True} if stream else body
+        return self._http.build_request(
+            "POST", provider.endpoint.rstrip("/") + "/chat/completions", json=payload,
+            headers=headers)
+
+    async def complete(
+        self, provider: Provider, body: dict[str, Any], context: CallContext
+    ) -> ProviderAnswer:
+        request = self._request(provider, body, context, stream=False)
+        where = f"provider {provider.id} at {request.url}"
+        try:
+            response = await self._http.send(request)
+        except httpx.HTTPError as error:
+            raise transport_error(error, where) from None
+        if response.status_code != 200:
+            raise classify_status(response.status_code, response.headers, where,
+                                  error_detail(response))
+        try:
+            payload = response.json()
+            messages = tuple(
+                {"role": choice["message"]["role"], "content": choice["message"]["content"] or ""}
+                for choice in payload["choices"]
+            )
+            finish = payload["choices"][0].get("finish_reason") if payload["choices"] else None
+            return ProviderAnswer(messages, str(payload.get("model") or body.get("model", "")),
+                                  finish)
+        except (ValueError, KeyError, TypeError, IndexError):
+            raise malformed(where, "no choices[].message") from None
+
+    async def stream(
+        self, provider: Provider, body: dict[str, Any], context: CallContext
+    ) -> AsyncIterator[str]:
+        request = self._request(provider, body, context, stream=True)
+        where = f"provider {provider.id} at {request.url}"
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise transport_error(error, where) from None
+        try:
+            if response.status_code != 200:
+                await response.aread()
+                raise classify_status(response.status_code, response.headers, where,
+                                      error_detail(response))
+            async for _, data in sse_events(response):
+                if data.strip() == "[DONE]":
+                    return
+                chunk = load_json(data, where)
+                if isinstance(chunk, dict) and "error" in chunk:
+                    failure = chunk["error"] if isinstance(chunk["error"], dict) else {}
+                    raise ProviderError(
+                        f"{where} failed mid-stream "
+                        f"({failure.get('type') or failure.get('code')})",
+                        retryable=False, kind="server-error")
+                try:
+                    for choice in chunk["choices"]:
+                        text = (choice.get("delta") or {}).get("content")
+                        if text:
+                            yield str(text)
+                except (KeyError, TypeError):
+                    raise malformed(where, "a chunk has no choices[].delta") from None
+        except httpx.HTTPError as error:
+            raise transport_error(error, where) from None
+        finally:
+            await response.aclose()
