@@ -1,25 +1,294 @@
-"""``douane audit ...``: what a data-protection officer runs against the audit log."""
+"""``douane audit ...``: what a data-protection officer (or an auditor) runs against the log.
+
+verify       full check: signatures, canonical form, schema, chain, key windows, Merkle tree,
+             checkpoints; names the first bad record
+query        filtered listing (table, JSON lines or CSV); never prints more than the record holds
+prove ID     inclusion proof of one record in the latest checkpoint
+export       evidence bundle for ``streams/offline_verifier.py``
+checkpoint   sign a checkpoint now
+rotate-key   retire the signing key (a signed record) and start signing with a new one
+"""
 
 from __future__ import annotations
 
-from streams.adapters.audit_store import load_audit_schema, verify_store
+import argparse
+import base64
+import csv
+import json
+import os
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from streams.adapters.audit_store import (
+    AuditQuery,
+    SqliteAuditReader,
+    SqliteAuditStore,
+    StoredCheckpoint,
+    StoredRecord,
+    load_audit_schema,
+    verify_store,
+)
+from streams.adapters.signer import (
+    generate_key_file,
+    load_or_create_signer,
+)
 from streams.config import Settings
+from streams.core import merkle
+from streams.core.audit import AUDIT_KINDS, format_timestamp
+from streams.offline_verifier import BUNDLE_FORMAT
 
 
-def run_verify(settings: Settings) -> int:
+def add_audit_commands(audit: argparse.ArgumentParser) -> None:
+    actions = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    verify = actions.add_parser("verify", help="check signatures, chain, tree, checkpoints, keys")
+    verify.add_argument("--keyring", type=Path, help="keyring to trust (default: next to the log)")
+    verify.add_argument("--trusted-checkpoint", type=Path,
+                        help="a signed checkpoint seen earlier: detects rollback and forks")
+    verify.add_argument("--save-checkpoint", type=Path,
+                        help="after success, write the latest checkpoint here (for next time)")
+
+    query = actions.add_parser("query", help="list records matching filters")
+    query.add_argument("--tenant")
+    query.add_argument("--since", help="from this time (RFC 3339 or date), inclusive")
+    query.add_argument("--until", help="up to this time, exclusive")
+    query.add_argument("--kind", action="append", choices=sorted(AUDIT_KINDS), default=[],
+                       help="record kind (repeatable)")
+    query.add_argument("--decision", choices=["forward", "block"])
+    query.add_argument("--entity-type", help="e.g. PERSON: records that found this type")
+    query.add_argument("--provider")
+    query.add_argument("--policy-hash", help="policy SHA-256 (a prefix is enough)")
+    query.add_argument("--request-id")
+    query.add_argument("--format", choices=["table", "jsonl", "csv"], default="table")
+    query.add_argument("--limit", type=int, default=0, help="at most this many (0: all)")
+
+    prove = actions.add_parser("prove", help="inclusion proof of one record")
+    prove.add_argument("record_id")
+
+    export = actions.add_parser("export", help="write an evidence bundle")
+    export.add_argument("--since")
+    export.add_argument("--until")
+    export.add_argument("--out", type=Path, required=True)
+
+    actions.add_parser("checkpoint", help="sign a checkpoint of the log now")
+    actions.add_parser("rotate-key", help="retire the signing key and start using a new one")
+
+
+def run_audit(args: argparse.Namespace, settings: Settings) -> int:
+    command = args.audit_command
+    if command == "verify":
+        return run_verify(settings, args.keyring, args.trusted_checkpoint, args.save_checkpoint)
+    if not settings.audit_db.exists():
+        print(f"audit {command}: no audit database at {settings.audit_db}")
+        return 2
+    if command == "query":
+        return run_query(settings, args)
+    if command == "prove":
+        return run_prove(settings, args.record_id)
+    if command == "export":
+        return run_export(settings, args.since, args.until, args.out)
+    if command == "checkpoint":
+        with open_writer(settings) as store:
+            checkpoint = store.issue_checkpoint()
+        sys.stdout.write(checkpoint.note.decode("utf-8"))
+        return 0
+    if command == "rotate-key":
+        return run_rotate(settings)
+    return 2
+
+
+def open_writer(settings: Settings) -> SqliteAuditStore:
+    signer = load_or_create_signer(settings.signing_key, settings.public_key)
+    return SqliteAuditStore(settings.audit_db, signer, origin=settings.audit_origin)
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def run_verify(
+    settings: Settings,
+    keyring: Path | None = None,
+    trusted: Path | None = None,
+    save: Path | None = None,
+) -> int:
     if not settings.audit_db.exists():
         print(f"audit verify: no audit database at {settings.audit_db} "
               "(set DOUANE_AUDIT_DB or run the worker first)")
         return 2
-    if not settings.public_key.exists():
-        print(f"audit verify: no public key at {settings.public_key}")
-        return 2
-    report = verify_store(settings.audit_db, [settings.public_key], load_audit_schema())
+    extra = [settings.public_key] if settings.public_key.exists() else []
+    report = verify_store(settings.audit_db, extra, load_audit_schema(), keyring_path=keyring,
+                          trusted_checkpoint=trusted.read_bytes() if trusted else None)
     if report.ok:
-        print(f"audit verify: OK - {report.records_checked} records, signatures and chain intact "
-              f"({settings.audit_db})")
+        covered = (f"latest checkpoint covers {report.latest_checkpoint}"
+                   if report.latest_checkpoint else "no checkpoint yet")
+        print(f"audit verify: OK - {report.records_checked} records, signatures, chain, key "
+              f"windows and Merkle tree intact; {report.checkpoints_checked} checkpoints "
+              f"verified ({covered}; {report.uncovered} newer records) ({settings.audit_db})")
+        if save is not None:
+            with SqliteAuditReader(settings.audit_db) as reader:
+                latest = reader.latest_checkpoint()
+            if latest is not None:
+                save.write_bytes(latest.note)
         return 0
-    print(f"audit verify: FAILED after {report.records_checked} good records - "
-          f"first bad record: seq {report.first_bad_seq} ({report.first_bad_record_id}): "
+    where = (f"first bad record: seq {report.first_bad_seq} ({report.first_bad_record_id}): "
+             if report.first_bad_seq is not None else "")
+    print(f"audit verify: FAILED after {report.records_checked} good records - {where}"
           f"{report.problem}")
     return 1
+
+
+# --------------------------------------------------------------------------- query
+
+
+def _time(value: str | None) -> str | None:
+    """RFC 3339 (or a plain date) to the records' fixed UTC format, so strings compare."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return format_timestamp(moment)
+
+
+def filters_from(args: argparse.Namespace) -> AuditQuery:
+    return AuditQuery(tenant=args.tenant, since=_time(args.since), until=_time(args.until),
+                      kinds=tuple(args.kind), decision=args.decision,
+                      entity_type=args.entity_type, provider=args.provider,
+                      policy_hash=args.policy_hash, request_id=args.request_id)
+
+
+def summary(record: StoredRecord) -> dict[str, Any]:
+    details = record.payload.get("details") or {}
+    policy = details.get("policy")
+    policy = policy if isinstance(policy, dict) else {}
+    entities = details.get("entities")
+    entities = entities if isinstance(entities, dict) else {}
+    return {
+        "seq": record.seq, "occurred_at": record.payload["occurred_at"],
+        "record_id": record.record_id, "kind": record.kind, "tenant": record.tenant,
+        "request_id": record.request_id, "decision": details.get("decision"),
+        "provider": details.get("provider"),
+        "entities": ";".join(f"{k}={v}" for k, v in sorted(entities.items())),
+        "policy_sha256": policy.get("sha256"), "key_id": record.key_id,
+    }
+
+
+def run_query(settings: Settings, args: argparse.Namespace) -> int:
+    with SqliteAuditReader(settings.audit_db) as reader:
+        found: Iterable[StoredRecord] = reader.query(filters_from(args))
+        rows = []
+        for record in found:
+            rows.append(summary(record) if args.format != "jsonl" else record.payload)
+            if args.limit and len(rows) >= args.limit:
+                break
+    if args.format == "jsonl":
+        for payload in rows:
+            print(json.dumps(payload, ensure_ascii=False, sort_keys=True))
+    elif args.format == "csv":
+        columns = list(summary.__annotations__) if not rows else list(rows[0])
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        columns = ["seq", "occurred_at", "kind", "tenant", "request_id", "decision", "provider",
+                   "entities"]
+        table = [[str(row.get(c) if row.get(c) is not None else "-") for c in columns]
+                 for row in rows]
+        widths = [max([len(c), *(len(r[i]) for r in table)]) for i, c in enumerate(columns)]
+        print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+        for r in table:
+            print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+        print(f"({len(rows)} records)")
+    return 0
+
+
+# --------------------------------------------------------------------------- prove / export
+
+
+def _b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def covering_checkpoint(store: SqliteAuditStore, seq: int) -> StoredCheckpoint:
+    latest = store.latest_checkpoint()
+    if latest is None or latest.size < seq:
+        latest = store.issue_checkpoint()
+    return latest
+
+
+def run_prove(settings: Settings, record_id: str) -> int:
+    with open_writer(settings) as store:
+        record = store.get(record_id)
+        if record is None:
+            print(f"audit prove: no record {record_id!r}")
+            return 1
+        checkpoint = covering_checkpoint(store, record.seq)
+        tree = merkle.MerkleTree(store.leaf_hashes(checkpoint.size))
+        proof = tree.inclusion_proof(record.seq - 1, checkpoint.size)
+    merkle.verify_inclusion(record.seq - 1, checkpoint.size, bytes.fromhex(record.leaf_hash),
+                            proof, checkpoint.root_hash)
+    print(json.dumps({
+        "record_id": record.record_id, "leaf_index": record.seq - 1,
+        "leaf_hash": _b64(bytes.fromhex(record.leaf_hash)),
+        "tree_size": checkpoint.size, "inclusion_proof": [_b64(p) for p in proof],
+        "checkpoint": checkpoint.note.decode("utf-8"), "envelope": record.envelope,
+    }, indent=2))
+    return 0
+
+
+def build_bundle(store: SqliteAuditStore, since: str | None, until: str | None) -> dict[str, Any]:
+    """Records in [since, until) with inclusion proofs, checkpoints with consistency proofs."""
+    latest = store.issue_checkpoint()  # cover everything written so far
+    tree = merkle.MerkleTree(store.leaf_hashes(latest.size))
+    records = [r for r in store.query(AuditQuery(since=since, until=until))
+               if r.seq <= latest.size]
+    older = [c for c in store.checkpoints() if c.size < latest.size
+             and (since is None or c.issued_at >= since)
+             and (until is None or c.issued_at < until)]
+    return {
+        "format": BUNDLE_FORMAT,
+        "origin": store.origin,
+        "exported_at": format_timestamp(datetime.now(UTC)),
+        "since": since, "until": until,
+        "keyring": store.keyring.as_json(),
+        "checkpoint": latest.note.decode("utf-8"),
+        "checkpoints": [{"size": c.size, "note": c.note.decode("utf-8"),
+                         "consistency_proof": [_b64(p) for p in
+                                               (tree.consistency_proof(c.size, latest.size)
+                                                if c.size else [])]}
+                        for c in older],
+        "records": [{"seq": r.seq, "key_id": r.key_id, "canonical": _b64(r.canonical),
+                     "signature": _b64(r.signature),
+                     "inclusion_proof": [_b64(p) for p in
+                                         tree.inclusion_proof(r.seq - 1, latest.size)]}
+                    for r in records],
+    }
+
+
+def run_export(settings: Settings, since: str | None, until: str | None, out: Path) -> int:
+    with open_writer(settings) as store:
+        bundle = build_bundle(store, _time(since), _time(until))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(bundle, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, out)
+    print(f"audit export: {len(bundle['records'])} records, {len(bundle['checkpoints']) + 1} "
+          f"checkpoints -> {out}\nverify it anywhere with: python offline_verifier.py {out}")
+    return 0
+
+
+def run_rotate(settings: Settings) -> int:
+    with open_writer(settings) as store:
+        old_id = store.signer.key_id
+        new = generate_key_file(settings.signing_key)
+        staged = settings.signing_key.with_name(settings.signing_key.name + ".next")
+        record = store.rotate_key(new)
+        # The log now expects the new key: put it in place; the old private key is destroyed
+        # (its public key stays in the keyring forever, so old records keep verifying).
+        os.replace(staged, settings.signing_key)
+        settings.public_key.write_bytes(new.public_key_pem())
+    print(f"audit rotate-key: key {old_id} retired at {record.payload['occurred_at']} "
+          f"(record {record.seq}); now signing with {new.key_id}")
+    return 0

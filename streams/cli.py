@@ -33,8 +33,9 @@ def _parser() -> argparse.ArgumentParser:
                             "(uses DOUANE_AUDIT_DB and its public key)")
 
     audit = commands.add_parser("audit", help="inspect and verify the audit log")
-    audit_commands = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
-    audit_commands.add_parser("verify", help="check every record's signature and the chain")
+    from streams.audit_cli import add_audit_commands
+
+    add_audit_commands(audit)
 
     demo = commands.add_parser("demo", help="run the end-to-end demo (broker must be running)")
     demo.add_argument("--model-port", type=int, default=8088)
@@ -62,9 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(serve(args.port, checker, host=args.host))
         return 0
     if args.command == "audit":
-        from streams.audit_cli import run_verify
+        from streams.audit_cli import run_audit
 
-        return run_verify(settings)
+        return run_audit(args, settings)
     if args.command == "demo":
         from streams.demo import run_demo
 

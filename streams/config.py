@@ -39,6 +39,9 @@ class Settings:
     provider_timeout_s: float
     log_format: str  # "console" or "json"
     app_id: str
+    audit_origin: str = "douane.example/audit/douane"  # names the log in signed checkpoints
+    checkpoint_every: int = 1000  # records between two signed checkpoints
+    checkpoint_interval_s: float = 60.0  # or seconds, whichever comes first
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -68,4 +71,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         provider_timeout_s=float(source.get("DOUANE_PROVIDER_TIMEOUT_S", "30")),
         log_format=source.get("DOUANE_LOG_FORMAT", "console"),
         app_id=source.get("DOUANE_APP_ID", "douane"),
+        audit_origin=source.get(
+            "DOUANE_AUDIT_ORIGIN",
+            f"douane.example/audit/{source.get('DOUANE_APP_ID', 'douane')}"),
+        checkpoint_every=int(source.get("DOUANE_CHECKPOINT_EVERY", "1000")),
+        checkpoint_interval_s=float(source.get("DOUANE_CHECKPOINT_INTERVAL_S", "60")),
     )

@@ -56,7 +56,12 @@ def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipe
         intake=RequestIntake(load_request_schema(), policy.policy.tenant_ids,
                              settings.max_message_bytes),
         detector=detector,
-        audit=SqliteAuditStore(settings.audit_db, signer),
+        audit=SqliteAuditStore(
+            settings.audit_db, signer, origin=settings.audit_origin,
+            checkpoint_every=settings.checkpoint_every,
+            checkpoint_interval_s=settings.checkpoint_interval_s,
+            signer_loader=lambda: load_or_create_signer(settings.signing_key, settings.public_key),
+        ),
         provider=ChatCompletionsClient(settings.provider_timeout_s),
     )
 

@@ -57,55 +57,84 @@ def root(leaves: Sequence[bytes]) -> bytes:
     return compact.root()
 
 
-def _subtree_root(leaves: Sequence[bytes], lo: int, hi: int) -> bytes:
-    if hi - lo == 1:
-        return leaves[lo]
-    mid = lo + _split(hi - lo)
-    return hash_children(_subtree_root(leaves, lo, mid), _subtree_root(leaves, mid, hi))
+class MerkleTree:
+    """All perfect subtree hashes of a list of leaves, for O(log^2 n) proofs of any size <= n."""
+
+    def __init__(self, leaves: Sequence[bytes]) -> None:
+        self.levels: list[list[bytes]] = [list(leaves)]
+        while len(self.levels[-1]) > 1:
+            below = self.levels[-1]
+            self.levels.append([hash_children(below[i], below[i + 1])
+                                for i in range(0, len(below) - 1, 2)])
+
+    @property
+    def size(self) -> int:
+        return len(self.levels[0])
+
+    def subtree_root(self, lo: int, hi: int) -> bytes:
+        """MTH of leaves [lo, hi): perfect aligned subtrees are looked up, the rest split."""
+        width = hi - lo
+        if width & (width - 1) == 0:  # a power of two, aligned in every RFC 9162 recursion
+            height = width.bit_length() - 1
+            return self.levels[height][lo >> height]
+        mid = lo + _split(width)
+        return hash_children(self.subtree_root(lo, mid), self.subtree_root(mid, hi))
+
+    def root(self, size: int | None = None) -> bytes:
+        size = self.size if size is None else size
+        return EMPTY_ROOT if size == 0 else self.subtree_root(0, size)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """PATH(index, D[size]) (RFC 9162 section 2.1.3.1): siblings from the leaf upwards."""
+        size = self.size if size is None else size
+        if not 0 <= index < size <= self.size:
+            raise ProofError(f"leaf index {index} is not in a tree of size {size}")
+        path: list[bytes] = []
+        lo, hi = 0, size
+        while hi - lo > 1:  # walk down, collecting the sibling of each subtree we enter
+            mid = lo + _split(hi - lo)
+            if index < mid:
+                path.append(self.subtree_root(mid, hi))
+                hi = mid
+            else:
+                path.append(self.subtree_root(lo, mid))
+                lo = mid
+        path.reverse()
+        return path
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        """PROOF(size1, D[size2]) (RFC 9162 section 2.1.4.1), ``0 < size1 <= size2``."""
+        size2 = self.size if size2 is None else size2
+        if not 0 < size1 <= size2 <= self.size:
+            raise ProofError(f"no consistency proof from size {size1} to size {size2}")
+        if size1 == size2:
+            return []
+        proof: list[bytes] = []
+        lo, hi, m, complete = 0, size2, size1, True  # SUBPROOF(m, D[lo:hi], complete)
+        while True:
+            if m == hi - lo:
+                if not complete:
+                    proof.append(self.subtree_root(lo, hi))
+                break
+            k = _split(hi - lo)
+            if m <= k:
+                proof.append(self.subtree_root(lo + k, hi))
+                hi = lo + k
+            else:
+                proof.append(self.subtree_root(lo, lo + k))
+                lo, m, complete = lo + k, m - k, False
+        proof.reverse()
+        return proof
 
 
 def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
-    """PATH(index, D[n]) (RFC 9162 section 2.1.3.1): siblings from the leaf up to the root."""
-    size = len(leaves)
-    if not 0 <= index < size:
-        raise ProofError(f"leaf index {index} is not in a tree of size {size}")
-    path: list[bytes] = []
-    lo, hi = 0, size
-    while hi - lo > 1:  # walk down, collecting the sibling of each subtree we descend into
-        mid = lo + _split(hi - lo)
-        if index < mid:
-            path.append(_subtree_root(leaves, mid, hi))
-            hi = mid
-        else:
-            path.append(_subtree_root(leaves, lo, mid))
-            lo = mid
-    path.reverse()
-    return path
+    """PATH(index, D[n]) for the tree of all ``leaves``."""
+    return MerkleTree(leaves).inclusion_proof(index)
 
 
 def consistency_proof(size1: int, leaves: Sequence[bytes]) -> list[bytes]:
-    """PROOF(size1, D[n]) (RFC 9162 section 2.1.4.1), ``0 < size1 <= n``."""
-    size2 = len(leaves)
-    if not 0 < size1 <= size2:
-        raise ProofError(f"no consistency proof from size {size1} to size {size2}")
-    if size1 == size2:
-        return []
-    proof: list[bytes] = []
-    lo, hi, m, complete = 0, size2, size1, True  # SUBPROOF(m, D[lo:hi], complete)
-    while True:
-        if m == hi - lo:
-            if not complete:
-                proof.append(_subtree_root(leaves, lo, hi))
-            break
-        k = _split(hi - lo)
-        if m <= k:
-            proof.append(_subtree_root(leaves, lo + k, hi))
-            hi = lo + k
-        else:
-            proof.append(_subtree_root(leaves, lo, lo + k))
-            lo, m, complete = lo + k, m - k, False
-    proof.reverse()
-    return proof
+    """PROOF(size1, D[n]) for the tree of all ``leaves``."""
+    return MerkleTree(leaves).consistency_proof(size1)
 
 
 class CompactRange:
