@@ -28,13 +28,17 @@ from typing import Any, Protocol
 import structlog
 
 from streams.adapters.audit_store import AuditStore, StoredRecord
-from streams.adapters.provider_client import ProviderAnswer, ProviderError
+from streams.adapters.providers.base import CallContext, ProviderAnswer
+from streams.adapters.providers.delivery import Delivery
+from streams.adapters.providers.fallback import candidates, fallback_ids
+from streams.adapters.providers.resilience import RetryPolicy
 from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
 from streams.core.audit import AuditEvent
-from streams.core.decision import Decision, decide
+from streams.core.decision import Decision, decide, forwarded_digest
 from streams.core.intake import Rejection, RequestIntake
 from streams.core.model import ChatMessage, Detection, GovernedRequest, Reason
 from streams.core.policy import LoadedPolicy
+from streams.core.policy import Provider as PolicyProvider
 
 log = structlog.get_logger(__name__)
 
@@ -64,8 +68,10 @@ class Detector(Protocol):
 
 
 class Provider(Protocol):
+    """Calls one provider in its own wire format (``streams.adapters.providers.gateway``)."""
+
     async def complete(
-        self, endpoint: str, body: dict[str, Any], *, request_id: str, audit_record_id: str
+        self, provider: PolicyProvider, body: dict[str, Any], context: CallContext
     ) -> ProviderAnswer: ...
 
 
@@ -102,6 +108,9 @@ class Pipeline:
         self.clock = clock
         self.provider_attempts = provider_attempts
         self.retry_delay_s = retry_delay_s
+        # retries, circuit breakers and fallback to the next allowed provider
+        self.delivery = Delivery(provider, RetryPolicy(attempts=provider_attempts,
+                                                       base_delay_s=retry_delay_s))
 
     # ---------------------------------------------------------------- stage 1: admit
     async def admit(self, raw: bytes, source: Source) -> list[Outgoing]:
@@ -146,6 +155,10 @@ class Pipeline:
             "id": request.id,
             "tenant": request.tenant,
             "provider": decision.provider.id,
+            # the rest of the policy's allowed list, in order: where stage 2 may fall back to
+            "classification": decision.classification,
+            "fallbacks": fallback_ids(self.policy.policy, decision.classification,
+                                      decision.provider.id, request.model),
             "audit_record_id": decision.audit_record_id,
             "policy_hash": self.policy.digest,
             "redacted_entities": decision.entity_counts,
@@ -234,23 +247,35 @@ class Pipeline:
                 "message": "douane stopped while this request was with the provider; it is not "
                            "sent again automatically. Resubmit it with a new id.",
             }], provider.id, common)
-        self.audit.append(AuditEvent(
-            record_id=f"{request_id}/forwarded", kind="forwarded", request_id=request_id,
-            tenant=tenant, occurred_at=self.clock(),
-            details={"provider": provider.id, "endpoint": provider.endpoint,
-                     "model": message["body"].get("model"),
-                     "admitted_record": message["audit_record_id"],
-                     "source": source.as_json()},
-        ))
-        answer, problem = await self._call_provider(provider.endpoint, message)
-        if answer is None:
-            return self._failed(request_id, [problem or {}], provider.id, common)
+
+        def audit_forwarded(target: PolicyProvider, body: dict[str, Any]) -> str:
+            # one record per provider that receives the request, durable before the call
+            record_id = f"{request_id}/forwarded/{target.id}"
+            self.audit.append(AuditEvent(
+                record_id=record_id, kind="forwarded", request_id=request_id,
+                tenant=tenant, occurred_at=self.clock(),
+                details={"provider": target.id, "endpoint": target.endpoint,
+                         "jurisdiction": target.jurisdiction, "model": body.get("model"),
+                         "forwarded_sha256": forwarded_digest(body),
+                         "admitted_record": message["audit_record_id"],
+                         "source": source.as_json()},
+            ))
+            return record_id
+
+        delivered = await self.delivery.deliver(
+            request_id, candidates(self.policy.policy, message), message["body"],
+            audit_forwarded)
+        answer = delivered.answer
+        if answer is None or delivered.provider is None:
+            return self._failed(request_id, delivered.reasons, provider.id, common)
+        provider = delivered.provider
         record_id = f"{request_id}/answered"
         self.audit.append(AuditEvent(
             record_id=record_id, kind="answered", request_id=request_id, tenant=tenant,
             occurred_at=self.clock(),
             details={"provider": provider.id, "model": answer.model,
-                     "choices": len(answer.messages)},
+                     "choices": len(answer.messages),
+                     "failed_over_from": delivered.tried[:-1]},
         ))
         log.info("answered", request_id=request_id, provider=provider.id)
         common["audit_record_id"] = record_id
@@ -259,26 +284,6 @@ class Pipeline:
             provider=provider.id, model=answer.model,
             redacted_entities=message.get("redacted_entities", {}), **common,
         )]
-
-    async def _call_provider(
-        self, endpoint: str, message: dict[str, Any]
-    ) -> tuple[ProviderAnswer | None, dict[str, str] | None]:
-        last: ProviderError | None = None
-        for attempt in range(1, self.provider_attempts + 1):
-            try:
-                answer = await self.provider.complete(
-                    endpoint, message["body"], request_id=message["id"],
-                    audit_record_id=message["audit_record_id"],
-                )
-                return answer, None
-            except ProviderError as error:
-                last = error
-                log.warning("provider call failed", request_id=message["id"], attempt=attempt,
-                            status=error.status, retryable=error.retryable)
-                if not error.retryable:
-                    break
-                await asyncio.sleep(self.retry_delay_s * 2 ** (attempt - 1))
-        return None, {"code": "provider-failed", "message": str(last)}
 
     def _failed(
         self, request_id: str, reasons: list[dict[str, str]], provider_id: str,

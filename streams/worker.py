@@ -16,7 +16,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.adapters.audit_store import SqliteAuditStore
 from streams.adapters.presidio_detector import PresidioDetector
-from streams.adapters.provider_client import ChatCompletionsClient
+from streams.adapters.providers.gateway import ProviderGateway
 from streams.adapters.signer import load_or_create_signer
 from streams.config import (
     DEAD_LETTER_TOPIC,
@@ -62,7 +62,7 @@ def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipe
             checkpoint_interval_s=settings.checkpoint_interval_s,
             signer_loader=lambda: load_or_create_signer(settings.signing_key, settings.public_key),
         ),
-        provider=ChatCompletionsClient(settings.provider_timeout_s),
+        provider=ProviderGateway(settings.provider_timeout_s),
     )
 
 

@@ -14,13 +14,13 @@ import jsonschema
 import pytest
 
 from streams.adapters.audit_store import SqliteAuditStore, load_audit_schema, verify_store
-from streams.adapters.provider_client import ProviderAnswer, ProviderError
+from streams.adapters.providers.base import CallContext, ProviderAnswer, ProviderError
 from streams.adapters.signer import load_or_create_signer
 from streams.config import REJECTED_TOPIC, REQUESTS_TOPIC, RESPONSES_TOPIC, project_root
 from streams.core.decision import forwarded_digest
 from streams.core.intake import RequestIntake
 from streams.core.model import ChatMessage, Detection, Finding
-from streams.core.policy import parse_policy
+from streams.core.policy import Provider, parse_policy
 from streams.pipeline import Outgoing, Pipeline, Source
 
 ROOT = project_root()
@@ -86,10 +86,11 @@ class FakeProvider:
     calls: list[dict[str, Any]] = field(default_factory=list)
 
     async def complete(
-        self, endpoint: str, body: dict[str, Any], *, request_id: str, audit_record_id: str
+        self, provider: Provider, body: dict[str, Any], context: CallContext
     ) -> ProviderAnswer:
-        self.calls.append({"endpoint": endpoint, "body": body, "request_id": request_id,
-                           "audit_record_id": audit_record_id})
+        self.calls.append({"endpoint": provider.endpoint, "body": body,
+                           "request_id": context.request_id,
+                           "audit_record_id": context.audit_record_id})
         outcome = self.script.pop(0) if self.script else None
         if outcome is not None:
             raise outcome
@@ -389,7 +390,8 @@ async def test_forward_calls_the_provider_once_and_answers(h: Harness) -> None:
     call = h.provider.calls[0]
     assert call["endpoint"] == "http://127.0.0.1:8088/v1"
     assert call["body"] == json.loads(forward.value)["body"]
-    assert (call["request_id"], call["audit_record_id"]) == ("req-1", "req-1/admitted")
+    assert (call["request_id"], call["audit_record_id"]) == (
+        "req-1", "req-1/forwarded/local-stand-in")
     assert not [v for v in PLANTED if v in json.dumps(call["body"], ensure_ascii=False)]
 
     assert [(o.topic, o.key) for o in out] == [(RESPONSES_TOPIC, b"req-1")]
@@ -402,9 +404,10 @@ async def test_forward_calls_the_provider_once_and_answers(h: Harness) -> None:
     assert response["metadata"] == {"ticket": "T-42"}
     assert response["reasons"] == []
     assert h.kinds("req-1") == ["admitted", "forwarded", "answered"]
-    forwarded = h.store.get("req-1/forwarded")
+    forwarded = h.store.get("req-1/forwarded/local-stand-in")
     assert forwarded is not None
     assert forwarded.payload["details"]["admitted_record"] == "req-1/admitted"
+    assert forwarded.payload["details"]["forwarded_sha256"] == forwarded_digest(call["body"])
     assert forwarded.payload["details"]["source"] == fsrc().as_json()
 
 
