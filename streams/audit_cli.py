@@ -242,8 +242,11 @@ def build_bundle(store: SqliteAuditStore, since: str | None, until: str | None) 
     """Records in [since, until) with inclusion proofs, checkpoints with consistency proofs."""
     latest = store.issue_checkpoint()  # cover everything written so far
     tree = merkle.MerkleTree(store.leaf_hashes(latest.size))
-    records = [r for r in store.query(AuditQuery(since=since, until=until))
-               if r.seq <= latest.size]
+    matching = [r.seq for r in store.query(AuditQuery(since=since, until=until))
+                if r.seq <= latest.size]
+    # a contiguous run (first to last match), so the verifier can check there is no gap
+    records = [store.get_seq(seq) for seq in range(matching[0], matching[-1] + 1)] \
+        if matching else []
     older = [c for c in store.checkpoints() if c.size < latest.size
              and (since is None or c.issued_at >= since)
              and (until is None or c.issued_at < until)]
@@ -263,7 +266,7 @@ def build_bundle(store: SqliteAuditStore, since: str | None, until: str | None) 
                      "signature": _b64(r.signature),
                      "inclusion_proof": [_b64(p) for p in
                                          tree.inclusion_proof(r.seq - 1, latest.size)]}
-                    for r in records],
+                    for r in records if r is not None],
     }
 
 

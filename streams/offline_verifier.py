@@ -24,7 +24,8 @@ What is checked, in order (each step is a few lines below, in the same order):
   4. every record: Ed25519 signature over the DSSE PAE of its bytes, by a key whose window
      contains the record's time; bytes in RFC 8785 canonical form; fields present; its seq is
      its place in the tree; its inclusion proof leads to the checkpoint's root; consecutive
-     records chain (prev_hash); no record id twice; after a key rotation only the new key signs.
+     records chain (prev_hash) with no gap; no record id twice; after a key rotation only the
+     new key signs.
 """
 
 from __future__ import annotations
@@ -300,10 +301,10 @@ def verify_bundle(bundle: dict[str, Any], keyring: dict[str, Any] | None = None,
             verify_inclusion(seq - 1, size, leaf_hash(canonical), proof, root)
         except Invalid as error:
             raise Invalid(f"{label}: {error}") from None
-        if previous is not None:
-            if seq <= previous["seq"]:
-                raise Invalid(f"{label}: out of order after record {previous['seq']}")
-            if seq == previous["seq"] + 1 and payload["prev_hash"] != previous["leaf"]:
+        if previous is not None:  # an export is a contiguous run of records
+            if seq != previous["seq"] + 1:
+                raise Invalid(f"{label}: follows record {previous['seq']} (a gap or reordering)")
+            if payload["prev_hash"] != previous["leaf"]:
                 raise Invalid(f"{label}: prev_hash does not match record {previous['seq']}")
         previous = {"seq": seq, "leaf": leaf_hash(canonical).hex()}
     return (f"OK: {len(bundle['records'])} records and {len(bundle['checkpoints']) + 1} "
