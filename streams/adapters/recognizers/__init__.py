@@ -1,1 +1,73 @@
-"""Presidio recognizers douane adds: one identifier per module, each validated by checksum."""
+"""The recognizers douane adds to Presidio: one identifier per module, validated by checksum
+where the identifier has one (python-stdnum where it covers it), with context words in the
+languages douane speaks.
+
+``build_recognizers`` makes the set a policy asks for: only the entity types it names, and
+phone numbers only for the deployment's regions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from presidio_analyzer import EntityRecognizer
+
+from streams.adapters.recognizers.credit_card import CreditCardRecognizer
+from streams.adapters.recognizers.email import EmailRecognizer
+from streams.adapters.recognizers.fr_nir import FrNirRecognizer
+from streams.adapters.recognizers.fr_siren import FrSirenRecognizer
+from streams.adapters.recognizers.fr_siret import FrSiretRecognizer
+from streams.adapters.recognizers.iban import IbanRecognizer
+from streams.adapters.recognizers.ip import IpRecognizer
+from streams.adapters.recognizers.is_kennitala import IsKennitalaRecognizer
+from streams.adapters.recognizers.phone import DEFAULT_REGIONS, PhoneRecognizer
+from streams.adapters.recognizers.ua_passport import UaPassportRecognizer
+from streams.adapters.recognizers.ua_rntrc import UaRntrcRecognizer
+from streams.adapters.recognizers.ua_unzr import UaUnzrRecognizer
+from streams.adapters.recognizers.url import UrlRecognizer
+from streams.adapters.recognizers.uy_cedula import UyCedulaRecognizer
+
+PatternFactory = Callable[[str, Sequence[str]], EntityRecognizer]
+
+PATTERN_RECOGNIZERS: dict[str, PatternFactory] = {
+    "EMAIL_ADDRESS": lambda lang, _: EmailRecognizer(lang),
+    "PHONE_NUMBER": lambda lang, regions: PhoneRecognizer(lang, regions),
+    "IBAN_CODE": lambda lang, _: IbanRecognizer(lang),
+    "CREDIT_CARD": lambda lang, _: CreditCardRecognizer(lang),
+    "IP_ADDRESS": lambda lang, _: IpRecognizer(lang),
+    "URL": lambda lang, _: UrlRecognizer(lang),
+    "FR_NIR": lambda lang, _: FrNirRecognizer(lang),
+    "FR_SIREN": lambda lang, _: FrSirenRecognizer(lang),
+    "FR_SIRET": lambda lang, _: FrSiretRecognizer(lang),
+    "IS_KENNITALA": lambda lang, _: IsKennitalaRecognizer(lang),
+    "UY_CI": lambda lang, _: UyCedulaRecognizer(lang),
+    "UA_RNOKPP": lambda lang, _: UaRntrcRecognizer(lang),
+    "UA_UNZR": lambda lang, _: UaUnzrRecognizer(lang),
+    "UA_PASSPORT": lambda lang, _: UaPassportRecognizer(lang),
+}
+# Found by a spaCy NER model or, for Ukrainian and Icelandic, a name lexicon.
+MODEL_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION")
+KNOWN_ENTITIES = tuple(PATTERN_RECOGNIZERS) + MODEL_ENTITIES
+
+
+def build_recognizers(
+    language: str, entities: Iterable[str] | None = None,
+    phone_regions: Sequence[str] = DEFAULT_REGIONS,
+) -> list[EntityRecognizer]:
+    """The pattern recognizers for one language, limited to ``entities`` when given."""
+    wanted = set(PATTERN_RECOGNIZERS) if entities is None else set(entities)
+    return [factory(language, phone_regions) for entity, factory in PATTERN_RECOGNIZERS.items()
+            if entity in wanted]
+
+
+def name_recognizer(language: str) -> EntityRecognizer | None:
+    """A name-lexicon recognizer for a language without a spaCy NER model, if douane has one."""
+    if language == "uk":
+        from streams.adapters.recognizers.uk_names import UkNameRecognizer
+
+        return UkNameRecognizer()
+    if language == "is":
+        from streams.adapters.recognizers.is_names import IsNameRecognizer
+
+        return IsNameRecognizer()
+    return None

@@ -1,29 +1,30 @@
 """France's NIR (numéro de sécurité sociale), validated with python-stdnum's checksum.
 
-15 characters: sex, year, month, department (2A/2B for Corsica), commune, order, 2-digit key.
-Written with or without spaces; a pattern proposes, the checksum decides.
+15 characters: sex, year, month, department (2A/2B for Corsica), commune, order, 2-digit key
+(97 - number mod 97, Corsica's 2A/2B counted as 19/18). Written with or without spaces.
 """
 
 from __future__ import annotations
 
-from presidio_analyzer import Pattern, PatternRecognizer
 from stdnum.fr import nir
 
+from streams.adapters.recognizers.base import DouaneRecognizer, Pattern
+
 NIR_PATTERN = (
-    r"\b[12]\s?\d{2}\s?(?:0[1-9]|1[0-2]|[2-9]\d)\s?(?:\d{2}|2[AaBb])\s?\d{3}\s?\d{3}\s?\d{2}\b"
+    r"(?<![\w])[1-478]\s?\d{2}\s?(?:0[1-9]|1[0-2]|[2-9]\d)\s?(?:\d{2}|2[AaBb])\s?\d{3}\s?"
+    r"\d{3}\s?\d{2}(?![\w])"
 )
 
 
-class FrNirRecognizer(PatternRecognizer):
-    def __init__(self, supported_language: str = "fr") -> None:
-        super().__init__(
-            supported_entity="FR_NIR",
-            patterns=[Pattern("FR_NIR", NIR_PATTERN, 0.5)],
-            context=["sécurité sociale", "securite sociale", "nir", "insee", "social security",
-                     "numéro de sécu", "carte vitale"],
-            supported_language=supported_language,
-            name="FrNirRecognizer",
-        )
+class FrNirRecognizer(DouaneRecognizer):
+    ENTITY = "FR_NIR"
+    PATTERNS = (Pattern("NIR", NIR_PATTERN, 0.9),)
+    CONTEXT = {
+        "*": ("nir", "insee", "social security", "ssn"),
+        "fr": ("sécurité sociale", "numéro de sécu", "n° de sécu", "carte vitale",
+               "assuré social", "immatriculation"),
+        "es": ("seguridad social",),
+    }
 
-    def validate_result(self, pattern_text: str) -> bool:
-        return bool(nir.is_valid(pattern_text.replace(" ", "")))
+    def validate(self, candidate: str) -> bool:
+        return bool(nir.is_valid(candidate.replace(" ", "").upper()))

@@ -1,0 +1,132 @@
+"""What every douane recognizer shares: a pattern proposes, a validator decides, context words
+in the message's language raise the score.
+
+Each recognizer is a Presidio ``LocalRecognizer`` (so it also works inside a stock
+``AnalyzerEngine``), but it scores context itself: Presidio's context enhancer needs spaCy's
+lemmatizer, which douane does not run (only the NER component is loaded, for speed), and it
+knows context words for one language per recognizer. Here a recognizer carries context words
+for every language douane speaks and looks for them on the raw text near the match.
+
+Every regular expression runs with a time limit (the ``regex`` module's ``timeout``): a
+pathological input raises ``TimeoutError``, which the detector turns into a blocked request
+(fail closed) instead of a stalled worker.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, ClassVar
+
+import regex
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+
+REGEX_TIMEOUT_S = 0.25
+CONTEXT_BEFORE = 60  # characters before a match searched for context words
+CONTEXT_AFTER = 30
+
+# The metadata keys Presidio's AnalyzerEngine reads (kept as literals: they are part of its API)
+RECOGNIZER_NAME_KEY = "recognizer_name"
+RECOGNIZER_IDENTIFIER_KEY = "recognizer_identifier"
+IS_SCORE_ENHANCED_BY_CONTEXT_KEY = "is_score_enhanced_by_context"
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form for context matching ("Sécurité" -> "securite").
+
+    Only combining marks are removed, so the result has the same length as the input for
+    precomposed text; it is used for searching, never for offsets into the original.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=256)
+def context_regex(words: tuple[str, ...]) -> regex.Pattern[str] | None:
+    if not words:
+        return None
+    alternatives = sorted({regex.escape(fold(w)) for w in words}, key=len, reverse=True)
+    return regex.compile(r"(?<!\w)(?:" + "|".join(alternatives) + ")")
+
+
+class Pattern:
+    """One way an identifier is written, and its score when no context word is near it."""
+
+    def __init__(self, name: str, expression: str, score: float, flags: int = 0) -> None:
+        self.name = name
+        self.regex = regex.compile(expression, flags)
+        self.score = score
+
+
+class DouaneRecognizer(LocalRecognizer):
+    """Base class: subclasses set ENTITY, PATTERNS and CONTEXT and implement ``validate``."""
+
+    ENTITY: ClassVar[str]
+    PATTERNS: ClassVar[Sequence[Pattern]]
+    # Context words per language; "*" applies to every language (acronyms, English).
+    CONTEXT: ClassVar[Mapping[str, Sequence[str]]] = {}
+    SCORE_WITH_CONTEXT: ClassVar[float] = 1.0
+    # A cheap test that the text can contain this identifier at all (e.g. a digit, an "@").
+    PREFILTER: ClassVar[regex.Pattern[str] | None] = regex.compile(r"\d")
+
+    def __init__(self, supported_language: str = "en",
+                 timeout_s: float = REGEX_TIMEOUT_S) -> None:
+        words = tuple(self.CONTEXT.get("*", ())) + tuple(self.CONTEXT.get(supported_language, ()))
+        self.timeout_s = timeout_s
+        self._context = context_regex(words)
+        super().__init__(
+            supported_entities=[self.ENTITY], supported_language=supported_language,
+            name=type(self).__name__, context=list(words),
+        )
+
+    def load(self) -> None:  # nothing to load: patterns are compiled at class definition
+        pass
+
+    def validate(self, candidate: str) -> bool:
+        """True when the candidate is a real identifier (checksum, date, length...)."""
+        raise NotImplementedError
+
+    def spans(self, text: str, match: regex.Match[str]) -> Iterator[tuple[int, int]]:
+        """The validated span(s) inside one pattern match; by default the whole match."""
+        if self.validate(match.group()):
+            yield match.start(), match.end()
+
+    def analyze(
+        self, text: str, entities: Sequence[str] | None = None,
+        nlp_artifacts: Any = None, regex_flags: Any = None,
+    ) -> list[RecognizerResult]:
+        if entities and self.ENTITY not in entities:
+            return []
+        if self.PREFILTER is not None and not self.PREFILTER.search(text, timeout=self.timeout_s):
+            return []
+        found: dict[tuple[int, int], float] = {}
+        for pattern in self.PATTERNS:
+            for match in pattern.regex.finditer(text, timeout=self.timeout_s):
+                for start, end in self.spans(text, match):
+                    score = self.SCORE_WITH_CONTEXT if self.has_context(text, start, end) \
+                        else pattern.score
+                    if score > found.get((start, end), 0.0):
+                        found[(start, end)] = score
+        return [self._result(start, end, score) for (start, end), score in sorted(found.items())]
+
+    def has_context(self, text: str, start: int, end: int) -> bool:
+        if self._context is None:
+            return False
+        window = fold(text[max(0, start - CONTEXT_BEFORE) : start]) + " " + fold(
+            text[end : end + CONTEXT_AFTER])
+        return self._context.search(window, timeout=self.timeout_s) is not None
+
+    def _result(self, start: int, end: int, score: float) -> RecognizerResult:
+        return RecognizerResult(
+            entity_type=self.ENTITY, start=start, end=end, score=score,
+            recognition_metadata={
+                RECOGNIZER_NAME_KEY: type(self).__name__,
+                RECOGNIZER_IDENTIFIER_KEY: self.id,
+                IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,  # context already applied here
+            },
+        )
+
+
+def digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())

@@ -1,0 +1,106 @@
+"""Person names found with a morphological lexicon, for languages without a spaCy NER model
+(Ukrainian with pymorphy3's dictionaries, Icelandic with BÍN through ``islenska``).
+
+A lexicon knows whether a capitalised word can be a first name, a surname or a patronymic;
+it cannot see that "Роман" is a name in one sentence and a novel in the next. So a span is
+reported as PERSON when a run of capitalised words contains a word the lexicon knows only
+as a name part, or two or more name-like words; a single ambiguous word is reported below
+the usual threshold. This is a dictionary method, not NER, and detection says so.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any, ClassVar
+
+import regex
+from presidio_analyzer import LocalRecognizer, RecognizerResult
+
+from streams.adapters.recognizers.base import (
+    IS_SCORE_ENHANCED_BY_CONTEXT_KEY,
+    RECOGNIZER_IDENTIFIER_KEY,
+    RECOGNIZER_NAME_KEY,
+    REGEX_TIMEOUT_S,
+)
+
+# A run of capitalised words (hyphenated and apostrophe forms included) separated by spaces.
+CAPITALISED_RUN = regex.compile(
+    r"(?<![\w'’-])\p{Lu}[\p{Ll}'’]+(?:-\p{Lu}[\p{Ll}'’]+)?"
+    r"(?:[ \u00a0]\p{Lu}[\p{Ll}'’]+(?:-\p{Lu}[\p{Ll}'’]+)?)*(?![\w'’-])"
+)
+WORD = regex.compile(r"\p{Lu}[\p{Ll}'’]+(?:-\p{Lu}[\p{Ll}'’]+)?")
+
+
+class Kind(enum.Enum):
+    NAME_ONLY = "name-only"  # every reading is a name part (first name, surname, patronymic)
+    NAME_OR_WORD = "ambiguous"  # a name part, or an ordinary word
+    WORD = "word"  # known, never a name part
+    UNKNOWN = "unknown"  # not in the lexicon
+
+
+class LexiconNameRecognizer(LocalRecognizer):
+    LANGUAGE: ClassVar[str]
+    TITLES: ClassVar[frozenset[str]] = frozenset()
+    SCORE_FULL = 0.85  # two or more name-like words with a name part among them
+    SCORE_SINGLE = 0.6  # one word known only as a name part
+    SCORE_AMBIGUOUS = 0.3  # one word that is also an ordinary word
+
+    def __init__(self, supported_language: str | None = None,
+                 timeout_s: float = REGEX_TIMEOUT_S) -> None:
+        self.timeout_s = timeout_s
+        super().__init__(supported_entities=["PERSON"],
+                         supported_language=supported_language or self.LANGUAGE,
+                         name=type(self).__name__)
+
+    def load(self) -> None:
+        pass
+
+    def classify(self, word: str) -> Kind:
+        raise NotImplementedError
+
+    def analyze(self, text: str, entities: Sequence[str] | None = None,
+                nlp_artifacts: Any = None, regex_flags: Any = None) -> list[RecognizerResult]:
+        if entities and "PERSON" not in entities:
+            return []
+        results = []
+        for run in CAPITALISED_RUN.finditer(text, timeout=self.timeout_s):
+            words = [(m.start() + run.start(), m.end() + run.start(), m.group())
+                     for m in WORD.finditer(run.group())]
+            results.extend(self._people(text, words))
+        return results
+
+    def _people(self, text: str, words: list[tuple[int, int, str]]) -> list[RecognizerResult]:
+        kinds = [self._kind(w) for _, _, w in words]
+        people = []
+        i = 0
+        while i < len(words):
+            if kinds[i] in (Kind.WORD,) or words[i][2].casefold() in self.TITLES:
+                i += 1
+                continue
+            j = i
+            while j < len(words) and kinds[j] is not Kind.WORD \
+                    and words[j][2].casefold() not in self.TITLES:
+                j += 1
+            span = kinds[i:j]
+            name_parts = sum(k in (Kind.NAME_ONLY, Kind.NAME_OR_WORD) for k in span)
+            if name_parts:
+                titled = i > 0 and words[i - 1][2].casefold() in self.TITLES
+                if len(span) >= 2:
+                    score = self.SCORE_FULL
+                elif span[0] is Kind.NAME_ONLY or titled:
+                    score = self.SCORE_SINGLE
+                else:
+                    score = self.SCORE_AMBIGUOUS
+                people.append(RecognizerResult(
+                    "PERSON", words[i][0], words[j - 1][1], score,
+                    recognition_metadata={RECOGNIZER_NAME_KEY: type(self).__name__,
+                                          RECOGNIZER_IDENTIFIER_KEY: self.id,
+                                          IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True}))
+            i = j
+        return people
+
+    @lru_cache(maxsize=65536)  # noqa: B019 - one recognizer per language per process
+    def _kind(self, word: str) -> Kind:
+        return self.classify(word)

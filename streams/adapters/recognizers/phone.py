@@ -1,0 +1,83 @@
+"""Telephone numbers for the deployment's regions, validated with ``phonenumbers``.
+
+Presidio's phone recognizer runs libphonenumber's matcher over the whole text once per region
+(about 1 ms per region per prompt). Here a cheap pattern proposes digit runs that look like a
+phone number and only those are parsed, once per configured region; numbers written in
+international form (+33..., 0033...) are recognised whatever the regions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import phonenumbers
+import regex
+
+from streams.adapters.recognizers.base import REGEX_TIMEOUT_S, DouaneRecognizer, Pattern, digits
+
+DEFAULT_REGIONS = ("FR", "ES", "UA", "IS", "UY", "GB", "US")
+PHONE_PATTERN = (
+    r"(?<![\w+.,/-])(?:\+|00)?\(?\d{1,4}\)?(?:[ .\-/\u00a0]?\(?\d{1,4}\)?){2,7}(?![\w]|[.,/-]\d)"
+)
+
+
+class PhoneRecognizer(DouaneRecognizer):
+    ENTITY = "PHONE_NUMBER"
+    PATTERNS = (Pattern("phone", PHONE_PATTERN, 0.7),)
+    CONTEXT = {
+        "*": ("tel", "tél", "tel.", "phone", "mobile", "gsm", "fax"),
+        "en": ("telephone", "call", "reached at", "number"),
+        "fr": ("téléphone", "portable", "appelez", "joignable", "numéro", "fixe"),
+        "es": ("teléfono", "móvil", "celular", "llamar", "número"),
+        "uk": ("телефон", "тел.", "телефону", "мобільний", "номер"),
+        "is": ("sími", "síma", "símanúmer", "farsími", "gsm"),
+    }
+    SCORE_WITH_CONTEXT = 0.95
+
+    def __init__(self, supported_language: str = "en",
+                 regions: Sequence[str] = DEFAULT_REGIONS,
+                 timeout_s: float = REGEX_TIMEOUT_S) -> None:
+        self.regions = tuple(regions)
+        super().__init__(supported_language, timeout_s)
+
+    def validate(self, candidate: str) -> bool:
+        return self._parse(candidate) is not None
+
+    def spans(self, text: str, match: regex.Match[str]) -> Iterator[tuple[int, int]]:
+        start, end = match.start(), match.end()
+        if text[end - 1] == ")" and "(" not in text[start:end]:
+            end -= 1
+        candidate = text[start:end]
+        if sum(c.isdigit() for c in candidate) < 7 or self._looks_like_date(candidate):
+            return
+        if self.validate(candidate):
+            yield start, end
+
+    def _parse(self, candidate: str) -> phonenumbers.PhoneNumber | None:
+        number = candidate.strip()
+        if number.startswith("00"):
+            number = "+" + number[2:]
+        regions: Sequence[str | None] = (None,) if number.startswith("+") else self.regions
+        for region in regions:
+            try:
+                parsed = phonenumbers.parse(number, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_valid_number(parsed) and (
+                    region is None or _written_nationally(number, parsed)):
+                return parsed
+        return None
+
+    @staticmethod
+    def _looks_like_date(candidate: str) -> bool:
+        """Dates and dotted quads (IP addresses) are not phone numbers."""
+        return regex.fullmatch(r"\d{1,4}([./-])\d{1,3}\1\d{1,4}(?:\1\d{1,3})?",
+                               candidate) is not None
+
+
+def _written_nationally(number: str, parsed: phonenumbers.PhoneNumber) -> bool:
+    """A national-form candidate must be written as the region writes it (with its trunk
+    prefix: "06 12 34 56 78" in France, not "612 34 56 78", which is a Spanish mobile)."""
+    written = digits(number)
+    national = digits(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+    return written in (national, f"{parsed.country_code}{national}")

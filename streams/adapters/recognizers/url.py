@@ -1,0 +1,34 @@
+"""Web addresses. A domain that is part of an e-mail address ("example.fr" in
+"jeanne@example.fr") is not a URL: it is covered by the e-mail finding."""
+
+from __future__ import annotations
+
+import regex
+
+from streams.adapters.recognizers.base import DouaneRecognizer, Pattern
+
+SCHEME_URL = r"(?<![\w@.])(?:https?://|www\.)[^\s<>\"'()\[\]]++"
+BARE_DOMAIN = (
+    r"(?<![\w@.\-/])(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)++"
+    r"(?:com|org|net|gov|edu|fr|es|ua|is|uy|uk|de|eu|be|ch|io|info|gouv\.fr|gob\.es)"
+    r"(?:/[^\s<>\"'()\[\]]*+)?(?![\w@-])"
+)
+
+
+class UrlRecognizer(DouaneRecognizer):
+    ENTITY = "URL"
+    PATTERNS = (Pattern("URL", SCHEME_URL, 0.6), Pattern("domain", BARE_DOMAIN, 0.5))
+    PREFILTER = regex.compile(r"\.")
+    CONTEXT = {"*": ("url", "site", "http", "lien", "link", "enlace", "посилання", "vefsíða")}
+    SCORE_WITH_CONTEXT = 0.7
+
+    def validate(self, candidate: str) -> bool:
+        return not candidate.rstrip(".,;:!?").endswith("@")
+
+    def spans(self, text, match):  # type: ignore[no-untyped-def]
+        end = match.end()
+        while end > match.start() and text[end - 1] in ".,;:!?":
+            end -= 1
+        if end < len(text) and text[end] == "@":
+            return
+        yield match.start(), end
