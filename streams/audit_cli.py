@@ -119,7 +119,8 @@ def run_verify(
         return 2
     extra = [settings.public_key] if settings.public_key.exists() else []
     report = verify_store(settings.audit_db, extra, load_audit_schema(), keyring_path=keyring,
-                          trusted_checkpoint=trusted.read_bytes() if trusted else None)
+                          trusted_checkpoint=trusted.read_bytes() if trusted else None,
+                          origin=settings.audit_origin)
     if report.ok:
         covered = (f"latest checkpoint covers {report.latest_checkpoint}"
                    if report.latest_checkpoint else "no checkpoint yet")

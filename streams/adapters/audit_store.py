@@ -767,7 +767,8 @@ def _raw_public(path: Path) -> bytes:
 
 
 def trusted_keyring(
-    db_path: Path, public_key_paths: Sequence[Path] = (), keyring_path: Path | None = None
+    db_path: Path, public_key_paths: Sequence[Path] = (), keyring_path: Path | None = None,
+    origin: str | None = None,
 ) -> Keyring:
     """The keyring a verifier trusts: the file next to the log (or given), plus extra keys.
 
@@ -775,7 +776,7 @@ def trusted_keyring(
     keyrings existed verify.
     """
     path = keyring_path or keyring_path_for(db_path)
-    keyring = load_keyring(path) if path.exists() else Keyring(DEFAULT_ORIGIN, ())
+    keyring = load_keyring(path) if path.exists() else Keyring(origin or DEFAULT_ORIGIN, ())
     for pem in public_key_paths:
         raw = _raw_public(pem)
         keyring = keyring.with_key(KeyEntry(key_id_of(raw), raw))
@@ -798,11 +799,16 @@ def verify_store(
     *,
     keyring_path: Path | None = None,
     trusted_checkpoint: bytes | None = None,
+    origin: str | None = None,
 ) -> LogReport:
-    """Check the whole database at ``path``: records, key windows, tree, checkpoints."""
+    """Check the whole database at ``path``: records, key windows, tree, checkpoints.
+
+    ``origin`` names the log when no keyring file is found (then only ``public_key_paths``
+    are trusted, with open windows).
+    """
     if not path.is_file():
         return LogReport(ok=False, records_checked=0, problem="no audit database found")
-    keyring = trusted_keyring(path, public_key_paths, keyring_path)
+    keyring = trusted_keyring(path, public_key_paths, keyring_path, origin)
     with SqliteAuditReader(path) as reader:
         return verify_log_reader(reader, keyring, schema, trusted_checkpoint)
 

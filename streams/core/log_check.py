@@ -123,18 +123,20 @@ def verify_log(
     stored = sorted(checkpoints)
     keys = note_keys(keyring, make_verify)
     parsed: list[Checkpoint] = []
+    checkpoint_problem: str | None = None  # reported after the records: they come first
+    trusted_cp: Checkpoint | None = None
     try:
         for size, note in stored:
             checkpoint, _signers = open_checkpoint(note, keys, keyring.origin)
             if checkpoint.size != size:
-                return _bad_checkpoint(size, f"stored as size {size} but signed for size "
-                                             f"{checkpoint.size}")
+                raise CheckpointError(f"stored as size {size} but signed for size "
+                                      f"{checkpoint.size}")
             parsed.append(checkpoint)
         trusted_cp = open_checkpoint(trusted, keys, keyring.origin)[0] if trusted else None
     except CheckpointError as error:
         which = "the trusted checkpoint" if len(parsed) == len(stored) else \
             f"checkpoint at size {stored[len(parsed)][0]}"
-        return LogReport(ok=False, records_checked=0, problem=f"{which}: {error}")
+        checkpoint_problem = f"{which}: {error}"
 
     wanted = {c.size for c in parsed} | ({trusted_cp.size} if trusted_cp else set())
     walker = _Walker(keyring, wanted)
@@ -147,6 +149,9 @@ def verify_log(
                          first_bad_record_id=chain.first_bad_record_id,
                          problem=chain.problem, tree_size=size, root_hash=root,
                          head_leaf=walker.last_leaf)
+    if checkpoint_problem is not None:
+        return LogReport(ok=False, records_checked=chain.records_checked,
+                         problem=checkpoint_problem, tree_size=size, root_hash=root)
 
     for checkpoint in parsed:
         problem = _against_log(checkpoint, walker, size)
