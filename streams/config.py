@@ -42,6 +42,8 @@ class Settings:
     audit_origin: str = "douane.example/audit/douane"  # names the log in signed checkpoints
     checkpoint_every: int = 1000  # records between two signed checkpoints
     checkpoint_interval_s: float = 60.0  # or seconds, whichever comes first
+    phone_regions: tuple[str, ...] = ("FR", "ES", "UA", "IS", "UY", "GB", "US")  # national forms
+    detector_timeout_s: float = 10.0  # a detection taking longer blocks the request
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -76,4 +78,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             f"douane.example/audit/{source.get('DOUANE_APP_ID', 'douane')}"),
         checkpoint_every=int(source.get("DOUANE_CHECKPOINT_EVERY", "1000")),
         checkpoint_interval_s=float(source.get("DOUANE_CHECKPOINT_INTERVAL_S", "60")),
+        phone_regions=tuple(
+            r.strip().upper()
+            for r in source.get("DOUANE_PHONE_REGIONS", "FR,ES,UA,IS,UY,GB,US").split(",")
+            if r.strip()),
+        detector_timeout_s=float(source.get("DOUANE_DETECTOR_TIMEOUT_S", "10")),
     )

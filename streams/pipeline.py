@@ -99,8 +99,10 @@ class Pipeline:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         provider_attempts: int = 3,
         retry_delay_s: float = 0.5,
+        detector_timeout_s: float = 10.0,
     ) -> None:
         self.policy = policy
+        self.detector_timeout_s = detector_timeout_s
         self.intake = intake
         self.detector = detector
         self.audit = audit
@@ -127,9 +129,11 @@ class Pipeline:
                      first_seen=earlier.payload["details"].get("source"))
             return []
         try:
-            detection = await asyncio.to_thread(
+            # A detection over its time limit blocks the request (fail closed); its thread
+            # finishes on its own, every regular expression in it being time-limited too.
+            detection = await asyncio.wait_for(asyncio.to_thread(
                 self.detector.detect, request.messages, request.language
-            )
+            ), timeout=self.detector_timeout_s)
         except Exception as error:
             return self._fail_closed(request, source, error)
         decision = decide(request, detection, self.policy)

