@@ -37,6 +37,27 @@ def _parser() -> argparse.ArgumentParser:
 
     add_audit_commands(audit)
 
+    front = commands.add_parser("front-door", help="run the OpenAI-compatible HTTP endpoint")
+    front.add_argument("--port", type=int, default=8080)
+    front.add_argument("--host", default="127.0.0.1")
+    front.add_argument("--timeout", type=float, default=None,
+                       help="seconds to wait for an answer before 504 "
+                            "(default DOUANE_FRONT_DOOR_TIMEOUT_S or 60)")
+
+    keys = commands.add_parser("keys", help="API keys of the front door (stored hashed)")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    add_key = keys_commands.add_parser("add", help="create a key for a tenant; shown once")
+    add_key.add_argument("--tenant", required=True)
+    add_key.add_argument("--label", default="")
+    keys_commands.add_parser("list", help="list key ids and tenants (never the keys)")
+
+    stand_in = commands.add_parser("stand-in", help="run a stand-in provider (for tests/demos)")
+    stand_in.add_argument("--kind", choices=["openai-chat", "anthropic", "gemini"],
+                          required=True)
+    stand_in.add_argument("--port", type=int, required=True)
+    stand_in.add_argument("--model", action="append", required=True)
+    stand_in.add_argument("--api-key", default=None)
+
     demo = commands.add_parser("demo", help="run the end-to-end demo (broker must be running)")
     demo.add_argument("--model-port", type=int, default=8088)
     return parser
@@ -66,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from streams.audit_cli import run_audit
 
         return run_audit(args, settings)
+    if args.command in ("front-door", "keys", "stand-in"):
+        from streams.front_door.cli import run_front_door_command
+
+        return run_front_door_command(args, settings)
     if args.command == "demo":
         from streams.demo import run_demo
 

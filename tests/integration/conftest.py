@@ -70,3 +70,15 @@ async def douane(kafka: Stack) -> AsyncIterator[Stack]:
     yield kafka
 
 
+
+
+@pytest_asyncio.fixture(scope="session")
+async def front_door(douane: Stack) -> AsyncIterator[tuple[str, str]]:
+    """The OpenAI-compatible front door on the session's broker: (base URL, a tenant's key)."""
+    from streams.front_door.keys import KeyStore, keys_path
+
+    key, _ = KeyStore(keys_path(douane.settings.home)).add("city-of-lyon", "integration")
+    port = free_port()
+    douane.start("front-door", "front-door", "--port", str(port), "--timeout", "60")
+    await wait_http(f"http://127.0.0.1:{port}/healthz")
+    yield f"http://127.0.0.1:{port}/v1", key

@@ -1,0 +1,170 @@
+"""``douane front-door``: ``POST /v1/chat/completions`` (JSON or SSE) and ``GET /v1/models``.
+
+Every request is authenticated by its API key (-> tenant), translated to a douane request,
+published to ``douane.requests`` and answered from ``douane.responses``: the same intake,
+detection, policy and audit as any Kafka producer gets. ``stream: true`` answers with Chat
+Completions chunks cut from the governed answer (see ``streaming``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from streams.adapters.providers.fallback import allowed_ids
+from streams.config import Settings
+from streams.core.policy import LoadedPolicy
+from streams.front_door.bridge import KafkaBridge
+from streams.front_door.keys import KeyStore, keys_path
+from streams.front_door.openai_format import (
+    CLASSIFICATION_HEADER,
+    BadRequest,
+    chunk,
+    completion,
+    error_body,
+    refusal,
+    to_douane_request,
+)
+from streams.front_door.streaming import pieces
+
+log = structlog.get_logger(__name__)
+TIMEOUT_HEADER = "X-Douane-Timeout-S"  # a caller may ask for less than the configured time
+
+
+@dataclass
+class FrontDoor:
+    policy: LoadedPolicy
+    keys: KeyStore
+    bridge: KafkaBridge
+    timeout_s: float
+
+
+FRONT_DOOR: web.AppKey[FrontDoor] = web.AppKey("front_door", FrontDoor)
+TENANT: str = "douane.tenant"
+
+
+def _error(status: int, message: str, kind: str, code: str | None, **extra: Any
+           ) -> web.Response:
+    return web.json_response(error_body(message, kind, code, **extra), status=status)
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse:
+    if not request.path.startswith("/v1/"):
+        return await handler(request)  # type: ignore[no-any-return]
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer ") or not header[7:].strip():
+        return _error(401, "missing API key: send 'Authorization: Bearer <key>' (an OpenAI "
+                           "SDK does this with api_key=...); an operator creates keys with "
+                           "'douane keys add --tenant <tenant>'",
+                      "invalid_request_error", "missing_api_key")
+    tenant = request.app[FRONT_DOOR].keys.tenant_for(header[7:].strip())
+    if tenant is None:
+        return _error(401, "unknown API key: it is not in this douane's key file (keys are "
+                           "shown once, when created; ask the operator for a new one)",
+                      "invalid_request_error", "invalid_api_key")
+    request[TENANT] = tenant
+    return await handler(request)  # type: ignore[no-any-return]
+
+
+async def chat_completions(request: web.Request) -> web.StreamResponse:
+    door = request.app[FRONT_DOOR]
+    request_id = f"fd-{uuid.uuid4().hex}"
+    try:
+        body = await request.json()
+        message = to_douane_request(body, request[TENANT], request_id, request.headers)
+    except (ValueError, BadRequest) as error:
+        text = str(error) if isinstance(error, BadRequest) else "the body is not valid JSON"
+        return _error(400, text, "invalid_request_error", "invalid_request")
+    timeout = door.timeout_s
+    if TIMEOUT_HEADER in request.headers:
+        try:
+            timeout = min(timeout, max(0.0, float(request.headers[TIMEOUT_HEADER])))
+        except ValueError:
+            return _error(400, f"{TIMEOUT_HEADER}: must be a number of seconds",
+                          "invalid_request_error", "invalid_request")
+    try:
+        response = await door.bridge.ask(message, timeout)
+    except TimeoutError:
+        log.warning("no answer in time", request_id=request_id, timeout_s=timeout)
+        return _error(504, f"no answer within {timeout:g}s; douane keeps processing the "
+                           f"request and audits its answer (request id {request_id})",
+                      "timeout", "answer_timeout", request_id=request_id)
+    headers = {"X-Douane-Request-Id": request_id,
+               "X-Douane-Audit-Record": str(response.get("audit_record_id") or "")}
+    if response.get("status") != "answered":
+        status, refused = refusal(response)
+        return web.json_response(refused, status=status, headers=headers)
+    if not body.get("stream"):
+        return web.json_response(completion(response), headers=headers)
+    return await _stream(request, response, headers)
+
+
+async def _stream(request: web.Request, response: dict[str, Any], headers: dict[str, str]
+                  ) -> web.StreamResponse:
+    out = web.StreamResponse(headers={**headers, "Content-Type": "text/event-stream",
+                                      "Cache-Control": "no-cache"})
+    await out.prepare(request)
+
+    async def send(data: dict[str, Any]) -> None:
+        await out.write(f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode())
+
+    answer = (response.get("messages") or [{"content": ""}])[0].get("content", "")
+    await send(chunk(response, {"role": "assistant", "content": ""}, None))
+    for piece in pieces(answer):
+        await send(chunk(response, {"content": piece}, None))
+    await send(chunk(response, {}, "stop"))
+    await out.write(b"data: [DONE]\n\n")
+    return out
+
+
+async def models(request: web.Request) -> web.Response:
+    door = request.app[FRONT_DOOR]
+    policy = door.policy.policy
+    tenant = policy.tenant(request[TENANT])
+    classification = request.headers.get(CLASSIFICATION_HEADER) or tenant.default_classification
+    allowed = [policy.provider(pid) for pid in allowed_ids(policy, classification)]
+    data = [{"id": model, "object": "model", "created": 0, "owned_by": provider.id}
+            for provider in allowed for model in provider.models]
+    return web.json_response({"object": "list", "data": data})
+
+
+async def health(_: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def build_app(door: FrontDoor) -> web.Application:
+    app = web.Application(middlewares=[authenticate], client_max_size=4 * 1024 * 1024)
+    app[FRONT_DOOR] = door
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_get("/v1/models", models)
+    app.router.add_get("/healthz", health)
+    return app
+
+
+async def serve(settings: Settings, port: int, host: str, timeout_s: float | None) -> None:
+    from streams.worker import ensure_topics, load_policy, topic_names
+
+    policy = load_policy(settings.policy_path)
+    await ensure_topics(settings.kafka_bootstrap, topic_names(policy))
+    bridge = KafkaBridge(settings.kafka_bootstrap)
+    await bridge.start()
+    timeout = timeout_s or float(os.environ.get("DOUANE_FRONT_DOOR_TIMEOUT_S", "60"))
+    door = FrontDoor(policy, KeyStore(keys_path(settings.home)), bridge, timeout)
+    runner = web.AppRunner(build_app(door), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("front door listening", url=f"http://{host}:{port}/v1", timeout_s=timeout,
+             keys=len(door.keys.entries))
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        await bridge.stop()

@@ -1,0 +1,106 @@
+"""The front door with the official ``openai`` SDK as client, on the real broker and worker:
+answers, streams, model listing, API keys, policy refusals and timeouts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import openai
+import pytest
+from stack import Stack
+
+from streams.adapters.audit_store import find_verified
+
+pytestmark = pytest.mark.integration
+NAME = "Jeanne Martin"
+
+
+def client(front_door: tuple[str, str], key: str | None = None) -> openai.AsyncOpenAI:
+    base_url, valid = front_door
+    # max_retries=0: a retried call is a new request for douane (a new id, a new audit trail)
+    return openai.AsyncOpenAI(base_url=base_url, api_key=key or valid, max_retries=0,
+                              timeout=120)
+
+
+async def test_an_openai_sdk_application_gets_a_governed_answer(
+    front_door: tuple[str, str], douane: Stack
+) -> None:
+    answer = await client(front_door).chat.completions.create(
+        model="douane-echo-1",
+        messages=[{"role": "user", "content": f"Write to {NAME} about her renewal."}])
+
+    text = answer.choices[0].message.content or ""
+    assert "You asked: Write to" in text and answer.choices[0].finish_reason == "stop"
+    extra = answer.model_extra or {}
+    summary = extra["douane"]
+    assert summary["provider"] == "local-stand-in"
+    assert summary["redacted_entities"] == {"PERSON": 1}
+    received = [r for r in await douane.received() if r["request_id"] == summary["request_id"]]
+    assert len(received) == 1 and received[0]["audit_verified"]
+    assert NAME not in str(received[0]["body"])  # the model never saw the name
+
+
+async def test_streaming_with_the_sdk(front_door: tuple[str, str]) -> None:
+    stream = await client(front_door).chat.completions.create(
+        model="auto", stream=True,
+        messages=[{"role": "user", "content": "List three opening hours of the library."}])
+    pieces, finish = [], None
+    async for chunk in stream:
+        if chunk.choices[0].delta.content:
+            pieces.append(chunk.choices[0].delta.content)
+        finish = chunk.choices[0].finish_reason or finish
+    assert len(pieces) > 2 and finish == "stop"
+    assert "".join(pieces).endswith("You asked: List three opening hours of the library.")
+
+
+async def test_models_lists_what_the_callers_policy_allows(front_door: tuple[str, str]) -> None:
+    listed = [m.id async for m in client(front_door).models.list()]
+    assert listed == ["douane-echo-1"]
+
+
+async def test_a_missing_or_wrong_key_gets_401_with_a_clear_message(
+    front_door: tuple[str, str]
+) -> None:
+    with pytest.raises(openai.AuthenticationError) as wrong:
+        await client(front_door, key="dk-not-a-key").models.list()
+    assert "unknown API key" in str(wrong.value)
+    async with httpx.AsyncClient() as http:
+        missing = await http.post(f"{front_door[0]}/chat/completions", json={})
+    assert missing.status_code == 401
+    assert missing.json()["error"]["code"] == "missing_api_key"
+
+
+async def test_a_blocked_request_gets_the_policy_reasons_in_openai_format(
+    front_door: tuple[str, str]
+) -> None:
+    with pytest.raises(openai.PermissionDeniedError) as blocked:
+        await client(front_door).chat.completions.create(
+            model="auto", messages=[{"role": "user", "content": "Summarise the plan."}],
+            extra_headers={"X-Douane-Classification": "secret"})
+    error = blocked.value.body
+    assert isinstance(error, dict)
+    assert error["type"] == "policy_blocked" and error["code"] == "no-allowed-provider"
+    assert error["reasons"][0]["code"] == "no-allowed-provider"
+    assert "policy blocked" in error["message"]
+
+
+async def test_an_answer_later_than_the_timeout_gets_504_and_is_still_audited(
+    front_door: tuple[str, str], douane: Stack
+) -> None:
+    with pytest.raises(openai.APIStatusError) as late:
+        await client(front_door).chat.completions.create(
+            model="auto", messages=[{"role": "user", "content": "Say hello slowly."}],
+            extra_headers={"X-Douane-Timeout-S": "0.001"})
+    assert late.value.status_code == 504
+    body = late.value.body
+    assert isinstance(body, dict)
+    request_id = body["request_id"]
+    settings = douane.settings
+    deadline = time.monotonic() + 60
+    record = None
+    while record is None and time.monotonic() < deadline:
+        record = find_verified(settings.audit_db, settings.public_key, f"{request_id}/answered")
+        await asyncio.sleep(0.5)
+    assert record is not None, "the late answer was not audited"
