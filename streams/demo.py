@@ -25,6 +25,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.audit_cli import run_verify
 from streams.config import REQUESTS_TOPIC, RESPONSES_TOPIC, Settings
+from streams.demo_doors import (
+    EXTERNAL_ID,
+    external_state,
+    free_port,
+    received_by_external,
+    two_doors_policy,
+)
+from streams.stand_ins.server import running
 from streams.worker import ensure_topics, load_policy, topic_names
 
 RESPONSE_TIMEOUT_S = 180.0
@@ -78,6 +86,13 @@ async def run_demo(settings: Settings, model_port: int) -> int:
         print(f"demo: the policy's provider endpoint is {endpoint}; start the stand-in there "
               f"with --model-port")
         return 2
+    # a second, external door for public data (streams.demo_doors)
+    external, external_port = external_state(), free_port()
+    demo_policy = two_doors_policy(settings.policy_path, settings.home / "demo-two-doors.yaml",
+                                   external_port)
+    if demo_policy is not None:
+        os.environ["DOUANE_POLICY"] = str(demo_policy)  # for the worker started below
+        policy = load_policy(demo_policy)
     started = time.monotonic()
     run_id = uuid.uuid4().hex[:8]
     prompts = sample_prompts()
@@ -91,6 +106,10 @@ async def run_demo(settings: Settings, model_port: int) -> int:
             "model server", ["model-server", "--port", str(model_port), "--check-audit"],
             logs / "model-server.log"))
         await wait_for_http(f"{base}/v1/models")
+        if demo_policy is not None:
+            await stack.enter_async_context(running("anthropic", external, external_port))
+            print(f"  external provider stand-in ({EXTERNAL_ID}, Anthropic Messages, "
+                  f"jurisdiction US) at http://127.0.0.1:{external_port}/v1 - public data only")
         await stack.enter_async_context(child_process("worker", ["worker"], logs / "worker.log"))
         print(f"  stand-in model at {base}/v1 (refuses anything without a signed audit record); "
               f"worker starting (log: {logs / 'worker.log'})")
@@ -98,6 +117,7 @@ async def run_demo(settings: Settings, model_port: int) -> int:
         async with httpx.AsyncClient() as client:
             received = (await client.get(f"{base}/_stand-in/received")).json()
     by_id = {entry["request_id"]: entry for entry in received}
+    by_id.update(received_by_external(external, settings))
     leaks = report(prompts, responses, by_id, run_id)
     print()
     verified = run_verify(settings) == 0
@@ -158,17 +178,22 @@ def report(
         answer = responses.get(request_id)
         status = answer["status"].upper() if answer else "NO RESPONSE"
         print(f"\n[{number:02d}] {prompt['tenant']}: {status}", end="")
+        if answer and answer.get("provider") and answer["status"] == "answered":
+            print(f" via {answer['provider']} (classification "
+                  f"{prompt.get('classification', 'tenant default')})", end="")
         if answer and answer.get("redacted_entities"):
             counts = ", ".join(f"{n} {k}" for k, n in sorted(answer["redacted_entities"].items()))
-            print(f" via {answer.get('provider')} - redacted {counts}", end="")
+            print(f" - redacted {counts}", end="")
         print()
         print(f"     prompt : {prompt['text']}")
         seen = received.get(request_id)
         if seen:
             left = " | ".join(m["content"] for m in seen["body"]["messages"])
             print(f"     left   : {left}")
-            print(f"     audit  : signed record {seen['audit_record_id']} checked by the model "
-                  f"server before answering: {'yes' if seen['audit_verified'] else 'NO'}")
+            checked = ("by the model server before answering" if "audit_problem" in seen
+                       else "in the log after the run")
+            print(f"     audit  : signed record {seen['audit_record_id']} verified {checked}: "
+                  f"{'yes' if seen['audit_verified'] else 'NO'}")
             leaked = [value for value in prompt["planted"] if value in left]
             if leaked:
                 leaks += len(leaked)

@@ -1,0 +1,68 @@
+"""The demo's second door: an external provider (an Anthropic Messages stand-in, jurisdiction
+US) that the policy allows for *public* data only, next to the sovereign local model.
+
+The demo derives its policy from the configured one: same tenants, rules and redaction, plus
+this provider, placed first for the ``public`` classification. Personal and sensitive data keep
+their local-only list, so the same run shows requests routed to the local open-weight door
+because their classification forbids foreign jurisdictions, and public ones leaving for the
+external provider, each with its own audit trail.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from streams.adapters.audit_store import find_verified
+from streams.config import Settings
+from streams.stand_ins.common import StandIn
+
+EXTERNAL_ID = "external-claude"
+EXTERNAL_MODEL = "claude-sonnet-4-5"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def two_doors_policy(source: Path, target: Path, port: int) -> Path | None:
+    """Write the demo policy; None when the policy's format has no per-classification list
+    (then the demo runs with the configured policy and only the local door)."""
+    document: Any = yaml.safe_load(source.read_text("utf-8"))
+    try:
+        public = document["classifications"]["public"]["providers"]
+        if not isinstance(public, list) or not isinstance(document["providers"], list):
+            return None
+    except (KeyError, TypeError):
+        return None
+    document["providers"].append({
+        "id": EXTERNAL_ID, "kind": "anthropic", "endpoint": f"http://127.0.0.1:{port}/v1",
+        "models": [EXTERNAL_MODEL], "jurisdiction": "US", "region": "us-east-1",
+        "retains_data": True, "trains_on_data": False, "retention_days": 30,
+    })
+    document["classifications"]["public"]["providers"] = [EXTERNAL_ID, *public]
+    document["description"] = (str(document.get("description", "")) +
+                               " Demo: public data may also go to an external provider.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(yaml.safe_dump(document, sort_keys=False), "utf-8")
+    return target
+
+
+def external_state() -> StandIn:
+    return StandIn(provider=EXTERNAL_ID, models=(EXTERNAL_MODEL,))
+
+
+def received_by_external(state: StandIn, settings: Settings) -> dict[str, dict[str, Any]]:
+    """What the external stand-in received, keyed by request id, with the signed audit record
+    named in its header checked against the log."""
+    out = {}
+    for entry in state.received:
+        record = find_verified(settings.audit_db, settings.public_key,
+                               entry["audit_record_id"] or "")
+        out[entry["request_id"]] = {**entry, "audit_verified": record is not None}
+    return out
