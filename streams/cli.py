@@ -60,6 +60,22 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the end-to-end demo (broker must be running)")
     demo.add_argument("--model-port", type=int, default=8088)
+
+    redact = commands.add_parser(
+        "redact", help="redact personal data in standard input (try the detector)")
+    redact.add_argument("--language", help="language of the text (default: detected)")
+    redact.add_argument("--policy", help="policy file (default: DOUANE_POLICY)")
+    redact.add_argument("--tenant", help="apply the rules for this tenant")
+    redact.add_argument("--classification", help="apply the rules for this classification")
+    redact.add_argument("--jsonl", action="store_true",
+                        help='read {"text", "language"} per line, write results with offsets')
+
+    bench = commands.add_parser("bench", help="measure detection quality and speed")
+    bench_commands = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
+    from streams.bench.pii import add_arguments as add_pii_bench_arguments
+
+    add_pii_bench_arguments(bench_commands.add_parser(
+        "pii", help="precision/recall/F2 per entity and language, prompts/s, p50/p99"))
     return parser
 
 
@@ -95,6 +111,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from streams.demo import run_demo
 
         return asyncio.run(run_demo(settings, model_port=args.model_port))
+    if args.command == "redact":
+        from streams.redact_cli import run_redact
+
+        return run_redact(settings, language=args.language, policy_path=args.policy,
+                          tenant=args.tenant, classification=args.classification,
+                          jsonl=args.jsonl)
+    if args.command == "bench":
+        from streams.bench.pii import run_pii_bench
+
+        return run_pii_bench(args, settings)
     return 2
 
 

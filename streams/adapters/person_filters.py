@@ -53,6 +53,23 @@ OPENERS = frozenset(fold(w) for w in (
     "estimada", "gracias", "saludos", "atentamente", "contacta", "contacte", "llama", "llame",
     "notifica", "notifique", "elabora", "elabore", "genera", "genere", "crea", "cree",
 ))
+# After an opening verb come its object or complement: an article, a pronoun, a preposition
+# ("Remercie le lecteur", "Agradece al lector", "Escribió desde..."). After a first name that
+# opens a sentence comes a verb ("Marie a appelé"). These words never follow a name there.
+AFTER_VERB = frozenset(w.casefold() for w in (  # accents kept: "à" is not "a" (has)
+    "le", "la", "les", "l'", "un", "une", "des", "du", "au", "aux", "à", "en", "ce", "cet",
+    "cette", "ces", "mon", "ma", "mes", "ton", "ta", "tes", "son", "sa", "ses", "leur", "leurs",
+    "notre", "nos", "votre", "vos", "moi", "lui", "nous", "vous", "simplement", "rapidement",
+    "brièvement", "pour", "avec", "sur", "dans", "quel", "quelle", "comment", "pourquoi",
+    "el", "los", "las", "una", "unos", "unas", "al", "del", "este", "esta", "estos",
+    "estas", "mi", "mis", "tu", "tus", "su", "sus", "me", "te", "lo", "nos", "desde",
+    "para", "por", "con", "sobre", "de", "que", "cómo",
+    "the", "an", "this", "that", "these", "those", "my", "your", "his", "her", "their",
+    "our", "me", "him", "them", "us", "to", "for", "with", "about", "from", "in", "on",
+))
+# An infinitive after a sentence-initial word ("Necesito reformular", "Veuillez trouver").
+INFINITIVE = regex.compile(r"\p{Ll}+(?:er|ir|re|ar)$")
+NEXT_WORD = regex.compile(r"[ \u00a0]+([\p{L}']+)")
 DIGIT = regex.compile(r"\d")
 SENTENCE_START = regex.compile(r"(?:^|[.!?:;\n])[\s\"'«“(\-–—]*$")
 
@@ -79,6 +96,21 @@ def clean_person(text: str, start: int, end: int) -> tuple[int, int] | None:
     folded = fold(word.rstrip(",:"))
     if folded in TITLES or folded in OPENERS:
         return None
+    if " " not in word and "-" not in word and _opens_a_sentence(text, start) \
+            and _followed_like_a_verb(text, end):
+        return None
     while end > start and text[end - 1] in ".,;:!?'\"»”)":
         end -= 1
     return (start, end) if end > start else None
+
+
+def _opens_a_sentence(text: str, start: int) -> bool:
+    return SENTENCE_START.search(text[max(0, start - 40) : start]) is not None
+
+
+def _followed_like_a_verb(text: str, end: int) -> bool:
+    following = NEXT_WORD.match(text, end)
+    if following is None:
+        return False
+    word = following.group(1)
+    return word.casefold() in AFTER_VERB or (word.islower() and INFINITIVE.match(word) is not None)

@@ -138,3 +138,21 @@ def test_the_quick_tokenizer_splits_text_as_the_packaged_one() -> None:
     assert [t.text for t in quick(text)] == [t.text for t in packaged(text)]
     assert [(e.text, e.label_) for e in quick(text).ents] == [
         (e.text, e.label_) for e in packaged(text).ents]
+
+
+@pytest.mark.parametrize(("text", "start", "expected"), [
+    ("Remercie le lecteur pour sa patience.", "Remercie", None),
+    ("Necesito reformular este correo.", "Necesito", None),
+    ("Agradece al lector su paciencia.", "Agradece", None),
+    ("Marie a appelé hier au sujet du dossier.", "Marie", "Marie"),
+    ("Bonjour. Sophie demande un rendez-vous.", "Sophie", "Sophie"),
+    ("Madame Sophie Dubois écrit.", "Madame Sophie Dubois", "Sophie Dubois"),
+    ("Rédige Karim Benali", "Rédige Karim Benali", "Karim Benali"),
+    ("Dossier 12345", "Dossier 12345", None),
+])
+def test_person_spans_are_cleaned(text: str, start: str, expected: str | None) -> None:
+    from streams.adapters.person_filters import clean_person
+
+    begin = text.index(start)
+    cleaned = clean_person(text, begin, begin + len(start))
+    assert (text[cleaned[0] : cleaned[1]] if cleaned else None) == expected

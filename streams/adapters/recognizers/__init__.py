@@ -12,30 +12,30 @@ from collections.abc import Callable, Iterable, Sequence
 
 from presidio_analyzer import EntityRecognizer
 
-from streams.adapters.recognizers.credit_card import CreditCardRecognizer
-from streams.adapters.recognizers.email import EmailRecognizer
+from streams.adapters.recognizers.credit_card import DouaneCreditCardRecognizer
+from streams.adapters.recognizers.email import DouaneEmailRecognizer
 from streams.adapters.recognizers.fr_nir import FrNirRecognizer
 from streams.adapters.recognizers.fr_siren import FrSirenRecognizer
 from streams.adapters.recognizers.fr_siret import FrSiretRecognizer
-from streams.adapters.recognizers.iban import IbanRecognizer
-from streams.adapters.recognizers.ip import IpRecognizer
+from streams.adapters.recognizers.iban import DouaneIbanRecognizer
+from streams.adapters.recognizers.ip import DouaneIpRecognizer
 from streams.adapters.recognizers.is_kennitala import IsKennitalaRecognizer
-from streams.adapters.recognizers.phone import DEFAULT_REGIONS, PhoneRecognizer
+from streams.adapters.recognizers.phone import DEFAULT_REGIONS, DouanePhoneRecognizer
 from streams.adapters.recognizers.ua_passport import UaPassportRecognizer
 from streams.adapters.recognizers.ua_rntrc import UaRntrcRecognizer
 from streams.adapters.recognizers.ua_unzr import UaUnzrRecognizer
-from streams.adapters.recognizers.url import UrlRecognizer
+from streams.adapters.recognizers.url import DouaneUrlRecognizer
 from streams.adapters.recognizers.uy_cedula import UyCedulaRecognizer
 
 PatternFactory = Callable[[str, Sequence[str]], EntityRecognizer]
 
 PATTERN_RECOGNIZERS: dict[str, PatternFactory] = {
-    "EMAIL_ADDRESS": lambda lang, _: EmailRecognizer(lang),
-    "PHONE_NUMBER": lambda lang, regions: PhoneRecognizer(lang, regions),
-    "IBAN_CODE": lambda lang, _: IbanRecognizer(lang),
-    "CREDIT_CARD": lambda lang, _: CreditCardRecognizer(lang),
-    "IP_ADDRESS": lambda lang, _: IpRecognizer(lang),
-    "URL": lambda lang, _: UrlRecognizer(lang),
+    "EMAIL_ADDRESS": lambda lang, _: DouaneEmailRecognizer(lang),
+    "PHONE_NUMBER": lambda lang, regions: DouanePhoneRecognizer(lang, regions),
+    "IBAN_CODE": lambda lang, _: DouaneIbanRecognizer(lang),
+    "CREDIT_CARD": lambda lang, _: DouaneCreditCardRecognizer(lang),
+    "IP_ADDRESS": lambda lang, _: DouaneIpRecognizer(lang),
+    "URL": lambda lang, _: DouaneUrlRecognizer(lang),
     "FR_NIR": lambda lang, _: FrNirRecognizer(lang),
     "FR_SIREN": lambda lang, _: FrSirenRecognizer(lang),
     "FR_SIRET": lambda lang, _: FrSiretRecognizer(lang),

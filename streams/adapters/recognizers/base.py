@@ -14,6 +14,13 @@ pathological input raises ``TimeoutError``, which the detector turns into a bloc
 
 from __future__ import annotations
 
+import os
+
+# Presidio's modules import tldextract, which otherwise fetches the public-suffix list from the
+# internet on first use; the snapshot bundled with tldextract is used instead. Set before
+# presidio_analyzer is first imported.
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from functools import lru_cache

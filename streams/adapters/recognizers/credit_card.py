@@ -16,7 +16,7 @@ ISSUERS = regex.compile(
 )
 
 
-class CreditCardRecognizer(DouaneRecognizer):
+class DouaneCreditCardRecognizer(DouaneRecognizer):
     ENTITY = "CREDIT_CARD"
     PATTERNS = (Pattern("card", CARD_PATTERN, 1.0),)
     CONTEXT = {

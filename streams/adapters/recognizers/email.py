@@ -12,7 +12,7 @@ DOMAIN = r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}"
 EMAIL_PATTERN = rf"(?<![\w.@+-]){LOCAL}@{DOMAIN}(?![\w@-]|\.\w)"
 
 
-class EmailRecognizer(DouaneRecognizer):
+class DouaneEmailRecognizer(DouaneRecognizer):
     ENTITY = "EMAIL_ADDRESS"
     PATTERNS = (Pattern("e-mail", EMAIL_PATTERN, 1.0),)
     PREFILTER = regex.compile("@")

@@ -19,7 +19,7 @@ IBAN_PATTERN = r"(?<![\w])[A-Z]{2}\d{2}(?:[ \-]?[A-Za-z0-9]){11,32}"
 MIN_LENGTH = 15  # Norway
 
 
-class IbanRecognizer(DouaneRecognizer):
+class DouaneIbanRecognizer(DouaneRecognizer):
     ENTITY = "IBAN_CODE"
     PATTERNS = (Pattern("IBAN", IBAN_PATTERN, 1.0),)
     CONTEXT = {

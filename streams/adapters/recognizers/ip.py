@@ -10,7 +10,7 @@ IPV4 = r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)"
 IPV6 = r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])"
 
 
-class IpRecognizer(DouaneRecognizer):
+class DouaneIpRecognizer(DouaneRecognizer):
     ENTITY = "IP_ADDRESS"
     PATTERNS = (Pattern("IPv4", IPV4, 0.8), Pattern("IPv6", IPV6, 0.8))
     CONTEXT = {"*": ("ip", "ipv4", "ipv6", "adresse ip", "dirección ip", "ip-адреса",

@@ -21,15 +21,15 @@ PHONE_PATTERN = (
 )
 
 
-class PhoneRecognizer(DouaneRecognizer):
+class DouanePhoneRecognizer(DouaneRecognizer):
     ENTITY = "PHONE_NUMBER"
     PATTERNS = (Pattern("phone", PHONE_PATTERN, 0.7),)
     CONTEXT = {
         "*": ("tel", "tél", "tel.", "phone", "mobile", "gsm", "fax"),
-        "en": ("telephone", "call", "reached at", "number"),
-        "fr": ("téléphone", "portable", "appelez", "joignable", "numéro", "fixe"),
-        "es": ("teléfono", "móvil", "celular", "llamar", "número"),
-        "uk": ("телефон", "тел.", "телефону", "мобільний", "номер"),
+        "en": ("telephone", "call", "reached at"),
+        "fr": ("téléphone", "portable", "appelez", "joignable", "fixe", "rappel"),
+        "es": ("teléfono", "móvil", "celular", "llamar", "llámeme", "llamemos"),
+        "uk": ("телефон", "тел.", "телефону", "мобільний", "зателефонувати"),
         "is": ("sími", "síma", "símanúmer", "farsími", "gsm"),
     }
     SCORE_WITH_CONTEXT = 0.95

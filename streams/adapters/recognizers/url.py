@@ -15,7 +15,7 @@ BARE_DOMAIN = (
 )
 
 
-class UrlRecognizer(DouaneRecognizer):
+class DouaneUrlRecognizer(DouaneRecognizer):
     ENTITY = "URL"
     PATTERNS = (Pattern("URL", SCHEME_URL, 0.6), Pattern("domain", BARE_DOMAIN, 0.5))
     PREFILTER = regex.compile(r"\.")
