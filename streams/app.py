@@ -50,6 +50,9 @@ def create_app(settings: Settings, pipeline: Pipeline) -> faust.App:
         broker_commit_interval=1.0,
         topic_disable_leader=True,
         producer_acks=-1,
+        # after a crash, the restarted worker gets the partitions back once this has passed
+        broker_session_timeout=settings.kafka_session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 4),
     )
 
     def raw_topic(name: str) -> Any:

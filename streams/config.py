@@ -44,6 +44,10 @@ class Settings:
     checkpoint_interval_s: float = 60.0  # or seconds, whichever comes first
     phone_regions: tuple[str, ...] = ("FR", "ES", "UA", "IS", "UY", "GB", "US")  # national forms
     detector_timeout_s: float = 10.0  # a detection taking longer blocks the request
+    audit_dsn: str | None = None  # postgresql://... selects the PostgreSQL audit store
+    audit_busy_timeout_s: float = 30.0  # wait this long for the audit store's write lock
+    kafka_session_timeout_s: float = 60.0  # a worker silent this long loses its partitions
+    fault: str | None = None  # test-only fault injection (streams.adapters.fault), never set
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -83,4 +87,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             for r in source.get("DOUANE_PHONE_REGIONS", "FR,ES,UA,IS,UY,GB,US").split(",")
             if r.strip()),
         detector_timeout_s=float(source.get("DOUANE_DETECTOR_TIMEOUT_S", "10")),
+        audit_dsn=source.get("DOUANE_AUDIT_DSN") or None,
+        audit_busy_timeout_s=float(source.get("DOUANE_AUDIT_BUSY_TIMEOUT_S", "30")),
+        kafka_session_timeout_s=float(source.get("DOUANE_KAFKA_SESSION_TIMEOUT_S", "60")),
+        fault=source.get("DOUANE_FAULT") or None,
     )

@@ -15,6 +15,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.adapters.audit_store import SqliteAuditStore
+from streams.adapters.fault import wrap_for_faults
 from streams.adapters.presidio_detector import detector_for_policy
 from streams.adapters.providers.gateway import ProviderGateway
 from streams.adapters.signer import load_or_create_signer
@@ -56,12 +57,13 @@ def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipe
         intake=RequestIntake(load_request_schema(), policy.policy.tenant_ids,
                              settings.max_message_bytes),
         detector=detector,
-        audit=SqliteAuditStore(
+        audit=wrap_for_faults(SqliteAuditStore(
             settings.audit_db, signer, origin=settings.audit_origin,
             checkpoint_every=settings.checkpoint_every,
             checkpoint_interval_s=settings.checkpoint_interval_s,
             signer_loader=lambda: load_or_create_signer(settings.signing_key, settings.public_key),
-        ),
+            busy_timeout_s=settings.audit_busy_timeout_s,
+        ), settings.fault),
         provider=ProviderGateway(settings.provider_timeout_s),
         detector_timeout_s=settings.detector_timeout_s,
     )

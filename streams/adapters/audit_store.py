@@ -432,13 +432,15 @@ class SqliteAuditStore(_SqliteRecords):
         checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
         signer_loader: Callable[[], Ed25519Signer] | None = None,
         clock: Callable[[], datetime] = now_utc,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
     ) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
-            path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
         )
         try:
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            # how long an append waits for another writer's lock before failing (closed)
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise AuditStoreError(f"{path}: SQLite refused WAL mode (got {mode})")

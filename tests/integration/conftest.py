@@ -37,6 +37,9 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "DOUANE_MAX_MESSAGE_BYTES": str(MAX_MESSAGE_BYTES),
         "DOUANE_APP_ID": "douane-it",
         "DOUANE_LOG_FORMAT": "json",
+        # the fault tests hold the audit store's lock and kill -9 workers: fail and recover fast
+        "DOUANE_AUDIT_BUSY_TIMEOUT_S": "2",
+        "DOUANE_KAFKA_SESSION_TIMEOUT_S": "10",
     }
     logs = home / "logs"
     logs.mkdir()

@@ -56,11 +56,14 @@ class Stack:
     logs: Path
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+    def start(
+        self, name: str, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start ``douane <args>`` as ``name``; ``env`` adds to (or overrides) the stack's."""
         log_file = (self.logs / f"{name}.log").open("ab")
         process = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", *args],
-            env=self.env, stdout=log_file, stderr=subprocess.STDOUT,
+            env={**self.env, **(env or {})}, stdout=log_file, stderr=subprocess.STDOUT,
         )
         self.processes[name] = process
         return process
