@@ -28,6 +28,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -239,7 +240,10 @@ def _blob(value: object) -> bytes:
     return str(value).encode("utf-8")
 
 
-def _entry(row: sqlite3.Row) -> ChainEntry:
+Row = Mapping[str, Any]  # a result row by column name (sqlite3.Row or psycopg dict_row)
+
+
+def _entry(row: Row) -> ChainEntry:
     return ChainEntry(
         seq=row["seq"],
         canonical=_blob(row["canonical"]),
@@ -249,7 +253,7 @@ def _entry(row: sqlite3.Row) -> ChainEntry:
     )
 
 
-def _record(row: sqlite3.Row) -> StoredRecord:
+def _record(row: Row) -> StoredRecord:
     canonical = _blob(row["canonical"])
     try:
         payload = json.loads(canonical)
@@ -273,24 +277,40 @@ def _record(row: sqlite3.Row) -> StoredRecord:
     )
 
 
-class _SqliteRecords:
-    """Read side shared by the writer and the read-only reader."""
+class SqlRecords:
+    """Read side shared by writers and read-only readers, SQLite and PostgreSQL alike.
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        conn.row_factory = sqlite3.Row
+    SQL is written once with ``?`` placeholders; a backend with another paramstyle sets
+    ``PARAM`` and the text is adapted. Rows are read by column name.
+    """
+
+    PARAM = "?"
+
+    def __init__(self, conn: Any) -> None:
         self._conn = conn
         self._lock = threading.RLock()  # one connection, usable from several threads
 
-    def _rows(self, where: str, params: tuple[object, ...], limit: int = -1) -> list[sqlite3.Row]:
-        sql = f"SELECT {_COLUMNS} FROM audit_records {where} ORDER BY seq LIMIT {int(limit)}"
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+    def _connection(self) -> Any:
+        return self._conn
 
-    def _row_for(self, record_id: str) -> sqlite3.Row | None:
+    def _execute(self, sql: str, params: Sequence[object] = ()) -> Any:
+        """Run one statement; the cursor it returns has ``fetchone``/``fetchall``."""
+        if self.PARAM != "?":
+            sql = sql.replace("?", self.PARAM)
+        return self._connection().execute(sql, tuple(params))
+
+    def _rows(self, where: str, params: tuple[object, ...], limit: int = -1) -> list[Row]:
+        bound = f" LIMIT {int(limit)}" if limit >= 0 else ""
+        sql = f"SELECT {_COLUMNS} FROM audit_records {where} ORDER BY seq{bound}"
+        with self._lock:
+            rows: list[Row] = self._execute(sql, params).fetchall()
+            return rows
+
+    def _row_for(self, record_id: str) -> Row | None:
         rows = self._rows("WHERE record_id = ?", (record_id,))
         return rows[0] if rows else None
 
-    def _iter_rows(self, where: str = "", params: tuple[object, ...] = ()) -> Iterator[sqlite3.Row]:
+    def _iter_rows(self, where: str = "", params: tuple[object, ...] = ()) -> Iterator[Row]:
         """Rows in seq order, fetched in batches so appends are not held up."""
         clause = f"{where} AND" if where else "WHERE"
         batch = self._rows(f"{clause} seq > ?", (*params, 0), _BATCH)
@@ -320,8 +340,8 @@ class _SqliteRecords:
 
     def size(self) -> int:
         with self._lock:
-            found = self._conn.execute("SELECT max(seq) FROM audit_records").fetchone()[0]
-        return int(found or 0)
+            found = self._execute("SELECT max(seq) AS size FROM audit_records").fetchone()
+        return int(found["size"] or 0)
 
     def query(self, filters: AuditQuery) -> Iterator[StoredRecord]:
         """Records matching ``filters`` in seq order (indexed columns in SQL, details after)."""
@@ -349,7 +369,7 @@ class _SqliteRecords:
     def leaf_hashes(self, size: int) -> list[bytes]:
         """Leaf hashes of records 1..size, recomputed from the stored bytes."""
         with self._lock:
-            rows = self._conn.execute(
+            rows = self._execute(
                 "SELECT seq, canonical FROM audit_records WHERE seq <= ? ORDER BY seq", (size,)
             ).fetchall()
         if len(rows) != size or (rows and rows[-1]["seq"] != size):
@@ -358,7 +378,7 @@ class _SqliteRecords:
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         with self._lock:
-            rows = self._conn.execute(
+            rows = self._execute(
                 "SELECT size, root_hash, note, issued_at FROM audit_checkpoints ORDER BY size"
             ).fetchall()
         return [StoredCheckpoint(row["size"], bytes.fromhex(row["root_hash"]),
@@ -384,7 +404,7 @@ class _SqliteRecords:
         self.close()
 
 
-class SqliteAuditReader(_SqliteRecords):
+class SqliteAuditReader(SqlRecords):
     """Read-only access, for verifiers and for processes that must not write."""
 
     def __init__(self, path: Path) -> None:
@@ -395,6 +415,7 @@ class SqliteAuditReader(_SqliteRecords):
             uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
         )
         conn.execute("PRAGMA query_only = ON")
+        conn.row_factory = sqlite3.Row
         super().__init__(conn)
 
 
@@ -418,50 +439,31 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-class SqliteAuditStore(_SqliteRecords):
-    """The default audit store: one SQLite file, safe for several appending processes."""
+class GroupCommitLog(SqlRecords):
+    """The writing half every store shares: group commit, signing, checkpoints, key rotation.
+
+    A backend provides the connection (already holding the tables) and ``_begin_write``, which
+    opens a transaction holding the log's write lock, so that one appender at a time computes
+    the next seq and the previous hash; everything else is plain SQL both backends speak.
+    """
 
     def __init__(
         self,
-        path: Path,
+        conn: Any,
         signer: Ed25519Signer,
         *,
+        keyring_path: Path,
         origin: str | None = None,
-        keyring_path: Path | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
         signer_loader: Callable[[], Ed25519Signer] | None = None,
         clock: Callable[[], datetime] = now_utc,
-        busy_timeout_s: float = BUSY_TIMEOUT_S,
     ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
-        try:
-            # how long an append waits for another writer's lock before failing (closed)
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise AuditStoreError(f"{path}: SQLite refused WAL mode (got {mode})")
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("BEGIN IMMEDIATE")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > STORE_VERSION:
-                raise AuditStoreError(f"{path}: layout version {version} is newer than this code")
-            for statement in _DDL:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.close()
-            raise
         super().__init__(conn)
-        self.path = path
         self._signer = signer
         self._signer_loader = signer_loader
         self._clock = clock
-        self.keyring_path = keyring_path or keyring_path_for(path)
+        self.keyring_path = keyring_path
         self.keyring = _open_keyring(self.keyring_path, signer, origin)
         self.origin = self.keyring.origin
         self.checkpoint_every = checkpoint_every
@@ -471,18 +473,31 @@ class SqliteAuditStore(_SqliteRecords):
         self._pending_lock = threading.Lock()
         self._tree = merkle.CompactRange()
         self._last_checkpoint = (0, time.monotonic())  # (size, when)
-        try:
-            self._claim_active_key()
-            latest = self.latest_checkpoint()
-            if latest is not None:
-                self._last_checkpoint = (latest.size, time.monotonic())
-        except BaseException:
-            conn.close()
-            raise
+        self._claim_active_key()
+        latest = self.latest_checkpoint()
+        if latest is not None:
+            self._last_checkpoint = (latest.size, time.monotonic())
 
-    @staticmethod
-    def open_readonly(path: Path) -> SqliteAuditReader:
-        return SqliteAuditReader(path)
+    # ------------------------------------------------------------------ transactions
+
+    def _begin_write(self) -> None:
+        """Open a transaction that holds the log's write lock (one appender at a time)."""
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        self._execute("ROLLBACK")
+
+    @contextmanager
+    def _write_transaction(self) -> Iterator[None]:
+        """Commit on success (durable before returning), roll back on any failure."""
+        with self._lock:
+            self._begin_write()
+            try:
+                yield
+                self._execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
 
     @property
     def signer(self) -> Ed25519Signer:
@@ -491,27 +506,17 @@ class SqliteAuditStore(_SqliteRecords):
     # ------------------------------------------------------------------ keys
 
     def _active_key_id(self) -> str | None:
-        row = self._conn.execute(
+        row = self._execute(
             "SELECT value FROM audit_meta WHERE name = 'active_key_id'").fetchone()
         return None if row is None else str(row["value"])
 
     def _claim_active_key(self) -> None:
         """Record our key as the active one on a new log; on an old one, it must be the active."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._conn.execute(
-                    "INSERT OR IGNORE INTO audit_meta (name, value) VALUES ('active_key_id', ?)",
-                    (self._signer.key_id,))
-                self._conn.execute(
-                    "INSERT OR IGNORE INTO audit_meta (name, value) VALUES ('origin', ?)",
-                    (self.origin,))
-                self._ensure_current_signer()
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-                raise
+        with self._write_transaction():
+            for name, value in (("active_key_id", self._signer.key_id), ("origin", self.origin)):
+                self._execute("INSERT INTO audit_meta (name, value) VALUES (?, ?) "
+                              "ON CONFLICT (name) DO NOTHING", (name, value))
+            self._ensure_current_signer()
 
     def _ensure_current_signer(self) -> None:
         """Inside a write transaction: our signer must be the log's active key (fail closed)."""
@@ -571,46 +576,41 @@ class SqliteAuditStore(_SqliteRecords):
             results.append(pending.result)
         return results
 
+    def _last_seq_and_hash(self) -> tuple[int, str]:
+        last = self._execute(
+            "SELECT seq, canonical FROM audit_records ORDER BY seq DESC LIMIT 1").fetchone()
+        if last is None:
+            return 0, GENESIS_HASH
+        return int(last["seq"]), leaf_hash(_blob(last["canonical"])).hex()
+
     def _commit(self, batch: list[_Pending]) -> None:
         """One transaction for the whole batch; marks each pending event done."""
-        conn = self._conn
-        with self._lock:
-            conn.execute("BEGIN IMMEDIATE")  # takes the write lock: one appender at a time
-            try:
-                self._ensure_current_signer()
-                last = conn.execute(
-                    "SELECT seq, canonical FROM audit_records ORDER BY seq DESC LIMIT 1"
-                ).fetchone()
-                seq, prev = (0, GENESIS_HASH) if last is None else \
-                    (last["seq"], leaf_hash(_blob(last["canonical"])).hex())
-                created: dict[str, StoredRecord] = {}
-                outcomes: list[tuple[_Pending, AppendResult | None, BaseException | None]] = []
-                for pending in batch:
-                    event = pending.event
-                    if event.record_id in created:
-                        outcomes.append((pending, AppendResult(created[event.record_id], False),
-                                         None))
-                        continue
-                    found = conn.execute(f"SELECT {_COLUMNS} FROM audit_records WHERE "
-                                         "record_id = ?", (event.record_id,)).fetchone()
-                    if found is not None:  # the first record wins, unchanged
-                        outcomes.append((pending, AppendResult(_record(found), False), None))
-                        continue
-                    try:
-                        record = self._build(event, seq + 1, prev)
-                    except AuditPayloadError as error:  # this event only; the others go on
-                        outcomes.append((pending, None, error))
-                        continue
-                    self._insert(record)
-                    seq, prev = record.seq, record.leaf_hash
-                    created[event.record_id] = record
-                    outcomes.append((pending, AppendResult(record, True), None))
-                conn.execute("COMMIT")  # durable (synchronous=FULL) before anyone returns
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        for pending, result, problem in outcomes:
+        with self._write_transaction():
+            self._ensure_current_signer()
+            seq, prev = self._last_seq_and_hash()
+            created: dict[str, StoredRecord] = {}
+            outcomes: list[tuple[_Pending, AppendResult | None, BaseException | None]] = []
+            for pending in batch:
+                event = pending.event
+                if event.record_id in created:
+                    outcomes.append((pending, AppendResult(created[event.record_id], False),
+                                     None))
+                    continue
+                found = self._execute(f"SELECT {_COLUMNS} FROM audit_records WHERE "
+                                      "record_id = ?", (event.record_id,)).fetchone()
+                if found is not None:  # the first record wins, unchanged
+                    outcomes.append((pending, AppendResult(_record(found), False), None))
+                    continue
+                try:
+                    record = self._build(event, seq + 1, prev)
+                except AuditPayloadError as error:  # this event only; the others go on
+                    outcomes.append((pending, None, error))
+                    continue
+                self._insert(record)
+                seq, prev = record.seq, record.leaf_hash
+                created[event.record_id] = record
+                outcomes.append((pending, AppendResult(record, True), None))
+        for pending, result, problem in outcomes:  # durable: the commit above returned
             pending.result, pending.error, pending.done = result, problem, True
 
     def _build(self, event: AuditEvent, seq: int, prev_hash: str) -> StoredRecord:
@@ -630,7 +630,7 @@ class SqliteAuditStore(_SqliteRecords):
         )
 
     def _insert(self, record: StoredRecord) -> None:
-        self._conn.execute(
+        self._execute(
             f"INSERT INTO audit_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.seq,
@@ -661,39 +661,32 @@ class SqliteAuditStore(_SqliteRecords):
 
     def issue_checkpoint(self) -> StoredCheckpoint:
         """Sign a checkpoint of the whole log now (idempotent for an unchanged log)."""
-        conn = self._conn
+        with self._lock, self._write_transaction():
+            self._ensure_current_signer()
+            tree = self._tree.copy()
+            rows = self._execute(
+                "SELECT seq, canonical FROM audit_records WHERE seq > ? ORDER BY seq",
+                (tree.size,)).fetchall()
+            for row in rows:
+                if row["seq"] != tree.size + 1:
+                    raise AuditStoreCorruptError(
+                        f"record {tree.size + 1} is missing; run audit verification")
+                tree.append(leaf_hash(_blob(row["canonical"])))
+            found = self._execute("SELECT size, root_hash, note, issued_at FROM "
+                                  "audit_checkpoints WHERE size = ?", (tree.size,)).fetchone()
+            if found is None:
+                checkpoint = Checkpoint(self.origin, tree.size, tree.root())
+                note = sign_checkpoint(checkpoint, self.origin, raw_public_key(self._signer),
+                                       self._signer.sign)
+                issued_at = format_timestamp(self._clock())
+                self._execute("INSERT INTO audit_checkpoints (size, root_hash, note, "
+                              "issued_at) VALUES (?, ?, ?, ?)",
+                              (tree.size, tree.root().hex(), note, issued_at))
+                stored = StoredCheckpoint(tree.size, tree.root(), note, issued_at)
+            else:
+                stored = StoredCheckpoint(found["size"], bytes.fromhex(found["root_hash"]),
+                                          _blob(found["note"]), found["issued_at"])
         with self._lock:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                self._ensure_current_signer()
-                tree = self._tree.copy()
-                rows = conn.execute(
-                    "SELECT seq, canonical FROM audit_records WHERE seq > ? ORDER BY seq",
-                    (tree.size,)).fetchall()
-                for row in rows:
-                    if row["seq"] != tree.size + 1:
-                        raise AuditStoreCorruptError(
-                            f"record {tree.size + 1} is missing; run audit verification")
-                    tree.append(leaf_hash(_blob(row["canonical"])))
-                found = conn.execute("SELECT size, root_hash, note, issued_at FROM "
-                                     "audit_checkpoints WHERE size = ?", (tree.size,)).fetchone()
-                if found is None:
-                    checkpoint = Checkpoint(self.origin, tree.size, tree.root())
-                    note = sign_checkpoint(checkpoint, self.origin, raw_public_key(self._signer),
-                                           self._signer.sign)
-                    issued_at = format_timestamp(self._clock())
-                    conn.execute("INSERT INTO audit_checkpoints (size, root_hash, note, "
-                                 "issued_at) VALUES (?, ?, ?, ?)",
-                                 (tree.size, tree.root().hex(), note, issued_at))
-                    stored = StoredCheckpoint(tree.size, tree.root(), note, issued_at)
-                else:
-                    stored = StoredCheckpoint(found["size"], bytes.fromhex(found["root_hash"]),
-                                              _blob(found["note"]), found["issued_at"])
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
             self._tree = tree
             self._last_checkpoint = (tree.size, time.monotonic())
         return stored
@@ -715,32 +708,81 @@ class SqliteAuditStore(_SqliteRecords):
                 kind="key_rotated", request_id=None, tenant=None, occurred_at=moment,
                 details={"retired_key_id": old.key_id, "new_key_id": new_signer.key_id,
                          "new_public_key": base64.b64encode(new_public).decode("ascii")})
-            conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
             previous_keyring = self.keyring
             try:
-                self._ensure_current_signer()
-                last = conn.execute(
-                    "SELECT seq, canonical FROM audit_records ORDER BY seq DESC LIMIT 1"
-                ).fetchone()
-                seq, prev = (0, GENESIS_HASH) if last is None else \
-                    (last["seq"], leaf_hash(_blob(last["canonical"])).hex())
-                record = self._build(event, seq + 1, prev)
-                self._insert(record)
-                conn.execute("UPDATE audit_meta SET value = ? WHERE name = 'active_key_id'",
-                             (new_signer.key_id,))
-                keyring = self.keyring.rotated(old.key_id, new_public,
-                                               record.payload["occurred_at"])
-                save_keyring(self.keyring_path, keyring)
-                conn.execute("COMMIT")
+                with self._write_transaction():
+                    self._ensure_current_signer()
+                    seq, prev = self._last_seq_and_hash()
+                    record = self._build(event, seq + 1, prev)
+                    self._insert(record)
+                    self._execute("UPDATE audit_meta SET value = ? WHERE name = 'active_key_id'",
+                                  (new_signer.key_id,))
+                    keyring = self.keyring.rotated(old.key_id, new_public,
+                                                   record.payload["occurred_at"])
+                    save_keyring(self.keyring_path, keyring)
             except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
                 save_keyring(self.keyring_path, previous_keyring)
                 raise
             self.keyring, self._signer = keyring, new_signer
         self.issue_checkpoint()
         return record
+
+
+class SqliteAuditStore(GroupCommitLog):
+    """The default audit store: one SQLite file, safe for several appending processes."""
+
+    def __init__(
+        self,
+        path: Path,
+        signer: Ed25519Signer,
+        *,
+        origin: str | None = None,
+        keyring_path: Path | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
+        signer_loader: Callable[[], Ed25519Signer] | None = None,
+        clock: Callable[[], datetime] = now_utc,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
+    ) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(
+            path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        try:
+            # how long an append waits for another writer's lock before failing (closed)
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise AuditStoreError(f"{path}: SQLite refused WAL mode (got {mode})")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("BEGIN IMMEDIATE")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > STORE_VERSION:
+                raise AuditStoreError(f"{path}: layout version {version} is newer than this code")
+            for statement in _DDL:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
+            conn.execute("COMMIT")
+            conn.row_factory = sqlite3.Row
+            self.path = path
+            super().__init__(
+                conn, signer, keyring_path=keyring_path or keyring_path_for(path), origin=origin,
+                checkpoint_every=checkpoint_every, checkpoint_interval_s=checkpoint_interval_s,
+                signer_loader=signer_loader, clock=clock)
+        except BaseException:
+            conn.close()
+            raise
+
+    def _begin_write(self) -> None:
+        self._execute("BEGIN IMMEDIATE")  # takes the write lock: one appender at a time
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._execute("ROLLBACK")
+
+    @staticmethod
+    def open_readonly(path: Path) -> SqliteAuditReader:
+        return SqliteAuditReader(path)
 
 
 def _open_keyring(path: Path, signer: Ed25519Signer, origin: str | None) -> Keyring:
