@@ -69,7 +69,14 @@ class Values:
                 parsed = phonenumbers.parse(candidate, region)
             except phonenumbers.NumberParseException:
                 continue
-            if phonenumbers.is_valid_number(parsed) and "x" not in candidate.lower():
+            national = phonenumbers.format_number(parsed,
+                                                  phonenumbers.PhoneNumberFormat.NATIONAL)
+            written = "".join(c for c in candidate if c.isdigit())
+            # valid, and dialable as written (not a US-style number that is only valid in the
+            # region without its trunk prefix), without an extension
+            if phonenumbers.is_valid_number(parsed) and "x" not in candidate.lower() and (
+                    candidate.startswith(("+", "00")) or
+                    written == "".join(c for c in national if c.isdigit())):
                 return candidate
         example = phonenumbers.example_number_for_type(region,
                                                        phonenumbers.PhoneNumberType.MOBILE)

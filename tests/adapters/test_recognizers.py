@@ -87,6 +87,8 @@ CASES = [
     ("CREDIT_CARD", "en", "card 4111 1111 1111 1112", []),
     ("CREDIT_CARD", "fr", "SIRET 362 521 879 00034", []),  # Luhn-valid, 14 digits, no card word
     ("CREDIT_CARD", "en", "order 1234 5678 9012 3456", []),
+    ("CREDIT_CARD", "en", "JCB card 3503 4567 8901 2344", []),  # wrong Luhn digit
+    ("CREDIT_CARD", "en", "JCB card 3503 4567 8901 2341", ["3503 4567 8901 2341"]),
     # e-mail: URLs inside addresses, long runs of dots
     ("EMAIL_ADDRESS", "en", "write to jeanne.martin@example.fr.", ["jeanne.martin@example.fr"]),
     ("EMAIL_ADDRESS", "en", "(t.whitfield+tax@mail.example.co.uk)",
@@ -174,6 +176,9 @@ NAME_CASES = [
     ("is", "Guðrún Pétursdóttir býr í Reykjavík.", ["Guðrún Pétursdóttir"]),
     ("is", "Vinsamlegast þýddu bréfið frá Reykjavíkurborg.", []),
     ("is", "Helgi Þorvaldsson hringdi.", ["Helgi Þorvaldsson"]),
+    ("is", "Hún skrifaði í gær.", []),  # the pronoun, not the name Húnn
+    ("is", "Erindi frá Gæfa Rómansdóttir barst í gær.", ["Gæfa Rómansdóttir"]),
+    ("is", "Kvörtun frá Sonný Annarsson.", ["Sonný Annarsson"]),
 ]
 
 

@@ -11,7 +11,7 @@ from streams.adapters.recognizers.base import DouaneRecognizer, Pattern, digits
 
 CARD_PATTERN = r"(?<![\w])\d(?:[ \-]?\d){11,18}(?![\w]|[ \-]\d)"
 ISSUERS = regex.compile(
-    r"4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|6(?:011|5|4[4-9]|2)|35(?:2[89]|[3-8]\d)"
+    r"4|5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)|3[47]|6(?:011|5|4[4-9]|2)|35\d\d|1800|2131"
     r"|3(?:0[0-5]|[689])|5[06-8]|6\d"
 )
 

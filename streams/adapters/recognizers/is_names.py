@@ -4,11 +4,14 @@ family names under "ætt". An unknown word ending in -son or -dóttir is a patro
 
 from __future__ import annotations
 
+from typing import Any
+
 from islenska import Bin
 
 from streams.adapters.recognizers.names import Kind, LexiconNameRecognizer
 
 NAME_DOMAINS = frozenset({"ism", "föð", "móð", "ætt", "gæl"})
+PATRONYMIC_ENDINGS = ("son", "sonar", "syni", "dóttir", "dóttur")
 _BIN: Bin | None = None
 
 
@@ -24,12 +27,22 @@ class IsNameRecognizer(LexiconNameRecognizer):
     TITLES = frozenset({"herra", "frú", "fröken", "séra", "dr."})
 
     def classify(self, word: str) -> Kind:
-        _, entries = bin_db().lookup(word)
+        if word.endswith(PATRONYMIC_ENDINGS):
+            return Kind.NAME_ONLY
+        entries = _entries(word)
         if not entries:
-            if word.endswith(("son", "sson", "dóttir", "dóttur", "syni", "sonar")):
-                return Kind.NAME_ONLY
             return Kind.UNKNOWN
         names = [e.hluti in NAME_DOMAINS for e in entries]
         if all(names):
             return Kind.NAME_ONLY
         return Kind.NAME_OR_WORD if any(names) else Kind.WORD
+
+    def common_word(self, word: str) -> bool:
+        return any(e.hluti not in NAME_DOMAINS for e in _entries(word.lower()))
+
+
+def _entries(word: str) -> list[Any]:
+    """BÍN's entries for a word, without the compound-word guesses ("son-ný" for "Sonný"):
+    those say nothing about whether a capitalised word is a name."""
+    _, entries = bin_db().lookup(word)
+    return [e for e in entries if "-" not in e.ord]

@@ -60,6 +60,11 @@ class LexiconNameRecognizer(LocalRecognizer):
     def classify(self, word: str) -> Kind:
         raise NotImplementedError
 
+    def common_word(self, word: str) -> bool:
+        """True when the word written in lower case is an ordinary word (a capitalised
+        pronoun or verb opening a sentence: Icelandic "Hún" is also the name "Húnn")."""
+        return False
+
     def analyze(self, text: str, entities: Sequence[str] | None = None,
                 nlp_artifacts: Any = None, regex_flags: Any = None) -> list[RecognizerResult]:
         if entities and "PERSON" not in entities:
@@ -73,6 +78,14 @@ class LexiconNameRecognizer(LocalRecognizer):
 
     def _people(self, text: str, words: list[tuple[int, int, str]]) -> list[RecognizerResult]:
         kinds = [self._kind(w) for _, _, w in words]
+        # A capitalised word inside a sentence, next to a sure name part, belongs to the name
+        # even when the lexicon knows it as an ordinary word ("Gæfa Rómansdóttir").
+        for k, kind in enumerate(kinds):
+            neighbours = kinds[max(0, k - 1) : k] + kinds[k + 1 : k + 2]
+            if kind is Kind.WORD and Kind.NAME_ONLY in neighbours \
+                    and not _opens_sentence(text, words[k][0]) \
+                    and words[k][2].casefold() not in self.TITLES:
+                kinds[k] = Kind.UNKNOWN
         people = []
         i = 0
         while i < len(words):
@@ -89,6 +102,9 @@ class LexiconNameRecognizer(LocalRecognizer):
                 titled = i > 0 and words[i - 1][2].casefold() in self.TITLES
                 if len(span) >= 2:
                     score = self.SCORE_FULL
+                elif span[0] is Kind.NAME_ONLY and _opens_sentence(text, words[i][0]) \
+                        and self.common_word(words[i][2]) and not titled:
+                    score = self.SCORE_AMBIGUOUS
                 elif span[0] is Kind.NAME_ONLY or titled:
                     score = self.SCORE_SINGLE
                 else:
@@ -104,3 +120,10 @@ class LexiconNameRecognizer(LocalRecognizer):
     @lru_cache(maxsize=65536)  # noqa: B019 - one recognizer per language per process
     def _kind(self, word: str) -> Kind:
         return self.classify(word)
+
+
+SENTENCE_START = regex.compile(r"(?:^|[.!?:;\n])[\s\"'«“„(\-–—]*$")
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    return SENTENCE_START.search(text[max(0, start - 20) : start]) is not None
