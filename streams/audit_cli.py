@@ -24,12 +24,18 @@ from typing import Any
 
 from streams.adapters.audit_store import (
     AuditQuery,
-    SqliteAuditReader,
-    SqliteAuditStore,
+    GroupCommitLog,
     StoredCheckpoint,
     StoredRecord,
     load_audit_schema,
-    verify_store,
+    trusted_keyring,
+    verify_log_reader,
+)
+from streams.adapters.audit_stores import (
+    audit_log_exists,
+    describe,
+    open_audit_log,
+    open_audit_reader,
 )
 from streams.adapters.signer import (
     generate_key_file,
@@ -80,7 +86,7 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     command = args.audit_command
     if command == "verify":
         return run_verify(settings, args.keyring, args.trusted_checkpoint, args.save_checkpoint)
-    if not settings.audit_db.exists():
+    if not audit_log_exists(settings):
         print(f"audit {command}: no audit database at {settings.audit_db}")
         return 2
     if command == "query":
@@ -99,9 +105,9 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     return 2
 
 
-def open_writer(settings: Settings) -> SqliteAuditStore:
+def open_writer(settings: Settings) -> GroupCommitLog:
     signer = load_or_create_signer(settings.signing_key, settings.public_key)
-    return SqliteAuditStore(settings.audit_db, signer, origin=settings.audit_origin)
+    return open_audit_log(settings, signer)
 
 
 # --------------------------------------------------------------------------- verify
@@ -113,22 +119,23 @@ def run_verify(
     trusted: Path | None = None,
     save: Path | None = None,
 ) -> int:
-    if not settings.audit_db.exists():
+    if not audit_log_exists(settings):
         print(f"audit verify: no audit database at {settings.audit_db} "
               "(set DOUANE_AUDIT_DB or run the worker first)")
         return 2
     extra = [settings.public_key] if settings.public_key.exists() else []
-    report = verify_store(settings.audit_db, extra, load_audit_schema(), keyring_path=keyring,
-                          trusted_checkpoint=trusted.read_bytes() if trusted else None,
-                          origin=settings.audit_origin)
+    trusted_keys = trusted_keyring(settings.audit_db, extra, keyring, settings.audit_origin)
+    with open_audit_reader(settings) as log_reader:
+        report = verify_log_reader(log_reader, trusted_keys, load_audit_schema(),
+                                   trusted.read_bytes() if trusted else None)
     if report.ok:
         covered = (f"latest checkpoint covers {report.latest_checkpoint}"
                    if report.latest_checkpoint else "no checkpoint yet")
         print(f"audit verify: OK - {report.records_checked} records, signatures, chain, key "
               f"windows and Merkle tree intact; {report.checkpoints_checked} checkpoints "
-              f"verified ({covered}; {report.uncovered} newer records) ({settings.audit_db})")
+              f"verified ({covered}; {report.uncovered} newer records) ({describe(settings)})")
         if save is not None:
-            with SqliteAuditReader(settings.audit_db) as reader:
+            with open_audit_reader(settings) as reader:
                 latest = reader.latest_checkpoint()
             if latest is not None:
                 save.write_bytes(latest.note)
@@ -177,7 +184,7 @@ def summary(record: StoredRecord) -> dict[str, Any]:
 
 
 def run_query(settings: Settings, args: argparse.Namespace) -> int:
-    with SqliteAuditReader(settings.audit_db) as reader:
+    with open_audit_reader(settings) as reader:
         found: Iterable[StoredRecord] = reader.query(filters_from(args))
         rows = []
         for record in found:
@@ -212,7 +219,7 @@ def _b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-def covering_checkpoint(store: SqliteAuditStore, seq: int) -> StoredCheckpoint:
+def covering_checkpoint(store: GroupCommitLog, seq: int) -> StoredCheckpoint:
     latest = store.latest_checkpoint()
     if latest is None or latest.size < seq:
         latest = store.issue_checkpoint()
@@ -239,7 +246,7 @@ def run_prove(settings: Settings, record_id: str) -> int:
     return 0
 
 
-def build_bundle(store: SqliteAuditStore, since: str | None, until: str | None) -> dict[str, Any]:
+def build_bundle(store: GroupCommitLog, since: str | None, until: str | None) -> dict[str, Any]:
     """Records in [since, until) with inclusion proofs, checkpoints with consistency proofs."""
     latest = store.issue_checkpoint()  # cover everything written so far
     tree = merkle.MerkleTree(store.leaf_hashes(latest.size))

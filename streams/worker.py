@@ -14,7 +14,7 @@ from pathlib import Path
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from streams.adapters.audit_store import SqliteAuditStore
+from streams.adapters.audit_stores import describe, open_audit_log
 from streams.adapters.fault import wrap_for_faults
 from streams.adapters.presidio_detector import detector_for_policy
 from streams.adapters.providers.gateway import ProviderGateway
@@ -57,12 +57,9 @@ def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipe
         intake=RequestIntake(load_request_schema(), policy.policy.tenant_ids,
                              settings.max_message_bytes),
         detector=detector,
-        audit=wrap_for_faults(SqliteAuditStore(
-            settings.audit_db, signer, origin=settings.audit_origin,
-            checkpoint_every=settings.checkpoint_every,
-            checkpoint_interval_s=settings.checkpoint_interval_s,
+        audit=wrap_for_faults(open_audit_log(
+            settings, signer,
             signer_loader=lambda: load_or_create_signer(settings.signing_key, settings.public_key),
-            busy_timeout_s=settings.audit_busy_timeout_s,
         ), settings.fault),
         provider=ProviderGateway(settings.provider_timeout_s),
         detector_timeout_s=settings.detector_timeout_s,
@@ -97,7 +94,7 @@ def run_worker(settings: Settings) -> int:
     asyncio.run(ensure_topics(settings.kafka_bootstrap, topic_names(pipeline.policy)))
     app = create_app(settings, pipeline)
     log.info("worker starting", bootstrap=settings.kafka_bootstrap,
-             policy=pipeline.policy.reference, audit_db=str(settings.audit_db))
+             policy=pipeline.policy.reference, audit_store=describe(settings))
     worker = faust.Worker(app, loglevel="warn", quiet=True)
     worker.execute_from_commandline()
     return 0

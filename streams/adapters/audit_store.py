@@ -491,8 +491,8 @@ class GroupCommitLog(SqlRecords):
     def _write_transaction(self) -> Iterator[None]:
         """Commit on success (durable before returning), roll back on any failure."""
         with self._lock:
-            self._begin_write()
             try:
+                self._begin_write()  # may fail half-way (PostgreSQL: BEGIN, then no lock)
                 yield
                 self._execute("COMMIT")
             except BaseException:

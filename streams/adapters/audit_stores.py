@@ -1,0 +1,60 @@
+"""Which audit store a process uses: PostgreSQL when ``DOUANE_AUDIT_DSN`` is set, else SQLite.
+
+The only place that chooses; the worker and ``douane audit`` ask here. The keyring file lives
+next to ``DOUANE_AUDIT_DB`` in both cases (for PostgreSQL that path only names the keyring).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from streams.adapters.audit_store import (
+    GroupCommitLog,
+    SqliteAuditReader,
+    SqliteAuditStore,
+    SqlRecords,
+)
+from streams.adapters.signer import Ed25519Signer, keyring_path_for
+from streams.config import Settings
+
+
+def describe(settings: Settings) -> str:
+    """Where the log is, for messages (never a password)."""
+    if settings.audit_dsn:
+        from streams.adapters.audit_store_postgres import redacted_dsn
+
+        return f"postgresql://{redacted_dsn(settings.audit_dsn)}"
+    return str(settings.audit_db)
+
+
+def audit_log_exists(settings: Settings) -> bool:
+    return bool(settings.audit_dsn) or settings.audit_db.exists()
+
+
+def open_audit_log(
+    settings: Settings, signer: Ed25519Signer,
+    signer_loader: Callable[[], Ed25519Signer] | None = None,
+) -> GroupCommitLog:
+    """The configured store, for writing."""
+    if settings.audit_dsn:
+        from streams.adapters.audit_store_postgres import PostgresAuditStore
+
+        return PostgresAuditStore(
+            settings.audit_dsn, signer, keyring_path=keyring_path_for(settings.audit_db),
+            origin=settings.audit_origin, checkpoint_every=settings.checkpoint_every,
+            checkpoint_interval_s=settings.checkpoint_interval_s, signer_loader=signer_loader,
+            busy_timeout_s=settings.audit_busy_timeout_s)
+    return SqliteAuditStore(
+        settings.audit_db, signer, origin=settings.audit_origin,
+        checkpoint_every=settings.checkpoint_every,
+        checkpoint_interval_s=settings.checkpoint_interval_s, signer_loader=signer_loader,
+        busy_timeout_s=settings.audit_busy_timeout_s)
+
+
+def open_audit_reader(settings: Settings) -> SqlRecords:
+    """The configured store, read-only."""
+    if settings.audit_dsn:
+        from streams.adapters.audit_store_postgres import PostgresAuditReader
+
+        return PostgresAuditReader(settings.audit_dsn)
+    return SqliteAuditReader(settings.audit_db)

@@ -1,0 +1,315 @@
+"""One contract for every audit store: SQLite and PostgreSQL run the same tests.
+
+The PostgreSQL server is the project's own (``scripts/postgres.sh start``: installed with
+apt-get when missing, started as the ``postgres`` user on a free port); each test gets a fresh
+database. Set DOUANE_TEST_POSTGRES_DSN to use another server instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sqlite3
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from streams.adapters.audit_store import (
+    AuditQuery,
+    AuditStoreError,
+    GroupCommitLog,
+    SqliteAuditReader,
+    SqliteAuditStore,
+    SqlRecords,
+    load_audit_schema,
+    verify_log_reader,
+)
+from streams.adapters.audit_store_postgres import PostgresAuditReader, PostgresAuditStore
+from streams.adapters.signer import Ed25519Signer, generate_key_file, load_or_create_signer
+from streams.app import AUDIT_UNAVAILABLE
+from streams.config import project_root
+from streams.core import merkle
+from streams.core.audit import AuditEvent, signing_input
+from streams.core.log_check import LogReport
+
+SCHEMA = load_audit_schema()
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """The DSN of a PostgreSQL server started by the project's script (stopped at the end)."""
+    given = os.environ.get("DOUANE_TEST_POSTGRES_DSN")
+    if given:
+        yield given
+        return
+    script = project_root() / "scripts" / "postgres.sh"
+    running = subprocess.run([str(script), "dsn"], capture_output=True, text=True)
+    started = subprocess.run([str(script), "start"], capture_output=True, text=True, timeout=900)
+    assert started.returncode == 0, f"scripts/postgres.sh start failed:\n{started.stderr}"
+    yield started.stdout.strip()
+    if running.returncode != 0:  # we started it: stop it
+        subprocess.run([str(script), "stop"], capture_output=True, timeout=120)
+
+
+@dataclass
+class Backend:
+    """One store backend under test: how to open it, read it, and tamper with it."""
+
+    name: str
+    root: Path
+    dsn: str | None = None
+
+    @property
+    def keyring(self) -> Path:
+        return self.root / "audit.keyring.json"
+
+    def open(self, signer: Ed25519Signer, **options: Any) -> GroupCommitLog:
+        if self.dsn is not None:
+            return PostgresAuditStore(self.dsn, signer, keyring_path=self.keyring, **options)
+        return SqliteAuditStore(self.root / "audit.sqlite3", signer, **options)
+
+    def reader(self) -> SqlRecords:
+        if self.dsn is not None:
+            return PostgresAuditReader(self.dsn)
+        return SqliteAuditReader(self.root / "audit.sqlite3")
+
+    def sql(self, statement: str, *params: object) -> None:
+        """Run a statement behind the store's back (what an attacker with DB access does)."""
+        if self.dsn is not None:
+            with psycopg.connect(self.dsn, autocommit=True) as conn:
+                conn.execute(statement.replace("?", "%s"), params)
+        else:
+            with sqlite3.connect(self.root / "audit.sqlite3") as conn:
+                conn.execute(statement, params)
+
+    @contextmanager
+    def write_lock_held(self) -> Iterator[None]:
+        """Another process holds the log's write lock."""
+        if self.dsn is not None:
+            with psycopg.connect(self.dsn) as conn:
+                conn.execute("LOCK TABLE audit_records IN EXCLUSIVE MODE")
+                yield
+                conn.rollback()
+        else:
+            conn = sqlite3.connect(self.root / "audit.sqlite3", isolation_level=None)
+            conn.execute("BEGIN EXCLUSIVE")
+            try:
+                yield
+            finally:
+                conn.execute("ROLLBACK")
+                conn.close()
+
+    def verify(self, store: GroupCommitLog) -> LogReport:
+        with self.reader() as reader:
+            return verify_log_reader(reader, store.keyring, SCHEMA)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        yield Backend("sqlite", tmp_path)
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    name = f"audit_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    dsn = psycopg.conninfo.make_conninfo(server, dbname=name)
+    yield Backend("postgresql", tmp_path, dsn)
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def signer(tmp_path: Path) -> Ed25519Signer:
+    return load_or_create_signer(tmp_path / "keys" / "signing.pem", tmp_path / "signing.pub.pem")
+
+
+@pytest.fixture
+def store(backend: Backend, signer: Ed25519Signer) -> Iterator[GroupCommitLog]:
+    opened = backend.open(signer, checkpoint_every=0, checkpoint_interval_s=0)
+    yield opened
+    opened.close()
+
+
+def event(n: int, kind: str = "admitted", tenant: str = "city-of-lyon",
+          at: datetime | None = None, **details: Any) -> AuditEvent:
+    return AuditEvent(record_id=f"req-{n}/{kind}", kind=kind, request_id=f"req-{n}",
+                      tenant=tenant, occurred_at=at or T0 + timedelta(minutes=n),
+                      details={"decision": "forward", "entities": {"PERSON": 1}, **details})
+
+
+def fill(store: GroupCommitLog, count: int) -> None:
+    store.append_many([event(n) for n in range(1, count + 1)])
+
+
+def test_append_is_idempotent_and_the_first_record_wins(store: GroupCommitLog) -> None:
+    first = store.append(event(1))
+    again = store.append(AuditEvent("req-1/admitted", "admitted", "req-1", "other-tenant",
+                                    T0, {"decision": "block"}))
+    assert first.created and not again.created
+    assert again.record == first.record
+    assert store.size() == 1
+
+
+def test_records_chain_and_are_signed(store: GroupCommitLog, signer: Ed25519Signer) -> None:
+    fill(store, 3)
+    records = list(store.iter_records())
+    assert [r.seq for r in records] == [1, 2, 3]
+    for before, after in itertools.pairwise(records):
+        assert after.payload["prev_hash"] == before.leaf_hash
+    public = signer.public_key_pem()
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    key = load_pem_public_key(public)
+    for record in records:
+        key.verify(record.signature, signing_input(record.canonical))  # type: ignore[union-attr,call-arg]
+
+
+def test_lookups_and_query_filters(store: GroupCommitLog) -> None:
+    store.append_many([event(1), event(2, tenant="registry-is"), event(2, "forwarded",
+                       tenant="registry-is", provider="mistral"), event(3, "blocked")])
+    assert store.get("req-2/forwarded") is not None
+    assert store.get("nope") is None
+    assert store.get_seq(4) is not None and store.get_seq(4).record_id == "req-3/blocked"  # type: ignore[union-attr]
+    assert [r.kind for r in store.records_for_request("req-2")] == ["admitted", "forwarded"]
+
+    def ids(**filters: Any) -> list[str]:
+        return [r.record_id for r in store.query(AuditQuery(**filters))]
+
+    assert ids(tenant="registry-is") == ["req-2/admitted", "req-2/forwarded"]
+    assert ids(kinds=("blocked", "forwarded")) == ["req-2/forwarded", "req-3/blocked"]
+    assert ids(since="2025-03-01T09:02:00.000000Z", until="2025-03-01T09:03:00.000000Z") == [
+        "req-2/admitted", "req-2/forwarded"]
+    assert ids(provider="mistral") == ["req-2/forwarded"]
+    assert ids(request_id="req-1", entity_type="PERSON") == ["req-1/admitted"]
+    assert ids(entity_type="EMAIL_ADDRESS") == []
+
+
+def test_durable_across_reopen(backend: Backend, signer: Ed25519Signer) -> None:
+    with backend.open(signer) as first:
+        fill(first, 5)
+    with backend.open(signer) as again:
+        assert again.size() == 5
+        assert again.append(event(6)).record.seq == 6
+        assert backend.verify(again).ok
+
+
+def test_concurrent_appends_from_two_stores_stay_contiguous(
+    backend: Backend, signer: Ed25519Signer
+) -> None:
+    # two stores = two workers on the same log; several threads each (group commit)
+    stores = [backend.open(signer, checkpoint_every=50) for _ in range(2)]
+    try:
+        def work(worker: int, thread: int) -> None:
+            for i in range(15):
+                stores[worker].append(event(1000 * worker + 100 * thread + i))
+
+        threads = [threading.Thread(target=work, args=(w, t)) for w in range(2) for t in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert stores[0].size() == 90
+        assert [r.seq for r in stores[0].iter_records()] == list(range(1, 91))
+        report = backend.verify(stores[0])
+        assert report.ok, report.problem
+        assert report.latest_checkpoint is not None and report.latest_checkpoint >= 50
+    finally:
+        for opened in stores:
+            opened.close()
+
+
+def test_checkpoints_and_inclusion_proofs(store: GroupCommitLog, backend: Backend) -> None:
+    fill(store, 7)
+    checkpoint = store.issue_checkpoint()
+    assert store.issue_checkpoint() == checkpoint  # unchanged log: same checkpoint
+    assert checkpoint.checkpoint.size == 7 and checkpoint.checkpoint.origin == store.origin
+    tree = merkle.MerkleTree(store.leaf_hashes(7))
+    record = store.get("req-3/admitted")
+    assert record is not None
+    merkle.verify_inclusion(record.seq - 1, 7, bytes.fromhex(record.leaf_hash),
+                            tree.inclusion_proof(record.seq - 1, 7), checkpoint.root_hash)
+    store.append(event(8))
+    assert [c.size for c in store.checkpoints()] == [7]
+    assert store.issue_checkpoint().size == 8
+    report = backend.verify(store)
+    assert (report.ok, report.checkpoints_checked, report.uncovered) == (True, 2, 0)
+
+
+def test_key_rotation_and_a_stale_signer_fails_closed(
+    backend: Backend, signer: Ed25519Signer, tmp_path: Path
+) -> None:
+    with backend.open(signer) as store, backend.open(signer) as stale:
+        store.append_many([event(n, at=datetime.now(UTC)) for n in (1, 2)])
+        new = generate_key_file(tmp_path / "keys" / "next.pem")
+        rotation = store.rotate_key(new)
+        assert rotation.kind == "key_rotated" and rotation.key_id == signer.key_id
+        after = store.append(event(3, at=datetime.now(UTC))).record
+        assert after.key_id == new.key_id
+        with pytest.raises(AuditStoreError, match="not the log's active key"):
+            stale.append(event(4, at=datetime.now(UTC)))
+        assert backend.verify(store).ok
+
+
+@pytest.mark.parametrize("tamper, bad_seq", [
+    ("UPDATE audit_records SET canonical = ? WHERE seq = 3", 3),
+    ("DELETE FROM audit_records WHERE seq = 3", 4),  # the record after the gap
+    ("UPDATE audit_records SET signature = ? WHERE seq = 2", 2),
+])
+def test_tampering_is_detected_at_the_right_record(
+    store: GroupCommitLog, backend: Backend, tamper: str, bad_seq: int
+) -> None:
+    fill(store, 5)
+    store.issue_checkpoint()
+    target = store.get_seq(bad_seq)
+    assert target is not None
+    if "canonical" in tamper:
+        backend.sql(tamper, target.canonical.replace(b'"forward"', b'"fOrward"'))
+    elif "signature" in tamper:
+        backend.sql(tamper, bytes([target.signature[0] ^ 1]) + target.signature[1:])
+    else:
+        backend.sql(tamper)
+    report = backend.verify(store)
+    assert not report.ok
+    assert report.first_bad_seq == bad_seq, report.problem
+
+
+def test_a_swapped_pair_of_records_is_detected(store: GroupCommitLog, backend: Backend) -> None:
+    fill(store, 4)
+    backend.sql("UPDATE audit_records SET seq = -1 WHERE seq = 2")
+    backend.sql("UPDATE audit_records SET seq = 2 WHERE seq = 3")
+    backend.sql("UPDATE audit_records SET seq = 3 WHERE seq = -1")
+    report = backend.verify(store)
+    assert not report.ok and report.first_bad_seq == 2, report.problem
+
+
+def test_reader_cannot_write(store: GroupCommitLog, backend: Backend) -> None:
+    fill(store, 1)
+    with backend.reader() as reader:
+        assert reader.size() == 1
+        with pytest.raises((sqlite3.Error, psycopg.Error, AuditStoreError)):
+            reader._execute("DELETE FROM audit_records")
+    assert store.size() == 1
+
+
+def test_a_held_write_lock_fails_closed_then_appends_resume(
+    backend: Backend, signer: Ed25519Signer
+) -> None:
+    with backend.open(signer, busy_timeout_s=0.3) as store:
+        fill(store, 1)
+        lock: AbstractContextManager[None] = backend.write_lock_held()
+        with lock, pytest.raises(AUDIT_UNAVAILABLE):
+            store.append(event(2))  # the worker holds the message and retries on this error
+        assert store.size() == 1
+        assert store.append(event(2)).record.seq == 2
+        assert backend.verify(store).ok
