@@ -64,6 +64,11 @@ def create_app(settings: Settings, pipeline: Pipeline) -> faust.App:
             await app.producer.send_and_wait(message.topic, message.key, message.value,
                                              partition=None, timestamp=None, headers=None)
 
+    async def publish_chunk(topic: str, key: bytes, value: bytes) -> None:
+        await publish([Outgoing(topic, key, value)])
+
+    pipeline.chunk_sink = publish_chunk  # streamed answers leave piece by piece
+
     def source_of(event: Any) -> Source:
         msg = event.message
         return Source(msg.topic, msg.partition, msg.offset, msg.key)

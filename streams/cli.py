@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--check-audit", action="store_true",
                        help="refuse any request whose signed audit record is not already stored "
                             "(uses DOUANE_AUDIT_DB and its public key)")
+    model.add_argument("--chunk-delay-ms", type=float, default=0.0,
+                       help="pause between the pieces of a streamed answer")
 
     audit = commands.add_parser("audit", help="inspect and verify the audit log")
     from streams.audit_cli import add_audit_commands
@@ -97,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         checker = audit_checker(settings.audit_db, settings.public_key) if args.check_audit \
             else None
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(args.port, checker, host=args.host))
+            asyncio.run(serve(args.port, checker, host=args.host,
+                              chunk_delay_s=args.chunk_delay_ms / 1000))
         return 0
     if args.command == "audit":
         from streams.audit_cli import run_audit

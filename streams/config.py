@@ -13,6 +13,8 @@ from pathlib import Path
 
 REQUESTS_TOPIC = "douane.requests"
 RESPONSES_TOPIC = "douane.responses"
+# pieces of answers as they stream, for requests that asked for it ("stream": true)
+RESPONSE_CHUNKS_TOPIC = "douane.responses.chunks"
 REJECTED_TOPIC = "douane.rejected"
 DEAD_LETTER_TOPIC = "douane.dead-letter"
 FORWARD_TOPIC_PREFIX = "douane.forward."

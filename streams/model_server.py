@@ -10,6 +10,7 @@ end rather than by timing.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,11 +61,12 @@ def answer_for(body: dict[str, Any]) -> str:
            f"You asked: {last_user}"
 
 
-def build_app(checker: AuditChecker | None, model_ids: tuple[str, ...]) -> web.Application:
+def build_app(checker: AuditChecker | None, model_ids: tuple[str, ...],
+              chunk_delay_s: float = 0.0) -> web.Application:
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app[RECEIVED] = []
 
-    async def chat_completions(request: web.Request) -> web.Response:
+    async def chat_completions(request: web.Request) -> web.StreamResponse:
         try:
             body = await request.json()
         except ValueError:
@@ -84,6 +86,8 @@ def build_app(checker: AuditChecker | None, model_ids: tuple[str, ...]) -> web.A
             log.warning("refused: audit record missing or mismatched", problem=check.problem)
             return _error(412, "audit_missing", check.problem or "audit check failed")
         content = answer_for(body)
+        if body.get("stream"):
+            return await stream_answer(request, body, content, len(app[RECEIVED]), chunk_delay_s)
         return web.json_response({
             "id": f"chatcmpl-{len(app[RECEIVED])}",
             "object": "chat.completion",
@@ -113,13 +117,34 @@ def build_app(checker: AuditChecker | None, model_ids: tuple[str, ...]) -> web.A
     return app
 
 
+async def stream_answer(request: web.Request, body: dict[str, Any], content: str, number: int,
+                        chunk_delay_s: float) -> web.StreamResponse:
+    """The answer as Chat Completions chunks (SSE), ``chunk_delay_s`` apart, like a model
+    generating tokens: lets tests see the first words arrive before the last."""
+    from streams.stand_ins.common import chunks_of
+
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    base = {"id": f"chatcmpl-{number}", "object": "chat.completion.chunk",
+            "created": int(time.time()), "model": body.get("model")}
+    deltas = [{"role": "assistant", "content": ""}, *({"content": c} for c in chunks_of(content))]
+    for delta in deltas:
+        chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+        await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        await asyncio.sleep(chunk_delay_s)
+    final = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    await response.write(f"data: {json.dumps(final)}\n\ndata: [DONE]\n\n".encode())
+    return response
+
+
 def _error(status: int, kind: str, message: str) -> web.Response:
     return web.json_response({"error": {"message": message, "type": kind, "code": kind}},
                              status=status)
 
 
-async def serve(port: int, checker: AuditChecker | None, host: str = "127.0.0.1") -> None:
-    app = build_app(checker, ("douane-echo-1",))
+async def serve(port: int, checker: AuditChecker | None, host: str = "127.0.0.1",
+                chunk_delay_s: float = 0.0) -> None:
+    app = build_app(checker, ("douane-echo-1",), chunk_delay_s)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -32,6 +32,7 @@ from streams.adapters.providers.base import CallContext, ProviderAnswer
 from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.fallback import candidates, fallback_ids
 from streams.adapters.providers.resilience import RetryPolicy
+from streams.answer_chunks import AnswerChunks, ChunkSink, unchanged
 from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
 from streams.core.audit import AuditEvent
 from streams.core.decision import Decision, decide, forwarded_digest
@@ -74,6 +75,10 @@ class Provider(Protocol):
         self, provider: PolicyProvider, body: dict[str, Any], context: CallContext
     ) -> ProviderAnswer: ...
 
+    def stream(
+        self, provider: PolicyProvider, body: dict[str, Any], context: CallContext
+    ) -> AsyncIterator[str]: ...
+
 
 def _json(value: dict[str, Any]) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -113,6 +118,10 @@ class Pipeline:
         # retries, circuit breakers and fallback to the next allowed provider
         self.delivery = Delivery(provider, RetryPolicy(attempts=provider_attempts,
                                                        base_delay_s=retry_delay_s))
+        # streamed answers: where their pieces are published (set by the faust app), and the
+        # hook each released piece goes through (placeholder restoration, answer scanning)
+        self.chunk_sink: ChunkSink | None = None
+        self.answer_hook: Callable[[str], str] = unchanged
 
     # ---------------------------------------------------------------- stage 1: admit
     async def admit(self, raw: bytes, source: Source) -> list[Outgoing]:
@@ -164,6 +173,7 @@ class Pipeline:
             "fallbacks": fallback_ids(self.policy.policy, decision.classification,
                                       decision.provider.id, request.model),
             "audit_record_id": decision.audit_record_id,
+            "stream": request.stream,
             "policy_hash": self.policy.digest,
             "redacted_entities": decision.entity_counts,
             "metadata": dict(request.metadata),
@@ -266,12 +276,17 @@ class Pipeline:
             ))
             return record_id
 
+        chunks = (AnswerChunks(request_id, self.chunk_sink, self.answer_hook)
+                  if message.get("stream") and self.chunk_sink is not None else None)
         delivered = await self.delivery.deliver(
             request_id, candidates(self.policy.policy, message), message["body"],
-            audit_forwarded)
+            audit_forwarded, on_text=chunks.feed if chunks else None)
         answer = delivered.answer
         if answer is None or delivered.provider is None:
             return self._failed(request_id, delivered.reasons, provider.id, common)
+        if chunks is not None:  # the answer is exactly what was streamed
+            answer = ProviderAnswer(({"role": "assistant", "content": await chunks.finish()},),
+                                    answer.model, answer.finish_reason)
         provider = delivered.provider
         record_id = f"{request_id}/answered"
         self.audit.append(AuditEvent(
@@ -279,7 +294,8 @@ class Pipeline:
             occurred_at=self.clock(),
             details={"provider": provider.id, "model": answer.model,
                      "choices": len(answer.messages),
-                     "failed_over_from": delivered.tried[:-1]},
+                     "failed_over_from": delivered.tried[:-1],
+                     "streamed": chunks is not None},
         ))
         log.info("answered", request_id=request_id, provider=provider.id)
         common["audit_record_id"] = record_id

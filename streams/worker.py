@@ -23,6 +23,7 @@ from streams.config import (
     DEAD_LETTER_TOPIC,
     REJECTED_TOPIC,
     REQUESTS_TOPIC,
+    RESPONSE_CHUNKS_TOPIC,
     RESPONSES_TOPIC,
     Settings,
     forward_topic,
@@ -67,8 +68,8 @@ def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipe
 
 
 def topic_names(policy: LoadedPolicy) -> list[str]:
-    return [REQUESTS_TOPIC, RESPONSES_TOPIC, REJECTED_TOPIC, DEAD_LETTER_TOPIC,
-            *(forward_topic(p.id) for p in policy.policy.providers)]
+    return [REQUESTS_TOPIC, RESPONSES_TOPIC, RESPONSE_CHUNKS_TOPIC, REJECTED_TOPIC,
+            DEAD_LETTER_TOPIC, *(forward_topic(p.id) for p in policy.policy.providers)]
 
 
 async def ensure_topics(bootstrap: str, names: list[str]) -> None:

@@ -111,6 +111,7 @@ class RequestIntake:
             model=document.get("model"),
             language=document.get("language"),
             metadata=document.get("metadata", {}),
+            stream=bool(document.get("stream", False)),
         )
 
 

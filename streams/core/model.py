@@ -31,6 +31,7 @@ class GovernedRequest:
     model: str | None = None
     language: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    stream: bool = False  # the answer's pieces are also published as they arrive
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Publishing a request to ``douane.requests`` and waiting for its response on
-``douane.responses``, correlated by request id.
+``douane.responses`` (and, for streamed answers, its pieces on ``douane.responses.chunks``),
+correlated by request id.
 
-The consumer reads every partition of the responses topic from the moment the front door
-started (no consumer group: every front door instance sees every response and picks its own).
-A response that arrives after its caller gave up (504) is only logged: the pipeline has already
-audited it, as every answer.
+The consumer reads every partition of both topics from the moment the front door started (no
+consumer group: every front door instance sees every response and picks its own). A response
+that arrives after its caller gave up (504) is only logged: the pipeline has already audited
+it, as every answer.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.config import REQUESTS_TOPIC, RESPONSES_TOPIC
+from streams.config import REQUESTS_TOPIC, RESPONSE_CHUNKS_TOPIC, RESPONSES_TOPIC
 
 log = structlog.get_logger(__name__)
+Event = tuple[str, dict[str, Any]]  # ("chunk", {"id", "seq", "delta"}) or ("final", response)
 
 
 class KafkaBridge:
@@ -26,15 +28,16 @@ class KafkaBridge:
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
                                          linger_ms=0)
         self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-        self.waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.waiting: dict[str, asyncio.Queue[Event]] = {}
         self.timed_out: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.producer.start()
         await self.consumer.start()
-        partitions = [TopicPartition(RESPONSES_TOPIC, p)
-                      for p in sorted(await self.producer.partitions_for(RESPONSES_TOPIC))]
+        partitions = [TopicPartition(topic, p)
+                      for topic in (RESPONSES_TOPIC, RESPONSE_CHUNKS_TOPIC)
+                      for p in sorted(await self.producer.partitions_for(topic))]
         self.consumer.assign(partitions)
         await self.consumer.seek_to_end(*partitions)
         for partition in partitions:  # fix the start offsets before the first request
@@ -47,36 +50,55 @@ class KafkaBridge:
         await self.producer.stop()
         await self.consumer.stop()
 
-    async def ask(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        """Publish and wait; ``TimeoutError`` if no response came within ``timeout_s``."""
+    async def send(self, request: dict[str, Any]) -> asyncio.Queue[Event]:
+        """Publish; the returned queue receives the request's events until ``close``."""
         request_id = request["id"]
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self.waiting[request_id] = future  # before publishing: the answer may be quick
+        events: asyncio.Queue[Event] = asyncio.Queue()
+        self.waiting[request_id] = events  # before publishing: the answer may be quick
         try:
             await self.producer.send_and_wait(
                 REQUESTS_TOPIC, json.dumps(request, ensure_ascii=False).encode("utf-8"),
                 key=request_id.encode())
-            return await asyncio.wait_for(future, timeout_s)
-        except TimeoutError:
-            self.timed_out.add(request_id)
-            raise
-        finally:
+        except BaseException:
             self.waiting.pop(request_id, None)
+            raise
+        return events
+
+    def close(self, request_id: str, timed_out: bool = False) -> None:
+        self.waiting.pop(request_id, None)
+        if timed_out:
+            self.timed_out.add(request_id)
+
+    async def ask(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        """Publish and wait for the complete response; ``TimeoutError`` after ``timeout_s``."""
+        events = await self.send(request)
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        try:
+            while True:
+                remaining = deadline - asyncio.get_running_loop().time()
+                kind, body = await asyncio.wait_for(events.get(), max(0.0, remaining))
+                if kind == "final":
+                    self.close(request["id"])
+                    return body
+        except TimeoutError:
+            self.close(request["id"], timed_out=True)
+            raise
 
     async def _dispatch(self) -> None:
         while True:
             batch = await self.consumer.getmany(timeout_ms=1000)
-            for records in batch.values():
+            for partition, records in batch.items():
+                kind = "chunk" if partition.topic == RESPONSE_CHUNKS_TOPIC else "final"
                 for record in records:
                     try:
-                        response = json.loads(record.value)
-                        request_id = response["id"]
+                        body = json.loads(record.value)
+                        request_id = body["id"]
                     except (ValueError, KeyError, TypeError):
                         continue
-                    future = self.waiting.get(request_id)
-                    if future is not None and not future.done():
-                        future.set_result(response)
-                    elif request_id in self.timed_out:
+                    events = self.waiting.get(request_id)
+                    if events is not None:
+                        events.put_nowait((kind, body))
+                    elif kind == "final" and request_id in self.timed_out:
                         self.timed_out.discard(request_id)
                         log.info("late response; its caller had timed out (already audited)",
-                                 request_id=request_id, status=response.get("status"))
+                                 request_id=request_id, status=body.get("status"))

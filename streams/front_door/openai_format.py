@@ -69,6 +69,8 @@ def to_douane_request(
     purpose = headers.get(PURPOSE_HEADER) or body.get("purpose")
     if purpose:
         request["purpose"] = purpose
+    if body.get("stream"):
+        request["stream"] = True  # douane streams the answer's pieces back as they come
     if isinstance(body.get("metadata"), dict):
         request["metadata"] = body["metadata"]
     return request

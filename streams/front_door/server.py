@@ -90,39 +90,89 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         except ValueError:
             return _error(400, f"{TIMEOUT_HEADER}: must be a number of seconds",
                           "invalid_request_error", "invalid_request")
+    if body.get("stream"):
+        return await relay_stream(request, door.bridge, message, timeout)
     try:
         response = await door.bridge.ask(message, timeout)
     except TimeoutError:
-        log.warning("no answer in time", request_id=request_id, timeout_s=timeout)
-        return _error(504, f"no answer within {timeout:g}s; douane keeps processing the "
-                           f"request and audits its answer (request id {request_id})",
-                      "timeout", "answer_timeout", request_id=request_id)
-    headers = {"X-Douane-Request-Id": request_id,
-               "X-Douane-Audit-Record": str(response.get("audit_record_id") or "")}
+        return _timed_out(request_id, timeout)
     if response.get("status") != "answered":
         status, refused = refusal(response)
-        return web.json_response(refused, status=status, headers=headers)
-    if not body.get("stream"):
-        return web.json_response(completion(response), headers=headers)
-    return await _stream(request, response, headers)
+        return web.json_response(refused, status=status, headers=_ids(response))
+    return web.json_response(completion(response), headers=_ids(response))
 
 
-async def _stream(request: web.Request, response: dict[str, Any], headers: dict[str, str]
-                  ) -> web.StreamResponse:
-    out = web.StreamResponse(headers={**headers, "Content-Type": "text/event-stream",
-                                      "Cache-Control": "no-cache"})
-    await out.prepare(request)
+def _ids(response: dict[str, Any]) -> dict[str, str]:
+    return {"X-Douane-Request-Id": str(response.get("id")),
+            "X-Douane-Audit-Record": str(response.get("audit_record_id") or "")}
 
-    async def send(data: dict[str, Any]) -> None:
-        await out.write(f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode())
 
-    answer = (response.get("messages") or [{"content": ""}])[0].get("content", "")
-    await send(chunk(response, {"role": "assistant", "content": ""}, None))
-    for piece in pieces(answer):
-        await send(chunk(response, {"content": piece}, None))
-    await send(chunk(response, {}, "stop"))
-    await out.write(b"data: [DONE]\n\n")
-    return out
+def _timed_out(request_id: str, timeout: float) -> web.Response:
+    log.warning("no answer in time", request_id=request_id, timeout_s=timeout)
+    return _error(504, f"no answer within {timeout:g}s; douane keeps processing the "
+                       f"request and audits its answer (request id {request_id})",
+                  "timeout", "answer_timeout", request_id=request_id)
+
+
+async def relay_stream(request: web.Request, bridge: KafkaBridge, message: dict[str, Any],
+                       timeout: float) -> web.StreamResponse:
+    """Chat Completions chunks from the answer's pieces as douane publishes them.
+
+    Until the first piece, nothing is sent, so a blocked or failed request still gets its HTTP
+    error status. Once streaming, the complete response ends the stream: whatever of its text
+    was not relayed yet is sent, then ``[DONE]`` (or an error event if it failed meanwhile).
+    """
+    request_id = message["id"]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    events = await bridge.send(message)
+    out: web.StreamResponse | None = None
+    relayed, next_seq = "", 1
+    try:
+        while True:
+            try:
+                kind, body = await asyncio.wait_for(events.get(),
+                                                    max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                bridge.close(request_id, timed_out=True)
+                if out is None:
+                    return _timed_out(request_id, timeout)
+                await _sse(out, error_body(f"no complete answer within {timeout:g}s",
+                                           "timeout", "answer_timeout", request_id=request_id))
+                return out
+            if out is None and kind == "final" and body.get("status") != "answered":
+                status, refused = refusal(body)
+                return web.json_response(refused, status=status, headers=_ids(body))
+            if out is None:
+                out = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                                  "Cache-Control": "no-cache",
+                                                  "X-Douane-Request-Id": request_id})
+                await out.prepare(request)
+                await _sse(out, chunk(body, {"role": "assistant", "content": ""}, None))
+            if kind == "chunk":
+                if body.get("seq") == next_seq:  # a redelivered piece is not relayed twice
+                    next_seq += 1
+                    relayed += body.get("delta", "")
+                    await _sse(out, chunk({**body, "model": ""},
+                                          {"content": body.get("delta", "")}, None))
+                continue
+            if body.get("status") != "answered":
+                _, refused = refusal(body)
+                await _sse(out, refused)
+                return out
+            answer = (body.get("messages") or [{"content": ""}])[0].get("content", "")
+            rest = answer[len(relayed):] if answer.startswith(relayed) else ""
+            for piece in pieces(rest) if rest else []:
+                await _sse(out, chunk(body, {"content": piece}, None))
+            await _sse(out, chunk(body, {}, "stop"))
+            await out.write(b"data: [DONE]\n\n")
+            return out
+    finally:
+        bridge.close(request_id)
+
+
+async def _sse(out: web.StreamResponse, data: dict[str, Any]) -> None:
+    await out.write(f"data: {json.dumps(data, ensure_ascii=False)}\n\n".encode())
 
 
 async def models(request: web.Request) -> web.Response:

@@ -5,6 +5,7 @@ audited before it receives anything; when none is left, a ``failed`` response wi
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -243,3 +244,82 @@ def test_stage_two_never_calls_a_provider_the_policy_does_not_allow() -> None:
     assert fallback_ids(policy, "public", "a", None) == ["b", "c"]
     assert fallback_ids(policy, "public", "a", "m") == ["b"]  # asked-for model only
     assert isinstance(policy.provider("a"), Provider)
+
+
+# --- streamed answers ------------------------------------------------------------------------
+
+class Sink:
+    """Collects the chunk messages stage 2 publishes, with the time each one left."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[float, dict[str, Any]]] = []
+
+    async def __call__(self, topic: str, key: bytes, value: bytes) -> None:
+        assert topic == "douane.responses.chunks" and key == b"req-9"
+        self.sent.append((time.monotonic(), json.loads(value)))
+
+
+async def run_streamed(
+    policy: LoadedPolicy, store: SqliteAuditStore, sink: Sink
+) -> tuple[dict[str, Any], float]:
+    gateway = ProviderGateway(timeout_s=5.0)
+    pipeline = Pipeline(policy, RequestIntake(REQUEST_SCHEMA, policy.policy.tenant_ids, 65536),
+                        NoFindings(), store, gateway, retry_delay_s=0)
+    pipeline.chunk_sink = sink
+    pipeline.answer_hook = str.upper  # stands for placeholder restoration (issue 4)
+    raw = json.dumps({"id": "req-9", "tenant": "city-of-lyon", "classification": "personal",
+                      "stream": True,
+                      "messages": [{"role": "user", "content": " ".join(["mot"] * 30)}]})
+    [forward] = await pipeline.admit(raw.encode(), Source("douane.requests", 0, 1))
+    assert json.loads(forward.value)["stream"] is True
+    [out] = await pipeline.forward(forward.value, Source(forward.topic, 0, 1))
+    finished = time.monotonic()
+    await gateway.aclose()
+    return json.loads(out.value), finished
+
+
+async def test_a_streamed_answer_leaves_piece_by_piece_before_it_is_complete(
+    doors: Doors, audit: SqliteAuditStore
+) -> None:
+    doors.states["local-llama"].chunk_delay_s = 0.03
+    policy = policy_with(doors.endpoints, ["local-llama"])
+    sink = Sink()
+
+    response, finished = await run_streamed(policy, audit, sink)
+
+    assert response["status"] == "answered"
+    pieces = [body["delta"] for _, body in sink.sent]
+    assert len(pieces) > 5 and [b["seq"] for _, b in sink.sent] == list(range(1, len(pieces) + 1))
+    assert "".join(pieces) == response["messages"][0]["content"]  # hook applied once, to all
+    assert response["messages"][0]["content"].startswith("[LLAMA-3.1-8B-INSTRUCT]")
+    assert finished - sink.sent[0][0] > 0.15  # the first piece left long before the end
+    answered = audit.get("req-9/answered")
+    assert answered is not None and answered.payload["details"]["streamed"] is True
+    [call] = doors.states["local-llama"].received
+    forwarded = audit.get("req-9/forwarded/local-llama")
+    assert forwarded is not None and call["body"]["stream"] is True
+    assert forwarded.payload["details"]["forwarded_sha256"] == forwarded_digest(call["body"])
+
+
+async def test_a_stream_failing_before_its_first_piece_falls_back(
+    doors: Doors, audit: SqliteAuditStore
+) -> None:
+    policy = policy_with(doors.endpoints, ["claude-eu", "local-llama"])
+    doors.states["claude-eu"].faults.append(Fault(status=401))
+    response, _ = await run_streamed(policy, audit, Sink())
+    assert response["status"] == "answered" and response["provider"] == "local-llama"
+
+
+async def test_a_stream_broken_in_the_middle_is_not_resent_anywhere(
+    doors: Doors, audit: SqliteAuditStore
+) -> None:
+    policy = policy_with(doors.endpoints, ["claude-eu", "local-llama"])
+    doors.states["claude-eu"].faults.append(Fault(status=529, mid_stream=True))
+    sink = Sink()
+
+    response, _ = await run_streamed(policy, audit, sink)
+
+    assert response["status"] == "failed"
+    assert [r["code"] for r in response["reasons"]] == ["provider-failed", "stream-interrupted"]
+    assert len(doors.states["claude-eu"].received) == 1  # not retried
+    assert doors.states["local-llama"].received == []      # not sent elsewhere

@@ -62,7 +62,7 @@ async def kafka(stack_settings: Stack) -> AsyncIterator[Stack]:
 async def douane(kafka: Stack) -> AsyncIterator[Stack]:
     """Broker + stand-in model server (checking audit records) + worker, ready to answer."""
     kafka.start("model-server", "model-server", "--port", kafka.model_url.rsplit(":", 1)[1],
-                "--check-audit")
+                "--check-audit", "--chunk-delay-ms", "40")  # streamed answers take time
     await wait_http(f"{kafka.model_url}/v1/models")
     kafka.start("worker", "worker")
     async with KafkaClient(kafka.settings.kafka_bootstrap) as client:

@@ -10,7 +10,7 @@ return that audit record's id; if it raises, nothing is sent (fail closed).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -22,12 +22,25 @@ from streams.core.policy import Provider
 
 log = structlog.get_logger(__name__)
 BeforeCall = Callable[[Provider, dict[str, Any]], str]
+OnText = Callable[[str], Awaitable[None]]
 
 
 class Gateway(Protocol):
     async def complete(
         self, provider: Provider, body: dict[str, Any], context: CallContext
     ) -> ProviderAnswer: ...
+
+    def stream(
+        self, provider: Provider, body: dict[str, Any], context: CallContext
+    ) -> AsyncIterator[str]: ...
+
+
+class _Streamed:
+    """Whether any text of a streamed answer was passed on: after that, no retry, no fallback
+    (the caller already has the beginning of this provider's answer)."""
+
+    def __init__(self) -> None:
+        self.started = False
 
 
 @dataclass
@@ -36,6 +49,7 @@ class DeliveryResult:
     provider: Provider | None               # the one that answered
     tried: list[str] = field(default_factory=list)   # providers that received the request
     reasons: list[dict[str, str]] = field(default_factory=list)  # why each one failed
+    streamed: bool = False
 
 
 def body_for(provider: Provider, body: dict[str, Any]) -> dict[str, Any]:
@@ -57,9 +71,10 @@ class Delivery:
 
     async def deliver(
         self, request_id: str, candidates: Sequence[Provider], body: dict[str, Any],
-        before_call: BeforeCall,
+        before_call: BeforeCall, on_text: OnText | None = None,
     ) -> DeliveryResult:
-        result = DeliveryResult(None, None)
+        """``on_text``: stream the answer, passing each piece on as it arrives."""
+        result = DeliveryResult(None, None, streamed=on_text is not None)
         for provider in candidates:
             breaker = self.breakers(provider.id)
             if not breaker.allow():
@@ -69,9 +84,13 @@ class Delivery:
                                f"after repeated failures (nothing was sent to it)"})
                 continue
             sent_body = body_for(provider, body)
+            if on_text is not None:
+                sent_body = {**sent_body, "stream": True}  # the audited digest covers it
             context = CallContext(request_id, before_call(provider, sent_body))
             result.tried.append(provider.id)
-            answer, problem = await self._call_with_retries(provider, sent_body, context)
+            streamed = _Streamed()
+            answer, problem = await self._call_with_retries(provider, sent_body, context,
+                                                            on_text, streamed)
             if answer is not None:
                 breaker.succeeded()
                 result.answer, result.provider = answer, provider
@@ -82,6 +101,13 @@ class Delivery:
             else:  # the provider is up; the request or our credentials are the problem
                 breaker.succeeded()
             result.reasons.append({"code": "provider-failed", "message": str(problem)})
+            if streamed.started:
+                result.reasons.append({
+                    "code": "stream-interrupted",
+                    "message": f"provider {provider.id} stopped in the middle of its answer; "
+                               "part of it was already passed on, so it is not asked again "
+                               "and no other provider is tried"})
+                return result
             log.warning("provider gave no answer; trying the next allowed one",
                         request_id=request_id, provider=provider.id, kind=problem.kind)
         if not candidates:
@@ -91,18 +117,33 @@ class Delivery:
         return result
 
     async def _call_with_retries(
-        self, provider: Provider, body: dict[str, Any], context: CallContext
+        self, provider: Provider, body: dict[str, Any], context: CallContext,
+        on_text: OnText | None, streamed: _Streamed,
     ) -> tuple[ProviderAnswer | None, ProviderError | None]:
         attempt = 0
         while True:
             attempt += 1
             try:
-                return await self.gateway.complete(provider, body, context), None
+                if on_text is None:
+                    return await self.gateway.complete(provider, body, context), None
+                return await self._stream(provider, body, context, on_text, streamed), None
             except ProviderError as error:
-                delay = self.retry.delay_before(attempt, error)
+                delay = None if streamed.started else self.retry.delay_before(attempt, error)
                 log.warning("provider call failed", request_id=context.request_id,
                             provider=provider.id, attempt=attempt, status=error.status,
                             kind=error.kind, retry_in_s=delay)
                 if delay is None:
                     return None, error
                 await self.sleep(delay)
+
+    async def _stream(
+        self, provider: Provider, body: dict[str, Any], context: CallContext, on_text: OnText,
+        streamed: _Streamed,
+    ) -> ProviderAnswer:
+        pieces: list[str] = []
+        async for text in self.gateway.stream(provider, body, context):
+            pieces.append(text)
+            streamed.started = True
+            await on_text(text)
+        return ProviderAnswer(({"role": "assistant", "content": "".join(pieces)},),
+                              str(body.get("model", "")), "stop")

@@ -1,0 +1,51 @@
+"""The chunk path of a streamed answer: provider text -> hold-back buffer -> hook ->
+``douane.responses.chunks``, one message per released piece, as it is released.
+
+Each message is ``{"id", "seq", "delta"}`` (key: the request id, so the pieces of one answer
+stay in order on one partition). The complete response still follows on ``douane.responses``;
+its text is exactly the concatenation of the pieces. ``transform`` is the hook where released
+text is processed before it leaves (placeholder restoration, answer scanning): thanks to the
+hold-back buffer it only ever sees whole words and whole placeholders, and the first words
+leave without waiting for the end of the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from streams.config import RESPONSE_CHUNKS_TOPIC
+from streams.core.holdback import HoldBack
+
+ChunkSink = Callable[[str, bytes, bytes], Awaitable[None]]  # topic, key, value
+
+
+def unchanged(text: str) -> str:
+    return text
+
+
+class AnswerChunks:
+    def __init__(self, request_id: str, sink: ChunkSink,
+                 transform: Callable[[str], str] = unchanged) -> None:
+        self.request_id = request_id
+        self.sink = sink
+        self.holdback = HoldBack(transform)
+        self.released: list[str] = []
+
+    async def feed(self, text: str) -> None:
+        piece = self.holdback.feed(text)
+        if piece:
+            await self._publish(piece)
+
+    async def finish(self) -> str:
+        """The end of the answer: release what was held; return the whole answer as sent."""
+        piece = self.holdback.flush()
+        if piece:
+            await self._publish(piece)
+        return "".join(self.released)
+
+    async def _publish(self, piece: str) -> None:
+        self.released.append(piece)
+        body = {"id": self.request_id, "seq": len(self.released), "delta": piece}
+        await self.sink(RESPONSE_CHUNKS_TOPIC, self.request_id.encode(),
+                        json.dumps(body, ensure_ascii=False).encode("utf-8"))
