@@ -54,6 +54,7 @@ NER_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "LOC": "LOCATION", "GPE": "LO
               "ORG": "ORGANIZATION"}
 NER_SCORE = 0.85
 MAX_TEXT_CHARS = 262_144  # a longer message is not analysed: the request is blocked
+LANGUAGE_SAMPLE_CHARS = 600  # lingua is as right on 600 characters and 2-3x faster than on 2000
 WARM_UP_TEXT = "Jean Dupont habite à Lyon, jean@example.org, +33 6 12 34 56 78."
 METHOD_NER = "ner+patterns"
 METHOD_LEXICON = "patterns+name-lexicon"
@@ -148,7 +149,7 @@ class PresidioDetector:
                     raise DetectorError(
                         f"a message is longer than {self.max_text_chars} characters")
             chosen.append(request.language or self.detect_language(
-                " ".join(m.content for m in request.messages)[:2000]))
+                " ".join(m.content for m in request.messages)[:LANGUAGE_SAMPLE_CHARS]))
         # every (request, message) text, grouped by language for the NER model
         texts: dict[str, list[tuple[int, int, str]]] = {}
         for r, (request, language) in enumerate(zip(requests, chosen, strict=True)):
