@@ -24,7 +24,9 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import jsonschema
-import rfc8785
+
+from streams.core import canonical_json
+from streams.core.canonical_json import CanonicalJsonError
 
 AUDIT_SCHEMA = "douane.audit/v1"
 PAYLOAD_TYPE = "application/vnd.douane.audit+json"
@@ -112,10 +114,10 @@ def record_payload(event: AuditEvent, *, seq: int, prev_hash: str, key_id: str) 
 def canonical_bytes(payload: Mapping[str, Any]) -> bytes:
     """RFC 8785 (JCS) serialisation of ``payload`` (plain JSON values, as record_payload makes)."""
     try:
-        return rfc8785.dumps(dict(payload))
-    except (rfc8785.CanonicalizationError, RecursionError) as exc:
+        return canonical_json.dumps(dict(payload))  # the C encoder where exact, else rfc8785
+    except CanonicalJsonError as exc:
         # rfc8785's messages quote the offending value; keep it out of errors and logs.
-        raise AuditPayloadError(f"payload cannot be canonicalised ({type(exc).__name__})") from None
+        raise AuditPayloadError(f"payload cannot be canonicalised ({exc})") from None
 
 
 def leaf_hash(canonical: bytes) -> bytes:
