@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -70,6 +71,32 @@ async def run_at_rate(url: str, key: str, rate: float, count: int, model: str) -
     return latencies
 
 
+async def stream_at_rate(url: str, key: str, rate: float, count: int
+                         ) -> tuple[list[float], list[float]]:
+    """Streamed requests: (time to the first piece of text, time to the end), in ms."""
+    body = {"model": "douane-echo-1", "stream": True,
+            "messages": [{"role": "user", "content": PROMPT}]}
+    first: list[float] = []
+    total: list[float] = []
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=200)) as http:
+
+        async def one(delay: float) -> None:
+            await asyncio.sleep(delay)
+            started = time.perf_counter()
+            seen = False
+            async with http.stream("POST", url, json=body,
+                                   headers={"Authorization": f"Bearer {key}"}) as response:
+                response.raise_for_status()
+                async for line in response.aiter_lines():
+                    if not seen and '"content": "' in line and '"content": ""' not in line:
+                        first.append((time.perf_counter() - started) * 1000)
+                        seen = True
+            total.append((time.perf_counter() - started) * 1000)
+
+        await asyncio.gather(*(one(i / rate) for i in range(count)))
+    return first, total
+
+
 def percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
         else values[0]
@@ -81,7 +108,7 @@ def describe(name: str, values: list[float]) -> str:
             f"   (n={len(values)})")
 
 
-async def main(rate: float, count: int) -> None:
+async def main(rate: float, count: int, stream_rate: float) -> None:
     home = Path(tempfile.mkdtemp(prefix="douane-bench-"))
     model_port, door_port = free_port(), free_port()
     policy = yaml.safe_load((project_root() / "policies" / "default.yaml").read_text())
@@ -101,7 +128,8 @@ async def main(rate: float, count: int) -> None:
 
     await start_broker(settings, timeout_s=120)
     try:
-        start("model-server", "--port", str(model_port))
+        # 20 ms between streamed pieces, like a model producing tokens (JSON answers: no delay)
+        start("model-server", "--port", str(model_port), "--chunk-delay-ms", "20")
         start("worker")
         start("front-door", "--port", str(door_port), "--timeout", "120")
         await wait_http(f"http://127.0.0.1:{model_port}/v1/models")
@@ -119,6 +147,15 @@ async def main(rate: float, count: int) -> None:
         print(describe("through douane", governed))
         print(f"{'douane adds':<22} p50 {percentile(governed, 50) - percentile(baseline, 50):8.1f}"
               f" ms   p99 {percentile(governed, 99) - percentile(baseline, 99):8.1f} ms")
+        streamed = max(10, count // 4)
+        print(f"streamed (stream=true), {streamed} requests at {stream_rate:g}/s, "
+              f"20 ms between the model's pieces:")
+        direct_first, direct_total = await stream_at_rate(direct, key, stream_rate, streamed)
+        door_first, door_total = await stream_at_rate(door, key, stream_rate, streamed)
+        print(describe("first text, directly", direct_first))
+        print(describe("first text, douane", door_first))
+        print(describe("whole answer, directly", direct_total))
+        print(describe("whole answer, douane", door_total))
     finally:
         for process in processes:
             process.terminate()
@@ -128,11 +165,17 @@ async def main(rate: float, count: int) -> None:
             except subprocess.TimeoutExpired:
                 process.kill()
         await stop_broker(settings)
+        log.close()
+    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=5.0, help="requests per second")
     parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--stream-rate", type=float, default=2.0,
+                        help="requests per second for the streamed part (a worker forwards one "
+                             "request at a time, so a streamed answer occupies it until its "
+                             "last piece)")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.rate, arguments.requests))
+    asyncio.run(main(arguments.rate, arguments.requests, arguments.stream_rate))

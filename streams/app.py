@@ -65,7 +65,11 @@ def create_app(settings: Settings, pipeline: Pipeline) -> faust.App:
                                              partition=None, timestamp=None, headers=None)
 
     async def publish_chunk(topic: str, key: bytes, value: bytes) -> None:
-        await publish([Outgoing(topic, key, value)])
+        # queued, not awaited one by one: a broker round trip per piece would slow the stream;
+        # the pieces of one answer keep their order (same key, same partition) and the
+        # complete response, awaited as every response, carries the whole text anyway
+        await app.producer.send(topic, key, value, partition=None, timestamp=None,
+                                headers=None)
 
     pipeline.chunk_sink = publish_chunk  # streamed answers leave piece by piece
 
