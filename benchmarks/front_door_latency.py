@@ -28,6 +28,7 @@ import httpx
 import yaml
 
 from streams.adapters.kafka_broker import start_broker, stop_broker
+from streams.adapters.policy_files import policy_document
 from streams.config import load_settings, project_root
 from streams.front_door.keys import KeyStore, keys_path
 
@@ -111,7 +112,7 @@ def describe(name: str, values: list[float]) -> str:
 async def main(rate: float, count: int, stream_rate: float) -> None:
     home = Path(tempfile.mkdtemp(prefix="douane-bench-"))
     model_port, door_port = free_port(), free_port()
-    policy = yaml.safe_load((project_root() / "policies" / "default.yaml").read_text())
+    policy = policy_document(project_root() / "policies")
     policy["providers"][0]["endpoint"] = f"http://127.0.0.1:{model_port}/v1"
     (home / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
     env = {**os.environ, "DOUANE_HOME": str(home), "DOUANE_POLICY": str(home / "policy.yaml"),

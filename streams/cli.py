@@ -24,6 +24,26 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("worker", help="run the stream processors against the broker")
 
+    policy = commands.add_parser("policy", help="validate, test, explain and diff policy sets")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True,
+                                            metavar="ACTION")
+    validate = policy_commands.add_parser(
+        "validate", help="check a policy set: schema, references, unreachable rules")
+    validate.add_argument("path", nargs="?", help="policy folder or file (default: DOUANE_POLICY)")
+    test = policy_commands.add_parser("test", help="run the YAML test cases in PATH/tests/")
+    test.add_argument("path", nargs="?", help="policy folder or file (default: DOUANE_POLICY)")
+    explain = policy_commands.add_parser("explain", help="explain the decision for one request")
+    explain.add_argument("request", help="a request as JSON (as on douane.requests), or a test "
+                                         "case {request, entities, unavailable}")
+    explain.add_argument("--policy", help="policy folder or file (default: DOUANE_POLICY)")
+    diff = policy_commands.add_parser(
+        "diff", help="which test cases and recorded decisions a new policy set would change")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.add_argument("--audit-db", help="audit database to replay (default: DOUANE_AUDIT_DB)")
+    diff.add_argument("--no-audit", action="store_true", help="compare test cases only")
+    diff.add_argument("--limit", type=int, default=50, help="changed records to list")
+
     model = commands.add_parser("model-server", help="run the stand-in model provider")
     model.add_argument("--port", type=int, default=8088)
     model.add_argument("--host", default="127.0.0.1",
@@ -89,6 +109,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         from streams.adapters.kafka_broker import run_kafka_command
 
         return run_kafka_command(args.action, settings)
+    if args.command == "policy":
+        from pathlib import Path
+
+        from streams import policy_cli
+
+        default = settings.policy_path
+        if args.policy_command == "validate":
+            return policy_cli.run_validate(Path(args.path) if args.path else default)
+        if args.policy_command == "test":
+            return policy_cli.run_test(Path(args.path) if args.path else default)
+        if args.policy_command == "explain":
+            return policy_cli.run_explain(Path(args.request),
+                                          Path(args.policy) if args.policy else default)
+        audit_db = None if args.no_audit else (
+            Path(args.audit_db) if args.audit_db else settings.audit_db)
+        return policy_cli.run_diff(Path(args.old), Path(args.new), audit_db, args.limit)
     if args.command == "worker":
         from streams.worker import run_worker
 

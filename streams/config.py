@@ -73,7 +73,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             source.get("DOUANE_SIGNING_KEY", str(home / "keys" / "audit-signing.pem"))
         ).resolve(),
         policy_path=Path(
-            source.get("DOUANE_POLICY", str(project_root() / "policies" / "default.yaml"))
+            source.get("DOUANE_POLICY", str(project_root() / "policies"))
         ).resolve(),
         max_message_bytes=int(source.get("DOUANE_MAX_MESSAGE_BYTES", str(256 * 1024))),
         provider_timeout_s=float(source.get("DOUANE_PROVIDER_TIMEOUT_S", "30")),

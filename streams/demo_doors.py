@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from streams.adapters.audit_store import find_verified
+from streams.adapters.policy_files import policy_document
 from streams.config import Settings
 from streams.stand_ins.common import StandIn
 
@@ -31,25 +32,27 @@ def free_port() -> int:
 
 
 def two_doors_policy(source: Path, target: Path, port: int) -> Path | None:
-    """Write the demo policy; None when the policy's format has no per-classification list
-    (then the demo runs with the configured policy and only the local door)."""
-    document: Any = yaml.safe_load(source.read_text("utf-8"))
-    try:
-        public = document["classifications"]["public"]["providers"]
-        if not isinstance(public, list) or not isinstance(document["providers"], list):
-            return None
-    except (KeyError, TypeError):
+    """Write the demo policy: the configured set as one file, plus the external provider, put
+    first in every residency rule for ``public`` data only. None when no rule decides the
+    residency of public data by a providers list (then the demo runs with only the local door).
+    """
+    document: Any = policy_document(source)
+    public_rules = [rule for rule in document["rules"]
+                    if (rule.get("when") or {}).get("classifications") == ["public"]
+                    and isinstance((rule.get("residency") or {}).get("providers"), list)]
+    if not public_rules:
         return None
     document["providers"].append({
         "id": EXTERNAL_ID, "kind": "anthropic", "endpoint": f"http://127.0.0.1:{port}/v1",
         "models": [EXTERNAL_MODEL], "jurisdiction": "US", "region": "us-east-1",
         "retains_data": True, "trains_on_data": False, "retention_days": 30,
     })
-    document["classifications"]["public"]["providers"] = [EXTERNAL_ID, *public]
+    for rule in public_rules:
+        rule["residency"]["providers"] = [EXTERNAL_ID, *rule["residency"]["providers"]]
     document["description"] = (str(document.get("description", "")) +
                                " Demo: public data may also go to an external provider.")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(yaml.safe_dump(document, sort_keys=False), "utf-8")
+    target.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), "utf-8")
     return target
 
 

@@ -30,7 +30,7 @@ import structlog
 from streams.adapters.audit_store import AuditStore, StoredRecord
 from streams.adapters.providers.base import CallContext, ProviderAnswer
 from streams.adapters.providers.delivery import Delivery
-from streams.adapters.providers.fallback import candidates, fallback_ids
+from streams.adapters.providers.fallback import candidates
 from streams.adapters.providers.resilience import RetryPolicy
 from streams.answer_chunks import AnswerChunks, ChunkSink, unchanged
 from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
@@ -40,6 +40,7 @@ from streams.core.intake import Rejection, RequestIntake
 from streams.core.model import ChatMessage, Detection, GovernedRequest, Reason
 from streams.core.policy import LoadedPolicy
 from streams.core.policy import Provider as PolicyProvider
+from streams.core.redaction import OperatorKeys
 
 log = structlog.get_logger(__name__)
 
@@ -105,8 +106,10 @@ class Pipeline:
         provider_attempts: int = 3,
         retry_delay_s: float = 0.5,
         detector_timeout_s: float = 10.0,
+        keys: OperatorKeys | None = None,
     ) -> None:
         self.policy = policy
+        self.keys = keys  # for the keyed-hash and encrypt redaction operators
         self.detector_timeout_s = detector_timeout_s
         self.intake = intake
         self.detector = detector
@@ -122,6 +125,12 @@ class Pipeline:
         # hook each released piece goes through (placeholder restoration, answer scanning)
         self.chunk_sink: ChunkSink | None = None
         self.answer_hook: Callable[[str], str] = unchanged
+
+    def replace_policy(self, policy: LoadedPolicy) -> None:
+        """Put a new (validated) policy set in force: one assignment each, taken by the next
+        message; a message being judged keeps the set it started with."""
+        self.intake = self.intake.with_known_tenants(policy.policy.tenant_ids)
+        self.policy = policy
 
     # ---------------------------------------------------------------- stage 1: admit
     async def admit(self, raw: bytes, source: Source) -> list[Outgoing]:
@@ -145,7 +154,7 @@ class Pipeline:
             ), timeout=self.detector_timeout_s)
         except Exception as error:
             return self._fail_closed(request, source, error)
-        decision = decide(request, detection, self.policy)
+        decision = decide(request, detection, self.policy, keys=self.keys)
         event = decision.audit_event(self.clock())
         event = _with_source(event, source)
         appended = self.audit.append(event)
@@ -170,11 +179,11 @@ class Pipeline:
             "provider": decision.provider.id,
             # the rest of the policy's allowed list, in order: where stage 2 may fall back to
             "classification": decision.classification,
-            "fallbacks": fallback_ids(self.policy.policy, decision.classification,
-                                      decision.provider.id, request.model),
+            "purpose": request.purpose,
+            "fallbacks": [p.id for p in decision.fallbacks],
             "audit_record_id": decision.audit_record_id,
             "stream": request.stream,
-            "policy_hash": self.policy.digest,
+            "policy_hash": decision.policy.digest,
             "redacted_entities": decision.entity_counts,
             "metadata": dict(request.metadata),
             "body": decision.forward_body(),
@@ -185,7 +194,7 @@ class Pipeline:
         return response(
             decision.request.id, "blocked", tenant=decision.request.tenant,
             reasons=[r.as_json() for r in decision.reasons],
-            audit_record_id=decision.audit_record_id, policy_hash=self.policy.digest,
+            audit_record_id=decision.audit_record_id, policy_hash=decision.policy.digest,
             metadata=dict(decision.request.metadata),
         )
 
@@ -248,7 +257,7 @@ class Pipeline:
     async def forward(self, raw: bytes, source: Source) -> list[Outgoing]:
         message = json.loads(raw)
         request_id, tenant = message["id"], message["tenant"]
-        provider = self.policy.policy.provider(message["provider"])
+        policy = self.policy  # the set in force for this message, start to end
         existing = {r.kind for r in self.audit.records_for_request(request_id)}
         if existing & {"answered", "failed"}:
             log.info("already answered; forward skipped", request_id=request_id)
@@ -260,7 +269,7 @@ class Pipeline:
                 "code": "delivery-uncertain",
                 "message": "douane stopped while this request was with the provider; it is not "
                            "sent again automatically. Resubmit it with a new id.",
-            }], provider.id, common)
+            }], message["provider"], common)
 
         def audit_forwarded(target: PolicyProvider, body: dict[str, Any]) -> str:
             # one record per provider that receives the request, durable before the call
@@ -272,18 +281,26 @@ class Pipeline:
                          "jurisdiction": target.jurisdiction, "model": body.get("model"),
                          "forwarded_sha256": forwarded_digest(body),
                          "admitted_record": message["audit_record_id"],
-                         "source": source.as_json()},
+                         "policy": policy.reference, "source": source.as_json()},
             ))
             return record_id
 
         chunks = (AnswerChunks(request_id, self.chunk_sink, self.answer_hook)
                   if message.get("stream") and self.chunk_sink is not None else None)
+        allowed = candidates(policy, message)
+        if not allowed:  # fail closed: the policy now in force allows none of them
+            return self._failed(request_id, [{
+                "code": "no-allowed-provider",
+                "message": f"the policy now in force ('{policy.policy.policy}' "
+                           f"v{policy.policy.version}) allows none of the providers chosen for "
+                           "this request; nothing was sent",
+            }], message["provider"], common)
         delivered = await self.delivery.deliver(
-            request_id, candidates(self.policy.policy, message), message["body"],
+            request_id, allowed, message["body"],
             audit_forwarded, on_text=chunks.feed if chunks else None)
         answer = delivered.answer
         if answer is None or delivered.provider is None:
-            return self._failed(request_id, delivered.reasons, provider.id, common)
+            return self._failed(request_id, delivered.reasons, message["provider"], common)
         if chunks is not None:  # the answer is exactly what was streamed
             answer = ProviderAnswer(({"role": "assistant", "content": await chunks.finish()},),
                                     answer.model, answer.finish_reason)
@@ -295,7 +312,8 @@ class Pipeline:
             details={"provider": provider.id, "model": answer.model,
                      "choices": len(answer.messages),
                      "failed_over_from": delivered.tried[:-1],
-                     "streamed": chunks is not None},
+                     "streamed": chunks is not None,
+                     "policy": policy.reference},
         ))
         log.info("answered", request_id=request_id, provider=provider.id)
         common["audit_record_id"] = record_id
@@ -312,7 +330,8 @@ class Pipeline:
         record_id = f"{request_id}/failed"
         self.audit.append(AuditEvent(
             record_id=record_id, kind="failed", request_id=request_id, tenant=common["tenant"],
-            occurred_at=self.clock(), details={"provider": provider_id, "reasons": reasons},
+            occurred_at=self.clock(), details={"provider": provider_id, "reasons": reasons,
+                                               "policy": self.policy.reference},
         ))
         log.warning("failed", request_id=request_id, provider=provider_id,
                     codes=[r.get("code") for r in reasons])

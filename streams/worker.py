@@ -16,9 +16,13 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.adapters.audit_stores import describe, open_audit_log
 from streams.adapters.fault import wrap_for_faults
+from streams.adapters.operator_keys import FileOperatorKeys
+from streams.adapters.policy_files import load_policy_set
+from streams.adapters.policy_reload import PolicyReloader, policy_event
 from streams.adapters.presidio_detector import detector_for_policy
 from streams.adapters.providers.gateway import ProviderGateway
 from streams.adapters.signer import load_or_create_signer
+from streams.adapters.topic_retention import apply_retention, retention_ms
 from streams.config import (
     DEAD_LETTER_TOPIC,
     REJECTED_TOPIC,
@@ -30,15 +34,20 @@ from streams.config import (
     project_root,
 )
 from streams.core.intake import RequestIntake
-from streams.core.policy import LoadedPolicy, parse_policy
+from streams.core.policy import LoadedPolicy
 from streams.pipeline import Detector, Pipeline
 
 log = structlog.get_logger(__name__)
 TOPIC_PARTITIONS = 3
 
 
+POLICY_CHECK_INTERVAL_S = 2.0
+
+
 def load_policy(path: Path) -> LoadedPolicy:
-    return parse_policy(path.read_text(encoding="utf-8"), str(path))
+    """The policy set at ``path`` (a folder with policy.yaml, or a file). PolicyError if not
+    valid: the worker does not start on an invalid policy."""
+    return load_policy_set(path)
 
 
 def load_request_schema() -> dict[str, object]:
@@ -64,6 +73,7 @@ def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipe
         ), settings.fault),
         provider=ProviderGateway(settings.provider_timeout_s),
         detector_timeout_s=settings.detector_timeout_s,
+        keys=FileOperatorKeys(settings.home / "keys" / "operators"),
     )
 
 
@@ -86,14 +96,36 @@ async def ensure_topics(bootstrap: str, names: list[str]) -> None:
         await admin.close()
 
 
+async def prepare_topics(bootstrap: str, policy: LoadedPolicy) -> None:
+    """Create douane's topics and set their retention from the policy."""
+    await ensure_topics(bootstrap, topic_names(policy))
+    await apply_retention(bootstrap, retention_ms(policy))
+
+
 def run_worker(settings: Settings) -> int:
     import faust
 
     from streams.app import create_app
 
     pipeline = build_pipeline(settings)
-    asyncio.run(ensure_topics(settings.kafka_bootstrap, topic_names(pipeline.policy)))
+    asyncio.run(prepare_topics(settings.kafka_bootstrap, pipeline.policy))
+    pipeline.audit.append(policy_event("loaded", None, pipeline.policy, settings.policy_path,
+                                       settings.app_id))
     app = create_app(settings, pipeline)
+
+    async def retention_from(policy: LoadedPolicy) -> None:
+        await apply_retention(settings.kafka_bootstrap, retention_ms(policy))
+
+    reloader = PolicyReloader(settings.policy_path, pipeline, pipeline.audit, settings.app_id,
+                              on_applied=retention_from)
+
+    @app.timer(interval=POLICY_CHECK_INTERVAL_S)  # type: ignore[untyped-decorator]
+    async def reload_policy() -> None:
+        try:
+            await reloader.check()
+        except Exception as error:  # a reload problem must never stop the worker
+            log.error("policy reload failed; the previous policy stays in force",
+                      error_type=type(error).__name__)
     log.info("worker starting", bootstrap=settings.kafka_bootstrap,
              policy=pipeline.policy.reference, audit_store=describe(settings))
     worker = faust.Worker(app, loglevel="warn", quiet=True)

@@ -1,15 +1,23 @@
 """The governance decision: given a request, what was detected in it and the policy, decide
 whether it may leave, for which provider, in what redacted form, and why.
 
-Pure and synchronous. The result carries everything the adapters need: the audit event to
-sign, the message for the provider's forward topic, or the response that ends the request.
+Pure and synchronous, in two steps:
+- :func:`evaluate` is the policy evaluation proper. It needs only facts that hold no personal
+  data (tenant, purpose, classification, model, prompt size, detection method, entity types,
+  scores and offsets), so ``douane policy diff`` can replay past decisions from audit metadata;
+- :func:`decide` adds the redacted text, and the result carries everything the adapters need:
+  the audit event to sign, the message for the provider's forward topic, or the response.
+
+Fail closed throughout: no residency rule, no allowed provider, an unknown purpose, a keyed
+operator without keys - each blocks, with a reason that names the rule.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -17,10 +25,199 @@ import rfc8785
 
 from streams.core.audit import AuditEvent
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest, Reason
-from streams.core.policy import LoadedPolicy, Provider
-from streams.core.redaction import apply_placeholders, select_findings
+from streams.core.policy import SENSITIVITY, LoadedPolicy, Provider
+from streams.core.redaction import (
+    KEYED_OPERATORS,
+    OperatorKeys,
+    apply_operators,
+    select_findings,
+)
+from streams.core.rules import Exclusion, Resolution
 
 Outcome = Literal["forward", "block"]
+# Detection methods that analyse a language well; anything else is "unsupported language".
+FULL_METHODS = frozenset({"ner+patterns", "patterns+name-lexicon"})
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The policy's answer, before any text is touched."""
+
+    outcome: Outcome
+    classification: str
+    provider: Provider | None
+    model: str | None
+    reasons: tuple[Reason, ...]
+    findings: tuple[Finding, ...]  # the findings the policy acts on (score, no overlap)
+    operators: dict[str, str]  # entity type -> operator, for ``findings``
+    fallbacks: tuple[Provider, ...] = ()  # later allowed providers (offering the requested
+    # model, if the request named one), in order: where delivery may fall back to
+    exclusions: tuple[Exclusion, ...] = ()
+    resolution: Resolution | None = None
+    requested_classification: str | None = None
+
+    @property
+    def rules(self) -> tuple[int, ...]:
+        """The rules that decided this request: residency, retention, limits and language
+        settings, and the redaction of the entity types actually found."""
+        if self.resolution is None:
+            return ()
+        return tuple(sorted({
+            index for setting, index in self.resolution.decided_by.items()
+            if not setting.startswith("redaction.") or setting[10:] in self.operators}))
+
+
+def evaluate(
+    loaded: LoadedPolicy,
+    *,
+    tenant: str,
+    purpose: str | None,
+    classification: str | None,
+    model: str | None,
+    prompt_chars: int,
+    detection_method: str,
+    language: str,
+    findings: Sequence[Finding],
+    unavailable: Collection[str] = (),
+    keys_available: bool = False,
+) -> Verdict:
+    policy = loaded.policy
+    reasons: list[Reason] = []
+
+    def block(*why: Reason, effective: str | None = None, findings: tuple[Finding, ...] = (),
+              operators: dict[str, str] | None = None, **more: Any) -> Verdict:
+        return Verdict("block", effective or classification or "", None, None,
+                       (*reasons, *why), findings, operators or {},
+                       requested_classification=classification, **more)
+
+    if not policy.has_tenant(tenant):
+        return block(Reason("unknown-tenant", f"tenant '{tenant}' is not in the policy"))
+    tenant_rule = policy.tenant(tenant)
+    purpose_rule = None
+    if purpose is not None:
+        purpose_rule = policy.purpose(purpose)
+        if purpose_rule is None:
+            known = ", ".join(p.id for p in policy.purposes) or "none"
+            return block(Reason("unknown-purpose", f"purpose '{purpose}' is not declared in the "
+                                f"policy's purposes (known: {known})"))
+        if tenant_rule.purposes is not None and purpose not in tenant_rule.purposes:
+            return block(Reason("purpose-not-allowed", f"tenant '{tenant}' may not declare "
+                                f"purpose '{purpose}' (tenants.{tenant}.purposes: "
+                                f"{', '.join(tenant_rule.purposes) or 'none'})"))
+    effective = (classification
+                 or (purpose_rule.default_classification if purpose_rule else None)
+                 or tenant_rule.default_classification)
+    if effective not in SENSITIVITY:
+        return block(Reason("unknown-classification",
+                            f"classification '{effective}' is not one of douane's"))
+    for floor, where in ((tenant_rule.minimum_classification, f"tenant '{tenant}'"),
+                         (purpose_rule.minimum_classification if purpose_rule else None,
+                          f"purpose '{purpose}'")):
+        if floor is not None and SENSITIVITY[floor] > SENSITIVITY[effective]:
+            reasons.append(Reason("classification-raised", f"classification raised from "
+                                  f"'{effective}' to '{floor}': minimum for {where}"))
+            effective = floor
+    resolution = loaded.resolve(tenant, purpose, effective)
+    selected = tuple(select_findings(findings, resolution.entities))
+    operators: dict[str, str] = {
+        f.entity_type: str(resolution.entities[f.entity_type].operator) for f in selected}
+    problems: list[Reason] = []
+    if resolution.max_prompt_chars is not None and prompt_chars > resolution.max_prompt_chars:
+        problems.append(Reason("prompt-too-large", f"the prompt has {prompt_chars} characters, "
+                               f"more than {resolution.max_prompt_chars} (limits.max_prompt_chars"
+                               f" of rule {_rule(loaded, resolution, 'limits.max_prompt_chars')})"))
+    degraded = detection_method not in FULL_METHODS
+    local_only = False
+    if degraded and resolution.unsupported_language == "block":
+        problems.append(Reason("language-not-supported", f"language '{language}' can only be "
+                               f"analysed with {detection_method}; unsupported_language: block "
+                               f"(rule {_rule(loaded, resolution, 'unsupported_language')})"))
+    elif degraded and resolution.unsupported_language == "local-only":
+        local_only = True
+    provider, chosen_model, fallbacks, exclusions, routing = _route(
+        loaded, resolution, model, unavailable, local_only, language, detection_method)
+    if routing is not None:
+        problems.append(routing)
+    blocking = sorted({kind for kind, op in operators.items() if op == "block"})
+    if blocking:
+        problems.append(Reason(
+            "blocked-entity",
+            f"the policy blocks requests containing {', '.join(blocking)} (rule "
+            f"{_rule(loaded, resolution, 'redaction.' + blocking[0])}: "
+            f"redaction.{blocking[0]}.operator: block)",
+        ))
+    keyed = sorted({kind for kind, op in operators.items() if op in KEYED_OPERATORS})
+    if keyed and not keys_available:
+        problems.append(Reason("operator-unavailable", f"{', '.join(keyed)} must be "
+                               f"{operators[keyed[0]]}ed but no tenant key is configured"))
+    if problems:
+        return block(*problems, effective=effective, findings=selected, operators=operators,
+                     resolution=resolution, exclusions=exclusions)
+    if degraded:
+        reasons.append(Reason("language-fallback", f"no name model for language '{language}': "
+                              f"analysed with {detection_method}"))
+    assert provider is not None and chosen_model is not None
+    reasons.append(Reason(
+        "routed",
+        f"classification '{effective}' may go to {provider.id} (jurisdiction "
+        f"{provider.jurisdiction}); first allowed provider of rule "
+        f"{_rule(loaded, resolution, 'residency')} residency",
+    ))
+    return Verdict("forward", effective, provider, chosen_model, tuple(reasons), selected,
+                   operators, fallbacks, exclusions, resolution, classification)
+
+
+def _rule(loaded: LoadedPolicy, resolution: Resolution, setting: str) -> str:
+    index = resolution.decided_by.get(setting)
+    return loaded.rule_label(index) if index is not None else "(built-in default)"
+
+
+def _route(
+    loaded: LoadedPolicy, resolution: Resolution, model: str | None,
+    unavailable: Collection[str], local_only: bool, language: str, method: str,
+) -> tuple[Provider | None, str | None, tuple[Provider, ...], tuple[Exclusion, ...],
+           Reason | None]:
+    classification = resolution.classification
+    exclusions = list(resolution.exclusions)
+    if resolution.residency_rule is None:
+        return None, None, (), tuple(exclusions), Reason(
+            "no-residency-rule", f"no rule gives a residency for classification "
+            f"'{classification}' (tenant '{resolution.tenant}'); nothing may leave")
+    candidates: list[Provider] = []
+    for provider in resolution.candidates:
+        if local_only and provider.hosting != "on-premises":
+            exclusions.append(Exclusion(provider.id, f"language '{language}' is analysed with "
+                                        f"{method} and unsupported_language is local-only"))
+        elif provider.id in unavailable:
+            exclusions.append(Exclusion(provider.id, "unavailable"))
+        else:
+            candidates.append(provider)
+    where = _rule(loaded, resolution, "residency")
+    if not candidates:
+        detail = "; ".join(str(e) for e in exclusions) or "it allows none"
+        return None, None, (), tuple(exclusions), Reason(
+            "no-allowed-provider", f"classification '{classification}' may not be sent to any "
+            f"provider (rule {where} residency: {detail})")
+    allowed_models = resolution.models
+    if model is not None:
+        if allowed_models is not None and model not in allowed_models:
+            return None, None, (), tuple(exclusions), Reason(
+                "model-not-allowed", f"model '{model}' is not allowed for classification "
+                f"'{classification}' (allowed models: {', '.join(allowed_models)}; rule "
+                f"{_rule(loaded, resolution, 'limits.models')})")
+        offering = [p for p in candidates if model in p.models]
+        if not offering:
+            offered = sorted({m for p in candidates for m in p.models
+                              if allowed_models is None or m in allowed_models})
+            return None, None, (), tuple(exclusions), Reason(
+                "model-not-allowed", f"model '{model}' is not offered by any provider allowed "
+                f"for classification '{classification}' (allowed models: {', '.join(offered)})")
+        return offering[0], model, tuple(offering[1:]), tuple(exclusions), None
+    first = candidates[0]
+    chosen = next((m for m in first.models if allowed_models is None or m in allowed_models),
+                  first.models[0])
+    # no model asked for: any later allowed provider may answer with its own model
+    return first, chosen, tuple(candidates[1:]), tuple(exclusions), None
 
 
 @dataclass(frozen=True)
@@ -36,6 +233,16 @@ class Decision:
     forwarded_messages: tuple[ChatMessage, ...]
     detection: Detection
     policy: LoadedPolicy
+    verdict: Verdict | None = field(default=None, compare=False)
+
+    @property
+    def fallbacks(self) -> tuple[Provider, ...]:
+        return self.verdict.fallbacks if self.verdict else ()
+
+    @property
+    def rule_ids(self) -> list[str]:
+        rules = self.policy.policy.rules
+        return [rules[i].id for i in self.verdict.rules] if self.verdict else []
 
     @property
     def audit_kind(self) -> str:
@@ -50,17 +257,24 @@ class Decision:
         return {"model": self.model, "messages": [m.as_json() for m in self.forwarded_messages]}
 
     def audit_event(self, now: datetime) -> AuditEvent:
+        verdict = self.verdict
         details: dict[str, Any] = {
             "decision": self.outcome,
             "classification": self.classification,
+            "requested_classification": self.request.classification,
             "purpose": self.request.purpose,
             "policy": self.policy.reference,
+            "rules": self.rule_ids,
             "provider": self.provider.id if self.provider else None,
             "provider_jurisdiction": self.provider.jurisdiction if self.provider else None,
+            "fallbacks": [p.id for p in self.fallbacks],
             "model": self.model,
+            "requested_model": self.request.model,
             "language": self.detection.language,
             "detection": self.detection.method,
+            "prompt_chars": prompt_chars(self.request.messages),
             "entities": dict(sorted(Counter(f.entity_type for f in self.findings).items())),
+            "operators": dict(sorted(verdict.operators.items())) if verdict else {},
             "findings": [
                 {"message": f.message_index, "type": f.entity_type, "start": f.start,
                  "end": f.end, "score": round(f.score, 3)}
@@ -86,69 +300,46 @@ def forwarded_digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(rfc8785.dumps(body)).hexdigest()
 
 
-def decide(request: GovernedRequest, detection: Detection, loaded: LoadedPolicy) -> Decision:
-    policy = loaded.policy
-    classification = request.classification or policy.tenant(request.tenant).default_classification
-    rules = policy.redaction.entities
-    findings = tuple(select_findings(detection.findings, rules))
-    reasons: list[Reason] = []
-
-    provider, model, routing_problem = _route(request, classification, loaded)
-    blocking = sorted({f.entity_type for f in findings if rules[f.entity_type].operator == "block"})
-    if routing_problem is not None:
-        reasons.append(routing_problem)
-    if blocking:
-        reasons.append(Reason(
-            "blocked-entity",
-            f"the policy blocks requests containing {', '.join(blocking)} "
-            f"(redaction.entities.{blocking[0]}.operator: block)",
-        ))
-    if reasons:
-        return Decision(request, "block", classification, provider, model, tuple(reasons),
-                        findings, {}, (), detection, loaded)
-
-    assert provider is not None and model is not None
-    redacted, counts = apply_placeholders(request.messages, findings)
-    if counts:
-        summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-        reasons.append(Reason("redacted", f"replaced with placeholders: {summary}"))
-    if detection.method != "ner+patterns":
-        reasons.append(Reason(
-            "language-fallback",
-            f"no name model for language '{detection.language}': analysed with "
-            f"{detection.method}",
-        ))
-    reasons.append(Reason(
-        "routed",
-        f"classification '{classification}' may go to {provider.id} "
-        f"(jurisdiction {provider.jurisdiction}); first allowed provider in "
-        f"classifications.{classification}.providers",
-    ))
-    return Decision(request, "forward", classification, provider, model, tuple(reasons),
-                    findings, counts, redacted, detection, loaded)
+def prompt_chars(messages: Sequence[ChatMessage]) -> int:
+    return sum(len(m.content) for m in messages)
 
 
-def _route(
-    request: GovernedRequest, classification: str, loaded: LoadedPolicy
-) -> tuple[Provider | None, str | None, Reason | None]:
-    policy = loaded.policy
-    allowed = policy.classifications[classification].providers  # type: ignore[index]
-    if not allowed:
-        return None, None, Reason(
-            "no-allowed-provider",
-            f"classification '{classification}' may not be sent to any provider "
-            f"(classifications.{classification}.providers is empty)",
-        )
-    candidates = [policy.provider(pid) for pid in allowed]
-    if request.model is None:
-        first = candidates[0]
-        return first, first.models[0], None
-    for provider in candidates:
-        if request.model in provider.models:
-            return provider, request.model, None
-    offered = sorted({m for p in candidates for m in p.models})
-    return None, None, Reason(
-        "model-not-allowed",
-        f"model '{request.model}' is not offered by any provider allowed for "
-        f"classification '{classification}' (allowed models: {', '.join(offered)})",
+def decide(
+    request: GovernedRequest,
+    detection: Detection,
+    loaded: LoadedPolicy,
+    *,
+    keys: OperatorKeys | None = None,
+    unavailable: Collection[str] = (),
+) -> Decision:
+    verdict = evaluate(
+        loaded, tenant=request.tenant, purpose=request.purpose,
+        classification=request.classification, model=request.model,
+        prompt_chars=prompt_chars(request.messages), detection_method=detection.method,
+        language=detection.language, findings=detection.findings, unavailable=unavailable,
+        keys_available=keys is not None,
     )
+    if verdict.outcome == "block":
+        return Decision(request, "block", verdict.classification, None, None, verdict.reasons,
+                        verdict.findings, {}, (), detection, loaded, verdict)
+    assert verdict.resolution is not None
+    redacted = apply_operators(request.messages, verdict.findings, verdict.resolution.entities,
+                               tenant=request.tenant, keys=keys)
+    reasons = list(verdict.reasons)
+    if redacted.counts:  # after any classification-raised, before language-fallback/routed
+        at = next(i for i, r in enumerate(reasons) if r.code in ("language-fallback", "routed"))
+        reasons.insert(at, _redacted_reason(redacted.counts, redacted.operators))
+    return Decision(request, "forward", verdict.classification, verdict.provider, verdict.model,
+                    tuple(reasons), verdict.findings, redacted.counts, redacted.messages,
+                    detection, loaded, verdict)
+
+
+def _redacted_reason(counts: dict[str, int], operators: dict[str, str]) -> Reason:
+    by_operator: dict[str, list[str]] = {}
+    for kind in sorted(counts):
+        by_operator.setdefault(operators[kind], []).append(f"{counts[kind]} {kind}")
+    if list(by_operator) == ["placeholder"]:
+        return Reason("redacted", f"replaced with placeholders: "
+                      f"{', '.join(by_operator['placeholder'])}")
+    parts = [f"{', '.join(items)} ({operator})" for operator, items in sorted(by_operator.items())]
+    return Reason("redacted", f"redacted: {'; '.join(parts)}")

@@ -59,6 +59,13 @@ class RequestIntake:
         self._known_tenants = frozenset(known_tenants)
         self._max_bytes = max_bytes
 
+    def with_known_tenants(self, known_tenants: Collection[str]) -> RequestIntake:
+        """The same intake for another policy's tenants (after a policy reload)."""
+        other = object.__new__(RequestIntake)
+        other.__dict__.update(self.__dict__)
+        other._known_tenants = frozenset(known_tenants)
+        return other
+
     def accept(self, raw: bytes) -> GovernedRequest | Rejection:
         if len(raw) > self._max_bytes:
             return Rejection(

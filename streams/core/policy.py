@@ -1,27 +1,52 @@
-"""The policy: which providers exist, which tenants may ask, where each classification may go
-and which personal data must be removed first.
+"""The policy model: providers, tenants, purposes, classifications and ordered rules.
 
-This is the walking skeleton's policy model; the full model (ordered rules, purposes, retention,
-limits) grows here. Parsing is pure: the caller reads the YAML file and hands over its text.
-The policy hash is SHA-256 over the RFC 8785 canonical form of the parsed document, so
-re-indenting or re-commenting a file does not change which policy "decided".
+A *policy set* is one YAML file, or a manifest (``policy.yaml``) that includes several files
+in a stated order; ``streams.core.policy_load`` merges, validates and hashes it and returns a
+:class:`LoadedPolicy`. The classes here are the merged document, already checked against
+``schemas/policy.schema.json`` and against its cross-references.
+
+Precedence, in one sentence: rules are read top to bottom (in include order, then in file
+order), and for each *setting* - the residency, each entity type's redaction, each retention
+period, each limit, the unsupported-language action - the first rule that matches the request
+and sets it decides. ``streams.core.rules`` implements it; the README explains it for users.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import rfc8785
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
+from streams.core.durations import DURATION_PATTERN, parse_duration
+
+if TYPE_CHECKING:
+    from streams.core.rules import Resolution
+
+# douane's classification vocabulary, from least to most sensitive. Requests carry one of
+# these (schemas/request.schema.json); policies describe them and decide per classification.
+CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "personal", "sensitive", "secret")
 Classification = Literal["public", "internal", "personal", "sensitive", "secret"]
-CLASSIFICATIONS: tuple[Classification, ...] = (
-    "public", "internal", "personal", "sensitive", "secret",
+SENSITIVITY = {name: rank for rank, name in enumerate(CLASSIFICATIONS)}
+
+ProviderKind = Literal[
+    "openai", "anthropic", "gemini", "mistral", "openai-compatible", "dashscope", "qianfan"
+]
+Hosting = Literal["on-premises", "sovereign-cloud", "public-cloud"]
+Operator = Literal["placeholder", "mask", "keyed-hash", "encrypt", "drop", "block", "keep"]
+OPERATORS: tuple[str, ...] = (
+    "placeholder", "mask", "keyed-hash", "encrypt", "drop", "block", "keep",
 )
-Operator = Literal["placeholder", "block"]
+LanguageAction = Literal["patterns-only", "block", "local-only"]
+RETENTION_KINDS: tuple[str, ...] = ("audit_metadata", "encrypted_payloads", "raw_topics")
+# Built-in defaults, used when no matching rule sets the value (README: "Defaults").
+DEFAULT_MIN_SCORE = 0.5
+DEFAULT_RETENTION: dict[str, str] = {
+    "audit_metadata": "10y", "encrypted_payloads": "30d", "raw_topics": "1d",
+}
+DEFAULT_LANGUAGE_ACTION: LanguageAction = "patterns-only"
+
+ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
 class _Strict(BaseModel):
@@ -29,113 +54,242 @@ class _Strict(BaseModel):
 
 
 class Provider(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    kind: Literal[
-        "openai", "anthropic", "gemini", "mistral", "openai-compatible", "dashscope", "qianfan"
-    ]
+    """A model provider and the facts residency decides on (as declared in its contract)."""
+
+    id: str = Field(pattern=ID)
+    name: str = ""
+    kind: ProviderKind
     endpoint: str
     models: tuple[str, ...] = Field(min_length=1)
-    jurisdiction: str = Field(pattern=r"^[A-Z]{2}$")
-    region: str = ""
+    jurisdiction: str = Field(pattern=r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2, e.g. FR
+    region: str = ""  # hosting region, e.g. eu-west-3, on-premises
+    hosting: Hosting = "public-cloud"
     retains_data: bool = False
     trains_on_data: bool = False
-    retention_days: int = 0
+    retention_days: int = Field(default=0, ge=0)
     attestations: tuple[str, ...] = ()
 
 
 class Tenant(_Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    """An agency sending requests."""
+
+    id: str = Field(pattern=ID)
     name: str = ""
-    default_classification: Classification = "personal"
+    default_classification: Classification
+    minimum_classification: Classification | None = None  # a request is never judged lower
+    purposes: tuple[str, ...] | None = None  # allowed purposes; None: any declared purpose
+
+
+class Purpose(_Strict):
+    id: str = Field(pattern=ID)
+    name: str = ""
+    description: str = ""
+    default_classification: Classification | None = None
+    minimum_classification: Classification | None = None
+
+
+class Match(_Strict):
+    """When a rule applies: every given list must contain the request's value."""
+
+    tenants: tuple[str, ...] | None = None
+    purposes: tuple[str, ...] | None = None
+    classifications: tuple[Classification, ...] | None = None
+
+
+class Requirements(_Strict):
+    no_training: bool = False
+    no_retention: bool = False
+    max_retention_days: int | None = Field(default=None, ge=0)
+    attestations: tuple[str, ...] = ()  # the provider must hold all of them
+    hosting: tuple[Hosting, ...] | None = None
 
 
 class Residency(_Strict):
-    providers: tuple[str, ...] = ()  # in preference order; empty means "block"
+    """Where a request may go. ``providers`` gives the preference order; otherwise the order of
+    ``jurisdictions``, then ``regions``, then the providers registry. An empty result blocks."""
+
+    providers: tuple[str, ...] | None = None
+    jurisdictions: tuple[str, ...] | None = None
+    regions: tuple[str, ...] | None = None
+    require: Requirements = Requirements()
 
 
 class EntityRule(_Strict):
-    min_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    min_score: float = Field(default=DEFAULT_MIN_SCORE, ge=0.0, le=1.0)
     operator: Operator = "placeholder"
+    keep_last: int = Field(default=0, ge=0, le=8)  # mask: characters left visible at the end
 
 
-class Redaction(_Strict):
+class Retention(_Strict):
+    audit_metadata: str | None = Field(default=None, pattern=DURATION_PATTERN)
+    encrypted_payloads: str | None = Field(default=None, pattern=DURATION_PATTERN)
+    raw_topics: str | None = Field(default=None, pattern=DURATION_PATTERN)
+
+    def seconds(self, kind: str) -> int | None:
+        value = getattr(self, kind)
+        return None if value is None else parse_duration(value)
+
+
+class Limits(_Strict):
+    max_prompt_chars: int | None = Field(default=None, ge=1)
+    models: tuple[str, ...] | None = None
+
+
+class Rule(_Strict):
+    id: str = Field(pattern=ID)
+    description: str = ""
+    when: Match = Match()
+    residency: Residency | None = None
+    redaction: Mapping[str, EntityRule] = Field(default_factory=dict)
+    retention: Retention | None = None
+    limits: Limits | None = None
+    unsupported_language: LanguageAction | None = None
+
+    def settings(self) -> tuple[str, ...]:
+        """The settings this rule decides when it is the first to match (README: precedence)."""
+        keys: list[str] = []
+        if self.residency is not None:
+            keys.append("residency")
+        keys.extend(f"redaction.{entity}" for entity in self.redaction)
+        if self.retention is not None:
+            keys.extend(f"retention.{k}" for k in RETENTION_KINDS
+                        if getattr(self.retention, k) is not None)
+        if self.limits is not None:
+            keys.extend(f"limits.{k}" for k in ("max_prompt_chars", "models")
+                        if getattr(self.limits, k) is not None)
+        if self.unsupported_language is not None:
+            keys.append("unsupported_language")
+        return tuple(keys)
+
+
+class Detection(_Strict):
     languages: tuple[str, ...] = ("en", "fr")
     default_language: str = "en"
-    entities: Mapping[str, EntityRule]
+
+    @field_validator("languages")
+    @classmethod
+    def _not_empty(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one language")
+        return value
 
 
 class Policy(_Strict):
     policy: str
     version: int
     description: str = ""
+    jurisdiction: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    detection: Detection = Detection()
+    classifications: Mapping[Classification, str] = Field(default_factory=dict)
     providers: tuple[Provider, ...] = Field(min_length=1)
     tenants: tuple[Tenant, ...] = Field(min_length=1)
-    classifications: Mapping[Classification, Residency]
-    redaction: Redaction
+    purposes: tuple[Purpose, ...] = ()
+    rules: tuple[Rule, ...] = Field(min_length=1)
 
-    @model_validator(mode="after")
-    def _cross_references(self) -> Policy:
-        known = {provider.id for provider in self.providers}
-        for name, residency in self.classifications.items():
-            for provider_id in residency.providers:
-                if provider_id not in known:
-                    raise ValueError(
-                        f"classifications.{name}.providers: unknown provider '{provider_id}' "
-                        f"(known: {', '.join(sorted(known))})"
-                    )
-        missing = [c for c in CLASSIFICATIONS if c not in self.classifications]
-        if missing:
-            raise ValueError(f"classifications: no residency rule for {', '.join(missing)}")
-        return self
+    # indexes for the hot path (a frozen model still allows private attributes)
+    _providers: dict[str, Provider] = PrivateAttr(default_factory=dict)
+    _tenants: dict[str, Tenant] = PrivateAttr(default_factory=dict)
+    _purposes: dict[str, Purpose] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, _context: Any) -> None:
+        self._providers = {p.id: p for p in self.providers}
+        self._tenants = {t.id: t for t in self.tenants}
+        self._purposes = {p.id: p for p in self.purposes}
 
     def provider(self, provider_id: str) -> Provider:
-        return next(p for p in self.providers if p.id == provider_id)
+        return self._providers[provider_id]
 
     def tenant(self, tenant_id: str) -> Tenant:
-        return next(t for t in self.tenants if t.id == tenant_id)
+        return self._tenants[tenant_id]
+
+    def purpose(self, purpose_id: str) -> Purpose | None:
+        return self._purposes.get(purpose_id)
+
+    def has_provider(self, provider_id: str) -> bool:
+        return provider_id in self._providers
+
+    def has_tenant(self, tenant_id: str) -> bool:
+        return tenant_id in self._tenants
 
     @property
     def tenant_ids(self) -> frozenset[str]:
         return frozenset(t.id for t in self.tenants)
 
+    @property
+    def entity_types(self) -> frozenset[str]:
+        """Every entity type some rule redacts: what the detector must look for."""
+        return frozenset(entity for rule in self.rules for entity in rule.redaction)
+
 
 class PolicyError(ValueError):
-    """A policy file that cannot be used; the message names the file and the path inside it."""
+    """A policy set that cannot be used. Each line names a file, line, column and the path in
+    the document: ``policies/health.yaml:12:5: rules[2].residency.providers[0]: ...``."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class RuleOrigin:
+    """Where a merged rule was written: for reasons such as "rule 'x' (health.yaml rules[1])"."""
+
+    __slots__ = ("file", "index", "label")
+
+    def __init__(self, file: str, index: int, rule_id: str) -> None:
+        self.file = file
+        self.index = index
+        self.label = f"'{rule_id}' ({file} rules[{index}])"
 
 
 class LoadedPolicy:
-    """A parsed policy with its identity: name, version and content hash."""
+    """A validated policy set with its identity: name, version and content hash.
 
-    def __init__(self, policy: Policy, digest: str, source: str) -> None:
+    Immutable once built; the worker swaps one LoadedPolicy for another on reload, so a request
+    is always judged by exactly one set. ``resolve`` memoises per (tenant, purpose,
+    classification): what remains per request is cheap (README: < 50 µs per decision).
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        digest: str,
+        source: str,
+        *,
+        files: tuple[tuple[str, str], ...] = (),
+        rule_origins: tuple[RuleOrigin, ...] = (),
+        document: Mapping[str, Any] | None = None,
+    ) -> None:
         self.policy = policy
+        # the merged document (plain JSON values) that was hashed: tools derive variants from it
+        self.document: Mapping[str, Any] = document if document is not None \
+            else policy.model_dump(mode="json", exclude_none=True)
         self.digest = digest
         self.source = source
+        self.files = files  # (path, sha256 of its bytes) per file of the set, in include order
+        self.rule_origins = rule_origins or tuple(
+            RuleOrigin(source, i, r.id) for i, r in enumerate(policy.rules))
+        self._resolutions: dict[tuple[str, str | None, str], Resolution] = {}
 
     @property
     def reference(self) -> dict[str, Any]:
         return {"name": self.policy.policy, "version": self.policy.version,
                 "sha256": self.digest}
 
+    def rule_label(self, index: int) -> str:
+        return self.rule_origins[index].label
+
+    def resolve(self, tenant: str, purpose: str | None, classification: str) -> Resolution:
+        key = (tenant, purpose, classification)
+        found = self._resolutions.get(key)
+        if found is None:
+            from streams.core.rules import resolve
+
+            found = self._resolutions[key] = resolve(self, tenant, purpose, classification)
+        return found
+
 
 def parse_policy(text: str, source: str) -> LoadedPolicy:
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise PolicyError(f"{source}: not valid YAML: {error}") from None
-    if not isinstance(document, dict):
-        raise PolicyError(f"{source}: a policy must be a YAML mapping")
-    try:
-        policy = Policy.model_validate(document)
-    except ValidationError as error:
-        lines = []
-        for problem in error.errors():
-            location = ".".join(str(part) for part in problem["loc"]) or "(top)"
-            lines.append(f"{source}: {location}: {problem['msg']}")
-        raise PolicyError("\n".join(lines)) from None
-    try:
-        digest = hashlib.sha256(rfc8785.dumps(document)).hexdigest()
-    except rfc8785.CanonicalizationError as error:  # e.g. an integer beyond 2**53
-        raise PolicyError(
-            f"{source}: cannot be hashed as canonical JSON ({type(error).__name__})"
-        ) from None
-    return LoadedPolicy(policy, digest, source)
+    """A policy written as one YAML document (no ``include``). Raises :class:`PolicyError`."""
+    from streams.core.policy_load import SourceFile, build_policy_set
+
+    return build_policy_set(SourceFile(source, text))

@@ -1,16 +1,56 @@
-"""Replacing detected personal values with typed, numbered placeholders.
+"""Redaction operators: what replaces a detected personal value before a request leaves.
 
-The same value gets the same placeholder everywhere in one request (``<PERSON_1>`` stays
-Jeanne Martin in every message), and two different values never share one. Overlapping
-findings are resolved in favour of the higher score, then the longer span.
+- ``placeholder``: a typed, numbered placeholder (``<PERSON_1>``). The same value gets the same
+  placeholder everywhere in one request; two different values never share one.
+- ``mask``: letters and digits become ``*`` (``keep_last`` of them stay visible at the end);
+  spaces and punctuation stay, so ``FR76 3000 6000`` becomes ``**** **** *000`` with keep_last 3.
+- ``keyed-hash``: ``<IBAN_CODE#3f2a9c1d0b7e4a55>``, an HMAC-SHA-256 under the tenant's key:
+  stable for one tenant, useless to anyone without the key (never an unkeyed hash, which a
+  guess of the value would reverse).
+- ``encrypt``: ``<PERSON:enc:...>``, the value encrypted under the tenant's key.
+- ``drop``: removed.
+- ``keep``: left as it is (an explicit exception, e.g. public officials' names), still counted.
+- ``block``: the whole request is refused (``streams.core.decision``).
+
+Keys never enter the core: ``keyed-hash`` and ``encrypt`` call an :class:`OperatorKeys` the
+caller passes in. Without one, a request needing them is blocked (fail closed).
+
+Overlapping findings are resolved in favour of the higher score, then the longer span.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from streams.core.model import ChatMessage, Finding
 from streams.core.policy import EntityRule
+
+KEYED_OPERATORS = frozenset({"keyed-hash", "encrypt"})
+
+
+class OperatorKeys(Protocol):
+    """Key handling for the keyed operators, per tenant; returns the text to put in the prompt."""
+
+    def keyed_hash(self, tenant: str, entity_type: str, value: str) -> str: ...
+
+    def encrypt(self, tenant: str, entity_type: str, value: str) -> str: ...
+
+
+def hmac_token(key: bytes, entity_type: str, value: str) -> str:
+    """16 hex digits of HMAC-SHA-256(key, type NUL value): what ``keyed-hash`` shows."""
+    message = entity_type.encode("utf-8") + b"\x00" + value.encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Redacted:
+    messages: tuple[ChatMessage, ...]
+    counts: dict[str, int]  # per entity type: distinct values handled (keep included)
+    operators: dict[str, str]  # per entity type: the operator applied
 
 
 def select_findings(
@@ -32,30 +72,76 @@ def _overlaps(a: Finding, b: Finding) -> bool:
     return a.message_index == b.message_index and a.start < b.end and b.start < a.end
 
 
-def apply_placeholders(
-    messages: Sequence[ChatMessage], findings: Sequence[Finding]
-) -> tuple[tuple[ChatMessage, ...], dict[str, int]]:
-    """Return the redacted messages and, per entity type, how many distinct values were replaced.
+def mask(value: str, keep_last: int = 0) -> str:
+    alnum = [i for i, ch in enumerate(value) if ch.isalnum()]
+    visible = set(alnum[-keep_last:]) if 0 < keep_last < len(alnum) else set()
+    return "".join(
+        ch if (not ch.isalnum() or i in visible) else "*" for i, ch in enumerate(value))
 
-    ``findings`` must not overlap (see :func:`select_findings`).
-    """
-    placeholders: dict[tuple[str, str], str] = {}
-    per_type: dict[str, int] = {}
-    for finding in sorted(findings, key=lambda f: (f.message_index, f.start)):
-        value = messages[finding.message_index].content[finding.start : finding.end]
-        key = (finding.entity_type, value)
-        if key not in placeholders:
-            per_type[finding.entity_type] = per_type.get(finding.entity_type, 0) + 1
-            placeholders[key] = f"<{finding.entity_type}_{per_type[finding.entity_type]}>"
+
+def apply_operators(
+    messages: Sequence[ChatMessage],
+    findings: Sequence[Finding],
+    rules: Mapping[str, EntityRule],
+    *,
+    tenant: str = "",
+    keys: OperatorKeys | None = None,
+) -> Redacted:
+    """Apply each finding's operator. ``findings`` must not overlap (:func:`select_findings`)
+    and must not need ``block`` (the caller blocks such requests before redacting).
+    Raises LookupError if a keyed operator is needed and ``keys`` is None."""
+    replacements: dict[tuple[str, str], str] = {}
+    numbers: dict[str, int] = {}
+    counts: dict[str, int] = {}
+    operators: dict[str, str] = {}
+    ordered = sorted(findings, key=lambda f: (f.message_index, f.start))
+    for finding in ordered:
+        kind = finding.entity_type
+        value = messages[finding.message_index].content[finding.start:finding.end]
+        if (kind, value) in replacements:
+            continue
+        rule = rules[kind]
+        operators[kind] = rule.operator
+        counts[kind] = counts.get(kind, 0) + 1
+        replacements[(kind, value)] = _replacement(rule, kind, value, numbers, tenant, keys)
     redacted = []
     for index, message in enumerate(messages):
         text = message.content
-        for finding in sorted(
-            (f for f in findings if f.message_index == index), key=lambda f: -f.start
-        ):
-            value = text[finding.start : finding.end]
-            text = text[: finding.start] + placeholders[(finding.entity_type, value)] + text[
-                finding.end :
-            ]
+        for finding in reversed([f for f in ordered if f.message_index == index]):
+            value = text[finding.start:finding.end]
+            text = text[:finding.start] + replacements[(finding.entity_type, value)] \
+                + text[finding.end:]
         redacted.append(ChatMessage(message.role, text))
-    return tuple(redacted), per_type
+    return Redacted(tuple(redacted), counts, operators)
+
+
+def _replacement(
+    rule: EntityRule, kind: str, value: str, numbers: dict[str, int], tenant: str,
+    keys: OperatorKeys | None,
+) -> str:
+    operator = rule.operator
+    if operator == "placeholder":
+        numbers[kind] = numbers.get(kind, 0) + 1
+        return f"<{kind}_{numbers[kind]}>"
+    if operator == "mask":
+        return mask(value, rule.keep_last)
+    if operator == "drop":
+        return ""
+    if operator == "keep":
+        return value
+    if operator in KEYED_OPERATORS:
+        if keys is None:
+            raise LookupError(f"operator {operator} needs keys")
+        if operator == "keyed-hash":
+            return f"<{kind}#{keys.keyed_hash(tenant, kind, value)}>"
+        return f"<{kind}:enc:{keys.encrypt(tenant, kind, value)}>"
+    raise ValueError(f"operator {operator} does not replace a value")
+
+
+def apply_placeholders(
+    messages: Sequence[ChatMessage], findings: Sequence[Finding]
+) -> tuple[tuple[ChatMessage, ...], dict[str, int]]:
+    """Every finding as a placeholder: the redacted messages and the distinct values per type."""
+    rules = {f.entity_type: EntityRule() for f in findings}
+    result = apply_operators(messages, findings, rules)
+    return result.messages, result.counts

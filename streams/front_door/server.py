@@ -180,7 +180,8 @@ async def models(request: web.Request) -> web.Response:
     policy = door.policy.policy
     tenant = policy.tenant(request[TENANT])
     classification = request.headers.get(CLASSIFICATION_HEADER) or tenant.default_classification
-    allowed = [policy.provider(pid) for pid in allowed_ids(policy, classification)]
+    allowed = [policy.provider(pid)
+               for pid in allowed_ids(door.policy, request[TENANT], None, classification)]
     data = [{"id": model, "object": "model", "created": 0, "owned_by": provider.id}
             for provider in allowed for model in provider.models]
     return web.json_response({"object": "list", "data": data})

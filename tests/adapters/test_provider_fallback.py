@@ -16,6 +16,7 @@ import pytest_asyncio
 import yaml
 
 from streams.adapters.audit_store import SqliteAuditStore, load_audit_schema, verify_store
+from streams.adapters.policy_files import policy_document
 from streams.adapters.providers.base import ProviderError
 from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.fallback import candidates, fallback_ids
@@ -75,17 +76,23 @@ def test_circuit_breaker_opens_half_opens_and_closes() -> None:
 # --- policies with several doors -----------------------------------------------------------
 
 def policy_with(endpoints: dict[str, tuple[str, str, str]], personal: list[str]) -> LoadedPolicy:
-    """The default policy with these providers {id: (kind, endpoint, model)}; ``personal``
+    """The shipped policy with these providers {id: (kind, endpoint, model)}; ``personal``
     data may go to ``personal`` in that order, ``public`` data to every provider."""
-    document = yaml.safe_load((ROOT / "policies" / "default.yaml").read_text("utf-8"))
+    document = policy_document(ROOT / "policies")
     template = document["providers"][0]
     document["providers"] = [
         {**template, "id": pid, "kind": kind, "endpoint": endpoint, "models": [model],
          "jurisdiction": "FR" if kind == "openai-compatible" else "US"}
         for pid, (kind, endpoint, model) in endpoints.items()]
-    for name, rule in document["classifications"].items():
-        if rule["providers"]:
-            rule["providers"] = personal if name != "public" else list(endpoints)
+    baseline = next(r for r in document["rules"] if r["id"] == "baseline")
+    document["rules"] = [
+        {"id": "secret", "when": {"classifications": ["secret"]},
+         "residency": {"providers": []}},
+        {"id": "public", "when": {"classifications": ["public"]},
+         "residency": {"providers": list(endpoints)}},
+        {"id": "others", "residency": {"providers": personal}},
+        baseline,
+    ]
     return parse_policy(yaml.safe_dump(document), "test-policy.yaml")
 
 
@@ -237,13 +244,14 @@ def test_stage_two_never_calls_a_provider_the_policy_does_not_allow() -> None:
     endpoints = {"a": ("anthropic", "http://127.0.0.1:1/v1", "m"),
                  "b": ("openai-compatible", "http://127.0.0.1:2/v1", "m"),
                  "c": ("gemini", "http://127.0.0.1:3/v1beta", "other")}
-    policy = policy_with(endpoints, ["b", "a"]).policy
-    message = {"provider": "b", "fallbacks": ["c", "a", "ghost"], "classification": "personal"}
+    policy = policy_with(endpoints, ["b", "a"])
+    message = {"provider": "b", "fallbacks": ["c", "a", "ghost"], "classification": "personal",
+               "tenant": "city-of-lyon"}
     assert [p.id for p in candidates(policy, message)] == ["b", "a"]
     assert [p.id for p in candidates(policy, {**message, "classification": "secret"})] == []
-    assert fallback_ids(policy, "public", "a", None) == ["b", "c"]
-    assert fallback_ids(policy, "public", "a", "m") == ["b"]  # asked-for model only
-    assert isinstance(policy.provider("a"), Provider)
+    assert fallback_ids(policy, "city-of-lyon", None, "public", "a", None) == ["b", "c"]
+    assert fallback_ids(policy, "city-of-lyon", None, "public", "a", "m") == ["b"]  # asked-for
+    assert isinstance(policy.policy.provider("a"), Provider)
 
 
 # --- streamed answers ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import yaml
 from stack import MAX_MESSAGE_BYTES, KafkaClient, Stack, free_port, request, wait_http
 
 from streams.adapters.kafka_broker import start_broker, stop_broker
+from streams.adapters.policy_files import policy_document
 from streams.config import load_settings, project_root
 from streams.worker import ensure_topics, load_policy, topic_names
 
@@ -25,7 +26,8 @@ from streams.worker import ensure_topics, load_policy, topic_names
 def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     home = tmp_path_factory.mktemp("douane-home")
     model_port = free_port()
-    policy = yaml.safe_load((project_root() / "policies" / "default.yaml").read_text())
+    # the shipped policy set as one file, its sovereign door (providers[0]) on the test port
+    policy = policy_document(project_root() / "policies")
     policy["providers"][0]["endpoint"] = f"http://127.0.0.1:{model_port}/v1"
     policy_path = home / "policy.yaml"
     policy_path.write_text(yaml.safe_dump(policy, sort_keys=False))

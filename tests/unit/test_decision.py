@@ -9,14 +9,12 @@ from typing import Any
 
 import pytest
 
+from streams.adapters.policy_files import load_policy_set
 from streams.config import project_root
 from streams.core.decision import Decision, decide, forwarded_digest
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest
-from streams.core.policy import parse_policy
 
-POLICY = parse_policy(
-    (project_root() / "policies" / "default.yaml").read_text("utf-8"), "default.yaml"
-)
+POLICY = load_policy_set(project_root() / "policies")
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
 NAME = "Jeanne Martin"
@@ -77,8 +75,8 @@ def test_forward_with_redaction() -> None:
     decision = decide(request(), detection(), POLICY)
     assert decision.outcome == "forward"
     assert codes(decision) == ["redacted", "routed"]
-    assert decision.provider is not None and decision.provider.id == "local-stand-in"
-    assert decision.model == "douane-echo-1"
+    assert decision.provider is not None and decision.provider.id == "sovereign-local"
+    assert decision.model == "llama-3.3-70b-instruct"
     assert decision.classification == "personal"  # city-of-lyon's default
     assert decision.entity_counts == {"PERSON": 1, "PHONE_NUMBER": 1, "EMAIL_ADDRESS": 1}
     assert [m.content for m in decision.forwarded_messages] == [
@@ -86,11 +84,11 @@ def test_forward_with_redaction() -> None:
         "Écrivez à <EMAIL_ADDRESS_1> ; <PERSON_1> répondra.",
     ]
     body = decision.forward_body()
-    assert body["model"] == "douane-echo-1"
+    assert body["model"] == "llama-3.3-70b-instruct"
     left = json.dumps(body, ensure_ascii=False)
     assert [v for v in PLANTED if v in left] == []
     assert "1 EMAIL_ADDRESS, 1 PERSON, 1 PHONE_NUMBER" in decision.reasons[0].message
-    assert "local-stand-in" in decision.reasons[1].message
+    assert "sovereign-local" in decision.reasons[1].message
     assert "FR" in decision.reasons[1].message
 
 
@@ -139,7 +137,7 @@ def test_reasons_never_contain_the_values() -> None:
         ),
         pytest.param(request(model="gpt-4o"), detection(), "block", ["model-not-allowed"],
                      "personal", id="model-not-offered"),
-        pytest.param(request(model="douane-echo-1"), detection(), "forward",
+        pytest.param(request(model="llama-3.3-70b-instruct"), detection(), "forward",
                      ["redacted", "routed"], "personal", id="model-offered"),
         pytest.param(request(), detection(method="patterns+ner-fallback:en", language="de"),
                      "forward", ["redacted", "language-fallback", "routed"], "personal",
@@ -169,7 +167,8 @@ def test_decide(
 def test_secret_reason_names_the_policy_path() -> None:
     decision = decide(request(classification="secret"), detection(), POLICY)
     assert decision.provider is None and decision.model is None
-    assert "classifications.secret.providers" in decision.reasons[0].message
+    assert "'secret-never-leaves' (policies/guardrails.yaml rules[0]) residency" \
+        in decision.reasons[0].message
 
 
 def test_blocked_entity_reason_names_the_rule() -> None:
@@ -177,14 +176,15 @@ def test_blocked_entity_reason_names_the_rule() -> None:
     decision = decide(request(texts=texts), detection(texts, ((0, "CREDIT_CARD", CARD),)),
                       POLICY)
     assert "CREDIT_CARD" in decision.reasons[0].message
-    assert "redaction.entities.CREDIT_CARD.operator" in decision.reasons[0].message
+    assert "'no-payment-cards' (policies/guardrails.yaml rules[1])" in decision.reasons[0].message
+    assert "redaction.CREDIT_CARD.operator: block" in decision.reasons[0].message
 
 
 def test_model_not_allowed_lists_allowed_models() -> None:
     decision = decide(request(model="gpt-4o"), detection(), POLICY)
     assert decision.provider is None
     assert "gpt-4o" in decision.reasons[0].message
-    assert "douane-echo-1" in decision.reasons[0].message
+    assert "llama-3.3-70b-instruct" in decision.reasons[0].message
 
 
 def test_language_fallback_reason_names_language_and_method() -> None:
@@ -195,17 +195,13 @@ def test_language_fallback_reason_names_language_and_method() -> None:
 
 
 def test_second_provider_serves_a_model_the_first_lacks() -> None:
-    document = POLICY.policy.model_dump(mode="json")
-    document["providers"].append({**document["providers"][0], "id": "eu-cloud",
-                                  "models": ["big-1"], "jurisdiction": "DE"})
-    document["classifications"]["personal"]["providers"] = ["local-stand-in", "eu-cloud"]
-    policy = parse_policy(json.dumps(document), "two.yaml")  # JSON is YAML
-    decision = decide(request(model="big-1"), detection(), policy)
+    decision = decide(request(model="mistral-large-latest"), detection(), POLICY)
     assert decision.outcome == "forward"
-    assert decision.provider is not None and decision.provider.id == "eu-cloud"
-    assert decision.model == "big-1"
-    default = decide(request(), detection(), policy)
-    assert default.provider is not None and default.provider.id == "local-stand-in"
+    assert decision.provider is not None and decision.provider.id == "mistral-paris"
+    assert decision.model == "mistral-large-latest"
+    default = decide(request(), detection(), POLICY)
+    assert default.provider is not None and default.provider.id == "sovereign-local"
+    assert [p.id for p in default.fallbacks] == ["secnumcloud-mistral", "mistral-paris"]
 
 
 # --- audit_event ---------------------------------------------------------------------------
@@ -249,8 +245,12 @@ def test_audit_event_details_for_a_forward() -> None:
     assert details["decision"] == "forward"
     assert details["classification"] == "personal"
     assert details["purpose"] == "casework"
-    assert (details["provider"], details["provider_jurisdiction"]) == ("local-stand-in", "FR")
-    assert details["model"] == "douane-echo-1"
+    assert (details["provider"], details["provider_jurisdiction"]) == ("sovereign-local", "FR")
+    assert details["model"] == "llama-3.3-70b-instruct"
+    assert details["rules"] == ["baseline-personal", "baseline"]
+    assert details["operators"] == {"EMAIL_ADDRESS": "placeholder", "PERSON": "placeholder",
+                                    "PHONE_NUMBER": "placeholder"}
+    assert details["prompt_chars"] == sum(len(t) for t in TEXTS)
     assert (details["language"], details["detection"]) == ("fr", "ner+patterns")
     assert details["entities"] == {"EMAIL_ADDRESS": 1, "PERSON": 2, "PHONE_NUMBER": 1}
     expected = [

@@ -12,23 +12,39 @@ from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 
 from streams.adapters.audit_store import SqliteAuditStore, load_audit_schema, verify_store
+from streams.adapters.policy_files import policy_document
 from streams.adapters.providers.base import CallContext, ProviderAnswer, ProviderError
 from streams.adapters.signer import load_or_create_signer
 from streams.config import REJECTED_TOPIC, REQUESTS_TOPIC, RESPONSES_TOPIC, project_root
 from streams.core.decision import forwarded_digest
 from streams.core.intake import RequestIntake
 from streams.core.model import ChatMessage, Detection, Finding
-from streams.core.policy import Provider, parse_policy
+from streams.core.policy import LoadedPolicy, Provider, parse_policy
 from streams.pipeline import Outgoing, Pipeline, Source
 
 ROOT = project_root()
-POLICY = parse_policy((ROOT / "policies" / "default.yaml").read_text("utf-8"), "default.yaml")
+
+
+def single_door_policy() -> LoadedPolicy:
+    """The shipped policy with only its sovereign door, so a failing provider has no fallback."""
+    document = policy_document(ROOT / "policies")
+    document["providers"] = document["providers"][:1]
+    for rule in document["rules"]:
+        residency = rule.get("residency") or {}
+        if "providers" in residency:
+            residency["providers"] = [p for p in residency["providers"]
+                                      if p == "sovereign-local"]
+    return parse_policy(yaml.safe_dump(document), "single-door.yaml")
+
+
+POLICY = single_door_policy()
 REQUEST_SCHEMA = json.loads((ROOT / "schemas" / "request.schema.json").read_text("utf-8"))
 RESPONSE_SCHEMA = json.loads((ROOT / "schemas" / "response.schema.json").read_text("utf-8"))
 REJECTED_SCHEMA = json.loads((ROOT / "schemas" / "rejected.schema.json").read_text("utf-8"))
-FORWARD_TOPIC = "douane.forward.local-stand-in"
+FORWARD_TOPIC = "douane.forward.sovereign-local"
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
 NAME = "Jeanne Martin"
@@ -188,13 +204,13 @@ async def test_admit_publishes_the_redacted_request_after_auditing_it(h: Harness
     assert [(o.topic, o.key) for o in out] == [(FORWARD_TOPIC, b"req-1")]
     message = json.loads(out[0].value)
     assert message["body"] == {
-        "model": "douane-echo-1",
+        "model": "llama-3.3-70b-instruct",
         "messages": [{"role": "user", "content": "Bonjour, je suis <PERSON_1> "
                       "(<EMAIL_ADDRESS_1>). <PERSON_1> a besoin d'un rendez-vous."}],
     }
     assert message["redacted_entities"] == {"EMAIL_ADDRESS": 1, "PERSON": 1}
     assert (message["id"], message["tenant"], message["provider"]) == (
-        "req-1", "city-of-lyon", "local-stand-in")
+        "req-1", "city-of-lyon", "sovereign-local")
     assert message["audit_record_id"] == "req-1/admitted"
     assert message["policy_hash"] == POLICY.digest
     assert no_planted_values(out)
@@ -391,20 +407,20 @@ async def test_forward_calls_the_provider_once_and_answers(h: Harness) -> None:
     assert call["endpoint"] == "http://127.0.0.1:8088/v1"
     assert call["body"] == json.loads(forward.value)["body"]
     assert (call["request_id"], call["audit_record_id"]) == (
-        "req-1", "req-1/forwarded/local-stand-in")
+        "req-1", "req-1/forwarded/sovereign-local")
     assert not [v for v in PLANTED if v in json.dumps(call["body"], ensure_ascii=False)]
 
     assert [(o.topic, o.key) for o in out] == [(RESPONSES_TOPIC, b"req-1")]
     [response] = on(out, RESPONSES_TOPIC)
     assert response["status"] == "answered"
     assert response["messages"] == list(ANSWER.messages)
-    assert (response["provider"], response["model"]) == ("local-stand-in", "douane-echo-1")
+    assert (response["provider"], response["model"]) == ("sovereign-local", "douane-echo-1")
     assert response["audit_record_id"] == "req-1/answered"
     assert response["redacted_entities"] == {"EMAIL_ADDRESS": 1, "PERSON": 1}
     assert response["metadata"] == {"ticket": "T-42"}
     assert response["reasons"] == []
     assert h.kinds("req-1") == ["admitted", "forwarded", "answered"]
-    forwarded = h.store.get("req-1/forwarded/local-stand-in")
+    forwarded = h.store.get("req-1/forwarded/sovereign-local")
     assert forwarded is not None
     assert forwarded.payload["details"]["admitted_record"] == "req-1/admitted"
     assert forwarded.payload["details"]["forwarded_sha256"] == forwarded_digest(call["body"])

@@ -1,195 +1,255 @@
-"""parse_policy: the shipped policy parses, its digest ignores layout, errors name the path."""
+"""Policy sets: the shipped one loads, its hash names its content, and every kind of error is
+reported with file:line:column and the path in the document - all of them at once."""
 
 from __future__ import annotations
 
-import copy
 import re
-from collections.abc import Callable
-from typing import Any
+import shutil
+from pathlib import Path
 
 import pytest
 import yaml
 
+from streams.adapters.policy_files import load_policy_set, policy_document
 from streams.config import project_root
 from streams.core.policy import PolicyError, parse_policy
 
-DEFAULT_TEXT = (project_root() / "policies" / "default.yaml").read_text("utf-8")
-DEFAULT = yaml.safe_load(DEFAULT_TEXT)
+POLICIES = project_root() / "policies"
+
+SMALL = """\
+policy: small
+version: 1
+providers:
+  - id: local
+    kind: openai-compatible
+    endpoint: http://127.0.0.1:9/v1
+    models: [llama]
+    jurisdiction: IS
+    hosting: on-premises
+  - id: mistral-paris
+    kind: mistral
+    endpoint: https://api.mistral.ai/v1
+    models: [mistral-large]
+    jurisdiction: FR
+    retains_data: true
+    retention_days: 30
+tenants:
+  - id: registry
+    default_classification: personal
+rules:
+  - id: secret
+    when: {classifications: [secret]}
+    residency: {providers: []}
+  - id: personal-stays-home
+    when: {classifications: [personal, sensitive]}
+    residency: {jurisdictions: [IS]}
+  - id: the-rest
+    when: {classifications: [public, internal]}
+    residency: {jurisdictions: [IS, FR]}
+    redaction:
+      PERSON: {operator: placeholder}
+"""
 
 
-def edited(change: Callable[[dict[str, Any]], object]) -> str:
-    document = copy.deepcopy(DEFAULT)
-    change(document)
-    return yaml.safe_dump(document, sort_keys=False)
+def problems_of(text: str, name: str = "p.yaml") -> list[str]:
+    with pytest.raises(PolicyError) as caught:
+        parse_policy(text, name)
+    return caught.value.problems
 
 
-def test_default_policy_parses() -> None:
-    loaded = parse_policy(DEFAULT_TEXT, "default.yaml")
+def test_the_shipped_set_loads() -> None:
+    loaded = load_policy_set(POLICIES)
     policy = loaded.policy
-    assert (policy.policy, policy.version) == ("default", 1)
-    assert policy.tenant_ids == {"ministry-of-health", "city-of-lyon", "tax-office"}
-    assert policy.tenant("ministry-of-health").default_classification == "sensitive"
-    assert policy.provider("local-stand-in").models == ("douane-echo-1",)
-    assert policy.classifications["secret"].providers == ()
-    assert policy.classifications["personal"].providers == ("local-stand-in",)
-    assert policy.redaction.entities["CREDIT_CARD"].operator == "block"
-    assert policy.redaction.entities["PHONE_NUMBER"].min_score == 0.4
+    assert (policy.policy, policy.jurisdiction) == ("national-administration", "FR")
+    assert policy.providers[0].id == "sovereign-local"  # the demo's and the tests' door
+    assert {"ministry-of-health", "ministry-of-education", "tax-office", "city-of-lyon"} \
+        <= policy.tenant_ids
+    assert [name.rsplit("/", 1)[-1] for name, _ in loaded.files][:3] == [
+        "policy.yaml", "sovereign.yaml", "providers.yaml"]
     assert re.fullmatch(r"[0-9a-f]{64}", loaded.digest)
-    assert loaded.reference == {"name": "default", "version": 1, "sha256": loaded.digest}
-    assert loaded.source == "default.yaml"
+    assert loaded.rule_label(0) == "'secret-never-leaves' (policies/guardrails.yaml rules[0])"
 
 
-DIGEST = parse_policy(DEFAULT_TEXT, "default.yaml").digest
+def test_small_single_file_policy_loads() -> None:
+    loaded = parse_policy(SMALL, "small.yaml")
+    assert [r.id for r in loaded.policy.rules] == ["secret", "personal-stays-home", "the-rest"]
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        pytest.param(DEFAULT_TEXT, id="same-text"),
-        pytest.param(yaml.safe_dump(DEFAULT, sort_keys=True, indent=4), id="reindented-sorted"),
-        pytest.param(yaml.safe_dump(DEFAULT, default_flow_style=True), id="flow-style"),
-        pytest.param(
-            "\n".join(line.split(" #")[0] for line in DEFAULT_TEXT.splitlines()
-                      if not line.startswith("#")),
-            id="comments-removed",
-        ),
-        pytest.param("# a new comment\n" + DEFAULT_TEXT.replace("\n", "\n\n"),
-                     id="comment-and-blank-lines"),
-        pytest.param(yaml.safe_dump(DEFAULT, allow_unicode=True, width=20), id="wrapped"),
-    ],
-)
-def test_digest_ignores_layout_and_comments(text: str) -> None:
-    assert parse_policy(text, "other-name.yaml").digest == DIGEST
+# --- the hash ------------------------------------------------------------------------------
+
+def copy_set(tmp_path: Path) -> Path:
+    target = tmp_path / "policies"
+    shutil.copytree(POLICIES, target)
+    return target
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        pytest.param(lambda d: d.update(version=2), id="version"),
-        pytest.param(lambda d: d.update(description="other"), id="description"),
-        pytest.param(lambda d: d["redaction"]["entities"]["PERSON"].update(min_score=0.6),
-                     id="min-score"),
-        pytest.param(lambda d: d["redaction"]["entities"]["PERSON"].update(operator="block"),
-                     id="operator"),
-        pytest.param(lambda d: d["classifications"]["public"].update(providers=[]),
-                     id="residency"),
-        pytest.param(lambda d: d["tenants"][0].update(default_classification="personal"),
-                     id="tenant-default"),
-        pytest.param(lambda d: d["providers"][0].update(endpoint="http://127.0.0.1:9/v1"),
-                     id="endpoint"),
-        pytest.param(lambda d: d["tenants"].reverse(), id="tenant-order"),
-    ],
-)
-def test_digest_changes_when_a_value_changes(change: Callable[[dict[str, Any]], object]) -> None:
-    assert parse_policy(edited(change), "default.yaml").digest != DIGEST
+def test_hash_ignores_comments_layout_and_which_file_holds_a_section(tmp_path: Path) -> None:
+    digest = load_policy_set(POLICIES).digest
+    target = copy_set(tmp_path)
+    health = target / "health.yaml"
+    health.write_text("# reviewed by the DPO\n" + health.read_text().replace("\n", "\n\n"))
+    # move the sovereign provider into providers.yaml and drop sovereign.yaml from the set
+    sovereign = yaml.safe_load((target / "sovereign.yaml").read_text())["providers"]
+    providers = yaml.safe_load((target / "providers.yaml").read_text())
+    providers["providers"] = sovereign + providers["providers"]
+    (target / "providers.yaml").write_text(yaml.safe_dump(providers, indent=4))
+    (target / "sovereign.yaml").unlink()
+    manifest = (target / "policy.yaml").read_text().replace("  - sovereign.yaml", "")
+    (target / "policy.yaml").write_text(manifest)
+    assert load_policy_set(target).digest == digest
 
+
+def test_hash_changes_with_a_value_and_with_rule_order() -> None:
+    base = parse_policy(SMALL, "a.yaml").digest
+    assert parse_policy(SMALL.replace("jurisdictions: [IS, FR]", "jurisdictions: [FR, IS]"),
+                        "a.yaml").digest != base
+    document = yaml.safe_load(SMALL)
+    document["rules"][0], document["rules"][1] = document["rules"][1], document["rules"][0]
+    assert parse_policy(yaml.safe_dump(document), "a.yaml").digest != base
+
+
+# --- errors: file:line:column: path: message --------------------------------------------
 
 @pytest.mark.parametrize(
-    ("text", "fragments"),
+    ("change", "expected"),
     [
-        pytest.param(
-            edited(lambda d: d["classifications"]["personal"].update(
-                providers=["local-stand-in", "us-cloud"])),
-            ["classifications.personal.providers", "unknown provider 'us-cloud'",
-             "known: local-stand-in"],
-            id="unknown-provider-in-classification",
-        ),
-        pytest.param(
-            edited(lambda d: d["classifications"].pop("secret")),
-            ["classifications", "no residency rule for secret"],
-            id="missing-classification",
-        ),
-        pytest.param(
-            edited(lambda d: [d["classifications"].pop(c) for c in ("public", "sensitive")]),
-            ["no residency rule for public, sensitive"],
-            id="two-missing-classifications",
-        ),
-        pytest.param(
-            edited(lambda d: d["classifications"].update(restricted={"providers": []})),
-            ["classifications.restricted"],
-            id="unknown-classification",
-        ),
-        pytest.param(
-            edited(lambda d: d["providers"][0].update(id="Local_Stand_In")),
-            ["providers.0.id", "pattern"],
-            id="bad-provider-id",
-        ),
-        pytest.param(
-            edited(lambda d: d["providers"][0].update(jurisdiction="France")),
-            ["providers.0.jurisdiction"],
-            id="bad-jurisdiction",
-        ),
-        pytest.param(
-            edited(lambda d: d["providers"][0].update(models=[])),
-            ["providers.0.models"],
-            id="provider-without-models",
-        ),
-        pytest.param(
-            edited(lambda d: d["tenants"][2].update(id="Tax Office")),
-            ["tenants.2.id"],
-            id="bad-tenant-id",
-        ),
-        pytest.param(
-            edited(lambda d: d["tenants"][1].update(default_classification="restricted")),
-            ["tenants.1.default_classification"],
-            id="bad-default-classification",
-        ),
-        pytest.param(
-            edited(lambda d: d["redaction"]["entities"]["PERSON"].update(min_score=1.5)),
-            ["redaction.entities.PERSON.min_score"],
-            id="min-score-above-1",
-        ),
-        pytest.param(
-            edited(lambda d: d["redaction"]["entities"]["EMAIL_ADDRESS"].update(operator="mask")),
-            ["redaction.entities.EMAIL_ADDRESS.operator"],
-            id="unknown-operator",
-        ),
-        pytest.param(
-            edited(lambda d: d.update(rules=[])),
-            ["rules", "Extra inputs are not permitted"],
-            id="unknown-top-level-key",
-        ),
-        pytest.param(
-            edited(lambda d: d["providers"][0].update(api_key="x")),
-            ["providers.0.api_key", "Extra inputs are not permitted"],
-            id="unknown-provider-key",
-        ),
-        pytest.param(edited(lambda d: d.pop("redaction")), ["redaction", "required"],
-                     id="missing-redaction"),
-        pytest.param("- policy: default\n- version: 1\n", ["must be a YAML mapping"],
-                     id="yaml-list"),
-        pytest.param("just a sentence", ["must be a YAML mapping"], id="yaml-scalar"),
-        pytest.param("", ["must be a YAML mapping"], id="empty-file"),
-        pytest.param("policy: [default\nversion: 1\n", ["not valid YAML"], id="unclosed-flow"),
-        pytest.param("policy: a: b\n", ["not valid YAML"], id="nested-mapping-on-one-line"),
-        pytest.param("policy: default\n\tversion: 1\n", ["not valid YAML"], id="tab-indent"),
+        pytest.param(("residency: {providers: []}", "residency: {providers: [openai-us]}"),
+                     r"^p\.yaml:23:29: rules\[0\]\.residency\.providers\[0\]: unknown provider "
+                     r"'openai-us' \(known providers: local, mistral-paris\)$",
+                     id="unknown-provider"),
+        pytest.param(("      PERSON: {operator: placeholder}", "      PERSN: {operator: mask}"),
+                     r"^p\.yaml:31:7: rules\[2\]\.redaction\.PERSN: unknown entity type 'PERSN' "
+                     r"\(known entity types: .*PERSON.*\)$", id="unknown-entity-type"),
+        pytest.param(("  - id: secret\n    when: {classifications: [secret]}\n"
+                      "    residency: {providers: []}\n", ""),
+                     r"^p\.yaml:\d+:\d+: classifications\.secret: classification 'secret' has no "
+                     r"residency rule for tenant 'registry'",
+                     id="classification-without-residency"),
+        pytest.param(("    kind: mistral", "    kind: acme"),
+                     r"^p\.yaml:11:11: providers\[1\]\.kind: 'acme' is not one of: openai, ",
+                     id="bad-enum"),
+        pytest.param(("jurisdiction: FR", "jurisdiction: France"),
+                     r"^p\.yaml:14:19: providers\[1\]\.jurisdiction: 'France' does not match",
+                     id="bad-pattern"),
+        pytest.param(("    retention_days: 30", "    retention_days: 30\n    api_key: x"),
+                     r"^p\.yaml:17:5: providers\[1\]\.api_key: unknown key 'api_key' \(allowed: ",
+                     id="unknown-key"),
+        pytest.param(("    default_classification: personal\n", "\n"),
+                     r"^p\.yaml:18:5: tenants\[0\]: missing required key 'default_classification'",
+                     id="missing-key"),
+        pytest.param(("    residency: {jurisdictions: [IS]}", "    residency: {}"),
+                     r"^p\.yaml:26:16: rules\[1\]\.residency: residency must give providers, "
+                     r"jurisdictions or regions", id="empty-residency"),
+        pytest.param(("  - id: the-rest", "  - id: the-rest\n    colour: blue"),
+                     r"^p\.yaml:28:5: rules\[2\]\.colour: unknown key 'colour'", id="rule-key"),
+        pytest.param(("version: 1", "version: 1\nversion: 2"),
+                     r"^p\.yaml:3:1: version: duplicate key 'version'$", id="duplicate-key"),
+        pytest.param(("policy: small", "policy: [small"),
+                     r"^p\.yaml:\d+:\d+: \(document\): not valid YAML: ", id="yaml-syntax"),
+        pytest.param(("      PERSON: {operator: placeholder}",
+                      "      PERSON: {operator: placeholder, keep_last: 2}"),
+                     r"^p\.yaml:31:50: rules\[2\]\.redaction\.PERSON\.keep_last: keep_last applies "
+                     r"to the mask operator only", id="keep-last-without-mask"),
     ],
 )
-def test_errors_name_the_file_and_the_path(text: str, fragments: list[str]) -> None:
+def test_each_error_names_file_line_column_and_path(change: tuple[str, str], expected: str,
+                                                     ) -> None:
+    old, new = change
+    assert old in SMALL
+    problems = problems_of(SMALL.replace(old, new, 1))
+    assert any(re.search(expected, p) for p in problems), problems
+
+
+def test_unreachable_rules_are_reported_with_what_shadows_them() -> None:
+    text = SMALL.replace("  - id: the-rest", """\
+  - id: shadowed
+    when: {classifications: [personal]}
+    residency: {jurisdictions: [FR]}
+  - id: never-matches
+    when: {tenants: [registry], classifications: [public]}
+    residency: {providers: [local]}
+  - id: the-rest""").replace("    default_classification: personal",
+                             "    default_classification: personal\n"
+                             "    minimum_classification: internal")
+    problems = problems_of(text)
+    assert problems == [
+        "p.yaml:28:5: rules[2]: rule 'shadowed' is unreachable: every request it matches "
+        "already has each of its settings decided by earlier rules ('personal-stays-home' "
+        "(p.yaml rules[1]))",
+        "p.yaml:31:5: rules[3]: rule 'never-matches' is unreachable: no request can match it "
+        "(check its tenants, purposes and classifications against the tenants' allowed "
+        "purposes and minimum classifications)",
+    ]
+
+
+def test_cross_references_are_all_reported_at_once() -> None:
+    text = (SMALL.replace("residency: {providers: []}", "residency: {providers: [ghost]}")
+            .replace("PERSON: {operator: placeholder}", "PERSN: {operator: placeholder}")
+            .replace("    when: {classifications: [personal, sensitive]}",
+                     "    when: {classifications: [personal], tenants: [nobody]}"))
+    problems = problems_of(text)
+    assert [p.split(": ")[1] for p in problems] == [
+        "rules[0].residency.providers[0]",
+        "rules[1].when.tenants[0]", "rules[2].redaction.PERSN"]
+
+
+def test_schema_errors_are_all_reported_at_once() -> None:
+    text = (SMALL.replace("kind: mistral", "kind: acme")
+            .replace("jurisdiction: IS", "jurisdiction: is")
+            .replace("  - id: the-rest", "  - id: the-rest\n    colour: blue"))
+    assert [p.split(": ")[1] for p in problems_of(text)] == [
+        "providers[0].jurisdiction", "providers[1].kind", "rules[2].colour"]
+
+
+def test_norway_stays_a_country_not_a_boolean() -> None:
+    loaded = parse_policy(SMALL.replace("jurisdiction: IS", "jurisdiction: NO")
+                          .replace("[IS", "[NO"), "p.yaml")
+    assert loaded.policy.providers[0].jurisdiction == "NO"
+
+
+def test_a_set_names_the_file_of_each_problem(tmp_path: Path) -> None:
+    target = copy_set(tmp_path)
+    health = target / "health.yaml"
+    health.write_text(health.read_text().replace("attestations: [hds]",
+                                                 "attestations: [hds]\n        colour: red"))
+    (target / "forgotten.yaml").write_text("rules: []\n")
+    tax = target / "tax.yaml"
+    tax.write_text(tax.read_text().replace("    residency: {providers: [sovereign-local]}",
+                                           "    residency: {providers: [openai-us]}"))
+    manifest = target / "policy.yaml"
+    manifest.write_text(manifest.read_text().replace("  - general.yaml", "  - general.yaml\n"
+                                                     "  - missing.yaml"))
     with pytest.raises(PolicyError) as caught:
-        parse_policy(text, "policies/broken.yaml")
-    message = str(caught.value)
-    assert message.startswith("policies/broken.yaml: ")
-    for fragment in fragments:
-        assert fragment in message
+        load_policy_set(target)
+    text = "\n".join(caught.value.problems)
+    assert re.search(r"forgotten\.yaml:1:1: \(document\): not included by .*policy\.yaml", text)
+    assert re.search(r"policy\.yaml:\d+:5: include\[8\]: cannot read 'missing\.yaml' "
+                     r"\(no such file\)", text)
+    assert re.search(r"health\.yaml:\d+:9: rules\[1\]\.residency\.require\.colour: unknown key",
+                     text)
 
 
-def test_every_error_line_names_the_file() -> None:
-    text = edited(lambda d: (d.update(extra=1), d["providers"][0].update(kind="acme")))
+def test_cross_reference_in_an_included_file_names_it(tmp_path: Path) -> None:
+    target = copy_set(tmp_path)
+    tax = target / "tax.yaml"
+    tax.write_text(tax.read_text().replace("    residency: {providers: [sovereign-local]}",
+                                           "    residency: {providers: [openai-us]}"))
     with pytest.raises(PolicyError) as caught:
-        parse_policy(text, "p.yaml")
-    lines = str(caught.value).splitlines()
-    assert all(line.startswith("p.yaml: ") for line in lines)
-    assert {line.split(": ")[1] for line in lines} >= {"extra", "providers.0.kind"}
+        load_policy_set(target)
+    [problem] = caught.value.problems
+    assert re.match(r".*tax\.yaml:11:29: rules\[0\]\.residency\.providers\[0\]: unknown "
+                    r"provider 'openai-us' \(known providers: anthropic, ", problem)
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        pytest.param(edited(lambda d: d["providers"][0].update(retention_days=2**53 + 1)),
-                     id="integer-beyond-json-range"),
-    ],
-)
-def test_values_that_cannot_be_hashed_are_policy_errors(text: str) -> None:
-    with pytest.raises(PolicyError, match=r"^p\.yaml: "):
-        parse_policy(text, "p.yaml")
+def test_policy_document_round_trips_as_a_single_file() -> None:
+    document = policy_document(POLICIES)
+    assert parse_policy(yaml.safe_dump(document), "one.yaml").digest == \
+        load_policy_set(POLICIES).digest
+
+
+def test_entity_catalogue_matches_the_detector() -> None:
+    from streams.adapters.recognizers import KNOWN_ENTITIES
+    from streams.core.entities import ENTITY_TYPES
+
+    assert set(ENTITY_TYPES) == set(KNOWN_ENTITIES), (
+        "streams/core/entities.py and the recognizers disagree: add new entity types to both")

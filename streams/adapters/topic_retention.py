@@ -1,0 +1,87 @@
+"""Kafka topic retention from the policy, through the admin API (``retention.ms``).
+
+Applied when the worker starts and after each policy reload; read back by the integration
+tests. douane owns its topics: ``AlterConfigs`` (what aiokafka offers) replaces a topic's
+dynamic configuration, so only ``retention.ms`` is ever set on them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from streams.config import (
+    DEAD_LETTER_TOPIC,
+    REJECTED_TOPIC,
+    REQUESTS_TOPIC,
+    RESPONSE_CHUNKS_TOPIC,
+    RESPONSES_TOPIC,
+    forward_topic,
+)
+from streams.core.policy import LoadedPolicy
+from streams.core.retention import raw_topic_retention
+
+log = structlog.get_logger(__name__)
+
+
+def retention_ms(policy: LoadedPolicy) -> dict[str, int]:
+    """``retention.ms`` for each of douane's topics under ``policy``."""
+    retention = raw_topic_retention(policy)
+    shared = retention.shared_s * 1000
+    out = {name: shared for name in
+           (REQUESTS_TOPIC, RESPONSES_TOPIC, RESPONSE_CHUNKS_TOPIC, REJECTED_TOPIC,
+            DEAD_LETTER_TOPIC)}
+    for provider_id, seconds in retention.per_provider_s.items():
+        out[forward_topic(provider_id)] = seconds * 1000
+    return out
+
+
+async def apply_retention(bootstrap: str, wanted: dict[str, int]) -> dict[str, int]:
+    """Set ``retention.ms`` on existing topics where it differs; returns what was changed."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        names = [n for n in wanted if n in existing]
+        current = await _read(admin, names)
+        changed = {n: wanted[n] for n in names if current.get(n) != wanted[n]}
+        if changed:
+            responses = await admin.alter_configs([
+                ConfigResource(ConfigResourceType.TOPIC, name, {"retention.ms": str(ms)})
+                for name, ms in changed.items()])
+            for response in responses:
+                for error_code, message, _type, name in response.resources:
+                    if error_code:
+                        raise RuntimeError(f"retention.ms of {name} not set: {message}")
+            log.info("topic retention set from policy", topics=changed)
+        return changed
+    finally:
+        await admin.close()
+
+
+async def read_retention(bootstrap: str, names: list[str]) -> dict[str, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        return await _read(admin, names)
+    finally:
+        await admin.close()
+
+
+async def _read(admin: Any, names: list[str]) -> dict[str, int]:
+    if not names:
+        return {}
+    responses = await admin.describe_configs([
+        ConfigResource(ConfigResourceType.TOPIC, name, {"retention.ms": None})
+        for name in names])
+    out: dict[str, int] = {}
+    for response in responses:
+        for resource in response.resources:
+            name, entries = resource[3], resource[4]
+            for entry in entries:
+                if entry[0] == "retention.ms" and entry[1] is not None:
+                    out[name] = int(entry[1])
+    return out

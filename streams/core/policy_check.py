@@ -1,0 +1,167 @@
+"""Checks on a policy set beyond its schema: cross-references, unreachable rules, and
+classifications no residency rule covers.
+
+Reachability is exact, not heuristic: tenants, purposes and classifications are finite, so
+every (tenant, purpose, classification) a request can have is enumerated - respecting each
+tenant's allowed purposes and minimum classifications - and resolved. A rule that decides no
+setting for any of them can never change a decision: it is reported, with the earlier rules
+that shadow it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from streams.core.entities import known_entity_types
+from streams.core.policy import CLASSIFICATIONS, SENSITIVITY, LoadedPolicy, Policy
+from streams.core.rules import Resolution
+
+if TYPE_CHECKING:
+    from streams.core.policy_load import Locator
+
+Point = tuple[str, str | None, str]
+
+
+def universe(policy: Policy) -> Iterator[Point]:
+    """Every (tenant, purpose, classification) a request can be judged with."""
+    declared = [p.id for p in policy.purposes]
+    for tenant in policy.tenants:
+        allowed = [p for p in (tenant.purposes if tenant.purposes is not None else declared)
+                   if policy.purpose(p) is not None]
+        for purpose_id in (None, *allowed):
+            declared_purpose = policy.purpose(purpose_id) if purpose_id else None
+            purpose_floor = declared_purpose.minimum_classification if declared_purpose else None
+            floor = max(SENSITIVITY[tenant.minimum_classification or "public"],
+                        SENSITIVITY[purpose_floor or "public"])
+            for classification in CLASSIFICATIONS[floor:]:
+                yield tenant.id, purpose_id, classification
+
+
+def check_policy(policy: Policy, at: Locator) -> list[str]:
+    problems = _references(policy, at)
+    if problems:  # reachability over broken references would only repeat them
+        return problems
+    return _reachability(policy, at)
+
+
+def _known(kind: str, names: object) -> str:
+    return f"(known {kind}: {', '.join(sorted(names))})"  # type: ignore[call-overload]
+
+
+def _references(policy: Policy, at: Locator) -> list[str]:
+    problems: list[str] = []
+    for section in ("providers", "tenants", "purposes", "rules"):
+        first: dict[str, int] = {}
+        for index, item in enumerate(getattr(policy, section)):
+            if item.id in first:
+                problems.append(at.at((section, index, "id"), f"duplicate id '{item.id}' "
+                                      f"(first at {at.where(section, first[item.id])})"))
+            first.setdefault(item.id, index)
+    providers = {p.id for p in policy.providers}
+    tenants = {t.id for t in policy.tenants}
+    purposes = {p.id for p in policy.purposes}
+    entities = known_entity_types()
+    models = {m for p in policy.providers for m in p.models}
+    if policy.detection.default_language not in policy.detection.languages:
+        problems.append(at.at(("detection", "default_language"),
+                              f"'{policy.detection.default_language}' is not in "
+                              "detection.languages"))
+    for index, tenant in enumerate(policy.tenants):
+        for position, purpose_id in enumerate(tenant.purposes or ()):
+            if purpose_id not in purposes:
+                problems.append(at.at(("tenants", index, "purposes", position),
+                                      f"unknown purpose '{purpose_id}' "
+                                      f"{_known('purposes', purposes)}"))
+        problems.extend(_floor(at, ("tenants", index), tenant.default_classification,
+                               tenant.minimum_classification))
+    for index, purpose in enumerate(policy.purposes):
+        problems.extend(_floor(at, ("purposes", index), purpose.default_classification,
+                               purpose.minimum_classification))
+    for index, rule in enumerate(policy.rules):
+        base = ("rules", index)
+        for position, tenant_id in enumerate(rule.when.tenants or ()):
+            if tenant_id not in tenants:
+                problems.append(at.at((*base, "when", "tenants", position),
+                                      f"unknown tenant '{tenant_id}' {_known('tenants', tenants)}"))
+        for position, purpose_id in enumerate(rule.when.purposes or ()):
+            if purpose_id not in purposes:
+                problems.append(at.at((*base, "when", "purposes", position),
+                                      f"unknown purpose '{purpose_id}' "
+                                      f"{_known('purposes', purposes)}"))
+        if rule.residency is not None:
+            for position, provider_id in enumerate(rule.residency.providers or ()):
+                if provider_id not in providers:
+                    problems.append(at.at((*base, "residency", "providers", position),
+                                          f"unknown provider '{provider_id}' "
+                                          f"{_known('providers', providers)}"))
+        for entity, setting in rule.redaction.items():
+            if entity not in entities:
+                problems.append(at.at((*base, "redaction", entity),
+                                      f"unknown entity type '{entity}' "
+                                      f"{_known('entity types', entities)}", key=True))
+            if setting.keep_last and setting.operator != "mask":
+                problems.append(at.at((*base, "redaction", entity, "keep_last"),
+                                      f"keep_last applies to the mask operator only "
+                                      f"(operator is {setting.operator})"))
+        if rule.limits is not None:
+            for position, model in enumerate(rule.limits.models or ()):
+                if model not in models:
+                    problems.append(at.at((*base, "limits", "models", position),
+                                          f"unknown model '{model}': no provider offers it"))
+    return problems
+
+
+def _floor(at: Locator, path: tuple[str, int], default: str | None,
+           minimum: str | None) -> list[str]:
+    if default is not None and minimum is not None and SENSITIVITY[default] < SENSITIVITY[minimum]:
+        return [at.at((*path, "default_classification"),
+                      f"'{default}' is below minimum_classification '{minimum}'")]
+    return []
+
+
+def _reachability(policy: Policy, at: Locator) -> list[str]:
+    loaded = LoadedPolicy(policy, "", "(checking)")
+    rules = policy.rules
+    decides: list[bool] = [False] * len(rules)
+    matched: list[bool] = [False] * len(rules)
+    shadowed_by: list[set[int]] = [set() for _ in rules]
+    uncovered: dict[str, list[Point]] = {}
+    for point in universe(policy):
+        resolution: Resolution = loaded.resolve(*point)
+        for index in resolution.matched:
+            matched[index] = True
+            own = False
+            for setting in rules[index].settings():
+                decider = resolution.decided_by[setting]
+                if decider == index:
+                    own = True
+                else:
+                    shadowed_by[index].add(decider)
+            decides[index] = decides[index] or own
+        if resolution.residency_rule is None:
+            uncovered.setdefault(point[2], []).append(point)
+    problems = []
+    for index, rule in enumerate(rules):
+        if not matched[index]:
+            problems.append(at.at(("rules", index), f"rule '{rule.id}' is unreachable: no "
+                                  "request can match it (check its tenants, purposes and "
+                                  "classifications against the tenants' allowed purposes and "
+                                  "minimum classifications)"))
+        elif not decides[index]:
+            earlier = ", ".join(f"'{rules[i].id}' ({at.where('rules', i)})"
+                                for i in sorted(shadowed_by[index]))
+            problems.append(at.at(("rules", index), f"rule '{rule.id}' is unreachable: every "
+                                  "request it matches already has each of its settings decided "
+                                  f"by earlier rules ({earlier})"))
+    for classification in CLASSIFICATIONS:
+        points = uncovered.get(classification)
+        if points:
+            tenant, purpose, _ = points[0]
+            example = f"tenant '{tenant}'" + (f", purpose '{purpose}'" if purpose else "")
+            more = f" and {len(points) - 1} more case(s)" if len(points) > 1 else ""
+            problems.append(at.at(
+                ("classifications", classification),
+                f"classification '{classification}' has no residency rule for {example}{more}:"
+                " add a rule whose residency covers it (providers: [] to block it)"))
+    return problems

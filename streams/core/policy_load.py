@@ -1,0 +1,259 @@
+"""Building a policy set from its files: parse, check against the JSON Schema, merge in include
+order, build the model, check cross-references, hash. Every problem is collected, with its
+file, line, column and path, and reported at once.
+
+Pure: the caller hands over the manifest's text and a ``read`` function for included files
+(``streams.adapters.policy_files`` reads them from disk).
+
+The hash is SHA-256 over the RFC 8785 form of the merged document (without ``include``): it
+names *what* the policy says, so re-indenting, re-commenting or moving a section to another
+file does not change it; reordering rules does, because order is precedence.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import posixpath
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path as FsPath
+from typing import Any
+
+import jsonschema
+import rfc8785
+from pydantic import ValidationError
+
+from streams.core.policy import LoadedPolicy, Policy, PolicyError, RuleOrigin
+from streams.core.policy_yaml import Path, YamlDocument, YamlSyntaxError, format_path, load_yaml
+
+LIST_SECTIONS = ("providers", "tenants", "purposes", "rules")
+MAPPING_SECTIONS = ("detection", "classifications")
+MANIFEST_ONLY = ("policy", "version", "description", "jurisdiction", "include")
+SCHEMA_PATH = FsPath(__file__).resolve().parents[2] / "schemas" / "policy.schema.json"
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str  # as shown in messages, e.g. policies/health.yaml
+    text: str
+
+
+@functools.cache
+def policy_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return schema
+
+
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = policy_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+class Locator:
+    """Maps a path in the merged document to the file, position and path where it was written."""
+
+    def __init__(self) -> None:
+        self.files: list[tuple[str, YamlDocument]] = []
+        self.texts: list[str] = []
+        self.items: dict[str, list[tuple[int, int]]] = {s: [] for s in LIST_SECTIONS}
+        self.owner: dict[str, int] = {}
+
+    def local(self, path: Path) -> tuple[int, Path]:
+        if path and path[0] in self.items and len(path) > 1 and isinstance(path[1], int):
+            items = self.items[str(path[0])]
+            if path[1] < len(items):
+                file_index, local_index = items[path[1]]
+                return file_index, (path[0], local_index, *path[2:])
+        if path and isinstance(path[0], str):
+            return self.owner.get(path[0], 0), path
+        return 0, path
+
+    def where(self, section: str, index: int) -> str:
+        """``health.yaml rules[1]`` for the merged ``rules[5]``."""
+        file_index, local_path = self.local((section, index))
+        return f"{self.files[file_index][0]} {format_path(local_path)}"
+
+    def at(self, path: Path, message: str, *, key: bool = False) -> str:
+        file_index, local_path = self.local(path)
+        return self.at_file(file_index, local_path, message, key=key)
+
+    def at_file(self, file_index: int, path: Path, message: str, *, key: bool = False) -> str:
+        name, document = self.files[file_index]
+        mark = document.key_mark(path) if key else document.mark(path)
+        return f"{name}:{mark.line}:{mark.column}: {format_path(path)}: {message}"
+
+
+def build_policy_set(
+    entry: SourceFile,
+    read: Callable[[str], str] | None = None,
+    extra_problems: Iterable[str] = (),
+) -> LoadedPolicy:
+    """The policy set whose manifest (or only file) is ``entry``. Raises PolicyError."""
+    problems = list(extra_problems)
+    locator = Locator()
+    merged: dict[str, Any] = {s: [] for s in LIST_SECTIONS}
+    manifest = _parse(entry, locator, problems, manifest=True)
+    if manifest is None:
+        raise PolicyError(problems)
+    for key in MANIFEST_ONLY:
+        if key in manifest:
+            merged[key] = manifest[key]
+    for missing in ("policy", "version"):
+        if missing not in manifest:
+            problems.append(locator.at_file(0, (), f"the manifest must give '{missing}'"))
+    _merge(manifest, 0, merged, locator, problems)
+    includes = manifest.get("include") or []
+    if includes and read is None:
+        problems.append(locator.at_file(0, ("include",), "includes cannot be read here"))
+        includes = []
+    base = posixpath.dirname(entry.path)
+    for position, name in enumerate(includes):
+        shown = posixpath.join(base, name) if base else name
+        try:
+            text = read(name) if read is not None else ""
+        except OSError as error:
+            reason = "no such file" if isinstance(error, FileNotFoundError) \
+                else type(error).__name__
+            problems.append(locator.at_file(0, ("include", position),
+                                            f"cannot read '{name}' ({reason})"))
+            continue
+        document = _parse(SourceFile(shown, text), locator, problems, manifest=False)
+        if document is not None:
+            _merge(document, len(locator.files) - 1, merged, locator, problems)
+    if problems:
+        raise PolicyError(problems)
+    merged.pop("include", None)
+    try:
+        policy = Policy.model_validate(merged)
+    except ValidationError as error:
+        for problem in error.errors():
+            path = tuple(problem["loc"])
+            raise_key = problem["type"] == "extra_forbidden"
+            problems.append(locator.at(path, problem["msg"], key=raise_key))
+        raise PolicyError(problems) from None
+    from streams.core.policy_check import check_policy
+
+    problems.extend(check_policy(policy, locator))
+    if problems:
+        raise PolicyError(problems)
+    try:
+        digest = hashlib.sha256(rfc8785.dumps(merged)).hexdigest()
+    except rfc8785.CanonicalizationError as error:  # e.g. an integer beyond 2**53
+        raise PolicyError([locator.at_file(
+            0, (), f"cannot be hashed as canonical JSON ({type(error).__name__})")]) from None
+    origins = tuple(
+        RuleOrigin(locator.files[file_index][0], local_index, rule.id)
+        for (file_index, local_index), rule in zip(locator.items["rules"], policy.rules,
+                                                    strict=True)
+    )
+    files = tuple((name, hashlib.sha256(text.encode("utf-8")).hexdigest())
+                  for (name, _), text in zip(locator.files, locator.texts, strict=True))
+    return LoadedPolicy(policy, digest, entry.path, files=files, rule_origins=origins,
+                        document=merged)
+
+
+def _parse(
+    source: SourceFile, locator: Locator, problems: list[str], *, manifest: bool
+) -> dict[str, Any] | None:
+    try:
+        document = load_yaml(source.text)
+    except YamlSyntaxError as error:
+        problems.append(f"{source.path}:{error.mark.line}:{error.mark.column}: "
+                        f"(document): {error.message}")
+        return None
+    locator.files.append((source.path, document))
+    locator.texts.append(source.text)
+    index = len(locator.files) - 1
+    for mark, path, message in document.problems:
+        problems.append(f"{source.path}:{mark.line}:{mark.column}: {format_path(path)}: {message}")
+    if not isinstance(document.value, dict):
+        problems.append(locator.at_file(index, (), "a policy file must be a YAML mapping"))
+        return None
+    problems.extend(_schema_problems(document, index, locator))
+    if not manifest:
+        for key in MANIFEST_ONLY:
+            if key in document.value:
+                problems.append(locator.at_file(
+                    index, (key,), f"'{key}' belongs in the manifest only", key=True))
+    return document.value
+
+
+def _merge(
+    document: dict[str, Any], index: int, merged: dict[str, Any], locator: Locator,
+    problems: list[str],
+) -> None:
+    for section in LIST_SECTIONS:
+        items = document.get(section)
+        if isinstance(items, list):
+            for local_index, item in enumerate(items):
+                merged[section].append(item)
+                locator.items[section].append((index, local_index))
+    for section in MAPPING_SECTIONS:
+        if section not in document:
+            continue
+        if section in locator.owner:
+            first = locator.files[locator.owner[section]][0]
+            problems.append(locator.at_file(
+                index, (section,), f"already given in {first}; give it in one file", key=True))
+            continue
+        locator.owner[section] = index
+        merged[section] = document[section]
+
+
+# ------------------------------------------------------------------------- schema messages
+
+def _schema_problems(document: YamlDocument, index: int, locator: Locator) -> list[str]:
+    out: list[tuple[Path, str, bool]] = []
+    for error in _validator().iter_errors(document.value):
+        out.extend(_describe(error))
+    return [locator.at_file(index, path, message, key=key)
+            for path, message, key in sorted(out, key=lambda p: document.key_mark(p[0]).line)]
+
+
+def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]:
+    path: Path = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    instance: Any = error.instance
+    kind = error.validator
+    expected: Any = error.validator_value
+    if kind == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(schema.get("properties", {}))
+        extras = [k for k in instance if k not in schema.get("properties", {})]
+        return [((*path, key), f"unknown key '{key}' (allowed: {', '.join(allowed)})", True)
+                for key in extras]
+    if kind == "required":
+        missing = [k for k in expected if k not in instance]
+        return [(path, f"missing required key '{k}'", False) for k in missing]
+    if kind == "enum":
+        choices = ", ".join(str(v) for v in expected)
+        return [(path, f"{_show(instance)} is not one of: {choices}", False)]
+    if kind == "type":
+        return [(path, f"expected {expected}, got {_type_name(instance)}", False)]
+    if kind == "pattern":
+        return [(path, f"{_show(instance)} does not match {expected}", False)]
+    if kind == "anyOf" and path and path[-1] == "residency":
+        return [(path, "residency must give providers, jurisdictions or regions "
+                       "(providers: [] allows none: such requests are blocked)", False)]
+    if kind == "anyOf":
+        options = [next(iter(s.get("required", ["?"]))) for s in expected]
+        return [(path, f"a rule must set at least one of: {', '.join(options)}", False)]
+    if kind == "uniqueItems":
+        return [(path, "items must be unique", False)]
+    if kind == "propertyNames":
+        return [(path, f"entity type names are upper case, e.g. PERSON ({error.message})", False)]
+    return [(path, error.message, False)]
+
+
+def _show(value: Any) -> str:
+    return f"'{value}'" if isinstance(value, str) else json.dumps(value)
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "boolean", int: "integer", float: "number", str: "string", list: "array",
+            dict: "object"}.get(type(value), type(value).__name__)

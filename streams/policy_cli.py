@@ -1,0 +1,304 @@
+"""``douane policy validate|test|explain|diff``: what a security team runs before a rollout.
+
+Exit codes: 0 all good, 1 a check failed (invalid policy, failing case), 2 bad usage or input.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from streams.adapters.policy_files import display, load_policy_set, test_files
+from streams.core.decision import Decision, evaluate
+from streams.core.model import Finding
+from streams.core.policy import LoadedPolicy, PolicyError
+from streams.core.policy_cases import (
+    Case,
+    CaseFileError,
+    CaseResult,
+    Detect,
+    parse_cases,
+    run_case,
+)
+
+
+def _load(path: Path, what: str = "policy") -> LoadedPolicy | None:
+    try:
+        return load_policy_set(path)
+    except PolicyError as error:
+        print(f"{what} {display(path)}: {len(error.problems)} problem(s)")
+        for problem in error.problems:
+            print(f"  {problem}")
+        return None
+
+
+def run_validate(path: Path) -> int:
+    loaded = _load(path)
+    if loaded is None:
+        return 1
+    policy = loaded.policy
+    print(f"{display(path)}: valid - policy '{policy.policy}' v{policy.version}, "
+          f"sha256 {loaded.digest}")
+    print(f"  {len(loaded.files)} file(s), {len(policy.providers)} providers, "
+          f"{len(policy.tenants)} tenants, {len(policy.purposes)} purposes, "
+          f"{len(policy.rules)} rules")
+    return 0
+
+
+class _LazyDetector:
+    """The real detector, started only if a case or request declares no entities."""
+
+    def __init__(self, loaded: LoadedPolicy) -> None:
+        self.loaded = loaded
+        self._detector: Any = None
+
+    def __call__(self, messages: Any, language: str | None) -> Any:
+        if self._detector is None:
+            from streams.adapters.presidio_detector import detector_for_policy
+
+            print("  (starting the personal-data detector for cases without 'entities')")
+            self._detector = detector_for_policy(self.loaded.policy)
+        return self._detector.detect(messages, language)
+
+
+def _cases(path: Path) -> tuple[list[Case], list[str]]:
+    cases: list[Case] = []
+    errors: list[str] = []
+    for file in test_files(path):
+        try:
+            cases.extend(parse_cases(file.read_text("utf-8"), display(file)))
+        except CaseFileError as error:
+            errors.append(str(error))
+    return cases, errors
+
+
+def run_test(path: Path) -> int:
+    loaded = _load(path)
+    if loaded is None:
+        return 1
+    cases, errors = _cases(path)
+    for error in errors:
+        print(f"ERROR {error}")
+    if not cases and not errors:
+        print(f"no test cases found in {display(path)}/tests/*.yaml")
+        return 1
+    detect: Detect = _LazyDetector(loaded)
+    failed = 0
+    for case in cases:
+        result = run_case(case, loaded, detect)
+        if result.passed:
+            print(f"PASS {case.label}")
+            continue
+        failed += 1
+        print(f"FAIL {case.label}")
+        for line in result.diff():
+            print(f"     {line}")
+        if result.decision is not None:
+            for reason in result.decision.reasons:
+                print(f"     reason {reason.code}: {reason.message}")
+    total = len(cases)
+    print(f"\n{total - failed} passed, {failed} failed, {len(errors)} file error(s) - "
+          f"policy '{loaded.policy.policy}' v{loaded.policy.version} "
+          f"(sha256 {loaded.digest[:12]}...)")
+    return 0 if failed == 0 and not errors else 1
+
+
+# ------------------------------------------------------------------------------- explain
+
+def run_explain(request_path: Path, policy_path: Path) -> int:
+    loaded = _load(policy_path)
+    if loaded is None:
+        return 1
+    try:
+        raw = json.loads(request_path.read_text("utf-8"))
+        document = raw if "request" in raw else {"request": raw, "expect": {}}
+        document.setdefault("expect", {})
+        from streams.core.policy_cases import _request
+
+        case = Case(display(request_path), 1, "explain",
+                    _request(_with_text(document["request"]), "explain", str(request_path)),
+                    document.get("entities"), tuple(document.get("unavailable") or ()), {},
+                    dict(document.get("detection") or {}))
+    except (OSError, ValueError, KeyError, TypeError, CaseFileError) as error:
+        print(f"explain: cannot read {request_path}: {type(error).__name__}: {error}")
+        return 2
+    result = run_case(case, loaded, _LazyDetector(loaded))
+    if result.decision is None:
+        print(f"explain: {result.error}")
+        return 2
+    for line in explain_lines(result):
+        print(line)
+    return 0
+
+
+def _with_text(request: dict[str, Any]) -> dict[str, Any]:
+    if "messages" in request:
+        request = {**request, "messages": [m for m in request["messages"]
+                                           if isinstance(m, dict)]}
+    return request
+
+
+def explain_lines(result: CaseResult) -> Iterator[str]:
+    decision = result.decision
+    assert decision is not None and decision.verdict is not None
+    loaded, verdict, request = decision.policy, decision.verdict, decision.request
+    yield (f"policy '{loaded.policy.policy}' v{loaded.policy.version} "
+           f"(sha256 {loaded.digest[:12]}...)")
+    yield (f"request {request.id}: tenant {request.tenant}, purpose {request.purpose or '-'}, "
+           f"classification {request.classification or '(default)'} -> "
+           f"{decision.classification}, model {request.model or '(default)'}")
+    yield f"decision: {decision.outcome.upper()}"
+    resolution = verdict.resolution
+    if resolution is not None:
+        yield "rules, in order:"
+        for index in resolution.matched:
+            settings = resolution.settings_of(index)
+            what = f"decided {', '.join(settings)}" if settings else \
+                "matched, but every setting it has was already decided above"
+            yield f"  {loaded.rule_label(index)}: {what}"
+        if not resolution.matched:
+            yield "  (no rule matches)"
+    if decision.provider is not None:
+        yield (f"provider: {decision.provider.id} (jurisdiction {decision.provider.jurisdiction}"
+               f", {decision.provider.hosting}), model {decision.model}")
+        if decision.fallbacks:
+            yield f"fallbacks if it is down: {', '.join(p.id for p in decision.fallbacks)}"
+    for exclusion in verdict.exclusions:
+        yield f"  {exclusion}"
+    if verdict.findings:
+        yield "entities:"
+        counts: dict[str, int] = {}
+        for finding in verdict.findings:
+            counts[finding.entity_type] = counts.get(finding.entity_type, 0) + 1
+        for kind, count in sorted(counts.items()):
+            rule = resolution.decided_by.get(f"redaction.{kind}") if resolution else None
+            where = loaded.rule_label(rule) if rule is not None else "?"
+            yield f"  {kind} x{count}: {verdict.operators[kind]} (rule {where})"
+    yield "reasons:"
+    for reason in decision.reasons:
+        yield f"  {reason.code}: {reason.message}"
+    if decision.outcome == "forward":
+        yield "what leaves:"
+        for message in decision.forwarded_messages:
+            yield f"  [{message.role}] {message.content}"
+
+
+# ---------------------------------------------------------------------------------- diff
+
+def run_diff(old_path: Path, new_path: Path, audit_db: Path | None, limit: int) -> int:
+    old, new = _load(old_path, "old policy"), _load(new_path, "new policy")
+    if old is None or new is None:
+        return 2
+    print(f"old: '{old.policy.policy}' v{old.policy.version} sha256 {old.digest[:12]}...")
+    print(f"new: '{new.policy.policy}' v{new.policy.version} sha256 {new.digest[:12]}...")
+    if old.digest == new.digest:
+        print("the two policy sets are identical (same hash): nothing can change")
+        return 0
+    changed_cases = _diff_cases(old_path, new_path, old, new)
+    changed_records = _diff_records(audit_db, new, limit) if audit_db is not None else None
+    print()
+    print(f"summary: {changed_cases} test case(s) change outcome"
+          + ("" if changed_records is None
+             else f", {changed_records[0]} of {changed_records[1]} recorded decision(s) would "
+                  "change"))
+    return 0
+
+
+def _outcome(decision: Decision) -> dict[str, Any]:
+    verdict = decision.verdict
+    return {"decision": decision.outcome,
+            "provider": decision.provider.id if decision.provider else None,
+            "model": decision.model,
+            "operators": dict(sorted(verdict.operators.items())) if verdict else {},
+            "reasons": [r.code for r in decision.reasons]}
+
+
+def _diff_cases(old_path: Path, new_path: Path, old: LoadedPolicy, new: LoadedPolicy) -> int:
+    cases: dict[tuple[str, str], Case] = {}
+    for path in (old_path, new_path):  # the new set's version of a case wins
+        found, errors = _cases(path)
+        for error in errors:
+            print(f"ERROR {error}")
+        for case in found:
+            cases[(Path(case.file).name, case.name)] = case
+    print(f"\ntest cases ({len(cases)}):")
+    changed = 0
+    detect_old, detect_new = _LazyDetector(old), _LazyDetector(new)
+    for case in cases.values():
+        before, after = run_case(case, old, detect_old), run_case(case, new, detect_new)
+        if before.decision is None or after.decision is None:
+            print(f"  ERROR {case.label}: {before.error or after.error}")
+            continue
+        a, b = _outcome(before.decision), _outcome(after.decision)
+        if a != b:
+            changed += 1
+            print(f"  CHANGED {case.label}")
+            for key in a:
+                if a[key] != b[key]:
+                    print(f"     {key}: {json.dumps(a[key])} -> {json.dumps(b[key])}")
+            if after.passed is False and before.passed:
+                print("     (passes with the old policy, fails its expectations with the new)")
+    if not changed:
+        print("  no test case changes outcome")
+    return changed
+
+
+def replay(new: LoadedPolicy, details: dict[str, Any], tenant: str) -> Any:
+    """Re-decide a recorded decision from its audit metadata (no personal data needed)."""
+    findings = tuple(
+        Finding(int(f["message"]), str(f["type"]), int(f["start"]), int(f["end"]),
+                float(f["score"]))
+        for f in details.get("findings") or [])
+    return evaluate(
+        new, tenant=tenant, purpose=details.get("purpose"),
+        classification=details.get("requested_classification", details.get("classification")),
+        model=details.get("requested_model"), prompt_chars=int(details.get("prompt_chars") or 0),
+        detection_method=str(details.get("detection") or "ner+patterns"),
+        language=str(details.get("language") or ""), findings=findings,
+        keys_available=True,
+    )
+
+
+def _diff_records(audit_db: Path, new: LoadedPolicy, limit: int) -> tuple[int, int]:
+    from streams.adapters.audit_store import SqliteAuditStore
+
+    print(f"\nrecorded decisions ({display(audit_db)}):")
+    if not audit_db.exists():
+        print("  no audit database there")
+        return 0, 0
+    reader = SqliteAuditStore.open_readonly(audit_db)
+    seen = changed = 0
+    try:
+        for record in reader.iter_records():
+            details = record.payload.get("details") or {}
+            if record.kind not in ("admitted", "blocked") or "classification" not in details \
+                    or record.tenant is None:
+                continue  # rejected, detector failures: not decided by a policy
+            seen += 1
+            verdict = replay(new, details, record.tenant)
+            before = (details.get("decision"), details.get("provider"))
+            after = (verdict.outcome, verdict.provider.id if verdict.provider else None)
+            ops_before = details.get("operators")
+            ops_changed = ops_before is not None and ops_before != dict(
+                sorted(verdict.operators.items()))
+            if before == after and not ops_changed:
+                continue
+            changed += 1
+            if changed <= limit:
+                codes = ", ".join(r.code for r in verdict.reasons)
+                print(f"  {record.request_id} ({record.payload.get('occurred_at')}, "
+                      f"{record.tenant}, decided by v{(details.get('policy') or {}).get('version')}"
+                      f"): {before[0]} via {before[1]} -> {after[0]} via {after[1]} [{codes}]")
+                if ops_changed:
+                    print(f"     operators: {json.dumps(ops_before)} -> "
+                          f"{json.dumps(dict(sorted(verdict.operators.items())))}")
+    finally:
+        reader.close()
+    if changed > limit:
+        print(f"  ... and {changed - limit} more")
+    if not changed:
+        print(f"  none of {seen} recorded decision(s) would change")
+    return changed, seen
+
