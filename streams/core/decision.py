@@ -90,12 +90,12 @@ def evaluate(
                        (*reasons, *why), findings, operators or {},
                        requested_classification=classification, **more)
 
-    if not policy.has_tenant(tenant):
+    tenant_rule = loaded.tenants.get(tenant)
+    if tenant_rule is None:
         return block(Reason("unknown-tenant", f"tenant '{tenant}' is not in the policy"))
-    tenant_rule = policy.tenant(tenant)
     purpose_rule = None
     if purpose is not None:
-        purpose_rule = policy.purpose(purpose)
+        purpose_rule = loaded.purposes.get(purpose)
         if purpose_rule is None:
             known = ", ".join(p.id for p in policy.purposes) or "none"
             return block(Reason("unknown-purpose", f"purpose '{purpose}' is not declared in the "

@@ -269,6 +269,9 @@ class LoadedPolicy:
         self.rule_origins = rule_origins or tuple(
             RuleOrigin(source, i, r.id) for i, r in enumerate(policy.rules))
         self._resolutions: dict[tuple[str, str | None, str], Resolution] = {}
+        # plain dicts for the hot path (pydantic's private attributes go through __getattr__)
+        self.tenants: dict[str, Tenant] = {t.id: t for t in policy.tenants}
+        self.purposes: dict[str, Purpose] = {p.id: p for p in policy.purposes}
 
     @property
     def reference(self) -> dict[str, Any]:

@@ -1,0 +1,145 @@
+"""Policies in the running system, on the real broker: topic retention read back from Kafka,
+residency enforced end to end, and hot reload - a valid change applied, an invalid one
+refused with the old policy kept - each audited as a policy_changed record."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stack import KafkaClient, Stack, request
+
+from streams.adapters.audit_stores import open_audit_reader
+from streams.adapters.topic_retention import read_retention, retention_ms
+from streams.worker import load_policy
+
+pytestmark = pytest.mark.integration
+
+
+def run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def policy_records(stack: Stack) -> list[dict[str, Any]]:
+    reader = open_audit_reader(stack.settings)
+    try:
+        return [r.payload for r in reader.iter_records() if r.kind == "policy_changed"]
+    finally:
+        reader.close()
+
+
+async def wait_for_policy_record(stack: Stack, event: str, after: str | None,
+                                 seen: int, timeout_s: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        for payload in policy_records(stack)[seen:]:
+            details = payload["details"]
+            if details["event"] == event and (
+                    after is None or (details["after"] or {}).get("sha256") == after):
+                return payload
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"no '{event}' policy record within {timeout_s}s:\n"
+                         + stack.log_text("worker")[-3000:])
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text, "utf-8")
+    temporary.replace(path)
+
+
+async def test_topic_retention_follows_the_policy(douane: Stack) -> None:
+    wanted = retention_ms(load_policy(douane.settings.policy_path))
+    assert wanted["douane.requests"] == 3600 * 1000  # secret-never-leaves: raw_topics 1h
+    assert wanted["douane.forward.anthropic"] == 86400 * 1000  # only public data goes there
+    on_broker = await read_retention(douane.settings.kafka_bootstrap, list(wanted))
+    assert on_broker == {name: ms for name, ms in wanted.items() if name in on_broker}
+    assert {"douane.requests", "douane.responses", "douane.forward.sovereign-local"} \
+        <= set(on_broker)
+
+
+async def test_residency_is_enforced_end_to_end(douane: Stack) -> None:
+    prefix = f"res-{run_id()}"
+    cases = {
+        f"{prefix}-us-model": request(f"{prefix}-us-model", "Draft a reply to this patient.",
+                                      "regional-health-agency", model="gpt-4.1"),
+        f"{prefix}-secret": request(f"{prefix}-secret", "Summarise the plan.", "city-of-lyon",
+                                    classification="secret"),
+        f"{prefix}-fraud": request(f"{prefix}-fraud", "Did Jean Moreau pay the tax owed?",
+                                   "tax-office", purpose="fraud-investigation",
+                                   language="en"),
+    }
+    async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+        for raw in cases.values():
+            await client.publish(raw)
+        responses = await client.responses(set(cases), timeout_s=120)
+    us, secret, fraud = (responses[i][0] for i in cases)
+    assert us["status"] == "blocked" and us["reasons"][0]["code"] == "model-not-allowed"
+    assert secret["status"] == "blocked"
+    assert secret["reasons"][0]["code"] == "no-allowed-provider"
+    assert "secret-never-leaves" in secret["reasons"][0]["message"]
+    assert fraud["status"] == "answered" and fraud["provider"] == "sovereign-local"
+    received = {r["request_id"]: r for r in await douane.received()}
+    assert f"{prefix}-us-model" not in received and f"{prefix}-secret" not in received
+    left = received[f"{prefix}-fraud"]["body"]["messages"][0]["content"]
+    assert "Jean Moreau" not in left and "<PERSON#" in left  # keyed hash under the tenant key
+
+
+async def test_hot_reload_applies_a_valid_set_and_refuses_an_invalid_one(douane: Stack) -> None:
+    path = douane.settings.policy_path
+    original = path.read_text("utf-8")
+    old = load_policy(path)
+    bootstrap = douane.settings.kafka_bootstrap
+    seen = len(policy_records(douane))
+    assert any(p["details"]["event"] == "loaded" and p["details"]["after"]["sha256"] ==
+               old.digest for p in policy_records(douane))  # the start is audited too
+    try:
+        # 1. a valid change: secret data may stay on the raw topics 30 minutes, not an hour
+        changed = original.replace("raw_topics: 1h", "raw_topics: 30m").replace(
+            "version: 1", "version: 2")
+        assert changed != original
+        write_atomically(path, changed)
+        new = load_policy(path)
+        applied = await wait_for_policy_record(douane, "applied", new.digest, seen)
+        assert applied["details"]["before"]["sha256"] == old.digest
+        assert applied["details"]["loaded_by"]["process"] == "douane worker"
+        deadline = time.monotonic() + 30
+        while (await read_retention(bootstrap, ["douane.requests"])).get(
+                "douane.requests") != 1800 * 1000 and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        assert (await read_retention(bootstrap, ["douane.requests"])) == \
+            {"douane.requests": 1800 * 1000}
+        async with KafkaClient(bootstrap) as client:
+            probe = f"reload-{run_id()}"
+            await client.publish(request(probe, "Opening hours of the library?"))
+            [answer] = (await client.responses({probe}, timeout_s=60))[probe]
+        assert answer["policy_hash"] == new.digest
+
+        # 2. an invalid change: refused, logged, audited; version 2 stays in force
+        seen = len(policy_records(douane))
+        write_atomically(path, changed.replace("version: 2", "version: two"))
+        refused = await wait_for_policy_record(douane, "refused", None, seen)
+        assert refused["details"]["policy"]["sha256"] == new.digest
+        assert any(re.search(r"policy\.yaml:\d+:10: version: expected integer, got string", p)
+                   for p in refused["details"]["problems"]), refused["details"]["problems"]
+        assert "policy change refused" in douane.log_text("worker")
+        async with KafkaClient(bootstrap) as client:
+            probe = f"refused-{run_id()}"
+            await client.publish(request(probe, "Opening hours of the library?"))
+            [answer] = (await client.responses({probe}, timeout_s=60))[probe]
+        assert answer["policy_hash"] == new.digest
+    finally:
+        seen = len(policy_records(douane))
+        write_atomically(path, original)
+        await wait_for_policy_record(douane, "applied", old.digest, seen)
+    deadline = time.monotonic() + 30
+    while (await read_retention(bootstrap, ["douane.requests"])).get(
+            "douane.requests") != 3600 * 1000 and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    assert (await read_retention(bootstrap, ["douane.requests"])) == \
+        {"douane.requests": 3600 * 1000}
