@@ -253,3 +253,14 @@ def test_entity_catalogue_matches_the_detector() -> None:
 
     assert set(ENTITY_TYPES) == set(KNOWN_ENTITIES), (
         "streams/core/entities.py and the recognizers disagree: add new entity types to both")
+
+
+def test_the_readme_example_is_a_valid_policy() -> None:
+    readme = (project_root() / "README.md").read_text("utf-8")
+    section = readme[readme.index("### A complete small example"):]
+    example = section[section.index("```yaml") + 7:section.index("```\n", 10)]
+    loaded = parse_policy(example, "registry.yaml")
+    assert [r.id for r in loaded.policy.rules][0] == "secret-never-leaves"
+    resolution = loaded.resolve("registry", "press", "public")
+    assert [p.id for p in resolution.candidates] == ["home", "mistral-paris"]
+    assert [p.id for p in loaded.resolve("registry", None, "personal").candidates] == ["home"]
