@@ -1,4 +1,4 @@
-"""``douane demo``: a dozen prompts cross the border on the real broker, end to end.
+"""``douane demo``: fifteen prompts in five languages cross the border, end to end.
 
 Starts the stand-in model server (checking the audit record of every request it receives) and
 a worker as child processes, publishes the sample prompts with a plain aiokafka producer, prints
