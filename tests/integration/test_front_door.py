@@ -28,14 +28,14 @@ async def test_an_openai_sdk_application_gets_a_governed_answer(
     front_door: tuple[str, str], douane: Stack
 ) -> None:
     answer = await client(front_door).chat.completions.create(
-        model="douane-echo-1",
+        model="llama-3.3-70b-instruct",  # the sovereign door's model (the stand-in in tests)
         messages=[{"role": "user", "content": f"Write to {NAME} about her renewal."}])
 
     text = answer.choices[0].message.content or ""
     assert "You asked: Write to" in text and answer.choices[0].finish_reason == "stop"
     extra = answer.model_extra or {}
     summary = extra["douane"]
-    assert summary["provider"] == "local-stand-in"
+    assert summary["provider"] == "sovereign-local"
     assert summary["redacted_entities"] == {"PERSON": 1}
     received = [r for r in await douane.received() if r["request_id"] == summary["request_id"]]
     assert len(received) == 1 and received[0]["audit_verified"]
@@ -63,7 +63,10 @@ async def test_streaming_with_the_sdk_first_words_before_the_whole_answer(
 
 async def test_models_lists_what_the_callers_policy_allows(front_door: tuple[str, str]) -> None:
     listed = [m.id async for m in client(front_door).models.list()]
-    assert listed == ["douane-echo-1"]
+    # personal data (the tenant's default): our own servers first, then French providers that
+    # do not train on it; never a US provider
+    assert listed[:2] == ["llama-3.3-70b-instruct", "qwen2.5-72b-instruct"]
+    assert "mistral-large-latest" in listed and "gpt-4.1" not in listed
 
 
 async def test_a_missing_or_wrong_key_gets_401_with_a_clear_message(
