@@ -260,7 +260,7 @@ def test_the_readme_example_is_a_valid_policy() -> None:
     section = readme[readme.index("### A complete small example"):]
     example = section[section.index("```yaml") + 7:section.index("```\n", 10)]
     loaded = parse_policy(example, "registry.yaml")
-    assert [r.id for r in loaded.policy.rules][0] == "secret-never-leaves"
+    assert loaded.policy.rules[0].id == "secret-never-leaves"
     resolution = loaded.resolve("registry", "press", "public")
     assert [p.id for p in resolution.candidates] == ["home", "mistral-paris"]
     assert [p.id for p in loaded.resolve("registry", None, "personal").candidates] == ["home"]
