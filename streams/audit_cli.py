@@ -44,7 +44,15 @@ from streams.adapters.signer import (
 from streams.config import Settings
 from streams.core import merkle
 from streams.core.audit import AUDIT_KINDS, format_timestamp
+from streams.core.checkpoint import split_note
 from streams.offline_verifier import BUNDLE_FORMAT
+from streams.witness_cli import (
+    add_quorum_options,
+    add_witness_commands,
+    check_quorum,
+    run_cosign,
+    run_witness_init,
+)
 
 
 def add_audit_commands(audit: argparse.ArgumentParser) -> None:
@@ -55,6 +63,7 @@ def add_audit_commands(audit: argparse.ArgumentParser) -> None:
                         help="a signed checkpoint seen earlier: detects rollback and forks")
     verify.add_argument("--save-checkpoint", type=Path,
                         help="after success, write the latest checkpoint here (for next time)")
+    add_quorum_options(verify)
 
     query = actions.add_parser("query", help="list records matching filters")
     query.add_argument("--tenant")
@@ -80,12 +89,16 @@ def add_audit_commands(audit: argparse.ArgumentParser) -> None:
 
     actions.add_parser("checkpoint", help="sign a checkpoint of the log now")
     actions.add_parser("rotate-key", help="retire the signing key and start using a new one")
+    add_witness_commands(actions)
 
 
 def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     command = args.audit_command
     if command == "verify":
-        return run_verify(settings, args.keyring, args.trusted_checkpoint, args.save_checkpoint)
+        return run_verify(settings, args.keyring, args.trusted_checkpoint, args.save_checkpoint,
+                          args.witness, args.quorum)
+    if command == "witness":
+        return run_witness_init(args.dir, args.name)
     if not audit_log_exists(settings):
         print(f"audit {command}: no audit database at {settings.audit_db}")
         return 2
@@ -102,6 +115,8 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if command == "rotate-key":
         return run_rotate(settings)
+    if command == "cosign":
+        return run_cosign(settings, args.witness_dir, args.keyring)
     return 2
 
 
@@ -118,6 +133,8 @@ def run_verify(
     keyring: Path | None = None,
     trusted: Path | None = None,
     save: Path | None = None,
+    witness_files: list[Path] | None = None,
+    quorum: int = 0,
 ) -> int:
     if not audit_log_exists(settings):
         print(f"audit verify: no audit database at {settings.audit_db} "
@@ -128,12 +145,20 @@ def run_verify(
     with open_audit_reader(settings) as log_reader:
         report = verify_log_reader(log_reader, trusted_keys, load_audit_schema(),
                                    trusted.read_bytes() if trusted else None)
+        witnessed, witness_note = (check_quorum(log_reader, witness_files or [], quorum,
+                                                report.tree_size)
+                                   if report.ok else (True, ""))
+    if report.ok and not witnessed:
+        print(f"audit verify: FAILED - records and checkpoints intact, but {witness_note}")
+        return 1
     if report.ok:
         covered = (f"latest checkpoint covers {report.latest_checkpoint}"
                    if report.latest_checkpoint else "no checkpoint yet")
         print(f"audit verify: OK - {report.records_checked} records, signatures, chain, key "
               f"windows and Merkle tree intact; {report.checkpoints_checked} checkpoints "
               f"verified ({covered}; {report.uncovered} newer records) ({describe(settings)})")
+        if witness_note:
+            print(f"audit verify: {witness_note}")
         if save is not None:
             with open_audit_reader(settings) as reader:
                 latest = reader.latest_checkpoint()
@@ -256,8 +281,9 @@ def build_bundle(store: GroupCommitLog, since: str | None, until: str | None) ->
     records = [store.get_seq(seq) for seq in range(matching[0], matching[-1] + 1)] \
         if matching else []
     older = [c for c in store.checkpoints() if c.size < latest.size
-             and (since is None or c.issued_at >= since)
-             and (until is None or c.issued_at < until)]
+             and (((since is None or c.issued_at >= since)
+                  and (until is None or c.issued_at < until))
+                  or _witnesses_the_records(c, matching))]
     return {
         "format": BUNDLE_FORMAT,
         "origin": store.origin,
@@ -276,6 +302,11 @@ def build_bundle(store: GroupCommitLog, since: str | None, until: str | None) ->
                                          tree.inclusion_proof(r.seq - 1, latest.size)]}
                     for r in records if r is not None],
     }
+
+
+def _witnesses_the_records(checkpoint: StoredCheckpoint, seqs: list[int]) -> bool:
+    """A cosigned checkpoint covering the exported records: the offline quorum check uses it."""
+    return bool(seqs) and checkpoint.size >= seqs[-1] and len(split_note(checkpoint.note)[1]) > 1
 
 
 def run_export(settings: Settings, since: str | None, until: str | None, out: Path) -> int:

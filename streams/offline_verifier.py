@@ -3,6 +3,7 @@
 Needs only Python 3.11+ and the ``cryptography`` package. Copy this one file anywhere and run::
 
     python offline_verifier.py bundle.json [--keyring keys.json] [--trusted-checkpoint cp.txt]
+                               [--witness w1.vkey --witness w2.vkey --quorum 2]
 
 (or ``python -m streams.offline_verifier ...`` inside a douane checkout). Exit code 0: every
 check passed; 1: the bundle is not valid evidence (the first problem is printed); 2: usage.
@@ -25,7 +26,11 @@ What is checked, in order (each step is a few lines below, in the same order):
      contains the record's time; bytes in RFC 8785 canonical form; fields present; its seq is
      its place in the tree; its inclusion proof leads to the checkpoint's root; consecutive
      records chain (prev_hash) with no gap; no record id twice; after a key rotation only the
-     new key signs.
+     new key signs;
+  5. with --quorum N: witness cosignatures (C2SP tlog-cosignature v1, Ed25519) by at least N
+     distinct --witness keys on a checkpoint that covers every exported record (the newest,
+     or an older one proven consistent in step 3). A line by an unknown key is ignored; a
+     line claiming a given witness key that does not verify makes the bundle invalid.
 """
 
 from __future__ import annotations
@@ -224,10 +229,67 @@ def open_checkpoint(note: str, origin: str, keys: dict[str, dict[str, Any]]) -> 
     return size, root, signers
 
 
+# --- Witness cosignatures (https://c2sp.org/tlog-cosignature, Ed25519) -----------------------
+
+def load_witness(vkey: str) -> tuple[str, bytes, bytes]:
+    """(name, key ID, raw public key) from ``name+keyid+base64(0x04 || key)``."""
+    parts = vkey.strip().split("+", 2)  # the base64 key may itself contain "+"
+    if len(parts) != 3:
+        raise Invalid("witness key is not name+keyid+key")
+    name, key_id, raw = parts[0], parts[1], b64(parts[2], "witness key")
+    if len(raw) != 33 or raw[0] != 0x04:
+        raise Invalid(f"witness key {name} is not an Ed25519 cosignature/v1 key")
+    expected = hashlib.sha256(name.encode() + b"\n\x04" + raw[1:]).digest()[:4]
+    if expected.hex() != key_id.lower():
+        raise Invalid(f"witness key {name}: key ID does not match its key")
+    return name, expected, raw[1:]
+
+
+def cosigned_by(note: str, witnesses: list[tuple[str, bytes, bytes]]) -> set[bytes]:
+    """Public keys of the given witnesses whose cosignature on this checkpoint verifies."""
+    text, _, block = note.rpartition("\n\n")
+    text += "\n"
+    found = set()
+    for line in block[:-1].split("\n"):
+        name, _, blob = line[len(EM_DASH):].partition(" ")
+        sig = b64(blob, "checkpoint signature")
+        for w_name, key_id, public in witnesses:
+            if name != w_name or sig[:4] != key_id:
+                continue
+            if len(sig) != 4 + 8 + 64:
+                raise Invalid(f"cosignature by witness {name} has the wrong length")
+            timestamp = int.from_bytes(sig[4:12], "big")
+            message = b"cosignature/v1\ntime %d\n" % timestamp + text.encode()
+            key = Ed25519PublicKey.from_public_bytes(public)
+            if timestamp >= 1 << 63 or not signed_by(key, message, sig[12:]):
+                raise Invalid(f"cosignature by witness {name} does not verify")
+            found.add(public)
+    return found
+
+
+def check_quorum(bundle: dict[str, Any], size: int, witnesses: list[str], quorum: int) -> str:
+    keys = [load_witness(vkey) for vkey in witnesses]
+    if quorum > len({public for _, _, public in keys}):
+        raise Invalid(f"quorum {quorum} is more than the {len(keys)} distinct witness keys")
+    notes = [(size, bundle["checkpoint"])] + [(c["size"], c["note"])
+                                              for c in bundle["checkpoints"]]
+    counts = {n: len(cosigned_by(note, keys)) for n, note in notes}
+    witnessed = [n for n, count in counts.items() if count >= quorum]
+    if not witnessed:
+        raise Invalid(f"no checkpoint is cosigned by {quorum} of the given witnesses (at most "
+                      f"{max(counts.values())})")
+    last_record = max((r["seq"] for r in bundle["records"]), default=0)
+    if max(witnessed) < last_record:
+        raise Invalid(f"records after {max(witnessed)} (up to {last_record}) are not in a "
+                      f"checkpoint cosigned by {quorum} witnesses")
+    return f"; witnessed by {quorum}+ witnesses up to size {max(witnessed)}"
+
+
 # --- The bundle ------------------------------------------------------------------------------
 
 def verify_bundle(bundle: dict[str, Any], keyring: dict[str, Any] | None = None,
-                  trusted_checkpoint: str | None = None) -> str:
+                  trusted_checkpoint: str | None = None, witnesses: list[str] | None = None,
+                  quorum: int = 0) -> str:
     """Check everything; return a one-line summary or raise Invalid."""
     if bundle.get("format") != BUNDLE_FORMAT:
         raise Invalid(f"not a {BUNDLE_FORMAT} bundle")
@@ -307,8 +369,10 @@ def verify_bundle(bundle: dict[str, Any], keyring: dict[str, Any] | None = None,
             if payload["prev_hash"] != previous["leaf"]:
                 raise Invalid(f"{label}: prev_hash does not match record {previous['seq']}")
         previous = {"seq": seq, "leaf": leaf_hash(canonical).hex()}
+    witnessed = check_quorum(bundle, size, witnesses or [], quorum) if quorum > 0 else ""  # 5
     return (f"OK: {len(bundle['records'])} records and {len(bundle['checkpoints']) + 1} "
-            f"checkpoints verified; log {origin!r} at size {size}, root {root.hex()}")
+            f"checkpoints verified; log {origin!r} at size {size}, root {root.hex()}"
+            f"{witnessed}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -317,12 +381,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keyring", type=Path, help="the log's keyring, obtained out of band")
     parser.add_argument("--trusted-checkpoint", type=Path,
                         help="a signed checkpoint you saw earlier (detects rollback and forks)")
+    parser.add_argument("--witness", type=Path, action="append", default=[],
+                        help="a witness's public key file (name+keyid+key); repeatable")
+    parser.add_argument("--quorum", type=int, default=0,
+                        help="require cosignatures by at least N of the --witness keys")
     args = parser.parse_args(argv)
     try:
         bundle = json.loads(args.bundle.read_text("utf-8"))
         keyring = json.loads(args.keyring.read_text("utf-8")) if args.keyring else None
         trusted = args.trusted_checkpoint.read_text("utf-8") if args.trusted_checkpoint else None
-        print(verify_bundle(bundle, keyring, trusted))
+        witnesses = [path.read_text("utf-8") for path in args.witness]
+        print(verify_bundle(bundle, keyring, trusted, witnesses, args.quorum))
         return 0
     except Invalid as error:
         print(f"INVALID: {error}")

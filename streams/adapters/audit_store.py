@@ -60,7 +60,14 @@ from streams.core.audit import (
     signing_input,
     verify_record,
 )
-from streams.core.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint, split_note
+from streams.core.checkpoint import (
+    Checkpoint,
+    NoteSignature,
+    parse_checkpoint,
+    sign_checkpoint,
+    split_note,
+)
+from streams.core.cosignature import add_signature
 from streams.core.keyring import KeyEntry, Keyring, key_id_of
 from streams.core.log_check import LogReport, verify_log
 
@@ -690,6 +697,22 @@ class GroupCommitLog(SqlRecords):
             self._tree = tree
             self._last_checkpoint = (tree.size, time.monotonic())
         return stored
+
+    def add_note_signature(self, size: int, signature: NoteSignature) -> StoredCheckpoint:
+        """Add one signature line (a witness cosignature) to the stored checkpoint at ``size``.
+
+        A later line by the same key replaces the earlier one; the note text is unchanged, so
+        the log's own signature still verifies. The caller verified what it signs.
+        """
+        with self._lock, self._write_transaction():
+            found = self._execute("SELECT size, root_hash, note, issued_at FROM "
+                                  "audit_checkpoints WHERE size = ?", (size,)).fetchone()
+            if found is None:
+                raise AuditStoreError(f"no stored checkpoint at size {size}")
+            note = add_signature(_blob(found["note"]), signature)
+            self._execute("UPDATE audit_checkpoints SET note = ? WHERE size = ?", (note, size))
+        return StoredCheckpoint(size, bytes.fromhex(found["root_hash"]), note,
+                                found["issued_at"])
 
     # ------------------------------------------------------------------ key rotation
 

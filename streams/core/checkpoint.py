@@ -97,7 +97,7 @@ def verifier_key(name: str, public_key: bytes) -> str:
 
 def parse_verifier_key(vkey: str) -> tuple[str, bytes]:
     """(name, raw 32-byte public key) from a verifier key string; checks its key hash."""
-    parts = vkey.strip().split("+")
+    parts = vkey.strip().split("+", 2)  # the base64 key may itself contain "+"
     if len(parts) != 3 or not _NAME.match(parts[0]):
         raise CheckpointError("verifier key is not name+hash+key")
     name, hash_hex, encoded = parts

@@ -1,0 +1,106 @@
+"""``douane audit witness init`` and ``douane audit cosign``, and the quorum check of verify.
+
+A witness is a second party (e.g. the DPO office) with its own key. It cosigns the log's
+latest checkpoint only after checking it extends the last one it cosigned; a verifier given
+the witnesses' public keys can then require a quorum of them (``--witness ... --quorum N``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from streams.adapters.audit_store import SqlRecords, trusted_keyring
+from streams.adapters.audit_stores import open_audit_log
+from streams.adapters.signer import load_or_create_signer
+from streams.adapters.witness import (
+    WitnessError,
+    cosign_latest,
+    init_witness,
+    load_witness,
+    load_witness_keys,
+)
+from streams.config import Settings
+from streams.core.checkpoint import CheckpointError
+from streams.core.cosignature import WitnessRefusal, witnessed_size
+
+
+def add_witness_commands(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    witness = actions.add_parser("witness", help="set up a witness (a second party's key)")
+    witness_actions = witness.add_subparsers(dest="witness_command", required=True,
+                                             metavar="ACTION")
+    init = witness_actions.add_parser("init", help="create a witness key and its public key")
+    init.add_argument("--name", required=True,
+                      help="the witness's name, e.g. dpo.example.org/witness (no spaces, no +)")
+    init.add_argument("--dir", type=Path, required=True, help="directory for the witness")
+
+    cosign = actions.add_parser("cosign", help="as a witness: check and cosign the latest "
+                                               "checkpoint")
+    cosign.add_argument("--witness-dir", type=Path, required=True)
+    cosign.add_argument("--keyring", type=Path,
+                        help="the log's keyring the witness trusts (default: next to the log)")
+
+
+def add_quorum_options(verify: argparse.ArgumentParser) -> None:
+    verify.add_argument("--witness", type=Path, action="append", default=[],
+                        help="a witness's public key file (witness.vkey); repeatable")
+    verify.add_argument("--quorum", type=int, default=0,
+                        help="require a checkpoint cosigned by at least N of the --witness keys")
+
+
+def run_witness_init(directory: Path, name: str) -> int:
+    try:
+        witness = init_witness(directory, name)
+    except (WitnessError, CheckpointError) as error:
+        print(f"audit witness init: {error}")
+        return 1
+    vkey = (directory / "witness.vkey").read_text("utf-8").strip()
+    print(f"audit witness init: witness {witness.name} created in {directory}\n"
+          f"public key (give it to verifiers): {vkey}")
+    return 0
+
+
+def run_cosign(settings: Settings, witness_dir: Path, keyring_path: Path | None) -> int:
+    try:
+        witness = load_witness(witness_dir)
+    except (WitnessError, CheckpointError, ValueError) as error:
+        print(f"audit cosign: {error}")
+        return 1
+    extra = [settings.public_key] if settings.public_key.exists() else []
+    keyring = trusted_keyring(settings.audit_db, extra, keyring_path, settings.audit_origin)
+    signer = load_or_create_signer(settings.signing_key, settings.public_key)
+    try:
+        with open_audit_log(settings, signer) as store:
+            done = cosign_latest(store, keyring, witness)
+    except WitnessRefusal as error:
+        print(f"audit cosign: REFUSED - {error}")
+        return 1
+    except (WitnessError, CheckpointError) as error:
+        print(f"audit cosign: {error}")
+        return 1
+    since = (f"extends size {done.previous_size}" if done.previous_size
+             else "first checkpoint this witness sees for this log")
+    print(f"audit cosign: {witness.name} cosigned checkpoint at size {done.checkpoint.size} "
+          f"({since})")
+    return 0
+
+
+def check_quorum(reader: SqlRecords, witness_files: list[Path], quorum: int,
+                 tree_size: int) -> tuple[bool, str]:
+    """(ok, message): does a stored checkpoint carry ``quorum`` valid witness cosignatures?"""
+    if quorum <= 0:
+        return True, ""
+    try:
+        witnesses = load_witness_keys(witness_files)
+        if quorum > len({w.public_key for w in witnesses}):
+            return False, (f"quorum {quorum} is more than the {len(witnesses)} distinct "
+                           "witness keys given with --witness")
+        size, most = witnessed_size(((c.size, c.note) for c in reader.checkpoints()),
+                                    witnesses, quorum)
+    except (WitnessError, CheckpointError) as error:
+        return False, f"witness cosignatures: {error}"
+    if size is None:
+        return False, (f"no checkpoint is cosigned by {quorum} of the given witnesses "
+                       f"(at most {most})")
+    return True, (f"witnessed by at least {quorum} witnesses up to record {size} "
+                  f"({tree_size - size} newer records not yet witnessed)")
