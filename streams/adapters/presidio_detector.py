@@ -37,14 +37,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import regex
+
 from streams.adapters.language import LanguageDetector
-from streams.adapters.person_filters import clean_person
+from streams.adapters.person_filters import OPENERS, clean_person
 from streams.adapters.recognizers import (
     MODEL_ENTITIES,
     PATTERN_RECOGNIZERS,
     build_recognizers,
     name_recognizer,
 )
+from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS
 from streams.core.model import ChatMessage, Detection, Finding
 
@@ -98,6 +101,7 @@ class PresidioDetector:
         self.startup_seconds: dict[str, float] = {}
         wants_model = bool(self.entities & set(MODEL_ENTITIES))
         self._nlp: dict[str, Any] = {}
+        self._common_words: dict[str, frozenset[str]] = {}
         self._lexicons: dict[str, Any] = {}
         self._patterns: dict[str, list[Any]] = {}
         if wants_model and any(lang in SPACY_MODELS for lang in self.languages):
@@ -108,6 +112,8 @@ class PresidioDetector:
             started = time.monotonic()
             if wants_model and language in SPACY_MODELS:
                 self._nlp[language] = _load_ner(SPACY_MODELS[language])
+                self._common_words[language] = frozenset(
+                    self._nlp[language].Defaults.stop_words) | OPENERS
             elif wants_model and "PERSON" in self.entities:
                 lexicon = name_recognizer(language)
                 if lexicon is not None:
@@ -180,15 +186,20 @@ class PresidioDetector:
         self, language: str, texts: list[str]
     ) -> list[list[tuple[str, int, int, float, str]]]:
         if language in self._nlp:
-            out = []
-            for text, doc in zip(texts, self._nlp[language].pipe(texts, batch_size=64),
-                                 strict=True):
-                spans = []
+            nlp = self._nlp[language]
+            common = self._common_words[language]
+            # NER reads only the sentences that can hold a name (see ``name_chunks``).
+            chunks = [(t, start, end) for t, text in enumerate(texts)
+                      for start, end in name_chunks(text, common)]
+            out: list[list[tuple[str, int, int, float, str]]] = [[] for _ in texts]
+            docs = nlp.pipe((texts[t][start:end] for t, start, end in chunks), batch_size=64)
+            for (t, offset, _), doc in zip(chunks, docs, strict=True):
+                text = texts[t]
                 for ent in doc.ents:
                     entity = NER_LABELS.get(ent.label_)
                     if entity is None or entity not in self.entities:
                         continue
-                    start, end = ent.start_char, ent.end_char
+                    start, end = offset + ent.start_char, offset + ent.end_char
                     if not any(c.isalpha() for c in ent.text):
                         continue  # numbers taken for names or organisations
                     if entity == "PERSON":
@@ -196,14 +207,42 @@ class PresidioDetector:
                         if cleaned is None:
                             continue
                         start, end = cleaned
-                    spans.append((entity, start, end, NER_SCORE, f"spacy:{language}"))
-                out.append(spans)
+                    out[t].append((entity, start, end, NER_SCORE, f"spacy:{language}"))
             return out
         if language in self._lexicons:
             lexicon = self._lexicons[language]
             return [[("PERSON", r.start, r.end, r.score, lexicon.name)
                      for r in lexicon.analyze(text, None)] for text in texts]
         return [[] for _ in texts]
+
+
+SENTENCE = regex.compile(r"[^.!?\n]+(?:[.!?]+|\n+|$)|[.!?\n]+")
+WORD = regex.compile(r"\p{L}[\p{L}'\u2019]*")
+
+
+def name_chunks(text: str, common: frozenset[str]) -> list[tuple[int, int]]:
+    """The parts of a text the NER model needs to read: runs of consecutive sentences that
+    contain a capitalised word, other than a common word opening the sentence ("The", "Keep",
+    "Rédige"). A name is capitalised; a sentence without such a word holds none the model
+    would find, and skipping it is what makes NER affordable on long prompts. Consecutive
+    sentences are read together, so "Mr." and the name after it stay in one piece."""
+    chunks: list[tuple[int, int]] = []
+    for sentence in SENTENCE.finditer(text):
+        if not _may_hold_a_name(sentence.group(), common):
+            continue
+        if chunks and chunks[-1][1] == sentence.start():
+            chunks[-1] = (chunks[-1][0], sentence.end())
+        else:
+            chunks.append((sentence.start(), sentence.end()))
+    return chunks
+
+
+def _may_hold_a_name(sentence: str, common: frozenset[str]) -> bool:
+    for position, word in enumerate(WORD.findall(sentence)):
+        if word[0].isupper() and (position > 0 or (fold(word) not in common
+                                  and word.casefold() not in common)):
+            return True
+    return False
 
 
 def _load_ner(model: str) -> Any:

@@ -178,3 +178,15 @@ def test_numpy_blas_matrix_products_find_the_same_entities() -> None:
     ents = {name: [(e.text, e.label_) for e in nlp(text).ents] for name, nlp in loaded.items()}
     assert ents["numpy"] == ents["blis"]
     assert ("Jeanne Martin", "PERSON") in ents["numpy"]
+
+
+def test_ner_reads_only_the_sentences_that_can_hold_a_name() -> None:
+    from streams.adapters.presidio_detector import name_chunks
+
+    common = frozenset({"the", "keep", "please"})
+    text = ("The request was registered last week. Keep the tone courteous. "
+            "Please write to Mr. Jeanne Martin today. the end")
+    chunks = [text[start:end] for start, end in name_chunks(text, common)]
+    assert chunks == [" Please write to Mr. Jeanne Martin today."]
+    assert name_chunks("Jeanne called.", common) == [(0, 14)]  # a name opening a sentence
+    assert name_chunks("no capital letters here", common) == []
