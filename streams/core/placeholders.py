@@ -6,10 +6,10 @@ and two different values never share one. A mapping belongs to one tenant's conv
 only; the adapter that stores it (``streams.adapters.placeholder_vault``) encrypts it, binds
 the ciphertext to the tenant and conversation, and drops it when its retention ends.
 
-Restoration puts the values back into the model's answer. A streamed answer can cut a
-placeholder between two chunks (``"<PERS"`` then ``"ON_1> wrote"``): ``StreamRestorer`` holds
-back a tail that could still become a placeholder until the next chunk decides.
-Pure: no I/O.
+Restoration puts the values back into the model's answer: ``PlaceholderMap.restore``. For a
+streamed answer, where a placeholder can be cut between two chunks (``"<PERS"`` then
+``"ON_1> wrote"``), it is the ``transform`` of ``streams.core.holdback.HoldBack``, which
+releases only whole placeholders. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -18,9 +18,6 @@ import re
 from dataclasses import dataclass, field
 
 PLACEHOLDER = re.compile(r"<([A-Z][A-Z0-9_]*?)_([1-9]\d*)>")
-MAX_PLACEHOLDER_LENGTH = 48
-# What the start of a placeholder can look like while it is still incomplete.
-PARTIAL = re.compile(r"<(?:[A-Z][A-Z0-9_]*(?:_\d*)?)?$")
 
 
 @dataclass
@@ -53,26 +50,3 @@ class PlaceholderMap:
 def _type_of(placeholder: str) -> str:
     match = PLACEHOLDER.fullmatch(placeholder)
     return match.group(1) if match else ""
-
-
-class StreamRestorer:
-    """Restores placeholders in an answer that arrives in chunks."""
-
-    def __init__(self, mapping: PlaceholderMap) -> None:
-        self._mapping = mapping
-        self._held = ""
-
-    def feed(self, chunk: str) -> str:
-        text = self._held + chunk
-        cut = text.rfind("<")
-        if cut != -1 and len(text) - cut <= MAX_PLACEHOLDER_LENGTH \
-                and PARTIAL.match(text, cut) is not None:
-            self._held, text = text[cut:], text[:cut]
-        else:
-            self._held = ""
-        return self._mapping.restore(text)
-
-    def flush(self) -> str:
-        """What was held back when the stream ends (an incomplete placeholder stays as is)."""
-        text, self._held = self._held, ""
-        return self._mapping.restore(text)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from streams.core.placeholders import PlaceholderMap, StreamRestorer
+from streams.core.holdback import HoldBack
+from streams.core.placeholders import PlaceholderMap
 
 
 def test_the_same_value_keeps_its_placeholder_across_turns() -> None:
@@ -50,13 +51,6 @@ def test_a_placeholder_cut_between_chunks_is_restored(chunks: list[str]) -> None
     conversation = PlaceholderMap()
     conversation.placeholder_for("PERSON", "Jeanne Martin")
     conversation.placeholder_for("FR_NIR", "2 69 05 49 588 157 80")
-    restorer = StreamRestorer(conversation)
+    restorer = HoldBack(transform=conversation.restore)
     out = "".join(restorer.feed(chunk) for chunk in chunks) + restorer.flush()
     assert out == "Dear Jeanne Martin, your number 2 69 05 49 588 157 80 is fine."
-
-
-def test_a_lone_angle_bracket_is_not_held_forever() -> None:
-    restorer = StreamRestorer(PlaceholderMap())
-    assert restorer.feed("a < b and ") == "a < b and "
-    assert restorer.feed("x <") == "x "
-    assert restorer.flush() == "<"
