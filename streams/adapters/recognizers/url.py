@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import regex
 
 from streams.adapters.recognizers.base import DouaneRecognizer, Pattern
@@ -22,10 +24,8 @@ class DouaneUrlRecognizer(DouaneRecognizer):
     CONTEXT = {"*": ("url", "site", "http", "lien", "link", "enlace", "посилання", "vefsíða")}
     SCORE_WITH_CONTEXT = 0.7
 
-    def validate(self, candidate: str) -> bool:
-        return not candidate.rstrip(".,;:!?").endswith("@")
-
-    def spans(self, text, match):  # type: ignore[no-untyped-def]
+    def spans(self, text: str, match: regex.Match[str]) -> Iterator[tuple[int, int]]:
+        """The match without trailing punctuation; nothing if it is an e-mail's domain."""
         end = match.end()
         while end > match.start() and text[end - 1] in ".,;:!?":
             end -= 1
