@@ -269,8 +269,9 @@ def cosigned_by(note: str, witnesses: list[tuple[str, bytes, bytes]]) -> set[byt
 
 def check_quorum(bundle: dict[str, Any], size: int, witnesses: list[str], quorum: int) -> str:
     keys = [load_witness(vkey) for vkey in witnesses]
-    if quorum > len({public for _, _, public in keys}):
-        raise Invalid(f"quorum {quorum} is more than the {len(keys)} distinct witness keys")
+    distinct = len({public for _, _, public in keys})
+    if quorum > distinct:
+        raise Invalid(f"quorum {quorum} is more than the {distinct} distinct witness keys")
     notes = [(size, bundle["checkpoint"])] + [(c["size"], c["note"])
                                               for c in bundle["checkpoints"]]
     counts = {n: len(cosigned_by(note, keys)) for n, note in notes}

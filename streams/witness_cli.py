@@ -92,9 +92,10 @@ def check_quorum(reader: SqlRecords, witness_files: list[Path], quorum: int,
         return True, ""
     try:
         witnesses = load_witness_keys(witness_files)
-        if quorum > len({w.public_key for w in witnesses}):
-            return False, (f"quorum {quorum} is more than the {len(witnesses)} distinct "
-                           "witness keys given with --witness")
+        distinct = len({w.public_key for w in witnesses})
+        if quorum > distinct:
+            return False, (f"quorum {quorum} is more than the {distinct} distinct witness "
+                           "keys given with --witness")
         size, most = witnessed_size(((c.size, c.note) for c in reader.checkpoints()),
                                     witnesses, quorum)
     except (WitnessError, CheckpointError) as error:
