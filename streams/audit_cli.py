@@ -7,6 +7,8 @@ prove ID     inclusion proof of one record in the latest checkpoint
 export       evidence bundle for ``streams/offline_verifier.py``
 checkpoint   sign a checkpoint now
 rotate-key   retire the signing key (a signed record) and start signing with a new one
+witness init create a witness key (a second party, e.g. the DPO office)
+cosign       as a witness: check the latest checkpoint extends the last one seen, cosign it
 """
 
 from __future__ import annotations
