@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
 
     add_audit_commands(audit)
 
+    from streams.retention_cli import add_retention_commands
+
+    add_retention_commands(commands)
+
     front = commands.add_parser("front-door", help="run the OpenAI-compatible HTTP endpoint")
     front.add_argument("--port", type=int, default=8080)
     front.add_argument("--host", default="127.0.0.1")
@@ -142,6 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from streams.audit_cli import run_audit
 
         return run_audit(args, settings)
+    if args.command in ("retention", "erasure", "subject-access", "hold"):
+        from streams.retention_cli import run_retention_command
+
+        return run_retention_command(args, settings)
     if args.command in ("front-door", "keys", "stand-in"):
         from streams.front_door.cli import run_front_door_command
 

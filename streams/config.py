@@ -50,6 +50,8 @@ class Settings:
     audit_busy_timeout_s: float = 30.0  # wait this long for the audit store's write lock
     kafka_session_timeout_s: float = 60.0  # a worker silent this long loses its partitions
     fault: str | None = None  # test-only fault injection (streams.adapters.fault), never set
+    keys_db: Path | None = None  # data keys for crypto-shredding (default: home/keys.sqlite3)
+    vault_db: Path | None = None  # encrypted personal values (default: home/vault.sqlite3)
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -93,4 +95,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         audit_busy_timeout_s=float(source.get("DOUANE_AUDIT_BUSY_TIMEOUT_S", "30")),
         kafka_session_timeout_s=float(source.get("DOUANE_KAFKA_SESSION_TIMEOUT_S", "60")),
         fault=source.get("DOUANE_FAULT") or None,
+        keys_db=Path(source.get("DOUANE_KEYS_DB", str(home / "keys.sqlite3"))).resolve(),
+        vault_db=Path(source.get("DOUANE_VAULT_DB", str(home / "vault.sqlite3"))).resolve(),
     )

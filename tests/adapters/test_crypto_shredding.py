@@ -1,0 +1,276 @@
+"""Retention runs and erasure really delete: keys destroyed, ciphertexts pruned, files scanned,
+the audit log still verifies and carries the signed record. The clock is driven, never slept."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import structlog
+
+from streams import cli
+from streams.adapters.audit_stores import open_audit_reader
+from streams.adapters.key_store import KeyStore, SubjectHeldError
+from streams.adapters.personal_vault import PersonalVault, ValueErasedError
+from streams.audit_cli import run_verify
+from streams.config import Settings, load_settings
+from streams.core.audit import AUDIT_KINDS
+from streams.retention_cli import erase_subject, open_stores, retention_run, subject_access
+
+HOUR = 3_600
+T0 = 1_764_000_000.0  # 2025-11-24T16:00Z
+ALICE, BOB = "Alice Martin-Lefèvre", "bob.durand@example.fr"
+NIR = "2 84 05 75 123 456 78"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """``cli.main`` points structlog at the captured stderr; later tests need it back."""
+    yield
+    structlog.reset_defaults()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings({"DOUANE_HOME": str(tmp_path / "home")})
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def stores(settings: Settings, clock: Clock) -> Iterator[tuple[KeyStore, PersonalVault]]:
+    with open_stores(settings, clock) as opened:
+        yield opened
+
+
+def kinds_in_log(settings: Settings) -> list[str]:
+    with open_audit_reader(settings) as reader:
+        return [r.kind for r in reader.iter_records()]
+
+
+def details_of_last(settings: Settings, kind: str) -> dict[str, object]:
+    with open_audit_reader(settings) as reader:
+        records = [r for r in reader.iter_records() if r.kind == kind]
+    details = records[-1].payload["details"]
+    assert isinstance(details, dict)
+    return details
+
+
+def test_the_new_kinds_are_audit_kinds() -> None:
+    assert {"retention_run", "erased", "hold_placed", "hold_released"} <= AUDIT_KINDS
+
+
+def test_after_the_period_a_run_destroys_the_keys_and_the_log_still_verifies(
+        settings: Settings, clock: Clock, stores: tuple[KeyStore, PersonalVault]) -> None:
+    keys, vault = stores
+    short = vault.put("lyon", ALICE, kind="PERSON", retention_s=HOUR, request_id="req-1")
+    long = vault.put("lyon", BOB, kind="EMAIL_ADDRESS", retention_s=30 * 24 * HOUR)
+    assert vault.read(short.entry_id) == ALICE
+
+    clock.now = short.expires_at - 1  # a second before: nothing goes
+    first = retention_run(settings, keys, vault)
+    assert (len(first.destroyed.keys), first.pruned) == (0, 0)
+    assert vault.read(short.entry_id) == ALICE
+
+    clock.now = short.expires_at
+    second = retention_run(settings, keys, vault)
+    assert (len(second.destroyed.keys), len(second.destroyed.keks), second.pruned) == (1, 1, 1)
+    with pytest.raises(ValueErasedError):
+        vault.read(short.entry_id)
+    assert keys.unwrap(short.key_id) is None
+    assert vault.read(long.entry_id) == BOB  # a longer retention is untouched
+
+    again = retention_run(settings, keys, vault)  # repeating is harmless
+    assert (len(again.destroyed.keys), again.pruned) == (0, 0)
+
+    assert run_verify(settings) == 0
+    assert kinds_in_log(settings) == ["retention_run"] * 3
+    details = details_of_last(settings, "retention_run")
+    assert details["stores"] == {"key_store": {"data_keys_destroyed": 0,
+                                               "period_keys_destroyed": 0,
+                                               "kept_under_hold": 0},
+                                 "vault": {"entries_pruned": 0}}
+    with open_audit_reader(settings) as reader:
+        record = reader.get(second.record_id)
+    assert record is not None
+    assert record.payload["details"]["periods"] == [
+        {"period": f"{int(T0) // 360 * 360}+360/3600", "data_keys_destroyed": 1}]
+
+
+def test_a_held_key_survives_and_the_run_after_the_hold_ends_destroys_it(
+        settings: Settings, clock: Clock, stores: tuple[KeyStore, PersonalVault]) -> None:
+    keys, vault = stores
+    kept = vault.put("lyon", ALICE, kind="PERSON", retention_s=HOUR)
+    other = vault.put("lyon", BOB, kind="EMAIL_ADDRESS", retention_s=HOUR)
+    hold = keys.add_hold("lyon", kept.subject, "case 2025-117")
+
+    clock.now = kept.expires_at + 10
+    run = retention_run(settings, keys, vault)
+    assert ([k.key_id for k in run.destroyed.keys], run.destroyed.held) == ([other.key_id], 1)
+    assert run.destroyed.keks == ()  # the period key stays while a held key needs it
+    assert vault.read(kept.entry_id) == ALICE
+    with pytest.raises(ValueErasedError):
+        vault.read(other.entry_id)
+    with pytest.raises(SubjectHeldError, match="legal hold"):
+        erase_subject(settings, keys, vault, "lyon", kept.subject, "test")
+
+    assert keys.remove_hold(hold.hold_id) is not None
+    after = retention_run(settings, keys, vault)
+    assert ([k.key_id for k in after.destroyed.keys], len(after.destroyed.keks)) == (
+        [kept.key_id], 1)
+    with pytest.raises(ValueErasedError):
+        vault.read(kept.entry_id)
+    assert run_verify(settings) == 0
+
+
+def test_erasing_one_subject_leaves_the_others_readable(
+        settings: Settings, clock: Clock, stores: tuple[KeyStore, PersonalVault]) -> None:
+    keys, vault = stores
+    alice = [vault.put("lyon", ALICE, kind="PERSON", retention_s=HOUR, request_id="req-1")]
+    clock.now += 2 * HOUR  # a later period: a second key for the same person
+    alice.append(vault.put("lyon", NIR, kind="FR_NIR", retention_s=HOUR,
+                           subject=alice[0].subject, request_id="req-2"))
+    bob = vault.put("lyon", BOB, kind="EMAIL_ADDRESS", retention_s=HOUR)
+    same_name_elsewhere = vault.put("paris", ALICE, kind="PERSON", retention_s=HOUR)
+    assert alice[0].key_id != alice[1].key_id
+    assert same_name_elsewhere.subject != alice[0].subject  # fingerprints are per tenant
+
+    erased = erase_subject(settings, keys, vault, "lyon", keys.fingerprint("lyon", "alice "
+                                                                           "martin-lefèvre"),
+                           "GDPR art. 17 request 42")
+    assert {k.key_id for k in erased.destroyed.keys} == {a.key_id for a in alice}
+    assert erased.pruned == 2
+    for entry in alice:
+        with pytest.raises(ValueErasedError):
+            vault.read(entry.entry_id)
+    assert vault.read(bob.entry_id) == BOB
+    assert vault.read(same_name_elsewhere.entry_id) == ALICE
+    assert subject_access(settings, vault, "lyon", alice[0].subject)["values"] == []
+
+    assert run_verify(settings) == 0
+    details = details_of_last(settings, "erased")
+    assert details["subject_fingerprint"] == alice[0].subject
+    assert details["vault_entries_pruned"] == 2
+    assert ALICE not in json.dumps(details, ensure_ascii=False)
+
+
+def test_concurrent_runs_destroy_each_key_once(
+        settings: Settings, clock: Clock, stores: tuple[KeyStore, PersonalVault]) -> None:
+    _, vault = stores
+    for i in range(40):
+        vault.put("lyon", f"person {i}", kind="PERSON", retention_s=HOUR)
+    clock.now += 2 * HOUR
+    counts: list[int] = []
+
+    def run() -> None:
+        with open_stores(settings, clock) as (own_keys, own_vault):
+            counts.append(len(retention_run(settings, own_keys, own_vault).destroyed.keys))
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(counts) == 3 and sum(counts) == 40  # no key counted twice, none missed
+    assert vault.count() == 0
+    assert run_verify(settings) == 0
+    assert kinds_in_log(settings) == ["retention_run"] * 3
+
+
+def _secrets_of(keys_db: Path) -> list[bytes]:
+    """The raw key material in the key store (read behind its back, for the scan)."""
+    db = sqlite3.connect(keys_db)
+    try:
+        rows = db.execute("SELECT kek FROM keks UNION ALL SELECT wrapped FROM data_keys")
+        return [bytes(r[0]) for r in rows]
+    finally:
+        db.close()
+
+
+def _files_containing(root: Path, needles: list[bytes]) -> dict[str, list[int]]:
+    found: dict[str, list[int]] = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        hits = [i for i, needle in enumerate(needles) if needle in data]
+        if hits:
+            found[str(path.relative_to(root))] = hits
+    return found
+
+
+def test_once_the_period_passed_no_file_douane_wrote_holds_a_value_or_its_key(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        caplog: pytest.LogCaptureFixture) -> None:
+    clock = Clock()
+    monkeypatch.setenv("DOUANE_HOME", str(settings.home))
+    values = [ALICE, BOB, NIR]
+    caplog.set_level(logging.DEBUG)
+    with open_stores(settings, clock) as (keys, vault):
+        entries = [vault.put("lyon", v, kind="PERSON", retention_s=HOUR, request_id=f"req-{i}")
+                   for i, v in enumerate(values)]
+        assert cli.main(["hold", "add", "--tenant", "lyon", "--value", BOB,
+                         "--reason", "case 7"]) == 0
+        hold_id = keys.holds()[0].hold_id
+        assert cli.main(["hold", "remove", hold_id]) == 0
+        assert cli.main(["retention", "status"]) == 0
+        secrets = _secrets_of(settings.keys_db or Path())
+        assert len(secrets) == 4  # one period key, three data keys
+        # the scan can see key material while it exists (so its silence later means something)
+        assert _files_containing(settings.home, secrets)
+
+        clock.now = entries[0].expires_at
+        keys.destroy_expired()
+        vault.prune(keys.live_key_ids())
+    assert cli.main(["retention", "run"]) == 0
+    assert cli.main(["audit", "verify"]) == 0
+    output = capsys.readouterr()
+
+    needles = [v.encode() for v in values] + [v.encode("utf-16-le") for v in values]
+    assert _files_containing(settings.home, needles + secrets) == {}
+    logged = output.out + output.err + caplog.text
+    assert "retention run: 0 data keys destroyed" in output.out
+    assert "hold" in output.out and "retention status: 3 data keys" in output.out
+    assert not [v for v in values if v in logged]
+    assert {"hold_placed", "hold_released", "retention_run"} <= set(kinds_in_log(settings))
+
+
+def test_the_cli_erases_and_answers_subject_access(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DOUANE_HOME", str(settings.home))
+    with open_stores(settings) as (_, vault):
+        vault.put("lyon", ALICE, kind="PERSON", retention_s=HOUR, request_id="req-9")
+        vault.put("lyon", BOB, kind="EMAIL_ADDRESS", retention_s=HOUR)
+    capsys.readouterr()
+
+    assert cli.main(["subject-access", "--tenant", "lyon", "--value", ALICE.upper()]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert [(v["kind"], v["value"], v["request_id"]) for v in answer["values"]] == [
+        ("PERSON", ALICE, "req-9")]
+
+    assert cli.main(["erasure", "request", "--tenant", "lyon", "--value", ALICE]) == 0
+    printed = capsys.readouterr().out
+    assert "1 data keys destroyed, 1 vault entries pruned" in printed
+    assert ALICE not in printed and answer["subject_fingerprint"] in printed
+
+    assert cli.main(["subject-access", "--tenant", "lyon", "--subject",
+                     answer["subject_fingerprint"]]) == 0
+    assert json.loads(capsys.readouterr().out)["values"] == []
+    assert cli.main(["subject-access", "--tenant", "lyon", "--value", BOB]) == 0
+    assert json.loads(capsys.readouterr().out)["values"][0]["value"] == BOB
+    assert cli.main(["audit", "verify"]) == 0
