@@ -134,6 +134,27 @@ def test_cosignature_follows_c2sp_tlog_cosignature_v1() -> None:
     assert len(blob) == 4 + 8 + 64 and struct.unpack(">Q", blob[4:12]) == (1679315147,)
 
 
+# Made with the reference Go code (github.com/transparency-dev/formats v0.1.1 note
+# NewSignerForCosignatureV1, golang.org/x/mod/sumdb/note Sign) from a fixed seed.
+GO_VKEY = "go.example/witness+fbf92cec+BADQWh0eolE5bVV6+9RYizxtmdvrly/tEKMlYuom3Nz6"
+GO_NOTE = ("douane.example/audit/douane\n5\nVqXxbCFTqkuk+jPjY4yA7sCoJxxNq/TDhxHDM8ANTFw=\n\n"
+           "\u2014 go.example/witness +/ks7AAAAABrB1q2p2UbVne/c6AxOxT59dp2dpFeKjWjOWbKFoexfVNUbBW"
+           "MNjC6zBlkTxwyR97haXsVspn4iAV0Ypgp0EfxFWzVCg==\n")
+
+
+def test_a_cosignature_made_by_the_reference_go_code_verifies() -> None:
+    name, public = parse_witness_verifier_key(GO_VKEY)
+    keys = [WitnessKey(name, public, verifier_for_raw(public))]
+    assert cosigners(GO_NOTE.encode(), keys) == {public}
+    assert offline_verifier.cosigned_by(GO_NOTE, [offline_verifier.load_witness(GO_VKEY)]) \
+        == {public}
+    forged = GO_NOTE.replace("p2UbVne", "p2UbVnf")
+    with pytest.raises(CheckpointError, match="does not verify"):
+        cosigners(forged.encode(), keys)
+    with pytest.raises(offline_verifier.Invalid, match="does not verify"):
+        offline_verifier.cosigned_by(forged, [offline_verifier.load_witness(GO_VKEY)])
+
+
 def test_verifier_keys_round_trip_even_with_plus_in_base64() -> None:
     public = b"\xfb" * 32  # base64 of 0x04/0x01 || 0xfb... contains '+'
     vk = witness_verifier_key("dpo.example.org/w1", public)
