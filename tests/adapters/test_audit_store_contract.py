@@ -313,3 +313,34 @@ def test_a_held_write_lock_fails_closed_then_appends_resume(
         assert store.size() == 1
         assert store.append(event(2)).record.seq == 2
         assert backend.verify(store).ok
+
+
+def test_witness_cosigns_and_refuses_a_fork(
+    store: GroupCommitLog, backend: Backend, tmp_path: Path,
+) -> None:
+    from streams.adapters.witness import cosign_latest, init_witness, load_witness_keys
+    from streams.core.cosignature import WitnessRefusal, cosigners
+
+    witness = init_witness(tmp_path / "witness", "dpo.example.org/contract")
+    fill(store, 5)
+    store.issue_checkpoint()
+    assert cosign_latest(store, store.keyring, witness).checkpoint.size == 5
+    store.append(event(6))
+    store.issue_checkpoint()
+    assert cosign_latest(store, store.keyring, witness).previous_size == 5
+    with backend.reader() as reader:
+        note = reader.checkpoints()[-1].note
+    assert cosigners(note, load_witness_keys([tmp_path / "witness" / "witness.vkey"])) == {
+        witness.public_key}
+    assert backend.verify(store).ok  # the log's own check ignores the witness line
+    backend.sql("DELETE FROM audit_records WHERE seq = 6")  # rewrite record 6, re-checkpoint
+    backend.sql("DELETE FROM audit_checkpoints WHERE size = 6")
+    store.close()
+    reopened = backend.open(store.signer, checkpoint_every=0, checkpoint_interval_s=0)
+    try:
+        reopened.append(event(7))
+        reopened.issue_checkpoint()
+        with pytest.raises(WitnessRefusal, match="fork: the log's checkpoint at size 6"):
+            cosign_latest(reopened, reopened.keyring, witness)
+    finally:
+        reopened.close()
