@@ -52,6 +52,7 @@ class Settings:
     fault: str | None = None  # test-only fault injection (streams.adapters.fault), never set
     keys_db: Path | None = None  # data keys for crypto-shredding (default: home/keys.sqlite3)
     vault_db: Path | None = None  # encrypted personal values (default: home/vault.sqlite3)
+    retention_interval_s: float = 3600.0  # the worker runs `douane retention run` this often
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -97,4 +98,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         fault=source.get("DOUANE_FAULT") or None,
         keys_db=Path(source.get("DOUANE_KEYS_DB", str(home / "keys.sqlite3"))).resolve(),
         vault_db=Path(source.get("DOUANE_VAULT_DB", str(home / "vault.sqlite3"))).resolve(),
+        retention_interval_s=float(source.get("DOUANE_RETENTION_INTERVAL_S", "3600")),
     )

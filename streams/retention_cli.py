@@ -175,6 +175,19 @@ def retention_run(settings: Settings, keys: KeyStore, vault: PersonalVault) -> R
     return RetentionReport(report.destroyed, pruned, record_id)
 
 
+def scheduled_retention_run(settings: Settings) -> RetentionReport:
+    """What ``douane worker`` runs on its timer (DOUANE_RETENTION_INTERVAL_S)."""
+    import structlog
+
+    with open_stores(settings) as (keys, vault):
+        report = retention_run(settings, keys, vault)
+    structlog.get_logger(__name__).info(
+        "retention run", data_keys_destroyed=len(report.destroyed.keys),
+        period_keys_destroyed=len(report.destroyed.keks), vault_entries_pruned=report.pruned,
+        kept_under_hold=report.destroyed.held, audit_record=report.record_id)
+    return report
+
+
 def status_text(keys: KeyStore, vault: PersonalVault) -> str:
     periods = keys.status()
     lines = [f"retention status: {sum(p.keys for p in periods)} data keys in {len(periods)} "

@@ -16,11 +16,16 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from streams.adapters.audit_stores import describe, open_audit_log
 from streams.adapters.fault import wrap_for_faults
+from streams.adapters.key_store import KeyStore
 from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.policy_files import load_policy_set
 from streams.adapters.policy_reload import PolicyReloader, policy_event
 from streams.adapters.presidio_detector import detector_for_policy
 from streams.adapters.providers.gateway import ProviderGateway
+from streams.adapters.shredding_operator_keys import (
+    ShreddingOperatorKeys,
+    shortest_payload_retention,
+)
 from streams.adapters.signer import load_or_create_signer
 from streams.adapters.topic_retention import apply_retention, retention_ms
 from streams.config import (
@@ -73,7 +78,10 @@ def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipe
         ), settings.fault),
         provider=ProviderGateway(settings.provider_timeout_s),
         detector_timeout_s=settings.detector_timeout_s,
-        keys=FileOperatorKeys(settings.home / "keys" / "operators"),
+        keys=ShreddingOperatorKeys(  # `encrypt` tokens die with their data keys
+            KeyStore(settings.keys_db or settings.home / "keys.sqlite3"),
+            FileOperatorKeys(settings.home / "keys" / "operators"),
+            shortest_payload_retention(policy)),
     )
 
 
@@ -115,6 +123,8 @@ def run_worker(settings: Settings) -> int:
 
     async def retention_from(policy: LoadedPolicy) -> None:
         await apply_retention(settings.kafka_bootstrap, retention_ms(policy))
+        if isinstance(pipeline.keys, ShreddingOperatorKeys):
+            pipeline.keys.retention_s = shortest_payload_retention(policy)
 
     reloader = PolicyReloader(settings.policy_path, pipeline, pipeline.audit, settings.app_id,
                               on_applied=retention_from)
@@ -126,6 +136,16 @@ def run_worker(settings: Settings) -> int:
         except Exception as error:  # a reload problem must never stop the worker
             log.error("policy reload failed; the previous policy stays in force",
                       error_type=type(error).__name__)
+
+    @app.timer(interval=settings.retention_interval_s)  # type: ignore[untyped-decorator]
+    async def retention_run() -> None:
+        from streams.retention_cli import scheduled_retention_run
+
+        try:
+            await asyncio.to_thread(scheduled_retention_run, settings)
+        except Exception as error:  # retried at the next interval; never stops the worker
+            log.error("retention run failed", error_type=type(error).__name__)
+
     log.info("worker starting", bootstrap=settings.kafka_bootstrap,
              policy=pipeline.policy.reference, audit_store=describe(settings))
     worker = faust.Worker(app, loglevel="warn", quiet=True)

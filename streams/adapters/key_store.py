@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -97,6 +98,9 @@ class KeyStore:
                  busy_timeout_s: float = 30.0) -> None:
         self.path = path
         self.clock = clock
+        # one connection, shared by the worker's threads: transactions take turns
+        self._lock = threading.RLock()
+        self._tenant_keys: dict[str, bytes] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():  # created readable by douane only
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -112,13 +116,14 @@ class KeyStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
@@ -129,6 +134,8 @@ class KeyStore:
         return subject_fingerprint(self._tenant_key(tenant), value)
 
     def _tenant_key(self, tenant: str) -> bytes:
+        if tenant in self._tenant_keys:
+            return self._tenant_keys[tenant]
         row = self._db.execute("SELECT fingerprint_key FROM tenant_keys WHERE tenant = ?",
                                (tenant,)).fetchone()
         if row is not None:
@@ -137,7 +144,8 @@ class KeyStore:
             db.execute("INSERT OR IGNORE INTO tenant_keys VALUES (?, ?)", (tenant, os.urandom(32)))
             row = db.execute("SELECT fingerprint_key FROM tenant_keys WHERE tenant = ?",
                              (tenant,)).fetchone()
-        return bytes(row[0])
+        self._tenant_keys[tenant] = bytes(row[0])
+        return self._tenant_keys[tenant]
 
     # ------------------------------------------------------------------ data keys
 

@@ -16,11 +16,23 @@ import structlog
 from streams import cli
 from streams.adapters.audit_stores import open_audit_reader
 from streams.adapters.key_store import KeyStore, SubjectHeldError
+from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.personal_vault import PersonalVault, ValueErasedError
+from streams.adapters.policy_files import load_policy_set
+from streams.adapters.shredding_operator_keys import (
+    ShreddingOperatorKeys,
+    shortest_payload_retention,
+)
 from streams.audit_cli import run_verify
-from streams.config import Settings, load_settings
+from streams.config import Settings, load_settings, project_root
 from streams.core.audit import AUDIT_KINDS
-from streams.retention_cli import erase_subject, open_stores, retention_run, subject_access
+from streams.retention_cli import (
+    erase_subject,
+    open_stores,
+    retention_run,
+    scheduled_retention_run,
+    subject_access,
+)
 
 HOUR = 3_600
 T0 = 1_764_000_000.0  # 2025-11-24T16:00Z
@@ -274,3 +286,38 @@ def test_the_cli_erases_and_answers_subject_access(
     assert cli.main(["subject-access", "--tenant", "lyon", "--value", BOB]) == 0
     assert json.loads(capsys.readouterr().out)["values"][0]["value"] == BOB
     assert cli.main(["audit", "verify"]) == 0
+
+
+def test_encrypt_operator_tokens_are_shredded_with_their_subjects_key(
+        settings: Settings, clock: Clock, stores: tuple[KeyStore, PersonalVault]) -> None:
+    keys, vault = stores
+    shipped = shortest_payload_retention(load_policy_set(project_root() / "policies"))
+    assert shipped == 7 * 24 * HOUR  # health.yaml: encrypted_payloads 7d, the shortest
+    operator = ShreddingOperatorKeys(keys, FileOperatorKeys(settings.home / "op"), HOUR)
+    alice, bob = (operator.encrypt("lyon", "PERSON", ALICE),
+                  operator.encrypt("lyon", "EMAIL_ADDRESS", BOB))
+    assert ALICE not in alice and alice != operator.encrypt("lyon", "PERSON", ALICE)
+    assert operator.decrypt("lyon", "PERSON", alice) == ALICE
+    with pytest.raises(ValueError, match="does not match tenant"):
+        operator.decrypt("lyon", "EMAIL_ADDRESS", alice)
+    assert len(operator.keyed_hash("lyon", "PERSON", ALICE)) == 16  # unchanged: HMAC file key
+
+    erase_subject(settings, keys, vault, "lyon", keys.fingerprint("lyon", ALICE), "request 3")
+    with pytest.raises(ValueErasedError):
+        operator.decrypt("lyon", "PERSON", alice)
+    assert operator.decrypt("lyon", "EMAIL_ADDRESS", bob) == BOB
+
+    clock.now += 2 * HOUR
+    retention_run(settings, keys, vault)
+    with pytest.raises(ValueErasedError):
+        operator.decrypt("lyon", "EMAIL_ADDRESS", bob)
+    assert run_verify(settings) == 0
+
+
+def test_the_workers_scheduled_run_audits_like_the_command(settings: Settings) -> None:
+    with open_stores(settings, Clock()) as (_, vault):  # stored in the past: expired by now
+        vault.put("lyon", ALICE, kind="PERSON", retention_s=HOUR)
+    report = scheduled_retention_run(settings)
+    assert (len(report.destroyed.keys), report.pruned) == (1, 1)
+    assert kinds_in_log(settings) == ["retention_run"]
+    assert run_verify(settings) == 0
