@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from streams.adapters.audit_store import SqlRecords, trusted_keyring
+from streams.adapters.audit_store import AuditStoreError, SqlRecords, trusted_keyring
 from streams.adapters.audit_stores import open_audit_log
 from streams.adapters.signer import load_or_create_signer
 from streams.adapters.witness import (
@@ -68,6 +68,11 @@ def run_cosign(settings: Settings, witness_dir: Path, keyring_path: Path | None)
         return 1
     extra = [settings.public_key] if settings.public_key.exists() else []
     keyring = trusted_keyring(settings.audit_db, extra, keyring_path, settings.audit_origin)
+    if not settings.signing_key.exists():  # never create a log key as a side effect
+        print(f"audit cosign: no log signing key at {settings.signing_key}: cosign stores the "
+              "cosigned checkpoint in the log, so run it where douane writes the log "
+              "(DOUANE_HOME / DOUANE_SIGNING_KEY)")
+        return 1
     signer = load_or_create_signer(settings.signing_key, settings.public_key)
     try:
         with open_audit_log(settings, signer) as store:
@@ -75,7 +80,7 @@ def run_cosign(settings: Settings, witness_dir: Path, keyring_path: Path | None)
     except WitnessRefusal as error:
         print(f"audit cosign: REFUSED - {error}")
         return 1
-    except (WitnessError, CheckpointError) as error:
+    except (WitnessError, CheckpointError, AuditStoreError) as error:
         print(f"audit cosign: {error}")
         return 1
     since = (f"extends size {done.previous_size}" if done.previous_size

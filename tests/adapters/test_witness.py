@@ -236,6 +236,11 @@ def test_cosign_cli_exit_codes(
     monkeypatch.setenv("DOUANE_SIGNING_KEY", str(log.key))
     assert main(["audit", "witness", "init", "--name", "dpo.example.org/cli",
                  "--dir", str(tmp_path / "wcli")]) == 0
+    monkeypatch.setenv("DOUANE_SIGNING_KEY", str(tmp_path / "nowhere.pem"))
+    assert main(["audit", "cosign", "--witness-dir", str(tmp_path / "wcli")]) == 1
+    assert "no log signing key" in capsys.readouterr().out
+    assert not (tmp_path / "nowhere.pem").exists()
+    monkeypatch.setenv("DOUANE_SIGNING_KEY", str(log.key))
     assert main(["audit", "cosign", "--witness-dir", str(tmp_path / "wcli")]) == 0
     assert "cosigned checkpoint at size 6" in capsys.readouterr().out
     vk = str(tmp_path / "wcli" / "witness.vkey")
