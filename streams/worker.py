@@ -18,6 +18,7 @@ from streams.adapters.audit_stores import describe, open_audit_log
 from streams.adapters.fault import wrap_for_faults
 from streams.adapters.key_store import KeyStore
 from streams.adapters.operator_keys import FileOperatorKeys
+from streams.adapters.personal_vault import PersonalVault
 from streams.adapters.policy_files import load_policy_set
 from streams.adapters.policy_reload import PolicyReloader, policy_event
 from streams.adapters.presidio_detector import detector_for_policy
@@ -78,11 +79,17 @@ def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipe
         ), settings.fault),
         provider=ProviderGateway(settings.provider_timeout_s),
         detector_timeout_s=settings.detector_timeout_s,
-        keys=ShreddingOperatorKeys(  # `encrypt` tokens die with their data keys
-            KeyStore(settings.keys_db or settings.home / "keys.sqlite3"),
-            FileOperatorKeys(settings.home / "keys" / "operators"),
-            shortest_payload_retention(policy)),
+        keys=shredding_keys(settings, policy),
     )
+
+
+def shredding_keys(settings: Settings, policy: LoadedPolicy) -> ShreddingOperatorKeys:
+    """`encrypt` tokens die with their data keys; the values are listed in the vault."""
+    keys = KeyStore(settings.keys_db or settings.home / "keys.sqlite3")
+    return ShreddingOperatorKeys(
+        keys, FileOperatorKeys(settings.home / "keys" / "operators"),
+        shortest_payload_retention(policy),
+        PersonalVault(settings.vault_db or settings.home / "vault.sqlite3", keys))
 
 
 def topic_names(policy: LoadedPolicy) -> list[str]:

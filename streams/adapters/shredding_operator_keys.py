@@ -22,7 +22,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from streams.adapters.key_store import KeyStore
-from streams.adapters.personal_vault import ValueErasedError
+from streams.adapters.personal_vault import PersonalVault, ValueErasedError
 from streams.core.policy import LoadedPolicy
 from streams.core.policy_check import universe
 from streams.core.redaction import OperatorKeys
@@ -36,10 +36,14 @@ def shortest_payload_retention(loaded: LoadedPolicy) -> int:
 
 
 class ShreddingOperatorKeys:
-    def __init__(self, keys: KeyStore, hashing: OperatorKeys, retention_s: int) -> None:
+    def __init__(self, keys: KeyStore, hashing: OperatorKeys, retention_s: int,
+                 vault: PersonalVault | None = None) -> None:
         self.keys = keys
         self.hashing = hashing
         self.retention_s = retention_s  # replaced when a new policy is applied
+        # with a vault, each encrypted value is also listed there (same data key), so that
+        # ``douane subject-access`` shows it and its deletion date
+        self.vault = vault
 
     def keyed_hash(self, tenant: str, entity_type: str, value: str) -> str:
         return self.hashing.keyed_hash(tenant, entity_type, value)
@@ -50,6 +54,9 @@ class ShreddingOperatorKeys:
         nonce = os.urandom(12)
         sealed = AESGCM(data_key.key).encrypt(nonce, value.encode("utf-8"),
                                               _bound_to(tenant, entity_type, data_key.key_id))
+        if self.vault is not None:
+            self.vault.put(tenant, value, kind=entity_type, retention_s=self.retention_s,
+                           subject=subject)
         return f"{data_key.key_id}.{base64.urlsafe_b64encode(nonce + sealed).decode().rstrip('=')}"
 
     def decrypt(self, tenant: str, entity_type: str, token: str) -> str:

@@ -293,7 +293,7 @@ def test_encrypt_operator_tokens_are_shredded_with_their_subjects_key(
     keys, vault = stores
     shipped = shortest_payload_retention(load_policy_set(project_root() / "policies"))
     assert shipped == 7 * 24 * HOUR  # health.yaml: encrypted_payloads 7d, the shortest
-    operator = ShreddingOperatorKeys(keys, FileOperatorKeys(settings.home / "op"), HOUR)
+    operator = ShreddingOperatorKeys(keys, FileOperatorKeys(settings.home / "op"), HOUR, vault)
     alice, bob = (operator.encrypt("lyon", "PERSON", ALICE),
                   operator.encrypt("lyon", "EMAIL_ADDRESS", BOB))
     assert ALICE not in alice and alice != operator.encrypt("lyon", "PERSON", ALICE)
@@ -302,6 +302,8 @@ def test_encrypt_operator_tokens_are_shredded_with_their_subjects_key(
         operator.decrypt("lyon", "EMAIL_ADDRESS", alice)
     assert len(operator.keyed_hash("lyon", "PERSON", ALICE)) == 16  # unchanged: HMAC file key
 
+    held = subject_access(settings, vault, "lyon", keys.fingerprint("lyon", ALICE))["values"]
+    assert [(v["kind"], v["value"]) for v in held] == [("PERSON", ALICE)] * 2
     erase_subject(settings, keys, vault, "lyon", keys.fingerprint("lyon", ALICE), "request 3")
     with pytest.raises(ValueErasedError):
         operator.decrypt("lyon", "PERSON", alice)
@@ -311,6 +313,7 @@ def test_encrypt_operator_tokens_are_shredded_with_their_subjects_key(
     retention_run(settings, keys, vault)
     with pytest.raises(ValueErasedError):
         operator.decrypt("lyon", "EMAIL_ADDRESS", bob)
+    assert vault.count() == 0
     assert run_verify(settings) == 0
 
 
