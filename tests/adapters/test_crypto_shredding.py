@@ -7,11 +7,14 @@ import json
 import logging
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 import structlog
+from test_audit_store_contract import postgres_server  # noqa: F401 - the session's server
 
 from streams import cli
 from streams.adapters.audit_stores import open_audit_reader
@@ -323,4 +326,32 @@ def test_the_workers_scheduled_run_audits_like_the_command(settings: Settings) -
     report = scheduled_retention_run(settings)
     assert (len(report.destroyed.keys), report.pruned) == (1, 1)
     assert kinds_in_log(settings) == ["retention_run"]
+    assert run_verify(settings) == 0
+
+
+@pytest.fixture
+def settings_on_postgres(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Settings]:
+    """DOUANE_HOME in a temp folder, the audit log in a fresh PostgreSQL database."""
+    server: str = request.getfixturevalue("postgres_server")
+    name = f"shred_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    dsn = psycopg.conninfo.make_conninfo(server, dbname=name)
+    yield load_settings({"DOUANE_HOME": str(tmp_path / "home"), "DOUANE_AUDIT_DSN": dsn})
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_records_go_to_the_postgresql_audit_store_and_it_still_verifies(
+        settings_on_postgres: Settings) -> None:
+    settings, clock = settings_on_postgres, Clock()
+    with open_stores(settings, clock) as (keys, vault):
+        alice = vault.put("lyon", ALICE, kind="PERSON", retention_s=HOUR)
+        bob = vault.put("lyon", BOB, kind="EMAIL_ADDRESS", retention_s=30 * 24 * HOUR)
+        erase_subject(settings, keys, vault, "lyon", alice.subject, "request 5")
+        clock.now = bob.expires_at
+        run = retention_run(settings, keys, vault)
+        assert (len(run.destroyed.keys), run.pruned) == (1, 1)
+    assert not settings.audit_db.exists()  # nothing went to SQLite
+    assert kinds_in_log(settings) == ["erased", "retention_run"]
     assert run_verify(settings) == 0
