@@ -83,6 +83,7 @@ def run_retention_command(args: argparse.Namespace, settings: Settings,
                 print(report.text())
                 return 0
             print(status_text(keys, vault))
+            print(policy_text(settings))
             return 0
         if args.command == "erasure":
             subject = args.subject or keys.fingerprint(args.tenant, args.value)
@@ -197,6 +198,26 @@ def status_text(keys: KeyStore, vault: PersonalVault) -> str:
         lines.append(f"  key store  {p.period.label}: {p.keys} keys, {p.subjects} subjects, "
                      f"destroyed from {until}" + (f", {p.held} under hold" if p.held else "")
                      + f" (policy retention {format_duration(p.period.retention_s)})")
+    return "\n".join(lines)
+
+
+def policy_text(settings: Settings) -> str:
+    """What the policy in force says: the raw topics' retention and the encrypt operator's."""
+    from streams.adapters.policy_files import load_policy_set
+    from streams.adapters.shredding_operator_keys import shortest_payload_retention
+    from streams.adapters.topic_retention import retention_ms
+    from streams.core.policy import PolicyError
+
+    try:
+        loaded = load_policy_set(settings.policy_path)
+    except (PolicyError, OSError) as exc:
+        return f"  policy     {settings.policy_path}: cannot be read ({type(exc).__name__})"
+    ref = loaded.reference
+    lines = [f"  policy     {ref['name']} {ref['version']} (sha256 {ref['sha256'][:12]}): "
+             f"encrypt-operator values kept "
+             f"{format_duration(shortest_payload_retention(loaded))}"]
+    lines += [f"  kafka      {topic}: retention.ms {ms} ({format_duration(ms // 1000)})"
+              for topic, ms in sorted(retention_ms(loaded).items())]
     return "\n".join(lines)
 
 
