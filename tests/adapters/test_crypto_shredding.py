@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import threading
 import uuid
@@ -29,6 +30,9 @@ from streams.adapters.shredding_operator_keys import (
 from streams.audit_cli import run_verify
 from streams.config import Settings, load_settings, project_root
 from streams.core.audit import AUDIT_KINDS
+from streams.core.model import ChatMessage, Finding
+from streams.core.policy import EntityRule
+from streams.core.redaction import apply_operators
 from streams.retention_cli import (
     erase_subject,
     open_stores,
@@ -356,3 +360,26 @@ def test_records_go_to_the_postgresql_audit_store_and_it_still_verifies(
     assert not settings.audit_db.exists()  # nothing went to SQLite
     assert kinds_in_log(settings) == ["erased", "retention_run"]
     assert run_verify(settings) == 0
+
+
+def test_a_prompt_redacted_with_encrypt_carries_tokens_that_die_on_erasure(
+        settings: Settings, stores: tuple[KeyStore, PersonalVault]) -> None:
+    keys, vault = stores
+    text = f"Write to {ALICE} at {BOB} about {ALICE}."
+    findings = [Finding(0, "PERSON", 9, 9 + len(ALICE), 0.9),
+                Finding(0, "EMAIL_ADDRESS", text.index(BOB), text.index(BOB) + len(BOB), 0.9),
+                Finding(0, "PERSON", text.rindex(ALICE), text.rindex(ALICE) + len(ALICE), 0.9)]
+    operator = ShreddingOperatorKeys(keys, FileOperatorKeys(settings.home / "op"), HOUR, vault)
+    redacted = apply_operators((ChatMessage("user", text),), findings,
+                               {"PERSON": EntityRule(operator="encrypt"),
+                                "EMAIL_ADDRESS": EntityRule(operator="encrypt")},
+                               tenant="lyon", keys=operator).messages[0].content
+    tokens = re.findall(r"<(PERSON|EMAIL_ADDRESS):enc:([\w.-]+)>", redacted)
+    assert [kind for kind, _ in tokens] == ["PERSON", "EMAIL_ADDRESS", "PERSON"]
+    assert ALICE not in redacted and BOB not in redacted
+    assert operator.decrypt("lyon", "PERSON", tokens[0][1]) == ALICE
+
+    erase_subject(settings, keys, vault, "lyon", keys.fingerprint("lyon", ALICE), "request 8")
+    with pytest.raises(ValueErasedError):
+        operator.decrypt("lyon", "PERSON", tokens[2][1])
+    assert operator.decrypt("lyon", "EMAIL_ADDRESS", tokens[1][1]) == BOB
