@@ -151,6 +151,9 @@ def render_server_properties(port: int, data_dir: Path) -> str:
         "group.initial.rebalance.delay.ms=0",
         "num.partitions=1",
         "auto.create.topics.enable=true",
+        # douane's topics keep prompts for hours, not weeks: look for expired segments every
+        # 10 s rather than every 5 minutes, so retention.ms is what the data really lives
+        "log.retention.check.interval.ms=10000",
     ]
     return "\n".join(lines) + "\n"
 

@@ -67,6 +67,7 @@ def test_server_properties_rendering(tmp_path: Path) -> None:
         "group.initial.rebalance.delay.ms": "0",
         "num.partitions": "1",
         "auto.create.topics.enable": "true",
+        "log.retention.check.interval.ms": "10000",
     }
 
 
