@@ -3,10 +3,13 @@ the audit log still verifies and carries the signed record. The clock is driven,
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import re
+import shutil
 import sqlite3
+import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -360,6 +363,19 @@ def test_records_go_to_the_postgresql_audit_store_and_it_still_verifies(
     assert not settings.audit_db.exists()  # nothing went to SQLite
     assert kinds_in_log(settings) == ["erased", "retention_run"]
     assert run_verify(settings) == 0
+    raw = subprocess.run([pg_dump(), "--dbname", settings.audit_dsn or ""],
+                         capture_output=True, check=True).stdout
+    # bytea columns (the canonical records) are dumped as \x<hex>: scan them decoded too
+    dump = raw + b"".join(bytes.fromhex(h.decode()) for h in re.findall(rb"\\x([0-9a-f]+)", raw))
+    assert b"retention_run" in dump and alice.subject.encode() in dump  # the dump has the log
+    assert not [v for v in (ALICE, BOB) if v.encode() in dump or v.encode("utf-16-le") in dump]
+
+
+def pg_dump() -> str:
+    """The newest server version's pg_dump (as scripts/postgres.sh picks its server)."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_dump"),
+                   key=lambda p: int(Path(p).parts[-3]))
+    return found[-1] if found else shutil.which("pg_dump") or "pg_dump"
 
 
 def test_a_prompt_redacted_with_encrypt_carries_tokens_that_die_on_erasure(
