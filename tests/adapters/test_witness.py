@@ -11,12 +11,13 @@ import json
 import re
 import sqlite3
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from streams import offline_verifier
 from streams.adapters.audit_store import (
@@ -228,6 +229,14 @@ def test_cosign_refuses_a_fork_or_rollback(
     assert w1.last_seen("douane.example/audit/douane").size == 6  # type: ignore[union-attr]
 
 
+@pytest.fixture
+def plain_logging() -> Iterator[None]:
+    """``main`` configures structlog on the captured stderr; later tests must not log to it."""
+    yield
+    structlog.reset_defaults()
+
+
+@pytest.mark.usefixtures("plain_logging")
 def test_cosign_cli_exit_codes(
     log: Log, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
