@@ -53,6 +53,16 @@ class Settings:
     keys_db: Path | None = None  # data keys for crypto-shredding (default: home/keys.sqlite3)
     vault_db: Path | None = None  # encrypted personal values (default: home/vault.sqlite3)
     retention_interval_s: float = 3600.0  # the worker runs `douane retention run` this often
+    restore_answers: bool = True  # put the conversation's values back into answers
+
+    @property
+    def placeholder_db(self) -> Path:
+        """Conversations' placeholder maps, AES-GCM encrypted, kept for their retention."""
+        return self.home / "placeholders.sqlite3"
+
+    @property
+    def placeholder_key(self) -> Path:
+        return self.home / "keys" / "placeholder-vault.key"
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -99,4 +109,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         keys_db=Path(source.get("DOUANE_KEYS_DB", str(home / "keys.sqlite3"))).resolve(),
         vault_db=Path(source.get("DOUANE_VAULT_DB", str(home / "vault.sqlite3"))).resolve(),
         retention_interval_s=float(source.get("DOUANE_RETENTION_INTERVAL_S", "3600")),
+        restore_answers=source.get("DOUANE_RESTORE_ANSWERS", "1").lower() not in
+        ("0", "false", "no"),
     )

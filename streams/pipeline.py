@@ -38,6 +38,7 @@ from streams.core.audit import AuditEvent
 from streams.core.decision import Decision, decide, forwarded_digest
 from streams.core.intake import Rejection, RequestIntake
 from streams.core.model import ChatMessage, Detection, GovernedRequest, Reason
+from streams.core.placeholders import PLACEHOLDER, PlaceholderMap
 from streams.core.policy import LoadedPolicy
 from streams.core.policy import Provider as PolicyProvider
 from streams.core.redaction import OperatorKeys
@@ -67,6 +68,15 @@ class Outgoing:
 
 class Detector(Protocol):
     def detect(self, messages: tuple[ChatMessage, ...], language: str | None) -> Detection: ...
+
+
+class PlaceholderStore(Protocol):
+    """Keeps each conversation's placeholder map, encrypted, for its retention period."""
+
+    def load(self, tenant: str, conversation: str) -> PlaceholderMap: ...
+
+    def save(self, tenant: str, conversation: str, mapping: PlaceholderMap,
+             retention_s: float) -> None: ...
 
 
 class Provider(Protocol):
@@ -107,8 +117,13 @@ class Pipeline:
         retry_delay_s: float = 0.5,
         detector_timeout_s: float = 10.0,
         keys: OperatorKeys | None = None,
+        placeholders: PlaceholderStore | None = None,
+        restore_answers: bool = True,
     ) -> None:
         self.policy = policy
+        # conversation-stable placeholders, and whether answers get the values put back
+        self.placeholders = placeholders
+        self.restore_answers = restore_answers
         self.keys = keys  # for the keyed-hash and encrypt redaction operators
         self.detector_timeout_s = detector_timeout_s
         self.intake = intake
@@ -154,7 +169,17 @@ class Pipeline:
             ), timeout=self.detector_timeout_s)
         except Exception as error:
             return self._fail_closed(request, source, error)
-        decision = decide(request, detection, self.policy, keys=self.keys)
+        conversation = (self.placeholders.load(request.tenant, request.conversation_key)
+                        if self.placeholders is not None else None)
+        decision = decide(request, detection, self.policy, keys=self.keys,
+                          placeholders=conversation)
+        if (self.placeholders is not None and conversation is not None
+                and conversation.values and decision.outcome == "forward"):
+            # kept before anything leaves, so the answer can always be restored
+            assert decision.verdict is not None and decision.verdict.resolution is not None
+            self.placeholders.save(
+                request.tenant, request.conversation_key, conversation,
+                decision.verdict.resolution.retention_s["encrypted_payloads"])
         event = decision.audit_event(self.clock())
         event = _with_source(event, source)
         appended = self.audit.append(event)
@@ -183,6 +208,7 @@ class Pipeline:
             "fallbacks": [p.id for p in decision.fallbacks],
             "audit_record_id": decision.audit_record_id,
             "stream": request.stream,
+            "conversation": request.conversation_key,
             "policy_hash": decision.policy.digest,
             "redacted_entities": decision.entity_counts,
             "metadata": dict(request.metadata),
@@ -285,7 +311,8 @@ class Pipeline:
             ))
             return record_id
 
-        chunks = (AnswerChunks(request_id, self.chunk_sink, self.answer_hook)
+        restore = self._restorer(tenant, message.get("conversation", request_id))
+        chunks = (AnswerChunks(request_id, self.chunk_sink, restore)
                   if message.get("stream") and self.chunk_sink is not None else None)
         allowed = candidates(policy, message)
         if not allowed:  # fail closed: the policy now in force allows none of them
@@ -301,9 +328,21 @@ class Pipeline:
         answer = delivered.answer
         if answer is None or delivered.provider is None:
             return self._failed(request_id, delivered.reasons, message["provider"], common)
-        if chunks is not None:  # the answer is exactly what was streamed
+        try:  # personal data the model itself put into its answer: counted, fail closed
+            answer_entities = await self._scan_answer(answer)
+        except Exception as error:
+            return self._failed(request_id, [{
+                "code": "answer-scan-failed",
+                "message": f"the answer could not be checked for personal data "
+                           f"({type(error).__name__}); it is withheld",
+            }], message["provider"], common)
+        if chunks is not None:  # the answer is exactly what was streamed (restored)
             answer = ProviderAnswer(({"role": "assistant", "content": await chunks.finish()},),
                                     answer.model, answer.finish_reason)
+        else:
+            answer = ProviderAnswer(
+                tuple({**m, "content": restore(m["content"])} for m in answer.messages),
+                answer.model, answer.finish_reason)
         provider = delivered.provider
         record_id = f"{request_id}/answered"
         self.audit.append(AuditEvent(
@@ -313,6 +352,8 @@ class Pipeline:
                      "choices": len(answer.messages),
                      "failed_over_from": delivered.tried[:-1],
                      "streamed": chunks is not None,
+                     "answer_entities": answer_entities,
+                     "placeholders_restored": restore is not unchanged,
                      "policy": policy.reference},
         ))
         log.info("answered", request_id=request_id, provider=provider.id)
@@ -322,6 +363,30 @@ class Pipeline:
             provider=provider.id, model=answer.model,
             redacted_entities=message.get("redacted_entities", {}), **common,
         )]
+
+    def _restorer(self, tenant: str, conversation: str) -> Callable[[str], str]:
+        """Puts the conversation's values back into the answer, when the deployment allows."""
+        if not self.restore_answers or self.placeholders is None:
+            return self.answer_hook
+        mapping = self.placeholders.load(tenant, conversation)
+        if not mapping.values:
+            return self.answer_hook
+        hook = self.answer_hook
+        return lambda text: hook(mapping.restore(text))
+
+    async def _scan_answer(self, answer: ProviderAnswer) -> dict[str, int]:
+        """Entity types and counts of personal data in the model's own words (placeholders
+        excluded), for the audit record; the detector runs with the same time limit."""
+        messages = tuple(ChatMessage("assistant", m["content"]) for m in answer.messages)
+        detection = await asyncio.wait_for(
+            asyncio.to_thread(self.detector.detect, messages, None),
+            timeout=self.detector_timeout_s)
+        counts: dict[str, int] = {}
+        for finding in detection.findings:
+            text = messages[finding.message_index].content[finding.start:finding.end]
+            if not PLACEHOLDER.fullmatch(text):
+                counts[finding.entity_type] = counts.get(finding.entity_type, 0) + 1
+        return dict(sorted(counts.items()))
 
     def _failed(
         self, request_id: str, reasons: list[dict[str, str]], provider_id: str,

@@ -19,6 +19,7 @@ from streams.adapters.fault import wrap_for_faults
 from streams.adapters.key_store import KeyStore
 from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.personal_vault import PersonalVault
+from streams.adapters.placeholder_vault import PlaceholderVault, load_or_create_key
 from streams.adapters.policy_files import load_policy_set
 from streams.adapters.policy_reload import PolicyReloader, policy_event
 from streams.adapters.presidio_detector import detector_for_policy
@@ -80,6 +81,9 @@ def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipe
         provider=ProviderGateway(settings.provider_timeout_s),
         detector_timeout_s=settings.detector_timeout_s,
         keys=shredding_keys(settings, policy),
+        placeholders=PlaceholderVault(settings.placeholder_db,
+                                      load_or_create_key(settings.placeholder_key)),
+        restore_answers=settings.restore_answers,
     )
 
 

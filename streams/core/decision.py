@@ -25,6 +25,7 @@ import rfc8785
 
 from streams.core.audit import AuditEvent
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest, Reason
+from streams.core.placeholders import PlaceholderMap
 from streams.core.policy import SENSITIVITY, LoadedPolicy, Provider
 from streams.core.redaction import (
     KEYED_OPERATORS,
@@ -311,6 +312,7 @@ def decide(
     *,
     keys: OperatorKeys | None = None,
     unavailable: Collection[str] = (),
+    placeholders: PlaceholderMap | None = None,
 ) -> Decision:
     verdict = evaluate(
         loaded, tenant=request.tenant, purpose=request.purpose,
@@ -324,7 +326,7 @@ def decide(
                         verdict.findings, {}, (), detection, loaded, verdict)
     assert verdict.resolution is not None
     redacted = apply_operators(request.messages, verdict.findings, verdict.resolution.entities,
-                               tenant=request.tenant, keys=keys)
+                               tenant=request.tenant, keys=keys, placeholders=placeholders)
     reasons = list(verdict.reasons)
     if redacted.counts:  # after any classification-raised, before language-fallback/routed
         at = next(i for i, r in enumerate(reasons) if r.code in ("language-fallback", "routed"))

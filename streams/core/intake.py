@@ -119,6 +119,7 @@ class RequestIntake:
             language=document.get("language"),
             metadata=document.get("metadata", {}),
             stream=bool(document.get("stream", False)),
+            conversation=document.get("conversation"),
         )
 
 

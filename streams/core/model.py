@@ -31,7 +31,13 @@ class GovernedRequest:
     model: str | None = None
     language: str | None = None
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    conversation: str | None = None  # placeholders are stable within one conversation
     stream: bool = False  # the answer's pieces are also published as they arrive
+
+    @property
+    def conversation_key(self) -> str:
+        """Where this request's placeholders live: its conversation, or itself alone."""
+        return self.conversation or self.id
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from streams.core.model import ChatMessage, Finding
+from streams.core.placeholders import PlaceholderMap
 from streams.core.policy import EntityRule
 
 KEYED_OPERATORS = frozenset({"keyed-hash", "encrypt"})
@@ -86,9 +87,12 @@ def apply_operators(
     *,
     tenant: str = "",
     keys: OperatorKeys | None = None,
+    placeholders: PlaceholderMap | None = None,
 ) -> Redacted:
     """Apply each finding's operator. ``findings`` must not overlap (:func:`select_findings`)
     and must not need ``block`` (the caller blocks such requests before redacting).
+    With ``placeholders`` (the conversation's map, updated in place), a value seen in an earlier
+    turn keeps its placeholder; without, numbering starts at 1 for this request.
     Raises LookupError if a keyed operator is needed and ``keys`` is None."""
     replacements: dict[tuple[str, str], str] = {}
     numbers: dict[str, int] = {}
@@ -103,7 +107,10 @@ def apply_operators(
         rule = rules[kind]
         operators[kind] = rule.operator
         counts[kind] = counts.get(kind, 0) + 1
-        replacements[(kind, value)] = _replacement(rule, kind, value, numbers, tenant, keys)
+        replacements[(kind, value)] = (
+            placeholders.placeholder_for(kind, value)
+            if placeholders is not None and rule.operator == "placeholder"
+            else _replacement(rule, kind, value, numbers, tenant, keys))
     redacted = []
     for index, message in enumerate(messages):
         text = message.content

@@ -1,0 +1,150 @@
+"""Placeholders stable across the turns of one conversation, never shared between
+conversations or tenants, and restored in the answer (the pipeline with a real encrypted vault)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_pipeline import (
+    FORWARD_TOPIC,
+    POLICY,
+    REQUEST_SCHEMA,
+    Clock,
+    FakeDetector,
+    FakeProvider,
+    on,
+    request,
+    src,
+)
+
+from streams.adapters.audit_store import SqliteAuditStore
+from streams.adapters.placeholder_vault import PlaceholderVault, load_or_create_key
+from streams.adapters.providers.base import CallContext, ProviderAnswer
+from streams.adapters.signer import load_or_create_signer
+from streams.config import RESPONSES_TOPIC
+from streams.core.intake import RequestIntake
+from streams.core.model import ChatMessage, Detection, Finding
+from streams.core.placeholders import PlaceholderMap
+from streams.core.policy import EntityRule, Provider
+from streams.core.redaction import apply_operators
+from streams.pipeline import Pipeline
+
+NAME, OTHER = "Jeanne Martin", "Paul Durand"
+
+
+@pytest.mark.parametrize(("turns", "expected"), [
+    ([[NAME]], ["<PERSON_1>"]),
+    ([[NAME], [NAME]], ["<PERSON_1>", "<PERSON_1>"]),
+    ([[NAME], [OTHER], [NAME]], ["<PERSON_1>", "<PERSON_2>", "<PERSON_1>"]),
+    ([[NAME, OTHER], [OTHER]], ["<PERSON_1> <PERSON_2>", "<PERSON_2>"]),
+], ids=["one-turn", "same-value-next-turn", "new-value-then-old", "two-values"])
+def test_a_value_keeps_its_placeholder_across_turns(
+    turns: list[list[str]], expected: list[str]
+) -> None:
+    conversation = PlaceholderMap()
+    rules = {"PERSON": EntityRule()}
+    for names, want in zip(turns, expected, strict=True):
+        text = " ".join(names)
+        findings = []
+        for name in names:
+            start = text.index(name)
+            findings.append(Finding(0, "PERSON", start, start + len(name), 0.9))
+        out = apply_operators([ChatMessage("user", text)], findings, rules,
+                              placeholders=conversation)
+        assert out.messages[0].content == want
+
+
+class NamesDetector(FakeDetector):
+    """Finds every occurrence of the two names of these tests."""
+
+    def detect(self, messages: tuple[ChatMessage, ...], language: str | None) -> Detection:
+        found = [Finding(i, "PERSON", m.content.index(name), m.content.index(name) + len(name),
+                         0.9, "fake")
+                 for i, m in enumerate(messages) for name in (NAME, OTHER) if name in m.content]
+        return Detection(language or "fr", "ner+patterns", tuple(found))
+
+
+class EchoProvider(FakeProvider):
+    """Answers with the last user message it received (what left douane), like the stand-in."""
+
+    async def complete(
+        self, provider: Provider, body: dict[str, Any], context: CallContext
+    ) -> ProviderAnswer:
+        await super().complete(provider, body, context)
+        said = body["messages"][-1]["content"]
+        return ProviderAnswer(({"role": "assistant", "content": f"Reply to: {said}"},),
+                              "douane-echo-1")
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> Iterator[tuple[Pipeline, EchoProvider, Path]]:
+    signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
+    store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
+    vault = PlaceholderVault(tmp_path / "placeholders.sqlite3",
+                             load_or_create_key(tmp_path / "keys" / "vault.key"))
+    provider = EchoProvider()
+    yield Pipeline(POLICY, RequestIntake(REQUEST_SCHEMA, POLICY.policy.tenant_ids, 64 * 1024),
+                   NamesDetector(), store, provider, clock=Clock(), retry_delay_s=0,
+                   placeholders=vault), provider, tmp_path
+    vault.close()
+    store.close()
+
+
+async def turn(pipeline: Pipeline, request_id: str, text: str, offset: int,
+               **extra: Any) -> tuple[str, dict[str, Any]]:
+    """One request through both stages: what left for the model, and the response."""
+    admitted = await pipeline.admit(request(request_id, text, **extra), src(offset))
+    forward = [o for o in admitted if o.topic == FORWARD_TOPIC]
+    assert len(forward) == 1, admitted
+    left = json.loads(forward[0].value)["body"]["messages"][-1]["content"]
+    answered = await pipeline.forward(forward[0].value, src(offset, topic=FORWARD_TOPIC))
+    return left, on(answered, RESPONSES_TOPIC)[0]
+
+
+async def test_two_turns_share_placeholders_and_answers_are_restored(
+    pipeline: tuple[Pipeline, EchoProvider, Path],
+) -> None:
+    douane, provider, home = pipeline
+    left_1, answer_1 = await turn(douane, "t-1", f"Écris à {NAME}.", 1, conversation="case-9")
+    left_2, answer_2 = await turn(douane, "t-2", f"Relance {NAME}.", 2, conversation="case-9")
+
+    assert left_1 == "Écris à <PERSON_1>." and left_2 == "Relance <PERSON_1>."
+    assert all(NAME not in json.dumps(call["body"]) for call in provider.calls)
+    # the producing system gets its own values back
+    assert answer_1["messages"][0]["content"] == f"Reply to: Écris à {NAME}."
+    assert answer_2["messages"][0]["content"] == f"Reply to: Relance {NAME}."
+    # the mapping is stored encrypted, never in clear
+    assert NAME.encode() not in (home / "placeholders.sqlite3").read_bytes()
+
+
+async def test_conversations_never_share_placeholders(
+    pipeline: tuple[Pipeline, EchoProvider, Path],
+) -> None:
+    douane, _, _ = pipeline
+    await turn(douane, "a-1", f"Écris à {NAME}.", 1, conversation="case-a")
+    left, answer = await turn(douane, "b-1", f"Écris à {OTHER}.", 2, conversation="case-b")
+    assert left == "Écris à <PERSON_1>."  # numbering starts afresh in another conversation
+    assert answer["messages"][0]["content"] == f"Reply to: Écris à {OTHER}."
+
+
+async def test_without_a_conversation_id_each_request_stands_alone(
+    pipeline: tuple[Pipeline, EchoProvider, Path],
+) -> None:
+    douane, _, _ = pipeline
+    await turn(douane, "s-1", f"Écris à {NAME}.", 1)
+    left, answer = await turn(douane, "s-2", f"Écris à {OTHER} puis {NAME}.", 2)
+    assert left == "Écris à <PERSON_1> puis <PERSON_2>."
+    assert answer["messages"][0]["content"] == f"Reply to: Écris à {OTHER} puis {NAME}."
+
+
+async def test_restoration_can_be_switched_off(
+    pipeline: tuple[Pipeline, EchoProvider, Path],
+) -> None:
+    douane, _, _ = pipeline
+    douane.restore_answers = False
+    _, answer = await turn(douane, "r-1", f"Écris à {NAME}.", 1)
+    assert answer["messages"][0]["content"] == "Reply to: Écris à <PERSON_1>."
