@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 import uuid
@@ -46,6 +47,10 @@ async def test_personal_data_never_reaches_the_model(douane: Stack) -> None:
         planted = ids[entry["request_id"]]["planted"]
         assert [value for value in planted if value in left] == []
         assert "<" in left or not planted  # planted values were replaced by placeholders
+        # the stand-in echoes what it received; the producer gets its own values back
+        answer = responses[entry["request_id"]][0]["messages"][0]["content"]
+        for placeholder in re.findall(r"<[A-Z_]+_\d+>", left):
+            assert placeholder not in answer, (entry["request_id"], placeholder)
 
     store = SqliteAuditStore.open_readonly(douane.settings.audit_db)
     try:
