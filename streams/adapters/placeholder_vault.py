@@ -75,6 +75,8 @@ class PlaceholderVault:
             "ON CONFLICT (tenant, conversation) DO UPDATE SET expires_at = excluded.expires_at,"
             " nonce = excluded.nonce, ciphertext = excluded.ciphertext",
             (tenant, conversation, self._clock() + retention_s, nonce, ciphertext))
+        # expired mappings go as soon as anyone writes, not only when retention runs
+        self._db.execute("DELETE FROM placeholder_maps WHERE expires_at <= ?", (self._clock(),))
         self._db.commit()
 
     def purge_expired(self) -> int:

@@ -62,3 +62,18 @@ def test_an_expired_mapping_is_unreadable_then_purged(tmp_path: Path) -> None:
     clock.now += 61
     assert vault.load("city-of-lyon", "conv-1").values == {}
     assert vault.purge_expired() == 1
+
+
+def test_writing_a_mapping_deletes_the_expired_ones(tmp_path: Path) -> None:
+    clock = Clock()
+    database = tmp_path / "vault.sqlite3"
+    vault = PlaceholderVault(database, load_or_create_key(tmp_path / "k"), clock=clock)
+    old = PlaceholderMap()
+    old.placeholder_for("PERSON", "Jeanne Martin")
+    vault.save("city-of-lyon", "case-1", old, retention_s=60)
+    clock.now += 61
+    vault.save("city-of-lyon", "case-2", PlaceholderMap(), retention_s=60)
+    assert vault.purge_expired() == 0  # already gone
+    rows = sqlite3.connect(database).execute("SELECT conversation FROM placeholder_maps").fetchall()
+    vault.close()
+    assert rows == [("case-2",)]
