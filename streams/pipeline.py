@@ -34,14 +34,16 @@ from streams.adapters.providers.fallback import candidates
 from streams.adapters.providers.resilience import RetryPolicy
 from streams.answer_chunks import AnswerChunks, ChunkSink, unchanged
 from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
+from streams.core.answers import AnswerVerdict, govern_answer
 from streams.core.audit import AuditEvent
 from streams.core.decision import Decision, decide, forwarded_digest
 from streams.core.intake import Rejection, RequestIntake
 from streams.core.model import ChatMessage, Detection, GovernedRequest, Reason
-from streams.core.placeholders import PLACEHOLDER, PlaceholderMap
+from streams.core.placeholders import PlaceholderMap
 from streams.core.policy import LoadedPolicy
 from streams.core.policy import Provider as PolicyProvider
 from streams.core.redaction import OperatorKeys
+from streams.core.rules import resolve
 
 log = structlog.get_logger(__name__)
 
@@ -328,20 +330,27 @@ class Pipeline:
         answer = delivered.answer
         if answer is None or delivered.provider is None:
             return self._failed(request_id, delivered.reasons, message["provider"], common)
-        try:  # personal data the model itself put into its answer: counted, fail closed
-            answer_entities = await self._scan_answer(answer)
+        try:  # personal data the model itself wrote: the request's operators apply
+            checked = await self._govern_answer(answer, policy, message)
         except Exception as error:
             return self._failed(request_id, [{
                 "code": "answer-scan-failed",
                 "message": f"the answer could not be checked for personal data "
                            f"({type(error).__name__}); it is withheld",
             }], message["provider"], common)
+        if checked.blocked and chunks is None:
+            return self._failed(request_id, [{
+                "code": "answer-blocked-entity",
+                "message": f"the model's answer contains {', '.join(checked.blocked)}, which "
+                           "the policy blocks for this request; the answer is withheld",
+            }], message["provider"], common)
         if chunks is not None:  # the answer is exactly what was streamed (restored)
             answer = ProviderAnswer(({"role": "assistant", "content": await chunks.finish()},),
                                     answer.model, answer.finish_reason)
         else:
             answer = ProviderAnswer(
-                tuple({**m, "content": restore(m["content"])} for m in answer.messages),
+                tuple({**m, "content": restore(c.content)}
+                      for m, c in zip(answer.messages, checked.messages, strict=True)),
                 answer.model, answer.finish_reason)
         provider = delivered.provider
         record_id = f"{request_id}/answered"
@@ -352,7 +361,10 @@ class Pipeline:
                      "choices": len(answer.messages),
                      "failed_over_from": delivered.tried[:-1],
                      "streamed": chunks is not None,
-                     "answer_entities": answer_entities,
+                     "answer_entities": checked.counts,
+                     "answer_operators": checked.operators,
+                     # a streamed answer left piece by piece: a block can only be recorded
+                     "answer_blocked_after_streaming": list(checked.blocked),
                      "placeholders_restored": restore is not unchanged,
                      "policy": policy.reference},
         ))
@@ -374,19 +386,19 @@ class Pipeline:
         hook = self.answer_hook
         return lambda text: hook(mapping.restore(text))
 
-    async def _scan_answer(self, answer: ProviderAnswer) -> dict[str, int]:
-        """Entity types and counts of personal data in the model's own words (placeholders
-        excluded), for the audit record; the detector runs with the same time limit."""
+    async def _govern_answer(
+        self, answer: ProviderAnswer, policy: LoadedPolicy, message: dict[str, Any]
+    ) -> AnswerVerdict:
+        """Detect personal data in the answer (same time limit as prompts) and apply the
+        operators the policy gives this request's tenant, purpose and classification."""
         messages = tuple(ChatMessage("assistant", m["content"]) for m in answer.messages)
         detection = await asyncio.wait_for(
             asyncio.to_thread(self.detector.detect, messages, None),
             timeout=self.detector_timeout_s)
-        counts: dict[str, int] = {}
-        for finding in detection.findings:
-            text = messages[finding.message_index].content[finding.start:finding.end]
-            if not PLACEHOLDER.fullmatch(text):
-                counts[finding.entity_type] = counts.get(finding.entity_type, 0) + 1
-        return dict(sorted(counts.items()))
+        rules = resolve(policy, message["tenant"], message.get("purpose"),
+                        message["classification"]).entities
+        return govern_answer(messages, detection.findings, rules, tenant=message["tenant"],
+                             keys=self.keys)
 
     def _failed(
         self, request_id: str, reasons: list[dict[str, str]], provider_id: str,

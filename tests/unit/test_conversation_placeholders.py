@@ -148,3 +148,43 @@ async def test_restoration_can_be_switched_off(
     douane.restore_answers = False
     _, answer = await turn(douane, "r-1", f"Écris à {NAME}.", 1)
     assert answer["messages"][0]["content"] == "Reply to: Écris à <PERSON_1>."
+
+
+CARD = "4111 1111 1111 1111"
+
+
+class CardDetector(NamesDetector):
+    """Also finds the card number a model might write."""
+
+    def detect(self, messages: tuple[ChatMessage, ...], language: str | None) -> Detection:
+        names = super().detect(messages, language)
+        cards = [Finding(i, "CREDIT_CARD", m.content.index(CARD),
+                         m.content.index(CARD) + len(CARD), 0.95, "fake")
+                 for i, m in enumerate(messages) if CARD in m.content]
+        return Detection(names.language, names.method, (*names.findings, *cards))
+
+
+class CardWritingProvider(EchoProvider):
+    async def complete(
+        self, provider: Provider, body: dict[str, Any], context: CallContext
+    ) -> ProviderAnswer:
+        await super().complete(provider, body, context)
+        return ProviderAnswer(({"role": "assistant", "content": f"Pay with {CARD}."},),
+                              "douane-echo-1")
+
+
+async def test_an_answer_with_data_the_policy_blocks_is_withheld(tmp_path: Path) -> None:
+    signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
+    store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
+    douane = Pipeline(POLICY, RequestIntake(REQUEST_SCHEMA, POLICY.policy.tenant_ids, 64 * 1024),
+                      CardDetector(), store, CardWritingProvider(), clock=Clock(),
+                      retry_delay_s=0)
+    admitted = await douane.admit(request("c-1", f"Écris à {NAME}."), src(1))
+    answered = await douane.forward(admitted[0].value, src(1, topic=FORWARD_TOPIC))
+    response = on(answered, RESPONSES_TOPIC)[0]
+    assert response["status"] == "failed"
+    assert [r["code"] for r in response["reasons"]] == ["answer-blocked-entity"]
+    assert CARD not in json.dumps(response)
+    kinds = [r.kind for r in store.records_for_request("c-1")]
+    store.close()
+    assert kinds == ["admitted", "forwarded", "failed"]
