@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -40,7 +40,7 @@ from streams.core.decision import Decision, decide, forwarded_digest
 from streams.core.intake import Rejection, RequestIntake
 from streams.core.model import ChatMessage, Detection, GovernedRequest, Reason
 from streams.core.placeholders import PlaceholderMap
-from streams.core.policy import LoadedPolicy
+from streams.core.policy import EntityRule, LoadedPolicy
 from streams.core.policy import Provider as PolicyProvider
 from streams.core.redaction import OperatorKeys
 from streams.core.rules import resolve
@@ -313,7 +313,10 @@ class Pipeline:
             ))
             return record_id
 
-        restore = self._restorer(tenant, message.get("conversation", request_id))
+        # the operators and restoration the policy now in force gives this request
+        resolution = resolve(policy, tenant, message.get("purpose"), message["classification"])
+        restore = (self._restorer(tenant, message.get("conversation", request_id))
+                   if resolution.restore_answers else self.answer_hook)
         chunks = (AnswerChunks(request_id, self.chunk_sink, restore)
                   if message.get("stream") and self.chunk_sink is not None else None)
         allowed = candidates(policy, message)
@@ -331,7 +334,7 @@ class Pipeline:
         if answer is None or delivered.provider is None:
             return self._failed(request_id, delivered.reasons, message["provider"], common)
         try:  # personal data the model itself wrote: the request's operators apply
-            checked = await self._govern_answer(answer, policy, message)
+            checked = await self._govern_answer(answer, resolution.entities, tenant)
         except Exception as error:
             return self._failed(request_id, [{
                 "code": "answer-scan-failed",
@@ -387,7 +390,7 @@ class Pipeline:
         return lambda text: hook(mapping.restore(text))
 
     async def _govern_answer(
-        self, answer: ProviderAnswer, policy: LoadedPolicy, message: dict[str, Any]
+        self, answer: ProviderAnswer, rules: Mapping[str, EntityRule], tenant: str
     ) -> AnswerVerdict:
         """Detect personal data in the answer (same time limit as prompts) and apply the
         operators the policy gives this request's tenant, purpose and classification."""
@@ -395,10 +398,7 @@ class Pipeline:
         detection = await asyncio.wait_for(
             asyncio.to_thread(self.detector.detect, messages, None),
             timeout=self.detector_timeout_s)
-        rules = resolve(policy, message["tenant"], message.get("purpose"),
-                        message["classification"]).entities
-        return govern_answer(messages, detection.findings, rules, tenant=message["tenant"],
-                             keys=self.keys)
+        return govern_answer(messages, detection.findings, rules, tenant=tenant, keys=self.keys)
 
     def _failed(
         self, request_id: str, reasons: list[dict[str, str]], provider_id: str,

@@ -144,6 +144,7 @@ class Rule(_Strict):
     retention: Retention | None = None
     limits: Limits | None = None
     unsupported_language: LanguageAction | None = None
+    restore_answers: bool | None = None
 
     def settings(self) -> tuple[str, ...]:
         """The settings this rule decides when it is the first to match (README: precedence)."""
@@ -159,6 +160,8 @@ class Rule(_Strict):
                         if getattr(self.limits, k) is not None)
         if self.unsupported_language is not None:
             keys.append("unsupported_language")
+        if self.restore_answers is not None:
+            keys.append("restore_answers")
         return tuple(keys)
 
 

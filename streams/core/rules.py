@@ -53,6 +53,7 @@ class Resolution:
     max_prompt_chars: int | None
     models: tuple[str, ...] | None  # allowed models; None: any model an allowed provider offers
     unsupported_language: str
+    restore_answers: bool = True  # values behind placeholders put back into the answer
 
     @property
     def residency_rule(self) -> int | None:
@@ -88,6 +89,7 @@ def resolve(
     max_chars: int | None = None
     models: tuple[str, ...] | None = None
     language_action: str | None = None
+    restore_answers = True
     for index, rule in enumerate(policy.rules):
         if not matches(rule, tenant, purpose, classification):
             continue
@@ -116,6 +118,9 @@ def resolve(
         if rule.unsupported_language is not None and "unsupported_language" not in decided_by:
             decided_by["unsupported_language"] = index
             language_action = rule.unsupported_language
+        if rule.restore_answers is not None and "restore_answers" not in decided_by:
+            decided_by["restore_answers"] = index
+            restore_answers = rule.restore_answers
     for kind in RETENTION_KINDS:
         retention_s.setdefault(kind, parse_duration(DEFAULT_RETENTION[kind]))
     if residency is None:
@@ -129,6 +134,7 @@ def resolve(
         decided_by=decided_by, candidates=candidates, exclusions=exclusions, entities=entities,
         retention_s=retention_s, max_prompt_chars=max_chars, models=models,
         unsupported_language=language_action or DEFAULT_LANGUAGE_ACTION,
+        restore_answers=restore_answers,
     )
 
 

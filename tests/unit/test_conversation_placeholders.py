@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from test_pipeline import (
     FORWARD_TOPIC,
     POLICY,
@@ -23,13 +24,14 @@ from test_pipeline import (
 
 from streams.adapters.audit_store import SqliteAuditStore
 from streams.adapters.placeholder_vault import PlaceholderVault, load_or_create_key
+from streams.adapters.policy_files import policy_document
 from streams.adapters.providers.base import CallContext, ProviderAnswer
 from streams.adapters.signer import load_or_create_signer
-from streams.config import RESPONSES_TOPIC
+from streams.config import RESPONSES_TOPIC, project_root
 from streams.core.intake import RequestIntake
 from streams.core.model import ChatMessage, Detection, Finding
 from streams.core.placeholders import PlaceholderMap
-from streams.core.policy import EntityRule, Provider
+from streams.core.policy import EntityRule, Provider, parse_policy
 from streams.core.redaction import apply_operators
 from streams.pipeline import Pipeline
 
@@ -188,3 +190,27 @@ async def test_an_answer_with_data_the_policy_blocks_is_withheld(tmp_path: Path)
     kinds = [r.kind for r in store.records_for_request("c-1")]
     store.close()
     assert kinds == ["admitted", "forwarded", "failed"]
+
+
+async def test_a_policy_rule_can_keep_placeholders_in_answers(tmp_path: Path) -> None:
+    document = policy_document(project_root() / "policies")
+    document["rules"].insert(0, {"id": "answers-stay-redacted",
+                                 "when": {"tenants": ["city-of-lyon"]},
+                                 "restore_answers": False})
+    policy = parse_policy(yaml.safe_dump(document), "no-restore.yaml")
+    signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
+    store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
+    vault = PlaceholderVault(tmp_path / "placeholders.sqlite3",
+                             load_or_create_key(tmp_path / "keys" / "vault.key"))
+    douane = Pipeline(policy, RequestIntake(REQUEST_SCHEMA, policy.policy.tenant_ids, 64 * 1024),
+                      NamesDetector(), store, EchoProvider(), clock=Clock(), retry_delay_s=0,
+                      placeholders=vault)
+    try:
+        admitted = await douane.admit(request("n-1", f"Écris à {NAME}."), src(1))
+        forward = [o for o in admitted if o.topic.startswith("douane.forward.")]
+        answered = await douane.forward(forward[0].value, src(1, topic=forward[0].topic))
+    finally:
+        vault.close()
+        store.close()
+    assert on(answered, RESPONSES_TOPIC)[0]["messages"][0]["content"] == \
+        "Reply to: Écris à <PERSON_1>."
