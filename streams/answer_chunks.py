@@ -26,10 +26,11 @@ def unchanged(text: str) -> str:
 
 class AnswerChunks:
     def __init__(self, request_id: str, sink: ChunkSink,
-                 transform: Callable[[str], str] = unchanged) -> None:
+                 transform: Callable[[str], str] = unchanged,
+                 whole_sentences: bool = False) -> None:
         self.request_id = request_id
         self.sink = sink
-        self.holdback = HoldBack(transform)
+        self.holdback = HoldBack(transform, whole_sentences=whole_sentences)
         self.released: list[str] = []
 
     async def feed(self, text: str) -> None:

@@ -317,7 +317,9 @@ class Pipeline:
         resolution = resolve(policy, tenant, message.get("purpose"), message["classification"])
         restore = (self._restorer(tenant, message.get("conversation", request_id))
                    if resolution.restore_answers else self.answer_hook)
-        chunks = (AnswerChunks(request_id, self.chunk_sink, restore)
+        guard = StreamedAnswerGuard(self.detector, resolution.entities, tenant, self.keys,
+                                    restore)
+        chunks = (AnswerChunks(request_id, self.chunk_sink, guard, whole_sentences=True)
                   if message.get("stream") and self.chunk_sink is not None else None)
         allowed = candidates(policy, message)
         if not allowed:  # fail closed: the policy now in force allows none of them
@@ -340,6 +342,15 @@ class Pipeline:
                 "code": "answer-scan-failed",
                 "message": f"the answer could not be checked for personal data "
                            f"({type(error).__name__}); it is withheld",
+            }], message["provider"], common)
+        if chunks is not None and (guard.blocked or guard.error):
+            await chunks.finish()  # nothing more leaves: the guard releases nothing now
+            return self._failed(request_id, [{
+                "code": "answer-blocked-entity" if guard.blocked else "answer-scan-failed",
+                "message": f"the model's answer contains {', '.join(guard.blocked)}, which the "
+                           "policy blocks for this request; the rest of the answer is withheld"
+                           if guard.blocked else "a piece of the answer could not be checked for "
+                           f"personal data ({guard.error}); the rest is withheld",
             }], message["provider"], common)
         if checked.blocked and chunks is None:
             return self._failed(request_id, [{
@@ -414,6 +425,35 @@ class Pipeline:
                     codes=[r.get("code") for r in reasons])
         return [response(request_id, "failed", reasons=reasons, provider=provider_id,
                          **{**common, "audit_record_id": record_id})]
+
+
+class StreamedAnswerGuard:
+    """The hook each sentence of a streamed answer goes through before it leaves: scanned for
+    personal data and held to the request's operators (as whole answers are), then restored.
+    A blocked type, or a scan that fails, stops the stream: nothing after it is released."""
+
+    def __init__(self, detector: Detector, rules: Mapping[str, EntityRule], tenant: str,
+                 keys: OperatorKeys | None, restore: Callable[[str], str]) -> None:
+        self.detector, self.rules, self.tenant, self.keys = detector, rules, tenant, keys
+        self.restore = restore
+        self.blocked: tuple[str, ...] = ()
+        self.error: str | None = None
+
+    def __call__(self, text: str) -> str:
+        if self.blocked or self.error:
+            return ""
+        messages = (ChatMessage("assistant", text),)
+        try:
+            detection = self.detector.detect(messages, None)
+            verdict = govern_answer(messages, detection.findings, self.rules,
+                                    tenant=self.tenant, keys=self.keys)
+        except Exception as error:  # fail closed
+            self.error = type(error).__name__
+            return ""
+        if verdict.blocked:
+            self.blocked = verdict.blocked
+            return ""
+        return self.restore(verdict.messages[0].content)
 
 
 def _with_source(event: AuditEvent, source: Source) -> AuditEvent:

@@ -277,7 +277,7 @@ async def run_streamed(
     pipeline.answer_hook = str.upper  # stands for placeholder restoration (issue 4)
     raw = json.dumps({"id": "req-9", "tenant": "city-of-lyon", "classification": "personal",
                       "stream": True,
-                      "messages": [{"role": "user", "content": " ".join(["mot"] * 30)}]})
+                      "messages": [{"role": "user", "content": " ".join(["Un mot."] * 30)}]})
     [forward] = await pipeline.admit(raw.encode(), Source("douane.requests", 0, 1))
     assert json.loads(forward.value)["stream"] is True
     [out] = await pipeline.forward(forward.value, Source(forward.topic, 0, 1))
