@@ -5,6 +5,7 @@ topic is in the broker's log segments, and once ``retention.ms`` (set by douane'
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from stack import Stack
+from stack import KafkaClient, Stack, request
 
 from streams.adapters.topic_retention import apply_retention, read_retention
 
@@ -52,3 +53,31 @@ async def test_a_value_leaves_the_brokers_segment_files_after_retention(kafka: S
     assert files_holding(partition, value) == []
     assert not [p for p in kafka.settings.kafka_data_dir.rglob("*")
                 if p.is_file() and p.suffix == ".log" and value in p.read_bytes()]
+
+
+async def test_only_the_raw_topics_hold_a_submitted_value_in_clear(douane: Stack) -> None:
+    """After a request with personal data went through douane: the audit log, key store, vault
+    and every log file are scanned for its values; only Kafka's files (bounded by retention.ms,
+    see above) may hold them."""
+    request_id = f"scan-{uuid.uuid4().hex[:8]}"
+    email = f"jeanne.martin.{request_id}@example.fr"
+    planted = ["Jeanne Martin", email, "+33 6 12 34 56 78"]
+    text = (f"Please write a polite reply to Jeanne Martin ({email}, +33 6 12 34 56 78) "
+            "confirming her appointment.")
+    async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+        await client.publish(request(request_id, text))
+        responses = await client.responses({request_id}, timeout_s=120)
+    assert [r["status"] for r in responses[request_id]] == ["answered"]
+
+    home = douane.settings.home
+    kafka_dir = douane.settings.kafka_data_dir
+    scanned = [p for p in home.rglob("*") if p.is_file() and kafka_dir not in p.parents]
+    assert any(p.name.endswith("-wal") or p.suffix == ".sqlite3" for p in scanned)
+    assert any(p.parent == douane.logs for p in scanned)  # the worker's own log output
+    needles = [v.encode() for v in planted] + [json.dumps(v).encode() for v in planted]
+    leaks = {str(p.relative_to(home)): [n for n in needles if n in p.read_bytes()]
+             for p in scanned}
+    assert {name: found for name, found in leaks.items() if found} == {}
+    # ... while the broker's files do have it (the scan would see it)
+    assert any(email.encode() in p.read_bytes()
+               for p in kafka_dir.rglob("*.log") if "douane.requests" in str(p))
