@@ -21,9 +21,9 @@ from streams.adapters.providers.base import (
     api_key,
     classify_status,
     error_detail,
+    event_stream,
     load_json,
     malformed,
-    sse_events,
     transport_error,
 )
 from streams.core.policy import Provider
@@ -94,34 +94,23 @@ class AnthropicMessagesAdapter:
         request = self._request(provider, body, context, stream=True)
         where = f"provider {provider.id} at {request.url}"
         try:
-            response = await self._http.send(request, stream=True)
-        except httpx.HTTPError as error:
-            raise transport_error(error, where) from None
-        try:
-            if response.status_code != 200:
-                await response.aread()
-                raise classify_status(response.status_code, response.headers, where,
-                                      error_detail(response))
-            async for event, data in sse_events(response):
-                payload = load_json(data, where)
-                kind = payload.get("type", event) if isinstance(payload, dict) else event
-                if kind == "content_block_delta":
-                    delta = payload.get("delta") or {}
-                    if delta.get("type") == "text_delta":
-                        yield str(delta.get("text", ""))
-                elif kind == "error":
-                    error_type = (payload.get("error") or {}).get("type", "")
-                    # an overload after the stream started is retryable as a whole call
-                    raise ProviderError(
-                        f"{where} failed mid-stream ({error_type})",
-                        retryable=error_type in ("overloaded_error", "api_error"),
-                        kind="overloaded" if error_type == "overloaded_error"
-                        else "server-error")
-                elif kind == "message_stop":
-                    return
-        except httpx.HTTPError as error:
-            raise transport_error(error, where) from None
+            async with event_stream(self._http, request, where) as events:
+                async for event, data in events:
+                    payload = load_json(data, where)
+                    kind = payload.get("type", event) if isinstance(payload, dict) else event
+                    if kind == "content_block_delta":
+                        delta = payload.get("delta") or {}
+                        if delta.get("type") == "text_delta":
+                            yield str(delta.get("text", ""))
+                    elif kind == "error":
+                        error_type = (payload.get("error") or {}).get("type", "")
+                        # an overload after the stream started is retryable as a whole call
+                        raise ProviderError(
+                            f"{where} failed mid-stream ({error_type})",
+                            retryable=error_type in ("overloaded_error", "api_error"),
+                            kind="overloaded" if error_type == "overloaded_error"
+                            else "server-error")
+                    elif kind == "message_stop":
+                        return
         except (AttributeError, TypeError):
             raise malformed(where, "an event has an unexpected shape") from None
-        finally:
-            await response.aclose()

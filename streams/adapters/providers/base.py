@@ -8,10 +8,11 @@ the URL and the status, never the prompt or the answer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Protocol
@@ -184,6 +185,31 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]
                 data.append(value)
     if data:
         yield event, "\n".join(data)
+
+
+@contextlib.asynccontextmanager
+async def event_stream(
+    http: httpx.AsyncClient, request: httpx.Request, where: str,
+    retry_after: Callable[[httpx.Response], float | None] | None = None,
+) -> AsyncIterator[AsyncIterator[tuple[str, str]]]:
+    """Send a streaming request and give its server-sent events; every adapter's stream shares
+    this: transport errors and error statuses mapped to the taxonomy, the response closed
+    whatever happens (also when the caller stops reading early)."""
+    try:
+        response = await http.send(request, stream=True)
+    except httpx.HTTPError as error:
+        raise transport_error(error, where) from None
+    try:
+        if response.status_code != 200:
+            await response.aread()
+            raise classify_status(response.status_code, response.headers, where,
+                                  error_detail(response),
+                                  retry_after(response) if retry_after else None)
+        yield sse_events(response)
+    except httpx.HTTPError as error:
+        raise transport_error(error, where) from None
+    finally:
+        await response.aclose()
 
 
 def load_json(data: str, where: str) -> Any:

@@ -23,9 +23,9 @@ from streams.adapters.providers.base import (
     api_key,
     classify_status,
     error_detail,
+    event_stream,
     load_json,
     malformed,
-    sse_events,
     transport_error,
 )
 from streams.core.policy import Provider
@@ -116,16 +116,8 @@ class GeminiAdapter:
     ) -> AsyncIterator[str]:
         request = self._request(provider, body, context, stream=True)
         where = f"provider {provider.id} at {request.url}"
-        try:
-            response = await self._http.send(request, stream=True)
-        except httpx.HTTPError as error:
-            raise transport_error(error, where) from None
-        try:
-            if response.status_code != 200:
-                await response.aread()
-                raise classify_status(response.status_code, response.headers, where,
-                                      error_detail(response), retry_delay(response))
-            async for _, data in sse_events(response):
+        async with event_stream(self._http, request, where, retry_delay) as events:
+            async for _, data in events:
                 payload = load_json(data, where)
                 if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
                     status = str(payload["error"].get("status", ""))
@@ -140,7 +132,3 @@ class GeminiAdapter:
                             yield text
                 except (KeyError, TypeError, IndexError, AttributeError):
                     raise malformed(where, "a chunk has no candidates[0]") from None
-        except httpx.HTTPError as error:
-            raise transport_error(error, where) from None
-        finally:
-            await response.aclose()

@@ -20,9 +20,9 @@ from streams.adapters.providers.base import (
     api_key,
     classify_status,
     error_detail,
+    event_stream,
     load_json,
     malformed,
-    sse_events,
     transport_error,
 )
 from streams.core.policy import Provider
@@ -73,16 +73,8 @@ class OpenAIChatAdapter:
     ) -> AsyncIterator[str]:
         request = self._request(provider, body, context, stream=True)
         where = f"provider {provider.id} at {request.url}"
-        try:
-            response = await self._http.send(request, stream=True)
-        except httpx.HTTPError as error:
-            raise transport_error(error, where) from None
-        try:
-            if response.status_code != 200:
-                await response.aread()
-                raise classify_status(response.status_code, response.headers, where,
-                                      error_detail(response))
-            async for _, data in sse_events(response):
+        async with event_stream(self._http, request, where) as events:
+            async for _, data in events:
                 if data.strip() == "[DONE]":
                     return
                 chunk = load_json(data, where)
@@ -99,7 +91,3 @@ class OpenAIChatAdapter:
                             yield str(text)
                 except (KeyError, TypeError):
                     raise malformed(where, "a chunk has no choices[].delta") from None
-        except httpx.HTTPError as error:
-            raise transport_error(error, where) from None
-        finally:
-            await response.aclose()
