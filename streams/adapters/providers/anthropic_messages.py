@@ -19,12 +19,10 @@ from streams.adapters.providers.base import (
     ProviderAnswer,
     ProviderError,
     api_key,
-    classify_status,
-    error_detail,
     event_stream,
     load_json,
     malformed,
-    transport_error,
+    send_for_answer,
 )
 from streams.core.policy import Provider
 
@@ -71,13 +69,7 @@ class AnthropicMessagesAdapter:
     ) -> ProviderAnswer:
         request = self._request(provider, body, context, stream=False)
         where = f"provider {provider.id} at {request.url}"
-        try:
-            response = await self._http.send(request)
-        except httpx.HTTPError as error:
-            raise transport_error(error, where) from None
-        if response.status_code != 200:
-            raise classify_status(response.status_code, response.headers, where,
-                                  error_detail(response))
+        response = await send_for_answer(self._http, request, where)
         try:
             payload = response.json()
             text = "".join(block["text"] for block in payload["content"]

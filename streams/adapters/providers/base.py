@@ -187,6 +187,23 @@ async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]
         yield event, "\n".join(data)
 
 
+async def send_for_answer(
+    http: httpx.AsyncClient, request: httpx.Request, where: str,
+    retry_after: Callable[[httpx.Response], float | None] | None = None,
+) -> httpx.Response:
+    """Send a non-streaming request; a transport error or an error status becomes the taxonomy's
+    ProviderError, so the adapter only parses a 200 answer."""
+    try:
+        response = await http.send(request)
+    except httpx.HTTPError as error:
+        raise transport_error(error, where) from None
+    if response.status_code != 200:
+        raise classify_status(response.status_code, response.headers, where,
+                              error_detail(response),
+                              retry_after(response) if retry_after else None)
+    return response
+
+
 @contextlib.asynccontextmanager
 async def event_stream(
     http: httpx.AsyncClient, request: httpx.Request, where: str,

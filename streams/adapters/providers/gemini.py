@@ -21,12 +21,10 @@ from streams.adapters.providers.base import (
     ProviderAnswer,
     ProviderError,
     api_key,
-    classify_status,
-    error_detail,
     event_stream,
     load_json,
     malformed,
-    transport_error,
+    send_for_answer,
 )
 from streams.core.policy import Provider
 
@@ -96,13 +94,7 @@ class GeminiAdapter:
     ) -> ProviderAnswer:
         request = self._request(provider, body, context, stream=False)
         where = f"provider {provider.id} at {request.url}"
-        try:
-            response = await self._http.send(request)
-        except httpx.HTTPError as error:
-            raise transport_error(error, where) from None
-        if response.status_code != 200:
-            raise classify_status(response.status_code, response.headers, where,
-                                  error_detail(response), retry_delay(response))
+        response = await send_for_answer(self._http, request, where, retry_delay)
         try:
             payload = response.json()
             text, reason = candidate_text(payload)
