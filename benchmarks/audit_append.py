@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import threading
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path

@@ -44,6 +44,7 @@ from streams.adapters.signer import (
     save_keyring,
     verifier_for_raw,
 )
+from streams.adapters.sqlite_files import SqliteOpenError, open_wal_database
 from streams.config import project_root
 from streams.core import merkle
 from streams.core.audit import (
@@ -767,17 +768,12 @@ class SqliteAuditStore(GroupCommitLog):
         clock: Callable[[], datetime] = now_utc,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
     ) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
-        )
         try:
-            # how long an append waits for another writer's lock before failing (closed)
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise AuditStoreError(f"{path}: SQLite refused WAL mode (got {mode})")
-            conn.execute("PRAGMA synchronous = FULL")
+            # the busy timeout is how long an append waits for another writer before failing closed
+            conn = open_wal_database(path, busy_timeout_s, private=False)
+        except SqliteOpenError as exc:
+            raise AuditStoreError(str(exc)) from exc
+        try:
             conn.execute("BEGIN IMMEDIATE")
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > STORE_VERSION:

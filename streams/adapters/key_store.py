@@ -28,6 +28,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from streams.adapters.sqlite_files import open_wal_database
 from streams.core.fingerprint import subject_fingerprint
 from streams.core.key_periods import (
     Hold,
@@ -101,14 +102,8 @@ class KeyStore:
         # one connection, shared by the worker's threads: transactions take turns
         self._lock = threading.RLock()
         self._tenant_keys: dict[str, bytes] = {}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():  # created readable by douane only
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self._db = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_wal_database(path, busy_timeout_s)
         self._db.execute("PRAGMA secure_delete=ON")
-        self._db.execute("PRAGMA synchronous=FULL")
         with self._transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from streams.adapters.key_store import KeyStore
+from streams.adapters.sqlite_files import open_wal_database
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS vault_entries ("
@@ -59,14 +59,8 @@ class PersonalVault:
     def __init__(self, path: Path, keys: KeyStore, busy_timeout_s: float = 30.0) -> None:
         self.path = path
         self.keys = keys
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
-        self._db = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = open_wal_database(path, busy_timeout_s)
         self._db.execute("PRAGMA secure_delete=ON")
-        self._db.execute("PRAGMA synchronous=FULL")
         for statement in SCHEMA:
             self._db.execute(statement)
 
