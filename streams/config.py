@@ -56,15 +56,6 @@ class Settings:
     restore_answers: bool = True  # put the conversation's values back into answers
 
     @property
-    def placeholder_db(self) -> Path:
-        """Conversations' placeholder maps, AES-GCM encrypted, kept for their retention."""
-        return self.home / "placeholders.sqlite3"
-
-    @property
-    def placeholder_key(self) -> Path:
-        return self.home / "keys" / "placeholder-vault.key"
-
-    @property
     def kafka_data_dir(self) -> Path:
         return self.home / "kafka"
 

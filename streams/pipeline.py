@@ -78,7 +78,7 @@ class PlaceholderStore(Protocol):
     def load(self, tenant: str, conversation: str) -> PlaceholderMap: ...
 
     def save(self, tenant: str, conversation: str, mapping: PlaceholderMap,
-             retention_s: float) -> None: ...
+             retention_s: float, request_id: str | None = None) -> None: ...
 
 
 class Provider(Protocol):
@@ -181,7 +181,8 @@ class Pipeline:
             assert decision.verdict is not None and decision.verdict.resolution is not None
             self.placeholders.save(
                 request.tenant, request.conversation_key, conversation,
-                decision.verdict.resolution.retention_s["encrypted_payloads"])
+                decision.verdict.resolution.retention_s["encrypted_payloads"],
+                request_id=request.id)
         event = decision.audit_event(self.clock())
         event = _with_source(event, source)
         appended = self.audit.append(event)

@@ -19,7 +19,7 @@ from streams.adapters.fault import wrap_for_faults
 from streams.adapters.key_store import KeyStore
 from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.personal_vault import PersonalVault
-from streams.adapters.placeholder_vault import PlaceholderVault, load_or_create_key
+from streams.adapters.placeholder_vault import PlaceholderVault
 from streams.adapters.policy_files import load_policy_set
 from streams.adapters.policy_reload import PolicyReloader, policy_event
 from streams.adapters.presidio_detector import detector_for_policy
@@ -43,6 +43,7 @@ from streams.config import (
 from streams.core.intake import RequestIntake
 from streams.core.policy import LoadedPolicy
 from streams.pipeline import Detector, Pipeline
+from streams.retention_cli import keys_path, vault_path
 
 log = structlog.get_logger(__name__)
 TOPIC_PARTITIONS = 3
@@ -69,6 +70,8 @@ def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipe
     detector = detector or detector_for_policy(policy.policy, settings.phone_regions)
     log.info("detector ready", seconds=round(time.monotonic() - started, 1))
     signer = load_or_create_signer(settings.signing_key, settings.public_key)
+    # every personal value douane keeps (encrypt tokens, placeholders) under per-person keys
+    vault = PersonalVault(vault_path(settings), KeyStore(keys_path(settings)))
     return Pipeline(
         policy=policy,
         intake=RequestIntake(load_request_schema(), policy.policy.tenant_ids,
@@ -80,20 +83,18 @@ def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipe
         ), settings.fault),
         provider=ProviderGateway(settings.provider_timeout_s),
         detector_timeout_s=settings.detector_timeout_s,
-        keys=shredding_keys(settings, policy),
-        placeholders=PlaceholderVault(settings.placeholder_db,
-                                      load_or_create_key(settings.placeholder_key)),
+        keys=shredding_keys(settings, policy, vault),
+        placeholders=PlaceholderVault(vault),
         restore_answers=settings.restore_answers,
     )
 
 
-def shredding_keys(settings: Settings, policy: LoadedPolicy) -> ShreddingOperatorKeys:
+def shredding_keys(settings: Settings, policy: LoadedPolicy,
+                   vault: PersonalVault) -> ShreddingOperatorKeys:
     """`encrypt` tokens die with their data keys; the values are listed in the vault."""
-    keys = KeyStore(settings.keys_db or settings.home / "keys.sqlite3")
     return ShreddingOperatorKeys(
-        keys, FileOperatorKeys(settings.home / "keys" / "operators"),
-        shortest_payload_retention(policy),
-        PersonalVault(settings.vault_db or settings.home / "vault.sqlite3", keys))
+        vault.keys, FileOperatorKeys(settings.home / "keys" / "operators"),
+        shortest_payload_retention(policy), vault)
 
 
 def topic_names(policy: LoadedPolicy) -> list[str]:

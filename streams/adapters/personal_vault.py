@@ -7,6 +7,10 @@ value it is and which request it came from: never the value in clear. The cipher
 to its entry id, tenant and subject (associated data), so a row copied elsewhere does not
 decrypt. Once the data key is destroyed the row is unreadable; :meth:`PersonalVault.prune` then
 deletes it (zero-overwritten, write-ahead log truncated).
+
+The values behind a conversation's placeholders live here too, one entry per placeholder
+(``conversation`` and ``placeholder`` columns, see :mod:`streams.adapters.placeholder_vault`), so
+an erasure or the end of a retention period reaches them like any other value.
 """
 
 from __future__ import annotations
@@ -29,7 +33,14 @@ SCHEMA = (
     " key_id TEXT NOT NULL, kind TEXT NOT NULL, request_id TEXT, stored_at REAL NOT NULL,"
     " expires_at INTEGER NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS vault_by_subject ON vault_entries (tenant, subject)",
+    "CREATE INDEX IF NOT EXISTS vault_by_key ON vault_entries (key_id)",
 )
+# A value that stands behind a conversation's placeholder (``<PERSON_1>``) names both; one
+# placeholder of a conversation has one value. Added columns, so older files gain them in place.
+PLACEHOLDER_COLUMNS = {"conversation": "TEXT", "placeholder": "TEXT"}
+PLACEHOLDER_INDEX = ("CREATE UNIQUE INDEX IF NOT EXISTS vault_by_placeholder"
+                     " ON vault_entries (tenant, conversation, placeholder)"
+                     " WHERE conversation IS NOT NULL")
 
 
 class ValueErasedError(LookupError):
@@ -50,6 +61,12 @@ class VaultEntry:
 
 
 @dataclass(frozen=True)
+class ConversationPlaceholder:
+    conversation: str  # the producer's conversation id, within one tenant
+    label: str  # e.g. "<PERSON_1>"
+
+
+@dataclass(frozen=True)
 class SubjectValue:
     entry: VaultEntry
     value: str | None  # None when the key is gone
@@ -63,13 +80,22 @@ class PersonalVault:
         self._db.execute("PRAGMA secure_delete=ON")
         for statement in SCHEMA:
             self._db.execute(statement)
+        present = {str(r[1]) for r in self._db.execute("PRAGMA table_info(vault_entries)")}
+        for column, sql_type in PLACEHOLDER_COLUMNS.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE vault_entries ADD COLUMN {column} {sql_type}")
+        self._db.execute(PLACEHOLDER_INDEX)
 
     def close(self) -> None:
         self._db.close()
 
     def put(self, tenant: str, value: str, *, kind: str, retention_s: int,
-            subject: str | None = None, request_id: str | None = None) -> VaultEntry:
-        """Keep ``value`` for ``retention_s``; the subject defaults to the value's fingerprint."""
+            subject: str | None = None, request_id: str | None = None,
+            placeholder: ConversationPlaceholder | None = None) -> VaultEntry:
+        """Keep ``value`` for ``retention_s``; the subject defaults to the value's fingerprint.
+
+        With ``placeholder``, the value is the one behind that placeholder of that conversation;
+        a placeholder already taken there keeps its first value (the call changes nothing)."""
         subject = subject or self.keys.fingerprint(tenant, value)
         data_key = self.keys.data_key(tenant, subject, retention_s)
         # the data key's period decides when the value goes: read it back from the key
@@ -78,14 +104,29 @@ class PersonalVault:
         ciphertext = AESGCM(data_key.key).encrypt(nonce, value.encode("utf-8"),
                                                   _bound_to(entry_id, tenant, subject))
         stored_at = self.keys.clock()
-        self._db.execute("INSERT INTO vault_entries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         (entry_id, tenant, subject, data_key.key_id, kind, request_id, stored_at,
-                          ref.period.expires_at, nonce, ciphertext))
+        self._db.execute(
+            "INSERT OR IGNORE INTO vault_entries (entry_id, tenant, subject, key_id, kind,"
+            " request_id, stored_at, expires_at, nonce, ciphertext, conversation, placeholder)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (entry_id, tenant, subject, data_key.key_id, kind, request_id, stored_at,
+             ref.period.expires_at, nonce, ciphertext,
+             placeholder.conversation if placeholder else None,
+             placeholder.label if placeholder else None))
         return VaultEntry(entry_id, tenant, subject, data_key.key_id, kind, request_id, stored_at,
                           ref.period.expires_at, hashlib.sha256(ciphertext).hexdigest())
 
+    def placeholders_of(self, tenant: str, conversation: str) -> dict[str, str | None]:
+        """The conversation's placeholders and their values; None for a value whose data key is
+        gone (erased, or its retention ended) while the entry is not yet pruned."""
+        rows = self._db.execute(
+            _SELECT + ", placeholder FROM vault_entries"
+            " WHERE tenant = ? AND conversation = ? ORDER BY stored_at",
+            (tenant, conversation)).fetchall()
+        return {str(r[10]): self._open(r) for r in rows}
+
     def read(self, entry_id: str) -> str:
-        row = self._db.execute(_SELECT + " WHERE entry_id = ?", (entry_id,)).fetchone()
+        row = self._db.execute(_SELECT + " FROM vault_entries WHERE entry_id = ?",
+                               (entry_id,)).fetchone()
         if row is None:
             raise ValueErasedError(f"vault entry {entry_id} is gone (erased or expired)")
         value = self._open(row)
@@ -94,7 +135,8 @@ class PersonalVault:
         return value
 
     def of_subject(self, tenant: str, subject: str) -> list[SubjectValue]:
-        rows = self._db.execute(_SELECT + " WHERE tenant = ? AND subject = ? ORDER BY stored_at",
+        rows = self._db.execute(_SELECT + " FROM vault_entries"
+                                " WHERE tenant = ? AND subject = ? ORDER BY stored_at",
                                 (tenant, subject)).fetchall()
         return [SubjectValue(_entry(r), self._open(r)) for r in rows]
 
@@ -111,22 +153,25 @@ class PersonalVault:
         live = set(live_key_ids)
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            doomed = [(str(r[0]),) for r in self._db.execute(
-                "SELECT entry_id, key_id FROM vault_entries") if str(r[1]) not in live]
-            self._db.executemany("DELETE FROM vault_entries WHERE entry_id = ?", doomed)
+            # one look per data key (indexed), not per entry
+            dead = [(key_id,) for (key_id,) in self._db.execute(
+                "SELECT DISTINCT key_id FROM vault_entries") if key_id not in live]
+            before = self._db.total_changes
+            self._db.executemany("DELETE FROM vault_entries WHERE key_id = ?", dead)
+            pruned = self._db.total_changes - before
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return len(doomed)
+        return pruned
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM vault_entries").fetchone()[0])
 
 
 _SELECT = ("SELECT entry_id, tenant, subject, key_id, kind, request_id, stored_at, expires_at,"
-           " nonce, ciphertext FROM vault_entries")
+           " nonce, ciphertext")
 
 
 def _bytes(value: object) -> bytes:

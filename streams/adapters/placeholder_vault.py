@@ -1,93 +1,51 @@
-"""Where a conversation's placeholder mapping is kept between turns: SQLite, each mapping
-encrypted with AES-256-GCM under a key file, and only until its retention ends.
+"""Where a conversation's placeholders are kept between turns: in the personal-value vault.
 
-The ciphertext is bound to its tenant and conversation (associated data), so a mapping copied
-to another row does not decrypt: placeholders are never shared between conversations or
-tenants. Expired mappings are unreadable at once and deleted by ``purge_expired``.
+Each value behind a placeholder (``<PERSON_1>`` -> the name) is one vault entry, AES-256-GCM
+encrypted under the data key of the person it names (their keyed fingerprint) for the period
+the policy's ``encrypted_payloads`` retention gives, and tagged with its tenant, conversation and
+placeholder (:mod:`streams.adapters.personal_vault`). So:
+
+- the mapping belongs to one tenant's conversation: another conversation or tenant sees none of
+  it, and a ciphertext moved to another row does not decrypt (it is bound to its entry);
+- ``douane erasure request`` for that person destroys the key: the placeholder is withheld from
+  then on (never restored, its number not reused while the entry remains), and the prune that
+  follows deletes the entry. Each turn's messages are redacted afresh, so a number reused after
+  that still gives the model one consistent conversation;
+- the end of the retention period does the same for everyone, through ``douane retention run``;
+- ``douane subject-access`` lists these values with the request they came from.
+
+A value keeps the period of the turn where it first appeared: retention counts from collection.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import sqlite3
-import time
-from collections.abc import Callable
-from pathlib import Path
-
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from streams.core.placeholders import PlaceholderMap
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS placeholder_maps (
-    tenant TEXT NOT NULL,
-    conversation TEXT NOT NULL,
-    expires_at REAL NOT NULL,
-    nonce BLOB NOT NULL,
-    ciphertext BLOB NOT NULL,
-    PRIMARY KEY (tenant, conversation)
-)
-"""
-
-
-def load_or_create_key(path: Path) -> bytes:
-    if path.exists():
-        key = path.read_bytes()
-        if len(key) != 32:
-            raise ValueError(f"{path}: a placeholder vault key is 32 bytes, found {len(key)}")
-        return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = AESGCM.generate_key(bit_length=256)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(key)
-    return key
+from streams.adapters.personal_vault import ConversationPlaceholder, PersonalVault
+from streams.core.placeholders import PLACEHOLDER, PlaceholderMap
 
 
 class PlaceholderVault:
-    def __init__(self, database: Path, key: bytes,
-                 clock: Callable[[], float] = time.time) -> None:
-        self._aead = AESGCM(key)
-        self._clock = clock
-        self._db = sqlite3.connect(database, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(SCHEMA)
-        self._db.commit()
+    def __init__(self, vault: PersonalVault) -> None:
+        self.vault = vault
 
     def load(self, tenant: str, conversation: str) -> PlaceholderMap:
-        """The conversation's mapping; an empty one if none is kept or it has expired."""
-        row = self._db.execute(
-            "SELECT expires_at, nonce, ciphertext FROM placeholder_maps "
-            "WHERE tenant = ? AND conversation = ?", (tenant, conversation)).fetchone()
-        if row is None or row[0] <= self._clock():
-            return PlaceholderMap()
-        plain = self._aead.decrypt(row[1], row[2], _bound_to(tenant, conversation))
-        return PlaceholderMap.from_json(json.loads(plain))
+        """The conversation's mapping; values no longer held are withheld, not forgotten."""
+        mapping = PlaceholderMap()
+        for label, value in self.vault.placeholders_of(tenant, conversation).items():
+            if value is None:
+                mapping.withheld.add(label)
+            else:
+                mapping.values[label] = value
+        return mapping
 
     def save(self, tenant: str, conversation: str, mapping: PlaceholderMap,
-             retention_s: float) -> None:
-        nonce = os.urandom(12)
-        plain = json.dumps(mapping.as_json(), ensure_ascii=False).encode()
-        ciphertext = self._aead.encrypt(nonce, plain, _bound_to(tenant, conversation))
-        self._db.execute(
-            "INSERT INTO placeholder_maps VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (tenant, conversation) DO UPDATE SET expires_at = excluded.expires_at,"
-            " nonce = excluded.nonce, ciphertext = excluded.ciphertext",
-            (tenant, conversation, self._clock() + retention_s, nonce, ciphertext))
-        # expired mappings go as soon as anyone writes, not only when retention runs
-        self._db.execute("DELETE FROM placeholder_maps WHERE expires_at <= ?", (self._clock(),))
-        self._db.commit()
-
-    def purge_expired(self) -> int:
-        cursor = self._db.execute("DELETE FROM placeholder_maps WHERE expires_at <= ?",
-                                  (self._clock(),))
-        self._db.commit()
-        return int(cursor.rowcount)
-
-    def close(self) -> None:
-        self._db.close()
-
-
-def _bound_to(tenant: str, conversation: str) -> bytes:
-    return f"douane-placeholders\0{tenant}\0{conversation}".encode()
+             retention_s: float, request_id: str | None = None) -> None:
+        """Keep the placeholders the mapping gained; those already kept stay as they are."""
+        kept = self.vault.placeholders_of(tenant, conversation)
+        for label, value in mapping.values.items():
+            if label in kept:
+                continue
+            match = PLACEHOLDER.fullmatch(label)
+            kind = match.group(1) if match else "PLACEHOLDER"
+            self.vault.put(tenant, value, kind=kind, retention_s=int(retention_s),
+                           request_id=request_id,
+                           placeholder=ConversationPlaceholder(conversation, label))

@@ -3,8 +3,8 @@
 Within one conversation (a tenant and a conversation id), the same personal value keeps the
 same typed placeholder in every message and every turn (``<PERSON_1>`` stays Jeanne Martin),
 and two different values never share one. A mapping belongs to one tenant's conversation
-only; the adapter that stores it (``streams.adapters.placeholder_vault``) encrypts it, binds
-the ciphertext to the tenant and conversation, and drops it when its retention ends.
+only; the adapter that stores it (``streams.adapters.placeholder_vault``) keeps each value
+encrypted under its person's data key, so an erasure or the end of its retention withholds it.
 
 Restoration puts the values back into the model's answer: ``PlaceholderMap.restore``. For a
 streamed answer, where a placeholder can be cut between two chunks (``"<PERS"`` then
@@ -25,13 +25,17 @@ class PlaceholderMap:
     """The placeholders of one conversation: placeholder -> value, and back."""
 
     values: dict[str, str] = field(default_factory=dict)  # "<PERSON_1>" -> "Jeanne Martin"
+    # placeholders whose value douane no longer holds (erased, or its retention ended): their
+    # numbers stay taken, so a new value never reuses one, and they are never restored
+    withheld: set[str] = field(default_factory=set)
 
     def placeholder_for(self, entity_type: str, value: str) -> str:
         for placeholder, known in self.values.items():
             if known == value and placeholder.startswith(f"<{entity_type}_"):
                 return placeholder
-        number = 1 + sum(1 for p in self.values if _type_of(p) == entity_type)
-        placeholder = f"<{entity_type}_{number}>"
+        taken = [_number_of(p) for p in (*self.values, *self.withheld)
+                 if _type_of(p) == entity_type]
+        placeholder = f"<{entity_type}_{1 + max(taken, default=0)}>"
         self.values[placeholder] = value
         return placeholder
 
@@ -39,14 +43,12 @@ class PlaceholderMap:
         """The text with every known placeholder replaced by its value; unknown ones stay."""
         return PLACEHOLDER.sub(lambda m: self.values.get(m.group(0), m.group(0)), text)
 
-    def as_json(self) -> dict[str, str]:
-        return dict(self.values)
-
-    @classmethod
-    def from_json(cls, data: dict[str, str]) -> PlaceholderMap:
-        return cls(dict(data))
-
 
 def _type_of(placeholder: str) -> str:
     match = PLACEHOLDER.fullmatch(placeholder)
     return match.group(1) if match else ""
+
+
+def _number_of(placeholder: str) -> int:
+    match = PLACEHOLDER.fullmatch(placeholder)
+    return int(match.group(2)) if match else 0

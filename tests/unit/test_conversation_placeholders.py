@@ -23,7 +23,9 @@ from test_pipeline import (
 )
 
 from streams.adapters.audit_store import SqliteAuditStore
-from streams.adapters.placeholder_vault import PlaceholderVault, load_or_create_key
+from streams.adapters.key_store import KeyStore
+from streams.adapters.personal_vault import PersonalVault
+from streams.adapters.placeholder_vault import PlaceholderVault
 from streams.adapters.policy_files import policy_document
 from streams.adapters.providers.base import CallContext, ProviderAnswer
 from streams.adapters.signer import load_or_create_signer
@@ -82,17 +84,27 @@ class EchoProvider(FakeProvider):
                               "douane-echo-1")
 
 
+def open_placeholder_vault(home: Path) -> PlaceholderVault:
+    """Placeholders kept the way the worker keeps them: under per-person data keys."""
+    return PlaceholderVault(PersonalVault(home / "vault.sqlite3",
+                                          KeyStore(home / "keys.sqlite3")))
+
+
+def close_placeholder_vault(placeholders: PlaceholderVault) -> None:
+    placeholders.vault.close()
+    placeholders.vault.keys.close()
+
+
 @pytest.fixture
 def pipeline(tmp_path: Path) -> Iterator[tuple[Pipeline, EchoProvider, Path]]:
     signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
     store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
-    vault = PlaceholderVault(tmp_path / "placeholders.sqlite3",
-                             load_or_create_key(tmp_path / "keys" / "vault.key"))
+    vault = open_placeholder_vault(tmp_path)
     provider = EchoProvider()
     yield Pipeline(POLICY, RequestIntake(REQUEST_SCHEMA, POLICY.policy.tenant_ids, 64 * 1024),
                    NamesDetector(), store, provider, clock=Clock(), retry_delay_s=0,
                    placeholders=vault), provider, tmp_path
-    vault.close()
+    close_placeholder_vault(vault)
     store.close()
 
 
@@ -120,7 +132,7 @@ async def test_two_turns_share_placeholders_and_answers_are_restored(
     assert answer_1["messages"][0]["content"] == f"Reply to: Écris à {NAME}."
     assert answer_2["messages"][0]["content"] == f"Reply to: Relance {NAME}."
     # the mapping is stored encrypted, never in clear
-    assert NAME.encode() not in (home / "placeholders.sqlite3").read_bytes()
+    assert NAME.encode() not in (home / "vault.sqlite3").read_bytes()
 
 
 async def test_conversations_never_share_placeholders(
@@ -141,6 +153,21 @@ async def test_without_a_conversation_id_each_request_stands_alone(
     left, answer = await turn(douane, "s-2", f"Écris à {OTHER} puis {NAME}.", 2)
     assert left == "Écris à <PERSON_1> puis <PERSON_2>."
     assert answer["messages"][0]["content"] == f"Reply to: Écris à {OTHER} puis {NAME}."
+
+
+async def test_a_person_erased_before_the_answer_is_not_put_back_into_it(
+    pipeline: tuple[Pipeline, EchoProvider, Path],
+) -> None:
+    douane, _, _ = pipeline
+    admitted = await douane.admit(request("e-1", f"Écris à {NAME} et {OTHER}.",
+                                          conversation="case-e"), src(1))
+    placeholders = douane.placeholders
+    assert isinstance(placeholders, PlaceholderVault)
+    keys = placeholders.vault.keys
+    keys.erase("city-of-lyon", keys.fingerprint("city-of-lyon", NAME))  # the DPO's erasure
+    answered = await douane.forward(admitted[0].value, src(1, topic=FORWARD_TOPIC))
+    assert on(answered, RESPONSES_TOPIC)[0]["messages"][0]["content"] == \
+        f"Reply to: Écris à <PERSON_1> et {OTHER}."
 
 
 async def test_restoration_can_be_switched_off(
@@ -200,8 +227,7 @@ async def test_a_policy_rule_can_keep_placeholders_in_answers(tmp_path: Path) ->
     policy = parse_policy(yaml.safe_dump(document), "no-restore.yaml")
     signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
     store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
-    vault = PlaceholderVault(tmp_path / "placeholders.sqlite3",
-                             load_or_create_key(tmp_path / "keys" / "vault.key"))
+    vault = open_placeholder_vault(tmp_path)
     douane = Pipeline(policy, RequestIntake(REQUEST_SCHEMA, policy.policy.tenant_ids, 64 * 1024),
                       NamesDetector(), store, EchoProvider(), clock=Clock(), retry_delay_s=0,
                       placeholders=vault)
@@ -210,7 +236,7 @@ async def test_a_policy_rule_can_keep_placeholders_in_answers(tmp_path: Path) ->
         forward = [o for o in admitted if o.topic.startswith("douane.forward.")]
         answered = await douane.forward(forward[0].value, src(1, topic=forward[0].topic))
     finally:
-        vault.close()
+        close_placeholder_vault(vault)
         store.close()
     assert on(answered, RESPONSES_TOPIC)[0]["messages"][0]["content"] == \
         "Reply to: Écris à <PERSON_1>."

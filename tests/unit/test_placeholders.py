@@ -23,9 +23,22 @@ def test_types_are_numbered_apart_and_survive_a_round_trip() -> None:
     conversation = PlaceholderMap()
     conversation.placeholder_for("PERSON", "1 80 02 2A 112 345 89")
     assert conversation.placeholder_for("FR_NIR", "1 80 02 2A 112 345 89") == "<FR_NIR_1>"
-    again = PlaceholderMap.from_json(conversation.as_json())
+    again = PlaceholderMap(dict(conversation.values))
     assert again.placeholder_for("FR_NIR", "1 80 02 2A 112 345 89") == "<FR_NIR_1>"
     assert again.placeholder_for("PERSON", "Karim Benali") == "<PERSON_2>"
+
+
+@pytest.mark.parametrize(("values", "withheld", "expected"), [
+    ({}, {"<PERSON_1>"}, "<PERSON_2>"),
+    ({"<PERSON_1>": "Jeanne Martin"}, {"<PERSON_2>"}, "<PERSON_3>"),
+    ({"<PERSON_3>": "Jeanne Martin"}, set(), "<PERSON_4>"),  # after a gap: past the highest
+    ({}, {"<EMAIL_ADDRESS_1>"}, "<PERSON_1>"),  # numbered per type
+], ids=["withheld-only", "value-and-withheld", "gap", "other-type"])
+def test_a_withheld_number_is_never_reused(
+        values: dict[str, str], withheld: set[str], expected: str) -> None:
+    conversation = PlaceholderMap(dict(values), set(withheld))
+    assert conversation.placeholder_for("PERSON", "Karim Benali") == expected
+    assert conversation.restore(" ".join(sorted(withheld))) == " ".join(sorted(withheld))
 
 
 def test_conversations_do_not_share_placeholders() -> None:
