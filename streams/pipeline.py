@@ -319,7 +319,7 @@ class Pipeline:
         restore = (self._restorer(tenant, message.get("conversation", request_id))
                    if resolution.restore_answers else self.answer_hook)
         guard = StreamedAnswerGuard(self.detector, resolution.entities, tenant, self.keys,
-                                    restore)
+                                    restore, request_id)
         chunks = (AnswerChunks(request_id, self.chunk_sink, guard, whole_sentences=True)
                   if message.get("stream") and self.chunk_sink is not None else None)
         allowed = candidates(policy, message)
@@ -337,7 +337,8 @@ class Pipeline:
         if answer is None or delivered.provider is None:
             return self._failed(request_id, delivered.reasons, message["provider"], common)
         try:  # personal data the model itself wrote: the request's operators apply
-            checked = await self._govern_answer(answer, resolution.entities, tenant)
+            checked = await self._govern_answer(answer, resolution.entities, tenant,
+                                                request_id)
         except Exception as error:
             return self._failed(request_id, [{
                 "code": "answer-scan-failed",
@@ -402,7 +403,8 @@ class Pipeline:
         return lambda text: hook(mapping.restore(text))
 
     async def _govern_answer(
-        self, answer: ProviderAnswer, rules: Mapping[str, EntityRule], tenant: str
+        self, answer: ProviderAnswer, rules: Mapping[str, EntityRule], tenant: str,
+        request_id: str,
     ) -> AnswerVerdict:
         """Detect personal data in the answer (same time limit as prompts) and apply the
         operators the policy gives this request's tenant, purpose and classification."""
@@ -410,7 +412,8 @@ class Pipeline:
         detection = await asyncio.wait_for(
             asyncio.to_thread(self.detector.detect, messages, None),
             timeout=self.detector_timeout_s)
-        return govern_answer(messages, detection.findings, rules, tenant=tenant, keys=self.keys)
+        return govern_answer(messages, detection.findings, rules, tenant=tenant, keys=self.keys,
+                             request_id=request_id)
 
     def _failed(
         self, request_id: str, reasons: list[dict[str, str]], provider_id: str,
@@ -434,9 +437,10 @@ class StreamedAnswerGuard:
     A blocked type, or a scan that fails, stops the stream: nothing after it is released."""
 
     def __init__(self, detector: Detector, rules: Mapping[str, EntityRule], tenant: str,
-                 keys: OperatorKeys | None, restore: Callable[[str], str]) -> None:
+                 keys: OperatorKeys | None, restore: Callable[[str], str],
+                 request_id: str | None = None) -> None:
         self.detector, self.rules, self.tenant, self.keys = detector, rules, tenant, keys
-        self.restore = restore
+        self.restore, self.request_id = restore, request_id
         self.blocked: tuple[str, ...] = ()
         self.error: str | None = None
 
@@ -447,7 +451,8 @@ class StreamedAnswerGuard:
         try:
             detection = self.detector.detect(messages, None)
             verdict = govern_answer(messages, detection.findings, self.rules,
-                                    tenant=self.tenant, keys=self.keys)
+                                    tenant=self.tenant, keys=self.keys,
+                                    request_id=self.request_id)
         except Exception as error:  # fail closed
             self.error = type(error).__name__
             return ""

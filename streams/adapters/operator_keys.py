@@ -46,7 +46,8 @@ class FileOperatorKeys:
     def keyed_hash(self, tenant: str, entity_type: str, value: str) -> str:
         return hmac_token(self._key(tenant, "hmac"), entity_type, value)
 
-    def encrypt(self, tenant: str, entity_type: str, value: str) -> str:
+    def encrypt(self, tenant: str, entity_type: str, value: str,
+                request_id: str | None = None) -> str:
         nonce = os.urandom(12)
         sealed = AESGCM(self._key(tenant, "aes")).encrypt(
             nonce, value.encode("utf-8"), f"{tenant}\0{entity_type}".encode())

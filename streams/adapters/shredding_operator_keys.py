@@ -48,7 +48,8 @@ class ShreddingOperatorKeys:
     def keyed_hash(self, tenant: str, entity_type: str, value: str) -> str:
         return self.hashing.keyed_hash(tenant, entity_type, value)
 
-    def encrypt(self, tenant: str, entity_type: str, value: str) -> str:
+    def encrypt(self, tenant: str, entity_type: str, value: str,
+                request_id: str | None = None) -> str:
         subject = self.keys.fingerprint(tenant, value)
         data_key = self.keys.data_key(tenant, subject, self.retention_s)
         nonce = os.urandom(12)
@@ -56,7 +57,7 @@ class ShreddingOperatorKeys:
                                               _bound_to(tenant, entity_type, data_key.key_id))
         if self.vault is not None:
             self.vault.put(tenant, value, kind=entity_type, retention_s=self.retention_s,
-                           subject=subject)
+                           subject=subject, request_id=request_id)
         return f"{data_key.key_id}.{base64.urlsafe_b64encode(nonce + sealed).decode().rstrip('=')}"
 
     def decrypt(self, tenant: str, entity_type: str, token: str) -> str:

@@ -37,6 +37,7 @@ def govern_answer(
     *,
     tenant: str,
     keys: OperatorKeys | None,
+    request_id: str | None = None,
 ) -> AnswerVerdict:
     """Raises LookupError when a keyed operator is needed and ``keys`` is None (fail closed)."""
     placeholders = [
@@ -56,5 +57,6 @@ def govern_answer(
     if blocked:
         return AnswerVerdict(tuple(messages), counts, operators, blocked)
     to_apply = [f for f in selected if rules[f.entity_type].operator not in LEFT_AS_IS]
-    redacted = apply_operators(messages, to_apply, rules, tenant=tenant, keys=keys)
+    redacted = apply_operators(messages, to_apply, rules, tenant=tenant, keys=keys,
+                               request_id=request_id)
     return AnswerVerdict(redacted.messages, counts, operators, ())

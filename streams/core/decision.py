@@ -326,7 +326,8 @@ def decide(
                         verdict.findings, {}, (), detection, loaded, verdict)
     assert verdict.resolution is not None
     redacted = apply_operators(request.messages, verdict.findings, verdict.resolution.entities,
-                               tenant=request.tenant, keys=keys, placeholders=placeholders)
+                               tenant=request.tenant, keys=keys, placeholders=placeholders,
+                               request_id=request.id)
     reasons = list(verdict.reasons)
     if redacted.counts:  # after any classification-raised, before language-fallback/routed
         at = next(i for i, r in enumerate(reasons) if r.code in ("language-fallback", "routed"))

@@ -49,7 +49,8 @@ class TestKeys:
     def keyed_hash(self, tenant: str, entity_type: str, value: str) -> str:
         return hmac_token(f"test-key/{tenant}".encode(), entity_type, value)
 
-    def encrypt(self, tenant: str, entity_type: str, value: str) -> str:
+    def encrypt(self, tenant: str, entity_type: str, value: str,
+                request_id: str | None = None) -> str:
         return "test-ciphertext"
 
 

@@ -38,7 +38,8 @@ class OperatorKeys(Protocol):
 
     def keyed_hash(self, tenant: str, entity_type: str, value: str) -> str: ...
 
-    def encrypt(self, tenant: str, entity_type: str, value: str) -> str: ...
+    def encrypt(self, tenant: str, entity_type: str, value: str,
+                request_id: str | None = None) -> str: ...
 
 
 def hmac_token(key: bytes, entity_type: str, value: str) -> str:
@@ -88,6 +89,7 @@ def apply_operators(
     tenant: str = "",
     keys: OperatorKeys | None = None,
     placeholders: PlaceholderMap | None = None,
+    request_id: str | None = None,
 ) -> Redacted:
     """Apply each finding's operator. ``findings`` must not overlap (:func:`select_findings`)
     and must not need ``block`` (the caller blocks such requests before redacting).
@@ -110,7 +112,7 @@ def apply_operators(
         replacements[(kind, value)] = (
             placeholders.placeholder_for(kind, value)
             if placeholders is not None and rule.operator == "placeholder"
-            else _replacement(rule, kind, value, numbers, tenant, keys))
+            else _replacement(rule, kind, value, numbers, tenant, keys, request_id))
     redacted = []
     for index, message in enumerate(messages):
         text = message.content
@@ -124,7 +126,7 @@ def apply_operators(
 
 def _replacement(
     rule: EntityRule, kind: str, value: str, numbers: dict[str, int], tenant: str,
-    keys: OperatorKeys | None,
+    keys: OperatorKeys | None, request_id: str | None,
 ) -> str:
     operator = rule.operator
     if operator == "placeholder":
@@ -141,7 +143,7 @@ def _replacement(
             raise LookupError(f"operator {operator} needs keys")
         if operator == "keyed-hash":
             return f"<{kind}#{keys.keyed_hash(tenant, kind, value)}>"
-        return f"<{kind}:enc:{keys.encrypt(tenant, kind, value)}>"
+        return f"<{kind}:enc:{keys.encrypt(tenant, kind, value, request_id)}>"
     raise ValueError(f"operator {operator} does not replace a value")
 
 

@@ -389,11 +389,15 @@ def test_a_prompt_redacted_with_encrypt_carries_tokens_that_die_on_erasure(
     redacted = apply_operators((ChatMessage("user", text),), findings,
                                {"PERSON": EntityRule(operator="encrypt"),
                                 "EMAIL_ADDRESS": EntityRule(operator="encrypt")},
-                               tenant="lyon", keys=operator).messages[0].content
+                               tenant="lyon", keys=operator,
+                               request_id="req-42").messages[0].content
     tokens = re.findall(r"<(PERSON|EMAIL_ADDRESS):enc:([\w.-]+)>", redacted)
     assert [kind for kind, _ in tokens] == ["PERSON", "EMAIL_ADDRESS", "PERSON"]
     assert ALICE not in redacted and BOB not in redacted
     assert operator.decrypt("lyon", "PERSON", tokens[0][1]) == ALICE
+    # a DPO's subject-access links the value to the request it came with
+    held = subject_access(settings, vault, "lyon", keys.fingerprint("lyon", ALICE))["values"]
+    assert [(v["value"], v["request_id"]) for v in held] == [(ALICE, "req-42")]
 
     erase_subject(settings, keys, vault, "lyon", keys.fingerprint("lyon", ALICE), "request 8")
     with pytest.raises(ValueErasedError):
