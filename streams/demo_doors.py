@@ -22,7 +22,7 @@ from streams.config import Settings
 from streams.stand_ins.common import StandIn
 
 EXTERNAL_ID = "external-claude"
-EXTERNAL_MODEL = "claude-sonnet-4-5"
+EXTERNAL_MODEL = "claude-sonnet-4-6"
 
 
 def free_port() -> int:

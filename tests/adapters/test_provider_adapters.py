@@ -17,7 +17,7 @@ from streams.core.policy import Provider
 from streams.stand_ins.common import Fault, StandIn
 from streams.stand_ins.server import running
 
-MODELS = {"openai-chat": "gpt-4o-mini", "anthropic": "claude-sonnet-4-5",
+MODELS = {"openai-chat": "gpt-4o-mini", "anthropic": "claude-sonnet-4-6",
           "gemini": "gemini-2.5-flash"}
 POLICY_KIND = {"openai-chat": "mistral", "anthropic": "anthropic", "gemini": "gemini"}
 OVERLOAD_STATUS = {"openai-chat": 503, "anthropic": 529, "gemini": 503}

@@ -104,7 +104,7 @@ class Doors:
 
 @pytest_asyncio.fixture
 async def doors() -> AsyncIterator[Doors]:
-    specs = {"claude-eu": ("anthropic", "anthropic", "claude-sonnet-4-5"),
+    specs = {"claude-eu": ("anthropic", "anthropic", "claude-sonnet-4-6"),
              "gemini-us": ("gemini", "gemini", "gemini-2.5-flash"),
              "local-llama": ("openai-chat", "openai-compatible", "llama-3.1-8b-instruct")}
     found = Doors()

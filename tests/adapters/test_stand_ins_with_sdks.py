@@ -29,7 +29,7 @@ async def openai_door() -> AsyncIterator[RunningStandIn]:
 
 @pytest_asyncio.fixture
 async def anthropic_door() -> AsyncIterator[RunningStandIn]:
-    async with running("anthropic", StandIn("anthropic", ("claude-sonnet-4-5",), KEY)) as door:
+    async with running("anthropic", StandIn("anthropic", ("claude-sonnet-4-6",), KEY)) as door:
         yield door
 
 
@@ -94,14 +94,14 @@ def _anthropic(door: RunningStandIn, key: str = KEY) -> anthropic.AsyncAnthropic
 async def test_anthropic_sdk_message_and_stream(anthropic_door: RunningStandIn) -> None:
     client = _anthropic(anthropic_door)
     message = await client.messages.create(
-        model="claude-sonnet-4-5", max_tokens=256, system="Be brief.",
+        model="claude-sonnet-4-6", max_tokens=256, system="Be brief.",
         messages=[{"role": "user", "content": PROMPT}])
     block = message.content[0]
     assert block.type == "text" and block.text.endswith(PROMPT)
     assert message.stop_reason == "end_turn"
 
     async with client.messages.stream(
-        model="claude-sonnet-4-5", max_tokens=256, messages=[{"role": "user", "content": PROMPT}]
+        model="claude-sonnet-4-6", max_tokens=256, messages=[{"role": "user", "content": PROMPT}]
     ) as stream:
         pieces = [text async for text in stream.text_stream]
         final = await stream.get_final_message()
@@ -116,17 +116,17 @@ async def test_anthropic_sdk_sees_overload_rate_limit_and_auth(
     client = _anthropic(anthropic_door)
     anthropic_door.state.faults.extend([Fault(status=529), Fault(status=429, retry_after=3)])
     with pytest.raises(anthropic.APIStatusError) as overloaded:
-        await client.messages.create(model="claude-sonnet-4-5", max_tokens=16,
+        await client.messages.create(model="claude-sonnet-4-6", max_tokens=16,
                                      messages=[{"role": "user", "content": "hi"}])
     assert overloaded.value.status_code == 529
     assert overloaded.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
     with pytest.raises(anthropic.RateLimitError) as limited:
-        await client.messages.create(model="claude-sonnet-4-5", max_tokens=16,
+        await client.messages.create(model="claude-sonnet-4-6", max_tokens=16,
                                      messages=[{"role": "user", "content": "hi"}])
     assert limited.value.response.headers["retry-after"] == "3"
     with pytest.raises(anthropic.AuthenticationError):
         await _anthropic(anthropic_door, "wrong").messages.create(
-            model="claude-sonnet-4-5", max_tokens=16,
+            model="claude-sonnet-4-6", max_tokens=16,
             messages=[{"role": "user", "content": "hi"}])
     await client.close()
 
