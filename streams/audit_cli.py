@@ -156,9 +156,11 @@ def run_verify(
     if report.ok:
         covered = (f"latest checkpoint covers {report.latest_checkpoint}"
                    if report.latest_checkpoint else "no checkpoint yet")
+        checkpoints = report.checkpoints_checked
         print(f"audit verify: OK - {report.records_checked} records, signatures, chain, key "
-              f"windows and Merkle tree intact; {report.checkpoints_checked} checkpoints "
-              f"verified ({covered}; {report.uncovered} newer records) ({describe(settings)})")
+              f"windows and Merkle tree intact; {checkpoints} checkpoint"
+              f"{'' if checkpoints == 1 else 's'} verified ({covered}; {report.uncovered} newer "
+              f"records) ({describe(settings)})")
         if witness_note:
             print(f"audit verify: {witness_note}")
         if save is not None:

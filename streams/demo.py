@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.audit_cli import run_verify
+from streams.audit_cli import open_writer, run_verify
 from streams.config import REQUESTS_TOPIC, RESPONSES_TOPIC, Settings
 from streams.demo_doors import (
     EXTERNAL_ID,
@@ -120,6 +120,11 @@ async def run_demo(settings: Settings, model_port: int) -> int:
     by_id.update(received_by_external(external, settings))
     leaks = report(prompts, responses, by_id, run_id)
     print()
+    # what the worker does every DOUANE_CHECKPOINT_INTERVAL_S: commit the tree to a signed note
+    with open_writer(settings) as log:
+        checkpoint = log.issue_checkpoint()
+    print(f"checkpoint signed: the log's first {checkpoint.size} records "
+          f"(douane audit prove RECORD_ID gives any one's inclusion proof)")
     verified = run_verify(settings) == 0
     elapsed = time.monotonic() - started
     print(f"demo finished in {elapsed:.0f}s: {len(responses)}/{len(prompts)} responses, "
