@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -53,11 +53,10 @@ from streams.core.audit import (
     AuditEvent,
     AuditPayloadError,
     ChainEntry,
+    PreparedRecord,
     VerifyFn,
-    canonical_bytes,
     format_timestamp,
     leaf_hash,
-    record_payload,
     signing_input,
     verify_record,
 )
@@ -76,9 +75,10 @@ STORE_VERSION = 2  # PRAGMA user_version of the database layout (2: checkpoints,
 DEFAULT_ORIGIN = "douane.example/audit/douane"
 CHECKPOINT_EVERY = 1000
 CHECKPOINT_INTERVAL_S = 60.0
-MAX_GROUP = 512  # events committed in one transaction at most
+MAX_GROUP = 4096  # events committed in one transaction at most
 BUSY_TIMEOUT_S = 30.0
 _BATCH = 500
+_ID_CHUNK = 500  # record ids per idempotency query (SQLite allows 999 parameters at least)
 
 _DDL = (
     """CREATE TABLE IF NOT EXISTS audit_records (
@@ -109,6 +109,7 @@ _COLUMNS = (
     "seq, record_id, kind, request_id, tenant, occurred_at, canonical, leaf_hash, signature, key_id"
 )
 _INDEXED = ("record_id", "kind", "request_id", "tenant", "occurred_at", "leaf_hash")
+_INSERT = f"INSERT INTO audit_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 class AuditStoreError(RuntimeError):
@@ -285,6 +286,13 @@ def _record(row: Row) -> StoredRecord:
     )
 
 
+def _row(record: StoredRecord) -> tuple[object, ...]:
+    """The values of ``_INSERT`` for ``record``."""
+    return (record.seq, record.record_id, record.kind, record.request_id, record.tenant,
+            record.payload["occurred_at"], record.canonical, record.leaf_hash, record.signature,
+            record.key_id)
+
+
 class SqlRecords:
     """Read side shared by writers and read-only readers, SQLite and PostgreSQL alike.
 
@@ -427,20 +435,16 @@ class SqliteAuditReader(SqlRecords):
         super().__init__(conn)
 
 
-@dataclass
 class _Pending:
-    """One caller's event waiting for a group commit."""
+    """One caller's event waiting for a group commit, prepared before the lock is taken."""
 
-    event: AuditEvent
-    result: AppendResult | None = None
-    error: BaseException | None = None
-    done: bool = False
+    __slots__ = ("done", "error", "prepared", "result")
 
-
-@dataclass
-class _Built:
-    record: StoredRecord
-    occurred_at: str = field(default="")
+    def __init__(self, event: AuditEvent) -> None:
+        self.prepared = PreparedRecord(event)
+        self.result: AppendResult | None = None
+        self.error: BaseException | None = None
+        self.done = False
 
 
 def now_utc() -> datetime:
@@ -477,8 +481,11 @@ class GroupCommitLog(SqlRecords):
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval_s = checkpoint_interval_s
         self._commit_lock = threading.Lock()  # one group committer at a time
-        self._pending: list[_Pending] = []
-        self._pending_lock = threading.Lock()
+        self._pending: list[_Pending] = []  # queued by appenders, taken by the leader
+        self._queue = threading.Condition(threading.Lock())  # guards _pending and _leading
+        self._leading = False  # an appender is committing a batch right now
+        self._known_size = 0  # the highest seq this process has committed or seen
+        self._checkpointing = threading.Lock()
         self._tree = merkle.CompactRange()
         self._last_checkpoint = (0, time.monotonic())  # (size, when)
         self._claim_active_key()
@@ -557,24 +564,33 @@ class GroupCommitLog(SqlRecords):
         return self._submit(list(events))
 
     def _submit(self, events: list[AuditEvent]) -> list[AppendResult]:
+        # Payload building and canonicalisation happen here, in the caller's thread, before
+        # any lock: while one caller commits, the others prepare (and wait for the disk).
         mine = [_Pending(event) for event in events]
-        with self._pending_lock:
+        last = mine[-1] if mine else None
+        with self._queue:
             self._pending.extend(mine)
-        with self._commit_lock:
-            if not all(p.done for p in mine):
-                with self._pending_lock:
-                    batch, self._pending = self._pending[:MAX_GROUP * 8], \
-                        self._pending[MAX_GROUP * 8:]
-                try:
+        while last is not None:
+            with self._queue:
+                # Batches are taken from the front of the queue, so ours are done when the
+                # last one is; one caller at a time leads a commit, the others wait for it.
+                while not last.done and self._leading:
+                    self._queue.wait()
+                if last.done:
+                    break
+                self._leading = True
+                batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
+            try:
+                with self._commit_lock:
                     self._commit(batch)
-                except BaseException as failure:
-                    for pending in batch:
+            except BaseException as failure:
+                for pending in batch:
+                    if not pending.done:
                         pending.error, pending.done = failure, True
-                if not all(p.done for p in mine):  # a very long queue: ours was left for later
-                    with self._pending_lock:
-                        rest = [p for p in mine if not p.done]
-                        self._pending = [p for p in self._pending if p not in rest]
-                    self._commit(rest)
+            finally:
+                with self._queue:
+                    self._leading = False
+                    self._queue.notify_all()
         self._maybe_checkpoint()
         results = []
         for pending in mine:
@@ -591,81 +607,87 @@ class GroupCommitLog(SqlRecords):
             return 0, GENESIS_HASH
         return int(last["seq"]), leaf_hash(_blob(last["canonical"])).hex()
 
+    def _existing(self, record_ids: list[str]) -> dict[str, StoredRecord]:
+        """The stored records among ``record_ids`` (one query per chunk, not one per id)."""
+        found: dict[str, StoredRecord] = {}
+        for start in range(0, len(record_ids), _ID_CHUNK):
+            chunk = record_ids[start:start + _ID_CHUNK]
+            marks = ", ".join("?" for _ in chunk)
+            for row in self._execute(f"SELECT {_COLUMNS} FROM audit_records WHERE record_id "
+                                     f"IN ({marks})", chunk).fetchall():
+                found[row["record_id"]] = _record(row)
+        return found
+
     def _commit(self, batch: list[_Pending]) -> None:
         """One transaction for the whole batch; marks each pending event done."""
         with self._write_transaction():
             self._ensure_current_signer()
             seq, prev = self._last_seq_and_hash()
-            created: dict[str, StoredRecord] = {}
+            known = self._existing(list({p.prepared.event.record_id for p in batch}))
             outcomes: list[tuple[_Pending, AppendResult | None, BaseException | None]] = []
+            rows: list[tuple[object, ...]] = []
             for pending in batch:
-                event = pending.event
-                if event.record_id in created:
-                    outcomes.append((pending, AppendResult(created[event.record_id], False),
-                                     None))
-                    continue
-                found = self._execute(f"SELECT {_COLUMNS} FROM audit_records WHERE "
-                                      "record_id = ?", (event.record_id,)).fetchone()
-                if found is not None:  # the first record wins, unchanged
-                    outcomes.append((pending, AppendResult(_record(found), False), None))
+                record_id = pending.prepared.event.record_id
+                existing = known.get(record_id)
+                if existing is not None:  # the first record wins, unchanged
+                    outcomes.append((pending, AppendResult(existing, False), None))
                     continue
                 try:
-                    record = self._build(event, seq + 1, prev)
+                    record = self._build(pending.prepared, seq + 1, prev)
                 except AuditPayloadError as error:  # this event only; the others go on
                     outcomes.append((pending, None, error))
                     continue
-                self._insert(record)
+                rows.append(_row(record))
                 seq, prev = record.seq, record.leaf_hash
-                created[event.record_id] = record
+                known[record_id] = record
                 outcomes.append((pending, AppendResult(record, True), None))
+            self._insert_rows(rows)
+        self._known_size = max(self._known_size, seq)
         for pending, result, problem in outcomes:  # durable: the commit above returned
             pending.result, pending.error, pending.done = result, problem, True
 
-    def _build(self, event: AuditEvent, seq: int, prev_hash: str) -> StoredRecord:
-        payload = record_payload(event, seq=seq, prev_hash=prev_hash, key_id=self._signer.key_id)
-        canonical = canonical_bytes(payload)
+    def _build(self, event: AuditEvent | PreparedRecord, seq: int, prev_hash: str
+               ) -> StoredRecord:
+        prepared = event if isinstance(event, PreparedRecord) else PreparedRecord(event)
+        signer = self._signer
+        payload, canonical = prepared.build(seq=seq, prev_hash=prev_hash, key_id=signer.key_id)
+        source = prepared.event
         return StoredRecord(
             seq=seq,
-            record_id=event.record_id,
-            kind=event.kind,
-            request_id=event.request_id,
-            tenant=event.tenant,
+            record_id=source.record_id,
+            kind=source.kind,
+            request_id=source.request_id,
+            tenant=source.tenant,
             payload=payload,
             canonical=canonical,
             leaf_hash=leaf_hash(canonical).hex(),
-            signature=self._signer.sign(signing_input(canonical)),
-            key_id=self._signer.key_id,
+            signature=signer.sign(signing_input(canonical)),
+            key_id=signer.key_id,
         )
 
-    def _insert(self, record: StoredRecord) -> None:
-        self._execute(
-            f"INSERT INTO audit_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                record.seq,
-                record.record_id,
-                record.kind,
-                record.request_id,
-                record.tenant,
-                record.payload["occurred_at"],
-                record.canonical,
-                record.leaf_hash,
-                record.signature,
-                record.key_id,
-            ),
-        )
+    def _insert_rows(self, rows: list[tuple[object, ...]]) -> None:
+        """Insert rows made by ``_row`` (a backend may send them in one call)."""
+        for row in rows:
+            self._execute(_INSERT, row)
 
     # ------------------------------------------------------------------ checkpoints
 
     def _maybe_checkpoint(self) -> None:
-        size, when = self._last_checkpoint
+        """Sign a checkpoint when one is due; one appender checks, the others go on."""
         if self.checkpoint_every <= 0 and self.checkpoint_interval_s <= 0:
             return
-        current = self.size()
-        due = (self.checkpoint_every > 0 and current - size >= self.checkpoint_every) or (
-            self.checkpoint_interval_s > 0 and current > size
-            and time.monotonic() - when >= self.checkpoint_interval_s)
-        if due:
-            self.issue_checkpoint()
+        if not self._checkpointing.acquire(blocking=False):
+            return  # another appender is looking at it right now
+        try:
+            size, when = self._last_checkpoint
+            current = self._known_size  # as of this process's last commit (no query)
+            due = (self.checkpoint_every > 0 and current - size >= self.checkpoint_every) or (
+                self.checkpoint_interval_s > 0 and current > size
+                and time.monotonic() - when >= self.checkpoint_interval_s)
+            if due:
+                self.issue_checkpoint()
+        finally:
+            self._checkpointing.release()
 
     def issue_checkpoint(self) -> StoredCheckpoint:
         """Sign a checkpoint of the whole log now (idempotent for an unchanged log)."""
@@ -738,7 +760,7 @@ class GroupCommitLog(SqlRecords):
                     self._ensure_current_signer()
                     seq, prev = self._last_seq_and_hash()
                     record = self._build(event, seq + 1, prev)
-                    self._insert(record)
+                    self._insert_rows([_row(record)])
                     self._execute("UPDATE audit_meta SET value = ? WHERE name = 'active_key_id'",
                                   (new_signer.key_id,))
                     keyring = self.keyring.rotated(old.key_id, new_public,
@@ -794,6 +816,9 @@ class SqliteAuditStore(GroupCommitLog):
 
     def _begin_write(self) -> None:
         self._execute("BEGIN IMMEDIATE")  # takes the write lock: one appender at a time
+
+    def _insert_rows(self, rows: list[tuple[object, ...]]) -> None:
+        self._conn.executemany(_INSERT, rows)  # one call for a whole group commit
 
     def _rollback(self) -> None:
         if self._conn.in_transaction:

@@ -112,6 +112,151 @@ def record_payload(event: AuditEvent, *, seq: int, prev_hash: str, key_id: str) 
     }
 
 
+class _NotPlain(Exception):
+    """``details`` hold something the fast path does not write exactly (internal)."""
+
+
+def _plain_copy(value: Any, depth: int = 0) -> Any:
+    """A copy of ``value`` if it is JSON that the C encoder writes exactly as RFC 8785 does.
+
+    Exact types only (dict, list, str, bool, None, int within 2**53; no floats, tuples or
+    subclasses), str keys below U+D800 (where code-point order is UTF-16 order), at most 64
+    levels deep, as ``_plain_json`` allows. Anything else raises _NotPlain and takes the
+    general path, which also raises its errors.
+    """
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return value
+    if kind is int:
+        if -_JSON_INT_LIMIT <= value <= _JSON_INT_LIMIT:
+            return value
+        raise _NotPlain
+    if depth >= 64:
+        raise _NotPlain
+    if kind is dict:
+        copy = {}
+        for key, item in value.items():
+            if type(key) is not str or (not key.isascii() and max(key) > "\ud7ff"):
+                raise _NotPlain
+            copy[key] = _plain_copy(item, depth + 1)
+        return copy
+    if kind is list:
+        return [_plain_copy(item, depth + 1) for item in value]
+    raise _NotPlain
+
+
+def _fast_string(value: Any) -> bytes | None:
+    """The canonical JSON bytes of a str or None, or None if the general path must judge."""
+    if value is None:
+        return b"null"
+    if type(value) is not str:
+        return None
+    try:
+        return canonical_json.encode_plain(value)
+    except UnicodeEncodeError:  # a lone surrogate
+        return None
+
+
+def _fast_timestamp(moment: datetime) -> str | None:
+    """:func:`format_timestamp` for the common case (a UTC datetime after year 999)."""
+    if moment.tzinfo is not UTC or moment.year < 1000:
+        return None
+    return moment.isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def _is_plain_ascii(value: Any) -> bool:
+    """ASCII letters and digits need no escaping in JSON (prev_hash and key_id are hex)."""
+    return type(value) is str and value.isascii() and (value.isalnum() or not value)
+
+
+class PreparedRecord:
+    """An event with everything that does not depend on its place in the log done already.
+
+    A store prepares events before it takes its write lock; inside the lock only the seq, the
+    previous hash and the key id are filled in. The canonical bytes are the record's fields in
+    RFC 8785 key order (all keys are ASCII), each value in its own canonical form, so they are
+    byte for byte ``canonical_bytes(record_payload(...))``. Events the fast path does not cover
+    exactly (floats, tuples, subclasses, other time zones, unknown kinds, ...) go through that
+    general path at :meth:`build`, which then raises its errors as before (after the store's
+    idempotency check). ``tests/unit/test_audit_prepared.py`` checks both paths agree.
+    """
+
+    __slots__ = (
+        "_details",
+        "_details_json",
+        "_end",
+        "_head",
+        "_middle",
+        "_occurred_at",
+        "_tail",
+        "event",
+    )
+
+    def __init__(self, event: AuditEvent) -> None:
+        self.event = event
+        self._details_json: bytes | None = None  # None: the general path
+        self._details: dict[str, Any] | None = None
+        self._head = self._middle = self._tail = self._end = b""
+        self._occurred_at = ""
+        if event.kind not in AUDIT_KINDS or type(event.details) is not dict:
+            return
+        occurred_at = _fast_timestamp(event.occurred_at)
+        record_id = _fast_string(event.record_id) if type(event.record_id) is str else None
+        kind = _fast_string(event.kind)
+        request_id = _fast_string(event.request_id)
+        tenant = _fast_string(event.tenant)
+        if (occurred_at is None or record_id is None or kind is None or request_id is None
+                or tenant is None):
+            return
+        try:
+            details = _plain_copy(event.details)
+            details_json = canonical_json.encode_plain(details)
+        except (_NotPlain, UnicodeEncodeError):  # UnicodeEncodeError: a lone surrogate
+            return
+        self._occurred_at = occurred_at
+        self._head = b'{"details":' + details_json + b',"key_id":"'
+        self._middle = (b'","kind":' + kind + b',"occurred_at":"' + occurred_at.encode("ascii")
+                        + b'","prev_hash":"')
+        self._tail = (b'","record_id":' + record_id + b',"request_id":' + request_id
+                      + b',"schema":"' + AUDIT_SCHEMA.encode("ascii") + b'","seq":')
+        self._end = b',"tenant":' + tenant + b"}"
+        self._details = details  # the record's own copy, as _plain_json makes
+        self._details_json = details_json
+
+    @property
+    def is_fast(self) -> bool:
+        """True if :meth:`build` assembles the record from prepared parts."""
+        return self._details_json is not None
+
+    def build(self, *, seq: int, prev_hash: str, key_id: str) -> tuple[dict[str, Any], bytes]:
+        """``(payload, canonical bytes)`` of the record at ``seq`` after ``prev_hash``."""
+        if (self._details_json is None or type(seq) is not int
+                or not 1 <= seq <= _JSON_INT_LIMIT or not _is_plain_ascii(prev_hash)
+                or not _is_plain_ascii(key_id)):
+            payload = record_payload(self.event, seq=seq, prev_hash=prev_hash, key_id=key_id)
+            return payload, canonical_bytes(payload)
+        details, self._details = self._details, None
+        if details is None:  # built a second time: a copy of its own again
+            details = json.loads(self._details_json)
+        event = self.event
+        canonical = b"".join((self._head, key_id.encode("ascii"), self._middle,
+                              prev_hash.encode("ascii"), self._tail, str(seq).encode("ascii"),
+                              self._end))
+        payload = {
+            "schema": AUDIT_SCHEMA,
+            "seq": seq,
+            "record_id": event.record_id,
+            "kind": event.kind,
+            "request_id": event.request_id,
+            "tenant": event.tenant,
+            "occurred_at": self._occurred_at,
+            "prev_hash": prev_hash,
+            "key_id": key_id,
+            "details": details,
+        }
+        return payload, canonical
+
+
 def canonical_bytes(payload: Mapping[str, Any]) -> bytes:
     """RFC 8785 (JCS) serialisation of ``payload`` (plain JSON values, as record_payload makes)."""
     try:

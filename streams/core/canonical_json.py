@@ -52,6 +52,26 @@ def _fast_path_fits(value: Any) -> bool:
     return True
 
 
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+# The C encoder made once (JSONEncoder.encode makes one per call): sorted keys, no spaces,
+# UTF-8 text, no NaN, no circular-reference bookkeeping.
+_MAKE_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODER: Any = (_MAKE_C_ENCODER(None, _no_default, json.encoder.encode_basestring, None,
+                                   ":", ",", True, False, False)
+                   if _MAKE_C_ENCODER is not None else None)
+
+
+def encode_plain(value: Any) -> bytes:
+    """The C encoder's UTF-8 output, which is RFC 8785 when ``value`` holds only what
+    ``_fast_path_fits`` accepts (the caller checked); UnicodeEncodeError on a lone surrogate."""
+    if _C_ENCODER is None:  # a Python built without the accelerator
+        return _ENCODER.encode(value).encode("utf-8")
+    return "".join(_C_ENCODER(value, 0)).encode("utf-8")
+
+
 def dumps(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of ``value``."""
     if _fast_path_fits(value):
