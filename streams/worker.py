@@ -14,6 +14,7 @@ from pathlib import Path
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from streams.adapters.audit_store import GroupCommitLog
 from streams.adapters.audit_stores import describe, open_audit_log
 from streams.adapters.fault import wrap_for_faults
 from streams.adapters.key_store import KeyStore
@@ -64,12 +65,19 @@ def load_request_schema() -> dict[str, object]:
     return schema
 
 
-def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipeline:
+def open_worker_audit_log(settings: Settings) -> GroupCommitLog:
+    """The audit log the worker writes, re-reading the signing key when it is rotated."""
+    return open_audit_log(
+        settings, load_or_create_signer(settings.signing_key, settings.public_key),
+        signer_loader=lambda: load_or_create_signer(settings.signing_key, settings.public_key))
+
+
+def build_pipeline(settings: Settings, detector: Detector | None = None,
+                   audit_log: GroupCommitLog | None = None) -> Pipeline:
     policy = load_policy(settings.policy_path)
     started = time.monotonic()
     detector = detector or detector_for_policy(policy.policy, settings.phone_regions)
     log.info("detector ready", seconds=round(time.monotonic() - started, 1))
-    signer = load_or_create_signer(settings.signing_key, settings.public_key)
     # every personal value douane keeps (encrypt tokens, placeholders) under per-person keys
     vault = PersonalVault(vault_path(settings), KeyStore(keys_path(settings)))
     return Pipeline(
@@ -77,10 +85,7 @@ def build_pipeline(settings: Settings, detector: Detector | None = None) -> Pipe
         intake=RequestIntake(load_request_schema(), policy.policy.tenant_ids,
                              settings.max_message_bytes),
         detector=detector,
-        audit=wrap_for_faults(open_audit_log(
-            settings, signer,
-            signer_loader=lambda: load_or_create_signer(settings.signing_key, settings.public_key),
-        ), settings.fault),
+        audit=wrap_for_faults(audit_log or open_worker_audit_log(settings), settings.fault),
         provider=ProviderGateway(settings.provider_timeout_s),
         detector_timeout_s=settings.detector_timeout_s,
         keys=shredding_keys(settings, policy, vault),
@@ -127,7 +132,8 @@ def run_worker(settings: Settings) -> int:
 
     from streams.app import create_app
 
-    pipeline = build_pipeline(settings)
+    audit_log = open_worker_audit_log(settings)
+    pipeline = build_pipeline(settings, audit_log=audit_log)
     asyncio.run(prepare_topics(settings.kafka_bootstrap, pipeline.policy))
     pipeline.audit.append(policy_event("loaded", None, pipeline.policy, settings.policy_path,
                                        settings.app_id))
@@ -148,6 +154,16 @@ def run_worker(settings: Settings) -> int:
         except Exception as error:  # a reload problem must never stop the worker
             log.error("policy reload failed; the previous policy stays in force",
                       error_type=type(error).__name__)
+
+    if settings.checkpoint_interval_s > 0:
+        @app.timer(interval=settings.checkpoint_interval_s)  # type: ignore[untyped-decorator]
+        async def sign_checkpoint() -> None:
+            # appends sign one when due; this covers the last records when traffic stops
+            # (a no-op when the latest checkpoint already covers the whole log)
+            try:
+                await asyncio.to_thread(audit_log.issue_checkpoint)
+            except Exception as error:  # retried at the next interval; never stops the worker
+                log.error("checkpoint signing failed", error_type=type(error).__name__)
 
     @app.timer(interval=settings.retention_interval_s)  # type: ignore[untyped-decorator]
     async def retention_run() -> None:

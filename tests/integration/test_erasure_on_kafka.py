@@ -79,14 +79,15 @@ async def test_a_dpo_sees_then_erases_a_person_of_a_conversation(douane: Stack) 
     assert len(erasures) == 1 and name not in erasures[0].canonical.decode()
 
 
-async def test_the_workers_timer_runs_retention_and_audits_it(douane: Stack) -> None:
+async def test_the_workers_timers_run_retention_and_sign_checkpoints(douane: Stack) -> None:
     with open_stores(douane.settings) as (keys, vault):
         entry = vault.put(TENANT, f"Timer Person {uuid.uuid4().hex[:6]}", kind="PERSON",
                           retention_s=2)
     log_start = len(douane.log_text("worker-retention")) if (
         douane.logs / "worker-retention.log").exists() else 0
-    # a second worker of the same group, its retention timer every second
-    douane.start("worker-retention", "worker", env={"DOUANE_RETENTION_INTERVAL_S": "1"})
+    # a second worker of the same group, its retention and checkpoint timers every second
+    douane.start("worker-retention", "worker", env={"DOUANE_RETENTION_INTERVAL_S": "1",
+                                                    "DOUANE_CHECKPOINT_INTERVAL_S": "1"})
     try:
         deadline = time.monotonic() + 240
         destroyed = False
@@ -97,6 +98,17 @@ async def test_the_workers_timer_runs_retention_and_audits_it(douane: Stack) -> 
         assert destroyed, douane.log_text("worker-retention")[log_start:][-3000:]
         logged = douane.log_text("worker-retention")[log_start:]
         assert "retention run" in logged
+        # with no traffic, a signed checkpoint soon covers the whole log, the run's record too
+        covered = False
+        while time.monotonic() < deadline and not covered:
+            await asyncio.sleep(1)
+            store = SqliteAuditStore.open_readonly(douane.settings.audit_db)
+            try:
+                latest = store.latest_checkpoint()
+                covered = latest is not None and latest.size == store.size()
+            finally:
+                store.close()
+        assert covered, douane.log_text("worker-retention")[log_start:][-3000:]
     finally:
         douane.stop("worker-retention")
 
