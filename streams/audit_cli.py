@@ -19,12 +19,14 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from streams.adapters.audit_store import (
+    AuditLogReader,
     AuditQuery,
     GroupCommitLog,
     StoredCheckpoint,
@@ -45,7 +47,7 @@ from streams.adapters.signer import (
 )
 from streams.config import Settings
 from streams.core import merkle
-from streams.core.audit import AUDIT_KINDS, format_timestamp
+from streams.core.audit import AUDIT_KINDS, ChainEntry, format_timestamp
 from streams.core.checkpoint import split_note
 from streams.offline_verifier import BUNDLE_FORMAT
 from streams.witness_cli import (
@@ -145,7 +147,8 @@ def run_verify(
     extra = [settings.public_key] if settings.public_key.exists() else []
     trusted_keys = trusted_keyring(settings.audit_db, extra, keyring, settings.audit_origin)
     with open_audit_reader(settings) as log_reader:
-        report = verify_log_reader(log_reader, trusted_keys, load_audit_schema(),
+        report = verify_log_reader(VerifyProgress(log_reader, log_reader.size()),
+                                   trusted_keys, load_audit_schema(),
                                    trusted.read_bytes() if trusted else None)
         witnessed, witness_note = (check_quorum(log_reader, witness_files or [], quorum,
                                                 report.tree_size)
@@ -174,6 +177,31 @@ def run_verify(
     print(f"audit verify: FAILED after {report.records_checked} good records - {where}"
           f"{report.problem}")
     return 1
+
+
+class VerifyProgress:
+    """The log as verification reads it, telling on stderr how far a long run has got (every
+    few seconds), so a DPO checking millions of records sees it working."""
+
+    def __init__(self, reader: AuditLogReader, total: int, every_s: float = 5.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.reader, self.total, self.every_s, self.clock = reader, total, every_s, clock
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        return self.reader.checkpoints()
+
+    def iter_entries(self) -> Iterator[ChainEntry]:
+        started = last = self.clock()
+        for done, entry in enumerate(self.reader.iter_entries(), 1):
+            now = self.clock()
+            if now - last >= self.every_s:
+                last = now
+                rate = done / max(now - started, 1e-9)
+                left = max(self.total - done, 0) / rate
+                print(f"audit verify: {done:,} of {self.total:,} records checked "
+                      f"({done * 100 // max(self.total, 1)}%, about {left:.0f} s left)",
+                      file=sys.stderr, flush=True)
+            yield entry
 
 
 # --------------------------------------------------------------------------- query
