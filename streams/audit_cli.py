@@ -71,8 +71,9 @@ def add_audit_commands(audit: argparse.ArgumentParser) -> None:
 
     query = actions.add_parser("query", help="list records matching filters")
     query.add_argument("--tenant")
-    query.add_argument("--since", help="from this time (RFC 3339 or date), inclusive")
-    query.add_argument("--until", help="up to this time, exclusive")
+    query.add_argument("--since", type=moment,
+                       help="from this time (RFC 3339 or date, UTC if no offset), inclusive")
+    query.add_argument("--until", type=moment, help="up to this time, exclusive")
     query.add_argument("--kind", action="append", choices=sorted(AUDIT_KINDS), default=[],
                        help="record kind (repeatable)")
     query.add_argument("--decision", choices=["forward", "block"])
@@ -87,8 +88,8 @@ def add_audit_commands(audit: argparse.ArgumentParser) -> None:
     prove.add_argument("record_id")
 
     export = actions.add_parser("export", help="write an evidence bundle")
-    export.add_argument("--since")
-    export.add_argument("--until")
+    export.add_argument("--since", type=moment, help="from this time (RFC 3339 or date)")
+    export.add_argument("--until", type=moment, help="up to this time, exclusive")
     export.add_argument("--out", type=Path, required=True)
 
     actions.add_parser("checkpoint", help="sign a checkpoint of the log now")
@@ -207,21 +208,28 @@ class VerifyProgress:
 # --------------------------------------------------------------------------- query
 
 
-def _time(value: str | None) -> str | None:
+def moment(value: str) -> str:
     """RFC 3339 (or a plain date) to the records' fixed UTC format, so strings compare."""
-    if value is None:
-        return None
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return format_timestamp(moment)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date or time; write e.g. 2026-11-25 or "
+            "2026-11-25T14:30:00Z") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return format_timestamp(parsed)
 
 
 def filters_from(args: argparse.Namespace) -> AuditQuery:
-    return AuditQuery(tenant=args.tenant, since=_time(args.since), until=_time(args.until),
+    return AuditQuery(tenant=args.tenant, since=args.since, until=args.until,
                       kinds=tuple(args.kind), decision=args.decision,
                       entity_type=args.entity_type, provider=args.provider,
                       policy_hash=args.policy_hash, request_id=args.request_id)
+
+
+SUMMARY_COLUMNS = ("seq", "occurred_at", "record_id", "kind", "tenant", "request_id", "decision",
+                   "provider", "entities", "policy_sha256", "key_id")
 
 
 def summary(record: StoredRecord) -> dict[str, Any]:
@@ -252,8 +260,7 @@ def run_query(settings: Settings, args: argparse.Namespace) -> int:
         for payload in rows:
             print(json.dumps(payload, ensure_ascii=False, sort_keys=True))
     elif args.format == "csv":
-        columns = list(summary.__annotations__) if not rows else list(rows[0])
-        writer = csv.DictWriter(sys.stdout, fieldnames=columns, lineterminator="\n")
+        writer = csv.DictWriter(sys.stdout, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
     else:
@@ -265,7 +272,7 @@ def run_query(settings: Settings, args: argparse.Namespace) -> int:
         print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
         for r in table:
             print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
-        print(f"({len(rows)} records)")
+        print(f"({len(rows)} record{'' if len(rows) == 1 else 's'})")
     return 0
 
 
@@ -343,7 +350,7 @@ def _witnesses_the_records(checkpoint: StoredCheckpoint, seqs: list[int]) -> boo
 
 def run_export(settings: Settings, since: str | None, until: str | None, out: Path) -> int:
     with open_writer(settings) as store:
-        bundle = build_bundle(store, _time(since), _time(until))
+        bundle = build_bundle(store, since, until)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(bundle, indent=1) + "\n", encoding="utf-8")
