@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from streams.adapters.audit_store import SqliteAuditStore, load_audit_schema, verify_store
 from streams.adapters.signer import Ed25519Signer, load_or_create_signer
@@ -85,9 +86,9 @@ def group_commit(directory: Path, signer: Ed25519Signer, count: int, threads: in
         commits = [0]
         commit = store._commit
 
-        def counted(batch: list[object]) -> None:
+        def counted(*args: Any) -> Any:
             commits[0] += 1
-            commit(batch)  # type: ignore[arg-type]
+            return commit(*args)
 
         store._commit = counted  # type: ignore[method-assign,assignment]
 

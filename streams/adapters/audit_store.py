@@ -438,13 +438,30 @@ class SqliteAuditReader(SqlRecords):
 class _Pending:
     """One caller's event waiting for a group commit, prepared before the lock is taken."""
 
-    __slots__ = ("done", "error", "prepared", "result")
+    __slots__ = ("done", "error", "prepared", "result", "taken", "wake")
 
     def __init__(self, event: AuditEvent) -> None:
         self.prepared = PreparedRecord(event)
         self.result: AppendResult | None = None
         self.error: BaseException | None = None
+        self.taken = False  # in a batch being signed or committed
         self.done = False
+        self.wake: threading.Event | None = None  # on the last event of each append call
+
+
+_Head = tuple[int, str, str]  # (seq, leaf hash hex, key id) of the last record
+_Outcome = tuple[_Pending, AppendResult | None, BaseException | None]
+
+
+@dataclass(frozen=True)
+class _Signed:
+    """A batch signed before its transaction, valid only if the log's head is ``start``."""
+
+    start: _Head
+    end: _Head
+    outcomes: list[_Outcome]
+    rows: list[tuple[object, ...]]
+    record_ids: list[str]  # of the records it creates
 
 
 def now_utc() -> datetime:
@@ -482,8 +499,18 @@ class GroupCommitLog(SqlRecords):
         self.checkpoint_interval_s = checkpoint_interval_s
         self._commit_lock = threading.Lock()  # one group committer at a time
         self._pending: list[_Pending] = []  # queued by appenders, taken by the leader
-        self._queue = threading.Condition(threading.Lock())  # guards _pending and _leading
-        self._leading = False  # an appender is committing a batch right now
+        # Appending is a two-stage pipeline: one appender at a time signs the next batch
+        # (outside the database's write lock, on the chain head the batch before it will
+        # leave), then batches commit in the order they were signed; so signing one batch
+        # overlaps the disk write of the one before. The commit checks the guess (see
+        # _commit). _queue guards the fields below.
+        self._queue = threading.Condition(threading.Lock())
+        self._signing = False  # an appender is signing a batch right now (or is chosen to)
+        self._elected: _Pending | None = None  # the last event of the appender chosen to sign
+        self._head: _Head | None = None  # the chain head after the last signed batch
+        self._tickets = 0  # batches signed so far, in order
+        self._committed = 0  # batches committed (or failed) so far: the next one's ticket
+        self._last_end: _Head | None = None  # the real head after the last committed batch
         self._known_size = 0  # the highest seq this process has committed or seen
         self._checkpointing = threading.Lock()
         self._tree = merkle.CompactRange()
@@ -567,30 +594,34 @@ class GroupCommitLog(SqlRecords):
         # Payload building and canonicalisation happen here, in the caller's thread, before
         # any lock: while one caller commits, the others prepare (and wait for the disk).
         mine = [_Pending(event) for event in events]
-        last = mine[-1] if mine else None
+        if not mine:
+            return []
+        last = mine[-1]
+        wake = last.wake = threading.Event()  # set when ours are done or we are to sign
         with self._queue:
             self._pending.extend(mine)
-        while last is not None:
+        while True:
             with self._queue:
                 # Batches are taken from the front of the queue, so ours are done when the
-                # last one is; one caller at a time leads a commit, the others wait for it.
-                while not last.done and self._leading:
-                    self._queue.wait()
+                # last one is. One appender at a time signs the next batch, when at most one
+                # batch is being committed (so the queue grows into a batch while the disk
+                # writes); the others sleep until they are done or chosen to sign next.
                 if last.done:
                     break
-                self._leading = True
-                batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
-            try:
-                with self._commit_lock:
-                    self._commit(batch)
-            except BaseException as failure:
-                for pending in batch:
-                    if not pending.done:
-                        pending.error, pending.done = failure, True
-            finally:
-                with self._queue:
-                    self._leading = False
-                    self._queue.notify_all()
+                if self._elected is last:
+                    self._elected = None  # chosen by the appender before us: _signing is ours
+                    taken = self._take_batch()
+                elif (not last.taken and not self._signing
+                      and self._tickets - self._committed <= 1):
+                    self._signing = True
+                    taken = self._take_batch()
+                else:
+                    wake.clear()
+                    taken = None
+            if taken is None:
+                wake.wait()
+            else:
+                self._lead(*taken)
         self._maybe_checkpoint()
         results = []
         for pending in mine:
@@ -599,6 +630,90 @@ class GroupCommitLog(SqlRecords):
             assert pending.result is not None
             results.append(pending.result)
         return results
+
+    def _take_batch(self) -> tuple[list[_Pending], _Head | None, int]:
+        """Under _queue, by the appender that signs next: the batch, the guessed head, a ticket."""
+        batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
+        for pending in batch:
+            pending.taken = True
+        ticket = self._tickets
+        self._tickets += 1
+        return batch, self._head, ticket
+
+    def _elect_signer(self) -> None:
+        """Under _queue: if a batch may be signed now, wake the first appender still queued."""
+        if self._signing or self._tickets - self._committed > 1:
+            return
+        chosen = next((p for p in self._pending if p.wake is not None), None)
+        if chosen is not None and chosen.wake is not None:
+            self._signing, self._elected = True, chosen
+            chosen.wake.set()
+
+    def _lead(self, batch: list[_Pending], head: _Head | None, ticket: int) -> None:
+        """Sign ``batch`` on the guessed chain ``head``, then commit it in its turn."""
+        signed: _Signed | None = None
+        try:
+            if head is None:  # no guess (start, or a guess went wrong): wait for the real head
+                with self._queue:
+                    while self._committed != ticket:
+                        self._queue.wait()
+                    head = self._last_end
+            if head is not None:
+                signed = self._sign_batch(batch, head)
+        except Exception:
+            signed = None  # signed again inside the transaction, which reports what is wrong
+        finally:
+            with self._queue:
+                self._signing = False
+                self._head = None if signed is None else signed.end
+                self._elect_signer()
+        end: _Head | None = None
+        try:
+            with self._queue:
+                while self._committed != ticket:
+                    self._queue.wait()
+            with self._commit_lock:
+                end = self._commit(batch, signed)
+        except BaseException as failure:
+            for pending in batch:
+                if not pending.done:
+                    pending.error, pending.done = failure, True
+        finally:
+            with self._queue:
+                self._committed += 1
+                self._last_end = end
+                if signed is None or end != signed.end:
+                    self._head = None  # batches signed on our guess are signed again
+                for pending in batch:
+                    if pending.wake is not None:
+                        pending.wake.set()
+                self._elect_signer()
+                self._queue.notify_all()  # the leader of the next batch waits for its turn
+
+    def _sign_batch(self, batch: list[_Pending], head: _Head) -> _Signed:
+        """Records for ``batch`` if the log's head is ``head`` when it commits."""
+        seq, prev, key_id = head
+        if key_id != self._signer.key_id:  # rotated since: sign inside the transaction
+            raise AuditStoreError("signing key changed")
+        signer = self._signer
+        created: dict[str, StoredRecord] = {}
+        outcomes: list[_Outcome] = []
+        rows: list[tuple[object, ...]] = []
+        for pending in batch:
+            record_id = pending.prepared.event.record_id
+            if record_id in created:
+                outcomes.append((pending, AppendResult(created[record_id], False), None))
+                continue
+            try:
+                record = self._build(pending.prepared, seq + 1, prev, signer)
+            except AuditPayloadError as error:
+                outcomes.append((pending, None, error))
+                continue
+            rows.append(_row(record))
+            seq, prev = record.seq, record.leaf_hash
+            created[record_id] = record
+            outcomes.append((pending, AppendResult(record, True), None))
+        return _Signed(head, (seq, prev, key_id), outcomes, rows, list(created))
 
     def _last_seq_and_hash(self) -> tuple[int, str]:
         last = self._execute(
@@ -618,38 +733,50 @@ class GroupCommitLog(SqlRecords):
                 found[row["record_id"]] = _record(row)
         return found
 
-    def _commit(self, batch: list[_Pending]) -> None:
-        """One transaction for the whole batch; marks each pending event done."""
+    def _commit(self, batch: list[_Pending], signed: _Signed | None = None) -> _Head:
+        """One transaction for the whole batch; marks each pending event done.
+
+        ``signed`` holds the batch's records signed before the transaction on a guessed head;
+        they are stored only if the log's head, the active key and the absence of their
+        record ids are confirmed inside the transaction (another process may have appended,
+        the key may have been rotated, a retry may have been stored); otherwise the batch is
+        signed again here. Returns the head after the batch.
+        """
         with self._write_transaction():
             self._ensure_current_signer()
             seq, prev = self._last_seq_and_hash()
+            key_id = self._signer.key_id
             known = self._existing(list({p.prepared.event.record_id for p in batch}))
-            outcomes: list[tuple[_Pending, AppendResult | None, BaseException | None]] = []
-            rows: list[tuple[object, ...]] = []
-            for pending in batch:
-                record_id = pending.prepared.event.record_id
-                existing = known.get(record_id)
-                if existing is not None:  # the first record wins, unchanged
-                    outcomes.append((pending, AppendResult(existing, False), None))
-                    continue
-                try:
-                    record = self._build(pending.prepared, seq + 1, prev)
-                except AuditPayloadError as error:  # this event only; the others go on
-                    outcomes.append((pending, None, error))
-                    continue
-                rows.append(_row(record))
-                seq, prev = record.seq, record.leaf_hash
-                known[record_id] = record
-                outcomes.append((pending, AppendResult(record, True), None))
+            if (signed is not None and signed.start == (seq, prev, key_id)
+                    and not any(record_id in known for record_id in signed.record_ids)):
+                outcomes, rows, (seq, prev, _) = signed.outcomes, signed.rows, signed.end
+            else:
+                outcomes, rows = [], []
+                for pending in batch:
+                    record_id = pending.prepared.event.record_id
+                    existing = known.get(record_id)
+                    if existing is not None:  # the first record wins, unchanged
+                        outcomes.append((pending, AppendResult(existing, False), None))
+                        continue
+                    try:
+                        record = self._build(pending.prepared, seq + 1, prev)
+                    except AuditPayloadError as error:  # this event only; the others go on
+                        outcomes.append((pending, None, error))
+                        continue
+                    rows.append(_row(record))
+                    seq, prev = record.seq, record.leaf_hash
+                    known[record_id] = record
+                    outcomes.append((pending, AppendResult(record, True), None))
             self._insert_rows(rows)
         self._known_size = max(self._known_size, seq)
         for pending, result, problem in outcomes:  # durable: the commit above returned
             pending.result, pending.error, pending.done = result, problem, True
+        return seq, prev, key_id
 
-    def _build(self, event: AuditEvent | PreparedRecord, seq: int, prev_hash: str
-               ) -> StoredRecord:
+    def _build(self, event: AuditEvent | PreparedRecord, seq: int, prev_hash: str,
+               signer: Ed25519Signer | None = None) -> StoredRecord:
         prepared = event if isinstance(event, PreparedRecord) else PreparedRecord(event)
-        signer = self._signer
+        signer = signer or self._signer
         payload, canonical = prepared.build(seq=seq, prev_hash=prev_hash, key_id=signer.key_id)
         source = prepared.event
         return StoredRecord(
@@ -770,6 +897,8 @@ class GroupCommitLog(SqlRecords):
                 save_keyring(self.keyring_path, previous_keyring)
                 raise
             self.keyring, self._signer = keyring, new_signer
+            with self._queue:
+                self._head = None  # batches signed on a guess are signed again
         self.issue_checkpoint()
         return record
 
