@@ -82,7 +82,8 @@ def add_audit_commands(audit: argparse.ArgumentParser) -> None:
     query.add_argument("--policy-hash", help="policy SHA-256 (a prefix is enough)")
     query.add_argument("--request-id")
     query.add_argument("--format", choices=["table", "jsonl", "csv"], default="table")
-    query.add_argument("--limit", type=int, default=0, help="at most this many (0: all)")
+    query.add_argument("--limit", type=record_count, default=0,
+                       help="at most this many (0: all)")
 
     prove = actions.add_parser("prove", help="inclusion proof of one record")
     prove.add_argument("record_id")
@@ -206,6 +207,12 @@ class VerifyProgress:
 
 
 # --------------------------------------------------------------------------- query
+
+
+def record_count(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of records (0 or more)")
+    return int(value)
 
 
 def moment(value: str) -> str:

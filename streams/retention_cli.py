@@ -16,7 +16,9 @@ fingerprints, values only in the output of ``subject-access`` (which is its purp
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sys
 import time
 import uuid
 from collections import Counter
@@ -31,6 +33,7 @@ from streams.adapters.key_store import DestroyedKeys, KeyStore, SubjectHeldError
 from streams.adapters.personal_vault import PersonalVault
 from streams.config import Settings
 from streams.core.audit import AuditEvent, format_timestamp
+from streams.core.fingerprint import FINGERPRINT
 from streams.core.key_periods import format_duration
 
 Clock = Callable[[], float]
@@ -59,7 +62,8 @@ def add_retention_commands(commands: Any) -> None:
     add = hold_actions.add_parser("add", help="keep a tenant's (or one subject's) keys")
     add.add_argument("--tenant", required=True)
     who = add.add_mutually_exclusive_group()
-    who.add_argument("--subject", help="keyed fingerprint (default: every subject of the tenant)")
+    who.add_argument("--subject", type=fingerprint_argument,
+                     help="keyed fingerprint (default: every subject of the tenant)")
     who.add_argument("--value", help="the person's identifying value, fingerprinted here")
     add.add_argument("--reason", required=True, help="case reference; no personal data")
     remove = hold_actions.add_parser("remove", help="end a hold")
@@ -70,13 +74,42 @@ def add_retention_commands(commands: Any) -> None:
 def _subject_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tenant", required=True)
     who = parser.add_mutually_exclusive_group(required=True)
-    who.add_argument("--subject", help="keyed fingerprint (as printed by subject-access)")
+    who.add_argument("--subject", type=fingerprint_argument,
+                     help="keyed fingerprint (as printed by subject-access)")
     who.add_argument("--value", help="the person's identifying value (name, e-mail, NIR...)")
+
+
+def fingerprint_argument(value: str) -> str:
+    if not FINGERPRINT.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"{value[:80]!r} is not a subject fingerprint (64 hexadecimal digits, as printed "
+            "by subject-access or erasure); to name the person instead, use --value")
+    return value
+
+
+def unknown_tenant(settings: Settings, keys: KeyStore, tenant: str) -> str | None:
+    """Why ``tenant`` cannot be meant, or None. Known: the policy's tenants, and every tenant
+    douane has kept something about (one may have left the policy and still have data)."""
+    from streams.adapters.policy_files import load_policy_set
+    from streams.core.policy import PolicyError
+
+    known = keys.tenants()
+    # a broken policy file must not stop an erasure: the key store still answers
+    with contextlib.suppress(PolicyError, OSError):
+        known |= set(load_policy_set(settings.policy_path).policy.tenant_ids)
+    if tenant in known:
+        return None
+    return f"unknown tenant {tenant!r} (known: {', '.join(sorted(known)) or 'none'})"
 
 
 def run_retention_command(args: argparse.Namespace, settings: Settings,
                           clock: Clock = time.time) -> int:
     with open_stores(settings, clock) as (keys, vault):
+        tenant = getattr(args, "tenant", None)
+        problem = unknown_tenant(settings, keys, tenant) if tenant is not None else None
+        if problem is not None:
+            print(f"douane {args.command}: {problem}; nothing was done", file=sys.stderr)
+            return 2
         if args.command == "retention":
             if args.retention_command == "run":
                 report = retention_run(settings, keys, vault)
@@ -236,6 +269,9 @@ class ErasureReport:
         lines = [f"erasure: subject {self.subject} of tenant {self.tenant}: "
                  f"{len(self.destroyed.keys)} data keys destroyed, {self.pruned} vault entries "
                  "pruned"]
+        if not self.destroyed.keys:
+            lines.append("  douane held no data key for this subject: nothing to erase (the "
+                         "request is recorded; check the spelling, or search by --subject)")
         lines += [f"  key {k.key_id} ({k.period.label})" for k in self.destroyed.keys]
         lines.append(f"audit record {self.record_id}")
         return "\n".join(lines)

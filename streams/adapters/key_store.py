@@ -128,6 +128,10 @@ class KeyStore:
     def fingerprint(self, tenant: str, value: str) -> str:
         return subject_fingerprint(self._tenant_key(tenant), value)
 
+    def tenants(self) -> set[str]:
+        """Tenants douane has kept anything about (each has a fingerprint key)."""
+        return {str(r[0]) for r in self._db.execute("SELECT tenant FROM tenant_keys")}
+
     def _tenant_key(self, tenant: str) -> bytes:
         if tenant in self._tenant_keys:
             return self._tenant_keys[tenant]

@@ -27,6 +27,4 @@ def subject_fingerprint(tenant_key: bytes, value: str) -> str:
     return digest.hexdigest()
 
 
-def request_subject(request_id: str) -> str:
-    """The subject of values kept per request rather than per person."""
-    return f"request:{request_id}"
+FINGERPRINT = re.compile(r"[0-9a-f]{64}")

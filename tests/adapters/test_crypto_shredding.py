@@ -403,3 +403,32 @@ def test_a_prompt_redacted_with_encrypt_carries_tokens_that_die_on_erasure(
     with pytest.raises(ValueErasedError):
         operator.decrypt("lyon", "PERSON", tokens[2][1])
     assert operator.decrypt("lyon", "EMAIL_ADDRESS", tokens[1][1]) == BOB
+
+
+def test_a_dpo_typo_is_named_and_changes_nothing(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DOUANE_HOME", str(settings.home))
+    with open_stores(settings) as (_, vault):
+        vault.put("lyon", ALICE, kind="PERSON", retention_s=HOUR)  # "lyon" is known by its keys
+    capsys.readouterr()
+
+    # a tenant neither in the policy nor in the key store: refused, nothing recorded
+    assert cli.main(["erasure", "request", "--tenant", "lyonn", "--value", ALICE]) == 2
+    err = capsys.readouterr().err
+    assert "unknown tenant 'lyonn'" in err and "city-of-lyon" in err and "lyon," in err
+    assert ALICE not in err
+    assert cli.main(["hold", "add", "--tenant", "lyonn", "--reason", "case 1"]) == 2
+    assert not settings.audit_db.exists()  # no erasure or hold was recorded
+
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["subject-access", "--tenant", "lyon", "--subject", "Alice"])
+    assert refused.value.code == 2
+    assert "'Alice' is not a subject fingerprint" in capsys.readouterr().err
+
+    # a known tenant but nobody by that value: said plainly, and the request is on record
+    assert cli.main(["erasure", "request", "--tenant", "lyon", "--value", "Alicia"]) == 0
+    assert "held no data key for this subject: nothing to erase" in capsys.readouterr().out
+    assert kinds_in_log(settings) == ["erased"]
+    with open_stores(settings) as (_, vault):
+        assert vault.count() == 1  # Alice untouched
