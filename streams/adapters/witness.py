@@ -6,18 +6,25 @@ Layout of ``--witness-dir``::
     witness.vkey   the public verifier key ``name+keyid+base64(0x04 || key)``: hand it to
                    whoever verifies (``douane audit verify --witness witness.vkey``)
     state.json     per log origin, the checkpoint body last cosigned (size and root)
+    witness.lock   held while one cosign reads and advances state.json
 
 Cosigning (:func:`cosign_latest`): verify the log's signature on its latest checkpoint, get a
 consistency proof from the store between the remembered size and the new one, verify it, and
 only then sign and store the cosigned note. The state is written after the note is stored, so
 a crash in between makes the next run re-check from the older checkpoint (still correct).
+Two cosigns by one witness take turns (an exclusive lock on ``witness.lock``): otherwise the
+slower one could write back an older state, and the witness would later accept a fork of the
+part it had already vouched for.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +57,7 @@ from streams.core.log_check import note_keys
 KEY_FILE = "witness.key"
 VKEY_FILE = "witness.vkey"
 STATE_FILE = "state.json"
+LOCK_FILE = "witness.lock"
 
 
 class WitnessError(RuntimeError):
@@ -65,6 +73,16 @@ class Witness:
     @property
     def public_key(self) -> bytes:
         return raw_public_key(self.signer)
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """One cosign at a time for this witness, across processes."""
+        descriptor = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # releases the lock
 
     def last_seen(self, origin: str) -> Checkpoint | None:
         state = _read_state(self.directory)
@@ -134,6 +152,12 @@ class Cosigned:
 def cosign_latest(store: GroupCommitLog, keyring: Keyring, witness: Witness,
                   now: int | None = None) -> Cosigned:
     """Check and cosign the log's latest checkpoint. Raises WitnessRefusal on fork/rollback."""
+    with witness.turn():
+        return _cosign_latest(store, keyring, witness, now)
+
+
+def _cosign_latest(store: GroupCommitLog, keyring: Keyring, witness: Witness,
+                   now: int | None) -> Cosigned:
     latest = store.latest_checkpoint()
     if latest is None:
         raise WitnessError("the log has no checkpoint yet; sign one with: douane audit "

@@ -11,6 +11,7 @@ import json
 import re
 import sqlite3
 import struct
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -194,6 +195,22 @@ def test_cosign_happy_path(log: Log, witnesses: dict[str, Witness]) -> None:
     assert [line.name for line in lines] == ["douane.example/audit/douane", w1.name]
     # the log's own verification ignores the witness lines
     assert verify_store(log.db, [], load_audit_schema()).ok
+
+
+def test_two_cosigns_by_one_witness_take_turns(log: Log, witnesses: dict[str, Witness]) -> None:
+    """While one cosign holds the witness's turn (reading and advancing its state), another
+    waits; so the slower one can never write back an older state."""
+    w1 = witnesses["w1"]
+    finished: list[int] = []
+    with w1.turn():
+        other = threading.Thread(target=lambda: finished.append(log.cosign(w1)))
+        other.start()
+        other.join(timeout=1.5)
+        assert other.is_alive() and finished == []  # waiting for its turn
+        assert w1.last_seen("douane.example/audit/douane") is None
+    other.join(timeout=30)
+    assert finished == [6]
+    assert w1.last_seen("douane.example/audit/douane").size == 6  # type: ignore[union-attr]
 
 
 def _fork_same_size(other: Log) -> None:
