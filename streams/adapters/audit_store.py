@@ -78,6 +78,9 @@ CHECKPOINT_INTERVAL_S = 60.0
 MAX_GROUP = 4096  # events committed in one transaction at most
 BUSY_TIMEOUT_S = 30.0
 _BATCH = 500
+# After a batch signed ahead turned out to follow a record another process wrote, this many
+# batches are signed inside their transaction (each would likely be signed twice otherwise).
+_UNGUESSED_AFTER_MISS = 16
 _ID_CHUNK = 500  # record ids per idempotency query (SQLite allows 999 parameters at least)
 
 _DDL = (
@@ -511,6 +514,7 @@ class GroupCommitLog(SqlRecords):
         self._tickets = 0  # batches signed so far, in order
         self._committed = 0  # batches committed (or failed) so far: the next one's ticket
         self._last_end: _Head | None = None  # the real head after the last committed batch
+        self._unguessed = 0  # batches still to sign inside their transaction after a miss
         self._known_size = 0  # the highest seq this process has committed or seen
         self._checkpointing = threading.Lock()
         self._tree = merkle.CompactRange()
@@ -658,6 +662,9 @@ class GroupCommitLog(SqlRecords):
                     while self._committed != ticket:
                         self._queue.wait()
                     head = self._last_end
+                    if self._unguessed > 0:  # guesses failed lately: another process appends
+                        self._unguessed -= 1
+                        head = None  # sign inside the transaction, as without a pipeline
             if head is not None:
                 signed = self._sign_batch(batch, head)
         except Exception:
@@ -684,6 +691,8 @@ class GroupCommitLog(SqlRecords):
                 self._last_end = end
                 if signed is None or end != signed.end:
                     self._head = None  # batches signed on our guess are signed again
+                if signed is not None and end != signed.end:
+                    self._unguessed = _UNGUESSED_AFTER_MISS
                 for pending in batch:
                     if pending.wake is not None:
                         pending.wake.set()

@@ -160,3 +160,19 @@ def test_after_a_key_rotation_batches_are_signed_with_the_new_key(tmp_path: Path
     assert after.record.seq == 3  # 1: a, 2: the rotation record
     store.close()
     assert verify_store(tmp_path / "audit.sqlite3", [pub], SCHEMA).ok
+
+
+def test_after_a_wrong_guess_batches_are_signed_inside_their_transaction(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first, pub = open_store(tmp_path)
+    second, _ = open_store(tmp_path)  # two worker processes taking turns
+    first.append(event("a0"))
+    signed = count_signatures(first, monkeypatch)
+    for i in range(1, 5):
+        second.append(event(f"b{i}"))
+        first.append(event(f"a{i}"))
+    # a1 was signed on a guess and again; a2..a4 once each, inside the transaction
+    assert signed == [2, 3, 5, 7, 9]
+    first.close()
+    second.close()
+    assert verify_store(tmp_path / "audit.sqlite3", [pub], SCHEMA).ok
