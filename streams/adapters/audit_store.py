@@ -81,6 +81,7 @@ _BATCH = 500
 # After a batch signed ahead turned out to follow a record another process wrote, this many
 # batches are signed inside their transaction (each would likely be signed twice otherwise).
 _UNGUESSED_AFTER_MISS = 16
+_MAX_LEAVES = 200_000  # leaf hashes kept for the next checkpoint at most (about 20 MB)
 _ID_CHUNK = 500  # record ids per idempotency query (SQLite allows 999 parameters at least)
 
 _DDL = (
@@ -449,7 +450,38 @@ class _Pending:
         self.error: BaseException | None = None
         self.taken = False  # in a batch being signed or committed
         self.done = False
-        self.wake: threading.Event | None = None  # on the last event of each append call
+        self.wake: _Wakeup | None = None  # on the last event of each append call
+
+
+class _Wakeup:
+    """A waiting appender's bell, rung (under _queue) when it is done or chosen to sign.
+
+    A bare lock, unlocked exactly while ``rung``: much cheaper than threading.Event, which
+    matters when every appended record wakes one thread. ``ring`` and ``reset`` run under
+    _queue; only the owner calls ``reset`` and ``wait``.
+    """
+
+    __slots__ = ("_lock", "rung")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self.rung = False
+
+    def ring(self) -> None:
+        if not self.rung:
+            self.rung = True
+            self._lock.release()
+
+    def reset(self) -> None:
+        if self.rung:
+            self.rung = False
+            self._lock.acquire()  # unlocked while rung: does not block
+
+    def wait(self) -> None:
+        """Until rung (at once if it was); stays rung until ``reset``."""
+        self._lock.acquire()
+        self._lock.release()
 
 
 _Head = tuple[int, str, str]  # (seq, leaf hash hex, key id) of the last record
@@ -518,6 +550,9 @@ class GroupCommitLog(SqlRecords):
         self._known_size = 0  # the highest seq this process has committed or seen
         self._checkpointing = threading.Lock()
         self._tree = merkle.CompactRange()
+        # leaf hashes of records this process committed since the tree was last extended,
+        # by seq, so a checkpoint need not read and hash them again
+        self._leaves: dict[int, bytes] = {}
         self._last_checkpoint = (0, time.monotonic())  # (size, when)
         self._claim_active_key()
         latest = self.latest_checkpoint()
@@ -601,7 +636,7 @@ class GroupCommitLog(SqlRecords):
         if not mine:
             return []
         last = mine[-1]
-        wake = last.wake = threading.Event()  # set when ours are done or we are to sign
+        wake = last.wake = _Wakeup()  # rung when ours are done or we are to sign
         with self._queue:
             self._pending.extend(mine)
         while True:
@@ -620,7 +655,7 @@ class GroupCommitLog(SqlRecords):
                     self._signing = True
                     taken = self._take_batch()
                 else:
-                    wake.clear()
+                    wake.reset()  # under _queue, so no ring is lost
                     taken = None
             if taken is None:
                 wake.wait()
@@ -651,7 +686,7 @@ class GroupCommitLog(SqlRecords):
         chosen = next((p for p in self._pending if p.wake is not None), None)
         if chosen is not None and chosen.wake is not None:
             self._signing, self._elected = True, chosen
-            chosen.wake.set()
+            chosen.wake.ring()
 
     def _lead(self, batch: list[_Pending], head: _Head | None, ticket: int) -> None:
         """Sign ``batch`` on the guessed chain ``head``, then commit it in its turn."""
@@ -695,7 +730,7 @@ class GroupCommitLog(SqlRecords):
                     self._unguessed = _UNGUESSED_AFTER_MISS
                 for pending in batch:
                     if pending.wake is not None:
-                        pending.wake.set()
+                        pending.wake.ring()
                 self._elect_signer()
                 self._queue.notify_all()  # the leader of the next batch waits for its turn
 
@@ -778,6 +813,12 @@ class GroupCommitLog(SqlRecords):
                     outcomes.append((pending, AppendResult(record, True), None))
             self._insert_rows(rows)
         self._known_size = max(self._known_size, seq)
+        with self._lock:  # after the commit: only leaves that are in the log
+            if len(self._leaves) > _MAX_LEAVES:  # no checkpoint for long: read them back then
+                self._leaves.clear()
+            for _, result, _ in outcomes:  # what this transaction stored, for the checkpoint
+                if result is not None and result.created:
+                    self._leaves[result.record.seq] = bytes.fromhex(result.record.leaf_hash)
         for pending, result, problem in outcomes:  # durable: the commit above returned
             pending.result, pending.error, pending.done = result, problem, True
         return seq, prev, key_id
@@ -830,14 +871,21 @@ class GroupCommitLog(SqlRecords):
         with self._lock, self._write_transaction():
             self._ensure_current_signer()
             tree = self._tree.copy()
-            rows = self._execute(
-                "SELECT seq, canonical FROM audit_records WHERE seq > ? ORDER BY seq",
-                (tree.size,)).fetchall()
-            for row in rows:
-                if row["seq"] != tree.size + 1:
-                    raise AuditStoreCorruptError(
-                        f"record {tree.size + 1} is missing; run audit verification")
-                tree.append(leaf_hash(_blob(row["canonical"])))
+            last = self.size()
+            ours = [self._leaves.get(seq) for seq in range(tree.size + 1, last + 1)]
+            if None not in ours:  # every new record was committed by this process
+                for digest in ours:
+                    assert digest is not None
+                    tree.append(digest)
+            else:  # others appended too: hash what is stored
+                rows = self._execute(
+                    "SELECT seq, canonical FROM audit_records WHERE seq > ? ORDER BY seq",
+                    (tree.size,)).fetchall()
+                for row in rows:
+                    if row["seq"] != tree.size + 1:
+                        raise AuditStoreCorruptError(
+                            f"record {tree.size + 1} is missing; run audit verification")
+                    tree.append(leaf_hash(_blob(row["canonical"])))
             found = self._execute("SELECT size, root_hash, note, issued_at FROM "
                                   "audit_checkpoints WHERE size = ?", (tree.size,)).fetchone()
             if found is None:
@@ -855,6 +903,8 @@ class GroupCommitLog(SqlRecords):
         with self._lock:
             self._tree = tree
             self._last_checkpoint = (tree.size, time.monotonic())
+            for seq in [seq for seq in self._leaves if seq <= tree.size]:
+                del self._leaves[seq]
         return stored
 
     def add_note_signature(self, size: int, signature: NoteSignature) -> StoredCheckpoint:

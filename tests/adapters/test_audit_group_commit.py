@@ -176,3 +176,21 @@ def test_after_a_wrong_guess_batches_are_signed_inside_their_transaction(
     first.close()
     second.close()
     assert verify_store(tmp_path / "audit.sqlite3", [pub], SCHEMA).ok
+
+
+def test_checkpoints_from_remembered_leaves_match_the_stored_log(tmp_path: Path) -> None:
+    signer = load_or_create_signer(tmp_path / "key.pem", tmp_path / "audit.pub.pem")
+    first = SqliteAuditStore(tmp_path / "audit.sqlite3", signer, checkpoint_every=4)
+    second = SqliteAuditStore(tmp_path / "audit.sqlite3", signer, checkpoint_every=0,
+                              checkpoint_interval_s=0)
+    for i in range(9):  # checkpoints at 4 and 8 from the leaves first remembers
+        first.append(event(f"a{i}"))
+    second.append(event("b"))  # a record first did not write: it reads the log for that one
+    for i in range(9, 12):
+        first.append(event(f"a{i}"))
+    sizes = [checkpoint.size for checkpoint in first.checkpoints()]
+    assert sizes == [4, 8, 12]
+    first.close()
+    second.close()
+    report = verify_store(tmp_path / "audit.sqlite3", [tmp_path / "audit.pub.pem"], SCHEMA)
+    assert report.ok, report.problem
