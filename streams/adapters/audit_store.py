@@ -639,28 +639,18 @@ class GroupCommitLog(SqlRecords):
         wake = last.wake = _Wakeup()  # rung when ours are done or we are to sign
         with self._queue:
             self._pending.extend(mine)
+            taken = self._turn_to_sign(last)
         while True:
-            with self._queue:
-                # Batches are taken from the front of the queue, so ours are done when the
-                # last one is. One appender at a time signs the next batch, when at most one
-                # batch is being committed (so the queue grows into a batch while the disk
-                # writes); the others sleep until they are done or chosen to sign next.
-                if last.done:
-                    break
-                if self._elected is last:
-                    self._elected = None  # chosen by the appender before us: _signing is ours
-                    taken = self._take_batch()
-                elif (not last.taken and not self._signing
-                      and self._tickets - self._committed <= 1):
-                    self._signing = True
-                    taken = self._take_batch()
-                else:
-                    wake.reset()  # under _queue, so no ring is lost
-                    taken = None
             if taken is None:
                 wake.wait()
             else:
                 self._lead(*taken)
+            if last.done:  # set before the ring, so no lock is needed to see it
+                break
+            with self._queue:
+                if last.done:
+                    break
+                taken = self._turn_to_sign(last)
         self._maybe_checkpoint()
         results = []
         for pending in mine:
@@ -669,6 +659,24 @@ class GroupCommitLog(SqlRecords):
             assert pending.result is not None
             results.append(pending.result)
         return results
+
+    def _turn_to_sign(self, last: _Pending) -> tuple[list[_Pending], _Head | None, int] | None:
+        """Under _queue: the batch to sign if it is our turn, else None (and we sleep).
+
+        Batches are taken from the front of the queue, so an appender's events are done when
+        its last one is. One appender at a time signs the next batch, when at most one batch
+        is being committed (so the queue grows into a batch while the disk writes); the
+        others sleep until they are done or chosen to sign next.
+        """
+        assert last.wake is not None
+        if self._elected is last:
+            self._elected = None  # chosen by the appender before us: _signing is ours
+            return self._take_batch()
+        if not last.taken and not self._signing and self._tickets - self._committed <= 1:
+            self._signing = True
+            return self._take_batch()
+        last.wake.reset()  # under _queue, so no ring is lost
+        return None
 
     def _take_batch(self) -> tuple[list[_Pending], _Head | None, int]:
         """Under _queue, by the appender that signs next: the batch, the guessed head, a ticket."""
