@@ -138,10 +138,14 @@ def _plain_copy(value: Any, depth: int = 0) -> Any:
         for key, item in value.items():
             if type(key) is not str or (not key.isascii() and max(key) > "\ud7ff"):
                 raise _NotPlain
-            copy[key] = _plain_copy(item, depth + 1)
+            inner = type(item)  # strings and small ints inline: most values are leaves
+            if inner is str or (inner is int and -_JSON_INT_LIMIT <= item <= _JSON_INT_LIMIT):
+                copy[key] = item
+            else:
+                copy[key] = _plain_copy(item, depth + 1)
         return copy
     if kind is list:
-        return [_plain_copy(item, depth + 1) for item in value]
+        return [item if type(item) is str else _plain_copy(item, depth + 1) for item in value]
     raise _NotPlain
 
 
