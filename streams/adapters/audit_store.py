@@ -699,6 +699,7 @@ class GroupCommitLog(SqlRecords):
     def _lead(self, batch: list[_Pending], head: _Head | None, ticket: int) -> None:
         """Sign ``batch`` on the guessed chain ``head``, then commit it in its turn."""
         signed: _Signed | None = None
+        interrupted: BaseException | None = None
         try:
             if head is None:  # no guess (start, or a guess went wrong): wait for the real head
                 with self._queue:
@@ -712,6 +713,8 @@ class GroupCommitLog(SqlRecords):
                 signed = self._sign_batch(batch, head)
         except Exception:
             signed = None  # signed again inside the transaction, which reports what is wrong
+        except BaseException as stop:  # still take our turn below, or later batches would wait
+            interrupted = stop
         finally:
             with self._queue:
                 self._signing = False
@@ -722,6 +725,8 @@ class GroupCommitLog(SqlRecords):
             with self._queue:
                 while self._committed != ticket:
                     self._queue.wait()
+            if interrupted is not None:
+                raise interrupted
             with self._commit_lock:
                 end = self._commit(batch, signed)
         except BaseException as failure:

@@ -194,3 +194,29 @@ def test_checkpoints_from_remembered_leaves_match_the_stored_log(tmp_path: Path)
     second.close()
     report = verify_store(tmp_path / "audit.sqlite3", [tmp_path / "audit.pub.pem"], SCHEMA)
     assert report.ok, report.problem
+
+
+class _Stop(BaseException):
+    """Stands for KeyboardInterrupt or SystemExit while a batch is being signed."""
+
+
+def test_an_interruption_while_signing_fails_that_batch_and_later_ones_still_commit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store, pub = open_store(tmp_path)
+    store.append(event("a"))  # from now on batches are signed ahead
+
+    def interrupted(*args: Any) -> Any:
+        raise _Stop
+
+    monkeypatch.setattr(store, "_sign_batch", interrupted)
+    with pytest.raises(_Stop):
+        store.append(event("b"))
+    monkeypatch.undo()
+    outcome: list[int] = []
+    later = threading.Thread(target=lambda: outcome.append(store.append(event("c")).record.seq),
+                             daemon=True)
+    later.start()
+    later.join(timeout=10)
+    assert outcome == [2], "the next batch waited for a turn that never came"
+    store.close()
+    assert verify_store(tmp_path / "audit.sqlite3", [pub], SCHEMA).ok
