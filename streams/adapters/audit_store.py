@@ -970,7 +970,7 @@ class GroupCommitLog(SqlRecords):
                 raise
             self.keyring, self._signer = keyring, new_signer
             with self._queue:
-                self._head = None  # batches signed on a guess are signed again
+                self._head = self._last_end = None  # batches signed on a guess: signed again
         self.issue_checkpoint()
         return record
 
