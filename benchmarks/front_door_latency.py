@@ -72,10 +72,10 @@ async def run_at_rate(url: str, key: str, rate: float, count: int, model: str) -
     return latencies
 
 
-async def stream_at_rate(url: str, key: str, rate: float, count: int
+async def stream_at_rate(url: str, key: str, rate: float, count: int, model: str
                          ) -> tuple[list[float], list[float]]:
     """Streamed requests: (time to the first piece of text, time to the end), in ms."""
-    body = {"model": "douane-echo-1", "stream": True,
+    body = {"model": model, "stream": True,
             "messages": [{"role": "user", "content": PROMPT}]}
     first: list[float] = []
     total: list[float] = []
@@ -138,12 +138,14 @@ async def main(rate: float, count: int, stream_rate: float) -> None:
         direct = f"http://127.0.0.1:{model_port}/v1/chat/completions"
         door = f"http://127.0.0.1:{door_port}/v1/chat/completions"
         print("warming up (detector models, consumer groups)...", flush=True)
-        await run_at_rate(door, key, 1.0, 3, "douane-echo-1")
+        # through douane the policy picks the provider and model ("auto"); the stand-in
+        # answers whatever model it is asked for
+        await run_at_rate(door, key, 1.0, 3, "auto")
         await run_at_rate(direct, key, rate, 10, "douane-echo-1")
         print(f"{count} requests at {rate:g} requests/s, prompt of {len(PROMPT.split())} words "
               f"with 2 personal values")
         baseline = await run_at_rate(direct, key, rate, count, "douane-echo-1")
-        governed = await run_at_rate(door, key, rate, count, "douane-echo-1")
+        governed = await run_at_rate(door, key, rate, count, "auto")
         print(describe("stand-in directly", baseline))
         print(describe("through douane", governed))
         print(f"{'douane adds':<22} p50 {percentile(governed, 50) - percentile(baseline, 50):8.1f}"
@@ -151,8 +153,9 @@ async def main(rate: float, count: int, stream_rate: float) -> None:
         streamed = max(10, count // 4)
         print(f"streamed (stream=true), {streamed} requests at {stream_rate:g}/s, "
               f"20 ms between the model's pieces:")
-        direct_first, direct_total = await stream_at_rate(direct, key, stream_rate, streamed)
-        door_first, door_total = await stream_at_rate(door, key, stream_rate, streamed)
+        direct_first, direct_total = await stream_at_rate(direct, key, stream_rate, streamed,
+                                                          "douane-echo-1")
+        door_first, door_total = await stream_at_rate(door, key, stream_rate, streamed, "auto")
         print(describe("first text, directly", direct_first))
         print(describe("first text, douane", door_first))
         print(describe("whole answer, directly", direct_total))

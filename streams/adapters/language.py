@@ -17,7 +17,11 @@ class LanguageDetector:
         languages = [
             Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())) for code in codes
         ]
-        self._detector = LanguageDetectorBuilder.from_languages(*languages).build()
+        # Preloaded: lingua otherwise loads the models for short texts (under 120 characters:
+        # every n-gram length) on the first short text it sees - about 2 s in the middle of a
+        # request, e.g. the first sentence of the first streamed answer.
+        self._detector = (LanguageDetectorBuilder.from_languages(*languages)
+                          .with_preloaded_language_models().build())
         self._default = default
 
     def detect(self, text: str) -> str:
