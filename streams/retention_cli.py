@@ -227,7 +227,7 @@ def status_text(keys: KeyStore, vault: PersonalVault) -> str:
     lines = [f"retention status: {sum(p.keys for p in periods)} data keys in {len(periods)} "
              f"periods, {vault.count()} vault entries, {len(keys.holds())} holds"]
     for p in periods:
-        until = format_timestamp(datetime.fromtimestamp(p.period.expires_at, UTC))
+        until = datetime.fromtimestamp(p.period.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
         lines.append(f"  key store  {p.period.label}: {p.keys} keys, {p.subjects} subjects, "
                      f"destroyed from {until}" + (f", {p.held} under hold" if p.held else "")
                      + f" (policy retention {format_duration(p.period.retention_s)})")

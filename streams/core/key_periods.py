@@ -65,11 +65,15 @@ def parse_period_id(period_id: str) -> KeyPeriod:
 
 
 def format_duration(seconds: int) -> str:
-    """Largest whole unit: 2592000 -> ``30d``, 5400 -> ``90m``."""
+    """For people, largest units first: 2592000 -> ``30d``, 5400 -> ``1h30m``,
+    60480 (a tenth of 7 days) -> ``16h48m``."""
+    parts = []
+    left = seconds
     for unit, size in _UNITS.items():
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+        if left >= size:
+            parts.append(f"{left // size}{unit}")
+            left %= size
+    return "".join(parts) or "0s"
 
 
 @dataclass(frozen=True)

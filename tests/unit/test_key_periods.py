@@ -60,8 +60,9 @@ def test_period_ids_round_trip() -> None:
 
 
 @pytest.mark.parametrize(("seconds", "text"), [
-    (30 * DAY, "30d"), (5_400, "90m"), (3_600, "1h"), (61, "61s"), (0, "0s")])
-def test_durations_in_the_largest_whole_unit(seconds: int, text: str) -> None:
+    (30 * DAY, "30d"), (5_400, "1h30m"), (3_600, "1h"), (61, "1m1s"), (0, "0s"),
+    (60_480, "16h48m"), (DAY + 1, "1d1s")])
+def test_durations_read_largest_units_first(seconds: int, text: str) -> None:
     assert format_duration(seconds) == text
 
 
