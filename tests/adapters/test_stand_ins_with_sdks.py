@@ -13,6 +13,8 @@ import pytest_asyncio
 from google import genai
 from google.genai import errors as genai_errors
 from google.genai import types as genai_types
+from mistralai.client import Mistral
+from mistralai.client import errors as mistral_errors
 
 from streams.stand_ins.common import Fault, StandIn
 from streams.stand_ins.server import RunningStandIn, running
@@ -81,6 +83,52 @@ async def test_openai_sdk_sees_the_real_error_classes(openai_door: RunningStandI
             model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}])
     await client.close()
     await wrong.close()
+
+
+# --- Mistral's own SDK against the same wire format --------------------------------------
+
+@pytest_asyncio.fixture
+async def mistral_door() -> AsyncIterator[RunningStandIn]:
+    async with running("openai-chat",
+                       StandIn("mistral", ("mistral-small-latest",), KEY)) as door:
+        yield door
+
+
+def _mistral(door: RunningStandIn, key: str = KEY) -> Mistral:
+    # the SDK appends /v1/chat/completions itself
+    return Mistral(api_key=key, server_url=door.base_url.removesuffix("/v1"))
+
+
+async def test_mistral_sdk_completion_and_stream(mistral_door: RunningStandIn) -> None:
+    client = _mistral(mistral_door)
+    completion = await client.chat.complete_async(
+        model="mistral-small-latest", messages=[{"role": "user", "content": PROMPT}])
+    text = completion.choices[0].message.content
+    assert isinstance(text, str) and text.endswith(PROMPT)
+    assert completion.choices[0].finish_reason == "stop"
+
+    stream = await client.chat.stream_async(
+        model="mistral-small-latest", messages=[{"role": "user", "content": PROMPT}])
+    pieces = []
+    async for event in stream:
+        delta = event.data.choices[0].delta.content if event.data.choices else None
+        if isinstance(delta, str) and delta:
+            pieces.append(delta)
+    assert "".join(pieces) == text and len(pieces) > 3
+    assert mistral_door.state.received[-1]["body"]["stream"] is True
+
+
+async def test_mistral_sdk_sees_rate_limit_and_auth_errors(mistral_door: RunningStandIn) -> None:
+    mistral_door.state.faults.append(Fault(status=429, retry_after=1))
+    with pytest.raises(mistral_errors.SDKError) as limited:
+        await _mistral(mistral_door).chat.complete_async(
+            model="mistral-small-latest", messages=[{"role": "user", "content": "hi"}])
+    assert limited.value.status_code == 429
+    assert limited.value.raw_response.headers["retry-after"] == "1"
+    with pytest.raises(mistral_errors.SDKError) as refused:
+        await _mistral(mistral_door, key="nope").chat.complete_async(
+            model="mistral-small-latest", messages=[{"role": "user", "content": "hi"}])
+    assert refused.value.status_code == 401
 
 
 # --- Anthropic Messages ------------------------------------------------------------------
