@@ -57,8 +57,10 @@ async def test_streaming_with_the_sdk_first_words_before_the_whole_answer(
         finish = chunk.choices[0].finish_reason or finish
     text = "".join(piece for _, piece in arrivals)
     assert finish == "stop" and text.endswith(f"You asked: {question}")
-    # the stand-in takes 40 ms per piece: the first words arrived long before the last
-    assert len(arrivals) > 5 and arrivals[-1][0] - arrivals[0][0] > 0.2
+    # the stand-in takes 40 ms per piece and douane releases whole sentences (three here): the
+    # first sentence arrived long before the last. How many SSE chunks that makes depends on
+    # whether the complete response overtook the last pieces (its rest is then cut into words).
+    assert len(arrivals) >= 3 and arrivals[-1][0] - arrivals[0][0] > 0.2
 
 
 async def test_models_lists_what_the_callers_policy_allows(front_door: tuple[str, str]) -> None:
