@@ -105,11 +105,9 @@ async def test_start_status_second_start_and_stop(settings: Settings) -> None:
     finally:
         await consumer.stop()
 
-    # A second start is a no-op.
-    started = time.monotonic()
+    # A second start is a no-op: the same broker process answers.
     again = await kb.start_broker(settings)
     assert again.pid == status.pid
-    assert time.monotonic() - started < 5
 
     current = await kb.broker_status(settings)
     assert current.running and current.answering and current.pid == status.pid
