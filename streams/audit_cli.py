@@ -210,9 +210,13 @@ class VerifyProgress:
 
 
 def record_count(value: str) -> int:
-    if not value.isdigit():
+    try:
+        count = int(value)
+    except ValueError:
+        count = -1
+    if count < 0:
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of records (0 or more)")
-    return int(value)
+    return count
 
 
 def moment(value: str) -> str:

@@ -81,9 +81,11 @@ def _subject_arguments(parser: argparse.ArgumentParser) -> None:
 
 def fingerprint_argument(value: str) -> str:
     if not FINGERPRINT.fullmatch(value):
+        # not repeated back: what was typed may be the person's name
         raise argparse.ArgumentTypeError(
-            f"{value[:80]!r} is not a subject fingerprint (64 hexadecimal digits, as printed "
-            "by subject-access or erasure); to name the person instead, use --value")
+            f"what was given ({len(value)} characters, not repeated here) is not a subject "
+            "fingerprint (64 hexadecimal digits, as printed by subject-access or erasure); "
+            "to name the person instead, use --value")
     return value
 
 

@@ -44,7 +44,7 @@ from streams.config import (
 from streams.core.intake import RequestIntake
 from streams.core.policy import LoadedPolicy
 from streams.pipeline import Detector, Pipeline
-from streams.retention_cli import keys_path, vault_path
+from streams.retention_cli import keys_path, scheduled_retention_run, vault_path
 
 log = structlog.get_logger(__name__)
 TOPIC_PARTITIONS = 3
@@ -72,8 +72,8 @@ def open_worker_audit_log(settings: Settings) -> GroupCommitLog:
         signer_loader=lambda: load_or_create_signer(settings.signing_key, settings.public_key))
 
 
-def build_pipeline(settings: Settings, detector: Detector | None = None,
-                   audit_log: GroupCommitLog | None = None) -> Pipeline:
+def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
+                   detector: Detector | None = None) -> Pipeline:
     policy = load_policy(settings.policy_path)
     started = time.monotonic()
     detector = detector or detector_for_policy(policy.policy, settings.phone_regions)
@@ -85,7 +85,7 @@ def build_pipeline(settings: Settings, detector: Detector | None = None,
         intake=RequestIntake(load_request_schema(), policy.policy.tenant_ids,
                              settings.max_message_bytes),
         detector=detector,
-        audit=wrap_for_faults(audit_log or open_worker_audit_log(settings), settings.fault),
+        audit=wrap_for_faults(audit_log, settings.fault),
         provider=ProviderGateway(settings.provider_timeout_s),
         detector_timeout_s=settings.detector_timeout_s,
         keys=shredding_keys(settings, policy, vault),
@@ -133,7 +133,7 @@ def run_worker(settings: Settings) -> int:
     from streams.app import create_app
 
     audit_log = open_worker_audit_log(settings)
-    pipeline = build_pipeline(settings, audit_log=audit_log)
+    pipeline = build_pipeline(settings, audit_log)
     asyncio.run(prepare_topics(settings.kafka_bootstrap, pipeline.policy))
     pipeline.audit.append(policy_event("loaded", None, pipeline.policy, settings.policy_path,
                                        settings.app_id))
@@ -167,8 +167,6 @@ def run_worker(settings: Settings) -> int:
 
     @app.timer(interval=settings.retention_interval_s)  # type: ignore[untyped-decorator]
     async def retention_run() -> None:
-        from streams.retention_cli import scheduled_retention_run
-
         try:
             await asyncio.to_thread(scheduled_retention_run, settings)
         except Exception as error:  # retried at the next interval; never stops the worker

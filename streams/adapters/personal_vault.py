@@ -115,6 +115,12 @@ class PersonalVault:
         return VaultEntry(entry_id, tenant, subject, data_key.key_id, kind, request_id, stored_at,
                           ref.period.expires_at, hashlib.sha256(ciphertext).hexdigest())
 
+    def placeholder_labels(self, tenant: str, conversation: str) -> set[str]:
+        """The placeholders a conversation already has kept (no decryption)."""
+        return {str(r[0]) for r in self._db.execute(
+            "SELECT placeholder FROM vault_entries WHERE tenant = ? AND conversation = ?",
+            (tenant, conversation))}
+
     def placeholders_of(self, tenant: str, conversation: str) -> dict[str, str | None]:
         """The conversation's placeholders and their values; None for a value whose data key is
         gone (erased, or its retention ended) while the entry is not yet pruned."""

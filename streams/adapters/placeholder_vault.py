@@ -40,7 +40,7 @@ class PlaceholderVault:
     def save(self, tenant: str, conversation: str, mapping: PlaceholderMap,
              retention_s: float, request_id: str | None = None) -> None:
         """Keep the placeholders the mapping gained; those already kept stay as they are."""
-        kept = self.vault.placeholders_of(tenant, conversation)
+        kept = self.vault.placeholder_labels(tenant, conversation)
         for label, value in mapping.values.items():
             if label in kept:
                 continue

@@ -21,10 +21,11 @@ class SqliteOpenError(RuntimeError):
     """The file could not be opened in WAL mode within the busy timeout."""
 
 
-def open_wal_database(path: Path, busy_timeout_s: float, *, private: bool = True,
-                      synchronous: str = "FULL") -> sqlite3.Connection:
-    """A connection to ``path`` in WAL mode, autocommit (``isolation_level=None``) and usable
-    from several threads (callers serialise their own transactions)."""
+def open_wal_database(path: Path, busy_timeout_s: float, *,
+                      private: bool = True) -> sqlite3.Connection:
+    """A connection to ``path`` in WAL mode with durable commits (``synchronous=FULL``),
+    autocommit (``isolation_level=None``) and usable from several threads (callers serialise
+    their own transactions)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if private and not path.exists():  # created readable by douane only
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
@@ -33,7 +34,7 @@ def open_wal_database(path: Path, busy_timeout_s: float, *, private: bool = True
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         _switch_to_wal(conn, path, busy_timeout_s)
-        conn.execute(f"PRAGMA synchronous = {synchronous}")
+        conn.execute("PRAGMA synchronous = FULL")
     except BaseException:
         conn.close()
         raise

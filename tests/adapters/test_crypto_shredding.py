@@ -424,7 +424,8 @@ def test_a_dpo_typo_is_named_and_changes_nothing(
     with pytest.raises(SystemExit) as refused:
         cli.main(["subject-access", "--tenant", "lyon", "--subject", "Alice"])
     assert refused.value.code == 2
-    assert "'Alice' is not a subject fingerprint" in capsys.readouterr().err
+    refusal = capsys.readouterr().err
+    assert "is not a subject fingerprint" in refusal and "Alice" not in refusal
 
     # a known tenant but nobody by that value: said plainly, and the request is on record
     assert cli.main(["erasure", "request", "--tenant", "lyon", "--value", "Alicia"]) == 0
