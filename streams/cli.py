@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
                             "(uses DOUANE_AUDIT_DB and its public key)")
     model.add_argument("--chunk-delay-ms", type=float, default=0.0,
                        help="pause between the pieces of a streamed answer")
+    model.add_argument("--latency-ms", type=float, default=0.0,
+                       help="wait before every answer (the first piece of a streamed one), "
+                            "like a real model; many requests wait at once")
 
     audit = commands.add_parser("audit", help="inspect and verify the audit log")
     from streams.audit_cli import add_audit_commands
@@ -140,7 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else None
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(args.port, checker, host=args.host,
-                              chunk_delay_s=args.chunk_delay_ms / 1000))
+                              chunk_delay_s=args.chunk_delay_ms / 1000,
+                              latency_s=args.latency_ms / 1000))
         return 0
     if args.command == "audit":
         from streams.audit_cli import run_audit

@@ -5,6 +5,12 @@ left douane. When started with an audit database and public key, it also checks,
 request, that douane's signed audit record for it already exists and that the digest recorded
 there matches the body it received: the "audit before forward" rule, checked at the receiving
 end rather than by timing.
+
+For load tests it can behave like a slow model (``latency_s``: every answer, or the first piece
+of a streamed one, waits that long, without blocking the loop, so many requests wait at once),
+and for deterministic tests it can hold answers (``POST /_stand-in/hold`` ...
+``POST /_stand-in/release``) and tell how many requests are waiting
+(``GET /_stand-in/in-flight``).
 """
 
 from __future__ import annotations
@@ -25,6 +31,18 @@ from streams.core.decision import forwarded_digest
 
 log = structlog.get_logger(__name__)
 RECEIVED: web.AppKey[list[dict[str, Any]]] = web.AppKey("received", list)
+
+
+@dataclass
+class Gate:
+    """Answers flow while ``released`` is set (``/_stand-in/hold`` clears it until
+    ``/_stand-in/release``); ``in_flight`` counts requests received and not yet answered."""
+
+    released: asyncio.Event
+    in_flight: int = 0
+
+
+GATE: web.AppKey[Gate] = web.AppKey("gate", Gate)
 
 
 @dataclass(frozen=True)
@@ -62,11 +80,22 @@ def answer_for(body: dict[str, Any]) -> str:
 
 
 def build_app(checker: AuditChecker | None, model_ids: tuple[str, ...],
-              chunk_delay_s: float = 0.0) -> web.Application:
+              chunk_delay_s: float = 0.0, latency_s: float = 0.0) -> web.Application:
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app[RECEIVED] = []
+    gate = app[GATE] = Gate(asyncio.Event())
+    gate.released.set()
 
     async def chat_completions(request: web.Request) -> web.StreamResponse:
+        """In flight from its arrival until its answer is complete (the last piece of a
+        streamed one)."""
+        gate.in_flight += 1
+        try:
+            return await answer(request)
+        finally:
+            gate.in_flight -= 1
+
+    async def answer(request: web.Request) -> web.StreamResponse:
         try:
             body = await request.json()
         except ValueError:
@@ -86,6 +115,9 @@ def build_app(checker: AuditChecker | None, model_ids: tuple[str, ...],
             log.warning("refused: audit record missing or mismatched", problem=check.problem)
             return _error(412, "audit_missing", check.problem or "audit check failed")
         content = answer_for(body)
+        await gate.released.wait()
+        if latency_s > 0:
+            await asyncio.sleep(latency_s)
         if body.get("stream"):
             return await stream_answer(request, body, content, len(app[RECEIVED]), chunk_delay_s)
         return web.json_response({
@@ -110,10 +142,24 @@ def build_app(checker: AuditChecker | None, model_ids: tuple[str, ...],
         app[RECEIVED].clear()
         return web.json_response({"cleared": True})
 
+    async def hold(_: web.Request) -> web.Response:
+        gate.released.clear()
+        return web.json_response({"held": True})
+
+    async def release(_: web.Request) -> web.Response:
+        gate.released.set()
+        return web.json_response({"held": False})
+
+    async def in_flight(_: web.Request) -> web.Response:
+        return web.json_response({"in_flight": gate.in_flight})
+
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/models", models)
     app.router.add_get("/_stand-in/received", received)
     app.router.add_post("/_stand-in/reset", reset)
+    app.router.add_post("/_stand-in/hold", hold)
+    app.router.add_post("/_stand-in/release", release)
+    app.router.add_get("/_stand-in/in-flight", in_flight)
     return app
 
 
@@ -143,8 +189,8 @@ def _error(status: int, kind: str, message: str) -> web.Response:
 
 
 async def serve(port: int, checker: AuditChecker | None, host: str = "127.0.0.1",
-                chunk_delay_s: float = 0.0) -> None:
-    app = build_app(checker, ("douane-echo-1",), chunk_delay_s)
+                chunk_delay_s: float = 0.0, latency_s: float = 0.0) -> None:
+    app = build_app(checker, ("douane-echo-1",), chunk_delay_s, latency_s)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
