@@ -13,12 +13,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 
 from streams.config import (
@@ -91,6 +93,73 @@ class Stack:
             return data
 
 
+    def stand_in(self, url: str | None = None) -> StandIn:
+        """Control of the stand-in model server at ``url`` (default: the session's)."""
+        return StandIn(url or self.model_url)
+
+    def audit_kinds(self, request_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The kinds of the audit records of each request, in the order they were written."""
+        from streams.adapters.audit_store import SqliteAuditStore
+
+        store = SqliteAuditStore.open_readonly(self.settings.audit_db)
+        try:
+            return {i: [r.kind for r in store.records_for_request(i)] for i in request_ids}
+        finally:
+            store.close()
+
+    async def audit_verify(self) -> subprocess.CompletedProcess[str]:
+        """``douane audit verify`` as an operator runs it, with the stack's environment."""
+        return await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "streams.cli", "audit", "verify"],
+            env=self.env, capture_output=True, text=True, timeout=600)
+
+
+@dataclass(frozen=True)
+class StandIn:
+    """The stand-in model server's test controls (``/_stand-in/...``)."""
+
+    url: str
+
+    async def _post(self, path: str) -> None:
+        async with httpx.AsyncClient() as client:
+            (await client.post(f"{self.url}/_stand-in/{path}")).raise_for_status()
+
+    async def hold(self) -> None:
+        """Requests are received (and listed) but not answered until :meth:`release`."""
+        await self._post("hold")
+
+    async def release(self) -> None:
+        await self._post("release")
+
+    async def in_flight(self) -> int:
+        """Requests received and not answered yet."""
+        async with httpx.AsyncClient() as client:
+            response = await client.get(f"{self.url}/_stand-in/in-flight")
+            response.raise_for_status()
+            return int(response.json()["in_flight"])
+
+    async def received(self) -> list[dict[str, Any]]:
+        async with httpx.AsyncClient() as client:
+            data: list[dict[str, Any]] = (
+                await client.get(f"{self.url}/_stand-in/received")
+            ).json()
+            return data
+
+    async def received_ids(self) -> list[str]:
+        return [str(entry["request_id"]) for entry in await self.received()]
+
+
+async def wait_until(condition: Callable[[], Awaitable[bool]], timeout_s: float,
+                     failure: Callable[[], str], poll_s: float = 0.2) -> None:
+    """Poll ``condition`` until it holds; AssertionError with ``failure()`` after ``timeout_s``
+    (a generous bound for slow machines, never part of what a test checks)."""
+    deadline = time.monotonic() + timeout_s
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(failure())
+        await asyncio.sleep(poll_s)
+
+
 async def wait_http(url: str, timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     async with httpx.AsyncClient() as client:
@@ -143,6 +212,22 @@ class KafkaClient:
             except (ValueError, KeyError, TypeError):
                 key = None
         return await self.producer.send_and_wait(REQUESTS_TOPIC, value, key=key)
+
+    async def publish_until_sent(self, value: bytes, timeout_s: float = 300) -> int:
+        """Publish, trying again while the broker is unreachable (as a producing system that
+        waits for the broker to come back would); returns the number of attempts. A message
+        may then be on the topic twice: douane answers a request id once."""
+        deadline = time.monotonic() + timeout_s
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                await self.publish(value)
+                return attempts
+            except KafkaError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
 
     async def _drain(self, timeout_ms: int = 300) -> None:
         batch = await self.consumer.getmany(timeout_ms=timeout_ms)
