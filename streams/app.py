@@ -1,10 +1,10 @@
-"""The faust application: agents that wire Kafka topics to the pipeline, nothing more.
+"""The worker's Kafka wiring: douane's topics to the two pipeline stages, many messages at once.
 
-One agent admits requests (``douane.requests``), one forwards each provider's topic
-(``douane.forward.<provider>``). Agents run with concurrency 1 so that faust never commits an
-offset past a message still in flight; scale out with partitions and more workers instead.
-Every outgoing message is awaited until the broker acknowledged it, before the agent takes the
-next event (and so before its offset can be committed).
+``douane.requests`` goes to ``Pipeline.admit``, each ``douane.forward.<provider>`` to
+``Pipeline.forward``; ``runtime.parallel_consumer`` runs them concurrently and commits offsets
+safely. This module adds what every message gets whatever its stage: fail-closed holding while
+the audit store cannot write, a dead letter after repeated unexpected failures, and the key
+that keeps the turns of one conversation in order.
 """
 
 from __future__ import annotations
@@ -12,22 +12,31 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import signal
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from typing import Any
 
-import faust
 import structlog
-from faust.types import StreamT
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.adapters.audit_store import AuditStoreError
-from streams.config import DEAD_LETTER_TOPIC, REQUESTS_TOPIC, Settings, forward_topic
+from streams.config import (
+    DEAD_LETTER_TOPIC,
+    FORWARD_TOPIC_PREFIX,
+    REQUESTS_TOPIC,
+    Settings,
+    forward_topic,
+)
 from streams.pipeline import Outgoing, Pipeline, Source
+from streams.runtime.parallel_consumer import ParallelConsumer
 
 log = structlog.get_logger(__name__)
 Stage = Callable[[bytes, Source], Awaitable[list[Outgoing]]]
 AUDIT_UNAVAILABLE = (sqlite3.Error, OSError, AuditStoreError)
 MAX_UNEXPECTED_FAILURES = 3
+SHUTDOWN_GRACE_S = 20.0
 
 
 def dead_letter(raw: bytes, source: Source, error: Exception) -> Outgoing:
@@ -38,82 +47,110 @@ def dead_letter(raw: bytes, source: Source, error: Exception) -> Outgoing:
                     json.dumps(body).encode())
 
 
-def create_app(settings: Settings, pipeline: Pipeline) -> faust.App:
-    app = faust.App(
-        settings.app_id,
-        broker=f"kafka://{settings.kafka_bootstrap}",
-        value_serializer="raw",
-        key_serializer="raw",
-        web_enabled=False,
-        store="memory://",
-        consumer_auto_offset_reset="earliest",
-        broker_commit_interval=1.0,
-        topic_disable_leader=True,
-        producer_acks=-1,
+def conversation_key(record: ConsumerRecord[bytes, bytes]) -> Hashable | None:
+    """Messages of one conversation (or, without one, of one request id) run in order; a
+    message that is not a JSON object has nothing to keep in order with."""
+    body = json.loads(record.value)
+    if not isinstance(body, dict):
+        return None
+    tenant, conversation = body.get("tenant"), body.get("conversation") or body.get("id")
+    if not isinstance(conversation, str):
+        return None
+    return (str(tenant), conversation)
+
+
+async def hold_or_dead_letter(stage: Stage, raw: bytes, source: Source) -> list[Outgoing]:
+    """Run one stage on one message until it gives its outgoing messages.
+
+    Fail closed: nothing leaves while the audit store cannot write; the message waits (its
+    offset stays uncommitted, other messages carry on) until the store is back. Any other
+    error is tried three times, then the message goes whole to the dead-letter topic."""
+    failures = 0
+    while True:
+        try:
+            return await stage(raw, source)
+        except AUDIT_UNAVAILABLE as error:
+            failures += 1
+            delay = min(30.0, 0.5 * 2 ** min(failures, 6))
+            log.error("audit store unavailable; holding the message", attempt=failures,
+                      error_type=type(error).__name__, retry_in_s=delay, **source.as_json())
+            await asyncio.sleep(delay)
+        except Exception as error:
+            failures += 1
+            log.exception("unexpected error while processing", attempt=failures,
+                          error_type=type(error).__name__, **source.as_json())
+            if failures >= MAX_UNEXPECTED_FAILURES:
+                return [dead_letter(raw, source, error)]
+            await asyncio.sleep(0.5)
+
+
+def topic_window(settings: Settings, pipeline: Pipeline) -> Callable[[str], int]:
+    """How many messages of a topic may be in flight: the worker's window for requests; for a
+    provider's forward topic, that provider's own limit from the policy (never above the
+    worker's window), so a slow provider fills only its own topic's window."""
+    def window(topic: str) -> int:
+        if topic.startswith(FORWARD_TOPIC_PREFIX):
+            provider_id = topic[len(FORWARD_TOPIC_PREFIX):]
+            provider = next((p for p in pipeline.policy.policy.providers
+                             if p.id == provider_id), None)
+            if provider is not None and provider.max_in_flight is not None:
+                return min(provider.max_in_flight, settings.max_in_flight)
+        return settings.max_in_flight
+    return window
+
+
+async def run_stages(settings: Settings, pipeline: Pipeline,
+                     timers: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
+    """Consume douane's topics until SIGTERM/SIGINT, then finish what is in flight."""
+    kafka = {"bootstrap_servers": settings.kafka_bootstrap}
+    producer = AIOKafkaProducer(**kafka, acks="all", linger_ms=2,
+                                max_request_size=settings.kafka_max_request_bytes)
+    consumer = AIOKafkaConsumer(
+        **kafka, group_id=settings.app_id, enable_auto_commit=False,
+        auto_offset_reset="earliest",
         # after a crash, the restarted worker gets the partitions back once this has passed
-        broker_session_timeout=settings.kafka_session_timeout_s,
-        broker_heartbeat_interval=min(3.0, settings.kafka_session_timeout_s / 4),
-    )
-
-    def raw_topic(name: str) -> Any:
-        return app.topic(name, key_type=bytes, value_type=bytes,
-                         key_serializer="raw", value_serializer="raw")
-
-    async def publish(outgoing: Iterable[Outgoing]) -> None:
-        for message in outgoing:
-            await app.producer.send_and_wait(message.topic, message.key, message.value,
-                                             partition=None, timestamp=None, headers=None)
+        session_timeout_ms=int(settings.kafka_session_timeout_s * 1000),
+        heartbeat_interval_ms=int(min(3.0, settings.kafka_session_timeout_s / 4) * 1000),
+        # a revocation waits for the model answers in flight; give it the provider timeout
+        rebalance_timeout_ms=int(max(60.0, 3 * settings.provider_timeout_s) * 1000))
+    admin = AIOKafkaAdminClient(**kafka)
+    await producer.start()
+    await admin.start()
+    await consumer.start()
 
     async def publish_chunk(topic: str, key: bytes, value: bytes) -> None:
         # queued, not awaited one by one: a broker round trip per piece would slow the stream;
         # the pieces of one answer keep their order (same key, same partition) and the
         # complete response, awaited as every response, carries the whole text anyway
-        await app.producer.send(topic, key, value, partition=None, timestamp=None,
-                                headers=None)
+        await producer.send(topic, value, key=key)
 
     pipeline.chunk_sink = publish_chunk  # streamed answers leave piece by piece
 
-    def source_of(event: Any) -> Source:
-        msg = event.message
-        return Source(msg.topic, msg.partition, msg.offset, msg.key)
+    async def handle(record: ConsumerRecord[bytes, bytes]) -> list[Outgoing]:
+        source = Source(record.topic, record.partition, record.offset, record.key)
+        stage = pipeline.admit if record.topic == REQUESTS_TOPIC else pipeline.forward
+        return await hold_or_dead_letter(stage, record.value, source)
 
-    async def handle(stage: Stage, event: Any) -> None:
-        source = source_of(event)
-        failures = 0
-        while True:
-            try:
-                outgoing = await stage(event.value, source)
-                break
-            except AUDIT_UNAVAILABLE as error:
-                # Fail closed: nothing leaves while the audit store cannot write. The partition
-                # waits (and its offset stays uncommitted) until the store is back.
-                failures += 1
-                delay = min(30.0, 0.5 * 2 ** min(failures, 6))
-                log.error("audit store unavailable; holding the message", attempt=failures,
-                          error_type=type(error).__name__, retry_in_s=delay, **source.as_json())
-                await asyncio.sleep(delay)
-            except Exception as error:
-                failures += 1
-                log.exception("unexpected error while processing", attempt=failures,
-                              error_type=type(error).__name__, **source.as_json())
-                if failures >= MAX_UNEXPECTED_FAILURES:
-                    outgoing = [dead_letter(event.value, source, error)]
-                    break
-                await asyncio.sleep(0.5)
-        await publish(outgoing)
-
-    @app.agent(raw_topic(REQUESTS_TOPIC), concurrency=1)
-    async def admit(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await handle(pipeline.admit, event)
-
-    provider_topics = [forward_topic(p.id) for p in pipeline.policy.policy.providers]
-
-    @app.agent(app.topic(*provider_topics, key_type=bytes, value_type=bytes,
-                         key_serializer="raw", value_serializer="raw"),
-               concurrency=1)
-    async def forward(stream: StreamT[bytes]) -> None:
-        async for event in stream.events():
-            await handle(pipeline.forward, event)
-
-    return app
+    topics = [REQUESTS_TOPIC, *(forward_topic(p.id) for p in pipeline.policy.policy.providers)]
+    stages = ParallelConsumer(consumer, producer, admin, settings.app_id, topics, handle,
+                              conversation_key, topic_window(settings, pipeline))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    running: list[asyncio.Task[Any]] = [asyncio.create_task(t()) for t in timers]
+    consuming = asyncio.create_task(stages.run(), name="stages")
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({consuming, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if consuming.done():
+            consuming.result()  # the consumer loop ended by itself: raise its error
+        log.info("worker stopping")
+        await stages.drain(SHUTDOWN_GRACE_S)
+    finally:
+        for task in (*running, consuming, stopped):
+            task.cancel()
+        await asyncio.gather(*running, consuming, stopped, return_exceptions=True)
+        await consumer.stop()
+        await producer.stop()
+        await admin.close()

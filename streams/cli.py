@@ -8,7 +8,7 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-from streams.config import load_settings
+from streams.config import SettingError, load_settings
 from streams.logging_setup import configure_logging
 
 
@@ -110,7 +110,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except SettingError as error:
+        print(f"douane: {error}", file=sys.stderr)
+        return 2
     configure_logging(settings.log_format)
     if args.command == "kafka":
         from streams.adapters.kafka_broker import run_kafka_command

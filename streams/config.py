@@ -8,6 +8,7 @@ environment variables (``DOUANE_*``); paths default to folders under ``DOUANE_HO
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,6 +55,9 @@ class Settings:
     vault_db: Path | None = None  # encrypted personal values (default: home/vault.sqlite3)
     retention_interval_s: float = 3600.0  # the worker runs `douane retention run` this often
     restore_answers: bool = True  # put the conversation's values back into answers
+    max_in_flight: int = 512  # messages of one topic a worker works on at once (the window)
+    topic_partitions: int = 12  # partitions of each topic douane creates: the scale-out limit
+    kafka_max_request_bytes: int = 1024 * 1024  # the producer's largest message
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -102,4 +106,25 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         retention_interval_s=float(source.get("DOUANE_RETENTION_INTERVAL_S", "3600")),
         restore_answers=source.get("DOUANE_RESTORE_ANSWERS", "1").lower() not in
         ("0", "false", "no"),
+        max_in_flight=_positive_int(source, "DOUANE_MAX_IN_FLIGHT", 512),
+        topic_partitions=_positive_int(source, "DOUANE_TOPIC_PARTITIONS", 12),
+        kafka_max_request_bytes=_positive_int(source, "DOUANE_KAFKA_MAX_REQUEST_BYTES",
+                                              1024 * 1024),
     )
+
+
+class SettingError(ValueError):
+    """A DOUANE_* variable holds a value douane cannot use; the message names it."""
+
+
+def _positive_int(source: Mapping[str, str], name: str, default: int) -> int:
+    text = source.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingError(f"{name}={text!r} is not a whole number") from None
+    if value < 1:
+        raise SettingError(f"{name}={text!r} must be at least 1")
+    return value

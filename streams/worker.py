@@ -1,4 +1,4 @@
-"""Assembling a running worker: settings -> policy, detector, audit store, provider -> faust.
+"""Assembling a running worker: settings -> policy, detector, audit store, provider -> Kafka.
 
 The only place that knows which concrete adapters are used; tests build a ``Pipeline`` with
 the same function and drive it without Kafka.
@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import structlog
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 
 from streams.adapters.audit_store import GroupCommitLog
 from streams.adapters.audit_stores import describe, open_audit_log
@@ -47,8 +49,7 @@ from streams.pipeline import Detector, Pipeline
 from streams.retention_cli import keys_path, scheduled_retention_run, vault_path
 
 log = structlog.get_logger(__name__)
-TOPIC_PARTITIONS = 3
-
+DEFAULT_TOPIC_PARTITIONS = 12
 
 POLICY_CHECK_INTERVAL_S = 2.0
 
@@ -107,37 +108,49 @@ def topic_names(policy: LoadedPolicy) -> list[str]:
             DEAD_LETTER_TOPIC, *(forward_topic(p.id) for p in policy.policy.providers)]
 
 
-async def ensure_topics(bootstrap: str, names: list[str]) -> None:
-    """Create douane's topics if missing, so producers and consumers agree on partitions."""
+async def ensure_topics(bootstrap: str, names: list[str],
+                        partitions: int = DEFAULT_TOPIC_PARTITIONS) -> None:
+    """Create douane's topics if missing, and give existing ones more partitions if they have
+    fewer than ``partitions`` (Kafka can add partitions, never remove them). The partition
+    count is how many workers can share a topic: a worker more than that stays idle."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [n for n in names if n not in existing]
         if missing:
-            await admin.create_topics([NewTopic(n, TOPIC_PARTITIONS, 1) for n in missing])
-            log.info("topics created", topics=missing)
+            await admin.create_topics([NewTopic(n, partitions, 1) for n in missing])
+            log.info("topics created", topics=missing, partitions=partitions)
+        described = await admin.describe_topics([n for n in names if n in existing])
+        grow = {t["topic"]: NewPartitions(partitions) for t in described
+                if len(t["partitions"]) < partitions}
+        if grow:
+            await admin.create_partitions(grow)
+            log.info("topics given more partitions", topics=sorted(grow), partitions=partitions)
     finally:
         await admin.close()
 
 
-async def prepare_topics(bootstrap: str, policy: LoadedPolicy) -> None:
+async def prepare_topics(bootstrap: str, policy: LoadedPolicy,
+                         partitions: int = DEFAULT_TOPIC_PARTITIONS) -> None:
     """Create douane's topics and set their retention from the policy."""
-    await ensure_topics(bootstrap, topic_names(policy))
+    await ensure_topics(bootstrap, topic_names(policy), partitions)
     await apply_retention(bootstrap, retention_ms(policy))
 
 
 def run_worker(settings: Settings) -> int:
-    import faust
-
-    from streams.app import create_app
-
     audit_log = open_worker_audit_log(settings)
     pipeline = build_pipeline(settings, audit_log)
-    asyncio.run(prepare_topics(settings.kafka_bootstrap, pipeline.policy))
     pipeline.audit.append(policy_event("loaded", None, pipeline.policy, settings.policy_path,
                                        settings.app_id))
-    app = create_app(settings, pipeline)
+    asyncio.run(_serve(settings, pipeline, audit_log))
+    return 0
+
+
+async def _serve(settings: Settings, pipeline: Pipeline, audit_log: GroupCommitLog) -> None:
+    from streams.app import run_stages
+
+    await prepare_topics(settings.kafka_bootstrap, pipeline.policy, settings.topic_partitions)
 
     async def retention_from(policy: LoadedPolicy) -> None:
         await apply_retention(settings.kafka_bootstrap, retention_ms(policy))
@@ -147,33 +160,38 @@ def run_worker(settings: Settings) -> int:
     reloader = PolicyReloader(settings.policy_path, pipeline, pipeline.audit, settings.app_id,
                               on_applied=retention_from)
 
-    @app.timer(interval=POLICY_CHECK_INTERVAL_S)  # type: ignore[untyped-decorator]
     async def reload_policy() -> None:
-        try:
-            await reloader.check()
-        except Exception as error:  # a reload problem must never stop the worker
-            log.error("policy reload failed; the previous policy stays in force",
-                      error_type=type(error).__name__)
+        await reloader.check()
 
-    if settings.checkpoint_interval_s > 0:
-        @app.timer(interval=settings.checkpoint_interval_s)  # type: ignore[untyped-decorator]
-        async def sign_checkpoint() -> None:
-            # appends sign one when due; this covers the last records when traffic stops
-            # (a no-op when the latest checkpoint already covers the whole log)
-            try:
-                await asyncio.to_thread(audit_log.issue_checkpoint)
-            except Exception as error:  # retried at the next interval; never stops the worker
-                log.error("checkpoint signing failed", error_type=type(error).__name__)
+    async def sign_checkpoint() -> None:
+        # appends sign one when due; this covers the last records when traffic stops
+        # (a no-op when the latest checkpoint already covers the whole log)
+        await asyncio.to_thread(audit_log.issue_checkpoint)
 
-    @app.timer(interval=settings.retention_interval_s)  # type: ignore[untyped-decorator]
     async def retention_run() -> None:
-        try:
-            await asyncio.to_thread(scheduled_retention_run, settings)
-        except Exception as error:  # retried at the next interval; never stops the worker
-            log.error("retention run failed", error_type=type(error).__name__)
+        await asyncio.to_thread(scheduled_retention_run, settings)
 
+    timers = [every(POLICY_CHECK_INTERVAL_S, reload_policy,
+                    "policy reload failed; the previous policy stays in force"),
+              every(settings.retention_interval_s, retention_run, "retention run failed")]
+    if settings.checkpoint_interval_s > 0:
+        timers.append(every(settings.checkpoint_interval_s, sign_checkpoint,
+                            "checkpoint signing failed"))
     log.info("worker starting", bootstrap=settings.kafka_bootstrap,
-             policy=pipeline.policy.reference, audit_store=describe(settings))
-    worker = faust.Worker(app, loglevel="warn", quiet=True)
-    worker.execute_from_commandline()
-    return 0
+             policy=pipeline.policy.reference, audit_store=describe(settings),
+             max_in_flight=settings.max_in_flight)
+    await run_stages(settings, pipeline, timers)
+
+
+def every(interval_s: float, job: Callable[[], Awaitable[None]],
+          failure: str) -> Callable[[], Coroutine[Any, Any, None]]:
+    """A timer: ``job`` every ``interval_s`` seconds; a failure is logged and retried at the
+    next interval, never stopping the worker."""
+    async def timer() -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await job()
+            except Exception as error:
+                log.error(failure, error_type=type(error).__name__)
+    return timer

@@ -68,6 +68,11 @@ class Provider(_Strict):
     trains_on_data: bool = False
     retention_days: int = Field(default=0, ge=0)
     attestations: tuple[str, ...] = ()
+    # how much of this provider one worker may use at once, as the provider publishes it:
+    # requests waiting for an answer, requests and (estimated) tokens per minute
+    max_in_flight: int | None = Field(default=None, ge=1)
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    tokens_per_minute: int | None = Field(default=None, ge=1)
 
 
 class Tenant(_Strict):

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import structlog
 
 from streams.adapters.providers.base import CallContext, ProviderAnswer, ProviderError
+from streams.adapters.providers.limits import ProviderLimits
 from streams.adapters.providers.resilience import Breakers, RetryPolicy
 from streams.core.policy import Provider
 
@@ -63,8 +64,10 @@ class Delivery:
         self, gateway: Gateway, retry: RetryPolicy | None = None,
         breakers: Breakers | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        limits: ProviderLimits | None = None,
     ) -> None:
         self.gateway = gateway
+        self.limits = limits or ProviderLimits()
         self.retry = retry or RetryPolicy()
         self.breakers = breakers or Breakers()
         self.sleep = sleep
@@ -124,9 +127,10 @@ class Delivery:
         while True:
             attempt += 1
             try:
-                if on_text is None:
-                    return await self.gateway.complete(provider, body, context), None
-                return await self._stream(provider, body, context, on_text, streamed), None
+                async with self.limits.slot(provider, body):
+                    if on_text is None:
+                        return await self.gateway.complete(provider, body, context), None
+                    return await self._stream(provider, body, context, on_text, streamed), None
             except ProviderError as error:
                 delay = None if streamed.started else self.retry.delay_before(attempt, error)
                 log.warning("provider call failed", request_id=context.request_id,

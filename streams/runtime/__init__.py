@@ -1,0 +1,1 @@
+"""What runs: the worker's Kafka consumer loop with many messages in flight."""

@@ -1,0 +1,269 @@
+"""Many Kafka messages in flight per worker, with offsets committed safely.
+
+Why not faust agents: a faust agent with ``concurrency > 1`` commits offsets past messages still
+being processed (faust-streaming #606), so a crash loses them; with ``concurrency=1`` a worker
+waits for each model answer (1-30 s) before taking the next message. This module uses aiokafka
+directly, in the pattern of Confluent's parallel consumer:
+
+- Each message runs as its own task as soon as it is fetched, except that messages with the
+  same ordering key (the turns of one conversation) run one after the other.
+- A message is finished once every message it produced has been acknowledged by the broker.
+  Per partition, the commit point is the lowest offset not yet finished
+  (``in_flight.PartitionProgress``), so a crash never skips a message; the finished offsets
+  above it travel in the commit's metadata, so the next owner of the partition does not do them
+  again.
+- Each topic has a window (how many of its messages may be in flight). When a topic's window is
+  full, or a partition's span of uncommitted offsets is too long, its partitions are *paused*
+  (nothing more is fetched) instead of buffering without limit; one provider's topic filling up
+  never holds back another's.
+- When partitions are taken away (another worker joins), their running messages are finished
+  first and committed, and their waiting ones dropped (the new owner reads them again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from streams.pipeline import Outgoing
+from streams.runtime.in_flight import KeyedQueue, PartitionProgress, decode_finished
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[list[Outgoing]]]
+OrderKey = Callable[[ConsumerRecord[bytes, bytes]], Hashable | None]
+PUBLISH_ATTEMPTS = 5
+
+
+@dataclass(eq=False)
+class _Message:
+    record: ConsumerRecord[bytes, bytes]
+    partition: TopicPartition
+    key: Hashable | None
+
+
+class ParallelConsumer:
+    """Runs ``handler`` on every message of the subscribed topics, many at once."""
+
+    def __init__(
+        self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, admin: AIOKafkaAdminClient,
+        group_id: str, topics: Iterable[str], handler: Handler, order_key: OrderKey,
+        window: Callable[[str], int], max_span: int = 16_384, commit_interval_s: float = 0.1,
+    ) -> None:
+        self.consumer, self.producer, self.admin = consumer, producer, admin
+        self.group_id = group_id
+        self.topics = tuple(topics)
+        self.handler, self.order_key, self.window = handler, order_key, window
+        self.max_span = max_span
+        self.commit_interval_s = commit_interval_s
+        self.progress: dict[TopicPartition, PartitionProgress] = {}
+        self.skip: dict[TopicPartition, set[int]] = {}
+        self.queue: KeyedQueue[_Message] = KeyedQueue()
+        self.running: dict[TopicPartition, set[asyncio.Task[None]]] = {}
+        self.waiting: dict[TopicPartition, list[_Message]] = {}
+        self.in_flight_by_topic: dict[str, int] = {}
+        self._changed = asyncio.Event()
+        self._stopping = False
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self) -> None:
+        self.consumer.subscribe(topics=list(self.topics), listener=_Listener(self))
+        committer = asyncio.create_task(self._commit_loop(), name="offset-commits")
+        try:
+            while not self._stopping:
+                self._apply_backpressure()
+                room = max(1, sum(max(0, self.window(t) - self.in_flight_by_topic.get(t, 0))
+                                  for t in self.topics))
+                batch = await self.consumer.getmany(timeout_ms=200, max_records=room)
+                for partition, records in batch.items():
+                    for record in records:
+                        self._take(partition, record)
+        finally:
+            committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await committer
+
+    async def drain(self, grace_s: float) -> None:
+        """Stop taking messages; let those in flight finish (up to ``grace_s``), commit."""
+        self._stopping = True
+        tasks = [t for ts in self.running.values() for t in ts]
+        if tasks:
+            log.info("finishing messages in flight before stopping", count=len(tasks))
+            _, late = await asyncio.wait(tasks, timeout=grace_s)
+            for task in late:  # not committed: the next owner takes them again
+                task.cancel()
+        await self._commit()
+
+    @property
+    def in_flight(self) -> int:
+        return sum(self.in_flight_by_topic.values())
+
+    # ------------------------------------------------------------------ messages
+    def _take(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> None:
+        progress = self.progress.setdefault(partition, PartitionProgress())
+        if record.offset in self.skip.get(partition, ()):
+            progress.skip(record.offset)  # a previous owner finished it
+            return
+        progress.take(record.offset)
+        self.in_flight_by_topic[partition.topic] = \
+            self.in_flight_by_topic.get(partition.topic, 0) + 1
+        try:
+            key = self.order_key(record)
+        except Exception:  # an unreadable message has no conversation to keep in order
+            key = None
+        message = _Message(record, partition, key)
+        if self.queue.arrive(key, message):
+            self._start(message)
+        else:
+            self.waiting.setdefault(partition, []).append(message)
+
+    def _start(self, message: _Message) -> None:
+        task = asyncio.create_task(self._process(message))
+        self.running.setdefault(message.partition, set()).add(task)
+        task.add_done_callback(self.running[message.partition].discard)
+
+    async def _process(self, message: _Message) -> None:
+        try:
+            outgoing = await self.handler(message.record)
+            await self._publish(outgoing)
+        except asyncio.CancelledError:
+            self._release_key(message)
+            raise
+        self._finish(message)
+
+    def _finish(self, message: _Message) -> None:
+        progress = self.progress.get(message.partition)
+        if progress is not None:  # absent: the partition was taken away meanwhile
+            progress.finish(message.record.offset)
+        topic = message.partition.topic
+        self.in_flight_by_topic[topic] = self.in_flight_by_topic.get(topic, 1) - 1
+        self._release_key(message)
+        self._changed.set()
+
+    def _release_key(self, message: _Message) -> None:
+        following = self.queue.done(message.key)
+        if following is not None:
+            waiting = self.waiting.get(following.partition, [])
+            if following in waiting:
+                waiting.remove(following)
+            self._start(following)
+
+    async def _publish(self, outgoing: list[Outgoing]) -> None:
+        """Send everything a message produced and wait for the broker's acknowledgements (all
+        at once, not one by one); only then may its offset be committed."""
+        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+            try:
+                pending = [await self.producer.send(m.topic, m.value, key=m.key)
+                           for m in outgoing]
+                await asyncio.gather(*pending)
+                return
+            except KafkaError as error:
+                if attempt == PUBLISH_ATTEMPTS or not getattr(error, "retriable", False):
+                    raise
+                log.warning("publish failed; retrying", attempt=attempt,
+                            error_type=type(error).__name__)
+                await asyncio.sleep(min(10.0, 0.5 * 2 ** attempt))
+
+    # ------------------------------------------------------------------ flow control
+    def _apply_backpressure(self) -> None:
+        assigned = self.consumer.assignment()
+        paused = self.consumer.paused()
+        stop, go = [], []
+        for partition in assigned:
+            progress = self.progress.get(partition)
+            full = (self.in_flight_by_topic.get(partition.topic, 0)
+                    >= self.window(partition.topic)
+                    or (progress is not None and progress.span() >= self.max_span))
+            if full and partition not in paused:
+                stop.append(partition)
+            elif not full and partition in paused:
+                go.append(partition)
+        if stop:
+            self.consumer.pause(*stop)
+        if go:
+            self.consumer.resume(*go)
+
+    # ------------------------------------------------------------------ commits
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            try:
+                await self._commit()
+            except KafkaError as error:  # retried at the next change; never stops the worker
+                log.warning("offset commit failed", error_type=type(error).__name__)
+            await asyncio.sleep(self.commit_interval_s)
+
+    async def _commit(self, partitions: Iterable[TopicPartition] | None = None) -> None:
+        wanted = set(self.consumer.assignment() if partitions is None else partitions)
+        offsets = {}
+        for partition in wanted:
+            progress = self.progress.get(partition)
+            due = progress.commit_due() if progress is not None else None
+            if due is not None:
+                offsets[partition] = OffsetAndMetadata(due[0], due[1])
+        if offsets:
+            await self.consumer.commit(offsets)
+
+    # ------------------------------------------------------------------ rebalances
+    async def adopt(self, partitions: set[TopicPartition]) -> None:
+        """Newly assigned partitions: learn which offsets a previous owner already finished."""
+        if not partitions:
+            return
+        committed: dict[TopicPartition, Any] = await self.admin.list_consumer_group_offsets(
+            self.group_id, partitions=list(partitions))
+        for partition in partitions:
+            self.progress.pop(partition, None)
+            done = committed.get(partition)
+            self.skip[partition] = (decode_finished(done.offset, done.metadata)
+                                    if done is not None and done.offset >= 0 else set())
+            if self.skip[partition]:
+                log.info("offsets finished by the previous owner will be skipped",
+                         topic=partition.topic, partition=partition.partition,
+                         count=len(self.skip[partition]))
+
+    async def release(self, partitions: set[TopicPartition]) -> None:
+        """Partitions taken away: drop their waiting messages, finish the running ones, and
+        commit where they ended, so the next owner starts exactly there."""
+        dropped = [m for p in partitions for m in self.waiting.pop(p, [])]
+        self.queue.drop(dropped)
+        for message in dropped:
+            topic = message.partition.topic
+            self.in_flight_by_topic[topic] = self.in_flight_by_topic.get(topic, 1) - 1
+        running = [t for p in partitions for t in self.running.get(p, ())]
+        if running:
+            log.info("partitions revoked; finishing their messages in flight",
+                     count=len(running))
+            await asyncio.gather(*running, return_exceptions=True)
+        try:
+            await self._commit(partitions)
+        except KafkaError as error:
+            log.warning("offset commit on revocation failed", error_type=type(error).__name__)
+        for partition in partitions:
+            self.progress.pop(partition, None)
+            self.skip.pop(partition, None)
+            self.running.pop(partition, None)
+
+
+class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: ParallelConsumer) -> None:
+        self.owner = owner
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self.owner.release(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        await self.owner.adopt(set(assigned))
+
+
+__all__ = ["Handler", "OrderKey", "ParallelConsumer"]
