@@ -14,45 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import shutil
-import socket
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
-import yaml
-
-from streams.adapters.kafka_broker import start_broker, stop_broker
-from streams.adapters.policy_files import policy_document
-from streams.config import load_settings, project_root
-from streams.front_door.keys import KeyStore, keys_path
+from _stack import DIRECT_MODEL, DOUANE_MODEL, percentile, running_stack
 
 PROMPT = ("Please write a polite reply to Jeanne Martin (jeanne.martin@example.fr) confirming "
           "that her housing benefit renewal was received and will be processed this month.")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def wait_http(url: str, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.3)
-    raise TimeoutError(url)
 
 
 async def run_at_rate(url: str, key: str, rate: float, count: int, model: str) -> list[float]:
@@ -98,11 +66,6 @@ async def stream_at_rate(url: str, key: str, rate: float, count: int, model: str
     return first, total
 
 
-def percentile(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
-        else values[0]
-
-
 def describe(name: str, values: list[float]) -> str:
     return (f"{name:<22} p50 {percentile(values, 50):8.1f} ms"
             f"   p99 {percentile(values, 99):8.1f} ms"
@@ -110,42 +73,18 @@ def describe(name: str, values: list[float]) -> str:
 
 
 async def main(rate: float, count: int, stream_rate: float) -> None:
-    home = Path(tempfile.mkdtemp(prefix="douane-bench-"))
-    model_port, door_port = free_port(), free_port()
-    policy = policy_document(project_root() / "policies")
-    policy["providers"][0]["endpoint"] = f"http://127.0.0.1:{model_port}/v1"
-    (home / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
-    env = {**os.environ, "DOUANE_HOME": str(home), "DOUANE_POLICY": str(home / "policy.yaml"),
-           "DOUANE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}", "DOUANE_LOG_FORMAT": "json",
-           "DOUANE_APP_ID": "douane-bench"}
-    settings = load_settings(env)
-    key, _ = KeyStore(keys_path(home)).add("city-of-lyon", "benchmark")
-    processes: list[subprocess.Popen[bytes]] = []
-    log = (home / "processes.log").open("ab")
-
-    def start(*args: str) -> None:
-        processes.append(subprocess.Popen([sys.executable, "-m", "streams.cli", *args], env=env,
-                                          stdout=log, stderr=subprocess.STDOUT))
-
-    await start_broker(settings, timeout_s=120)
-    try:
-        # 20 ms between streamed pieces, like a model producing tokens (JSON answers: no delay)
-        start("model-server", "--port", str(model_port), "--chunk-delay-ms", "20")
-        start("worker")
-        start("front-door", "--port", str(door_port), "--timeout", "120")
-        await wait_http(f"http://127.0.0.1:{model_port}/v1/models")
-        await wait_http(f"http://127.0.0.1:{door_port}/healthz")
-        direct = f"http://127.0.0.1:{model_port}/v1/chat/completions"
-        door = f"http://127.0.0.1:{door_port}/v1/chat/completions"
+    # 20 ms between streamed pieces, like a model producing tokens (JSON answers: no delay)
+    async with running_stack(model_args=("--chunk-delay-ms", "20")) as stack:
+        key, direct, door = stack.key, stack.direct_url, stack.door_url
         print("warming up (detector models, consumer groups)...", flush=True)
         # through douane the policy picks the provider and model ("auto"); the stand-in
         # answers whatever model it is asked for
-        await run_at_rate(door, key, 1.0, 3, "auto")
-        await run_at_rate(direct, key, rate, 10, "douane-echo-1")
+        await run_at_rate(door, key, 1.0, 3, DOUANE_MODEL)
+        await run_at_rate(direct, key, rate, 10, DIRECT_MODEL)
         print(f"{count} requests at {rate:g} requests/s, prompt of {len(PROMPT.split())} words "
               f"with 2 personal values")
-        baseline = await run_at_rate(direct, key, rate, count, "douane-echo-1")
-        governed = await run_at_rate(door, key, rate, count, "auto")
+        baseline = await run_at_rate(direct, key, rate, count, DIRECT_MODEL)
+        governed = await run_at_rate(door, key, rate, count, DOUANE_MODEL)
         print(describe("stand-in directly", baseline))
         print(describe("through douane", governed))
         print(f"{'douane adds':<22} p50 {percentile(governed, 50) - percentile(baseline, 50):8.1f}"
@@ -154,23 +93,13 @@ async def main(rate: float, count: int, stream_rate: float) -> None:
         print(f"streamed (stream=true), {streamed} requests at {stream_rate:g}/s, "
               f"20 ms between the model's pieces:")
         direct_first, direct_total = await stream_at_rate(direct, key, stream_rate, streamed,
-                                                          "douane-echo-1")
-        door_first, door_total = await stream_at_rate(door, key, stream_rate, streamed, "auto")
+                                                          DIRECT_MODEL)
+        door_first, door_total = await stream_at_rate(door, key, stream_rate, streamed,
+                                                      DOUANE_MODEL)
         print(describe("first text, directly", direct_first))
         print(describe("first text, douane", door_first))
         print(describe("whole answer, directly", direct_total))
         print(describe("whole answer, douane", door_total))
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        await stop_broker(settings)
-        log.close()
-    shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

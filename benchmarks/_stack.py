@@ -1,0 +1,134 @@
+"""A whole douane stack for a benchmark, under a temporary DOUANE_HOME.
+
+A Kafka broker on a free port, the stand-in model server (the shipped policy's first provider
+points at it), a worker (``douane worker``) and the front door (``douane front-door``), each a
+process of its own, plus an API key for the front door. Everything is stopped and the home
+removed on exit. Shared by the benchmarks that call douane from outside
+(``front_door_latency.py``, ``concurrency.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import yaml
+
+from streams.adapters.kafka_broker import start_broker, stop_broker
+from streams.adapters.policy_files import policy_document
+from streams.config import load_settings, project_root
+from streams.front_door.keys import KeyStore, keys_path
+
+DIRECT_MODEL = "douane-echo-1"  # what the stand-in calls itself
+DOUANE_MODEL = "auto"  # through douane the policy picks the provider and model
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def wait_http(url: str, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.3)
+    raise TimeoutError(url)
+
+
+def percentile(values: Sequence[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 \
+        else values[0]
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Stack:
+    home: Path
+    key: str  # the front door's API key (tenant city-of-lyon)
+    model_port: int
+    door_port: int
+    processes: Mapping[str, subprocess.Popen[bytes]]  # "model-server", "worker", "front-door"
+
+    @property
+    def direct_url(self) -> str:
+        return f"http://127.0.0.1:{self.model_port}/v1/chat/completions"
+
+    @property
+    def door_url(self) -> str:
+        return f"http://127.0.0.1:{self.door_port}/v1/chat/completions"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+    def pid(self, name: str) -> int:
+        return self.processes[name].pid
+
+
+@asynccontextmanager
+async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] | None = None,
+                        door_timeout_s: float = 120) -> AsyncIterator[Stack]:
+    """Start the stack and wait until the model server and the front door answer HTTP (the
+    worker may still be loading its models: warm up through the door before measuring).
+    ``model_args`` go to ``douane model-server``; ``env`` is added to every process's."""
+    home = Path(tempfile.mkdtemp(prefix="douane-bench-"))
+    model_port, door_port = free_port(), free_port()
+    policy = policy_document(project_root() / "policies")
+    policy["providers"][0]["endpoint"] = f"http://127.0.0.1:{model_port}/v1"
+    (home / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
+    environment = {**os.environ, "DOUANE_HOME": str(home),
+                   "DOUANE_POLICY": str(home / "policy.yaml"),
+                   "DOUANE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+                   "DOUANE_LOG_FORMAT": "json", "DOUANE_APP_ID": "douane-bench", **(env or {})}
+    settings = load_settings(environment)
+    key, _ = KeyStore(keys_path(home)).add("city-of-lyon", "benchmark")
+    processes: dict[str, subprocess.Popen[bytes]] = {}
+    log = (home / "processes.log").open("ab")
+
+    def start(name: str, *args: str) -> None:
+        processes[name] = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", name, *args], env=environment,
+            stdout=log, stderr=subprocess.STDOUT)
+
+    try:
+        await start_broker(settings, timeout_s=120, progress=progress)
+        start("model-server", "--port", str(model_port), *model_args)
+        start("worker")
+        start("front-door", "--port", str(door_port), "--timeout", f"{door_timeout_s:g}")
+        await wait_http(f"http://127.0.0.1:{model_port}/v1/models")
+        await wait_http(f"http://127.0.0.1:{door_port}/healthz")
+        yield Stack(home, key, model_port, door_port, processes)
+    finally:
+        for process in processes.values():
+            process.terminate()
+        for process in processes.values():
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        await stop_broker(settings)
+        log.close()
+        shutil.rmtree(home, ignore_errors=True)

@@ -1,0 +1,266 @@
+"""What users meet with many callers at once and a model that takes time to answer.
+
+Closed loop: C callers each send a Chat Completions request, wait for its answer, send the next,
+for a fixed duration, with a stand-in model that waits L ms before every answer (``douane
+model-server --latency-ms L``). For every (L, C), on a fresh stack (its own broker, model
+server, worker and front door, so that no backlog of an earlier run is served in a later one):
+first directly to the stand-in, then through douane's front door. Prints, per run: answers/s,
+p50/p99 latency, errors, and for the douane path the worker's CPU time per answer and its
+resident memory (at the start of the run and its peak, VmHWM), and the front door's CPU time per
+answer. Also measures the bare detector on the same prompt and the stand-in's answer to it (what
+a worker scans per request), so "worker saturated throughput / bare detector" can be read off.
+
+    .venv/bin/python benchmarks/concurrency.py [--latency-ms 0,1500] [--callers 8,64,256]
+        [--duration-s 20] [--max-in-flight N] [--partitions N]
+
+Latency percentiles count every request sent in the window: one still waiting at the end counts
+at its age then, and a percentile that falls on such a request is shown as a lower bound (">=").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import httpx
+from _stack import DIRECT_MODEL, DOUANE_MODEL, Stack, progress, running_stack
+
+from streams.adapters.policy_files import load_policy_set
+from streams.adapters.presidio_detector import detector_for_policy
+from streams.config import load_settings
+from streams.core.model import ChatMessage
+from streams.logging_setup import configure_logging
+from streams.model_server import answer_for
+
+# 131 words; three names, an e-mail address, two phone numbers (what a council officer would ask)
+PROMPT = (
+    "Hello, I am writing on behalf of Margaret Ellison, who lives in Bristol and applied for "
+    "the council's home adaptation grant in March. She has not heard back since. Her daughter, "
+    "Sarah Ellison, has been helping her with the paperwork and can be reached at "
+    "sarah.ellison@example.co.uk or on +44 7700 900123. Could you draft a short, friendly "
+    "letter to Mrs Ellison that explains where her application stands, lists the documents we "
+    "still need (proof of income and an occupational therapist's assessment), and tells her "
+    "that she can call our case officer, David Okafor, on 0117 496 0321 between 9 am and 4 pm "
+    "on weekdays if anything is unclear? Please keep it under 200 words, avoid jargon, and "
+    "end with a sentence reassuring her that the grant has not been refused."
+)
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Run:
+    latency_ms: float
+    callers: int
+    path: str  # "direct" or "douane"
+    duration_s: float
+    latencies_s: list[float] = field(default_factory=list)  # answered (200) in the window
+    waiting_s: list[float] = field(default_factory=list)  # ages of those unanswered at the end
+    errors: int = 0
+    worker_cpu_s: float | None = None
+    door_cpu_s: float | None = None
+    worker_rss_mb: tuple[float, float] | None = None  # (at the start, peak)
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies_s) / self.duration_s
+
+    def percentile(self, q: int) -> str:
+        """The q-th percentile over every request sent, those still waiting counted at their
+        age; '>=' when it falls on one of those (the true value is higher)."""
+        values = sorted([(s, False) for s in self.latencies_s]
+                        + [(s, True) for s in self.waiting_s])
+        if not values:
+            return "-"
+        seconds, waiting = values[min(len(values) - 1, (len(values) * q) // 100)]
+        return f"{'>=' if waiting else ''}{seconds * 1000:.0f} ms" if seconds < 10 \
+            else f"{'>=' if waiting else ''}{seconds:.1f} s"
+
+    def per_answer_ms(self, cpu_s: float | None) -> str:
+        if cpu_s is None or not self.latencies_s:
+            return "-"
+        return f"{cpu_s * 1000 / len(self.latencies_s):.1f}"
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process (all its threads), from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 and 15 of stat(5)
+
+
+def memory_mb(pid: int, name: str) -> float:
+    """A 'Vm...' line of /proc/<pid>/status (VmRSS: now, VmHWM: peak) in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith(f"{name}:"):
+                return int(line.split()[1]) / 1024
+    raise LookupError(name)
+
+
+async def closed_loop(run: Run, url: str, headers: dict[str, str], model: str) -> None:
+    body = {"model": model, "messages": [{"role": "user", "content": PROMPT}]}
+    limits = httpx.Limits(max_connections=run.callers + 10,
+                          max_keepalive_connections=run.callers + 10)
+    started = time.perf_counter()
+    deadline = started + run.duration_s
+    sent_at: dict[int, float] = {}  # caller -> when its current request left
+
+    async with httpx.AsyncClient(timeout=300, limits=limits) as http:
+
+        async def caller(number: int) -> None:
+            while True:
+                sent_at[number] = time.perf_counter()
+                try:
+                    response = await http.post(url, json=body, headers=headers)
+                    answered = response.status_code == 200
+                except httpx.HTTPError:
+                    answered = False
+                if time.perf_counter() > deadline:
+                    return  # too late to count: the main task is cancelling the callers
+                if answered:
+                    run.latencies_s.append(time.perf_counter() - sent_at.pop(number))
+                else:
+                    run.errors += 1
+                    sent_at.pop(number)
+
+        async def report() -> None:
+            while True:
+                await asyncio.sleep(5)
+                progress(f"  L={run.latency_ms:g} ms C={run.callers} {run.path}: "
+                         f"{time.perf_counter() - started:4.0f} s, "
+                         f"{len(run.latencies_s)} answered, {run.errors} errors")
+
+        tasks = [asyncio.create_task(caller(n)) for n in range(run.callers)]
+        reporter = asyncio.create_task(report())
+        await asyncio.sleep(run.duration_s)
+        end = time.perf_counter()
+        run.waiting_s = [end - at for at in sent_at.values()]
+        for task in [*tasks, reporter]:
+            task.cancel()
+        await asyncio.gather(*tasks, reporter, return_exceptions=True)
+
+
+async def warm_up(stack: Stack) -> None:
+    """A few requests through the door, one after the other (the worker loads its models and
+    joins its consumer groups), and a few directly."""
+    async with httpx.AsyncClient(timeout=300) as http:
+        for url, model in ((stack.door_url, DOUANE_MODEL), (stack.direct_url, DIRECT_MODEL)):
+            for _ in range(3):
+                response = await http.post(url, headers=stack.headers, json={
+                    "model": model, "messages": [{"role": "user", "content": PROMPT}]})
+                response.raise_for_status()
+
+
+async def measure(latency_ms: float, callers: int, duration_s: float, paths: Sequence[str],
+                  env: dict[str, str]) -> list[Run]:
+    runs: list[Run] = []
+    progress(f"L={latency_ms:g} ms C={callers}: starting a stack...")
+    async with running_stack(model_args=("--latency-ms", f"{latency_ms:g}"), env=env) as stack:
+        await warm_up(stack)
+        if "direct" in paths:
+            run = Run(latency_ms, callers, "direct", duration_s)
+            await closed_loop(run, stack.direct_url, stack.headers, DIRECT_MODEL)
+            runs.append(run)
+        if "douane" in paths:
+            run = Run(latency_ms, callers, "douane", duration_s)
+            worker, door = stack.pid("worker"), stack.pid("front-door")
+            rss_start = memory_mb(worker, "VmRSS")
+            worker_cpu, door_cpu = cpu_seconds(worker), cpu_seconds(door)
+            await closed_loop(run, stack.door_url, stack.headers, DOUANE_MODEL)
+            run.worker_cpu_s = cpu_seconds(worker) - worker_cpu
+            run.door_cpu_s = cpu_seconds(door) - door_cpu
+            run.worker_rss_mb = (rss_start, memory_mb(worker, "VmHWM"))
+            runs.append(run)
+    for run in runs:
+        progress(f"  {run.path}: {run.rate:.1f} answers/s, p50 {run.percentile(50)}")
+    return runs
+
+
+def detector_rate(seconds: float) -> tuple[float, int]:
+    """(prompt + answer pairs detected per second, words in the answer), one thread."""
+    settings = load_settings()
+    detector = detector_for_policy(load_policy_set(settings.policy_path).policy,
+                                   settings.phone_regions)
+    prompt = (ChatMessage("user", PROMPT),)
+    answer = (ChatMessage("assistant", answer_for({
+        "model": DIRECT_MODEL, "messages": [{"role": "user", "content": PROMPT}]})),)
+    for _ in range(5):  # model loading, caches
+        detector.detect(prompt, None)
+        detector.detect(answer, None)
+    pairs, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        detector.detect(prompt, None)
+        detector.detect(answer, None)
+        pairs += 1
+    return pairs / (time.perf_counter() - started), len(answer[0].content.split())
+
+
+def table(runs: Sequence[Run]) -> str:
+    lines = ["| L | C | path | answers/s | p50 | p99 | errors | worker CPU ms/answer "
+             "| worker RSS start → peak | front door CPU ms/answer |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        rss = f"{run.worker_rss_mb[0]:.0f} → {run.worker_rss_mb[1]:.0f} MB" \
+            if run.worker_rss_mb else "-"
+        lines.append(
+            f"| {run.latency_ms:g} ms | {run.callers} | {run.path} | {run.rate:.1f} "
+            f"| {run.percentile(50)} | {run.percentile(99)} | {run.errors} "
+            f"| {run.per_answer_ms(run.worker_cpu_s)} | {rss} "
+            f"| {run.per_answer_ms(run.door_cpu_s)} |")
+    return "\n".join(lines)
+
+
+def numbers(text: str) -> list[float]:
+    return [float(part) for part in text.split(",") if part.strip()]
+
+
+async def main(arguments: argparse.Namespace) -> None:
+    configure_logging("console", logging.WARNING)
+    env: dict[str, str] = {}
+    if arguments.max_in_flight is not None:
+        env["DOUANE_MAX_IN_FLIGHT"] = str(arguments.max_in_flight)
+    if arguments.partitions is not None:
+        env["DOUANE_TOPIC_PARTITIONS"] = str(arguments.partitions)
+    paths = [p.strip() for p in arguments.paths.split(",")]
+    progress(f"bare detector, {arguments.detector_s:g} s...")
+    detections, answer_words = detector_rate(arguments.detector_s)
+    runs: list[Run] = []
+    for latency_ms in numbers(arguments.latency_ms):
+        for callers in numbers(arguments.callers):
+            runs += await measure(latency_ms, int(callers), arguments.duration_s, paths, env)
+    print(f"Closed loop, {arguments.duration_s:g} s per run, prompt of {len(PROMPT.split())} "
+          f"words (3 names, an e-mail address, 2 phone numbers); "
+          f"{os.cpu_count()} CPUs; env {env or 'default'}")
+    print()
+    print(table(runs))
+    print()
+    print(f"Bare detector (one thread, detect() on the prompt and on the stand-in's "
+          f"{answer_words}-word answer): {detections:.1f} prompt+answer pairs/s")
+    saturated = [run for run in runs if run.path == "douane" and run.latency_ms == 0]
+    if saturated:
+        best = max(saturated, key=lambda run: run.rate)
+        print(f"Worker saturated throughput (L=0, best C={best.callers}): {best.rate:.1f} "
+              f"answers/s = {100 * best.rate / detections:.0f} % of the bare detector")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency-ms", default="0,1500",
+                        help="the stand-in model's latencies, comma-separated")
+    parser.add_argument("--callers", default="8,64,256",
+                        help="numbers of concurrent callers, comma-separated")
+    parser.add_argument("--duration-s", type=float, default=20.0, help="per run")
+    parser.add_argument("--paths", default="direct,douane",
+                        help="direct (to the stand-in), douane (through the front door)")
+    parser.add_argument("--detector-s", type=float, default=5.0,
+                        help="how long to measure the bare detector")
+    parser.add_argument("--max-in-flight", type=int,
+                        help="DOUANE_MAX_IN_FLIGHT for the worker")
+    parser.add_argument("--partitions", type=int,
+                        help="DOUANE_TOPIC_PARTITIONS (the worker and the front door)")
+    asyncio.run(main(parser.parse_args()))
