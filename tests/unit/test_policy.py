@@ -255,9 +255,9 @@ def test_entity_catalogue_matches_the_detector() -> None:
         "streams/core/entities.py and the recognizers disagree: add new entity types to both")
 
 
-def test_the_readme_example_is_a_valid_policy() -> None:
-    readme = (project_root() / "README.md").read_text("utf-8")
-    section = readme[readme.index("### A complete small example"):]
+def test_the_policy_guide_example_is_a_valid_policy() -> None:
+    guide = (project_root() / "docs" / "policies.md").read_text("utf-8")
+    section = guide[guide.index("## A complete small example"):]
     example = section[section.index("```yaml") + 7:section.index("```\n", 10)]
     loaded = parse_policy(example, "registry.yaml")
     assert loaded.policy.rules[0].id == "secret-never-leaves"
