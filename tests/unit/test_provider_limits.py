@@ -110,7 +110,7 @@ async def test_tokens_per_minute_paces_by_estimated_size() -> None:
 
 async def test_a_changed_limit_in_a_new_policy_takes_effect() -> None:
     limits = ProviderLimits()
-    async with limits.slot(provider(max_in_flight=1), BODY):
-        # the reloaded policy raises the limit: a new slot is free at once
-        async with limits.slot(provider(max_in_flight=2), BODY):
-            pass
+    # the reloaded policy raises the limit: a new slot is free at once
+    async with limits.slot(provider(max_in_flight=1), BODY), \
+            limits.slot(provider(max_in_flight=2), BODY):
+        pass
