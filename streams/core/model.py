@@ -71,6 +71,14 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class DetectionRequest:
+    """What a detector is asked to look at: one request's messages, in its language if known."""
+
+    messages: tuple[ChatMessage, ...]
+    language: str | None = None
+
+
+@dataclass(frozen=True)
 class Detection:
     """What the detector found in a whole request, and how (NER + patterns, or patterns only)."""
 
