@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from streams.adapters.providers.anthropic_messages import AnthropicMessagesAdapter
 from streams.adapters.providers.base import Adapter, CallContext, ProviderAnswer
@@ -24,13 +25,25 @@ WIRE_FORMATS = {
 }
 
 
+MAX_CONNECTIONS = 2048
+
+
 class ProviderGateway:
     def __init__(
         self, timeout_s: float, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         # connect fast or move on; reads may take as long as a model needs, up to timeout_s
         timeout = httpx.Timeout(timeout_s, connect=min(5.0, timeout_s))
-        self._http = httpx.AsyncClient(timeout=timeout, transport=transport)
+        # Hundreds of requests wait for model answers at once. httpx's own pool (httpcore)
+        # scans every connection for every request it places, several system calls each: at
+        # 256 waiting requests that cost more CPU than detection. aiohttp's connection pool
+        # does not, and httpx-aiohttp (the transport the OpenAI SDK offers for the same
+        # reason) puts it under the same httpx API the adapters use. The per-provider limits
+        # decide how many requests really go at once.
+        self._http = httpx.AsyncClient(
+            timeout=timeout,
+            transport=transport or AiohttpTransport(
+                limits=httpx.Limits(max_connections=MAX_CONNECTIONS)))
         self._adapters: dict[str, Adapter] = {
             "openai-chat": OpenAIChatAdapter(self._http),
             "anthropic-messages": AnthropicMessagesAdapter(self._http),
