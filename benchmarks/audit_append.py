@@ -29,7 +29,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from streams.adapters.audit_store import SqliteAuditStore, load_audit_schema, verify_store
+from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.signer import Ed25519Signer, load_or_create_signer
 from streams.core.audit import (
     GENESIS_HASH,

@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from streams.adapters.audit_store import SqliteAuditReader, SqliteAuditStore
+from streams.adapters.audit.sqlite import SqliteAuditReader, SqliteAuditStore
 from streams.adapters.signer import load_or_create_signer
 from streams.adapters.witness import cosign_latest, init_witness, load_witness_keys
 from streams.core.audit import AuditEvent

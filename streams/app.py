@@ -21,7 +21,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.adapters.audit_store import AuditStoreError
+from streams.adapters.audit.protocols import AuditStoreError
 from streams.config import (
     DEAD_LETTER_TOPIC,
     FORWARD_TOPIC_PREFIX,

@@ -25,22 +25,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from streams.adapters.audit_store import (
-    AuditLogReader,
-    AuditQuery,
-    GroupCommitLog,
-    StoredCheckpoint,
-    StoredRecord,
-    load_audit_schema,
-    trusted_keyring,
-    verify_log_reader,
-)
-from streams.adapters.audit_stores import (
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.open import (
     audit_log_exists,
     describe,
     open_audit_log,
     open_audit_reader,
 )
+from streams.adapters.audit.protocols import (
+    AuditLogReader,
+    AuditQuery,
+    StoredCheckpoint,
+    StoredRecord,
+)
+from streams.adapters.audit.verify import load_audit_schema, trusted_keyring, verify_log_reader
 from streams.adapters.signer import (
     generate_key_file,
     load_or_create_signer,

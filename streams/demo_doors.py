@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from streams.adapters.audit_store import find_verified
+from streams.adapters.audit.verify import find_verified
 from streams.adapters.policy_files import policy_document
 from streams.config import Settings
 from streams.stand_ins.common import StandIn

@@ -55,7 +55,7 @@ AuditChecker = Callable[[str, dict[str, Any]], AuditCheck]
 
 
 def audit_checker(audit_db: Path, public_key: Path) -> AuditChecker:
-    from streams.adapters.audit_store import find_verified
+    from streams.adapters.audit.verify import find_verified
 
     def check(audit_record_id: str, body: dict[str, Any]) -> AuditCheck:
         record = find_verified(audit_db, public_key, audit_record_id)

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from streams.adapters.audit_store import AuditStore, StoredRecord
+from streams.adapters.audit.protocols import AuditStore, StoredRecord
 from streams.adapters.providers.base import CallContext, ProviderAnswer
 from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.fallback import candidates

@@ -262,7 +262,7 @@ def replay(new: LoadedPolicy, details: dict[str, Any], tenant: str) -> Any:
 
 
 def _diff_records(audit_db: Path, new: LoadedPolicy, limit: int) -> tuple[int, int]:
-    from streams.adapters.audit_store import SqliteAuditStore
+    from streams.adapters.audit.sqlite import SqliteAuditStore
 
     print(f"\nrecorded decisions ({display(audit_db)}):")
     if not audit_db.exists():

@@ -313,7 +313,7 @@ def _moment(seconds: float) -> str:
 
 
 def _decisions(settings: Settings, request_ids: list[str]) -> list[dict[str, Any]]:
-    from streams.adapters.audit_stores import audit_log_exists, open_audit_reader
+    from streams.adapters.audit.open import audit_log_exists, open_audit_reader
 
     if not request_ids or not audit_log_exists(settings):
         return []

@@ -10,8 +10,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from streams.adapters.audit_store import AuditStoreError, SqlRecords, trusted_keyring
-from streams.adapters.audit_stores import open_audit_log
+from streams.adapters.audit.open import open_audit_log
+from streams.adapters.audit.protocols import AuditStoreError
+from streams.adapters.audit.records import SqlRecords
+from streams.adapters.audit.verify import trusted_keyring
 from streams.adapters.signer import load_or_create_signer
 from streams.adapters.witness import (
     WitnessError,

@@ -16,8 +16,8 @@ from typing import Any
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 
-from streams.adapters.audit_store import GroupCommitLog
-from streams.adapters.audit_stores import describe, open_audit_log
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.open import describe, open_audit_log
 from streams.adapters.fault import wrap_for_faults
 from streams.adapters.key_store import KeyStore
 from streams.adapters.operator_keys import FileOperatorKeys

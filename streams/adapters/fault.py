@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import structlog
 
-from streams.adapters.audit_store import AppendResult, AuditStore, StoredRecord
+from streams.adapters.audit.protocols import AppendResult, AuditStore, StoredRecord
 from streams.core.audit import AUDIT_KINDS, AuditEvent
 
 log = structlog.get_logger(__name__)

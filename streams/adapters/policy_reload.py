@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import structlog
 
-from streams.adapters.audit_store import AuditStore
+from streams.adapters.audit.protocols import AuditStore
 from streams.adapters.policy_files import fingerprint, load_policy_set
 from streams.core.audit import AuditEvent
 from streams.core.policy import LoadedPolicy, PolicyError

@@ -28,7 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from streams.adapters.audit_store import GroupCommitLog, StoredCheckpoint
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.protocols import StoredCheckpoint
 from streams.adapters.signer import (
     Ed25519Signer,
     _load_private,

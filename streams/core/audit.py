@@ -1,6 +1,6 @@
 """Audit records: their payload, canonical bytes, leaf hash, signing input, and chain checks.
 
-Pure: no I/O. The store (``streams.adapters.audit_store``) persists what this module builds and
+Pure: no I/O. The stores (``streams.adapters.audit``) persist what this module builds and
 feeds stored records back into :func:`verify_chain`; signing and signature verification are
 passed in as plain callables so this module stays free of ``cryptography``.
 

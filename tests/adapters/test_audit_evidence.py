@@ -20,12 +20,9 @@ from typing import Any
 import pytest
 
 from streams import offline_verifier
-from streams.adapters.audit_store import (
-    AuditStoreError,
-    SqliteAuditStore,
-    load_audit_schema,
-    verify_store,
-)
+from streams.adapters.audit.protocols import AuditStoreError
+from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.signer import Ed25519Signer, load_or_create_signer
 from streams.audit_cli import build_bundle
 from streams.core import merkle

@@ -16,12 +16,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from streams.adapters.audit_store import (
-    SqliteAuditStore,
-    find_verified,
-    load_audit_schema,
-    verify_store,
-)
+from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.verify import find_verified, load_audit_schema, verify_store
 from streams.adapters.signer import Ed25519Signer, load_or_create_signer, load_public_key
 from streams.core.audit import GENESIS_HASH, AuditEvent, leaf_hash, signing_input
 

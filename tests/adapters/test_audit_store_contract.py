@@ -23,17 +23,12 @@ from typing import Any
 import psycopg
 import pytest
 
-from streams.adapters.audit_store import (
-    AuditQuery,
-    AuditStoreError,
-    GroupCommitLog,
-    SqliteAuditReader,
-    SqliteAuditStore,
-    SqlRecords,
-    load_audit_schema,
-    verify_log_reader,
-)
-from streams.adapters.audit_store_postgres import PostgresAuditReader, PostgresAuditStore
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.postgres import PostgresAuditReader, PostgresAuditStore
+from streams.adapters.audit.protocols import AuditQuery, AuditStoreError
+from streams.adapters.audit.records import SqlRecords
+from streams.adapters.audit.sqlite import SqliteAuditReader, SqliteAuditStore
+from streams.adapters.audit.verify import load_audit_schema, verify_log_reader
 from streams.adapters.signer import Ed25519Signer, generate_key_file, load_or_create_signer
 from streams.app import AUDIT_UNAVAILABLE
 from streams.config import project_root

@@ -21,7 +21,7 @@ import structlog
 from test_audit_store_contract import postgres_server  # noqa: F401 - the session's server
 
 from streams import cli
-from streams.adapters.audit_stores import open_audit_reader
+from streams.adapters.audit.open import open_audit_reader
 from streams.adapters.key_store import KeyStore, SubjectHeldError
 from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.personal_vault import PersonalVault, ValueErasedError

@@ -15,7 +15,8 @@ import pytest
 import pytest_asyncio
 import yaml
 
-from streams.adapters.audit_store import SqliteAuditStore, load_audit_schema, verify_store
+from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.policy_files import policy_document
 from streams.adapters.providers.base import ProviderError
 from streams.adapters.providers.delivery import Delivery

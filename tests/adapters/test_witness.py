@@ -21,12 +21,8 @@ import pytest
 import structlog
 
 from streams import offline_verifier
-from streams.adapters.audit_store import (
-    SqliteAuditReader,
-    SqliteAuditStore,
-    load_audit_schema,
-    verify_store,
-)
+from streams.adapters.audit.sqlite import SqliteAuditReader, SqliteAuditStore
+from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.signer import load_keyring, load_or_create_signer, verifier_for_raw
 from streams.adapters.witness import (
     STATE_FILE,

@@ -99,7 +99,7 @@ class Stack:
 
     def audit_kinds(self, request_ids: Iterable[str]) -> dict[str, list[str]]:
         """The kinds of the audit records of each request, in the order they were written."""
-        from streams.adapters.audit_store import SqliteAuditStore
+        from streams.adapters.audit.sqlite import SqliteAuditStore
 
         store = SqliteAuditStore.open_readonly(self.settings.audit_db)
         try:

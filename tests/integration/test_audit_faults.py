@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from stack import KafkaClient, Stack, request
 
-from streams.adapters.audit_store import SqliteAuditStore
+from streams.adapters.audit.sqlite import SqliteAuditStore
 
 pytestmark = pytest.mark.integration
 UNAVAILABLE = "audit store unavailable; holding the message"

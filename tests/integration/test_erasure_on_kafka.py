@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from stack import KafkaClient, Stack, request
 
-from streams.adapters.audit_store import SqliteAuditStore
+from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.retention_cli import open_stores
 
 pytestmark = pytest.mark.integration

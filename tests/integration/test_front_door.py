@@ -11,7 +11,7 @@ import openai
 import pytest
 from stack import Stack
 
-from streams.adapters.audit_store import find_verified
+from streams.adapters.audit.verify import find_verified
 
 pytestmark = pytest.mark.integration
 NAME = "Jeanne Martin"

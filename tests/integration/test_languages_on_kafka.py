@@ -9,7 +9,7 @@ import uuid
 import pytest
 from stack import KafkaClient, Stack, request
 
-from streams.adapters.audit_store import SqliteAuditStore
+from streams.adapters.audit.sqlite import SqliteAuditStore
 
 pytestmark = pytest.mark.integration
 

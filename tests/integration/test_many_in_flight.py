@@ -48,6 +48,10 @@ def question(n: int) -> str:
     return f"What are the opening hours of library number {n} on Saturdays?"
 
 
+def to_translate(n: int) -> str:
+    return f"Translate into French: the library number {n} opens at nine on Saturdays."
+
+
 def statuses(responses: dict[str, list[dict[str, Any]]]) -> dict[str, list[str]]:
     return {i: [r["status"] for r in rs] for i, rs in responses.items()}
 
@@ -206,8 +210,8 @@ async def test_a_broker_restart_under_load_loses_and_duplicates_nothing(
 
 
 def two_doors_policy(slow_url: str, fast_url: str) -> dict[str, Any]:
-    """The shipped policy set plus two local model servers: the city's requests go to the slow
-    one, the national portal's to the fast one (rules placed first, so they decide residency)."""
+    """The shipped policy set plus two local model servers: the city's translations go to the
+    slow one, the national portal's to the fast one (rules placed first, so they decide)."""
     policy = policy_document(project_root() / "policies")
     door = {"kind": "openai-compatible", "models": ["douane-echo-1"], "jurisdiction": "FR",
             "region": "on-premises", "hosting": "on-premises", "retains_data": False,
@@ -217,9 +221,11 @@ def two_doors_policy(slow_url: str, fast_url: str) -> dict[str, Any]:
         {"id": "fast-door", "endpoint": f"{fast_url}/v1", **door},
     ]
     policy["rules"] = [
-        {"id": "city-to-the-slow-door", "when": {"tenants": ["city-of-lyon"]},
+        {"id": "city-to-the-slow-door",
+         "when": {"tenants": ["city-of-lyon"], "purposes": ["translation"]},
          "residency": {"providers": ["slow-door"]}},
-        {"id": "portal-to-the-fast-door", "when": {"tenants": ["service-public"]},
+        {"id": "portal-to-the-fast-door",
+         "when": {"tenants": ["service-public"], "purposes": ["translation"]},
          "residency": {"providers": ["fast-door"]}},
         *policy["rules"],
     ]
@@ -250,9 +256,11 @@ async def test_a_slow_provider_does_not_hold_back_a_fast_one(
     async with KafkaClient(stack.settings.kafka_bootstrap) as client:
         # the slow door's requests first, so that they are ahead in every partition
         for n, request_id in enumerate(slow_ids):
-            await client.publish(request(request_id, question(n), "city-of-lyon"))
+            await client.publish(request(request_id, to_translate(n), "city-of-lyon",
+                                         purpose="translation"))
         for n, request_id in enumerate(fast_ids):
-            await client.publish(request(request_id, question(n), "service-public"))
+            await client.publish(request(request_id, to_translate(n), "service-public",
+                                         purpose="translation"))
 
         fast_responses = await client.responses(set(fast_ids), timeout_s=300, settle_s=0)
         log = stack.log_text("worker-doors")[-3000:]

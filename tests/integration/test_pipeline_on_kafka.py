@@ -13,7 +13,7 @@ import uuid
 import pytest
 from stack import MAX_MESSAGE_BYTES, KafkaClient, Stack, request
 
-from streams.adapters.audit_store import SqliteAuditStore
+from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.config import REQUESTS_TOPIC
 from streams.demo import sample_prompts
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from stack import KafkaClient, Stack, request
 
-from streams.adapters.audit_stores import open_audit_reader
+from streams.adapters.audit.open import open_audit_reader
 from streams.adapters.topic_retention import read_retention, retention_ms
 from streams.worker import load_policy
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from streams.adapters.audit_store import load_audit_schema
+from streams.adapters.audit.verify import load_audit_schema
 from streams.core import audit
 from streams.core.audit import (
     AUDIT_SCHEMA,

@@ -22,7 +22,7 @@ from test_pipeline import (
     src,
 )
 
-from streams.adapters.audit_store import SqliteAuditStore
+from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.key_store import KeyStore
 from streams.adapters.personal_vault import PersonalVault
 from streams.adapters.placeholder_vault import PlaceholderVault

@@ -14,7 +14,8 @@ import jsonschema
 import pytest
 import yaml
 
-from streams.adapters.audit_store import SqliteAuditStore, load_audit_schema, verify_store
+from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.policy_files import policy_document
 from streams.adapters.providers.base import CallContext, ProviderAnswer, ProviderError
 from streams.adapters.signer import load_or_create_signer

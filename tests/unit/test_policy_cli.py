@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from streams.adapters.audit_store import SqliteAuditStore
+from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.signer import load_or_create_signer
 from streams.cli import main
 from streams.config import project_root

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from streams.adapters.audit_store import (
-    GroupCommitLog,
-    SqliteAuditReader,
-    SqliteAuditStore,
-    SqlRecords,
-)
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.records import SqlRecords
+from streams.adapters.audit.sqlite import SqliteAuditReader, SqliteAuditStore
 from streams.adapters.signer import Ed25519Signer, keyring_path_for
 from streams.config import Settings
 
@@ -21,7 +18,7 @@ from streams.config import Settings
 def describe(settings: Settings) -> str:
     """Where the log is, for messages (never a password)."""
     if settings.audit_dsn:
-        from streams.adapters.audit_store_postgres import redacted_dsn
+        from streams.adapters.audit.postgres import redacted_dsn
 
         return f"postgresql://{redacted_dsn(settings.audit_dsn)}"
     return str(settings.audit_db)
@@ -37,7 +34,7 @@ def open_audit_log(
 ) -> GroupCommitLog:
     """The configured store, for writing."""
     if settings.audit_dsn:
-        from streams.adapters.audit_store_postgres import PostgresAuditStore
+        from streams.adapters.audit.postgres import PostgresAuditStore
 
         return PostgresAuditStore(
             settings.audit_dsn, signer, keyring_path=keyring_path_for(settings.audit_db),
@@ -54,7 +51,7 @@ def open_audit_log(
 def open_audit_reader(settings: Settings) -> SqlRecords:
     """The configured store, read-only."""
     if settings.audit_dsn:
-        from streams.adapters.audit_store_postgres import PostgresAuditReader
+        from streams.adapters.audit.postgres import PostgresAuditReader
 
         return PostgresAuditReader(settings.audit_dsn)
     return SqliteAuditReader(settings.audit_db)

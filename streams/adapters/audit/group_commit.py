@@ -1,442 +1,67 @@
-"""The audit log in SQLite: append-only, hash-chained, Ed25519-signed records.
-
-Each row keeps the exact canonical bytes that were hashed and signed, and the signature; the
-indexed columns (request_id, tenant, kind, occurred_at) are copies for searching, and
-verification checks that they agree with the signed payload. Appends run in ``BEGIN IMMEDIATE``
-transactions with ``synchronous=FULL`` in WAL mode, so several processes can append to one file
-and ``append`` returns only once the record is durable.
+"""The writing half every audit store shares: group commit, signing, checkpoints, key rotation.
 
 Appends are grouped: concurrent callers (threads) queue their events and the first one to get
 the write lock commits everybody's in one transaction; each caller returns only after *its*
 batch is durable (group commit keeps "durable before forward" and contiguous seqs).
 
-The records are the leaves of an RFC 6962 Merkle tree. The store signs checkpoints of that
-tree (C2SP tlog-checkpoint in a signed note) every ``checkpoint_every`` records or
-``checkpoint_interval_s`` seconds, and on demand; it serves inclusion and consistency proofs.
-Public keys with their validity windows live in a keyring file next to the database
-(``audit.keyring.json``); key rotation is itself a signed record.
-
-Errors name record ids and seqs only, never the content of ``details``.
+The records are the leaves of an RFC 6962 Merkle tree. The log signs checkpoints of that tree
+(C2SP tlog-checkpoint in a signed note) every ``checkpoint_every`` records or
+``checkpoint_interval_s`` seconds, and on demand. Public keys with their validity windows live
+in a keyring file next to the database (``audit.keyring.json``); key rotation is itself a
+signed record.
 """
 
 from __future__ import annotations
 
 import base64
-import functools
-import json
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, Self
+from typing import Any
 
+from streams.adapters.audit.protocols import (
+    DEFAULT_ORIGIN,
+    AppendResult,
+    AuditStoreCorruptError,
+    AuditStoreError,
+    StoredCheckpoint,
+    StoredRecord,
+)
+from streams.adapters.audit.records import SqlRecords, blob, insert_values, stored_record
+from streams.adapters.audit.schema import COLUMNS, INSERT
 from streams.adapters.signer import (
     Ed25519Signer,
-    keyring_path_for,
     load_keyring,
-    load_public_key,
     raw_public_key,
     save_keyring,
-    verifier_for_raw,
 )
-from streams.adapters.sqlite_files import SqliteOpenError, open_wal_database
-from streams.config import project_root
 from streams.core import merkle
 from streams.core.audit import (
     GENESIS_HASH,
-    PAYLOAD_TYPE,
     AuditEvent,
     AuditPayloadError,
-    ChainEntry,
     PreparedRecord,
-    VerifyFn,
     format_timestamp,
     leaf_hash,
     signing_input,
-    verify_record,
 )
-from streams.core.checkpoint import (
-    Checkpoint,
-    NoteSignature,
-    parse_checkpoint,
-    sign_checkpoint,
-    split_note,
-)
+from streams.core.checkpoint import Checkpoint, NoteSignature, sign_checkpoint
 from streams.core.cosignature import add_signature
-from streams.core.keyring import KeyEntry, Keyring, key_id_of
-from streams.core.log_check import LogReport, verify_log
+from streams.core.keyring import KeyEntry, Keyring
 
-STORE_VERSION = 2  # PRAGMA user_version of the database layout (2: checkpoints, meta)
-DEFAULT_ORIGIN = "douane.example/audit/douane"
 CHECKPOINT_EVERY = 1000
 CHECKPOINT_INTERVAL_S = 60.0
 MAX_GROUP = 4096  # events committed in one transaction at most
 BUSY_TIMEOUT_S = 30.0
-_BATCH = 500
 # After a batch signed ahead turned out to follow a record another process wrote, this many
 # batches are signed inside their transaction (each would likely be signed twice otherwise).
 _UNGUESSED_AFTER_MISS = 16
 _MAX_LEAVES = 200_000  # leaf hashes kept for the next checkpoint at most (about 20 MB)
 _ID_CHUNK = 500  # record ids per idempotency query (SQLite allows 999 parameters at least)
-
-_DDL = (
-    """CREATE TABLE IF NOT EXISTS audit_records (
-        seq         INTEGER PRIMARY KEY,
-        record_id   TEXT NOT NULL UNIQUE,
-        kind        TEXT NOT NULL,
-        request_id  TEXT,
-        tenant      TEXT,
-        occurred_at TEXT NOT NULL,
-        canonical   BLOB NOT NULL,
-        leaf_hash   TEXT NOT NULL,
-        signature   BLOB NOT NULL,
-        key_id      TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS audit_records_request_id ON audit_records (request_id)",
-    "CREATE INDEX IF NOT EXISTS audit_records_tenant ON audit_records (tenant)",
-    "CREATE INDEX IF NOT EXISTS audit_records_kind ON audit_records (kind)",
-    "CREATE INDEX IF NOT EXISTS audit_records_occurred_at ON audit_records (occurred_at)",
-    """CREATE TABLE IF NOT EXISTS audit_checkpoints (
-        size      INTEGER PRIMARY KEY,
-        root_hash TEXT NOT NULL,
-        note      BLOB NOT NULL,
-        issued_at TEXT NOT NULL
-    )""",
-    "CREATE TABLE IF NOT EXISTS audit_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
-_COLUMNS = (
-    "seq, record_id, kind, request_id, tenant, occurred_at, canonical, leaf_hash, signature, key_id"
-)
-_INDEXED = ("record_id", "kind", "request_id", "tenant", "occurred_at", "leaf_hash")
-_INSERT = f"INSERT INTO audit_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-
-
-class AuditStoreError(RuntimeError):
-    pass
-
-
-class AuditStoreCorruptError(AuditStoreError):
-    """A stored row cannot be read back; run verification to locate tampering."""
-
-
-@dataclass(frozen=True)
-class StoredRecord:
-    seq: int
-    record_id: str
-    kind: str
-    request_id: str | None
-    tenant: str | None
-    payload: dict[str, Any]
-    canonical: bytes  # the exact bytes that were hashed and signed
-    leaf_hash: str  # hex, RFC 6962
-    signature: bytes  # Ed25519 over pae(PAYLOAD_TYPE, canonical)
-    key_id: str
-
-    @property
-    def envelope(self) -> dict[str, Any]:
-        """The record as a DSSE envelope."""
-        return {
-            "payloadType": PAYLOAD_TYPE,
-            "payload": base64.b64encode(self.canonical).decode("ascii"),
-            "signatures": [
-                {"keyid": self.key_id, "sig": base64.b64encode(self.signature).decode("ascii")}
-            ],
-        }
-
-
-@dataclass(frozen=True)
-class StoredCheckpoint:
-    size: int
-    root_hash: bytes
-    note: bytes  # the signed note, exactly as signed
-    issued_at: str
-
-    @property
-    def checkpoint(self) -> Checkpoint:
-        return parse_checkpoint(split_note(self.note)[0])
-
-
-@dataclass(frozen=True)
-class AuditQuery:
-    """Filters for ``douane audit query``; None means any."""
-
-    tenant: str | None = None
-    since: str | None = None  # RFC 3339, inclusive
-    until: str | None = None  # RFC 3339, exclusive
-    kinds: tuple[str, ...] = ()
-    decision: str | None = None  # details.decision (forward / block)
-    entity_type: str | None = None  # present in details.entities
-    provider: str | None = None
-    policy_hash: str | None = None
-    request_id: str | None = None
-
-    def matches_details(self, payload: Mapping[str, Any]) -> bool:
-        details = payload.get("details") or {}
-        if self.decision is not None and details.get("decision") != self.decision:
-            return False
-        if self.entity_type is not None and not (details.get("entities") or {}).get(
-                self.entity_type):
-            return False
-        if self.provider is not None and details.get("provider") != self.provider:
-            return False
-        if self.policy_hash is not None:
-            policy = details.get("policy") or {}
-            digest = policy.get("sha256") if isinstance(policy, dict) else None
-            if not (isinstance(digest, str) and digest.startswith(self.policy_hash)):
-                return False
-        return True
-
-
-@dataclass(frozen=True)
-class AppendResult:
-    record: StoredRecord
-    created: bool  # False: the record id was already in the log and nothing was written
-
-
-class AuditReader(Protocol):
-    def get(self, record_id: str) -> StoredRecord | None: ...
-
-    def records_for_request(self, request_id: str) -> list[StoredRecord]: ...
-
-    def iter_records(self) -> Iterator[StoredRecord]: ...
-
-    def close(self) -> None: ...
-
-
-class AuditStore(AuditReader, Protocol):
-    def append(self, event: AuditEvent) -> AppendResult: ...
-
-
-class AuditLog(AuditStore, Protocol):
-    """Everything the audit commands need; SQLite and PostgreSQL both provide it."""
-
-    origin: str
-
-    def append_many(self, events: Sequence[AuditEvent]) -> list[AppendResult]: ...
-
-    def size(self) -> int: ...
-
-    def query(self, filters: AuditQuery) -> Iterator[StoredRecord]: ...
-
-    def iter_entries(self) -> Iterator[ChainEntry]: ...
-
-    def leaf_hashes(self, size: int) -> list[bytes]: ...
-
-    def checkpoints(self) -> list[StoredCheckpoint]: ...
-
-    def issue_checkpoint(self) -> StoredCheckpoint: ...
-
-    def rotate_key(self, new_signer: Ed25519Signer) -> StoredRecord: ...
-
-
-def load_audit_schema() -> dict[str, Any]:
-    """The JSON Schema of audit payloads, from ``schemas/audit-record.schema.json``."""
-    path = project_root() / "schemas" / "audit-record.schema.json"
-    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return schema
-
-
-@functools.cache
-def _cached_schema() -> Mapping[str, Any]:
-    return load_audit_schema()
-
-
-def _blob(value: object) -> bytes:
-    """A BLOB column as bytes; a tampered TEXT or number still reaches the verifier as bytes."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    return str(value).encode("utf-8")
-
-
-Row = Mapping[str, Any]  # a result row by column name (sqlite3.Row or psycopg dict_row)
-
-
-def _entry(row: Row) -> ChainEntry:
-    return ChainEntry(
-        seq=row["seq"],
-        canonical=_blob(row["canonical"]),
-        signature=_blob(row["signature"]),
-        key_id=row["key_id"],
-        columns={name: row[name] for name in _INDEXED},
-    )
-
-
-def _record(row: Row) -> StoredRecord:
-    canonical = _blob(row["canonical"])
-    try:
-        payload = json.loads(canonical)
-    except ValueError:
-        raise AuditStoreCorruptError(
-            f"record {row['seq']}: stored payload is not JSON; run audit verification"
-        ) from None
-    if not isinstance(payload, dict):
-        raise AuditStoreCorruptError(f"record {row['seq']}: stored payload is not a JSON object")
-    return StoredRecord(
-        seq=row["seq"],
-        record_id=row["record_id"],
-        kind=row["kind"],
-        request_id=row["request_id"],
-        tenant=row["tenant"],
-        payload=payload,
-        canonical=canonical,
-        leaf_hash=row["leaf_hash"],
-        signature=_blob(row["signature"]),
-        key_id=row["key_id"],
-    )
-
-
-def _row(record: StoredRecord) -> tuple[object, ...]:
-    """The values of ``_INSERT`` for ``record``."""
-    return (record.seq, record.record_id, record.kind, record.request_id, record.tenant,
-            record.payload["occurred_at"], record.canonical, record.leaf_hash, record.signature,
-            record.key_id)
-
-
-class SqlRecords:
-    """Read side shared by writers and read-only readers, SQLite and PostgreSQL alike.
-
-    SQL is written once with ``?`` placeholders; a backend with another paramstyle sets
-    ``PARAM`` and the text is adapted. Rows are read by column name.
-    """
-
-    PARAM = "?"
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
-        self._lock = threading.RLock()  # one connection, usable from several threads
-
-    def _connection(self) -> Any:
-        return self._conn
-
-    def _execute(self, sql: str, params: Sequence[object] = ()) -> Any:
-        """Run one statement; the cursor it returns has ``fetchone``/``fetchall``."""
-        if self.PARAM != "?":
-            sql = sql.replace("?", self.PARAM)
-        return self._connection().execute(sql, tuple(params))
-
-    def _rows(self, where: str, params: tuple[object, ...], limit: int = -1) -> list[Row]:
-        bound = f" LIMIT {int(limit)}" if limit >= 0 else ""
-        sql = f"SELECT {_COLUMNS} FROM audit_records {where} ORDER BY seq{bound}"
-        with self._lock:
-            rows: list[Row] = self._execute(sql, params).fetchall()
-            return rows
-
-    def _row_for(self, record_id: str) -> Row | None:
-        rows = self._rows("WHERE record_id = ?", (record_id,))
-        return rows[0] if rows else None
-
-    def _iter_rows(self, where: str = "", params: tuple[object, ...] = ()) -> Iterator[Row]:
-        """Rows in seq order, fetched in batches so appends are not held up."""
-        clause = f"{where} AND" if where else "WHERE"
-        batch = self._rows(f"{clause} seq > ?", (*params, 0), _BATCH)
-        while batch:
-            yield from batch
-            if len(batch) < _BATCH:
-                return
-            batch = self._rows(f"{clause} seq > ?", (*params, batch[-1]["seq"]), _BATCH)
-
-    def get(self, record_id: str) -> StoredRecord | None:
-        row = self._row_for(record_id)
-        return None if row is None else _record(row)
-
-    def get_seq(self, seq: int) -> StoredRecord | None:
-        rows = self._rows("WHERE seq = ?", (seq,))
-        return _record(rows[0]) if rows else None
-
-    def records_for_request(self, request_id: str) -> list[StoredRecord]:
-        return [_record(row) for row in self._rows("WHERE request_id = ?", (request_id,))]
-
-    def iter_records(self) -> Iterator[StoredRecord]:
-        return (_record(row) for row in self._iter_rows())
-
-    def iter_entries(self) -> Iterator[ChainEntry]:
-        """Rows as the core's chain checker wants them (no JSON parsing)."""
-        return (_entry(row) for row in self._iter_rows())
-
-    def size(self) -> int:
-        with self._lock:
-            found = self._execute("SELECT max(seq) AS size FROM audit_records").fetchone()
-        return int(found["size"] or 0)
-
-    def query(self, filters: AuditQuery) -> Iterator[StoredRecord]:
-        """Records matching ``filters`` in seq order (indexed columns in SQL, details after)."""
-        clauses: list[str] = []
-        params: list[object] = []
-        for column, value in (("tenant", filters.tenant), ("request_id", filters.request_id)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if filters.since is not None:
-            clauses.append("occurred_at >= ?")
-            params.append(filters.since)
-        if filters.until is not None:
-            clauses.append("occurred_at < ?")
-            params.append(filters.until)
-        if filters.kinds:
-            clauses.append(f"kind IN ({', '.join('?' for _ in filters.kinds)})")
-            params.extend(filters.kinds)
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
-        for row in self._iter_rows(where, tuple(params)):
-            record = _record(row)
-            if filters.matches_details(record.payload):
-                yield record
-
-    def leaf_hashes(self, size: int) -> list[bytes]:
-        """Leaf hashes of records 1..size, recomputed from the stored bytes."""
-        with self._lock:
-            rows = self._execute(
-                "SELECT seq, canonical FROM audit_records WHERE seq <= ? ORDER BY seq", (size,)
-            ).fetchall()
-        if len(rows) != size or (rows and rows[-1]["seq"] != size):
-            raise AuditStoreCorruptError(f"records 1..{size} are not all present")
-        return [leaf_hash(_blob(row["canonical"])) for row in rows]
-
-    def checkpoints(self) -> list[StoredCheckpoint]:
-        with self._lock:
-            rows = self._execute(
-                "SELECT size, root_hash, note, issued_at FROM audit_checkpoints ORDER BY size"
-            ).fetchall()
-        return [StoredCheckpoint(row["size"], bytes.fromhex(row["root_hash"]),
-                                 _blob(row["note"]), row["issued_at"]) for row in rows]
-
-    def latest_checkpoint(self) -> StoredCheckpoint | None:
-        found = self.checkpoints()
-        return found[-1] if found else None
-
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class SqliteAuditReader(SqlRecords):
-    """Read-only access, for verifiers and for processes that must not write."""
-
-    def __init__(self, path: Path) -> None:
-        if not path.is_file():
-            raise FileNotFoundError(f"no audit database at {path}")
-        uri = path.resolve().as_uri() + "?mode=ro"
-        conn = sqlite3.connect(
-            uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-        conn.execute("PRAGMA query_only = ON")
-        conn.row_factory = sqlite3.Row
-        super().__init__(conn)
 
 
 class _Pending:
@@ -766,7 +391,7 @@ class GroupCommitLog(SqlRecords):
             except AuditPayloadError as error:
                 outcomes.append((pending, None, error))
                 continue
-            rows.append(_row(record))
+            rows.append(insert_values(record))
             seq, prev = record.seq, record.leaf_hash
             created[record_id] = record
             outcomes.append((pending, AppendResult(record, True), None))
@@ -777,7 +402,7 @@ class GroupCommitLog(SqlRecords):
             "SELECT seq, canonical FROM audit_records ORDER BY seq DESC LIMIT 1").fetchone()
         if last is None:
             return 0, GENESIS_HASH
-        return int(last["seq"]), leaf_hash(_blob(last["canonical"])).hex()
+        return int(last["seq"]), leaf_hash(blob(last["canonical"])).hex()
 
     def _existing(self, record_ids: list[str]) -> dict[str, StoredRecord]:
         """The stored records among ``record_ids`` (one query per chunk, not one per id)."""
@@ -785,9 +410,9 @@ class GroupCommitLog(SqlRecords):
         for start in range(0, len(record_ids), _ID_CHUNK):
             chunk = record_ids[start:start + _ID_CHUNK]
             marks = ", ".join("?" for _ in chunk)
-            for row in self._execute(f"SELECT {_COLUMNS} FROM audit_records WHERE record_id "
+            for row in self._execute(f"SELECT {COLUMNS} FROM audit_records WHERE record_id "
                                      f"IN ({marks})", chunk).fetchall():
-                found[row["record_id"]] = _record(row)
+                found[row["record_id"]] = stored_record(row)
         return found
 
     def _commit(self, batch: list[_Pending], signed: _Signed | None = None) -> _Head:
@@ -820,7 +445,7 @@ class GroupCommitLog(SqlRecords):
                     except AuditPayloadError as error:  # this event only; the others go on
                         outcomes.append((pending, None, error))
                         continue
-                    rows.append(_row(record))
+                    rows.append(insert_values(record))
                     seq, prev = record.seq, record.leaf_hash
                     known[record_id] = record
                     outcomes.append((pending, AppendResult(record, True), None))
@@ -856,9 +481,9 @@ class GroupCommitLog(SqlRecords):
         )
 
     def _insert_rows(self, rows: list[tuple[object, ...]]) -> None:
-        """Insert rows made by ``_row`` (a backend may send them in one call)."""
+        """Insert rows made by ``insert_values`` (a backend may send them in one call)."""
         for row in rows:
-            self._execute(_INSERT, row)
+            self._execute(INSERT, row)
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -898,7 +523,7 @@ class GroupCommitLog(SqlRecords):
                     if row["seq"] != tree.size + 1:
                         raise AuditStoreCorruptError(
                             f"record {tree.size + 1} is missing; run audit verification")
-                    tree.append(leaf_hash(_blob(row["canonical"])))
+                    tree.append(leaf_hash(blob(row["canonical"])))
             found = self._execute("SELECT size, root_hash, note, issued_at FROM "
                                   "audit_checkpoints WHERE size = ?", (tree.size,)).fetchone()
             if found is None:
@@ -912,7 +537,7 @@ class GroupCommitLog(SqlRecords):
                 stored = StoredCheckpoint(tree.size, tree.root(), note, issued_at)
             else:
                 stored = StoredCheckpoint(found["size"], bytes.fromhex(found["root_hash"]),
-                                          _blob(found["note"]), found["issued_at"])
+                                          blob(found["note"]), found["issued_at"])
         with self._lock:
             self._tree = tree
             self._last_checkpoint = (tree.size, time.monotonic())
@@ -931,7 +556,7 @@ class GroupCommitLog(SqlRecords):
                                   "audit_checkpoints WHERE size = ?", (size,)).fetchone()
             if found is None:
                 raise AuditStoreError(f"no stored checkpoint at size {size}")
-            note = add_signature(_blob(found["note"]), signature)
+            note = add_signature(blob(found["note"]), signature)
             self._execute("UPDATE audit_checkpoints SET note = ? WHERE size = ?", (note, size))
         return StoredCheckpoint(size, bytes.fromhex(found["root_hash"]), note,
                                 found["issued_at"])
@@ -959,7 +584,7 @@ class GroupCommitLog(SqlRecords):
                     self._ensure_current_signer()
                     seq, prev = self._last_seq_and_hash()
                     record = self._build(event, seq + 1, prev)
-                    self._insert_rows([_row(record)])
+                    self._insert_rows([insert_values(record)])
                     self._execute("UPDATE audit_meta SET value = ? WHERE name = 'active_key_id'",
                                   (new_signer.key_id,))
                     keyring = self.keyring.rotated(old.key_id, new_public,
@@ -975,60 +600,6 @@ class GroupCommitLog(SqlRecords):
         return record
 
 
-class SqliteAuditStore(GroupCommitLog):
-    """The default audit store: one SQLite file, safe for several appending processes."""
-
-    def __init__(
-        self,
-        path: Path,
-        signer: Ed25519Signer,
-        *,
-        origin: str | None = None,
-        keyring_path: Path | None = None,
-        checkpoint_every: int = CHECKPOINT_EVERY,
-        checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
-        signer_loader: Callable[[], Ed25519Signer] | None = None,
-        clock: Callable[[], datetime] = now_utc,
-        busy_timeout_s: float = BUSY_TIMEOUT_S,
-    ) -> None:
-        try:
-            # the busy timeout is how long an append waits for another writer before failing closed
-            conn = open_wal_database(path, busy_timeout_s, private=False)
-        except SqliteOpenError as exc:
-            raise AuditStoreError(str(exc)) from exc
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > STORE_VERSION:
-                raise AuditStoreError(f"{path}: layout version {version} is newer than this code")
-            for statement in _DDL:
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
-            conn.execute("COMMIT")
-            conn.row_factory = sqlite3.Row
-            self.path = path
-            super().__init__(
-                conn, signer, keyring_path=keyring_path or keyring_path_for(path), origin=origin,
-                checkpoint_every=checkpoint_every, checkpoint_interval_s=checkpoint_interval_s,
-                signer_loader=signer_loader, clock=clock)
-        except BaseException:
-            conn.close()
-            raise
-
-    def _begin_write(self) -> None:
-        self._execute("BEGIN IMMEDIATE")  # takes the write lock: one appender at a time
-
-    def _insert_rows(self, rows: list[tuple[object, ...]]) -> None:
-        self._conn.executemany(_INSERT, rows)  # one call for a whole group commit
-
-    def _rollback(self) -> None:
-        if self._conn.in_transaction:
-            self._execute("ROLLBACK")
-
-    @staticmethod
-    def open_readonly(path: Path) -> SqliteAuditReader:
-        return SqliteAuditReader(path)
-
 
 def _open_keyring(path: Path, signer: Ed25519Signer, origin: str | None) -> Keyring:
     """The keyring next to the log, created with ``signer`` as first key on a new log."""
@@ -1043,86 +614,3 @@ def _open_keyring(path: Path, signer: Ed25519Signer, origin: str | None) -> Keyr
                               f"not the configured {origin!r}")
     return keyring
 
-
-def _verifiers(public_key_paths: Sequence[Path]) -> dict[str, VerifyFn]:
-    return dict(load_public_key(path) for path in public_key_paths)
-
-
-def _raw_public(path: Path) -> bytes:
-    from cryptography.hazmat.primitives import serialization
-
-    key = serialization.load_pem_public_key(path.read_bytes())
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-
-
-def trusted_keyring(
-    db_path: Path, public_key_paths: Sequence[Path] = (), keyring_path: Path | None = None,
-    origin: str | None = None,
-) -> Keyring:
-    """The keyring a verifier trusts: the file next to the log (or given), plus extra keys.
-
-    Extra public keys (PEM files) are added with open windows; this is how logs written before
-    keyrings existed verify.
-    """
-    path = keyring_path or keyring_path_for(db_path)
-    keyring = load_keyring(path) if path.exists() else Keyring(origin or DEFAULT_ORIGIN, ())
-    for pem in public_key_paths:
-        raw = _raw_public(pem)
-        keyring = keyring.with_key(KeyEntry(key_id_of(raw), raw))
-    return keyring
-
-
-def verify_log_reader(
-    reader: AuditLogReader, keyring: Keyring, schema: Mapping[str, Any],
-    trusted_checkpoint: bytes | None = None,
-) -> LogReport:
-    checkpoints = [(c.size, c.note) for c in reader.checkpoints()]
-    return verify_log(reader.iter_entries(), keyring, verifier_for_raw, schema, checkpoints,
-                      trusted_checkpoint)
-
-
-def verify_store(
-    path: Path,
-    public_key_paths: Sequence[Path],
-    schema: Mapping[str, Any],
-    *,
-    keyring_path: Path | None = None,
-    trusted_checkpoint: bytes | None = None,
-    origin: str | None = None,
-) -> LogReport:
-    """Check the whole database at ``path``: records, key windows, tree, checkpoints.
-
-    ``origin`` names the log when no keyring file is found (then only ``public_key_paths``
-    are trusted, with open windows).
-    """
-    if not path.is_file():
-        return LogReport(ok=False, records_checked=0, problem="no audit database found")
-    keyring = trusted_keyring(path, public_key_paths, keyring_path, origin)
-    with SqliteAuditReader(path) as reader:
-        return verify_log_reader(reader, keyring, schema, trusted_checkpoint)
-
-
-def find_verified(path: Path, public_key_path: Path, record_id: str) -> StoredRecord | None:
-    """The record ``record_id`` if it exists and is validly signed by that key, else None."""
-    verifiers = _verifiers([public_key_path])
-    if not path.is_file():
-        return None
-    with SqliteAuditReader(path) as reader:
-        row = reader._row_for(record_id)
-        if row is None:
-            return None
-        if not verify_record(_entry(row), verifiers, _cached_schema()).ok:
-            return None
-        return _record(row)
-
-
-class AuditLogReader(Protocol):
-    def iter_entries(self) -> Iterator[ChainEntry]: ...
-
-    def checkpoints(self) -> list[StoredCheckpoint]: ...
-
-
-if TYPE_CHECKING:  # mypy proves the SQLite classes satisfy the protocols
-    _store: type[AuditStore] = SqliteAuditStore
-    _log: type[AuditLog] = SqliteAuditStore
-    _reader: type[AuditReader] = SqliteAuditReader

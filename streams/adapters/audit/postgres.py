@@ -24,16 +24,16 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from streams.adapters.audit_store import (
+from streams.adapters.audit.group_commit import (
     BUSY_TIMEOUT_S,
     CHECKPOINT_EVERY,
     CHECKPOINT_INTERVAL_S,
-    STORE_VERSION,
-    AuditStoreError,
     GroupCommitLog,
-    SqlRecords,
     now_utc,
 )
+from streams.adapters.audit.protocols import AuditStoreError, AuditStoreUnavailableError
+from streams.adapters.audit.records import SqlRecords
+from streams.adapters.audit.schema import STORE_VERSION
 from streams.adapters.signer import Ed25519Signer
 
 _DDL = (
@@ -62,10 +62,6 @@ _DDL = (
     "CREATE TABLE IF NOT EXISTS audit_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 _SCHEMA_LOCK = 0x64_6F_75_61_6E_65  # advisory lock id ("douane"): one process creates tables
-
-
-class AuditStoreUnavailableError(AuditStoreError):
-    """The PostgreSQL server cannot be reached or dropped the connection (names no data)."""
 
 
 def redacted_dsn(dsn: str) -> str:

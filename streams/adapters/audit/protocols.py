@@ -1,0 +1,153 @@
+"""What the audit log offers its callers: records, queries, the store protocols, the errors.
+
+Every store (SQLite, PostgreSQL) provides ``AuditLog``; code that only appends asks for an
+``AuditStore``, code that only reads for an ``AuditReader``. Errors name record ids and seqs
+only, never the content of ``details``.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from streams.adapters.signer import Ed25519Signer
+from streams.core.audit import PAYLOAD_TYPE, AuditEvent, ChainEntry
+from streams.core.checkpoint import Checkpoint, parse_checkpoint, split_note
+
+DEFAULT_ORIGIN = "douane.example/audit/douane"  # the log's name when none is configured
+
+
+class AuditStoreError(RuntimeError):
+    """The audit log cannot do what was asked (the message names no personal data)."""
+
+
+class AuditStoreCorruptError(AuditStoreError):
+    """A stored row cannot be read back; run verification to locate tampering."""
+
+
+class AuditStoreUnavailableError(AuditStoreError):
+    """The database server cannot be reached or dropped the connection (names no data).
+
+    Raised by the PostgreSQL store; the worker holds the message and retries (fail closed).
+    """
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    seq: int
+    record_id: str
+    kind: str
+    request_id: str | None
+    tenant: str | None
+    payload: dict[str, Any]
+    canonical: bytes  # the exact bytes that were hashed and signed
+    leaf_hash: str  # hex, RFC 6962
+    signature: bytes  # Ed25519 over pae(PAYLOAD_TYPE, canonical)
+    key_id: str
+
+    @property
+    def envelope(self) -> dict[str, Any]:
+        """The record as a DSSE envelope."""
+        return {
+            "payloadType": PAYLOAD_TYPE,
+            "payload": base64.b64encode(self.canonical).decode("ascii"),
+            "signatures": [
+                {"keyid": self.key_id, "sig": base64.b64encode(self.signature).decode("ascii")}
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    size: int
+    root_hash: bytes
+    note: bytes  # the signed note, exactly as signed
+    issued_at: str
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        return parse_checkpoint(split_note(self.note)[0])
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Filters for ``douane audit query``; None means any."""
+
+    tenant: str | None = None
+    since: str | None = None  # RFC 3339, inclusive
+    until: str | None = None  # RFC 3339, exclusive
+    kinds: tuple[str, ...] = ()
+    decision: str | None = None  # details.decision (forward / block)
+    entity_type: str | None = None  # present in details.entities
+    provider: str | None = None
+    policy_hash: str | None = None
+    request_id: str | None = None
+
+    def matches_details(self, payload: Mapping[str, Any]) -> bool:
+        details = payload.get("details") or {}
+        if self.decision is not None and details.get("decision") != self.decision:
+            return False
+        if self.entity_type is not None and not (details.get("entities") or {}).get(
+                self.entity_type):
+            return False
+        if self.provider is not None and details.get("provider") != self.provider:
+            return False
+        if self.policy_hash is not None:
+            policy = details.get("policy") or {}
+            digest = policy.get("sha256") if isinstance(policy, dict) else None
+            if not (isinstance(digest, str) and digest.startswith(self.policy_hash)):
+                return False
+        return True
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    record: StoredRecord
+    created: bool  # False: the record id was already in the log and nothing was written
+
+
+class AuditReader(Protocol):
+    def get(self, record_id: str) -> StoredRecord | None: ...
+
+    def records_for_request(self, request_id: str) -> list[StoredRecord]: ...
+
+    def iter_records(self) -> Iterator[StoredRecord]: ...
+
+    def close(self) -> None: ...
+
+
+class AuditStore(AuditReader, Protocol):
+    def append(self, event: AuditEvent) -> AppendResult: ...
+
+
+class AuditLog(AuditStore, Protocol):
+    """Everything the audit commands need; SQLite and PostgreSQL both provide it."""
+
+    origin: str
+
+    def append_many(self, events: Sequence[AuditEvent]) -> list[AppendResult]: ...
+
+    def size(self) -> int: ...
+
+    def query(self, filters: AuditQuery) -> Iterator[StoredRecord]: ...
+
+    def iter_entries(self) -> Iterator[ChainEntry]: ...
+
+    def leaf_hashes(self, size: int) -> list[bytes]: ...
+
+    def checkpoints(self) -> list[StoredCheckpoint]: ...
+
+    def issue_checkpoint(self) -> StoredCheckpoint: ...
+
+    def rotate_key(self, new_signer: Ed25519Signer) -> StoredRecord: ...
+
+
+
+class AuditLogReader(Protocol):
+    """What verification reads: the chain and the stored checkpoints."""
+
+    def iter_entries(self) -> Iterator[ChainEntry]: ...
+
+    def checkpoints(self) -> list[StoredCheckpoint]: ...

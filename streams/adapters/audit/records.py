@@ -1,0 +1,202 @@
+"""Reading the audit log with SQL: one reader for every store, SQLite and PostgreSQL alike.
+
+Rows are read by column name and turned into ``StoredRecord`` (parsed) or ``ChainEntry`` (the
+stored bytes, as verification wants them).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from streams.adapters.audit.protocols import (
+    AuditQuery,
+    AuditStoreCorruptError,
+    StoredCheckpoint,
+    StoredRecord,
+)
+from streams.adapters.audit.schema import COLUMNS, INDEXED
+from streams.core.audit import ChainEntry, leaf_hash
+
+_BATCH = 500  # rows per read when iterating
+
+
+def blob(value: object) -> bytes:
+    """A BLOB column as bytes; a tampered TEXT or number still reaches the verifier as bytes."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode("utf-8")
+
+
+Row = Mapping[str, Any]  # a result row by column name (sqlite3.Row or psycopg dict_row)
+
+
+def chain_entry(row: Row) -> ChainEntry:
+    return ChainEntry(
+        seq=row["seq"],
+        canonical=blob(row["canonical"]),
+        signature=blob(row["signature"]),
+        key_id=row["key_id"],
+        columns={name: row[name] for name in INDEXED},
+    )
+
+
+def stored_record(row: Row) -> StoredRecord:
+    canonical = blob(row["canonical"])
+    try:
+        payload = json.loads(canonical)
+    except ValueError:
+        raise AuditStoreCorruptError(
+            f"record {row['seq']}: stored payload is not JSON; run audit verification"
+        ) from None
+    if not isinstance(payload, dict):
+        raise AuditStoreCorruptError(f"record {row['seq']}: stored payload is not a JSON object")
+    return StoredRecord(
+        seq=row["seq"],
+        record_id=row["record_id"],
+        kind=row["kind"],
+        request_id=row["request_id"],
+        tenant=row["tenant"],
+        payload=payload,
+        canonical=canonical,
+        leaf_hash=row["leaf_hash"],
+        signature=blob(row["signature"]),
+        key_id=row["key_id"],
+    )
+
+
+def insert_values(record: StoredRecord) -> tuple[object, ...]:
+    """The values of ``INSERT`` for ``record``."""
+    return (record.seq, record.record_id, record.kind, record.request_id, record.tenant,
+            record.payload["occurred_at"], record.canonical, record.leaf_hash, record.signature,
+            record.key_id)
+
+
+class SqlRecords:
+    """Read side shared by writers and read-only readers, SQLite and PostgreSQL alike.
+
+    SQL is written once with ``?`` placeholders; a backend with another paramstyle sets
+    ``PARAM`` and the text is adapted. Rows are read by column name.
+    """
+
+    PARAM = "?"
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+        self._lock = threading.RLock()  # one connection, usable from several threads
+
+    def _connection(self) -> Any:
+        return self._conn
+
+    def _execute(self, sql: str, params: Sequence[object] = ()) -> Any:
+        """Run one statement; the cursor it returns has ``fetchone``/``fetchall``."""
+        if self.PARAM != "?":
+            sql = sql.replace("?", self.PARAM)
+        return self._connection().execute(sql, tuple(params))
+
+    def _rows(self, where: str, params: tuple[object, ...], limit: int = -1) -> list[Row]:
+        bound = f" LIMIT {int(limit)}" if limit >= 0 else ""
+        sql = f"SELECT {COLUMNS} FROM audit_records {where} ORDER BY seq{bound}"
+        with self._lock:
+            rows: list[Row] = self._execute(sql, params).fetchall()
+            return rows
+
+    def row_for(self, record_id: str) -> Row | None:
+        rows = self._rows("WHERE record_id = ?", (record_id,))
+        return rows[0] if rows else None
+
+    def _iter_rows(self, where: str = "", params: tuple[object, ...] = ()) -> Iterator[Row]:
+        """Rows in seq order, fetched in batches so appends are not held up."""
+        clause = f"{where} AND" if where else "WHERE"
+        batch = self._rows(f"{clause} seq > ?", (*params, 0), _BATCH)
+        while batch:
+            yield from batch
+            if len(batch) < _BATCH:
+                return
+            batch = self._rows(f"{clause} seq > ?", (*params, batch[-1]["seq"]), _BATCH)
+
+    def get(self, record_id: str) -> StoredRecord | None:
+        row = self.row_for(record_id)
+        return None if row is None else stored_record(row)
+
+    def get_seq(self, seq: int) -> StoredRecord | None:
+        rows = self._rows("WHERE seq = ?", (seq,))
+        return stored_record(rows[0]) if rows else None
+
+    def records_for_request(self, request_id: str) -> list[StoredRecord]:
+        return [stored_record(row) for row in self._rows("WHERE request_id = ?", (request_id,))]
+
+    def iter_records(self) -> Iterator[StoredRecord]:
+        return (stored_record(row) for row in self._iter_rows())
+
+    def iter_entries(self) -> Iterator[ChainEntry]:
+        """Rows as the core's chain checker wants them (no JSON parsing)."""
+        return (chain_entry(row) for row in self._iter_rows())
+
+    def size(self) -> int:
+        with self._lock:
+            found = self._execute("SELECT max(seq) AS size FROM audit_records").fetchone()
+        return int(found["size"] or 0)
+
+    def query(self, filters: AuditQuery) -> Iterator[StoredRecord]:
+        """Records matching ``filters`` in seq order (indexed columns in SQL, details after)."""
+        clauses: list[str] = []
+        params: list[object] = []
+        for column, value in (("tenant", filters.tenant), ("request_id", filters.request_id)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if filters.since is not None:
+            clauses.append("occurred_at >= ?")
+            params.append(filters.since)
+        if filters.until is not None:
+            clauses.append("occurred_at < ?")
+            params.append(filters.until)
+        if filters.kinds:
+            clauses.append(f"kind IN ({', '.join('?' for _ in filters.kinds)})")
+            params.extend(filters.kinds)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        for row in self._iter_rows(where, tuple(params)):
+            record = stored_record(row)
+            if filters.matches_details(record.payload):
+                yield record
+
+    def leaf_hashes(self, size: int) -> list[bytes]:
+        """Leaf hashes of records 1..size, recomputed from the stored bytes."""
+        with self._lock:
+            rows = self._execute(
+                "SELECT seq, canonical FROM audit_records WHERE seq <= ? ORDER BY seq", (size,)
+            ).fetchall()
+        if len(rows) != size or (rows and rows[-1]["seq"] != size):
+            raise AuditStoreCorruptError(f"records 1..{size} are not all present")
+        return [leaf_hash(blob(row["canonical"])) for row in rows]
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        with self._lock:
+            rows = self._execute(
+                "SELECT size, root_hash, note, issued_at FROM audit_checkpoints ORDER BY size"
+            ).fetchall()
+        return [StoredCheckpoint(row["size"], bytes.fromhex(row["root_hash"]),
+                                 blob(row["note"]), row["issued_at"]) for row in rows]
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        found = self.checkpoints()
+        return found[-1] if found else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,135 @@
+"""The audit log in SQLite (the default): one file, safe for several appending processes.
+
+Each row keeps the exact canonical bytes that were hashed and signed, and the signature; the
+indexed columns (request_id, tenant, kind, occurred_at) are copies for searching, and
+verification checks that they agree with the signed payload. Appends run in ``BEGIN IMMEDIATE``
+transactions with ``synchronous=FULL`` in WAL mode, so several processes can append to one file
+and ``append`` returns only once the record is durable.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from streams.adapters.audit.group_commit import (
+    BUSY_TIMEOUT_S,
+    CHECKPOINT_EVERY,
+    CHECKPOINT_INTERVAL_S,
+    GroupCommitLog,
+    now_utc,
+)
+from streams.adapters.audit.protocols import AuditStoreError
+from streams.adapters.audit.records import SqlRecords
+from streams.adapters.audit.schema import INSERT, STORE_VERSION
+from streams.adapters.signer import Ed25519Signer, keyring_path_for
+from streams.adapters.sqlite_files import SqliteOpenError, open_wal_database
+
+if TYPE_CHECKING:
+    from streams.adapters.audit.protocols import AuditLog, AuditReader, AuditStore
+
+_DDL = (
+    """CREATE TABLE IF NOT EXISTS audit_records (
+        seq         INTEGER PRIMARY KEY,
+        record_id   TEXT NOT NULL UNIQUE,
+        kind        TEXT NOT NULL,
+        request_id  TEXT,
+        tenant      TEXT,
+        occurred_at TEXT NOT NULL,
+        canonical   BLOB NOT NULL,
+        leaf_hash   TEXT NOT NULL,
+        signature   BLOB NOT NULL,
+        key_id      TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS audit_records_request_id ON audit_records (request_id)",
+    "CREATE INDEX IF NOT EXISTS audit_records_tenant ON audit_records (tenant)",
+    "CREATE INDEX IF NOT EXISTS audit_records_kind ON audit_records (kind)",
+    "CREATE INDEX IF NOT EXISTS audit_records_occurred_at ON audit_records (occurred_at)",
+    """CREATE TABLE IF NOT EXISTS audit_checkpoints (
+        size      INTEGER PRIMARY KEY,
+        root_hash TEXT NOT NULL,
+        note      BLOB NOT NULL,
+        issued_at TEXT NOT NULL
+    )""",
+    "CREATE TABLE IF NOT EXISTS audit_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+)
+
+
+class SqliteAuditReader(SqlRecords):
+    """Read-only access, for verifiers and for processes that must not write."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise FileNotFoundError(f"no audit database at {path}")
+        uri = path.resolve().as_uri() + "?mode=ro"
+        conn = sqlite3.connect(
+            uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        conn.execute("PRAGMA query_only = ON")
+        conn.row_factory = sqlite3.Row
+        super().__init__(conn)
+
+
+class SqliteAuditStore(GroupCommitLog):
+    """The default audit store: one SQLite file, safe for several appending processes."""
+
+    def __init__(
+        self,
+        path: Path,
+        signer: Ed25519Signer,
+        *,
+        origin: str | None = None,
+        keyring_path: Path | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
+        signer_loader: Callable[[], Ed25519Signer] | None = None,
+        clock: Callable[[], datetime] = now_utc,
+        busy_timeout_s: float = BUSY_TIMEOUT_S,
+    ) -> None:
+        try:
+            # the busy timeout is how long an append waits for another writer before failing closed
+            conn = open_wal_database(path, busy_timeout_s, private=False)
+        except SqliteOpenError as exc:
+            raise AuditStoreError(str(exc)) from exc
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > STORE_VERSION:
+                raise AuditStoreError(f"{path}: layout version {version} is newer than this code")
+            for statement in _DDL:
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
+            conn.execute("COMMIT")
+            conn.row_factory = sqlite3.Row
+            self.path = path
+            super().__init__(
+                conn, signer, keyring_path=keyring_path or keyring_path_for(path), origin=origin,
+                checkpoint_every=checkpoint_every, checkpoint_interval_s=checkpoint_interval_s,
+                signer_loader=signer_loader, clock=clock)
+        except BaseException:
+            conn.close()
+            raise
+
+    def _begin_write(self) -> None:
+        self._execute("BEGIN IMMEDIATE")  # takes the write lock: one appender at a time
+
+    def _insert_rows(self, rows: list[tuple[object, ...]]) -> None:
+        self._conn.executemany(INSERT, rows)  # one call for a whole group commit
+
+    def _rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._execute("ROLLBACK")
+
+    @staticmethod
+    def open_readonly(path: Path) -> SqliteAuditReader:
+        return SqliteAuditReader(path)
+
+
+
+if TYPE_CHECKING:  # mypy proves the SQLite classes satisfy the protocols
+    _store: type[AuditStore] = SqliteAuditStore
+    _log: type[AuditLog] = SqliteAuditStore
+    _reader: type[AuditReader] = SqliteAuditReader
