@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from _stack import DIRECT_MODEL, DOUANE_MODEL, Stack, progress, running_stack
+from httpx_aiohttp import AiohttpTransport
 
 from streams.adapters.policy_files import load_policy_set
 from streams.adapters.presidio_detector import detector_for_policy
@@ -37,7 +38,7 @@ from streams.core.model import ChatMessage
 from streams.logging_setup import configure_logging
 from streams.model_server import answer_for
 
-# 131 words; three names, an e-mail address, two phone numbers (what a council officer would ask)
+# 131 words: three names, an e-mail address, two phone numbers (a council officer's request)
 PROMPT = (
     "Hello, I am writing on behalf of Margaret Ellison, who lives in Bristol and applied for "
     "the council's home adaptation grant in March. She has not heard back since. Her daughter, "
@@ -104,13 +105,15 @@ def memory_mb(pid: int, name: str) -> float:
 
 async def closed_loop(run: Run, url: str, headers: dict[str, str], model: str) -> None:
     body = {"model": model, "messages": [{"role": "user", "content": PROMPT}]}
-    limits = httpx.Limits(max_connections=run.callers + 10,
-                          max_keepalive_connections=run.callers + 10)
+    # httpx's own pool (httpcore) made the client the bottleneck: with a 1.5 s model and 256
+    # callers it reached 27 answers/s instead of 154 (0 ms, 64 callers: 101/s instead of
+    # 2,200/s); aiohttp's pool under the same httpx API does not (as in the worker's gateway)
+    transport = AiohttpTransport(limits=httpx.Limits(max_connections=run.callers + 10))
     started = time.perf_counter()
     deadline = started + run.duration_s
     sent_at: dict[int, float] = {}  # caller -> when its current request left
 
-    async with httpx.AsyncClient(timeout=300, limits=limits) as http:
+    async with httpx.AsyncClient(timeout=300, transport=transport) as http:
 
         async def caller(number: int) -> None:
             while True:
