@@ -118,7 +118,7 @@ def test_a_failed_commit_loses_nothing_and_the_next_append_chains_on(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store, pub = open_store(tmp_path)
     store.append(event("a"))
-    real_insert = store._insert_rows
+    real_insert = store._backend.insert_rows
     calls = {"n": 0}
 
     def failing_once(rows: list[tuple[object, ...]]) -> None:
@@ -127,7 +127,7 @@ def test_a_failed_commit_loses_nothing_and_the_next_append_chains_on(
             raise OSError("disk full")
         real_insert(rows)
 
-    monkeypatch.setattr(store, "_insert_rows", failing_once)
+    monkeypatch.setattr(store._backend, "insert_rows", failing_once)
     with pytest.raises(OSError):
         store.append(event("b"))
     assert store.get("b/admitted") is None

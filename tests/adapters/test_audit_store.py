@@ -129,7 +129,7 @@ def test_durable_across_reopen(paths: Paths) -> None:
 def test_wal_and_full_sync(store: SqliteAuditStore, paths: Paths) -> None:
     with sqlite3.connect(paths.db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert store._backend.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
 def test_readonly_reader_sees_new_records_and_cannot_write(store: SqliteAuditStore) -> None:
@@ -138,12 +138,12 @@ def test_readonly_reader_sees_new_records_and_cannot_write(store: SqliteAuditSto
     store.append(event("req-2"))
     assert [r.seq for r in reader.iter_records()] == [1, 2]
     with pytest.raises(sqlite3.OperationalError):
-        reader._conn.execute("DELETE FROM audit_records")
+        reader._db.conn.execute("DELETE FROM audit_records")
     reader.close()
 
 
 def store_path(store: SqliteAuditStore) -> Path:
-    return Path(store._conn.execute("PRAGMA database_list").fetchone()[2])
+    return Path(store._backend.conn.execute("PRAGMA database_list").fetchone()[2])
 
 
 def test_iteration_crosses_batches(paths: Paths) -> None:

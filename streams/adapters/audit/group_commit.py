@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from streams.adapters.audit.backend import Backend, Values
 from streams.adapters.audit.protocols import (
     DEFAULT_ORIGIN,
     AppendResult,
@@ -32,7 +32,7 @@ from streams.adapters.audit.protocols import (
     StoredRecord,
 )
 from streams.adapters.audit.records import SqlRecords, blob, insert_values, stored_record
-from streams.adapters.audit.schema import COLUMNS, INSERT
+from streams.adapters.audit.schema import COLUMNS
 from streams.adapters.signer import (
     Ed25519Signer,
     load_keyring,
@@ -56,7 +56,6 @@ from streams.core.keyring import KeyEntry, Keyring
 CHECKPOINT_EVERY = 1000
 CHECKPOINT_INTERVAL_S = 60.0
 MAX_GROUP = 4096  # events committed in one transaction at most
-BUSY_TIMEOUT_S = 30.0
 # After a batch signed ahead turned out to follow a record another process wrote, this many
 # batches are signed inside their transaction (each would likely be signed twice otherwise).
 _UNGUESSED_AFTER_MISS = 16
@@ -120,7 +119,7 @@ class _Signed:
     start: _Head
     end: _Head
     outcomes: list[_Outcome]
-    rows: list[tuple[object, ...]]
+    rows: list[Values]
     record_ids: list[str]  # of the records it creates
 
 
@@ -131,14 +130,15 @@ def now_utc() -> datetime:
 class GroupCommitLog(SqlRecords):
     """The writing half every store shares: group commit, signing, checkpoints, key rotation.
 
-    A backend provides the connection (already holding the tables) and ``_begin_write``, which
-    opens a transaction holding the log's write lock, so that one appender at a time computes
-    the next seq and the previous hash; everything else is plain SQL both backends speak.
+    It writes through a ``backend.Backend`` (a connection to the tables, and a transaction
+    holding the log's write lock, so that one appender at a time computes the next seq and the
+    previous hash); everything else is plain SQL both databases speak. The log closes the
+    backend when it is closed; whoever opened the backend closes it if the log cannot start.
     """
 
     def __init__(
         self,
-        conn: Any,
+        backend: Backend,
         signer: Ed25519Signer,
         *,
         keyring_path: Path,
@@ -148,7 +148,8 @@ class GroupCommitLog(SqlRecords):
         signer_loader: Callable[[], Ed25519Signer] | None = None,
         clock: Callable[[], datetime] = now_utc,
     ) -> None:
-        super().__init__(conn)
+        super().__init__(backend)
+        self._backend = backend
         self._signer = signer
         self._signer_loader = signer_loader
         self._clock = clock
@@ -186,23 +187,16 @@ class GroupCommitLog(SqlRecords):
 
     # ------------------------------------------------------------------ transactions
 
-    def _begin_write(self) -> None:
-        """Open a transaction that holds the log's write lock (one appender at a time)."""
-        raise NotImplementedError
-
-    def _rollback(self) -> None:
-        self._execute("ROLLBACK")
-
     @contextmanager
     def _write_transaction(self) -> Iterator[None]:
         """Commit on success (durable before returning), roll back on any failure."""
         with self._lock:
             try:
-                self._begin_write()  # may fail half-way (PostgreSQL: BEGIN, then no lock)
+                self._backend.begin_write()  # may fail half-way (PostgreSQL: BEGIN, then no lock)
                 yield
-                self._execute("COMMIT")
+                self._backend.commit()
             except BaseException:
-                self._rollback()
+                self._backend.rollback()
                 raise
 
     @property
@@ -380,7 +374,7 @@ class GroupCommitLog(SqlRecords):
         signer = self._signer
         created: dict[str, StoredRecord] = {}
         outcomes: list[_Outcome] = []
-        rows: list[tuple[object, ...]] = []
+        rows: list[Values] = []
         for pending in batch:
             record_id = pending.prepared.event.record_id
             if record_id in created:
@@ -449,7 +443,7 @@ class GroupCommitLog(SqlRecords):
                     seq, prev = record.seq, record.leaf_hash
                     known[record_id] = record
                     outcomes.append((pending, AppendResult(record, True), None))
-            self._insert_rows(rows)
+            self._backend.insert_rows(rows)
         self._known_size = max(self._known_size, seq)
         with self._lock:  # after the commit: only leaves that are in the log
             if len(self._leaves) > _MAX_LEAVES:  # no checkpoint for long: read them back then
@@ -479,11 +473,6 @@ class GroupCommitLog(SqlRecords):
             signature=signer.sign(signing_input(canonical)),
             key_id=signer.key_id,
         )
-
-    def _insert_rows(self, rows: list[tuple[object, ...]]) -> None:
-        """Insert rows made by ``insert_values`` (a backend may send them in one call)."""
-        for row in rows:
-            self._execute(INSERT, row)
 
     # ------------------------------------------------------------------ checkpoints
 
@@ -584,7 +573,7 @@ class GroupCommitLog(SqlRecords):
                     self._ensure_current_signer()
                     seq, prev = self._last_seq_and_hash()
                     record = self._build(event, seq + 1, prev)
-                    self._insert_rows([insert_values(record)])
+                    self._backend.insert_rows([insert_values(record)])
                     self._execute("UPDATE audit_meta SET value = ? WHERE name = 'active_key_id'",
                                   (new_signer.key_id,))
                     keyring = self.keyring.rotated(old.key_id, new_public,

@@ -1,11 +1,11 @@
 """The audit log in PostgreSQL (production): the same records, tree, checkpoints and keys as the
 SQLite store, selected with ``DOUANE_AUDIT_DSN=postgresql://...``.
 
-Only the backend differs; group commit, signing, checkpoints and key rotation are
-``GroupCommitLog``'s. An append transaction takes ``LOCK TABLE audit_records IN EXCLUSIVE
-MODE``: one appender at a time across every worker (so seqs stay contiguous and each record
-names the hash of the one before), while readers (verification, queries, the model server's
-audit check) are never blocked. Commits are durable with the server's default
+Only the backend differs (``PostgresBackend``); group commit, signing, checkpoints and key
+rotation are ``GroupCommitLog``'s. An append transaction takes ``LOCK TABLE audit_records IN
+EXCLUSIVE MODE``: one appender at a time across every worker (so seqs stay contiguous and each
+record names the hash of the one before), while readers (verification, queries, the model
+server's audit check) are never blocked. Commits are durable with the server's default
 ``synchronous_commit = on``.
 
 A lost connection (server restarted, network) surfaces as ``AuditStoreUnavailableError``: the
@@ -24,8 +24,8 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from streams.adapters.audit.backend import BUSY_TIMEOUT_S, Cursor, Values
 from streams.adapters.audit.group_commit import (
-    BUSY_TIMEOUT_S,
     CHECKPOINT_EVERY,
     CHECKPOINT_INTERVAL_S,
     GroupCommitLog,
@@ -33,7 +33,7 @@ from streams.adapters.audit.group_commit import (
 )
 from streams.adapters.audit.protocols import AuditStoreError, AuditStoreUnavailableError
 from streams.adapters.audit.records import SqlRecords
-from streams.adapters.audit.schema import STORE_VERSION
+from streams.adapters.audit.schema import INSERT, STORE_VERSION
 from streams.adapters.signer import Ed25519Signer
 
 _DDL = (
@@ -87,26 +87,26 @@ def _connect(dsn: str, lock_timeout_s: float, read_only: bool = False) -> psycop
     return conn
 
 
-class _PostgresConnection(SqlRecords):
-    """Statements over one connection, re-opened after the server dropped it."""
+class PostgresBackend:
+    """Statements over one connection, re-opened after the server dropped it.
 
-    PARAM = "%s"
+    Every failure to reach the server becomes ``AuditStoreUnavailableError``.
+    """
 
     def __init__(self, dsn: str, lock_timeout_s: float, read_only: bool) -> None:
         self.dsn = dsn
         self._lock_timeout_s = lock_timeout_s
         self._read_only = read_only
-        # not super(): in PostgresAuditStore the next class is GroupCommitLog, set up later
-        SqlRecords.__init__(self, _connect(dsn, lock_timeout_s, read_only))
+        self._conn = _connect(dsn, lock_timeout_s, read_only)
 
-    def _connection(self) -> Any:
+    def _connection(self) -> psycopg.Connection[Any]:
         if self._conn.closed or self._conn.broken:
             self._conn = _connect(self.dsn, self._lock_timeout_s, self._read_only)
         return self._conn
 
-    def _execute(self, sql: str, params: Sequence[object] = ()) -> Any:
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
         try:
-            return super()._execute(sql, params)
+            return self._connection().execute(sql.replace("?", "%s"), tuple(params))
         except (psycopg.OperationalError, psycopg.InterfaceError) as error:
             if isinstance(error, psycopg.errors.LockNotAvailable):
                 raise AuditStoreUnavailableError(
@@ -115,15 +115,57 @@ class _PostgresConnection(SqlRecords):
                 f"PostgreSQL audit store at {redacted_dsn(self.dsn)} unavailable "
                 f"({type(error).__name__})") from None
 
+    def create_tables(self) -> None:
+        """The tables, made by one process at a time; refuses a layout newer than this code."""
+        self.execute("BEGIN")
+        try:
+            self.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+            for statement in _DDL:
+                self.execute(statement)
+            self.execute("INSERT INTO audit_meta (name, value) VALUES ('layout_version', ?) "
+                         "ON CONFLICT (name) DO NOTHING", (str(STORE_VERSION),))
+            found = self.execute(
+                "SELECT value FROM audit_meta WHERE name = 'layout_version'").fetchone()
+            assert found is not None  # inserted just above if it was missing
+            if int(found["value"]) > STORE_VERSION:
+                raise AuditStoreError(f"{redacted_dsn(self.dsn)}: layout version "
+                                      f"{found['value']} is newer than this code")
+            self.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
 
-class PostgresAuditReader(_PostgresConnection):
+    def begin_write(self) -> None:
+        self.execute("BEGIN")
+        # one appender at a time across processes; plain SELECTs are not blocked
+        self.execute("LOCK TABLE audit_records IN EXCLUSIVE MODE")
+
+    def insert_rows(self, rows: Sequence[Values]) -> None:
+        for row in rows:
+            self.execute(INSERT, row)
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        conn = self._conn
+        if conn.closed or conn.broken:
+            return  # the server dropped the connection: the transaction died with it
+        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            self.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class PostgresAuditReader(SqlRecords):
     """Read-only access (every transaction read-only), for verifiers and queries."""
 
     def __init__(self, dsn: str) -> None:
-        super().__init__(dsn, BUSY_TIMEOUT_S, read_only=True)
+        super().__init__(PostgresBackend(dsn, BUSY_TIMEOUT_S, read_only=True))
 
 
-class PostgresAuditStore(_PostgresConnection, GroupCommitLog):
+class PostgresAuditStore(GroupCommitLog):
     """The production audit store: one PostgreSQL database shared by every worker."""
 
     def __init__(
@@ -139,44 +181,14 @@ class PostgresAuditStore(_PostgresConnection, GroupCommitLog):
         clock: Callable[[], datetime] = now_utc,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
     ) -> None:
-        _PostgresConnection.__init__(self, dsn, busy_timeout_s, read_only=False)
+        backend = PostgresBackend(dsn, busy_timeout_s, read_only=False)
+        self.dsn = dsn
         try:
-            self._create_tables()
-            GroupCommitLog.__init__(
-                self, self._conn, signer, keyring_path=keyring_path, origin=origin,
+            backend.create_tables()
+            super().__init__(
+                backend, signer, keyring_path=keyring_path, origin=origin,
                 checkpoint_every=checkpoint_every, checkpoint_interval_s=checkpoint_interval_s,
                 signer_loader=signer_loader, clock=clock)
         except BaseException:
-            self._conn.close()
+            backend.close()
             raise
-
-    def _create_tables(self) -> None:
-        with self._lock:
-            self._execute("BEGIN")
-            try:
-                self._execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
-                for statement in _DDL:
-                    self._execute(statement)
-                self._execute("INSERT INTO audit_meta (name, value) VALUES ('layout_version', ?) "
-                              "ON CONFLICT (name) DO NOTHING", (str(STORE_VERSION),))
-                found = self._execute(
-                    "SELECT value FROM audit_meta WHERE name = 'layout_version'").fetchone()
-                if int(found["value"]) > STORE_VERSION:
-                    raise AuditStoreError(f"{redacted_dsn(self.dsn)}: layout version "
-                                          f"{found['value']} is newer than this code")
-                self._execute("COMMIT")
-            except BaseException:
-                self._rollback()
-                raise
-
-    def _begin_write(self) -> None:
-        self._execute("BEGIN")
-        # one appender at a time across processes; plain SELECTs are not blocked
-        self._execute("LOCK TABLE audit_records IN EXCLUSIVE MODE")
-
-    def _rollback(self) -> None:
-        conn = self._conn
-        if conn.closed or conn.broken:
-            return  # the server dropped the connection: the transaction died with it
-        if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-            self._execute("ROLLBACK")

@@ -1,17 +1,19 @@
 """Reading the audit log with SQL: one reader for every store, SQLite and PostgreSQL alike.
 
-Rows are read by column name and turned into ``StoredRecord`` (parsed) or ``ChainEntry`` (the
-stored bytes, as verification wants them).
+The reader runs its statements on a ``backend.Database``. Rows are read by column name and
+turned into ``StoredRecord`` (parsed) or ``ChainEntry`` (the stored bytes, as verification
+wants them).
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Self
 
+from streams.adapters.audit.backend import Cursor, Database, Row, Values
 from streams.adapters.audit.protocols import (
     AuditQuery,
     AuditStoreCorruptError,
@@ -29,9 +31,6 @@ def blob(value: object) -> bytes:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value)
     return str(value).encode("utf-8")
-
-
-Row = Mapping[str, Any]  # a result row by column name (sqlite3.Row or psycopg dict_row)
 
 
 def chain_entry(row: Row) -> ChainEntry:
@@ -68,7 +67,7 @@ def stored_record(row: Row) -> StoredRecord:
     )
 
 
-def insert_values(record: StoredRecord) -> tuple[object, ...]:
+def insert_values(record: StoredRecord) -> Values:
     """The values of ``INSERT`` for ``record``."""
     return (record.seq, record.record_id, record.kind, record.request_id, record.tenant,
             record.payload["occurred_at"], record.canonical, record.leaf_hash, record.signature,
@@ -76,33 +75,21 @@ def insert_values(record: StoredRecord) -> tuple[object, ...]:
 
 
 class SqlRecords:
-    """Read side shared by writers and read-only readers, SQLite and PostgreSQL alike.
+    """Read side shared by writers and read-only readers, SQLite and PostgreSQL alike."""
 
-    SQL is written once with ``?`` placeholders; a backend with another paramstyle sets
-    ``PARAM`` and the text is adapted. Rows are read by column name.
-    """
-
-    PARAM = "?"
-
-    def __init__(self, conn: Any) -> None:
-        self._conn = conn
+    def __init__(self, db: Database) -> None:
+        self._db = db
         self._lock = threading.RLock()  # one connection, usable from several threads
 
-    def _connection(self) -> Any:
-        return self._conn
+    def _execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
+        """Run one statement (``?`` placeholders); the caller holds ``_lock``."""
+        return self._db.execute(sql, params)
 
-    def _execute(self, sql: str, params: Sequence[object] = ()) -> Any:
-        """Run one statement; the cursor it returns has ``fetchone``/``fetchall``."""
-        if self.PARAM != "?":
-            sql = sql.replace("?", self.PARAM)
-        return self._connection().execute(sql, tuple(params))
-
-    def _rows(self, where: str, params: tuple[object, ...], limit: int = -1) -> list[Row]:
+    def _rows(self, where: str, params: tuple[object, ...], limit: int = -1) -> Sequence[Row]:
         bound = f" LIMIT {int(limit)}" if limit >= 0 else ""
         sql = f"SELECT {COLUMNS} FROM audit_records {where} ORDER BY seq{bound}"
         with self._lock:
-            rows: list[Row] = self._execute(sql, params).fetchall()
-            return rows
+            return self._execute(sql, params).fetchall()
 
     def row_for(self, record_id: str) -> Row | None:
         rows = self._rows("WHERE record_id = ?", (record_id,))
@@ -139,6 +126,7 @@ class SqlRecords:
     def size(self) -> int:
         with self._lock:
             found = self._execute("SELECT max(seq) AS size FROM audit_records").fetchone()
+        assert found is not None  # an aggregate always gives one row
         return int(found["size"] or 0)
 
     def query(self, filters: AuditQuery) -> Iterator[StoredRecord]:
@@ -188,7 +176,7 @@ class SqlRecords:
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            self._db.close()
 
     def __enter__(self) -> Self:
         return self

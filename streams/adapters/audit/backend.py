@@ -1,0 +1,57 @@
+"""What a database gives the audit log: statements, and a transaction holding the write lock.
+
+The reader (``records.SqlRecords``) needs a ``Database``; the writing log
+(``group_commit.GroupCommitLog``) needs a ``Backend``. SQL is written once, with ``?``
+placeholders, in the dialect SQLite and PostgreSQL share; a backend with another paramstyle
+adapts the text. Rows are read by column name. Callers hold one lock around each use, so a
+backend needs no locking of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+BUSY_TIMEOUT_S = 30.0  # how long a statement waits for another writer's lock, by default
+
+Row = Mapping[str, Any]  # a result row by column name (sqlite3.Row or psycopg dict_row)
+Values = tuple[object, ...]  # the parameters of one ``schema.INSERT`` (``records.insert_values``)
+
+
+class Cursor(Protocol):
+    def fetchone(self) -> Row | None: ...
+
+    def fetchall(self) -> Sequence[Row]: ...
+
+
+class Database(Protocol):
+    """One connection to the log's tables (read-only for a reader)."""
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
+        """Run one statement written with ``?`` placeholders."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Backend(Database, Protocol):
+    """A connection the log writes through; the tables exist when the log receives it."""
+
+    def begin_write(self) -> None:
+        """Open a transaction holding the log's write lock: one appender at a time, across
+        processes, computes the next seq and the previous hash. May fail half-way (then
+        ``rollback`` follows)."""
+        ...
+
+    def insert_rows(self, rows: Sequence[Values]) -> None:
+        """Insert records into ``audit_records`` (one call for a whole group commit if the
+        database allows it)."""
+        ...
+
+    def commit(self) -> None:
+        """Commit; returns once the transaction is durable."""
+        ...
+
+    def rollback(self) -> None:
+        """Undo the open transaction, if any (after any failure, even a lost connection)."""
+        ...
