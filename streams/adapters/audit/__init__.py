@@ -3,10 +3,12 @@
 One concept per module; import from the module that holds the name:
 
 - ``protocols``: what callers see (``AuditStore``, ``AuditLog``, ``StoredRecord``, the errors)
-- ``schema``: the tables
-- ``records``: the SQL reader every store shares
-- ``group_commit``: the writing half every store shares (group commit, checkpoints, keys)
-- ``sqlite``, ``postgres``: the two stores
+- ``schema``: the tables, defined once for every database
+- ``backend``: what a database gives the log (``Database`` to read, ``Backend`` to write)
+- ``records``: the SQL reader every store shares (``SqlRecords``)
+- ``group_commit``: the writing half every store shares (``GroupCommitLog``: group commit,
+  checkpoints, key rotation), writing through a ``Backend``
+- ``sqlite``, ``postgres``: the two backends, and the stores and readers built on them
 - ``open``: which store a process uses, from the settings
 - ``verify``: the keys a verifier trusts, checking a log or one record
 """

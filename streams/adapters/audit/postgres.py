@@ -33,34 +33,15 @@ from streams.adapters.audit.group_commit import (
 )
 from streams.adapters.audit.protocols import AuditStoreError, AuditStoreUnavailableError
 from streams.adapters.audit.records import SqlRecords
-from streams.adapters.audit.schema import INSERT, STORE_VERSION
+from streams.adapters.audit.schema import (
+    INSERT,
+    STORE_VERSION,
+    ColumnType,
+    create_statements,
+)
 from streams.adapters.signer import Ed25519Signer
 
-_DDL = (
-    """CREATE TABLE IF NOT EXISTS audit_records (
-        seq         BIGINT PRIMARY KEY,
-        record_id   TEXT NOT NULL UNIQUE,
-        kind        TEXT NOT NULL,
-        request_id  TEXT,
-        tenant      TEXT,
-        occurred_at TEXT NOT NULL,
-        canonical   BYTEA NOT NULL,
-        leaf_hash   TEXT NOT NULL,
-        signature   BYTEA NOT NULL,
-        key_id      TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS audit_records_request_id ON audit_records (request_id)",
-    "CREATE INDEX IF NOT EXISTS audit_records_tenant ON audit_records (tenant)",
-    "CREATE INDEX IF NOT EXISTS audit_records_kind ON audit_records (kind)",
-    "CREATE INDEX IF NOT EXISTS audit_records_occurred_at ON audit_records (occurred_at)",
-    """CREATE TABLE IF NOT EXISTS audit_checkpoints (
-        size      BIGINT PRIMARY KEY,
-        root_hash TEXT NOT NULL,
-        note      BYTEA NOT NULL,
-        issued_at TEXT NOT NULL
-    )""",
-    "CREATE TABLE IF NOT EXISTS audit_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
+_TYPES: dict[ColumnType, str] = {"integer": "BIGINT", "text": "TEXT", "bytes": "BYTEA"}
 _SCHEMA_LOCK = 0x64_6F_75_61_6E_65  # advisory lock id ("douane"): one process creates tables
 
 
@@ -120,7 +101,7 @@ class PostgresBackend:
         self.execute("BEGIN")
         try:
             self.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
-            for statement in _DDL:
+            for statement in create_statements(_TYPES):
                 self.execute(statement)
             self.execute("INSERT INTO audit_meta (name, value) VALUES ('layout_version', ?) "
                          "ON CONFLICT (name) DO NOTHING", (str(STORE_VERSION),))

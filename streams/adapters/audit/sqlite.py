@@ -25,38 +25,19 @@ from streams.adapters.audit.group_commit import (
 )
 from streams.adapters.audit.protocols import AuditStoreError
 from streams.adapters.audit.records import SqlRecords
-from streams.adapters.audit.schema import INSERT, STORE_VERSION
+from streams.adapters.audit.schema import (
+    INSERT,
+    STORE_VERSION,
+    ColumnType,
+    create_statements,
+)
 from streams.adapters.signer import Ed25519Signer, keyring_path_for
 from streams.adapters.sqlite_files import SqliteOpenError, open_wal_database
 
 if TYPE_CHECKING:
     from streams.adapters.audit.protocols import AuditLog, AuditReader, AuditStore
 
-_DDL = (
-    """CREATE TABLE IF NOT EXISTS audit_records (
-        seq         INTEGER PRIMARY KEY,
-        record_id   TEXT NOT NULL UNIQUE,
-        kind        TEXT NOT NULL,
-        request_id  TEXT,
-        tenant      TEXT,
-        occurred_at TEXT NOT NULL,
-        canonical   BLOB NOT NULL,
-        leaf_hash   TEXT NOT NULL,
-        signature   BLOB NOT NULL,
-        key_id      TEXT NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS audit_records_request_id ON audit_records (request_id)",
-    "CREATE INDEX IF NOT EXISTS audit_records_tenant ON audit_records (tenant)",
-    "CREATE INDEX IF NOT EXISTS audit_records_kind ON audit_records (kind)",
-    "CREATE INDEX IF NOT EXISTS audit_records_occurred_at ON audit_records (occurred_at)",
-    """CREATE TABLE IF NOT EXISTS audit_checkpoints (
-        size      INTEGER PRIMARY KEY,
-        root_hash TEXT NOT NULL,
-        note      BLOB NOT NULL,
-        issued_at TEXT NOT NULL
-    )""",
-    "CREATE TABLE IF NOT EXISTS audit_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
+_TYPES: dict[ColumnType, str] = {"integer": "INTEGER", "text": "TEXT", "bytes": "BLOB"}
 
 
 class SqliteBackend:
@@ -79,7 +60,7 @@ class SqliteBackend:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > STORE_VERSION:
                 raise AuditStoreError(f"{path}: layout version {version} is newer than this code")
-            for statement in _DDL:
+            for statement in create_statements(_TYPES):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
             conn.execute("COMMIT")
