@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
-from streams.adapters.audit.protocols import AuditStore, StoredRecord
+from streams.adapters.audit.protocols import AppendResult, AuditStore, StoredRecord
 from streams.adapters.providers.base import CallContext, ProviderAnswer
 from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.fallback import candidates
@@ -44,8 +46,11 @@ from streams.core.policy import EntityRule, LoadedPolicy
 from streams.core.policy import Provider as PolicyProvider
 from streams.core.redaction import OperatorKeys
 from streams.core.rules import resolve
+from streams.runtime.batched_detection import BatchedDetector
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
+STORE_THREADS = 32
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,7 @@ class Pipeline:
         self.detector_timeout_s = detector_timeout_s
         self.intake = intake
         self.detector = detector
+        self.detection = BatchedDetector(detector, detector_timeout_s)
         self.audit = audit
         self.provider = provider
         self.clock = clock
@@ -142,6 +148,18 @@ class Pipeline:
         # hook each released piece goes through (placeholder restoration, answer scanning)
         self.chunk_sink: ChunkSink | None = None
         self.answer_hook: Callable[[str], str] = unchanged
+        # audit appends and vault writes: many wait for one group commit at once, apart from
+        # the detection threads so that a busy detector never delays evidence
+        self._store_threads = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="store")
+
+    async def _append(self, event: AuditEvent) -> AppendResult:
+        """Append off the event loop: the store's commit waits for the disk, and appends made
+        by many requests at the same moment share one commit (group commit) this way."""
+        return await self._off_loop(self.audit.append, event)
+
+    async def _off_loop(self, work: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._store_threads, functools.partial(work, *args))
 
     def replace_policy(self, policy: LoadedPolicy) -> None:
         """Put a new (validated) policy set in force: one assignment each, taken by the next
@@ -153,7 +171,7 @@ class Pipeline:
     async def admit(self, raw: bytes, source: Source) -> list[Outgoing]:
         accepted = self.intake.accept(raw)
         if isinstance(accepted, Rejection):
-            return self._reject(accepted, raw, source)
+            return await self._reject(accepted, raw, source)
         request = accepted
         # One id, one decision: a producer duplicate is ignored even when it would be decided
         # differently (other content, or the detector failing this time).
@@ -164,13 +182,11 @@ class Pipeline:
                      first_seen=earlier.payload["details"].get("source"))
             return []
         try:
-            # A detection over its time limit blocks the request (fail closed); its thread
-            # finishes on its own, every regular expression in it being time-limited too.
-            detection = await asyncio.wait_for(asyncio.to_thread(
-                self.detector.detect, request.messages, request.language
-            ), timeout=self.detector_timeout_s)
+            # batched with the other requests in flight; a batch over its time limit blocks
+            # its requests (fail closed)
+            detection = await self.detection.detect(request.messages, request.language)
         except Exception as error:
-            return self._fail_closed(request, source, error)
+            return await self._fail_closed(request, source, error)
         conversation = (self.placeholders.load(request.tenant, request.conversation_key)
                         if self.placeholders is not None else None)
         decision = decide(request, detection, self.policy, keys=self.keys,
@@ -179,13 +195,13 @@ class Pipeline:
                 and conversation.values and decision.outcome == "forward"):
             # kept before anything leaves, so the answer can always be restored
             assert decision.verdict is not None and decision.verdict.resolution is not None
-            self.placeholders.save(
-                request.tenant, request.conversation_key, conversation,
-                decision.verdict.resolution.retention_s["encrypted_payloads"],
-                request_id=request.id)
+            await self._off_loop(
+                self.placeholders.save, request.tenant, request.conversation_key,
+                conversation, decision.verdict.resolution.retention_s["encrypted_payloads"],
+                request.id)
         event = decision.audit_event(self.clock())
         event = _with_source(event, source)
-        appended = self.audit.append(event)
+        appended = await self._append(event)
         if not appended.created and not _same_source(appended.record, source):
             log.info("duplicate request id ignored", request_id=request.id,
                      first_seen=appended.record.payload["details"].get("source"))
@@ -227,13 +243,13 @@ class Pipeline:
             metadata=dict(decision.request.metadata),
         )
 
-    def _reject(self, rejection: Rejection, raw: bytes, source: Source) -> list[Outgoing]:
+    async def _reject(self, rejection: Rejection, raw: bytes, source: Source) -> list[Outgoing]:
         record_id = (
             f"{rejection.request_id}/rejected" if rejection.request_id
             else f"rejected/{source.topic}/{source.partition}/{source.offset}"
         )
         reason = {"code": rejection.code, "message": rejection.message}
-        appended = self.audit.append(AuditEvent(
+        appended = await self._append(AuditEvent(
             record_id=record_id, kind="rejected", request_id=rejection.request_id,
             tenant=rejection.tenant, occurred_at=self.clock(),
             details={"reasons": [reason], "path": rejection.path,
@@ -261,14 +277,14 @@ class Pipeline:
             ))
         return out
 
-    def _fail_closed(
+    async def _fail_closed(
         self, request: GovernedRequest, source: Source, error: Exception
     ) -> list[Outgoing]:
         reason = Reason("detector-failed",
                         f"personal-data detection failed ({type(error).__name__}); "
                         "the request is blocked rather than sent unchecked")
         record_id = f"{request.id}/blocked"
-        appended = self.audit.append(AuditEvent(
+        appended = await self._append(AuditEvent(
             record_id=record_id, kind="blocked", request_id=request.id, tenant=request.tenant,
             occurred_at=self.clock(),
             details={"decision": "block", "reasons": [reason.as_json()],
@@ -294,16 +310,16 @@ class Pipeline:
         common = {"tenant": tenant, "audit_record_id": None, "policy_hash": message["policy_hash"],
                   "metadata": message.get("metadata", {})}
         if "forwarded" in existing:
-            return self._failed(request_id, [{
+            return await self._failed(request_id, [{
                 "code": "delivery-uncertain",
                 "message": "douane stopped while this request was with the provider; it is not "
                            "sent again automatically. Resubmit it with a new id.",
             }], message["provider"], common)
 
-        def audit_forwarded(target: PolicyProvider, body: dict[str, Any]) -> str:
+        async def audit_forwarded(target: PolicyProvider, body: dict[str, Any]) -> str:
             # one record per provider that receives the request, durable before the call
             record_id = f"{request_id}/forwarded/{target.id}"
-            self.audit.append(AuditEvent(
+            await self._append(AuditEvent(
                 record_id=record_id, kind="forwarded", request_id=request_id,
                 tenant=tenant, occurred_at=self.clock(),
                 details={"provider": target.id, "endpoint": target.endpoint,
@@ -324,7 +340,7 @@ class Pipeline:
                   if message.get("stream") and self.chunk_sink is not None else None)
         allowed = candidates(policy, message)
         if not allowed:  # fail closed: the policy now in force allows none of them
-            return self._failed(request_id, [{
+            return await self._failed(request_id, [{
                 "code": "no-allowed-provider",
                 "message": f"the policy now in force ('{policy.policy.policy}' "
                            f"v{policy.policy.version}) allows none of the providers chosen for "
@@ -335,19 +351,19 @@ class Pipeline:
             audit_forwarded, on_text=chunks.feed if chunks else None)
         answer = delivered.answer
         if answer is None or delivered.provider is None:
-            return self._failed(request_id, delivered.reasons, message["provider"], common)
+            return await self._failed(request_id, delivered.reasons, message["provider"], common)
         try:  # personal data the model itself wrote: the request's operators apply
             checked = await self._govern_answer(answer, resolution.entities, tenant,
                                                 request_id)
         except Exception as error:
-            return self._failed(request_id, [{
+            return await self._failed(request_id, [{
                 "code": "answer-scan-failed",
                 "message": f"the answer could not be checked for personal data "
                            f"({type(error).__name__}); it is withheld",
             }], message["provider"], common)
         if chunks is not None and (guard.blocked or guard.error):
             await chunks.finish()  # nothing more leaves: the guard releases nothing now
-            return self._failed(request_id, [{
+            return await self._failed(request_id, [{
                 "code": "answer-blocked-entity" if guard.blocked else "answer-scan-failed",
                 "message": f"the model's answer contains {', '.join(guard.blocked)}, which the "
                            "policy blocks for this request; the rest of the answer is withheld"
@@ -355,7 +371,7 @@ class Pipeline:
                            f"personal data ({guard.error}); the rest is withheld",
             }], message["provider"], common)
         if checked.blocked and chunks is None:
-            return self._failed(request_id, [{
+            return await self._failed(request_id, [{
                 "code": "answer-blocked-entity",
                 "message": f"the model's answer contains {', '.join(checked.blocked)}, which "
                            "the policy blocks for this request; the answer is withheld",
@@ -370,7 +386,7 @@ class Pipeline:
                 answer.model, answer.finish_reason)
         provider = delivered.provider
         record_id = f"{request_id}/answered"
-        self.audit.append(AuditEvent(
+        await self._append(AuditEvent(
             record_id=record_id, kind="answered", request_id=request_id, tenant=tenant,
             occurred_at=self.clock(),
             details={"provider": provider.id, "model": answer.model,
@@ -409,18 +425,16 @@ class Pipeline:
         """Detect personal data in the answer (same time limit as prompts) and apply the
         operators the policy gives this request's tenant, purpose and classification."""
         messages = tuple(ChatMessage("assistant", m["content"]) for m in answer.messages)
-        detection = await asyncio.wait_for(
-            asyncio.to_thread(self.detector.detect, messages, None),
-            timeout=self.detector_timeout_s)
+        detection = await self.detection.detect(messages, None)
         return govern_answer(messages, detection.findings, rules, tenant=tenant, keys=self.keys,
                              request_id=request_id)
 
-    def _failed(
+    async def _failed(
         self, request_id: str, reasons: list[dict[str, str]], provider_id: str,
         common: dict[str, Any],
     ) -> list[Outgoing]:
         record_id = f"{request_id}/failed"
-        self.audit.append(AuditEvent(
+        await self._append(AuditEvent(
             record_id=record_id, kind="failed", request_id=request_id, tenant=common["tenant"],
             occurred_at=self.clock(), details={"provider": provider_id, "reasons": reasons,
                                                "policy": self.policy.reference},

@@ -217,12 +217,15 @@ async def test_rate_limit_waits_as_long_as_the_provider_asks(doors: Doors) -> No
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
 
+    async def audit_forwarded(target: Provider, _body: dict[str, Any]) -> str:
+        return f"r/forwarded/{target.id}"
+
     gateway = ProviderGateway(timeout_s=2.0)
     delivery = Delivery(gateway, RetryPolicy(attempts=3), sleep=sleep)
     result = await delivery.deliver(
         "r", [policy.policy.provider("gemini-us")],
         {"model": "gemini-2.5-flash", "messages": [{"role": "user", "content": "hi"}]},
-        lambda p, body: f"r/forwarded/{p.id}")
+        audit_forwarded)
     await gateway.aclose()
     assert result.answer is not None and slept == [0.25]
 

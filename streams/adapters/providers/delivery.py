@@ -22,7 +22,7 @@ from streams.adapters.providers.resilience import Breakers, RetryPolicy
 from streams.core.policy import Provider
 
 log = structlog.get_logger(__name__)
-BeforeCall = Callable[[Provider, dict[str, Any]], str]
+BeforeCall = Callable[[Provider, dict[str, Any]], Awaitable[str]]
 OnText = Callable[[str], Awaitable[None]]
 
 
@@ -89,7 +89,7 @@ class Delivery:
             sent_body = body_for(provider, body)
             if on_text is not None:
                 sent_body = {**sent_body, "stream": True}  # the audited digest covers it
-            context = CallContext(request_id, before_call(provider, sent_body))
+            context = CallContext(request_id, await before_call(provider, sent_body))
             result.tried.append(provider.id)
             streamed = _Streamed()
             answer, problem = await self._call_with_retries(provider, sent_body, context,
