@@ -136,7 +136,11 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
 
 
 def transport_error(error: httpx.HTTPError, where: str) -> ProviderError:
-    if isinstance(error, httpx.TimeoutException):
+    # Under the aiohttp transport (providers.gateway) a refused connection arrives as
+    # httpx.ConnectTimeout; the aiohttp error it was made from says whether time really ran out.
+    cause = error.__cause__
+    if isinstance(error, httpx.TimeoutException) and (cause is None
+                                                      or isinstance(cause, TimeoutError)):
         return ProviderError(f"{where} did not answer in time", retryable=True, kind="timeout")
     return ProviderError(f"{where} is unreachable ({type(error).__name__})", retryable=True,
                          kind="unreachable")
