@@ -103,7 +103,9 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
                      timers: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
     """Consume douane's topics until SIGTERM/SIGINT, then finish what is in flight."""
     kafka = {"bootstrap_servers": settings.kafka_bootstrap}
-    producer = AIOKafkaProducer(**kafka, acks="all", linger_ms=2,
+    # idempotent: a batch sent again after a lost acknowledgement (a broker restart) is
+    # written once, so a response is never duplicated by the producer's own retries
+    producer = AIOKafkaProducer(**kafka, acks="all", enable_idempotence=True, linger_ms=2,
                                 max_request_size=settings.kafka_max_request_bytes)
     consumer = AIOKafkaConsumer(
         **kafka, group_id=settings.app_id, enable_auto_commit=False,
