@@ -156,3 +156,4 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
         await consumer.stop()
         await producer.stop()
         await admin.close()
+        pipeline.detection.close()

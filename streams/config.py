@@ -58,6 +58,7 @@ class Settings:
     max_in_flight: int = 512  # messages of one topic a worker works on at once (the window)
     topic_partitions: int = 12  # partitions of each topic douane creates: the scale-out limit
     kafka_max_request_bytes: int = 1024 * 1024  # the producer's largest message
+    detection_processes: int = 1  # processes detecting personal data; 0: a thread of the worker
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -110,6 +111,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         topic_partitions=_positive_int(source, "DOUANE_TOPIC_PARTITIONS", 12),
         kafka_max_request_bytes=_positive_int(source, "DOUANE_KAFKA_MAX_REQUEST_BYTES",
                                               1024 * 1024),
+        detection_processes=_count(source, "DOUANE_DETECTION_PROCESSES", 1),
     )
 
 
@@ -118,6 +120,10 @@ class SettingError(ValueError):
 
 
 def _positive_int(source: Mapping[str, str], name: str, default: int) -> int:
+    return _count(source, name, default, minimum=1)
+
+
+def _count(source: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
     text = source.get(name)
     if text is None or text == "":
         return default
@@ -125,6 +131,6 @@ def _positive_int(source: Mapping[str, str], name: str, default: int) -> int:
         value = int(text)
     except ValueError:
         raise SettingError(f"{name}={text!r} is not a whole number") from None
-    if value < 1:
-        raise SettingError(f"{name}={text!r} must be at least 1")
+    if value < minimum:
+        raise SettingError(f"{name}={text!r} must be at least {minimum}")
     return value

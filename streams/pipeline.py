@@ -126,6 +126,7 @@ class Pipeline:
         keys: OperatorKeys | None = None,
         placeholders: PlaceholderStore | None = None,
         restore_answers: bool = True,
+        detection: BatchedDetector | None = None,
     ) -> None:
         self.policy = policy
         # conversation-stable placeholders, and whether answers get the values put back
@@ -135,7 +136,8 @@ class Pipeline:
         self.detector_timeout_s = detector_timeout_s
         self.intake = intake
         self.detector = detector
-        self.detection = BatchedDetector(detector, detector_timeout_s)
+        # batched across the requests in flight; in detection processes when the worker says so
+        self.detection = detection or BatchedDetector.in_thread(detector, detector_timeout_s)
         self.audit = audit
         self.provider = provider
         self.clock = clock

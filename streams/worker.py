@@ -25,7 +25,10 @@ from streams.adapters.personal_vault import PersonalVault
 from streams.adapters.placeholder_vault import PlaceholderVault
 from streams.adapters.policy_files import load_policy_set
 from streams.adapters.policy_reload import PolicyReloader, policy_event
-from streams.adapters.presidio_detector import detector_for_policy
+from streams.adapters.presidio_detector import (
+    detector_for_policy,
+    policy_languages_and_entities,
+)
 from streams.adapters.providers.gateway import ProviderGateway
 from streams.adapters.shredding_operator_keys import (
     ShreddingOperatorKeys,
@@ -47,6 +50,7 @@ from streams.core.intake import RequestIntake
 from streams.core.policy import LoadedPolicy
 from streams.pipeline import Detector, Pipeline
 from streams.retention_cli import keys_path, scheduled_retention_run, vault_path
+from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
 
 log = structlog.get_logger(__name__)
 DEFAULT_TOPIC_PARTITIONS = 12
@@ -77,8 +81,16 @@ def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
                    detector: Detector | None = None) -> Pipeline:
     policy = load_policy(settings.policy_path)
     started = time.monotonic()
+    given = detector
     detector = detector or detector_for_policy(policy.policy, settings.phone_regions)
     log.info("detector ready", seconds=round(time.monotonic() - started, 1))
+    detection = None
+    if given is None and settings.detection_processes > 0:
+        languages, entities = policy_languages_and_entities(policy.policy)
+        detection = BatchedDetector(
+            ProcessBatches(settings.detection_processes, languages, entities,
+                           settings.phone_regions),
+            settings.detector_timeout_s)
     # every personal value douane keeps (encrypt tokens, placeholders) under per-person keys
     vault = PersonalVault(vault_path(settings), KeyStore(keys_path(settings)))
     return Pipeline(
@@ -92,6 +104,7 @@ def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
         keys=shredding_keys(settings, policy, vault),
         placeholders=PlaceholderVault(vault),
         restore_answers=settings.restore_answers,
+        detection=detection,
     )
 
 

@@ -1,10 +1,16 @@
-"""Detection for many requests in flight: gathered into batches, run one batch at a time in one
-thread.
+"""Detection for many requests in flight: gathered into batches, each batch run at once.
 
-Detection is CPU-bound and holds the GIL most of the time, so running it in many threads at once
-only adds switching. Run as a batch, the NER model sees all waiting texts together (about a
-third less CPU per text than one by one, measured on the shipped models). Requests arriving
-while a batch runs form the next one.
+Detection is CPU-bound and holds the GIL most of the time, so running it in many threads of the
+worker only adds switching. Run as a batch, the NER model sees all waiting texts together (about
+a third less CPU per text than one by one, measured on the shipped models). Requests arriving
+while the batches run form the next ones.
+
+Where batches run:
+- ``ThreadBatches``: one thread of the worker process (tests, small deployments);
+- ``ProcessBatches``: detection processes (``DOUANE_DETECTION_PROCESSES``), each with its own
+  copy of the models. The worker's event loop (Kafka, audit, provider calls) and detection then
+  use separate cores instead of taking turns on the GIL. A process that dies is replaced; the
+  batch it held is blocked (fail closed).
 
 The time limit (``timeout_s``) applies to a batch from the moment it starts, not to the time a
 request waits for its turn: under load, waiting is normal and must not block a request. A batch
@@ -15,15 +21,24 @@ one by one so that one unreadable request does not block its neighbours.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from typing import Protocol, runtime_checkable
+
+import structlog
 
 from streams.core.model import ChatMessage, Detection, DetectionRequest
 
-__all__ = ["MAX_BATCH", "BatchedDetector"]
+__all__ = ["MAX_BATCH", "BatchedDetector", "ProcessBatches", "ThreadBatches"]
 
+log = structlog.get_logger(__name__)
 MAX_BATCH = 32
+Results = list[Detection | Exception]
 
 
 class Detector(Protocol):
@@ -35,61 +50,158 @@ class BatchDetector(Protocol):
     def detect_batch(self, requests: Sequence[DetectionRequest]) -> list[Detection]: ...
 
 
-class _Request:
-    def __init__(self, messages: tuple[ChatMessage, ...], language: str | None,
-                 answer: asyncio.Future[Detection]) -> None:
-        self.messages, self.language, self.answer = messages, language, answer
+def detect_each(detector: Detector, batch: Sequence[DetectionRequest]) -> Results:
+    """The whole batch at once; if that fails, one by one (only the culprit fails)."""
+    if isinstance(detector, BatchDetector):
+        try:
+            return list(detector.detect_batch(batch))
+        except Exception:
+            pass
+    results: Results = []
+    for request in batch:
+        try:
+            results.append(detector.detect(request.messages, request.language))
+        except Exception as error:
+            results.append(error)
+    return results
+
+
+class Batches(Protocol):
+    """Where batches run, and how many may run at the same time."""
+
+    parallel: int
+
+    async def run(self, batch: list[DetectionRequest]) -> Results: ...
+
+    def close(self) -> None: ...
+
+
+class ThreadBatches:
+    def __init__(self, detector: Detector) -> None:
+        self.detector = detector
+        self.parallel = 1
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="detect")
+
+    async def run(self, batch: list[DetectionRequest]) -> Results:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, detect_each, self.detector, batch)
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=False, cancel_futures=True)
+
+
+# ------------------------------------------------------------------ in a detection process
+_CHILD_DETECTOR: Detector | None = None
+
+
+def _load_in_child(parent: int, languages: tuple[str, ...], entities: frozenset[str],
+                   phone_regions: tuple[str, ...]) -> None:
+    global _CHILD_DETECTOR
+    from streams.adapters.presidio_detector import PresidioDetector
+
+    # a worker killed with SIGKILL cannot stop its detection processes: they stop themselves
+    threading.Thread(target=_exit_without, args=(parent,), daemon=True,
+                     name="parent-watch").start()
+    _CHILD_DETECTOR = PresidioDetector(languages, entities, phone_regions)
+
+
+def _exit_without(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
+
+
+def _detect_in_child(batch: list[DetectionRequest]) -> Results:
+    assert _CHILD_DETECTOR is not None, "the detection process has no detector"
+    return detect_each(_CHILD_DETECTOR, batch)
+
+
+def _ready() -> bool:
+    return _CHILD_DETECTOR is not None
+
+
+class ProcessBatches:
+    def __init__(self, processes: int, languages: tuple[str, ...], entities: frozenset[str],
+                 phone_regions: tuple[str, ...]) -> None:
+        self.parallel = processes
+        self._setup = (os.getpid(), languages, entities, phone_regions)
+        self._pool = self._start()
+
+    def _start(self) -> Executor:
+        # spawned, not forked: the worker has threads (Kafka, stores) a fork would copy mid-way
+        pool = ProcessPoolExecutor(self.parallel, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_load_in_child, initargs=self._setup)
+        for _ in range(self.parallel):
+            pool.submit(_ready)  # load the models now, not on the first request
+        return pool
+
+    async def run(self, batch: list[DetectionRequest]) -> Results:
+        loop = asyncio.get_running_loop()
+        pool = self._pool
+        try:
+            return await loop.run_in_executor(pool, _detect_in_child, batch)
+        except BrokenProcessPool:
+            if pool is self._pool:
+                log.error("a detection process died; starting new ones")
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = self._start()
+            raise
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+# ------------------------------------------------------------------ the batcher
+class _Waiting:
+    def __init__(self, request: DetectionRequest, answer: asyncio.Future[Detection]) -> None:
+        self.request, self.answer = request, answer
 
 
 class BatchedDetector:
-    def __init__(self, detector: Detector, timeout_s: float, max_batch: int = MAX_BATCH) -> None:
-        self.detector = detector
+    def __init__(self, batches: Batches, timeout_s: float, max_batch: int = MAX_BATCH) -> None:
+        self.batches = batches
         self.timeout_s = timeout_s
         self.max_batch = max_batch
-        self._waiting: list[_Request] = []
-        self._draining: asyncio.Task[None] | None = None
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="detect")
+        self._waiting: list[_Waiting] = []
+        self._running = 0
+
+    @classmethod
+    def in_thread(cls, detector: Detector, timeout_s: float,
+                  max_batch: int = MAX_BATCH) -> BatchedDetector:
+        return cls(ThreadBatches(detector), timeout_s, max_batch)
 
     async def detect(self, messages: tuple[ChatMessage, ...],
                      language: str | None) -> Detection:
         """The findings for one request; raises (fail closed) if its detection failed."""
         loop = asyncio.get_running_loop()
-        request = _Request(messages, language, loop.create_future())
-        self._waiting.append(request)
-        if self._draining is None or self._draining.done():
-            self._draining = loop.create_task(self._drain(), name="detection-batches")
-        return await request.answer
+        waiting = _Waiting(DetectionRequest(messages, language), loop.create_future())
+        self._waiting.append(waiting)
+        self._start_batches()
+        return await waiting.answer
 
-    async def _drain(self) -> None:
-        loop = asyncio.get_running_loop()
-        while self._waiting:
+    def _start_batches(self) -> None:
+        while self._waiting and self._running < self.batches.parallel:
             batch = self._waiting[:self.max_batch]
             del self._waiting[:self.max_batch]
-            try:
-                results = await asyncio.wait_for(
-                    loop.run_in_executor(self._thread, self._detect_all, batch),
-                    timeout=self.timeout_s)
-            except Exception as error:  # over time, or the thread itself failed
-                results = [error] * len(batch)
-            for request, result in zip(batch, results, strict=True):
-                if request.answer.done():  # its caller gave up (cancelled)
-                    continue
-                if isinstance(result, Exception):
-                    request.answer.set_exception(result)
-                else:
-                    request.answer.set_result(result)
+            self._running += 1
+            asyncio.get_running_loop().create_task(self._run(batch), name="detection-batch")
 
-    def _detect_all(self, batch: Sequence[_Request]) -> list[Detection | Exception]:
-        if isinstance(self.detector, BatchDetector):
-            try:
-                return list(self.detector.detect_batch(
-                    [DetectionRequest(r.messages, r.language) for r in batch]))
-            except Exception:
-                pass
-        results: list[Detection | Exception] = []
-        for request in batch:
-            try:
-                results.append(self.detector.detect(request.messages, request.language))
-            except Exception as error:
-                results.append(error)
-        return results
+    async def _run(self, batch: list[_Waiting]) -> None:
+        try:
+            results: Results = await asyncio.wait_for(
+                self.batches.run([w.request for w in batch]), timeout=self.timeout_s)
+        except Exception as error:  # over time, or the thread or process itself failed
+            results = [error] * len(batch)
+        finally:
+            self._running -= 1
+        for waiting, result in zip(batch, results, strict=True):
+            if waiting.answer.done():  # its caller gave up (cancelled)
+                continue
+            if isinstance(result, Exception):
+                waiting.answer.set_exception(result)
+            else:
+                waiting.answer.set_result(result)
+        self._start_batches()
+
+    def close(self) -> None:
+        self.batches.close()

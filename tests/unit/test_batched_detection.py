@@ -38,7 +38,7 @@ class RecordingDetector:
 async def test_requests_arriving_during_a_batch_form_the_next_batch() -> None:
     detector = RecordingDetector()
     detector.gate.clear()  # the first batch is held in its thread
-    batched = BatchedDetector(detector, timeout_s=60)
+    batched = BatchedDetector.in_thread(detector, timeout_s=60)
     first = asyncio.create_task(batched.detect(messages("one"), None))
     await asyncio.sleep(0)
     others = [asyncio.create_task(batched.detect(messages(f"r{n} text"), None))
@@ -53,7 +53,7 @@ async def test_requests_arriving_during_a_batch_form_the_next_batch() -> None:
 async def test_batches_are_capped() -> None:
     detector = RecordingDetector()
     detector.gate.clear()
-    batched = BatchedDetector(detector, timeout_s=60, max_batch=4)
+    batched = BatchedDetector.in_thread(detector, timeout_s=60, max_batch=4)
     tasks = [asyncio.create_task(batched.detect(messages(f"r{n}"), None)) for n in range(10)]
     await asyncio.sleep(0)
     detector.gate.set()
@@ -62,7 +62,7 @@ async def test_batches_are_capped() -> None:
 
 
 async def test_one_failing_request_does_not_fail_its_neighbours() -> None:
-    batched = BatchedDetector(RecordingDetector(), timeout_s=60)
+    batched = BatchedDetector.in_thread(RecordingDetector(), timeout_s=60)
     good = asyncio.create_task(batched.detect(messages("fine text"), None))
     bad = asyncio.create_task(batched.detect(messages("bad text"), None))
     other = asyncio.create_task(batched.detect(messages("also fine"), None))
@@ -75,7 +75,7 @@ async def test_one_failing_request_does_not_fail_its_neighbours() -> None:
 async def test_a_batch_over_its_time_limit_fails_closed() -> None:
     detector = RecordingDetector()
     detector.gate.clear()
-    batched = BatchedDetector(detector, timeout_s=0.05)
+    batched = BatchedDetector.in_thread(detector, timeout_s=0.05)
     try:
         with pytest.raises(TimeoutError):
             await batched.detect(messages("slow text"), None)
@@ -88,6 +88,6 @@ async def test_a_detector_without_batches_is_called_per_request() -> None:
         def detect(self, msgs: tuple[ChatMessage, ...], language: str | None) -> Detection:
             return Detection(language or "xx", "plain", ())
 
-    batched = BatchedDetector(Plain(), timeout_s=60)
+    batched = BatchedDetector.in_thread(Plain(), timeout_s=60)
     found = await asyncio.gather(*(batched.detect(messages("t"), lang) for lang in ("en", "fr")))
     assert [d.language for d in found] == ["en", "fr"]
