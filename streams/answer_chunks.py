@@ -24,28 +24,36 @@ def unchanged(text: str) -> str:
     return text
 
 
+async def passed_on(text: str) -> str:
+    return text
+
+
 class AnswerChunks:
     def __init__(self, request_id: str, sink: ChunkSink,
-                 transform: Callable[[str], str] = unchanged,
+                 transform: Callable[[str], Awaitable[str]] = passed_on,
                  whole_sentences: bool = False) -> None:
         self.request_id = request_id
         self.sink = sink
-        self.holdback = HoldBack(transform, whole_sentences=whole_sentences)
+        # the transform is awaited (answer scanning runs with the other detections in flight)
+        self.transform = transform
+        self.holdback = HoldBack(whole_sentences=whole_sentences)
         self.released: list[str] = []
 
     async def feed(self, text: str) -> None:
-        piece = self.holdback.feed(text)
-        if piece:
-            await self._publish(piece)
+        held = self.holdback.feed(text)
+        if held:
+            await self._publish(await self.transform(held))
 
     async def finish(self) -> str:
         """The end of the answer: release what was held; return the whole answer as sent."""
-        piece = self.holdback.flush()
-        if piece:
-            await self._publish(piece)
+        held = self.holdback.flush()
+        if held:
+            await self._publish(await self.transform(held))
         return "".join(self.released)
 
     async def _publish(self, piece: str) -> None:
+        if not piece:
+            return
         self.released.append(piece)
         body = {"id": self.request_id, "seq": len(self.released), "delta": piece}
         await self.sink(RESPONSE_CHUNKS_TOPIC, self.request_id.encode(),

@@ -21,7 +21,7 @@ import asyncio
 import base64
 import functools
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -75,6 +75,9 @@ class Outgoing:
 
 class Detector(Protocol):
     def detect(self, messages: tuple[ChatMessage, ...], language: str | None) -> Detection: ...
+
+
+Detect = Callable[[tuple[ChatMessage, ...], str | None], Awaitable[Detection]]
 
 
 class PlaceholderStore(Protocol):
@@ -336,7 +339,7 @@ class Pipeline:
         resolution = resolve(policy, tenant, message.get("purpose"), message["classification"])
         restore = (self._restorer(tenant, message.get("conversation", request_id))
                    if resolution.restore_answers else self.answer_hook)
-        guard = StreamedAnswerGuard(self.detector, resolution.entities, tenant, self.keys,
+        guard = StreamedAnswerGuard(self.detection.detect, resolution.entities, tenant, self.keys,
                                     restore, request_id)
         chunks = (AnswerChunks(request_id, self.chunk_sink, guard, whole_sentences=True)
                   if message.get("stream") and self.chunk_sink is not None else None)
@@ -452,20 +455,20 @@ class StreamedAnswerGuard:
     personal data and held to the request's operators (as whole answers are), then restored.
     A blocked type, or a scan that fails, stops the stream: nothing after it is released."""
 
-    def __init__(self, detector: Detector, rules: Mapping[str, EntityRule], tenant: str,
+    def __init__(self, detect: Detect, rules: Mapping[str, EntityRule], tenant: str,
                  keys: OperatorKeys | None, restore: Callable[[str], str],
                  request_id: str | None = None) -> None:
-        self.detector, self.rules, self.tenant, self.keys = detector, rules, tenant, keys
+        self.detect, self.rules, self.tenant, self.keys = detect, rules, tenant, keys
         self.restore, self.request_id = restore, request_id
         self.blocked: tuple[str, ...] = ()
         self.error: str | None = None
 
-    def __call__(self, text: str) -> str:
+    async def __call__(self, text: str) -> str:
         if self.blocked or self.error:
             return ""
         messages = (ChatMessage("assistant", text),)
         try:
-            detection = self.detector.detect(messages, None)
+            detection = await self.detect(messages, None)
             verdict = govern_answer(messages, detection.findings, self.rules,
                                     tenant=self.tenant, keys=self.keys,
                                     request_id=self.request_id)

@@ -9,7 +9,7 @@ from streams.core.holdback import HoldBack
 from streams.core.model import ChatMessage, Detection, Finding
 from streams.core.placeholders import PlaceholderMap
 from streams.core.policy import EntityRule
-from streams.pipeline import StreamedAnswerGuard
+from streams.pipeline import Detect, StreamedAnswerGuard
 
 IBAN = "FR76 3000 6000 0112 3456 7890 189"
 CARD = "4111 1111 1111 1111"
@@ -48,19 +48,26 @@ RULES = {"IBAN_CODE": EntityRule(operator="mask", keep_last=3),
          "CREDIT_CARD": EntityRule(operator="block")}
 
 
-def test_each_sentence_is_masked_restored_or_stops_the_stream() -> None:
+def detect_with(detector: ValuesDetector) -> Detect:
+    async def detect(messages: tuple[ChatMessage, ...], language: str | None) -> Detection:
+        return detector.detect(messages, language)
+    return detect
+
+
+async def test_each_sentence_is_masked_restored_or_stops_the_stream() -> None:
     conversation = PlaceholderMap()
     conversation.placeholder_for("PERSON", "Jeanne Martin")
-    guard = StreamedAnswerGuard(ValuesDetector(), RULES, "city-of-lyon", None,
+    guard = StreamedAnswerGuard(detect_with(ValuesDetector()), RULES, "city-of-lyon", None,
                                 conversation.restore)
-    assert guard("Dear <PERSON_1>, ") == "Dear Jeanne Martin, "
-    assert guard(f"pay to {IBAN}. ") == "pay to **** **** **** **** **** **** 189. "
-    assert guard(f"or card {CARD}. ") == ""
+    assert await guard("Dear <PERSON_1>, ") == "Dear Jeanne Martin, "
+    assert await guard(f"pay to {IBAN}. ") == "pay to **** **** **** **** **** **** 189. "
+    assert await guard(f"or card {CARD}. ") == ""
     assert guard.blocked == ("CREDIT_CARD",)
-    assert guard("Anything after. ") == ""  # the stream stays stopped
+    assert await guard("Anything after. ") == ""  # the stream stays stopped
 
 
-def test_a_failing_scan_stops_the_stream() -> None:
-    guard = StreamedAnswerGuard(ValuesDetector(fail=True), RULES, "city-of-lyon", None, str)
-    assert guard("Hello. ") == ""
+async def test_a_failing_scan_stops_the_stream() -> None:
+    guard = StreamedAnswerGuard(detect_with(ValuesDetector(fail=True)), RULES, "city-of-lyon",
+                                None, str)
+    assert await guard("Hello. ") == ""
     assert guard.error == "RuntimeError"
