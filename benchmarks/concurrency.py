@@ -94,6 +94,29 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 and 15 of stat(5)
 
 
+def with_children(pid: int) -> list[int]:
+    """The process and its children (a worker's detection processes), from /proc."""
+    family = [pid]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if parent == pid:
+                family.append(int(entry))
+    return family
+
+
+def family_cpu_seconds(pids: list[int]) -> float:
+    return sum(cpu_seconds(p) for p in pids)
+
+
+def family_memory_mb(pids: list[int], name: str) -> float:
+    return sum(memory_mb(p, name) for p in pids)
+
+
 def memory_mb(pid: int, name: str) -> float:
     """A 'Vm...' line of /proc/<pid>/status (VmRSS: now, VmHWM: peak) in MB."""
     with open(f"/proc/{pid}/status") as status:
@@ -171,13 +194,14 @@ async def measure(latency_ms: float, callers: int, duration_s: float, paths: Seq
             runs.append(run)
         if "douane" in paths:
             run = Run(latency_ms, callers, "douane", duration_s)
-            worker, door = stack.pid("worker"), stack.pid("front-door")
-            rss_start = memory_mb(worker, "VmRSS")
-            worker_cpu, door_cpu = cpu_seconds(worker), cpu_seconds(door)
+            # the worker and its detection processes (DOUANE_DETECTION_PROCESSES)
+            worker, door = with_children(stack.pid("worker")), stack.pid("front-door")
+            rss_start = family_memory_mb(worker, "VmRSS")
+            worker_cpu, door_cpu = family_cpu_seconds(worker), cpu_seconds(door)
             await closed_loop(run, stack.door_url, stack.headers, DOUANE_MODEL)
-            run.worker_cpu_s = cpu_seconds(worker) - worker_cpu
+            run.worker_cpu_s = family_cpu_seconds(worker) - worker_cpu
             run.door_cpu_s = cpu_seconds(door) - door_cpu
-            run.worker_rss_mb = (rss_start, memory_mb(worker, "VmHWM"))
+            run.worker_rss_mb = (rss_start, family_memory_mb(worker, "VmHWM"))
             runs.append(run)
     for run in runs:
         progress(f"  {run.path}: {run.rate:.1f} answers/s, p50 {run.percentile(50)}")
