@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +69,17 @@ class ConversationPlaceholder:
 
 
 @dataclass(frozen=True)
+class NewValue:
+    """A value to keep: what it is, whom it is about (None: its own fingerprint), and the
+    conversation placeholder it stands behind, if any."""
+
+    value: str
+    kind: str
+    subject: str | None = None
+    placeholder: ConversationPlaceholder | None = None
+
+
+@dataclass(frozen=True)
 class SubjectValue:
     entry: VaultEntry
     value: str | None  # None when the key is gone
@@ -76,6 +89,7 @@ class PersonalVault:
     def __init__(self, path: Path, keys: KeyStore, busy_timeout_s: float = 30.0) -> None:
         self.path = path
         self.keys = keys
+        self._lock = threading.Lock()
         self._db = open_wal_database(path, busy_timeout_s)
         self._db.execute("PRAGMA secure_delete=ON")
         for statement in SCHEMA:
@@ -96,24 +110,47 @@ class PersonalVault:
 
         With ``placeholder``, the value is the one behind that placeholder of that conversation;
         a placeholder already taken there keeps its first value (the call changes nothing)."""
-        subject = subject or self.keys.fingerprint(tenant, value)
-        data_key = self.keys.data_key(tenant, subject, retention_s)
-        # the data key's period decides when the value goes: read it back from the key
-        ref = next(k for k in self.keys.keys_of(tenant, subject) if k.key_id == data_key.key_id)
-        entry_id, nonce = uuid.uuid4().hex, os.urandom(12)
-        ciphertext = AESGCM(data_key.key).encrypt(nonce, value.encode("utf-8"),
-                                                  _bound_to(entry_id, tenant, subject))
-        stored_at = self.keys.clock()
-        self._db.execute(
-            "INSERT OR IGNORE INTO vault_entries (entry_id, tenant, subject, key_id, kind,"
-            " request_id, stored_at, expires_at, nonce, ciphertext, conversation, placeholder)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (entry_id, tenant, subject, data_key.key_id, kind, request_id, stored_at,
-             ref.period.expires_at, nonce, ciphertext,
-             placeholder.conversation if placeholder else None,
-             placeholder.label if placeholder else None))
-        return VaultEntry(entry_id, tenant, subject, data_key.key_id, kind, request_id, stored_at,
-                          ref.period.expires_at, hashlib.sha256(ciphertext).hexdigest())
+        return self.put_many(tenant, [NewValue(value, kind, subject, placeholder)],
+                             retention_s=retention_s, request_id=request_id)[0]
+
+    def put_many(self, tenant: str, values: Sequence[NewValue], *, retention_s: int,
+                 request_id: str | None = None) -> list[VaultEntry]:
+        """Keep several values of one request: one commit for their keys, one for the values."""
+        subjects = [v.subject or self.keys.fingerprint(tenant, v.value) for v in values]
+        data_keys, period = self.keys.data_keys(tenant, subjects, retention_s)
+        rows, entries = [], []
+        for new, subject in zip(values, subjects, strict=True):
+            data_key = data_keys[subject]
+            entry_id, nonce = uuid.uuid4().hex, os.urandom(12)
+            ciphertext = AESGCM(data_key.key).encrypt(nonce, new.value.encode("utf-8"),
+                                                      _bound_to(entry_id, tenant, subject))
+            stored_at = self.keys.clock()
+            # the data key's period decides when the value goes
+            rows.append((entry_id, tenant, subject, data_key.key_id, new.kind, request_id,
+                         stored_at, period.expires_at, nonce, ciphertext,
+                         new.placeholder.conversation if new.placeholder else None,
+                         new.placeholder.label if new.placeholder else None))
+            entries.append(VaultEntry(entry_id, tenant, subject, data_key.key_id, new.kind,
+                                      request_id, stored_at, period.expires_at,
+                                      hashlib.sha256(ciphertext).hexdigest()))
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR IGNORE INTO vault_entries (entry_id, tenant, subject, key_id, kind,"
+                " request_id, stored_at, expires_at, nonce, ciphertext, conversation,"
+                " placeholder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return entries
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        # one connection shared by the worker's threads: transactions take turns
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
 
     def placeholder_labels(self, tenant: str, conversation: str) -> set[str]:
         """The placeholders a conversation already has kept (no decryption)."""
@@ -157,18 +194,13 @@ class PersonalVault:
     def prune(self, live_key_ids: Iterable[str]) -> int:
         """Delete entries whose data key is gone; returns how many."""
         live = set(live_key_ids)
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             # one look per data key (indexed), not per entry
             dead = [(key_id,) for (key_id,) in self._db.execute(
                 "SELECT DISTINCT key_id FROM vault_entries") if key_id not in live]
             before = self._db.total_changes
             self._db.executemany("DELETE FROM vault_entries WHERE key_id = ?", dead)
             pruned = self._db.total_changes - before
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return pruned
 

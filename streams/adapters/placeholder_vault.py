@@ -19,7 +19,7 @@ A value keeps the period of the turn where it first appeared: retention counts f
 
 from __future__ import annotations
 
-from streams.adapters.personal_vault import ConversationPlaceholder, PersonalVault
+from streams.adapters.personal_vault import ConversationPlaceholder, NewValue, PersonalVault
 from streams.core.placeholders import PLACEHOLDER, PlaceholderMap
 
 
@@ -41,11 +41,14 @@ class PlaceholderVault:
              retention_s: float, request_id: str | None = None) -> None:
         """Keep the placeholders the mapping gained; those already kept stay as they are."""
         kept = self.vault.placeholder_labels(tenant, conversation)
+        new = []
         for label, value in mapping.values.items():
             if label in kept:
                 continue
             match = PLACEHOLDER.fullmatch(label)
             kind = match.group(1) if match else "PLACEHOLDER"
-            self.vault.put(tenant, value, kind=kind, retention_s=int(retention_s),
-                           request_id=request_id,
-                           placeholder=ConversationPlaceholder(conversation, label))
+            new.append(NewValue(value, kind,
+                                placeholder=ConversationPlaceholder(conversation, label)))
+        if new:
+            self.vault.put_many(tenant, new, retention_s=int(retention_s),
+                                request_id=request_id)
