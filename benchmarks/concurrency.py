@@ -63,6 +63,7 @@ class Run:
     waiting_s: list[float] = field(default_factory=list)  # ages of those unanswered at the end
     errors: int = 0
     worker_cpu_s: float | None = None
+    detection_cpu_s: float | None = None  # the part spent in the detection processes
     door_cpu_s: float | None = None
     worker_rss_mb: tuple[float, float] | None = None  # (at the start, peak)
 
@@ -198,8 +199,10 @@ async def measure(latency_ms: float, callers: int, duration_s: float, paths: Seq
             worker, door = with_children(stack.pid("worker")), stack.pid("front-door")
             rss_start = family_memory_mb(worker, "VmRSS")
             worker_cpu, door_cpu = family_cpu_seconds(worker), cpu_seconds(door)
+            detection_cpu = family_cpu_seconds(worker[1:])
             await closed_loop(run, stack.door_url, stack.headers, DOUANE_MODEL)
             run.worker_cpu_s = family_cpu_seconds(worker) - worker_cpu
+            run.detection_cpu_s = family_cpu_seconds(worker[1:]) - detection_cpu
             run.door_cpu_s = cpu_seconds(door) - door_cpu
             run.worker_rss_mb = (rss_start, family_memory_mb(worker, "VmHWM"))
             runs.append(run)
@@ -229,15 +232,17 @@ def detector_rate(seconds: float) -> tuple[float, int]:
 
 def table(runs: Sequence[Run]) -> str:
     lines = ["| L | C | path | answers/s | p50 | p99 | errors | worker CPU ms/answer "
-             "| worker RSS start → peak | front door CPU ms/answer |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| of which detection processes | worker RSS start → peak "
+             "| front door CPU ms/answer |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         rss = f"{run.worker_rss_mb[0]:.0f} → {run.worker_rss_mb[1]:.0f} MB" \
             if run.worker_rss_mb else "-"
         lines.append(
             f"| {run.latency_ms:g} ms | {run.callers} | {run.path} | {run.rate:.1f} "
             f"| {run.percentile(50)} | {run.percentile(99)} | {run.errors} "
-            f"| {run.per_answer_ms(run.worker_cpu_s)} | {rss} "
+            f"| {run.per_answer_ms(run.worker_cpu_s)} "
+            f"| {run.per_answer_ms(run.detection_cpu_s)} | {rss} "
             f"| {run.per_answer_ms(run.door_cpu_s)} |")
     return "\n".join(lines)
 
