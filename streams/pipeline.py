@@ -21,7 +21,7 @@ import asyncio
 import base64
 import functools
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,7 +30,7 @@ from typing import Any, Protocol, TypeVar
 import structlog
 
 from streams.adapters.audit.protocols import AppendResult, AuditStore, StoredRecord
-from streams.adapters.providers.base import CallContext, ProviderAnswer
+from streams.adapters.providers.base import Adapter, ProviderAnswer
 from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.fallback import candidates
 from streams.adapters.providers.resilience import RetryPolicy
@@ -89,18 +89,6 @@ class PlaceholderStore(Protocol):
              retention_s: float, request_id: str | None = None) -> None: ...
 
 
-class Provider(Protocol):
-    """Calls one provider in its own wire format (``streams.adapters.providers.gateway``)."""
-
-    async def complete(
-        self, provider: PolicyProvider, body: dict[str, Any], context: CallContext
-    ) -> ProviderAnswer: ...
-
-    def stream(
-        self, provider: PolicyProvider, body: dict[str, Any], context: CallContext
-    ) -> AsyncIterator[str]: ...
-
-
 def _json(value: dict[str, Any]) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -121,7 +109,7 @@ class Pipeline:
         intake: RequestIntake,
         detector: Detector,
         audit: AuditStore,
-        provider: Provider,
+        provider: Adapter,  # usually the gateway (streams.adapters.providers.gateway)
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         provider_attempts: int = 3,
         retry_delay_s: float = 0.5,

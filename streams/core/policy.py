@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from streams.core.durations import DURATION_PATTERN, parse_duration
+from streams.core.provider_kinds import wire_format
 
 if TYPE_CHECKING:
     from streams.core.rules import Resolution
@@ -29,9 +30,6 @@ CLASSIFICATIONS: tuple[str, ...] = ("public", "internal", "personal", "sensitive
 Classification = Literal["public", "internal", "personal", "sensitive", "secret"]
 SENSITIVITY = {name: rank for rank, name in enumerate(CLASSIFICATIONS)}
 
-ProviderKind = Literal[
-    "openai", "anthropic", "gemini", "mistral", "openai-compatible", "dashscope", "qianfan"
-]
 Hosting = Literal["on-premises", "sovereign-cloud", "public-cloud"]
 Operator = Literal["placeholder", "mask", "keyed-hash", "encrypt", "drop", "block", "keep"]
 OPERATORS: tuple[str, ...] = (
@@ -58,7 +56,7 @@ class Provider(_Strict):
 
     id: str = Field(pattern=ID)
     name: str = ""
-    kind: ProviderKind
+    kind: str  # one of streams.core.provider_kinds.PROVIDER_KINDS
     endpoint: str
     models: tuple[str, ...] = Field(min_length=1)
     jurisdiction: str = Field(pattern=r"^[A-Z]{2}$")  # ISO 3166-1 alpha-2, e.g. FR
@@ -73,6 +71,12 @@ class Provider(_Strict):
     max_in_flight: int | None = Field(default=None, ge=1)
     requests_per_minute: int | None = Field(default=None, ge=1)
     tokens_per_minute: int | None = Field(default=None, ge=1)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        wire_format(kind)  # ValueError naming the known kinds
+        return kind
 
 
 class Tenant(_Strict):

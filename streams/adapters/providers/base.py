@@ -66,6 +66,11 @@ class CallContext:
 
 
 class Adapter(Protocol):
+    """Something that answers in a provider's wire format: one adapter per format, the gateway
+    that picks the adapter for a provider's ``kind``, the pipeline and delivery (which call it)
+    and the tests' stand-ins all meet on this one protocol. Every failure is a
+    :class:`ProviderError`."""
+
     async def complete(
         self, provider: Provider, body: dict[str, Any], context: CallContext
     ) -> ProviderAnswer: ...

@@ -10,13 +10,18 @@ return that audit record's id; if it raises, nothing is sent (fail closed).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import structlog
 
-from streams.adapters.providers.base import CallContext, ProviderAnswer, ProviderError
+from streams.adapters.providers.base import (
+    Adapter,
+    CallContext,
+    ProviderAnswer,
+    ProviderError,
+)
 from streams.adapters.providers.limits import ProviderLimits
 from streams.adapters.providers.resilience import Breakers, RetryPolicy
 from streams.core.policy import Provider
@@ -24,16 +29,6 @@ from streams.core.policy import Provider
 log = structlog.get_logger(__name__)
 BeforeCall = Callable[[Provider, dict[str, Any]], Awaitable[str]]
 OnText = Callable[[str], Awaitable[None]]
-
-
-class Gateway(Protocol):
-    async def complete(
-        self, provider: Provider, body: dict[str, Any], context: CallContext
-    ) -> ProviderAnswer: ...
-
-    def stream(
-        self, provider: Provider, body: dict[str, Any], context: CallContext
-    ) -> AsyncIterator[str]: ...
 
 
 class _Streamed:
@@ -61,7 +56,7 @@ def body_for(provider: Provider, body: dict[str, Any]) -> dict[str, Any]:
 
 class Delivery:
     def __init__(
-        self, gateway: Gateway, retry: RetryPolicy | None = None,
+        self, gateway: Adapter, retry: RetryPolicy | None = None,
         breakers: Breakers | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         limits: ProviderLimits | None = None,

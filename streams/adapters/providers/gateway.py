@@ -1,6 +1,7 @@
 """One entry point for every provider: picks the adapter for the provider's ``kind``.
 
-Kinds that speak Chat Completions (openai, mistral, dashscope compatible mode, qianfan v2,
+Which kind speaks which wire format is the registry ``streams.core.provider_kinds``; kinds
+that speak Chat Completions (openai, mistral, dashscope compatible mode, qianfan v2,
 openai-compatible local servers) share one adapter; the endpoint in the policy says where.
 """
 
@@ -17,13 +18,7 @@ from streams.adapters.providers.base import Adapter, CallContext, ProviderAnswer
 from streams.adapters.providers.gemini import GeminiAdapter
 from streams.adapters.providers.openai_chat import OpenAIChatAdapter
 from streams.core.policy import Provider
-
-WIRE_FORMATS = {
-    "openai": "openai-chat", "mistral": "openai-chat", "dashscope": "openai-chat",
-    "qianfan": "openai-chat", "openai-compatible": "openai-chat",
-    "anthropic": "anthropic-messages", "gemini": "gemini",
-}
-
+from streams.core.provider_kinds import WireFormat, wire_format
 
 MAX_CONNECTIONS = 2048
 
@@ -44,14 +39,14 @@ class ProviderGateway:
             timeout=timeout,
             transport=transport or AiohttpTransport(
                 limits=httpx.Limits(max_connections=MAX_CONNECTIONS)))
-        self._adapters: dict[str, Adapter] = {
+        self._adapters: dict[WireFormat, Adapter] = {
             "openai-chat": OpenAIChatAdapter(self._http),
             "anthropic-messages": AnthropicMessagesAdapter(self._http),
             "gemini": GeminiAdapter(self._http),
         }
 
     def adapter(self, provider: Provider) -> Adapter:
-        return self._adapters[WIRE_FORMATS[provider.kind]]
+        return self._adapters[wire_format(provider.kind)]
 
     async def complete(
         self, provider: Provider, body: dict[str, Any], context: CallContext
