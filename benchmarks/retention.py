@@ -18,7 +18,10 @@ from pathlib import Path
 from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.shredding_operator_keys import ShreddingOperatorKeys
 from streams.config import load_settings
-from streams.retention_cli import erase_subject, open_stores, retention_run
+from streams.services.audit_log import open_writer
+from streams.services.erasure import erase_subject
+from streams.services.retention import retention_run
+from streams.services.stores import open_stores
 
 HOUR = 3_600
 
@@ -40,7 +43,7 @@ def main() -> None:
         home = args.dir or Path(temp)
         settings = load_settings({"DOUANE_HOME": str(home)})
         clock = Clock()
-        with open_stores(settings, clock) as (keys, vault):
+        with open_stores(settings, clock) as (keys, vault), open_writer(settings) as audit:
             latencies = []
             for i in range(args.subjects):
                 started = time.perf_counter()
@@ -60,7 +63,7 @@ def main() -> None:
                   f"{args.subjects / elapsed:.0f}/s, {elapsed / args.subjects * 1e3:.2f} ms each")
 
             started = time.perf_counter()
-            erased = erase_subject(settings, keys, vault, "bench",
+            erased = erase_subject(keys, vault, audit, "bench",
                                    keys.fingerprint("bench", "Person Number 0"), "bench")
             print(f"erasure of one subject among {args.subjects} (+ audit record): "
                   f"{(time.perf_counter() - started) * 1e3:.1f} ms, "
@@ -68,7 +71,7 @@ def main() -> None:
 
             clock.now += 2 * HOUR
             started = time.perf_counter()
-            run = retention_run(settings, keys, vault)
+            run = retention_run(keys, vault, audit)
             print(f"retention run: {len(run.destroyed.keys)} data keys, {run.pruned} vault "
                   f"entries in {time.perf_counter() - started:.2f} s (+ audit record)")
 

@@ -14,7 +14,6 @@ cosign       as a witness: check the latest checkpoint extends the last one seen
 from __future__ import annotations
 
 import argparse
-import base64
 import csv
 import json
 import os
@@ -25,11 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.open import (
     audit_log_exists,
     describe,
-    open_audit_log,
     open_audit_reader,
 )
 from streams.adapters.audit.protocols import (
@@ -41,17 +38,14 @@ from streams.adapters.audit.protocols import (
 from streams.adapters.audit.verify import load_audit_schema, trusted_keyring, verify_log_reader
 from streams.adapters.signer import (
     generate_key_file,
-    load_or_create_signer,
 )
 from streams.config import Settings
-from streams.core import merkle
 from streams.core.audit import AUDIT_KINDS, ChainEntry, format_timestamp
-from streams.core.checkpoint import split_note
-from streams.offline_verifier import BUNDLE_FORMAT
+from streams.services.audit_log import open_writer
+from streams.services.evidence import build_bundle, check_quorum, inclusion_proof
 from streams.witness_cli import (
     add_quorum_options,
     add_witness_commands,
-    check_quorum,
     run_cosign,
     run_witness_init,
 )
@@ -122,11 +116,6 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     if command == "cosign":
         return run_cosign(settings, args.witness_dir, args.keyring)
     return 2
-
-
-def open_writer(settings: Settings) -> GroupCommitLog:
-    signer = load_or_create_signer(settings.signing_key, settings.public_key)
-    return open_audit_log(settings, signer)
 
 
 # --------------------------------------------------------------------------- verify
@@ -288,73 +277,14 @@ def run_query(settings: Settings, args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- prove / export
 
 
-def _b64(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
-
-
-def covering_checkpoint(store: GroupCommitLog, seq: int) -> StoredCheckpoint:
-    latest = store.latest_checkpoint()
-    if latest is None or latest.size < seq:
-        latest = store.issue_checkpoint()
-    return latest
-
-
 def run_prove(settings: Settings, record_id: str) -> int:
     with open_writer(settings) as store:
-        record = store.get(record_id)
-        if record is None:
-            print(f"audit prove: no record {record_id!r}")
-            return 1
-        checkpoint = covering_checkpoint(store, record.seq)
-        tree = merkle.MerkleTree(store.leaf_hashes(checkpoint.size))
-        proof = tree.inclusion_proof(record.seq - 1, checkpoint.size)
-    merkle.verify_inclusion(record.seq - 1, checkpoint.size, bytes.fromhex(record.leaf_hash),
-                            proof, checkpoint.root_hash)
-    print(json.dumps({
-        "record_id": record.record_id, "leaf_index": record.seq - 1,
-        "leaf_hash": _b64(bytes.fromhex(record.leaf_hash)),
-        "tree_size": checkpoint.size, "inclusion_proof": [_b64(p) for p in proof],
-        "checkpoint": checkpoint.note.decode("utf-8"), "envelope": record.envelope,
-    }, indent=2))
+        proof = inclusion_proof(store, record_id)
+    if proof is None:
+        print(f"audit prove: no record {record_id!r}")
+        return 1
+    print(json.dumps(proof, indent=2))
     return 0
-
-
-def build_bundle(store: GroupCommitLog, since: str | None, until: str | None) -> dict[str, Any]:
-    """Records in [since, until) with inclusion proofs, checkpoints with consistency proofs."""
-    latest = store.issue_checkpoint()  # cover everything written so far
-    tree = merkle.MerkleTree(store.leaf_hashes(latest.size))
-    matching = [r.seq for r in store.query(AuditQuery(since=since, until=until))
-                if r.seq <= latest.size]
-    # a contiguous run (first to last match), so the verifier can check there is no gap
-    records = [store.get_seq(seq) for seq in range(matching[0], matching[-1] + 1)] \
-        if matching else []
-    older = [c for c in store.checkpoints() if c.size < latest.size
-             and (((since is None or c.issued_at >= since)
-                  and (until is None or c.issued_at < until))
-                  or _witnesses_the_records(c, matching))]
-    return {
-        "format": BUNDLE_FORMAT,
-        "origin": store.origin,
-        "exported_at": format_timestamp(datetime.now(UTC)),
-        "since": since, "until": until,
-        "keyring": store.keyring.as_json(),
-        "checkpoint": latest.note.decode("utf-8"),
-        "checkpoints": [{"size": c.size, "note": c.note.decode("utf-8"),
-                         "consistency_proof": [_b64(p) for p in
-                                               (tree.consistency_proof(c.size, latest.size)
-                                                if c.size else [])]}
-                        for c in older],
-        "records": [{"seq": r.seq, "key_id": r.key_id, "canonical": _b64(r.canonical),
-                     "signature": _b64(r.signature),
-                     "inclusion_proof": [_b64(p) for p in
-                                         tree.inclusion_proof(r.seq - 1, latest.size)]}
-                    for r in records if r is not None],
-    }
-
-
-def _witnesses_the_records(checkpoint: StoredCheckpoint, seqs: list[int]) -> bool:
-    """A cosigned checkpoint covering the exported records: the offline quorum check uses it."""
-    return bool(seqs) and checkpoint.size >= seqs[-1] and len(split_note(checkpoint.note)[1]) > 1
 
 
 def run_export(settings: Settings, since: str | None, until: str | None, out: Path) -> int:

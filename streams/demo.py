@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.audit_cli import open_writer, run_verify
+from streams.audit_cli import run_verify
 from streams.config import REQUESTS_TOPIC, RESPONSES_TOPIC, Settings
 from streams.demo_doors import (
     EXTERNAL_ID,
@@ -32,8 +32,10 @@ from streams.demo_doors import (
     received_by_external,
     two_doors_policy,
 )
+from streams.services.audit_log import open_writer
+from streams.services.topics import ensure_topics, topic_names
 from streams.stand_ins.server import running
-from streams.worker import ensure_topics, load_policy, topic_names
+from streams.worker import load_policy
 
 RESPONSE_TIMEOUT_S = 180.0
 

@@ -1,4 +1,5 @@
-"""``douane audit witness init`` and ``douane audit cosign``, and the quorum check of verify.
+"""``douane audit witness init`` and ``douane audit cosign`` (the quorum check of verify is in
+``streams/services/evidence.py``).
 
 A witness is a second party (e.g. the DPO office) with its own key. It cosigns the log's
 latest checkpoint only after checking it extends the last one it cosigned; a verifier given
@@ -12,7 +13,6 @@ from pathlib import Path
 
 from streams.adapters.audit.open import open_audit_log
 from streams.adapters.audit.protocols import AuditStoreError
-from streams.adapters.audit.records import SqlRecords
 from streams.adapters.audit.verify import trusted_keyring
 from streams.adapters.signer import load_or_create_signer
 from streams.adapters.witness import (
@@ -20,11 +20,10 @@ from streams.adapters.witness import (
     cosign_latest,
     init_witness,
     load_witness,
-    load_witness_keys,
 )
 from streams.config import Settings
 from streams.core.checkpoint import CheckpointError
-from streams.core.cosignature import WitnessRefusal, witnessed_size
+from streams.core.cosignature import WitnessRefusal
 
 
 def add_witness_commands(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -90,25 +89,3 @@ def run_cosign(settings: Settings, witness_dir: Path, keyring_path: Path | None)
     print(f"audit cosign: {witness.name} cosigned checkpoint at size {done.checkpoint.size} "
           f"({since})")
     return 0
-
-
-def check_quorum(reader: SqlRecords, witness_files: list[Path], quorum: int,
-                 tree_size: int) -> tuple[bool, str]:
-    """(ok, message): does a stored checkpoint carry ``quorum`` valid witness cosignatures?"""
-    if quorum <= 0:
-        return True, ""
-    try:
-        witnesses = load_witness_keys(witness_files)
-        distinct = len({w.public_key for w in witnesses})
-        if quorum > distinct:
-            return False, (f"quorum {quorum} is more than the {distinct} distinct witness "
-                           "keys given with --witness")
-        size, most = witnessed_size(((c.size, c.note) for c in reader.checkpoints()),
-                                    witnesses, quorum)
-    except (WitnessError, CheckpointError) as error:
-        return False, f"witness cosignatures: {error}"
-    if size is None:
-        return False, (f"no checkpoint is cosigned by {quorum} of the given witnesses "
-                       f"(at most {most})")
-    return True, (f"witnessed by at least {quorum} witnesses up to record {size} "
-                  f"({tree_size - size} newer records not yet witnessed)")

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.open import describe, open_audit_log
@@ -37,23 +36,18 @@ from streams.adapters.shredding_operator_keys import (
 from streams.adapters.signer import load_or_create_signer
 from streams.adapters.topic_retention import apply_retention, retention_ms
 from streams.config import (
-    DEAD_LETTER_TOPIC,
-    REJECTED_TOPIC,
-    REQUESTS_TOPIC,
-    RESPONSE_CHUNKS_TOPIC,
-    RESPONSES_TOPIC,
     Settings,
-    forward_topic,
     project_root,
 )
 from streams.core.intake import RequestIntake
 from streams.core.policy import LoadedPolicy
 from streams.pipeline import Detector, Pipeline
-from streams.retention_cli import keys_path, scheduled_retention_run, vault_path
 from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
+from streams.services.retention import scheduled_retention_run
+from streams.services.stores import keys_path, vault_path
+from streams.services.topics import prepare_topics
 
 log = structlog.get_logger(__name__)
-DEFAULT_TOPIC_PARTITIONS = 12
 
 POLICY_CHECK_INTERVAL_S = 2.0
 
@@ -116,41 +110,6 @@ def shredding_keys(settings: Settings, policy: LoadedPolicy,
         shortest_payload_retention(policy), vault)
 
 
-def topic_names(policy: LoadedPolicy) -> list[str]:
-    return [REQUESTS_TOPIC, RESPONSES_TOPIC, RESPONSE_CHUNKS_TOPIC, REJECTED_TOPIC,
-            DEAD_LETTER_TOPIC, *(forward_topic(p.id) for p in policy.policy.providers)]
-
-
-async def ensure_topics(bootstrap: str, names: list[str],
-                        partitions: int = DEFAULT_TOPIC_PARTITIONS) -> None:
-    """Create douane's topics if missing, and give existing ones more partitions if they have
-    fewer than ``partitions`` (Kafka can add partitions, never remove them). The partition
-    count is how many workers can share a topic: a worker more than that stays idle."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        missing = [n for n in names if n not in existing]
-        if missing:
-            await admin.create_topics([NewTopic(n, partitions, 1) for n in missing])
-            log.info("topics created", topics=missing, partitions=partitions)
-        described = await admin.describe_topics([n for n in names if n in existing])
-        grow = {t["topic"]: NewPartitions(partitions) for t in described
-                if len(t["partitions"]) < partitions}
-        if grow:
-            await admin.create_partitions(grow)
-            log.info("topics given more partitions", topics=sorted(grow), partitions=partitions)
-    finally:
-        await admin.close()
-
-
-async def prepare_topics(bootstrap: str, policy: LoadedPolicy,
-                         partitions: int = DEFAULT_TOPIC_PARTITIONS) -> None:
-    """Create douane's topics and set their retention from the policy."""
-    await ensure_topics(bootstrap, topic_names(policy), partitions)
-    await apply_retention(bootstrap, retention_ms(policy))
-
-
 def run_worker(settings: Settings) -> int:
     audit_log = open_worker_audit_log(settings)
     pipeline = build_pipeline(settings, audit_log)
@@ -182,7 +141,8 @@ async def _serve(settings: Settings, pipeline: Pipeline, audit_log: GroupCommitL
         await asyncio.to_thread(audit_log.issue_checkpoint)
 
     async def retention_run() -> None:
-        await asyncio.to_thread(scheduled_retention_run, settings)
+        # through the worker's own audit writer: one writer per process
+        await asyncio.to_thread(scheduled_retention_run, settings, pipeline.audit)
 
     timers = [every(POLICY_CHECK_INTERVAL_S, reload_policy,
                     "policy reload failed; the previous policy stays in force"),

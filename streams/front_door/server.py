@@ -201,7 +201,8 @@ def build_app(door: FrontDoor) -> web.Application:
 
 
 async def serve(settings: Settings, port: int, host: str, timeout_s: float | None) -> None:
-    from streams.worker import ensure_topics, load_policy, topic_names
+    from streams.services.topics import ensure_topics, topic_names
+    from streams.worker import load_policy
 
     policy = load_policy(settings.policy_path)
     await ensure_topics(settings.kafka_bootstrap, topic_names(policy))

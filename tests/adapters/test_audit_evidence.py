@@ -24,10 +24,10 @@ from streams.adapters.audit.protocols import AuditStoreError
 from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.signer import Ed25519Signer, load_or_create_signer
-from streams.audit_cli import build_bundle
 from streams.core import merkle
 from streams.core.audit import AuditEvent, canonical_bytes, signing_input
 from streams.core.checkpoint import parse_checkpoint, split_note
+from streams.services.evidence import build_bundle
 
 SCHEMA = load_audit_schema()
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)

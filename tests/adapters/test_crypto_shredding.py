@@ -14,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -21,7 +22,7 @@ import structlog
 from test_audit_store_contract import postgres_server  # noqa: F401 - the session's server
 
 from streams import cli
-from streams.adapters.audit.open import open_audit_reader
+from streams.adapters.audit.open import audit_log_exists, open_audit_reader
 from streams.adapters.key_store import KeyStore, SubjectHeldError
 from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.personal_vault import PersonalVault, ValueErasedError
@@ -36,13 +37,11 @@ from streams.core.audit import AUDIT_KINDS
 from streams.core.model import ChatMessage, Finding
 from streams.core.policy import EntityRule
 from streams.core.redaction import apply_operators
-from streams.retention_cli import (
-    erase_subject,
-    open_stores,
-    retention_run,
-    scheduled_retention_run,
-    subject_access,
-)
+from streams.services.audit_log import open_writer
+from streams.services.erasure import ErasureReport, erase_subject
+from streams.services.retention import RetentionReport, retention_run, scheduled_retention_run
+from streams.services.stores import open_stores
+from streams.services.subject_access import subject_access
 
 HOUR = 3_600
 T0 = 1_764_000_000.0  # 2025-11-24T16:00Z
@@ -81,6 +80,26 @@ def stores(settings: Settings, clock: Clock) -> Iterator[tuple[KeyStore, Persona
         yield opened
 
 
+def run_retention(settings: Settings, keys: KeyStore, vault: PersonalVault) -> RetentionReport:
+    """A retention run as ``douane retention run`` makes it: through a writer opened for it."""
+    with open_writer(settings) as audit:
+        return retention_run(keys, vault, audit)
+
+
+def erase(settings: Settings, keys: KeyStore, vault: PersonalVault, tenant: str, subject: str,
+          reason: str) -> ErasureReport:
+    with open_writer(settings) as audit:
+        return erase_subject(keys, vault, audit, tenant, subject, reason)
+
+
+def access(settings: Settings, vault: PersonalVault, tenant: str,
+           subject: str) -> dict[str, Any]:
+    if not audit_log_exists(settings):
+        return subject_access(vault, None, tenant, subject)
+    with open_audit_reader(settings) as reader:
+        return subject_access(vault, reader, tenant, subject)
+
+
 def kinds_in_log(settings: Settings) -> list[str]:
     with open_audit_reader(settings) as reader:
         return [r.kind for r in reader.iter_records()]
@@ -106,19 +125,19 @@ def test_after_the_period_a_run_destroys_the_keys_and_the_log_still_verifies(
     assert vault.read(short.entry_id) == ALICE
 
     clock.now = short.expires_at - 1  # a second before: nothing goes
-    first = retention_run(settings, keys, vault)
+    first = run_retention(settings, keys, vault)
     assert (len(first.destroyed.keys), first.pruned) == (0, 0)
     assert vault.read(short.entry_id) == ALICE
 
     clock.now = short.expires_at
-    second = retention_run(settings, keys, vault)
+    second = run_retention(settings, keys, vault)
     assert (len(second.destroyed.keys), len(second.destroyed.keks), second.pruned) == (1, 1, 1)
     with pytest.raises(ValueErasedError):
         vault.read(short.entry_id)
     assert keys.unwrap(short.key_id) is None
     assert vault.read(long.entry_id) == BOB  # a longer retention is untouched
 
-    again = retention_run(settings, keys, vault)  # repeating is harmless
+    again = run_retention(settings, keys, vault)  # repeating is harmless
     assert (len(again.destroyed.keys), again.pruned) == (0, 0)
 
     assert run_verify(settings) == 0
@@ -143,17 +162,17 @@ def test_a_held_key_survives_and_the_run_after_the_hold_ends_destroys_it(
     hold = keys.add_hold("lyon", kept.subject, "case 2025-117")
 
     clock.now = kept.expires_at + 10
-    run = retention_run(settings, keys, vault)
+    run = run_retention(settings, keys, vault)
     assert ([k.key_id for k in run.destroyed.keys], run.destroyed.held) == ([other.key_id], 1)
     assert run.destroyed.keks == ()  # the period key stays while a held key needs it
     assert vault.read(kept.entry_id) == ALICE
     with pytest.raises(ValueErasedError):
         vault.read(other.entry_id)
     with pytest.raises(SubjectHeldError, match="legal hold"):
-        erase_subject(settings, keys, vault, "lyon", kept.subject, "test")
+        erase(settings, keys, vault, "lyon", kept.subject, "test")
 
     assert keys.remove_hold(hold.hold_id) is not None
-    after = retention_run(settings, keys, vault)
+    after = run_retention(settings, keys, vault)
     assert ([k.key_id for k in after.destroyed.keys], len(after.destroyed.keks)) == (
         [kept.key_id], 1)
     with pytest.raises(ValueErasedError):
@@ -173,7 +192,7 @@ def test_erasing_one_subject_leaves_the_others_readable(
     assert alice[0].key_id != alice[1].key_id
     assert same_name_elsewhere.subject != alice[0].subject  # fingerprints are per tenant
 
-    erased = erase_subject(settings, keys, vault, "lyon", keys.fingerprint("lyon", "alice "
+    erased = erase(settings, keys, vault, "lyon", keys.fingerprint("lyon", "alice "
                                                                            "martin-lefèvre"),
                            "GDPR art. 17 request 42")
     assert {k.key_id for k in erased.destroyed.keys} == {a.key_id for a in alice}
@@ -183,7 +202,7 @@ def test_erasing_one_subject_leaves_the_others_readable(
             vault.read(entry.entry_id)
     assert vault.read(bob.entry_id) == BOB
     assert vault.read(same_name_elsewhere.entry_id) == ALICE
-    assert subject_access(settings, vault, "lyon", alice[0].subject)["values"] == []
+    assert access(settings, vault, "lyon", alice[0].subject)["values"] == []
 
     assert run_verify(settings) == 0
     details = details_of_last(settings, "erased")
@@ -202,7 +221,7 @@ def test_concurrent_runs_destroy_each_key_once(
 
     def run() -> None:
         with open_stores(settings, clock) as (own_keys, own_vault):
-            counts.append(len(retention_run(settings, own_keys, own_vault).destroyed.keys))
+            counts.append(len(run_retention(settings, own_keys, own_vault).destroyed.keys))
 
     threads = [threading.Thread(target=run) for _ in range(3)]
     for thread in threads:
@@ -313,15 +332,15 @@ def test_encrypt_operator_tokens_are_shredded_with_their_subjects_key(
         operator.decrypt("lyon", "EMAIL_ADDRESS", alice)
     assert len(operator.keyed_hash("lyon", "PERSON", ALICE)) == 16  # unchanged: HMAC file key
 
-    held = subject_access(settings, vault, "lyon", keys.fingerprint("lyon", ALICE))["values"]
+    held = access(settings, vault, "lyon", keys.fingerprint("lyon", ALICE))["values"]
     assert [(v["kind"], v["value"]) for v in held] == [("PERSON", ALICE)] * 2
-    erase_subject(settings, keys, vault, "lyon", keys.fingerprint("lyon", ALICE), "request 3")
+    erase(settings, keys, vault, "lyon", keys.fingerprint("lyon", ALICE), "request 3")
     with pytest.raises(ValueErasedError):
         operator.decrypt("lyon", "PERSON", alice)
     assert operator.decrypt("lyon", "EMAIL_ADDRESS", bob) == BOB
 
     clock.now += 2 * HOUR
-    retention_run(settings, keys, vault)
+    run_retention(settings, keys, vault)
     with pytest.raises(ValueErasedError):
         operator.decrypt("lyon", "EMAIL_ADDRESS", bob)
     assert vault.count() == 0
@@ -331,7 +350,8 @@ def test_encrypt_operator_tokens_are_shredded_with_their_subjects_key(
 def test_the_workers_scheduled_run_audits_like_the_command(settings: Settings) -> None:
     with open_stores(settings, Clock()) as (_, vault):  # stored in the past: expired by now
         vault.put("lyon", ALICE, kind="PERSON", retention_s=HOUR)
-    report = scheduled_retention_run(settings)
+    with open_writer(settings) as audit:  # the worker passes its own writer
+        report = scheduled_retention_run(settings, audit)
     assert (len(report.destroyed.keys), report.pruned) == (1, 1)
     assert kinds_in_log(settings) == ["retention_run"]
     assert run_verify(settings) == 0
@@ -356,9 +376,9 @@ def test_records_go_to_the_postgresql_audit_store_and_it_still_verifies(
     with open_stores(settings, clock) as (keys, vault):
         alice = vault.put("lyon", ALICE, kind="PERSON", retention_s=HOUR)
         bob = vault.put("lyon", BOB, kind="EMAIL_ADDRESS", retention_s=30 * 24 * HOUR)
-        erase_subject(settings, keys, vault, "lyon", alice.subject, "request 5")
+        erase(settings, keys, vault, "lyon", alice.subject, "request 5")
         clock.now = bob.expires_at
-        run = retention_run(settings, keys, vault)
+        run = run_retention(settings, keys, vault)
         assert (len(run.destroyed.keys), run.pruned) == (1, 1)
     assert not settings.audit_db.exists()  # nothing went to SQLite
     assert kinds_in_log(settings) == ["erased", "retention_run"]
@@ -396,10 +416,10 @@ def test_a_prompt_redacted_with_encrypt_carries_tokens_that_die_on_erasure(
     assert ALICE not in redacted and BOB not in redacted
     assert operator.decrypt("lyon", "PERSON", tokens[0][1]) == ALICE
     # a DPO's subject-access links the value to the request it came with
-    held = subject_access(settings, vault, "lyon", keys.fingerprint("lyon", ALICE))["values"]
+    held = access(settings, vault, "lyon", keys.fingerprint("lyon", ALICE))["values"]
     assert [(v["value"], v["request_id"]) for v in held] == [(ALICE, "req-42")]
 
-    erase_subject(settings, keys, vault, "lyon", keys.fingerprint("lyon", ALICE), "request 8")
+    erase(settings, keys, vault, "lyon", keys.fingerprint("lyon", ALICE), "request 8")
     with pytest.raises(ValueErasedError):
         operator.decrypt("lyon", "PERSON", tokens[2][1])
     assert operator.decrypt("lyon", "EMAIL_ADDRESS", tokens[1][1]) == BOB

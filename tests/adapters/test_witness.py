@@ -32,7 +32,6 @@ from streams.adapters.witness import (
     init_witness,
     load_witness,
 )
-from streams.audit_cli import build_bundle
 from streams.cli import main
 from streams.core.audit import AuditEvent
 from streams.core.checkpoint import (
@@ -53,7 +52,7 @@ from streams.core.cosignature import (
     parse_witness_verifier_key,
     witness_verifier_key,
 )
-from streams.witness_cli import check_quorum
+from streams.services.evidence import build_bundle, check_quorum
 
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 NOW = 1_740_000_000

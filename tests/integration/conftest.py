@@ -19,7 +19,8 @@ from stack import MAX_MESSAGE_BYTES, KafkaClient, Stack, free_port, request, wai
 from streams.adapters.kafka_broker import start_broker, stop_broker
 from streams.adapters.policy_files import policy_document
 from streams.config import load_settings, project_root
-from streams.worker import ensure_topics, load_policy, topic_names
+from streams.services.topics import ensure_topics, topic_names
+from streams.worker import load_policy
 
 
 @pytest.fixture(scope="session")

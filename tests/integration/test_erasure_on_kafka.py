@@ -17,7 +17,7 @@ import pytest
 from stack import KafkaClient, Stack, request
 
 from streams.adapters.audit.sqlite import SqliteAuditStore
-from streams.retention_cli import open_stores
+from streams.services.stores import open_stores
 
 pytestmark = pytest.mark.integration
 TENANT = "city-of-lyon"

@@ -1,0 +1,13 @@
+"""What the commands, the worker and (later) the console share, with their stores passed in.
+
+topics          douane's Kafka topics: names, creation, partitions, retention from the policy
+stores          opening the key store and the personal vault from the settings
+audit_log       opening the audit log to append to (one writer per process)
+retention       retention runs, legal holds, what is held (status and policy reports)
+erasure         erasing one data subject (crypto-shredding)
+subject_access  what douane holds about one person
+evidence        evidence bundles, inclusion proofs, the witness quorum check
+
+Services never print and never parse arguments (that is ``streams/cli/``); they take their
+stores and the audit writer as arguments, so a process opens each once.
+"""

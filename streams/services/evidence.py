@@ -1,0 +1,109 @@
+"""Evidence from the audit log: bundles for the offline verifier, inclusion proofs, and
+whether the stored checkpoints carry a quorum of witness cosignatures."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.protocols import AuditQuery, StoredCheckpoint
+from streams.adapters.audit.records import SqlRecords
+from streams.adapters.witness import WitnessError, load_witness_keys
+from streams.core import merkle
+from streams.core.audit import format_timestamp
+from streams.core.checkpoint import CheckpointError, split_note
+from streams.core.cosignature import witnessed_size
+from streams.offline_verifier import BUNDLE_FORMAT
+
+
+def b64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+def covering_checkpoint(store: GroupCommitLog, seq: int) -> StoredCheckpoint:
+    latest = store.latest_checkpoint()
+    if latest is None or latest.size < seq:
+        latest = store.issue_checkpoint()
+    return latest
+
+
+def inclusion_proof(store: GroupCommitLog, record_id: str) -> dict[str, Any] | None:
+    """The record, its inclusion proof and a checkpoint covering it (signed now if none
+    does yet), checked before it is returned; None if there is no such record."""
+    record = store.get(record_id)
+    if record is None:
+        return None
+    checkpoint = covering_checkpoint(store, record.seq)
+    tree = merkle.MerkleTree(store.leaf_hashes(checkpoint.size))
+    proof = tree.inclusion_proof(record.seq - 1, checkpoint.size)
+    merkle.verify_inclusion(record.seq - 1, checkpoint.size, bytes.fromhex(record.leaf_hash),
+                            proof, checkpoint.root_hash)
+    return {
+        "record_id": record.record_id, "leaf_index": record.seq - 1,
+        "leaf_hash": b64(bytes.fromhex(record.leaf_hash)),
+        "tree_size": checkpoint.size, "inclusion_proof": [b64(p) for p in proof],
+        "checkpoint": checkpoint.note.decode("utf-8"), "envelope": record.envelope,
+    }
+
+
+def build_bundle(store: GroupCommitLog, since: str | None, until: str | None) -> dict[str, Any]:
+    """Records in [since, until) with inclusion proofs, checkpoints with consistency proofs."""
+    latest = store.issue_checkpoint()  # cover everything written so far
+    tree = merkle.MerkleTree(store.leaf_hashes(latest.size))
+    matching = [r.seq for r in store.query(AuditQuery(since=since, until=until))
+                if r.seq <= latest.size]
+    # a contiguous run (first to last match), so the verifier can check there is no gap
+    records = [store.get_seq(seq) for seq in range(matching[0], matching[-1] + 1)] \
+        if matching else []
+    older = [c for c in store.checkpoints() if c.size < latest.size
+             and (((since is None or c.issued_at >= since)
+                  and (until is None or c.issued_at < until))
+                  or _witnesses_the_records(c, matching))]
+    return {
+        "format": BUNDLE_FORMAT,
+        "origin": store.origin,
+        "exported_at": format_timestamp(datetime.now(UTC)),
+        "since": since, "until": until,
+        "keyring": store.keyring.as_json(),
+        "checkpoint": latest.note.decode("utf-8"),
+        "checkpoints": [{"size": c.size, "note": c.note.decode("utf-8"),
+                         "consistency_proof": [b64(p) for p in
+                                               (tree.consistency_proof(c.size, latest.size)
+                                                if c.size else [])]}
+                        for c in older],
+        "records": [{"seq": r.seq, "key_id": r.key_id, "canonical": b64(r.canonical),
+                     "signature": b64(r.signature),
+                     "inclusion_proof": [b64(p) for p in
+                                         tree.inclusion_proof(r.seq - 1, latest.size)]}
+                    for r in records if r is not None],
+    }
+
+
+def _witnesses_the_records(checkpoint: StoredCheckpoint, seqs: list[int]) -> bool:
+    """A cosigned checkpoint covering the exported records: the offline quorum check uses it."""
+    return bool(seqs) and checkpoint.size >= seqs[-1] and len(split_note(checkpoint.note)[1]) > 1
+
+
+def check_quorum(reader: SqlRecords, witness_files: list[Path], quorum: int,
+                 tree_size: int) -> tuple[bool, str]:
+    """(ok, message): does a stored checkpoint carry ``quorum`` valid witness cosignatures?"""
+    if quorum <= 0:
+        return True, ""
+    try:
+        witnesses = load_witness_keys(witness_files)
+        distinct = len({w.public_key for w in witnesses})
+        if quorum > distinct:
+            return False, (f"quorum {quorum} is more than the {distinct} distinct witness "
+                           "keys given with --witness")
+        size, most = witnessed_size(((c.size, c.note) for c in reader.checkpoints()),
+                                    witnesses, quorum)
+    except (WitnessError, CheckpointError) as error:
+        return False, f"witness cosignatures: {error}"
+    if size is None:
+        return False, (f"no checkpoint is cosigned by {quorum} of the given witnesses "
+                       f"(at most {most})")
+    return True, (f"witnessed by at least {quorum} witnesses up to record {size} "
+                  f"({tree_size - size} newer records not yet witnessed)")

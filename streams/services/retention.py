@@ -1,0 +1,150 @@
+"""Retention runs, legal holds and what is held: crypto-shredding over time.
+
+A retention run destroys expired data keys (not under hold), prunes the vault entries they
+leave unreadable and appends a signed ``retention_run`` record; it is safe to repeat and to run
+in several processes. Nothing returned or audited here contains a personal value: subjects
+appear as keyed fingerprints.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from streams.adapters.audit.protocols import AuditStore
+from streams.adapters.key_store import DestroyedKeys, KeyStore, StoredHold
+from streams.adapters.personal_vault import PersonalVault
+from streams.config import Settings
+from streams.core.audit import format_timestamp
+from streams.core.key_periods import format_duration
+from streams.services.audit_log import append_record
+from streams.services.stores import Clock, open_stores
+
+log = structlog.get_logger(__name__)
+
+
+def as_of(clock: Clock) -> str:
+    return format_timestamp(datetime.fromtimestamp(clock(), UTC))
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    destroyed: DestroyedKeys
+    pruned: int
+    record_id: str
+
+    def per_period(self) -> dict[str, int]:
+        return dict(Counter(k.period.label for k in self.destroyed.keys))
+
+    def text(self) -> str:
+        lines = [f"retention run: {len(self.destroyed.keys)} data keys destroyed, "
+                 f"{len(self.destroyed.keks)} period keys destroyed, {self.pruned} vault "
+                 f"entries pruned, {self.destroyed.held} expired keys kept under hold"]
+        lines += [f"  key store  {label}: {count} data keys"
+                  for label, count in sorted(self.per_period().items())]
+        lines.append(f"  vault      {self.pruned} entries")
+        lines.append(f"audit record {self.record_id}")
+        return "\n".join(lines)
+
+
+def retention_run(keys: KeyStore, vault: PersonalVault, audit: AuditStore) -> RetentionReport:
+    destroyed = keys.destroy_expired()
+    pruned = vault.prune(keys.live_key_ids())
+    record_id = append_record(audit, "retention_run", None, {
+        "as_of": as_of(keys.clock),
+        "stores": {"key_store": {"data_keys_destroyed": len(destroyed.keys),
+                                 "period_keys_destroyed": len(destroyed.keks),
+                                 "kept_under_hold": destroyed.held},
+                   "vault": {"entries_pruned": pruned}},
+        "periods": [{"period": p, "data_keys_destroyed": n}
+                    for p, n in sorted(Counter(k.period.period_id
+                                               for k in destroyed.keys).items())],
+    })
+    return RetentionReport(destroyed, pruned, record_id)
+
+
+def scheduled_retention_run(settings: Settings, audit: AuditStore) -> RetentionReport:
+    """What ``douane worker`` runs on its timer (DOUANE_RETENTION_INTERVAL_S), appending
+    through the worker's own audit writer."""
+    with open_stores(settings) as (keys, vault):
+        report = retention_run(keys, vault, audit)
+    log.info("retention run", data_keys_destroyed=len(report.destroyed.keys),
+             period_keys_destroyed=len(report.destroyed.keks), vault_entries_pruned=report.pruned,
+             kept_under_hold=report.destroyed.held, audit_record=report.record_id)
+    return report
+
+
+def unknown_tenant(settings: Settings, keys: KeyStore, tenant: str) -> str | None:
+    """Why ``tenant`` cannot be meant, or None. Known: the policy's tenants, and every tenant
+    douane has kept something about (one may have left the policy and still have data)."""
+    from streams.adapters.policy_files import load_policy_set
+    from streams.core.policy import PolicyError
+
+    known = keys.tenants()
+    # a broken policy file must not stop an erasure: the key store still answers
+    with contextlib.suppress(PolicyError, OSError):
+        known |= set(load_policy_set(settings.policy_path).policy.tenant_ids)
+    if tenant in known:
+        return None
+    return f"unknown tenant {tenant!r} (known: {', '.join(sorted(known)) or 'none'})"
+
+
+# --------------------------------------------------------------------------- holds
+
+
+def place_hold(keys: KeyStore, audit: AuditStore, tenant: str, subject: str | None,
+               reason: str) -> StoredHold:
+    """Keep a tenant's (or one subject's) keys through retention runs and erasure (audited)."""
+    hold = keys.add_hold(tenant, subject, reason)
+    append_record(audit, "hold_placed", tenant, {
+        "hold_id": hold.hold_id, "subject_fingerprint": subject, "reason": reason})
+    return hold
+
+
+def release_hold(keys: KeyStore, audit: AuditStore, hold_id: str) -> StoredHold | None:
+    """End a hold (audited); None if there is no such hold."""
+    removed = keys.remove_hold(hold_id)
+    if removed is not None:
+        append_record(audit, "hold_released", removed.hold.tenant, {
+            "hold_id": removed.hold_id, "subject_fingerprint": removed.hold.subject,
+            "reason": removed.reason})
+    return removed
+
+
+# --------------------------------------------------------------------------- reports
+
+
+def status_text(keys: KeyStore, vault: PersonalVault) -> str:
+    periods = keys.status()
+    lines = [f"retention status: {sum(p.keys for p in periods)} data keys in {len(periods)} "
+             f"periods, {vault.count()} vault entries, {len(keys.holds())} holds"]
+    for p in periods:
+        until = datetime.fromtimestamp(p.period.expires_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        lines.append(f"  key store  {p.period.label}: {p.keys} keys, {p.subjects} subjects, "
+                     f"destroyed from {until}" + (f", {p.held} under hold" if p.held else "")
+                     + f" (policy retention {format_duration(p.period.retention_s)})")
+    return "\n".join(lines)
+
+
+def policy_text(settings: Settings) -> str:
+    """What the policy in force says: the raw topics' retention and the encrypt operator's."""
+    from streams.adapters.policy_files import load_policy_set
+    from streams.adapters.shredding_operator_keys import shortest_payload_retention
+    from streams.adapters.topic_retention import retention_ms
+    from streams.core.policy import PolicyError
+
+    try:
+        loaded = load_policy_set(settings.policy_path)
+    except (PolicyError, OSError) as exc:
+        return f"  policy     {settings.policy_path}: cannot be read ({type(exc).__name__})"
+    ref = loaded.reference
+    lines = [f"  policy     {ref['name']} {ref['version']} (sha256 {ref['sha256'][:12]}): "
+             f"encrypt-operator values kept "
+             f"{format_duration(shortest_payload_retention(loaded))}"]
+    lines += [f"  kafka      {topic}: retention.ms {ms} ({format_duration(ms // 1000)})"
+              for topic, ms in sorted(retention_ms(loaded).items())]
+    return "\n".join(lines)

@@ -1,0 +1,34 @@
+"""The key store and the personal vault, where the settings put them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from streams.adapters.key_store import KeyStore
+from streams.adapters.personal_vault import PersonalVault
+from streams.config import Settings
+
+Clock = Callable[[], float]
+
+
+def keys_path(settings: Settings) -> Path:
+    return settings.keys_db or settings.home / "keys.sqlite3"
+
+
+def vault_path(settings: Settings) -> Path:
+    return settings.vault_db or settings.home / "vault.sqlite3"
+
+
+@contextmanager
+def open_stores(settings: Settings, clock: Clock = time.time
+                ) -> Iterator[tuple[KeyStore, PersonalVault]]:
+    keys = KeyStore(keys_path(settings), clock)
+    vault = PersonalVault(vault_path(settings), keys)
+    try:
+        yield keys, vault
+    finally:
+        vault.close()
+        keys.close()
