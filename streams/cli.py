@@ -8,7 +8,8 @@ import contextlib
 import sys
 from collections.abc import Sequence
 
-from streams.config import SettingError, load_settings
+from streams.config import load_settings
+from streams.errors import DouaneError
 from streams.logging_setup import configure_logging
 
 
@@ -109,12 +110,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Every douane error that reaches the command is printed one way (``streams.errors``)."""
     try:
-        settings = load_settings()
-    except SettingError as error:
-        print(f"douane: {error}", file=sys.stderr)
+        return _run(argv)
+    except DouaneError as error:
+        print(f"douane: {error.diagnostics()}", file=sys.stderr)
         return 2
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    args = _parser().parse_args(argv)
+    settings = load_settings()  # a SettingError is printed by main
     configure_logging(settings.log_format)
     if args.command == "kafka":
         from streams.adapters.kafka_broker import run_kafka_command

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from streams.errors import DouaneError
+
 REQUESTS_TOPIC = "douane.requests"
 RESPONSES_TOPIC = "douane.responses"
 # pieces of answers as they stream, for requests that asked for it ("stream": true)
@@ -115,7 +117,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     )
 
 
-class SettingError(ValueError):
+class SettingError(DouaneError, ValueError):
     """A DOUANE_* variable holds a value douane cannot use; the message names it."""
 
 

@@ -19,12 +19,13 @@ import structlog
 
 from streams.adapters.audit.protocols import AppendResult, AuditStore, StoredRecord
 from streams.core.audit import AUDIT_KINDS, AuditEvent
+from streams.errors import DouaneError
 
 log = structlog.get_logger(__name__)
 CRASH_AFTER = "crash-after:"
 
 
-class FaultSpecError(ValueError):
+class FaultSpecError(DouaneError, ValueError):
     pass
 
 

@@ -36,6 +36,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from streams.config import Settings, project_root
+from streams.errors import DouaneError
 
 log = structlog.get_logger(__name__)
 
@@ -62,7 +63,7 @@ START_MARKER = "=== douane: starting kafka.Kafka"  # written into broker.log bef
 _SPAWNED: dict[int, subprocess.Popen[bytes]] = {}
 
 
-class KafkaBrokerError(RuntimeError):
+class KafkaBrokerError(DouaneError, RuntimeError):
     """The local broker cannot be managed (bad bootstrap, port taken, crash, timeout...)."""
 
 
@@ -472,7 +473,7 @@ def ensure_kafka_jars(progress: Callable[[str], None] = print) -> Path:
 # --------------------------------------------------------------------------- probing
 
 
-class _NotReady(Exception):
+class _NotReady(DouaneError):
     pass
 
 

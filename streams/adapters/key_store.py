@@ -38,6 +38,7 @@ from streams.core.key_periods import (
     parse_period_id,
     period_for,
 )
+from streams.errors import DouaneError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenant_keys (
@@ -55,7 +56,7 @@ CREATE TABLE IF NOT EXISTS holds (
 """
 
 
-class KeyStoreError(RuntimeError):
+class KeyStoreError(DouaneError, RuntimeError):
     pass
 
 

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from streams.adapters.key_store import KeyStore
 from streams.adapters.sqlite_files import open_wal_database
+from streams.errors import DouaneError
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS vault_entries ("
@@ -45,7 +46,7 @@ PLACEHOLDER_INDEX = ("CREATE UNIQUE INDEX IF NOT EXISTS vault_by_placeholder"
                      " WHERE conversation IS NOT NULL")
 
 
-class ValueErasedError(LookupError):
+class ValueErasedError(DouaneError, LookupError):
     """The value's data key has been destroyed (retention or erasure): it cannot be read."""
 
 

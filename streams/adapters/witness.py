@@ -54,6 +54,7 @@ from streams.core.cosignature import (
 )
 from streams.core.keyring import Keyring
 from streams.core.log_check import note_keys
+from streams.errors import DouaneError
 
 KEY_FILE = "witness.key"
 VKEY_FILE = "witness.vkey"
@@ -61,7 +62,7 @@ STATE_FILE = "state.json"
 LOCK_FILE = "witness.lock"
 
 
-class WitnessError(RuntimeError):
+class WitnessError(DouaneError, RuntimeError):
     """The witness directory is missing, incomplete or inconsistent."""
 
 

@@ -27,6 +27,7 @@ import jsonschema
 
 from streams.core import canonical_json
 from streams.core.canonical_json import CanonicalJsonError
+from streams.errors import DouaneError
 
 AUDIT_SCHEMA = "douane.audit/v1"
 PAYLOAD_TYPE = "application/vnd.douane.audit+json"
@@ -44,7 +45,7 @@ RecordHook = Callable[[int, dict[str, Any], bytes], "str | None"]
 _JSON_INT_LIMIT = 2**53 - 1
 
 
-class AuditPayloadError(ValueError):
+class AuditPayloadError(DouaneError, ValueError):
     """An audit event cannot become a record (never quotes details values)."""
 
 
@@ -112,7 +113,7 @@ def record_payload(event: AuditEvent, *, seq: int, prev_hash: str, key_id: str) 
     }
 
 
-class _NotPlain(Exception):
+class _NotPlain(DouaneError):
     """``details`` hold something the fast path does not write exactly (internal)."""
 
 
@@ -314,7 +315,7 @@ class VerificationReport:
     head_leaf_hash: str | None = None
 
 
-class _Bad(Exception):
+class _Bad(DouaneError):
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
         self.problem = problem

@@ -17,12 +17,14 @@ from typing import Any
 
 import rfc8785
 
+from streams.errors import DouaneError
+
 _INT_LIMIT = 2**53 - 1
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True,
                             allow_nan=False, check_circular=False)
 
 
-class CanonicalJsonError(ValueError):
+class CanonicalJsonError(DouaneError, ValueError):
     """A value JCS cannot represent (never quotes the value)."""
 
 

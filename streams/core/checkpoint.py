@@ -24,6 +24,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from streams.errors import DouaneError
+
 ED25519_ALG = 0x01
 SIGNATURE_PREFIX = "\u2014 "  # "— "
 _NAME = re.compile(r"^[^\s+]+$")  # a key name: no whitespace, no '+'
@@ -33,7 +35,7 @@ SignFn = Callable[[bytes], bytes]
 VerifyFn = Callable[[bytes, bytes], bool]
 
 
-class CheckpointError(ValueError):
+class CheckpointError(DouaneError, ValueError):
     """A checkpoint or note that is malformed or does not verify."""
 
 

@@ -36,6 +36,7 @@ from streams.core.checkpoint import (
     format_note,
     split_note,
 )
+from streams.errors import DouaneError
 
 COSIGNATURE_ALG = 0x04
 HEADER = b"cosignature/v1\n"
@@ -46,7 +47,7 @@ SignFn = Callable[[bytes], bytes]
 VerifyFn = Callable[[bytes, bytes], bool]
 
 
-class WitnessRefusal(ValueError):
+class WitnessRefusal(DouaneError, ValueError):
     """The new checkpoint does not extend the one the witness saw (fork or rollback)."""
 
 

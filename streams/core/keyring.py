@@ -22,10 +22,12 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
+from streams.errors import DouaneError
+
 KEYRING_FORMAT = "douane.keyring/v1"
 
 
-class KeyringError(ValueError):
+class KeyringError(DouaneError, ValueError):
     pass
 
 

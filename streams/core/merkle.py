@@ -19,12 +19,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from streams.errors import DouaneError
+
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 _U64 = 1 << 64
 
 
-class ProofError(ValueError):
+class ProofError(DouaneError, ValueError):
     """A proof does not verify (or its parameters are impossible)."""
 
 

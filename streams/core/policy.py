@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from streams.core.durations import DURATION_PATTERN, parse_duration
 from streams.core.provider_kinds import wire_format
+from streams.errors import DouaneError
 
 if TYPE_CHECKING:
     from streams.core.rules import Resolution
@@ -233,13 +234,17 @@ class Policy(_Strict):
         return frozenset(entity for rule in self.rules for entity in rule.redaction)
 
 
-class PolicyError(ValueError):
+class PolicyError(DouaneError, ValueError):
     """A policy set that cannot be used. Each line names a file, line, column and the path in
     the document: ``policies/health.yaml:12:5: rules[2].residency.providers[0]: ...``."""
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+
+    def diagnostics(self) -> str:
+        return (f"the policy set cannot be used: {len(self.problems)} problem(s)\n"
+                + "\n".join(f"  {problem}" for problem in self.problems))
 
 
 class RuleOrigin:

@@ -36,6 +36,7 @@ from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest
 from streams.core.policy import LoadedPolicy
 from streams.core.policy_yaml import YamlSyntaxError, load_yaml
 from streams.core.redaction import OperatorKeys, hmac_token
+from streams.errors import DouaneError
 
 Detect = Callable[[tuple[ChatMessage, ...], str | None], Detection]
 EXPECT_KEYS = ("decision", "classification", "provider", "model", "redacted", "operators",
@@ -102,7 +103,7 @@ def _normal(key: str, value: Any) -> Any:
     return value
 
 
-class CaseFileError(ValueError):
+class CaseFileError(DouaneError, ValueError):
     pass
 
 

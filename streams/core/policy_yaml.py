@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from streams.errors import DouaneError
+
 Path = tuple[str | int, ...]
 
 
@@ -57,11 +59,14 @@ class YamlDocument:
         return self.key_marks.get(path) or self.mark(path)
 
 
-class YamlSyntaxError(ValueError):
+class YamlSyntaxError(DouaneError, ValueError):
     def __init__(self, mark: Mark, message: str) -> None:
         super().__init__(message)
         self.mark = mark
         self.message = message
+
+    def diagnostics(self) -> str:
+        return f"line {self.mark.line}, column {self.mark.column}: {self.message}"
 
 
 def _mark(node: yaml.Node) -> Mark:

@@ -11,6 +11,8 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from streams.errors import DouaneError
+
 AUTO_MODELS = frozenset({"", "auto", "douane", "douane-auto"})
 CLASSIFICATION_HEADER = "X-Douane-Classification"
 PURPOSE_HEADER = "X-Douane-Purpose"
@@ -19,7 +21,7 @@ TYPE_FOR = {"blocked": "policy_blocked", "rejected": "invalid_request_error",
             "failed": "provider_error"}
 
 
-class BadRequest(ValueError):
+class BadRequest(DouaneError, ValueError):
     """The OpenAI request cannot be expressed as a douane request; names the field."""
 
 

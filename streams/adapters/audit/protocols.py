@@ -15,11 +15,12 @@ from typing import Any, Protocol
 from streams.adapters.signer import Ed25519Signer
 from streams.core.audit import PAYLOAD_TYPE, AuditEvent, ChainEntry
 from streams.core.checkpoint import Checkpoint, parse_checkpoint, split_note
+from streams.errors import DouaneError
 
 DEFAULT_ORIGIN = "douane.example/audit/douane"  # the log's name when none is configured
 
 
-class AuditStoreError(RuntimeError):
+class AuditStoreError(DouaneError, RuntimeError):
     """The audit log cannot do what was asked (the message names no personal data)."""
 
 

@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 import httpx
 
 from streams.core.policy import Provider
+from streams.errors import DouaneError
 
 REQUEST_ID_HEADER = "X-Douane-Request-Id"
 AUDIT_RECORD_HEADER = "X-Douane-Audit-Record"
@@ -40,7 +41,7 @@ class ProviderAnswer:
     finish_reason: str | None = None
 
 
-class ProviderError(RuntimeError):
+class ProviderError(DouaneError, RuntimeError):
     """A provider call that gave no usable answer, classified for retry and fallback."""
 
     def __init__(
@@ -52,6 +53,9 @@ class ProviderError(RuntimeError):
         self.status = status
         self.kind: ErrorKind = kind or ("server-error" if retryable else "bad-request")
         self.retry_after = retry_after
+
+    def diagnostics(self) -> str:
+        return f"{self} [{self.kind}, {'retryable' if self.retryable else 'not retryable'}]"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,65 @@
+"""douane's exceptions: one base class, and the whole tree in one place.
+
+Every exception class defined under ``streams/`` derives from :class:`DouaneError` (a unit
+test, ``tests/unit/test_errors.py``, finds them all and checks it). Most also keep the
+built-in base they have always had (``ValueError``, ``RuntimeError``, ``LookupError``), so
+that code catching those goes on catching them. The ``douane`` command prints any
+``DouaneError`` that reaches it the same way, ``douane: <diagnostics>``, and exits with 2.
+
+Messages and diagnostics are safe to print and to log: they name files, lines, fields, rule
+ids, providers, URLs, statuses and audit record ids, never a prompt, an answer, a detected
+value or any other personal data. A new exception class keeps it so.
+
+The tree (module in brackets; built-in base after the ``/``)::
+
+    DouaneError
+    ├── SettingError / ValueError               [config]  a DOUANE_* variable douane cannot use
+    ├── PolicyError / ValueError                [core.policy]  a policy set that cannot be
+    │                                             used; one file:line:column problem per line
+    ├── YamlSyntaxError / ValueError            [core.policy_yaml]  YAML that does not parse
+    ├── CaseFileError / ValueError              [core.policy_cases]  a bad policy test file
+    ├── CanonicalJsonError / ValueError         [core.canonical_json]  not representable (JCS)
+    ├── AuditPayloadError / ValueError          [core.audit]  an event that cannot be a record
+    ├── CheckpointError / ValueError            [core.checkpoint]  a bad or unverified checkpoint
+    ├── WitnessRefusal / ValueError             [core.cosignature]  a fork or a rollback
+    ├── KeyringError / ValueError               [core.keyring]  a bad keyring file
+    ├── ProofError / ValueError                 [core.merkle]  a Merkle proof that does not verify
+    ├── AuditStoreError / RuntimeError          [adapters.audit.protocols]  the audit log cannot
+    │   │                                         do what was asked
+    │   ├── AuditStoreCorruptError              a stored row cannot be read back
+    │   └── AuditStoreUnavailableError          the database server cannot be reached
+    ├── SqliteOpenError / RuntimeError          [adapters.sqlite_files]  no WAL database in time
+    ├── KeyStoreError / RuntimeError            [adapters.key_store]
+    │   └── SubjectHeldError                    an erasure asked for a subject under legal hold
+    ├── ValueErasedError / LookupError          [adapters.personal_vault]  its data key is gone
+    ├── DetectorError / RuntimeError            [adapters.presidio_detector]  detection failed
+    │                                             (the request is blocked: fail closed)
+    ├── ProviderError / RuntimeError            [adapters.providers.base]  a provider call gave
+    │                                             no usable answer; ``kind``, ``retryable``
+    ├── WitnessError / RuntimeError             [adapters.witness]  a bad witness directory
+    ├── FaultSpecError / ValueError             [adapters.fault]  a DOUANE_FAULT not understood
+    ├── KafkaBrokerError / RuntimeError         [adapters.kafka_broker]  the local broker cannot
+    │                                             be managed
+    └── BadRequest / ValueError                 [front_door.openai_format]  an OpenAI request
+                                                  that is not a douane request
+
+Module-private exceptions used for control flow inside one module (``core.audit._NotPlain``,
+``core.audit._Bad``, ``adapters.kafka_broker._NotReady``) derive from ``DouaneError`` too, so
+the rule has no exceptions. The one exception is ``streams.offline_verifier.Invalid``: the
+offline verifier is a single file an auditor copies and runs without douane, so it imports
+nothing from ``streams``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DouaneError"]
+
+
+class DouaneError(Exception):
+    """The base of every exception douane defines (the tree is in this module's docstring)."""
+
+    def diagnostics(self) -> str:
+        """What an operator reads: the message, and where the problem is when the error
+        knows (subclasses carrying locations override this). Safe to print: never personal
+        data."""
+        return str(self)
