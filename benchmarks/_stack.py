@@ -26,9 +26,9 @@ from pathlib import Path
 import httpx
 import yaml
 
-from streams.adapters.kafka_broker import start_broker, stop_broker
 from streams.adapters.policy_files import policy_document
 from streams.config import load_settings, project_root
+from streams.devtools.kafka_broker import start_broker, stop_broker
 from streams.front_door.keys import KeyStore, keys_path
 
 DIRECT_MODEL = "douane-echo-1"  # what the stand-in calls itself

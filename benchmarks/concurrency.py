@@ -35,8 +35,8 @@ from streams.adapters.policy_files import load_policy_set
 from streams.adapters.presidio_detector import detector_for_policy
 from streams.config import load_settings
 from streams.core.model import ChatMessage
+from streams.devtools.model_server import answer_for
 from streams.logging_setup import configure_logging
-from streams.model_server import answer_for
 
 # 131 words: three names, an e-mail address, two phone numbers (a council officer's request)
 PROMPT = (

@@ -102,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="measure detection quality and speed")
     bench_commands = bench.add_subparsers(dest="bench_command", required=True, metavar="WHAT")
-    from streams.bench.pii import add_arguments as add_pii_bench_arguments
+    from streams.devtools.bench.pii import add_arguments as add_pii_bench_arguments
 
     add_pii_bench_arguments(bench_commands.add_parser(
         "pii", help="precision/recall/F2 per entity and language, prompts/s, p50/p99"))
@@ -123,7 +123,7 @@ def _run(argv: Sequence[str] | None) -> int:
     settings = load_settings()  # a SettingError is printed by main
     configure_logging(settings.log_format)
     if args.command == "kafka":
-        from streams.adapters.kafka_broker import run_kafka_command
+        from streams.devtools.kafka_broker import run_kafka_command
 
         return run_kafka_command(args.action, settings)
     if args.command == "policy":
@@ -147,7 +147,7 @@ def _run(argv: Sequence[str] | None) -> int:
 
         return run_worker(settings)
     if args.command == "model-server":
-        from streams.model_server import audit_checker, serve
+        from streams.devtools.model_server import audit_checker, serve
 
         checker = audit_checker(settings.audit_db, settings.public_key) if args.check_audit \
             else None
@@ -169,7 +169,7 @@ def _run(argv: Sequence[str] | None) -> int:
 
         return run_front_door_command(args, settings)
     if args.command == "demo":
-        from streams.demo import run_demo
+        from streams.devtools.demo import run_demo
 
         return asyncio.run(run_demo(settings, model_port=args.model_port))
     if args.command == "redact":
@@ -179,7 +179,7 @@ def _run(argv: Sequence[str] | None) -> int:
                           tenant=args.tenant, classification=args.classification,
                           jsonl=args.jsonl)
     if args.command == "bench":
-        from streams.bench.pii import run_pii_bench
+        from streams.devtools.bench.pii import run_pii_bench
 
         return run_pii_bench(args, settings)
     return 2

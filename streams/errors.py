@@ -38,13 +38,13 @@ The tree (module in brackets; built-in base after the ``/``)::
     │                                             no usable answer; ``kind``, ``retryable``
     ├── WitnessError / RuntimeError             [adapters.witness]  a bad witness directory
     ├── FaultSpecError / ValueError             [adapters.fault]  a DOUANE_FAULT not understood
-    ├── KafkaBrokerError / RuntimeError         [adapters.kafka_broker]  the local broker cannot
+    ├── KafkaBrokerError / RuntimeError         [devtools.kafka_broker]  the local broker cannot
     │                                             be managed
     └── BadRequest / ValueError                 [front_door.openai_format]  an OpenAI request
                                                   that is not a douane request
 
 Module-private exceptions used for control flow inside one module (``core.audit._NotPlain``,
-``core.audit._Bad``, ``adapters.kafka_broker._NotReady``) derive from ``DouaneError`` too, so
+``core.audit._Bad``, ``devtools.kafka_broker._NotReady``) derive from ``DouaneError`` too, so
 the rule has no exceptions. The one exception is ``streams.offline_verifier.Invalid``: the
 offline verifier is a single file an auditor copies and runs without douane, so it imports
 nothing from ``streams``.

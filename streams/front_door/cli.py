@@ -18,7 +18,7 @@ def run_front_door_command(args: argparse.Namespace, settings: Settings) -> int:
             asyncio.run(serve(settings, args.port, args.host, args.timeout))
         return 0
     if args.command == "stand-in":
-        from streams.stand_ins.server import serve as serve_stand_in
+        from streams.devtools.stand_ins.server import serve as serve_stand_in
 
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve_stand_in(args.kind, args.port, tuple(args.model), args.api_key))

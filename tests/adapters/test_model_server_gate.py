@@ -13,7 +13,7 @@ import httpx
 import pytest_asyncio
 from aiohttp import web
 
-from streams.model_server import build_app
+from streams.devtools.model_server import build_app
 
 MODEL = "douane-echo-1"
 

@@ -14,8 +14,8 @@ import pytest_asyncio
 from streams.adapters.providers.base import CallContext, ProviderError
 from streams.adapters.providers.gateway import ProviderGateway
 from streams.core.policy import Provider
-from streams.stand_ins.common import Fault, StandIn
-from streams.stand_ins.server import running
+from streams.devtools.stand_ins.common import Fault, StandIn
+from streams.devtools.stand_ins.server import running
 
 MODELS = {"openai-chat": "gpt-4o-mini", "anthropic": "claude-sonnet-4-6",
           "gemini": "gemini-2.5-flash"}

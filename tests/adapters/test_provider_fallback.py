@@ -29,9 +29,9 @@ from streams.core.decision import forwarded_digest
 from streams.core.intake import RequestIntake
 from streams.core.model import ChatMessage, Detection
 from streams.core.policy import LoadedPolicy, Provider, parse_policy
+from streams.devtools.stand_ins.common import Fault, StandIn
+from streams.devtools.stand_ins.server import running
 from streams.pipeline import Pipeline, Source
-from streams.stand_ins.common import Fault, StandIn
-from streams.stand_ins.server import running
 
 ROOT = project_root()
 REQUEST_SCHEMA = json.loads((ROOT / "schemas" / "request.schema.json").read_text("utf-8"))

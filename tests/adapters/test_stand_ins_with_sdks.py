@@ -16,8 +16,8 @@ from google.genai import types as genai_types
 from mistralai.client import Mistral
 from mistralai.client import errors as mistral_errors
 
-from streams.stand_ins.common import Fault, StandIn
-from streams.stand_ins.server import RunningStandIn, running
+from streams.devtools.stand_ins.common import Fault, StandIn
+from streams.devtools.stand_ins.server import RunningStandIn, running
 
 KEY = "sk-sdk-check"
 PROMPT = "Résume le dossier de <PERSON_1>."

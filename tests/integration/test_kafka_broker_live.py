@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from streams.adapters import kafka_broker as kb
 from streams.config import Settings, load_settings
+from streams.devtools import kafka_broker as kb
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +47,7 @@ def _start_in_another_process(settings: Settings) -> subprocess.Popen[str]:
     code = (
         "import sys\n"
         "from streams.config import load_settings\n"
-        "from streams.adapters.kafka_broker import run_kafka_command\n"
+        "from streams.devtools.kafka_broker import run_kafka_command\n"
         "sys.exit(run_kafka_command('start', load_settings()))\n"
     )
     env = {

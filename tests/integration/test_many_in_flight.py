@@ -27,9 +27,9 @@ import pytest_asyncio
 import yaml
 from stack import KafkaClient, Stack, free_port, request, wait_http, wait_until
 
-from streams.adapters.kafka_broker import start_broker, stop_broker
 from streams.adapters.policy_files import policy_document
 from streams.config import project_root
+from streams.devtools.kafka_broker import start_broker, stop_broker
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from stack import MAX_MESSAGE_BYTES, KafkaClient, Stack, request
 
 from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.config import REQUESTS_TOPIC
-from streams.demo import sample_prompts
+from streams.devtools.demo import sample_prompts
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from streams.adapters import kafka_broker as kb
 from streams.config import Settings, load_settings
+from streams.devtools import kafka_broker as kb
 
 
 def _free_port() -> int:

@@ -167,7 +167,7 @@ async def stream_answer(request: web.Request, body: dict[str, Any], content: str
                         chunk_delay_s: float) -> web.StreamResponse:
     """The answer as Chat Completions chunks (SSE), ``chunk_delay_s`` apart, like a model
     generating tokens: lets tests see the first words arrive before the last."""
-    from streams.stand_ins.common import chunks_of
+    from streams.devtools.stand_ins.common import chunks_of
 
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)

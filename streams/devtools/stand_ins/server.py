@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import structlog
 from aiohttp import web
 
-from streams.stand_ins import anthropic_messages, gemini, openai_chat
-from streams.stand_ins.common import StandIn
+from streams.devtools.stand_ins import anthropic_messages, gemini, openai_chat
+from streams.devtools.stand_ins.common import StandIn
 
 log = structlog.get_logger(__name__)
 

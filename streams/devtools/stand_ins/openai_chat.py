@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from streams.stand_ins.common import (
+from streams.devtools.stand_ins.common import (
     StandIn,
     add_control_routes,
     apply_fault,

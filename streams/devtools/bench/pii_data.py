@@ -8,8 +8,8 @@ import random
 import string
 from dataclasses import dataclass
 
-from streams.bench.pii_templates import FILLER, HELDOUT, TRAIN
-from streams.bench.pii_values import GENERATORS, Values
+from streams.devtools.bench.pii_templates import FILLER, HELDOUT, TRAIN
+from streams.devtools.bench.pii_values import GENERATORS, Values
 
 # Faker locales for names: the held-out set draws from other locales where Faker has them.
 LOCALES = {

@@ -25,23 +25,23 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.audit_cli import run_verify
 from streams.config import REQUESTS_TOPIC, RESPONSES_TOPIC, Settings
-from streams.demo_doors import (
+from streams.devtools.demo_doors import (
     EXTERNAL_ID,
     external_state,
     free_port,
     received_by_external,
     two_doors_policy,
 )
+from streams.devtools.stand_ins.server import running
 from streams.services.audit_log import open_writer
 from streams.services.topics import ensure_topics, topic_names
-from streams.stand_ins.server import running
 from streams.worker import load_policy
 
 RESPONSE_TIMEOUT_S = 180.0
 
 
 def sample_prompts() -> list[dict[str, Any]]:
-    text = resources.files("streams.demo_data").joinpath("prompts.json").read_text("utf-8")
+    text = resources.files("streams.devtools.demo_data").joinpath("prompts.json").read_text("utf-8")
     prompts: list[dict[str, Any]] = json.loads(text)
     return prompts
 
@@ -88,7 +88,7 @@ async def run_demo(settings: Settings, model_port: int) -> int:
         print(f"demo: the policy's provider endpoint is {endpoint}; start the stand-in there "
               f"with --model-port")
         return 2
-    # a second, external door for public data (streams.demo_doors)
+    # a second, external door for public data (streams.devtools.demo_doors)
     external, external_port = external_state(), free_port()
     demo_policy = two_doors_policy(settings.policy_path, settings.home / "demo-two-doors.yaml",
                                    external_port)

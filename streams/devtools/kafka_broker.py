@@ -136,7 +136,7 @@ def render_server_properties(port: int, data_dir: Path) -> str:
     """The broker configuration: one combined broker+controller node, replication factor 1."""
     controller_port = port + 1
     lines = [
-        "# Written by streams/adapters/kafka_broker.py on every start; edits are lost.",
+        "# Written by streams/devtools/kafka_broker.py on every start; edits are lost.",
         "process.roles=broker,controller",
         "node.id=1",
         f"controller.quorum.voters=1@127.0.0.1:{controller_port}",

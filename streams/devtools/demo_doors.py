@@ -19,7 +19,7 @@ import yaml
 from streams.adapters.audit.verify import find_verified
 from streams.adapters.policy_files import policy_document
 from streams.config import Settings
-from streams.stand_ins.common import StandIn
+from streams.devtools.stand_ins.common import StandIn
 
 EXTERNAL_ID = "external-claude"
 EXTERNAL_MODEL = "claude-sonnet-4-6"

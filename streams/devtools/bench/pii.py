@@ -32,7 +32,7 @@ from streams.core.policy import EntityRule
 from streams.core.redaction import select_findings
 
 if TYPE_CHECKING:  # the data generators import Faker and the recognizers: only when run
-    from streams.bench.pii_data import LabelledPrompt, Span
+    from streams.devtools.bench.pii_data import LabelledPrompt, Span
 
 LANGUAGES = ("en", "fr", "es", "uk", "is")
 
@@ -129,8 +129,8 @@ def evaluate(detect: Callable[[list[LabelledPrompt]], list[list[Finding]]],
 
 def run_pii_bench(args: argparse.Namespace, settings: Settings) -> int:
     from streams.adapters.presidio_detector import PresidioDetector
-    from streams.bench.pii_data import generate
     from streams.core.model import DetectionRequest
+    from streams.devtools.bench.pii_data import generate
 
     languages = [lang for lang in args.languages.split(",") if lang]
     datasets = ["train", "heldout"] if args.dataset == "both" else [args.dataset]
