@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.audit_cli import run_verify
+from streams.cli.audit import run_verify
 from streams.config import REQUESTS_TOPIC, RESPONSES_TOPIC, Settings
 from streams.devtools.demo_doors import (
     EXTERNAL_ID,

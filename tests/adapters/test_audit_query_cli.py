@@ -13,7 +13,7 @@ import pytest
 import structlog
 
 from streams import cli
-from streams.audit_cli import SUMMARY_COLUMNS
+from streams.cli.audit import SUMMARY_COLUMNS
 from streams.config import load_settings
 from streams.core.audit import AuditEvent
 from streams.services.audit_log import open_writer

@@ -31,7 +31,7 @@ from streams.adapters.shredding_operator_keys import (
     ShreddingOperatorKeys,
     shortest_payload_retention,
 )
-from streams.audit_cli import run_verify
+from streams.cli.audit import run_verify
 from streams.config import Settings, load_settings, project_root
 from streams.core.audit import AUDIT_KINDS
 from streams.core.model import ChatMessage, Finding

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from streams.adapters.audit.protocols import StoredCheckpoint
-from streams.audit_cli import VerifyProgress
+from streams.cli.audit import VerifyProgress
 from streams.core.audit import ChainEntry
 
 

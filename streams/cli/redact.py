@@ -14,18 +14,37 @@ the policy has rules per tenant and classification.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
+from streams.cli import Commands
 from streams.config import Settings
 from streams.core.model import ChatMessage, Finding
 from streams.core.policy import EntityRule
 from streams.core.redaction import apply_placeholders, select_findings
 
 DEFAULT_RULE = EntityRule(min_score=0.5, operator="placeholder")
+
+
+def register(commands: Commands) -> None:
+    redact = commands.add_parser(
+        "redact", help="redact personal data in standard input (try the detector)")
+    redact.add_argument("--language", help="language of the text (default: detected)")
+    redact.add_argument("--policy", help="policy file (default: DOUANE_POLICY)")
+    redact.add_argument("--tenant", help="apply the rules for this tenant")
+    redact.add_argument("--classification", help="apply the rules for this classification")
+    redact.add_argument("--jsonl", action="store_true",
+                        help='read {"text", "language"} per line, write results with offsets')
+    redact.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    return run_redact(settings, language=args.language, policy_path=args.policy,
+                      tenant=args.tenant, classification=args.classification, jsonl=args.jsonl)
 
 
 def entity_rules(loaded: Any, tenant: str | None, classification: str | None,

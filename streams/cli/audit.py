@@ -39,19 +39,22 @@ from streams.adapters.audit.verify import load_audit_schema, trusted_keyring, ve
 from streams.adapters.signer import (
     generate_key_file,
 )
-from streams.config import Settings
-from streams.core.audit import AUDIT_KINDS, ChainEntry, format_timestamp
-from streams.services.audit_log import open_writer
-from streams.services.evidence import build_bundle, check_quorum, inclusion_proof
-from streams.witness_cli import (
+from streams.cli import Commands
+from streams.cli.witness import (
     add_quorum_options,
     add_witness_commands,
     run_cosign,
     run_witness_init,
 )
+from streams.config import Settings
+from streams.core.audit import AUDIT_KINDS, ChainEntry, format_timestamp
+from streams.services.audit_log import open_writer
+from streams.services.evidence import build_bundle, check_quorum, inclusion_proof
 
 
-def add_audit_commands(audit: argparse.ArgumentParser) -> None:
+def register(commands: Commands) -> None:
+    audit = commands.add_parser("audit", help="inspect and verify the audit log")
+    audit.set_defaults(run=run_audit)
     actions = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     verify = actions.add_parser("verify", help="check signatures, chain, tree, checkpoints, keys")
     verify.add_argument("--keyring", type=Path, help="keyring to trust (default: next to the log)")

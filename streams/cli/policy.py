@@ -5,12 +5,15 @@ Exit codes: 0 all good, 1 a check failed (invalid policy, failing case), 2 bad u
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from streams.adapters.policy_files import display, load_policy_set, test_files
+from streams.cli import Commands
+from streams.config import Settings
 from streams.core.decision import Decision, evaluate
 from streams.core.model import Finding
 from streams.core.policy import LoadedPolicy, PolicyError
@@ -22,6 +25,42 @@ from streams.core.policy_cases import (
     parse_cases,
     run_case,
 )
+
+
+def register(commands: Commands) -> None:
+    policy = commands.add_parser("policy", help="validate, test, explain and diff policy sets")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True,
+                                            metavar="ACTION")
+    validate = policy_commands.add_parser(
+        "validate", help="check a policy set: schema, references, unreachable rules")
+    validate.add_argument("path", nargs="?", help="policy folder or file (default: DOUANE_POLICY)")
+    test = policy_commands.add_parser("test", help="run the YAML test cases in PATH/tests/")
+    test.add_argument("path", nargs="?", help="policy folder or file (default: DOUANE_POLICY)")
+    explain = policy_commands.add_parser("explain", help="explain the decision for one request")
+    explain.add_argument("request", help="a request as JSON (as on douane.requests), or a test "
+                                         "case {request, entities, unavailable}")
+    explain.add_argument("--policy", help="policy folder or file (default: DOUANE_POLICY)")
+    diff = policy_commands.add_parser(
+        "diff", help="which test cases and recorded decisions a new policy set would change")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.add_argument("--audit-db", help="audit database to replay (default: DOUANE_AUDIT_DB)")
+    diff.add_argument("--no-audit", action="store_true", help="compare test cases only")
+    diff.add_argument("--limit", type=int, default=50, help="changed records to list")
+    policy.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    default = settings.policy_path
+    if args.policy_command == "validate":
+        return run_validate(Path(args.path) if args.path else default)
+    if args.policy_command == "test":
+        return run_test(Path(args.path) if args.path else default)
+    if args.policy_command == "explain":
+        return run_explain(Path(args.request), Path(args.policy) if args.policy else default)
+    audit_db = None if args.no_audit else (
+        Path(args.audit_db) if args.audit_db else settings.audit_db)
+    return run_diff(Path(args.old), Path(args.new), audit_db, args.limit)
 
 
 def _load(path: Path, what: str = "policy") -> LoadedPolicy | None:

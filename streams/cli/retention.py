@@ -19,10 +19,10 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
 
 from streams.adapters.audit.open import audit_log_exists, open_audit_reader
 from streams.adapters.key_store import KeyStore, SubjectHeldError
+from streams.cli import Commands
 from streams.config import Settings
 from streams.core.fingerprint import FINGERPRINT
 from streams.services.audit_log import open_writer
@@ -39,8 +39,7 @@ from streams.services.stores import Clock, open_stores
 from streams.services.subject_access import moment, subject_access
 
 
-def add_retention_commands(commands: Any) -> None:
-    """Register the commands on the top-level ``douane`` subparsers."""
+def register(commands: Commands) -> None:
     retention = commands.add_parser("retention",
                                     help="destroy expired data keys; show what is held")
     actions = retention.add_subparsers(dest="retention_command", required=True, metavar="ACTION")
@@ -69,6 +68,8 @@ def add_retention_commands(commands: Any) -> None:
     remove = hold_actions.add_parser("remove", help="end a hold")
     remove.add_argument("hold_id")
     hold_actions.add_parser("list", help="holds in force")
+    for parser in (retention, erasure, access, hold):
+        parser.set_defaults(run=run_retention_command)
 
 
 def _subject_arguments(parser: argparse.ArgumentParser) -> None:
