@@ -39,6 +39,7 @@ from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
 from streams.core.answers import AnswerVerdict, govern_answer
 from streams.core.audit import AuditEvent
 from streams.core.decision import Decision, decide, forwarded_digest
+from streams.core.forward_check import admission_problem
 from streams.core.intake import Rejection, RequestIntake
 from streams.core.model import ChatMessage, Detection, GovernedRequest, Reason
 from streams.core.placeholders import PlaceholderMap
@@ -294,6 +295,11 @@ class Pipeline:
     # ---------------------------------------------------------------- stage 2: forward
     async def forward(self, raw: bytes, source: Source) -> list[Outgoing]:
         message = json.loads(raw)
+        # only what the admit stage decided and signed leaves: checked before anything else,
+        # so a forged message can neither reach a provider nor disturb the real request
+        problem = admission_problem(message, self._signed_admission(message))
+        if problem is not None:
+            return await self._refuse_forward(message, source, problem)
         request_id, tenant = message["id"], message["tenant"]
         policy = self.policy  # the set in force for this message, start to end
         existing = {r.kind for r in self.audit.records_for_request(request_id)}
@@ -400,6 +406,39 @@ class Pipeline:
             provider=provider.id, model=answer.model,
             redacted_entities=message.get("redacted_entities", {}), **common,
         )]
+
+    def _signed_admission(self, message: Any) -> dict[str, Any] | None:
+        """The payload of the request's own 'admitted' record, if it is validly signed."""
+        request_id = message.get("id") if isinstance(message, dict) else None
+        if not isinstance(request_id, str):
+            return None
+        record = self.audit.get(f"{request_id}/admitted")
+        if record is None or not self.audit.is_signed(record):
+            return None
+        return record.payload
+
+    async def _refuse_forward(self, message: Any, source: Source,
+                              problem: Reason) -> list[Outgoing]:
+        """Audit the refusal (no call was made). A failed response goes out only for an id
+        douane never admitted: a forged copy of a real request's id must not answer for it."""
+        request_id = message.get("id") if isinstance(message, dict) else None
+        request_id = request_id if isinstance(request_id, str) else None
+        tenant = message.get("tenant") if isinstance(message, dict) else None
+        known_tenant = tenant if tenant in self.policy.policy.tenant_ids else None
+        record_id = f"forward-refused/{source.topic}/{source.partition}/{source.offset}"
+        appended = await self._append(AuditEvent(
+            record_id=record_id, kind="rejected", request_id=request_id, tenant=known_tenant,
+            occurred_at=self.clock(),
+            details={"reasons": [problem.as_json()], "source": source.as_json(),
+                     "policy": self.policy.reference}))
+        log.warning("forward message refused: not what was admitted", code=problem.code,
+                    **source.as_json())
+        if not appended.created or request_id is None or self.audit.records_for_request(
+                request_id) != [appended.record]:
+            return []
+        return [response(request_id, "failed", tenant=known_tenant,
+                         reasons=[problem.as_json()], audit_record_id=record_id,
+                         policy_hash=self.policy.digest)]
 
     def _restorer(self, tenant: str, conversation: str) -> Callable[[str], str]:
         """Puts the conversation's values back into the answer, when the deployment allows."""

@@ -62,6 +62,9 @@ class CrashAfterAudit:
     def iter_records(self) -> Iterator[StoredRecord]:
         return self.inner.iter_records()
 
+    def is_signed(self, record: StoredRecord) -> bool:
+        return self.inner.is_signed(record)
+
     def close(self) -> None:
         self.inner.close()
 

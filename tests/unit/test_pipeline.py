@@ -508,3 +508,67 @@ async def test_end_to_end_redacted_text_is_all_that_reaches_the_provider(h: Harn
     sent = json.dumps([c["body"] for c in h.provider.calls], ensure_ascii=False)
     assert [v for v in PLANTED if v in sent] == []
     assert h.kinds("req-1") == ["blocked"]
+
+
+# --- the forward stage sends only what was admitted (issue 12, item 1) ---------------------
+
+
+def forged(forward: Outgoing, **changes: Any) -> bytes:
+    message = json.loads(forward.value)
+    message.update(changes)
+    return json.dumps(message).encode()
+
+
+@pytest.mark.parametrize("changes", [
+    {"classification": "public"},
+    {"purpose": "press"},
+    {"provider": "external-claude", "fallbacks": []},
+    {"fallbacks": ["external-claude"]},
+    {"tenant": "ministry-of-health"},
+    {"body": {"model": "douane-echo-1",
+              "messages": [{"role": "user", "content": f"{NAME}, {EMAIL}"}]}},
+])
+async def test_a_forward_message_that_differs_from_its_admission_is_never_sent(
+        h: Harness, changes: dict[str, Any]) -> None:
+    forward = await admitted(h)
+    out = await h.pipeline.forward(forged(forward, **changes), fsrc(offset=11))
+    assert h.provider.calls == []
+    assert out == []  # the real request keeps its own flow: no response in its name
+    assert h.kinds("req-1") == ["admitted", "rejected"]
+    refusal = h.store.get(f"forward-refused/{FORWARD_TOPIC}/{fsrc().partition}/11")
+    assert refusal is not None
+    assert refusal.payload["details"]["reasons"][0]["code"] == "not-admitted"
+    assert not [v for v in PLANTED if v in h.all_audit_text()]
+    # and the real message still goes through
+    await h.pipeline.forward(forward.value, fsrc())
+    assert len(h.provider.calls) == 1
+
+
+async def test_a_forward_message_nobody_admitted_gets_a_failed_response_and_no_call(
+        h: Harness) -> None:
+    message = {"id": "walk-around", "tenant": "city-of-lyon", "provider": "sovereign-local",
+               "classification": "public", "purpose": None, "fallbacks": [],
+               "audit_record_id": "walk-around/admitted", "policy_hash": "x",
+               "body": {"model": "douane-echo-1",
+                        "messages": [{"role": "user", "content": f"{NAME} {EMAIL}"}]}}
+    out = await h.pipeline.forward(json.dumps(message).encode(), fsrc(offset=3))
+    assert h.provider.calls == []
+    [response] = on(out, RESPONSES_TOPIC)
+    assert response["status"] == "failed"
+    assert [r["code"] for r in response["reasons"]] == ["not-admitted"]
+    assert h.kinds("walk-around") == ["rejected"]
+    assert not [v for v in PLANTED if v in h.all_audit_text()]
+
+
+async def test_an_admission_with_a_broken_signature_is_not_trusted(h: Harness) -> None:
+    forward = await admitted(h)
+    record = h.store.get("req-1/admitted")
+    assert record is not None
+    connection = h.store._backend.conn  # what an attacker with the file could do
+    connection.execute("UPDATE audit_records SET signature = ? WHERE record_id = ?",
+                       (bytes(64), "req-1/admitted"))
+    out = await h.pipeline.forward(forward.value, fsrc())
+    assert h.provider.calls == [] and out == []
+    assert h.kinds("req-1") == ["admitted", "rejected"]
+    connection.execute("UPDATE audit_records SET signature = ? WHERE record_id = ?",
+                       (record.signature, "req-1/admitted"))  # the fixture verifies the log

@@ -14,6 +14,7 @@ signed record.
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -38,6 +39,7 @@ from streams.adapters.signer import (
     load_keyring,
     raw_public_key,
     save_keyring,
+    verifier_for_raw,
 )
 from streams.core import merkle
 from streams.core.audit import (
@@ -492,6 +494,15 @@ class GroupCommitLog(SqlRecords):
                 self.issue_checkpoint()
         finally:
             self._checkpointing.release()
+
+    def is_signed(self, record: StoredRecord) -> bool:
+        """Whether ``record`` is signed by one of this log's keys over exactly its payload
+        (what the forward stage requires of an admission before it sends anything)."""
+        key = self.keyring.get(record.key_id)
+        if key is None or json.loads(record.canonical) != record.payload:
+            return False
+        return verifier_for_raw(key.public_key)(signing_input(record.canonical),
+                                                record.signature)
 
     def issue_checkpoint(self) -> StoredCheckpoint:
         """Sign a checkpoint of the whole log now (idempotent for an unchanged log)."""

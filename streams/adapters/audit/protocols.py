@@ -122,6 +122,8 @@ class AuditReader(Protocol):
 class AuditStore(AuditReader, Protocol):
     def append(self, event: AuditEvent) -> AppendResult: ...
 
+    def is_signed(self, record: StoredRecord) -> bool: ...
+
 
 class AuditLog(AuditStore, Protocol):
     """Everything the audit commands need; SQLite and PostgreSQL both provide it."""

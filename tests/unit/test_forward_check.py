@@ -1,0 +1,56 @@
+"""The forward stage's comparison of a forward message with its signed admission (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from streams.core.decision import forwarded_digest
+from streams.core.forward_check import NOT_ADMITTED, admission_problem
+
+BODY = {"model": "m", "messages": [{"role": "user", "content": "Hello <PERSON_1>"}]}
+MESSAGE = {"id": "r1", "tenant": "t", "provider": "p", "fallbacks": ["q"],
+           "classification": "personal", "purpose": "casework", "body": BODY}
+ADMITTED = {"kind": "admitted", "request_id": "r1", "tenant": "t",
+            "details": {"decision": "forward", "classification": "personal",
+                        "purpose": "casework", "provider": "p", "fallbacks": ["q"],
+                        "forwarded_sha256": forwarded_digest(BODY)}}
+
+
+def test_the_message_the_admit_stage_wrote_passes() -> None:
+    assert admission_problem(MESSAGE, ADMITTED) is None
+
+
+@pytest.mark.parametrize(("message_changes", "named"), [
+    ({"id": "r2"}, "id"),
+    ({"tenant": "other"}, "tenant"),
+    ({"classification": "public"}, "classification"),
+    ({"purpose": "press"}, "purpose"),
+    ({"provider": "q", "fallbacks": ["p"]}, "providers"),
+    ({"fallbacks": []}, "providers"),
+    ({"body": {**BODY, "model": "other"}}, "body"),
+    ({"body": "not an object"}, "body"),
+])
+def test_each_difference_is_refused_and_named(message_changes: dict[str, Any],
+                                              named: str) -> None:
+    problem = admission_problem({**MESSAGE, **message_changes}, ADMITTED)
+    assert problem is not None and problem.code == NOT_ADMITTED
+    assert named in problem.message
+
+
+@pytest.mark.parametrize(("admitted", "named"), [
+    (None, "no validly signed"),
+    ({**ADMITTED, "kind": "blocked"}, "kind"),
+    ({**ADMITTED, "details": {**ADMITTED["details"], "decision": "block"}}, "decision"),
+])
+def test_no_admission_or_a_blocking_one_is_refused(admitted: dict[str, Any] | None,
+                                                   named: str) -> None:
+    problem = admission_problem(MESSAGE, admitted)
+    assert problem is not None and named in problem.message
+
+
+def test_the_refusal_never_repeats_a_value() -> None:
+    secret = {**MESSAGE, "tenant": "Jeanne Martin", "body": {"messages": "Jeanne Martin"}}
+    problem = admission_problem(secret, ADMITTED)
+    assert problem is not None and "Jeanne" not in problem.message
