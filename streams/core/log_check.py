@@ -74,6 +74,8 @@ class _Walker:
         self.times: dict[int, str] = {}
         self.expected_key: tuple[str, int] | None = None  # (key id, seq of its rotation)
         self.last_leaf: bytes | None = None
+        # request id -> the providers its admission allowed, until it is answered or failed
+        self.admitted: dict[str, set[str]] = {}
 
     def __call__(self, seq: int, payload: dict[str, Any], digest: bytes) -> str | None:
         key_id, moment = payload["key_id"], payload["occurred_at"]
@@ -90,11 +92,33 @@ class _Walker:
             problem = self._rotation(seq, payload)
             if problem is not None:
                 return problem
+        problem = self._admission(payload)
+        if problem is not None:
+            return problem
         self.tree.append(digest)
         self.last_leaf = digest
         if self.tree.size in self.wanted:
             self.roots[self.tree.size] = self.tree.root()
             self.times[self.tree.size] = moment
+        return None
+
+    def _admission(self, payload: dict[str, Any]) -> str | None:
+        """A request may reach a provider only after an admission that allowed it: a
+        'forwarded' record with no earlier 'admitted' one naming its provider is evidence that
+        something walked around the admit stage."""
+        kind, request_id, details = payload["kind"], payload["request_id"], payload["details"]
+        if kind == "admitted" and details.get("decision") == "forward":
+            self.admitted[request_id] = {details.get("provider"),
+                                         *details.get("fallbacks", [])}
+        elif kind == "forwarded":
+            allowed = self.admitted.get(request_id)
+            if allowed is None:
+                return "a 'forwarded' record without an earlier 'admitted' record for its request"
+            if details.get("provider") not in allowed:
+                return (f"forwarded to provider {details.get('provider')}, which the request's "
+                        "admission did not allow")
+        elif kind in ("answered", "failed"):
+            self.admitted.pop(request_id, None)
         return None
 
     def _rotation(self, seq: int, payload: dict[str, Any]) -> str | None:

@@ -148,7 +148,9 @@ class ProcessBatches:
             raise
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop the detection processes and wait for them to exit (a few seconds at most: a
+        process still loading its models finishes that first)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ------------------------------------------------------------------ the batcher

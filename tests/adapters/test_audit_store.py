@@ -416,3 +416,37 @@ def test_load_public_key_rejects_other_key_types(tmp_path: Path) -> None:
     (tmp_path / "ec.pem").write_bytes(pem)
     with pytest.raises(ValueError, match="Ed25519"):
         load_public_key(tmp_path / "ec.pem")
+
+
+# --- evidence of a walk-around (issue 12, item 1) ------------------------------------------
+
+
+def forwarding(name: str, kind: str, n: int, **details: Any) -> AuditEvent:
+    return AuditEvent(record_id=f"{name}/{kind}/{n}", kind=kind, request_id=name,
+                      tenant="registry-ua", occurred_at=T0 + timedelta(milliseconds=n),
+                      details=details)
+
+
+def test_forwarding_after_an_admission_that_allowed_it_verifies(
+        store: SqliteAuditStore, paths: Paths) -> None:
+    store.append(forwarding("r", "admitted", 1, decision="forward", provider="home",
+                            fallbacks=["mistral"]))
+    store.append(forwarding("r", "forwarded", 2, provider="home"))
+    store.append(forwarding("r", "forwarded", 3, provider="mistral"))  # the fallback
+    assert verify(paths).ok
+
+
+@pytest.mark.parametrize(("admission", "problem"), [
+    (None, "without an earlier 'admitted' record"),
+    ({"decision": "block", "provider": None, "fallbacks": []}, "without an earlier"),
+    ({"decision": "forward", "provider": "home", "fallbacks": []}, "did not allow"),
+])
+def test_forwarding_without_an_admission_that_allowed_it_fails_verification(
+        store: SqliteAuditStore, paths: Paths, admission: dict[str, Any] | None,
+        problem: str) -> None:
+    if admission is not None:
+        store.append(forwarding("r", "admitted", 1, **admission))
+    store.append(forwarding("r", "forwarded", 2, provider="us-cloud"))
+    report = verify(paths)
+    assert not report.ok
+    assert report.problem is not None and problem in report.problem
