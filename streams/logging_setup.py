@@ -53,5 +53,5 @@ def configure_logging(log_format: str = "console", level: int = logging.INFO) ->
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    for noisy in ("aiokafka", "faust", "mode", "presidio-analyzer", "httpx"):
+    for noisy in ("aiokafka", "presidio-analyzer", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -4,8 +4,8 @@ Stage 1 (``admit``): intake -> PII detection -> decision -> signed audit record 
 provider's forward topic (redacted) or a final response. Stage 2 (``forward``): the forward
 topic -> a ``forwarded`` audit record -> the provider over HTTP -> an ``answered`` or
 ``failed`` audit record -> the response. Each stage returns the Kafka messages to publish;
-the faust agents (``streams.app``) only wire topics to these functions, so this module can be
-tested with a real audit store and no broker.
+the worker (``streams.app``, ``streams.runtime``) only wires topics to these functions, so
+this module can be tested with a real audit store and no broker.
 
 Delivery is at-least-once and effects are idempotent: audit records are keyed by request id and
 kind, and a record that already exists tells whether a message is a redelivery of the same
@@ -138,7 +138,7 @@ class Pipeline:
         # retries, circuit breakers and fallback to the next allowed provider
         self.delivery = Delivery(provider, RetryPolicy(attempts=provider_attempts,
                                                        base_delay_s=retry_delay_s))
-        # streamed answers: where their pieces are published (set by the faust app), and the
+        # streamed answers: where their pieces are published (set by the worker), and the
         # hook each released piece goes through (placeholder restoration, answer scanning)
         self.chunk_sink: ChunkSink | None = None
         self.answer_hook: Callable[[str], str] = unchanged
