@@ -86,12 +86,8 @@ class Stack:
         return (self.logs / f"{name}.log").read_text(errors="replace")
 
     async def received(self) -> list[dict[str, Any]]:
-        async with httpx.AsyncClient() as client:
-            data: list[dict[str, Any]] = (
-                await client.get(f"{self.model_url}/_stand-in/received")
-            ).json()
-            return data
-
+        """What the session's stand-in model server received."""
+        return await self.stand_in().received()
 
     def stand_in(self, url: str | None = None) -> StandIn:
         """Control of the stand-in model server at ``url`` (default: the session's)."""
