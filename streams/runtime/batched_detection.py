@@ -1,8 +1,8 @@
 """Detection for many requests in flight: gathered into batches, each batch run at once.
 
 Detection is CPU-bound and holds the GIL most of the time, so running it in many threads of the
-worker only adds switching. Run as a batch, the NER model sees all waiting texts together (about
-a third less CPU per text than one by one, measured on the shipped models). Requests arriving
+worker only adds switching. Run as a batch, the NER model sees all waiting texts together (less CPU
+per text than one by one with the shipped models). Requests arriving
 while the batches run form the next ones.
 
 Where batches run:
