@@ -41,7 +41,7 @@ from streams.core.audit import AuditEvent
 from streams.core.decision import Decision, decide, forwarded_digest
 from streams.core.forward_check import admission_problem
 from streams.core.intake import Rejection, RequestIntake
-from streams.core.model import ChatMessage, Detection, GovernedRequest, Reason
+from streams.core.model import ChatMessage, Detection, Detector, GovernedRequest, Reason
 from streams.core.placeholders import PlaceholderMap
 from streams.core.policy import EntityRule, LoadedPolicy
 from streams.core.policy import Provider as PolicyProvider
@@ -74,10 +74,6 @@ class Outgoing:
     value: bytes
 
 
-class Detector(Protocol):
-    def detect(self, messages: tuple[ChatMessage, ...], language: str | None) -> Detection: ...
-
-
 Detect = Callable[[tuple[ChatMessage, ...], str | None], Awaitable[Detection]]
 
 
@@ -108,7 +104,7 @@ class Pipeline:
         self,
         policy: LoadedPolicy,
         intake: RequestIntake,
-        detector: Detector,
+        detector: Detector | None,
         audit: AuditStore,
         provider: Adapter,  # usually the gateway (streams.adapters.providers.gateway)
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -127,9 +123,13 @@ class Pipeline:
         self.keys = keys  # for the keyed-hash and encrypt redaction operators
         self.detector_timeout_s = detector_timeout_s
         self.intake = intake
-        self.detector = detector
-        # batched across the requests in flight; in detection processes when the worker says so
-        self.detection = detection or BatchedDetector.in_thread(detector, detector_timeout_s)
+        # batched across the requests in flight; in detection processes when the worker says
+        # so (then this process loads no detector of its own)
+        if detection is None:
+            if detector is None:
+                raise ValueError("a pipeline needs a detector or a batched detection")
+            detection = BatchedDetector.in_thread(detector, detector_timeout_s)
+        self.detection = detection
         self.audit = audit
         self.provider = provider
         self.clock = clock

@@ -40,8 +40,9 @@ from streams.config import (
     project_root,
 )
 from streams.core.intake import RequestIntake
+from streams.core.model import Detector
 from streams.core.policy import LoadedPolicy
-from streams.pipeline import Detector, Pipeline
+from streams.pipeline import Pipeline
 from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
 from streams.services.retention import scheduled_retention_run
 from streams.services.stores import keys_path, vault_path
@@ -73,25 +74,30 @@ def open_worker_audit_log(settings: Settings) -> GroupCommitLog:
 
 def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
                    detector: Detector | None = None) -> Pipeline:
+    """The worker's pipeline. Detection runs in ``DOUANE_DETECTION_PROCESSES`` processes that
+    load the models; with 0 (or a ``detector`` given, in tests) in a thread of this process."""
     policy = load_policy(settings.policy_path)
     started = time.monotonic()
-    given = detector
-    detector = detector or detector_for_policy(policy.policy, settings.phone_regions)
-    log.info("detector ready", seconds=round(time.monotonic() - started, 1))
-    detection = None
-    if given is None and settings.detection_processes > 0:
+    detection: BatchedDetector
+    if detector is None and settings.detection_processes > 0:
         languages, entities = policy_languages_and_entities(policy.policy)
         detection = BatchedDetector(
             ProcessBatches(settings.detection_processes, languages, entities,
                            settings.phone_regions),
             settings.detector_timeout_s)
+    else:
+        detection = BatchedDetector.in_thread(
+            detector or detector_for_policy(policy.policy, settings.phone_regions),
+            settings.detector_timeout_s)
+    log.info("detector ready", seconds=round(time.monotonic() - started, 1),
+             processes=detection.batches.parallel if detector is None else 0)
     # every personal value douane keeps (encrypt tokens, placeholders) under per-person keys
     vault = PersonalVault(vault_path(settings), KeyStore(keys_path(settings)))
     return Pipeline(
         policy=policy,
         intake=RequestIntake(load_request_schema(), policy.policy.tenant_ids,
                              settings.max_message_bytes),
-        detector=detector,
+        detector=None,
         audit=wrap_for_faults(audit_log, settings.fault),
         provider=ProviderGateway(settings.provider_timeout_s),
         detector_timeout_s=settings.detector_timeout_s,

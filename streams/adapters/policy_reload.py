@@ -33,7 +33,7 @@ MAX_PROBLEMS_RECORDED = 20
 
 class PolicyHolder(Protocol):
     policy: LoadedPolicy
-    detector: Any
+    detection: Any  # what it detects: ``languages`` and ``entities`` (None when not known)
 
     def replace_policy(self, policy: LoadedPolicy) -> None: ...
 
@@ -72,13 +72,13 @@ def restart_needed(holder: PolicyHolder, new: LoadedPolicy) -> list[str]:
     if added:
         problems.append(f"new provider(s) {', '.join(added)}: their forward topics are consumed "
                         "after a restart of the worker")
-    languages = getattr(holder.detector, "languages", None)
+    languages = getattr(holder.detection, "languages", None)
     if languages is not None:
         missing = [lang for lang in new.policy.detection.languages if lang not in languages]
         if missing:
             problems.append(f"new detection language(s) {', '.join(missing)}: restart to load "
                             "their models")
-    entities = getattr(holder.detector, "entities", None)
+    entities = getattr(holder.detection, "entities", None)
     if entities is not None:
         missing = sorted(new.policy.entity_types - set(entities))
         if missing:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,13 @@ class DetectionRequest:
 
     messages: tuple[ChatMessage, ...]
     language: str | None = None
+
+
+class Detector(Protocol):
+    """Finds personal data in one request's messages (``streams.adapters.presidio_detector``
+    in production, fakes in tests); raises if it cannot (the request is then blocked)."""
+
+    def detect(self, messages: tuple[ChatMessage, ...], language: str | None) -> Detection: ...
 
 
 @dataclass(frozen=True)

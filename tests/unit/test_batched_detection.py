@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from streams.core.model import ChatMessage, Detection, DetectionRequest
-from streams.runtime.batched_detection import BatchedDetector
+from streams.runtime.batched_detection import BatchedDetector, batch_size
 
 
 def messages(text: str) -> tuple[ChatMessage, ...]:
@@ -47,7 +47,21 @@ async def test_requests_arriving_during_a_batch_form_the_next_batch() -> None:
     detector.gate.set()
     assert (await first).language == "one"
     assert [(await o).language for o in others] == [f"r{n}" for n in range(10)]
-    assert detector.batches == [1, 10]  # the ten waited for the first batch, together
+    # the ten waited for the first batch; then served in batches of about sqrt(queue)
+    assert detector.batches == [1, 4, 3, 2, 1]
+
+
+@pytest.mark.parametrize(("waiting", "parallel", "size"), [
+    (0, 1, 0), (1, 1, 1), (2, 1, 2), (8, 1, 3), (10, 1, 4), (100, 1, 10), (5000, 1, 32),
+    (1, 2, 1), (8, 2, 2), (200, 2, 10), (3, 4, 1),
+])
+def test_a_batch_grows_with_the_square_root_of_the_queue(
+        waiting: int, parallel: int, size: int) -> None:
+    assert batch_size(waiting, parallel) == size
+
+
+def test_a_batch_never_exceeds_its_cap() -> None:
+    assert batch_size(10_000, 1, max_batch=4) == 4
 
 
 async def test_batches_are_capped() -> None:
