@@ -24,6 +24,7 @@ import asyncio
 import logging
 import os
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -38,18 +39,50 @@ from streams.core.model import ChatMessage
 from streams.devtools.model_server import answer_for
 from streams.logging_setup import configure_logging
 
-# 131 words: three names, an e-mail address, two phone numbers (a council officer's request)
-PROMPT = (
-    "Hello, I am writing on behalf of Margaret Ellison, who lives in Bristol and applied for "
+# 131 words: three names, an e-mail address, two phone numbers (a council officer's request).
+# Every request gets other names and numbers (``prompts``): the same text over and over would let
+# caches (spaCy's tokenizer, lexemes) serve what real traffic never repeats.
+TEMPLATE = (
+    "Hello, I am writing on behalf of {first} {family}, who lives in Bristol and applied for "
     "the council's home adaptation grant in March. She has not heard back since. Her daughter, "
-    "Sarah Ellison, has been helping her with the paperwork and can be reached at "
-    "sarah.ellison@example.co.uk or on +44 7700 900123. Could you draft a short, friendly "
-    "letter to Mrs Ellison that explains where her application stands, lists the documents we "
+    "{daughter} {family}, has been helping her with the paperwork and can be reached at "
+    "{email} or on +44 7700 900{mobile:03d}. Could you draft a short, friendly "
+    "letter to Mrs {family} that explains where her application stands, lists the documents we "
     "still need (proof of income and an occupational therapist's assessment), and tells her "
-    "that she can call our case officer, David Okafor, on 0117 496 0321 between 9 am and 4 pm "
-    "on weekdays if anything is unclear? Please keep it under 200 words, avoid jargon, and "
+    "that she can call our case officer, {officer}, on 0117 496 0{office:03d} between 9 am and "
+    "4 pm on weekdays if anything is unclear? Please keep it under 200 words, avoid jargon, and "
     "end with a sentence reassuring her that the grant has not been refused."
 )
+# names of several origins, as a British council's residents have
+NAME_LOCALES = ("en_GB", "en_GB", "fr_FR", "pl_PL", "es_ES", "pt_PT", "tr_TR", "en_IN")
+
+
+def prompts(count: int, seed: int = 1) -> list[str]:
+    from faker import Faker
+
+    fakers = [Faker(locale) for locale in NAME_LOCALES]
+    for number, faker in enumerate(fakers):
+        faker.seed_instance(seed + number)
+    made = []
+    for n in range(count):
+        faker = fakers[n % len(fakers)]
+        family = faker.last_name()
+        daughter = faker.first_name_female()
+        made.append(TEMPLATE.format(
+            first=faker.first_name_female(), family=family, daughter=daughter,
+            email=ascii_address(f"{daughter}.{family}@example.co.uk"),
+            mobile=n % 1000, officer=fakers[(n + 3) % len(fakers)].name(),
+            office=(n * 7) % 1000))
+    return made
+
+
+def ascii_address(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.lower().replace(" ", ""))
+    return decomposed.encode("ascii", "ignore").decode()
+
+
+PROMPTS = prompts(1000)
+PROMPT = PROMPTS[0]
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -128,7 +161,7 @@ def memory_mb(pid: int, name: str) -> float:
 
 
 async def closed_loop(run: Run, url: str, headers: dict[str, str], model: str) -> None:
-    body = {"model": model, "messages": [{"role": "user", "content": PROMPT}]}
+    sent = 0
     # httpx's own pool (httpcore) made the client the bottleneck: with a 1.5 s model and 256
     # callers it reached 27 answers/s instead of 154 (0 ms, 64 callers: 101/s instead of
     # 2,200/s); aiohttp's pool under the same httpx API does not (as in the worker's gateway)
@@ -140,8 +173,15 @@ async def closed_loop(run: Run, url: str, headers: dict[str, str], model: str) -
     async with httpx.AsyncClient(timeout=300, transport=transport) as http:
 
         async def caller(number: int) -> None:
+            nonlocal sent
+            # callers arrive spread over one model latency, as independent users do, not all
+            # in the same millisecond (that would make every later round a burst of C)
+            await asyncio.sleep(number * max(run.latency_ms, 1000) / 1000 / run.callers)
             while True:
                 sent_at[number] = time.perf_counter()
+                body = {"model": model, "messages": [
+                    {"role": "user", "content": PROMPTS[sent % len(PROMPTS)]}]}
+                sent += 1
                 try:
                     response = await http.post(url, json=body, headers=headers)
                     answered = response.status_code == 200
@@ -216,18 +256,21 @@ def detector_rate(seconds: float) -> tuple[float, int]:
     settings = load_settings()
     detector = detector_for_policy(load_policy_set(settings.policy_path).policy,
                                    settings.phone_regions)
-    prompt = (ChatMessage("user", PROMPT),)
-    answer = (ChatMessage("assistant", answer_for({
-        "model": DIRECT_MODEL, "messages": [{"role": "user", "content": PROMPT}]})),)
-    for _ in range(5):  # model loading, caches
-        detector.detect(prompt, None)
-        detector.detect(answer, None)
+    def pair(n: int) -> tuple[tuple[ChatMessage, ...], tuple[ChatMessage, ...]]:
+        text = PROMPTS[n % len(PROMPTS)]
+        return (ChatMessage("user", text),), (ChatMessage("assistant", answer_for({
+            "model": DIRECT_MODEL, "messages": [{"role": "user", "content": text}]})),)
+
+    for n in range(5):  # model loading
+        for messages in pair(len(PROMPTS) - 1 - n):
+            detector.detect(messages, None)
     pairs, started = 0, time.perf_counter()
     while time.perf_counter() - started < seconds:
+        prompt, answer = pair(pairs)
         detector.detect(prompt, None)
         detector.detect(answer, None)
         pairs += 1
-    return pairs / (time.perf_counter() - started), len(answer[0].content.split())
+    return pairs / (time.perf_counter() - started), len(pair(0)[1][0].content.split())
 
 
 def table(runs: Sequence[Run]) -> str:
@@ -258,6 +301,8 @@ async def main(arguments: argparse.Namespace) -> None:
         env["DOUANE_MAX_IN_FLIGHT"] = str(arguments.max_in_flight)
     if arguments.partitions is not None:
         env["DOUANE_TOPIC_PARTITIONS"] = str(arguments.partitions)
+    if arguments.detection_processes is not None:
+        env["DOUANE_DETECTION_PROCESSES"] = str(arguments.detection_processes)
     paths = [p.strip() for p in arguments.paths.split(",")]
     progress(f"bare detector, {arguments.detector_s:g} s...")
     detections, answer_words = detector_rate(arguments.detector_s)
@@ -265,8 +310,9 @@ async def main(arguments: argparse.Namespace) -> None:
     for latency_ms in numbers(arguments.latency_ms):
         for callers in numbers(arguments.callers):
             runs += await measure(latency_ms, int(callers), arguments.duration_s, paths, env)
-    print(f"Closed loop, {arguments.duration_s:g} s per run, prompt of {len(PROMPT.split())} "
-          f"words (3 names, an e-mail address, 2 phone numbers); "
+    print(f"Closed loop, {arguments.duration_s:g} s per run, prompts of {len(PROMPT.split())} "
+          f"words (3 names, an e-mail address, 2 phone numbers; other values in every "
+          f"request); callers start spread over one model latency (1 s at L = 0); "
           f"{os.cpu_count()} CPUs; env {env or 'default'}")
     print()
     print(table(runs))
@@ -293,6 +339,8 @@ if __name__ == "__main__":
                         help="how long to measure the bare detector")
     parser.add_argument("--max-in-flight", type=int,
                         help="DOUANE_MAX_IN_FLIGHT for the worker")
+    parser.add_argument("--detection-processes", type=int,
+                        help="DOUANE_DETECTION_PROCESSES for the worker")
     parser.add_argument("--partitions", type=int,
                         help="DOUANE_TOPIC_PARTITIONS (the worker and the front door)")
     asyncio.run(main(parser.parse_args()))

@@ -81,10 +81,10 @@ def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
     detection: BatchedDetector
     if detector is None and settings.detection_processes > 0:
         languages, entities = policy_languages_and_entities(policy.policy)
-        detection = BatchedDetector(
-            ProcessBatches(settings.detection_processes, languages, entities,
-                           settings.phone_regions),
-            settings.detector_timeout_s)
+        processes = ProcessBatches(settings.detection_processes, languages, entities,
+                                   settings.phone_regions)
+        processes.wait_until_loaded()
+        detection = BatchedDetector(processes, settings.detector_timeout_s)
     else:
         detection = BatchedDetector.in_thread(
             detector or detector_for_policy(policy.policy, settings.phone_regions),

@@ -33,7 +33,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool, ProcessPoolExecutor
 from typing import Protocol, runtime_checkable
 
@@ -142,15 +142,22 @@ class ProcessBatches:
         self.languages: tuple[str, ...] | None = languages
         self.entities: frozenset[str] | None = entities
         self._setup = (os.getpid(), languages, entities, phone_regions)
+        self._loading: list[Future[bool]] = []
         self._pool = self._start()
 
     def _start(self) -> Executor:
         # spawned, not forked: the worker has threads (Kafka, stores) a fork would copy mid-way
         pool = ProcessPoolExecutor(self.parallel, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_load_in_child, initargs=self._setup)
-        for _ in range(self.parallel):
-            pool.submit(_ready)  # load the models now, not on the first request
+        # load the models now, not on the first request
+        self._loading = [pool.submit(_ready) for _ in range(self.parallel)]
         return pool
+
+    def wait_until_loaded(self) -> None:
+        """Block until every detection process has loaded its models: a request must not
+        spend its detection time limit waiting for a model to load. Raises if one fails."""
+        for loading in self._loading:
+            loading.result()
 
     async def run(self, batch: list[DetectionRequest]) -> Results:
         loop = asyncio.get_running_loop()
