@@ -180,13 +180,22 @@ def test_numpy_blas_matrix_products_find_the_same_entities() -> None:
     assert ("Jeanne Martin", "PERSON") in ents["numpy"]
 
 
-def test_ner_reads_only_the_sentences_that_can_hold_a_name() -> None:
+def test_ner_reads_only_the_words_around_a_possible_name() -> None:
     from streams.adapters.presidio_detector import name_chunks
 
     common = frozenset({"the", "keep", "please"})
     text = ("The request was registered last week. Keep the tone courteous. "
             "Please write to Mr. Jeanne Martin today. the end")
-    chunks = [text[start:end] for start, end in name_chunks(text, common)]
-    assert chunks == [" Please write to Mr. Jeanne Martin today."]
-    assert name_chunks("Jeanne called.", common) == [(0, 14)]  # a name opening a sentence
-    assert name_chunks("no capital letters here", common) == []
+    sentences = [text[start:end] for start, end in name_chunks(text, common)]
+    assert sentences == [" Please write to Mr. Jeanne Martin today."]
+    chunks = [text[start:end] for start, end in name_chunks(text, common, context=2)]
+    assert chunks == ["write to Mr. Jeanne Martin today. the"]
+    # a long sentence is read only around its capitalised words; windows that meet are one
+    long = ("please note that the office will be closed on the bank holiday and that all "
+            "letters posted after noon will be answered by Amira Haddad when she returns from "
+            "leave, together with anything else that arrived in the meantime, and so on")
+    [(start, end)] = name_chunks(long, common, context=3)
+    assert long[start:end] == "be answered by Amira Haddad when she returns"
+    for context in (None, 8):
+        assert name_chunks("Jeanne called.", common, context) == [(0, 14)]  # opening a sentence
+        assert name_chunks("no capital letters here", common, context) == []
