@@ -10,7 +10,7 @@ import time
 import pytest
 
 from streams.adapters.recognizers import KNOWN_ENTITIES, build_recognizers, name_recognizer
-from streams.adapters.recognizers.base import DouaneRecognizer
+from streams.adapters.recognizers.base import DouaneRecognizer, within_cpu_limit
 
 THRESHOLD = 0.5
 
@@ -146,10 +146,39 @@ def test_context_words_are_per_language() -> None:
 def test_pathological_inputs_are_bounded(text: str) -> None:
     recognizers = [*build_recognizers("fr"), name_recognizer("uk"), name_recognizer("is")]
     for recognizer in recognizers:
-        started = time.monotonic()
+        started = time.thread_time()  # CPU time: what the limit counts (wall time varies)
         with contextlib.suppress(TimeoutError):  # over its time limit: the detector fails closed
             recognizer.analyze(text, None)
-        assert time.monotonic() - started < 2.0, recognizer.name
+        assert time.thread_time() - started < 2.0, recognizer.name
+
+
+def test_a_search_cut_short_while_waiting_for_a_core_is_run_again() -> None:
+    attempts: list[float] = []
+
+    def starved_twice(timeout: float) -> str:
+        attempts.append(timeout)
+        if len(attempts) < 3:
+            raise TimeoutError("regex timed out")  # wall-clock limit hit, no CPU used
+        return "matched"
+
+    assert within_cpu_limit(starved_twice, 0.25) == "matched"
+    assert attempts == [0.25, 0.25, 0.25]
+
+
+def test_a_search_that_uses_its_cpu_limit_fails() -> None:
+    attempts = 0
+
+    def pathological(timeout: float) -> str:
+        nonlocal attempts
+        attempts += 1
+        started = time.thread_time()
+        while time.thread_time() - started < timeout:  # matching, on a core
+            pass
+        raise TimeoutError("regex timed out")
+
+    with pytest.raises(TimeoutError):
+        within_cpu_limit(pathological, 0.01)
+    assert attempts == 1
 
 
 def test_recognizers_are_presidio_recognizers_with_regex_time_limits() -> None:

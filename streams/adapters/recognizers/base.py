@@ -7,9 +7,14 @@ lemmatizer, which douane does not run (only the NER component is loaded, for spe
 knows context words for one language per recognizer. Here a recognizer carries context words
 for every language douane speaks and looks for them on the raw text near the match.
 
-Every regular expression runs with a time limit (the ``regex`` module's ``timeout``): a
-pathological input raises ``TimeoutError``, which the detector turns into a blocked request
-(fail closed) instead of a stalled worker.
+Every regular expression runs with a limit of ``REGEX_TIMEOUT_S`` seconds of *CPU time*
+(``within_cpu_limit``): a pathological input raises ``TimeoutError``, which the detector turns
+into a blocked request (fail closed) instead of a stalled worker. The ``regex`` module's own
+``timeout`` counts wall-clock time, which also runs while the thread waits for a core; on a
+busy machine it fired on ordinary text and blocked legitimate requests. So its timeout only
+bounds each attempt, and an attempt cut short while the thread got less CPU than the limit
+(it was waiting, not matching) is run again. RE2 (linear time, no limit needed) was not used:
+the patterns rely on look-behind and look-ahead, which RE2 does not have.
 """
 
 from __future__ import annotations
@@ -21,15 +26,17 @@ import os
 # presidio_analyzer is first imported.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
+import time
 import unicodedata
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import regex
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
-REGEX_TIMEOUT_S = 0.25
+REGEX_TIMEOUT_S = 0.25  # CPU seconds one search may use (see the module's docstring)
+T = TypeVar("T")
 CONTEXT_BEFORE = 60  # characters before a match searched for context words
 CONTEXT_AFTER = 30
 
@@ -47,6 +54,34 @@ def fold(text: str) -> str:
     """
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def within_cpu_limit(search: Callable[[float], T], limit_s: float) -> T:
+    """``search(timeout)`` run until it ends or has used ``limit_s`` of this thread's CPU time
+    in all; ``timeout`` is the ``regex`` module's wall-clock limit for one attempt. Raises
+    ``TimeoutError`` when the CPU limit is reached."""
+    spent = 0.0
+    while True:
+        started = time.thread_time()
+        try:
+            return search(limit_s)
+        except TimeoutError:
+            spent += time.thread_time() - started
+            if spent >= limit_s:
+                raise
+
+
+def find_all(pattern: regex.Pattern[str], text: str,
+             limit_s: float = REGEX_TIMEOUT_S) -> list[regex.Match[str]]:
+    """Every match of ``pattern`` in ``text``, within ``limit_s`` of CPU time."""
+    return within_cpu_limit(lambda timeout: list(pattern.finditer(text, timeout=timeout)),
+                            limit_s)
+
+
+def search(pattern: regex.Pattern[str], text: str,
+           limit_s: float = REGEX_TIMEOUT_S) -> regex.Match[str] | None:
+    """The first match of ``pattern`` in ``text``, within ``limit_s`` of CPU time."""
+    return within_cpu_limit(lambda timeout: pattern.search(text, timeout=timeout), limit_s)
 
 
 @lru_cache(maxsize=256)
@@ -105,11 +140,11 @@ class DouaneRecognizer(LocalRecognizer):
     ) -> list[RecognizerResult]:
         if entities and self.ENTITY not in entities:
             return []
-        if self.PREFILTER is not None and not self.PREFILTER.search(text, timeout=self.timeout_s):
+        if self.PREFILTER is not None and not search(self.PREFILTER, text, self.timeout_s):
             return []
         found: dict[tuple[int, int], float] = {}
         for pattern in self.PATTERNS:
-            for match in pattern.regex.finditer(text, timeout=self.timeout_s):
+            for match in find_all(pattern.regex, text, self.timeout_s):
                 for start, end in self.spans(text, match):
                     score = self.SCORE_WITH_CONTEXT if self.has_context(text, start, end) \
                         else pattern.score
@@ -122,7 +157,7 @@ class DouaneRecognizer(LocalRecognizer):
             return False
         window = fold(text[max(0, start - CONTEXT_BEFORE) : start]) + " " + fold(
             text[end : end + CONTEXT_AFTER])
-        return self._context.search(window, timeout=self.timeout_s) is not None
+        return search(self._context, window, self.timeout_s) is not None
 
     def _result(self, start: int, end: int, score: float) -> RecognizerResult:
         return RecognizerResult(

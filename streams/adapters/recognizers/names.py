@@ -23,6 +23,7 @@ from streams.adapters.recognizers.base import (
     RECOGNIZER_IDENTIFIER_KEY,
     RECOGNIZER_NAME_KEY,
     REGEX_TIMEOUT_S,
+    find_all,
 )
 
 # A run of capitalised words (hyphenated and apostrophe forms included) separated by spaces.
@@ -70,7 +71,7 @@ class LexiconNameRecognizer(LocalRecognizer):
         if entities and "PERSON" not in entities:
             return []
         results = []
-        for run in CAPITALISED_RUN.finditer(text, timeout=self.timeout_s):
+        for run in find_all(CAPITALISED_RUN, text, self.timeout_s):
             words = [(m.start() + run.start(), m.end() + run.start(), m.group())
                      for m in WORD.finditer(run.group())]
             results.extend(self._people(text, words))
