@@ -112,6 +112,8 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
         auto_offset_reset="earliest",
         # after a crash, the restarted worker gets the partitions back once this has passed
         session_timeout_ms=int(settings.kafka_session_timeout_s * 1000),
+        # ... unless it is a static member: then it gets them back as soon as it rejoins
+        group_instance_id=settings.kafka_group_instance_id,
         heartbeat_interval_ms=int(min(3.0, settings.kafka_session_timeout_s / 4) * 1000),
         # a revocation waits for the model answers in flight; give it the provider timeout
         rebalance_timeout_ms=int(max(60.0, 3 * settings.provider_timeout_s) * 1000))

@@ -8,6 +8,7 @@ environment variables (``DOUANE_*``); paths default to folders under ``DOUANE_HO
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,9 @@ class Settings:
     topic_partitions: int = 12  # partitions of each topic douane creates: the scale-out limit
     kafka_max_request_bytes: int = 1024 * 1024  # the producer's largest message
     detection_processes: int = 1  # processes detecting personal data; 0: a thread of the worker
+    # Kafka's group.instance.id (static membership): a worker restarted with the same one gets
+    # its partitions back at once instead of after the session timeout; unique per worker
+    kafka_group_instance_id: str | None = None
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -114,11 +118,23 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         kafka_max_request_bytes=_positive_int(source, "DOUANE_KAFKA_MAX_REQUEST_BYTES",
                                               1024 * 1024),
         detection_processes=_count(source, "DOUANE_DETECTION_PROCESSES", 1),
+        kafka_group_instance_id=_identifier(source, "DOUANE_KAFKA_GROUP_INSTANCE_ID"),
     )
 
 
 class SettingError(DouaneError, ValueError):
     """A DOUANE_* variable holds a value douane cannot use; the message names it."""
+
+
+INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,248}")
+
+
+def _identifier(source: Mapping[str, str], name: str) -> str | None:
+    text = source.get(name) or None
+    if text is not None and not INSTANCE_ID.fullmatch(text):
+        raise SettingError(f"{name} must be letters, digits, '.', '_' or '-' (at most 249), "
+                           "e.g. the host name and a number: douane-worker-1")
+    return text
 
 
 def _positive_int(source: Mapping[str, str], name: str, default: int) -> int:
