@@ -21,6 +21,37 @@ from streams.core.model import ChatMessage, GovernedRequest
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 
 
+# A request is a few levels deep (request > messages > message); far more is an attack or a bug.
+MAX_NESTING = 32
+_SPECIAL = re.compile(r'[\[\]{}"\\]')  # what can change the nesting or enter/leave a string
+
+
+def nesting_beyond(text: str, limit: int) -> int | None:
+    """The character offset where arrays and objects first nest deeper than ``limit`` (outside
+    strings), or None. One pass over the brackets, quotes and backslashes (a regular expression
+    for whole strings went quadratic on many unterminated quotes); a malformed text is left for
+    the parser to report."""
+    depth, in_string, escaped = 0, False, -1
+    for special in _SPECIAL.finditer(text):
+        at, char = special.start(), special.group()
+        if at == escaped:
+            continue
+        if in_string:
+            if char == "\\":
+                escaped = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return at
+        elif char in "]}":
+            depth -= 1
+    return None
+
+
 def _ecma_pattern(
     validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
 ) -> Iterator[ValidationError]:
@@ -41,7 +72,8 @@ _RequestValidator = validators.extend(  # type: ignore[no-untyped-call]
 
 @dataclass(frozen=True)
 class Rejection:
-    code: str  # oversize | invalid-utf8 | not-json | schema-violation | unknown-tenant
+    # oversize | invalid-utf8 | too-deep | not-json | schema-violation | unknown-tenant
+    code: str
     message: str
     path: str | None = None
     byte_offset: int | None = None
@@ -79,6 +111,16 @@ class RequestIntake:
                 "invalid-utf8",
                 f"message is not valid UTF-8: {error.reason} at byte {error.start}",
                 byte_offset=error.start,
+            )
+        too_deep = nesting_beyond(text, MAX_NESTING)
+        if too_deep is not None:
+            # before parsing: a value nested thousands of levels deep exhausts the parser's
+            # recursion (and the schema validator's) instead of being rejected precisely
+            return Rejection(
+                "too-deep",
+                f"message nests arrays and objects more than {MAX_NESTING} levels deep "
+                f"(at byte {len(text[:too_deep].encode('utf-8'))})",
+                byte_offset=len(text[:too_deep].encode("utf-8")),
             )
         try:
             document = json.loads(text)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from streams.config import project_root
-from streams.core.intake import Rejection, RequestIntake
+from streams.core.intake import MAX_NESTING, Rejection, RequestIntake, nesting_beyond
 from streams.core.model import ChatMessage, GovernedRequest
 
 SCHEMA = json.loads((project_root() / "schemas" / "request.schema.json").read_text("utf-8"))
@@ -184,6 +184,46 @@ def test_not_json_names_the_byte_offset(
     assert result.byte_offset == offset
     assert fragment in result.message
     assert result.path is None and result.request_id is None
+
+
+# --- nesting ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("data", "offset"), [
+    # the 33rd level opens at the offset given (the document's own object is level 1)
+    pytest.param(b"[" * 5_000 + b"]" * 5_000, 32, id="5000-levels"),
+    pytest.param(b'{"id": "x", "a": ' + b"[" * 33 + b"]" * 33 + b"}", 17 + 31, id="33-levels"),
+    pytest.param(b'{"c": "\xc3\xa9", "a": ' + b"{\"b\": " * 40, 17 + 31 * 6,
+                 id="offset-in-bytes"),
+])
+def test_deep_nesting_is_rejected_before_parsing(
+    intake: RequestIntake, data: bytes, offset: int,
+) -> None:
+    result = rejection(intake, data)
+    assert result.code == "too-deep"
+    assert result.byte_offset == offset
+    assert "32 levels" in result.message
+
+
+@pytest.mark.parametrize("text", [
+    '{"content": "' + "[" * 100 + '"}',  # brackets inside a string do not nest
+    '{"content": "a \\" ' + "[" * 100 + '"}',  # an escaped quote does not end the string
+])
+def test_brackets_inside_strings_are_not_nesting(text: str) -> None:
+    assert nesting_beyond(text, 2) is None
+
+
+def test_nesting_at_the_limit_is_left_to_the_schema(intake: RequestIntake) -> None:
+    deep = doc()
+    value: Any = "x"
+    for _ in range(MAX_NESTING - 1):
+        value = [value]
+    deep["extra"] = value  # the document's own object is one level
+    assert rejection(intake, raw(deep)).code == "schema-violation"
+
+
+def test_many_unterminated_strings_are_scanned_in_one_pass() -> None:
+    # a whole-string regular expression took minutes on this; one pass takes milliseconds
+    assert nesting_beyond('"\\' * 100_000, 32) is None
 
 
 # --- schema violations ---------------------------------------------------------------------

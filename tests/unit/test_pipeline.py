@@ -280,6 +280,7 @@ async def test_detector_failure_blocks_the_request(h: Harness) -> None:
         pytest.param(request().replace(b"Bonjour", b"Bonjour \xff"), "invalid-utf8", None,
                      id="invalid-utf8"),
         pytest.param(request(text="x" * 70_000), "oversize", None, id="oversize"),
+        pytest.param(b"[" * 10_000 + b"]" * 10_000, "too-deep", None, id="too-deep"),
         pytest.param(request(request_id="req 1"), "schema-violation", None,
                      id="schema-violation-unusable-id"),
         pytest.param(request(classification=NAME), "schema-violation", "req-1",
