@@ -10,7 +10,6 @@ that keeps the turns of one conversation in order.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import signal
 import sqlite3
@@ -29,6 +28,7 @@ from streams.config import (
     Settings,
     forward_topic,
 )
+from streams.core.kept_bytes import kept_bytes_for, kept_original
 from streams.pipeline import Outgoing, Pipeline, Source
 from streams.runtime.parallel_consumer import ParallelConsumer
 
@@ -39,12 +39,13 @@ MAX_UNEXPECTED_FAILURES = 3
 SHUTDOWN_GRACE_S = 20.0
 
 
-def dead_letter(raw: bytes, source: Source, error: Exception) -> Outgoing:
-    """A message douane failed to process three times: kept whole for an operator, never lost."""
+def dead_letter(raw: bytes, source: Source, error: Exception, kept_bytes: int) -> Outgoing:
+    """A message douane could not process (three unexpected failures) or whose results could
+    not be published: kept for an operator, never lost (within Kafka's size: ``kept_bytes``)."""
     body = {"source": source.as_json(), "error_type": type(error).__name__,
-            "original_base64": base64.b64encode(raw).decode("ascii")}
-    return Outgoing(DEAD_LETTER_TOPIC, f"{source.topic}/{source.offset}".encode(),
-                    json.dumps(body).encode())
+            **kept_original(raw, kept_bytes)}
+    return Outgoing(DEAD_LETTER_TOPIC, f"{source.topic}/{source.partition}/{source.offset}"
+                    .encode(), json.dumps(body).encode())
 
 
 def conversation_key(record: ConsumerRecord[bytes, bytes]) -> Hashable | None:
@@ -59,7 +60,8 @@ def conversation_key(record: ConsumerRecord[bytes, bytes]) -> Hashable | None:
     return (str(tenant), conversation)
 
 
-async def hold_or_dead_letter(stage: Stage, raw: bytes, source: Source) -> list[Outgoing]:
+async def hold_or_dead_letter(stage: Stage, raw: bytes, source: Source,
+                              kept_bytes: int) -> list[Outgoing]:
     """Run one stage on one message until it gives its outgoing messages.
 
     Fail closed: nothing leaves while the audit store cannot write; the message waits (its
@@ -80,7 +82,7 @@ async def hold_or_dead_letter(stage: Stage, raw: bytes, source: Source) -> list[
             log.exception("unexpected error while processing", attempt=failures,
                           error_type=type(error).__name__, **source.as_json())
             if failures >= MAX_UNEXPECTED_FAILURES:
-                return [dead_letter(raw, source, error)]
+                return [dead_letter(raw, source, error, kept_bytes)]
             await asyncio.sleep(0.5)
 
 
@@ -130,14 +132,21 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
 
     pipeline.chunk_sink = publish_chunk  # streamed answers leave piece by piece
 
+    kept_bytes = kept_bytes_for(settings.kafka_max_request_bytes)
+
     async def handle(record: ConsumerRecord[bytes, bytes]) -> list[Outgoing]:
         source = Source(record.topic, record.partition, record.offset, record.key)
         stage = pipeline.admit if record.topic == REQUESTS_TOPIC else pipeline.forward
-        return await hold_or_dead_letter(stage, record.value, source)
+        return await hold_or_dead_letter(stage, record.value, source, kept_bytes)
+
+    def unpublishable(record: ConsumerRecord[bytes, bytes], error: Exception) -> Outgoing:
+        source = Source(record.topic, record.partition, record.offset, record.key)
+        return dead_letter(record.value, source, error, kept_bytes)
 
     topics = [REQUESTS_TOPIC, *(forward_topic(p.id) for p in pipeline.policy.policy.providers)]
     stages = ParallelConsumer(consumer, producer, admin, settings.app_id, topics, handle,
-                              conversation_key, topic_window(settings, pipeline))
+                              conversation_key, topic_window(settings, pipeline),
+                              dead_letter=unpublishable)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -41,6 +41,7 @@ from streams.core.audit import AuditEvent
 from streams.core.decision import Decision, decide, forwarded_digest
 from streams.core.forward_check import admission_problem
 from streams.core.intake import Rejection, RequestIntake
+from streams.core.kept_bytes import kept_bytes_for, kept_original
 from streams.core.model import ChatMessage, Detection, Detector, GovernedRequest, Reason
 from streams.core.placeholders import PlaceholderMap
 from streams.core.policy import EntityRule, LoadedPolicy
@@ -115,8 +116,11 @@ class Pipeline:
         placeholders: PlaceholderStore | None = None,
         restore_answers: bool = True,
         detection: BatchedDetector | None = None,
+        original_kept_bytes: int = kept_bytes_for(1024 * 1024),
     ) -> None:
         self.policy = policy
+        # how much of a rejected message's bytes its copy on douane.rejected keeps
+        self.original_kept_bytes = original_kept_bytes
         # conversation-stable placeholders, and whether answers get the values put back
         self.placeholders = placeholders
         self.restore_answers = restore_answers
@@ -258,8 +262,7 @@ class Pipeline:
             "error": {"code": rejection.code, "message": rejection.message,
                       "path": rejection.path, "byte_offset": rejection.byte_offset},
             "source": {**source.as_json(), "key_base64": _b64(source.key)},
-            "original_base64": base64.b64encode(raw).decode("ascii"),
-            "original_size": len(raw),
+            **kept_original(raw, self.original_kept_bytes),
             "rejected_at": appended.record.payload["occurred_at"],
         }
         out = [Outgoing(REJECTED_TOPIC, (rejection.request_id or record_id).encode(),

@@ -40,6 +40,7 @@ from streams.config import (
     project_root,
 )
 from streams.core.intake import RequestIntake
+from streams.core.kept_bytes import kept_bytes_for
 from streams.core.model import Detector
 from streams.core.policy import LoadedPolicy
 from streams.pipeline import Pipeline
@@ -105,6 +106,7 @@ def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
         placeholders=PlaceholderVault(vault),
         restore_answers=settings.restore_answers,
         detection=detection,
+        original_kept_bytes=kept_bytes_for(settings.kafka_max_request_bytes),
     )
 
 

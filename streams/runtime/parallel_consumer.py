@@ -18,6 +18,11 @@ directly, in the pattern of Confluent's parallel consumer:
   never holds back another's.
 - When partitions are taken away (another worker joins), their running messages are finished
   first and committed, and their waiting ones dropped (the new owner reads them again).
+- **Nothing stalls on one message.** When what a message produced cannot be published (too
+  large, not authorised, attempts exhausted) or its handler fails outright, a dead letter for
+  it (``dead_letter``) is published instead, retried until the broker acknowledges it, and
+  only then is the message finished; a message whose offset could never be committed would
+  hold back its whole partition.
 """
 
 from __future__ import annotations
@@ -42,7 +47,9 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[list[Outgoing]]]
 OrderKey = Callable[[ConsumerRecord[bytes, bytes]], Hashable | None]
+DeadLetter = Callable[[ConsumerRecord[bytes, bytes], Exception], Outgoing]
 PUBLISH_ATTEMPTS = 5
+MAX_DEAD_LETTER_DELAY_S = 30.0
 
 
 @dataclass(eq=False)
@@ -59,11 +66,13 @@ class ParallelConsumer:
         self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, admin: AIOKafkaAdminClient,
         group_id: str, topics: Iterable[str], handler: Handler, order_key: OrderKey,
         window: Callable[[str], int], max_span: int = 16_384, commit_interval_s: float = 0.1,
+        *, dead_letter: DeadLetter,
     ) -> None:
         self.consumer, self.producer, self.admin = consumer, producer, admin
         self.group_id = group_id
         self.topics = tuple(topics)
         self.handler, self.order_key, self.window = handler, order_key, window
+        self.dead_letter = dead_letter
         self.max_span = max_span
         self.commit_interval_s = commit_interval_s
         self.progress: dict[TopicPartition, PartitionProgress] = {}
@@ -134,12 +143,32 @@ class ParallelConsumer:
 
     async def _process(self, message: _Message) -> None:
         try:
-            outgoing = await self.handler(message.record)
-            await self._publish(outgoing)
+            try:
+                await self._publish(await self.handler(message.record))
+            except Exception as error:  # whatever it was, the message is kept
+                log.error("message could not be processed or its results published; sending "
+                          "it to the dead-letter topic", error_type=type(error).__name__,
+                          topic=message.record.topic, partition=message.record.partition,
+                          offset=message.record.offset)
+                await self._publish_dead_letter(self.dead_letter(message.record, error))
         except asyncio.CancelledError:
             self._release_key(message)
             raise
         self._finish(message)
+
+    async def _publish_dead_letter(self, letter: Outgoing) -> None:
+        """Until the broker acknowledges it: the message is finished only then."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await (await self.producer.send(letter.topic, letter.value, key=letter.key))
+                return
+            except KafkaError as error:
+                delay = min(MAX_DEAD_LETTER_DELAY_S, 0.5 * 2 ** min(attempt, 6))
+                log.error("dead letter not published; retrying", attempt=attempt,
+                          error_type=type(error).__name__, retry_in_s=delay)
+                await asyncio.sleep(delay)
 
     def _finish(self, message: _Message) -> None:
         progress = self.progress.get(message.partition)

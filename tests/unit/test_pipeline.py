@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -318,6 +319,17 @@ async def test_rejected_message_keeps_the_original_bytes(
         assert response["audit_record_id"] == record_id
         assert [o.key for o in out] == [request_id.encode()] * 2
     assert h.detector.calls == 0 and h.provider.calls == []
+
+
+async def test_a_rejected_message_too_large_to_copy_whole_keeps_its_beginning(h: Harness) -> None:
+    h.pipeline.original_kept_bytes = 1000  # what fits in the worker's Kafka message size
+    raw = request(text="x" * 70_000)
+
+    [rejected] = on(await h.pipeline.admit(raw, src(offset=12)), REJECTED_TOPIC)
+    assert base64.b64decode(rejected["original_base64"]) == raw[:1000]
+    assert rejected["original_truncated"] is True
+    assert rejected["original_size"] == len(raw)
+    assert rejected["original_sha256"] == hashlib.sha256(raw).hexdigest()
 
 
 # --- redelivery and duplicates -------------------------------------------------------------
