@@ -44,6 +44,7 @@ class FrontDoor:
     keys: KeyStore
     bridge: KafkaBridge
     timeout_s: float
+    max_message_bytes: int = 256 * 1024  # DOUANE_MAX_MESSAGE_BYTES: the worker's intake limit
 
 
 FRONT_DOOR: web.AppKey[FrontDoor] = web.AppKey("front_door", FrontDoor)
@@ -77,9 +78,13 @@ async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     door = request.app[FRONT_DOOR]
     request_id = f"fd-{uuid.uuid4().hex}"
+    if (request.content_length or 0) > door.max_message_bytes:
+        return _too_large(door.max_message_bytes)
     try:
         body = await request.json()
         message = to_douane_request(body, request[TENANT], request_id, request.headers)
+    except web.HTTPRequestEntityTooLarge:  # a body sent in chunks, without its length first
+        return _too_large(door.max_message_bytes)
     except (ValueError, BadRequest) as error:
         text = str(error) if isinstance(error, BadRequest) else "the body is not valid JSON"
         return _error(400, text, "invalid_request_error", "invalid_request")
@@ -100,6 +105,12 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         status, refused = refusal(response)
         return web.json_response(refused, status=status, headers=_ids(response))
     return web.json_response(completion(response), headers=_ids(response))
+
+
+def _too_large(limit: int) -> web.Response:
+    return _error(413, f"the request body is larger than this douane accepts ({limit} bytes, "
+                       "DOUANE_MAX_MESSAGE_BYTES); shorten the messages or split the work",
+                  "invalid_request_error", "request_too_large")
 
 
 def _ids(response: dict[str, Any]) -> dict[str, str]:
@@ -192,7 +203,9 @@ async def health(_: web.Request) -> web.Response:
 
 
 def build_app(door: FrontDoor) -> web.Application:
-    app = web.Application(middlewares=[authenticate], client_max_size=4 * 1024 * 1024)
+    # aiohttp stops reading a body past this (one sent in chunks has no length to check first)
+    app = web.Application(middlewares=[authenticate],
+                          client_max_size=door.max_message_bytes + 1)
     app[FRONT_DOOR] = door
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/models", models)
@@ -209,7 +222,8 @@ async def serve(settings: Settings, port: int, host: str, timeout_s: float | Non
     bridge = KafkaBridge(settings.kafka_bootstrap)
     await bridge.start()
     timeout = timeout_s or float(os.environ.get("DOUANE_FRONT_DOOR_TIMEOUT_S", "60"))
-    door = FrontDoor(policy, KeyStore(keys_path(settings.home)), bridge, timeout)
+    door = FrontDoor(policy, KeyStore(keys_path(settings.home)), bridge, timeout,
+                     settings.max_message_bytes)
     runner = web.AppRunner(build_app(door), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()

@@ -4,12 +4,14 @@ answers, streams, model listing, API keys, policy refusals and timeouts."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 import openai
 import pytest
-from stack import Stack
+from stack import MAX_MESSAGE_BYTES, Stack
 
 from streams.adapters.audit.verify import find_verified
 
@@ -81,6 +83,31 @@ async def test_a_missing_or_wrong_key_gets_401_with_a_clear_message(
         missing = await http.post(f"{front_door[0]}/chat/completions", json={})
     assert missing.status_code == 401
     assert missing.json()["error"]["code"] == "missing_api_key"
+
+
+async def test_a_body_over_the_message_limit_gets_413_whether_its_length_is_sent_or_not(
+    front_door: tuple[str, str]
+) -> None:
+    base_url, key = front_door
+    too_long = {"model": "auto", "messages": [
+        {"role": "user", "content": "x" * (MAX_MESSAGE_BYTES + 1)}]}
+    body = json.dumps(too_long).encode()
+
+    async def in_chunks() -> AsyncIterator[bytes]:  # no Content-Length: read until too long
+        for start in range(0, len(body), 8192):
+            yield body[start:start + 8192]
+
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(timeout=60) as http:
+        with_length = await http.post(f"{base_url}/chat/completions", content=body,
+                                      headers=headers)
+        chunked = await http.post(f"{base_url}/chat/completions", content=in_chunks(),
+                                  headers=headers)
+    for refused in (with_length, chunked):
+        assert refused.status_code == 413, refused.text
+        error = refused.json()["error"]
+        assert error["code"] == "request_too_large"
+        assert str(MAX_MESSAGE_BYTES) in error["message"]
 
 
 async def test_a_blocked_request_gets_the_policy_reasons_in_openai_format(
