@@ -173,12 +173,9 @@ class Pipeline:
         request = accepted
         # One id, one decision: a producer duplicate is ignored even when it would be decided
         # differently (other content, or the detector failing this time).
-        earlier = next((r for r in self.audit.records_for_request(request.id)
-                        if r.kind in ("admitted", "blocked")), None)
-        if earlier is not None and not _same_source(earlier, source):
-            log.info("duplicate request id ignored", request_id=request.id,
-                     first_seen=earlier.payload["details"].get("source"))
-            return []
+        owner = self._id_owner(request.id, source)
+        if owner is not None:
+            return await self._duplicate_id(request.id, request.tenant, raw, source, owner)
         try:
             # batched with the other requests in flight; a batch over its time limit blocks
             # its requests (fail closed)
@@ -201,9 +198,10 @@ class Pipeline:
         event = _with_source(event, source)
         appended = await self._append(event)
         if not appended.created and not _same_source(appended.record, source):
-            log.info("duplicate request id ignored", request_id=request.id,
-                     first_seen=appended.record.payload["details"].get("source"))
-            return []
+            # another message with this id was decided meanwhile (a race the check above
+            # cannot see): it owns the id's response
+            return await self._duplicate_id(request.id, request.tenant, raw, source,
+                                            appended.record)
         log.info("decided", request_id=request.id, tenant=request.tenant,
                  decision=decision.outcome, entities=decision.entity_counts,
                  provider=decision.provider.id if decision.provider else None,
@@ -241,9 +239,33 @@ class Pipeline:
             metadata=dict(decision.request.metadata),
         )
 
+    def _id_owner(self, request_id: str, source: Source) -> StoredRecord | None:
+        """The record of an earlier message that used this request id (decided or rejected),
+        if that message is not this one (a redelivery after a crash is the same message)."""
+        first = next((r for r in self.audit.records_for_request(request_id)
+                      if r.kind in ("admitted", "blocked", "rejected")), None)
+        return first if first is not None and not _same_source(first, source) else None
+
+    async def _duplicate_id(self, request_id: str, tenant: str | None, raw: bytes,
+                            source: Source, owner: StoredRecord) -> list[Outgoing]:
+        """A request id is answered once, by its first message; any later message using it,
+        valid or not, lands on douane.rejected as ``duplicate-id`` (never silence)."""
+        first = owner.payload["details"].get("source") or {}
+        log.info("duplicate request id", request_id=request_id, first_seen=first)
+        return await self._reject(Rejection(
+            "duplicate-id",
+            f"request id already used by an earlier message ({first.get('topic')} partition "
+            f"{first.get('partition')} offset {first.get('offset')}), which gets the response; "
+            "this message was not processed: publish it again with a new id",
+            path="$.id", request_id=request_id, tenant=tenant), raw, source)
+
     async def _reject(self, rejection: Rejection, raw: bytes, source: Source) -> list[Outgoing]:
+        # the first message with a readable id owns the id's response; any other is recorded
+        # (and copied to douane.rejected) by its place on the topic, without a response
+        owns_id = (rejection.request_id is not None and rejection.code != "duplicate-id"
+                   and self._id_owner(rejection.request_id, source) is None)
         record_id = (
-            f"{rejection.request_id}/rejected" if rejection.request_id
+            f"{rejection.request_id}/rejected" if owns_id
             else f"rejected/{source.topic}/{source.partition}/{source.offset}"
         )
         reason = {"code": rejection.code, "message": rejection.message}
@@ -255,7 +277,9 @@ class Pipeline:
                      "source": source.as_json(), "policy": self.policy.reference},
         ))
         if not appended.created and not _same_source(appended.record, source):
-            return []
+            # another message with this id was rejected meanwhile: it owns the id's response
+            return await self._duplicate_id(rejection.request_id or "", rejection.tenant, raw,
+                                            source, appended.record)
         log.info("rejected", code=rejection.code, path=rejection.path, **source.as_json())
         rejected = {
             "request_id": rejection.request_id,
@@ -267,7 +291,7 @@ class Pipeline:
         }
         out = [Outgoing(REJECTED_TOPIC, (rejection.request_id or record_id).encode(),
                         _json(rejected))]
-        if rejection.request_id:
+        if owns_id and rejection.request_id:
             out.append(response(
                 rejection.request_id, "rejected", tenant=rejection.tenant, reasons=[reason],
                 audit_record_id=record_id, policy_hash=self.policy.digest,

@@ -213,8 +213,11 @@ async def test_a_broker_restart_under_load_loses_and_duplicates_nothing(
     assert {i: s for i, s in statuses(responses).items() if s != ["answered"]} == {}, log
     received = await model.received_ids()
     assert {i: received.count(i) for i in ids if received.count(i) != 1} == {}
+    # a message published twice (a retry while the broker was away) leaves its second copy
+    # recorded as rejected (duplicate-id); the request itself went through once
     assert {i: k for i, k in stack.audit_kinds(ids).items()
-            if k != ["admitted", "forwarded", "answered"]} == {}
+            if [kind for kind in k if kind != "rejected"]
+            != ["admitted", "forwarded", "answered"]} == {}
 
     verify = await stack.audit_verify()
     assert verify.returncode == 0, verify.stdout + verify.stderr

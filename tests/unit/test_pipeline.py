@@ -366,16 +366,30 @@ async def test_redelivery_republishes_the_same_outputs_without_a_new_record(
 @pytest.mark.parametrize(
     ("raw", "setup"), [c for c in ADMIT_CASES if c.id != "rejected-without-id"]
 )
-async def test_producer_duplicate_publishes_and_records_nothing(
+async def test_a_reused_id_gets_a_duplicate_id_copy_and_no_second_response(
     h: Harness, raw: bytes, setup: Any
 ) -> None:
     if setup:
         setup(h)
-    assert await h.pipeline.admit(raw, src(offset=7))
-    records = h.count()
-    assert await h.pipeline.admit(raw, src(offset=8)) == []
-    assert await h.pipeline.admit(raw, src(offset=3, topic=REQUESTS_TOPIC)) == []
-    assert h.count() == records
+    first = await h.pipeline.admit(raw, src(offset=7))
+    assert first
+    kinds = h.kinds("req-1")
+    for offset in (8, 3):
+        out = await h.pipeline.admit(raw, src(offset=offset))
+        [copy] = on(out, REJECTED_TOPIC)
+        assert len(out) == 1  # no response: the id's response is the first message's
+        assert copy["request_id"] == "req-1"
+        if copy["error"]["code"] == "duplicate-id":
+            assert "offset 7" in copy["error"]["message"]
+        else:  # a malformed message is refused for what is wrong with it
+            assert json.loads(first[0].value)["error"]["code"] == copy["error"]["code"]
+        record = h.store.get(f"rejected/{REQUESTS_TOPIC}/2/{offset}")
+        assert record is not None and record.kind == "rejected"
+    assert h.kinds("req-1") == [*kinds, "rejected", "rejected"]
+    # the same message again (a redelivery after a crash) is not a duplicate of itself
+    again = await h.pipeline.admit(raw, src(offset=8))
+    assert [o.topic for o in again] == [REJECTED_TOPIC]
+    assert h.kinds("req-1") == [*kinds, "rejected", "rejected"]
 
 
 @pytest.mark.parametrize(
@@ -384,19 +398,29 @@ async def test_producer_duplicate_publishes_and_records_nothing(
         pytest.param(request(), request(), crash_detector, id="detector-fails-on-duplicate"),
         pytest.param(request(), request(text=CARD_TEXT), None, id="duplicate-would-be-blocked"),
         pytest.param(request(text=CARD_TEXT), request(), None, id="duplicate-would-be-admitted"),
+        pytest.param(request(), request()[:-2], None, id="valid-then-malformed"),
+        pytest.param(request(classification=NAME), request(), None, id="malformed-then-valid"),
+        pytest.param(request(classification=NAME), request(purpose=NAME), None,
+                     id="malformed-twice"),
     ],
 )
-async def test_a_producer_duplicate_never_gets_a_second_decision(
+async def test_a_request_id_gets_one_response_whatever_the_order(
     h: Harness, first: bytes, duplicate: bytes, setup: Any
 ) -> None:
-    """One id, one decision: a later message with the same id is ignored, whatever it holds."""
+    """One id, one response: the first message with an id gets it; every later message with
+    the same id, valid or not, lands on douane.rejected (never silence, never a second
+    decision)."""
     original = await h.pipeline.admit(first, src(offset=7))
     kinds = h.kinds("req-1")
     if setup:
         setup(h)
-    assert await h.pipeline.admit(duplicate, src(offset=8)) == []
-    assert h.kinds("req-1") == kinds
-    assert len(original) == 1
+    later = await h.pipeline.admit(duplicate, src(offset=8))
+    assert on(later, RESPONSES_TOPIC) == []
+    [copy] = on(later, REJECTED_TOPIC)
+    assert copy["source"]["offset"] == 8
+    assert copy["error"]["code"] in ("duplicate-id", "not-json", "schema-violation")
+    assert h.kinds("req-1")[:len(kinds)] == kinds
+    assert len(on(original, RESPONSES_TOPIC)) + len(on(original, FORWARD_TOPIC)) == 1
 
 
 # --- stage 2: forward ----------------------------------------------------------------------
