@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from typing import Any
 
@@ -20,7 +19,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.adapters.audit.protocols import AuditStoreError
+from streams.adapters.audit.protocols import AUDIT_UNAVAILABLE
 from streams.config import (
     DEAD_LETTER_TOPIC,
     FORWARD_TOPIC_PREFIX,
@@ -34,7 +33,6 @@ from streams.runtime.parallel_consumer import ParallelConsumer
 
 log = structlog.get_logger(__name__)
 Stage = Callable[[bytes, Source], Awaitable[list[Outgoing]]]
-AUDIT_UNAVAILABLE = (sqlite3.Error, OSError, AuditStoreError)
 MAX_UNEXPECTED_FAILURES = 3
 SHUTDOWN_GRACE_S = 20.0
 

@@ -29,7 +29,12 @@ from typing import Any, Protocol, TypeVar
 
 import structlog
 
-from streams.adapters.audit.protocols import AppendResult, AuditStore, StoredRecord
+from streams.adapters.audit.protocols import (
+    AUDIT_UNAVAILABLE,
+    AppendResult,
+    AuditStore,
+    StoredRecord,
+)
 from streams.adapters.providers.base import Adapter, ProviderAnswer
 from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.fallback import candidates
@@ -117,10 +122,12 @@ class Pipeline:
         restore_answers: bool = True,
         detection: BatchedDetector | None = None,
         original_kept_bytes: int = kept_bytes_for(1024 * 1024),
+        audit_retry_delay_s: float = 0.5,
     ) -> None:
         self.policy = policy
         # how much of a rejected message's bytes its copy on douane.rejected keeps
         self.original_kept_bytes = original_kept_bytes
+        self.audit_retry_delay_s = audit_retry_delay_s  # first wait while the store is down
         # conversation-stable placeholders, and whether answers get the values put back
         self.placeholders = placeholders
         self.restore_answers = restore_answers
@@ -154,6 +161,24 @@ class Pipeline:
         """Append off the event loop: the store's commit waits for the disk, and appends made
         by many requests at the same moment share one commit (group commit) this way."""
         return await self._off_loop(self.audit.append, event)
+
+    async def _append_holding(self, event: AuditEvent) -> AppendResult:
+        """Append a record of the forward stage's outcome (answered, failed). While the audit
+        store cannot write, the outcome (an answer already received) is held here and the
+        append tried again; its message stays in flight, so the worker's window bounds how many
+        are held. Going back to the start of the stage instead would find the request
+        forwarded but not answered, and discard the answer as delivery-uncertain."""
+        attempt = 0
+        while True:
+            try:
+                return await self._append(event)
+            except AUDIT_UNAVAILABLE as error:
+                attempt += 1
+                delay = min(30.0, self.audit_retry_delay_s * 2 ** min(attempt, 6))
+                log.error("audit store unavailable; holding the answer until it is recorded",
+                          request_id=event.request_id, attempt=attempt,
+                          error_type=type(error).__name__, retry_in_s=delay)
+                await asyncio.sleep(delay)
 
     async def _off_loop(self, work: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -412,7 +437,7 @@ class Pipeline:
                 answer.model, answer.finish_reason)
         provider = delivered.provider
         record_id = f"{request_id}/answered"
-        await self._append(AuditEvent(
+        await self._append_holding(AuditEvent(
             record_id=record_id, kind="answered", request_id=request_id, tenant=tenant,
             occurred_at=self.clock(),
             details={"provider": provider.id, "model": answer.model,
@@ -493,7 +518,7 @@ class Pipeline:
         common: dict[str, Any],
     ) -> list[Outgoing]:
         record_id = f"{request_id}/failed"
-        await self._append(AuditEvent(
+        await self._append_holding(AuditEvent(
             record_id=record_id, kind="failed", request_id=request_id, tenant=common["tenant"],
             occurred_at=self.clock(), details={"provider": provider_id, "reasons": reasons,
                                                "policy": self.policy.reference},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from streams.adapters.policy_files import policy_document
 from streams.adapters.providers.base import CallContext, ProviderAnswer, ProviderError
 from streams.adapters.signer import load_or_create_signer
 from streams.config import REJECTED_TOPIC, REQUESTS_TOPIC, RESPONSES_TOPIC, project_root
+from streams.core.audit import AuditEvent
 from streams.core.decision import forwarded_digest
 from streams.core.intake import RequestIntake
 from streams.core.model import ChatMessage, Detection, Finding
@@ -434,6 +436,39 @@ async def admitted(h: Harness, raw: bytes | None = None) -> Outgoing:
 
 def fsrc(offset: int = 0) -> Source:
     return src(offset=offset, topic=FORWARD_TOPIC)
+
+
+class LockedFor:
+    """The audit store, locked (as SQLite says when another writer holds it) for the first
+    ``times`` appends of one kind of record."""
+
+    def __init__(self, store: SqliteAuditStore, kind: str, times: int) -> None:
+        self.store, self.kind, self.left = store, kind, times
+
+    def append(self, event: AuditEvent) -> Any:
+        if event.kind == self.kind and self.left > 0:
+            self.left -= 1
+            raise sqlite3.OperationalError("database is locked")
+        return self.store.append(event)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+
+async def test_an_answer_received_during_an_audit_outage_is_kept_until_recorded(
+    h: Harness,
+) -> None:
+    forward = await admitted(h)
+    locked = LockedFor(h.store, "answered", times=3)
+    h.pipeline.audit = locked  # type: ignore[assignment]
+    h.pipeline.audit_retry_delay_s = 0
+
+    out = await h.pipeline.forward(forward.value, fsrc())
+
+    assert locked.left == 0 and len(h.provider.calls) == 1
+    [response] = on(out, RESPONSES_TOPIC)
+    assert response["status"] == "answered"
+    assert h.kinds("req-1") == ["admitted", "forwarded", "answered"]
 
 
 async def test_forward_calls_the_provider_once_and_answers(h: Harness) -> None:

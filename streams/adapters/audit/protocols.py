@@ -8,6 +8,7 @@ only, never the content of ``details``.
 from __future__ import annotations
 
 import base64
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -22,6 +23,11 @@ DEFAULT_ORIGIN = "douane.example/audit/douane"  # the log's name when none is co
 
 class AuditStoreError(DouaneError, RuntimeError):
     """The audit log cannot do what was asked (the message names no personal data)."""
+
+
+# What an audit append raises while the store cannot write (locked, disk full, database down):
+# the worker holds its work and tries again, it never goes on without the record.
+AUDIT_UNAVAILABLE: tuple[type[Exception], ...] = (sqlite3.Error, OSError, AuditStoreError)
 
 
 class AuditStoreCorruptError(AuditStoreError):
