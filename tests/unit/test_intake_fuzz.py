@@ -78,5 +78,5 @@ def test_a_request_with_one_field_changed_gets_an_answer(
 def test_any_depth_gets_an_answer(depth: int, bracket: str) -> None:
     closing = "]" if bracket == "[" else "}"
     body = (bracket if bracket == "[" else '{"a":') * depth
-    text = body + ("0" + closing * depth if bracket == "[" else "0" + closing * depth)
+    text = body + "0" + closing * depth
     outcome(text.encode())
