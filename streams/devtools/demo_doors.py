@@ -18,6 +18,7 @@ import yaml
 
 from streams.adapters.audit.verify import find_verified
 from streams.adapters.policy_files import policy_document
+from streams.adapters.private_files import make_private_folder
 from streams.config import Settings
 from streams.devtools.stand_ins.common import StandIn
 
@@ -51,7 +52,7 @@ def two_doors_policy(source: Path, target: Path, port: int) -> Path | None:
         rule["residency"]["providers"] = [EXTERNAL_ID, *rule["residency"]["providers"]]
     document["description"] = (str(document.get("description", "")) +
                                " Demo: public data may also go to an external provider.")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(target.parent)
     target.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), "utf-8")
     return target
 
