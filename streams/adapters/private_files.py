@@ -47,8 +47,9 @@ def open_private_for_append(path: Path) -> int:
 
 
 def tighten_to_private(path: Path) -> None:
-    """Take group and other permissions off an existing file of douane's (a store created by an
-    older version with the umask's 0644); a file owned by another account is left alone."""
+    """Take group and other permissions off an existing file or folder of douane's (a store
+    created by an older version with the umask's 0644); one owned by another account is left
+    alone."""
     try:
         status = path.stat()
     except FileNotFoundError:

@@ -35,7 +35,11 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from streams.adapters.private_files import make_private_folder, open_private_for_append
+from streams.adapters.private_files import (
+    make_private_folder,
+    open_private_for_append,
+    tighten_to_private,
+)
 from streams.config import Settings, project_root
 from streams.errors import DouaneError
 
@@ -320,6 +324,7 @@ def _rss_mb(pid: int) -> float | None:
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
+    _remove(tmp)  # a leftover keeps its mode: start from a new 0600 file
     with open(open_private_for_append(tmp), "w") as out:  # 0600, like everything in the data dir
         out.truncate()
         out.write(text)
@@ -619,6 +624,7 @@ async def _start_lock(paths: _Paths, deadline: float) -> AsyncIterator[None]:
     """An exclusive fcntl lock on the data dir, so two processes never start two brokers."""
     loop = asyncio.get_running_loop()
     make_private_folder(paths.data_dir)  # and DOUANE_HOME above it, if missing: 0700
+    tighten_to_private(paths.data_dir)  # one an older version left 0755 (segments inside 0644)
     handle: IO[str] = open(open_private_for_append(paths.lock), "a")  # noqa: SIM115 (closed below)
     try:
         while True:

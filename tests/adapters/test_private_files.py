@@ -7,6 +7,7 @@ SQLite's ``-wal`` and ``-shm`` files included.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.private_files import make_private_folder
 from streams.config import load_settings, project_root
 from streams.core.audit import AuditEvent
+from streams.devtools import kafka_broker
 from streams.front_door.keys import KeyStore as ApiKeys
 from streams.services.audit_log import open_writer
 from streams.services.stores import open_stores
@@ -84,6 +86,19 @@ def test_an_existing_folder_keeps_its_mode(tmp_path: Path, usual_umask: None) ->
     assert mode(shared) == 0o755  # the operator's, not douane's
     assert mode(shared / "douane") == 0o700
     assert mode(shared / "douane" / "keys") == 0o700
+
+
+async def test_the_broker_data_folder_an_older_version_left_open_is_closed(
+        tmp_path: Path, usual_umask: None) -> None:
+    """Its log segments hold the requests as published: the folder is douane's alone."""
+    settings = load_settings({"DOUANE_HOME": str(tmp_path / "home")})
+    settings.kafka_data_dir.mkdir(parents=True, mode=0o755)
+    paths = kafka_broker._Paths(settings.kafka_data_dir)
+    async with kafka_broker._start_lock(paths, deadline=asyncio.get_running_loop().time() + 5):
+        assert mode(settings.kafka_data_dir) == 0o700
+        assert mode(paths.lock) == 0o600
+    kafka_broker._write_atomic(paths.pid, "12\n")
+    assert mode(paths.pid) == 0o600
 
 
 def test_docker_compose_publishes_ports_on_loopback_only() -> None:
