@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DOUANE_LOG_FORMAT=json \
     TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS=""
 
-RUN useradd --system --home /var/lib/douane --create-home douane
+# DOUANE_HOME is readable by douane only (audit log, keys, vault): 0700 whatever useradd's default
+RUN useradd --system --home /var/lib/douane --create-home douane && chmod 0700 /var/lib/douane
 WORKDIR /opt/douane
 COPY pyproject.toml README.md ./
 COPY streams ./streams

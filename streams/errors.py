@@ -17,6 +17,8 @@ The tree (module in brackets; built-in base after the ``/``)::
     ├── PolicyError / ValueError                [core.policy]  a policy set that cannot be
     │                                             used; one file:line:column problem per line
     ├── YamlSyntaxError / ValueError            [core.policy_yaml]  YAML that does not parse
+    ├── IncludeOutsideFolder / PermissionError  [core.policy_load]  an include that leads
+    │                                             outside the manifest's folder
     ├── CaseFileError / ValueError              [core.policy_cases]  a bad policy test file
     ├── CanonicalJsonError / ValueError         [core.canonical_json]  not representable (JCS)
     ├── AuditPayloadError / ValueError          [core.audit]  an event that cannot be a record

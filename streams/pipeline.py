@@ -45,7 +45,13 @@ from streams.core.answers import AnswerVerdict, govern_answer
 from streams.core.audit import AuditEvent
 from streams.core.decision import Decision, decide, forwarded_digest
 from streams.core.forward_check import admission_problem
-from streams.core.intake import Rejection, RequestIntake
+from streams.core.intake import (
+    MODEL_PATTERN,
+    REQUEST_ID_PATTERN,
+    Rejection,
+    RequestIntake,
+    undeclared_value,
+)
 from streams.core.kept_bytes import kept_bytes_for, kept_original
 from streams.core.model import ChatMessage, Detection, Detector, GovernedRequest, Reason
 from streams.core.placeholders import PlaceholderMap
@@ -299,7 +305,9 @@ class Pipeline:
             tenant=rejection.tenant, occurred_at=self.clock(),
             details={"reasons": [reason], "path": rejection.path,
                      "byte_offset": rejection.byte_offset, "size": len(raw),
-                     "source": source.as_json(), "policy": self.policy.reference},
+                     "source": source.as_json(), "policy": self.policy.reference,
+                     **({"undeclared": dict(rejection.undeclared)} if rejection.undeclared
+                        else {})},
         ))
         if not appended.created and not _same_source(appended.record, source):
             # another message with this id was rejected meanwhile: it owns the id's response
@@ -440,7 +448,8 @@ class Pipeline:
         await self._append_holding(AuditEvent(
             record_id=record_id, kind="answered", request_id=request_id, tenant=tenant,
             occurred_at=self.clock(),
-            details={"provider": provider.id, "model": answer.model,
+            details={"provider": provider.id,
+                     "model": _recordable_model(answer.model),
                      "choices": len(answer.messages),
                      "failed_over_from": delivered.tried[:-1],
                      "streamed": chunks is not None,
@@ -474,7 +483,9 @@ class Pipeline:
         """Audit the refusal (no call was made). A failed response goes out only for an id
         douane never admitted: a forged copy of a real request's id must not answer for it."""
         request_id = message.get("id") if isinstance(message, dict) else None
-        request_id = request_id if isinstance(request_id, str) else None
+        # whoever wrote the message chose the id: recorded only if it has an id's shape
+        request_id = (request_id if isinstance(request_id, str)
+                      and REQUEST_ID_PATTERN.match(request_id) else None)
         tenant = message.get("tenant") if isinstance(message, dict) else None
         known_tenant = tenant if tenant in self.policy.policy.tenant_ids else None
         record_id = f"forward-refused/{source.topic}/{source.partition}/{source.offset}"
@@ -558,6 +569,14 @@ class StreamedAnswerGuard:
             self.blocked = verdict.blocked
             return ""
         return self.restore(verdict.messages[0].content)
+
+
+def _recordable_model(model: str | None) -> str | None:
+    """The model a provider says answered, for the audit record: the provider's text, kept
+    as written only if it has a model name's shape."""
+    if model is None or MODEL_PATTERN.match(model):
+        return model
+    return undeclared_value(model)
 
 
 def _with_source(event: AuditEvent, source: Source) -> AuditEvent:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from streams.adapters.private_files import make_private_folder
 from streams.core.redaction import hmac_token
 
 _SAFE = re.compile(r"[^a-z0-9-]")
@@ -36,7 +37,7 @@ class FileOperatorKeys:
             if name not in self._cache:
                 path = self.folder / name
                 if not path.exists():
-                    self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    make_private_folder(self.folder)
                     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
                     with os.fdopen(descriptor, "wb") as out:
                         out.write(os.urandom(32))

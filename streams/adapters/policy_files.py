@@ -12,8 +12,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from streams.core.policy import LoadedPolicy
-from streams.core.policy_load import SourceFile, build_policy_set
+from streams.core.policy_load import IncludeOutsideFolder, SourceFile, build_policy_set
 from streams.core.policy_yaml import YamlSyntaxError, load_yaml
 
 MANIFEST = "policy.yaml"
@@ -44,9 +46,14 @@ def load_policy_set(path: Path) -> LoadedPolicy:
         raise PolicyError([f"{shown}:1:1: (document): cannot read the policy ({reason})"]) \
             from None
     base = entry.parent
+    folder = base.resolve()
 
     def read(name: str) -> str:
-        return (base / name).read_text(encoding="utf-8")
+        target = (base / name).resolve()  # symbolic links followed, as open() would
+        if not target.is_relative_to(folder):
+            raise IncludeOutsideFolder(
+                f"it leads to {target}, outside the policy folder {folder}")
+        return target.read_text(encoding="utf-8")
 
     return build_policy_set(SourceFile(shown, text), read,
                             extra_problems=_unlisted(entry, text))
@@ -91,6 +98,17 @@ def test_files(path: Path) -> list[Path]:
     """The YAML test cases of the set: ``tests/*.yaml`` beside the manifest."""
     folder = manifest_path(path).parent / "tests"
     return sorted(folder.glob("*.y*ml")) if folder.is_dir() else []
+
+
+class _WrittenOutDumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def policy_yaml(document: Any) -> str:
+    """YAML for a derived policy document, every value written out in full: PyYAML would write
+    an object used twice (a list shared by two providers) as an alias, which policies refuse."""
+    return yaml.dump(document, Dumper=_WrittenOutDumper, sort_keys=False, allow_unicode=True)
 
 
 def policy_document(path: Path) -> dict[str, Any]:

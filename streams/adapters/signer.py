@@ -17,6 +17,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from streams.adapters.private_files import make_private_folder
 from streams.core.audit import VerifyFn
 from streams.core.keyring import Keyring, parse_keyring
 
@@ -94,9 +95,7 @@ def load_or_create_signer(key_path: Path, public_key_path: Path) -> Ed25519Signe
     hard-linked into place, which fails if another process won, and then that key is used.
     """
     if not key_path.exists():
-        if not key_path.parent.exists():  # only tighten a directory we create
-            key_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-            os.chmod(key_path.parent, 0o700)
+        make_private_folder(key_path.parent)  # only a folder it creates is tightened
         candidate = Ed25519Signer.generate()
         tmp = _write_temp(key_path.parent, candidate.private_key_pem(), 0o600)
         try:
@@ -110,7 +109,7 @@ def load_or_create_signer(key_path: Path, public_key_path: Path) -> Ed25519Signe
         finally:
             os.close(dir_fd)
     signer = _load_private(key_path)
-    public_key_path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(public_key_path.parent)
     tmp = _write_temp(public_key_path.parent, signer.public_key_pem(), 0o644)
     os.replace(tmp, public_key_path)
     return signer
@@ -148,7 +147,7 @@ def load_keyring(path: Path) -> Keyring:
 
 def save_keyring(path: Path, keyring: Keyring) -> None:
     """Atomically replace the keyring file (readable by anyone: it holds public keys only)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_folder(path.parent)
     tmp = _write_temp(path.parent, keyring.dumps(), 0o644)
     os.replace(tmp, path)
 

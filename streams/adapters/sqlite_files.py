@@ -5,15 +5,20 @@ timeout, so that several processes and threads can take turns. Switching a fresh
 needs an exclusive lock, and SQLite does not call the busy handler for that switch: two processes
 opening the same new file at once could fail with "database is locked" even with a generous busy
 timeout. ``open_wal_database`` retries the switch until the timeout instead.
+
+Every store is readable by douane's own account only: the file is created 0600 in a 0700 folder
+before SQLite opens it, and SQLite gives its ``-wal`` and ``-shm`` files the database file's
+mode, so they are 0600 too whatever the umask (a store left 0644 by an older version is
+tightened when opened).
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from pathlib import Path
 
+from streams.adapters.private_files import create_private_file, tighten_to_private
 from streams.errors import DouaneError
 
 _RETRY_PAUSE_S = 0.02
@@ -23,14 +28,13 @@ class SqliteOpenError(DouaneError, RuntimeError):
     """The file could not be opened in WAL mode within the busy timeout."""
 
 
-def open_wal_database(path: Path, busy_timeout_s: float, *,
-                      private: bool = True) -> sqlite3.Connection:
+def open_wal_database(path: Path, busy_timeout_s: float) -> sqlite3.Connection:
     """A connection to ``path`` in WAL mode with durable commits (``synchronous=FULL``),
     autocommit (``isolation_level=None``) and usable from several threads (callers serialise
     their own transactions)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if private and not path.exists():  # created readable by douane only
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    create_private_file(path)
+    for own in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        tighten_to_private(own)
     conn = sqlite3.connect(path, timeout=busy_timeout_s, isolation_level=None,
                            check_same_thread=False)
     try:

@@ -24,6 +24,7 @@ from typing import Any, Literal
 import rfc8785
 
 from streams.core.audit import AuditEvent
+from streams.core.intake import undeclared_value
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest, Reason
 from streams.core.placeholders import PlaceholderMap
 from streams.core.policy import SENSITIVITY, LoadedPolicy, Provider
@@ -93,14 +94,14 @@ def evaluate(
 
     tenant_rule = loaded.tenants.get(tenant)
     if tenant_rule is None:
-        return block(Reason("unknown-tenant", f"tenant '{tenant}' is not in the policy"))
+        return block(Reason("unknown-tenant", "the request's tenant is not in the policy"))
     purpose_rule = None
     if purpose is not None:
         purpose_rule = loaded.purposes.get(purpose)
         if purpose_rule is None:
             known = ", ".join(p.id for p in policy.purposes) or "none"
-            return block(Reason("unknown-purpose", f"purpose '{purpose}' is not declared in the "
-                                f"policy's purposes (known: {known})"))
+            return block(Reason("unknown-purpose", "the request's purpose is not declared in "
+                                f"the policy's purposes (known: {known})"))
         if tenant_rule.purposes is not None and purpose not in tenant_rule.purposes:
             return block(Reason("purpose-not-allowed", f"tenant '{tenant}' may not declare "
                                 f"purpose '{purpose}' (tenants.{tenant}.purposes: "
@@ -201,9 +202,12 @@ def _route(
             f"provider (rule {where} residency: {detail})")
     allowed_models = resolution.models
     if model is not None:
+        # a name no provider of the policy uses is the producer's text: not repeated
+        named = (f"model '{model}'" if model in declared_models(loaded)
+                 else "the requested model (no provider of the policy offers it)")
         if allowed_models is not None and model not in allowed_models:
             return None, None, (), tuple(exclusions), Reason(
-                "model-not-allowed", f"model '{model}' is not allowed for classification "
+                "model-not-allowed", f"{named} is not allowed for classification "
                 f"'{classification}' (allowed models: {', '.join(allowed_models)}; rule "
                 f"{_rule(loaded, resolution, 'limits.models')})")
         offering = [p for p in candidates if model in p.models]
@@ -211,7 +215,7 @@ def _route(
             offered = sorted({m for p in candidates for m in p.models
                               if allowed_models is None or m in allowed_models})
             return None, None, (), tuple(exclusions), Reason(
-                "model-not-allowed", f"model '{model}' is not offered by any provider allowed "
+                "model-not-allowed", f"{named} is not offered by any provider allowed "
                 f"for classification '{classification}' (allowed models: {', '.join(offered)})")
         return offering[0], model, tuple(offering[1:]), tuple(exclusions), None
     first = candidates[0]
@@ -263,14 +267,16 @@ class Decision:
             "decision": self.outcome,
             "classification": self.classification,
             "requested_classification": self.request.classification,
-            "purpose": self.request.purpose,
+            # the producer's own words are recorded only when the policy declares them
+            "purpose": as_declared(self.request.purpose,
+                                   {p.id for p in self.policy.policy.purposes}),
             "policy": self.policy.reference,
             "rules": self.rule_ids,
             "provider": self.provider.id if self.provider else None,
             "provider_jurisdiction": self.provider.jurisdiction if self.provider else None,
             "fallbacks": [p.id for p in self.fallbacks],
             "model": self.model,
-            "requested_model": self.request.model,
+            "requested_model": as_declared(self.request.model, declared_models(self.policy)),
             "language": self.detection.language,
             "detection": self.detection.method,
             "prompt_chars": prompt_chars(self.request.messages),
@@ -295,6 +301,18 @@ class Decision:
             occurred_at=now,
             details=details,
         )
+
+
+def declared_models(loaded: LoadedPolicy) -> frozenset[str]:
+    """Every model a provider of the policy offers."""
+    return frozenset(m for p in loaded.policy.providers for m in p.models)
+
+
+def as_declared(value: str | None, declared: Collection[str]) -> str | None:
+    """``value`` for an audit record: as written if the policy declares it, else its digest."""
+    if value is None or value in declared:
+        return value
+    return undeclared_value(value)
 
 
 def forwarded_digest(body: dict[str, Any]) -> str:

@@ -3,10 +3,18 @@
 Checks run cheapest first: size, UTF-8, JSON, schema, tenant. Error messages name what was
 wrong and where (a JSON path or a byte offset) but never repeat the offending value, because
 that value may be personal data.
+
+What a producer writes ends up in signed audit records kept for years, which retention never
+shreds: the fields copied there (``tenant``, ``purpose``, ``model``, ``id``, ``language``) have
+strict identifier patterns in the request schema, so free text such as a name and address is
+rejected here. A value that has the right shape but that the policy does not declare (an
+unknown tenant, purpose or model) is recorded as its digest (:func:`undeclared_value`), never
+as written, and error messages do not list the policy's tenants.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Collection, Iterator, Mapping
@@ -19,6 +27,17 @@ from jsonschema.exceptions import ValidationError
 from streams.core.model import ChatMessage, GovernedRequest
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
+MODEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}\Z")  # as in request.schema
+# a field name safe to repeat in an error message (a producer may use anything as a key)
+_SHOWN_FIELD_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}\Z")
+
+
+def undeclared_value(value: str) -> str:
+    """How an audit record names a value the policy does not declare: ``sha256:<hex>``.
+
+    Enough to confirm which value a producer sent (hash the suspected value and compare),
+    without writing it into a log kept for years."""
+    return "sha256:" + hashlib.sha256(value.encode("utf-8")).hexdigest()
 
 
 # A request is a few levels deep (request > messages > message); far more is an attack or a bug.
@@ -78,7 +97,9 @@ class Rejection:
     path: str | None = None
     byte_offset: int | None = None
     request_id: str | None = None  # set when the message carried a usable id
-    tenant: str | None = None
+    tenant: str | None = None  # set only for a tenant the policy declares
+    # values of the right shape that the policy does not declare: field -> undeclared_value()
+    undeclared: Mapping[str, str] | None = None
 
 
 class RequestIntake:
@@ -131,7 +152,7 @@ class RequestIntake:
                 byte_offset=len(text[: error.pos].encode("utf-8")),
             )
         request_id = _usable_id(document)
-        tenant = _usable_tenant(document)
+        tenant = _usable_tenant(document, self._known_tenants)
         errors = sorted(self._validator.iter_errors(document), key=lambda e: list(e.path))
         if errors:
             first = errors[0]
@@ -144,12 +165,15 @@ class RequestIntake:
                 tenant=tenant,
             )
         if document["tenant"] not in self._known_tenants:
+            # neither the value (a producer may have put anything there) nor the other
+            # agencies' names (they are no business of this producer)
             return Rejection(
                 "unknown-tenant",
-                f"$.tenant: tenant '{document['tenant']}' is not declared in the policy "
-                f"(known: {', '.join(sorted(self._known_tenants))})",
+                "$.tenant: this tenant is not declared in the policy (an operator declares "
+                "tenants in the policy's tenants section)",
                 path="$.tenant",
                 request_id=request_id,
+                undeclared={"tenant": undeclared_value(document["tenant"])},
             )
         return GovernedRequest(
             id=document["id"],
@@ -173,10 +197,11 @@ def _usable_id(document: object) -> str | None:
     return None
 
 
-def _usable_tenant(document: object) -> str | None:
+def _usable_tenant(document: object, known: Collection[str]) -> str | None:
+    """The tenant of a rejected message, for its audit record: only one the policy declares."""
     if isinstance(document, dict):
         candidate = document.get("tenant")
-        if isinstance(candidate, str) and re.fullmatch(r"[a-z0-9][a-z0-9-]{0,63}", candidate):
+        if isinstance(candidate, str) and candidate in known:
             return candidate
     return None
 
@@ -193,10 +218,12 @@ def describe_schema_error(error: ValidationError) -> str:
         case "additionalProperties":
             allowed = sorted(schema.get("properties", {}))
             unexpected = sorted(set(instance) - set(allowed))
-            return (
-                "unexpected field " + ", ".join(f"'{name[:40]}'" for name in unexpected)
-                + f" (allowed: {', '.join(allowed)})"
-            )
+            # a key is producer text too: only an identifier-like name is repeated
+            shown = [f"'{name}'" for name in unexpected if _SHOWN_FIELD_NAME.match(name)]
+            hidden = len(unexpected) - len(shown)
+            if hidden:
+                shown.append(f"{hidden} field(s) whose name is not shown")
+            return "unexpected field " + ", ".join(shown) + f" (allowed: {', '.join(allowed)})"
         case "type":
             return f"must be of type {expected}, got {_json_type(instance)}"
         case "enum":

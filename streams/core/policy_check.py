@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from streams.core.endpoints import endpoint_problem
 from streams.core.entities import known_entity_types
 from streams.core.policy import CLASSIFICATIONS, SENSITIVITY, LoadedPolicy, Policy
 from streams.core.rules import Resolution
@@ -63,6 +64,11 @@ def _references(policy: Policy, at: Locator) -> list[str]:
     purposes = {p.id for p in policy.purposes}
     entities = known_entity_types()
     models = {m for p in policy.providers for m in p.models}
+    for index, provider in enumerate(policy.providers):
+        problem = endpoint_problem(provider.endpoint, provider.hosting)
+        if problem is not None:
+            problems.append(at.at(("providers", index, "endpoint"),
+                                  f"provider '{provider.id}': endpoint {problem}"))
     if policy.detection.default_language not in policy.detection.languages:
         problems.append(at.at(("detection", "default_language"),
                               f"'{policy.detection.default_language}' is not in "

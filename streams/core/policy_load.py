@@ -27,11 +27,23 @@ from pydantic import ValidationError
 
 from streams.core.policy import LoadedPolicy, Policy, PolicyError, RuleOrigin
 from streams.core.policy_yaml import Path, YamlDocument, YamlSyntaxError, format_path, load_yaml
+from streams.errors import DouaneError
 
 LIST_SECTIONS = ("providers", "tenants", "purposes", "rules")
 MAPPING_SECTIONS = ("detection", "classifications")
 MANIFEST_ONLY = ("policy", "version", "description", "jurisdiction", "include")
 SCHEMA_PATH = FsPath(__file__).resolve().parents[2] / "schemas" / "policy.schema.json"
+
+
+class IncludeOutsideFolder(DouaneError, PermissionError):
+    """Raised by a ``read`` function for an include that resolves (through a symbolic link)
+    outside the manifest's folder; its message says where it leads."""
+
+
+def include_escapes(name: str) -> bool:
+    """Whether an include names a file outside the manifest's folder by its spelling alone
+    (an absolute path, or a ``..`` step); symbolic links are the reader's to check."""
+    return posixpath.isabs(name) or ".." in name.split("/") or "\\" in name
 
 
 @dataclass(frozen=True)
@@ -112,12 +124,20 @@ def build_policy_set(
         includes = []
     base = posixpath.dirname(entry.path)
     for position, name in enumerate(includes):
+        if not isinstance(name, str):
+            continue  # the schema reported it
+        if include_escapes(name):  # never opened: a policy reads its own folder only
+            problems.append(locator.at_file(0, ("include", position), (
+                f"include '{name}' is outside the policy folder: a manifest includes files "
+                "in its own folder or below it (no absolute path, no '..')")))
+            continue
         shown = posixpath.join(base, name) if base else name
         try:
             text = read(name) if read is not None else ""
         except OSError as error:
-            reason = "no such file" if isinstance(error, FileNotFoundError) \
-                else type(error).__name__
+            reason = ("no such file" if isinstance(error, FileNotFoundError)
+                      else str(error) if isinstance(error, IncludeOutsideFolder)
+                      else type(error).__name__)
             problems.append(locator.at_file(0, ("include", position),
                                             f"cannot read '{name}' ({reason})"))
             continue

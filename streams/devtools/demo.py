@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.adapters.private_files import open_private_for_append
 from streams.cli.audit import run_verify
 from streams.config import REQUESTS_TOPIC, RESPONSES_TOPIC, Settings
 from streams.devtools.demo_doors import (
@@ -48,8 +49,7 @@ def sample_prompts() -> list[dict[str, Any]]:
 
 @asynccontextmanager
 async def child_process(name: str, args: list[str], log_path: Path) -> Any:
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as log_file:
+    with open(open_private_for_append(log_path), "ab") as log_file:  # 0600 in a 0700 folder
         process = subprocess.Popen(
             [sys.executable, "-m", "streams.cli", *args],
             stdout=log_file, stderr=subprocess.STDOUT, env=os.environ.copy(),

@@ -14,10 +14,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from streams.adapters.audit.verify import find_verified
-from streams.adapters.policy_files import policy_document
+from streams.adapters.policy_files import policy_document, policy_yaml
+from streams.adapters.private_files import make_private_folder
 from streams.config import Settings
 from streams.devtools.stand_ins.common import StandIn
 
@@ -51,8 +50,8 @@ def two_doors_policy(source: Path, target: Path, port: int) -> Path | None:
         rule["residency"]["providers"] = [EXTERNAL_ID, *rule["residency"]["providers"]]
     document["description"] = (str(document.get("description", "")) +
                                " Demo: public data may also go to an external provider.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), "utf-8")
+    make_private_folder(target.parent)
+    target.write_text(policy_yaml(document), "utf-8")
     return target
 
 

@@ -35,6 +35,11 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streams.adapters.private_files import (
+    make_private_folder,
+    open_private_for_append,
+    tighten_to_private,
+)
 from streams.config import Settings, project_root
 from streams.errors import DouaneError
 
@@ -58,6 +63,10 @@ OUT_FILE = "broker.out"  # the JVM's stdout/stderr (crashes before log4j is up)
 LOCK_FILE = "start.lock"
 LOG_DIRS = "logs"
 START_MARKER = "=== douane: starting kafka.Kafka"  # written into broker.log before each start
+# The broker's log segments hold the requests as published (personal values in clear): Java
+# creates them with the process's umask, so the broker and its tools run with 077 (files 0600,
+# folders 0700), whatever the umask of the shell that started douane.
+BROKER_UMASK = 0o077
 
 # Brokers this process spawned, so it can reap them (a dead child stays a zombie until then).
 _SPAWNED: dict[int, subprocess.Popen[bytes]] = {}
@@ -315,7 +324,10 @@ def _rss_mb(pid: int) -> float | None:
 
 def _write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
+    _remove(tmp)  # a leftover keeps its mode: start from a new 0600 file
+    with open(open_private_for_append(tmp), "w") as out:  # 0600, like everything in the data dir
+        out.truncate()
+        out.write(text)
     tmp.replace(path)
 
 
@@ -611,8 +623,9 @@ async def _wait_ready(
 async def _start_lock(paths: _Paths, deadline: float) -> AsyncIterator[None]:
     """An exclusive fcntl lock on the data dir, so two processes never start two brokers."""
     loop = asyncio.get_running_loop()
-    paths.data_dir.mkdir(parents=True, exist_ok=True)
-    handle: IO[str] = paths.lock.open("a")
+    make_private_folder(paths.data_dir)  # and DOUANE_HOME above it, if missing: 0700
+    tighten_to_private(paths.data_dir)  # one an older version left 0755 (segments inside 0644)
+    handle: IO[str] = open(open_private_for_append(paths.lock), "a")  # noqa: SIM115 (closed below)
     try:
         while True:
             try:
@@ -633,6 +646,7 @@ async def _run_tool(label: str, command: list[str], cwd: Path) -> str:
     process = await asyncio.create_subprocess_exec(
         *command,
         cwd=cwd,
+        umask=BROKER_UMASK,  # the storage format writes meta.properties and the log folders
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
@@ -663,12 +677,14 @@ async def _format_storage(lib: Path, paths: _Paths, progress: Callable[[str], No
 
 def _spawn(lib: Path, paths: _Paths) -> subprocess.Popen[bytes]:
     command = _java_command(lib, paths, "kafka.Kafka", str(paths.properties))
-    with paths.log.open("a") as broker_log:
+    with open(open_private_for_append(paths.log), "a") as broker_log:
         broker_log.write(f"{START_MARKER} at {time.strftime('%Y-%m-%dT%H:%M:%S%z')} ===\n")
-    with paths.out.open("wb") as out:
+    with open(open_private_for_append(paths.out), "wb") as out:
+        out.truncate()
         process = subprocess.Popen(
             command,
             cwd=paths.data_dir,
+            umask=BROKER_UMASK,  # log segments 0600, partition folders 0700
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -732,7 +748,7 @@ async def start_broker(
                 )
 
         lib = await asyncio.to_thread(ensure_kafka_jars, progress)
-        paths.log_dirs.mkdir(parents=True, exist_ok=True)
+        make_private_folder(paths.log_dirs)
         _write_atomic(paths.properties, properties)
         await _format_storage(lib, paths, progress)
         progress(

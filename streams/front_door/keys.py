@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from streams.adapters.private_files import make_private_folder
+
 KEY_PREFIX = "dk-"
 
 
@@ -61,7 +63,7 @@ class KeyStore:
         return None
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_folder(self.path.parent)
         body = {"keys": [entry.__dict__ for entry in self.entries]}
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(body, indent=2) + "\n", "utf-8")

@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-import yaml
 
 from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.audit.verify import load_audit_schema, verify_store
-from streams.adapters.policy_files import policy_document
+from streams.adapters.policy_files import policy_document, policy_yaml
 from streams.adapters.providers.base import ProviderError
 from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.fallback import candidates, fallback_ids
@@ -94,7 +93,7 @@ def policy_with(endpoints: dict[str, tuple[str, str, str]], personal: list[str])
         {"id": "others", "residency": {"providers": personal}},
         baseline,
     ]
-    return parse_policy(yaml.safe_dump(document), "test-policy.yaml")
+    return parse_policy(policy_yaml(document), "test-policy.yaml")
 
 
 class Doors:

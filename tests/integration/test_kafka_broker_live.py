@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -64,8 +65,25 @@ def _start_in_another_process(settings: Settings) -> subprocess.Popen[str]:
     )
 
 
+def _readable_by_others(root: Path) -> list[str]:
+    """Files and folders under ``root`` that another account could read or enter."""
+    found = [root, *root.rglob("*")]
+    return sorted(f"{oct(stat.S_IMODE(p.lstat().st_mode))} {p.relative_to(root.parent)}"
+                  for p in found if p.lstat().st_mode & 0o077 and not p.is_symlink())
+
+
 async def test_start_status_second_start_and_stop(settings: Settings) -> None:
     await asyncio.to_thread(kb.ensure_kafka_jars)  # first run: download outside the timings
+    # the usual shell umask, with which Java would write its log segments 0644 (item 8 of
+    # issue 12): the broker must still keep DOUANE_HOME to douane's account
+    previous_umask = os.umask(0o022)
+    try:
+        await _start_use_and_stop(settings)
+    finally:
+        os.umask(previous_umask)
+
+
+async def _start_use_and_stop(settings: Settings) -> None:
 
     # Two starters at once (another process and this one): one broker, both see it ready.
     other = _start_in_another_process(settings)
@@ -104,6 +122,11 @@ async def test_start_status_second_start_and_stop(settings: Settings) -> None:
         await consumer.commit()
     finally:
         await consumer.stop()
+
+    # Kafka's log segments hold the published values: none is readable by another account.
+    segments = list(settings.kafka_data_dir.rglob("douane.it.kafka-broker-*/*.log"))
+    assert segments, "the topic's log segment was not found"
+    assert _readable_by_others(settings.home) == []
 
     # A second start is a no-op: the same broker process answers.
     again = await kb.start_broker(settings)

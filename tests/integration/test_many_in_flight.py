@@ -24,10 +24,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-import yaml
 from stack import KafkaClient, Stack, free_port, request, wait_http, wait_until
 
-from streams.adapters.policy_files import policy_document
+from streams.adapters.policy_files import policy_document, policy_yaml
 from streams.config import project_root
 from streams.devtools.kafka_broker import start_broker, stop_broker
 
@@ -260,7 +259,7 @@ async def test_a_slow_provider_does_not_hold_back_a_fast_one(
     await wait_http(f"{fast_url}/v1/models")
     await slow.hold()
     policy_path = tmp_path / "two-doors.yaml"
-    policy_path.write_text(yaml.safe_dump(two_doors_policy(slow_url, fast_url), sort_keys=False))
+    policy_path.write_text(policy_yaml(two_doors_policy(slow_url, fast_url)))
     stack.start("worker-doors", "worker",
                 env={**PATIENT_PROVIDER, "DOUANE_POLICY": str(policy_path)})
 

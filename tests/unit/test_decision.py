@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -181,10 +182,33 @@ def test_blocked_entity_reason_names_the_rule() -> None:
 
 
 def test_model_not_allowed_lists_allowed_models() -> None:
-    decision = decide(request(model="gpt-4o"), detection(), POLICY)
+    decision = decide(request(model="gpt-4.1"), detection(), POLICY)  # a US provider's
     assert decision.provider is None
-    assert "gpt-4o" in decision.reasons[0].message
+    assert "model 'gpt-4.1' is not offered" in decision.reasons[0].message
     assert "llama-3.3-70b-instruct" in decision.reasons[0].message
+
+
+def test_a_model_no_provider_offers_is_neither_repeated_nor_recorded() -> None:
+    """The producer's text: the reason does not repeat it, the audit record has its digest."""
+    decision = decide(request(model="jeanne-martin-12-rue-x"), detection(), POLICY)
+    assert decision.provider is None
+    assert decision.reasons[0].code == "model-not-allowed"
+    assert decision.reasons[0].message.startswith("the requested model (no provider of the "
+                                                  "policy offers it) is not offered")
+    details = decision.audit_event(datetime.now(UTC)).details
+    assert details["requested_model"] == "sha256:" + hashlib.sha256(
+        b"jeanne-martin-12-rue-x").hexdigest()
+    assert "jeanne" not in json.dumps(details) + decision.reasons[0].message
+
+
+def test_an_undeclared_purpose_is_neither_repeated_nor_recorded() -> None:
+    decision = decide(request(purpose="jeanne-martin"), detection(), POLICY)
+    assert [r.code for r in decision.reasons] == ["unknown-purpose"]
+    details = decision.audit_event(datetime.now(UTC)).details
+    assert details["purpose"] == "sha256:" + hashlib.sha256(b"jeanne-martin").hexdigest()
+    assert "jeanne" not in json.dumps(details)
+    declared = decide(request(purpose="translation"), detection(), POLICY)
+    assert declared.audit_event(datetime.now(UTC)).details["purpose"] == "translation"
 
 
 def test_language_fallback_reason_names_language_and_method() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -278,7 +279,7 @@ TWO_MESSAGES = [{"role": "user", "content": "a"}, {"role": "assistant", "content
         pytest.param(doc(classification=None), "$.classification", "must be one of",
                      id="classification-null"),
         pytest.param(doc(language="FR"), "$.language", "required pattern", id="language-upper"),
-        pytest.param(doc(purpose="p" * 65), "$.purpose", "longer than 64", id="purpose-too-long"),
+        pytest.param(doc(purpose="p" * 64), "$.purpose", "longer than 63", id="purpose-too-long"),
         pytest.param(doc(model=["a"]), "$.model", "must be of type string, got array",
                      id="model-array"),
         pytest.param(doc(metadata=[1]), "$.metadata", "must be of type object, got array",
@@ -343,6 +344,57 @@ def test_unknown_tenant(intake: RequestIntake, tenant: str) -> None:
     assert result.path == "$.tenant"
     assert result.request_id == "req-1"
     assert result.message.startswith("$.tenant: ")
+    # neither the value nor the agencies the policy knows; recorded as a digest only
+    assert tenant not in result.message
+    assert not [known for known in TENANTS if known in result.message]
+    assert result.tenant is None
+    assert result.undeclared == {
+        "tenant": "sha256:" + hashlib.sha256(tenant.encode()).hexdigest()}
+
+
+def test_a_rejected_message_names_its_tenant_only_if_the_policy_declares_it(
+        intake: RequestIntake) -> None:
+    assert rejection(intake, raw(doc(tenant="jeanne-martin", messages=[]))).tenant is None
+    assert rejection(intake, raw(doc(messages=[]))).tenant == "city-of-lyon"
+
+
+# --- strict shapes for what the audit log keeps (issue 12, item 10) --------------------------
+
+HOSTILE = "Jeanne Martin, 12 rue X"
+
+
+@pytest.mark.parametrize("model", [
+    "gpt-4o-2024-08-06", "claude-3-5-sonnet-latest", "mistral/large", "llama3.1:8b",
+    "meta-llama/Llama-3.1-8B-Instruct", "claude-3-5-sonnet@20240620",
+    "anthropic.claude-3-5-sonnet-20240620-v1:0", "douane-echo-1", "qwen2.5-72b-instruct",
+])
+def test_model_names_providers_use_are_accepted(intake: RequestIntake, model: str) -> None:
+    accepted = intake.accept(raw(doc(model=model)))
+    assert isinstance(accepted, GovernedRequest) and accepted.model == model
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("model", HOSTILE), ("model", "gpt-4o\n"), ("model", "gpt 4o"), ("model", "/etc/passwd"),
+    ("model", ""), ("purpose", HOSTILE), ("purpose", "Casework"), ("purpose", "case_work"),
+    ("purpose", ""), ("tenant", HOSTILE),
+])
+def test_free_text_where_an_identifier_belongs_is_rejected_without_echo(
+        intake: RequestIntake, field: str, value: str) -> None:
+    result = rejection(intake, raw(doc(**{field: value})))
+    assert result.code == "schema-violation"
+    assert result.path == f"$.{field}"
+    assert result.undeclared is None  # nothing of it is kept, not even a digest
+    if value:
+        assert value not in result.message
+    assert not [part for part in HOSTILE.split() if part in result.message]
+
+
+def test_an_unexpected_field_named_with_free_text_is_not_named(intake: RequestIntake) -> None:
+    result = rejection(intake, raw(doc(**{HOSTILE: 1, "extra_1": 2})))
+    assert result.code == "schema-violation"
+    assert result.message.startswith("$: unexpected field 'extra_1', 1 field(s) whose name is "
+                                     "not shown (allowed: ")
+    assert not [part for part in HOSTILE.split() if part in result.message]
 
 
 # --- privacy: the offending value is never echoed -------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import structlog
 import yaml
 
 from streams.adapters.audit.sqlite import SqliteAuditStore
@@ -644,3 +645,75 @@ async def test_an_admission_with_a_broken_signature_is_not_trusted(h: Harness) -
     assert h.kinds("req-1") == ["admitted", "rejected"]
     connection.execute("UPDATE audit_records SET signature = ? WHERE record_id = ?",
                        (record.signature, "req-1/admitted"))  # the fixture verifies the log
+
+
+# --- free text a producer controls, in a log kept ten years (issue 12, item 10) --------------
+
+HOSTILE = "Jeanne Martin, 12 rue X"
+LOOKS_LIKE_AN_ID = "jeanne-martin-12-rue-x"  # the right shape, declared nowhere
+
+
+def hostile_requests() -> list[bytes]:
+    def body(**fields: Any) -> bytes:
+        document = {"id": f"req-h{len(made)}", "tenant": "city-of-lyon",
+                    "messages": [{"role": "user", "content": "Horaires de la mairie ?"}],
+                    **fields}
+        return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+    made: list[bytes] = []
+    for value in (HOSTILE, LOOKS_LIKE_AN_ID):
+        for name in ("model", "purpose", "tenant"):
+            made.append(body(**{name: value}))
+    made.append(body(**{HOSTILE: "x"}))
+    return made
+
+
+async def test_producer_text_reaches_no_audit_record_response_or_log_line(h: Harness) -> None:
+    outputs: list[Outgoing] = []
+    with structlog.testing.capture_logs() as logs:
+        for offset, raw in enumerate(hostile_requests()):
+            outputs += await h.pipeline.admit(raw, src(offset=offset, key=b"req-h"))
+    records = list(h.store.iter_records())
+    assert len(records) == 7  # each was refused, and recorded
+    audit_text = "\n".join(r.canonical.decode("utf-8") for r in records)
+    # what a producer reads back: responses, and the error part of douane.rejected (that topic
+    # also returns the producer's own message, base64, for repair: not a record douane keeps)
+    replies = [json.loads(o.value) for o in outputs]
+    reply_text = json.dumps([{k: v for k, v in r.items() if k != "original_base64"}
+                             for r in replies], ensure_ascii=False)
+    log_text = json.dumps(logs, ensure_ascii=False, default=str)
+    for where, text in (("audit", audit_text), ("replies", reply_text), ("logs", log_text)):
+        found = [piece for piece in ("Jeanne", "jeanne", "12 rue") if piece in text]
+        assert found == [], f"{where} holds {found}"
+    # no error lists the tenants the policy knows (a producer has no business with them)
+    assert "tax-office" not in reply_text and "tax-office" not in audit_text
+    # a well-shaped but undeclared value is kept as its digest: the operator can confirm a guess
+    digest = "sha256:" + hashlib.sha256(LOOKS_LIKE_AN_ID.encode()).hexdigest()
+    kept = {(r.kind, json.dumps(r.payload["details"].get(f)))
+            for r in records for f in ("purpose", "requested_model", "undeclared")
+            if digest in json.dumps(r.payload["details"].get(f))}
+    assert kept == {("blocked", json.dumps(digest)),
+                    ("rejected", json.dumps({"tenant": digest}))}
+    assert sum(digest in json.dumps(r.payload) for r in records) == 3  # model, purpose, tenant
+
+
+async def test_a_forged_forward_message_id_of_free_text_is_not_recorded(h: Harness) -> None:
+    forged = json.dumps({"id": HOSTILE, "tenant": "city-of-lyon", "provider": "sovereign-local",
+                         "body": {"messages": []}}).encode()
+    out = await h.pipeline.forward(forged, src(topic=FORWARD_TOPIC))
+    assert out == []
+    [record] = list(h.store.iter_records())
+    assert record.kind == "rejected" and record.payload["request_id"] is None
+    assert "Jeanne" not in record.canonical.decode("utf-8")
+    assert h.provider.calls == []
+
+
+async def test_a_model_name_a_provider_answers_with_is_recorded_only_if_it_is_one(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(globals(), "ANSWER", ProviderAnswer(ANSWER.messages, model=HOSTILE))
+    forward = await admitted(h)
+    await h.pipeline.forward(forward.value, fsrc())
+    answered = h.store.get("req-1/answered")
+    assert answered is not None
+    assert answered.payload["details"]["model"] == "sha256:" + hashlib.sha256(
+        HOSTILE.encode()).hexdigest()

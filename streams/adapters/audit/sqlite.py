@@ -52,7 +52,7 @@ class SqliteBackend:
         """The database at ``path`` for appending, its tables created first if need be."""
         try:
             # the busy timeout is how long an append waits for another writer before failing closed
-            conn = open_wal_database(path, busy_timeout_s, private=False)
+            conn = open_wal_database(path, busy_timeout_s)
         except SqliteOpenError as exc:
             raise AuditStoreError(str(exc)) from exc
         try:
