@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.adapters.audit.protocols import AuditStoreError
+from streams.adapters.kafka_security import kafka_connection
 from streams.config import (
     DEAD_LETTER_TOPIC,
     FORWARD_TOPIC_PREFIX,
@@ -102,7 +103,7 @@ def topic_window(settings: Settings, pipeline: Pipeline) -> Callable[[str], int]
 async def run_stages(settings: Settings, pipeline: Pipeline,
                      timers: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
     """Consume douane's topics until SIGTERM/SIGINT, then finish what is in flight."""
-    kafka = {"bootstrap_servers": settings.kafka_bootstrap}
+    kafka = kafka_connection(settings, "worker").client_options()
     # idempotent: a batch sent again after a lost acknowledgement (a broker restart) is
     # written once, so a response is never duplicated by the producer's own retries
     producer = AIOKafkaProducer(**kafka, acks="all", enable_idempotence=True, linger_ms=2,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.errors import DouaneError
@@ -21,6 +21,9 @@ RESPONSE_CHUNKS_TOPIC = "douane.responses.chunks"
 REJECTED_TOPIC = "douane.rejected"
 DEAD_LETTER_TOPIC = "douane.dead-letter"
 FORWARD_TOPIC_PREFIX = "douane.forward."
+# the Kafka client security variables (streams/adapters/kafka_security.py lists them)
+KAFKA_SECURITY_PREFIXES = ("DOUANE_KAFKA_SECURITY_", "DOUANE_KAFKA_SASL_", "DOUANE_KAFKA_SSL_",
+                           "DOUANE_KAFKA_CLIENT_PROPERTIES")
 
 
 def forward_topic(provider_id: str) -> str:
@@ -61,6 +64,10 @@ class Settings:
     topic_partitions: int = 12  # partitions of each topic douane creates: the scale-out limit
     kafka_max_request_bytes: int = 1024 * 1024  # the producer's largest message
     detection_processes: int = 1  # processes detecting personal data; 0: a thread of the worker
+    # DOUANE_KAFKA_SECURITY_PROTOCOL, _SASL_*, _SSL_*, _CLIENT_PROPERTIES as set: resolved into
+    # client options by streams.adapters.kafka_security (files are read there, not here)
+    # (may hold DOUANE_KAFKA_SASL_PASSWORD: kept out of repr)
+    kafka_security_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -114,6 +121,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         kafka_max_request_bytes=_positive_int(source, "DOUANE_KAFKA_MAX_REQUEST_BYTES",
                                               1024 * 1024),
         detection_processes=_count(source, "DOUANE_DETECTION_PROCESSES", 1),
+        kafka_security_env=tuple(sorted(
+            (name, value) for name, value in source.items()
+            if name.startswith(KAFKA_SECURITY_PREFIXES) and value)),
     )
 
 

@@ -14,6 +14,8 @@ The tree (module in brackets; built-in base after the ``/``)::
 
     DouaneError
     ├── SettingError / ValueError               [config]  a DOUANE_* variable douane cannot use
+    │   └── KafkaSecurityError                  [adapters.kafka_security]  unusable Kafka
+    │                                             client security settings (TLS, SASL)
     ├── PolicyError / ValueError                [core.policy]  a policy set that cannot be
     │                                             used; one file:line:column problem per line
     ├── YamlSyntaxError / ValueError            [core.policy_yaml]  YAML that does not parse

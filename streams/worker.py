@@ -18,6 +18,7 @@ import structlog
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.open import describe, open_audit_log
 from streams.adapters.fault import wrap_for_faults
+from streams.adapters.kafka_security import kafka_connection
 from streams.adapters.key_store import KeyStore
 from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.personal_vault import PersonalVault
@@ -122,10 +123,11 @@ def run_worker(settings: Settings) -> int:
 async def _serve(settings: Settings, pipeline: Pipeline, audit_log: GroupCommitLog) -> None:
     from streams.app import run_stages
 
-    await prepare_topics(settings.kafka_bootstrap, pipeline.policy, settings.topic_partitions)
+    kafka = kafka_connection(settings, "worker")
+    await prepare_topics(kafka, pipeline.policy, settings.topic_partitions)
 
     async def retention_from(policy: LoadedPolicy) -> None:
-        await apply_retention(settings.kafka_bootstrap, retention_ms(policy))
+        await apply_retention(kafka, retention_ms(policy))
         if isinstance(pipeline.keys, ShreddingOperatorKeys):
             pipeline.keys.retention_s = shortest_payload_retention(policy)
 

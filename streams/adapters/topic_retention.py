@@ -13,6 +13,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from streams.adapters.kafka_security import KafkaConnection
 from streams.config import (
     DEAD_LETTER_TOPIC,
     REJECTED_TOPIC,
@@ -39,9 +40,9 @@ def retention_ms(policy: LoadedPolicy) -> dict[str, int]:
     return out
 
 
-async def apply_retention(bootstrap: str, wanted: dict[str, int]) -> dict[str, int]:
+async def apply_retention(kafka: KafkaConnection, wanted: dict[str, int]) -> dict[str, int]:
     """Set ``retention.ms`` on existing topics where it differs; returns what was changed."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -62,8 +63,8 @@ async def apply_retention(bootstrap: str, wanted: dict[str, int]) -> dict[str, i
         await admin.close()
 
 
-async def read_retention(bootstrap: str, names: list[str]) -> dict[str, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def read_retention(kafka: KafkaConnection, names: list[str]) -> dict[str, int]:
+    admin = AIOKafkaAdminClient(**kafka.client_options())
     await admin.start()
     try:
         return await _read(admin, names)

@@ -35,6 +35,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streams.adapters.kafka_security import KafkaConnection, kafka_connection
 from streams.config import Settings, project_root
 from streams.errors import DouaneError
 
@@ -490,9 +491,9 @@ async def _port_open(host: str, port: int, timeout_s: float) -> bool:
     return True
 
 
-def _admin(bootstrap: str, request_timeout_s: float) -> Any:
+def _admin(kafka: KafkaConnection, request_timeout_s: float) -> Any:
     return AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap,
+        **kafka.client_options(),
         client_id=CLIENT_ID,
         request_timeout_ms=int(request_timeout_s * 1000),
     )
@@ -504,13 +505,13 @@ def _split_host_port(bootstrap: str) -> tuple[str, int] | None:
     return (host, int(port)) if sep and port.isdigit() else None
 
 
-async def _answers_metadata(bootstrap: str, timeout_s: float = 5.0) -> bool:
-    """Whether a Kafka broker answers a metadata request at ``bootstrap``."""
-    address = _split_host_port(bootstrap)
+async def _answers_metadata(kafka: KafkaConnection, timeout_s: float = 5.0) -> bool:
+    """Whether a Kafka broker answers a metadata request at ``kafka.bootstrap``."""
+    address = _split_host_port(kafka.bootstrap)
     # A plain TCP check first: it fails fast and quietly (aiokafka logs failed bootstraps).
     if address is not None and not await _port_open(*address, timeout_s=min(timeout_s, 2.0)):
         return False
-    admin = _admin(bootstrap, timeout_s)
+    admin = _admin(kafka, timeout_s)
     try:
         await asyncio.wait_for(admin.start(), timeout=timeout_s)
         return True
@@ -521,7 +522,7 @@ async def _answers_metadata(bootstrap: str, timeout_s: float = 5.0) -> bool:
             await admin.close()
 
 
-async def _check_ready(bootstrap: str, request_timeout_s: float) -> None:
+async def _check_ready(kafka: KafkaConnection, request_timeout_s: float) -> None:
     """Return when the broker answers and every group coordinator is loaded; else _NotReady.
 
     Right after a first start, group requests fail with GroupCoordinatorNotAvailable (while
@@ -529,10 +530,10 @@ async def _check_ready(bootstrap: str, request_timeout_s: float) -> None:
     loaded). Describing one throwaway group per partition checks them all, and leaves nothing
     behind.
     """
-    address = _split_host_port(bootstrap)
+    address = _split_host_port(kafka.bootstrap)
     if address is not None and not await _port_open(*address, timeout_s=request_timeout_s):
-        raise _NotReady(f"nothing listens on {bootstrap} yet")
-    admin = _admin(bootstrap, request_timeout_s)
+        raise _NotReady(f"nothing listens on {kafka.bootstrap} yet")
+    admin = _admin(kafka, request_timeout_s)
     try:
         await admin.start()
         coordinator = await admin.find_coordinator(PROBE_GROUP_PREFIX + "0")
@@ -559,7 +560,7 @@ async def _check_ready(bootstrap: str, request_timeout_s: float) -> None:
 
 
 async def _wait_ready(
-    bootstrap: str,
+    kafka: KafkaConnection,
     paths: _Paths,
     pid: int | None,
     deadline: float,
@@ -568,6 +569,7 @@ async def _wait_ready(
 ) -> None:
     """Poll until consumer groups work; raise if our broker (``pid``) dies or time runs out."""
     loop = asyncio.get_running_loop()
+    bootstrap = kafka.bootstrap
     last_reason = "not checked yet"
     while True:
         if pid is not None:
@@ -593,7 +595,7 @@ async def _wait_ready(
             )
         try:
             await asyncio.wait_for(
-                _check_ready(bootstrap, request_timeout_s=min(5.0, max(remaining, 0.5))),
+                _check_ready(kafka, request_timeout_s=min(5.0, max(remaining, 0.5))),
                 timeout=max(remaining, 0.1),
             )
             return
@@ -712,13 +714,16 @@ async def start_broker(
                 )
             # Ours, perhaps still starting (an earlier start was interrupted): wait for it.
             await _wait_ready(
-                bootstrap, paths, pid, loop.time() + timeout_s, process=_SPAWNED.get(pid)
+                kafka_connection(settings), paths, pid, loop.time() + timeout_s,
+                process=_SPAWNED.get(pid),
             )
             return await broker_status(settings)
-        if await _answers_metadata(bootstrap):
+        if await _answers_metadata(kafka_connection(settings)):
             # Someone else's broker (another data dir, a container...): use it as it is.
             log.info("a kafka broker not started from this data dir answers", bootstrap=bootstrap)
-            await _wait_ready(bootstrap, paths, None, loop.time() + timeout_s, process=None)
+            await _wait_ready(
+                kafka_connection(settings), paths, None, loop.time() + timeout_s, process=None
+            )
             return await broker_status(settings)
 
         for busy in (port, port + 1):
@@ -740,7 +745,9 @@ async def start_broker(
         )
         started = loop.time()
         process = _spawn(lib, paths)
-        await _wait_ready(bootstrap, paths, process.pid, started + timeout_s, process=process)
+        await _wait_ready(
+            kafka_connection(settings), paths, process.pid, started + timeout_s, process=process
+        )
         log.info("kafka broker ready", pid=process.pid, seconds=round(loop.time() - started, 1))
         return await broker_status(settings)
 
@@ -776,7 +783,7 @@ async def broker_status(settings: Settings) -> BrokerStatus:
     """Whether our broker process runs and whether a broker answers at the bootstrap."""
     paths = _Paths(settings.kafka_data_dir)
     pid = _our_broker_pid(paths)
-    answering = await _answers_metadata(settings.kafka_bootstrap)
+    answering = await _answers_metadata(kafka_connection(settings))
     return BrokerStatus(
         running=pid is not None,
         answering=answering,

@@ -16,6 +16,7 @@ import pytest_asyncio
 import yaml
 from stack import MAX_MESSAGE_BYTES, KafkaClient, Stack, free_port, request, wait_http
 
+from streams.adapters.kafka_security import kafka_connection
 from streams.adapters.policy_files import policy_document
 from streams.config import load_settings, project_root
 from streams.devtools.kafka_broker import start_broker, stop_broker
@@ -56,7 +57,8 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 async def kafka(stack_settings: Stack) -> AsyncIterator[Stack]:
     settings = stack_settings.settings
     await start_broker(settings, timeout_s=120)
-    await ensure_topics(settings.kafka_bootstrap, topic_names(load_policy(settings.policy_path)))
+    policy = load_policy(settings.policy_path)
+    await ensure_topics(kafka_connection(settings, "admin"), topic_names(policy))
     yield stack_settings
     await stop_broker(settings)
 
@@ -68,7 +70,7 @@ async def douane(kafka: Stack) -> AsyncIterator[Stack]:
                 "--check-audit", "--chunk-delay-ms", "40")  # streamed answers take time
     await wait_http(f"{kafka.model_url}/v1/models")
     kafka.start("worker", "worker")
-    async with KafkaClient(kafka.settings.kafka_bootstrap) as client:
+    async with KafkaClient(kafka.settings) as client:
         probe_id = f"probe-{uuid.uuid4().hex[:8]}"
         await client.publish(request(probe_id, "Say hello."))
         responses = await client.responses({probe_id}, timeout_s=180)
