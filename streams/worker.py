@@ -153,6 +153,7 @@ async def _serve(settings: Settings, pipeline: Pipeline, audit_log: GroupCommitL
         timers.append(every(settings.checkpoint_interval_s, sign_checkpoint,
                             "checkpoint signing failed"))
     log.info("worker starting", bootstrap=settings.kafka_bootstrap,
+             kafka_security=kafka.security.describe(),
              policy=pipeline.policy.reference, audit_store=describe(settings),
              max_in_flight=settings.max_in_flight)
     await run_stages(settings, pipeline, timers)

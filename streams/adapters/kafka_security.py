@@ -21,6 +21,8 @@ from the policy; they are kept out of ``repr``, logs and error messages.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import ssl
 from collections.abc import Mapping
@@ -28,9 +30,21 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from aiokafka.conn import create_conn
+from aiokafka.errors import (
+    AuthenticationFailedError,
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    KafkaConnectionError,
+    KafkaError,
+    SaslAuthenticationFailed,
+    TopicAuthorizationFailedError,
+    UnsupportedSaslMechanismError,
+)
 from aiokafka.helpers import create_ssl_context
 
 from streams.config import SettingError, Settings
+from streams.errors import DouaneError
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
@@ -404,3 +418,97 @@ def kafka_connection(settings: Settings, role: str = "admin") -> KafkaConnection
     default = (generated_client_properties(settings, principal)
                if is_local_bootstrap(settings.kafka_bootstrap) else None)
     return KafkaConnection(settings.kafka_bootstrap, load_security(env, default))
+
+
+# --------------------------------------------------------------------------- connecting
+
+
+AUTHORIZATION_ERRORS = (TopicAuthorizationFailedError, GroupAuthorizationFailedError,
+                        ClusterAuthorizationFailedError)
+
+
+class KafkaConnectError(DouaneError, ConnectionError):
+    """A Kafka client could not start; the message says what to check (never a password)."""
+
+
+def _first_address(bootstrap: str) -> tuple[str, int]:
+    first = bootstrap.split(",", 1)[0].strip().split("://", 1)[-1].rstrip("/")
+    host, _sep, port = first.rpartition(":")
+    return (host or first), int(port) if port.isdigit() else 9092
+
+
+async def diagnose(kafka: KafkaConnection, timeout_s: float = 15.0) -> str:
+    """Connect (and authenticate) once to the first bootstrap broker, outside aiokafka's
+    bootstrap loop (which keeps only "Unable to bootstrap"), and say what went wrong."""
+    security = kafka.security
+    host, port = _first_address(kafka.bootstrap)
+    where = f"{host}:{port}"
+    protocol_hint = (f"check security.protocol (now {security.protocol}, set by "
+                     f"{PROTOCOL_VAR} or the client properties file)")
+    try:
+        options = security.aiokafka_options()
+        conn = await asyncio.wait_for(create_conn(
+            host, port, security_protocol=options["security_protocol"],
+            ssl_context=options.get("ssl_context"), sasl_mechanism=security.sasl_mechanism,
+            sasl_plain_username=security.username, sasl_plain_password=security.password,
+            request_timeout_ms=int(timeout_s * 1000)), timeout_s)
+    except ssl.SSLCertVerificationError as exc:
+        return (f"the broker's TLS certificate is not trusted ({exc.verify_message}): check "
+                f"the CA file ({CAFILE_VAR} or ssl.truststore.location; now "
+                f"{security.ca_file or 'the system CA store'}) and that {host} is a name in "
+                "the broker's certificate")
+    except ssl.SSLError as exc:
+        return (f"the TLS handshake with {where} failed ({exc.reason or exc}): this listener "
+                f"may not speak TLS; {protocol_hint}")
+    except (SaslAuthenticationFailed, AuthenticationFailedError):
+        return (f"the broker refused the credentials of user {security.username!r} "
+                f"({security.sasl_mechanism}): check the user name and password "
+                f"({USERNAME_VAR}, {PASSWORD_FILE_VAR} or sasl.jaas.config) and the "
+                "mechanism")
+    except UnsupportedSaslMechanismError:
+        return (f"the broker does not accept SASL mechanism {security.sasl_mechanism} on "
+                f"{where}: check {MECHANISM_VAR}")
+    except KafkaConnectionError as exc:
+        return (f"{where} closed the connection during the handshake ({exc}): the listener "
+                f"expects another security protocol (a TLS or SASL listener hangs up on a "
+                f"client that does not speak it); {protocol_hint}")
+    except TimeoutError:
+        return (f"{where} did not complete a Kafka handshake in {timeout_s:.0f} s: is it a "
+                f"Kafka listener, and does it expect TLS? {protocol_hint}")
+    except ConnectionRefusedError:
+        return (f"nothing accepts connections at {where}: is the broker running, and is "
+                "DOUANE_KAFKA_BOOTSTRAP right?")
+    except (ConnectionResetError, ConnectionAbortedError) as exc:
+        return (f"{where} reset the connection during the handshake "
+                f"({type(exc).__name__}): the listener may not speak "
+                f"{'TLS' if security.uses_tls else 'this protocol'}; {protocol_hint}")
+    except OSError as exc:
+        return (f"cannot reach {where} ({exc.strerror or type(exc).__name__}): check "
+                "DOUANE_KAFKA_BOOTSTRAP")
+    conn.close()
+    if not security.uses_sasl:
+        return (f"{where} accepts the connection but closes it at the first request: the "
+                f"listener probably requires SASL authentication; {protocol_hint}")
+    return (f"connecting and authenticating to {where} work on their own, so check the "
+            "other bootstrap brokers and the ACLs of the principal")
+
+
+async def start_client(client: Any, kafka: KafkaConnection, what: str,
+                       timeout_s: float = 60.0) -> None:
+    """``await client.start()`` for an aiokafka producer, consumer or admin client, failing
+    with :class:`KafkaConnectError` naming what to check instead of a bare bootstrap error
+    (aiokafka gives up at once on a refused handshake; ``timeout_s`` bounds a silent peer)."""
+    try:
+        await asyncio.wait_for(client.start(), timeout_s)
+        return
+    except AUTHORIZATION_ERRORS:
+        raise  # connected and authenticated: Kafka denies an operation, and says which
+    except (KafkaError, OSError, TimeoutError) as exc:
+        failure = type(exc).__name__
+    with contextlib.suppress(Exception):
+        await (client.close() if hasattr(client, "close") else client.stop())
+    reason = await diagnose(kafka, timeout_s=min(timeout_s, 15.0))
+    raise KafkaConnectError(
+        f"{what} cannot connect to Kafka at {kafka.bootstrap} as "
+        f"{kafka.security.username or 'an anonymous client'} ({failure}): {reason} "
+        f"[{kafka.security.describe()}]") from None

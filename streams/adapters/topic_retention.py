@@ -13,7 +13,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from streams.adapters.kafka_security import KafkaConnection
+from streams.adapters.kafka_security import KafkaConnection, start_client
 from streams.config import (
     DEAD_LETTER_TOPIC,
     REJECTED_TOPIC,
@@ -43,7 +43,7 @@ def retention_ms(policy: LoadedPolicy) -> dict[str, int]:
 async def apply_retention(kafka: KafkaConnection, wanted: dict[str, int]) -> dict[str, int]:
     """Set ``retention.ms`` on existing topics where it differs; returns what was changed."""
     admin = AIOKafkaAdminClient(**kafka.client_options())
-    await admin.start()
+    await start_client(admin, kafka, "setting topic retention")
     try:
         existing = set(await admin.list_topics())
         names = [n for n in wanted if n in existing]
@@ -65,7 +65,7 @@ async def apply_retention(kafka: KafkaConnection, wanted: dict[str, int]) -> dic
 
 async def read_retention(kafka: KafkaConnection, names: list[str]) -> dict[str, int]:
     admin = AIOKafkaAdminClient(**kafka.client_options())
-    await admin.start()
+    await start_client(admin, kafka, "reading topic retention")
     try:
         return await _read(admin, names)
     finally:

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from streams.adapters.kafka_security import kafka_connection
+from streams.adapters.kafka_security import kafka_connection, start_client
 from streams.cli.audit import run_verify
 from streams.config import REQUESTS_TOPIC, RESPONSES_TOPIC, Settings
 from streams.devtools.demo_doors import (
@@ -144,9 +144,9 @@ async def exchange(
     # tenant's request and read the responses in the single-topic layout
     kafka = kafka_connection(settings, "front-door")
     consumer = AIOKafkaConsumer(**kafka.client_options())
-    await consumer.start()
+    await start_client(consumer, kafka, "the demo's consumer")
     producer = AIOKafkaProducer(**kafka.client_options(), acks="all")
-    await producer.start()
+    await start_client(producer, kafka, "the demo's producer")
     try:
         partitions = [TopicPartition(RESPONSES_TOPIC, p)
                       for p in sorted(await producer.partitions_for(RESPONSES_TOPIC))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 
-from streams.adapters.kafka_security import KafkaConnection
+from streams.adapters.kafka_security import KafkaConnection, start_client
 from streams.adapters.topic_retention import apply_retention, retention_ms
 from streams.config import (
     DEAD_LETTER_TOPIC,
@@ -34,7 +34,7 @@ async def ensure_topics(kafka: KafkaConnection, names: list[str],
     fewer than ``partitions`` (Kafka can add partitions, never remove them). The partition
     count is how many workers can share a topic: a worker more than that stays idle."""
     admin = AIOKafkaAdminClient(**kafka.client_options())
-    await admin.start()
+    await start_client(admin, kafka, "creating douane's topics")
     try:
         existing = set(await admin.list_topics())
         missing = [n for n in names if n not in existing]
