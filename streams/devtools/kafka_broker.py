@@ -1011,6 +1011,10 @@ def run_kafka_command(action: str, settings: Settings) -> int:
         if action == "start":
             status = asyncio.run(start_broker(settings))
             print(status.describe())
+            clients = BrokerSecrets(settings.kafka_data_dir).clients_dir
+            if clients.is_dir():
+                print(f"kafka: SASL_SSL only; client files per principal in {clients} "
+                      "(douane's processes use them by themselves; `douane kafka users list`)")
             return 0
         if action == "stop":
             pid = _our_broker_pid(_Paths(settings.kafka_data_dir))
