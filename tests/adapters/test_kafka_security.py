@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import ssl
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
 from streams.adapters import kafka_security as ks
 from streams.config import load_settings
@@ -196,3 +199,40 @@ def test_settings_never_show_the_password(tmp_path: Path) -> None:
     settings = load_settings({"DOUANE_HOME": str(tmp_path), ks.PASSWORD_VAR: PASSWORD})
     assert dict(settings.kafka_security_env) == {ks.PASSWORD_VAR: PASSWORD}
     assert PASSWORD not in repr(settings)
+
+
+# --------------------------------------------------------------------------- failing fast
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _start_error(kafka: ks.KafkaConnection) -> str:
+    producer = AIOKafkaProducer(**kafka.client_options())
+    with pytest.raises(ks.KafkaConnectError) as caught:
+        await ks.start_client(producer, kafka, "the test's producer", timeout_s=120)
+    return str(caught.value)
+
+
+async def test_nothing_listening_says_so() -> None:
+    port = _closed_port()
+    message = await _start_error(ks.KafkaConnection(f"127.0.0.1:{port}"))
+    assert message.startswith(f"the test's producer cannot connect to Kafka at 127.0.0.1:{port}")
+    assert "nothing accepts connections" in message and "DOUANE_KAFKA_BOOTSTRAP" in message
+
+
+async def test_a_listener_hanging_up_points_at_the_protocol(tmp_path: Path) -> None:
+    async def hang_up(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()  # what a TLS or SASL listener does to a client not speaking it
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        message = await _start_error(ks.KafkaConnection(f"127.0.0.1:{port}"))
+    finally:
+        server.close()
+    assert "closed the connection during the handshake" in message
+    assert "security.protocol (now PLAINTEXT" in message
