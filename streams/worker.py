@@ -18,7 +18,7 @@ import structlog
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.open import describe, open_audit_log
 from streams.adapters.fault import wrap_for_faults
-from streams.adapters.kafka_security import kafka_connection
+from streams.adapters.kafka_security import check_kafka, kafka_connection
 from streams.adapters.key_store import KeyStore
 from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.personal_vault import PersonalVault
@@ -112,6 +112,9 @@ def shredding_keys(settings: Settings, policy: LoadedPolicy,
 
 
 def run_worker(settings: Settings) -> int:
+    # Kafka first: a wrong password or CA stops the worker in seconds, before the detection
+    # models load (tens of seconds)
+    asyncio.run(check_kafka(kafka_connection(settings, "worker"), "the worker"))
     audit_log = open_worker_audit_log(settings)
     pipeline = build_pipeline(settings, audit_log)
     pipeline.audit.append(policy_event("loaded", None, pipeline.policy, settings.policy_path,

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
     AuthenticationFailedError,
@@ -512,3 +513,11 @@ async def start_client(client: Any, kafka: KafkaConnection, what: str,
         f"{what} cannot connect to Kafka at {kafka.bootstrap} as "
         f"{kafka.security.username or 'an anonymous client'} ({failure}): {reason} "
         f"[{kafka.security.describe()}]") from None
+
+
+async def check_kafka(kafka: KafkaConnection, what: str) -> None:
+    """Connect once (an admin client: no topic, no group) and leave: raises
+    :class:`KafkaConnectError` saying what to check when the settings cannot work."""
+    admin = AIOKafkaAdminClient(**kafka.client_options())
+    await start_client(admin, kafka, what)
+    await admin.close()

@@ -14,6 +14,7 @@ import asyncio
 import json
 import stat
 import subprocess
+import sys
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -96,6 +97,23 @@ async def test_a_broker_certificate_from_another_ca_is_refused(
     message = await refused(kafka, replace(real, ca_file=other_ca))
     assert "the broker's TLS certificate is not trusted" in message
     assert str(other_ca) in message
+
+
+@pytest.mark.parametrize("command", [["worker"], ["front-door", "--port", "0"]])
+async def test_a_misconfigured_process_stops_at_start_saying_what_to_check(
+        kafka: Stack, command: list[str]) -> None:
+    """Not a retry loop: the process exits (the generous timeout only bounds a hang)."""
+    env = {**kafka.env, "DOUANE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+           "DOUANE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+           "DOUANE_KAFKA_SASL_USERNAME": "douane-worker",
+           "DOUANE_KAFKA_SASL_PASSWORD": "a-guess",
+           "DOUANE_KAFKA_SSL_CAFILE": str(secrets_of(kafka).ca_file)}
+    done = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "streams.cli", *command], env=env,
+        capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "refused the credentials of user 'douane-worker'" in done.stderr
+    assert "a-guess" not in done.stderr + done.stdout
 
 
 def test_the_generated_files_are_readable_by_their_owner_only(kafka: Stack) -> None:
