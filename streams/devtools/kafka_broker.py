@@ -811,10 +811,10 @@ async def start_broker(
 
 def _wanted_principals(settings: Settings, progress: Callable[[str], None]) -> list[str]:
     """douane's own principals and one per tenant of the policy (none if it cannot load)."""
-    from streams.worker import load_policy
+    from streams.adapters.policy_files import load_policy_set  # not the worker's heavy imports
 
     try:
-        tenants = [t.id for t in load_policy(settings.policy_path).policy.tenants]
+        tenants = [t.id for t in load_policy_set(settings.policy_path).policy.tenants]
     except (DouaneError, OSError) as exc:
         progress(f"kafka: no tenant principals: the policy {settings.policy_path} does not "
                  f"load ({type(exc).__name__}); fix it and start again")

@@ -489,3 +489,34 @@ def test_start_timeout_reports_and_stop_cleans_up(fake_java: Settings) -> None:
     assert asyncio.run(kb.stop_broker(fake_java, timeout_s=5)) is True
     assert not kb._pid_alive(status.pid)
     assert asyncio.run(kb.broker_status(fake_java)).running is False
+
+
+# --------------------------------------------------------------------------- users
+
+
+def test_users_commands_without_a_broker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = _settings(tmp_path, f"127.0.0.1:{_free_port()}")
+    assert kb.run_users_command("list", None, settings) == 0
+    assert "no principals" in capsys.readouterr().out
+    assert kb.run_users_command("add", None, settings) == 2
+    assert kb.run_users_command("add", "city-of-nantes", settings) == 1
+    assert "`douane kafka start` first" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tenant", ["", "a b", "x]", "-lead", "a,password=x", "é"])
+def test_a_tenant_id_that_cannot_name_a_principal_is_refused(tenant: str) -> None:
+    with pytest.raises(kb.KafkaBrokerError, match="cannot name a Kafka principal"):
+        kb._checked_tenant(tenant)
+
+
+def test_users_list_shows_the_principals_and_their_files(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "127.0.0.1:9092")
+    secrets = BrokerSecrets(settings.kafka_data_dir)
+    for principal in ("douane-admin", "douane-worker", "tenant-city-of-lyon"):
+        secrets.password(principal)
+    secrets.password("douane-controller")  # not a SCRAM principal: not listed
+    lines = kb.describe_users(settings)
+    assert [line.split()[:2] for line in lines] == [
+        ["douane-admin", "super"], ["douane-worker", "worker"], ["tenant-city-of-lyon", "tenant"]]
