@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.adapters.audit.protocols import AUDIT_UNAVAILABLE
+from streams.adapters.kafka_security import kafka_connection, start_client
 from streams.config import (
     DEAD_LETTER_TOPIC,
     FORWARD_TOPIC_PREFIX,
@@ -102,7 +103,8 @@ def topic_window(settings: Settings, pipeline: Pipeline) -> Callable[[str], int]
 async def run_stages(settings: Settings, pipeline: Pipeline,
                      timers: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
     """Consume douane's topics until SIGTERM/SIGINT, then finish what is in flight."""
-    kafka = {"bootstrap_servers": settings.kafka_bootstrap}
+    connection = kafka_connection(settings, "worker")
+    kafka = connection.client_options()
     # idempotent: a batch sent again after a lost acknowledgement (a broker restart) is
     # written once, so a response is never duplicated by the producer's own retries
     producer = AIOKafkaProducer(**kafka, acks="all", enable_idempotence=True, linger_ms=2,
@@ -118,9 +120,9 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
         # a revocation waits for the model answers in flight; give it the provider timeout
         rebalance_timeout_ms=int(max(60.0, 3 * settings.provider_timeout_s) * 1000))
     admin = AIOKafkaAdminClient(**kafka)
-    await producer.start()
-    await admin.start()
-    await consumer.start()
+    await start_client(producer, connection, "the worker's producer")
+    await start_client(admin, connection, "the worker's admin client")
+    await start_client(consumer, connection, "the worker's consumer")
 
     async def publish_chunk(topic: str, key: bytes, value: bytes) -> None:
         # queued, not awaited one by one: a broker round trip per piece would slow the stream;

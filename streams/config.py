@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from streams.errors import DouaneError
@@ -22,6 +22,9 @@ RESPONSE_CHUNKS_TOPIC = "douane.responses.chunks"
 REJECTED_TOPIC = "douane.rejected"
 DEAD_LETTER_TOPIC = "douane.dead-letter"
 FORWARD_TOPIC_PREFIX = "douane.forward."
+# the Kafka client security variables (streams/adapters/kafka_security.py lists them)
+KAFKA_SECURITY_PREFIXES = ("DOUANE_KAFKA_SECURITY_", "DOUANE_KAFKA_SASL_", "DOUANE_KAFKA_SSL_",
+                           "DOUANE_KAFKA_CLIENT_PROPERTIES")
 
 
 def forward_topic(provider_id: str) -> str:
@@ -65,6 +68,10 @@ class Settings:
     # Kafka's group.instance.id (static membership): a worker restarted with the same one gets
     # its partitions back at once instead of after the session timeout; unique per worker
     kafka_group_instance_id: str | None = None
+    # DOUANE_KAFKA_SECURITY_PROTOCOL, _SASL_*, _SSL_*, _CLIENT_PROPERTIES as set: resolved into
+    # client options by streams.adapters.kafka_security (files are read there, not here)
+    # (may hold DOUANE_KAFKA_SASL_PASSWORD: kept out of repr)
+    kafka_security_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -119,6 +126,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                                               1024 * 1024),
         detection_processes=_count(source, "DOUANE_DETECTION_PROCESSES", 1),
         kafka_group_instance_id=_identifier(source, "DOUANE_KAFKA_GROUP_INSTANCE_ID"),
+        kafka_security_env=tuple(sorted(
+            (name, value) for name, value in source.items()
+            if name.startswith(KAFKA_SECURITY_PREFIXES) and value)),
     )
 
 

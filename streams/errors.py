@@ -14,6 +14,8 @@ The tree (module in brackets; built-in base after the ``/``)::
 
     DouaneError
     ├── SettingError / ValueError               [config]  a DOUANE_* variable douane cannot use
+    │   └── KafkaSecurityError                  [adapters.kafka_security]  unusable Kafka
+    │                                             client security settings (TLS, SASL)
     ├── PolicyError / ValueError                [core.policy]  a policy set that cannot be
     │                                             used; one file:line:column problem per line
     ├── YamlSyntaxError / ValueError            [core.policy_yaml]  YAML that does not parse
@@ -40,8 +42,12 @@ The tree (module in brackets; built-in base after the ``/``)::
     │                                             no usable answer; ``kind``, ``retryable``
     ├── WitnessError / RuntimeError             [adapters.witness]  a bad witness directory
     ├── FaultSpecError / ValueError             [adapters.fault]  a DOUANE_FAULT not understood
+    ├── KafkaConnectError / ConnectionError     [adapters.kafka_security]  a Kafka client could
+    │                                             not start; says what to check
     ├── KafkaBrokerError / RuntimeError         [devtools.kafka_broker]  the local broker cannot
     │                                             be managed
+    ├── KafkaPrincipalError / RuntimeError      [devtools.kafka_principals]  a principal of the
+    │                                             local broker cannot be changed
     └── BadRequest / ValueError                 [front_door.openai_format]  an OpenAI request
                                                   that is not a douane request
 

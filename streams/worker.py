@@ -18,6 +18,7 @@ import structlog
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.open import describe, open_audit_log
 from streams.adapters.fault import wrap_for_faults
+from streams.adapters.kafka_security import check_kafka, kafka_connection
 from streams.adapters.key_store import KeyStore
 from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.personal_vault import PersonalVault
@@ -119,6 +120,9 @@ def shredding_keys(settings: Settings, policy: LoadedPolicy,
 
 
 def run_worker(settings: Settings) -> int:
+    # Kafka first: a wrong password or CA stops the worker in seconds, before the detection
+    # models load (tens of seconds)
+    asyncio.run(check_kafka(kafka_connection(settings, "worker"), "the worker"))
     audit_log = open_worker_audit_log(settings)
     pipeline = build_pipeline(settings, audit_log)
     pipeline.audit.append(policy_event("loaded", None, pipeline.policy, settings.policy_path,
@@ -130,10 +134,11 @@ def run_worker(settings: Settings) -> int:
 async def _serve(settings: Settings, pipeline: Pipeline, audit_log: GroupCommitLog) -> None:
     from streams.app import run_stages
 
-    await prepare_topics(settings.kafka_bootstrap, pipeline.policy, settings.topic_partitions)
+    kafka = kafka_connection(settings, "worker")
+    await prepare_topics(kafka, pipeline.policy, settings.topic_partitions)
 
     async def retention_from(policy: LoadedPolicy) -> None:
-        await apply_retention(settings.kafka_bootstrap, retention_ms(policy))
+        await apply_retention(kafka, retention_ms(policy))
         if isinstance(pipeline.keys, ShreddingOperatorKeys):
             pipeline.keys.retention_s = shortest_payload_retention(policy)
 
@@ -159,6 +164,7 @@ async def _serve(settings: Settings, pipeline: Pipeline, audit_log: GroupCommitL
         timers.append(every(settings.checkpoint_interval_s, sign_checkpoint,
                             "checkpoint signing failed"))
     log.info("worker starting", bootstrap=settings.kafka_bootstrap,
+             kafka_security=kafka.security.describe(),
              policy=pipeline.policy.reference, audit_store=describe(settings),
              max_in_flight=settings.max_in_flight)
     await run_stages(settings, pipeline, timers)

@@ -13,6 +13,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from streams.adapters.kafka_security import KafkaConnection, start_client
 from streams.config import (
     DEAD_LETTER_TOPIC,
     REJECTED_TOPIC,
@@ -39,10 +40,10 @@ def retention_ms(policy: LoadedPolicy) -> dict[str, int]:
     return out
 
 
-async def apply_retention(bootstrap: str, wanted: dict[str, int]) -> dict[str, int]:
+async def apply_retention(kafka: KafkaConnection, wanted: dict[str, int]) -> dict[str, int]:
     """Set ``retention.ms`` on existing topics where it differs; returns what was changed."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
+    admin = AIOKafkaAdminClient(**kafka.client_options())
+    await start_client(admin, kafka, "setting topic retention")
     try:
         existing = set(await admin.list_topics())
         names = [n for n in wanted if n in existing]
@@ -62,9 +63,9 @@ async def apply_retention(bootstrap: str, wanted: dict[str, int]) -> dict[str, i
         await admin.close()
 
 
-async def read_retention(bootstrap: str, names: list[str]) -> dict[str, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
+async def read_retention(kafka: KafkaConnection, names: list[str]) -> dict[str, int]:
+    admin = AIOKafkaAdminClient(**kafka.client_options())
+    await start_client(admin, kafka, "reading topic retention")
     try:
         return await _read(admin, names)
     finally:

@@ -4,7 +4,7 @@ One module per command group, each registering its subcommands (``register(comma
 the function that runs them (``set_defaults(run=...)``); ``main`` assembles them. The modules
 parse and print; the work is done by ``streams/services/``, the runtime and the devtools.
 
-kafka        douane kafka start|stop|status           (the local broker: devtools)
+kafka        douane kafka start|stop|status|users     (the local broker: devtools)
 worker       douane worker
 front_door   douane front-door, douane keys add|list
 policy       douane policy validate|test|explain|diff

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.adapters.kafka_security import kafka_connection, start_client
 from streams.adapters.private_files import open_private_for_append
 from streams.cli.audit import run_verify
 from streams.config import REQUESTS_TOPIC, RESPONSES_TOPIC, Settings
@@ -101,7 +102,7 @@ async def run_demo(settings: Settings, model_port: int) -> int:
     logs = settings.home / "logs"
     print(f"douane demo - run {run_id}, broker {settings.kafka_bootstrap}, policy "
           f"'{policy.policy.policy}' v{policy.policy.version} (sha256 {policy.digest[:12]}...)")
-    await ensure_topics(settings.kafka_bootstrap, topic_names(policy))
+    await ensure_topics(kafka_connection(settings, "admin"), topic_names(policy))
     base = f"http://127.0.0.1:{model_port}"
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(child_process(
@@ -139,10 +140,13 @@ async def exchange(
     settings: Settings, prompts: list[dict[str, Any]], run_id: str
 ) -> dict[str, dict[str, Any]]:
     """Publish every prompt with a plain producer and collect one response per id."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    await consumer.start()
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    await producer.start()
+    # as the front door would: the one principal (besides the worker) that may publish any
+    # tenant's request and read the responses in the single-topic layout
+    kafka = kafka_connection(settings, "front-door")
+    consumer = AIOKafkaConsumer(**kafka.client_options())
+    await start_client(consumer, kafka, "the demo's consumer")
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all")
+    await start_client(producer, kafka, "the demo's producer")
     try:
         partitions = [TopicPartition(RESPONSES_TOPIC, p)
                       for p in sorted(await producer.partitions_for(RESPONSES_TOPIC))]

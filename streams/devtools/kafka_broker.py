@@ -20,6 +20,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import shutil
 import signal
 import socket
@@ -35,12 +36,31 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streams.adapters.kafka_security import KafkaConnection, kafka_connection
 from streams.adapters.private_files import (
     make_private_folder,
     open_private_for_append,
     tighten_to_private,
 )
 from streams.config import Settings, project_root
+from streams.core.kafka_acls import (
+    ADMIN,
+    FRONT_DOOR,
+    TENANT_PREFIX,
+    WORKER,
+    acl_layout,
+    tenant_acls,
+    tenant_principal,
+)
+from streams.devtools.kafka_principals import (
+    DOUANE_PRINCIPALS,
+    SCRAM_MECHANISM,
+    BrokerSecrets,
+    create_acls,
+    delete_acls,
+    is_tenant_principal,
+)
+from streams.devtools.kafka_tls import write_private
 from streams.errors import DouaneError
 
 log = structlog.get_logger(__name__)
@@ -54,6 +74,7 @@ LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 OFFSETS_TOPIC = "__consumer_offsets"
 PROBE_GROUP_PREFIX = "douane-readiness-probe-"
 CLIENT_ID = "douane-kafka-manager"
+TENANT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # safe in SCRAM arguments, file names
 
 # Files inside the data dir.
 PROPERTIES_FILE = "server.properties"
@@ -141,19 +162,22 @@ def parse_bootstrap(bootstrap: str) -> tuple[str, int]:
     return host, port
 
 
-def render_server_properties(port: int, data_dir: Path) -> str:
-    """The broker configuration: one combined broker+controller node, replication factor 1."""
+def render_server_properties(port: int, data_dir: Path, secrets: BrokerSecrets) -> str:
+    """The broker configuration: one combined broker+controller node, replication factor 1,
+    clients on a SASL_SSL listener only, ACLs enforced (``BrokerSecrets.server_properties``).
+    The text holds passwords: it is written readable by its owner only."""
     controller_port = port + 1
     lines = [
         "# Written by streams/devtools/kafka_broker.py on every start; edits are lost.",
         "process.roles=broker,controller",
         "node.id=1",
         f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
-        f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+        f"listeners=SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        f"advertised.listeners=SASL_SSL://127.0.0.1:{port}",
         "controller.listener.names=CONTROLLER",
-        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "inter.broker.listener.name=PLAINTEXT",
+        "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT",
+        "inter.broker.listener.name=SASL_SSL",
+        *secrets.server_properties("SASL_SSL"),
         f"log.dirs={data_dir / LOG_DIRS}",
         "offsets.topic.replication.factor=1",
         "transaction.state.log.replication.factor=1",
@@ -502,9 +526,9 @@ async def _port_open(host: str, port: int, timeout_s: float) -> bool:
     return True
 
 
-def _admin(bootstrap: str, request_timeout_s: float) -> Any:
+def _admin(kafka: KafkaConnection, request_timeout_s: float) -> Any:
     return AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap,
+        **kafka.client_options(),
         client_id=CLIENT_ID,
         request_timeout_ms=int(request_timeout_s * 1000),
     )
@@ -516,13 +540,13 @@ def _split_host_port(bootstrap: str) -> tuple[str, int] | None:
     return (host, int(port)) if sep and port.isdigit() else None
 
 
-async def _answers_metadata(bootstrap: str, timeout_s: float = 5.0) -> bool:
-    """Whether a Kafka broker answers a metadata request at ``bootstrap``."""
-    address = _split_host_port(bootstrap)
+async def _answers_metadata(kafka: KafkaConnection, timeout_s: float = 5.0) -> bool:
+    """Whether a Kafka broker answers a metadata request at ``kafka.bootstrap``."""
+    address = _split_host_port(kafka.bootstrap)
     # A plain TCP check first: it fails fast and quietly (aiokafka logs failed bootstraps).
     if address is not None and not await _port_open(*address, timeout_s=min(timeout_s, 2.0)):
         return False
-    admin = _admin(bootstrap, timeout_s)
+    admin = _admin(kafka, timeout_s)
     try:
         await asyncio.wait_for(admin.start(), timeout=timeout_s)
         return True
@@ -533,7 +557,7 @@ async def _answers_metadata(bootstrap: str, timeout_s: float = 5.0) -> bool:
             await admin.close()
 
 
-async def _check_ready(bootstrap: str, request_timeout_s: float) -> None:
+async def _check_ready(kafka: KafkaConnection, request_timeout_s: float) -> None:
     """Return when the broker answers and every group coordinator is loaded; else _NotReady.
 
     Right after a first start, group requests fail with GroupCoordinatorNotAvailable (while
@@ -541,10 +565,10 @@ async def _check_ready(bootstrap: str, request_timeout_s: float) -> None:
     loaded). Describing one throwaway group per partition checks them all, and leaves nothing
     behind.
     """
-    address = _split_host_port(bootstrap)
+    address = _split_host_port(kafka.bootstrap)
     if address is not None and not await _port_open(*address, timeout_s=request_timeout_s):
-        raise _NotReady(f"nothing listens on {bootstrap} yet")
-    admin = _admin(bootstrap, request_timeout_s)
+        raise _NotReady(f"nothing listens on {kafka.bootstrap} yet")
+    admin = _admin(kafka, request_timeout_s)
     try:
         await admin.start()
         coordinator = await admin.find_coordinator(PROBE_GROUP_PREFIX + "0")
@@ -571,7 +595,7 @@ async def _check_ready(bootstrap: str, request_timeout_s: float) -> None:
 
 
 async def _wait_ready(
-    bootstrap: str,
+    kafka: KafkaConnection,
     paths: _Paths,
     pid: int | None,
     deadline: float,
@@ -580,6 +604,7 @@ async def _wait_ready(
 ) -> None:
     """Poll until consumer groups work; raise if our broker (``pid``) dies or time runs out."""
     loop = asyncio.get_running_loop()
+    bootstrap = kafka.bootstrap
     last_reason = "not checked yet"
     while True:
         if pid is not None:
@@ -605,7 +630,7 @@ async def _wait_ready(
             )
         try:
             await asyncio.wait_for(
-                _check_ready(bootstrap, request_timeout_s=min(5.0, max(remaining, 0.5))),
+                _check_ready(kafka, request_timeout_s=min(5.0, max(remaining, 0.5))),
                 timeout=max(remaining, 0.1),
             )
             return
@@ -642,7 +667,9 @@ async def _start_lock(paths: _Paths, deadline: float) -> AsyncIterator[None]:
         handle.close()  # releases the lock
 
 
-async def _run_tool(label: str, command: list[str], cwd: Path) -> str:
+async def _run_tool(
+    label: str, command: list[str], cwd: Path, *, secret_arguments: list[str] | None = None
+) -> str:
     process = await asyncio.create_subprocess_exec(
         *command,
         cwd=cwd,
@@ -654,14 +681,26 @@ async def _run_tool(label: str, command: list[str], cwd: Path) -> str:
     output, _ = await process.communicate()
     text = output.decode(errors="replace").strip()
     if process.returncode != 0:
-        raise KafkaBrokerError(
-            f"{label} failed (exit {process.returncode}): {' '.join(command)}\n{text}"
-        )
+        hidden = sorted(set(secret_arguments or ()), key=len, reverse=True)
+        shown = " ".join("<hidden>" if arg in hidden else arg for arg in command)
+        for secret in hidden:  # the tools quote what they refuse, passwords included
+            text = text.replace(secret, "<hidden>")
+        raise KafkaBrokerError(f"{label} failed (exit {process.returncode}): {shown}\n{text}")
     return text
 
 
-async def _format_storage(lib: Path, paths: _Paths, progress: Callable[[str], None]) -> None:
-    if (paths.log_dirs / "meta.properties").is_file():
+def _is_formatted(paths: _Paths) -> bool:
+    return (paths.log_dirs / "meta.properties").is_file()
+
+
+async def _format_storage(
+    lib: Path,
+    paths: _Paths,
+    secrets: BrokerSecrets,
+    principals: list[str],
+    progress: Callable[[str], None],
+) -> None:
+    if _is_formatted(paths):
         return
     progress(f"formatting Kafka storage in {paths.log_dirs} (first start only)...")
     storage_tool = "kafka.tools.StorageTool"
@@ -671,7 +710,11 @@ async def _format_storage(lib: Path, paths: _Paths, progress: Callable[[str], No
     format_command = _java_command(
         lib, paths, storage_tool, "format", "-t", cluster_id, "-c", str(paths.properties)
     )
-    output = await _run_tool("kafka-storage format", format_command, paths.data_dir)
+    # the SCRAM users (douane's principals and the policy's tenants) exist from the start
+    scram = secrets.format_scram_arguments(principals)
+    output = await _run_tool(
+        "kafka-storage format", format_command + scram, paths.data_dir, secret_arguments=scram
+    )
     log.info("kafka storage formatted", cluster_id=cluster_id, output=output)
 
 
@@ -706,12 +749,15 @@ async def start_broker(
     """Start the local broker unless it already answers; return once consumer groups work.
 
     Idempotent and safe to call from several processes at once. Downloads the jars on first
-    use (not counted in ``timeout_s``) and formats the storage on first start. Raises
-    :class:`KafkaBrokerError` (with the broker log's tail) on a crash or timeout.
+    use (not counted in ``timeout_s``), makes the CA, certificates and passwords and formats
+    the storage (with the SCRAM users) on first start; on every start of our broker, writes
+    the client files and applies the ACLs of douane's principals and the policy's tenants.
+    Raises :class:`KafkaBrokerError` (with the broker log's tail) on a crash or timeout.
     """
     _host, port = parse_bootstrap(settings.kafka_bootstrap)
     bootstrap = settings.kafka_bootstrap
     paths = _Paths(settings.kafka_data_dir)
+    secrets = BrokerSecrets(paths.data_dir)
     loop = asyncio.get_running_loop()
     lock_deadline = loop.time() + timeout_s + MAVEN_TIMEOUT_S
     async with _start_lock(paths, lock_deadline):
@@ -719,7 +765,22 @@ async def start_broker(
         if pid is None and paths.pid.exists():
             log.info("removing stale kafka pid file", path=str(paths.pid))
             _remove(paths.pid)
-        properties = render_server_properties(port, paths.data_dir)
+        if _is_formatted(paths) and not secrets.is_set_up():
+            raise KafkaBrokerError(
+                f"the Kafka storage in {paths.log_dirs} was made by an older douane without "
+                "TLS and SASL, and cannot be given its users now; stop that broker "
+                f"(`douane kafka stop`) and delete {paths.log_dirs} (its topics are lost), or "
+                "use another DOUANE_HOME"
+            )
+        secrets.ensure_tls()
+        wanted = _wanted_principals(settings, progress)
+        added_later = [p for p in wanted if _is_formatted(paths) and not secrets.has(p)]
+        for principal in wanted:
+            secrets.password(principal)
+        for principal in secrets.principals():  # bootstrap may have changed since last time
+            secrets.write_client_files(principal, bootstrap)
+        properties = render_server_properties(port, paths.data_dir, secrets)
+        admin = kafka_connection(settings)
         if pid is not None:
             if _read_text(paths.properties) != properties:
                 raise KafkaBrokerError(
@@ -728,13 +789,14 @@ async def start_broker(
                 )
             # Ours, perhaps still starting (an earlier start was interrupted): wait for it.
             await _wait_ready(
-                bootstrap, paths, pid, loop.time() + timeout_s, process=_SPAWNED.get(pid)
+                admin, paths, pid, loop.time() + timeout_s, process=_SPAWNED.get(pid)
             )
+            await _grant(settings, paths, secrets, added_later, progress)
             return await broker_status(settings)
-        if await _answers_metadata(bootstrap):
+        if await _answers_metadata(admin):
             # Someone else's broker (another data dir, a container...): use it as it is.
             log.info("a kafka broker not started from this data dir answers", bootstrap=bootstrap)
-            await _wait_ready(bootstrap, paths, None, loop.time() + timeout_s, process=None)
+            await _wait_ready(admin, paths, None, loop.time() + timeout_s, process=None)
             return await broker_status(settings)
 
         for busy in (port, port + 1):
@@ -749,16 +811,68 @@ async def start_broker(
 
         lib = await asyncio.to_thread(ensure_kafka_jars, progress)
         make_private_folder(paths.log_dirs)
-        _write_atomic(paths.properties, properties)
-        await _format_storage(lib, paths, progress)
+        write_private(paths.properties, properties.encode())  # it holds passwords
+        await _format_storage(lib, paths, secrets, secrets.principals(), progress)
         progress(
-            f"starting Kafka {KAFKA_VERSION} broker on {bootstrap} (data in {paths.data_dir})..."
+            f"starting Kafka {KAFKA_VERSION} broker on {bootstrap} (SASL_SSL, SCRAM-SHA-512, "
+            f"ACLs; data in {paths.data_dir})..."
         )
         started = loop.time()
         process = _spawn(lib, paths)
-        await _wait_ready(bootstrap, paths, process.pid, started + timeout_s, process=process)
+        await _wait_ready(admin, paths, process.pid, started + timeout_s, process=process)
         log.info("kafka broker ready", pid=process.pid, seconds=round(loop.time() - started, 1))
+        await _grant(settings, paths, secrets, added_later, progress)
         return await broker_status(settings)
+
+
+def _wanted_principals(settings: Settings, progress: Callable[[str], None]) -> list[str]:
+    """douane's own principals and one per tenant of the policy (none if it cannot load)."""
+    from streams.adapters.policy_files import load_policy_set  # not the worker's heavy imports
+
+    try:
+        tenants = [t.id for t in load_policy_set(settings.policy_path).policy.tenants]
+    except (DouaneError, OSError) as exc:
+        progress(f"kafka: no tenant principals: the policy {settings.policy_path} does not "
+                 f"load ({type(exc).__name__}); fix it and start again")
+        tenants = []
+    for tenant in tenants:
+        if not TENANT_ID.fullmatch(tenant):
+            progress(f"kafka: tenant {tenant!r} gets no principal: its id cannot name one")
+    tenants = [t for t in tenants if TENANT_ID.fullmatch(t)]
+    return [*DOUANE_PRINCIPALS, *(tenant_principal(t) for t in tenants)]
+
+
+async def _grant(
+    settings: Settings,
+    paths: _Paths,
+    secrets: BrokerSecrets,
+    new_users: list[str],
+    progress: Callable[[str], None],
+) -> None:
+    """Create the SCRAM users added since the format, then every principal's ACLs."""
+    for principal in new_users:
+        progress(f"kafka: adding user {principal}...")
+        await _set_scram_user(settings, paths, secrets, principal)
+    tenants = [p.removeprefix(TENANT_PREFIX) for p in secrets.principals()
+               if is_tenant_principal(p)]
+    count = await create_acls(kafka_connection(settings), acl_layout(tenants))
+    log.info("kafka ACLs applied", acls=count, tenants=len(tenants))
+
+
+async def _set_scram_user(
+    settings: Settings, paths: _Paths, secrets: BrokerSecrets, principal: str
+) -> None:
+    """Give the running broker this principal's SCRAM credential (Kafka's ConfigCommand)."""
+    lib = await asyncio.to_thread(ensure_kafka_jars)
+    # on the command line for the second the tool runs (hidden from its errors): its
+    # --add-config-file does not take SCRAM credentials ("Invalid credential property")
+    credential = f"{SCRAM_MECHANISM}=[password={secrets.password(principal)}]"
+    await _run_tool("kafka-configs --add-config", _java_command(
+        lib, paths, "kafka.admin.ConfigCommand", "--bootstrap-server",
+        settings.kafka_bootstrap, "--command-config", str(secrets.properties_file(ADMIN)),
+        "--alter", "--entity-type", "users", "--entity-name", principal,
+        "--add-config", credential), paths.data_dir,
+        secret_arguments=[credential, secrets.password(principal)])
 
 
 async def stop_broker(settings: Settings, *, timeout_s: float = 30) -> bool:
@@ -792,7 +906,7 @@ async def broker_status(settings: Settings) -> BrokerStatus:
     """Whether our broker process runs and whether a broker answers at the bootstrap."""
     paths = _Paths(settings.kafka_data_dir)
     pid = _our_broker_pid(paths)
-    answering = await _answers_metadata(settings.kafka_bootstrap)
+    answering = await _answers_metadata(kafka_connection(settings))
     return BrokerStatus(
         running=pid is not None,
         answering=answering,
@@ -803,7 +917,98 @@ async def broker_status(settings: Settings) -> BrokerStatus:
     )
 
 
+# --------------------------------------------------------------------------- principals
+
+
+def _checked_tenant(tenant_id: str) -> str:
+    if not TENANT_ID.fullmatch(tenant_id):
+        raise KafkaBrokerError(
+            f"tenant id {tenant_id!r} cannot name a Kafka principal: use letters, digits, "
+            "'.', '_' and '-' (at most 100), starting with a letter or digit"
+        )
+    return tenant_id
+
+
+async def _our_running_broker(settings: Settings) -> tuple[_Paths, BrokerSecrets]:
+    parse_bootstrap(settings.kafka_bootstrap)
+    paths = _Paths(settings.kafka_data_dir)
+    secrets = BrokerSecrets(paths.data_dir)
+    if _our_broker_pid(paths) is None or not secrets.is_set_up():
+        raise KafkaBrokerError(
+            f"no broker started from {paths.data_dir} is running; `douane kafka start` first"
+        )
+    return paths, secrets
+
+
+async def add_tenant_user(settings: Settings, tenant_id: str) -> str:
+    """A SCRAM user, client files and ACLs for a tenant added to the policy after the start
+    (``douane kafka start`` does the same for every tenant the policy has). Idempotent."""
+    paths, secrets = await _our_running_broker(settings)
+    principal = tenant_principal(_checked_tenant(tenant_id))
+    secrets.password(principal)
+    secrets.write_client_files(principal, settings.kafka_bootstrap)
+    await _set_scram_user(settings, paths, secrets, principal)
+    await create_acls(kafka_connection(settings), tenant_acls(tenant_id))
+    return principal
+
+
+async def remove_tenant_user(settings: Settings, tenant_id: str) -> str:
+    """The tenant's ACLs, SCRAM credential and files, gone (its connections fail from the
+    next authentication; ACL checks deny it at once)."""
+    paths, secrets = await _our_running_broker(settings)
+    principal = tenant_principal(_checked_tenant(tenant_id))
+    if not secrets.has(principal):
+        raise KafkaBrokerError(f"no principal {principal} (see `douane kafka users list`)")
+    await delete_acls(kafka_connection(settings), principal)
+    lib = await asyncio.to_thread(ensure_kafka_jars)
+    await _run_tool("kafka-configs --delete-config", _java_command(
+        lib, paths, "kafka.admin.ConfigCommand", "--bootstrap-server", settings.kafka_bootstrap,
+        "--command-config", str(secrets.properties_file(ADMIN)), "--alter", "--entity-type",
+        "users", "--entity-name", principal, "--delete-config", SCRAM_MECHANISM), paths.data_dir)
+    secrets.remove_principal_files(principal)
+    return principal
+
+
+def describe_users(settings: Settings) -> list[str]:
+    """One line per principal of the local broker: name, what it is, its client files."""
+    secrets = BrokerSecrets(settings.kafka_data_dir)
+    roles = {ADMIN: "super user", WORKER: "worker", FRONT_DOOR: "front door"}
+    return [
+        f"{principal:32} {roles.get(principal, 'tenant'):10} {secrets.properties_file(principal)}"
+        f" (+ .librdkafka.conf)"
+        for principal in secrets.principals()
+    ]
+
+
 ACTIONS = ("start", "stop", "status")
+USER_VERBS = ("add", "list", "remove")
+
+
+def run_users_command(verb: str | None, tenant_id: str | None, settings: Settings) -> int:
+    """``douane kafka users add|list|remove [TENANT]``: prints, returns an exit code."""
+    try:
+        if verb == "list" or verb is None:
+            lines = describe_users(settings)
+            print("\n".join(lines) if lines else
+                  f"kafka: no principals in {settings.kafka_data_dir} (`douane kafka start`)")
+            return 0
+        if verb not in USER_VERBS or not tenant_id:
+            print("kafka users: expected `add TENANT`, `remove TENANT` or `list`",
+                  file=sys.stderr)
+            return 2
+        if verb == "add":
+            principal = asyncio.run(add_tenant_user(settings, tenant_id))
+            secrets = BrokerSecrets(settings.kafka_data_dir)
+            print(f"kafka: user {principal} may publish requests; client files "
+                  f"{secrets.properties_file(principal)} and "
+                  f"{secrets.librdkafka_file(principal)}")
+        else:
+            principal = asyncio.run(remove_tenant_user(settings, tenant_id))
+            print(f"kafka: user {principal} removed (ACLs, credential and client files)")
+        return 0
+    except KafkaBrokerError as exc:
+        print(f"kafka: {exc}", file=sys.stderr)
+        return 1
 
 
 def run_kafka_command(action: str, settings: Settings) -> int:
@@ -822,6 +1027,10 @@ def run_kafka_command(action: str, settings: Settings) -> int:
         if action == "start":
             status = asyncio.run(start_broker(settings))
             print(status.describe())
+            clients = BrokerSecrets(settings.kafka_data_dir).clients_dir
+            if clients.is_dir():
+                print(f"kafka: SASL_SSL only; client files per principal in {clients} "
+                      "(douane's processes use them by themselves; `douane kafka users list`)")
             return 0
         if action == "stop":
             pid = _our_broker_pid(_Paths(settings.kafka_data_dir))

@@ -17,6 +17,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.adapters.kafka_security import KafkaConnection, start_client
 from streams.config import REQUESTS_TOPIC, RESPONSE_CHUNKS_TOPIC, RESPONSES_TOPIC
 
 log = structlog.get_logger(__name__)
@@ -24,17 +25,17 @@ Event = tuple[str, dict[str, Any]]  # ("chunk", {"id", "seq", "delta"}) or ("fin
 
 
 class KafkaBridge:
-    def __init__(self, bootstrap: str) -> None:
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                         linger_ms=0)
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    def __init__(self, kafka: KafkaConnection) -> None:
+        self.kafka = kafka
+        self.producer = AIOKafkaProducer(**kafka.client_options(), acks="all", linger_ms=0)
+        self.consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
         self.waiting: dict[str, asyncio.Queue[Event]] = {}
         self.timed_out: set[str] = set()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.producer.start()
-        await self.consumer.start()
+        await start_client(self.producer, self.kafka, "the front door's producer")
+        await start_client(self.consumer, self.kafka, "the front door's consumer")
         partitions = [TopicPartition(topic, p)
                       for topic in (RESPONSES_TOPIC, RESPONSE_CHUNKS_TOPIC)
                       for p in sorted(await self.producer.partitions_for(topic))]

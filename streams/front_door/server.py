@@ -214,12 +214,15 @@ def build_app(door: FrontDoor) -> web.Application:
 
 
 async def serve(settings: Settings, port: int, host: str, timeout_s: float | None) -> None:
-    from streams.services.topics import ensure_topics, topic_names
+    from streams.adapters.kafka_security import kafka_connection
+    from streams.services.topics import FRONT_DOOR_TOPICS, ensure_topics
     from streams.worker import load_policy
 
     policy = load_policy(settings.policy_path)
-    await ensure_topics(settings.kafka_bootstrap, topic_names(policy))
-    bridge = KafkaBridge(settings.kafka_bootstrap)
+    kafka = kafka_connection(settings, "front-door")
+    # only the topics it uses: its principal may see no others (the worker makes the rest)
+    await ensure_topics(kafka, list(FRONT_DOOR_TOPICS), settings.topic_partitions)
+    bridge = KafkaBridge(kafka)
     await bridge.start()
     timeout = timeout_s or float(os.environ.get("DOUANE_FRONT_DOOR_TIMEOUT_S", "60"))
     door = FrontDoor(policy, KeyStore(keys_path(settings.home)), bridge, timeout,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 
+from streams.adapters.kafka_security import KafkaConnection, start_client
 from streams.adapters.topic_retention import apply_retention, retention_ms
 from streams.config import (
     DEAD_LETTER_TOPIC,
@@ -18,6 +19,8 @@ from streams.core.policy import LoadedPolicy
 
 log = structlog.get_logger(__name__)
 DEFAULT_TOPIC_PARTITIONS = 12
+# what the front door publishes to and reads from
+FRONT_DOOR_TOPICS = (REQUESTS_TOPIC, RESPONSES_TOPIC, RESPONSE_CHUNKS_TOPIC)
 
 
 def topic_names(policy: LoadedPolicy) -> list[str]:
@@ -25,13 +28,13 @@ def topic_names(policy: LoadedPolicy) -> list[str]:
             DEAD_LETTER_TOPIC, *(forward_topic(p.id) for p in policy.policy.providers)]
 
 
-async def ensure_topics(bootstrap: str, names: list[str],
+async def ensure_topics(kafka: KafkaConnection, names: list[str],
                         partitions: int = DEFAULT_TOPIC_PARTITIONS) -> None:
     """Create douane's topics if missing, and give existing ones more partitions if they have
     fewer than ``partitions`` (Kafka can add partitions, never remove them). The partition
     count is how many workers can share a topic: a worker more than that stays idle."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
+    admin = AIOKafkaAdminClient(**kafka.client_options())
+    await start_client(admin, kafka, "creating douane's topics")
     try:
         existing = set(await admin.list_topics())
         missing = [n for n in names if n not in existing]
@@ -48,8 +51,8 @@ async def ensure_topics(bootstrap: str, names: list[str],
         await admin.close()
 
 
-async def prepare_topics(bootstrap: str, policy: LoadedPolicy,
+async def prepare_topics(kafka: KafkaConnection, policy: LoadedPolicy,
                          partitions: int = DEFAULT_TOPIC_PARTITIONS) -> None:
     """Create douane's topics and set their retention from the policy."""
-    await ensure_topics(bootstrap, topic_names(policy), partitions)
-    await apply_retention(bootstrap, retention_ms(policy))
+    await ensure_topics(kafka, topic_names(policy), partitions)
+    await apply_retention(kafka, retention_ms(policy))

@@ -16,6 +16,7 @@ import pytest_asyncio
 import yaml
 from stack import MAX_MESSAGE_BYTES, KafkaClient, Stack, free_port, request, wait_http
 
+from streams.adapters.kafka_security import kafka_connection
 from streams.adapters.policy_files import policy_document
 from streams.config import load_settings, project_root
 from streams.devtools.kafka_broker import start_broker, stop_broker
@@ -43,6 +44,10 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         # the fault tests hold the audit store's lock and kill -9 workers: fail and recover fast
         "DOUANE_AUDIT_BUSY_TIMEOUT_S": "2",
         "DOUANE_KAFKA_SESSION_TIMEOUT_S": "10",
+        # the first detection after start took over the default 10 s on a loaded 2-core
+        # machine (the probe below came back "blocked"); the tests check what douane does,
+        # not how fast it does it
+        "DOUANE_DETECTOR_TIMEOUT_S": "120",
     }
     logs = home / "logs"
     logs.mkdir()
@@ -56,7 +61,8 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 async def kafka(stack_settings: Stack) -> AsyncIterator[Stack]:
     settings = stack_settings.settings
     await start_broker(settings, timeout_s=120)
-    await ensure_topics(settings.kafka_bootstrap, topic_names(load_policy(settings.policy_path)))
+    policy = load_policy(settings.policy_path)
+    await ensure_topics(kafka_connection(settings, "admin"), topic_names(policy))
     yield stack_settings
     await stop_broker(settings)
 
@@ -68,7 +74,7 @@ async def douane(kafka: Stack) -> AsyncIterator[Stack]:
                 "--check-audit", "--chunk-delay-ms", "40")  # streamed answers take time
     await wait_http(f"{kafka.model_url}/v1/models")
     kafka.start("worker", "worker")
-    async with KafkaClient(kafka.settings.kafka_bootstrap) as client:
+    async with KafkaClient(kafka.settings) as client:
         probe_id = f"probe-{uuid.uuid4().hex[:8]}"
         await client.publish(request(probe_id, "Say hello."))
         responses = await client.responses({probe_id}, timeout_s=180)

@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.structs import RecordMetadata
 
+from streams.adapters.kafka_security import kafka_connection, start_client
 from streams.config import (
     REJECTED_TOPIC,
     REQUESTS_TOPIC,
@@ -178,13 +179,17 @@ def request(request_id: str, text: str, tenant: str = "city-of-lyon", **extra: A
 class KafkaClient:
     """A plain aiokafka producer and consumer, as a producing system would use them."""
 
-    def __init__(self, bootstrap: str) -> None:
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-        self.consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    def __init__(self, settings: Settings, role: str = "admin") -> None:
+        # the admin principal by default: the tests read douane.rejected, which no producing
+        # system's principal may (tests/integration/test_kafka_security.py uses the others)
+        kafka = kafka_connection(settings, role)
+        self.kafka = kafka
+        self.producer = AIOKafkaProducer(**kafka.client_options(), acks="all")
+        self.consumer = AIOKafkaConsumer(**kafka.client_options())
 
     async def __aenter__(self) -> KafkaClient:
-        await self.producer.start()
-        await self.consumer.start()
+        await start_client(self.producer, self.kafka, "the test's producer")
+        await start_client(self.consumer, self.kafka, "the test's consumer")
         partitions = [
             TopicPartition(topic, p)
             for topic in (RESPONSES_TOPIC, REJECTED_TOPIC)

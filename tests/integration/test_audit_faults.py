@@ -69,7 +69,7 @@ async def test_audit_store_unavailable_holds_the_request_until_it_is_back(douane
     holder = sqlite3.connect(douane.settings.audit_db, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+        async with KafkaClient(douane.settings) as client:
             await client.publish(request(request_id, "What are the library opening hours?"))
             # two failed attempts: the message is held and retried, not dropped nor dead-lettered
             await wait_for_log(douane, "worker", UNAVAILABLE, count=2, after=log_start)
@@ -102,7 +102,7 @@ async def worker_stopped(douane: Stack) -> AsyncIterator[Stack]:
             douane.stop(name, kill=True)
         if "worker" not in douane.processes:
             douane.start("worker", "worker")
-        async with KafkaClient(douane.settings.kafka_bootstrap) as client:  # ready for others
+        async with KafkaClient(douane.settings) as client:  # ready for others
             probe_id = f"probe-{run_id()}"
             await client.publish(request(probe_id, "Say hello."))
             await client.responses({probe_id}, timeout_s=180, settle_s=0)
@@ -128,7 +128,7 @@ async def test_kill_9_between_admitted_record_and_forward_forwards_exactly_once(
 ) -> None:
     stack = worker_stopped
     request_id = f"kill-admitted-{run_id()}"
-    async with KafkaClient(stack.settings.kafka_bootstrap) as client:
+    async with KafkaClient(stack.settings) as client:
         await crash_then_restart(stack, client, "crash-after:admitted", request_id,
                                  "Please summarise the opening hours of the town hall.")
         responses = await client.responses({request_id}, timeout_s=240, settle_s=4)
@@ -147,7 +147,7 @@ async def test_kill_9_between_forwarded_record_and_the_call_never_sends_twice(
     # most once) and the producer hears back: failed, delivery-uncertain.
     stack = worker_stopped
     request_id = f"kill-forwarded-{run_id()}"
-    async with KafkaClient(stack.settings.kafka_bootstrap) as client:
+    async with KafkaClient(stack.settings) as client:
         await crash_then_restart(stack, client, "crash-after:forwarded", request_id,
                                  "What documents do I need for a library card?")
         responses = await client.responses({request_id}, timeout_s=240, settle_s=4)

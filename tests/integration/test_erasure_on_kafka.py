@@ -48,7 +48,7 @@ async def test_a_dpo_sees_then_erases_a_person_of_a_conversation(douane: Stack) 
     run = uuid.uuid4().hex[:8]
     name = "Margaux Delacroix-Vidal"
     conversation = f"case-{run}"
-    async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+    async with KafkaClient(douane.settings) as client:
         first = await ask(client, f"erase-{run}-1", f"Rédige une lettre pour {name}.",
                           conversation)
         assert name in first  # restored for the producing system

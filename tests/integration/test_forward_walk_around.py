@@ -28,7 +28,7 @@ async def test_a_forward_message_nobody_admitted_never_reaches_the_model(douane:
               "metadata": {},
               "body": {"model": "douane-echo-1",
                        "messages": [{"role": "user", "content": PATIENT}]}}
-    async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+    async with KafkaClient(douane.settings) as client:
         await client.producer.send_and_wait(forward_topic("sovereign-local"),
                                             json.dumps(forged).encode(), key=walk_id.encode())
         await client.publish(request(real_id, "What are the opening hours of the library?"))

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from streams.adapters.kafka_security import kafka_connection
 from streams.config import Settings, load_settings
 from streams.devtools import kafka_broker as kb
 
@@ -102,10 +103,11 @@ async def _start_use_and_stop(settings: Settings) -> None:
     print(f"\nstart to ready: {start_s:.1f} s, RSS {status.rss_mb:.0f} MB")
 
     # A consumer group works right away (no GroupCoordinatorNotAvailable).
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap)
+    connection = kafka_connection(settings, "admin")
+    producer = AIOKafkaProducer(**connection.client_options())
     consumer = AIOKafkaConsumer(
         "douane.it.kafka-broker",
-        bootstrap_servers=settings.kafka_bootstrap,
+        **connection.client_options(),
         group_id="douane-it-kafka-broker",
         auto_offset_reset="earliest",
         enable_auto_commit=False,

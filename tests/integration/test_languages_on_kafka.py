@@ -42,7 +42,7 @@ PROMPTS = [
 async def test_each_language_is_redacted_before_the_model(douane: Stack) -> None:
     prefix = f"lang-{uuid.uuid4().hex[:8]}"
     ids = {f"{prefix}-{n}": prompt for n, prompt in enumerate(PROMPTS)}
-    async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+    async with KafkaClient(douane.settings) as client:
         for request_id, (language, text, _, _) in ids.items():
             extra = {"language": language} if language else {}
             await client.publish(request(request_id, text, "city-of-lyon", **extra))

@@ -70,7 +70,7 @@ def reason_codes(response: dict[str, Any]) -> list[str]:
 
 async def probe(stack: Stack, timeout_s: float = 240) -> bool:
     """Whether the worker answers a fresh request within ``timeout_s``."""
-    async with KafkaClient(stack.settings.kafka_bootstrap) as client:
+    async with KafkaClient(stack.settings) as client:
         probe_id = f"probe-{run_id()}"
         await client.publish(request(probe_id, "Say hello."))
         found = await client.responses({probe_id}, timeout_s=timeout_s, settle_s=0)
@@ -104,7 +104,7 @@ async def test_kill_9_with_the_window_full_loses_nothing_and_sends_nothing_twice
     prefix = f"many-kill-{run_id()}"
     ids = [f"{prefix}-{n}" for n in range(150)]
     await model.hold()
-    async with KafkaClient(stack.settings.kafka_bootstrap) as client:
+    async with KafkaClient(stack.settings) as client:
         worker = stack.start("worker-many", "worker", env=PATIENT_PROVIDER)
         for n, request_id in enumerate(ids):
             await client.publish(request(request_id, question(n)))
@@ -186,7 +186,7 @@ async def test_a_broker_restart_under_load_loses_and_duplicates_nothing(
     ids = [f"{prefix}-{n}" for n in range(200)]
     worker = stack.processes["worker"]
     log_start = len(stack.log_text("worker"))
-    async with KafkaClient(settings.kafka_bootstrap) as client:
+    async with KafkaClient(settings) as client:
         for n, request_id in enumerate(ids[:100]):  # the worker is busy with these...
             await client.publish(request(request_id, question(n)))
 
@@ -266,7 +266,7 @@ async def test_a_slow_provider_does_not_hold_back_a_fast_one(
     prefix = f"many-doors-{run_id()}"
     slow_ids = [f"{prefix}-city-{n}" for n in range(40)]
     fast_ids = [f"{prefix}-portal-{n}" for n in range(40)]
-    async with KafkaClient(stack.settings.kafka_bootstrap) as client:
+    async with KafkaClient(stack.settings) as client:
         # the slow door's requests first, so that they are ahead in every partition
         for n, request_id in enumerate(slow_ids):
             await client.publish(request(request_id, to_translate(n), "city-of-lyon",

@@ -28,7 +28,7 @@ async def test_personal_data_never_reaches_the_model(douane: Stack) -> None:
     prompts = sample_prompts()
     prefix = f"pii-{run_id()}"
     ids = {f"{prefix}-{n}": prompt for n, prompt in enumerate(prompts)}
-    async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+    async with KafkaClient(douane.settings) as client:
         for request_id, prompt in ids.items():
             extra = {k: prompt[k] for k in ("classification", "language") if k in prompt}
             await client.publish(request(request_id, prompt["text"], prompt["tenant"], **extra))
@@ -79,7 +79,7 @@ async def test_bad_input_is_rejected_precisely_and_the_worker_carries_on(douane:
         "oversize": request(f"{prefix}-big", "x" * (MAX_MESSAGE_BYTES + 10)),
         "unknown-tenant": request(f"{prefix}-tenant", "hello", tenant="ministry-of-magic"),
     }
-    async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+    async with KafkaClient(douane.settings) as client:
         sent = {}
         for code, raw in bad_messages.items():
             sent[code] = await client.publish(raw, key=code.encode())
@@ -112,7 +112,7 @@ async def test_bad_input_is_rejected_precisely_and_the_worker_carries_on(douane:
 async def test_a_request_id_seen_twice_is_forwarded_and_audited_once(douane: Stack) -> None:
     request_id = f"dup-{run_id()}"
     raw = request(request_id, "Write to Pauline Girard at pauline.girard@example.fr.")
-    async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+    async with KafkaClient(douane.settings) as client:
         await client.publish(raw)
         await client.publish(raw)
         responses = await client.responses({request_id}, timeout_s=60, settle_s=4)

@@ -15,6 +15,7 @@ import pytest
 from stack import KafkaClient, Stack, request
 
 from streams.adapters.audit.open import open_audit_reader
+from streams.adapters.kafka_security import kafka_connection
 from streams.adapters.topic_retention import read_retention, retention_ms
 from streams.worker import load_policy
 
@@ -57,7 +58,7 @@ async def test_topic_retention_follows_the_policy(douane: Stack) -> None:
     wanted = retention_ms(load_policy(douane.settings.policy_path))
     assert wanted["douane.requests"] == 3600 * 1000  # secret-never-leaves: raw_topics 1h
     assert wanted["douane.forward.anthropic"] == 86400 * 1000  # only public data goes there
-    on_broker = await read_retention(douane.settings.kafka_bootstrap, list(wanted))
+    on_broker = await read_retention(kafka_connection(douane.settings, "admin"), list(wanted))
     assert on_broker == {name: ms for name, ms in wanted.items() if name in on_broker}
     assert {"douane.requests", "douane.responses", "douane.forward.sovereign-local"} \
         <= set(on_broker)
@@ -74,7 +75,7 @@ async def test_residency_is_enforced_end_to_end(douane: Stack) -> None:
                                    "tax-office", purpose="fraud-investigation",
                                    language="en"),
     }
-    async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+    async with KafkaClient(douane.settings) as client:
         for raw in cases.values():
             await client.publish(raw)
         responses = await client.responses(set(cases), timeout_s=120)
@@ -94,7 +95,7 @@ async def test_hot_reload_applies_a_valid_set_and_refuses_an_invalid_one(douane:
     path = douane.settings.policy_path
     original = path.read_text("utf-8")
     old = load_policy(path)
-    bootstrap = douane.settings.kafka_bootstrap
+    admin = kafka_connection(douane.settings, "admin")
     seen = len(policy_records(douane))
     assert any(p["details"]["event"] == "loaded" and p["details"]["after"]["sha256"] ==
                old.digest for p in policy_records(douane))  # the start is audited too
@@ -109,12 +110,12 @@ async def test_hot_reload_applies_a_valid_set_and_refuses_an_invalid_one(douane:
         assert applied["details"]["before"]["sha256"] == old.digest
         assert applied["details"]["loaded_by"]["process"] == "douane worker"
         deadline = time.monotonic() + 30
-        while (await read_retention(bootstrap, ["douane.requests"])).get(
+        while (await read_retention(admin, ["douane.requests"])).get(
                 "douane.requests") != 1800 * 1000 and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
-        assert (await read_retention(bootstrap, ["douane.requests"])) == \
+        assert (await read_retention(admin, ["douane.requests"])) == \
             {"douane.requests": 1800 * 1000}
-        async with KafkaClient(bootstrap) as client:
+        async with KafkaClient(douane.settings) as client:
             probe = f"reload-{run_id()}"
             await client.publish(request(probe, "Opening hours of the library?"))
             [answer] = (await client.responses({probe}, timeout_s=60))[probe]
@@ -128,7 +129,7 @@ async def test_hot_reload_applies_a_valid_set_and_refuses_an_invalid_one(douane:
         assert any(re.search(r"policy\.yaml:\d+:10: version: expected integer, got string", p)
                    for p in refused["details"]["problems"]), refused["details"]["problems"]
         assert "policy change refused" in douane.log_text("worker")
-        async with KafkaClient(bootstrap) as client:
+        async with KafkaClient(douane.settings) as client:
             probe = f"refused-{run_id()}"
             await client.publish(request(probe, "Opening hours of the library?"))
             [answer] = (await client.responses({probe}, timeout_s=60))[probe]
@@ -138,8 +139,8 @@ async def test_hot_reload_applies_a_valid_set_and_refuses_an_invalid_one(douane:
         write_atomically(path, original)
         await wait_for_policy_record(douane, "applied", old.digest, seen)
     deadline = time.monotonic() + 30
-    while (await read_retention(bootstrap, ["douane.requests"])).get(
+    while (await read_retention(admin, ["douane.requests"])).get(
             "douane.requests") != 3600 * 1000 and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
-    assert (await read_retention(bootstrap, ["douane.requests"])) == \
+    assert (await read_retention(admin, ["douane.requests"])) == \
         {"douane.requests": 3600 * 1000}

@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from stack import KafkaClient, Stack, request
 
+from streams.adapters.kafka_security import kafka_connection
 from streams.adapters.topic_retention import apply_retention, read_retention
 
 pytestmark = pytest.mark.integration
@@ -26,17 +27,17 @@ def files_holding(folder: Path, needle: bytes) -> list[str]:
 
 
 async def test_a_value_leaves_the_brokers_segment_files_after_retention(kafka: Stack) -> None:
-    bootstrap = kafka.settings.kafka_bootstrap
+    connection = kafka_connection(kafka.settings, "admin")
     topic = f"douane.retention-test-{uuid.uuid4().hex[:8]}"
     value = f"Jeanne Kovalenko, passport FX{uuid.uuid4().int % 10**6:06d}".encode()
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**connection.client_options())
     await admin.start()
     try:  # small segments, deleted at once: only retention.ms decides how long data lives
         await admin.create_topics([NewTopic(topic, 1, 1, topic_configs={
             "segment.ms": "1000", "file.delete.delay.ms": "0"})])
     finally:
         await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(**connection.client_options(), acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(topic, b'{"prompt": "' + value + b'"}')
@@ -45,8 +46,8 @@ async def test_a_value_leaves_the_brokers_segment_files_after_retention(kafka: S
     partition = next(kafka.settings.kafka_data_dir.rglob(f"{topic}-0"))
     assert files_holding(partition, value)  # the scan sees it while it is kept
 
-    await apply_retention(bootstrap, {topic: 2000})
-    assert (await read_retention(bootstrap, [topic]))[topic] == 2000
+    await apply_retention(connection, {topic: 2000})
+    assert (await read_retention(connection, [topic]))[topic] == 2000
     deadline = time.monotonic() + 90  # 2 s retention + the broker's 10 s check, with margin
     while files_holding(partition, value) and time.monotonic() < deadline:
         await asyncio.sleep(1)
@@ -64,7 +65,7 @@ async def test_only_the_raw_topics_hold_a_submitted_value_in_clear(douane: Stack
     planted = ["Jeanne Martin", email, "+33 6 12 34 56 78"]
     text = (f"Please write a polite reply to Jeanne Martin ({email}, +33 6 12 34 56 78) "
             "confirming her appointment.")
-    async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+    async with KafkaClient(douane.settings) as client:
         await client.publish(request(request_id, text))
         responses = await client.responses({request_id}, timeout_s=120)
     assert [r["status"] for r in responses[request_id]] == ["answered"]

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 
 from streams.config import Settings, load_settings
+from streams.core.kafka_acls import ADMIN
 from streams.devtools import kafka_broker as kb
+from streams.devtools.kafka_principals import CONTROLLER_USER, BrokerSecrets
 
 
 def _free_port() -> int:
@@ -46,20 +48,45 @@ def _dead_pid() -> int:
 
 
 def test_server_properties_rendering(tmp_path: Path) -> None:
-    text = kb.render_server_properties(19192, tmp_path / "kafka")
+    secrets = BrokerSecrets(tmp_path / "kafka")
+    text = kb.render_server_properties(19192, tmp_path / "kafka", secrets)
     assert text.endswith("\n")
     settings = dict(
         line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#")
     )
+    admin = secrets.password(ADMIN, create=False)
+    controller = secrets.password(CONTROLLER_USER, create=False)
     assert settings == {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.voters": "1@127.0.0.1:19193",
-        "listeners": "PLAINTEXT://127.0.0.1:19192,CONTROLLER://127.0.0.1:19193",
-        "advertised.listeners": "PLAINTEXT://127.0.0.1:19192",
+        "listeners": "SASL_SSL://127.0.0.1:19192,CONTROLLER://127.0.0.1:19193",
+        "advertised.listeners": "SASL_SSL://127.0.0.1:19192",
         "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-        "inter.broker.listener.name": "PLAINTEXT",
+        "listener.security.protocol.map": "SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT",
+        "inter.broker.listener.name": "SASL_SSL",
+        "sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "sasl.mechanism.inter.broker.protocol": "SCRAM-SHA-512",
+        "listener.name.sasl_ssl.sasl.enabled.mechanisms": "SCRAM-SHA-512",
+        "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config":
+            "org.apache.kafka.common.security.scram.ScramLoginModule required "
+            f'username="douane-admin" password="{admin}";',
+        "ssl.keystore.type": "PEM",
+        "ssl.keystore.location": f"{tmp_path}/kafka/tls/broker.pem",
+        "ssl.truststore.type": "PEM",
+        "ssl.truststore.location": f"{tmp_path}/kafka/tls/ca.pem",
+        "ssl.enabled.protocols": "TLSv1.3,TLSv1.2",
+        "ssl.client.auth": "none",
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config":
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'username="douane-controller" password="{controller}" '
+            f'user_douane-controller="{controller}";',
+        "authorizer.class.name":
+            "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "allow.everyone.if.no.acl.found": "false",
+        "super.users": "User:douane-admin;User:douane-controller",
         "log.dirs": f"{tmp_path}/kafka/logs",
         "offsets.topic.replication.factor": "1",
         "transaction.state.log.replication.factor": "1",
@@ -69,6 +96,18 @@ def test_server_properties_rendering(tmp_path: Path) -> None:
         "auto.create.topics.enable": "true",
         "log.retention.check.interval.ms": "10000",
     }
+    # no PLAINTEXT listener a client could use, and the passwords stay the same across starts
+    assert "PLAINTEXT://" not in text
+    assert kb.render_server_properties(19192, tmp_path / "kafka", secrets) == text
+
+
+def test_storage_of_an_older_douane_is_refused(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, f"127.0.0.1:{_free_port()}")
+    logs = settings.kafka_data_dir / "logs"
+    logs.mkdir(parents=True)
+    (logs / "meta.properties").write_text("formatted\n")  # formatted, but no admin user
+    with pytest.raises(kb.KafkaBrokerError, match="without TLS and SASL"):
+        asyncio.run(kb.start_broker(settings, progress=lambda _m: None))
 
 
 @pytest.mark.parametrize(
@@ -422,6 +461,7 @@ def fake_java(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> S
     logs = settings.kafka_data_dir / "logs"
     logs.mkdir(parents=True)
     (logs / "meta.properties").write_text("formatted\n")  # so no storage formatting
+    BrokerSecrets(settings.kafka_data_dir).password(ADMIN)  # ... by this douane
     (settings.kafka_data_dir / kb.LOG_FILE).write_text("an earlier run's last words\n")
     return settings
 
@@ -449,3 +489,34 @@ def test_start_timeout_reports_and_stop_cleans_up(fake_java: Settings) -> None:
     assert asyncio.run(kb.stop_broker(fake_java, timeout_s=5)) is True
     assert not kb._pid_alive(status.pid)
     assert asyncio.run(kb.broker_status(fake_java)).running is False
+
+
+# --------------------------------------------------------------------------- users
+
+
+def test_users_commands_without_a_broker(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = _settings(tmp_path, f"127.0.0.1:{_free_port()}")
+    assert kb.run_users_command("list", None, settings) == 0
+    assert "no principals" in capsys.readouterr().out
+    assert kb.run_users_command("add", None, settings) == 2
+    assert kb.run_users_command("add", "city-of-nantes", settings) == 1
+    assert "`douane kafka start` first" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("tenant", ["", "a b", "x]", "-lead", "a,password=x", "é"])
+def test_a_tenant_id_that_cannot_name_a_principal_is_refused(tenant: str) -> None:
+    with pytest.raises(kb.KafkaBrokerError, match="cannot name a Kafka principal"):
+        kb._checked_tenant(tenant)
+
+
+def test_users_list_shows_the_principals_and_their_files(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, "127.0.0.1:9092")
+    secrets = BrokerSecrets(settings.kafka_data_dir)
+    for principal in ("douane-admin", "douane-worker", "tenant-city-of-lyon"):
+        secrets.password(principal)
+    secrets.password("douane-controller")  # not a SCRAM principal: not listed
+    lines = kb.describe_users(settings)
+    assert [line.split()[:2] for line in lines] == [
+        ["douane-admin", "super"], ["douane-worker", "worker"], ["tenant-city-of-lyon", "tenant"]]
