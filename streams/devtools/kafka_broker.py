@@ -36,7 +36,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from streams.adapters.kafka_security import KafkaConnection, kafka_connection
+from streams.adapters.kafka_security import KafkaConnection, diagnose, kafka_connection
 from streams.config import Settings, project_root
 from streams.core.kafka_acls import (
     ADMIN,
@@ -606,6 +606,8 @@ async def _wait_ready(
                 )
         remaining = deadline - loop.time()
         if remaining <= 0:
+            if "KafkaConnectionError" in last_reason:  # aiokafka's bare "Unable to bootstrap"
+                last_reason = await diagnose(kafka, timeout_s=5.0)
             if pid is None:
                 raise KafkaBrokerError(
                     f"a Kafka broker answers at {bootstrap} but its consumer groups are not "
