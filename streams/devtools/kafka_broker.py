@@ -36,7 +36,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
-from streams.adapters.kafka_security import KafkaConnection, kafka_connection
+from streams.adapters.kafka_security import KafkaConnection, diagnose, kafka_connection
 from streams.adapters.private_files import (
     make_private_folder,
     open_private_for_append,
@@ -618,6 +618,8 @@ async def _wait_ready(
                 )
         remaining = deadline - loop.time()
         if remaining <= 0:
+            if "KafkaConnectionError" in last_reason:  # aiokafka's bare "Unable to bootstrap"
+                last_reason = await diagnose(kafka, timeout_s=5.0)
             if pid is None:
                 raise KafkaBrokerError(
                     f"a Kafka broker answers at {bootstrap} but its consumer groups are not "

@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import confluent_kafka  # a dev dependency: librdkafka, the independent client
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
@@ -244,7 +245,6 @@ def librdkafka_config(path: Path) -> dict[str, Any]:
 
 def librdkafka_exchange(secrets: BrokerSecrets, request_id: str, body: bytes
                         ) -> dict[str, Any]:
-    confluent_kafka = pytest.importorskip("confluent_kafka")
     config = librdkafka_config(secrets.librdkafka_file(FRONT_DOOR))
     producer = confluent_kafka.Producer(config)
     errors: list[Any] = []
@@ -269,7 +269,6 @@ def librdkafka_exchange(secrets: BrokerSecrets, request_id: str, body: bytes
 
 
 def librdkafka_forward_denied(secrets: BrokerSecrets) -> Any:
-    confluent_kafka = pytest.importorskip("confluent_kafka")
     config = librdkafka_config(secrets.librdkafka_file(tenant_principal(TENANT)))
     producer = confluent_kafka.Producer(config)
     errors: list[Any] = []
