@@ -275,8 +275,11 @@ class LoadedPolicy:
         files: tuple[tuple[str, str], ...] = (),
         rule_origins: tuple[RuleOrigin, ...] = (),
         document: Mapping[str, Any] | None = None,
+        warnings: tuple[str, ...] = (),
     ) -> None:
         self.policy = policy
+        # valid but probably a mistake ('file:line: path: message'); shown by policy validate
+        self.warnings = warnings
         # the merged document (plain JSON values) that was hashed: tools derive variants from it
         self.document: Mapping[str, Any] = document if document is not None \
             else policy.model_dump(mode="json", exclude_none=True)
