@@ -80,6 +80,14 @@ class Provider(_Strict):
         return kind
 
 
+class FrontDoorLimits(_Strict):
+    """What all of one tenant's callers together may ask of one front door process (unset:
+    the front door's DOUANE_FRONT_DOOR_TENANT_* settings)."""
+
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    max_in_flight: int | None = Field(default=None, ge=1)
+
+
 class Tenant(_Strict):
     """An agency sending requests."""
 
@@ -88,6 +96,7 @@ class Tenant(_Strict):
     default_classification: Classification
     minimum_classification: Classification | None = None  # a request is never judged lower
     purposes: tuple[str, ...] | None = None  # allowed purposes; None: any declared purpose
+    front_door: FrontDoorLimits | None = None
 
 
 class Purpose(_Strict):

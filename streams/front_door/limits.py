@@ -2,6 +2,9 @@
 number of requests in flight. Without them one caller could fill the worker's queue and starve
 every other agency (40 fire-and-forget requests did).
 
+Per key: the front door's settings (``DOUANE_FRONT_DOOR_KEY_*``). Per tenant: the policy's
+``tenants[].front_door`` where it gives them, else ``DOUANE_FRONT_DOOR_TENANT_*``.
+
 - **Rate**: a token bucket per key and per tenant: up to ``requests_per_minute`` at once, then
   one more every ``60 / requests_per_minute`` seconds.
 - **In flight**: a request holds a slot of its key and of its tenant from the moment it is
@@ -18,8 +21,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from streams.core.policy import Policy
 from streams.errors import DouaneError
 
 UNLIMITED = "unlimited"
@@ -51,6 +55,24 @@ NO_LIMITS = Limits()
 class LimitSettings:
     per_key: Limits = NO_LIMITS
     per_tenant: Limits = NO_LIMITS
+    # a tenant's own, from the policy (tenants[].front_door); unset fields: per_tenant's
+    tenants: Mapping[str, Limits] = field(default_factory=dict)
+
+    def for_tenant(self, tenant: str) -> Limits:
+        own = self.tenants.get(tenant)
+        if own is None:
+            return self.per_tenant
+        return Limits(
+            own.requests_per_minute if own.requests_per_minute is not None
+            else self.per_tenant.requests_per_minute,
+            own.max_in_flight if own.max_in_flight is not None
+            else self.per_tenant.max_in_flight)
+
+    def with_policy(self, policy: Policy) -> LimitSettings:
+        """These settings with the limits the policy gives its tenants."""
+        return replace(self, tenants={
+            t.id: Limits(t.front_door.requests_per_minute, t.front_door.max_in_flight)
+            for t in policy.tenants if t.front_door is not None})
 
     @classmethod
     def from_environment(cls, environment: Mapping[str, str]) -> LimitSettings:
@@ -152,7 +174,7 @@ class Limiter:
             key = self._keys[key_id] = _Subject(self.settings.per_key, f"API key {key_id}")
         owner = self._tenants.get(tenant)
         if owner is None:
-            owner = self._tenants[tenant] = _Subject(self.settings.per_tenant,
+            owner = self._tenants[tenant] = _Subject(self.settings.for_tenant(tenant),
                                                      f"tenant '{tenant}'")
         now = self.clock()
         for subject in (key, owner):

@@ -255,7 +255,8 @@ async def serve(settings: Settings, port: int, host: str, timeout_s: float | Non
 
     policy = load_policy(settings.policy_path)
     await ensure_topics(settings.kafka_bootstrap, topic_names(policy))
-    limits = LimitSettings.from_environment(os.environ)  # a bad setting stops here
+    # a bad setting stops here; the policy may give a tenant its own
+    limits = LimitSettings.from_environment(os.environ).with_policy(policy.policy)
     bridge = KafkaBridge(settings.kafka_bootstrap, abandon_after_s=float(
         os.environ.get("DOUANE_FRONT_DOOR_ABANDON_S", "600")))
     await bridge.start()

@@ -5,7 +5,11 @@ nothing, and settings read from the environment."""
 from __future__ import annotations
 
 import pytest
+import yaml
 
+from streams.adapters.policy_files import policy_document
+from streams.config import project_root
+from streams.core.policy import PolicyError, parse_policy
 from streams.front_door.limits import (
     NO_LIMITS,
     Limiter,
@@ -103,3 +107,26 @@ def test_settings_come_from_the_environment() -> None:
 def test_a_bad_setting_is_refused_with_its_name(value: str) -> None:
     with pytest.raises(LimitSettingError, match="DOUANE_FRONT_DOOR_KEY_MAX_IN_FLIGHT="):
         LimitSettings.from_environment({"DOUANE_FRONT_DOOR_KEY_MAX_IN_FLIGHT": value})
+
+
+def test_the_policy_may_give_a_tenant_its_own_limits() -> None:
+    document = policy_document(project_root() / "policies")
+    for tenant in document["tenants"]:
+        if tenant["id"] == "tax-office":
+            tenant["front_door"] = {"max_in_flight": 1}
+    policy = parse_policy(yaml.safe_dump(document), "limits.yaml").policy
+    settings = LimitSettings(per_tenant=Limits(60, 5)).with_policy(policy)
+    assert settings.for_tenant("tax-office") == Limits(60, 1)  # its own, and the default rate
+    assert settings.for_tenant("city-of-lyon") == Limits(60, 5)
+    limits = Limiter(settings, Clock())
+    slot(limits.admit("k1", "tax-office"))
+    assert "tenant 'tax-office'" in refused(limits.admit("k2", "tax-office")).message
+    for key in ("k3", "k4"):
+        slot(limits.admit(key, "city-of-lyon"))
+
+
+def test_a_tenants_limits_in_the_policy_are_checked() -> None:
+    document = policy_document(project_root() / "policies")
+    document["tenants"][0]["front_door"] = {"max_in_flight": 0}
+    with pytest.raises(PolicyError, match=r"tenants\[0\]\.front_door\.max_in_flight"):
+        parse_policy(yaml.safe_dump(document), "limits.yaml")
