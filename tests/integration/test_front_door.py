@@ -12,7 +12,7 @@ import time
 import httpx
 import openai
 import pytest
-from stack import Stack
+from stack import Stack, free_port, wait_http, wait_until
 
 from streams.adapters.audit.verify import find_verified
 from streams.front_door.keys import KeyStore, keys_path
@@ -152,3 +152,45 @@ async def test_a_key_revoked_while_the_front_door_runs_is_refused_at_once(
         await client(front_door, key).models.list()
     assert f"revoked API key (key id {entry.key_id})" in str(refused.value)
     assert [m.id async for m in client(front_door).models.list()]  # other keys still work
+
+
+async def test_a_caller_cannot_flood_douane_with_requests_it_gave_up_on(
+    front_door: tuple[str, str], douane: Stack
+) -> None:
+    """Issue 12, item 6, on the real stack: a second front door allows one request in flight per
+    key; a request whose caller got its 504 still counts until douane has answered it."""
+    port = free_port()
+    douane.start("front-door-limited", "front-door", "--port", str(port), "--timeout", "60",
+                 env={"DOUANE_FRONT_DOOR_KEY_MAX_IN_FLIGHT": "1"})
+    try:
+        await wait_http(f"http://127.0.0.1:{port}/healthz")
+        limited = (f"http://127.0.0.1:{port}/v1", front_door[1])
+        stand_in = douane.stand_in()
+        await stand_in.hold()
+        try:
+            with pytest.raises(openai.APIStatusError) as gave_up:
+                await client(limited).chat.completions.create(
+                    model="auto", messages=[{"role": "user", "content": "Say hello."}],
+                    extra_headers={"X-Douane-Timeout-S": "1"})
+            assert gave_up.value.status_code == 504
+            with pytest.raises(openai.RateLimitError) as refused:
+                await client(limited).chat.completions.create(
+                    model="auto", messages=[{"role": "user", "content": "Say hello."}])
+            assert refused.value.response.headers["retry-after"] == "1"
+            body = refused.value.body
+            assert isinstance(body, dict) and body["code"] == "concurrency_limit_exceeded"
+        finally:
+            await stand_in.release()
+
+        async def accepted() -> bool:  # once douane has answered the first one
+            try:
+                await client(limited).chat.completions.create(
+                    model="auto", messages=[{"role": "user", "content": "Say hello."}])
+            except openai.RateLimitError:
+                return False
+            return True
+
+        await wait_until(accepted, 120, lambda: douane.log_text("front-door-limited")[-2000:],
+                         poll_s=1)
+    finally:
+        douane.stop("front-door-limited")
