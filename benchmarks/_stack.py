@@ -30,6 +30,7 @@ from streams.adapters.policy_files import policy_document
 from streams.config import load_settings, project_root
 from streams.devtools.kafka_broker import start_broker, stop_broker
 from streams.front_door.keys import KeyStore, keys_path
+from streams.front_door.limits import ENVIRONMENT as LIMIT_SETTINGS
 
 DIRECT_MODEL = "douane-echo-1"  # what the stand-in calls itself
 DOUANE_MODEL = "auto"  # through douane the policy picks the provider and model
@@ -101,7 +102,9 @@ async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] |
     environment = {**os.environ, "DOUANE_HOME": str(home),
                    "DOUANE_POLICY": str(home / "policy.yaml"),
                    "DOUANE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
-                   "DOUANE_LOG_FORMAT": "json", "DOUANE_APP_ID": "douane-bench", **(env or {})}
+                   "DOUANE_LOG_FORMAT": "json", "DOUANE_APP_ID": "douane-bench",
+                   # one key plays every caller: the benchmarks measure douane, not its limits
+                   **{name: "unlimited" for name in LIMIT_SETTINGS}, **(env or {})}
     settings = load_settings(environment)
     key, _ = KeyStore(keys_path(home)).add("city-of-lyon", "benchmark")
     processes: dict[str, subprocess.Popen[bytes]] = {}

@@ -48,8 +48,10 @@ The tree (module in brackets; built-in base after the ``/``)::
     │                                             be managed
     ├── KafkaPrincipalError / RuntimeError      [devtools.kafka_principals]  a principal of the
     │                                             local broker cannot be changed
-    └── BadRequest / ValueError                 [front_door.openai_format]  an OpenAI request
-                                                  that is not a douane request
+    ├── BadRequest / ValueError                 [front_door.openai_format]  an OpenAI request
+    │                                             that is not a douane request
+    ├── KeyFileError / ValueError               [front_door.keys]  an unreadable API key file
+    └── LimitSettingError / ValueError          [front_door.limits]  a bad front-door limit
 
 Module-private exceptions used for control flow inside one module (``core.audit._NotPlain``,
 ``core.audit._Bad``, ``devtools.kafka_broker._NotReady``) derive from ``DouaneError`` too, so

@@ -21,7 +21,7 @@ import asyncio
 import base64
 import functools
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -357,9 +357,11 @@ class Pipeline:
         message = json.loads(raw)
         # only what the admit stage decided and signed leaves: checked before anything else,
         # so a forged message can neither reach a provider nor disturb the real request
-        problem = admission_problem(message, self._signed_admission(message))
+        admission = self._signed_admission(message)
+        problem = admission_problem(message, admission)
         if problem is not None:
             return await self._refuse_forward(message, source, problem)
+        assert admission is not None
         request_id, tenant = message["id"], message["tenant"]
         policy = self.policy  # the set in force for this message, start to end
         existing = {r.kind for r in self.audit.records_for_request(request_id)}
@@ -391,7 +393,10 @@ class Pipeline:
 
         # the operators and restoration the policy now in force gives this request
         resolution = resolve(policy, tenant, message.get("purpose"), message["classification"])
-        restore = (self._restorer(tenant, message.get("conversation", request_id))
+        # the tenant and conversation are those the signed admission names (checked above),
+        # and only the placeholders it lists are put back
+        restore = (self._restorer(tenant, message["conversation"],
+                                  admission["details"].get("restorable_placeholders") or ())
                    if resolution.restore_answers else self.answer_hook)
         guard = StreamedAnswerGuard(self.detection.detect, resolution.entities, tenant, self.keys,
                                     restore, request_id)
@@ -503,11 +508,14 @@ class Pipeline:
                          reasons=[problem.as_json()], audit_record_id=record_id,
                          policy_hash=self.policy.digest)]
 
-    def _restorer(self, tenant: str, conversation: str) -> Callable[[str], str]:
-        """Puts the conversation's values back into the answer, when the deployment allows."""
-        if not self.restore_answers or self.placeholders is None:
+    def _restorer(self, tenant: str, conversation: str,
+                  restorable: Collection[str]) -> Callable[[str], str]:
+        """Puts the conversation's values back into the answer, when the deployment allows:
+        only those behind ``restorable``, the placeholders written in place of this request's
+        own values (never one the sender typed, never one of an earlier turn alone)."""
+        if not self.restore_answers or self.placeholders is None or not restorable:
             return self.answer_hook
-        mapping = self.placeholders.load(tenant, conversation)
+        mapping = self.placeholders.load(tenant, conversation).limited_to(restorable)
         if not mapping.values:
             return self.answer_hook
         hook = self.answer_hook

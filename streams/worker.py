@@ -57,8 +57,11 @@ POLICY_CHECK_INTERVAL_S = 2.0
 
 def load_policy(path: Path) -> LoadedPolicy:
     """The policy set at ``path`` (a folder with policy.yaml, or a file). PolicyError if not
-    valid: the worker does not start on an invalid policy."""
-    return load_policy_set(path)
+    valid: the worker does not start on an invalid policy. Its warnings are logged."""
+    loaded = load_policy_set(path)
+    for warning in loaded.warnings:
+        log.warning("policy warning", warning=warning)
+    return loaded
 
 
 def load_request_schema() -> dict[str, object]:

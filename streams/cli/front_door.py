@@ -1,13 +1,15 @@
-"""``douane front-door`` and ``douane keys add|list`` (the front door's API keys)."""
+"""``douane front-door`` and ``douane keys add|list|revoke`` (the front door's API keys)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+from datetime import timedelta
 
 from streams.cli import Commands
 from streams.config import Settings
+from streams.core.durations import parse_duration
 from streams.front_door.keys import KeyStore, keys_path
 
 
@@ -25,7 +27,13 @@ def register(commands: Commands) -> None:
     add_key = keys_commands.add_parser("add", help="create a key for a tenant; shown once")
     add_key.add_argument("--tenant", required=True)
     add_key.add_argument("--label", default="")
+    add_key.add_argument("--expires-in", metavar="DURATION",
+                         help="the key stops working after this long (e.g. 90d, 12h, 1y); "
+                              "default: never")
     keys_commands.add_parser("list", help="list key ids and tenants (never the keys)")
+    revoke = keys_commands.add_parser(
+        "revoke", help="revoke a key by its id; a running front door refuses it at once")
+    revoke.add_argument("key_id", metavar="KEY_ID", help="as 'douane keys list' shows it")
     keys.set_defaults(run=run_keys)
 
 
@@ -47,11 +55,33 @@ def run_keys(args: argparse.Namespace, settings: Settings) -> int:
             print(f"douane keys add: unknown tenant '{args.tenant}' "
                   f"(the policy declares: {', '.join(sorted(tenants))})")
             return 2
-        key, entry = store.add(args.tenant, args.label)
+        expires_in = None
+        if args.expires_in is not None:
+            try:
+                expires_in = timedelta(seconds=parse_duration(args.expires_in))
+            except ValueError as error:
+                print(f"douane keys add: --expires-in: {error}")
+                return 2
+        key, entry = store.add(args.tenant, args.label, expires_in)
         print(key)
         print(f"key id {entry.key_id} for tenant {entry.tenant} stored hashed in {store.path}; "
-              f"this is the only time the key is shown")
+              f"this is the only time the key is shown"
+              + (f"; it expires at {entry.expires_at}" if entry.expires_at else ""))
         return 0
+    if args.keys_command == "revoke":
+        revoked = store.revoke(args.key_id)
+        if not revoked:
+            print(f"douane keys revoke: no key with id '{args.key_id}' in {store.path} "
+                  "('douane keys list' shows them)")
+            return 2
+        for entry in revoked:
+            print(f"key {entry.key_id} of tenant {entry.tenant} revoked at {entry.revoked_at}; "
+                  "running front doors refuse it from their next request")
+        return 0
+    now = store.clock()
     for entry in store.entries:
-        print(f"{entry.key_id}  {entry.tenant:24}  {entry.created_at}  {entry.label}")
+        state = entry.state(now)
+        until = f"until {entry.expires_at}" if entry.expires_at and state == "valid" else ""
+        print(f"{entry.key_id}  {entry.tenant:24}  {entry.created_at}  {state:8} {until:26}"
+              f"  {entry.label}".rstrip())
     return 0

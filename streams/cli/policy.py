@@ -83,6 +83,10 @@ def run_validate(path: Path) -> int:
     print(f"  {len(loaded.files)} file(s), {len(policy.providers)} providers, "
           f"{len(policy.tenants)} tenants, {len(policy.purposes)} purposes, "
           f"{len(policy.rules)} rules")
+    if loaded.warnings:
+        print(f"  {len(loaded.warnings)} warning(s):")
+        for warning in loaded.warnings:
+            print(f"    {warning}")
     return 0
 
 

@@ -26,7 +26,11 @@ import rfc8785
 from streams.core.audit import AuditEvent
 from streams.core.intake import undeclared_value
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest, Reason
-from streams.core.placeholders import PlaceholderMap
+from streams.core.placeholders import (
+    PlaceholderMap,
+    conversation_digest,
+    restorable_placeholders,
+)
 from streams.core.policy import SENSITIVITY, LoadedPolicy, Provider
 from streams.core.redaction import (
     KEYED_OPERATORS,
@@ -239,6 +243,14 @@ class Decision:
     detection: Detection
     policy: LoadedPolicy
     verdict: Verdict | None = field(default=None, compare=False)
+    # the placeholders the redaction wrote in place of this request's values
+    written_placeholders: tuple[str, ...] = ()
+
+    @property
+    def restorable_placeholders(self) -> tuple[str, ...]:
+        """The only placeholders the answer to this request may have restored."""
+        return restorable_placeholders((m.content for m in self.request.messages),
+                                       self.written_placeholders)
 
     @property
     def fallbacks(self) -> tuple[Provider, ...]:
@@ -293,6 +305,11 @@ class Decision:
             # Digest of exactly what leaves (redacted text only), so a provider-side log or
             # the stand-in model server can prove that what it received is what was audited.
             details["forwarded_sha256"] = forwarded_digest(self.forward_body())
+            # what the forward stage may restore in the answer, and from which conversation:
+            # signed here, so nothing written on a forward topic can widen it
+            details["conversation_sha256"] = conversation_digest(
+                self.request.tenant, self.request.conversation_key)
+            details["restorable_placeholders"] = list(self.restorable_placeholders)
         return AuditEvent(
             record_id=self.audit_record_id,
             kind=self.audit_kind,
@@ -352,7 +369,7 @@ def decide(
         reasons.insert(at, _redacted_reason(redacted.counts, redacted.operators))
     return Decision(request, "forward", verdict.classification, verdict.provider, verdict.model,
                     tuple(reasons), verdict.findings, redacted.counts, redacted.messages,
-                    detection, loaded, verdict)
+                    detection, loaded, verdict, redacted.placeholders)
 
 
 def _redacted_reason(counts: dict[str, int], operators: dict[str, str]) -> Reason:

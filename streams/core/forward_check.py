@@ -17,6 +17,7 @@ from typing import Any
 
 from streams.core.decision import forwarded_digest
 from streams.core.model import Reason
+from streams.core.placeholders import conversation_digest
 
 __all__ = ["NOT_ADMITTED", "admission_problem"]
 
@@ -41,6 +42,10 @@ def admission_problem(message: Mapping[str, Any],
                       [message.get("provider"), *(message.get("fallbacks") or [])]),
     }
     differing = [name for name, (recorded, given) in expected.items() if recorded != given]
+    tenant, conversation = message.get("tenant"), message.get("conversation")
+    if not (isinstance(tenant, str) and isinstance(conversation, str)
+            and details.get("conversation_sha256") == conversation_digest(tenant, conversation)):
+        differing.append("conversation")
     body = message.get("body")
     if not isinstance(body, dict) or details.get("forwarded_sha256") != forwarded_digest(body):
         differing.append("body")

@@ -80,6 +80,14 @@ class Provider(_Strict):
         return kind
 
 
+class FrontDoorLimits(_Strict):
+    """What all of one tenant's callers together may ask of one front door process (unset:
+    the front door's DOUANE_FRONT_DOOR_TENANT_* settings)."""
+
+    requests_per_minute: int | None = Field(default=None, ge=1)
+    max_in_flight: int | None = Field(default=None, ge=1)
+
+
 class Tenant(_Strict):
     """An agency sending requests."""
 
@@ -88,6 +96,7 @@ class Tenant(_Strict):
     default_classification: Classification
     minimum_classification: Classification | None = None  # a request is never judged lower
     purposes: tuple[str, ...] | None = None  # allowed purposes; None: any declared purpose
+    front_door: FrontDoorLimits | None = None
 
 
 class Purpose(_Strict):
@@ -275,8 +284,11 @@ class LoadedPolicy:
         files: tuple[tuple[str, str], ...] = (),
         rule_origins: tuple[RuleOrigin, ...] = (),
         document: Mapping[str, Any] | None = None,
+        warnings: tuple[str, ...] = (),
     ) -> None:
         self.policy = policy
+        # valid but probably a mistake ('file:line: path: message'); shown by policy validate
+        self.warnings = warnings
         # the merged document (plain JSON values) that was hashed: tools derive variants from it
         self.document: Mapping[str, Any] = document if document is not None \
             else policy.model_dump(mode="json", exclude_none=True)

@@ -1,5 +1,6 @@
 """Checks on a policy set beyond its schema: cross-references, unreachable rules, and
-classifications no residency rule covers.
+classifications no residency rule covers. Warnings (:func:`policy_warnings`) name what is valid
+but probably a mistake; they do not stop a policy from loading.
 
 Reachability is exact, not heuristic: tenants, purposes and classifications are finite, so
 every (tenant, purpose, classification) a request can have is enumerated - respecting each
@@ -171,3 +172,20 @@ def _reachability(policy: Policy, at: Locator) -> list[str]:
                 f"classification '{classification}' has no residency rule for {example}{more}:"
                 " add a rule whose residency covers it (providers: [] to block it)"))
     return problems
+
+
+def policy_warnings(policy: Policy, at: Locator) -> list[str]:
+    """What a reviewer should look at although the policy is valid."""
+    warnings = []
+    for index, tenant in enumerate(policy.tenants):
+        if (tenant.minimum_classification is None
+                and SENSITIVITY[tenant.default_classification] >= SENSITIVITY["personal"]):
+            # the producer's own word is then the only thing between a patient file and the
+            # rules for public data
+            warnings.append(at.at(
+                ("tenants", index), f"tenant '{tenant.id}' handles personal data "
+                f"(default_classification '{tenant.default_classification}') but has no "
+                "minimum_classification: a request it declares 'public' is judged public and "
+                "may go wherever public data may. Set minimum_classification (e.g. 'personal'; "
+                "'public' if that is really intended)"))
+    return warnings

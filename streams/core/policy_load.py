@@ -155,7 +155,7 @@ def build_policy_set(
             raise_key = problem["type"] == "extra_forbidden"
             problems.append(locator.at(path, problem["msg"], key=raise_key))
         raise PolicyError(problems) from None
-    from streams.core.policy_check import check_policy
+    from streams.core.policy_check import check_policy, policy_warnings
 
     problems.extend(check_policy(policy, locator))
     if problems:
@@ -173,7 +173,7 @@ def build_policy_set(
     files = tuple((name, hashlib.sha256(text.encode("utf-8")).hexdigest())
                   for (name, _), text in zip(locator.files, locator.texts, strict=True))
     return LoadedPolicy(policy, digest, entry.path, files=files, rule_origins=origins,
-                        document=merged)
+                        document=merged, warnings=tuple(policy_warnings(policy, locator)))
 
 
 def _parse(

@@ -53,6 +53,9 @@ class Redacted:
     messages: tuple[ChatMessage, ...]
     counts: dict[str, int]  # per entity type: distinct values handled (keep included)
     operators: dict[str, str]  # per entity type: the operator applied
+    # the placeholders written in place of values of these messages ("<PERSON_1>", ...): the
+    # only ones an answer may have restored (streams.core.placeholders.restorable_placeholders)
+    placeholders: tuple[str, ...] = ()
 
 
 def select_findings(
@@ -121,7 +124,9 @@ def apply_operators(
             text = text[:finding.start] + replacements[(finding.entity_type, value)] \
                 + text[finding.end:]
         redacted.append(ChatMessage(message.role, text))
-    return Redacted(tuple(redacted), counts, operators)
+    written = tuple(sorted({replacement for (kind, _), replacement in replacements.items()
+                            if operators[kind] == "placeholder"}))
+    return Redacted(tuple(redacted), counts, operators, written)
 
 
 def _replacement(

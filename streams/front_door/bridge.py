@@ -5,13 +5,17 @@ correlated by request id.
 The consumer reads every partition of both topics from the moment the front door started (no
 consumer group: every front door instance sees every response and picks its own). A response
 that arrives after its caller gave up (504) is only logged: the pipeline has already audited
-it, as every answer.
+it, as every answer. Each request sent may come with an ``on_done`` callback, called once
+when its final response passes by, whoever still waits for it, or after ``abandon_after_s``
+if none ever comes (a stopped worker): the front door frees the request's place in its
+caller's limits then (``streams.front_door.limits``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -25,12 +29,14 @@ Event = tuple[str, dict[str, Any]]  # ("chunk", {"id", "seq", "delta"}) or ("fin
 
 
 class KafkaBridge:
-    def __init__(self, kafka: KafkaConnection) -> None:
+    def __init__(self, kafka: KafkaConnection, abandon_after_s: float = 600.0) -> None:
         self.kafka = kafka
         self.producer = AIOKafkaProducer(**kafka.client_options(), acks="all", linger_ms=0)
         self.consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
         self.waiting: dict[str, asyncio.Queue[Event]] = {}
         self.timed_out: set[str] = set()
+        self.abandon_after_s = abandon_after_s
+        self._on_done: dict[str, tuple[Callable[[], None], asyncio.TimerHandle]] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -48,31 +54,47 @@ class KafkaBridge:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+        for request_id in list(self._on_done):
+            self._done(request_id)
         await self.producer.stop()
         await self.consumer.stop()
 
-    async def send(self, request: dict[str, Any]) -> asyncio.Queue[Event]:
+    async def send(self, request: dict[str, Any],
+                   on_done: Callable[[], None] | None = None) -> asyncio.Queue[Event]:
         """Publish; the returned queue receives the request's events until ``close``."""
         request_id = request["id"]
         events: asyncio.Queue[Event] = asyncio.Queue()
         self.waiting[request_id] = events  # before publishing: the answer may be quick
+        if on_done is not None:
+            timer = asyncio.get_running_loop().call_later(
+                self.abandon_after_s, self._done, request_id)
+            self._on_done[request_id] = (on_done, timer)
         try:
             await self.producer.send_and_wait(
                 REQUESTS_TOPIC, json.dumps(request, ensure_ascii=False).encode("utf-8"),
                 key=request_id.encode())
         except BaseException:
             self.waiting.pop(request_id, None)
+            self._done(request_id)  # never published: nothing will answer it
             raise
         return events
+
+    def _done(self, request_id: str) -> None:
+        done = self._on_done.pop(request_id, None)
+        if done is not None:
+            callback, timer = done
+            timer.cancel()
+            callback()
 
     def close(self, request_id: str, timed_out: bool = False) -> None:
         self.waiting.pop(request_id, None)
         if timed_out:
             self.timed_out.add(request_id)
 
-    async def ask(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    async def ask(self, request: dict[str, Any], timeout_s: float,
+                  on_done: Callable[[], None] | None = None) -> dict[str, Any]:
         """Publish and wait for the complete response; ``TimeoutError`` after ``timeout_s``."""
-        events = await self.send(request)
+        events = await self.send(request, on_done)
         deadline = asyncio.get_running_loop().time() + timeout_s
         try:
             while True:
@@ -96,6 +118,8 @@ class KafkaBridge:
                         request_id = body["id"]
                     except (ValueError, KeyError, TypeError):
                         continue
+                    if kind == "final":
+                        self._done(request_id)
                     events = self.waiting.get(request_id)
                     if events is not None:
                         events.put_nowait((kind, body))

@@ -3,6 +3,10 @@
 Keys are 256-bit random strings, so a plain SHA-256 cannot be reversed or guessed (a slow
 password hash is for low-entropy secrets). The file holds no secret: leaking it does not let
 anyone in. ``douane keys add --tenant T`` prints a new key once; it cannot be shown again.
+
+A key may expire (``--expires-in 90d``) and be revoked (``douane keys revoke KEY_ID``). A
+running front door sees both at once: it re-reads the file whenever it changed (one ``stat``
+per request), and checks expiry against the clock on every request.
 """
 
 from __future__ import annotations
@@ -12,13 +16,20 @@ import hmac
 import json
 import os
 import secrets
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from streams.adapters.private_files import make_private_folder
+from streams.errors import DouaneError
 
 KEY_PREFIX = "dk-"
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class KeyFileError(DouaneError, ValueError):
+    """The key file cannot be read as douane's key list; names the file and what is wrong."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,32 @@ class KeyEntry:
     tenant: str
     label: str
     created_at: str
+    expires_at: str | None = None  # UTC, TIME_FORMAT; None: never
+    revoked_at: str | None = None
+
+    def state(self, now: datetime) -> str:
+        """'valid', 'revoked' or 'expired' at ``now``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and now >= _parse_time(self.expires_at):
+            return "expired"
+        return "valid"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who an accepted key belongs to."""
+
+    key_id: str
+    tenant: str
+
+
+@dataclass(frozen=True)
+class KeyRefusal:
+    """Why a key offered was not accepted: 'unknown', 'revoked' or 'expired'."""
+
+    reason: str
+    key_id: str | None = None  # known keys only
 
 
 def digest(key: str) -> str:
@@ -38,34 +75,90 @@ def keys_path(home: Path) -> Path:
     return Path(os.environ.get("DOUANE_FRONT_DOOR_KEYS", str(home / "front-door-keys.json")))
 
 
-class KeyStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.entries: list[KeyEntry] = []
-        if path.exists():
-            data = json.loads(path.read_text("utf-8"))
-            self.entries = [KeyEntry(**entry) for entry in data.get("keys", [])]
+def _parse_time(text: str) -> datetime:
+    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
 
-    def add(self, tenant: str, label: str = "") -> tuple[str, KeyEntry]:
+
+def _format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+class KeyStore:
+    def __init__(self, path: Path,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.path = path
+        self.clock = clock
+        self.entries: list[KeyEntry] = []
+        self._seen: tuple[int, int, int] | None = None  # the file version entries come from
+        self.refresh()
+
+    def refresh(self) -> bool:
+        """Re-read the file if it changed since it was last read; True if it was re-read.
+        Writers replace the file whole (``_save``), so a reader never sees half of one."""
+        try:
+            status = self.path.stat()
+        except FileNotFoundError:
+            changed = self._seen is not None
+            self.entries, self._seen = [], None
+            return changed
+        version = (status.st_ino, status.st_mtime_ns, status.st_size)
+        if version == self._seen:
+            return False
+        try:
+            data = json.loads(self.path.read_text("utf-8"))
+            self.entries = [KeyEntry(**entry) for entry in data.get("keys", [])]
+        except (ValueError, TypeError, AttributeError) as error:
+            raise KeyFileError(f"{self.path}: not a douane key file "
+                               f"({type(error).__name__}); fix or restore it") from None
+        self._seen = version
+        return True
+
+    def add(self, tenant: str, label: str = "",
+            expires_in: timedelta | None = None) -> tuple[str, KeyEntry]:
+        self.refresh()
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         hashed = digest(key)
-        entry = KeyEntry(hashed[:8], hashed, tenant, label,
-                         datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        now = self.clock()
+        entry = KeyEntry(hashed[:8], hashed, tenant, label, _format_time(now),
+                         _format_time(now + expires_in) if expires_in is not None else None)
         self.entries.append(entry)
         self._save()
         return key, entry
 
-    def tenant_for(self, key: str) -> str | None:
+    def revoke(self, key_id: str) -> list[KeyEntry]:
+        """Revoke every key whose id is ``key_id``; returns them (empty: no such key)."""
+        self.refresh()
+        now = _format_time(self.clock())
+        revoked = [KeyEntry(**{**asdict(e), "revoked_at": e.revoked_at or now})
+                   for e in self.entries if e.key_id == key_id]
+        if revoked:
+            self.entries = [next((r for r in revoked if r.sha256 == e.sha256), e)
+                            for e in self.entries]
+            self._save()
+        return revoked
+
+    def caller(self, key: str) -> Caller | KeyRefusal:
+        """Who ``key`` belongs to, if it is valid now (the file re-read if it changed)."""
+        self.refresh()
         offered = digest(key)
         for entry in self.entries:
             if hmac.compare_digest(entry.sha256, offered):
-                return entry.tenant
-        return None
+                state = entry.state(self.clock())
+                if state != "valid":
+                    return KeyRefusal(state, entry.key_id)
+                return Caller(entry.key_id, entry.tenant)
+        return KeyRefusal("unknown")
+
+    def tenant_for(self, key: str) -> str | None:
+        found = self.caller(key)
+        return found.tenant if isinstance(found, Caller) else None
 
     def _save(self) -> None:
         make_private_folder(self.path.parent)
-        body = {"keys": [entry.__dict__ for entry in self.entries]}
+        body = {"keys": [asdict(entry) for entry in self.entries]}
         temporary = self.path.with_suffix(".tmp")
         temporary.write_text(json.dumps(body, indent=2) + "\n", "utf-8")
         temporary.chmod(0o600)
         temporary.replace(self.path)
+        status = self.path.stat()
+        self._seen = (status.st_ino, status.st_mtime_ns, status.st_size)

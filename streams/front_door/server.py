@@ -1,18 +1,22 @@
 """``douane front-door``: ``POST /v1/chat/completions`` (JSON or SSE) and ``GET /v1/models``.
 
-Every request is authenticated by its API key (-> tenant), translated to a douane request,
-published to ``douane.requests`` and answered from ``douane.responses``: the same intake,
-detection, policy and audit as any Kafka producer gets. ``stream: true`` answers with Chat
-Completions chunks cut from the governed answer (see ``streaming``).
+Every request is authenticated by its API key (-> tenant; revoked and expired keys are refused
+as soon as the key file says so), held to its key's and tenant's limits (``limits``: 429 with
+``retry-after``), translated to a douane request, published to ``douane.requests`` and
+answered from ``douane.responses``: the same intake, detection, policy and audit as any Kafka
+producer gets. ``stream: true`` answers with Chat Completions chunks cut from the governed
+answer (see ``streaming``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -22,7 +26,8 @@ from streams.adapters.providers.fallback import allowed_ids
 from streams.config import Settings
 from streams.core.policy import LoadedPolicy
 from streams.front_door.bridge import KafkaBridge
-from streams.front_door.keys import KeyStore, keys_path
+from streams.front_door.keys import Caller, KeyFileError, KeyStore, keys_path
+from streams.front_door.limits import Limiter, LimitSettings, Refused, Slot
 from streams.front_door.openai_format import (
     CLASSIFICATION_HEADER,
     BadRequest,
@@ -36,6 +41,8 @@ from streams.front_door.streaming import pieces
 
 log = structlog.get_logger(__name__)
 TIMEOUT_HEADER = "X-Douane-Timeout-S"  # a caller may ask for less than the configured time
+# below this, a caller would only queue work it never waits for (fire and forget)
+MIN_TIMEOUT_S = 1.0
 
 
 @dataclass
@@ -45,10 +52,12 @@ class FrontDoor:
     bridge: KafkaBridge
     timeout_s: float
     max_message_bytes: int = 256 * 1024  # DOUANE_MAX_MESSAGE_BYTES: the worker's intake limit
+    limiter: Limiter = field(default_factory=lambda: Limiter(LimitSettings()))
+    min_timeout_s: float = MIN_TIMEOUT_S
 
 
 FRONT_DOOR: web.AppKey[FrontDoor] = web.AppKey("front_door", FrontDoor)
-TENANT: str = "douane.tenant"
+CALLER: web.RequestKey[Caller] = web.RequestKey("caller", Caller)
 
 
 def _error(status: int, message: str, kind: str, code: str | None, **extra: Any
@@ -66,39 +75,78 @@ async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse
                            "SDK does this with api_key=...); an operator creates keys with "
                            "'douane keys add --tenant <tenant>'",
                       "invalid_request_error", "missing_api_key")
-    tenant = request.app[FRONT_DOOR].keys.tenant_for(header[7:].strip())
-    if tenant is None:
-        return _error(401, "unknown API key: it is not in this douane's key file (keys are "
-                           "shown once, when created; ask the operator for a new one)",
-                      "invalid_request_error", "invalid_api_key")
-    request[TENANT] = tenant
+    try:
+        caller = request.app[FRONT_DOOR].keys.caller(header[7:].strip())
+    except KeyFileError as error:  # fail closed: revocations cannot be known
+        log.error("key file unreadable; every request refused", error=str(error))
+        return _error(503, "the front door cannot read its key file; the operator must fix it",
+                      "server_error", "key_file_unreadable")
+    if not isinstance(caller, Caller):
+        if caller.reason == "unknown":
+            return _error(401, "unknown API key: it is not in this douane's key file (keys "
+                               "are shown once, when created; ask the operator for a new one)",
+                          "invalid_request_error", "invalid_api_key")
+        return _error(401, f"{caller.reason} API key (key id {caller.key_id}): ask the "
+                           "operator for a new one", "invalid_request_error",
+                      f"{caller.reason}_api_key")
+    request[CALLER] = caller
     return await handler(request)  # type: ignore[no-any-return]
+
+
+def _refused(refused: Refused) -> web.Response:
+    """429 in the OpenAI shape; OpenAI's SDKs wait ``retry-after`` seconds and try again."""
+    return web.json_response(
+        error_body(f"{refused.message}; try again in {refused.retry_after_s}s",
+                   "requests", refused.code),
+        status=429, headers={"Retry-After": str(refused.retry_after_s)})
+
+
+def _timeout(door: FrontDoor, headers: Mapping[str, str]) -> float | web.Response:
+    """The time to wait for the answer: the configured one, or less if the caller asks, never
+    less than the minimum (a 400 naming the header otherwise)."""
+    if TIMEOUT_HEADER not in headers:
+        return door.timeout_s
+    text = headers[TIMEOUT_HEADER]
+    try:
+        asked = float(text)
+    except ValueError:
+        asked = math.nan
+    if not math.isfinite(asked) or asked < door.min_timeout_s:
+        return _error(400, f"{TIMEOUT_HEADER}: must be a number of seconds of at least "
+                           f"{door.min_timeout_s:g} (got {text[:32]!r}); douane goes on working "
+                           "on a request its caller stopped waiting for, so shorter waits only "
+                           "queue work", "invalid_request_error", "invalid_timeout",
+                      param=TIMEOUT_HEADER)
+    return min(door.timeout_s, asked)
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     door = request.app[FRONT_DOOR]
+    caller: Caller = request[CALLER]
     request_id = f"fd-{uuid.uuid4().hex}"
     if (request.content_length or 0) > door.max_message_bytes:
         return _too_large(door.max_message_bytes)
     try:
         body = await request.json()
-        message = to_douane_request(body, request[TENANT], request_id, request.headers)
+        message = to_douane_request(body, caller.tenant, request_id, request.headers)
     except web.HTTPRequestEntityTooLarge:  # a body sent in chunks, without its length first
         return _too_large(door.max_message_bytes)
     except (ValueError, BadRequest) as error:
         text = str(error) if isinstance(error, BadRequest) else "the body is not valid JSON"
         return _error(400, text, "invalid_request_error", "invalid_request")
-    timeout = door.timeout_s
-    if TIMEOUT_HEADER in request.headers:
-        try:
-            timeout = min(timeout, max(0.0, float(request.headers[TIMEOUT_HEADER])))
-        except ValueError:
-            return _error(400, f"{TIMEOUT_HEADER}: must be a number of seconds",
-                          "invalid_request_error", "invalid_request")
+    timeout = _timeout(door, request.headers)
+    if isinstance(timeout, web.Response):
+        return timeout
+    slot = door.limiter.admit(caller.key_id, caller.tenant)
+    if isinstance(slot, Refused):
+        log.warning("request refused by the limits", key_id=caller.key_id,
+                    tenant=caller.tenant, code=slot.code)
+        return _refused(slot)
     if body.get("stream"):
-        return await relay_stream(request, door.bridge, message, timeout)
+        return await relay_stream(request, door.bridge, message, timeout, slot)
     try:
-        response = await door.bridge.ask(message, timeout)
+        # the slot is freed when douane's final response comes back, even after a 504
+        response = await door.bridge.ask(message, timeout, on_done=slot.release)
     except TimeoutError:
         return _timed_out(request_id, timeout)
     if response.get("status") != "answered":
@@ -126,7 +174,7 @@ def _timed_out(request_id: str, timeout: float) -> web.Response:
 
 
 async def relay_stream(request: web.Request, bridge: KafkaBridge, message: dict[str, Any],
-                       timeout: float) -> web.StreamResponse:
+                       timeout: float, slot: Slot | None = None) -> web.StreamResponse:
     """Chat Completions chunks from the answer's pieces as douane publishes them.
 
     Until the first piece, nothing is sent, so a blocked or failed request still gets its HTTP
@@ -136,7 +184,7 @@ async def relay_stream(request: web.Request, bridge: KafkaBridge, message: dict[
     request_id = message["id"]
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    events = await bridge.send(message)
+    events = await bridge.send(message, slot.release if slot is not None else None)
     out: web.StreamResponse | None = None
     relayed, next_seq = "", 1
     try:
@@ -189,10 +237,11 @@ async def _sse(out: web.StreamResponse, data: dict[str, Any]) -> None:
 async def models(request: web.Request) -> web.Response:
     door = request.app[FRONT_DOOR]
     policy = door.policy.policy
-    tenant = policy.tenant(request[TENANT])
+    caller: Caller = request[CALLER]
+    tenant = policy.tenant(caller.tenant)
     classification = request.headers.get(CLASSIFICATION_HEADER) or tenant.default_classification
     allowed = [policy.provider(pid)
-               for pid in allowed_ids(door.policy, request[TENANT], None, classification)]
+               for pid in allowed_ids(door.policy, caller.tenant, None, classification)]
     data = [{"id": model, "object": "model", "created": 0, "owned_by": provider.id}
             for provider in allowed for model in provider.models]
     return web.json_response({"object": "list", "data": data})
@@ -222,16 +271,20 @@ async def serve(settings: Settings, port: int, host: str, timeout_s: float | Non
     kafka = kafka_connection(settings, "front-door")
     # only the topics it uses: its principal may see no others (the worker makes the rest)
     await ensure_topics(kafka, list(FRONT_DOOR_TOPICS), settings.topic_partitions)
-    bridge = KafkaBridge(kafka)
+    # a bad setting stops here; the policy may give a tenant its own
+    limits = LimitSettings.from_environment(os.environ).with_policy(policy.policy)
+    bridge = KafkaBridge(kafka, abandon_after_s=float(
+        os.environ.get("DOUANE_FRONT_DOOR_ABANDON_S", "600")))
     await bridge.start()
     timeout = timeout_s or float(os.environ.get("DOUANE_FRONT_DOOR_TIMEOUT_S", "60"))
     door = FrontDoor(policy, KeyStore(keys_path(settings.home)), bridge, timeout,
-                     settings.max_message_bytes)
+                     max_message_bytes=settings.max_message_bytes, limiter=Limiter(limits))
     runner = web.AppRunner(build_app(door), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("front door listening", url=f"http://{host}:{port}/v1", timeout_s=timeout,
-             keys=len(door.keys.entries))
+             keys=len(door.keys.entries), per_key=limits.per_key.__dict__,
+             per_tenant=limits.per_tenant.__dict__)
     try:
         await asyncio.Event().wait()
     finally:

@@ -1,19 +1,23 @@
 """The front door with the official ``openai`` SDK as client, on the real broker and worker:
-answers, streams, model listing, API keys, policy refusals and timeouts."""
+answers, streams, model listing, API keys (revoked while it runs), policy refusals, timeouts
+and their minimum."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 
 import httpx
 import openai
 import pytest
-from stack import MAX_MESSAGE_BYTES, Stack
+from stack import MAX_MESSAGE_BYTES, Stack, free_port, wait_http, wait_until
 
 from streams.adapters.audit.verify import find_verified
+from streams.front_door.keys import KeyStore, keys_path
 
 pytestmark = pytest.mark.integration
 NAME = "Jeanne Martin"
@@ -127,10 +131,15 @@ async def test_a_blocked_request_gets_the_policy_reasons_in_openai_format(
 async def test_an_answer_later_than_the_timeout_gets_504_and_is_still_audited(
     front_door: tuple[str, str], douane: Stack
 ) -> None:
-    with pytest.raises(openai.APIStatusError) as late:
-        await client(front_door).chat.completions.create(
-            model="auto", messages=[{"role": "user", "content": "Say hello slowly."}],
-            extra_headers={"X-Douane-Timeout-S": "0.001"})
+    stand_in = douane.stand_in()
+    await stand_in.hold()  # the model answers nothing until released: the wait must end first
+    try:
+        with pytest.raises(openai.APIStatusError) as late:
+            await client(front_door).chat.completions.create(
+                model="auto", messages=[{"role": "user", "content": "Say hello slowly."}],
+                extra_headers={"X-Douane-Timeout-S": "1"})  # the minimum
+    finally:
+        await stand_in.release()
     assert late.value.status_code == 504
     body = late.value.body
     assert isinstance(body, dict)
@@ -142,3 +151,73 @@ async def test_an_answer_later_than_the_timeout_gets_504_and_is_still_audited(
         record = find_verified(settings.audit_db, settings.public_key, f"{request_id}/answered")
         await asyncio.sleep(0.5)
     assert record is not None, "the late answer was not audited"
+
+
+async def test_a_timeout_of_zero_is_refused_naming_the_header(
+    front_door: tuple[str, str]
+) -> None:
+    """Fire and forget (issue 12, item 6): a caller may not queue work it never waits for."""
+    with pytest.raises(openai.BadRequestError) as refused:
+        await client(front_door).chat.completions.create(
+            model="auto", messages=[{"role": "user", "content": "Say hello."}],
+            extra_headers={"X-Douane-Timeout-S": "0"})
+    body = refused.value.body
+    assert isinstance(body, dict) and body["code"] == "invalid_timeout"
+    assert body["message"].startswith("X-Douane-Timeout-S: must be a number of seconds")
+
+
+async def test_a_key_revoked_while_the_front_door_runs_is_refused_at_once(
+    front_door: tuple[str, str], douane: Stack
+) -> None:
+    key, entry = KeyStore(keys_path(douane.settings.home)).add("city-of-lyon", "to revoke")
+    assert [m.id async for m in client(front_door, key).models.list()]
+    revoked = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "streams.cli", "keys", "revoke", entry.key_id],
+        env=douane.env, capture_output=True, text=True, timeout=120)
+    assert revoked.returncode == 0, revoked.stdout + revoked.stderr
+    with pytest.raises(openai.AuthenticationError) as refused:
+        await client(front_door, key).models.list()
+    assert f"revoked API key (key id {entry.key_id})" in str(refused.value)
+    assert [m.id async for m in client(front_door).models.list()]  # other keys still work
+
+
+async def test_a_caller_cannot_flood_douane_with_requests_it_gave_up_on(
+    front_door: tuple[str, str], douane: Stack
+) -> None:
+    """Issue 12, item 6, on the real stack: a second front door allows one request in flight per
+    key; a request whose caller got its 504 still counts until douane has answered it."""
+    port = free_port()
+    douane.start("front-door-limited", "front-door", "--port", str(port), "--timeout", "60",
+                 env={"DOUANE_FRONT_DOOR_KEY_MAX_IN_FLIGHT": "1"})
+    try:
+        await wait_http(f"http://127.0.0.1:{port}/healthz")
+        limited = (f"http://127.0.0.1:{port}/v1", front_door[1])
+        stand_in = douane.stand_in()
+        await stand_in.hold()
+        try:
+            with pytest.raises(openai.APIStatusError) as gave_up:
+                await client(limited).chat.completions.create(
+                    model="auto", messages=[{"role": "user", "content": "Say hello."}],
+                    extra_headers={"X-Douane-Timeout-S": "1"})
+            assert gave_up.value.status_code == 504
+            with pytest.raises(openai.RateLimitError) as refused:
+                await client(limited).chat.completions.create(
+                    model="auto", messages=[{"role": "user", "content": "Say hello."}])
+            assert refused.value.response.headers["retry-after"] == "1"
+            body = refused.value.body
+            assert isinstance(body, dict) and body["code"] == "concurrency_limit_exceeded"
+        finally:
+            await stand_in.release()
+
+        async def accepted() -> bool:  # once douane has answered the first one
+            try:
+                await client(limited).chat.completions.create(
+                    model="auto", messages=[{"role": "user", "content": "Say hello."}])
+            except openai.RateLimitError:
+                return False
+            return True
+
+        await wait_until(accepted, 120, lambda: douane.log_text("front-door-limited")[-2000:],
+                         poll_s=1)
+    finally:
+        douane.stop("front-door-limited")

@@ -105,6 +105,25 @@ def test_reasons_never_contain_the_values() -> None:
         assert [v for v in PLANTED if v in text] == []
 
 
+@pytest.mark.parametrize("tenant", ["ministry-of-health", "regional-health-agency",
+                                    "ministry-of-education", "tax-office"])
+@pytest.mark.parametrize("model", [None, "claude-sonnet-4-6", "gpt-4.1", "gemini-2.5-pro"])
+def test_a_file_declared_public_never_reaches_a_us_provider(tenant: str, model: str | None
+                                                            ) -> None:
+    """Issue 12, item 7: the producer's 'public' for a patient, pupil or taxpayer file is
+    raised to the tenant's minimum, whose rules allow no provider under US law."""
+    decision = decide(request(tenant=tenant, purpose=None, classification="public",
+                              model=model), detection(), POLICY)
+    assert decision.classification != "public"
+    assert "classification-raised" in codes(decision)
+    reached = [p for p in (decision.provider, *decision.fallbacks) if p is not None]
+    assert [p.id for p in reached if p.jurisdiction != "FR"] == []
+    if model is not None:  # a US model asked for: nobody allowed offers it
+        assert decision.outcome == "block" and codes(decision)[-1] == "model-not-allowed"
+    else:
+        assert decision.outcome == "forward"
+
+
 @pytest.mark.parametrize(
     ("req", "det", "outcome", "expected_codes", "classification"),
     [
@@ -116,9 +135,13 @@ def test_reasons_never_contain_the_values() -> None:
                      ["redacted", "routed"], "sensitive", id="tenant-default-sensitive"),
         pytest.param(request(tenant="tax-office"), detection(), "forward",
                      ["redacted", "routed"], "personal", id="tenant-default-personal"),
-        pytest.param(request(tenant="ministry-of-health", classification="public"), detection(),
-                     "forward", ["redacted", "routed"], "public",
+        pytest.param(request(tenant="service-public", purpose=None, classification="public"),
+                     detection(), "forward", ["redacted", "routed"], "public",
                      id="explicit-classification-wins-over-default"),
+        pytest.param(request(tenant="ministry-of-health", purpose=None,
+                             classification="public"), detection(), "forward",
+                     ["classification-raised", "redacted", "routed"], "personal",
+                     id="never-below-the-tenants-minimum"),
         pytest.param(
             request(texts=(f"Carte {CARD}, titulaire {NAME}",)),
             detection((f"Carte {CARD}, titulaire {NAME}",),

@@ -8,14 +8,17 @@ import pytest
 
 from streams.core.decision import forwarded_digest
 from streams.core.forward_check import NOT_ADMITTED, admission_problem
+from streams.core.placeholders import conversation_digest
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "Hello <PERSON_1>"}]}
 MESSAGE = {"id": "r1", "tenant": "t", "provider": "p", "fallbacks": ["q"],
-           "classification": "personal", "purpose": "casework", "body": BODY}
+           "classification": "personal", "purpose": "casework", "conversation": "case-1",
+           "body": BODY}
 ADMITTED = {"kind": "admitted", "request_id": "r1", "tenant": "t",
             "details": {"decision": "forward", "classification": "personal",
                         "purpose": "casework", "provider": "p", "fallbacks": ["q"],
-                        "forwarded_sha256": forwarded_digest(BODY)}}
+                        "forwarded_sha256": forwarded_digest(BODY),
+                        "conversation_sha256": conversation_digest("t", "case-1")}}
 
 
 def test_the_message_the_admit_stage_wrote_passes() -> None:
@@ -31,6 +34,9 @@ def test_the_message_the_admit_stage_wrote_passes() -> None:
     ({"fallbacks": []}, "providers"),
     ({"body": {**BODY, "model": "other"}}, "body"),
     ({"body": "not an object"}, "body"),
+    # another conversation's placeholders would be restored in this answer
+    ({"conversation": "case-2"}, "conversation"),
+    ({"conversation": None}, "conversation"),
 ])
 def test_each_difference_is_refused_and_named(message_changes: dict[str, Any],
                                               named: str) -> None:
@@ -54,3 +60,9 @@ def test_the_refusal_never_repeats_a_value() -> None:
     secret = {**MESSAGE, "tenant": "Jeanne Martin", "body": {"messages": "Jeanne Martin"}}
     problem = admission_problem(secret, ADMITTED)
     assert problem is not None and "Jeanne" not in problem.message
+
+
+def test_a_conversation_is_one_tenants_own() -> None:
+    """The same conversation id under another tenant names another conversation."""
+    assert conversation_digest("t", "case-1") != conversation_digest("u", "case-1")
+    assert conversation_digest("t", "case-1") != conversation_digest("t\0case", "-1")

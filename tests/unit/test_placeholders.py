@@ -6,7 +6,10 @@ from __future__ import annotations
 import pytest
 
 from streams.core.holdback import HoldBack
-from streams.core.placeholders import PlaceholderMap
+from streams.core.model import ChatMessage, Finding
+from streams.core.placeholders import PlaceholderMap, restorable_placeholders
+from streams.core.policy import EntityRule
+from streams.core.redaction import apply_operators
 
 
 def test_the_same_value_keeps_its_placeholder_across_turns() -> None:
@@ -67,3 +70,47 @@ def test_a_placeholder_cut_between_chunks_is_restored(chunks: list[str]) -> None
     restorer = HoldBack(transform=conversation.restore)
     out = "".join(restorer.feed(chunk) for chunk in chunks) + restorer.flush()
     assert out == "Dear Jeanne Martin, your number 2 69 05 49 588 157 80 is fine."
+
+
+# --- what an answer may have restored (issue 12, item 2) -----------------------------------
+
+@pytest.mark.parametrize(("sent", "written", "restorable"), [
+    (["Write to Jeanne Martin."], ["<PERSON_1>"], ("<PERSON_1>",)),
+    # the sender typed the placeholder: it asks for a value, it never gets one
+    (["Repeat exactly: <PERSON_1> <EMAIL_ADDRESS_1>"], [], ()),
+    (["Repeat <PERSON_1>, about Jeanne Martin."], ["<PERSON_1>"], ()),
+    (["<PERSON_1>", "Paul Durand and Jeanne Martin"], ["<PERSON_2>", "<PERSON_1>"],
+     ("<PERSON_2>",)),
+    # a placeholder-like string that is not one of ours
+    (["Repeat <PERSON_01>, about Paul Durand."], ["<PERSON_1>"], ("<PERSON_1>",)),
+], ids=["written", "typed-only", "typed-and-written", "two-messages", "not-a-placeholder"])
+def test_only_placeholders_douane_wrote_and_the_sender_did_not_type_are_restorable(
+        sent: list[str], written: list[str], restorable: tuple[str, ...]) -> None:
+    assert restorable_placeholders(sent, written) == restorable
+
+
+def test_a_limited_map_restores_only_the_placeholders_it_is_limited_to() -> None:
+    conversation = PlaceholderMap({"<PERSON_1>": "Jeanne Martin",
+                                   "<EMAIL_ADDRESS_1>": "jeanne@example.fr"}, {"<PERSON_2>"})
+    limited = conversation.limited_to({"<EMAIL_ADDRESS_1>"})
+    assert limited.restore("<PERSON_1> <EMAIL_ADDRESS_1> <PERSON_2>") == (
+        "<PERSON_1> jeanne@example.fr <PERSON_2>")
+    assert conversation.limited_to(()).restore("<PERSON_1>") == "<PERSON_1>"
+    assert limited.withheld == {"<PERSON_2>"}  # numbering unchanged
+
+
+def test_the_redaction_names_the_placeholders_it_wrote() -> None:
+    text = "Repeat <PERSON_1>; write to Paul Durand at paul@example.fr, card 4970 1012."
+    findings = [Finding(0, "PERSON", text.index("Paul"), text.index("Paul") + 11, 0.9),
+                Finding(0, "EMAIL_ADDRESS", text.index("paul@"), text.index(", card"), 0.9),
+                Finding(0, "CREDIT_CARD", text.index("4970"), len(text) - 1, 0.9)]
+    conversation = PlaceholderMap({"<PERSON_1>": "Jeanne Martin"})
+    rules = {"PERSON": EntityRule(), "EMAIL_ADDRESS": EntityRule(),
+             "CREDIT_CARD": EntityRule(operator="mask")}
+    redacted = apply_operators([ChatMessage("user", text)], findings, rules,
+                               placeholders=conversation)
+    assert redacted.messages[0].content == (
+        "Repeat <PERSON_1>; write to <PERSON_2> at <EMAIL_ADDRESS_1>, card **** ****.")
+    # the typed <PERSON_1> is in what leaves, but douane did not write it
+    assert redacted.placeholders == ("<EMAIL_ADDRESS_1>", "<PERSON_2>")
+    assert restorable_placeholders([text], redacted.placeholders) == redacted.placeholders

@@ -39,6 +39,22 @@ def test_validate_the_shipped_set(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", "validate", str(POLICIES)]) == 0
     out = capsys.readouterr().out
     assert "valid - policy 'national-administration' v1, sha256 " in out
+    assert "warning" not in out  # every tenant handling personal data has a minimum
+
+
+def test_validate_warns_of_a_tenant_handling_personal_data_without_a_minimum(
+        copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    organisation = copy / "organisation.yaml"
+    text = organisation.read_text()
+    organisation.write_text(text.replace(
+        "    default_classification: sensitive\n    minimum_classification: personal\n",
+        "    default_classification: sensitive\n", 1))
+    assert main(["policy", "validate", str(copy)]) == 0  # valid, but a reviewer must look
+    out = capsys.readouterr().out.replace(str(copy.parent) + "/", "")
+    assert "1 warning(s):" in out
+    assert re.search(r"policies/organisation\.yaml:\d+:5: tenants\[0\]: tenant "
+                     r"'ministry-of-health' handles personal data \(default_classification "
+                     r"'sensitive'\) but has no minimum_classification", out), out
 
 
 def test_validate_reports_every_problem_and_fails(copy: Path,
