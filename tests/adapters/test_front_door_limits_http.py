@@ -81,7 +81,7 @@ def door_with(tmp_path: Path, per_key: Limits = NO_LIMITS, per_tenant: Limits = 
     key, _ = keys.add("city-of-lyon")
     bridge = HeldBridge()
     door = FrontDoor(POLICY, keys, bridge, 60.0,  # type: ignore[arg-type]
-                     Limiter(LimitSettings(per_key, per_tenant)))
+                     limiter=Limiter(LimitSettings(per_key, per_tenant)))
     return door, bridge, keys, key
 
 
