@@ -18,7 +18,8 @@ from streams.config import RESPONSE_CHUNKS_TOPIC
 
 pytestmark = pytest.mark.integration
 
-NAME, EMAIL = "Margaux Delacroix-Vidal", "margaux.delacroix@example.fr"
+# a person of this test only: the erasure test looks its own person up in the same vault
+NAME, EMAIL = "Solène Marchetti-Ravel", "solene.marchetti@example.fr"
 REPEAT = "Repeat exactly: <PERSON_1> <EMAIL_ADDRESS_1>"
 
 

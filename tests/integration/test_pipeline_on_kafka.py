@@ -109,7 +109,9 @@ async def test_bad_input_is_rejected_precisely_and_the_worker_carries_on(douane:
     assert [r["status"] for r in responses[good_id]] == ["answered"]
 
 
-async def test_a_request_id_seen_twice_is_forwarded_and_audited_once(douane: Stack) -> None:
+async def test_a_request_id_seen_twice_is_forwarded_once_and_its_copy_recorded(
+    douane: Stack,
+) -> None:
     request_id = f"dup-{run_id()}"
     raw = request(request_id, "Write to Pauline Girard at pauline.girard@example.fr.")
     async with KafkaClient(douane.settings) as client:
@@ -121,10 +123,15 @@ async def test_a_request_id_seen_twice_is_forwarded_and_audited_once(douane: Sta
     assert [r["request_id"] for r in await douane.received()].count(request_id) == 1
     store = SqliteAuditStore.open_readonly(douane.settings.audit_db)
     try:
-        kinds = [r.kind for r in store.records_for_request(request_id)]
+        records = list(store.records_for_request(request_id))
     finally:
         store.close()
-    assert kinds == ["admitted", "forwarded", "answered"]
+    # the second copy is recorded as such (duplicate-id, on douane.rejected), not decided
+    assert sorted(r.kind for r in records) == ["admitted", "answered", "forwarded", "rejected"]
+    [copy] = [r for r in records if r.kind == "rejected"]
+    assert [c["code"] for c in copy.payload["details"]["reasons"]] == ["duplicate-id"]
+    assert [r.kind for r in records if r.kind != "rejected"] == [
+        "admitted", "forwarded", "answered"]
 
 
 async def test_audit_verify_command_passes_then_names_the_tampered_record(
