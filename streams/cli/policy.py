@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from streams.adapters.policy_files import display, load_policy_set, test_files
+from streams.adapters.policy_files import display, load_policy_set, read_cases
 from streams.cli import Commands
 from streams.config import Settings
 from streams.core.decision import Decision, evaluate
@@ -22,7 +22,6 @@ from streams.core.policy_cases import (
     CaseFileError,
     CaseResult,
     Detect,
-    parse_cases,
     run_case,
 )
 
@@ -102,22 +101,11 @@ class _LazyDetector:
         return self._detector.detect(messages, language)
 
 
-def _cases(path: Path) -> tuple[list[Case], list[str]]:
-    cases: list[Case] = []
-    errors: list[str] = []
-    for file in test_files(path):
-        try:
-            cases.extend(parse_cases(file.read_text("utf-8"), display(file)))
-        except CaseFileError as error:
-            errors.append(str(error))
-    return cases, errors
-
-
 def run_test(path: Path) -> int:
     loaded = _load(path)
     if loaded is None:
         return 1
-    cases, errors = _cases(path)
+    cases, errors = read_cases(path)
     for error in errors:
         print(f"ERROR {error}")
     if not cases and not errors:
@@ -257,7 +245,7 @@ def _outcome(decision: Decision) -> dict[str, Any]:
 def _diff_cases(old_path: Path, new_path: Path, old: LoadedPolicy, new: LoadedPolicy) -> int:
     cases: dict[tuple[str, str], Case] = {}
     for path in (old_path, new_path):  # the new set's version of a case wins
-        found, errors = _cases(path)
+        found, errors = read_cases(path)
         for error in errors:
             print(f"ERROR {error}")
         for case in found:

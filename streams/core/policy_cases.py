@@ -84,6 +84,14 @@ class CaseResult:
             _normal(key, self.case.expect[key]) == _normal(key, self.actual.get(key))
             for key in self.case.expect)
 
+    def failed_keys(self) -> list[str]:
+        """The ``expect`` keys whose value differs (``error`` when the case could not run):
+        what a record may say about a failure without repeating the case's text."""
+        if self.error is not None:
+            return ["error"]
+        return [key for key in self.case.expect
+                if _normal(key, self.case.expect[key]) != _normal(key, self.actual.get(key))]
+
     def diff(self) -> list[str]:
         if self.error is not None:
             return [self.error]
