@@ -264,3 +264,48 @@ def test_the_policy_guide_example_is_a_valid_policy() -> None:
     resolution = loaded.resolve("registry", "press", "public")
     assert [p.id for p in resolution.candidates] == ["home", "mistral-paris"]
     assert [p.id for p in loaded.resolve("registry", None, "personal").candidates] == ["home"]
+
+
+LEAKING = SMALL.replace("version: 1", "version: 1\njurisdiction: IS").replace(
+    "    residency: {jurisdictions: [IS]}",
+    "    residency: {providers: [local, mistral-paris]}")
+
+
+def test_residency_that_lets_personal_data_leave_the_jurisdiction_is_refused() -> None:
+    assert problems_of(LEAKING) == [
+        "p.yaml:27:16: rules[1].residency: rule 'personal-stays-home' lets personal/sensitive "
+        "data leave the set's jurisdiction IS: it allows mistral-paris (FR) (e.g. tenant "
+        "'registry', classification 'personal', and 1 more case(s)); restrict it (e.g. "
+        "jurisdictions: [IS]) or, if this is intended, name the exception on the rule: "
+        'residency_exception: "<why, and who approved it>"']
+    # public and internal data may travel: the same providers for them raise nothing
+    parse_policy(SMALL.replace("version: 1", "version: 1\njurisdiction: IS"), "p.yaml")
+
+
+def test_a_named_residency_exception_allows_it() -> None:
+    excepted = LEAKING.replace(
+        "    residency: {providers: [local, mistral-paris]}",
+        "    residency: {providers: [local, mistral-paris]}\n"
+        "    residency_exception: EU processor under DPA 2025-14, approved by the DPO")
+    assert parse_policy(excepted, "p.yaml").policy.rules[1].residency_exception
+    # an exception names the residency of its own rule
+    assert problems_of(excepted + "  - id: names\n    residency_exception: why\n"
+                                  "    redaction: {EMAIL_ADDRESS: {operator: drop}}\n") == [
+        "p.yaml:35:5: rules[3].residency_exception: a residency_exception applies to the "
+        "residency of the same rule, and this rule has none"]
+
+
+def test_the_shipped_set_sending_personal_data_to_a_us_provider_is_refused(
+        tmp_path: Path) -> None:
+    target = tmp_path / "policies"
+    shutil.copytree(POLICIES, target)
+    general = target / "general.yaml"
+    general.write_text(general.read_text().replace(
+        "      providers: [sovereign-local, secnumcloud-mistral, mistral-paris]\n"
+        "      jurisdictions: [FR]\n",
+        "      providers: [sovereign-local, secnumcloud-mistral, mistral-paris, openai-eu]\n"))
+    with pytest.raises(PolicyError) as caught:
+        load_policy_set(target)
+    [problem] = caught.value.problems
+    assert "rules[2].residency: rule 'baseline-personal' lets personal data leave the set's " \
+        "jurisdiction FR: it allows openai-eu (US)" in problem
