@@ -65,6 +65,9 @@ class Settings:
     # Kafka's group.instance.id (static membership): a worker restarted with the same one gets
     # its partitions back at once instead of after the session timeout; unique per worker
     kafka_group_instance_id: str | None = None
+    # a second policy set judged in shadow next to the one in force: its decisions are
+    # recorded for comparison (``douane policy diff --shadow``), never enforced
+    policy_shadow_path: Path | None = None
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -119,6 +122,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                                               1024 * 1024),
         detection_processes=_count(source, "DOUANE_DETECTION_PROCESSES", 1),
         kafka_group_instance_id=_identifier(source, "DOUANE_KAFKA_GROUP_INSTANCE_ID"),
+        policy_shadow_path=Path(source["DOUANE_POLICY_SHADOW"]).resolve()
+        if source.get("DOUANE_POLICY_SHADOW") else None,
     )
 
 

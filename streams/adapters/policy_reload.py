@@ -52,6 +52,21 @@ class PolicyHolder(Protocol):
     def replace_policy(self, policy: LoadedPolicy) -> None: ...
 
 
+def shadow_event(in_force: LoadedPolicy, shadow: LoadedPolicy, source: Path, app_id: str,
+                 limits: list[str]) -> AuditEvent:
+    """``policy_changed`` with event ``shadow-loaded``: which set is judged in shadow next to
+    the one in force (``policy``, ``before`` and ``after`` still name the set in force, so a
+    reader looking for the enforced set is never misled)."""
+    event = policy_event("shadow-loaded", in_force, None, source, app_id, extra={
+        "shadow": shadow.reference,
+        "shadow_files": [{"path": p, "sha256": h} for p, h in shadow.files],
+        # what the shadow set names but the detector (built for the set in force) does not
+        # look for: its decisions ignore those
+        "shadow_limits": limits})
+    return AuditEvent(event.record_id.replace("policy/", "policy-shadow/", 1), event.kind, None,
+                      None, event.occurred_at, {**event.details, "after": in_force.reference})
+
+
 def policy_event(
     event: str, before: LoadedPolicy | None, after: LoadedPolicy | None, source: Path,
     app_id: str, problems: list[str] | None = None, now: datetime | None = None,
@@ -62,7 +77,8 @@ def policy_event(
               "pid": os.getpid()}
     in_force = after or before
     details: dict[str, Any] = {
-        "event": event,  # loaded (at start) | applied (hot reload) | refused
+        # loaded (at start) | applied (hot reload) | refused | shadow-loaded (at start)
+        "event": event,
         "before": before.reference if before else None,
         "after": after.reference if after else None,
         "policy": in_force.reference if in_force else None,
@@ -99,13 +115,19 @@ def restart_needed(holder: PolicyHolder, new: LoadedPolicy) -> list[str]:
     if added:
         problems.append(f"new provider(s) {', '.join(added)}: their forward topics are consumed "
                         "after a restart of the worker")
-    languages = getattr(holder.detection, "languages", None)
+    return problems + detection_gaps(holder.detection, new)
+
+
+def detection_gaps(detection: Any, new: LoadedPolicy) -> list[str]:
+    """Languages and entity types ``new`` needs that the running detection did not load."""
+    problems = []
+    languages = getattr(detection, "languages", None)
     if languages is not None:
         missing = [lang for lang in new.policy.detection.languages if lang not in languages]
         if missing:
             problems.append(f"new detection language(s) {', '.join(missing)}: restart to load "
                             "their models")
-    entities = getattr(holder.detection, "entities", None)
+    entities = getattr(detection, "entities", None)
     if entities is not None:
         missing = sorted(new.policy.entity_types - set(entities))
         if missing:

@@ -40,10 +40,15 @@ def register(commands: Commands) -> None:
                                          "case {request, entities, unavailable}")
     explain.add_argument("--policy", help="policy folder or file (default: DOUANE_POLICY)")
     diff = policy_commands.add_parser(
-        "diff", help="which test cases and recorded decisions a new policy set would change")
-    diff.add_argument("old")
-    diff.add_argument("new")
-    diff.add_argument("--audit-db", help="audit database to replay (default: DOUANE_AUDIT_DB)")
+        "diff", help="which test cases and recorded decisions a new policy set would change; "
+                     "with --shadow, where the shadow set decided differently on live traffic")
+    diff.add_argument("old", nargs="?", help="the policy set in force (folder or file)")
+    diff.add_argument("new", nargs="?", help="the policy set to roll out")
+    diff.add_argument("--shadow", action="store_true",
+                      help="instead of OLD and NEW: the decisions a shadow set "
+                           "(DOUANE_POLICY_SHADOW) recorded next to the set in force, and "
+                           "where they differ")
+    diff.add_argument("--audit-db", help="audit database to read (default: DOUANE_AUDIT_DB)")
     diff.add_argument("--no-audit", action="store_true", help="compare test cases only")
     diff.add_argument("--limit", type=int, default=50, help="changed records to list")
     policy.set_defaults(run=run)
@@ -59,6 +64,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return run_explain(Path(args.request), Path(args.policy) if args.policy else default)
     audit_db = None if args.no_audit else (
         Path(args.audit_db) if args.audit_db else settings.audit_db)
+    if args.shadow:
+        if args.old or args.new or audit_db is None:
+            print("policy diff --shadow reads the audit log only: give no OLD/NEW and no "
+                  "--no-audit")
+            return 2
+        return run_shadow_diff(audit_db, args.limit)
+    if not args.old or not args.new:
+        print("policy diff needs OLD and NEW policy sets (or --shadow)")
+        return 2
     return run_diff(Path(args.old), Path(args.new), audit_db, args.limit)
 
 
@@ -329,3 +343,68 @@ def _diff_records(audit_db: Path, new: LoadedPolicy, limit: int) -> tuple[int, i
         print(f"  none of {seen} recorded decision(s) would change")
     return changed, seen
 
+
+
+# --------------------------------------------------------------------------- shadow diff
+
+SHADOW_COMPARED = ("decision", "classification", "provider", "operators")
+
+
+def run_shadow_diff(audit_db: Path, limit: int) -> int:
+    """Where the shadow set would have decided otherwise than the set in force, from the
+    ``shadow`` part of the decision records (live traffic; nothing is re-judged)."""
+    from streams.adapters.audit.sqlite import SqliteAuditStore
+
+    print(f"shadow decisions recorded in {display(audit_db)}:")
+    if not audit_db.exists():
+        print("  no audit database there")
+        return 2
+    pairs: dict[tuple[str, str], dict[str, Any]] = {}  # (in force, shadow) sha256 -> summary
+    reader = SqliteAuditStore.open_readonly(audit_db)
+    try:
+        for record in reader.iter_records():
+            details = record.payload.get("details") or {}
+            shadow = details.get("shadow")
+            if record.kind not in ("admitted", "blocked") or not isinstance(shadow, dict):
+                continue
+            enforced = details.get("policy") or {}
+            key = (str(enforced.get("sha256")), str((shadow.get("policy") or {}).get("sha256")))
+            pair = pairs.setdefault(key, {"in_force": enforced, "shadow": shadow.get("policy"),
+                                          "seen": 0, "differ": [], "errors": 0})
+            pair["seen"] += 1
+            if "error" in shadow:
+                pair["errors"] += 1
+                continue
+            changed = [k for k in SHADOW_COMPARED if details.get(k) != shadow.get(k)]
+            if changed:
+                pair["differ"].append((record, details, shadow, changed))
+    finally:
+        reader.close()
+    if not pairs:
+        print("  no decision was judged in shadow (start a worker with DOUANE_POLICY_SHADOW)")
+        return 0
+    for pair in pairs.values():
+        print(f"\n  in force: {_named(pair['in_force'])}")
+        print(f"  shadow:   {_named(pair['shadow'])}")
+        print(f"  {len(pair['differ'])} of {pair['seen']} decision(s) would have been different"
+              + (f"; {pair['errors']} the shadow set could not judge" if pair["errors"] else ""))
+        for record, details, shadow, changed in pair["differ"][:limit]:
+            print(f"    {record.request_id} ({record.payload.get('occurred_at')}, "
+                  f"{record.tenant}): {details.get('decision')} via "
+                  f"{details.get('provider') or '-'} -> {shadow.get('decision')} via "
+                  f"{shadow.get('provider') or '-'} [{', '.join(shadow.get('reasons') or [])}]")
+            for key in changed:
+                if key not in ("decision", "provider"):
+                    print(f"       {key}: {json.dumps(details.get(key))} -> "
+                          f"{json.dumps(shadow.get(key))}")
+        if len(pair["differ"]) > limit:
+            print(f"    ... and {len(pair['differ']) - limit} more")
+    return 0
+
+
+def _named(reference: Any) -> str:
+    """A policy set by its hash first (what identifies it), then its name and version."""
+    if not isinstance(reference, dict):
+        return "(unknown)"
+    return (f"sha256 {str(reference.get('sha256'))[:12]}... ('{reference.get('name')}' "
+            f"v{reference.get('version')})")
