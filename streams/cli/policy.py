@@ -232,18 +232,19 @@ def run_diff(old_path: Path, new_path: Path, audit_db: Path | None, limit: int) 
     old, new = _load(old_path, "old policy"), _load(new_path, "new policy")
     if old is None or new is None:
         return 2
-    print(f"old: '{old.policy.policy}' v{old.policy.version} sha256 {old.digest[:12]}...")
-    print(f"new: '{new.policy.policy}' v{new.policy.version} sha256 {new.digest[:12]}...")
+    print(f"OLD: {_named(old.reference)} from {display(old_path)}")
+    print(f"NEW: {_named(new.reference)} from {display(new_path)}")
     if old.digest == new.digest:
         print("the two policy sets are identical (same hash): nothing can change")
         return 0
     changed_cases = _diff_cases(old_path, new_path, old, new)
-    changed_records = _diff_records(audit_db, new, limit) if audit_db is not None else None
+    changed_records = _diff_records(audit_db, old, new, limit) if audit_db is not None \
+        else None
     print()
     print(f"summary: {changed_cases} test case(s) change outcome"
           + ("" if changed_records is None
-             else f", {changed_records[0]} of {changed_records[1]} recorded decision(s) would "
-                  "change"))
+             else f", {changed_records[0]} of {changed_records[1]} recorded request(s) would "
+                  "be decided differently by NEW than by OLD"))
     return 0
 
 
@@ -264,7 +265,7 @@ def _diff_cases(old_path: Path, new_path: Path, old: LoadedPolicy, new: LoadedPo
             print(f"ERROR {error}")
         for case in found:
             cases[(Path(case.file).name, case.name)] = case
-    print(f"\ntest cases ({len(cases)}):")
+    print(f"\ntest cases ({len(cases)}), run under OLD and under NEW:")
     changed = 0
     detect_old, detect_new = _LazyDetector(old), _LazyDetector(new)
     for case in cases.values():
@@ -286,14 +287,15 @@ def _diff_cases(old_path: Path, new_path: Path, old: LoadedPolicy, new: LoadedPo
     return changed
 
 
-def replay(new: LoadedPolicy, details: dict[str, Any], tenant: str) -> Any:
-    """Re-decide a recorded decision from its audit metadata (no personal data needed)."""
+def replay(loaded: LoadedPolicy, details: dict[str, Any], tenant: str) -> Any:
+    """Re-decide a recorded request under ``loaded`` from its audit metadata (no personal
+    data needed)."""
     findings = tuple(
         Finding(int(f["message"]), str(f["type"]), int(f["start"]), int(f["end"]),
                 float(f["score"]))
         for f in details.get("findings") or [])
     return evaluate(
-        new, tenant=tenant, purpose=details.get("purpose"),
+        loaded, tenant=tenant, purpose=details.get("purpose"),
         classification=details.get("requested_classification", details.get("classification")),
         model=details.get("requested_model"), prompt_chars=int(details.get("prompt_chars") or 0),
         detection_method=str(details.get("detection") or "ner+patterns"),
@@ -302,15 +304,28 @@ def replay(new: LoadedPolicy, details: dict[str, Any], tenant: str) -> Any:
     )
 
 
-def _diff_records(audit_db: Path, new: LoadedPolicy, limit: int) -> tuple[int, int]:
+def _replayed(loaded: LoadedPolicy, details: dict[str, Any], tenant: str) -> dict[str, Any]:
+    verdict = replay(loaded, details, tenant)
+    return {"decision": verdict.outcome, "classification": verdict.classification,
+            "provider": verdict.provider.id if verdict.provider else None,
+            "operators": dict(sorted(verdict.operators.items())),
+            "reasons": [r.code for r in verdict.reasons]}
+
+
+def _diff_records(audit_db: Path, old: LoadedPolicy, new: LoadedPolicy,
+                  limit: int) -> tuple[int, int]:
+    """Each recorded request, replayed from its metadata under OLD and under NEW: the two
+    replays are compared with each other, never with what was recorded (the set that
+    recorded it may be neither of them, and it is named by its hash)."""
     from streams.adapters.audit.sqlite import SqliteAuditStore
 
-    print(f"\nrecorded decisions ({display(audit_db)}):")
+    print(f"\nrecorded requests ({display(audit_db)}), replayed under OLD and under NEW:")
     if not audit_db.exists():
         print("  no audit database there")
         return 0, 0
     reader = SqliteAuditStore.open_readonly(audit_db)
     seen = changed = 0
+    recorded_by: dict[str, int] = {}
     try:
         for record in reader.iter_records():
             details = record.payload.get("details") or {}
@@ -318,31 +333,44 @@ def _diff_records(audit_db: Path, new: LoadedPolicy, limit: int) -> tuple[int, i
                     or record.tenant is None:
                 continue  # rejected, detector failures: not decided by a policy
             seen += 1
-            verdict = replay(new, details, record.tenant)
-            before = (details.get("decision"), details.get("provider"))
-            after = (verdict.outcome, verdict.provider.id if verdict.provider else None)
-            ops_before = details.get("operators")
-            ops_changed = ops_before is not None and ops_before != dict(
-                sorted(verdict.operators.items()))
-            if before == after and not ops_changed:
+            recorder = details.get("policy") or {}
+            label = _recorder(recorder, old, new)
+            recorded_by[label] = recorded_by.get(label, 0) + 1
+            before = _replayed(old, details, record.tenant)
+            after = _replayed(new, details, record.tenant)
+            differs = [k for k in ("decision", "classification", "provider", "operators")
+                       if before[k] != after[k]]
+            if not differs:
                 continue
             changed += 1
             if changed <= limit:
-                codes = ", ".join(r.code for r in verdict.reasons)
                 print(f"  {record.request_id} ({record.payload.get('occurred_at')}, "
-                      f"{record.tenant}, decided by v{(details.get('policy') or {}).get('version')}"
-                      f"): {before[0]} via {before[1]} -> {after[0]} via {after[1]} [{codes}]")
-                if ops_changed:
-                    print(f"     operators: {json.dumps(ops_before)} -> "
-                          f"{json.dumps(dict(sorted(verdict.operators.items())))}")
+                      f"{record.tenant}, recorded under {label}): OLD {before['decision']} via "
+                      f"{before['provider'] or '-'} -> NEW {after['decision']} via "
+                      f"{after['provider'] or '-'} [{', '.join(after['reasons'])}]")
+                for key in differs:
+                    if key not in ("decision", "provider"):
+                        print(f"     {key}: {json.dumps(before[key])} -> "
+                              f"{json.dumps(after[key])}")
     finally:
         reader.close()
     if changed > limit:
         print(f"  ... and {changed - limit} more")
     if not changed:
-        print(f"  none of {seen} recorded decision(s) would change")
+        print(f"  none of {seen} recorded request(s) would be decided differently")
+    if recorded_by:
+        print("  recorded under: " + "; ".join(f"{label}: {count}"
+                                               for label, count in recorded_by.items()))
     return changed, seen
 
+
+def _recorder(reference: dict[str, Any], old: LoadedPolicy, new: LoadedPolicy) -> str:
+    sha = str(reference.get("sha256"))
+    if sha == old.digest:
+        return f"OLD (sha256 {sha[:12]}...)"
+    if sha == new.digest:
+        return f"NEW (sha256 {sha[:12]}...)"
+    return f"another set, {_named(reference)}"
 
 
 # --------------------------------------------------------------------------- shadow diff

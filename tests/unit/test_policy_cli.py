@@ -118,7 +118,48 @@ def test_diff_shows_changed_cases_and_recorded_decisions(
     out = capsys.readouterr().out
     assert "CHANGED" in out and "city casework stays under French law" in out
     assert 'provider: "sovereign-local" -> "secnumcloud-mistral"' in out
-    assert "old-1 (2025-03-01T00:00:00.000000Z, city-of-lyon, decided by v1): forward via " \
-        "sovereign-local -> forward via secnumcloud-mistral" in out
+    old_sha = load_policy_set(POLICIES).digest[:12]
+    assert f"old-1 (2025-03-01T00:00:00.000000Z, city-of-lyon, recorded under OLD (sha256 " \
+        f"{old_sha}...)): OLD forward via sovereign-local -> NEW forward via " \
+        "secnumcloud-mistral" in out
     assert 'operators: {"PERSON": "placeholder"} -> {"PERSON": "drop"}' in out
-    assert "1 of 1 recorded decision(s) would change" in out
+    assert "1 of 1 recorded request(s) would be decided differently by NEW than by OLD" in out
+
+
+def test_diff_compares_old_and_new_on_the_same_inputs_whoever_recorded_them(
+    copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A decision recorded by a third set is replayed under OLD and under NEW, and the two
+    replays are compared; the third set is named by its hash, not taken for OLD."""
+    from streams.adapters.policy_files import load_policy_set
+    from streams.core.decision import decide
+
+    shipped = load_policy_set(POLICIES)
+    # a third set decided it: city casework went to secnumcloud-mistral
+    third_path = tmp_path / "third"
+    shutil.copytree(POLICIES, third_path)
+    general = third_path / "general.yaml"
+    general.write_text(general.read_text().replace(
+        "providers: [sovereign-local, secnumcloud-mistral, mistral-paris]",
+        "providers: [secnumcloud-mistral]"))
+    (third_path / "policy.yaml").write_text(
+        (third_path / "policy.yaml").read_text().replace("version: 1", "version: 7"))
+    third = load_policy_set(third_path)
+    db, key = tmp_path / "audit.sqlite3", tmp_path / "key.pem"
+    store = SqliteAuditStore(db, load_or_create_signer(key, tmp_path / "key.pub.pem"))
+    request = GovernedRequest("third-1", "city-of-lyon",
+                              (ChatMessage("user", "Reply to Ana Sol."),))
+    detection = Detection("en", "ner+patterns", (Finding(0, "PERSON", 9, 16, 0.9),))
+    store.append(decide(request, detection, third).audit_event(datetime(2025, 3, 1, tzinfo=UTC)))
+    store.close()
+    # NEW changes only the prompt limit: OLD and NEW decide this request alike (sovereign-local),
+    # although the recorded decision (secnumcloud-mistral) differs from both
+    (copy / "general.yaml").write_text((copy / "general.yaml").read_text().replace(
+        "max_prompt_chars: 60000", "max_prompt_chars: 50000"))
+    assert main(["policy", "diff", str(POLICIES), str(copy), "--audit-db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert f"OLD: sha256 {shipped.digest[:12]}... ('national-administration' v1)" in out
+    assert "none of 1 recorded request(s) would be decided differently" in out
+    assert f"recorded under: another set, sha256 {third.digest[:12]}... " \
+        "('national-administration' v7): 1" in out
+    assert "third-1" not in out
