@@ -129,8 +129,15 @@ def test_hash_changes_with_a_value_and_with_rule_order() -> None:
                      r"^p\.yaml:11:11: providers\[1\]\.kind: 'acme' is not one of: openai, ",
                      id="bad-enum"),
         pytest.param(("jurisdiction: FR", "jurisdiction: France"),
-                     r"^p\.yaml:14:19: providers\[1\]\.jurisdiction: 'France' does not match",
-                     id="bad-pattern"),
+                     r"^p\.yaml:14:19: providers\[1\]\.jurisdiction: 'France' is not a country: "
+                     r"two capital letters \(ISO 3166-1 alpha-2\), e\.g\. FR", id="bad-pattern"),
+        pytest.param(("      PERSON: {operator: placeholder}",
+                      "      PERSON: {operator: placeholder}\n"
+                      "    retention: {raw_topics: 30 dayz}"),
+                     r"^p\.yaml:32:29: rules\[2\]\.retention\.raw_topics: '30 dayz' is not a "
+                     r"duration: use a number and a unit: s, m \(minutes\), h, d, w, y "
+                     r"\(365 days\), with no space - e\.g\. 30d, 12h, 15m, 2w, 10y "
+                     r"\(did you mean '30d'\?\)$", id="bad-duration"),
         pytest.param(("    retention_days: 30", "    retention_days: 30\n    api_key: x"),
                      r"^p\.yaml:17:5: providers\[1\]\.api_key: unknown key 'api_key' \(allowed: ",
                      id="unknown-key"),
@@ -309,3 +316,22 @@ def test_the_shipped_set_sending_personal_data_to_a_us_provider_is_refused(
     [problem] = caught.value.problems
     assert "rules[2].residency: rule 'baseline-personal' lets personal data leave the set's " \
         "jurisdiction FR: it allows openai-eu (US)" in problem
+
+
+@pytest.mark.parametrize(("written", "hint"), [
+    ("30 days", "(did you mean '30d'?)"),
+    ("12 hours", "(did you mean '12h'?)"),
+    ("15min", "(did you mean '15m'?)"),
+    ("30D", "(did you mean '30d'?)"),
+    ("3 months", "there is no month unit ('m' means minutes): write days, e.g. 90d"),
+    ("1234567d", "(at most 6 digits: use a larger unit)"),
+])
+def test_a_wrong_duration_says_how_to_write_it(written: str, hint: str) -> None:
+    from streams.core.durations import parse_duration
+
+    with pytest.raises(ValueError) as caught:
+        parse_duration(written)
+    message = str(caught.value)
+    assert message.startswith(f"'{written}' is not a duration: use a number and a unit: s, "
+                              "m (minutes), h, d, w, y")
+    assert hint in message and "[smhdwy]" not in message
