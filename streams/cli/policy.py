@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,8 @@ from streams.core.policy_cases import (
     CaseFileError,
     CaseResult,
     Detect,
+    decided_settings,
+    not_exercised,
     run_case,
 )
 
@@ -33,8 +37,16 @@ def register(commands: Commands) -> None:
     validate = policy_commands.add_parser(
         "validate", help="check a policy set: schema, references, unreachable rules")
     validate.add_argument("path", nargs="?", help="policy folder or file (default: DOUANE_POLICY)")
-    test = policy_commands.add_parser("test", help="run the YAML test cases in PATH/tests/")
+    test = policy_commands.add_parser(
+        "test", help="run the YAML test cases in PATH/tests/ (and show which rules no case "
+                     "exercises)")
     test.add_argument("path", nargs="?", help="policy folder or file (default: DOUANE_POLICY)")
+    test.add_argument("--run", metavar="REGEX", dest="run_pattern",
+                      help="only the cases whose name matches this regular expression")
+    test.add_argument("-v", "--verbose", action="store_true",
+                      help="every case, with the rules that decided it and what each decided")
+    test.add_argument("--format", choices=("text", "json", "junit"), default="text",
+                      help="text (default), json, or JUnit XML for CI")
     explain = policy_commands.add_parser("explain", help="explain the decision for one request")
     explain.add_argument("request", help="a request as JSON (as on douane.requests), or a test "
                                          "case {request, entities, unavailable}")
@@ -59,7 +71,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.policy_command == "validate":
         return run_validate(Path(args.path) if args.path else default)
     if args.policy_command == "test":
-        return run_test(Path(args.path) if args.path else default)
+        return run_test(Path(args.path) if args.path else default, args.run_pattern, args.verbose,
+                        args.format)
     if args.policy_command == "explain":
         return run_explain(Path(args.request), Path(args.policy) if args.policy else default)
     audit_db = None if args.no_audit else (
@@ -110,40 +123,149 @@ class _LazyDetector:
         if self._detector is None:
             from streams.adapters.presidio_detector import detector_for_policy
 
-            print("  (starting the personal-data detector for cases without 'entities')")
+            print("  (starting the personal-data detector for cases without 'entities')",
+                  file=sys.stderr)  # stdout may be a JSON or JUnit report
             self._detector = detector_for_policy(self.loaded.policy)
         return self._detector.detect(messages, language)
 
 
-def run_test(path: Path) -> int:
+def run_test(path: Path, pattern: str | None = None, verbose: bool = False,
+             output: str = "text") -> int:
     loaded = _load(path)
     if loaded is None:
         return 1
     cases, errors = read_cases(path)
-    for error in errors:
-        print(f"ERROR {error}")
+    if pattern is not None:
+        try:
+            selected = re.compile(pattern)
+        except re.error as error:
+            print(f"--run: '{pattern}' is not a regular expression ({error})", file=sys.stderr)
+            return 2
+        cases = [case for case in cases if selected.search(case.name)]
     if not cases and not errors:
-        print(f"no test cases found in {display(path)}/tests/*.yaml")
+        print(f"no test cases{f' matching {pattern!r}' if pattern else ''} found in "
+              f"{display(path)}/tests/*.yaml", file=sys.stderr)
         return 1
     detect: Detect = _LazyDetector(loaded)
-    failed = 0
-    for case in cases:
-        result = run_case(case, loaded, detect)
-        if result.passed:
-            print(f"PASS {case.label}")
-            continue
-        failed += 1
-        print(f"FAIL {case.label}")
-        for line in result.diff():
-            print(f"     {line}")
-        if result.decision is not None:
-            for reason in result.decision.reasons:
-                print(f"     reason {reason.code}: {reason.message}")
-    total = len(cases)
-    print(f"\n{total - failed} passed, {failed} failed, {len(errors)} file error(s) - "
-          f"policy '{loaded.policy.policy}' v{loaded.policy.version} "
-          f"(sha256 {loaded.digest[:12]}...)")
+    results = [run_case(case, loaded, detect) for case in cases]
+    uncovered = not_exercised(loaded, results)
+    report = {"json": _test_json, "junit": _test_junit, "text": _test_text}[output]
+    print(report(loaded, results, errors, uncovered, verbose))
+    failed = sum(1 for result in results if not result.passed)
     return 0 if failed == 0 and not errors else 1
+
+
+def _test_text(loaded: LoadedPolicy, results: list[CaseResult], errors: list[str],
+               uncovered: list[int], verbose: bool) -> str:
+    lines = [f"ERROR {error}" for error in errors]
+    for result in results:
+        if result.passed and not verbose:
+            lines.append(f"PASS {result.case.label}")
+            continue
+        lines.append(f"{'PASS' if result.passed else 'FAIL'} {result.case.label}")
+        if not result.passed:
+            lines.extend(f"     {line}" for line in result.diff())
+        if verbose:
+            lines.extend(f"     rule {loaded.rule_label(index)}: {', '.join(settings)}"
+                         for index, settings in decided_settings(result))
+        if result.decision is not None and (verbose or not result.passed):
+            lines.extend(f"     reason {reason.code}: {reason.message}"
+                         for reason in result.decision.reasons)
+    failed = sum(1 for result in results if not result.passed)
+    rules = loaded.policy.rules
+    lines.append("")
+    lines.append(f"coverage: {len(rules) - len(uncovered)} of {len(rules)} rules decided "
+                 "something in at least one case" + (":" if uncovered else ""))
+    lines.extend(f"  not exercised by any case: {loaded.rule_label(index)}" for index in uncovered)
+    lines.append(f"\n{len(results) - failed} passed, {failed} failed, {len(errors)} file "
+                 f"error(s) - policy '{loaded.policy.policy}' v{loaded.policy.version} "
+                 f"(sha256 {loaded.digest[:12]}...)")
+    return "\n".join(lines)
+
+
+def _case_json(loaded: LoadedPolicy, result: CaseResult) -> dict[str, Any]:
+    case = result.case
+    return {
+        "name": case.name, "file": case.file, "line": case.line, "passed": result.passed,
+        "error": result.error,
+        "differs": [] if result.passed else result.failed_keys(),
+        "diff": [] if result.passed else result.diff(),
+        "actual": {key: result.actual.get(key) for key in case.expect},
+        "rules": [{"rule": loaded.policy.rules[index].id, "where": loaded.rule_label(index),
+                   "decided": settings} for index, settings in decided_settings(result)],
+        "reasons": [r.as_json() for r in result.decision.reasons] if result.decision else [],
+    }
+
+
+def _test_json(loaded: LoadedPolicy, results: list[CaseResult], errors: list[str],
+               uncovered: list[int], verbose: bool) -> str:
+    failed = sum(1 for result in results if not result.passed)
+    rules = loaded.policy.rules
+    return json.dumps({
+        "policy": loaded.reference,
+        "summary": {"cases": len(results), "passed": len(results) - failed, "failed": failed,
+                    "file_errors": len(errors)},
+        "file_errors": errors,
+        "cases": [_case_json(loaded, result) for result in results],
+        "coverage": {"rules": len(rules), "exercised": len(rules) - len(uncovered),
+                     "not_exercised": [{"rule": rules[i].id, "where": loaded.rule_label(i)}
+                                       for i in uncovered]},
+    }, ensure_ascii=False, indent=2)
+
+
+def _test_junit(loaded: LoadedPolicy, results: list[CaseResult], errors: list[str],
+                uncovered: list[int], verbose: bool) -> str:
+    """JUnit XML as CI systems read it: a suite per test file, a case per test case; a case
+    that could not run (a typo in its ``expect``) is an error, a wrong decision a failure."""
+    from xml.etree import ElementTree
+
+    failed = sum(1 for result in results if not result.passed and result.error is None)
+    broken = sum(1 for result in results if result.error is not None) + len(errors)
+    root = ElementTree.Element("testsuites", {
+        "name": f"douane policy test: {loaded.policy.policy} v{loaded.policy.version} "
+                f"(sha256 {loaded.digest[:12]}...)",
+        "tests": str(len(results) + len(errors)), "failures": str(failed),
+        "errors": str(broken)})
+    suites: dict[str, ElementTree.Element] = {}
+    for result in results:
+        case = result.case
+        suite = suites.get(case.file)
+        if suite is None:
+            suite = suites[case.file] = ElementTree.SubElement(root, "testsuite",
+                                                               {"name": case.file})
+        element = ElementTree.SubElement(suite, "testcase", {
+            "name": case.name, "classname": case.file, "file": case.file,
+            "line": str(case.line)})
+        if result.error is not None:
+            ElementTree.SubElement(element, "error", {"message": result.error}).text = \
+                result.error
+        elif not result.passed:
+            reasons = [f"reason {r.code}: {r.message}"
+                       for r in (result.decision.reasons if result.decision else ())]
+            ElementTree.SubElement(element, "failure", {
+                "message": f"expectations differ: {', '.join(result.failed_keys())}"}).text = \
+                "\n".join(result.diff() + reasons)
+    if errors:
+        suite = ElementTree.SubElement(root, "testsuite", {"name": "test files"})
+        for error in errors:
+            element = ElementTree.SubElement(suite, "testcase", {
+                "name": error.split(": ", 1)[0], "classname": "test files"})
+            ElementTree.SubElement(element, "error", {"message": error}).text = error
+    for suite in suites.values():
+        cases = suite.findall("testcase")
+        suite.set("tests", str(len(cases)))
+        suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
+        suite.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))
+    # coverage: a suite without cases whose properties name the rules no case exercises
+    # (properties belong to a suite in the JUnit schema)
+    coverage = ElementTree.SubElement(root, "testsuite", {
+        "name": "coverage", "tests": "0", "failures": "0", "errors": "0"})
+    properties = ElementTree.SubElement(coverage, "properties")
+    for index in uncovered:
+        ElementTree.SubElement(properties, "property", {
+            "name": "not-exercised-rule", "value": loaded.rule_label(index)})
+    ElementTree.indent(root)
+    return ElementTree.tostring(root, encoding="unicode", xml_declaration=True)
 
 
 # ------------------------------------------------------------------------------- explain
