@@ -99,12 +99,20 @@ def policy_event(
 def version_problem(old: LoadedPolicy, new: LoadedPolicy) -> list[str]:
     """A set whose content changed must say so in its ``version``: records name the set by
     name and version, and two different sets must not share one."""
-    if new.digest == old.digest or new.policy.policy != old.policy.policy \
-            or new.policy.version != old.policy.version:
-        return []
-    return [f"the set changed (sha256 {old.digest[:12]}... -> {new.digest[:12]}...) but its "
-            f"version is still {old.policy.version}: raise 'version' in "
-            f"{new.source} to roll it out"]
+    problem = same_version_problem(old.reference, new.reference, new.source)
+    return [problem] if problem else []
+
+
+def same_version_problem(running: dict[str, Any], new: dict[str, Any],
+                         source: str) -> str | None:
+    """``version_problem`` on references ({name, version, sha256}), e.g. one read from the
+    audit log."""
+    if new.get("sha256") == running.get("sha256") or new.get("name") != running.get("name") \
+            or new.get("version") != running.get("version"):
+        return None
+    return (f"the set changed (sha256 {str(running.get('sha256'))[:12]}... -> "
+            f"{str(new.get('sha256'))[:12]}...) but its version is still "
+            f"{running.get('version')}: raise 'version' in {source} to roll it out")
 
 
 def restart_needed(holder: PolicyHolder, new: LoadedPolicy) -> list[str]:

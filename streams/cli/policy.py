@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from streams.adapters.policy_files import display, load_policy_set, read_cases
+from streams.adapters.policy_reload import same_version_problem
 from streams.cli import Commands
 from streams.config import Settings
 from streams.core.decision import Decision, evaluate
@@ -37,6 +38,13 @@ def register(commands: Commands) -> None:
     validate = policy_commands.add_parser(
         "validate", help="check a policy set: schema, references, unreachable rules")
     validate.add_argument("path", nargs="?", help="policy folder or file (default: DOUANE_POLICY)")
+    validate.add_argument(
+        "--running", metavar="PATH|audit",
+        help="the set the workers run now - a policy folder or file, or 'audit' for the last "
+             "one a worker loaded according to the audit log: a changed set must have a new "
+             "version (a worker refuses it otherwise)")
+    validate.add_argument("--audit-db", help="with --running audit: the audit database "
+                                             "(default: DOUANE_AUDIT_DB)")
     test = policy_commands.add_parser(
         "test", help="run the YAML test cases in PATH/tests/ (and show which rules no case "
                      "exercises)")
@@ -69,7 +77,8 @@ def register(commands: Commands) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     default = settings.policy_path
     if args.policy_command == "validate":
-        return run_validate(Path(args.path) if args.path else default)
+        return run_validate(Path(args.path) if args.path else default, args.running,
+                            Path(args.audit_db) if args.audit_db else settings.audit_db)
     if args.policy_command == "test":
         return run_test(Path(args.path) if args.path else default, args.run_pattern, args.verbose,
                         args.format)
@@ -99,7 +108,7 @@ def _load(path: Path, what: str = "policy") -> LoadedPolicy | None:
         return None
 
 
-def run_validate(path: Path) -> int:
+def run_validate(path: Path, running: str | None = None, audit_db: Path | None = None) -> int:
     loaded = _load(path)
     if loaded is None:
         return 1
@@ -109,7 +118,45 @@ def run_validate(path: Path) -> int:
     print(f"  {len(loaded.files)} file(s), {len(policy.providers)} providers, "
           f"{len(policy.tenants)} tenants, {len(policy.purposes)} purposes, "
           f"{len(policy.rules)} rules")
+    if running is None:
+        return 0
+    found = _running_reference(running, audit_db)
+    if found is None:
+        return 2
+    reference, where = found
+    print(f"  running: {_named(reference)} ({where})")
+    problem = same_version_problem(reference, loaded.reference, loaded.source)
+    if problem is not None:
+        print(f"{display(path)}: cannot be rolled out: {problem}")
+        return 1
     return 0
+
+
+def _running_reference(running: str, audit_db: Path | None) -> tuple[dict[str, Any], str] | None:
+    """The reference of the set in force: from a policy set on disk, or from the last
+    ``loaded``/``applied`` record of the audit log."""
+    if running != "audit":
+        other = _load(Path(running), "running policy")
+        return None if other is None else (other.reference, display(Path(running)))
+    from streams.adapters.audit.sqlite import SqliteAuditStore
+
+    if audit_db is None or not audit_db.exists():
+        print(f"--running audit: no audit database at {audit_db}")
+        return None
+    reader = SqliteAuditStore.open_readonly(audit_db)
+    latest: dict[str, Any] | None = None
+    try:
+        for record in reader.iter_records():
+            details = record.payload.get("details") or {}
+            if record.kind == "policy_changed" and details.get("event") in ("loaded", "applied"):
+                latest = {"reference": details.get("policy") or {},
+                          "at": record.payload.get("occurred_at")}
+    finally:
+        reader.close()
+    if latest is None:
+        print(f"--running audit: no worker has recorded loading a policy in {display(audit_db)}")
+        return None
+    return latest["reference"], f"in force since {latest['at']} per {display(audit_db)}"
 
 
 class _LazyDetector:

@@ -240,3 +240,33 @@ def test_junit_output_for_ci(copy: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert "+provider: mistral-paris" in (failure.text or "")
     assert int(root.get("tests", "0")) == sum(
         int(s.get("tests", "0")) for s in root.iter("testsuite"))
+
+
+def test_validate_against_the_running_set_needs_a_new_version(
+        copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from streams.adapters.policy_files import load_policy_set
+    from streams.adapters.policy_reload import policy_event
+
+    general = copy / "general.yaml"
+    general.write_text(general.read_text().replace("max_prompt_chars: 60000",
+                                                   "max_prompt_chars: 50000"))
+    assert main(["policy", "validate", str(copy), "--running", str(POLICIES)]) == 1
+    out = capsys.readouterr().out
+    assert "but its version is still 1: raise 'version'" in out
+    # the running set as a worker recorded it in the audit log
+    db = tmp_path / "audit.sqlite3"
+    store = SqliteAuditStore(db, load_or_create_signer(tmp_path / "k.pem", tmp_path / "k.pub"))
+    store.append(policy_event("loaded", None, load_policy_set(POLICIES), POLICIES, "app"))
+    store.close()
+    assert main(["policy", "validate", str(copy), "--running", "audit",
+                 "--audit-db", str(db)]) == 1
+    out = capsys.readouterr().out
+    assert f"running: sha256 {load_policy_set(POLICIES).digest[:12]}... " \
+        "('national-administration' v1) (in force since " in out
+    assert "but its version is still 1" in out
+    manifest = copy / "policy.yaml"
+    manifest.write_text(manifest.read_text().replace("version: 1", "version: 2"))
+    assert main(["policy", "validate", str(copy), "--running", "audit",
+                 "--audit-db", str(db)]) == 0
+    # the running set itself is not a change
+    assert main(["policy", "validate", str(POLICIES), "--running", str(POLICIES)]) == 0
