@@ -72,6 +72,9 @@ class Settings:
     # client options by streams.adapters.kafka_security (files are read there, not here)
     # (may hold DOUANE_KAFKA_SASL_PASSWORD: kept out of repr)
     kafka_security_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # a second policy set judged in shadow next to the one in force: its decisions are
+    # recorded for comparison (``douane policy diff --shadow``), never enforced
+    policy_shadow_path: Path | None = None
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -129,6 +132,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         kafka_security_env=tuple(sorted(
             (name, value) for name, value in source.items()
             if name.startswith(KAFKA_SECURITY_PREFIXES) and value)),
+        policy_shadow_path=Path(source["DOUANE_POLICY_SHADOW"]).resolve()
+        if source.get("DOUANE_POLICY_SHADOW") else None,
     )
 
 

@@ -43,7 +43,7 @@ from streams.answer_chunks import AnswerChunks, ChunkSink, unchanged
 from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
 from streams.core.answers import AnswerVerdict, govern_answer
 from streams.core.audit import AuditEvent
-from streams.core.decision import Decision, decide, forwarded_digest
+from streams.core.decision import Decision, decide, evaluate, forwarded_digest, prompt_chars
 from streams.core.forward_check import admission_problem
 from streams.core.intake import (
     MODEL_PATTERN,
@@ -129,8 +129,11 @@ class Pipeline:
         detection: BatchedDetector | None = None,
         original_kept_bytes: int = kept_bytes_for(1024 * 1024),
         audit_retry_delay_s: float = 0.5,
+        shadow: LoadedPolicy | None = None,
     ) -> None:
         self.policy = policy
+        # judged next to ``policy`` for comparison, recorded, never enforced (Audit mode)
+        self.shadow = shadow
         # how much of a rejected message's bytes its copy on douane.rejected keeps
         self.original_kept_bytes = original_kept_bytes
         self.audit_retry_delay_s = audit_retry_delay_s  # first wait while the store is down
@@ -227,6 +230,9 @@ class Pipeline:
                 request.id)
         event = decision.audit_event(self.clock())
         event = _with_source(event, source)
+        if self.shadow is not None:
+            event = _with_shadow(event, shadow_decision(self.shadow, request, detection,
+                                                        self.keys is not None))
         appended = await self._append(event)
         if not appended.created and not _same_source(appended.record, source):
             # another message with this id was decided meanwhile (a race the check above
@@ -585,6 +591,36 @@ def _recordable_model(model: str | None) -> str | None:
     if model is None or MODEL_PATTERN.match(model):
         return model
     return undeclared_value(model)
+
+
+def shadow_decision(shadow: LoadedPolicy, request: GovernedRequest, detection: Detection,
+                    keys_available: bool) -> dict[str, Any]:
+    """What the shadow set would have decided, for the record: the same facts the set in force
+    was given (metadata and findings, no text), and only identifiers and codes kept - never
+    the reasons' messages. A shadow set that cannot judge the request is recorded as such;
+    it never changes what the set in force decided."""
+    try:
+        verdict = evaluate(
+            shadow, tenant=request.tenant, purpose=request.purpose,
+            classification=request.classification, model=request.model,
+            prompt_chars=prompt_chars(request.messages), detection_method=detection.method,
+            language=detection.language, findings=detection.findings,
+            keys_available=keys_available)
+    except Exception as error:
+        log.error("shadow policy failed to judge a request", request_id=request.id,
+                  error_type=type(error).__name__)
+        return {"policy": shadow.reference, "error": type(error).__name__}
+    return {"policy": shadow.reference, "decision": verdict.outcome,
+            "classification": verdict.classification,
+            "provider": verdict.provider.id if verdict.provider else None,
+            "model": verdict.model if verdict.provider else None,
+            "operators": dict(sorted(verdict.operators.items())),
+            "reasons": [r.code for r in verdict.reasons]}
+
+
+def _with_shadow(event: AuditEvent, shadow: dict[str, Any]) -> AuditEvent:
+    return AuditEvent(event.record_id, event.kind, event.request_id, event.tenant,
+                      event.occurred_at, {**event.details, "shadow": shadow})
 
 
 def _with_source(event: AuditEvent, source: Source) -> AuditEvent:

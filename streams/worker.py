@@ -24,7 +24,12 @@ from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.personal_vault import PersonalVault
 from streams.adapters.placeholder_vault import PlaceholderVault
 from streams.adapters.policy_files import load_policy_set
-from streams.adapters.policy_reload import PolicyReloader, policy_event
+from streams.adapters.policy_reload import (
+    PolicyReloader,
+    detection_gaps,
+    policy_event,
+    shadow_event,
+)
 from streams.adapters.presidio_detector import (
     detector_for_policy,
     policy_languages_and_entities,
@@ -40,6 +45,7 @@ from streams.config import (
     Settings,
     project_root,
 )
+from streams.core.audit import AuditEvent
 from streams.core.intake import RequestIntake
 from streams.core.kept_bytes import kept_bytes_for
 from streams.core.model import Detector
@@ -111,6 +117,9 @@ def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
         restore_answers=settings.restore_answers,
         detection=detection,
         original_kept_bytes=kept_bytes_for(settings.kafka_max_request_bytes),
+        # a set under evaluation (DOUANE_POLICY_SHADOW): decided and recorded, never enforced
+        shadow=load_policy(settings.policy_shadow_path) if settings.policy_shadow_path
+        else None,
     )
 
 
@@ -122,6 +131,19 @@ def shredding_keys(settings: Settings, policy: LoadedPolicy,
         shortest_payload_retention(policy), vault)
 
 
+def audit_shadow(pipeline: Pipeline, path: Path, app_id: str) -> AuditEvent:
+    """The record saying which set is judged in shadow, and what its decisions cannot see: the
+    detector is the one the set in force needs (detecting more would change its findings)."""
+    assert pipeline.shadow is not None
+    limits = [f"{gap}; the shadow decisions ignore them" for gap in
+              detection_gaps(pipeline.detection, pipeline.shadow)]
+    for limit in limits:
+        log.warning("shadow policy limited by the detector", limit=limit)
+    log.info("shadow policy loaded: decided and recorded, never enforced",
+             shadow=pipeline.shadow.reference, policy=pipeline.policy.reference)
+    return shadow_event(pipeline.policy, pipeline.shadow, path, app_id, limits)
+
+
 def run_worker(settings: Settings) -> int:
     # Kafka first: a wrong password or CA stops the worker in seconds, before the detection
     # models load (tens of seconds)
@@ -130,6 +152,9 @@ def run_worker(settings: Settings) -> int:
     pipeline = build_pipeline(settings, audit_log)
     pipeline.audit.append(policy_event("loaded", None, pipeline.policy, settings.policy_path,
                                        settings.app_id))
+    if pipeline.shadow is not None and settings.policy_shadow_path is not None:
+        pipeline.audit.append(audit_shadow(pipeline, settings.policy_shadow_path,
+                                           settings.app_id))
     asyncio.run(_serve(settings, pipeline, audit_log))
     return 0
 

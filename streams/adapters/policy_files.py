@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from streams.core.policy import LoadedPolicy
+from streams.core.policy_cases import Case, CaseFileError, parse_cases
 from streams.core.policy_load import IncludeOutsideFolder, SourceFile, build_policy_set
 from streams.core.policy_yaml import YamlSyntaxError, load_yaml
 
@@ -98,6 +99,21 @@ def test_files(path: Path) -> list[Path]:
     """The YAML test cases of the set: ``tests/*.yaml`` beside the manifest."""
     folder = manifest_path(path).parent / "tests"
     return sorted(folder.glob("*.y*ml")) if folder.is_dir() else []
+
+
+def read_cases(path: Path) -> tuple[list[Case], list[str]]:
+    """The test cases of the set at ``path``, and a problem per file that cannot be read."""
+    cases: list[Case] = []
+    errors: list[str] = []
+    for file in test_files(path):
+        try:
+            cases.extend(parse_cases(file.read_text("utf-8"), display(file)))
+        except (OSError, UnicodeDecodeError) as error:
+            errors.append(f"{display(file)}:1:1: cannot read the test file "
+                          f"({type(error).__name__})")
+        except CaseFileError as error:
+            errors.append(str(error))
+    return cases, errors
 
 
 class _WrittenOutDumper(yaml.SafeDumper):

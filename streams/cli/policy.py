@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from streams.adapters.policy_files import display, load_policy_set, test_files
+from streams.adapters.policy_files import display, load_policy_set, read_cases
+from streams.adapters.policy_reload import same_version_problem
 from streams.cli import Commands
 from streams.config import Settings
 from streams.core.decision import Decision, evaluate
@@ -22,7 +25,8 @@ from streams.core.policy_cases import (
     CaseFileError,
     CaseResult,
     Detect,
-    parse_cases,
+    decided_settings,
+    not_exercised,
     run_case,
 )
 
@@ -34,17 +38,37 @@ def register(commands: Commands) -> None:
     validate = policy_commands.add_parser(
         "validate", help="check a policy set: schema, references, unreachable rules")
     validate.add_argument("path", nargs="?", help="policy folder or file (default: DOUANE_POLICY)")
-    test = policy_commands.add_parser("test", help="run the YAML test cases in PATH/tests/")
+    validate.add_argument(
+        "--running", metavar="PATH|audit",
+        help="the set the workers run now - a policy folder or file, or 'audit' for the last "
+             "one a worker loaded according to the audit log: a changed set must have a new "
+             "version (a worker refuses it otherwise)")
+    validate.add_argument("--audit-db", help="with --running audit: the audit database "
+                                             "(default: DOUANE_AUDIT_DB)")
+    test = policy_commands.add_parser(
+        "test", help="run the YAML test cases in PATH/tests/ (and show which rules no case "
+                     "exercises)")
     test.add_argument("path", nargs="?", help="policy folder or file (default: DOUANE_POLICY)")
+    test.add_argument("--run", metavar="REGEX", dest="run_pattern",
+                      help="only the cases whose name matches this regular expression")
+    test.add_argument("-v", "--verbose", action="store_true",
+                      help="every case, with the rules that decided it and what each decided")
+    test.add_argument("--format", choices=("text", "json", "junit"), default="text",
+                      help="text (default), json, or JUnit XML for CI")
     explain = policy_commands.add_parser("explain", help="explain the decision for one request")
     explain.add_argument("request", help="a request as JSON (as on douane.requests), or a test "
                                          "case {request, entities, unavailable}")
     explain.add_argument("--policy", help="policy folder or file (default: DOUANE_POLICY)")
     diff = policy_commands.add_parser(
-        "diff", help="which test cases and recorded decisions a new policy set would change")
-    diff.add_argument("old")
-    diff.add_argument("new")
-    diff.add_argument("--audit-db", help="audit database to replay (default: DOUANE_AUDIT_DB)")
+        "diff", help="which test cases and recorded decisions a new policy set would change; "
+                     "with --shadow, where the shadow set decided differently on live traffic")
+    diff.add_argument("old", nargs="?", help="the policy set in force (folder or file)")
+    diff.add_argument("new", nargs="?", help="the policy set to roll out")
+    diff.add_argument("--shadow", action="store_true",
+                      help="instead of OLD and NEW: the decisions a shadow set "
+                           "(DOUANE_POLICY_SHADOW) recorded next to the set in force, and "
+                           "where they differ")
+    diff.add_argument("--audit-db", help="audit database to read (default: DOUANE_AUDIT_DB)")
     diff.add_argument("--no-audit", action="store_true", help="compare test cases only")
     diff.add_argument("--limit", type=int, default=50, help="changed records to list")
     policy.set_defaults(run=run)
@@ -53,13 +77,24 @@ def register(commands: Commands) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     default = settings.policy_path
     if args.policy_command == "validate":
-        return run_validate(Path(args.path) if args.path else default)
+        return run_validate(Path(args.path) if args.path else default, args.running,
+                            Path(args.audit_db) if args.audit_db else settings.audit_db)
     if args.policy_command == "test":
-        return run_test(Path(args.path) if args.path else default)
+        return run_test(Path(args.path) if args.path else default, args.run_pattern, args.verbose,
+                        args.format)
     if args.policy_command == "explain":
         return run_explain(Path(args.request), Path(args.policy) if args.policy else default)
     audit_db = None if args.no_audit else (
         Path(args.audit_db) if args.audit_db else settings.audit_db)
+    if args.shadow:
+        if args.old or args.new or audit_db is None:
+            print("policy diff --shadow reads the audit log only: give no OLD/NEW and no "
+                  "--no-audit")
+            return 2
+        return run_shadow_diff(audit_db, args.limit)
+    if not args.old or not args.new:
+        print("policy diff needs OLD and NEW policy sets (or --shadow)")
+        return 2
     return run_diff(Path(args.old), Path(args.new), audit_db, args.limit)
 
 
@@ -73,7 +108,7 @@ def _load(path: Path, what: str = "policy") -> LoadedPolicy | None:
         return None
 
 
-def run_validate(path: Path) -> int:
+def run_validate(path: Path, running: str | None = None, audit_db: Path | None = None) -> int:
     loaded = _load(path)
     if loaded is None:
         return 1
@@ -87,7 +122,45 @@ def run_validate(path: Path) -> int:
         print(f"  {len(loaded.warnings)} warning(s):")
         for warning in loaded.warnings:
             print(f"    {warning}")
+    if running is None:
+        return 0
+    found = _running_reference(running, audit_db)
+    if found is None:
+        return 2
+    reference, where = found
+    print(f"  running: {_named(reference)} ({where})")
+    problem = same_version_problem(reference, loaded.reference, loaded.source)
+    if problem is not None:
+        print(f"{display(path)}: cannot be rolled out: {problem}")
+        return 1
     return 0
+
+
+def _running_reference(running: str, audit_db: Path | None) -> tuple[dict[str, Any], str] | None:
+    """The reference of the set in force: from a policy set on disk, or from the last
+    ``loaded``/``applied`` record of the audit log."""
+    if running != "audit":
+        other = _load(Path(running), "running policy")
+        return None if other is None else (other.reference, display(Path(running)))
+    from streams.adapters.audit.sqlite import SqliteAuditStore
+
+    if audit_db is None or not audit_db.exists():
+        print(f"--running audit: no audit database at {audit_db}")
+        return None
+    reader = SqliteAuditStore.open_readonly(audit_db)
+    latest: dict[str, Any] | None = None
+    try:
+        for record in reader.iter_records():
+            details = record.payload.get("details") or {}
+            if record.kind == "policy_changed" and details.get("event") in ("loaded", "applied"):
+                latest = {"reference": details.get("policy") or {},
+                          "at": record.payload.get("occurred_at")}
+    finally:
+        reader.close()
+    if latest is None:
+        print(f"--running audit: no worker has recorded loading a policy in {display(audit_db)}")
+        return None
+    return latest["reference"], f"in force since {latest['at']} per {display(audit_db)}"
 
 
 class _LazyDetector:
@@ -101,51 +174,149 @@ class _LazyDetector:
         if self._detector is None:
             from streams.adapters.presidio_detector import detector_for_policy
 
-            print("  (starting the personal-data detector for cases without 'entities')")
+            print("  (starting the personal-data detector for cases without 'entities')",
+                  file=sys.stderr)  # stdout may be a JSON or JUnit report
             self._detector = detector_for_policy(self.loaded.policy)
         return self._detector.detect(messages, language)
 
 
-def _cases(path: Path) -> tuple[list[Case], list[str]]:
-    cases: list[Case] = []
-    errors: list[str] = []
-    for file in test_files(path):
-        try:
-            cases.extend(parse_cases(file.read_text("utf-8"), display(file)))
-        except CaseFileError as error:
-            errors.append(str(error))
-    return cases, errors
-
-
-def run_test(path: Path) -> int:
+def run_test(path: Path, pattern: str | None = None, verbose: bool = False,
+             output: str = "text") -> int:
     loaded = _load(path)
     if loaded is None:
         return 1
-    cases, errors = _cases(path)
-    for error in errors:
-        print(f"ERROR {error}")
+    cases, errors = read_cases(path)
+    if pattern is not None:
+        try:
+            selected = re.compile(pattern)
+        except re.error as error:
+            print(f"--run: '{pattern}' is not a regular expression ({error})", file=sys.stderr)
+            return 2
+        cases = [case for case in cases if selected.search(case.name)]
     if not cases and not errors:
-        print(f"no test cases found in {display(path)}/tests/*.yaml")
+        print(f"no test cases{f' matching {pattern!r}' if pattern else ''} found in "
+              f"{display(path)}/tests/*.yaml", file=sys.stderr)
         return 1
     detect: Detect = _LazyDetector(loaded)
-    failed = 0
-    for case in cases:
-        result = run_case(case, loaded, detect)
-        if result.passed:
-            print(f"PASS {case.label}")
-            continue
-        failed += 1
-        print(f"FAIL {case.label}")
-        for line in result.diff():
-            print(f"     {line}")
-        if result.decision is not None:
-            for reason in result.decision.reasons:
-                print(f"     reason {reason.code}: {reason.message}")
-    total = len(cases)
-    print(f"\n{total - failed} passed, {failed} failed, {len(errors)} file error(s) - "
-          f"policy '{loaded.policy.policy}' v{loaded.policy.version} "
-          f"(sha256 {loaded.digest[:12]}...)")
+    results = [run_case(case, loaded, detect) for case in cases]
+    uncovered = not_exercised(loaded, results)
+    report = {"json": _test_json, "junit": _test_junit, "text": _test_text}[output]
+    print(report(loaded, results, errors, uncovered, verbose))
+    failed = sum(1 for result in results if not result.passed)
     return 0 if failed == 0 and not errors else 1
+
+
+def _test_text(loaded: LoadedPolicy, results: list[CaseResult], errors: list[str],
+               uncovered: list[int], verbose: bool) -> str:
+    lines = [f"ERROR {error}" for error in errors]
+    for result in results:
+        if result.passed and not verbose:
+            lines.append(f"PASS {result.case.label}")
+            continue
+        lines.append(f"{'PASS' if result.passed else 'FAIL'} {result.case.label}")
+        if not result.passed:
+            lines.extend(f"     {line}" for line in result.diff())
+        if verbose:
+            lines.extend(f"     rule {loaded.rule_label(index)}: {', '.join(settings)}"
+                         for index, settings in decided_settings(result))
+        if result.decision is not None and (verbose or not result.passed):
+            lines.extend(f"     reason {reason.code}: {reason.message}"
+                         for reason in result.decision.reasons)
+    failed = sum(1 for result in results if not result.passed)
+    rules = loaded.policy.rules
+    lines.append("")
+    lines.append(f"coverage: {len(rules) - len(uncovered)} of {len(rules)} rules decided "
+                 "something in at least one case" + (":" if uncovered else ""))
+    lines.extend(f"  not exercised by any case: {loaded.rule_label(index)}" for index in uncovered)
+    lines.append(f"\n{len(results) - failed} passed, {failed} failed, {len(errors)} file "
+                 f"error(s) - policy '{loaded.policy.policy}' v{loaded.policy.version} "
+                 f"(sha256 {loaded.digest[:12]}...)")
+    return "\n".join(lines)
+
+
+def _case_json(loaded: LoadedPolicy, result: CaseResult) -> dict[str, Any]:
+    case = result.case
+    return {
+        "name": case.name, "file": case.file, "line": case.line, "passed": result.passed,
+        "error": result.error,
+        "differs": [] if result.passed else result.failed_keys(),
+        "diff": [] if result.passed else result.diff(),
+        "actual": {key: result.actual.get(key) for key in case.expect},
+        "rules": [{"rule": loaded.policy.rules[index].id, "where": loaded.rule_label(index),
+                   "decided": settings} for index, settings in decided_settings(result)],
+        "reasons": [r.as_json() for r in result.decision.reasons] if result.decision else [],
+    }
+
+
+def _test_json(loaded: LoadedPolicy, results: list[CaseResult], errors: list[str],
+               uncovered: list[int], verbose: bool) -> str:
+    failed = sum(1 for result in results if not result.passed)
+    rules = loaded.policy.rules
+    return json.dumps({
+        "policy": loaded.reference,
+        "summary": {"cases": len(results), "passed": len(results) - failed, "failed": failed,
+                    "file_errors": len(errors)},
+        "file_errors": errors,
+        "cases": [_case_json(loaded, result) for result in results],
+        "coverage": {"rules": len(rules), "exercised": len(rules) - len(uncovered),
+                     "not_exercised": [{"rule": rules[i].id, "where": loaded.rule_label(i)}
+                                       for i in uncovered]},
+    }, ensure_ascii=False, indent=2)
+
+
+def _test_junit(loaded: LoadedPolicy, results: list[CaseResult], errors: list[str],
+                uncovered: list[int], verbose: bool) -> str:
+    """JUnit XML as CI systems read it: a suite per test file, a case per test case; a case
+    that could not run (a typo in its ``expect``) is an error, a wrong decision a failure."""
+    from xml.etree import ElementTree
+
+    failed = sum(1 for result in results if not result.passed and result.error is None)
+    broken = sum(1 for result in results if result.error is not None) + len(errors)
+    root = ElementTree.Element("testsuites", {
+        "name": f"douane policy test: {loaded.policy.policy} v{loaded.policy.version} "
+                f"(sha256 {loaded.digest[:12]}...)",
+        "tests": str(len(results) + len(errors)), "failures": str(failed),
+        "errors": str(broken)})
+    suites: dict[str, ElementTree.Element] = {}
+    for result in results:
+        case = result.case
+        suite = suites.get(case.file)
+        if suite is None:
+            suite = suites[case.file] = ElementTree.SubElement(root, "testsuite",
+                                                               {"name": case.file})
+        element = ElementTree.SubElement(suite, "testcase", {
+            "name": case.name, "classname": case.file, "file": case.file,
+            "line": str(case.line)})
+        if result.error is not None:
+            ElementTree.SubElement(element, "error", {"message": result.error}).text = \
+                result.error
+        elif not result.passed:
+            reasons = [f"reason {r.code}: {r.message}"
+                       for r in (result.decision.reasons if result.decision else ())]
+            ElementTree.SubElement(element, "failure", {
+                "message": f"expectations differ: {', '.join(result.failed_keys())}"}).text = \
+                "\n".join(result.diff() + reasons)
+    if errors:
+        suite = ElementTree.SubElement(root, "testsuite", {"name": "test files"})
+        for error in errors:
+            element = ElementTree.SubElement(suite, "testcase", {
+                "name": error.split(": ", 1)[0], "classname": "test files"})
+            ElementTree.SubElement(element, "error", {"message": error}).text = error
+    for suite in suites.values():
+        cases = suite.findall("testcase")
+        suite.set("tests", str(len(cases)))
+        suite.set("failures", str(sum(1 for c in cases if c.find("failure") is not None)))
+        suite.set("errors", str(sum(1 for c in cases if c.find("error") is not None)))
+    # coverage: a suite without cases whose properties name the rules no case exercises
+    # (properties belong to a suite in the JUnit schema)
+    coverage = ElementTree.SubElement(root, "testsuite", {
+        "name": "coverage", "tests": "0", "failures": "0", "errors": "0"})
+    properties = ElementTree.SubElement(coverage, "properties")
+    for index in uncovered:
+        ElementTree.SubElement(properties, "property", {
+            "name": "not-exercised-rule", "value": loaded.rule_label(index)})
+    ElementTree.indent(root)
+    return ElementTree.tostring(root, encoding="unicode", xml_declaration=True)
 
 
 # ------------------------------------------------------------------------------- explain
@@ -234,18 +405,19 @@ def run_diff(old_path: Path, new_path: Path, audit_db: Path | None, limit: int) 
     old, new = _load(old_path, "old policy"), _load(new_path, "new policy")
     if old is None or new is None:
         return 2
-    print(f"old: '{old.policy.policy}' v{old.policy.version} sha256 {old.digest[:12]}...")
-    print(f"new: '{new.policy.policy}' v{new.policy.version} sha256 {new.digest[:12]}...")
+    print(f"OLD: {_named(old.reference)} from {display(old_path)}")
+    print(f"NEW: {_named(new.reference)} from {display(new_path)}")
     if old.digest == new.digest:
         print("the two policy sets are identical (same hash): nothing can change")
         return 0
     changed_cases = _diff_cases(old_path, new_path, old, new)
-    changed_records = _diff_records(audit_db, new, limit) if audit_db is not None else None
+    changed_records = _diff_records(audit_db, old, new, limit) if audit_db is not None \
+        else None
     print()
     print(f"summary: {changed_cases} test case(s) change outcome"
           + ("" if changed_records is None
-             else f", {changed_records[0]} of {changed_records[1]} recorded decision(s) would "
-                  "change"))
+             else f", {changed_records[0]} of {changed_records[1]} recorded request(s) would "
+                  "be decided differently by NEW than by OLD"))
     return 0
 
 
@@ -261,12 +433,12 @@ def _outcome(decision: Decision) -> dict[str, Any]:
 def _diff_cases(old_path: Path, new_path: Path, old: LoadedPolicy, new: LoadedPolicy) -> int:
     cases: dict[tuple[str, str], Case] = {}
     for path in (old_path, new_path):  # the new set's version of a case wins
-        found, errors = _cases(path)
+        found, errors = read_cases(path)
         for error in errors:
             print(f"ERROR {error}")
         for case in found:
             cases[(Path(case.file).name, case.name)] = case
-    print(f"\ntest cases ({len(cases)}):")
+    print(f"\ntest cases ({len(cases)}), run under OLD and under NEW:")
     changed = 0
     detect_old, detect_new = _LazyDetector(old), _LazyDetector(new)
     for case in cases.values():
@@ -288,14 +460,15 @@ def _diff_cases(old_path: Path, new_path: Path, old: LoadedPolicy, new: LoadedPo
     return changed
 
 
-def replay(new: LoadedPolicy, details: dict[str, Any], tenant: str) -> Any:
-    """Re-decide a recorded decision from its audit metadata (no personal data needed)."""
+def replay(loaded: LoadedPolicy, details: dict[str, Any], tenant: str) -> Any:
+    """Re-decide a recorded request under ``loaded`` from its audit metadata (no personal
+    data needed)."""
     findings = tuple(
         Finding(int(f["message"]), str(f["type"]), int(f["start"]), int(f["end"]),
                 float(f["score"]))
         for f in details.get("findings") or [])
     return evaluate(
-        new, tenant=tenant, purpose=details.get("purpose"),
+        loaded, tenant=tenant, purpose=details.get("purpose"),
         classification=details.get("requested_classification", details.get("classification")),
         model=details.get("requested_model"), prompt_chars=int(details.get("prompt_chars") or 0),
         detection_method=str(details.get("detection") or "ner+patterns"),
@@ -304,15 +477,28 @@ def replay(new: LoadedPolicy, details: dict[str, Any], tenant: str) -> Any:
     )
 
 
-def _diff_records(audit_db: Path, new: LoadedPolicy, limit: int) -> tuple[int, int]:
+def _replayed(loaded: LoadedPolicy, details: dict[str, Any], tenant: str) -> dict[str, Any]:
+    verdict = replay(loaded, details, tenant)
+    return {"decision": verdict.outcome, "classification": verdict.classification,
+            "provider": verdict.provider.id if verdict.provider else None,
+            "operators": dict(sorted(verdict.operators.items())),
+            "reasons": [r.code for r in verdict.reasons]}
+
+
+def _diff_records(audit_db: Path, old: LoadedPolicy, new: LoadedPolicy,
+                  limit: int) -> tuple[int, int]:
+    """Each recorded request, replayed from its metadata under OLD and under NEW: the two
+    replays are compared with each other, never with what was recorded (the set that
+    recorded it may be neither of them, and it is named by its hash)."""
     from streams.adapters.audit.sqlite import SqliteAuditStore
 
-    print(f"\nrecorded decisions ({display(audit_db)}):")
+    print(f"\nrecorded requests ({display(audit_db)}), replayed under OLD and under NEW:")
     if not audit_db.exists():
         print("  no audit database there")
         return 0, 0
     reader = SqliteAuditStore.open_readonly(audit_db)
     seen = changed = 0
+    recorded_by: dict[str, int] = {}
     try:
         for record in reader.iter_records():
             details = record.payload.get("details") or {}
@@ -320,28 +506,106 @@ def _diff_records(audit_db: Path, new: LoadedPolicy, limit: int) -> tuple[int, i
                     or record.tenant is None:
                 continue  # rejected, detector failures: not decided by a policy
             seen += 1
-            verdict = replay(new, details, record.tenant)
-            before = (details.get("decision"), details.get("provider"))
-            after = (verdict.outcome, verdict.provider.id if verdict.provider else None)
-            ops_before = details.get("operators")
-            ops_changed = ops_before is not None and ops_before != dict(
-                sorted(verdict.operators.items()))
-            if before == after and not ops_changed:
+            recorder = details.get("policy") or {}
+            label = _recorder(recorder, old, new)
+            recorded_by[label] = recorded_by.get(label, 0) + 1
+            before = _replayed(old, details, record.tenant)
+            after = _replayed(new, details, record.tenant)
+            differs = [k for k in ("decision", "classification", "provider", "operators")
+                       if before[k] != after[k]]
+            if not differs:
                 continue
             changed += 1
             if changed <= limit:
-                codes = ", ".join(r.code for r in verdict.reasons)
                 print(f"  {record.request_id} ({record.payload.get('occurred_at')}, "
-                      f"{record.tenant}, decided by v{(details.get('policy') or {}).get('version')}"
-                      f"): {before[0]} via {before[1]} -> {after[0]} via {after[1]} [{codes}]")
-                if ops_changed:
-                    print(f"     operators: {json.dumps(ops_before)} -> "
-                          f"{json.dumps(dict(sorted(verdict.operators.items())))}")
+                      f"{record.tenant}, recorded under {label}): OLD {before['decision']} via "
+                      f"{before['provider'] or '-'} -> NEW {after['decision']} via "
+                      f"{after['provider'] or '-'} [{', '.join(after['reasons'])}]")
+                for key in differs:
+                    if key not in ("decision", "provider"):
+                        print(f"     {key}: {json.dumps(before[key])} -> "
+                              f"{json.dumps(after[key])}")
     finally:
         reader.close()
     if changed > limit:
         print(f"  ... and {changed - limit} more")
     if not changed:
-        print(f"  none of {seen} recorded decision(s) would change")
+        print(f"  none of {seen} recorded request(s) would be decided differently")
+    if recorded_by:
+        print("  recorded under: " + "; ".join(f"{label}: {count}"
+                                               for label, count in recorded_by.items()))
     return changed, seen
 
+
+def _recorder(reference: dict[str, Any], old: LoadedPolicy, new: LoadedPolicy) -> str:
+    sha = str(reference.get("sha256"))
+    if sha == old.digest:
+        return f"OLD (sha256 {sha[:12]}...)"
+    if sha == new.digest:
+        return f"NEW (sha256 {sha[:12]}...)"
+    return f"another set, {_named(reference)}"
+
+
+# --------------------------------------------------------------------------- shadow diff
+
+SHADOW_COMPARED = ("decision", "classification", "provider", "operators")
+
+
+def run_shadow_diff(audit_db: Path, limit: int) -> int:
+    """Where the shadow set would have decided otherwise than the set in force, from the
+    ``shadow`` part of the decision records (live traffic; nothing is re-judged)."""
+    from streams.adapters.audit.sqlite import SqliteAuditStore
+
+    print(f"shadow decisions recorded in {display(audit_db)}:")
+    if not audit_db.exists():
+        print("  no audit database there")
+        return 2
+    pairs: dict[tuple[str, str], dict[str, Any]] = {}  # (in force, shadow) sha256 -> summary
+    reader = SqliteAuditStore.open_readonly(audit_db)
+    try:
+        for record in reader.iter_records():
+            details = record.payload.get("details") or {}
+            shadow = details.get("shadow")
+            if record.kind not in ("admitted", "blocked") or not isinstance(shadow, dict):
+                continue
+            enforced = details.get("policy") or {}
+            key = (str(enforced.get("sha256")), str((shadow.get("policy") or {}).get("sha256")))
+            pair = pairs.setdefault(key, {"in_force": enforced, "shadow": shadow.get("policy"),
+                                          "seen": 0, "differ": [], "errors": 0})
+            pair["seen"] += 1
+            if "error" in shadow:
+                pair["errors"] += 1
+                continue
+            changed = [k for k in SHADOW_COMPARED if details.get(k) != shadow.get(k)]
+            if changed:
+                pair["differ"].append((record, details, shadow, changed))
+    finally:
+        reader.close()
+    if not pairs:
+        print("  no decision was judged in shadow (start a worker with DOUANE_POLICY_SHADOW)")
+        return 0
+    for pair in pairs.values():
+        print(f"\n  in force: {_named(pair['in_force'])}")
+        print(f"  shadow:   {_named(pair['shadow'])}")
+        print(f"  {len(pair['differ'])} of {pair['seen']} decision(s) would have been different"
+              + (f"; {pair['errors']} the shadow set could not judge" if pair["errors"] else ""))
+        for record, details, shadow, changed in pair["differ"][:limit]:
+            print(f"    {record.request_id} ({record.payload.get('occurred_at')}, "
+                  f"{record.tenant}): {details.get('decision')} via "
+                  f"{details.get('provider') or '-'} -> {shadow.get('decision')} via "
+                  f"{shadow.get('provider') or '-'} [{', '.join(shadow.get('reasons') or [])}]")
+            for key in changed:
+                if key not in ("decision", "provider"):
+                    print(f"       {key}: {json.dumps(details.get(key))} -> "
+                          f"{json.dumps(shadow.get(key))}")
+        if len(pair["differ"]) > limit:
+            print(f"    ... and {len(pair['differ']) - limit} more")
+    return 0
+
+
+def _named(reference: Any) -> str:
+    """A policy set by its hash first (what identifies it), then its name and version."""
+    if not isinstance(reference, dict):
+        return "(unknown)"
+    return (f"sha256 {str(reference.get('sha256'))[:12]}... ('{reference.get('name')}' "
+            f"v{reference.get('version')})")

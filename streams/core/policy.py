@@ -159,6 +159,9 @@ class Rule(_Strict):
     description: str = ""
     when: Match = Match()
     residency: Residency | None = None
+    # why this rule's residency may send personal data outside the set's jurisdiction (an
+    # explicit, reviewed exception; without it ``policy validate`` refuses such a rule)
+    residency_exception: str | None = Field(default=None, min_length=1)
     redaction: Mapping[str, EntityRule] = Field(default_factory=dict)
     retention: Retention | None = None
     limits: Limits | None = None

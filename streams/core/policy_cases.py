@@ -65,6 +65,9 @@ class Case:
     unavailable: tuple[str, ...]
     expect: dict[str, Any]
     detection: Mapping[str, str] = field(default_factory=dict)
+    # what is wrong with this case as written (a typo in ``expect``, a missing tenant): the
+    # case fails with it, the other cases of its file still run
+    problem: str | None = None
 
     @property
     def label(self) -> str:
@@ -83,6 +86,14 @@ class CaseResult:
         return self.error is None and all(
             _normal(key, self.case.expect[key]) == _normal(key, self.actual.get(key))
             for key in self.case.expect)
+
+    def failed_keys(self) -> list[str]:
+        """The ``expect`` keys whose value differs (``error`` when the case could not run):
+        what a record may say about a failure without repeating the case's text."""
+        if self.error is not None:
+            return ["error"]
+        return [key for key in self.case.expect
+                if _normal(key, self.case.expect[key]) != _normal(key, self.actual.get(key))]
 
     def diff(self) -> list[str]:
         if self.error is not None:
@@ -120,20 +131,38 @@ def parse_cases(text: str, file: str) -> list[Case]:
     for index, raw in enumerate(value["cases"]):
         line = document.mark(("cases", index)).line
         where = f"{file}:{line}: cases[{index}]"
-        if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict) \
-                or not isinstance(raw.get("expect"), dict):
-            raise CaseFileError(f"{where}: a case needs 'request' and 'expect' mappings")
-        unknown = sorted(set(raw["expect"]) - set(EXPECT_KEYS))
-        if unknown:
-            raise CaseFileError(f"{where}.expect: unknown key(s) {', '.join(unknown)} "
-                                f"(known: {', '.join(EXPECT_KEYS)})")
-        cases.append(Case(
-            file=file, line=line, name=str(raw.get("name", f"case {index + 1}")),
-            request=_request(raw["request"], f"{file}-{index + 1}", where),
-            entities=raw.get("entities"), unavailable=tuple(raw.get("unavailable") or ()),
-            expect=dict(raw["expect"]), detection=dict(raw.get("detection") or {}),
-        ))
+        name = str(raw.get("name", f"case {index + 1}")) if isinstance(raw, dict) \
+            else f"case {index + 1}"
+        try:
+            cases.append(_case(raw, file, line, name, index, where))
+        except (CaseFileError, KeyError, TypeError, ValueError) as error:
+            problem = str(error) if isinstance(error, CaseFileError) else \
+                f"{where}.request: cannot be read ({type(error).__name__}: {error})"
+            cases.append(Case(file, line, name, GovernedRequest(f"{file}-{index + 1}", "", ()),
+                              None, (), {}, problem=problem))
     return cases
+
+
+def _case(raw: Any, file: str, line: int, name: str, index: int, where: str) -> Case:
+    if not isinstance(raw, dict) or not isinstance(raw.get("request"), dict) \
+            or not isinstance(raw.get("expect"), dict):
+        raise CaseFileError(f"{where}: a case needs 'request' and 'expect' mappings")
+    unknown = sorted(str(key) for key in set(raw["expect"]) - set(EXPECT_KEYS))
+    if unknown:
+        raise CaseFileError(f"{where}.expect: " + "; ".join(
+            f"unknown key '{key}'{_did_you_mean(key, EXPECT_KEYS)}" for key in unknown)
+            + f" (known: {', '.join(EXPECT_KEYS)})")
+    return Case(
+        file=file, line=line, name=name,
+        request=_request(raw["request"], f"{file}-{index + 1}", where),
+        entities=raw.get("entities"), unavailable=tuple(raw.get("unavailable") or ()),
+        expect=dict(raw["expect"]), detection=dict(raw.get("detection") or {}),
+    )
+
+
+def _did_you_mean(word: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _request(raw: Mapping[str, Any], default_id: str, where: str) -> GovernedRequest:
@@ -179,6 +208,8 @@ def run_case(
     language = case.detection.get("language") or case.request.language \
         or loaded.policy.detection.default_language
     method = case.detection.get("method", "ner+patterns")
+    if case.problem is not None:
+        return CaseResult(case, {}, None, case.problem)
     try:
         if case.entities is not None:
             detection = Detection(language, method,
@@ -217,3 +248,21 @@ def run_cases(
     cases: Collection[Case], loaded: LoadedPolicy, detect: Detect | None = None
 ) -> list[CaseResult]:
     return [run_case(case, loaded, detect) for case in cases]
+
+
+def decided_settings(result: CaseResult) -> list[tuple[int, list[str]]]:
+    """Per rule that decided something for this case, in rule order: the settings it decided
+    (a redaction counts only for an entity type the case contains)."""
+    verdict = result.decision.verdict if result.decision is not None else None
+    if verdict is None or verdict.resolution is None:
+        return []
+    resolution = verdict.resolution
+    return [(index, [s for s in resolution.settings_of(index)
+                     if not s.startswith("redaction.") or s[10:] in verdict.operators])
+            for index in verdict.rules]
+
+
+def not_exercised(loaded: LoadedPolicy, results: Collection[CaseResult]) -> list[int]:
+    """Indexes of the rules that decided nothing in any of ``results``: no case covers them."""
+    exercised = {index for result in results for index, _ in decided_settings(result)}
+    return [index for index in range(len(loaded.policy.rules)) if index not in exercised]

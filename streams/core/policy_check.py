@@ -1,6 +1,7 @@
-"""Checks on a policy set beyond its schema: cross-references, unreachable rules, and
-classifications no residency rule covers. Warnings (:func:`policy_warnings`) name what is valid
-but probably a mistake; they do not stop a policy from loading.
+"""Checks on a policy set beyond its schema: cross-references, unreachable rules,
+classifications no residency rule covers, and residency that lets personal data leave the
+set's declared ``jurisdiction`` without a named exception. Warnings (:func:`policy_warnings`)
+name what is valid but probably a mistake; they do not stop a policy from loading.
 
 Reachability is exact, not heuristic: tenants, purposes and classifications are finite, so
 every (tenant, purpose, classification) a request can have is enumerated - respecting each
@@ -40,11 +41,57 @@ def universe(policy: Policy) -> Iterator[Point]:
                 yield tenant.id, purpose_id, classification
 
 
+# classifications that must stay under the set's own jurisdiction unless a rule says otherwise
+KEPT_HOME: tuple[str, ...] = CLASSIFICATIONS[SENSITIVITY["personal"]:]
+
+
 def check_policy(policy: Policy, at: Locator) -> list[str]:
     problems = _references(policy, at)
     if problems:  # reachability over broken references would only repeat them
         return problems
-    return _reachability(policy, at)
+    loaded = LoadedPolicy(policy, "", "(checking)")
+    return _reachability(loaded, at) + _residency_leaks(loaded, at)
+
+
+def _residency_leaks(loaded: LoadedPolicy, at: Locator) -> list[str]:
+    """Rules whose residency lets personal, sensitive or secret data reach a provider under
+    another law than the set's ``jurisdiction``, without a ``residency_exception`` saying why.
+    Exact, like reachability: every (tenant, purpose, classification) is resolved."""
+    home = loaded.policy.jurisdiction
+    if home is None:
+        return []
+    rules = loaded.policy.rules
+    leaks: dict[int, dict[str, set[str]]] = {}  # rule -> providers / classifications
+    examples: dict[int, list[Point]] = {}
+    for point in universe(loaded.policy):
+        if point[2] not in KEPT_HOME:
+            continue
+        resolution = loaded.resolve(*point)
+        rule = resolution.residency_rule
+        if rule is None or rules[rule].residency_exception is not None:
+            continue
+        abroad = [f"{p.id} ({p.jurisdiction})" for p in resolution.candidates
+                  if p.jurisdiction != home]
+        if abroad:
+            found = leaks.setdefault(rule, {"providers": set(), "classifications": set()})
+            found["providers"].update(abroad)
+            found["classifications"].add(point[2])
+            examples.setdefault(rule, []).append(point)
+    problems = []
+    for index in sorted(leaks):
+        tenant, purpose, classification = examples[index][0]
+        example = f"tenant '{tenant}'" + (f", purpose '{purpose}'" if purpose else "") \
+            + f", classification '{classification}'"
+        more = len(examples[index]) - 1
+        kinds = [c for c in KEPT_HOME if c in leaks[index]["classifications"]]
+        problems.append(at.at(
+            ("rules", index, "residency"),
+            f"rule '{rules[index].id}' lets {'/'.join(kinds)} data leave the set's jurisdiction "
+            f"{home}: it allows {', '.join(sorted(leaks[index]['providers']))} (e.g. {example}"
+            + (f", and {more} more case(s)" if more else "") + f"); restrict it (e.g. "
+            f"jurisdictions: [{home}]) or, if this is intended, name the exception on the rule: "
+            "residency_exception: \"<why, and who approved it>\""))
+    return problems
 
 
 def _known(kind: str, names: object) -> str:
@@ -111,6 +158,10 @@ def _references(policy: Policy, at: Locator) -> list[str]:
                 problems.append(at.at((*base, "redaction", entity, "keep_last"),
                                       f"keep_last applies to the mask operator only "
                                       f"(operator is {setting.operator})"))
+        if rule.residency_exception is not None and rule.residency is None:
+            problems.append(at.at((*base, "residency_exception"), "a residency_exception "
+                                  "applies to the residency of the same rule, and this rule "
+                                  "has none", key=True))
         if rule.limits is not None:
             for position, model in enumerate(rule.limits.models or ()):
                 if model not in models:
@@ -127,8 +178,8 @@ def _floor(at: Locator, path: tuple[str, int], default: str | None,
     return []
 
 
-def _reachability(policy: Policy, at: Locator) -> list[str]:
-    loaded = LoadedPolicy(policy, "", "(checking)")
+def _reachability(loaded: LoadedPolicy, at: Locator) -> list[str]:
+    policy = loaded.policy
     rules = policy.rules
     decides: list[bool] = [False] * len(rules)
     matched: list[bool] = [False] * len(rules)

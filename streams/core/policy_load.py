@@ -25,7 +25,8 @@ import jsonschema
 import rfc8785
 from pydantic import ValidationError
 
-from streams.core.policy import LoadedPolicy, Policy, PolicyError, RuleOrigin
+from streams.core.durations import DURATION_PATTERN, duration_problem
+from streams.core.policy import ID, LoadedPolicy, Policy, PolicyError, RuleOrigin
 from streams.core.policy_yaml import Path, YamlDocument, YamlSyntaxError, format_path, load_yaml
 from streams.errors import DouaneError
 
@@ -254,7 +255,9 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
     if kind == "type":
         return [(path, f"expected {expected}, got {_type_name(instance)}", False)]
     if kind == "pattern":
-        return [(path, f"{_show(instance)} does not match {expected}", False)]
+        return [(path, PATTERN_HELP[expected](instance) if expected in PATTERN_HELP
+                 else f"{_show(instance)} is not allowed here ({schema.get('description', '')})",
+                 False)]
     if kind == "anyOf" and path and path[-1] == "residency":
         return [(path, "residency must give providers, jurisdictions or regions "
                        "(providers: [] allows none: such requests are blocked)", False)]
@@ -266,6 +269,24 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
     if kind == "propertyNames":
         return [(path, f"entity type names are upper case, e.g. PERSON ({error.message})", False)]
     return [(path, error.message, False)]
+
+
+# what a value of each pattern of the schema looks like, said as how to fix it
+PATTERN_HELP: dict[str, Callable[[Any], str]] = {
+    DURATION_PATTERN: duration_problem,
+    ID: lambda v: f"{_show(v)} is not an id: lower-case letters, digits and '-', starting with "
+                  "a letter or digit, at most 63 characters (e.g. city-of-lyon)",
+    "^[A-Z]{2}$": lambda v: f"{_show(v)} is not a country: two capital letters "
+                            "(ISO 3166-1 alpha-2), e.g. FR, IS, US",
+    "^[a-z]{2}$": lambda v: f"{_show(v)} is not a language: two lower-case letters "
+                            "(ISO 639-1), e.g. fr, en",
+    "^[A-Z][A-Z0-9_]*$": lambda v: f"{_show(v)} is not an entity type: capital letters, digits "
+                                   "and '_', e.g. PERSON, FR_NIR",
+    "^[A-Za-z0-9_.][A-Za-z0-9_./-]*\\.ya?ml$": lambda v: f"{_show(v)} is not a policy file: a "
+                                                   "path inside the folder ending in .yaml",
+    "^https?://": lambda v: f"{_show(v)} is not an endpoint: a URL starting with https:// "
+                            "(http:// only on-premises or on this machine)",
+}
 
 
 def _show(value: Any) -> str:

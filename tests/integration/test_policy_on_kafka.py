@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from stack import KafkaClient, Stack, request
 
 from streams.adapters.audit.open import open_audit_reader
@@ -144,3 +145,43 @@ async def test_hot_reload_applies_a_valid_set_and_refuses_an_invalid_one(douane:
         await asyncio.sleep(0.5)
     assert (await read_retention(admin, ["douane.requests"])) == \
         {"douane.requests": 3600 * 1000}
+
+
+async def test_hot_reload_refuses_a_set_whose_own_cases_fail(douane: Stack) -> None:
+    """The running worker runs the new set's own test cases before applying it: a set that
+    fails one is refused and audited (case named, its text not), the old set stays."""
+    path = douane.settings.policy_path
+    original = path.read_text("utf-8")
+    old = load_policy(path)
+    cases = path.parent / "tests" / "rollout.yaml"
+    cases.parent.mkdir(exist_ok=True)
+    cases.write_text(yaml.safe_dump({"cases": [{
+        "name": "city casework stays on our own servers",
+        "request": {"tenant": "city-of-lyon", "purpose": "casework",
+                    "text": "Reply to Jeanne Martin about her file."},
+        "entities": {"PERSON": ["Jeanne Martin"]},
+        "expect": {"decision": "forward", "provider": "sovereign-local"}}]}), "utf-8")
+    seen = len(policy_records(douane))
+    try:
+        # valid, with a new version, but casework would now go to mistral-paris first
+        document = yaml.safe_load(original)
+        document["version"] = old.policy.version + 10
+        rule = next(r for r in document["rules"] if r["id"] == "baseline-personal")
+        rule["residency"]["providers"] = ["mistral-paris", "sovereign-local"]
+        write_atomically(path, yaml.safe_dump(document, sort_keys=False))
+        refused = await wait_for_policy_record(douane, "refused", None, seen)
+        details = refused["details"]
+        assert details["policy"]["sha256"] == old.digest
+        assert details["after"]["version"] == old.policy.version + 10
+        assert details["tests"]["failed"] == [{
+            "file": details["tests"]["failed"][0]["file"], "line": 2,
+            "name": "city casework stays on our own servers", "differs": ["provider"]}]
+        assert "Jeanne Martin" not in str(refused)
+        async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+            probe = f"own-cases-{run_id()}"
+            await client.publish(request(probe, "Opening hours of the library?"))
+            [answer] = (await client.responses({probe}, timeout_s=60))[probe]
+        assert answer["policy_hash"] == old.digest
+    finally:
+        cases.unlink()
+        write_atomically(path, original)  # the set in force: nothing to apply

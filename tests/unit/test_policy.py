@@ -129,8 +129,15 @@ def test_hash_changes_with_a_value_and_with_rule_order() -> None:
                      r"^p\.yaml:11:11: providers\[1\]\.kind: 'acme' is not one of: openai, ",
                      id="bad-enum"),
         pytest.param(("jurisdiction: FR", "jurisdiction: France"),
-                     r"^p\.yaml:14:19: providers\[1\]\.jurisdiction: 'France' does not match",
-                     id="bad-pattern"),
+                     r"^p\.yaml:14:19: providers\[1\]\.jurisdiction: 'France' is not a country: "
+                     r"two capital letters \(ISO 3166-1 alpha-2\), e\.g\. FR", id="bad-pattern"),
+        pytest.param(("      PERSON: {operator: placeholder}",
+                      "      PERSON: {operator: placeholder}\n"
+                      "    retention: {raw_topics: 30 dayz}"),
+                     r"^p\.yaml:32:29: rules\[2\]\.retention\.raw_topics: '30 dayz' is not a "
+                     r"duration: use a number and a unit: s, m \(minutes\), h, d, w, y "
+                     r"\(365 days\), with no space - e\.g\. 30d, 12h, 15m, 2w, 10y "
+                     r"\(did you mean '30d'\?\)$", id="bad-duration"),
         pytest.param(("    retention_days: 30", "    retention_days: 30\n    api_key: x"),
                      r"^p\.yaml:17:5: providers\[1\]\.api_key: unknown key 'api_key' \(allowed: ",
                      id="unknown-key"),
@@ -264,3 +271,67 @@ def test_the_policy_guide_example_is_a_valid_policy() -> None:
     resolution = loaded.resolve("registry", "press", "public")
     assert [p.id for p in resolution.candidates] == ["home", "mistral-paris"]
     assert [p.id for p in loaded.resolve("registry", None, "personal").candidates] == ["home"]
+
+
+LEAKING = SMALL.replace("version: 1", "version: 1\njurisdiction: IS").replace(
+    "    residency: {jurisdictions: [IS]}",
+    "    residency: {providers: [local, mistral-paris]}")
+
+
+def test_residency_that_lets_personal_data_leave_the_jurisdiction_is_refused() -> None:
+    assert problems_of(LEAKING) == [
+        "p.yaml:27:16: rules[1].residency: rule 'personal-stays-home' lets personal/sensitive "
+        "data leave the set's jurisdiction IS: it allows mistral-paris (FR) (e.g. tenant "
+        "'registry', classification 'personal', and 1 more case(s)); restrict it (e.g. "
+        "jurisdictions: [IS]) or, if this is intended, name the exception on the rule: "
+        'residency_exception: "<why, and who approved it>"']
+    # public and internal data may travel: the same providers for them raise nothing
+    parse_policy(SMALL.replace("version: 1", "version: 1\njurisdiction: IS"), "p.yaml")
+
+
+def test_a_named_residency_exception_allows_it() -> None:
+    excepted = LEAKING.replace(
+        "    residency: {providers: [local, mistral-paris]}",
+        "    residency: {providers: [local, mistral-paris]}\n"
+        "    residency_exception: EU processor under DPA 2025-14, approved by the DPO")
+    assert parse_policy(excepted, "p.yaml").policy.rules[1].residency_exception
+    # an exception names the residency of its own rule
+    assert problems_of(excepted + "  - id: names\n    residency_exception: why\n"
+                                  "    redaction: {EMAIL_ADDRESS: {operator: drop}}\n") == [
+        "p.yaml:35:5: rules[3].residency_exception: a residency_exception applies to the "
+        "residency of the same rule, and this rule has none"]
+
+
+def test_the_shipped_set_sending_personal_data_to_a_us_provider_is_refused(
+        tmp_path: Path) -> None:
+    target = tmp_path / "policies"
+    shutil.copytree(POLICIES, target)
+    general = target / "general.yaml"
+    general.write_text(general.read_text().replace(
+        "      providers: [sovereign-local, secnumcloud-mistral, mistral-paris]\n"
+        "      jurisdictions: [FR]\n",
+        "      providers: [sovereign-local, secnumcloud-mistral, mistral-paris, openai-eu]\n"))
+    with pytest.raises(PolicyError) as caught:
+        load_policy_set(target)
+    [problem] = caught.value.problems
+    assert "rules[2].residency: rule 'baseline-personal' lets personal data leave the set's " \
+        "jurisdiction FR: it allows openai-eu (US)" in problem
+
+
+@pytest.mark.parametrize(("written", "hint"), [
+    ("30 days", "(did you mean '30d'?)"),
+    ("12 hours", "(did you mean '12h'?)"),
+    ("15min", "(did you mean '15m'?)"),
+    ("30D", "(did you mean '30d'?)"),
+    ("3 months", "there is no month unit ('m' means minutes): write days, e.g. 90d"),
+    ("1234567d", "(at most 6 digits: use a larger unit)"),
+])
+def test_a_wrong_duration_says_how_to_write_it(written: str, hint: str) -> None:
+    from streams.core.durations import parse_duration
+
+    with pytest.raises(ValueError) as caught:
+        parse_duration(written)
+    message = str(caught.value)
+    assert message.startswith(f"'{written}' is not a duration: use a number and a unit: s, "
+                              "m (minutes), h, d, w, y")
+    assert hint in message and "[smhdwy]" not in message
