@@ -11,7 +11,11 @@ check passed; 1: the bundle is not valid evidence (the first problem is printed)
 What the bundle holds (JSON, written by ``douane audit export``):
   origin       the name of the log, e.g. "douane.example/audit/prod"
   keyring      the log's public keys with their validity windows (prefer --keyring with a copy
-               you obtained from the operator out of band: a forger would ship its own keys)
+               you obtained from the operator out of band: a forger would ship its own keys;
+               without --keyring the verifier says loudly that it used these)
+  statement    the export statement, signed by the log's key: origin, the period asked for
+               (since/until), the first and last record exported and the checkpoint they are
+               proven against, so none of these can be edited or cut after the export
   checkpoint   the newest signed checkpoint: a C2SP signed note over "origin / size / root"
   checkpoints  older signed checkpoints, each with a consistency proof to the newest one
   records      the exported records: canonical JSON bytes, Ed25519 signature, key id, and an
@@ -27,7 +31,11 @@ What is checked, in order (each step is a few lines below, in the same order):
      its place in the tree; its inclusion proof leads to the checkpoint's root; consecutive
      records chain (prev_hash) with no gap; no record id twice; after a key rotation only the
      new key signs;
-  5. with --quorum N: witness cosignatures (C2SP tlog-cosignature v1, Ed25519) by at least N
+  5. the signed export statement: by a keyring key valid when the bundle was exported; it
+     names this origin, period, checkpoint and exactly the first and last record present; an
+     export with no end (no --until) runs to the checkpoint's last record, so a record cut
+     from the end is found even against the checkpoint alone;
+  6. with --quorum N: witness cosignatures (C2SP tlog-cosignature v1, Ed25519) by at least N
      distinct --witness keys on a checkpoint that covers every exported record (the newest,
      or an older one proven consistent in step 3). A line by an unknown key is ignored; a
      line claiming a given witness key that does not verify makes the bundle invalid.
@@ -47,8 +55,11 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-BUNDLE_FORMAT = "douane.audit-bundle/v1"
+BUNDLE_FORMAT = "douane.audit-bundle/v2"
+STATEMENT_FORMAT = "douane.audit-export/v1"
 PAYLOAD_TYPE = "application/vnd.douane.audit+json"
+# a different payload type: an export statement can never pass for a record, nor the reverse
+STATEMENT_PAYLOAD_TYPE = "application/vnd.douane.audit-export+json"
 EM_DASH = "\u2014 "
 REQUIRED = {"schema": str, "seq": int, "record_id": str, "kind": str, "occurred_at": str,
             "prev_hash": str, "key_id": str, "details": dict}
@@ -186,6 +197,12 @@ def load_keys(keyring: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return keys
 
 
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE v1 pre-authentication encoding: the bytes that are actually signed."""
+    return b"DSSEv1 %d %s %d %s" % (len(payload_type), payload_type.encode(), len(payload),
+                                    payload)
+
+
 def signed_by(key: Ed25519PublicKey, message: bytes, signature: bytes) -> bool:
     try:
         key.verify(signature, message)
@@ -290,10 +307,18 @@ def check_quorum(bundle: dict[str, Any], size: int, witnesses: list[str], quorum
 
 def verify_bundle(bundle: dict[str, Any], keyring: dict[str, Any] | None = None,
                   trusted_checkpoint: str | None = None, witnesses: list[str] | None = None,
-                  quorum: int = 0) -> str:
-    """Check everything; return a one-line summary or raise Invalid."""
+                  quorum: int = 0, keyring_source: str | None = None) -> str:
+    """Check everything; return what was verified, in plain sentences, or raise Invalid.
+
+    ``keyring_source`` names where ``keyring`` came from (e.g. its file), for the report.
+    """
+    if bundle.get("format") == "douane.audit-bundle/v1":
+        raise Invalid("this bundle was written by an older douane whose exported period is not "
+                      "signed; ask the operator to export it again")
     if bundle.get("format") != BUNDLE_FORMAT:
         raise Invalid(f"not a {BUNDLE_FORMAT} bundle")
+    trust = trusted_keys_sentence(bundle, keyring, keyring_source)
+    keys_from_bundle = keyring is None
     keyring = keyring or bundle["keyring"]
     origin = keyring["origin"]
     if bundle["origin"] != origin:
@@ -302,17 +327,7 @@ def verify_bundle(bundle: dict[str, Any], keyring: dict[str, Any] | None = None,
 
     size, root, _ = open_checkpoint(bundle["checkpoint"], origin, keys)              # step 2
     if trusted_checkpoint is not None:
-        old_size, old_root, _ = open_checkpoint(trusted_checkpoint, origin, keys)
-        if old_size > size:
-            raise Invalid(f"rollback: you trusted a checkpoint of {old_size} records, the "
-                          f"bundle's newest has {size}")
-        known = {c["size"]: c for c in bundle["checkpoints"]}
-        if old_size == size and old_root != root:
-            raise Invalid("fork: your trusted checkpoint has the same size, another root")
-        if old_size < size and (old_size not in known or open_checkpoint(
-                known[old_size]["note"], origin, keys)[1] != old_root):
-                raise Invalid(f"the bundle does not prove it extends your checkpoint of "
-                              f"{old_size} records")
+        check_extends_trusted(bundle, trusted_checkpoint, origin, keys, size, root)
 
     for older in bundle["checkpoints"]:                                               # step 3
         old_size, old_root, _ = open_checkpoint(older["note"], origin, keys)
@@ -325,18 +340,67 @@ def verify_bundle(bundle: dict[str, Any], keyring: dict[str, Any] | None = None,
             except Invalid as error:
                 raise Invalid(f"checkpoint of size {old_size}: {error}") from None
 
-    previous: dict[str, Any] | None = None                                             # step 4
+    times = check_records(bundle["records"], keys, size, root)                        # step 4
+    statement = check_statement(bundle, keys, origin, size, root)                     # step 5
+    witnessed = check_quorum(bundle, size, witnesses or [], quorum) if quorum > 0 else ""  # 6
+    records = bundle["records"]
+    lines = [f"OK: {len(records)} records and {len(bundle['checkpoints']) + 1} checkpoints "
+             f"verified; log {origin!r} at size {size}, root {root.hex()}{witnessed}",
+             covered_sentence(records, times, statement), trust]
+    if keys_from_bundle:
+        lines.insert(0, trust)  # said first and last: it changes what "OK" means
+    return "\n".join(lines)
+
+
+def trusted_keys_sentence(bundle: dict[str, Any], keyring: dict[str, Any] | None,
+                          keyring_source: str | None) -> str:
+    """Which keys this run trusts and where they came from."""
+    if keyring is not None:
+        ids = ", ".join(entry["key_id"] for entry in keyring.get("keys", []))
+        return (f"Keys trusted: the keyring {keyring_source or 'you gave'} (log "
+                f"{keyring.get('origin')!r}; key ids {ids}). The result is only as good as the "
+                "way you obtained that file from the operator.")
+    ids = ", ".join(entry.get("key_id", "?") for entry in bundle.get("keyring", {})
+                    .get("keys", []))
+    return ("WARNING: no --keyring was given, so the signatures were checked with the keys "
+            f"INSIDE THE BUNDLE (its 'keyring' field; key ids {ids}). Whoever made the bundle "
+            "chose those keys: this shows the bundle is consistent with itself, NOT that the "
+            "operator's log signed it. Next step: get the log's keyring (audit.keyring.json) "
+            "from the operator through a channel you trust, and run again with --keyring.")
+
+
+def check_extends_trusted(bundle: dict[str, Any], trusted_checkpoint: str, origin: str,
+                          keys: dict[str, dict[str, Any]], size: int, root: bytes) -> None:
+    """The bundle's newest checkpoint is not older than, and extends, the one you trusted."""
+    old_size, old_root, _ = open_checkpoint(trusted_checkpoint, origin, keys)
+    if old_size > size:
+        raise Invalid(f"rollback: you trusted a checkpoint of {old_size} records, the "
+                      f"bundle's newest has {size}")
+    known = {c["size"]: c for c in bundle["checkpoints"]}
+    if old_size == size and old_root != root:
+        raise Invalid("fork: your trusted checkpoint has the same size, another root")
+    if old_size < size and (old_size not in known or open_checkpoint(
+            known[old_size]["note"], origin, keys)[1] != old_root):
+        raise Invalid(f"the bundle does not prove it extends your checkpoint of {old_size} "
+                      "records (ask the operator to export with --trusted-checkpoint and "
+                      "that file)")
+
+
+def check_records(records: list[dict[str, Any]], keys: dict[str, dict[str, Any]], size: int,
+                  root: bytes) -> list[str]:
+    """Every record (step 4); returns their times, in order."""
+    previous: dict[str, Any] | None = None
     seen: dict[str, int] = {}
+    times: list[str] = []
     rotated_to: str | None = None
-    for item in bundle["records"]:
+    for item in records:
         seq, label = item["seq"], f"record {item['seq']}"
         canonical = b64(item["canonical"], f"{label} bytes")
         key = keys.get(item["key_id"])
         if key is None:
             raise Invalid(f"{label}: signed by key {item['key_id']}, which is not in the keyring")
-        pae = b"DSSEv1 %d %s %d %s" % (len(PAYLOAD_TYPE), PAYLOAD_TYPE.encode(), len(canonical),
-                                       canonical)
-        if not signed_by(key["key"], pae, b64(item["signature"], f"{label} signature")):
+        if not signed_by(key["key"], pae(PAYLOAD_TYPE, canonical),
+                         b64(item["signature"], f"{label} signature")):
             raise Invalid(f"{label}: signature does not verify with key {item['key_id']}")
         try:
             payload = json.loads(canonical)
@@ -370,10 +434,72 @@ def verify_bundle(bundle: dict[str, Any], keyring: dict[str, Any] | None = None,
             if payload["prev_hash"] != previous["leaf"]:
                 raise Invalid(f"{label}: prev_hash does not match record {previous['seq']}")
         previous = {"seq": seq, "leaf": leaf_hash(canonical).hex()}
-    witnessed = check_quorum(bundle, size, witnesses or [], quorum) if quorum > 0 else ""  # 5
-    return (f"OK: {len(bundle['records'])} records and {len(bundle['checkpoints']) + 1} "
-            f"checkpoints verified; log {origin!r} at size {size}, root {root.hex()}"
-            f"{witnessed}")
+        times.append(payload["occurred_at"])
+    return times
+
+
+def check_statement(bundle: dict[str, Any], keys: dict[str, dict[str, Any]], origin: str,
+                    size: int, root: bytes) -> dict[str, Any]:
+    """The signed export statement (step 5): what was exported cannot be edited or cut."""
+    records = bundle["records"]
+    first = records[0]["seq"] if records else None
+    last = records[-1]["seq"] if records else None
+    if bundle.get("until") is None and last is not None and last != size:  # against the checkpoint
+        raise Invalid(f"the export has no end date, so it must run to the last record of its "
+                      f"checkpoint ({size}), but it stops at record {last}: records were "
+                      "removed from the end of the bundle")
+    envelope = bundle.get("statement")
+    if not isinstance(envelope, dict):
+        raise Invalid("the bundle has no signed export statement (its period and record range "
+                      "could have been edited)")
+    key = keys.get(envelope.get("key_id", ""))
+    if key is None:
+        raise Invalid(f"export statement: signed by key {envelope.get('key_id')}, which is not "
+                      "in the keyring")
+    payload = b64(envelope.get("payload", ""), "export statement")
+    if not signed_by(key["key"], pae(STATEMENT_PAYLOAD_TYPE, payload),
+                     b64(envelope.get("signature", ""), "export statement signature")):
+        raise Invalid(f"export statement: signature does not verify with key {envelope['key_id']}")
+    try:
+        statement = json.loads(payload)
+    except ValueError:
+        raise Invalid("export statement: not JSON") from None
+    if not isinstance(statement, dict) or statement.get("format") != STATEMENT_FORMAT:
+        raise Invalid(f"export statement: not a {STATEMENT_FORMAT} statement")
+    if not isinstance(statement.get("exported_at"), str) or not in_window(
+            key, statement["exported_at"]):
+        raise Invalid(f"export statement: signed by key {envelope['key_id']} outside its "
+                      "validity window")
+    if statement.get("origin") != origin:
+        raise Invalid(f"export statement: for log {statement.get('origin')!r}, not {origin!r}")
+    for name in ("since", "until"):
+        if bundle.get(name) != statement.get(name):
+            raise Invalid(f"the bundle says {name} = {bundle.get(name)!r} but its signed export "
+                          f"statement says {statement.get(name)!r}: the period was edited after "
+                          "the export")
+    if (statement.get("checkpoint_size"), statement.get("checkpoint_root")) != (
+            size, base64.b64encode(root).decode("ascii")):
+        raise Invalid("export statement: it was signed for another checkpoint than the bundle's")
+    if (statement.get("first_seq"), statement.get("last_seq")) != (first, last):
+        raise Invalid(f"the signed export statement says records {statement.get('first_seq')} "
+                      f"to {statement.get('last_seq')} were exported, the bundle holds "
+                      f"{_span(first, last)}: records were removed or added after the export")
+    return statement
+
+
+def _span(first: int | None, last: int | None) -> str:
+    return "no records" if first is None else f"records {first} to {last}"
+
+
+def covered_sentence(records: list[dict[str, Any]], times: list[str],
+                     statement: dict[str, Any]) -> str:
+    since = statement.get("since") or "the first record"
+    until = statement.get("until") or "the checkpoint (no end date)"
+    asked = f"the operator exported the period from {since} to {until}"
+    if not records:
+        return f"Records covered: none; {asked} and no record falls in it."
+    return (f"Records covered: {records[0]['seq']} to {records[-1]['seq']} ({len(records)} "
+            f"records, written {times[0]} to {times[-1]}); {asked} (signed with the bundle).")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -392,7 +518,8 @@ def main(argv: list[str] | None = None) -> int:
         keyring = json.loads(args.keyring.read_text("utf-8")) if args.keyring else None
         trusted = args.trusted_checkpoint.read_text("utf-8") if args.trusted_checkpoint else None
         witnesses = [path.read_text("utf-8") for path in args.witness]
-        print(verify_bundle(bundle, keyring, trusted, witnesses, args.quorum))
+        print(verify_bundle(bundle, keyring, trusted, witnesses, args.quorum,
+                            keyring_source=str(args.keyring) if args.keyring else None))
         return 0
     except Invalid as error:
         print(f"INVALID: {error}")

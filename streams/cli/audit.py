@@ -36,9 +36,7 @@ from streams.adapters.audit.protocols import (
     StoredRecord,
 )
 from streams.adapters.audit.verify import load_audit_schema, trusted_keyring, verify_log_reader
-from streams.adapters.signer import (
-    generate_key_file,
-)
+from streams.adapters.signer import generate_key_file, keyring_path_for
 from streams.cli import Commands
 from streams.cli.witness import (
     add_quorum_options,
@@ -298,7 +296,9 @@ def run_export(settings: Settings, since: str | None, until: str | None, out: Pa
     tmp.write_text(json.dumps(bundle, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, out)
     print(f"audit export: {len(bundle['records'])} records, {len(bundle['checkpoints']) + 1} "
-          f"checkpoints -> {out}\nverify it anywhere with: python offline_verifier.py {out}")
+          f"checkpoints -> {out}\nverify it anywhere with: python offline_verifier.py {out} "
+          f"--keyring {keyring_path_for(settings.audit_db).name} (send the auditor that keyring "
+          "by a separate channel they trust)")
     return 0
 
 

@@ -8,15 +8,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import rfc8785
+
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.protocols import AuditQuery, StoredCheckpoint
 from streams.adapters.audit.records import SqlRecords
 from streams.adapters.witness import WitnessError, load_witness_keys
 from streams.core import merkle
-from streams.core.audit import format_timestamp
+from streams.core.audit import format_timestamp, pae
 from streams.core.checkpoint import CheckpointError, split_note
 from streams.core.cosignature import witnessed_size
-from streams.offline_verifier import BUNDLE_FORMAT
+from streams.offline_verifier import BUNDLE_FORMAT, STATEMENT_FORMAT, STATEMENT_PAYLOAD_TYPE
 
 
 def b64(value: bytes) -> str:
@@ -55,18 +57,29 @@ def build_bundle(store: GroupCommitLog, since: str | None, until: str | None) ->
     tree = merkle.MerkleTree(store.leaf_hashes(latest.size))
     matching = [r.seq for r in store.query(AuditQuery(since=since, until=until))
                 if r.seq <= latest.size]
-    # a contiguous run (first to last match), so the verifier can check there is no gap
-    records = [store.get_seq(seq) for seq in range(matching[0], matching[-1] + 1)] \
-        if matching else []
+    # a contiguous run (first to last match), so the verifier can check there is no gap; with
+    # no end date it runs to the checkpoint, so the verifier can tell the end was not cut
+    last = latest.size if until is None else (matching[-1] if matching else 0)
+    records = [r for r in (store.get_seq(seq) for seq in range(matching[0], last + 1))
+               if r is not None] if matching else []
+    exported_at = format_timestamp(datetime.now(UTC))
     older = [c for c in store.checkpoints() if c.size < latest.size
              and (((since is None or c.issued_at >= since)
                   and (until is None or c.issued_at < until))
                   or _witnesses_the_records(c, matching))]
+    statement = {
+        "format": STATEMENT_FORMAT, "origin": store.origin, "exported_at": exported_at,
+        "since": since, "until": until,
+        "first_seq": records[0].seq if records else None,
+        "last_seq": records[-1].seq if records else None,
+        "checkpoint_size": latest.size, "checkpoint_root": b64(latest.root_hash),
+    }
     return {
         "format": BUNDLE_FORMAT,
         "origin": store.origin,
-        "exported_at": format_timestamp(datetime.now(UTC)),
+        "exported_at": exported_at,
         "since": since, "until": until,
+        "statement": sign_statement(store, statement),
         "keyring": store.keyring.as_json(),
         "checkpoint": latest.note.decode("utf-8"),
         "checkpoints": [{"size": c.size, "note": c.note.decode("utf-8"),
@@ -78,8 +91,15 @@ def build_bundle(store: GroupCommitLog, since: str | None, until: str | None) ->
                      "signature": b64(r.signature),
                      "inclusion_proof": [b64(p) for p in
                                          tree.inclusion_proof(r.seq - 1, latest.size)]}
-                    for r in records if r is not None],
+                    for r in records],
     }
+
+
+def sign_statement(store: GroupCommitLog, statement: dict[str, Any]) -> dict[str, str]:
+    """The export statement as a DSSE-style envelope signed by the log's current key."""
+    payload = rfc8785.dumps(statement)
+    signature = store.signer.sign(pae(STATEMENT_PAYLOAD_TYPE, payload))
+    return {"payload": b64(payload), "key_id": store.signer.key_id, "signature": b64(signature)}
 
 
 def _witnesses_the_records(checkpoint: StoredCheckpoint, seqs: list[int]) -> bool:
