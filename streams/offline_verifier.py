@@ -3,7 +3,10 @@
 Needs only Python 3.11+ and the ``cryptography`` package. Copy this one file anywhere and run::
 
     python offline_verifier.py bundle.json [--keyring keys.json] [--trusted-checkpoint cp.txt]
+                               [--save-checkpoint cp.txt]
                                [--witness w1.vkey --witness w2.vkey --quorum 2]
+    python offline_verifier.py verify-proof proof.json --keyring keys.json
+                               [--trusted-checkpoint cp.txt] [--save-checkpoint cp.txt]
 
 (or ``python -m streams.offline_verifier ...`` inside a douane checkout). Exit code 0: every
 check passed; 1: the bundle is not valid evidence (the first problem is printed); 2: usage.
@@ -394,28 +397,10 @@ def check_records(records: list[dict[str, Any]], keys: dict[str, dict[str, Any]]
     times: list[str] = []
     rotated_to: str | None = None
     for item in records:
-        seq, label = item["seq"], f"record {item['seq']}"
-        canonical = b64(item["canonical"], f"{label} bytes")
-        key = keys.get(item["key_id"])
-        if key is None:
-            raise Invalid(f"{label}: signed by key {item['key_id']}, which is not in the keyring")
-        if not signed_by(key["key"], pae(PAYLOAD_TYPE, canonical),
-                         b64(item["signature"], f"{label} signature")):
-            raise Invalid(f"{label}: signature does not verify with key {item['key_id']}")
-        try:
-            payload = json.loads(canonical)
-        except ValueError:
-            raise Invalid(f"{label}: not JSON") from None
-        if not isinstance(payload, dict) or jcs(payload).encode() != canonical:
-            raise Invalid(f"{label}: not in RFC 8785 canonical form")
-        for name, kind in REQUIRED.items():
-            if not isinstance(payload.get(name), kind) or isinstance(payload.get(name), bool):
-                raise Invalid(f"{label}: field {name} missing or not a {kind.__name__}")
+        seq = item["seq"]
+        canonical = b64(item["canonical"], f"record {seq} bytes")
+        payload = check_signed_record(seq, item["key_id"], canonical, item["signature"], keys)
         label = f"record {seq} ({payload['record_id']})"
-        if payload["seq"] != seq or payload["key_id"] != item["key_id"]:
-            raise Invalid(f"{label}: its signed seq/key id differ from the bundle's")
-        if not in_window(key, payload["occurred_at"]):
-            raise Invalid(f"{label}: signed by key {item['key_id']} outside its validity window")
         if rotated_to is not None and item["key_id"] != rotated_to:
             raise Invalid(f"{label}: signed by {item['key_id']} after rotation to {rotated_to}")
         if payload["kind"] == "key_rotated":
@@ -436,6 +421,33 @@ def check_records(records: list[dict[str, Any]], keys: dict[str, dict[str, Any]]
         previous = {"seq": seq, "leaf": leaf_hash(canonical).hex()}
         times.append(payload["occurred_at"])
     return times
+
+
+def check_signed_record(seq: int, key_id: str, canonical: bytes, signature: str,
+                        keys: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One record's signature, canonical form, fields, seq and key window; its payload."""
+    label = f"record {seq}"
+    key = keys.get(key_id)
+    if key is None:
+        raise Invalid(f"{label}: signed by key {key_id}, which is not in the keyring")
+    if not signed_by(key["key"], pae(PAYLOAD_TYPE, canonical), b64(signature,
+                                                                   f"{label} signature")):
+        raise Invalid(f"{label}: signature does not verify with key {key_id}")
+    try:
+        payload = json.loads(canonical)
+    except ValueError:
+        raise Invalid(f"{label}: not JSON") from None
+    if not isinstance(payload, dict) or jcs(payload).encode() != canonical:
+        raise Invalid(f"{label}: not in RFC 8785 canonical form")
+    for name, kind in REQUIRED.items():
+        if not isinstance(payload.get(name), kind) or isinstance(payload.get(name), bool):
+            raise Invalid(f"{label}: field {name} missing or not a {kind.__name__}")
+    label = f"record {seq} ({payload['record_id']})"
+    if payload["seq"] != seq or payload["key_id"] != key_id:
+        raise Invalid(f"{label}: its signed seq/key id differ from those given with it")
+    if not in_window(key, payload["occurred_at"]):
+        raise Invalid(f"{label}: signed by key {key_id} outside its validity window")
+    return payload
 
 
 def check_statement(bundle: dict[str, Any], keys: dict[str, dict[str, Any]], origin: str,
@@ -502,30 +514,149 @@ def covered_sentence(records: list[dict[str, Any]], times: list[str],
             f"records, written {times[0]} to {times[-1]}); {asked} (signed with the bundle).")
 
 
+# --- One record's inclusion proof (``douane audit prove``) -------------------------------------
+
+def verify_proof(proof: dict[str, Any], keyring: dict[str, Any],
+                 trusted_checkpoint: str | None = None, keyring_source: str | None = None) -> str:
+    """Check the output of ``douane audit prove``; return what was verified or raise Invalid.
+
+    A proof carries no keys: the keyring must come from you (``--keyring``)."""
+    origin = keyring["origin"]
+    if proof.get("origin", origin) != origin:
+        raise Invalid(f"the proof is for log {proof.get('origin')!r}, the keyring for {origin!r}")
+    keys = load_keys(keyring)
+    size, root, _ = open_checkpoint(proof["checkpoint"], origin, keys)
+    if proof.get("tree_size", size) != size:
+        raise Invalid(f"the proof says tree size {proof['tree_size']}, its checkpoint {size}")
+    envelope = proof["envelope"]
+    if envelope.get("payloadType") != PAYLOAD_TYPE or len(envelope.get("signatures", [])) != 1:
+        raise Invalid(f"the record is not a DSSE envelope of type {PAYLOAD_TYPE} with one "
+                      "signature")
+    signature = envelope["signatures"][0]
+    seq = proof["leaf_index"] + 1
+    canonical = b64(envelope["payload"], "record bytes")
+    payload = check_signed_record(seq, signature["keyid"], canonical, signature["sig"], keys)
+    label = f"record {seq} ({payload['record_id']})"
+    if payload["record_id"] != proof["record_id"]:
+        raise Invalid(f"{label}: the proof is labelled for record {proof['record_id']!r}")
+    leaf = leaf_hash(canonical)
+    if "leaf_hash" in proof and b64(proof["leaf_hash"], "leaf hash") != leaf:
+        raise Invalid(f"{label}: its leaf hash is not the hash of its bytes")
+    try:
+        verify_inclusion(seq - 1, size, leaf, [b64(p, "inclusion proof")
+                                               for p in proof["inclusion_proof"]], root)
+    except Invalid as error:
+        raise Invalid(f"{label}: {error}") from None
+    lines = [f"OK: record {seq} ({payload['record_id']}, {payload['kind']}, written "
+             f"{payload['occurred_at']}) is in log {origin!r}: its signature by key "
+             f"{signature['keyid']} verifies and its inclusion proof leads to the signed "
+             f"checkpoint of {size} records (root {root.hex()})."]
+    if trusted_checkpoint is None:
+        lines.append("No --trusted-checkpoint given: nothing shows this checkpoint is the same "
+                     "history you saw before. Save it (--save-checkpoint) and pass it next "
+                     "time.")
+    else:
+        old_size, old_root, _ = open_checkpoint(trusted_checkpoint, origin, keys)
+        consistency = proof.get("consistency") or {}
+        if old_size > size:
+            raise Invalid(f"rollback: you trusted a checkpoint of {old_size} records, this "
+                          f"proof's has {size}; ask for a fresh proof")
+        if old_size == size and old_root != root:
+            raise Invalid("fork: your trusted checkpoint has the same size, another root")
+        if old_size < size:
+            if consistency.get("from_size") != old_size:
+                raise Invalid(f"the proof does not show the log extends your checkpoint of "
+                              f"{old_size} records; ask for it with `douane audit prove "
+                              f"{proof['record_id']} --trusted-checkpoint <your file>`")
+            verify_consistency(old_size, size, [b64(p, "consistency proof")
+                                                for p in consistency["proof"]], old_root, root)
+        lines.append(f"Consistent with your trusted checkpoint of {old_size} records: the log "
+                     "only grew since, nothing before it was changed.")
+    lines.append(trusted_keys_sentence({}, keyring, keyring_source))
+    return "\n".join(lines)
+
+
+# --- Saved checkpoints (as rekor-cli keeps its last log info) ----------------------------------
+
+def read_checkpoint(path: Path) -> str:
+    """A checkpoint file as signed: the bytes, without the usual damage done by copying it.
+
+    Safe to undo: the signature covers the text before the blank line, which never holds a
+    carriage return, a byte order mark or trailing blank lines, so the repaired note must still
+    verify.
+    """
+    text = path.read_bytes().decode("utf-8")
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
+    return text.rstrip("\n") + "\n"  # a shell's $(...) drops the last newline; an editor adds one
+
+
+def save_checkpoint(path: Path, note: str, origin: str, keys: dict[str, dict[str, Any]]) -> str:
+    """Write ``note`` to ``path`` exactly as signed, unless it already holds a newer one."""
+    size = open_checkpoint(note, origin, keys)[0]
+    if path.exists():
+        try:
+            kept = open_checkpoint(read_checkpoint(path), origin, keys)[0]
+        except (Invalid, OSError, ValueError):
+            kept = -1
+        if kept > size:
+            return (f"Not saved: {path} already holds a newer checkpoint ({kept} records) than "
+                    f"this one ({size}).")
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(note.encode("utf-8"))  # bytes: no newline translation on any system
+    tmp.replace(path)
+    return (f"Saved the checkpoint ({size} records) to {path}, exactly as signed: pass "
+            f"--trusted-checkpoint {path} next time, to detect a log rewritten since.")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Verify a douane audit evidence bundle.")
-    parser.add_argument("bundle", type=Path)
-    parser.add_argument("--keyring", type=Path, help="the log's keyring, obtained out of band")
+    args = list(sys.argv[1:] if argv is None else argv)
+    proving = bool(args) and args[0] == "verify-proof"
+    if args and args[0] in ("verify-proof", "verify-bundle"):
+        args = args[1:]
+    parser = argparse.ArgumentParser(
+        prog="offline_verifier.py" + (" verify-proof" if proving else ""),
+        description=("Verify the inclusion proof of one record (from `douane audit prove`)."
+                     if proving else "Verify a douane audit evidence bundle. To check one "
+                     "record's proof instead: offline_verifier.py verify-proof proof.json "
+                     "--keyring keys.json"))
+    parser.add_argument("file", type=Path, metavar="proof.json" if proving else "bundle.json")
+    parser.add_argument("--keyring", type=Path, required=proving,
+                        help="the log's keyring, obtained from the operator out of band")
     parser.add_argument("--trusted-checkpoint", type=Path,
                         help="a signed checkpoint you saw earlier (detects rollback and forks)")
-    parser.add_argument("--witness", type=Path, action="append", default=[],
-                        help="a witness's public key file (name+keyid+key); repeatable")
-    parser.add_argument("--quorum", type=int, default=0,
-                        help="require cosignatures by at least N of the --witness keys")
-    args = parser.parse_args(argv)
+    parser.add_argument("--save-checkpoint", type=Path,
+                        help="after success, save the checkpoint here exactly as signed (it "
+                             "may be the --trusted-checkpoint file: it is then moved forward)")
+    if not proving:
+        parser.add_argument("--witness", type=Path, action="append", default=[],
+                            help="a witness's public key file (name+keyid+key); repeatable")
+        parser.add_argument("--quorum", type=int, default=0,
+                            help="require cosignatures by at least N of the --witness keys")
+    parsed = parser.parse_args(args)
     try:
-        bundle = json.loads(args.bundle.read_text("utf-8"))
-        keyring = json.loads(args.keyring.read_text("utf-8")) if args.keyring else None
-        trusted = args.trusted_checkpoint.read_text("utf-8") if args.trusted_checkpoint else None
-        witnesses = [path.read_text("utf-8") for path in args.witness]
-        print(verify_bundle(bundle, keyring, trusted, witnesses, args.quorum,
-                            keyring_source=str(args.keyring) if args.keyring else None))
+        document = json.loads(parsed.file.read_text("utf-8"))
+        keyring = json.loads(parsed.keyring.read_text("utf-8")) if parsed.keyring else None
+        trusted = (read_checkpoint(parsed.trusted_checkpoint) if parsed.trusted_checkpoint
+                   else None)
+        source = str(parsed.keyring) if parsed.keyring else None
+        if proving:
+            assert keyring is not None  # required by the parser
+            print(verify_proof(document, keyring, trusted, keyring_source=source))
+        else:
+            witnesses = [path.read_text("utf-8") for path in parsed.witness]
+            print(verify_bundle(document, keyring, trusted, witnesses, parsed.quorum,
+                                keyring_source=source))
+        if parsed.save_checkpoint is not None:
+            ring = keyring or document["keyring"]
+            print(save_checkpoint(parsed.save_checkpoint, document["checkpoint"],
+                                  ring["origin"], load_keys(ring)))
         return 0
     except Invalid as error:
         print(f"INVALID: {error}")
         return 1
     except (OSError, ValueError, KeyError, TypeError) as error:
-        print(f"INVALID: unreadable bundle ({type(error).__name__}: {error})")
+        print(f"INVALID: unreadable {'proof' if proving else 'bundle'} or file "
+              f"({type(error).__name__}: {error})")
         return 1
 
 

@@ -46,6 +46,7 @@ from streams.cli.witness import (
 )
 from streams.config import Settings
 from streams.core.audit import AUDIT_KINDS, ChainEntry, format_timestamp
+from streams.offline_verifier import read_checkpoint
 from streams.services.audit_log import open_writer
 from streams.services.evidence import build_bundle, check_quorum, inclusion_proof
 
@@ -78,13 +79,21 @@ def register(commands: Commands) -> None:
     query.add_argument("--limit", type=record_count, default=0,
                        help="at most this many (0: all)")
 
-    prove = actions.add_parser("prove", help="inclusion proof of one record")
+    prove = actions.add_parser("prove", help="inclusion proof of one record, for "
+                               "`offline_verifier.py verify-proof`")
     prove.add_argument("record_id")
+    prove.add_argument("--out", type=Path, help="write the proof here (default: print it)")
+    prove.add_argument("--trusted-checkpoint", type=Path,
+                       help="the auditor's saved checkpoint: the proof then also shows the log "
+                            "extends it")
 
     export = actions.add_parser("export", help="write an evidence bundle")
     export.add_argument("--since", type=moment, help="from this time (RFC 3339 or date)")
     export.add_argument("--until", type=moment, help="up to this time, exclusive")
     export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--trusted-checkpoint", type=Path,
+                        help="the auditor's saved checkpoint: the bundle then also shows the "
+                             "log extends it")
 
     actions.add_parser("checkpoint", help="sign a checkpoint of the log now")
     actions.add_parser("rotate-key", help="retire the signing key and start using a new one")
@@ -104,9 +113,9 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     if command == "query":
         return run_query(settings, args)
     if command == "prove":
-        return run_prove(settings, args.record_id)
+        return run_prove(settings, args.record_id, args.out, args.trusted_checkpoint)
     if command == "export":
-        return run_export(settings, args.since, args.until, args.out)
+        return run_export(settings, args.since, args.until, args.out, args.trusted_checkpoint)
     if command == "checkpoint":
         with open_writer(settings) as store:
             checkpoint = store.issue_checkpoint()
@@ -139,7 +148,7 @@ def run_verify(
     with open_audit_reader(settings) as log_reader:
         report = verify_log_reader(VerifyProgress(log_reader, log_reader.size()),
                                    trusted_keys, load_audit_schema(),
-                                   trusted.read_bytes() if trusted else None)
+                                   read_trusted(trusted))
         witnessed, witness_note = (check_quorum(log_reader, witness_files or [], quorum,
                                                 report.tree_size)
                                    if report.ok else (True, ""))
@@ -278,23 +287,45 @@ def run_query(settings: Settings, args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- prove / export
 
 
-def run_prove(settings: Settings, record_id: str) -> int:
+def run_prove(settings: Settings, record_id: str, out: Path | None = None,
+              trusted_path: Path | None = None) -> int:
+    trusted = read_trusted(trusted_path)
     with open_writer(settings) as store:
-        proof = inclusion_proof(store, record_id)
+        proof = inclusion_proof(store, record_id, trusted)
     if proof is None:
-        print(f"audit prove: no record {record_id!r}")
+        print(f"audit prove: no record {record_id!r} (find its id with `douane audit query "
+              "--request-id ...`)")
         return 1
-    print(json.dumps(proof, indent=2))
+    text = json.dumps(proof, indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    write_atomically(out, text)
+    print(f"audit prove: proof of record {proof['leaf_index'] + 1} ({record_id}) in the "
+          f"checkpoint of {proof['tree_size']} records -> {out}\ncheck it anywhere with: "
+          f"python offline_verifier.py verify-proof {out} --keyring "
+          f"{keyring_path_for(settings.audit_db).name}")
     return 0
 
 
-def run_export(settings: Settings, since: str | None, until: str | None, out: Path) -> int:
-    with open_writer(settings) as store:
-        bundle = build_bundle(store, since, until)
+def read_trusted(path: Path | None) -> bytes | None:
+    """The auditor's saved checkpoint, repaired as the offline verifier repairs it."""
+    return None if path is None else read_checkpoint(path).encode("utf-8")
+
+
+def write_atomically(out: Path, text: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(bundle, indent=1) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, out)
+
+
+def run_export(settings: Settings, since: str | None, until: str | None, out: Path,
+               trusted_path: Path | None = None) -> int:
+    trusted = read_trusted(trusted_path)
+    with open_writer(settings) as store:
+        bundle = build_bundle(store, since, until, trusted)
+    write_atomically(out, json.dumps(bundle, indent=1) + "\n")
     print(f"audit export: {len(bundle['records'])} records, {len(bundle['checkpoints']) + 1} "
           f"checkpoints -> {out}\nverify it anywhere with: python offline_verifier.py {out} "
           f"--keyring {keyring_path_for(settings.audit_db).name} (send the auditor that keyring "

@@ -16,7 +16,7 @@ from streams.adapters.audit.records import SqlRecords
 from streams.adapters.witness import WitnessError, load_witness_keys
 from streams.core import merkle
 from streams.core.audit import format_timestamp, pae
-from streams.core.checkpoint import CheckpointError, split_note
+from streams.core.checkpoint import Checkpoint, CheckpointError, parse_checkpoint, split_note
 from streams.core.cosignature import witnessed_size
 from streams.offline_verifier import BUNDLE_FORMAT, STATEMENT_FORMAT, STATEMENT_PAYLOAD_TYPE
 
@@ -32,27 +32,48 @@ def covering_checkpoint(store: GroupCommitLog, seq: int) -> StoredCheckpoint:
     return latest
 
 
-def inclusion_proof(store: GroupCommitLog, record_id: str) -> dict[str, Any] | None:
+def trusted_size(note: bytes) -> int:
+    """The size of a checkpoint an auditor trusts (its signature is the auditor's to check)."""
+    return split_checkpoint(note).size
+
+
+def split_checkpoint(note: bytes) -> Checkpoint:
+    return parse_checkpoint(split_note(note)[0])
+
+
+def inclusion_proof(store: GroupCommitLog, record_id: str,
+                    trusted: bytes | None = None) -> dict[str, Any] | None:
     """The record, its inclusion proof and a checkpoint covering it (signed now if none
-    does yet), checked before it is returned; None if there is no such record."""
+    does yet), checked before it is returned; None if there is no such record. With the
+    checkpoint an auditor trusts, also the proof that the log extends it."""
     record = store.get(record_id)
     if record is None:
         return None
     checkpoint = covering_checkpoint(store, record.seq)
+    old_size = trusted_size(trusted) if trusted is not None else 0
+    if old_size > checkpoint.size:  # theirs is newer: prove against the newest instead
+        checkpoint = store.issue_checkpoint()
     tree = merkle.MerkleTree(store.leaf_hashes(checkpoint.size))
     proof = tree.inclusion_proof(record.seq - 1, checkpoint.size)
     merkle.verify_inclusion(record.seq - 1, checkpoint.size, bytes.fromhex(record.leaf_hash),
                             proof, checkpoint.root_hash)
-    return {
+    answer: dict[str, Any] = {
+        "origin": store.origin,
         "record_id": record.record_id, "leaf_index": record.seq - 1,
         "leaf_hash": b64(bytes.fromhex(record.leaf_hash)),
         "tree_size": checkpoint.size, "inclusion_proof": [b64(p) for p in proof],
         "checkpoint": checkpoint.note.decode("utf-8"), "envelope": record.envelope,
     }
+    if 0 < old_size <= checkpoint.size:
+        answer["consistency"] = {"from_size": old_size, "proof": [
+            b64(p) for p in tree.consistency_proof(old_size, checkpoint.size)]}
+    return answer
 
 
-def build_bundle(store: GroupCommitLog, since: str | None, until: str | None) -> dict[str, Any]:
-    """Records in [since, until) with inclusion proofs, checkpoints with consistency proofs."""
+def build_bundle(store: GroupCommitLog, since: str | None, until: str | None,
+                 trusted: bytes | None = None) -> dict[str, Any]:
+    """Records in [since, until) with inclusion proofs, checkpoints with consistency proofs
+    (among them the checkpoint the auditor trusts, if given, so they see the log extends it)."""
     latest = store.issue_checkpoint()  # cover everything written so far
     tree = merkle.MerkleTree(store.leaf_hashes(latest.size))
     matching = [r.seq for r in store.query(AuditQuery(since=since, until=until))
@@ -67,6 +88,11 @@ def build_bundle(store: GroupCommitLog, since: str | None, until: str | None) ->
              and (((since is None or c.issued_at >= since)
                   and (until is None or c.issued_at < until))
                   or _witnesses_the_records(c, matching))]
+    if trusted is not None and 0 < trusted_size(trusted) < latest.size:
+        older = [c for c in older if c.size != trusted_size(trusted)]
+        older.append(StoredCheckpoint(trusted_size(trusted), split_checkpoint(trusted).root_hash,
+                                      trusted, ""))
+        older.sort(key=lambda c: c.size)
     statement = {
         "format": STATEMENT_FORMAT, "origin": store.origin, "exported_at": exported_at,
         "since": since, "until": until,
