@@ -29,15 +29,16 @@ What is checked, in order (each step is a few lines below, in the same order):
   2. the newest checkpoint is signed by a keyring key, for this origin; a checkpoint you
      already trusted is not larger (rollback) and, if of equal size, has the same root (fork);
   3. every older checkpoint is signed, and the newest extends it (RFC 9162 consistency proof);
-  4. every record: Ed25519 signature over the DSSE PAE of its bytes, by a key whose window
+  4. the signed export statement: by a keyring key valid when the bundle was exported; it
+     names this origin, the period (since/until) and the bundle's checkpoint; if the operator's
+     own check of the whole log failed before the export, it says so, and so does this file;
+  5. every record: Ed25519 signature over the DSSE PAE of its bytes, by a key whose window
      contains the record's time; bytes in RFC 8785 canonical form; fields present; its seq is
      its place in the tree; its inclusion proof leads to the checkpoint's root; consecutive
      records chain (prev_hash) with no gap; no record id twice; after a key rotation only the
-     new key signs;
-  5. the signed export statement: by a keyring key valid when the bundle was exported; it
-     names this origin, period, checkpoint and exactly the first and last record present; an
-     export with no end (no --until) runs to the checkpoint's last record, so a record cut
-     from the end is found even against the checkpoint alone;
+     new key signs; the records present are exactly the first to the last record the
+     statement names; an export with no end (no --until) runs to the checkpoint's last record,
+     so a record cut from the end is found even against the checkpoint alone;
   6. with --quorum N: witness cosignatures (C2SP tlog-cosignature v1, Ed25519) by at least N
      distinct --witness keys on a checkpoint that covers every exported record (the newest,
      or an older one proven consistent in step 3). A line by an unknown key is ignored; a
@@ -343,13 +344,18 @@ def verify_bundle(bundle: dict[str, Any], keyring: dict[str, Any] | None = None,
             except Invalid as error:
                 raise Invalid(f"checkpoint of size {old_size}: {error}") from None
 
-    times = check_records(bundle["records"], keys, size, root)                        # step 4
-    statement = check_statement(bundle, keys, origin, size, root)                     # step 5
+    statement = open_statement(bundle, keys, origin, size, root)                      # step 4
+    try:                                                                              # step 5
+        times = check_records(bundle["records"], keys, size, root)
+        check_range(bundle, statement, size)
+    except Invalid as error:
+        note = damage_note(statement.get("operator_check"), "the signed export statement says")
+        raise Invalid(f"{error}{note}") from None
     witnessed = check_quorum(bundle, size, witnesses or [], quorum) if quorum > 0 else ""  # 6
     records = bundle["records"]
     lines = [f"OK: {len(records)} records and {len(bundle['checkpoints']) + 1} checkpoints "
              f"verified; log {origin!r} at size {size}, root {root.hex()}{witnessed}",
-             covered_sentence(records, times, statement), trust]
+             covered_sentence(records, times, statement), operator_sentence(statement), trust]
     if keys_from_bundle:
         lines.insert(0, trust)  # said first and last: it changes what "OK" means
     return "\n".join(lines)
@@ -391,7 +397,7 @@ def check_extends_trusted(bundle: dict[str, Any], trusted_checkpoint: str, origi
 
 def check_records(records: list[dict[str, Any]], keys: dict[str, dict[str, Any]], size: int,
                   root: bytes) -> list[str]:
-    """Every record (step 4); returns their times, in order."""
+    """Every record (step 5); returns their times, in order."""
     previous: dict[str, Any] | None = None
     seen: dict[str, int] = {}
     times: list[str] = []
@@ -450,16 +456,9 @@ def check_signed_record(seq: int, key_id: str, canonical: bytes, signature: str,
     return payload
 
 
-def check_statement(bundle: dict[str, Any], keys: dict[str, dict[str, Any]], origin: str,
-                    size: int, root: bytes) -> dict[str, Any]:
-    """The signed export statement (step 5): what was exported cannot be edited or cut."""
-    records = bundle["records"]
-    first = records[0]["seq"] if records else None
-    last = records[-1]["seq"] if records else None
-    if bundle.get("until") is None and last is not None and last != size:  # against the checkpoint
-        raise Invalid(f"the export has no end date, so it must run to the last record of its "
-                      f"checkpoint ({size}), but it stops at record {last}: records were "
-                      "removed from the end of the bundle")
+def open_statement(bundle: dict[str, Any], keys: dict[str, dict[str, Any]], origin: str,
+                   size: int, root: bytes) -> dict[str, Any]:
+    """The signed export statement (step 4): the period and checkpoint cannot be edited."""
     envelope = bundle.get("statement")
     if not isinstance(envelope, dict):
         raise Invalid("the bundle has no signed export statement (its period and record range "
@@ -492,15 +491,46 @@ def check_statement(bundle: dict[str, Any], keys: dict[str, dict[str, Any]], ori
     if (statement.get("checkpoint_size"), statement.get("checkpoint_root")) != (
             size, base64.b64encode(root).decode("ascii")):
         raise Invalid("export statement: it was signed for another checkpoint than the bundle's")
+    return statement
+
+
+def check_range(bundle: dict[str, Any], statement: dict[str, Any], size: int) -> None:
+    """The records present are exactly the range the statement signed (end of step 5)."""
+    records = bundle["records"]
+    first = records[0]["seq"] if records else None
+    last = records[-1]["seq"] if records else None
+    if bundle.get("until") is None and last is not None and last != size:  # against the checkpoint
+        raise Invalid(f"the export has no end date, so it must run to the last record of its "
+                      f"checkpoint ({size}), but it stops at record {last}: records were "
+                      "removed from the end of the bundle")
     if (statement.get("first_seq"), statement.get("last_seq")) != (first, last):
         raise Invalid(f"the signed export statement says records {statement.get('first_seq')} "
                       f"to {statement.get('last_seq')} were exported, the bundle holds "
                       f"{_span(first, last)}: records were removed or added after the export")
-    return statement
+
+
+def damage_note(check: object, whose: str) -> str:
+    """Added to a failure when the operator's own check had already found the log damaged."""
+    if isinstance(check, str) and check.startswith("failed: "):
+        return (f" (note: {whose} douane's own check of the whole log had already FAILED "
+                f"({check[len('failed: '):]}); that damage may be what is found here)")
+    return ""
 
 
 def _span(first: int | None, last: int | None) -> str:
     return "no records" if first is None else f"records {first} to {last}"
+
+
+def operator_sentence(statement: dict[str, Any]) -> str:
+    """What the operator's own check of the whole log said when exporting (signed)."""
+    check = statement.get("operator_check")
+    if check == "passed":
+        return "The operator's own check of the whole log passed just before this export."
+    if isinstance(check, str) and check.startswith("failed: "):
+        return ("WARNING: the operator exported this bundle although douane's own check of the "
+                f"whole log FAILED ({check[len('failed: '):]}). The records above verify, but "
+                "the log they come from is damaged: ask the operator what happened.")
+    return "The operator's own check of the whole log was not run before this export."
 
 
 def covered_sentence(records: list[dict[str, Any]], times: list[str],
@@ -532,6 +562,18 @@ def verify_proof(proof: dict[str, Any], keyring: dict[str, Any],
     if envelope.get("payloadType") != PAYLOAD_TYPE or len(envelope.get("signatures", [])) != 1:
         raise Invalid(f"the record is not a DSSE envelope of type {PAYLOAD_TYPE} with one "
                       "signature")
+    try:
+        return _verify_proof(proof, keyring, origin, keys, size, root, trusted_checkpoint,
+                             keyring_source)
+    except Invalid as error:
+        note = damage_note(proof.get("operator_check"), "the proof file says")
+        raise Invalid(f"{error}{note}") from None
+
+
+def _verify_proof(proof: dict[str, Any], keyring: dict[str, Any], origin: str,
+                  keys: dict[str, dict[str, Any]], size: int, root: bytes,
+                  trusted_checkpoint: str | None, keyring_source: str | None) -> str:
+    envelope = proof["envelope"]
     signature = envelope["signatures"][0]
     seq = proof["leaf_index"] + 1
     canonical = b64(envelope["payload"], "record bytes")
@@ -572,6 +614,11 @@ def verify_proof(proof: dict[str, Any], keyring: dict[str, Any],
                                                 for p in consistency["proof"]], old_root, root)
         lines.append(f"Consistent with your trusted checkpoint of {old_size} records: the log "
                      "only grew since, nothing before it was changed.")
+    check = proof.get("operator_check")
+    if isinstance(check, str) and check.startswith("failed: "):
+        lines.append(f"WARNING: the proof file says douane's own check of the whole log FAILED "
+                     f"when it was made ({check[len('failed: '):]}): this record verifies, but "
+                     "the log it comes from is damaged; ask the operator what happened.")
     lines.append(trusted_keys_sentence({}, keyring, keyring_source))
     return "\n".join(lines)
 

@@ -35,6 +35,7 @@ from streams.adapters.audit.protocols import (
     StoredCheckpoint,
     StoredRecord,
 )
+from streams.adapters.audit.records import SqlRecords
 from streams.adapters.audit.verify import load_audit_schema, trusted_keyring, verify_log_reader
 from streams.adapters.signer import generate_key_file, keyring_path_for
 from streams.cli import Commands
@@ -45,7 +46,9 @@ from streams.cli.witness import (
     run_witness_init,
 )
 from streams.config import Settings
+from streams.core import merkle
 from streams.core.audit import AUDIT_KINDS, ChainEntry, format_timestamp
+from streams.core.log_check import LogReport
 from streams.offline_verifier import read_checkpoint
 from streams.services.audit_log import open_writer
 from streams.services.evidence import build_bundle, check_quorum, inclusion_proof
@@ -86,6 +89,8 @@ def register(commands: Commands) -> None:
     prove.add_argument("--trusted-checkpoint", type=Path,
                        help="the auditor's saved checkpoint: the proof then also shows the log "
                             "extends it")
+    prove.add_argument("--even-if-invalid", action="store_true",
+                       help="prove even though the log does not verify (said in the output)")
 
     export = actions.add_parser("export", help="write an evidence bundle")
     export.add_argument("--since", type=moment, help="from this time (RFC 3339 or date)")
@@ -94,6 +99,8 @@ def register(commands: Commands) -> None:
     export.add_argument("--trusted-checkpoint", type=Path,
                         help="the auditor's saved checkpoint: the bundle then also shows the "
                              "log extends it")
+    export.add_argument("--even-if-invalid", action="store_true",
+                        help="export even though the log does not verify (the bundle says so)")
 
     actions.add_parser("checkpoint", help="sign a checkpoint of the log now")
     actions.add_parser("rotate-key", help="retire the signing key and start using a new one")
@@ -113,9 +120,11 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     if command == "query":
         return run_query(settings, args)
     if command == "prove":
-        return run_prove(settings, args.record_id, args.out, args.trusted_checkpoint)
+        return run_prove(settings, args.record_id, args.out, args.trusted_checkpoint,
+                         args.even_if_invalid)
     if command == "export":
-        return run_export(settings, args.since, args.until, args.out, args.trusted_checkpoint)
+        return run_export(settings, args.since, args.until, args.out, args.trusted_checkpoint,
+                          args.even_if_invalid)
     if command == "checkpoint":
         with open_writer(settings) as store:
             checkpoint = store.issue_checkpoint()
@@ -143,12 +152,8 @@ def run_verify(
         print(f"audit verify: no audit database at {settings.audit_db} "
               "(set DOUANE_AUDIT_DB or run the worker first)")
         return 2
-    extra = [settings.public_key] if settings.public_key.exists() else []
-    trusted_keys = trusted_keyring(settings.audit_db, extra, keyring, settings.audit_origin)
     with open_audit_reader(settings) as log_reader:
-        report = verify_log_reader(VerifyProgress(log_reader, log_reader.size()),
-                                   trusted_keys, load_audit_schema(),
-                                   read_trusted(trusted))
+        report = check_log(settings, log_reader, read_trusted(trusted), keyring)
         witnessed, witness_note = (check_quorum(log_reader, witness_files or [], quorum,
                                                 report.tree_size)
                                    if report.ok else (True, ""))
@@ -171,11 +176,50 @@ def run_verify(
             if latest is not None:
                 save.write_bytes(latest.note)
         return 0
-    where = (f"first bad record: seq {report.first_bad_seq} ({report.first_bad_record_id}): "
-             if report.first_bad_seq is not None else "")
-    print(f"audit verify: FAILED after {report.records_checked} good records - {where}"
-          f"{report.problem}")
+    print(f"audit verify: FAILED after {report.records_checked} good records - "
+          f"{what_is_wrong(report)}")
     return 1
+
+
+def check_log(settings: Settings, reader: SqlRecords, trusted: bytes | None,
+              keyring: Path | None = None) -> LogReport:
+    """The whole log verified with the keyring next to it (or ``keyring``)."""
+    extra = [settings.public_key] if settings.public_key.exists() else []
+    trusted_keys = trusted_keyring(settings.audit_db, extra, keyring, settings.audit_origin)
+    return verify_log_reader(VerifyProgress(reader, reader.size()), trusted_keys,
+                             load_audit_schema(), trusted)
+
+
+def what_is_wrong(report: LogReport) -> str:
+    if report.first_bad_seq is None:
+        return str(report.problem)
+    named = f"record {report.first_bad_seq} ({report.first_bad_record_id}): "
+    return (f"first bad record: seq {report.first_bad_seq} ({report.first_bad_record_id}): "
+            f"{str(report.problem).removeprefix(named)}")
+
+
+def log_is_sound(settings: Settings, command: str, trusted: bytes | None,
+                 even_if_invalid: bool) -> tuple[bool, str | None]:
+    """Evidence is made only from a log that verifies: otherwise the auditor's verifier
+    would blame whatever record of the bundle the damage happens to reach. (go on?, problem)"""
+    with open_audit_reader(settings) as reader:
+        report = check_log(settings, reader, trusted)
+    if report.ok:
+        return True, None
+    problem = what_is_wrong(report)
+    if even_if_invalid:
+        print(f"audit {command}: WARNING - the audit log does NOT verify ({problem}). Going on "
+              "because of --even-if-invalid; the output says so, and the auditor's verifier "
+              "will say so too.", file=sys.stderr)
+        return True, problem
+    print(f"audit {command}: REFUSED - the audit log does not verify, so evidence made from it "
+          "could lead the auditor's verifier to blame the wrong record.\n"
+          f"  What is wrong: {problem}\n"
+          "  What to do: run `douane audit verify` and investigate (this may be tampering: keep "
+          "a copy of the database as it is now). To hand over evidence of the damaged log "
+          f"anyway, run `douane audit {command}` again with --even-if-invalid: the output then "
+          "says that your own check failed.")
+    return False, problem
 
 
 class VerifyProgress:
@@ -288,10 +332,20 @@ def run_query(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_prove(settings: Settings, record_id: str, out: Path | None = None,
-              trusted_path: Path | None = None) -> int:
+              trusted_path: Path | None = None, even_if_invalid: bool = False) -> int:
     trusted = read_trusted(trusted_path)
-    with open_writer(settings) as store:
-        proof = inclusion_proof(store, record_id, trusted)
+    go_on, problem = log_is_sound(settings, "prove", trusted, even_if_invalid)
+    if not go_on:
+        return 1
+    try:
+        with open_writer(settings) as store:
+            proof = inclusion_proof(store, record_id, trusted)
+    except merkle.ProofError:  # only after --even-if-invalid: the damage reaches the tree
+        print(f"audit prove: the log's damage reaches this record's proof: no proof was "
+              f"written ({problem})")
+        return 1
+    if proof is not None:
+        proof["operator_check"] = operator_check(problem)
     if proof is None:
         print(f"audit prove: no record {record_id!r} (find its id with `douane audit query "
               "--request-id ...`)")
@@ -320,11 +374,18 @@ def write_atomically(out: Path, text: str) -> None:
     os.replace(tmp, out)
 
 
+def operator_check(problem: str | None) -> str:
+    return "passed" if problem is None else f"failed: {problem}"
+
+
 def run_export(settings: Settings, since: str | None, until: str | None, out: Path,
-               trusted_path: Path | None = None) -> int:
+               trusted_path: Path | None = None, even_if_invalid: bool = False) -> int:
     trusted = read_trusted(trusted_path)
+    go_on, problem = log_is_sound(settings, "export", trusted, even_if_invalid)
+    if not go_on:
+        return 1
     with open_writer(settings) as store:
-        bundle = build_bundle(store, since, until, trusted)
+        bundle = build_bundle(store, since, until, trusted, operator_check(problem))
     write_atomically(out, json.dumps(bundle, indent=1) + "\n")
     print(f"audit export: {len(bundle['records'])} records, {len(bundle['checkpoints']) + 1} "
           f"checkpoints -> {out}\nverify it anywhere with: python offline_verifier.py {out} "

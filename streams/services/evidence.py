@@ -71,7 +71,7 @@ def inclusion_proof(store: GroupCommitLog, record_id: str,
 
 
 def build_bundle(store: GroupCommitLog, since: str | None, until: str | None,
-                 trusted: bytes | None = None) -> dict[str, Any]:
+                 trusted: bytes | None = None, operator_check: str = "not run") -> dict[str, Any]:
     """Records in [since, until) with inclusion proofs, checkpoints with consistency proofs
     (among them the checkpoint the auditor trusts, if given, so they see the log extends it)."""
     latest = store.issue_checkpoint()  # cover everything written so far
@@ -99,6 +99,8 @@ def build_bundle(store: GroupCommitLog, since: str | None, until: str | None,
         "first_seq": records[0].seq if records else None,
         "last_seq": records[-1].seq if records else None,
         "checkpoint_size": latest.size, "checkpoint_root": b64(latest.root_hash),
+        # whether douane's own check of the whole log passed just before this export
+        "operator_check": operator_check,
     }
     return {
         "format": BUNDLE_FORMAT,

@@ -483,7 +483,7 @@ EXPORT_TAMPERING: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("period widened", lambda b: b.update(since="2025-01-01T00:00:00Z"),
      "the bundle says since = '2025-01-01T00:00:00Z' but its signed export statement says "
      "'2025-03-01T09:30:03.000000Z': the period was edited"),
-    ("end date removed", lambda b: b.update(until=None), "must run to the last record"),
+    ("end date removed", lambda b: b.update(until=None), "the period was edited after"),
     ("last record removed", lambda b: b["records"].pop(),
      "says records 3 to 6 were exported, the bundle holds records 3 to 5"),
     ("first record removed", lambda b: b["records"].pop(0),

@@ -171,7 +171,11 @@ def test_a_proof_that_does_not_extend_the_saved_checkpoint_is_invalid(
                      "seq=5", (body, signer.sign(signing_input(body)),
                                merkle.hash_leaf(body).hex()))
         conn.execute("DELETE FROM audit_checkpoints")
-    forked = prove(capsys, tmp_path, "req-6/admitted", "--trusted-checkpoint", str(saved))
+    code, said = douane(capsys, "audit", "prove", "req-6/admitted", "--trusted-checkpoint",
+                        str(saved))
+    assert code == 1 and "REFUSED - the audit log does not verify" in said
+    forked = prove(capsys, tmp_path, "req-6/admitted", "--trusted-checkpoint", str(saved),
+                   "--even-if-invalid")
     code, said = verifier(capsys, "verify-proof", str(forked), "--keyring", keyring(settings),
                           "--trusted-checkpoint", str(saved))
     assert code == 1 and "does not extend" in said, said
@@ -192,3 +196,74 @@ def test_an_export_for_a_saved_checkpoint_proves_the_log_extends_it(
                               "--trusted-checkpoint", str(saved))
         assert code == expected, said
     assert "Records covered: 6 to 8" in said
+
+
+# --- evidence is made only from a log that verifies -----------------------------------------
+
+
+def damage_record_2(settings: Settings) -> None:
+    """A byte changed in a stored record (what verification must name: record 2)."""
+    with sqlite3.connect(settings.audit_db) as conn:
+        body = bytes(conn.execute("SELECT canonical FROM audit_records WHERE seq=2")
+                     .fetchone()[0])
+        conn.execute("UPDATE audit_records SET canonical=? WHERE seq=2",
+                     (body.replace(b"sovereign-local", b"sovereign-loca1"),))
+
+
+@pytest.mark.parametrize("command", [
+    ["audit", "export", "--since", "2026-11-24T09:03:00Z", "--out", "{tmp}/bundle.json"],
+    ["audit", "prove", "req-4/admitted", "--out", "{tmp}/proof.json"],
+], ids=["export", "prove"])
+def test_evidence_is_refused_from_a_log_that_does_not_verify(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, settings: Settings,
+        command: list[str]) -> None:
+    damage_record_2(settings)
+    args = [a.replace("{tmp}", str(tmp_path)) for a in command]
+    code, said = douane(capsys, *args)
+    assert code == 1
+    assert said.startswith(f"audit {args[1]}: REFUSED - the audit log does not verify")
+    assert "What is wrong: first bad record: seq 2 (req-2/admitted)" in said
+    assert f"run `douane audit {args[1]}` again with --even-if-invalid" in said
+    assert not list(tmp_path.glob("*.json"))  # nothing handed over
+
+
+def test_an_export_of_a_damaged_log_says_so_to_the_auditor(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, settings: Settings) -> None:
+    bundle = tmp_path / "bundle.json"
+    code, said = douane(capsys, "audit", "export", "--out", str(bundle))
+    code, said = verifier(capsys, str(bundle), "--keyring", keyring(settings))
+    assert "The operator's own check of the whole log passed just before this export." in said
+    damage_record_2(settings)
+    capsys.readouterr()
+    assert cli.main(["audit", "export", "--since", "2026-11-24T09:03:00Z", "--out", str(bundle),
+                     "--even-if-invalid"]) == 0
+    assert "audit export: WARNING - the audit log does NOT verify (first bad record: seq 2" \
+        in capsys.readouterr().err
+    code, said = verifier(capsys, str(bundle), "--keyring", keyring(settings))
+    # the damage reaches the records exported (the checkpoint was signed over the damaged log),
+    # and the auditor is told the operator's own check had already failed, and where
+    assert code == 1 and said.startswith("INVALID: record 3")
+    assert ("(note: the signed export statement says douane's own check of the whole log had "
+            "already FAILED (first bad record: seq 2 (req-2/admitted)") in said
+    code, said = douane(capsys, "audit", "prove", "req-4/admitted", "--even-if-invalid")
+    assert code == 1 and "damage reaches this record's proof: no proof was written" in said
+
+
+def test_a_proof_from_a_damaged_log_says_so_to_the_auditor(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, settings: Settings) -> None:
+    with sqlite3.connect(settings.audit_db) as conn:  # a search column no longer matches
+        conn.execute("UPDATE audit_records SET tenant='tax-office' WHERE seq=2")
+    proof = prove(capsys, tmp_path, "req-4/admitted", "--even-if-invalid")
+    assert json.loads(proof.read_text())["operator_check"].startswith(
+        "failed: first bad record: seq 2")
+    code, said = verifier(capsys, "verify-proof", str(proof), "--keyring", keyring(settings))
+    assert code == 0 and said.startswith("OK: record 4")
+    assert ("WARNING: the proof file says douane's own check of the whole log FAILED when it was "
+            "made (first bad record: seq 2 (req-2/admitted)") in said
+    data = json.loads(proof.read_text())
+    data["inclusion_proof"] = data["inclusion_proof"][1:]  # and the proof itself goes wrong
+    proof.write_text(json.dumps(data))
+    code, said = verifier(capsys, "verify-proof", str(proof), "--keyring", keyring(settings))
+    assert code == 1 and said.startswith("INVALID: record 4 (req-4/admitted): inclusion proof")
+    assert "(note: the proof file says douane's own check of the whole log had already FAILED " \
+           "(first bad record: seq 2" in said
