@@ -353,8 +353,10 @@ def verify_bundle(bundle: dict[str, Any], keyring: dict[str, Any] | None = None,
         raise Invalid(f"{error}{note}") from None
     witnessed = check_quorum(bundle, size, witnesses or [], quorum) if quorum > 0 else ""  # 6
     records = bundle["records"]
-    lines = [f"OK: {len(records)} records and {len(bundle['checkpoints']) + 1} checkpoints "
-             f"verified; log {origin!r} at size {size}, root {root.hex()}{witnessed}",
+    checkpoints = len(bundle["checkpoints"]) + 1
+    lines = [f"OK: {len(records)} records and {checkpoints} checkpoint"
+             f"{'' if checkpoints == 1 else 's'} verified; log {origin!r} at size {size}, "
+             f"root {root.hex()}{witnessed}",
              covered_sentence(records, times, statement), operator_sentence(statement), trust]
     if keys_from_bundle:
         lines.insert(0, trust)  # said first and last: it changes what "OK" means

@@ -544,8 +544,10 @@ def run_export(settings: Settings, since: str | None, until: str | None, out: Pa
     with open_writer(settings) as store:
         bundle = build_bundle(store, since, until, trusted, operator_check(problem))
     write_atomically(out, json.dumps(bundle, indent=1) + "\n")
-    print(f"audit export: {len(bundle['records'])} records, {len(bundle['checkpoints']) + 1} "
-          f"checkpoints -> {out}\nverify it anywhere with: python offline_verifier.py {out} "
+    checkpoints = len(bundle["checkpoints"]) + 1
+    print(f"audit export: {len(bundle['records'])} records, {checkpoints} checkpoint"
+          f"{'' if checkpoints == 1 else 's'} -> {out}\n"
+          f"verify it anywhere with: python offline_verifier.py {out} "
           f"--keyring {keyring_path_for(settings.audit_db).name} (send the auditor that keyring "
           "by a separate channel they trust)")
     return 0

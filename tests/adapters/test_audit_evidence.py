@@ -27,7 +27,7 @@ from streams.adapters.signer import Ed25519Signer, load_or_create_signer
 from streams.core import merkle
 from streams.core.audit import AuditEvent, canonical_bytes, pae, signing_input
 from streams.core.checkpoint import parse_checkpoint, split_note
-from streams.services.evidence import build_bundle
+from streams.services.evidence import build_bundle, inclusion_proof
 
 SCHEMA = load_audit_schema()
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
@@ -437,6 +437,16 @@ def test_offline_verifier_is_standalone(log: Log, tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-I", str(alone), str(bundle_path)],
                          capture_output=True, text=True, cwd=alone.parent)
     assert bad.returncode == 1 and "INVALID: record 1" in bad.stdout
+    # verify-proof too, saving the checkpoint it trusted
+    with log.open() as store:
+        proof = inclusion_proof(store, "req-4/admitted")
+    proof_path, saved = tmp_path / "proof.json", tmp_path / "last.txt"
+    proof_path.write_text(json.dumps(proof))
+    checked = subprocess.run([sys.executable, "-I", str(alone), "verify-proof", str(proof_path),
+                              "--keyring", str(log.keyring), "--save-checkpoint", str(saved)],
+                             capture_output=True, text=True, cwd=alone.parent)
+    assert checked.returncode == 0 and checked.stdout.startswith("OK: record 4"), checked.stdout
+    assert saved.read_text() == proof["checkpoint"]  # type: ignore[index]
 
 
 # --- what the standalone verifier says it trusted and covered (issue 16) --------------------
