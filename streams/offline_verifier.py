@@ -43,6 +43,14 @@ What is checked, in order (each step is a few lines below, in the same order):
      distinct --witness keys on a checkpoint that covers every exported record (the newest,
      or an older one proven consistent in step 3). A line by an unknown key is ignored; a
      line claiming a given witness key that does not verify makes the bundle invalid.
+
+It then says, in plain sentences, which records are covered, whether the operator's own check
+passed, and which keys it trusted and where they came from (a WARNING before and after the
+result when they are the bundle's own). ``verify-proof`` checks the output of ``douane audit
+prove`` for one record the same way (signature, fields, inclusion proof, signed checkpoint and,
+with --trusted-checkpoint, the consistency proof from it); a proof carries no keys, so it needs
+--keyring. --save-checkpoint writes the checkpoint exactly as signed, never an older one over a
+newer; reading one back undoes what copying does to text files (see ``read_checkpoint``).
 """
 
 from __future__ import annotations
