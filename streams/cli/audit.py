@@ -2,7 +2,7 @@
 
 verify       full check: signatures, canonical form, schema, chain, key windows, Merkle tree,
              checkpoints; names the first bad record
-query        filtered listing (table, JSON lines or CSV); never prints more than the record holds
+query        filtered listing or counts (table, JSON lines or CSV); names unknown values; codes only
 prove ID     inclusion proof of one record in the latest checkpoint
 export       evidence bundle for ``streams/offline_verifier.py``
 checkpoint   sign a checkpoint now
@@ -19,7 +19,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,10 +35,9 @@ from streams.adapters.audit.protocols import (
     StoredCheckpoint,
     StoredRecord,
 )
+from streams.adapters.audit.records import SqlRecords
 from streams.adapters.audit.verify import load_audit_schema, trusted_keyring, verify_log_reader
-from streams.adapters.signer import (
-    generate_key_file,
-)
+from streams.adapters.signer import generate_key_file, keyring_path_for
 from streams.cli import Commands
 from streams.cli.witness import (
     add_quorum_options,
@@ -47,7 +46,22 @@ from streams.cli.witness import (
     run_witness_init,
 )
 from streams.config import Settings
+from streams.core import merkle
 from streams.core.audit import AUDIT_KINDS, ChainEntry, format_timestamp
+from streams.core.audit_query import (
+    FIELDS,
+    MANY_VALUED,
+    RELATIVE_HELP,
+    count_by,
+    fold,
+    relative_moment,
+    suggestions,
+    values,
+)
+from streams.core.entities import ENTITY_TYPES
+from streams.core.log_check import LogReport
+from streams.core.policy import CLASSIFICATIONS
+from streams.offline_verifier import read_checkpoint
 from streams.services.audit_log import open_writer
 from streams.services.evidence import build_bundle, check_quorum, inclusion_proof
 
@@ -64,29 +78,64 @@ def register(commands: Commands) -> None:
                         help="after success, write the latest checkpoint here (for next time)")
     add_quorum_options(verify)
 
-    query = actions.add_parser("query", help="list records matching filters")
-    query.add_argument("--tenant")
+    query = actions.add_parser(
+        "query", help="list or count records matching filters",
+        description="List or count audit records. Every filter can be given several times: a "
+                    "record is kept if it has any of the values given for a filter, and it must "
+                    "pass every filter given (--decision block --decision forward --tenant "
+                    "city-of-lyon: both decisions, that tenant only). A value that no record "
+                    "has (a typo?) is named, with the closest known values, instead of an "
+                    "empty answer. Records hold no personal data, only codes and counts.")
+    query.add_argument("--tenant", action="append", default=[], help="tenant id (repeatable)")
     query.add_argument("--since", type=moment,
-                       help="from this time (RFC 3339 or date, UTC if no offset), inclusive")
-    query.add_argument("--until", type=moment, help="up to this time, exclusive")
+                       help="from this time, inclusive: a date or RFC 3339 time (UTC if no "
+                            f"offset), or {RELATIVE_HELP}")
+    query.add_argument("--until", type=moment, help="up to this time, exclusive (same forms)")
     query.add_argument("--kind", action="append", choices=sorted(AUDIT_KINDS), default=[],
                        help="record kind (repeatable)")
-    query.add_argument("--decision", choices=["forward", "block"])
-    query.add_argument("--entity-type", help="e.g. PERSON: records that found this type")
-    query.add_argument("--provider")
-    query.add_argument("--policy-hash", help="policy SHA-256 (a prefix is enough)")
-    query.add_argument("--request-id")
+    query.add_argument("--decision", action="append", default=[], type=str.lower,
+                       choices=["forward", "block"],
+                       help="forward or block (repeatable)")
+    query.add_argument("--entity-type", action="append", default=[],
+                       help="e.g. PERSON, any case: records that found this type (repeatable)")
+    query.add_argument("--provider", action="append", default=[], help="provider id (repeatable)")
+    query.add_argument("--jurisdiction", action="append", default=[],
+                       help="jurisdiction of the provider chosen or reached, e.g. FR, EU")
+    query.add_argument("--classification", action="append", default=[],
+                       help=f"classification of the request: {', '.join(CLASSIFICATIONS)}")
+    query.add_argument("--purpose", action="append", default=[],
+                       help="purpose declared by the request (repeatable)")
+    query.add_argument("--reason", action="append", default=[],
+                       help="reason code, e.g. no-allowed-provider, detector-failed (repeatable)")
+    query.add_argument("--policy-hash", action="append", default=[],
+                       help="policy SHA-256 (a prefix is enough; repeatable)")
+    query.add_argument("--request-id", action="append", default=[])
+    query.add_argument("--count-by", type=count_fields, metavar="FIELD[,FIELD...]",
+                       help="count records instead of listing them, grouped by these fields: "
+                            f"{', '.join(FIELDS)}")
     query.add_argument("--format", choices=["table", "jsonl", "csv"], default="table")
     query.add_argument("--limit", type=record_count, default=0,
                        help="at most this many (0: all)")
 
-    prove = actions.add_parser("prove", help="inclusion proof of one record")
+    prove = actions.add_parser("prove", help="inclusion proof of one record, for "
+                               "`offline_verifier.py verify-proof`")
     prove.add_argument("record_id")
+    prove.add_argument("--out", type=Path, help="write the proof here (default: print it)")
+    prove.add_argument("--trusted-checkpoint", type=Path,
+                       help="the auditor's saved checkpoint: the proof then also shows the log "
+                            "extends it")
+    prove.add_argument("--even-if-invalid", action="store_true",
+                       help="prove even though the log does not verify (said in the output)")
 
     export = actions.add_parser("export", help="write an evidence bundle")
     export.add_argument("--since", type=moment, help="from this time (RFC 3339 or date)")
     export.add_argument("--until", type=moment, help="up to this time, exclusive")
     export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--trusted-checkpoint", type=Path,
+                        help="the auditor's saved checkpoint: the bundle then also shows the "
+                             "log extends it")
+    export.add_argument("--even-if-invalid", action="store_true",
+                        help="export even though the log does not verify (the bundle says so)")
 
     actions.add_parser("checkpoint", help="sign a checkpoint of the log now")
     actions.add_parser("rotate-key", help="retire the signing key and start using a new one")
@@ -106,9 +155,11 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
     if command == "query":
         return run_query(settings, args)
     if command == "prove":
-        return run_prove(settings, args.record_id)
+        return run_prove(settings, args.record_id, args.out, args.trusted_checkpoint,
+                         args.even_if_invalid)
     if command == "export":
-        return run_export(settings, args.since, args.until, args.out)
+        return run_export(settings, args.since, args.until, args.out, args.trusted_checkpoint,
+                          args.even_if_invalid)
     if command == "checkpoint":
         with open_writer(settings) as store:
             checkpoint = store.issue_checkpoint()
@@ -136,12 +187,8 @@ def run_verify(
         print(f"audit verify: no audit database at {settings.audit_db} "
               "(set DOUANE_AUDIT_DB or run the worker first)")
         return 2
-    extra = [settings.public_key] if settings.public_key.exists() else []
-    trusted_keys = trusted_keyring(settings.audit_db, extra, keyring, settings.audit_origin)
     with open_audit_reader(settings) as log_reader:
-        report = verify_log_reader(VerifyProgress(log_reader, log_reader.size()),
-                                   trusted_keys, load_audit_schema(),
-                                   trusted.read_bytes() if trusted else None)
+        report = check_log(settings, log_reader, read_trusted(trusted), keyring)
         witnessed, witness_note = (check_quorum(log_reader, witness_files or [], quorum,
                                                 report.tree_size)
                                    if report.ok else (True, ""))
@@ -164,11 +211,50 @@ def run_verify(
             if latest is not None:
                 save.write_bytes(latest.note)
         return 0
-    where = (f"first bad record: seq {report.first_bad_seq} ({report.first_bad_record_id}): "
-             if report.first_bad_seq is not None else "")
-    print(f"audit verify: FAILED after {report.records_checked} good records - {where}"
-          f"{report.problem}")
+    print(f"audit verify: FAILED after {report.records_checked} good records - "
+          f"{what_is_wrong(report)}")
     return 1
+
+
+def check_log(settings: Settings, reader: SqlRecords, trusted: bytes | None,
+              keyring: Path | None = None) -> LogReport:
+    """The whole log verified with the keyring next to it (or ``keyring``)."""
+    extra = [settings.public_key] if settings.public_key.exists() else []
+    trusted_keys = trusted_keyring(settings.audit_db, extra, keyring, settings.audit_origin)
+    return verify_log_reader(VerifyProgress(reader, reader.size()), trusted_keys,
+                             load_audit_schema(), trusted)
+
+
+def what_is_wrong(report: LogReport) -> str:
+    if report.first_bad_seq is None:
+        return str(report.problem)
+    named = f"record {report.first_bad_seq} ({report.first_bad_record_id}): "
+    return (f"first bad record: seq {report.first_bad_seq} ({report.first_bad_record_id}): "
+            f"{str(report.problem).removeprefix(named)}")
+
+
+def log_is_sound(settings: Settings, command: str, trusted: bytes | None,
+                 even_if_invalid: bool) -> tuple[bool, str | None]:
+    """Evidence is made only from a log that verifies: otherwise the auditor's verifier
+    would blame whatever record of the bundle the damage happens to reach. (go on?, problem)"""
+    with open_audit_reader(settings) as reader:
+        report = check_log(settings, reader, trusted)
+    if report.ok:
+        return True, None
+    problem = what_is_wrong(report)
+    if even_if_invalid:
+        print(f"audit {command}: WARNING - the audit log does NOT verify ({problem}). Going on "
+              "because of --even-if-invalid; the output says so, and the auditor's verifier "
+              "will say so too.", file=sys.stderr)
+        return True, problem
+    print(f"audit {command}: REFUSED - the audit log does not verify, so evidence made from it "
+          "could lead the auditor's verifier to blame the wrong record.\n"
+          f"  What is wrong: {problem}\n"
+          "  What to do: run `douane audit verify` and investigate (this may be tampering: keep "
+          "a copy of the database as it is now). To hand over evidence of the damaged log "
+          f"anyway, run `douane audit {command}` again with --even-if-invalid: the output then "
+          "says that your own check failed.")
+    return False, problem
 
 
 class VerifyProgress:
@@ -209,96 +295,261 @@ def record_count(value: str) -> int:
     return count
 
 
-def moment(value: str) -> str:
-    """RFC 3339 (or a plain date) to the records' fixed UTC format, so strings compare."""
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a date or time; write e.g. 2026-11-25 or "
-            "2026-11-25T14:30:00Z") from None
+def moment(value: str, now: datetime | None = None) -> str:
+    """RFC 3339, a plain date or a relative time (``today``, ``7d``) to the records' fixed UTC
+    format, so strings compare."""
+    now = now or datetime.now(UTC)
+    parsed = relative_moment(value, now)
+    if parsed is None:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{value!r} is not a date or time; write e.g. 2026-11-25 or "
+                f"2026-11-25T14:30:00Z, or {RELATIVE_HELP}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return format_timestamp(parsed)
 
 
+def count_fields(value: str) -> tuple[str, ...]:
+    fields = tuple(f.strip().lower() for f in value.split(",") if f.strip())
+    unknown = [f for f in fields if f not in FIELDS]
+    if unknown or not fields:
+        hint = "".join(f" (did you mean {', '.join(close)}?)" for f in unknown[:1]
+                       if (close := suggestions(f, FIELDS)))
+        raise argparse.ArgumentTypeError(
+            f"cannot count by {', '.join(unknown) or 'nothing'}{hint}; fields: "
+            f"{', '.join(FIELDS)}")
+    return fields
+
+
 def filters_from(args: argparse.Namespace) -> AuditQuery:
-    return AuditQuery(tenant=args.tenant, since=args.since, until=args.until,
-                      kinds=tuple(args.kind), decision=args.decision,
-                      entity_type=args.entity_type, provider=args.provider,
-                      policy_hash=args.policy_hash, request_id=args.request_id)
+    return AuditQuery(tenants=tuple(args.tenant), since=args.since, until=args.until,
+                      kinds=tuple(args.kind), decisions=tuple(args.decision),
+                      entity_types=tuple(args.entity_type), providers=tuple(args.provider),
+                      jurisdictions=tuple(args.jurisdiction),
+                      classifications=tuple(args.classification),
+                      purposes=tuple(args.purpose), reason_codes=tuple(args.reason),
+                      policy_hashes=tuple(args.policy_hash),
+                      request_ids=tuple(args.request_id))
 
 
 SUMMARY_COLUMNS = ("seq", "occurred_at", "record_id", "kind", "tenant", "request_id", "decision",
-                   "provider", "entities", "policy_sha256", "key_id")
+                   "classification", "purpose", "provider", "jurisdiction", "reasons",
+                   "entities", "policy_sha256", "key_id")
+TABLE_COLUMNS = ("seq", "occurred_at", "kind", "tenant", "request_id", "decision",
+                 "classification", "provider", "reasons", "entities")
 
 
 def summary(record: StoredRecord) -> dict[str, Any]:
-    details = record.payload.get("details") or {}
-    policy = details.get("policy")
-    policy = policy if isinstance(policy, dict) else {}
+    """The record's fields as a DPO reads them: ids, codes and counts (no personal data)."""
+    payload = record.payload
+    details = payload.get("details") or {}
     entities = details.get("entities")
     entities = entities if isinstance(entities, dict) else {}
+
+    def one(field: str) -> str | None:
+        found = values(payload, field)
+        return found[0] if found else None
+
     return {
-        "seq": record.seq, "occurred_at": record.payload["occurred_at"],
+        "seq": record.seq, "occurred_at": payload["occurred_at"],
         "record_id": record.record_id, "kind": record.kind, "tenant": record.tenant,
-        "request_id": record.request_id, "decision": details.get("decision"),
-        "provider": details.get("provider"),
+        "request_id": record.request_id, "decision": one("decision"),
+        "classification": one("classification"), "purpose": one("purpose"),
+        "provider": one("provider"), "jurisdiction": one("jurisdiction"),
+        "reasons": ";".join(values(payload, "reason")),
         "entities": ";".join(f"{k}={v}" for k, v in sorted(entities.items())),
-        "policy_sha256": policy.get("sha256"), "key_id": record.key_id,
+        "policy_sha256": one("policy"), "key_id": record.key_id,
     }
 
 
+# the filters checked for values no record has, with the vocabulary douane itself knows
+CHECKED_FILTERS: dict[str, tuple[str, str, frozenset[str]]] = {
+    # field: (option, what it is called in a sentence, values valid even if never recorded)
+    "tenant": ("--tenant", "tenant", frozenset()),
+    "provider": ("--provider", "provider", frozenset()),
+    "entity-type": ("--entity-type", "entity type", frozenset(ENTITY_TYPES)),
+    "jurisdiction": ("--jurisdiction", "jurisdiction", frozenset()),
+    "classification": ("--classification", "classification", frozenset(CLASSIFICATIONS)),
+    "purpose": ("--purpose", "purpose", frozenset()),
+    "reason": ("--reason", "reason code", frozenset()),
+}
+
+
+def requested(args: argparse.Namespace) -> dict[str, list[str]]:
+    return {field: getattr(args, option[2:].replace("-", "_"))
+            for field, (option, _, _) in CHECKED_FILTERS.items()
+            if getattr(args, option[2:].replace("-", "_"))}
+
+
+def unknown_values(reader: SqlRecords, wanted: dict[str, list[str]],
+                   found: list[StoredRecord]) -> list[str]:
+    """A sentence for each filter value that no record of the whole log has (a typo, most
+    likely), with the closest known values. The log is read again only when a value matched
+    nothing in the answer."""
+    unmatched = {field: [v for v in given
+                         if not any(fold(field, v) in {fold(field, x) for x in values(
+                             r.payload, field)} for r in found)]
+                 for field, given in wanted.items()}
+    unmatched = {field: given for field, given in unmatched.items() if given}
+    if not unmatched:
+        return []
+    known: dict[str, set[str]] = {field: set(CHECKED_FILTERS[field][2]) for field in unmatched}
+    if "tenant" in known:
+        known["tenant"] |= set(reader.tenants())
+    if set(known) - {"tenant"}:
+        for record in reader.iter_records():
+            for field in known.keys() - {"tenant"}:
+                known[field].update(values(record.payload, field))
+    problems = []
+    for field, given in unmatched.items():
+        option, name, _ = CHECKED_FILTERS[field]
+        folded = {fold(field, k) for k in known[field]}
+        for value in given:
+            if fold(field, value) in folded:
+                continue
+            close = suggestions(value, known[field])
+            listed = sorted(known[field])
+            shown = ", ".join(listed[:20]) + (f" and {len(listed) - 20} more"
+                                              if len(listed) > 20 else "")
+            problems.append(
+                f"no record in the log has {name} {value!r} ({option})"
+                + (f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ".")
+                + (f" Known: {shown}." if listed else f" No record has any {name} yet."))
+    return problems
+
+
 def run_query(settings: Settings, args: argparse.Namespace) -> int:
+    counting = args.count_by is not None
     with open_audit_reader(settings) as reader:
-        found: Iterable[StoredRecord] = reader.query(filters_from(args))
-        rows = []
-        for record in found:
-            rows.append(summary(record) if args.format != "jsonl" else record.payload)
-            if args.limit and len(rows) >= args.limit:
+        found: list[StoredRecord] = []
+        for record in reader.query(filters_from(args)):
+            found.append(record)
+            if args.limit and not counting and len(found) >= args.limit:
                 break
+        problems = unknown_values(reader, requested(args), found)
+    if problems:
+        for problem in problems:
+            print(f"audit query: {problem}", file=sys.stderr)
+        print("audit query: nothing was listed, because the answer would be wrong or empty for "
+              "that reason. Correct the value and run the command again.", file=sys.stderr)
+        return 1
+    if counting:
+        print_counts(found, args.count_by, args.format)
+        return 0
     if args.format == "jsonl":
-        for payload in rows:
-            print(json.dumps(payload, ensure_ascii=False, sort_keys=True))
-    elif args.format == "csv":
+        for record in found:
+            print(json.dumps(record.payload, ensure_ascii=False, sort_keys=True))
+        return 0
+    rows = [summary(record) for record in found]
+    if args.format == "csv":
         writer = csv.DictWriter(sys.stdout, fieldnames=SUMMARY_COLUMNS, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-    else:
-        columns = ["seq", "occurred_at", "kind", "tenant", "request_id", "decision", "provider",
-                   "entities"]
-        table = [[str(row.get(c) if row.get(c) is not None else "-") for c in columns]
-                 for row in rows]
-        widths = [max([len(c), *(len(r[i]) for r in table)]) for i, c in enumerate(columns)]
-        print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
-        for r in table:
-            print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
-        print(f"({len(rows)} record{'' if len(rows) == 1 else 's'})")
+        return 0
+    print_table(list(TABLE_COLUMNS),
+                [[row.get(c) or "-" for c in TABLE_COLUMNS] for row in rows])
+    print(f"({len(rows)} record{'' if len(rows) == 1 else 's'})")
     return 0
+
+
+def print_table(columns: list[str], table: list[list[Any]]) -> None:
+    cells = [[str(v) for v in row] for row in table]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for r in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+
+
+def print_counts(found: list[StoredRecord], fields: tuple[str, ...], form: str) -> None:
+    counts = count_by((r.payload for r in found), fields)
+    groups = sorted(counts.items(), key=lambda item: tuple(v or "" for v in item[0]))
+    if form == "jsonl":
+        for key, count in groups:
+            print(json.dumps({**dict(zip(fields, key, strict=True)), "records": count},
+                             sort_keys=True))
+        return
+    if form == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow([*fields, "records"])
+        writer.writerows([*(v or "" for v in key), count] for key, count in groups)
+        return
+    print_table([*fields, "records"], [[*(v or "-" for v in key), count]
+                                       for key, count in groups])
+    several = [f for f in fields if f in MANY_VALUED]
+    print(f"({len(found)} record{'' if len(found) == 1 else 's'} in {len(groups)} group"
+          f"{'' if len(groups) == 1 else 's'}"
+          + (f"; a record with several {' or '.join(several)} values is counted once for each"
+             if several else "") + "; '-': the field does not apply to the record)")
 
 
 # --------------------------------------------------------------------------- prove / export
 
 
-def run_prove(settings: Settings, record_id: str) -> int:
-    with open_writer(settings) as store:
-        proof = inclusion_proof(store, record_id)
-    if proof is None:
-        print(f"audit prove: no record {record_id!r}")
+def run_prove(settings: Settings, record_id: str, out: Path | None = None,
+              trusted_path: Path | None = None, even_if_invalid: bool = False) -> int:
+    trusted = read_trusted(trusted_path)
+    go_on, problem = log_is_sound(settings, "prove", trusted, even_if_invalid)
+    if not go_on:
         return 1
-    print(json.dumps(proof, indent=2))
+    try:
+        with open_writer(settings) as store:
+            proof = inclusion_proof(store, record_id, trusted)
+    except merkle.ProofError:  # only after --even-if-invalid: the damage reaches the tree
+        print(f"audit prove: the log's damage reaches this record's proof: no proof was "
+              f"written ({problem})")
+        return 1
+    if proof is not None:
+        proof["operator_check"] = operator_check(problem)
+    if proof is None:
+        print(f"audit prove: no record {record_id!r} (find its id with `douane audit query "
+              "--request-id ...`)")
+        return 1
+    text = json.dumps(proof, indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    write_atomically(out, text)
+    print(f"audit prove: proof of record {proof['leaf_index'] + 1} ({record_id}) in the "
+          f"checkpoint of {proof['tree_size']} records -> {out}\ncheck it anywhere with: "
+          f"python offline_verifier.py verify-proof {out} --keyring "
+          f"{keyring_path_for(settings.audit_db).name}")
     return 0
 
 
-def run_export(settings: Settings, since: str | None, until: str | None, out: Path) -> int:
-    with open_writer(settings) as store:
-        bundle = build_bundle(store, since, until)
+def read_trusted(path: Path | None) -> bytes | None:
+    """The auditor's saved checkpoint, repaired as the offline verifier repairs it."""
+    return None if path is None else read_checkpoint(path).encode("utf-8")
+
+
+def write_atomically(out: Path, text: str) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(json.dumps(bundle, indent=1) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, out)
-    print(f"audit export: {len(bundle['records'])} records, {len(bundle['checkpoints']) + 1} "
-          f"checkpoints -> {out}\nverify it anywhere with: python offline_verifier.py {out}")
+
+
+def operator_check(problem: str | None) -> str:
+    return "passed" if problem is None else f"failed: {problem}"
+
+
+def run_export(settings: Settings, since: str | None, until: str | None, out: Path,
+               trusted_path: Path | None = None, even_if_invalid: bool = False) -> int:
+    trusted = read_trusted(trusted_path)
+    go_on, problem = log_is_sound(settings, "export", trusted, even_if_invalid)
+    if not go_on:
+        return 1
+    with open_writer(settings) as store:
+        bundle = build_bundle(store, since, until, trusted, operator_check(problem))
+    write_atomically(out, json.dumps(bundle, indent=1) + "\n")
+    checkpoints = len(bundle["checkpoints"]) + 1
+    print(f"audit export: {len(bundle['records'])} records, {checkpoints} checkpoint"
+          f"{'' if checkpoints == 1 else 's'} -> {out}\n"
+          f"verify it anywhere with: python offline_verifier.py {out} "
+          f"--keyring {keyring_path_for(settings.audit_db).name} (send the auditor that keyring "
+          "by a separate channel they trust)")
     return 0
 
 

@@ -25,9 +25,9 @@ from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.signer import Ed25519Signer, load_or_create_signer
 from streams.core import merkle
-from streams.core.audit import AuditEvent, canonical_bytes, signing_input
+from streams.core.audit import AuditEvent, canonical_bytes, pae, signing_input
 from streams.core.checkpoint import parse_checkpoint, split_note
-from streams.services.evidence import build_bundle
+from streams.services.evidence import build_bundle, inclusion_proof
 
 SCHEMA = load_audit_schema()
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
@@ -283,11 +283,20 @@ def test_concurrent_appends_stay_contiguous_and_idempotent(tmp_path: Path) -> No
 
 def bundle_of(log: Log) -> dict[str, Any]:
     with log.open() as store:
-        return build_bundle(store, None, None)
+        bundle = build_bundle(store, None, None)
+    KEYRINGS[id(bundle)] = json.loads(log.keyring.read_text())
+    return bundle
 
 
 def check(bundle: dict[str, Any], trusted: str | None = None) -> str:
-    return offline_verifier.verify_bundle(json.loads(json.dumps(bundle)), None, trusted)
+    """The offline verdict with the keyring as the auditor got it from the operator (at
+    export time, before anyone could tamper with the bundle)."""
+    copy = json.loads(json.dumps(bundle))
+    return offline_verifier.verify_bundle(copy, KEYRINGS.get(id(bundle), copy["keyring"]),
+                                          trusted, keyring_source="audit.keyring.json")
+
+
+KEYRINGS: dict[int, dict[str, Any]] = {}
 
 
 def test_bundle_verifies_offline_including_after_rotation(log: Log) -> None:
@@ -372,6 +381,19 @@ def test_non_canonical_record_is_caught_offline(log: Log) -> None:
         check(bundle)
 
 
+def resign_statement(log: Log, bundle: dict[str, Any], **changes: Any) -> None:
+    """What an operator holding the key could do: sign a new export statement."""
+    signer = load_or_create_signer(log.key, log.pub)
+    statement = json.loads(base64.b64decode(bundle["statement"]["payload"]))
+    if isinstance(changes.get("checkpoint_root"), bytes):
+        changes["checkpoint_root"] = base64.b64encode(changes["checkpoint_root"]).decode()
+    payload = json.dumps({**statement, **changes}).encode()
+    signature = signer.sign(pae(offline_verifier.STATEMENT_PAYLOAD_TYPE, payload))
+    bundle["statement"] = {"payload": base64.b64encode(payload).decode(),
+                           "key_id": signer.key_id,
+                           "signature": base64.b64encode(signature).decode()}
+
+
 def test_offline_rollback_and_fork(log: Log) -> None:
     bundle = bundle_of(log)
     with log.open() as store:
@@ -385,6 +407,7 @@ def test_offline_rollback_and_fork(log: Log) -> None:
     for r in small["records"]:
         r["inclusion_proof"] = [base64.b64encode(p).decode()
                                 for p in tree.inclusion_proof(r["seq"] - 1)]
+    resign_statement(log, small, checkpoint_size=6, checkpoint_root=tree.root(), last_seq=6)
     assert check(small).startswith("OK")
     with pytest.raises(offline_verifier.Invalid, match="rollback"):
         check(small, bundle["checkpoint"])
@@ -414,3 +437,91 @@ def test_offline_verifier_is_standalone(log: Log, tmp_path: Path) -> None:
     bad = subprocess.run([sys.executable, "-I", str(alone), str(bundle_path)],
                          capture_output=True, text=True, cwd=alone.parent)
     assert bad.returncode == 1 and "INVALID: record 1" in bad.stdout
+    # verify-proof too, saving the checkpoint it trusted
+    with log.open() as store:
+        proof = inclusion_proof(store, "req-4/admitted")
+    proof_path, saved = tmp_path / "proof.json", tmp_path / "last.txt"
+    proof_path.write_text(json.dumps(proof))
+    checked = subprocess.run([sys.executable, "-I", str(alone), "verify-proof", str(proof_path),
+                              "--keyring", str(log.keyring), "--save-checkpoint", str(saved)],
+                             capture_output=True, text=True, cwd=alone.parent)
+    assert checked.returncode == 0 and checked.stdout.startswith("OK: record 4"), checked.stdout
+    assert saved.read_text() == proof["checkpoint"]  # type: ignore[index]
+
+
+# --- what the standalone verifier says it trusted and covered (issue 16) --------------------
+
+
+def test_without_a_keyring_the_verifier_says_loudly_it_trusted_the_bundles_own_keys(
+        log: Log) -> None:
+    bundle = bundle_of(log)
+    own = offline_verifier.verify_bundle(json.loads(json.dumps(bundle)))
+    first, *_, last = own.splitlines()
+    key_id = bundle["keyring"]["keys"][0]["key_id"]
+    for line in (first, last):  # first, before "OK", and again at the end
+        assert line.startswith("WARNING: no --keyring was given") and key_id in line
+        assert "INSIDE THE BUNDLE" in line and "run again with --keyring" in line
+    given = check(bundle)
+    assert "WARNING" not in given
+    assert given.splitlines()[0].startswith("OK: 10 records")
+    assert f"Keys trusted: the keyring audit.keyring.json (log 'douane.example/audit/douane'; " \
+           f"key ids {key_id})" in given
+
+
+def test_the_verifier_prints_the_records_covered(log: Log) -> None:
+    lines = check(bundle_of(log)).splitlines()
+    assert lines[1].startswith("Records covered: 1 to 10 (10 records, written "
+                               "2025-03-01T09:30:01.000000Z to ")
+    assert "from the first record to the checkpoint (no end date)" in lines[1]
+    with log.open() as store:
+        part = build_bundle(store, "2025-03-01T09:30:04.000000Z", "2025-03-01T09:30:07.000000Z")
+    KEYRINGS[id(part)] = json.loads(log.keyring.read_text())
+    covered = check(part).splitlines()[1]
+    assert covered.startswith("Records covered: 4 to 6 (3 records")
+    assert "from 2025-03-01T09:30:04.000000Z to 2025-03-01T09:30:07.000000Z" in covered
+
+
+def bounded_bundle(log: Log) -> dict[str, Any]:
+    with log.open() as store:
+        part = build_bundle(store, "2025-03-01T09:30:03.000000Z", "2025-03-01T09:30:08.000000Z")
+    KEYRINGS[id(part)] = json.loads(log.keyring.read_text())
+    assert [r["seq"] for r in part["records"]] == [3, 4, 5, 6]
+    return part
+
+
+EXPORT_TAMPERING: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
+    ("period widened", lambda b: b.update(since="2025-01-01T00:00:00Z"),
+     "the bundle says since = '2025-01-01T00:00:00Z' but its signed export statement says "
+     "'2025-03-01T09:30:03.000000Z': the period was edited"),
+    ("end date removed", lambda b: b.update(until=None), "the period was edited after"),
+    ("last record removed", lambda b: b["records"].pop(),
+     "says records 3 to 6 were exported, the bundle holds records 3 to 5"),
+    ("first record removed", lambda b: b["records"].pop(0),
+     "says records 3 to 6 were exported, the bundle holds records 4 to 6"),
+    ("statement removed", lambda b: b.pop("statement"), "no signed export statement"),
+    ("statement signature flipped",
+     lambda b: b["statement"].update(signature=_flip(b["statement"]["signature"])),
+     "export statement: signature does not verify"),
+]
+
+
+@pytest.mark.parametrize(("case", "tamper", "expected"), EXPORT_TAMPERING,
+                         ids=[c[0] for c in EXPORT_TAMPERING])
+def test_the_exported_period_and_range_are_signed(
+    log: Log, case: str, tamper: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    bundle = bounded_bundle(log)
+    check(bundle)
+    tamper(bundle)
+    with pytest.raises(offline_verifier.Invalid) as caught:
+        check(bundle)
+    assert expected in str(caught.value), case
+
+
+def test_the_last_record_cut_from_an_open_ended_bundle_is_found_against_the_checkpoint(
+        log: Log) -> None:
+    bundle = bundle_of(log)
+    bundle["records"].pop()
+    with pytest.raises(offline_verifier.Invalid, match="it must run to the last record of its "
+                       r"checkpoint \(10\), but it stops at record 9"):
+        check(bundle)

@@ -181,13 +181,16 @@ def test_lookups_and_query_filters(store: GroupCommitLog) -> None:
     def ids(**filters: Any) -> list[str]:
         return [r.record_id for r in store.query(AuditQuery(**filters))]
 
-    assert ids(tenant="registry-is") == ["req-2/admitted", "req-2/forwarded"]
+    assert ids(tenants=("registry-is",)) == ["req-2/admitted", "req-2/forwarded"]
+    assert ids(tenants=("registry-is", "nobody")) == ["req-2/admitted", "req-2/forwarded"]
     assert ids(kinds=("blocked", "forwarded")) == ["req-2/forwarded", "req-3/blocked"]
     assert ids(since="2025-03-01T09:02:00.000000Z", until="2025-03-01T09:03:00.000000Z") == [
         "req-2/admitted", "req-2/forwarded"]
-    assert ids(provider="mistral") == ["req-2/forwarded"]
-    assert ids(request_id="req-1", entity_type="PERSON") == ["req-1/admitted"]
-    assert ids(entity_type="EMAIL_ADDRESS") == []
+    assert ids(providers=("mistral",)) == ["req-2/forwarded"]
+    assert ids(request_ids=("req-1",), entity_types=("person",)) == ["req-1/admitted"]
+    assert ids(request_ids=("req-1", "req-3")) == ["req-1/admitted", "req-3/blocked"]
+    assert ids(entity_types=("EMAIL_ADDRESS",)) == []
+    assert store.tenants() == sorted({r.tenant for r in store.iter_records() if r.tenant})
 
 
 def test_durable_across_reopen(backend: Backend, signer: Ed25519Signer) -> None:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from streams.adapters.signer import Ed25519Signer
 from streams.core.audit import PAYLOAD_TYPE, AuditEvent, ChainEntry
+from streams.core.audit_query import fold, matches
 from streams.core.checkpoint import Checkpoint, parse_checkpoint, split_note
 from streams.errors import DouaneError
 
@@ -80,33 +81,36 @@ class StoredCheckpoint:
 
 @dataclass(frozen=True)
 class AuditQuery:
-    """Filters for ``douane audit query``; None means any."""
+    """Filters for ``douane audit query``. Each is a tuple of wanted values: a record passes a
+    filter if it has any of them (empty: any record), and it must pass every filter."""
 
-    tenant: str | None = None
+    tenants: tuple[str, ...] = ()
     since: str | None = None  # RFC 3339, inclusive
     until: str | None = None  # RFC 3339, exclusive
     kinds: tuple[str, ...] = ()
-    decision: str | None = None  # details.decision (forward / block)
-    entity_type: str | None = None  # present in details.entities
-    provider: str | None = None
-    policy_hash: str | None = None
-    request_id: str | None = None
+    request_ids: tuple[str, ...] = ()
+    decisions: tuple[str, ...] = ()  # details.decision (forward / block)
+    entity_types: tuple[str, ...] = ()  # found in details.entities (any case)
+    providers: tuple[str, ...] = ()
+    jurisdictions: tuple[str, ...] = ()
+    classifications: tuple[str, ...] = ()
+    purposes: tuple[str, ...] = ()
+    reason_codes: tuple[str, ...] = ()
+    policy_hashes: tuple[str, ...] = ()  # SHA-256 prefixes
+
+    def detail_filters(self) -> dict[str, tuple[str, ...]]:
+        """The filters on the signed details, by field name (see ``streams.core.audit_query``),
+        with their values in the form they are compared in."""
+        wanted = {"decision": self.decisions, "entity-type": self.entity_types,
+                  "provider": self.providers, "jurisdiction": self.jurisdictions,
+                  "classification": self.classifications, "purpose": self.purposes,
+                  "reason": self.reason_codes, "policy": self.policy_hashes}
+        return {field: tuple(fold(field, v) for v in given)
+                for field, given in wanted.items() if given}
 
     def matches_details(self, payload: Mapping[str, Any]) -> bool:
-        details = payload.get("details") or {}
-        if self.decision is not None and details.get("decision") != self.decision:
-            return False
-        if self.entity_type is not None and not (details.get("entities") or {}).get(
-                self.entity_type):
-            return False
-        if self.provider is not None and details.get("provider") != self.provider:
-            return False
-        if self.policy_hash is not None:
-            policy = details.get("policy") or {}
-            digest = policy.get("sha256") if isinstance(policy, dict) else None
-            if not (isinstance(digest, str) and digest.startswith(self.policy_hash)):
-                return False
-        return True
+        return all(matches(payload, field, given)
+                   for field, given in self.detail_filters().items())
 
 
 @dataclass(frozen=True)

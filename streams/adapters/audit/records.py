@@ -133,24 +133,29 @@ class SqlRecords:
         """Records matching ``filters`` in seq order (indexed columns in SQL, details after)."""
         clauses: list[str] = []
         params: list[object] = []
-        for column, value in (("tenant", filters.tenant), ("request_id", filters.request_id)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
+        for column, wanted in (("tenant", filters.tenants), ("request_id", filters.request_ids),
+                               ("kind", filters.kinds)):
+            if wanted:
+                clauses.append(f"{column} IN ({', '.join('?' for _ in wanted)})")
+                params.extend(wanted)
         if filters.since is not None:
             clauses.append("occurred_at >= ?")
             params.append(filters.since)
         if filters.until is not None:
             clauses.append("occurred_at < ?")
             params.append(filters.until)
-        if filters.kinds:
-            clauses.append(f"kind IN ({', '.join('?' for _ in filters.kinds)})")
-            params.extend(filters.kinds)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         for row in self._iter_rows(where, tuple(params)):
             record = stored_record(row)
             if filters.matches_details(record.payload):
                 yield record
+
+    def tenants(self) -> list[str]:
+        """Every tenant named in the log (an indexed column: cheap)."""
+        with self._lock:
+            rows = self._execute("SELECT DISTINCT tenant FROM audit_records "
+                                 "WHERE tenant IS NOT NULL ORDER BY tenant").fetchall()
+        return [row["tenant"] for row in rows]
 
     def leaf_hashes(self, size: int) -> list[bytes]:
         """Leaf hashes of records 1..size, recomputed from the stored bytes."""
