@@ -27,7 +27,7 @@ import httpx
 import yaml
 
 from streams.adapters.policy_files import policy_document
-from streams.config import load_settings, project_root
+from streams.config import Settings, load_settings, project_root
 from streams.devtools.kafka_broker import start_broker, stop_broker
 from streams.front_door.keys import KeyStore, keys_path
 from streams.front_door.limits import ENVIRONMENT as LIMIT_SETTINGS
@@ -36,10 +36,21 @@ DIRECT_MODEL = "douane-echo-1"  # what the stand-in calls itself
 DOUANE_MODEL = "auto"  # through douane the policy picks the provider and model
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def free_port(pairs: bool = False) -> int:
+    """A free TCP port on 127.0.0.1 (with ``pairs``, the next one too: Kafka's controller)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        if not pairs:
+            return port
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free pair of ports")
 
 
 async def wait_http(url: str, timeout_s: float = 180) -> None:
@@ -66,6 +77,7 @@ def progress(message: str) -> None:
 
 @dataclass(frozen=True)
 class Stack:
+    settings: Settings  # the processes' settings (Kafka clients of a benchmark use them too)
     home: Path
     key: str  # the front door's API key (tenant city-of-lyon)
     model_port: int
@@ -101,7 +113,7 @@ async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] |
     (home / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
     environment = {**os.environ, "DOUANE_HOME": str(home),
                    "DOUANE_POLICY": str(home / "policy.yaml"),
-                   "DOUANE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+                   "DOUANE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port(pairs=True)}",
                    "DOUANE_LOG_FORMAT": "json", "DOUANE_APP_ID": "douane-bench",
                    # one key plays every caller: the benchmarks measure douane, not its limits
                    **{name: "unlimited" for name in LIMIT_SETTINGS}, **(env or {})}
@@ -122,7 +134,7 @@ async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] |
         start("front-door", "--port", str(door_port), "--timeout", f"{door_timeout_s:g}")
         await wait_http(f"http://127.0.0.1:{model_port}/v1/models")
         await wait_http(f"http://127.0.0.1:{door_port}/healthz")
-        yield Stack(home, key, model_port, door_port, processes)
+        yield Stack(settings, home, key, model_port, door_port, processes)
     finally:
         for process in processes.values():
             process.terminate()
