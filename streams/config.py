@@ -65,6 +65,13 @@ class Settings:
     # Kafka's group.instance.id (static membership): a worker restarted with the same one gets
     # its partitions back at once instead of after the session timeout; unique per worker
     kafka_group_instance_id: str | None = None
+    # Secrets that must never be copied with the data (DOUANE_KEYS_DIR): outside DOUANE_HOME
+    # by default, so that a backup or copy of the data folder holds no key that could undo an
+    # erasure or forge the log (see keys_folder_for)
+    keys_dir: Path = Path(".douane-keys")
+    # where the per-period key-encryption keys are (DOUANE_KEK_STORE): a folder
+    # (default keys_dir/kek), or "pkcs11" for a PKCS#11 token (DOUANE_PKCS11_*)
+    kek_store: str = ""
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -76,9 +83,18 @@ class Settings:
         return self.audit_db.with_suffix(".pub.pem")
 
 
+def keys_folder_for(home: Path) -> Path:
+    """The default DOUANE_KEYS_DIR: a sibling of the data folder named after it
+    (``.douane`` -> ``.douane-keys``). Not inside it, so that copying or backing up
+    ``DOUANE_HOME`` never takes the keys along; a sibling, so a local install needs no root
+    and two homes side by side never share keys."""
+    return home.with_name(home.name + "-keys")
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     source = os.environ if env is None else env
     home = Path(source.get("DOUANE_HOME", ".douane")).resolve()
+    keys_dir = Path(source.get("DOUANE_KEYS_DIR") or keys_folder_for(home)).resolve()
     audit_db = Path(source.get("DOUANE_AUDIT_DB", str(home / "audit.sqlite3"))).resolve()
     return Settings(
         home=home,
@@ -119,6 +135,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                                               1024 * 1024),
         detection_processes=_count(source, "DOUANE_DETECTION_PROCESSES", 1),
         kafka_group_instance_id=_identifier(source, "DOUANE_KAFKA_GROUP_INSTANCE_ID"),
+        keys_dir=keys_dir,
+        kek_store=source.get("DOUANE_KEK_STORE") or str(keys_dir / "kek"),
     )
 
 

@@ -18,7 +18,6 @@ import structlog
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.open import describe, open_audit_log
 from streams.adapters.fault import wrap_for_faults
-from streams.adapters.key_store import KeyStore
 from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.personal_vault import PersonalVault
 from streams.adapters.placeholder_vault import PlaceholderVault
@@ -46,7 +45,7 @@ from streams.core.policy import LoadedPolicy
 from streams.pipeline import Pipeline
 from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
 from streams.services.retention import scheduled_retention_run
-from streams.services.stores import keys_path, vault_path
+from streams.services.stores import open_key_store, vault_path
 from streams.services.topics import prepare_topics
 
 log = structlog.get_logger(__name__)
@@ -93,7 +92,7 @@ def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
     log.info("detector ready", seconds=round(time.monotonic() - started, 1),
              processes=detection.batches.parallel if detector is None else 0)
     # every personal value douane keeps (encrypt tokens, placeholders) under per-person keys
-    vault = PersonalVault(vault_path(settings), KeyStore(keys_path(settings)))
+    vault = PersonalVault(vault_path(settings), open_key_store(settings))
     return Pipeline(
         policy=policy,
         intake=RequestIntake(load_request_schema(), policy.policy.tenant_ids,
