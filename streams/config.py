@@ -72,6 +72,14 @@ class Settings:
     # where the per-period key-encryption keys are (DOUANE_KEK_STORE): a folder
     # (default keys_dir/kek), or "pkcs11" for a PKCS#11 token (DOUANE_PKCS11_*)
     kek_store: str = ""
+    # the DPO tools' audit signing key (DOUANE_DPO_SIGNING_KEY, default keys_dir): erasures,
+    # holds and the commands' retention runs are signed with it, never with the worker's
+    dpo_signing_key: Path = Path(".douane-keys/dpo-signing.pem")
+    # witnesses' public keys (witness.vkey files, DOUANE_AUDIT_WITNESSES, comma-separated) that
+    # `douane audit verify` requires by default, and how many must have cosigned
+    # (DOUANE_AUDIT_QUORUM, default 1 when witnesses are set)
+    audit_witnesses: tuple[Path, ...] = ()
+    audit_quorum: int = 0
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -79,8 +87,19 @@ class Settings:
 
     @property
     def public_key(self) -> Path:
-        """The exported public key sits next to the audit database, for verifiers."""
+        """The worker's exported public key sits next to the audit database, for verifiers."""
         return self.audit_db.with_suffix(".pub.pem")
+
+    @property
+    def dpo_public_key(self) -> Path:
+        """The DPO tools' exported public key, next to the worker's."""
+        return self.audit_db.with_suffix(".dpo.pub.pem")
+
+    @property
+    def legacy_signing_key(self) -> Path:
+        """Where versions before DOUANE_KEYS_DIR kept the signing key: inside the data folder,
+        so that a copy of the folder held the key that forges the log."""
+        return self.home / "keys" / "audit-signing.pem"
 
 
 def keys_folder_for(home: Path) -> Path:
@@ -101,8 +120,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         kafka_bootstrap=source.get("DOUANE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
         audit_db=audit_db,
         signing_key=Path(
-            source.get("DOUANE_SIGNING_KEY", str(home / "keys" / "audit-signing.pem"))
-        ).resolve(),
+            source.get("DOUANE_SIGNING_KEY") or keys_dir / "audit-signing.pem").resolve(),
         policy_path=Path(
             source.get("DOUANE_POLICY", str(project_root() / "policies"))
         ).resolve(),
@@ -137,6 +155,11 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         kafka_group_instance_id=_identifier(source, "DOUANE_KAFKA_GROUP_INSTANCE_ID"),
         keys_dir=keys_dir,
         kek_store=source.get("DOUANE_KEK_STORE") or str(keys_dir / "kek"),
+        audit_witnesses=_paths(source, "DOUANE_AUDIT_WITNESSES"),
+        audit_quorum=_count(source, "DOUANE_AUDIT_QUORUM",
+                            1 if _paths(source, "DOUANE_AUDIT_WITNESSES") else 0),
+        dpo_signing_key=Path(
+            source.get("DOUANE_DPO_SIGNING_KEY") or keys_dir / "dpo-signing.pem").resolve(),
     )
 
 
@@ -153,6 +176,11 @@ def _identifier(source: Mapping[str, str], name: str) -> str | None:
         raise SettingError(f"{name} must be letters, digits, '.', '_' or '-' (at most 249), "
                            "e.g. the host name and a number: douane-worker-1")
     return text
+
+
+def _paths(source: Mapping[str, str], name: str) -> tuple[Path, ...]:
+    return tuple(Path(part.strip()).resolve() for part in source.get(name, "").split(",")
+                 if part.strip())
 
 
 def _positive_int(source: Mapping[str, str], name: str, default: int) -> int:

@@ -32,7 +32,6 @@ from streams.adapters.shredding_operator_keys import (
     ShreddingOperatorKeys,
     shortest_payload_retention,
 )
-from streams.adapters.signer import load_or_create_signer
 from streams.adapters.topic_retention import apply_retention, retention_ms
 from streams.config import (
     Settings,
@@ -40,10 +39,12 @@ from streams.config import (
 )
 from streams.core.intake import RequestIntake
 from streams.core.kept_bytes import kept_bytes_for
+from streams.core.keyring import WORKER
 from streams.core.model import Detector
 from streams.core.policy import LoadedPolicy
 from streams.pipeline import Pipeline
 from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
+from streams.services.audit_log import role_signer
 from streams.services.retention import scheduled_retention_run
 from streams.services.stores import open_key_store, vault_path
 from streams.services.topics import prepare_topics
@@ -67,9 +68,8 @@ def load_request_schema() -> dict[str, object]:
 
 def open_worker_audit_log(settings: Settings) -> GroupCommitLog:
     """The audit log the worker writes, re-reading the signing key when it is rotated."""
-    return open_audit_log(
-        settings, load_or_create_signer(settings.signing_key, settings.public_key),
-        signer_loader=lambda: load_or_create_signer(settings.signing_key, settings.public_key))
+    return open_audit_log(settings, role_signer(settings, WORKER),
+                          signer_loader=lambda: role_signer(settings, WORKER), role=WORKER)
 
 
 def build_pipeline(settings: Settings, audit_log: GroupCommitLog,

@@ -48,6 +48,7 @@ from streams.cli.witness import (
 )
 from streams.config import Settings
 from streams.core.audit import AUDIT_KINDS, ChainEntry, format_timestamp
+from streams.core.keyring import ROLES, WORKER
 from streams.services.audit_log import open_writer
 from streams.services.evidence import build_bundle, check_quorum, inclusion_proof
 
@@ -89,7 +90,10 @@ def register(commands: Commands) -> None:
     export.add_argument("--out", type=Path, required=True)
 
     actions.add_parser("checkpoint", help="sign a checkpoint of the log now")
-    actions.add_parser("rotate-key", help="retire the signing key and start using a new one")
+    rotate = actions.add_parser("rotate-key",
+                                help="retire a signing key and start using a new one")
+    rotate.add_argument("--role", choices=ROLES, default=WORKER,
+                        help="whose key: the worker's (default) or the DPO tools'")
     add_witness_commands(actions)
 
 
@@ -115,7 +119,7 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(checkpoint.note.decode("utf-8"))
         return 0
     if command == "rotate-key":
-        return run_rotate(settings)
+        return run_rotate(settings, args.role)
     if command == "cosign":
         return run_cosign(settings, args.witness_dir, args.keyring)
     return 2
@@ -136,6 +140,8 @@ def run_verify(
         print(f"audit verify: no audit database at {settings.audit_db} "
               "(set DOUANE_AUDIT_DB or run the worker first)")
         return 2
+    if not witness_files and quorum == 0:  # the configured witnesses, unless told otherwise
+        witness_files, quorum = list(settings.audit_witnesses), settings.audit_quorum
     extra = [settings.public_key] if settings.public_key.exists() else []
     trusted_keys = trusted_keyring(settings.audit_db, extra, keyring, settings.audit_origin)
     with open_audit_reader(settings) as log_reader:
@@ -158,6 +164,7 @@ def run_verify(
               f"records) ({describe(settings)})")
         if witness_note:
             print(f"audit verify: {witness_note}")
+        print(f"audit verify: {outside_evidence(trusted, quorum)}")
         if save is not None:
             with open_audit_reader(settings) as reader:
                 latest = reader.latest_checkpoint()
@@ -169,6 +176,23 @@ def run_verify(
     print(f"audit verify: FAILED after {report.records_checked} good records - {where}"
           f"{report.problem}")
     return 1
+
+
+def outside_evidence(trusted: Path | None, quorum: int) -> str:
+    """What the run could and could not establish, in a DPO's words: without a checkpoint
+    kept from before or a witness, the log is only checked against itself."""
+    if quorum > 0:
+        return (f"checked against {quorum} independent witness(es): the log cannot have been "
+                "rewritten or shortened up to the witnessed record without it showing here")
+    if trusted is not None:
+        return (f"checked against the checkpoint you kept ({trusted}): no record it covers "
+                "was changed or removed since")
+    return ("WARNING - run without a trusted checkpoint or witness: this checked that every "
+            "record is signed by a key in the keyring and that the log agrees with itself, "
+            "but NOT that it is the log seen before: whoever holds the signing keys could "
+            "have removed or changed records and signed it again. Verify with "
+            "--witness FILE --quorum N (or set DOUANE_AUDIT_WITNESSES), or keep "
+            "--save-checkpoint and pass it as --trusted-checkpoint next time")
 
 
 class VerifyProgress:
@@ -302,16 +326,18 @@ def run_export(settings: Settings, since: str | None, until: str | None, out: Pa
     return 0
 
 
-def run_rotate(settings: Settings) -> int:
-    with open_writer(settings) as store:
+def run_rotate(settings: Settings, role: str = WORKER) -> int:
+    key_path, public_path = ((settings.signing_key, settings.public_key) if role == WORKER
+                             else (settings.dpo_signing_key, settings.dpo_public_key))
+    with open_writer(settings, role) as store:
         old_id = store.signer.key_id
-        new = generate_key_file(settings.signing_key)
-        staged = settings.signing_key.with_name(settings.signing_key.name + ".next")
+        new = generate_key_file(key_path)
+        staged = key_path.with_name(key_path.name + ".next")
         record = store.rotate_key(new)
         # The log now expects the new key: put it in place; the old private key is destroyed
         # (its public key stays in the keyring forever, so old records keep verifying).
-        os.replace(staged, settings.signing_key)
-        settings.public_key.write_bytes(new.public_key_pem())
-    print(f"audit rotate-key: key {old_id} retired at {record.payload['occurred_at']} "
+        os.replace(staged, key_path)
+        public_path.write_bytes(new.public_key_pem())
+    print(f"audit rotate-key: {role} key {old_id} retired at {record.payload['occurred_at']} "
           f"(record {record.seq}); now signing with {new.key_id}")
     return 0

@@ -16,6 +16,7 @@ from streams import cli
 from streams.cli.audit import SUMMARY_COLUMNS
 from streams.config import load_settings
 from streams.core.audit import AuditEvent
+from streams.core.keyring import WORKER
 from streams.services.audit_log import open_writer
 
 
@@ -32,7 +33,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ("c-1", "admitted", "city-of-lyon", datetime(2026, 11, 25, 8, 0, tzinfo=UTC),
          {"decision": "forward", "provider": "mistral-eu", "entities": {"EMAIL_ADDRESS": 1}}),
     ]
-    with open_writer(settings) as log:
+    with open_writer(settings, WORKER) as log:
         for request_id, kind, tenant, when, details in events:
             log.append(AuditEvent(f"{request_id}/{kind}", kind, request_id, tenant, when,
                                   details))
