@@ -79,6 +79,9 @@ class Settings:
     # `douane audit verify` requires by default, and how many must have cosigned
     # (DOUANE_AUDIT_QUORUM, default 1 when witnesses are set)
     audit_witnesses: tuple[Path, ...] = ()
+    # where the audit signing keys are (DOUANE_AUDIT_SIGNER): "file" (PEM files, the default)
+    # or "pkcs11" (key pairs in the PKCS#11 token named by DOUANE_PKCS11_*)
+    audit_signer: str = "file"
     audit_quorum: int = 0
 
     @property
@@ -156,6 +159,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         keys_dir=keys_dir,
         kek_store=source.get("DOUANE_KEK_STORE") or str(keys_dir / "kek"),
         audit_witnesses=_paths(source, "DOUANE_AUDIT_WITNESSES"),
+        audit_signer=_choice(source, "DOUANE_AUDIT_SIGNER", ("file", "pkcs11")),
         audit_quorum=_count(source, "DOUANE_AUDIT_QUORUM",
                             1 if _paths(source, "DOUANE_AUDIT_WITNESSES") else 0),
         dpo_signing_key=Path(
@@ -175,6 +179,14 @@ def _identifier(source: Mapping[str, str], name: str) -> str | None:
     if text is not None and not INSTANCE_ID.fullmatch(text):
         raise SettingError(f"{name} must be letters, digits, '.', '_' or '-' (at most 249), "
                            "e.g. the host name and a number: douane-worker-1")
+    return text
+
+
+def _choice(source: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first when unset)."""
+    text = source.get(name) or choices[0]
+    if text not in choices:
+        raise SettingError(f"{name}={text!r} must be one of: {', '.join(choices)}")
     return text
 
 

@@ -327,6 +327,11 @@ def run_export(settings: Settings, since: str | None, until: str | None, out: Pa
 
 
 def run_rotate(settings: Settings, role: str = WORKER) -> int:
+    if settings.audit_signer != "file":
+        print("audit rotate-key: the signing keys are in a PKCS#11 token "
+              "(DOUANE_AUDIT_SIGNER=pkcs11): rotating them there is not supported yet; "
+              "nothing was changed")
+        return 2
     key_path, public_path = ((settings.signing_key, settings.public_key) if role == WORKER
                              else (settings.dpo_signing_key, settings.dpo_public_key))
     with open_writer(settings, role) as store:

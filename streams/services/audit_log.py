@@ -20,8 +20,9 @@ import structlog
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.open import open_audit_log
 from streams.adapters.audit.protocols import AuditStore
+from streams.adapters.pkcs11_keys import TokenSigner, open_token, signer_label, token_config
 from streams.adapters.private_files import make_private_folder
-from streams.adapters.signer import Ed25519Signer, load_or_create_signer
+from streams.adapters.signer import AuditSigner, export_public_key, load_or_create_signer
 from streams.config import Settings
 from streams.core.audit import AuditEvent
 from streams.core.keyring import DPO, WORKER
@@ -29,13 +30,18 @@ from streams.core.keyring import DPO, WORKER
 log = structlog.get_logger(__name__)
 
 
-def role_signer(settings: Settings, role: str) -> Ed25519Signer:
+def role_signer(settings: Settings, role: str) -> AuditSigner:
     """The signing key of ``role`` (created on first use), its public key exported beside the
     log for verifiers."""
+    public = settings.public_key if role == WORKER else settings.dpo_public_key
+    if settings.audit_signer == "pkcs11":
+        signer = TokenSigner(open_token(token_config()), signer_label(role))
+        export_public_key(signer.public_key_pem(), public)
+        return signer
     if role == WORKER:
         move_legacy_signing_key(settings)
-        return load_or_create_signer(settings.signing_key, settings.public_key)
-    return load_or_create_signer(settings.dpo_signing_key, settings.dpo_public_key)
+        return load_or_create_signer(settings.signing_key, public)
+    return load_or_create_signer(settings.dpo_signing_key, public)
 
 
 def move_legacy_signing_key(settings: Settings) -> None:

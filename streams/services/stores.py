@@ -10,6 +10,7 @@ from pathlib import Path
 from streams.adapters.kek_store import FileKekStore, KekStore
 from streams.adapters.key_store import KeyStore
 from streams.adapters.personal_vault import PersonalVault
+from streams.adapters.pkcs11_keys import TokenKekStore, open_token, token_config
 from streams.config import Settings
 
 Clock = Callable[[], float]
@@ -25,6 +26,8 @@ def vault_path(settings: Settings) -> Path:
 
 def open_kek_store(settings: Settings) -> KekStore:
     """The configured KEK store (DOUANE_KEK_STORE): a folder, or a PKCS#11 token."""
+    if settings.kek_store == "pkcs11":
+        return TokenKekStore(open_token(token_config()))
     return FileKekStore(Path(settings.kek_store))
 
 

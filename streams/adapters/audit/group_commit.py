@@ -41,7 +41,7 @@ from streams.adapters.audit.protocols import (
 from streams.adapters.audit.records import SqlRecords, blob, insert_values, stored_record
 from streams.adapters.audit.schema import COLUMNS
 from streams.adapters.signer import (
-    Ed25519Signer,
+    AuditSigner,
     load_keyring,
     raw_public_key,
     save_keyring,
@@ -147,13 +147,13 @@ class GroupCommitLog(SqlRecords):
     def __init__(
         self,
         backend: Backend,
-        signer: Ed25519Signer,
+        signer: AuditSigner,
         *,
         keyring_path: Path,
         origin: str | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
-        signer_loader: Callable[[], Ed25519Signer] | None = None,
+        signer_loader: Callable[[], AuditSigner] | None = None,
         clock: Callable[[], datetime] = now_utc,
         role: str = WORKER,
     ) -> None:
@@ -211,7 +211,7 @@ class GroupCommitLog(SqlRecords):
                 raise
 
     @property
-    def signer(self) -> Ed25519Signer:
+    def signer(self) -> AuditSigner:
         return self._signer
 
     # ------------------------------------------------------------------ keys
@@ -478,7 +478,7 @@ class GroupCommitLog(SqlRecords):
         return seq, prev, key_id
 
     def _build(self, event: AuditEvent | PreparedRecord, seq: int, prev_hash: str,
-               signer: Ed25519Signer | None = None) -> StoredRecord:
+               signer: AuditSigner | None = None) -> StoredRecord:
         prepared = event if isinstance(event, PreparedRecord) else PreparedRecord(event)
         signer = signer or self._signer
         payload, canonical = prepared.build(seq=seq, prev_hash=prev_hash, key_id=signer.key_id)
@@ -583,7 +583,7 @@ class GroupCommitLog(SqlRecords):
 
     # ------------------------------------------------------------------ key rotation
 
-    def rotate_key(self, new_signer: Ed25519Signer) -> StoredRecord:
+    def rotate_key(self, new_signer: AuditSigner) -> StoredRecord:
         """Retire the current key: a ``key_rotated`` record signed by it names the new key.
 
         The keyring file is updated (old window closed, new one opened, at the record's time)
@@ -621,7 +621,7 @@ class GroupCommitLog(SqlRecords):
 
 
 
-def _open_keyring(path: Path, signer: Ed25519Signer, origin: str | None, role: str,
+def _open_keyring(path: Path, signer: AuditSigner, origin: str | None, role: str,
                   now: str) -> Keyring:
     """The keyring next to the log, created with ``signer`` as first key on a new log; the
     first key of a role on an older log is added, valid from ``now`` (the first process of a

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.records import SqlRecords
 from streams.adapters.audit.sqlite import SqliteAuditReader, SqliteAuditStore
-from streams.adapters.signer import Ed25519Signer, keyring_path_for
+from streams.adapters.signer import AuditSigner, keyring_path_for
 from streams.config import Settings
 from streams.core.keyring import WORKER
 
@@ -30,8 +30,8 @@ def audit_log_exists(settings: Settings) -> bool:
 
 
 def open_audit_log(
-    settings: Settings, signer: Ed25519Signer,
-    signer_loader: Callable[[], Ed25519Signer] | None = None,
+    settings: Settings, signer: AuditSigner,
+    signer_loader: Callable[[], AuditSigner] | None = None,
     role: str = WORKER,
 ) -> GroupCommitLog:
     """The configured store, for writing with the key of ``role`` (worker or DPO tools)."""

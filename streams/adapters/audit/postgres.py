@@ -39,7 +39,7 @@ from streams.adapters.audit.schema import (
     ColumnType,
     create_statements,
 )
-from streams.adapters.signer import Ed25519Signer
+from streams.adapters.signer import AuditSigner
 from streams.core.keyring import WORKER
 
 _TYPES: dict[ColumnType, str] = {"integer": "BIGINT", "text": "TEXT", "bytes": "BYTEA"}
@@ -153,13 +153,13 @@ class PostgresAuditStore(GroupCommitLog):
     def __init__(
         self,
         dsn: str,
-        signer: Ed25519Signer,
+        signer: AuditSigner,
         *,
         keyring_path: Path,
         origin: str | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
-        signer_loader: Callable[[], Ed25519Signer] | None = None,
+        signer_loader: Callable[[], AuditSigner] | None = None,
         clock: Callable[[], datetime] = now_utc,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
         role: str = WORKER,

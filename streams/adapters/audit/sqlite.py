@@ -31,7 +31,7 @@ from streams.adapters.audit.schema import (
     ColumnType,
     create_statements,
 )
-from streams.adapters.signer import Ed25519Signer, keyring_path_for
+from streams.adapters.signer import AuditSigner, keyring_path_for
 from streams.adapters.sqlite_files import SqliteOpenError, open_wal_database
 from streams.core.keyring import WORKER
 
@@ -115,13 +115,13 @@ class SqliteAuditStore(GroupCommitLog):
     def __init__(
         self,
         path: Path,
-        signer: Ed25519Signer,
+        signer: AuditSigner,
         *,
         origin: str | None = None,
         keyring_path: Path | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
-        signer_loader: Callable[[], Ed25519Signer] | None = None,
+        signer_loader: Callable[[], AuditSigner] | None = None,
         clock: Callable[[], datetime] = now_utc,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
         role: str = WORKER,
