@@ -4,21 +4,29 @@ live outside the data folder. Real SQLite stores, real keys, the real ``audit ve
 
 from __future__ import annotations
 
+import base64
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import structlog
 
 from streams import offline_verifier
 from streams.adapters.audit import group_commit
-from streams.adapters.signer import load_keyring, load_or_create_signer
+from streams.adapters.signer import (
+    Ed25519Signer,
+    load_keyring,
+    load_or_create_signer,
+    raw_public_key,
+)
 from streams.cli import main
 from streams.cli.audit import run_verify
 from streams.config import Settings, load_settings
 from streams.core.audit import AuditEvent, AuditPayloadError
-from streams.core.keyring import DPO, WORKER
+from streams.core.keyring import DPO, WORKER, KeyringError, parse_keyring, role_may_sign
 from streams.services.audit_log import open_writer
 from streams.services.evidence import build_bundle
 
@@ -175,3 +183,25 @@ def test_verify_says_plainly_what_it_could_not_check_without_a_witness(
     assert run_verify(witnessed) == 0
     out = capsys.readouterr().out
     assert "WARNING" not in out and "checked against 1 independent witness" in out
+
+
+def test_a_keyring_from_before_roles_still_verifies_and_rotation_gives_its_key_a_role() -> None:
+    """Keys written before roles have none: they keep signing every kind (old logs verify);
+    the key a rotation brings in is the worker's."""
+    old = Ed25519Signer.generate()
+    document: dict[str, Any] = {"format": "douane.keyring/v1", "origin": "douane.example/audit/x",
+                "keys": [{"key_id": old.key_id,
+                          "public_key": base64.b64encode(raw_public_key(old)).decode(),
+                          "not_before": None, "not_after": None}]}
+    keyring = parse_keyring(json.dumps(document).encode())
+    [entry] = keyring.keys
+    assert entry.role is None and keyring.active_for(WORKER) == entry
+    assert role_may_sign(entry.role, "erased") and role_may_sign(entry.role, "admitted")
+    new = Ed25519Signer.generate()
+    rotated = keyring.rotated(old.key_id, raw_public_key(new), "2026-01-01T00:00:00.000000Z")
+    successor = rotated.active_for(WORKER)
+    assert successor is not None and successor.role == WORKER
+    assert not role_may_sign(WORKER, "erased") and not role_may_sign(DPO, "admitted")
+    document["keys"][0]["role"] = "root"
+    with pytest.raises(KeyringError, match="role 'root'"):
+        parse_keyring(json.dumps(document).encode())
