@@ -180,6 +180,32 @@ def signer_label(role: str) -> str:
     return f"douane-audit-{role}"
 
 
+def next_signer(token: Token, role: str) -> tuple[TokenSigner, Callable[[], None]]:
+    """For a rotation: a new key pair in the token (labelled ``<label>.next``), and the step
+    that, once the log has recorded the rotation, destroys the old pair and gives the new one
+    the role's label. (Interrupted in between, the log expects the ``.next`` key: douane then
+    refuses to sign with the old one, and running the step again completes it.)"""
+    label = signer_label(role)
+    staged = TokenSigner(token, label + ".next")
+
+    def put_in_place() -> None:
+        from pkcs11 import Attribute, ObjectClass
+
+        def swap(session: Any) -> None:
+            for cls in (ObjectClass.PRIVATE_KEY, ObjectClass.PUBLIC_KEY):
+                for old in list(session.get_objects({Attribute.CLASS: cls,
+                                                     Attribute.LABEL: label})):
+                    old.destroy()
+                for new in list(session.get_objects({Attribute.CLASS: cls,
+                                                     Attribute.LABEL: label + ".next"})):
+                    new[Attribute.LABEL] = label
+
+        token.run(swap)
+        staged.label = label
+
+    return staged, put_in_place
+
+
 # ---------------------------------------------------------------------------- KEKs
 
 

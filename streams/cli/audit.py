@@ -36,9 +36,7 @@ from streams.adapters.audit.protocols import (
     StoredRecord,
 )
 from streams.adapters.audit.verify import load_audit_schema, trusted_keyring, verify_log_reader
-from streams.adapters.signer import (
-    generate_key_file,
-)
+from streams.adapters.signer import export_public_key, generate_key_file
 from streams.cli import Commands
 from streams.cli.witness import (
     add_quorum_options,
@@ -327,11 +325,8 @@ def run_export(settings: Settings, since: str | None, until: str | None, out: Pa
 
 
 def run_rotate(settings: Settings, role: str = WORKER) -> int:
-    if settings.audit_signer != "file":
-        print("audit rotate-key: the signing keys are in a PKCS#11 token "
-              "(DOUANE_AUDIT_SIGNER=pkcs11): rotating them there is not supported yet; "
-              "nothing was changed")
-        return 2
+    if settings.audit_signer == "pkcs11":
+        return run_rotate_in_token(settings, role)
     key_path, public_path = ((settings.signing_key, settings.public_key) if role == WORKER
                              else (settings.dpo_signing_key, settings.dpo_public_key))
     with open_writer(settings, role) as store:
@@ -345,4 +340,21 @@ def run_rotate(settings: Settings, role: str = WORKER) -> int:
         public_path.write_bytes(new.public_key_pem())
     print(f"audit rotate-key: {role} key {old_id} retired at {record.payload['occurred_at']} "
           f"(record {record.seq}); now signing with {new.key_id}")
+    return 0
+
+
+def run_rotate_in_token(settings: Settings, role: str) -> int:
+    """Rotation of a key held in the PKCS#11 token: the new pair is made there too."""
+    from streams.adapters.pkcs11_keys import next_signer, open_token, token_config
+
+    public_path = settings.public_key if role == WORKER else settings.dpo_public_key
+    with open_writer(settings, role) as store:
+        old_id = store.signer.key_id
+        new, put_in_place = next_signer(open_token(token_config()), role)
+        record = store.rotate_key(new)
+        put_in_place()  # the old private key is destroyed in the token
+        export_public_key(new.public_key_pem(), public_path)
+    print(f"audit rotate-key: {role} key {old_id} (in the token) retired at "
+          f"{record.payload['occurred_at']} (record {record.seq}); now signing with "
+          f"{new.key_id}")
     return 0

@@ -28,6 +28,7 @@ from streams.adapters.pkcs11_keys import (
     token_config,
     token_keys,
 )
+from streams.cli import main
 from streams.cli.audit import run_verify
 from streams.config import Settings, load_settings
 from streams.core.audit import AuditEvent
@@ -83,10 +84,11 @@ def token_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
 @pytest.fixture
 def token_settings(tmp_path: Path, token_env: dict[str, str],
                    monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
-    for name, value in token_env.items():
+    env = {"DOUANE_HOME": str(tmp_path / "home"), "DOUANE_AUDIT_SIGNER": "pkcs11",
+           "DOUANE_KEK_STORE": "pkcs11", **token_env}
+    for name, value in env.items():  # for the commands run through `main`
         monkeypatch.setenv(name, value)
-    yield load_settings({"DOUANE_HOME": str(tmp_path / "home"), "DOUANE_AUDIT_SIGNER": "pkcs11",
-                         "DOUANE_KEK_STORE": "pkcs11", **token_env})
+    yield load_settings(env)
     structlog.reset_defaults()
 
 
@@ -164,3 +166,23 @@ def test_an_older_key_database_gives_its_keks_to_the_token(
     finally:
         store.close()
         keks.destroy(period.period_id)
+
+
+def test_rotating_a_key_in_the_token(token_settings: Settings,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    def blocked(request_id: str) -> AuditEvent:
+        return AuditEvent(f"{request_id}/blocked", "blocked", request_id, "city-of-lyon",
+                          datetime.now(UTC), {"decision": "block"})
+
+    with open_writer(token_settings, WORKER) as worker:
+        worker.append(blocked("r-1"))
+        before = worker.signer.key_id
+    assert main(["audit", "rotate-key"]) == 0
+    assert f"worker key {before} (in the token) retired" in capsys.readouterr().out
+    with open_writer(token_settings, WORKER) as worker:
+        assert worker.signer.key_id != before
+        worker.append(blocked("r-2"))
+    assert run_verify(token_settings) == 0
+    labels = [k["label"] for k in token_keys(open_token(token_config()))]
+    assert labels.count("douane-audit-worker") == 1  # the old private key is gone
+    assert "douane-audit-worker.next" not in labels
