@@ -164,8 +164,11 @@ class GroupCommitLog(SqlRecords):
         self._signer_loader = signer_loader
         self._clock = clock
         self.keyring_path = keyring_path
-        self.keyring = _open_keyring(self.keyring_path, signer, origin, role,
-                                     format_timestamp(clock()))
+        # under the log's write lock: two processes of different roles opening a new log at
+        # once must both end up in the keyring (the file is read, extended and written back)
+        with self._write_transaction():
+            self.keyring = _open_keyring(self.keyring_path, signer, origin, role,
+                                         format_timestamp(clock()))
         self.origin = self.keyring.origin
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval_s = checkpoint_interval_s
