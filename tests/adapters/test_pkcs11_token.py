@@ -46,7 +46,7 @@ def _softhsm_missing() -> str | None:
     try:
         import pkcs11  # noqa: F401
     except ImportError:
-        return "python-pkcs11 is not installed (pip install -e '.[dev]')"
+        return "python-pkcs11 is not installed (a dependency of douane: pip install -e .)"
     if not DEFAULT_MODULE.exists() or shutil.which("softhsm2-util") is None:
         return ("SoftHSM2 is not installed (Debian: apt-get install softhsm2; `make test` "
                 "installs it when run as root)")
