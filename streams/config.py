@@ -75,6 +75,24 @@ class Settings:
     # a second policy set judged in shadow next to the one in force: its decisions are
     # recorded for comparison (``douane policy diff --shadow``), never enforced
     policy_shadow_path: Path | None = None
+    # Secrets that must never be copied with the data (DOUANE_KEYS_DIR): outside DOUANE_HOME
+    # by default, so that a backup or copy of the data folder holds no key that could undo an
+    # erasure or forge the log (see keys_folder_for)
+    keys_dir: Path = Path(".douane-keys")
+    # where the per-period key-encryption keys are (DOUANE_KEK_STORE): a folder
+    # (default keys_dir/kek), or "pkcs11" for a PKCS#11 token (DOUANE_PKCS11_*)
+    kek_store: str = ""
+    # the DPO tools' audit signing key (DOUANE_DPO_SIGNING_KEY, default keys_dir): erasures,
+    # holds and the commands' retention runs are signed with it, never with the worker's
+    dpo_signing_key: Path = Path(".douane-keys/dpo-signing.pem")
+    # witnesses' public keys (witness.vkey files, DOUANE_AUDIT_WITNESSES, comma-separated) that
+    # `douane audit verify` requires by default, and how many must have cosigned
+    # (DOUANE_AUDIT_QUORUM, default 1 when witnesses are set)
+    audit_witnesses: tuple[Path, ...] = ()
+    # where the audit signing keys are (DOUANE_AUDIT_SIGNER): "file" (PEM files, the default)
+    # or "pkcs11" (key pairs in the PKCS#11 token named by DOUANE_PKCS11_*)
+    audit_signer: str = "file"
+    audit_quorum: int = 0
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -82,21 +100,40 @@ class Settings:
 
     @property
     def public_key(self) -> Path:
-        """The exported public key sits next to the audit database, for verifiers."""
+        """The worker's exported public key sits next to the audit database, for verifiers."""
         return self.audit_db.with_suffix(".pub.pem")
+
+    @property
+    def dpo_public_key(self) -> Path:
+        """The DPO tools' exported public key, next to the worker's."""
+        return self.audit_db.with_suffix(".dpo.pub.pem")
+
+    @property
+    def legacy_signing_key(self) -> Path:
+        """Where versions before DOUANE_KEYS_DIR kept the signing key: inside the data folder,
+        so that a copy of the folder held the key that forges the log."""
+        return self.home / "keys" / "audit-signing.pem"
+
+
+def keys_folder_for(home: Path) -> Path:
+    """The default DOUANE_KEYS_DIR: a sibling of the data folder named after it
+    (``.douane`` -> ``.douane-keys``). Not inside it, so that copying or backing up
+    ``DOUANE_HOME`` never takes the keys along; a sibling, so a local install needs no root
+    and two homes side by side never share keys."""
+    return home.with_name(home.name + "-keys")
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     source = os.environ if env is None else env
     home = Path(source.get("DOUANE_HOME", ".douane")).resolve()
+    keys_dir = Path(source.get("DOUANE_KEYS_DIR") or keys_folder_for(home)).resolve()
     audit_db = Path(source.get("DOUANE_AUDIT_DB", str(home / "audit.sqlite3"))).resolve()
     return Settings(
         home=home,
         kafka_bootstrap=source.get("DOUANE_KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
         audit_db=audit_db,
         signing_key=Path(
-            source.get("DOUANE_SIGNING_KEY", str(home / "keys" / "audit-signing.pem"))
-        ).resolve(),
+            source.get("DOUANE_SIGNING_KEY") or keys_dir / "audit-signing.pem").resolve(),
         policy_path=Path(
             source.get("DOUANE_POLICY", str(project_root() / "policies"))
         ).resolve(),
@@ -134,6 +171,14 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             if name.startswith(KAFKA_SECURITY_PREFIXES) and value)),
         policy_shadow_path=Path(source["DOUANE_POLICY_SHADOW"]).resolve()
         if source.get("DOUANE_POLICY_SHADOW") else None,
+        keys_dir=keys_dir,
+        kek_store=source.get("DOUANE_KEK_STORE") or str(keys_dir / "kek"),
+        audit_witnesses=_paths(source, "DOUANE_AUDIT_WITNESSES"),
+        audit_signer=_choice(source, "DOUANE_AUDIT_SIGNER", ("file", "pkcs11")),
+        audit_quorum=_count(source, "DOUANE_AUDIT_QUORUM",
+                            1 if _paths(source, "DOUANE_AUDIT_WITNESSES") else 0),
+        dpo_signing_key=Path(
+            source.get("DOUANE_DPO_SIGNING_KEY") or keys_dir / "dpo-signing.pem").resolve(),
     )
 
 
@@ -150,6 +195,19 @@ def _identifier(source: Mapping[str, str], name: str) -> str | None:
         raise SettingError(f"{name} must be letters, digits, '.', '_' or '-' (at most 249), "
                            "e.g. the host name and a number: douane-worker-1")
     return text
+
+
+def _choice(source: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of ``choices`` (the first when unset)."""
+    text = source.get(name) or choices[0]
+    if text not in choices:
+        raise SettingError(f"{name}={text!r} must be one of: {', '.join(choices)}")
+    return text
+
+
+def _paths(source: Mapping[str, str], name: str) -> tuple[Path, ...]:
+    return tuple(Path(part.strip()).resolve() for part in source.get(name, "").split(",")
+                 if part.strip())
 
 
 def _positive_int(source: Mapping[str, str], name: str, default: int) -> int:

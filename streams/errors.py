@@ -35,6 +35,10 @@ The tree (module in brackets; built-in base after the ``/``)::
     ├── SqliteOpenError / RuntimeError          [adapters.sqlite_files]  no WAL database in time
     ├── KeyStoreError / RuntimeError            [adapters.key_store]
     │   └── SubjectHeldError                    an erasure asked for a subject under legal hold
+    ├── KekStoreError / RuntimeError            [adapters.kek_store]  a period key is damaged or
+    │                                             cannot be taken over
+    ├── TokenError / RuntimeError               [adapters.pkcs11_keys]  the PKCS#11 token cannot
+    │                                             be used (module, token, PIN or key named)
     ├── ValueErasedError / LookupError          [adapters.personal_vault]  its data key is gone
     ├── DetectorError / RuntimeError            [adapters.presidio_detector]  detection failed
     │                                             (the request is blocked: fail closed)

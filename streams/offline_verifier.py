@@ -36,9 +36,11 @@ What is checked, in order (each step is a few lines below, in the same order):
      contains the record's time; bytes in RFC 8785 canonical form; fields present; its seq is
      its place in the tree; its inclusion proof leads to the checkpoint's root; consecutive
      records chain (prev_hash) with no gap; no record id twice; after a key rotation only the
-     new key signs; the records present are exactly the first to the last record the
-     statement names; an export with no end (no --until) runs to the checkpoint's last record,
-     so a record cut from the end is found even against the checkpoint alone;
+     new key signs (each role, worker and DPO tools, has its own keys); a DPO key signs only
+     erasures, holds, retention runs and its rotation, a worker key never an erasure or hold;
+     the records present are exactly the first to the last record the statement names; an
+     export with no end (no --until) runs to the checkpoint's last record, so a record cut from
+     the end is found even against the checkpoint alone;
   6. with --quorum N: witness cosignatures (C2SP tlog-cosignature v1, Ed25519) by at least N
      distinct --witness keys on a checkpoint that covers every exported record (the newest,
      or an older one proven consistent in step 3). A line by an unknown key is ignored; a
@@ -69,6 +71,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 BUNDLE_FORMAT = "douane.audit-bundle/v2"
 STATEMENT_FORMAT = "douane.audit-export/v1"
+# what each role's key may sign (a key without a role, from before roles, signs any kind);
+# the same table as streams/core/keyring.py, repeated so this file stands alone
+DPO_ONLY_KINDS = {"erased", "hold_placed", "hold_released"}
+DPO_KINDS = DPO_ONLY_KINDS | {"retention_run", "key_rotated"}
 PAYLOAD_TYPE = "application/vnd.douane.audit+json"
 # a different payload type: an export statement can never pass for a record, nor the reverse
 STATEMENT_PAYLOAD_TYPE = "application/vnd.douane.audit-export+json"
@@ -411,16 +417,18 @@ def check_records(records: list[dict[str, Any]], keys: dict[str, dict[str, Any]]
     previous: dict[str, Any] | None = None
     seen: dict[str, int] = {}
     times: list[str] = []
-    rotated_to: str | None = None
+    rotated_to: dict[str, str] = {}  # per role: the key that replaced the role's previous one
     for item in records:
         seq = item["seq"]
         canonical = b64(item["canonical"], f"record {seq} bytes")
         payload = check_signed_record(seq, item["key_id"], canonical, item["signature"], keys)
         label = f"record {seq} ({payload['record_id']})"
-        if rotated_to is not None and item["key_id"] != rotated_to:
-            raise Invalid(f"{label}: signed by {item['key_id']} after rotation to {rotated_to}")
+        succession = keys[item["key_id"]].get("role") or "worker"
+        if succession in rotated_to and item["key_id"] != rotated_to[succession]:
+            raise Invalid(f"{label}: signed by {item['key_id']} after rotation to "
+                          f"{rotated_to[succession]}")
         if payload["kind"] == "key_rotated":
-            rotated_to = payload["details"].get("new_key_id")
+            rotated_to[succession] = payload["details"].get("new_key_id")
         if payload["record_id"] in seen:
             raise Invalid(f"{label}: record id already used by record {seen[payload['record_id']]}")
         seen[payload["record_id"]] = seq
@@ -463,6 +471,11 @@ def check_signed_record(seq: int, key_id: str, canonical: bytes, signature: str,
         raise Invalid(f"{label}: its signed seq/key id differ from those given with it")
     if not in_window(key, payload["occurred_at"]):
         raise Invalid(f"{label}: signed by key {key_id} outside its validity window")
+    role = key.get("role")
+    if (role == "dpo" and payload["kind"] not in DPO_KINDS) or (
+            role == "worker" and payload["kind"] in DPO_ONLY_KINDS):
+        raise Invalid(f"{label}: a {payload['kind']!r} record signed by a {role} key, "
+                      "which may not sign that kind")
     return payload
 
 

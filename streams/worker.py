@@ -19,7 +19,6 @@ from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.open import describe, open_audit_log
 from streams.adapters.fault import wrap_for_faults
 from streams.adapters.kafka_security import check_kafka, kafka_connection
-from streams.adapters.key_store import KeyStore
 from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.personal_vault import PersonalVault
 from streams.adapters.placeholder_vault import PlaceholderVault
@@ -39,7 +38,6 @@ from streams.adapters.shredding_operator_keys import (
     ShreddingOperatorKeys,
     shortest_payload_retention,
 )
-from streams.adapters.signer import load_or_create_signer
 from streams.adapters.topic_retention import apply_retention, retention_ms
 from streams.config import (
     Settings,
@@ -48,12 +46,14 @@ from streams.config import (
 from streams.core.audit import AuditEvent
 from streams.core.intake import RequestIntake
 from streams.core.kept_bytes import kept_bytes_for
+from streams.core.keyring import WORKER
 from streams.core.model import Detector
 from streams.core.policy import LoadedPolicy
 from streams.pipeline import Pipeline
 from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
+from streams.services.audit_log import role_signer
 from streams.services.retention import scheduled_retention_run
-from streams.services.stores import keys_path, vault_path
+from streams.services.stores import open_key_store, vault_path
 from streams.services.topics import prepare_topics
 
 log = structlog.get_logger(__name__)
@@ -78,9 +78,8 @@ def load_request_schema() -> dict[str, object]:
 
 def open_worker_audit_log(settings: Settings) -> GroupCommitLog:
     """The audit log the worker writes, re-reading the signing key when it is rotated."""
-    return open_audit_log(
-        settings, load_or_create_signer(settings.signing_key, settings.public_key),
-        signer_loader=lambda: load_or_create_signer(settings.signing_key, settings.public_key))
+    return open_audit_log(settings, role_signer(settings, WORKER),
+                          signer_loader=lambda: role_signer(settings, WORKER), role=WORKER)
 
 
 def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
@@ -103,7 +102,7 @@ def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
     log.info("detector ready", seconds=round(time.monotonic() - started, 1),
              processes=detection.batches.parallel if detector is None else 0)
     # every personal value douane keeps (encrypt tokens, placeholders) under per-person keys
-    vault = PersonalVault(vault_path(settings), KeyStore(keys_path(settings)))
+    vault = PersonalVault(vault_path(settings), open_key_store(settings))
     return Pipeline(
         policy=policy,
         intake=RequestIntake(load_request_schema(), policy.policy.tenant_ids,

@@ -2,10 +2,14 @@
 
 * one fingerprint key per tenant (HMAC-SHA-256 of subjects' values; never destroyed by
   retention, it holds no personal data and is what lets a DPO find a person again);
-* one key-encryption key (KEK) per period (:mod:`streams.core.key_periods`);
-* one AES-256 data key per (tenant, subject, period), stored only wrapped by its period's KEK
-  (AES-GCM, the key id as associated data);
+* one AES-256 data key per (tenant, subject, period) (:mod:`streams.core.key_periods`),
+  stored only wrapped by its period's key-encryption key (KEK);
 * legal holds.
+
+The KEKs are *not* in this file: they live in a :class:`streams.adapters.kek_store.KekStore`
+(a folder outside ``DOUANE_HOME``, or a PKCS#11 token), so that a copy of this database cannot
+undo a retention run. A database written by an older version, with a ``keks`` table, has its
+KEKs moved out when opened (then deleted here as destroyed keys are).
 
 Destroying a key deletes its row with ``PRAGMA secure_delete`` (SQLite overwrites the freed
 bytes with zeros) and then truncates the write-ahead log, so the key bytes are in no file
@@ -25,9 +29,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from streams.adapters.kek_store import KekStore, KekStoreError
 from streams.adapters.sqlite_files import open_wal_database
 from streams.core.fingerprint import subject_fingerprint
 from streams.core.key_periods import (
@@ -43,8 +47,6 @@ from streams.errors import DouaneError
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tenant_keys (
     tenant TEXT PRIMARY KEY, fingerprint_key BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS keks (
-    period_id TEXT PRIMARY KEY, expires_at INTEGER NOT NULL, kek BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS data_keys (
     key_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, subject TEXT NOT NULL,
     period_id TEXT NOT NULL, expires_at INTEGER NOT NULL, created_at REAL NOT NULL,
@@ -58,6 +60,10 @@ CREATE TABLE IF NOT EXISTS holds (
 
 class KeyStoreError(DouaneError, RuntimeError):
     pass
+
+
+# the table where versions before the KEK store kept the KEKs next to the keys they wrap
+_LEGACY_KEKS = "keks"
 
 
 class SubjectHeldError(KeyStoreError):
@@ -96,9 +102,10 @@ class PeriodStatus:
 
 
 class KeyStore:
-    def __init__(self, path: Path, clock: Callable[[], float] = time.time,
+    def __init__(self, path: Path, keks: KekStore, clock: Callable[[], float] = time.time,
                  busy_timeout_s: float = 30.0) -> None:
         self.path = path
+        self.keks = keks
         self.clock = clock
         # one connection, shared by the worker's threads: transactions take turns
         self._lock = threading.RLock()
@@ -109,6 +116,23 @@ class KeyStore:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     self._db.execute(statement)
+        self._migrate_keks()
+
+    def _migrate_keks(self) -> None:
+        """Move KEKs an older version kept in this database into the KEK store, then delete
+        them here (zero-overwritten, WAL truncated): from now on a copy of this file holds no
+        KEK. Each is adopted before any is deleted, and a crash in between only repeats the
+        adoption, which keeps an identical KEK."""
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                          (_LEGACY_KEKS,)).fetchone() is None:
+                return
+            rows = db.execute(f"SELECT period_id, kek FROM {_LEGACY_KEKS}").fetchall()
+            for period_id, kek in rows:
+                self.keks.adopt(str(period_id), bytes(kek))
+            db.execute(f"DELETE FROM {_LEGACY_KEKS}")
+            db.execute(f"DROP TABLE {_LEGACY_KEKS}")
+        self._wipe_wal()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -160,48 +184,45 @@ class KeyStore:
         transaction: a request naming five people costs one durable commit, not five."""
         period = period_for(self.clock(), retention_s)
         keys: dict[str, DataKey] = {}
+        if period.expired(self.clock()):
+            raise KeyStoreError(f"period {period.period_id} has already ended")
         with self._transaction() as db:
-            kek = self._kek(db, period)
             for subject in dict.fromkeys(subjects):
                 row = db.execute("SELECT key_id, nonce, wrapped FROM data_keys WHERE tenant = ?"
                                  " AND subject = ? AND period_id = ?",
                                  (tenant, subject, period.period_id)).fetchone()
                 if row is not None:
                     key_id = str(row[0])
-                    keys[subject] = DataKey(key_id, AESGCM(kek).decrypt(row[1], row[2],
-                                                                        key_id.encode()))
+                    key = self._unwrap_row(key_id, period.period_id, row[1], row[2])
+                    if key is None:
+                        raise KeyStoreError(f"the KEK of period {period.period_id} is missing "
+                                            f"from {self.keks.describe()} while the period "
+                                            "is current: KEK store lost or not the right one")
+                    keys[subject] = DataKey(key_id, key)
                     continue
                 key_id = uuid.uuid4().hex
-                key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
+                key = AESGCM.generate_key(bit_length=256)
+                nonce, wrapped = self.keks.wrap(period, key_id, key)
                 db.execute("INSERT INTO data_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                            (key_id, tenant, subject, period.period_id, period.expires_at,
-                            self.clock(), nonce,
-                            AESGCM(kek).encrypt(nonce, key, key_id.encode())))
+                            self.clock(), nonce, wrapped))
                 keys[subject] = DataKey(key_id, key)
         return keys, period
 
-    def _kek(self, db: sqlite3.Connection, period: KeyPeriod) -> bytes:
-        row = db.execute("SELECT kek FROM keks WHERE period_id = ?",
-                         (period.period_id,)).fetchone()
-        if row is not None:
-            return bytes(row[0])
-        if period.expired(self.clock()):
-            raise KeyStoreError(f"period {period.period_id} has already ended")
-        kek = AESGCM.generate_key(bit_length=256)
-        db.execute("INSERT INTO keks VALUES (?, ?, ?)", (period.period_id, period.expires_at, kek))
-        return kek
+    def _unwrap_row(self, key_id: str, period_id: str, nonce: bytes,
+                    wrapped: bytes) -> bytes | None:
+        try:
+            return self.keks.unwrap(period_id, key_id, bytes(nonce), bytes(wrapped))
+        except KekStoreError as error:
+            raise KeyStoreError(str(error)) from None
 
     def unwrap(self, key_id: str) -> bytes | None:
         """The data key, or None once it (or its period's KEK) has been destroyed."""
-        row = self._db.execute(
-            "SELECT d.nonce, d.wrapped, k.kek FROM data_keys d JOIN keks k "
-            "ON k.period_id = d.period_id WHERE d.key_id = ?", (key_id,)).fetchone()
+        row = self._db.execute("SELECT period_id, nonce, wrapped FROM data_keys WHERE key_id = ?",
+                               (key_id,)).fetchone()
         if row is None:
             return None
-        try:
-            return AESGCM(bytes(row[2])).decrypt(row[0], row[1], key_id.encode())
-        except InvalidTag:
-            raise KeyStoreError(f"data key {key_id} does not unwrap: key store damaged") from None
+        return self._unwrap_row(key_id, str(row[0]), row[1], row[2])
 
     def live_key_ids(self) -> set[str]:
         return {str(r[0]) for r in self._db.execute("SELECT key_id FROM data_keys")}
@@ -222,11 +243,13 @@ class KeyStore:
                 (now,))]
             doomed = destroyable(expired, now, holds)
             db.executemany("DELETE FROM data_keys WHERE key_id = ?", [(k.key_id,) for k in doomed])
-            # a KEK goes with the last data key of its ended period (held keys keep theirs)
-            keks = [str(r[0]) for r in db.execute(
-                "SELECT period_id FROM keks WHERE expires_at <= ? AND period_id NOT IN "
-                "(SELECT period_id FROM data_keys)", (now,))]
-            db.executemany("DELETE FROM keks WHERE period_id = ?", [(p,) for p in keks])
+            # a KEK goes with the last data key of its ended period (held keys keep theirs);
+            # destroyed while this transaction holds the write lock, so no other process can
+            # wrap a new key under it in between
+            in_use = {str(r[0]) for r in db.execute("SELECT DISTINCT period_id FROM data_keys")}
+            keks = sorted(p for p in self.keks.period_ids()
+                          if parse_period_id(p).expired(now) and p not in in_use)
+            keks = [p for p in keks if self.keks.destroy(p)]
         self._wipe_wal()
         return DestroyedKeys(tuple(doomed), tuple(keks), len(expired) - len(doomed))
 

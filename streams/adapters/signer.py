@@ -12,6 +12,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -20,6 +21,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from streams.adapters.private_files import make_private_folder
 from streams.core.audit import VerifyFn
 from streams.core.keyring import Keyring, parse_keyring
+
+
+class AuditSigner(Protocol):
+    """What the audit log signs with: a key in a PEM file (:class:`Ed25519Signer`) or in a
+    PKCS#11 token (``streams.adapters.pkcs11_keys.TokenSigner``)."""
+
+    key_id: str
+    public_key: Ed25519PublicKey
+
+    def sign(self, message: bytes) -> bytes: ...
 
 
 def key_id_for(public_key: Ed25519PublicKey) -> str:
@@ -109,10 +120,15 @@ def load_or_create_signer(key_path: Path, public_key_path: Path) -> Ed25519Signe
         finally:
             os.close(dir_fd)
     signer = _load_private(key_path)
-    make_private_folder(public_key_path.parent)
-    tmp = _write_temp(public_key_path.parent, signer.public_key_pem(), 0o644)
-    os.replace(tmp, public_key_path)
+    export_public_key(signer.public_key_pem(), public_key_path)
     return signer
+
+
+def export_public_key(pem: bytes, public_key_path: Path) -> None:
+    """(Re)write a public key PEM for verifiers (0644: it is public)."""
+    make_private_folder(public_key_path.parent)
+    tmp = _write_temp(public_key_path.parent, pem, 0o644)
+    os.replace(tmp, public_key_path)
 
 
 def load_public_key(path: Path) -> tuple[str, VerifyFn]:
@@ -126,7 +142,7 @@ def load_public_key(path: Path) -> tuple[str, VerifyFn]:
 # --- keyring file (public keys with validity windows, kept forever) ----------------------
 
 
-def raw_public_key(signer: Ed25519Signer) -> bytes:
+def raw_public_key(signer: AuditSigner) -> bytes:
     return signer.public_key.public_bytes(
         serialization.Encoding.Raw, serialization.PublicFormat.Raw
     )

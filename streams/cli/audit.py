@@ -37,7 +37,7 @@ from streams.adapters.audit.protocols import (
 )
 from streams.adapters.audit.records import SqlRecords
 from streams.adapters.audit.verify import load_audit_schema, trusted_keyring, verify_log_reader
-from streams.adapters.signer import generate_key_file, keyring_path_for
+from streams.adapters.signer import export_public_key, generate_key_file, keyring_path_for
 from streams.cli import Commands
 from streams.cli.witness import (
     add_quorum_options,
@@ -59,6 +59,7 @@ from streams.core.audit_query import (
     values,
 )
 from streams.core.entities import ENTITY_TYPES
+from streams.core.keyring import ROLES, WORKER
 from streams.core.log_check import LogReport
 from streams.core.policy import CLASSIFICATIONS
 from streams.offline_verifier import read_checkpoint
@@ -138,7 +139,10 @@ def register(commands: Commands) -> None:
                         help="export even though the log does not verify (the bundle says so)")
 
     actions.add_parser("checkpoint", help="sign a checkpoint of the log now")
-    actions.add_parser("rotate-key", help="retire the signing key and start using a new one")
+    rotate = actions.add_parser("rotate-key",
+                                help="retire a signing key and start using a new one")
+    rotate.add_argument("--role", choices=ROLES, default=WORKER,
+                        help="whose key: the worker's (default) or the DPO tools'")
     add_witness_commands(actions)
 
 
@@ -166,7 +170,7 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(checkpoint.note.decode("utf-8"))
         return 0
     if command == "rotate-key":
-        return run_rotate(settings)
+        return run_rotate(settings, args.role)
     if command == "cosign":
         return run_cosign(settings, args.witness_dir, args.keyring)
     return 2
@@ -187,6 +191,8 @@ def run_verify(
         print(f"audit verify: no audit database at {settings.audit_db} "
               "(set DOUANE_AUDIT_DB or run the worker first)")
         return 2
+    if not witness_files and quorum == 0:  # the configured witnesses, unless told otherwise
+        witness_files, quorum = list(settings.audit_witnesses), settings.audit_quorum
     with open_audit_reader(settings) as log_reader:
         report = check_log(settings, log_reader, read_trusted(trusted), keyring)
         witnessed, witness_note = (check_quorum(log_reader, witness_files or [], quorum,
@@ -205,6 +211,7 @@ def run_verify(
               f"records) ({describe(settings)})")
         if witness_note:
             print(f"audit verify: {witness_note}")
+        print(f"audit verify: {outside_evidence(trusted, quorum)}")
         if save is not None:
             with open_audit_reader(settings) as reader:
                 latest = reader.latest_checkpoint()
@@ -255,6 +262,23 @@ def log_is_sound(settings: Settings, command: str, trusted: bytes | None,
           f"anyway, run `douane audit {command}` again with --even-if-invalid: the output then "
           "says that your own check failed.")
     return False, problem
+
+
+def outside_evidence(trusted: Path | None, quorum: int) -> str:
+    """What the run could and could not establish, in a DPO's words: without a checkpoint
+    kept from before or a witness, the log is only checked against itself."""
+    if quorum > 0:
+        return (f"checked against {quorum} independent witness(es): the log cannot have been "
+                "rewritten or shortened up to the witnessed record without it showing here")
+    if trusted is not None:
+        return (f"checked against the checkpoint you kept ({trusted}): no record it covers "
+                "was changed or removed since")
+    return ("WARNING - run without a trusted checkpoint or witness: this checked that every "
+            "record is signed by a key in the keyring and that the log agrees with itself, "
+            "but NOT that it is the log seen before: whoever holds the signing keys could "
+            "have removed or changed records and signed it again. Verify with "
+            "--witness FILE --quorum N (or set DOUANE_AUDIT_WITNESSES), or keep "
+            "--save-checkpoint and pass it as --trusted-checkpoint next time")
 
 
 class VerifyProgress:
@@ -553,16 +577,37 @@ def run_export(settings: Settings, since: str | None, until: str | None, out: Pa
     return 0
 
 
-def run_rotate(settings: Settings) -> int:
-    with open_writer(settings) as store:
+def run_rotate(settings: Settings, role: str = WORKER) -> int:
+    if settings.audit_signer == "pkcs11":
+        return run_rotate_in_token(settings, role)
+    key_path, public_path = ((settings.signing_key, settings.public_key) if role == WORKER
+                             else (settings.dpo_signing_key, settings.dpo_public_key))
+    with open_writer(settings, role) as store:
         old_id = store.signer.key_id
-        new = generate_key_file(settings.signing_key)
-        staged = settings.signing_key.with_name(settings.signing_key.name + ".next")
+        new = generate_key_file(key_path)
+        staged = key_path.with_name(key_path.name + ".next")
         record = store.rotate_key(new)
         # The log now expects the new key: put it in place; the old private key is destroyed
         # (its public key stays in the keyring forever, so old records keep verifying).
-        os.replace(staged, settings.signing_key)
-        settings.public_key.write_bytes(new.public_key_pem())
-    print(f"audit rotate-key: key {old_id} retired at {record.payload['occurred_at']} "
+        os.replace(staged, key_path)
+        public_path.write_bytes(new.public_key_pem())
+    print(f"audit rotate-key: {role} key {old_id} retired at {record.payload['occurred_at']} "
           f"(record {record.seq}); now signing with {new.key_id}")
+    return 0
+
+
+def run_rotate_in_token(settings: Settings, role: str) -> int:
+    """Rotation of a key held in the PKCS#11 token: the new pair is made there too."""
+    from streams.adapters.pkcs11_keys import next_signer, open_token, token_config
+
+    public_path = settings.public_key if role == WORKER else settings.dpo_public_key
+    with open_writer(settings, role) as store:
+        old_id = store.signer.key_id
+        new, put_in_place = next_signer(open_token(token_config()), role)
+        record = store.rotate_key(new)
+        put_in_place()  # the old private key is destroyed in the token
+        export_public_key(new.public_key_pem(), public_path)
+    print(f"audit rotate-key: {role} key {old_id} (in the token) retired at "
+          f"{record.payload['occurred_at']} (record {record.seq}); now signing with "
+          f"{new.key_id}")
     return 0

@@ -11,10 +11,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from streams.adapters.audit.open import open_audit_log
+from streams.adapters.audit.open import audit_log_exists, describe
 from streams.adapters.audit.protocols import AuditStoreError
 from streams.adapters.audit.verify import trusted_keyring
-from streams.adapters.signer import load_or_create_signer
 from streams.adapters.witness import (
     WitnessError,
     cosign_latest,
@@ -24,6 +23,8 @@ from streams.adapters.witness import (
 from streams.config import Settings
 from streams.core.checkpoint import CheckpointError
 from streams.core.cosignature import WitnessRefusal
+from streams.core.keyring import DPO
+from streams.services.audit_log import open_writer
 
 
 def add_witness_commands(actions: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -69,14 +70,14 @@ def run_cosign(settings: Settings, witness_dir: Path, keyring_path: Path | None)
         return 1
     extra = [settings.public_key] if settings.public_key.exists() else []
     keyring = trusted_keyring(settings.audit_db, extra, keyring_path, settings.audit_origin)
-    if not settings.signing_key.exists():  # never create a log key as a side effect
-        print(f"audit cosign: no log signing key at {settings.signing_key}: cosign stores the "
-              "cosigned checkpoint in the log, so run it where douane writes the log "
-              "(DOUANE_HOME / DOUANE_SIGNING_KEY)")
+    if not audit_log_exists(settings):  # never create a log as a side effect
+        print(f"audit cosign: no audit log at {describe(settings)}: cosign stores the "
+              "cosigned checkpoint in the log, so run it where the log is "
+              "(DOUANE_HOME / DOUANE_AUDIT_DB / DOUANE_AUDIT_DSN)")
         return 1
-    signer = load_or_create_signer(settings.signing_key, settings.public_key)
     try:
-        with open_audit_log(settings, signer) as store:
+        # the DPO tools' key opens the log: a witness never needs the worker's key
+        with open_writer(settings, DPO) as store:
             done = cosign_latest(store, keyring, witness)
     except WitnessRefusal as error:
         print(f"audit cosign: REFUSED - {error}")

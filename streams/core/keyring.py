@@ -11,6 +11,12 @@ A window is inclusive at both ends; ``null`` means open (the first key is valid 
 record; the active key has no end yet). Rotation closes the old key's window and opens the new
 key's at the same instant, the ``occurred_at`` of the ``key_rotated`` record that the old key
 signs. Retired keys are never removed, so old records and checkpoints keep verifying.
+
+Each key has a **role** (``"role": "worker"`` or ``"dpo"``): the worker's key signs the
+decisions on requests, the DPO tools' key the records their commands write (erasures, legal
+holds), so that neither key alone can forge the other's records (:data:`ROLE_KINDS`). Each role
+has its own succession of keys (a rotation replaces the key of one role). A key written by a
+version before roles has none (``null``): it may sign every kind, as it did.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
+from streams.core.audit import AUDIT_KINDS
 from streams.errors import DouaneError
 
 KEYRING_FORMAT = "douane.keyring/v1"
@@ -29,6 +36,23 @@ KEYRING_FORMAT = "douane.keyring/v1"
 
 class KeyringError(DouaneError, ValueError):
     pass
+
+
+WORKER, DPO = "worker", "dpo"
+# records only the DPO tools write; the worker's key may never sign them
+_DPO_ONLY = frozenset({"erased", "hold_placed", "hold_released"})
+# both write these: a retention run (the worker's timer, or the command), a key's own rotation
+_SHARED = frozenset({"retention_run", "key_rotated"})
+ROLE_KINDS: dict[str, frozenset[str]] = {
+    WORKER: AUDIT_KINDS - _DPO_ONLY,
+    DPO: _DPO_ONLY | _SHARED,
+}
+ROLES = tuple(ROLE_KINDS)
+
+
+def role_may_sign(role: str | None, kind: str) -> bool:
+    """Whether a key of ``role`` may sign a record of ``kind`` (None: a key from before roles)."""
+    return kind in AUDIT_KINDS if role is None else kind in ROLE_KINDS.get(role, frozenset())
 
 
 def key_id_of(public_key: bytes) -> str:
@@ -42,6 +66,13 @@ class KeyEntry:
     public_key: bytes  # raw 32 bytes
     not_before: str | None = None  # RFC 3339 UTC, same format as occurred_at
     not_after: str | None = None
+    role: str | None = None  # WORKER or DPO; None for a key written before roles existed
+
+    @property
+    def succession(self) -> str:
+        """The role whose succession of keys this one belongs to (a key from before roles
+        was the worker's)."""
+        return self.role or WORKER
 
     def window_problem(self, moment: str) -> str | None:
         """Why ``moment`` is outside this key's window, or None."""
@@ -52,9 +83,10 @@ class KeyEntry:
         return None
 
     def as_json(self) -> dict[str, Any]:
-        return {"key_id": self.key_id,
-                "public_key": base64.b64encode(self.public_key).decode("ascii"),
-                "not_before": self.not_before, "not_after": self.not_after}
+        entry = {"key_id": self.key_id,
+                 "public_key": base64.b64encode(self.public_key).decode("ascii"),
+                 "not_before": self.not_before, "not_after": self.not_after}
+        return entry if self.role is None else {**entry, "role": self.role}
 
 
 @dataclass(frozen=True)
@@ -67,8 +99,12 @@ class Keyring:
 
     @property
     def active(self) -> KeyEntry | None:
-        """The key with an open window (the one that signs now)."""
-        open_keys = [k for k in self.keys if k.not_after is None]
+        """The worker's key with an open window (the one that signs requests now)."""
+        return self.active_for(WORKER)
+
+    def active_for(self, role: str) -> KeyEntry | None:
+        """The key of ``role`` with an open window (the one that signs for it now)."""
+        open_keys = [k for k in self.keys if k.not_after is None and k.succession == role]
         return open_keys[-1] if open_keys else None
 
     def with_key(self, entry: KeyEntry) -> Keyring:
@@ -80,7 +116,9 @@ class Keyring:
         """Close ``old_key_id`` at ``moment`` and add ``new_key`` valid from ``moment``."""
         keys = tuple(replace(k, not_after=moment) if k.key_id == old_key_id else k
                      for k in self.keys)
-        new = KeyEntry(key_id_of(new_key), new_key, not_before=moment)
+        old = self.get(old_key_id)
+        new = KeyEntry(key_id_of(new_key), new_key, not_before=moment,
+                       role=old.succession if old is not None else WORKER)
         return Keyring(self.origin, (*keys, new))
 
     def as_json(self) -> dict[str, Any]:
@@ -106,10 +144,13 @@ def parse_keyring(data: bytes) -> Keyring:
         try:
             public_key = base64.b64decode(raw["public_key"], validate=True)
             entry = KeyEntry(raw["key_id"], public_key, raw.get("not_before"),
-                             raw.get("not_after"))
+                             raw.get("not_after"), raw.get("role"))
         except (KeyError, TypeError, binascii.Error, ValueError):
             raise KeyringError(f"keyring key {i} is malformed") from None
         if len(public_key) != 32 or key_id_of(public_key) != entry.key_id:
             raise KeyringError(f"keyring key {i}: key id does not match its public key")
+        if entry.role is not None and entry.role not in ROLES:
+            raise KeyringError(f"keyring key {i}: role {entry.role!r} is not one of "
+                               f"{', '.join(ROLES)}")
         entries.append(entry)
     return Keyring(origin, tuple(entries))

@@ -8,7 +8,10 @@ contiguous, hash chain, unique ids) it checks, in one pass:
 
 - every record's key is in the keyring and the record's ``occurred_at`` is inside that key's
   window; after a ``key_rotated`` record only the new key may sign, and the keyring must hold
-  exactly the key that the rotation record (signed by the old key) announced;
+  exactly the key that the rotation record (signed by the old key) announced; each role
+  (worker, DPO tools) has its own succession, and a key signs only its role's record kinds
+  (:data:`streams.core.keyring.ROLE_KINDS`), so the worker's key cannot forge an erasure nor
+  the DPO tools' key a decision;
 - every stored checkpoint is a signed note by a keyring key (valid at the time of the last
   record it covers), for this log's origin, whose root is the Merkle root of the records;
 - a checkpoint the auditor already trusts (from an earlier run, or a witness) is neither
@@ -23,7 +26,7 @@ from typing import Any
 
 from streams.core.audit import ChainEntry, VerifyFn, verify_chain
 from streams.core.checkpoint import Checkpoint, CheckpointError, NoteKey, open_checkpoint
-from streams.core.keyring import Keyring
+from streams.core.keyring import Keyring, role_may_sign
 from streams.core.merkle import CompactRange
 
 MakeVerify = Callable[[bytes], VerifyFn]
@@ -72,7 +75,8 @@ class _Walker:
         self.tree = CompactRange()
         self.roots: dict[int, bytes] = {}
         self.times: dict[int, str] = {}
-        self.expected_key: tuple[str, int] | None = None  # (key id, seq of its rotation)
+        # per role: (key id, seq of its rotation) of the key that signs for it since then
+        self.expected_key: dict[str, tuple[str, int]] = {}
         self.last_leaf: bytes | None = None
         # request id -> the providers its admission allowed, until it is answered or failed
         self.admitted: dict[str, set[str]] = {}
@@ -85,13 +89,18 @@ class _Walker:
         window = entry.window_problem(moment)
         if window is not None:
             return f"signed outside its key's window ({window}; record time {moment})"
-        if self.expected_key is not None and key_id != self.expected_key[0]:
-            return (f"signed by key {key_id}, but key {self.expected_key[0]} replaced it at "
-                    f"record {self.expected_key[1]}")
+        if not role_may_sign(entry.role, payload["kind"]):
+            return (f"a '{payload['kind']}' record signed by key {key_id}, a {entry.role} key, "
+                    f"which may not sign that kind: a key of another role forged it")
+        expected = self.expected_key.get(entry.succession)
+        if expected is not None and key_id != expected[0]:
+            return (f"signed by key {key_id}, but key {expected[0]} replaced it at "
+                    f"record {expected[1]}")
         if payload["kind"] == "key_rotated":
             problem = self._rotation(seq, payload)
             if problem is not None:
                 return problem
+            self.expected_key[entry.succession] = (payload["details"]["new_key_id"], seq)
         problem = self._admission(payload)
         if problem is not None:
             return problem
@@ -131,7 +140,9 @@ class _Walker:
             return f"rotation names a public key that differs from keyring key {new_id}"
         if new.not_before != payload["occurred_at"]:
             return f"keyring window of key {new_id} does not start at this rotation"
-        self.expected_key = (new_id, seq)
+        old = self.keyring.get(payload["key_id"])
+        if old is not None and new.succession != old.succession:
+            return f"rotation hands the {old.succession} key's place to a {new.role} key"
         return None
 
 

@@ -16,6 +16,7 @@ from streams import cli
 from streams.cli.audit import SUMMARY_COLUMNS, moment
 from streams.config import load_settings
 from streams.core.audit import AuditEvent
+from streams.core.keyring import WORKER
 from streams.services.audit_log import open_writer
 
 REASON_MESSAGE = "no provider may receive sensitive data for tenant tax-office"
@@ -41,7 +42,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
           "classification": "internal", "purpose": "drafting", "provider_jurisdiction": "EU",
           "reasons": [{"code": "classification-raised", "message": "raised to internal"}]}),
     ]
-    with open_writer(settings) as log:
+    with open_writer(settings, WORKER) as log:
         for request_id, kind, tenant, when, details in events:
             log.append(AuditEvent(f"{request_id}/{kind}", kind, request_id, tenant, when,
                                   details))

@@ -254,7 +254,7 @@ def test_key_rotation_and_a_stale_signer_fails_closed(
         assert rotation.kind == "key_rotated" and rotation.key_id == signer.key_id
         after = store.append(event(3, at=datetime.now(UTC))).record
         assert after.key_id == new.key_id
-        with pytest.raises(AuditStoreError, match="not the log's active key"):
+        with pytest.raises(AuditStoreError, match="not the log's active worker key"):
             stale.append(event(4, at=datetime.now(UTC)))
         assert backend.verify(store).ok
 

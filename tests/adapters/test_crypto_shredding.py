@@ -234,12 +234,13 @@ def test_concurrent_runs_destroy_each_key_once(
     assert kinds_in_log(settings) == ["retention_run"] * 3
 
 
-def _secrets_of(keys_db: Path) -> list[bytes]:
-    """The raw key material in the key store (read behind its back, for the scan)."""
-    db = sqlite3.connect(keys_db)
+def _secrets_of(settings: Settings) -> list[bytes]:
+    """The raw key material (read behind the stores' backs, for the scan): the KEKs in their
+    own folder, the wrapped data keys in the key database."""
+    keks = [p.read_bytes() for p in Path(settings.kek_store).glob("*.kek")]
+    db = sqlite3.connect(settings.keys_db or Path())
     try:
-        rows = db.execute("SELECT kek FROM keks UNION ALL SELECT wrapped FROM data_keys")
-        return [bytes(r[0]) for r in rows]
+        return keks + [bytes(r[0]) for r in db.execute("SELECT wrapped FROM data_keys")]
     finally:
         db.close()
 
@@ -269,10 +270,11 @@ def test_once_the_period_passed_no_file_douane_wrote_holds_a_value_or_its_key(
         hold_id = keys.holds()[0].hold_id
         assert cli.main(["hold", "remove", hold_id]) == 0
         assert cli.main(["retention", "status"]) == 0
-        secrets = _secrets_of(settings.keys_db or Path())
+        secrets = _secrets_of(settings)
         assert len(secrets) == 4  # one period key, three data keys
         # the scan can see key material while it exists (so its silence later means something)
         assert _files_containing(settings.home, secrets)
+        assert _files_containing(settings.keys_dir, secrets[:1])
 
         clock.now = entries[0].expires_at
         keys.destroy_expired()
@@ -283,6 +285,7 @@ def test_once_the_period_passed_no_file_douane_wrote_holds_a_value_or_its_key(
 
     needles = [v.encode() for v in values] + [v.encode("utf-16-le") for v in values]
     assert _files_containing(settings.home, needles + secrets) == {}
+    assert _files_containing(settings.keys_dir, needles + secrets) == {}
     logged = output.out + output.err + caplog.text
     assert "retention run: 0 data keys destroyed" in output.out
     assert "hold" in output.out and "retention status: 3 data keys" in output.out

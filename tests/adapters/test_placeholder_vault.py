@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from cryptography.exceptions import InvalidTag
 
+from streams.adapters.kek_store import FileKekStore
 from streams.adapters.key_store import KeyStore
 from streams.adapters.personal_vault import ConversationPlaceholder, PersonalVault
 from streams.adapters.placeholder_vault import PlaceholderVault
@@ -35,7 +36,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def placeholders(tmp_path: Path, clock: Clock) -> Iterator[PlaceholderVault]:
-    keys = KeyStore(tmp_path / "keys.sqlite3", clock)
+    keys = KeyStore(tmp_path / "keys.sqlite3", FileKekStore(tmp_path / "kek"), clock)
     vault = PersonalVault(tmp_path / "vault.sqlite3", keys)
     yield PlaceholderVault(vault)
     vault.close()
@@ -136,7 +137,7 @@ def test_an_older_vault_file_gains_the_placeholder_columns(tmp_path: Path, clock
                    " subject TEXT NOT NULL, key_id TEXT NOT NULL, kind TEXT NOT NULL,"
                    " request_id TEXT, stored_at REAL NOT NULL, expires_at INTEGER NOT NULL,"
                    " nonce BLOB NOT NULL, ciphertext BLOB NOT NULL)")
-    keys = KeyStore(tmp_path / "keys.sqlite3", clock)
+    keys = KeyStore(tmp_path / "keys.sqlite3", FileKekStore(tmp_path / "kek"), clock)
     vault = PersonalVault(path, keys)
     try:
         PlaceholderVault(vault).save("city-of-lyon", "c", mapping_of(JEANNE), retention_s=HOUR)

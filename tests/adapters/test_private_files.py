@@ -21,6 +21,7 @@ from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.private_files import make_private_folder
 from streams.config import load_settings, project_root
 from streams.core.audit import AuditEvent
+from streams.core.keyring import WORKER
 from streams.devtools import kafka_broker
 from streams.front_door.keys import KeyStore as ApiKeys
 from streams.services.audit_log import open_writer
@@ -43,7 +44,7 @@ def mode(path: Path) -> int:
 def test_every_store_under_a_new_home_is_private(tmp_path: Path, usual_umask: None) -> None:
     home = tmp_path / "var" / "douane"  # neither exists yet
     settings = load_settings({"DOUANE_HOME": str(home)})
-    audit = open_writer(settings)
+    audit = open_writer(settings, WORKER)
     try:
         audit.append(AuditEvent("r-1/admitted", "admitted", "r-1", "city-of-lyon",
                                 datetime.now(UTC), {"decision": "forward"}))

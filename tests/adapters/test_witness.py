@@ -257,16 +257,18 @@ def test_cosign_cli_exit_codes(
     monkeypatch.setenv("DOUANE_SIGNING_KEY", str(log.key))
     assert main(["audit", "witness", "init", "--name", "dpo.example.org/cli",
                  "--dir", str(tmp_path / "wcli")]) == 0
-    monkeypatch.setenv("DOUANE_SIGNING_KEY", str(tmp_path / "nowhere.pem"))
-    assert main(["audit", "cosign", "--witness-dir", str(tmp_path / "wcli")]) == 1
-    assert "no log signing key" in capsys.readouterr().out
-    assert not (tmp_path / "nowhere.pem").exists()
-    monkeypatch.setenv("DOUANE_SIGNING_KEY", str(log.key))
+    monkeypatch.setenv("DOUANE_AUDIT_DB", str(tmp_path / "nowhere.sqlite3"))
+    assert main(["audit", "cosign", "--witness-dir", str(tmp_path / "wcli")]) == 2
+    assert "no audit database" in capsys.readouterr().out
+    assert not (tmp_path / "nowhere.sqlite3").exists()
+    monkeypatch.setenv("DOUANE_AUDIT_DB", str(log.db))
+    monkeypatch.setenv("DOUANE_SIGNING_KEY", str(tmp_path / "not-the-workers.pem"))
     assert main(["audit", "cosign", "--witness-dir", str(tmp_path / "wcli")]) == 0
     assert "cosigned checkpoint at size 6" in capsys.readouterr().out
     vk = str(tmp_path / "wcli" / "witness.vkey")
     assert main(["audit", "verify", "--witness", vk, "--quorum", "1"]) == 0
     assert "witnessed by at least 1 witnesses up to record 6" in capsys.readouterr().out
+    assert not (tmp_path / "not-the-workers.pem").exists()  # cosign needs no worker key
     # the log is rewritten (same size, other root): the witness refuses
     other = Log(tmp_path / "other", log.key)
     _fork_same_size(other)

@@ -23,6 +23,7 @@ from test_pipeline import (
 )
 
 from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.kek_store import FileKekStore
 from streams.adapters.key_store import KeyStore
 from streams.adapters.personal_vault import PersonalVault
 from streams.adapters.placeholder_vault import PlaceholderVault
@@ -87,7 +88,8 @@ class EchoProvider(FakeProvider):
 def open_placeholder_vault(home: Path) -> PlaceholderVault:
     """Placeholders kept the way the worker keeps them: under per-person data keys."""
     return PlaceholderVault(PersonalVault(home / "vault.sqlite3",
-                                          KeyStore(home / "keys.sqlite3")))
+                                          KeyStore(home / "keys.sqlite3",
+                                                   FileKekStore(home.parent / "kek"))))
 
 
 def close_placeholder_vault(placeholders: PlaceholderVault) -> None:

@@ -9,6 +9,12 @@ The records are the leaves of an RFC 6962 Merkle tree. The log signs checkpoints
 ``checkpoint_interval_s`` seconds, and on demand. Public keys with their validity windows live
 in a keyring file next to the database (``audit.keyring.json``); key rotation is itself a
 signed record.
+
+A process writes with the key of its **role** (``streams.core.keyring``): the worker with the
+worker's key, the DPO commands with theirs. Each role has its own active key in the log's
+``audit_meta`` (``active_key_id`` for the worker, ``active_key_id/dpo``), claimed by the first
+process of that role (which also adds its public key to the keyring), and a process appends
+only the record kinds its role may sign.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from streams.adapters.audit.protocols import (
 from streams.adapters.audit.records import SqlRecords, blob, insert_values, stored_record
 from streams.adapters.audit.schema import COLUMNS
 from streams.adapters.signer import (
-    Ed25519Signer,
+    AuditSigner,
     load_keyring,
     raw_public_key,
     save_keyring,
@@ -53,7 +59,7 @@ from streams.core.audit import (
 )
 from streams.core.checkpoint import Checkpoint, NoteSignature, sign_checkpoint
 from streams.core.cosignature import add_signature
-from streams.core.keyring import KeyEntry, Keyring
+from streams.core.keyring import WORKER, KeyEntry, Keyring, role_may_sign
 
 CHECKPOINT_EVERY = 1000
 CHECKPOINT_INTERVAL_S = 60.0
@@ -141,22 +147,28 @@ class GroupCommitLog(SqlRecords):
     def __init__(
         self,
         backend: Backend,
-        signer: Ed25519Signer,
+        signer: AuditSigner,
         *,
         keyring_path: Path,
         origin: str | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
-        signer_loader: Callable[[], Ed25519Signer] | None = None,
+        signer_loader: Callable[[], AuditSigner] | None = None,
         clock: Callable[[], datetime] = now_utc,
+        role: str = WORKER,
     ) -> None:
         super().__init__(backend)
         self._backend = backend
+        self.role = role
         self._signer = signer
         self._signer_loader = signer_loader
         self._clock = clock
         self.keyring_path = keyring_path
-        self.keyring = _open_keyring(self.keyring_path, signer, origin)
+        # under the log's write lock: two processes of different roles opening a new log at
+        # once must both end up in the keyring (the file is read, extended and written back)
+        with self._write_transaction():
+            self.keyring = _open_keyring(self.keyring_path, signer, origin, role,
+                                         format_timestamp(clock()))
         self.origin = self.keyring.origin
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval_s = checkpoint_interval_s
@@ -202,20 +214,27 @@ class GroupCommitLog(SqlRecords):
                 raise
 
     @property
-    def signer(self) -> Ed25519Signer:
+    def signer(self) -> AuditSigner:
         return self._signer
 
     # ------------------------------------------------------------------ keys
 
+    @property
+    def _active_key_name(self) -> str:
+        """The ``audit_meta`` row naming our role's active key (the worker's has the name it
+        had before roles, so older logs keep theirs)."""
+        return "active_key_id" if self.role == WORKER else f"active_key_id/{self.role}"
+
     def _active_key_id(self) -> str | None:
-        row = self._execute(
-            "SELECT value FROM audit_meta WHERE name = 'active_key_id'").fetchone()
+        row = self._execute("SELECT value FROM audit_meta WHERE name = ?",
+                            (self._active_key_name,)).fetchone()
         return None if row is None else str(row["value"])
 
     def _claim_active_key(self) -> None:
         """Record our key as the active one on a new log; on an old one, it must be the active."""
         with self._write_transaction():
-            for name, value in (("active_key_id", self._signer.key_id), ("origin", self.origin)):
+            for name, value in ((self._active_key_name, self._signer.key_id),
+                                ("origin", self.origin)):
                 self._execute("INSERT INTO audit_meta (name, value) VALUES (?, ?) "
                               "ON CONFLICT (name) DO NOTHING", (name, value))
             self._ensure_current_signer()
@@ -232,8 +251,8 @@ class GroupCommitLog(SqlRecords):
                 self.keyring = load_keyring(self.keyring_path)
                 return
         raise AuditStoreError(
-            f"signing key {self._signer.key_id} is not the log's active key {active}; "
-            "it was rotated: restart with the current signing key")
+            f"signing key {self._signer.key_id} is not the log's active {self.role} key "
+            f"{active}; it was rotated: restart with the current {self.role} signing key")
 
     # ------------------------------------------------------------------ appending
 
@@ -251,6 +270,10 @@ class GroupCommitLog(SqlRecords):
         return self._submit(list(events))
 
     def _submit(self, events: list[AuditEvent]) -> list[AppendResult]:
+        for event in events:  # fail early: the log's verification would refuse the record
+            if not role_may_sign(self.role, event.kind):
+                raise AuditPayloadError(f"record {event.record_id!r}: a {self.role} key may not "
+                                        f"sign a '{event.kind}' record")
         # Payload building and canonicalisation happen here, in the caller's thread, before
         # any lock: while one caller commits, the others prepare (and wait for the disk).
         mine = [_Pending(event) for event in events]
@@ -458,7 +481,7 @@ class GroupCommitLog(SqlRecords):
         return seq, prev, key_id
 
     def _build(self, event: AuditEvent | PreparedRecord, seq: int, prev_hash: str,
-               signer: Ed25519Signer | None = None) -> StoredRecord:
+               signer: AuditSigner | None = None) -> StoredRecord:
         prepared = event if isinstance(event, PreparedRecord) else PreparedRecord(event)
         signer = signer or self._signer
         payload, canonical = prepared.build(seq=seq, prev_hash=prev_hash, key_id=signer.key_id)
@@ -563,7 +586,7 @@ class GroupCommitLog(SqlRecords):
 
     # ------------------------------------------------------------------ key rotation
 
-    def rotate_key(self, new_signer: Ed25519Signer) -> StoredRecord:
+    def rotate_key(self, new_signer: AuditSigner) -> StoredRecord:
         """Retire the current key: a ``key_rotated`` record signed by it names the new key.
 
         The keyring file is updated (old window closed, new one opened, at the record's time)
@@ -585,8 +608,8 @@ class GroupCommitLog(SqlRecords):
                     seq, prev = self._last_seq_and_hash()
                     record = self._build(event, seq + 1, prev)
                     self._backend.insert_rows([insert_values(record)])
-                    self._execute("UPDATE audit_meta SET value = ? WHERE name = 'active_key_id'",
-                                  (new_signer.key_id,))
+                    self._execute("UPDATE audit_meta SET value = ? WHERE name = ?",
+                                  (new_signer.key_id, self._active_key_name))
                     keyring = self.keyring.rotated(old.key_id, new_public,
                                                    record.payload["occurred_at"])
                     save_keyring(self.keyring_path, keyring)
@@ -601,16 +624,24 @@ class GroupCommitLog(SqlRecords):
 
 
 
-def _open_keyring(path: Path, signer: Ed25519Signer, origin: str | None) -> Keyring:
-    """The keyring next to the log, created with ``signer`` as first key on a new log."""
+def _open_keyring(path: Path, signer: AuditSigner, origin: str | None, role: str,
+                  now: str) -> Keyring:
+    """The keyring next to the log, created with ``signer`` as first key on a new log; the
+    first key of a role on an older log is added, valid from ``now`` (the first process of a
+    role introduces its key; whether the log accepts it is decided when it claims the role's
+    active key, in the same way for every process)."""
     if not path.exists():
         keyring = Keyring(origin or DEFAULT_ORIGIN,
-                          (KeyEntry(signer.key_id, raw_public_key(signer)),))
+                          (KeyEntry(signer.key_id, raw_public_key(signer), role=role),))
         save_keyring(path, keyring)
         return keyring
     keyring = load_keyring(path)
     if origin is not None and origin != keyring.origin:
         raise AuditStoreError(f"{path}: the log's origin is {keyring.origin!r}, "
                               f"not the configured {origin!r}")
+    if keyring.get(signer.key_id) is None and keyring.active_for(role) is None:
+        keyring = keyring.with_key(KeyEntry(signer.key_id, raw_public_key(signer),
+                                            not_before=now, role=role))
+        save_keyring(path, keyring)
     return keyring
 

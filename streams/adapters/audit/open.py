@@ -11,8 +11,9 @@ from collections.abc import Callable
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.records import SqlRecords
 from streams.adapters.audit.sqlite import SqliteAuditReader, SqliteAuditStore
-from streams.adapters.signer import Ed25519Signer, keyring_path_for
+from streams.adapters.signer import AuditSigner, keyring_path_for
 from streams.config import Settings
+from streams.core.keyring import WORKER
 
 
 def describe(settings: Settings) -> str:
@@ -29,10 +30,11 @@ def audit_log_exists(settings: Settings) -> bool:
 
 
 def open_audit_log(
-    settings: Settings, signer: Ed25519Signer,
-    signer_loader: Callable[[], Ed25519Signer] | None = None,
+    settings: Settings, signer: AuditSigner,
+    signer_loader: Callable[[], AuditSigner] | None = None,
+    role: str = WORKER,
 ) -> GroupCommitLog:
-    """The configured store, for writing."""
+    """The configured store, for writing with the key of ``role`` (worker or DPO tools)."""
     if settings.audit_dsn:
         from streams.adapters.audit.postgres import PostgresAuditStore
 
@@ -40,12 +42,12 @@ def open_audit_log(
             settings.audit_dsn, signer, keyring_path=keyring_path_for(settings.audit_db),
             origin=settings.audit_origin, checkpoint_every=settings.checkpoint_every,
             checkpoint_interval_s=settings.checkpoint_interval_s, signer_loader=signer_loader,
-            busy_timeout_s=settings.audit_busy_timeout_s)
+            busy_timeout_s=settings.audit_busy_timeout_s, role=role)
     return SqliteAuditStore(
         settings.audit_db, signer, origin=settings.audit_origin,
         checkpoint_every=settings.checkpoint_every,
         checkpoint_interval_s=settings.checkpoint_interval_s, signer_loader=signer_loader,
-        busy_timeout_s=settings.audit_busy_timeout_s)
+        busy_timeout_s=settings.audit_busy_timeout_s, role=role)
 
 
 def open_audit_reader(settings: Settings) -> SqlRecords:

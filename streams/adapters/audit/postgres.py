@@ -39,7 +39,8 @@ from streams.adapters.audit.schema import (
     ColumnType,
     create_statements,
 )
-from streams.adapters.signer import Ed25519Signer
+from streams.adapters.signer import AuditSigner
+from streams.core.keyring import WORKER
 
 _TYPES: dict[ColumnType, str] = {"integer": "BIGINT", "text": "TEXT", "bytes": "BYTEA"}
 _SCHEMA_LOCK = 0x64_6F_75_61_6E_65  # advisory lock id ("douane"): one process creates tables
@@ -152,15 +153,16 @@ class PostgresAuditStore(GroupCommitLog):
     def __init__(
         self,
         dsn: str,
-        signer: Ed25519Signer,
+        signer: AuditSigner,
         *,
         keyring_path: Path,
         origin: str | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
-        signer_loader: Callable[[], Ed25519Signer] | None = None,
+        signer_loader: Callable[[], AuditSigner] | None = None,
         clock: Callable[[], datetime] = now_utc,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
+        role: str = WORKER,
     ) -> None:
         backend = PostgresBackend(dsn, busy_timeout_s, read_only=False)
         self.dsn = dsn
@@ -169,7 +171,7 @@ class PostgresAuditStore(GroupCommitLog):
             super().__init__(
                 backend, signer, keyring_path=keyring_path, origin=origin,
                 checkpoint_every=checkpoint_every, checkpoint_interval_s=checkpoint_interval_s,
-                signer_loader=signer_loader, clock=clock)
+                signer_loader=signer_loader, clock=clock, role=role)
         except BaseException:
             backend.close()
             raise

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from streams.adapters.signer import Ed25519Signer
+from streams.adapters.signer import AuditSigner
 from streams.core.audit import PAYLOAD_TYPE, AuditEvent, ChainEntry
 from streams.core.audit_query import fold, matches
 from streams.core.checkpoint import Checkpoint, parse_checkpoint, split_note
@@ -154,7 +154,7 @@ class AuditLog(AuditStore, Protocol):
 
     def issue_checkpoint(self) -> StoredCheckpoint: ...
 
-    def rotate_key(self, new_signer: Ed25519Signer) -> StoredRecord: ...
+    def rotate_key(self, new_signer: AuditSigner) -> StoredRecord: ...
 
 
 

@@ -31,8 +31,9 @@ from streams.adapters.audit.schema import (
     ColumnType,
     create_statements,
 )
-from streams.adapters.signer import Ed25519Signer, keyring_path_for
+from streams.adapters.signer import AuditSigner, keyring_path_for
 from streams.adapters.sqlite_files import SqliteOpenError, open_wal_database
+from streams.core.keyring import WORKER
 
 if TYPE_CHECKING:
     from streams.adapters.audit.protocols import AuditLog, AuditReader, AuditStore
@@ -114,15 +115,16 @@ class SqliteAuditStore(GroupCommitLog):
     def __init__(
         self,
         path: Path,
-        signer: Ed25519Signer,
+        signer: AuditSigner,
         *,
         origin: str | None = None,
         keyring_path: Path | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
         checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
-        signer_loader: Callable[[], Ed25519Signer] | None = None,
+        signer_loader: Callable[[], AuditSigner] | None = None,
         clock: Callable[[], datetime] = now_utc,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
+        role: str = WORKER,
     ) -> None:
         backend = SqliteBackend.open(path, busy_timeout_s)
         self.path = path
@@ -131,7 +133,7 @@ class SqliteAuditStore(GroupCommitLog):
                 backend, signer, keyring_path=keyring_path or keyring_path_for(path),
                 origin=origin, checkpoint_every=checkpoint_every,
                 checkpoint_interval_s=checkpoint_interval_s, signer_loader=signer_loader,
-                clock=clock)
+                clock=clock, role=role)
         except BaseException:
             backend.close()
             raise

@@ -1,0 +1,180 @@
+"""Key-encryption keys (KEKs), one per period, kept apart from the data keys they wrap.
+
+Crypto-shredding destroys a period by destroying its KEK. If the KEKs sat in the same SQLite
+file as the wrapped data keys, any copy of that file (a backup, a snapshot, a stolen disk
+image) would hold both halves and undo every erasure. So the data key database
+(``keys.sqlite3``) holds only wrapped keys, and the KEKs live behind :class:`KekStore`:
+
+* :class:`FileKekStore` (the default): one 32-byte file per period, mode 0600, in a 0700
+  folder *outside* ``DOUANE_HOME`` (``$DOUANE_KEYS_DIR/kek``, see ``streams.config``), which
+  must never be backed up together with the data folder (``docs/retention.md``);
+* ``streams.adapters.pkcs11_keys.TokenKekStore``: AES keys created inside a PKCS#11 token,
+  which wraps and unwraps there; the KEK never leaves the token.
+
+Wrapping is AES-256-GCM with the data key's id as associated data, as the key store has always
+done, so data keys wrapped before the KEKs moved out still unwrap after the migration
+(:meth:`streams.adapters.key_store.KeyStore._migrate_keks`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from streams.adapters.private_files import PRIVATE_FILE_MODE, make_private_folder
+from streams.core.key_periods import KeyPeriod, parse_period_id
+from streams.errors import DouaneError
+
+KEK_BYTES = 32
+
+
+class KekStoreError(DouaneError, RuntimeError):
+    """The KEK store is damaged or refuses an operation; the message names the period."""
+
+
+class KekStore(Protocol):
+    """Where the per-period key-encryption keys are; wraps and unwraps data keys with them."""
+
+    def wrap(self, period: KeyPeriod, key_id: str, data_key: bytes) -> tuple[bytes, bytes]:
+        """``(nonce, wrapped)`` of ``data_key`` under the period's KEK, created on first use
+        (the caller refuses periods that have ended)."""
+        ...
+
+    def unwrap(self, period_id: str, key_id: str, nonce: bytes, wrapped: bytes) -> bytes | None:
+        """The data key, or None once the period's KEK has been destroyed."""
+        ...
+
+    def period_ids(self) -> set[str]:
+        """Periods whose KEK still exists."""
+        ...
+
+    def destroy(self, period_id: str) -> bool:
+        """Destroy the period's KEK; False if it was already gone."""
+        ...
+
+    def adopt(self, period_id: str, kek: bytes) -> None:
+        """Take over a KEK found in an older key database (a migration); kept if present."""
+        ...
+
+    def describe(self) -> str:
+        """Where the KEKs are, for messages (no secret)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+def gcm_wrap(kek: bytes, key_id: str, data_key: bytes) -> tuple[bytes, bytes]:
+    nonce = os.urandom(12)
+    return nonce, AESGCM(kek).encrypt(nonce, data_key, key_id.encode())
+
+
+def gcm_unwrap(kek: bytes, key_id: str, nonce: bytes, wrapped: bytes) -> bytes:
+    try:
+        return AESGCM(kek).decrypt(nonce, wrapped, key_id.encode())
+    except InvalidTag:
+        raise KekStoreError(f"data key {key_id} does not unwrap: key store damaged") from None
+
+
+class FileKekStore:
+    """One file per period (``<start>+<length>_<retention>.kek``, 32 random bytes, 0600).
+
+    Creation is ``O_CREAT | O_EXCL``: processes starting a period at once agree on one KEK.
+    Destruction overwrites the file with zeros, syncs and unlinks it (on a copy-on-write file
+    system or an SSD the old blocks may survive: use an encrypted volume, or a token).
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        make_private_folder(folder)
+
+    def _path(self, period_id: str) -> Path:
+        parse_period_id(period_id)  # only well-formed ids make file names
+        return self.folder / (period_id.replace("/", "_") + ".kek")
+
+    def _read(self, period_id: str) -> bytes | None:
+        try:
+            kek = self._path(period_id).read_bytes()
+        except FileNotFoundError:
+            return None
+        if len(kek) != KEK_BYTES:
+            raise KekStoreError(f"{self._path(period_id)}: not a {KEK_BYTES}-byte key "
+                                f"({len(kek)} bytes): KEK store damaged")
+        return kek
+
+    def _create(self, period_id: str, kek: bytes) -> bytes:
+        path = self._path(period_id)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
+        except FileExistsError:  # another process made it first: use theirs
+            found = self._read(period_id)
+            if found is None:
+                raise KekStoreError(f"{path} vanished while being created") from None
+            return found
+        try:
+            os.write(fd, kek)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._sync_folder()
+        return kek
+
+    def _sync_folder(self) -> None:
+        fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def wrap(self, period: KeyPeriod, key_id: str, data_key: bytes) -> tuple[bytes, bytes]:
+        kek = self._read(period.period_id)
+        if kek is None:
+            kek = self._create(period.period_id, AESGCM.generate_key(bit_length=256))
+        return gcm_wrap(kek, key_id, data_key)
+
+    def unwrap(self, period_id: str, key_id: str, nonce: bytes, wrapped: bytes) -> bytes | None:
+        kek = self._read(period_id)
+        return None if kek is None else gcm_unwrap(kek, key_id, nonce, wrapped)
+
+    def period_ids(self) -> set[str]:
+        found = set()
+        for path in self.folder.glob("*.kek"):
+            period_id = path.name.removesuffix(".kek").replace("_", "/")
+            with contextlib.suppress(ValueError):
+                parse_period_id(period_id)
+                found.add(period_id)
+        return found
+
+    def destroy(self, period_id: str) -> bool:
+        path = self._path(period_id)
+        try:
+            fd = os.open(path, os.O_WRONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            os.write(fd, bytes(KEK_BYTES))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        with contextlib.suppress(FileNotFoundError):  # another run destroyed it too
+            path.unlink()
+        self._sync_folder()
+        return True
+
+    def adopt(self, period_id: str, kek: bytes) -> None:
+        if len(kek) != KEK_BYTES:
+            raise KekStoreError(f"KEK of period {period_id} is {len(kek)} bytes, not "
+                                f"{KEK_BYTES}: key database damaged")
+        if self._create(period_id, kek) != kek:
+            raise KekStoreError(f"period {period_id} already has a different KEK in "
+                                f"{self.folder}: refusing to migrate over it")
+
+    def describe(self) -> str:
+        return f"files in {self.folder}"
+
+    def close(self) -> None:
+        return None
