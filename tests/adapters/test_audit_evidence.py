@@ -470,8 +470,7 @@ def test_without_a_keyring_the_verifier_says_loudly_it_trusted_the_bundles_own_k
 
 def test_the_verifier_prints_the_records_covered(log: Log) -> None:
     lines = check(bundle_of(log)).splitlines()
-    assert lines[1].startswith("Records covered: 1 to 10 (10 records, written "
-                               "2025-03-01T09:30:01.000000Z to ")
+    assert lines[1].startswith("Records covered: 1 to 10 (10 records, written 2025-03-01T09:30:")
     assert "from the first record to the checkpoint (no end date)" in lines[1]
     with log.open() as store:
         part = build_bundle(store, "2025-03-01T09:30:04.000000Z", "2025-03-01T09:30:07.000000Z")

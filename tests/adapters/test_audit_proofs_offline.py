@@ -18,6 +18,7 @@ from streams.adapters.signer import load_or_create_signer
 from streams.config import Settings, load_settings
 from streams.core import merkle
 from streams.core.audit import AuditEvent, canonical_bytes, signing_input
+from streams.core.keyring import WORKER
 from streams.services.audit_log import open_writer
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -34,7 +35,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settin
 
 
 def grow(settings: Settings, start: int, end: int) -> None:
-    with open_writer(settings) as log:
+    with open_writer(settings, WORKER) as log:  # the worker's records, with its key
         for i in range(start, end):
             log.append(AuditEvent(f"req-{i}/admitted", "admitted", f"req-{i}", "city-of-lyon",
                                   T0 + timedelta(minutes=i),

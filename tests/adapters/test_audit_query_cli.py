@@ -151,7 +151,7 @@ def test_relative_times(text: str, expected: str) -> None:
 def test_relative_times_on_the_command_line(capsys: pytest.CaptureFixture[str],
                                             home: Path) -> None:
     now = datetime.now(UTC)
-    with open_writer(load_settings({"DOUANE_HOME": str(home)})) as log:
+    with open_writer(load_settings({"DOUANE_HOME": str(home)}), WORKER) as log:
         for request_id, age in (("older", timedelta(days=3)), ("recent", timedelta(hours=1))):
             log.append(AuditEvent(f"{request_id}/admitted", "admitted", request_id, "archive",
                                   now - age, {"decision": "forward"}))

@@ -166,9 +166,17 @@ class GroupCommitLog(SqlRecords):
         self.keyring_path = keyring_path
         # under the log's write lock: two processes of different roles opening a new log at
         # once must both end up in the keyring (the file is read, extended and written back)
+        def valid_from() -> str:
+            # A key new to an existing log (the DPO tools' first key) is valid from the log's
+            # last record, not from now: its first act may be to sign a checkpoint of records
+            # written before it existed, and a checkpoint's key must be valid at its last record.
+            now = format_timestamp(clock())
+            size = self.size()
+            latest = self.get_seq(size) if size else None
+            return min(now, str(latest.payload["occurred_at"])) if latest else now
+
         with self._write_transaction():
-            self.keyring = _open_keyring(self.keyring_path, signer, origin, role,
-                                         format_timestamp(clock()))
+            self.keyring = _open_keyring(self.keyring_path, signer, origin, role, valid_from)
         self.origin = self.keyring.origin
         self.checkpoint_every = checkpoint_every
         self.checkpoint_interval_s = checkpoint_interval_s
@@ -625,7 +633,7 @@ class GroupCommitLog(SqlRecords):
 
 
 def _open_keyring(path: Path, signer: AuditSigner, origin: str | None, role: str,
-                  now: str) -> Keyring:
+                  now: Callable[[], str]) -> Keyring:
     """The keyring next to the log, created with ``signer`` as first key on a new log; the
     first key of a role on an older log is added, valid from ``now`` (the first process of a
     role introduces its key; whether the log accepts it is decided when it claims the role's
@@ -641,7 +649,7 @@ def _open_keyring(path: Path, signer: AuditSigner, origin: str | None, role: str
                               f"not the configured {origin!r}")
     if keyring.get(signer.key_id) is None and keyring.active_for(role) is None:
         keyring = keyring.with_key(KeyEntry(signer.key_id, raw_public_key(signer),
-                                            not_before=now, role=role))
+                                            not_before=now(), role=role))
         save_keyring(path, keyring)
     return keyring
 
