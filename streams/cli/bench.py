@@ -17,6 +17,12 @@ def register(commands: Commands) -> None:
         "pii", help="precision/recall/F2 per entity and language, prompts/s, p50/p99")
     add_arguments(pii)
     pii.set_defaults(run=run_pii)
+    from streams.devtools.bench.phone_load import add_arguments as phone_arguments
+
+    phones = bench_commands.add_parser(
+        "phones", help="a generated load of phone numbers in every common format: how many leak")
+    phone_arguments(phones)
+    phones.set_defaults(run=run_phones)
     fetch = bench_commands.add_parser(
         "fetch-corpora",
         help="download the public labelled corpora of `bench pii --third-party` into the cache")
@@ -46,3 +52,8 @@ def run_fetch_corpora(args: argparse.Namespace, settings: Settings) -> int:
     print(f"corpora in {root} (files digest {third_party.fingerprint(root)})")
     return 0
 
+
+def run_phones(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.devtools.bench.phone_load import run_phone_load
+
+    return run_phone_load(args, settings)
