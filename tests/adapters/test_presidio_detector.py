@@ -23,8 +23,9 @@ def detector() -> PresidioDetector:
 
 
 def values(detection: Detection, text: str, entity: str | None = None) -> list[str]:
-    return [text[f.start : f.end] for f in detection.findings
-            if f.score >= 0.5 and (entity is None or f.entity_type == entity)]
+    """The distinct values found (NER and the given-name pass may both report a name)."""
+    return list(dict.fromkeys(text[f.start : f.end] for f in detection.findings
+                              if f.score >= 0.5 and (entity is None or f.entity_type == entity)))
 
 
 def run(detector: PresidioDetector, text: str, language: str | None = None) -> Detection:

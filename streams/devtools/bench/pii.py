@@ -60,6 +60,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "`douane bench fetch-corpora` (dev and held-out tables)")
     parser.add_argument("--third-party-count", type=int, default=200,
                         help="prompts per third-party corpus (default 200)")
+    parser.add_argument("--third-party-role", choices=["dev", "heldout", "both"],
+                        default="both", help="score only the dev corpora while tuning")
 
 
 @dataclass
@@ -194,7 +196,8 @@ def _third_party_prompts(args: argparse.Namespace, languages: list[str]
     from streams.devtools.bench import third_party
 
     root = third_party.cache_dir()
-    chosen = [c for c in third_party.CORPORA if c.language in languages]
+    roles = ("dev", "heldout") if args.third_party_role == "both" else (args.third_party_role,)
+    chosen = [c for c in third_party.CORPORA if c.language in languages and c.role in roles]
     print(f"third-party corpora from {root} (files digest {third_party.fingerprint(root)}), "
           f"{args.third_party_count} prompts per corpus")
     return {corpus: third_party.prompts(root, corpus, args.third_party_count, args.seed)
@@ -206,6 +209,8 @@ def _third_party_tables(detect: Callable[[list[LabelledPrompt]], list[list[Findi
                         min_score: float) -> None:
     for role, title in (("dev", "dev (may be looked at)"),
                         ("heldout", "held-out (never tuned on)")):
+        if not any(corpus.role == role for corpus in corpora):
+            continue
         print(f"\n== quality, third-party {title} ==")
         for corpus, (labelled, free) in corpora.items():
             if corpus.role != role:
