@@ -31,6 +31,8 @@ def names(text: str, language: str = "en") -> list[str]:
     ("Reply to Joaquim Ferreira and Chinedu Okafor.", ["Joaquim Ferreira", "Chinedu Okafor"]),
     ("Rédige une réponse à Ngozi Adeyemi et à Yusuf Demir.", ["Ngozi Adeyemi", "Yusuf Demir"]),
     ("Escribe a Valentina Costa y a Jamal Haddad.", ["Valentina Costa", "Jamal Haddad"]),
+    # a civility title that is also a given name somewhere stays outside the name
+    ("Please reply to Mr Yusuf Costa and Lady Xenia Dubois.", ["Yusuf Costa", "Xenia Dubois"]),
     # particles belong to the name
     ("The file of Fatima bin Rashid is closed.", ["Fatima bin Rashid"]),
 ])

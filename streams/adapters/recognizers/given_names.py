@@ -58,6 +58,10 @@ NAME_RUN = regex.compile(
     rf"{NAME_WORD}){{1,4}}(?![\w'’-])")
 WORD = regex.compile(NAME_WORD)
 
+# Civility titles that are also given names somewhere ("Mr", "Don", "Lady"): the name follows.
+TITLES = frozenset(("mr", "mrs", "ms", "miss", "dr", "sir", "lady", "lord", "don", "doña",
+                    "dona", "dom", "madame", "mme", "mademoiselle", "mlle", "monsieur", "señor",
+                    "señora", "señorita", "sr", "sra", "srta", "prof", "professor"))
 # Words that make a capitalised run an institution, a place or an event, not a person.
 NOT_A_SURNAME = frozenset(
     """street st road rd avenue ave boulevard lane drive square place court park gardens bridge
@@ -130,7 +134,7 @@ class GivenNameRecognizer(LocalRecognizer):
                  for m in WORD.finditer(run.group())]
         for first, (start, _, word) in enumerate(words):
             if not self._given_name(word):
-                if word in self.given:
+                if word in self.given and word.casefold() not in TITLES:
                     return None  # "María García López": a common name first, NER's call
                 continue
             end, count, after_particle = None, 1, False
@@ -151,8 +155,9 @@ class GivenNameRecognizer(LocalRecognizer):
         return None
 
     def _given_name(self, word: str) -> bool:
+        folded = word.casefold()
         return self.given.get(word, 99.0) <= GIVEN_NAME_MAX_WORD_FREQUENCY \
-            and _pronounceable(word) and word.casefold() not in function_words()
+            and _pronounceable(word) and folded not in function_words() and folded not in TITLES
 
     def _may_follow(self, word: str, after_particle: bool) -> bool:
         """A later word: a known surname or given name, or any capitalised word that is not a
@@ -172,6 +177,9 @@ def _pronounceable(word: str) -> bool:
 @lru_cache(maxsize=1)
 def function_words() -> frozenset[str]:
     """spaCy's stop words for English, French and Spanish (word lists, no model)."""
+    from streams.adapters.spacy_ops import import_french_quickly
+
+    import_french_quickly()  # spacy.lang.fr would otherwise cost 3 s of start-up
     from spacy.lang.en.stop_words import STOP_WORDS as ENGLISH
     from spacy.lang.es.stop_words import STOP_WORDS as SPANISH
     from spacy.lang.fr.stop_words import STOP_WORDS as FRENCH
