@@ -40,6 +40,8 @@ The tree (module in brackets; built-in base after the ``/``)::
     ├── FaultSpecError / ValueError             [adapters.fault]  a DOUANE_FAULT not understood
     ├── KafkaBrokerError / RuntimeError         [devtools.kafka_broker]  the local broker cannot
     │                                             be managed
+    ├── CorpusMissing / RuntimeError            [devtools.bench.third_party]  a labelled corpus
+    │                                             is not in the cache or cannot be fetched
     └── BadRequest / ValueError                 [front_door.openai_format]  an OpenAI request
                                                   that is not a douane request
 

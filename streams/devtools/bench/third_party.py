@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streams.devtools.bench.pii_data import LabelledPrompt, Span
+from streams.errors import DouaneError
 
 LABELS = {"PER": "PERSON", "PERS": "PERSON", "LOC": "LOCATION", "ORG": "ORGANIZATION"}
 RAW_URL = "https://raw.githubusercontent.com/{repo}/{commit}/{path}"
@@ -85,7 +86,7 @@ CORPORA = (
 )
 
 
-class CorpusMissing(RuntimeError):
+class CorpusMissing(DouaneError, RuntimeError):
     """A corpus is not in the cache: ``douane bench fetch-corpora`` brings it."""
 
 
