@@ -172,6 +172,12 @@ NAME_CASES = [
     ("uk", "Олександр Петренко просить довідку.", ["Олександр Петренко"]),
     ("uk", "Київська міська рада оголошує конкурс.", []),
     ("uk", "Роман був цікавий.", []),  # a single ambiguous word: below the threshold
+    # ...unless it is capitalised inside a sentence (issue 14: lone first names were missed)
+    ("uk", "Він довго говорив з Мариною про дітей.", ["Мариною"]),
+    # initials before a surname, as official letters write names
+    ("uk", "Наказ підписала В. І. Критська.", ["В. І. Критська"]),
+    ("uk", "Лист від Т.К. Пуздирєвої отримано.", ["Т.К. Пуздирєвої"]),
+    ("uk", "Це вирішили США. Україна підтримала рішення.", []),
     ("is", "Skrifaðu bréf til Jóns Sigurðssonar um málið.", ["Jóns Sigurðssonar"]),
     ("is", "Guðrún Pétursdóttir býr í Reykjavík.", ["Guðrún Pétursdóttir"]),
     ("is", "Vinsamlegast þýddu bréfið frá Reykjavíkurborg.", []),
