@@ -14,7 +14,11 @@ an organisation (the words are replaced either way).
 The lexicon (``data/given_names.tsv.gz``, ``data/surnames.tsv.gz``) holds the names that rank
 among the 1,000 most frequent of at least one country in ``names-dataset`` (MIT licence) with
 how common each is as a word in English, French and Spanish (``wordfreq``); it is rebuilt by
-``python -m streams.devtools.names_lexicon``. It holds names only, linked to no one.
+``python -m streams.devtools.names_lexicon``. It holds names only, linked to no one. Provenance,
+for whoever decides whether to keep it: names-dataset says its v3 lists were extracted from
+the 2021 dump of 533 million Facebook accounts; the packaged file keeps only the name strings
+(no person, no count) that rank high in some country, but a deployment that must not build on
+leaked data should rebuild the lexicon from another list of names (same file format).
 """
 
 from __future__ import annotations
