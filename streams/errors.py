@@ -52,6 +52,8 @@ The tree (module in brackets; built-in base after the ``/``)::
     │                                             be managed
     ├── KafkaPrincipalError / RuntimeError      [devtools.kafka_principals]  a principal of the
     │                                             local broker cannot be changed
+    ├── CorpusMissing / RuntimeError            [devtools.bench.third_party]  a labelled corpus
+    │                                             is not in the cache or cannot be fetched
     ├── BadRequest / ValueError                 [front_door.openai_format]  an OpenAI request
     │                                             that is not a douane request
     ├── KeyFileError / ValueError               [front_door.keys]  an unreadable API key file

