@@ -13,8 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streams.core.tenant_topics import LAYOUTS, PER_TENANT
 from streams.errors import DouaneError
 
+# the single layout's topics (DOUANE_TOPIC_LAYOUT=single); per tenant by default:
+# streams.core.tenant_topics
 REQUESTS_TOPIC = "douane.requests"
 RESPONSES_TOPIC = "douane.responses"
 # pieces of answers as they stream, for requests that asked for it ("stream": true)
@@ -72,6 +75,13 @@ class Settings:
     # client options by streams.adapters.kafka_security (files are read there, not here)
     # (may hold DOUANE_KAFKA_SASL_PASSWORD: kept out of repr)
     kafka_security_env: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    # "per-tenant" (douane.requests.<tenant>, douane.responses.<tenant>: Kafka's ACLs bind
+    # tenants to topics) or "single" (one douane.requests/douane.responses for everybody: a
+    # compatibility mode for a single-tenant installation, see docs/security.md)
+    topic_layout: str = PER_TENANT
+    # a Kafka client properties file for the principal that manages douane's ACLs (a cluster
+    # admin); unset: the local broker's douane-admin, or no ACL management by the worker
+    kafka_acl_admin_properties: Path | None = None
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -126,6 +136,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                                               1024 * 1024),
         detection_processes=_count(source, "DOUANE_DETECTION_PROCESSES", 1),
         kafka_group_instance_id=_identifier(source, "DOUANE_KAFKA_GROUP_INSTANCE_ID"),
+        topic_layout=_choice(source, "DOUANE_TOPIC_LAYOUT", LAYOUTS, PER_TENANT),
+        kafka_acl_admin_properties=(Path(source["DOUANE_KAFKA_ACL_ADMIN_PROPERTIES"])
+                                    if source.get("DOUANE_KAFKA_ACL_ADMIN_PROPERTIES")
+                                    else None),
         kafka_security_env=tuple(sorted(
             (name, value) for name, value in source.items()
             if name.startswith(KAFKA_SECURITY_PREFIXES) and value)),
@@ -144,6 +158,14 @@ def _identifier(source: Mapping[str, str], name: str) -> str | None:
     if text is not None and not INSTANCE_ID.fullmatch(text):
         raise SettingError(f"{name} must be letters, digits, '.', '_' or '-' (at most 249), "
                            "e.g. the host name and a number: douane-worker-1")
+    return text
+
+
+def _choice(source: Mapping[str, str], name: str, allowed: tuple[str, ...],
+            default: str) -> str:
+    text = source.get(name) or default
+    if text not in allowed:
+        raise SettingError(f"{name}={text!r} is not one of {', '.join(allowed)}")
     return text
 
 

@@ -36,6 +36,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streams.adapters.kafka_acl_admin import create_acls, delete_acls
 from streams.adapters.kafka_security import KafkaConnection, diagnose, kafka_connection
 from streams.adapters.private_files import (
     make_private_folder,
@@ -49,15 +50,12 @@ from streams.core.kafka_acls import (
     TENANT_PREFIX,
     WORKER,
     acl_layout,
-    tenant_acls,
     tenant_principal,
 )
 from streams.devtools.kafka_principals import (
     DOUANE_PRINCIPALS,
     SCRAM_MECHANISM,
     BrokerSecrets,
-    create_acls,
-    delete_acls,
     is_tenant_principal,
 )
 from streams.devtools.kafka_tls import write_private
@@ -857,7 +855,8 @@ async def _grant(
         await _set_scram_user(settings, paths, secrets, principal)
     tenants = [p.removeprefix(TENANT_PREFIX) for p in secrets.principals()
                if is_tenant_principal(p)]
-    count = await create_acls(kafka_connection(settings), acl_layout(tenants))
+    count = await create_acls(kafka_connection(settings),
+                              acl_layout(tenants, settings.topic_layout))
     log.info("kafka ACLs applied", acls=count, tenants=len(tenants))
 
 
@@ -950,7 +949,8 @@ async def add_tenant_user(settings: Settings, tenant_id: str) -> str:
     secrets.password(principal)
     secrets.write_client_files(principal, settings.kafka_bootstrap)
     await _set_scram_user(settings, paths, secrets, principal)
-    await create_acls(kafka_connection(settings), tenant_acls(tenant_id))
+    # its own topics, and the front door's and worker's grants on them
+    await create_acls(kafka_connection(settings), acl_layout([tenant_id], settings.topic_layout))
     return principal
 
 

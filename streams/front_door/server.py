@@ -71,6 +71,12 @@ async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse
         return _error(401, "unknown API key: it is not in this douane's key file (keys are "
                            "shown once, when created; ask the operator for a new one)",
                       "invalid_request_error", "invalid_api_key")
+    if not request.app[FRONT_DOOR].bridge.serves(tenant):
+        # per-tenant topics: only the tenants of the policy it started with have topics and
+        # ACLs this front door may use
+        return _error(403, "this API key's tenant is not served by this front door (not in the "
+                           "policy it started with; an operator restarts it after adding the "
+                           "tenant)", "permission_error", "tenant_not_served")
     request[TENANT] = tenant
     return await handler(request)  # type: ignore[no-any-return]
 
@@ -215,14 +221,16 @@ def build_app(door: FrontDoor) -> web.Application:
 
 async def serve(settings: Settings, port: int, host: str, timeout_s: float | None) -> None:
     from streams.adapters.kafka_security import kafka_connection
-    from streams.services.topics import FRONT_DOOR_TOPICS, ensure_topics
+    from streams.services.topics import ensure_topics, front_door_topics
     from streams.worker import load_policy
 
     policy = load_policy(settings.policy_path)
     kafka = kafka_connection(settings, "front-door")
     # only the topics it uses: its principal may see no others (the worker makes the rest)
-    await ensure_topics(kafka, list(FRONT_DOOR_TOPICS), settings.topic_partitions)
-    bridge = KafkaBridge(kafka)
+    tenants = sorted(policy.policy.tenant_ids)
+    await ensure_topics(kafka, front_door_topics(settings.topic_layout, tenants),
+                        settings.topic_partitions)
+    bridge = KafkaBridge(kafka, tenants, settings.topic_layout)
     await bridge.start()
     timeout = timeout_s or float(os.environ.get("DOUANE_FRONT_DOOR_TIMEOUT_S", "60"))
     door = FrontDoor(policy, KeyStore(keys_path(settings.home)), bridge, timeout,

@@ -43,7 +43,7 @@ async def test_hostile_values_reach_no_record_reply_or_log_line(
 
     prefix = f"free-text-{uuid.uuid4().hex[:8]}"
     sent = {f"{prefix}-{n}": tenant for n, tenant in enumerate((HOSTILE, WELL_SHAPED))}
-    async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+    async with KafkaClient(douane.settings) as client:
         for request_id, tenant in sent.items():
             await client.publish(request(request_id, "Horaires de la mairie ?", tenant=tenant))
         responses = await client.responses(set(sent), timeout_s=180)
