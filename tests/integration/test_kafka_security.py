@@ -17,14 +17,18 @@ import stat
 import subprocess
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import confluent_kafka  # a dev dependency: librdkafka, the independent client
 import pytest
+import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
+from aiokafka.protocol.admin import DescribeAclsRequest
 from stack import KafkaClient, Stack, request
 
 from streams.adapters.kafka_security import (
@@ -36,7 +40,13 @@ from streams.adapters.kafka_security import (
     start_client,
 )
 from streams.config import DEAD_LETTER_TOPIC, REJECTED_TOPIC, REQUESTS_TOPIC, forward_topic
-from streams.core.kafka_acls import tenant_principal
+from streams.core.kafka_acls import (
+    ANY_PERMISSION,
+    Operation,
+    PatternType,
+    ResourceType,
+    tenant_principal,
+)
 from streams.core.tenant_topics import request_topic, response_chunks_topic, responses_topic
 from streams.devtools.kafka_broker import ensure_kafka_jars
 from streams.devtools.kafka_principals import BrokerSecrets
@@ -380,3 +390,59 @@ async def test_librdkafka_works_with_the_generated_conf(douane: Stack) -> None:
     for topic in (forward_topic("sovereign-local"), request_topic(OTHER)):
         error = await asyncio.to_thread(librdkafka_denied, secrets, topic)
         assert error is not None and error.name() == "TOPIC_AUTHORIZATION_FAILED", error
+
+
+# --------------------------------------------------------------------------- policy reload
+
+
+async def acls_of(stack: Stack, principal: str) -> set[tuple[str, str]]:
+    """(resource name, operation) of the ACLs of ``principal`` now on the broker."""
+    admin = AIOKafkaAdminClient(**connection_of(stack, "douane-admin").client_options())
+    await start_client(admin, connection_of(stack, "douane-admin"), "operator")
+    try:
+        response = await admin._send_request(DescribeAclsRequest(
+            int(ResourceType.ANY), None, int(PatternType.ANY), f"User:{principal}", None,
+            int(Operation.ANY), ANY_PERMISSION))
+    finally:
+        await admin.close()
+    return {(name, Operation(operation).name) for _kind, name, _pattern, entries
+            in response.resources for _p, _host, operation, _permission in entries}
+
+
+async def test_a_tenant_added_to_the_policy_gets_topics_and_acls_and_loses_them_removed(
+        douane: Stack) -> None:
+    path = douane.settings.policy_path
+    original = path.read_text("utf-8")
+    document = yaml.safe_load(original)
+    newcomer = f"agency-{uuid.uuid4().hex[:6]}"
+    document["tenants"].append({"id": newcomer, "name": "Added while running",
+                                "default_classification": "internal"})
+    principal = tenant_principal(newcomer)
+    wanted = {(request_topic(newcomer), "WRITE"), (responses_topic(newcomer), "READ"),
+              (response_chunks_topic(newcomer), "READ"), (f"{principal}.", "READ")}
+
+    async def until(condition: Callable[[], Awaitable[bool]]) -> None:
+        deadline = asyncio.get_running_loop().time() + 90
+        while not await condition():
+            assert asyncio.get_running_loop().time() < deadline, douane.log_text("worker")[-3000:]
+            await asyncio.sleep(1)
+
+    try:
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(yaml.safe_dump(document, sort_keys=False), "utf-8")
+        temporary.replace(path)
+        await until(lambda: acls_of_is(douane, principal, wanted))
+        async with KafkaClient(douane.settings) as operator:
+            assert request_topic(newcomer) in await operator.consumer.topics()
+    finally:
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(original, "utf-8")
+        temporary.replace(path)
+    await until(lambda: acls_of_is(douane, principal, set()))
+    # the front door's grants on its topics went with it
+    front_door = await acls_of(douane, "douane-front-door")
+    assert not {name for name, _op in front_door if newcomer in name}
+
+
+async def acls_of_is(stack: Stack, principal: str, wanted: set[tuple[str, str]]) -> bool:
+    return await acls_of(stack, principal) == wanted
