@@ -85,3 +85,16 @@ def test_topic_names_and_the_tenant_they_carry() -> None:
     assert acls.is_douane_principal("User:tenant-a")
     assert not acls.is_douane_principal("User:douane-admin")
     assert not acls.is_douane_principal("User:someone-else")
+
+
+def test_the_layout_is_per_tenant_unless_single_is_asked_for() -> None:
+    from streams.config import SettingError, load_settings
+
+    assert load_settings({}).topic_layout == topics.PER_TENANT
+    assert load_settings({"DOUANE_TOPIC_LAYOUT": "single"}).topic_layout == topics.SINGLE
+    try:
+        load_settings({"DOUANE_TOPIC_LAYOUT": "shared"})
+    except SettingError as error:
+        assert "DOUANE_TOPIC_LAYOUT='shared'" in str(error) and "per-tenant" in str(error)
+    else:
+        raise AssertionError("an unknown layout was accepted")
