@@ -1,7 +1,8 @@
 """``douane front-door``: ``POST /v1/chat/completions`` (JSON or SSE) and ``GET /v1/models``.
 
 Every request is authenticated by its API key (-> tenant), translated to a douane request,
-published to ``douane.requests`` and answered from ``douane.responses``: the same intake,
+published to the tenant's ``douane.requests.<tenant>`` and answered from its
+``douane.responses.<tenant>`` (``bridge``): the same intake,
 detection, policy and audit as any Kafka producer gets. ``stream: true`` answers with Chat
 Completions chunks cut from the governed answer (see ``streaming``).
 """
