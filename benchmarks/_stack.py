@@ -102,10 +102,12 @@ class Stack:
 
 @asynccontextmanager
 async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] | None = None,
-                        door_timeout_s: float = 120) -> AsyncIterator[Stack]:
+                        door_timeout_s: float = 120, insecure_plaintext: bool = False
+                        ) -> AsyncIterator[Stack]:
     """Start the stack and wait until the model server and the front door answer HTTP (the
     worker may still be loading its models: warm up through the door before measuring).
-    ``model_args`` go to ``douane model-server``; ``env`` is added to every process's."""
+    ``model_args`` go to ``douane model-server``; ``env`` is added to every process's.
+    ``insecure_plaintext``: a broker without TLS, SASL or ACLs, to measure what they cost."""
     home = Path(tempfile.mkdtemp(prefix="douane-bench-"))
     model_port, door_port = free_port(), free_port()
     policy = policy_document(project_root() / "policies")
@@ -116,7 +118,9 @@ async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] |
                    "DOUANE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port(pairs=True)}",
                    "DOUANE_LOG_FORMAT": "json", "DOUANE_APP_ID": "douane-bench",
                    # one key plays every caller: the benchmarks measure douane, not its limits
-                   **{name: "unlimited" for name in LIMIT_SETTINGS}, **(env or {})}
+                   **{name: "unlimited" for name in LIMIT_SETTINGS},
+                   **({"DOUANE_KAFKA_SECURITY_PROTOCOL": "PLAINTEXT"} if insecure_plaintext
+                      else {}), **(env or {})}
     settings = load_settings(environment)
     key, _ = KeyStore(keys_path(home)).add("city-of-lyon", "benchmark")
     processes: dict[str, subprocess.Popen[bytes]] = {}
@@ -128,7 +132,8 @@ async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] |
             stdout=log, stderr=subprocess.STDOUT)
 
     try:
-        await start_broker(settings, timeout_s=120, progress=progress)
+        await start_broker(settings, timeout_s=120, progress=progress,
+                           insecure_plaintext=insecure_plaintext)
         start("model-server", "--port", str(model_port), *model_args)
         start("worker")
         start("front-door", "--port", str(door_port), "--timeout", f"{door_timeout_s:g}")

@@ -98,6 +98,7 @@ def instrument(pipeline: Any) -> None:
 async def main(arguments: argparse.Namespace) -> None:
     from streams.adapters.policy_files import policy_document
     from streams.config import load_settings, project_root
+    from streams.core.tenant_topics import request_topic
     from streams.logging_setup import configure_logging
     from streams.pipeline import Source
     from streams.worker import build_pipeline, open_worker_audit_log
@@ -125,7 +126,7 @@ async def main(arguments: argparse.Namespace) -> None:
                 {"role": "user", "content": PROMPTS[number % len(PROMPTS)]}]}
             started = time.process_time()
             admitted = await pipeline.admit(json.dumps(request).encode(),
-                                            Source("douane.requests", 0, number))
+                                            Source(request_topic("city-of-lyon"), 0, number))
             [forward] = admitted
             answered = await pipeline.forward(forward.value,
                                               Source(forward.topic, 0, number))

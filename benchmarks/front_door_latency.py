@@ -8,12 +8,17 @@ personal-data detection, policy, signed audit records, provider call, response).
 of both and the difference.
 
     .venv/bin/python benchmarks/front_door_latency.py [--rate 5] [--requests 100]
+
+With ``--insecure-plaintext`` the broker runs without TLS, SASL or ACLs (loudly): run it right
+after a normal run to see what security costs (docs/benchmarks.md). ``--max-rate`` also
+measures throughput: requests sent all at once, answers per second.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import time
 
 import httpx
@@ -72,9 +77,22 @@ def describe(name: str, values: list[float]) -> str:
             f"   (n={len(values)})")
 
 
-async def main(rate: float, count: int, stream_rate: float) -> None:
+async def throughput(url: str, key: str, count: int, model: str) -> float:
+    """Answers per second with ``count`` requests sent at once (closed: all in flight)."""
+    started = time.perf_counter()
+    await run_at_rate(url, key, 1e9, count, model)
+    return count / (time.perf_counter() - started)
+
+
+async def main(rate: float, count: int, stream_rate: float, insecure_plaintext: bool,
+               burst: int) -> None:
+    security = ("INSECURE PLAINTEXT (no TLS, SASL, ACLs)" if insecure_plaintext
+                else "SASL_SSL, SCRAM-SHA-512, ACLs")
+    print(f"kafka: {security}; load average before start: "
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     # 20 ms between streamed pieces, like a model producing tokens (JSON answers: no delay)
-    async with running_stack(model_args=("--chunk-delay-ms", "20")) as stack:
+    async with running_stack(model_args=("--chunk-delay-ms", "20"),
+                             insecure_plaintext=insecure_plaintext) as stack:
         key, direct, door = stack.key, stack.direct_url, stack.door_url
         print("warming up (detector models, consumer groups)...", flush=True)
         # through douane the policy picks the provider and model ("auto"); the stand-in
@@ -100,6 +118,10 @@ async def main(rate: float, count: int, stream_rate: float) -> None:
         print(describe("first text, douane", door_first))
         print(describe("whole answer, directly", direct_total))
         print(describe("whole answer, douane", door_total))
+        if burst:
+            print(f"throughput: {burst} requests sent at once through douane: "
+                  f"{await throughput(door, key, burst, DOUANE_MODEL):.1f} answers/s")
+        print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 if __name__ == "__main__":
@@ -110,5 +132,10 @@ if __name__ == "__main__":
                         help="requests per second for the streamed part (a worker forwards one "
                              "request at a time, so a streamed answer occupies it until its "
                              "last piece)")
+    parser.add_argument("--insecure-plaintext", action="store_true",
+                        help="INSECURE: a broker without TLS, SASL or ACLs, to compare")
+    parser.add_argument("--burst", type=int, default=0,
+                        help="then send this many requests at once and report answers/s")
     arguments = parser.parse_args()
-    asyncio.run(main(arguments.rate, arguments.requests, arguments.stream_rate))
+    asyncio.run(main(arguments.rate, arguments.requests, arguments.stream_rate,
+                     arguments.insecure_plaintext, arguments.burst))

@@ -1,12 +1,13 @@
 """Hostile input at volume: many malformed messages with valid requests among them.
 
 Starts its own stack (broker, stand-in model, worker, front door) and publishes, straight to
-``douane.requests`` with the admin principal, a seeded mix of what a broken or hostile
-producer sends: random bytes, random JSON, JSON nested thousands of levels deep, invalid UTF-8
-inside a request, requests over the size limit, requests with a field of the wrong type or
-value, reused ids, and (about one in a hundred) valid requests with personal data. Then it
-reads ``douane.rejected``, ``douane.responses`` and ``douane.dead-letter`` until every message
-is accounted for or nothing has moved for ``--stall-s`` seconds.
+city-of-lyon's request topic (``douane.requests.city-of-lyon``) with the admin principal, a
+seeded mix of what a broken or hostile producer sends: random bytes, random JSON, JSON nested
+thousands of levels deep, invalid UTF-8 inside a request, requests over the size limit,
+requests with a field of the wrong type or value, reused ids, and (about one in a hundred)
+valid requests with personal data. Then it reads ``douane.rejected``, the tenant's responses
+and ``douane.dead-letter`` until every message is accounted for or nothing has moved for
+``--stall-s`` seconds.
 
 Every message must end somewhere: a valid request with exactly one response, any other with a
 copy on ``douane.rejected`` (or, if it broke douane, on ``douane.dead-letter``). Prints what was
@@ -35,7 +36,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from concurrency import family_memory_mb, with_children
 
 from streams.adapters.kafka_security import kafka_connection, start_client
-from streams.config import DEAD_LETTER_TOPIC, REJECTED_TOPIC, REQUESTS_TOPIC, RESPONSES_TOPIC
+from streams.config import DEAD_LETTER_TOPIC, REJECTED_TOPIC
+from streams.core.tenant_topics import request_topic, responses_topic
+
+TENANT = "city-of-lyon"
+REQUESTS_TOPIC, RESPONSES_TOPIC = request_topic(TENANT), responses_topic(TENANT)
 
 VALID_TEXT = ("Bonjour, merci de préparer un courrier pour Jeanne Martin "
               "(jeanne.martin@example.fr, 06 12 34 56 78) au sujet de son dossier de logement.")
@@ -218,7 +223,7 @@ async def collect(stack: Stack, tally: Tally, stall_s: float) -> float:
 
 def _read(topic: str, body: dict[str, Any], tally: Tally) -> None:
     source = body.get("source") or {}
-    if source.get("topic") not in (REQUESTS_TOPIC, None) and topic != RESPONSES_TOPIC:
+    if source.get("topic") != REQUESTS_TOPIC and topic != RESPONSES_TOPIC:
         return  # a forward topic's dead letter: not one of ours
     place = (source.get("partition"), source.get("offset"))
     if topic == REJECTED_TOPIC:

@@ -1,8 +1,9 @@
 """The chunk path of a streamed answer: provider text -> hold-back buffer -> hook ->
-``douane.responses.chunks``, one message per released piece, as it is released.
+``douane.responses.chunks.<tenant>`` (the pipeline addresses it to the tenant's topic), one
+message per released piece, as it is released.
 
 Each message is ``{"id", "seq", "delta"}`` (key: the request id, so the pieces of one answer
-stay in order on one partition). The complete response still follows on ``douane.responses``;
+stay in order on one partition). The complete response still follows on the responses topic;
 its text is exactly the concatenation of the pieces. ``transform`` is the hook where released
 text is processed before it leaves (placeholder restoration, answer scanning): thanks to the
 hold-back buffer it only ever sees whole words and whole placeholders, and the first words

@@ -1,6 +1,7 @@
 """The worker's Kafka wiring: douane's topics to the two pipeline stages, many messages at once.
 
-``douane.requests`` goes to ``Pipeline.admit``, each ``douane.forward.<provider>`` to
+Each tenant's ``douane.requests.<tenant>`` (or, in the single layout, ``douane.requests``)
+goes to ``Pipeline.admit``, each ``douane.forward.<provider>`` to
 ``Pipeline.forward``; ``runtime.parallel_consumer`` runs them concurrently and commits offsets
 safely. This module adds what every message gets whatever its stage: fail-closed holding while
 the audit store cannot write, a dead letter after repeated unexpected failures, and the key
@@ -24,13 +25,13 @@ from streams.adapters.kafka_security import kafka_connection, start_client
 from streams.config import (
     DEAD_LETTER_TOPIC,
     FORWARD_TOPIC_PREFIX,
-    REQUESTS_TOPIC,
     Settings,
-    forward_topic,
 )
 from streams.core.kept_bytes import kept_bytes_for, kept_original
+from streams.core.tenant_topics import is_request_topic, tenant_of_request_topic
 from streams.pipeline import Outgoing, Pipeline, Source
 from streams.runtime.parallel_consumer import ParallelConsumer
+from streams.services.topics import consumed_topics
 
 log = structlog.get_logger(__name__)
 Stage = Callable[[bytes, Source], Awaitable[list[Outgoing]]]
@@ -53,7 +54,8 @@ def conversation_key(record: ConsumerRecord[bytes, bytes]) -> Hashable | None:
     body = json.loads(record.value)
     if not isinstance(body, dict):
         return None
-    tenant, conversation = body.get("tenant"), body.get("conversation") or body.get("id")
+    tenant = tenant_of_request_topic(record.topic) or body.get("tenant")
+    conversation = body.get("conversation") or body.get("id")
     if not isinstance(conversation, str):
         return None
     return (str(tenant), conversation)
@@ -101,8 +103,10 @@ def topic_window(settings: Settings, pipeline: Pipeline) -> Callable[[str], int]
 
 
 async def run_stages(settings: Settings, pipeline: Pipeline,
-                     timers: list[Callable[[], Coroutine[Any, Any, None]]]) -> None:
-    """Consume douane's topics until SIGTERM/SIGINT, then finish what is in flight."""
+                     timers: list[Callable[[], Coroutine[Any, Any, None]]],
+                     on_running: Callable[[ParallelConsumer], None] | None = None) -> None:
+    """Consume douane's topics until SIGTERM/SIGINT, then finish what is in flight.
+    ``on_running`` receives the consumer (to follow the topics of a reloaded policy)."""
     connection = kafka_connection(settings, "worker")
     kafka = connection.client_options()
     # idempotent: a batch sent again after a lost acknowledgement (a broker restart) is
@@ -136,17 +140,21 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
 
     async def handle(record: ConsumerRecord[bytes, bytes]) -> list[Outgoing]:
         source = Source(record.topic, record.partition, record.offset, record.key)
-        stage = pipeline.admit if record.topic == REQUESTS_TOPIC else pipeline.forward
+        # the worker subscribes only to request topics of the layout in force and forward
+        # topics, so the name says the stage
+        stage = pipeline.admit if is_request_topic(record.topic) else pipeline.forward
         return await hold_or_dead_letter(stage, record.value, source, kept_bytes)
 
     def unpublishable(record: ConsumerRecord[bytes, bytes], error: Exception) -> Outgoing:
         source = Source(record.topic, record.partition, record.offset, record.key)
         return dead_letter(record.value, source, error, kept_bytes)
 
-    topics = [REQUESTS_TOPIC, *(forward_topic(p.id) for p in pipeline.policy.policy.providers)]
+    topics = consumed_topics(pipeline.policy, settings.topic_layout)
     stages = ParallelConsumer(consumer, producer, admin, settings.app_id, topics, handle,
                               conversation_key, topic_window(settings, pipeline),
                               dead_letter=unpublishable)
+    if on_running is not None:
+        on_running(stages)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):

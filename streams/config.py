@@ -13,8 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streams.core.tenant_topics import LAYOUTS, PER_TENANT
 from streams.errors import DouaneError
 
+# the single layout's topics (DOUANE_TOPIC_LAYOUT=single); per tenant by default:
+# streams.core.tenant_topics
 REQUESTS_TOPIC = "douane.requests"
 RESPONSES_TOPIC = "douane.responses"
 # pieces of answers as they stream, for requests that asked for it ("stream": true)
@@ -93,6 +96,13 @@ class Settings:
     # or "pkcs11" (key pairs in the PKCS#11 token named by DOUANE_PKCS11_*)
     audit_signer: str = "file"
     audit_quorum: int = 0
+    # "per-tenant" (douane.requests.<tenant>, douane.responses.<tenant>: Kafka's ACLs bind
+    # tenants to topics) or "single" (one douane.requests/douane.responses for everybody: a
+    # compatibility mode for a single-tenant installation, see docs/security.md)
+    topic_layout: str = PER_TENANT
+    # a Kafka client properties file for the principal that manages douane's ACLs (a cluster
+    # admin); unset: the local broker's douane-admin, or no ACL management by the worker
+    kafka_acl_admin_properties: Path | None = None
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -166,6 +176,10 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                                               1024 * 1024),
         detection_processes=_count(source, "DOUANE_DETECTION_PROCESSES", 1),
         kafka_group_instance_id=_identifier(source, "DOUANE_KAFKA_GROUP_INSTANCE_ID"),
+        topic_layout=_choice(source, "DOUANE_TOPIC_LAYOUT", LAYOUTS),
+        kafka_acl_admin_properties=(Path(source["DOUANE_KAFKA_ACL_ADMIN_PROPERTIES"])
+                                    if source.get("DOUANE_KAFKA_ACL_ADMIN_PROPERTIES")
+                                    else None),
         kafka_security_env=tuple(sorted(
             (name, value) for name, value in source.items()
             if name.startswith(KAFKA_SECURITY_PREFIXES) and value)),

@@ -48,6 +48,8 @@ The tree (module in brackets; built-in base after the ``/``)::
     ├── FaultSpecError / ValueError             [adapters.fault]  a DOUANE_FAULT not understood
     ├── KafkaConnectError / ConnectionError     [adapters.kafka_security]  a Kafka client could
     │                                             not start; says what to check
+    ├── KafkaAclError / RuntimeError            [adapters.kafka_acl_admin]  the broker refused
+    │                                             to create, list or delete ACLs
     ├── KafkaBrokerError / RuntimeError         [devtools.kafka_broker]  the local broker cannot
     │                                             be managed
     ├── KafkaPrincipalError / RuntimeError      [devtools.kafka_principals]  a principal of the

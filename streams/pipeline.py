@@ -59,6 +59,7 @@ from streams.core.policy import EntityRule, LoadedPolicy
 from streams.core.policy import Provider as PolicyProvider
 from streams.core.redaction import OperatorKeys
 from streams.core.rules import resolve
+from streams.core.tenant_topics import PER_TENANT, SINGLE, answer_topic, tenant_of_request_topic
 from streams.runtime.batched_detection import BatchedDetector
 
 log = structlog.get_logger(__name__)
@@ -130,10 +131,14 @@ class Pipeline:
         original_kept_bytes: int = kept_bytes_for(1024 * 1024),
         audit_retry_delay_s: float = 0.5,
         shadow: LoadedPolicy | None = None,
+        topic_layout: str = PER_TENANT,
     ) -> None:
         self.policy = policy
         # judged next to ``policy`` for comparison, recorded, never enforced (Audit mode)
         self.shadow = shadow
+        # per tenant: a request's tenant is its topic's, its answers go to that tenant's
+        # topics (streams.core.tenant_topics); single: one topic each for everybody
+        self.topic_layout = topic_layout
         # how much of a rejected message's bytes its copy on douane.rejected keeps
         self.original_kept_bytes = original_kept_bytes
         self.audit_retry_delay_s = audit_retry_delay_s  # first wait while the store is down
@@ -199,9 +204,41 @@ class Pipeline:
         self.intake = self.intake.with_known_tenants(policy.policy.tenant_ids)
         self.policy = policy
 
+    def _addressed(self, outgoing: list[Outgoing]) -> list[Outgoing]:
+        """Responses are built for ``douane.responses``; here each goes to the topic of the
+        tenant it answers. One without a tenant (a message whose topic's tenant the policy
+        no longer declares) has no topic to go to in the per-tenant layout: its copy on
+        douane.rejected is all there is."""
+        if self.topic_layout == SINGLE:
+            return outgoing
+        out = []
+        for message in outgoing:
+            if message.topic == RESPONSES_TOPIC:
+                topic = answer_topic(self.topic_layout, json.loads(message.value).get("tenant"))
+                if topic is None:
+                    continue
+                message = Outgoing(topic, message.key, message.value)
+            out.append(message)
+        return out
+
+    def _chunk_sink_for(self, tenant: str) -> ChunkSink | None:
+        """Where the pieces of ``tenant``'s streamed answer go."""
+        sink = self.chunk_sink
+        topic = answer_topic(self.topic_layout, tenant, chunks=True)
+        if sink is None or topic is None:
+            return sink
+
+        async def to_tenant(_topic: str, key: bytes, value: bytes) -> None:
+            await sink(topic, key, value)
+        return to_tenant
+
     # ---------------------------------------------------------------- stage 1: admit
     async def admit(self, raw: bytes, source: Source) -> list[Outgoing]:
-        accepted = self.intake.accept(raw)
+        return self._addressed(await self._admit(raw, source))
+
+    async def _admit(self, raw: bytes, source: Source) -> list[Outgoing]:
+        # on a tenant's own topic, the topic says whose request it is, not the message
+        accepted = self.intake.accept(raw, tenant_of_request_topic(source.topic))
         if isinstance(accepted, Rejection):
             return await self._reject(accepted, raw, source)
         request = accepted
@@ -360,6 +397,9 @@ class Pipeline:
 
     # ---------------------------------------------------------------- stage 2: forward
     async def forward(self, raw: bytes, source: Source) -> list[Outgoing]:
+        return self._addressed(await self._forward(raw, source))
+
+    async def _forward(self, raw: bytes, source: Source) -> list[Outgoing]:
         message = json.loads(raw)
         # only what the admit stage decided and signed leaves: checked before anything else,
         # so a forged message can neither reach a provider nor disturb the real request
@@ -406,8 +446,9 @@ class Pipeline:
                    if resolution.restore_answers else self.answer_hook)
         guard = StreamedAnswerGuard(self.detection.detect, resolution.entities, tenant, self.keys,
                                     restore, request_id)
-        chunks = (AnswerChunks(request_id, self.chunk_sink, guard, whole_sentences=True)
-                  if message.get("stream") and self.chunk_sink is not None else None)
+        chunk_sink = self._chunk_sink_for(tenant)
+        chunks = (AnswerChunks(request_id, chunk_sink, guard, whole_sentences=True)
+                  if message.get("stream") and chunk_sink is not None else None)
         allowed = candidates(policy, message)
         if not allowed:  # fail closed: the policy now in force allows none of them
             return await self._failed(request_id, [{

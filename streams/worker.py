@@ -18,7 +18,17 @@ import structlog
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.open import describe, open_audit_log
 from streams.adapters.fault import wrap_for_faults
-from streams.adapters.kafka_security import check_kafka, kafka_connection
+from streams.adapters.kafka_acl_admin import reconcile_acls
+from streams.adapters.kafka_security import (
+    ADMIN_PRINCIPAL,
+    PROPERTIES_VAR,
+    KafkaConnection,
+    check_kafka,
+    generated_client_properties,
+    is_local_bootstrap,
+    kafka_connection,
+    load_security,
+)
 from streams.adapters.operator_keys import FileOperatorKeys
 from streams.adapters.personal_vault import PersonalVault
 from streams.adapters.placeholder_vault import PlaceholderVault
@@ -38,23 +48,24 @@ from streams.adapters.shredding_operator_keys import (
     ShreddingOperatorKeys,
     shortest_payload_retention,
 )
-from streams.adapters.topic_retention import apply_retention, retention_ms
 from streams.config import (
     Settings,
     project_root,
 )
 from streams.core.audit import AuditEvent
 from streams.core.intake import RequestIntake
+from streams.core.kafka_acls import acl_layout
 from streams.core.kept_bytes import kept_bytes_for
 from streams.core.keyring import WORKER
 from streams.core.model import Detector
 from streams.core.policy import LoadedPolicy
 from streams.pipeline import Pipeline
 from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
+from streams.runtime.parallel_consumer import ParallelConsumer
 from streams.services.audit_log import role_signer
 from streams.services.retention import scheduled_retention_run
 from streams.services.stores import open_key_store, vault_path
-from streams.services.topics import prepare_topics
+from streams.services.topics import consumed_topics, prepare_topics
 
 log = structlog.get_logger(__name__)
 
@@ -119,6 +130,7 @@ def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
         # a set under evaluation (DOUANE_POLICY_SHADOW): decided and recorded, never enforced
         shadow=load_policy(settings.policy_shadow_path) if settings.policy_shadow_path
         else None,
+        topic_layout=settings.topic_layout,
     )
 
 
@@ -162,15 +174,24 @@ async def _serve(settings: Settings, pipeline: Pipeline, audit_log: GroupCommitL
     from streams.app import run_stages
 
     kafka = kafka_connection(settings, "worker")
-    await prepare_topics(kafka, pipeline.policy, settings.topic_partitions)
+    acl_admin = acl_admin_connection(settings)
+    await prepare_topics(kafka, pipeline.policy, settings.topic_partitions,
+                         settings.topic_layout)
+    await apply_acls(acl_admin, settings, pipeline.policy)
+    running: list[ParallelConsumer] = []
 
-    async def retention_from(policy: LoadedPolicy) -> None:
-        await apply_retention(kafka, retention_ms(policy))
+    async def topics_acls_retention_from(policy: LoadedPolicy) -> None:
+        # a tenant added gets its topics and ACLs before the worker reads its topic; a
+        # tenant removed loses its ACLs and is no longer read
+        await prepare_topics(kafka, policy, settings.topic_partitions, settings.topic_layout)
+        await apply_acls(acl_admin, settings, policy)
+        for stages in running:
+            stages.follow(consumed_topics(policy, settings.topic_layout))
         if isinstance(pipeline.keys, ShreddingOperatorKeys):
             pipeline.keys.retention_s = shortest_payload_retention(policy)
 
     reloader = PolicyReloader(settings.policy_path, pipeline, pipeline.audit, settings.app_id,
-                              on_applied=retention_from)
+                              on_applied=topics_acls_retention_from)
 
     async def reload_policy() -> None:
         await reloader.check()
@@ -194,7 +215,33 @@ async def _serve(settings: Settings, pipeline: Pipeline, audit_log: GroupCommitL
              kafka_security=kafka.security.describe(),
              policy=pipeline.policy.reference, audit_store=describe(settings),
              max_in_flight=settings.max_in_flight)
-    await run_stages(settings, pipeline, timers)
+    await run_stages(settings, pipeline, timers, on_running=running.append)
+
+
+def acl_admin_connection(settings: Settings) -> KafkaConnection | None:
+    """Who applies douane's ACLs: the principal of ``DOUANE_KAFKA_ACL_ADMIN_PROPERTIES`` (a
+    cluster admin: creating ACLs needs ALTER on the cluster, which the worker's own principal
+    must not have, or it could grant itself anything); on a local broker started by
+    ``douane kafka start``, its ``douane-admin``; otherwise nobody (the operator applies the
+    layout, docs/security.md)."""
+    if settings.kafka_acl_admin_properties is not None:
+        return KafkaConnection(settings.kafka_bootstrap, load_security(
+            {PROPERTIES_VAR: str(settings.kafka_acl_admin_properties)}))
+    admin_file = generated_client_properties(settings, ADMIN_PRINCIPAL)
+    if is_local_bootstrap(settings.kafka_bootstrap) and admin_file.is_file():
+        return KafkaConnection(settings.kafka_bootstrap, load_security({}, admin_file))
+    return None
+
+
+async def apply_acls(acl_admin: KafkaConnection | None, settings: Settings,
+                     policy: LoadedPolicy) -> None:
+    """Make the ACLs of douane's principals the layout for this policy's tenants."""
+    if acl_admin is None:
+        log.info("kafka ACLs not managed by the worker (no DOUANE_KAFKA_ACL_ADMIN_PROPERTIES): "
+                 "apply douane's layout on the cluster (docs/security.md)")
+        return
+    await reconcile_acls(acl_admin, acl_layout(sorted(policy.policy.tenant_ids),
+                                               settings.topic_layout))
 
 
 def every(interval_s: float, job: Callable[[], Awaitable[None]],

@@ -17,23 +17,22 @@ from streams.adapters.kafka_security import KafkaConnection, start_client
 from streams.config import (
     DEAD_LETTER_TOPIC,
     REJECTED_TOPIC,
-    REQUESTS_TOPIC,
-    RESPONSE_CHUNKS_TOPIC,
-    RESPONSES_TOPIC,
     forward_topic,
 )
 from streams.core.policy import LoadedPolicy
 from streams.core.retention import raw_topic_retention
+from streams.core.tenant_topics import PER_TENANT, answer_topics, request_topics
 
 log = structlog.get_logger(__name__)
 
 
-def retention_ms(policy: LoadedPolicy) -> dict[str, int]:
-    """``retention.ms`` for each of douane's topics under ``policy``."""
+def retention_ms(policy: LoadedPolicy, layout: str = PER_TENANT) -> dict[str, int]:
+    """``retention.ms`` for each of douane's topics under ``policy`` and the topic layout."""
     retention = raw_topic_retention(policy)
     shared = retention.shared_s * 1000
+    tenants = sorted(policy.policy.tenant_ids)
     out = {name: shared for name in
-           (REQUESTS_TOPIC, RESPONSES_TOPIC, RESPONSE_CHUNKS_TOPIC, REJECTED_TOPIC,
+           (*request_topics(layout, tenants), *answer_topics(layout, tenants), REJECTED_TOPIC,
             DEAD_LETTER_TOPIC)}
     for provider_id, seconds in retention.per_provider_s.items():
         out[forward_topic(provider_id)] = seconds * 1000

@@ -18,7 +18,7 @@ import hashlib
 import json
 import re
 from collections.abc import Collection, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from jsonschema import Draft202012Validator, validators
@@ -91,7 +91,8 @@ _RequestValidator = validators.extend(  # type: ignore[no-untyped-call]
 
 @dataclass(frozen=True)
 class Rejection:
-    # oversize | invalid-utf8 | too-deep | not-json | schema-violation | unknown-tenant
+    # oversize | invalid-utf8 | too-deep | not-json | schema-violation | unknown-tenant |
+    # tenant-mismatch
     code: str
     message: str
     path: str | None = None
@@ -119,7 +120,32 @@ class RequestIntake:
         other._known_tenants = frozenset(known_tenants)
         return other
 
-    def accept(self, raw: bytes) -> GovernedRequest | Rejection:
+    def accept(self, raw: bytes, topic_tenant: str | None = None) -> GovernedRequest | Rejection:
+        """``topic_tenant``: the tenant whose own request topic the message came from (the
+        per-tenant layout); the message is that tenant's, whatever its ``tenant`` field says:
+        a field naming another tenant is rejected (``tenant-mismatch``), a missing one is
+        taken from the topic."""
+        if topic_tenant is not None:
+            return self._accept_on_tenant_topic(raw, topic_tenant)
+        return self._accept(raw)
+
+    def _accept_on_tenant_topic(self, raw: bytes, topic_tenant: str) -> GovernedRequest | Rejection:
+        known = topic_tenant in self._known_tenants
+        accepted = self._accept(raw, topic_tenant)
+        if isinstance(accepted, Rejection):
+            # the topic says whose message it is (only that tenant may write there): its
+            # rejections are that tenant's, if the policy still declares it
+            return replace(accepted, tenant=topic_tenant if known else None)
+        if not known:
+            # its topic outlived the tenant (removed from the policy, ACLs revoked)
+            return Rejection(
+                "unknown-tenant",
+                "the tenant of this request topic is not declared in the policy (any more)",
+                path="$.tenant", request_id=accepted.id)
+        return accepted
+
+    def _accept(self, raw: bytes, topic_tenant: str | None = None
+                ) -> GovernedRequest | Rejection:
         if len(raw) > self._max_bytes:
             return Rejection(
                 "oversize",
@@ -152,6 +178,18 @@ class RequestIntake:
                 byte_offset=len(text[: error.pos].encode("utf-8")),
             )
         request_id = _usable_id(document)
+        if topic_tenant is not None and isinstance(document, dict):
+            claimed = document.setdefault("tenant", topic_tenant)
+            if claimed != topic_tenant:
+                # never echoed: the claimed value may be another agency's name, or anything
+                return Rejection(
+                    "tenant-mismatch",
+                    f"$.tenant: the message names another tenant than the one of its topic "
+                    f"(douane.requests.{topic_tenant}); a tenant publishes only its own "
+                    "requests: leave the field out or give the topic's tenant",
+                    path="$.tenant", request_id=request_id,
+                    undeclared=({"tenant": undeclared_value(claimed)}
+                                if isinstance(claimed, str) else None))
         tenant = _usable_tenant(document, self._known_tenants)
         errors = sorted(self._validator.iter_errors(document), key=lambda e: list(e.path))
         if errors:

@@ -2,30 +2,46 @@
 
 Kafka does not tell a consumer who produced a record, so douane's border is drawn with
 principals and ACLs, never with what a message says about itself. With
-``allow.everyone.if.no.acl.found=false`` everything not listed here is denied:
+``allow.everyone.if.no.acl.found=false`` everything not listed here is denied. In the
+per-tenant layout (the default; ``streams.core.tenant_topics``):
 
-=====================  ==============================================  =====================
-principal              topics (operations)                             groups
-=====================  ==============================================  =====================
-``douane-admin``       super user (broker, topic and ACL management)   all
-``douane-worker``      ``douane.*`` prefixed (read, write, create,      ``douane*`` prefixed
-                       describe, alter, describe/alter configs)        (read)
-``douane-front-door``  ``douane.requests`` (write, create);            ``douane-front-door*``
-                       ``douane.responses``, ``douane.responses.
-                       chunks`` (read, create)
-``tenant-<id>``        ``douane.requests`` (write)                     none
-=====================  ==============================================  =====================
+=====================  =================================================  =================
+principal              topics (operations)                                groups
+=====================  =================================================  =================
+``douane-admin``       super user (broker, topic and ACL management)      all
+``douane-worker``      ``douane.*`` prefixed (read, write, create,         ``douane*``
+                       describe, alter, describe/alter configs)           prefixed (read)
+``douane-front-door``  ``douane.requests.<t>`` (write, create),           ``douane-front-
+                       ``douane.responses.<t>``, ``douane.responses.      door*`` (read)
+                       chunks.<t>`` (read, create), for each tenant t
+                       it serves
+``tenant-<t>``         ``douane.requests.<t>`` (write);                   ``tenant-<t>.``
+                       ``douane.responses.<t>``,                          prefixed (read)
+                       ``douane.responses.chunks.<t>`` (read)
+=====================  =================================================  =================
 
-A tenant may not read ``douane.responses``: in the single-topic layout it holds every tenant's
-answers, so tenants get their answers through the front door. Per-tenant request and response
-topics (a later step) add, per tenant, WRITE on its request topic and READ on its response
-topics and its own prefixed groups, and move the front door to those topics.
+In the single layout (``DOUANE_TOPIC_LAYOUT=single``) the front door writes
+``douane.requests`` and reads ``douane.responses`` and ``douane.responses.chunks``; a tenant
+may only write ``douane.requests`` (reading the shared responses topic would read every
+tenant's answers).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
+
+from streams.core.tenant_topics import (
+    PER_TENANT,
+    REQUESTS,
+    RESPONSE_CHUNKS,
+    RESPONSES,
+    SINGLE,
+    request_topic,
+    response_chunks_topic,
+    responses_topic,
+)
 
 ADMIN = "douane-admin"
 WORKER = "douane-worker"
@@ -35,9 +51,6 @@ TOPIC_PREFIX = "douane."
 WORKER_GROUP_PREFIX = "douane"  # the worker's group is DOUANE_APP_ID, "douane" by default
 FRONT_DOOR_GROUP_PREFIX = FRONT_DOOR
 
-REQUESTS = "douane.requests"
-RESPONSES = "douane.responses"
-RESPONSE_CHUNKS = "douane.responses.chunks"
 
 
 class ResourceType(IntEnum):  # Kafka's wire codes (org.apache.kafka.common.resource)
@@ -106,11 +119,20 @@ def worker_acls() -> list[Acl]:
     ]
 
 
-def front_door_acls() -> list[Acl]:
+def front_door_acls(layout: str = PER_TENANT, tenant_ids: Iterable[str] = ()) -> list[Acl]:
+    """The front door writes the requests of the tenants it serves and reads their answers
+    (it knows the tenant from the API key); CREATE so that it can start before the worker."""
+    if layout == SINGLE:
+        requests, answers = [REQUESTS], [RESPONSES, RESPONSE_CHUNKS]
+    else:
+        requests = [request_topic(t) for t in tenant_ids]
+        answers = [topic for t in tenant_ids
+                   for topic in (responses_topic(t), response_chunks_topic(t))]
     return [
-        *_grants(FRONT_DOOR, ResourceType.TOPIC, REQUESTS, PatternType.LITERAL,
-                 Operation.WRITE, Operation.CREATE),
-        *(acl for topic in (RESPONSES, RESPONSE_CHUNKS) for acl in _grants(
+        *(acl for topic in requests for acl in _grants(
+            FRONT_DOOR, ResourceType.TOPIC, topic, PatternType.LITERAL,
+            Operation.WRITE, Operation.CREATE)),
+        *(acl for topic in answers for acl in _grants(
             FRONT_DOOR, ResourceType.TOPIC, topic, PatternType.LITERAL,
             Operation.READ, Operation.CREATE)),
         *_grants(FRONT_DOOR, ResourceType.GROUP, FRONT_DOOR_GROUP_PREFIX, PatternType.PREFIXED,
@@ -118,12 +140,40 @@ def front_door_acls() -> list[Acl]:
     ]
 
 
-def tenant_acls(tenant_id: str) -> list[Acl]:
-    return _grants(tenant_principal(tenant_id), ResourceType.TOPIC, REQUESTS,
-                   PatternType.LITERAL, Operation.WRITE)
+def tenant_group_prefix(tenant_id: str) -> str:
+    """The consumer groups a tenant may use: ``tenant-<id>.`` and anything after it."""
+    return tenant_principal(tenant_id) + "."
 
 
-def acl_layout(tenant_ids: list[str]) -> list[Acl]:
-    """Every ACL douane needs, for these tenants (the admin is a super user, not listed)."""
-    return sorted({*worker_acls(), *front_door_acls(),
-                   *(acl for t in tenant_ids for acl in tenant_acls(t))})
+def tenant_acls(tenant_id: str, layout: str = PER_TENANT) -> list[Acl]:
+    """A tenant writes its own requests and reads its own answers, nothing else."""
+    principal = tenant_principal(tenant_id)
+    if layout == SINGLE:
+        return _grants(principal, ResourceType.TOPIC, REQUESTS, PatternType.LITERAL,
+                       Operation.WRITE)
+    return [
+        *_grants(principal, ResourceType.TOPIC, request_topic(tenant_id), PatternType.LITERAL,
+                 Operation.WRITE),
+        *(acl for topic in (responses_topic(tenant_id), response_chunks_topic(tenant_id))
+          for acl in _grants(principal, ResourceType.TOPIC, topic, PatternType.LITERAL,
+                             Operation.READ)),
+        *_grants(principal, ResourceType.GROUP, tenant_group_prefix(tenant_id),
+                 PatternType.PREFIXED, Operation.READ),
+    ]
+
+
+def acl_layout(tenant_ids: Iterable[str], layout: str = PER_TENANT,
+               front_door_tenants: Iterable[str] | None = None) -> list[Acl]:
+    """Every ACL douane needs, for these tenants (the admin is a super user, not listed).
+    The front door serves ``front_door_tenants`` (default: all of them)."""
+    tenants = sorted(set(tenant_ids))
+    served = tenants if front_door_tenants is None else sorted(set(front_door_tenants))
+    return sorted({*worker_acls(), *front_door_acls(layout, served),
+                   *(acl for t in tenants for acl in tenant_acls(t, layout))})
+
+
+def is_douane_principal(principal: str) -> bool:
+    """An ACL principal (``User:<name>``) whose ACLs douane manages."""
+    name = principal.removeprefix("User:")
+    return principal.startswith("User:") and (
+        name in (WORKER, FRONT_DOOR) or name.startswith(TENANT_PREFIX))

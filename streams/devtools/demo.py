@@ -23,10 +23,13 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.adapters.kafka_acl_admin import create_acls
 from streams.adapters.kafka_security import kafka_connection, start_client
 from streams.adapters.private_files import open_private_for_append
 from streams.cli.audit import run_verify
-from streams.config import REQUESTS_TOPIC, RESPONSES_TOPIC, Settings
+from streams.config import Settings
+from streams.core.kafka_acls import acl_layout
+from streams.core.tenant_topics import answer_topics, request_topics
 from streams.devtools.demo_doors import (
     EXTERNAL_ID,
     external_state,
@@ -102,7 +105,11 @@ async def run_demo(settings: Settings, model_port: int) -> int:
     logs = settings.home / "logs"
     print(f"douane demo - run {run_id}, broker {settings.kafka_bootstrap}, policy "
           f"'{policy.policy.policy}' v{policy.policy.version} (sha256 {policy.digest[:12]}...)")
-    await ensure_topics(kafka_connection(settings, "admin"), topic_names(policy))
+    admin = kafka_connection(settings, "admin")
+    await ensure_topics(admin, topic_names(policy, settings.topic_layout))
+    # the front door's grants on this policy's tenants' topics (the worker applies the whole
+    # layout when it starts; the demo publishes as soon as it is started)
+    await create_acls(admin, acl_layout(sorted(policy.policy.tenant_ids), settings.topic_layout))
     base = f"http://127.0.0.1:{model_port}"
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(child_process(
@@ -140,16 +147,19 @@ async def exchange(
     settings: Settings, prompts: list[dict[str, Any]], run_id: str
 ) -> dict[str, dict[str, Any]]:
     """Publish every prompt with a plain producer and collect one response per id."""
-    # as the front door would: the one principal (besides the worker) that may publish any
-    # tenant's request and read the responses in the single-topic layout
+    # as the front door would: the one principal (besides the worker) that may publish the
+    # requests of every tenant it serves (to douane.requests.<tenant>) and read their answers
     kafka = kafka_connection(settings, "front-door")
+    layout = settings.topic_layout
+    tenants = sorted({prompt["tenant"] for prompt in prompts})
     consumer = AIOKafkaConsumer(**kafka.client_options())
     await start_client(consumer, kafka, "the demo's consumer")
     producer = AIOKafkaProducer(**kafka.client_options(), acks="all")
     await start_client(producer, kafka, "the demo's producer")
     try:
-        partitions = [TopicPartition(RESPONSES_TOPIC, p)
-                      for p in sorted(await producer.partitions_for(RESPONSES_TOPIC))]
+        partitions = [TopicPartition(topic, p)
+                      for topic in answer_topics(layout, tenants) if "chunks" not in topic
+                      for p in sorted(await producer.partitions_for(topic))]
         consumer.assign(partitions)
         await consumer.seek_to_end(*partitions)
         for position in partitions:  # resolve the end offsets now, before publishing
@@ -161,9 +171,11 @@ async def exchange(
             for field in ("classification", "language"):
                 if field in prompt:
                     request[field] = prompt[field]
-            await producer.send_and_wait(REQUESTS_TOPIC, json.dumps(request).encode(),
+            [topic] = request_topics(layout, [prompt["tenant"]])
+            await producer.send_and_wait(topic, json.dumps(request).encode(),
                                          key=request["id"].encode())
-        print(f"  published {len(prompts)} requests to {REQUESTS_TOPIC}; waiting for answers...")
+        print(f"  published {len(prompts)} requests to "
+              f"{', '.join(request_topics(layout, tenants))}; waiting for answers...")
         responses: dict[str, dict[str, Any]] = {}
         deadline = time.monotonic() + RESPONSE_TIMEOUT_S
         while len(responses) < len(prompts) and time.monotonic() < deadline:

@@ -36,6 +36,7 @@ import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from streams.adapters.kafka_acl_admin import create_acls, delete_acls
 from streams.adapters.kafka_security import KafkaConnection, diagnose, kafka_connection
 from streams.adapters.private_files import (
     make_private_folder,
@@ -49,15 +50,12 @@ from streams.core.kafka_acls import (
     TENANT_PREFIX,
     WORKER,
     acl_layout,
-    tenant_acls,
     tenant_principal,
 )
 from streams.devtools.kafka_principals import (
     DOUANE_PRINCIPALS,
     SCRAM_MECHANISM,
     BrokerSecrets,
-    create_acls,
-    delete_acls,
     is_tenant_principal,
 )
 from streams.devtools.kafka_tls import write_private
@@ -162,22 +160,34 @@ def parse_bootstrap(bootstrap: str) -> tuple[str, int]:
     return host, port
 
 
-def render_server_properties(port: int, data_dir: Path, secrets: BrokerSecrets) -> str:
+def render_server_properties(port: int, data_dir: Path, secrets: BrokerSecrets | None) -> str:
     """The broker configuration: one combined broker+controller node, replication factor 1,
     clients on a SASL_SSL listener only, ACLs enforced (``BrokerSecrets.server_properties``).
-    The text holds passwords: it is written readable by its owner only."""
+    The text holds passwords: it is written readable by its owner only. Without ``secrets``:
+    the insecure plaintext broker of the cost-of-security benchmark (``start_broker``)."""
     controller_port = port + 1
+    if secrets is None:
+        listeners = [
+            f"listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{port}",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name=PLAINTEXT",
+        ]
+    else:
+        listeners = [
+            f"listeners=SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+            f"advertised.listeners=SASL_SSL://127.0.0.1:{port}",
+            "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT",
+            "inter.broker.listener.name=SASL_SSL",
+            *secrets.server_properties("SASL_SSL"),
+        ]
     lines = [
         "# Written by streams/devtools/kafka_broker.py on every start; edits are lost.",
         "process.roles=broker,controller",
         "node.id=1",
         f"controller.quorum.voters=1@127.0.0.1:{controller_port}",
-        f"listeners=SASL_SSL://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        f"advertised.listeners=SASL_SSL://127.0.0.1:{port}",
         "controller.listener.names=CONTROLLER",
-        "listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT",
-        "inter.broker.listener.name=SASL_SSL",
-        *secrets.server_properties("SASL_SSL"),
+        *listeners,
         f"log.dirs={data_dir / LOG_DIRS}",
         "offsets.topic.replication.factor=1",
         "transaction.state.log.replication.factor=1",
@@ -747,8 +757,13 @@ async def start_broker(
     *,
     timeout_s: float = 90,
     progress: Callable[[str], None] = print,
+    insecure_plaintext: bool = False,
 ) -> BrokerStatus:
     """Start the local broker unless it already answers; return once consumer groups work.
+
+    ``insecure_plaintext`` (benchmarks/front_door_latency.py --insecure-plaintext only, to
+    measure what security costs): no TLS, no authentication, no ACLs, no client files; its
+    clients need ``DOUANE_KAFKA_SECURITY_PROTOCOL=PLAINTEXT``. Never for data that matters.
 
     Idempotent and safe to call from several processes at once. Downloads the jars on first
     use (not counted in ``timeout_s``), makes the CA, certificates and passwords and formats
@@ -767,21 +782,30 @@ async def start_broker(
         if pid is None and paths.pid.exists():
             log.info("removing stale kafka pid file", path=str(paths.pid))
             _remove(paths.pid)
-        if _is_formatted(paths) and not secrets.is_set_up():
+        if insecure_plaintext:
+            log.warning("INSECURE: kafka broker WITHOUT TLS, authentication or ACLs",
+                        bootstrap=bootstrap)
+            progress("WARNING: starting an INSECURE Kafka broker: PLAINTEXT, no authentication, "
+                     "no ACLs (a benchmark's comparison only; anyone on this machine can read "
+                     "and write every topic)")
+        elif _is_formatted(paths) and not secrets.is_set_up():
             raise KafkaBrokerError(
                 f"the Kafka storage in {paths.log_dirs} was made by an older douane without "
                 "TLS and SASL, and cannot be given its users now; stop that broker "
                 f"(`douane kafka stop`) and delete {paths.log_dirs} (its topics are lost), or "
                 "use another DOUANE_HOME"
             )
-        secrets.ensure_tls()
-        wanted = _wanted_principals(settings, progress)
-        added_later = [p for p in wanted if _is_formatted(paths) and not secrets.has(p)]
-        for principal in wanted:
-            secrets.password(principal)
-        for principal in secrets.principals():  # bootstrap may have changed since last time
-            secrets.write_client_files(principal, bootstrap)
-        properties = render_server_properties(port, paths.data_dir, secrets)
+        added_later: list[str] = []
+        if not insecure_plaintext:
+            secrets.ensure_tls()
+            wanted = _wanted_principals(settings, progress)
+            added_later = [p for p in wanted if _is_formatted(paths) and not secrets.has(p)]
+            for principal in wanted:
+                secrets.password(principal)
+            for principal in secrets.principals():  # bootstrap may have changed since then
+                secrets.write_client_files(principal, bootstrap)
+        properties = render_server_properties(
+            port, paths.data_dir, None if insecure_plaintext else secrets)
         admin = kafka_connection(settings)
         if pid is not None:
             if _read_text(paths.properties) != properties:
@@ -793,7 +817,8 @@ async def start_broker(
             await _wait_ready(
                 admin, paths, pid, loop.time() + timeout_s, process=_SPAWNED.get(pid)
             )
-            await _grant(settings, paths, secrets, added_later, progress)
+            if not insecure_plaintext:
+                await _grant(settings, paths, secrets, added_later, progress)
             return await broker_status(settings)
         if await _answers_metadata(admin):
             # Someone else's broker (another data dir, a container...): use it as it is.
@@ -814,16 +839,20 @@ async def start_broker(
         lib = await asyncio.to_thread(ensure_kafka_jars, progress)
         make_private_folder(paths.log_dirs)
         write_private(paths.properties, properties.encode())  # it holds passwords
-        await _format_storage(lib, paths, secrets, secrets.principals(), progress)
+        await _format_storage(lib, paths, secrets,
+                              [] if insecure_plaintext else secrets.principals(), progress)
+        security = ("INSECURE PLAINTEXT" if insecure_plaintext
+                    else "SASL_SSL, SCRAM-SHA-512, ACLs")
         progress(
-            f"starting Kafka {KAFKA_VERSION} broker on {bootstrap} (SASL_SSL, SCRAM-SHA-512, "
-            f"ACLs; data in {paths.data_dir})..."
+            f"starting Kafka {KAFKA_VERSION} broker on {bootstrap} ({security}; "
+            f"data in {paths.data_dir})..."
         )
         started = loop.time()
         process = _spawn(lib, paths)
         await _wait_ready(admin, paths, process.pid, started + timeout_s, process=process)
         log.info("kafka broker ready", pid=process.pid, seconds=round(loop.time() - started, 1))
-        await _grant(settings, paths, secrets, added_later, progress)
+        if not insecure_plaintext:
+            await _grant(settings, paths, secrets, added_later, progress)
         return await broker_status(settings)
 
 
@@ -857,7 +886,8 @@ async def _grant(
         await _set_scram_user(settings, paths, secrets, principal)
     tenants = [p.removeprefix(TENANT_PREFIX) for p in secrets.principals()
                if is_tenant_principal(p)]
-    count = await create_acls(kafka_connection(settings), acl_layout(tenants))
+    count = await create_acls(kafka_connection(settings),
+                              acl_layout(tenants, settings.topic_layout))
     log.info("kafka ACLs applied", acls=count, tenants=len(tenants))
 
 
@@ -950,7 +980,8 @@ async def add_tenant_user(settings: Settings, tenant_id: str) -> str:
     secrets.password(principal)
     secrets.write_client_files(principal, settings.kafka_bootstrap)
     await _set_scram_user(settings, paths, secrets, principal)
-    await create_acls(kafka_connection(settings), tenant_acls(tenant_id))
+    # its own topics, and the front door's and worker's grants on them
+    await create_acls(kafka_connection(settings), acl_layout([tenant_id], settings.topic_layout))
     return principal
 
 

@@ -11,7 +11,7 @@ Everything lives under the broker's data dir (``$DOUANE_HOME/kafka``)::
 
 SCRAM users are created when the storage is formatted (``--add-scram``) and, for principals
 added later, through the running broker (``kafka.admin.ConfigCommand``); ACLs through the
-admin protocol (aiokafka has the CreateAcls/DeleteAcls requests but no method for them).
+admin protocol (``streams.adapters.kafka_acl_admin``).
 """
 
 from __future__ import annotations
@@ -20,25 +20,15 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import structlog
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.protocol.admin import CreateAclsRequest, DeleteAclsRequest
 
-from streams.adapters.kafka_security import CLIENTS_DIR, KafkaConnection, start_client
+from streams.adapters.kafka_security import CLIENTS_DIR
 from streams.core.kafka_acls import (
     ADMIN,
-    ALLOW,
-    ANY_PERMISSION,
     FRONT_DOOR,
     TENANT_PREFIX,
     WORKER,
-    Acl,
-    Operation,
-    PatternType,
-    ResourceType,
-    user,
 )
 from streams.devtools.kafka_tls import issue, make_ca, write_private
 from streams.errors import DouaneError
@@ -216,44 +206,3 @@ class BrokerSecrets:
 
 def is_tenant_principal(principal: str) -> bool:
     return principal.startswith(TENANT_PREFIX)
-
-
-# --------------------------------------------------------------------------- ACLs
-
-
-def _check(response: Any, what: str) -> None:
-    results = getattr(response, "creation_responses", None)
-    if results is None:
-        results = getattr(response, "filter_responses", [])
-    for result in results:
-        if result[0]:
-            raise KafkaPrincipalError(f"{what} failed: error {result[0]} {result[1] or ''}")
-
-
-async def create_acls(kafka: KafkaConnection, acls: Iterable[Acl]) -> int:
-    """Create these ACLs (creating an existing one is a no-op); returns how many were sent."""
-    admin = AIOKafkaAdminClient(**kafka.client_options())
-    await start_client(admin, kafka, "creating ACLs")
-    count = 0
-    try:
-        for acl in acls:
-            request = CreateAclsRequest(int(acl.resource_type), acl.resource_name,
-                                        int(acl.pattern), acl.principal, "*",
-                                        int(acl.operation), ALLOW)
-            _check(await admin._send_request(request), f"creating ACL {acl.describe()}")
-            count += 1
-    finally:
-        await admin.close()
-    return count
-
-
-async def delete_acls(kafka: KafkaConnection, principal: str) -> None:
-    """Remove every ACL of ``principal`` (a name, without ``User:``)."""
-    admin = AIOKafkaAdminClient(**kafka.client_options())
-    await start_client(admin, kafka, "deleting ACLs")
-    try:
-        request = DeleteAclsRequest(int(ResourceType.ANY), None, int(PatternType.ANY),
-                                    user(principal), None, int(Operation.ANY), ANY_PERMISSION)
-        _check(await admin._send_request(request), f"deleting the ACLs of {principal}")
-    finally:
-        await admin.close()

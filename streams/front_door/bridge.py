@@ -1,14 +1,17 @@
-"""Publishing a request to ``douane.requests`` and waiting for its response on
-``douane.responses`` (and, for streamed answers, its pieces on ``douane.responses.chunks``),
-correlated by request id.
+"""Publishing a request to its tenant's ``douane.requests.<tenant>`` and waiting for its
+response on ``douane.responses.<tenant>`` (and, for streamed answers, its pieces on
+``douane.responses.chunks.<tenant>``), correlated by request id; in the single layout,
+``douane.requests``, ``douane.responses`` and ``douane.responses.chunks``.
 
-The consumer reads every partition of both topics from the moment the front door started (no
-consumer group: every front door instance sees every response and picks its own). A response
-that arrives after its caller gave up (504) is only logged: the pipeline has already audited
-it, as every answer. Each request sent may come with an ``on_done`` callback, called once
-when its final response passes by, whoever still waits for it, or after ``abandon_after_s``
-if none ever comes (a stopped worker): the front door frees the request's place in its
-caller's limits then (``streams.front_door.limits``).
+The front door serves the tenants of the policy it started with (its principal may write the
+request topics of those tenants and read their answers; the tenant comes from the API key).
+The consumer reads every partition of their answer topics from the moment the front door
+started (no consumer group: every front door instance sees every response and picks its
+own). A response that arrives after its caller gave up (504) is only logged: the pipeline has
+already audited it, as every answer. Each request sent may come with an ``on_done`` callback,
+called once when its final response passes by, whoever still waits for it, or after
+``abandon_after_s`` if none ever comes (a stopped worker): the front door frees the request's
+place in its caller's limits then (``streams.front_door.limits``).
 """
 
 from __future__ import annotations
@@ -22,15 +25,25 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.adapters.kafka_security import KafkaConnection, start_client
-from streams.config import REQUESTS_TOPIC, RESPONSE_CHUNKS_TOPIC, RESPONSES_TOPIC
+from streams.core.tenant_topics import (
+    PER_TENANT,
+    RESPONSE_CHUNKS,
+    SINGLE,
+    answer_topics,
+    request_topic,
+)
+from streams.core.tenant_topics import REQUESTS as SINGLE_REQUESTS
 
 log = structlog.get_logger(__name__)
 Event = tuple[str, dict[str, Any]]  # ("chunk", {"id", "seq", "delta"}) or ("final", response)
 
 
 class KafkaBridge:
-    def __init__(self, kafka: KafkaConnection, abandon_after_s: float = 600.0) -> None:
+    def __init__(self, kafka: KafkaConnection, tenants: list[str] | tuple[str, ...] = (),
+                 layout: str = PER_TENANT, abandon_after_s: float = 600.0) -> None:
         self.kafka = kafka
+        self.layout = layout
+        self.tenants = frozenset(tenants)  # the tenants served (per-tenant layout)
         self.producer = AIOKafkaProducer(**kafka.client_options(), acks="all", linger_ms=0)
         self.consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
         self.waiting: dict[str, asyncio.Queue[Event]] = {}
@@ -43,7 +56,7 @@ class KafkaBridge:
         await start_client(self.producer, self.kafka, "the front door's producer")
         await start_client(self.consumer, self.kafka, "the front door's consumer")
         partitions = [TopicPartition(topic, p)
-                      for topic in (RESPONSES_TOPIC, RESPONSE_CHUNKS_TOPIC)
+                      for topic in answer_topics(self.layout, sorted(self.tenants))
                       for p in sorted(await self.producer.partitions_for(topic))]
         self.consumer.assign(partitions)
         await self.consumer.seek_to_end(*partitions)
@@ -59,10 +72,21 @@ class KafkaBridge:
         await self.producer.stop()
         await self.consumer.stop()
 
+    def serves(self, tenant: str) -> bool:
+        return self.layout == SINGLE or tenant in self.tenants
+
+    def _request_topic(self, tenant: str) -> str:
+        if self.layout == SINGLE:
+            return SINGLE_REQUESTS
+        if tenant not in self.tenants:
+            raise LookupError("this front door does not serve the request's tenant")
+        return request_topic(tenant)
+
     async def send(self, request: dict[str, Any],
                    on_done: Callable[[], None] | None = None) -> asyncio.Queue[Event]:
         """Publish; the returned queue receives the request's events until ``close``."""
         request_id = request["id"]
+        topic = self._request_topic(request["tenant"])
         events: asyncio.Queue[Event] = asyncio.Queue()
         self.waiting[request_id] = events  # before publishing: the answer may be quick
         if on_done is not None:
@@ -71,7 +95,7 @@ class KafkaBridge:
             self._on_done[request_id] = (on_done, timer)
         try:
             await self.producer.send_and_wait(
-                REQUESTS_TOPIC, json.dumps(request, ensure_ascii=False).encode("utf-8"),
+                topic, json.dumps(request, ensure_ascii=False).encode("utf-8"),
                 key=request_id.encode())
         except BaseException:
             self.waiting.pop(request_id, None)
@@ -111,7 +135,8 @@ class KafkaBridge:
         while True:
             batch = await self.consumer.getmany(timeout_ms=1000)
             for partition, records in batch.items():
-                kind = "chunk" if partition.topic == RESPONSE_CHUNKS_TOPIC else "final"
+                kind = ("chunk" if partition.topic == RESPONSE_CHUNKS
+                        or partition.topic.startswith(RESPONSE_CHUNKS + ".") else "final")
                 for record in records:
                     try:
                         body = json.loads(record.value)

@@ -2,10 +2,10 @@
 
 Every request is authenticated by its API key (-> tenant; revoked and expired keys are refused
 as soon as the key file says so), held to its key's and tenant's limits (``limits``: 429 with
-``retry-after``), translated to a douane request, published to ``douane.requests`` and
-answered from ``douane.responses``: the same intake, detection, policy and audit as any Kafka
-producer gets. ``stream: true`` answers with Chat Completions chunks cut from the governed
-answer (see ``streaming``).
+``retry-after``), translated to a douane request, published to the tenant's
+``douane.requests.<tenant>`` and answered from its ``douane.responses.<tenant>`` (``bridge``):
+the same intake, detection, policy and audit as any Kafka producer gets. ``stream: true``
+answers with Chat Completions chunks cut from the governed answer (see ``streaming``).
 """
 
 from __future__ import annotations
@@ -89,6 +89,12 @@ async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse
         return _error(401, f"{caller.reason} API key (key id {caller.key_id}): ask the "
                            "operator for a new one", "invalid_request_error",
                       f"{caller.reason}_api_key")
+    if not request.app[FRONT_DOOR].bridge.serves(caller.tenant):
+        # per-tenant topics: only the tenants of the policy it started with have topics and
+        # ACLs this front door may use
+        return _error(403, "this API key's tenant is not served by this front door (not in the "
+                           "policy it started with; an operator restarts it after adding the "
+                           "tenant)", "permission_error", "tenant_not_served")
     request[CALLER] = caller
     return await handler(request)  # type: ignore[no-any-return]
 
@@ -264,16 +270,18 @@ def build_app(door: FrontDoor) -> web.Application:
 
 async def serve(settings: Settings, port: int, host: str, timeout_s: float | None) -> None:
     from streams.adapters.kafka_security import kafka_connection
-    from streams.services.topics import FRONT_DOOR_TOPICS, ensure_topics
+    from streams.services.topics import ensure_topics, front_door_topics
     from streams.worker import load_policy
 
     policy = load_policy(settings.policy_path)
     kafka = kafka_connection(settings, "front-door")
     # only the topics it uses: its principal may see no others (the worker makes the rest)
-    await ensure_topics(kafka, list(FRONT_DOOR_TOPICS), settings.topic_partitions)
+    tenants = sorted(policy.policy.tenant_ids)
+    await ensure_topics(kafka, front_door_topics(settings.topic_layout, tenants),
+                        settings.topic_partitions)
     # a bad setting stops here; the policy may give a tenant its own
     limits = LimitSettings.from_environment(os.environ).with_policy(policy.policy)
-    bridge = KafkaBridge(kafka, abandon_after_s=float(
+    bridge = KafkaBridge(kafka, tenants, settings.topic_layout, abandon_after_s=float(
         os.environ.get("DOUANE_FRONT_DOOR_ABANDON_S", "600")))
     await bridge.start()
     timeout = timeout_s or float(os.environ.get("DOUANE_FRONT_DOOR_TIMEOUT_S", "60"))

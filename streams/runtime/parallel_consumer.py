@@ -85,6 +85,16 @@ class ParallelConsumer:
         self._stopping = False
 
     # ------------------------------------------------------------------ lifecycle
+    def follow(self, topics: Iterable[str]) -> None:
+        """Consume these topics from now on (a reloaded policy added or removed a tenant).
+        Kafka rebalances the group: partitions of topics no longer followed are revoked like
+        any others (what is in flight finishes and is committed first)."""
+        wanted = tuple(topics)
+        if set(wanted) == set(self.topics):
+            return
+        self.topics = wanted
+        self.consumer.subscribe(topics=list(self.topics), listener=_Listener(self))
+
     async def run(self) -> None:
         self.consumer.subscribe(topics=list(self.topics), listener=_Listener(self))
         committer = asyncio.create_task(self._commit_loop(), name="offset-commits")

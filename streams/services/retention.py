@@ -146,5 +146,5 @@ def policy_text(settings: Settings) -> str:
              f"encrypt-operator values kept "
              f"{format_duration(shortest_payload_retention(loaded))}"]
     lines += [f"  kafka      {topic}: retention.ms {ms} ({format_duration(ms // 1000)})"
-              for topic, ms in sorted(retention_ms(loaded).items())]
+              for topic, ms in sorted(retention_ms(loaded, settings.topic_layout).items())]
     return "\n".join(lines)

@@ -10,22 +10,31 @@ from streams.adapters.topic_retention import apply_retention, retention_ms
 from streams.config import (
     DEAD_LETTER_TOPIC,
     REJECTED_TOPIC,
-    REQUESTS_TOPIC,
-    RESPONSE_CHUNKS_TOPIC,
-    RESPONSES_TOPIC,
     forward_topic,
 )
 from streams.core.policy import LoadedPolicy
+from streams.core.tenant_topics import PER_TENANT, answer_topics, request_topics
 
 log = structlog.get_logger(__name__)
 DEFAULT_TOPIC_PARTITIONS = 12
-# what the front door publishes to and reads from
-FRONT_DOOR_TOPICS = (REQUESTS_TOPIC, RESPONSES_TOPIC, RESPONSE_CHUNKS_TOPIC)
 
 
-def topic_names(policy: LoadedPolicy) -> list[str]:
-    return [REQUESTS_TOPIC, RESPONSES_TOPIC, RESPONSE_CHUNKS_TOPIC, REJECTED_TOPIC,
+def front_door_topics(layout: str, tenants: list[str]) -> list[str]:
+    """What the front door publishes to and reads from, for the tenants it serves."""
+    return [*request_topics(layout, tenants), *answer_topics(layout, tenants)]
+
+
+def topic_names(policy: LoadedPolicy, layout: str = PER_TENANT) -> list[str]:
+    tenants = sorted(policy.policy.tenant_ids)
+    return [*request_topics(layout, tenants), *answer_topics(layout, tenants), REJECTED_TOPIC,
             DEAD_LETTER_TOPIC, *(forward_topic(p.id) for p in policy.policy.providers)]
+
+
+def consumed_topics(policy: LoadedPolicy, layout: str = PER_TENANT) -> list[str]:
+    """What the worker reads: the request topics of the policy's tenants and the forward
+    topics of its providers (a tenant removed from the policy is no longer read)."""
+    return [*request_topics(layout, sorted(policy.policy.tenant_ids)),
+            *(forward_topic(p.id) for p in policy.policy.providers)]
 
 
 async def ensure_topics(kafka: KafkaConnection, names: list[str],
@@ -52,7 +61,8 @@ async def ensure_topics(kafka: KafkaConnection, names: list[str],
 
 
 async def prepare_topics(kafka: KafkaConnection, policy: LoadedPolicy,
-                         partitions: int = DEFAULT_TOPIC_PARTITIONS) -> None:
+                         partitions: int = DEFAULT_TOPIC_PARTITIONS,
+                         layout: str = PER_TENANT) -> None:
     """Create douane's topics and set their retention from the policy."""
-    await ensure_topics(kafka, topic_names(policy), partitions)
-    await apply_retention(kafka, retention_ms(policy))
+    await ensure_topics(kafka, topic_names(policy, layout), partitions)
+    await apply_retention(kafka, retention_ms(policy, layout))

@@ -289,7 +289,7 @@ def test_once_the_period_passed_no_file_douane_wrote_holds_a_value_or_its_key(
     logged = output.out + output.err + caplog.text
     assert "retention run: 0 data keys destroyed" in output.out
     assert "hold" in output.out and "retention status: 3 data keys" in output.out
-    assert "kafka      douane.requests: retention.ms 3600000 (1h)" in output.out
+    assert "kafka      douane.requests.city-of-lyon: retention.ms 3600000 (1h)" in output.out
     assert not [v for v in values if v in logged]
     assert {"hold_placed", "hold_released", "retention_run"} <= set(kinds_in_log(settings))
 

@@ -28,6 +28,7 @@ from streams.core.decision import forwarded_digest
 from streams.core.intake import RequestIntake
 from streams.core.model import ChatMessage, Detection
 from streams.core.policy import LoadedPolicy, Provider, parse_policy
+from streams.core.tenant_topics import SINGLE
 from streams.devtools.stand_ins.common import Fault, StandIn
 from streams.devtools.stand_ins.server import running
 from streams.pipeline import Pipeline, Source
@@ -141,7 +142,8 @@ async def run_request(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     gateway = ProviderGateway(timeout_s=2.0)
     pipeline = Pipeline(policy, RequestIntake(REQUEST_SCHEMA, policy.policy.tenant_ids, 65536),
-                        NoFindings(), store, gateway, retry_delay_s=0)
+                        NoFindings(), store, gateway, retry_delay_s=0,
+                        topic_layout=SINGLE)  # publishes on douane.requests
     if breakers is not None:
         pipeline.delivery.breakers = breakers
     raw = json.dumps({"id": "req-9", "tenant": "city-of-lyon", "classification": classification,
@@ -277,7 +279,8 @@ async def run_streamed(
 ) -> tuple[dict[str, Any], float]:
     gateway = ProviderGateway(timeout_s=5.0)
     pipeline = Pipeline(policy, RequestIntake(REQUEST_SCHEMA, policy.policy.tenant_ids, 65536),
-                        NoFindings(), store, gateway, retry_delay_s=0)
+                        NoFindings(), store, gateway, retry_delay_s=0,
+                        topic_layout=SINGLE)  # publishes on douane.requests
     pipeline.chunk_sink = sink
     pipeline.answer_hook = str.upper  # stands for placeholder restoration (issue 4)
     raw = json.dumps({"id": "req-9", "tenant": "city-of-lyon", "classification": "personal",

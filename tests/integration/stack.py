@@ -27,9 +27,11 @@ from streams.adapters.kafka_security import kafka_connection, start_client
 from streams.config import (
     REJECTED_TOPIC,
     REQUESTS_TOPIC,
+    RESPONSE_CHUNKS_TOPIC,
     RESPONSES_TOPIC,
     Settings,
 )
+from streams.core.tenant_topics import SINGLE, request_topic, tenant_of_request_topic
 
 MAX_MESSAGE_BYTES = 64 * 1024
 
@@ -183,16 +185,22 @@ class KafkaClient:
         # the admin principal by default: the tests read douane.rejected, which no producing
         # system's principal may (tests/integration/test_kafka_security.py uses the others)
         kafka = kafka_connection(settings, role)
-        self.kafka = kafka
+        self.kafka, self.settings = kafka, settings
         self.producer = AIOKafkaProducer(**kafka.client_options(), acks="all")
         self.consumer = AIOKafkaConsumer(**kafka.client_options())
 
     async def __aenter__(self) -> KafkaClient:
         await start_client(self.producer, self.kafka, "the test's producer")
         await start_client(self.consumer, self.kafka, "the test's consumer")
+        # every tenant's responses (douane.responses.<tenant>), or the single layout's topic
+        existing = await self.consumer.topics()
+        self.request_topics = {t for t in existing if tenant_of_request_topic(t)}
+        answers = sorted(t for t in existing
+                         if t == RESPONSES_TOPIC or (t.startswith(RESPONSES_TOPIC + ".")
+                                                     and not t.startswith(RESPONSE_CHUNKS_TOPIC)))
         partitions = [
             TopicPartition(topic, p)
-            for topic in (RESPONSES_TOPIC, REJECTED_TOPIC)
+            for topic in (*answers, REJECTED_TOPIC)
             for p in sorted(await self.producer.partitions_for(topic))
         ]
         self.consumer.assign(partitions)
@@ -206,13 +214,30 @@ class KafkaClient:
         await self.producer.stop()
         await self.consumer.stop()
 
-    async def publish(self, value: bytes, key: bytes | None = None) -> RecordMetadata:
+    def request_topic(self, value: bytes, tenant: str | None = None) -> str:
+        """Where a producing system of the message's tenant publishes it: its own
+        ``douane.requests.<tenant>``; a message naming no tenant that has a topic (malformed,
+        unknown) goes to city-of-lyon's, as if that tenant's producer had sent it."""
+        if self.settings.topic_layout == SINGLE:
+            return REQUESTS_TOPIC
+        if tenant is None:
+            try:
+                claimed = json.loads(value).get("tenant")
+            except (ValueError, AttributeError):
+                claimed = None
+            tenant = (claimed if isinstance(claimed, str)
+                      and request_topic(claimed) in self.request_topics else "city-of-lyon")
+        return request_topic(tenant)
+
+    async def publish(self, value: bytes, key: bytes | None = None,
+                      tenant: str | None = None) -> RecordMetadata:
         if key is None:
             try:
                 key = str(json.loads(value)["id"]).encode()
             except (ValueError, KeyError, TypeError):
                 key = None
-        return await self.producer.send_and_wait(REQUESTS_TOPIC, value, key=key)
+        return await self.producer.send_and_wait(self.request_topic(value, tenant), value,
+                                                 key=key)
 
     async def publish_until_sent(self, value: bytes, timeout_s: float = 300) -> int:
         """Publish, trying again while the broker is unreachable (as a producing system that
@@ -234,7 +259,8 @@ class KafkaClient:
         batch = await self.consumer.getmany(timeout_ms=timeout_ms)
         for partition, records in batch.items():
             for record in records:
-                self.seen[partition.topic].append(json.loads(record.value))
+                topic = REJECTED_TOPIC if partition.topic == REJECTED_TOPIC else RESPONSES_TOPIC
+                self.seen[topic].append(json.loads(record.value))
 
     async def responses(
         self, ids: set[str], timeout_s: float = 60, settle_s: float = 2.0

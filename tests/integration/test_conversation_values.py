@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from stack import KafkaClient, Stack, request
 
 from streams.adapters.kafka_security import start_client
-from streams.config import RESPONSE_CHUNKS_TOPIC
+from streams.core.tenant_topics import answer_topic
 
 pytestmark = pytest.mark.integration
 
@@ -65,11 +65,14 @@ async def test_repeat_exactly_never_brings_a_conversations_values_back(douane: S
 
 
 async def _chunk_reader(client: KafkaClient) -> AIOKafkaConsumer:
-    """A consumer of douane.responses.chunks from now on (the test client's principal)."""
+    """A consumer of city-of-lyon's streamed pieces from now on (the test client's principal):
+    the tenant that streams below."""
     consumer = AIOKafkaConsumer(**client.kafka.client_options(), enable_auto_commit=False)
     await start_client(consumer, client.kafka, "the test's chunk reader")
-    partitions = [TopicPartition(RESPONSE_CHUNKS_TOPIC, p)
-                  for p in sorted(await client.producer.partitions_for(RESPONSE_CHUNKS_TOPIC))]
+    topic = answer_topic(client.settings.topic_layout, "city-of-lyon", chunks=True)
+    assert topic is not None
+    partitions = [TopicPartition(topic, p)
+                  for p in sorted(await client.producer.partitions_for(topic))]
     consumer.assign(partitions)
     await consumer.seek_to_end(*partitions)
     for partition in partitions:

@@ -2,10 +2,11 @@
 ``allow.everyone.if.no.acl.found=false``), each failing if its defence breaks; and the files
 ``douane kafka start`` writes, used by independent clients (Kafka's Java client, librdkafka).
 
-In the single-topic layout a tenant principal may only publish to ``douane.requests``; its
-answers reach it through the front door. The per-tenant topic layout (a later step) must add:
-tenant A writing to tenant B's request topic, reading B's response topics, and a payload
-claiming another tenant on A's own topic (``tenant-mismatch``).
+Tenants are principals: tenant A writes only ``douane.requests.A`` and reads only
+``douane.responses.A`` (and its chunks) with its own ``tenant-A.`` groups. A writing to B's
+request topic or reading B's answers, joining the worker's group, writing a forward topic, and a
+payload on A's own topic claiming to be B's (``tenant-mismatch``, nothing forwarded) are each
+checked here next to what A may do, so that a denial cannot pass for a broken setup.
 """
 
 from __future__ import annotations
@@ -16,14 +17,18 @@ import stat
 import subprocess
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import confluent_kafka  # a dev dependency: librdkafka, the independent client
 import pytest
+import yaml
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
+from aiokafka.protocol.admin import DescribeAclsRequest
 from stack import KafkaClient, Stack, request
 
 from streams.adapters.kafka_security import (
@@ -34,8 +39,15 @@ from streams.adapters.kafka_security import (
     load_security,
     start_client,
 )
-from streams.config import REQUESTS_TOPIC, RESPONSES_TOPIC, forward_topic
-from streams.core.kafka_acls import FRONT_DOOR, tenant_principal
+from streams.config import DEAD_LETTER_TOPIC, REJECTED_TOPIC, REQUESTS_TOPIC, forward_topic
+from streams.core.kafka_acls import (
+    ANY_PERMISSION,
+    Operation,
+    PatternType,
+    ResourceType,
+    tenant_principal,
+)
+from streams.core.tenant_topics import request_topic, response_chunks_topic, responses_topic
 from streams.devtools.kafka_broker import ensure_kafka_jars
 from streams.devtools.kafka_principals import BrokerSecrets
 from streams.devtools.kafka_tls import make_ca
@@ -43,6 +55,7 @@ from streams.devtools.kafka_tls import make_ca
 pytestmark = pytest.mark.integration
 
 TENANT = "city-of-lyon"
+OTHER = "tax-office"  # tenant B
 JAVA_CLIENT = Path(__file__).parent / "java" / "FileClient.java"
 AUTHORIZATION_ERRORS = (TopicAuthorizationFailedError, GroupAuthorizationFailedError)
 
@@ -133,71 +146,155 @@ def test_the_generated_files_are_readable_by_their_owner_only(kafka: Stack) -> N
 # --------------------------------------------------------------------------- authorization
 
 
-async def test_a_tenant_cannot_write_to_a_forward_topic(douane: Stack) -> None:
-    """The walk-around of issue 11: a forged forward message straight to a provider."""
-    kafka = connection_of(douane, tenant_principal(TENANT))
-    producer = AIOKafkaProducer(**kafka.client_options())
+async def tenant_producer(stack: Stack, tenant: str = TENANT) -> AIOKafkaProducer:
+    kafka = connection_of(stack, tenant_principal(tenant))
+    producer = AIOKafkaProducer(**kafka.client_options(), acks="all")
     await start_client(producer, kafka, "tenant")
+    return producer
+
+
+async def test_a_tenant_writes_only_its_own_request_topic(douane: Stack) -> None:
+    """Tenant A on B's topic would be believed to be B; on a forward topic it would reach a
+    provider unredacted (the walk-around of issue 11); on a response topic, forge answers."""
+    producer = await tenant_producer(douane)
     try:
-        with pytest.raises(TopicAuthorizationFailedError):
-            await producer.send_and_wait(forward_topic("sovereign-local"), b"{}")
-        with pytest.raises(TopicAuthorizationFailedError):
-            await producer.send_and_wait(RESPONSES_TOPIC, b"{}")  # nor forge an answer
+        own = f"own-{uuid.uuid4().hex[:8]}"  # its own topic: allowed (and answered)
+        await producer.send_and_wait(request_topic(TENANT), request(own, "Hello?", TENANT),
+                                     key=own.encode())
+        for topic in (request_topic(OTHER), REQUESTS_TOPIC, forward_topic("sovereign-local"),
+                      responses_topic(TENANT), responses_topic(OTHER), REJECTED_TOPIC,
+                      DEAD_LETTER_TOPIC):
+            with pytest.raises(TopicAuthorizationFailedError):
+                await producer.send_and_wait(topic, b"{}")
     finally:
         await producer.stop()
 
 
-async def test_a_tenant_cannot_read_the_responses(douane: Stack) -> None:
-    """``douane.responses`` holds every tenant's answers in the single-topic layout."""
-    canary = f"canary-{uuid.uuid4().hex[:8]}"
-    partition = TopicPartition(RESPONSES_TOPIC, 0)
-    async with KafkaClient(douane.settings) as operator:  # something there to read
-        await operator.producer.send_and_wait(
-            RESPONSES_TOPIC, json.dumps({"id": canary}).encode(), partition=0)
-    kafka = connection_of(douane, tenant_principal(TENANT))
-    consumer = AIOKafkaConsumer(**kafka.client_options(), auto_offset_reset="earliest")
-    await start_client(consumer, kafka, "tenant")
+async def read_all(kafka: KafkaConnection, topic: str, group: str | None = None,
+                   until: bytes | None = None) -> list[bytes]:
+    """What ``kafka``'s principal reads of partition 0 of ``topic`` from its start (aiokafka
+    does not raise for an assigned partition it may not read: it logs and fetches nothing)."""
+    consumer = AIOKafkaConsumer(**kafka.client_options(), auto_offset_reset="earliest",
+                                group_id=group, enable_auto_commit=False)
+    await start_client(consumer, kafka, "reader")
     try:
-        # aiokafka does not raise for an assigned partition it may not read: it logs the
-        # refusal and fetches nothing (Kafka's Java client raises, see the Java test below)
+        partition = TopicPartition(topic, 0)
         consumer.assign([partition])
         await consumer.seek_to_beginning(partition)
-        read = []
+        read: list[bytes] = []
         for _ in range(10):
             batch = await consumer.getmany(timeout_ms=500)
-            read += [r for records in batch.values() for r in records]
-        assert read == []
-        assert RESPONSES_TOPIC not in await consumer.topics()  # not even its metadata
+            read += [r.value for records in batch.values() for r in records]
+            if until is not None and until in read:
+                break
+        return read
     finally:
         await consumer.stop()
 
 
-async def test_a_tenant_cannot_join_the_workers_group(douane: Stack) -> None:
-    """Joining would hand it some of the request partitions: other tenants' prompts."""
+async def test_a_tenant_reads_its_own_answers_and_never_another_tenants(douane: Stack) -> None:
+    canaries = {tenant: json.dumps({"id": f"canary-{tenant}-{uuid.uuid4().hex[:8]}"}).encode()
+                for tenant in (TENANT, OTHER)}
+    async with KafkaClient(douane.settings) as operator:  # something on both to read
+        for tenant, canary in canaries.items():
+            await operator.producer.send_and_wait(responses_topic(tenant), canary, partition=0)
     kafka = connection_of(douane, tenant_principal(TENANT))
-    consumer = AIOKafkaConsumer(REQUESTS_TOPIC, **kafka.client_options(),
-                                group_id=douane.settings.app_id, auto_offset_reset="earliest")
+    assert canaries[TENANT] in await read_all(kafka, responses_topic(TENANT),
+                                              until=canaries[TENANT])
+    assert await read_all(kafka, responses_topic(OTHER)) == []
+    assert await read_all(kafka, request_topic(OTHER)) == []  # nor B's prompts
+    consumer = AIOKafkaConsumer(**kafka.client_options())
+    await start_client(consumer, kafka, "tenant")
     try:
-        with pytest.raises(AUTHORIZATION_ERRORS):
-            await start_client(consumer, kafka, "tenant")
-            await asyncio.wait_for(consumer.getmany(timeout_ms=10_000), 60)
+        visible = await consumer.topics()  # not even the other topics' metadata
+    finally:
+        await consumer.stop()
+    assert responses_topic(TENANT) in visible
+    assert not visible & {responses_topic(OTHER), response_chunks_topic(OTHER),
+                          request_topic(OTHER), REQUESTS_TOPIC, REJECTED_TOPIC}
+
+
+async def test_a_tenant_uses_its_own_groups_and_cannot_join_the_workers(douane: Stack) -> None:
+    """Joining the worker's group would hand it request partitions: other tenants' prompts.
+    Tried on its own response topic, which it may read: only the group is denied."""
+    kafka = connection_of(douane, tenant_principal(TENANT))
+    own_group = f"{tenant_principal(TENANT)}.answers"
+    async with KafkaClient(douane.settings) as operator:
+        marker = json.dumps({"id": f"for-its-group-{uuid.uuid4().hex[:8]}"}).encode()
+        await operator.producer.send_and_wait(responses_topic(TENANT), marker, partition=0)
+    assert marker in await read_all(kafka, responses_topic(TENANT), own_group, until=marker)
+    for group in (douane.settings.app_id, f"{tenant_principal(OTHER)}.answers"):
+        consumer = AIOKafkaConsumer(responses_topic(TENANT), **kafka.client_options(),
+                                    group_id=group, auto_offset_reset="earliest")
+        try:
+            with pytest.raises(AUTHORIZATION_ERRORS):
+                await start_client(consumer, kafka, "tenant")
+                await asyncio.wait_for(consumer.getmany(timeout_ms=10_000), 60)
+        finally:
+            await consumer.stop()
+
+
+async def answers_on_own_topic(stack: Stack, request_id: str, timeout_s: float = 120
+                               ) -> list[dict[str, Any]]:
+    """The responses for ``request_id`` the tenant reads on its own topic, as its consumer
+    in its own group would."""
+    kafka = connection_of(stack, tenant_principal(TENANT))
+    consumer = AIOKafkaConsumer(responses_topic(TENANT), **kafka.client_options(),
+                                group_id=f"{tenant_principal(TENANT)}.{request_id}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await start_client(consumer, kafka, "tenant")
+    found: list[dict[str, Any]] = []
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while not found and asyncio.get_running_loop().time() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            found += [json.loads(r.value) for records in batch.values() for r in records
+                      if r.key == request_id.encode()]
+        return found
     finally:
         await consumer.stop()
 
 
-async def test_a_tenant_principal_publishes_and_douane_answers(douane: Stack) -> None:
-    kafka = connection_of(douane, tenant_principal(TENANT))
+async def test_a_tenant_publishes_on_its_topic_and_reads_its_answer(douane: Stack) -> None:
+    """No ``tenant`` field: the topic says whose request it is."""
     request_id = f"tenant-{uuid.uuid4().hex[:8]}"
-    async with KafkaClient(douane.settings) as reader:  # the admin reads, as an operator
-        producer = AIOKafkaProducer(**kafka.client_options(), acks="all")
-        await start_client(producer, kafka, "tenant")
+    body = json.loads(request(request_id, "Opening hours of the library?", TENANT))
+    del body["tenant"]
+    producer = await tenant_producer(douane)
+    try:
+        await producer.send_and_wait(request_topic(TENANT), json.dumps(body).encode(),
+                                     key=request_id.encode())
+    finally:
+        await producer.stop()
+    [answer] = await answers_on_own_topic(douane, request_id)
+    assert (answer["status"], answer["tenant"]) == ("answered", TENANT)
+
+
+async def test_a_payload_claiming_another_tenant_is_rejected_and_never_forwarded(
+        douane: Stack) -> None:
+    request_id = f"claim-{uuid.uuid4().hex[:8]}"
+    async with KafkaClient(douane.settings) as operator:  # reads douane.rejected
+        producer = await tenant_producer(douane)
         try:
-            await producer.send_and_wait(REQUESTS_TOPIC, request(
-                request_id, "Opening hours of the library?", TENANT), key=request_id.encode())
+            await producer.send_and_wait(
+                request_topic(TENANT), request(request_id, "Tax file of Jeanne Martin?", OTHER),
+                key=request_id.encode())
         finally:
             await producer.stop()
-        [answer] = (await reader.responses({request_id}, timeout_s=120))[request_id]
-    assert answer["status"] == "answered"
+        [answer] = await answers_on_own_topic(douane, request_id)
+        rejected = [r for r in await operator.rejected(1, timeout_s=60)
+                    if r["request_id"] == request_id]
+        # B's answer topic got nothing: read as the operator
+        others = await operator.responses({request_id}, timeout_s=5, settle_s=0)
+    assert (answer["status"], answer["tenant"]) == ("rejected", TENANT)
+    assert [r["code"] for r in answer["reasons"]] == ["tenant-mismatch"]
+    assert OTHER not in json.dumps(answer)  # the claimed tenant is not echoed
+    [entry] = rejected
+    assert entry["error"]["code"] == "tenant-mismatch" and OTHER not in entry["error"]["message"]
+    assert entry["source"]["topic"] == request_topic(TENANT)
+    assert all(r["tenant"] == TENANT for r in others[request_id])
+    assert request_id not in {r["request_id"] for r in await douane.received()}
+    assert douane.audit_kinds([request_id]) == {request_id: ["rejected"]}
 
 
 # --------------------------------------------------------------------------- independent clients
@@ -213,22 +310,27 @@ def java_client(stack: Stack, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 async def test_kafkas_java_client_works_with_the_generated_properties(douane: Stack) -> None:
+    """A tenant's producing system with its ``tenant-<id>.properties``: its own topics."""
     secrets = secrets_of(douane)
     request_id = f"java-{uuid.uuid4().hex[:8]}"
-    front_door = str(secrets.properties_file(FRONT_DOOR))
+    tenant = str(secrets.properties_file(tenant_principal(TENANT)))
     sent = await asyncio.to_thread(
-        java_client, douane, "produce", front_door, REQUESTS_TOPIC, request_id,
+        java_client, douane, "produce", tenant, request_topic(TENANT), request_id,
         request(request_id, "Opening hours of the town hall?", TENANT).decode())
-    assert sent.returncode == 0 and sent.stdout.startswith("SENT douane.requests/"), sent
-    got = await asyncio.to_thread(java_client, douane, "consume", front_door,
-                                  RESPONSES_TOPIC, request_id)
+    assert sent.returncode == 0, sent
+    assert sent.stdout.startswith(f"SENT {request_topic(TENANT)}/"), sent
+    got = await asyncio.to_thread(java_client, douane, "consume", tenant,
+                                  responses_topic(TENANT), request_id)
     assert got.returncode == 0 and got.stdout.startswith("RECORD "), got
     answer = json.loads(got.stdout.removeprefix("RECORD "))
     assert (answer["id"], answer["status"]) == (request_id, "answered")
-    # a tenant's file: its requests are accepted, the shared responses topic is not its to read
-    tenant = str(secrets.properties_file(tenant_principal(TENANT)))
+    # another tenant's answers are not its to read, nor its topic to write
     denied = await asyncio.to_thread(java_client, douane, "consume", tenant,
-                                     RESPONSES_TOPIC, request_id)
+                                     responses_topic(OTHER), request_id)
+    assert denied.returncode == 3, denied
+    assert "TopicAuthorizationException" in denied.stdout
+    denied = await asyncio.to_thread(java_client, douane, "produce", tenant,
+                                     request_topic(OTHER), request_id, "{}")
     assert denied.returncode == 3, denied
     assert "TopicAuthorizationException" in denied.stdout
 
@@ -245,17 +347,19 @@ def librdkafka_config(path: Path) -> dict[str, Any]:
 
 def librdkafka_exchange(secrets: BrokerSecrets, request_id: str, body: bytes
                         ) -> dict[str, Any]:
-    config = librdkafka_config(secrets.librdkafka_file(FRONT_DOOR))
+    """A tenant's producing system on librdkafka: its own topics and its own group."""
+    principal = tenant_principal(TENANT)
+    config = librdkafka_config(secrets.librdkafka_file(principal))
     producer = confluent_kafka.Producer(config)
     errors: list[Any] = []
-    producer.produce(REQUESTS_TOPIC, body, key=request_id,
+    producer.produce(request_topic(TENANT), body, key=request_id,
                      on_delivery=lambda error, _message: errors.append(error))
     assert producer.flush(120) == 0 and errors == [None], errors
-    consumer = confluent_kafka.Consumer({**config, "group.id": f"{FRONT_DOOR}-librdkafka",
+    consumer = confluent_kafka.Consumer({**config, "group.id": f"{principal}.librdkafka",
                                          "auto.offset.reset": "earliest",
                                          "enable.auto.commit": False})
     try:
-        consumer.subscribe([RESPONSES_TOPIC])
+        consumer.subscribe([responses_topic(TENANT)])
         for _ in range(600):
             message = consumer.poll(0.5)
             if message is None or message.error():
@@ -268,12 +372,11 @@ def librdkafka_exchange(secrets: BrokerSecrets, request_id: str, body: bytes
         consumer.close()
 
 
-def librdkafka_forward_denied(secrets: BrokerSecrets) -> Any:
+def librdkafka_denied(secrets: BrokerSecrets, topic: str) -> Any:
     config = librdkafka_config(secrets.librdkafka_file(tenant_principal(TENANT)))
     producer = confluent_kafka.Producer(config)
     errors: list[Any] = []
-    producer.produce(forward_topic("sovereign-local"), b"{}",
-                     on_delivery=lambda error, _message: errors.append(error))
+    producer.produce(topic, b"{}", on_delivery=lambda error, _message: errors.append(error))
     producer.flush(120)
     return errors[0] if errors else None
 
@@ -284,5 +387,62 @@ async def test_librdkafka_works_with_the_generated_conf(douane: Stack) -> None:
     answer = await asyncio.to_thread(librdkafka_exchange, secrets, request_id, request(
         request_id, "Opening hours of the swimming pool?", TENANT))
     assert answer["status"] == "answered"
-    error = await asyncio.to_thread(librdkafka_forward_denied, secrets)
-    assert error is not None and error.name() == "TOPIC_AUTHORIZATION_FAILED", error
+    for topic in (forward_topic("sovereign-local"), request_topic(OTHER)):
+        error = await asyncio.to_thread(librdkafka_denied, secrets, topic)
+        assert error is not None and error.name() == "TOPIC_AUTHORIZATION_FAILED", error
+
+
+# --------------------------------------------------------------------------- policy reload
+
+
+async def acls_of(stack: Stack, principal: str) -> set[tuple[str, str]]:
+    """(resource name, operation) of the ACLs of ``principal`` now on the broker."""
+    admin = AIOKafkaAdminClient(**connection_of(stack, "douane-admin").client_options())
+    await start_client(admin, connection_of(stack, "douane-admin"), "operator")
+    try:
+        response = await admin._send_request(DescribeAclsRequest(
+            int(ResourceType.ANY), None, int(PatternType.ANY), f"User:{principal}", None,
+            int(Operation.ANY), ANY_PERMISSION))
+    finally:
+        await admin.close()
+    return {(name, Operation(operation).name) for _kind, name, _pattern, entries
+            in response.resources for _p, _host, operation, _permission in entries}
+
+
+async def test_a_tenant_added_to_the_policy_gets_topics_and_acls_and_loses_them_removed(
+        douane: Stack) -> None:
+    path = douane.settings.policy_path
+    original = path.read_text("utf-8")
+    document = yaml.safe_load(original)
+    newcomer = f"agency-{uuid.uuid4().hex[:6]}"
+    document["tenants"].append({"id": newcomer, "name": "Added while running",
+                                "default_classification": "internal"})
+    principal = tenant_principal(newcomer)
+    wanted = {(request_topic(newcomer), "WRITE"), (responses_topic(newcomer), "READ"),
+              (response_chunks_topic(newcomer), "READ"), (f"{principal}.", "READ")}
+
+    async def until(condition: Callable[[], Awaitable[bool]]) -> None:
+        deadline = asyncio.get_running_loop().time() + 90
+        while not await condition():
+            assert asyncio.get_running_loop().time() < deadline, douane.log_text("worker")[-3000:]
+            await asyncio.sleep(1)
+
+    try:
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(yaml.safe_dump(document, sort_keys=False), "utf-8")
+        temporary.replace(path)
+        await until(lambda: acls_of_is(douane, principal, wanted))
+        async with KafkaClient(douane.settings) as operator:
+            assert request_topic(newcomer) in await operator.consumer.topics()
+    finally:
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(original, "utf-8")
+        temporary.replace(path)
+    await until(lambda: acls_of_is(douane, principal, set()))
+    # the front door's grants on its topics went with it
+    front_door = await acls_of(douane, "douane-front-door")
+    assert not {name for name, _op in front_door if newcomer in name}
+
+
+async def acls_of_is(stack: Stack, principal: str, wanted: set[tuple[str, str]]) -> bool:
+    return await acls_of(stack, principal) == wanted

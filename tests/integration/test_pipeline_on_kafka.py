@@ -14,7 +14,6 @@ import pytest
 from stack import MAX_MESSAGE_BYTES, KafkaClient, Stack, request
 
 from streams.adapters.audit.sqlite import SqliteAuditStore
-from streams.config import REQUESTS_TOPIC
 from streams.devtools.demo import sample_prompts
 
 pytestmark = pytest.mark.integration
@@ -77,7 +76,8 @@ async def test_bad_input_is_rejected_precisely_and_the_worker_carries_on(douane:
                                                            "content": "x"}],
         }).encode(),
         "oversize": request(f"{prefix}-big", "x" * (MAX_MESSAGE_BYTES + 10)),
-        "unknown-tenant": request(f"{prefix}-tenant", "hello", tenant="ministry-of-magic"),
+        # published on city-of-lyon's topic (stack.KafkaClient): naming another tenant
+        "tenant-mismatch": request(f"{prefix}-tenant", "hello", tenant="ministry-of-magic"),
     }
     async with KafkaClient(douane.settings) as client:
         sent = {}
@@ -94,12 +94,14 @@ async def test_bad_input_is_rejected_precisely_and_the_worker_carries_on(douane:
     for code, raw in bad_messages.items():
         entry = by_code[code]
         assert base64.b64decode(entry["original_base64"]) == raw
-        assert entry["source"] == {"topic": REQUESTS_TOPIC, "partition": sent[code].partition,
+        assert entry["source"] == {"topic": client.request_topic(raw),
+                                   "partition": sent[code].partition,
                                    "offset": sent[code].offset,
                                    "key_base64": base64.b64encode(code.encode()).decode()}
     assert by_code["schema-violation"]["error"]["path"] == "$.messages[1].role"
     assert "jeanne@example.fr" not in by_code["schema-violation"]["error"]["message"]
-    assert by_code["unknown-tenant"]["error"]["path"] == "$.tenant"
+    assert by_code["tenant-mismatch"]["error"]["path"] == "$.tenant"
+    assert "ministry-of-magic" not in by_code["tenant-mismatch"]["error"]["message"]
     assert by_code["invalid-utf8"]["error"]["byte_offset"] == bad_messages["invalid-utf8"].index(
         b"\xff")
     assert str(MAX_MESSAGE_BYTES) in by_code["oversize"]["error"]["message"]

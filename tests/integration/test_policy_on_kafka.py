@@ -57,12 +57,13 @@ def write_atomically(path: Path, text: str) -> None:
 
 async def test_topic_retention_follows_the_policy(douane: Stack) -> None:
     wanted = retention_ms(load_policy(douane.settings.policy_path))
-    assert wanted["douane.requests"] == 3600 * 1000  # secret-never-leaves: raw_topics 1h
+    # secret-never-leaves: raw_topics 1h
+    assert wanted["douane.requests.city-of-lyon"] == 3600 * 1000
     assert wanted["douane.forward.anthropic"] == 86400 * 1000  # only public data goes there
     on_broker = await read_retention(kafka_connection(douane.settings, "admin"), list(wanted))
     assert on_broker == {name: ms for name, ms in wanted.items() if name in on_broker}
-    assert {"douane.requests", "douane.responses", "douane.forward.sovereign-local"} \
-        <= set(on_broker)
+    assert {"douane.requests.city-of-lyon", "douane.responses.city-of-lyon",
+            "douane.forward.sovereign-local"} <= set(on_broker)
 
 
 async def test_residency_is_enforced_end_to_end(douane: Stack) -> None:
@@ -111,11 +112,11 @@ async def test_hot_reload_applies_a_valid_set_and_refuses_an_invalid_one(douane:
         assert applied["details"]["before"]["sha256"] == old.digest
         assert applied["details"]["loaded_by"]["process"] == "douane worker"
         deadline = time.monotonic() + 30
-        while (await read_retention(admin, ["douane.requests"])).get(
-                "douane.requests") != 1800 * 1000 and time.monotonic() < deadline:
+        while (await read_retention(admin, ["douane.requests.city-of-lyon"])).get(
+                "douane.requests.city-of-lyon") != 1800 * 1000 and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
-        assert (await read_retention(admin, ["douane.requests"])) == \
-            {"douane.requests": 1800 * 1000}
+        assert (await read_retention(admin, ["douane.requests.city-of-lyon"])) == \
+            {"douane.requests.city-of-lyon": 1800 * 1000}
         async with KafkaClient(douane.settings) as client:
             probe = f"reload-{run_id()}"
             await client.publish(request(probe, "Opening hours of the library?"))
@@ -140,11 +141,11 @@ async def test_hot_reload_applies_a_valid_set_and_refuses_an_invalid_one(douane:
         write_atomically(path, original)
         await wait_for_policy_record(douane, "applied", old.digest, seen)
     deadline = time.monotonic() + 30
-    while (await read_retention(admin, ["douane.requests"])).get(
-            "douane.requests") != 3600 * 1000 and time.monotonic() < deadline:
+    while (await read_retention(admin, ["douane.requests.city-of-lyon"])).get(
+            "douane.requests.city-of-lyon") != 3600 * 1000 and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
-    assert (await read_retention(admin, ["douane.requests"])) == \
-        {"douane.requests": 3600 * 1000}
+    assert (await read_retention(admin, ["douane.requests.city-of-lyon"])) == \
+        {"douane.requests.city-of-lyon": 3600 * 1000}
 
 
 async def test_hot_reload_refuses_a_set_whose_own_cases_fail(douane: Stack) -> None:
@@ -177,7 +178,7 @@ async def test_hot_reload_refuses_a_set_whose_own_cases_fail(douane: Stack) -> N
             "file": details["tests"]["failed"][0]["file"], "line": 2,
             "name": "city casework stays on our own servers", "differs": ["provider"]}]
         assert "Jeanne Martin" not in str(refused)
-        async with KafkaClient(douane.settings.kafka_bootstrap) as client:
+        async with KafkaClient(douane.settings) as client:
             probe = f"own-cases-{run_id()}"
             await client.publish(request(probe, "Opening hours of the library?"))
             [answer] = (await client.responses({probe}, timeout_s=60))[probe]

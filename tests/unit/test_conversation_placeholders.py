@@ -36,6 +36,7 @@ from streams.core.model import ChatMessage, Detection, Finding
 from streams.core.placeholders import PlaceholderMap
 from streams.core.policy import EntityRule, Provider, parse_policy
 from streams.core.redaction import apply_operators
+from streams.core.tenant_topics import SINGLE  # these tests publish on douane.requests
 from streams.pipeline import Pipeline
 
 NAME, OTHER = "Jeanne Martin", "Paul Durand"
@@ -105,7 +106,7 @@ def pipeline(tmp_path: Path) -> Iterator[tuple[Pipeline, EchoProvider, Path]]:
     provider = EchoProvider()
     yield Pipeline(POLICY, RequestIntake(REQUEST_SCHEMA, POLICY.policy.tenant_ids, 64 * 1024),
                    NamesDetector(), store, provider, clock=Clock(), retry_delay_s=0,
-                   placeholders=vault), provider, tmp_path
+                   placeholders=vault, topic_layout=SINGLE), provider, tmp_path
     close_placeholder_vault(vault)
     store.close()
 
@@ -209,7 +210,7 @@ async def test_an_answer_with_data_the_policy_blocks_is_withheld(tmp_path: Path)
     store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
     douane = Pipeline(POLICY, RequestIntake(REQUEST_SCHEMA, POLICY.policy.tenant_ids, 64 * 1024),
                       CardDetector(), store, CardWritingProvider(), clock=Clock(),
-                      retry_delay_s=0)
+                      retry_delay_s=0, topic_layout=SINGLE)
     admitted = await douane.admit(request("c-1", f"Écris à {NAME}."), src(1))
     answered = await douane.forward(admitted[0].value, src(1, topic=FORWARD_TOPIC))
     response = on(answered, RESPONSES_TOPIC)[0]
@@ -232,7 +233,7 @@ async def test_a_policy_rule_can_keep_placeholders_in_answers(tmp_path: Path) ->
     vault = open_placeholder_vault(tmp_path)
     douane = Pipeline(policy, RequestIntake(REQUEST_SCHEMA, policy.policy.tenant_ids, 64 * 1024),
                       NamesDetector(), store, EchoProvider(), clock=Clock(), retry_delay_s=0,
-                      placeholders=vault)
+                      placeholders=vault, topic_layout=SINGLE)
     try:
         admitted = await douane.admit(request("n-1", f"Écris à {NAME}."), src(1))
         forward = [o for o in admitted if o.topic.startswith("douane.forward.")]

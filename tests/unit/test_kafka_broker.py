@@ -520,3 +520,10 @@ def test_users_list_shows_the_principals_and_their_files(tmp_path: Path) -> None
     lines = kb.describe_users(settings)
     assert [line.split()[:2] for line in lines] == [
         ["douane-admin", "super"], ["douane-worker", "worker"], ["tenant-city-of-lyon", "tenant"]]
+
+
+def test_the_insecure_plaintext_broker_is_only_what_is_asked_for(tmp_path: Path) -> None:
+    """The benchmark's comparison broker: no security lines at all; the default keeps them."""
+    text = kb.render_server_properties(19192, tmp_path / "kafka", None)
+    assert "listeners=PLAINTEXT://127.0.0.1:19192,CONTROLLER://127.0.0.1:19193" in text
+    assert "sasl" not in text and "authorizer" not in text and "SSL" not in text

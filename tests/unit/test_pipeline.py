@@ -28,6 +28,7 @@ from streams.core.decision import forwarded_digest
 from streams.core.intake import RequestIntake
 from streams.core.model import ChatMessage, Detection, Finding
 from streams.core.policy import LoadedPolicy, Provider, parse_policy
+from streams.core.tenant_topics import PER_TENANT, SINGLE
 from streams.pipeline import Outgoing, Pipeline, Source
 
 ROOT = project_root()
@@ -162,6 +163,9 @@ def h(tmp_path: Path) -> Iterator[Harness]:
         provider,
         clock=clock,
         retry_delay_s=0,
+        # these tests publish on douane.requests: the per-tenant layout has its own tests
+        # (test_tenant_topics.py)
+        topic_layout=SINGLE,
     )
     yield Harness(pipeline, detector, provider, store, clock, tmp_path / "audit.sqlite3",
                   tmp_path / "audit.pub.pem")
@@ -717,3 +721,79 @@ async def test_a_model_name_a_provider_answers_with_is_recorded_only_if_it_is_on
     assert answered is not None
     assert answered.payload["details"]["model"] == "sha256:" + hashlib.sha256(
         HOSTILE.encode()).hexdigest()
+
+
+# ------------------------------------------------------------------ per-tenant topics
+LYON_REQUESTS = "douane.requests.city-of-lyon"
+LYON_RESPONSES = "douane.responses.city-of-lyon"
+
+
+def per_tenant(h: Harness) -> Pipeline:
+    h.pipeline.topic_layout = PER_TENANT
+    return h.pipeline
+
+
+def without_tenant(request_id: str = "req-1") -> bytes:
+    body = json.loads(request(request_id, metadata={"ticket": "T-42"}))
+    del body["tenant"]
+    return json.dumps(body).encode()
+
+
+async def test_on_a_tenants_topic_the_topic_names_the_tenant_and_gets_the_answer(
+        h: Harness) -> None:
+    pipeline = per_tenant(h)
+    [forward] = await pipeline.admit(without_tenant(), src(topic=LYON_REQUESTS))
+    assert forward.topic == FORWARD_TOPIC
+    assert json.loads(forward.value)["tenant"] == "city-of-lyon"
+    out = await pipeline.forward(forward.value, fsrc())
+    assert [(o.topic, o.key) for o in out] == [(LYON_RESPONSES, b"req-1")]
+    assert json.loads(out[0].value)["status"] == "answered"
+    blocked = await pipeline.admit(request("req-2", classification="secret"),
+                                   src(8, topic=LYON_REQUESTS))
+    assert [o.topic for o in blocked] == [LYON_RESPONSES]
+
+
+@pytest.mark.parametrize("claimed", ["tax-office", "ministry-of-nowhere", 42, None])
+async def test_a_message_claiming_another_tenant_is_rejected_without_echoing_it(
+        h: Harness, claimed: object) -> None:
+    pipeline = per_tenant(h)
+    body = json.loads(request())
+    body["tenant"] = claimed
+    out = await pipeline.admit(json.dumps(body).encode(), src(topic=LYON_REQUESTS))
+
+    assert sorted(o.topic for o in out) == sorted([REJECTED_TOPIC, LYON_RESPONSES])
+    [rejected] = on(out, REJECTED_TOPIC)
+    assert rejected["error"]["code"] == "tenant-mismatch"
+    [response] = [json.loads(o.value) for o in out if o.topic == LYON_RESPONSES]
+    assert (response["status"], response["tenant"]) == ("rejected", "city-of-lyon")
+    assert h.provider.calls == []
+    [record] = h.store.records_for_request("req-1")
+    assert (record.kind, record.payload["tenant"]) == ("rejected", "city-of-lyon")
+    if isinstance(claimed, str):  # named nowhere but in the copy of the original bytes
+        reply_text = rejected["error"]["message"] + json.dumps(response)
+        assert claimed not in reply_text and claimed not in h.all_audit_text()
+
+
+async def test_a_topic_whose_tenant_left_the_policy_gets_no_answer_and_nothing_forwarded(
+        h: Harness) -> None:
+    pipeline = per_tenant(h)
+    body = json.loads(request())
+    body["tenant"] = "paris"
+    out = await pipeline.admit(json.dumps(body).encode(), src(topic="douane.requests.paris"))
+    assert [o.topic for o in out] == [REJECTED_TOPIC]
+    assert on(out, REJECTED_TOPIC)[0]["error"]["code"] == "unknown-tenant"
+    assert h.provider.calls == []
+
+
+async def test_streamed_pieces_go_to_the_tenants_chunk_topic(h: Harness) -> None:
+    pipeline = per_tenant(h)
+    topics: list[str] = []
+
+    async def sink(topic: str, key: bytes, value: bytes) -> None:
+        topics.append(topic)
+
+    pipeline.chunk_sink = sink
+    to_lyon = pipeline._chunk_sink_for("city-of-lyon")  # what the forward stage streams into
+    assert to_lyon is not None
+    await to_lyon("douane.responses.chunks", b"req-1", b"{}")
+    assert topics == ["douane.responses.chunks.city-of-lyon"]
