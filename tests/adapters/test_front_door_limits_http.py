@@ -36,6 +36,9 @@ class HeldBridge:
     arrived: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
     give_up: bool = False  # the next callers stop waiting at once, as after their timeout
 
+    def serves(self, tenant: str) -> bool:  # every tenant: the limits are under test here
+        return True
+
     async def ask(self, request: dict[str, Any], timeout_s: float,
                   on_done: Callable[[], None] | None = None) -> dict[str, Any]:
         answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()

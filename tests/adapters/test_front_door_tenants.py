@@ -4,7 +4,7 @@ tenant gets 403 before anything is published; a served tenant's request goes to 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, cast
 
@@ -27,8 +27,11 @@ class RecordingBridge(KafkaBridge):
         self.layout, self.tenants = "per-tenant", frozenset(tenants)
         self.sent: list[str] = []
 
-    async def ask(self, request: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    async def ask(self, request: dict[str, Any], timeout_s: float,
+                  on_done: Callable[[], None] | None = None) -> dict[str, Any]:
         self.sent.append(self._request_topic(request["tenant"]))
+        if on_done is not None:
+            on_done()  # answered at once: its place in the caller's limits is free
         return {"id": request["id"], "status": "blocked", "tenant": request["tenant"],
                 "reasons": [{"code": "test", "message": "recorded, not sent"}],
                 "audit_record_id": None, "policy_hash": None}

@@ -291,7 +291,7 @@ def victim(tmp_path: Path) -> Iterator[tuple[Pipeline, StreamingEcho, list[dict[
     provider = StreamingEcho()
     douane = Pipeline(POLICY, RequestIntake(REQUEST_SCHEMA, POLICY.policy.tenant_ids, 64 * 1024),
                       VictimDetector(), store, provider, clock=Clock(), retry_delay_s=0,
-                      placeholders=vault)
+                      placeholders=vault, topic_layout=SINGLE)
     chunks: list[dict[str, Any]] = []
 
     async def sink(topic: str, key: bytes, value: bytes) -> None:
