@@ -417,6 +417,9 @@ async def test_a_tenant_added_to_the_policy_gets_topics_and_acls_and_loses_them_
     newcomer = f"agency-{uuid.uuid4().hex[:6]}"
     document["tenants"].append({"id": newcomer, "name": "Added while running",
                                 "default_classification": "internal"})
+    # a changed set must raise its version, or the running worker refuses it (issue 16); going
+    # back to the original, with another version than the one in force, is a change too
+    document["version"] = int(document["version"]) + 1
     principal = tenant_principal(newcomer)
     wanted = {(request_topic(newcomer), "WRITE"), (responses_topic(newcomer), "READ"),
               (response_chunks_topic(newcomer), "READ"), (f"{principal}.", "READ")}
