@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,28 +28,12 @@ import yaml
 from streams.adapters.policy_files import policy_document
 from streams.config import Settings, load_settings, project_root
 from streams.devtools.kafka_broker import start_broker, stop_broker
+from streams.devtools.ports import free_port
 from streams.front_door.keys import KeyStore, keys_path
 from streams.front_door.limits import ENVIRONMENT as LIMIT_SETTINGS
 
 DIRECT_MODEL = "douane-echo-1"  # what the stand-in calls itself
 DOUANE_MODEL = "auto"  # through douane the policy picks the provider and model
-
-
-def free_port(pairs: bool = False) -> int:
-    """A free TCP port on 127.0.0.1 (with ``pairs``, the next one too: Kafka's controller)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if not pairs:
-            return port
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 1))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free pair of ports")
 
 
 async def wait_http(url: str, timeout_s: float = 180) -> None:

@@ -33,10 +33,10 @@ from streams.core.tenant_topics import answer_topics, request_topics
 from streams.devtools.demo_doors import (
     EXTERNAL_ID,
     external_state,
-    free_port,
     received_by_external,
     two_doors_policy,
 )
+from streams.devtools.ports import free_port
 from streams.devtools.stand_ins.server import running
 from streams.services.audit_log import open_writer
 from streams.services.topics import ensure_topics, topic_names

@@ -10,7 +10,6 @@ external provider, each with its own audit trail.
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +21,6 @@ from streams.devtools.stand_ins.common import StandIn
 
 EXTERNAL_ID = "external-claude"
 EXTERNAL_MODEL = "claude-sonnet-4-6"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def two_doors_policy(source: Path, target: Path, port: int) -> Path | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -34,23 +33,6 @@ from streams.config import (
 from streams.core.tenant_topics import SINGLE, request_topic, tenant_of_request_topic
 
 MAX_MESSAGE_BYTES = 64 * 1024
-
-
-def free_port(pairs: bool = False) -> int:
-    """A free TCP port on 127.0.0.1 (and the next one, for Kafka's controller)."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = int(probe.getsockname()[1])
-        if not pairs:
-            return port
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 1))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port pair")
 
 
 @dataclass

@@ -14,9 +14,10 @@ from collections.abc import AsyncIterator
 import httpx
 import openai
 import pytest
-from stack import MAX_MESSAGE_BYTES, Stack, free_port, wait_http, wait_until
+from stack import MAX_MESSAGE_BYTES, Stack, wait_http, wait_until
 
 from streams.adapters.audit.verify import find_verified
+from streams.devtools.ports import free_port
 from streams.front_door.keys import KeyStore, keys_path
 
 pytestmark = pytest.mark.integration
