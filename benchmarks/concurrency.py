@@ -36,6 +36,7 @@ from streams.adapters.policy_files import load_policy_set
 from streams.adapters.presidio_detector import detector_for_policy
 from streams.config import load_settings
 from streams.core.model import ChatMessage
+from streams.devtools.kafka_broker import PID_FILE
 from streams.devtools.model_server import answer_for
 from streams.logging_setup import configure_logging
 
@@ -99,6 +100,11 @@ class Run:
     detection_cpu_s: float | None = None  # the part spent in the detection processes
     door_cpu_s: float | None = None
     worker_rss_mb: tuple[float, float] | None = None  # (at the start, peak)
+    # where the rest of the machine's CPU went (2 shared cores: everything competes)
+    broker_cpu_s: float | None = None
+    model_cpu_s: float | None = None
+    callers_cpu_s: float | None = None  # this script: the callers' HTTP client
+    machine_cpu_s: float | None = None  # every process on the machine, from /proc/stat
 
     @property
     def rate(self) -> float:
@@ -126,6 +132,19 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # fields 14 and 15 of stat(5)
+
+
+def machine_busy_seconds() -> float:
+    """CPU time spent by every process on the machine (all CPUs), from /proc/stat: user, nice,
+    system, irq, softirq and steal; idle and iowait excluded."""
+    with open("/proc/stat") as stat:
+        fields = [int(part) for part in stat.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def broker_pid(stack: Stack) -> int:
+    return int((stack.settings.kafka_data_dir / PID_FILE).read_text().strip())
 
 
 def with_children(pid: int) -> list[int]:
@@ -240,7 +259,14 @@ async def measure(latency_ms: float, callers: int, duration_s: float, paths: Seq
             rss_start = family_memory_mb(worker, "VmRSS")
             worker_cpu, door_cpu = family_cpu_seconds(worker), cpu_seconds(door)
             detection_cpu = family_cpu_seconds(worker[1:])
+            broker, model = broker_pid(stack), stack.pid("model-server")
+            others = (cpu_seconds(broker), cpu_seconds(model), cpu_seconds(os.getpid()),
+                      machine_busy_seconds())
             await closed_loop(run, stack.door_url, stack.headers, DOUANE_MODEL)
+            run.broker_cpu_s, run.model_cpu_s, run.callers_cpu_s, run.machine_cpu_s = (
+                after - before for after, before in zip(
+                    (cpu_seconds(broker), cpu_seconds(model), cpu_seconds(os.getpid()),
+                     machine_busy_seconds()), others, strict=True))
             run.worker_cpu_s = family_cpu_seconds(worker) - worker_cpu
             run.detection_cpu_s = family_cpu_seconds(worker[1:]) - detection_cpu
             run.door_cpu_s = cpu_seconds(door) - door_cpu
@@ -276,8 +302,8 @@ def detector_rate(seconds: float) -> tuple[float, int]:
 def table(runs: Sequence[Run]) -> str:
     lines = ["| L | C | path | answers/s | p50 | p99 | errors | worker CPU ms/answer "
              "| of which detection processes | worker RSS start → peak "
-             "| front door CPU ms/answer |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| front door CPU ms/answer | broker | stand-in | callers | whole machine |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         rss = f"{run.worker_rss_mb[0]:.0f} → {run.worker_rss_mb[1]:.0f} MB" \
             if run.worker_rss_mb else "-"
@@ -286,7 +312,9 @@ def table(runs: Sequence[Run]) -> str:
             f"| {run.percentile(50)} | {run.percentile(99)} | {run.errors} "
             f"| {run.per_answer_ms(run.worker_cpu_s)} "
             f"| {run.per_answer_ms(run.detection_cpu_s)} | {rss} "
-            f"| {run.per_answer_ms(run.door_cpu_s)} |")
+            f"| {run.per_answer_ms(run.door_cpu_s)} | {run.per_answer_ms(run.broker_cpu_s)} "
+            f"| {run.per_answer_ms(run.model_cpu_s)} | {run.per_answer_ms(run.callers_cpu_s)} "
+            f"| {run.per_answer_ms(run.machine_cpu_s)} |")
     return "\n".join(lines)
 
 
