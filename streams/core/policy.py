@@ -322,9 +322,3 @@ class LoadedPolicy:
             found = self._resolutions[key] = resolve(self, tenant, purpose, classification)
         return found
 
-
-def parse_policy(text: str, source: str) -> LoadedPolicy:
-    """A policy written as one YAML document (no ``include``). Raises :class:`PolicyError`."""
-    from streams.core.policy_load import SourceFile, build_policy_set
-
-    return build_policy_set(SourceFile(source, text))

@@ -19,7 +19,7 @@ import yaml
 
 from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.audit.verify import load_audit_schema, verify_store
-from streams.adapters.policy_files import policy_document
+from streams.adapters.policy_files import parse_policy, policy_document
 from streams.adapters.providers.base import CallContext, ProviderAnswer, ProviderError
 from streams.adapters.signer import load_or_create_signer
 from streams.config import REJECTED_TOPIC, REQUESTS_TOPIC, RESPONSES_TOPIC, project_root
@@ -27,7 +27,7 @@ from streams.core.audit import AuditEvent
 from streams.core.decision import forwarded_digest
 from streams.core.intake import RequestIntake
 from streams.core.model import ChatMessage, Detection, Finding
-from streams.core.policy import LoadedPolicy, Provider, parse_policy
+from streams.core.policy import LoadedPolicy, Provider
 from streams.core.tenant_topics import PER_TENANT, SINGLE
 from streams.pipeline import Outgoing, Pipeline, Source
 

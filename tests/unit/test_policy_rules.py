@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from streams.adapters.policy_files import parse_policy
 from streams.core.decision import decide, evaluate
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest
-from streams.core.policy import parse_policy
 from streams.core.policy_cases import TestKeys
 from streams.core.redaction import mask
 from streams.core.retention import raw_topic_retention
