@@ -60,9 +60,10 @@ from streams.core.intake import (
     undeclared_value,
 )
 from streams.core.kept_bytes import kept_bytes_for, kept_original
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Detector, GovernedRequest, Reason
 from streams.core.placeholders import PlaceholderMap
-from streams.core.policy import EntityRule, LoadedPolicy
+from streams.core.policy import EntityRule
 from streams.core.policy import Provider as PolicyProvider
 from streams.core.redaction import KeyedTokens, KeyedValue
 from streams.core.tenant_topics import PER_TENANT, SINGLE, answer_topic, tenant_of_request_topic

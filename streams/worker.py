@@ -55,8 +55,8 @@ from streams.core.intake import RequestIntake
 from streams.core.kafka_acls import acl_layout
 from streams.core.kept_bytes import kept_bytes_for
 from streams.core.keyring import WORKER
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import Detector
-from streams.core.policy import LoadedPolicy
 from streams.pipeline import Pipeline
 from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
 from streams.runtime.parallel_consumer import ParallelConsumer

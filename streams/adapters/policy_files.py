@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from streams.adapters.schemas import policy_schema
-from streams.core.policy import LoadedPolicy
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.policy_cases import Case, CaseFileError, parse_cases
 from streams.core.policy_load import IncludeOutsideFolder, SourceFile, build_policy_set
 from streams.core.policy_yaml import YamlSyntaxError, load_yaml

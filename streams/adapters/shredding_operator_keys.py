@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from streams.adapters.key_store import KeyStore
 from streams.adapters.operator_keys import OperatorKeys
 from streams.adapters.personal_vault import PersonalVault, ValueErasedError
-from streams.core.policy import LoadedPolicy
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.policy_check import universe
 
 

@@ -29,13 +29,14 @@ import rfc8785
 
 from streams.core.audit import AuditEvent
 from streams.core.intake import undeclared_value
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest, Reason
 from streams.core.placeholders import (
     PlaceholderMap,
     conversation_digest,
     restorable_placeholders,
 )
-from streams.core.policy import SENSITIVITY, LoadedPolicy, Provider
+from streams.core.policy import SENSITIVITY, Provider
 from streams.core.redaction import (
     KEYED_OPERATORS,
     KeyedTokens,

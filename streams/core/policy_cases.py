@@ -32,8 +32,8 @@ from typing import Any
 import yaml
 
 from streams.core.decision import Decision, decide
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest
-from streams.core.policy import LoadedPolicy
 from streams.core.policy_yaml import YamlSyntaxError, load_yaml
 from streams.core.redaction import KeyedTokens, KeyedValue, hmac_token
 from streams.errors import DouaneError

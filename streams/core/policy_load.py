@@ -25,11 +25,13 @@ import rfc8785
 from pydantic import ValidationError
 
 from streams.core.durations import DURATION_PATTERN, duration_problem
-from streams.core.policy import ID, LoadedPolicy, Policy, PolicyError, RuleOrigin
+from streams.core.loaded_policy import LoadedPolicy, RuleOrigin
+from streams.core.policy import ID, Policy, PolicyError
+from streams.core.policy_check import check_policy, policy_warnings
+from streams.core.policy_locator import LIST_SECTIONS, Locator
 from streams.core.policy_yaml import Path, YamlDocument, YamlSyntaxError, format_path, load_yaml
 from streams.errors import DouaneError
 
-LIST_SECTIONS = ("providers", "tenants", "purposes", "rules")
 MAPPING_SECTIONS = ("detection", "classifications")
 MANIFEST_ONLY = ("policy", "version", "description", "jurisdiction", "include")
 
@@ -59,40 +61,6 @@ class PolicySchema:
         jsonschema.Draft202012Validator.check_schema(document)
         self.document = document
         self.validator = jsonschema.Draft202012Validator(document)
-
-
-class Locator:
-    """Maps a path in the merged document to the file, position and path where it was written."""
-
-    def __init__(self) -> None:
-        self.files: list[tuple[str, YamlDocument]] = []
-        self.texts: list[str] = []
-        self.items: dict[str, list[tuple[int, int]]] = {s: [] for s in LIST_SECTIONS}
-        self.owner: dict[str, int] = {}
-
-    def local(self, path: Path) -> tuple[int, Path]:
-        if path and path[0] in self.items and len(path) > 1 and isinstance(path[1], int):
-            items = self.items[str(path[0])]
-            if path[1] < len(items):
-                file_index, local_index = items[path[1]]
-                return file_index, (path[0], local_index, *path[2:])
-        if path and isinstance(path[0], str):
-            return self.owner.get(path[0], 0), path
-        return 0, path
-
-    def where(self, section: str, index: int) -> str:
-        """``health.yaml rules[1]`` for the merged ``rules[5]``."""
-        file_index, local_path = self.local((section, index))
-        return f"{self.files[file_index][0]} {format_path(local_path)}"
-
-    def at(self, path: Path, message: str, *, key: bool = False) -> str:
-        file_index, local_path = self.local(path)
-        return self.at_file(file_index, local_path, message, key=key)
-
-    def at_file(self, file_index: int, path: Path, message: str, *, key: bool = False) -> str:
-        name, document = self.files[file_index]
-        mark = document.key_mark(path) if key else document.mark(path)
-        return f"{name}:{mark.line}:{mark.column}: {format_path(path)}: {message}"
 
 
 def build_policy_set(
@@ -154,8 +122,6 @@ def build_policy_set(
             raise_key = problem["type"] == "extra_forbidden"
             problems.append(locator.at(path, problem["msg"], key=raise_key))
         raise PolicyError(problems) from None
-    from streams.core.policy_check import check_policy, policy_warnings
-
     problems.extend(check_policy(policy, locator))
     if problems:
         raise PolicyError(problems)

@@ -26,8 +26,9 @@ from streams.adapters.signer import load_or_create_signer
 from streams.config import RESPONSES_TOPIC, project_root
 from streams.core.decision import forwarded_digest
 from streams.core.intake import RequestIntake
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection
-from streams.core.policy import LoadedPolicy, Provider
+from streams.core.policy import Provider
 from streams.core.tenant_topics import SINGLE
 from streams.devtools.stand_ins.common import Fault, StandIn
 from streams.devtools.stand_ins.server import running

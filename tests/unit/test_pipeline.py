@@ -26,8 +26,9 @@ from streams.config import REJECTED_TOPIC, REQUESTS_TOPIC, RESPONSES_TOPIC, proj
 from streams.core.audit import AuditEvent
 from streams.core.decision import forwarded_digest
 from streams.core.intake import RequestIntake
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Finding
-from streams.core.policy import LoadedPolicy, Provider
+from streams.core.policy import Provider
 from streams.core.tenant_topics import PER_TENANT, SINGLE
 from streams.pipeline import Outgoing, Pipeline, Source
 

@@ -30,7 +30,7 @@ from streams.adapters.signer import load_or_create_signer
 from streams.cli import main
 from streams.config import FORWARD_TOPIC_PREFIX, load_settings
 from streams.core.intake import RequestIntake
-from streams.core.policy import LoadedPolicy
+from streams.core.loaded_policy import LoadedPolicy
 from streams.pipeline import Pipeline
 
 
