@@ -52,6 +52,7 @@ from streams.core.decision import (
     prompt_chars,
 )
 from streams.core.forward_check import admission_problem
+from streams.core.forward_message import ForwardMessage
 from streams.core.intake import (
     MODEL_PATTERN,
     REQUEST_ID_PATTERN,
@@ -311,25 +312,9 @@ class Pipeline:
         return [self._forward_message(decision)]
 
     def _forward_message(self, decision: Decision) -> Outgoing:
-        assert decision.provider is not None
-        request = decision.request
-        body = {
-            "id": request.id,
-            "tenant": request.tenant,
-            "provider": decision.provider.id,
-            # the rest of the policy's allowed list, in order: where stage 2 may fall back to
-            "classification": decision.classification,
-            "purpose": request.purpose,
-            "fallbacks": [p.id for p in decision.fallbacks],
-            "audit_record_id": decision.audit_record_id,
-            "stream": request.stream,
-            "conversation": request.conversation_key,
-            "policy_hash": decision.policy.digest,
-            "redacted_entities": decision.entity_counts,
-            "metadata": dict(request.metadata),
-            "body": decision.forward_body(),
-        }
-        return Outgoing(forward_topic(decision.provider.id), request.id.encode(), _json(body))
+        message = ForwardMessage.from_decision(decision)
+        return Outgoing(forward_topic(message.provider), message.id.encode(),
+                        _json(message.as_json()))
 
     def _blocked_response(self, decision: Decision) -> Outgoing:
         return response(

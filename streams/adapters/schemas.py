@@ -15,7 +15,7 @@ from typing import Any
 
 from streams.core.policy_load import PolicySchema
 
-SCHEMA_NAMES = ("audit-record", "policy", "rejected", "request", "response")
+SCHEMA_NAMES = ("audit-record", "forward", "policy", "rejected", "request", "response")
 
 
 @functools.cache

@@ -51,6 +51,7 @@ POLICY = single_door_policy()
 REQUEST_SCHEMA = json.loads((ROOT / "schemas" / "request.schema.json").read_text("utf-8"))
 RESPONSE_SCHEMA = json.loads((ROOT / "schemas" / "response.schema.json").read_text("utf-8"))
 REJECTED_SCHEMA = json.loads((ROOT / "schemas" / "rejected.schema.json").read_text("utf-8"))
+FORWARD_SCHEMA = json.loads((ROOT / "schemas" / "forward.schema.json").read_text("utf-8"))
 FORWARD_TOPIC = "douane.forward.sovereign-local"
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -238,6 +239,19 @@ async def test_admit_publishes_the_redacted_request_after_auditing_it(h: Harness
 async def test_metadata_travels_to_the_forward_message(h: Harness) -> None:
     out = await h.pipeline.admit(request(metadata={"ticket": "T-42"}), src())
     assert json.loads(out[0].value)["metadata"] == {"ticket": "T-42"}
+
+
+async def test_the_forward_message_is_versioned_and_valid_against_its_schema(
+        h: Harness) -> None:
+    out = await h.pipeline.admit(request(metadata={"ticket": "T-42"}, stream=True,
+                                         conversation="conv-9"), src())
+    message = json.loads(out[0].value)
+    jsonschema.validate(message, FORWARD_SCHEMA)
+    assert (message["version"], message["stream"], message["conversation"]) == (1, True, "conv-9")
+    # written before the field existed: still the layout of version 1; another version is not
+    jsonschema.validate({k: v for k, v in message.items() if k != "version"}, FORWARD_SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**message, "version": 2}, FORWARD_SCHEMA)
 
 
 @pytest.mark.parametrize(
