@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 import rfc8785
 
-from streams.core.audit import AuditEvent
+from streams.core.audit import AuditEvent, AuditKind
 from streams.core.intake import undeclared_value
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest, Reason
@@ -269,7 +269,7 @@ class Decision:
         return [rules[i].id for i in self.verdict.rules] if self.verdict else []
 
     @property
-    def audit_kind(self) -> str:
+    def audit_kind(self) -> AuditKind:
         return "admitted" if self.outcome == "forward" else "blocked"
 
     @property
