@@ -77,14 +77,16 @@ def instrument(pipeline: Any) -> None:
     """Wrap each step of this pipeline (instances only; nothing global is changed)."""
     import streams.pipeline
 
-    module: Any = streams.pipeline  # decide and govern_answer are looked up there per call
+    # the decision and the answer's plan are looked up there per call (their keyed tokens
+    # are obtained in the store threads, outside these steps)
+    module: Any = streams.pipeline
 
     detector = pipeline.detection.batches.detector
     detector.detect = timed("detection (prompt and answer)", detector.detect)
     detector.detect_batch = timed("detection (prompt and answer)", detector.detect_batch)
     pipeline.intake.accept = timed("intake (parse, schema)", pipeline.intake.accept)
-    module.decide = timed("decision (rules, redaction)", module.decide)
-    module.govern_answer = timed("answer (rules, redaction)", module.govern_answer)
+    module.prepare_decision = timed("decision (rules, redaction)", module.prepare_decision)
+    module.plan_answer = timed("answer (rules, redaction)", module.plan_answer)
     pipeline._append = timed("audit append (sign, commit)", pipeline._append)
     pipeline.audit.records_for_request = timed("audit reads", pipeline.audit.records_for_request)
     pipeline._signed_admission = timed("audit reads", pipeline._signed_admission)

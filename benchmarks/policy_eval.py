@@ -65,7 +65,7 @@ def main() -> None:
 
     started = time.perf_counter()
     for request in requests:  # first decision per combination: rules resolved
-        decide(request, detection, loaded, keys=keys)
+        decide(request, detection, loaded, tokens=keys)
     cold_us = (time.perf_counter() - started) / len(requests) * 1e6
 
     position = [0]
@@ -82,7 +82,7 @@ def main() -> None:
     def one_decide() -> object:
         request = requests[position[0] % len(requests)]
         position[0] += 1
-        return decide(request, detection, loaded, keys=keys)
+        return decide(request, detection, loaded, tokens=keys)
 
     evaluate_us = statistics.median(per_call_us(one_evaluate, args.rounds))
     decide_us = statistics.median(per_call_us(one_decide, args.rounds))

@@ -21,7 +21,7 @@ import asyncio
 import base64
 import functools
 import json
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,16 +35,24 @@ from streams.adapters.audit.protocols import (
     AuditStore,
     StoredRecord,
 )
+from streams.adapters.operator_keys import OperatorKeys, keyed_tokens
 from streams.adapters.providers.base import Adapter, ProviderAnswer
 from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.fallback import candidates
 from streams.adapters.providers.resilience import RetryPolicy
 from streams.answer_chunks import AnswerChunks, ChunkSink, unchanged
 from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
-from streams.core.answers import AnswerVerdict, govern_answer
+from streams.core.answers import AnswerVerdict, plan_answer
 from streams.core.audit import AuditEvent
-from streams.core.decision import Decision, decide, evaluate, forwarded_digest, prompt_chars
+from streams.core.decision import (
+    Decision,
+    evaluate,
+    forwarded_digest,
+    prepare_decision,
+    prompt_chars,
+)
 from streams.core.forward_check import admission_problem
+from streams.core.forward_message import ForwardMessage
 from streams.core.intake import (
     MODEL_PATTERN,
     REQUEST_ID_PATTERN,
@@ -53,18 +61,20 @@ from streams.core.intake import (
     undeclared_value,
 )
 from streams.core.kept_bytes import kept_bytes_for, kept_original
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Detector, GovernedRequest, Reason
 from streams.core.placeholders import PlaceholderMap
-from streams.core.policy import EntityRule, LoadedPolicy
+from streams.core.policy import EntityRule
 from streams.core.policy import Provider as PolicyProvider
-from streams.core.redaction import OperatorKeys
-from streams.core.rules import resolve
+from streams.core.redaction import KeyedTokens, KeyedValue
 from streams.core.tenant_topics import PER_TENANT, SINGLE, answer_topic, tenant_of_request_topic
 from streams.runtime.batched_detection import BatchedDetector
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 STORE_THREADS = 32
+# the tokens of a redaction plan's keyed values, obtained off the event loop; None: no keys
+ObtainTokens = Callable[[Sequence[KeyedValue]], Awaitable[KeyedTokens | None]]
 
 
 @dataclass(frozen=True)
@@ -198,6 +208,21 @@ class Pipeline:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._store_threads, functools.partial(work, *args))
 
+    async def _keyed_tokens(self, needed: Sequence[KeyedValue],
+                            request_id: str | None) -> KeyedTokens | None:
+        """The tokens of a redaction plan's keyed values, from the tenant's keys: in the store
+        threads, since ``encrypt`` writes the key store and the vault (SQLite)."""
+        if self.keys is None:
+            return None
+        if not needed:
+            return {}
+        return await self._off_loop(keyed_tokens, self.keys, needed, request_id)
+
+    def _token_source(self, request_id: str) -> ObtainTokens | None:
+        if self.keys is None:
+            return None
+        return functools.partial(self._keyed_tokens, request_id=request_id)
+
     def replace_policy(self, policy: LoadedPolicy) -> None:
         """Put a new (validated) policy set in force: one assignment each, taken by the next
         message; a message being judged keeps the set it started with."""
@@ -255,8 +280,10 @@ class Pipeline:
             return await self._fail_closed(request, source, error)
         conversation = (self.placeholders.load(request.tenant, request.conversation_key)
                         if self.placeholders is not None else None)
-        decision = decide(request, detection, self.policy, keys=self.keys,
-                          placeholders=conversation)
+        pending = prepare_decision(request, detection, self.policy,
+                                   keys_available=self.keys is not None,
+                                   placeholders=conversation)
+        decision = pending.complete(await self._keyed_tokens(pending.keyed, request.id))
         if (self.placeholders is not None and conversation is not None
                 and conversation.values and decision.outcome == "forward"):
             # kept before anything leaves, so the answer can always be restored
@@ -285,25 +312,9 @@ class Pipeline:
         return [self._forward_message(decision)]
 
     def _forward_message(self, decision: Decision) -> Outgoing:
-        assert decision.provider is not None
-        request = decision.request
-        body = {
-            "id": request.id,
-            "tenant": request.tenant,
-            "provider": decision.provider.id,
-            # the rest of the policy's allowed list, in order: where stage 2 may fall back to
-            "classification": decision.classification,
-            "purpose": request.purpose,
-            "fallbacks": [p.id for p in decision.fallbacks],
-            "audit_record_id": decision.audit_record_id,
-            "stream": request.stream,
-            "conversation": request.conversation_key,
-            "policy_hash": decision.policy.digest,
-            "redacted_entities": decision.entity_counts,
-            "metadata": dict(request.metadata),
-            "body": decision.forward_body(),
-        }
-        return Outgoing(forward_topic(decision.provider.id), request.id.encode(), _json(body))
+        message = ForwardMessage.from_decision(decision)
+        return Outgoing(forward_topic(message.provider), message.id.encode(),
+                        _json(message.as_json()))
 
     def _blocked_response(self, decision: Decision) -> Outgoing:
         return response(
@@ -438,14 +449,14 @@ class Pipeline:
             return record_id
 
         # the operators and restoration the policy now in force gives this request
-        resolution = resolve(policy, tenant, message.get("purpose"), message["classification"])
+        resolution = policy.resolve(tenant, message.get("purpose"), message["classification"])
         # the tenant and conversation are those the signed admission names (checked above),
         # and only the placeholders it lists are put back
         restore = (self._restorer(tenant, message["conversation"],
                                   admission["details"].get("restorable_placeholders") or ())
                    if resolution.restore_answers else self.answer_hook)
-        guard = StreamedAnswerGuard(self.detection.detect, resolution.entities, tenant, self.keys,
-                                    restore, request_id)
+        guard = StreamedAnswerGuard(self.detection.detect, resolution.entities, tenant,
+                                    self._token_source(request_id), restore, request_id)
         chunk_sink = self._chunk_sink_for(tenant)
         chunks = (AnswerChunks(request_id, chunk_sink, guard, whole_sentences=True)
                   if message.get("stream") and chunk_sink is not None else None)
@@ -576,8 +587,8 @@ class Pipeline:
         operators the policy gives this request's tenant, purpose and classification."""
         messages = tuple(ChatMessage("assistant", m["content"]) for m in answer.messages)
         detection = await self.detection.detect(messages, None)
-        return govern_answer(messages, detection.findings, rules, tenant=tenant, keys=self.keys,
-                             request_id=request_id)
+        plan = plan_answer(messages, detection.findings, rules, tenant=tenant)
+        return plan.complete(await self._keyed_tokens(plan.keyed, request_id))
 
     async def _failed(
         self, request_id: str, reasons: list[dict[str, str]], provider_id: str,
@@ -601,9 +612,9 @@ class StreamedAnswerGuard:
     A blocked type, or a scan that fails, stops the stream: nothing after it is released."""
 
     def __init__(self, detect: Detect, rules: Mapping[str, EntityRule], tenant: str,
-                 keys: OperatorKeys | None, restore: Callable[[str], str],
+                 tokens: ObtainTokens | None, restore: Callable[[str], str],
                  request_id: str | None = None) -> None:
-        self.detect, self.rules, self.tenant, self.keys = detect, rules, tenant, keys
+        self.detect, self.rules, self.tenant, self.tokens = detect, rules, tenant, tokens
         self.restore, self.request_id = restore, request_id
         self.blocked: tuple[str, ...] = ()
         self.error: str | None = None
@@ -614,9 +625,10 @@ class StreamedAnswerGuard:
         messages = (ChatMessage("assistant", text),)
         try:
             detection = await self.detect(messages, None)
-            verdict = govern_answer(messages, detection.findings, self.rules,
-                                    tenant=self.tenant, keys=self.keys,
-                                    request_id=self.request_id)
+            plan = plan_answer(messages, detection.findings, self.rules, tenant=self.tenant)
+            tokens = (await self.tokens(plan.keyed)
+                      if self.tokens is not None and plan.keyed else None)
+            verdict = plan.complete(tokens)
         except Exception as error:  # fail closed
             self.error = type(error).__name__
             return ""

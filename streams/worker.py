@@ -7,7 +7,7 @@ the same function and drive it without Kafka.
 from __future__ import annotations
 
 import asyncio
-import json
+import copy
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -44,21 +44,19 @@ from streams.adapters.presidio_detector import (
     policy_languages_and_entities,
 )
 from streams.adapters.providers.gateway import ProviderGateway
+from streams.adapters.schemas import load_schema
 from streams.adapters.shredding_operator_keys import (
     ShreddingOperatorKeys,
     shortest_payload_retention,
 )
-from streams.config import (
-    Settings,
-    project_root,
-)
+from streams.config import Settings
 from streams.core.audit import AuditEvent
 from streams.core.intake import RequestIntake
 from streams.core.kafka_acls import acl_layout
 from streams.core.kept_bytes import kept_bytes_for
 from streams.core.keyring import WORKER
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import Detector
-from streams.core.policy import LoadedPolicy
 from streams.pipeline import Pipeline
 from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
 from streams.runtime.parallel_consumer import ParallelConsumer
@@ -82,9 +80,7 @@ def load_policy(path: Path) -> LoadedPolicy:
 
 
 def load_request_schema() -> dict[str, object]:
-    path = project_root() / "schemas" / "request.schema.json"
-    schema: dict[str, object] = json.loads(path.read_text(encoding="utf-8"))
-    return schema
+    return copy.deepcopy(load_schema("request"))
 
 
 def open_worker_audit_log(settings: Settings) -> GroupCommitLog:

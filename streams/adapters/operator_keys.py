@@ -5,8 +5,10 @@ One random 32-byte key per tenant and purpose of use, in a file readable only by
 HMAC-SHA-256 (never an unkeyed hash, which a guess of the value would reverse); encryption is
 AES-256-GCM with the tenant and entity type as associated data.
 
-The retention work (crypto-shredding, key periods) replaces this with data keys per period;
-the core only sees the :class:`streams.core.redaction.OperatorKeys` protocol.
+The retention work (crypto-shredding, key periods) replaces ``encrypt`` with data keys per
+period (``shredding_operator_keys.py``); the pipeline sees the :class:`OperatorKeys` protocol and
+asks for every token a redaction plan needs at once with :func:`keyed_tokens`, off the event
+loop. The core never calls keys: it plans, and applies the tokens it is given.
 """
 
 from __future__ import annotations
@@ -15,14 +17,36 @@ import base64
 import os
 import re
 import threading
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from streams.adapters.private_files import make_private_folder
-from streams.core.redaction import hmac_token
+from streams.core.redaction import KeyedValue, hmac_token
 
 _SAFE = re.compile(r"[^a-z0-9-]")
+
+
+class OperatorKeys(Protocol):
+    """Key handling for the keyed operators, per tenant; returns the token to put in the
+    prompt. May block (key files, the key store, the vault)."""
+
+    def keyed_hash(self, tenant: str, entity_type: str, value: str) -> str: ...
+
+    def encrypt(self, tenant: str, entity_type: str, value: str,
+                request_id: str | None = None) -> str: ...
+
+
+def keyed_tokens(keys: OperatorKeys, needed: Iterable[KeyedValue],
+                 request_id: str | None = None) -> dict[KeyedValue, str]:
+    """The token of each keyed value of a redaction plan (``RedactionPlan.keyed``), in order.
+    Blocking: run it off the event loop."""
+    return {keyed: keys.keyed_hash(keyed.tenant, keyed.entity_type, keyed.value)
+            if keyed.operator == "keyed-hash"
+            else keys.encrypt(keyed.tenant, keyed.entity_type, keyed.value, request_id)
+            for keyed in needed}
 
 
 class FileOperatorKeys:

@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from streams.core.policy import LoadedPolicy
+from streams.adapters.schemas import policy_schema
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.policy_cases import Case, CaseFileError, parse_cases
 from streams.core.policy_load import IncludeOutsideFolder, SourceFile, build_policy_set
 from streams.core.policy_yaml import YamlSyntaxError, load_yaml
@@ -57,7 +58,12 @@ def load_policy_set(path: Path) -> LoadedPolicy:
         return target.read_text(encoding="utf-8")
 
     return build_policy_set(SourceFile(shown, text), read,
-                            extra_problems=_unlisted(entry, text))
+                            extra_problems=_unlisted(entry, text), schema=policy_schema())
+
+
+def parse_policy(text: str, source: str) -> LoadedPolicy:
+    """A policy written as one YAML document (no ``include``). Raises :class:`PolicyError`."""
+    return build_policy_set(SourceFile(source, text), schema=policy_schema())
 
 
 def _unlisted(entry: Path, text: str) -> list[str]:

@@ -34,8 +34,9 @@ import structlog
 from streams.adapters.audit.protocols import AuditStore
 from streams.adapters.policy_files import fingerprint, load_policy_set, read_cases
 from streams.core.audit import AuditEvent
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection
-from streams.core.policy import LoadedPolicy, PolicyError
+from streams.core.policy import PolicyError
 from streams.core.policy_cases import Case, CaseResult, run_case
 
 log = structlog.get_logger(__name__)

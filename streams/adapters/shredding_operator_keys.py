@@ -22,10 +22,10 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from streams.adapters.key_store import KeyStore
+from streams.adapters.operator_keys import OperatorKeys
 from streams.adapters.personal_vault import PersonalVault, ValueErasedError
-from streams.core.policy import LoadedPolicy
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.policy_check import universe
-from streams.core.redaction import OperatorKeys
 
 
 def shortest_payload_retention(loaded: LoadedPolicy) -> int:

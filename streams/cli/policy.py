@@ -18,8 +18,9 @@ from streams.adapters.policy_reload import same_version_problem
 from streams.cli import Commands
 from streams.config import Settings
 from streams.core.decision import Decision, evaluate
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import Finding
-from streams.core.policy import LoadedPolicy, PolicyError
+from streams.core.policy import PolicyError
 from streams.core.policy_cases import (
     Case,
     CaseFileError,

@@ -5,7 +5,8 @@ classification): ``block`` withholds the whole answer, ``mask``, ``drop``, ``key
 ``encrypt`` are applied. ``placeholder`` and ``keep`` leave a value as it is: a placeholder
 stands for a value douane removed from the prompt, and there is nothing to stand for in an
 answer that goes back to the system that asked. Placeholders douane put in the prompt are not
-personal data and are skipped (they are restored afterwards). Pure: no I/O.
+personal data and are skipped (they are restored afterwards). Pure: no I/O; keyed tokens are
+obtained by the caller (:attr:`AnswerPlan.keyed`, as for prompts: ``streams.core.redaction``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from dataclasses import dataclass
 from streams.core.model import ChatMessage, Finding
 from streams.core.placeholders import PLACEHOLDER
 from streams.core.policy import EntityRule
-from streams.core.redaction import OperatorKeys, apply_operators, select_findings
+from streams.core.redaction import (
+    KeyedTokens,
+    KeyedValue,
+    RedactionPlan,
+    plan_redaction,
+    select_findings,
+)
 
 LEFT_AS_IS = frozenset({"placeholder", "keep"})
 
@@ -30,16 +37,35 @@ class AnswerVerdict:
     blocked: tuple[str, ...]  # entity types whose operator is block: the answer is withheld
 
 
-def govern_answer(
+@dataclass(frozen=True)
+class AnswerPlan:
+    """What the policy does with an answer, before the tokens of :attr:`keyed` are known."""
+
+    messages: tuple[ChatMessage, ...]
+    counts: dict[str, int]
+    operators: dict[str, str]
+    blocked: tuple[str, ...]
+    redaction: RedactionPlan | None  # None when the answer is withheld
+
+    @property
+    def keyed(self) -> tuple[KeyedValue, ...]:
+        return self.redaction.keyed if self.redaction is not None else ()
+
+    def complete(self, tokens: KeyedTokens | None = None) -> AnswerVerdict:
+        """Raises LookupError when a keyed operator is needed and ``tokens`` has no token."""
+        if self.redaction is None:
+            return AnswerVerdict(self.messages, self.counts, self.operators, self.blocked)
+        return AnswerVerdict(self.redaction.apply(tokens).messages, self.counts, self.operators,
+                             ())
+
+
+def plan_answer(
     messages: Sequence[ChatMessage],
     findings: Sequence[Finding],
     rules: Mapping[str, EntityRule],
     *,
     tenant: str,
-    keys: OperatorKeys | None,
-    request_id: str | None = None,
-) -> AnswerVerdict:
-    """Raises LookupError when a keyed operator is needed and ``keys`` is None (fail closed)."""
+) -> AnswerPlan:
     placeholders = [
         (index, match.start(), match.end())
         for index, message in enumerate(messages)
@@ -55,8 +81,20 @@ def govern_answer(
     operators: dict[str, str] = {f.entity_type: rules[f.entity_type].operator for f in selected}
     blocked = tuple(sorted(kind for kind, operator in operators.items() if operator == "block"))
     if blocked:
-        return AnswerVerdict(tuple(messages), counts, operators, blocked)
+        return AnswerPlan(tuple(messages), counts, operators, blocked, None)
     to_apply = [f for f in selected if rules[f.entity_type].operator not in LEFT_AS_IS]
-    redacted = apply_operators(messages, to_apply, rules, tenant=tenant, keys=keys,
-                               request_id=request_id)
-    return AnswerVerdict(redacted.messages, counts, operators, ())
+    return AnswerPlan(tuple(messages), counts, operators, (),
+                      plan_redaction(messages, to_apply, rules, tenant=tenant))
+
+
+def govern_answer(
+    messages: Sequence[ChatMessage],
+    findings: Sequence[Finding],
+    rules: Mapping[str, EntityRule],
+    *,
+    tenant: str,
+    tokens: KeyedTokens | None,
+) -> AnswerVerdict:
+    """:func:`plan_answer` completed with ``tokens`` already at hand. Raises LookupError when
+    a keyed operator is needed and ``tokens`` is None (fail closed)."""
+    return plan_answer(messages, findings, rules, tenant=tenant).complete(tokens)

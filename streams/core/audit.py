@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import jsonschema
 
@@ -31,9 +31,12 @@ from streams.errors import DouaneError
 
 AUDIT_SCHEMA = "douane.audit/v1"
 PAYLOAD_TYPE = "application/vnd.douane.audit+json"
-AUDIT_KINDS = frozenset({"admitted", "blocked", "rejected", "forwarded", "answered", "failed",
-                         "key_rotated", "policy_changed", "erased", "retention_run",
-                         "hold_placed", "hold_released"})
+# what a record says happened: the one list (mypy checks every event built; the schema's
+# enum, schemas/audit-record.schema.json, is kept equal by tests/unit/test_audit_core.py)
+AuditKind = Literal["admitted", "blocked", "rejected", "forwarded", "answered", "failed",
+                    "key_rotated", "policy_changed", "erased", "retention_run",
+                    "hold_placed", "hold_released"]
+AUDIT_KINDS: frozenset[str] = frozenset(get_args(AuditKind))
 GENESIS_HASH = "00" * 32
 
 VerifyFn = Callable[[bytes, bytes], bool]
@@ -54,7 +57,7 @@ class AuditEvent:
     """One decision to record. ``details`` must hold no raw personal data (caller's duty)."""
 
     record_id: str  # idempotency key, e.g. f"{request_id}/admitted"
-    kind: str  # one of AUDIT_KINDS
+    kind: AuditKind
     request_id: str | None
     tenant: str | None
     occurred_at: datetime  # timezone-aware

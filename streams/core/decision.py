@@ -7,6 +7,10 @@ Pure and synchronous, in two steps:
   scores and offsets), so ``douane policy diff`` can replay past decisions from audit metadata;
 - :func:`decide` adds the redacted text, and the result carries everything the adapters need:
   the audit event to sign, the message for the provider's forward topic, or the response.
+  Keyed operators need tokens from the tenant's keys, which the core never fetches: the
+  pipeline calls :func:`prepare_decision`, obtains the tokens its :attr:`PendingDecision.keyed`
+  lists off the event loop, and completes it (:meth:`PendingDecision.complete`); :func:`decide`
+  is both steps for callers that hold the tokens already (policy test cases, benchmarks).
 
 Fail closed throughout: no residency rule, no allowed provider, an unknown purpose, a keyed
 operator without keys - each blocks, with a reason that names the rule.
@@ -23,19 +27,22 @@ from typing import Any, Literal
 
 import rfc8785
 
-from streams.core.audit import AuditEvent
+from streams.core.audit import AuditEvent, AuditKind
 from streams.core.intake import undeclared_value
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest, Reason
 from streams.core.placeholders import (
     PlaceholderMap,
     conversation_digest,
     restorable_placeholders,
 )
-from streams.core.policy import SENSITIVITY, LoadedPolicy, Provider
+from streams.core.policy import SENSITIVITY, Provider
 from streams.core.redaction import (
     KEYED_OPERATORS,
-    OperatorKeys,
-    apply_operators,
+    KeyedTokens,
+    KeyedValue,
+    RedactionPlan,
+    plan_redaction,
     select_findings,
 )
 from streams.core.rules import Exclusion, Resolution
@@ -262,7 +269,7 @@ class Decision:
         return [rules[i].id for i in self.verdict.rules] if self.verdict else []
 
     @property
-    def audit_kind(self) -> str:
+    def audit_kind(self) -> AuditKind:
         return "admitted" if self.outcome == "forward" else "blocked"
 
     @property
@@ -340,36 +347,79 @@ def prompt_chars(messages: Sequence[ChatMessage]) -> int:
     return sum(len(m.content) for m in messages)
 
 
-def decide(
+@dataclass(frozen=True)
+class PendingDecision:
+    """A decision taken, its redaction planned; what it still needs are the tokens of
+    :attr:`keyed`, from the tenant's keys."""
+
+    request: GovernedRequest
+    detection: Detection
+    policy: LoadedPolicy
+    verdict: Verdict
+    plan: RedactionPlan | None  # None when the request is blocked
+
+    @property
+    def keyed(self) -> tuple[KeyedValue, ...]:
+        return self.plan.keyed if self.plan is not None else ()
+
+    def complete(self, tokens: KeyedTokens | None = None) -> Decision:
+        """The decision, with the redacted text. Raises LookupError if a keyed value has no
+        token (never for a request decided with ``keys_available``: see :func:`evaluate`)."""
+        request, verdict, detection, loaded = self.request, self.verdict, self.detection, \
+            self.policy
+        if self.plan is None:
+            return Decision(request, "block", verdict.classification, None, None,
+                            verdict.reasons, verdict.findings, {}, (), detection, loaded,
+                            verdict)
+        redacted = self.plan.apply(tokens)
+        reasons = list(verdict.reasons)
+        if redacted.counts:  # after any classification-raised, before language-fallback/routed
+            at = next(i for i, r in enumerate(reasons)
+                      if r.code in ("language-fallback", "routed"))
+            reasons.insert(at, _redacted_reason(redacted.counts, redacted.operators))
+        return Decision(request, "forward", verdict.classification, verdict.provider,
+                        verdict.model, tuple(reasons), verdict.findings, redacted.counts,
+                        redacted.messages, detection, loaded, verdict, redacted.placeholders)
+
+
+def prepare_decision(
     request: GovernedRequest,
     detection: Detection,
     loaded: LoadedPolicy,
     *,
-    keys: OperatorKeys | None = None,
+    keys_available: bool = False,
     unavailable: Collection[str] = (),
     placeholders: PlaceholderMap | None = None,
-) -> Decision:
+) -> PendingDecision:
+    """The verdict and, if the request may leave, its redaction plan. ``keys_available``: the
+    caller can obtain keyed tokens (without, a request needing them is blocked)."""
     verdict = evaluate(
         loaded, tenant=request.tenant, purpose=request.purpose,
         classification=request.classification, model=request.model,
         prompt_chars=prompt_chars(request.messages), detection_method=detection.method,
         language=detection.language, findings=detection.findings, unavailable=unavailable,
-        keys_available=keys is not None,
+        keys_available=keys_available,
     )
     if verdict.outcome == "block":
-        return Decision(request, "block", verdict.classification, None, None, verdict.reasons,
-                        verdict.findings, {}, (), detection, loaded, verdict)
+        return PendingDecision(request, detection, loaded, verdict, None)
     assert verdict.resolution is not None
-    redacted = apply_operators(request.messages, verdict.findings, verdict.resolution.entities,
-                               tenant=request.tenant, keys=keys, placeholders=placeholders,
-                               request_id=request.id)
-    reasons = list(verdict.reasons)
-    if redacted.counts:  # after any classification-raised, before language-fallback/routed
-        at = next(i for i, r in enumerate(reasons) if r.code in ("language-fallback", "routed"))
-        reasons.insert(at, _redacted_reason(redacted.counts, redacted.operators))
-    return Decision(request, "forward", verdict.classification, verdict.provider, verdict.model,
-                    tuple(reasons), verdict.findings, redacted.counts, redacted.messages,
-                    detection, loaded, verdict, redacted.placeholders)
+    plan = plan_redaction(request.messages, verdict.findings, verdict.resolution.entities,
+                          tenant=request.tenant, placeholders=placeholders)
+    return PendingDecision(request, detection, loaded, verdict, plan)
+
+
+def decide(
+    request: GovernedRequest,
+    detection: Detection,
+    loaded: LoadedPolicy,
+    *,
+    tokens: KeyedTokens | None = None,
+    unavailable: Collection[str] = (),
+    placeholders: PlaceholderMap | None = None,
+) -> Decision:
+    """The decision in one step, with ``tokens`` already at hand (None: no keys)."""
+    return prepare_decision(request, detection, loaded, keys_available=tokens is not None,
+                            unavailable=unavailable, placeholders=placeholders).complete(tokens)
 
 
 def _redacted_reason(counts: dict[str, int], operators: dict[str, str]) -> Reason:

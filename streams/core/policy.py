@@ -2,8 +2,8 @@
 
 A *policy set* is one YAML file, or a manifest (``policy.yaml``) that includes several files
 in a stated order; ``streams.core.policy_load`` merges, validates and hashes it and returns a
-:class:`LoadedPolicy`. The classes here are the merged document, already checked against
-``schemas/policy.schema.json`` and against its cross-references.
+``streams.core.loaded_policy.LoadedPolicy``. The classes here are the merged document, already
+checked against ``schemas/policy.schema.json`` and against its cross-references.
 
 Precedence, in one sentence: rules are read top to bottom (in include order, then in file
 order), and for each *setting* - the residency, each entity type's redaction, each retention
@@ -14,16 +14,13 @@ and sets it decides. ``streams.core.rules`` implements it; the README explains i
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 from streams.core.durations import DURATION_PATTERN, parse_duration
 from streams.core.provider_kinds import wire_format
 from streams.errors import DouaneError
-
-if TYPE_CHECKING:
-    from streams.core.rules import Resolution
 
 # douane's classification vocabulary, from least to most sensitive. Requests carry one of
 # these (schemas/request.schema.json); policies describe them and decide per classification.
@@ -258,73 +255,3 @@ class PolicyError(DouaneError, ValueError):
         return (f"the policy set cannot be used: {len(self.problems)} problem(s)\n"
                 + "\n".join(f"  {problem}" for problem in self.problems))
 
-
-class RuleOrigin:
-    """Where a merged rule was written: for reasons such as "rule 'x' (health.yaml rules[1])"."""
-
-    __slots__ = ("file", "index", "label")
-
-    def __init__(self, file: str, index: int, rule_id: str) -> None:
-        self.file = file
-        self.index = index
-        self.label = f"'{rule_id}' ({file} rules[{index}])"
-
-
-class LoadedPolicy:
-    """A validated policy set with its identity: name, version and content hash.
-
-    Immutable once built; the worker swaps one LoadedPolicy for another on reload, so a request
-    is always judged by exactly one set. ``resolve`` memoises per (tenant, purpose,
-    classification): what remains per request is cheap (README: < 50 µs per decision).
-    """
-
-    def __init__(
-        self,
-        policy: Policy,
-        digest: str,
-        source: str,
-        *,
-        files: tuple[tuple[str, str], ...] = (),
-        rule_origins: tuple[RuleOrigin, ...] = (),
-        document: Mapping[str, Any] | None = None,
-        warnings: tuple[str, ...] = (),
-    ) -> None:
-        self.policy = policy
-        # valid but probably a mistake ('file:line: path: message'); shown by policy validate
-        self.warnings = warnings
-        # the merged document (plain JSON values) that was hashed: tools derive variants from it
-        self.document: Mapping[str, Any] = document if document is not None \
-            else policy.model_dump(mode="json", exclude_none=True)
-        self.digest = digest
-        self.source = source
-        self.files = files  # (path, sha256 of its bytes) per file of the set, in include order
-        self.rule_origins = rule_origins or tuple(
-            RuleOrigin(source, i, r.id) for i, r in enumerate(policy.rules))
-        self._resolutions: dict[tuple[str, str | None, str], Resolution] = {}
-        # plain dicts for the hot path (pydantic's private attributes go through __getattr__)
-        self.tenants: dict[str, Tenant] = {t.id: t for t in policy.tenants}
-        self.purposes: dict[str, Purpose] = {p.id: p for p in policy.purposes}
-
-    @property
-    def reference(self) -> dict[str, Any]:
-        return {"name": self.policy.policy, "version": self.policy.version,
-                "sha256": self.digest}
-
-    def rule_label(self, index: int) -> str:
-        return self.rule_origins[index].label
-
-    def resolve(self, tenant: str, purpose: str | None, classification: str) -> Resolution:
-        key = (tenant, purpose, classification)
-        found = self._resolutions.get(key)
-        if found is None:
-            from streams.core.rules import resolve
-
-            found = self._resolutions[key] = resolve(self, tenant, purpose, classification)
-        return found
-
-
-def parse_policy(text: str, source: str) -> LoadedPolicy:
-    """A policy written as one YAML document (no ``include``). Raises :class:`PolicyError`."""
-    from streams.core.policy_load import SourceFile, build_policy_set
-
-    return build_policy_set(SourceFile(source, text))

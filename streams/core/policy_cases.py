@@ -32,10 +32,10 @@ from typing import Any
 import yaml
 
 from streams.core.decision import Decision, decide
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest
-from streams.core.policy import LoadedPolicy
 from streams.core.policy_yaml import YamlSyntaxError, load_yaml
-from streams.core.redaction import OperatorKeys, hmac_token
+from streams.core.redaction import KeyedTokens, KeyedValue, hmac_token
 from streams.errors import DouaneError
 
 Detect = Callable[[tuple[ChatMessage, ...], str | None], Detection]
@@ -45,13 +45,13 @@ DECLARED_SCORE = 0.85
 
 
 class TestKeys:
-    """Fixed per-tenant keys so that keyed operators give stable, comparable results in tests."""
+    """Keyed tokens under fixed per-tenant keys, computed in memory, so that keyed operators
+    give stable, comparable results in tests."""
 
-    def keyed_hash(self, tenant: str, entity_type: str, value: str) -> str:
-        return hmac_token(f"test-key/{tenant}".encode(), entity_type, value)
-
-    def encrypt(self, tenant: str, entity_type: str, value: str,
-                request_id: str | None = None) -> str:
+    def __getitem__(self, keyed: KeyedValue) -> str:
+        if keyed.operator == "keyed-hash":
+            return hmac_token(f"test-key/{keyed.tenant}".encode(), keyed.entity_type,
+                              keyed.value)
         return "test-ciphertext"
 
 
@@ -203,7 +203,7 @@ def declared_findings(request: GovernedRequest, entities: Mapping[str, list[Any]
 
 def run_case(
     case: Case, loaded: LoadedPolicy, detect: Detect | None = None,
-    keys: OperatorKeys | None = None,
+    tokens: KeyedTokens | None = None,
 ) -> CaseResult:
     language = case.detection.get("language") or case.request.language \
         or loaded.policy.detection.default_language
@@ -220,7 +220,8 @@ def run_case(
             detection = detect(case.request.messages, case.request.language)
     except CaseFileError as error:
         return CaseResult(case, {}, None, str(error))
-    decision = decide(case.request, detection, loaded, keys=keys or TestKeys(),
+    decision = decide(case.request, detection, loaded,
+                      tokens=tokens if tokens is not None else TestKeys(),
                       unavailable=frozenset(case.unavailable))
     return CaseResult(case, summary(decision), decision)
 

@@ -13,15 +13,13 @@ that shadow it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from streams.core.endpoints import endpoint_problem
 from streams.core.entities import known_entity_types
-from streams.core.policy import CLASSIFICATIONS, SENSITIVITY, LoadedPolicy, Policy
+from streams.core.loaded_policy import LoadedPolicy
+from streams.core.policy import CLASSIFICATIONS, SENSITIVITY, Policy
+from streams.core.policy_locator import Locator
 from streams.core.rules import Resolution
-
-if TYPE_CHECKING:
-    from streams.core.policy_load import Locator
 
 Point = tuple[str, str | None, str]
 

@@ -2,8 +2,9 @@
 order, build the model, check cross-references, hash. Every problem is collected, with its
 file, line, column and path, and reported at once.
 
-Pure: the caller hands over the manifest's text and a ``read`` function for included files
-(``streams.adapters.policy_files`` reads them from disk).
+Pure: the caller hands over the manifest's text, a ``read`` function for included files and
+the policy JSON Schema as a :class:`PolicySchema` (``streams.adapters.policy_files`` reads the
+files from disk, ``streams.adapters.schemas`` the schema douane ships).
 
 The hash is SHA-256 over the RFC 8785 form of the merged document (without ``include``): it
 names *what* the policy says, so re-indenting, re-commenting or moving a section to another
@@ -12,13 +13,11 @@ file does not change it; reordering rules does, because order is precedence.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import posixpath
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path as FsPath
 from typing import Any
 
 import jsonschema
@@ -26,14 +25,15 @@ import rfc8785
 from pydantic import ValidationError
 
 from streams.core.durations import DURATION_PATTERN, duration_problem
-from streams.core.policy import ID, LoadedPolicy, Policy, PolicyError, RuleOrigin
+from streams.core.loaded_policy import LoadedPolicy, RuleOrigin
+from streams.core.policy import ID, Policy, PolicyError
+from streams.core.policy_check import check_policy, policy_warnings
+from streams.core.policy_locator import LIST_SECTIONS, Locator
 from streams.core.policy_yaml import Path, YamlDocument, YamlSyntaxError, format_path, load_yaml
 from streams.errors import DouaneError
 
-LIST_SECTIONS = ("providers", "tenants", "purposes", "rules")
 MAPPING_SECTIONS = ("detection", "classifications")
 MANIFEST_ONLY = ("policy", "version", "description", "jurisdiction", "include")
-SCHEMA_PATH = FsPath(__file__).resolve().parents[2] / "schemas" / "policy.schema.json"
 
 
 class IncludeOutsideFolder(DouaneError, PermissionError):
@@ -53,63 +53,29 @@ class SourceFile:
     text: str
 
 
-@functools.cache
-def policy_schema() -> dict[str, Any]:
-    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return schema
+class PolicySchema:
+    """The policy JSON Schema (``schemas/policy.schema.json``), checked once as a schema, with
+    the validator every policy file of a set is checked with."""
 
-
-@functools.cache
-def _validator() -> jsonschema.Draft202012Validator:
-    schema = policy_schema()
-    jsonschema.Draft202012Validator.check_schema(schema)
-    return jsonschema.Draft202012Validator(schema)
-
-
-class Locator:
-    """Maps a path in the merged document to the file, position and path where it was written."""
-
-    def __init__(self) -> None:
-        self.files: list[tuple[str, YamlDocument]] = []
-        self.texts: list[str] = []
-        self.items: dict[str, list[tuple[int, int]]] = {s: [] for s in LIST_SECTIONS}
-        self.owner: dict[str, int] = {}
-
-    def local(self, path: Path) -> tuple[int, Path]:
-        if path and path[0] in self.items and len(path) > 1 and isinstance(path[1], int):
-            items = self.items[str(path[0])]
-            if path[1] < len(items):
-                file_index, local_index = items[path[1]]
-                return file_index, (path[0], local_index, *path[2:])
-        if path and isinstance(path[0], str):
-            return self.owner.get(path[0], 0), path
-        return 0, path
-
-    def where(self, section: str, index: int) -> str:
-        """``health.yaml rules[1]`` for the merged ``rules[5]``."""
-        file_index, local_path = self.local((section, index))
-        return f"{self.files[file_index][0]} {format_path(local_path)}"
-
-    def at(self, path: Path, message: str, *, key: bool = False) -> str:
-        file_index, local_path = self.local(path)
-        return self.at_file(file_index, local_path, message, key=key)
-
-    def at_file(self, file_index: int, path: Path, message: str, *, key: bool = False) -> str:
-        name, document = self.files[file_index]
-        mark = document.key_mark(path) if key else document.mark(path)
-        return f"{name}:{mark.line}:{mark.column}: {format_path(path)}: {message}"
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        jsonschema.Draft202012Validator.check_schema(document)
+        self.document = document
+        self.validator = jsonschema.Draft202012Validator(document)
 
 
 def build_policy_set(
     entry: SourceFile,
     read: Callable[[str], str] | None = None,
     extra_problems: Iterable[str] = (),
+    *,
+    schema: PolicySchema,
 ) -> LoadedPolicy:
-    """The policy set whose manifest (or only file) is ``entry``. Raises PolicyError."""
+    """The policy set whose manifest (or only file) is ``entry``, each file checked against
+    ``schema``. Raises PolicyError."""
     problems = list(extra_problems)
     locator = Locator()
     merged: dict[str, Any] = {s: [] for s in LIST_SECTIONS}
-    manifest = _parse(entry, locator, problems, manifest=True)
+    manifest = _parse(entry, locator, problems, schema, manifest=True)
     if manifest is None:
         raise PolicyError(problems)
     for key in MANIFEST_ONLY:
@@ -142,7 +108,7 @@ def build_policy_set(
             problems.append(locator.at_file(0, ("include", position),
                                             f"cannot read '{name}' ({reason})"))
             continue
-        document = _parse(SourceFile(shown, text), locator, problems, manifest=False)
+        document = _parse(SourceFile(shown, text), locator, problems, schema, manifest=False)
         if document is not None:
             _merge(document, len(locator.files) - 1, merged, locator, problems)
     if problems:
@@ -156,8 +122,6 @@ def build_policy_set(
             raise_key = problem["type"] == "extra_forbidden"
             problems.append(locator.at(path, problem["msg"], key=raise_key))
         raise PolicyError(problems) from None
-    from streams.core.policy_check import check_policy, policy_warnings
-
     problems.extend(check_policy(policy, locator))
     if problems:
         raise PolicyError(problems)
@@ -178,7 +142,8 @@ def build_policy_set(
 
 
 def _parse(
-    source: SourceFile, locator: Locator, problems: list[str], *, manifest: bool
+    source: SourceFile, locator: Locator, problems: list[str], schema: PolicySchema, *,
+    manifest: bool,
 ) -> dict[str, Any] | None:
     try:
         document = load_yaml(source.text)
@@ -194,7 +159,7 @@ def _parse(
     if not isinstance(document.value, dict):
         problems.append(locator.at_file(index, (), "a policy file must be a YAML mapping"))
         return None
-    problems.extend(_schema_problems(document, index, locator))
+    problems.extend(_schema_problems(document, index, locator, schema))
     if not manifest:
         for key in MANIFEST_ONLY:
             if key in document.value:
@@ -227,9 +192,10 @@ def _merge(
 
 # ------------------------------------------------------------------------- schema messages
 
-def _schema_problems(document: YamlDocument, index: int, locator: Locator) -> list[str]:
+def _schema_problems(document: YamlDocument, index: int, locator: Locator,
+                     schema: PolicySchema) -> list[str]:
     out: list[tuple[Path, str, bool]] = []
-    for error in _validator().iter_errors(document.value):
+    for error in schema.validator.iter_errors(document.value):
         out.extend(_describe(error))
     return [locator.at_file(index, path, message, key=key)
             for path, message, key in sorted(out, key=lambda p: document.key_mark(p[0]).line)]

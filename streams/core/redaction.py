@@ -12,8 +12,12 @@
 - ``keep``: left as it is (an explicit exception, e.g. public officials' names), still counted.
 - ``block``: the whole request is refused (``streams.core.decision``).
 
-Keys never enter the core: ``keyed-hash`` and ``encrypt`` call an :class:`OperatorKeys` the
-caller passes in. Without one, a request needing them is blocked (fail closed).
+Keys never enter the core, and neither does their storage: :func:`plan_redaction` says which
+value gets which operator and lists the :class:`KeyedValue` s whose tokens must come from the
+tenant's keys; the caller obtains those tokens (``streams.adapters.operator_keys.keyed_tokens``,
+off the event loop: the ``encrypt`` key store and vault are SQLite) and
+:meth:`RedactionPlan.apply` writes the redacted text, purely. Without tokens, a request needing
+them is blocked (fail closed).
 
 Overlapping findings are resolved in favour of the higher score, then the longer span.
 """
@@ -23,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from streams.core.model import ChatMessage, Finding
@@ -33,13 +37,21 @@ from streams.core.policy import EntityRule
 KEYED_OPERATORS = frozenset({"keyed-hash", "encrypt"})
 
 
-class OperatorKeys(Protocol):
-    """Key handling for the keyed operators, per tenant; returns the text to put in the prompt."""
+@dataclass(frozen=True)
+class KeyedValue:
+    """A value whose replacement needs the tenant's key: its ``operator`` (``keyed-hash`` or
+    ``encrypt``) gives the token written as ``<TYPE#token>`` or ``<TYPE:enc:token>``."""
 
-    def keyed_hash(self, tenant: str, entity_type: str, value: str) -> str: ...
+    tenant: str
+    operator: str
+    entity_type: str
+    value: str = field(repr=False)  # personal data: never shown in a repr or a log
 
-    def encrypt(self, tenant: str, entity_type: str, value: str,
-                request_id: str | None = None) -> str: ...
+
+class KeyedTokens(Protocol):
+    """The tokens of keyed values, obtained outside the core (a ``dict`` will do)."""
+
+    def __getitem__(self, keyed: KeyedValue, /) -> str: ...
 
 
 def hmac_token(key: bytes, entity_type: str, value: str) -> str:
@@ -84,26 +96,56 @@ def mask(value: str, keep_last: int = 0) -> str:
         ch if (not ch.isalnum() or i in visible) else "*" for i, ch in enumerate(value))
 
 
-def apply_operators(
+@dataclass(frozen=True)
+class RedactionPlan:
+    """Which value gets which replacement: text already, or a :class:`KeyedValue` whose token
+    the caller must obtain (:attr:`keyed`) before :meth:`apply`."""
+
+    messages: tuple[ChatMessage, ...]
+    findings: tuple[Finding, ...]  # in text order, no overlap
+    replacements: Mapping[tuple[str, str], str | KeyedValue]  # (type, value) -> replacement
+    counts: dict[str, int]
+    operators: dict[str, str]
+
+    @property
+    def keyed(self) -> tuple[KeyedValue, ...]:
+        """The values whose tokens come from the tenant's keys, in text order."""
+        return tuple(r for r in self.replacements.values() if isinstance(r, KeyedValue))
+
+    def apply(self, tokens: KeyedTokens | None = None) -> Redacted:
+        """The redacted messages. Raises LookupError if a keyed value has no token."""
+        replacements = {key: _written(replacement, tokens)
+                        for key, replacement in self.replacements.items()}
+        redacted = []
+        for index, message in enumerate(self.messages):
+            text = message.content
+            for finding in reversed([f for f in self.findings if f.message_index == index]):
+                value = text[finding.start:finding.end]
+                text = text[:finding.start] + replacements[(finding.entity_type, value)] \
+                    + text[finding.end:]
+            redacted.append(ChatMessage(message.role, text))
+        written = tuple(sorted({replacement for (kind, _), replacement in replacements.items()
+                                if self.operators[kind] == "placeholder"}))
+        return Redacted(tuple(redacted), self.counts, self.operators, written)
+
+
+def plan_redaction(
     messages: Sequence[ChatMessage],
     findings: Sequence[Finding],
     rules: Mapping[str, EntityRule],
     *,
     tenant: str = "",
-    keys: OperatorKeys | None = None,
     placeholders: PlaceholderMap | None = None,
-    request_id: str | None = None,
-) -> Redacted:
-    """Apply each finding's operator. ``findings`` must not overlap (:func:`select_findings`)
+) -> RedactionPlan:
+    """Plan each finding's operator. ``findings`` must not overlap (:func:`select_findings`)
     and must not need ``block`` (the caller blocks such requests before redacting).
     With ``placeholders`` (the conversation's map, updated in place), a value seen in an earlier
-    turn keeps its placeholder; without, numbering starts at 1 for this request.
-    Raises LookupError if a keyed operator is needed and ``keys`` is None."""
-    replacements: dict[tuple[str, str], str] = {}
+    turn keeps its placeholder; without, numbering starts at 1 for this request."""
+    replacements: dict[tuple[str, str], str | KeyedValue] = {}
     numbers: dict[str, int] = {}
     counts: dict[str, int] = {}
     operators: dict[str, str] = {}
-    ordered = sorted(findings, key=lambda f: (f.message_index, f.start))
+    ordered = tuple(sorted(findings, key=lambda f: (f.message_index, f.start)))
     for finding in ordered:
         kind = finding.entity_type
         value = messages[finding.message_index].content[finding.start:finding.end]
@@ -115,24 +157,29 @@ def apply_operators(
         replacements[(kind, value)] = (
             placeholders.placeholder_for(kind, value)
             if placeholders is not None and rule.operator == "placeholder"
-            else _replacement(rule, kind, value, numbers, tenant, keys, request_id))
-    redacted = []
-    for index, message in enumerate(messages):
-        text = message.content
-        for finding in reversed([f for f in ordered if f.message_index == index]):
-            value = text[finding.start:finding.end]
-            text = text[:finding.start] + replacements[(finding.entity_type, value)] \
-                + text[finding.end:]
-        redacted.append(ChatMessage(message.role, text))
-    written = tuple(sorted({replacement for (kind, _), replacement in replacements.items()
-                            if operators[kind] == "placeholder"}))
-    return Redacted(tuple(redacted), counts, operators, written)
+            else _replacement(rule, kind, value, numbers, tenant))
+    return RedactionPlan(tuple(messages), ordered, replacements, counts, operators)
+
+
+def apply_operators(
+    messages: Sequence[ChatMessage],
+    findings: Sequence[Finding],
+    rules: Mapping[str, EntityRule],
+    *,
+    tenant: str = "",
+    tokens: KeyedTokens | None = None,
+    placeholders: PlaceholderMap | None = None,
+) -> Redacted:
+    """:func:`plan_redaction` then :meth:`RedactionPlan.apply`, for callers that hold the
+    tokens already (or need none). Raises LookupError if a keyed operator is needed and
+    ``tokens`` has no token for it."""
+    return plan_redaction(messages, findings, rules, tenant=tenant,
+                          placeholders=placeholders).apply(tokens)
 
 
 def _replacement(
     rule: EntityRule, kind: str, value: str, numbers: dict[str, int], tenant: str,
-    keys: OperatorKeys | None, request_id: str | None,
-) -> str:
+) -> str | KeyedValue:
     operator = rule.operator
     if operator == "placeholder":
         numbers[kind] = numbers.get(kind, 0) + 1
@@ -144,12 +191,19 @@ def _replacement(
     if operator == "keep":
         return value
     if operator in KEYED_OPERATORS:
-        if keys is None:
-            raise LookupError(f"operator {operator} needs keys")
-        if operator == "keyed-hash":
-            return f"<{kind}#{keys.keyed_hash(tenant, kind, value)}>"
-        return f"<{kind}:enc:{keys.encrypt(tenant, kind, value, request_id)}>"
+        return KeyedValue(tenant, operator, kind, value)
     raise ValueError(f"operator {operator} does not replace a value")
+
+
+def _written(replacement: str | KeyedValue, tokens: KeyedTokens | None) -> str:
+    if isinstance(replacement, str):
+        return replacement
+    if tokens is None:
+        raise LookupError(f"operator {replacement.operator} needs keys")
+    token = tokens[replacement]
+    if replacement.operator == "keyed-hash":
+        return f"<{replacement.entity_type}#{token}>"
+    return f"<{replacement.entity_type}:enc:{token}>"
 
 
 def apply_placeholders(

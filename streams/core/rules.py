@@ -22,7 +22,6 @@ from streams.core.policy import (
     DEFAULT_RETENTION,
     RETENTION_KINDS,
     EntityRule,
-    LoadedPolicy,
     Policy,
     Provider,
     Residency,
@@ -78,9 +77,8 @@ def matches(rule: Rule, tenant: str, purpose: str | None, classification: str) -
 
 
 def resolve(
-    loaded: LoadedPolicy, tenant: str, purpose: str | None, classification: str
+    policy: Policy, tenant: str, purpose: str | None, classification: str
 ) -> Resolution:
-    policy = loaded.policy
     decided_by: dict[str, int] = {}
     matched: list[int] = []
     residency: Residency | None = None

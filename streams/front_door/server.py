@@ -24,7 +24,7 @@ from aiohttp import web
 
 from streams.adapters.providers.fallback import allowed_ids
 from streams.config import Settings
-from streams.core.policy import LoadedPolicy
+from streams.core.loaded_policy import LoadedPolicy
 from streams.front_door.bridge import KafkaBridge
 from streams.front_door.keys import Caller, KeyFileError, KeyStore, keys_path
 from streams.front_door.limits import Limiter, LimitSettings, Refused, Slot

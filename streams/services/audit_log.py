@@ -24,7 +24,7 @@ from streams.adapters.pkcs11_keys import TokenSigner, open_token, signer_label, 
 from streams.adapters.private_files import make_private_folder
 from streams.adapters.signer import AuditSigner, export_public_key, load_or_create_signer
 from streams.config import Settings
-from streams.core.audit import AuditEvent
+from streams.core.audit import AuditEvent, AuditKind
 from streams.core.keyring import DPO, WORKER
 
 log = structlog.get_logger(__name__)
@@ -67,7 +67,7 @@ def open_writer(settings: Settings, role: str = DPO) -> GroupCommitLog:
     return open_audit_log(settings, role_signer(settings, role), role=role)
 
 
-def append_record(audit: AuditStore, kind: str, tenant: str | None,
+def append_record(audit: AuditStore, kind: AuditKind, tenant: str | None,
                   details: dict[str, Any]) -> str:
     """Append one signed record that belongs to no request; returns its id."""
     record_id = f"{kind}/{uuid.uuid4().hex}"

@@ -12,7 +12,7 @@ from streams.config import (
     REJECTED_TOPIC,
     forward_topic,
 )
-from streams.core.policy import LoadedPolicy
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.tenant_topics import PER_TENANT, answer_topics, request_topics
 
 log = structlog.get_logger(__name__)

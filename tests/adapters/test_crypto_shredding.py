@@ -19,24 +19,32 @@ from typing import Any
 import psycopg
 import pytest
 import structlog
+import yaml
 from test_audit_store_contract import postgres_server  # noqa: F401 - the session's server
 
 from streams import cli
 from streams.adapters.audit.open import audit_log_exists, open_audit_reader
+from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.key_store import KeyStore, SubjectHeldError
-from streams.adapters.operator_keys import FileOperatorKeys
+from streams.adapters.operator_keys import FileOperatorKeys, keyed_tokens
 from streams.adapters.personal_vault import PersonalVault, ValueErasedError
-from streams.adapters.policy_files import load_policy_set
+from streams.adapters.policy_files import load_policy_set, parse_policy, policy_document
+from streams.adapters.providers.base import CallContext, ProviderAnswer
+from streams.adapters.schemas import load_schema
 from streams.adapters.shredding_operator_keys import (
     ShreddingOperatorKeys,
     shortest_payload_retention,
 )
+from streams.adapters.signer import load_or_create_signer
 from streams.cli.audit import run_verify
-from streams.config import Settings, load_settings, project_root
+from streams.config import REQUESTS_TOPIC, Settings, load_settings, project_root
 from streams.core.audit import AUDIT_KINDS
-from streams.core.model import ChatMessage, Finding
-from streams.core.policy import EntityRule
-from streams.core.redaction import apply_operators
+from streams.core.intake import RequestIntake
+from streams.core.model import ChatMessage, Detection, Finding
+from streams.core.policy import EntityRule, Provider
+from streams.core.redaction import plan_redaction
+from streams.core.tenant_topics import SINGLE
+from streams.pipeline import Pipeline, Source
 from streams.services.audit_log import open_writer
 from streams.services.erasure import ErasureReport, erase_subject
 from streams.services.retention import RetentionReport, retention_run, scheduled_retention_run
@@ -409,11 +417,10 @@ def test_a_prompt_redacted_with_encrypt_carries_tokens_that_die_on_erasure(
                 Finding(0, "EMAIL_ADDRESS", text.index(BOB), text.index(BOB) + len(BOB), 0.9),
                 Finding(0, "PERSON", text.rindex(ALICE), text.rindex(ALICE) + len(ALICE), 0.9)]
     operator = ShreddingOperatorKeys(keys, FileOperatorKeys(settings.home / "op"), HOUR, vault)
-    redacted = apply_operators((ChatMessage("user", text),), findings,
-                               {"PERSON": EntityRule(operator="encrypt"),
-                                "EMAIL_ADDRESS": EntityRule(operator="encrypt")},
-                               tenant="lyon", keys=operator,
-                               request_id="req-42").messages[0].content
+    plan = plan_redaction((ChatMessage("user", text),), findings,
+                          {"PERSON": EntityRule(operator="encrypt"),
+                           "EMAIL_ADDRESS": EntityRule(operator="encrypt")}, tenant="lyon")
+    redacted = plan.apply(keyed_tokens(operator, plan.keyed, "req-42")).messages[0].content
     tokens = re.findall(r"<(PERSON|EMAIL_ADDRESS):enc:([\w.-]+)>", redacted)
     assert [kind for kind, _ in tokens] == ["PERSON", "EMAIL_ADDRESS", "PERSON"]
     assert ALICE not in redacted and BOB not in redacted
@@ -456,3 +463,60 @@ def test_a_dpo_typo_is_named_and_changes_nothing(
     assert kinds_in_log(settings) == ["erased"]
     with open_stores(settings) as (_, vault):
         assert vault.count() == 1  # Alice untouched
+
+
+class KeysRecordingThreads(ShreddingOperatorKeys):
+    """The worker's key source (data keys in SQLite, the vault), noting where it is called."""
+
+    threads: list[int]
+
+    def encrypt(self, tenant: str, entity_type: str, value: str,
+                request_id: str | None = None) -> str:
+        self.threads.append(threading.get_ident())
+        return super().encrypt(tenant, entity_type, value, request_id)
+
+
+class NamesDetector:
+    def detect(self, messages: tuple[ChatMessage, ...], language: str | None) -> Detection:
+        return Detection("fr", "ner+patterns", tuple(
+            Finding(index, "PERSON", m.content.index(ALICE), m.content.index(ALICE) + len(ALICE),
+                    0.9) for index, m in enumerate(messages) if ALICE in m.content))
+
+
+class AnswersWithTheName:
+    async def complete(self, provider: Provider, body: dict[str, Any],
+                       context: CallContext) -> ProviderAnswer:
+        return ProviderAnswer(({"role": "assistant", "content": f"Bien noté, {ALICE}."},),
+                              "m")
+
+
+async def test_the_pipeline_encrypts_in_its_store_threads_never_on_the_event_loop(
+        settings: Settings, stores: tuple[KeyStore, PersonalVault]) -> None:
+    keys, vault = stores
+    document = policy_document(project_root() / "policies")
+    document["rules"].insert(0, {"id": "names-encrypted", "when": {"tenants": ["city-of-lyon"]},
+                                 "redaction": {"PERSON": {"operator": "encrypt"}}})
+    policy = parse_policy(yaml.safe_dump(document), "encrypting.yaml")
+    operator = KeysRecordingThreads(keys, FileOperatorKeys(settings.home / "op"), HOUR, vault)
+    operator.threads = []
+    signer = load_or_create_signer(settings.home / "audit.pem", settings.home / "audit.pub.pem")
+    audit = SqliteAuditStore(settings.home / "audit.sqlite3", signer)
+    pipeline = Pipeline(policy, RequestIntake(load_schema("request"), policy.policy.tenant_ids,
+                                              64 * 1024),
+                        NamesDetector(), audit, AnswersWithTheName(), keys=operator,
+                        topic_layout=SINGLE)
+    try:
+        raw = json.dumps({"id": "req-7", "tenant": "city-of-lyon", "messages": [
+            {"role": "user", "content": f"Écris à {ALICE}."}]}).encode()
+        [forward] = await pipeline.admit(raw, Source(REQUESTS_TOPIC, 0, 1, b"req-7"))
+        sent = json.loads(forward.value)["body"]["messages"][0]["content"]
+        [token] = re.findall(r"<PERSON:enc:([\w.-]+)>", sent)
+        assert operator.decrypt("city-of-lyon", "PERSON", token) == ALICE
+        [answered] = await pipeline.forward(forward.value, Source(forward.topic, 0, 1, b"req-7"))
+        answer = json.loads(answered.value)["messages"][0]["content"]
+        assert ALICE not in answer and "<PERSON:enc:" in answer
+    finally:
+        audit.close()
+    # one encryption for the prompt, one for the answer: both in the store threads
+    assert len(operator.threads) == 2
+    assert threading.get_ident() not in operator.threads

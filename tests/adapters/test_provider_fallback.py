@@ -16,7 +16,7 @@ import pytest_asyncio
 
 from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.audit.verify import load_audit_schema, verify_store
-from streams.adapters.policy_files import policy_document, policy_yaml
+from streams.adapters.policy_files import parse_policy, policy_document, policy_yaml
 from streams.adapters.providers.base import ProviderError
 from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.fallback import candidates, fallback_ids
@@ -26,8 +26,9 @@ from streams.adapters.signer import load_or_create_signer
 from streams.config import RESPONSES_TOPIC, project_root
 from streams.core.decision import forwarded_digest
 from streams.core.intake import RequestIntake
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection
-from streams.core.policy import LoadedPolicy, Provider, parse_policy
+from streams.core.policy import Provider
 from streams.core.tenant_topics import SINGLE
 from streams.devtools.stand_ins.common import Fault, StandIn
 from streams.devtools.stand_ins.server import running

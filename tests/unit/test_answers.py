@@ -41,7 +41,7 @@ def test_the_request_operators_apply_to_the_answer(
     blocked: tuple[str, ...],
 ) -> None:
     verdict = govern_answer([ChatMessage("assistant", text)], found(text, *spans), RULES,
-                            tenant="city-of-lyon", keys=None)
+                            tenant="city-of-lyon", tokens=None)
     assert verdict.messages[0].content == expected
     assert verdict.counts == counts
     assert verdict.blocked == blocked
@@ -52,4 +52,4 @@ def test_a_keyed_operator_without_keys_fails_closed() -> None:
     with pytest.raises(LookupError):
         govern_answer([ChatMessage("assistant", text)],
                       found(text, ("FR_NIR", "1 80 02 75 112 345 32")), RULES,
-                      tenant="city-of-lyon", keys=None)
+                      tenant="city-of-lyon", tokens=None)

@@ -27,14 +27,14 @@ from streams.adapters.kek_store import FileKekStore
 from streams.adapters.key_store import KeyStore
 from streams.adapters.personal_vault import PersonalVault
 from streams.adapters.placeholder_vault import PlaceholderVault
-from streams.adapters.policy_files import policy_document
+from streams.adapters.policy_files import parse_policy, policy_document
 from streams.adapters.providers.base import CallContext, ProviderAnswer
 from streams.adapters.signer import load_or_create_signer
 from streams.config import RESPONSES_TOPIC, project_root
 from streams.core.intake import RequestIntake
 from streams.core.model import ChatMessage, Detection, Finding
 from streams.core.placeholders import PlaceholderMap
-from streams.core.policy import EntityRule, Provider, parse_policy
+from streams.core.policy import EntityRule, Provider
 from streams.core.redaction import apply_operators
 from streams.core.tenant_topics import SINGLE  # these tests publish on douane.requests
 from streams.pipeline import Pipeline

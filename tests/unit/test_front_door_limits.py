@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from streams.adapters.policy_files import policy_document
+from streams.adapters.policy_files import parse_policy, policy_document
 from streams.config import project_root
-from streams.core.policy import PolicyError, parse_policy
+from streams.core.policy import PolicyError
 from streams.front_door.limits import (
     NO_LIMITS,
     Limiter,

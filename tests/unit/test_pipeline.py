@@ -19,15 +19,16 @@ import yaml
 
 from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.audit.verify import load_audit_schema, verify_store
-from streams.adapters.policy_files import policy_document
+from streams.adapters.policy_files import parse_policy, policy_document
 from streams.adapters.providers.base import CallContext, ProviderAnswer, ProviderError
 from streams.adapters.signer import load_or_create_signer
 from streams.config import REJECTED_TOPIC, REQUESTS_TOPIC, RESPONSES_TOPIC, project_root
 from streams.core.audit import AuditEvent
 from streams.core.decision import forwarded_digest
 from streams.core.intake import RequestIntake
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Finding
-from streams.core.policy import LoadedPolicy, Provider, parse_policy
+from streams.core.policy import Provider
 from streams.core.tenant_topics import PER_TENANT, SINGLE
 from streams.pipeline import Outgoing, Pipeline, Source
 
@@ -50,6 +51,7 @@ POLICY = single_door_policy()
 REQUEST_SCHEMA = json.loads((ROOT / "schemas" / "request.schema.json").read_text("utf-8"))
 RESPONSE_SCHEMA = json.loads((ROOT / "schemas" / "response.schema.json").read_text("utf-8"))
 REJECTED_SCHEMA = json.loads((ROOT / "schemas" / "rejected.schema.json").read_text("utf-8"))
+FORWARD_SCHEMA = json.loads((ROOT / "schemas" / "forward.schema.json").read_text("utf-8"))
 FORWARD_TOPIC = "douane.forward.sovereign-local"
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
 
@@ -237,6 +239,19 @@ async def test_admit_publishes_the_redacted_request_after_auditing_it(h: Harness
 async def test_metadata_travels_to_the_forward_message(h: Harness) -> None:
     out = await h.pipeline.admit(request(metadata={"ticket": "T-42"}), src())
     assert json.loads(out[0].value)["metadata"] == {"ticket": "T-42"}
+
+
+async def test_the_forward_message_is_versioned_and_valid_against_its_schema(
+        h: Harness) -> None:
+    out = await h.pipeline.admit(request(metadata={"ticket": "T-42"}, stream=True,
+                                         conversation="conv-9"), src())
+    message = json.loads(out[0].value)
+    jsonschema.validate(message, FORWARD_SCHEMA)
+    assert (message["version"], message["stream"], message["conversation"]) == (1, True, "conv-9")
+    # written before the field existed: still the layout of version 1; another version is not
+    jsonschema.validate({k: v for k, v in message.items() if k != "version"}, FORWARD_SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**message, "version": 2}, FORWARD_SCHEMA)
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from streams.adapters.policy_files import load_policy_set, policy_document
+from streams.adapters.policy_files import load_policy_set, parse_policy, policy_document
 from streams.config import project_root
-from streams.core.policy import PolicyError, parse_policy
+from streams.core.policy import PolicyError
 
 POLICIES = project_root() / "policies"
 

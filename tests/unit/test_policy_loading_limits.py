@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.adapters.policy_files import load_policy_set
-from streams.core.policy import PolicyError, parse_policy
+from streams.adapters.policy_files import load_policy_set, parse_policy
+from streams.core.policy import PolicyError
 
 POLICY = """\
 policy: small

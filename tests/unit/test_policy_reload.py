@@ -19,8 +19,8 @@ from streams.adapters.policy_files import load_policy_set, read_cases
 from streams.adapters.policy_reload import PolicyReloader
 from streams.adapters.signer import load_or_create_signer
 from streams.config import project_root
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Finding
-from streams.core.policy import LoadedPolicy
 
 POLICIES = project_root() / "policies"
 # a case of the shipped set: city casework goes first to the administration's own servers

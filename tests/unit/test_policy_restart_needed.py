@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from streams.adapters.policy_files import load_policy_set
 from streams.adapters.policy_reload import restart_needed
 from streams.config import project_root
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import DetectionRequest
-from streams.core.policy import LoadedPolicy
 from streams.runtime.batched_detection import BatchedDetector, Results
 
 SHIPPED = load_policy_set(project_root() / "policies")

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from streams.adapters.policy_files import parse_policy
 from streams.core.decision import decide, evaluate
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest
-from streams.core.policy import parse_policy
 from streams.core.policy_cases import TestKeys
 from streams.core.redaction import mask
 from streams.core.retention import raw_topic_retention
@@ -154,7 +154,7 @@ def test_keyed_hash_needs_keys_and_is_stable_per_tenant() -> None:
     det = found(text, ("PERSON", "Ana Sol"))
     without = decide(request(text, tenant="hospital"), det, POLICY)
     assert [r.code for r in without.reasons] == ["operator-unavailable"]
-    with_keys = decide(request(text, tenant="hospital"), det, POLICY, keys=TestKeys())
+    with_keys = decide(request(text, tenant="hospital"), det, POLICY, tokens=TestKeys())
     content = with_keys.forwarded_messages[0].content
     token = content.split(" called")[0]
     assert token.startswith("<PERSON#") and content.count(token) == 2  # same value, same token

@@ -25,11 +25,12 @@ from test_pipeline import (
 )
 
 from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.policy_files import parse_policy
 from streams.adapters.signer import load_or_create_signer
 from streams.cli import main
 from streams.config import FORWARD_TOPIC_PREFIX, load_settings
 from streams.core.intake import RequestIntake
-from streams.core.policy import LoadedPolicy, parse_policy
+from streams.core.loaded_policy import LoadedPolicy
 from streams.pipeline import Pipeline
 
 

@@ -6,7 +6,12 @@ import pytest
 
 from streams.core.model import ChatMessage, Finding
 from streams.core.policy import EntityRule
-from streams.core.redaction import apply_placeholders, select_findings
+from streams.core.redaction import (
+    KeyedValue,
+    apply_placeholders,
+    plan_redaction,
+    select_findings,
+)
 
 RULES = {
     "PERSON": EntityRule(min_score=0.5),
@@ -188,3 +193,37 @@ def test_apply_placeholders_leaves_the_input_unchanged() -> None:
     messages = (ChatMessage("user", "Jeanne Martin"),)
     apply_placeholders(messages, [f("PERSON", 0, 13)])
     assert messages == (ChatMessage("user", "Jeanne Martin"),)
+
+
+# --- keyed operators: planned in the core, tokens from outside -----------------------------
+
+
+def test_a_plan_lists_each_keyed_value_once_and_applies_the_tokens_it_is_given() -> None:
+    text = "Ana Sol, ana@x.fr, Ana Sol."
+    rules = {"PERSON": EntityRule(operator="keyed-hash"),
+             "EMAIL_ADDRESS": EntityRule(operator="encrypt")}
+    plan = plan_redaction([ChatMessage("user", text)],
+                          [f("PERSON", 0, 7), f("EMAIL_ADDRESS", 9, 17), f("PERSON", 19, 26)],
+                          rules, tenant="lyon")
+    assert plan.keyed == (KeyedValue("lyon", "keyed-hash", "PERSON", "Ana Sol"),
+                          KeyedValue("lyon", "encrypt", "EMAIL_ADDRESS", "ana@x.fr"))
+    tokens = {plan.keyed[0]: "3f2a", plan.keyed[1]: "c1ph3r"}
+    assert plan.apply(tokens).messages[0].content == \
+        "<PERSON#3f2a>, <EMAIL_ADDRESS:enc:c1ph3r>, <PERSON#3f2a>."
+    assert "Ana" not in repr(plan.keyed)  # a value never shows in a repr (logs, errors)
+
+
+def test_a_keyed_value_without_its_token_fails_closed() -> None:
+    plan = plan_redaction([ChatMessage("user", "Ana Sol")], [f("PERSON", 0, 7)],
+                          {"PERSON": EntityRule(operator="encrypt")}, tenant="lyon")
+    with pytest.raises(LookupError):
+        plan.apply()
+    with pytest.raises(LookupError):
+        plan.apply({})
+
+
+def test_a_plan_without_keyed_operators_needs_no_tokens() -> None:
+    plan = plan_redaction([ChatMessage("user", "Ana Sol")], [f("PERSON", 0, 7)],
+                          {"PERSON": EntityRule()})
+    assert plan.keyed == ()
+    assert plan.apply().messages[0].content == "<PERSON_1>"

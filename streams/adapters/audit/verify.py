@@ -6,8 +6,8 @@ checkpoints); ``verify_store`` and ``find_verified`` open a SQLite file read-onl
 
 from __future__ import annotations
 
+import copy
 import functools
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,23 +15,22 @@ from typing import Any
 from streams.adapters.audit.protocols import DEFAULT_ORIGIN, AuditLogReader, StoredRecord
 from streams.adapters.audit.records import chain_entry, stored_record
 from streams.adapters.audit.sqlite import SqliteAuditReader
+from streams.adapters.schemas import load_schema
 from streams.adapters.signer import (
     keyring_path_for,
     load_keyring,
     load_public_key,
     verifier_for_raw,
 )
-from streams.config import project_root
 from streams.core.audit import VerifyFn, verify_record
 from streams.core.keyring import KeyEntry, Keyring, key_id_of
 from streams.core.log_check import LogReport, verify_log
 
 
 def load_audit_schema() -> dict[str, Any]:
-    """The JSON Schema of audit payloads, from ``schemas/audit-record.schema.json``."""
-    path = project_root() / "schemas" / "audit-record.schema.json"
-    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return schema
+    """The JSON Schema of audit payloads, ``schemas/audit-record.schema.json`` (a copy: the
+    caller may change it)."""
+    return copy.deepcopy(load_schema("audit-record"))
 
 
 @functools.cache

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from streams.core.policy import SENSITIVITY, LoadedPolicy, Provider
+from streams.core.loaded_policy import LoadedPolicy
+from streams.core.policy import SENSITIVITY, Provider
 
 
 def allowed_ids(
