@@ -33,7 +33,7 @@ AUDIT_SCHEMA = "douane.audit/v1"
 PAYLOAD_TYPE = "application/vnd.douane.audit+json"
 AUDIT_KINDS = frozenset({"admitted", "blocked", "rejected", "forwarded", "answered", "failed",
                          "key_rotated", "policy_changed", "erased", "retention_run",
-                         "hold_placed", "hold_released"})
+                         "hold_placed", "hold_released", "erasure_refused", "subject_linked"})
 GENESIS_HASH = "00" * 32
 
 VerifyFn = Callable[[bytes, bytes], bool]
