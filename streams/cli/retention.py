@@ -322,8 +322,8 @@ def run_subject(args: argparse.Namespace, settings: Settings, keys: KeyStore,
 
 def run_hold(args: argparse.Namespace, settings: Settings, keys: KeyStore,
              vault: PersonalVault, policy: PolicyInForce) -> int:
+    print(policy.text())
     if args.hold_command == "add":
-        print(policy.text())
         if args.subject is None and args.value is None:
             subjects: list[str | None] = [None]
         else:
