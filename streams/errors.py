@@ -40,6 +40,8 @@ The tree (module in brackets; built-in base after the ``/``)::
     ├── TokenError / RuntimeError               [adapters.pkcs11_keys]  the PKCS#11 token cannot
     │                                             be used (module, token, PIN or key named)
     ├── ValueErasedError / LookupError          [adapters.personal_vault]  its data key is gone
+    ├── ErasureRefusedError / RuntimeError      [services.erasure]  a person linked ambiguously
+    │                                             (a DPO must confirm or split the links first)
     ├── DetectorError / RuntimeError            [adapters.presidio_detector]  detection failed
     │                                             (the request is blocked: fail closed)
     ├── ProviderError / RuntimeError            [adapters.providers.base]  a provider call gave

@@ -24,7 +24,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from streams.adapters.kek_store import KekStore, KekStoreError
 from streams.adapters.sqlite_files import open_wal_database
-from streams.core.fingerprint import subject_fingerprint
+from streams.core.fingerprint import subject_fingerprint, subject_fingerprints
 from streams.core.key_periods import (
     Hold,
     KeyPeriod,
@@ -68,6 +68,10 @@ _LEGACY_KEKS = "keks"
 
 class SubjectHeldError(KeyStoreError):
     """An erasure was asked for a subject under legal hold."""
+
+    def __init__(self, message: str, hold: StoredHold | None = None) -> None:
+        super().__init__(message)
+        self.hold = hold
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,12 @@ class KeyStore:
     def fingerprint(self, tenant: str, value: str) -> str:
         return subject_fingerprint(self._tenant_key(tenant), value)
 
+    def fingerprints(self, tenant: str, value: str) -> tuple[str, ...]:
+        """Every fingerprint ``value`` may have been stored under: the current one first, then
+        the one of the older normal form (values stored before honorifics and accents were
+        folded)."""
+        return subject_fingerprints(self._tenant_key(tenant), value)
+
     def tenants(self) -> set[str]:
         """Tenants douane has kept anything about (each has a fingerprint key)."""
         return {str(r[0]) for r in self._db.execute("SELECT tenant FROM tenant_keys")}
@@ -234,10 +244,23 @@ class KeyStore:
 
     # ------------------------------------------------------------------ destruction
 
-    def destroy_expired(self) -> DestroyedKeys:
+    def expired(self, as_of: float,
+                extra_holds: Sequence[Hold] = ()) -> tuple[list[KeyRef], list[KeyRef]]:
+        """(what a run at ``as_of`` would destroy, what holds would keep): changes nothing."""
+        holds = [h.hold for h in self._holds(self._db)] + list(extra_holds)
+        expired = [_ref(r) for r in self._db.execute(
+            "SELECT key_id, tenant, subject, period_id FROM data_keys WHERE expires_at <= ?",
+            (as_of,))]
+        doomed = destroyable(expired, as_of, holds)
+        gone = {k.key_id for k in doomed}
+        return doomed, [k for k in expired if k.key_id not in gone]
+
+    def destroy_expired(self, extra_holds: Sequence[Hold] = ()) -> DestroyedKeys:
+        """Destroy the keys whose period has ended, but those a hold covers: the stored holds
+        and ``extra_holds`` (a person's other identifiers, as the caller linked them)."""
         now = self.clock()
         with self._transaction() as db:
-            holds = [h.hold for h in self._holds(db)]
+            holds = [h.hold for h in self._holds(db)] + list(extra_holds)
             expired = [_ref(r) for r in db.execute(
                 "SELECT key_id, tenant, subject, period_id FROM data_keys WHERE expires_at <= ?",
                 (now,))]
@@ -255,16 +278,34 @@ class KeyStore:
 
     def erase(self, tenant: str, subject: str) -> DestroyedKeys:
         """Destroy every data key of one subject, whatever its period (not under hold)."""
+        return self.erase_many(tenant, [subject])
+
+    def erase_many(self, tenant: str, subjects: Sequence[str]) -> DestroyedKeys:
+        """Destroy every data key of several subjects (one person's identifiers) at once, or
+        none of them if a stored hold covers any (SubjectHeldError naming the hold)."""
         with self._transaction() as db:
-            if any(h.hold.covers(tenant, subject) for h in self._holds(db)):
-                raise SubjectHeldError(
-                    f"subject {subject[:16]}... of tenant {tenant} is under legal hold")
-            keys = [_ref(r) for r in db.execute(
-                "SELECT key_id, tenant, subject, period_id FROM data_keys "
-                "WHERE tenant = ? AND subject = ?", (tenant, subject))]
+            for stored in self._holds(db):
+                covered = [s for s in subjects if stored.hold.covers(tenant, s)]
+                if covered:
+                    raise SubjectHeldError(
+                        f"subject {covered[0][:16]}... of tenant {tenant} is under legal hold "
+                        f"{stored.hold_id} ({stored.reason})", stored)
+            keys = self._keys_of(db, tenant, subjects)
             db.executemany("DELETE FROM data_keys WHERE key_id = ?", [(k.key_id,) for k in keys])
         self._wipe_wal()
         return DestroyedKeys(tuple(keys), (), 0)
+
+    def keys_of_many(self, tenant: str, subjects: Sequence[str]) -> list[KeyRef]:
+        return self._keys_of(self._db, tenant, subjects)
+
+    @staticmethod
+    def _keys_of(db: sqlite3.Connection, tenant: str, subjects: Sequence[str]) -> list[KeyRef]:
+        found: list[KeyRef] = []
+        for subject in dict.fromkeys(subjects):
+            found += [_ref(r) for r in db.execute(
+                "SELECT key_id, tenant, subject, period_id FROM data_keys "
+                "WHERE tenant = ? AND subject = ?", (tenant, subject))]
+        return found
 
     def _wipe_wal(self) -> None:
         # The WAL still holds the pages as they were before the delete; fold it into the
@@ -296,8 +337,8 @@ class KeyStore:
                 for r in db.execute("SELECT hold_id, tenant, subject, reason, placed_at "
                                     "FROM holds ORDER BY placed_at")]
 
-    def status(self) -> list[PeriodStatus]:
-        holds = [h.hold for h in self.holds()]
+    def status(self, extra_holds: Sequence[Hold] = ()) -> list[PeriodStatus]:
+        holds = [h.hold for h in self.holds()] + list(extra_holds)
         periods: dict[str, list[KeyRef]] = {}
         for row in self._db.execute("SELECT key_id, tenant, subject, period_id FROM data_keys"):
             ref = _ref(row)

@@ -11,6 +11,13 @@ deletes it (zero-overwritten, write-ahead log truncated).
 The values behind a conversation's placeholders live here too, one entry per placeholder
 (``conversation`` and ``placeholder`` columns, see :mod:`streams.adapters.placeholder_vault`), so
 an erasure or the end of a retention period reaches them like any other value.
+
+Which identifiers are one person's is read from the rows themselves: the values kept from one
+request carry its id, so :meth:`PersonalVault.sightings` gives the core's linking rule
+(:mod:`streams.core.persons`) what it needs, and the links end with the rows (retention,
+erasure). A DPO's decisions on two identifiers (one person's, or not) are kept in
+``person_links``: fingerprints, a case reference and a time, never a value; a decision goes
+once either identifier has nothing left in the vault.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from streams.adapters.key_store import KeyStore
 from streams.adapters.sqlite_files import open_wal_database
+from streams.core.persons import LinkDecision, Sighting
 from streams.errors import DouaneError
 
 SCHEMA = (
@@ -37,7 +45,14 @@ SCHEMA = (
     " expires_at INTEGER NOT NULL, nonce BLOB NOT NULL, ciphertext BLOB NOT NULL)",
     "CREATE INDEX IF NOT EXISTS vault_by_subject ON vault_entries (tenant, subject)",
     "CREATE INDEX IF NOT EXISTS vault_by_key ON vault_entries (key_id)",
+    "CREATE INDEX IF NOT EXISTS vault_by_request ON vault_entries (tenant, request_id)",
+    "CREATE TABLE IF NOT EXISTS person_links ("
+    " tenant TEXT NOT NULL, first TEXT NOT NULL, second TEXT NOT NULL,"
+    " same_person INTEGER NOT NULL, case_ref TEXT NOT NULL, decided_at REAL NOT NULL,"
+    " PRIMARY KEY (tenant, first, second))",
 )
+# identifiers looked up per statement (SQLite's default limit on parameters is far above)
+_BATCH = 400
 # A value that stands behind a conversation's placeholder (``<PERSON_1>``) names both; one
 # placeholder of a conversation has one value. Added columns, so older files gain them in place.
 PLACEHOLDER_COLUMNS = {"conversation": "TEXT", "placeholder": "TEXT"}
@@ -184,6 +199,63 @@ class PersonalVault:
                                 (tenant, subject)).fetchall()
         return [SubjectValue(_entry(r), self._open(r)) for r in rows]
 
+    def of_subjects(self, tenant: str, subjects: Iterable[str]) -> list[SubjectValue]:
+        """The values of several subjects (one person's identifiers), oldest first."""
+        found: list[SubjectValue] = []
+        for subject in dict.fromkeys(subjects):
+            found += self.of_subject(tenant, subject)
+        return sorted(found, key=lambda v: v.entry.stored_at)
+
+    def entries_of(self, tenant: str, subjects: Iterable[str]) -> list[VaultEntry]:
+        """The entries of several subjects, without decrypting anything."""
+        found: list[VaultEntry] = []
+        for chunk in _chunks(list(dict.fromkeys(subjects))):
+            found += [_entry(r) for r in self._db.execute(
+                _SELECT + " FROM vault_entries WHERE tenant = ? AND subject IN"
+                f" ({', '.join('?' for _ in chunk)}) ORDER BY stored_at", (tenant, *chunk))]
+        return sorted(found, key=lambda e: e.stored_at)
+
+    def sightings(self, tenant: str, subjects: Iterable[str]) -> list[Sighting]:
+        """Every identifier kept from the requests where one of ``subjects`` was kept."""
+        found: set[Sighting] = set()
+        for chunk in _chunks(list(dict.fromkeys(subjects))):
+            marks = ", ".join("?" for _ in chunk)
+            found |= {Sighting(str(r[0]), str(r[1]), str(r[2])) for r in self._db.execute(
+                "SELECT DISTINCT request_id, subject, kind FROM vault_entries"
+                " WHERE tenant = ? AND request_id IN (SELECT request_id FROM vault_entries"
+                f" WHERE tenant = ? AND subject IN ({marks}) AND request_id IS NOT NULL)",
+                (tenant, tenant, *chunk))}
+        return sorted(found, key=lambda s: (s.request_id, s.subject, s.kind))
+
+    def decide_link(self, tenant: str, first: str, second: str, *, same_person: bool,
+                    case: str, decided_at: float) -> None:
+        """Keep a DPO's decision on two identifiers (replacing an earlier one on the pair)."""
+        a, b = sorted((first, second))
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO person_links VALUES (?, ?, ?, ?, ?, ?)",
+                             (tenant, a, b, int(same_person), case, decided_at))
+
+    def link_decisions(self, tenant: str, subjects: Iterable[str]) -> list[LinkDecision]:
+        """The DPO's decisions that involve any of ``subjects``."""
+        found: set[LinkDecision] = set()
+        for chunk in _chunks(list(dict.fromkeys(subjects))):
+            marks = ", ".join("?" for _ in chunk)
+            found |= {LinkDecision(str(r[0]), str(r[1]), bool(r[2]), str(r[3]), float(r[4]))
+                      for r in self._db.execute(
+                          "SELECT first, second, same_person, case_ref, decided_at"
+                          f" FROM person_links WHERE tenant = ? AND (first IN ({marks})"
+                          f" OR second IN ({marks}))", (tenant, *chunk, *chunk))}
+        return sorted(found, key=lambda d: d.decided_at)
+
+    def count_for_keys(self, key_ids: Iterable[str]) -> int:
+        """How many entries these data keys encrypt (what destroying them would prune)."""
+        total = 0
+        for chunk in _chunks(list(dict.fromkeys(key_ids))):
+            total += int(self._db.execute(
+                "SELECT count(*) FROM vault_entries WHERE key_id IN"
+                f" ({', '.join('?' for _ in chunk)})", chunk).fetchone()[0])
+        return total
+
     def _open(self, row: tuple[object, ...]) -> str | None:
         key = self.keys.unwrap(str(row[3]))
         if key is None:
@@ -202,6 +274,12 @@ class PersonalVault:
             before = self._db.total_changes
             self._db.executemany("DELETE FROM vault_entries WHERE key_id = ?", dead)
             pruned = self._db.total_changes - before
+            # a decision about an identifier the vault no longer holds has nothing to decide
+            self._db.execute(
+                "DELETE FROM person_links WHERE NOT EXISTS (SELECT 1 FROM vault_entries v"
+                " WHERE v.tenant = person_links.tenant AND v.subject = person_links.first)"
+                " OR NOT EXISTS (SELECT 1 FROM vault_entries v WHERE v.tenant ="
+                " person_links.tenant AND v.subject = person_links.second)")
         self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return pruned
 
@@ -211,6 +289,11 @@ class PersonalVault:
 
 _SELECT = ("SELECT entry_id, tenant, subject, key_id, kind, request_id, stored_at, expires_at,"
            " nonce, ciphertext")
+
+
+def _chunks(items: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(items), _BATCH):
+        yield items[start:start + _BATCH]
 
 
 def _bytes(value: object) -> bytes:

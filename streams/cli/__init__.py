@@ -10,7 +10,7 @@ front_door   douane front-door, douane keys add|list
 policy       douane policy validate|test|explain|diff
 audit        douane audit verify|query|prove|export|checkpoint|rotate-key  (+ witness)
 witness      douane audit witness init, douane audit cosign, verify's quorum options
-retention    douane retention run|status, erasure request, subject-access, hold
+retention    douane retention run|status, erasure request, subject-access, subject, hold
 redact       douane redact
 stand_ins    douane model-server, douane stand-in     (devtools)
 demo         douane demo                              (devtools)

@@ -4,8 +4,11 @@ topics          douane's Kafka topics: names, creation, partitions, retention fr
 stores          opening the key store and the personal vault from the settings
 audit_log       opening the audit log to append to (one writer per process)
 retention       retention runs, legal holds, what is held (status and policy reports)
-erasure         erasing one data subject (crypto-shredding)
-subject_access  what douane holds about one person
+persons         one person's identifiers (the core's linking rule over the vault), a DPO's
+                confirm/split, the holds that protect a whole person
+erasure         erasing one person (crypto-shredding), dry-run plans, refusals, what it cannot reach
+subject_access  what douane holds about one person, and the erasures the log records
+policy_in_force the policy set the worker runs, as the audit log records it (DPO commands)
 evidence        evidence bundles, inclusion proofs, the witness quorum check
 
 Services never print and never parse arguments (that is ``streams/cli/``); they take their

@@ -8,7 +8,6 @@ appear as keyed fingerprints.
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,8 +19,10 @@ from streams.adapters.key_store import DestroyedKeys, KeyStore, StoredHold
 from streams.adapters.personal_vault import PersonalVault
 from streams.config import Settings
 from streams.core.audit import format_timestamp
-from streams.core.key_periods import format_duration
+from streams.core.key_periods import KeyRef, format_duration
+from streams.core.policy import LoadedPolicy
 from streams.services.audit_log import append_record
+from streams.services.persons import held_persons, person_holds
 from streams.services.stores import Clock, open_stores
 
 log = structlog.get_logger(__name__)
@@ -51,8 +52,46 @@ class RetentionReport:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class RetentionPlan:
+    """What a run at ``as_of`` would do (``retention run --dry-run``): nothing is changed."""
+
+    as_of: float
+    doomed: tuple[KeyRef, ...]
+    kept: tuple[KeyRef, ...]  # expired, kept under hold
+    vault_entries: int
+    kept_by: tuple[tuple[StoredHold, int], ...]  # each hold and how many expired keys it keeps
+
+    def text(self) -> str:
+        moment = datetime.fromtimestamp(self.as_of, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        lines = [f"retention run --dry-run as of {moment}: {len(self.doomed)} data keys would be "
+                 f"destroyed, {self.vault_entries} vault entries pruned, {len(self.kept)} "
+                 "expired keys kept under hold (nothing was changed or recorded)"]
+        lines += [f"  key store  {label}: {count} data keys" for label, count in
+                  sorted(Counter(k.period.label for k in self.doomed).items())]
+        lines += [f"  hold       {stored.hold_id} ({stored.reason}) keeps {count} expired keys"
+                  for stored, count in self.kept_by]
+        return "\n".join(lines)
+
+
+def plan_retention_run(keys: KeyStore, vault: PersonalVault, as_of_s: float) -> RetentionPlan:
+    doomed, kept = keys.expired(as_of_s, person_holds(keys, vault))
+    counts: Counter[str] = Counter()
+    held = held_persons(keys, vault)
+    for key in kept:
+        for stored, members in held:
+            if stored.hold.tenant == key.tenant and (members is None or key.subject in members):
+                counts[stored.hold_id] += 1
+                break
+    return RetentionPlan(as_of_s, tuple(doomed), tuple(kept),
+                         vault.count_for_keys(k.key_id for k in doomed),
+                         tuple((stored, counts[stored.hold_id]) for stored, _ in held
+                               if counts[stored.hold_id]))
+
+
 def retention_run(keys: KeyStore, vault: PersonalVault, audit: AuditStore) -> RetentionReport:
-    destroyed = keys.destroy_expired()
+    """Destroy what has expired now; a hold on one identifier keeps the whole person's keys."""
+    destroyed = keys.destroy_expired(person_holds(keys, vault))
     pruned = vault.prune(keys.live_key_ids())
     record_id = append_record(audit, "retention_run", None, {
         "as_of": as_of(keys.clock),
@@ -78,16 +117,14 @@ def scheduled_retention_run(settings: Settings, audit: AuditStore) -> RetentionR
     return report
 
 
-def unknown_tenant(settings: Settings, keys: KeyStore, tenant: str) -> str | None:
-    """Why ``tenant`` cannot be meant, or None. Known: the policy's tenants, and every tenant
-    douane has kept something about (one may have left the policy and still have data)."""
-    from streams.adapters.policy_files import load_policy_set
-    from streams.core.policy import PolicyError
-
+def unknown_tenant(policy: LoadedPolicy | None, keys: KeyStore, tenant: str) -> str | None:
+    """Why ``tenant`` cannot be meant, or None. Known: the tenants of the policy in force, and
+    every tenant douane has kept something about (one may have left the policy and still have
+    data)."""
     known = keys.tenants()
-    # a broken policy file must not stop an erasure: the key store still answers
-    with contextlib.suppress(PolicyError, OSError):
-        known |= set(load_policy_set(settings.policy_path).policy.tenant_ids)
+    # an unreadable policy must not stop an erasure: the key store still answers
+    if policy is not None:
+        known |= set(policy.policy.tenant_ids)
     if tenant in known:
         return None
     return f"unknown tenant {tenant!r} (known: {', '.join(sorted(known)) or 'none'})"
@@ -119,7 +156,7 @@ def release_hold(keys: KeyStore, audit: AuditStore, hold_id: str) -> StoredHold 
 
 
 def status_text(keys: KeyStore, vault: PersonalVault) -> str:
-    periods = keys.status()
+    periods = keys.status(person_holds(keys, vault))
     lines = [f"retention status: {sum(p.keys for p in periods)} data keys in {len(periods)} "
              f"periods, {vault.count()} vault entries, {len(keys.holds())} holds"]
     for p in periods:
@@ -130,17 +167,14 @@ def status_text(keys: KeyStore, vault: PersonalVault) -> str:
     return "\n".join(lines)
 
 
-def policy_text(settings: Settings) -> str:
-    """What the policy in force says: the raw topics' retention and the encrypt operator's."""
-    from streams.adapters.policy_files import load_policy_set
+def policy_text(settings: Settings, loaded: LoadedPolicy | None) -> str:
+    """What the policy in force says: the raw topics' retention and the encrypt operator's
+    (nothing when the set in force cannot be read: see ``PolicyInForce.text``)."""
     from streams.adapters.shredding_operator_keys import shortest_payload_retention
     from streams.adapters.topic_retention import retention_ms
-    from streams.core.policy import PolicyError
 
-    try:
-        loaded = load_policy_set(settings.policy_path)
-    except (PolicyError, OSError) as exc:
-        return f"  policy     {settings.policy_path}: cannot be read ({type(exc).__name__})"
+    if loaded is None:
+        return "  policy     the set in force cannot be read: no figure from it is shown"
     ref = loaded.reference
     lines = [f"  policy     {ref['name']} {ref['version']} (sha256 {ref['sha256'][:12]}): "
              f"encrypt-operator values kept "

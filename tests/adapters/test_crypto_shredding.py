@@ -425,9 +425,14 @@ def test_a_prompt_redacted_with_encrypt_carries_tokens_that_die_on_erasure(
     assert [kind for kind, _ in tokens] == ["PERSON", "EMAIL_ADDRESS", "PERSON"]
     assert ALICE not in redacted and BOB not in redacted
     assert operator.decrypt("lyon", "PERSON", tokens[0][1]) == ALICE
-    # a DPO's subject-access links the value to the request it came with
+    # a DPO's subject-access links the value to the request it came with; the request names
+    # one person, so the e-mail beside the name is suggested as hers
     held = access(settings, vault, "lyon", keys.fingerprint("lyon", ALICE))["values"]
-    assert [(v["value"], v["request_id"]) for v in held] == [(ALICE, "req-42")]
+    assert [(v["value"], v["request_id"], v["link"]) for v in held] == [
+        (ALICE, "req-42", "asked"), (BOB, "req-42", "suggested")]
+    # the DPO knows the address is Bob's: split, then only Alice's tokens die
+    vault.decide_link("lyon", keys.fingerprint("lyon", ALICE), keys.fingerprint("lyon", BOB),
+                      same_person=False, case="request 8", decided_at=T0)
 
     erase(settings, keys, vault, "lyon", keys.fingerprint("lyon", ALICE), "request 8")
     with pytest.raises(ValueErasedError):

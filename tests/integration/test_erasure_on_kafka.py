@@ -79,6 +79,28 @@ async def test_a_dpo_sees_then_erases_a_person_of_a_conversation(douane: Stack) 
     assert len(erasures) == 1 and name not in erasures[0].canonical.decode()
 
 
+async def test_erasing_a_name_erases_the_e_mail_and_phone_of_its_request(douane: Stack) -> None:
+    run = uuid.uuid4().hex[:8]
+    name, mail, phone = "Apolline Marchetti", f"contact.{run}@example.fr", "06 12 34 56 78"
+    async with KafkaClient(douane.settings) as client:
+        await ask(client, f"person-{run}", f"Rédige une lettre pour Madame {name} ({mail}, "
+                  f"tél. {phone}).", f"person-{run}")
+
+    # asked with an honorific and another case, subject access finds all three
+    held = subject_access(douane, f"MME {name.upper()}")
+    assert {v["kind"] for v in held["values"]} >= {"PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER"}
+    assert held["policy"]["in_force_since"] is not None  # the worker's record, not the folder
+
+    erased = douane_cli(douane, "erasure", "request", "--tenant", TENANT, "--value", name,
+                        "--case", f"DPO-{run}")
+    assert erased.returncode == 0, erased.stdout[-2000:] + erased.stderr[-2000:]
+    assert "in force in the worker since" in erased.stdout
+    assert not [v for v in (name, mail, phone) if v in erased.stdout]
+    after = subject_access(douane, mail)
+    assert after["values"] == []
+    assert [e["case"] for e in after["erasures"]] == [f"DPO-{run}"]
+
+
 async def test_the_workers_timers_run_retention_and_sign_checkpoints(douane: Stack) -> None:
     with open_stores(douane.settings) as (keys, vault):
         entry = vault.put(TENANT, f"Timer Person {uuid.uuid4().hex[:6]}", kind="PERSON",
