@@ -18,8 +18,8 @@ from streams.adapters.key_store import DestroyedKeys, KeyStore, StoredHold, Subj
 from streams.adapters.personal_vault import PersonalVault
 from streams.config import FORWARD_TOPIC_PREFIX
 from streams.core.key_periods import KeyRef, format_duration
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.persons import Person
-from streams.core.policy import LoadedPolicy
 from streams.errors import DouaneError
 from streams.services.audit_log import append_record
 from streams.services.persons import find_person, holds_covering

@@ -20,7 +20,8 @@ from typing import Any
 from streams.adapters.audit.open import audit_log_exists, open_audit_reader
 from streams.adapters.audit.protocols import AuditQuery
 from streams.config import Settings
-from streams.core.policy import LoadedPolicy, PolicyError
+from streams.core.loaded_policy import LoadedPolicy
+from streams.core.policy import PolicyError
 
 RUNNING_EVENTS = ("loaded", "applied")
 

@@ -20,7 +20,7 @@ from streams.adapters.personal_vault import PersonalVault
 from streams.config import Settings
 from streams.core.audit import format_timestamp
 from streams.core.key_periods import KeyRef, format_duration
-from streams.core.policy import LoadedPolicy
+from streams.core.loaded_policy import LoadedPolicy
 from streams.services.audit_log import append_record
 from streams.services.persons import held_persons, person_holds
 from streams.services.stores import Clock, open_stores
