@@ -84,7 +84,7 @@ async def test_topic_retention_follows_the_policy(douane: Stack) -> None:
     assert ("looks for expired segments every 10s (log.retention.check.interval.ms)"
             in status.stdout), status.stdout
     assert ("kafka      douane.requests.city-of-lyon: retention.ms 3600000 (1h), segment.ms 6m, "
-            "file.delete.delay.ms 1m: at most 1h07m10s on disk with the broker's check every "
+            "file.delete.delay.ms 1m: at most 1h7m10s on disk with the broker's check every "
             "10s") in status.stdout, status.stdout
     assert "NOT known" not in status.stdout and "NO bound" not in status.stdout
 
