@@ -52,6 +52,9 @@ async def test_a_value_leaves_the_brokers_files_after_retention_under_steady_tra
     try:
         await admin.create_topics([NewTopic(topic, 1, 1, topic_configs={
             "max.message.bytes": "2000000"})])  # an operator's setting douane must keep
+        deadline = time.monotonic() + 30  # until the broker's metadata lists it
+        while topic not in await admin.list_topics() and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
     finally:
         await admin.close()
 
