@@ -18,6 +18,8 @@ from stack import KafkaClient, Stack, request
 
 from streams.adapters.kafka_security import kafka_connection
 from streams.adapters.topic_retention import apply_retention, read_topic_configs
+from streams.core.retention import topic_retention_settings
+from streams.services.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -91,6 +93,22 @@ async def test_a_value_leaves_the_brokers_files_after_retention_under_steady_tra
     assert not [p for p in kafka.settings.kafka_data_dir.rglob("*")
                 if p.is_file() and p.suffix == ".log"
                 and (value in p.read_bytes() or future_value in p.read_bytes())]
+
+
+async def test_a_topic_douane_creates_has_its_retention_from_the_first_record(
+        kafka: Stack) -> None:
+    """The front door, the demo and the worker create missing topics with their retention
+    settings (no record waits under Kafka's defaults for the worker to set them)."""
+    connection = kafka_connection(kafka.settings, "admin")
+    topic = f"douane.retention-created-{uuid.uuid4().hex[:8]}"
+    await ensure_topics(connection, [topic], partitions=1,
+                        settings={topic: topic_retention_settings(3_600_000)})
+    deadline = time.monotonic() + 30  # until the broker's metadata lists it
+    while topic not in (configs := await read_topic_configs(connection, [topic])) \
+            and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    assert {k: configs[topic].dynamic.get(k) for k in topic_retention_settings(3_600_000)} == \
+        topic_retention_settings(3_600_000)
 
 
 async def test_only_the_raw_topics_hold_a_submitted_value_in_clear(douane: Stack) -> None:
