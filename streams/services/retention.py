@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import structlog
 
@@ -24,6 +25,9 @@ from streams.core.loaded_policy import LoadedPolicy
 from streams.services.audit_log import append_record
 from streams.services.persons import held_persons, person_holds
 from streams.services.stores import Clock, open_stores
+
+if TYPE_CHECKING:  # the Kafka client is loaded only by the commands that talk to the broker
+    from streams.adapters.topic_retention import OnDisk
 
 log = structlog.get_logger(__name__)
 
@@ -168,8 +172,9 @@ def status_text(keys: KeyStore, vault: PersonalVault) -> str:
 
 
 def policy_text(settings: Settings, loaded: LoadedPolicy | None) -> str:
-    """What the policy in force says: the raw topics' retention and the encrypt operator's
-    (nothing when the set in force cannot be read: see ``PolicyInForce.text``)."""
+    """What the policy in force says (the raw topics' retention and the encrypt operator's),
+    and how long the broker really keeps each topic's records on disk (nothing when the set in
+    force cannot be read: see ``PolicyInForce.text``)."""
     from streams.adapters.shredding_operator_keys import shortest_payload_retention
     from streams.adapters.topic_retention import retention_ms
 
@@ -179,6 +184,90 @@ def policy_text(settings: Settings, loaded: LoadedPolicy | None) -> str:
     lines = [f"  policy     {ref['name']} {ref['version']} (sha256 {ref['sha256'][:12]}): "
              f"encrypt-operator values kept "
              f"{format_duration(shortest_payload_retention(loaded))}"]
-    lines += [f"  kafka      {topic}: retention.ms {ms} ({format_duration(ms // 1000)})"
-              for topic, ms in sorted(retention_ms(loaded, settings.topic_layout).items())]
+    wanted = retention_ms(loaded, settings.topic_layout)
+    on_disk, problem = _read_on_disk(settings, sorted(wanted))
+    lines += kafka_lines(settings.kafka_bootstrap, wanted, on_disk, problem)
     return "\n".join(lines)
+
+
+def _read_on_disk(settings: Settings, names: list[str]) -> tuple[OnDisk | None, str | None]:
+    import asyncio
+
+    from streams.adapters.kafka_security import kafka_connection
+    from streams.adapters.topic_retention import read_on_disk
+
+    try:
+        kafka = kafka_connection(settings, "admin")
+        return asyncio.run(asyncio.wait_for(read_on_disk(kafka, names, BROKER_TIMEOUT_S),
+                                            BROKER_TIMEOUT_S * 2)), None
+    except Exception as exc:  # whatever stops the read is reported, the rest still printed
+        return None, f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+BROKER_TIMEOUT_S = 10.0
+
+
+def _duration(ms: int) -> str:
+    return format_duration(ms // 1000) if ms % 1000 == 0 else f"{ms} ms"
+
+
+def kafka_lines(bootstrap: str, wanted: dict[str, int], on_disk: OnDisk | None,
+                problem: str | None) -> list[str]:
+    """One line per topic: the policy's retention and, read from the broker, the longest a
+    record stays in the topic's files (or, plainly, why that is not known)."""
+    from streams.core.retention import (
+        KAFKA_DEFAULT_RETENTION_CHECK_MS,
+        topic_retention_settings,
+        worst_case_on_disk_ms,
+    )
+
+    lines: list[str] = []
+    if on_disk is None:
+        lines.append(f"  kafka      the broker at {bootstrap} could not be read ({problem}): how "
+                     "long records stay on its disk is NOT known; below, what douane sets "
+                     "and the longest that gives once it is set")
+        check_ms = KAFKA_DEFAULT_RETENTION_CHECK_MS
+        check_text = f"the broker's check, {_duration(check_ms)} by default"
+    elif on_disk.retention_check_ms is None:
+        check_ms = KAFKA_DEFAULT_RETENTION_CHECK_MS
+        check_text = f"Kafka's default check, {_duration(check_ms)}"
+        lines.append(f"  kafka      the broker at {bootstrap}: log.retention.check.interval.ms "
+                     f"not readable ({on_disk.check_problem}); {_duration(check_ms)} (Kafka's "
+                     "default) assumed")
+    else:
+        check_ms = on_disk.retention_check_ms
+        check_text = f"the broker's check every {_duration(check_ms)}"
+        lines.append(f"  kafka      the broker at {bootstrap} looks for expired segments every "
+                     f"{_duration(check_ms)} (log.retention.check.interval.ms)")
+    for topic, ms in sorted(wanted.items()):
+        line = f"  kafka      {topic}: retention.ms {ms} ({_duration(ms)})"
+        if on_disk is None:
+            planned = topic_retention_settings(ms)
+            segment, delay = int(planned["segment.ms"]), int(planned["file.delete.delay.ms"])
+            worst = worst_case_on_disk_ms(ms, segment, delay, check_ms)
+            lines.append(f"{line}, segment.ms {_duration(segment)}, file.delete.delay.ms "
+                         f"{_duration(delay)}: at most {_duration(worst)} on disk with "
+                         f"{check_text}, once set")
+            continue
+        config = on_disk.topics.get(topic)
+        if config is None:
+            lines.append(f"{line}; not on the broker yet (the worker creates it)")
+            continue
+        actual = config.number("retention.ms")
+        if actual != ms:
+            line += (f"; the broker has {_duration(actual)} (the worker sets the policy's when it "
+                     "starts and on each reload)")
+        worst_ms = on_disk.worst_case_ms(topic, check_ms)
+        segment = config.number("segment.ms")
+        delay = config.number("file.delete.delay.ms")
+        settings_text = (f"segment.ms {_duration(segment)}, file.delete.delay.ms "
+                         f"{_duration(delay)}")
+        if worst_ms is None:
+            lines.append(f"{line}, {settings_text}: NO bound on disk, records keep the "
+                         f"producer's timestamps (message.timestamp.type "
+                         f"{config.values.get('message.timestamp.type')}), and one stamped in "
+                         "the future keeps its segment")
+        else:
+            lines.append(f"{line}, {settings_text}: at most {_duration(worst_ms)} on disk "
+                         f"with {check_text}")
+    return lines

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 
 from streams.adapters.kafka_security import KafkaConnection, start_client
-from streams.adapters.topic_retention import apply_retention, retention_ms
+from streams.adapters.topic_retention import apply_topic_settings, topic_settings
 from streams.config import (
     DEAD_LETTER_TOPIC,
     REJECTED_TOPIC,
@@ -38,17 +40,23 @@ def consumed_topics(policy: LoadedPolicy, layout: str = PER_TENANT) -> list[str]
 
 
 async def ensure_topics(kafka: KafkaConnection, names: list[str],
-                        partitions: int = DEFAULT_TOPIC_PARTITIONS) -> None:
+                        partitions: int = DEFAULT_TOPIC_PARTITIONS,
+                        settings: Mapping[str, Mapping[str, str]] | None = None) -> None:
     """Create douane's topics if missing, and give existing ones more partitions if they have
     fewer than ``partitions`` (Kafka can add partitions, never remove them). The partition
-    count is how many workers can share a topic: a worker more than that stays idle."""
+    count is how many workers can share a topic: a worker more than that stays idle.
+
+    A topic created here gets its ``settings`` (retention: :func:`topic_settings`) at once, so
+    no record waits under Kafka's week-long defaults for the worker to set them."""
     admin = AIOKafkaAdminClient(**kafka.client_options())
     await start_client(admin, kafka, "creating douane's topics")
     try:
         existing = set(await admin.list_topics())
         missing = [n for n in names if n not in existing]
         if missing:
-            await admin.create_topics([NewTopic(n, partitions, 1) for n in missing])
+            await admin.create_topics([
+                NewTopic(n, partitions, 1, topic_configs=dict((settings or {}).get(n, {})))
+                for n in missing])
             log.info("topics created", topics=missing, partitions=partitions)
         described = await admin.describe_topics([n for n in names if n in existing])
         grow = {t["topic"]: NewPartitions(partitions) for t in described
@@ -64,5 +72,6 @@ async def prepare_topics(kafka: KafkaConnection, policy: LoadedPolicy,
                          partitions: int = DEFAULT_TOPIC_PARTITIONS,
                          layout: str = PER_TENANT) -> None:
     """Create douane's topics and set their retention from the policy."""
-    await ensure_topics(kafka, topic_names(policy, layout), partitions)
-    await apply_retention(kafka, retention_ms(policy, layout))
+    wanted = topic_settings(policy, layout)
+    await ensure_topics(kafka, topic_names(policy, layout), partitions, wanted)
+    await apply_topic_settings(kafka, wanted)

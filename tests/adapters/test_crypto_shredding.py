@@ -44,6 +44,7 @@ from streams.core.model import ChatMessage, Detection, Finding
 from streams.core.policy import EntityRule, Provider
 from streams.core.redaction import plan_redaction
 from streams.core.tenant_topics import SINGLE
+from streams.devtools.ports import free_port
 from streams.pipeline import Pipeline, Source
 from streams.services.audit_log import open_writer
 from streams.services.erasure import ErasureReport, erase_subject
@@ -268,6 +269,7 @@ def test_once_the_period_passed_no_file_douane_wrote_holds_a_value_or_its_key(
         caplog: pytest.LogCaptureFixture) -> None:
     clock = Clock()
     monkeypatch.setenv("DOUANE_HOME", str(settings.home))
+    monkeypatch.setenv("DOUANE_KAFKA_BOOTSTRAP", f"127.0.0.1:{free_port()}")  # no broker
     values = [ALICE, BOB, NIR]
     caplog.set_level(logging.DEBUG)
     with open_stores(settings, clock) as (keys, vault):
@@ -300,6 +302,23 @@ def test_once_the_period_passed_no_file_douane_wrote_holds_a_value_or_its_key(
     assert "kafka      douane.requests.city-of-lyon: retention.ms 3600000 (1h)" in output.out
     assert not [v for v in values if v in logged]
     assert {"hold_placed", "hold_released", "retention_run"} <= set(kinds_in_log(settings))
+
+
+def test_retention_status_says_plainly_when_the_broker_cannot_be_read(
+        settings: Settings, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("DOUANE_HOME", str(settings.home))
+    monkeypatch.setenv("DOUANE_KAFKA_BOOTSTRAP", f"127.0.0.1:{port}")
+    assert cli.main(["retention", "status"]) == 0
+    out = capsys.readouterr().out
+    assert (f"kafka      the broker at 127.0.0.1:{port} could not be read (KafkaConnectError: "
+            in out)
+    assert "how long records stay on its disk is NOT known" in out
+    # what douane would set, and the longest that gives, still told per topic
+    assert ("kafka      douane.requests.city-of-lyon: retention.ms 3600000 (1h), segment.ms 6m, "
+            "file.delete.delay.ms 1m: at most 1h12m on disk with the broker's check, 5m by "
+            "default, once set") in out
 
 
 def test_the_cli_erases_and_answers_subject_access(

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -17,7 +19,8 @@ from stack import KafkaClient, Stack, request
 
 from streams.adapters.audit.open import open_audit_reader
 from streams.adapters.kafka_security import kafka_connection
-from streams.adapters.topic_retention import read_retention, retention_ms
+from streams.adapters.topic_retention import read_retention, read_topic_configs, retention_ms
+from streams.core.retention import topic_retention_settings
 from streams.worker import load_policy
 
 pytestmark = pytest.mark.integration
@@ -56,14 +59,34 @@ def write_atomically(path: Path, text: str) -> None:
 
 
 async def test_topic_retention_follows_the_policy(douane: Stack) -> None:
+    """The session's topics were created with Kafka's defaults (tests/integration/conftest.py):
+    what the broker reports now is what the running worker set."""
     wanted = retention_ms(load_policy(douane.settings.policy_path))
     # secret-never-leaves: raw_topics 1h
     assert wanted["douane.requests.city-of-lyon"] == 3600 * 1000
     assert wanted["douane.forward.anthropic"] == 86400 * 1000  # only public data goes there
-    on_broker = await read_retention(kafka_connection(douane.settings, "admin"), list(wanted))
-    assert on_broker == {name: ms for name, ms in wanted.items() if name in on_broker}
+    on_broker = await read_topic_configs(kafka_connection(douane.settings, "admin"),
+                                         list(wanted))
     assert {"douane.requests.city-of-lyon", "douane.responses.city-of-lyon",
             "douane.forward.sovereign-local"} <= set(on_broker)
+    settings = ("retention.ms", "segment.ms", "file.delete.delay.ms", "message.timestamp.type")
+    assert {name: {k: config.values[k] for k in settings}
+            for name, config in on_broker.items()} == {
+        name: topic_retention_settings(ms) for name, ms in wanted.items() if name in on_broker}
+    lyon = on_broker["douane.requests.city-of-lyon"].values
+    assert (lyon["segment.ms"], lyon["file.delete.delay.ms"]) == ("360000", "60000")
+
+    status = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "streams.cli", "retention", "status"],
+        env=douane.env, capture_output=True, text=True, timeout=120)
+    assert status.returncode == 0, status.stderr
+    # read from the broker: its 10 s check (streams/devtools/kafka_broker.py) and each topic
+    assert ("looks for expired segments every 10s (log.retention.check.interval.ms)"
+            in status.stdout), status.stdout
+    assert ("kafka      douane.requests.city-of-lyon: retention.ms 3600000 (1h), segment.ms 6m, "
+            "file.delete.delay.ms 1m: at most 1h7m10s on disk with the broker's check every "
+            "10s") in status.stdout, status.stdout
+    assert "NOT known" not in status.stdout and "NO bound" not in status.stdout
 
 
 async def test_residency_is_enforced_end_to_end(douane: Stack) -> None:
@@ -117,6 +140,10 @@ async def test_hot_reload_applies_a_valid_set_and_refuses_an_invalid_one(douane:
             await asyncio.sleep(0.5)
         assert (await read_retention(admin, ["douane.requests.city-of-lyon"])) == \
             {"douane.requests.city-of-lyon": 1800 * 1000}
+        # the segments follow the new retention too (a tenth of 30 minutes)
+        reloaded = (await read_topic_configs(admin, ["douane.requests.city-of-lyon"]))[
+            "douane.requests.city-of-lyon"].values
+        assert reloaded["segment.ms"] == "180000"
         async with KafkaClient(douane.settings) as client:
             probe = f"reload-{run_id()}"
             await client.publish(request(probe, "Opening hours of the library?"))
