@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -444,6 +445,39 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# The broker's class path, pinned like the Python packages (requirements/*.txt): the SHA-256 of
+# every jar Maven copies, checked before any of them is run. Update it with the Kafka version:
+#   (cd <cache>/kafka-<version>/lib && sha256sum *.jar) > kafka/jars.sha256
+JAR_LOCK = Path("kafka") / "jars.sha256"
+
+
+def read_jar_lock(path: Path) -> dict[str, str]:
+    """{jar file name: sha256} from a ``sha256sum`` listing."""
+    pinned: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        digest, _, name = line.partition("  ")
+        if len(digest) != 64 or not name:
+            raise KafkaBrokerError(f"{path}:{number}: expected '<sha256>  <jar name>'")
+        pinned[name.strip()] = digest.lower()
+    return pinned
+
+
+def jar_lock_problems(lib: Path, pinned: Mapping[str, str]) -> list[str]:
+    """What differs between the jars in ``lib`` and the pinned list (empty: they match)."""
+    present = {p.name: p for p in lib.glob("*.jar")} if lib.is_dir() else {}
+    problems = [f"{name}: not pinned in {JAR_LOCK}"
+                for name in sorted(set(present) - set(pinned))]
+    problems += [f"{name}: pinned but not downloaded"
+                 for name in sorted(set(pinned) - set(present))]
+    for name in sorted(set(present) & set(pinned)):
+        digest = hashlib.sha256(present[name].read_bytes()).hexdigest()
+        if digest != pinned[name]:
+            problems.append(f"{name}: sha256 {digest} but {pinned[name]} is pinned")
+    return problems
+
+
 def _jars_complete(home: Path) -> bool:
     marker = home / JAR_MARKER
     try:
@@ -485,6 +519,7 @@ def ensure_kafka_jars(progress: Callable[[str], None] = print) -> Path:
             "-B",
             "-f",
             str(pom),
+            "--strict-checksums",  # a jar whose Maven Central checksum differs fails here
             "dependency:copy-dependencies",
             f"-DoutputDirectory={lib}",
             f"-Dmaven.repo.local={home.parent / 'm2'}",
@@ -509,6 +544,12 @@ def ensure_kafka_jars(progress: Callable[[str], None] = print) -> Path:
                 f"mvn failed (exit {result.returncode}) downloading the Kafka jars:\n"
                 + "\n".join("  " + line for line in output)
             )
+        problems = jar_lock_problems(lib, read_jar_lock(project_root() / JAR_LOCK))
+        if problems:
+            shutil.rmtree(lib, ignore_errors=True)
+            raise KafkaBrokerError(
+                f"the Kafka jars downloaded do not match {JAR_LOCK} (removed; nothing was "
+                "run):\n" + "\n".join(f"  {problem}" for problem in problems))
         _write_atomic(home / JAR_MARKER, "\n".join(jars) + "\n")
         elapsed = time.monotonic() - started
         log.info("kafka jars downloaded", jars=len(jars), seconds=round(elapsed, 1), lib=str(lib))

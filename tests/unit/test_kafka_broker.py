@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import socket
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from streams.config import Settings, load_settings
+from streams.config import Settings, load_settings, project_root
 from streams.core.kafka_acls import ADMIN
 from streams.devtools import kafka_broker as kb
 from streams.devtools.kafka_principals import CONTROLLER_USER, BrokerSecrets
@@ -332,6 +333,9 @@ def test_half_finished_download_is_redone(cache: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(subprocess, "run", fake_maven)
+    monkeypatch.setattr(kb, "read_jar_lock", lambda _path: {
+        name: hashlib.sha256(b"jar").hexdigest()
+        for name in ("kafka_2.13-4.1.1.jar", "log4j-slf4j-impl-2.24.3.jar")})
     messages: list[str] = []
     assert kb.ensure_kafka_jars(messages.append) == lib
 
@@ -348,6 +352,42 @@ def test_half_finished_download_is_redone(cache: Path, monkeypatch: pytest.Monke
         "log4j-slf4j-impl-2.24.3.jar",
     ]
     assert messages[0].startswith("downloading Apache Kafka 4.1.1 jars from Maven Central")
+
+
+@pytest.mark.parametrize(("downloaded", "problem"), [
+    ({"kafka_2.13-4.1.1.jar": b"tampered", "log4j-slf4j-impl-2.24.3.jar": b"jar"},
+     "kafka_2.13-4.1.1.jar: sha256"),
+    ({"kafka_2.13-4.1.1.jar": b"jar", "log4j-slf4j-impl-2.24.3.jar": b"jar",
+      "extra-1.0.jar": b"jar"}, "extra-1.0.jar: not pinned"),
+    ({"kafka_2.13-4.1.1.jar": b"jar"}, "log4j-slf4j-impl-2.24.3.jar: pinned but not downloaded"),
+])
+def test_jars_that_differ_from_the_lock_are_refused_and_removed(
+        cache: Path, monkeypatch: pytest.MonkeyPatch, downloaded: dict[str, bytes],
+        problem: str) -> None:
+    def fake_maven(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        out = Path(next(a for a in command if a.startswith("-DoutputDirectory=")).split("=", 1)[1])
+        out.mkdir(parents=True)
+        for name, content in downloaded.items():
+            (out / name).write_bytes(content)
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(subprocess, "run", fake_maven)
+    monkeypatch.setattr(kb, "read_jar_lock", lambda _path: {
+        name: hashlib.sha256(b"jar").hexdigest()
+        for name in ("kafka_2.13-4.1.1.jar", "log4j-slf4j-impl-2.24.3.jar")})
+    with pytest.raises(kb.KafkaBrokerError, match="do not match") as refused:
+        kb.ensure_kafka_jars(lambda _message: None)
+    assert problem in str(refused.value)
+    assert not (kb.kafka_home(cache) / "lib").exists()  # nothing of it can be run
+    assert not (kb.kafka_home(cache) / kb.JAR_MARKER).exists()
+
+
+def test_the_shipped_jar_lock_pins_kafka_and_the_log_binding_of_the_pom() -> None:
+    pinned = kb.read_jar_lock(project_root() / kb.JAR_LOCK)
+    assert f"kafka_2.13-{kb.KAFKA_VERSION}.jar" in pinned
+    assert "log4j-slf4j-impl-2.24.3.jar" in pinned
+    assert all(len(digest) == 64 for digest in pinned.values())
 
 
 def test_maven_failure_is_reported(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
