@@ -170,6 +170,11 @@ CASES = [
     ("STREET_ADDRESS", "es",
      "Privada Norte Osorio 232 Edif. 860 , Depto. 129\nVieja Argelia, NAY 96669-7251",
      ["Privada Norte Osorio 232 Edif. 860 , Depto. 129\nVieja Argelia, NAY 96669-7251"]),
+    ("STREET_ADDRESS", "en", "Dear Sir,\n0479 Klein Meadows\nYours,", ["0479 Klein Meadows"]),
+    ("STREET_ADDRESS", "fr", "Adresse : rue Lopez.", ["rue Lopez"]),  # no number: context
+    ("STREET_ADDRESS", "es",
+     "Periférico Sinaloa 983 600, San Sofía de la Montaña los altos, Q. ROO 28419-1234",
+     ["Periférico Sinaloa 983 600, San Sofía de la Montaña los altos, Q. ROO 28419-1234"]),
     ("STREET_ADDRESS", "en", "Chapter 12 Street Fighter", []),
     ("STREET_ADDRESS", "en", "on 12 March the committee met", []),
     ("STREET_ADDRESS", "en", "In 2020 Oxford Street reopened", []),  # a year, not a number

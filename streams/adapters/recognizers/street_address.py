@@ -107,7 +107,7 @@ _POSTCODE_UK = r"[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
 _TOWN = rf"{_CAP}(?:[\s-]+(?:(?:de|del|la|las|los|le|les|sur|en|lès|upon|on)[\s-]+)?{_CAP}){{0,3}}"
 _SEP = r"(?:,\s*|\s*\n\s*|\s+)"  # between the parts of an address: a comma, a line break, spaces
 _EN_UNIT = (r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|Studio|Bldg|Building"
-            r"|Dept|P\.?O\.?\s+Box)\.?\s*#?\s*[\w-]{1,6}|\#\s?\d{1,5}")
+            r"|Dept|P\.?O\.?\s+Box)(?:\.|(?!\p{L}))\s*#?\s*[\w-]{1,6}(?![\w])|\#\s?\d{1,5}")
 # The city/state/ZIP (US) or town and postcode (UK) closing an address
 _EN_CITY = (rf"(?:{_SEP}{_TOWN}(?:,\s*|\s+|\s*\n\s*){_POSTCODE_US}"
             rf"|{_SEP}(?:{_TOWN}{_SEP})?(?-i:{_POSTCODE_UK})(?![\w]))")
@@ -117,7 +117,7 @@ _NOT_A_YEAR = (r"(?!(?<=(?i:\b(?:in|since|by|until|from|during|before|after|en|d
 _EN_NUMBER = _NOT_A_YEAR + r"(?<![\w/.,:-])\d{1,5}[A-Za-z]?(?:-\d{1,5})?(?![\w,.:/-])"
 _EN_DIRECTION = r"(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?"
 _EN_STREET = (rf"(?:{_EN_DIRECTION}\s+)?(?:{_NAME_WORD}\s+){{1,4}}?"
-              r"{types}\.?(?![\w'’])"
+              r"{types}s?\.?(?![\w'’])"
               rf"(?:\s+{_EN_DIRECTION}(?![\w]))?")
 _EN_FLAT_FIRST = rf"(?:(?:Flat|Apartment|Apt\.?|Studio|Unit|Suite)\s+[\w-]{{1,5}}{_SEP})"
 _EN_TAIL = rf"(?:(?:,\s*|\s+){_EN_UNIT})?(?:{_EN_CITY})?"
@@ -127,6 +127,8 @@ EN_ADDRESS = rf"{_EN_FLAT_FIRST}?{_EN_NUMBER}\s+" + _EN_STREET + _EN_TAIL
 EN_WEAK_ADDRESS = (rf"(?:{_EN_FLAT_FIRST}{_EN_NUMBER}\s+{_EN_STREET}{_EN_TAIL}"
                    rf"|{_EN_FLAT_FIRST}?{_EN_NUMBER}\s+{_EN_STREET}{_EN_TAIL_REQUIRED})")
 # British flats without a house number: "Flat 83m\nHenderson Plaza\nSimmonsberg\nG86 1GY"
+# an address on a line of its own, as in a letter's heading, whatever its street type
+EN_LINE_ADDRESS = (r"(?<=(?:^|\n)[ \t]{0,8})" + EN_ADDRESS + r"(?=[ \t]*(?:\n|$))")
 EN_FLAT_ADDRESS = (
     rf"(?<![\w])(?:Flat|Apartment|Studio|Unit)\s+[\w-]{{1,5}}{_SEP}" + _EN_STREET
     + rf"(?:{_EN_CITY})?"
@@ -154,11 +156,17 @@ _ES_UNIT = (r"(?:\s*,?\s*(?:\d{1,2}\s?[º°ªo]\s?"
             r"|(?:Piso|Puerta|Planta|Esc\.?|Escalera|Bajo|Portal|Bloque|Apt\.?|Apto\.?|Interior"
             r"|Int\.|Edif\.|Depto\.|Dpto\.|Local|Casa|Lote|Mz\.?|Manzana)\s*[\w-]{0,5}"
             r"|\d{3}(?![\w])|[A-Z](?![\w]))){0,3}")
+# the town before a state and postcode may hold lower-case words ("San Pedro los altos, NL
+# 66220"): the postcode anchors it
 _ES_CITY = (rf"(?:(?:,\s*|\s*\n\s*|\s+)(?:\d{{5}}(?:-\d{{4}})?\s*,?\s*{_TOWN}"
-            rf"|{_TOWN},?\s+(?:[A-Z]{{2,4}}\s+)?\d{{5}}(?:-\d{{4}})?))")
+            r"|\p{Lu}[\p{L}'’. -]{1,40}?,?\s+(?:[A-Z]{1,5}\.?(?:\s?[A-Z]{2,5})?\s+)?"
+            r"\d{5}(?:-\d{4})?(?![\w-])))")
 _ES_TYPE = r"(?<![\w])" + _words(ES_TYPES + ES_LOWER_TYPES, escape=False)
 ES_ADDRESS = rf"{_ES_TYPE}\s*{_ES_NAME}{_ES_NUMBER}{_ES_UNIT}(?:{_ES_CITY})?"
 ES_STREET_WITH_TOWN = rf"{_ES_TYPE}\s*{_ES_NAME}{_ES_CITY}"
+# a street without a number: somebody's address only after "adresse", "habite", "dirección"...
+FR_STREET = r"(?<![\w])" + _FR_STREET
+ES_STREET = rf"{_ES_TYPE}\s*{_ES_NAME}"
 
 
 def _en(pattern: str, types: tuple[str, ...]) -> str:
@@ -173,11 +181,16 @@ class StreetAddressRecognizer(DouaneRecognizer):
         Pattern("English address with a flat or postcode, type also a noun",
                 _en(EN_WEAK_ADDRESS, EN_WEAK_TYPES), 0.9),
         Pattern("British flat", _en(EN_FLAT_ADDRESS, EN_STRONG_TYPES + EN_WEAK_TYPES), 0.9),
+        Pattern("English address on a line of its own",
+                _en(EN_LINE_ADDRESS, EN_STRONG_TYPES + EN_WEAK_TYPES), 0.9),
         Pattern("French address", FR_ADDRESS.replace("{types}", _words(FR_TYPES)), 0.9),
         Pattern("French street and town", FR_STREET_WITH_TOWN.replace("{types}", _words(FR_TYPES)),
                 0.9),
         Pattern("Spanish address", ES_ADDRESS, 0.9),
         Pattern("Spanish street and town", ES_STREET_WITH_TOWN, 0.9),
+        Pattern("French street, no number", FR_STREET.replace("{types}", _words(FR_TYPES)),
+                0.3),
+        Pattern("Spanish street, no number", ES_STREET, 0.3),
     )
     CONTEXT = {
         "*": ("address", "adresse", "dirección", "domicilio"),
@@ -189,6 +202,7 @@ class StreetAddressRecognizer(DouaneRecognizer):
                "residente en"),
     }
     SCORE_WITH_CONTEXT = 0.9
+    PREFILTER = None  # a street without a number is an address after "habite", "dirección"
 
     def validate(self, candidate: str) -> bool:
         return True  # the shape is the test: number, street type, capitalised name
@@ -201,6 +215,13 @@ class StreetAddressRecognizer(DouaneRecognizer):
         ("83m, Henderson Plaza" inside "Flat 83m, Henderson Plaza"): one address, one
         finding."""
         results = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        return [r for r in results if not any(
-            o is not r and o.start <= r.start and r.end <= o.end and o.score >= r.score
-            and (o.start, o.end) != (r.start, r.end) for o in results)]
+        kept: list[RecognizerResult] = []
+        furthest: dict[float, int] = {}  # per score, the furthest end of a span seen so far
+        # one span per (start, end) from the base class; earlier starts (longer first) first,
+        # so a span is inside another when one seen before it, scored as high, ends as late
+        for result in sorted(results, key=lambda r: (r.start, -r.end)):
+            if not any(score >= result.score and end >= result.end
+                       for score, end in furthest.items()):
+                kept.append(result)
+            furthest[result.score] = max(furthest.get(result.score, 0), result.end)
+        return kept
