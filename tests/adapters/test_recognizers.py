@@ -175,6 +175,10 @@ CASES = [
     ("STREET_ADDRESS", "es",
      "Periférico Sinaloa 983 600, San Sofía de la Montaña los altos, Q. ROO 28419-1234",
      ["Periférico Sinaloa 983 600, San Sofía de la Montaña los altos, Q. ROO 28419-1234"]),
+    ("STREET_ADDRESS", "is", "Hún býr á Laugavegi, Laugavegur 12, 101 Reykjavík.",
+     ["Laugavegur 12, 101 Reykjavík"]),
+    ("STREET_ADDRESS", "en", "Hauptstraße 5, 10115 Berlin", ["Hauptstraße 5, 10115 Berlin"]),
+    ("STREET_ADDRESS", "en", "the Brigade 5 won; Offering 3 times", []),
     ("STREET_ADDRESS", "en", "Chapter 12 Street Fighter", []),
     ("STREET_ADDRESS", "en", "on 12 March the committee met", []),
     ("STREET_ADDRESS", "en", "In 2020 Oxford Street reopened", []),  # a year, not a number

@@ -173,6 +173,21 @@ def _en(pattern: str, types: tuple[str, ...]) -> str:
     return pattern.replace("{types}", _words(types))
 
 
+# Languages that write the street type as the end of one word, number after it: Icelandic
+# ("Hafnarstræti 5", "Fagradalsbraut 71", "Laugavegur 12"), German, Scandinavian, Dutch.
+# ("-gade", "-tie" and "-ring" are left out: "Brigade 5", "Bowtie 3", "Offering 3".)
+COMPOUND_SUFFIXES = (
+    "stræti", "straeti", "vegur", "gata", "braut", "stígur", "stigur", "tún", "torg",
+    "straße", "strasse", "gasse", "weg", "allee", "platz", "vej", "gatan", "vägen",
+    "vagen", "veien", "vegen", "gaten", "stien", "katu", "straat", "laan", "gracht", "plein",
+)
+_POSTCODE_AND_TOWN = rf"(?:,\s*|\s*\n\s*|\s+)(?:\d{{3}}\s?\d{{2}}|\d{{3,5}})\s+{_TOWN}"
+COMPOUND_ADDRESS = (
+    r"(?<![\w])\p{Lu}\p{Ll}{2,}" + _words(COMPOUND_SUFFIXES) + r"\s+\d{1,4}[a-zA-Z]?(?![\w])"
+    + rf"(?:(?:,\s*|\s+){_EN_UNIT})?(?:{_POSTCODE_AND_TOWN})?"
+)
+
+
 class StreetAddressRecognizer(DouaneRecognizer):
     ENTITY = "STREET_ADDRESS"
     PATTERNS = (
@@ -188,6 +203,7 @@ class StreetAddressRecognizer(DouaneRecognizer):
                 0.9),
         Pattern("Spanish address", ES_ADDRESS, 0.9),
         Pattern("Spanish street and town", ES_STREET_WITH_TOWN, 0.9),
+        Pattern("one-word street and number (is, de, nl, Nordic)", COMPOUND_ADDRESS, 0.9),
         Pattern("French street, no number", FR_STREET.replace("{types}", _words(FR_TYPES)),
                 0.3),
         Pattern("Spanish street, no number", ES_STREET, 0.3),
