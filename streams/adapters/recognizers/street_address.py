@@ -34,7 +34,14 @@ from typing import Any
 import regex
 from presidio_analyzer import RecognizerResult
 
-from streams.adapters.recognizers.base import DouaneRecognizer, Pattern
+from streams.adapters.recognizers.base import (
+    DouaneRecognizer,
+    Pattern,
+    find_all,
+    fold,
+    search,
+    within_cpu_limit,
+)
 
 # Street types that are hardly anything else after a house number and a capitalised name.
 EN_STRONG_TYPES = (
@@ -188,26 +195,41 @@ COMPOUND_ADDRESS = (
 )
 
 
+# Patterns that open with a digit or a one-word street: scanned over the whole text.
+NUMBER_FIRST = (
+    Pattern("English address", _en(EN_ADDRESS, EN_STRONG_TYPES), 0.9),
+    Pattern("English address, type also a noun", _en(EN_ADDRESS, EN_WEAK_TYPES), 0.4),
+    Pattern("English address with a flat or postcode, type also a noun",
+            _en(EN_WEAK_ADDRESS, EN_WEAK_TYPES), 0.9),
+    Pattern("British flat", _en(EN_FLAT_ADDRESS, EN_STRONG_TYPES + EN_WEAK_TYPES), 0.9),
+    Pattern("English address on a line of its own",
+            _en(EN_LINE_ADDRESS, EN_STRONG_TYPES + EN_WEAK_TYPES), 0.9),
+    Pattern("French address", FR_ADDRESS.replace("{types}", _words(FR_TYPES)), 0.9),
+    Pattern("one-word street and number (is, de, nl, Nordic)", COMPOUND_ADDRESS, 0.9),
+)
+# Patterns that open with a street-type word: tried only where one scan of the text for those
+# words found one (five scans with the long alternations cost five times as much).
+TYPE_FIRST = (
+    Pattern("French street and town", FR_STREET_WITH_TOWN.replace("{types}", _words(FR_TYPES)),
+            0.9),
+    Pattern("Spanish address", ES_ADDRESS, 0.9),
+    Pattern("Spanish street and town", ES_STREET_WITH_TOWN, 0.9),
+    Pattern("French street, no number", FR_STREET.replace("{types}", _words(FR_TYPES)), 0.3),
+    Pattern("Spanish street, no number", ES_STREET, 0.3),
+)
+STREET_TYPE_WORD = regex.compile(
+    r"(?<![\w])(?:(?i:" + _words(FR_TYPES)[3:-1] + r")|"
+    + _words(ES_TYPES + ES_LOWER_TYPES, escape=False)[3:-1] + r")(?![\w])")
+DIGITS = regex.compile(r"\d+")
+# How far before a number its street's type word may stand ("Avenida de la Constitución 12",
+# "rue Antoinette Fernandes\n03400"): the street-type scan reads only these stretches, and
+# the whole text only when an address word is in it (a street without a number).
+TYPE_BEFORE_NUMBER = 90
+
+
 class StreetAddressRecognizer(DouaneRecognizer):
     ENTITY = "STREET_ADDRESS"
-    PATTERNS = (
-        Pattern("English address", _en(EN_ADDRESS, EN_STRONG_TYPES), 0.9),
-        Pattern("English address, type also a noun", _en(EN_ADDRESS, EN_WEAK_TYPES), 0.4),
-        Pattern("English address with a flat or postcode, type also a noun",
-                _en(EN_WEAK_ADDRESS, EN_WEAK_TYPES), 0.9),
-        Pattern("British flat", _en(EN_FLAT_ADDRESS, EN_STRONG_TYPES + EN_WEAK_TYPES), 0.9),
-        Pattern("English address on a line of its own",
-                _en(EN_LINE_ADDRESS, EN_STRONG_TYPES + EN_WEAK_TYPES), 0.9),
-        Pattern("French address", FR_ADDRESS.replace("{types}", _words(FR_TYPES)), 0.9),
-        Pattern("French street and town", FR_STREET_WITH_TOWN.replace("{types}", _words(FR_TYPES)),
-                0.9),
-        Pattern("Spanish address", ES_ADDRESS, 0.9),
-        Pattern("Spanish street and town", ES_STREET_WITH_TOWN, 0.9),
-        Pattern("one-word street and number (is, de, nl, Nordic)", COMPOUND_ADDRESS, 0.9),
-        Pattern("French street, no number", FR_STREET.replace("{types}", _words(FR_TYPES)),
-                0.3),
-        Pattern("Spanish street, no number", ES_STREET, 0.3),
-    )
+    PATTERNS = NUMBER_FIRST + TYPE_FIRST
     CONTEXT = {
         "*": ("address", "adresse", "dirección", "domicilio"),
         "en": ("lives at", "live at", "living at", "located at", "resides at", "reside at",
@@ -227,17 +249,56 @@ class StreetAddressRecognizer(DouaneRecognizer):
         self, text: str, entities: Sequence[str] | None = None,
         nlp_artifacts: Any = None, regex_flags: Any = None,
     ) -> list[RecognizerResult]:
-        """The base class's findings, without those inside a longer one scored as high
-        ("83m, Henderson Plaza" inside "Flat 83m, Henderson Plaza"): one address, one
-        finding."""
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        """Every address, without those inside a longer one scored as high ("83m, Henderson
+        Plaza" inside "Flat 83m, Henderson Plaza"): one address, one finding. Context words
+        are looked for only where they would change the score."""
+        if entities and self.ENTITY not in entities:
+            return []
+        found: dict[tuple[int, int], float] = {}
+
+        def add(match: regex.Match[str] | None, pattern: Pattern) -> None:
+            if match is None:
+                return
+            start, end = match.span()
+            score = pattern.score
+            if score < self.SCORE_WITH_CONTEXT and self.has_context(text, start, end):
+                score = self.SCORE_WITH_CONTEXT
+            if score > found.get((start, end), 0.0):
+                found[(start, end)] = score
+
+        for pattern in NUMBER_FIRST:
+            for match in find_all(pattern.regex, text, self.timeout_s):
+                add(match, pattern)
+        for window_start, window_end in self._type_windows(text):
+            for word in within_cpu_limit(lambda timeout, s=window_start, e=window_end: list(
+                    STREET_TYPE_WORD.finditer(text, s, e, timeout=timeout)), self.timeout_s):
+                for pattern in TYPE_FIRST:
+                    add(self._match_at(pattern, text, word.start()), pattern)
         kept: list[RecognizerResult] = []
         furthest: dict[float, int] = {}  # per score, the furthest end of a span seen so far
-        # one span per (start, end) from the base class; earlier starts (longer first) first,
-        # so a span is inside another when one seen before it, scored as high, ends as late
-        for result in sorted(results, key=lambda r: (r.start, -r.end)):
-            if not any(score >= result.score and end >= result.end
-                       for score, end in furthest.items()):
-                kept.append(result)
-            furthest[result.score] = max(furthest.get(result.score, 0), result.end)
+        # earlier starts first (longer first): a span is inside another when one seen before
+        # it, scored as high, ends as late
+        for (start, end), score in sorted(found.items(), key=lambda item: (item[0][0],
+                                                                            -item[0][1])):
+            if not any(best >= score and last >= end for best, last in furthest.items()):
+                kept.append(self._result(start, end, score))
+            furthest[score] = max(furthest.get(score, 0), end)
         return kept
+
+    def _match_at(self, pattern: Pattern, text: str, at: int) -> regex.Match[str] | None:
+        return within_cpu_limit(lambda timeout: pattern.regex.match(text, at, timeout=timeout),
+                                self.timeout_s)
+
+    def _type_windows(self, text: str) -> list[tuple[int, int]]:
+        """The stretches of text where a street-type word can open an address: before a
+        number, or everywhere when an address word is in the text."""
+        if self._context is not None and search(self._context, fold(text), self.timeout_s):
+            return [(0, len(text))]
+        windows: list[tuple[int, int]] = []
+        for number in find_all(DIGITS, text, self.timeout_s):
+            start = max(0, number.start() - TYPE_BEFORE_NUMBER)
+            if windows and windows[-1][1] >= start:
+                windows[-1] = (windows[-1][0], number.start())
+            else:
+                windows.append((start, number.start()))
+        return windows

@@ -209,7 +209,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
           f"{'F2':>6} {'leaked':>6}")
     for load in [*address_loads(args.count, args.seed), *birth_loads(args.count, args.seed),
                  *negative_loads(args.count, args.seed)]:
-        scores, missed = Scores(), []
+        scores, missed = Scores(), list[str]()
         for start in range(0, len(load.prompts), BATCH):
             chunk = load.prompts[start : start + BATCH]
             detections = detector.detect_batch(
