@@ -185,6 +185,7 @@ CASES = [
     ("STREET_ADDRESS", "en", "We visited 3 Green Park stations", []),  # type also a noun
     ("STREET_ADDRESS", "fr", "la rue de la Paix est belle", []),  # a street, no one's address
     ("STREET_ADDRESS", "fr", "les 3 rues du centre", []),
+    ("STREET_ADDRESS", "fr", "la rue de la Paix compte 12 boutiques", []),  # no address word
     ("STREET_ADDRESS", "es", "la Calle Mayor tiene 3 tiendas", []),
     ("STREET_ADDRESS", "es", "en la Plaza Mayor 2023 fue un buen año", []),
 ]
