@@ -270,8 +270,7 @@ class StreetAddressRecognizer(DouaneRecognizer):
             for match in find_all(pattern.regex, text, self.timeout_s):
                 add(match, pattern)
         for window_start, window_end in self._type_windows(text):
-            for word in within_cpu_limit(lambda timeout, s=window_start, e=window_end: list(
-                    STREET_TYPE_WORD.finditer(text, s, e, timeout=timeout)), self.timeout_s):
+            for word in self._type_words(text, window_start, window_end):
                 for pattern in TYPE_FIRST:
                     add(self._match_at(pattern, text, word.start()), pattern)
         kept: list[RecognizerResult] = []
@@ -302,3 +301,7 @@ class StreetAddressRecognizer(DouaneRecognizer):
             else:
                 windows.append((start, number.start()))
         return windows
+
+    def _type_words(self, text: str, start: int, end: int) -> list[regex.Match[str]]:
+        return within_cpu_limit(lambda timeout: list(
+            STREET_TYPE_WORD.finditer(text, start, end, timeout=timeout)), self.timeout_s)
