@@ -23,6 +23,14 @@ def register(commands: Commands) -> None:
         "phones", help="a generated load of phone numbers in every common format: how many leak")
     phone_arguments(phones)
     phones.set_defaults(run=run_phones)
+    from streams.devtools.bench.dates_addresses import add_arguments as dates_arguments
+
+    dates = bench_commands.add_parser(
+        "dates-addresses",
+        help="dates of birth and street addresses from Faker (en, fr, es, uk, is): recall, "
+             "precision, leaks, false positives on dates and address-like text")
+    dates_arguments(dates)
+    dates.set_defaults(run=run_dates_addresses)
     fetch = bench_commands.add_parser(
         "fetch-corpora",
         help="download the public labelled corpora of `bench pii --third-party` into the cache")
@@ -57,3 +65,9 @@ def run_phones(args: argparse.Namespace, settings: Settings) -> int:
     from streams.devtools.bench.phone_load import run_phone_load
 
     return run_phone_load(args, settings)
+
+
+def run_dates_addresses(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.devtools.bench.dates_addresses import run
+
+    return run(args, settings)

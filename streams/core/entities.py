@@ -28,6 +28,9 @@ ENTITY_TYPES: dict[str, str] = {
     "UA_RNOKPP": "Ukrainian taxpayer number (RNOKPP)",
     "UA_UNZR": "Ukrainian unique register number (UNZR)",
     "UA_PASSPORT": "Ukrainian passport number",
+    # context and shape: a date after a birth context; a house number, street type and name
+    "DATE_OF_BIRTH": "a date of birth (a date written after 'born', 'né le', 'DOB'...)",
+    "STREET_ADDRESS": "a street address: number, street, flat, postcode and town (en, fr, es)",
 }
 
 

@@ -112,6 +112,82 @@ CASES = [
     ("IP_ADDRESS", "en", "from 192.168.1.10 and 2001:db8::8a2e:370:7334",
      ["192.168.1.10", "2001:db8::8a2e:370:7334"]),
     ("IP_ADDRESS", "en", "address 999.1.1.1 or version 1.2.3 at 10:30:00", []),
+    # dates of birth: a date after a birth context, in the five languages; the date only
+    ("DATE_OF_BIRTH", "en", "He was born on 12 March 1984 in Leeds.", ["12 March 1984"]),
+    ("DATE_OF_BIRTH", "en", "Date of birth: 03/12/1984", ["03/12/1984"]),
+    ("DATE_OF_BIRTH", "en", "DOB 1984-03-12, patient", ["1984-03-12"]),
+    ("DATE_OF_BIRTH", "en", "born in Leeds on March 12, 1984", ["March 12, 1984"]),
+    ("DATE_OF_BIRTH", "en", "born on the 12th of March, 1984", ["12th of March, 1984"]),
+    ("DATE_OF_BIRTH", "en", "D.O.B.: 7/4/62", ["7/4/62"]),
+    ("DATE_OF_BIRTH", "fr", "Jeanne Martin, née le 1er mars 1984 à Lyon", ["1er mars 1984"]),
+    ("DATE_OF_BIRTH", "fr", "il est né à Saint-Étienne le 12 mars 1984", ["12 mars 1984"]),
+    ("DATE_OF_BIRTH", "fr", "Date de naissance : 12/03/1984", ["12/03/1984"]),
+    ("DATE_OF_BIRTH", "es", "nacido el 12 de marzo de 1984", ["12 de marzo de 1984"]),
+    ("DATE_OF_BIRTH", "es", "nacida en Sevilla el 3 de mayo de 1990", ["3 de mayo de 1990"]),
+    ("DATE_OF_BIRTH", "es", "fecha de nacimiento: 12-03-1984", ["12-03-1984"]),
+    ("DATE_OF_BIRTH", "uk", "народився 12 березня 1984 року", ["12 березня 1984 року"]),
+    ("DATE_OF_BIRTH", "uk", "народилася у Львові 3 травня 1990 р.", ["3 травня 1990 р."]),
+    ("DATE_OF_BIRTH", "uk", "дата народження: 12.03.1984", ["12.03.1984"]),
+    ("DATE_OF_BIRTH", "is", "Hann er fæddur 12. mars 1984.", ["12. mars 1984"]),
+    ("DATE_OF_BIRTH", "is", "fædd 3. maí 1990", ["3. maí 1990"]),
+    ("DATE_OF_BIRTH", "is", "fæðingardagur: 12.03.1984", ["12.03.1984"]),
+    ("DATE_OF_BIRTH", "en", "The committee met on 12 March 1984.", []),  # no birth context
+    ("DATE_OF_BIRTH", "en", "Submit it by 12/03/2025, the deadline.", []),
+    ("DATE_OF_BIRTH", "en", "She was born in 1984.", []),  # a year alone: not reported
+    ("DATE_OF_BIRTH", "en", "He was born in March 1984.", []),  # month and year: neither
+    ("DATE_OF_BIRTH", "en", "Mary Smith née Jones, who married on 12 May 1990", []),
+    ("DATE_OF_BIRTH", "en", "born 13/13/1984", []),  # no 13th month either way
+    ("DATE_OF_BIRTH", "fr", "la réunion du 12 mars 1984 a eu lieu", []),
+    ("DATE_OF_BIRTH", "es", "la reunión se celebró el 12 de marzo de 1984", []),
+    ("DATE_OF_BIRTH", "uk", "засідання відбулося 12 березня 1984 року", []),
+    ("DATE_OF_BIRTH", "is", "fundurinn var haldinn 12. mars 1984", []),
+    # street addresses: en, fr, es, with flat, postcode and town when present
+    ("STREET_ADDRESS", "en", "I live at 221B Baker Street, London NW1 6XE.",
+     ["221B Baker Street, London NW1 6XE"]),
+    ("STREET_ADDRESS", "en", "a letter to 10 Downing St yesterday", ["10 Downing St"]),
+    ("STREET_ADDRESS", "en", "The White House, 1600 Pennsylvania Avenue NW, Washington, DC 20500",
+     ["1600 Pennsylvania Avenue NW, Washington, DC 20500"]),
+    ("STREET_ADDRESS", "en", "send it to 8337 Sanders Wall Apt. 328\nFigueroaland, GA 99883",
+     ["8337 Sanders Wall Apt. 328\nFigueroaland, GA 99883"]),
+    ("STREET_ADDRESS", "en", "Flat 83m\nHenderson Plaza\nSimmonsberg\nG86 1GY",
+     ["Flat 83m\nHenderson Plaza\nSimmonsberg\nG86 1GY"]),
+    ("STREET_ADDRESS", "en", "his address is 0479 Klein Meadow", ["0479 Klein Meadow"]),
+    ("STREET_ADDRESS", "fr", "habite 12 rue de la Paix, 75002 Paris.",
+     ["12 rue de la Paix, 75002 Paris"]),
+    ("STREET_ADDRESS", "fr", "au 3 bis avenue Victor Hugo depuis mai",
+     ["3 bis avenue Victor Hugo"]),
+    ("STREET_ADDRESS", "fr", "54, boulevard Nicolas Olivier\n91581 Diasdan",
+     ["54, boulevard Nicolas Olivier\n91581 Diasdan"]),
+    ("STREET_ADDRESS", "fr", "rue Antoinette Fernandes\n03400 Lecoqnec",
+     ["rue Antoinette Fernandes\n03400 Lecoqnec"]),
+    ("STREET_ADDRESS", "es", "vive en Calle Mayor 5 desde 2010", ["Calle Mayor 5"]),
+    ("STREET_ADDRESS", "es", "C/ de Alcalá 42, 3º B", ["C/ de Alcalá 42, 3º B"]),
+    ("STREET_ADDRESS", "es", "en la Avenida de la Constitución 12.",
+     ["Avenida de la Constitución 12"]),
+    ("STREET_ADDRESS", "es", "Paseo del Prado, 8, 28014 Madrid",
+     ["Paseo del Prado, 8, 28014 Madrid"]),
+    ("STREET_ADDRESS", "es", "vive en la calle Mayor 5, 2º izda.", ["calle Mayor 5, 2º izda."]),
+    ("STREET_ADDRESS", "es",
+     "Privada Norte Osorio 232 Edif. 860 , Depto. 129\nVieja Argelia, NAY 96669-7251",
+     ["Privada Norte Osorio 232 Edif. 860 , Depto. 129\nVieja Argelia, NAY 96669-7251"]),
+    ("STREET_ADDRESS", "en", "Dear Sir,\n0479 Klein Meadows\nYours,", ["0479 Klein Meadows"]),
+    ("STREET_ADDRESS", "fr", "Adresse : rue Lopez.", ["rue Lopez"]),  # no number: context
+    ("STREET_ADDRESS", "es",
+     "Periférico Sinaloa 983 600, San Sofía de la Montaña los altos, Q. ROO 28419-1234",
+     ["Periférico Sinaloa 983 600, San Sofía de la Montaña los altos, Q. ROO 28419-1234"]),
+    ("STREET_ADDRESS", "is", "Hún býr á Laugavegi, Laugavegur 12, 101 Reykjavík.",
+     ["Laugavegur 12, 101 Reykjavík"]),
+    ("STREET_ADDRESS", "en", "Hauptstraße 5, 10115 Berlin", ["Hauptstraße 5, 10115 Berlin"]),
+    ("STREET_ADDRESS", "en", "the Brigade 5 won; Offering 3 times", []),
+    ("STREET_ADDRESS", "en", "Chapter 12 Street Fighter", []),
+    ("STREET_ADDRESS", "en", "on 12 March the committee met", []),
+    ("STREET_ADDRESS", "en", "In 2020 Oxford Street reopened", []),  # a year, not a number
+    ("STREET_ADDRESS", "en", "We visited 3 Green Park stations", []),  # type also a noun
+    ("STREET_ADDRESS", "fr", "la rue de la Paix est belle", []),  # a street, no one's address
+    ("STREET_ADDRESS", "fr", "les 3 rues du centre", []),
+    ("STREET_ADDRESS", "fr", "la rue de la Paix compte 12 boutiques", []),  # no address word
+    ("STREET_ADDRESS", "es", "la Calle Mayor tiene 3 tiendas", []),
+    ("STREET_ADDRESS", "es", "en la Plaza Mayor 2023 fue un buen año", []),
 ]
 
 
@@ -142,6 +218,10 @@ def test_context_words_are_per_language() -> None:
     "+" + "1-" * 10000,
     "Aa " * 10000,
     "AB12 " * 5000,
+    "12 Aa " * 5000 + "Street",
+    "Calle de la " * 3000 + "5",
+    "born on " * 5000 + "12",
+    "12 rue de " * 4000,
 ])
 def test_pathological_inputs_are_bounded(text: str) -> None:
     recognizers = [*build_recognizers("fr"), name_recognizer("uk"), name_recognizer("is")]

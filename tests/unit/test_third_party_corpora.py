@@ -3,6 +3,7 @@ here (the real corpora are fetched into the cache, never committed)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -60,6 +61,25 @@ def test_brat_documents_are_cut_at_line_breaks(tmp_path: Path) -> None:
     assert [(first.text[s.start:s.end], s.entity_type) for s in first.spans] == [
         ("Олена Коваленко", "PERSON"), ("Львові", "LOCATION")]
     assert second.spans == () and second.labelled  # JOB: labelled, not scored
+
+
+def test_presidio_records_keep_scored_labels_only(tmp_path: Path) -> None:
+    corpus = _corpus("presidio-json", ("synth.json",))
+    text = "Billing address: Ana Lima\n 28 Puruntie 82 Apt. 595\n OULU 53650"
+    _write(tmp_path, corpus, "synth.json", json.dumps([
+        {"full_text": text, "spans": [
+            {"entity_type": "STREET_ADDRESS", "start_position": 27, "end_position": 41},
+            {"entity_type": "PERSON", "start_position": 17, "end_position": 25},
+            {"entity_type": "ZIP_CODE", "start_position": 57, "end_position": 62},
+            {"entity_type": "GPE", "start_position": 52, "end_position": 56}]},
+        {"full_text": "Here's my SSN: 460-89-9847", "spans": [
+            {"entity_type": "US_SSN", "start_position": 15, "end_position": 26}]},
+        {"full_text": "What are my options?", "spans": []}]))
+    address, ssn, plain = third_party.sentences(tmp_path, corpus)
+    assert [(address.text[s.start:s.end], s.entity_type) for s in address.spans] == [
+        ("Ana Lima", "PERSON"), ("28 Puruntie 82", "STREET_ADDRESS"), ("OULU", "LOCATION")]
+    assert ssn.spans == () and ssn.labelled  # labelled with a type not scored
+    assert plain.spans == () and not plain.labelled
 
 
 def test_prompts_keep_spans_on_the_right_characters(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from presidio_analyzer import EntityRecognizer
 
 from streams.adapters.recognizers.credit_card import DouaneCreditCardRecognizer
+from streams.adapters.recognizers.date_of_birth import DateOfBirthRecognizer
 from streams.adapters.recognizers.email import DouaneEmailRecognizer
 from streams.adapters.recognizers.fr_nir import FrNirRecognizer
 from streams.adapters.recognizers.fr_siren import FrSirenRecognizer
@@ -21,6 +22,7 @@ from streams.adapters.recognizers.iban import DouaneIbanRecognizer
 from streams.adapters.recognizers.ip import DouaneIpRecognizer
 from streams.adapters.recognizers.is_kennitala import IsKennitalaRecognizer
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS, DouanePhoneRecognizer
+from streams.adapters.recognizers.street_address import StreetAddressRecognizer
 from streams.adapters.recognizers.ua_passport import UaPassportRecognizer
 from streams.adapters.recognizers.ua_rntrc import UaRntrcRecognizer
 from streams.adapters.recognizers.ua_unzr import UaUnzrRecognizer
@@ -44,6 +46,8 @@ PATTERN_RECOGNIZERS: dict[str, PatternFactory] = {
     "UA_RNOKPP": lambda lang, _: UaRntrcRecognizer(lang),
     "UA_UNZR": lambda lang, _: UaUnzrRecognizer(lang),
     "UA_PASSPORT": lambda lang, _: UaPassportRecognizer(lang),
+    "DATE_OF_BIRTH": lambda lang, _: DateOfBirthRecognizer(lang),
+    "STREET_ADDRESS": lambda lang, _: StreetAddressRecognizer(lang),
 }
 # Found by a spaCy NER model or, for Ukrainian and Icelandic, a name lexicon.
 MODEL_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION")

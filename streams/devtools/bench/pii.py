@@ -38,6 +38,8 @@ LANGUAGES = ("en", "fr", "es", "uk", "is")
 
 COVERAGE = 0.8
 BATCH = 32
+ALWAYS_DETECTED = ("DATE_OF_BIRTH", "STREET_ADDRESS")
+OVER_REDACTION_TYPES = ("PERSON", *ALWAYS_DETECTED)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -152,6 +154,9 @@ def run_pii_bench(args: argparse.Namespace, settings: Settings) -> int:
         print(f"douane bench pii: {error}")
         return 1
     entities |= {s.entity_type for ps, _ in corpora.values() for p in ps for s in p.spans}
+    # the types the shipped policy redacts everywhere run too: their false positives on
+    # prompts that hold none are over-redaction, and their cost is part of detection's
+    entities |= set(ALWAYS_DETECTED)
     print(f"douane bench pii - {args.count} prompts per language and dataset, seed "
           f"{args.seed}, min score {args.min_score}, language detected (not given)")
     baseline = _stock_presidio() if args.baseline and "en" in languages else None
@@ -225,20 +230,27 @@ def _third_party_tables(detect: Callable[[list[LabelledPrompt]], list[list[Findi
 
 def _over_redaction(detect: Callable[[list[LabelledPrompt]], list[list[Finding]]],
                     free: list[LabelledPrompt], min_score: float) -> str:
-    """Names reported in prompts made only of sentences the corpus labels nothing in."""
+    """Names, dates of birth and addresses reported in prompts made only of sentences the
+    corpus labels nothing in."""
     if not free:
         return "   no entity-free prompts in this corpus"
-    rules = {"PERSON": EntityRule(min_score=min_score)}
-    with_name, names = 0, 0
+    rules = {entity: EntityRule(min_score=min_score) for entity in OVER_REDACTION_TYPES}
+    prompts_with: dict[str, int] = dict.fromkeys(OVER_REDACTION_TYPES, 0)
+    found: dict[str, int] = dict.fromkeys(OVER_REDACTION_TYPES, 0)
     for start in range(0, len(free), BATCH):
         chunk = free[start : start + BATCH]
         for findings in detect(chunk):
             selected = select_findings(findings, rules)
-            names += len(selected)
-            with_name += bool(selected)
+            for entity in OVER_REDACTION_TYPES:
+                count = sum(1 for f in selected if f.entity_type == entity)
+                found[entity] += count
+                prompts_with[entity] += bool(count)
     words = sum(p.words for p in free)
-    return (f"   over-redaction: a PERSON reported in {with_name} of {len(free)} entity-free "
-            f"prompts ({with_name / len(free):.1%}), {1000 * names / words:.2f} per 1,000 words")
+    return "\n".join(
+        f"   over-redaction: a {entity} reported in {prompts_with[entity]} of {len(free)} "
+        f"entity-free prompts ({prompts_with[entity] / len(free):.1%}), "
+        f"{1000 * found[entity] / words:.2f} per 1,000 words"
+        for entity in OVER_REDACTION_TYPES)
 
 
 def _print_scores(language: str, scores: Scores) -> None:

@@ -19,6 +19,7 @@ those prompts where a name is reported, and names reported per 1,000 words.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import subprocess
 import sys
@@ -44,7 +45,9 @@ class Corpus:
     repo: str  # owner/name on GitHub
     commit: str
     files: tuple[str, ...]  # conll: the file(s); brat: the split file listing document ids
-    form: str  # "conll" (token<TAB>tag, optional leading index column) or "brat"
+    # "conll" (token<TAB>tag, optional leading index column), "brat", or "presidio-json"
+    # (presidio-research's generated records: full_text and character spans)
+    form: str
     brat_dir: str = ""  # brat: the folder holding <id>.txt / <id>.ann
     brat_section: str = ""  # brat: which section of the split file ("DEV" / "TEST"), or all
 
@@ -56,6 +59,10 @@ class Corpus:
 WIKINEURAL = ("Babelscape/wikineural", "d2e28c770cba2b285e742529ae18ed849e336c65")
 NER_DATASETS = ("davidsbatista/NER-datasets", "db7ff3ca4ba1df39907f8bdc036a556fed5ecde7")
 NER_UK = ("lang-uk/ner-uk", "7772b45807453854883a8e6d23e4d145014a1a42")
+PRESIDIO_RESEARCH = ("microsoft/presidio-research", "7622dec1e5f7d25dc60b57c28c39f4c4af197018")
+# presidio-research's labels; the others (DATE_TIME, TITLE, NRP, ZIP_CODE...) are not scored
+PRESIDIO_LABELS = {"PERSON": "PERSON", "STREET_ADDRESS": "STREET_ADDRESS", "GPE": "LOCATION",
+                   "ORGANIZATION": "ORGANIZATION"}
 CC_BY_NC_SA = "CC BY-NC-SA 4.0"
 
 CORPORA = (
@@ -83,6 +90,11 @@ CORPORA = (
            *NER_UK, ("v2.0/data/dev-test-split.txt",), "brat", brat_dir="v2.0/data/bruk"),
     Corpus("ner-uk-ng", "uk", "heldout", CC_BY_NC_SA,
            *NER_UK, ("v2.0/data/dev-test-split.txt",), "brat", brat_dir="v2.0/data/ng"),
+    # English street addresses (and names): Microsoft's presidio-research synthetic set,
+    # Faker values of many countries in 200 templates; looked at while writing the address
+    # recognizer, so a dev corpus
+    Corpus("presidio-synth-v2", "en", "dev", "MIT (Microsoft presidio-research)",
+           *PRESIDIO_RESEARCH, ("data/synth_dataset_v2.json",), "presidio-json"),
 )
 
 
@@ -203,7 +215,18 @@ def sentences(root: Path, corpus: Corpus) -> list[Sentence]:
             f"{corpus.key} is not in {root}: run `douane bench fetch-corpora` first")
     if corpus.form == "conll":
         return [s for path in corpus.files for s in _conll(target / path)]
+    if corpus.form == "presidio-json":
+        return [s for path in corpus.files for s in _presidio_json(target / path)]
     return list(_brat(target, corpus))
+
+
+def _presidio_json(path: Path) -> Iterator[Sentence]:
+    for record in json.loads(path.read_text(encoding="utf-8")):
+        spans = tuple(Span(PRESIDIO_LABELS[s["entity_type"]], s["start_position"],
+                           s["end_position"])
+                      for s in record["spans"] if s["entity_type"] in PRESIDIO_LABELS)
+        yield Sentence(record["full_text"], tuple(sorted(spans, key=lambda s: s.start)),
+                       bool(record["spans"]))
 
 
 def _conll(path: Path) -> Iterator[Sentence]:

@@ -1,0 +1,307 @@
+"""Street addresses in English, French and Spanish: a house number, a street type from a
+lexicon and a capitalised street name, in the order each language writes them, with the flat,
+postcode and town that follow when they are there.
+
+- English: number first, type last: "221B Baker Street", "10 Downing St", "1600 Pennsylvania
+  Avenue NW", "8337 Sanders Wall Apt. 328, Figueroaland, GA 99883", "Flat 5, 12 Elm Grove,
+  London SW1A 1AA". The type words are the United States Postal Service's street suffixes
+  (Publication 28, appendix C1) and the British ones (Close, Gardens, Mews...). Words that
+  are also ordinary nouns after a number ("12 Green Park", "3 Point", "40 Union Station")
+  are reported below the usual threshold unless an address word is near ("lives at",
+  "address", "located at"), a flat or a postcode follows.
+- French: number, type, name: "12 rue de la Paix", "3 bis avenue Victor Hugo", "54, boulevard
+  Nicolas Olivier, 75011 Paris".
+- Spanish: type, name, number: "Calle Mayor 5", "C/ de Alcalá 42, 3º B", "Avenida de la
+  Constitución 12", "Privada Norte Osorio 232 Edif. 860, Depto. 129", "Paseo del Prado, 8,
+  28014 Madrid".
+
+A street without a house number ("la rue de la Paix", "Calle Mayor") is a place, not
+someone's address, unless a postcode and town follow it. The patterns of the three languages
+run on every message whatever its language (an address abroad is written the way its country
+writes it); they start at a digit (English, French) or at a street-type word (Spanish), are
+bounded (no unbounded repetition) and run under the CPU-time limit of every recognizer.
+
+The score of a clear address (0.9) is above the NER model's (0.85): where spaCy reads "Baker
+Street" as a place or "Juan Pérez" in "Calle Juan Pérez 5" as a person, the whole address is
+kept, number and postcode included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import regex
+from presidio_analyzer import RecognizerResult
+
+from streams.adapters.recognizers.base import (
+    DouaneRecognizer,
+    Pattern,
+    find_all,
+    fold,
+    search,
+    within_cpu_limit,
+)
+
+# Street types that are hardly anything else after a house number and a capitalised name.
+EN_STRONG_TYPES = (
+    "Street", "St", "Avenue", "Ave", "Av", "Road", "Rd", "Boulevard", "Blvd", "Lane", "Ln",
+    "Drive", "Dr", "Court", "Ct", "Place", "Pl", "Terrace", "Terr", "Way", "Close", "Crescent",
+    "Cres", "Gardens", "Gdns", "Grove", "Square", "Sq", "Highway", "Hwy", "Parkway",
+    "Pkwy", "Circle", "Cir", "Alley", "Aly", "Mews", "Row", "Walk", "Wynd", "Parade", "Pde",
+    "Esplanade", "Embankment", "Broadway", "Causeway", "Expressway", "Expy", "Freeway", "Fwy",
+    "Turnpike", "Tpke", "Throughway", "Trafficway", "Stravenue", "Boulevard", "Motorway",
+    "Crossing", "Xing", "Courts", "Circles", "Drives", "Lanes", "Roads", "Streets", "Terraces",
+    "Plaza", "Plz", "Trail", "Trl", "Loop", "Path", "Pike", "Bypass", "Byp", "Radial",
+    "Skyway", "Viaduct", "Via", "Underpass", "Overpass", "Ramp", "Hts", "Manor", "Mnr",
+    "Ville", "Vista", "Crest", "Estates", "Knolls", "Meadows", "Orchard", "Extension",
+)
+# Street types that are also ordinary nouns after a number: need an address word, a flat or
+# a postcode to count.
+EN_WEAK_TYPES = (
+    "Park", "Parks", "Hill", "Hills", "Center", "Centre", "Point", "Points", "Union", "Unions",
+    "Key", "Keys", "Run", "Rest", "Light", "Lights", "Mall", "Lock", "Locks", "Loaf", "Pass",
+    "Passage", "Track", "Trace", "Spring", "Springs", "Course", "Club", "Green", "Greens",
+    "Land", "Landing", "Lake", "Lakes", "River", "Mission", "Estate", "Island", "Islands",
+    "Isle", "Plain", "Plains", "Port", "Ports", "Field", "Fields", "View", "Views", "Fall",
+    "Falls", "Fork", "Forks", "Pine", "Pines", "Station", "Dale", "Dam", "Divide", "Ferry",
+    "Flat", "Flats", "Ford", "Fords", "Forest", "Forge", "Forges", "Fort", "Garden", "Gateway",
+    "Glen", "Glens", "Haven", "Hollow", "Inlet", "Knoll", "Lodge", "Meadow", "Mill", "Mills",
+    "Mount", "Mountain", "Mountains", "Neck", "Oval", "Prairie", "Ranch", "Rapid", "Rapids",
+    "Ridge", "Ridges", "Route", "Shoal", "Shoals", "Shore", "Shores", "Spur", "Spurs", "Stream",
+    "Summit", "Burg", "Burgs", "Branch", "Bridge", "Brook", "Brooks", "Camp", "Canyon", "Cape",
+    "Cliff", "Cliffs", "Common", "Commons", "Corner", "Corners", "Cove", "Coves", "Creek",
+    "Curve", "Valley", "Valleys", "Well", "Wells", "Wall", "Tunnel", "Squares", "Bluff",
+    "Bluffs", "Bottom", "Bend", "Beach", "Grounds", "Village", "Villages", "Heights",
+    "Junction", "Junctions", "Harbor", "Harbors", "Harbour",
+)
+FR_TYPES = (
+    "rue", "avenue", "av", "boulevard", "bd", "place", "allée", "allee", "impasse", "chemin",
+    "route", "rte", "quai", "cours", "square", "passage", "cité", "résidence", "residence",
+    "voie", "sentier", "hameau", "lieu-dit", "rond-point", "esplanade", "promenade", "parvis",
+    "faubourg", "villa", "montée", "rampe", "traverse", "carrefour", "ruelle", "venelle",
+    "clos", "lotissement", "sente",
+)
+ES_TYPES = (
+    "Calle", "C/", "C\\.", "Cl\\.", "Avenida", "Avda\\.?", "Av\\.", "Avd\\.", "Paseo", "Pº",
+    "P\\.º", "Plaza", "Pza\\.?", "Pl\\.", "Camino", "Cmno\\.", "Carretera", "Ctra\\.?",
+    "Ronda", "Rda\\.", "Travesía", "Travesia", "Trav\\.", "Glorieta", "Gta\\.", "Callejón",
+    "Pasaje", "Pje\\.", "Pasadizo", "Vía", "Via", "Vial", "Rambla", "Bulevar", "Boulevard",
+    "Blvd\\.", "Urbanización", "Urb\\.", "Cuesta", "Costanilla", "Alameda", "Carrer", "Passeig",
+    "Rúa", "Plazuela", "Cañada", "Acceso", "Polígono", "Pol\\.", "Prolongación", "Calzada",
+    "Privada", "Cerrada", "Circuito", "Circunvalación", "Andador", "Retorno", "Periférico",
+    "Corredor", "Continuación", "Ampliación", "Diagonal", "Peatonal", "Viaducto", "Eje vial",
+    "Barrio", "Colonia", "Col\\.",
+)
+# Lower-case forms as Spanish prose writes them ("vive en la calle Mayor 5")
+ES_LOWER_TYPES = (
+    "calle", "avenida", "plaza", "paseo", "camino", "carretera", "ronda", "travesía",
+    "glorieta", "callejón", "pasaje", "rambla", "bulevar", "urbanización", "cuesta", "alameda",
+    "carrer", "passeig", "rúa", "calzada", "privada", "cerrada", "circuito", "andador",
+    "periférico", "prolongación", "avda\\.",
+)
+
+
+def _words(words: tuple[str, ...], escape: bool = True) -> str:
+    unique = sorted({regex.escape(w) if escape else w for w in words}, key=len, reverse=True)
+    return "(?:" + "|".join(unique) + ")"
+
+
+_CAP = r"\p{Lu}[\p{L}'’-]*+"  # a capitalised word (possessive: no backtracking inside it)
+_NAME_WORD = rf"(?:{_CAP}|\d{{1,3}}(?:st|nd|rd|th|e|er|º|ª)?(?=\s))"
+_POSTCODE_US = r"[A-Z]{2}\s+\d{5}(?:-\d{4})?"
+_POSTCODE_UK = r"[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
+_TOWN = rf"{_CAP}(?:[\s-]+(?:(?:de|del|la|las|los|le|les|sur|en|lès|upon|on)[\s-]+)?{_CAP}){{0,3}}"
+_SEP = r"(?:,\s*|\s*\n\s*|\s+)"  # between the parts of an address: a comma, a line break, spaces
+_EN_UNIT = (r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Floor|Fl|Room|Rm|Studio|Bldg|Building"
+            r"|Dept|P\.?O\.?\s+Box)(?:\.|(?!\p{L}))\s*#?\s*[\w-]{1,6}(?![\w])|\#\s?\d{1,5}")
+# The city/state/ZIP (US) or town and postcode (UK) closing an address
+_EN_CITY = (rf"(?:{_SEP}{_TOWN}(?:,\s*|\s+|\s*\n\s*){_POSTCODE_US}"
+            rf"|{_SEP}(?:{_TOWN}{_SEP})?(?-i:{_POSTCODE_UK})(?![\w]))")
+# a year after "in", "since", "en"... is not a house number ("in 2020 Oxford Street reopened")
+_NOT_A_YEAR = (r"(?!(?<=(?i:\b(?:in|since|by|until|from|during|before|after|en|depuis|desde"
+               r"|año|year))\s)(?:19|20)\d\d(?!\d))")
+_EN_NUMBER = _NOT_A_YEAR + r"(?<![\w/.,:-])\d{1,5}[A-Za-z]?(?:-\d{1,5})?(?![\w,.:/-])"
+_EN_DIRECTION = r"(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?"
+_EN_STREET = (rf"(?:{_EN_DIRECTION}\s+)?(?:{_NAME_WORD}\s+){{1,4}}?"
+              r"{types}s?\.?(?![\w'’])"
+              rf"(?:\s+{_EN_DIRECTION}(?![\w]))?")
+_EN_FLAT_FIRST = rf"(?:(?:Flat|Apartment|Apt\.?|Studio|Unit|Suite)\s+[\w-]{{1,5}}{_SEP})"
+_EN_TAIL = rf"(?:(?:,\s*|\s+){_EN_UNIT})?(?:{_EN_CITY})?"
+_EN_TAIL_REQUIRED = rf"(?:(?:(?:,\s*|\s+){_EN_UNIT})(?:{_EN_CITY})?|{_EN_CITY})"
+EN_ADDRESS = rf"{_EN_FLAT_FIRST}?{_EN_NUMBER}\s+" + _EN_STREET + _EN_TAIL
+# a weak type counts when the address goes on with a flat or a postcode, or a flat opens it
+EN_WEAK_ADDRESS = (rf"(?:{_EN_FLAT_FIRST}{_EN_NUMBER}\s+{_EN_STREET}{_EN_TAIL}"
+                   rf"|{_EN_FLAT_FIRST}?{_EN_NUMBER}\s+{_EN_STREET}{_EN_TAIL_REQUIRED})")
+# British flats without a house number: "Flat 83m\nHenderson Plaza\nSimmonsberg\nG86 1GY"
+# an address on a line of its own, as in a letter's heading, whatever its street type
+EN_LINE_ADDRESS = (r"(?<=(?:^|\n)[ \t]{0,8})" + EN_ADDRESS + r"(?=[ \t]*(?:\n|$))")
+EN_FLAT_ADDRESS = (
+    rf"(?<![\w])(?:Flat|Apartment|Studio|Unit)\s+[\w-]{{1,5}}{_SEP}" + _EN_STREET
+    + rf"(?:{_EN_CITY})?"
+)
+
+_FR_PARTICLE = r"(?:de\s+la|de\s+l['’]|de|du|des|d['’]|la|le|les|l['’]|aux|au|en|sur|sous|et)"
+_FR_NAME = (rf"(?:{_FR_PARTICLE}\s*)?(?:{_CAP}|\d{{1,2}}(?:er|e)?(?=\s))"
+            rf"(?:[\s-]+(?:{_FR_PARTICLE}\s*)?(?:{_CAP}|\d{{1,4}}(?:er|e)?(?=\s))){{0,5}}")
+_FR_CITY = (rf"(?:{_SEP}(?:BP\s*\d{{1,5}}{_SEP})?\d{{2}}\s?\d{{3}}\s+{_TOWN}"
+            r"(?:\s+C[Ee][Dd][Ee][Xx])?)")
+_FR_STREET = r"(?i:{types})\.?\s+" + _FR_NAME
+FR_ADDRESS = (
+    _NOT_A_YEAR + r"(?<![\w/.,-])\d{1,4}(?:\s*(?:bis|ter|quater|[A-D])(?![\w]))?(?:\s*,)?\s+"
+    + _FR_STREET + rf"(?:{_FR_CITY})?"
+)
+FR_STREET_WITH_TOWN = r"(?<![\w])" + _FR_STREET + _FR_CITY
+
+_ES_PARTICLE = r"(?:de\s+la|de\s+los|de\s+las|del|de|la|el|los|las|y|e)"
+_ES_NAME = (rf"(?:{_ES_PARTICLE}\s+)?{_CAP}"
+            rf"(?:[\s-]+(?:{_ES_PARTICLE}\s+)?(?:{_CAP}|\d{{1,2}}(?=\s))){{0,5}}")
+_ES_NUMBER = (r"(?:,\s*(?:n[º°o.]\s*)?\d{1,3}|\s+(?:n[º°o.]\s*|núm\.\s*|#\s*)?"
+              r"(?!(?:19|20)\d\d(?!\d))\d{1,4})[A-Za-z]?(?![\w])")
+_ES_UNIT = (r"(?:\s*,?\s*(?:\d{1,2}\s?[º°ªo]\s?"
+            r"(?:[A-Z]|\d{1,2}[ªa]?|izq(?:da)?\.?|izda\.?|dcha\.?|drcha\.?)?(?![\w])"
+            r"|(?:Piso|Puerta|Planta|Esc\.?|Escalera|Bajo|Portal|Bloque|Apt\.?|Apto\.?|Interior"
+            r"|Int\.|Edif\.|Depto\.|Dpto\.|Local|Casa|Lote|Mz\.?|Manzana)\s*[\w-]{0,5}"
+            r"|\d{3}(?![\w])|[A-Z](?![\w]))){0,3}")
+# the town before a state and postcode may hold lower-case words ("San Pedro los altos, NL
+# 66220"): the postcode anchors it
+_ES_CITY = (rf"(?:(?:,\s*|\s*\n\s*|\s+)(?:\d{{5}}(?:-\d{{4}})?\s*,?\s*{_TOWN}"
+            r"|\p{Lu}[\p{L}'’. -]{1,40}?,?\s+(?:[A-Z]{1,5}\.?(?:\s?[A-Z]{2,5})?\s+)?"
+            r"\d{5}(?:-\d{4})?(?![\w-])))")
+_ES_TYPE = r"(?<![\w])" + _words(ES_TYPES + ES_LOWER_TYPES, escape=False)
+ES_ADDRESS = rf"{_ES_TYPE}\s*{_ES_NAME}{_ES_NUMBER}{_ES_UNIT}(?:{_ES_CITY})?"
+ES_STREET_WITH_TOWN = rf"{_ES_TYPE}\s*{_ES_NAME}{_ES_CITY}"
+# a street without a number: somebody's address only after "adresse", "habite", "dirección"...
+FR_STREET = r"(?<![\w])" + _FR_STREET
+ES_STREET = rf"{_ES_TYPE}\s*{_ES_NAME}"
+
+
+def _en(pattern: str, types: tuple[str, ...]) -> str:
+    return pattern.replace("{types}", _words(types))
+
+
+# Languages that write the street type as the end of one word, number after it: Icelandic
+# ("Hafnarstræti 5", "Fagradalsbraut 71", "Laugavegur 12"), German, Scandinavian, Dutch.
+# ("-gade", "-tie" and "-ring" are left out: "Brigade 5", "Bowtie 3", "Offering 3".)
+COMPOUND_SUFFIXES = (
+    "stræti", "straeti", "vegur", "gata", "braut", "stígur", "stigur", "tún", "torg",
+    "straße", "strasse", "gasse", "weg", "allee", "platz", "vej", "gatan", "vägen",
+    "vagen", "veien", "vegen", "gaten", "stien", "katu", "straat", "laan", "gracht", "plein",
+)
+_POSTCODE_AND_TOWN = rf"(?:,\s*|\s*\n\s*|\s+)(?:\d{{3}}\s?\d{{2}}|\d{{3,5}})\s+{_TOWN}"
+COMPOUND_ADDRESS = (
+    r"(?<![\w])\p{Lu}\p{Ll}{2,}" + _words(COMPOUND_SUFFIXES) + r"\s+\d{1,4}[a-zA-Z]?(?![\w])"
+    + rf"(?:(?:,\s*|\s+){_EN_UNIT})?(?:{_POSTCODE_AND_TOWN})?"
+)
+
+
+# Patterns that open with a digit or a one-word street: scanned over the whole text.
+NUMBER_FIRST = (
+    Pattern("English address", _en(EN_ADDRESS, EN_STRONG_TYPES), 0.9),
+    Pattern("English address, type also a noun", _en(EN_ADDRESS, EN_WEAK_TYPES), 0.4),
+    Pattern("English address with a flat or postcode, type also a noun",
+            _en(EN_WEAK_ADDRESS, EN_WEAK_TYPES), 0.9),
+    Pattern("British flat", _en(EN_FLAT_ADDRESS, EN_STRONG_TYPES + EN_WEAK_TYPES), 0.9),
+    Pattern("English address on a line of its own",
+            _en(EN_LINE_ADDRESS, EN_STRONG_TYPES + EN_WEAK_TYPES), 0.9),
+    Pattern("French address", FR_ADDRESS.replace("{types}", _words(FR_TYPES)), 0.9),
+    Pattern("one-word street and number (is, de, nl, Nordic)", COMPOUND_ADDRESS, 0.9),
+)
+# Patterns that open with a street-type word: tried only where one scan of the text for those
+# words found one (five scans with the long alternations cost five times as much).
+TYPE_FIRST = (
+    Pattern("French street and town", FR_STREET_WITH_TOWN.replace("{types}", _words(FR_TYPES)),
+            0.9),
+    Pattern("Spanish address", ES_ADDRESS, 0.9),
+    Pattern("Spanish street and town", ES_STREET_WITH_TOWN, 0.9),
+    Pattern("French street, no number", FR_STREET.replace("{types}", _words(FR_TYPES)), 0.3),
+    Pattern("Spanish street, no number", ES_STREET, 0.3),
+)
+STREET_TYPE_WORD = regex.compile(
+    r"(?<![\w])(?:(?i:" + _words(FR_TYPES)[3:-1] + r")|"
+    + _words(ES_TYPES + ES_LOWER_TYPES, escape=False)[3:-1] + r")(?![\w])")
+DIGITS = regex.compile(r"\d+")
+# How far before a number its street's type word may stand ("Avenida de la Constitución 12",
+# "rue Antoinette Fernandes\n03400"): the street-type scan reads only these stretches, and
+# the whole text only when an address word is in it (a street without a number).
+TYPE_BEFORE_NUMBER = 90
+
+
+class StreetAddressRecognizer(DouaneRecognizer):
+    ENTITY = "STREET_ADDRESS"
+    PATTERNS = NUMBER_FIRST + TYPE_FIRST
+    CONTEXT = {
+        "*": ("address", "adresse", "dirección", "domicilio"),
+        "en": ("lives at", "live at", "living at", "located at", "resides at", "reside at",
+               "residing at", "moved to", "send it to", "deliver to", "ship to"),
+        "fr": ("domicilié", "domiciliée", "demeurant", "habite", "réside", "résidant",
+               "domicile", "adresse postale"),
+        "es": ("vive en", "reside en", "domiciliado", "domiciliada", "con domicilio",
+               "residente en"),
+    }
+    SCORE_WITH_CONTEXT = 0.9
+    PREFILTER = None  # a street without a number is an address after "habite", "dirección"
+
+    def validate(self, candidate: str) -> bool:
+        return True  # the shape is the test: number, street type, capitalised name
+
+    def analyze(
+        self, text: str, entities: Sequence[str] | None = None,
+        nlp_artifacts: Any = None, regex_flags: Any = None,
+    ) -> list[RecognizerResult]:
+        """Every address, without those inside a longer one scored as high ("83m, Henderson
+        Plaza" inside "Flat 83m, Henderson Plaza"): one address, one finding. Context words
+        are looked for only where they would change the score."""
+        if entities and self.ENTITY not in entities:
+            return []
+        found: dict[tuple[int, int], float] = {}
+
+        def add(match: regex.Match[str] | None, pattern: Pattern) -> None:
+            if match is None:
+                return
+            start, end = match.span()
+            score = pattern.score
+            if score < self.SCORE_WITH_CONTEXT and self.has_context(text, start, end):
+                score = self.SCORE_WITH_CONTEXT
+            if score > found.get((start, end), 0.0):
+                found[(start, end)] = score
+
+        for pattern in NUMBER_FIRST:
+            for match in find_all(pattern.regex, text, self.timeout_s):
+                add(match, pattern)
+        for window_start, window_end in self._type_windows(text):
+            for word in self._type_words(text, window_start, window_end):
+                for pattern in TYPE_FIRST:
+                    add(self._match_at(pattern, text, word.start()), pattern)
+        kept: list[RecognizerResult] = []
+        furthest: dict[float, int] = {}  # per score, the furthest end of a span seen so far
+        # earlier starts first (longer first): a span is inside another when one seen before
+        # it, scored as high, ends as late
+        for (start, end), score in sorted(found.items(), key=lambda item: (item[0][0],
+                                                                            -item[0][1])):
+            if not any(best >= score and last >= end for best, last in furthest.items()):
+                kept.append(self._result(start, end, score))
+            furthest[score] = max(furthest.get(score, 0), end)
+        return kept
+
+    def _match_at(self, pattern: Pattern, text: str, at: int) -> regex.Match[str] | None:
+        return within_cpu_limit(lambda timeout: pattern.regex.match(text, at, timeout=timeout),
+                                self.timeout_s)
+
+    def _type_windows(self, text: str) -> list[tuple[int, int]]:
+        """The stretches of text where a street-type word can open an address: before a
+        number, or everywhere when an address word is in the text."""
+        if self._context is not None and search(self._context, fold(text), self.timeout_s):
+            return [(0, len(text))]
+        windows: list[tuple[int, int]] = []
+        for number in find_all(DIGITS, text, self.timeout_s):
+            start = max(0, number.start() - TYPE_BEFORE_NUMBER)
+            if windows and windows[-1][1] >= start:
+                windows[-1] = (windows[-1][0], number.start())
+            else:
+                windows.append((start, number.start()))
+        return windows
+
+    def _type_words(self, text: str, start: int, end: int) -> list[regex.Match[str]]:
+        return within_cpu_limit(lambda timeout: list(
+            STREET_TYPE_WORD.finditer(text, start, end, timeout=timeout)), self.timeout_s)
