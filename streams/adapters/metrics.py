@@ -31,7 +31,7 @@ from streams.core.forward_check import NOT_ADMITTED
 
 # a "_created" timestamp next to every counter doubles the series and says nothing an
 # operator acts on
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 OTHER = "other"  # a value outside a closed set
 UNKNOWN = "unknown"  # a tenant or provider the policy in force does not declare

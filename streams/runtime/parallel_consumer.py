@@ -154,7 +154,7 @@ class ParallelConsumer:
             point = progress.commit_point() if progress is not None else None
             if point is None:  # nothing taken since it was assigned: where fetching stands
                 try:
-                    point = await asyncio.wait_for(self.consumer.position(partition), 1.0)
+                    point = int(await asyncio.wait_for(self.consumer.position(partition), 1.0))
                 except (KafkaError, TimeoutError):
                     continue
             lag[partition] = max(0, end - point)
