@@ -162,7 +162,7 @@ async def scrape(client: httpx.AsyncClient, url: str) -> list[str]:
         text = (await client.get(url)).text
     except httpx.HTTPError:
         return []
-    return [line for line in text.splitlines() if line.startswith("douane_requests_total{")]
+    return sorted(line for line in text.splitlines() if line.startswith("douane_requests_total{"))
 
 
 async def exchange(
