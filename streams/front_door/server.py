@@ -66,8 +66,10 @@ class FrontDoor:
     def ready(self) -> tuple[bool, dict[str, Any]]:
         if self.readiness is None:
             return True, {"ready": True, "checks": {"worker_consuming": "not watched"}}
-        status = self.readiness.status()
-        return self.readiness.consuming, {"ready": self.readiness.consuming, "checks": status}
+        reading = self.bridge.reading_answers
+        is_ready = self.readiness.consuming and reading
+        return is_ready, {"ready": is_ready,
+                          "checks": {**self.readiness.status(), "reading_answers": reading}}
 
 
 FRONT_DOOR: web.AppKey[FrontDoor] = web.AppKey("front_door", FrontDoor)

@@ -87,6 +87,8 @@ async def test_metrics_after_real_traffic_and_readiness_following_the_worker(
                               "policy_loaded": True}
     await wait_until(lambda: ready(door_url), 120,
                      lambda: "front door never ready: " + str(stack.log_text("front-door")[-2000:]))
+    door_checks = (await get(f"{door_url}/readyz")).json()["checks"]
+    assert door_checks["worker_consuming"] is True and door_checks["reading_answers"] is True
 
     # --- traffic: through the front door, and straight to Kafka as a producing system
     async with httpx.AsyncClient(timeout=180) as client:
