@@ -20,6 +20,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
+from streams.adapters import metrics
 from streams.adapters.audit.protocols import AUDIT_UNAVAILABLE
 from streams.adapters.kafka_security import kafka_connection, start_client
 from streams.config import (
@@ -83,6 +84,7 @@ async def hold_or_dead_letter(stage: Stage, raw: bytes, source: Source,
             log.exception("unexpected error while processing", attempt=failures,
                           error_type=type(error).__name__, **source.as_json())
             if failures >= MAX_UNEXPECTED_FAILURES:
+                metrics.DEAD_LETTERS.labels("processing-failed").inc()
                 return [dead_letter(raw, source, error, kept_bytes)]
             await asyncio.sleep(0.5)
 
@@ -147,6 +149,7 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
 
     def unpublishable(record: ConsumerRecord[bytes, bytes], error: Exception) -> Outgoing:
         source = Source(record.topic, record.partition, record.offset, record.key)
+        metrics.DEAD_LETTERS.labels("unpublishable").inc()
         return dead_letter(record.value, source, error, kept_bytes)
 
     topics = consumed_topics(pipeline.policy, settings.topic_layout)

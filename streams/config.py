@@ -103,6 +103,10 @@ class Settings:
     # a Kafka client properties file for the principal that manages douane's ACLs (a cluster
     # admin); unset: the local broker's douane-admin, or no ACL management by the worker
     kafka_acl_admin_properties: Path | None = None
+    # the worker's liveness, readiness and metrics server (streams.runtime.health): off when
+    # 0, so that several workers on one machine need no port each; loopback by default
+    worker_http_port: int = 0
+    worker_http_host: str = "127.0.0.1"
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -193,6 +197,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
                             1 if _paths(source, "DOUANE_AUDIT_WITNESSES") else 0),
         dpo_signing_key=Path(
             source.get("DOUANE_DPO_SIGNING_KEY") or keys_dir / "dpo-signing.pem").resolve(),
+        worker_http_port=_port(source, "DOUANE_WORKER_HTTP_PORT"),
+        worker_http_host=source.get("DOUANE_WORKER_HTTP_HOST") or "127.0.0.1",
     )
 
 
@@ -222,6 +228,13 @@ def _choice(source: Mapping[str, str], name: str, choices: tuple[str, ...]) -> s
 def _paths(source: Mapping[str, str], name: str) -> tuple[Path, ...]:
     return tuple(Path(part.strip()).resolve() for part in source.get(name, "").split(",")
                  if part.strip())
+
+
+def _port(source: Mapping[str, str], name: str) -> int:
+    port = _count(source, name, 0)
+    if port > 65535:
+        raise SettingError(f"{name}={port} is not a TCP port (1-65535, or 0 for none)")
+    return port
 
 
 def _positive_int(source: Mapping[str, str], name: str, default: int) -> int:

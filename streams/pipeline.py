@@ -21,6 +21,7 @@ import asyncio
 import base64
 import functools
 import json
+import time
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import Any, Protocol, TypeVar
 
 import structlog
 
+from streams.adapters import metrics
 from streams.adapters.audit.protocols import (
     AUDIT_UNAVAILABLE,
     AppendResult,
@@ -180,11 +182,30 @@ class Pipeline:
         # audit appends and vault writes: many wait for one group commit at once, apart from
         # the detection threads so that a busy detector never delays evidence
         self._store_threads = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="store")
+        # whether the last audit append succeeded (the worker's readiness)
+        self.audit_writable = True
 
     async def _append(self, event: AuditEvent) -> AppendResult:
         """Append off the event loop: the store's commit waits for the disk, and appends made
         by many requests at the same moment share one commit (group commit) this way."""
-        return await self._off_loop(self.audit.append, event)
+        started = time.perf_counter()
+        try:
+            appended = await self._off_loop(self.audit.append, event)
+        except AUDIT_UNAVAILABLE:
+            self.audit_writable = False
+            metrics.AUDIT_APPEND_FAILURES.inc()
+            metrics.AUDIT_WRITABLE.set(0)
+            raise
+        self.audit_writable = True
+        metrics.AUDIT_WRITABLE.set(1)
+        metrics.AUDIT_APPEND_SECONDS.labels(metrics.audit_kind_label(event.kind)).observe(
+            time.perf_counter() - started)
+        return appended
+
+    def _count(self, stage: str, tenant: object, decision: str,
+               reasons: list[str] | tuple[str, ...] = ()) -> None:
+        metrics.record_decision(stage, tenant, decision, list(reasons),
+                                self.policy.policy.tenant_ids)
 
     async def _append_holding(self, event: AuditEvent) -> AppendResult:
         """Append a record of the forward stage's outcome (answered, failed). While the audit
@@ -303,6 +324,8 @@ class Pipeline:
             # cannot see): it owns the id's response
             return await self._duplicate_id(request.id, request.tenant, raw, source,
                                             appended.record)
+        self._count("admit", request.tenant, decision.outcome,
+                    [r.code for r in decision.reasons])
         log.info("decided", request_id=request.id, tenant=request.tenant,
                  decision=decision.outcome, entities=decision.entity_counts,
                  provider=decision.provider.id if decision.provider else None,
@@ -368,6 +391,8 @@ class Pipeline:
             return await self._duplicate_id(rejection.request_id or "", rejection.tenant, raw,
                                             source, appended.record)
         log.info("rejected", code=rejection.code, path=rejection.path, **source.as_json())
+        metrics.REJECTED.labels(metrics.closed_label(rejection.code, metrics.REASON_CODES)).inc()
+        self._count("admit", rejection.tenant, "reject", [rejection.code])
         rejected = {
             "request_id": rejection.request_id,
             "error": {"code": rejection.code, "message": rejection.message,
@@ -400,6 +425,7 @@ class Pipeline:
         ))
         log.error("detector failed; request blocked", request_id=request.id,
                   error_type=type(error).__name__)
+        self._count("admit", request.tenant, "block", [reason.code])
         if not appended.created and not _same_source(appended.record, source):
             return []
         return [response(request.id, "blocked", tenant=request.tenant,
@@ -524,6 +550,7 @@ class Pipeline:
                      "policy": policy.reference},
         ))
         log.info("answered", request_id=request_id, provider=provider.id)
+        self._count("forward", tenant, "answered")
         common["audit_record_id"] = record_id
         return [response(
             request_id, "answered", reasons=[], messages=list(answer.messages),
@@ -559,6 +586,7 @@ class Pipeline:
                      "policy": self.policy.reference}))
         log.warning("forward message refused: not what was admitted", code=problem.code,
                     **source.as_json())
+        self._count("forward", known_tenant, "refused", [problem.code])
         if not appended.created or request_id is None or self.audit.records_for_request(
                 request_id) != [appended.record]:
             return []
@@ -602,6 +630,7 @@ class Pipeline:
         ))
         log.warning("failed", request_id=request_id, provider=provider_id,
                     codes=[r.get("code") for r in reasons])
+        self._count("forward", common["tenant"], "failed", [str(r.get("code")) for r in reasons])
         return [response(request_id, "failed", reasons=reasons, provider=provider_id,
                          **{**common, "audit_record_id": record_id})]
 

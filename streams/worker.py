@@ -15,8 +15,10 @@ from typing import Any
 
 import structlog
 
+from streams.adapters import metrics
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.open import describe, open_audit_log
+from streams.adapters.audit.protocols import AUDIT_UNAVAILABLE
 from streams.adapters.fault import wrap_for_faults
 from streams.adapters.kafka_acl_admin import reconcile_acls
 from streams.adapters.kafka_security import (
@@ -59,6 +61,7 @@ from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import Detector
 from streams.pipeline import Pipeline
 from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
+from streams.runtime.health import WorkerHealth, start_health_server
 from streams.runtime.parallel_consumer import ParallelConsumer
 from streams.services.audit_log import role_signer
 from streams.services.retention import scheduled_retention_run
@@ -167,6 +170,20 @@ def run_worker(settings: Settings) -> int:
 
 
 async def _serve(settings: Settings, pipeline: Pipeline, audit_log: GroupCommitLog) -> None:
+    health = WorkerHealth(pipeline, audit_log)
+    # first: liveness answers (and readiness says not yet) while topics and ACLs are prepared
+    runner = (await start_health_server(health, settings.worker_http_host,
+                                        settings.worker_http_port)
+              if settings.worker_http_port else None)
+    try:
+        await _serve_stages(settings, pipeline, audit_log, health)
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+
+
+async def _serve_stages(settings: Settings, pipeline: Pipeline, audit_log: GroupCommitLog,
+                        health: WorkerHealth) -> None:
     from streams.app import run_stages
 
     kafka = kafka_connection(settings, "worker")
@@ -190,16 +207,34 @@ async def _serve(settings: Settings, pipeline: Pipeline, audit_log: GroupCommitL
                               on_applied=topics_acls_retention_from)
 
     async def reload_policy() -> None:
-        await reloader.check()
+        before = reloader.seen
+        outcome = await reloader.check()
+        if outcome is not None:
+            metrics.POLICY_RELOADS.labels(outcome).inc()
+        if reloader.seen != before:  # the files were read: did they load?
+            health.policy_refused = outcome == "refused"
 
     async def sign_checkpoint() -> None:
         # appends sign one when due; this covers the last records when traffic stops
-        # (a no-op when the latest checkpoint already covers the whole log)
-        await asyncio.to_thread(audit_log.issue_checkpoint)
+        # (a no-op when the latest checkpoint already covers the whole log). It opens a
+        # write transaction even then: the readiness's check that the store can write
+        try:
+            await asyncio.to_thread(audit_log.issue_checkpoint)
+        except AUDIT_UNAVAILABLE:
+            pipeline.audit_writable = False
+            raise
+        pipeline.audit_writable = True
 
     async def retention_run() -> None:
         # through the worker's own audit writer: one writer per process
-        await asyncio.to_thread(scheduled_retention_run, settings, pipeline.audit)
+        try:
+            report = await asyncio.to_thread(scheduled_retention_run, settings, pipeline.audit)
+        except Exception:
+            metrics.RETENTION_RUNS.labels("failed").inc()
+            raise
+        metrics.RETENTION_RUNS.labels("done").inc()
+        metrics.KEYS_DESTROYED.labels("data").inc(len(report.destroyed.keys))
+        metrics.KEYS_DESTROYED.labels("period").inc(len(report.destroyed.keks))
 
     timers = [every(POLICY_CHECK_INTERVAL_S, reload_policy,
                     "policy reload failed; the previous policy stays in force"),
@@ -211,7 +246,12 @@ async def _serve(settings: Settings, pipeline: Pipeline, audit_log: GroupCommitL
              kafka_security=kafka.security.describe(),
              policy=pipeline.policy.reference, audit_store=describe(settings),
              max_in_flight=settings.max_in_flight)
-    await run_stages(settings, pipeline, timers, on_running=running.append)
+
+    def on_running(stages: ParallelConsumer) -> None:
+        running.append(stages)
+        health.consumer = stages
+
+    await run_stages(settings, pipeline, timers, on_running=on_running)
 
 
 def acl_admin_connection(settings: Settings) -> KafkaConnection | None:

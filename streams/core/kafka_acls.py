@@ -12,9 +12,10 @@ principal              topics (operations)                                groups
 ``douane-worker``      ``douane.*`` prefixed (read, write, create,         ``douane*``
                        describe, alter, describe/alter configs)           prefixed (read)
 ``douane-front-door``  ``douane.requests.<t>`` (write, create),           ``douane-front-
-                       ``douane.responses.<t>``, ``douane.responses.      door*`` (read)
-                       chunks.<t>`` (read, create), for each tenant t
-                       it serves
+                       ``douane.responses.<t>``, ``douane.responses.      door*`` (read),
+                       chunks.<t>`` (read, create), for each tenant t     ``douane*``
+                       it serves                                          prefixed (describe:
+                                                                          its readiness)
 ``tenant-<t>``         ``douane.requests.<t>`` (write);                   ``tenant-<t>.``
                        ``douane.responses.<t>``,                          prefixed (read)
                        ``douane.responses.chunks.<t>`` (read)
@@ -137,6 +138,10 @@ def front_door_acls(layout: str = PER_TENANT, tenant_ids: Iterable[str] = ()) ->
             Operation.READ, Operation.CREATE)),
         *_grants(FRONT_DOOR, ResourceType.GROUP, FRONT_DOOR_GROUP_PREFIX, PatternType.PREFIXED,
                  Operation.READ),
+        # its readiness: whether the workers' group consumes its request topics (describe
+        # only: it can neither join the group nor move its offsets)
+        *_grants(FRONT_DOOR, ResourceType.GROUP, WORKER_GROUP_PREFIX, PatternType.PREFIXED,
+                 Operation.DESCRIBE),
     ]
 
 

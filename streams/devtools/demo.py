@@ -122,16 +122,29 @@ async def run_demo(settings: Settings, model_port: int) -> int:
             await stack.enter_async_context(running("anthropic", external, external_port))
             print(f"  external provider stand-in ({EXTERNAL_ID}, Anthropic Messages, "
                   f"jurisdiction US) at http://127.0.0.1:{external_port}/v1 - public data only")
+        # the worker's health and metrics server (off unless a port is given)
+        worker_http = f"http://127.0.0.1:{settings.worker_http_port or free_port()}"
+        os.environ["DOUANE_WORKER_HTTP_PORT"] = worker_http.rsplit(":", 1)[1]
         await stack.enter_async_context(child_process("worker", ["worker"], logs / "worker.log"))
         print(f"  stand-in model at {base}/v1 (refuses anything without a signed audit record); "
               f"worker starting (log: {logs / 'worker.log'})")
+        print(f"  worker health and metrics: {worker_http}/livez, {worker_http}/readyz, "
+              f"{worker_http}/metrics (DOUANE_WORKER_HTTP_PORT); `douane front-door` serves "
+              "the same paths on its own port")
         responses = await exchange(settings, prompts, run_id)
         async with httpx.AsyncClient() as client:
             received = (await client.get(f"{base}/_stand-in/received")).json()
+            scraped = await scrape(client, f"{worker_http}/metrics")
     by_id = {entry["request_id"]: entry for entry in received}
     by_id.update(received_by_external(external, settings))
     leaks = report(prompts, responses, by_id, run_id)
     print()
+    if scraped:
+        print(f"the worker's metrics ({worker_http}/metrics, for Prometheus), requests by stage "
+              "and decision:")
+        for line in scraped:
+            print(f"  {line}")
+        print()
     # what the worker does every DOUANE_CHECKPOINT_INTERVAL_S: commit the tree to a signed note
     with open_writer(settings) as log:
         checkpoint = log.issue_checkpoint()
@@ -143,6 +156,15 @@ async def run_demo(settings: Settings, model_port: int) -> int:
           f"{leaks} planted personal value(s) reached the model, audit log "
           f"{'verified' if verified else 'FAILED verification'}.")
     return 0 if verified and leaks == 0 and len(responses) == len(prompts) else 1
+
+
+async def scrape(client: httpx.AsyncClient, url: str) -> list[str]:
+    """The request counters of a ``/metrics`` page (none if it cannot be read)."""
+    try:
+        text = (await client.get(url)).text
+    except httpx.HTTPError:
+        return []
+    return sorted(line for line in text.splitlines() if line.startswith("douane_requests_total{"))
 
 
 async def exchange(

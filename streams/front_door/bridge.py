@@ -72,6 +72,11 @@ class KafkaBridge:
         await self.producer.stop()
         await self.consumer.stop()
 
+    @property
+    def reading_answers(self) -> bool:
+        """Whether responses are being read (the loop that hands them to callers runs)."""
+        return self._task is not None and not self._task.done()
+
     def serves(self, tenant: str) -> bool:
         return self.layout == SINGLE or tenant in self.tenants
 

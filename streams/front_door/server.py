@@ -14,6 +14,7 @@ import asyncio
 import json
 import math
 import os
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,9 +23,11 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from streams.adapters import metrics
 from streams.adapters.providers.fallback import allowed_ids
 from streams.config import Settings
 from streams.core.loaded_policy import LoadedPolicy
+from streams.core.tenant_topics import request_topics
 from streams.front_door.bridge import KafkaBridge
 from streams.front_door.keys import Caller, KeyFileError, KeyStore, keys_path
 from streams.front_door.limits import Limiter, LimitSettings, Refused, Slot
@@ -37,7 +40,9 @@ from streams.front_door.openai_format import (
     refusal,
     to_douane_request,
 )
+from streams.front_door.readiness import WorkerGroupWatch
 from streams.front_door.streaming import pieces
+from streams.runtime.health import metrics_response
 
 log = structlog.get_logger(__name__)
 TIMEOUT_HEADER = "X-Douane-Timeout-S"  # a caller may ask for less than the configured time
@@ -54,6 +59,17 @@ class FrontDoor:
     max_message_bytes: int = 256 * 1024  # DOUANE_MAX_MESSAGE_BYTES: the worker's intake limit
     limiter: Limiter = field(default_factory=lambda: Limiter(LimitSettings()))
     min_timeout_s: float = MIN_TIMEOUT_S
+    # whether a worker consumes its request topics (None: not watched, as in tests of the
+    # HTTP layer alone)
+    readiness: WorkerGroupWatch | None = None
+
+    def ready(self) -> tuple[bool, dict[str, Any]]:
+        if self.readiness is None:
+            return True, {"ready": True, "checks": {"worker_consuming": "not watched"}}
+        reading = self.bridge.reading_answers
+        is_ready = self.readiness.consuming and reading
+        return is_ready, {"ready": is_ready,
+                          "checks": {**self.readiness.status(), "reading_answers": reading}}
 
 
 FRONT_DOOR: web.AppKey[FrontDoor] = web.AppKey("front_door", FrontDoor)
@@ -62,7 +78,36 @@ CALLER: web.RequestKey[Caller] = web.RequestKey("caller", Caller)
 
 def _error(status: int, message: str, kind: str, code: str | None, **extra: Any
            ) -> web.Response:
+    """One of the front door's own refusals (not douane's decision on the request)."""
+    metrics.FRONT_DOOR_REFUSALS.labels(
+        metrics.closed_label(code, metrics.FRONT_DOOR_CODES)).inc()
     return web.json_response(error_body(message, kind, code, **extra), status=status)
+
+
+@web.middleware
+async def measure(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Counts and times the API's requests (never /metrics or the health checks). Labels:
+    the API key's tenant (one the policy declares: the key file names only those the front
+    door serves, others are refused before) and the HTTP status."""
+    if not request.path.startswith("/v1/"):
+        return await handler(request)  # type: ignore[no-any-return]
+    started = time.perf_counter()
+    status = "500"
+    try:
+        response: web.StreamResponse = await handler(request)
+        status = str(response.status)
+        return response
+    except web.HTTPException as error:
+        status = str(error.status)
+        raise
+    finally:
+        caller = request.get(CALLER)
+        tenant = metrics.declared_label(
+            caller.tenant if caller is not None else None,
+            request.app[FRONT_DOOR].policy.policy.tenant_ids)
+        metrics.FRONT_DOOR_REQUESTS.labels(
+            tenant, metrics.closed_label(status, metrics.HTTP_STATUSES)).inc()
+        metrics.FRONT_DOOR_SECONDS.observe(time.perf_counter() - started)
 
 
 @web.middleware
@@ -101,6 +146,8 @@ async def authenticate(request: web.Request, handler: Any) -> web.StreamResponse
 
 def _refused(refused: Refused) -> web.Response:
     """429 in the OpenAI shape; OpenAI's SDKs wait ``retry-after`` seconds and try again."""
+    metrics.FRONT_DOOR_REFUSALS.labels(
+        metrics.closed_label(refused.code, metrics.FRONT_DOOR_CODES)).inc()
     return web.json_response(
         error_body(f"{refused.message}; try again in {refused.retry_after_s}s",
                    "requests", refused.code),
@@ -253,18 +300,40 @@ async def models(request: web.Request) -> web.Response:
     return web.json_response({"object": "list", "data": data})
 
 
-async def health(_: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
+async def live(_: web.Request) -> web.Response:
+    return web.json_response({"alive": True})
+
+
+async def ready(request: web.Request) -> web.Response:
+    """200 while a worker consumes every request topic this front door publishes to; 503
+    (with what is missing) otherwise: a request sent now would wait for its time-out."""
+    is_ready, body = request.app[FRONT_DOOR].ready()
+    return web.json_response(body, status=200 if is_ready else 503)
+
+
+async def health(request: web.Request) -> web.Response:
+    """The first health check, kept for what polls it to know the front door is up: 200
+    whenever it answers (as /livez), and whether it is ready in the body (as /readyz)."""
+    _, body = request.app[FRONT_DOOR].ready()
+    return web.json_response({"alive": True, **body})
+
+
+async def front_door_metrics(request: web.Request) -> web.Response:
+    metrics.FRONT_DOOR_WAITING.set(len(request.app[FRONT_DOOR].bridge.waiting))
+    return await metrics_response(request)
 
 
 def build_app(door: FrontDoor) -> web.Application:
     # aiohttp stops reading a body past this (one sent in chunks has no length to check first)
-    app = web.Application(middlewares=[authenticate],
+    app = web.Application(middlewares=[measure, authenticate],
                           client_max_size=door.max_message_bytes + 1)
     app[FRONT_DOOR] = door
     app.router.add_post("/v1/chat/completions", chat_completions)
     app.router.add_get("/v1/models", models)
+    app.router.add_get("/livez", live)
+    app.router.add_get("/readyz", ready)
     app.router.add_get("/healthz", health)
+    app.router.add_get("/metrics", front_door_metrics)
     return app
 
 
@@ -285,9 +354,14 @@ async def serve(settings: Settings, port: int, host: str, timeout_s: float | Non
     bridge = KafkaBridge(kafka, tenants, settings.topic_layout, abandon_after_s=float(
         os.environ.get("DOUANE_FRONT_DOOR_ABANDON_S", "600")))
     await bridge.start()
+    # the workers' group is DOUANE_APP_ID (the same setting the workers read)
+    watch = WorkerGroupWatch(kafka, settings.app_id, request_topics(settings.topic_layout,
+                                                                    tenants))
+    await watch.start()
     timeout = timeout_s or float(os.environ.get("DOUANE_FRONT_DOOR_TIMEOUT_S", "60"))
     door = FrontDoor(policy, KeyStore(keys_path(settings.home)), bridge, timeout,
-                     max_message_bytes=settings.max_message_bytes, limiter=Limiter(limits))
+                     max_message_bytes=settings.max_message_bytes, limiter=Limiter(limits),
+                     readiness=watch)
     runner = web.AppRunner(build_app(door), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
@@ -298,4 +372,5 @@ async def serve(settings: Settings, port: int, host: str, timeout_s: float | Non
         await asyncio.Event().wait()
     finally:
         await runner.cleanup()
+        await watch.stop()
         await bridge.stop()

@@ -39,6 +39,7 @@ from typing import Protocol, runtime_checkable
 
 import structlog
 
+from streams.adapters.metrics import DETECTION_SECONDS
 from streams.core.model import ChatMessage, Detection, DetectionRequest, Detector
 
 __all__ = ["MAX_BATCH", "BatchedDetector", "ProcessBatches", "ThreadBatches", "batch_size"]
@@ -203,7 +204,14 @@ class BatchedDetector:
         waiting = _Waiting(DetectionRequest(messages, language), loop.create_future())
         self._waiting.append(waiting)
         self._start_batches()
-        return await waiting.answer
+        started = time.perf_counter()
+        outcome = "failed"
+        try:
+            detection = await waiting.answer
+            outcome = "ok"
+            return detection
+        finally:
+            DETECTION_SECONDS.labels(outcome).observe(time.perf_counter() - started)
 
     @property
     def languages(self) -> tuple[str, ...] | None:

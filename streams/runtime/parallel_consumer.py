@@ -83,6 +83,7 @@ class ParallelConsumer:
         self.in_flight_by_topic: dict[str, int] = {}
         self._changed = asyncio.Event()
         self._stopping = False
+        self._running = False
 
     # ------------------------------------------------------------------ lifecycle
     def follow(self, topics: Iterable[str]) -> None:
@@ -98,6 +99,7 @@ class ParallelConsumer:
     async def run(self) -> None:
         self.consumer.subscribe(topics=list(self.topics), listener=_Listener(self))
         committer = asyncio.create_task(self._commit_loop(), name="offset-commits")
+        self._running = True
         try:
             while not self._stopping:
                 self._apply_backpressure()
@@ -108,6 +110,7 @@ class ParallelConsumer:
                     for record in records:
                         self._take(partition, record)
         finally:
+            self._running = False
             committer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await committer
@@ -126,6 +129,36 @@ class ParallelConsumer:
     @property
     def in_flight(self) -> int:
         return sum(self.in_flight_by_topic.values())
+
+    @property
+    def consuming(self) -> bool:
+        """Fetching messages with at least one partition assigned (not stopping)."""
+        return self._running and not self._stopping and bool(self.consumer.assignment())
+
+    async def lag(self, timeout_s: float = 5.0) -> dict[TopicPartition, int]:
+        """Per assigned partition, the messages not finished yet: its end offset minus its
+        commit point (what a restart would read again, the ones in flight included). The end
+        comes from the broker (a paused partition's fetch high watermark would be stale);
+        partitions whose end or position cannot be known now are left out."""
+        assigned = list(self.consumer.assignment())
+        if not assigned:
+            return {}
+        try:
+            ends: dict[TopicPartition, int] = await asyncio.wait_for(
+                self.consumer.end_offsets(assigned), timeout_s)
+        except (KafkaError, TimeoutError):
+            ends = {p: end for p in assigned if (end := self.consumer.highwater(p)) is not None}
+        lag = {}
+        for partition, end in ends.items():
+            progress = self.progress.get(partition)
+            point = progress.commit_point() if progress is not None else None
+            if point is None:  # nothing taken since it was assigned: where fetching stands
+                try:
+                    point = int(await asyncio.wait_for(self.consumer.position(partition), 1.0))
+                except (KafkaError, TimeoutError):
+                    continue
+            lag[partition] = max(0, end - point)
+        return lag
 
     # ------------------------------------------------------------------ messages
     def _take(self, partition: TopicPartition, record: ConsumerRecord[bytes, bytes]) -> None:

@@ -54,6 +54,14 @@ def test_the_front_door_writes_requests_and_reads_answers_of_the_tenants_it_serv
                       ("douane.responses.chunks", "CREATE")}
 
 
+def test_the_front_door_may_describe_the_workers_group_but_not_join_it() -> None:
+    """Its readiness asks the broker whether the workers' group consumes its topics."""
+    groups = {(name, pattern, op) for kind, name, pattern, op in grants("douane-front-door")
+              if kind == "GROUP"}
+    assert groups == {("douane-front-door", "PREFIXED", "READ"),
+                      ("douane", "PREFIXED", "DESCRIBE")}
+
+
 def test_only_the_worker_reads_requests_and_touches_forward_topics() -> None:
     layout = acls.acl_layout(["city-of-lyon"])
     prefixed = [a for a in layout if a.resource_type == ResourceType.TOPIC

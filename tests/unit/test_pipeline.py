@@ -16,7 +16,9 @@ import jsonschema
 import pytest
 import structlog
 import yaml
+from prometheus_client import REGISTRY
 
+from streams.adapters import metrics
 from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.policy_files import parse_policy, policy_document
@@ -812,3 +814,57 @@ async def test_streamed_pieces_go_to_the_tenants_chunk_topic(h: Harness) -> None
     assert to_lyon is not None
     await to_lyon("douane.responses.chunks", b"req-1", b"{}")
     assert topics == ["douane.responses.chunks.city-of-lyon"]
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_metrics_count_each_decision_under_closed_labels_without_personal_data(
+    h: Harness,
+) -> None:
+    decided = {"stage": "admit", "tenant": "city-of-lyon"}
+    watched = {
+        "forwarded": ("douane_requests_total", {**decided, "decision": "forward",
+                                                "reason": "none"}),
+        "blocked": ("douane_requests_total", {**decided, "decision": "block",
+                                              "reason": "blocked-entity"}),
+        "rejected": ("douane_requests_total", {"stage": "admit", "tenant": "none",
+                                               "decision": "reject", "reason": "not-json"}),
+        "copied": ("douane_rejected_messages_total", {"code": "not-json"}),
+        "answered": ("douane_requests_total", {"stage": "forward", "tenant": "city-of-lyon",
+                                               "decision": "answered", "reason": "none"}),
+        "provider": ("douane_provider_request_seconds_count",
+                     {"provider": "sovereign-local", "outcome": "ok"}),
+        "appended": ("douane_audit_append_seconds_count", {"kind": "admitted"}),
+        "detected": ("douane_detection_seconds_count", {"outcome": "ok"}),
+    }
+    before = {what: sample(name, **labels) for what, (name, labels) in watched.items()}
+
+    await h.pipeline.forward((await admitted(h)).value, fsrc())
+    await h.pipeline.admit(request("req-card", text=CARD_TEXT), src(offset=8, key=b"req-card"))
+    await h.pipeline.admit(f'{{"id": "{NAME}", "tenant": "{EMAIL}", '.encode(), src(offset=9))
+
+    after = {what: sample(name, **labels) for what, (name, labels) in watched.items()}
+    assert {what: after[what] - before[what] for what in watched} == {
+        "forwarded": 1, "blocked": 1, "rejected": 1, "copied": 1, "answered": 1,
+        "provider": 1, "appended": 1, "detected": 3}  # two prompts and the answer
+    text = metrics.exposition()[0].decode()
+    assert [v for v in (*PLANTED, "req-card", "req-1") if v in text] == []
+
+
+async def test_an_audit_store_that_cannot_write_makes_the_pipeline_report_it(
+    h: Harness,
+) -> None:
+    h.pipeline.audit = LockedFor(h.store, "admitted", times=1)  # type: ignore[assignment]
+    with pytest.raises(sqlite3.OperationalError):
+        await h.pipeline.admit(request(), src())
+    assert h.pipeline.audit_writable is False
+    assert sample("douane_audit_store_writable") == 0
+
+    await h.pipeline.admit(request(), src())  # the store writes again
+    assert h.pipeline.audit_writable is True
+    assert sample("douane_audit_store_writable") == 1

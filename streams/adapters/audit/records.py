@@ -179,6 +179,14 @@ class SqlRecords:
         found = self.checkpoints()
         return found[-1] if found else None
 
+    def latest_checkpoint_issued(self) -> tuple[int, str] | None:
+        """(records covered, issued_at) of the latest checkpoint, without reading the others
+        (the metrics ask at every scrape)."""
+        with self._lock:
+            row = self._execute("SELECT size, issued_at FROM audit_checkpoints "
+                                "ORDER BY size DESC LIMIT 1").fetchone()
+        return None if row is None else (int(row["size"]), str(row["issued_at"]))
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

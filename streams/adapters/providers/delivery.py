@@ -10,12 +10,14 @@ return that audit record's id; if it raises, nothing is sent (fail closed).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 
+from streams.adapters import metrics
 from streams.adapters.providers.base import (
     Adapter,
     CallContext,
@@ -91,6 +93,7 @@ class Delivery:
                                                             on_text, streamed)
             if answer is not None:
                 breaker.succeeded()
+                metrics.record_circuit(provider.id, breaker.state)
                 result.answer, result.provider = answer, provider
                 return result
             assert problem is not None
@@ -98,6 +101,7 @@ class Delivery:
                 breaker.failed()
             else:  # the provider is up; the request or our credentials are the problem
                 breaker.succeeded()
+            metrics.record_circuit(provider.id, breaker.state)
             result.reasons.append({"code": "provider-failed", "message": str(problem)})
             if streamed.started:
                 result.reasons.append({
@@ -123,9 +127,8 @@ class Delivery:
             attempt += 1
             try:
                 async with self.limits.slot(provider, body):
-                    if on_text is None:
-                        return await self.gateway.complete(provider, body, context), None
-                    return await self._stream(provider, body, context, on_text, streamed), None
+                    return await self._measured_call(provider, body, context, on_text,
+                                                     streamed), None
             except ProviderError as error:
                 delay = None if streamed.started else self.retry.delay_before(attempt, error)
                 log.warning("provider call failed", request_id=context.request_id,
@@ -134,6 +137,32 @@ class Delivery:
                 if delay is None:
                     return None, error
                 await self.sleep(delay)
+
+    async def _measured_call(
+        self, provider: Provider, body: dict[str, Any], context: CallContext,
+        on_text: OnText | None, streamed: _Streamed,
+    ) -> ProviderAnswer:
+        """One call, counted in the provider's metrics (its id is one the policy declares:
+        only the policy's providers are ever handed in)."""
+        in_flight = metrics.PROVIDER_IN_FLIGHT.labels(provider.id)
+        in_flight.inc()
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            if on_text is None:
+                return await self.gateway.complete(provider, body, context)
+            return await self._stream(provider, body, context, on_text, streamed)
+        except ProviderError as error:
+            outcome = metrics.closed_label(error.kind, metrics.PROVIDER_ERROR_KINDS)
+            metrics.PROVIDER_ERRORS.labels(provider.id, outcome).inc()
+            raise
+        except BaseException:
+            outcome = metrics.OTHER
+            raise
+        finally:
+            in_flight.dec()
+            metrics.PROVIDER_SECONDS.labels(provider.id, outcome).observe(
+                time.perf_counter() - started)
 
     async def _stream(
         self, provider: Provider, body: dict[str, Any], context: CallContext, on_text: OnText,
