@@ -42,12 +42,12 @@ from streams.adapters.providers.fallback import candidates
 from streams.adapters.providers.resilience import RetryPolicy
 from streams.answer_chunks import AnswerChunks, ChunkSink, unchanged
 from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
+from streams.core import audit_events
 from streams.core.answers import AnswerVerdict, plan_answer
 from streams.core.audit import AuditEvent
 from streams.core.decision import (
     Decision,
     evaluate,
-    forwarded_digest,
     prepare_decision,
     prompt_chars,
 )
@@ -292,12 +292,10 @@ class Pipeline:
                 self.placeholders.save, request.tenant, request.conversation_key,
                 conversation, decision.verdict.resolution.retention_s["encrypted_payloads"],
                 request.id)
-        event = decision.audit_event(self.clock())
-        event = _with_source(event, source)
-        if self.shadow is not None:
-            event = _with_shadow(event, shadow_decision(self.shadow, request, detection,
-                                                        self.keys is not None))
-        appended = await self._append(event)
+        shadow = (shadow_decision(self.shadow, request, detection, self.keys is not None)
+                  if self.shadow is not None else None)
+        appended = await self._append(audit_events.decided(
+            decision, self.clock(), source=source.as_json(), shadow=shadow))
         if not appended.created and not _same_source(appended.record, source):
             # another message with this id was decided meanwhile (a race the check above
             # cannot see): it owns the id's response
@@ -354,15 +352,9 @@ class Pipeline:
             else f"rejected/{source.topic}/{source.partition}/{source.offset}"
         )
         reason = {"code": rejection.code, "message": rejection.message}
-        appended = await self._append(AuditEvent(
-            record_id=record_id, kind="rejected", request_id=rejection.request_id,
-            tenant=rejection.tenant, occurred_at=self.clock(),
-            details={"reasons": [reason], "path": rejection.path,
-                     "byte_offset": rejection.byte_offset, "size": len(raw),
-                     "source": source.as_json(), "policy": self.policy.reference,
-                     **({"undeclared": dict(rejection.undeclared)} if rejection.undeclared
-                        else {})},
-        ))
+        appended = await self._append(audit_events.intake_rejected(
+            rejection, record_id, len(raw), source.as_json(), self.policy.reference,
+            self.clock()))
         if not appended.created and not _same_source(appended.record, source):
             # another message with this id was rejected meanwhile: it owns the id's response
             return await self._duplicate_id(rejection.request_id or "", rejection.tenant, raw,
@@ -391,13 +383,11 @@ class Pipeline:
         reason = Reason("detector-failed",
                         f"personal-data detection failed ({type(error).__name__}); "
                         "the request is blocked rather than sent unchecked")
-        record_id = f"{request.id}/blocked"
-        appended = await self._append(AuditEvent(
-            record_id=record_id, kind="blocked", request_id=request.id, tenant=request.tenant,
-            occurred_at=self.clock(),
-            details={"decision": "block", "reasons": [reason.as_json()],
-                     "source": source.as_json(), "policy": self.policy.reference},
-        ))
+        event = audit_events.detector_failed(request.id, request.tenant, reason,
+                                             source.as_json(), self.policy.reference,
+                                             self.clock())
+        record_id = event.record_id
+        appended = await self._append(event)
         log.error("detector failed; request blocked", request_id=request.id,
                   error_type=type(error).__name__)
         if not appended.created and not _same_source(appended.record, source):
@@ -436,17 +426,11 @@ class Pipeline:
 
         async def audit_forwarded(target: PolicyProvider, body: dict[str, Any]) -> str:
             # one record per provider that receives the request, durable before the call
-            record_id = f"{request_id}/forwarded/{target.id}"
-            await self._append(AuditEvent(
-                record_id=record_id, kind="forwarded", request_id=request_id,
-                tenant=tenant, occurred_at=self.clock(),
-                details={"provider": target.id, "endpoint": target.endpoint,
-                         "jurisdiction": target.jurisdiction, "model": body.get("model"),
-                         "forwarded_sha256": forwarded_digest(body),
-                         "admitted_record": message["audit_record_id"],
-                         "policy": policy.reference, "source": source.as_json()},
-            ))
-            return record_id
+            event = audit_events.forwarded(request_id, tenant, target, body,
+                                           message["audit_record_id"], policy.reference,
+                                           source.as_json(), self.clock())
+            await self._append(event)
+            return event.record_id
 
         # the operators and restoration the policy now in force gives this request
         resolution = policy.resolve(tenant, message.get("purpose"), message["classification"])
@@ -507,22 +491,15 @@ class Pipeline:
                       for m, c in zip(answer.messages, checked.messages, strict=True)),
                 answer.model, answer.finish_reason)
         provider = delivered.provider
-        record_id = f"{request_id}/answered"
-        await self._append_holding(AuditEvent(
-            record_id=record_id, kind="answered", request_id=request_id, tenant=tenant,
-            occurred_at=self.clock(),
-            details={"provider": provider.id,
-                     "model": _recordable_model(answer.model),
-                     "choices": len(answer.messages),
-                     "failed_over_from": delivered.tried[:-1],
-                     "streamed": chunks is not None,
-                     "answer_entities": checked.counts,
-                     "answer_operators": checked.operators,
-                     # a streamed answer left piece by piece: a block can only be recorded
-                     "answer_blocked_after_streaming": list(checked.blocked),
-                     "placeholders_restored": restore is not unchanged,
-                     "policy": policy.reference},
-        ))
+        event = audit_events.answered(
+            request_id, tenant, self.clock(), provider=provider.id,
+            model=_recordable_model(answer.model), choices=len(answer.messages),
+            failed_over_from=delivered.tried[:-1], streamed=chunks is not None,
+            answer_entities=checked.counts, answer_operators=checked.operators,
+            blocked_after_streaming=checked.blocked,
+            placeholders_restored=restore is not unchanged, policy=policy.reference)
+        record_id = event.record_id
+        await self._append_holding(event)
         log.info("answered", request_id=request_id, provider=provider.id)
         common["audit_record_id"] = record_id
         return [response(
@@ -551,12 +528,10 @@ class Pipeline:
                       and REQUEST_ID_PATTERN.match(request_id) else None)
         tenant = message.get("tenant") if isinstance(message, dict) else None
         known_tenant = tenant if tenant in self.policy.policy.tenant_ids else None
-        record_id = f"forward-refused/{source.topic}/{source.partition}/{source.offset}"
-        appended = await self._append(AuditEvent(
-            record_id=record_id, kind="rejected", request_id=request_id, tenant=known_tenant,
-            occurred_at=self.clock(),
-            details={"reasons": [problem.as_json()], "source": source.as_json(),
-                     "policy": self.policy.reference}))
+        event = audit_events.forward_refused(source.as_json(), request_id, known_tenant,
+                                             problem, self.policy.reference, self.clock())
+        record_id = event.record_id
+        appended = await self._append(event)
         log.warning("forward message refused: not what was admitted", code=problem.code,
                     **source.as_json())
         if not appended.created or request_id is None or self.audit.records_for_request(
@@ -594,12 +569,10 @@ class Pipeline:
         self, request_id: str, reasons: list[dict[str, str]], provider_id: str,
         common: dict[str, Any],
     ) -> list[Outgoing]:
-        record_id = f"{request_id}/failed"
-        await self._append_holding(AuditEvent(
-            record_id=record_id, kind="failed", request_id=request_id, tenant=common["tenant"],
-            occurred_at=self.clock(), details={"provider": provider_id, "reasons": reasons,
-                                               "policy": self.policy.reference},
-        ))
+        event = audit_events.failed(request_id, common["tenant"], provider_id, reasons,
+                                    self.policy.reference, self.clock())
+        record_id = event.record_id
+        await self._append_holding(event)
         log.warning("failed", request_id=request_id, provider=provider_id,
                     codes=[r.get("code") for r in reasons])
         return [response(request_id, "failed", reasons=reasons, provider=provider_id,
@@ -669,16 +642,6 @@ def shadow_decision(shadow: LoadedPolicy, request: GovernedRequest, detection: D
             "model": verdict.model if verdict.provider else None,
             "operators": dict(sorted(verdict.operators.items())),
             "reasons": [r.code for r in verdict.reasons]}
-
-
-def _with_shadow(event: AuditEvent, shadow: dict[str, Any]) -> AuditEvent:
-    return AuditEvent(event.record_id, event.kind, event.request_id, event.tenant,
-                      event.occurred_at, {**event.details, "shadow": shadow})
-
-
-def _with_source(event: AuditEvent, source: Source) -> AuditEvent:
-    return AuditEvent(event.record_id, event.kind, event.request_id, event.tenant,
-                      event.occurred_at, {**event.details, "source": source.as_json()})
 
 
 def _same_source(record: StoredRecord, source: Source) -> bool:

@@ -24,7 +24,8 @@ from streams.adapters.pkcs11_keys import TokenSigner, open_token, signer_label, 
 from streams.adapters.private_files import make_private_folder
 from streams.adapters.signer import AuditSigner, export_public_key, load_or_create_signer
 from streams.config import Settings
-from streams.core.audit import AuditEvent, AuditKind
+from streams.core import audit_events
+from streams.core.audit import AuditKind
 from streams.core.keyring import DPO, WORKER
 
 log = structlog.get_logger(__name__)
@@ -70,6 +71,6 @@ def open_writer(settings: Settings, role: str = DPO) -> GroupCommitLog:
 def append_record(audit: AuditStore, kind: AuditKind, tenant: str | None,
                   details: dict[str, Any]) -> str:
     """Append one signed record that belongs to no request; returns its id."""
-    record_id = f"{kind}/{uuid.uuid4().hex}"
-    audit.append(AuditEvent(record_id, kind, None, tenant, datetime.now(UTC), details))
-    return record_id
+    event = audit_events.dpo_record(kind, tenant, details, uuid.uuid4().hex, datetime.now(UTC))
+    audit.append(event)
+    return event.record_id
