@@ -40,6 +40,7 @@ from streams.adapters.providers.base import Adapter, ProviderAnswer
 from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.fallback import candidates
 from streams.adapters.providers.resilience import RetryPolicy
+from streams.adapters.schemas import forward_schema
 from streams.answer_chunks import AnswerChunks, ChunkSink, unchanged
 from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
 from streams.core import audit_events
@@ -52,7 +53,7 @@ from streams.core.decision import (
     prompt_chars,
 )
 from streams.core.forward_check import admission_problem
-from streams.core.forward_message import ForwardMessage
+from streams.core.forward_message import ForwardMessage, version_problem
 from streams.core.intake import (
     MODEL_PATTERN,
     REQUEST_ID_PATTERN,
@@ -158,6 +159,7 @@ class Pipeline:
         self.keys = keys  # for the keyed-hash and encrypt redaction operators
         self.detector_timeout_s = detector_timeout_s
         self.intake = intake
+        self.forward_schema = forward_schema()  # what a forward message must look like
         # batched across the requests in flight; in detection processes when the worker says
         # so (then this process loads no detector of its own)
         if detection is None:
@@ -269,7 +271,7 @@ class Pipeline:
         request = accepted
         # One id, one decision: a producer duplicate is ignored even when it would be decided
         # differently (other content, or the detector failing this time).
-        owner = self._id_owner(request.id, source)
+        owner = await self._id_owner(request.id, source)
         if owner is not None:
             return await self._duplicate_id(request.id, request.tenant, raw, source, owner)
         try:
@@ -278,7 +280,11 @@ class Pipeline:
             detection = await self.detection.detect(request.messages, request.language)
         except Exception as error:
             return await self._fail_closed(request, source, error)
-        conversation = (self.placeholders.load(request.tenant, request.conversation_key)
+        # read in the store threads (the vault is SQLite); a conversation's turns are not
+        # judged at once: the worker runs them one after the other (streams.app
+        # conversation_key), so this read sees the previous turn's save
+        conversation = (await self._off_loop(self.placeholders.load, request.tenant,
+                                             request.conversation_key)
                         if self.placeholders is not None else None)
         pending = prepare_decision(request, detection, self.policy,
                                    keys_available=self.keys is not None,
@@ -322,10 +328,11 @@ class Pipeline:
             metadata=dict(decision.request.metadata),
         )
 
-    def _id_owner(self, request_id: str, source: Source) -> StoredRecord | None:
+    async def _id_owner(self, request_id: str, source: Source) -> StoredRecord | None:
         """The record of an earlier message that used this request id (decided or rejected),
         if that message is not this one (a redelivery after a crash is the same message)."""
-        first = next((r for r in self.audit.records_for_request(request_id)
+        records = await self._off_loop(self.audit.records_for_request, request_id)
+        first = next((r for r in records
                       if r.kind in ("admitted", "blocked", "rejected")), None)
         return first if first is not None and not _same_source(first, source) else None
 
@@ -346,7 +353,7 @@ class Pipeline:
         # the first message with a readable id owns the id's response; any other is recorded
         # (and copied to douane.rejected) by its place on the topic, without a response
         owns_id = (rejection.request_id is not None and rejection.code != "duplicate-id"
-                   and self._id_owner(rejection.request_id, source) is None)
+                   and await self._id_owner(rejection.request_id, source) is None)
         record_id = (
             f"{rejection.request_id}/rejected" if owns_id
             else f"rejected/{source.topic}/{source.partition}/{source.offset}"
@@ -401,63 +408,72 @@ class Pipeline:
         return self._addressed(await self._forward(raw, source))
 
     async def _forward(self, raw: bytes, source: Source) -> list[Outgoing]:
-        message = json.loads(raw)
-        # only what the admit stage decided and signed leaves: checked before anything else,
-        # so a forged message can neither reach a provider nor disturb the real request
-        admission = self._signed_admission(message)
-        problem = admission_problem(message, admission)
-        if problem is not None:
-            return await self._refuse_forward(message, source, problem)
+        value = json.loads(raw)
+        # a layout this release does not know is not read at all; then only what the admit
+        # stage decided and signed leaves: checked before anything else, so a forged message
+        # can neither reach a provider nor disturb the real request
+        problem = version_problem(value)
+        admission = None
+        if problem is None:
+            admission = await self._off_loop(self._signed_admission, value)
+            problem = admission_problem(value, admission)
+        parsed = ForwardMessage.parse(value, self.forward_schema) if problem is None else problem
+        if isinstance(parsed, Reason):
+            return await self._refuse_forward(value, source, parsed)
         assert admission is not None
-        request_id, tenant = message["id"], message["tenant"]
+        message = parsed
+        request_id, tenant = message.id, message.tenant
         policy = self.policy  # the set in force for this message, start to end
-        existing = {r.kind for r in self.audit.records_for_request(request_id)}
+        existing = {r.kind for r in await self._off_loop(self.audit.records_for_request,
+                                                         request_id)}
         if existing & {"answered", "failed"}:
             log.info("already answered; forward skipped", request_id=request_id)
             return []
-        common = {"tenant": tenant, "audit_record_id": None, "policy_hash": message["policy_hash"],
-                  "metadata": message.get("metadata", {})}
+        common: dict[str, Any] = {"tenant": tenant, "audit_record_id": None,
+                                  "policy_hash": message.policy_hash,
+                                  "metadata": dict(message.metadata)}
         if "forwarded" in existing:
             return await self._failed(request_id, [{
                 "code": "delivery-uncertain",
                 "message": "douane stopped while this request was with the provider; it is not "
                            "sent again automatically. Resubmit it with a new id.",
-            }], message["provider"], common)
+            }], message.provider, common)
 
         async def audit_forwarded(target: PolicyProvider, body: dict[str, Any]) -> str:
             # one record per provider that receives the request, durable before the call
             event = audit_events.forwarded(request_id, tenant, target, body,
-                                           message["audit_record_id"], policy.reference,
+                                           message.audit_record_id, policy.reference,
                                            source.as_json(), self.clock())
             await self._append(event)
             return event.record_id
 
         # the operators and restoration the policy now in force gives this request
-        resolution = policy.resolve(tenant, message.get("purpose"), message["classification"])
+        resolution = policy.resolve(tenant, message.purpose, message.classification)
         # the tenant and conversation are those the signed admission names (checked above),
         # and only the placeholders it lists are put back
-        restore = (self._restorer(tenant, message["conversation"],
-                                  admission["details"].get("restorable_placeholders") or ())
+        restore = (await self._restorer(tenant, message.conversation,
+                                        admission["details"].get("restorable_placeholders")
+                                        or ())
                    if resolution.restore_answers else self.answer_hook)
         guard = StreamedAnswerGuard(self.detection.detect, resolution.entities, tenant,
                                     self._token_source(request_id), restore, request_id)
         chunk_sink = self._chunk_sink_for(tenant)
         chunks = (AnswerChunks(request_id, chunk_sink, guard, whole_sentences=True)
-                  if message.get("stream") and chunk_sink is not None else None)
-        allowed = candidates(policy, message)
+                  if message.stream and chunk_sink is not None else None)
+        allowed = candidates(policy, message.as_json())
         if not allowed:  # fail closed: the policy now in force allows none of them
             return await self._failed(request_id, [{
                 "code": "no-allowed-provider",
                 "message": f"the policy now in force ('{policy.policy.policy}' "
                            f"v{policy.policy.version}) allows none of the providers chosen for "
                            "this request; nothing was sent",
-            }], message["provider"], common)
+            }], message.provider, common)
         delivered = await self.delivery.deliver(
-            request_id, allowed, message["body"],
+            request_id, allowed, dict(message.body),
             audit_forwarded, on_text=chunks.feed if chunks else None)
         answer = delivered.answer
         if answer is None or delivered.provider is None:
-            return await self._failed(request_id, delivered.reasons, message["provider"], common)
+            return await self._failed(request_id, delivered.reasons, message.provider, common)
         try:  # personal data the model itself wrote: the request's operators apply
             checked = await self._govern_answer(answer, resolution.entities, tenant,
                                                 request_id)
@@ -466,7 +482,7 @@ class Pipeline:
                 "code": "answer-scan-failed",
                 "message": f"the answer could not be checked for personal data "
                            f"({type(error).__name__}); it is withheld",
-            }], message["provider"], common)
+            }], message.provider, common)
         if chunks is not None and (guard.blocked or guard.error):
             await chunks.finish()  # nothing more leaves: the guard releases nothing now
             return await self._failed(request_id, [{
@@ -475,13 +491,13 @@ class Pipeline:
                            "policy blocks for this request; the rest of the answer is withheld"
                            if guard.blocked else "a piece of the answer could not be checked for "
                            f"personal data ({guard.error}); the rest is withheld",
-            }], message["provider"], common)
+            }], message.provider, common)
         if checked.blocked and chunks is None:
             return await self._failed(request_id, [{
                 "code": "answer-blocked-entity",
                 "message": f"the model's answer contains {', '.join(checked.blocked)}, which "
                            "the policy blocks for this request; the answer is withheld",
-            }], message["provider"], common)
+            }], message.provider, common)
         if chunks is not None:  # the answer is exactly what was streamed (restored)
             answer = ProviderAnswer(({"role": "assistant", "content": await chunks.finish()},),
                                     answer.model, answer.finish_reason)
@@ -505,7 +521,7 @@ class Pipeline:
         return [response(
             request_id, "answered", reasons=[], messages=list(answer.messages),
             provider=provider.id, model=answer.model,
-            redacted_entities=message.get("redacted_entities", {}), **common,
+            redacted_entities=dict(message.redacted_entities), **common,
         )]
 
     def _signed_admission(self, message: Any) -> dict[str, Any] | None:
@@ -532,23 +548,24 @@ class Pipeline:
                                              problem, self.policy.reference, self.clock())
         record_id = event.record_id
         appended = await self._append(event)
-        log.warning("forward message refused: not what was admitted", code=problem.code,
-                    **source.as_json())
-        if not appended.created or request_id is None or self.audit.records_for_request(
-                request_id) != [appended.record]:
+        log.warning("forward message refused", code=problem.code, **source.as_json())
+        if not appended.created or request_id is None or await self._off_loop(
+                self.audit.records_for_request, request_id) != [appended.record]:
             return []
         return [response(request_id, "failed", tenant=known_tenant,
                          reasons=[problem.as_json()], audit_record_id=record_id,
                          policy_hash=self.policy.digest)]
 
-    def _restorer(self, tenant: str, conversation: str,
-                  restorable: Collection[str]) -> Callable[[str], str]:
+    async def _restorer(self, tenant: str, conversation: str,
+                        restorable: Collection[str]) -> Callable[[str], str]:
         """Puts the conversation's values back into the answer, when the deployment allows:
         only those behind ``restorable``, the placeholders written in place of this request's
         own values (never one the sender typed, never one of an earlier turn alone)."""
         if not self.restore_answers or self.placeholders is None or not restorable:
             return self.answer_hook
-        mapping = self.placeholders.load(tenant, conversation).limited_to(restorable)
+        # the vault is SQLite: read in the store threads, never on the event loop
+        stored = await self._off_loop(self.placeholders.load, tenant, conversation)
+        mapping = stored.limited_to(restorable)
         if not mapping.values:
             return self.answer_hook
         hook = self.answer_hook
