@@ -42,7 +42,9 @@ class ForwardSchema:
 def version_problem(value: object) -> Reason | None:
     """Why a message of another layout is not read (another release wrote it), or None: a
     version this release reads, or none (version 1). Checked before anything else is read."""
-    version = value.get("version", FORWARD_VERSION) if isinstance(value, Mapping) else None
+    if not isinstance(value, Mapping):
+        return None  # no message at all: its shape is what is wrong (ForwardMessage.parse)
+    version = value.get("version", FORWARD_VERSION)
     if type(version) is int and version == FORWARD_VERSION:
         return None
     # a forged message may carry anything: only a number is quoted back
