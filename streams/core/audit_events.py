@@ -37,14 +37,22 @@ __all__ = [
     "decided",
     "detector_failed",
     "dpo_record",
+    "erased",
+    "erasure_refused_ambiguous",
+    "erasure_refused_by_hold",
+    "erasure_request",
     "failed",
     "forward_refused",
     "forwarded",
+    "hold_placed",
+    "hold_released",
     "intake_rejected",
     "key_rotated",
     "policy_changed",
     "policy_refused",
+    "retention_run",
     "shadow_loaded",
+    "subject_linked",
 ]
 
 Json = Mapping[str, Any]
@@ -262,9 +270,88 @@ def shadow_loaded(in_force: Json, shadow: Json, shadow_files: Sequence[tuple[str
 
 # ---------------------------------------------------------------- the DPO's actions
 
+# Each takes, last, ``unique`` (a fresh random value per action: the record's id is the kind
+# and it) and ``now``; streams.services.audit_log.append_record supplies both.
+
+
 def dpo_record(kind: AuditKind, tenant: str | None, details: Json, unique: str,
                now: datetime) -> AuditEvent:
-    """A record that belongs to no request: a DPO's action or a retention run
-    (``retention_run``, ``hold_placed``, ``hold_released``, ``erased``, ``erasure_refused``,
-    ``subject_linked``). Its id is the kind and ``unique``, a fresh random value per action."""
+    """A record that belongs to no request: a DPO's action or a retention run."""
     return AuditEvent(f"{kind}/{unique}", kind, None, tenant, now, dict(details))
+
+
+def retention_run(as_of: str, data_keys_destroyed: int, period_keys_destroyed: int,
+                  kept_under_hold: int, vault_entries_pruned: int,
+                  periods: Mapping[str, int], unique: str, now: datetime) -> AuditEvent:
+    """``retention_run``: what expired and was destroyed (``periods``: data keys destroyed
+    per retention period)."""
+    return dpo_record("retention_run", None, {
+        "as_of": as_of,
+        "stores": {"key_store": {"data_keys_destroyed": data_keys_destroyed,
+                                 "period_keys_destroyed": period_keys_destroyed,
+                                 "kept_under_hold": kept_under_hold},
+                   "vault": {"entries_pruned": vault_entries_pruned}},
+        "periods": [{"period": p, "data_keys_destroyed": n}
+                    for p, n in sorted(periods.items())],
+    }, unique, now)
+
+
+def hold_placed(tenant: str, hold_id: str, subject_fingerprint: str | None, reason: str,
+                unique: str, now: datetime) -> AuditEvent:
+    """``hold_placed``: a tenant's keys (or one subject's) kept through runs and erasure."""
+    return dpo_record("hold_placed", tenant, {
+        "hold_id": hold_id, "subject_fingerprint": subject_fingerprint, "reason": reason},
+        unique, now)
+
+
+def hold_released(tenant: str, hold_id: str, subject_fingerprint: str | None, reason: str,
+                  unique: str, now: datetime) -> AuditEvent:
+    """``hold_released``: the hold ends (``reason``: the one it was placed for)."""
+    return dpo_record("hold_released", tenant, {
+        "hold_id": hold_id, "subject_fingerprint": subject_fingerprint, "reason": reason},
+        unique, now)
+
+
+def subject_linked(tenant: str, decision: str, subject_fingerprints: Sequence[str],
+                   case: str, requested_by: str, unique: str, now: datetime) -> AuditEvent:
+    """``subject_linked``: a DPO's decision (confirmed or split) on two identifiers."""
+    return dpo_record("subject_linked", tenant, {
+        "decision": decision, "subject_fingerprints": sorted(subject_fingerprints),
+        "case": case, "requested_by": requested_by}, unique, now)
+
+
+def erasure_request(as_of: str, subject_fingerprint: str, subjects: Sequence[str], reason: str,
+                    case: str | None, requested_by: str | None,
+                    policy: Json | None) -> dict[str, Any]:
+    """What every record of one erasure request says, erased or refused."""
+    return {"as_of": as_of, "subject_fingerprint": subject_fingerprint,
+            "subjects": list(subjects), "reason": reason, "case": case,
+            "requested_by": requested_by, "policy": dict(policy) if policy else policy}
+
+
+def erasure_refused_by_hold(tenant: str, request: Json, hold_id: str, hold_reason: str,
+                            hold_subject_fingerprint: str | None, unique: str,
+                            now: datetime) -> AuditEvent:
+    """``erasure_refused``: a legal hold covers the person; nothing was destroyed."""
+    return dpo_record("erasure_refused", tenant, {
+        **request, "refused_by": "hold", "hold_id": hold_id, "hold_reason": hold_reason,
+        "hold_subject_fingerprint": hold_subject_fingerprint}, unique, now)
+
+
+def erasure_refused_ambiguous(tenant: str, request: Json,
+                              unresolved_links: Sequence[tuple[str, str]], unique: str,
+                              now: datetime) -> AuditEvent:
+    """``erasure_refused``: the person's identifiers include links no DPO has decided."""
+    return dpo_record("erasure_refused", tenant, {
+        **request, "refused_by": "ambiguous-person",
+        "unresolved_links": [[first, second] for first, second in unresolved_links]},
+        unique, now)
+
+
+def erased(tenant: str, request: Json, data_keys: Sequence[Json], vault_entries_pruned: int,
+           unique: str, now: datetime) -> AuditEvent:
+    """``erased``: the person's data keys destroyed (``data_keys``: key id, period and subject
+    fingerprint of each) and the vault entries they protected pruned."""
+    return dpo_record("erased", tenant, {
+        **request, "data_keys": [dict(k) for k in data_keys],
+        "vault_entries_pruned": vault_entries_pruned}, unique, now)
