@@ -28,6 +28,8 @@ FORWARD_TOPIC_PREFIX = "douane.forward."
 # the Kafka client security variables (streams/adapters/kafka_security.py lists them)
 KAFKA_SECURITY_PREFIXES = ("DOUANE_KAFKA_SECURITY_", "DOUANE_KAFKA_SASL_", "DOUANE_KAFKA_SSL_",
                            "DOUANE_KAFKA_CLIENT_PROPERTIES")
+# the front door's per-key and per-tenant limits (streams/front_door/limits.py lists them)
+FRONT_DOOR_LIMIT_PREFIXES = ("DOUANE_FRONT_DOOR_KEY_", "DOUANE_FRONT_DOOR_TENANT_")
 
 
 def forward_topic(provider_id: str) -> str:
@@ -107,6 +109,16 @@ class Settings:
     # 0, so that several workers on one machine need no port each; loopback by default
     worker_http_port: int = 0
     worker_http_host: str = "127.0.0.1"
+    # the front door: its API key file (DOUANE_FRONT_DOOR_KEYS, default
+    # home/front-door-keys.json), how long a caller waits for an answer
+    # (DOUANE_FRONT_DOOR_TIMEOUT_S) and how long an answer nobody waits for any more is
+    # still expected (DOUANE_FRONT_DOOR_ABANDON_S)
+    front_door_keys: Path | None = None
+    front_door_timeout_s: float = 60.0
+    front_door_abandon_s: float = 600.0
+    # DOUANE_FRONT_DOOR_KEY_* and _TENANT_* as set: read into limits by
+    # streams.front_door.limits (LimitSettings.from_environment)
+    front_door_limits_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -199,6 +211,13 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             source.get("DOUANE_DPO_SIGNING_KEY") or keys_dir / "dpo-signing.pem").resolve(),
         worker_http_port=_port(source, "DOUANE_WORKER_HTTP_PORT"),
         worker_http_host=source.get("DOUANE_WORKER_HTTP_HOST") or "127.0.0.1",
+        front_door_keys=(Path(source["DOUANE_FRONT_DOOR_KEYS"])
+                         if source.get("DOUANE_FRONT_DOOR_KEYS") else None),
+        front_door_timeout_s=float(source.get("DOUANE_FRONT_DOOR_TIMEOUT_S", "60")),
+        front_door_abandon_s=float(source.get("DOUANE_FRONT_DOOR_ABANDON_S", "600")),
+        front_door_limits_env=tuple(sorted(
+            (name, value) for name, value in source.items()
+            if name.startswith(FRONT_DOOR_LIMIT_PREFIXES))),
     )
 
 

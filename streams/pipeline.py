@@ -42,19 +42,20 @@ from streams.adapters.providers.base import Adapter, ProviderAnswer
 from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.fallback import candidates
 from streams.adapters.providers.resilience import RetryPolicy
+from streams.adapters.schemas import forward_schema
 from streams.answer_chunks import AnswerChunks, ChunkSink, unchanged
 from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
+from streams.core import audit_events
 from streams.core.answers import AnswerVerdict, plan_answer
 from streams.core.audit import AuditEvent
 from streams.core.decision import (
     Decision,
     evaluate,
-    forwarded_digest,
     prepare_decision,
     prompt_chars,
 )
 from streams.core.forward_check import admission_problem
-from streams.core.forward_message import ForwardMessage
+from streams.core.forward_message import ForwardMessage, version_problem
 from streams.core.intake import (
     MODEL_PATTERN,
     REQUEST_ID_PATTERN,
@@ -160,6 +161,7 @@ class Pipeline:
         self.keys = keys  # for the keyed-hash and encrypt redaction operators
         self.detector_timeout_s = detector_timeout_s
         self.intake = intake
+        self.forward_schema = forward_schema()  # what a forward message must look like
         # batched across the requests in flight; in detection processes when the worker says
         # so (then this process loads no detector of its own)
         if detection is None:
@@ -290,7 +292,7 @@ class Pipeline:
         request = accepted
         # One id, one decision: a producer duplicate is ignored even when it would be decided
         # differently (other content, or the detector failing this time).
-        owner = self._id_owner(request.id, source)
+        owner = await self._id_owner(request.id, source)
         if owner is not None:
             return await self._duplicate_id(request.id, request.tenant, raw, source, owner)
         try:
@@ -299,7 +301,11 @@ class Pipeline:
             detection = await self.detection.detect(request.messages, request.language)
         except Exception as error:
             return await self._fail_closed(request, source, error)
-        conversation = (self.placeholders.load(request.tenant, request.conversation_key)
+        # read in the store threads (the vault is SQLite); a conversation's turns are not
+        # judged at once: the worker runs them one after the other (streams.app
+        # conversation_key), so this read sees the previous turn's save
+        conversation = (await self._off_loop(self.placeholders.load, request.tenant,
+                                             request.conversation_key)
                         if self.placeholders is not None else None)
         pending = prepare_decision(request, detection, self.policy,
                                    keys_available=self.keys is not None,
@@ -313,12 +319,10 @@ class Pipeline:
                 self.placeholders.save, request.tenant, request.conversation_key,
                 conversation, decision.verdict.resolution.retention_s["encrypted_payloads"],
                 request.id)
-        event = decision.audit_event(self.clock())
-        event = _with_source(event, source)
-        if self.shadow is not None:
-            event = _with_shadow(event, shadow_decision(self.shadow, request, detection,
-                                                        self.keys is not None))
-        appended = await self._append(event)
+        shadow = (shadow_decision(self.shadow, request, detection, self.keys is not None)
+                  if self.shadow is not None else None)
+        appended = await self._append(audit_events.decided(
+            decision, self.clock(), source=source.as_json(), shadow=shadow))
         if not appended.created and not _same_source(appended.record, source):
             # another message with this id was decided meanwhile (a race the check above
             # cannot see): it owns the id's response
@@ -347,10 +351,11 @@ class Pipeline:
             metadata=dict(decision.request.metadata),
         )
 
-    def _id_owner(self, request_id: str, source: Source) -> StoredRecord | None:
+    async def _id_owner(self, request_id: str, source: Source) -> StoredRecord | None:
         """The record of an earlier message that used this request id (decided or rejected),
         if that message is not this one (a redelivery after a crash is the same message)."""
-        first = next((r for r in self.audit.records_for_request(request_id)
+        records = await self._off_loop(self.audit.records_for_request, request_id)
+        first = next((r for r in records
                       if r.kind in ("admitted", "blocked", "rejected")), None)
         return first if first is not None and not _same_source(first, source) else None
 
@@ -371,21 +376,15 @@ class Pipeline:
         # the first message with a readable id owns the id's response; any other is recorded
         # (and copied to douane.rejected) by its place on the topic, without a response
         owns_id = (rejection.request_id is not None and rejection.code != "duplicate-id"
-                   and self._id_owner(rejection.request_id, source) is None)
+                   and await self._id_owner(rejection.request_id, source) is None)
         record_id = (
             f"{rejection.request_id}/rejected" if owns_id
             else f"rejected/{source.topic}/{source.partition}/{source.offset}"
         )
         reason = {"code": rejection.code, "message": rejection.message}
-        appended = await self._append(AuditEvent(
-            record_id=record_id, kind="rejected", request_id=rejection.request_id,
-            tenant=rejection.tenant, occurred_at=self.clock(),
-            details={"reasons": [reason], "path": rejection.path,
-                     "byte_offset": rejection.byte_offset, "size": len(raw),
-                     "source": source.as_json(), "policy": self.policy.reference,
-                     **({"undeclared": dict(rejection.undeclared)} if rejection.undeclared
-                        else {})},
-        ))
+        appended = await self._append(audit_events.intake_rejected(
+            rejection, record_id, len(raw), source.as_json(), self.policy.reference,
+            self.clock()))
         if not appended.created and not _same_source(appended.record, source):
             # another message with this id was rejected meanwhile: it owns the id's response
             return await self._duplicate_id(rejection.request_id or "", rejection.tenant, raw,
@@ -416,13 +415,11 @@ class Pipeline:
         reason = Reason("detector-failed",
                         f"personal-data detection failed ({type(error).__name__}); "
                         "the request is blocked rather than sent unchecked")
-        record_id = f"{request.id}/blocked"
-        appended = await self._append(AuditEvent(
-            record_id=record_id, kind="blocked", request_id=request.id, tenant=request.tenant,
-            occurred_at=self.clock(),
-            details={"decision": "block", "reasons": [reason.as_json()],
-                     "source": source.as_json(), "policy": self.policy.reference},
-        ))
+        event = audit_events.detector_failed(request.id, request.tenant, reason,
+                                             source.as_json(), self.policy.reference,
+                                             self.clock())
+        record_id = event.record_id
+        appended = await self._append(event)
         log.error("detector failed; request blocked", request_id=request.id,
                   error_type=type(error).__name__)
         self._count("admit", request.tenant, "block", [reason.code])
@@ -437,69 +434,72 @@ class Pipeline:
         return self._addressed(await self._forward(raw, source))
 
     async def _forward(self, raw: bytes, source: Source) -> list[Outgoing]:
-        message = json.loads(raw)
-        # only what the admit stage decided and signed leaves: checked before anything else,
-        # so a forged message can neither reach a provider nor disturb the real request
-        admission = self._signed_admission(message)
-        problem = admission_problem(message, admission)
-        if problem is not None:
-            return await self._refuse_forward(message, source, problem)
+        value = json.loads(raw)
+        # a layout this release does not know is not read at all; then only what the admit
+        # stage decided and signed leaves: checked before anything else, so a forged message
+        # can neither reach a provider nor disturb the real request
+        problem = version_problem(value)
+        admission = None
+        if problem is None:
+            admission = await self._off_loop(self._signed_admission, value)
+            problem = admission_problem(value, admission)
+        parsed = ForwardMessage.parse(value, self.forward_schema) if problem is None else problem
+        if isinstance(parsed, Reason):
+            return await self._refuse_forward(value, source, parsed)
         assert admission is not None
-        request_id, tenant = message["id"], message["tenant"]
+        message = parsed
+        request_id, tenant = message.id, message.tenant
         policy = self.policy  # the set in force for this message, start to end
-        existing = {r.kind for r in self.audit.records_for_request(request_id)}
+        existing = {r.kind for r in await self._off_loop(self.audit.records_for_request,
+                                                         request_id)}
         if existing & {"answered", "failed"}:
             log.info("already answered; forward skipped", request_id=request_id)
             return []
-        common = {"tenant": tenant, "audit_record_id": None, "policy_hash": message["policy_hash"],
-                  "metadata": message.get("metadata", {})}
+        common: dict[str, Any] = {"tenant": tenant, "audit_record_id": None,
+                                  "policy_hash": message.policy_hash,
+                                  "metadata": dict(message.metadata)}
         if "forwarded" in existing:
             return await self._failed(request_id, [{
                 "code": "delivery-uncertain",
                 "message": "douane stopped while this request was with the provider; it is not "
                            "sent again automatically. Resubmit it with a new id.",
-            }], message["provider"], common)
+            }], message.provider, common)
 
         async def audit_forwarded(target: PolicyProvider, body: dict[str, Any]) -> str:
             # one record per provider that receives the request, durable before the call
-            record_id = f"{request_id}/forwarded/{target.id}"
-            await self._append(AuditEvent(
-                record_id=record_id, kind="forwarded", request_id=request_id,
-                tenant=tenant, occurred_at=self.clock(),
-                details={"provider": target.id, "endpoint": target.endpoint,
-                         "jurisdiction": target.jurisdiction, "model": body.get("model"),
-                         "forwarded_sha256": forwarded_digest(body),
-                         "admitted_record": message["audit_record_id"],
-                         "policy": policy.reference, "source": source.as_json()},
-            ))
-            return record_id
+            event = audit_events.forwarded(request_id, tenant, target, body,
+                                           message.audit_record_id, policy.reference,
+                                           source.as_json(), self.clock())
+            await self._append(event)
+            return event.record_id
 
         # the operators and restoration the policy now in force gives this request
-        resolution = policy.resolve(tenant, message.get("purpose"), message["classification"])
+        resolution = policy.resolve(tenant, message.purpose, message.classification)
         # the tenant and conversation are those the signed admission names (checked above),
         # and only the placeholders it lists are put back
-        restore = (self._restorer(tenant, message["conversation"],
-                                  admission["details"].get("restorable_placeholders") or ())
+        restore = (await self._restorer(tenant, message.conversation,
+                                        admission["details"].get("restorable_placeholders")
+                                        or ())
                    if resolution.restore_answers else self.answer_hook)
         guard = StreamedAnswerGuard(self.detection.detect, resolution.entities, tenant,
                                     self._token_source(request_id), restore, request_id)
         chunk_sink = self._chunk_sink_for(tenant)
         chunks = (AnswerChunks(request_id, chunk_sink, guard, whole_sentences=True)
-                  if message.get("stream") and chunk_sink is not None else None)
-        allowed = candidates(policy, message)
+                  if message.stream and chunk_sink is not None else None)
+        allowed = candidates(policy, message.as_json())
         if not allowed:  # fail closed: the policy now in force allows none of them
             return await self._failed(request_id, [{
                 "code": "no-allowed-provider",
                 "message": f"the policy now in force ('{policy.policy.policy}' "
                            f"v{policy.policy.version}) allows none of the providers chosen for "
                            "this request; nothing was sent",
-            }], message["provider"], common)
+            }], message.provider, common)
         delivered = await self.delivery.deliver(
-            request_id, allowed, message["body"],
+            request_id, allowed, dict(message.body),
             audit_forwarded, on_text=chunks.feed if chunks else None)
         answer = delivered.answer
         if answer is None or delivered.provider is None:
-            return await self._failed(request_id, delivered.reasons, message["provider"], common)
+            return await self._failed(request_id, delivered.reasons, message.provider, common)
         try:  # personal data the model itself wrote: the request's operators apply
             checked = await self._govern_answer(answer, resolution.entities, tenant,
                                                 request_id)
@@ -508,7 +508,7 @@ class Pipeline:
                 "code": "answer-scan-failed",
                 "message": f"the answer could not be checked for personal data "
                            f"({type(error).__name__}); it is withheld",
-            }], message["provider"], common)
+            }], message.provider, common)
         if chunks is not None and (guard.blocked or guard.error):
             await chunks.finish()  # nothing more leaves: the guard releases nothing now
             return await self._failed(request_id, [{
@@ -517,13 +517,13 @@ class Pipeline:
                            "policy blocks for this request; the rest of the answer is withheld"
                            if guard.blocked else "a piece of the answer could not be checked for "
                            f"personal data ({guard.error}); the rest is withheld",
-            }], message["provider"], common)
+            }], message.provider, common)
         if checked.blocked and chunks is None:
             return await self._failed(request_id, [{
                 "code": "answer-blocked-entity",
                 "message": f"the model's answer contains {', '.join(checked.blocked)}, which "
                            "the policy blocks for this request; the answer is withheld",
-            }], message["provider"], common)
+            }], message.provider, common)
         if chunks is not None:  # the answer is exactly what was streamed (restored)
             answer = ProviderAnswer(({"role": "assistant", "content": await chunks.finish()},),
                                     answer.model, answer.finish_reason)
@@ -533,29 +533,22 @@ class Pipeline:
                       for m, c in zip(answer.messages, checked.messages, strict=True)),
                 answer.model, answer.finish_reason)
         provider = delivered.provider
-        record_id = f"{request_id}/answered"
-        await self._append_holding(AuditEvent(
-            record_id=record_id, kind="answered", request_id=request_id, tenant=tenant,
-            occurred_at=self.clock(),
-            details={"provider": provider.id,
-                     "model": _recordable_model(answer.model),
-                     "choices": len(answer.messages),
-                     "failed_over_from": delivered.tried[:-1],
-                     "streamed": chunks is not None,
-                     "answer_entities": checked.counts,
-                     "answer_operators": checked.operators,
-                     # a streamed answer left piece by piece: a block can only be recorded
-                     "answer_blocked_after_streaming": list(checked.blocked),
-                     "placeholders_restored": restore is not unchanged,
-                     "policy": policy.reference},
-        ))
+        event = audit_events.answered(
+            request_id, tenant, self.clock(), provider=provider.id,
+            model=_recordable_model(answer.model), choices=len(answer.messages),
+            failed_over_from=delivered.tried[:-1], streamed=chunks is not None,
+            answer_entities=checked.counts, answer_operators=checked.operators,
+            blocked_after_streaming=checked.blocked,
+            placeholders_restored=restore is not unchanged, policy=policy.reference)
+        record_id = event.record_id
+        await self._append_holding(event)
         log.info("answered", request_id=request_id, provider=provider.id)
         self._count("forward", tenant, "answered")
         common["audit_record_id"] = record_id
         return [response(
             request_id, "answered", reasons=[], messages=list(answer.messages),
             provider=provider.id, model=answer.model,
-            redacted_entities=message.get("redacted_entities", {}), **common,
+            redacted_entities=dict(message.redacted_entities), **common,
         )]
 
     def _signed_admission(self, message: Any) -> dict[str, Any] | None:
@@ -578,30 +571,29 @@ class Pipeline:
                       and REQUEST_ID_PATTERN.match(request_id) else None)
         tenant = message.get("tenant") if isinstance(message, dict) else None
         known_tenant = tenant if tenant in self.policy.policy.tenant_ids else None
-        record_id = f"forward-refused/{source.topic}/{source.partition}/{source.offset}"
-        appended = await self._append(AuditEvent(
-            record_id=record_id, kind="rejected", request_id=request_id, tenant=known_tenant,
-            occurred_at=self.clock(),
-            details={"reasons": [problem.as_json()], "source": source.as_json(),
-                     "policy": self.policy.reference}))
-        log.warning("forward message refused: not what was admitted", code=problem.code,
-                    **source.as_json())
+        event = audit_events.forward_refused(source.as_json(), request_id, known_tenant,
+                                             problem, self.policy.reference, self.clock())
+        record_id = event.record_id
+        appended = await self._append(event)
+        log.warning("forward message refused", code=problem.code, **source.as_json())
         self._count("forward", known_tenant, "refused", [problem.code])
-        if not appended.created or request_id is None or self.audit.records_for_request(
-                request_id) != [appended.record]:
+        if not appended.created or request_id is None or await self._off_loop(
+                self.audit.records_for_request, request_id) != [appended.record]:
             return []
         return [response(request_id, "failed", tenant=known_tenant,
                          reasons=[problem.as_json()], audit_record_id=record_id,
                          policy_hash=self.policy.digest)]
 
-    def _restorer(self, tenant: str, conversation: str,
-                  restorable: Collection[str]) -> Callable[[str], str]:
+    async def _restorer(self, tenant: str, conversation: str,
+                        restorable: Collection[str]) -> Callable[[str], str]:
         """Puts the conversation's values back into the answer, when the deployment allows:
         only those behind ``restorable``, the placeholders written in place of this request's
         own values (never one the sender typed, never one of an earlier turn alone)."""
         if not self.restore_answers or self.placeholders is None or not restorable:
             return self.answer_hook
-        mapping = self.placeholders.load(tenant, conversation).limited_to(restorable)
+        # the vault is SQLite: read in the store threads, never on the event loop
+        stored = await self._off_loop(self.placeholders.load, tenant, conversation)
+        mapping = stored.limited_to(restorable)
         if not mapping.values:
             return self.answer_hook
         hook = self.answer_hook
@@ -622,12 +614,10 @@ class Pipeline:
         self, request_id: str, reasons: list[dict[str, str]], provider_id: str,
         common: dict[str, Any],
     ) -> list[Outgoing]:
-        record_id = f"{request_id}/failed"
-        await self._append_holding(AuditEvent(
-            record_id=record_id, kind="failed", request_id=request_id, tenant=common["tenant"],
-            occurred_at=self.clock(), details={"provider": provider_id, "reasons": reasons,
-                                               "policy": self.policy.reference},
-        ))
+        event = audit_events.failed(request_id, common["tenant"], provider_id, reasons,
+                                    self.policy.reference, self.clock())
+        record_id = event.record_id
+        await self._append_holding(event)
         log.warning("failed", request_id=request_id, provider=provider_id,
                     codes=[r.get("code") for r in reasons])
         self._count("forward", common["tenant"], "failed", [str(r.get("code")) for r in reasons])
@@ -698,16 +688,6 @@ def shadow_decision(shadow: LoadedPolicy, request: GovernedRequest, detection: D
             "model": verdict.model if verdict.provider else None,
             "operators": dict(sorted(verdict.operators.items())),
             "reasons": [r.code for r in verdict.reasons]}
-
-
-def _with_shadow(event: AuditEvent, shadow: dict[str, Any]) -> AuditEvent:
-    return AuditEvent(event.record_id, event.kind, event.request_id, event.tenant,
-                      event.occurred_at, {**event.details, "shadow": shadow})
-
-
-def _with_source(event: AuditEvent, source: Source) -> AuditEvent:
-    return AuditEvent(event.record_id, event.kind, event.request_id, event.tenant,
-                      event.occurred_at, {**event.details, "source": source.as_json()})
 
 
 def _same_source(record: StoredRecord, source: Source) -> bool:

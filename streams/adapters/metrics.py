@@ -28,6 +28,7 @@ from prometheus_client import (
 from streams.adapters.providers.base import ErrorKind
 from streams.core.audit import AUDIT_KINDS
 from streams.core.forward_check import NOT_ADMITTED
+from streams.core.forward_message import FORWARD_MALFORMED, FORWARD_VERSION_UNKNOWN
 
 # a "_created" timestamp next to every counter doubles the series and says nothing an
 # operator acts on
@@ -53,7 +54,8 @@ REASON_CODES = frozenset({
     "operator-unavailable", "no-residency-rule", "no-allowed-provider", "model-not-allowed",
     "routed", "redacted", "detector-failed",
     # the forward stage (streams.pipeline, streams.adapters.providers.delivery)
-    NOT_ADMITTED, "delivery-uncertain", "provider-failed", "provider-unavailable",
+    NOT_ADMITTED, FORWARD_VERSION_UNKNOWN, FORWARD_MALFORMED, "delivery-uncertain",
+    "provider-failed", "provider-unavailable",
     "stream-interrupted", "answer-blocked-entity", "answer-scan-failed",
 })
 # reasons that explain a decision without being why a request was stopped

@@ -33,14 +33,15 @@ import structlog
 
 from streams.adapters.audit.protocols import AuditStore
 from streams.adapters.policy_files import fingerprint, load_policy_set, read_cases
+from streams.core import audit_events
 from streams.core.audit import AuditEvent
+from streams.core.audit_events import MAX_PROBLEMS_RECORDED
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection
 from streams.core.policy import PolicyError
 from streams.core.policy_cases import Case, CaseResult, run_case
 
 log = structlog.get_logger(__name__)
-MAX_PROBLEMS_RECORDED = 20
 
 
 class PolicyHolder(Protocol):
@@ -55,17 +56,9 @@ class PolicyHolder(Protocol):
 
 def shadow_event(in_force: LoadedPolicy, shadow: LoadedPolicy, source: Path, app_id: str,
                  limits: list[str]) -> AuditEvent:
-    """``policy_changed`` with event ``shadow-loaded``: which set is judged in shadow next to
-    the one in force (``policy``, ``before`` and ``after`` still name the set in force, so a
-    reader looking for the enforced set is never misled)."""
-    event = policy_event("shadow-loaded", in_force, None, source, app_id, extra={
-        "shadow": shadow.reference,
-        "shadow_files": [{"path": p, "sha256": h} for p, h in shadow.files],
-        # what the shadow set names but the detector (built for the set in force) does not
-        # look for: its decisions ignore those
-        "shadow_limits": limits})
-    return AuditEvent(event.record_id.replace("policy/", "policy-shadow/", 1), event.kind, None,
-                      None, event.occurred_at, {**event.details, "after": in_force.reference})
+    """``policy_changed`` with event ``shadow-loaded``, loaded by this process now."""
+    return audit_events.shadow_loaded(in_force.reference, shadow.reference, shadow.files,
+                                      limits, str(source), _loader(app_id), datetime.now(UTC))
 
 
 def policy_event(
@@ -73,28 +66,17 @@ def policy_event(
     app_id: str, problems: list[str] | None = None, now: datetime | None = None,
     extra: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    moment = now or datetime.now(UTC)
-    loader = {"process": "douane worker", "app_id": app_id, "host": socket.gethostname(),
-              "pid": os.getpid()}
-    in_force = after or before
-    details: dict[str, Any] = {
-        # loaded (at start) | applied (hot reload) | refused | shadow-loaded (at start)
-        "event": event,
-        "before": before.reference if before else None,
-        "after": after.reference if after else None,
-        "policy": in_force.reference if in_force else None,
-        "source": str(source),
-        "files": [{"path": p, "sha256": h} for p, h in (after.files if after else ())],
-        "loaded_by": loader,
-        **(extra or {}),
-    }
-    if problems:
-        details["problems"] = problems[:MAX_PROBLEMS_RECORDED]
-        details["problem_count"] = len(problems)
-    stamp = moment.strftime("%Y%m%dT%H%M%S.%fZ")
-    return AuditEvent(record_id=f"policy/{app_id}/{loader['host']}/{loader['pid']}/{stamp}",
-                      kind="policy_changed", request_id=None, tenant=None, occurred_at=moment,
-                      details=details)
+    """``policy_changed`` (loaded, applied or refused), loaded by this process."""
+    return audit_events.policy_changed(
+        event, before.reference if before else None, after.reference if after else None,
+        after.files if after else (), str(source), _loader(app_id), now or datetime.now(UTC),
+        problems or (), extra)
+
+
+def _loader(app_id: str) -> dict[str, Any]:
+    """Which process loads a policy set, for its ``policy_changed`` record."""
+    return {"process": "douane worker", "app_id": app_id, "host": socket.gethostname(),
+            "pid": os.getpid()}
 
 
 def version_problem(old: LoadedPolicy, new: LoadedPolicy) -> list[str]:
@@ -266,8 +248,7 @@ class PolicyReloader:
         log.error("policy change refused; the previous policy stays in force",
                   policy=old.reference, problems=problems[:MAX_PROBLEMS_RECORDED],
                   problem_count=len(problems))
-        event = policy_event("refused", old, new, self.path, self.app_id, problems,
-                             extra=extra)
-        self.audit.append(AuditEvent(event.record_id, event.kind, None, None, event.occurred_at,
-                                     {**event.details, "policy": old.reference}))
+        self.audit.append(audit_events.policy_refused(
+            old.reference, new.reference if new else None, new.files if new else (),
+            str(self.path), _loader(self.app_id), datetime.now(UTC), problems, extra))
         return "refused"

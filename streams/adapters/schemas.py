@@ -13,6 +13,7 @@ import json
 from importlib import resources
 from typing import Any
 
+from streams.core.forward_message import ForwardSchema
 from streams.core.policy_load import PolicySchema
 
 SCHEMA_NAMES = ("audit-record", "forward", "policy", "rejected", "request", "response")
@@ -32,3 +33,9 @@ def load_schema(name: str) -> dict[str, Any]:
 def policy_schema() -> PolicySchema:
     """The policy schema with its validator, built once per process."""
     return PolicySchema(load_schema("policy"))
+
+
+@functools.cache
+def forward_schema() -> ForwardSchema:
+    """The forward message schema with its validator, built once per process."""
+    return ForwardSchema(load_schema("forward"))

@@ -46,7 +46,7 @@ def run_front_door(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_keys(args: argparse.Namespace, settings: Settings) -> int:
-    store = KeyStore(keys_path(settings.home))
+    store = KeyStore(keys_path(settings.home, settings.front_door_keys))
     if args.keys_command == "add":
         from streams.worker import load_policy
 

@@ -262,10 +262,10 @@ def run_erasure(args: argparse.Namespace, settings: Settings, keys: KeyStore,
             erased = erase_person(keys, vault, audit, plan, args.reason, case=args.case,
                                   requested_by=requested_by(), policy=policy.reference)
     except SubjectHeldError as exc:
-        print(f"erasure request: refused - {exc}; remove the hold first")
+        print(f"erasure request: refused - {exc.diagnostics()}; remove the hold first")
         return 1
     except ErasureRefusedError as exc:
-        print(f"erasure request: refused - {exc}")
+        print(f"erasure request: refused - {exc.diagnostics()}")
         return 1
     print(erased.text())
     print("\n".join(["douane cannot erase:", *(f"  - {line}" for line in reach)]))

@@ -54,7 +54,7 @@ def run_witness_init(directory: Path, name: str) -> int:
     try:
         witness = init_witness(directory, name)
     except (WitnessError, CheckpointError) as error:
-        print(f"audit witness init: {error}")
+        print(f"audit witness init: {error.diagnostics()}")
         return 1
     vkey = (directory / "witness.vkey").read_text("utf-8").strip()
     print(f"audit witness init: witness {witness.name} created in {directory}\n"
@@ -80,10 +80,10 @@ def run_cosign(settings: Settings, witness_dir: Path, keyring_path: Path | None)
         with open_writer(settings, DPO) as store:
             done = cosign_latest(store, keyring, witness)
     except WitnessRefusal as error:
-        print(f"audit cosign: REFUSED - {error}")
+        print(f"audit cosign: REFUSED - {error.diagnostics()}")
         return 1
     except (WitnessError, CheckpointError, AuditStoreError) as error:
-        print(f"audit cosign: {error}")
+        print(f"audit cosign: {error.diagnostics()}")
         return 1
     since = (f"extends size {done.previous_size}" if done.previous_size
              else "first checkpoint this witness sees for this log")

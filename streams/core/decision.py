@@ -6,7 +6,8 @@ Pure and synchronous, in two steps:
   data (tenant, purpose, classification, model, prompt size, detection method, entity types,
   scores and offsets), so ``douane policy diff`` can replay past decisions from audit metadata;
 - :func:`decide` adds the redacted text, and the result carries everything the adapters need:
-  the audit event to sign, the message for the provider's forward topic, or the response.
+  the facts of the audit event to sign (built by :func:`streams.core.audit_events.decided`),
+  the message for the provider's forward topic, or the response.
   Keyed operators need tokens from the tenant's keys, which the core never fetches: the
   pipeline calls :func:`prepare_decision`, obtains the tokens its :attr:`PendingDecision.keyed`
   lists off the event loop, and completes it (:meth:`PendingDecision.complete`); :func:`decide`
@@ -19,21 +20,18 @@ operator without keys - each blocks, with a reason that names the rule.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
 import rfc8785
 
-from streams.core.audit import AuditEvent, AuditKind
+from streams.core.audit import AuditKind
 from streams.core.intake import undeclared_value
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest, Reason
 from streams.core.placeholders import (
     PlaceholderMap,
-    conversation_digest,
     restorable_placeholders,
 )
 from streams.core.policy import SENSITIVITY, Provider
@@ -279,52 +277,6 @@ class Decision:
     def forward_body(self) -> dict[str, Any]:
         """The Chat Completions body that will leave for the provider (redacted)."""
         return {"model": self.model, "messages": [m.as_json() for m in self.forwarded_messages]}
-
-    def audit_event(self, now: datetime) -> AuditEvent:
-        verdict = self.verdict
-        details: dict[str, Any] = {
-            "decision": self.outcome,
-            "classification": self.classification,
-            "requested_classification": self.request.classification,
-            # the producer's own words are recorded only when the policy declares them
-            "purpose": as_declared(self.request.purpose,
-                                   {p.id for p in self.policy.policy.purposes}),
-            "policy": self.policy.reference,
-            "rules": self.rule_ids,
-            "provider": self.provider.id if self.provider else None,
-            "provider_jurisdiction": self.provider.jurisdiction if self.provider else None,
-            "fallbacks": [p.id for p in self.fallbacks],
-            "model": self.model,
-            "requested_model": as_declared(self.request.model, declared_models(self.policy)),
-            "language": self.detection.language,
-            "detection": self.detection.method,
-            "prompt_chars": prompt_chars(self.request.messages),
-            "entities": dict(sorted(Counter(f.entity_type for f in self.findings).items())),
-            "operators": dict(sorted(verdict.operators.items())) if verdict else {},
-            "findings": [
-                {"message": f.message_index, "type": f.entity_type, "start": f.start,
-                 "end": f.end, "score": round(f.score, 3)}
-                for f in self.findings
-            ],
-            "reasons": [r.as_json() for r in self.reasons],
-        }
-        if self.outcome == "forward":
-            # Digest of exactly what leaves (redacted text only), so a provider-side log or
-            # the stand-in model server can prove that what it received is what was audited.
-            details["forwarded_sha256"] = forwarded_digest(self.forward_body())
-            # what the forward stage may restore in the answer, and from which conversation:
-            # signed here, so nothing written on a forward topic can widen it
-            details["conversation_sha256"] = conversation_digest(
-                self.request.tenant, self.request.conversation_key)
-            details["restorable_placeholders"] = list(self.restorable_placeholders)
-        return AuditEvent(
-            record_id=self.audit_record_id,
-            kind=self.audit_kind,
-            request_id=self.request.id,
-            tenant=self.request.tenant,
-            occurred_at=now,
-            details=details,
-        )
 
 
 def declared_models(loaded: LoadedPolicy) -> frozenset[str]:

@@ -5,7 +5,9 @@ on ``douane.forward.<provider>`` once a request is decided and its admission rec
 Versioned: ``version`` names the layout, so that a forward stage of another release can tell
 a message it does not know from one it can read. A message without ``version`` was written
 before the field existed: it has the layout of version 1. Only the redacted body travels; the
-forward stage sends it only if it matches the signed admission (``streams.core.forward_check``).
+forward stage reads it with :meth:`ForwardMessage.parse` (a version it does not know is refused
+before anything else is read) and sends it only if it matches the signed admission
+(``streams.core.forward_check``).
 """
 
 from __future__ import annotations
@@ -14,11 +16,43 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from streams.core.decision import Decision
+import jsonschema
 
-__all__ = ["FORWARD_VERSION", "ForwardMessage"]
+from streams.core.decision import Decision
+from streams.core.model import Reason
+
+__all__ = ["FORWARD_MALFORMED", "FORWARD_VERSION", "FORWARD_VERSION_UNKNOWN", "ForwardMessage",
+           "ForwardSchema", "version_problem"]
 
 FORWARD_VERSION = 1
+# stable codes of a refused forward message, beside streams.core.forward_check.NOT_ADMITTED
+FORWARD_VERSION_UNKNOWN = "forward-version-unknown"
+FORWARD_MALFORMED = "forward-malformed"
+
+
+class ForwardSchema:
+    """``schemas/forward.schema.json`` (read by ``streams.adapters.schemas``), checked once as
+    a schema, with the validator every forward message is checked with."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        jsonschema.Draft202012Validator.check_schema(document)
+        self.validator = jsonschema.Draft202012Validator(document)
+
+
+def version_problem(value: object) -> Reason | None:
+    """Why a message of another layout is not read (another release wrote it), or None: a
+    version this release reads, or none (version 1). Checked before anything else is read."""
+    if not isinstance(value, Mapping):
+        return None  # no message at all: its shape is what is wrong (ForwardMessage.parse)
+    version = value.get("version", FORWARD_VERSION)
+    if type(version) is int and version == FORWARD_VERSION:
+        return None
+    # a forged message may carry anything: only a number is quoted back
+    named = f"layout version {version}" if type(version) is int else "a version that is no number"
+    return Reason(FORWARD_VERSION_UNKNOWN,
+                  f"this forward message has {named}; this douane reads version "
+                  f"{FORWARD_VERSION} only, so nothing was sent. Drain the forward topics "
+                  "before moving the admit stage to another release than the forward stage")
 
 
 @dataclass(frozen=True)
@@ -52,6 +86,34 @@ class ForwardMessage:
             conversation=request.conversation_key, policy_hash=decision.policy.digest,
             redacted_entities=dict(decision.entity_counts), metadata=dict(request.metadata),
             body=decision.forward_body(),
+        )
+
+    @classmethod
+    def parse(cls, value: object, schema: ForwardSchema) -> ForwardMessage | Reason:
+        """The message ``value`` (JSON as read from the topic), or why it is not read: another
+        layout version (:func:`version_problem`) or not the shape ``schema`` describes. The
+        reason names the place and the rule broken, never a value."""
+        problem = version_problem(value)
+        if problem is not None:
+            return problem
+        error = jsonschema.exceptions.best_match(schema.validator.iter_errors(value))
+        if error is not None or not isinstance(value, Mapping):
+            where = error.json_path if error is not None else "$"
+            rule = f"'{error.validator}'" if error is not None else "'type'"
+            if error is not None and error.validator == "required":  # names from the schema
+                missing = [n for n in error.validator_value if n not in error.instance]
+                rule = "missing " + ", ".join(missing)
+            return Reason(FORWARD_MALFORMED,
+                          f"this forward message breaks the forward message schema at {where} "
+                          f"({rule}); nothing was sent")
+        return cls(
+            id=value["id"], tenant=value["tenant"], provider=value["provider"],
+            fallbacks=tuple(value["fallbacks"]), classification=value["classification"],
+            purpose=value["purpose"], audit_record_id=value["audit_record_id"],
+            stream=value["stream"], conversation=value["conversation"],
+            policy_hash=value["policy_hash"], redacted_entities=value["redacted_entities"],
+            metadata=value["metadata"], body=value["body"],
+            version=value.get("version", FORWARD_VERSION),
         )
 
     def as_json(self) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -71,8 +70,9 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def keys_path(home: Path) -> Path:
-    return Path(os.environ.get("DOUANE_FRONT_DOOR_KEYS", str(home / "front-door-keys.json")))
+def keys_path(home: Path, configured: Path | None = None) -> Path:
+    """The API key file: ``configured`` (DOUANE_FRONT_DOOR_KEYS), else in the data folder."""
+    return configured if configured is not None else home / "front-door-keys.json"
 
 
 def _parse_time(text: str) -> datetime:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import time
 import uuid
 from collections.abc import Mapping
@@ -350,16 +349,18 @@ async def serve(settings: Settings, port: int, host: str, timeout_s: float | Non
     await ensure_topics(kafka, front_door_topics(settings.topic_layout, tenants),
                         settings.topic_partitions, topic_settings(policy, settings.topic_layout))
     # a bad setting stops here; the policy may give a tenant its own
-    limits = LimitSettings.from_environment(os.environ).with_policy(policy.policy)
-    bridge = KafkaBridge(kafka, tenants, settings.topic_layout, abandon_after_s=float(
-        os.environ.get("DOUANE_FRONT_DOOR_ABANDON_S", "600")))
+    limits = LimitSettings.from_environment(
+        dict(settings.front_door_limits_env)).with_policy(policy.policy)
+    bridge = KafkaBridge(kafka, tenants, settings.topic_layout,
+                         abandon_after_s=settings.front_door_abandon_s)
     await bridge.start()
     # the workers' group is DOUANE_APP_ID (the same setting the workers read)
     watch = WorkerGroupWatch(kafka, settings.app_id, request_topics(settings.topic_layout,
                                                                     tenants))
     await watch.start()
-    timeout = timeout_s or float(os.environ.get("DOUANE_FRONT_DOOR_TIMEOUT_S", "60"))
-    door = FrontDoor(policy, KeyStore(keys_path(settings.home)), bridge, timeout,
+    timeout = timeout_s or settings.front_door_timeout_s
+    door = FrontDoor(policy, KeyStore(keys_path(settings.home, settings.front_door_keys)),
+                     bridge, timeout,
                      max_message_bytes=settings.max_message_bytes, limiter=Limiter(limits),
                      readiness=watch)
     runner = web.AppRunner(build_app(door), access_log=None)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import structlog
 
@@ -24,7 +24,7 @@ from streams.adapters.pkcs11_keys import TokenSigner, open_token, signer_label, 
 from streams.adapters.private_files import make_private_folder
 from streams.adapters.signer import AuditSigner, export_public_key, load_or_create_signer
 from streams.config import Settings
-from streams.core.audit import AuditEvent, AuditKind
+from streams.core.audit import AuditEvent
 from streams.core.keyring import DPO, WORKER
 
 log = structlog.get_logger(__name__)
@@ -67,9 +67,9 @@ def open_writer(settings: Settings, role: str = DPO) -> GroupCommitLog:
     return open_audit_log(settings, role_signer(settings, role), role=role)
 
 
-def append_record(audit: AuditStore, kind: AuditKind, tenant: str | None,
-                  details: dict[str, Any]) -> str:
-    """Append one signed record that belongs to no request; returns its id."""
-    record_id = f"{kind}/{uuid.uuid4().hex}"
-    audit.append(AuditEvent(record_id, kind, None, tenant, datetime.now(UTC), details))
-    return record_id
+def append_record(audit: AuditStore, build: Callable[[str, datetime], AuditEvent]) -> str:
+    """Append one signed record that belongs to no request, built by ``build(unique, now)``
+    (a function of ``streams.core.audit_events`` given its values); returns its id."""
+    event = build(uuid.uuid4().hex, datetime.now(UTC))
+    audit.append(event)
+    return event.record_id

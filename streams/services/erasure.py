@@ -9,6 +9,7 @@ person is ambiguous (suggested links join names no DPO confirmed as one person's
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +18,7 @@ from streams.adapters.audit.protocols import AuditStore
 from streams.adapters.key_store import DestroyedKeys, KeyStore, StoredHold, SubjectHeldError
 from streams.adapters.personal_vault import PersonalVault
 from streams.config import FORWARD_TOPIC_PREFIX
+from streams.core import audit_events
 from streams.core.key_periods import KeyRef, format_duration
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.persons import Person
@@ -88,14 +90,13 @@ def erase_person(keys: KeyStore, vault: PersonalVault, audit: AuditStore, plan: 
     """Erase what ``plan`` found, or refuse and record why: SubjectHeldError (a hold covers the
     person), ErasureRefusedError (ambiguous links)."""
     tenant, person = plan.tenant, plan.person
-    common = {"as_of": as_of(keys.clock), "subject_fingerprint": person.asked[0],
-              "subjects": list(person.subjects), "reason": reason, "case": case,
-              "requested_by": requested_by, "policy": policy}
+    request = audit_events.erasure_request(as_of(keys.clock), person.asked[0], person.subjects,
+                                           reason, case, requested_by, policy)
     if plan.holds:
         hold = plan.holds[0]
-        record_id = append_record(audit, "erasure_refused", tenant, {
-            **common, "refused_by": "hold", "hold_id": hold.hold_id,
-            "hold_reason": hold.reason, "hold_subject_fingerprint": hold.hold.subject})
+        record_id = append_record(audit, functools.partial(
+            audit_events.erasure_refused_by_hold, tenant, request, hold.hold_id, hold.reason,
+            hold.hold.subject))
         raise SubjectHeldError(
             f"the person is under legal hold {hold.hold_id} ({hold.reason}), placed "
             f"{_moment(hold.placed_at)} on "
@@ -103,22 +104,19 @@ def erase_person(keys: KeyStore, vault: PersonalVault, audit: AuditStore, plan: 
                else f"every subject of tenant {tenant}")
             + f"; refusal recorded as {record_id}", hold)
     if person.ambiguous:
-        record_id = append_record(audit, "erasure_refused", tenant, {
-            **common, "refused_by": "ambiguous-person",
-            "unresolved_links": [[link.first, link.second]
-                                 for link in person.unresolved_links]})
+        record_id = append_record(audit, functools.partial(
+            audit_events.erasure_refused_ambiguous, tenant, request,
+            [(link.first, link.second) for link in person.unresolved_links]))
         raise ErasureRefusedError(
             "the identifiers linked to this one include names no DPO has confirmed as one "
             "person's: confirm or split the links listed above (douane subject confirm|split), "
             f"then ask again; refusal recorded as {record_id}")
     destroyed = keys.erase_many(tenant, person.acted_on)
     pruned = vault.prune(keys.live_key_ids())
-    record_id = append_record(audit, "erased", tenant, {
-        **common,
-        "data_keys": [{"key_id": k.key_id, "period": k.period.period_id,
-                       "subject_fingerprint": k.subject} for k in destroyed.keys],
-        "vault_entries_pruned": pruned,
-    })
+    record_id = append_record(audit, functools.partial(
+        audit_events.erased, tenant, request,
+        [{"key_id": k.key_id, "period": k.period.period_id, "subject_fingerprint": k.subject}
+         for k in destroyed.keys], pruned))
     return ErasureReport(tenant, person.asked[0], destroyed, pruned, record_id, person.subjects)
 
 

@@ -10,11 +10,13 @@ mailbox or a switchboard, not one person).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 
 from streams.adapters.audit.protocols import AuditStore
 from streams.adapters.key_store import KeyStore, StoredHold
 from streams.adapters.personal_vault import PersonalVault
+from streams.core import audit_events
 from streams.core.key_periods import Hold
 from streams.core.persons import CONFIRMED, Person, Sighting, person_of
 from streams.services.audit_log import append_record
@@ -75,7 +77,6 @@ def decide_link(keys: KeyStore, vault: PersonalVault, audit: AuditStore, tenant:
     """Keep a DPO's decision on two identifiers and audit it; returns the record id."""
     vault.decide_link(tenant, first, second, same_person=same_person, case=case,
                       decided_at=keys.clock())
-    return append_record(audit, "subject_linked", tenant, {
-        "decision": CONFIRMED if same_person else "split",
-        "subject_fingerprints": sorted((first, second)), "case": case,
-        "requested_by": requested_by})
+    return append_record(audit, functools.partial(
+        audit_events.subject_linked, tenant, CONFIRMED if same_person else "split",
+        (first, second), case, requested_by))

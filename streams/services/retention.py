@@ -8,6 +8,7 @@ appear as keyed fingerprints.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from streams.adapters.audit.protocols import AuditStore
 from streams.adapters.key_store import DestroyedKeys, KeyStore, StoredHold
 from streams.adapters.personal_vault import PersonalVault
 from streams.config import Settings
+from streams.core import audit_events
 from streams.core.audit import format_timestamp
 from streams.core.key_periods import KeyRef, format_duration
 from streams.core.loaded_policy import LoadedPolicy
@@ -97,16 +99,10 @@ def retention_run(keys: KeyStore, vault: PersonalVault, audit: AuditStore) -> Re
     """Destroy what has expired now; a hold on one identifier keeps the whole person's keys."""
     destroyed = keys.destroy_expired(person_holds(keys, vault))
     pruned = vault.prune(keys.live_key_ids())
-    record_id = append_record(audit, "retention_run", None, {
-        "as_of": as_of(keys.clock),
-        "stores": {"key_store": {"data_keys_destroyed": len(destroyed.keys),
-                                 "period_keys_destroyed": len(destroyed.keks),
-                                 "kept_under_hold": destroyed.held},
-                   "vault": {"entries_pruned": pruned}},
-        "periods": [{"period": p, "data_keys_destroyed": n}
-                    for p, n in sorted(Counter(k.period.period_id
-                                               for k in destroyed.keys).items())],
-    })
+    record_id = append_record(audit, functools.partial(
+        audit_events.retention_run, as_of(keys.clock), len(destroyed.keys),
+        len(destroyed.keks), destroyed.held, pruned,
+        Counter(k.period.period_id for k in destroyed.keys)))
     return RetentionReport(destroyed, pruned, record_id)
 
 
@@ -141,8 +137,8 @@ def place_hold(keys: KeyStore, audit: AuditStore, tenant: str, subject: str | No
                reason: str) -> StoredHold:
     """Keep a tenant's (or one subject's) keys through retention runs and erasure (audited)."""
     hold = keys.add_hold(tenant, subject, reason)
-    append_record(audit, "hold_placed", tenant, {
-        "hold_id": hold.hold_id, "subject_fingerprint": subject, "reason": reason})
+    append_record(audit, functools.partial(audit_events.hold_placed, tenant, hold.hold_id,
+                                           subject, reason))
     return hold
 
 
@@ -150,9 +146,9 @@ def release_hold(keys: KeyStore, audit: AuditStore, hold_id: str) -> StoredHold 
     """End a hold (audited); None if there is no such hold."""
     removed = keys.remove_hold(hold_id)
     if removed is not None:
-        append_record(audit, "hold_released", removed.hold.tenant, {
-            "hold_id": removed.hold_id, "subject_fingerprint": removed.hold.subject,
-            "reason": removed.reason})
+        append_record(audit, functools.partial(
+            audit_events.hold_released, removed.hold.tenant, removed.hold_id,
+            removed.hold.subject, removed.reason))
     return removed
 
 

@@ -4,6 +4,7 @@ conversations or tenants, and restored in the answer (the pipeline with a real e
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -120,6 +121,33 @@ async def turn(pipeline: Pipeline, request_id: str, text: str, offset: int,
     left = json.loads(forward[0].value)["body"]["messages"][-1]["content"]
     answered = await pipeline.forward(forward[0].value, src(offset, topic=FORWARD_TOPIC))
     return left, on(answered, RESPONSES_TOPIC)[0]
+
+
+async def test_the_vault_is_read_and_written_off_the_event_loop(
+    pipeline: tuple[Pipeline, EchoProvider, Path], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    douane, _, _ = pipeline
+    vault = douane.placeholders
+    assert isinstance(vault, PlaceholderVault)
+    used: list[tuple[str, bool]] = []  # (what, on the event loop's thread)
+    loop_thread = threading.get_ident()
+
+    def watched(name: str) -> Any:
+        original = getattr(vault, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            used.append((name, threading.get_ident() == loop_thread))
+            return original(*args, **kwargs)
+        return call
+
+    for name in ("load", "save"):
+        monkeypatch.setattr(vault, name, watched(name))
+    left_1, answer_1 = await turn(douane, "t-1", f"Écris à {NAME}.", 1, conversation="case-9")
+    left_2, _ = await turn(douane, "t-2", f"Relance {NAME}.", 2, conversation="case-9")
+    assert left_1 == "Écris à <PERSON_1>." and left_2 == "Relance <PERSON_1>."
+    assert answer_1["messages"][0]["content"] == f"Reply to: Écris à {NAME}."
+    # admit: load, save; forward: load (the restorer), for each turn
+    assert used == [("load", False), ("save", False), ("load", False)] * 2
 
 
 async def test_two_turns_share_placeholders_and_answers_are_restored(

@@ -1,4 +1,5 @@
-"""decide() and Decision.audit_event(): outcome, routing, reasons, and evidence without values."""
+"""decide() and its audit event (audit_events.decided): outcome, routing, reasons, evidence
+without values."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from streams.adapters.policy_files import load_policy_set
 from streams.config import project_root
+from streams.core.audit_events import decided
 from streams.core.decision import Decision, decide, forwarded_digest
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest
 
@@ -218,7 +220,7 @@ def test_a_model_no_provider_offers_is_neither_repeated_nor_recorded() -> None:
     assert decision.reasons[0].code == "model-not-allowed"
     assert decision.reasons[0].message.startswith("the requested model (no provider of the "
                                                   "policy offers it) is not offered")
-    details = decision.audit_event(datetime.now(UTC)).details
+    details = decided(decision, datetime.now(UTC)).details
     assert details["requested_model"] == "sha256:" + hashlib.sha256(
         b"jeanne-martin-12-rue-x").hexdigest()
     assert "jeanne" not in json.dumps(details) + decision.reasons[0].message
@@ -227,11 +229,11 @@ def test_a_model_no_provider_offers_is_neither_repeated_nor_recorded() -> None:
 def test_an_undeclared_purpose_is_neither_repeated_nor_recorded() -> None:
     decision = decide(request(purpose="jeanne-martin"), detection(), POLICY)
     assert [r.code for r in decision.reasons] == ["unknown-purpose"]
-    details = decision.audit_event(datetime.now(UTC)).details
+    details = decided(decision, datetime.now(UTC)).details
     assert details["purpose"] == "sha256:" + hashlib.sha256(b"jeanne-martin").hexdigest()
     assert "jeanne" not in json.dumps(details)
     declared = decide(request(purpose="translation"), detection(), POLICY)
-    assert declared.audit_event(datetime.now(UTC)).details["purpose"] == "translation"
+    assert decided(declared, datetime.now(UTC)).details["purpose"] == "translation"
 
 
 def test_language_fallback_reason_names_language_and_method() -> None:
@@ -255,7 +257,7 @@ def test_second_provider_serves_a_model_the_first_lacks() -> None:
 
 
 def event_json(decision: Decision) -> str:
-    return json.dumps(decision.audit_event(T0).details, ensure_ascii=False)
+    return json.dumps(decided(decision, T0).details, ensure_ascii=False)
 
 
 @pytest.mark.parametrize(
@@ -275,7 +277,7 @@ def test_audit_event_identity_and_no_values(
     req: GovernedRequest, det: Detection, kind: str
 ) -> None:
     decision = decide(req, det, POLICY)
-    event = decision.audit_event(T0)
+    event = decided(decision, T0)
     assert (event.kind, event.record_id) == (kind, f"req-1/{kind}")
     assert (event.request_id, event.tenant, event.occurred_at) == ("req-1", "city-of-lyon", T0)
     text = event_json(decision)
@@ -288,7 +290,7 @@ def test_audit_event_identity_and_no_values(
 
 def test_audit_event_details_for_a_forward() -> None:
     decision = decide(request(), detection(), POLICY)
-    details = decision.audit_event(T0).details
+    details = decided(decision, T0).details
     assert details["decision"] == "forward"
     assert details["classification"] == "personal"
     assert details["purpose"] == "casework"
@@ -311,20 +313,20 @@ def test_audit_event_details_for_a_forward() -> None:
 
 
 def test_forwarded_digest_covers_the_redacted_body() -> None:
-    one = decide(request(), detection(), POLICY).audit_event(T0).details["forwarded_sha256"]
+    one = decided(decide(request(), detection(), POLICY), T0).details["forwarded_sha256"]
     other_text = (TEXTS[0].replace("Bonjour", "Salut"), TEXTS[1])
     two = decide(request(texts=other_text), detection(other_text), POLICY)
-    assert two.audit_event(T0).details["forwarded_sha256"] != one
+    assert decided(two, T0).details["forwarded_sha256"] != one
     # the same redacted text from other personal values gives the same digest
     renamed = tuple(t.replace(NAME, "Paul Durand") for t in TEXTS)
     wanted = tuple((i, k, "Paul Durand" if v == NAME else v) for i, k, v in FINDINGS_ALL)
     three = decide(request(texts=renamed), detection(renamed, wanted), POLICY)
-    assert three.audit_event(T0).details["forwarded_sha256"] == one
+    assert decided(three, T0).details["forwarded_sha256"] == one
 
 
 def test_blocked_event_has_no_forwarded_digest() -> None:
     decision = decide(request(classification="secret"), detection(), POLICY)
-    details = decision.audit_event(T0).details
+    details = decided(decision, T0).details
     assert "forwarded_sha256" not in details
     assert details["provider"] is None and details["provider_jurisdiction"] is None
     assert details["decision"] == "block"
@@ -332,6 +334,6 @@ def test_blocked_event_has_no_forwarded_digest() -> None:
 
 def test_score_is_rounded_in_the_evidence() -> None:
     det = Detection("fr", "ner+patterns", (Finding(0, "PERSON", 17, 30, 0.876543),))
-    details = decide(request(), det, POLICY).audit_event(T0).details
+    details = decided(decide(request(), det, POLICY), T0).details
     assert details["findings"][0]["score"] == 0.877
 

@@ -1,4 +1,5 @@
-"""The forward stage's comparison of a forward message with its signed admission (pure)."""
+"""The forward stage's reading of a forward message and its comparison with the signed
+admission (pure)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,15 @@ from typing import Any
 
 import pytest
 
+from streams.adapters.schemas import forward_schema
 from streams.core.decision import forwarded_digest
 from streams.core.forward_check import NOT_ADMITTED, admission_problem
+from streams.core.forward_message import (
+    FORWARD_MALFORMED,
+    FORWARD_VERSION_UNKNOWN,
+    ForwardMessage,
+)
+from streams.core.model import Reason
 from streams.core.placeholders import conversation_digest
 
 BODY = {"model": "m", "messages": [{"role": "user", "content": "Hello <PERSON_1>"}]}
@@ -66,3 +74,33 @@ def test_a_conversation_is_one_tenants_own() -> None:
     """The same conversation id under another tenant names another conversation."""
     assert conversation_digest("t", "case-1") != conversation_digest("u", "case-1")
     assert conversation_digest("t", "case-1") != conversation_digest("t\0case", "-1")
+
+
+# --- reading the message: its version, then its shape (ForwardMessage.parse) --------------
+
+WHOLE = {**MESSAGE, "version": 1, "audit_record_id": "r1/admitted", "stream": False,
+         "policy_hash": "ab" * 32, "redacted_entities": {"PERSON": 1},
+         "metadata": {"ticket": "T-1"}}
+
+
+def test_a_message_is_read_back_as_it_was_written() -> None:
+    message = ForwardMessage.parse(WHOLE, forward_schema())
+    assert isinstance(message, ForwardMessage)
+    assert message.as_json() == WHOLE
+    unversioned = {k: v for k, v in WHOLE.items() if k != "version"}  # written before 1
+    assert ForwardMessage.parse(unversioned, forward_schema()) == message
+
+
+@pytest.mark.parametrize(("value", "code", "said"), [
+    ({**WHOLE, "version": 2}, FORWARD_VERSION_UNKNOWN, "layout version 2"),
+    ({**WHOLE, "version": "Jeanne"}, FORWARD_VERSION_UNKNOWN, "no number"),
+    ({**WHOLE, "fallbacks": "Jeanne"}, FORWARD_MALFORMED, "$.fallbacks ('type')"),
+    ({k: v for k, v in WHOLE.items() if k != "body"}, FORWARD_MALFORMED, "missing body"),
+    (["Jeanne"], FORWARD_MALFORMED, "at $ ('type')"),
+])
+def test_a_message_of_another_version_or_shape_is_not_read(value: Any, code: str,
+                                                           said: str) -> None:
+    reason = ForwardMessage.parse(value, forward_schema())
+    assert isinstance(reason, Reason)
+    assert reason.code == code and said in reason.message
+    assert "Jeanne" not in reason.message  # never a value of the message

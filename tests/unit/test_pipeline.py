@@ -654,6 +654,34 @@ async def test_a_forward_message_nobody_admitted_gets_a_failed_response_and_no_c
     assert not [v for v in PLANTED if v in h.all_audit_text()]
 
 
+@pytest.mark.parametrize("version", [2, 0, "1", None, True])
+async def test_a_forward_message_of_an_unknown_version_is_refused_unread(
+        h: Harness, version: Any) -> None:
+    forward = await admitted(h)
+    out = await h.pipeline.forward(forged(forward, version=version), fsrc(offset=12))
+    assert h.provider.calls == [] and out == []
+    assert h.kinds("req-1") == ["admitted", "rejected"]
+    refusal = h.store.get(f"forward-refused/{FORWARD_TOPIC}/{fsrc().partition}/12")
+    assert refusal is not None
+    assert [r["code"] for r in refusal.payload["details"]["reasons"]] == [
+        "forward-version-unknown"]
+    # the real message, and one written before ``version`` existed, go through
+    unversioned = {k: v for k, v in json.loads(forward.value).items() if k != "version"}
+    await h.pipeline.forward(json.dumps(unversioned).encode(), fsrc())
+    assert len(h.provider.calls) == 1
+
+
+async def test_an_admitted_forward_message_of_another_shape_is_refused(h: Harness) -> None:
+    forward = await admitted(h)  # what the admission does not fix must still have its shape
+    out = await h.pipeline.forward(forged(forward, stream="yes"), fsrc(offset=13))
+    assert h.provider.calls == [] and out == []
+    refusal = h.store.get(f"forward-refused/{FORWARD_TOPIC}/{fsrc().partition}/13")
+    assert refusal is not None
+    [reason] = refusal.payload["details"]["reasons"]
+    assert reason["code"] == "forward-malformed" and "$.stream" in reason["message"]
+    assert "yes" not in reason["message"]
+
+
 async def test_an_admission_with_a_broken_signature_is_not_trusted(h: Harness) -> None:
     forward = await admitted(h)
     record = h.store.get("req-1/admitted")

@@ -17,6 +17,7 @@ from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.signer import load_or_create_signer
 from streams.cli import main
 from streams.config import project_root
+from streams.core.audit_events import decided
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest
 
 POLICIES = project_root() / "policies"
@@ -122,7 +123,7 @@ def test_diff_shows_changed_cases_and_recorded_decisions(
     request = GovernedRequest("old-1", "city-of-lyon", (ChatMessage("user", text),))
     detection = Detection("en", "ner+patterns", (Finding(0, "PERSON", 9, 16, 0.9),))
     decision = decide(request, detection, load_policy_set(POLICIES))
-    store.append(decision.audit_event(datetime(2025, 3, 1, tzinfo=UTC)))
+    store.append(decided(decision, datetime(2025, 3, 1, tzinfo=UTC)))
     store.close()
     # the new policy no longer allows personal data outside our own servers, and bans names
     general = copy / "general.yaml"
@@ -167,7 +168,7 @@ def test_diff_compares_old_and_new_on_the_same_inputs_whoever_recorded_them(
     request = GovernedRequest("third-1", "city-of-lyon",
                               (ChatMessage("user", "Reply to Ana Sol."),))
     detection = Detection("en", "ner+patterns", (Finding(0, "PERSON", 9, 16, 0.9),))
-    store.append(decide(request, detection, third).audit_event(datetime(2025, 3, 1, tzinfo=UTC)))
+    store.append(decided(decide(request, detection, third), datetime(2025, 3, 1, tzinfo=UTC)))
     store.close()
     # NEW changes only the prompt limit: OLD and NEW decide this request alike (sovereign-local),
     # although the recorded decision (secnumcloud-mistral) differs from both

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 
 from streams.config import SettingError, load_settings
+from streams.front_door.keys import keys_path
+from streams.front_door.limits import LimitSettings
 
 
 def test_static_group_membership_is_off_unless_an_instance_id_is_given() -> None:
@@ -36,3 +41,41 @@ def test_the_workers_health_server_is_off_unless_a_port_is_given_and_on_loopback
     assert load_settings({}).worker_http_port == 0
     settings = load_settings({"DOUANE_WORKER_HTTP_PORT": "9464"})
     assert (settings.worker_http_port, settings.worker_http_host) == (9464, "127.0.0.1")
+
+
+def test_the_front_door_settings_are_read_with_the_others() -> None:
+    settings = load_settings({"DOUANE_HOME": "/srv/douane", "DOUANE_FRONT_DOOR_KEYS": "/k.json",
+                              "DOUANE_FRONT_DOOR_TIMEOUT_S": "5",
+                              "DOUANE_FRONT_DOOR_ABANDON_S": "30",
+                              "DOUANE_FRONT_DOOR_KEY_MAX_IN_FLIGHT": "3"})
+    assert (settings.front_door_keys, settings.front_door_timeout_s,
+            settings.front_door_abandon_s) == (Path("/k.json"), 5.0, 30.0)
+    limits = LimitSettings.from_environment(dict(settings.front_door_limits_env))
+    assert limits.per_key.max_in_flight == 3
+    assert keys_path(settings.home, settings.front_door_keys) == Path("/k.json")
+    defaults = load_settings({"DOUANE_HOME": "/srv/douane"})
+    assert keys_path(defaults.home, defaults.front_door_keys) == Path(
+        "/srv/douane/front-door-keys.json")
+
+
+# reading the environment outside streams/config.py, and why each is left
+ENVIRONMENT_READERS = {
+    # secrets read where used, never held in Settings: a provider's API key, the token's PIN
+    "adapters/providers/base.py", "adapters/pkcs11_keys.py",
+    # set (not read) before importing libraries that would otherwise reach the network
+    "adapters/presidio_detector.py", "adapters/recognizers/base.py",
+    # development tooling (the local broker's cache folder and Java, the demo's child processes)
+    "devtools/kafka_broker.py", "devtools/demo.py",
+}
+
+
+def test_settings_are_read_from_the_environment_in_config_only() -> None:
+    streams = Path(__file__).resolve().parents[2] / "streams"
+    readers = set()
+    for path in streams.rglob("*.py"):
+        tree = ast.parse(path.read_text("utf-8"))
+        if any(isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv")
+               and isinstance(node.value, ast.Name) and node.value.id == "os"
+               for node in ast.walk(tree)):
+            readers.add(str(path.relative_to(streams)))
+    assert readers - {"config.py"} == ENVIRONMENT_READERS

@@ -19,7 +19,6 @@ only the record kinds its role may sign.
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -47,7 +46,7 @@ from streams.adapters.signer import (
     save_keyring,
     verifier_for_raw,
 )
-from streams.core import merkle
+from streams.core import audit_events, merkle
 from streams.core.audit import (
     GENESIS_HASH,
     AuditEvent,
@@ -604,11 +603,7 @@ class GroupCommitLog(SqlRecords):
         new_public = raw_public_key(new_signer)
         with self._commit_lock, self._lock:
             moment = self._clock()
-            event = AuditEvent(
-                record_id=f"key-rotation/{old.key_id}/{new_signer.key_id}",
-                kind="key_rotated", request_id=None, tenant=None, occurred_at=moment,
-                details={"retired_key_id": old.key_id, "new_key_id": new_signer.key_id,
-                         "new_public_key": base64.b64encode(new_public).decode("ascii")})
+            event = audit_events.key_rotated(old.key_id, new_signer.key_id, new_public, moment)
             previous_keyring = self.keyring
             try:
                 with self._write_transaction():
