@@ -7,6 +7,11 @@ git-ignored), which compose mounts at /run/secrets/. Run once from the checkout:
 Existing files are kept (run it again after adding a tenant to the policy: only the new
 tenant's files are made). The broker's certificate names the host ``kafka`` (the compose
 service) and ``localhost``.
+
+For the production profile (deploy/production/docker-compose.yml) it also writes the audit
+database's password (``audit-db.secret``, read by PostgreSQL), the workers' libpq password file
+for it (``audit-db.pgpass``) and Grafana's admin password (``grafana-admin.secret``). Their
+names do not end in ``.password``: the broker makes a SCRAM user of every such file.
 """
 
 from __future__ import annotations
@@ -23,14 +28,29 @@ HERE = Path(__file__).resolve().parent
 IN_CONTAINER = "/run/secrets"
 BOOTSTRAP = "kafka:9092"
 CONTROLLER_USER = "douane-controller"
+# the production profile's PostgreSQL (service, port, database, role)
+AUDIT_DB = ("postgres", 5432, "douane_audit", "douane")
 SCRAM = "org.apache.kafka.common.security.scram.ScramLoginModule"
 
 
 def password(folder: Path, principal: str) -> str:
-    path = folder / f"{principal}.password"
+    return secret(folder / f"{principal}.password")
+
+
+def secret(path: Path) -> str:
+    """A random secret kept in ``path`` (made once)."""
     if not path.is_file():
         write_private(path, secrets.token_urlsafe(32).encode())
     return path.read_text().strip()
+
+
+def write_production_secrets(out: Path) -> None:
+    host, port, database, role = AUDIT_DB
+    audit_db = secret(out / "audit-db.secret")
+    # libpq ignores a password file that others may read: write_private makes it 0600
+    write_private(out / "audit-db.pgpass",
+                  f"{host}:{port}:{database}:{role}:{audit_db}\n".encode())
+    secret(out / "grafana-admin.secret")
 
 
 def main() -> None:
@@ -59,8 +79,9 @@ def main() -> None:
             f'password="{password(out, principal)}";\n'
             f"ssl.truststore.type=PEM\nssl.truststore.location={IN_CONTAINER}/kafka-ca.pem\n"
         ).encode())
+    write_production_secrets(out)
     print(f"{len(principals)} principals' files in {out}: "
-          + ", ".join(principals))
+          + ", ".join(principals) + "; the audit database's and Grafana's passwords")
 
 
 if __name__ == "__main__":
