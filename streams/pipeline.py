@@ -66,6 +66,7 @@ from streams.core.model import ChatMessage, Detection, Detector, GovernedRequest
 from streams.core.placeholders import PlaceholderMap
 from streams.core.policy import EntityRule
 from streams.core.policy import Provider as PolicyProvider
+from streams.core.pricing import usage_and_cost
 from streams.core.redaction import KeyedTokens, KeyedValue
 from streams.core.tenant_topics import PER_TENANT, SINGLE, answer_topic, tenant_of_request_topic
 from streams.runtime.batched_detection import BatchedDetector
@@ -508,9 +509,10 @@ class Pipeline:
                 answer.model, answer.finish_reason)
         provider = delivered.provider
         record_id = f"{request_id}/answered"
+        answered_at = self.clock()
         await self._append_holding(AuditEvent(
             record_id=record_id, kind="answered", request_id=request_id, tenant=tenant,
-            occurred_at=self.clock(),
+            occurred_at=answered_at,
             details={"provider": provider.id,
                      "model": _recordable_model(answer.model),
                      "choices": len(answer.messages),
@@ -521,6 +523,7 @@ class Pipeline:
                      # a streamed answer left piece by piece: a block can only be recorded
                      "answer_blocked_after_streaming": list(checked.blocked),
                      "placeholders_restored": restore is not unchanged,
+                     **usage_and_cost(provider, delivered.model, delivered.usage, answered_at),
                      "policy": policy.reference},
         ))
         log.info("answered", request_id=request_id, provider=provider.id)

@@ -14,6 +14,7 @@ import pytest_asyncio
 from streams.adapters.providers.base import CallContext, ProviderError
 from streams.adapters.providers.gateway import ProviderGateway
 from streams.core.policy import Provider
+from streams.core.usage import TokenUsage
 from streams.devtools.stand_ins.common import Fault, StandIn
 from streams.devtools.stand_ins.server import running
 
@@ -90,10 +91,46 @@ async def test_system_messages_use_each_formats_own_field(door: Door) -> None:
 
 async def test_stream_yields_several_chunks_that_make_the_answer(door: Door) -> None:
     whole = (await door.gateway.complete(door.provider, door.body(), CONTEXT)).messages[0]
-    chunks = [c async for c in door.gateway.stream(door.provider, door.body(), CONTEXT)]
+    pieces = [c async for c in door.gateway.stream(door.provider, door.body(), CONTEXT)]
+    chunks = [c for c in pieces if isinstance(c, str)]
 
     assert len(chunks) > 3
     assert "".join(chunks) == whole["content"]
+    # the usage, when the stream reports it, comes once, after the text
+    assert all(isinstance(c, str) for c in pieces[:-1])
+
+
+async def test_answers_carry_the_usage_the_provider_reported(door: Door) -> None:
+    answer = await door.gateway.complete(door.provider, door.body(), CONTEXT)
+    pieces = [c async for c in door.gateway.stream(door.provider, door.body(), CONTEXT)]
+    streamed = [c for c in pieces if isinstance(c, TokenUsage)]
+
+    assert answer.usage is not None and not answer.usage.estimated
+    assert (answer.usage.input_tokens, answer.usage.output_tokens) == (1, 1)
+    if door.wire == "openai-chat":  # kind mistral: usage in a stream is not asked for
+        assert streamed == []
+    else:
+        assert [(u.input_tokens, u.output_tokens, u.estimated) for u in streamed] == [
+            (1, 1, False)]
+
+
+async def test_an_openai_stream_asks_for_its_usage_and_reads_the_last_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    state = StandIn(provider="openai-chat", models=("gpt-4.1",), api_key=KEY)
+    async with running("openai-chat", state) as stand_in:
+        provider = Provider(id="ext-door", kind="openai", endpoint=stand_in.base_url,
+                            models=("gpt-4.1",), jurisdiction="US")
+        monkeypatch.setenv("DOUANE_PROVIDER_KEY_EXT_DOOR", KEY)
+        gateway = ProviderGateway(timeout_s=2.0)
+        try:
+            pieces = [c async for c in gateway.stream(
+                provider, {**BODY, "model": "gpt-4.1"}, CONTEXT)]
+        finally:
+            await gateway.aclose()
+    assert state.received[0]["body"]["stream_options"] == {"include_usage": True}
+    assert pieces[-1] == TokenUsage(1, 1, reported=(("completion_tokens", 1),
+                                                    ("prompt_tokens", 1), ("total_tokens", 2)))
 
 
 async def test_a_wrong_key_is_an_auth_error_not_retried(
