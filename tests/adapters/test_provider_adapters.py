@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 
 from streams.adapters.providers.base import CallContext, ProviderError
+from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.gateway import ProviderGateway
 from streams.core.policy import Provider
 from streams.core.usage import TokenUsage
@@ -194,3 +195,25 @@ async def test_retry_after_as_an_http_date_and_in_milliseconds() -> None:
     assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
     assert parse_retry_after({"retry-after": "soon"}) is None
     assert httpx.Headers({"Retry-After": "4"}).get("retry-after") == "4"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+async def test_delivery_keeps_the_reported_usage_or_estimates_it(door: Door,
+                                                                 stream: bool) -> None:
+    async def before_call(provider: Provider, body: dict[str, Any]) -> str:
+        return "req-7/forwarded/p"
+
+    async def on_text(text: str) -> None:
+        pass
+
+    result = await Delivery(door.gateway).deliver(
+        "req-7", [door.provider], door.body(), before_call, on_text if stream else None)
+    assert result.answer is not None and result.usage is not None
+    assert result.model == MODELS[door.wire]
+    if stream and door.wire == "openai-chat":  # kind mistral: the stand-in's stream has none
+        sent = sum(-(-len(m["content"]) // 4) for m in BODY["messages"])
+        answered = -(-len(result.answer.messages[0]["content"]) // 4)
+        assert result.usage == TokenUsage(sent, answered, estimated=True)
+    else:
+        assert (result.usage.input_tokens, result.usage.output_tokens,
+                result.usage.estimated) == (1, 1, False)
