@@ -13,10 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 import structlog
 
 from streams import cli
+from streams.adapters.audit.open import open_audit_reader
+from streams.adapters.audit.verify import load_audit_schema
 from streams.config import load_settings
 from streams.core.audit import AuditEvent
 from streams.core.keyring import WORKER
@@ -158,3 +161,21 @@ def test_many_valued_fields_are_refused(capsys: pytest.CaptureFixture[str]) -> N
         cli.main(["audit", "costs", "--by", "reason"])
     assert caught.value.code == 2
     assert "cannot sum costs by reason" in capsys.readouterr().err
+
+
+def test_records_with_usage_and_cost_are_valid_against_the_record_schema(home: Path) -> None:
+    schema = load_audit_schema()
+    # new records (usage, cost) and one without them (a-6, as written before) are all valid
+    with open_audit_reader(load_settings({"DOUANE_HOME": str(home)})) as reader:
+        answered = [r.payload for r in reader.iter_records() if r.kind == "answered"]
+    assert len(answered) == len(ANSWERS)
+    for payload in answered:
+        jsonschema.validate(payload, schema)
+    record = {"schema": "douane.audit/v1", "seq": 1, "record_id": "r/answered",
+              "kind": "answered", "request_id": "r", "tenant": "t",
+              "occurred_at": "2026-11-24T09:00:00.000000Z", "prev_hash": "0" * 64,
+              "key_id": "0" * 16, "details": answered_details(MISTRAL, NOV, TokenUsage(3, 4))}
+    jsonschema.validate(record, schema)
+    record["details"]["cost"]["amount"] = 0.000015  # a float is not how a cost is written
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(record, schema)
