@@ -26,6 +26,7 @@ from typing import Any
 
 from streams.core.policy import Price, Provider
 from streams.core.usage import TokenUsage
+from streams.errors import DouaneError
 
 PER = Decimal(1_000_000)
 QUANTUM = Decimal("0.000001")  # costs are kept to the millionth of the currency unit
@@ -91,7 +92,7 @@ def price_json(price: Price) -> dict[str, Any]:
     return out
 
 
-class UnreadableCost(ValueError):
+class UnreadableCost(DouaneError, ValueError):
     """An answered record whose usage or cost fields do not have the shape douane writes."""
 
 
