@@ -16,7 +16,7 @@ from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.gateway import ProviderGateway
 from streams.core.policy import Provider
 from streams.core.usage import TokenUsage
-from streams.devtools.stand_ins.common import Fault, StandIn
+from streams.devtools.stand_ins.common import Fault, StandIn, chunks_of
 from streams.devtools.stand_ins.server import running
 
 MODELS = {"openai-chat": "gpt-4o-mini", "anthropic": "claude-sonnet-4-6",
@@ -110,6 +110,10 @@ async def test_answers_carry_the_usage_the_provider_reported(door: Door) -> None
     assert (answer.usage.input_tokens, answer.usage.output_tokens) == (1, 1)
     if door.wire == "openai-chat":  # kind mistral: usage in a stream is not asked for
         assert streamed == []
+    elif door.wire == "anthropic":  # input from message_start, output from the last delta
+        text = "".join(c for c in pieces if isinstance(c, str))
+        assert [(u.input_tokens, u.output_tokens, u.estimated) for u in streamed] == [
+            (1, len(chunks_of(text)), False)]
     else:
         assert [(u.input_tokens, u.output_tokens, u.estimated) for u in streamed] == [
             (1, 1, False)]
@@ -214,6 +218,10 @@ async def test_delivery_keeps_the_reported_usage_or_estimates_it(door: Door,
         sent = sum(-(-len(m["content"]) // 4) for m in BODY["messages"])
         answered = -(-len(result.answer.messages[0]["content"]) // 4)
         assert result.usage == TokenUsage(sent, answered, estimated=True)
+    elif stream and door.wire == "anthropic":
+        text = result.answer.messages[0]["content"]
+        assert (result.usage.input_tokens, result.usage.output_tokens,
+                result.usage.estimated) == (1, len(chunks_of(text)), False)
     else:
         assert (result.usage.input_tokens, result.usage.output_tokens,
                 result.usage.estimated) == (1, 1, False)
