@@ -28,6 +28,8 @@ The tree (module in brackets; built-in base after the ``/``)::
     ├── WitnessRefusal / ValueError             [core.cosignature]  a fork or a rollback
     ├── KeyringError / ValueError               [core.keyring]  a bad keyring file
     ├── ProofError / ValueError                 [core.merkle]  a Merkle proof that does not verify
+    ├── UnreadableCost / ValueError             [core.pricing]  an answered record's usage or
+    │                                             cost fields are not what douane writes
     ├── AuditStoreError / RuntimeError          [adapters.audit.protocols]  the audit log cannot
     │   │                                         do what was asked
     │   ├── AuditStoreCorruptError              a stored row cannot be read back

@@ -69,6 +69,7 @@ from streams.core.model import ChatMessage, Detection, Detector, GovernedRequest
 from streams.core.placeholders import PlaceholderMap
 from streams.core.policy import EntityRule
 from streams.core.policy import Provider as PolicyProvider
+from streams.core.pricing import usage_and_cost
 from streams.core.redaction import KeyedTokens, KeyedValue
 from streams.core.tenant_topics import PER_TENANT, SINGLE, answer_topic, tenant_of_request_topic
 from streams.runtime.batched_detection import BatchedDetector
@@ -533,13 +534,16 @@ class Pipeline:
                       for m, c in zip(answer.messages, checked.messages, strict=True)),
                 answer.model, answer.finish_reason)
         provider = delivered.provider
+        answered_at = self.clock()
+        spending = usage_and_cost(provider, delivered.model, delivered.usage, answered_at)
         event = audit_events.answered(
-            request_id, tenant, self.clock(), provider=provider.id,
+            request_id, tenant, answered_at, provider=provider.id,
             model=_recordable_model(answer.model), choices=len(answer.messages),
             failed_over_from=delivered.tried[:-1], streamed=chunks is not None,
             answer_entities=checked.counts, answer_operators=checked.operators,
             blocked_after_streaming=checked.blocked,
-            placeholders_restored=restore is not unchanged, policy=policy.reference)
+            placeholders_restored=restore is not unchanged, usage=spending["usage"],
+            cost=spending["cost"], policy=policy.reference)
         record_id = event.record_id
         await self._append_holding(event)
         log.info("answered", request_id=request_id, provider=provider.id)

@@ -3,6 +3,8 @@
 verify       full check: signatures, canonical form, schema, chain, key windows, Merkle tree,
              checkpoints; names the first bad record
 query        filtered listing or counts (table, JSON lines or CSV); names unknown values; codes only
+costs        tokens and cost of the answers per tenant/provider/month (and currency), each
+             record's cost recomputed from its recorded usage and price
 prove ID     inclusion proof of one record in the latest checkpoint
 export       evidence bundle for ``streams/offline_verifier.py``
 checkpoint   sign a checkpoint now
@@ -58,6 +60,7 @@ from streams.core.audit_query import (
     suggestions,
     values,
 )
+from streams.core.cost_summary import CostGroup, summarise_costs
 from streams.core.entities import ENTITY_TYPES
 from streams.core.keyring import ROLES, WORKER
 from streams.core.log_check import LogReport
@@ -118,6 +121,26 @@ def register(commands: Commands) -> None:
     query.add_argument("--limit", type=record_count, default=0,
                        help="at most this many (0: all)")
 
+    costs = actions.add_parser(
+        "costs", help="tokens and cost of the answers, per tenant, provider and month",
+        description="Sum the token usage and cost that 'answered' records carry, per group "
+                    "and per currency (amounts in different currencies are never added), and "
+                    "recompute every record's cost from the usage and price entry it records: "
+                    "the 'recomputed' column must equal 'cost'. Exit 1 if a record disagrees "
+                    "or cannot be read (each is named). 'estimated': answers whose provider "
+                    "reported no usage (douane counted 4 characters a token); 'unpriced': "
+                    "answers with no price in force (or recorded before costs were).")
+    costs.add_argument("--by", type=cost_fields, default=COST_FIELDS,
+                       metavar="FIELD[,FIELD...]",
+                       help=f"group by these fields (default: {','.join(COST_FIELDS)}); any of: "
+                            f"{', '.join(f for f in FIELDS if f not in MANY_VALUED)}")
+    costs.add_argument("--tenant", action="append", default=[], help="tenant id (repeatable)")
+    costs.add_argument("--provider", action="append", default=[],
+                       help="provider id (repeatable)")
+    costs.add_argument("--since", type=moment, help="from this time, inclusive (as for query)")
+    costs.add_argument("--until", type=moment, help="up to this time, exclusive")
+    costs.add_argument("--format", choices=["table", "jsonl", "csv"], default="table")
+
     prove = actions.add_parser("prove", help="inclusion proof of one record, for "
                                "`offline_verifier.py verify-proof`")
     prove.add_argument("record_id")
@@ -158,6 +181,8 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     if command == "query":
         return run_query(settings, args)
+    if command == "costs":
+        return run_costs(settings, args)
     if command == "prove":
         return run_prove(settings, args.record_id, args.out, args.trusted_checkpoint,
                          args.even_if_invalid)
@@ -348,6 +373,18 @@ def count_fields(value: str) -> tuple[str, ...]:
     return fields
 
 
+COST_FIELDS = ("tenant", "provider", "month")
+
+
+def cost_fields(value: str) -> tuple[str, ...]:
+    fields = count_fields(value)
+    several = [f for f in fields if f in MANY_VALUED]
+    if several:
+        raise argparse.ArgumentTypeError(
+            f"cannot sum costs by {', '.join(several)}: a record has several of them")
+    return fields
+
+
 def filters_from(args: argparse.Namespace) -> AuditQuery:
     return AuditQuery(tenants=tuple(args.tenant), since=args.since, until=args.until,
                       kinds=tuple(args.kind), decisions=tuple(args.decision),
@@ -507,6 +544,39 @@ def print_counts(found: list[StoredRecord], fields: tuple[str, ...], form: str) 
           f"{'' if len(groups) == 1 else 's'}"
           + (f"; a record with several {' or '.join(several)} values is counted once for each"
              if several else "") + "; '-': the field does not apply to the record)")
+
+
+# --------------------------------------------------------------------------- costs
+
+
+def run_costs(settings: Settings, args: argparse.Namespace) -> int:
+    query = AuditQuery(tenants=tuple(args.tenant), providers=tuple(args.provider),
+                       since=args.since, until=args.until, kinds=("answered",))
+    with open_audit_reader(settings) as reader:
+        summary = summarise_costs(((r.record_id, r.payload) for r in reader.query(query)),
+                                  args.by)
+    columns = [*args.by, "currency", *CostGroup().as_json()]
+    rows = [[*key, *group.as_json().values()] for key, group in summary.rows()]
+    if args.format == "jsonl":
+        for row in rows:
+            print(json.dumps(dict(zip(columns, row, strict=True)), sort_keys=True))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([["" if v is None else v for v in row] for row in rows])
+    else:
+        print_table(columns, [["-" if v is None else v for v in row] for row in rows])
+        answers = sum(group.answers for _, group in summary.rows())
+        print(f"({answers} answer{'' if answers == 1 else 's'} in {len(rows)} group"
+              f"{'' if len(rows) == 1 else 's'}; cost rounded half-up to 6 decimals per answer; "
+              "currency '-': unpriced)")
+    for record_id, why in summary.disagreeing:
+        print(f"audit costs: record {record_id}: {why}", file=sys.stderr)
+    if summary.disagreeing:
+        print(f"audit costs: {len(summary.disagreeing)} record(s) disagree with their own "
+              "usage and price: run 'douane audit verify'", file=sys.stderr)
+        return 1
+    return 0
 
 
 # --------------------------------------------------------------------------- prove / export

@@ -169,8 +169,9 @@ def answered(request_id: str, tenant: str, now: datetime, *, provider: str,
              model: str | None, choices: int, failed_over_from: Sequence[str], streamed: bool,
              answer_entities: Json, answer_operators: Json,
              blocked_after_streaming: Sequence[str], placeholders_restored: bool,
-             policy: Json) -> AuditEvent:
-    """``answered``: which provider answered, and what the answer check found and did."""
+             usage: Json | None, cost: Json | None, policy: Json) -> AuditEvent:
+    """``answered``: which provider answered, what the answer check found and did, and the
+    tokens used and what they cost (``streams.core.pricing.usage_and_cost``)."""
     return AuditEvent(
         record_id=f"{request_id}/answered", kind="answered", request_id=request_id,
         tenant=tenant, occurred_at=now,
@@ -184,6 +185,8 @@ def answered(request_id: str, tenant: str, now: datetime, *, provider: str,
                  # a streamed answer left piece by piece: a block can only be recorded
                  "answer_blocked_after_streaming": list(blocked_after_streaming),
                  "placeholders_restored": placeholders_restored,
+                 "usage": None if usage is None else dict(usage),
+                 "cost": None if cost is None else dict(cost),
                  "policy": dict(policy)},
     )
 

@@ -14,6 +14,8 @@ and sets it decides. ``streams.core.rules`` implements it; the README explains i
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
@@ -49,6 +51,22 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+CURRENCY = r"^[A-Z]{3}$"  # ISO 4217 alphabetic code, e.g. EUR
+
+
+class Price(_Strict):
+    """What a provider charges from ``valid_from`` on, per million tokens, as its contract or
+    price list says; ``model`` narrows the entry to one of the provider's models. A provider's
+    prices are a list so that past prices stay in the policy (and in its hash): the answered
+    records of last year are priced with last year's entry (``streams.core.pricing``)."""
+
+    valid_from: date
+    currency: str = Field(pattern=CURRENCY)
+    input_per_million: Decimal = Field(ge=0)
+    output_per_million: Decimal = Field(ge=0)
+    model: str | None = Field(default=None, min_length=1)
+
+
 class Provider(_Strict):
     """A model provider and the facts residency decides on (as declared in its contract)."""
 
@@ -69,6 +87,7 @@ class Provider(_Strict):
     max_in_flight: int | None = Field(default=None, ge=1)
     requests_per_minute: int | None = Field(default=None, ge=1)
     tokens_per_minute: int | None = Field(default=None, ge=1)
+    prices: tuple[Price, ...] = ()
 
     @field_validator("kind")
     @classmethod

@@ -115,6 +115,7 @@ def _references(policy: Policy, at: Locator) -> list[str]:
         if problem is not None:
             problems.append(at.at(("providers", index, "endpoint"),
                                   f"provider '{provider.id}': endpoint {problem}"))
+    problems.extend(_prices(policy, at))
     if policy.detection.default_language not in policy.detection.languages:
         problems.append(at.at(("detection", "default_language"),
                               f"'{policy.detection.default_language}' is not in "
@@ -165,6 +166,29 @@ def _references(policy: Policy, at: Locator) -> list[str]:
                 if model not in models:
                     problems.append(at.at((*base, "limits", "models", position),
                                           f"unknown model '{model}': no provider offers it"))
+    return problems
+
+
+def _prices(policy: Policy, at: Locator) -> list[str]:
+    """Each provider's price history: every model priced is one the provider offers, and no two
+    entries for the same model (or for the whole provider) start on the same day - which of
+    them applies would be undefined."""
+    problems = []
+    for index, provider in enumerate(policy.providers):
+        first: dict[tuple[str | None, str], int] = {}
+        for position, price in enumerate(provider.prices):
+            where = ("providers", index, "prices", position)
+            if price.model is not None and price.model not in provider.models:
+                problems.append(at.at((*where, "model"), f"provider '{provider.id}' does not "
+                                      f"offer model '{price.model}' "
+                                      f"{_known('models', provider.models)}"))
+            key = (price.model, price.valid_from.isoformat())
+            if key in first:
+                scope = f"model '{price.model}'" if price.model else "the provider"
+                problems.append(at.at((*where, "valid_from"), f"a second price for {scope} "
+                                      f"valid from {key[1]} (first at "
+                                      f"prices[{first[key]}]): give each change its own date"))
+            first.setdefault(key, position)
     return problems
 
 

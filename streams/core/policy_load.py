@@ -230,6 +230,8 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
     if kind == "anyOf":
         options = [next(iter(s.get("required", ["?"]))) for s in expected]
         return [(path, f"a rule must set at least one of: {', '.join(options)}", False)]
+    if kind == "minimum" and path and "prices" in path:
+        return [(path, f"{_show(instance)}: a price cannot be negative", False)]
     if kind == "uniqueItems":
         return [(path, "items must be unique", False)]
     if kind == "propertyNames":
@@ -250,6 +252,10 @@ PATTERN_HELP: dict[str, Callable[[Any], str]] = {
                                    "and '_', e.g. PERSON, FR_NIR",
     "^[A-Za-z0-9_.][A-Za-z0-9_./-]*\\.ya?ml$": lambda v: f"{_show(v)} is not a policy file: a "
                                                    "path inside the folder ending in .yaml",
+    "^[A-Z]{3}$": lambda v: f"{_show(v)} is not a currency: three capital letters "
+                            "(ISO 4217), e.g. EUR, USD, CHF",
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}$": lambda v: f"{_show(v)} is not a date: YYYY-MM-DD, "
+                                              "e.g. 2025-01-01",
     "^https?://": lambda v: f"{_show(v)} is not an endpoint: a URL starting with https:// "
                             "(http:// only on-premises or on this machine)",
 }

@@ -4,6 +4,8 @@
 Three deliberate differences from ``yaml.safe_load``:
 - only ``true``/``false`` are booleans (YAML 1.2), so the jurisdiction ``NO`` (Norway) or a
   value ``off`` stays a string instead of silently becoming ``False``;
+- a date such as a price's ``valid_from: 2025-01-01`` stays the string it is written as (a
+  policy is JSON data: it is checked by a JSON Schema and hashed as canonical JSON);
 - a key repeated in one mapping is an error, not "the last one wins";
 - aliases (``*name``, and so ``<<: *name`` merges) are refused where they are written: nested
   aliases make a few lines of YAML expand into billions of nodes ("billion laughs"), which kept
@@ -37,7 +39,8 @@ class _PolicyLoader(yaml.SafeLoader):
 
 
 _PolicyLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _PolicyLoader.add_implicit_resolver(

@@ -12,9 +12,11 @@ import pytest
 import pytest_asyncio
 
 from streams.adapters.providers.base import CallContext, ProviderError
+from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.gateway import ProviderGateway
 from streams.core.policy import Provider
-from streams.devtools.stand_ins.common import Fault, StandIn
+from streams.core.usage import TokenUsage
+from streams.devtools.stand_ins.common import Fault, StandIn, chunks_of
 from streams.devtools.stand_ins.server import running
 
 MODELS = {"openai-chat": "gpt-4o-mini", "anthropic": "claude-sonnet-4-6",
@@ -90,10 +92,50 @@ async def test_system_messages_use_each_formats_own_field(door: Door) -> None:
 
 async def test_stream_yields_several_chunks_that_make_the_answer(door: Door) -> None:
     whole = (await door.gateway.complete(door.provider, door.body(), CONTEXT)).messages[0]
-    chunks = [c async for c in door.gateway.stream(door.provider, door.body(), CONTEXT)]
+    pieces = [c async for c in door.gateway.stream(door.provider, door.body(), CONTEXT)]
+    chunks = [c for c in pieces if isinstance(c, str)]
 
     assert len(chunks) > 3
     assert "".join(chunks) == whole["content"]
+    # the usage, when the stream reports it, comes once, after the text
+    assert all(isinstance(c, str) for c in pieces[:-1])
+
+
+async def test_answers_carry_the_usage_the_provider_reported(door: Door) -> None:
+    answer = await door.gateway.complete(door.provider, door.body(), CONTEXT)
+    pieces = [c async for c in door.gateway.stream(door.provider, door.body(), CONTEXT)]
+    streamed = [c for c in pieces if isinstance(c, TokenUsage)]
+
+    assert answer.usage is not None and not answer.usage.estimated
+    assert (answer.usage.input_tokens, answer.usage.output_tokens) == (1, 1)
+    if door.wire == "openai-chat":  # kind mistral: usage in a stream is not asked for
+        assert streamed == []
+    elif door.wire == "anthropic":  # input from message_start, output from the last delta
+        text = "".join(c for c in pieces if isinstance(c, str))
+        assert [(u.input_tokens, u.output_tokens, u.estimated) for u in streamed] == [
+            (1, len(chunks_of(text)), False)]
+    else:
+        assert [(u.input_tokens, u.output_tokens, u.estimated) for u in streamed] == [
+            (1, 1, False)]
+
+
+async def test_an_openai_stream_asks_for_its_usage_and_reads_the_last_chunk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    state = StandIn(provider="openai-chat", models=("gpt-4.1",), api_key=KEY)
+    async with running("openai-chat", state) as stand_in:
+        provider = Provider(id="ext-door", kind="openai", endpoint=stand_in.base_url,
+                            models=("gpt-4.1",), jurisdiction="US")
+        monkeypatch.setenv("DOUANE_PROVIDER_KEY_EXT_DOOR", KEY)
+        gateway = ProviderGateway(timeout_s=2.0)
+        try:
+            pieces = [c async for c in gateway.stream(
+                provider, {**BODY, "model": "gpt-4.1"}, CONTEXT)]
+        finally:
+            await gateway.aclose()
+    assert state.received[0]["body"]["stream_options"] == {"include_usage": True}
+    assert pieces[-1] == TokenUsage(1, 1, reported=(("completion_tokens", 1),
+                                                    ("prompt_tokens", 1), ("total_tokens", 2)))
 
 
 async def test_a_wrong_key_is_an_auth_error_not_retried(
@@ -157,3 +199,29 @@ async def test_retry_after_as_an_http_date_and_in_milliseconds() -> None:
     assert parse_retry_after({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0
     assert parse_retry_after({"retry-after": "soon"}) is None
     assert httpx.Headers({"Retry-After": "4"}).get("retry-after") == "4"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+async def test_delivery_keeps_the_reported_usage_or_estimates_it(door: Door,
+                                                                 stream: bool) -> None:
+    async def before_call(provider: Provider, body: dict[str, Any]) -> str:
+        return "req-7/forwarded/p"
+
+    async def on_text(text: str) -> None:
+        pass
+
+    result = await Delivery(door.gateway).deliver(
+        "req-7", [door.provider], door.body(), before_call, on_text if stream else None)
+    assert result.answer is not None and result.usage is not None
+    assert result.model == MODELS[door.wire]
+    if stream and door.wire == "openai-chat":  # kind mistral: the stand-in's stream has none
+        sent = sum(-(-len(m["content"]) // 4) for m in BODY["messages"])
+        answered = -(-len(result.answer.messages[0]["content"]) // 4)
+        assert result.usage == TokenUsage(sent, answered, estimated=True)
+    elif stream and door.wire == "anthropic":
+        text = result.answer.messages[0]["content"]
+        assert (result.usage.input_tokens, result.usage.output_tokens,
+                result.usage.estimated) == (1, len(chunks_of(text)), False)
+    else:
+        assert (result.usage.input_tokens, result.usage.output_tokens,
+                result.usage.estimated) == (1, 1, False)

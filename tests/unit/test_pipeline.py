@@ -32,6 +32,7 @@ from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Finding
 from streams.core.policy import Provider
 from streams.core.tenant_topics import PER_TENANT, SINGLE
+from streams.core.usage import TokenUsage
 from streams.pipeline import Outgoing, Pipeline, Source
 
 ROOT = project_root()
@@ -896,3 +897,62 @@ async def test_an_audit_store_that_cannot_write_makes_the_pipeline_report_it(
     await h.pipeline.admit(request(), src())  # the store writes again
     assert h.pipeline.audit_writable is True
     assert sample("douane_audit_store_writable") == 1
+
+
+# ------------------------------------------------------------------ usage and cost
+def priced_single_door(prices: list[dict[str, Any]]) -> LoadedPolicy:
+    document = policy_document(ROOT / "policies")
+    document["providers"] = document["providers"][:1]
+    document["providers"][0]["prices"] = prices
+    for rule in document["rules"]:
+        residency = rule.get("residency") or {}
+        if "providers" in residency:
+            residency["providers"] = [p for p in residency["providers"]
+                                      if p == "sovereign-local"]
+    return parse_policy(yaml.safe_dump(document), "priced.yaml")
+
+
+async def test_an_answer_without_usage_records_counted_tokens_marked_estimated(
+        h: Harness) -> None:
+    forward = await admitted(h)
+    await h.pipeline.forward(forward.value, fsrc())
+    answered = h.store.get("req-1/answered")
+    assert answered is not None
+    details = answered.payload["details"]
+    sent = json.loads(forward.value)["body"]["messages"]
+    # counted on the redacted prompt that was sent and on the answer as the provider wrote it
+    expected_in = sum(-(-len(m["content"]) // 4) for m in sent)
+    expected_out = -(-len(ANSWER.messages[0]["content"]) // 4)
+    assert details["usage"] == {"input_tokens": expected_in, "output_tokens": expected_out,
+                                "estimated": True}
+    # the shipped local door costs nothing: recorded as a zero cost, not as "unpriced"
+    assert details["cost"] == {"amount": "0.000000", "currency": "EUR", "price": {
+        "valid_from": "2024-01-01", "currency": "EUR", "input_per_million": "0",
+        "output_per_million": "0"}}
+
+
+async def test_an_answer_records_the_reported_usage_and_the_cost_at_the_price_in_force(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = POLICY.policy.provider("sovereign-local").models[0]
+    h.pipeline.replace_policy(priced_single_door([
+        {"valid_from": "2025-01-01", "currency": "EUR", "input_per_million": 1,
+         "output_per_million": 2},
+        {"valid_from": "2025-03-02", "currency": "EUR", "input_per_million": 100,
+         "output_per_million": 200},  # the day after the answer (T0): not yet in force
+        {"valid_from": "2025-02-01", "currency": "EUR", "input_per_million": 3,
+         "output_per_million": 4, "model": model},
+    ]))
+    monkeypatch.setitem(globals(), "ANSWER", ProviderAnswer(
+        ANSWER.messages, ANSWER.model, "stop",
+        TokenUsage(1200, 300, reported=(("completion_tokens", 300), ("prompt_tokens", 1200)))))
+    forward = await admitted(h, request(metadata={"ticket": "T-42"}, model=model))
+    await h.pipeline.forward(forward.value, fsrc())
+    answered = h.store.get("req-1/answered")
+    assert answered is not None
+    details = answered.payload["details"]
+    assert details["usage"] == {"input_tokens": 1200, "output_tokens": 300, "estimated": False,
+                                "reported": {"completion_tokens": 300, "prompt_tokens": 1200}}
+    # 1200 x 3 / 1e6 + 300 x 4 / 1e6, with the model's own entry
+    assert details["cost"] == {"amount": "0.004800", "currency": "EUR", "price": {
+        "valid_from": "2025-02-01", "currency": "EUR", "model": model,
+        "input_per_million": "3", "output_per_million": "4"}}

@@ -335,3 +335,76 @@ def test_a_wrong_duration_says_how_to_write_it(written: str, hint: str) -> None:
     assert message.startswith(f"'{written}' is not a duration: use a number and a unit: s, "
                               "m (minutes), h, d, w, y")
     assert hint in message and "[smhdwy]" not in message
+
+
+# --- prices -------------------------------------------------------------------------------
+
+PRICED = SMALL.replace("    retention_days: 30\n", """\
+    retention_days: 30
+    prices:
+      - valid_from: 2025-01-01
+        currency: EUR
+        input_per_million: 2.00
+        output_per_million: 6.00
+      - {valid_from: 2025-06-01, currency: EUR, input_per_million: 1.5, output_per_million: 5,
+         model: mistral-large}
+""", 1)
+
+
+def test_prices_load_as_exact_decimals_and_dates() -> None:
+    provider = parse_policy(PRICED, "p.yaml").policy.provider("mistral-paris")
+    first, second = provider.prices
+    assert str(first.valid_from) == "2025-01-01" and first.currency == "EUR"
+    assert str(first.input_per_million) == "2.0" and str(second.output_per_million) == "5"
+    assert second.model == "mistral-large"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(("input_per_million: 2.00", "input_per_million: -2.00"),
+                     r"^p\.yaml:20:28: providers\[1\]\.prices\[0\]\.input_per_million: -2\.0: "
+                     r"a price cannot be negative$", id="negative-price"),
+        pytest.param(("currency: EUR\n", "currency: euro\n"),
+                     r"^p\.yaml:19:19: providers\[1\]\.prices\[0\]\.currency: 'euro' is not a "
+                     r"currency: three capital letters \(ISO 4217\), e\.g\. EUR", id="currency"),
+        pytest.param(("model: mistral-large}", "model: mistral-huge}"),
+                     r"^p\.yaml:23:17: providers\[1\]\.prices\[1\]\.model: provider "
+                     r"'mistral-paris' does not offer model 'mistral-huge' \(known models: "
+                     r"mistral-large\)$", id="model-not-offered"),
+        pytest.param(("valid_from: 2025-06-01", "valid_from: 2025-06-31"),
+                     r"^p\.yaml:22:22: providers\[1\]\.prices\[1\]\.valid_from: Input should be "
+                     r"a valid date", id="bad-date"),
+    ],
+)
+def test_each_price_error_names_file_line_column_and_path(change: tuple[str, str],
+                                                           expected: str) -> None:
+    old, new = change
+    assert old in PRICED
+    problems = problems_of(PRICED.replace(old, new, 1))
+    assert any(re.search(expected, p) for p in problems), problems
+
+
+def test_two_prices_with_the_same_valid_from_are_refused() -> None:
+    same_day = PRICED.replace(", output_per_million: 5,\n         model: mistral-large}",
+                              ", output_per_million: 5}").replace("2025-06-01", "2025-01-01")
+    problems = problems_of(same_day)
+    assert problems == ["p.yaml:22:22: providers[1].prices[1].valid_from: a second price for "
+                        "the provider valid from 2025-01-01 (first at prices[0]): give each "
+                        "change its own date"], problems
+    # the same day for another scope (one model) is a different entry, not a duplicate
+    assert parse_policy(PRICED.replace("2025-06-01", "2025-01-01"), "p.yaml")
+
+
+def test_a_price_change_is_a_policy_change() -> None:
+    base = parse_policy(PRICED, "p.yaml").digest
+    assert parse_policy(PRICED.replace("output_per_million: 6.00", "output_per_million: 6.01"),
+                        "p.yaml").digest != base
+    assert parse_policy(PRICED.replace("2025-06-01", "2025-06-02"), "p.yaml").digest != base
+
+
+def test_the_shipped_providers_all_have_prices_and_the_local_door_is_free() -> None:
+    policy = load_policy_set(POLICIES / "policy.yaml").policy
+    assert all(provider.prices for provider in policy.providers)
+    local = policy.provider("sovereign-local").prices
+    assert [(p.input_per_million, p.output_per_million) for p in local] == [(0, 0)]

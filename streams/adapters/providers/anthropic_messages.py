@@ -5,6 +5,12 @@ the top-level ``system`` field and ``max_tokens`` is required. Streaming is SSE 
 events (``message_start``, ``content_block_delta`` carrying ``text_delta``..., ``message_stop``,
 and ``error`` mid-stream). Errors are ``{"type": "error", "error": {"type", "message"}}``:
 429 ``rate_limit_error`` (with ``retry-after``), 529 ``overloaded_error``, 400, 401, 403.
+
+Usage is the message's ``usage``: ``input_tokens`` leaves out the prompt-cache tokens
+(``cache_creation_input_tokens``, ``cache_read_input_tokens``), which are added to the input
+count; ``output_tokens``. A stream gives it in two parts: ``message_start`` carries the
+message's usage so far, each ``message_delta`` the counts so far (output, and on recent API
+versions input too); the last value of each field is the total.
 """
 
 from __future__ import annotations
@@ -25,10 +31,28 @@ from streams.adapters.providers.base import (
     send_for_answer,
 )
 from streams.core.policy import Provider
+from streams.core.usage import TokenUsage, reported_usage
 
 ANTHROPIC_VERSION = "2023-06-01"
 DEFAULT_MAX_TOKENS = 1024
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length"}
+INPUT_FIELDS = ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+
+
+def usage_of(fields: Any) -> TokenUsage | None:
+    """A Messages ``usage`` object; None if absent or garbled."""
+    return reported_usage(fields, INPUT_FIELDS, ("output_tokens",))
+
+
+class _StreamedUsage:
+    """The usage fields a stream has sent so far, each event's values replacing the earlier."""
+
+    def __init__(self) -> None:
+        self.fields: dict[str, Any] = {}
+
+    def add(self, fields: Any) -> None:
+        if isinstance(fields, dict):
+            self.fields.update(fields)
 
 
 def to_messages_body(body: dict[str, Any]) -> dict[str, Any]:
@@ -76,21 +100,28 @@ class AnthropicMessagesAdapter:
                            if block.get("type") == "text")
             return ProviderAnswer(
                 ({"role": "assistant", "content": text},), str(payload["model"]),
-                STOP_REASONS.get(str(payload.get("stop_reason")), payload.get("stop_reason")))
+                STOP_REASONS.get(str(payload.get("stop_reason")), payload.get("stop_reason")),
+                usage_of(payload.get("usage")))
         except (ValueError, KeyError, TypeError):
             raise malformed(where, "no content[] text blocks") from None
 
     async def stream(
         self, provider: Provider, body: dict[str, Any], context: CallContext
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[str | TokenUsage]:
         request = self._request(provider, body, context, stream=True)
         where = f"provider {provider.id} at {request.url}"
+        usage = _StreamedUsage()
         try:
             async with event_stream(self._http, request, where) as events:
                 async for event, data in events:
                     payload = load_json(data, where)
                     kind = payload.get("type", event) if isinstance(payload, dict) else event
-                    if kind == "content_block_delta":
+                    if kind == "message_start":
+                        message = payload.get("message")
+                        usage.add(message.get("usage") if isinstance(message, dict) else None)
+                    elif kind == "message_delta":
+                        usage.add(payload.get("usage"))
+                    elif kind == "content_block_delta":
                         delta = payload.get("delta") or {}
                         if delta.get("type") == "text_delta":
                             yield str(delta.get("text", ""))
@@ -103,6 +134,9 @@ class AnthropicMessagesAdapter:
                             kind="overloaded" if error_type == "overloaded_error"
                             else "server-error")
                     elif kind == "message_stop":
-                        return
+                        break
         except (AttributeError, TypeError):
             raise malformed(where, "an event has an unexpected shape") from None
+        total = usage_of(usage.fields)
+        if total is not None:
+            yield total

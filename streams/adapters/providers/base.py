@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 import httpx
 
 from streams.core.policy import Provider
+from streams.core.usage import TokenUsage
 from streams.errors import DouaneError
 
 REQUEST_ID_HEADER = "X-Douane-Request-Id"
@@ -39,6 +40,7 @@ class ProviderAnswer:
     messages: tuple[dict[str, str], ...]
     model: str
     finish_reason: str | None = None
+    usage: TokenUsage | None = None  # as the provider reported it; None: it reported none
 
 
 class ProviderError(DouaneError, RuntimeError):
@@ -73,7 +75,9 @@ class Adapter(Protocol):
     """Something that answers in a provider's wire format: one adapter per format, the gateway
     that picks the adapter for a provider's ``kind``, the pipeline and delivery (which call it)
     and the tests' stand-ins all meet on this one protocol. Every failure is a
-    :class:`ProviderError`."""
+    :class:`ProviderError`. ``stream`` yields the answer's text piece by piece and, when the
+    provider reported the usage of the streamed answer, one :class:`TokenUsage` after the
+    text."""
 
     async def complete(
         self, provider: Provider, body: dict[str, Any], context: CallContext
@@ -81,7 +85,7 @@ class Adapter(Protocol):
 
     def stream(
         self, provider: Provider, body: dict[str, Any], context: CallContext
-    ) -> AsyncIterator[str]: ...
+    ) -> AsyncIterator[str | TokenUsage]: ...
 
 
 def api_key(provider: Provider, env: Mapping[str, str] | None = None) -> str | None:

@@ -27,6 +27,7 @@ from streams.adapters.providers.base import (
 from streams.adapters.providers.limits import ProviderLimits
 from streams.adapters.providers.resilience import Breakers, RetryPolicy
 from streams.core.policy import Provider
+from streams.core.usage import TokenUsage, body_texts, estimated_usage
 
 log = structlog.get_logger(__name__)
 BeforeCall = Callable[[Provider, dict[str, Any]], Awaitable[str]]
@@ -48,6 +49,8 @@ class DeliveryResult:
     tried: list[str] = field(default_factory=list)   # providers that received the request
     reasons: list[dict[str, str]] = field(default_factory=list)  # why each one failed
     streamed: bool = False
+    model: str | None = None   # the model asked of the provider that answered (its price)
+    usage: TokenUsage | None = None  # as it reported it, or estimated (marked so) if it did not
 
 
 def body_for(provider: Provider, body: dict[str, Any]) -> dict[str, Any]:
@@ -95,6 +98,10 @@ class Delivery:
                 breaker.succeeded()
                 metrics.record_circuit(provider.id, breaker.state)
                 result.answer, result.provider = answer, provider
+                result.model = sent_body.get("model")
+                # counted on what was sent (the redacted prompt) and what came back
+                result.usage = answer.usage or estimated_usage(
+                    body_texts(sent_body), (m.get("content") or "" for m in answer.messages))
                 return result
             assert problem is not None
             if problem.retryable:
@@ -169,9 +176,13 @@ class Delivery:
         streamed: _Streamed,
     ) -> ProviderAnswer:
         pieces: list[str] = []
-        async for text in self.gateway.stream(provider, body, context):
-            pieces.append(text)
+        usage: TokenUsage | None = None
+        async for piece in self.gateway.stream(provider, body, context):
+            if isinstance(piece, TokenUsage):
+                usage = piece
+                continue
+            pieces.append(piece)
             streamed.started = True
-            await on_text(text)
+            await on_text(piece)
         return ProviderAnswer(({"role": "assistant", "content": "".join(pieces)},),
-                              str(body.get("model", "")), "stop")
+                              str(body.get("model", "")), "stop", usage)

@@ -19,6 +19,7 @@ from streams.adapters.providers.gemini import GeminiAdapter
 from streams.adapters.providers.openai_chat import OpenAIChatAdapter
 from streams.core.policy import Provider
 from streams.core.provider_kinds import WireFormat, wire_format
+from streams.core.usage import TokenUsage
 
 MAX_CONNECTIONS = 2048
 
@@ -55,7 +56,7 @@ class ProviderGateway:
 
     def stream(
         self, provider: Provider, body: dict[str, Any], context: CallContext
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[str | TokenUsage]:
         return self.adapter(provider).stream(provider, body, context)
 
     async def aclose(self) -> None:

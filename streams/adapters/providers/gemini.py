@@ -6,6 +6,10 @@ Authentication by ``x-goog-api-key``. Roles are ``user`` and ``model``; system m
 ``data:`` line and no end marker. Errors are Google RPC statuses,
 ``{"error": {"code", "message", "status", "details"}}``; a 429 ``RESOURCE_EXHAUSTED`` may carry
 a ``google.rpc.RetryInfo`` detail with ``retryDelay`` ("7s"), 503 is ``UNAVAILABLE``.
+
+Usage is ``usageMetadata``: ``promptTokenCount`` (cached content included) and
+``candidatesTokenCount`` plus ``thoughtsTokenCount`` (thinking is billed as output). In a
+stream every chunk carries the counts so far; the last one has the totals.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from streams.adapters.providers.base import (
     send_for_answer,
 )
 from streams.core.policy import Provider
+from streams.core.usage import TokenUsage, reported_usage
 
 RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 FINISH_REASONS = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter"}
@@ -61,6 +66,13 @@ def retry_delay(response: httpx.Response) -> float | None:
     except (ValueError, KeyError, TypeError, AttributeError):
         pass
     return None
+
+
+def usage_of(payload: Any) -> TokenUsage | None:
+    """A GenerateContentResponse's ``usageMetadata``; None if absent or garbled."""
+    fields = payload.get("usageMetadata") if isinstance(payload, dict) else None
+    return reported_usage(fields, ("promptTokenCount",),
+                          ("candidatesTokenCount", "thoughtsTokenCount"))
 
 
 def candidate_text(payload: dict[str, Any]) -> tuple[str, str | None]:
@@ -101,16 +113,19 @@ class GeminiAdapter:
             model = str(payload.get("modelVersion") or body["model"])
         except (ValueError, KeyError, TypeError, IndexError, AttributeError):
             raise malformed(where, "no candidates[0].content.parts") from None
-        return ProviderAnswer(({"role": "assistant", "content": text},), model, reason)
+        return ProviderAnswer(({"role": "assistant", "content": text},), model, reason,
+                              usage_of(payload))
 
     async def stream(
         self, provider: Provider, body: dict[str, Any], context: CallContext
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[str | TokenUsage]:
         request = self._request(provider, body, context, stream=True)
         where = f"provider {provider.id} at {request.url}"
+        usage: TokenUsage | None = None
         async with event_stream(self._http, request, where, retry_delay) as events:
             async for _, data in events:
                 payload = load_json(data, where)
+                usage = usage_of(payload) or usage
                 if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
                     status = str(payload["error"].get("status", ""))
                     raise ProviderError(f"{where} failed mid-stream ({status})",
@@ -124,3 +139,5 @@ class GeminiAdapter:
                             yield text
                 except (KeyError, TypeError, IndexError, AttributeError):
                     raise malformed(where, "a chunk has no candidates[0]") from None
+        if usage is not None:
+            yield usage

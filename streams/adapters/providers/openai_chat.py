@@ -4,6 +4,12 @@ OpenAI-compatible servers (vLLM, Ollama, llama.cpp) - the sovereign door.
 ``POST {endpoint}/chat/completions`` with ``Authorization: Bearer``; streaming is SSE of
 ``chat.completion.chunk`` objects ending with ``data: [DONE]``. Errors are
 ``{"error": {"message", "type", "code"}}`` with ``retry-after``/``retry-after-ms`` on 429.
+
+Usage is the answer's ``usage`` object (``prompt_tokens``, ``completion_tokens``; cached and
+reasoning tokens are counted inside them). A stream carries it only in a last chunk with no
+choices, which OpenAI and DashScope send when asked with ``stream_options.include_usage``
+(asked of those kinds only: some compatible servers refuse unknown fields); Mistral sends it
+unasked. Local servers often send none, or zeros: the answer's usage is then estimated.
 """
 
 from __future__ import annotations
@@ -24,6 +30,16 @@ from streams.adapters.providers.base import (
     send_for_answer,
 )
 from streams.core.policy import Provider
+from streams.core.usage import TokenUsage, reported_usage
+
+# kinds whose streams report usage when the request asks for it
+STREAM_USAGE_ON_REQUEST = frozenset({"openai", "dashscope"})
+
+
+def usage_of(payload: Any) -> TokenUsage | None:
+    """A Chat Completions answer's or chunk's ``usage``; None if absent or garbled."""
+    fields = payload.get("usage") if isinstance(payload, dict) else None
+    return reported_usage(fields, ("prompt_tokens",), ("completion_tokens",))
 
 
 class OpenAIChatAdapter:
@@ -38,6 +54,8 @@ class OpenAIChatAdapter:
         if key:
             headers["Authorization"] = f"Bearer {key}"
         payload = {**body, "stream": True} if stream else body
+        if stream and provider.kind in STREAM_USAGE_ON_REQUEST:
+            payload["stream_options"] = {"include_usage": True}
         return self._http.build_request(
             "POST", provider.endpoint.rstrip("/") + "/chat/completions", json=payload,
             headers=headers)
@@ -56,20 +74,22 @@ class OpenAIChatAdapter:
             )
             finish = payload["choices"][0].get("finish_reason") if payload["choices"] else None
             return ProviderAnswer(messages, str(payload.get("model") or body.get("model", "")),
-                                  finish)
+                                  finish, usage_of(payload))
         except (ValueError, KeyError, TypeError, IndexError):
             raise malformed(where, "no choices[].message") from None
 
     async def stream(
         self, provider: Provider, body: dict[str, Any], context: CallContext
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[str | TokenUsage]:
         request = self._request(provider, body, context, stream=True)
         where = f"provider {provider.id} at {request.url}"
+        usage: TokenUsage | None = None
         async with event_stream(self._http, request, where) as events:
             async for _, data in events:
                 if data.strip() == "[DONE]":
-                    return
+                    break
                 chunk = load_json(data, where)
+                usage = usage_of(chunk) or usage  # the last chunk that has it has the total
                 if isinstance(chunk, dict) and "error" in chunk:
                     failure = chunk["error"] if isinstance(chunk["error"], dict) else {}
                     raise ProviderError(
@@ -83,3 +103,5 @@ class OpenAIChatAdapter:
                             yield str(text)
                 except (KeyError, TypeError):
                     raise malformed(where, "a chunk has no choices[].delta") from None
+        if usage is not None:
+            yield usage

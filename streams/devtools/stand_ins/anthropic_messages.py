@@ -112,7 +112,9 @@ def build_app(state: StandIn) -> web.Application:
         await event("content_block_stop", {"type": "content_block_stop", "index": 0})
         await event("message_delta", {"type": "message_delta",
                                       "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                                      "usage": {"output_tokens": 1}})
+                                      # as the API does: the output so far,
+                                      # the total by the last delta
+                                      "usage": {"output_tokens": len(chunks_of(text))}})
         await event("message_stop", {"type": "message_stop"})
         return response
 

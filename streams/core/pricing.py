@@ -1,0 +1,128 @@
+"""The cost of one answer, from its token usage and the policy's price table.
+
+Which price: of the provider's entries whose ``valid_from`` day (UTC) is on or before the day of
+the answer, those for the answer's model if there are any, otherwise those for the whole
+provider (no ``model``); of these, the one with the latest ``valid_from``. No entry in force:
+no cost (``None``) - an unpriced answer is recorded as such, never as free.
+
+Rounding rule: cost = (input tokens x input price + output tokens x output price) / 1 000 000,
+computed exactly with :class:`decimal.Decimal`, then rounded once, half-up, to 6 decimal places
+of the currency (a millionth: far below any invoice's precision, so a sum of answers rounded
+this way is within a cent of the same sum computed exactly, up to ten thousand answers).
+Costs are recorded as strings (``"0.001234"``) with their currency, never as floats.
+
+The answered record carries the usage, the cost and the price entry used (its valid_from,
+currency and both prices), so :func:`recorded_cost` recomputes the cost from the signed record
+alone, without the policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from streams.core.policy import Price, Provider
+from streams.core.usage import TokenUsage
+from streams.errors import DouaneError
+
+PER = Decimal(1_000_000)
+QUANTUM = Decimal("0.000001")  # costs are kept to the millionth of the currency unit
+
+
+@dataclass(frozen=True)
+class Cost:
+    amount: Decimal
+    currency: str
+    price: Price
+
+    def as_json(self) -> dict[str, Any]:
+        return {"amount": format_amount(self.amount), "currency": self.currency,
+                "price": price_json(self.price)}
+
+
+def price_in_force(provider: Provider, model: str | None, on: date) -> Price | None:
+    """The provider's price for ``model`` on the day ``on`` (see the module's rule)."""
+    in_force = [p for p in provider.prices if p.valid_from <= on]
+    own = [p for p in in_force if p.model is not None and p.model == model]
+    chosen = own or [p for p in in_force if p.model is None]
+    return max(chosen, key=lambda p: p.valid_from) if chosen else None
+
+
+def cost_at(input_tokens: int, output_tokens: int, input_per_million: Decimal,
+            output_per_million: Decimal) -> Decimal:
+    exact = (input_tokens * input_per_million + output_tokens * output_per_million) / PER
+    return exact.quantize(QUANTUM, rounding=ROUND_HALF_UP)
+
+
+def cost_of(usage: TokenUsage, price: Price) -> Cost:
+    return Cost(cost_at(usage.input_tokens, usage.output_tokens, price.input_per_million,
+                        price.output_per_million), price.currency, price)
+
+
+def answer_cost(provider: Provider, model: str | None, usage: TokenUsage,
+                at: datetime) -> Cost | None:
+    """The cost of an answer given at ``at`` (UTC), or None if no price is in force."""
+    price = price_in_force(provider, model, at.astimezone(UTC).date())
+    return None if price is None else cost_of(usage, price)
+
+
+def usage_and_cost(provider: Provider, model: str | None, usage: TokenUsage | None,
+                   at: datetime) -> dict[str, Any]:
+    """The ``usage`` and ``cost`` details of an answered record."""
+    if usage is None:
+        return {"usage": None, "cost": None}
+    cost = answer_cost(provider, model, usage, at)
+    return {"usage": usage.as_json(), "cost": None if cost is None else cost.as_json()}
+
+
+def format_amount(amount: Decimal) -> str:
+    return f"{amount.quantize(QUANTUM, rounding=ROUND_HALF_UP):f}"
+
+
+def price_json(price: Price) -> dict[str, Any]:
+    out: dict[str, Any] = {"valid_from": price.valid_from.isoformat(),
+                           "currency": price.currency,
+                           "input_per_million": f"{price.input_per_million:f}",
+                           "output_per_million": f"{price.output_per_million:f}"}
+    if price.model is not None:
+        out["model"] = price.model
+    return out
+
+
+class UnreadableCost(DouaneError, ValueError):
+    """An answered record whose usage or cost fields do not have the shape douane writes."""
+
+
+def recorded_cost(details: Mapping[str, Any]) -> tuple[Decimal, Decimal, str] | None:
+    """(cost as recorded, cost recomputed from the recorded usage and price, currency) of an
+    answered record's details; None for a record without cost (older records, no price in
+    force). Raises :class:`UnreadableCost` naming the field that is wrong."""
+    cost, usage = details.get("cost"), details.get("usage")
+    if cost is None:
+        return None
+    if not isinstance(cost, Mapping) or not isinstance(usage, Mapping):
+        raise UnreadableCost("cost or usage is not an object")
+    price = cost.get("price")
+    if not isinstance(price, Mapping):
+        raise UnreadableCost("cost.price is not an object")
+    try:
+        recorded = Decimal(str(cost["amount"]))
+        recomputed = cost_at(_tokens(usage, "input_tokens"), _tokens(usage, "output_tokens"),
+                             Decimal(str(price["input_per_million"])),
+                             Decimal(str(price["output_per_million"])))
+    except (KeyError, InvalidOperation) as error:
+        raise UnreadableCost(f"cost field missing or not a number ({error!r})") from None
+    currency = cost.get("currency")
+    if not isinstance(currency, str) or currency != price.get("currency"):
+        raise UnreadableCost("cost.currency differs from the price's currency")
+    return recorded, recomputed, currency
+
+
+def _tokens(usage: Mapping[str, Any], key: str) -> int:
+    value = usage.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise UnreadableCost(f"usage.{key} is not a token count")
+    return value
