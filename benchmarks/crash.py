@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import signal
 import statistics
@@ -134,20 +135,28 @@ async def publish(stack: Stack, tally: Tally, rate: float) -> None:
         await producer.stop()
 
 
-async def read_outcomes(stack: Stack, tally: Tally, done: asyncio.Event) -> None:
-    """Reads the tenant's responses and douane.rejected from the beginning until ``done``,
-    riding out the broker's restarts."""
-    ours = set(tally.ids)
+async def open_reader(stack: Stack) -> AIOKafkaConsumer:
+    """A consumer of the tenant's responses and douane.rejected, from their beginning."""
     kafka = kafka_connection(stack.settings, "admin")
     consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False,
                                 auto_offset_reset="earliest")
     await start_client(consumer, kafka, "the benchmark's reader")
+    metadata = AIOKafkaProducer(**kafka.client_options())  # partitions_for: public, waits
+    await start_client(metadata, kafka, "the benchmark's metadata client")
     try:
-        await consumer.topics()  # fetches the metadata partitions_for_topic reads
         partitions = [TopicPartition(topic, p) for topic in (RESPONSES_TOPIC, REJECTED_TOPIC)
-                      for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
+                      for p in sorted(await metadata.partitions_for(topic))]
+    finally:
+        await metadata.stop()
+    consumer.assign(partitions)
+    await consumer.seek_to_beginning(*partitions)
+    return consumer
+
+
+async def read_outcomes(consumer: AIOKafkaConsumer, tally: Tally, done: asyncio.Event) -> None:
+    """Reads until ``done``, riding out the broker's restarts."""
+    ours = set(tally.ids)
+    try:
         while not done.is_set():
             try:
                 batch = await consumer.getmany(timeout_ms=500)
@@ -183,8 +192,7 @@ async def wait_for_window(stack: Stack, at_least: int, timeout_s: float) -> int:
     return count
 
 
-async def kill_worker(stack: Stack, in_flight: int, timeout_s: float) -> Fault:
-    count = await wait_for_window(stack, in_flight, timeout_s)
+async def kill_worker(stack: Stack, count: int) -> Fault:
     worker = stack.processes["worker"]
     os.kill(worker.pid, signal.SIGKILL)
     at = time.time()
@@ -193,8 +201,7 @@ async def kill_worker(stack: Stack, in_flight: int, timeout_s: float) -> Fault:
     return Fault("kill -9 worker", at, count, time.time())
 
 
-async def restart_broker(stack: Stack) -> Fault:
-    count = await in_flight_at_model(stack)
+async def restart_broker(stack: Stack, count: int) -> Fault:
     at = time.time()
     await stop_broker(stack.settings, timeout_s=60)
     await start_broker(stack.settings, timeout_s=180, progress=progress)
@@ -204,7 +211,9 @@ async def restart_broker(stack: Stack) -> Fault:
 async def inflict(stack: Stack, tally: Tally, arguments: argparse.Namespace,
                   faults: list[Fault]) -> None:
     """The faults, spread over the publishing time; each waits for the one before it to be
-    over (a response created after it) so that they do not pile up."""
+    over (a response created after it), so that they do not pile up, and then for the window
+    to fill again (``--in-flight`` requests waiting at the model, or ``--window-timeout-s``):
+    when recoveries take longer than the publishing, the later faults strike the backlog."""
     kinds = interleave(arguments.kills, arguments.broker_restarts)
     spacing = len(tally.ids) / arguments.rate / (len(kinds) + 1)
     started = time.monotonic()
@@ -213,8 +222,9 @@ async def inflict(stack: Stack, tally: Tally, arguments: argparse.Namespace,
         if faults:
             await wait_for_recovery(tally, faults[-1], arguments.stall_s)
         progress(f"fault {number} of {len(kinds)}: {kind}...")
-        fault = await (kill_worker(stack, arguments.in_flight, arguments.window_timeout_s)
-                       if kind == "kill" else restart_broker(stack))
+        count = await wait_for_window(stack, arguments.in_flight, arguments.window_timeout_s)
+        fault = await (kill_worker(stack, count) if kind == "kill"
+                       else restart_broker(stack, count))
         progress(f"  {fault.kind}: {fault.in_flight} waiting at the model, back after "
                  f"{fault.downtime_s:.1f} s")
         faults.append(fault)
@@ -353,6 +363,9 @@ async def main(arguments: argparse.Namespace) -> None:
     from streams.logging_setup import configure_logging
 
     configure_logging("console", 40)
+    # the benchmark's own clients lose the broker on purpose: their reconnection errors are
+    # expected, and what they lead to is counted
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     run = f"crash-{int(time.time())}"
     tally = Tally([f"{run}-{n}" for n in range(arguments.requests)])
     faults: list[Fault] = []
@@ -364,7 +377,7 @@ async def main(arguments: argparse.Namespace) -> None:
                 "model": DOUANE_MODEL, "messages": [{"role": "user", "content": "Bonjour"}]})
             answer.raise_for_status()
         done = asyncio.Event()
-        reader = asyncio.create_task(read_outcomes(stack, tally, done))
+        reader = asyncio.create_task(read_outcomes(await open_reader(stack), tally, done))
         started = time.monotonic()
         progress(f"publishing {arguments.requests} requests at {arguments.rate:g}/s...")
         await asyncio.gather(publish(stack, tally, arguments.rate),
