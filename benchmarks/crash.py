@@ -24,7 +24,7 @@ The model latency must be long enough for the window to fill: ``--in-flight`` re
 the model only if rate x latency exceeds it (15/s x 8 s = 120).
 
     .venv/bin/python benchmarks/crash.py [--requests 1500] [--rate 15] [--latency-ms 8000]
-        [--kills 5] [--broker-restarts 2] [--in-flight 100]
+        [--kills 5] [--broker-restarts 2] [--in-flight 100] [--keep-log PATH]
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ import asyncio
 import json
 import logging
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -241,8 +242,11 @@ def interleave(kills: int, broker_restarts: int) -> list[str]:
 
 
 async def wait_for_recovery(tally: Tally, fault: Fault, timeout_s: float) -> None:
+    """Until a response created after the fault arrives, ``timeout_s``, or (a fault that struck
+    an idle worker) every request has its response."""
     deadline = time.monotonic() + timeout_s
-    while fault.first_response_wall is None and time.monotonic() < deadline:
+    while fault.first_response_wall is None and time.monotonic() < deadline \
+            and tally.answered_ids() < len(tally.ids):
         after = [ms / 1000 for ms in tally.created_ms if ms / 1000 > fault.back_wall
                  or (fault.kind.startswith("kill") and ms / 1000 > fault.at_wall)]
         if after:
@@ -289,8 +293,8 @@ def audit_verifies(stack: Stack) -> tuple[bool, str]:
     done = subprocess.run([sys.executable, "-m", "streams.cli", "audit", "verify"],
                           env=dict(stack.environment), capture_output=True, text=True,
                           timeout=1800)
-    last_lines = (done.stdout + done.stderr).strip().splitlines()[-1:]
-    return done.returncode == 0, "".join(last_lines)
+    verdict = done.stdout.strip().splitlines()[-1:] or done.stderr.strip().splitlines()[-1:]
+    return done.returncode == 0, "".join(verdict)
 
 
 def seconds(values: list[float]) -> str:
@@ -391,6 +395,8 @@ async def main(arguments: argparse.Namespace) -> None:
         odd = audit_out_of_order(stack, tally)
         progress("douane audit verify...")
         verified = audit_verifies(stack)
+        if arguments.keep_log:
+            shutil.copyfile(stack.home / "processes.log", arguments.keep_log)
     report(tally, faults, received, odd, verified, arguments, took_s)
 
 
@@ -410,4 +416,5 @@ if __name__ == "__main__":
                         help="give up waiting when nothing new arrives this long")
     parser.add_argument("--settle-s", type=float, default=10.0,
                         help="read this long after the last response, for late duplicates")
+    parser.add_argument("--keep-log", help="copy the processes' log (JSON lines) there")
     asyncio.run(main(parser.parse_args()))
