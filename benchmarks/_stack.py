@@ -4,7 +4,7 @@ A Kafka broker on a free port, the stand-in model server (the shipped policy's f
 points at it), a worker (``douane worker``) and the front door (``douane front-door``), each a
 process of its own, plus an API key for the front door. Everything is stopped and the home
 removed on exit. Shared by the benchmarks that call douane from outside
-(``front_door_latency.py``, ``concurrency.py``).
+(``front_door_latency.py``, ``concurrency.py``, ``fuzz.py``, ``crash.py``, ``soak.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 import yaml
@@ -65,7 +66,10 @@ class Stack:
     key: str  # the front door's API key (tenant city-of-lyon)
     model_port: int
     door_port: int
-    processes: Mapping[str, subprocess.Popen[bytes]]  # "model-server", "worker", "front-door"
+    processes: dict[str, subprocess.Popen[bytes]]  # "model-server", "worker", "front-door"
+    environment: Mapping[str, str]  # every process's (``douane audit verify`` needs it too)
+    arguments: Mapping[str, tuple[str, ...]]  # each process's command-line arguments
+    log: IO[bytes]  # the processes' shared output (``home / "processes.log"``)
 
     @property
     def direct_url(self) -> str:
@@ -81,6 +85,17 @@ class Stack:
 
     def pid(self, name: str) -> int:
         return self.processes[name].pid
+
+    def restart(self, name: str) -> None:
+        """Start ``name`` again with its arguments and environment, after the caller stopped
+        or killed it (a supervisor's restart); stopped with the rest of the stack on exit."""
+        self.processes[name] = _spawn(name, self.arguments[name], self.environment, self.log)
+
+
+def _spawn(name: str, arguments: Sequence[str], environment: Mapping[str, str],
+           log: IO[bytes]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "streams.cli", name, *arguments],
+                            env=dict(environment), stdout=log, stderr=subprocess.STDOUT)
 
 
 @asynccontextmanager
@@ -107,12 +122,12 @@ async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] |
     settings = load_settings(environment)
     key, _ = KeyStore(keys_path(home)).add("city-of-lyon", "benchmark")
     processes: dict[str, subprocess.Popen[bytes]] = {}
+    arguments: dict[str, tuple[str, ...]] = {}
     log = (home / "processes.log").open("ab")
 
     def start(name: str, *args: str) -> None:
-        processes[name] = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", name, *args], env=environment,
-            stdout=log, stderr=subprocess.STDOUT)
+        arguments[name] = args
+        processes[name] = _spawn(name, args, environment, log)
 
     try:
         await start_broker(settings, timeout_s=120, progress=progress,
@@ -122,7 +137,8 @@ async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] |
         start("front-door", "--port", str(door_port), "--timeout", f"{door_timeout_s:g}")
         await wait_http(f"http://127.0.0.1:{model_port}/v1/models")
         await wait_http(f"http://127.0.0.1:{door_port}/healthz")
-        yield Stack(settings, home, key, model_port, door_port, processes)
+        yield Stack(settings, home, key, model_port, door_port, processes, environment,
+                    arguments, log)
     finally:
         for process in processes.values():
             process.terminate()

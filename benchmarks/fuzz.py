@@ -16,6 +16,7 @@ nowhere), ids answered twice, the longest pause in progress, throughput and the 
 memory.
 
     .venv/bin/python benchmarks/fuzz.py [--messages 100000] [--seed 1] [--stall-s 120]
+        [--keep-log PATH]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import json
 import random
+import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -56,7 +58,7 @@ class Sent:
 class Tally:
     sent: dict[tuple[int, int], Sent] = field(default_factory=dict)  # (partition, offset)
     rejected: dict[tuple[int, int], str] = field(default_factory=dict)  # -> error code
-    dead: set[tuple[int, int]] = field(default_factory=set)
+    dead: dict[tuple[int, int], str] = field(default_factory=dict)  # -> the error's type
     responses: dict[str, list[str]] = field(default_factory=dict)  # request id -> statuses
 
     def lost(self) -> list[tuple[int, int]]:
@@ -229,7 +231,7 @@ def _read(topic: str, body: dict[str, Any], tally: Tally) -> None:
     if topic == REJECTED_TOPIC:
         tally.rejected[place] = body["error"]["code"]  # type: ignore[index]
     elif topic == DEAD_LETTER_TOPIC:
-        tally.dead.add(place)  # type: ignore[arg-type]
+        tally.dead[place] = body.get("error_type", "?")  # type: ignore[index]
     else:
         tally.responses.setdefault(body["id"], []).append(body["status"])
 
@@ -259,9 +261,20 @@ def report(tally: Tally, publish_s: float, total_s: float, longest: float,
                            and s.request_id and tally.responses.get(s.request_id))
     print(f"| response to a request whose changed field was still valid | {answered_changed} |")
     print(f"| douane.dead-letter | {len(tally.dead)} |")
+    both = sum(1 for place in tally.dead if place in tally.rejected)
+    if both:
+        print(f"| of which also on douane.rejected | {both} |")
     print(f"| **lost** (no outcome anywhere) | **{len(lost)}** "
           f"{dict(Counter(tally.sent[place].kind for place in lost)) if lost else ''}|")
     print(f"| **valid ids answered twice** | **{len(twice)}** |")
+    if tally.dead:
+        print()
+        print("| dead letters: message sent | error | messages |")
+        print("|---|---|---|")
+        causes = Counter((tally.sent[place].kind if place in tally.sent else "?", error)
+                         for place, error in tally.dead.items())
+        for (kind, error), n in causes.most_common():
+            print(f"| {kind} | {error} | {n} |")
     print()
     print(f"Longest pause without progress: {longest:.1f} s. Throughput: "
           f"{len(tally.sent) / total_s:.0f} messages/s. Worker peak memory (VmHWM, with its "
@@ -286,6 +299,8 @@ async def main(arguments: argparse.Namespace) -> None:
         longest = await collect(stack, tally, arguments.stall_s)
         total_s = time.monotonic() - started
         peak = family_memory_mb(with_children(stack.pid("worker")), "VmHWM")
+        if arguments.keep_log:
+            shutil.copyfile(stack.home / "processes.log", arguments.keep_log)
     report(tally, publish_s, total_s, longest, peak)
 
 
@@ -295,4 +310,5 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stall-s", type=float, default=120.0,
                         help="give up when nothing new is accounted for this long")
+    parser.add_argument("--keep-log", help="copy the processes' log (JSON lines) there")
     asyncio.run(main(parser.parse_args()))

@@ -37,7 +37,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, KafkaTimeoutError
 from aiokafka.structs import OffsetAndMetadata
 
 from streams.pipeline import Outgoing
@@ -232,18 +232,41 @@ class ParallelConsumer:
 
     async def _publish(self, outgoing: list[Outgoing]) -> None:
         """Send everything a message produced and wait for the broker's acknowledgements (all
-        at once, not one by one); only then may its offset be committed."""
-        for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+        at once, not one by one); only then may its offset be committed.
+
+        While the broker is away the producer's batches are not drained, and ``send`` gives
+        up after the request timeout with ``KafkaTimeoutError`` without having queued the
+        message. That is the broker's absence, not the message's fault: the rest is queued
+        again, for as long as it takes (a dead letter could not be published either), and
+        never what is already queued (the idempotent producer delivers that once). Giving up
+        instead sent every request admitted during a broker restart longer than the request
+        timeout to the dead-letter topic: recorded as admitted, never forwarded, no response.
+        """
+        queued: list[asyncio.Future[Any]] = []
+        attempt = refused = 0
+        while True:
+            sending = True
             try:
-                pending = [await self.producer.send(m.topic, m.value, key=m.key)
-                           for m in outgoing]
-                await asyncio.gather(*pending)
+                for message in outgoing[len(queued):]:
+                    queued.append(await self.producer.send(message.topic, message.value,
+                                                           key=message.key))
+                sending = False
+                await asyncio.gather(*queued)
                 return
             except KafkaError as error:
+                if sending and isinstance(error, KafkaTimeoutError):
+                    refused += 1
+                    log.warning("broker not taking messages; queueing again", attempt=refused,
+                                error_type=type(error).__name__)
+                    await asyncio.sleep(min(10.0, 0.5 * 2 ** min(refused, 5)))
+                    continue
+                attempt += 1
                 if attempt == PUBLISH_ATTEMPTS or not getattr(error, "retriable", False):
                     raise
                 log.warning("publish failed; retrying", attempt=attempt,
                             error_type=type(error).__name__)
+                if not sending:
+                    queued.clear()  # a delivery failed: all of them again, as before
                 await asyncio.sleep(min(10.0, 0.5 * 2 ** attempt))
 
     # ------------------------------------------------------------------ flow control
