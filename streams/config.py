@@ -68,6 +68,8 @@ class Settings:
     restore_answers: bool = True  # put the conversation's values back into answers
     max_in_flight: int = 512  # messages of one topic a worker works on at once (the window)
     topic_partitions: int = 12  # partitions of each topic douane creates: the scale-out limit
+    # copies of each topic douane creates: 1 for the single local broker, 3 on a real cluster
+    topic_replication_factor: int = 1
     kafka_max_request_bytes: int = 1024 * 1024  # the producer's largest message
     detection_processes: int = 1  # processes detecting personal data; 0: a thread of the worker
     # Kafka's group.instance.id (static membership): a worker restarted with the same one gets
@@ -188,6 +190,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ("0", "false", "no"),
         max_in_flight=_positive_int(source, "DOUANE_MAX_IN_FLIGHT", 512),
         topic_partitions=_positive_int(source, "DOUANE_TOPIC_PARTITIONS", 12),
+        topic_replication_factor=_positive_int(source, "DOUANE_TOPIC_REPLICATION_FACTOR", 1),
         kafka_max_request_bytes=_positive_int(source, "DOUANE_KAFKA_MAX_REQUEST_BYTES",
                                               1024 * 1024),
         detection_processes=_count(source, "DOUANE_DETECTION_PROCESSES", 1),

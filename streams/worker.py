@@ -189,14 +189,15 @@ async def _serve_stages(settings: Settings, pipeline: Pipeline, audit_log: Group
     kafka = kafka_connection(settings, "worker")
     acl_admin = acl_admin_connection(settings)
     await prepare_topics(kafka, pipeline.policy, settings.topic_partitions,
-                         settings.topic_layout)
+                         settings.topic_layout, settings.topic_replication_factor)
     await apply_acls(acl_admin, settings, pipeline.policy)
     running: list[ParallelConsumer] = []
 
     async def topics_acls_retention_from(policy: LoadedPolicy) -> None:
         # a tenant added gets its topics and ACLs before the worker reads its topic; a
         # tenant removed loses its ACLs and is no longer read
-        await prepare_topics(kafka, policy, settings.topic_partitions, settings.topic_layout)
+        await prepare_topics(kafka, policy, settings.topic_partitions, settings.topic_layout,
+                             settings.topic_replication_factor)
         await apply_acls(acl_admin, settings, policy)
         for stages in running:
             stages.follow(consumed_topics(policy, settings.topic_layout))

@@ -347,7 +347,8 @@ async def serve(settings: Settings, port: int, host: str, timeout_s: float | Non
     # only the topics it uses: its principal may see no others (the worker makes the rest)
     tenants = sorted(policy.policy.tenant_ids)
     await ensure_topics(kafka, front_door_topics(settings.topic_layout, tenants),
-                        settings.topic_partitions, topic_settings(policy, settings.topic_layout))
+                        settings.topic_partitions, topic_settings(policy, settings.topic_layout),
+                        settings.topic_replication_factor)
     # a bad setting stops here; the policy may give a tenant its own
     limits = LimitSettings.from_environment(
         dict(settings.front_door_limits_env)).with_policy(policy.policy)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 
 from streams.adapters.kafka_security import KafkaConnection, start_client
 from streams.adapters.topic_retention import apply_topic_settings, topic_settings
@@ -16,6 +18,7 @@ from streams.config import (
 )
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.tenant_topics import PER_TENANT, answer_topics, request_topics
+from streams.errors import DouaneError
 
 log = structlog.get_logger(__name__)
 DEFAULT_TOPIC_PARTITIONS = 12
@@ -41,23 +44,36 @@ def consumed_topics(policy: LoadedPolicy, layout: str = PER_TENANT) -> list[str]
 
 async def ensure_topics(kafka: KafkaConnection, names: list[str],
                         partitions: int = DEFAULT_TOPIC_PARTITIONS,
-                        settings: Mapping[str, Mapping[str, str]] | None = None) -> None:
+                        settings: Mapping[str, Mapping[str, str]] | None = None,
+                        replication_factor: int = 1) -> None:
     """Create douane's topics if missing, and give existing ones more partitions if they have
     fewer than ``partitions`` (Kafka can add partitions, never remove them). The partition
     count is how many workers can share a topic: a worker more than that stays idle.
 
     A topic created here gets its ``settings`` (retention: :func:`topic_settings`) at once, so
-    no record waits under Kafka's week-long defaults for the worker to set them."""
+    no record waits under Kafka's week-long defaults for the worker to set them.
+
+    ``replication_factor`` (``DOUANE_TOPIC_REPLICATION_FACTOR``): 1 suits the single local
+    broker; a real cluster wants 3, so that one broker lost loses no message. A topic the
+    broker refuses to create (too few brokers for the factor, a denied ACL) is an error naming
+    the topic and Kafka's reason: aiokafka returns such refusals instead of raising them."""
     admin = AIOKafkaAdminClient(**kafka.client_options())
     await start_client(admin, kafka, "creating douane's topics")
     try:
         existing = set(await admin.list_topics())
         missing = [n for n in names if n not in existing]
         if missing:
-            await admin.create_topics([
-                NewTopic(n, partitions, 1, topic_configs=dict((settings or {}).get(n, {})))
+            response = await admin.create_topics([
+                NewTopic(n, partitions, replication_factor,
+                         topic_configs=dict((settings or {}).get(n, {})))
                 for n in missing])
-            log.info("topics created", topics=missing, partitions=partitions)
+            refused = creation_refusals(response.topic_errors)
+            if refused:
+                raise TopicsNotCreatedError(
+                    "Kafka refused to create douane's topics (replication factor "
+                    f"{replication_factor}, {partitions} partitions): " + "; ".join(refused))
+            log.info("topics created", topics=missing, partitions=partitions,
+                     replication_factor=replication_factor)
         described = await admin.describe_topics([n for n in names if n in existing])
         grow = {t["topic"]: NewPartitions(partitions) for t in described
                 if len(t["partitions"]) < partitions}
@@ -68,10 +84,27 @@ async def ensure_topics(kafka: KafkaConnection, names: list[str],
         await admin.close()
 
 
+class TopicsNotCreatedError(DouaneError):
+    """The broker refused to create one of douane's topics."""
+
+
+def creation_refusals(topic_errors: Iterable[tuple[Any, ...]]) -> list[str]:
+    """'<topic>: <Kafka error> (<its message>)' for each topic a CreateTopics response refused;
+    a topic that already exists (another worker created it meanwhile) is not a refusal."""
+    refusals = []
+    for topic, code, *message in topic_errors:
+        if code in (0, TopicAlreadyExistsError.errno):
+            continue
+        detail = f" ({message[0]})" if message and message[0] else ""
+        refusals.append(f"{topic}: {for_code(code).__name__}{detail}")
+    return refusals
+
+
 async def prepare_topics(kafka: KafkaConnection, policy: LoadedPolicy,
                          partitions: int = DEFAULT_TOPIC_PARTITIONS,
-                         layout: str = PER_TENANT) -> None:
+                         layout: str = PER_TENANT, replication_factor: int = 1) -> None:
     """Create douane's topics and set their retention from the policy."""
     wanted = topic_settings(policy, layout)
-    await ensure_topics(kafka, topic_names(policy, layout), partitions, wanted)
+    await ensure_topics(kafka, topic_names(policy, layout), partitions, wanted,
+                        replication_factor)
     await apply_topic_settings(kafka, wanted)

@@ -19,7 +19,7 @@ from stack import KafkaClient, Stack, request
 from streams.adapters.kafka_security import kafka_connection
 from streams.adapters.topic_retention import apply_retention, read_topic_configs
 from streams.core.retention import topic_retention_settings
-from streams.services.topics import ensure_topics
+from streams.services.topics import TopicsNotCreatedError, ensure_topics
 
 pytestmark = pytest.mark.integration
 
@@ -109,6 +109,17 @@ async def test_a_topic_douane_creates_has_its_retention_from_the_first_record(
         await asyncio.sleep(0.2)
     assert {k: configs[topic].dynamic.get(k) for k in topic_retention_settings(3_600_000)} == \
         topic_retention_settings(3_600_000)
+
+
+async def test_a_replication_factor_the_cluster_cannot_give_stops_with_the_topic_named(
+        kafka: Stack) -> None:
+    """aiokafka returns a refused CreateTopics instead of raising it: douane must not go on
+    as if the topic existed (on one broker, a factor of 2 cannot be given)."""
+    connection = kafka_connection(kafka.settings, "admin")
+    topic = f"douane.replicated-{uuid.uuid4().hex[:8]}"
+    with pytest.raises(TopicsNotCreatedError, match=f"{topic}: InvalidReplicationFactor"):
+        await ensure_topics(connection, [topic], partitions=1, replication_factor=2)
+    await ensure_topics(connection, [topic], partitions=1, replication_factor=1)  # one is fine
 
 
 async def test_only_the_raw_topics_hold_a_submitted_value_in_clear(douane: Stack) -> None:

@@ -79,3 +79,10 @@ def test_settings_are_read_from_the_environment_in_config_only() -> None:
                for node in ast.walk(tree)):
             readers.add(str(path.relative_to(streams)))
     assert readers - {"config.py"} == ENVIRONMENT_READERS
+
+
+def test_topics_are_created_with_one_copy_unless_a_replication_factor_is_given() -> None:
+    assert load_settings({}).topic_replication_factor == 1
+    assert load_settings({"DOUANE_TOPIC_REPLICATION_FACTOR": "3"}).topic_replication_factor == 3
+    with pytest.raises(Exception, match="DOUANE_TOPIC_REPLICATION_FACTOR"):
+        load_settings({"DOUANE_TOPIC_REPLICATION_FACTOR": "0"})
