@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import confluent_kafka
-from aiokafka import AIOKafkaConsumer
 import pytest
 import yaml
+from aiokafka import AIOKafkaConsumer
 from doc_commands import ROOT, code_block, command_key, doc_commands
 from stack import KafkaClient, request, wait_http, wait_until
 
