@@ -5,8 +5,8 @@ in the order a newcomer follows them, with ``bash`` in a folder laid out as a ch
 (``.venv`` and the policy beside ``.douane``), against a broker, model server, worker and
 front door that the commands themselves start. A command is either in :data:`SCENARIO` (run)
 or in :data:`NOT_RUN` (with the reason); a new command in those files that is in neither, or
-an entry for a command the docs no longer show, fails :func:`test_every_doc_command_is_run_or
-_listed` (no broker needed).
+an entry for a command the docs no longer show, fails
+:func:`test_every_doc_command_is_run_or_listed` (no broker needed).
 
 Placeholders are filled from the run's own data, never typed in here:
 - ``FINGERPRINT`` (twice in ``subject split``): the first two subject fingerprints that the
