@@ -48,6 +48,7 @@ from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
 from streams.core import audit_events
 from streams.core.answers import AnswerVerdict, plan_answer
 from streams.core.audit import AuditEvent
+from streams.core.client_reasons import client_reasons
 from streams.core.decision import (
     Decision,
     evaluate,
@@ -347,7 +348,7 @@ class Pipeline:
     def _blocked_response(self, decision: Decision) -> Outgoing:
         return response(
             decision.request.id, "blocked", tenant=decision.request.tenant,
-            reasons=[r.as_json() for r in decision.reasons],
+            reasons=[r.for_client() for r in decision.reasons],
             audit_record_id=decision.audit_record_id, policy_hash=decision.policy.digest,
             metadata=dict(decision.request.metadata),
         )
@@ -427,7 +428,7 @@ class Pipeline:
         if not appended.created and not _same_source(appended.record, source):
             return []
         return [response(request.id, "blocked", tenant=request.tenant,
-                         reasons=[reason.as_json()], audit_record_id=record_id,
+                         reasons=[reason.for_client()], audit_record_id=record_id,
                          policy_hash=self.policy.digest, metadata=dict(request.metadata))]
 
     # ---------------------------------------------------------------- stage 2: forward
@@ -585,7 +586,7 @@ class Pipeline:
                 self.audit.records_for_request, request_id) != [appended.record]:
             return []
         return [response(request_id, "failed", tenant=known_tenant,
-                         reasons=[problem.as_json()], audit_record_id=record_id,
+                         reasons=[problem.for_client()], audit_record_id=record_id,
                          policy_hash=self.policy.digest)]
 
     async def _restorer(self, tenant: str, conversation: str,
@@ -625,7 +626,9 @@ class Pipeline:
         log.warning("failed", request_id=request_id, provider=provider_id,
                     codes=[r.get("code") for r in reasons])
         self._count("forward", common["tenant"], "failed", [str(r.get("code")) for r in reasons])
-        return [response(request_id, "failed", reasons=reasons, provider=provider_id,
+        # the audit record keeps what each provider answered; the caller gets what to do
+        return [response(request_id, "failed", reasons=client_reasons(reasons),
+                         provider=provider_id,
                          **{**common, "audit_record_id": record_id})]
 
 

@@ -136,13 +136,20 @@ def evaluate(
     if resolution.max_prompt_chars is not None and prompt_chars > resolution.max_prompt_chars:
         problems.append(Reason("prompt-too-large", f"the prompt has {prompt_chars} characters, "
                                f"more than {resolution.max_prompt_chars} (limits.max_prompt_chars"
-                               f" of rule {_rule(loaded, resolution, 'limits.max_prompt_chars')})"))
+                               f" of rule {_rule(loaded, resolution, 'limits.max_prompt_chars')})",
+                               client=f"the prompt has {prompt_chars} characters, more than the "
+                               f"{resolution.max_prompt_chars} allowed for this request: shorten "
+                               "it or split the work"))
     degraded = detection_method not in FULL_METHODS
     local_only = False
     if degraded and resolution.unsupported_language == "block":
         problems.append(Reason("language-not-supported", f"language '{language}' can only be "
                                f"analysed with {detection_method}; unsupported_language: block "
-                               f"(rule {_rule(loaded, resolution, 'unsupported_language')})"))
+                               f"(rule {_rule(loaded, resolution, 'unsupported_language')})",
+                               client=f"douane cannot fully check requests in language "
+                               f"'{language}' for personal data, and the policy then blocks "
+                               "them: write in a language douane fully supports "
+                               "(docs/detection.md)"))
     elif degraded and resolution.unsupported_language == "local-only":
         local_only = True
     provider, chosen_model, fallbacks, exclusions, routing = _route(
@@ -156,6 +163,8 @@ def evaluate(
             f"the policy blocks requests containing {', '.join(blocking)} (rule "
             f"{_rule(loaded, resolution, 'redaction.' + blocking[0])}: "
             f"redaction.{blocking[0]}.operator: block)",
+            client=f"the request contains {', '.join(blocking)}, which the policy does not let "
+                   "leave for any provider: remove it and send the request again",
         ))
     keyed = sorted({kind for kind, op in operators.items() if op in KEYED_OPERATORS})
     if keyed and not keys_available:
@@ -176,6 +185,13 @@ def evaluate(
     ))
     return Verdict("forward", effective, provider, chosen_model, tuple(reasons), selected,
                    operators, fallbacks, exclusions, resolution, classification)
+
+
+def _models_for_client(named: str, classification: str, models: Sequence[str]) -> str:
+    # the models the caller may use are no secret: GET /v1/models lists them too
+    return (f"{named} may not be used for a request of classification '{classification}': use "
+            f"one of {', '.join(models) or '(none)'}, or leave the model out to let the policy "
+            "choose")
 
 
 def _rule(loaded: LoadedPolicy, resolution: Resolution, setting: str) -> str:
@@ -208,7 +224,10 @@ def _route(
         detail = "; ".join(str(e) for e in exclusions) or "it allows none"
         return None, None, (), tuple(exclusions), Reason(
             "no-allowed-provider", f"classification '{classification}' may not be sent to any "
-            f"provider (rule {where} residency: {detail})")
+            f"provider (rule {where} residency: {detail})",
+            client=f"no provider the policy allows may receive a request of classification "
+                   f"'{classification}' now: nothing was sent; ask your douane operator, or "
+                   "send it again later with a new id")
     allowed_models = resolution.models
     if model is not None:
         # a name no provider of the policy uses is the producer's text: not repeated
@@ -218,14 +237,16 @@ def _route(
             return None, None, (), tuple(exclusions), Reason(
                 "model-not-allowed", f"{named} is not allowed for classification "
                 f"'{classification}' (allowed models: {', '.join(allowed_models)}; rule "
-                f"{_rule(loaded, resolution, 'limits.models')})")
+                f"{_rule(loaded, resolution, 'limits.models')})",
+                client=_models_for_client(named, classification, allowed_models))
         offering = [p for p in candidates if model in p.models]
         if not offering:
             offered = sorted({m for p in candidates for m in p.models
                               if allowed_models is None or m in allowed_models})
             return None, None, (), tuple(exclusions), Reason(
                 "model-not-allowed", f"{named} is not offered by any provider allowed "
-                f"for classification '{classification}' (allowed models: {', '.join(offered)})")
+                f"for classification '{classification}' (allowed models: {', '.join(offered)})",
+                client=_models_for_client(named, classification, offered))
         return offering[0], model, tuple(offering[1:]), tuple(exclusions), None
     first = candidates[0]
     chosen = next((m for m in first.models if allowed_models is None or m in allowed_models),

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from streams.core.client_reasons import client_reason
+
 
 @dataclass(frozen=True)
 class ChatMessage:
@@ -48,10 +50,17 @@ class Reason:
     """
 
     code: str
-    message: str
+    message: str  # for the audit record and the operator: may name rules, files, providers
+    # for the caller (response, HTTP error), when the code's sentence is not enough: names
+    # only the caller's own request (streams.core.client_reasons)
+    client: str | None = field(default=None, compare=False)
 
     def as_json(self) -> dict[str, str]:
         return {"code": self.code, "message": self.message}
+
+    def for_client(self) -> dict[str, str]:
+        """What a caller is told: no rule, policy file or excluded provider."""
+        return client_reason(self.code, self.message, self.client)
 
 
 @dataclass(frozen=True)

@@ -206,8 +206,12 @@ async def test_when_no_allowed_provider_answers_the_request_fails_with_every_rea
 
     assert response["status"] == "failed" and response["audit_record_id"] == "req-9/failed"
     assert [r["code"] for r in response["reasons"]] == ["provider-failed"] * 2
-    assert "claude-eu" in response["reasons"][0]["message"]
-    assert "HTTP 503" in response["reasons"][1]["message"]
+    # what each provider answered is the operator's: in the failed record, not the response
+    [failed] = [r for r in audit.records_for_request("req-9") if r.kind == "failed"]
+    audited = failed.payload["details"]["reasons"]
+    assert "claude-eu" in audited[0]["message"] and "HTTP 503" in audited[1]["message"]
+    assert "claude-eu" not in json.dumps(response["reasons"])
+    assert "HTTP 503" not in json.dumps(response["reasons"])
     assert doors.states["gemini-us"].received == []
     assert [r.kind for r in audit.records_for_request("req-9")] == [
         "admitted", "forwarded", "forwarded", "failed"]

@@ -17,6 +17,8 @@ import pytest
 from stack import MAX_MESSAGE_BYTES, Stack, wait_http, wait_until
 
 from streams.adapters.audit.verify import find_verified
+from streams.adapters.policy_files import load_policy_set
+from streams.config import project_root
 from streams.devtools.ports import free_port
 from streams.front_door.keys import KeyStore, keys_path
 
@@ -127,6 +129,13 @@ async def test_a_blocked_request_gets_the_policy_reasons_in_openai_format(
     assert error["type"] == "policy_blocked" and error["code"] == "no-allowed-provider"
     assert error["reasons"][0]["code"] == "no-allowed-provider"
     assert "policy blocked" in error["message"]
+    # what the policy is made of is the operator's (in the audit record), not the caller's:
+    # no policy file, rule place or id, and none of the providers it excluded
+    policy = load_policy_set(project_root() / "policies").policy
+    internals = [".yaml", "rules[", *(f"'{r.id}'" for r in policy.rules),
+                 *(p.id for p in policy.providers)]
+    told = json.dumps(error)
+    assert [i for i in internals if i in told] == [], told
 
 
 async def test_an_answer_later_than_the_timeout_gets_504_and_is_still_audited(

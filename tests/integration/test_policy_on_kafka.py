@@ -5,6 +5,7 @@ refused with the old policy kept - each audited as a policy_changed record."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import subprocess
 import sys
@@ -108,7 +109,15 @@ async def test_residency_is_enforced_end_to_end(douane: Stack) -> None:
     assert us["status"] == "blocked" and us["reasons"][0]["code"] == "model-not-allowed"
     assert secret["status"] == "blocked"
     assert secret["reasons"][0]["code"] == "no-allowed-provider"
-    assert "secret-never-leaves" in secret["reasons"][0]["message"]
+    # the rule that decided is named in the audit record, never to the caller
+    assert "secret-never-leaves" not in json.dumps(secret["reasons"])
+    reader = open_audit_reader(douane.settings)
+    try:
+        [blocked] = [r.payload for r in reader.iter_records()
+                     if r.request_id == f"{prefix}-secret"]
+    finally:
+        reader.close()
+    assert "secret-never-leaves" in blocked["details"]["reasons"][0]["message"]
     assert fraud["status"] == "answered" and fraud["provider"] == "sovereign-local"
     received = {r["request_id"]: r for r in await douane.received()}
     assert f"{prefix}-us-model" not in received and f"{prefix}-secret" not in received

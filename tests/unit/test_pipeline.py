@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 from streams.adapters import metrics
 from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.audit.verify import load_audit_schema, verify_store
-from streams.adapters.policy_files import parse_policy, policy_document
+from streams.adapters.policy_files import load_policy_set, parse_policy, policy_document
 from streams.adapters.providers.base import CallContext, ProviderAnswer, ProviderError
 from streams.adapters.signer import load_or_create_signer
 from streams.config import REJECTED_TOPIC, REQUESTS_TOPIC, RESPONSES_TOPIC, project_root
@@ -157,12 +157,22 @@ class Harness:
 
 @pytest.fixture
 def h(tmp_path: Path) -> Iterator[Harness]:
+    yield from harness(tmp_path, POLICY)
+
+
+@pytest.fixture
+def shipped(tmp_path: Path) -> Iterator[Harness]:
+    """The shipped policy whole: every provider, so some are excluded for most requests."""
+    yield from harness(tmp_path, load_policy_set(ROOT / "policies"))
+
+
+def harness(tmp_path: Path, policy: LoadedPolicy) -> Iterator[Harness]:
     signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
     store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
     detector, provider, clock = FakeDetector(), FakeProvider(), Clock()
     pipeline = Pipeline(
-        POLICY,
-        RequestIntake(REQUEST_SCHEMA, POLICY.policy.tenant_ids, 64 * 1024),
+        policy,
+        RequestIntake(REQUEST_SCHEMA, policy.policy.tenant_ids, 64 * 1024),
         detector,
         store,
         provider,
@@ -279,6 +289,38 @@ async def test_blocked_request_gets_a_blocked_response_and_no_forward(
     assert no_planted_values(out)
     assert h.kinds("req-1") == ["blocked"]
     assert h.provider.calls == []
+
+
+def policy_internals(policy: LoadedPolicy) -> list[str]:
+    """What a caller must not learn from a refusal: the policy's files, its rules' places and
+    ids, and its providers (a refused request reached none; the excluded ones are among them)."""
+    return [".yaml", "rules[", *(f"'{rule.id}'" for rule in policy.policy.rules),
+            *(provider.id for provider in policy.policy.providers)]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        pytest.param(request(classification="secret"), "no-allowed-provider", id="secret"),
+        pytest.param(request(text=CARD_TEXT), "blocked-entity", id="credit-card"),
+        pytest.param(request(text="x" * 61_000), "prompt-too-large", id="too-large"),
+    ],
+)
+async def test_a_blocked_response_names_no_rule_policy_file_or_excluded_provider(
+    shipped: Harness, raw: bytes, code: str
+) -> None:
+    out = await shipped.pipeline.admit(raw, src())
+
+    [response] = on(out, RESPONSES_TOPIC)
+    assert code in [r["code"] for r in response["reasons"]]
+    [decided] = shipped.store.records_for_request("req-1")
+    audit_text = json.dumps(decided.payload["details"]["reasons"])
+    internals = policy_internals(shipped.pipeline.policy)
+    # the audit record keeps them (so this test would see them if they leaked) ...
+    assert any(i in audit_text for i in internals), audit_text
+    # ... and the caller gets the code and what to do, none of them
+    told = json.dumps(response["reasons"])
+    assert [i for i in internals if i in told] == [], told
 
 
 async def test_detector_failure_blocks_the_request(h: Harness) -> None:
@@ -588,7 +630,12 @@ async def test_provider_errors_are_retried_only_when_retryable(
     assert h.kinds("req-1") == kinds
     if status == "failed":
         last = script[calls - 1]
-        assert response["reasons"] == [{"code": "provider-failed", "message": str(last)}]
+        # what the provider answered is for the operator: in the audit record, not the response
+        assert [r["code"] for r in response["reasons"]] == ["provider-failed"]
+        assert str(last) not in json.dumps(response)
+        [failed] = [r for r in h.store.records_for_request("req-1") if r.kind == "failed"]
+        assert failed.payload["details"]["reasons"] == [
+            {"code": "provider-failed", "message": str(last)}]
         assert response["audit_record_id"] == "req-1/failed"
         assert "messages" not in response
 
