@@ -48,9 +48,15 @@ def doc_commands(root: Path = ROOT) -> list[DocCommand]:
             if block.group(1) not in ("sh", "bash", "shell", "console"):
                 continue
             first_line = text.count("\n", 0, block.start(2)) + 1
+            pending: list[str] = []  # the lines of a command continued with a backslash
             for offset, line in enumerate(block.group(2).splitlines()):
-                if line.strip() and not line.lstrip().startswith("#"):
-                    found.append(DocCommand(name, first_line + offset, line.strip()))
+                if not pending and (not line.strip() or line.lstrip().startswith("#")):
+                    continue
+                pending.append(line.strip().removesuffix("\\").strip())
+                if not line.rstrip().endswith("\\"):
+                    found.append(DocCommand(name, first_line + offset - len(pending) + 1,
+                                            " ".join(pending)))
+                    pending = []
         if name == "README.md":
             outside = FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
             for match in INLINE_COMMAND.finditer(outside):

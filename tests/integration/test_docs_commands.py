@@ -73,7 +73,9 @@ SCENARIO = [
     "douane erasure request --tenant city-of-lyon --value 'Jeanne Martin' --case DPO-2026-4",
     "douane hold add --tenant city-of-lyon --value 'Jeanne Martin' --reason 'case TA-2025-117'",
     "douane retention run --dry-run --as-of 2026-12-31",
+    "douane retention status",
     "douane audit verify",
+    "douane audit costs",
     ".venv/bin/douane kafka stop",
     "douane kafka stop",  # README: idempotent, nothing left to stop
 ]
@@ -96,6 +98,20 @@ NOT_RUN = {
     "export DOUANE_PKCS11_PIN_FILE=/etc/douane/pkcs11.pin": "PKCS#11 setting, as above",
     "export DOUANE_AUDIT_SIGNER=pkcs11": "PKCS#11 setting, as above",
     "export DOUANE_KEK_STORE=pkcs11": "PKCS#11 setting, as above",
+    # re-locking reaches PyPI and needs uv; tests/unit/test_requirements_lock.py checks the lock
+    "scripts/lock-requirements.sh": "reaches PyPI with uv; the lock is checked by a unit test",
+    "scripts/lock-requirements.sh --upgrade": "as above",
+    "git diff requirements/": "reads what a re-lock changed, as above",
+    # the production profile needs a Docker engine (none here); tests/unit/
+    # test_deployment_files.py checks the files with `docker-compose config`
+    ".venv/bin/python deploy/docker/make_secrets.py":
+        "writes the production profile's secrets into the checkout; the compose file's test "
+        "covers their names",
+    "docker-compose -p douane -f deploy/production/docker-compose.yml up -d --build":
+        "needs a Docker engine",
+    "docker-compose -p douane -f deploy/production/docker-compose.yml ps": "as above",
+    "docker-compose -p douane -f deploy/production/docker-compose.yml exec front-door douane "
+    "keys add --tenant city-of-lyon": "as above",
 }
 
 FINGERPRINT = re.compile(r"\b[0-9a-f]{64}\b")
@@ -356,7 +372,10 @@ async def test_the_docs_commands_run_as_written(checkout: Checkout) -> None:
     assert "refused" not in checkout.run(SCENARIO[11]).stdout
     checkout.run(SCENARIO[12])
     checkout.run(SCENARIO[13])
+    status = checkout.run("douane retention status")
+    assert "on disk" in status.stdout, status.stdout  # read back from the running broker
     checkout.run("douane audit verify")
+    checkout.run("douane audit costs")  # exits 1 if a recorded cost does not recompute
 
     checkout.stop_servers()
     checkout.run(".venv/bin/douane kafka stop")
