@@ -54,6 +54,8 @@ The tree (module in brackets; built-in base after the ``/``)::
     │                                             not start; says what to check
     ├── KafkaAclError / RuntimeError            [adapters.kafka_acl_admin]  the broker refused
     │                                             to create, list or delete ACLs
+    ├── TopicsNotCreatedError                   [services.topics]  the broker refused to create
+    │                                             a topic (named, with Kafka's reason)
     ├── KafkaBrokerError / RuntimeError         [devtools.kafka_broker]  the local broker cannot
     │                                             be managed
     ├── KafkaPrincipalError / RuntimeError      [devtools.kafka_principals]  a principal of the
