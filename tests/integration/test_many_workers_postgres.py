@@ -37,6 +37,7 @@ import pytest
 import pytest_asyncio
 import yaml
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
+from aiokafka.errors import KafkaError
 from stack import KafkaClient, Stack, request, wait_http, wait_until
 
 from streams.adapters.audit.postgres import PostgresAuditReader
@@ -107,6 +108,8 @@ async def each_member_consumes(stack: Stack, topic: str, members: int) -> bool:
     await watch.admin.start()
     try:
         view = await watch.describe()
+    except KafkaError:  # e.g. the group's coordinator not elected yet: ask again
+        return False
     finally:
         await watch.admin.close()
     if view.state != "Stable" or len(view.assignments) != members:
