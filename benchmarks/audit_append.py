@@ -1,7 +1,9 @@
-"""How fast the SQLite audit store appends (each record signed and committed durably).
+"""How fast the audit store appends (each record signed and committed durably).
 
     python benchmarks/audit_append.py [--count 4096] [--dir PATH] [--threads 16 64]
                                       [--batch-threads 1 4]
+    python benchmarks/audit_append.py --postgres DSN [--writers 1 3] [--count 4096]
+                                      [--threads 16] [--batch-threads 1]
 
 Uses a fresh temporary directory unless --dir is given (the figures depend on the disk's fsync
 and on what else the machine runs: the load average is printed first). Prints:
@@ -14,11 +16,18 @@ and on what else the machine runs: the load average is printed first). Prints:
 - the CPU time per record of each step of an append, measured one step at a time on one
   thread (payload + canonical JSON, leaf hash, Ed25519 signature, SQLite insert + commit);
 - the verification rate of the whole log (signatures, canonical form, schema, chain, tree).
+
+With ``--postgres`` (a server's DSN, e.g. ``scripts/postgres.sh start``'s) it measures the
+PostgreSQL store instead, with several **writers**: processes that each open the store (as
+several workers do) and append from ``--threads`` threads of one record per call and
+``--batch-threads`` threads of 64, all into one log in a fresh database per run (dropped
+afterwards). Prints records/s over all writers and records per commit.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import tempfile
@@ -189,6 +198,87 @@ def run(directory: Path, count: int, threads: list[int], batch_threads: list[int
     print(f"verify: ok={report.ok}, {report.records_checked / elapsed:,.0f} records/s")
 
 
+def _writer(dsn: str, directory: Path, first: int, count: int, threads: int, per_call: int,
+            start: Any, done: Any) -> None:
+    """One writer process: opens the store, waits for the others, appends, reports commits."""
+    from streams.adapters.audit.postgres import PostgresAuditStore
+
+    signer = load_or_create_signer(directory / "keys" / "audit-signing.pem",
+                                   directory / "audit.pub.pem")
+    with PostgresAuditStore(dsn, signer, keyring_path=directory / "pg.keyring.json") as store:
+        commits = [0]
+        commit = store._commit
+
+        def counted(*args: Any) -> Any:
+            commits[0] += 1
+            return commit(*args)
+
+        store._commit = counted  # type: ignore[method-assign,assignment]
+        per_thread = count // threads // per_call * per_call
+
+        def work(t: int) -> None:
+            base = first + t * per_thread
+            for i in range(0, per_thread, per_call):
+                store.append_many([event(base + i + j) for j in range(per_call)])
+
+        start.wait()
+        pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+        done.put((per_thread * threads, commits[0]))
+
+
+def postgres_writers(server: str, directory: Path, count: int, writers: int, threads: int,
+                     per_call: int) -> float:
+    """``count`` records over ``writers`` processes into one fresh PostgreSQL database."""
+    import uuid
+
+    import psycopg
+
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    dsn = psycopg.conninfo.make_conninfo(server, dbname=name)
+    try:
+        context = multiprocessing.get_context("spawn")
+        start, done = context.Barrier(writers + 1), context.Queue()
+        pool = [context.Process(target=_writer, args=(
+            dsn, directory, w * count, count // writers, threads, per_call, start, done))
+            for w in range(writers)]
+        for process in pool:
+            process.start()
+        start.wait()  # every writer has opened the store
+        started = time.perf_counter()
+        results: list[tuple[int, int]] = [done.get() for _ in pool]
+        elapsed = time.perf_counter() - started
+        for process in pool:
+            process.join()
+    finally:
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    total, commits = sum(r[0] for r in results), sum(r[1] for r in results)
+    rate = total / elapsed
+    calls = "one record per call" if per_call == 1 else f"{per_call} records per call"
+    print(f"PostgreSQL, {writers} writer process(es) x {threads} threads, {calls}: "
+          f"{rate:,.0f} records/s = {rate / RECORDS_PER_REQUEST:,.0f} requests/s "
+          f"({total} records, {total / commits:.1f} records per commit)")
+    return rate
+
+
+def run_postgres(server: str, directory: Path, count: int, writers: list[int],
+                 threads: list[int], batch_threads: list[int]) -> None:
+    load = os.getloadavg()
+    print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {os.cpu_count()} cores; "
+          f"PostgreSQL on this machine")
+    for n in writers:
+        for t in threads:
+            postgres_writers(server, directory, count, n, t, 1)
+        for t in batch_threads:
+            postgres_writers(server, directory, count, n, t, 64)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -198,8 +288,16 @@ def main() -> None:
                         help="concurrent appenders of one record per call, one run per count")
     parser.add_argument("--batch-threads", type=int, nargs="*", default=[1, 4],
                         help="concurrent appenders of 64 records per call, one run per count")
+    parser.add_argument("--postgres", metavar="DSN", default=None,
+                        help="measure the PostgreSQL store on this server instead of SQLite")
+    parser.add_argument("--writers", type=int, nargs="+", default=[1, 3],
+                        help="with --postgres: writer processes on one log, one run per count")
     args = parser.parse_args()
-    if args.dir is not None:
+    if args.postgres is not None:
+        with tempfile.TemporaryDirectory() as tmp:
+            run_postgres(args.postgres, Path(tmp), args.count, args.writers, args.threads,
+                         args.batch_threads)
+    elif args.dir is not None:
         args.dir.mkdir(parents=True, exist_ok=True)
         run(args.dir, args.count, args.threads, args.batch_threads)
     else:

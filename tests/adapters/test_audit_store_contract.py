@@ -1,18 +1,15 @@
 """One contract for every audit store: SQLite and PostgreSQL run the same tests.
 
-The PostgreSQL server is the project's own (``scripts/postgres.sh start``: installed with
-apt-get when missing, started as the ``postgres`` user on a free port); each test gets a fresh
-database. Set DOUANE_TEST_POSTGRES_DSN to use another server instead.
+The PostgreSQL server is the project's own, started by ``scripts/postgres.sh`` (the
+``postgres_server`` and ``postgres_database`` fixtures of tests/conftest.py); each test gets a
+fresh database. Set DOUANE_TEST_POSTGRES_DSN to use another server instead.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import sqlite3
-import subprocess
 import threading
-import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
@@ -31,29 +28,12 @@ from streams.adapters.audit.sqlite import SqliteAuditReader, SqliteAuditStore
 from streams.adapters.audit.verify import load_audit_schema, verify_log_reader
 from streams.adapters.signer import Ed25519Signer, generate_key_file, load_or_create_signer
 from streams.app import AUDIT_UNAVAILABLE
-from streams.config import project_root
 from streams.core import merkle
 from streams.core.audit import AuditEvent, signing_input
 from streams.core.log_check import LogReport
 
 SCHEMA = load_audit_schema()
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """The DSN of a PostgreSQL server started by the project's script (stopped at the end)."""
-    given = os.environ.get("DOUANE_TEST_POSTGRES_DSN")
-    if given:
-        yield given
-        return
-    script = project_root() / "scripts" / "postgres.sh"
-    running = subprocess.run([str(script), "dsn"], capture_output=True, text=True)
-    started = subprocess.run([str(script), "start"], capture_output=True, text=True, timeout=900)
-    assert started.returncode == 0, f"scripts/postgres.sh start failed:\n{started.stderr}"
-    yield started.stdout.strip()
-    if running.returncode != 0:  # we started it: stop it
-        subprocess.run([str(script), "stop"], capture_output=True, timeout=120)
 
 
 @dataclass
@@ -114,14 +94,8 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
     if request.param == "sqlite":
         yield Backend("sqlite", tmp_path)
         return
-    server: str = request.getfixturevalue("postgres_server")
-    name = f"audit_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    dsn = psycopg.conninfo.make_conninfo(server, dbname=name)
+    dsn: str = request.getfixturevalue("postgres_database")  # tests/conftest.py
     yield Backend("postgresql", tmp_path, dsn)
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -11,16 +11,13 @@ import shutil
 import sqlite3
 import subprocess
 import threading
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import structlog
 import yaml
-from test_audit_store_contract import postgres_server  # noqa: F401 - the session's server
 
 from streams import cli
 from streams.adapters.audit.open import audit_log_exists, open_audit_reader
@@ -388,16 +385,10 @@ def test_the_workers_scheduled_run_audits_like_the_command(settings: Settings) -
 
 
 @pytest.fixture
-def settings_on_postgres(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Settings]:
+def settings_on_postgres(tmp_path: Path, postgres_database: str) -> Settings:
     """DOUANE_HOME in a temp folder, the audit log in a fresh PostgreSQL database."""
-    server: str = request.getfixturevalue("postgres_server")
-    name = f"shred_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f"CREATE DATABASE {name}")
-    dsn = psycopg.conninfo.make_conninfo(server, dbname=name)
-    yield load_settings({"DOUANE_HOME": str(tmp_path / "home"), "DOUANE_AUDIT_DSN": dsn})
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    return load_settings({"DOUANE_HOME": str(tmp_path / "home"),
+                          "DOUANE_AUDIT_DSN": postgres_database})
 
 
 def test_records_go_to_the_postgresql_audit_store_and_it_still_verifies(
