@@ -200,21 +200,3 @@ def test_ner_reads_only_the_words_around_a_possible_name() -> None:
     for context in (None, 8):
         assert name_chunks("Jeanne called.", common, context) == [(0, 14)]  # opening a sentence
         assert name_chunks("no capital letters here", common, context) == []
-
-
-@pytest.mark.parametrize(("found", "expected"), [
-    ("Jeanne Martin", ["Jeanne Martin"]),  # within the first part
-    ("Amira Haddad", ["Amira Haddad"]),  # within a later part: mapped back to the text
-    ("Martin wrote.\n\nDear Amira", ["Martin wrote.", "Dear Amira"]),  # across: each side
-    ("\n\n", []),  # only the separator
-])
-def test_parts_read_as_one_document_map_back_to_the_text(found: str,
-                                                         expected: list[str]) -> None:
-    from streams.adapters.presidio_detector import joined_chunks
-
-    text = "Ask Jeanne Martin wrote. Filler filler filler. Dear Amira Haddad, thanks."
-    chunks = [(4, 24), (47, len(text))]
-    document, parts = joined_chunks(text, chunks)
-    assert document == "Jeanne Martin wrote.\n\nDear Amira Haddad, thanks."
-    start = document.index(found)
-    assert [text[s:e] for s, e in parts.in_text(start, start + len(found))] == expected
