@@ -24,11 +24,10 @@ from streams.adapters.providers.base import (
     CallContext,
     ProviderAnswer,
     ProviderError,
-    api_key,
-    event_stream,
+    WireFormatAdapter,
+    call_headers,
     load_json,
     malformed,
-    send_for_answer,
 )
 from streams.core.policy import Provider
 from streams.core.usage import TokenUsage, reported_usage
@@ -71,70 +70,54 @@ def to_messages_body(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-class AnthropicMessagesAdapter:
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self._http = http
+class AnthropicMessagesAdapter(WireFormatAdapter):
+    answer_shape = "no content[] text blocks"
 
-    def _request(
+    def build_request(
         self, provider: Provider, body: dict[str, Any], context: CallContext, stream: bool
     ) -> httpx.Request:
-        headers = {**context.headers(), "anthropic-version": ANTHROPIC_VERSION}
-        key = api_key(provider)
-        if key:
-            headers["x-api-key"] = key
+        headers = {**call_headers(context, provider, "x-api-key"),
+                   "anthropic-version": ANTHROPIC_VERSION}
         payload = to_messages_body(body)
         if stream:
             payload["stream"] = True
         return self._http.build_request(
             "POST", provider.endpoint.rstrip("/") + "/messages", json=payload, headers=headers)
 
-    async def complete(
-        self, provider: Provider, body: dict[str, Any], context: CallContext
-    ) -> ProviderAnswer:
-        request = self._request(provider, body, context, stream=False)
-        where = f"provider {provider.id} at {request.url}"
-        response = await send_for_answer(self._http, request, where)
-        try:
-            payload = response.json()
-            text = "".join(block["text"] for block in payload["content"]
-                           if block.get("type") == "text")
-            return ProviderAnswer(
-                ({"role": "assistant", "content": text},), str(payload["model"]),
-                STOP_REASONS.get(str(payload.get("stop_reason")), payload.get("stop_reason")),
-                usage_of(payload.get("usage")))
-        except (ValueError, KeyError, TypeError):
-            raise malformed(where, "no content[] text blocks") from None
+    def read_answer(self, payload: Any, body: dict[str, Any]) -> ProviderAnswer:
+        text = "".join(block["text"] for block in payload["content"]
+                       if block.get("type") == "text")
+        return ProviderAnswer(
+            ({"role": "assistant", "content": text},), str(payload["model"]),
+            STOP_REASONS.get(str(payload.get("stop_reason")), payload.get("stop_reason")),
+            usage_of(payload.get("usage")))
 
-    async def stream(
-        self, provider: Provider, body: dict[str, Any], context: CallContext
-    ) -> AsyncIterator[str | TokenUsage]:
-        request = self._request(provider, body, context, stream=True)
-        where = f"provider {provider.id} at {request.url}"
+    async def read_stream(self, events: AsyncIterator[tuple[str, str]], where: str
+                          ) -> AsyncIterator[str | TokenUsage]:
         usage = _StreamedUsage()
         try:
-            async with event_stream(self._http, request, where) as events:
-                async for event, data in events:
-                    payload = load_json(data, where)
-                    kind = payload.get("type", event) if isinstance(payload, dict) else event
-                    if kind == "message_start":
-                        message = payload.get("message")
-                        usage.add(message.get("usage") if isinstance(message, dict) else None)
-                    elif kind == "message_delta":
-                        usage.add(payload.get("usage"))
-                    elif kind == "content_block_delta":
-                        delta = payload.get("delta") or {}
-                        if delta.get("type") == "text_delta":
-                            yield str(delta.get("text", ""))
-                    elif kind == "error":
-                        error_type = (payload.get("error") or {}).get("type", "")
-                        # an overload after the stream started is retryable as a whole call
-                        raise ProviderError(
-                            f"{where} failed mid-stream ({error_type})",
-                            retryable=error_type in ("overloaded_error", "api_error"),
-                            kind="overloaded" if error_type == "overloaded_error"
-                            else "server-error")
-                    elif kind == "message_stop":
-                        break
+            async for event, data in events:
+                payload = load_json(data, where)
+                kind = payload.get("type", event) if isinstance(payload, dict) else event
+                if kind == "message_start":
+                    message = payload.get("message")
+                    usage.add(message.get("usage") if isinstance(message, dict) else None)
+                elif kind == "message_delta":
+                    usage.add(payload.get("usage"))
+                elif kind == "content_block_delta":
+                    delta = payload.get("delta") or {}
+                    if delta.get("type") == "text_delta":
+                        yield str(delta.get("text", ""))
+                elif kind == "error":
+                    error_type = (payload.get("error") or {}).get("type", "")
+                    # an overload after the stream started is retryable as a whole call
+                    raise ProviderError(
+                        f"{where} failed mid-stream ({error_type})",
+                        retryable=error_type in ("overloaded_error", "api_error"),
+                        kind="overloaded" if error_type == "overloaded_error"
+                        else "server-error")
+                elif kind == "message_stop":
+                    break
         except (AttributeError, TypeError):
             raise malformed(where, "an event has an unexpected shape") from None
         total = usage_of(usage.fields)

@@ -12,10 +12,11 @@ import contextlib
 import json
 import os
 import re
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import httpx
 
@@ -86,6 +87,70 @@ class Adapter(Protocol):
     def stream(
         self, provider: Provider, body: dict[str, Any], context: CallContext
     ) -> AsyncIterator[str | TokenUsage]: ...
+
+
+class WireFormatAdapter(ABC):
+    """One wire format's adapter: how the format writes a request and reads an answer or a
+    stream. Sending, error statuses, SSE framing and turning a shape it does not expect into a
+    ``malformed`` error are the same for every format, and done here."""
+
+    # what a 200 answer must contain, named in the error when it does not
+    answer_shape: ClassVar[str]
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self._http = http
+
+    @abstractmethod
+    def build_request(self, provider: Provider, body: dict[str, Any], context: CallContext,
+                      stream: bool) -> httpx.Request: ...
+
+    @abstractmethod
+    def read_answer(self, payload: Any, body: dict[str, Any]) -> ProviderAnswer:
+        """The answer in a 200 response's JSON; KeyError, TypeError... when its shape is not
+        the format's (reported as ``malformed``)."""
+
+    @abstractmethod
+    def read_stream(self, events: AsyncIterator[tuple[str, str]], where: str
+                    ) -> AsyncIterator[str | TokenUsage]:
+        """The text pieces of a stream's events, then its usage if the provider reported it."""
+
+    def retry_delay(self, response: httpx.Response) -> float | None:
+        """A retry delay the format puts in an error's body (beside ``retry-after``)."""
+        return None
+
+    def _where(self, provider: Provider, request: httpx.Request) -> str:
+        return f"provider {provider.id} at {request.url}"
+
+    async def complete(
+        self, provider: Provider, body: dict[str, Any], context: CallContext
+    ) -> ProviderAnswer:
+        request = self.build_request(provider, body, context, stream=False)
+        where = self._where(provider, request)
+        response = await send_for_answer(self._http, request, where, self.retry_delay)
+        try:
+            return self.read_answer(response.json(), body)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            raise malformed(where, self.answer_shape) from None
+
+    async def stream(
+        self, provider: Provider, body: dict[str, Any], context: CallContext
+    ) -> AsyncIterator[str | TokenUsage]:
+        request = self.build_request(provider, body, context, stream=True)
+        where = self._where(provider, request)
+        async with event_stream(self._http, request, where, self.retry_delay) as events:
+            async for piece in self.read_stream(events, where):
+                yield piece
+
+
+def call_headers(context: CallContext, provider: Provider, key_header: str,
+                 key_prefix: str = "") -> dict[str, str]:
+    """The headers of every call (ids tying it to its evidence) and the provider's key, if it
+    has one, in the header its format expects."""
+    headers = context.headers()
+    key = api_key(provider)
+    if key:
+        headers[key_header] = key_prefix + key
+    return headers
 
 
 def api_key(provider: Provider, env: Mapping[str, str] | None = None) -> str | None:

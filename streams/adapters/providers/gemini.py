@@ -24,11 +24,10 @@ from streams.adapters.providers.base import (
     CallContext,
     ProviderAnswer,
     ProviderError,
-    api_key,
-    event_stream,
+    WireFormatAdapter,
+    call_headers,
     load_json,
     malformed,
-    send_for_answer,
 )
 from streams.core.policy import Provider
 from streams.core.usage import TokenUsage, reported_usage
@@ -83,61 +82,47 @@ def candidate_text(payload: dict[str, Any]) -> tuple[str, str | None]:
     return text, FINISH_REASONS.get(reason, reason.lower() if reason else None)
 
 
-class GeminiAdapter:
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self._http = http
+class GeminiAdapter(WireFormatAdapter):
+    answer_shape = "no candidates[0].content.parts"
 
-    def _request(
+    def build_request(
         self, provider: Provider, body: dict[str, Any], context: CallContext, stream: bool
     ) -> httpx.Request:
-        headers = context.headers()
-        key = api_key(provider)
-        if key:
-            headers["x-goog-api-key"] = key
         method = "streamGenerateContent" if stream else "generateContent"
         model = quote(str(body["model"]), safe="")
         url = f"{provider.endpoint.rstrip('/')}/models/{model}:{method}"
         return self._http.build_request(
-            "POST", url, json=to_gemini_body(body), headers=headers,
+            "POST", url, json=to_gemini_body(body),
+            headers=call_headers(context, provider, "x-goog-api-key"),
             params={"alt": "sse"} if stream else None)
 
-    async def complete(
-        self, provider: Provider, body: dict[str, Any], context: CallContext
-    ) -> ProviderAnswer:
-        request = self._request(provider, body, context, stream=False)
-        where = f"provider {provider.id} at {request.url}"
-        response = await send_for_answer(self._http, request, where, retry_delay)
-        try:
-            payload = response.json()
-            text, reason = candidate_text(payload)
-            model = str(payload.get("modelVersion") or body["model"])
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
-            raise malformed(where, "no candidates[0].content.parts") from None
+    def retry_delay(self, response: httpx.Response) -> float | None:
+        return retry_delay(response)
+
+    def read_answer(self, payload: Any, body: dict[str, Any]) -> ProviderAnswer:
+        text, reason = candidate_text(payload)
+        model = str(payload.get("modelVersion") or body["model"])
         return ProviderAnswer(({"role": "assistant", "content": text},), model, reason,
                               usage_of(payload))
 
-    async def stream(
-        self, provider: Provider, body: dict[str, Any], context: CallContext
-    ) -> AsyncIterator[str | TokenUsage]:
-        request = self._request(provider, body, context, stream=True)
-        where = f"provider {provider.id} at {request.url}"
+    async def read_stream(self, events: AsyncIterator[tuple[str, str]], where: str
+                          ) -> AsyncIterator[str | TokenUsage]:
         usage: TokenUsage | None = None
-        async with event_stream(self._http, request, where, retry_delay) as events:
-            async for _, data in events:
-                payload = load_json(data, where)
-                usage = usage_of(payload) or usage
-                if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
-                    status = str(payload["error"].get("status", ""))
-                    raise ProviderError(f"{where} failed mid-stream ({status})",
-                                        retryable=status in ("UNAVAILABLE", "INTERNAL"),
-                                        kind="overloaded" if status == "UNAVAILABLE"
-                                        else "server-error")
-                try:
-                    if payload.get("candidates"):
-                        text, _ = candidate_text(payload)
-                        if text:
-                            yield text
-                except (KeyError, TypeError, IndexError, AttributeError):
-                    raise malformed(where, "a chunk has no candidates[0]") from None
+        async for _, data in events:
+            payload = load_json(data, where)
+            usage = usage_of(payload) or usage
+            if isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+                status = str(payload["error"].get("status", ""))
+                raise ProviderError(f"{where} failed mid-stream ({status})",
+                                    retryable=status in ("UNAVAILABLE", "INTERNAL"),
+                                    kind="overloaded" if status == "UNAVAILABLE"
+                                    else "server-error")
+            try:
+                if payload.get("candidates"):
+                    text, _ = candidate_text(payload)
+                    if text:
+                        yield text
+            except (KeyError, TypeError, IndexError, AttributeError):
+                raise malformed(where, "a chunk has no candidates[0]") from None
         if usage is not None:
             yield usage

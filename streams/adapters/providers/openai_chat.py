@@ -23,11 +23,10 @@ from streams.adapters.providers.base import (
     CallContext,
     ProviderAnswer,
     ProviderError,
-    api_key,
-    event_stream,
+    WireFormatAdapter,
+    call_headers,
     load_json,
     malformed,
-    send_for_answer,
 )
 from streams.core.policy import Provider
 from streams.core.usage import TokenUsage, reported_usage
@@ -42,66 +41,48 @@ def usage_of(payload: Any) -> TokenUsage | None:
     return reported_usage(fields, ("prompt_tokens",), ("completion_tokens",))
 
 
-class OpenAIChatAdapter:
-    def __init__(self, http: httpx.AsyncClient) -> None:
-        self._http = http
+class OpenAIChatAdapter(WireFormatAdapter):
+    answer_shape = "no choices[].message"
 
-    def _request(
+    def build_request(
         self, provider: Provider, body: dict[str, Any], context: CallContext, stream: bool
     ) -> httpx.Request:
-        headers = context.headers()
-        key = api_key(provider)
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
         payload = {**body, "stream": True} if stream else body
         if stream and provider.kind in STREAM_USAGE_ON_REQUEST:
             payload["stream_options"] = {"include_usage": True}
         return self._http.build_request(
             "POST", provider.endpoint.rstrip("/") + "/chat/completions", json=payload,
-            headers=headers)
+            headers=call_headers(context, provider, "Authorization", "Bearer "))
 
-    async def complete(
-        self, provider: Provider, body: dict[str, Any], context: CallContext
-    ) -> ProviderAnswer:
-        request = self._request(provider, body, context, stream=False)
-        where = f"provider {provider.id} at {request.url}"
-        response = await send_for_answer(self._http, request, where)
-        try:
-            payload = response.json()
-            messages = tuple(
-                {"role": choice["message"]["role"], "content": choice["message"]["content"] or ""}
-                for choice in payload["choices"]
-            )
-            finish = payload["choices"][0].get("finish_reason") if payload["choices"] else None
-            return ProviderAnswer(messages, str(payload.get("model") or body.get("model", "")),
-                                  finish, usage_of(payload))
-        except (ValueError, KeyError, TypeError, IndexError):
-            raise malformed(where, "no choices[].message") from None
+    def read_answer(self, payload: Any, body: dict[str, Any]) -> ProviderAnswer:
+        messages = tuple(
+            {"role": choice["message"]["role"], "content": choice["message"]["content"] or ""}
+            for choice in payload["choices"]
+        )
+        finish = payload["choices"][0].get("finish_reason") if payload["choices"] else None
+        return ProviderAnswer(messages, str(payload.get("model") or body.get("model", "")),
+                              finish, usage_of(payload))
 
-    async def stream(
-        self, provider: Provider, body: dict[str, Any], context: CallContext
-    ) -> AsyncIterator[str | TokenUsage]:
-        request = self._request(provider, body, context, stream=True)
-        where = f"provider {provider.id} at {request.url}"
+    async def read_stream(self, events: AsyncIterator[tuple[str, str]], where: str
+                          ) -> AsyncIterator[str | TokenUsage]:
         usage: TokenUsage | None = None
-        async with event_stream(self._http, request, where) as events:
-            async for _, data in events:
-                if data.strip() == "[DONE]":
-                    break
-                chunk = load_json(data, where)
-                usage = usage_of(chunk) or usage  # the last chunk that has it has the total
-                if isinstance(chunk, dict) and "error" in chunk:
-                    failure = chunk["error"] if isinstance(chunk["error"], dict) else {}
-                    raise ProviderError(
-                        f"{where} failed mid-stream "
-                        f"({failure.get('type') or failure.get('code')})",
-                        retryable=False, kind="server-error")
-                try:
-                    for choice in chunk["choices"]:
-                        text = (choice.get("delta") or {}).get("content")
-                        if text:
-                            yield str(text)
-                except (KeyError, TypeError):
-                    raise malformed(where, "a chunk has no choices[].delta") from None
+        async for _, data in events:
+            if data.strip() == "[DONE]":
+                break
+            chunk = load_json(data, where)
+            usage = usage_of(chunk) or usage  # the last chunk that has it has the total
+            if isinstance(chunk, dict) and "error" in chunk:
+                failure = chunk["error"] if isinstance(chunk["error"], dict) else {}
+                raise ProviderError(
+                    f"{where} failed mid-stream "
+                    f"({failure.get('type') or failure.get('code')})",
+                    retryable=False, kind="server-error")
+            try:
+                for choice in chunk["choices"]:
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        yield str(text)
+            except (KeyError, TypeError):
+                raise malformed(where, "a chunk has no choices[].delta") from None
         if usage is not None:
             yield usage
