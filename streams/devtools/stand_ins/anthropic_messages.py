@@ -11,7 +11,6 @@ the named SSE events ``message_start``, ``content_block_start``, ``ping``,
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -25,6 +24,7 @@ from streams.devtools.stand_ins.common import (
     echo_text,
     read_json,
     sse_response,
+    stream_pieces,
 )
 
 ERROR_TYPES = {
@@ -100,15 +100,13 @@ def build_app(state: StandIn) -> web.Application:
         await event("content_block_start", {"type": "content_block_start", "index": 0,
                                             "content_block": {"type": "text", "text": ""}})
         await event("ping", {"type": "ping"})
-        for number, piece in enumerate(chunks_of(text)):
-            if fault is not None and fault.mid_stream and number == 1:
-                error, _ = error_body(fault.status or 529, "scripted failure")
-                await event("error", error)
-                return response
-            await event("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                                "delta": {"type": "text_delta", "text": piece}})
-            if state.chunk_delay_s:
-                await asyncio.sleep(state.chunk_delay_s)
+        if not await stream_pieces(
+                state, fault, chunks_of(text),
+                lambda _, piece: event("content_block_delta", {
+                    "type": "content_block_delta", "index": 0,
+                    "delta": {"type": "text_delta", "text": piece}}),
+                lambda error: event("error", error), error_body, 529):
+            return response
         await event("content_block_stop", {"type": "content_block_stop", "index": 0})
         await event("message_delta", {"type": "message_delta",
                                       "delta": {"stop_reason": "end_turn", "stop_sequence": None},

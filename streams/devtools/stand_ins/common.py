@@ -90,6 +90,26 @@ async def apply_fault(
     return web.json_response(body, status=fault.status, headers=headers)
 
 
+async def stream_pieces(
+    state: StandIn, fault: Fault | None, pieces: list[str],
+    send_piece: Callable[[int, str], Awaitable[None]],
+    send_error: Callable[[dict[str, Any]], Awaitable[None]],
+    error_body: ErrorBody, default_status: int,
+) -> bool:
+    """Send an answer's pieces as the provider streams them, at the stand-in's pace; a scripted
+    mid-stream fault sends the provider's error event after the first piece instead. False:
+    the stream ended with that error."""
+    for number, piece in enumerate(pieces):
+        if fault is not None and fault.mid_stream and number == 1:
+            error, _ = error_body(fault.status or default_status, "scripted failure")
+            await send_error(error)
+            return False
+        await send_piece(number, piece)
+        if state.chunk_delay_s:
+            await asyncio.sleep(state.chunk_delay_s)
+    return True
+
+
 async def sse_response(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                            "Cache-Control": "no-cache"})

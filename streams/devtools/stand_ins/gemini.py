@@ -23,6 +23,7 @@ from streams.devtools.stand_ins.common import (
     echo_text,
     read_json,
     sse_response,
+    stream_pieces,
 )
 
 STATUSES = {
@@ -95,16 +96,15 @@ def build_app(state: StandIn) -> web.Application:
                 _response(model, p, "STOP" if i == len(pieces) - 1 else None, ident)
                 for i, p in enumerate(pieces)])
         response = await sse_response(request)
-        for number, piece in enumerate(pieces):
-            if fault is not None and fault.mid_stream and number == 1:
-                error, _ = error_body(fault.status or 503, "scripted failure")
-                await response.write(f"data: {json.dumps(error)}\r\n\r\n".encode())
-                return response
+        async def send_piece(number: int, piece: str) -> None:
             finish = "STOP" if number == len(pieces) - 1 else None
             data = json.dumps(_response(model, piece, finish, ident))
             await response.write(f"data: {data}\r\n\r\n".encode())
-            if state.chunk_delay_s:
-                await asyncio.sleep(state.chunk_delay_s)
+
+        async def send_error(error: dict[str, Any]) -> None:
+            await response.write(f"data: {json.dumps(error)}\r\n\r\n".encode())
+
+        await stream_pieces(state, fault, pieces, send_piece, send_error, error_body, 503)
         return response
 
     app.router.add_post("/v1beta/models/{target}", generate)

@@ -8,7 +8,6 @@ required and missing or wrong.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -23,6 +22,7 @@ from streams.devtools.stand_ins.common import (
     echo_text,
     read_json,
     sse_response,
+    stream_pieces,
 )
 
 ERRORS = {
@@ -88,15 +88,14 @@ def build_app(state: StandIn) -> web.Application:
                 chunk["usage"] = usage
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
+        async def send_error(error: dict[str, Any]) -> None:
+            await response.write(f"data: {json.dumps(error)}\n\n".encode())
+
         await send({"role": "assistant", "content": ""}, None)
-        for number, piece in enumerate(chunks_of(text)):
-            if fault is not None and fault.mid_stream and number == 1:
-                error, _ = error_body(fault.status or 500, "scripted failure")
-                await response.write(f"data: {json.dumps(error)}\n\n".encode())
-                return response
-            await send({"content": piece}, None)
-            if state.chunk_delay_s:
-                await asyncio.sleep(state.chunk_delay_s)
+        if not await stream_pieces(state, fault, chunks_of(text),
+                                   lambda _, piece: send({"content": piece}, None),
+                                   send_error, error_body, 500):
+            return response
         await send({}, "stop")
         if (body.get("stream_options") or {}).get("include_usage"):
             await send({}, None, {"prompt_tokens": 1, "completion_tokens": 1,
