@@ -74,6 +74,11 @@ def chunks_of(text: str, size: int = 3) -> list[str]:
     return [g + (" " if i < len(groups) - 1 else "") for i, g in enumerate(groups)]
 
 
+def error_response(error_body: ErrorBody, status: int, message: str) -> web.Response:
+    body, headers = error_body(status, message)
+    return web.json_response(body, status=status, headers=headers)
+
+
 async def apply_fault(
     fault: Fault | None, error_body: ErrorBody, streaming: bool
 ) -> web.Response | None:

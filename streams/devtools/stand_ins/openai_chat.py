@@ -20,6 +20,7 @@ from streams.devtools.stand_ins.common import (
     apply_fault,
     chunks_of,
     echo_text,
+    error_response,
     read_json,
     sse_response,
     stream_pieces,
@@ -40,8 +41,7 @@ def error_body(status: int, message: str) -> tuple[dict[str, Any], dict[str, str
 
 
 def _error(status: int, message: str) -> web.Response:
-    body, headers = error_body(status, message)
-    return web.json_response(body, status=status, headers=headers)
+    return error_response(error_body, status, message)
 
 
 def build_app(state: StandIn) -> web.Application:
