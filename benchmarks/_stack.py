@@ -9,45 +9,30 @@ removed on exit. Shared by the benchmarks that call douane from outside
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import httpx
 import yaml
 
 from streams.adapters.policy_files import policy_document
 from streams.config import Settings, load_settings, project_root
 from streams.devtools.kafka_broker import start_broker, stop_broker
 from streams.devtools.ports import free_port
+from streams.devtools.processes import spawn_douane, stop_process, wait_http
 from streams.front_door.keys import KeyStore, keys_path
 from streams.front_door.limits import ENVIRONMENT as LIMIT_SETTINGS
 
 DIRECT_MODEL = "douane-echo-1"  # what the stand-in calls itself
 DOUANE_MODEL = "auto"  # through douane the policy picks the provider and model
-
-
-async def wait_http(url: str, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.3)
-    raise TimeoutError(url)
 
 
 def percentile(values: Sequence[float], q: int) -> float:
@@ -89,13 +74,8 @@ class Stack:
     def restart(self, name: str) -> None:
         """Start ``name`` again with its arguments and environment, after the caller stopped
         or killed it (a supervisor's restart); stopped with the rest of the stack on exit."""
-        self.processes[name] = _spawn(name, self.arguments[name], self.environment, self.log)
-
-
-def _spawn(name: str, arguments: Sequence[str], environment: Mapping[str, str],
-           log: IO[bytes]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "streams.cli", name, *arguments],
-                            env=dict(environment), stdout=log, stderr=subprocess.STDOUT)
+        self.processes[name] = spawn_douane((name, *self.arguments[name]), self.environment,
+                                             self.log)
 
 
 @asynccontextmanager
@@ -127,7 +107,7 @@ async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] |
 
     def start(name: str, *args: str) -> None:
         arguments[name] = args
-        processes[name] = _spawn(name, args, environment, log)
+        processes[name] = spawn_douane((name, *args), environment, log)
 
     try:
         await start_broker(settings, timeout_s=120, progress=progress,
@@ -135,19 +115,15 @@ async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] |
         start("model-server", "--port", str(model_port), *model_args)
         start("worker")
         start("front-door", "--port", str(door_port), "--timeout", f"{door_timeout_s:g}")
-        await wait_http(f"http://127.0.0.1:{model_port}/v1/models")
-        await wait_http(f"http://127.0.0.1:{door_port}/healthz")
+        await wait_http(f"http://127.0.0.1:{model_port}/v1/models", timeout_s=180)
+        await wait_http(f"http://127.0.0.1:{door_port}/healthz", timeout_s=180)
         yield Stack(settings, home, key, model_port, door_port, processes, environment,
                     arguments, log)
     finally:
         for process in processes.values():
-            process.terminate()
+            process.terminate()  # all at once: each drains while the others do
         for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
         await stop_broker(settings)
         log.close()
         shutil.rmtree(home, ignore_errors=True)

@@ -33,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from _stack import free_port, progress, wait_http
+from _stack import free_port, progress
 from concurrency import PROMPTS
+
+from streams.devtools.processes import wait_http
 
 CPU: dict[str, float] = defaultdict(float)
 _open: list[list[float]] = []  # per running step: [start, time spent in the steps it called]

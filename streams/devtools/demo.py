@@ -8,11 +8,8 @@ audit log. The broker must already be running (``make demo`` starts it).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import subprocess
-import sys
 import time
 import uuid
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -38,6 +35,7 @@ from streams.devtools.demo_doors import (
     two_doors_policy,
 )
 from streams.devtools.ports import free_port
+from streams.devtools.processes import spawn_douane, stop_process, wait_http
 from streams.devtools.stand_ins.server import running
 from streams.services.audit_log import open_writer
 from streams.services.topics import ensure_topics, topic_names
@@ -55,35 +53,13 @@ def sample_prompts() -> list[dict[str, Any]]:
 @asynccontextmanager
 async def child_process(name: str, args: list[str], log_path: Path) -> Any:
     with open(open_private_for_append(log_path), "ab") as log_file:  # 0600 in a 0700 folder
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", *args],
-            stdout=log_file, stderr=subprocess.STDOUT, env=os.environ.copy(),
-        )
+        process = spawn_douane(args, os.environ, log_file)
         try:
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
             if process.returncode not in (0, -15):
                 print(f"  ({name} exited with {process.returncode}; log: {log_path})")
-
-
-async def wait_for_http(url: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient() as client:
-        while True:
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer within {timeout_s:.0f}s")
-            await asyncio.sleep(0.2)
 
 
 async def run_demo(settings: Settings, model_port: int) -> int:
@@ -117,7 +93,7 @@ async def run_demo(settings: Settings, model_port: int) -> int:
         await stack.enter_async_context(child_process(
             "model server", ["model-server", "--port", str(model_port), "--check-audit"],
             logs / "model-server.log"))
-        await wait_for_http(f"{base}/v1/models")
+        await wait_http(f"{base}/v1/models")
         if demo_policy is not None:
             await stack.enter_async_context(running("anthropic", external, external_port))
             print(f"  external provider stand-in ({EXTERNAL_ID}, Anthropic Messages, "

@@ -31,6 +31,7 @@ from streams.config import (
     Settings,
 )
 from streams.core.tenant_topics import SINGLE, request_topic, tenant_of_request_topic
+from streams.devtools.processes import spawn_douane, stop_process
 
 MAX_MESSAGE_BYTES = 64 * 1024
 
@@ -48,24 +49,12 @@ class Stack:
     ) -> subprocess.Popen[bytes]:
         """Start ``douane <args>`` as ``name``; ``env`` adds to (or overrides) the stack's."""
         log_file = (self.logs / f"{name}.log").open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streams.cli", *args],
-            env={**self.env, **(env or {})}, stdout=log_file, stderr=subprocess.STDOUT,
-        )
+        process = spawn_douane(args, {**self.env, **(env or {})}, log_file)
         self.processes[name] = process
         return process
 
     def stop(self, name: str, kill: bool = False) -> None:
-        process = self.processes.pop(name)
-        if kill:
-            process.kill()
-        else:
-            process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(self.processes.pop(name), timeout_s=30, kill=kill)
 
     def log_text(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
@@ -139,19 +128,6 @@ async def wait_until(condition: Callable[[], Awaitable[bool]], timeout_s: float,
         if time.monotonic() > deadline:
             raise AssertionError(failure())
         await asyncio.sleep(poll_s)
-
-
-async def wait_http(url: str, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer")
 
 
 def request(request_id: str, text: str, tenant: str = "city-of-lyon", **extra: Any) -> bytes:

@@ -38,7 +38,7 @@ import pytest
 import yaml
 from aiokafka import AIOKafkaConsumer
 from doc_commands import ROOT, code_block, command_key, doc_commands
-from stack import KafkaClient, request, wait_http, wait_until
+from stack import KafkaClient, request, wait_until
 
 from streams.adapters.kafka_security import kafka_connection, start_client
 from streams.adapters.policy_files import policy_document
@@ -47,6 +47,7 @@ from streams.core.kafka_acls import tenant_principal
 from streams.core.tenant_topics import request_topic, responses_topic
 from streams.devtools.kafka_broker import stop_broker
 from streams.devtools.ports import free_port
+from streams.devtools.processes import wait_http
 
 pytestmark = pytest.mark.integration
 

@@ -38,7 +38,7 @@ import pytest_asyncio
 import yaml
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import KafkaError
-from stack import KafkaClient, Stack, request, wait_http, wait_until
+from stack import KafkaClient, Stack, request, wait_until
 
 from streams.adapters.audit.postgres import PostgresAuditReader
 from streams.adapters.kafka_security import kafka_connection
@@ -48,6 +48,7 @@ from streams.core.checkpoint import SIGNATURE_PREFIX
 from streams.core.tenant_topics import request_topic
 from streams.devtools.kafka_broker import start_broker, stop_broker
 from streams.devtools.ports import free_port
+from streams.devtools.processes import wait_http
 from streams.front_door.readiness import WorkerGroupWatch
 from streams.services.topics import ensure_topics, topic_names
 from streams.worker import load_policy

@@ -13,9 +13,10 @@ import httpx
 import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
-from stack import KafkaClient, Stack, request, wait_http, wait_until
+from stack import KafkaClient, Stack, request, wait_until
 
 from streams.devtools.ports import free_port
+from streams.devtools.processes import wait_http
 from streams.worker import load_policy
 
 pytestmark = pytest.mark.integration

@@ -18,13 +18,14 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 import yaml
-from stack import KafkaClient, Stack, request, wait_http
+from stack import KafkaClient, Stack, request
 
 from streams.adapters.kafka_security import kafka_connection
 from streams.adapters.policy_files import policy_document
 from streams.config import load_settings, project_root
 from streams.devtools.kafka_broker import start_broker, stop_broker
 from streams.devtools.ports import free_port
+from streams.devtools.processes import wait_http
 from streams.services.topics import ensure_topics, topic_names
 from streams.worker import load_policy
 
