@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 
 from streams import offline_verifier
 from streams.adapters.audit import group_commit
@@ -30,16 +29,8 @@ from streams.core.keyring import DPO, WORKER, KeyringError, parse_keyring, role_
 from streams.services.audit_log import open_writer
 from streams.services.evidence import build_bundle
 
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    yield
-    structlog.reset_defaults()
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings({"DOUANE_HOME": str(tmp_path / "home")})
 
 
 def decision(request_id: str) -> AuditEvent:

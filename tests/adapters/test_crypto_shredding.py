@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 import yaml
 
 from streams import cli
@@ -63,16 +62,8 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging() -> Iterator[None]:
-    """``cli.main`` points structlog at the captured stderr; later tests need it back."""
-    yield
-    structlog.reset_defaults()
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings({"DOUANE_HOME": str(tmp_path / "home")})
 
 
 @pytest.fixture

@@ -31,10 +31,6 @@ class Clock:
         return self.now
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return load_settings({"DOUANE_HOME": str(tmp_path / "home")})
-
 
 def backup_of(database: Path, to: Path) -> Path:
     """A consistent copy, as a backup tool using SQLite's online backup would take it."""
