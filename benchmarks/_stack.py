@@ -21,13 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-import yaml
-
-from streams.adapters.policy_files import policy_document
-from streams.config import Settings, load_settings, project_root
+from streams.config import Settings, load_settings
 from streams.devtools.kafka_broker import start_broker, stop_broker
+from streams.devtools.local_stack import spawn_douane, stop_process, wait_http, write_local_policy
 from streams.devtools.ports import free_port
-from streams.devtools.processes import spawn_douane, stop_process, wait_http
 from streams.front_door.keys import KeyStore, keys_path
 from streams.front_door.limits import ENVIRONMENT as LIMIT_SETTINGS
 
@@ -88,9 +85,7 @@ async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] |
     ``insecure_plaintext``: a broker without TLS, SASL or ACLs, to measure what they cost."""
     home = Path(tempfile.mkdtemp(prefix="douane-bench-"))
     model_port, door_port = free_port(), free_port()
-    policy = policy_document(project_root() / "policies")
-    policy["providers"][0]["endpoint"] = f"http://127.0.0.1:{model_port}/v1"
-    (home / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
+    write_local_policy(home / "policy.yaml", model_port)
     environment = {**os.environ, "DOUANE_HOME": str(home),
                    "DOUANE_POLICY": str(home / "policy.yaml"),
                    "DOUANE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port(pairs=True)}",

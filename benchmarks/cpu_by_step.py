@@ -32,11 +32,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from _stack import free_port, progress
 from concurrency import PROMPTS
 
-from streams.devtools.processes import wait_http
+from streams.devtools.local_stack import wait_http, write_local_policy
 
 CPU: dict[str, float] = defaultdict(float)
 _open: list[list[float]] = []  # per running step: [start, time spent in the steps it called]
@@ -100,8 +99,7 @@ def instrument(pipeline: Any) -> None:
 
 
 async def main(arguments: argparse.Namespace) -> None:
-    from streams.adapters.policy_files import policy_document
-    from streams.config import load_settings, project_root
+    from streams.config import load_settings
     from streams.core.tenant_topics import request_topic
     from streams.logging_setup import configure_logging
     from streams.pipeline import Source
@@ -110,9 +108,7 @@ async def main(arguments: argparse.Namespace) -> None:
     configure_logging("console", 40)
     home = Path(tempfile.mkdtemp(prefix="douane-cpu-"))
     port = free_port()
-    policy = policy_document(project_root() / "policies")
-    policy["providers"][0]["endpoint"] = f"http://127.0.0.1:{port}/v1"
-    (home / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
+    write_local_policy(home / "policy.yaml", port)
     env = {**os.environ, "DOUANE_HOME": str(home), "DOUANE_POLICY": str(home / "policy.yaml"),
            "DOUANE_DETECTION_PROCESSES": "0"}
     model = subprocess.Popen([sys.executable, "-m", "streams.cli", "model-server",

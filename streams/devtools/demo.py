@@ -34,8 +34,8 @@ from streams.devtools.demo_doors import (
     received_by_external,
     two_doors_policy,
 )
+from streams.devtools.local_stack import spawn_douane, stop_process, wait_http
 from streams.devtools.ports import free_port
-from streams.devtools.processes import spawn_douane, stop_process, wait_http
 from streams.devtools.stand_ins.server import running
 from streams.services.audit_log import open_writer
 from streams.services.topics import ensure_topics, topic_names

@@ -13,15 +13,13 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
-import yaml
 from stack import MAX_MESSAGE_BYTES, KafkaClient, Stack, request
 
 from streams.adapters.kafka_security import kafka_connection
-from streams.adapters.policy_files import policy_document
-from streams.config import load_settings, project_root
+from streams.config import load_settings
 from streams.devtools.kafka_broker import start_broker, stop_broker
+from streams.devtools.local_stack import wait_http, write_local_policy
 from streams.devtools.ports import free_port
-from streams.devtools.processes import wait_http
 from streams.services.topics import ensure_topics, topic_names
 from streams.worker import load_policy
 
@@ -31,10 +29,7 @@ def stack_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     home = tmp_path_factory.mktemp("douane-home")
     model_port = free_port()
     # the shipped policy set as one file, its sovereign door (providers[0]) on the test port
-    policy = policy_document(project_root() / "policies")
-    policy["providers"][0]["endpoint"] = f"http://127.0.0.1:{model_port}/v1"
-    policy_path = home / "policy.yaml"
-    policy_path.write_text(yaml.safe_dump(policy, sort_keys=False))
+    policy_path = write_local_policy(home / "policy.yaml", model_port)
     env = {
         **os.environ,
         "DOUANE_HOME": str(home),

@@ -31,7 +31,7 @@ from streams.config import (
     Settings,
 )
 from streams.core.tenant_topics import SINGLE, request_topic, tenant_of_request_topic
-from streams.devtools.processes import spawn_douane, stop_process
+from streams.devtools.local_stack import spawn_douane, stop_process
 
 MAX_MESSAGE_BYTES = 64 * 1024
 

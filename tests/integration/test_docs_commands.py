@@ -46,8 +46,8 @@ from streams.config import REJECTED_TOPIC, Settings, load_settings
 from streams.core.kafka_acls import tenant_principal
 from streams.core.tenant_topics import request_topic, responses_topic
 from streams.devtools.kafka_broker import stop_broker
+from streams.devtools.local_stack import wait_http
 from streams.devtools.ports import free_port
-from streams.devtools.processes import wait_http
 
 pytestmark = pytest.mark.integration
 

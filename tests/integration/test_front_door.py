@@ -19,8 +19,8 @@ from stack import MAX_MESSAGE_BYTES, Stack, wait_until
 from streams.adapters.audit.verify import find_verified
 from streams.adapters.policy_files import load_policy_set
 from streams.config import project_root
+from streams.devtools.local_stack import wait_http
 from streams.devtools.ports import free_port
-from streams.devtools.processes import wait_http
 from streams.front_door.keys import KeyStore, keys_path
 
 pytestmark = pytest.mark.integration

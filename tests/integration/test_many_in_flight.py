@@ -29,8 +29,8 @@ from stack import KafkaClient, Stack, request, wait_until
 from streams.adapters.policy_files import policy_document, policy_yaml
 from streams.config import project_root
 from streams.devtools.kafka_broker import start_broker, stop_broker
+from streams.devtools.local_stack import wait_http
 from streams.devtools.ports import free_port
-from streams.devtools.processes import wait_http
 
 pytestmark = pytest.mark.integration
 

@@ -35,20 +35,18 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-import yaml
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import KafkaError
 from stack import KafkaClient, Stack, request, wait_until
 
 from streams.adapters.audit.postgres import PostgresAuditReader
 from streams.adapters.kafka_security import kafka_connection
-from streams.adapters.policy_files import policy_document
-from streams.config import load_settings, project_root
+from streams.config import load_settings
 from streams.core.checkpoint import SIGNATURE_PREFIX
 from streams.core.tenant_topics import request_topic
 from streams.devtools.kafka_broker import start_broker, stop_broker
+from streams.devtools.local_stack import wait_http, write_local_policy
 from streams.devtools.ports import free_port
-from streams.devtools.processes import wait_http
 from streams.front_door.readiness import WorkerGroupWatch
 from streams.services.topics import ensure_topics, topic_names
 from streams.worker import load_policy
@@ -70,9 +68,7 @@ async def three_workers(tmp_path: Path, postgres_database: str) -> AsyncIterator
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
     model_port = free_port()
-    policy = policy_document(project_root() / "policies")
-    policy["providers"][0]["endpoint"] = f"http://127.0.0.1:{model_port}/v1"
-    (home / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
+    write_local_policy(home / "policy.yaml", model_port)
     env = {**os.environ,
            "DOUANE_HOME": str(home), "DOUANE_POLICY": str(home / "policy.yaml"),
            "DOUANE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port(pairs=True)}",

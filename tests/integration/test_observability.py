@@ -15,8 +15,8 @@ import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 from stack import KafkaClient, Stack, request, wait_until
 
+from streams.devtools.local_stack import wait_http
 from streams.devtools.ports import free_port
-from streams.devtools.processes import wait_http
 from streams.worker import load_policy
 
 pytestmark = pytest.mark.integration

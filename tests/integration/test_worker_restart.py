@@ -17,15 +17,13 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-import yaml
 from stack import KafkaClient, Stack, request
 
 from streams.adapters.kafka_security import kafka_connection
-from streams.adapters.policy_files import policy_document
-from streams.config import load_settings, project_root
+from streams.config import load_settings
 from streams.devtools.kafka_broker import start_broker, stop_broker
+from streams.devtools.local_stack import wait_http, write_local_policy
 from streams.devtools.ports import free_port
-from streams.devtools.processes import wait_http
 from streams.services.topics import ensure_topics, topic_names
 from streams.worker import load_policy
 
@@ -45,9 +43,7 @@ async def own_broker(tmp_path: Path) -> AsyncIterator[Stack]:
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
     model_port = free_port()
-    policy = policy_document(project_root() / "policies")
-    policy["providers"][0]["endpoint"] = f"http://127.0.0.1:{model_port}/v1"
-    (home / "policy.yaml").write_text(yaml.safe_dump(policy, sort_keys=False))
+    write_local_policy(home / "policy.yaml", model_port)
     env = {"DOUANE_HOME": str(home), "DOUANE_POLICY": str(home / "policy.yaml"),
            "DOUANE_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port(pairs=True)}",
            "DOUANE_APP_ID": "douane-static", "DOUANE_LOG_FORMAT": "json", **STATIC}

@@ -1,5 +1,6 @@
-"""Starting and stopping douane's own processes from the demo, the benchmarks and the tests:
-each runs ``python -m streams.cli <command>``, as an operator's ``douane <command>`` would."""
+"""douane on one machine, as the demo, the benchmarks and the tests run it: the shipped policy
+pointed at the local model, and douane's own processes, each ``python -m streams.cli
+<command>`` as an operator's ``douane <command>`` would be."""
 
 from __future__ import annotations
 
@@ -8,9 +9,23 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import IO
 
 import httpx
+import yaml
+
+from streams.adapters.policy_files import policy_document
+from streams.config import project_root
+
+
+def write_local_policy(path: Path, model_port: int) -> Path:
+    """The shipped policy set as one file at ``path``, its sovereign door (``providers[0]``)
+    on the local model server's port."""
+    policy = policy_document(project_root() / "policies")
+    policy["providers"][0]["endpoint"] = f"http://127.0.0.1:{model_port}/v1"
+    path.write_text(yaml.safe_dump(policy, sort_keys=False))
+    return path
 
 
 def spawn_douane(arguments: Sequence[str], environment: Mapping[str, str],
