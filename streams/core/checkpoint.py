@@ -85,30 +85,46 @@ def _b64(value: str, what: str) -> bytes:
         raise CheckpointError(f"{what} is not base64") from None
 
 
-def key_hash(name: str, public_key: bytes) -> bytes:
-    """The 4-byte id of an Ed25519 note key."""
-    digest = hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([ED25519_ALG]) + public_key)
+def note_key_id(name: str, algorithm: int, public_key: bytes) -> bytes:
+    """The 4-byte id of a note key: the start of SHA-256(name, newline, algorithm, key)."""
+    digest = hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([algorithm]) + public_key)
     return digest.digest()[:4]
 
 
+def encode_note_key(name: str, algorithm: int, public_key: bytes) -> str:
+    """A note verifier key string ``name+id+base64(algorithm || key)`` (as Go's note package)."""
+    encoded = base64.b64encode(bytes([algorithm]) + public_key).decode("ascii")
+    return f"{name}+{note_key_id(name, algorithm, public_key).hex()}+{encoded}"
+
+
+def decode_note_key(vkey: str, algorithm: int, what: str, kind: str) -> tuple[str, bytes]:
+    """(name, raw 32-byte public key) of a verifier key string of ``algorithm``; checks its id.
+    ``what`` and ``kind`` name the key and its type in the errors."""
+    parts = vkey.strip().split("+", 2)  # the base64 key may itself contain "+"
+    if len(parts) != 3 or not _NAME.match(parts[0]):
+        raise CheckpointError(f"{what} is not name+keyID+key")
+    name, id_hex, encoded = parts
+    raw = _b64(encoded, what)
+    if len(raw) != 33 or raw[0] != algorithm:
+        raise CheckpointError(f"{what} is not {kind} (type 0x{algorithm:02x})")
+    if note_key_id(name, algorithm, raw[1:]).hex() != id_hex.lower():
+        raise CheckpointError(f"{what} {name}: its key ID does not match its key")
+    return name, raw[1:]
+
+
+def key_hash(name: str, public_key: bytes) -> bytes:
+    """The 4-byte id of an Ed25519 note key."""
+    return note_key_id(name, ED25519_ALG, public_key)
+
+
 def verifier_key(name: str, public_key: bytes) -> str:
-    """The note verifier key string ``name+hash+base64(0x01 || key)`` (as Go's note package)."""
-    encoded = base64.b64encode(bytes([ED25519_ALG]) + public_key).decode("ascii")
-    return f"{name}+{key_hash(name, public_key).hex()}+{encoded}"
+    """The note verifier key string of an Ed25519 signer."""
+    return encode_note_key(name, ED25519_ALG, public_key)
 
 
 def parse_verifier_key(vkey: str) -> tuple[str, bytes]:
     """(name, raw 32-byte public key) from a verifier key string; checks its key hash."""
-    parts = vkey.strip().split("+", 2)  # the base64 key may itself contain "+"
-    if len(parts) != 3 or not _NAME.match(parts[0]):
-        raise CheckpointError("verifier key is not name+hash+key")
-    name, hash_hex, encoded = parts
-    raw = _b64(encoded, "verifier key")
-    if len(raw) != 33 or raw[0] != ED25519_ALG:
-        raise CheckpointError("verifier key is not an Ed25519 note key")
-    if key_hash(name, raw[1:]).hex() != hash_hex.lower():
-        raise CheckpointError("verifier key hash does not match its key")
-    return name, raw[1:]
+    return decode_note_key(vkey, ED25519_ALG, "verifier key", "an Ed25519 note key")
 
 
 @dataclass(frozen=True)

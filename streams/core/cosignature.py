@@ -22,7 +22,6 @@ key: the same key listed under two names is one witness.
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 import struct
 from collections.abc import Callable, Iterable
@@ -33,7 +32,10 @@ from streams.core.checkpoint import (
     Checkpoint,
     CheckpointError,
     NoteSignature,
+    decode_note_key,
+    encode_note_key,
     format_note,
+    note_key_id,
     split_note,
 )
 from streams.errors import DouaneError
@@ -52,32 +54,19 @@ class WitnessRefusal(DouaneError, ValueError):
 
 
 def cosigner_key_id(name: str, public_key: bytes) -> bytes:
-    digest = hashlib.sha256(name.encode("utf-8") + b"\n" + bytes([COSIGNATURE_ALG]) + public_key)
-    return digest.digest()[:4]
+    return note_key_id(name, COSIGNATURE_ALG, public_key)
 
 
 def witness_verifier_key(name: str, public_key: bytes) -> str:
     if not _NAME.match(name):
         raise CheckpointError("a witness name has no spaces and no '+'")
-    encoded = base64.b64encode(bytes([COSIGNATURE_ALG]) + public_key).decode("ascii")
-    return f"{name}+{cosigner_key_id(name, public_key).hex()}+{encoded}"
+    return encode_note_key(name, COSIGNATURE_ALG, public_key)
 
 
 def parse_witness_verifier_key(vkey: str) -> tuple[str, bytes]:
     """(name, raw 32-byte public key) of a cosigner vkey; checks its key ID."""
-    parts = vkey.strip().split("+", 2)  # the base64 key may itself contain "+"
-    if len(parts) != 3 or not _NAME.match(parts[0]):
-        raise CheckpointError("witness key is not name+keyid+key")
-    name, id_hex, encoded = parts
-    try:
-        raw = base64.b64decode(encoded, validate=True)
-    except ValueError:
-        raise CheckpointError("witness key is not base64") from None
-    if len(raw) != 33 or raw[0] != COSIGNATURE_ALG:
-        raise CheckpointError("witness key is not an Ed25519 cosignature/v1 key (type 0x04)")
-    if cosigner_key_id(name, raw[1:]).hex() != id_hex.lower():
-        raise CheckpointError(f"witness key {name}: key ID does not match its key")
-    return name, raw[1:]
+    return decode_note_key(vkey, COSIGNATURE_ALG, "witness key",
+                           "an Ed25519 cosignature/v1 key")
 
 
 def cosigned_message(body: bytes, timestamp: int) -> bytes:
