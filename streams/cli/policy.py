@@ -102,10 +102,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 def _load(path: Path, what: str = "policy") -> LoadedPolicy | None:
     try:
         return load_policy_set(path)
-    except PolicyError as error:
-        print(f"{what} {display(path)}: {len(error.problems)} problem(s)")
-        for problem in error.problems:
-            print(f"  {problem}")
+    except PolicyError as error:  # the command's finding, on stdout; said as every error is
+        print(f"{what} {display(path)}: {error.diagnostics()}")
         return None
 
 
