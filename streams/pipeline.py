@@ -70,7 +70,7 @@ from streams.core.model import ChatMessage, Detection, Detector, GovernedRequest
 from streams.core.placeholders import PlaceholderMap
 from streams.core.policy import EntityRule
 from streams.core.policy import Provider as PolicyProvider
-from streams.core.pricing import usage_and_cost
+from streams.core.pricing import client_usage, usage_and_cost
 from streams.core.redaction import KeyedTokens, KeyedValue
 from streams.core.tenant_topics import PER_TENANT, SINGLE, answer_topic, tenant_of_request_topic
 from streams.runtime.batched_detection import BatchedDetector
@@ -553,7 +553,8 @@ class Pipeline:
         return [response(
             request_id, "answered", reasons=[], messages=list(answer.messages),
             provider=provider.id, model=answer.model,
-            redacted_entities=dict(message.redacted_entities), **common,
+            redacted_entities=dict(message.redacted_entities), usage=client_usage(spending),
+            **common,
         )]
 
     def _signed_admission(self, message: Any) -> dict[str, Any] | None:

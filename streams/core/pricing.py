@@ -78,6 +78,15 @@ def usage_and_cost(provider: Provider, model: str | None, usage: TokenUsage | No
     return {"usage": usage.as_json(), "cost": None if cost is None else cost.as_json()}
 
 
+def client_usage(spending: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What the producer is told of an answer's usage (its response's ``usage``): the tokens
+    and whether douane estimated them; the provider's own fields stay in the audit record."""
+    usage = spending.get("usage")
+    if not isinstance(usage, Mapping):
+        return None
+    return {name: usage[name] for name in ("input_tokens", "output_tokens", "estimated")}
+
+
 def format_amount(amount: Decimal) -> str:
     return f"{amount.quantize(QUANTUM, rounding=ROUND_HALF_UP):f}"
 

@@ -88,9 +88,25 @@ def completion(response: dict[str, Any]) -> dict[str, Any]:
                      "message": {"role": m.get("role", "assistant"),
                                  "content": m.get("content", "")}}
                     for i, m in enumerate(response.get("messages", []))],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "usage": openai_usage(response),
         "douane": douane_summary(response),
     }
+
+
+def openai_usage(response: dict[str, Any]) -> dict[str, int]:
+    """The answer's tokens in Chat Completions' names, as douane recorded them (reported by the
+    provider, or estimated: ``douane.usage_estimated``); zeros when there are none."""
+    usage = response.get("usage")
+    fields = usage if isinstance(usage, dict) else {}
+    prompt, completion = (int(fields.get(name) or 0) for name in ("input_tokens", "output_tokens"))
+    return {"prompt_tokens": prompt, "completion_tokens": completion,
+            "total_tokens": prompt + completion}
+
+
+def wants_usage_chunk(body: dict[str, Any]) -> bool:
+    """``stream_options.include_usage``: a streamed answer then ends with a usage chunk."""
+    options = body.get("stream_options")
+    return isinstance(options, dict) and options.get("include_usage") is True
 
 
 def douane_summary(response: dict[str, Any]) -> dict[str, Any]:
@@ -98,6 +114,7 @@ def douane_summary(response: dict[str, Any]) -> dict[str, Any]:
     return {"request_id": response["id"], "provider": response.get("provider"),
             "audit_record_id": response.get("audit_record_id"),
             "redacted_entities": response.get("redacted_entities", {}),
+            "usage_estimated": bool((response.get("usage") or {}).get("estimated")),
             "reasons": response.get("reasons", [])}
 
 
@@ -107,6 +124,13 @@ def chunk(response: dict[str, Any], delta: dict[str, str], finish: str | None
             "created": int(time.time()), "model": response.get("model") or "",
             "choices": [{"index": 0, "delta": delta, "logprobs": None,
                          "finish_reason": finish}]}
+
+
+def usage_chunk(response: dict[str, Any]) -> dict[str, Any]:
+    """The last chunk of a stream whose caller asked for usage: no choices, the usage."""
+    return {"id": f"chatcmpl-{response['id']}", "object": "chat.completion.chunk",
+            "created": int(time.time()), "model": response.get("model") or "",
+            "choices": [], "usage": openai_usage(response)}
 
 
 def refusal(response: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -38,6 +38,8 @@ from streams.front_door.openai_format import (
     error_body,
     refusal,
     to_douane_request,
+    usage_chunk,
+    wants_usage_chunk,
 )
 from streams.front_door.readiness import WorkerGroupWatch
 from streams.front_door.streaming import pieces
@@ -195,7 +197,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
                     tenant=caller.tenant, code=slot.code)
         return _refused(slot)
     if body.get("stream"):
-        return await relay_stream(request, door.bridge, message, timeout, slot)
+        return await relay_stream(request, door.bridge, message, timeout, slot,
+                                  include_usage=wants_usage_chunk(body))
     try:
         # the slot is freed when douane's final response comes back, even after a 504
         response = await door.bridge.ask(message, timeout, on_done=slot.release)
@@ -226,7 +229,8 @@ def _timed_out(request_id: str, timeout: float) -> web.Response:
 
 
 async def relay_stream(request: web.Request, bridge: KafkaBridge, message: dict[str, Any],
-                       timeout: float, slot: Slot | None = None) -> web.StreamResponse:
+                       timeout: float, slot: Slot | None = None, include_usage: bool = False
+                       ) -> web.StreamResponse:
     """Chat Completions chunks from the answer's pieces as douane publishes them.
 
     Until the first piece, nothing is sent, so a blocked or failed request still gets its HTTP
@@ -276,6 +280,8 @@ async def relay_stream(request: web.Request, bridge: KafkaBridge, message: dict[
             for piece in pieces(rest) if rest else []:
                 await _sse(out, chunk(body, {"content": piece}, None))
             await _sse(out, chunk(body, {}, "stop"))
+            if include_usage:
+                await _sse(out, usage_chunk(body))
             await out.write(b"data: [DONE]\n\n")
             return out
     finally:

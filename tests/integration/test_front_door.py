@@ -47,6 +47,12 @@ async def test_an_openai_sdk_application_gets_a_governed_answer(
     summary = extra["douane"]
     assert summary["provider"] == "sovereign-local"
     assert summary["redacted_entities"] == {"PERSON": 1}
+    # the local door (douane's model server, as llama.cpp often does) reports no usage: the
+    # tokens douane counted (4 characters a token), as the audit record has them
+    usage = answer.usage
+    assert usage is not None and summary["usage_estimated"]
+    assert usage.completion_tokens >= len(text) // 4 > 0 and usage.prompt_tokens > 0
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
     received = [r for r in await douane.received() if r["request_id"] == summary["request_id"]]
     assert len(received) == 1 and received[0]["audit_verified"]
     assert NAME not in str(received[0]["body"])  # the model never saw the name
@@ -58,15 +64,22 @@ async def test_streaming_with_the_sdk_first_words_before_the_whole_answer(
     question = ("List the opening hours of the municipal library, the swimming pool, the town "
                 "hall and the museum, one line each, for the public website of the city.")
     stream = await client(front_door).chat.completions.create(
-        model="auto", stream=True, messages=[{"role": "user", "content": question}])
+        model="auto", stream=True, messages=[{"role": "user", "content": question}],
+        stream_options={"include_usage": True})
     arrivals: list[tuple[float, str]] = []
     finish = None
+    usage = None
     async for chunk in stream:
+        if not chunk.choices:  # asked for: the last chunk carries the usage and no choice
+            usage = chunk.usage
+            continue
         if chunk.choices[0].delta.content:
             arrivals.append((time.monotonic(), chunk.choices[0].delta.content))
         finish = chunk.choices[0].finish_reason or finish
     text = "".join(piece for _, piece in arrivals)
     assert finish == "stop" and text.endswith(f"You asked: {question}")
+    # the local door's stream reports no usage: douane counted it (4 characters a token)
+    assert usage is not None and usage.completion_tokens >= len(text) // 4 > 0
     # the stand-in takes 40 ms per piece and douane releases whole sentences (three here): the
     # first sentence arrived long before the last. How many SSE chunks that makes depends on
     # whether the complete response overtook the last pieces (its rest is then cut into words).

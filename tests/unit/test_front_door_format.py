@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from streams.front_door.keys import KeyStore
-from streams.front_door.openai_format import BadRequest, refusal, to_douane_request
+from streams.front_door.openai_format import (
+    BadRequest,
+    completion,
+    refusal,
+    to_douane_request,
+    usage_chunk,
+    wants_usage_chunk,
+)
 from streams.front_door.streaming import pieces
 
 
@@ -65,3 +72,26 @@ def test_stream_pieces_never_split_a_placeholder() -> None:
     cut = pieces(text, words_per_piece=1)
     assert "".join(cut) == text and len(cut) > 5
     assert "<PERSON_1>" in cut
+
+
+def test_an_answer_carries_its_usage_in_chat_completions_names() -> None:
+    answered = {"id": "r-1", "status": "answered", "model": "m",
+                "messages": [{"role": "assistant", "content": "Bonjour"}],
+                "usage": {"input_tokens": 12, "output_tokens": 3, "estimated": True}}
+    body = completion(answered)
+    assert body["usage"] == {"prompt_tokens": 12, "completion_tokens": 3, "total_tokens": 15}
+    assert body["douane"]["usage_estimated"] is True
+    last = usage_chunk(answered)
+    assert last["choices"] == [] and last["usage"]["total_tokens"] == 15
+    unknown = completion({**answered, "usage": None})
+    assert unknown["usage"]["total_tokens"] == 0 and unknown["douane"]["usage_estimated"] is False
+
+
+@pytest.mark.parametrize(("body", "wanted"), [
+    ({"stream": True, "stream_options": {"include_usage": True}}, True),
+    ({"stream": True, "stream_options": {"include_usage": False}}, False),
+    ({"stream": True}, False),
+    ({"stream": True, "stream_options": "yes"}, False),
+])
+def test_a_usage_chunk_only_when_asked(body: dict[str, object], wanted: bool) -> None:
+    assert wants_usage_chunk(body) is wanted
