@@ -38,7 +38,8 @@ from streams.core.keyring import WORKER
 if TYPE_CHECKING:
     from streams.adapters.audit.protocols import AuditLog, AuditReader, AuditStore
 
-_TYPES: dict[ColumnType, str] = {"integer": "INTEGER", "text": "TEXT", "bytes": "BLOB"}
+_TYPES: dict[ColumnType, str] = {"integer": "INTEGER", "text": "TEXT", "bytes": "BLOB",
+                                 "code": "TEXT"}
 
 
 class SqliteBackend:
@@ -61,7 +62,7 @@ class SqliteBackend:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > STORE_VERSION:
                 raise AuditStoreError(f"{path}: layout version {version} is newer than this code")
-            for statement in create_statements(_TYPES):
+            for statement in create_statements(_TYPES, " WITHOUT ROWID"):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
             conn.execute("COMMIT")
@@ -90,6 +91,9 @@ class SqliteBackend:
 
     def insert_rows(self, rows: Sequence[Values]) -> None:
         self.conn.executemany(INSERT, rows)  # one call for a whole group commit
+
+    def execute_many(self, sql: str, rows: Sequence[Values]) -> None:
+        self.conn.executemany(sql, rows)
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
