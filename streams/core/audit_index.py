@@ -42,51 +42,46 @@ def field_values(payload: Mapping[str, Any], field: str) -> tuple[str, ...]:
     return tuple(seen.values())
 
 
+CountKey = tuple[str, str, str, str, str]  # (day, tenant or NO_TENANT, kind, field, value)
+
+
 @dataclass(frozen=True)
 class IndexEntry:
-    """A record's row in the search index (values folded as filters compare them)."""
+    """A record's row in the search index (values folded as filters compare them) and the
+    daily counts it adds 1 to (values as the record spells them)."""
 
     seq: int
     occurred_at: str
     tenant: str | None
     kind: str
     request_id: str | None
-    single: dict[str, str | None]  # SINGLE_FIELDS -> folded value
+    single: tuple[str | None, ...]  # folded value of each of SINGLE_FIELDS
     many: tuple[tuple[str, str], ...]  # (field, folded value) of MANY_FIELDS
-
-    @property
-    def day(self) -> str:
-        return self.occurred_at[:10]
+    counts: tuple[CountKey, ...]
 
 
 def index_entry(seq: int, payload: Mapping[str, Any]) -> IndexEntry:
-    single = {}
-    for field in SINGLE_FIELDS:
-        found = values(payload, field)
-        single[field] = fold(field, found[0]) if found else None
-    many = tuple((field, fold(field, value)) for field in MANY_FIELDS
-                 for value in field_values(payload, field))
+    found = {field: field_values(payload, field) for field in COUNTED_FIELDS}
     tenant, request_id = payload.get("tenant"), payload.get("request_id")
-    return IndexEntry(seq=seq, occurred_at=str(payload["occurred_at"]),
-                      tenant=tenant if isinstance(tenant, str) else None,
-                      kind=str(payload["kind"]),
-                      request_id=request_id if isinstance(request_id, str) else None,
-                      single=single, many=many)
-
-
-CountKey = tuple[str, str, str, str, str]  # (day, tenant or NO_TENANT, kind, field, value)
+    tenant = tenant if isinstance(tenant, str) else None
+    occurred_at, kind = str(payload["occurred_at"]), str(payload["kind"])
+    day, counted_tenant = occurred_at[:10], tenant or NO_TENANT
+    counts = [(day, counted_tenant, kind, RECORDS, "")]
+    counts += [(day, counted_tenant, kind, field, value)
+               for field in COUNTED_FIELDS for value in found[field]]
+    return IndexEntry(
+        seq=seq, occurred_at=occurred_at, tenant=tenant, kind=kind,
+        request_id=request_id if isinstance(request_id, str) else None,
+        single=tuple(fold(field, found[field][0]) if found[field] else None
+                     for field in SINGLE_FIELDS),
+        many=tuple((field, fold(field, value)) for field in MANY_FIELDS
+                   for value in found[field]),
+        counts=tuple(counts))
 
 
 def count_keys(payload: Mapping[str, Any]) -> list[CountKey]:
     """The counts one record adds 1 to (values as the record spells them)."""
-    day = str(payload["occurred_at"])[:10]
-    tenant = payload.get("tenant")
-    tenant = tenant if isinstance(tenant, str) and tenant else NO_TENANT
-    kind = str(payload["kind"])
-    keys = [(day, tenant, kind, RECORDS, "")]
-    keys += [(day, tenant, kind, field, value) for field in COUNTED_FIELDS
-             for value in field_values(payload, field)]
-    return keys
+    return list(index_entry(0, payload).counts)
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,10 @@ from streams.core.audit_index import (
     NO_TENANT,
     RECORDS,
     SINGLE_FIELDS,
+    STATUSES,
     Overview,
     OverviewCounter,
     contribution,
-    count_keys,
     index_entry,
 )
 from streams.core.audit_query import fold
@@ -58,7 +58,7 @@ _ADD_COUNT = ("INSERT INTO audit_daily_counts (day, tenant, kind, field, value, 
               "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (day, tenant, kind, field, value) "
               "DO UPDATE SET records = audit_daily_counts.records + excluded.records")
 _COLUMN = {field: field for field in SINGLE_FIELDS}  # search field -> audit_index column
-_OVERVIEW_FIELDS = (RECORDS, "entity-type", "provider", "jurisdiction", "reason")
+_OVERVIEW_FIELDS = ("entity-type", "provider", "jurisdiction", "reason")
 _FIRST = "T00:00:00.000000Z"  # the earliest and latest time of a day, as records write it
 _LAST = "T23:59:59.999999Z"
 
@@ -91,9 +91,9 @@ def add(backend: Backend, records: Payloads) -> bool:
     for seq, payload in records:
         entry = index_entry(seq, payload)
         entries.append((entry.seq, entry.occurred_at, entry.tenant, entry.kind,
-                        entry.request_id, *(entry.single[f] for f in SINGLE_FIELDS)))
+                        entry.request_id, *entry.single))
         many.extend((field, value, seq) for field, value in entry.many)
-        counts.update(count_keys(payload))
+        counts.update(entry.counts)
     backend.execute_many(_INSERT_ENTRY, entries)
     backend.execute_many(_INSERT_VALUE, many)
     backend.execute_many(_ADD_COUNT, [(*key, n) for key, n in sorted(counts.items())])
@@ -349,12 +349,23 @@ def overview(db: Database, filters: AuditQuery) -> Overview:
             counter.add(contribution(payload))
         return counter.overview()
     scope = _counts_where(filters, plan)
-    scope = and_where(scope, "field IN (?, ?, ?, ?, ?)", *_OVERVIEW_FIELDS)
-    rows = db.execute(f"SELECT day, tenant, kind, field, value, records FROM "
-                      f"audit_daily_counts {scope.sql}", scope.params).fetchall()
+    # added up by the database: per day only the outcomes, per tenant the outcomes summed
+    outcomes = ", ".join("?" for _ in STATUSES)
+    by_day = and_where(scope, f"field = ? AND kind IN ({outcomes})", RECORDS, *STATUSES)
+    rows = db.execute(f"SELECT day, kind, sum(records) AS n FROM audit_daily_counts "
+                      f"{by_day.sql} GROUP BY day, kind", by_day.params).fetchall()
     for row in rows:
-        counter.add_count(row["day"], row["tenant"], row["kind"], row["field"], row["value"],
-                          int(row["records"]))
+        counter.add_count(row["day"], NO_TENANT, row["kind"], RECORDS, "", int(row["n"]))
+    rows = db.execute(f"SELECT tenant, sum(records) AS n FROM audit_daily_counts "
+                      f"{by_day.sql} GROUP BY tenant", by_day.params).fetchall()
+    for row in rows:
+        if row["tenant"] != NO_TENANT:
+            counter.tenants[row["tenant"]] += int(row["n"])
+    by_value = and_where(scope, "field IN (?, ?, ?, ?)", *_OVERVIEW_FIELDS)
+    rows = db.execute(f"SELECT kind, field, value, sum(records) AS n FROM audit_daily_counts "
+                      f"{by_value.sql} GROUP BY kind, field, value", by_value.params).fetchall()
+    for row in rows:
+        counter.add_count("", NO_TENANT, row["kind"], row["field"], row["value"], int(row["n"]))
     for edge in plan.edges:
         for payload in _payloads(db, _edge_filters(filters, edge)):
             counter.add(contribution(payload))

@@ -109,10 +109,12 @@ SEARCH_INDEX = Table(
         Column("purpose", "code", null=True),
         Column("policy", "code", null=True),  # the policy set's SHA-256 (hex)
     ),
-    # (column, seq): the newest records with a value first, without sorting
+    # (column, seq): the newest records with a value first, without sorting. Only where a
+    # value can be rare: a search for a common one (a decision, a kind, a jurisdiction)
+    # finds a page soon enough walking back from the newest record, and totals come from the
+    # daily counts; each index costs every append.
     composite=tuple((column, "seq") for column in (
-        "occurred_at", "tenant", "kind", "request_id", "decision", "provider", "jurisdiction",
-        "policy")),
+        "occurred_at", "tenant", "request_id", "provider", "policy")),
 )
 # the many-valued fields (entity types, reasons): one row per record and value
 SEARCH_VALUES = Table(
