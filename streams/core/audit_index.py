@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from streams.core.audit_query import fold, values
@@ -30,6 +31,8 @@ SINGLE_FIELDS = ("decision", "provider", "jurisdiction", "classification", "purp
 MANY_FIELDS = ("entity-type", "reason")
 COUNTED_FIELDS = SINGLE_FIELDS + MANY_FIELDS
 RECORDS = ""  # the field of the count of records themselves
+_FIRST = "T00:00:00.000000Z"  # the earliest and latest time of a day, as records write it
+_LAST = "T23:59:59.999999Z"
 NO_TENANT = ""  # the tenant of counts of records that name none
 
 
@@ -198,3 +201,48 @@ def overview_from_counts(rows: Iterable[tuple[str, str, str, str, str, int]]) ->
     for row in rows:
         counter.add_count(*row)
     return counter.overview()
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """A time range cut into whole UTC days (read from the counts) and the parts of days at
+    its ends (read from the index): ``edges`` are (since, until) ranges."""
+
+    first_day: str | None  # the first whole day, None: from the log's start
+    end_day: str | None  # the day after the last whole day, None: to the log's end
+    edges: tuple[tuple[str | None, str | None], ...]
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def day_plan(since: str | None, until: str | None) -> DayPlan | None:
+    """The whole days in [since, until) and the rest; None if a bound is not a time."""
+    first: date | None = None
+    end: date | None = None
+    if since is not None:
+        first = _day(since)
+        if first is None:
+            return None
+        if first.isoformat() + _FIRST < since:
+            first += timedelta(days=1)
+    if until is not None:
+        last = _day(until)
+        if last is None:
+            return None
+        if not last.isoformat() + _LAST < until:
+            last -= timedelta(days=1)
+        end = last + timedelta(days=1)
+    if first is not None and end is not None and end <= first:  # no whole day: all edge
+        return DayPlan(first.isoformat(), first.isoformat(), ((since, until),))
+    edges: list[tuple[str | None, str | None]] = []
+    if since is not None and first is not None and since[:10] < first.isoformat():
+        edges.append((since, first.isoformat() + _FIRST))
+    if until is not None and end is not None and until > end.isoformat() + _FIRST:
+        edges.append((end.isoformat() + _FIRST, until))
+    return DayPlan(first.isoformat() if first else None, end.isoformat() if end else None,
+                   tuple(edges))

@@ -24,7 +24,6 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 
 import structlog
@@ -39,9 +38,11 @@ from streams.core.audit_index import (
     RECORDS,
     SINGLE_FIELDS,
     STATUSES,
+    DayPlan,
     Overview,
     OverviewCounter,
     contribution,
+    day_plan,
     index_entry,
 )
 from streams.core.audit_query import fold
@@ -59,8 +60,6 @@ _ADD_COUNT = ("INSERT INTO audit_daily_counts (day, tenant, kind, field, value, 
               "DO UPDATE SET records = audit_daily_counts.records + excluded.records")
 _COLUMN = {field: field for field in SINGLE_FIELDS}  # search field -> audit_index column
 _OVERVIEW_FIELDS = ("entity-type", "provider", "jurisdiction", "reason")
-_FIRST = "T00:00:00.000000Z"  # the earliest and latest time of a day, as records write it
-_LAST = "T23:59:59.999999Z"
 
 Payloads = Sequence[tuple[int, Mapping[str, Any]]]  # (seq, signed payload), seqs contiguous
 
@@ -223,51 +222,6 @@ def page_seqs(db: Database, filters: AuditQuery, before_seq: int | None,
     return [int(row["seq"]) for row in rows]
 
 
-@dataclass(frozen=True)
-class DayPlan:
-    """A time range cut into whole UTC days (read from the counts) and the parts of days at
-    its ends (read from the index): ``edges`` are (since, until) ranges."""
-
-    first_day: str | None  # the first whole day, None: from the log's start
-    end_day: str | None  # the day after the last whole day, None: to the log's end
-    edges: tuple[tuple[str | None, str | None], ...]
-
-
-def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text[:10])
-    except ValueError:
-        return None
-
-
-def day_plan(since: str | None, until: str | None) -> DayPlan | None:
-    """The whole days in [since, until) and the rest; None if a bound is not a time."""
-    first: date | None = None
-    end: date | None = None
-    if since is not None:
-        first = _day(since)
-        if first is None:
-            return None
-        if first.isoformat() + _FIRST < since:
-            first += timedelta(days=1)
-    if until is not None:
-        last = _day(until)
-        if last is None:
-            return None
-        if not last.isoformat() + _LAST < until:
-            last -= timedelta(days=1)
-        end = last + timedelta(days=1)
-    if first is not None and end is not None and end <= first:  # no whole day: all edge
-        return DayPlan(first.isoformat(), first.isoformat(), ((since, until),))
-    edges: list[tuple[str | None, str | None]] = []
-    if since is not None and first is not None:
-        edges.append((since, first.isoformat() + _FIRST))
-    if until is not None and end is not None:
-        edges.append((end.isoformat() + _FIRST, until))
-    return DayPlan(first.isoformat() if first else None, end.isoformat() if end else None,
-                   tuple(edges))
-
-
 def _counts_where(filters: AuditQuery, plan: DayPlan) -> _Where:
     clauses: list[str] = []
     params: list[object] = []
@@ -370,3 +324,82 @@ def overview(db: Database, filters: AuditQuery) -> Overview:
         for payload in _payloads(db, _edge_filters(filters, edge)):
             counter.add(contribution(payload))
     return counter.overview()
+
+
+# --------------------------------------------------------------------------- checking
+
+
+@dataclass(frozen=True)
+class IndexCheck:
+    """What comparing the index with the signed records found (not evidence either way)."""
+
+    records: int  # in the log
+    covered: int  # records 1..covered are indexed
+    problem: str | None  # the first disagreement, None: the index agrees with the records
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def check(db: Database, progress: Callable[[int, int], None] | None = None) -> IndexCheck:
+    """Recompute the index from the signed records and compare: every index row, the
+    many-valued rows (per field and value: how many, and the sum of their seqs) and every
+    daily count. Reads the whole log once."""
+    row = db.execute("SELECT max(seq) AS n FROM audit_records").fetchone()
+    size = int(row["n"] or 0) if row is not None else 0
+    covered = indexed_up_to(db)
+
+    def found(problem: str | None) -> IndexCheck:
+        return IndexCheck(size, covered, problem)
+
+    row = db.execute("SELECT count(*) AS n FROM audit_index").fetchone()
+    if row is None or int(row["n"]) != covered:
+        return found(f"the index has {row['n'] if row else 0} rows for records 1..{covered}")
+    many: Counter[tuple[str, str]] = Counter()
+    many_seqs: Counter[tuple[str, str]] = Counter()
+    counts: Counter[tuple[str, str, str, str, str]] = Counter()
+    columns = ", ".join(f"i.{name}" for name in _ENTRY_COLUMNS)
+    last = 0
+    while last < covered:
+        rows = db.execute(f"SELECT r.seq AS record_seq, r.canonical, {columns} FROM "
+                          "audit_records r LEFT JOIN audit_index i ON i.seq = r.seq "
+                          "WHERE r.seq > ? AND r.seq <= ? ORDER BY r.seq LIMIT 2000",
+                          (last, covered)).fetchall()
+        if not rows:
+            return found(f"records {last + 1}..{covered} are indexed but not in the log")
+        for row in rows:
+            seq = int(row["record_seq"])
+            try:
+                entry = index_entry(seq, json.loads(blob(row["canonical"])))
+            except (ValueError, KeyError):
+                return found(f"record {seq} cannot be read; run audit verification")
+            expected = (seq, entry.occurred_at, entry.tenant, entry.kind, entry.request_id,
+                        *entry.single)
+            if tuple(row[name] for name in _ENTRY_COLUMNS) != expected:
+                return found(f"the index row of record {seq} does not match the record")
+            for key in entry.many:
+                many[key] += 1
+                many_seqs[key] += seq
+            counts.update(entry.counts)
+        last = int(rows[-1]["record_seq"])
+        if progress is not None:
+            progress(last, covered)
+    stored = {(r["field"], r["value"]): (int(r["n"]), int(r["s"])) for r in db.execute(
+        "SELECT field, value, count(*) AS n, sum(seq) AS s FROM audit_index_values "
+        "GROUP BY field, value").fetchall()}
+    recomputed = {key: (n, many_seqs[key]) for key, n in many.items()}
+    if stored != recomputed:
+        field, value = min(stored.keys() ^ recomputed.keys()
+                           or {k for k in stored if stored[k] != recomputed.get(k)})
+        return found(f"the index's {field} values ({value!r}) do not match the records")
+    rows = db.execute("SELECT day, tenant, kind, field, value, records FROM "
+                      "audit_daily_counts").fetchall()
+    stored_counts = {(r["day"], r["tenant"], r["kind"], r["field"], r["value"]):
+                     int(r["records"]) for r in rows}
+    if stored_counts != dict(counts):
+        wrong = min(stored_counts.keys() ^ counts.keys()
+                    or {k for k in stored_counts if stored_counts[k] != counts[k]})
+        return found(f"the daily count of {wrong[0]} (tenant {wrong[1]!r}, kind {wrong[2]}) "
+                     "does not match the records")
+    return found(None)

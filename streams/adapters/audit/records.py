@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -183,6 +183,16 @@ class SqlRecords:
     def index_covers_log(self) -> bool:
         with self._lock:
             return index.covers_log(self._db)
+
+    def check_index(self, progress: Callable[[int, int], None] | None = None
+                    ) -> index.IndexCheck:
+        """The search index compared with the signed records (see ``index.check``)."""
+        with self._lock:
+            return index.check(self._db, progress)
+
+    def scan(self, filters: AuditQuery) -> Iterator[StoredRecord]:
+        """Records matching ``filters`` in seq order, read without the search index."""
+        return self._query_scan(filters)
 
     def _query_scan(self, filters: AuditQuery) -> Iterator[StoredRecord]:
         clauses: list[str] = []
