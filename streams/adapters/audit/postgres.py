@@ -178,6 +178,7 @@ class PostgresAuditStore(GroupCommitLog):
         clock: Callable[[], datetime] = now_utc,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
         role: str = WORKER,
+        index_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         backend = PostgresBackend(dsn, busy_timeout_s, read_only=False)
         self.dsn = dsn
@@ -186,7 +187,7 @@ class PostgresAuditStore(GroupCommitLog):
             super().__init__(
                 backend, signer, keyring_path=keyring_path, origin=origin,
                 checkpoint_every=checkpoint_every, checkpoint_interval_s=checkpoint_interval_s,
-                signer_loader=signer_loader, clock=clock, role=role)
+                signer_loader=signer_loader, clock=clock, role=role, index_progress=index_progress)
         except BaseException:
             backend.close()
             raise

@@ -129,6 +129,7 @@ class SqliteAuditStore(GroupCommitLog):
         clock: Callable[[], datetime] = now_utc,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
         role: str = WORKER,
+        index_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         backend = SqliteBackend.open(path, busy_timeout_s)
         self.path = path
@@ -137,7 +138,7 @@ class SqliteAuditStore(GroupCommitLog):
                 backend, signer, keyring_path=keyring_path or keyring_path_for(path),
                 origin=origin, checkpoint_every=checkpoint_every,
                 checkpoint_interval_s=checkpoint_interval_s, signer_loader=signer_loader,
-                clock=clock, role=role)
+                clock=clock, role=role, index_progress=index_progress)
         except BaseException:
             backend.close()
             raise
