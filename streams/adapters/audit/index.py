@@ -285,6 +285,17 @@ def count(db: Database, filters: AuditQuery) -> int:
     return total
 
 
+def known_values(db: Database, fields: Sequence[str]) -> dict[str, set[str]]:
+    """The values of ``fields`` the daily counts hold (every value some record has)."""
+    known: dict[str, set[str]] = {field: set() for field in fields}
+    if fields:
+        rows = db.execute(f"SELECT DISTINCT field, value FROM audit_daily_counts WHERE field "
+                          f"IN ({', '.join('?' for _ in fields)})", tuple(fields)).fetchall()
+        for row in rows:
+            known[row["field"]].add(row["value"])
+    return known
+
+
 def _payloads(db: Database, found: _Where) -> Iterable[Mapping[str, Any]]:
     rows = db.execute(f"SELECT r.canonical FROM audit_index i JOIN audit_records r "
                       f"ON r.seq = i.seq {found.sql}", found.params).fetchall()

@@ -184,6 +184,14 @@ class SqlRecords:
         with self._lock:
             return index.covers_log(self._db)
 
+    def known_values(self, fields: Sequence[str]) -> dict[str, set[str]] | None:
+        """Every value each of ``fields`` (of ``index.COUNTED_FIELDS``) has in the log, as
+        records spell them, from the daily counts; None if the index does not cover the log."""
+        with self._lock:
+            if not index.covers_log(self._db):
+                return None
+            return index.known_values(self._db, fields)
+
     def check_index(self, progress: Callable[[int, int], None] | None = None
                     ) -> index.IndexCheck:
         """The search index compared with the signed records (see ``index.check``)."""
