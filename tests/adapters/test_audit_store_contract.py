@@ -394,6 +394,8 @@ SEARCHES = {
     "reason": AuditQuery(reason_codes=("no-allowed-provider",)),
     "policy prefix": AuditQuery(policy_hashes=("bb",)),
     "whole policy hash": AuditQuery(policy_hashes=("aa" * 32,)),
+    "two policy prefixes": AuditQuery(policy_hashes=("a", "bbbb"), tenants=("gap",)),
+    "a policy prefix no record has": AuditQuery(policy_hashes=("cc",)),
     "request id": AuditQuery(request_ids=("req-7", "req-8")),
     "kinds": AuditQuery(kinds=("answered", "failed")),
     "classification and purpose": AuditQuery(classifications=("Public",),

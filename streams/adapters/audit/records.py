@@ -138,7 +138,9 @@ class SqlRecords:
         return self._query_scan(filters)
 
     def _query_indexed(self, filters: AuditQuery) -> Iterator[StoredRecord]:
-        found = index.where(filters, filters.since, filters.until)
+        with self._lock:
+            resolved = index.resolve(self._db, filters)
+        found = index.where(resolved, resolved.since, resolved.until)
         columns = ", ".join(f"r.{name}" for name in COLUMNS.split(", "))
         last = 0
         while True:
