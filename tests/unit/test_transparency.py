@@ -1,0 +1,263 @@
+"""The transparency report's figures (``streams.core.transparency``) on a small log computed by
+hand: every expected figure below is worked out in the comments from the records listed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from streams.adapters.policy_files import parse_policy
+from streams.core.transparency import compute_report, concentration, hhi, share
+
+POLICY = parse_policy("""\
+policy: report-under-test
+version: 1
+jurisdiction: FR
+providers:
+  - {id: local, kind: openai-compatible, endpoint: "http://127.0.0.1:9/v1", models: [llama],
+     jurisdiction: FR, hosting: on-premises}
+  - {id: paris, kind: mistral, endpoint: "https://a.example/v1", models: [large],
+     jurisdiction: FR, hosting: sovereign-cloud}
+  - {id: virginia, kind: openai, endpoint: "https://b.example/v1", models: [gpt],
+     jurisdiction: US}
+tenants:
+  - {id: city, default_classification: public}
+  - {id: tax, default_classification: personal}
+rules:
+  - id: personal-paris-only
+    when: {classifications: [personal, sensitive]}
+    residency: {providers: [paris]}
+  - id: public-anywhere
+    when: {classifications: [public, internal]}
+    residency: {jurisdictions: [US, FR]}
+  - id: secret-stays
+    when: {classifications: [secret]}
+    residency: {providers: []}
+""", "report.yaml")
+
+
+def decided(rid: str, tenant: str, classification: str, provider: str | None, *,
+            entities: dict[str, int] | None = None, requested_model: str | None = None,
+            ) -> dict[str, Any]:
+    return {"kind": "admitted" if provider else "blocked", "record_id": f"{rid}/decided",
+            "request_id": rid, "tenant": tenant,
+            "details": {"decision": "forward" if provider else "block",
+                        "classification": classification,
+                        "requested_classification": classification, "purpose": None,
+                        "provider": provider, "requested_model": requested_model,
+                        "language": "en", "detection": "ner+patterns", "prompt_chars": 20,
+                        "entities": entities or {}, "findings": []}}
+
+
+def forwarded(rid: str, tenant: str, provider: str, jurisdiction: str) -> dict[str, Any]:
+    return {"kind": "forwarded", "record_id": f"{rid}/forwarded/{provider}", "request_id": rid,
+            "tenant": tenant, "details": {"provider": provider, "jurisdiction": jurisdiction}}
+
+
+def answered(rid: str, tenant: str, provider: str, model: str, tokens: tuple[int, int], *,
+             estimated: bool = False, cost: str | None = None,
+             price: tuple[str, str, str] = ("1", "1", "EUR")) -> dict[str, Any]:
+    recorded = None if cost is None else {
+        "amount": cost, "currency": price[2],
+        "price": {"valid_from": "2026-01-01", "currency": price[2],
+                  "input_per_million": price[0], "output_per_million": price[1]}}
+    return {"kind": "answered", "record_id": f"{rid}/answered", "request_id": rid,
+            "tenant": tenant,
+            "details": {"provider": provider, "model": model,
+                        "usage": {"input_tokens": tokens[0], "output_tokens": tokens[1],
+                                  "estimated": estimated},
+                        "cost": recorded}}
+
+
+LOG = [
+    # r1, r2, r3: city, public, to virginia (US). r1: 1000 in, 500 out at 2/8 USD per million
+    # = (2000 + 4000) / 1e6 = 0.006 USD. r2: 3000/1000 = (6000 + 8000) / 1e6 = 0.014 USD, but
+    # RECORDED as 0.015 (a disagreeing record: the sums keep the recorded amount). r3 asked
+    # for model gpt, which only virginia offers; it failed (no answer).
+    decided("r1", "city", "public", "virginia"),
+    forwarded("r1", "city", "virginia", "US"),
+    answered("r1", "city", "virginia", "gpt", (1000, 500), cost="0.006000",
+             price=("2", "8", "USD")),
+    decided("r2", "city", "public", "virginia"),
+    forwarded("r2", "city", "virginia", "US"),
+    answered("r2", "city", "virginia", "gpt", (3000, 1000), cost="0.015000",
+             price=("2", "8", "USD")),
+    decided("r3", "city", "public", "virginia", requested_model="gpt"),
+    forwarded("r3", "city", "virginia", "US"),
+    {"kind": "failed", "record_id": "r3/failed", "request_id": "r3", "tenant": "city",
+     "details": {"provider": "virginia"}},
+    # r4, r5: tax, personal, to paris (FR). r4: 2000/1000 at 1/3 EUR = 0.005 EUR.
+    # r5 fell back from paris to local (FR), which answered: 400/100 estimated, at 0.5/0.5 EUR
+    # = 250 / 1e6 = 0.00025 EUR.
+    decided("r4", "tax", "personal", "paris", entities={"PERSON": 1}),
+    forwarded("r4", "tax", "paris", "FR"),
+    answered("r4", "tax", "paris", "large", (2000, 1000), cost="0.005000",
+             price=("1", "3", "EUR")),
+    decided("r5", "tax", "personal", "paris"),
+    forwarded("r5", "tax", "paris", "FR"),
+    forwarded("r5", "tax", "local", "FR"),
+    answered("r5", "tax", "local", "llama", (400, 100), estimated=True, cost="0.000250",
+             price=("0.5", "0.5", "EUR")),
+    # r6: tax, classified public but an e-mail address was found: personal; to virginia (US),
+    # answered without a cost (unpriced)
+    decided("r6", "tax", "public", "virginia", entities={"EMAIL_ADDRESS": 1}),
+    forwarded("r6", "tax", "virginia", "US"),
+    answered("r6", "tax", "virginia", "gpt", (1000, 0)),
+    # r7: tax, sensitive, blocked: personal, sent nowhere
+    decided("r7", "tax", "sensitive", None),
+    # a message rejected at intake (no tenant recorded)
+    {"kind": "rejected", "record_id": "x/rejected", "request_id": None, "tenant": None,
+     "details": {}},
+    # records of other kinds count for nothing
+    {"kind": "policy_changed", "record_id": "policy/1", "request_id": None, "tenant": None,
+     "details": {"event": "loaded"}},
+]
+
+
+@pytest.fixture(scope="module")
+def report() -> dict[str, Any]:
+    return compute_report(LOG, POLICY)
+
+
+def test_requests(report: dict[str, Any]) -> None:
+    # decided: r1..r7 = 7, of which blocked r7; rejected: 1; failed: r3; answered: r1, r2,
+    # r4, r5, r6 = 5. city: r1-r3, failed r3, answered r1, r2. tax: r4-r7, answered r4-r6.
+    # 3 records each for r1-r4 and r6, 4 for r5, 1 for r7, the rejection, the policy record
+    assert report["records_read"] == len(LOG) == 22
+    assert report["overall"]["requests"] == {"decided": 7, "admitted": 6, "blocked": 1,
+                                             "rejected": 1, "failed": 1, "answered": 5}
+    assert report["tenants"]["city"]["requests"] == {"decided": 3, "admitted": 3, "blocked": 0,
+                                                     "rejected": 0, "failed": 1, "answered": 2}
+    assert report["tenants"]["tax"]["requests"] == {"decided": 4, "admitted": 3, "blocked": 1,
+                                                    "rejected": 0, "failed": 0, "answered": 3}
+    assert sorted(report["tenants"]) == ["city", "tax"]
+
+
+def test_usage_and_cost_per_provider_model_jurisdiction_hosting(report: dict[str, Any]) -> None:
+    # local: r5 only, its jurisdiction from r5's forwarded record, hosting from the policy.
+    # virginia: r1 + r2 + r6 = 3 answers, 1000+3000+1000 = 5000 in, 500+1000+0 = 1500 out,
+    # 0.006 + 0.015 (as recorded) = 0.021 USD, r6 unpriced; hosting: the policy's default
+    assert report["overall"]["usage"] == [
+        {"provider": "local", "model": "llama", "jurisdiction": "FR", "hosting": "on-premises",
+         "answers": 1, "input_tokens": 400, "output_tokens": 100, "estimated": 1,
+         "unpriced": 0, "cost": {"EUR": "0.000250"}},
+        {"provider": "paris", "model": "large", "jurisdiction": "FR",
+         "hosting": "sovereign-cloud", "answers": 1, "input_tokens": 2000,
+         "output_tokens": 1000, "estimated": 0, "unpriced": 0, "cost": {"EUR": "0.005000"}},
+        {"provider": "virginia", "model": "gpt", "jurisdiction": "US",
+         "hosting": "public-cloud", "answers": 3, "input_tokens": 5000, "output_tokens": 1500,
+         "estimated": 0, "unpriced": 1, "cost": {"USD": "0.021000"}},
+    ]
+    # 400 + 2000 + 5000 = 7400 in; 100 + 1000 + 1500 = 2600 out; EUR 0.00025 + 0.005
+    assert report["overall"]["totals"] == {"answers": 5, "input_tokens": 7400,
+                                           "output_tokens": 2600,
+                                           "cost": {"EUR": "0.005250", "USD": "0.021000"}}
+    # city: r1 + r2 only: 4000 in, 1500 out, 0.021 USD
+    assert report["tenants"]["city"]["totals"] == {"answers": 2, "input_tokens": 4000,
+                                                   "output_tokens": 1500,
+                                                   "cost": {"USD": "0.021000"}}
+    # r2's recorded 0.015 is not (3000 x 2 + 1000 x 8) / 1e6 = 0.014
+    assert report["cost_disagreements"] == [
+        {"record_id": "r2/answered", "why": "recorded cost 0.015000 USD, recomputed 0.014000"}]
+
+
+def test_where_data_went(report: dict[str, Any]) -> None:
+    # forwarded records: local r5; paris r4, r5; virginia r1, r2, r3, r6
+    assert report["overall"]["sent"] == [
+        {"provider": "local", "jurisdiction": "FR", "requests": 1},
+        {"provider": "paris", "jurisdiction": "FR", "requests": 2},
+        {"provider": "virginia", "jurisdiction": "US", "requests": 4}]
+
+
+def test_personal_requests_that_stayed_home(report: dict[str, Any]) -> None:
+    # personal: r4 (FR), r5 (FR, FR), r6 (e-mail found; US), r7 (sensitive, sent nowhere);
+    # stayed home: r7 + r4 + r5 = 3 of 4 = 0.75. city sent no personal request.
+    personal = report["overall"]["personal"]
+    assert personal == {
+        "home_jurisdiction": "FR", "requests": 4, "not_sent": 1, "sent_home_only": 2,
+        "sent_elsewhere": 1, "stayed_home_share": 0.75,
+        "by_jurisdictions": [{"jurisdictions": [], "requests": 1},
+                             {"jurisdictions": ["FR"], "requests": 2},
+                             {"jurisdictions": ["US"], "requests": 1}]}
+    assert report["tenants"]["tax"]["personal"] == personal
+    assert report["tenants"]["city"]["personal"]["requests"] == 0
+    assert report["tenants"]["city"]["personal"]["stayed_home_share"] is None
+
+
+def test_dependence_shares_and_herfindahl(report: dict[str, Any]) -> None:
+    dependence = report["overall"]["dependence"]
+    # answers: local 1, paris 1, virginia 3 of 5: 0.2, 0.2, 0.6; HHI 20² + 20² + 60² = 4400
+    # EUR spend: paris 0.005, local 0.00025 of 0.00525: 20/21 = 0.9524, 1/21 = 0.0476; HHI
+    # 10000 x (20² + 1²) / 21² = 4010000 / 441 = 9092.97 -> 9093.0. USD: virginia alone: 10000
+    assert [(p["provider"], p["answers"], p["traffic_share"]) for p in dependence["providers"]] \
+        == [("local", 1, 0.2), ("paris", 1, 0.2), ("virginia", 3, 0.6)]
+    assert [p["spend"] for p in dependence["providers"]] == [
+        {"EUR": {"amount": "0.000250", "share": 0.0476}},
+        {"EUR": {"amount": "0.005000", "share": 0.9524}},
+        {"USD": {"amount": "0.021000", "share": 1.0}}]
+    # tokens: local 500, paris 3000, virginia 6500
+    assert [p["tokens"] for p in dependence["providers"]] == [500, 3000, 6500]
+    assert dependence["traffic_hhi"] == 4400.0
+    assert dependence["traffic_concentration"] == "high"
+    assert dependence["spend_hhi"] == {"EUR": 9093.0, "USD": 10000.0}
+    # tax: one answer each from local, paris, virginia: 3 x (100/3)² = 3333.3
+    assert report["tenants"]["tax"]["dependence"]["traffic_hhi"] == 3333.3
+
+
+def test_exit_readiness_replays_without_each_provider(report: dict[str, Any]) -> None:
+    # virginia was routed r1, r2, r3, r6 (public): without it, public may go to FR providers,
+    # local first - except r3, which asked for gpt, offered by virginia only: 3 of 4 = 0.75.
+    # paris was routed r4, r5 (personal: residency paris only): without it, nothing: 0 of 2.
+    assert report["overall"]["exit_readiness"] == [
+        {"provider": "paris", "routed": 2, "still_allowed": 0, "share": 0.0,
+         "alternatives": {}},
+        {"provider": "virginia", "routed": 4, "still_allowed": 3, "share": 0.75,
+         "alternatives": {"local": 3}}]
+    # city: r1, r2 of r1-r3: 2/3; tax: r6 of r6
+    assert [(e["provider"], e["share"]) for e in report["tenants"]["city"]["exit_readiness"]] \
+        == [("virginia", 0.6667)]
+    assert [(e["provider"], e["share"]) for e in report["tenants"]["tax"]["exit_readiness"]] \
+        == [("paris", 0.0), ("virginia", 1.0)]
+
+
+def test_without_a_policy_the_policy_figures_are_not_guessed() -> None:
+    report = compute_report(LOG, None)
+    assert {row["hosting"] for row in report["overall"]["usage"]} == {"unknown"}
+    assert report["overall"]["personal"]["stayed_home_share"] is None
+    assert report["overall"]["personal"]["requests"] == 4
+    assert [(e["provider"], e["routed"], e["share"])
+            for e in report["overall"]["exit_readiness"]] == [("paris", 2, None),
+                                                              ("virginia", 4, None)]
+    # what the log alone says is the same
+    with_policy = compute_report(LOG, POLICY)
+    assert report["overall"]["dependence"] == with_policy["overall"]["dependence"]
+
+
+def test_an_answer_whose_forwarded_record_is_outside_the_period_takes_the_policy_place() -> None:
+    report = compute_report(LOG[2:3], POLICY)  # r1's answer alone
+    assert report["overall"]["usage"][0]["jurisdiction"] == "US"  # virginia's, per the policy
+    assert compute_report(LOG[2:3], None)["overall"]["usage"][0]["jurisdiction"] == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("parts", "index", "level"),
+    [
+        pytest.param([1], 10000.0, "high", id="monopoly"),
+        pytest.param([1, 1], 5000.0, "high", id="duopoly"),
+        pytest.param([1] * 10, 1000.0, "moderate", id="ten-equal"),
+        pytest.param([1] * 20, 500.0, "low", id="twenty-equal"),
+        pytest.param([3, 1], 6250.0, "high", id="75-25"),  # 75² + 25² = 5625 + 625
+        pytest.param([0, 0], None, None, id="nothing"),
+        pytest.param([], None, None, id="empty"),
+    ],
+)
+def test_herfindahl_scale(parts: list[int], index: float | None, level: str | None) -> None:
+    assert hhi(parts) == index
+    assert concentration(hhi(parts)) == level
+
+
+def test_share_is_exact_then_rounded_once() -> None:
+    assert share(1, 3) == 0.3333
+    assert share(2, 3) == 0.6667
+    assert share(0, 0) is None
