@@ -1,118 +1,18 @@
 """The transparency report's figures (``streams.core.transparency``) on a small log computed by
-hand: every expected figure below is worked out in the comments from the records listed."""
+hand: every expected figure below is worked out in the comments from the records of
+``tests/transparency_log.py`` (each commented there too)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from transparency_log import LOG, POLICY_TEXT
 
 from streams.adapters.policy_files import parse_policy
 from streams.core.transparency import compute_report, concentration, hhi, share
 
-POLICY = parse_policy("""\
-policy: report-under-test
-version: 1
-jurisdiction: FR
-providers:
-  - {id: local, kind: openai-compatible, endpoint: "http://127.0.0.1:9/v1", models: [llama],
-     jurisdiction: FR, hosting: on-premises}
-  - {id: paris, kind: mistral, endpoint: "https://a.example/v1", models: [large],
-     jurisdiction: FR, hosting: sovereign-cloud}
-  - {id: virginia, kind: openai, endpoint: "https://b.example/v1", models: [gpt],
-     jurisdiction: US}
-tenants:
-  - {id: city, default_classification: public}
-  - {id: tax, default_classification: personal}
-rules:
-  - id: personal-paris-only
-    when: {classifications: [personal, sensitive]}
-    residency: {providers: [paris]}
-  - id: public-anywhere
-    when: {classifications: [public, internal]}
-    residency: {jurisdictions: [US, FR]}
-  - id: secret-stays
-    when: {classifications: [secret]}
-    residency: {providers: []}
-""", "report.yaml")
-
-
-def decided(rid: str, tenant: str, classification: str, provider: str | None, *,
-            entities: dict[str, int] | None = None, requested_model: str | None = None,
-            ) -> dict[str, Any]:
-    return {"kind": "admitted" if provider else "blocked", "record_id": f"{rid}/decided",
-            "request_id": rid, "tenant": tenant,
-            "details": {"decision": "forward" if provider else "block",
-                        "classification": classification,
-                        "requested_classification": classification, "purpose": None,
-                        "provider": provider, "requested_model": requested_model,
-                        "language": "en", "detection": "ner+patterns", "prompt_chars": 20,
-                        "entities": entities or {}, "findings": []}}
-
-
-def forwarded(rid: str, tenant: str, provider: str, jurisdiction: str) -> dict[str, Any]:
-    return {"kind": "forwarded", "record_id": f"{rid}/forwarded/{provider}", "request_id": rid,
-            "tenant": tenant, "details": {"provider": provider, "jurisdiction": jurisdiction}}
-
-
-def answered(rid: str, tenant: str, provider: str, model: str, tokens: tuple[int, int], *,
-             estimated: bool = False, cost: str | None = None,
-             price: tuple[str, str, str] = ("1", "1", "EUR")) -> dict[str, Any]:
-    recorded = None if cost is None else {
-        "amount": cost, "currency": price[2],
-        "price": {"valid_from": "2026-01-01", "currency": price[2],
-                  "input_per_million": price[0], "output_per_million": price[1]}}
-    return {"kind": "answered", "record_id": f"{rid}/answered", "request_id": rid,
-            "tenant": tenant,
-            "details": {"provider": provider, "model": model,
-                        "usage": {"input_tokens": tokens[0], "output_tokens": tokens[1],
-                                  "estimated": estimated},
-                        "cost": recorded}}
-
-
-LOG = [
-    # r1, r2, r3: city, public, to virginia (US). r1: 1000 in, 500 out at 2/8 USD per million
-    # = (2000 + 4000) / 1e6 = 0.006 USD. r2: 3000/1000 = (6000 + 8000) / 1e6 = 0.014 USD, but
-    # RECORDED as 0.015 (a disagreeing record: the sums keep the recorded amount). r3 asked
-    # for model gpt, which only virginia offers; it failed (no answer).
-    decided("r1", "city", "public", "virginia"),
-    forwarded("r1", "city", "virginia", "US"),
-    answered("r1", "city", "virginia", "gpt", (1000, 500), cost="0.006000",
-             price=("2", "8", "USD")),
-    decided("r2", "city", "public", "virginia"),
-    forwarded("r2", "city", "virginia", "US"),
-    answered("r2", "city", "virginia", "gpt", (3000, 1000), cost="0.015000",
-             price=("2", "8", "USD")),
-    decided("r3", "city", "public", "virginia", requested_model="gpt"),
-    forwarded("r3", "city", "virginia", "US"),
-    {"kind": "failed", "record_id": "r3/failed", "request_id": "r3", "tenant": "city",
-     "details": {"provider": "virginia"}},
-    # r4, r5: tax, personal, to paris (FR). r4: 2000/1000 at 1/3 EUR = 0.005 EUR.
-    # r5 fell back from paris to local (FR), which answered: 400/100 estimated, at 0.5/0.5 EUR
-    # = 250 / 1e6 = 0.00025 EUR.
-    decided("r4", "tax", "personal", "paris", entities={"PERSON": 1}),
-    forwarded("r4", "tax", "paris", "FR"),
-    answered("r4", "tax", "paris", "large", (2000, 1000), cost="0.005000",
-             price=("1", "3", "EUR")),
-    decided("r5", "tax", "personal", "paris"),
-    forwarded("r5", "tax", "paris", "FR"),
-    forwarded("r5", "tax", "local", "FR"),
-    answered("r5", "tax", "local", "llama", (400, 100), estimated=True, cost="0.000250",
-             price=("0.5", "0.5", "EUR")),
-    # r6: tax, classified public but an e-mail address was found: personal; to virginia (US),
-    # answered without a cost (unpriced)
-    decided("r6", "tax", "public", "virginia", entities={"EMAIL_ADDRESS": 1}),
-    forwarded("r6", "tax", "virginia", "US"),
-    answered("r6", "tax", "virginia", "gpt", (1000, 0)),
-    # r7: tax, sensitive, blocked: personal, sent nowhere
-    decided("r7", "tax", "sensitive", None),
-    # a message rejected at intake (no tenant recorded)
-    {"kind": "rejected", "record_id": "x/rejected", "request_id": None, "tenant": None,
-     "details": {}},
-    # records of other kinds count for nothing
-    {"kind": "policy_changed", "record_id": "policy/1", "request_id": None, "tenant": None,
-     "details": {"event": "loaded"}},
-]
+POLICY = parse_policy(POLICY_TEXT, "report.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -208,17 +108,18 @@ def test_dependence_shares_and_herfindahl(report: dict[str, Any]) -> None:
 def test_exit_readiness_replays_without_each_provider(report: dict[str, Any]) -> None:
     # virginia was routed r1, r2, r3, r6 (public): without it, public may go to FR providers,
     # local first - except r3, which asked for gpt, offered by virginia only: 3 of 4 = 0.75.
-    # paris was routed r4, r5 (personal: residency paris only): without it, nothing: 0 of 2.
+    # paris was routed r4, r5 (personal: residency paris, then local): without it, r5 may go
+    # to local, r4 asked for model large, offered by paris only: 1 of 2.
     assert report["overall"]["exit_readiness"] == [
-        {"provider": "paris", "routed": 2, "still_allowed": 0, "share": 0.0,
-         "alternatives": {}},
+        {"provider": "paris", "routed": 2, "still_allowed": 1, "share": 0.5,
+         "alternatives": {"local": 1}},
         {"provider": "virginia", "routed": 4, "still_allowed": 3, "share": 0.75,
          "alternatives": {"local": 3}}]
     # city: r1, r2 of r1-r3: 2/3; tax: r6 of r6
     assert [(e["provider"], e["share"]) for e in report["tenants"]["city"]["exit_readiness"]] \
         == [("virginia", 0.6667)]
     assert [(e["provider"], e["share"]) for e in report["tenants"]["tax"]["exit_readiness"]] \
-        == [("paris", 0.0), ("virginia", 1.0)]
+        == [("paris", 0.5), ("virginia", 1.0)]
 
 
 def test_without_a_policy_the_policy_figures_are_not_guessed() -> None:
@@ -234,7 +135,7 @@ def test_without_a_policy_the_policy_figures_are_not_guessed() -> None:
     assert report["overall"]["dependence"] == with_policy["overall"]["dependence"]
 
 
-def test_an_answer_whose_forwarded_record_is_outside_the_period_takes_the_policy_place() -> None:
+def test_an_answer_without_its_forwarded_record_takes_the_policys_jurisdiction() -> None:
     report = compute_report(LOG[2:3], POLICY)  # r1's answer alone
     assert report["overall"]["usage"][0]["jurisdiction"] == "US"  # virginia's, per the policy
     assert compute_report(LOG[2:3], None)["overall"]["usage"][0]["jurisdiction"] == "unknown"
