@@ -148,8 +148,9 @@ def summary_lines(report: Mapping[str, Any]) -> list[str]:
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Transparency report: cost, data location and dependence",
-        "period": "Period", "from": "from", "to": "to", "start": "the beginning",
-        "now": "now", "all_tenants": "all tenants", "tenant": "Tenant",
+        "period": "Period", "from": "from {}", "to": "to {}", "start": "from the beginning",
+        "now": "to now", "audit log": "audit log", "evidence bundle": "evidence bundle",
+        "no_spend": "no spend recorded", "all_tenants": "all tenants", "tenant": "Tenant",
         "source": "Where these figures come from",
         "source_text": "Computed from the signed audit log of douane ({computed_from}). Every "
                        "record counted is covered by the signed checkpoint below: anyone "
@@ -205,7 +206,9 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "fr": {
         "title": "Rapport de transparence : coûts, localisation des données et dépendance",
-        "period": "Période", "from": "du", "to": "au", "start": "début", "now": "maintenant",
+        "period": "Période", "from": "du {}", "to": "au {}", "start": "depuis le début",
+        "now": "jusqu'à maintenant", "audit log": "journal d'audit",
+        "evidence bundle": "paquet de preuves", "no_spend": "aucune dépense enregistrée",
         "all_tenants": "tous les services", "tenant": "Service",
         "source": "D'où viennent ces chiffres",
         "source_text": "Calculés à partir du journal d'audit signé de douane ({computed_from}). "
@@ -298,7 +301,9 @@ def bars(items: Sequence[tuple[str, float]], value_text: Sequence[str], colour: 
     """A horizontal bar chart as inline SVG: one labelled bar per item (values 0 to 1)."""
     if not items:
         return ""
-    row, label_w, text_w = 26, 170, 90
+    # about 7.5 px per character at 13 px: the longest label is not cut
+    row, text_w = 26, 110
+    label_w = max(90, min(width // 2, int(7.5 * max(len(label) for label, _ in items)) + 12))
     bar_w = width - label_w - text_w
     height = row * len(items) + 6
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
@@ -316,6 +321,12 @@ def bars(items: Sequence[tuple[str, float]], value_text: Sequence[str], colour: 
         parts.append(f'<text x="{label_w + bar_w + 8}" y="{y + 17}">{escape(text)}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _moment(text: str) -> str:
+    """A record time for people: the date alone at midnight, else date and time (UTC)."""
+    day, _, time = text.partition("T")
+    return day if time.startswith("00:00:00.000000") else f"{day} {time[:8]} UTC"
 
 
 def _number(value: object) -> str:
@@ -410,13 +421,16 @@ def _dependence_html(dependence: Mapping[str, Any], t: Mapping[str, str], level:
     for currency, value in dependence["spend_hhi"].items():
         word = t.get(dependence["spend_concentration"].get(currency) or "", "-")
         out.append(f"<p>{t['index']} ({t['spend']}, {escape(currency)}){t['colon']}"
-                   f"<b>{_number(value)}</b> / 10 000 - {escape(word)}</p>")
+                   + (f"<b>{_number(value)}</b> / 10 000 - {escape(word)}</p>"
+                      if value is not None else f"{t['no_spend']}</p>"))
     out.append(f"<h4>{t['traffic_share']}</h4>")
     out.append(bars([(p["provider"], p["traffic_share"] or 0.0) for p in providers],
                     [percent(p["traffic_share"]) for p in providers]))
     currencies = sorted({c for p in providers for c in p["spend"]})
     for currency in currencies:
         spenders = [p for p in providers if currency in p["spend"]]
+        if dependence["spend_hhi"].get(currency) is None:
+            continue  # nothing spent in it: no share to draw
         out.append(f"<h4>{t['spend_share']} ({escape(currency)})</h4>")
         out.append(bars([(p["provider"], p["spend"][currency]["share"] or 0.0)
                          for p in spenders],
@@ -446,9 +460,10 @@ def to_html(report: Mapping[str, Any], language: str = "en") -> str:
     period, checkpoint, policy = report["period"], report["checkpoint"], report["policy"]
     figures = report["figures"]
     scope = period["tenant"] or t["all_tenants"]
-    header = (f"<p><b>{t['period']}</b>{t['colon']}{t['from']} "
-              f"{escape(period['since'] or t['start'])} {t['to']} "
-              f"{escape(period['until'] or t['now'])} - {escape(scope)}</p>")
+    since = t["from"].format(_moment(period["since"])) if period["since"] else t["start"]
+    until = t["to"].format(_moment(period["until"])) if period["until"] else t["now"]
+    header = (f"<p><b>{t['period']}</b>{t['colon']}{escape(since)} {escape(until)} - "
+              f"{escape(scope)}</p>")
     if checkpoint:
         where = (f"{escape(checkpoint['origin'])}, {_number(checkpoint['size'])} "
                  f"{t['records']}, {t['root']} <span class='mono'>"
@@ -457,7 +472,7 @@ def to_html(report: Mapping[str, Any], language: str = "en") -> str:
         where = t["no_checkpoint"]
     reference = policy["reference"]
     source = (f"<h2>{t['source']}</h2><p class='note'>"
-              f"{t['source_text'].format(computed_from=escape(report['computed_from']))}</p>"
+              f"{t['source_text'].format(computed_from=t[report['computed_from']])}</p>"
               f"<ul><li><b>{t['checkpoint']}</b>{t['colon']}{where}</li>"
               f"<li><b>{t['policy']}</b>{t['colon']}"
               + (f"{escape(str(reference['name']))} v{escape(str(reference['version']))} "
