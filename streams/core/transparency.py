@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from itertools import pairwise
 from typing import Any
 
 from streams.core.loaded_policy import LoadedPolicy
@@ -123,23 +124,44 @@ def _tokens(usage: Mapping[str, Any], key: str) -> int:
 
 
 class _Replays:
-    """Replays under the policy in force, memoised on the facts they rest on (many requests of
-    a period share them: same tenant, purpose, classification, no findings)."""
+    """Replays under the policy in force, memoised on what their outcome can depend on, so
+    that the requests of a period that differ only in what cannot change it are replayed once:
+    - the prompt size only through the policy's ``max_prompt_chars`` limits: the key holds
+      which of them it exceeds, not the size;
+    - the findings through :func:`streams.core.redaction.select_findings`: when no two of one
+      message overlap, every finding above its minimum score is kept whatever its place, so
+      the key holds their types and scores; when some overlap, their places too.
+    """
 
     def __init__(self, loaded: LoadedPolicy) -> None:
         self.loaded = loaded
+        self.limits = sorted({rule.limits.max_prompt_chars for rule in loaded.policy.rules
+                              if rule.limits is not None
+                              and rule.limits.max_prompt_chars is not None})
         self.known: dict[tuple[Any, ...], str | None] = {}
+        self.replayed = 0
+
+    def key(self, details: Mapping[str, Any], tenant: str, gone: str) -> tuple[Any, ...]:
+        chars = details.get("prompt_chars")
+        size = tuple(chars > limit for limit in self.limits) if isinstance(chars, int) \
+            else chars
+        found = [f for f in details.get("findings") or [] if isinstance(f, Mapping)]
+        spans = sorted((f.get("message"), f.get("start"), f.get("end")) for f in found)
+        overlapping = any(a[0] == b[0] and isinstance(a[2], int) and isinstance(b[1], int)
+                          and b[1] < a[2] for a, b in pairwise(spans))
+        findings = tuple(sorted(
+            ((f.get("message"), f.get("type"), f.get("start"), f.get("end"), f.get("score"))
+             if overlapping else (f.get("type"), f.get("score")) for f in found), key=repr))
+        return (tenant, gone, details.get("purpose"),
+                details.get("requested_classification", details.get("classification")),
+                details.get("requested_model"), size, details.get("detection"),
+                details.get("language"), overlapping, findings)
 
     def elsewhere(self, details: Mapping[str, Any], tenant: str, gone: str) -> str | None:
         """The provider the request would go to without ``gone``; None: it would be blocked."""
-        findings = details.get("findings") or []
-        key = (tenant, gone, details.get("purpose"), details.get("requested_classification",
-                                                                 details.get("classification")),
-               details.get("requested_model"), details.get("prompt_chars"),
-               details.get("detection"), details.get("language"),
-               tuple((f.get("message"), f.get("type"), f.get("start"), f.get("end"),
-                      f.get("score")) for f in findings if isinstance(f, Mapping)))
+        key = self.key(details, tenant, gone)
         if key not in self.known:
+            self.replayed += 1
             verdict = replay(self.loaded, details, tenant, unavailable=(gone,))
             self.known[key] = verdict.provider.id if verdict.outcome == "forward" \
                 and verdict.provider is not None else None

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from transparency_log import LOG, POLICY_TEXT
+from transparency_log import LOG, POLICY_TEXT, decided
 
 from streams.adapters.policy_files import parse_policy
 from streams.core.transparency import compute_report, concentration, hhi, share
@@ -162,3 +162,58 @@ def test_share_is_exact_then_rounded_once() -> None:
     assert share(1, 3) == 0.3333
     assert share(2, 3) == 0.6667
     assert share(0, 0) is None
+
+
+LIMITS = parse_policy("""\
+policy: replay-memo
+version: 1
+providers:
+  - {id: first, kind: openai, endpoint: "https://a.example/v1", models: [m], jurisdiction: FR}
+  - {id: second, kind: openai, endpoint: "https://b.example/v1", models: [m], jurisdiction: FR}
+tenants:
+  - {id: t, default_classification: internal}
+rules:
+  - id: small-prompts
+    limits: {max_prompt_chars: 40}
+  - id: everything-anywhere
+    residency: {providers: [first, second]}
+    redaction:
+      CREDIT_CARD: {operator: block, min_score: 0.5}
+      PERSON: {operator: placeholder}
+""", "memo.yaml")
+
+
+def routed(rid: str, chars: int, *findings: tuple[str, int, int, float]) -> dict[str, Any]:
+    record = decided(rid, "t", "internal", "first")
+    record["details"]["prompt_chars"] = chars
+    record["details"]["findings"] = [{"message": 0, "type": kind, "start": start, "end": end,
+                                      "score": score} for kind, start, end, score in findings]
+    return record
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "allowed"),
+    [
+        # the prompt size counts only against the limit: 30 and 35 are one replay, 50 is not
+        pytest.param(routed("a", 30), routed("b", 35), 2, id="same-side-of-the-limit"),
+        pytest.param(routed("a", 30), routed("b", 50), 1, id="over-the-limit"),
+        # findings without overlap: places do not matter, scores against min_score do
+        pytest.param(routed("a", 30, ("CREDIT_CARD", 0, 5, 0.9)),
+                     routed("b", 30, ("CREDIT_CARD", 10, 25, 0.9)), 0, id="card-anywhere"),
+        pytest.param(routed("a", 30, ("CREDIT_CARD", 0, 5, 0.4)),
+                     routed("b", 30, ("CREDIT_CARD", 0, 5, 0.9)), 1, id="card-below-score"),
+        # overlapping: the higher score wins the span, so the places decide
+        pytest.param(routed("a", 30, ("PERSON", 0, 10, 0.95), ("CREDIT_CARD", 5, 15, 0.9)),
+                     routed("b", 30, ("PERSON", 0, 10, 0.95), ("CREDIT_CARD", 20, 30, 0.9)),
+                     1, id="overlap-decides"),
+    ],
+)
+def test_replays_are_shared_only_when_their_outcome_must_be_the_same(
+        first: dict[str, Any], second: dict[str, Any], allowed: int) -> None:
+    exits = compute_report([first, second], LIMITS)["overall"]["exit_readiness"]
+    assert exits == [{"provider": "first", "routed": 2, "still_allowed": allowed,
+                      "share": allowed / 2, "alternatives": {"second": allowed} if allowed
+                      else {}}]
+    # each replayed alone gives the same count
+    assert allowed == sum(compute_report([r], LIMITS)["overall"]["exit_readiness"][0]
+                          ["still_allowed"] for r in (first, second))
