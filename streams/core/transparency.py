@@ -97,16 +97,21 @@ class Tally:
     policy_known: bool
     scopes: dict[str, Scope] = field(default_factory=lambda: {OVERALL: Scope()})
     records: int = 0
+    replayed: int = 0  # decisions actually replayed (the others shared a replay's outcome)
     # personal requests of the period: request id -> (tenant, jurisdictions reached)
     personal_requests: dict[str, tuple[str, set[str]]] = field(default_factory=dict)
     # jurisdiction named by each forwarded record not yet answered: (request id, provider)
     forwarded_to: dict[tuple[str, str], str] = field(default_factory=dict)
     disagreeing: list[tuple[str, str]] = field(default_factory=list)  # (record id, why)
 
-    def scopes_of(self, tenant: str | None) -> list[Scope]:
+    def scopes_of(self, tenant: str | None) -> tuple[Scope, ...]:
+        overall = self.scopes[OVERALL]
         if tenant is None:
-            return [self.scopes[OVERALL]]
-        return [self.scopes[OVERALL], self.scopes.setdefault(tenant, Scope())]
+            return (overall,)
+        own = self.scopes.get(tenant)
+        if own is None:
+            own = self.scopes[tenant] = Scope()
+        return (overall, own)
 
 
 def _details(payload: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -129,8 +134,9 @@ class _Replays:
     - the prompt size only through the policy's ``max_prompt_chars`` limits: the key holds
       which of them it exceeds, not the size;
     - the findings through :func:`streams.core.redaction.select_findings`: when no two of one
-      message overlap, every finding above its minimum score is kept whatever its place, so
-      the key holds their types and scores; when some overlap, their places too.
+      message overlap, every finding at or above its minimum score is kept whatever its place,
+      so the key holds their types and which of the policy's ``min_score`` values each score
+      reaches; when some overlap, their places and exact scores (the higher score wins).
     """
 
     def __init__(self, loaded: LoadedPolicy) -> None:
@@ -138,8 +144,15 @@ class _Replays:
         self.limits = sorted({rule.limits.max_prompt_chars for rule in loaded.policy.rules
                               if rule.limits is not None
                               and rule.limits.max_prompt_chars is not None})
+        self.min_scores = sorted({entity.min_score for rule in loaded.policy.rules
+                                  for entity in rule.redaction.values()})
         self.known: dict[tuple[Any, ...], str | None] = {}
         self.replayed = 0
+
+    def _reached(self, score: object) -> object:
+        if isinstance(score, int | float) and not isinstance(score, bool):
+            return tuple(score >= threshold for threshold in self.min_scores)
+        return score
 
     def key(self, details: Mapping[str, Any], tenant: str, gone: str) -> tuple[Any, ...]:
         chars = details.get("prompt_chars")
@@ -151,7 +164,8 @@ class _Replays:
                           and b[1] < a[2] for a, b in pairwise(spans))
         findings = tuple(sorted(
             ((f.get("message"), f.get("type"), f.get("start"), f.get("end"), f.get("score"))
-             if overlapping else (f.get("type"), f.get("score")) for f in found), key=repr))
+             if overlapping else (f.get("type"), self._reached(f.get("score")))
+             for f in found), key=repr))
         return (tenant, gone, details.get("purpose"),
                 details.get("requested_classification", details.get("classification")),
                 details.get("requested_model"), size, details.get("detection"),
@@ -205,13 +219,14 @@ def tally_records(payloads: Iterable[Mapping[str, Any]], policy: LoadedPolicy | 
                 personal[1].add(jurisdiction)
         elif kind == "answered":
             _answered(tally, scopes, payload, details, declared)
+    tally.replayed = replays.replayed if replays is not None else 0
     for tenant, reached in tally.personal_requests.values():
         for scope in tally.scopes_of(tenant):
             scope.personal[frozenset(reached)] += 1
     return tally
 
 
-def _decided(tally: Tally, scopes: list[Scope], payload: Mapping[str, Any],
+def _decided(tally: Tally, scopes: tuple[Scope, ...], payload: Mapping[str, Any],
              details: Mapping[str, Any], tenant: str | None, replays: _Replays | None) -> None:
     admitted = payload.get("kind") == "admitted"
     for scope in scopes:
@@ -238,7 +253,7 @@ def _decided(tally: Tally, scopes: list[Scope], payload: Mapping[str, Any],
             row.alternatives[elsewhere] += 1
 
 
-def _answered(tally: Tally, scopes: list[Scope], payload: Mapping[str, Any],
+def _answered(tally: Tally, scopes: tuple[Scope, ...], payload: Mapping[str, Any],
               details: Mapping[str, Any], declared: Mapping[str, Any]) -> None:
     provider = _text(details.get("provider")) or UNKNOWN
     model = _text(details.get("model")) or UNKNOWN

@@ -10,7 +10,7 @@ import pytest
 from transparency_log import LOG, POLICY_TEXT, decided
 
 from streams.adapters.policy_files import parse_policy
-from streams.core.transparency import compute_report, concentration, hhi, share
+from streams.core.transparency import compute_report, concentration, hhi, share, tally_records
 
 POLICY = parse_policy(POLICY_TEXT, "report.yaml")
 
@@ -217,3 +217,12 @@ def test_replays_are_shared_only_when_their_outcome_must_be_the_same(
     # each replayed alone gives the same count
     assert allowed == sum(compute_report([r], LIMITS)["overall"]["exit_readiness"][0]
                           ["still_allowed"] for r in (first, second))
+
+
+def test_requests_that_differ_only_in_what_cannot_matter_share_one_replay() -> None:
+    same = [routed("a", 30, ("CREDIT_CARD", 0, 5, 0.6)),
+            routed("b", 35, ("CREDIT_CARD", 12, 30, 0.9)),  # same side of 40 and of 0.5
+            routed("c", 39, ("CREDIT_CARD", 1, 4, 0.5))]
+    assert tally_records(same, LIMITS).replayed == 1
+    assert tally_records([*same, routed("d", 41, ("CREDIT_CARD", 0, 5, 0.6))],
+                         LIMITS).replayed == 2
