@@ -133,10 +133,12 @@ class _Replays:
     that the requests of a period that differ only in what cannot change it are replayed once:
     - the prompt size only through the policy's ``max_prompt_chars`` limits: the key holds
       which of them it exceeds, not the size;
-    - the findings through :func:`streams.core.redaction.select_findings`: when no two of one
-      message overlap, every finding at or above its minimum score is kept whatever its place,
-      so the key holds their types and which of the policy's ``min_score`` values each score
-      reaches; when some overlap, their places and exact scores (the higher score wins).
+    - the findings through :func:`streams.core.redaction.select_findings` and the ``block``
+      operator (a replay assumes keys available, so no other operator can stop a request):
+      when no two of one message overlap, every finding at or above its minimum score is kept
+      whatever its place, so the key holds the findings of the types some rule blocks, and
+      which of the policy's ``min_score`` values each score reaches; when some overlap, every
+      finding with its place and exact score (the higher score wins the place).
     """
 
     def __init__(self, loaded: LoadedPolicy) -> None:
@@ -146,6 +148,9 @@ class _Replays:
                               and rule.limits.max_prompt_chars is not None})
         self.min_scores = sorted({entity.min_score for rule in loaded.policy.rules
                                   for entity in rule.redaction.values()})
+        self.blockable = frozenset(kind for rule in loaded.policy.rules
+                                   for kind, entity in rule.redaction.items()
+                                   if entity.operator == "block")
         self.known: dict[tuple[Any, ...], str | None] = {}
         self.replayed = 0
 
@@ -165,7 +170,7 @@ class _Replays:
         findings = tuple(sorted(
             ((f.get("message"), f.get("type"), f.get("start"), f.get("end"), f.get("score"))
              if overlapping else (f.get("type"), self._reached(f.get("score")))
-             for f in found), key=repr))
+             for f in found if overlapping or f.get("type") in self.blockable), key=repr))
         return (tenant, gone, details.get("purpose"),
                 details.get("requested_classification", details.get("classification")),
                 details.get("requested_model"), size, details.get("detection"),

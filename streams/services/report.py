@@ -167,9 +167,9 @@ def report_from_bundle(path: Path, period: Period | None, policy: LoadedPolicy |
     except CheckpointError as error:  # verify_bundle opened it: not expected
         raise ReportError(f"{path}: checkpoint: {error}") from None
     if at_size is not None:
-        if at_size > checkpoint["size"]:
-            raise ReportError(f"{path}: --at-size {at_size} is beyond the bundle's checkpoint "
-                              f"of {checkpoint['size']} records")
+        if at_size < 1 or at_size > checkpoint["size"]:
+            raise ReportError(f"{path}: --at-size {at_size} is not a checkpoint size of this "
+                              f"bundle: it must be 1 to {checkpoint['size']}, its checkpoint's")
         older = {c["size"]: c["note"] for c in bundle.get("checkpoints", [])}
         if at_size != checkpoint["size"]:
             checkpoint = checkpoint_json(older[at_size].encode("utf-8"), False) \

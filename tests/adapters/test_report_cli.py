@@ -118,6 +118,10 @@ def test_a_bundle_gives_the_same_figures(capsys: pytest.CaptureFixture[str],
     for key in ("origin", "size", "root_hash"):
         assert from_bundle["checkpoint"][key] == from_log["checkpoint"][key]
     assert from_bundle["policy"]["reference"] == from_log["policy"]["reference"]
+    # one tenant, from the log and from the bundle
+    city = json_report(capsys, "--bundle", str(bundle), "--policy",
+                       str(tmp_path / "policy.yaml"), "--tenant", "city")
+    assert city["figures"]["overall"] == from_log["figures"]["tenants"]["city"]
     # without the policy set: only what the log alone says
     alone = json_report(capsys, "--bundle", str(bundle))
     assert alone["figures"]["overall"]["dependence"] == \
@@ -142,6 +146,8 @@ def test_a_bundle_at_an_earlier_checkpoint(capsys: pytest.CaptureFixture[str],
                      str(tmp_path / "policy.yaml"), "--at-size", "24")
     assert at["figures"] == earlier["figures"]
     assert at["checkpoint"]["size"] == 24  # the bundle carries the older checkpoint
+    _, err = douane(capsys, "report", "--bundle", str(bundle), "--at-size", "99", status=2)
+    assert "--at-size 99 is not a checkpoint size of this bundle: it must be 1 to 25" in err
 
 
 def test_a_tampered_bundle_gives_no_figure(capsys: pytest.CaptureFixture[str],

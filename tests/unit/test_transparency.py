@@ -226,3 +226,6 @@ def test_requests_that_differ_only_in_what_cannot_matter_share_one_replay() -> N
     assert tally_records(same, LIMITS).replayed == 1
     assert tally_records([*same, routed("d", 41, ("CREDIT_CARD", 0, 5, 0.6))],
                          LIMITS).replayed == 2
+    # a type no rule blocks cannot stop a replay (keys are assumed): it is left out of the key
+    assert tally_records([routed("g", 30), routed("h", 30, ("PERSON", 0, 5, 0.9))],
+                         LIMITS).replayed == 1
