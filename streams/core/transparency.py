@@ -116,7 +116,8 @@ class Tally:
 
 def _details(payload: Mapping[str, Any]) -> Mapping[str, Any]:
     details = payload.get("details")
-    return details if isinstance(details, Mapping) else {}
+    # records are parsed JSON: a dict, checked as such (an ABC check costs more per record)
+    return details if isinstance(details, dict) else {}
 
 
 def _text(value: object) -> str | None:
@@ -276,14 +277,19 @@ def _answered(tally: Tally, scopes: tuple[Scope, ...], payload: Mapping[str, Any
     if cost is not None and cost[0] != cost[1]:
         tally.disagreeing.append((record_id, f"recorded cost {format_amount(cost[0])} "
                                   f"{cost[2]}, recomputed {format_amount(cost[1])}"))
-    usage = details.get("usage")
+    recorded = details.get("usage")
+    usage: Mapping[str, Any] = recorded if isinstance(recorded, dict) else {}
+    input_tokens, output_tokens = _tokens(usage, "input_tokens"), _tokens(usage, "output_tokens")
+    estimated = usage.get("estimated") is True
+    key = (provider, model, jurisdiction, hosting)
     for scope in scopes:
-        row = scope.usage.setdefault((provider, model, jurisdiction, hosting), UsageRow())
+        row = scope.usage.get(key)
+        if row is None:
+            row = scope.usage[key] = UsageRow()
         row.answers += 1
-        if isinstance(usage, Mapping):
-            row.input_tokens += _tokens(usage, "input_tokens")
-            row.output_tokens += _tokens(usage, "output_tokens")
-            row.estimated += usage.get("estimated") is True
+        row.input_tokens += input_tokens
+        row.output_tokens += output_tokens
+        row.estimated += estimated
         if cost is None:
             row.unpriced += 1
         else:
