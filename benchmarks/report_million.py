@@ -99,6 +99,9 @@ def generate(settings: Settings, loaded: LoadedPolicy, records: int) -> None:
     started, written, n = time.perf_counter(), 0, 0
     with open_writer(settings, WORKER) as log:
         written = log.size()
+        if written >= records:
+            print(f"the log already holds {written:,} records: used as it is")
+            return
         while written < records:
             batch: list[AuditEvent] = []
             while len(batch) < BATCH:
