@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from html import escape
 from typing import Any
@@ -271,6 +272,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "generated": "Produit le", "colon": "\u00a0: ",
     },
 }
+# a number written with a space between thousands must not break across lines
+for _texts in TEXTS.values():
+    for _name, _text in _texts.items():
+        _texts[_name] = re.sub(r"(\d) (\d{3})\b", "\\1\u00a0\\2", _text)
 LANGUAGES = tuple(TEXTS)
 
 CSS = """
@@ -417,11 +422,12 @@ def _dependence_html(dependence: Mapping[str, Any], t: Mapping[str, str], level:
     index = dependence["traffic_hhi"]
     level_word = t.get(dependence["traffic_concentration"] or "", "-")
     out.append(f"<p>{t['index']} ({t['traffic']}){t['colon']}"
-               f"<span class='big'>{_number(index)}</span> / 10 000 - {escape(level_word)}</p>")
+               f"<span class='big'>{_number(index)}</span> / 10\u00a0000 - "
+               f"{escape(level_word)}</p>")
     for currency, value in dependence["spend_hhi"].items():
         word = t.get(dependence["spend_concentration"].get(currency) or "", "-")
         out.append(f"<p>{t['index']} ({t['spend']}, {escape(currency)}){t['colon']}"
-                   + (f"<b>{_number(value)}</b> / 10 000 - {escape(word)}</p>"
+                   + (f"<b>{_number(value)}</b> / 10\u00a0000 - {escape(word)}</p>"
                       if value is not None else f"{t['no_spend']}</p>"))
     out.append(f"<h4>{t['traffic_share']}</h4>")
     out.append(bars([(p["provider"], p["traffic_share"] or 0.0) for p in providers],
