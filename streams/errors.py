@@ -44,6 +44,9 @@ The tree (module in brackets; built-in base after the ``/``)::
     ├── ValueErasedError / LookupError          [adapters.personal_vault]  its data key is gone
     ├── ErasureRefusedError / RuntimeError      [services.erasure]  a person linked ambiguously
     │                                             (a DPO must confirm or split the links first)
+    ├── ReportError / ValueError                [services.report]  a transparency report that
+    │                                             cannot be computed (a bundle that is not
+    │                                             valid evidence, a bad --at-size)
     ├── DetectorError / RuntimeError            [adapters.presidio_detector]  detection failed
     │                                             (the request is blocked: fail closed)
     ├── ProviderError / RuntimeError            [adapters.providers.base]  a provider call gave

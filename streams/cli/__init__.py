@@ -10,6 +10,7 @@ front_door   douane front-door, douane keys add|list
 policy       douane policy validate|test|explain|diff
 audit        douane audit verify|query|prove|export|checkpoint|rotate-key  (+ witness)
 witness      douane audit witness init, douane audit cosign, verify's quorum options
+report       douane report (transparency: cost, where data went, dependence)
 retention    douane retention run|status, erasure request, subject-access, subject, hold
 redact       douane redact
 stand_ins    douane model-server, douane stand-in     (devtools)
@@ -41,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
         kafka,
         policy,
         redact,
+        report,
         retention,
         stand_ins,
         worker,
@@ -51,8 +53,8 @@ def _parser() -> argparse.ArgumentParser:
         description="douane: a sovereign data-governance proxy for language models.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (kafka, worker, policy, stand_ins, audit, retention, front_door, demo, redact,
-                  bench):
+    for group in (kafka, worker, policy, stand_ins, audit, report, retention, front_door, demo,
+                  redact, bench):
         group.register(commands)
     return parser
 

@@ -17,9 +17,8 @@ from streams.adapters.policy_files import display, load_policy_set, read_cases
 from streams.adapters.policy_reload import same_version_problem
 from streams.cli import Commands
 from streams.config import Settings
-from streams.core.decision import Decision, evaluate
+from streams.core.decision import Decision
 from streams.core.loaded_policy import LoadedPolicy
-from streams.core.model import Finding
 from streams.core.policy import PolicyError
 from streams.core.policy_cases import (
     Case,
@@ -30,6 +29,7 @@ from streams.core.policy_cases import (
     not_exercised,
     run_case,
 )
+from streams.core.replay import replay
 
 
 def register(commands: Commands) -> None:
@@ -457,23 +457,6 @@ def _diff_cases(old_path: Path, new_path: Path, old: LoadedPolicy, new: LoadedPo
     if not changed:
         print("  no test case changes outcome")
     return changed
-
-
-def replay(loaded: LoadedPolicy, details: dict[str, Any], tenant: str) -> Any:
-    """Re-decide a recorded request under ``loaded`` from its audit metadata (no personal
-    data needed)."""
-    findings = tuple(
-        Finding(int(f["message"]), str(f["type"]), int(f["start"]), int(f["end"]),
-                float(f["score"]))
-        for f in details.get("findings") or [])
-    return evaluate(
-        loaded, tenant=tenant, purpose=details.get("purpose"),
-        classification=details.get("requested_classification", details.get("classification")),
-        model=details.get("requested_model"), prompt_chars=int(details.get("prompt_chars") or 0),
-        detection_method=str(details.get("detection") or "ner+patterns"),
-        language=str(details.get("language") or ""), findings=findings,
-        keys_available=True,
-    )
 
 
 def _replayed(loaded: LoadedPolicy, details: dict[str, Any], tenant: str) -> dict[str, Any]:

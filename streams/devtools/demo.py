@@ -3,7 +3,8 @@
 Starts the stand-in model server (checking the audit record of every request it receives) and
 a worker as child processes, publishes the sample prompts with a plain aiokafka producer, prints
 for each the decision, what actually left for the model and the answer, then verifies the
-audit log. The broker must already be running (``make demo`` starts it).
+audit log and ends with the run's transparency summary (``douane report``: cost per provider,
+where data went, dependence). The broker must already be running (``make demo`` starts it).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import time
 import uuid
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ from streams.adapters.private_files import open_private_for_append
 from streams.adapters.topic_retention import topic_settings
 from streams.cli.audit import run_verify
 from streams.config import Settings
+from streams.core.audit import format_timestamp
 from streams.core.kafka_acls import acl_layout
 from streams.core.tenant_topics import answer_topics, request_topics
 from streams.devtools.demo_doors import (
@@ -38,6 +41,8 @@ from streams.devtools.local_stack import spawn_douane, stop_process, wait_http
 from streams.devtools.ports import free_port
 from streams.devtools.stand_ins.server import running
 from streams.services.audit_log import open_writer
+from streams.services.report import Period, report_from_log
+from streams.services.report_formats import summary_lines
 from streams.services.topics import ensure_topics, topic_names
 from streams.worker import load_policy
 
@@ -77,6 +82,7 @@ async def run_demo(settings: Settings, model_port: int) -> int:
         os.environ["DOUANE_POLICY"] = str(demo_policy)  # for the worker started below
         policy = load_policy(demo_policy)
     started = time.monotonic()
+    started_at = format_timestamp(datetime.now(UTC))  # the transparency summary's period
     run_id = uuid.uuid4().hex[:8]
     prompts = sample_prompts()
     logs = settings.home / "logs"
@@ -127,11 +133,21 @@ async def run_demo(settings: Settings, model_port: int) -> int:
     print(f"checkpoint signed: the log's first {checkpoint.size} records "
           f"(douane audit prove RECORD_ID gives any one's inclusion proof)")
     verified = run_verify(settings) == 0
+    print_transparency(settings, started_at)
     elapsed = time.monotonic() - started
     print(f"demo finished in {elapsed:.0f}s: {len(responses)}/{len(prompts)} responses, "
           f"{leaks} planted personal value(s) reached the model, audit log "
           f"{'verified' if verified else 'FAILED verification'}.")
     return 0 if verified and leaks == 0 and len(responses) == len(prompts) else 1
+
+
+def print_transparency(settings: Settings, since: str) -> None:
+    """What this run cost, where its data went and how dependent it was (``douane report``)."""
+    report = report_from_log(settings, Period(since, None))
+    print(f"\ntransparency summary of this run (the full report, HTML in French or English: "
+          f"douane report --since {since} --out report.html):")
+    for line in summary_lines(report):
+        print(f"  {line}")
 
 
 async def scrape(client: httpx.AsyncClient, url: str) -> list[str]:

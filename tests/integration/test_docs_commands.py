@@ -77,6 +77,8 @@ SCENARIO = [
     "douane retention status",
     "douane audit verify",
     "douane audit costs",
+    "douane report --since 30d --out report.html",
+    "douane report --since 30d --format csv --out report.csv",
     ".venv/bin/douane kafka stop",
     "douane kafka stop",  # README: idempotent, nothing left to stop
 ]
@@ -377,6 +379,14 @@ async def test_the_docs_commands_run_as_written(checkout: Checkout) -> None:
     assert "on disk" in status.stdout, status.stdout  # read back from the running broker
     checkout.run("douane audit verify")
     checkout.run("douane audit costs")  # exits 1 if a recorded cost does not recompute
+    summary = checkout.run("douane report --since 30d --out report.html").stdout
+    assert "sovereign-local (llama" in summary and "computed at signed checkpoint" in summary
+    page = (checkout.root / "report.html").read_text()
+    assert "<svg" in page and "sovereign-local" in page and "<script" not in page
+    checkout.run("douane report --since 30d --format csv --out report.csv")
+    table = (checkout.root / "report.csv").read_text().splitlines()
+    assert table[0] == "scope,table,provider,model,jurisdiction,hosting,currency,measure,value"
+    assert any(line.startswith("overall,usage,sovereign-local,") for line in table), table
 
     checkout.stop_servers()
     checkout.run(".venv/bin/douane kafka stop")

@@ -1,0 +1,406 @@
+"""The transparency and dependence report (``douane report``): what each provider cost, where
+the data went, and how dependent a period's traffic is on any one provider.
+
+Pure: no I/O. :func:`compute_report` reads audit record payloads (as signed: ``kind``,
+``tenant``, ``request_id``, ``details``), in log order, once, and sums per tenant and overall:
+
+- **requests**: decided (``admitted`` + ``blocked``), ``rejected`` at intake, ``failed``
+  (admitted, no answer), ``answered``;
+- **usage**: per provider, model, jurisdiction and hosting: answers, input and output tokens
+  (``estimated``: answers whose tokens douane counted), and cost per currency as recorded in
+  the signed ``answered`` record (``unpriced``: answers without a cost). The jurisdiction is
+  the one the ``forwarded`` record names for that request and provider (the policy's when the
+  period does not hold it); the hosting is the policy's declaration (``unknown`` without it);
+- **where data went**: ``forwarded`` records per provider and jurisdiction;
+- **personal requests**: requests classified ``personal``, ``sensitive`` or ``secret``, or in
+  which personal data was found (any entity): how many were sent nowhere, only to providers of
+  the home jurisdiction (the policy set's ``jurisdiction``), or to at least one provider
+  elsewhere; ``stayed_home`` = (not sent + sent home only) / personal requests;
+- **dependence**: each provider's share of the answers (traffic) and of the spend (per
+  currency), and the Herfindahl-Hirschman index of each: the sum of the squared shares in
+  percent, on the scale 0 to 10 000 (10 000: one provider has everything; n providers with
+  equal shares: 10 000 / n). Thresholds of the 2023 US Merger Guidelines, for reading:
+  above 1 800 highly concentrated, 1 000 to 1 800 moderately;
+- **exit readiness**: for each provider, the admitted requests the policy routed to it, each
+  replayed from its decision metadata under the policy in force with that provider unavailable
+  (:func:`streams.core.replay.replay`); ``share`` = those the policy would still forward
+  elsewhere / those routed to it, with where they would go (``alternatives``).
+
+Shares are exact fractions rounded once (:data:`SHARE_DIGITS`); amounts are
+:class:`decimal.Decimal` kept to the millionth, as recorded (``streams.core.pricing``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+from itertools import pairwise
+from typing import Any
+
+from streams.core.loaded_policy import LoadedPolicy
+from streams.core.pricing import UnreadableCost, format_amount, recorded_cost
+from streams.core.replay import replay
+
+REPORT_FORMAT = "douane.transparency-report/v1"
+PERSONAL_CLASSIFICATIONS = frozenset({"personal", "sensitive", "secret"})
+SHARE_DIGITS = 4  # shares as fractions of 1, e.g. 0.3333
+HHI_SCALE = ("Herfindahl-Hirschman index: sum of the squared shares in percent, 0 to 10000 "
+             "(10000: a single provider; n equal providers: 10000/n); 2023 US Merger "
+             "Guidelines: above 1800 highly concentrated, 1000 to 1800 moderately")
+UNKNOWN = "unknown"
+OVERALL = "overall"
+
+UsageKey = tuple[str, str, str, str]  # provider, model, jurisdiction, hosting
+
+
+@dataclass
+class UsageRow:
+    answers: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    estimated: int = 0
+    unpriced: int = 0
+    cost: dict[str, Decimal] = field(default_factory=dict)  # currency -> amount as recorded
+
+
+@dataclass
+class ExitRow:
+    routed: int = 0         # admitted requests the policy routed to this provider
+    still_allowed: int = 0  # ... that the policy in force would forward elsewhere without it
+    alternatives: Counter[str] = field(default_factory=Counter)  # where they would go
+
+
+@dataclass
+class Scope:
+    """The sums of one tenant, or of all of them."""
+
+    decided: int = 0
+    admitted: int = 0
+    blocked: int = 0
+    rejected: int = 0
+    failed: int = 0
+    usage: dict[UsageKey, UsageRow] = field(default_factory=dict)
+    sent: Counter[tuple[str, str]] = field(default_factory=Counter)  # (provider, jurisdiction)
+    # personal requests by the jurisdictions they were sent to ("" : sent nowhere)
+    personal: Counter[frozenset[str]] = field(default_factory=Counter)
+    exits: dict[str, ExitRow] = field(default_factory=dict)
+
+
+@dataclass
+class Tally:
+    """What one pass over the records gathers; :func:`figures` turns it into the report."""
+
+    home: str | None
+    policy_known: bool
+    scopes: dict[str, Scope] = field(default_factory=lambda: {OVERALL: Scope()})
+    records: int = 0
+    replayed: int = 0  # decisions actually replayed (the others shared a replay's outcome)
+    # personal requests of the period: request id -> (tenant, jurisdictions reached)
+    personal_requests: dict[str, tuple[str, set[str]]] = field(default_factory=dict)
+    # jurisdiction named by each forwarded record not yet answered: (request id, provider)
+    forwarded_to: dict[tuple[str, str], str] = field(default_factory=dict)
+    disagreeing: list[tuple[str, str]] = field(default_factory=list)  # (record id, why)
+
+    def scopes_of(self, tenant: str | None) -> tuple[Scope, ...]:
+        overall = self.scopes[OVERALL]
+        if tenant is None:
+            return (overall,)
+        own = self.scopes.get(tenant)
+        if own is None:
+            own = self.scopes[tenant] = Scope()
+        return (overall, own)
+
+
+def _details(payload: Mapping[str, Any]) -> Mapping[str, Any]:
+    details = payload.get("details")
+    # records are parsed JSON: a dict, checked as such (an ABC check costs more per record)
+    return details if isinstance(details, dict) else {}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _tokens(usage: Mapping[str, Any], key: str) -> int:
+    value = usage.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+class _Replays:
+    """Replays under the policy in force, memoised on what their outcome can depend on, so
+    that the requests of a period that differ only in what cannot change it are replayed once:
+    - the prompt size only through the policy's ``max_prompt_chars`` limits: the key holds
+      which of them it exceeds, not the size;
+    - the findings through :func:`streams.core.redaction.select_findings` and the ``block``
+      operator (a replay assumes keys available, so no other operator can stop a request):
+      when no two of one message overlap, every finding at or above its minimum score is kept
+      whatever its place, so the key holds the findings of the types some rule blocks, and
+      which of the policy's ``min_score`` values each score reaches; when some overlap, every
+      finding with its place and exact score (the higher score wins the place).
+    """
+
+    def __init__(self, loaded: LoadedPolicy) -> None:
+        self.loaded = loaded
+        self.limits = sorted({rule.limits.max_prompt_chars for rule in loaded.policy.rules
+                              if rule.limits is not None
+                              and rule.limits.max_prompt_chars is not None})
+        self.min_scores = sorted({entity.min_score for rule in loaded.policy.rules
+                                  for entity in rule.redaction.values()})
+        self.blockable = frozenset(kind for rule in loaded.policy.rules
+                                   for kind, entity in rule.redaction.items()
+                                   if entity.operator == "block")
+        self.known: dict[tuple[Any, ...], str | None] = {}
+        self.replayed = 0
+
+    def _reached(self, score: object) -> object:
+        if isinstance(score, int | float) and not isinstance(score, bool):
+            return tuple(score >= threshold for threshold in self.min_scores)
+        return score
+
+    def key(self, details: Mapping[str, Any], tenant: str, gone: str) -> tuple[Any, ...]:
+        chars = details.get("prompt_chars")
+        size = tuple(chars > limit for limit in self.limits) if isinstance(chars, int) \
+            else chars
+        found = [f for f in details.get("findings") or [] if isinstance(f, Mapping)]
+        spans = sorted((f.get("message"), f.get("start"), f.get("end")) for f in found)
+        overlapping = any(a[0] == b[0] and isinstance(a[2], int) and isinstance(b[1], int)
+                          and b[1] < a[2] for a, b in pairwise(spans))
+        findings = tuple(sorted(
+            ((f.get("message"), f.get("type"), f.get("start"), f.get("end"), f.get("score"))
+             if overlapping else (f.get("type"), self._reached(f.get("score")))
+             for f in found if overlapping or f.get("type") in self.blockable), key=repr))
+        return (tenant, gone, details.get("purpose"),
+                details.get("requested_classification", details.get("classification")),
+                details.get("requested_model"), size, details.get("detection"),
+                details.get("language"), overlapping, findings)
+
+    def elsewhere(self, details: Mapping[str, Any], tenant: str, gone: str) -> str | None:
+        """The provider the request would go to without ``gone``; None: it would be blocked."""
+        key = self.key(details, tenant, gone)
+        if key not in self.known:
+            self.replayed += 1
+            verdict = replay(self.loaded, details, tenant, unavailable=(gone,))
+            self.known[key] = verdict.provider.id if verdict.outcome == "forward" \
+                and verdict.provider is not None else None
+        return self.known[key]
+
+
+def tally_records(payloads: Iterable[Mapping[str, Any]], policy: LoadedPolicy | None,
+                  progress: Callable[[int], None] | None = None,
+                  every: int = 100_000) -> Tally:
+    """One pass over the period's records, in log order. ``policy``: the set in force (None:
+    hosting unknown, no home jurisdiction, no exit readiness). ``progress(n)`` is called every
+    ``every`` records."""
+    tally = Tally(policy.policy.jurisdiction if policy else None, policy is not None)
+    replays = _Replays(policy) if policy is not None else None
+    declared = {p.id: p for p in policy.policy.providers} if policy is not None else {}
+    for payload in payloads:
+        tally.records += 1
+        if progress is not None and tally.records % every == 0:
+            progress(tally.records)
+        kind = payload.get("kind")
+        tenant = _text(payload.get("tenant"))
+        details = _details(payload)
+        scopes = tally.scopes_of(tenant)
+        if kind in ("admitted", "blocked"):
+            _decided(tally, scopes, payload, details, tenant, replays)
+        elif kind == "rejected":
+            for scope in scopes:
+                scope.rejected += 1
+        elif kind == "failed":
+            for scope in scopes:
+                scope.failed += 1
+        elif kind == "forwarded":
+            provider = _text(details.get("provider")) or UNKNOWN
+            jurisdiction = _text(details.get("jurisdiction")) or UNKNOWN
+            request_id = _text(payload.get("request_id")) or ""
+            tally.forwarded_to[(request_id, provider)] = jurisdiction
+            for scope in scopes:
+                scope.sent[(provider, jurisdiction)] += 1
+            personal = tally.personal_requests.get(request_id)
+            if personal is not None:
+                personal[1].add(jurisdiction)
+        elif kind == "answered":
+            _answered(tally, scopes, payload, details, declared)
+    tally.replayed = replays.replayed if replays is not None else 0
+    for tenant, reached in tally.personal_requests.values():
+        for scope in tally.scopes_of(tenant):
+            scope.personal[frozenset(reached)] += 1
+    return tally
+
+
+def _decided(tally: Tally, scopes: tuple[Scope, ...], payload: Mapping[str, Any],
+             details: Mapping[str, Any], tenant: str | None, replays: _Replays | None) -> None:
+    admitted = payload.get("kind") == "admitted"
+    for scope in scopes:
+        scope.decided += 1
+        if admitted:
+            scope.admitted += 1
+        else:
+            scope.blocked += 1
+    entities = details.get("entities")
+    request_id = _text(payload.get("request_id"))
+    if request_id is not None and tenant is not None and (
+            details.get("classification") in PERSONAL_CLASSIFICATIONS
+            or (isinstance(entities, Mapping) and any(entities.values()))):
+        tally.personal_requests[request_id] = (tenant, set())
+    provider = _text(details.get("provider"))
+    if not admitted or provider is None or tenant is None:
+        return
+    elsewhere = replays.elsewhere(details, tenant, provider) if replays is not None else None
+    for scope in scopes:
+        row = scope.exits.setdefault(provider, ExitRow())
+        row.routed += 1
+        if elsewhere is not None:
+            row.still_allowed += 1
+            row.alternatives[elsewhere] += 1
+
+
+def _answered(tally: Tally, scopes: tuple[Scope, ...], payload: Mapping[str, Any],
+              details: Mapping[str, Any], declared: Mapping[str, Any]) -> None:
+    provider = _text(details.get("provider")) or UNKNOWN
+    model = _text(details.get("model")) or UNKNOWN
+    declaration = declared.get(provider)
+    jurisdiction = tally.forwarded_to.pop((_text(payload.get("request_id")) or "", provider),
+                                          None) \
+        or (declaration.jurisdiction if declaration is not None else UNKNOWN)
+    hosting = declaration.hosting if declaration is not None else UNKNOWN
+    record_id = str(payload.get("record_id"))
+    try:
+        cost = recorded_cost(details)
+    except UnreadableCost as error:
+        tally.disagreeing.append((record_id, f"unreadable cost: {error}"))
+        cost = None
+    if cost is not None and cost[0] != cost[1]:
+        tally.disagreeing.append((record_id, f"recorded cost {format_amount(cost[0])} "
+                                  f"{cost[2]}, recomputed {format_amount(cost[1])}"))
+    recorded = details.get("usage")
+    usage: Mapping[str, Any] = recorded if isinstance(recorded, dict) else {}
+    input_tokens, output_tokens = _tokens(usage, "input_tokens"), _tokens(usage, "output_tokens")
+    estimated = usage.get("estimated") is True
+    key = (provider, model, jurisdiction, hosting)
+    for scope in scopes:
+        row = scope.usage.get(key)
+        if row is None:
+            row = scope.usage[key] = UsageRow()
+        row.answers += 1
+        row.input_tokens += input_tokens
+        row.output_tokens += output_tokens
+        row.estimated += estimated
+        if cost is None:
+            row.unpriced += 1
+        else:
+            row.cost[cost[2]] = row.cost.get(cost[2], Decimal(0)) + cost[0]
+
+
+# ------------------------------------------------------------------------------ figures
+
+
+def share(part: int | Decimal, whole: int | Decimal) -> float | None:
+    """``part / whole`` rounded to :data:`SHARE_DIGITS` (None when there is no whole)."""
+    if not whole:
+        return None
+    return round(float(Fraction(part) / Fraction(whole)), SHARE_DIGITS)
+
+
+def hhi(parts: Iterable[int | Decimal]) -> float | None:
+    """The Herfindahl-Hirschman index of ``parts`` (0 to 10 000, see the module), to 0.1."""
+    values = [Fraction(p) for p in parts]
+    whole = sum(values)
+    if not whole:
+        return None
+    return round(float(sum((100 * v / whole) ** 2 for v in values)), 1)
+
+
+def concentration(index: float | None) -> str | None:
+    if index is None:
+        return None
+    return "high" if index > 1800 else "moderate" if index >= 1000 else "low"
+
+
+def scope_figures(scope: Scope, home: str | None, policy_known: bool) -> dict[str, Any]:
+    usage = [{"provider": k[0], "model": k[1], "jurisdiction": k[2], "hosting": k[3],
+              "answers": r.answers, "input_tokens": r.input_tokens,
+              "output_tokens": r.output_tokens, "estimated": r.estimated, "unpriced": r.unpriced,
+              "cost": {c: format_amount(a) for c, a in sorted(r.cost.items())}}
+             for k, r in sorted(scope.usage.items())]
+    answers: Counter[str] = Counter()
+    spend: dict[str, dict[str, Decimal]] = {}  # currency -> provider -> amount
+    tokens: Counter[str] = Counter()
+    for (provider, *_), row in scope.usage.items():
+        answers[provider] += row.answers
+        tokens[provider] += row.input_tokens + row.output_tokens
+        for currency, amount in row.cost.items():
+            by_provider = spend.setdefault(currency, {})
+            by_provider[provider] = by_provider.get(provider, Decimal(0)) + amount
+    total_answers = sum(answers.values())
+    totals = {c: sum(by.values(), Decimal(0)) for c, by in spend.items()}
+    providers = [{"provider": p, "answers": answers[p], "tokens": tokens[p],
+                  "traffic_share": share(answers[p], total_answers),
+                  "spend": {c: {"amount": format_amount(spend[c][p]),
+                                "share": share(spend[c][p], totals[c])}
+                            for c in sorted(spend) if p in spend[c]}}
+                 for p in sorted(answers)]
+    traffic_hhi = hhi(answers.values())
+    spend_hhi = {c: hhi(by.values()) for c, by in sorted(spend.items())}
+    personal_total = sum(scope.personal.values())
+    not_sent = scope.personal.get(frozenset(), 0)
+    home_only = sum(n for reached, n in scope.personal.items()
+                    if reached and home is not None and reached == {home})
+    return {
+        "requests": {"decided": scope.decided, "admitted": scope.admitted,
+                     "blocked": scope.blocked, "rejected": scope.rejected,
+                     "failed": scope.failed, "answered": total_answers},
+        "usage": usage,
+        "totals": {"answers": total_answers,
+                   "input_tokens": sum(r.input_tokens for r in scope.usage.values()),
+                   "output_tokens": sum(r.output_tokens for r in scope.usage.values()),
+                   "cost": {c: format_amount(a) for c, a in sorted(totals.items())}},
+        "sent": [{"provider": p, "jurisdiction": j, "requests": n}
+                 for (p, j), n in sorted(scope.sent.items())],
+        "personal": {
+            "home_jurisdiction": home, "requests": personal_total, "not_sent": not_sent,
+            "sent_home_only": home_only if home is not None else None,
+            "sent_elsewhere": personal_total - not_sent - home_only if home is not None
+            else None,
+            "stayed_home_share": share(not_sent + home_only, personal_total)
+            if home is not None else None,
+            "by_jurisdictions": [{"jurisdictions": sorted(reached), "requests": n}
+                                 for reached, n in sorted(scope.personal.items(),
+                                                          key=lambda i: sorted(i[0]))],
+        },
+        "dependence": {
+            "scale": HHI_SCALE,
+            "providers": providers,
+            "traffic_hhi": traffic_hhi, "traffic_concentration": concentration(traffic_hhi),
+            "spend_hhi": spend_hhi,
+            "spend_concentration": {c: concentration(v) for c, v in spend_hhi.items()},
+        },
+        "exit_readiness": [
+            {"provider": p, "routed": r.routed,
+             "still_allowed": r.still_allowed if policy_known else None,
+             "share": share(r.still_allowed, r.routed) if policy_known else None,
+             "alternatives": dict(sorted(r.alternatives.items())) if policy_known else None}
+            for p, r in sorted(scope.exits.items())],
+    }
+
+
+def figures(tally: Tally) -> dict[str, Any]:
+    """The report's figures: ``overall`` and ``tenants`` (by id), each as
+    :func:`scope_figures` gives it, and the answers whose cost disagrees with its own usage
+    and price."""
+    return {
+        "records_read": tally.records,
+        "overall": scope_figures(tally.scopes[OVERALL], tally.home, tally.policy_known),
+        "tenants": {t: scope_figures(s, tally.home, tally.policy_known)
+                    for t, s in sorted(tally.scopes.items()) if t != OVERALL},
+        "cost_disagreements": [{"record_id": r, "why": why} for r, why in tally.disagreeing],
+    }
+
+
+def compute_report(payloads: Iterable[Mapping[str, Any]], policy: LoadedPolicy | None,
+                   progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    return figures(tally_records(payloads, policy, progress))
