@@ -26,27 +26,27 @@ name only (their messages may quote what they failed on).
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, NewType
 
 from opentelemetry import trace
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import AttributeValue
 
 from streams.adapters import metrics
 from streams.core.audit import AUDIT_KINDS
 from streams.core.policy import CLASSIFICATIONS
+from streams.errors import DouaneError
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SpanExporter
 
-__all__ = ["CONTEXT_HEADERS", "Declared", "SpanKind", "carrier_of", "declared", "enabled",
-           "http_headers", "kafka_headers", "note", "parent_of", "span", "start_tracing",
+__all__ = ["CONTEXT_HEADERS", "Declared", "SpanKind", "TracingSettingError", "carrier_of",
+           "declared", "enabled", "http_headers", "kafka_headers", "note", "parent_of", "span", "start_tracing",
            "stop_tracing", "trace_id", "tracing_configured"]
 
 # W3C Trace Context only: what every tracing system and OpenTelemetry SDK reads by default
@@ -60,39 +60,45 @@ MAX_HEADER_CHARS = 32 * 257
 _tracer: trace.Tracer | None = None  # None: tracing is off
 _provider: TracerProvider | None = None
 
+class TracingSettingError(DouaneError, ValueError):
+    """An ``OTEL_*`` setting douane cannot honour; the message names it."""
+
+
 Declared = NewType("Declared", str)  # a tenant or provider id the policy declares, or a marker
 OUTCOMES = frozenset({"accepted", "rejected", "ok", "failed"})
 
 
-def tracing_configured(env: Mapping[str, str] | None = None) -> bool:
-    """Whether the environment asks for traces: an OTLP endpoint is set, the SDK is not
-    disabled (``OTEL_SDK_DISABLED``) and the traces exporter is not ``none``."""
-    source = os.environ if env is None else env
+def tracing_configured(source: Mapping[str, str]) -> bool:
+    """Whether the ``OTEL_*`` settings (``Settings.otel_env``) ask for traces: an OTLP
+    endpoint is set, the SDK is not disabled (``OTEL_SDK_DISABLED``) and the traces exporter
+    is not ``none``. A setting douane cannot honour raises TracingSettingError naming it."""
     if source.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
         return False
     exporter = source.get("OTEL_TRACES_EXPORTER", "otlp").strip().lower()
     if exporter == "none":
         return False
     if exporter not in ("otlp", "otlp_proto_http"):
-        raise ValueError(f"OTEL_TRACES_EXPORTER={exporter!r}: douane exports traces by OTLP "
-                         "over HTTP/protobuf only ('otlp'), or not at all ('none')")
+        raise TracingSettingError(
+            f"OTEL_TRACES_EXPORTER={exporter!r}: douane exports traces by OTLP over "
+            "HTTP/protobuf only ('otlp'), or not at all ('none')")
     protocol = source.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
                           source.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"))
     if protocol.strip().lower() != "http/protobuf":
-        raise ValueError(f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: douane exports traces by "
-                         "OTLP over HTTP/protobuf only (port 4318 of a collector, not gRPC's "
-                         "4317)")
+        raise TracingSettingError(
+            f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r}: douane exports traces by OTLP over "
+            "HTTP/protobuf only (port 4318 of a collector, not gRPC's 4317)")
     return bool(source.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
                 or source.get("OTEL_EXPORTER_OTLP_ENDPOINT"))
 
 
-def start_tracing(service_name: str, env: Mapping[str, str] | None = None,
+def start_tracing(service_name: str, otel_env: Mapping[str, str],
                   exporter: SpanExporter | None = None) -> bool:
-    """Turn tracing on for this process if the environment configures it (or ``exporter`` is
-    given: tests); ``service_name`` unless ``OTEL_SERVICE_NAME`` or ``OTEL_RESOURCE_ATTRIBUTES``
-    names the service. Returns whether tracing is on. A bad setting raises ValueError."""
+    """Turn tracing on for this process if ``otel_env`` (``Settings.otel_env``) configures it,
+    or ``exporter`` is given (tests); the service is ``service_name`` unless
+    ``OTEL_SERVICE_NAME`` or ``OTEL_RESOURCE_ATTRIBUTES`` names it. Returns whether tracing is
+    on. A setting douane cannot honour raises TracingSettingError naming it."""
     global _tracer, _provider
-    if exporter is None and not tracing_configured(env):
+    if exporter is None and not tracing_configured(otel_env):
         return False
     from opentelemetry.sdk.resources import SERVICE_NAME, Resource
     from opentelemetry.sdk.trace import TracerProvider
