@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
 __all__ = ["CONTEXT_HEADERS", "Declared", "SpanKind", "TracingSettingError", "carrier_of",
-           "declared", "enabled", "http_headers", "kafka_headers", "note", "parent_of", "span",
+           "declared", "enabled", "flush", "http_headers", "kafka_headers", "note", "parent_of", "span",
            "start_tracing", "stop_tracing", "trace_id", "tracing_configured"]
 
 # W3C Trace Context only: what every tracing system and OpenTelemetry SDK reads by default
@@ -125,6 +125,12 @@ def stop_tracing() -> None:
     provider, _provider, _tracer = _provider, None, None
     if provider is not None:
         provider.shutdown()
+
+
+def flush() -> None:
+    """Export the spans ended so far now (tests, benchmarks)."""
+    if _provider is not None:
+        _provider.force_flush()
 
 
 def enabled() -> bool:
