@@ -46,8 +46,8 @@ if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
 __all__ = ["CONTEXT_HEADERS", "Declared", "SpanKind", "TracingSettingError", "carrier_of",
-           "declared", "enabled", "flush", "http_headers", "kafka_headers", "note", "parent_of", "span",
-           "start_tracing", "stop_tracing", "trace_id", "tracing_configured"]
+           "declared", "enabled", "flush", "http_headers", "kafka_headers", "note", "parent_of",
+           "span", "start_tracing", "stop_tracing", "trace_id", "tracing_configured"]
 
 # W3C Trace Context only: what every tracing system and OpenTelemetry SDK reads by default
 PROPAGATOR = TraceContextTextMapPropagator()
