@@ -332,11 +332,12 @@ class Pipeline:
                                        keys_available=self.keys is not None,
                                        placeholders=conversation)
             decision = pending.complete(await self._keyed_tokens(pending.keyed, request.id))
-            tracing.note(decision=decision.outcome, classification=decision.classification,
-                         reasons=[r.code for r in decision.reasons],
-                         provider=tracing.declared(
-                             decision.provider.id if decision.provider else None,
-                             {p.id for p in self.policy.policy.providers}))
+            if tracing.enabled():  # nothing computed for spans nobody exports
+                tracing.note(decision=decision.outcome, classification=decision.classification,
+                             reasons=[r.code for r in decision.reasons],
+                             provider=tracing.declared(
+                                 decision.provider.id if decision.provider else None,
+                                 {p.id for p in self.policy.policy.providers}))
         if (self.placeholders is not None and conversation is not None
                 and conversation.values and decision.outcome == "forward"):
             # kept before anything leaves, so the answer can always be restored
@@ -357,7 +358,8 @@ class Pipeline:
                                             appended.record)
         self._count("admit", request.tenant, decision.outcome,
                     [r.code for r in decision.reasons])
-        tracing.note(decision=decision.outcome, reasons=[r.code for r in decision.reasons])
+        if tracing.enabled():
+            tracing.note(decision=decision.outcome, reasons=[r.code for r in decision.reasons])
         log.info("decided", request_id=request.id, tenant=request.tenant,
                  decision=decision.outcome, entities=decision.entity_counts,
                  provider=decision.provider.id if decision.provider else None,
@@ -666,7 +668,8 @@ class Pipeline:
         log.warning("failed", request_id=request_id, provider=provider_id,
                     codes=[r.get("code") for r in reasons])
         self._count("forward", common["tenant"], "failed", [str(r.get("code")) for r in reasons])
-        tracing.note(decision="failed", reasons=[str(r.get("code")) for r in reasons])
+        if tracing.enabled():
+            tracing.note(decision="failed", reasons=[str(r.get("code")) for r in reasons])
         # the audit record keeps what each provider answered; the caller gets what to do
         return [response(request_id, "failed", reasons=client_reasons(reasons),
                          provider=provider_id,
