@@ -15,7 +15,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
 
 import httpx
@@ -193,7 +193,9 @@ async def test_a_trace_goes_from_the_caller_through_both_stages_to_the_provider_
 
     await wait_until(exported, 60, lambda: f"spans missing: "
                      f"{expected_http - names(http_trace)} {expected_kafka - names(kafka_trace)}"
-                     f" (received {len(receiver.spans)} spans)")
+                     f"; received: {[astuple(s)[:5] for s in receiver.spans]}; records: "
+                     f"{trace_ids_in_records(stack, http_id)} "
+                     f"{trace_ids_in_records(stack, kafka_id)}")
     assert receiver.content_types == {"application/x-protobuf"}
     spans = {s.span_id: s for s in receiver.of_trace(http_trace)}
     door_span, = [s for s in spans.values() if s.name == "douane.front_door.request"]
