@@ -79,7 +79,8 @@ class OtlpReceiver:
                             content_type="application/x-protobuf")
 
     def of_trace(self, trace_id: str) -> list[ExportedSpan]:
-        return [s for s in self.spans if s.trace_id == trace_id]
+        # an export retried after a time-out may bring a span twice
+        return list({s.span_id: s for s in self.spans if s.trace_id == trace_id}.values())
 
 
 def _any_value_json(value: Any) -> str:
@@ -104,7 +105,9 @@ async def traced(front_door: tuple[str, str], douane: Stack
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     otel = {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
-            "OTEL_BSP_SCHEDULE_DELAY": "200"}  # spans leave within 0.2 s of ending
+            "OTEL_BSP_SCHEDULE_DELAY": "200",  # spans leave within 0.2 s of ending
+            # a loaded machine must not make an export give up (its spans would be lost)
+            "OTEL_EXPORTER_OTLP_TIMEOUT": "120", "OTEL_BSP_EXPORT_TIMEOUT": "120000"}
     worker_port, door_port = free_port(), free_port()
     douane.stop("worker")
     try:
