@@ -1,25 +1,26 @@
 """What traces cost per request: off (no OTLP endpoint) and on (exported by OTLP/HTTP to a
-receiver on 127.0.0.1 in this process, that decodes every export as a collector would).
+receiver on 127.0.0.1 in a process of its own, that decodes every export as a collector would).
 
     python benchmarks/tracing_overhead.py [--requests 20000]
 
 Prints the load average first (the machine is shared), then for each setting the wall time and
-the CPU time (the whole process: the export thread and the receiver included) per forwarded
-request, doing what douane does to the tracing adapter for one: the front door's span and its
-context into the Kafka headers, the admit stage's span continuing it with intake, detection,
-decision and audit-append spans (the trace id read for the record), the forward stage's span
-from the forward message's headers with two audit appends, an answer detection and the provider
-call with its ``traceparent``; and how many spans the receiver got.
+the CPU time of this process (the SDK's export thread included, the receiver's process not)
+per forwarded request, doing what douane does to the tracing adapter for one: the front
+door's span and its context into the Kafka headers, the admit stage's span continuing it with
+intake, detection, decision and audit-append spans (the trace id read for the record), the
+forward stage's span from the forward message's headers with two audit appends, an answer
+detection and the provider call with its ``traceparent``; and how many spans the receiver got.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
-import threading
 import time
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 
 from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -72,36 +73,33 @@ def one_request() -> None:
         tracing.note(decision="answered")
 
 
-class Receiver:
-    """An OTLP/HTTP traces receiver in a thread of its own: counts the spans it decodes."""
+def receive(pipe: Connection) -> None:
+    """An OTLP/HTTP traces receiver (its own process): sends its port, then, when asked, the
+    number of spans it decoded."""
+    spans = 0
 
-    def __init__(self) -> None:
-        self.spans = 0
-        self.port = 0
-        self._started = threading.Event()
-        self._loop = asyncio.new_event_loop()
-        threading.Thread(target=self._run, daemon=True).start()
-        self._started.wait()
-
-    async def _traces(self, request: web.Request) -> web.Response:
+    async def traces(request: web.Request) -> web.Response:
+        nonlocal spans
         export = ExportTraceServiceRequest()
         export.ParseFromString(await request.read())
-        self.spans += sum(len(scope.spans) for resource in export.resource_spans
-                          for scope in resource.scope_spans)
+        spans += sum(len(scope.spans) for resource in export.resource_spans
+                     for scope in resource.scope_spans)
         return web.Response(body=ExportTraceServiceResponse().SerializeToString(),
                             content_type="application/x-protobuf")
 
-    def _run(self) -> None:
-        asyncio.set_event_loop(self._loop)
+    async def serve() -> None:
         app = web.Application()
-        app.router.add_post("/v1/traces", self._traces)
+        app.router.add_post("/v1/traces", traces)
         runner = web.AppRunner(app, access_log=None)
-        self._loop.run_until_complete(runner.setup())
+        await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
-        self._loop.run_until_complete(site.start())
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self._started.set()
-        self._loop.run_forever()
+        await site.start()
+        pipe.send(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, pipe.recv)  # "how many?"
+        pipe.send(spans)
+
+    asyncio.run(serve())
 
 
 def measure(label: str, requests: int, work: Callable[[], None]) -> None:
@@ -123,14 +121,19 @@ def main() -> None:
     assert not tracing.start_tracing("douane-benchmark", {})  # no endpoint: off
     measure("tracing off", args.requests, one_request)
 
-    receiver = Receiver()
-    endpoint = f"http://127.0.0.1:{receiver.port}"
+    ours, theirs = multiprocessing.Pipe()
+    receiver = multiprocessing.get_context("spawn").Process(target=receive, args=(theirs,))
+    receiver.start()
+    endpoint = f"http://127.0.0.1:{ours.recv()}"
     os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint  # read by the SDK's exporter
     assert tracing.start_tracing("douane-benchmark", {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
     measure("tracing on, OTLP/HTTP export", args.requests, one_request)
     tracing.stop_tracing()
-    print(f"spans received: {receiver.spans} ({receiver.spans / args.requests:.0f} a request; "
-          "the SDK's queue drops spans beyond OTEL_BSP_MAX_QUEUE_SIZE rather than wait)")
+    ours.send("how many?")
+    received = ours.recv()
+    receiver.join()
+    print(f"spans received: {received} ({received / args.requests:.1f} a request; the SDK's "
+          "queue drops spans beyond OTEL_BSP_MAX_QUEUE_SIZE rather than wait)")
 
 
 if __name__ == "__main__":

@@ -137,15 +137,21 @@ def enabled() -> bool:
     return _tracer is not None
 
 
-@contextlib.contextmanager
 def span(name: str, parent: Context | None = None,
-         kind: SpanKind = SpanKind.INTERNAL) -> Iterator[None]:
+         kind: SpanKind = SpanKind.INTERNAL) -> contextlib.AbstractContextManager[None]:
     """A span around the block, child of ``parent`` (default: the current span), current
     inside the block. An exception marks it failed with its type name only."""
-    tracer = _tracer
-    if tracer is None:
-        yield
-        return
+    if _tracer is None:
+        return _NO_SPAN  # one shared object: nothing made per block while tracing is off
+    return _span(_tracer, name, parent, kind)
+
+
+_NO_SPAN = contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def _span(tracer: trace.Tracer, name: str, parent: Context | None,
+          kind: SpanKind) -> Iterator[None]:
     started = tracer.start_span(name, context=parent, kind=kind)
     with trace.use_span(started, end_on_exit=True, record_exception=False,
                         set_status_on_exception=False):
