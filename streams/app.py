@@ -20,7 +20,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 
-from streams.adapters import metrics
+from streams.adapters import metrics, tracing
 from streams.adapters.audit.protocols import AUDIT_UNAVAILABLE
 from streams.adapters.kafka_security import kafka_connection, start_client
 from streams.config import (
@@ -141,7 +141,8 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
     kept_bytes = kept_bytes_for(settings.kafka_max_request_bytes)
 
     async def handle(record: ConsumerRecord[bytes, bytes]) -> list[Outgoing]:
-        source = Source(record.topic, record.partition, record.offset, record.key)
+        source = Source(record.topic, record.partition, record.offset, record.key,
+                        tracing.carrier_of(record.headers))
         # the worker subscribes only to request topics of the layout in force and forward
         # topics, so the name says the stage
         stage = pipeline.admit if is_request_topic(record.topic) else pipeline.forward

@@ -121,6 +121,9 @@ class Settings:
     # DOUANE_FRONT_DOOR_KEY_* and _TENANT_* as set: read into limits by
     # streams.front_door.limits (LimitSettings.from_environment)
     front_door_limits_env: tuple[tuple[str, str], ...] = ()
+    # OTEL_* as set: whether traces are exported (streams.adapters.tracing.tracing_configured);
+    # the OpenTelemetry SDK reads its own settings (endpoint, headers, sampler) itself
+    otel_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -221,6 +224,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         front_door_limits_env=tuple(sorted(
             (name, value) for name, value in source.items()
             if name.startswith(FRONT_DOOR_LIMIT_PREFIXES))),
+        otel_env=tuple(sorted((name, value) for name, value in source.items()
+                              if name.startswith("OTEL_"))),
     )
 
 

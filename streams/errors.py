@@ -53,6 +53,8 @@ The tree (module in brackets; built-in base after the ``/``)::
     │                                             no usable answer; ``kind``, ``retryable``
     ├── WitnessError / RuntimeError             [adapters.witness]  a bad witness directory
     ├── FaultSpecError / ValueError             [adapters.fault]  a DOUANE_FAULT not understood
+    ├── TracingSettingError / ValueError        [adapters.tracing]  an OTEL_* setting douane
+    │                                             cannot honour (another exporter or protocol)
     ├── KafkaConnectError / ConnectionError     [adapters.kafka_security]  a Kafka client could
     │                                             not start; says what to check
     ├── KafkaAclError / RuntimeError            [adapters.kafka_acl_admin]  the broker refused

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import functools
 import json
 import time
@@ -30,7 +31,7 @@ from typing import Any, Protocol, TypeVar
 
 import structlog
 
-from streams.adapters import metrics
+from streams.adapters import metrics, tracing
 from streams.adapters.audit.protocols import (
     AUDIT_UNAVAILABLE,
     AppendResult,
@@ -90,6 +91,9 @@ class Source:
     partition: int
     offset: int
     key: bytes | None = None
+    # the trace context its headers carried (``traceparent``, ``tracestate``): the caller's
+    # span, when tracing is on (streams.adapters.tracing)
+    carrier: tuple[tuple[str, str], ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {"topic": self.topic, "partition": self.partition, "offset": self.offset}
@@ -100,6 +104,7 @@ class Outgoing:
     topic: str
     key: bytes
     value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()  # Kafka headers: the trace context
 
 
 Detect = Callable[[tuple[ChatMessage, ...], str | None], Awaitable[Detection]]
@@ -193,13 +198,16 @@ class Pipeline:
         """Append off the event loop: the store's commit waits for the disk, and appends made
         by many requests at the same moment share one commit (group commit) this way."""
         started = time.perf_counter()
-        try:
-            appended = await self._off_loop(self.audit.append, event)
-        except AUDIT_UNAVAILABLE:
-            self.audit_writable = False
-            metrics.AUDIT_APPEND_FAILURES.inc()
-            metrics.AUDIT_WRITABLE.set(0)
-            raise
+        with tracing.span("douane.audit.append"):
+            tracing.note(audit_kind=event.kind)
+            try:
+                appended = await self._off_loop(self.audit.append, event)
+            except AUDIT_UNAVAILABLE:
+                self.audit_writable = False
+                metrics.AUDIT_APPEND_FAILURES.inc()
+                metrics.AUDIT_WRITABLE.set(0)
+                raise
+            tracing.note(audit_seq=appended.record.seq, audit_created=appended.created)
         self.audit_writable = True
         metrics.AUDIT_WRITABLE.set(1)
         metrics.AUDIT_APPEND_SECONDS.labels(metrics.audit_kind_label(event.kind)).observe(
@@ -284,14 +292,21 @@ class Pipeline:
 
     # ---------------------------------------------------------------- stage 1: admit
     async def admit(self, raw: bytes, source: Source) -> list[Outgoing]:
-        return self._addressed(await self._admit(raw, source))
+        with tracing.span("douane.admit", tracing.parent_of(source.carrier),
+                          tracing.SpanKind.CONSUMER):
+            tracing.note(stage="admit", size_bytes=len(raw))
+            return _with_trace_context(self._addressed(await self._admit(raw, source)))
 
     async def _admit(self, raw: bytes, source: Source) -> list[Outgoing]:
         # on a tenant's own topic, the topic says whose request it is, not the message
-        accepted = self.intake.accept(raw, tenant_of_request_topic(source.topic))
+        with tracing.span("douane.intake"):
+            accepted = self.intake.accept(raw, tenant_of_request_topic(source.topic))
+            tracing.note(outcome="rejected" if isinstance(accepted, Rejection) else "accepted",
+                         reasons=[accepted.code] if isinstance(accepted, Rejection) else None)
         if isinstance(accepted, Rejection):
             return await self._reject(accepted, raw, source)
         request = accepted
+        tracing.note(tenant=tracing.declared(request.tenant, self.policy.policy.tenant_ids))
         # One id, one decision: a producer duplicate is ignored even when it would be decided
         # differently (other content, or the detector failing this time).
         owner = await self._id_owner(request.id, source)
@@ -300,7 +315,10 @@ class Pipeline:
         try:
             # batched with the other requests in flight; a batch over its time limit blocks
             # its requests (fail closed)
-            detection = await self.detection.detect(request.messages, request.language)
+            with tracing.span("douane.detection"):
+                tracing.note(messages=len(request.messages))
+                detection = await self.detection.detect(request.messages, request.language)
+                tracing.note(entities=len(detection.findings), outcome="ok")
         except Exception as error:
             return await self._fail_closed(request, source, error)
         # read in the store threads (the vault is SQLite); a conversation's turns are not
@@ -309,10 +327,17 @@ class Pipeline:
         conversation = (await self._off_loop(self.placeholders.load, request.tenant,
                                              request.conversation_key)
                         if self.placeholders is not None else None)
-        pending = prepare_decision(request, detection, self.policy,
-                                   keys_available=self.keys is not None,
-                                   placeholders=conversation)
-        decision = pending.complete(await self._keyed_tokens(pending.keyed, request.id))
+        with tracing.span("douane.decision"):
+            pending = prepare_decision(request, detection, self.policy,
+                                       keys_available=self.keys is not None,
+                                       placeholders=conversation)
+            decision = pending.complete(await self._keyed_tokens(pending.keyed, request.id))
+            if tracing.enabled():  # nothing computed for spans nobody exports
+                tracing.note(decision=decision.outcome, classification=decision.classification,
+                             reasons=[r.code for r in decision.reasons],
+                             provider=tracing.declared(
+                                 decision.provider.id if decision.provider else None,
+                                 {p.id for p in self.policy.policy.providers}))
         if (self.placeholders is not None and conversation is not None
                 and conversation.values and decision.outcome == "forward"):
             # kept before anything leaves, so the answer can always be restored
@@ -324,7 +349,8 @@ class Pipeline:
         shadow = (shadow_decision(self.shadow, request, detection, self.keys is not None)
                   if self.shadow is not None else None)
         appended = await self._append(audit_events.decided(
-            decision, self.clock(), source=source.as_json(), shadow=shadow))
+            decision, self.clock(), source=source.as_json(), shadow=shadow,
+            trace_id=tracing.trace_id()))
         if not appended.created and not _same_source(appended.record, source):
             # another message with this id was decided meanwhile (a race the check above
             # cannot see): it owns the id's response
@@ -332,6 +358,8 @@ class Pipeline:
                                             appended.record)
         self._count("admit", request.tenant, decision.outcome,
                     [r.code for r in decision.reasons])
+        if tracing.enabled():
+            tracing.note(decision=decision.outcome, reasons=[r.code for r in decision.reasons])
         log.info("decided", request_id=request.id, tenant=request.tenant,
                  decision=decision.outcome, entities=decision.entity_counts,
                  provider=decision.provider.id if decision.provider else None,
@@ -386,7 +414,7 @@ class Pipeline:
         reason = {"code": rejection.code, "message": rejection.message}
         appended = await self._append(audit_events.intake_rejected(
             rejection, record_id, len(raw), source.as_json(), self.policy.reference,
-            self.clock()))
+            self.clock(), trace_id=tracing.trace_id()))
         if not appended.created and not _same_source(appended.record, source):
             # another message with this id was rejected meanwhile: it owns the id's response
             return await self._duplicate_id(rejection.request_id or "", rejection.tenant, raw,
@@ -394,6 +422,7 @@ class Pipeline:
         log.info("rejected", code=rejection.code, path=rejection.path, **source.as_json())
         metrics.REJECTED.labels(metrics.closed_label(rejection.code, metrics.REASON_CODES)).inc()
         self._count("admit", rejection.tenant, "reject", [rejection.code])
+        tracing.note(decision="reject", reasons=[rejection.code])
         rejected = {
             "request_id": rejection.request_id,
             "error": {"code": rejection.code, "message": rejection.message,
@@ -419,12 +448,13 @@ class Pipeline:
                         "the request is blocked rather than sent unchecked")
         event = audit_events.detector_failed(request.id, request.tenant, reason,
                                              source.as_json(), self.policy.reference,
-                                             self.clock())
+                                             self.clock(), trace_id=tracing.trace_id())
         record_id = event.record_id
         appended = await self._append(event)
         log.error("detector failed; request blocked", request_id=request.id,
                   error_type=type(error).__name__)
         self._count("admit", request.tenant, "block", [reason.code])
+        tracing.note(decision="block", reasons=[reason.code])
         if not appended.created and not _same_source(appended.record, source):
             return []
         return [response(request.id, "blocked", tenant=request.tenant,
@@ -433,7 +463,10 @@ class Pipeline:
 
     # ---------------------------------------------------------------- stage 2: forward
     async def forward(self, raw: bytes, source: Source) -> list[Outgoing]:
-        return self._addressed(await self._forward(raw, source))
+        with tracing.span("douane.forward", tracing.parent_of(source.carrier),
+                          tracing.SpanKind.CONSUMER):
+            tracing.note(stage="forward", size_bytes=len(raw))
+            return _with_trace_context(self._addressed(await self._forward(raw, source)))
 
     async def _forward(self, raw: bytes, source: Source) -> list[Outgoing]:
         value = json.loads(raw)
@@ -451,6 +484,7 @@ class Pipeline:
         assert admission is not None
         message = parsed
         request_id, tenant = message.id, message.tenant
+        tracing.note(tenant=tracing.declared(tenant, self.policy.policy.tenant_ids))
         policy = self.policy  # the set in force for this message, start to end
         existing = {r.kind for r in await self._off_loop(self.audit.records_for_request,
                                                          request_id)}
@@ -471,7 +505,8 @@ class Pipeline:
             # one record per provider that receives the request, durable before the call
             event = audit_events.forwarded(request_id, tenant, target, body,
                                            message.audit_record_id, policy.reference,
-                                           source.as_json(), self.clock())
+                                           source.as_json(), self.clock(),
+                                           trace_id=tracing.trace_id())
             await self._append(event)
             return event.record_id
 
@@ -544,11 +579,12 @@ class Pipeline:
             answer_entities=checked.counts, answer_operators=checked.operators,
             blocked_after_streaming=checked.blocked,
             placeholders_restored=restore is not unchanged, usage=spending["usage"],
-            cost=spending["cost"], policy=policy.reference)
+            cost=spending["cost"], policy=policy.reference, trace_id=tracing.trace_id())
         record_id = event.record_id
         await self._append_holding(event)
         log.info("answered", request_id=request_id, provider=provider.id)
         self._count("forward", tenant, "answered")
+        tracing.note(decision="answered")
         common["audit_record_id"] = record_id
         return [response(
             request_id, "answered", reasons=[], messages=list(answer.messages),
@@ -578,11 +614,13 @@ class Pipeline:
         tenant = message.get("tenant") if isinstance(message, dict) else None
         known_tenant = tenant if tenant in self.policy.policy.tenant_ids else None
         event = audit_events.forward_refused(source.as_json(), request_id, known_tenant,
-                                             problem, self.policy.reference, self.clock())
+                                             problem, self.policy.reference, self.clock(),
+                                             trace_id=tracing.trace_id())
         record_id = event.record_id
         appended = await self._append(event)
         log.warning("forward message refused", code=problem.code, **source.as_json())
         self._count("forward", known_tenant, "refused", [problem.code])
+        tracing.note(decision="refused", reasons=[problem.code])
         if not appended.created or request_id is None or await self._off_loop(
                 self.audit.records_for_request, request_id) != [appended.record]:
             return []
@@ -612,7 +650,10 @@ class Pipeline:
         """Detect personal data in the answer (same time limit as prompts) and apply the
         operators the policy gives this request's tenant, purpose and classification."""
         messages = tuple(ChatMessage("assistant", m["content"]) for m in answer.messages)
-        detection = await self.detection.detect(messages, None)
+        with tracing.span("douane.detection"):
+            tracing.note(messages=len(messages))
+            detection = await self.detection.detect(messages, None)
+            tracing.note(entities=len(detection.findings), outcome="ok")
         plan = plan_answer(messages, detection.findings, rules, tenant=tenant)
         return plan.complete(await self._keyed_tokens(plan.keyed, request_id))
 
@@ -621,12 +662,15 @@ class Pipeline:
         common: dict[str, Any],
     ) -> list[Outgoing]:
         event = audit_events.failed(request_id, common["tenant"], provider_id, reasons,
-                                    self.policy.reference, self.clock())
+                                    self.policy.reference, self.clock(),
+                                    trace_id=tracing.trace_id())
         record_id = event.record_id
         await self._append_holding(event)
         log.warning("failed", request_id=request_id, provider=provider_id,
                     codes=[r.get("code") for r in reasons])
         self._count("forward", common["tenant"], "failed", [str(r.get("code")) for r in reasons])
+        if tracing.enabled():
+            tracing.note(decision="failed", reasons=[str(r.get("code")) for r in reasons])
         # the audit record keeps what each provider answered; the caller gets what to do
         return [response(request_id, "failed", reasons=client_reasons(reasons),
                          provider=provider_id,
@@ -696,6 +740,15 @@ def shadow_decision(shadow: LoadedPolicy, request: GovernedRequest, detection: D
             "model": verdict.model if verdict.provider else None,
             "operators": dict(sorted(verdict.operators.items())),
             "reasons": [r.code for r in verdict.reasons]}
+
+
+def _with_trace_context(outgoing: list[Outgoing]) -> list[Outgoing]:
+    """The messages with the current span's context in their headers (none: tracing is off):
+    the forward stage continues the trace from the forward message's."""
+    headers = tracing.kafka_headers()
+    if not headers:
+        return outgoing
+    return [dataclasses.replace(message, headers=headers) for message in outgoing]
 
 
 def _same_source(record: StoredRecord, source: Source) -> bool:

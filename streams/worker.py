@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from streams.adapters import metrics
+from streams.adapters import metrics, tracing
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.open import describe, open_audit_log
 from streams.adapters.audit.protocols import AUDIT_UNAVAILABLE
@@ -165,7 +165,12 @@ def run_worker(settings: Settings) -> int:
     if pipeline.shadow is not None and settings.policy_shadow_path is not None:
         pipeline.audit.append(audit_shadow(pipeline, settings.policy_shadow_path,
                                            settings.app_id))
-    asyncio.run(_serve(settings, pipeline, audit_log))
+    # after the detection processes are started: they export nothing
+    tracing.start_tracing("douane-worker", dict(settings.otel_env))  # when configured
+    try:
+        asyncio.run(_serve(settings, pipeline, audit_log))
+    finally:
+        tracing.stop_tracing()  # the spans still queued leave now
     return 0
 
 

@@ -51,6 +51,7 @@ from streams.cli.witness import (
 from streams.config import Settings
 from streams.core import merkle
 from streams.core.audit import AUDIT_KINDS, ChainEntry, format_timestamp
+from streams.core.audit_events import TRACE_ID
 from streams.core.audit_query import (
     FIELDS,
     MANY_VALUED,
@@ -115,6 +116,9 @@ def register(commands: Commands) -> None:
     query.add_argument("--policy-hash", action="append", default=[],
                        help="policy SHA-256 (a prefix is enough; repeatable)")
     query.add_argument("--request-id", action="append", default=[])
+    query.add_argument("--trace-id", action="append", default=[], type=trace_id,
+                       help="the records of the requests of this trace (32 hex digits, as "
+                            "tracing systems show it; repeatable)")
     query.add_argument("--count-by", type=count_fields, metavar="FIELD[,FIELD...]",
                        help="count records instead of listing them, grouped by these fields: "
                             f"{', '.join(FIELDS)}")
@@ -418,6 +422,16 @@ def moment(value: str, now: datetime | None = None) -> str:
     return format_timestamp(parsed)
 
 
+def trace_id(value: str) -> str:
+    """A W3C trace id: 32 hex digits (any case, as tracing systems show them)."""
+    folded = value.strip().lower()
+    if not TRACE_ID.match(folded) or folded == "0" * 32:
+        raise argparse.ArgumentTypeError(
+            f"{value[:64]!r} is not a trace id: 32 hex digits, not all zero (the trace id of "
+            "a W3C traceparent, as tracing systems show it)")
+    return folded
+
+
 def count_fields(value: str) -> tuple[str, ...]:
     fields = tuple(f.strip().lower() for f in value.split(",") if f.strip())
     unknown = [f for f in fields if f not in FIELDS]
@@ -450,12 +464,12 @@ def filters_from(args: argparse.Namespace) -> AuditQuery:
                       classifications=tuple(args.classification),
                       purposes=tuple(args.purpose), reason_codes=tuple(args.reason),
                       policy_hashes=tuple(args.policy_hash),
-                      request_ids=tuple(args.request_id))
+                      request_ids=tuple(args.request_id), trace_ids=tuple(args.trace_id))
 
 
 SUMMARY_COLUMNS = ("seq", "occurred_at", "record_id", "kind", "tenant", "request_id", "decision",
                    "classification", "purpose", "provider", "jurisdiction", "reasons",
-                   "entities", "policy_sha256", "key_id")
+                   "entities", "policy_sha256", "key_id", "trace_id")
 TABLE_COLUMNS = ("seq", "occurred_at", "kind", "tenant", "request_id", "decision",
                  "classification", "provider", "reasons", "entities")
 
@@ -479,7 +493,7 @@ def summary(record: StoredRecord) -> dict[str, Any]:
         "provider": one("provider"), "jurisdiction": one("jurisdiction"),
         "reasons": ";".join(values(payload, "reason")),
         "entities": ";".join(f"{k}={v}" for k, v in sorted(entities.items())),
-        "policy_sha256": one("policy"), "key_id": record.key_id,
+        "policy_sha256": one("policy"), "key_id": record.key_id, "trace_id": one("trace"),
     }
 
 

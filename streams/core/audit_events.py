@@ -13,6 +13,7 @@ wrote reach a record only as the policy declares them or as their digest (decide
 from __future__ import annotations
 
 import base64
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -57,12 +58,24 @@ __all__ = [
 
 Json = Mapping[str, Any]
 MAX_PROBLEMS_RECORDED = 20  # a refused policy change records its first problems and the count
+TRACE_ID = re.compile(r"^[0-9a-f]{32}$")  # W3C trace id: 16 bytes in lowercase hex
+
+
+def _traced(details: dict[str, Any], trace_id: str | None) -> dict[str, Any]:
+    """``details`` with the id of the trace the request travelled in (docs/audit.md, "Trace
+    ids"), when it has one: a record of a request traced by nobody has no such field."""
+    if trace_id is None:
+        return details
+    if not TRACE_ID.match(trace_id) or trace_id == "0" * 32:
+        raise ValueError("a trace id is 32 lowercase hex digits, not all zero (W3C Trace "
+                         "Context)")
+    return {**details, "trace_id": trace_id}
 
 # ---------------------------------------------------------------- stage 1: admit
 
 
 def decided(decision: Decision, now: datetime, *, source: Json | None = None,
-            shadow: Json | None = None) -> AuditEvent:
+            shadow: Json | None = None, trace_id: str | None = None) -> AuditEvent:
     """``admitted`` or ``blocked``: the decision, the facts it rested on and why; with the
     Kafka coordinates of the message decided (``source``) and what a shadow policy set would
     have decided (``shadow``) when the pipeline has them."""
@@ -108,32 +121,32 @@ def decided(decision: Decision, now: datetime, *, source: Json | None = None,
     if shadow is not None:
         details["shadow"] = dict(shadow)
     return AuditEvent(decision.audit_record_id, decision.audit_kind, request.id,
-                      request.tenant, now, details)
+                      request.tenant, now, _traced(details, trace_id))
 
 
 def intake_rejected(rejection: Rejection, record_id: str, size: int, source: Json,
-                    policy: Json, now: datetime) -> AuditEvent:
+                    policy: Json, now: datetime, trace_id: str | None = None) -> AuditEvent:
     """``rejected``: a message that is not a valid request (``size``: its length in bytes)."""
     reason = {"code": rejection.code, "message": rejection.message}
     return AuditEvent(
         record_id=record_id, kind="rejected", request_id=rejection.request_id,
         tenant=rejection.tenant, occurred_at=now,
-        details={"reasons": [reason], "path": rejection.path,
-                 "byte_offset": rejection.byte_offset, "size": size,
-                 "source": dict(source), "policy": dict(policy),
-                 **({"undeclared": dict(rejection.undeclared)} if rejection.undeclared
-                    else {})},
+        details=_traced({"reasons": [reason], "path": rejection.path,
+                         "byte_offset": rejection.byte_offset, "size": size,
+                         "source": dict(source), "policy": dict(policy),
+                         **({"undeclared": dict(rejection.undeclared)} if rejection.undeclared
+                            else {})}, trace_id),
     )
 
 
 def detector_failed(request_id: str, tenant: str, reason: Reason, source: Json, policy: Json,
-                    now: datetime) -> AuditEvent:
+                    now: datetime, trace_id: str | None = None) -> AuditEvent:
     """``blocked`` without a decision: detection failed, so the request is not sent."""
     return AuditEvent(
         record_id=f"{request_id}/blocked", kind="blocked", request_id=request_id, tenant=tenant,
         occurred_at=now,
-        details={"decision": "block", "reasons": [reason.as_json()], "source": dict(source),
-                 "policy": dict(policy)},
+        details=_traced({"decision": "block", "reasons": [reason.as_json()],
+                         "source": dict(source), "policy": dict(policy)}, trace_id),
     )
 
 
@@ -141,63 +154,68 @@ def detector_failed(request_id: str, tenant: str, reason: Reason, source: Json, 
 
 
 def forwarded(request_id: str, tenant: str, target: Provider, body: Json,
-              admitted_record: str, policy: Json, source: Json, now: datetime) -> AuditEvent:
+              admitted_record: str, policy: Json, source: Json, now: datetime,
+              trace_id: str | None = None) -> AuditEvent:
     """``forwarded``: one per provider that receives the request, durable before the call."""
     return AuditEvent(
         record_id=f"{request_id}/forwarded/{target.id}", kind="forwarded",
         request_id=request_id, tenant=tenant, occurred_at=now,
-        details={"provider": target.id, "endpoint": target.endpoint,
-                 "jurisdiction": target.jurisdiction, "model": body.get("model"),
-                 "forwarded_sha256": forwarded_digest(dict(body)),
-                 "admitted_record": admitted_record, "policy": dict(policy),
-                 "source": dict(source)},
+        details=_traced({"provider": target.id, "endpoint": target.endpoint,
+                         "jurisdiction": target.jurisdiction, "model": body.get("model"),
+                         "forwarded_sha256": forwarded_digest(dict(body)),
+                         "admitted_record": admitted_record, "policy": dict(policy),
+                         "source": dict(source)}, trace_id),
     )
 
 
 def forward_refused(source: Json, request_id: str | None, tenant: str | None,
-                    problem: Reason, policy: Json, now: datetime) -> AuditEvent:
+                    problem: Reason, policy: Json, now: datetime,
+                    trace_id: str | None = None) -> AuditEvent:
     """``rejected`` by the forward stage: a message not sent (nothing was called), recorded by
     its place on the topic; ``request_id`` and ``tenant`` only when they may be recorded."""
     return AuditEvent(
         record_id=f"forward-refused/{source['topic']}/{source['partition']}/{source['offset']}",
         kind="rejected", request_id=request_id, tenant=tenant, occurred_at=now,
-        details={"reasons": [problem.as_json()], "source": dict(source),
-                 "policy": dict(policy)})
+        details=_traced({"reasons": [problem.as_json()], "source": dict(source),
+                         "policy": dict(policy)}, trace_id))
 
 
 def answered(request_id: str, tenant: str, now: datetime, *, provider: str,
              model: str | None, choices: int, failed_over_from: Sequence[str], streamed: bool,
              answer_entities: Json, answer_operators: Json,
              blocked_after_streaming: Sequence[str], placeholders_restored: bool,
-             usage: Json | None, cost: Json | None, policy: Json) -> AuditEvent:
+             usage: Json | None, cost: Json | None, policy: Json,
+             trace_id: str | None = None) -> AuditEvent:
     """``answered``: which provider answered, what the answer check found and did, and the
     tokens used and what they cost (``streams.core.pricing.usage_and_cost``)."""
     return AuditEvent(
         record_id=f"{request_id}/answered", kind="answered", request_id=request_id,
         tenant=tenant, occurred_at=now,
-        details={"provider": provider,
-                 "model": model,
-                 "choices": choices,
-                 "failed_over_from": list(failed_over_from),
-                 "streamed": streamed,
-                 "answer_entities": dict(answer_entities),
-                 "answer_operators": dict(answer_operators),
-                 # a streamed answer left piece by piece: a block can only be recorded
-                 "answer_blocked_after_streaming": list(blocked_after_streaming),
-                 "placeholders_restored": placeholders_restored,
-                 "usage": None if usage is None else dict(usage),
-                 "cost": None if cost is None else dict(cost),
-                 "policy": dict(policy)},
+        details=_traced({"provider": provider,
+                         "model": model,
+                         "choices": choices,
+                         "failed_over_from": list(failed_over_from),
+                         "streamed": streamed,
+                         "answer_entities": dict(answer_entities),
+                         "answer_operators": dict(answer_operators),
+                         # a streamed answer left piece by piece: a block can only be recorded
+                         "answer_blocked_after_streaming": list(blocked_after_streaming),
+                         "placeholders_restored": placeholders_restored,
+                         "usage": None if usage is None else dict(usage),
+                         "cost": None if cost is None else dict(cost),
+                         "policy": dict(policy)}, trace_id),
     )
 
 
 def failed(request_id: str, tenant: str | None, provider: str,
-           reasons: Sequence[Mapping[str, str]], policy: Json, now: datetime) -> AuditEvent:
+           reasons: Sequence[Mapping[str, str]], policy: Json, now: datetime,
+           trace_id: str | None = None) -> AuditEvent:
     """``failed``: the request got no answer, and why (``reasons``: codes and messages)."""
     return AuditEvent(
         record_id=f"{request_id}/failed", kind="failed", request_id=request_id, tenant=tenant,
-        occurred_at=now, details={"provider": provider, "reasons": [dict(r) for r in reasons],
-                                  "policy": dict(policy)},
+        occurred_at=now, details=_traced({"provider": provider,
+                                          "reasons": [dict(r) for r in reasons],
+                                          "policy": dict(policy)}, trace_id),
     )
 
 

@@ -64,12 +64,14 @@ FIELDS: dict[str, Callable[[Mapping[str, Any]], tuple[str, ...]]] = {
     "reason": _reasons,
     "entity-type": _entities,
     "policy": _policy,
+    # the trace the request travelled in (docs/audit.md, "Trace ids")
+    "trace": lambda p: _one(_details(p).get("trace_id")),
     "day": lambda p: _one(str(p.get("occurred_at", ""))[:10]),
     "month": lambda p: _one(str(p.get("occurred_at", ""))[:7]),
 }
 # fields whose values are codes a person may type in any case: PERSON, person, Person
 CASE_INSENSITIVE = frozenset({"decision", "jurisdiction", "classification", "reason",
-                              "entity-type"})
+                              "entity-type", "trace"})
 MANY_VALUED = frozenset({"reason", "entity-type"})
 
 

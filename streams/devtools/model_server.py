@@ -109,6 +109,7 @@ def build_app(checker: AuditChecker | None, model_ids: tuple[str, ...],
             "audit_record_id": audit_record_id,
             "audit_verified": check.verified,
             "audit_problem": check.problem,
+            "traceparent": request.headers.get("traceparent"),  # douane's provider-call span
             "body": body,
         })
         if checker and not check.verified:

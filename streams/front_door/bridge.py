@@ -24,6 +24,7 @@ from typing import Any
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from streams.adapters import tracing
 from streams.adapters.kafka_security import KafkaConnection, start_client
 from streams.core.tenant_topics import (
     PER_TENANT,
@@ -99,9 +100,10 @@ class KafkaBridge:
                 self.abandon_after_s, self._done, request_id)
             self._on_done[request_id] = (on_done, timer)
         try:
+            # the caller's span (the front door's request span) goes along, when traced
             await self.producer.send_and_wait(
                 topic, json.dumps(request, ensure_ascii=False).encode("utf-8"),
-                key=request_id.encode())
+                key=request_id.encode(), headers=list(tracing.kafka_headers()) or None)
         except BaseException:
             self.waiting.pop(request_id, None)
             self._done(request_id)  # never published: nothing will answer it

@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from streams.adapters import metrics
+from streams.adapters import metrics, tracing
 from streams.adapters.providers.fallback import allowed_ids
 from streams.config import Settings
 from streams.core.loaded_policy import LoadedPolicy
@@ -109,6 +109,30 @@ async def measure(request: web.Request, handler: Any) -> web.StreamResponse:
         metrics.FRONT_DOOR_REQUESTS.labels(
             tenant, metrics.closed_label(status, metrics.HTTP_STATUSES)).inc()
         metrics.FRONT_DOOR_SECONDS.observe(time.perf_counter() - started)
+
+
+@web.middleware
+async def traced(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The API's requests in a span continuing the caller's trace (its ``traceparent``
+    header), whose context the request carries on Kafka (``bridge``). Attributes: the route,
+    the status and the API key's tenant (one the policy declares)."""
+    if not request.path.startswith("/v1/") or not tracing.enabled():
+        return await handler(request)  # type: ignore[no-any-return]
+    with tracing.span("douane.front_door.request", tracing.parent_of(request.headers),
+                      tracing.SpanKind.SERVER):
+        status = 500
+        try:
+            response: web.StreamResponse = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as error:
+            status = error.status
+            raise
+        finally:
+            caller = request.get(CALLER)
+            tracing.note(status_code=status, tenant=tracing.declared(
+                caller.tenant if caller is not None else None,
+                request.app[FRONT_DOOR].policy.policy.tenant_ids))
 
 
 @web.middleware
@@ -330,7 +354,7 @@ async def front_door_metrics(request: web.Request) -> web.Response:
 
 def build_app(door: FrontDoor) -> web.Application:
     # aiohttp stops reading a body past this (one sent in chunks has no length to check first)
-    app = web.Application(middlewares=[measure, authenticate],
+    app = web.Application(middlewares=[measure, traced, authenticate],
                           client_max_size=door.max_message_bytes + 1)
     app[FRONT_DOOR] = door
     app.router.add_post("/v1/chat/completions", chat_completions)
@@ -349,6 +373,7 @@ async def serve(settings: Settings, port: int, host: str, timeout_s: float | Non
     from streams.worker import load_policy
 
     policy = load_policy(settings.policy_path)
+    tracing.start_tracing("douane-front-door", dict(settings.otel_env))  # when configured
     kafka = kafka_connection(settings, "front-door")
     # only the topics it uses: its principal may see no others (the worker makes the rest)
     tenants = sorted(policy.policy.tenant_ids)
@@ -382,3 +407,4 @@ async def serve(settings: Settings, port: int, host: str, timeout_s: float | Non
         await runner.cleanup()
         await watch.stop()
         await bridge.stop()
+        tracing.stop_tracing()

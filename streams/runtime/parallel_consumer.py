@@ -248,8 +248,9 @@ class ParallelConsumer:
             sending = True
             try:
                 for message in outgoing[len(queued):]:
-                    queued.append(await self.producer.send(message.topic, message.value,
-                                                           key=message.key))
+                    queued.append(await self.producer.send(
+                        message.topic, message.value, key=message.key,
+                        headers=list(message.headers) or None))
                 sending = False
                 await asyncio.gather(*queued)
                 return

@@ -20,6 +20,7 @@ from streams.core.keyring import WORKER
 from streams.services.audit_log import open_writer
 
 REASON_MESSAGE = "no provider may receive sensitive data for tenant tax-office"
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"  # c-1 travelled in this trace
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +41,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ("c-1", "admitted", "city-of-lyon", datetime(2026, 11, 25, 8, 0, tzinfo=UTC),
          {"decision": "forward", "provider": "mistral-eu", "entities": {"EMAIL_ADDRESS": 1},
           "classification": "internal", "purpose": "drafting", "provider_jurisdiction": "EU",
-          "reasons": [{"code": "classification-raised", "message": "raised to internal"}]}),
+          "reasons": [{"code": "classification-raised", "message": "raised to internal"}],
+          "trace_id": TRACE}),
     ]
     with open_writer(settings, WORKER) as log:
         for request_id, kind, tenant, when, details in events:
@@ -82,10 +84,15 @@ def query(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     (["--purpose", "drafting"], ["c-1"]),
     (["--reason", "classification-raised"], ["b-1", "c-1"]),
     (["--reason", "no-allowed-provider", "--tenant", "city-of-lyon"], []),
+    (["--trace-id", TRACE], ["c-1"]),
+    (["--trace-id", TRACE.upper()], ["c-1"]),  # as some tracing systems show it
+    (["--trace-id", "f" * 32, "--trace-id", TRACE], ["c-1"]),
+    (["--trace-id", "f" * 32], []),
 ], ids=["all", "tenant", "decision", "entity", "provider", "since-date", "until-date",
         "offset", "one-second", "request", "limit", "decisions-combine", "tenants-and-decision",
         "providers", "requests", "entity-any-case", "entities", "entity-never-found",
-        "jurisdiction", "classifications", "purpose", "reason", "reason-and-tenant"])
+        "jurisdiction", "classifications", "purpose", "reason", "reason-and-tenant", "trace",
+        "trace-upper-case", "traces", "trace-never-seen"])
 def test_filters(capsys: pytest.CaptureFixture[str], args: list[str],
                  expected: list[str]) -> None:
     lines = query(capsys, *args, "--format", "jsonl").splitlines()
@@ -96,6 +103,17 @@ def test_csv_has_one_header_and_a_row_per_record(capsys: pytest.CaptureFixture[s
     rows = list(csv.DictReader(io.StringIO(query(capsys, "--format", "csv"))))
     assert [r["request_id"] for r in rows] == ["a-1", "b-1", "c-1"]
     assert rows[0]["entities"] == "PERSON=2" and rows[1]["decision"] == "block"
+    assert [r["trace_id"] for r in rows] == ["", "", TRACE]  # from a record back to its trace
+
+
+@pytest.mark.parametrize("given", ["4bf92f35", "0" * 32, "g" * 32])
+def test_a_trace_id_that_is_not_one_is_named(capsys: pytest.CaptureFixture[str],
+                                             given: str) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["audit", "query", "--trace-id", given])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument --trace-id: '{given}' is not a trace id: 32 hex digits" in err
 
 
 def test_csv_of_nothing_still_has_the_header(capsys: pytest.CaptureFixture[str]) -> None:

@@ -104,6 +104,9 @@ FORBIDDEN_IMPORTS = (
     # keys: the core never holds a key store, a token or key files (signatures are checked
     # through verify functions the adapters pass in; keyed tokens are obtained outside)
     "cryptography", "pkcs11",
+    # telemetry: spans and their export live in streams/adapters/tracing.py; the core gets a
+    # trace id as a value
+    "opentelemetry",
     # douane's own outer rings (tests/unit/test_layout.py checks the rest of douane)
     "streams.adapters", "streams.services", "streams.cli", "streams.devtools",
     "streams.runtime", "streams.front_door", "streams.config", "streams.pipeline",

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from streams.adapters.tracing import tracing_configured
 from streams.config import project_root
 
 PROFILE = project_root() / "deploy" / "production"
@@ -32,7 +33,9 @@ DATASOURCE_FILE = PROFILE / "grafana" / "provisioning" / "datasources" / "promet
 DASHBOARD_PROVIDER_FILE = PROFILE / "grafana" / "provisioning" / "dashboards" / "douane.yml"
 
 WORKERS = ("worker-1", "worker-2")
-SERVICES = {"kafka", "postgres", "model", *WORKERS, "front-door", "prometheus", "grafana"}
+SERVICES = {"kafka", "postgres", "model", *WORKERS, "front-door", "prometheus", "grafana",
+            "otel-collector"}
+COLLECTOR_FILE = PROFILE / "otel-collector" / "config.yaml"
 
 # The alerts issue 19 asks for, each with the metric it must watch.
 REQUIRED_ALERTS = {
@@ -218,6 +221,23 @@ def test_prometheus_scrapes_every_worker_and_the_front_door(
     prometheus = services["prometheus"]
     assert _mount(prometheus, PROMETHEUS_FILE) == "/etc/prometheus/prometheus.yml"
     assert config["rule_files"] == [_mount(prometheus, ALERTS_FILE)]
+
+
+def test_workers_and_the_front_door_send_traces_to_the_collector(
+        resolved_compose: dict[str, Any]) -> None:
+    services = resolved_compose["services"]
+    config = yaml.safe_load(COLLECTOR_FILE.read_text("utf-8"))
+    port = config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].rsplit(":", 1)[1]
+    assert "otlp" in config["service"]["pipelines"]["traces"]["receivers"]
+    for name in (*WORKERS, "front-door"):
+        environment = services[name]["environment"]
+        assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://otel-collector:{port}"
+        assert tracing_configured(environment)  # what the process itself decides from it
+    instances = {services[name]["environment"]["OTEL_RESOURCE_ATTRIBUTES"] for name in WORKERS}
+    assert len(instances) == len(WORKERS)
+    collector = services["otel-collector"]
+    assert _mount(collector, COLLECTOR_FILE) == "/etc/otelcol/config.yaml"
+    assert "ports" not in collector  # the compose network only
 
 
 def test_grafana_provisions_the_dashboard_file(resolved_compose: dict[str, Any]) -> None:

@@ -97,6 +97,7 @@ class AuditQuery:
     purposes: tuple[str, ...] = ()
     reason_codes: tuple[str, ...] = ()
     policy_hashes: tuple[str, ...] = ()  # SHA-256 prefixes
+    trace_ids: tuple[str, ...] = ()  # details.trace_id (32 hex digits)
 
     def detail_filters(self) -> dict[str, tuple[str, ...]]:
         """The filters on the signed details, by field name (see ``streams.core.audit_query``),
@@ -104,7 +105,8 @@ class AuditQuery:
         wanted = {"decision": self.decisions, "entity-type": self.entity_types,
                   "provider": self.providers, "jurisdiction": self.jurisdictions,
                   "classification": self.classifications, "purpose": self.purposes,
-                  "reason": self.reason_codes, "policy": self.policy_hashes}
+                  "reason": self.reason_codes, "policy": self.policy_hashes,
+                  "trace": self.trace_ids}
         return {field: tuple(fold(field, v) for v in given)
                 for field, given in wanted.items() if given}
 

@@ -67,9 +67,12 @@ class CallContext:
 
     request_id: str
     audit_record_id: str
+    # W3C trace context of the call's span (traceparent, tracestate): none when tracing is off
+    trace: tuple[tuple[str, str], ...] = ()
 
     def headers(self) -> dict[str, str]:
-        return {REQUEST_ID_HEADER: self.request_id, AUDIT_RECORD_HEADER: self.audit_record_id}
+        return {REQUEST_ID_HEADER: self.request_id, AUDIT_RECORD_HEADER: self.audit_record_id,
+                **dict(self.trace)}
 
 
 class Adapter(Protocol):

@@ -10,6 +10,7 @@ return that audit record's id; if it raises, nothing is sent (fail closed).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from streams.adapters import metrics
+from streams.adapters import metrics, tracing
 from streams.adapters.providers.base import (
     Adapter,
     CallContext,
@@ -135,7 +136,7 @@ class Delivery:
             try:
                 async with self.limits.slot(provider, body):
                     return await self._measured_call(provider, body, context, on_text,
-                                                     streamed), None
+                                                     streamed, attempt), None
             except ProviderError as error:
                 delay = None if streamed.started else self.retry.delay_before(attempt, error)
                 log.warning("provider call failed", request_id=context.request_id,
@@ -147,29 +148,37 @@ class Delivery:
 
     async def _measured_call(
         self, provider: Provider, body: dict[str, Any], context: CallContext,
-        on_text: OnText | None, streamed: _Streamed,
+        on_text: OnText | None, streamed: _Streamed, attempt: int = 1,
     ) -> ProviderAnswer:
         """One call, counted in the provider's metrics (its id is one the policy declares:
-        only the policy's providers are ever handed in)."""
+        only the policy's providers are ever handed in), in a span of its own whose context
+        the provider receives (``traceparent``)."""
         in_flight = metrics.PROVIDER_IN_FLIGHT.labels(provider.id)
         in_flight.inc()
         started = time.perf_counter()
         outcome = "ok"
-        try:
-            if on_text is None:
-                return await self.gateway.complete(provider, body, context)
-            return await self._stream(provider, body, context, on_text, streamed)
-        except ProviderError as error:
-            outcome = metrics.closed_label(error.kind, metrics.PROVIDER_ERROR_KINDS)
-            metrics.PROVIDER_ERRORS.labels(provider.id, outcome).inc()
-            raise
-        except BaseException:
-            outcome = metrics.OTHER
-            raise
-        finally:
-            in_flight.dec()
-            metrics.PROVIDER_SECONDS.labels(provider.id, outcome).observe(
-                time.perf_counter() - started)
+        with tracing.span("douane.provider.call", kind=tracing.SpanKind.CLIENT):
+            tracing.note(provider=tracing.Declared(provider.id), attempt=attempt,
+                         streamed=on_text is not None)
+            trace_headers = tracing.http_headers()
+            if trace_headers:
+                context = dataclasses.replace(context, trace=tuple(trace_headers.items()))
+            try:
+                if on_text is None:
+                    return await self.gateway.complete(provider, body, context)
+                return await self._stream(provider, body, context, on_text, streamed)
+            except ProviderError as error:
+                outcome = metrics.closed_label(error.kind, metrics.PROVIDER_ERROR_KINDS)
+                metrics.PROVIDER_ERRORS.labels(provider.id, outcome).inc()
+                tracing.note(error_kind=error.kind, status_code=error.status)
+                raise
+            except BaseException:
+                outcome = metrics.OTHER
+                raise
+            finally:
+                in_flight.dec()
+                metrics.PROVIDER_SECONDS.labels(provider.id, outcome).observe(
+                    time.perf_counter() - started)
 
     async def _stream(
         self, provider: Provider, body: dict[str, Any], context: CallContext, on_text: OnText,
