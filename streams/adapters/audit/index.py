@@ -70,6 +70,12 @@ def indexed_up_to(db: Database) -> int:
     return int(row["k"] or 0) if row is not None else 0
 
 
+def indexed(filters: AuditQuery) -> bool:
+    """True if the index has a column or values for every filter (a filter it does not keep,
+    such as a trace id, is answered by reading the records)."""
+    return all(field in _COLUMN or field in MANY_FIELDS for field in filters.detail_filters())
+
+
 def covers_log(db: Database) -> bool:
     """Whether the index covers every record (then searches may use it)."""
     row = db.execute("SELECT max(seq) AS n FROM audit_records").fetchone()

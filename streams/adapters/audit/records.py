@@ -132,7 +132,7 @@ class SqlRecords:
         covers the log, by reading every record of the tenants, kinds and time range asked
         otherwise; each one checked against the filters from its signed payload."""
         with self._lock:
-            indexed = index.covers_log(self._db)
+            indexed = index.indexed(filters) and index.covers_log(self._db)
         if indexed:
             return self._query_indexed(filters)
         return self._query_scan(filters)
@@ -160,9 +160,10 @@ class SqlRecords:
     def indexed_page(self, filters: AuditQuery, before_seq: int | None,
                      limit: int) -> tuple[list[StoredRecord], int] | None:
         """The newest ``limit`` records matching ``filters`` below ``before_seq`` and how many
-        match in all, from the search index; None if the index does not cover the log."""
+        match in all, from the search index; None if the index does not cover the log or
+        keep one of the filters."""
         with self._lock:
-            if not index.covers_log(self._db):
+            if not (index.indexed(filters) and index.covers_log(self._db)):
                 return None
             seqs = index.page_seqs(self._db, filters, before_seq, limit)
             total = index.count(self._db, filters)
@@ -176,9 +177,9 @@ class SqlRecords:
 
     def indexed_overview(self, filters: AuditQuery) -> Overview | None:
         """The overview's figures from the daily counts and the search index; None if the
-        index does not cover the log."""
+        index does not cover the log or keep one of the filters."""
         with self._lock:
-            if not index.covers_log(self._db):
+            if not (index.indexed(filters) and index.covers_log(self._db)):
                 return None
             return index.overview(self._db, filters)
 
