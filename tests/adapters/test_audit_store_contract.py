@@ -198,6 +198,8 @@ def test_concurrent_appends_from_two_stores_stay_contiguous(
         report = backend.verify(stores[0])
         assert report.ok, report.problem
         assert report.latest_checkpoint is not None and report.latest_checkpoint >= 50
+        # each commit indexed its own records, whichever store made it
+        assert stores[1].index_covers_log() and stores[1].check_index().ok
     finally:
         for opened in stores:
             opened.close()
