@@ -12,6 +12,8 @@ policy_in_force the policy set the worker runs, as the audit log records it (DPO
 evidence        evidence bundles, inclusion proofs, the witness quorum check
 report          the transparency report of a period, from the log or a bundle
 report_formats  the report as CSV, self-contained HTML (fr/en) and a text summary
+audit_search    the console's search (pages of records, newest first) and overview (requests by
+                day and status, entity types, providers, jurisdictions, reasons, tenants)
 
 Services never print and never parse arguments (that is ``streams/cli/``); they take their
 stores and the audit writer as arguments, so a process opens each once.

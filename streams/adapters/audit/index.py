@@ -85,11 +85,16 @@ def covers_log(db: Database) -> bool:
 
 def add(backend: Backend, records: Payloads) -> bool:
     """Inside the append transaction: index ``records`` if the index reaches the one before
-    them (else False: ``GroupCommitLog.catch_up_index`` will)."""
+    them, up to a missing seq if any; False if some were left out (then
+    ``GroupCommitLog.catch_up_index`` indexes them when it can)."""
     if not records:
         return True
     if indexed_up_to(backend) != records[0][0] - 1:
         return False
+    contiguous = next((n for n in range(1, len(records))
+                       if records[n][0] != records[n - 1][0] + 1), len(records))
+    whole = contiguous == len(records)
+    records = records[:contiguous]  # a record missing in between: the rest waits
     entries: list[Values] = []
     many: list[Values] = []
     counts: Counter[tuple[str, str, str, str, str]] = Counter()
@@ -102,7 +107,7 @@ def add(backend: Backend, records: Payloads) -> bool:
     backend.execute_many(_INSERT_ENTRY, entries)
     backend.execute_many(_INSERT_VALUE, many)
     backend.execute_many(_ADD_COUNT, [(*key, n) for key, n in sorted(counts.items())])
-    return True
+    return whole
 
 
 def payloads_after(db: Database, seq: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
