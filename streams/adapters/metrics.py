@@ -52,7 +52,7 @@ REASON_CODES = frozenset({
     "unknown-purpose", "purpose-not-allowed", "unknown-classification", "classification-raised",
     "prompt-too-large", "language-not-supported", "language-fallback", "blocked-entity",
     "operator-unavailable", "no-residency-rule", "no-allowed-provider", "model-not-allowed",
-    "routed", "redacted", "detector-failed",
+    "routed", "redacted", "detector-failed", "budget-exhausted", "budget-rerouted",
     # the forward stage (streams.pipeline, streams.adapters.providers.delivery)
     NOT_ADMITTED, FORWARD_VERSION_UNKNOWN, FORWARD_MALFORMED, "delivery-uncertain",
     "provider-failed", "provider-unavailable",
@@ -60,7 +60,7 @@ REASON_CODES = frozenset({
 })
 # reasons that explain a decision without being why a request was stopped
 INFORMATIONAL_REASONS = frozenset({"classification-raised", "language-fallback", "routed",
-                                   "redacted"})
+                                   "redacted", "budget-rerouted"})
 PROVIDER_ERROR_KINDS = frozenset(get_args(ErrorKind))
 CIRCUIT_STATES = ("closed", "half-open", "open")
 DEAD_LETTER_CAUSES = frozenset({"processing-failed", "unpublishable"})
