@@ -27,8 +27,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from streams.core.pricing import QUANTUM, UnreadableCost, format_amount, price_in_force
 from streams.core.policy import Budget, Provider
+from streams.core.pricing import QUANTUM, UnreadableCost, format_amount, price_in_force
 
 BudgetStatus = Literal["within", "warn", "exhausted"]
 NO_PURPOSE = ""  # the ledger's purpose for requests that declared none
@@ -125,8 +125,8 @@ def charges(provider: Provider, on: date) -> bool:
 # ------------------------------------------------------------------ the ledger, from the log
 
 
-def ledger_entry(payload: Mapping[str, Any],
-                 purpose_of: Mapping[str, str | None] | None = None) -> tuple[LedgerKey, int] | None:
+def ledger_entry(payload: Mapping[str, Any], purpose_of: Mapping[str, str | None] | None = None,
+                 ) -> tuple[LedgerKey, int] | None:
     """The ledger row an ``answered`` record's payload adds to, and how many millionths; None
     for another kind, or an answer without a cost. The purpose is the record's own
     (``details.purpose``); records written before it was recorded take the one of their
