@@ -118,6 +118,10 @@ AUDIT_APPEND_SECONDS = Histogram(
     "douane_audit_append_seconds", "One audit record appended (signed, group-committed, "
     "durable), by record kind", ["kind"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+BUDGET_ALERTS = Counter(
+    "douane_budget_alerts", "Budgets that reached their warning threshold (warn) or their "
+    "monthly amount (exhausted): once per budget, month and status across all workers, by "
+    "tenant", ["tenant", "status"])
 AUDIT_APPEND_FAILURES = Counter(
     "douane_audit_append_failures", "Audit appends that failed because the store could not "
     "write (the message is held, never forwarded without its record)")

@@ -39,6 +39,7 @@ from streams.adapters.audit.protocols import (
 )
 from streams.adapters.audit.records import SqlRecords, blob, insert_values, stored_record
 from streams.adapters.audit.schema import COLUMNS
+from streams.adapters.audit.spend_ledger import add_spend, ledger_is_complete, rebuild_ledger
 from streams.adapters.signer import (
     AuditSigner,
     load_keyring,
@@ -202,6 +203,7 @@ class GroupCommitLog(SqlRecords):
         self._leaves: dict[int, bytes] = {}
         self._last_checkpoint = (0, time.monotonic())  # (size, when)
         self._claim_active_key()
+        self._ensure_spend_ledger()
         latest = self.latest_checkpoint()
         if latest is not None:
             self._last_checkpoint = (latest.size, time.monotonic())
@@ -245,6 +247,13 @@ class GroupCommitLog(SqlRecords):
                 self._execute("INSERT INTO audit_meta (name, value) VALUES (?, ?) "
                               "ON CONFLICT (name) DO NOTHING", (name, value))
             self._ensure_current_signer()
+
+    def _ensure_spend_ledger(self) -> None:
+        """The budgets' ledger, rebuilt from the records if the log has none (``spend_ledger``):
+        under the write lock, so no answer is appended while it is summed."""
+        with self._write_transaction():
+            if not ledger_is_complete(self._backend):
+                rebuild_ledger(self._backend)
 
     def _ensure_current_signer(self) -> None:
         """Inside a write transaction: our signer must be the log's active key (fail closed)."""
@@ -476,6 +485,10 @@ class GroupCommitLog(SqlRecords):
                     known[record_id] = record
                     outcomes.append((pending, AppendResult(record, True), None))
             self._backend.insert_rows(rows)
+            # the answers' costs, in the same transaction: the budgets' ledger never differs
+            # from the log, and an answer is counted only by the append that creates it
+            add_spend(self._backend, [result.record for _, result, _ in outcomes
+                                      if result is not None and result.created])
         self._known_size = max(self._known_size, seq)
         with self._lock:  # after the commit: only leaves that are in the log
             if len(self._leaves) > _MAX_LEAVES:  # no checkpoint for long: read them back then

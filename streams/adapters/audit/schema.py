@@ -3,7 +3,9 @@
 ``audit_records`` holds one row per record: the exact canonical bytes that were hashed and
 signed, the signature, and copies of a few payload fields for searching (verification checks
 that they agree with the signed payload). ``audit_checkpoints`` holds the signed notes,
-``audit_meta`` the active key and the log's origin.
+``audit_meta`` the active key and the log's origin. ``budget_spend`` is the budgets' ledger:
+the costs of the ``answered`` records summed per tenant, purpose, month and currency, written
+in the transaction that appends them (``spend_ledger``); the records remain the evidence.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-STORE_VERSION = 2  # version of the database layout (2: checkpoints, meta)
+STORE_VERSION = 3  # version of the database layout (2: checkpoints, meta; 3: budget_spend)
 
 ColumnType = Literal["integer", "text", "bytes"]  # integer: 64 bits
 
@@ -31,10 +33,12 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     indexed: tuple[str, ...] = ()  # columns with an index of their own
+    key: tuple[str, ...] = ()  # a primary key of several columns
 
     def create_statements(self, types: Mapping[ColumnType, str]) -> list[str]:
         """``CREATE TABLE`` and ``CREATE INDEX`` (if not there yet), in a database's types."""
-        columns = ", ".join(_column(column, types) for column in self.columns)
+        columns = ", ".join([_column(column, types) for column in self.columns]
+                            + ([f"PRIMARY KEY ({', '.join(self.key)})"] if self.key else []))
         statements = [f"CREATE TABLE IF NOT EXISTS {self.name} ({columns})"]
         statements += [f"CREATE INDEX IF NOT EXISTS {self.name}_{column} ON {self.name} ({column})"
                        for column in self.indexed]
@@ -78,7 +82,19 @@ CHECKPOINTS = Table(
     ),
 )
 META = Table("audit_meta", (Column("name", "text", primary_key=True), Column("value", "text")))
-TABLES = (RECORDS, CHECKPOINTS, META)
+SPEND = Table(
+    "budget_spend",
+    (
+        Column("tenant", "text"),
+        Column("purpose", "text"),  # '' for requests that declared none
+        Column("month", "text"),  # YYYY-MM, UTC, of the answered record
+        Column("currency", "text"),
+        Column("micros", "integer"),  # the sum of the costs, in millionths of the currency
+        Column("answers", "integer"),  # how many answered records with a cost it sums
+    ),
+    key=("tenant", "month", "purpose", "currency"),
+)
+TABLES = (RECORDS, CHECKPOINTS, META, SPEND)
 
 
 def create_statements(types: Mapping[ColumnType, str]) -> list[str]:
