@@ -39,7 +39,12 @@ from streams.adapters.audit.protocols import (
 )
 from streams.adapters.audit.records import SqlRecords, blob, insert_values, stored_record
 from streams.adapters.audit.schema import COLUMNS
-from streams.adapters.audit.spend_ledger import add_spend, ledger_is_complete, rebuild_ledger
+from streams.adapters.audit.spend_ledger import (
+    add_spend,
+    countable_spend,
+    ledger_is_complete,
+    rebuild_ledger,
+)
 from streams.adapters.signer import (
     AuditSigner,
     load_keyring,
@@ -290,6 +295,9 @@ class GroupCommitLog(SqlRecords):
             if not role_may_sign(self.role, event.kind):
                 raise AuditPayloadError(f"record {event.record_id!r}: a {self.role} key may not "
                                         f"sign a '{event.kind}' record")
+            # an answer whose cost the budgets' ledger could not add would fail the whole
+            # group commit inside the transaction: refused here, alone
+            countable_spend(event)
         # Payload building and canonicalisation happen here, in the caller's thread, before
         # any lock: while one caller commits, the others prepare (and wait for the disk).
         mine = [_Pending(event) for event in events]

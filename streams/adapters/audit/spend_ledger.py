@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from streams.adapters.audit.backend import Database
 from streams.adapters.audit.protocols import AuditStoreCorruptError, StoredRecord
+from streams.core.audit import AuditEvent, AuditPayloadError, format_timestamp
 from streams.core.budgets import LedgerKey, from_micros, ledger_entry
 from streams.core.pricing import UnreadableCost
 
@@ -44,6 +45,19 @@ def _increments(entries: Iterable[tuple[LedgerKey, int]]) -> dict[LedgerKey, tup
 def _write(db: Database, summed: dict[LedgerKey, tuple[int, int]]) -> None:
     for (tenant, purpose, month, currency), (micros, answers) in sorted(summed.items()):
         db.execute(_UPSERT, (tenant, purpose, month, currency, micros, answers))
+
+
+def countable_spend(event: AuditEvent) -> None:
+    """Raises AuditPayloadError if ``event`` is an answer whose cost the ledger cannot add."""
+    if event.kind != "answered":
+        return
+    try:
+        ledger_entry({"kind": event.kind, "tenant": event.tenant,
+                      "occurred_at": format_timestamp(event.occurred_at),
+                      "request_id": event.request_id, "details": event.details})
+    except UnreadableCost as error:
+        raise AuditPayloadError(f"record {event.record_id!r}: its cost cannot be counted for "
+                                f"budgets ({error})") from None
 
 
 def add_spend(db: Database, created: Iterable[StoredRecord]) -> None:
