@@ -32,6 +32,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import yaml
+from aiokafka.errors import KafkaError
 from stack import KafkaClient, Stack, request, wait_until
 from test_many_workers_postgres import each_member_consumes
 
@@ -45,6 +46,7 @@ from streams.devtools.kafka_broker import start_broker, stop_broker
 from streams.devtools.ports import free_port
 from streams.devtools.stand_ins.common import StandIn
 from streams.devtools.stand_ins.server import RunningStandIn, running
+from streams.front_door.readiness import WorkerGroupWatch
 from streams.services.topics import ensure_topics, topic_names
 from streams.worker import load_policy
 
@@ -137,9 +139,23 @@ async def test_budgets_route_then_block_across_two_workers_and_match_the_log(
         postgres_database: str) -> None:
     stack, cloud, local = two_workers
     topic = request_topic(TENANT)
-    await wait_until(lambda: each_member_consumes(stack, topic, len(WORKERS)), 600,
-                     lambda: "the two workers did not both join the group\n" + all_logs(stack),
-                     poll_s=1)
+    seen: dict[str, object] = {}
+
+    async def both_consume() -> bool:
+        watch = WorkerGroupWatch(kafka_connection(stack.settings, "admin"), GROUP, [topic])
+        await watch.admin.start()
+        try:
+            view = await watch.describe()
+            seen.update(state=view.state, members=len(view.assignments))
+        except KafkaError as error:
+            seen.update(error=repr(error))
+        finally:
+            await watch.admin.close()
+        return await each_member_consumes(stack, topic, len(WORKERS))
+
+    await wait_until(both_consume, 900,
+                     lambda: f"the two workers did not both join the group (last seen: {seen})\n"
+                     + all_logs(stack), poll_s=2)
     outcomes: dict[str, list[str]] = {"casework": [], "letters": []}
     ids: list[str] = []
     async with KafkaClient(stack.settings) as client:
