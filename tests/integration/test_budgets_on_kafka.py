@@ -32,9 +32,9 @@ from typing import Any
 import pytest
 import pytest_asyncio
 import yaml
+from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import KafkaError
 from stack import KafkaClient, Stack, request, wait_until
-from test_many_workers_postgres import each_member_consumes
 
 from streams.adapters.audit.postgres import PostgresAuditReader
 from streams.adapters.audit.spend_ledger import ledger_rows
@@ -142,16 +142,22 @@ async def test_budgets_route_then_block_across_two_workers_and_match_the_log(
     seen: dict[str, object] = {}
 
     async def both_consume() -> bool:
+        """The group is stable, each worker assigned partitions of the tenant's request
+        topic (so that the requests below are spread over both)."""
         watch = WorkerGroupWatch(kafka_connection(stack.settings, "admin"), GROUP, [topic])
         await watch.admin.start()
         try:
             view = await watch.describe()
-            seen.update(state=view.state, members=len(view.assignments))
-        except KafkaError as error:
+        except KafkaError as error:  # e.g. no coordinator elected yet: ask again
             seen.update(error=repr(error))
+            return False
         finally:
             await watch.admin.close()
-        return await each_member_consumes(stack, topic, len(WORKERS))
+        assigned = [{t: len(p) for t, p in ConsumerProtocolMemberAssignment.decode(raw).assignment}
+                    if raw else {} for raw in view.assignments]
+        seen.update(state=view.state, assigned=assigned)
+        return (view.state == "Stable" and len(assigned) == len(WORKERS)
+                and all(member.get(topic) for member in assigned))
 
     await wait_until(both_consume, 900,
                      lambda: f"the two workers did not both join the group (last seen: {seen})\n"
