@@ -49,6 +49,7 @@ from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
 from streams.core import audit_events
 from streams.core.answers import AnswerVerdict, plan_answer
 from streams.core.audit import AuditEvent
+from streams.core.budgets import BudgetState, MonthSpend, month_of
 from streams.core.client_reasons import client_reasons
 from streams.core.decision import (
     Decision,
@@ -193,6 +194,8 @@ class Pipeline:
         self._store_threads = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="store")
         # whether the last audit append succeeded (the worker's readiness)
         self.audit_writable = True
+        # budget alerts this process knows to be in the log: (budget, month, status)
+        self._budget_alerts: set[tuple[str, str, str]] = set()
 
     async def _append(self, event: AuditEvent) -> AppendResult:
         """Append off the event loop: the store's commit waits for the disk, and appends made
@@ -327,17 +330,21 @@ class Pipeline:
         conversation = (await self._off_loop(self.placeholders.load, request.tenant,
                                              request.conversation_key)
                         if self.placeholders is not None else None)
+        policy = self.policy
+        # the month's spend so far, from the ledger, for a tenant that has budgets (one read)
+        spend = (await self._month_spend(request.tenant)
+                 if request.tenant in policy.budgets else None)
         with tracing.span("douane.decision"):
-            pending = prepare_decision(request, detection, self.policy,
+            pending = prepare_decision(request, detection, policy,
                                        keys_available=self.keys is not None,
-                                       placeholders=conversation)
+                                       placeholders=conversation, spend=spend)
             decision = pending.complete(await self._keyed_tokens(pending.keyed, request.id))
             if tracing.enabled():  # nothing computed for spans nobody exports
                 tracing.note(decision=decision.outcome, classification=decision.classification,
                              reasons=[r.code for r in decision.reasons],
                              provider=tracing.declared(
                                  decision.provider.id if decision.provider else None,
-                                 {p.id for p in self.policy.policy.providers}))
+                                 {p.id for p in policy.policy.providers}))
         if (self.placeholders is not None and conversation is not None
                 and conversation.values and decision.outcome == "forward"):
             # kept before anything leaves, so the answer can always be restored
@@ -360,6 +367,8 @@ class Pipeline:
                     [r.code for r in decision.reasons])
         if tracing.enabled():
             tracing.note(decision=decision.outcome, reasons=[r.code for r in decision.reasons])
+        if decision.verdict is not None and decision.verdict.budgets:
+            await self._alert_budgets(decision.verdict.budgets, policy)
         log.info("decided", request_id=request.id, tenant=request.tenant,
                  decision=decision.outcome, entities=decision.entity_counts,
                  provider=decision.provider.id if decision.provider else None,
@@ -367,6 +376,41 @@ class Pipeline:
         if decision.outcome == "block":
             return [self._blocked_response(decision)]
         return [self._forward_message(decision)]
+
+    async def _month_spend(self, tenant: str) -> MonthSpend:
+        now = self.clock()
+        amounts = await self._off_loop(self.audit.month_spend, tenant, month_of(now))
+        return MonthSpend.at(tenant, now, amounts)
+
+    async def _alert_budgets(self, states: Sequence[BudgetState], policy: LoadedPolicy) -> None:
+        """Record a budget that reached its warning threshold or was exhausted, once per
+        budget, month and status for all workers (the record's id is the budget's, month's and
+        status's; the worker that creates it also logs it and counts it in the metric). An
+        alert the store cannot write now is tried again with the next request."""
+        for state in states:
+            if state.status == "within":
+                continue
+            seen = (state.budget.id, state.month, state.status)
+            if seen in self._budget_alerts:
+                continue
+            try:
+                appended = await self._append(audit_events.budget_alert(
+                    state, policy.reference, self.clock()))
+            except AUDIT_UNAVAILABLE as error:
+                log.error("budget alert not recorded; tried again with the next request",
+                          budget=state.budget.id, error_type=type(error).__name__)
+                continue
+            self._budget_alerts.add(seen)
+            if appended.created:
+                log.warning("budget exhausted" if state.status == "exhausted"
+                            else "budget warning", budget=state.budget.id,
+                            tenant=state.budget.tenant, purpose=state.budget.purpose,
+                            month=state.month, spent=str(state.spent),
+                            monthly=str(state.budget.monthly), currency=state.budget.currency,
+                            when_exhausted=state.budget.when_exhausted)
+                metrics.BUDGET_ALERTS.labels(
+                    metrics.declared_label(state.budget.tenant, policy.policy.tenant_ids),
+                    state.status).inc()
 
     def _forward_message(self, decision: Decision) -> Outgoing:
         message = ForwardMessage.from_decision(decision)
@@ -579,7 +623,8 @@ class Pipeline:
             answer_entities=checked.counts, answer_operators=checked.operators,
             blocked_after_streaming=checked.blocked,
             placeholders_restored=restore is not unchanged, usage=spending["usage"],
-            cost=spending["cost"], policy=policy.reference, trace_id=tracing.trace_id())
+            cost=spending["cost"], policy=policy.reference, purpose=message.purpose,
+            trace_id=tracing.trace_id())
         record_id = event.record_id
         await self._append_holding(event)
         log.info("answered", request_id=request_id, provider=provider.id)

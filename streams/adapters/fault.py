@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Iterator
+from decimal import Decimal
 
 import structlog
 
@@ -61,6 +62,9 @@ class CrashAfterAudit:
 
     def iter_records(self) -> Iterator[StoredRecord]:
         return self.inner.iter_records()
+
+    def month_spend(self, tenant: str, month: str) -> dict[tuple[str, str], Decimal]:
+        return self.inner.month_spend(tenant, month)
 
     def is_signed(self, record: StoredRecord) -> bool:
         return self.inner.is_signed(record)

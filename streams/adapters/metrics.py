@@ -52,7 +52,7 @@ REASON_CODES = frozenset({
     "unknown-purpose", "purpose-not-allowed", "unknown-classification", "classification-raised",
     "prompt-too-large", "language-not-supported", "language-fallback", "blocked-entity",
     "operator-unavailable", "no-residency-rule", "no-allowed-provider", "model-not-allowed",
-    "routed", "redacted", "detector-failed",
+    "routed", "redacted", "detector-failed", "budget-exhausted", "budget-rerouted",
     # the forward stage (streams.pipeline, streams.adapters.providers.delivery)
     NOT_ADMITTED, FORWARD_VERSION_UNKNOWN, FORWARD_MALFORMED, "delivery-uncertain",
     "provider-failed", "provider-unavailable",
@@ -60,7 +60,7 @@ REASON_CODES = frozenset({
 })
 # reasons that explain a decision without being why a request was stopped
 INFORMATIONAL_REASONS = frozenset({"classification-raised", "language-fallback", "routed",
-                                   "redacted"})
+                                   "redacted", "budget-rerouted"})
 PROVIDER_ERROR_KINDS = frozenset(get_args(ErrorKind))
 CIRCUIT_STATES = ("closed", "half-open", "open")
 DEAD_LETTER_CAUSES = frozenset({"processing-failed", "unpublishable"})
@@ -118,6 +118,10 @@ AUDIT_APPEND_SECONDS = Histogram(
     "douane_audit_append_seconds", "One audit record appended (signed, group-committed, "
     "durable), by record kind", ["kind"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+BUDGET_ALERTS = Counter(
+    "douane_budget_alerts", "Budgets that reached their warning threshold (warn) or their "
+    "monthly amount (exhausted): once per budget, month and status across all workers, by "
+    "tenant", ["tenant", "status"])
 AUDIT_APPEND_FAILURES = Counter(
     "douane_audit_append_failures", "Audit appends that failed because the store could not "
     "write (the message is held, never forwarded without its record)")

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from streams.core.audit import AuditEvent, AuditKind
+from streams.core.budgets import BudgetState
 from streams.core.decision import (
     Decision,
     as_declared,
@@ -35,6 +36,7 @@ from streams.core.policy import Provider
 __all__ = [
     "MAX_PROBLEMS_RECORDED",
     "answered",
+    "budget_alert",
     "decided",
     "detector_failed",
     "dpo_record",
@@ -185,9 +187,11 @@ def answered(request_id: str, tenant: str, now: datetime, *, provider: str,
              answer_entities: Json, answer_operators: Json,
              blocked_after_streaming: Sequence[str], placeholders_restored: bool,
              usage: Json | None, cost: Json | None, policy: Json,
-             trace_id: str | None = None) -> AuditEvent:
-    """``answered``: which provider answered, what the answer check found and did, and the
-    tokens used and what they cost (``streams.core.pricing.usage_and_cost``)."""
+             purpose: str | None = None, trace_id: str | None = None) -> AuditEvent:
+    """``answered``: which provider answered, what the answer check found and did, the tokens
+    used and what they cost (``streams.core.pricing.usage_and_cost``), and the request's
+    purpose (a declared one: undeclared purposes are blocked), which budget the cost counts
+    against (``streams.core.budgets``)."""
     return AuditEvent(
         record_id=f"{request_id}/answered", kind="answered", request_id=request_id,
         tenant=tenant, occurred_at=now,
@@ -203,7 +207,20 @@ def answered(request_id: str, tenant: str, now: datetime, *, provider: str,
                          "placeholders_restored": placeholders_restored,
                          "usage": None if usage is None else dict(usage),
                          "cost": None if cost is None else dict(cost),
+                         "purpose": purpose,
                          "policy": dict(policy)}, trace_id),
+    )
+
+
+def budget_alert(state: BudgetState, policy: Json, now: datetime) -> AuditEvent:
+    """``budget_alert``: a budget reached its warning threshold or was exhausted, as the ledger
+    said when a request was decided. One record per budget, month and status: its id says so,
+    and the log stores an id once, however many workers see it."""
+    budget = state.budget
+    return AuditEvent(
+        record_id=f"budget/{budget.id}/{state.month}/{state.status}", kind="budget_alert",
+        request_id=None, tenant=budget.tenant, occurred_at=now,
+        details={**state.as_json(), "policy": dict(policy)},
     )
 
 

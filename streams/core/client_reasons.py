@@ -45,6 +45,9 @@ FOR_CALLERS: dict[str, str] = {
                           "with a new id",
     "answer-scan-failed": "the answer could not be checked for personal data and is withheld: "
                           "send the request again with a new id",
+    "budget-exhausted": "the monthly budget for this request's tenant or purpose is spent: "
+                        "nothing was sent; ask your douane operator, or send it again next "
+                        "month with a new id",
     "not-admitted": "this request was not sent: what was to leave differed from what douane "
                     "had decided; tell your douane operator",
 }

@@ -22,11 +22,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 import rfc8785
 
 from streams.core.audit import AuditKind
+from streams.core.budgets import BudgetState, MonthSpend, budget_states, charges
 from streams.core.intake import undeclared_value
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest, Reason
@@ -66,6 +68,7 @@ class Verdict:
     exclusions: tuple[Exclusion, ...] = ()
     resolution: Resolution | None = None
     requested_classification: str | None = None
+    budgets: tuple[BudgetState, ...] = ()  # the request's budgets, for the month's spend given
 
     @property
     def rules(self) -> tuple[int, ...]:
@@ -91,7 +94,10 @@ def evaluate(
     findings: Sequence[Finding],
     unavailable: Collection[str] = (),
     keys_available: bool = False,
+    spend: MonthSpend | None = None,
 ) -> Verdict:
+    """``spend``: the tenant's spend this month (the ledger's), for its budgets; None: budgets
+    are not looked at (replays of past decisions, policy test cases without a spend)."""
     policy = loaded.policy
     reasons: list[Reason] = []
 
@@ -152,9 +158,18 @@ def evaluate(
                                "(docs/detection.md)"))
     elif degraded and resolution.unsupported_language == "local-only":
         local_only = True
+    budgets = (budget_states(loaded.budgets_for(tenant, purpose), spend)
+               if spend is not None else ())
+    exhausted = [state for state in budgets if state.status == "exhausted"]
+    for state in exhausted:
+        if state.budget.when_exhausted == "block":
+            problems.append(_budget_block(state))
+    rerouting = next((s for s in exhausted if s.budget.when_exhausted == "route"), None)
     provider, chosen_model, fallbacks, exclusions, routing = _route(
-        loaded, resolution, model, unavailable, local_only, language, detection_method)
-    if routing is not None:
+        loaded, resolution, model, unavailable, local_only, language, detection_method,
+        rerouting, spend.day if spend is not None else None)
+    if routing is not None and not (routing.code == "budget-exhausted"
+                                    and any(p.code == routing.code for p in problems)):
         problems.append(routing)
     blocking = sorted({kind for kind, op in operators.items() if op == "block"})
     if blocking:
@@ -172,11 +187,15 @@ def evaluate(
                                f"{operators[keyed[0]]}ed but no tenant key is configured"))
     if problems:
         return block(*problems, effective=effective, findings=selected, operators=operators,
-                     resolution=resolution, exclusions=exclusions)
+                     resolution=resolution, exclusions=exclusions, budgets=budgets)
     if degraded:
         reasons.append(Reason("language-fallback", f"no name model for language '{language}': "
                               f"analysed with {detection_method}"))
     assert provider is not None and chosen_model is not None
+    if rerouting is not None:
+        reasons.append(Reason("budget-rerouted", f"{rerouting.label}: exhausted; "
+                              "when_exhausted: route, so only providers that charge nothing "
+                              "may receive it"))
     reasons.append(Reason(
         "routed",
         f"classification '{effective}' may go to {provider.id} (jurisdiction "
@@ -184,7 +203,14 @@ def evaluate(
         f"{_rule(loaded, resolution, 'residency')} residency",
     ))
     return Verdict("forward", effective, provider, chosen_model, tuple(reasons), selected,
-                   operators, fallbacks, exclusions, resolution, classification)
+                   operators, fallbacks, exclusions, resolution, classification, budgets)
+
+
+def _budget_block(state: BudgetState, *, no_free_provider: bool = False) -> Reason:
+    why = ("when_exhausted: route, and no allowed provider charges nothing" if no_free_provider
+           else "when_exhausted: block")
+    # the caller gets the code's sentence (streams.core.client_reasons): no amounts, no ids
+    return Reason("budget-exhausted", f"{state.label}: exhausted; {why}")
 
 
 def _models_for_client(named: str, classification: str, models: Sequence[str]) -> str:
@@ -202,6 +228,7 @@ def _rule(loaded: LoadedPolicy, resolution: Resolution, setting: str) -> str:
 def _route(
     loaded: LoadedPolicy, resolution: Resolution, model: str | None,
     unavailable: Collection[str], local_only: bool, language: str, method: str,
+    rerouting: BudgetState | None = None, day: date | None = None,
 ) -> tuple[Provider | None, str | None, tuple[Provider, ...], tuple[Exclusion, ...],
            Reason | None]:
     classification = resolution.classification
@@ -217,9 +244,15 @@ def _route(
                                         f"{method} and unsupported_language is local-only"))
         elif provider.id in unavailable:
             exclusions.append(Exclusion(provider.id, "unavailable"))
+        elif rerouting is not None and day is not None and charges(provider, day):
+            exclusions.append(Exclusion(provider.id, f"charges, and budget "
+                                        f"'{rerouting.budget.id}' is exhausted"))
         else:
             candidates.append(provider)
     where = _rule(loaded, resolution, "residency")
+    if not candidates and rerouting is not None and resolution.candidates:
+        return None, None, (), tuple(exclusions), _budget_block(rerouting,
+                                                                 no_free_provider=True)
     if not candidates:
         detail = "; ".join(str(e) for e in exclusions) or "it allows none"
         return None, None, (), tuple(exclusions), Reason(
@@ -363,6 +396,7 @@ def prepare_decision(
     keys_available: bool = False,
     unavailable: Collection[str] = (),
     placeholders: PlaceholderMap | None = None,
+    spend: MonthSpend | None = None,
 ) -> PendingDecision:
     """The verdict and, if the request may leave, its redaction plan. ``keys_available``: the
     caller can obtain keyed tokens (without, a request needing them is blocked)."""
@@ -371,7 +405,7 @@ def prepare_decision(
         classification=request.classification, model=request.model,
         prompt_chars=prompt_chars(request.messages), detection_method=detection.method,
         language=detection.language, findings=detection.findings, unavailable=unavailable,
-        keys_available=keys_available,
+        keys_available=keys_available, spend=spend,
     )
     if verdict.outcome == "block":
         return PendingDecision(request, detection, loaded, verdict, None)
@@ -389,10 +423,12 @@ def decide(
     tokens: KeyedTokens | None = None,
     unavailable: Collection[str] = (),
     placeholders: PlaceholderMap | None = None,
+    spend: MonthSpend | None = None,
 ) -> Decision:
     """The decision in one step, with ``tokens`` already at hand (None: no keys)."""
     return prepare_decision(request, detection, loaded, keys_available=tokens is not None,
-                            unavailable=unavailable, placeholders=placeholders).complete(tokens)
+                            unavailable=unavailable, placeholders=placeholders,
+                            spend=spend).complete(tokens)
 
 
 def _redacted_reason(counts: dict[str, int], operators: dict[str, str]) -> Reason:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from streams.core.policy import Policy, Purpose, Tenant
+from streams.core.policy import Budget, Policy, Purpose, Tenant
 from streams.core.rules import Resolution, resolve
 
 
@@ -59,6 +59,10 @@ class LoadedPolicy:
         # plain dicts for the hot path (pydantic's private attributes go through __getattr__)
         self.tenants: dict[str, Tenant] = {t.id: t for t in policy.tenants}
         self.purposes: dict[str, Purpose] = {p.id: p for p in policy.purposes}
+        # per tenant, in policy order: a tenant without budgets costs its requests nothing
+        self.budgets: dict[str, tuple[Budget, ...]] = {}
+        for budget in policy.budgets:
+            self.budgets[budget.tenant] = (*self.budgets.get(budget.tenant, ()), budget)
 
     @property
     def reference(self) -> dict[str, Any]:
@@ -67,6 +71,11 @@ class LoadedPolicy:
 
     def rule_label(self, index: int) -> str:
         return self.rule_origins[index].label
+
+    def budgets_for(self, tenant: str, purpose: str | None) -> tuple[Budget, ...]:
+        """The budgets a request of ``tenant`` with ``purpose`` counts against."""
+        return tuple(b for b in self.budgets.get(tenant, ())
+                     if b.purpose is None or b.purpose == purpose)
 
     def resolve(self, tenant: str, purpose: str | None, classification: str) -> Resolution:
         key = (tenant, purpose, classification)

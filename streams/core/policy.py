@@ -203,6 +203,24 @@ class Rule(_Strict):
         return tuple(keys)
 
 
+BudgetAction = Literal["route", "block"]
+DEFAULT_WARN_AT_PERCENT = 80
+
+
+class Budget(_Strict):
+    """What one tenant's answers (or those for one of its purposes) may cost per calendar month
+    (UTC), and what happens once they have: ``streams.core.budgets``."""
+
+    id: str = Field(pattern=ID)
+    description: str = ""
+    tenant: str = Field(pattern=ID)
+    purpose: str | None = Field(default=None, pattern=ID)
+    monthly: Decimal = Field(gt=0)
+    currency: str = Field(pattern=CURRENCY)
+    warn_at_percent: int = Field(default=DEFAULT_WARN_AT_PERCENT, ge=1, le=100)
+    when_exhausted: BudgetAction
+
+
 class Detection(_Strict):
     languages: tuple[str, ...] = ("en", "fr")
     default_language: str = "en"
@@ -226,6 +244,7 @@ class Policy(_Strict):
     tenants: tuple[Tenant, ...] = Field(min_length=1)
     purposes: tuple[Purpose, ...] = ()
     rules: tuple[Rule, ...] = Field(min_length=1)
+    budgets: tuple[Budget, ...] = ()
 
     # indexes for the hot path (a frozen model still allows private attributes)
     _providers: dict[str, Provider] = PrivateAttr(default_factory=dict)

@@ -48,7 +48,65 @@ def check_policy(policy: Policy, at: Locator) -> list[str]:
     if problems:  # reachability over broken references would only repeat them
         return problems
     loaded = LoadedPolicy(policy, "", "(checking)")
-    return _reachability(loaded, at) + _residency_leaks(loaded, at)
+    return _reachability(loaded, at) + _residency_leaks(loaded, at) + _budgets(loaded, at)
+
+
+def _budgets(loaded: LoadedPolicy, at: Locator) -> list[str]:
+    """Each budget names a declared tenant, a purpose it may declare, and is alone for its
+    scope; every provider its requests may reach is priced in its currency only, so that each
+    answer it counts has a cost it can add (an unpriced answer would count nothing)."""
+    policy = loaded.policy
+    tenants = {t.id: t for t in policy.tenants}
+    purposes = {p.id for p in policy.purposes}
+    problems: list[str] = []
+    scopes: dict[tuple[str, str | None], int] = {}
+    for index, budget in enumerate(policy.budgets):
+        where = ("budgets", index)
+        tenant = tenants.get(budget.tenant)
+        if tenant is None:
+            problems.append(at.at((*where, "tenant"), f"unknown tenant '{budget.tenant}' "
+                                  f"{_known('tenants', tenants)}"))
+            continue
+        if budget.purpose is not None:
+            if budget.purpose not in purposes:
+                problems.append(at.at((*where, "purpose"), f"unknown purpose '{budget.purpose}'"
+                                      f" {_known('purposes', purposes)}"))
+                continue
+            if tenant.purposes is not None and budget.purpose not in tenant.purposes:
+                problems.append(at.at((*where, "purpose"), f"tenant '{tenant.id}' may not "
+                                      f"declare purpose '{budget.purpose}' (tenants."
+                                      f"{tenant.id}.purposes): the budget would count nothing"))
+                continue
+        scope = (budget.tenant, budget.purpose)
+        if scope in scopes:
+            problems.append(at.at(where, f"a second budget for tenant '{budget.tenant}'"
+                                  + (f", purpose '{budget.purpose}'" if budget.purpose else "")
+                                  + f" (first at {at.where('budgets', scopes[scope])}): give "
+                                  "each scope one budget"))
+            continue
+        scopes[scope] = index
+        reachable: dict[str, None] = {}
+        for point in universe(policy):
+            if point[0] == budget.tenant and (budget.purpose is None
+                                              or point[1] == budget.purpose):
+                reachable.update((p.id, None) for p in loaded.resolve(*point).candidates)
+        for provider_id in reachable:
+            provider = policy.provider(provider_id)
+            others = sorted({p.currency for p in provider.prices} - {budget.currency})
+            if not provider.prices:
+                problems.append(at.at((*where, "currency"), f"budget '{budget.id}': provider "
+                                      f"'{provider_id}', which its requests may reach, has no "
+                                      "prices: its answers could not be counted; declare its "
+                                      f"prices in {budget.currency} (0 for a model that "
+                                      "costs nothing per token)"))
+            elif others:
+                problems.append(at.at((*where, "currency"), f"budget '{budget.id}' counts "
+                                      f"{budget.currency} but provider '{provider_id}', which "
+                                      f"its requests may reach, is priced in "
+                                      f"{', '.join(others)}: its answers could not be added; "
+                                      "use one currency, or keep the provider out of this "
+                                      "tenant's residency"))
+    return problems
 
 
 def _residency_leaks(loaded: LoadedPolicy, at: Locator) -> list[str]:
@@ -98,7 +156,7 @@ def _known(kind: str, names: object) -> str:
 
 def _references(policy: Policy, at: Locator) -> list[str]:
     problems: list[str] = []
-    for section in ("providers", "tenants", "purposes", "rules"):
+    for section in ("providers", "tenants", "purposes", "rules", "budgets"):
         first: dict[str, int] = {}
         for index, item in enumerate(getattr(policy, section)):
             if item.id in first:

@@ -114,6 +114,8 @@ def build_policy_set(
     if problems:
         raise PolicyError(problems)
     merged.pop("include", None)
+    if not merged["budgets"]:  # a set without budgets keeps the hash it had before them
+        del merged["budgets"]
     try:
         policy = Policy.model_validate(merged)
     except ValidationError as error:
@@ -232,6 +234,11 @@ def _describe(error: jsonschema.ValidationError) -> list[tuple[Path, str, bool]]
         return [(path, f"a rule must set at least one of: {', '.join(options)}", False)]
     if kind == "minimum" and path and "prices" in path:
         return [(path, f"{_show(instance)}: a price cannot be negative", False)]
+    if kind in ("minimum", "maximum") and path and path[-1] == "warn_at_percent":
+        return [(path, f"{_show(instance)}: warn_at_percent is a percentage of the monthly "
+                       "amount, from 1 to 100", False)]
+    if kind in ("exclusiveMinimum", "maximum") and path and path[-1] == "monthly":
+        return [(path, f"{_show(instance)}: a monthly budget is an amount above 0", False)]
     if kind == "uniqueItems":
         return [(path, "items must be unique", False)]
     if kind == "propertyNames":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from streams.core.policy_yaml import Path, YamlDocument, format_path
 
-LIST_SECTIONS = ("providers", "tenants", "purposes", "rules")
+LIST_SECTIONS = ("providers", "tenants", "purposes", "rules", "budgets")
 
 
 class Locator:

@@ -6,6 +6,7 @@ One concept per module; import from the module that holds the name:
 - ``schema``: the tables, defined once for every database
 - ``backend``: what a database gives the log (``Database`` to read, ``Backend`` to write)
 - ``records``: the SQL reader every store shares (``SqlRecords``)
+- ``spend_ledger``: the budgets' ledger (``budget_spend``), written with each answered append
 - ``group_commit``: the writing half every store shares (``GroupCommitLog``: group commit,
   checkpoints, key rotation), writing through a ``Backend``
 - ``sqlite``, ``postgres``: the two backends, and the stores and readers built on them

@@ -40,6 +40,12 @@ from streams.adapters.audit.protocols import (
 )
 from streams.adapters.audit.records import SqlRecords, blob, insert_values, stored_record
 from streams.adapters.audit.schema import COLUMNS
+from streams.adapters.audit.spend_ledger import (
+    add_spend,
+    countable_spend,
+    ledger_is_complete,
+    rebuild_ledger,
+)
 from streams.adapters.signer import (
     AuditSigner,
     load_keyring,
@@ -204,6 +210,7 @@ class GroupCommitLog(SqlRecords):
         self._leaves: dict[int, bytes] = {}
         self._last_checkpoint = (0, time.monotonic())  # (size, when)
         self._claim_active_key()
+        self._ensure_spend_ledger()
         latest = self.latest_checkpoint()
         if latest is not None:
             self._last_checkpoint = (latest.size, time.monotonic())
@@ -274,6 +281,13 @@ class GroupCommitLog(SqlRecords):
                               "ON CONFLICT (name) DO NOTHING", (name, value))
             self._ensure_current_signer()
 
+    def _ensure_spend_ledger(self) -> None:
+        """The budgets' ledger, rebuilt from the records if the log has none (``spend_ledger``):
+        under the write lock, so no answer is appended while it is summed."""
+        with self._write_transaction():
+            if not ledger_is_complete(self._backend):
+                rebuild_ledger(self._backend)
+
     def _ensure_current_signer(self) -> None:
         """Inside a write transaction: our signer must be the log's active key (fail closed)."""
         active = self._active_key_id()
@@ -309,6 +323,9 @@ class GroupCommitLog(SqlRecords):
             if not role_may_sign(self.role, event.kind):
                 raise AuditPayloadError(f"record {event.record_id!r}: a {self.role} key may not "
                                         f"sign a '{event.kind}' record")
+            # an answer whose cost the budgets' ledger could not add would fail the whole
+            # group commit inside the transaction: refused here, alone
+            countable_spend(event)
         # Payload building and canonicalisation happen here, in the caller's thread, before
         # any lock: while one caller commits, the others prepare (and wait for the disk).
         mine = [_Pending(event) for event in events]
@@ -506,6 +523,10 @@ class GroupCommitLog(SqlRecords):
             self._backend.insert_rows(rows)
             index.add(self._backend, [(r.record.seq, r.record.payload)
                                       for _, r, _ in outcomes if r is not None and r.created])
+            # the answers' costs, in the same transaction: the budgets' ledger never differs
+            # from the log, and an answer is counted only by the append that creates it
+            add_spend(self._backend, [result.record for _, result, _ in outcomes
+                                      if result is not None and result.created])
         self._known_size = max(self._known_size, seq)
         with self._lock:  # after the commit: only leaves that are in the log
             if len(self._leaves) > _MAX_LEAVES:  # no checkpoint for long: read them back then

@@ -116,6 +116,9 @@ class PostgresBackend:
             if int(found["value"]) > STORE_VERSION:
                 raise AuditStoreError(f"{redacted_dsn(self.dsn)}: layout version "
                                       f"{found['value']} is newer than this code")
+            # an older release would append without the tables this one added: it must refuse
+            self.execute("UPDATE audit_meta SET value = ? WHERE name = 'layout_version'",
+                         (str(STORE_VERSION),))
             self.execute("COMMIT")
         except BaseException:
             self.rollback()

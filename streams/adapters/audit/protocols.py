@@ -11,6 +11,7 @@ import base64
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from streams.adapters.signer import AuditSigner
@@ -133,6 +134,11 @@ class AuditReader(Protocol):
 
 class AuditStore(AuditReader, Protocol):
     def append(self, event: AuditEvent) -> AppendResult: ...
+
+    def month_spend(self, tenant: str, month: str) -> dict[tuple[str, str], Decimal]:
+        """The budgets' ledger for ``tenant`` in ``month``: (purpose or '', currency) ->
+        what its answers cost (``spend_ledger``)."""
+        ...
 
     def is_signed(self, record: StoredRecord) -> bool: ...
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from decimal import Decimal
 from types import TracebackType
 from typing import Self
 
@@ -23,6 +24,7 @@ from streams.adapters.audit.protocols import (
     StoredRecord,
 )
 from streams.adapters.audit.schema import COLUMNS, INDEXED
+from streams.adapters.audit.spend_ledger import month_spend
 from streams.core.audit import ChainEntry, leaf_hash
 from streams.core.audit_index import Overview
 
@@ -224,6 +226,12 @@ class SqlRecords:
             record = stored_record(row)
             if filters.matches_details(record.payload):
                 yield record
+
+    def month_spend(self, tenant: str, month: str) -> dict[tuple[str, str], Decimal]:
+        """What ``tenant``'s answers cost in ``month`` (YYYY-MM, UTC), per (purpose or '',
+        currency), from the budgets' ledger (one indexed read)."""
+        with self._lock:
+            return month_spend(self._db, tenant, month)
 
     def tenants(self) -> list[str]:
         """Every tenant named in the log (an indexed column: cheap)."""

@@ -3,7 +3,9 @@
 ``audit_records`` holds one row per record: the exact canonical bytes that were hashed and
 signed, the signature, and copies of a few payload fields for searching (verification checks
 that they agree with the signed payload). ``audit_checkpoints`` holds the signed notes,
-``audit_meta`` the active key and the log's origin.
+``audit_meta`` the active key and the log's origin. ``budget_spend`` is the budgets' ledger:
+the costs of the ``answered`` records summed per tenant, purpose, month and currency, written
+in the transaction that appends them (``spend_ledger``); the records remain the evidence.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-STORE_VERSION = 3  # version of the database layout (2: checkpoints, meta; 3: search index)
+STORE_VERSION = 4  # version of the database layout (2: checkpoints, meta; 3: search index;
+# 4: budget_spend)
 
 # integer: 64 bits; code: text compared byte by byte (names, codes and hashes that are
 # searched by prefix or range, whatever the database's collation)
