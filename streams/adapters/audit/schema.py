@@ -133,7 +133,21 @@ DAILY_COUNTS = Table(
     key=("day", "tenant", "kind", "field", "value"), without_rowid=True,
 )
 INDEX_TABLES = (SEARCH_INDEX, SEARCH_VALUES, DAILY_COUNTS)
-TABLES = (RECORDS, CHECKPOINTS, META, *INDEX_TABLES)
+# the budgets' ledger (layout 4): the month's spend per tenant and purpose, kept by the append
+# path in the same transaction as the answered records it sums (streams.adapters.audit.spend_ledger)
+SPEND = Table(
+    "budget_spend",
+    (
+        Column("tenant", "text"),
+        Column("purpose", "text"),  # '' for requests that declared none
+        Column("month", "text"),  # YYYY-MM, UTC, of the answered record
+        Column("currency", "text"),
+        Column("micros", "integer"),  # the sum of the costs, in millionths of the currency
+        Column("answers", "integer"),  # how many answered records with a cost it sums
+    ),
+    key=("tenant", "month", "purpose", "currency"),
+)
+TABLES = (RECORDS, CHECKPOINTS, META, *INDEX_TABLES, SPEND)
 
 
 def create_statements(types: Mapping[ColumnType, str], without_rowid: str = "") -> list[str]:
