@@ -35,7 +35,8 @@ PAYLOAD_TYPE = "application/vnd.douane.audit+json"
 # enum, schemas/audit-record.schema.json, is kept equal by tests/unit/test_audit_core.py)
 AuditKind = Literal["admitted", "blocked", "rejected", "forwarded", "answered", "failed",
                     "key_rotated", "policy_changed", "erased", "retention_run",
-                    "hold_placed", "hold_released", "erasure_refused", "subject_linked"]
+                    "hold_placed", "hold_released", "erasure_refused", "subject_linked",
+                    "console_access"]
 AUDIT_KINDS: frozenset[str] = frozenset(get_args(AuditKind))
 GENESIS_HASH = "00" * 32
 
