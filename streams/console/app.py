@@ -35,7 +35,7 @@ SESSION_COOKIE = "douane_session"
 LOGIN_CSRF_COOKIE = "douane_login_csrf"
 CSRF_FIELD = "csrf"
 CSRF_HEADER = "X-CSRF-Token"
-PUBLIC_PREFIXES = ("/login", "/static/", "/lang/", "/healthz")
+PUBLIC_PREFIXES = ("/login", "/static/", "/lang/", "/healthz", "/favicon.ico")
 CONTENT_SECURITY_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; "
                            "frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 

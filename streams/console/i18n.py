@@ -10,6 +10,7 @@ from the browser (UTC until then, and for a zone this machine does not know).
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("en", "fr")
@@ -211,7 +212,9 @@ def translate(language: str, text: str) -> str:
     return FRENCH.get(text, text) if language == "fr" else text
 
 
-def zone(name: str | None) -> tzinfo:
+def zone(cookie: str | None) -> tzinfo:
+    """The zone the browser named (its script writes it URL-encoded: Europe%2FParis)."""
+    name = unquote(cookie or "")
     if not name or len(name) > 64:
         return UTC
     try:

@@ -25,7 +25,10 @@ def register(app: web.Application) -> None:
 
 def _login_form(request: web.Request, status: int = 200, problem: str | None = None,
                 locked_until: float | None = None) -> web.Response:
-    token = secrets.token_urlsafe(32)
+    # kept while the browser has one: a second tab (or a favicon fetched through the sign-in
+    # redirect) must not invalidate the form already shown
+    kept = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    token = kept if len(kept) == 43 and kept.isascii() else secrets.token_urlsafe(32)
     response = render(request, "login.html", status=status, login_csrf=token, problem=problem,
                       locked_until=locked_until)
     response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="Strict",

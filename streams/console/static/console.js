@@ -4,9 +4,9 @@
   "use strict";
   var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   var current = document.cookie.split("; ").find(function (c) { return c.indexOf("tz=") === 0; });
+  // set on the sign-in page already, so every page after it shows local times
   if (zone && current !== "tz=" + encodeURIComponent(zone)) {
     document.cookie = "tz=" + encodeURIComponent(zone) + "; path=/; SameSite=Strict";
-    if (!current) { window.location.reload(); return; }
   }
 
   var palette = ["#1f4e79", "#2e7d32", "#6a1b9a", "#c62828", "#ef6c00", "#00838f", "#5d4037",
@@ -28,6 +28,7 @@
       },
       options: {
         animation: false,
+        aspectRatio: stacked ? 3.5 : 1.8,
         indexAxis: stacked ? "x" : "y",
         plugins: { legend: { display: stacked } },
         scales: { x: { stacked: stacked }, y: { stacked: stacked } },
