@@ -44,6 +44,7 @@ FRENCH: dict[str, str] = {
         "manque ou a expiré). Rien n'a été fait. Rechargez la page et recommencez.",
     "Your role does not allow this page.": "Votre rôle ne permet pas d'accéder à cette page.",
     "Not found": "Introuvable",
+    "export format: csv or json": "format d'export : csv ou json",
     "Back to the overview": "Retour à la vue d'ensemble",
     # overview
     "Requests by day and status": "Requêtes par jour et par statut",

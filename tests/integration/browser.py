@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -31,7 +32,8 @@ def missing() -> str | None:
 
 
 @contextmanager
-def chromium(lang: str = "en-GB", zone: str | None = None) -> Iterator[object]:
+def chromium(lang: str = "en-GB", zone: str | None = None,
+             downloads: Path | None = None) -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -40,9 +42,16 @@ def chromium(lang: str = "en-GB", zone: str | None = None) -> Iterator[object]:
     options.binary_location = str(CHROMIUM)
     for flag in (*FLAGS, f"--user-data-dir={profile}", f"--lang={lang}"):
         options.add_argument(flag)
-    options.add_experimental_option("prefs", {"intl.accept_languages": lang})
+    prefs: dict[str, object] = {"intl.accept_languages": lang}
+    if downloads is not None:
+        prefs |= {"download.default_directory": str(downloads),
+                  "download.prompt_for_download": False}
+    options.add_experimental_option("prefs", prefs)
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     try:
+        if downloads is not None:  # headless Chromium downloads only when told where
+            driver.execute_cdp_cmd("Browser.setDownloadBehavior",
+                                   {"behavior": "allow", "downloadPath": str(downloads)})
         if zone is not None:
             driver.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": zone})
         yield driver
