@@ -22,7 +22,7 @@
       data: {
         labels: figure.labels,
         datasets: figure.datasets.map(function (set, i) {
-          return { label: set.label, data: set.data,
+          return { label: set.label, data: set.data, maxBarThickness: 48,
                    backgroundColor: set.colour || (stacked ? palette[i] : palette) };
         })
       },
