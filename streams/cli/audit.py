@@ -8,6 +8,7 @@ costs        tokens and cost of the answers per tenant/provider/month (and curre
 prove ID     inclusion proof of one record in the latest checkpoint
 export       evidence bundle for ``streams/offline_verifier.py``
 checkpoint   sign a checkpoint now
+reindex      rebuild the search index and daily counts from the signed records
 rotate-key   retire the signing key (a signed record) and start signing with a new one
 witness init create a witness key (a second party, e.g. the DPO office)
 cosign       as a witness: check the latest checkpoint extends the last one seen, cosign it
@@ -162,6 +163,12 @@ def register(commands: Commands) -> None:
                         help="export even though the log does not verify (the bundle says so)")
 
     actions.add_parser("checkpoint", help="sign a checkpoint of the log now")
+    actions.add_parser(
+        "reindex", help="rebuild the search index from the signed records",
+        description="Empty the search index and daily counts (what query, the overview and "
+                    "the console search with) and make them again from the signed records. "
+                    "They are not evidence: run this when `douane audit verify` says they "
+                    "disagree with the records.")
     rotate = actions.add_parser("rotate-key",
                                 help="retire a signing key and start using a new one")
     rotate.add_argument("--role", choices=ROLES, default=WORKER,
@@ -196,6 +203,8 @@ def run_audit(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if command == "rotate-key":
         return run_rotate(settings, args.role)
+    if command == "reindex":
+        return run_reindex(settings)
     if command == "cosign":
         return run_cosign(settings, args.witness_dir, args.keyring)
     return 2
@@ -242,10 +251,58 @@ def run_verify(
                 latest = reader.latest_checkpoint()
             if latest is not None:
                 save.write_bytes(latest.note)
-        return 0
+        return report_index(settings)
     print(f"audit verify: FAILED after {report.records_checked} good records - "
           f"{what_is_wrong(report)}")
     return 1
+
+
+INDEX_BROKEN = 3  # exit status: the log verifies, its search index does not match it
+
+
+def report_index(settings: Settings) -> int:
+    """After the log verified: whether the search index agrees with it. The index is not
+    evidence (the records are); a disagreement means searches may miss records, and that the
+    database was changed behind douane's back."""
+    with open_audit_reader(settings) as reader:
+        found = reader.check_index(index_progress("audit verify: search index"))
+    if found.problem is not None:
+        print(f"audit verify: WARNING - the search index disagrees with the signed records: "
+              f"{found.problem}. The records are intact (checked above) and remain the "
+              "evidence; the index only finds them, so searches, the overview and `audit "
+              "query` may miss records until you run `douane audit reindex`. Something changed "
+              "the database behind douane's back: keep a copy of it as it is.")
+        return INDEX_BROKEN
+    if found.covered < found.records:
+        print(f"audit verify: the search index covers records 1..{found.covered} of "
+              f"{found.records}; searches read the records themselves until a worker or "
+              "`douane audit reindex` completes it")
+    else:
+        print("audit verify: the search index agrees with the records (it is not evidence, "
+              "only a way to find them)")
+    return 0
+
+
+def index_progress(what: str, every_s: float = 5.0) -> Callable[[int, int], None]:
+    """Prints ``what``: how far a long pass over the log has got, every few seconds."""
+    last = [time.monotonic()]
+
+    def show(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= every_s:
+            last[0] = now
+            print(f"{what}: {done:,} of {total:,} records ({done * 100 // max(total, 1)}%)",
+                  file=sys.stderr, flush=True)
+    return show
+
+
+def run_reindex(settings: Settings) -> int:
+    started = time.monotonic()
+    with open_writer(settings) as store:
+        indexed = store.rebuild_index(index_progress("audit reindex"))
+    print(f"audit reindex: {indexed} records indexed in {time.monotonic() - started:.1f} s "
+          f"({describe(settings)})")
+    return 0
 
 
 def check_log(settings: Settings, reader: SqlRecords, trusted: bytes | None,

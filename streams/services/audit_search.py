@@ -35,17 +35,25 @@ counted: ``--provider X`` counts the records naming provider X.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from streams.adapters.audit.protocols import AuditQuery, StoredRecord
+from streams.core.audit_index import (
+    STATUSES,
+    Contribution,
+    Overview,
+    contribution,
+    status,
+    tally,
+)
 from streams.core.audit_query import values
 
-STATUSES = ("answered", "blocked", "rejected", "failed")  # the outcome kinds, one per request
-DECISION_KINDS = frozenset({"admitted", "blocked"})  # records whose details list entity types
-NO_ANSWER = frozenset({"blocked", "rejected", "failed"})  # whose reasons say why not answered
+__all__ = ["STATUSES", "Contribution", "Overview", "RecordSummary", "SearchPage",
+           "SearchableLog", "contribution", "overview", "search", "status", "summarise",
+           "tally"]
+
 DEFAULT_PAGE = 50
 MAX_PAGE = 1000
 
@@ -54,6 +62,11 @@ class SearchableLog(Protocol):
     """What the search reads: every store's reader and log (``SqlRecords``) provides it."""
 
     def query(self, filters: AuditQuery) -> Iterator[StoredRecord]: ...
+
+    def indexed_page(self, filters: AuditQuery, before_seq: int | None,
+                     limit: int) -> tuple[list[StoredRecord], int] | None: ...
+
+    def indexed_overview(self, filters: AuditQuery) -> Overview | None: ...
 
 
 @dataclass(frozen=True)
@@ -81,17 +94,6 @@ class SearchPage:
     next_before_seq: int | None  # pass as before_seq for the next page; None: last page
 
 
-@dataclass(frozen=True)
-class Overview:
-    by_day_and_status: dict[tuple[str, str], int]  # (YYYY-MM-DD, answered|blocked|...)
-    by_entity_type: dict[str, int]
-    by_provider: dict[str, int]
-    by_jurisdiction: dict[str, int]
-    by_reason: dict[str, int]
-    by_tenant: dict[str, int]
-    total_requests: int
-
-
 def _first(payload: Mapping[str, Any], field: str) -> str | None:
     found = values(payload, field)
     return found[0] if found else None
@@ -108,75 +110,35 @@ def summarise(seq: int, payload: Mapping[str, Any]) -> RecordSummary:
         policy_hash=_first(payload, "policy"))
 
 
-def status(kind: str) -> str | None:
-    """The status a record of ``kind`` gives its request; None: not an outcome."""
-    return kind if kind in STATUSES else None
-
-
-@dataclass(frozen=True)
-class Contribution:
-    """What one record adds to the overview (the unit the stores pre-aggregate)."""
-
-    day: str
-    tenant: str | None
-    status: str | None
-    entity_types: tuple[str, ...]
-    provider: str | None  # only for ``forwarded``
-    jurisdiction: str | None  # only for ``forwarded``
-    reasons: tuple[str, ...]
-
-
-def contribution(payload: Mapping[str, Any]) -> Contribution:
-    """What the record with ``payload`` counts for in the overview (see the module's text)."""
-    kind = str(payload.get("kind"))
-    forwarded = kind == "forwarded"
-    return Contribution(
-        day=str(payload.get("occurred_at", ""))[:10], tenant=payload.get("tenant"),
-        status=status(kind),
-        entity_types=values(payload, "entity-type") if kind in DECISION_KINDS else (),
-        provider=_first(payload, "provider") if forwarded else None,
-        jurisdiction=_first(payload, "jurisdiction") if forwarded else None,
-        reasons=values(payload, "reason") if kind in NO_ANSWER else ())
-
-
-def tally(contributions: Iterable[Contribution]) -> Overview:
-    """The overview of records, from what each contributes."""
-    by_status: Counter[tuple[str, str]] = Counter()
-    entities: Counter[str] = Counter()
-    providers: Counter[str] = Counter()
-    jurisdictions: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    tenants: Counter[str] = Counter()
-    for item in contributions:
-        if item.status is not None:
-            by_status[(item.day, item.status)] += 1
-            if item.tenant is not None:
-                tenants[item.tenant] += 1
-        entities.update(item.entity_types)
-        if item.provider is not None:
-            providers[item.provider] += 1
-        if item.jurisdiction is not None:
-            jurisdictions[item.jurisdiction] += 1
-        reasons.update(item.reasons)
-    return Overview(by_day_and_status=dict(sorted(by_status.items())),
-                    by_entity_type=dict(entities), by_provider=dict(providers),
-                    by_jurisdiction=dict(jurisdictions), by_reason=dict(reasons),
-                    by_tenant=dict(tenants), total_requests=sum(by_status.values()))
-
-
 def search(reader: SearchableLog, filters: AuditQuery, *, before_seq: int | None = None,
            limit: int = DEFAULT_PAGE) -> SearchPage:
-    """One page of the records matching ``filters``, newest first, below ``before_seq``."""
+    """One page of the records matching ``filters``, newest first, below ``before_seq``:
+    from the search index, or by reading the records if the index does not cover the log.
+    Rows are made from the records' signed bytes (the index only finds them)."""
     if not 1 <= limit <= MAX_PAGE:
         raise ValueError(f"limit {limit}: a page holds 1 to {MAX_PAGE} records")
-    matching = [(record.seq, record.payload) for record in reader.query(filters)]
-    newer_first = [m for m in reversed(matching) if before_seq is None or m[0] < before_seq]
-    page = newer_first[:limit]
-    more = len(newer_first) > limit
+    indexed = reader.indexed_page(filters, before_seq, limit + 1)
+    if indexed is not None:
+        found, total = indexed
+        page = [(record.seq, record.payload) for record in found]
+    else:
+        matching = [(record.seq, record.payload) for record in reader.query(filters)]
+        total = len(matching)
+        page = [m for m in reversed(matching) if before_seq is None or m[0] < before_seq]
+        page = page[:limit + 1]
+    more = len(page) > limit
+    page = page[:limit]
     return SearchPage(rows=[summarise(seq, payload) for seq, payload in page],
-                      total=len(matching), next_before_seq=page[-1][0] if more else None)
+                      total=total, next_before_seq=page[-1][0] if more else None)
+
+
+def scan_overview(reader: SearchableLog, filters: AuditQuery) -> Overview:
+    """The overview from the records themselves (the reference the fast path must equal)."""
+    return tally(contribution(record.payload) for record in reader.query(filters))
 
 
 def overview(reader: SearchableLog, filters: AuditQuery) -> Overview:
-    """The overview's figures over the records matching ``filters``."""
-    return tally(contribution(record.payload) for record in reader.query(filters))
+    """The overview's figures over the records matching ``filters``: from the daily counts
+    (and the index) when it covers the log, else by reading the records."""
+    fast = reader.indexed_overview(filters)
+    return fast if fast is not None else scan_overview(reader, filters)

@@ -30,7 +30,9 @@ from streams.adapters.signer import Ed25519Signer, generate_key_file, load_or_cr
 from streams.app import AUDIT_UNAVAILABLE
 from streams.core import merkle
 from streams.core.audit import AuditEvent, signing_input
+from streams.core.audit_index import contribution, tally
 from streams.core.log_check import LogReport
+from streams.services.audit_search import overview, search
 
 SCHEMA = load_audit_schema()
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -316,3 +318,208 @@ def test_witness_cosigns_and_refuses_a_fork(
             cosign_latest(reopened, reopened.keyring, witness)
     finally:
         reopened.close()
+
+
+# --------------------------------------------------------------------------- search index
+
+
+def varied_events(first: int, last: int) -> list[AuditEvent]:
+    """Requests of three tenants over about 25 days: answered, blocked, rejected, failed."""
+    made: list[AuditEvent] = []
+    for n in range(first, last + 1):
+        tenant = ("lyon", "gap", "lille")[n % 3]
+        at = T0 + timedelta(hours=5 * n, minutes=n)
+        policy = {"name": "p", "version": "1", "sha256": ("aa" if n < 60 else "bb") * 32}
+        rid = f"req-{n}"
+        if n % 10 == 0:
+            made.append(AuditEvent(f"{rid}/rejected", "rejected", rid,
+                                   None if n % 20 == 0 else tenant, at,
+                                   {"reasons": [{"code": "invalid-json", "message": "m"}],
+                                    "policy": policy}))
+            continue
+        entities = {"PERSON": n % 2, "EMAIL_ADDRESS": int(n % 3 == 0), "FR_NIR": int(n % 7 == 1)}
+        if n == 5:
+            entities["person"] = 1  # spelt another way: counts once
+        provider, jurisdiction = ("mistral", "FR") if n % 2 else ("openai-us", "US")
+        if n % 10 in (1, 2):
+            made.append(AuditEvent(f"{rid}/blocked", "blocked", rid, tenant, at, {
+                "decision": "block", "entities": entities, "policy": policy,
+                "classification": "sensitive", "purpose": "case-summary",
+                "reasons": [{"code": "no-allowed-provider", "message": "m"}]}))
+            continue
+        made.append(AuditEvent(f"{rid}/admitted", "admitted", rid, tenant, at, {
+            "decision": "forward", "entities": entities, "policy": policy,
+            "classification": ("internal", "public")[n % 2], "purpose": "translation",
+            "provider": provider, "provider_jurisdiction": jurisdiction,
+            "reasons": [{"code": "routed", "message": "m"}]}))
+        made.append(AuditEvent(f"{rid}/forwarded/{provider}", "forwarded", rid, tenant,
+                               at + timedelta(seconds=1),
+                               {"provider": provider, "jurisdiction": jurisdiction,
+                                "policy": policy}))
+        if n % 7 == 0:
+            made.append(AuditEvent(f"{rid}/failed", "failed", rid, tenant,
+                                   at + timedelta(seconds=2), {
+                                       "provider": provider, "policy": policy,
+                                       "reasons": [{"code": "provider-timeout", "message": "m"}]}))
+        elif n % 13 != 0:  # a few stay in flight
+            made.append(AuditEvent(f"{rid}/answered", "answered", rid, tenant,
+                                   at + timedelta(seconds=2),
+                                   {"provider": provider, "policy": policy}))
+    return made
+
+
+def varied_log(store: GroupCommitLog) -> None:
+    store.append_many(varied_events(1, 60))
+    store.append(AuditEvent("policy/x", "policy_changed", None, None,
+                            T0 + timedelta(hours=301), {"event": "applied", "policy": {
+                                "name": "p", "version": "2", "sha256": "bb" * 32}}))
+    for start in range(61, 121, 20):  # several commits
+        store.append_many(varied_events(start, start + 19))
+
+
+def at(days: float, hours: float = 0) -> str:
+    moment = T0.replace(hour=0) + timedelta(days=days, hours=hours)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+SEARCHES = {
+    "everything": AuditQuery(),
+    "one tenant": AuditQuery(tenants=("lyon",)),
+    "tenants and decision in another case": AuditQuery(tenants=("lyon", "gap"),
+                                                       decisions=("BLOCK",)),
+    "entity type": AuditQuery(entity_types=("person",)),
+    "two entity types": AuditQuery(entity_types=("PERSON", "FR_NIR")),
+    "provider": AuditQuery(providers=("openai-us",)),
+    "jurisdiction": AuditQuery(jurisdictions=("fr",)),
+    "reason": AuditQuery(reason_codes=("no-allowed-provider",)),
+    "policy prefix": AuditQuery(policy_hashes=("bb",)),
+    "whole policy hash": AuditQuery(policy_hashes=("aa" * 32,)),
+    "request id": AuditQuery(request_ids=("req-7", "req-8")),
+    "kinds": AuditQuery(kinds=("answered", "failed")),
+    "classification and purpose": AuditQuery(classifications=("Public",),
+                                             purposes=("translation",)),
+    "time range, parts of days": AuditQuery(since=at(3, 7.5), until=at(12, 2)),
+    "time range, whole days": AuditQuery(since=at(4), until=at(9)),
+    "within one day": AuditQuery(since=at(6, 1), until=at(6, 20)),
+    "since only": AuditQuery(since=at(20, 13)),
+    "tenant, time, entity type, provider": AuditQuery(
+        tenants=("gap",), since=at(2, 3), entity_types=("PERSON",), providers=("mistral",)),
+    "tenant and kind over whole days": AuditQuery(tenants=("lille",), kinds=("blocked",),
+                                                  until=at(15)),
+    "nothing matches": AuditQuery(tenants=("nobody",)),
+}
+
+
+def all_pages(store: GroupCommitLog, filters: AuditQuery, limit: int) -> tuple[list[int], int]:
+    seqs: list[int] = []
+    before: int | None = None
+    totals = set()
+    while True:
+        page = search(store, filters, before_seq=before, limit=limit)
+        seqs += [row.seq for row in page.rows]
+        totals.add(page.total)
+        if page.next_before_seq is None:
+            assert len(totals) == 1
+            return seqs, totals.pop()
+        before = page.next_before_seq
+
+
+@pytest.mark.parametrize("name", list(SEARCHES))
+def test_indexed_search_and_overview_equal_reading_every_record(
+        store: GroupCommitLog, name: str) -> None:
+    varied_log(store)
+    assert store.index_covers_log()
+    filters = SEARCHES[name]
+    expected = list(store.scan(filters))  # every record read, no index
+    assert [r.seq for r in store.query(filters)] == [r.seq for r in expected]
+    seqs, total = all_pages(store, filters, limit=7)
+    assert seqs == [r.seq for r in reversed(expected)]
+    assert total == len(expected)
+    assert overview(store, filters) == tally(contribution(r.payload) for r in expected)
+    if name == "everything":
+        assert len(expected) > 250 and overview(store, filters).total_requests > 100
+
+
+def test_a_page_stays_put_while_records_are_appended(store: GroupCommitLog) -> None:
+    varied_log(store)
+    filters = AuditQuery(tenants=("lyon",))
+    first = search(store, filters, limit=5)
+    assert first.next_before_seq is not None
+    expected = [r.seq for r in reversed(list(store.scan(filters)))]
+    store.append_many(varied_events(121, 140))  # newer records, some of lyon
+    second = search(store, filters, before_seq=first.next_before_seq, limit=5)
+    assert [r.seq for r in first.rows + second.rows] == expected[:10]
+    assert second.total == len(list(store.scan(filters))) > len(expected)
+    again = search(store, filters, limit=5)
+    assert again.rows[0].seq > first.rows[0].seq  # the newest first
+
+
+def test_the_index_is_not_evidence_a_changed_index_is_found_and_rebuilt(
+        store: GroupCommitLog, backend: Backend) -> None:
+    varied_log(store)
+    lyon = AuditQuery(tenants=("lyon",))
+    target = next(iter(store.scan(lyon)))
+    backend.sql("UPDATE audit_index SET tenant = 'gap' WHERE seq = ?", target.seq)
+    # the search shows the record as it is signed; query() checks the signed payload
+    page = search(store, AuditQuery(tenants=("gap",)), limit=1000)
+    assert [row.tenant for row in page.rows if row.seq == target.seq] == ["lyon"]
+    assert target.seq not in [r.seq for r in store.query(AuditQuery(tenants=("gap",)))]
+    assert target.seq not in [r.seq for r in store.query(lyon)]  # hidden: the index chooses
+    assert backend.verify(store).ok  # the records, the evidence, are intact
+    found = store.check_index()
+    assert found.problem == f"the index row of record {target.seq} does not match the record"
+    store.rebuild_index()
+    assert store.check_index().ok
+    assert [r.seq for r in store.query(lyon)] == [r.seq for r in store.scan(lyon)]
+
+    backend.sql("UPDATE audit_daily_counts SET records = records + 5 WHERE field = '' AND "
+                "kind = 'answered' AND tenant = 'lyon'")
+    assert "daily count" in str(store.check_index().problem)
+    backend.sql("DELETE FROM audit_index_values WHERE seq = ?", target.seq)
+    assert store.check_index().problem is not None
+
+
+def test_an_older_log_is_indexed_when_a_writer_opens_it(
+        backend: Backend, signer: Ed25519Signer) -> None:
+    options: dict[str, Any] = {"checkpoint_every": 0, "checkpoint_interval_s": 0}
+    with backend.open(signer, **options) as store:
+        varied_log(store)
+        expected = {name: list(store.scan(f)) for name, f in SEARCHES.items()}
+    for table in ("audit_index", "audit_index_values", "audit_daily_counts"):
+        backend.sql(f"DELETE FROM {table}")  # as a log of layout 2 opens: empty tables
+    with backend.reader() as reader:
+        assert not reader.index_covers_log()
+        assert reader.indexed_page(AuditQuery(), None, 5) is None
+        # read without the index: slower, the same answer
+        assert search(reader, AuditQuery(tenants=("lyon",)), limit=1000).total == len(
+            expected["one tenant"])
+    seen: list[tuple[int, int]] = []
+    with backend.open(signer, index_progress=lambda done, size: seen.append((done, size)),
+                      **options) as store:
+        assert seen and seen[-1][0] == seen[-1][1] == store.size()
+        assert store.index_covers_log() and store.check_index().ok
+        for name, filters in SEARCHES.items():
+            assert [r.seq for r in store.query(filters)] == [r.seq for r in expected[name]]
+            assert overview(store, filters) == tally(
+                contribution(r.payload) for r in expected[name])
+
+
+def test_records_appended_without_the_index_are_indexed_later(
+        backend: Backend, signer: Ed25519Signer) -> None:
+    options: dict[str, Any] = {"checkpoint_every": 0, "checkpoint_interval_s": 0}
+    with backend.open(signer, **options) as store:
+        varied_log(store)
+        last = store.size()
+        # as if a process of an older version had appended the last record: no index rows
+        backend.sql("DELETE FROM audit_index WHERE seq = ?", last)
+        backend.sql("DELETE FROM audit_index_values WHERE seq = ?", last)
+        assert not store.index_covers_log()
+        store.append_many(varied_events(121, 125))  # after a gap: left to the catch-up
+        assert not store.index_covers_log()
+        assert search(store, AuditQuery()).total == store.size()  # read without the index
+        backend.sql("DELETE FROM audit_daily_counts")  # rebuilt below from the records
+    with backend.open(signer, **options) as store:
+        assert store.index_covers_log()
+        store.rebuild_index()
+        assert store.check_index().ok
+        assert search(store, AuditQuery()).total == store.size()

@@ -18,6 +18,13 @@ Row = Mapping[str, Any]  # a result row by column name (sqlite3.Row or psycopg d
 Values = tuple[object, ...]  # the parameters of one ``schema.INSERT`` (``records.insert_values``)
 
 
+def blob(value: object) -> bytes:
+    """A BLOB column as bytes; a tampered TEXT or number still reaches the verifier as bytes."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode("utf-8")
+
+
 class Cursor(Protocol):
     def fetchone(self) -> Row | None: ...
 
@@ -46,6 +53,10 @@ class Backend(Database, Protocol):
     def insert_rows(self, rows: Sequence[Values]) -> None:
         """Insert records into ``audit_records`` (one call for a whole group commit if the
         database allows it)."""
+        ...
+
+    def execute_many(self, sql: str, rows: Sequence[Values]) -> None:
+        """Run one statement (``?`` placeholders) once per row of parameters."""
         ...
 
     def commit(self) -> None:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from streams.adapters.audit import index
 from streams.adapters.audit.backend import Backend, Values
 from streams.adapters.audit.protocols import (
     DEFAULT_ORIGIN,
@@ -155,6 +156,7 @@ class GroupCommitLog(SqlRecords):
         signer_loader: Callable[[], AuditSigner] | None = None,
         clock: Callable[[], datetime] = now_utc,
         role: str = WORKER,
+        index_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         super().__init__(backend)
         self._backend = backend
@@ -205,6 +207,30 @@ class GroupCommitLog(SqlRecords):
         latest = self.latest_checkpoint()
         if latest is not None:
             self._last_checkpoint = (latest.size, time.monotonic())
+        self.catch_up_index(index_progress or index.ProgressLog())
+
+    def catch_up_index(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Index the records the search index lacks (an older log, or records a process of an
+        older version appended), ``index.CATCH_UP_BATCH`` per transaction so appenders of
+        other processes go on meanwhile; ``progress(indexed, records)`` after each. Returns
+        how many were indexed."""
+        done = 0
+        while True:
+            with self._write_transaction():
+                start = index.indexed_up_to(self._backend)
+                batch = index.payloads_after(self._backend, start, index.CATCH_UP_BATCH)
+                index.add(self._backend, batch)
+            if not batch:
+                return done
+            done += len(batch)
+            if progress is not None:
+                progress(batch[-1][0], self.size())
+
+    def rebuild_index(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Empty the search index and fill it again from the signed records."""
+        with self._write_transaction():
+            index.clear(self._backend)
+        return self.catch_up_index(progress)
 
     # ------------------------------------------------------------------ transactions
 
@@ -476,6 +502,8 @@ class GroupCommitLog(SqlRecords):
                     known[record_id] = record
                     outcomes.append((pending, AppendResult(record, True), None))
             self._backend.insert_rows(rows)
+            index.add(self._backend, [(r.record.seq, r.record.payload)
+                                      for _, r, _ in outcomes if r is not None and r.created])
         self._known_size = max(self._known_size, seq)
         with self._lock:  # after the commit: only leaves that are in the log
             if len(self._leaves) > _MAX_LEAVES:  # no checkpoint for long: read them back then
@@ -611,6 +639,7 @@ class GroupCommitLog(SqlRecords):
                     seq, prev = self._last_seq_and_hash()
                     record = self._build(event, seq + 1, prev)
                     self._backend.insert_rows([insert_values(record)])
+                    index.add(self._backend, [(record.seq, record.payload)])
                     self._execute("UPDATE audit_meta SET value = ? WHERE name = ?",
                                   (new_signer.key_id, self._active_key_name))
                     keyring = self.keyring.rotated(old.key_id, new_public,

@@ -42,7 +42,8 @@ from streams.adapters.audit.schema import (
 from streams.adapters.signer import AuditSigner
 from streams.core.keyring import WORKER
 
-_TYPES: dict[ColumnType, str] = {"integer": "BIGINT", "text": "TEXT", "bytes": "BYTEA"}
+_TYPES: dict[ColumnType, str] = {"integer": "BIGINT", "text": "TEXT", "bytes": "BYTEA",
+                                 "code": 'TEXT COLLATE "C"'}
 _SCHEMA_LOCK = 0x64_6F_75_61_6E_65  # advisory lock id ("douane"): one process creates tables
 
 
@@ -104,8 +105,11 @@ class PostgresBackend:
             self.execute("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
             for statement in create_statements(_TYPES):
                 self.execute(statement)
+            # an older layout is brought up to this one (the tables above are new ones)
             self.execute("INSERT INTO audit_meta (name, value) VALUES ('layout_version', ?) "
-                         "ON CONFLICT (name) DO NOTHING", (str(STORE_VERSION),))
+                         "ON CONFLICT (name) DO UPDATE SET value = excluded.value "
+                         "WHERE audit_meta.value::integer < excluded.value::integer",
+                         (str(STORE_VERSION),))
             found = self.execute(
                 "SELECT value FROM audit_meta WHERE name = 'layout_version'").fetchone()
             assert found is not None  # inserted just above if it was missing
@@ -125,6 +129,17 @@ class PostgresBackend:
     def insert_rows(self, rows: Sequence[Values]) -> None:
         for row in rows:
             self.execute(INSERT, row)
+
+    def execute_many(self, sql: str, rows: Sequence[Values]) -> None:
+        if not rows:
+            return
+        try:
+            with self._connection().cursor() as cursor:
+                cursor.executemany(sql.replace("?", "%s"), rows)
+        except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+            raise AuditStoreUnavailableError(
+                f"PostgreSQL audit store at {redacted_dsn(self.dsn)} unavailable "
+                f"({type(error).__name__})") from None
 
     def commit(self) -> None:
         self.execute("COMMIT")
@@ -163,6 +178,7 @@ class PostgresAuditStore(GroupCommitLog):
         clock: Callable[[], datetime] = now_utc,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
         role: str = WORKER,
+        index_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         backend = PostgresBackend(dsn, busy_timeout_s, read_only=False)
         self.dsn = dsn
@@ -171,7 +187,7 @@ class PostgresAuditStore(GroupCommitLog):
             super().__init__(
                 backend, signer, keyring_path=keyring_path, origin=origin,
                 checkpoint_every=checkpoint_every, checkpoint_interval_s=checkpoint_interval_s,
-                signer_loader=signer_loader, clock=clock, role=role)
+                signer_loader=signer_loader, clock=clock, role=role, index_progress=index_progress)
         except BaseException:
             backend.close()
             raise

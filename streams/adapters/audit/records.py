@@ -9,28 +9,26 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 from typing import Self
 
-from streams.adapters.audit.backend import Cursor, Database, Row, Values
+from streams.adapters.audit import index
+from streams.adapters.audit.backend import Cursor, Database, Row, Values, blob
 from streams.adapters.audit.protocols import (
     AuditQuery,
     AuditStoreCorruptError,
+    AuditStoreError,
     StoredCheckpoint,
     StoredRecord,
 )
 from streams.adapters.audit.schema import COLUMNS, INDEXED
 from streams.core.audit import ChainEntry, leaf_hash
+from streams.core.audit_index import Overview
+
+__all__ = ["SqlRecords", "blob", "chain_entry", "insert_values", "stored_record"]
 
 _BATCH = 500  # rows per read when iterating
-
-
-def blob(value: object) -> bytes:
-    """A BLOB column as bytes; a tampered TEXT or number still reaches the verifier as bytes."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    return str(value).encode("utf-8")
 
 
 def chain_entry(row: Row) -> ChainEntry:
@@ -130,7 +128,73 @@ class SqlRecords:
         return int(found["size"] or 0)
 
     def query(self, filters: AuditQuery) -> Iterator[StoredRecord]:
-        """Records matching ``filters`` in seq order (indexed columns in SQL, details after)."""
+        """Records matching ``filters`` in seq order: found with the search index when it
+        covers the log, by reading every record of the tenants, kinds and time range asked
+        otherwise; each one checked against the filters from its signed payload."""
+        with self._lock:
+            indexed = index.covers_log(self._db)
+        if indexed:
+            return self._query_indexed(filters)
+        return self._query_scan(filters)
+
+    def _query_indexed(self, filters: AuditQuery) -> Iterator[StoredRecord]:
+        found = index.where(filters, filters.since, filters.until)
+        columns = ", ".join(f"r.{name}" for name in COLUMNS.split(", "))
+        last = 0
+        while True:
+            page = index.and_where(found, "i.seq > ?", last)
+            with self._lock:
+                rows = self._execute(
+                    f"SELECT {columns} FROM audit_index i JOIN audit_records r ON r.seq = i.seq "
+                    f"{page.sql} ORDER BY i.seq LIMIT {_BATCH}", page.params).fetchall()
+            for row in rows:
+                record = stored_record(row)
+                if index.matches(filters, record.payload):  # the index only chooses
+                    yield record
+            if len(rows) < _BATCH:
+                return
+            last = rows[-1]["seq"]
+
+    def indexed_page(self, filters: AuditQuery, before_seq: int | None,
+                     limit: int) -> tuple[list[StoredRecord], int] | None:
+        """The newest ``limit`` records matching ``filters`` below ``before_seq`` and how many
+        match in all, from the search index; None if the index does not cover the log."""
+        with self._lock:
+            if not index.covers_log(self._db):
+                return None
+            seqs = index.page_seqs(self._db, filters, before_seq, limit)
+            total = index.count(self._db, filters)
+            rows = self._rows(f"WHERE seq IN ({', '.join('?' for _ in seqs)})",
+                              tuple(seqs)) if seqs else []
+        by_seq = {row["seq"]: stored_record(row) for row in rows}
+        if len(by_seq) != len(seqs):
+            raise AuditStoreError("the search index names records that are not in the log; "
+                                  "run `douane audit verify`, then `douane audit reindex`")
+        return [by_seq[seq] for seq in seqs], total
+
+    def indexed_overview(self, filters: AuditQuery) -> Overview | None:
+        """The overview's figures from the daily counts and the search index; None if the
+        index does not cover the log."""
+        with self._lock:
+            if not index.covers_log(self._db):
+                return None
+            return index.overview(self._db, filters)
+
+    def index_covers_log(self) -> bool:
+        with self._lock:
+            return index.covers_log(self._db)
+
+    def check_index(self, progress: Callable[[int, int], None] | None = None
+                    ) -> index.IndexCheck:
+        """The search index compared with the signed records (see ``index.check``)."""
+        with self._lock:
+            return index.check(self._db, progress)
+
+    def scan(self, filters: AuditQuery) -> Iterator[StoredRecord]:
+        """Records matching ``filters`` in seq order, read without the search index."""
+        return self._query_scan(filters)
+
+    def _query_scan(self, filters: AuditQuery) -> Iterator[StoredRecord]:
         clauses: list[str] = []
         params: list[object] = []
         for column, wanted in (("tenant", filters.tenants), ("request_id", filters.request_ids),

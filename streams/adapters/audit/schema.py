@@ -12,9 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-STORE_VERSION = 2  # version of the database layout (2: checkpoints, meta)
+STORE_VERSION = 3  # version of the database layout (2: checkpoints, meta; 3: search index)
 
-ColumnType = Literal["integer", "text", "bytes"]  # integer: 64 bits
+# integer: 64 bits; code: text compared byte by byte (names, codes and hashes that are
+# searched by prefix or range, whatever the database's collation)
+ColumnType = Literal["integer", "text", "bytes", "code"]
 
 
 @dataclass(frozen=True)
@@ -31,13 +33,24 @@ class Table:
     name: str
     columns: tuple[Column, ...]
     indexed: tuple[str, ...] = ()  # columns with an index of their own
+    # indexes on several columns, e.g. (tenant, seq): one column's records in seq order
+    composite: tuple[tuple[str, ...], ...] = ()
+    key: tuple[str, ...] = ()  # a primary key of several columns
+    without_rowid: bool = False  # SQLite: the table is its primary key's b-tree
 
-    def create_statements(self, types: Mapping[ColumnType, str]) -> list[str]:
-        """``CREATE TABLE`` and ``CREATE INDEX`` (if not there yet), in a database's types."""
+    def create_statements(self, types: Mapping[ColumnType, str],
+                          without_rowid: str = "") -> list[str]:
+        """``CREATE TABLE`` and ``CREATE INDEX`` (if not there yet), in a database's types
+        (``without_rowid``: what the database adds to a table that is its key's b-tree)."""
         columns = ", ".join(_column(column, types) for column in self.columns)
-        statements = [f"CREATE TABLE IF NOT EXISTS {self.name} ({columns})"]
+        if self.key:
+            columns += f", PRIMARY KEY ({', '.join(self.key)})"
+        suffix = without_rowid if self.without_rowid else ""
+        statements = [f"CREATE TABLE IF NOT EXISTS {self.name} ({columns}){suffix}"]
         statements += [f"CREATE INDEX IF NOT EXISTS {self.name}_{column} ON {self.name} ({column})"
                        for column in self.indexed]
+        statements += [f"CREATE INDEX IF NOT EXISTS {self.name}_{'_'.join(columns_)} ON "
+                       f"{self.name} ({', '.join(columns_)})" for columns_ in self.composite]
         return statements
 
 
@@ -78,12 +91,52 @@ CHECKPOINTS = Table(
     ),
 )
 META = Table("audit_meta", (Column("name", "text", primary_key=True), Column("value", "text")))
-TABLES = (RECORDS, CHECKPOINTS, META)
+# The search index (layout 3): derived from the signed records by the append path, in the same
+# transaction, to find and count them fast; not evidence (see streams.adapters.audit.index).
+# One row per record, seqs 1..n contiguous; values folded as filters compare them.
+SEARCH_INDEX = Table(
+    "audit_index",
+    (
+        Column("seq", "integer", primary_key=True),  # the record's seq in audit_records
+        Column("occurred_at", "code"),
+        Column("tenant", "code", null=True),
+        Column("kind", "code"),
+        Column("request_id", "code", null=True),
+        Column("decision", "code", null=True),
+        Column("provider", "code", null=True),
+        Column("jurisdiction", "code", null=True),
+        Column("classification", "code", null=True),
+        Column("purpose", "code", null=True),
+        Column("policy", "code", null=True),  # the policy set's SHA-256 (hex)
+    ),
+    # (column, seq): the newest records with a value first, without sorting. Only where a
+    # value can be rare: a search for a common one (a decision, a kind, a jurisdiction)
+    # finds a page soon enough walking back from the newest record, and totals come from the
+    # daily counts; each index costs every append.
+    composite=tuple((column, "seq") for column in (
+        "occurred_at", "tenant", "request_id", "provider", "policy")),
+)
+# the many-valued fields (entity types, reasons): one row per record and value
+SEARCH_VALUES = Table(
+    "audit_index_values",
+    (Column("field", "code"), Column("value", "code"), Column("seq", "integer")),
+    key=("field", "value", "seq"), without_rowid=True,
+)
+# records per (UTC day, tenant, kind, field, value): see streams.core.audit_index.count_keys
+DAILY_COUNTS = Table(
+    "audit_daily_counts",
+    (Column("day", "code"), Column("tenant", "code"), Column("kind", "code"),
+     Column("field", "code"), Column("value", "code"), Column("records", "integer")),
+    key=("day", "tenant", "kind", "field", "value"), without_rowid=True,
+)
+INDEX_TABLES = (SEARCH_INDEX, SEARCH_VALUES, DAILY_COUNTS)
+TABLES = (RECORDS, CHECKPOINTS, META, *INDEX_TABLES)
 
 
-def create_statements(types: Mapping[ColumnType, str]) -> list[str]:
+def create_statements(types: Mapping[ColumnType, str], without_rowid: str = "") -> list[str]:
     """Every table and index of the log, in a database's column types."""
-    return [statement for table in TABLES for statement in table.create_statements(types)]
+    return [statement for table in TABLES
+            for statement in table.create_statements(types, without_rowid)]
 
 
 COLUMNS = ", ".join(column.name for column in RECORDS.columns)

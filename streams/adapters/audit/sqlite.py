@@ -38,7 +38,8 @@ from streams.core.keyring import WORKER
 if TYPE_CHECKING:
     from streams.adapters.audit.protocols import AuditLog, AuditReader, AuditStore
 
-_TYPES: dict[ColumnType, str] = {"integer": "INTEGER", "text": "TEXT", "bytes": "BLOB"}
+_TYPES: dict[ColumnType, str] = {"integer": "INTEGER", "text": "TEXT", "bytes": "BLOB",
+                                 "code": "TEXT"}
 
 
 class SqliteBackend:
@@ -61,7 +62,7 @@ class SqliteBackend:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > STORE_VERSION:
                 raise AuditStoreError(f"{path}: layout version {version} is newer than this code")
-            for statement in create_statements(_TYPES):
+            for statement in create_statements(_TYPES, " WITHOUT ROWID"):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {STORE_VERSION}")
             conn.execute("COMMIT")
@@ -90,6 +91,9 @@ class SqliteBackend:
 
     def insert_rows(self, rows: Sequence[Values]) -> None:
         self.conn.executemany(INSERT, rows)  # one call for a whole group commit
+
+    def execute_many(self, sql: str, rows: Sequence[Values]) -> None:
+        self.conn.executemany(sql, rows)
 
     def commit(self) -> None:
         self.conn.execute("COMMIT")
@@ -125,6 +129,7 @@ class SqliteAuditStore(GroupCommitLog):
         clock: Callable[[], datetime] = now_utc,
         busy_timeout_s: float = BUSY_TIMEOUT_S,
         role: str = WORKER,
+        index_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         backend = SqliteBackend.open(path, busy_timeout_s)
         self.path = path
@@ -133,7 +138,7 @@ class SqliteAuditStore(GroupCommitLog):
                 backend, signer, keyring_path=keyring_path or keyring_path_for(path),
                 origin=origin, checkpoint_every=checkpoint_every,
                 checkpoint_interval_s=checkpoint_interval_s, signer_loader=signer_loader,
-                clock=clock, role=role)
+                clock=clock, role=role, index_progress=index_progress)
         except BaseException:
             backend.close()
             raise
