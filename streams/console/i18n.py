@@ -102,6 +102,7 @@ FRENCH: dict[str, str] = {
     "Other records of this request": "Autres enregistrements de cette requête",
     "signed by key": "signé par la clé",
     "not known": "inconnue",
+    "checking...": "vérification...",
     # integrity
     "Latest checkpoint": "Dernier point de contrôle",
     "No checkpoint has been signed yet.": "Aucun point de contrôle n'a encore été signé.",

@@ -7,6 +7,7 @@ key windows, Merkle tree, checkpoints, then the witness quorum when one is confi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,8 +16,9 @@ from typing import Any
 from streams.adapters.audit.open import audit_log_exists, open_audit_reader
 from streams.adapters.audit.protocols import AuditLogReader, StoredCheckpoint, StoredRecord
 from streams.adapters.audit.verify import load_audit_schema, trusted_keyring, verify_log_reader
+from streams.adapters.signer import verifier_for_raw
 from streams.config import Settings
-from streams.core.audit import ChainEntry
+from streams.core.audit import ChainEntry, signing_input
 from streams.core.checkpoint import split_note
 from streams.core.log_check import LogReport
 from streams.core.merkle import ProofError
@@ -110,27 +112,42 @@ def age_s(issued_at: str, now: datetime | None = None) -> float:
 
 
 @dataclass(frozen=True)
-class RecordEvidence:
+class RecordView:
     record: StoredRecord
     signed: bool  # signed by a key of the log's keyring over exactly its payload
-    proof: dict[str, Any] | None  # inclusion proof, checked against the covering checkpoint
-    proof_problem: str | None  # why there is no proof (the log's damage reaches it)
     others: list[StoredRecord]  # the other records of the same request
 
 
-def record_evidence(settings: Settings, record_id: str) -> RecordEvidence | None:
-    """One record with its signature status and its inclusion proof (a checkpoint covering it
-    is signed now if none does yet, as ``douane audit prove`` does); None: no such record."""
+def record_view(settings: Settings, record_id: str) -> RecordView | None:
+    """One record, whether its signature verifies with the keyring beside the log, and the
+    other records of its request; None: no such record. Read-only."""
     if not audit_log_exists(settings):
         return None
-    with open_writer(settings) as store:
-        record = store.get(record_id)
+    with open_audit_reader(settings) as reader:
+        record = reader.get(record_id)
         if record is None:
             return None
-        try:
-            proof, problem = inclusion_proof(store, record_id), None
-        except ProofError as error:
-            proof, problem = None, str(error)
-        others = ([r for r in store.records_for_request(record.request_id)
+        others = ([r for r in reader.records_for_request(record.request_id)
                    if r.record_id != record_id] if record.request_id else [])
-        return RecordEvidence(record, store.is_signed(record), proof, problem, others)
+    extra = [settings.public_key] if settings.public_key.exists() else []
+    key = trusted_keyring(settings.audit_db, extra, None, settings.audit_origin).get(
+        record.key_id)
+    signed = (key is not None and json.loads(record.canonical) == record.payload
+              and verifier_for_raw(key.public_key)(signing_input(record.canonical),
+                                                   record.signature))
+    return RecordView(record, signed, others)
+
+
+def record_proof(settings: Settings, record_id: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(the record's inclusion proof checked against a checkpoint covering it, None), signing
+    that checkpoint now if none covers it yet as ``douane audit prove`` does; (None, why) when
+    the record is unknown or the log's damage reaches the proof. Reads every leaf hash of
+    the log: seconds at a million records."""
+    if not audit_log_exists(settings):
+        return None, "no audit log"
+    with open_writer(settings) as store:
+        try:
+            proof = inclusion_proof(store, record_id)
+        except ProofError as error:
+            return None, str(error)
+    return (proof, None) if proof is not None else (None, f"no record {record_id}")

@@ -5,6 +5,7 @@ every person-level read or change leaves."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -278,3 +279,28 @@ async def test_removing_an_account_ends_its_sessions(
     assert (await client.get("/", allow_redirects=False)).status == 200
     assert accounts.remove("sami")
     assert (await client.get("/", allow_redirects=False)).status == 303
+
+
+async def test_a_verification_started_from_the_page_is_kept_and_recorded(
+        client: TestClient[object, object], settings: Settings) -> None:
+    await sign_in(client, "aude")
+    started = await client.post("/integrity/verify", data={"csrf": await csrf_of(client)})
+    assert started.status == 200
+    for _ in range(600):  # until the background check ends; nothing here depends on its speed
+        page = await (await client.get("/integrity/progress")).text()
+        if 'id="verify-outcome"' in page:
+            break
+        await asyncio.sleep(0.1)
+    assert re.search(r'id="verify-outcome">passed<', page), page
+    assert "started by aude" in await (await client.get("/integrity")).text()
+    [recorded] = records(settings, "console_access")
+    assert recorded["details"]["action"] == "verify"  # type: ignore[index]
+    assert recorded["details"]["about"]["ok"] is True  # type: ignore[index]
+
+
+async def test_the_pages_speak_french_when_asked(client: TestClient[object, object]) -> None:
+    await sign_in(client, "dora")
+    switched = await client.get("/lang/fr", allow_redirects=False)
+    assert switched.status == 303
+    page = await (await client.get("/")).text()
+    assert "Aucune requête sur cette période." in page and 'lang="fr"' in page

@@ -26,7 +26,7 @@ from streams.console.filters import FilterError, Filters, read_filters
 from streams.console.i18n import zone
 from streams.core.audit import AUDIT_KINDS
 from streams.services.audit_search import DEFAULT_PAGE, SearchPage, search
-from streams.services.verification import record_evidence
+from streams.services.verification import record_proof, record_view
 
 EXPORT_LIMIT = 100_000  # records in one export; narrow the filters for more
 CSV_COLUMNS = ("seq", "time", "record_id", "kind", "tenant", "request_id", "decision",
@@ -36,6 +36,7 @@ CSV_COLUMNS = ("seq", "time", "record_id", "kind", "tenant", "request_id", "deci
 def register(app: web.Application) -> None:
     app.router.add_get("/search", search_page)
     app.router.add_get("/record", record_page)
+    app.router.add_get("/record/proof", proof_part)
     app.router.add_post("/search/export", export)
 
 
@@ -71,7 +72,7 @@ async def search_page(request: web.Request) -> web.StreamResponse:
 @requires(READ)
 async def record_page(request: web.Request) -> web.StreamResponse:
     record_id = request.query.get("id", "")
-    found = (await in_thread(record_evidence, console_of(request).settings, record_id)
+    found = (await in_thread(record_view, console_of(request).settings, record_id)
              if record_id else None)
     if found is None:
         return refusal(request, 404, "Not found")
@@ -81,6 +82,15 @@ async def record_page(request: web.Request) -> web.StreamResponse:
     return render(request, "record.html", found=found, payload=payload, policy=policy,
                   rules=details.get("rules") or [],
                   fields=json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+@requires(READ)
+async def proof_part(request: web.Request) -> web.StreamResponse:
+    """The inclusion proof, loaded by the record's page after it is shown (it reads the whole
+    tree: seconds on a large log)."""
+    proof, problem = await in_thread(record_proof, console_of(request).settings,
+                                     request.query.get("id", ""))
+    return render(request, "record_proof.html", proof=proof, problem=problem)
 
 
 def _export(settings: Settings, filters: Filters, form: str) -> tuple[str, int]:
