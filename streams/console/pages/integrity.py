@@ -60,12 +60,13 @@ def _run(console: Console, session: Session) -> None:
 
     try:
         result = verify_log(console.settings, told)
+        # recorded before it is shown: whoever sees the result can find its record
+        console.record(session, "verify", None, {
+            "ok": result.ok, "records_checked": result.records_checked,
+            "checkpoints_checked": result.checkpoints_checked, "problem": result.problem})
+        job.result, job.finished_at = result, time.time()
     finally:
         job.running = False
-    job.result, job.finished_at = result, time.time()
-    console.record(session, "verify", None, {
-        "ok": result.ok, "records_checked": result.records_checked,
-        "checkpoints_checked": result.checkpoints_checked, "problem": result.problem})
 
 
 @requires(VERIFY)
