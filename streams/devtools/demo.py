@@ -180,6 +180,10 @@ async def leave_console_running(settings: Settings) -> None:
             # only if that process is still a console (the number may have been reused)
             if b"console" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 os.kill(pid, signal.SIGTERM)
+                for _ in range(100):  # until it has let its port go
+                    if not Path(f"/proc/{pid}").exists():
+                        break
+                    await asyncio.sleep(0.1)
         pid_file.unlink()
     password = secrets.token_urlsafe(12)
     accounts = AccountStore(accounts_path(settings.home))
