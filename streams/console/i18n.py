@@ -108,7 +108,6 @@ FRENCH: dict[str, str] = {
     "No checkpoint has been signed yet.": "Aucun point de contrôle n'a encore été signé.",
     "covers": "couvre",
     "signed": "signé",
-    "ago": "il y a",
     "newer records not yet covered": "enregistrements plus récents pas encore couverts",
     "Witness cosignatures": "Cosignatures des témoins",
     "none": "aucune",
