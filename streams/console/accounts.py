@@ -113,9 +113,7 @@ class AccountStore:
         self._conn.execute("PRAGMA foreign_keys = ON")
         self._conn.executescript(_SCHEMA)
         self._lock = threading.Lock()
-        # checked against when the account does not exist, so that a wrong name takes as
-        # long as a wrong password and names cannot be told apart by timing
-        self._decoy = self.hasher.hash(secrets.token_hex(16))
+        self._decoy: str | None = None
 
     def close(self) -> None:
         self._conn.close()
@@ -168,6 +166,10 @@ class AccountStore:
                                  (name,)).fetchone()
         account = self.get(name)
         if row is None or account is None:
+            # checked against a hash all the same, so that a wrong name takes as long as a
+            # wrong password and names cannot be told apart by timing
+            if self._decoy is None:
+                self._decoy = self.hasher.hash(secrets.token_hex(16))
             self._verify(self._decoy, password)
             return SignIn(None, None)
         if account.locked_until > now:
