@@ -62,10 +62,31 @@ def run_console(args: argparse.Namespace, settings: Settings) -> int:
     accounts = AccountStore(accounts_path(settings.home))
     try:
         if args.console_command == "users":
-            return run_users(args, accounts)
+            code = run_users(args, accounts)
+            if code == 0 and args.users_command in ("add", "remove"):
+                record_account_change(settings, args)
+            return code
         return serve(args, settings, accounts)
     finally:
         accounts.close()
+
+
+def record_account_change(settings: Settings, args: argparse.Namespace) -> None:
+    """Who may read the evidence is evidence too: a ``console_access`` record of the change,
+    naming the operator's account and host."""
+    import functools
+
+    from streams.cli.retention import requested_by
+    from streams.core import audit_events
+    from streams.services.audit_log import append_record, open_writer
+
+    with open_writer(settings) as audit:
+        record_id = append_record(audit, functools.partial(
+            audit_events.console_access, requested_by(), "operator",
+            f"account-{'added' if args.users_command == 'add' else 'removed'}", None,
+            {"account": args.name, **({"role": args.role} if args.users_command == "add"
+                                      else {})}))
+    print(f"audit record {record_id}")
 
 
 def read_password(path: Path | None) -> str:

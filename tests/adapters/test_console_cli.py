@@ -79,3 +79,23 @@ def test_the_console_refuses_to_listen_beyond_loopback_without_https(
         home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = cli.main(["console", "--host", "0.0.0.0", "--port", "1"])
     assert code == 2 and "needs HTTPS" in capsys.readouterr().err
+
+
+def test_adding_and_removing_an_account_is_audited(home: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from streams.adapters.audit.sqlite import SqliteAuditStore
+
+    secret = tmp_path / "secret"
+    secret.write_text("twelve chars and more\n")
+    run(capsys, "add", "sami", "--role", "security", "--password-file", str(secret))
+    run(capsys, "remove", "sami")
+    store = SqliteAuditStore.open_readonly(load_settings().audit_db)
+    try:
+        details = [r.payload["details"] for r in store.iter_records()
+                   if r.kind == "console_access"]
+    finally:
+        store.close()
+    assert [(d["action"], d["about"]) for d in details] == [
+        ("account-added", {"account": "sami", "role": "security"}),
+        ("account-removed", {"account": "sami"})]
+    assert all(d["role"] == "operator" and "@" in d["account"] for d in details)
