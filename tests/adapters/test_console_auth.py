@@ -257,7 +257,7 @@ async def test_person_level_reads_and_exports_are_audited_without_the_value(
     found = records(settings, "console_access")
     assert [(r["details"]["account"], r["details"]["action"]) for r in found] == [  # type: ignore[index]
         ("dora", "subject-access"), ("dora", "export-json")]
-    raw = settings.audit_db.read_bytes()
+    raw = b"".join(f.read_bytes() for f in settings.audit_db.parent.glob("audit.sqlite3*"))
     assert b"Jeanne" not in raw and b"Martin" not in raw
 
 
@@ -304,3 +304,34 @@ async def test_the_pages_speak_french_when_asked(client: TestClient[object, obje
     assert switched.status == 303
     page = await (await client.get("/")).text()
     assert "Aucune requête sur cette période." in page and 'lang="fr"' in page
+
+
+async def test_a_dpo_places_and_releases_a_hold_without_the_value_in_the_log(
+        client: TestClient[object, object], settings: Settings) -> None:
+    await sign_in(client, "dora")
+    token = await csrf_of(client, "/people")
+    placed = await client.post("/people/holds", data={
+        "csrf": token, "tenant": "city-of-lyon", "value": "Jeanne Martin",
+        "reason": "case TA-2025-117"})
+    assert placed.status == 200
+    page = await placed.text()
+    assert "case TA-2025-117" in page and "Jeanne" not in page
+    [hold] = records(settings, "hold_placed")
+    hold_id = hold["details"]["hold_id"]  # type: ignore[index]
+    released = await client.post("/people/holds/release", data={"csrf": token,
+                                                                 "hold_id": hold_id})
+    assert released.status == 200 and "No hold in force." in await released.text()
+    assert len(records(settings, "hold_released")) == 1
+    assert [r["details"]["action"] for r in records(settings, "console_access")] == [  # type: ignore[index]
+        "hold-placed", "hold-released"]
+    raw = b"".join(f.read_bytes() for f in settings.audit_db.parent.glob("audit.sqlite3*"))
+    assert b"Jeanne" not in raw
+
+
+async def test_an_unknown_tenant_is_named_and_nothing_is_done(
+        client: TestClient[object, object], settings: Settings) -> None:
+    await sign_in(client, "dora")
+    answer = await client.post("/people/access", data={
+        "csrf": await csrf_of(client, "/people"), "tenant": "nowhere", "value": "Jeanne"})
+    assert answer.status == 400 and "unknown tenant &#39;nowhere&#39;" in await answer.text()
+    assert records(settings, "console_access") == []
