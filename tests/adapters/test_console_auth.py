@@ -25,7 +25,13 @@ from streams.console.accounts import (
     AccountStore,
     accounts_path,
 )
-from streams.console.app import LOGIN_CSRF_COOKIE, SESSION_COOKIE, create_app
+from streams.console.app import (
+    CONSOLE,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    TENANTS_KEPT_S,
+    create_app,
+)
 from streams.core.audit import AuditEvent
 from streams.core.keyring import WORKER
 from streams.services.audit_log import open_writer
@@ -335,3 +341,12 @@ async def test_an_unknown_tenant_is_named_and_nothing_is_done(
         "csrf": await csrf_of(client, "/people"), "tenant": "nowhere", "value": "Jeanne"})
     assert answer.status == 400 and "unknown tenant &#39;nowhere&#39;" in await answer.text()
     assert records(settings, "console_access") == []
+
+
+def test_the_tenant_list_is_read_again_after_a_minute(settings: Settings,
+                                                      accounts: AccountStore) -> None:
+    console = create_app(settings, accounts, secure_cookies=False)[CONSOLE]
+    reads: list[list[str]] = [["a"], ["a", "b"]]
+    assert console.tenants(lambda: reads.pop(0), now=100.0) == ["a"]
+    assert console.tenants(lambda: reads.pop(0), now=100.0 + TENANTS_KEPT_S - 1) == ["a"]
+    assert console.tenants(lambda: reads.pop(0), now=100.0 + TENANTS_KEPT_S) == ["a", "b"]

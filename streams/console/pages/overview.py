@@ -5,15 +5,15 @@ to the search that lists its records."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, timedelta
 from typing import Any
 
 from aiohttp import web
 
 from streams.adapters.audit.open import audit_log_exists, open_audit_reader
-from streams.config import Settings
 from streams.console.accounts import READ
-from streams.console.app import console_of, in_thread, refusal, render, requires
+from streams.console.app import Console, console_of, in_thread, refusal, render, requires
 from streams.console.filters import FilterError, Filters, read_filters
 from streams.console.i18n import zone
 from streams.services.audit_search import STATUSES, Overview, overview
@@ -27,11 +27,12 @@ def register(app: web.Application) -> None:
     app.router.add_get("/", overview_page)
 
 
-def figures(settings: Settings, filters: Filters) -> tuple[Overview | None, list[str]]:
-    if not audit_log_exists(settings):
+def figures(console: Console, filters: Filters) -> tuple[Overview | None, list[str]]:
+    if not audit_log_exists(console.settings):
         return None, []
-    with open_audit_reader(settings) as reader:
-        return overview(reader, filters.query), reader.tenants()
+    with open_audit_reader(console.settings) as reader:
+        return (overview(reader, filters.query),
+                console.tenants(reader.tenants, time.monotonic()))
 
 
 def _ranked(counts: dict[str, int], link: str, filters: Filters,
@@ -74,7 +75,7 @@ async def overview_page(request: web.Request) -> web.StreamResponse:
         filters = read_filters(params, zone(request.cookies.get("tz")))
     except FilterError as problem:
         return refusal(request, 400, problem.diagnostics())
-    found, tenants = await in_thread(figures, console_of(request).settings, filters)
+    found, tenants = await in_thread(figures, console_of(request), filters)
     context: dict[str, Any] = {"filters": filters, "tenants": tenants, "found": found,
                                "statuses": STATUSES}
     if found is not None:
