@@ -517,7 +517,12 @@ def unknown_values(reader: SqlRecords, wanted: dict[str, list[str]],
     known: dict[str, set[str]] = {field: set(CHECKED_FILTERS[field][2]) for field in unmatched}
     if "tenant" in known:
         known["tenant"] |= set(reader.tenants())
-    if set(known) - {"tenant"}:
+    others = sorted(known.keys() - {"tenant"})
+    counted = reader.known_values(others)  # from the daily counts, if the index is complete
+    if counted is not None:
+        for field in others:
+            known[field] |= counted[field]
+    elif others:
         for record in reader.iter_records():
             for field in known.keys() - {"tenant"}:
                 known[field].update(values(record.payload, field))

@@ -10,6 +10,8 @@ erasure         erasing one person (crypto-shredding), dry-run plans, refusals, 
 subject_access  what douane holds about one person, and the erasures the log records
 policy_in_force the policy set the worker runs, as the audit log records it (DPO commands)
 evidence        evidence bundles, inclusion proofs, the witness quorum check
+audit_search    the console's search (pages of records, newest first) and overview (requests by
+                day and status, entity types, providers, jurisdictions, reasons, tenants)
 
 Services never print and never parse arguments (that is ``streams/cli/``); they take their
 stores and the audit writer as arguments, so a process opens each once.

@@ -223,3 +223,25 @@ def test_an_unknown_count_field_is_named(capsys: pytest.CaptureFixture[str]) -> 
         cli.main(["audit", "query", "--count-by", "provider,dya"])
     err = capsys.readouterr().err
     assert "cannot count by dya (did you mean day?)" in err and "entity-type" in err
+
+
+def test_verify_names_a_changed_search_index_and_reindex_repairs_it(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    assert cli.main(["audit", "verify"]) == 0
+    assert "search index agrees with the records" in capsys.readouterr().out
+    database = load_settings({"DOUANE_HOME": str(home)}).audit_db
+    with sqlite3.connect(database) as conn:  # someone edits the database behind douane's back
+        conn.execute("UPDATE audit_index SET tenant = 'tax-office' WHERE seq = 1")
+    assert "a-1" not in query(capsys, "--tenant", "city-of-lyon")  # the index hides it
+    assert cli.main(["audit", "verify"]) == 3
+    out = capsys.readouterr().out
+    assert "audit verify: OK - 3 records" in out  # the evidence is intact
+    assert "WARNING - the search index disagrees with the signed records: the index row of " \
+           "record 1 does not match the record" in out
+    assert "douane audit reindex" in out
+    assert cli.main(["audit", "reindex"]) == 0
+    assert "3 records indexed" in capsys.readouterr().out
+    assert cli.main(["audit", "verify"]) == 0
+    assert "a-1" in query(capsys, "--tenant", "city-of-lyon")

@@ -23,7 +23,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
@@ -79,11 +79,16 @@ def covers_log(db: Database) -> bool:
 
 def add(backend: Backend, records: Payloads) -> bool:
     """Inside the append transaction: index ``records`` if the index reaches the one before
-    them (else False: ``GroupCommitLog.catch_up_index`` will)."""
+    them, up to a missing seq if any; False if some were left out (then
+    ``GroupCommitLog.catch_up_index`` indexes them when it can)."""
     if not records:
         return True
     if indexed_up_to(backend) != records[0][0] - 1:
         return False
+    contiguous = next((n for n in range(1, len(records))
+                       if records[n][0] != records[n - 1][0] + 1), len(records))
+    whole = contiguous == len(records)
+    records = records[:contiguous]  # a record missing in between: the rest waits
     entries: list[Values] = []
     many: list[Values] = []
     counts: Counter[tuple[str, str, str, str, str]] = Counter()
@@ -96,7 +101,7 @@ def add(backend: Backend, records: Payloads) -> bool:
     backend.execute_many(_INSERT_ENTRY, entries)
     backend.execute_many(_INSERT_VALUE, many)
     backend.execute_many(_ADD_COUNT, [(*key, n) for key, n in sorted(counts.items())])
-    return True
+    return whole
 
 
 def payloads_after(db: Database, seq: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
@@ -150,15 +155,23 @@ class _Where:
     params: tuple[object, ...]
 
 
-def _prefix_range(prefix: str) -> tuple[str, str]:
-    """[low, high): the strings that start with ``prefix`` (code point order)."""
-    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+_NO_POLICY = "-"  # a policy hash no record has: a prefix matching none of the log's
+
+
+def resolve(db: Database, filters: AuditQuery) -> AuditQuery:
+    """``filters`` with each policy hash prefix replaced by the log's hashes it starts with
+    (from the daily counts), so the index finds them by equality, in seq order."""
+    if not filters.policy_hashes:
+        return filters
+    known = known_values(db, ["policy"])["policy"]
+    full = sorted(v for v in known if any(v.startswith(p) for p in filters.policy_hashes))
+    return replace(filters, policy_hashes=tuple(full) or (_NO_POLICY,))
 
 
 def where(filters: AuditQuery, since: str | None = None, until: str | None = None,
           alias: str = "i") -> _Where:
-    """The filters over ``audit_index`` (as ``alias``); ``since``/``until`` replace the
-    filters' own time range."""
+    """The filters over ``audit_index`` (as ``alias``), policy hashes ``resolve``d;
+    ``since``/``until`` replace the filters' own time range."""
     clauses: list[str] = []
     params: list[object] = []
 
@@ -175,16 +188,7 @@ def where(filters: AuditQuery, since: str | None = None, until: str | None = Non
             clauses.append(f"{alias}.occurred_at {op} ?")
             params.append(bound)
     for field, wanted in filters.detail_filters().items():
-        if field == "policy":
-            ranges = []
-            for prefix in wanted:
-                if not prefix:
-                    ranges.append(f"{alias}.policy IS NOT NULL")
-                    continue
-                ranges.append(f"({alias}.policy >= ? AND {alias}.policy < ?)")
-                params.extend(_prefix_range(prefix))
-            clauses.append(f"({' OR '.join(ranges)})")
-        elif field in MANY_FIELDS:
+        if field in MANY_FIELDS:
             marks = ", ".join("?" for _ in wanted)
             clauses.append(f"EXISTS (SELECT 1 FROM audit_index_values v WHERE v.field = ? "
                            f"AND v.value IN ({marks}) AND v.seq = {alias}.seq)")
@@ -214,6 +218,7 @@ def matches(filters: AuditQuery, payload: Mapping[str, Any]) -> bool:
 def page_seqs(db: Database, filters: AuditQuery, before_seq: int | None,
               limit: int) -> list[int]:
     """The seqs of the newest ``limit`` records matching ``filters`` below ``before_seq``."""
+    filters = resolve(db, filters)
     found = where(filters, filters.since, filters.until)
     if before_seq is not None:
         found = and_where(found, "i.seq < ?", before_seq)
@@ -249,6 +254,7 @@ def _edge_filters(filters: AuditQuery, edge: tuple[str | None, str | None]) -> _
 def count(db: Database, filters: AuditQuery) -> int:
     """How many records match ``filters``: from the daily counts when they can say (time,
     tenant, kind and one field), from the index otherwise."""
+    filters = resolve(db, filters)
     details = filters.detail_filters()
     plan = day_plan(filters.since, filters.until)
     countable = (plan is not None and not filters.request_ids and len(details) <= 1
@@ -285,6 +291,17 @@ def count(db: Database, filters: AuditQuery) -> int:
     return total
 
 
+def known_values(db: Database, fields: Sequence[str]) -> dict[str, set[str]]:
+    """The values of ``fields`` the daily counts hold (every value some record has)."""
+    known: dict[str, set[str]] = {field: set() for field in fields}
+    if fields:
+        rows = db.execute(f"SELECT DISTINCT field, value FROM audit_daily_counts WHERE field "
+                          f"IN ({', '.join('?' for _ in fields)})", tuple(fields)).fetchall()
+        for row in rows:
+            known[row["field"]].add(row["value"])
+    return known
+
+
 def _payloads(db: Database, found: _Where) -> Iterable[Mapping[str, Any]]:
     rows = db.execute(f"SELECT r.canonical FROM audit_index i JOIN audit_records r "
                       f"ON r.seq = i.seq {found.sql}", found.params).fetchall()
@@ -296,6 +313,7 @@ def overview(db: Database, filters: AuditQuery) -> Overview:
     """The overview of the records matching ``filters``: whole days from the daily counts
     when the filters are on time, tenant and kind only; the records themselves otherwise
     (those the index finds) and for the parts of days at the ends of the range."""
+    filters = resolve(db, filters)
     counter = OverviewCounter()
     plan = day_plan(filters.since, filters.until)
     if plan is None or filters.request_ids or filters.detail_filters():

@@ -138,7 +138,9 @@ class SqlRecords:
         return self._query_scan(filters)
 
     def _query_indexed(self, filters: AuditQuery) -> Iterator[StoredRecord]:
-        found = index.where(filters, filters.since, filters.until)
+        with self._lock:
+            resolved = index.resolve(self._db, filters)
+        found = index.where(resolved, resolved.since, resolved.until)
         columns = ", ".join(f"r.{name}" for name in COLUMNS.split(", "))
         last = 0
         while True:
@@ -183,6 +185,14 @@ class SqlRecords:
     def index_covers_log(self) -> bool:
         with self._lock:
             return index.covers_log(self._db)
+
+    def known_values(self, fields: Sequence[str]) -> dict[str, set[str]] | None:
+        """Every value each of ``fields`` (of ``index.COUNTED_FIELDS``) has in the log, as
+        records spell them, from the daily counts; None if the index does not cover the log."""
+        with self._lock:
+            if not index.covers_log(self._db):
+                return None
+            return index.known_values(self._db, fields)
 
     def check_index(self, progress: Callable[[int, int], None] | None = None
                     ) -> index.IndexCheck:
