@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck kafka-stop clean softhsm
+.PHONY: demo test lint typecheck kafka-stop clean softhsm browser
 
 # Every package comes from requirements/ (exact versions, sha256 of each file: pip refuses
 # anything else); scripts/lock-requirements.sh writes those files from pyproject.toml.
@@ -24,6 +24,7 @@ $(INSTALLED): pyproject.toml $(LOCKS)
 	# douane itself, built with the locked backend, nothing fetched
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@$(MAKE) --no-print-directory softhsm
+	@$(MAKE) --no-print-directory browser
 	touch $(INSTALLED)
 
 # SoftHSM2, a PKCS#11 token in software, from Debian's packages: the tests of audit signing keys
@@ -40,6 +41,22 @@ softhsm:
 	else \
 	  echo "softhsm2 is not installed and apt-get cannot be used here (not root, or not Debian):"; \
 	  echo "  the PKCS#11 token tests will be skipped; to run them: sudo apt-get install softhsm2"; \
+	fi
+
+# Chromium and its WebDriver from Debian's packages (no browser downloaded from elsewhere): the
+# console's end-to-end tests drive them. Installed when missing if we are root with apt-get (as
+# on CI); otherwise those tests are skipped and say why.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+	   (apt-get update -qq >/dev/null 2>&1 && \
+	    apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1)) \
+	  && echo "chromium and chromium-driver installed (the console's browser tests)" \
+	  || echo "chromium could not be installed with apt-get: the console's browser tests will be skipped"; \
+	else \
+	  echo "chromium is not installed and apt-get cannot be used here (not root, or not Debian):"; \
+	  echo "  the console's browser tests will be skipped; to run them: sudo apt-get install chromium chromium-driver"; \
 	fi
 
 demo: $(INSTALLED)

@@ -70,6 +70,10 @@ The tree (module in brackets; built-in base after the ``/``)::
     ├── BadRequest / ValueError                 [front_door.openai_format]  an OpenAI request
     │                                             that is not a douane request
     ├── KeyFileError / ValueError               [front_door.keys]  an unreadable API key file
+    ├── AccountError / ValueError               [console.accounts]  a console account that cannot
+    │                                             be added as asked (name, role, password length)
+    ├── FilterError / ValueError                [console.filters]  a console search filter that
+    │                                             cannot be read (names the filter, not its value)
     └── LimitSettingError / ValueError          [front_door.limits]  a bad front-door limit
 
 Module-private exceptions used for control flow inside one module (``core.audit._NotPlain``,

@@ -74,7 +74,7 @@ STATEMENT_FORMAT = "douane.audit-export/v1"
 # what each role's key may sign (a key without a role, from before roles, signs any kind);
 # the same table as streams/core/keyring.py, repeated so this file stands alone
 DPO_ONLY_KINDS = {"erased", "hold_placed", "hold_released", "erasure_refused",
-                  "subject_linked"}
+                  "subject_linked", "console_access"}
 DPO_KINDS = DPO_ONLY_KINDS | {"retention_run", "key_rotated"}
 PAYLOAD_TYPE = "application/vnd.douane.audit+json"
 # a different payload type: an export statement can never pass for a record, nor the reverse

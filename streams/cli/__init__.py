@@ -13,6 +13,7 @@ witness      douane audit witness init, douane audit cosign, verify's quorum opt
 report       douane report (transparency: cost, where data went, dependence)
 retention    douane retention run|status, erasure request, subject-access, subject, hold
 redact       douane redact
+console      douane console, douane console users add|list|remove
 stand_ins    douane model-server, douane stand-in     (devtools)
 demo         douane demo                              (devtools)
 bench        douane bench pii                         (devtools)
@@ -37,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
     from streams.cli import (
         audit,
         bench,
+        console,
         demo,
         front_door,
         kafka,
@@ -53,8 +55,8 @@ def _parser() -> argparse.ArgumentParser:
         description="douane: a sovereign data-governance proxy for language models.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (kafka, worker, policy, stand_ins, audit, report, retention, front_door, demo,
-                  redact, bench):
+    for group in (kafka, worker, policy, stand_ins, audit, report, retention, front_door, console,
+                  demo, redact, bench):
         group.register(commands)
     return parser
 

@@ -36,7 +36,8 @@ PAYLOAD_TYPE = "application/vnd.douane.audit+json"
 AuditKind = Literal["admitted", "blocked", "rejected", "forwarded", "answered", "failed",
                     "key_rotated", "policy_changed", "erased", "retention_run",
                     "hold_placed", "hold_released", "erasure_refused", "subject_linked",
-                    "budget_alert"]
+                    "budget_alert",
+                    "console_access"]
 AUDIT_KINDS: frozenset[str] = frozenset(get_args(AuditKind))
 GENESIS_HASH = "00" * 32
 

@@ -37,6 +37,7 @@ __all__ = [
     "MAX_PROBLEMS_RECORDED",
     "answered",
     "budget_alert",
+    "console_access",
     "decided",
     "detector_failed",
     "dpo_record",
@@ -393,3 +394,14 @@ def erased(tenant: str, request: Json, data_keys: Sequence[Json], vault_entries_
     return dpo_record("erased", tenant, {
         **request, "data_keys": [dict(k) for k in data_keys],
         "vault_entries_pruned": vault_entries_pruned}, unique, now)
+
+
+def console_access(account: str, role: str, action: str, tenant: str | None, about: Json,
+                   unique: str, now: datetime) -> AuditEvent:
+    """``console_access``: someone signed in to the DPO console read person-level results
+    or changed something (``action``; ``about``: what it was about, as tenants, fingerprints,
+    record ids, counts and filters, never a personal value). Access to the evidence is
+    evidence too."""
+    return dpo_record("console_access", tenant, {
+        "account": account, "role": role, "action": action, "about": dict(about)},
+        unique, now)

@@ -41,7 +41,7 @@ class KeyringError(DouaneError, ValueError):
 WORKER, DPO = "worker", "dpo"
 # records only the DPO tools write; the worker's key may never sign them
 _DPO_ONLY = frozenset({"erased", "hold_placed", "hold_released", "erasure_refused",
-                       "subject_linked"})
+                       "subject_linked", "console_access"})
 # both write these: a retention run (the worker's timer, or the command), a key's own rotation
 _SHARED = frozenset({"retention_run", "key_rotated"})
 ROLE_KINDS: dict[str, frozenset[str]] = {

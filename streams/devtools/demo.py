@@ -9,8 +9,12 @@ where data went, dependence). The broker must already be running (``make demo`` 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
+import subprocess
+import sys
 import time
 import uuid
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -138,6 +142,7 @@ async def run_demo(settings: Settings, model_port: int) -> int:
     print(f"demo finished in {elapsed:.0f}s: {len(responses)}/{len(prompts)} responses, "
           f"{leaks} planted personal value(s) reached the model, audit log "
           f"{'verified' if verified else 'FAILED verification'}.")
+    await leave_console_running(settings)
     return 0 if verified and leaks == 0 and len(responses) == len(prompts) else 1
 
 
@@ -148,6 +153,68 @@ def print_transparency(settings: Settings, since: str) -> None:
           f"douane report --since {since} --out report.html):")
     for line in summary_lines(report):
         print(f"  {line}")
+
+
+CONSOLE_PORT = 8090
+DEMO_ACCOUNT = "demo"
+
+
+async def leave_console_running(settings: Settings) -> None:
+    """``douane console`` on the demo's stores, left running after the demo ends (in its own
+    session, so the terminal's Ctrl-C or the end of ``make`` does not stop it), with a demo
+    account whose new password is printed. A console left by an earlier demo is stopped first."""
+    import secrets
+    import signal
+
+    from streams.console.accounts import AccountStore, accounts_path
+
+    pid_file = settings.home / "console.pid"
+    if pid_file.exists():
+        with contextlib.suppress(ValueError, OSError):
+            pid = int(pid_file.read_text().strip())
+            # only if that process is still a console (the number may have been reused)
+            if b"console" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                os.kill(pid, signal.SIGTERM)
+                for _ in range(100):  # until it has let its port go
+                    if not Path(f"/proc/{pid}").exists():
+                        break
+                    await asyncio.sleep(0.1)
+        pid_file.unlink()
+    password = secrets.token_urlsafe(12)
+    accounts = AccountStore(accounts_path(settings.home))
+    try:
+        accounts.remove(DEMO_ACCOUNT)
+        accounts.add(DEMO_ACCOUNT, "dpo", password)
+    finally:
+        accounts.close()
+    port = CONSOLE_PORT if port_is_free(CONSOLE_PORT) else free_port()
+    log_path = settings.home / "logs" / "console.log"
+    with open(open_private_for_append(log_path), "ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "streams.cli", "console", "--port", str(port)],
+            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            env=os.environ.copy(), start_new_session=True)
+    pid_file.write_text(f"{process.pid}\n")
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        await wait_http(f"{url}healthz")
+    except TimeoutError:
+        print(f"the console did not start (log: {log_path})")
+        return
+    print(f"\nthe DPO console is running at {url} - sign in as {DEMO_ACCOUNT!r} with password "
+          f"{password!r} (role dpo; a new password each demo). It keeps running after the "
+          f"demo: stop it with `kill {process.pid}` (log: {log_path}).")
+
+
+def port_is_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 async def scrape(client: httpx.AsyncClient, url: str) -> list[str]:

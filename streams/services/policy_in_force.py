@@ -102,3 +102,46 @@ def policy_in_force(settings: Settings) -> PolicyInForce:
         if loaded is not None and loaded.digest == reference.get("sha256"):
             return PolicyInForce(loaded, reference, since, record_id, candidate)
     return PolicyInForce(None, reference, since, record_id, " nor ".join(tried))
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    """One ``policy_changed`` record: a set loaded, applied, refused or loaded in shadow."""
+
+    record_id: str
+    occurred_at: str
+    event: str
+    policy: dict[str, Any] | None  # the set in force after it
+    before: dict[str, Any] | None
+    files: dict[str, str]  # path -> sha256 of the new set's files
+    source: str
+    problems: tuple[str, ...]
+
+
+def policy_changes(settings: Settings) -> list[PolicyChange]:
+    """Every ``policy_changed`` record of the log, newest first."""
+    if not audit_log_exists(settings):
+        return []
+    found = []
+    with open_audit_reader(settings) as reader:
+        for record in reader.query(AuditQuery(kinds=("policy_changed",))):
+            details = record.payload.get("details") or {}
+            found.append(PolicyChange(
+                record.record_id, str(record.payload.get("occurred_at")),
+                str(details.get("event")), _reference(details.get("policy")),
+                _reference(details.get("before")),
+                {str(f.get("path")): str(f.get("sha256")) for f in details.get("files") or ()
+                 if isinstance(f, dict)},
+                str(details.get("source") or ""), tuple(details.get("problems") or ())))
+    return found[::-1]
+
+
+def _reference(value: object) -> dict[str, Any] | None:
+    return value if isinstance(value, dict) else None
+
+
+def compare_files(older: PolicyChange, newer: PolicyChange) -> list[tuple[str, str]]:
+    """(path, added|removed|changed) for each file that differs between two recorded sets."""
+    paths = sorted(set(older.files) | set(newer.files))
+    return [(p, "added" if p not in older.files else "removed" if p not in newer.files
+             else "changed") for p in paths if older.files.get(p) != newer.files.get(p)]

@@ -92,6 +92,14 @@ NOT_RUN = {
     "make kafka-stop": "installs packages first; runs `douane kafka stop`, run above",
     # a section name in the README's table of guides, not a command
     "douane policy": "names the policy commands of docs/policies.md",
+    "douane audit reindex": "named in the README's table of guides (docs/audit.md); rebuilding "
+                            "the search index is tested with the audit store's contract",
+    # the console: its account asks a password twice on a terminal, it serves until stopped;
+    # tests/integration/test_console_browser.py adds accounts and runs it in a real browser
+    "douane console": "names the console of the README's Console section",
+    "douane console users add dora --role dpo":
+        "asks the password on a terminal; the browser test adds accounts with --password-file",
+    "douane console --port 8090": "serves until stopped; the browser test runs it on a free port",
     # a PKCS#11 token holds secrets this test does not have ($PIN); the same settings are used
     # against SoftHSM2 by tests/adapters/test_pkcs11_token.py
     "softhsm2-util --init-token --free --label douane --pin $PIN --so-pin $SO_PIN":

@@ -1,0 +1,25 @@
+"""The console's pages, one module each, each registering its routes (``register(app)``) as a
+command group registers its subcommands.
+
+sign_in     sign in and out
+overview    counts and charts over a period, each linking to its search
+search      the audit query's filters, paginated results, a record's detail, CSV/JSON export
+integrity   the latest checkpoint, witness cosignatures, a full verification with progress
+evidence    the evidence bundle the standalone verifier checks
+people      subject access, erasure with confirmation, legal holds, retention status (dpo)
+policies    the policy in force, the history of policy changes, two versions compared
+"""
+
+from __future__ import annotations
+
+from streams.console.pages import (
+    evidence,
+    integrity,
+    overview,
+    people,
+    policies,
+    search,
+    sign_in,
+)
+
+PAGES = (sign_in, overview, search, integrity, evidence, people, policies)
