@@ -308,7 +308,7 @@ class Pipeline:
             # its requests (fail closed)
             detection = await self.detection.detect(request.messages, request.language)
         except Exception as error:
-            return await self._fail_closed(request, source, error)
+            return await self._fail_closed(request, raw, source, error)
         # read in the store threads (the vault is SQLite); a conversation's turns are not
         # judged at once: the worker runs them one after the other (streams.app
         # conversation_key), so this read sees the previous turn's save
@@ -440,7 +440,7 @@ class Pipeline:
         return out
 
     async def _fail_closed(
-        self, request: GovernedRequest, source: Source, error: Exception
+        self, request: GovernedRequest, raw: bytes, source: Source, error: Exception
     ) -> list[Outgoing]:
         reason = Reason("detector-failed",
                         f"personal-data detection failed ({type(error).__name__}); "
@@ -454,7 +454,9 @@ class Pipeline:
                   error_type=type(error).__name__)
         self._count("admit", request.tenant, "block", [reason.code])
         if not appended.created and not _same_source(appended.record, source):
-            return []
+            # another message with this id was blocked meanwhile: it owns the id's response
+            return await self._duplicate_id(request.id, request.tenant, raw, source,
+                                            appended.record)
         return [response(request.id, "blocked", tenant=request.tenant,
                          reasons=[reason.for_client()], audit_record_id=record_id,
                          policy_hash=self.policy.digest, metadata=dict(request.metadata))]

@@ -990,6 +990,21 @@ async def test_an_id_another_tenant_used_is_a_duplicate_without_naming_that_tena
     assert f"{LYON_REQUESTS} partition 2 offset 7" in json.loads(own.value)["error"]["message"]
 
 
+async def test_a_message_losing_the_race_for_its_id_is_told_so(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two messages with one id judged at the same moment (by two workers): the check for an
+    earlier owner passes for both, the record decides; the loser gets duplicate-id, never
+    silence."""
+    per_tenant(h)
+    crash_detector(h)
+    assert await replies(h, request(), 7) == [BLOCKED]
+
+    async def no_owner_yet(_request_id: str, _source: Source) -> None:
+        return None
+    monkeypatch.setattr(h.pipeline, "_id_owner", no_owner_yet)
+    assert await replies(h, request(), 8) == [rejection("duplicate-id")]
+
+
 async def test_streamed_pieces_go_to_the_tenants_chunk_topic(h: Harness) -> None:
     pipeline = per_tenant(h)
     topics: list[str] = []
