@@ -9,9 +9,9 @@ is tried again, so a message may be on the topic twice). Meanwhile, spread over 
 publishing time, it ``kill -9``s the worker ``--kills`` times, each once at least
 ``--in-flight`` requests wait at the stand-in model, and restarts it at once (a supervisor's
 restart), and stops and starts the broker ``--broker-restarts`` times. Then it reads the
-tenant's responses and ``douane.rejected`` until every request has a response or nothing has
-moved for ``--stall-s`` seconds, asks the stand-in which request ids it received and how
-often, and runs ``douane audit verify``.
+tenant's responses and rejections (``douane.rejected.<tenant>``) until every request has a
+response or nothing has moved for ``--stall-s`` seconds, asks the stand-in which request ids
+it received and how often, and runs ``douane audit verify``.
 
 Prints every fault (requests waiting at the model when it struck, downtime, time from the
 fault to the first response the worker created after it) and a summary: responses by status
@@ -51,12 +51,12 @@ from aiokafka.errors import KafkaError
 
 from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.kafka_security import kafka_connection, start_client
-from streams.config import REJECTED_TOPIC
-from streams.core.tenant_topics import request_topic, responses_topic
+from streams.core.tenant_topics import rejected_topic, request_topic, responses_topic
 from streams.devtools.kafka_broker import start_broker, stop_broker
 
 TENANT = "city-of-lyon"
 REQUESTS_TOPIC, RESPONSES_TOPIC = request_topic(TENANT), responses_topic(TENANT)
+REJECTIONS_TOPIC = rejected_topic(TENANT)  # what the tenant hears of a message reusing an id
 STATIC_WORKER = {
     "DOUANE_KAFKA_GROUP_INSTANCE_ID": "douane-crash-worker-1",
     # a slow answer must never time out and be tried again: only the faults may send a
@@ -137,7 +137,7 @@ async def publish(stack: Stack, tally: Tally, rate: float) -> None:
 
 
 async def open_reader(stack: Stack) -> AIOKafkaConsumer:
-    """A consumer of the tenant's responses and douane.rejected, from their beginning."""
+    """A consumer of the tenant's responses and rejections, from their beginning."""
     kafka = kafka_connection(stack.settings, "admin")
     consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False,
                                 auto_offset_reset="earliest")
@@ -145,7 +145,7 @@ async def open_reader(stack: Stack) -> AIOKafkaConsumer:
     metadata = AIOKafkaProducer(**kafka.client_options())  # partitions_for: public, waits
     await start_client(metadata, kafka, "the benchmark's metadata client")
     try:
-        partitions = [TopicPartition(topic, p) for topic in (RESPONSES_TOPIC, REJECTED_TOPIC)
+        partitions = [TopicPartition(topic, p) for topic in (RESPONSES_TOPIC, REJECTIONS_TOPIC)
                       for p in sorted(await metadata.partitions_for(topic))]
     finally:
         await metadata.stop()
@@ -167,7 +167,7 @@ async def read_outcomes(consumer: AIOKafkaConsumer, tally: Tally, done: asyncio.
             for partition, records in batch.items():
                 for record in records:
                     body = json.loads(record.value)
-                    if partition.topic == REJECTED_TOPIC:
+                    if partition.topic == REJECTIONS_TOPIC:
                         if body.get("request_id") in ours:
                             tally.rejected[body["error"]["code"]] += 1
                     elif body.get("id") in ours:
@@ -336,7 +336,7 @@ def report(tally: Tally, faults: list[Fault], received: Counter[str],
     for outcome, n in outcomes.most_common():
         print(f"| response: {outcome} | {n} |")
     for code, n in tally.rejected.most_common():
-        print(f"| a second copy of a request on douane.rejected: {code} | {n} |")
+        print(f"| a second copy of a request on {REJECTIONS_TOPIC}: {code} | {n} |")
     print(f"| **lost** (no response) | **{len(lost)}** |")
     print(f"| **duplicated** (more than one response) | **{len(duplicated)}** |")
     print(f"| **forwarded twice** (the model received the id more than once) "

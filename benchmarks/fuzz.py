@@ -5,15 +5,16 @@ city-of-lyon's request topic (``douane.requests.city-of-lyon``) with the admin p
 seeded mix of what a broken or hostile producer sends: random bytes, random JSON, JSON nested
 thousands of levels deep, invalid UTF-8 inside a request, requests over the size limit,
 requests with a field of the wrong type or value, reused ids, and (about one in a hundred)
-valid requests with personal data. Then it reads ``douane.rejected``, the tenant's responses
-and ``douane.dead-letter`` until every message is accounted for or nothing has moved for
+valid requests with personal data. Then it reads the tenant's responses and rejections
+(``douane.rejected.city-of-lyon``), the operators' ``douane.rejected`` and
+``douane.dead-letter`` until every message is accounted for or nothing has moved for
 ``--stall-s`` seconds.
 
-Every message must end somewhere: a valid request with exactly one response, any other with a
-copy on ``douane.rejected`` (or, if it broke douane, on ``douane.dead-letter``). Prints what was
-sent by kind, rejections by code, responses by status, dead letters, messages lost (accounted
-nowhere), ids answered twice, the longest pause in progress, throughput and the worker's peak
-memory.
+Every message must end somewhere: the first message with a usable id in that id's one
+response, any other with a rejection (or, if it broke douane, on ``douane.dead-letter``).
+Prints what was sent by kind, rejections by code, responses by status, dead letters, messages
+lost (accounted nowhere), ids answered twice, the longest pause in progress, throughput and the
+worker's peak memory.
 
     .venv/bin/python benchmarks/fuzz.py [--messages 100000] [--seed 1] [--stall-s 120]
         [--keep-log PATH]
@@ -39,10 +40,11 @@ from concurrency import family_memory_mb, with_children
 
 from streams.adapters.kafka_security import kafka_connection, start_client
 from streams.config import DEAD_LETTER_TOPIC, REJECTED_TOPIC
-from streams.core.tenant_topics import request_topic, responses_topic
+from streams.core.tenant_topics import rejected_topic, request_topic, responses_topic
 
 TENANT = "city-of-lyon"
 REQUESTS_TOPIC, RESPONSES_TOPIC = request_topic(TENANT), responses_topic(TENANT)
+REJECTIONS = (rejected_topic(TENANT), REJECTED_TOPIC)  # the tenant's; what no tenant is told
 
 VALID_TEXT = ("Bonjour, merci de préparer un courrier pour Jeanne Martin "
               "(jeanne.martin@example.fr, 06 12 34 56 78) au sujet de son dossier de logement.")
@@ -62,11 +64,11 @@ class Tally:
     responses: dict[str, list[str]] = field(default_factory=dict)  # request id -> statuses
 
     def lost(self) -> list[tuple[int, int]]:
-        """Messages with no outcome. A message without a usable id must have a copy on
-        douane.rejected (or douane.dead-letter). Messages sharing a request id (a valid request
-        and copies reusing its id) share one response, given to whichever came first, and
-        every other one of them must have a copy: so a group of n messages with a response
-        needs n - 1 copies, without one n."""
+        """Messages with no outcome. A message without a usable id must have a rejection (or
+        a dead letter). Messages sharing a request id (a valid request and copies reusing its
+        id) share one response, given to whichever came first, and every other one of them
+        must have a rejection: so a group of n messages with a response needs n - 1
+        rejections, without one n."""
         groups: dict[str, list[tuple[int, int]]] = {}
         missing = []
         for place, sent in self.sent.items():
@@ -197,7 +199,7 @@ async def collect(stack: Stack, tally: Tally, stall_s: float) -> float:
     await start_client(metadata, kafka, "the fuzzer's metadata client")
     try:
         partitions = [TopicPartition(topic, p)
-                      for topic in (REJECTED_TOPIC, RESPONSES_TOPIC, DEAD_LETTER_TOPIC)
+                      for topic in (*REJECTIONS, RESPONSES_TOPIC, DEAD_LETTER_TOPIC)
                       for p in sorted(await metadata.partitions_for(topic))]
     finally:
         await metadata.stop()
@@ -228,7 +230,7 @@ def _read(topic: str, body: dict[str, Any], tally: Tally) -> None:
     if source.get("topic") != REQUESTS_TOPIC and topic != RESPONSES_TOPIC:
         return  # a forward topic's dead letter: not one of ours
     place = (source.get("partition"), source.get("offset"))
-    if topic == REJECTED_TOPIC:
+    if topic in REJECTIONS:
         tally.rejected[place] = body["error"]["code"]  # type: ignore[index]
     elif topic == DEAD_LETTER_TOPIC:
         tally.dead[place] = body.get("error_type", "?")  # type: ignore[index]
@@ -253,7 +255,7 @@ def report(tally: Tally, publish_s: float, total_s: float, longest: float,
     print("| outcome | messages |")
     print("|---|---|")
     for code, n in Counter(tally.rejected.values()).most_common():
-        print(f"| douane.rejected: {code} | {n} |")
+        print(f"| rejected: {code} | {n} |")
     statuses = Counter(tally.responses[i][0] for i in valid_ids if tally.responses.get(i))
     for status, n in statuses.most_common():
         print(f"| response to a valid request: {status} | {n} |")
@@ -263,7 +265,7 @@ def report(tally: Tally, publish_s: float, total_s: float, longest: float,
     print(f"| douane.dead-letter | {len(tally.dead)} |")
     both = sum(1 for place in tally.dead if place in tally.rejected)
     if both:
-        print(f"| of which also on douane.rejected | {both} |")
+        print(f"| of which also rejected | {both} |")
     print(f"| **lost** (no outcome anywhere) | **{len(lost)}** "
           f"{dict(Counter(tally.sent[place].kind for place in lost)) if lost else ''}|")
     print(f"| **valid ids answered twice** | **{len(twice)}** |")

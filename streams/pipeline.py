@@ -45,12 +45,12 @@ from streams.adapters.providers.fallback import candidates
 from streams.adapters.providers.resilience import RetryPolicy
 from streams.adapters.schemas import forward_schema
 from streams.answer_chunks import AnswerChunks, ChunkSink, unchanged
-from streams.config import REJECTED_TOPIC, RESPONSES_TOPIC, forward_topic
+from streams.config import RESPONSES_TOPIC, forward_topic
 from streams.core import audit_events
 from streams.core.answers import AnswerVerdict, plan_answer
 from streams.core.audit import AuditEvent
 from streams.core.budgets import BudgetState, MonthSpend, month_of
-from streams.core.client_reasons import client_reasons
+from streams.core.client_reasons import client_reasons, rejection_advice
 from streams.core.decision import (
     Decision,
     evaluate,
@@ -74,7 +74,13 @@ from streams.core.policy import EntityRule
 from streams.core.policy import Provider as PolicyProvider
 from streams.core.pricing import client_usage, usage_and_cost
 from streams.core.redaction import KeyedTokens, KeyedValue
-from streams.core.tenant_topics import PER_TENANT, SINGLE, answer_topic, tenant_of_request_topic
+from streams.core.tenant_topics import (
+    PER_TENANT,
+    SINGLE,
+    answer_topic,
+    rejection_topic,
+    tenant_of_request_topic,
+)
 from streams.runtime.batched_detection import BatchedDetector
 
 log = structlog.get_logger(__name__)
@@ -160,7 +166,7 @@ class Pipeline:
         # per tenant: a request's tenant is its topic's, its answers go to that tenant's
         # topics (streams.core.tenant_topics); single: one topic each for everybody
         self.topic_layout = topic_layout
-        # how much of a rejected message's bytes its copy on douane.rejected keeps
+        # how much of a rejected message's bytes its rejection keeps
         self.original_kept_bytes = original_kept_bytes
         self.audit_retry_delay_s = audit_retry_delay_s  # first wait while the store is down
         # conversation-stable placeholders, and whether answers get the values put back
@@ -267,9 +273,9 @@ class Pipeline:
 
     def _addressed(self, outgoing: list[Outgoing]) -> list[Outgoing]:
         """Responses are built for ``douane.responses``; here each goes to the topic of the
-        tenant it answers. One without a tenant (a message whose topic's tenant the policy
-        no longer declares) has no topic to go to in the per-tenant layout: its copy on
-        douane.rejected is all there is."""
+        tenant it answers. One without a tenant has no topic to go to in the per-tenant layout
+        (intake sends none: a message whose topic's tenant the policy no longer declares gets
+        its rejection on douane.rejected instead)."""
         if self.topic_layout == SINGLE:
             return outgoing
         out = []
@@ -323,7 +329,7 @@ class Pipeline:
                 detection = await self.detection.detect(request.messages, request.language)
                 tracing.note(entities=len(detection.findings), outcome="ok")
         except Exception as error:
-            return await self._fail_closed(request, source, error)
+            return await self._fail_closed(request, raw, source, error)
         # read in the store threads (the vault is SQLite); a conversation's turns are not
         # judged at once: the worker runs them one after the other (streams.app
         # conversation_key), so this read sees the previous turn's save
@@ -436,26 +442,39 @@ class Pipeline:
     async def _duplicate_id(self, request_id: str, tenant: str | None, raw: bytes,
                             source: Source, owner: StoredRecord) -> list[Outgoing]:
         """A request id is answered once, by its first message; any later message using it,
-        valid or not, lands on douane.rejected as ``duplicate-id`` (never silence)."""
+        valid or not, is rejected as ``duplicate-id`` (never silence)."""
         first = owner.payload["details"].get("source") or {}
         log.info("duplicate request id", request_id=request_id, first_seen=first)
+        # ids are douane-wide: the first may be another tenant's, whose topic is not named
+        place = (f" ({first.get('topic')} partition {first.get('partition')} offset "
+                 f"{first.get('offset')})" if first.get("topic") == source.topic else "")
         return await self._reject(Rejection(
             "duplicate-id",
-            f"request id already used by an earlier message ({first.get('topic')} partition "
-            f"{first.get('partition')} offset {first.get('offset')}), which gets the response; "
-            "this message was not processed: publish it again with a new id",
+            f"request id already used by an earlier message{place}, which gets the response",
             path="$.id", request_id=request_id, tenant=tenant), raw, source)
 
+    def _topic_tenant(self, source: Source) -> str | None:
+        """The tenant a message is known to come from: its request topic's, if the policy
+        declares it (per-tenant layout). None in the single layout, where only the message
+        itself names a tenant, which any producer may claim."""
+        if self.topic_layout == SINGLE:
+            return None
+        tenant = tenant_of_request_topic(source.topic)
+        return tenant if tenant in self.policy.policy.tenant_ids else None
+
     async def _reject(self, rejection: Rejection, raw: bytes, source: Source) -> list[Outgoing]:
-        # the first message with a readable id owns the id's response; any other is recorded
-        # (and copied to douane.rejected) by its place on the topic, without a response
+        """A message intake refused. Per tenant, it gets exactly one reply: the first message
+        with a readable id owns that id's response (``rejected``, on the tenant's responses);
+        any other (no usable id, or an id already used) gets a rejection on the tenant's
+        ``douane.rejected.<tenant>``, or on the operators' ``douane.rejected`` when its topic's
+        tenant is not declared. The single layout keeps its contract: every rejected message
+        on ``douane.rejected``, and the id's owner a ``rejected`` response too."""
         owns_id = (rejection.request_id is not None and rejection.code != "duplicate-id"
                    and await self._id_owner(rejection.request_id, source) is None)
         record_id = (
             f"{rejection.request_id}/rejected" if owns_id
             else f"rejected/{source.topic}/{source.partition}/{source.offset}"
         )
-        reason = {"code": rejection.code, "message": rejection.message}
         appended = await self._append(audit_events.intake_rejected(
             rejection, record_id, len(raw), source.as_json(), self.policy.reference,
             self.clock(), trace_id=tracing.trace_id()))
@@ -467,25 +486,34 @@ class Pipeline:
         metrics.REJECTED.labels(metrics.closed_label(rejection.code, metrics.REASON_CODES)).inc()
         self._count("admit", rejection.tenant, "reject", [rejection.code])
         tracing.note(decision="reject", reasons=[rejection.code])
-        rejected = {
-            "request_id": rejection.request_id,
-            "error": {"code": rejection.code, "message": rejection.message,
-                      "path": rejection.path, "byte_offset": rejection.byte_offset},
-            "source": {**source.as_json(), "key_base64": _b64(source.key)},
-            **kept_original(raw, self.original_kept_bytes),
-            "rejected_at": appended.record.payload["occurred_at"],
-        }
-        out = [Outgoing(REJECTED_TOPIC, (rejection.request_id or record_id).encode(),
-                        _json(rejected))]
-        if owns_id and rejection.request_id:
+        advice = rejection_advice(rejection.code)
+        single = self.topic_layout == SINGLE
+        tenant = rejection.tenant if single else self._topic_tenant(source)
+        answered = owns_id and (single or tenant is not None)
+        out = []
+        if single or not answered:
+            rejected = {
+                "request_id": rejection.request_id,
+                "error": {"code": rejection.code, "message": rejection.message,
+                          "what_to_do": advice, "path": rejection.path,
+                          "byte_offset": rejection.byte_offset},
+                "source": {**source.as_json(), "key_base64": _b64(source.key)},
+                # the producer's own bytes, back on a topic only it (and the operators) reads
+                **kept_original(raw, self.original_kept_bytes),
+                "rejected_at": appended.record.payload["occurred_at"],
+            }
+            out.append(Outgoing(rejection_topic(self.topic_layout, tenant),
+                                (rejection.request_id or record_id).encode(), _json(rejected)))
+        if answered and rejection.request_id:
             out.append(response(
-                rejection.request_id, "rejected", tenant=rejection.tenant, reasons=[reason],
+                rejection.request_id, "rejected", tenant=tenant,
+                reasons=[{"code": rejection.code, "message": f"{rejection.message}; {advice}"}],
                 audit_record_id=record_id, policy_hash=self.policy.digest,
             ))
         return out
 
     async def _fail_closed(
-        self, request: GovernedRequest, source: Source, error: Exception
+        self, request: GovernedRequest, raw: bytes, source: Source, error: Exception
     ) -> list[Outgoing]:
         reason = Reason("detector-failed",
                         f"personal-data detection failed ({type(error).__name__}); "
@@ -500,7 +528,9 @@ class Pipeline:
         self._count("admit", request.tenant, "block", [reason.code])
         tracing.note(decision="block", reasons=[reason.code])
         if not appended.created and not _same_source(appended.record, source):
-            return []
+            # another message with this id was blocked meanwhile: it owns the id's response
+            return await self._duplicate_id(request.id, request.tenant, raw, source,
+                                            appended.record)
         return [response(request.id, "blocked", tenant=request.tenant,
                          reasons=[reason.for_client()], audit_record_id=record_id,
                          policy_hash=self.policy.digest, metadata=dict(request.metadata))]

@@ -105,7 +105,8 @@ REQUESTS = Counter(
     "douane_requests", "Messages decided, by stage, tenant, decision and the reason it was "
     "stopped (none: forwarded or answered)", ["stage", "tenant", "decision", "reason"])
 REJECTED = Counter(
-    "douane_rejected_messages", "Messages copied to douane.rejected, by rejection code",
+    "douane_rejected_messages", "Messages rejected at intake (a rejected response or a "
+    "rejection on douane.rejected[.<tenant>]), by rejection code",
     ["code"])
 DEAD_LETTERS = Counter(
     "douane_dead_letters", "Messages sent to douane.dead-letter: processing failed three "

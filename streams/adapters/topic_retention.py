@@ -34,7 +34,12 @@ from streams.core.retention import (
     topic_retention_settings,
     worst_case_on_disk_ms,
 )
-from streams.core.tenant_topics import PER_TENANT, answer_topics, request_topics
+from streams.core.tenant_topics import (
+    PER_TENANT,
+    answer_topics,
+    rejection_topics,
+    request_topics,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -48,8 +53,8 @@ def retention_ms(policy: LoadedPolicy, layout: str = PER_TENANT) -> dict[str, in
     shared = retention.shared_s * 1000
     tenants = sorted(policy.policy.tenant_ids)
     out = {name: shared for name in
-           (*request_topics(layout, tenants), *answer_topics(layout, tenants), REJECTED_TOPIC,
-            DEAD_LETTER_TOPIC)}
+           (*request_topics(layout, tenants), *answer_topics(layout, tenants),
+            *rejection_topics(layout, tenants), REJECTED_TOPIC, DEAD_LETTER_TOPIC)}
     for provider_id, seconds in retention.per_provider_s.items():
         out[forward_topic(provider_id)] = seconds * 1000
     return out

@@ -53,6 +53,30 @@ FOR_CALLERS: dict[str, str] = {
 }
 
 
+# Intake rejections (streams.core.intake): what the producer does about each. Its message already
+# says what is wrong and where (never the value); the first message with an id owns that id's
+# response, so whatever is sent again needs a new id.
+_AGAIN = "send it again as a new request, with a new id"
+FOR_REJECTIONS: dict[str, str] = {
+    "oversize": f"shorten the request below the size limit and {_AGAIN}",
+    "invalid-utf8": f"encode the message in UTF-8 and {_AGAIN}",
+    "too-deep": f"give the request the shape of the request schema (a few levels deep) and "
+                f"{_AGAIN}",
+    "not-json": f"publish one JSON object per message (the request schema) and {_AGAIN}",
+    "schema-violation": f"correct the field named (see the request schema) and {_AGAIN}",
+    "unknown-tenant": f"use the tenant your douane operator gave you and {_AGAIN}",
+    "tenant-mismatch": f"leave the tenant field out (the topic says whose request it is) or give "
+                       f"the topic's tenant, and {_AGAIN}",
+    "duplicate-id": "this message was not processed (its id's response is the earlier "
+                    f"message's): {_AGAIN}",
+}
+
+
+def rejection_advice(code: str) -> str:
+    """What a producer does about a message rejected with ``code``."""
+    return FOR_REJECTIONS.get(code, OTHERWISE)
+
+
 def client_reason(code: str, message: str, client: str | None = None) -> dict[str, str]:
     """The ``{code, message}`` a caller gets for a reason whose full ``message`` is audited.
 

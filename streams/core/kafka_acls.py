@@ -18,8 +18,12 @@ principal              topics (operations)                                groups
                                                                           its readiness)
 ``tenant-<t>``         ``douane.requests.<t>`` (write);                   ``tenant-<t>.``
                        ``douane.responses.<t>``,                          prefixed (read)
-                       ``douane.responses.chunks.<t>`` (read)
+                       ``douane.responses.chunks.<t>``,
+                       ``douane.rejected.<t>`` (read)
 =====================  =================================================  =================
+
+The front door reads no rejection topic: the ids it gives are its own and new, so each of its
+requests gets a response (a ``rejected`` one if it could not be accepted).
 
 In the single layout (``DOUANE_TOPIC_LAYOUT=single``) the front door writes
 ``douane.requests`` and reads ``douane.responses`` and ``douane.responses.chunks``; a tenant
@@ -39,6 +43,7 @@ from streams.core.tenant_topics import (
     RESPONSE_CHUNKS,
     RESPONSES,
     SINGLE,
+    rejected_topic,
     request_topic,
     response_chunks_topic,
     responses_topic,
@@ -151,7 +156,8 @@ def tenant_group_prefix(tenant_id: str) -> str:
 
 
 def tenant_acls(tenant_id: str, layout: str = PER_TENANT) -> list[Acl]:
-    """A tenant writes its own requests and reads its own answers, nothing else."""
+    """A tenant writes its own requests and reads its own answers and rejections, nothing
+    else."""
     principal = tenant_principal(tenant_id)
     if layout == SINGLE:
         return _grants(principal, ResourceType.TOPIC, REQUESTS, PatternType.LITERAL,
@@ -159,7 +165,8 @@ def tenant_acls(tenant_id: str, layout: str = PER_TENANT) -> list[Acl]:
     return [
         *_grants(principal, ResourceType.TOPIC, request_topic(tenant_id), PatternType.LITERAL,
                  Operation.WRITE),
-        *(acl for topic in (responses_topic(tenant_id), response_chunks_topic(tenant_id))
+        *(acl for topic in (responses_topic(tenant_id), response_chunks_topic(tenant_id),
+                            rejected_topic(tenant_id))
           for acl in _grants(principal, ResourceType.TOPIC, topic, PatternType.LITERAL,
                              Operation.READ)),
         *_grants(principal, ResourceType.GROUP, tenant_group_prefix(tenant_id),

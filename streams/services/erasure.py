@@ -135,7 +135,7 @@ def beyond_reach(policy: LoadedPolicy | None, tenant: str, layout: str,
                  last_stored_at: float | None) -> list[str]:
     """What an erasure by douane cannot reach, for this tenant under ``policy``."""
     from streams.adapters.topic_retention import retention_ms
-    from streams.core.tenant_topics import answer_topics, request_topics
+    from streams.core.tenant_topics import answer_topics, rejection_topic, request_topics
 
     lines = []
     if policy is None:
@@ -143,7 +143,8 @@ def beyond_reach(policy: LoadedPolicy | None, tenant: str, layout: str,
                      "passes (the policy in force could not be read: see the policy line)")
     else:
         topics = retention_ms(policy, layout)
-        mine = [t for t in (*request_topics(layout, [tenant]), *answer_topics(layout, [tenant]))
+        mine = [t for t in (*request_topics(layout, [tenant]), *answer_topics(layout, [tenant]),
+                            rejection_topic(layout, tenant))
                 if t in topics]
         mine += sorted(t for t in topics if t.startswith(FORWARD_TOPIC_PREFIX))
         by_duration: dict[int, list[str]] = {}

@@ -17,7 +17,12 @@ from streams.config import (
     forward_topic,
 )
 from streams.core.loaded_policy import LoadedPolicy
-from streams.core.tenant_topics import PER_TENANT, answer_topics, request_topics
+from streams.core.tenant_topics import (
+    PER_TENANT,
+    answer_topics,
+    rejection_topics,
+    request_topics,
+)
 from streams.errors import DouaneError
 
 log = structlog.get_logger(__name__)
@@ -31,8 +36,9 @@ def front_door_topics(layout: str, tenants: list[str]) -> list[str]:
 
 def topic_names(policy: LoadedPolicy, layout: str = PER_TENANT) -> list[str]:
     tenants = sorted(policy.policy.tenant_ids)
-    return [*request_topics(layout, tenants), *answer_topics(layout, tenants), REJECTED_TOPIC,
-            DEAD_LETTER_TOPIC, *(forward_topic(p.id) for p in policy.policy.providers)]
+    return [*request_topics(layout, tenants), *answer_topics(layout, tenants),
+            *rejection_topics(layout, tenants), REJECTED_TOPIC, DEAD_LETTER_TOPIC,
+            *(forward_topic(p.id) for p in policy.policy.providers)]
 
 
 def consumed_topics(policy: LoadedPolicy, layout: str = PER_TENANT) -> list[str]:

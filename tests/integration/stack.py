@@ -140,8 +140,8 @@ class KafkaClient:
     """A plain aiokafka producer and consumer, as a producing system would use them."""
 
     def __init__(self, settings: Settings, role: str = "admin") -> None:
-        # the admin principal by default: the tests read douane.rejected, which no producing
-        # system's principal may (tests/integration/test_kafka_security.py uses the others)
+        # the admin principal by default: the tests read every tenant's topics and the
+        # operators' douane.rejected (tests/integration/test_kafka_security.py uses the others)
         kafka = kafka_connection(settings, role)
         self.kafka, self.settings = kafka, settings
         self.producer = AIOKafkaProducer(**kafka.client_options(), acks="all")
@@ -150,15 +150,18 @@ class KafkaClient:
     async def __aenter__(self) -> KafkaClient:
         await start_client(self.producer, self.kafka, "the test's producer")
         await start_client(self.consumer, self.kafka, "the test's consumer")
-        # every tenant's responses (douane.responses.<tenant>), or the single layout's topic
+        # every tenant's responses (douane.responses.<tenant>), or the single layout's topic;
+        # every rejection (the tenants' douane.rejected.<tenant> and the operators' one)
         existing = await self.consumer.topics()
         self.request_topics = {t for t in existing if tenant_of_request_topic(t)}
         answers = sorted(t for t in existing
                          if t == RESPONSES_TOPIC or (t.startswith(RESPONSES_TOPIC + ".")
                                                      and not t.startswith(RESPONSE_CHUNKS_TOPIC)))
+        rejections = sorted(t for t in existing
+                            if t == REJECTED_TOPIC or t.startswith(REJECTED_TOPIC + "."))
         partitions = [
             TopicPartition(topic, p)
-            for topic in (*answers, REJECTED_TOPIC)
+            for topic in (*answers, *rejections)
             for p in sorted(await self.producer.partitions_for(topic))
         ]
         self.consumer.assign(partitions)
@@ -217,7 +220,8 @@ class KafkaClient:
         batch = await self.consumer.getmany(timeout_ms=timeout_ms)
         for partition, records in batch.items():
             for record in records:
-                topic = REJECTED_TOPIC if partition.topic == REJECTED_TOPIC else RESPONSES_TOPIC
+                topic = (REJECTED_TOPIC if partition.topic.startswith(REJECTED_TOPIC)
+                         else RESPONSES_TOPIC)
                 self.seen[topic].append(json.loads(record.value))
 
     async def responses(

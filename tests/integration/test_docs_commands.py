@@ -64,6 +64,12 @@ SCENARIO = [
     "\"messages\": [{\"role\": \"user\", \"content\": \"Opening hours?\"}]}'",
     "kcat -F .douane/kafka/clients/tenant-city-of-lyon.librdkafka.conf -G "
     "tenant-city-of-lyon.answers douane.responses.city-of-lyon",
+    # the first prompt published again: its id is taken, the tenant reads its rejection
+    "kcat -F .douane/kafka/clients/tenant-city-of-lyon.librdkafka.conf -P -t "
+    "douane.requests.city-of-lyon -k case-2290-q1 <<< '{\"id\": \"case-2290-q1\", "
+    "\"messages\": [{\"role\": \"user\", \"content\": \"Opening hours?\"}]}'",
+    "kcat -F .douane/kafka/clients/tenant-city-of-lyon.librdkafka.conf -G "
+    "tenant-city-of-lyon.rejections douane.rejected.city-of-lyon",
     ".venv/bin/douane keys add --tenant city-of-lyon",
     ".venv/bin/douane front-door --port 8080",
     "douane subject-access --tenant city-of-lyon --value 'Madame Jeanne Martin'",
@@ -341,6 +347,12 @@ async def test_the_docs_commands_run_as_written(checkout: Checkout) -> None:
     await asyncio.to_thread(kcat, checkout, SCENARIO[4], "case-2290-q1")
     first = json.loads(await asyncio.to_thread(kcat, checkout, SCENARIO[5], "case-2290-q1"))
     assert (first["status"], first["tenant"]) == ("answered", TENANT), first
+    # the same prompt published again: its id is taken, and the tenant reads why on its own
+    # rejection topic
+    await asyncio.to_thread(kcat, checkout, SCENARIO[6], "case-2290-q1")
+    again = json.loads(await asyncio.to_thread(kcat, checkout, SCENARIO[7], "case-2290-q1"))
+    assert (again["request_id"], again["error"]["code"]) == ("case-2290-q1", "duplicate-id")
+    assert "new id" in again["error"]["what_to_do"]
 
     # the contract's example, exactly as written, answered as its response example says
     example = code_block("docs/producers.md", "json", 0)
@@ -378,11 +390,11 @@ async def test_the_docs_commands_run_as_written(checkout: Checkout) -> None:
                           "'Madame Jeanne Martin'")
     fingerprints = list(dict.fromkeys(FINGERPRINT.findall(access.stdout)))
     assert len(fingerprints) >= 3, access.stdout  # her name, e-mail and phone, linked
-    checkout.run(SCENARIO[9], fill=fingerprints[:2])
-    assert "would proceed" in checkout.run(SCENARIO[10]).stdout
-    assert "refused" not in checkout.run(SCENARIO[11]).stdout
-    checkout.run(SCENARIO[12])
-    checkout.run(SCENARIO[13])
+    checkout.run(SCENARIO[11], fill=fingerprints[:2])
+    assert "would proceed" in checkout.run(SCENARIO[12]).stdout
+    assert "refused" not in checkout.run(SCENARIO[13]).stdout
+    checkout.run(SCENARIO[14])
+    checkout.run(SCENARIO[15])
     status = checkout.run("douane retention status")
     assert "on disk" in status.stdout, status.stdout  # read back from the running broker
     checkout.run("douane audit verify")

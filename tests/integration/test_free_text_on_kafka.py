@@ -47,11 +47,10 @@ async def test_hostile_values_reach_no_record_reply_or_log_line(
         for request_id, tenant in sent.items():
             await client.publish(request(request_id, "Horaires de la mairie ?", tenant=tenant))
         responses = await client.responses(set(sent), timeout_s=180)
-        rejected = await client.rejected(count=len(sent))
+    # each owns its id: the response is its one reply (nothing on a rejection topic)
     assert {i: [r["status"] for r in rs] for i, rs in responses.items()} == {
         i: ["rejected"] for i in sent}
     replies += [json.dumps(rs) for rs in responses.values()]
-    replies += [json.dumps(r["error"]) for r in rejected if r["request_id"] in sent]
     ids += list(sent)
 
     assert found_in("\n".join(replies)) == []

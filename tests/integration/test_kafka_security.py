@@ -3,7 +3,8 @@
 ``douane kafka start`` writes, used by independent clients (Kafka's Java client, librdkafka).
 
 Tenants are principals: tenant A writes only ``douane.requests.A`` and reads only
-``douane.responses.A`` (and its chunks) with its own ``tenant-A.`` groups. A writing to B's
+``douane.responses.A`` (and its chunks) and ``douane.rejected.A`` with its own ``tenant-A.``
+groups. A writing to B's
 request topic or reading B's answers, joining the worker's group, writing a forward topic, and a
 payload on A's own topic claiming to be B's (``tenant-mismatch``, nothing forwarded) are each
 checked here next to what A may do, so that a denial cannot pass for a broken setup.
@@ -47,7 +48,12 @@ from streams.core.kafka_acls import (
     ResourceType,
     tenant_principal,
 )
-from streams.core.tenant_topics import request_topic, response_chunks_topic, responses_topic
+from streams.core.tenant_topics import (
+    rejected_topic,
+    request_topic,
+    response_chunks_topic,
+    responses_topic,
+)
 from streams.devtools.kafka_broker import ensure_kafka_jars
 from streams.devtools.kafka_principals import BrokerSecrets
 from streams.devtools.kafka_tls import make_ca
@@ -163,7 +169,7 @@ async def test_a_tenant_writes_only_its_own_request_topic(douane: Stack) -> None
                                      key=own.encode())
         for topic in (request_topic(OTHER), REQUESTS_TOPIC, forward_topic("sovereign-local"),
                       responses_topic(TENANT), responses_topic(OTHER), REJECTED_TOPIC,
-                      DEAD_LETTER_TOPIC):
+                      rejected_topic(TENANT), rejected_topic(OTHER), DEAD_LETTER_TOPIC):
             with pytest.raises(TopicAuthorizationFailedError):
                 await producer.send_and_wait(topic, b"{}")
     finally:
@@ -192,16 +198,18 @@ async def read_all(kafka: KafkaConnection, topic: str, group: str | None = None,
         await consumer.stop()
 
 
-async def test_a_tenant_reads_its_own_answers_and_never_another_tenants(douane: Stack) -> None:
+@pytest.mark.parametrize("topic_of", [responses_topic, rejected_topic])
+async def test_a_tenant_reads_its_own_answers_and_never_another_tenants(
+        douane: Stack, topic_of: Callable[[str], str]) -> None:
+    """Its answers, and its rejections (which return its own bytes): B's are not A's to read."""
     canaries = {tenant: json.dumps({"id": f"canary-{tenant}-{uuid.uuid4().hex[:8]}"}).encode()
                 for tenant in (TENANT, OTHER)}
     async with KafkaClient(douane.settings) as operator:  # something on both to read
         for tenant, canary in canaries.items():
-            await operator.producer.send_and_wait(responses_topic(tenant), canary, partition=0)
+            await operator.producer.send_and_wait(topic_of(tenant), canary, partition=0)
     kafka = connection_of(douane, tenant_principal(TENANT))
-    assert canaries[TENANT] in await read_all(kafka, responses_topic(TENANT),
-                                              until=canaries[TENANT])
-    assert await read_all(kafka, responses_topic(OTHER)) == []
+    assert canaries[TENANT] in await read_all(kafka, topic_of(TENANT), until=canaries[TENANT])
+    assert await read_all(kafka, topic_of(OTHER)) == []
     assert await read_all(kafka, request_topic(OTHER)) == []  # nor B's prompts
     consumer = AIOKafkaConsumer(**kafka.client_options())
     await start_client(consumer, kafka, "tenant")
@@ -209,9 +217,10 @@ async def test_a_tenant_reads_its_own_answers_and_never_another_tenants(douane: 
         visible = await consumer.topics()  # not even the other topics' metadata
     finally:
         await consumer.stop()
-    assert responses_topic(TENANT) in visible
+    assert {responses_topic(TENANT), rejected_topic(TENANT)} <= visible
     assert not visible & {responses_topic(OTHER), response_chunks_topic(OTHER),
-                          request_topic(OTHER), REQUESTS_TOPIC, REJECTED_TOPIC}
+                          rejected_topic(OTHER), request_topic(OTHER), REQUESTS_TOPIC,
+                          REJECTED_TOPIC}
 
 
 async def test_a_tenant_uses_its_own_groups_and_cannot_join_the_workers(douane: Stack) -> None:
@@ -238,19 +247,37 @@ async def answers_on_own_topic(stack: Stack, request_id: str, timeout_s: float =
                                ) -> list[dict[str, Any]]:
     """The responses for ``request_id`` the tenant reads on its own topic, as its consumer
     in its own group would."""
+    return await read_own(stack, responses_topic(TENANT), {request_id.encode(): 1}, timeout_s)
+
+
+async def read_own(stack: Stack, topic: str, wanted: dict[bytes, int], timeout_s: float = 120,
+                   settle_s: float = 0.0) -> list[dict[str, Any]]:
+    """The records with the ``wanted`` keys the tenant reads on its own ``topic``, with its own
+    principal in a group of its own: until there are as many as wanted for each key, then for
+    ``settle_s`` more (anything extra is returned too)."""
     kafka = connection_of(stack, tenant_principal(TENANT))
-    consumer = AIOKafkaConsumer(responses_topic(TENANT), **kafka.client_options(),
-                                group_id=f"{tenant_principal(TENANT)}.{request_id}",
+    consumer = AIOKafkaConsumer(topic, **kafka.client_options(),
+                                group_id=f"{tenant_principal(TENANT)}.{uuid.uuid4().hex[:8]}",
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     await start_client(consumer, kafka, "tenant")
-    found: list[dict[str, Any]] = []
+    found: list[tuple[bytes, dict[str, Any]]] = []
+
+    def complete() -> bool:
+        return all(sum(k == key for k, _ in found) >= n for key, n in wanted.items())
+
     try:
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while not found and asyncio.get_running_loop().time() < deadline:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while not complete() and loop.time() < deadline:
             batch = await consumer.getmany(timeout_ms=500)
-            found += [json.loads(r.value) for records in batch.values() for r in records
-                      if r.key == request_id.encode()]
-        return found
+            found += [(r.key, json.loads(r.value)) for records in batch.values()
+                      for r in records if r.key in wanted]
+        settled = loop.time() + settle_s
+        while loop.time() < settled:
+            batch = await consumer.getmany(timeout_ms=500)
+            found += [(r.key, json.loads(r.value)) for records in batch.values()
+                      for r in records if r.key in wanted]
+        return [body for _key, body in found]
     finally:
         await consumer.stop()
 
@@ -273,28 +300,77 @@ async def test_a_tenant_publishes_on_its_topic_and_reads_its_answer(douane: Stac
 async def test_a_payload_claiming_another_tenant_is_rejected_and_never_forwarded(
         douane: Stack) -> None:
     request_id = f"claim-{uuid.uuid4().hex[:8]}"
-    async with KafkaClient(douane.settings) as operator:  # reads douane.rejected
+    async with KafkaClient(douane.settings) as operator:  # reads every tenant's topics
         producer = await tenant_producer(douane)
         try:
+            await producer.send_and_wait(
+                request_topic(TENANT), request(request_id, "Tax file of Jeanne Martin?", OTHER),
+                key=request_id.encode())
+            # the same again: the id is answered already, this one is told so on A's topic
             await producer.send_and_wait(
                 request_topic(TENANT), request(request_id, "Tax file of Jeanne Martin?", OTHER),
                 key=request_id.encode())
         finally:
             await producer.stop()
         [answer] = await answers_on_own_topic(douane, request_id)
-        rejected = [r for r in await operator.rejected(1, timeout_s=60)
-                    if r["request_id"] == request_id]
-        # B's answer topic got nothing: read as the operator
+        [entry] = await read_own(douane, rejected_topic(TENANT), {request_id.encode(): 1})
+        # B's answer and rejection topics got nothing: read as the operator
         others = await operator.responses({request_id}, timeout_s=5, settle_s=0)
+        copies = [r for r in await operator.rejected(2, timeout_s=5)
+                  if r["request_id"] == request_id]
     assert (answer["status"], answer["tenant"]) == ("rejected", TENANT)
     assert [r["code"] for r in answer["reasons"]] == ["tenant-mismatch"]
     assert OTHER not in json.dumps(answer)  # the claimed tenant is not echoed
-    [entry] = rejected
-    assert entry["error"]["code"] == "tenant-mismatch" and OTHER not in entry["error"]["message"]
+    assert entry["error"]["code"] == "tenant-mismatch"
+    assert OTHER not in json.dumps(entry["error"])
     assert entry["source"]["topic"] == request_topic(TENANT)
     assert all(r["tenant"] == TENANT for r in others[request_id])
+    assert copies == [entry]  # on A's rejection topic only (B's and the operators' have none)
     assert request_id not in {r["request_id"] for r in await douane.received()}
-    assert douane.audit_kinds([request_id]) == {request_id: ["rejected"]}
+    assert douane.audit_kinds([request_id]) == {request_id: ["rejected", "rejected"]}
+
+
+async def test_a_tenant_hears_back_once_for_each_message_in_every_order(douane: Stack) -> None:
+    """A producer's own principal and group, on its own topics: a valid X, the same X again
+    and a malformed X; a malformed Y twice; a message without a usable id. Each gets exactly
+    one reply: the id's response for the first message with it, a rejection on
+    douane.rejected.<tenant> for every other (the reused id as duplicate-id)."""
+    x, y = (f"{name}-{uuid.uuid4().hex[:8]}" for name in ("reused", "malformed"))
+    malformed = {"classification": "Jeanne Martin"}  # the value must not come back
+    sent = [(x, request(x, "Opening hours of the library?", TENANT)),
+            (x, request(x, "Opening hours of the library?", TENANT)),
+            (x, request(x, "Opening hours?", TENANT, **malformed)),
+            (y, request(y, "Opening hours?", TENANT, **malformed)),
+            (y, request(y, "Opening hours?", TENANT, purpose="Jeanne Martin")),
+            ("no-id", b'{"id": "no id", "tenant": ')]
+    producer = await tenant_producer(douane)
+    try:
+        places = [await producer.send_and_wait(request_topic(TENANT), raw, key=key.encode())
+                  for key, raw in sent]
+    finally:
+        await producer.stop()
+    no_id_key = f"rejected/{request_topic(TENANT)}/{places[-1].partition}/{places[-1].offset}"
+    responses = await read_own(douane, responses_topic(TENANT),
+                               {x.encode(): 1, y.encode(): 1}, settle_s=3)
+    rejections = await read_own(douane, rejected_topic(TENANT),
+                                {x.encode(): 2, y.encode(): 1, no_id_key.encode(): 1},
+                                settle_s=3)
+
+    assert sorted((r["id"], r["status"]) for r in responses) == sorted(
+        [(x, "answered"), (y, "rejected")])
+    by_place = {(r["source"]["partition"], r["source"]["offset"]): r for r in rejections}
+    assert len(by_place) == len(rejections) == 4  # one each, none twice
+    replies = {(p.partition, p.offset): by_place.get((p.partition, p.offset)) for p in places}
+    codes = [(r["request_id"], r["error"]["code"]) if r else None for r in replies.values()]
+    assert codes == [None, (x, "duplicate-id"), (x, "schema-violation"), None,
+                     (y, "schema-violation"), (None, "not-json")]
+    duplicate = by_place[(places[1].partition, places[1].offset)]
+    assert f"offset {places[0].offset}" in duplicate["error"]["message"]
+    assert "new id" in duplicate["error"]["what_to_do"]
+    shown = json.dumps([{k: v for k, v in r.items() if k != "original_base64"}
+                        for r in rejections] + responses)
+    assert "Jeanne" not in shown
+    assert [r["request_id"] for r in await douane.received()].count(x) == 1
 
 
 # --------------------------------------------------------------------------- independent clients
@@ -422,7 +498,8 @@ async def test_a_tenant_added_to_the_policy_gets_topics_and_acls_and_loses_them_
     document["version"] = int(document["version"]) + 1
     principal = tenant_principal(newcomer)
     wanted = {(request_topic(newcomer), "WRITE"), (responses_topic(newcomer), "READ"),
-              (response_chunks_topic(newcomer), "READ"), (f"{principal}.", "READ")}
+              (response_chunks_topic(newcomer), "READ"), (rejected_topic(newcomer), "READ"),
+              (f"{principal}.", "READ")}
 
     async def until(condition: Callable[[], Awaitable[bool]]) -> None:
         deadline = asyncio.get_running_loop().time() + 90
@@ -436,7 +513,8 @@ async def test_a_tenant_added_to_the_policy_gets_topics_and_acls_and_loses_them_
         temporary.replace(path)
         await until(lambda: acls_of_is(douane, principal, wanted))
         async with KafkaClient(douane.settings) as operator:
-            assert request_topic(newcomer) in await operator.consumer.topics()
+            assert {request_topic(newcomer), rejected_topic(newcomer)} <= (
+                await operator.consumer.topics())
     finally:
         temporary = path.with_suffix(".tmp")
         temporary.write_text(original, "utf-8")

@@ -69,7 +69,8 @@ async def test_topic_retention_follows_the_policy(douane: Stack) -> None:
     on_broker = await read_topic_configs(kafka_connection(douane.settings, "admin"),
                                          list(wanted))
     assert {"douane.requests.city-of-lyon", "douane.responses.city-of-lyon",
-            "douane.forward.sovereign-local"} <= set(on_broker)
+            "douane.rejected.city-of-lyon", "douane.forward.sovereign-local"} <= set(on_broker)
+    assert wanted["douane.rejected.city-of-lyon"] == wanted["douane.requests.city-of-lyon"]
     settings = ("retention.ms", "segment.ms", "file.delete.delay.ms", "message.timestamp.type")
     assert {name: {k: config.values[k] for k in settings}
             for name, config in on_broker.items()} == {

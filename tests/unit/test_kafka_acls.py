@@ -24,13 +24,41 @@ def test_the_topic_names_are_douanes() -> None:
     assert "douane-it".startswith(acls.WORKER_GROUP_PREFIX)  # the tests' DOUANE_APP_ID
 
 
-def test_a_tenant_writes_its_requests_and_reads_its_answers_only() -> None:
+def test_a_tenant_writes_its_requests_and_reads_its_answers_and_rejections_only() -> None:
     assert grants("tenant-city-of-lyon") == {
         ("TOPIC", "douane.requests.city-of-lyon", "LITERAL", "WRITE"),
         ("TOPIC", "douane.responses.city-of-lyon", "LITERAL", "READ"),
         ("TOPIC", "douane.responses.chunks.city-of-lyon", "LITERAL", "READ"),
+        ("TOPIC", "douane.rejected.city-of-lyon", "LITERAL", "READ"),
         ("GROUP", "tenant-city-of-lyon.", "PREFIXED", "READ"),
     }
+
+
+def test_only_its_tenant_and_the_worker_may_read_a_tenants_rejection_topic() -> None:
+    """The tenant reads its own rejections (its own bytes); the operators' douane.rejected and
+    another tenant's are none of its business, and the front door reads none (its requests
+    always get a response)."""
+    layout = acls.acl_layout(["city-of-lyon", "tax-office"])
+    on_rejections = {(a.principal, a.resource_name, a.pattern.name, a.operation.name)
+                     for a in layout if a.resource_type == ResourceType.TOPIC
+                     and a.resource_name.startswith(topics.REJECTED)}
+    assert on_rejections == {
+        ("User:tenant-city-of-lyon", "douane.rejected.city-of-lyon", "LITERAL", "READ"),
+        ("User:tenant-tax-office", "douane.rejected.tax-office", "LITERAL", "READ")}
+    assert topics.rejected_topic("a").startswith(acls.TOPIC_PREFIX)  # the worker's prefix
+    assert grants("tenant-city-of-lyon", topics.SINGLE) == {
+        ("TOPIC", "douane.requests", "LITERAL", "WRITE")}
+
+
+def test_rejections_go_to_the_topic_of_the_tenant_that_can_be_told() -> None:
+    assert topics.REJECTED == config.REJECTED_TOPIC
+    assert topics.rejection_topic(topics.PER_TENANT, "a") == "douane.rejected.a"
+    assert topics.rejection_topic(topics.PER_TENANT, None) == "douane.rejected"
+    assert topics.rejection_topic(topics.SINGLE, "a") == "douane.rejected"
+    assert topics.rejection_topics(topics.PER_TENANT, ["a", "b"]) == [
+        "douane.rejected.a", "douane.rejected.b"]
+    assert topics.rejection_topics(topics.SINGLE, ["a", "b"]) == []
+    assert topics.tenant_of_request_topic("douane.rejected.a") is None
 
 
 def test_in_the_single_layout_a_tenant_may_only_publish_requests() -> None:
@@ -71,8 +99,8 @@ def test_only_the_worker_reads_requests_and_touches_forward_topics() -> None:
                and a.operation == Operation.READ and a.resource_name.startswith(topics.REQUESTS)}
     assert readers == set()  # only through the worker's prefix grant
     assert ("GROUP", "douane", "PREFIXED", "READ") in grants("douane-worker")
-    assert not any(a.resource_name.startswith(("douane.forward", "douane.rejected",
-                                               "douane.dead-letter"))
+    assert not any(a.resource_name.startswith(("douane.forward", "douane.dead-letter"))
+                   or a.resource_name == "douane.rejected"
                    for a in layout if a.principal != "User:douane-worker")
 
 
@@ -106,3 +134,23 @@ def test_the_layout_is_per_tenant_unless_single_is_asked_for() -> None:
         assert "DOUANE_TOPIC_LAYOUT='shared'" in str(error) and "per-tenant" in str(error)
     else:
         raise AssertionError("an unknown layout was accepted")
+
+
+def test_each_tenants_rejection_topic_is_created_with_the_request_topics_retention() -> None:
+    """Created (and given its retention) at start and at each reload, as the tenant's other
+    topics: from the policy's tenants."""
+    from streams.adapters.policy_files import load_policy_set
+    from streams.adapters.topic_retention import retention_ms
+    from streams.services.topics import consumed_topics, topic_names
+
+    policy = load_policy_set(config.project_root() / "policies")
+    tenants = sorted(policy.policy.tenant_ids)
+    names = topic_names(policy)
+    assert {topics.rejected_topic(t) for t in tenants} <= set(names)
+    assert config.REJECTED_TOPIC in names  # what no tenant can be told
+    assert not any(t.startswith(topics.REJECTED) for t in consumed_topics(policy))
+    kept = retention_ms(policy)
+    assert {kept[topics.rejected_topic(t)] for t in tenants} == {
+        kept[topics.request_topic(tenants[0])]}
+    single = topic_names(policy, topics.SINGLE)
+    assert [t for t in single if t.startswith(topics.REJECTED)] == [config.REJECTED_TOPIC]

@@ -382,7 +382,10 @@ async def test_rejected_message_keeps_the_original_bytes(
     else:
         [response] = responses
         assert (response["id"], response["status"]) == (request_id, "rejected")
-        assert response["reasons"] == [{"code": code, "message": rejected["error"]["message"]}]
+        error = rejected["error"]
+        assert response["reasons"] == [{"code": code,
+                                        "message": f"{error['message']}; {error['what_to_do']}"}]
+        assert "new id" in error["what_to_do"]
         assert response["audit_record_id"] == record_id
         assert [o.key for o in out] == [request_id.encode()] * 2
     assert h.detector.calls == 0 and h.provider.calls == []
@@ -854,17 +857,16 @@ async def test_a_message_claiming_another_tenant_is_rejected_without_echoing_it(
     body["tenant"] = claimed
     out = await pipeline.admit(json.dumps(body).encode(), src(topic=LYON_REQUESTS))
 
-    assert sorted(o.topic for o in out) == sorted([REJECTED_TOPIC, LYON_RESPONSES])
-    [rejected] = on(out, REJECTED_TOPIC)
-    assert rejected["error"]["code"] == "tenant-mismatch"
-    [response] = [json.loads(o.value) for o in out if o.topic == LYON_RESPONSES]
+    # the id is the message's own: its one reply is the id's response, on the topic's tenant's
+    assert [o.topic for o in out] == [LYON_RESPONSES]
+    response = json.loads(out[0].value)
     assert (response["status"], response["tenant"]) == ("rejected", "city-of-lyon")
+    assert [r["code"] for r in response["reasons"]] == ["tenant-mismatch"]
     assert h.provider.calls == []
     [record] = h.store.records_for_request("req-1")
     assert (record.kind, record.payload["tenant"]) == ("rejected", "city-of-lyon")
-    if isinstance(claimed, str):  # named nowhere but in the copy of the original bytes
-        reply_text = rejected["error"]["message"] + json.dumps(response)
-        assert claimed not in reply_text and claimed not in h.all_audit_text()
+    if isinstance(claimed, str):
+        assert claimed not in json.dumps(response) and claimed not in h.all_audit_text()
 
 
 async def test_a_topic_whose_tenant_left_the_policy_gets_no_answer_and_nothing_forwarded(
@@ -876,6 +878,131 @@ async def test_a_topic_whose_tenant_left_the_policy_gets_no_answer_and_nothing_f
     assert [o.topic for o in out] == [REJECTED_TOPIC]
     assert on(out, REJECTED_TOPIC)[0]["error"]["code"] == "unknown-tenant"
     assert h.provider.calls == []
+
+
+LYON_REJECTED = "douane.rejected.city-of-lyon"
+TAX_REQUESTS = "douane.requests.tax-office"
+TAX_REJECTED = "douane.rejected.tax-office"
+
+
+async def replies(h: Harness, raw: bytes, offset: int, topic: str = LYON_REQUESTS
+                  ) -> list[tuple[str, str]]:
+    """What one message gets back, as (topic, status of a response or code of a rejection);
+    a forwarded request is taken through the forward stage to its response."""
+    got: list[tuple[str, str]] = []
+    for message in await h.pipeline.admit(raw, src(offset, topic=topic)):
+        if message.topic == FORWARD_TOPIC:
+            got += await replies_of(await h.pipeline.forward(message.value, fsrc(offset)))
+        else:
+            got += await replies_of([message])
+    return got
+
+
+async def replies_of(out: list[Outgoing]) -> list[tuple[str, str]]:
+    got = []
+    for message in out:
+        body = json.loads(message.value)
+        if message.topic.startswith(REJECTED_TOPIC):
+            jsonschema.validate(body, REJECTED_SCHEMA)
+            got.append((message.topic, body["error"]["code"]))
+        else:
+            jsonschema.validate(body, RESPONSE_SCHEMA)
+            got.append((message.topic, body["status"]))
+    return got
+
+
+def claiming(tenant: str) -> bytes:
+    return request().replace(b'"city-of-lyon"', json.dumps(tenant).encode())
+
+
+WITH_ITS_ID = request(classification=NAME)  # malformed (schema-violation), its id readable
+ANSWERED, BLOCKED = (LYON_RESPONSES, "answered"), (LYON_RESPONSES, "blocked")
+REFUSED = (LYON_RESPONSES, "rejected")
+
+
+def rejection(code: str) -> tuple[str, str]:
+    return (LYON_REJECTED, code)
+
+
+@pytest.mark.parametrize(("messages", "expected"), [
+    pytest.param([request(), WITH_ITS_ID], [[ANSWERED], [rejection("schema-violation")]],
+                 id="valid-then-malformed-with-the-id"),
+    pytest.param([request(), request()[:-2]], [[ANSWERED], [rejection("not-json")]],
+                 id="valid-then-not-json"),
+    pytest.param([WITH_ITS_ID, request()], [[REFUSED], [rejection("duplicate-id")]],
+                 id="malformed-then-valid"),
+    pytest.param([WITH_ITS_ID, request(purpose=NAME)],
+                 [[REFUSED], [rejection("schema-violation")]], id="malformed-twice"),
+    pytest.param([request(), request()], [[ANSWERED], [rejection("duplicate-id")]],
+                 id="duplicate"),
+    pytest.param([request(text=CARD_TEXT), request()], [[BLOCKED], [rejection("duplicate-id")]],
+                 id="blocked-then-duplicate"),
+    pytest.param([claiming("tax-office")] * 2, [[REFUSED], [rejection("tenant-mismatch")]],
+                 id="tenant-mismatch-twice"),
+    pytest.param([request(text="x" * 70_000), request()], [[rejection("oversize")], [ANSWERED]],
+                 id="too-large-then-valid"),
+    pytest.param([b"{", b"\xff", b"[" * 40], [[rejection("not-json")],
+                                              [rejection("invalid-utf8")],
+                                              [rejection("too-deep")]], id="no-usable-id"),
+])
+async def test_on_a_tenants_topic_each_message_gets_exactly_one_reply_the_tenant_reads(
+        h: Harness, messages: list[bytes], expected: list[list[tuple[str, str]]]) -> None:
+    """The order table of docs/producers.md: the first message with an id gets the id's
+    response; every other message gets one rejection on the tenant's douane.rejected.<tenant>
+    (never silence, never two replies, never the operators' douane.rejected)."""
+    per_tenant(h)
+    got = [await replies(h, raw, offset) for offset, raw in enumerate(messages, start=7)]
+    assert got == expected
+    if expected[-1][0][0] == LYON_REJECTED:  # redelivered, a message is not its own duplicate
+        assert await replies(h, messages[-1], 6 + len(messages)) == expected[-1]
+
+
+async def test_a_tenants_rejection_says_what_to_do_and_repeats_no_claimed_value(
+        h: Harness) -> None:
+    pipeline = per_tenant(h)
+    await pipeline.admit(claiming("tax-office"), src(7, topic=LYON_REQUESTS))
+    raw = claiming("ministry-of-nowhere")
+    [out] = await pipeline.admit(raw, src(8, topic=LYON_REQUESTS, key=b"req-1"))
+    assert out.topic == LYON_REJECTED and out.key == b"req-1"
+    body = json.loads(out.value)
+    assert body["error"]["code"] == "tenant-mismatch"
+    assert "new id" in body["error"]["what_to_do"]
+    # its own bytes come back to it (bounded as on douane.rejected); nothing else repeats them
+    assert base64.b64decode(body["original_base64"]) == raw
+    shown = json.dumps({k: v for k, v in body.items() if k != "original_base64"})
+    assert "ministry-of-nowhere" not in shown and "tax-office" not in shown
+
+
+async def test_an_id_another_tenant_used_is_a_duplicate_without_naming_that_tenant(
+        h: Harness) -> None:
+    """Request ids are douane-wide (the audit log is keyed by them): a tenant reusing one is
+    told so on its own rejection topic, not where, nor whose, the first one was."""
+    pipeline = per_tenant(h)
+    assert await replies(h, without_tenant(), 7) == [ANSWERED]
+    [out] = await pipeline.admit(without_tenant(), src(9, topic=TAX_REQUESTS))
+    assert out.topic == TAX_REJECTED
+    body = json.loads(out.value)
+    assert body["error"]["code"] == "duplicate-id"
+    assert "city-of-lyon" not in json.dumps(body["error"])
+    # on its own topic, the earlier message's place is named
+    [own] = await pipeline.admit(without_tenant(), src(10, topic=LYON_REQUESTS))
+    assert own.topic == LYON_REJECTED
+    assert f"{LYON_REQUESTS} partition 2 offset 7" in json.loads(own.value)["error"]["message"]
+
+
+async def test_a_message_losing_the_race_for_its_id_is_told_so(
+        h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two messages with one id judged at the same moment (by two workers): the check for an
+    earlier owner passes for both, the record decides; the loser gets duplicate-id, never
+    silence."""
+    per_tenant(h)
+    crash_detector(h)
+    assert await replies(h, request(), 7) == [BLOCKED]
+
+    async def no_owner_yet(_request_id: str, _source: Source) -> None:
+        return None
+    monkeypatch.setattr(h.pipeline, "_id_owner", no_owner_yet)
+    assert await replies(h, request(), 8) == [rejection("duplicate-id")]
 
 
 async def test_streamed_pieces_go_to_the_tenants_chunk_topic(h: Harness) -> None:
