@@ -150,6 +150,8 @@ def test_the_quick_tokenizer_splits_text_as_the_packaged_one() -> None:
     ("Madame Sophie Dubois écrit.", "Madame Sophie Dubois", "Sophie Dubois"),
     ("Rédige Karim Benali", "Rédige Karim Benali", "Karim Benali"),
     ("Dossier 12345", "Dossier 12345", None),
+    ("About M. Waugh's file", "Waugh's", "Waugh"),  # a possessive stays outside the name
+    ("Ask O'Neil today", "O'Neil", "O'Neil"),
 ])
 def test_person_spans_are_cleaned(text: str, start: str, expected: str | None) -> None:
     from streams.adapters.person_filters import clean_person
