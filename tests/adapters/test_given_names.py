@@ -63,6 +63,7 @@ def test_runs_that_are_not_people(text: str) -> None:
     # initials before a capitalised word
     ("Bowling: M. Waugh 3-0-11-1, R. Ponting lbw.", ["M. Waugh", "R. Ponting"]),
     ("J.R. Tolkien wrote it.", ["J.R. Tolkien"]),
+    ("About M. Waugh's file and Dr Okafor's office.", ["M. Waugh", "Okafor"]),  # possessives
     # a name asked or given
     ("What is your last name? My name is Magnusson.", ["Magnusson"]),
     ("Name: Sieda Batukayev\nPhone: 555", ["Sieda Batukayev"]),

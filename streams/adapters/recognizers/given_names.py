@@ -69,17 +69,19 @@ WORD = regex.compile(NAME_WORD)
 # ("M. Waugh", "J.R. Tolkien"), and a name asked or given ("My name is Magnusson",
 # "Name: Sieda Batukayev", "je m'appelle...", "me llamo..."). The words after the sign must look
 # like a name: capitalised, not a function word, abbreviation or institution word.
+# the end of a name: not inside a word, or before a possessive ("M. Waugh's file")
+NAME_END = r"(?:(?=['’]s\b)|(?![\w'’-]))"
 TITLED_RUN = regex.compile(
     r"(?<![\w.])(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Professor|Sir|Dame|Madame|Mme|Mademoiselle|Mlle"
     r"|Monsieur|Docteur|Maître|Señor|Señora|Señorita|Sr|Sra|Srta|Doña|Herr|Frau)\.?[ \u00a0]+"
-    rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,3}})(?![\w'’-])")
+    rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,3}}){NAME_END}")
 INITIALS_RUN = regex.compile(
     r"(?<![\w.'’-])(?P<name>(?:\p{Lu}\.[ \u00a0]?){1,2}"
-    rf"{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,2}})(?![\w'’-])")
+    rf"{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,2}}){NAME_END}")
 NAMED_RUN = regex.compile(
     r"(?i:\bmy name is|\bmy name's|\bname[ \u00a0]*:|\bje m'appelle|\bje m’appelle|"
     r"\bmon nom est|\bnom[ \u00a0]*:|\bme llamo|\bmi nombre es|\bnombre[ \u00a0]*:)[ \u00a0]*"
-    rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,3}})(?![\w'’-])")
+    rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,3}}){NAME_END}")
 SIGNED_RUNS = (TITLED_RUN, INITIALS_RUN, NAMED_RUN)
 # A given name alone ("ask Selma", "Jens said") is a person when it is rarer as a word than
 # this: "Jordan", "Georgia", "Austin" (4.4-4.5) are places as often as people. 4.0 found a few
