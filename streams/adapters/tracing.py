@@ -28,7 +28,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, NewType
+from typing import TYPE_CHECKING, NewType, TypedDict, Unpack
 
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -169,65 +169,73 @@ def declared(value: object, ids: Collection[str]) -> Declared:
     return Declared(metrics.declared_label(value, ids))
 
 
-def note(*, stage: str | None = None, tenant: Declared | None = None,
-         provider: Declared | None = None, decision: str | None = None,
-         reasons: Sequence[str] | None = None, classification: str | None = None,
-         outcome: str | None = None, audit_kind: str | None = None,
-         audit_seq: int | None = None, audit_created: bool | None = None,
-         entities: int | None = None, messages: int | None = None,
-         size_bytes: int | None = None, attempt: int | None = None,
-         streamed: bool | None = None, status_code: int | None = None,
-         error_kind: str | None = None) -> None:
+class SpanFacts(TypedDict, total=False):
+    """What a span may say, and nothing else: codes from closed sets, declared ids, counts
+    (None: not said)."""
+
+    stage: str | None
+    tenant: Declared | None
+    provider: Declared | None
+    decision: str | None
+    reasons: Sequence[str] | None
+    classification: str | None
+    outcome: str | None
+    audit_kind: str | None
+    audit_seq: int | None
+    audit_created: bool | None
+    entities: int | None
+    messages: int | None
+    size_bytes: int | None
+    attempt: int | None
+    streamed: bool | None
+    status_code: int | None
+    error_kind: str | None
+
+
+def note(**facts: Unpack[SpanFacts]) -> None:
     """Set attributes on the current span (if it records): these and no others."""
     if _tracer is None:
         return
     current = trace.get_current_span()
     if not current.is_recording():
         return
-    current.set_attributes(attributes(
-        stage=stage, tenant=tenant, provider=provider, decision=decision, reasons=reasons,
-        classification=classification, outcome=outcome, audit_kind=audit_kind,
-        audit_seq=audit_seq, audit_created=audit_created, entities=entities,
-        messages=messages, size_bytes=size_bytes, attempt=attempt, streamed=streamed,
-        status_code=status_code, error_kind=error_kind))
+    current.set_attributes(attributes(**facts))
 
 
-def attributes(*, stage: str | None = None, tenant: Declared | None = None,
-               provider: Declared | None = None, decision: str | None = None,
-               reasons: Sequence[str] | None = None, classification: str | None = None,
-               outcome: str | None = None, audit_kind: str | None = None,
-               audit_seq: int | None = None, audit_created: bool | None = None,
-               entities: int | None = None, messages: int | None = None,
-               size_bytes: int | None = None, attempt: int | None = None,
-               streamed: bool | None = None, status_code: int | None = None,
-               error_kind: str | None = None) -> dict[str, AttributeValue]:
+def attributes(**facts: Unpack[SpanFacts]) -> dict[str, AttributeValue]:
     """The span attributes for these facts: each text value mapped onto its closed set, each
     number kept only if it is a non-negative integer."""
     found: dict[str, AttributeValue] = {}
     closed: Iterable[tuple[str, object, Collection[str]]] = (
-        ("douane.stage", stage, metrics.STAGES),
-        ("douane.decision", decision, metrics.DECISIONS),
-        ("douane.classification", classification, CLASSIFICATIONS),
-        ("douane.outcome", outcome, OUTCOMES),
-        ("douane.audit.kind", audit_kind, AUDIT_KINDS),
-        ("douane.provider.error", error_kind, metrics.PROVIDER_ERROR_KINDS),
+        ("douane.stage", facts.get("stage"), metrics.STAGES),
+        ("douane.decision", facts.get("decision"), metrics.DECISIONS),
+        ("douane.classification", facts.get("classification"), CLASSIFICATIONS),
+        ("douane.outcome", facts.get("outcome"), OUTCOMES),
+        ("douane.audit.kind", facts.get("audit_kind"), AUDIT_KINDS),
+        ("douane.provider.error", facts.get("error_kind"), metrics.PROVIDER_ERROR_KINDS),
     )
     for key, text, allowed in closed:
         if text is not None:
             found[key] = metrics.closed_label(text, allowed)
-    for key, chosen in (("douane.tenant", tenant), ("douane.provider", provider)):
+    for key, chosen in (("douane.tenant", facts.get("tenant")),
+                        ("douane.provider", facts.get("provider"))):
         if chosen is not None:  # Declared: already mapped by declared()
             found[key] = str(chosen)
+    reasons = facts.get("reasons")
     if reasons is not None:
         found["douane.reasons"] = [metrics.closed_label(c, metrics.REASON_CODES)
                                    for c in reasons]
-    counts = (("douane.audit.seq", audit_seq), ("douane.entities", entities),
-              ("douane.messages", messages), ("douane.size_bytes", size_bytes),
-              ("douane.attempt", attempt), ("http.response.status_code", status_code))
+    counts = (("douane.audit.seq", facts.get("audit_seq")),
+              ("douane.entities", facts.get("entities")),
+              ("douane.messages", facts.get("messages")),
+              ("douane.size_bytes", facts.get("size_bytes")),
+              ("douane.attempt", facts.get("attempt")),
+              ("http.response.status_code", facts.get("status_code")))
     for key, number in counts:
         if type(number) is int and number >= 0:
             found[key] = number
-    for key, flag in (("douane.audit.created", audit_created), ("douane.streamed", streamed)):
+    for key, flag in (("douane.audit.created", facts.get("audit_created")),
+                      ("douane.streamed", facts.get("streamed"))):
         if type(flag) is bool:
             found[key] = flag
     return found
