@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from browser import chromium, missing
-from stack import KafkaClient, Stack, request, wait_http
+from stack import KafkaClient, Stack, request
 
 from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.config import project_root
+from streams.devtools.local_stack import wait_http
 from streams.devtools.ports import free_port
 
 pytestmark = [pytest.mark.integration,

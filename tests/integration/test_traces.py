@@ -26,9 +26,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from stack import KafkaClient, Stack, request, wait_http, wait_until
+from stack import KafkaClient, Stack, request, wait_until
 
 from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.devtools.local_stack import wait_http
 from streams.devtools.ports import free_port
 
 pytestmark = pytest.mark.integration
