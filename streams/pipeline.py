@@ -474,7 +474,7 @@ class Pipeline:
                                   "policy_hash": message.policy_hash,
                                   "metadata": dict(message.metadata)}
         if existing & {"answered", "failed"}:
-            return await self._outcome_again(records, common)
+            return await self._outcome_again(records, source, common)
         if "forwarded" in existing:
             return await self._failed(request_id, [{
                 "code": "delivery-uncertain",
@@ -587,16 +587,22 @@ class Pipeline:
             log.error("the response could not be kept for a redelivery", request_id=request_id,
                       error_type=type(error).__name__)
 
-    async def _outcome_again(self, records: Sequence[StoredRecord],
+    async def _outcome_again(self, records: Sequence[StoredRecord], source: Source,
                              common: dict[str, Any]) -> list[Outgoing]:
-        """A forward message whose outcome is already recorded: the response may not have
-        reached Kafka (a crash between the record and the acknowledgement), so the same
-        response is published again, identical, with no provider call and no new record.
-        Whether the message is a redelivery (same offset) or a second copy (the admit stage
-        redelivered after publishing it) makes no difference: either way the producer may get
-        the same bytes twice, never two different responses."""
+        """A forward message whose outcome is already recorded. Redelivered (the offset the
+        request was forwarded from): the response may not have reached Kafka (a crash between
+        the record and the acknowledgement), so the same response is published again,
+        identical, with no provider call and no new record. A second copy at another offset
+        (the admit stage, redelivered after a crash, published the forward message twice)
+        publishes nothing: the message it was forwarded from owns the response, and every
+        request admitted but not committed at a crash would otherwise be answered twice."""
         outcome = next(r for r in records if r.kind in ("answered", "failed"))
         request_id = str(outcome.payload["request_id"])
+        forwarded = [r for r in records if r.kind == "forwarded"]
+        if forwarded and not any(_same_source(r, source) for r in forwarded):
+            log.info("already answered; copy of the forward message skipped",
+                     request_id=request_id)
+            return []
         log.info("already answered; response published again", request_id=request_id,
                  outcome=outcome.kind)
         common = {**common, "audit_record_id": outcome.record_id}

@@ -1,11 +1,13 @@
-"""A forward message seen again after its answer was recorded (issue 13: the last loss window).
+"""A forward message delivered again after its answer was recorded (issue 13: the last loss
+window).
 
 The worker can be killed after the ``answered`` record is durable and before Kafka has
-acknowledged the response; the forward message is then delivered again. It must publish the
-same response again, byte for byte (kept encrypted in the vault), with no second call to the
-model and no second ``answered`` record. Here the redelivery is made deterministic: the test
-publishes the forward message the admit stage wrote once more, as the broker would deliver it
-again (the test's admin principal may write forward topics); no kill, no timing.
+acknowledged the response; the broker then delivers the forward message again, from the same
+offset. The worker must publish the same response again, byte for byte (kept encrypted in the
+vault), with no second call to the model and no second ``answered`` record. The redelivery is
+made deterministic, without a kill or any timing: once the request is answered, the worker is
+stopped, its group's committed offset on the forward partition is moved back to the request's
+forward message (the test's admin principal may), and the worker is started again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 from stack import KafkaClient, Stack, request, wait_until
 
 from streams.adapters.kafka_security import kafka_connection, start_client
@@ -24,22 +27,43 @@ pytestmark = pytest.mark.integration
 PROVIDER = "sovereign-local"  # where the shipped policy sends a city-of-lyon request
 
 
-async def forward_message_of(consumer: AIOKafkaConsumer, request_id: str,
-                             timeout_s: float) -> tuple[bytes | None, bytes]:
-    """The forward message the admit stage published for ``request_id`` (key, value)."""
-    found: list[tuple[bytes | None, bytes]] = []
+async def forward_offset_of(consumer: AIOKafkaConsumer, request_id: str,
+                            timeout_s: float) -> tuple[TopicPartition, int]:
+    """Where the admit stage published the request's forward message."""
+    found: list[tuple[TopicPartition, int]] = []
 
     async def seen() -> bool:
         batch = await consumer.getmany(timeout_ms=300)
-        found.extend((r.key, r.value) for records in batch.values() for r in records
-                     if r.key == request_id.encode())
+        found.extend((partition, r.offset) for partition, records in batch.items()
+                     for r in records if r.key == request_id.encode())
         return bool(found)
 
     await wait_until(seen, timeout_s, lambda: f"no forward message for {request_id}")
     return found[0]
 
 
-async def test_a_forward_message_seen_again_after_the_answer_gets_the_same_bytes(
+async def deliver_again(stack: Stack, partition: TopicPartition, offset: int) -> None:
+    """Move the workers' group back to ``offset`` on ``partition`` (the worker stopped)."""
+    kafka = kafka_connection(stack.settings, "admin")
+    group = AIOKafkaConsumer(**kafka.client_options(), group_id=stack.settings.app_id,
+                             enable_auto_commit=False)
+    await start_client(group, kafka, "the test's group client")
+    group.assign([partition])
+    try:
+        async def committed() -> bool:
+            try:  # a worker that had to be killed stays a member until its session ends
+                await group.commit({partition: offset})
+            except KafkaError:
+                return False
+            return True
+
+        await wait_until(committed, 120, lambda: "the group's offset could not be moved",
+                         poll_s=1)
+    finally:
+        await group.stop()
+
+
+async def test_a_forward_message_delivered_again_after_the_answer_gets_the_same_bytes(
         douane: Stack) -> None:
     request_id = f"again-{uuid.uuid4().hex[:8]}"
     kafka = kafka_connection(douane.settings, "admin")
@@ -57,14 +81,16 @@ async def test_a_forward_message_seen_again_after_the_answer_gets_the_same_bytes
 
             await client.publish(request(request_id, "Quels sont les horaires de la "
                                          "médiathèque le samedi ?"))
-            key, value = await forward_message_of(forwards, request_id, timeout_s=300)
+            partition, offset = await forward_offset_of(forwards, request_id, timeout_s=300)
             first = await client.responses({request_id}, timeout_s=300, settle_s=0)
             assert [r["status"] for r in first[request_id]] == ["answered"], first
 
-            # delivered again, as after a kill between the answered record and the ack
-            await client.producer.send_and_wait(topic, value, key=key)
+            # as after a kill between the answered record and the response's acknowledgement
+            douane.stop("worker")
+            await deliver_again(douane, partition, offset)
+            douane.start("worker", "worker")
 
-            again = await client.published_responses(request_id, 2, timeout_s=300)
+            again = await client.published_responses(request_id, 2, timeout_s=600)
             assert len(again) == 2, (
                 f"the response was not published again ({len(again)} on the response topics)"
                 "\n" + douane.log_text("worker")[-3000:])
@@ -75,6 +101,8 @@ async def test_a_forward_message_seen_again_after_the_answer_gets_the_same_bytes
         assert again[0][0] == "douane.responses.city-of-lyon"
     finally:
         await forwards.stop()
+        if "worker" not in douane.processes:
+            douane.start("worker", "worker")
 
     received = await douane.stand_in().received_ids()
     assert received.count(request_id) == 1  # the model was asked once
