@@ -15,10 +15,10 @@ it received and how often, and runs ``douane audit verify``.
 
 Prints every fault (requests waiting at the model when it struck, downtime, time from the
 fault to the first response the worker created after it) and a summary: responses by status
-and reason, lost (no response), duplicated (more than one response), forwarded twice (the
-model received the id more than once), delivery-uncertain, copies published twice by the
-producer (rejected as duplicate-id), audit records out of order, recovery times
-(min/median/max), whether the audit log verifies.
+and reason, lost (no response), duplicated (more than one response; identical or not),
+forwarded twice (the model received the id more than once), delivery-uncertain, copies
+published twice by the producer (rejected as duplicate-id), audit records out of order,
+recovery times (min/median/max), whether the audit log verifies.
 
 The model latency must be long enough for the window to fill: ``--in-flight`` requests wait at
 the model only if rate x latency exceeds it (15/s x 8 s = 120).
@@ -96,6 +96,7 @@ class Fault:
 class Tally:
     ids: list[str]
     responses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    raw: dict[str, list[bytes]] = field(default_factory=dict)  # the same, as published
     created_ms: list[int] = field(default_factory=list)  # Kafka timestamps of our responses
     rejected: Counter[str] = field(default_factory=Counter)  # our ids' copies, by code
     publish_attempts: int = 0
@@ -172,6 +173,7 @@ async def read_outcomes(consumer: AIOKafkaConsumer, tally: Tally, done: asyncio.
                             tally.rejected[body["error"]["code"]] += 1
                     elif body.get("id") in ours:
                         tally.responses.setdefault(body["id"], []).append(body)
+                        tally.raw.setdefault(body["id"], []).append(record.value)
                         tally.created_ms.append(record.timestamp)
     finally:
         await consumer.stop()
@@ -310,6 +312,9 @@ def report(tally: Tally, faults: list[Fault], received: Counter[str],
     ids = tally.ids
     lost = [i for i in ids if not tally.responses.get(i)]
     duplicated = [i for i in ids if len(tally.responses.get(i, [])) > 1]
+    # a response published again after a crash is the same bytes (at-least-once, identical);
+    # any other second response breaks "one response per id"
+    differing = [i for i in duplicated if len(set(tally.raw[i])) > 1]
     twice = [i for i in ids if received[i] > 1]
     outcomes: Counter[str] = Counter()
     for request_id in ids:
@@ -339,6 +344,9 @@ def report(tally: Tally, faults: list[Fault], received: Counter[str],
         print(f"| a second copy of a request on {REJECTIONS_TOPIC}: {code} | {n} |")
     print(f"| **lost** (no response) | **{len(lost)}** |")
     print(f"| **duplicated** (more than one response) | **{len(duplicated)}** |")
+    print(f"| of which identical (the same bytes again, after a crash) "
+          f"| {len(duplicated) - len(differing)} |")
+    print(f"| **of which different** | **{len(differing)}** |")
     print(f"| **forwarded twice** (the model received the id more than once) "
           f"| **{len(twice)}** |")
     print(f"| delivery-uncertain | {uncertain} |")
@@ -353,7 +361,8 @@ def report(tally: Tally, faults: list[Fault], received: Counter[str],
     print(f"| audit log verified | {'yes' if verified[0] else 'NO'} |")
     print()
     print(f"douane audit verify: {verified[1]}")
-    for label, which in (("lost", lost), ("duplicated", duplicated), ("forwarded twice", twice),
+    for label, which in (("lost", lost), ("duplicated", duplicated),
+                         ("duplicated, different", differing), ("forwarded twice", twice),
                          ("audit out of order", list(odd))):
         if which:
             print(f"{label}: {which[:10]}{' ...' if len(which) > 10 else ''}")

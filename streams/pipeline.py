@@ -12,7 +12,10 @@ kind, and a record that already exists tells whether a message is a redelivery o
 Kafka message (same source offset: publish again what may have been lost) or a producer
 duplicate (another offset: ignored). A forward interrupted between the ``forwarded`` record
 and the answer is never sent twice: it ends with a ``failed`` response (``delivery-uncertain``)
-so that personal data leaves at most once and the producer always hears back.
+so that personal data leaves at most once and the producer always hears back. A forward
+redelivered after its outcome was recorded publishes the same response again, byte for byte:
+an answer from the copy kept encrypted before its ``answered`` record
+(:meth:`PersonalVault.keep_response`), a failure rebuilt from its ``failed`` record.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import dataclasses
 import functools
 import json
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +42,7 @@ from streams.adapters.audit.protocols import (
     StoredRecord,
 )
 from streams.adapters.operator_keys import OperatorKeys, keyed_tokens
+from streams.adapters.personal_vault import ValueErasedError
 from streams.adapters.providers.base import Adapter, ProviderAnswer
 from streams.adapters.providers.delivery import Delivery
 from streams.adapters.providers.fallback import candidates
@@ -117,6 +121,15 @@ class Outgoing:
 Detect = Callable[[tuple[ChatMessage, ...], str | None], Awaitable[Detection]]
 
 
+class ResponseStore(Protocol):
+    """Keeps each answered request's final response, encrypted, for a redelivery."""
+
+    def keep_response(self, tenant: str, request_id: str, response: bytes, *,
+                      values: Iterable[str], retention_s: int) -> None: ...
+
+    def kept_response(self, tenant: str, request_id: str) -> bytes | None: ...
+
+
 class PlaceholderStore(Protocol):
     """Keeps each conversation's placeholder map, encrypted, for its retention period."""
 
@@ -159,8 +172,11 @@ class Pipeline:
         audit_retry_delay_s: float = 0.5,
         shadow: LoadedPolicy | None = None,
         topic_layout: str = PER_TENANT,
+        responses: ResponseStore | None = None,
     ) -> None:
         self.policy = policy
+        # answered requests' responses, kept to publish them again on a redelivery
+        self.responses = responses
         # judged next to ``policy`` for comparison, recorded, never enforced (Audit mode)
         self.shadow = shadow
         # per tenant: a request's tenant is its topic's, its answers go to that tenant's
@@ -560,14 +576,13 @@ class Pipeline:
         request_id, tenant = message.id, message.tenant
         tracing.note(tenant=tracing.declared(tenant, self.policy.policy.tenant_ids))
         policy = self.policy  # the set in force for this message, start to end
-        existing = {r.kind for r in await self._off_loop(self.audit.records_for_request,
-                                                         request_id)}
-        if existing & {"answered", "failed"}:
-            log.info("already answered; forward skipped", request_id=request_id)
-            return []
+        records = await self._off_loop(self.audit.records_for_request, request_id)
+        existing = {r.kind for r in records}
         common: dict[str, Any] = {"tenant": tenant, "audit_record_id": None,
                                   "policy_hash": message.policy_hash,
                                   "metadata": dict(message.metadata)}
+        if existing & {"answered", "failed"}:
+            return await self._outcome_again(records, source, common)
         if "forwarded" in existing:
             return await self._failed(request_id, [{
                 "code": "delivery-uncertain",
@@ -588,10 +603,10 @@ class Pipeline:
         resolution = policy.resolve(tenant, message.purpose, message.classification)
         # the tenant and conversation are those the signed admission names (checked above),
         # and only the placeholders it lists are put back
-        restore = (await self._restorer(tenant, message.conversation,
-                                        admission["details"].get("restorable_placeholders")
-                                        or ())
-                   if resolution.restore_answers else self.answer_hook)
+        restore, restored_values = (
+            await self._restorer(tenant, message.conversation,
+                                 admission["details"].get("restorable_placeholders") or ())
+            if resolution.restore_answers else (self.answer_hook, ()))
         guard = StreamedAnswerGuard(self.detection.detect, resolution.entities, tenant,
                                     self._token_source(request_id), restore, request_id)
         chunk_sink = self._chunk_sink_for(tenant)
@@ -655,18 +670,80 @@ class Pipeline:
             placeholders_restored=restore is not unchanged, usage=spending["usage"],
             cost=spending["cost"], policy=policy.reference, purpose=message.purpose,
             trace_id=tracing.trace_id())
-        record_id = event.record_id
-        await self._append_holding(event)
-        log.info("answered", request_id=request_id, provider=provider.id)
-        self._count("forward", tenant, "answered")
-        tracing.note(decision="answered")
-        common["audit_record_id"] = record_id
-        return [response(
+        common["audit_record_id"] = event.record_id
+        answered = response(
             request_id, "answered", reasons=[], messages=list(answer.messages),
             provider=provider.id, model=answer.model,
             redacted_entities=dict(message.redacted_entities), usage=client_usage(spending),
             **common,
-        )]
+        )
+        # kept before the record that says it exists: a redelivery that finds ``answered``
+        # publishes this copy again
+        await self._keep_response(tenant, request_id, answered.value, restored_values,
+                                  resolution.retention_s["encrypted_payloads"])
+        await self._append_holding(event)
+        log.info("answered", request_id=request_id, provider=provider.id)
+        self._count("forward", tenant, "answered")
+        tracing.note(decision="answered")
+        return [answered]
+
+    async def _keep_response(self, tenant: str, request_id: str, value: bytes,
+                             restored_values: Collection[str], retention_s: float) -> None:
+        if self.responses is None:
+            return
+        try:
+            await self._off_loop(functools.partial(
+                self.responses.keep_response, tenant, request_id, value,
+                values=restored_values, retention_s=int(retention_s)))
+        except Exception as error:  # the answer still goes out; only its second chance is lost
+            log.error("the response could not be kept for a redelivery", request_id=request_id,
+                      error_type=type(error).__name__)
+
+    async def _outcome_again(self, records: Sequence[StoredRecord], source: Source,
+                             common: dict[str, Any]) -> list[Outgoing]:
+        """A forward message whose outcome is already recorded. Redelivered (the offset the
+        request was forwarded from): the response may not have reached Kafka (a crash between
+        the record and the acknowledgement), so the same response is published again,
+        identical, with no provider call and no new record. A second copy at another offset
+        (the admit stage, redelivered after a crash, published the forward message twice)
+        publishes nothing: the message it was forwarded from owns the response, and every
+        request admitted but not committed at a crash would otherwise be answered twice."""
+        outcome = next(r for r in records if r.kind in ("answered", "failed"))
+        request_id = str(outcome.payload["request_id"])
+        forwarded = [r for r in records if r.kind == "forwarded"]
+        if forwarded and not any(_same_source(r, source) for r in forwarded):
+            log.info("already answered; copy of the forward message skipped",
+                     request_id=request_id)
+            return []
+        log.info("already answered; response published again", request_id=request_id,
+                 outcome=outcome.kind)
+        common = {**common, "audit_record_id": outcome.record_id}
+        details = outcome.payload["details"]
+        if outcome.kind == "failed":
+            return [response(request_id, "failed", reasons=client_reasons(details["reasons"]),
+                             provider=details["provider"], **common)]
+        kept, problem = None, "douane kept no copy of it (no vault)"
+        if self.responses is not None:
+            try:
+                kept = await self._off_loop(self.responses.kept_response, common["tenant"],
+                                            request_id)
+                problem = ("its copy kept for this is gone: destroyed with its data key by a "
+                           "retention run or an erasure (or the request was answered before "
+                           "douane kept copies)")
+            except ValueErasedError:
+                problem = ("its copy kept for this is unreadable: its data key was destroyed "
+                           "by a retention run or an erasure")
+        if kept is not None:
+            return [Outgoing(RESPONSES_TOPIC, request_id.encode(), kept)]
+        log.warning("answered, but the response cannot be published again",
+                    request_id=request_id)
+        code = "answer-erased" if self.responses is not None else "answer-not-kept"
+        return [response(request_id, "failed", reasons=[{
+            "code": code,
+            "message": "the answer was recorded but its response may not have reached you, and "
+                       f"{problem}; the provider is not asked again: send the request again "
+                       "with a new id",
+        }], provider=details["provider"], **common)]
 
     def _signed_admission(self, message: Any) -> dict[str, Any] | None:
         """The payload of the request's own 'admitted' record, if it is validly signed."""
@@ -703,20 +780,21 @@ class Pipeline:
                          reasons=[problem.for_client()], audit_record_id=record_id,
                          policy_hash=self.policy.digest)]
 
-    async def _restorer(self, tenant: str, conversation: str,
-                        restorable: Collection[str]) -> Callable[[str], str]:
+    async def _restorer(self, tenant: str, conversation: str, restorable: Collection[str],
+                        ) -> tuple[Callable[[str], str], Collection[str]]:
         """Puts the conversation's values back into the answer, when the deployment allows:
         only those behind ``restorable``, the placeholders written in place of this request's
-        own values (never one the sender typed, never one of an earlier turn alone)."""
+        own values (never one the sender typed, never one of an earlier turn alone). Returns
+        the hook and the values it may put back."""
         if not self.restore_answers or self.placeholders is None or not restorable:
-            return self.answer_hook
+            return self.answer_hook, ()
         # the vault is SQLite: read in the store threads, never on the event loop
         stored = await self._off_loop(self.placeholders.load, tenant, conversation)
         mapping = stored.limited_to(restorable)
         if not mapping.values:
-            return self.answer_hook
+            return self.answer_hook, ()
         hook = self.answer_hook
-        return lambda text: hook(mapping.restore(text))
+        return (lambda text: hook(mapping.restore(text))), tuple(mapping.values.values())
 
     async def _govern_answer(
         self, answer: ProviderAnswer, rules: Mapping[str, EntityRule], tenant: str,

@@ -123,6 +123,7 @@ def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
         detector_timeout_s=settings.detector_timeout_s,
         keys=shredding_keys(settings, policy, vault),
         placeholders=PlaceholderVault(vault),
+        responses=vault,  # answered responses, to publish them again after a crash
         restore_answers=settings.restore_answers,
         detection=detection,
         original_kept_bytes=kept_bytes_for(settings.kafka_max_request_bytes),

@@ -18,6 +18,15 @@ request carry its id, so :meth:`PersonalVault.sightings` gives the core's linkin
 erasure). A DPO's decisions on two identifiers (one person's, or not) are kept in
 ``person_links``: fingerprints, a case reference and a time, never a value; a decision goes
 once either identifier has nothing left in the vault.
+
+The final response of each answered request is kept too (``kept_responses``), so that a worker
+killed after recording the answer but before Kafka acknowledged the response can publish it
+again, identical, when the forward message is redelivered. Its content key is derived from
+several data keys at once: the tenant's key for responses of the period (``RESPONSES_SUBJECT``)
+and the key of every person the request named or the answer had put back. Destroying any one
+of them (the period's end, or one person's erasure) makes the copy unreadable, and
+:meth:`PersonalVault.prune` deletes it. These rows are not values of a person: they are not
+sightings, and subject access does not list them.
 """
 
 from __future__ import annotations
@@ -31,7 +40,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from streams.adapters.key_store import KeyStore
 from streams.adapters.sqlite_files import open_wal_database
@@ -51,6 +62,20 @@ SCHEMA = (
     " same_person INTEGER NOT NULL, case_ref TEXT NOT NULL, decided_at REAL NOT NULL,"
     " PRIMARY KEY (tenant, first, second))",
 )
+# The final responses kept for a redelivery, each under a key derived from all of ``key_ids``
+# (listed one per row in kept_response_keys, so that a destroyed key finds its responses).
+RESPONSE_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS kept_responses ("
+    " request_id TEXT PRIMARY KEY, tenant TEXT NOT NULL, stored_at REAL NOT NULL,"
+    " expires_at INTEGER NOT NULL, salt BLOB NOT NULL, nonce BLOB NOT NULL,"
+    " ciphertext BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS kept_response_keys ("
+    " request_id TEXT NOT NULL, key_id TEXT NOT NULL, PRIMARY KEY (request_id, key_id))",
+    "CREATE INDEX IF NOT EXISTS kept_response_by_key ON kept_response_keys (key_id)",
+)
+# the subject of a tenant's key for kept responses, one per period: never a fingerprint (those
+# are hexadecimal), so no person's erasure or linking ever meets it
+RESPONSES_SUBJECT = "douane:responses"
 # identifiers looked up per statement (SQLite's default limit on parameters is far above)
 _BATCH = 400
 # A value that stands behind a conversation's placeholder (``<PERSON_1>``) names both; one
@@ -115,6 +140,8 @@ class PersonalVault:
             if column not in present:
                 self._db.execute(f"ALTER TABLE vault_entries ADD COLUMN {column} {sql_type}")
         self._db.execute(PLACEHOLDER_INDEX)
+        for statement in RESPONSE_SCHEMA:
+            self._db.execute(statement)
 
     def close(self) -> None:
         self._db.close()
@@ -247,6 +274,59 @@ class PersonalVault:
                           f" OR second IN ({marks}))", (tenant, *chunk, *chunk))}
         return sorted(found, key=lambda d: d.decided_at)
 
+    def keep_response(self, tenant: str, request_id: str, response: bytes, *,
+                      values: Iterable[str], retention_s: int) -> None:
+        """Keep a request's final response (the exact bytes published) for a redelivery,
+        encrypted under a key that needs the tenant's response key of the period and the key
+        of every person the request named (its entries here) or whose value the answer holds
+        (``values``, e.g. the placeholders put back). The first copy kept for an id stays."""
+        named = {str(r[0]) for r in self._db.execute(
+            "SELECT DISTINCT subject FROM vault_entries WHERE tenant = ? AND request_id = ?",
+            (tenant, request_id))}
+        subjects = [RESPONSES_SUBJECT, *sorted(
+            named | {self.keys.fingerprint(tenant, v) for v in values})]
+        data_keys, period = self.keys.data_keys(tenant, subjects, retention_s)
+        keys = sorted(data_keys.values(), key=lambda k: k.key_id)
+        salt, nonce = os.urandom(16), os.urandom(12)
+        content_key = _response_key(tenant, request_id, [(k.key_id, k.key) for k in keys], salt)
+        ciphertext = AESGCM(content_key).encrypt(nonce, response,
+                                                 _response_bound_to(tenant, request_id))
+        with self._transaction():
+            kept = self._db.execute(
+                "INSERT OR IGNORE INTO kept_responses (request_id, tenant, stored_at,"
+                " expires_at, salt, nonce, ciphertext) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (request_id, tenant, self.keys.clock(), period.expires_at, salt, nonce,
+                 ciphertext)).rowcount
+            if kept:
+                self._db.executemany(
+                    "INSERT INTO kept_response_keys (request_id, key_id) VALUES (?, ?)",
+                    [(request_id, k.key_id) for k in keys])
+
+    def kept_response(self, tenant: str, request_id: str) -> bytes | None:
+        """The response kept for ``request_id``; None if none is kept (never kept, or pruned
+        after one of its keys was destroyed); ValueErasedError while one of its keys is
+        destroyed and the row not yet pruned."""
+        row = self._db.execute(
+            "SELECT salt, nonce, ciphertext FROM kept_responses WHERE request_id = ?"
+            " AND tenant = ?", (request_id, tenant)).fetchone()
+        if row is None:
+            return None
+        key_ids = sorted(str(r[0]) for r in self._db.execute(
+            "SELECT key_id FROM kept_response_keys WHERE request_id = ?", (request_id,)))
+        keys = []
+        for key_id in key_ids:
+            key = self.keys.unwrap(key_id)
+            if key is None:
+                raise ValueErasedError(f"the response kept for request {request_id}: data key "
+                                       f"{key_id} was destroyed")
+            keys.append((key_id, key))
+        content_key = _response_key(tenant, request_id, keys, _bytes(row[0]))
+        return AESGCM(content_key).decrypt(_bytes(row[1]), _bytes(row[2]),
+                                           _response_bound_to(tenant, request_id))
+
+    def kept_response_count(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM kept_responses").fetchone()[0])
+
     def count_for_keys(self, key_ids: Iterable[str]) -> int:
         """How many entries these data keys encrypt (what destroying them would prune)."""
         total = 0
@@ -274,6 +354,15 @@ class PersonalVault:
             before = self._db.total_changes
             self._db.executemany("DELETE FROM vault_entries WHERE key_id = ?", dead)
             pruned = self._db.total_changes - before
+            # a kept response goes with the first of its keys to go
+            gone = [(key_id,) for (key_id,) in self._db.execute(
+                "SELECT DISTINCT key_id FROM kept_response_keys") if key_id not in live]
+            self._db.executemany(
+                "DELETE FROM kept_responses WHERE request_id IN"
+                " (SELECT request_id FROM kept_response_keys WHERE key_id = ?)", gone)
+            self._db.execute(
+                "DELETE FROM kept_response_keys WHERE request_id NOT IN"
+                " (SELECT request_id FROM kept_responses)")
             # a decision about an identifier the vault no longer holds has nothing to decide
             self._db.execute(
                 "DELETE FROM person_links WHERE NOT EXISTS (SELECT 1 FROM vault_entries v"
@@ -305,6 +394,18 @@ def _entry(row: tuple[object, ...]) -> VaultEntry:
     return VaultEntry(str(row[0]), str(row[1]), str(row[2]), str(row[3]), str(row[4]),
                       None if row[5] is None else str(row[5]), float(str(row[6])),
                       int(str(row[7])), hashlib.sha256(_bytes(row[9])).hexdigest())
+
+
+def _response_key(tenant: str, request_id: str, keys: Sequence[tuple[str, bytes]],
+                  salt: bytes) -> bytes:
+    """The content key of a kept response: derived from every one of ``keys`` (sorted by
+    id), so that losing any one of them loses it."""
+    info = "\0".join(["douane-kept-response", tenant, request_id, *(i for i, _ in keys)])
+    return HKDF(hashes.SHA256(), 32, salt, info.encode()).derive(b"".join(k for _, k in keys))
+
+
+def _response_bound_to(tenant: str, request_id: str) -> bytes:
+    return f"douane-response\0{tenant}\0{request_id}".encode()
 
 
 def _bound_to(entry_id: str, tenant: str, subject: str) -> bytes:

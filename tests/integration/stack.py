@@ -169,6 +169,8 @@ class KafkaClient:
         for partition in partitions:
             await self.consumer.position(partition)
         self.seen: dict[str, list[dict[str, Any]]] = {RESPONSES_TOPIC: [], REJECTED_TOPIC: []}
+        # every response as it was published: (topic, key, value)
+        self.published: list[tuple[str, bytes | None, bytes]] = []
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -223,6 +225,8 @@ class KafkaClient:
                 topic = (REJECTED_TOPIC if partition.topic.startswith(REJECTED_TOPIC)
                          else RESPONSES_TOPIC)
                 self.seen[topic].append(json.loads(record.value))
+                if topic == RESPONSES_TOPIC:
+                    self.published.append((partition.topic, record.key, record.value))
 
     async def responses(
         self, ids: set[str], timeout_s: float = 60, settle_s: float = 2.0
@@ -242,6 +246,19 @@ class KafkaClient:
             if response["id"] in ids:
                 found[response["id"]].append(response)
         return found
+
+    async def published_responses(self, request_id: str, count: int,
+                                  timeout_s: float = 60) -> list[tuple[str, bytes | None, bytes]]:
+        """The responses published for ``request_id`` as they were published (topic, key,
+        value), once there are ``count`` of them or ``timeout_s`` has passed."""
+        deadline = time.monotonic() + timeout_s
+
+        def ours() -> list[tuple[str, bytes | None, bytes]]:
+            return [p for p in self.published if p[1] == request_id.encode()]
+
+        while len(ours()) < count and time.monotonic() < deadline:
+            await self._drain()
+        return ours()
 
     async def rejected(self, count: int, timeout_s: float = 60) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout_s

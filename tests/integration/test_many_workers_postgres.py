@@ -152,9 +152,12 @@ async def test_three_workers_one_killed_give_one_response_each_in_one_verified_l
         await publishing
         responses = await client.responses(set(ids), timeout_s=900, settle_s=10)
 
-    # exactly one response each: answered, or (a request the killed worker had sent to the
-    # model, whose answer nobody received) failed as delivery-uncertain, never sent again
-    outcomes = {i: [_outcome(r) for r in found] for i, found in responses.items()}
+    # one response each: answered, or (a request the killed worker had sent to the model, whose
+    # answer nobody received) failed as delivery-uncertain, never sent again. A response the
+    # killed worker had published but not committed may come twice, identical (at-least-once,
+    # docs/concurrency.md): copies are one response, a different second one is not
+    outcomes = {i: [_outcome(r) for r in _copies_as_one(found)]
+                for i, found in responses.items()}
     wrong = {i: o for i, o in outcomes.items()
              if o not in (["answered"], ["failed:delivery-uncertain"])}
     assert not wrong, (f"{len(wrong)} of {REQUESTS} requests without exactly one response: "
@@ -208,3 +211,12 @@ def _event(line: str) -> str | None:
     except ValueError:
         return None
     return entry.get("event") if isinstance(entry, dict) else None
+
+
+def _copies_as_one(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The responses of one id, identical copies counted once."""
+    distinct: list[dict[str, Any]] = []
+    for response in found:
+        if response not in distinct:
+            distinct.append(response)
+    return distinct

@@ -201,6 +201,32 @@ async def test_a_person_erased_before_the_answer_is_not_put_back_into_it(
         f"Reply to: Écris à <PERSON_1> et {OTHER}."
 
 
+async def test_a_kept_answer_dies_with_the_key_of_a_person_it_put_back(
+    pipeline: tuple[Pipeline, EchoProvider, Path],
+) -> None:
+    douane, provider, _ = pipeline
+    placeholders = douane.placeholders
+    assert isinstance(placeholders, PlaceholderVault)
+    douane.responses = placeholders.vault
+    keys = placeholders.vault.keys
+    await turn(douane, "k-1", f"Écris à {NAME}.", 1, conversation="case-k")
+    # the second turn names nobody new: its answer holds the first turn's value, put back
+    admitted = await douane.admit(request("k-2", f"Relance {NAME} et {OTHER}.",
+                                          conversation="case-k"), src(2))
+    fsource = src(2, topic=FORWARD_TOPIC)
+    [first] = await douane.forward(admitted[0].value, fsource)
+    assert NAME in on([first], RESPONSES_TOPIC)[0]["messages"][0]["content"]
+    assert await douane.forward(admitted[0].value, fsource) == [first]
+
+    keys.erase("city-of-lyon", keys.fingerprint("city-of-lyon", NAME))  # the DPO's erasure
+
+    [again] = on(await douane.forward(admitted[0].value, fsource), RESPONSES_TOPIC)
+    assert (again["status"], [r["code"] for r in again["reasons"]]) == (
+        "failed", ["answer-erased"])
+    assert NAME not in json.dumps(again, ensure_ascii=False)
+    assert len(provider.calls) == 2
+
+
 async def test_restoration_can_be_switched_off(
     pipeline: tuple[Pipeline, EchoProvider, Path],
 ) -> None:

@@ -21,6 +21,9 @@ from prometheus_client import REGISTRY
 from streams.adapters import metrics
 from streams.adapters.audit.sqlite import SqliteAuditStore
 from streams.adapters.audit.verify import load_audit_schema, verify_store
+from streams.adapters.kek_store import FileKekStore
+from streams.adapters.key_store import KeyStore
+from streams.adapters.personal_vault import RESPONSES_SUBJECT, PersonalVault
 from streams.adapters.policy_files import load_policy_set, parse_policy, policy_document
 from streams.adapters.providers.base import CallContext, ProviderAnswer, ProviderError
 from streams.adapters.signer import load_or_create_signer
@@ -144,6 +147,7 @@ class Harness:
     clock: Clock
     db: Path
     public_key: Path
+    vault: PersonalVault
 
     def kinds(self, request_id: str) -> list[str]:
         return [r.kind for r in self.store.records_for_request(request_id)]
@@ -170,6 +174,9 @@ def harness(tmp_path: Path, policy: LoadedPolicy) -> Iterator[Harness]:
     signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
     store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
     detector, provider, clock = FakeDetector(), FakeProvider(), Clock()
+    # where answered responses are kept for a redelivery (real SQLite, real keys)
+    vault = PersonalVault(tmp_path / "vault.sqlite3",
+                          KeyStore(tmp_path / "keys.sqlite3", FileKekStore(tmp_path / "kek")))
     pipeline = Pipeline(
         policy,
         RequestIntake(REQUEST_SCHEMA, policy.policy.tenant_ids, 64 * 1024),
@@ -181,9 +188,12 @@ def harness(tmp_path: Path, policy: LoadedPolicy) -> Iterator[Harness]:
         # these tests publish on douane.requests: the per-tenant layout has its own tests
         # (test_tenant_topics.py)
         topic_layout=SINGLE,
+        responses=vault,
     )
     yield Harness(pipeline, detector, provider, store, clock, tmp_path / "audit.sqlite3",
-                  tmp_path / "audit.pub.pem")
+                  tmp_path / "audit.pub.pem", vault)
+    vault.close()
+    vault.keys.close()
     # whatever a test did, the log it leaves is a valid signed chain without personal data
     report = verify_store(tmp_path / "audit.sqlite3", [tmp_path / "audit.pub.pem"],
                           load_audit_schema())
@@ -568,14 +578,63 @@ async def test_forward_calls_the_provider_once_and_answers(h: Harness) -> None:
     assert forwarded.payload["details"]["source"] == fsrc().as_json()
 
 
-async def test_forward_after_the_answer_does_not_call_the_provider_again(h: Harness) -> None:
+async def test_a_redelivery_after_the_answer_publishes_it_again_identical(h: Harness) -> None:
+    forward = await admitted(h)
+    first = await h.pipeline.forward(forward.value, fsrc())
+    records = h.count()
+    h.clock.advance()  # a redelivery comes later; what it publishes must not change
+
+    # killed after the answered record, before Kafka acknowledged the response: redelivered
+    again = await h.pipeline.forward(forward.value, fsrc())
+
+    assert [(o.topic, o.key) for o in first] == [(RESPONSES_TOPIC, b"req-1")]
+    assert again == first  # same topic, key and bytes
+    assert len(h.provider.calls) == 1
+    assert h.count() == records
+    assert h.kinds("req-1") == ["admitted", "forwarded", "answered"]
+
+
+async def test_a_copy_of_the_forward_message_at_another_offset_publishes_nothing(
+        h: Harness) -> None:
     forward = await admitted(h)
     await h.pipeline.forward(forward.value, fsrc())
     records = h.count()
-    await h.pipeline.forward(forward.value, fsrc())  # redelivery
-    await h.pipeline.forward(forward.value, fsrc(offset=5))  # duplicate on the forward topic
+    # the admit stage published the forward message twice (redelivered after the first was
+    # acknowledged): the message the request was forwarded from owns the response
+    assert await h.pipeline.forward(forward.value, fsrc(offset=5)) == []
     assert len(h.provider.calls) == 1
     assert h.count() == records
+
+
+@pytest.mark.parametrize("pruned", [False, True], ids=["key-destroyed", "copy-pruned"])
+async def test_an_answer_whose_kept_copy_was_shredded_is_said_failed_not_silence(
+        h: Harness, pruned: bool) -> None:
+    forward = await admitted(h)
+    await h.pipeline.forward(forward.value, fsrc())
+    records = h.count()
+    h.vault.keys.erase("city-of-lyon", RESPONSES_SUBJECT)  # as the period's end would
+    if pruned:
+        h.vault.prune(h.vault.keys.live_key_ids())
+
+    out = await h.pipeline.forward(forward.value, fsrc())
+
+    [response] = on(out, RESPONSES_TOPIC)
+    assert response["status"] == "failed"
+    assert [r["code"] for r in response["reasons"]] == ["answer-erased"]
+    assert response["audit_record_id"] == "req-1/answered"
+    assert len(h.provider.calls) == 1
+    assert h.count() == records  # no second outcome recorded
+
+
+async def test_without_a_vault_an_answer_redelivered_is_said_not_kept(tmp_path: Path) -> None:
+    for h in harness(tmp_path, POLICY):
+        h.pipeline.responses = None
+        forward = await admitted(h)
+        await h.pipeline.forward(forward.value, fsrc())
+        [response] = on(await h.pipeline.forward(forward.value, fsrc()), RESPONSES_TOPIC)
+        assert (response["status"], [r["code"] for r in response["reasons"]]) == (
+            "failed", ["answer-not-kept"])
+        assert len(h.provider.calls) == 1
 
 
 async def test_forward_interrupted_at_the_provider_is_never_sent_twice(h: Harness) -> None:
@@ -593,8 +652,10 @@ async def test_forward_interrupted_at_the_provider_is_never_sent_twice(h: Harnes
     assert [r["code"] for r in response["reasons"]] == ["delivery-uncertain"]
     assert response["audit_record_id"] == "req-1/failed"
     assert h.kinds("req-1") == ["admitted", "forwarded", "failed"]
-    assert await h.pipeline.forward(forward.value, fsrc()) == []
+    # killed again before the failed response was acknowledged: the same response again
+    assert await h.pipeline.forward(forward.value, fsrc()) == out
     assert len(h.provider.calls) == 1
+    assert h.kinds("req-1") == ["admitted", "forwarded", "failed"]
 
 
 def retryable(status: int = 503) -> ProviderError:
