@@ -306,6 +306,8 @@ FRENCH: dict[str, str] = {
     "the same as douane report; no personal data":
         "le même que douane report ; aucune donnée personnelle",
     "report format: html, csv or json": "format du rapport : html, csv ou json",
+    "computing: every record of the period is read...":
+        "calcul : chaque enregistrement de la période est lu...",
 }
 
 
