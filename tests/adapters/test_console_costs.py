@@ -187,6 +187,11 @@ async def test_the_figures_shown_are_those_of_douane_report(
     assert f"(traffic): {dependence['traffic_hhi']} / 10 000 · " \
            f"{dependence['traffic_concentration']}" in " ".join(
                page.texts["traffic-hhi"].split())
+    assert sorted(dependence["spend_hhi"]) == ["EUR", "USD"]
+    for currency, index in dependence["spend_hhi"].items():
+        assert f"(spend, {currency}): {index} / 10 000 · " \
+               f"{dependence['spend_concentration'][currency]}" in " ".join(
+                   page.texts[f"spend-hhi-{currency}"].split())
     assert page.tables["cost-exit"][1:] == [
         [e["provider"], str(e["routed"]), str(e["still_allowed"]), percent(e["share"]),
          ", ".join(f"{p}: {n}" for p, n in e["alternatives"].items()) or "none"]
