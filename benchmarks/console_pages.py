@@ -10,7 +10,9 @@ the whole answer: the service's query, the template, the HTTP exchange): the ove
 everything, of one tenant for one month; searches by tenant and decision, entity type,
 provider, request id, and with no filter; a next page; one record's page (its fields and
 signature) and its inclusion proof, which the page loads after it is shown (it opens the log
-for writing and reads every leaf, as ``douane audit prove`` does).
+for writing and reads every leaf, as ``douane audit prove`` does); the cost and dependence
+figures the overview's button loads (``douane report``'s, for one tenant and one month, then
+for everything: once, it reads every record).
 
 The load average is printed first: the figures depend on what else the machine runs.
 """
@@ -41,11 +43,12 @@ PASSWORD = "benchmark password"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-async def median_ms(session: aiohttp.ClientSession, url: str, repeat: int) -> tuple[float, str]:
+async def median_ms(session: aiohttp.ClientSession, url: str, repeat: int,
+                    headers: dict[str, str] | None = None) -> tuple[float, str]:
     times, text = [], ""
     for _ in range(repeat):
         started = time.perf_counter()
-        async with session.get(url) as answer:
+        async with session.get(url, headers=headers) as answer:
             text = await answer.text()
             if answer.status != 200:
                 raise SystemExit(f"{url}: HTTP {answer.status}")
@@ -115,6 +118,17 @@ async def run(directory: Path, repeat: int) -> None:
                 ms, _ = await median_ms(session, f"{base}/record/proof?id={some.record_id}",
                                         repeat)
                 print(f"its inclusion proof (loaded after the page): {ms:,.0f} ms")
+                # the figures of douane report, loaded by the overview's button (htmx)
+                for name, path, times in (
+                        ("cost and dependence, one tenant, one month",
+                         "/costs?tenant=city-of-lyon&since=2026-07-01T00:00Z"
+                         "&until=2026-08-01T00:00Z", repeat),
+                        ("cost and dependence, everything", "/costs?period=all", 1)):
+                    ms, text = await median_ms(session, base + path, times,
+                                               {"HX-Request": "true"})
+                    read = re.search(r'id="cost-records">(\d+)<', text)
+                    print(f"{name}: {ms:,.0f} ms"
+                          + (f" ({int(read.group(1)):,} records read)" if read else ""))
         finally:
             await runner.cleanup()
             accounts.close()

@@ -139,13 +139,19 @@ def refusal(request: web.Request, status: int, message: str) -> web.Response:
 @web.middleware
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
+    protect(request, response)
+    return response
+
+
+def protect(request: web.Request, response: web.StreamResponse) -> None:
+    """The security headers of every answer; a streamed answer sets them itself before it
+    starts (its headers are sent by then)."""
     response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     response.headers.setdefault("X-Frame-Options", "DENY")
     if not request.path.startswith("/static/"):
         response.headers.setdefault("Cache-Control", "no-store")
-    return response
 
 
 @web.middleware

@@ -196,6 +196,118 @@ FRENCH: dict[str, str] = {
     "added": "ajouté",
     "removed": "supprimé",
     "The two versions have the same files.": "Les deux versions ont les mêmes fichiers.",
+    # cost and dependence
+    "Cost and dependence": "Coûts et dépendance",
+    "Compute the cost and dependence figures": "Calculer les chiffres de coûts et de dépendance",
+    "What each provider cost, where the data went, how dependent this use is on each provider "
+    "and what could move elsewhere if one disappeared: the figures of douane report for this "
+    "period and tenant, read from every record of the period.":
+        "Ce qu'a coûté chaque fournisseur, où sont allées les données, la dépendance envers "
+        "chacun et ce qui pourrait aller ailleurs si l'un disparaissait : les chiffres de douane "
+        "report pour cette période et cette administration, lus dans chaque enregistrement de "
+        "la période.",
+    "from": "du",
+    "until": "au",
+    "from the beginning": "depuis le début",
+    "until now": "jusqu'à maintenant",
+    "answers record a cost that differs from their own usage and price: run douane audit "
+    "verify.":
+        "réponses enregistrent un coût qui diffère de leur propre consommation et de leur prix : "
+        "lancer douane audit verify.",
+    "What each provider cost": "Ce qu'a coûté chaque fournisseur",
+    "Cost as recorded in each signed answer, from the prices of the policy; currencies are "
+    "never added together. Estimated: tokens counted by douane because the provider reported "
+    "none.":
+        "Coût tel qu'enregistré dans chaque réponse signée, selon les prix de la politique ; les "
+        "devises ne sont jamais additionnées. Estimés : jetons comptés par douane faute de "
+        "décompte du fournisseur.",
+    "Model": "Modèle",
+    "Hosting": "Hébergement",
+    "Answers": "Réponses",
+    "answers": "réponses",
+    "Tokens in": "Jetons en entrée",
+    "Tokens out": "Jetons en sortie",
+    "tokens in / out": "jetons en entrée / sortie",
+    "Estimated": "Estimés",
+    "Without price": "Sans prix",
+    "Cost": "Coût",
+    "Total": "Total",
+    "no spend recorded": "aucune dépense enregistrée",
+    "No answer in this period.": "Aucune réponse sur cette période.",
+    "Where the data went": "Où sont allées les données",
+    "Requests sent to each provider (a request that failed over to another provider counts for "
+    "both).":
+        "Requêtes envoyées à chaque fournisseur (une requête reportée sur un autre fournisseur "
+        "compte pour les deux).",
+    "Requests sent": "Requêtes envoyées",
+    "Nothing was sent to a provider in this period.":
+        "Rien n'a été envoyé à un fournisseur sur cette période.",
+    "Personal and sensitive requests: classified personal, sensitive or secret, or in which "
+    "personal data was found. One stays home if it was sent nowhere or only to providers of "
+    "the home jurisdiction.":
+        "Requêtes personnelles et sensibles : classées personnelles, sensibles ou secrètes, ou "
+        "contenant des données personnelles. Une requête reste sous le droit national si elle "
+        "n'a été envoyée nulle part ou seulement à des fournisseurs de la juridiction de "
+        "référence.",
+    "No personal or sensitive request in this period.":
+        "Aucune requête personnelle ou sensible sur cette période.",
+    "The policy set used names no home jurisdiction: not computed.":
+        "La politique utilisée ne nomme pas de juridiction de référence : non calculé.",
+    "Home jurisdiction": "Juridiction de référence",
+    "Personal requests": "Requêtes personnelles",
+    "Not sent": "Non envoyées",
+    "Sent home only": "Envoyées seulement dans la juridiction",
+    "Sent elsewhere": "Envoyées ailleurs",
+    "Stayed home": "Restées dans la juridiction",
+    "Dependence on each provider": "Dépendance envers chaque fournisseur",
+    "Each provider's share of the answers (traffic) and of the spend. The concentration index "
+    "(Herfindahl-Hirschman) adds up the squared shares in percent, from 0 to 10 000: 10 000 "
+    "when one provider does everything, 5 000 for two equal ones; above 1 800 the "
+    "concentration is high, from 1 000 to 1 800 moderate, below low.":
+        "Part des réponses (trafic) et des dépenses de chaque fournisseur. L'indice de "
+        "concentration (Herfindahl-Hirschman) additionne les carrés des parts en pourcentage, "
+        "de 0 à 10 000 : 10 000 quand un seul fournisseur fait tout, 5 000 pour deux à parts "
+        "égales ; au-dessus de 1 800 la concentration est forte, de 1 000 à 1 800 modérée, "
+        "faible en dessous.",
+    "Share of traffic": "Part du trafic",
+    "Spend": "Dépenses",
+    "Share of spend": "Part des dépenses",
+    "Concentration index": "Indice de concentration",
+    "traffic": "trafic",
+    "spend": "dépenses",
+    "high": "forte",
+    "moderate": "modérée",
+    "low": "faible",
+    "Exit readiness: if a provider disappeared tomorrow":
+        "Capacité de sortie : si un fournisseur disparaissait demain",
+    "For each provider, the requests the policy sent to it in this period, decided again under "
+    "the policy in force without it: the share that could still go to another allowed "
+    "provider. The rest would be blocked until the policy allows another one.":
+        "Pour chaque fournisseur, les requêtes que la politique lui a envoyées sur la période, "
+        "décidées à nouveau selon la politique en vigueur sans lui : la part qui pourrait encore "
+        "aller à un autre fournisseur autorisé. Le reste serait bloqué jusqu'à ce que la "
+        "politique en autorise un autre.",
+    "No request was routed to a provider in this period.":
+        "Aucune requête n'a été dirigée vers un fournisseur sur cette période.",
+    "Not computed: no policy set was available to replay the decisions.":
+        "Non calculé : aucune politique n'était disponible pour rejouer les décisions.",
+    "Requests routed to it": "Requêtes qui lui ont été envoyées",
+    "Could go elsewhere": "Pourraient aller ailleurs",
+    "Share": "Part",
+    "Where they would go": "Où elles iraient",
+    "Where these figures come from": "D'où viennent ces chiffres",
+    "Signed checkpoint": "Point de contrôle signé",
+    "root hash": "empreinte racine",
+    "signed now": "signé maintenant",
+    "none could be signed": "aucun n'a pu être signé",
+    "Policy set": "Politique appliquée",
+    "Audit records read": "Enregistrements d'audit lus",
+    "The report of this period": "Le rapport de cette période",
+    "the same as douane report; no personal data":
+        "le même que douane report ; aucune donnée personnelle",
+    "report format: html, csv or json": "format du rapport : html, csv ou json",
+    "computing: every record of the period is read...":
+        "calcul : chaque enregistrement de la période est lu...",
 }
 
 

@@ -3,6 +3,7 @@ command group registers its subcommands.
 
 sign_in     sign in and out
 overview    counts and charts over a period, each linking to its search
+costs       cost and dependence (douane report's figures) and the report to download
 search      the audit query's filters, paginated results, a record's detail, CSV/JSON export
 integrity   the latest checkpoint, witness cosignatures, a full verification with progress
 evidence    the evidence bundle the standalone verifier checks
@@ -13,6 +14,7 @@ policies    the policy in force, the history of policy changes, two versions com
 from __future__ import annotations
 
 from streams.console.pages import (
+    costs,
     evidence,
     integrity,
     overview,
@@ -22,4 +24,4 @@ from streams.console.pages import (
     sign_in,
 )
 
-PAGES = (sign_in, overview, search, integrity, evidence, people, policies)
+PAGES = (sign_in, overview, costs, search, integrity, evidence, people, policies)
