@@ -23,7 +23,9 @@ from typing import Any
 from streams.adapters.audit.protocols import AuditStoreCorruptError
 
 PAGE = 5000  # records per statement
-_scan = json.JSONDecoder().scan_once
+# the decoder's own scanner (C), without the checks ``loads`` makes around it
+_DECODER = json.JSONDecoder()
+_scan: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 TOP = ("kind", "tenant", "request_id", "record_id", "occurred_at")  # read from every record
 # kind, tenant, request_id, record_id (as signed), and the details' fields the record has
 FieldRecord = tuple[object, object, object, object, dict[str, Any]]
