@@ -196,13 +196,24 @@ class _Replays:
             if isinstance(listed, list) else []
         if not found:  # most requests: nothing found
             return False, ()
-        spans = sorted((f.get("message"), f.get("start"), f.get("end")) for f in found)
-        overlapping = any(a[0] == b[0] and isinstance(a[2], int) and isinstance(b[1], int)
-                          and b[1] < a[2] for a, b in pairwise(spans))
-        return overlapping, tuple(sorted(
-            ((f.get("message"), f.get("type"), f.get("start"), f.get("end"), f.get("score"))
-             if overlapping else (f.get("type"), self._reached(f.get("score")))
-             for f in found if overlapping or f.get("type") in self.blockable), key=repr))
+        overlapping = False
+        if len(found) > 1:  # (a loop, not any(): a million decisions)
+            spans = sorted((f.get("message"), f.get("start"), f.get("end")) for f in found)
+            for a, b in pairwise(spans):
+                if a[0] == b[0] and isinstance(a[2], int) and isinstance(b[1], int) \
+                        and b[1] < a[2]:
+                    overlapping = True
+                    break
+        kept: list[tuple[Any, ...]]
+        if overlapping:
+            kept = [(f.get("message"), f.get("type"), f.get("start"), f.get("end"),
+                     f.get("score")) for f in found]
+        else:
+            kept = [(f.get("type"), self._reached(f.get("score"))) for f in found
+                    if f.get("type") in self.blockable]
+        if len(kept) > 1:
+            kept.sort(key=repr)
+        return overlapping, tuple(kept)
 
     def key(self, details: Mapping[str, Any], tenant: str, gone: str) -> tuple[Any, ...]:
         chars = details.get("prompt_chars")
@@ -242,7 +253,10 @@ def tally_report_records(records: Iterable[ReportRecord], policy: LoadedPolicy |
     tally = Tally(policy.policy.jurisdiction if policy else None, policy is not None)
     replays = _Replays(policy) if policy is not None else None
     declared = {p.id: p for p in policy.policy.providers} if policy is not None else {}
-    scopes_by_tenant: dict[str | None, tuple[Scope, ...]] = {}
+    # each record is added to its tenant's sums only (those without a tenant to their own),
+    # and overall is their total, added up at the end: half the additions per record
+    unattributed = Scope()
+    scopes_by_tenant: dict[str | None, tuple[Scope, ...]] = {None: (unattributed,)}
     forwarded_to, personal_requests = tally.forwarded_to, tally.personal_requests
     count = 0
     for kind, given_tenant, given_request_id, record_id, details in records:
@@ -252,7 +266,7 @@ def tally_report_records(records: Iterable[ReportRecord], policy: LoadedPolicy |
         tenant = given_tenant if isinstance(given_tenant, str) and given_tenant else None
         scopes = scopes_by_tenant.get(tenant)
         if scopes is None:
-            scopes = scopes_by_tenant[tenant] = tally.scopes_of(tenant)
+            scopes = scopes_by_tenant[tenant] = tally.scopes_of(tenant)[1:]
         if kind == "forwarded":
             provider = _text(details.get("provider")) or UNKNOWN
             jurisdiction = _text(details.get("jurisdiction")) or UNKNOWN
@@ -276,10 +290,41 @@ def tally_report_records(records: Iterable[ReportRecord], policy: LoadedPolicy |
                 scope.failed += 1
     tally.records = count
     tally.replayed = replays.replayed if replays is not None else 0
+    overall = tally.scopes[OVERALL]
+    for own in scopes_by_tenant.values():
+        _add_up(overall, own[0])
     for tenant, reached in personal_requests.values():
         for scope in tally.scopes_of(tenant):
             scope.personal[frozenset(reached)] += 1
     return tally
+
+
+def _add_up(total: Scope, part: Scope) -> None:
+    """Add ``part``'s sums to ``total`` (before the personal requests are counted)."""
+    total.decided += part.decided
+    total.admitted += part.admitted
+    total.blocked += part.blocked
+    total.rejected += part.rejected
+    total.failed += part.failed
+    for key, row in part.usage.items():
+        into = total.usage.get(key)
+        if into is None:
+            into = total.usage[key] = UsageRow()
+        into.answers += row.answers
+        into.input_tokens += row.input_tokens
+        into.output_tokens += row.output_tokens
+        into.estimated += row.estimated
+        into.unpriced += row.unpriced
+        for currency, amount in row.cost.items():
+            into.cost[currency] = into.cost.get(currency, Decimal(0)) + amount
+    total.sent.update(part.sent)
+    for provider, exits in part.exits.items():
+        into_exits = total.exits.get(provider)
+        if into_exits is None:
+            into_exits = total.exits[provider] = ExitRow()
+        into_exits.routed += exits.routed
+        into_exits.still_allowed += exits.still_allowed
+        into_exits.alternatives.update(exits.alternatives)
 
 
 def _decided(tally: Tally, scopes: tuple[Scope, ...], admitted: bool, given_request_id: object,
