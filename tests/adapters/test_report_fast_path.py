@@ -82,7 +82,8 @@ def generated_log(requests: int, seed: int = 17) -> list[dict[str, Any]]:
         tokens = (rng.randint(0, 5000), rng.randint(0, 2000))
         price = rng.choice((("2", "8", "USD"), ("1", "3", "EUR"), ("0.5", "0.5", "EUR")))
         exact = (tokens[0] * float(price[0]) + tokens[1] * float(price[1])) / 1e6
-        cost = None if rng.random() < 0.1 else f"{exact + (0.001 if rng.random() < 0.05 else 0):.6f}"
+        off = 0.001 if rng.random() < 0.05 else 0  # a cost that disagrees with its usage
+        cost = None if rng.random() < 0.1 else f"{exact + off:.6f}"
         answer = answered(rid, tenant, reached[-1], rng.choice(("gpt", "large", "llama")),
                           tokens, estimated=rng.random() < 0.2, cost=cost, price=price)
         if rng.random() < 0.05:
