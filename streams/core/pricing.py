@@ -112,10 +112,11 @@ def recorded_cost(details: Mapping[str, Any]) -> tuple[Decimal, Decimal, str] | 
     cost, usage = details.get("cost"), details.get("usage")
     if cost is None:
         return None
-    if not isinstance(cost, Mapping) or not isinstance(usage, Mapping):
+    # parsed JSON holds dicts: checked first, as an ABC check costs more (a million answers)
+    if not isinstance(cost, (dict, Mapping)) or not isinstance(usage, (dict, Mapping)):
         raise UnreadableCost("cost or usage is not an object")
     price = cost.get("price")
-    if not isinstance(price, Mapping):
+    if not isinstance(price, (dict, Mapping)):
         raise UnreadableCost("cost.price is not an object")
     try:
         recorded = Decimal(str(cost["amount"]))

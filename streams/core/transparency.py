@@ -1,8 +1,11 @@
 """The transparency and dependence report (``douane report``): what each provider cost, where
 the data went, and how dependent a period's traffic is on any one provider.
 
-Pure: no I/O. :func:`compute_report` reads audit record payloads (as signed: ``kind``,
-``tenant``, ``request_id``, ``details``), in log order, once, and sums per tenant and overall:
+Pure: no I/O. :func:`compute_report` reads audit record payloads (as signed), in log order,
+once; of each it reads only ``kind``, ``tenant``, ``request_id``, ``record_id`` and the fields
+of ``details`` that :data:`DETAIL_FIELDS` names for its kind (:func:`report_record`), so that
+a reader can give it just those (:func:`compute_report_from_records`: the audit log's fast
+path reads them with SQL from the stored signed bytes). It sums per tenant and overall:
 
 - **requests**: decided (``admitted`` + ``blocked``), ``rejected`` at intake, ``failed``
   (admitted, no answer), ``answered``;
@@ -32,6 +35,7 @@ Shares are exact fractions rounded once (:data:`SHARE_DIGITS`); amounts are
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -54,6 +58,34 @@ UNKNOWN = "unknown"
 OVERALL = "overall"
 
 UsageKey = tuple[str, str, str, str]  # provider, model, jurisdiction, hosting
+
+# What the report reads of a record's details, by kind (any other kind: nothing). A decision's
+# fields are those its counts and its exit-readiness replay (streams.core.replay) rest on.
+DECISION_FIELDS = ("provider", "classification", "entities", "purpose",
+                   "requested_classification", "requested_model", "prompt_chars", "detection",
+                   "language", "findings")
+DETAIL_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "admitted": DECISION_FIELDS, "blocked": DECISION_FIELDS,
+    "forwarded": ("provider", "jurisdiction"),
+    "answered": ("provider", "model", "usage", "cost"),
+}
+# A field that counts even when absent: a replay takes the classification when the request
+# named none (``requested_classification`` missing), not when it named null.
+PRESENCE_MATTERS = "requested_classification"
+TOP_FIELDS = ("kind", "tenant", "request_id", "record_id")
+# (kind, tenant, request_id, record_id, the details' fields of DETAIL_FIELDS it has), as the
+# payload holds them (any JSON value)
+ReportRecord = tuple[object, object, object, object, Mapping[str, Any]]
+
+
+def report_record(payload: Mapping[str, Any]) -> ReportRecord:
+    """What the report reads of a signed payload."""
+    kind, details = payload.get("kind"), payload.get("details")
+    fields = DETAIL_FIELDS.get(kind, ()) if isinstance(kind, str) else ()
+    read = {name: details[name] for name in fields if name in details} \
+        if fields and isinstance(details, dict) else {}
+    return (kind, payload.get("tenant"), payload.get("request_id"), payload.get("record_id"),
+            read)
 
 
 @dataclass
@@ -114,12 +146,6 @@ class Tally:
         return (overall, own)
 
 
-def _details(payload: Mapping[str, Any]) -> Mapping[str, Any]:
-    details = payload.get("details")
-    # records are parsed JSON: a dict, checked as such (an ABC check costs more per record)
-    return details if isinstance(details, dict) else {}
-
-
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -156,22 +182,44 @@ class _Replays:
         self.replayed = 0
 
     def _reached(self, score: object) -> object:
-        if isinstance(score, int | float) and not isinstance(score, bool):
-            return tuple(score >= threshold for threshold in self.min_scores)
-        return score
+        """How many of the (sorted) ``min_score`` values the score reaches: which ones, since
+        a score reaching one reaches every lower one; anything else as it is, apart."""
+        if isinstance(score, int | float) and not isinstance(score, bool) \
+                and score == score:  # NaN reaches none, but bisect would place it last
+            return bisect_right(self.min_scores, score)
+        return (score,)
+
+    def _findings(self, listed: object) -> tuple[bool, tuple[Any, ...]]:
+        """(whether two findings of one message overlap, the findings' part of the key)."""
+        # parsed JSON: a dict is checked first (an ABC check costs more, per finding)
+        found = [f for f in listed if isinstance(f, (dict, Mapping))] \
+            if isinstance(listed, list) else []
+        if not found:  # most requests: nothing found
+            return False, ()
+        overlapping = False
+        if len(found) > 1:  # (a loop, not any(): a million decisions)
+            spans = sorted((f.get("message"), f.get("start"), f.get("end")) for f in found)
+            for a, b in pairwise(spans):
+                if a[0] == b[0] and isinstance(a[2], int) and isinstance(b[1], int) \
+                        and b[1] < a[2]:
+                    overlapping = True
+                    break
+        kept: list[tuple[Any, ...]]
+        if overlapping:
+            kept = [(f.get("message"), f.get("type"), f.get("start"), f.get("end"),
+                     f.get("score")) for f in found]
+        else:
+            kept = [(f.get("type"), self._reached(f.get("score"))) for f in found
+                    if f.get("type") in self.blockable]
+        if len(kept) > 1:
+            kept.sort(key=repr)
+        return overlapping, tuple(kept)
 
     def key(self, details: Mapping[str, Any], tenant: str, gone: str) -> tuple[Any, ...]:
         chars = details.get("prompt_chars")
-        size = tuple(chars > limit for limit in self.limits) if isinstance(chars, int) \
-            else chars
-        found = [f for f in details.get("findings") or [] if isinstance(f, Mapping)]
-        spans = sorted((f.get("message"), f.get("start"), f.get("end")) for f in found)
-        overlapping = any(a[0] == b[0] and isinstance(a[2], int) and isinstance(b[1], int)
-                          and b[1] < a[2] for a, b in pairwise(spans))
-        findings = tuple(sorted(
-            ((f.get("message"), f.get("type"), f.get("start"), f.get("end"), f.get("score"))
-             if overlapping else (f.get("type"), self._reached(f.get("score")))
-             for f in found if overlapping or f.get("type") in self.blockable), key=repr))
+        # how many of the (sorted) limits it exceeds: which ones, as for scores
+        size = bisect_left(self.limits, chars) if isinstance(chars, int) else (chars,)
+        overlapping, findings = self._findings(details.get("findings") or [])
         return (tenant, gone, details.get("purpose"),
                 details.get("requested_classification", details.get("classification")),
                 details.get("requested_model"), size, details.get("detection"),
@@ -191,50 +239,96 @@ class _Replays:
 def tally_records(payloads: Iterable[Mapping[str, Any]], policy: LoadedPolicy | None,
                   progress: Callable[[int], None] | None = None,
                   every: int = 100_000) -> Tally:
-    """One pass over the period's records, in log order. ``policy``: the set in force (None:
-    hosting unknown, no home jurisdiction, no exit readiness). ``progress(n)`` is called every
-    ``every`` records."""
+    """One pass over the period's signed payloads, in log order (see
+    :func:`tally_report_records`)."""
+    return tally_report_records(map(report_record, payloads), policy, progress, every)
+
+
+def tally_report_records(records: Iterable[ReportRecord], policy: LoadedPolicy | None,
+                         progress: Callable[[int], None] | None = None,
+                         every: int = 100_000) -> Tally:
+    """One pass over what the report reads of the period's records (:func:`report_record`),
+    in log order. ``policy``: the set in force (None: hosting unknown, no home jurisdiction,
+    no exit readiness). ``progress(n)`` is called every ``every`` records."""
     tally = Tally(policy.policy.jurisdiction if policy else None, policy is not None)
     replays = _Replays(policy) if policy is not None else None
     declared = {p.id: p for p in policy.policy.providers} if policy is not None else {}
-    for payload in payloads:
-        tally.records += 1
-        if progress is not None and tally.records % every == 0:
-            progress(tally.records)
-        kind = payload.get("kind")
-        tenant = _text(payload.get("tenant"))
-        details = _details(payload)
-        scopes = tally.scopes_of(tenant)
-        if kind in ("admitted", "blocked"):
-            _decided(tally, scopes, payload, details, tenant, replays)
+    # each record is added to its tenant's sums only (those without a tenant to their own),
+    # and overall is their total, added up at the end: half the additions per record
+    unattributed = Scope()
+    scopes_by_tenant: dict[str | None, tuple[Scope, ...]] = {None: (unattributed,)}
+    forwarded_to, personal_requests = tally.forwarded_to, tally.personal_requests
+    count = 0
+    for kind, given_tenant, given_request_id, record_id, details in records:
+        count += 1
+        if progress is not None and count % every == 0:
+            progress(count)
+        tenant = given_tenant if isinstance(given_tenant, str) and given_tenant else None
+        scopes = scopes_by_tenant.get(tenant)
+        if scopes is None:
+            scopes = scopes_by_tenant[tenant] = tally.scopes_of(tenant)[1:]
+        if kind == "forwarded":
+            provider = _text(details.get("provider")) or UNKNOWN
+            jurisdiction = _text(details.get("jurisdiction")) or UNKNOWN
+            request_id = _text(given_request_id) or ""
+            forwarded_to[(request_id, provider)] = jurisdiction
+            for scope in scopes:
+                scope.sent[(provider, jurisdiction)] += 1
+            personal = personal_requests.get(request_id)
+            if personal is not None:
+                personal[1].add(jurisdiction)
+        elif kind == "answered":
+            _answered(tally, scopes, given_request_id, record_id, details, declared)
+        elif kind == "admitted" or kind == "blocked":
+            _decided(tally, scopes, kind == "admitted", given_request_id, details, tenant,
+                     replays)
         elif kind == "rejected":
             for scope in scopes:
                 scope.rejected += 1
         elif kind == "failed":
             for scope in scopes:
                 scope.failed += 1
-        elif kind == "forwarded":
-            provider = _text(details.get("provider")) or UNKNOWN
-            jurisdiction = _text(details.get("jurisdiction")) or UNKNOWN
-            request_id = _text(payload.get("request_id")) or ""
-            tally.forwarded_to[(request_id, provider)] = jurisdiction
-            for scope in scopes:
-                scope.sent[(provider, jurisdiction)] += 1
-            personal = tally.personal_requests.get(request_id)
-            if personal is not None:
-                personal[1].add(jurisdiction)
-        elif kind == "answered":
-            _answered(tally, scopes, payload, details, declared)
+    tally.records = count
     tally.replayed = replays.replayed if replays is not None else 0
-    for tenant, reached in tally.personal_requests.values():
+    overall = tally.scopes[OVERALL]
+    for own in scopes_by_tenant.values():
+        _add_up(overall, own[0])
+    for tenant, reached in personal_requests.values():
         for scope in tally.scopes_of(tenant):
             scope.personal[frozenset(reached)] += 1
     return tally
 
 
-def _decided(tally: Tally, scopes: tuple[Scope, ...], payload: Mapping[str, Any],
+def _add_up(total: Scope, part: Scope) -> None:
+    """Add ``part``'s sums to ``total`` (before the personal requests are counted)."""
+    total.decided += part.decided
+    total.admitted += part.admitted
+    total.blocked += part.blocked
+    total.rejected += part.rejected
+    total.failed += part.failed
+    for key, row in part.usage.items():
+        into = total.usage.get(key)
+        if into is None:
+            into = total.usage[key] = UsageRow()
+        into.answers += row.answers
+        into.input_tokens += row.input_tokens
+        into.output_tokens += row.output_tokens
+        into.estimated += row.estimated
+        into.unpriced += row.unpriced
+        for currency, amount in row.cost.items():
+            into.cost[currency] = into.cost.get(currency, Decimal(0)) + amount
+    total.sent.update(part.sent)
+    for provider, exits in part.exits.items():
+        into_exits = total.exits.get(provider)
+        if into_exits is None:
+            into_exits = total.exits[provider] = ExitRow()
+        into_exits.routed += exits.routed
+        into_exits.still_allowed += exits.still_allowed
+        into_exits.alternatives.update(exits.alternatives)
+
+
+def _decided(tally: Tally, scopes: tuple[Scope, ...], admitted: bool, given_request_id: object,
              details: Mapping[str, Any], tenant: str | None, replays: _Replays | None) -> None:
-    admitted = payload.get("kind") == "admitted"
     for scope in scopes:
         scope.decided += 1
         if admitted:
@@ -242,40 +336,41 @@ def _decided(tally: Tally, scopes: tuple[Scope, ...], payload: Mapping[str, Any]
         else:
             scope.blocked += 1
     entities = details.get("entities")
-    request_id = _text(payload.get("request_id"))
+    request_id = _text(given_request_id)
     if request_id is not None and tenant is not None and (
             details.get("classification") in PERSONAL_CLASSIFICATIONS
-            or (isinstance(entities, Mapping) and any(entities.values()))):
+            or (isinstance(entities, (dict, Mapping)) and any(entities.values()))):
         tally.personal_requests[request_id] = (tenant, set())
     provider = _text(details.get("provider"))
     if not admitted or provider is None or tenant is None:
         return
     elsewhere = replays.elsewhere(details, tenant, provider) if replays is not None else None
     for scope in scopes:
-        row = scope.exits.setdefault(provider, ExitRow())
+        row = scope.exits.get(provider)
+        if row is None:
+            row = scope.exits[provider] = ExitRow()
         row.routed += 1
         if elsewhere is not None:
             row.still_allowed += 1
             row.alternatives[elsewhere] += 1
 
 
-def _answered(tally: Tally, scopes: tuple[Scope, ...], payload: Mapping[str, Any],
-              details: Mapping[str, Any], declared: Mapping[str, Any]) -> None:
+def _answered(tally: Tally, scopes: tuple[Scope, ...], given_request_id: object,
+              record_id: object, details: Mapping[str, Any], declared: Mapping[str, Any]
+              ) -> None:
     provider = _text(details.get("provider")) or UNKNOWN
     model = _text(details.get("model")) or UNKNOWN
     declaration = declared.get(provider)
-    jurisdiction = tally.forwarded_to.pop((_text(payload.get("request_id")) or "", provider),
-                                          None) \
+    jurisdiction = tally.forwarded_to.pop((_text(given_request_id) or "", provider), None) \
         or (declaration.jurisdiction if declaration is not None else UNKNOWN)
     hosting = declaration.hosting if declaration is not None else UNKNOWN
-    record_id = str(payload.get("record_id"))
     try:
         cost = recorded_cost(details)
     except UnreadableCost as error:
-        tally.disagreeing.append((record_id, f"unreadable cost: {error}"))
+        tally.disagreeing.append((str(record_id), f"unreadable cost: {error}"))
         cost = None
     if cost is not None and cost[0] != cost[1]:
-        tally.disagreeing.append((record_id, f"recorded cost {format_amount(cost[0])} "
+        tally.disagreeing.append((str(record_id), f"recorded cost {format_amount(cost[0])} "
                                   f"{cost[2]}, recomputed {format_amount(cost[1])}"))
     recorded = details.get("usage")
     usage: Mapping[str, Any] = recorded if isinstance(recorded, dict) else {}
@@ -404,3 +499,10 @@ def figures(tally: Tally) -> dict[str, Any]:
 def compute_report(payloads: Iterable[Mapping[str, Any]], policy: LoadedPolicy | None,
                    progress: Callable[[int], None] | None = None) -> dict[str, Any]:
     return figures(tally_records(payloads, policy, progress))
+
+
+def compute_report_from_records(records: Iterable[ReportRecord], policy: LoadedPolicy | None,
+                                progress: Callable[[int], None] | None = None
+                                ) -> dict[str, Any]:
+    """The same figures from what the report reads of each record (:func:`report_record`)."""
+    return figures(tally_report_records(records, policy, progress))

@@ -97,6 +97,17 @@ def test_figures_from_the_log_are_the_hand_computed_ones(
     assert (again["checkpoint"]["size"], again["checkpoint"]["issued_now"]) == (24, False)
 
 
+def test_verify_records_reads_every_record_whole_for_the_same_figures(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    fast = json_report(capsys, *PERIOD)
+    whole = json_report(capsys, *PERIOD, "--verify-records")
+    assert whole["figures"] == fast["figures"]
+    assert (fast["read"].split(":")[0], whole["read"].split(":")[0]) == ("fields", "records")
+    _, err = douane(capsys, "report", "--bundle", str(tmp_path / "b.json"),
+                    "--verify-records", status=2)
+    assert "--verify-records is for the log" in err
+
+
 def test_one_tenant(capsys: pytest.CaptureFixture[str]) -> None:
     everyone = json_report(capsys, *PERIOD)
     city = json_report(capsys, *PERIOD, "--tenant", "city")

@@ -34,8 +34,16 @@ class Cursor(Protocol):
 class Database(Protocol):
     """One connection to the log's tables (read-only for a reader)."""
 
+    # the SQL beyond the shared dialect (JSON functions): "sqlite" or "postgresql"
+    dialect: str
+
     def execute(self, sql: str, params: Sequence[object] = ()) -> Cursor:
         """Run one statement written with ``?`` placeholders."""
+        ...
+
+    def values(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement and give its rows as plain tuples, in column order (cheaper
+        than rows by name when there are a million of them)."""
         ...
 
     def close(self) -> None: ...

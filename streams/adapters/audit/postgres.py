@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg.rows import dict_row
+from psycopg.rows import dict_row, tuple_row
 
 from streams.adapters.audit.backend import BUSY_TIMEOUT_S, Cursor, Values
 from streams.adapters.audit.group_commit import (
@@ -76,6 +76,8 @@ class PostgresBackend:
     Every failure to reach the server becomes ``AuditStoreUnavailableError``.
     """
 
+    dialect = "postgresql"
+
     def __init__(self, dsn: str, lock_timeout_s: float, read_only: bool) -> None:
         self.dsn = dsn
         self._lock_timeout_s = lock_timeout_s
@@ -94,6 +96,15 @@ class PostgresBackend:
             if isinstance(error, psycopg.errors.LockNotAvailable):
                 raise AuditStoreUnavailableError(
                     "PostgreSQL audit store: the write lock was not granted in time") from None
+            raise AuditStoreUnavailableError(
+                f"PostgreSQL audit store at {redacted_dsn(self.dsn)} unavailable "
+                f"({type(error).__name__})") from None
+
+    def values(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        try:
+            with self._connection().cursor(row_factory=tuple_row) as cursor:
+                return cursor.execute(sql.replace("?", "%s"), tuple(params)).fetchall()
+        except (psycopg.OperationalError, psycopg.InterfaceError) as error:
             raise AuditStoreUnavailableError(
                 f"PostgreSQL audit store at {redacted_dsn(self.dsn)} unavailable "
                 f"({type(error).__name__})") from None

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from streams.adapters.audit import index
+from streams.adapters.audit import fields, index
 from streams.adapters.audit.backend import Cursor, Database, Row, Values, blob
 from streams.adapters.audit.protocols import (
     AuditQuery,
@@ -232,6 +232,17 @@ class SqlRecords:
         currency), from the budgets' ledger (one indexed read)."""
         with self._lock:
             return month_spend(self._db, tenant, month)
+
+    def read_fields(self, by_kind: Mapping[str, Sequence[str]], presence: str,
+                    since: str | None, until: str | None, tenant: str | None,
+                    ) -> Iterator[tuple[int, fields.FieldRecord]]:
+        """A few fields of each record of a period, picked out of the stored signed bytes by
+        the database (see ``fields.read``), in seq order."""
+        def fetch(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+            with self._lock:
+                return self._db.values(sql, params)
+
+        return fields.read(fetch, self._db.dialect, by_kind, presence, since, until, tenant)
 
     def tenants(self) -> list[str]:
         """Every tenant named in the log (an indexed column: cheap)."""

@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from streams.adapters.audit.backend import BUSY_TIMEOUT_S, Values
 from streams.adapters.audit.group_commit import (
@@ -44,6 +44,8 @@ _TYPES: dict[ColumnType, str] = {"integer": "INTEGER", "text": "TEXT", "bytes": 
 
 class SqliteBackend:
     """Statements over one SQLite connection; transactions are explicit (autocommit mode)."""
+
+    dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         conn.row_factory = sqlite3.Row
@@ -85,6 +87,11 @@ class SqliteBackend:
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, tuple(params))
+
+    def values(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.conn.cursor()
+        cursor.row_factory = None
+        return cursor.execute(sql, tuple(params)).fetchall()
 
     def begin_write(self) -> None:
         self.conn.execute("BEGIN IMMEDIATE")  # takes the write lock: one appender at a time
