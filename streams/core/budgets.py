@@ -130,7 +130,8 @@ def ledger_entry(payload: Mapping[str, Any], purpose_of: Mapping[str, str | None
     """The ledger row an ``answered`` record's payload adds to, and how many millionths; None
     for another kind, or an answer without a cost. The purpose is the record's own
     (``details.purpose``); records written before it was recorded take the one of their
-    request's admission, from ``purpose_of`` (request id -> purpose)."""
+    request's admission, from ``purpose_of`` (request id -> purpose). An answer that names no
+    tenant counts against no budget."""
     if payload.get("kind") != "answered":
         return None
     details = payload.get("details")
@@ -147,6 +148,8 @@ def ledger_entry(payload: Mapping[str, Any], purpose_of: Mapping[str, str | None
         raise UnreadableCost("details.cost.amount is missing or not a number") from None
     currency, tenant, occurred_at = cost.get("currency"), payload.get("tenant"), \
         payload.get("occurred_at")
+    if tenant is None:  # no tenant's budget to count it against (the log keeps it all the same)
+        return None
     if not (isinstance(currency, str) and isinstance(tenant, str)
             and isinstance(occurred_at, str) and len(occurred_at) >= 7):
         raise UnreadableCost("tenant, occurred_at or details.cost.currency is missing")

@@ -255,11 +255,16 @@ def test_the_ledger_from_the_records() -> None:
     ({"details": "x"}, "details"),
     ({"details": {"cost": "x"}}, "details.cost"),
     ({"details": {"cost": {"amount": "lots", "currency": "EUR"}}}, "amount"),
-    ({"tenant": None}, "tenant"),
+    ({"tenant": 7}, "tenant"),
+    ({"details": {"cost": {"amount": "1.0"}}}, "currency"),
 ])
 def test_an_unreadable_answer_names_the_field(change: dict[str, Any], field: str) -> None:
     with pytest.raises(UnreadableCost, match=field):
         ledger_entry({**answered("r1", "1.000000"), **change})
+
+
+def test_an_answer_without_a_tenant_counts_against_no_budget() -> None:
+    assert ledger_entry({**answered("r1", "1.000000"), "tenant": None}) is None
 
 
 # --- policy validate ----------------------------------------------------------------------
