@@ -103,6 +103,15 @@ NOT_RUN = {
     # the console: its account asks a password twice on a terminal, it serves until stopped;
     # tests/integration/test_console_browser.py adds accounts and runs it in a real browser
     "douane console": "names the console of the README's Console section",
+    "douane report": "names the report command; the README's report examples are run above",
+    "douane bench pii --baseline": "a benchmark of minutes of CPU, run by hand "
+                                   "(docs/benchmarks.md)",
+    # traces need a collector at that name; tests/integration/test_traces_on_kafka.py runs the
+    # worker and the front door with an OTLP receiver of its own
+    "OTEL_EXPORTER_OTLP_ENDPOINT=http://otel-collector:4318 douane worker":
+        "needs an OpenTelemetry collector; the traces test brings its own receiver",
+    "OTEL_EXPORTER_OTLP_ENDPOINT=http://otel-collector:4318 OTEL_SERVICE_NAME="
+    "douane-front-door-a douane front-door --port 8080": "as above",
     "douane console users add dora --role dpo":
         "asks the password on a terminal; the browser test adds accounts with --password-file",
     "douane console --port 8090": "serves until stopped; the browser test runs it on a free port",
