@@ -353,9 +353,12 @@ class Pipeline:
                                              request.conversation_key)
                         if self.placeholders is not None else None)
         policy = self.policy
-        # the month's spend so far, from the ledger, for a tenant that has budgets (one read)
+        # the month's spend so far, from the ledger, for a tenant that has budgets in the set
+        # in force or in the shadow set (one read)
         spend = (await self._month_spend(request.tenant)
-                 if request.tenant in policy.budgets else None)
+                 if request.tenant in policy.budgets
+                 or (self.shadow is not None and request.tenant in self.shadow.budgets)
+                 else None)
         with tracing.span("douane.decision"):
             pending = prepare_decision(request, detection, policy,
                                        keys_available=self.keys is not None,
@@ -375,7 +378,8 @@ class Pipeline:
                 self.placeholders.save, request.tenant, request.conversation_key,
                 conversation, decision.verdict.resolution.retention_s["encrypted_payloads"],
                 request.id)
-        shadow = (shadow_decision(self.shadow, request, detection, self.keys is not None)
+        shadow = (shadow_decision(self.shadow, request, detection, self.keys is not None,
+                                  spend)
                   if self.shadow is not None else None)
         appended = await self._append(audit_events.decided(
             decision, self.clock(), source=source.as_json(), shadow=shadow,
@@ -871,18 +875,18 @@ def _recordable_model(model: str | None) -> str | None:
 
 
 def shadow_decision(shadow: LoadedPolicy, request: GovernedRequest, detection: Detection,
-                    keys_available: bool) -> dict[str, Any]:
+                    keys_available: bool, spend: MonthSpend | None = None) -> dict[str, Any]:
     """What the shadow set would have decided, for the record: the same facts the set in force
-    was given (metadata and findings, no text), and only identifiers and codes kept - never
-    the reasons' messages. A shadow set that cannot judge the request is recorded as such;
-    it never changes what the set in force decided."""
+    was given (metadata, findings and the month's spend; no text), and only identifiers and
+    codes kept - never the reasons' messages. A shadow set that cannot judge the request is
+    recorded as such; it never changes what the set in force decided."""
     try:
         verdict = evaluate(
             shadow, tenant=request.tenant, purpose=request.purpose,
             classification=request.classification, model=request.model,
             prompt_chars=prompt_chars(request.messages), detection_method=detection.method,
             language=detection.language, findings=detection.findings,
-            keys_available=keys_available)
+            keys_available=keys_available, spend=spend)
     except Exception as error:
         log.error("shadow policy failed to judge a request", request_id=request.id,
                   error_type=type(error).__name__)
@@ -892,7 +896,9 @@ def shadow_decision(shadow: LoadedPolicy, request: GovernedRequest, detection: D
             "provider": verdict.provider.id if verdict.provider else None,
             "model": verdict.model if verdict.provider else None,
             "operators": dict(sorted(verdict.operators.items())),
-            "reasons": [r.code for r in verdict.reasons]}
+            "reasons": [r.code for r in verdict.reasons],
+            **({"budgets": {s.budget.id: s.status for s in verdict.budgets}}
+               if verdict.budgets else {})}
 
 
 def _with_trace_context(outgoing: list[Outgoing]) -> list[Outgoing]:

@@ -19,7 +19,19 @@ cases:
 ```
 
 Other ``expect`` keys: ``model``, ``operators`` ({TYPE: operator}), ``rules`` (ids of the rules
-that decided something, in order), ``fallbacks``, ``text`` (the text that left).
+that decided something, in order), ``fallbacks``, ``text`` (the text that left), ``budgets``
+({budget id: within | warn | exhausted}).
+
+A case decides with no spend, and so does not look at budgets, unless it says what its tenant
+has spent this month (what the audit store's ledger would say) and on which day (UTC) the
+request is decided - which month, and which prices are in force; a fixed day, so that the case
+decides the same whenever it runs:
+
+```yaml
+    spent:                         # per purpose (absent: answers that declared none), currency
+      - {purpose: casework, amount: 480.00, currency: EUR}
+    on: 2026-11-15
+```
 """
 
 from __future__ import annotations
@@ -27,10 +39,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import yaml
 
+from streams.core.budgets import NO_PURPOSE, MonthSpend
 from streams.core.decision import Decision, decide
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest
@@ -40,7 +55,7 @@ from streams.errors import DouaneError
 
 Detect = Callable[[tuple[ChatMessage, ...], str | None], Detection]
 EXPECT_KEYS = ("decision", "classification", "provider", "model", "redacted", "operators",
-               "reasons", "rules", "fallbacks", "text")
+               "reasons", "rules", "fallbacks", "text", "budgets")
 DECLARED_SCORE = 0.85
 
 
@@ -65,6 +80,10 @@ class Case:
     unavailable: tuple[str, ...]
     expect: dict[str, Any]
     detection: Mapping[str, str] = field(default_factory=dict)
+    # the tenant's spend this month, (purpose or NO_PURPOSE, currency) -> amount; None: the
+    # case does not look at budgets
+    spent: Mapping[tuple[str, str], Decimal] | None = None
+    decided_on: date | None = None  # given with ``spent``
     # what is wrong with this case as written (a typo in ``expect``, a missing tenant): the
     # case fails with it, the other cases of its file still run
     problem: str | None = None
@@ -111,6 +130,8 @@ def _normal(key: str, value: Any) -> Any:
         return sorted(value)
     if key in ("redacted", "reasons", "rules", "fallbacks") and value is None:
         return []
+    if key == "budgets" and value is None:
+        return {}
     return value
 
 
@@ -152,12 +173,53 @@ def _case(raw: Any, file: str, line: int, name: str, index: int, where: str) -> 
         raise CaseFileError(f"{where}.expect: " + "; ".join(
             f"unknown key '{key}'{_did_you_mean(key, EXPECT_KEYS)}" for key in unknown)
             + f" (known: {', '.join(EXPECT_KEYS)})")
-    return Case(
+    case = Case(
         file=file, line=line, name=name,
         request=_request(raw["request"], f"{file}-{index + 1}", where),
         entities=raw.get("entities"), unavailable=tuple(raw.get("unavailable") or ()),
         expect=dict(raw["expect"]), detection=dict(raw.get("detection") or {}),
+        spent=_spent(raw["spent"], f"{where}.spent") if "spent" in raw else None,
+        decided_on=_day(raw["on"], f"{where}.on") if "on" in raw else None,
     )
+    if (case.spent is None) != (case.decided_on is None):
+        raise CaseFileError(f"{where}: 'spent' and 'on' go together: the month's spend so far, "
+                            "and the day (YYYY-MM-DD, UTC) the request is decided")
+    return case
+
+
+def _spent(raw: Any, where: str) -> dict[tuple[str, str], Decimal]:
+    if not isinstance(raw, list):
+        raise CaseFileError(f"{where}: a list of {{purpose, amount, currency}} "
+                            "(purpose optional)")
+    amounts: dict[tuple[str, str], Decimal] = {}
+    for index, item in enumerate(raw):
+        at = f"{where}[{index}]"
+        if not isinstance(item, dict) or "amount" not in item or "currency" not in item:
+            raise CaseFileError(f"{at}: needs 'amount' and 'currency' (and optionally "
+                                "'purpose')")
+        unknown = sorted(str(key) for key in set(item) - {"purpose", "amount", "currency"})
+        if unknown:
+            raise CaseFileError(f"{at}: unknown key '{unknown[0]}' (known: purpose, amount, "
+                                "currency)")
+        try:
+            amount = Decimal(str(item["amount"]))
+        except InvalidOperation:
+            raise CaseFileError(f"{at}.amount: {item['amount']!r} is not a number") from None
+        if not amount.is_finite() or amount < 0:
+            raise CaseFileError(f"{at}.amount: {item['amount']!r}: a spend is a number "
+                                "from 0 up")
+        key = (str(item.get("purpose") or NO_PURPOSE), str(item["currency"]))
+        amounts[key] = amounts.get(key, Decimal(0)) + amount
+    return amounts
+
+
+def _day(raw: Any, where: str) -> date:
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        return raw
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        raise CaseFileError(f"{where}: {raw!r} is not a calendar date (YYYY-MM-DD)") from None
 
 
 def _did_you_mean(word: str, known: Collection[str]) -> str:
@@ -220,9 +282,13 @@ def run_case(
             detection = detect(case.request.messages, case.request.language)
     except CaseFileError as error:
         return CaseResult(case, {}, None, str(error))
+    spend = None
+    if case.spent is not None and case.decided_on is not None:
+        spend = MonthSpend.at(case.request.tenant,
+                              datetime.combine(case.decided_on, time(12), UTC), case.spent)
     decision = decide(case.request, detection, loaded,
                       tokens=tokens if tokens is not None else TestKeys(),
-                      unavailable=frozenset(case.unavailable))
+                      unavailable=frozenset(case.unavailable), spend=spend)
     return CaseResult(case, summary(decision), decision)
 
 
@@ -242,6 +308,8 @@ def summary(decision: Decision) -> dict[str, Any]:
         "fallbacks": [p.id for p in decision.fallbacks],
         "text": "\n".join(m.content for m in decision.forwarded_messages)
         if decision.outcome == "forward" else None,
+        "budgets": {state.budget.id: state.status for state in verdict.budgets}
+        if verdict else {},
     }
 
 

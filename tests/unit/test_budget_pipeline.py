@@ -115,3 +115,34 @@ async def test_spent_by_one_worker_blocks_on_both_and_is_recorded_once(
     workers.clock.advance(31 * 24 * 3600)  # April: a new month, nothing spent yet
     out = await workers.b.admit(request("req-5", TEXT), src(5, key=b"req-5"))
     assert [o.topic for o in out] == [FORWARD_TOPIC]
+
+
+async def test_a_shadow_set_with_a_budget_is_judged_with_the_months_spend(
+        tmp_path: Path) -> None:
+    """The set in force has no budget; the shadow set's budget is spent after one answer:
+    the shadow decision says it would have blocked, and the request still goes."""
+    shadow = priced_single_door()
+    document = dict(shadow.document)
+    document["budgets"] = []
+    in_force = parse_policy(yaml.safe_dump(document), "in-force.yaml")
+    signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
+    store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
+    try:
+        pipeline = Pipeline(in_force, RequestIntake(REQUEST_SCHEMA, in_force.policy.tenant_ids,
+                                                    64 * 1024), FakeDetector(findings=()),
+                            store, FakeProvider(), clock=Clock(), retry_delay_s=0,
+                            topic_layout=SINGLE, shadow=shadow)
+        [forward] = await pipeline.admit(request("req-1", TEXT), src(1, key=b"req-1"))
+        first = store.get("req-1/admitted")
+        assert first is not None
+        assert first.payload["details"]["shadow"]["budgets"] == {"lyon": "within"}
+        await pipeline.forward(forward.value, Source(FORWARD_TOPIC, 0, 1))
+        [again] = await pipeline.admit(request("req-2", TEXT), src(2, key=b"req-2"))
+        assert again.topic == FORWARD_TOPIC  # enforced: the set in force has no budget
+        second = store.get("req-2/admitted")
+        assert second is not None
+        judged = second.payload["details"]["shadow"]
+        assert judged["decision"] == "block" and judged["reasons"] == ["budget-exhausted"]
+        assert judged["budgets"] == {"lyon": "exhausted"}
+    finally:
+        store.close()

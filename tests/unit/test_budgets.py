@@ -26,6 +26,7 @@ from streams.core.decision import decide
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, GovernedRequest
 from streams.core.policy import PolicyError
+from streams.core.policy_cases import parse_cases, run_cases
 from streams.core.pricing import UnreadableCost
 
 NOW = datetime(2026, 11, 30, 23, 59, tzinfo=UTC)
@@ -336,3 +337,67 @@ def test_a_set_without_budgets_keeps_its_hash() -> None:
     del without["budgets"]
     assert parse_policy(yaml.safe_dump(without), "a.yaml").digest == \
         loaded([]).digest
+
+
+CASE_FILE = """
+cases:
+  - name: a spent budget blocks
+    request: {tenant: city, text: Résumez la note de service.}
+    entities: {}
+    spent:
+      - {amount: 6.00, currency: EUR}
+      - {purpose: letters, amount: 4.00, currency: EUR}
+    on: 2026-11-30
+    expect: {decision: block, reasons: [budget-exhausted], budgets: {monthly: exhausted}}
+  - name: another currency does not count
+    request: {tenant: city, text: Résumez la note de service.}
+    entities: {}
+    spent: [{amount: 60, currency: USD}]
+    on: 2026-11-30
+    expect: {decision: forward, provider: cloud, budgets: {monthly: within}}
+  - name: without a spend, budgets are not looked at
+    request: {tenant: city, text: Résumez la note de service.}
+    entities: {}
+    expect: {decision: forward, provider: cloud, budgets: {}}
+"""
+
+
+def test_policy_test_cases_can_give_the_months_spend() -> None:
+    results = run_cases(parse_cases(CASE_FILE, "budgets-cases.yaml"), loaded([budget()]))
+    assert [r.passed for r in results] == [True, True, True], [r.diff() for r in results]
+    routed = run_cases(parse_cases(CASE_FILE.replace("decision: block, reasons: "
+                                                     "[budget-exhausted]", "provider: local"),
+                                   "b.yaml"), loaded([budget("route")]))
+    assert routed[0].passed, routed[0].diff()
+
+
+@pytest.mark.parametrize(("spent", "message"), [
+    ("{amount: 1}", "cases[0].spent: a list"),
+    ("[{amount: 1}]", "cases[0].spent[0]: needs 'amount' and 'currency'"),
+    ("[{amount: lots, currency: EUR}]", "cases[0].spent[0].amount: 'lots' is not a number"),
+    ("[{amount: -1, currency: EUR}]", "cases[0].spent[0].amount: -1: a spend is a number"),
+    ("[{amount: 1, currency: EUR, tenant: x}]", "cases[0].spent[0]: unknown key 'tenant'"),
+])
+def test_a_badly_written_spend_fails_its_case_with_where(spent: str, message: str) -> None:
+    text = ("cases:\n  - request: {tenant: city, text: Bonjour.}\n    entities: {}\n"
+            f"    spent: {spent}\n    on: 2026-11-30\n    expect: {{decision: forward}}\n")
+    [result] = run_cases(parse_cases(text, "c.yaml"), loaded([budget()]))
+    assert not result.passed
+    assert result.error is not None and result.error.startswith("c.yaml:2: ")
+    assert message in result.error
+
+
+def test_a_case_day_that_is_not_a_date_is_named() -> None:
+    text = ("cases:\n  - request: {tenant: city, text: Bonjour.}\n    entities: {}\n"
+            "    spent: []\n    on: 2026-13-01\n    expect: {decision: forward}\n")
+    [result] = run_cases(parse_cases(text, "c.yaml"), loaded([budget()]))
+    assert result.error is not None and "c.yaml:2: cases[0].on: '2026-13-01' is not a " \
+        "calendar date" in result.error
+
+
+def test_a_spend_without_its_day_is_named() -> None:
+    text = ("cases:\n  - request: {tenant: city, text: Bonjour.}\n    entities: {}\n"
+            "    spent: []\n    expect: {decision: forward}\n")
+    [result] = run_cases(parse_cases(text, "c.yaml"), loaded([budget()]))
+    assert result.error is not None and "c.yaml:2: cases[0]: 'spent' and 'on' go together" \
+        in result.error
