@@ -23,6 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from streams.adapters import metrics, tracing
 from streams.adapters.audit.protocols import AUDIT_UNAVAILABLE
 from streams.adapters.kafka_security import kafka_connection, start_client
+from streams.adapters.published_responses import PublishedResponses
 from streams.config import (
     DEAD_LETTER_TOPIC,
     FORWARD_TOPIC_PREFIX,
@@ -137,6 +138,8 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
         await producer.send(topic, value, key=key)
 
     pipeline.chunk_sink = publish_chunk  # streamed answers leave piece by piece
+    published = PublishedResponses(kafka, producer.partitions_for)
+    pipeline.published_check = published.contains  # exactly one response after a crash
 
     kept_bytes = kept_bytes_for(settings.kafka_max_request_bytes)
 
@@ -179,4 +182,5 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
         await consumer.stop()
         await producer.stop()
         await admin.close()
+        await published.close()
         pipeline.detection.close()

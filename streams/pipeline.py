@@ -119,6 +119,7 @@ class Outgoing:
 
 
 Detect = Callable[[tuple[ChatMessage, ...], str | None], Awaitable[Detection]]
+PublishedCheck = Callable[[str, bytes, datetime], Awaitable[bool]]
 
 
 class ResponseStore(Protocol):
@@ -210,6 +211,9 @@ class Pipeline:
         # streamed answers: where their pieces are published (set by the worker), and the
         # hook each released piece goes through (placeholder restoration, answer scanning)
         self.chunk_sink: ChunkSink | None = None
+        # whether a response is already on its topic (topic, key, since): set by the worker,
+        # asked only for a message redelivered after its outcome was recorded
+        self.published_check: PublishedCheck | None = None
         self.answer_hook: Callable[[str], str] = unchanged
         # audit appends and vault writes: many wait for one group commit at once, apart from
         # the detection threads so that a busy detector never delays evidence
@@ -719,6 +723,10 @@ class Pipeline:
             log.info("already answered; copy of the forward message skipped",
                      request_id=request_id)
             return []
+        if await self._already_published(request_id, common["tenant"], outcome):
+            log.info("already answered; its response is on its topic, not published again",
+                     request_id=request_id, outcome=outcome.kind)
+            return []
         log.info("already answered; response published again", request_id=request_id,
                  outcome=outcome.kind)
         common = {**common, "audit_record_id": outcome.record_id}
@@ -748,6 +756,26 @@ class Pipeline:
                        f"{problem}; the provider is not asked again: send the request again "
                        "with a new id",
         }], provider=details["provider"], **common)]
+
+    async def _already_published(self, request_id: str, tenant: str,
+                                 outcome: StoredRecord) -> bool:
+        """Whether the response of a redelivered message reached Kafka before the crash: the
+        commit follows the acknowledgement, so a kill between the two redelivers a message
+        whose response did arrive. Not known (no check, or it failed): publish again, an
+        identical duplicate rather than a loss."""
+        if self.published_check is None:
+            return False
+        topic = (RESPONSES_TOPIC if self.topic_layout == SINGLE
+                 else answer_topic(self.topic_layout, tenant))
+        if topic is None:
+            return False
+        since = datetime.fromisoformat(str(outcome.payload["occurred_at"]))
+        try:
+            return await self.published_check(topic, request_id.encode(), since)
+        except Exception as error:
+            log.warning("could not look for the response on its topic; publishing it again",
+                        request_id=request_id, error_type=type(error).__name__)
+            return False
 
     def _signed_admission(self, message: Any) -> dict[str, Any] | None:
         """The payload of the request's own 'admitted' record, if it is validly signed."""

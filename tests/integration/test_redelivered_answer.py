@@ -1,13 +1,16 @@
 """A forward message delivered again after its answer was recorded (issue 13: the last loss
 window).
 
-The worker can be killed after the ``answered`` record is durable and before Kafka has
-acknowledged the response; the broker then delivers the forward message again, from the same
-offset. The worker must publish the same response again, byte for byte (kept encrypted in the
-vault), with no second call to the model and no second ``answered`` record. The redelivery is
-made deterministic, without a kill or any timing: once the request is answered, the worker is
-stopped, its group's committed offset on the forward partition is moved back to the request's
-forward message (the test's admin principal may), and the worker is started again.
+The worker can be killed after the ``answered`` record is durable and before its offset is
+committed; the broker then delivers the forward message again, from the same offset. If Kafka
+had acknowledged the response before the kill, nothing is published again (exactly one
+response); if it had not, the worker publishes the same response again, byte for byte (kept
+encrypted in the vault). Either way no second call to the model and no second ``answered``
+record. The redelivery is made deterministic, without a kill or any timing: once the request
+is answered, the worker is stopped, its group's committed offset on the forward partition is
+moved back to the request's forward message (the test's admin principal may), and the worker
+is started again; "Kafka never had the response" is made by deleting the response's partition
+up to its end (Kafka's DeleteRecords).
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import uuid
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 from stack import KafkaClient, Stack, request, wait_until
 
 from streams.adapters.kafka_security import kafka_connection, start_client
@@ -63,7 +68,26 @@ async def deliver_again(stack: Stack, partition: TopicPartition, offset: int) ->
         await group.stop()
 
 
-async def test_a_forward_message_delivered_again_after_the_answer_gets_the_same_bytes(
+async def forget_responses_of(stack: Stack, topic: str, request_id: str) -> None:
+    """Delete the partition the response of ``request_id`` went to, up to its end."""
+    kafka = kafka_connection(stack.settings, "admin")
+    admin = AIOKafkaAdminClient(**kafka.client_options())
+    reader = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
+    await start_client(admin, kafka, "the test's admin client")
+    await start_client(reader, kafka, "the test's end-offset reader")
+    try:
+        await reader.topics()
+        ordered = sorted(reader.partitions_for_topic(topic) or ())
+        partition = TopicPartition(
+            topic, DefaultPartitioner()(request_id.encode(), ordered, ordered))
+        end = (await reader.end_offsets([partition]))[partition]
+        await admin.delete_records({partition: RecordsToDelete(end)})
+    finally:
+        await reader.stop()
+        await admin.close()
+
+
+async def test_a_forward_message_delivered_again_after_the_answer_gets_one_response(
         douane: Stack) -> None:
     request_id = f"again-{uuid.uuid4().hex[:8]}"
     kafka = kafka_connection(douane.settings, "admin")
@@ -85,8 +109,23 @@ async def test_a_forward_message_delivered_again_after_the_answer_gets_the_same_
             first = await client.responses({request_id}, timeout_s=300, settle_s=0)
             assert [r["status"] for r in first[request_id]] == ["answered"], first
 
-            # as after a kill between the answered record and the response's acknowledgement
+            # as after a kill between the response's acknowledgement and the offset commit
+            skipped = "its response is on its topic, not published again"
+            before = douane.log_text("worker").count(skipped)
             douane.stop("worker")
+            await deliver_again(douane, partition, offset)
+            douane.start("worker", "worker")
+
+            async def looked() -> bool:
+                return douane.log_text("worker").count(skipped) > before
+
+            await wait_until(looked, 600, lambda: "the redelivered forward message was not "
+                             "handled\n" + douane.log_text("worker")[-3000:])
+            assert len(await client.published_responses(request_id, 2, timeout_s=3)) == 1
+
+            # as after a kill before Kafka had the response: it is not on its topic
+            douane.stop("worker")
+            await forget_responses_of(douane, "douane.responses.city-of-lyon", request_id)
             await deliver_again(douane, partition, offset)
             douane.start("worker", "worker")
 

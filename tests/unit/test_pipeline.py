@@ -16,6 +16,7 @@ import jsonschema
 import pytest
 import structlog
 import yaml
+from aiokafka.errors import KafkaConnectionError
 from prometheus_client import REGISTRY
 
 from streams.adapters import metrics
@@ -592,6 +593,52 @@ async def test_a_redelivery_after_the_answer_publishes_it_again_identical(h: Har
     assert len(h.provider.calls) == 1
     assert h.count() == records
     assert h.kinds("req-1") == ["admitted", "forwarded", "answered"]
+
+
+class TopicSeen:
+    """The worker's look at the response topics, as a table: what was published, or an error."""
+
+    def __init__(self, published: set[tuple[str, bytes]] | Exception) -> None:
+        self.published = published
+        self.asked: list[tuple[str, bytes, datetime]] = []
+
+    async def __call__(self, topic: str, key: bytes, since: datetime) -> bool:
+        self.asked.append((topic, key, since))
+        if isinstance(self.published, Exception):
+            raise self.published
+        return (topic, key) in self.published
+
+
+@pytest.mark.parametrize(("seen", "published_again"), [
+    (TopicSeen({(RESPONSES_TOPIC, b"req-1")}), False),  # acknowledged before the kill
+    (TopicSeen(set()), True),  # killed before Kafka had it
+    (TopicSeen({(RESPONSES_TOPIC, b"req-2")}), True),  # another request's response
+    (TopicSeen(KafkaConnectionError()), True),  # cannot look: a duplicate, never a loss
+], ids=["on-the-topic", "not-there", "another-key", "check-failed"])
+async def test_a_redelivered_answer_is_published_again_only_if_not_on_its_topic(
+        h: Harness, seen: TopicSeen, published_again: bool) -> None:
+    forward = await admitted(h)
+    first = await h.pipeline.forward(forward.value, fsrc())
+    h.pipeline.published_check = seen
+    h.clock.advance()
+
+    again = await h.pipeline.forward(forward.value, fsrc())
+
+    assert again == (first if published_again else [])
+    [(topic, key, since)] = seen.asked
+    answered = h.store.get("req-1/answered")
+    assert answered is not None
+    assert (topic, key) == (RESPONSES_TOPIC, b"req-1")
+    assert since == datetime.fromisoformat(answered.payload["occurred_at"])
+    assert len(h.provider.calls) == 1
+
+
+async def test_a_first_delivery_never_looks_at_the_response_topic(h: Harness) -> None:
+    seen = TopicSeen({(RESPONSES_TOPIC, b"req-1")})
+    h.pipeline.published_check = seen
+    forward = await admitted(h)
+    assert on(await h.pipeline.forward(forward.value, fsrc()), RESPONSES_TOPIC)
+    assert seen.asked == []
 
 
 async def test_a_copy_of_the_forward_message_at_another_offset_publishes_nothing(
