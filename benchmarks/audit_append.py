@@ -38,7 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.signer import Ed25519Signer, load_or_create_signer
 from streams.core.audit import (
@@ -72,7 +72,7 @@ def event(i: int) -> AuditEvent:
 
 def one_by_one(directory: Path, signer: Ed25519Signer, count: int) -> float:
     latencies = []
-    with SqliteAuditStore(directory / "audit.sqlite3", signer) as store:
+    with open_sqlite_log(directory / "audit.sqlite3", signer) as store:
         started = time.perf_counter()
         for i in range(count):
             ev = event(i)
@@ -94,7 +94,7 @@ def group_commit(directory: Path, signer: Ed25519Signer, count: int, threads: in
     """``count`` records from ``threads`` threads, each appending ``per_call`` at a time."""
     db = directory / f"group-{threads}-{per_call}.sqlite3"
     keyring = directory / f"group-{threads}-{per_call}.keyring.json"
-    with SqliteAuditStore(db, signer, keyring_path=keyring) as store:
+    with open_sqlite_log(db, signer, keyring_path=keyring) as store:
         per_thread = count // threads // per_call * per_call
         commits = [0]
         commit = store._commit
@@ -148,7 +148,7 @@ def step_costs(directory: Path, signer: Ed25519Signer, count: int) -> None:
     hashing = cpu_us(lambda: [leaf_hash(c).hex() for c in built])
     signing = cpu_us(lambda: [signer.sign(signing_input(c)) for c in built])
     spent = {"commit": 0.0, "checkpoint": 0.0}
-    with SqliteAuditStore(directory / "steps.sqlite3", signer,
+    with open_sqlite_log(directory / "steps.sqlite3", signer,
                           keyring_path=directory / "steps.keyring.json") as store:
         for name, attribute in (("commit", "_commit"), ("checkpoint", "_maybe_checkpoint")):
             inner = getattr(store, attribute)
@@ -201,11 +201,11 @@ def run(directory: Path, count: int, threads: list[int], batch_threads: list[int
 def _writer(dsn: str, directory: Path, first: int, count: int, threads: int, per_call: int,
             start: Any, done: Any) -> None:
     """One writer process: opens the store, waits for the others, appends, reports commits."""
-    from streams.adapters.audit.postgres import PostgresAuditStore
+    from streams.adapters.audit.postgres import open_postgres_log
 
     signer = load_or_create_signer(directory / "keys" / "audit-signing.pem",
                                    directory / "audit.pub.pem")
-    with PostgresAuditStore(dsn, signer, keyring_path=directory / "pg.keyring.json") as store:
+    with open_postgres_log(dsn, signer, keyring_path=directory / "pg.keyring.json") as store:
         commits = [0]
         commit = store._commit
 

@@ -141,12 +141,12 @@ def _running_reference(running: str, audit_db: Path | None) -> tuple[dict[str, A
     if running != "audit":
         other = _load(Path(running), "running policy")
         return None if other is None else (other.reference, display(Path(running)))
-    from streams.adapters.audit.sqlite import SqliteAuditStore
+    from streams.adapters.audit.sqlite import open_sqlite_reader
 
     if audit_db is None or not audit_db.exists():
         print(f"--running audit: no audit database at {audit_db}")
         return None
-    reader = SqliteAuditStore.open_readonly(audit_db)
+    reader = open_sqlite_reader(audit_db)
     latest: dict[str, Any] | None = None
     try:
         for record in reader.iter_records():
@@ -472,13 +472,13 @@ def _diff_records(audit_db: Path, old: LoadedPolicy, new: LoadedPolicy,
     """Each recorded request, replayed from its metadata under OLD and under NEW: the two
     replays are compared with each other, never with what was recorded (the set that
     recorded it may be neither of them, and it is named by its hash)."""
-    from streams.adapters.audit.sqlite import SqliteAuditStore
+    from streams.adapters.audit.sqlite import open_sqlite_reader
 
     print(f"\nrecorded requests ({display(audit_db)}), replayed under OLD and under NEW:")
     if not audit_db.exists():
         print("  no audit database there")
         return 0, 0
-    reader = SqliteAuditStore.open_readonly(audit_db)
+    reader = open_sqlite_reader(audit_db)
     seen = changed = 0
     recorded_by: dict[str, int] = {}
     try:
@@ -536,14 +536,14 @@ SHADOW_COMPARED = ("decision", "classification", "provider", "operators")
 def run_shadow_diff(audit_db: Path, limit: int) -> int:
     """Where the shadow set would have decided otherwise than the set in force, from the
     ``shadow`` part of the decision records (live traffic; nothing is re-judged)."""
-    from streams.adapters.audit.sqlite import SqliteAuditStore
+    from streams.adapters.audit.sqlite import open_sqlite_reader
 
     print(f"shadow decisions recorded in {display(audit_db)}:")
     if not audit_db.exists():
         print("  no audit database there")
         return 2
     pairs: dict[tuple[str, str], dict[str, Any]] = {}  # (in force, shadow) sha256 -> summary
-    reader = SqliteAuditStore.open_readonly(audit_db)
+    reader = open_sqlite_reader(audit_db)
     try:
         for record in reader.iter_records():
             details = record.payload.get("details") or {}

@@ -16,7 +16,7 @@ import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_reader
 from streams.config import Settings, load_settings
 from streams.console.accounts import (
     LOCK_S,
@@ -109,7 +109,7 @@ async def csrf_of(client: TestClient[object, object], path: str = "/search") -> 
 
 
 def records(settings: Settings, kind: str) -> list[dict[str, object]]:
-    store = SqliteAuditStore.open_readonly(settings.audit_db)
+    store = open_sqlite_reader(settings.audit_db)
     try:
         return [r.payload for r in store.iter_records() if r.kind == kind]
     finally:
