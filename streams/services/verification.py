@@ -63,6 +63,8 @@ class _Counting:
 
 
 def problem_text(report: LogReport) -> str:
+    """What is wrong with the log, naming the first bad record once (the command and the
+    console's integrity page say it alike)."""
     if report.first_bad_seq is None:
         return str(report.problem)
     named = f"record {report.first_bad_seq} ({report.first_bad_record_id}): "
