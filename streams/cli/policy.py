@@ -9,9 +9,9 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streams.adapters.policy_files import display, load_policy_set, read_cases
 from streams.adapters.policy_reload import same_version_problem
@@ -30,6 +30,9 @@ from streams.core.policy_cases import (
     run_case,
 )
 from streams.core.replay import replay
+
+if TYPE_CHECKING:
+    from streams.adapters.audit.protocols import StoredRecord
 
 
 def register(commands: Commands) -> None:
@@ -467,6 +470,24 @@ def _replayed(loaded: LoadedPolicy, details: dict[str, Any], tenant: str) -> dic
             "reasons": [r.code for r in verdict.reasons]}
 
 
+COMPARED = ("decision", "classification", "provider", "operators")  # of two decisions
+
+
+def _print_decided_otherwise(indent: str, record: StoredRecord, context: str,
+                             before: tuple[str, Mapping[str, Any]],
+                             after: tuple[str, Mapping[str, Any]], changed: list[str]) -> None:
+    """A recorded request two policy sets decide otherwise: the decisions and providers on one
+    line (each labelled), then every other compared field that changed."""
+    (before_label, was), (after_label, now) = before, after
+    print(f"{indent}{record.request_id} ({record.payload.get('occurred_at')}, {context}): "
+          f"{before_label}{was.get('decision')} via {was.get('provider') or '-'} -> "
+          f"{after_label}{now.get('decision')} via {now.get('provider') or '-'} "
+          f"[{', '.join(now.get('reasons') or [])}]")
+    for key in changed:
+        if key not in ("decision", "provider"):
+            print(f"{indent}   {key}: {json.dumps(was.get(key))} -> {json.dumps(now.get(key))}")
+
+
 def _diff_records(audit_db: Path, old: LoadedPolicy, new: LoadedPolicy,
                   limit: int) -> tuple[int, int]:
     """Each recorded request, replayed from its metadata under OLD and under NEW: the two
@@ -493,20 +514,13 @@ def _diff_records(audit_db: Path, old: LoadedPolicy, new: LoadedPolicy,
             recorded_by[label] = recorded_by.get(label, 0) + 1
             before = _replayed(old, details, record.tenant)
             after = _replayed(new, details, record.tenant)
-            differs = [k for k in ("decision", "classification", "provider", "operators")
-                       if before[k] != after[k]]
+            differs = [k for k in COMPARED if before[k] != after[k]]
             if not differs:
                 continue
             changed += 1
             if changed <= limit:
-                print(f"  {record.request_id} ({record.payload.get('occurred_at')}, "
-                      f"{record.tenant}, recorded under {label}): OLD {before['decision']} via "
-                      f"{before['provider'] or '-'} -> NEW {after['decision']} via "
-                      f"{after['provider'] or '-'} [{', '.join(after['reasons'])}]")
-                for key in differs:
-                    if key not in ("decision", "provider"):
-                        print(f"     {key}: {json.dumps(before[key])} -> "
-                              f"{json.dumps(after[key])}")
+                _print_decided_otherwise("  ", record, f"{record.tenant}, recorded under {label}",
+                                         ("OLD ", before), ("NEW ", after), differs)
     finally:
         reader.close()
     if changed > limit:
@@ -529,9 +543,6 @@ def _recorder(reference: dict[str, Any], old: LoadedPolicy, new: LoadedPolicy) -
 
 
 # --------------------------------------------------------------------------- shadow diff
-
-SHADOW_COMPARED = ("decision", "classification", "provider", "operators")
-
 
 def run_shadow_diff(audit_db: Path, limit: int) -> int:
     """Where the shadow set would have decided otherwise than the set in force, from the
@@ -558,7 +569,7 @@ def run_shadow_diff(audit_db: Path, limit: int) -> int:
             if "error" in shadow:
                 pair["errors"] += 1
                 continue
-            changed = [k for k in SHADOW_COMPARED if details.get(k) != shadow.get(k)]
+            changed = [k for k in COMPARED if details.get(k) != shadow.get(k)]
             if changed:
                 pair["differ"].append((record, details, shadow, changed))
     finally:
@@ -572,14 +583,8 @@ def run_shadow_diff(audit_db: Path, limit: int) -> int:
         print(f"  {len(pair['differ'])} of {pair['seen']} decision(s) would have been different"
               + (f"; {pair['errors']} the shadow set could not judge" if pair["errors"] else ""))
         for record, details, shadow, changed in pair["differ"][:limit]:
-            print(f"    {record.request_id} ({record.payload.get('occurred_at')}, "
-                  f"{record.tenant}): {details.get('decision')} via "
-                  f"{details.get('provider') or '-'} -> {shadow.get('decision')} via "
-                  f"{shadow.get('provider') or '-'} [{', '.join(shadow.get('reasons') or [])}]")
-            for key in changed:
-                if key not in ("decision", "provider"):
-                    print(f"       {key}: {json.dumps(details.get(key))} -> "
-                          f"{json.dumps(shadow.get(key))}")
+            _print_decided_otherwise("    ", record, str(record.tenant), ("", details),
+                                     ("", shadow), changed)
         if len(pair["differ"]) > limit:
             print(f"    ... and {len(pair['differ']) - limit} more")
     return 0
