@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.signer import Ed25519Signer, load_or_create_signer
@@ -89,6 +90,36 @@ def one_by_one(directory: Path, signer: Ed25519Signer, count: int) -> float:
     return count / elapsed
 
 
+def counting_commits(store: GroupCommitLog) -> list[int]:
+    """A counter (its one item) of the group commits ``store`` makes from now on."""
+    commits = [0]
+    commit = store._commit
+
+    def counted(*args: Any) -> Any:
+        commits[0] += 1
+        return commit(*args)
+
+    store._commit = counted  # type: ignore[method-assign,assignment]
+    return commits
+
+
+def append_in_threads(store: GroupCommitLog, first: int, per_thread: int, threads: int,
+                      per_call: int) -> None:
+    """``threads`` threads each appending ``per_thread`` records, ``per_call`` at a time, the
+    record ids numbered from ``first``."""
+
+    def work(t: int) -> None:
+        base = first + t * per_thread
+        for i in range(0, per_thread, per_call):
+            store.append_many([event(base + i + j) for j in range(per_call)])
+
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+
+
 def group_commit(directory: Path, signer: Ed25519Signer, count: int, threads: int,
                  per_call: int = 1) -> float:
     """``count`` records from ``threads`` threads, each appending ``per_call`` at a time."""
@@ -96,26 +127,10 @@ def group_commit(directory: Path, signer: Ed25519Signer, count: int, threads: in
     keyring = directory / f"group-{threads}-{per_call}.keyring.json"
     with open_sqlite_log(db, signer, keyring_path=keyring) as store:
         per_thread = count // threads // per_call * per_call
-        commits = [0]
-        commit = store._commit
-
-        def counted(*args: Any) -> Any:
-            commits[0] += 1
-            return commit(*args)
-
-        store._commit = counted  # type: ignore[method-assign,assignment]
-
-        def work(t: int) -> None:
-            first = count * per_call + t * per_thread  # record ids unique across runs
-            for i in range(0, per_thread, per_call):
-                store.append_many([event(first + i + j) for j in range(per_call)])
-
+        commits = counting_commits(store)
         cpu_started, started = time.process_time(), time.perf_counter()
-        pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-        for thread in pool:
-            thread.start()
-        for thread in pool:
-            thread.join()
+        # record ids unique across runs
+        append_in_threads(store, count * per_call, per_thread, threads, per_call)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     total = per_thread * threads
     rate = total / elapsed
@@ -206,27 +221,10 @@ def _writer(dsn: str, directory: Path, first: int, count: int, threads: int, per
     signer = load_or_create_signer(directory / "keys" / "audit-signing.pem",
                                    directory / "audit.pub.pem")
     with open_postgres_log(dsn, signer, keyring_path=directory / "pg.keyring.json") as store:
-        commits = [0]
-        commit = store._commit
-
-        def counted(*args: Any) -> Any:
-            commits[0] += 1
-            return commit(*args)
-
-        store._commit = counted  # type: ignore[method-assign,assignment]
+        commits = counting_commits(store)
         per_thread = count // threads // per_call * per_call
-
-        def work(t: int) -> None:
-            base = first + t * per_thread
-            for i in range(0, per_thread, per_call):
-                store.append_many([event(base + i + j) for j in range(per_call)])
-
         start.wait()
-        pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-        for thread in pool:
-            thread.start()
-        for thread in pool:
-            thread.join()
+        append_in_threads(store, first, per_thread, threads, per_call)
         done.put((per_thread * threads, commits[0]))
 
 

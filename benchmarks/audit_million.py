@@ -254,25 +254,30 @@ def measure(reader: SqlRecords, repeat: int, scan: bool) -> None:
         print(f"overview, everything, by reading every record (no index): {ms:,.0f} ms")
 
 
+def fill(log: GroupCommitLog, records: int, reindex: bool, where: str, remedy: str) -> None:
+    """``records`` records in an empty ``log`` (one holding them already is used as it is),
+    and the whole search index rebuilt if ``reindex``."""
+    have = log.size()
+    if have < records:
+        if have:
+            raise SystemExit(f"{where} holds {have:,} records, fewer than {records:,}: {remedy}")
+        seconds = generate(log, records)
+        print(f"made {records:,} records in {seconds:,.0f} s "
+              f"({records / seconds:,.0f} records/s, index included)")
+    if reindex:
+        started = time.perf_counter()
+        log.rebuild_index()
+        seconds = time.perf_counter() - started
+        print(f"rebuilding the whole index from the signed records: {seconds:,.1f} s "
+              f"({log.size() / seconds:,.0f} records/s)")
+
+
 def run_sqlite(directory: Path, records: int, repeat: int, reindex: bool, scan: bool) -> None:
     path = directory / "audit.sqlite3"
     signer = load_or_create_signer(directory / "keys" / "signing.pem",
                                    directory / "signing.pub.pem")
     with open_sqlite_log(path, signer, checkpoint_every=100_000) as log:
-        have = log.size()
-        if have < records:
-            if have:
-                raise SystemExit(f"{path} holds {have:,} records, fewer than {records:,}: "
-                                 "use another --dir")
-            seconds = generate(log, records)
-            print(f"made {records:,} records in {seconds:,.0f} s "
-                  f"({records / seconds:,.0f} records/s, index included)")
-        if reindex:
-            started = time.perf_counter()
-            log.rebuild_index()
-            seconds = time.perf_counter() - started
-            print(f"rebuilding the whole index from the signed records: {seconds:,.1f} s "
-                  f"({log.size() / seconds:,.0f} records/s)")
+        fill(log, records, reindex, str(path), "use another --dir")
     size_mb = sum(p.stat().st_size for p in directory.glob("audit.sqlite3*")) / 1e6
     print(f"SQLite file: {size_mb:,.0f} MB for {records:,} records")
     with open_sqlite_reader(path) as reader:
@@ -296,18 +301,7 @@ def run_postgres(server: str, directory: Path, records: int, repeat: int, reinde
                                    directory / "signing.pub.pem")
     with open_postgres_log(dsn, signer, keyring_path=directory / "audit.keyring.json",
                             checkpoint_every=100_000) as log:
-        have = log.size()
-        if have < records:
-            if have:
-                raise SystemExit(f"database {name} holds {have:,} records: drop it first")
-            seconds = generate(log, records)
-            print(f"made {records:,} records in {seconds:,.0f} s "
-                  f"({records / seconds:,.0f} records/s, index included)")
-        if reindex:
-            started = time.perf_counter()
-            log.rebuild_index()
-            seconds = time.perf_counter() - started
-            print(f"rebuilding the whole index from the signed records: {seconds:,.1f} s")
+        fill(log, records, reindex, f"database {name}", "drop it first")
     with open_postgres_reader(dsn) as reader:
         measure(reader, repeat, scan)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from unittest import mock
 
 import yaml
+from _timing import per_call_us
 
 from streams.adapters.audit import group_commit
 from streams.adapters.audit.sqlite import open_sqlite_log
@@ -40,16 +41,6 @@ from streams.core.model import ChatMessage, Detection, GovernedRequest
 CPU_PER_ANSWER_MS = 57.7  # docs/benchmarks.md, the concurrency table's CPU per answer
 AT = datetime(2026, 11, 30, 9, tzinfo=UTC)
 TENANT = "city-of-lyon"
-
-
-def per_call_us(step: Callable[[], object], rounds: int) -> float:
-    runs = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(rounds):
-            step()
-        runs.append((time.perf_counter() - start) / rounds * 1e6)
-    return statistics.median(runs)
 
 
 def with_budgets() -> tuple[LoadedPolicy, LoadedPolicy]:
