@@ -69,9 +69,12 @@ async def console(douane: Stack) -> AsyncIterator[tuple[str, str, str]]:
 
 
 def until(driver: Any, condition: Callable[[Any], Any]) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT_S).until(condition)
+    # an element found on the page a click is replacing goes stale: look again at the next poll
+    return WebDriverWait(driver, WAIT_S,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def by_id(driver: Any, element_id: str) -> Any:
