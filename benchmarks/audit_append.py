@@ -38,7 +38,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.signer import Ed25519Signer, load_or_create_signer
 from streams.core.audit import (
@@ -72,7 +73,7 @@ def event(i: int) -> AuditEvent:
 
 def one_by_one(directory: Path, signer: Ed25519Signer, count: int) -> float:
     latencies = []
-    with SqliteAuditStore(directory / "audit.sqlite3", signer) as store:
+    with open_sqlite_log(directory / "audit.sqlite3", signer) as store:
         started = time.perf_counter()
         for i in range(count):
             ev = event(i)
@@ -89,33 +90,47 @@ def one_by_one(directory: Path, signer: Ed25519Signer, count: int) -> float:
     return count / elapsed
 
 
+def counting_commits(store: GroupCommitLog) -> list[int]:
+    """A counter (its one item) of the group commits ``store`` makes from now on."""
+    commits = [0]
+    commit = store._commit
+
+    def counted(*args: Any) -> Any:
+        commits[0] += 1
+        return commit(*args)
+
+    store._commit = counted  # type: ignore[method-assign,assignment]
+    return commits
+
+
+def append_in_threads(store: GroupCommitLog, first: int, per_thread: int, threads: int,
+                      per_call: int) -> None:
+    """``threads`` threads each appending ``per_thread`` records, ``per_call`` at a time, the
+    record ids numbered from ``first``."""
+
+    def work(t: int) -> None:
+        base = first + t * per_thread
+        for i in range(0, per_thread, per_call):
+            store.append_many([event(base + i + j) for j in range(per_call)])
+
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+
+
 def group_commit(directory: Path, signer: Ed25519Signer, count: int, threads: int,
                  per_call: int = 1) -> float:
     """``count`` records from ``threads`` threads, each appending ``per_call`` at a time."""
     db = directory / f"group-{threads}-{per_call}.sqlite3"
     keyring = directory / f"group-{threads}-{per_call}.keyring.json"
-    with SqliteAuditStore(db, signer, keyring_path=keyring) as store:
+    with open_sqlite_log(db, signer, keyring_path=keyring) as store:
         per_thread = count // threads // per_call * per_call
-        commits = [0]
-        commit = store._commit
-
-        def counted(*args: Any) -> Any:
-            commits[0] += 1
-            return commit(*args)
-
-        store._commit = counted  # type: ignore[method-assign,assignment]
-
-        def work(t: int) -> None:
-            first = count * per_call + t * per_thread  # record ids unique across runs
-            for i in range(0, per_thread, per_call):
-                store.append_many([event(first + i + j) for j in range(per_call)])
-
+        commits = counting_commits(store)
         cpu_started, started = time.process_time(), time.perf_counter()
-        pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-        for thread in pool:
-            thread.start()
-        for thread in pool:
-            thread.join()
+        # record ids unique across runs
+        append_in_threads(store, count * per_call, per_thread, threads, per_call)
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     total = per_thread * threads
     rate = total / elapsed
@@ -148,7 +163,7 @@ def step_costs(directory: Path, signer: Ed25519Signer, count: int) -> None:
     hashing = cpu_us(lambda: [leaf_hash(c).hex() for c in built])
     signing = cpu_us(lambda: [signer.sign(signing_input(c)) for c in built])
     spent = {"commit": 0.0, "checkpoint": 0.0}
-    with SqliteAuditStore(directory / "steps.sqlite3", signer,
+    with open_sqlite_log(directory / "steps.sqlite3", signer,
                           keyring_path=directory / "steps.keyring.json") as store:
         for name, attribute in (("commit", "_commit"), ("checkpoint", "_maybe_checkpoint")):
             inner = getattr(store, attribute)
@@ -201,32 +216,15 @@ def run(directory: Path, count: int, threads: list[int], batch_threads: list[int
 def _writer(dsn: str, directory: Path, first: int, count: int, threads: int, per_call: int,
             start: Any, done: Any) -> None:
     """One writer process: opens the store, waits for the others, appends, reports commits."""
-    from streams.adapters.audit.postgres import PostgresAuditStore
+    from streams.adapters.audit.postgres import open_postgres_log
 
     signer = load_or_create_signer(directory / "keys" / "audit-signing.pem",
                                    directory / "audit.pub.pem")
-    with PostgresAuditStore(dsn, signer, keyring_path=directory / "pg.keyring.json") as store:
-        commits = [0]
-        commit = store._commit
-
-        def counted(*args: Any) -> Any:
-            commits[0] += 1
-            return commit(*args)
-
-        store._commit = counted  # type: ignore[method-assign,assignment]
+    with open_postgres_log(dsn, signer, keyring_path=directory / "pg.keyring.json") as store:
+        commits = counting_commits(store)
         per_thread = count // threads // per_call * per_call
-
-        def work(t: int) -> None:
-            base = first + t * per_thread
-            for i in range(0, per_thread, per_call):
-                store.append_many([event(base + i + j) for j in range(per_call)])
-
         start.wait()
-        pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-        for thread in pool:
-            thread.start()
-        for thread in pool:
-            thread.join()
+        append_in_threads(store, first, per_thread, threads, per_call)
         done.put((per_thread * threads, commits[0]))
 
 

@@ -44,7 +44,7 @@ from typing import Any
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.protocols import AuditQuery
 from streams.adapters.audit.records import SqlRecords
-from streams.adapters.audit.sqlite import SqliteAuditReader, SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_log, open_sqlite_reader
 from streams.adapters.signer import load_or_create_signer
 from streams.core.audit import AuditEvent, AuditKind
 from streams.services.audit_search import overview, scan_overview, search
@@ -254,28 +254,33 @@ def measure(reader: SqlRecords, repeat: int, scan: bool) -> None:
         print(f"overview, everything, by reading every record (no index): {ms:,.0f} ms")
 
 
+def fill(log: GroupCommitLog, records: int, reindex: bool, where: str, remedy: str) -> None:
+    """``records`` records in an empty ``log`` (one holding them already is used as it is),
+    and the whole search index rebuilt if ``reindex``."""
+    have = log.size()
+    if have < records:
+        if have:
+            raise SystemExit(f"{where} holds {have:,} records, fewer than {records:,}: {remedy}")
+        seconds = generate(log, records)
+        print(f"made {records:,} records in {seconds:,.0f} s "
+              f"({records / seconds:,.0f} records/s, index included)")
+    if reindex:
+        started = time.perf_counter()
+        log.rebuild_index()
+        seconds = time.perf_counter() - started
+        print(f"rebuilding the whole index from the signed records: {seconds:,.1f} s "
+              f"({log.size() / seconds:,.0f} records/s)")
+
+
 def run_sqlite(directory: Path, records: int, repeat: int, reindex: bool, scan: bool) -> None:
     path = directory / "audit.sqlite3"
     signer = load_or_create_signer(directory / "keys" / "signing.pem",
                                    directory / "signing.pub.pem")
-    with SqliteAuditStore(path, signer, checkpoint_every=100_000) as log:
-        have = log.size()
-        if have < records:
-            if have:
-                raise SystemExit(f"{path} holds {have:,} records, fewer than {records:,}: "
-                                 "use another --dir")
-            seconds = generate(log, records)
-            print(f"made {records:,} records in {seconds:,.0f} s "
-                  f"({records / seconds:,.0f} records/s, index included)")
-        if reindex:
-            started = time.perf_counter()
-            log.rebuild_index()
-            seconds = time.perf_counter() - started
-            print(f"rebuilding the whole index from the signed records: {seconds:,.1f} s "
-                  f"({log.size() / seconds:,.0f} records/s)")
+    with open_sqlite_log(path, signer, checkpoint_every=100_000) as log:
+        fill(log, records, reindex, str(path), "use another --dir")
     size_mb = sum(p.stat().st_size for p in directory.glob("audit.sqlite3*")) / 1e6
     print(f"SQLite file: {size_mb:,.0f} MB for {records:,} records")
-    with SqliteAuditReader(path) as reader:
+    with open_sqlite_reader(path) as reader:
         measure(reader, repeat, scan)
 
 
@@ -284,7 +289,7 @@ def run_postgres(server: str, directory: Path, records: int, repeat: int, reinde
     import psycopg
     from psycopg.conninfo import make_conninfo
 
-    from streams.adapters.audit.postgres import PostgresAuditReader, PostgresAuditStore
+    from streams.adapters.audit.postgres import open_postgres_log, open_postgres_reader
 
     name = f"douane_million_{records}"
     with psycopg.connect(server, autocommit=True) as admin:
@@ -294,21 +299,10 @@ def run_postgres(server: str, directory: Path, records: int, repeat: int, reinde
     dsn = make_conninfo(server, dbname=name)
     signer = load_or_create_signer(directory / "keys" / "signing.pem",
                                    directory / "signing.pub.pem")
-    with PostgresAuditStore(dsn, signer, keyring_path=directory / "audit.keyring.json",
+    with open_postgres_log(dsn, signer, keyring_path=directory / "audit.keyring.json",
                             checkpoint_every=100_000) as log:
-        have = log.size()
-        if have < records:
-            if have:
-                raise SystemExit(f"database {name} holds {have:,} records: drop it first")
-            seconds = generate(log, records)
-            print(f"made {records:,} records in {seconds:,.0f} s "
-                  f"({records / seconds:,.0f} records/s, index included)")
-        if reindex:
-            started = time.perf_counter()
-            log.rebuild_index()
-            seconds = time.perf_counter() - started
-            print(f"rebuilding the whole index from the signed records: {seconds:,.1f} s")
-    with PostgresAuditReader(dsn) as reader:
+        fill(log, records, reindex, f"database {name}", "drop it first")
+    with open_postgres_reader(dsn) as reader:
         measure(reader, repeat, scan)
 
 

@@ -24,9 +24,10 @@ from pathlib import Path
 from unittest import mock
 
 import yaml
+from _timing import per_call_us
 
 from streams.adapters.audit import group_commit
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.policy_files import parse_policy, policy_document
 from streams.adapters.signer import load_or_create_signer
 from streams.config import project_root
@@ -40,16 +41,6 @@ from streams.core.model import ChatMessage, Detection, GovernedRequest
 CPU_PER_ANSWER_MS = 57.7  # docs/benchmarks.md, the concurrency table's CPU per answer
 AT = datetime(2026, 11, 30, 9, tzinfo=UTC)
 TENANT = "city-of-lyon"
-
-
-def per_call_us(step: Callable[[], object], rounds: int) -> float:
-    runs = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(rounds):
-            step()
-        runs.append((time.perf_counter() - start) / rounds * 1e6)
-    return statistics.median(runs)
 
 
 def with_budgets() -> tuple[LoadedPolicy, LoadedPolicy]:
@@ -83,7 +74,7 @@ def append_ms(folder: Path, appends: int, ledger: bool) -> float:
     for the ledger's share), with or without the ledger's write."""
     folder.mkdir()
     signer = load_or_create_signer(folder / "k.pem", folder / "k.pub.pem")
-    store = SqliteAuditStore(folder / f"audit-{ledger}.sqlite3", signer, checkpoint_every=0,
+    store = open_sqlite_log(folder / f"audit-{ledger}.sqlite3", signer, checkpoint_every=0,
                              checkpoint_interval_s=0)
     skipped = mock.patch.object(group_commit, "add_spend", lambda *_: None)
     try:
@@ -119,7 +110,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         signer = load_or_create_signer(root / "r.pem", root / "r.pub.pem")
-        store = SqliteAuditStore(root / "read.sqlite3", signer, checkpoint_every=0,
+        store = open_sqlite_log(root / "read.sqlite3", signer, checkpoint_every=0,
                                  checkpoint_interval_s=0)
         store.append_many([answered(n, "casework") for n in range(2000)])
         read = per_call_us(lambda: store.month_spend(TENANT, "2026-11"), args.rounds)

@@ -34,7 +34,7 @@ from aiohttp import web
 from argon2 import PasswordHasher
 
 from streams.adapters.audit.protocols import AuditQuery
-from streams.adapters.audit.sqlite import SqliteAuditReader
+from streams.adapters.audit.sqlite import open_sqlite_reader
 from streams.config import load_settings
 from streams.console.accounts import AccountStore, accounts_path
 from streams.console.app import create_app
@@ -61,7 +61,7 @@ async def run(directory: Path, repeat: int) -> None:
     if not audit_db.exists():
         raise SystemExit(f"no {audit_db}: make it with benchmarks/audit_million.py --dir "
                          f"{directory}")
-    with SqliteAuditReader(audit_db) as reader:
+    with open_sqlite_reader(audit_db) as reader:
         size = reader.size()
         some = next(iter(reader.query(AuditQuery(kinds=("answered",),
                                                  tenants=("city-of-gap",)))))

@@ -49,7 +49,7 @@ from _stack import DOUANE_MODEL, Stack, progress, running_stack
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_reader
 from streams.adapters.kafka_security import kafka_connection, start_client
 from streams.core.tenant_topics import rejected_topic, request_topic, responses_topic
 from streams.devtools.kafka_broker import start_broker, stop_broker
@@ -281,7 +281,7 @@ def audit_out_of_order(stack: Stack, tally: Tally) -> dict[str, list[str]]:
     """Requests whose audit records are not admitted, forwarded, then their response's status
     (a producer's second copy may add a ``rejected`` record: it is left aside)."""
     odd = {}
-    with SqliteAuditStore.open_readonly(stack.settings.audit_db) as reader:
+    with open_sqlite_reader(stack.settings.audit_db) as reader:
         for request_id in tally.ids:
             kinds = [r.kind for r in reader.records_for_request(request_id)
                      if r.kind != "rejected"]

@@ -12,10 +12,10 @@ that resolution, as the running worker does - the cold figure is printed too.
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
-from collections.abc import Callable
 from typing import Any
+
+from _timing import per_call_us
 
 from streams.adapters.policy_files import load_policy_set
 from streams.config import project_root
@@ -39,16 +39,6 @@ MIX: list[dict[str, Any]] = [
     {"tenant": "city-of-lyon", "classification": "secret"},
     {"tenant": "regional-health-agency", "model": "gpt-4.1"},
 ]
-
-
-def per_call_us(function: Callable[[], object], rounds: int) -> list[float]:
-    samples = []
-    for _ in range(5):
-        started = time.perf_counter()
-        for _ in range(rounds):
-            function()
-        samples.append((time.perf_counter() - started) / rounds * 1e6)
-    return samples
 
 
 def main() -> None:
@@ -84,8 +74,8 @@ def main() -> None:
         position[0] += 1
         return decide(request, detection, loaded, tokens=keys)
 
-    evaluate_us = statistics.median(per_call_us(one_evaluate, args.rounds))
-    decide_us = statistics.median(per_call_us(one_decide, args.rounds))
+    evaluate_us = per_call_us(one_evaluate, args.rounds)
+    decide_us = per_call_us(one_decide, args.rounds)
     print(f"policy '{loaded.policy.policy}' v{loaded.policy.version}: "
           f"{len(loaded.policy.rules)} rules, {len(loaded.policy.providers)} providers, "
           f"{len(loaded.policy.tenants)} tenants; loaded and validated in {load_ms:.0f} ms")

@@ -31,7 +31,7 @@ from _stack import DOUANE_MODEL, Stack, percentile, progress, running_stack
 from concurrency import PROMPTS, memory_mb, with_children
 from httpx_aiohttp import AiohttpTransport
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_reader
 
 
 @dataclass
@@ -56,7 +56,7 @@ def open_fds(pid: int) -> int:
 def audit_size(stack: Stack) -> tuple[int, int]:
     """(records, bytes of the database file and its write-ahead log)."""
     path = stack.settings.audit_db
-    with SqliteAuditStore.open_readonly(path) as reader:
+    with open_sqlite_reader(path) as reader:
         records = reader.size()
     files = [path, path.with_name(path.name + "-wal")]
     return records, sum(f.stat().st_size for f in files if f.exists())

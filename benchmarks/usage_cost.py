@@ -10,10 +10,10 @@ docs/benchmarks.md).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+
+from _timing import per_call_us
 
 from streams.adapters.policy_files import load_policy_set
 from streams.adapters.providers import anthropic_messages, gemini, openai_chat
@@ -35,16 +35,6 @@ BODY = {"model": "llama", "messages": [
     {"role": "user", "content": "Bonjour, merci de répondre à <PERSON_1> (<EMAIL_ADDRESS_1>) au "
                                 "sujet du remboursement sur le compte <IBAN_CODE_1>." * 4}]}
 ANSWER = "Madame, nous avons bien reçu votre demande de remboursement. " * 10
-
-
-def per_call_us(step: Callable[[], object], rounds: int) -> float:
-    runs = []
-    for _ in range(5):
-        start = time.perf_counter()
-        for _ in range(rounds):
-            step()
-        runs.append((time.perf_counter() - start) / rounds * 1e6)
-    return statistics.median(runs)
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from streams.adapters.audit.sqlite import SqliteAuditReader, SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_log, open_sqlite_reader
 from streams.adapters.signer import load_or_create_signer
 from streams.adapters.witness import cosign_latest, init_witness, load_witness_keys
 from streams.core.audit import AuditEvent
@@ -31,7 +31,7 @@ def event(i: int) -> AuditEvent:
 def run(root: Path, count: int) -> None:
     signer = load_or_create_signer(root / "keys" / "log.pem", root / "log.pub.pem")
     witness = init_witness(root / "witness", "dpo.example.org/bench")
-    with SqliteAuditStore(root / "audit.sqlite3", signer, checkpoint_every=0,
+    with open_sqlite_log(root / "audit.sqlite3", signer, checkpoint_every=0,
                           checkpoint_interval_s=0) as store:
         half = count // 2
         for start, end in ((0, half), (half, count)):
@@ -44,7 +44,7 @@ def run(root: Path, count: int) -> None:
             print(f"cosign at size {done.checkpoint.size} (from {done.previous_size}): "
                   f"{elapsed * 1000:.1f} ms")
     keys = load_witness_keys([root / "witness" / "witness.vkey"])
-    with SqliteAuditReader(root / "audit.sqlite3") as reader:
+    with open_sqlite_reader(root / "audit.sqlite3") as reader:
         notes = [(c.size, c.note) for c in reader.checkpoints()]
     began = time.perf_counter()
     size, _ = witnessed_size(notes, keys, 1)

@@ -70,6 +70,7 @@ from streams.core.policy import CLASSIFICATIONS
 from streams.offline_verifier import read_checkpoint
 from streams.services.audit_log import open_writer
 from streams.services.evidence import build_bundle, check_quorum, inclusion_proof
+from streams.services.verification import problem_text
 
 
 def register(commands: Commands) -> None:
@@ -257,7 +258,7 @@ def run_verify(
                 save.write_bytes(latest.note)
         return report_index(settings)
     print(f"audit verify: FAILED after {report.records_checked} good records - "
-          f"{what_is_wrong(report)}")
+          f"{problem_text(report)}")
     return 1
 
 
@@ -318,14 +319,6 @@ def check_log(settings: Settings, reader: SqlRecords, trusted: bytes | None,
                              load_audit_schema(), trusted)
 
 
-def what_is_wrong(report: LogReport) -> str:
-    if report.first_bad_seq is None:
-        return str(report.problem)
-    named = f"record {report.first_bad_seq} ({report.first_bad_record_id}): "
-    return (f"first bad record: seq {report.first_bad_seq} ({report.first_bad_record_id}): "
-            f"{str(report.problem).removeprefix(named)}")
-
-
 def log_is_sound(settings: Settings, command: str, trusted: bytes | None,
                  even_if_invalid: bool) -> tuple[bool, str | None]:
     """Evidence is made only from a log that verifies: otherwise the auditor's verifier
@@ -334,7 +327,7 @@ def log_is_sound(settings: Settings, command: str, trusted: bytes | None,
         report = check_log(settings, reader, trusted)
     if report.ok:
         return True, None
-    problem = what_is_wrong(report)
+    problem = problem_text(report)
     if even_if_invalid:
         print(f"audit {command}: WARNING - the audit log does NOT verify ({problem}). Going on "
               "because of --even-if-invalid; the output says so, and the auditor's verifier "

@@ -9,9 +9,9 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streams.adapters.policy_files import display, load_policy_set, read_cases
 from streams.adapters.policy_reload import same_version_problem
@@ -30,6 +30,9 @@ from streams.core.policy_cases import (
     run_case,
 )
 from streams.core.replay import replay
+
+if TYPE_CHECKING:
+    from streams.adapters.audit.protocols import StoredRecord
 
 
 def register(commands: Commands) -> None:
@@ -141,12 +144,12 @@ def _running_reference(running: str, audit_db: Path | None) -> tuple[dict[str, A
     if running != "audit":
         other = _load(Path(running), "running policy")
         return None if other is None else (other.reference, display(Path(running)))
-    from streams.adapters.audit.sqlite import SqliteAuditStore
+    from streams.adapters.audit.sqlite import open_sqlite_reader
 
     if audit_db is None or not audit_db.exists():
         print(f"--running audit: no audit database at {audit_db}")
         return None
-    reader = SqliteAuditStore.open_readonly(audit_db)
+    reader = open_sqlite_reader(audit_db)
     latest: dict[str, Any] | None = None
     try:
         for record in reader.iter_records():
@@ -467,18 +470,36 @@ def _replayed(loaded: LoadedPolicy, details: dict[str, Any], tenant: str) -> dic
             "reasons": [r.code for r in verdict.reasons]}
 
 
+COMPARED = ("decision", "classification", "provider", "operators")  # of two decisions
+
+
+def _print_decided_otherwise(indent: str, record: StoredRecord, context: str,
+                             before: tuple[str, Mapping[str, Any]],
+                             after: tuple[str, Mapping[str, Any]], changed: list[str]) -> None:
+    """A recorded request two policy sets decide otherwise: the decisions and providers on one
+    line (each labelled), then every other compared field that changed."""
+    (before_label, was), (after_label, now) = before, after
+    print(f"{indent}{record.request_id} ({record.payload.get('occurred_at')}, {context}): "
+          f"{before_label}{was.get('decision')} via {was.get('provider') or '-'} -> "
+          f"{after_label}{now.get('decision')} via {now.get('provider') or '-'} "
+          f"[{', '.join(now.get('reasons') or [])}]")
+    for key in changed:
+        if key not in ("decision", "provider"):
+            print(f"{indent}   {key}: {json.dumps(was.get(key))} -> {json.dumps(now.get(key))}")
+
+
 def _diff_records(audit_db: Path, old: LoadedPolicy, new: LoadedPolicy,
                   limit: int) -> tuple[int, int]:
     """Each recorded request, replayed from its metadata under OLD and under NEW: the two
     replays are compared with each other, never with what was recorded (the set that
     recorded it may be neither of them, and it is named by its hash)."""
-    from streams.adapters.audit.sqlite import SqliteAuditStore
+    from streams.adapters.audit.sqlite import open_sqlite_reader
 
     print(f"\nrecorded requests ({display(audit_db)}), replayed under OLD and under NEW:")
     if not audit_db.exists():
         print("  no audit database there")
         return 0, 0
-    reader = SqliteAuditStore.open_readonly(audit_db)
+    reader = open_sqlite_reader(audit_db)
     seen = changed = 0
     recorded_by: dict[str, int] = {}
     try:
@@ -493,20 +514,13 @@ def _diff_records(audit_db: Path, old: LoadedPolicy, new: LoadedPolicy,
             recorded_by[label] = recorded_by.get(label, 0) + 1
             before = _replayed(old, details, record.tenant)
             after = _replayed(new, details, record.tenant)
-            differs = [k for k in ("decision", "classification", "provider", "operators")
-                       if before[k] != after[k]]
+            differs = [k for k in COMPARED if before[k] != after[k]]
             if not differs:
                 continue
             changed += 1
             if changed <= limit:
-                print(f"  {record.request_id} ({record.payload.get('occurred_at')}, "
-                      f"{record.tenant}, recorded under {label}): OLD {before['decision']} via "
-                      f"{before['provider'] or '-'} -> NEW {after['decision']} via "
-                      f"{after['provider'] or '-'} [{', '.join(after['reasons'])}]")
-                for key in differs:
-                    if key not in ("decision", "provider"):
-                        print(f"     {key}: {json.dumps(before[key])} -> "
-                              f"{json.dumps(after[key])}")
+                _print_decided_otherwise("  ", record, f"{record.tenant}, recorded under {label}",
+                                         ("OLD ", before), ("NEW ", after), differs)
     finally:
         reader.close()
     if changed > limit:
@@ -530,20 +544,17 @@ def _recorder(reference: dict[str, Any], old: LoadedPolicy, new: LoadedPolicy) -
 
 # --------------------------------------------------------------------------- shadow diff
 
-SHADOW_COMPARED = ("decision", "classification", "provider", "operators")
-
-
 def run_shadow_diff(audit_db: Path, limit: int) -> int:
     """Where the shadow set would have decided otherwise than the set in force, from the
     ``shadow`` part of the decision records (live traffic; nothing is re-judged)."""
-    from streams.adapters.audit.sqlite import SqliteAuditStore
+    from streams.adapters.audit.sqlite import open_sqlite_reader
 
     print(f"shadow decisions recorded in {display(audit_db)}:")
     if not audit_db.exists():
         print("  no audit database there")
         return 2
     pairs: dict[tuple[str, str], dict[str, Any]] = {}  # (in force, shadow) sha256 -> summary
-    reader = SqliteAuditStore.open_readonly(audit_db)
+    reader = open_sqlite_reader(audit_db)
     try:
         for record in reader.iter_records():
             details = record.payload.get("details") or {}
@@ -558,7 +569,7 @@ def run_shadow_diff(audit_db: Path, limit: int) -> int:
             if "error" in shadow:
                 pair["errors"] += 1
                 continue
-            changed = [k for k in SHADOW_COMPARED if details.get(k) != shadow.get(k)]
+            changed = [k for k in COMPARED if details.get(k) != shadow.get(k)]
             if changed:
                 pair["differ"].append((record, details, shadow, changed))
     finally:
@@ -572,14 +583,8 @@ def run_shadow_diff(audit_db: Path, limit: int) -> int:
         print(f"  {len(pair['differ'])} of {pair['seen']} decision(s) would have been different"
               + (f"; {pair['errors']} the shadow set could not judge" if pair["errors"] else ""))
         for record, details, shadow, changed in pair["differ"][:limit]:
-            print(f"    {record.request_id} ({record.payload.get('occurred_at')}, "
-                  f"{record.tenant}): {details.get('decision')} via "
-                  f"{details.get('provider') or '-'} -> {shadow.get('decision')} via "
-                  f"{shadow.get('provider') or '-'} [{', '.join(shadow.get('reasons') or [])}]")
-            for key in changed:
-                if key not in ("decision", "provider"):
-                    print(f"       {key}: {json.dumps(details.get(key))} -> "
-                          f"{json.dumps(shadow.get(key))}")
+            _print_decided_otherwise("    ", record, str(record.tenant), ("", details),
+                                     ("", shadow), changed)
         if len(pair["differ"]) > limit:
             print(f"    ... and {len(pair['differ']) - limit} more")
     return 0

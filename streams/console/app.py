@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,7 @@ import jinja2
 import structlog
 from aiohttp import web
 
+from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.config import Settings
 from streams.console import assets, i18n
 from streams.console.accounts import AccountStore, Session, same_token
@@ -67,6 +69,26 @@ class Console:
         autoescape=True))
 
     tenants_cache: tuple[float, list[str]] = (float("-inf"), [])
+    _writer: GroupCommitLog | None = None
+    _writer_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def audit_writer(self) -> GroupCommitLog:
+        """The process's one audit writer, signing with the DPO tools' key: opened on first
+        use (in a store thread, never on the event loop), then shared by every action the
+        console records or performs (appends from several threads share its group commits).
+        It picks up a key another process rotated (``douane audit rotate-key``), as each
+        action's own writer did."""
+        with self._writer_lock:
+            if self._writer is None:
+                self._writer = open_writer(self.settings, follow_rotation=True)
+            return self._writer
+
+    def close(self) -> None:
+        """Close the audit writer, if one was opened."""
+        with self._writer_lock:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
 
     def tenants(self, read: Callable[[], list[str]], now: float) -> list[str]:
         """The tenants the log names, for the filters' lists: read again after
@@ -80,10 +102,9 @@ class Console:
     def record(self, session: Session, action: str, tenant: str | None,
                about: Mapping[str, Any]) -> str:
         """A ``console_access`` audit record of ``session``'s account doing ``action``."""
-        with open_writer(self.settings) as audit:
-            record_id = append_record(audit, functools.partial(
-                audit_events.console_access, session.account.name, session.account.role,
-                action, tenant, about))
+        record_id = append_record(self.audit_writer(), functools.partial(
+            audit_events.console_access, session.account.name, session.account.role,
+            action, tenant, about))
         log.info("console action", account=session.account.name, action=action,
                  audit_record=record_id)
         return record_id
@@ -233,7 +254,13 @@ def create_app(settings: Settings, accounts: AccountStore, *,
     from streams.console.pages import PAGES
 
     app = web.Application(middlewares=[security_headers, sessions_and_csrf])
-    app[CONSOLE] = Console(settings, accounts, secure_cookies)
+    console = Console(settings, accounts, secure_cookies)
+    app[CONSOLE] = console
+
+    async def close_writer(_: web.Application) -> None:
+        await asyncio.to_thread(console.close)
+
+    app.on_cleanup.append(close_writer)
     app.router.add_get("/healthz", health)
     app.router.add_get("/lang/{lang}", set_language)
     assets.register(app)

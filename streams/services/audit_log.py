@@ -1,5 +1,6 @@
 """Opening the audit log to append to. A process opens one writer and passes it around: the
-worker its own (``streams/worker.py``), a command one for its run.
+worker its own (``streams/worker.py``), a command one for its run, the console one for its
+life (``Console.audit_writer``).
 
 Each writer signs with the key of its role: the worker with the worker's key
 (``DOUANE_SIGNING_KEY``), the DPO commands (retention, erasure, holds, checkpoints) with the
@@ -61,10 +62,13 @@ def move_legacy_signing_key(settings: Settings) -> None:
     log.warning("audit signing key moved out of the data folder", to=str(new))
 
 
-def open_writer(settings: Settings, role: str = DPO) -> GroupCommitLog:
+def open_writer(settings: Settings, role: str = DPO, *,
+                follow_rotation: bool = False) -> GroupCommitLog:
     """A writer signing with ``role``'s key: the DPO tools' by default (every command but the
-    worker writes as the DPO tools)."""
-    return open_audit_log(settings, role_signer(settings, role), role=role)
+    worker writes as the DPO tools). ``follow_rotation``, for a writer a process keeps open
+    (the console's): when another process rotated the key, it loads the new one."""
+    loader = (lambda: role_signer(settings, role)) if follow_rotation else None
+    return open_audit_log(settings, role_signer(settings, role), signer_loader=loader, role=role)
 
 
 def append_record(audit: AuditStore, build: Callable[[str, datetime], AuditEvent]) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.open import audit_log_exists, open_audit_reader
 from streams.adapters.audit.protocols import AuditLogReader, StoredCheckpoint, StoredRecord
 from streams.adapters.audit.verify import load_audit_schema, trusted_keyring, verify_log_reader
@@ -22,7 +23,6 @@ from streams.core.audit import ChainEntry, signing_input
 from streams.core.checkpoint import split_note
 from streams.core.log_check import LogReport
 from streams.core.merkle import ProofError
-from streams.services.audit_log import open_writer
 from streams.services.evidence import check_quorum, inclusion_proof
 
 Progress = Callable[[int, int], None]  # (records checked, records in the log)
@@ -63,6 +63,8 @@ class _Counting:
 
 
 def problem_text(report: LogReport) -> str:
+    """What is wrong with the log, naming the first bad record once (the command and the
+    console's integrity page say it alike)."""
     if report.first_bad_seq is None:
         return str(report.problem)
     named = f"record {report.first_bad_seq} ({report.first_bad_record_id}): "
@@ -138,16 +140,14 @@ def record_view(settings: Settings, record_id: str) -> RecordView | None:
     return RecordView(record, signed, others)
 
 
-def record_proof(settings: Settings, record_id: str) -> tuple[dict[str, Any] | None, str | None]:
+def record_proof(store: GroupCommitLog,
+                 record_id: str) -> tuple[dict[str, Any] | None, str | None]:
     """(the record's inclusion proof checked against a checkpoint covering it, None), signing
-    that checkpoint now if none covers it yet as ``douane audit prove`` does; (None, why) when
-    the record is unknown or the log's damage reaches the proof. Reads every leaf hash of
-    the log: seconds at a million records."""
-    if not audit_log_exists(settings):
-        return None, "no audit log"
-    with open_writer(settings) as store:
-        try:
-            proof = inclusion_proof(store, record_id)
-        except ProofError as error:
-            return None, str(error)
+    that checkpoint now with ``store`` (the process's writer) if none covers it yet, as
+    ``douane audit prove`` does; (None, why) when the record is unknown or the log's damage
+    reaches the proof. Reads every leaf hash of the log: seconds at a million records."""
+    try:
+        proof = inclusion_proof(store, record_id)
+    except ProofError as error:
+        return None, str(error)
     return (proof, None) if proof is not None else (None, f"no record {record_id}")

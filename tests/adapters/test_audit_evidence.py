@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 
 from streams import offline_verifier
+from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.protocols import AuditStoreError
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.signer import Ed25519Signer, load_or_create_signer
 from streams.core import merkle
@@ -56,12 +57,12 @@ class Log:
         self.keyring = root / "audit.keyring.json"
         self.clock = Clock()
 
-    def open(self, **kw: Any) -> SqliteAuditStore:
-        return SqliteAuditStore(self.db, load_or_create_signer(self.key, self.pub),
+    def open(self, **kw: Any) -> GroupCommitLog:
+        return open_sqlite_log(self.db, load_or_create_signer(self.key, self.pub),
                                 checkpoint_every=0, checkpoint_interval_s=0, clock=self.clock,
                                 **kw)
 
-    def fill(self, start: int, end: int, store: SqliteAuditStore) -> None:
+    def fill(self, start: int, end: int, store: GroupCommitLog) -> None:
         for i in range(start, end):
             store.append(event(i, self.clock()))
 
@@ -104,7 +105,7 @@ def test_checkpoint_is_a_c2sp_signed_note(log: Log) -> None:
 
 def test_checkpoints_are_issued_every_n_records(tmp_path: Path) -> None:
     log = Log(tmp_path)
-    with SqliteAuditStore(log.db, load_or_create_signer(log.key, log.pub), checkpoint_every=4,
+    with open_sqlite_log(log.db, load_or_create_signer(log.key, log.pub), checkpoint_every=4,
                           checkpoint_interval_s=0) as store:
         log.fill(1, 11, store)
         assert [c.size for c in store.checkpoints()] == [4, 8]

@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.signer import Ed25519Signer, load_or_create_signer
 from streams.core.audit import AuditEvent
@@ -29,12 +30,12 @@ def event(name: str) -> AuditEvent:
                       details={"entities": {"PERSON": 1}})
 
 
-def open_store(tmp_path: Path) -> tuple[SqliteAuditStore, Path]:
+def open_store(tmp_path: Path) -> tuple[GroupCommitLog, Path]:
     signer = load_or_create_signer(tmp_path / "key.pem", tmp_path / "audit.pub.pem")
-    return SqliteAuditStore(tmp_path / "audit.sqlite3", signer), tmp_path / "audit.pub.pem"
+    return open_sqlite_log(tmp_path / "audit.sqlite3", signer), tmp_path / "audit.pub.pem"
 
 
-def seqs(store: SqliteAuditStore) -> list[int]:
+def seqs(store: GroupCommitLog) -> list[int]:
     return [record.seq for record in store.iter_records()]
 
 
@@ -44,7 +45,7 @@ def test_two_processes_many_threads_keep_one_contiguous_verifiable_chain(
     second, _ = open_store(tmp_path)  # a second worker on the same file: guesses go wrong
     names: list[str] = []
 
-    def work(store: SqliteAuditStore, prefix: str) -> None:
+    def work(store: GroupCommitLog, prefix: str) -> None:
         for i in range(40):
             result = store.append(event(f"{prefix}-{i}"))
             assert result.created and result.record.record_id == f"{prefix}-{i}/admitted"
@@ -64,7 +65,7 @@ def test_two_processes_many_threads_keep_one_contiguous_verifiable_chain(
     assert report.ok, report.problem
 
 
-def count_signatures(store: SqliteAuditStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def count_signatures(store: GroupCommitLog, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     signed: list[int] = []
     build = store._build
 
@@ -181,8 +182,8 @@ def test_after_a_wrong_guess_batches_are_signed_inside_their_transaction(
 
 def test_checkpoints_from_remembered_leaves_match_the_stored_log(tmp_path: Path) -> None:
     signer = load_or_create_signer(tmp_path / "key.pem", tmp_path / "audit.pub.pem")
-    first = SqliteAuditStore(tmp_path / "audit.sqlite3", signer, checkpoint_every=4)
-    second = SqliteAuditStore(tmp_path / "audit.sqlite3", signer, checkpoint_every=0,
+    first = open_sqlite_log(tmp_path / "audit.sqlite3", signer, checkpoint_every=4)
+    second = open_sqlite_log(tmp_path / "audit.sqlite3", signer, checkpoint_every=0,
                               checkpoint_interval_s=0)
     for i in range(9):  # checkpoints at 4 and 8 from the leaves first remembers
         first.append(event(f"a{i}"))

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.sqlite import open_sqlite_log, open_sqlite_reader
 from streams.adapters.audit.verify import find_verified, load_audit_schema, verify_store
 from streams.adapters.signer import Ed25519Signer, load_or_create_signer, load_public_key
 from streams.core.audit import GENESIS_HASH, AuditEvent, leaf_hash, signing_input
@@ -50,14 +51,14 @@ def paths(tmp_path: Path) -> Paths:
 
 
 @pytest.fixture
-def store(paths: Paths) -> Iterator[SqliteAuditStore]:
-    s = SqliteAuditStore(paths.db, load_or_create_signer(paths.key, paths.pub))
+def store(paths: Paths) -> Iterator[GroupCommitLog]:
+    s = open_sqlite_log(paths.db, load_or_create_signer(paths.key, paths.pub))
     yield s
     s.close()
 
 
 def fill(paths: Paths, n: int = 8) -> None:
-    with SqliteAuditStore(paths.db, load_or_create_signer(paths.key, paths.pub)) as s:
+    with open_sqlite_log(paths.db, load_or_create_signer(paths.key, paths.pub)) as s:
         for i in range(1, n + 1):
             s.append(event(f"req-{i}", i))
 
@@ -69,7 +70,7 @@ def verify(paths: Paths, *extra_keys: Path) -> Any:
 # --- appending ---------------------------------------------------------------------------
 
 
-def test_append_is_idempotent_by_record_id(store: SqliteAuditStore) -> None:
+def test_append_is_idempotent_by_record_id(store: GroupCommitLog) -> None:
     first = store.append(event("req-1"))
     again = store.append(event("req-1", n=999))  # a retry after a crash: later clock, same id
     assert first.created and not again.created
@@ -77,14 +78,14 @@ def test_append_is_idempotent_by_record_id(store: SqliteAuditStore) -> None:
     assert [r.seq for r in store.iter_records()] == [1]
 
 
-def test_a_reused_record_id_returns_the_first_record_unchanged(store: SqliteAuditStore) -> None:
+def test_a_reused_record_id_returns_the_first_record_unchanged(store: GroupCommitLog) -> None:
     first = store.append(AuditEvent("req-1/x", "admitted", "req-1", "t", T0, {}))
     again = store.append(AuditEvent("req-1/x", "blocked", "req-1", "u", T0, {"note": 1}))
     assert not again.created and again.record == first.record
     assert len(list(store.iter_records())) == 1
 
 
-def test_records_chain_and_carry_a_dsse_envelope(store: SqliteAuditStore, paths: Paths) -> None:
+def test_records_chain_and_carry_a_dsse_envelope(store: GroupCommitLog, paths: Paths) -> None:
     one = store.append(event("req-1", 1)).record
     two = store.append(event("req-2", 2)).record
     assert (one.seq, two.seq) == (1, 2)
@@ -100,7 +101,7 @@ def test_records_chain_and_carry_a_dsse_envelope(store: SqliteAuditStore, paths:
     assert not check(two.canonical, sig)  # the signature covers the DSSE PAE, not bare bytes
 
 
-def test_lookups(store: SqliteAuditStore) -> None:
+def test_lookups(store: GroupCommitLog) -> None:
     store.append(event("req-1", 1))
     store.append(event("req-1", 2, kind="answered"))
     store.append(event("req-2", 3))
@@ -112,7 +113,7 @@ def test_lookups(store: SqliteAuditStore) -> None:
 
 def test_durable_across_reopen(paths: Paths) -> None:
     fill(paths, 3)
-    with SqliteAuditStore(paths.db, load_or_create_signer(paths.key, paths.pub)) as reopened:
+    with open_sqlite_log(paths.db, load_or_create_signer(paths.key, paths.pub)) as reopened:
         assert [r.record_id for r in reopened.iter_records()] == [
             "req-1/admitted",
             "req-2/admitted",
@@ -126,15 +127,15 @@ def test_durable_across_reopen(paths: Paths) -> None:
     assert report.head_leaf_hash == fourth.leaf_hash
 
 
-def test_wal_and_full_sync(store: SqliteAuditStore, paths: Paths) -> None:
+def test_wal_and_full_sync(store: GroupCommitLog, paths: Paths) -> None:
     with sqlite3.connect(paths.db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert store._backend.conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
 
 
-def test_readonly_reader_sees_new_records_and_cannot_write(store: SqliteAuditStore) -> None:
+def test_readonly_reader_sees_new_records_and_cannot_write(store: GroupCommitLog) -> None:
     store.append(event("req-1"))
-    reader = SqliteAuditStore.open_readonly(store_path(store))
+    reader = open_sqlite_reader(store_path(store))
     store.append(event("req-2"))
     assert [r.seq for r in reader.iter_records()] == [1, 2]
     with pytest.raises(sqlite3.OperationalError):
@@ -142,7 +143,7 @@ def test_readonly_reader_sees_new_records_and_cannot_write(store: SqliteAuditSto
     reader.close()
 
 
-def store_path(store: SqliteAuditStore) -> Path:
+def store_path(store: GroupCommitLog) -> Path:
     return Path(store._backend.conn.execute("PRAGMA database_list").fetchone()[2])
 
 
@@ -358,7 +359,7 @@ def test_missing_database_does_not_verify(paths: Paths) -> None:
 def _append_worker(root: str, worker: int, count: int, shared: int, barrier: Any) -> int:
     paths = Paths(Path(root))
     signer = load_or_create_signer(paths.key, paths.pub)  # all four race to create the key
-    with SqliteAuditStore(paths.db, signer) as s:
+    with open_sqlite_log(paths.db, signer) as s:
         barrier.wait()
         created = 0
         for i in range(count):
@@ -428,7 +429,7 @@ def forwarding(name: str, kind: str, n: int, **details: Any) -> AuditEvent:
 
 
 def test_forwarding_after_an_admission_that_allowed_it_verifies(
-        store: SqliteAuditStore, paths: Paths) -> None:
+        store: GroupCommitLog, paths: Paths) -> None:
     store.append(forwarding("r", "admitted", 1, decision="forward", provider="home",
                             fallbacks=["mistral"]))
     store.append(forwarding("r", "forwarded", 2, provider="home"))
@@ -442,7 +443,7 @@ def test_forwarding_after_an_admission_that_allowed_it_verifies(
     ({"decision": "forward", "provider": "home", "fallbacks": []}, "did not allow"),
 ])
 def test_forwarding_without_an_admission_that_allowed_it_fails_verification(
-        store: SqliteAuditStore, paths: Paths, admission: dict[str, Any] | None,
+        store: GroupCommitLog, paths: Paths, admission: dict[str, Any] | None,
         problem: str) -> None:
     if admission is not None:
         store.append(forwarding("r", "admitted", 1, **admission))

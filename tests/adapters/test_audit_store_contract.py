@@ -21,10 +21,10 @@ import psycopg
 import pytest
 
 from streams.adapters.audit.group_commit import GroupCommitLog
-from streams.adapters.audit.postgres import PostgresAuditReader, PostgresAuditStore
+from streams.adapters.audit.postgres import open_postgres_log, open_postgres_reader
 from streams.adapters.audit.protocols import AuditQuery, AuditStoreError
 from streams.adapters.audit.records import SqlRecords
-from streams.adapters.audit.sqlite import SqliteAuditReader, SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_log, open_sqlite_reader
 from streams.adapters.audit.verify import load_audit_schema, verify_log_reader
 from streams.adapters.signer import Ed25519Signer, generate_key_file, load_or_create_signer
 from streams.app import AUDIT_UNAVAILABLE
@@ -52,13 +52,13 @@ class Backend:
 
     def open(self, signer: Ed25519Signer, **options: Any) -> GroupCommitLog:
         if self.dsn is not None:
-            return PostgresAuditStore(self.dsn, signer, keyring_path=self.keyring, **options)
-        return SqliteAuditStore(self.root / "audit.sqlite3", signer, **options)
+            return open_postgres_log(self.dsn, signer, keyring_path=self.keyring, **options)
+        return open_sqlite_log(self.root / "audit.sqlite3", signer, **options)
 
     def reader(self) -> SqlRecords:
         if self.dsn is not None:
-            return PostgresAuditReader(self.dsn)
-        return SqliteAuditReader(self.root / "audit.sqlite3")
+            return open_postgres_reader(self.dsn)
+        return open_sqlite_reader(self.root / "audit.sqlite3")
 
     def sql(self, statement: str, *params: object) -> None:
         """Run a statement behind the store's back (what an attacker with DB access does)."""

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from streams.adapters.audit.group_commit import GroupCommitLog
-from streams.adapters.audit.postgres import PostgresAuditStore
+from streams.adapters.audit.postgres import open_postgres_log
 from streams.adapters.audit.protocols import AuditStoreCorruptError
 from streams.adapters.audit.spend_ledger import LEDGER_MARK, ledger_rows
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.signer import Ed25519Signer, load_or_create_signer
 from streams.core import audit_events
 from streams.core.audit import AuditEvent, AuditPayloadError
@@ -42,11 +42,11 @@ class Stores:
     def open(self) -> GroupCommitLog:
         store: GroupCommitLog
         if self.dsn is not None:
-            store = PostgresAuditStore(self.dsn, self.signer,
+            store = open_postgres_log(self.dsn, self.signer,
                                        keyring_path=self.root / "audit.keyring.json",
                                        checkpoint_every=0, checkpoint_interval_s=0)
         else:
-            store = SqliteAuditStore(self.root / "audit.sqlite3", self.signer,
+            store = open_sqlite_log(self.root / "audit.sqlite3", self.signer,
                                      checkpoint_every=0, checkpoint_interval_s=0)
         self.opened.append(store)
         return store

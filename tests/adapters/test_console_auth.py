@@ -10,13 +10,16 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.sqlite import open_sqlite_reader
+from streams.cli import main
 from streams.config import Settings, load_settings
 from streams.console.accounts import (
     LOCK_S,
@@ -34,6 +37,7 @@ from streams.console.app import (
 )
 from streams.core.audit import AuditEvent
 from streams.core.keyring import WORKER
+from streams.services import audit_log
 from streams.services.audit_log import open_writer
 
 PASSWORD = "correct horse battery"
@@ -109,7 +113,7 @@ async def csrf_of(client: TestClient[object, object], path: str = "/search") -> 
 
 
 def records(settings: Settings, kind: str) -> list[dict[str, object]]:
-    store = SqliteAuditStore.open_readonly(settings.audit_db)
+    store = open_sqlite_reader(settings.audit_db)
     try:
         return [r.payload for r in store.iter_records() if r.kind == kind]
     finally:
@@ -350,3 +354,54 @@ def test_the_tenant_list_is_read_again_after_a_minute(settings: Settings,
     assert console.tenants(lambda: reads.pop(0), now=100.0) == ["a"]
     assert console.tenants(lambda: reads.pop(0), now=100.0 + TENANTS_KEPT_S - 1) == ["a"]
     assert console.tenants(lambda: reads.pop(0), now=100.0 + TENANTS_KEPT_S) == ["a", "b"]
+
+
+async def test_the_console_appends_through_one_writer_for_its_life(
+        settings: Settings, accounts: AccountStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[str] = []
+    real_open = audit_log.open_audit_log
+
+    def counted(*args: Any, **kwargs: Any) -> GroupCommitLog:
+        opened.append(kwargs.get("role", WORKER))
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(audit_log, "open_audit_log", counted)
+    client = await _client(settings, accounts)
+    try:
+        await sign_in(client, "dora")
+        token = await csrf_of(client, "/people")
+        await client.post("/people/access", data={
+            "csrf": token, "tenant": "city-of-lyon", "value": "Jeanne Martin"})
+        await client.post("/people/holds", data={
+            "csrf": token, "tenant": "city-of-lyon", "value": "Jeanne Martin",
+            "reason": "case TA-2025-117"})
+        [hold] = records(settings, "hold_placed")
+        await client.post("/people/holds/release", data={
+            "csrf": token, "hold_id": hold["details"]["hold_id"]})  # type: ignore[index]
+        console = client.server.app[CONSOLE]
+    finally:
+        await client.close()
+    assert [r["details"]["action"] for r in records(settings, "console_access")] == [  # type: ignore[index]
+        "subject-access", "hold-placed", "hold-released"]
+    assert len(records(settings, "hold_released")) == 1
+    assert opened == ["dpo"]  # six records, one writer
+    assert console._writer is None  # closed with the application
+
+
+async def test_a_dpo_key_rotated_while_the_console_runs_is_taken_up(
+        client: TestClient[object, object], settings: Settings,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        restore_logging: None) -> None:
+    await sign_in(client, "dora")
+    token = await csrf_of(client, "/people")
+    for value in ("Jeanne Martin", "Paul Durand"):
+        answer = await client.post("/people/access", data={
+            "csrf": token, "tenant": "city-of-lyon", "value": value})
+        assert answer.status == 200
+        if value == "Jeanne Martin":  # the console's writer is open: another process rotates
+            monkeypatch.setenv("DOUANE_HOME", str(settings.home))
+            assert await asyncio.to_thread(main, ["audit", "rotate-key", "--role", "dpo"]) == 0
+    capsys.readouterr()
+    with open_sqlite_reader(settings.audit_db) as reader:
+        keys = [r.key_id for r in reader.iter_records() if r.kind == "console_access"]
+    assert len(keys) == 2 and keys[0] != keys[1]  # the second signed with the new key

@@ -83,13 +83,13 @@ def test_the_console_refuses_to_listen_beyond_loopback_without_https(
 
 def test_adding_and_removing_an_account_is_audited(home: Path, tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    from streams.adapters.audit.sqlite import SqliteAuditStore
+    from streams.adapters.audit.sqlite import open_sqlite_reader
 
     secret = tmp_path / "secret"
     secret.write_text("twelve chars and more\n")
     run(capsys, "add", "sami", "--role", "security", "--password-file", str(secret))
     run(capsys, "remove", "sami")
-    store = SqliteAuditStore.open_readonly(load_settings().audit_db)
+    store = open_sqlite_reader(load_settings().audit_db)
     try:
         details = [r.payload["details"] for r in store.iter_records()
                    if r.kind == "console_access"]

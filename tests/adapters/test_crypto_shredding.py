@@ -20,7 +20,7 @@ import yaml
 
 from streams import cli
 from streams.adapters.audit.open import audit_log_exists, open_audit_reader
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.key_store import KeyStore, SubjectHeldError
 from streams.adapters.operator_keys import FileOperatorKeys, keyed_tokens
 from streams.adapters.personal_vault import PersonalVault, ValueErasedError
@@ -506,7 +506,7 @@ async def test_the_pipeline_encrypts_in_its_store_threads_never_on_the_event_loo
     operator = KeysRecordingThreads(keys, FileOperatorKeys(settings.home / "op"), HOUR, vault)
     operator.threads = []
     signer = load_or_create_signer(settings.home / "audit.pem", settings.home / "audit.pub.pem")
-    audit = SqliteAuditStore(settings.home / "audit.sqlite3", signer)
+    audit = open_sqlite_log(settings.home / "audit.sqlite3", signer)
     pipeline = Pipeline(policy, RequestIntake(load_schema("request"), policy.policy.tenant_ids,
                                               64 * 1024),
                         NamesDetector(), audit, AnswersWithTheName(), keys=operator,

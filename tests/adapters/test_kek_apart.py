@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from streams.adapters.kek_store import FileKekStore, KekStoreError
 from streams.adapters.key_store import KeyStore
 from streams.config import Settings, load_settings
-from streams.core.key_periods import period_for
+from streams.core.key_periods import KeyPeriod, period_for
 from streams.services.stores import keys_path, open_stores
 
 HOUR = 3_600
@@ -95,15 +95,22 @@ def legacy_database(tmp_path: Path) -> Iterator[tuple[Path, str, bytes, bytes]]:
     path.parent.mkdir()
     period = period_for(T0, HOUR)
     kek, data_key, key_id = AESGCM.generate_key(bit_length=256), os.urandom(32), "k" * 32
+    write_legacy_database(path, period, kek, key_id, data_key, "subject-a")
+    yield path, key_id, kek, data_key
+
+
+def write_legacy_database(path: Path, period: KeyPeriod, kek: bytes, key_id: str,
+                          data_key: bytes, subject: str) -> None:
+    """A key database in the layout before the KEK store: ``kek`` of ``period`` stored beside
+    ``data_key`` (of tenant lyon, ``subject``), which it wraps."""
     nonce = os.urandom(12)
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA journal_mode=WAL")
         db.executescript(LEGACY_SCHEMA)
         db.execute("INSERT INTO keks VALUES (?, ?, ?)", (period.period_id, period.expires_at, kek))
         db.execute("INSERT INTO data_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (key_id, "lyon", "subject-a", period.period_id, period.expires_at, T0, nonce,
+                   (key_id, "lyon", subject, period.period_id, period.expires_at, T0, nonce,
                     AESGCM(kek).encrypt(nonce, data_key, key_id.encode())))
-    yield path, key_id, kek, data_key
 
 
 def test_an_older_database_gives_up_its_keks_when_opened(

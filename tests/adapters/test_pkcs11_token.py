@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import structlog
-from test_kek_apart import LEGACY_SCHEMA, backup_of, bytes_on_disk
+from test_kek_apart import backup_of, bytes_on_disk, write_legacy_database
 
 from streams.adapters.key_store import KeyStore
 from streams.adapters.pkcs11_keys import (
@@ -142,18 +141,10 @@ def test_a_retention_run_destroys_the_period_key_in_the_token(
 
 def test_an_older_key_database_gives_its_keks_to_the_token(
         token_settings: Settings, tmp_path: Path) -> None:
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
     path = tmp_path / "legacy.sqlite3"
     period = period_for(T0 + 7 * HOUR, HOUR)  # a period no other test here uses
-    kek, data_key, key_id, nonce = os.urandom(32), os.urandom(32), "l" * 32, os.urandom(12)
-    with sqlite3.connect(path) as db:
-        db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(LEGACY_SCHEMA)
-        db.execute("INSERT INTO keks VALUES (?, ?, ?)", (period.period_id, period.expires_at, kek))
-        db.execute("INSERT INTO data_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                   (key_id, "lyon", "s", period.period_id, period.expires_at, T0, nonce,
-                    AESGCM(kek).encrypt(nonce, data_key, key_id.encode())))
+    kek, data_key, key_id = os.urandom(32), os.urandom(32), "l" * 32
+    write_legacy_database(path, period, kek, key_id, data_key, "s")
     keks = TokenKekStore(open_token(token_config()))
     store = KeyStore(path, keks, Clock())
     try:

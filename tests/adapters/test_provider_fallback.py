@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.policy_files import parse_policy, policy_document, policy_yaml
 from streams.adapters.providers.base import ProviderError
@@ -127,9 +128,9 @@ class NoFindings:
 
 
 @pytest.fixture
-def audit(tmp_path: Path) -> Iterator[SqliteAuditStore]:
+def audit(tmp_path: Path) -> Iterator[GroupCommitLog]:
     signer = load_or_create_signer(tmp_path / "k.pem", tmp_path / "audit.pub.pem")
-    store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
+    store = open_sqlite_log(tmp_path / "audit.sqlite3", signer)
     yield store
     report = verify_store(tmp_path / "audit.sqlite3", [tmp_path / "audit.pub.pem"],
                           load_audit_schema())
@@ -138,7 +139,7 @@ def audit(tmp_path: Path) -> Iterator[SqliteAuditStore]:
 
 
 async def run_request(
-    policy: LoadedPolicy, store: SqliteAuditStore, classification: str, breakers: Breakers
+    policy: LoadedPolicy, store: GroupCommitLog, classification: str, breakers: Breakers
     | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     gateway = ProviderGateway(timeout_s=2.0)
@@ -158,7 +159,7 @@ async def run_request(
 
 
 async def test_overloaded_first_choice_falls_back_to_the_next_allowed_provider(
-    doors: Doors, audit: SqliteAuditStore
+    doors: Doors, audit: GroupCommitLog
 ) -> None:
     policy = policy_with(doors.endpoints, ["claude-eu", "local-llama"])
     doors.states["claude-eu"].faults.extend([Fault(status=529)] * 3)
@@ -186,7 +187,7 @@ async def test_overloaded_first_choice_falls_back_to_the_next_allowed_provider(
 
 
 async def test_a_rejected_request_is_not_retried_but_the_next_provider_is_tried(
-    doors: Doors, audit: SqliteAuditStore
+    doors: Doors, audit: GroupCommitLog
 ) -> None:
     policy = policy_with(doors.endpoints, ["claude-eu", "local-llama"])
     doors.states["claude-eu"].faults.append(Fault(status=400))
@@ -196,7 +197,7 @@ async def test_a_rejected_request_is_not_retried_but_the_next_provider_is_tried(
 
 
 async def test_when_no_allowed_provider_answers_the_request_fails_with_every_reason(
-    doors: Doors, audit: SqliteAuditStore
+    doors: Doors, audit: GroupCommitLog
 ) -> None:
     policy = policy_with(doors.endpoints, ["claude-eu", "local-llama"])
     doors.states["claude-eu"].faults.append(Fault(status=401))
@@ -239,7 +240,7 @@ async def test_rate_limit_waits_as_long_as_the_provider_asks(doors: Doors) -> No
 
 
 async def test_an_open_breaker_skips_the_provider_without_sending_anything(
-    doors: Doors, audit: SqliteAuditStore
+    doors: Doors, audit: GroupCommitLog
 ) -> None:
     policy = policy_with(doors.endpoints, ["claude-eu", "local-llama"])
     breakers = Breakers(threshold=1, cooldown_s=60)
@@ -280,7 +281,7 @@ class Sink:
 
 
 async def run_streamed(
-    policy: LoadedPolicy, store: SqliteAuditStore, sink: Sink
+    policy: LoadedPolicy, store: GroupCommitLog, sink: Sink
 ) -> tuple[dict[str, Any], float]:
     gateway = ProviderGateway(timeout_s=5.0)
     pipeline = Pipeline(policy, RequestIntake(REQUEST_SCHEMA, policy.policy.tenant_ids, 65536),
@@ -300,7 +301,7 @@ async def run_streamed(
 
 
 async def test_a_streamed_answer_leaves_piece_by_piece_before_it_is_complete(
-    doors: Doors, audit: SqliteAuditStore
+    doors: Doors, audit: GroupCommitLog
 ) -> None:
     doors.states["local-llama"].chunk_delay_s = 0.03
     policy = policy_with(doors.endpoints, ["local-llama"])
@@ -323,7 +324,7 @@ async def test_a_streamed_answer_leaves_piece_by_piece_before_it_is_complete(
 
 
 async def test_a_stream_failing_before_its_first_piece_falls_back(
-    doors: Doors, audit: SqliteAuditStore
+    doors: Doors, audit: GroupCommitLog
 ) -> None:
     policy = policy_with(doors.endpoints, ["claude-eu", "local-llama"])
     doors.states["claude-eu"].faults.append(Fault(status=401))
@@ -332,7 +333,7 @@ async def test_a_stream_failing_before_its_first_piece_falls_back(
 
 
 async def test_a_stream_broken_in_the_middle_is_not_resent_anywhere(
-    doors: Doors, audit: SqliteAuditStore
+    doors: Doors, audit: GroupCommitLog
 ) -> None:
     policy = policy_with(doors.endpoints, ["claude-eu", "local-llama"])
     doors.states["claude-eu"].faults.append(Fault(status=529, mid_stream=True))

@@ -21,7 +21,8 @@ import pytest
 import structlog
 
 from streams import offline_verifier
-from streams.adapters.audit.sqlite import SqliteAuditReader, SqliteAuditStore
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.sqlite import open_sqlite_log, open_sqlite_reader
 from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.signer import load_keyring, load_or_create_signer, verifier_for_raw
 from streams.adapters.witness import (
@@ -67,8 +68,8 @@ class Log:
         self.key, self.pub = key, key.with_suffix(".pub.pem")
         self.now = T0
 
-    def open(self) -> SqliteAuditStore:
-        return SqliteAuditStore(self.db, load_or_create_signer(self.key, self.pub),
+    def open(self) -> GroupCommitLog:
+        return open_sqlite_log(self.db, load_or_create_signer(self.key, self.pub),
                                 checkpoint_every=0, checkpoint_interval_s=0, clock=self.tick)
 
     def tick(self) -> datetime:
@@ -90,7 +91,7 @@ class Log:
                                  now=NOW).checkpoint.size
 
     def notes(self) -> list[bytes]:
-        with SqliteAuditReader(self.db) as reader:
+        with open_sqlite_reader(self.db) as reader:
             return [c.note for c in reader.checkpoints()]
 
 
@@ -333,7 +334,7 @@ def test_verify_requires_a_quorum(
         with sqlite3.connect(cosigned.db) as conn:
             conn.execute("UPDATE audit_checkpoints SET note = ? WHERE size = 6",
                          (_tamper_w1(cosigned.notes()[-1]),))
-    with SqliteAuditReader(cosigned.db) as reader:
+    with open_sqlite_reader(cosigned.db) as reader:
         ok, message = check_quorum(reader, _vkeys(given, witnesses, tmp_path), quorum, 6)
     if problem is None:
         assert ok, message

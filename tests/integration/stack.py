@@ -69,9 +69,9 @@ class Stack:
 
     def audit_kinds(self, request_ids: Iterable[str]) -> dict[str, list[str]]:
         """The kinds of the audit records of each request, in the order they were written."""
-        from streams.adapters.audit.sqlite import SqliteAuditStore
+        from streams.adapters.audit.sqlite import open_sqlite_reader
 
-        store = SqliteAuditStore.open_readonly(self.settings.audit_db)
+        store = open_sqlite_reader(self.settings.audit_db)
         try:
             return {i: [r.kind for r in store.records_for_request(i)] for i in request_ids}
         finally:

@@ -20,7 +20,7 @@ import pytest
 import pytest_asyncio
 from stack import KafkaClient, Stack, request
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_reader
 
 pytestmark = pytest.mark.integration
 UNAVAILABLE = "audit store unavailable; holding the message"
@@ -31,7 +31,7 @@ def run_id() -> str:
 
 
 def audit_kinds(douane: Stack, request_id: str) -> list[str]:
-    store = SqliteAuditStore.open_readonly(douane.settings.audit_db)
+    store = open_sqlite_reader(douane.settings.audit_db)
     try:
         return [r.kind for r in store.records_for_request(request_id)]
     finally:

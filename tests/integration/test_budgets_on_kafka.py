@@ -36,7 +36,7 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import KafkaError
 from stack import KafkaClient, Stack, request, wait_until
 
-from streams.adapters.audit.postgres import PostgresAuditReader
+from streams.adapters.audit.postgres import open_postgres_reader
 from streams.adapters.audit.spend_ledger import ledger_rows
 from streams.adapters.kafka_security import kafka_connection
 from streams.config import load_settings
@@ -190,7 +190,7 @@ async def test_budgets_route_then_block_across_two_workers_and_match_the_log(
     assert deciders == set(WORKERS), deciders
     assert len(cloud.state.received) == 7 and len(local.state.received) == 3
 
-    with PostgresAuditReader(postgres_database) as reader:
+    with open_postgres_reader(postgres_database) as reader:
         records = list(reader.iter_records())
         with reader._lock:
             ledger = ledger_rows(reader._db)

@@ -23,7 +23,7 @@ import pytest_asyncio
 from browser import chromium, missing
 from stack import KafkaClient, Stack, request
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_reader
 from streams.config import project_root
 from streams.devtools.local_stack import wait_http
 from streams.devtools.ports import free_port
@@ -69,9 +69,12 @@ async def console(douane: Stack) -> AsyncIterator[tuple[str, str, str]]:
 
 
 def until(driver: Any, condition: Callable[[Any], Any]) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, WAIT_S).until(condition)
+    # an element found on the page a click is replacing goes stale: look again at the next poll
+    return WebDriverWait(driver, WAIT_S,
+                         ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def by_id(driver: Any, element_id: str) -> Any:
@@ -97,7 +100,7 @@ def shoot(driver: Any, name: str) -> None:
 
 
 def console_actions(stack: Stack) -> list[dict[str, Any]]:
-    store = SqliteAuditStore.open_readonly(stack.settings.audit_db)
+    store = open_sqlite_reader(stack.settings.audit_db)
     try:
         return [r.payload["details"] for r in store.iter_records()
                 if r.kind == "console_access"]

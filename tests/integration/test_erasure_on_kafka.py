@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from stack import KafkaClient, Stack, request
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_reader
 from streams.services.stores import open_stores
 
 pytestmark = pytest.mark.integration
@@ -70,7 +70,7 @@ async def test_a_dpo_sees_then_erases_a_person_of_a_conversation(douane: Stack) 
 
     verified = douane_cli(douane, "audit", "verify")
     assert verified.returncode == 0, verified.stdout[-2000:]
-    store = SqliteAuditStore.open_readonly(douane.settings.audit_db)
+    store = open_sqlite_reader(douane.settings.audit_db)
     try:
         erasures = [r for r in store.iter_records() if r.kind == "erased"
                     and r.payload["details"]["reason"] == f"ticket {run}"]
@@ -125,7 +125,7 @@ async def test_the_workers_timers_run_retention_and_sign_checkpoints(douane: Sta
         covered = False
         while time.monotonic() < deadline and not covered:
             await asyncio.sleep(1)
-            store = SqliteAuditStore.open_readonly(douane.settings.audit_db)
+            store = open_sqlite_reader(douane.settings.audit_db)
             try:
                 destroying_runs = [
                     r.seq for r in store.iter_records() if r.kind == "retention_run"
@@ -139,7 +139,7 @@ async def test_the_workers_timers_run_retention_and_sign_checkpoints(douane: Sta
     finally:
         douane.stop("worker-retention")
 
-    store = SqliteAuditStore.open_readonly(douane.settings.audit_db)
+    store = open_sqlite_reader(douane.settings.audit_db)
     try:
         runs = [r.payload["details"] for r in store.iter_records() if r.kind == "retention_run"]
     finally:

@@ -11,7 +11,7 @@ import openai
 import pytest
 from stack import KafkaClient, Stack, request
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_reader
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,7 @@ async def test_hostile_values_reach_no_record_reply_or_log_line(
 
     assert found_in("\n".join(replies)) == []
     assert "tax-office" not in "\n".join(replies)  # no error lists the policy's tenants
-    store = SqliteAuditStore.open_readonly(douane.settings.audit_db)
+    store = open_sqlite_reader(douane.settings.audit_db)
     try:
         records = [r for i in ids for r in store.records_for_request(i)]
     finally:

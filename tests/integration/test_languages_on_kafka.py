@@ -9,7 +9,7 @@ import uuid
 import pytest
 from stack import KafkaClient, Stack, request
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_reader
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +57,7 @@ async def test_each_language_is_redacted_before_the_model(douane: Stack) -> None
         assert [value for value in planted if value in left] == [], request_id
         assert left.count("<") >= len(planted)
 
-    store = SqliteAuditStore.open_readonly(douane.settings.audit_db)
+    store = open_sqlite_reader(douane.settings.audit_db)
     try:
         for request_id, (language, _, _, method) in ids.items():
             admitted = next(r for r in store.records_for_request(request_id)

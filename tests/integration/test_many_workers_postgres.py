@@ -39,7 +39,7 @@ from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 from aiokafka.errors import KafkaError
 from stack import KafkaClient, Stack, request, wait_until
 
-from streams.adapters.audit.postgres import PostgresAuditReader
+from streams.adapters.audit.postgres import open_postgres_reader
 from streams.adapters.kafka_security import kafka_connection
 from streams.config import load_settings
 from streams.core.checkpoint import SIGNATURE_PREFIX
@@ -167,7 +167,7 @@ async def test_three_workers_one_killed_give_one_response_each_in_one_verified_l
     uncertain = {i for i, o in outcomes.items() if o == ["failed:delivery-uncertain"]}
     print(f"{len(uncertain)} request(s) with the model at the kill ended delivery-uncertain")
 
-    with PostgresAuditReader(postgres_database) as reader:
+    with open_postgres_reader(postgres_database) as reader:
         kinds = {i: [r.kind for r in reader.records_for_request(i)] for i in ids}
         ending = {i: "failed" if i in uncertain else "answered" for i in ids}
         unlike = {i: k for i, k in kinds.items()

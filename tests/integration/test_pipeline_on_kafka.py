@@ -13,7 +13,7 @@ import uuid
 import pytest
 from stack import MAX_MESSAGE_BYTES, KafkaClient, Stack, request
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_reader
 from streams.devtools.demo import sample_prompts
 
 pytestmark = pytest.mark.integration
@@ -51,7 +51,7 @@ async def test_personal_data_never_reaches_the_model(douane: Stack) -> None:
         for placeholder in re.findall(r"<[A-Z_]+_\d+>", left):
             assert placeholder not in answer, (entry["request_id"], placeholder)
 
-    store = SqliteAuditStore.open_readonly(douane.settings.audit_db)
+    store = open_sqlite_reader(douane.settings.audit_db)
     try:
         for request_id, status in statuses.items():
             kinds = [r.kind for r in store.records_for_request(request_id)]
@@ -129,7 +129,7 @@ async def test_a_request_id_seen_twice_is_forwarded_once_and_its_copy_recorded(
 
     assert [r["status"] for r in responses[request_id]] == ["answered"]
     assert [r["request_id"] for r in await douane.received()].count(request_id) == 1
-    store = SqliteAuditStore.open_readonly(douane.settings.audit_db)
+    store = open_sqlite_reader(douane.settings.audit_db)
     try:
         records = list(store.records_for_request(request_id))
     finally:

@@ -28,7 +28,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from stack import KafkaClient, Stack, request, wait_until
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_reader
 from streams.devtools.local_stack import wait_http
 from streams.devtools.ports import free_port
 
@@ -138,7 +138,7 @@ async def ready(url: str) -> bool:
 
 
 def trace_ids_in_records(stack: Stack, request_id: str) -> dict[str, Any]:
-    store = SqliteAuditStore.open_readonly(stack.settings.audit_db)
+    store = open_sqlite_reader(stack.settings.audit_db)
     try:
         return {r.kind: r.payload["details"].get("trace_id")
                 for r in store.records_for_request(request_id)}

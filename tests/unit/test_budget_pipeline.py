@@ -24,7 +24,8 @@ from test_pipeline import (
     src,
 )
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.policy_files import parse_policy, policy_document
 from streams.adapters.signer import load_or_create_signer
@@ -60,7 +61,7 @@ def priced_single_door() -> LoadedPolicy:
 class Workers:
     a: Pipeline
     b: Pipeline
-    stores: tuple[SqliteAuditStore, SqliteAuditStore]
+    stores: tuple[GroupCommitLog, GroupCommitLog]
     clock: Clock
 
 
@@ -68,11 +69,11 @@ class Workers:
 def workers(tmp_path: Path) -> Iterator[Workers]:
     policy = priced_single_door()
     signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
-    stores = (SqliteAuditStore(tmp_path / "audit.sqlite3", signer),
-              SqliteAuditStore(tmp_path / "audit.sqlite3", signer))
+    stores = (open_sqlite_log(tmp_path / "audit.sqlite3", signer),
+              open_sqlite_log(tmp_path / "audit.sqlite3", signer))
     clock = Clock()
 
-    def pipeline(store: SqliteAuditStore) -> Pipeline:
+    def pipeline(store: GroupCommitLog) -> Pipeline:
         return Pipeline(policy, RequestIntake(REQUEST_SCHEMA, policy.policy.tenant_ids,
                                               64 * 1024), FakeDetector(findings=()), store,
                         FakeProvider(), clock=clock, retry_delay_s=0, topic_layout=SINGLE)

@@ -23,7 +23,7 @@ from test_pipeline import (
     src,
 )
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.kek_store import FileKekStore
 from streams.adapters.key_store import KeyStore
 from streams.adapters.personal_vault import PersonalVault
@@ -102,7 +102,7 @@ def close_placeholder_vault(placeholders: PlaceholderVault) -> None:
 @pytest.fixture
 def pipeline(tmp_path: Path) -> Iterator[tuple[Pipeline, EchoProvider, Path]]:
     signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
-    store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
+    store = open_sqlite_log(tmp_path / "audit.sqlite3", signer)
     vault = open_placeholder_vault(tmp_path)
     provider = EchoProvider()
     yield Pipeline(POLICY, RequestIntake(REQUEST_SCHEMA, POLICY.policy.tenant_ids, 64 * 1024),
@@ -261,7 +261,7 @@ class CardWritingProvider(EchoProvider):
 
 async def test_an_answer_with_data_the_policy_blocks_is_withheld(tmp_path: Path) -> None:
     signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
-    store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
+    store = open_sqlite_log(tmp_path / "audit.sqlite3", signer)
     douane = Pipeline(POLICY, RequestIntake(REQUEST_SCHEMA, POLICY.policy.tenant_ids, 64 * 1024),
                       CardDetector(), store, CardWritingProvider(), clock=Clock(),
                       retry_delay_s=0, topic_layout=SINGLE)
@@ -283,7 +283,7 @@ async def test_a_policy_rule_can_keep_placeholders_in_answers(tmp_path: Path) ->
                                  "restore_answers": False})
     policy = parse_policy(yaml.safe_dump(document), "no-restore.yaml")
     signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
-    store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
+    store = open_sqlite_log(tmp_path / "audit.sqlite3", signer)
     vault = open_placeholder_vault(tmp_path)
     douane = Pipeline(policy, RequestIntake(REQUEST_SCHEMA, policy.policy.tenant_ids, 64 * 1024),
                       NamesDetector(), store, EchoProvider(), clock=Clock(), retry_delay_s=0,
@@ -340,7 +340,7 @@ class SpellingProvider(EchoProvider):
 def victim(tmp_path: Path) -> Iterator[tuple[Pipeline, StreamingEcho, list[dict[str, Any]]]]:
     """A conversation of city-of-lyon, case-v, holding Jeanne Martin's name and e-mail."""
     signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
-    store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
+    store = open_sqlite_log(tmp_path / "audit.sqlite3", signer)
     vault = open_placeholder_vault(tmp_path)
     provider = StreamingEcho()
     douane = Pipeline(POLICY, RequestIntake(REQUEST_SCHEMA, POLICY.policy.tenant_ids, 64 * 1024),

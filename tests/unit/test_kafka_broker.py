@@ -317,25 +317,35 @@ def test_jars_reused_when_marker_present(cache: Path, monkeypatch: pytest.Monkey
     assert messages == []
 
 
-def test_half_finished_download_is_redone(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    lib = kb.kafka_home(cache) / "lib"
-    lib.mkdir(parents=True)
-    (lib / "partial.jar").write_bytes(b"half")  # no marker: the copy was interrupted
+PINNED_JARS = ("kafka_2.13-4.1.1.jar", "log4j-slf4j-impl-2.24.3.jar")  # b"jar" each, in the lock
+
+
+def fake_maven_download(monkeypatch: pytest.MonkeyPatch,
+                        downloaded: dict[str, bytes]) -> list[list[str]]:
+    """Maven (found on the PATH) "downloads" ``downloaded`` into the directory it is given,
+    against a jar lock pinning ``PINNED_JARS``; returns the commands it is run with."""
     calls: list[list[str]] = []
 
     def fake_maven(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
         calls.append(command)
         out = Path(next(a for a in command if a.startswith("-DoutputDirectory=")).split("=", 1)[1])
         out.mkdir(parents=True)
-        for name in ("kafka_2.13-4.1.1.jar", "log4j-slf4j-impl-2.24.3.jar"):
-            (out / name).write_bytes(b"jar")
+        for name, content in downloaded.items():
+            (out / name).write_bytes(content)
         return subprocess.CompletedProcess(command, 0, "", "")
 
     monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(subprocess, "run", fake_maven)
     monkeypatch.setattr(kb, "read_jar_lock", lambda _path: {
-        name: hashlib.sha256(b"jar").hexdigest()
-        for name in ("kafka_2.13-4.1.1.jar", "log4j-slf4j-impl-2.24.3.jar")})
+        name: hashlib.sha256(b"jar").hexdigest() for name in PINNED_JARS})
+    return calls
+
+
+def test_half_finished_download_is_redone(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lib = kb.kafka_home(cache) / "lib"
+    lib.mkdir(parents=True)
+    (lib / "partial.jar").write_bytes(b"half")  # no marker: the copy was interrupted
+    calls = fake_maven_download(monkeypatch, {name: b"jar" for name in PINNED_JARS})
     messages: list[str] = []
     assert kb.ensure_kafka_jars(messages.append) == lib
 
@@ -364,18 +374,7 @@ def test_half_finished_download_is_redone(cache: Path, monkeypatch: pytest.Monke
 def test_jars_that_differ_from_the_lock_are_refused_and_removed(
         cache: Path, monkeypatch: pytest.MonkeyPatch, downloaded: dict[str, bytes],
         problem: str) -> None:
-    def fake_maven(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        out = Path(next(a for a in command if a.startswith("-DoutputDirectory=")).split("=", 1)[1])
-        out.mkdir(parents=True)
-        for name, content in downloaded.items():
-            (out / name).write_bytes(content)
-        return subprocess.CompletedProcess(command, 0, "", "")
-
-    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
-    monkeypatch.setattr(subprocess, "run", fake_maven)
-    monkeypatch.setattr(kb, "read_jar_lock", lambda _path: {
-        name: hashlib.sha256(b"jar").hexdigest()
-        for name in ("kafka_2.13-4.1.1.jar", "log4j-slf4j-impl-2.24.3.jar")})
+    fake_maven_download(monkeypatch, downloaded)
     with pytest.raises(kb.KafkaBrokerError, match="do not match") as refused:
         kb.ensure_kafka_jars(lambda _message: None)
     assert problem in str(refused.value)

@@ -63,7 +63,14 @@ RULES = [
                     "streams.devtools")),
     Rule("nothing but a face imports devtools", ("./",),
          forbidden=("streams.devtools",), outside=("cli/", "devtools/")),
+    Rule("the console never imports the command (faces stand side by side)", ("console/",),
+         forbidden=("streams.cli",)),
 ]
+
+# Every module of streams/ is in one of these parts, so that a new one falls under the rules
+# above (a module added beside worker.py would otherwise escape "never imports a face").
+PARTS = ("__init__.py", "core/", "errors.py", "offline_verifier.py", "adapters/", *RUNTIME,
+         "services/", "cli/", "console/", "devtools/")
 
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
@@ -109,3 +116,54 @@ def test_the_checker_sees_lazy_and_relative_imports() -> None:
     assert {"streams.cli", "streams.cli.main", "streams.devtools.x"} <= modules
     rule = next(r for r in RULES if r.files == ("services/",))
     assert rule.breaks("streams.cli.main") and not rule.breaks("streams.adapters.key_store")
+
+
+def test_every_module_is_in_a_part_the_rules_know() -> None:
+    parts = Rule("every part", PARTS, forbidden=()).sources()
+    strays = sorted(str(path.relative_to(STREAMS)) for path in STREAMS.rglob("*.py")
+                    if path not in parts)
+    assert not strays, ("modules in no part of tests/unit/test_layout.py (add them to PARTS, "
+                        f"and to RUNTIME if they run in production): {strays}")
+
+
+# Settings come from the environment in config.py only (one place to see them all). Secrets
+# are read where they are used and never kept in Settings; two modules set a library's own
+# variable before importing it; devtools start processes with environments of their own.
+ENVIRONMENT_READERS = {
+    "config.py": "every DOUANE_* setting",
+    "adapters/pkcs11_keys.py": "the token's PIN (DOUANE_PKCS11_PIN or its file)",
+    "adapters/providers/base.py": "a provider's key (DOUANE_PROVIDER_KEY_<ID>)",
+    "adapters/presidio_detector.py": "sets TLDEXTRACT_* and OPENBLAS_* before the import",
+    "adapters/recognizers/base.py": "sets TLDEXTRACT_* before the import",
+}
+
+
+def environment_uses(source: str) -> list[int]:
+    """Lines that touch the process environment: ``os.environ``, ``os.getenv``, ``environ``
+    or ``getenv`` imported from os."""
+    names = ("environ", "environb", "getenv")
+
+    def touches(node: ast.AST) -> bool:
+        if isinstance(node, ast.Attribute):
+            return (node.attr in names and isinstance(node.value, ast.Name)
+                    and node.value.id == "os")
+        return isinstance(node, ast.ImportFrom) and node.module == "os" and any(
+            alias.name in names for alias in node.names)
+
+    return [node.lineno for node in ast.walk(ast.parse(source)) if touches(node)]
+
+
+def test_settings_are_read_from_the_environment_in_config_only() -> None:
+    readers = Rule("environment", ("./",), forbidden=(), outside=("devtools/",)).sources()
+    strays = [f"streams/{path.relative_to(STREAMS)}:{line}" for path in readers
+              if str(path.relative_to(STREAMS)) not in ENVIRONMENT_READERS
+              for line in environment_uses(path.read_text(encoding="utf-8"))]
+    assert not strays, ("the environment read outside streams/config.py (add a setting there, "
+                        f"or a secret to ENVIRONMENT_READERS with why): {strays}")
+
+
+def test_the_environment_checker_sees_every_spelling() -> None:
+    source = ("import os\nfrom os import environ, getenv\na = os.environ['X']\n"
+              "b = os.getenv('Y')\n")
+    assert environment_uses(source) == [2, 3, 4]
+    assert environment_uses("import os\npath = os.path.join('a', 'b')\n") == []

@@ -20,7 +20,8 @@ from aiokafka.errors import KafkaConnectionError
 from prometheus_client import REGISTRY
 
 from streams.adapters import metrics
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.audit.verify import load_audit_schema, verify_store
 from streams.adapters.kek_store import FileKekStore
 from streams.adapters.key_store import KeyStore
@@ -144,7 +145,7 @@ class Harness:
     pipeline: Pipeline
     detector: FakeDetector
     provider: FakeProvider
-    store: SqliteAuditStore
+    store: GroupCommitLog
     clock: Clock
     db: Path
     public_key: Path
@@ -173,7 +174,7 @@ def shipped(tmp_path: Path) -> Iterator[Harness]:
 
 def harness(tmp_path: Path, policy: LoadedPolicy) -> Iterator[Harness]:
     signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
-    store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
+    store = open_sqlite_log(tmp_path / "audit.sqlite3", signer)
     detector, provider, clock = FakeDetector(), FakeProvider(), Clock()
     # where answered responses are kept for a redelivery (real SQLite, real keys)
     vault = PersonalVault(tmp_path / "vault.sqlite3",
@@ -521,7 +522,7 @@ class LockedFor:
     """The audit store, locked (as SQLite says when another writer holds it) for the first
     ``times`` appends of one kind of record."""
 
-    def __init__(self, store: SqliteAuditStore, kind: str, times: int) -> None:
+    def __init__(self, store: GroupCommitLog, kind: str, times: int) -> None:
         self.store, self.kind, self.left = store, kind, times
 
     def append(self, event: AuditEvent) -> Any:

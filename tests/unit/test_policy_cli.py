@@ -13,7 +13,7 @@ import pytest
 import structlog
 import yaml
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.signer import load_or_create_signer
 from streams.cli import main
 from streams.config import project_root
@@ -118,7 +118,7 @@ def test_diff_shows_changed_cases_and_recorded_decisions(
 
     # a recorded decision under the shipped policy: city casework went to sovereign-local
     db, key = tmp_path / "audit.sqlite3", tmp_path / "key.pem"
-    store = SqliteAuditStore(db, load_or_create_signer(key, tmp_path / "key.pub.pem"))
+    store = open_sqlite_log(db, load_or_create_signer(key, tmp_path / "key.pub.pem"))
     text = "Reply to Ana Sol."
     request = GovernedRequest("old-1", "city-of-lyon", (ChatMessage("user", text),))
     detection = Detection("en", "ner+patterns", (Finding(0, "PERSON", 9, 16, 0.9),))
@@ -164,7 +164,7 @@ def test_diff_compares_old_and_new_on_the_same_inputs_whoever_recorded_them(
         (third_path / "policy.yaml").read_text().replace("version: 1", "version: 7"))
     third = load_policy_set(third_path)
     db, key = tmp_path / "audit.sqlite3", tmp_path / "key.pem"
-    store = SqliteAuditStore(db, load_or_create_signer(key, tmp_path / "key.pub.pem"))
+    store = open_sqlite_log(db, load_or_create_signer(key, tmp_path / "key.pub.pem"))
     request = GovernedRequest("third-1", "city-of-lyon",
                               (ChatMessage("user", "Reply to Ana Sol."),))
     detection = Detection("en", "ner+patterns", (Finding(0, "PERSON", 9, 16, 0.9),))
@@ -272,7 +272,7 @@ def test_validate_against_the_running_set_needs_a_new_version(
     assert "but its version is still 1: raise 'version'" in out
     # the running set as a worker recorded it in the audit log
     db = tmp_path / "audit.sqlite3"
-    store = SqliteAuditStore(db, load_or_create_signer(tmp_path / "k.pem", tmp_path / "k.pub"))
+    store = open_sqlite_log(db, load_or_create_signer(tmp_path / "k.pem", tmp_path / "k.pub"))
     store.append(policy_event("loaded", None, load_policy_set(POLICIES), POLICIES, "app"))
     store.close()
     assert main(["policy", "validate", str(copy), "--running", "audit",

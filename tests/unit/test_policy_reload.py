@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.policy_files import load_policy_set, read_cases
 from streams.adapters.policy_reload import PolicyReloader
 from streams.adapters.signer import load_or_create_signer
@@ -60,8 +61,8 @@ def policies(tmp_path: Path) -> Path:
 
 
 @pytest.fixture()
-def audit(tmp_path: Path) -> Iterator[SqliteAuditStore]:
-    store = SqliteAuditStore(tmp_path / "audit.sqlite3", load_or_create_signer(
+def audit(tmp_path: Path) -> Iterator[GroupCommitLog]:
+    store = open_sqlite_log(tmp_path / "audit.sqlite3", load_or_create_signer(
         tmp_path / "key.pem", tmp_path / "key.pub.pem"))
     yield store
     store.close()
@@ -77,16 +78,16 @@ def new_version(policies: Path, version: int = 2) -> None:
     edit(policies / "policy.yaml", "version: 1", f"version: {version}")
 
 
-def policy_records(audit: SqliteAuditStore) -> list[dict[str, Any]]:
+def policy_records(audit: GroupCommitLog) -> list[dict[str, Any]]:
     return [r.payload["details"] for r in audit.iter_records() if r.kind == "policy_changed"]
 
 
-def reload(policies: Path, worker: Worker, audit: SqliteAuditStore) -> str | None:
+def reload(policies: Path, worker: Worker, audit: GroupCommitLog) -> str | None:
     return asyncio.run(PolicyReloader(policies, worker, audit, "test-app").reload())
 
 
 def test_a_set_whose_own_cases_fail_is_refused_and_audited(
-        policies: Path, audit: SqliteAuditStore) -> None:
+        policies: Path, audit: GroupCommitLog) -> None:
     old = load_policy_set(policies)
     worker = Worker(old, RecordingDetection())
     # a valid set (new version, schema and references fine) that breaks its own test case
@@ -112,7 +113,7 @@ def test_a_set_whose_own_cases_fail_is_refused_and_audited(
 
 
 def test_a_set_that_passes_its_cases_is_applied_with_the_count_audited(
-        policies: Path, audit: SqliteAuditStore) -> None:
+        policies: Path, audit: GroupCommitLog) -> None:
     old = load_policy_set(policies)
     worker = Worker(old, RecordingDetection())
     edit(policies / "general.yaml", "max_prompt_chars: 60000", "max_prompt_chars: 50000")
@@ -126,7 +127,7 @@ def test_a_set_that_passes_its_cases_is_applied_with_the_count_audited(
 
 
 def test_a_changed_set_with_the_same_version_is_refused(
-        policies: Path, audit: SqliteAuditStore) -> None:
+        policies: Path, audit: GroupCommitLog) -> None:
     old = load_policy_set(policies)
     worker = Worker(old, RecordingDetection())
     edit(policies / "general.yaml", "max_prompt_chars: 60000", "max_prompt_chars: 50000")
@@ -141,7 +142,7 @@ def test_a_changed_set_with_the_same_version_is_refused(
 
 
 def test_cases_without_entities_use_the_running_detector(
-        policies: Path, audit: SqliteAuditStore) -> None:
+        policies: Path, audit: GroupCommitLog) -> None:
     old = load_policy_set(policies)
     text = "Write to Ana Sol about her appointment."
     (policies / "tests" / "detected.yaml").write_text(json.dumps({"cases": [{
@@ -160,7 +161,7 @@ def test_cases_without_entities_use_the_running_detector(
 
 
 def test_a_test_file_that_cannot_be_read_refuses_the_set(
-        policies: Path, audit: SqliteAuditStore) -> None:
+        policies: Path, audit: GroupCommitLog) -> None:
     old = load_policy_set(policies)
     worker = Worker(old, RecordingDetection())
     (policies / "tests" / "broken.yaml").write_text("cases: [", "utf-8")

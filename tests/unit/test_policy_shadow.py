@@ -24,7 +24,8 @@ from test_pipeline import (
     src,
 )
 
-from streams.adapters.audit.sqlite import SqliteAuditStore
+from streams.adapters.audit.group_commit import GroupCommitLog
+from streams.adapters.audit.sqlite import open_sqlite_log
 from streams.adapters.policy_files import parse_policy
 from streams.adapters.signer import load_or_create_signer
 from streams.cli import main
@@ -53,20 +54,20 @@ def _plain_logging() -> Iterator[None]:
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> Iterator[SqliteAuditStore]:
+def store(tmp_path: Path) -> Iterator[GroupCommitLog]:
     signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
-    opened = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
+    opened = open_sqlite_log(tmp_path / "audit.sqlite3", signer)
     yield opened
     opened.close()
 
 
-def pipeline(store: SqliteAuditStore, shadow: LoadedPolicy | None) -> Pipeline:
+def pipeline(store: GroupCommitLog, shadow: LoadedPolicy | None) -> Pipeline:
     return Pipeline(POLICY, RequestIntake(REQUEST_SCHEMA, POLICY.policy.tenant_ids, 64 * 1024),
                     FakeDetector(), store, FakeProvider(), clock=Clock(), retry_delay_s=0,
                     shadow=shadow)
 
 
-def admitted(store: SqliteAuditStore, request_id: str) -> dict[str, Any]:
+def admitted(store: GroupCommitLog, request_id: str) -> dict[str, Any]:
     [record] = [r for r in store.records_for_request(request_id)
                 if r.kind in ("admitted", "blocked")]
     assert record.kind == "admitted"
@@ -74,7 +75,7 @@ def admitted(store: SqliteAuditStore, request_id: str) -> dict[str, Any]:
     return details
 
 
-def test_the_shadow_decision_is_recorded_and_never_enforced(store: SqliteAuditStore) -> None:
+def test_the_shadow_decision_is_recorded_and_never_enforced(store: GroupCommitLog) -> None:
     out = asyncio.run(pipeline(store, SHADOW).admit(request("req-1"), src()))
     # enforced: the set in force forwards the request (names and e-mail replaced)
     [sent] = out
@@ -93,13 +94,13 @@ def test_the_shadow_decision_is_recorded_and_never_enforced(store: SqliteAuditSt
     assert "message" not in written
 
 
-def test_without_a_shadow_set_nothing_is_added(store: SqliteAuditStore) -> None:
+def test_without_a_shadow_set_nothing_is_added(store: GroupCommitLog) -> None:
     asyncio.run(pipeline(store, None).admit(request("req-1"), src()))
     assert "shadow" not in admitted(store, "req-1")
 
 
 def test_diff_shadow_lists_where_the_shadow_set_would_have_decided_otherwise(
-        store: SqliteAuditStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        store: GroupCommitLog, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     judged = pipeline(store, SHADOW)
     asyncio.run(judged.admit(request("req-1"), src(offset=1)))
     asyncio.run(judged.admit(request("req-2", "Opening hours of the library?",
@@ -117,7 +118,7 @@ def test_diff_shadow_lists_where_the_shadow_set_would_have_decided_otherwise(
 
 
 def test_diff_shadow_says_when_nothing_was_judged_in_shadow(
-        store: SqliteAuditStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        store: GroupCommitLog, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     asyncio.run(pipeline(store, None).admit(request("req-1"), src()))
     assert main(["policy", "diff", "--shadow", "--audit-db",
                  str(tmp_path / "audit.sqlite3")]) == 0
@@ -132,7 +133,7 @@ def test_the_worker_reads_the_shadow_set_from_the_environment(tmp_path: Path) ->
 
 
 def test_the_worker_loads_the_shadow_set_and_audits_what_it_cannot_see(
-        store: SqliteAuditStore, tmp_path: Path) -> None:
+        store: GroupCommitLog, tmp_path: Path) -> None:
     from streams.worker import audit_shadow, build_pipeline
 
     candidate = tmp_path / "candidate.yaml"

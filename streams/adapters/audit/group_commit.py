@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict
 
 from streams.adapters.audit import index
 from streams.adapters.audit.backend import Backend, Values
@@ -141,13 +142,30 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+class LogOptions(TypedDict, total=False):
+    """What a caller may set on the log beyond its backend, signer and keyring; the named
+    constructors of each database (``sqlite.open_sqlite_log``, ``postgres.open_postgres_log``)
+    pass them on unchanged."""
+
+    origin: str | None
+    checkpoint_every: int
+    checkpoint_interval_s: float
+    signer_loader: Callable[[], AuditSigner] | None
+    clock: Callable[[], datetime]
+    role: str
+    index_progress: Callable[[int, int], None] | None
+
+
 class GroupCommitLog(SqlRecords):
-    """The writing half every store shares: group commit, signing, checkpoints, key rotation.
+    """The audit store, whatever the database: group commit, signing, checkpoints, key rotation,
+    and (as ``SqlRecords``, over the same connection and lock) reading.
 
     It writes through a ``backend.Backend`` (a connection to the tables, and a transaction
     holding the log's write lock, so that one appender at a time computes the next seq and the
-    previous hash); everything else is plain SQL both databases speak. The log closes the
-    backend when it is closed; whoever opened the backend closes it if the log cannot start.
+    previous hash); everything else is plain SQL both databases speak. There is no subclass
+    per database: ``sqlite.open_sqlite_log`` and ``postgres.open_postgres_log`` open a backend
+    and hand it over. The log closes the backend when it is closed; whoever opened the backend
+    closes it if the log cannot start.
     """
 
     def __init__(
@@ -700,3 +718,10 @@ def _open_keyring(path: Path, signer: AuditSigner, origin: str | None, role: str
         save_keyring(path, keyring)
     return keyring
 
+
+if TYPE_CHECKING:  # mypy proves the log and its reading half satisfy the protocols
+    from streams.adapters.audit.protocols import AuditLog, AuditReader, AuditStore
+
+    _store: type[AuditStore] = GroupCommitLog
+    _log: type[AuditLog] = GroupCommitLog
+    _reader: type[AuditReader] = SqlRecords

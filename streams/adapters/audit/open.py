@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from streams.adapters.audit.group_commit import GroupCommitLog
 from streams.adapters.audit.records import SqlRecords
-from streams.adapters.audit.sqlite import SqliteAuditReader, SqliteAuditStore
+from streams.adapters.audit.sqlite import open_sqlite_log, open_sqlite_reader
 from streams.adapters.signer import AuditSigner, keyring_path_for
 from streams.config import Settings
 from streams.core.keyring import WORKER
@@ -36,14 +36,14 @@ def open_audit_log(
 ) -> GroupCommitLog:
     """The configured store, for writing with the key of ``role`` (worker or DPO tools)."""
     if settings.audit_dsn:
-        from streams.adapters.audit.postgres import PostgresAuditStore
+        from streams.adapters.audit.postgres import open_postgres_log
 
-        return PostgresAuditStore(
+        return open_postgres_log(
             settings.audit_dsn, signer, keyring_path=keyring_path_for(settings.audit_db),
             origin=settings.audit_origin, checkpoint_every=settings.checkpoint_every,
             checkpoint_interval_s=settings.checkpoint_interval_s, signer_loader=signer_loader,
             busy_timeout_s=settings.audit_busy_timeout_s, role=role)
-    return SqliteAuditStore(
+    return open_sqlite_log(
         settings.audit_db, signer, origin=settings.audit_origin,
         checkpoint_every=settings.checkpoint_every,
         checkpoint_interval_s=settings.checkpoint_interval_s, signer_loader=signer_loader,
@@ -53,7 +53,7 @@ def open_audit_log(
 def open_audit_reader(settings: Settings) -> SqlRecords:
     """The configured store, read-only."""
     if settings.audit_dsn:
-        from streams.adapters.audit.postgres import PostgresAuditReader
+        from streams.adapters.audit.postgres import open_postgres_reader
 
-        return PostgresAuditReader(settings.audit_dsn)
-    return SqliteAuditReader(settings.audit_db)
+        return open_postgres_reader(settings.audit_dsn)
+    return open_sqlite_reader(settings.audit_db)

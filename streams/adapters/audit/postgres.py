@@ -16,21 +16,15 @@ is given, and it must not live only inside the database it vouches for.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import psycopg
 from psycopg.rows import dict_row, tuple_row
 
 from streams.adapters.audit.backend import BUSY_TIMEOUT_S, Cursor, Values
-from streams.adapters.audit.group_commit import (
-    CHECKPOINT_EVERY,
-    CHECKPOINT_INTERVAL_S,
-    GroupCommitLog,
-    now_utc,
-)
+from streams.adapters.audit.group_commit import GroupCommitLog, LogOptions
 from streams.adapters.audit.protocols import AuditStoreError, AuditStoreUnavailableError
 from streams.adapters.audit.records import SqlRecords
 from streams.adapters.audit.schema import (
@@ -40,7 +34,6 @@ from streams.adapters.audit.schema import (
     create_statements,
 )
 from streams.adapters.signer import AuditSigner
-from streams.core.keyring import WORKER
 
 _TYPES: dict[ColumnType, str] = {"integer": "BIGINT", "text": "TEXT", "bytes": "BYTEA",
                                  "code": 'TEXT COLLATE "C"'}
@@ -169,39 +162,26 @@ class PostgresBackend:
         self._conn.close()
 
 
-class PostgresAuditReader(SqlRecords):
-    """Read-only access (every transaction read-only), for verifiers and queries."""
+def open_postgres_reader(dsn: str) -> SqlRecords:
+    """The log in the database at ``dsn``, every transaction read-only: for verifiers and
+    queries."""
+    return SqlRecords(PostgresBackend(dsn, BUSY_TIMEOUT_S, read_only=True))
 
-    def __init__(self, dsn: str) -> None:
-        super().__init__(PostgresBackend(dsn, BUSY_TIMEOUT_S, read_only=True))
 
-
-class PostgresAuditStore(GroupCommitLog):
-    """The production audit store: one PostgreSQL database shared by every worker."""
-
-    def __init__(
-        self,
-        dsn: str,
-        signer: AuditSigner,
-        *,
-        keyring_path: Path,
-        origin: str | None = None,
-        checkpoint_every: int = CHECKPOINT_EVERY,
-        checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
-        signer_loader: Callable[[], AuditSigner] | None = None,
-        clock: Callable[[], datetime] = now_utc,
-        busy_timeout_s: float = BUSY_TIMEOUT_S,
-        role: str = WORKER,
-        index_progress: Callable[[int, int], None] | None = None,
-    ) -> None:
-        backend = PostgresBackend(dsn, busy_timeout_s, read_only=False)
-        self.dsn = dsn
-        try:
-            backend.create_tables()
-            super().__init__(
-                backend, signer, keyring_path=keyring_path, origin=origin,
-                checkpoint_every=checkpoint_every, checkpoint_interval_s=checkpoint_interval_s,
-                signer_loader=signer_loader, clock=clock, role=role, index_progress=index_progress)
-        except BaseException:
-            backend.close()
-            raise
+def open_postgres_log(
+    dsn: str,
+    signer: AuditSigner,
+    *,
+    keyring_path: Path,
+    busy_timeout_s: float = BUSY_TIMEOUT_S,
+    **options: Unpack[LogOptions],
+) -> GroupCommitLog:
+    """The production audit store: the log in one PostgreSQL database shared by every worker
+    (its tables created if need be); the keyring file at ``keyring_path``."""
+    backend = PostgresBackend(dsn, busy_timeout_s, read_only=False)
+    try:
+        backend.create_tables()
+        return GroupCommitLog(backend, signer, keyring_path=keyring_path, **options)
+    except BaseException:
+        backend.close()
+        raise

@@ -11,18 +11,12 @@ is SQLite's; group commit, signing, checkpoints and key rotation are ``GroupComm
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Unpack
 
 from streams.adapters.audit.backend import BUSY_TIMEOUT_S, Values
-from streams.adapters.audit.group_commit import (
-    CHECKPOINT_EVERY,
-    CHECKPOINT_INTERVAL_S,
-    GroupCommitLog,
-    now_utc,
-)
+from streams.adapters.audit.group_commit import GroupCommitLog, LogOptions
 from streams.adapters.audit.protocols import AuditStoreError
 from streams.adapters.audit.records import SqlRecords
 from streams.adapters.audit.schema import (
@@ -33,10 +27,6 @@ from streams.adapters.audit.schema import (
 )
 from streams.adapters.signer import AuditSigner, keyring_path_for
 from streams.adapters.sqlite_files import SqliteOpenError, open_wal_database
-from streams.core.keyring import WORKER
-
-if TYPE_CHECKING:
-    from streams.adapters.audit.protocols import AuditLog, AuditReader, AuditStore
 
 _TYPES: dict[ColumnType, str] = {"integer": "INTEGER", "text": "TEXT", "bytes": "BLOB",
                                  "code": "TEXT"}
@@ -113,49 +103,25 @@ class SqliteBackend:
         self.conn.close()
 
 
-class SqliteAuditReader(SqlRecords):
-    """Read-only access, for verifiers and for processes that must not write."""
-
-    def __init__(self, path: Path) -> None:
-        super().__init__(SqliteBackend.open_readonly(path))
+def open_sqlite_reader(path: Path) -> SqlRecords:
+    """The log at ``path``, read-only: for verifiers and for processes that must not write."""
+    return SqlRecords(SqliteBackend.open_readonly(path))
 
 
-class SqliteAuditStore(GroupCommitLog):
-    """The default audit store: one SQLite file, safe for several appending processes."""
-
-    def __init__(
-        self,
-        path: Path,
-        signer: AuditSigner,
-        *,
-        origin: str | None = None,
-        keyring_path: Path | None = None,
-        checkpoint_every: int = CHECKPOINT_EVERY,
-        checkpoint_interval_s: float = CHECKPOINT_INTERVAL_S,
-        signer_loader: Callable[[], AuditSigner] | None = None,
-        clock: Callable[[], datetime] = now_utc,
-        busy_timeout_s: float = BUSY_TIMEOUT_S,
-        role: str = WORKER,
-        index_progress: Callable[[int, int], None] | None = None,
-    ) -> None:
-        backend = SqliteBackend.open(path, busy_timeout_s)
-        self.path = path
-        try:
-            super().__init__(
-                backend, signer, keyring_path=keyring_path or keyring_path_for(path),
-                origin=origin, checkpoint_every=checkpoint_every,
-                checkpoint_interval_s=checkpoint_interval_s, signer_loader=signer_loader,
-                clock=clock, role=role, index_progress=index_progress)
-        except BaseException:
-            backend.close()
-            raise
-
-    @staticmethod
-    def open_readonly(path: Path) -> SqliteAuditReader:
-        return SqliteAuditReader(path)
-
-
-if TYPE_CHECKING:  # mypy proves the SQLite classes satisfy the protocols
-    _store: type[AuditStore] = SqliteAuditStore
-    _log: type[AuditLog] = SqliteAuditStore
-    _reader: type[AuditReader] = SqliteAuditReader
+def open_sqlite_log(
+    path: Path,
+    signer: AuditSigner,
+    *,
+    keyring_path: Path | None = None,
+    busy_timeout_s: float = BUSY_TIMEOUT_S,
+    **options: Unpack[LogOptions],
+) -> GroupCommitLog:
+    """The default audit store: the log in one SQLite file (created if need be), safe for
+    several appending processes; its keyring next to it unless ``keyring_path`` says."""
+    backend = SqliteBackend.open(path, busy_timeout_s)
+    try:
+        return GroupCommitLog(backend, signer, keyring_path=keyring_path or keyring_path_for(path),
+                              **options)
+    except BaseException:
+        backend.close()
+        raise

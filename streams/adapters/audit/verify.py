@@ -14,7 +14,7 @@ from typing import Any
 
 from streams.adapters.audit.protocols import DEFAULT_ORIGIN, AuditLogReader, StoredRecord
 from streams.adapters.audit.records import chain_entry, stored_record
-from streams.adapters.audit.sqlite import SqliteAuditReader
+from streams.adapters.audit.sqlite import open_sqlite_reader
 from streams.adapters.schemas import load_schema
 from streams.adapters.signer import (
     keyring_path_for,
@@ -92,7 +92,7 @@ def verify_store(
     if not path.is_file():
         return LogReport(ok=False, records_checked=0, problem="no audit database found")
     keyring = trusted_keyring(path, public_key_paths, keyring_path, origin)
-    with SqliteAuditReader(path) as reader:
+    with open_sqlite_reader(path) as reader:
         return verify_log_reader(reader, keyring, schema, trusted_checkpoint)
 
 
@@ -101,7 +101,7 @@ def find_verified(path: Path, public_key_path: Path, record_id: str) -> StoredRe
     verifiers = _verifiers([public_key_path])
     if not path.is_file():
         return None
-    with SqliteAuditReader(path) as reader:
+    with open_sqlite_reader(path) as reader:
         row = reader.row_for(record_id)
         if row is None:
             return None

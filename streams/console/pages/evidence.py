@@ -9,12 +9,18 @@ from typing import Any
 
 from aiohttp import web
 
-from streams.config import Settings
 from streams.console.accounts import EVIDENCE
-from streams.console.app import console_of, in_thread, refusal, render, requires, session_of
+from streams.console.app import (
+    Console,
+    console_of,
+    in_thread,
+    refusal,
+    render,
+    requires,
+    session_of,
+)
 from streams.console.filters import FilterError, read_filters
 from streams.console.i18n import zone
-from streams.services.audit_log import open_writer
 from streams.services.evidence import build_bundle
 
 
@@ -28,10 +34,9 @@ async def evidence_page(request: web.Request) -> web.StreamResponse:
     return render(request, "evidence.html")
 
 
-def _bundle(settings: Settings, since: str | None, until: str | None,
+def _bundle(console: Console, since: str | None, until: str | None,
             operator_check: str) -> dict[str, Any]:
-    with open_writer(settings) as store:
-        return build_bundle(store, since, until, None, operator_check)
+    return build_bundle(console.audit_writer(), since, until, None, operator_check)
 
 
 @requires(EVIDENCE)
@@ -47,8 +52,7 @@ async def bundle(request: web.Request) -> web.StreamResponse:
     # the bundle says whether douane's own check of the whole log passed: the console's last
     check = ("not run" if last is None else "passed" if last.ok
              else f"failed: {last.problem}")
-    made = await in_thread(_bundle, console.settings, filters.query.since, filters.query.until,
-                           check)
+    made = await in_thread(_bundle, console, filters.query.since, filters.query.until, check)
     await in_thread(console.record, session_of(request), "evidence-bundle", None, {
         "since": filters.query.since, "until": filters.query.until,
         "records": len(made["records"]), "operator_check": check})

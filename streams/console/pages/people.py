@@ -17,9 +17,16 @@ from streams.adapters.audit.open import audit_log_exists, open_audit_reader
 from streams.adapters.key_store import KeyStore, SubjectHeldError
 from streams.config import Settings
 from streams.console.accounts import PEOPLE, Session
-from streams.console.app import console_of, in_thread, refusal, render, requires, session_of
+from streams.console.app import (
+    Console,
+    console_of,
+    in_thread,
+    refusal,
+    render,
+    requires,
+    session_of,
+)
 from streams.core.fingerprint import FINGERPRINT
-from streams.services.audit_log import open_writer
 from streams.services.erasure import (
     ErasurePlan,
     ErasureRefusedError,
@@ -158,10 +165,11 @@ async def erasure_plan(request: web.Request) -> web.StreamResponse:
     return render(request, "erasure.html", plan=plan, reach=reach, tenant=tenant, asked=asked)
 
 
-def _erase(settings: Settings, session: Session, tenant: str, asked: list[str], reason: str,
+def _erase(console: Console, session: Session, tenant: str, asked: list[str], reason: str,
            case: str | None) -> dict[str, Any]:
+    settings, audit = console.settings, console.audit_writer()
     policy = policy_in_force(settings)
-    with open_stores(settings) as (keys, vault), open_writer(settings) as audit:
+    with open_stores(settings) as (keys, vault):
         plan = plan_erasure(keys, vault, tenant, asked)
         try:
             report = erase_person(keys, vault, audit, plan, reason, case=case,
@@ -181,8 +189,7 @@ async def erasure(request: web.Request) -> web.StreamResponse:
         case = _field(form, "case", required=False) or None
     except ValueError as missing:
         return refusal(request, 400, f"erasure: the field {missing} is missing or wrong")
-    done = await in_thread(_erase, console.settings, session_of(request), tenant, asked,
-                           reason, case)
+    done = await in_thread(_erase, console, session_of(request), tenant, asked, reason, case)
     await in_thread(console.record, session_of(request), "erasure", tenant, {
         "subject_fingerprint": asked[0], "case": case,
         "outcome": "refused" if "refused" in done else done["record_id"]})
@@ -192,10 +199,11 @@ async def erasure(request: web.Request) -> web.StreamResponse:
 # --------------------------------------------------------------------------- holds
 
 
-def _hold(settings: Settings, tenant: str, value: str | None,
+def _hold(console: Console, tenant: str, value: str | None,
           reason: str) -> tuple[str | None, str | None]:
     """(the new hold's id, None) or (None, why not)."""
-    with open_stores(settings) as (keys, vault), open_writer(settings) as audit:
+    settings, audit = console.settings, console.audit_writer()
+    with open_stores(settings) as (keys, vault):
         problem = _known_tenant(settings, keys, tenant)
         if problem is not None:
             return None, problem
@@ -211,7 +219,7 @@ async def add_hold(request: web.Request) -> web.StreamResponse:
         value = _field(form, "value", required=False) or None
     except ValueError as missing:
         return refusal(request, 400, f"hold: the field {missing} is missing or too long")
-    hold_id, problem = await in_thread(_hold, console.settings, tenant, value, reason)
+    hold_id, problem = await in_thread(_hold, console, tenant, value, reason)
     if hold_id is None:
         return await _page(request, 400, problem=problem)
     await in_thread(console.record, session_of(request), "hold-placed", tenant,
@@ -219,8 +227,9 @@ async def add_hold(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/people")
 
 
-def _release(settings: Settings, hold_id: str) -> bool:
-    with open_stores(settings) as (keys, _vault), open_writer(settings) as audit:
+def _release(console: Console, hold_id: str) -> bool:
+    audit = console.audit_writer()
+    with open_stores(console.settings) as (keys, _vault):
         return release_hold(keys, audit, hold_id) is not None
 
 
@@ -228,7 +237,7 @@ def _release(settings: Settings, hold_id: str) -> bool:
 async def remove_hold(request: web.Request) -> web.StreamResponse:
     console, form = console_of(request), await request.post()
     hold_id = str(form.get("hold_id", ""))[:64]
-    if await in_thread(_release, console.settings, hold_id):
+    if await in_thread(_release, console, hold_id):
         await in_thread(console.record, session_of(request), "hold-released", None,
                         {"hold_id": hold_id})
     raise web.HTTPSeeOther("/people")

@@ -15,6 +15,7 @@ from streams.adapters.audit.open import audit_log_exists, open_audit_reader
 from streams.config import Settings
 from streams.console.accounts import EXPORT, READ
 from streams.console.app import (
+    Console,
     console_of,
     in_thread,
     refusal,
@@ -84,12 +85,17 @@ async def record_page(request: web.Request) -> web.StreamResponse:
                   fields=json.dumps(payload, indent=2, ensure_ascii=False, sort_keys=True))
 
 
+def _proof(console: Console, record_id: str) -> tuple[dict[str, Any] | None, str | None]:
+    if not audit_log_exists(console.settings):  # never create a log as a side effect
+        return None, "no audit log"
+    return record_proof(console.audit_writer(), record_id)
+
+
 @requires(READ)
 async def proof_part(request: web.Request) -> web.StreamResponse:
     """The inclusion proof, loaded by the record's page after it is shown (it reads the whole
     tree: seconds on a large log)."""
-    proof, problem = await in_thread(record_proof, console_of(request).settings,
-                                     request.query.get("id", ""))
+    proof, problem = await in_thread(_proof, console_of(request), request.query.get("id", ""))
     return render(request, "record_proof.html", proof=proof, problem=problem)
 
 
