@@ -127,7 +127,7 @@ async def test_a_shadow_set_with_a_budget_is_judged_with_the_months_spend(
     document["budgets"] = []
     in_force = parse_policy(yaml.safe_dump(document), "in-force.yaml")
     signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
-    store = SqliteAuditStore(tmp_path / "audit.sqlite3", signer)
+    store = open_sqlite_log(tmp_path / "audit.sqlite3", signer)
     try:
         pipeline = Pipeline(in_force, RequestIntake(REQUEST_SCHEMA, in_force.policy.tenant_ids,
                                                     64 * 1024), FakeDetector(findings=()),
