@@ -45,7 +45,7 @@ from itertools import pairwise
 from typing import Any
 
 from streams.core.loaded_policy import LoadedPolicy
-from streams.core.pricing import UnreadableCost, format_amount, recorded_cost
+from streams.core.pricing import AgreeingCosts, UnreadableCost, format_amount, recorded_cost
 from streams.core.replay import replay
 
 REPORT_FORMAT = "douane.transparency-report/v1"
@@ -96,6 +96,9 @@ class UsageRow:
     estimated: int = 0
     unpriced: int = 0
     cost: dict[str, Decimal] = field(default_factory=dict)  # currency -> amount as recorded
+    # currency -> amounts in millionths that agree with their usage (AgreeingCosts), added
+    # to ``cost`` at the end of the pass: integers add up faster than Decimals
+    millionths: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -252,6 +255,7 @@ def tally_report_records(records: Iterable[ReportRecord], policy: LoadedPolicy |
     no exit readiness). ``progress(n)`` is called every ``every`` records."""
     tally = Tally(policy.policy.jurisdiction if policy else None, policy is not None)
     replays = _Replays(policy) if policy is not None else None
+    costs = AgreeingCosts()
     declared = {p.id: p for p in policy.policy.providers} if policy is not None else {}
     # each record is added to its tenant's sums only (those without a tenant to their own),
     # and overall is their total, added up at the end: half the additions per record
@@ -278,7 +282,7 @@ def tally_report_records(records: Iterable[ReportRecord], policy: LoadedPolicy |
             if personal is not None:
                 personal[1].add(jurisdiction)
         elif kind == "answered":
-            _answered(tally, scopes, given_request_id, record_id, details, declared)
+            _answered(tally, scopes, given_request_id, record_id, details, declared, costs)
         elif kind == "admitted" or kind == "blocked":
             _decided(tally, scopes, kind == "admitted", given_request_id, details, tenant,
                      replays)
@@ -293,6 +297,12 @@ def tally_report_records(records: Iterable[ReportRecord], policy: LoadedPolicy |
     overall = tally.scopes[OVERALL]
     for own in scopes_by_tenant.values():
         _add_up(overall, own[0])
+    for scope in tally.scopes.values():
+        for row in scope.usage.values():
+            for currency, millionths in row.millionths.items():
+                row.cost[currency] = row.cost.get(currency, Decimal(0)) \
+                    + Decimal(millionths).scaleb(-6)
+            row.millionths.clear()
     for tenant, reached in personal_requests.values():
         for scope in tally.scopes_of(tenant):
             scope.personal[frozenset(reached)] += 1
@@ -317,6 +327,8 @@ def _add_up(total: Scope, part: Scope) -> None:
         into.unpriced += row.unpriced
         for currency, amount in row.cost.items():
             into.cost[currency] = into.cost.get(currency, Decimal(0)) + amount
+        for currency, millionths in row.millionths.items():
+            into.millionths[currency] = into.millionths.get(currency, 0) + millionths
     total.sent.update(part.sent)
     for provider, exits in part.exits.items():
         into_exits = total.exits.get(provider)
@@ -356,22 +368,26 @@ def _decided(tally: Tally, scopes: tuple[Scope, ...], admitted: bool, given_requ
 
 
 def _answered(tally: Tally, scopes: tuple[Scope, ...], given_request_id: object,
-              record_id: object, details: Mapping[str, Any], declared: Mapping[str, Any]
-              ) -> None:
+              record_id: object, details: Mapping[str, Any], declared: Mapping[str, Any],
+              costs: AgreeingCosts) -> None:
     provider = _text(details.get("provider")) or UNKNOWN
     model = _text(details.get("model")) or UNKNOWN
     declaration = declared.get(provider)
     jurisdiction = tally.forwarded_to.pop((_text(given_request_id) or "", provider), None) \
         or (declaration.jurisdiction if declaration is not None else UNKNOWN)
     hosting = declaration.hosting if declaration is not None else UNKNOWN
-    try:
-        cost = recorded_cost(details)
-    except UnreadableCost as error:
-        tally.disagreeing.append((str(record_id), f"unreadable cost: {error}"))
-        cost = None
-    if cost is not None and cost[0] != cost[1]:
-        tally.disagreeing.append((str(record_id), f"recorded cost {format_amount(cost[0])} "
-                                  f"{cost[2]}, recomputed {format_amount(cost[1])}"))
+    # most answers: checked in integers; the others (and any disagreement) with Decimal
+    agreeing = costs.millionths(details)
+    cost = None
+    if agreeing is None:
+        try:
+            cost = recorded_cost(details)
+        except UnreadableCost as error:
+            tally.disagreeing.append((str(record_id), f"unreadable cost: {error}"))
+        if cost is not None and cost[0] != cost[1]:
+            tally.disagreeing.append((str(record_id), f"recorded cost "
+                                      f"{format_amount(cost[0])} {cost[2]}, recomputed "
+                                      f"{format_amount(cost[1])}"))
     recorded = details.get("usage")
     usage: Mapping[str, Any] = recorded if isinstance(recorded, dict) else {}
     input_tokens, output_tokens = _tokens(usage, "input_tokens"), _tokens(usage, "output_tokens")
@@ -385,7 +401,9 @@ def _answered(tally: Tally, scopes: tuple[Scope, ...], given_request_id: object,
         row.input_tokens += input_tokens
         row.output_tokens += output_tokens
         row.estimated += estimated
-        if cost is None:
+        if agreeing is not None:
+            row.millionths[agreeing[1]] = row.millionths.get(agreeing[1], 0) + agreeing[0]
+        elif cost is None:
             row.unpriced += 1
         else:
             row.cost[cost[2]] = row.cost.get(cost[2], Decimal(0)) + cost[0]
