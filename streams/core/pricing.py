@@ -175,10 +175,10 @@ class AgreeingCosts:
         self._rates[(input_rate, output_rate)] = scaled
         return scaled
 
-    def millionths(self, details: Mapping[str, Any]) -> tuple[int, str] | None:
+    def millionths(self, usage: object, cost: object) -> tuple[int, str] | None:
         """(the recorded amount in millionths, its currency) when it agrees with the recorded
-        usage and price and every field has douane's form; None otherwise."""
-        cost, usage = details.get("cost"), details.get("usage")
+        usage and price (an answered record's ``usage`` and ``cost`` details) and every field
+        has douane's form; None otherwise."""
         if type(cost) is not dict or type(usage) is not dict:
             return None
         price, amount, currency = cost.get("price"), cost.get("amount"), cost.get("currency")

@@ -36,6 +36,7 @@ from streams.core.checkpoint import CheckpointError, parse_checkpoint, split_not
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.transparency import (
     DETAIL_FIELDS,
+    MISSING,
     PRESENCE_MATTERS,
     REPORT_FORMAT,
     ReportRecord,
@@ -126,7 +127,7 @@ def report_from_log(settings: Settings, period: Period, progress: Progress | Non
         else:
             figures = compute_report_from_records(
                 picked(reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS, period.since,
-                                          period.until, period.tenant)),
+                                          period.until, period.tenant, MISSING)),
                 in_force.loaded, progress)
         latest = reader.latest_checkpoint()
     checkpoint = _covering(settings, latest, last_seq)

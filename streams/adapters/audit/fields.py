@@ -27,8 +27,9 @@ PAGE = 5000  # records per statement
 _DECODER = json.JSONDecoder()
 _scan: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 TOP = ("kind", "tenant", "request_id", "record_id", "occurred_at")  # read from every record
-# kind, tenant, request_id, record_id (as signed), and the details' fields the record has
-FieldRecord = tuple[object, object, object, object, dict[str, Any]]
+# kind, tenant, request_id, record_id (as signed), and the values of the details' fields of
+# its kind, in the order asked for
+FieldRecord = tuple[object, object, object, object, Sequence[object]]
 Fetch = Callable[[str, Sequence[object]], list[tuple[Any, ...]]]  # a statement's rows
 
 
@@ -101,13 +102,13 @@ def seq_range(fetch: Fetch, since: str | None, until: str | None,
 
 
 def read(fetch: Fetch, dialect: str, by_kind: Mapping[str, Sequence[str]], presence: str,
-         since: str | None, until: str | None,
-         tenant: str | None) -> Iterator[tuple[int, FieldRecord]]:
-    """(seq, (kind, tenant, request_id, record_id, the details' fields of its kind in
-    ``by_kind``)) of each record of the period, in seq order. A details field missing from
-    the record is read as null (the same to the report), except ``presence``, left out when
-    missing. The period is checked on the signed fields too, as ``query`` checks its
-    filters."""
+         since: str | None, until: str | None, tenant: str | None,
+         missing: object = None) -> Iterator[tuple[int, FieldRecord]]:
+    """(seq, (kind, tenant, request_id, record_id, the values of the details' fields of its
+    kind in ``by_kind``, in that order)) of each record of the period, in seq order. A
+    details field missing from the record is read as null (the same to the report), except
+    ``presence``, read as ``missing`` when the record lacks it. The period is checked on the
+    signed fields too, as ``query`` checks its filters."""
     bounds = seq_range(fetch, since, until, tenant)
     if bounds is None:
         return
@@ -115,6 +116,9 @@ def read(fetch: Fetch, dialect: str, by_kind: Mapping[str, Sequence[str]], prese
     sql, params = statement(dialect, by_kind, presence, since, until, tenant)
     after = first - 1
     checked = since is not None or until is not None or tenant is not None
+    # where ``presence`` sits among each kind's values (the kinds that read it)
+    place = {kind: list(fields).index(presence) for kind, fields in by_kind.items()
+             if presence in fields}
     while after < last:
         rows = fetch(sql, (*params, after, last))
         if not rows:
@@ -135,12 +139,8 @@ def read(fetch: Fetch, dialect: str, by_kind: Mapping[str, Sequence[str]], prese
                         or (until is not None and occurred >= until)
                         or (tenant is not None and tenant_ != tenant)):
                     continue
-            fields = by_kind.get(kind)
-            if fields is None:
-                yield seq, (kind, tenant_, request_id, record_id, {})
-                continue
-            details = dict(zip(fields, values[5:], strict=True))
-            if presence in details and not present:
-                del details[presence]
+            details = values[5:]
+            if not present and kind in place:
+                details[place[kind]] = missing
             yield seq, (kind, tenant_, request_id, record_id, details)
         after = int(rows[-1][0])

@@ -235,14 +235,15 @@ class SqlRecords:
 
     def read_fields(self, by_kind: Mapping[str, Sequence[str]], presence: str,
                     since: str | None, until: str | None, tenant: str | None,
-                    ) -> Iterator[tuple[int, fields.FieldRecord]]:
+                    missing: object = None) -> Iterator[tuple[int, fields.FieldRecord]]:
         """A few fields of each record of a period, picked out of the stored signed bytes by
         the database (see ``fields.read``), in seq order."""
         def fetch(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
             with self._lock:
                 return self._db.values(sql, params)
 
-        return fields.read(fetch, self._db.dialect, by_kind, presence, since, until, tenant)
+        return fields.read(fetch, self._db.dialect, by_kind, presence, since, until, tenant,
+                           missing)
 
     def tenants(self) -> list[str]:
         """Every tenant named in the log (an indexed column: cheap)."""
