@@ -175,17 +175,18 @@ class AgreeingCosts:
         self._rates[(input_rate, output_rate)] = scaled
         return scaled
 
-    def millionths(self, usage: object, cost: object) -> tuple[int, str] | None:
+    def millionths(self, input_tokens: object, output_tokens: object,
+                   cost: object) -> tuple[int, str] | None:
         """(the recorded amount in millionths, its currency) when it agrees with the recorded
-        usage and price (an answered record's ``usage`` and ``cost`` details) and every field
-        has douane's form; None otherwise."""
-        if type(cost) is not dict or type(usage) is not dict:
+        usage (its ``input_tokens`` and ``output_tokens``, the usage being an object) and
+        price (``cost``, an answered record's) and every field has douane's form; None
+        otherwise."""
+        if type(cost) is not dict:
             return None
         price, amount, currency = cost.get("price"), cost.get("amount"), cost.get("currency")
         if type(price) is not dict or type(amount) is not str or type(currency) is not str \
                 or currency != price.get("currency"):
             return None
-        input_tokens, output_tokens = usage.get("input_tokens"), usage.get("output_tokens")
         input_rate, output_rate = price.get("input_per_million"), price.get("output_per_million")
         if type(input_tokens) is not int or type(output_tokens) is not int \
                 or input_tokens < 0 or output_tokens < 0 \

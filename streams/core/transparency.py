@@ -163,8 +163,8 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _tokens(usage: Mapping[str, Any], key: str) -> int:
-    value = usage.get(key)
+def _count(value: object) -> int:
+    """A recorded token count as the report adds it up: anything but a positive count, 0."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
@@ -387,8 +387,14 @@ def _answered(tally: Tally, scope: Scope, given_request_id: object, record_id: o
     jurisdiction = tally.forwarded_to.pop((_text(given_request_id) or "", provider), None) \
         or (declaration.jurisdiction if declaration is not None else UNKNOWN)
     hosting = declaration.hosting if declaration is not None else UNKNOWN
-    # most answers: checked in integers; the others (and any disagreement) with Decimal
-    agreeing = costs.millionths(usage, cost_fields)
+    if isinstance(usage, dict):
+        input_tokens, output_tokens = usage.get("input_tokens"), usage.get("output_tokens")
+        estimated = usage.get("estimated") is True
+        # most answers: checked in integers; the others (and disagreements) with Decimal
+        agreeing = costs.millionths(input_tokens, output_tokens, cost_fields)
+    else:
+        input_tokens = output_tokens = agreeing = None
+        estimated = False
     cost = None
     if agreeing is None:
         try:
@@ -399,15 +405,14 @@ def _answered(tally: Tally, scope: Scope, given_request_id: object, record_id: o
             tally.disagreeing.append((str(record_id), f"recorded cost "
                                       f"{format_amount(cost[0])} {cost[2]}, recomputed "
                                       f"{format_amount(cost[1])}"))
-    tokens: Mapping[str, Any] = usage if isinstance(usage, dict) else {}
     key = (provider, model, jurisdiction, hosting)
     row = scope.usage.get(key)
     if row is None:
         row = scope.usage[key] = UsageRow()
     row.answers += 1
-    row.input_tokens += _tokens(tokens, "input_tokens")
-    row.output_tokens += _tokens(tokens, "output_tokens")
-    row.estimated += tokens.get("estimated") is True
+    row.input_tokens += _count(input_tokens)
+    row.output_tokens += _count(output_tokens)
+    row.estimated += estimated
     if agreeing is not None:
         row.millionths[agreeing[1]] = row.millionths.get(agreeing[1], 0) + agreeing[0]
     elif cost is None:
