@@ -48,6 +48,7 @@ from streams.core.pricing import usage_and_cost
 from streams.core.transparency import (
     DETAIL_FIELDS,
     MISSING,
+    NAMED_KINDS,
     PRESENCE_MATTERS,
     tally_report_records,
 )
@@ -157,11 +158,13 @@ def main() -> None:
                   lambda: sum(1 for _ in reader.query(AuditQuery())))
         timed("reading the report's fields (SQL, small JSON)", size,
               lambda: sum(1 for _ in reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS,
-                                                        None, None, None, MISSING)))
+                                                        None, None, None, MISSING,
+                                                        NAMED_KINDS)))
         tally = timed("reading the fields and the figures (no checkpoint)", size,
                       lambda: tally_report_records(
                           (r for _, r in reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS,
-                                                            None, None, None, MISSING)),
+                                                            None, None, None, MISSING,
+                                                            NAMED_KINDS)),
                           loaded))
     print(f"  {tally.replayed:,} replays for "
           f"{sum(e.routed for e in tally.scopes['overall'].exits.values()):,} decisions routed")

@@ -73,6 +73,9 @@ DETAIL_FIELDS: Mapping[str, tuple[str, ...]] = {
 # named none (``requested_classification`` missing), not when it named null.
 PRESENCE_MATTERS = "requested_classification"
 TOP_FIELDS = ("kind", "tenant", "request_id", "record_id")
+# the kinds whose record id the report may name (an answer whose cost disagrees); of the others
+# a reader may give None
+NAMED_KINDS = frozenset({"answered"})
 # the value of PRESENCE_MATTERS in a record that lacks it (any other missing field: None)
 MISSING: Final = object()
 # (kind, tenant, request_id, record_id, the values of its kind's DETAIL_FIELDS in that order),

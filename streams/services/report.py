@@ -39,6 +39,7 @@ from streams.core.loaded_policy import LoadedPolicy
 from streams.core.transparency import (
     DETAIL_FIELDS,
     MISSING,
+    NAMED_KINDS,
     PRESENCE_MATTERS,
     REPORT_FORMAT,
     ReportRecord,
@@ -144,7 +145,8 @@ def report_from_log(settings: Settings, period: Period, progress: Progress | Non
         else:
             figures = compute_report_from_records(
                 picked(reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS, period.since,
-                                          period.until, period.tenant, MISSING)),
+                                          period.until, period.tenant, MISSING,
+                                          NAMED_KINDS)),
                 in_force.loaded, progress)
         latest = reader.latest_checkpoint()
     checkpoint = _covering(settings, latest, last_seq)

@@ -17,7 +17,7 @@ and the last seq of the period, so neither database holds a million rows at once
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import Any
 
 from streams.adapters.audit.protocols import AuditStoreCorruptError
@@ -26,7 +26,9 @@ PAGE = 5000  # records per statement
 # the decoder's own scanner (C), without the checks ``loads`` makes around it
 _DECODER = json.JSONDecoder()
 _scan: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
-TOP = ("kind", "tenant", "request_id", "record_id", "occurred_at")  # read from every record
+TOP = ("kind", "tenant", "request_id")  # read from every record
+# read when a period or tenant is given (the signed fields checked), and of the kinds asked for
+CHECKED, NAMED = ("occurred_at",), ("record_id",)
 # kind, tenant, request_id, record_id (as signed), and the values of the details' fields of
 # its kind, in the order asked for
 FieldRecord = tuple[object, object, object, object, Sequence[object]]
@@ -48,15 +50,24 @@ def _present(dialect: str, field: str) -> str:
     return f"json_type(t, '$.{field}') IS NOT NULL"
 
 
+def _top(kind: str | None, checked: bool, named: Collection[str]) -> list[str]:
+    """The top-level fields read of a record of ``kind`` (None: of a kind not asked for), in
+    the order :func:`read` takes them."""
+    return [*TOP, *(CHECKED if checked else ()), *(NAMED if kind in named else ())]
+
+
 def statement(dialect: str, by_kind: Mapping[str, Sequence[str]], presence: str,
-              since: str | None, until: str | None,
-              tenant: str | None) -> tuple[str, tuple[object, ...]]:
+              since: str | None, until: str | None, tenant: str | None,
+              named: Collection[str] = ()) -> tuple[str, tuple[object, ...]]:
     """One page's SELECT and the period's parameters; two more follow them: the seq after
     which and the seq up to which. It gives seq, the kind column, the picked fields as a JSON
     array (NULL: the columns place the record outside the period), and whether ``presence``
-    is there (for the kinds that read it)."""
+    is there (for the kinds that read it). The record id is picked of the kinds ``named``
+    only, the signed moment only when a period or tenant is given."""
+    checked = since is not None or until is not None or tenant is not None
     cases = " ".join(
-        f"WHEN '{kind}' THEN {_picks(dialect, [*TOP, *(f'details.{f}' for f in fields)])}"
+        f"WHEN '{kind}' THEN "
+        f"{_picks(dialect, [*_top(kind, checked, named), *(f'details.{f}' for f in fields)])}"
         for kind, fields in by_kind.items())
     within: list[str] = []
     params: list[object] = []
@@ -66,7 +77,7 @@ def statement(dialect: str, by_kind: Mapping[str, Sequence[str]], presence: str,
             within.append(clause)
             params.append(value)
     decisions = ", ".join(f"'{kind}'" for kind, fields in by_kind.items() if presence in fields)
-    picked = f"CASE kind {cases} ELSE {_picks(dialect, TOP)} END"
+    picked = f"CASE kind {cases} ELSE {_picks(dialect, _top(None, checked, named))} END"
     flag = (f"CASE WHEN kind IN ({decisions}) THEN {_present(dialect, 'details.' + presence)} "
             "END") if decisions else "NULL"
     if within:
@@ -103,19 +114,22 @@ def seq_range(fetch: Fetch, since: str | None, until: str | None,
 
 def read(fetch: Fetch, dialect: str, by_kind: Mapping[str, Sequence[str]], presence: str,
          since: str | None, until: str | None, tenant: str | None,
-         missing: object = None) -> Iterator[tuple[int, FieldRecord]]:
+         missing: object = None, named: Collection[str] = ()
+         ) -> Iterator[tuple[int, FieldRecord]]:
     """(seq, (kind, tenant, request_id, record_id, the values of the details' fields of its
     kind in ``by_kind``, in that order)) of each record of the period, in seq order. A
     details field missing from the record is read as null (the same to the report), except
-    ``presence``, read as ``missing`` when the record lacks it. The period is checked on the
-    signed fields too, as ``query`` checks its filters."""
+    ``presence``, read as ``missing`` when the record lacks it. The record id is read of
+    the kinds ``named`` only (None for the others). The period is checked on the signed
+    fields too, as ``query`` checks its filters."""
     bounds = seq_range(fetch, since, until, tenant)
     if bounds is None:
         return
     first, last = bounds
-    sql, params = statement(dialect, by_kind, presence, since, until, tenant)
+    sql, params = statement(dialect, by_kind, presence, since, until, tenant, named)
     after = first - 1
     checked = since is not None or until is not None or tenant is not None
+    top = len(TOP) + checked  # where a named kind's record id sits
     # where ``presence`` sits among each kind's values (the kinds that read it)
     place = {kind: list(fields).index(presence) for kind, fields in by_kind.items()
              if presence in fields}
@@ -128,18 +142,21 @@ def read(fetch: Fetch, dialect: str, by_kind: Mapping[str, Sequence[str]], prese
                 continue
             # the database wrote the array: valid JSON, so the C scanner alone reads it
             values = _scan(picked, 0)[0] if isinstance(picked, str) else picked
-            kind, tenant_, request_id, record_id, occurred_at = values[:5]
+            kind, tenant_, request_id = values[0], values[1], values[2]
             if kind != column_kind:
                 raise AuditStoreCorruptError(
                     f"record {seq}: its kind column differs from its signed payload; run "
                     "`douane audit verify`")
             if checked:
-                occurred = "" if occurred_at is None else str(occurred_at)
+                occurred = "" if values[3] is None else str(values[3])
                 if ((since is not None and occurred < since)
                         or (until is not None and occurred >= until)
                         or (tenant is not None and tenant_ != tenant)):
                     continue
-            details = values[5:]
+            if kind in named:
+                record_id, details = values[top], values[top + 1:]
+            else:
+                record_id, details = None, values[top:]
             if not present and kind in place:
                 details[place[kind]] = missing
             yield seq, (kind, tenant_, request_id, record_id, details)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
@@ -235,7 +235,8 @@ class SqlRecords:
 
     def read_fields(self, by_kind: Mapping[str, Sequence[str]], presence: str,
                     since: str | None, until: str | None, tenant: str | None,
-                    missing: object = None) -> Iterator[tuple[int, fields.FieldRecord]]:
+                    missing: object = None, named: Collection[str] = (),
+                    ) -> Iterator[tuple[int, fields.FieldRecord]]:
         """A few fields of each record of a period, picked out of the stored signed bytes by
         the database (see ``fields.read``), in seq order."""
         def fetch(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
@@ -243,7 +244,7 @@ class SqlRecords:
                 return self._db.values(sql, params)
 
         return fields.read(fetch, self._db.dialect, by_kind, presence, since, until, tenant,
-                           missing)
+                           missing, named)
 
     def tenants(self) -> list[str]:
         """Every tenant named in the log (an indexed column: cheap)."""
