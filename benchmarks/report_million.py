@@ -162,10 +162,8 @@ def main() -> None:
                                                         NAMED_KINDS)))
         tally = timed("reading the fields and the figures (no checkpoint)", size,
                       lambda: tally_report_records(
-                          (r for _, r in reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS,
-                                                            None, None, None, MISSING,
-                                                            NAMED_KINDS)),
-                          loaded))
+                          reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS, None, None,
+                                             None, MISSING, NAMED_KINDS), loaded))
     print(f"  {tally.replayed:,} replays for "
           f"{sum(e.routed for e in tally.scopes['overall'].exits.values()):,} decisions routed")
     report = timed("the report from the log (douane report)", size,

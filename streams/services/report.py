@@ -42,7 +42,6 @@ from streams.core.transparency import (
     NAMED_KINDS,
     PRESENCE_MATTERS,
     REPORT_FORMAT,
-    ReportRecord,
     compute_report,
     compute_report_from_records,
 )
@@ -131,11 +130,9 @@ def report_from_log(settings: Settings, period: Period, progress: Progress | Non
             last_seq = record.seq
             yield record.payload
 
-    def picked(rows: Iterable[tuple[int, ReportRecord]]) -> Iterator[ReportRecord]:
+    def read_up_to(seq: int) -> None:
         nonlocal last_seq
-        for seq, record in rows:
-            last_seq = seq
-            yield record
+        last_seq = seq
 
     with open_audit_reader(settings) as reader, _collector_paused():
         if verify_records:
@@ -144,9 +141,9 @@ def report_from_log(settings: Settings, period: Period, progress: Progress | Non
             figures = compute_report(payloads(reader.query(query)), in_force.loaded, progress)
         else:
             figures = compute_report_from_records(
-                picked(reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS, period.since,
-                                          period.until, period.tenant, MISSING,
-                                          NAMED_KINDS)),
+                reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS, period.since,
+                                   period.until, period.tenant, MISSING, NAMED_KINDS,
+                                   read_up_to),
                 in_force.loaded, progress)
         latest = reader.latest_checkpoint()
     checkpoint = _covering(settings, latest, last_seq)

@@ -114,14 +114,15 @@ def seq_range(fetch: Fetch, since: str | None, until: str | None,
 
 def read(fetch: Fetch, dialect: str, by_kind: Mapping[str, Sequence[str]], presence: str,
          since: str | None, until: str | None, tenant: str | None,
-         missing: object = None, named: Collection[str] = ()
-         ) -> Iterator[tuple[int, FieldRecord]]:
-    """(seq, (kind, tenant, request_id, record_id, the values of the details' fields of its
-    kind in ``by_kind``, in that order)) of each record of the period, in seq order. A
-    details field missing from the record is read as null (the same to the report), except
-    ``presence``, read as ``missing`` when the record lacks it. The record id is read of
-    the kinds ``named`` only (None for the others). The period is checked on the signed
-    fields too, as ``query`` checks its filters."""
+         missing: object = None, named: Collection[str] = (),
+         read_up_to: Callable[[int], None] | None = None) -> Iterator[FieldRecord]:
+    """(kind, tenant, request_id, record_id, the values of the details' fields of its kind in
+    ``by_kind``, in that order) of each record of the period, in seq order. A details field
+    missing from the record is read as null (the same to the report), except ``presence``,
+    read as ``missing`` when the record lacks it. The record id is read of the kinds
+    ``named`` only (None for the others). The period is checked on the signed fields too, as
+    ``query`` checks its filters. ``read_up_to(seq)`` is told, after each page, the seq of
+    the last record given so far."""
     bounds = seq_range(fetch, since, until, tenant)
     if bounds is None:
         return
@@ -133,6 +134,7 @@ def read(fetch: Fetch, dialect: str, by_kind: Mapping[str, Sequence[str]], prese
     # where ``presence`` sits among each kind's values (the kinds that read it)
     place = {kind: list(fields).index(presence) for kind, fields in by_kind.items()
              if presence in fields}
+    given = 0  # the seq of the last record given
     while after < last:
         rows = fetch(sql, (*params, after, last))
         if not rows:
@@ -159,5 +161,8 @@ def read(fetch: Fetch, dialect: str, by_kind: Mapping[str, Sequence[str]], prese
                 record_id, details = None, values[top:]
             if not present and kind in place:
                 details[place[kind]] = missing
-            yield seq, (kind, tenant_, request_id, record_id, details)
+            given = seq
+            yield kind, tenant_, request_id, record_id, details
         after = int(rows[-1][0])
+        if read_up_to is not None and given:
+            read_up_to(given)

@@ -236,7 +236,8 @@ class SqlRecords:
     def read_fields(self, by_kind: Mapping[str, Sequence[str]], presence: str,
                     since: str | None, until: str | None, tenant: str | None,
                     missing: object = None, named: Collection[str] = (),
-                    ) -> Iterator[tuple[int, fields.FieldRecord]]:
+                    read_up_to: Callable[[int], None] | None = None,
+                    ) -> Iterator[fields.FieldRecord]:
         """A few fields of each record of a period, picked out of the stored signed bytes by
         the database (see ``fields.read``), in seq order."""
         def fetch(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
@@ -244,7 +245,7 @@ class SqlRecords:
                 return self._db.values(sql, params)
 
         return fields.read(fetch, self._db.dialect, by_kind, presence, since, until, tenant,
-                           missing, named)
+                           missing, named, read_up_to)
 
     def tenants(self) -> list[str]:
         """Every tenant named in the log (an indexed column: cheap)."""
