@@ -207,10 +207,18 @@ class _Replays:
 
     def _findings(self, listed: object) -> tuple[bool, tuple[Any, ...]]:
         """(whether two findings of one message overlap, the findings' part of the key)."""
+        if not listed or not isinstance(listed, list):  # most requests: nothing found
+            return False, ()
+        if len(listed) == 1:  # the next most: one finding, overlapping none
+            only = listed[0]
+            if isinstance(only, (dict, Mapping)):
+                kind = only.get("type")
+                return False, (((kind, self._reached(only.get("score"))),)
+                               if kind in self.blockable else ())
+            return False, ()
         # parsed JSON: a dict is checked first (an ABC check costs more, per finding)
-        found = [f for f in listed if isinstance(f, (dict, Mapping))] \
-            if isinstance(listed, list) else []
-        if not found:  # most requests: nothing found
+        found = [f for f in listed if isinstance(f, (dict, Mapping))]
+        if not found:
             return False, ()
         overlapping = False
         if len(found) > 1:  # (a loop, not any(): a million decisions)
@@ -383,9 +391,11 @@ def _answered(tally: Tally, scope: Scope, given_request_id: object, record_id: o
               values: Sequence[object], declared: Mapping[str, Any], costs: AgreeingCosts
               ) -> None:
     """An answered record; ``values``: its provider, model, usage and cost."""
-    given_provider, given_model, usage, cost_fields = values
-    provider = _text(given_provider) or UNKNOWN
-    model = _text(given_model) or UNKNOWN
+    provider, model, usage, cost_fields = values
+    if not isinstance(provider, str) or not provider:
+        provider = UNKNOWN
+    if not isinstance(model, str) or not model:
+        model = UNKNOWN
     declaration = declared.get(provider)
     jurisdiction = tally.forwarded_to.pop((_text(given_request_id) or "", provider), None) \
         or (declaration.jurisdiction if declaration is not None else UNKNOWN)
