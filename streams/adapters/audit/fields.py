@@ -23,6 +23,7 @@ from typing import Any
 from streams.adapters.audit.protocols import AuditStoreCorruptError
 
 PAGE = 5000  # records per statement
+MAPPED_BYTES = 1 << 31  # SQLite: how much of the file is read through a memory map (its cap)
 # the decoder's own scanner (C), without the checks ``loads`` makes around it
 _DECODER = json.JSONDecoder()
 _scan: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]

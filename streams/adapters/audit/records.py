@@ -244,6 +244,11 @@ class SqlRecords:
             with self._lock:
                 return self._db.values(sql, params)
 
+        if self._db.dialect == "sqlite":
+            # the read goes through the whole file once: mapped, its pages are not copied by
+            # a system call each (a quarter of a second of CPU over a million records)
+            with self._lock:
+                self._db.execute(f"PRAGMA mmap_size = {fields.MAPPED_BYTES}")
         return fields.read(fetch, self._db.dialect, by_kind, presence, since, until, tenant,
                            missing, named, read_up_to)
 
