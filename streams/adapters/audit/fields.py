@@ -11,7 +11,9 @@ out is not read, a record they let in is checked against its own signed fields),
 the read: run ``douane audit verify``).
 
 Records are read in seq order, in pages of :data:`PAGE` by seq (keyset), between the first
-and the last seq of the period, so neither database holds a million rows at once.
+and the last seq of the period, so neither database holds a million rows at once. Of each
+record only what is asked for is picked: the record id only of the kinds named, the signed
+moment only when a period or tenant is given (every picked path costs, a million times).
 """
 
 from __future__ import annotations
