@@ -45,7 +45,13 @@ from streams.core.keyring import WORKER
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import Finding
 from streams.core.pricing import usage_and_cost
-from streams.core.transparency import DETAIL_FIELDS, PRESENCE_MATTERS, tally_report_records
+from streams.core.transparency import (
+    DETAIL_FIELDS,
+    MISSING,
+    NAMED_KINDS,
+    PRESENCE_MATTERS,
+    tally_report_records,
+)
 from streams.core.usage import TokenUsage
 from streams.services.audit_log import open_writer
 from streams.services.report import Period, report_from_log
@@ -152,11 +158,12 @@ def main() -> None:
                   lambda: sum(1 for _ in reader.query(AuditQuery())))
         timed("reading the report's fields (SQL, small JSON)", size,
               lambda: sum(1 for _ in reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS,
-                                                        None, None, None)))
+                                                        None, None, None, MISSING,
+                                                        NAMED_KINDS)))
         tally = timed("reading the fields and the figures (no checkpoint)", size,
                       lambda: tally_report_records(
-                          (r for _, r in reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS,
-                                                            None, None, None)), loaded))
+                          reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS, None, None,
+                                             None, MISSING, NAMED_KINDS), loaded))
     print(f"  {tally.replayed:,} replays for "
           f"{sum(e.routed for e in tally.scopes['overall'].exits.values()):,} decisions routed")
     report = timed("the report from the log (douane report)", size,

@@ -18,6 +18,7 @@ alone, without the policy.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -136,3 +137,70 @@ def _tokens(usage: Mapping[str, Any], key: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise UnreadableCost(f"usage.{key} is not a token count")
     return value
+
+
+# the forms douane writes: an amount to the millionth, a price per million without sign or
+# exponent (other forms are read with Decimal, by recorded_cost)
+_AMOUNT = re.compile(r"[0-9]+\.[0-9]{6}")
+_RATE = re.compile(r"([0-9]+)(?:\.([0-9]{1,9}))?")
+# below this, every product and sum recorded_cost makes in Decimal (28 digits) is exact
+_EXACT_BELOW = 10 ** 20
+
+
+class AgreeingCosts:
+    """The per-answer check of :func:`recorded_cost` (does the recorded amount equal the one
+    recomputed from the recorded usage and price?) in integer millionths, for the report's
+    million answers: :meth:`millionths` gives the recorded amount in millionths when the
+    record has the form douane writes (amount ``"d.dddddd"``, prices as plain decimals, token
+    counts) and the amount agrees, else None - then :func:`recorded_cost` reads the record
+    and says what is wrong. The rounding is the module's: half-up to the millionth of
+    (input tokens x input price + output tokens x output price) / 1 000 000, exactly."""
+
+    def __init__(self) -> None:
+        # (input price, output price) as recorded -> (input, output) scaled to one
+        # denominator, the denominator; None: not a form read here
+        self._rates: dict[tuple[str, str], tuple[int, int, int] | None] = {}
+
+    def _scaled(self, input_rate: str, output_rate: str) -> tuple[int, int, int] | None:
+        found = self._rates.get((input_rate, output_rate), False)
+        if found is not False:
+            return found  # type: ignore[return-value]
+        parts = [_RATE.fullmatch(input_rate), _RATE.fullmatch(output_rate)]
+        scaled: tuple[int, int, int] | None = None
+        if parts[0] is not None and parts[1] is not None:
+            places = max(len(part.group(2) or "") for part in parts if part is not None)
+            numerators = [int(part.group(1) + (part.group(2) or "").ljust(places, "0"))
+                          for part in parts if part is not None]
+            scaled = (numerators[0], numerators[1], 10 ** places)
+        self._rates[(input_rate, output_rate)] = scaled
+        return scaled
+
+    def millionths(self, input_tokens: object, output_tokens: object,
+                   cost: object) -> tuple[int, str] | None:
+        """(the recorded amount in millionths, its currency) when it agrees with the recorded
+        usage (its ``input_tokens`` and ``output_tokens``, the usage being an object) and
+        price (``cost``, an answered record's) and every field has douane's form; None
+        otherwise."""
+        if type(cost) is not dict:
+            return None
+        price, amount, currency = cost.get("price"), cost.get("amount"), cost.get("currency")
+        if type(price) is not dict or type(amount) is not str or type(currency) is not str \
+                or currency != price.get("currency"):
+            return None
+        input_rate, output_rate = price.get("input_per_million"), price.get("output_per_million")
+        if type(input_tokens) is not int or type(output_tokens) is not int \
+                or input_tokens < 0 or output_tokens < 0 \
+                or type(input_rate) is not str or type(output_rate) is not str \
+                or _AMOUNT.fullmatch(amount) is None:
+            return None
+        scaled = self._scaled(input_rate, output_rate)
+        if scaled is None:
+            return None
+        input_scaled, output_scaled, denominator = scaled
+        # the exact cost in millionths is exact / denominator; half-up to a whole millionth
+        exact = input_tokens * input_scaled + output_tokens * output_scaled
+        if exact >= _EXACT_BELOW:
+            return None
+        recomputed = (2 * exact + denominator) // (2 * denominator)
+        recorded = int(amount[:-7] + amount[-6:])
+        return (recorded, currency) if recorded == recomputed else None

@@ -4,8 +4,9 @@ the data went, and how dependent a period's traffic is on any one provider.
 Pure: no I/O. :func:`compute_report` reads audit record payloads (as signed), in log order,
 once; of each it reads only ``kind``, ``tenant``, ``request_id``, ``record_id`` and the fields
 of ``details`` that :data:`DETAIL_FIELDS` names for its kind (:func:`report_record`), so that
-a reader can give it just those (:func:`compute_report_from_records`: the audit log's fast
-path reads them with SQL from the stored signed bytes). It sums per tenant and overall:
+a reader can give it just those, by place (:func:`compute_report_from_records`: the audit
+log's fast path reads them with SQL from the stored signed bytes; the record id only of the
+kinds in :data:`NAMED_KINDS`). It sums per tenant and overall:
 
 - **requests**: decided (``admitted`` + ``blocked``), ``rejected`` at intake, ``failed``
   (admitted, no answer), ``answered``;
@@ -37,15 +38,15 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from itertools import pairwise
-from typing import Any
+from typing import Any, Final
 
 from streams.core.loaded_policy import LoadedPolicy
-from streams.core.pricing import UnreadableCost, format_amount, recorded_cost
+from streams.core.pricing import AgreeingCosts, UnreadableCost, format_amount, recorded_cost
 from streams.core.replay import replay
 
 REPORT_FORMAT = "douane.transparency-report/v1"
@@ -73,19 +74,32 @@ DETAIL_FIELDS: Mapping[str, tuple[str, ...]] = {
 # named none (``requested_classification`` missing), not when it named null.
 PRESENCE_MATTERS = "requested_classification"
 TOP_FIELDS = ("kind", "tenant", "request_id", "record_id")
-# (kind, tenant, request_id, record_id, the details' fields of DETAIL_FIELDS it has), as the
-# payload holds them (any JSON value)
-ReportRecord = tuple[object, object, object, object, Mapping[str, Any]]
+# the kinds whose record id the report may name (an answer whose cost disagrees); of the others
+# a reader may give None
+NAMED_KINDS = frozenset({"answered"})
+# the value of PRESENCE_MATTERS in a record that lacks it (any other missing field: None)
+MISSING: Final = object()
+# (kind, tenant, request_id, record_id, the values of its kind's DETAIL_FIELDS in that order),
+# as the payload holds them (any JSON value; a missing one None, or MISSING): values by
+# place, not in a dict, as a million records are read
+ReportRecord = tuple[object, object, object, object, Sequence[object]]
 
 
 def report_record(payload: Mapping[str, Any]) -> ReportRecord:
     """What the report reads of a signed payload."""
     kind, details = payload.get("kind"), payload.get("details")
     fields = DETAIL_FIELDS.get(kind, ()) if isinstance(kind, str) else ()
-    read = {name: details[name] for name in fields if name in details} \
-        if fields and isinstance(details, dict) else {}
+    given: Mapping[str, Any] = details if isinstance(details, dict) else {}
+    values = tuple(given.get(name, MISSING) if name == PRESENCE_MATTERS else given.get(name)
+                   for name in fields)
     return (kind, payload.get("tenant"), payload.get("request_id"), payload.get("record_id"),
-            read)
+            values)
+
+
+def decision_details(values: Sequence[object]) -> dict[str, Any]:
+    """A decision's values (DECISION_FIELDS) as the details a replay reads."""
+    return {name: value for name, value in zip(DECISION_FIELDS, values, strict=True)
+            if value is not MISSING}
 
 
 @dataclass
@@ -96,6 +110,9 @@ class UsageRow:
     estimated: int = 0
     unpriced: int = 0
     cost: dict[str, Decimal] = field(default_factory=dict)  # currency -> amount as recorded
+    # currency -> amounts in millionths that agree with their usage (AgreeingCosts), added
+    # to ``cost`` at the end of the pass: integers add up faster than Decimals
+    millionths: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -150,8 +167,8 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _tokens(usage: Mapping[str, Any], key: str) -> int:
-    value = usage.get(key)
+def _count(value: object) -> int:
+    """A recorded token count as the report adds it up: anything but a positive count, 0."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
@@ -191,10 +208,18 @@ class _Replays:
 
     def _findings(self, listed: object) -> tuple[bool, tuple[Any, ...]]:
         """(whether two findings of one message overlap, the findings' part of the key)."""
+        if not listed or not isinstance(listed, list):  # most requests: nothing found
+            return False, ()
+        if len(listed) == 1:  # the next most: one finding, overlapping none
+            only = listed[0]
+            if isinstance(only, (dict, Mapping)):
+                kind = only.get("type")
+                return False, (((kind, self._reached(only.get("score"))),)
+                               if kind in self.blockable else ())
+            return False, ()
         # parsed JSON: a dict is checked first (an ABC check costs more, per finding)
-        found = [f for f in listed if isinstance(f, (dict, Mapping))] \
-            if isinstance(listed, list) else []
-        if not found:  # most requests: nothing found
+        found = [f for f in listed if isinstance(f, (dict, Mapping))]
+        if not found:
             return False, ()
         overlapping = False
         if len(found) > 1:  # (a loop, not any(): a million decisions)
@@ -215,25 +240,26 @@ class _Replays:
             kept.sort(key=repr)
         return overlapping, tuple(kept)
 
-    def key(self, details: Mapping[str, Any], tenant: str, gone: str) -> tuple[Any, ...]:
-        chars = details.get("prompt_chars")
+    def key(self, values: Sequence[object], tenant: str, gone: str) -> tuple[Any, ...]:
+        """The key of a decision's values (DECISION_FIELDS)."""
+        (_, classification, _, purpose, requested, model, chars, detection, language,
+         findings) = values
         # how many of the (sorted) limits it exceeds: which ones, as for scores
         size = bisect_left(self.limits, chars) if isinstance(chars, int) else (chars,)
-        overlapping, findings = self._findings(details.get("findings") or [])
-        return (tenant, gone, details.get("purpose"),
-                details.get("requested_classification", details.get("classification")),
-                details.get("requested_model"), size, details.get("detection"),
-                details.get("language"), overlapping, findings)
+        overlapping, kept = self._findings(findings or [])
+        return (tenant, gone, purpose, classification if requested is MISSING else requested,
+                model, size, detection, language, overlapping, kept)
 
-    def elsewhere(self, details: Mapping[str, Any], tenant: str, gone: str) -> str | None:
+    def elsewhere(self, values: Sequence[object], tenant: str, gone: str) -> str | None:
         """The provider the request would go to without ``gone``; None: it would be blocked."""
-        key = self.key(details, tenant, gone)
-        if key not in self.known:
+        key = self.key(values, tenant, gone)
+        known = self.known.get(key, MISSING)
+        if known is MISSING:
             self.replayed += 1
-            verdict = replay(self.loaded, details, tenant, unavailable=(gone,))
-            self.known[key] = verdict.provider.id if verdict.outcome == "forward" \
+            verdict = replay(self.loaded, decision_details(values), tenant, unavailable=(gone,))
+            known = self.known[key] = verdict.provider.id if verdict.outcome == "forward" \
                 and verdict.provider is not None else None
-        return self.known[key]
+        return known  # type: ignore[return-value]
 
 
 def tally_records(payloads: Iterable[Mapping[str, Any]], policy: LoadedPolicy | None,
@@ -252,50 +278,58 @@ def tally_report_records(records: Iterable[ReportRecord], policy: LoadedPolicy |
     no exit readiness). ``progress(n)`` is called every ``every`` records."""
     tally = Tally(policy.policy.jurisdiction if policy else None, policy is not None)
     replays = _Replays(policy) if policy is not None else None
+    costs = AgreeingCosts()
     declared = {p.id: p for p in policy.policy.providers} if policy is not None else {}
     # each record is added to its tenant's sums only (those without a tenant to their own),
-    # and overall is their total, added up at the end: half the additions per record
+    # and overall is their total, added up at the end: one scope per record
     unattributed = Scope()
-    scopes_by_tenant: dict[str | None, tuple[Scope, ...]] = {None: (unattributed,)}
+    scope_of: dict[str | None, Scope] = {None: unattributed}
     forwarded_to, personal_requests = tally.forwarded_to, tally.personal_requests
     count = 0
-    for kind, given_tenant, given_request_id, record_id, details in records:
+    for kind, given_tenant, given_request_id, record_id, values in records:
         count += 1
         if progress is not None and count % every == 0:
             progress(count)
         tenant = given_tenant if isinstance(given_tenant, str) and given_tenant else None
-        scopes = scopes_by_tenant.get(tenant)
-        if scopes is None:
-            scopes = scopes_by_tenant[tenant] = tally.scopes_of(tenant)[1:]
+        scope = scope_of.get(tenant)
+        if scope is None:
+            scope = scope_of[tenant] = tally.scopes_of(tenant)[1]
         if kind == "forwarded":
-            provider = _text(details.get("provider")) or UNKNOWN
-            jurisdiction = _text(details.get("jurisdiction")) or UNKNOWN
-            request_id = _text(given_request_id) or ""
+            provider, jurisdiction = values
+            if not isinstance(provider, str) or not provider:
+                provider = UNKNOWN
+            if not isinstance(jurisdiction, str) or not jurisdiction:
+                jurisdiction = UNKNOWN
+            request_id = given_request_id \
+                if isinstance(given_request_id, str) and given_request_id else ""
             forwarded_to[(request_id, provider)] = jurisdiction
-            for scope in scopes:
-                scope.sent[(provider, jurisdiction)] += 1
+            scope.sent[(provider, jurisdiction)] += 1
             personal = personal_requests.get(request_id)
             if personal is not None:
                 personal[1].add(jurisdiction)
         elif kind == "answered":
-            _answered(tally, scopes, given_request_id, record_id, details, declared)
+            _answered(tally, scope, given_request_id, record_id, values, declared, costs)
         elif kind == "admitted" or kind == "blocked":
-            _decided(tally, scopes, kind == "admitted", given_request_id, details, tenant,
+            _decided(tally, scope, kind == "admitted", given_request_id, values, tenant,
                      replays)
         elif kind == "rejected":
-            for scope in scopes:
-                scope.rejected += 1
+            scope.rejected += 1
         elif kind == "failed":
-            for scope in scopes:
-                scope.failed += 1
+            scope.failed += 1
     tally.records = count
     tally.replayed = replays.replayed if replays is not None else 0
     overall = tally.scopes[OVERALL]
-    for own in scopes_by_tenant.values():
-        _add_up(overall, own[0])
+    for own in scope_of.values():
+        _add_up(overall, own)
+    for scope in tally.scopes.values():
+        for row in scope.usage.values():
+            for currency, millionths in row.millionths.items():
+                row.cost[currency] = row.cost.get(currency, Decimal(0)) \
+                    + Decimal(millionths).scaleb(-6)
+            row.millionths.clear()
     for tenant, reached in personal_requests.values():
-        for scope in tally.scopes_of(tenant):
-            scope.personal[frozenset(reached)] += 1
+        for each in tally.scopes_of(tenant):
+            each.personal[frozenset(reached)] += 1
     return tally
 
 
@@ -317,6 +351,8 @@ def _add_up(total: Scope, part: Scope) -> None:
         into.unpriced += row.unpriced
         for currency, amount in row.cost.items():
             into.cost[currency] = into.cost.get(currency, Decimal(0)) + amount
+        for currency, millionths in row.millionths.items():
+            into.millionths[currency] = into.millionths.get(currency, 0) + millionths
     total.sent.update(part.sent)
     for provider, exits in part.exits.items():
         into_exits = total.exits.get(provider)
@@ -327,68 +363,76 @@ def _add_up(total: Scope, part: Scope) -> None:
         into_exits.alternatives.update(exits.alternatives)
 
 
-def _decided(tally: Tally, scopes: tuple[Scope, ...], admitted: bool, given_request_id: object,
-             details: Mapping[str, Any], tenant: str | None, replays: _Replays | None) -> None:
-    for scope in scopes:
-        scope.decided += 1
-        if admitted:
-            scope.admitted += 1
-        else:
-            scope.blocked += 1
-    entities = details.get("entities")
-    request_id = _text(given_request_id)
-    if request_id is not None and tenant is not None and (
-            details.get("classification") in PERSONAL_CLASSIFICATIONS
+def _decided(tally: Tally, scope: Scope, admitted: bool, given_request_id: object,
+             values: Sequence[object], tenant: str | None, replays: _Replays | None) -> None:
+    """An admitted or blocked record; ``values``: its DECISION_FIELDS."""
+    scope.decided += 1
+    if admitted:
+        scope.admitted += 1
+    else:
+        scope.blocked += 1
+    provider, classification, entities = values[0], values[1], values[2]
+    if tenant is not None and isinstance(given_request_id, str) and given_request_id and (
+            classification in PERSONAL_CLASSIFICATIONS
             or (isinstance(entities, (dict, Mapping)) and any(entities.values()))):
-        tally.personal_requests[request_id] = (tenant, set())
-    provider = _text(details.get("provider"))
-    if not admitted or provider is None or tenant is None:
+        tally.personal_requests[given_request_id] = (tenant, set())
+    if not admitted or not isinstance(provider, str) or not provider or tenant is None:
         return
-    elsewhere = replays.elsewhere(details, tenant, provider) if replays is not None else None
-    for scope in scopes:
-        row = scope.exits.get(provider)
-        if row is None:
-            row = scope.exits[provider] = ExitRow()
-        row.routed += 1
-        if elsewhere is not None:
-            row.still_allowed += 1
-            row.alternatives[elsewhere] += 1
+    elsewhere = replays.elsewhere(values, tenant, provider) if replays is not None else None
+    row = scope.exits.get(provider)
+    if row is None:
+        row = scope.exits[provider] = ExitRow()
+    row.routed += 1
+    if elsewhere is not None:
+        row.still_allowed += 1
+        row.alternatives[elsewhere] += 1
 
 
-def _answered(tally: Tally, scopes: tuple[Scope, ...], given_request_id: object,
-              record_id: object, details: Mapping[str, Any], declared: Mapping[str, Any]
+def _answered(tally: Tally, scope: Scope, given_request_id: object, record_id: object,
+              values: Sequence[object], declared: Mapping[str, Any], costs: AgreeingCosts
               ) -> None:
-    provider = _text(details.get("provider")) or UNKNOWN
-    model = _text(details.get("model")) or UNKNOWN
+    """An answered record; ``values``: its provider, model, usage and cost."""
+    provider, model, usage, cost_fields = values
+    if not isinstance(provider, str) or not provider:
+        provider = UNKNOWN
+    if not isinstance(model, str) or not model:
+        model = UNKNOWN
     declaration = declared.get(provider)
     jurisdiction = tally.forwarded_to.pop((_text(given_request_id) or "", provider), None) \
         or (declaration.jurisdiction if declaration is not None else UNKNOWN)
     hosting = declaration.hosting if declaration is not None else UNKNOWN
-    try:
-        cost = recorded_cost(details)
-    except UnreadableCost as error:
-        tally.disagreeing.append((str(record_id), f"unreadable cost: {error}"))
-        cost = None
-    if cost is not None and cost[0] != cost[1]:
-        tally.disagreeing.append((str(record_id), f"recorded cost {format_amount(cost[0])} "
-                                  f"{cost[2]}, recomputed {format_amount(cost[1])}"))
-    recorded = details.get("usage")
-    usage: Mapping[str, Any] = recorded if isinstance(recorded, dict) else {}
-    input_tokens, output_tokens = _tokens(usage, "input_tokens"), _tokens(usage, "output_tokens")
-    estimated = usage.get("estimated") is True
+    if isinstance(usage, dict):
+        input_tokens, output_tokens = usage.get("input_tokens"), usage.get("output_tokens")
+        estimated = usage.get("estimated") is True
+        # most answers: checked in integers; the others (and disagreements) with Decimal
+        agreeing = costs.millionths(input_tokens, output_tokens, cost_fields)
+    else:
+        input_tokens = output_tokens = agreeing = None
+        estimated = False
+    cost = None
+    if agreeing is None:
+        try:
+            cost = recorded_cost({"usage": usage, "cost": cost_fields})
+        except UnreadableCost as error:
+            tally.disagreeing.append((str(record_id), f"unreadable cost: {error}"))
+        if cost is not None and cost[0] != cost[1]:
+            tally.disagreeing.append((str(record_id), f"recorded cost "
+                                      f"{format_amount(cost[0])} {cost[2]}, recomputed "
+                                      f"{format_amount(cost[1])}"))
     key = (provider, model, jurisdiction, hosting)
-    for scope in scopes:
-        row = scope.usage.get(key)
-        if row is None:
-            row = scope.usage[key] = UsageRow()
-        row.answers += 1
-        row.input_tokens += input_tokens
-        row.output_tokens += output_tokens
-        row.estimated += estimated
-        if cost is None:
-            row.unpriced += 1
-        else:
-            row.cost[cost[2]] = row.cost.get(cost[2], Decimal(0)) + cost[0]
+    row = scope.usage.get(key)
+    if row is None:
+        row = scope.usage[key] = UsageRow()
+    row.answers += 1
+    row.input_tokens += _count(input_tokens)
+    row.output_tokens += _count(output_tokens)
+    row.estimated += estimated
+    if agreeing is not None:
+        row.millionths[agreeing[1]] = row.millionths.get(agreeing[1], 0) + agreeing[0]
+    elif cost is None:
+        row.unpriced += 1
+    else:
+        row.cost[cost[2]] = row.cost.get(cost[2], Decimal(0)) + cost[0]
 
 
 # ------------------------------------------------------------------------------ figures

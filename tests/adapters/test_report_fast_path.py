@@ -201,3 +201,33 @@ def test_a_kind_column_that_differs_from_the_signed_record_stops_the_fast_path(
                                                               match="audit verify"):
         list(reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS, None, None, None))
     structlog.reset_defaults()
+
+
+@pytest.mark.parametrize("enabled_before", [True, False])
+def test_the_report_leaves_the_cycle_collector_as_it_found_it(
+        tmp_path: Path, enabled_before: bool) -> None:
+    import gc
+
+    from streams.services.report import _collector_paused
+
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(POLICY_TEXT)
+    settings = load_settings({"DOUANE_HOME": str(tmp_path / "home"),
+                              "DOUANE_POLICY": str(policy_file)})
+    write_log(settings, LOG, policy_file, timedelta(minutes=1))
+    was = gc.isenabled()
+    try:
+        if not enabled_before:
+            gc.disable()
+        with _collector_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled() is enabled_before
+        with pytest.raises(RuntimeError), _collector_paused():
+            raise RuntimeError("the figures failed")
+        assert gc.isenabled() is enabled_before
+        report_from_log(settings, Period(None, None))
+        assert gc.isenabled() is enabled_before
+    finally:
+        if was:
+            gc.enable()
+        structlog.reset_defaults()

@@ -3,6 +3,7 @@ currency, the rounding rule, and the recomputation of a recorded cost."""
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ import pytest
 
 from streams.core.policy import Price, Provider
 from streams.core.pricing import (
+    AgreeingCosts,
     UnreadableCost,
     answer_cost,
     cost_at,
@@ -136,3 +138,93 @@ def test_an_unreadable_cost_names_the_field(change: dict[str, Any], message: str
                                 datetime(2025, 8, 1, tzinfo=UTC)), **change}
     with pytest.raises(UnreadableCost, match=message):
         recorded_cost(details)
+
+
+def _reference(usage: object, cost: object) -> tuple[int, str] | None:
+    """What AgreeingCosts must give: the Decimal check's amount in millionths when it agrees
+    and has douane's form, else None (the report then takes the Decimal check)."""
+    try:
+        checked = recorded_cost({"usage": usage, "cost": cost})
+    except UnreadableCost:
+        return None
+    if checked is None or checked[0] != checked[1]:
+        return None
+    return int(checked[0] * 1_000_000), checked[2]
+
+
+def _millionths(usage: Any, cost: Any) -> tuple[int, str] | None:
+    return AgreeingCosts().millionths(usage.get("input_tokens"), usage.get("output_tokens"),
+                                      cost)
+
+
+@pytest.mark.parametrize(
+    ("tokens", "rates", "amount", "agrees"),
+    [
+        ((1, 0), ("0.5", "0"), "0.000001", True),   # half a millionth: rounded up
+        ((1, 0), ("0.5", "0"), "0.000000", False),  # ... not down
+        ((3, 0), ("0.5", "0"), "0.000002", True),   # 1.5 -> 2
+        ((1, 1), ("0.25", "0.25"), "0.000001", True),  # 0.5 -> 1, from both sides
+        ((1, 0), ("0.4999", "0"), "0.000000", True),
+        ((12_345, 678), ("0.1", "0.3"), "0.001438", True),
+        ((10 ** 6, 10 ** 6), ("2", "8"), "10.000000", True),
+        ((10 ** 6, 10 ** 6), ("2", "8"), "10.000001", False),
+        ((0, 0), ("0", "0"), "0.000000", True),
+    ],
+)
+def test_agreeing_costs_round_half_up_like_the_decimal_check(
+        tokens: tuple[int, int], rates: tuple[str, str], amount: str, agrees: bool) -> None:
+    usage = {"input_tokens": tokens[0], "output_tokens": tokens[1], "estimated": False}
+    cost = {"amount": amount, "currency": "EUR",
+            "price": {"currency": "EUR", "input_per_million": rates[0],
+                      "output_per_million": rates[1], "valid_from": "2025-01-01"}}
+    expected = (int(Decimal(amount) * 1_000_000), "EUR") if agrees else None
+    assert _millionths(usage, cost) == expected == _reference(usage, cost)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"amount": "0.0000010"},  # agrees for Decimal, not douane's form: Decimal decides
+        {"amount": 0.000001},
+        {"amount": "1e-6"},
+        {"currency": "USD"},
+        {"price": None},
+        {"price": {"currency": "EUR", "input_per_million": "5e-1", "output_per_million": "0"}},
+        {"price": {"currency": "EUR", "input_per_million": 0.5, "output_per_million": "0"}},
+        {"price": {"currency": "EUR", "input_per_million": "-0.5", "output_per_million": "0"}},
+        {"price": {"currency": "EUR", "output_per_million": "0"}},
+    ],
+)
+def test_agreeing_costs_leave_every_other_form_to_the_decimal_check(
+        change: dict[str, Any]) -> None:
+    usage = {"input_tokens": 1, "output_tokens": 0}
+    cost = {"amount": "0.000001", "currency": "EUR",
+            "price": {"currency": "EUR", "input_per_million": "0.5", "output_per_million": "0"},
+            **change}
+    assert _millionths(usage, cost) is None
+    for tokens in ({"input_tokens": True, "output_tokens": 0},
+                   {"input_tokens": -1, "output_tokens": 0}, {"output_tokens": 0}):
+        assert _millionths(tokens, {**cost, **change}) is None
+
+
+def test_agreeing_costs_equal_the_decimal_check_on_random_answers() -> None:
+    rng = random.Random(17)
+    checker = AgreeingCosts()
+    seen = {True: 0, False: 0}
+    for _ in range(20_000):
+        rates = [rng.choice(("0", "1", "2.5", "0.15", "0.125", "3.000000001", "12.34567"))
+                 for _ in range(2)]
+        usage = {"input_tokens": rng.randint(0, 10 ** rng.randint(1, 9)),
+                 "output_tokens": rng.randint(0, 10 ** rng.randint(1, 7))}
+        exact = (usage["input_tokens"] * Decimal(rates[0])
+                 + usage["output_tokens"] * Decimal(rates[1])) / 1_000_000
+        rounded = exact.quantize(Decimal("0.000001"), rounding="ROUND_HALF_UP")
+        off = rng.choice((0, 0, 0, Decimal("0.000001"), Decimal("-0.000001")))
+        amount = f"{rounded + off:f}"
+        cost = {"amount": amount, "currency": "EUR",
+                "price": {"currency": "EUR", "input_per_million": rates[0],
+                          "output_per_million": rates[1]}}
+        fast = checker.millionths(usage["input_tokens"], usage["output_tokens"], cost)
+        assert fast == _reference(usage, cost), (usage, cost)
+        seen[fast is not None] += 1
+    assert seen[True] > 5_000 and seen[False] > 2_000  # both outcomes were exercised

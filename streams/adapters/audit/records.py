@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
@@ -235,14 +235,22 @@ class SqlRecords:
 
     def read_fields(self, by_kind: Mapping[str, Sequence[str]], presence: str,
                     since: str | None, until: str | None, tenant: str | None,
-                    ) -> Iterator[tuple[int, fields.FieldRecord]]:
+                    missing: object = None, named: Collection[str] = (),
+                    read_up_to: Callable[[int], None] | None = None,
+                    ) -> Iterator[fields.FieldRecord]:
         """A few fields of each record of a period, picked out of the stored signed bytes by
         the database (see ``fields.read``), in seq order."""
         def fetch(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
             with self._lock:
                 return self._db.values(sql, params)
 
-        return fields.read(fetch, self._db.dialect, by_kind, presence, since, until, tenant)
+        if self._db.dialect == "sqlite":
+            # the read goes through the whole file once: mapped, its pages are not copied by
+            # a system call each (a quarter of a second of CPU over a million records)
+            with self._lock:
+                self._db.execute(f"PRAGMA mmap_size = {fields.MAPPED_BYTES}")
+        return fields.read(fetch, self._db.dialect, by_kind, presence, since, until, tenant,
+                           missing, named, read_up_to)
 
     def tenants(self) -> list[str]:
         """Every tenant named in the log (an indexed column: cheap)."""
