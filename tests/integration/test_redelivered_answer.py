@@ -68,16 +68,17 @@ async def deliver_again(stack: Stack, partition: TopicPartition, offset: int) ->
         await group.stop()
 
 
-async def forget_responses_of(stack: Stack, topic: str, request_id: str) -> None:
-    """Delete the partition the response of ``request_id`` went to, up to its end."""
+async def forget_responses_of(stack: Stack, topic: str, request_id: str,
+                              partitions: set[int]) -> None:
+    """Delete the partition the response of ``request_id`` went to (among ``partitions``, as
+    the worker's producer knows them), up to its end."""
     kafka = kafka_connection(stack.settings, "admin")
     admin = AIOKafkaAdminClient(**kafka.client_options())
     reader = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
     await start_client(admin, kafka, "the test's admin client")
     await start_client(reader, kafka, "the test's end-offset reader")
     try:
-        await reader.topics()
-        ordered = sorted(reader.partitions_for_topic(topic) or ())
+        ordered = sorted(partitions)
         partition = TopicPartition(
             topic, DefaultPartitioner()(request_id.encode(), ordered, ordered))
         end = (await reader.end_offsets([partition]))[partition]
@@ -125,7 +126,9 @@ async def test_a_forward_message_delivered_again_after_the_answer_gets_one_respo
 
             # as after a kill before Kafka had the response: it is not on its topic
             douane.stop("worker")
-            await forget_responses_of(douane, "douane.responses.city-of-lyon", request_id)
+            answers = "douane.responses.city-of-lyon"
+            await forget_responses_of(douane, answers, request_id,
+                                      await client.producer.partitions_for(answers))
             await deliver_again(douane, partition, offset)
             douane.start("worker", "worker")
 
