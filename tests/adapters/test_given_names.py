@@ -97,8 +97,11 @@ def test_signs_without_a_name_after_them(text: str) -> None:
     ("Nom et prénom : AKDENIZ Akgüneş\n", "fr", ["AKDENIZ Akgüneş"]),
     ("Demandeur : POTHANUN Nattawun\n", "fr", ["POTHANUN Nattawun"]),
     ("Applicant: Aissani\nIncome: none", "en", ["Aissani"]),
-    # the name an e-mail address is shown with
+    # the name an e-mail address is shown with, even a given name common as a word
     ("From: Lidya Rahayu <l.rahayu@example.org>", "en", ["Lidya Rahayu"]),
+    ("From: María Belmar <mb@example.org>", "en", ["María Belmar"]),
+    # a particle in capitals before the surname
+    ("Conjoint : VAN HENEGOUWEN Noa\n", "fr", ["HENEGOUWEN Noa"]),
     # after a title the first word is a name even when it is also a word
     ("Mrs. Salvo later wrote to us.", "en", ["Salvo"]),
     # "Me" (maître) in French; diacritics that the vowel list does not spell

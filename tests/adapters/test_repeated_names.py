@@ -31,9 +31,11 @@ def widen(text: str, value: str, *others: Finding) -> list[str]:
     # two words of the name side by side make one finding
     ("Yusuf Okafor wrote. Later Yusuf Okafor called again.", "Yusuf Okafor",
      ["Yusuf Okafor"]),
-    # in every message of the request
     ("Teetat Bunlerngsri asked; Bunlerngsri will call.", "Teetat Bunlerngsri",
      ["Bunlerngsri"]),
+    # beside a day, a month or a word opening the sentence
+    ("María Belmar wrote. On Monday Belmar will be away. Later Belmar called.",
+     "María Belmar", ["Belmar", "Belmar"]),
 ])
 def test_a_found_name_is_found_again(text: str, found: str, expected: list[str]) -> None:
     assert again(text, found) == expected
@@ -95,6 +97,7 @@ def test_names_from_the_e_mail_addresses_of_the_request() -> None:
     ("Attendees: Shukronova, Safiya (chair), A. Pölitz", "Safiya", "Shukronova, Safiya"),
     # particles and a word cut at an apostrophe
     ("the report of da Cunha was read", "Cunha", "da Cunha"),
+    ("Conjoint : VAN HENEGOUWEN Noa", "HENEGOUWEN Noa", "VAN HENEGOUWEN Noa"),
     ("request made with Asma’u Abubakar today", "u Abubakar", "Asma’u Abubakar"),
     # not over the words around a name
     ("Dear Teetat Kumsoontorn,", "Teetat Kumsoontorn", "Teetat Kumsoontorn"),

@@ -106,7 +106,7 @@ SURNAME_LAST_RUN = regex.compile(
     rf"(?<![\w'’-])(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD})?[ \u00a0]{CAPS_WORD})"
     r"(?![\w'’-])")
 SIGNED_WORD = regex.compile(ANY_NAME_WORD)
-CAPITALS_BESIDE = regex.compile(rf"{CAPS_WORD}[ \u00a0]$")
+CAPITALS_BESIDE = regex.compile(rf"({CAPS_WORD})[ \u00a0]$")
 CAPITALS_AFTER = regex.compile(rf"[ \u00a0]{CAPS_WORD}")
 SIGNED_RUNS = (TITLED_RUN, INITIALS_RUN, NAMED_RUN, DISPLAY_NAME_RUN)
 CAPITALS_RUNS = (SURNAME_FIRST_RUN, SURNAME_LAST_RUN)
@@ -273,10 +273,12 @@ class GivenNameRecognizer(LocalRecognizer):
             folded = word.group().casefold()
             if folded in NOT_A_SURNAME:
                 return None
-            # after a title, the first word is a name even when it is also a word ("Mrs.
-            # Salvo", "Me Seven"); elsewhere a common word ends the name ("Dr Smith Will")
+            # after a title (or before an e-mail address), the first word is a name even when
+            # it is also a word ("Mrs. Salvo", "Me Seven", "María Belmar <...>"); elsewhere a
+            # common word ends the name ("Dr Smith Will")
             # (and even when it is a function word of another language: "Mrs. Salvo")
-            titled = last is None and run.re in (TITLED_RUN, FRENCH_TITLED_RUN)
+            titled = last is None and run.re in (TITLED_RUN, FRENCH_TITLED_RUN,
+                                                 DISPLAY_NAME_RUN)
             common = self.given.get(word.group(), self.surnames.get(word.group(), 0.0)) \
                 > GIVEN_NAME_MAX_WORD_FREQUENCY and not titled
             function = folded in (function_words(self.supported_language) if titled
@@ -297,7 +299,8 @@ class GivenNameRecognizer(LocalRecognizer):
                or fold(w) in CALENDAR or not _pronounceable(w) for w in words):
             return None
         text = run.string
-        if CAPITALS_BESIDE.search(text, max(0, run.start() - 30), run.start()) or \
+        before = CAPITALS_BESIDE.search(text, max(0, run.start() - 30), run.start())
+        if (before is not None and before.group(1).casefold() not in PARTICLES) or \
                 CAPITALS_AFTER.match(text, run.end()):
             return None  # a heading or a table in capitals ("Contact VALENTINA COSTA")
         capitals = [w for w in words if w.isupper()]

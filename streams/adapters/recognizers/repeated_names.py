@@ -265,6 +265,8 @@ def _alone(text: str, match: regex.Match[str], pattern: regex.Pattern[str],
     if before is not None and SENTENCE_START.search(text, max(0, before.start(1) - 10),
                                                     before.start(1)):
         before = None  # capitalised because it opens a sentence: "Later Yusuf called"
+    if before is not None and fold(before.group(1)) in CALENDAR:
+        before = None  # "On Monday Belmar will be away"
     for neighbour in (before, WORD_AFTER.match(text, match.end())):
         if neighbour is not None and not pattern.fullmatch(neighbour.group(1)) \
                 and fold(neighbour.group(1)) not in function_words() \
