@@ -102,6 +102,7 @@ def test_names_from_the_e_mail_addresses_of_the_request() -> None:
     # not over the words around a name
     ("Dear Teetat Kumsoontorn,", "Teetat Kumsoontorn", "Teetat Kumsoontorn"),
     ("On Monday Akçay will be away", "Akçay", "Akçay"),
+    ("We moved from Cite El Farik What's your name?", "Cite El Farik", "Cite El Farik"),
     ("CATTLE CALVES HOGS Bloggs", "HOGS Bloggs", "HOGS Bloggs"),
     ("Please write to Sarah Lee Foundation staff.", "Sarah Lee", "Sarah Lee"),
 ])
@@ -117,7 +118,12 @@ def test_a_neighbour_another_finding_holds_is_left_to_it() -> None:
 
 def test_a_name_does_not_run_across_lines() -> None:
     assert widen("Applicant: Ochoa, Jeffrey\n\n- Form B2 sent", "Jeffrey\n\n- Form") == [
-        "Ochoa, Jeffrey", "Form"]
+        "Ochoa, Jeffrey"]
+    assert widen("Name: Anna Josefsen\nAddress: 12 Main St", "Anna Josefsen\nAddress") == [
+        "Anna Josefsen"]
+    # a later line that opens with a known name is a person too
+    assert widen("Attendees: Dubas, Hanna\n\nSafiya Shukronova opened", "Hanna\n\nSafiya "
+                 "Shukronova") == ["Dubas, Hanna", "Safiya Shukronova"]
 
 
 def test_overlapping_persons_are_one_with_the_best_score() -> None:

@@ -110,6 +110,7 @@ CAPITALS_BESIDE = regex.compile(rf"({CAPS_WORD})[ \u00a0]$")
 CAPITALS_AFTER = regex.compile(rf"[ \u00a0]{CAPS_WORD}")
 SIGNED_RUNS = (TITLED_RUN, INITIALS_RUN, NAMED_RUN, DISPLAY_NAME_RUN)
 CAPITALS_RUNS = (SURNAME_FIRST_RUN, SURNAME_LAST_RUN)
+CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY = 4.5
 # In a text written without capitals ("so karina called again"), capitals say nothing: a known
 # given name rare as a word opens a name there, and so does a title ("prof. duong").
 LOWER_WORD = regex.compile(r"(?<![\w'’@./-])\p{Ll}[\p{Ll}\p{M}]*(?:['’-]\p{Ll}[\p{Ll}\p{M}]*)*"
@@ -153,6 +154,7 @@ NOT_A_SURNAME = frozenset(
     clinic foundation trust fund association society club company corporation corp inc ltd llc
     group bank holdings records airlines airways motors press times post news journal herald
     party union council committee commission ministry department agency office court cup trophy
+    apt suite unit floor box
     award prize open championship league festival day week year prix grand army navy police
     force government senate congress parliament
     rue boulevard chemin allée impasse quai pont rivière lac mont montagne vallée île plage
@@ -313,8 +315,10 @@ class GivenNameRecognizer(LocalRecognizer):
                 capitals[0])):
             return None
         surname = capitals[0].title()
+        # a given name that is also a place or a word ("CHARLEROI Victoria") is not enough
         if self.surnames.get(surname, 99.0) <= GIVEN_NAME_MAX_WORD_FREQUENCY or any(
-                self._given_name(w) for w in others):
+                self._given_name(w) and self.given.get(w, 99.0)
+                <= CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY for w in others):
             start, end = run.span("name")
             return start, end
         return None

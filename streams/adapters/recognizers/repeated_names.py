@@ -116,13 +116,24 @@ def _merged(persons: list[Finding]) -> list[tuple[Finding, list[Finding]]]:
 
 
 def _lines(text: str, finding: Finding) -> list[Finding]:
-    """A name does not run across lines: "Jeffrey\n\n- Form" is "Jeffrey" and "Form"."""
+    """A name does not run across lines: "Jeffrey\n\n- Form" is "Jeffrey"; a later line stays
+    a person only when it opens with a known name ("Hanna\n\nSafiya Shukronova"), not with
+    the label, company or word NER ran on into ("Anna Josefsen\nAddress")."""
     if "\n" not in text[finding.start:finding.end]:
         return [finding]
-    return [Finding(finding.message_index, "PERSON", finding.start + m.start(),
-                    finding.start + m.end(), finding.score, finding.recognizer)
-            for m in regex.finditer(r"[\p{L}\p{M}](?:[^\n]*[\p{L}\p{M}])?",
-                                    text[finding.start:finding.end])]
+    pieces = [Finding(finding.message_index, "PERSON", finding.start + m.start(),
+                      finding.start + m.end(), finding.score, finding.recognizer)
+              for m in regex.finditer(r"[\p{L}\p{M}](?:[^\n]*[\p{L}\p{M}])?",
+                                      text[finding.start:finding.end])]
+    return pieces[:1] + [piece for piece in pieces[1:]
+                         if (first := NAME_WORD.match(text, piece.start)) is not None
+                         and _known_name(first.group())]
+
+
+def _known_name(word: str) -> bool:
+    """A given name or surname of the lexicon that is not a common word ("Phone" is both)."""
+    return (word in lexicon("given_names") or word in lexicon("surnames")) \
+        and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY)
 
 
 def _widened(text: str, finding: Finding, taken: set[int]) -> Finding:
@@ -176,6 +187,8 @@ def _ends_item(text: str, end: int) -> bool:
 
 def _part_of_name(word: str) -> bool:
     folded = fold(word)
+    if not _stands_alone(word) and not word.isupper():
+        return False  # "What's", "I'm", a title, a function word
     return len(word) >= MIN_LETTERS and folded not in TITLES and folded not in OPENERS \
         and folded not in CALENDAR and word.casefold() not in NOT_A_SURNAME \
         and word.casefold() not in function_words() and folded not in function_words() \
@@ -197,7 +210,9 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
         found = NAME_WORD.findall(texts[finding.message_index], finding.start, finding.end)
         # only from what is written like a name: "Liste des communes du Lot", taken for a
         # person somewhere, must not make every "Liste" a person
-        if len(found) > MAX_NAME_WORDS + 2 or not all(
+        # and from a name of two words or more: one word alone ("Bot:", "Apt") is too often
+        # a word NER took for a name
+        if len(found) < 2 or len(found) > MAX_NAME_WORDS + 2 or not all(
                 word[0].isupper() or word.casefold() in PARTICLES
                 or lower_case[finding.message_index] for word in found):
             continue
@@ -279,6 +294,10 @@ def _alone(text: str, match: regex.Match[str], pattern: regex.Pattern[str],
 
 def _stands_alone(word: str) -> bool:
     folded = word.casefold()
+    apostrophe = regex.search(r"['’]", word)
+    if apostrophe is not None and not (word[apostrophe.end():][:1].isupper()
+                                       and len(word) - apostrophe.end() >= MIN_LETTERS):
+        return False  # "I'm", "What's"; "O'Connor" stands alone
     return ((len(word) >= MIN_LETTERS and word[0].isupper() and not word.isupper()) or len(
                 word) >= MIN_LETTERS_ANY_CASE) \
         and folded not in TITLES and folded not in PARTICLES and folded not in NOT_A_SURNAME \
