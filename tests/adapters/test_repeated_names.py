@@ -131,3 +131,9 @@ def test_overlapping_persons_are_one_with_the_best_score() -> None:
     lexicon, ner = person(text, "BOŽIČ Veronika", 0.84), person(text, "Veronika", 0.85)
     (merged,) = widened([text], [ner, lexicon])
     assert (text[merged.start:merged.end], merged.score) == ("BOŽIČ Veronika", 0.85)
+
+
+def test_one_word_is_repeated_only_after_a_title() -> None:
+    text = "Please reply to Mrs Okonkwo today. Okonkwo wrote twice. Bot: hello. Bot said."
+    found = [person(text, "Okonkwo"), person(text, "Bot")]
+    assert [text[f.start:f.end] for f in later_mentions([text], found)] == ["Okonkwo"]

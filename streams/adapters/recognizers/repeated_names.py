@@ -65,6 +65,9 @@ MAILBOX_WORDS = frozenset("""info contact contacts support admin administration 
     recrutement recruitment booking reservation reservations enquiries inquiries question
     questions dpo privacy legal juridique housing logement citizen citoyens
     """.split())  # noqa: SIM905 - a word list reads better as text
+TITLE_BEFORE = regex.compile(r"(?<![\w.])(\p{L}+)\.?[ \u00a0]+$")
+TITLE_WORDS = frozenset(fold(t) for t in (*TITLES, "docteur", "maître", "me", "professor",
+                                          "madame", "monsieur"))
 PARTICLE_BEFORE = regex.compile(r"(?<![\w'’-])(\p{L}{1,4})[ \u00a0]$")
 COMMA_BEFORE = regex.compile(r"(\p{Lu}[\p{L}\p{M}'’-]*),[ \u00a0]$")
 COMMA_AFTER = regex.compile(r",[ \u00a0](\p{Lu}[\p{L}\p{M}'’-]*)(?![\w'’-])")
@@ -210,9 +213,12 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
         found = NAME_WORD.findall(texts[finding.message_index], finding.start, finding.end)
         # only from what is written like a name: "Liste des communes du Lot", taken for a
         # person somewhere, must not make every "Liste" a person
-        # and from a name of two words or more: one word alone ("Bot:", "Apt") is too often
-        # a word NER took for a name
-        if len(found) < 2 or len(found) > MAX_NAME_WORDS + 2 or not all(
+        # and from a name of two words or more, or one after a civility title ("Mrs Okonkwo"):
+        # one word alone ("Bot:", "Apt") is too often a word NER took for a name
+        text = texts[finding.message_index]
+        titled = TITLE_BEFORE.search(text, max(0, finding.start - 14), finding.start)
+        if (len(found) < 2 and not (titled and fold(titled.group(1)) in TITLE_WORDS)) \
+                or len(found) > MAX_NAME_WORDS + 2 or not all(
                 word[0].isupper() or word.casefold() in PARTICLES
                 or lower_case[finding.message_index] for word in found):
             continue
