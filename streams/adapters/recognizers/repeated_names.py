@@ -24,8 +24,7 @@ particles and function words ("de", "van"), institution words, and names common 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import lru_cache
+from collections.abc import Callable, Sequence
 
 import regex
 
@@ -92,11 +91,22 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
             continue  # merged into an earlier finding of the same name
         text = texts[merged.message_index]
         # a neighbour another finding holds is not taken ("Jean Dupont" beside "Paris")
-        taken = {i for f in (*others, *persons) if f.message_index == merged.message_index
-                 and f.score >= min_score and f is not merged
-                 for i in range(f.start, f.end)}
+        taken = _Taken([(f.start, f.end) for f in (*others, *persons)
+                        if f.message_index == merged.message_index
+                        and f.score >= min_score and f is not merged])
         out.extend(_widened(text, line, taken) for line in _lines(text, merged))
     return out
+
+
+class _Taken:
+    """The characters other findings hold (``in`` tests a position)."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self.spans = spans
+
+    def __contains__(self, position: object) -> bool:
+        return isinstance(position, int) and any(
+            start <= position < end for start, end in self.spans)
 
 
 def _merged(persons: list[Finding]) -> list[tuple[Finding, list[Finding]]]:
@@ -139,7 +149,7 @@ def _known_name(word: str) -> bool:
         and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY)
 
 
-def _widened(text: str, finding: Finding, taken: set[int]) -> Finding:
+def _widened(text: str, finding: Finding, taken: _Taken) -> Finding:
     start, end = finding.start, finding.end
     while start > 0 and (text[start - 1].isalpha() or text[start - 1] in "'’") \
             and not text[start].isspace():
@@ -231,21 +241,21 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
     out: list[Finding] = []
     for index, text in enumerate(texts):
         # in lower case only where the text is written without capitals ("so karina called")
-        pattern = _mentions(frozenset(forms | lower if lower_case[index] else forms))
+        names = forms | lower if lower_case[index] else forms
+
+        def is_name(word: str, names: set[str] = names, index: int = index) -> bool:
+            # a word of a found name, or a capitalised part of an e-mail address's name
+            return word in names or (bool(mailed) and (word[:1].isupper() or lower_case[
+                index]) and fold(word) in mailed)
+
         inside = [(f.start, f.end) for f in persons if f.message_index == index]
         spans: list[tuple[int, int]] = []
-        matches = list(pattern.finditer(text)) if forms else []
-        if mailed:  # the words of the text that are a part of an e-mail address's name
-            matches += [m for m in NAME_WORD_ALONE.finditer(text)
-                        if fold(m.group()) in mailed and (m.group()[0].isupper()
-                                                          or lower_case[index])]
-            matches.sort(key=lambda m: m.start())
-        for match in matches:
+        for match in _occurrences(text, names, scan=bool(mailed)):
+            if not is_name(match.group()):
+                continue
             if any(start <= match.start() and match.end() <= end for start, end in inside):
                 continue
-            if spans and match.start() < spans[-1][1]:
-                continue
-            if not _alone(text, match, pattern, mailed):
+            if not _alone(text, match, is_name):
                 continue  # "Costa Rica", "Louis Vuitton": another name holds the word
             if spans and text[spans[-1][1]:match.start()] in (" ", "\u00a0"):
                 spans[-1] = (spans[-1][0], match.end())  # "Valentina Costa": one finding
@@ -255,12 +265,21 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
     return out
 
 
-@lru_cache(maxsize=64)
-def _mentions(forms: frozenset[str]) -> regex.Pattern[str]:
-    # not inside an e-mail address or a web address ("arkadii.abramchuk@...")
-    return regex.compile(r"(?<![\w'’@./-])(?:" + "|".join(
-        regex.escape(f) for f in sorted(forms, key=len, reverse=True))
-        + r")(?![\w'’@/-]|\.\w)")
+def _occurrences(text: str, names: set[str], scan: bool) -> list[regex.Match[str]]:
+    """The words of ``text`` that may be ``names``: every word when ``scan`` (e-mail parts are
+    compared accents folded), else only where a name is written (``str.find`` is far cheaper
+    than a pattern compiled for each request or a scan of every word)."""
+    if scan:
+        return list(NAME_WORD_ALONE.finditer(text))
+    found = []
+    for name in names:
+        at = text.find(name)
+        while at >= 0:
+            match = NAME_WORD_ALONE.match(text, at)
+            if match is not None and match.end() == at + len(name):
+                found.append(match)
+            at = text.find(name, at + 1)
+    return sorted(found, key=lambda m: m.start())
 
 
 def _mailed_names(texts: Sequence[str], findings: Sequence[Finding]) -> frozenset[str]:
@@ -279,8 +298,7 @@ def _mailed_names(texts: Sequence[str], findings: Sequence[Finding]) -> frozense
                      and _rare(p.capitalize(), GIVEN_NAME_MAX_WORD_FREQUENCY))
 
 
-def _alone(text: str, match: regex.Match[str], pattern: regex.Pattern[str],
-           mailed: frozenset[str] = frozenset()) -> bool:
+def _alone(text: str, match: regex.Match[str], is_name: Callable[[str], bool]) -> bool:
     """No capitalised word next to ``match`` other than words of the same name."""
     before = WORD_BEFORE.search(text, max(0, match.start() - 40), match.start())
     if before is not None and SENTENCE_START.search(text, max(0, before.start(1) - 10),
@@ -289,9 +307,8 @@ def _alone(text: str, match: regex.Match[str], pattern: regex.Pattern[str],
     if before is not None and fold(before.group(1)) in CALENDAR:
         before = None  # "On Monday Belmar will be away"
     for neighbour in (before, WORD_AFTER.match(text, match.end())):
-        if neighbour is not None and not pattern.fullmatch(neighbour.group(1)) \
+        if neighbour is not None and not is_name(neighbour.group(1)) \
                 and fold(neighbour.group(1)) not in function_words() \
-                and fold(neighbour.group(1)) not in mailed \
                 and fold(neighbour.group(1)) not in TITLES \
                 and fold(neighbour.group(1)) not in OPENERS:
             return False
