@@ -384,7 +384,7 @@ class GivenNameRecognizer(LocalRecognizer):
         return known or not after_particle
 
 
-@lru_cache(maxsize=256)  # asked by the given-name pass and by repeated_names, per message
+@lru_cache(maxsize=64)  # asked by the given-name pass and repeated_names (a batch: 32 requests)
 def uncapitalised(text: str) -> bool:
     """Whether most sentences and lines of ``text`` open in lower case (chat, quick notes)."""
     starts = [m.group(1).islower() for m in LINE_START.finditer(text)]
