@@ -49,6 +49,7 @@ from streams.adapters.recognizers import (
 )
 from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS
+from streams.adapters.recognizers.repeated_names import later_mentions, widened
 from streams.core.model import ChatMessage, Detection, DetectionRequest, Finding
 from streams.errors import DouaneError
 
@@ -170,6 +171,12 @@ class PresidioDetector:
                     for result in recognizer.analyze(text, None):
                         found[r].append(Finding(m, result.entity_type, result.start,
                                                 result.end, result.score, recognizer.name))
+        if "PERSON" in self.entities:
+            # a name found once is redacted wherever else the request mentions it
+            for r, request in enumerate(requests):
+                contents = [m.content for m in request.messages]
+                found[r] = widened(contents, found[r])
+                found[r].extend(widened(contents, later_mentions(contents, found[r])))
         return [Detection(language=language, method=self.method(language),
                           findings=tuple(findings))
                 for language, findings in zip(chosen, found, strict=True)]

@@ -31,6 +31,14 @@ def register(commands: Commands) -> None:
              "precision, leaks, false positives on dates and address-like text")
     dates_arguments(dates)
     dates.set_defaults(run=run_dates_addresses)
+    from streams.devtools.bench.planted import add_arguments as planted_arguments
+
+    planted = bench_commands.add_parser(
+        "planted",
+        help="a generated load of names of many origins, e-mails, IBANs and phone numbers in "
+             "English and French prompts, through the shipped policy: how many leak")
+    planted_arguments(planted)
+    planted.set_defaults(run=run_planted)
     fetch = bench_commands.add_parser(
         "fetch-corpora",
         help="download the public labelled corpora of `bench pii --third-party` into the cache")
@@ -69,5 +77,11 @@ def run_phones(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_dates_addresses(args: argparse.Namespace, settings: Settings) -> int:
     from streams.devtools.bench.dates_addresses import run
+
+    return run(args, settings)
+
+
+def run_planted(args: argparse.Namespace, settings: Settings) -> int:
+    from streams.devtools.bench.planted import run
 
     return run(args, settings)

@@ -88,6 +88,53 @@ def test_signs_without_a_name_after_them(text: str) -> None:
     assert names(text) == []
 
 
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a surname in capitals beside a given name, as forms and lists write it
+    ("Conjoint : CHANG Lei\n", "fr", ["CHANG Lei"]),
+    ("Ma voisine, LIAO Hui-Ling, peut confirmer.", "fr", ["LIAO Hui-Ling"]),
+    ("Jeremi WAWRZYNOWICZ est passé.", "fr", ["Jeremi WAWRZYNOWICZ"]),
+    # the labels of forms: whatever name follows
+    ("Nom et prénom : AKDENIZ Akgüneş\n", "fr", ["AKDENIZ Akgüneş"]),
+    ("Demandeur : POTHANUN Nattawun\n", "fr", ["POTHANUN Nattawun"]),
+    ("Applicant: Aissani\nIncome: none", "en", ["Aissani"]),
+    # the name an e-mail address is shown with, even a given name common as a word
+    ("From: Lidya Rahayu <l.rahayu@example.org>", "en", ["Lidya Rahayu"]),
+    ("From: María Belmar <mb@example.org>", "en", ["María Belmar"]),
+    # a particle in capitals before the surname
+    ("Conjoint : VAN HENEGOUWEN Noa\n", "fr", ["HENEGOUWEN Noa"]),
+    # after a title the first word is a name even when it is also a word
+    ("Mrs. Salvo later wrote to us.", "en", ["Salvo"]),
+    # "Me" (maître) in French; diacritics that the vowel list does not spell
+    ("Il apparaît que Me Seven n'a pas reçu le virement.", "fr", ["Seven"]),
+    ("Appel à Docteur Đặng (assistante sociale).", "fr", ["Đặng"]),
+])
+def test_surnames_in_capitals_form_labels_titles(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("The NATO Summit opened.", "en"),  # an institution word
+    ("NYC Jan refunding has its 1st Euro float.", "en"),  # an abbreviation, no vowel but y
+    ("CATTLE CALVES HOGS Friday 12/06/96", "en"),  # a day, a table heading
+    ("Give Me Liberty.", "en"),  # "Me" is a title only in French
+    ("Contact VALENTINA COSTA.", "fr"),  # all capitals: no given name to recognise
+])
+def test_capitals_that_are_not_a_name(text: str, language: str) -> None:
+    assert names(text, language) == []
+
+
+def test_names_in_a_text_written_without_capitals() -> None:
+    text = ("hey can you help\nso karina rojo called again this morning\n"
+            "i told prof. duong we'd sort it out by friday\nanyway sergio said thanks\n"
+            "the bill is paid and grace period ends")
+    assert names(text) == ["karina rojo", "duong", "sergio"]
+
+
+def test_lower_case_words_of_a_capitalised_text_are_not_names() -> None:
+    assert names("Please ask whether karina and sergio are words. They are not.") == []
+
+
 def test_only_with_a_policy_that_asks_for_persons() -> None:
     assert not any(isinstance(r, GivenNameRecognizer)
                    for r in build_recognizers("en", ["EMAIL_ADDRESS"]))

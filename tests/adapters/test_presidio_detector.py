@@ -217,3 +217,21 @@ def test_ner_reads_only_the_words_around_a_possible_name() -> None:
     for context in (None, 8):
         assert name_chunks("Jeanne called.", common, context) == [(0, 14)]  # opening a sentence
         assert name_chunks("no capital letters here", common, context) == []
+
+
+def test_a_name_found_once_is_redacted_wherever_the_request_mentions_it(
+        detector: PresidioDetector) -> None:
+    """``douane bench planted``'s commonest leaks before: a surname alone after the full name,
+    the given name beside a surname only NER found, a name in a second message."""
+    from streams.core.policy import EntityRule
+    from streams.core.redaction import select_findings
+
+    first = ("Please draft a reply. We understand that Ekaja Choudhry and Mrs Okonkwo share "
+             "the same address since the spring. Choudhry must sign the form; Ekaja said so.")
+    second = "Also remind Okonkwo and CHOUDHRY about the deadline."
+    detection = detector.detect((ChatMessage("user", first), ChatMessage("user", second)), "en")
+    rules = {e: EntityRule(min_score=0.5) for e in detector.entities}
+    # (NER calls "Ekaja" alone an organisation: it is replaced all the same)
+    covered = [([first, second][f.message_index])[f.start:f.end]
+               for f in select_findings(detection.findings, rules)]
+    assert covered == ["Ekaja Choudhry", "Okonkwo", "Choudhry", "Ekaja", "Okonkwo", "CHOUDHRY"]

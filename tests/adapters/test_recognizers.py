@@ -337,7 +337,8 @@ PHONE_FORMATS = [
 
 @pytest.mark.parametrize(("region", "written"), PHONE_FORMATS,
                          ids=[f"{r}-{w}" for r, w in PHONE_FORMATS])
-@pytest.mark.parametrize("sentence", ["Call {} today", "reach me at {}.", "(number {}), thanks"])
+@pytest.mark.parametrize("sentence", ["Call {} today", "reach me at {}.", "(number {}), thanks",
+                                      "phone the contractor ({}) about it"])
 def test_phone_numbers_in_every_common_format(region: str, written: str, sentence: str) -> None:
     assert found("PHONE_NUMBER", sentence.format(written), "en") == [written]
 

@@ -106,6 +106,8 @@ NOT_RUN = {
     "douane report": "names the report command; the README's report examples are run above",
     "douane bench pii --baseline": "a benchmark of minutes of CPU, run by hand "
                                    "(docs/benchmarks.md)",
+    "douane bench planted": "a benchmark of a minute of CPU, run by hand (docs/benchmarks.md); "
+                            "its load and scoring are tested in tests/unit/test_planted_load.py",
     # traces need a collector at that name; tests/integration/test_traces_on_kafka.py runs the
     # worker and the front door with an OTLP receiver of its own
     "OTEL_EXPORTER_OTLP_ENDPOINT=http://otel-collector:4318 douane worker":

@@ -27,6 +27,7 @@ leaked data should rebuild the lexicon from another list of names (same file for
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -35,11 +36,13 @@ from typing import Any
 import regex
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
+from streams.adapters.person_filters import OPENERS
 from streams.adapters.recognizers.base import (
     IS_SCORE_ENHANCED_BY_CONTEXT_KEY,
     RECOGNIZER_IDENTIFIER_KEY,
     RECOGNIZER_NAME_KEY,
     REGEX_TIMEOUT_S,
+    fold,
 )
 
 LANGUAGES = ("en", "fr", "es")
@@ -54,7 +57,7 @@ SCORE = 0.84
 GIVEN_NAME_MAX_WORD_FREQUENCY = 5.0
 
 MAX_NAME_WORDS = 4
-VOWELS = frozenset("aeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿāăąēĕėęěīĭįıōŏőœūŭůűų")
+VOWELS = frozenset("ıaeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿāăąēĕėęěīĭįıōŏőœūŭůűų")
 # Yusuf, O'Connor, McDonald, DiCaprio, Jean-Pierre
 NAME_WORD = (r"\p{Lu}(?:['’]\p{Lu})?[\p{Ll}\p{M}]+(?:\p{Lu}[\p{Ll}\p{M}]+)?"
              r"(?:-\p{Lu}?[\p{Ll}\p{M}]+)*")
@@ -75,14 +78,59 @@ TITLED_RUN = regex.compile(
     r"(?<![\w.])(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Professor|Sir|Dame|Madame|Mme|Mademoiselle|Mlle"
     r"|Monsieur|Docteur|Maître|Señor|Señora|Señorita|Sr|Sra|Srta|Doña|Herr|Frau)\.?[ \u00a0]+"
     rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,3}}){NAME_END}")
+# "Me" (maître, a lawyer's or notary's title) only in French: in English it is a pronoun
+FRENCH_TITLED_RUN = regex.compile(
+    rf"(?<![\w.])Me[ \u00a0]+(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,3}}){NAME_END}")
 INITIALS_RUN = regex.compile(
     r"(?<![\w.'’-])(?P<name>(?:\p{Lu}\.[ \u00a0]?){1,2}"
     rf"{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,2}}){NAME_END}")
+# a surname in capitals, as French forms and lists write it ("COSTA", "O'BRIEN", "NI")
+CAPS_WORD = r"\p{Lu}(?:['’]?\p{Lu})+(?:-\p{Lu}{2,})*"
+ANY_NAME_WORD = rf"(?:{NAME_WORD}|{CAPS_WORD})"
 NAMED_RUN = regex.compile(
-    r"(?i:\bmy name is|\bmy name's|\bname[ \u00a0]*:|\bje m'appelle|\bje m’appelle|"
-    r"\bmon nom est|\bnom[ \u00a0]*:|\bme llamo|\bmi nombre es|\bnombre[ \u00a0]*:)[ \u00a0]*"
-    rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,3}}){NAME_END}")
-SIGNED_RUNS = (TITLED_RUN, INITIALS_RUN, NAMED_RUN)
+    r"(?i:\bmy name is|\bmy name's|\bje m'appelle|\bje m’appelle|"
+    r"\bmon nom est|\bme llamo|\bmi nombre es)[ \u00a0]*"
+    rf"(?P<name>{ANY_NAME_WORD}(?:[ \u00a0]{ANY_NAME_WORD}){{0,3}}){NAME_END}")
+# The labels of forms that hold a person's name, read back from each colon (searching the
+# labels everywhere cost more than the rest of the pass)
+NAME_LABEL = regex.compile(
+    r"(?i:\b(?:name|nom|nombre|full name|surname|first name|given name|applicant|spouse"
+    r"|nom et prénoms?|prénoms?|nom de naissance|nom d'usage|demandeur|demandeuse"
+    r"|bénéficiaire|titulaire|conjointe?|apellidos?|solicitante|titular))[ \u00a0]*$")
+LABELLED_RUN = regex.compile(
+    rf":[ \u00a0]*(?P<name>{ANY_NAME_WORD}(?:[ \u00a0]{ANY_NAME_WORD}){{0,3}}){NAME_END}")
+# a word in capitals, without which neither run of CAPITALS_RUNS can match
+HAS_CAPITALS = regex.compile(r"\p{Lu}['’]?\p{Lu}")
+# the name an e-mail address is shown with: "Valentina Costa <v.costa@example.org>"
+DISPLAY_NAME_RUN = regex.compile(
+    rf"(?<![\w'’-])(?P<name>{ANY_NAME_WORD}(?:,?[ \u00a0]{ANY_NAME_WORD}){{0,3}})"
+    r"[ \u00a0]*<[^<>@\s]+@")
+# surname in capitals, then given names ("COSTA Valentina"), or the other way round
+# ("Valentina COSTA"): a person when the surname is a known one or the given name is
+SURNAME_FIRST_RUN = regex.compile(
+    rf"(?<![\w'’-])(?P<name>{CAPS_WORD}(?:[ \u00a0]{NAME_WORD}){{1,3}}){NAME_END}")
+SURNAME_LAST_RUN = regex.compile(
+    rf"(?<![\w'’-])(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD})?[ \u00a0]{CAPS_WORD})"
+    r"(?![\w'’-])")
+SIGNED_WORD = regex.compile(ANY_NAME_WORD)
+CAPITALS_BESIDE = regex.compile(rf"({CAPS_WORD})[ \u00a0]$")
+CAPITALS_AFTER = regex.compile(rf"[ \u00a0]{CAPS_WORD}")
+SIGNED_RUNS = (TITLED_RUN, INITIALS_RUN, NAMED_RUN, DISPLAY_NAME_RUN)
+CAPITALS_RUNS = (SURNAME_FIRST_RUN, SURNAME_LAST_RUN)
+CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY = 4.5
+# In a text written without capitals ("so karina called again"), capitals say nothing: a known
+# given name rare as a word opens a name there, and so does a title ("prof. duong").
+LOWER_WORD = regex.compile(r"(?<![\w'’@./-])\p{Ll}[\p{Ll}\p{M}]*(?:['’-]\p{Ll}[\p{Ll}\p{M}]*)*"
+                           r"(?![\w'’@/-]|\.\w)")
+LOWER_TITLE = regex.compile(r"(?<![\w.])(?:mr|mrs|ms|dr|prof|mme|mlle|docteur|maître|madame"
+                            r"|monsieur|sr|sra)\.?[ \u00a0]+$")
+# (the standard library's engine: several times faster than ``regex`` on this simple pattern)
+LINE_START = re.compile(r"(?:^|[.!?][ \u00a0]+|\n)[\s\-–•*\"'«(]*([^\W\d_])")
+# the share of sentences and lines opening in lower case that makes a text "without capitals"
+UNCAPITALISED_SHARE = 0.6
+# There a given name opens a name when it is rarer as a word than this: "ronald", "sergio",
+# "virginie" (3.9-4.3) are names; "bill", "rose", "grace", "june", "will" (4.6-6.5) are words.
+LOWER_CASE_GIVEN_NAME_MAX_WORD_FREQUENCY = 4.5
 # A given name alone ("ask Selma", "Jens said") is a person when it is rarer as a word than
 # this: "Jordan", "Georgia", "Austin" (4.4-4.5) are places as often as people. 4.0 found a few
 # more names on the dev corpora but reported a person in more prompts that hold none.
@@ -93,6 +141,13 @@ LONE_WORD = regex.compile(rf"(?<![\w'’-])(?<!\p{{Lu}}[\p{{L}}\p{{M}}'’-]*[ \
 # Initials that abbreviate a country or a city, not a given name ("U.S. Senate", "D.C. Metro")
 NOT_INITIALS = frozenset(("U.S.", "U.K.", "U.N.", "E.U.", "D.C.", "N.Y.", "L.A.", "U.S.A."))
 
+# Days and months: capitalised next to names without being part of them
+CALENDAR = frozenset(fold(w) for w in """monday tuesday wednesday thursday friday saturday
+    sunday january february march april may june july august september october november december
+    lundi mardi mercredi jeudi vendredi samedi dimanche janvier février mars avril juin juillet
+    août septembre octobre novembre décembre lunes martes miércoles jueves viernes sábado
+    domingo enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre
+    diciembre""".split())  # noqa: SIM905 - a word list reads better as text
 # Civility titles that are also given names somewhere ("Mr", "Don", "Lady"): the name follows.
 TITLES = frozenset(("mr", "mrs", "ms", "miss", "dr", "sir", "lady", "lord", "don", "doña",
                     "dona", "dom", "madame", "mme", "mademoiselle", "mlle", "monsieur", "señor",
@@ -107,6 +162,7 @@ NOT_A_SURNAME = frozenset(
     clinic foundation trust fund association society club company corporation corp inc ltd llc
     group bank holdings records airlines airways motors press times post news journal herald
     party union council committee commission ministry department agency office court cup trophy
+    apt suite unit floor box
     award prize open championship league festival day week year prix grand army navy police
     force government senate congress parliament
     rue boulevard chemin allée impasse quai pont rivière lac mont montagne vallée île plage
@@ -156,12 +212,28 @@ class GivenNameRecognizer(LocalRecognizer):
         # the time limit runs from the call: collect the matches before judging them
         runs: list[tuple[regex.Match[str], Callable[[regex.Match[str]], tuple[int, int] | None]]]
         runs = [(run, self._person) for run in NAME_RUN.finditer(text, timeout=self.timeout_s)]
-        for pattern in SIGNED_RUNS:
+        signed = (*SIGNED_RUNS, FRENCH_TITLED_RUN) if self.supported_language == "fr" \
+            else SIGNED_RUNS
+        for pattern in signed:
+            if pattern is DISPLAY_NAME_RUN and "@" not in text:
+                continue
             runs.extend((run, self._signed_person)
                         for run in pattern.finditer(text, timeout=self.timeout_s))
+        colon = text.find(":")
+        while colon >= 0:
+            if NAME_LABEL.search(text, max(0, colon - 30), colon, timeout=self.timeout_s) and (
+                    run := LABELLED_RUN.match(text, colon, timeout=self.timeout_s)):
+                runs.append((run, self._signed_person))
+            colon = text.find(":", colon + 1)
+        if HAS_CAPITALS.search(text, timeout=self.timeout_s):
+            for pattern in CAPITALS_RUNS:
+                runs.extend((run, self._capitals_person)
+                            for run in pattern.finditer(text, timeout=self.timeout_s))
         runs.extend((word, self._lone_given_name)
                     for word in LONE_WORD.finditer(text, timeout=self.timeout_s))
         spans = {span for run, judge in runs if (span := judge(run)) is not None}
+        if uncapitalised(text):
+            spans.update(self._lower_case_names(text))
         # a name found inside a longer one ("Rashid" alone in "Fatima bin Rashid") is dropped
         kept, reach = [], -1
         for start, end in sorted(spans, key=lambda span: (span[0], -span[1])):
@@ -216,19 +288,86 @@ class GivenNameRecognizer(LocalRecognizer):
                 tuple(NOT_INITIALS)):
             return None
         last = None
-        for word in WORD.finditer(text := run.string, start, end):
+        for word in SIGNED_WORD.finditer(text := run.string, start, end):
             folded = word.group().casefold()
             if folded in NOT_A_SURNAME:
                 return None
-            if (folded in function_words() or not _pronounceable(word.group())
-                    or self.given.get(word.group(), self.surnames.get(word.group(), 0.0))
-                    > GIVEN_NAME_MAX_WORD_FREQUENCY):
+            # after a title (or before an e-mail address), the first word is a name even when
+            # it is also a word ("Mrs. Salvo", "Me Seven", "María Belmar <...>"); elsewhere a
+            # common word ends the name ("Dr Smith Will")
+            # (and even when it is a function word of another language: "Mrs. Salvo")
+            titled = last is None and run.re in (TITLED_RUN, FRENCH_TITLED_RUN,
+                                                 DISPLAY_NAME_RUN)
+            common = self.given.get(word.group(), self.surnames.get(word.group(), 0.0)) \
+                > GIVEN_NAME_MAX_WORD_FREQUENCY and not titled
+            function = folded in (function_words(self.supported_language) if titled
+                                  else function_words())
+            if function or not _pronounceable(word.group()) or common:
                 break
             last = word.end()
         if last is None:
             return None
         first = start if text[start + 1 : start + 2] == "." else run.start("name")
         return first, last
+
+    def _capitals_person(self, run: regex.Match[str]) -> tuple[int, int] | None:
+        """"COSTA Valentina", "Valentina COSTA": a known surname in capitals, or a known given
+        name, beside the other part; none of the words a function or institution word."""
+        words = [w.group() for w in SIGNED_WORD.finditer(run.group("name"))]
+        if any(w.casefold() in NOT_A_SURNAME or w.casefold() in function_words()
+               or fold(w) in CALENDAR or not _pronounceable(w) for w in words):
+            return None
+        text = run.string
+        before = CAPITALS_BESIDE.search(text, max(0, run.start() - 30), run.start())
+        if (before is not None and before.group(1).casefold() not in PARTICLES) or \
+                CAPITALS_AFTER.match(text, run.end()):
+            return None  # a heading or a table in capitals ("Contact VALENTINA COSTA")
+        capitals = [w for w in words if w.isupper()]
+        others = [w for w in words if not w.isupper()]
+        if run.re is SURNAME_LAST_RUN and (fold(others[0]) in OPENERS or not self._given_name(
+                others[0])):
+            return None  # "Contact VALENTINA": the given name must be a known one
+        # one surname in capitals, with a vowel other than y ("NYC Jan" is an abbreviation)
+        if len(capitals) != 1 or not others or not any(c in "aeiou" for c in fold(
+                capitals[0])):
+            return None
+        surname = capitals[0].title()
+        # a given name that is also a place or a word ("CHARLEROI Victoria") is not enough
+        if self.surnames.get(surname, 99.0) <= GIVEN_NAME_MAX_WORD_FREQUENCY or any(
+                self._given_name(w) and self.given.get(w, 99.0)
+                <= CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY for w in others):
+            start, end = run.span("name")
+            return start, end
+        return None
+
+    def _lower_case_names(self, text: str) -> list[tuple[int, int]]:
+        """Names in a text written without capitals: a known given name rare as a word, or
+        any word after a title, then the known names that follow it."""
+        words = list(LOWER_WORD.finditer(text, timeout=self.timeout_s))
+        spans, i = [], 0
+        while i < len(words):
+            word = words[i].group()
+            titled = LOWER_TITLE.search(text, max(0, words[i].start() - 12), words[i].start())
+            name = word[:1].upper() + word[1:]
+            if not (self.given.get(name, 99.0) <= LOWER_CASE_GIVEN_NAME_MAX_WORD_FREQUENCY
+                    and self._given_name(name)) and not (
+                    titled and _pronounceable(word) and word not in function_words()):
+                i += 1
+                continue
+            last = i
+            while last + 1 < len(words) and last - i < MAX_NAME_WORDS - 1 and text[
+                    words[last].end():words[last + 1].start()] in (" ", "\u00a0") \
+                    and self._known_name_word(words[last + 1].group()):
+                last += 1
+            spans.append((words[i].start(), words[last].end()))
+            i = last + 1
+        return spans
+
+    def _known_name_word(self, word: str) -> bool:
+        name = word[:1].upper() + word[1:]
+        known = min(self.surnames.get(name, 99.0), self.given.get(name, 99.0))
+        return known <= GIVEN_NAME_MAX_WORD_FREQUENCY and _pronounceable(word) \
+            and word not in function_words() and word not in TITLES
 
     def _given_name(self, word: str) -> bool:
         folded = word.casefold()
@@ -245,14 +384,23 @@ class GivenNameRecognizer(LocalRecognizer):
         return known or not after_particle
 
 
+@lru_cache(maxsize=64)  # asked by the given-name pass and repeated_names (a batch: 32 requests)
+def uncapitalised(text: str) -> bool:
+    """Whether most sentences and lines of ``text`` open in lower case (chat, quick notes)."""
+    starts = [m.group(1).islower() for m in LINE_START.finditer(text)]
+    return bool(starts) and sum(starts) >= UNCAPITALISED_SHARE * len(starts)
+
+
 def _pronounceable(word: str) -> bool:
-    """Two letters or more with a vowel: "Wk", "Pd", "Lst" are abbreviations in tables."""
-    return len(word) >= 2 and any(c in VOWELS for c in word.casefold())
+    """Two letters or more with a vowel: "Wk", "Pd", "Lst" are abbreviations in tables. Accents
+    are folded first: "Đặng" and "Nguyễn" have vowels the list does not spell out."""
+    return len(word) >= 2 and any(c in VOWELS for c in fold(word))
 
 
-@lru_cache(maxsize=1)
-def function_words() -> frozenset[str]:
-    """spaCy's stop words for English, French and Spanish (word lists, no model)."""
+@lru_cache(maxsize=4)
+def function_words(language: str | None = None) -> frozenset[str]:
+    """spaCy's stop words for English, French and Spanish (word lists, no model), or for one
+    of them."""
     from streams.adapters.spacy_ops import import_french_quickly
 
     import_french_quickly()  # spacy.lang.fr would otherwise cost 3 s of start-up
@@ -260,4 +408,7 @@ def function_words() -> frozenset[str]:
     from spacy.lang.es.stop_words import STOP_WORDS as SPANISH
     from spacy.lang.fr.stop_words import STOP_WORDS as FRENCH
 
+    by_language = {"en": ENGLISH, "fr": FRENCH, "es": SPANISH}
+    if language is not None:
+        return frozenset(by_language.get(language, ENGLISH | FRENCH | SPANISH))
     return frozenset(ENGLISH | FRENCH | SPANISH)

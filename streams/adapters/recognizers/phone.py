@@ -47,6 +47,12 @@ class DouanePhoneRecognizer(DouaneRecognizer):
 
     def spans(self, text: str, match: regex.Match[str]) -> Iterator[tuple[int, int]]:
         start, end = match.start(), match.end()
+        # an opening parenthesis before the number is the sentence's when the number does not
+        # close it ("(0034 612 39 35 12)", "(00354-613-2561"), its own in "(646) 292-7259"
+        if text[start] == "(" and (text.count(")", start, end) == 0 or (
+                text[end - 1] == ")" and text.count(")", start, end) == 1)):
+            start += 1
+            end -= text[end - 1] == ")"
         # a closing parenthesis belongs to the number only when it closes one the number opened
         # ("(646) 292-7259"), not the sentence's ("(tel. 646-292-7259)")
         if text[end - 1] == ")" and text.count("(", start, end) < text.count(")", start, end):

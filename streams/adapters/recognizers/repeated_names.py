@@ -1,0 +1,335 @@
+"""A person named once is named everywhere in the request: a found name's neighbours and its
+later mentions.
+
+**Neighbours.** NER or the lexicon often finds the surname of a name it does not know whole
+("Ekaja Choudhry" -> "Choudhry", "NASCIMENTO Luísa" -> "Luísa"): the given name beside it then
+reached the model. A PERSON finding takes in the capitalised (or all-capital) words right
+next to it, up to a name of four words, unless such a word cannot be part of a name (a
+function word, a title, a word that opens an instruction or a letter, an institution word, a
+day or a month, a name common as a word); and a one-word finding takes in one name word
+across a comma when the two stand alone between delimiters, as in lists and forms written
+surname first ("Abramchuk, Arkadii <...>", "Present: Baron, Margaud.").
+
+**Later mentions.**
+
+A letter says "Valentina Costa" once, then "Costa" or "Valentina" alone; a surname alone, or a
+given name rare in the model's training text, is what NER and the name lexicons miss most (the
+generated load of ``douane bench planted``: a third of the surnames alone reached the model).
+Once a name is found, each of its words is looked for again in every message of the request,
+as written, in capitals ("COSTA") and, for words the lexicon does not know as common words, in
+lower case ("costa"). Words that cannot stand for a person alone are not: titles, initials,
+particles and function words ("de", "van"), institution words, and names common as words
+("Will", "Rose", "Jordan": more often the word than the person when alone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import regex
+
+from streams.adapters.person_filters import OPENERS, SENTENCE_START
+from streams.adapters.recognizers.base import fold
+from streams.adapters.recognizers.given_names import (
+    CALENDAR,
+    GIVEN_NAME_MAX_WORD_FREQUENCY,
+    LONE_GIVEN_NAME_MAX_WORD_FREQUENCY,
+    NOT_A_SURNAME,
+    PARTICLES,
+    SCORE,
+    TITLES,
+    function_words,
+    lexicon,
+    uncapitalised,
+)
+from streams.core.model import Finding
+
+NAME = "RepeatedName"
+# A word of a name: letters, inner hyphens and apostrophes ("Jean-Pierre", "O'Connor")
+NAME_WORD = regex.compile(r"\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*")
+# Shorter words are initials or particles; two-letter surnames ("Li", "Wu", "Ng") are kept
+# when written capitalised, as found
+MIN_LETTERS = 2
+MIN_LETTERS_ANY_CASE = 4
+MAX_NAME_WORDS = 4
+WORD_BEFORE = regex.compile(r"(\p{Lu}[\p{L}\p{M}'’-]*)[ \u00a0]$")
+WORD_AFTER = regex.compile(r"[ \u00a0](\p{Lu}[\p{L}\p{M}'’-]*)(?![\w'’-])")
+NAME_WORD_ALONE = regex.compile(
+    r"(?<![\w'’@./-])\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*(?![\w'’@/-]|\.\w)")
+# The words of e-mail addresses that name a mailbox, not a person
+MAILBOX_WORDS = frozenset("""info contact contacts support admin administration service services
+    accueil mairie office sales hello bonjour noreply reply team help aide secretariat secretary
+    direction rh hr jobs job news newsletter billing compta comptabilite invoice invoices factures
+    facturation mail email courriel webmaster postmaster press presse communication marketing
+    recrutement recruitment booking reservation reservations enquiries inquiries question
+    questions dpo privacy legal juridique housing logement citizen citoyens
+    """.split())  # noqa: SIM905 - a word list reads better as text
+TITLE_BEFORE = regex.compile(r"(?<![\w.])(\p{L}+)\.?[ \u00a0]+$")
+TITLE_WORDS = frozenset(fold(t) for t in (*TITLES, "docteur", "maître", "me", "professor",
+                                          "madame", "monsieur"))
+PARTICLE_BEFORE = regex.compile(r"(?<![\w'’-])(\p{L}{1,4})[ \u00a0]$")
+COMMA_BEFORE = regex.compile(r"(\p{Lu}[\p{L}\p{M}'’-]*),[ \u00a0]$")
+COMMA_AFTER = regex.compile(r",[ \u00a0](\p{Lu}[\p{L}\p{M}'’-]*)(?![\w'’-])")
+
+
+def widened(texts: Sequence[str], findings: Sequence[Finding],
+            min_score: float = 0.5) -> list[Finding]:
+    """``findings`` with each PERSON finding scored ``min_score`` or more taking in the name
+    words next to it (see the module's docstring)."""
+    is_person = [f.entity_type == "PERSON" and f.score >= min_score for f in findings]
+    groups = _merged([f for f, person in zip(findings, is_person, strict=True) if person])
+    persons = [merged for merged, _ in groups]
+    others = [f for f, person in zip(findings, is_person, strict=True) if not person]
+    first_of = {id(members[0]): merged for merged, members in groups}
+    out: list[Finding] = []
+    for finding, person in zip(findings, is_person, strict=True):
+        if not person:
+            out.append(finding)
+            continue
+        merged = first_of.get(id(finding))
+        if merged is None:
+            continue  # merged into an earlier finding of the same name
+        text = texts[merged.message_index]
+        # a neighbour another finding holds is not taken ("Jean Dupont" beside "Paris")
+        taken = _Taken([(f.start, f.end) for f in (*others, *persons)
+                        if f.message_index == merged.message_index
+                        and f.score >= min_score and f is not merged])
+        out.extend(_widened(text, line, taken) for line in _lines(text, merged))
+    return out
+
+
+class _Taken:
+    """The characters other findings hold (``in`` tests a position)."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self.spans = spans
+
+    def __contains__(self, position: object) -> bool:
+        return isinstance(position, int) and any(
+            start <= position < end for start, end in self.spans)
+
+
+def _merged(persons: list[Finding]) -> list[tuple[Finding, list[Finding]]]:
+    """Overlapping PERSON findings as one, with the best score, and the findings merged (in
+    their order): NER's "Veronika" (0.85) inside the lexicon's "BOŽIČ Veronika" (0.84) would
+    otherwise win alone."""
+    groups: list[tuple[Finding, list[Finding]]] = []
+    for finding in sorted(persons, key=lambda f: (f.message_index, f.start)):
+        if groups and groups[-1][0].message_index == finding.message_index \
+                and finding.start < groups[-1][0].end:
+            last, members = groups[-1]
+            groups[-1] = (Finding(last.message_index, "PERSON", last.start,
+                                  max(last.end, finding.end), max(last.score, finding.score),
+                                  last.recognizer if last.score >= finding.score
+                                  else finding.recognizer), [*members, finding])
+        else:
+            groups.append((finding, [finding]))
+    order = {id(f): i for i, f in enumerate(persons)}
+    return [(merged, sorted(members, key=lambda f: order[id(f)])) for merged, members in groups]
+
+
+def _lines(text: str, finding: Finding) -> list[Finding]:
+    """A name does not run across lines: "Jeffrey\n\n- Form" is "Jeffrey"; a later line stays
+    a person only when it opens with a known name ("Hanna\n\nSafiya Shukronova"), not with
+    the label, company or word NER ran on into ("Anna Josefsen\nAddress")."""
+    if "\n" not in text[finding.start:finding.end]:
+        return [finding]
+    pieces = [Finding(finding.message_index, "PERSON", finding.start + m.start(),
+                      finding.start + m.end(), finding.score, finding.recognizer)
+              for m in regex.finditer(r"[\p{L}\p{M}](?:[^\n]*[\p{L}\p{M}])?",
+                                      text[finding.start:finding.end])]
+    return pieces[:1] + [piece for piece in pieces[1:]
+                         if (first := NAME_WORD.match(text, piece.start)) is not None
+                         and _known_name(first.group())]
+
+
+def _known_name(word: str) -> bool:
+    """A given name or surname of the lexicon that is not a common word ("Phone" is both)."""
+    return (word in lexicon("given_names") or word in lexicon("surnames")) \
+        and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY)
+
+
+def _widened(text: str, finding: Finding, taken: _Taken) -> Finding:
+    start, end = finding.start, finding.end
+    while start > 0 and (text[start - 1].isalpha() or text[start - 1] in "'’") \
+            and not text[start].isspace():
+        start -= 1  # "Asma’u Abubakar" found as "u Abubakar"
+    words = len(NAME_WORD.findall(text, start, end))
+    # a name has one word in capitals at most, its surname ("NASCIMENTO Luísa"); more is a
+    # heading or a table ("CATTLE CALVES HOGS")
+    capitals = any(w.isupper() and len(w) > 1 for w in NAME_WORD.findall(text, start, end))
+    while words < MAX_NAME_WORDS and (before := WORD_BEFORE.search(
+            text, max(0, start - 40), start)) and _part_of_name(before.group(1)) \
+            and before.start(1) not in taken and not (capitals and before.group(1).isupper()):
+        start, words = before.start(1), words + 1
+        capitals = capitals or before.group(1).isupper()
+    while words < MAX_NAME_WORDS and (after := WORD_AFTER.match(text, end)) \
+            and _part_of_name(after.group(1)) and after.start(1) not in taken \
+            and not (capitals and after.group(1).isupper()):
+        end, words = after.end(1), words + 1
+        capitals = capitals or after.group(1).isupper()
+    if words == 1:  # "Abramchuk, Arkadii" alone between delimiters
+        if (after := COMMA_AFTER.match(text, end)) and _part_of_name(after.group(1)) \
+                and after.start(1) not in taken and _starts_item(text, start) \
+                and _ends_item(text, after.end(1)):
+            end = after.end(1)
+        elif (before := COMMA_BEFORE.search(text, max(0, start - 40), start)) \
+                and _part_of_name(before.group(1)) and before.start(1) not in taken \
+                and _starts_item(text, before.start(1)) and _ends_item(text, end):
+            start = before.start(1)
+    # the particles of a name before it: "da Cunha", "van der Smeede", "VAN HENEGOUWEN"
+    while (particle := PARTICLE_BEFORE.search(text, max(0, start - 8), start)) \
+            and particle.group(1).casefold() in PARTICLES:
+        start = particle.start(1)
+    if (start, end) == (finding.start, finding.end):
+        return finding
+    return Finding(finding.message_index, "PERSON", start, end, finding.score,
+                   finding.recognizer)
+
+
+def _starts_item(text: str, start: int) -> bool:
+    """At the start of a text, a line or an item of a list or a form."""
+    before = text[max(0, start - 20):start].rstrip(" \u00a0\t")
+    return before == "" or before[-1] in "\n:;(,<"
+
+
+def _ends_item(text: str, end: int) -> bool:
+    rest = text[end:end + 20].lstrip(" \u00a0\t")
+    return rest == "" or rest[0] in "\n,;()<" or (rest[0] == "." and rest[1:2] in ("", " ", "\n"))
+
+
+def _part_of_name(word: str) -> bool:
+    folded = fold(word)
+    if not _stands_alone(word) and not word.isupper():
+        return False  # "What's", "I'm", a title, a function word
+    return len(word) >= MIN_LETTERS and folded not in TITLES and folded not in OPENERS \
+        and folded not in CALENDAR and word.casefold() not in NOT_A_SURNAME \
+        and word.casefold() not in function_words() and folded not in function_words() \
+        and folded not in PARTICLES and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY)
+
+
+def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
+                   min_score: float = 0.5) -> list[Finding]:
+    """PERSON findings for the other mentions, in ``texts`` (a request's messages), of the
+    words of the PERSON ``findings`` scored ``min_score`` or more; mentions already inside such
+    a finding are not reported again."""
+    persons = [f for f in findings if f.entity_type == "PERSON" and f.score >= min_score]
+    mailed = _mailed_names(texts, findings)
+    if not persons and not mailed:
+        return []
+    lower_case = [uncapitalised(text) for text in texts]
+    words: set[str] = set()
+    for finding in persons:
+        found = NAME_WORD.findall(texts[finding.message_index], finding.start, finding.end)
+        # only from what is written like a name: "Liste des communes du Lot", taken for a
+        # person somewhere, must not make every "Liste" a person
+        # and from a name of two words or more, or one after a civility title ("Mrs Okonkwo"):
+        # one word alone ("Bot:", "Apt") is too often a word NER took for a name
+        text = texts[finding.message_index]
+        titled = TITLE_BEFORE.search(text, max(0, finding.start - 14), finding.start)
+        if (len(found) < 2 and not (titled and fold(titled.group(1)) in TITLE_WORDS)) \
+                or len(found) > MAX_NAME_WORDS + 2 or not all(
+                word[0].isupper() or word.casefold() in PARTICLES
+                or lower_case[finding.message_index] for word in found):
+            continue
+        words.update(word for word in found if _stands_alone(word))
+    if not words and not mailed:
+        return []
+    forms = set(words) | {w.upper() for w in words}
+    lower = {w.casefold() for w in words if len(w) >= MIN_LETTERS_ANY_CASE
+             and _rare(w, LONE_GIVEN_NAME_MAX_WORD_FREQUENCY)}
+    out: list[Finding] = []
+    for index, text in enumerate(texts):
+        # in lower case only where the text is written without capitals ("so karina called")
+        names = forms | lower if lower_case[index] else forms
+
+        def is_name(word: str, names: set[str] = names, index: int = index) -> bool:
+            # a word of a found name, or a capitalised part of an e-mail address's name
+            return word in names or (bool(mailed) and (word[:1].isupper() or lower_case[
+                index]) and fold(word) in mailed)
+
+        inside = [(f.start, f.end) for f in persons if f.message_index == index]
+        spans: list[tuple[int, int]] = []
+        for match in _occurrences(text, names, scan=bool(mailed)):
+            if not is_name(match.group()):
+                continue
+            if any(start <= match.start() and match.end() <= end for start, end in inside):
+                continue
+            if not _alone(text, match, is_name):
+                continue  # "Costa Rica", "Louis Vuitton": another name holds the word
+            if spans and text[spans[-1][1]:match.start()] in (" ", "\u00a0"):
+                spans[-1] = (spans[-1][0], match.end())  # "Valentina Costa": one finding
+            else:
+                spans.append(match.span())
+        out.extend(Finding(index, "PERSON", start, end, SCORE, NAME) for start, end in spans)
+    return out
+
+
+def _occurrences(text: str, names: set[str], scan: bool) -> list[regex.Match[str]]:
+    """The words of ``text`` that may be ``names``: every word when ``scan`` (e-mail parts are
+    compared accents folded), else only where a name is written (``str.find`` is far cheaper
+    than a pattern compiled for each request or a scan of every word)."""
+    if scan:
+        return list(NAME_WORD_ALONE.finditer(text))
+    found = []
+    for name in names:
+        at = text.find(name)
+        while at >= 0:
+            match = NAME_WORD_ALONE.match(text, at)
+            if match is not None and match.end() == at + len(name):
+                found.append(match)
+            at = text.find(name, at + 1)
+    return sorted(found, key=lambda m: m.start())
+
+
+def _mailed_names(texts: Sequence[str], findings: Sequence[Finding]) -> frozenset[str]:
+    """The words of the e-mail addresses found ("farhod.muhammadsolihov@...": "farhod",
+    "muhammadsolihov"), accents folded, other than what names a mailbox ("info", "contact")."""
+    parts: set[str] = set()
+    for finding in findings:
+        if finding.entity_type != "EMAIL_ADDRESS":
+            continue
+        # what follows a "+" is a tag the owner chose, not a name ("v.costa+benefits@...")
+        local = texts[finding.message_index][finding.start:finding.end].partition(
+            "@")[0].partition("+")[0]
+        parts.update(fold(part) for part in regex.split(r"[^\p{L}]+", local)
+                     if len(part) >= MIN_LETTERS_ANY_CASE - 1)
+    return frozenset(p for p in parts if p not in MAILBOX_WORDS and p not in function_words()
+                     and _rare(p.capitalize(), GIVEN_NAME_MAX_WORD_FREQUENCY))
+
+
+def _alone(text: str, match: regex.Match[str], is_name: Callable[[str], bool]) -> bool:
+    """No capitalised word next to ``match`` other than words of the same name."""
+    before = WORD_BEFORE.search(text, max(0, match.start() - 40), match.start())
+    if before is not None and SENTENCE_START.search(text, max(0, before.start(1) - 10),
+                                                    before.start(1)):
+        before = None  # capitalised because it opens a sentence: "Later Yusuf called"
+    if before is not None and fold(before.group(1)) in CALENDAR:
+        before = None  # "On Monday Belmar will be away"
+    for neighbour in (before, WORD_AFTER.match(text, match.end())):
+        if neighbour is not None and not is_name(neighbour.group(1)) \
+                and fold(neighbour.group(1)) not in function_words() \
+                and fold(neighbour.group(1)) not in TITLES \
+                and fold(neighbour.group(1)) not in OPENERS:
+            return False
+    return True
+
+
+def _stands_alone(word: str) -> bool:
+    folded = word.casefold()
+    apostrophe = regex.search(r"['’]", word)
+    if apostrophe is not None and not (word[apostrophe.end():][:1].isupper()
+                                       and len(word) - apostrophe.end() >= MIN_LETTERS):
+        return False  # "I'm", "What's"; "O'Connor" stands alone
+    return ((len(word) >= MIN_LETTERS and word[0].isupper() and not word.isupper()) or len(
+                word) >= MIN_LETTERS_ANY_CASE) \
+        and folded not in TITLES and folded not in PARTICLES and folded not in NOT_A_SURNAME \
+        and folded not in function_words() and fold(word) not in function_words() \
+        and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY)
+
+
+def _rare(word: str, limit: float) -> bool:
+    """Not a common word, as far as the name lexicons know (a word they do not hold is rare)."""
+    name = word[:1].upper() + word[1:].lower() if word.isupper() else word
+    frequency = max(lexicon("given_names").get(name, 0.0), lexicon("surnames").get(name, 0.0))
+    return frequency <= limit

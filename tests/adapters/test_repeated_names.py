@@ -1,0 +1,139 @@
+"""A found name's neighbours and its later mentions (``recognizers/repeated_names.py``): what
+NER or the lexicon found once is redacted wherever else the request names the person."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.adapters.recognizers.repeated_names import later_mentions, widened
+from streams.core.model import Finding
+
+
+def person(text: str, value: str, score: float = 0.85, message: int = 0,
+           entity: str = "PERSON") -> Finding:
+    start = text.index(value)
+    return Finding(message, entity, start, start + len(value), score, "test")
+
+
+def again(text: str, *found: str) -> list[str]:
+    return [text[f.start:f.end] for f in later_mentions([text], [person(text, v) for v in found])]
+
+
+def widen(text: str, value: str, *others: Finding) -> list[str]:
+    return [text[f.start:f.end] for f in widened([text], [person(text, value), *others])
+            if f.entity_type == "PERSON"]
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    # the surname alone, the given name alone, a surname in capitals
+    ("Dear Valentina Costa, we wrote to Mrs Costa. Valentina called; COSTA is on the form.",
+     "Valentina Costa", ["Costa", "Valentina", "COSTA"]),
+    # two words of the name side by side make one finding
+    ("Yusuf Okafor wrote. Later Yusuf Okafor called again.", "Yusuf Okafor",
+     ["Yusuf Okafor"]),
+    ("Teetat Bunlerngsri asked; Bunlerngsri will call.", "Teetat Bunlerngsri",
+     ["Bunlerngsri"]),
+    # beside a day, a month or a word opening the sentence
+    ("María Belmar wrote. On Monday Belmar will be away. Later Belmar called.",
+     "María Belmar", ["Belmar", "Belmar"]),
+])
+def test_a_found_name_is_found_again(text: str, found: str, expected: list[str]) -> None:
+    assert again(text, found) == expected
+
+
+def test_later_mentions_in_other_messages_of_the_request() -> None:
+    first, second = "Letter from Xenia Dubois.", "Reply to Dubois today."
+    found = later_mentions([first, second], [person(first, "Xenia Dubois")])
+    assert [(f.message_index, second[f.start:f.end]) for f in found] == [(1, "Dubois")]
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    # another name holds the word: a country, a brand, a place
+    ("Paulo Costa moved to Costa Rica.", "Paulo Costa"),
+    ("Louis Martin bought a Louis Vuitton bag.", "Louis Martin"),
+    # inside an e-mail or a web address (the e-mail recognizer covers it)
+    ("Arkadii Abramchuk: arkadii.abramchuk@example.org", "Arkadii Abramchuk"),
+    # a name common as a word is not a person alone
+    ("Will Smith said he will come.", "Will Smith"),
+    # titles and particles are not names alone
+    ("Mr Ahmed bin Rashid came. Mr Jones and bin collections.", "Ahmed bin Rashid"),
+    # not from a span that is not written like a name (NER took a heading for a person)
+    ("Liste des communes du Lot. Liste des communes de la Creuse.", "Liste des communes du Lot"),
+    # lower case only in a text written without capitals
+    ("Karina Rojo asked. The rojo wine was served.", "Karina Rojo"),
+])
+def test_what_is_not_a_later_mention(text: str, found: str) -> None:
+    assert again(text, found) == []
+
+
+def test_lower_case_mentions_in_a_text_without_capitals() -> None:
+    text = "so karina rojo called again\ni told rojo we'd sort it out\nkarina said thanks"
+    assert again(text, "karina rojo") == ["rojo", "karina"]
+
+
+def test_a_score_below_the_threshold_is_not_repeated() -> None:
+    text = "Xenia Dubois wrote. Dubois called."
+    assert later_mentions([text], [person(text, "Xenia Dubois", score=0.4)]) == []
+
+
+def test_names_from_the_e_mail_addresses_of_the_request() -> None:
+    text = ("- Farhod Muhammadsolihov confirmed the account.\n- E-mail: "
+            "farhod.muhammadsolihov+benefits@hotmail.com. Write to info@city.example; "
+            "Info desk and Benefits office are closed.")
+    email = person(text, "farhod.muhammadsolihov+benefits@hotmail.com",
+                   entity="EMAIL_ADDRESS")
+    other = person(text, "info@city.example", entity="EMAIL_ADDRESS")
+    assert [text[f.start:f.end] for f in later_mentions([text], [email, other])] == [
+        "Farhod Muhammadsolihov"]
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    # the given name NER or the lexicon left beside the surname it found
+    ("Nobody answered. Ekaja Choudhry has called.", "Choudhry", "Ekaja Choudhry"),
+    ("Conjoint : NASCIMENTO Luísa\n", "Luísa", "NASCIMENTO Luísa"),
+    ("Visit to Teetat Bunlerngsri on Tuesday", "Teetat Bunlerngsri", "Teetat Bunlerngsri"),
+    # surname first in a list or a header: across the comma, when alone between delimiters
+    ("From: Abramchuk, Arkadii <a@example.org>", "Abramchuk", "Abramchuk, Arkadii"),
+    ("Attendees: Shukronova, Safiya (chair), A. Pölitz", "Safiya", "Shukronova, Safiya"),
+    # particles and a word cut at an apostrophe
+    ("the report of da Cunha was read", "Cunha", "da Cunha"),
+    ("Conjoint : VAN HENEGOUWEN Noa", "HENEGOUWEN Noa", "VAN HENEGOUWEN Noa"),
+    ("request made with Asma’u Abubakar today", "u Abubakar", "Asma’u Abubakar"),
+    # not over the words around a name
+    ("Dear Teetat Kumsoontorn,", "Teetat Kumsoontorn", "Teetat Kumsoontorn"),
+    ("On Monday Akçay will be away", "Akçay", "Akçay"),
+    ("We moved from Cite El Farik What's your name?", "Cite El Farik", "Cite El Farik"),
+    ("CATTLE CALVES HOGS Bloggs", "HOGS Bloggs", "HOGS Bloggs"),
+    ("Please write to Sarah Lee Foundation staff.", "Sarah Lee", "Sarah Lee"),
+])
+def test_a_name_takes_in_its_neighbours(text: str, found: str, expected: str) -> None:
+    assert widen(text, found) == [expected]
+
+
+def test_a_neighbour_another_finding_holds_is_left_to_it() -> None:
+    text = "Jean Dupont Paris office"
+    place = person(text, "Paris", entity="LOCATION")
+    assert widen(text, "Jean Dupont", place) == ["Jean Dupont"]
+
+
+def test_a_name_does_not_run_across_lines() -> None:
+    assert widen("Applicant: Ochoa, Jeffrey\n\n- Form B2 sent", "Jeffrey\n\n- Form") == [
+        "Ochoa, Jeffrey"]
+    assert widen("Name: Anna Josefsen\nAddress: 12 Main St", "Anna Josefsen\nAddress") == [
+        "Anna Josefsen"]
+    # a later line that opens with a known name is a person too
+    assert widen("Attendees: Dubas, Hanna\n\nSafiya Shukronova opened", "Hanna\n\nSafiya "
+                 "Shukronova") == ["Dubas, Hanna", "Safiya Shukronova"]
+
+
+def test_overlapping_persons_are_one_with_the_best_score() -> None:
+    text = "Personne à prévenir : BOŽIČ Veronika, 2127.4387"
+    lexicon, ner = person(text, "BOŽIČ Veronika", 0.84), person(text, "Veronika", 0.85)
+    (merged,) = widened([text], [ner, lexicon])
+    assert (text[merged.start:merged.end], merged.score) == ("BOŽIČ Veronika", 0.85)
+
+
+def test_one_word_is_repeated_only_after_a_title() -> None:
+    text = "Please reply to Mrs Okonkwo today. Okonkwo wrote twice. Bot: hello. Bot said."
+    found = [person(text, "Okonkwo"), person(text, "Bot")]
+    assert [text[f.start:f.end] for f in later_mentions([text], found)] == ["Okonkwo"]

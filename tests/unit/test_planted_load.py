@@ -1,0 +1,72 @@
+"""The generated load of ``douane bench planted``: at least the values asked for, in English
+and French prompts of 50-300 words, each label pointing at its value, names of every origin."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.devtools.bench.planted import (
+    ORIGINS,
+    Planted,
+    PlantedPrompt,
+    ascii_fold,
+    generate,
+    leaked_characters,
+    ukrainian_latin,
+)
+from streams.devtools.bench.planted_prose import REGISTERS
+
+REGIONS = ("FR", "ES", "UA", "IS", "UY", "GB", "US")
+
+
+@pytest.fixture(scope="module")
+def load() -> list[PlantedPrompt]:
+    return generate(2000, 1, REGIONS)
+
+
+def test_at_least_the_values_asked_for_in_50_to_300_words(load: list[PlantedPrompt]) -> None:
+    assert sum(len(p.planted) for p in load) >= 2000
+    assert all(50 <= p.words <= 300 for p in load)
+    assert {p.language for p in load} == {"en", "fr"}
+    assert {p.register for p in load} == set(REGISTERS)
+
+
+def test_every_type_origin_and_region(load: list[PlantedPrompt]) -> None:
+    values = [v for p in load for v in p.planted]
+    assert {v.entity for v in values} == {"PERSON", "EMAIL_ADDRESS", "IBAN_CODE",
+                                          "PHONE_NUMBER"}
+    assert {v.group for v in values if v.entity == "PERSON"} == set(ORIGINS)
+    assert {v.group for v in values if v.entity == "PHONE_NUMBER"} == set(REGIONS)
+    assert len({v.group for v in values if v.entity == "IBAN_CODE"}) >= 10
+
+
+def test_labels_point_at_the_values(load: list[PlantedPrompt]) -> None:
+    for prompt in load:
+        for value in prompt.planted:
+            written = prompt.text[value.start:value.end]
+            assert written and written == written.strip()
+            if value.entity == "EMAIL_ADDRESS":
+                assert "@" in written and not written.startswith("mailto:")
+            if value.entity == "PERSON" and value.form.startswith("title"):
+                assert not written.startswith(("Mr", "Mrs", "Dr", "Mme", "M."))
+
+
+def test_the_same_seed_gives_the_same_load() -> None:
+    assert [p.text for p in generate(50, 3, REGIONS)] == [p.text for p in generate(50, 3, REGIONS)]
+    assert [p.text for p in generate(50, 3, REGIONS)] != [p.text for p in generate(50, 4, REGIONS)]
+
+
+def test_romanised_names() -> None:
+    assert ukrainian_latin("Олексій Згурський") == "Oleksii Zghurskyi"
+    assert ukrainian_latin("Юлія Яковенко") == "Yuliia Yakovenko"
+    assert ascii_fold("Nguyễn Đức Łukasz") == "Nguyen Duc Lukasz"
+
+
+def test_a_value_leaks_when_any_letter_of_it_is_left() -> None:
+    text = "Valentina <PERSON_1> wrote"
+    value = Planted("PERSON", "spanish", "full", 0, 20)
+    assert leaked_characters(text, value, covered=set(range(10, 20)))
+    assert not leaked_characters(text, value, covered=set(range(0, 20)))
+    # spaces and punctuation between the words are not the value
+    assert not leaked_characters("Ana  Costa", Planted("PERSON", "x", "full", 0, 10),
+                                 covered={0, 1, 2, 5, 6, 7, 8, 9})
