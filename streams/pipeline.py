@@ -13,9 +13,10 @@ Kafka message (same source offset: publish again what may have been lost) or a p
 duplicate (another offset: ignored). A forward interrupted between the ``forwarded`` record
 and the answer is never sent twice: it ends with a ``failed`` response (``delivery-uncertain``)
 so that personal data leaves at most once and the producer always hears back. A forward
-redelivered after its outcome was recorded publishes the same response again, byte for byte:
-an answer from the copy kept encrypted before its ``answered`` record
-(:meth:`PersonalVault.keep_response`), a failure rebuilt from its ``failed`` record.
+redelivered after its outcome was recorded publishes the same response again, byte for byte,
+unless it is already on its topic (``published_check``): an answer from the copy kept
+encrypted before its ``answered`` record (:meth:`PersonalVault.keep_response`), a failure
+rebuilt from its ``failed`` record.
 """
 
 from __future__ import annotations
