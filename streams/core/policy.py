@@ -37,7 +37,7 @@ OPERATORS: tuple[str, ...] = (
 )
 LanguageAction = Literal["patterns-only", "block", "local-only"]
 RETENTION_KINDS: tuple[str, ...] = ("audit_metadata", "encrypted_payloads", "raw_topics")
-# Built-in defaults, used when no matching rule sets the value (docs/policies.md: built-in defaults).
+# Built-in defaults, used when no matching rule sets the value (docs/policies.md lists them).
 DEFAULT_MIN_SCORE = 0.5
 DEFAULT_RETENTION: dict[str, str] = {
     "audit_metadata": "10y", "encrypted_payloads": "30d", "raw_topics": "1d",
