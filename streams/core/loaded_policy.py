@@ -30,7 +30,7 @@ class LoadedPolicy:
 
     Immutable once built; the worker swaps one LoadedPolicy for another on reload, so a request
     is always judged by exactly one set. ``resolve`` memoises per (tenant, purpose,
-    classification): what remains per request is cheap (README: < 50 µs per decision).
+    classification): what remains per request is cheap (docs/policies.md: ~50 µs a decision).
     """
 
     def __init__(

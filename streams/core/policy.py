@@ -8,7 +8,7 @@ checked against ``schemas/policy.schema.json`` and against its cross-references.
 Precedence, in one sentence: rules are read top to bottom (in include order, then in file
 order), and for each *setting* - the residency, each entity type's redaction, each retention
 period, each limit, the unsupported-language action - the first rule that matches the request
-and sets it decides. ``streams.core.rules`` implements it; the README explains it for users.
+and sets it decides. ``streams.core.rules`` implements it; docs/policies.md explains it for users.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ OPERATORS: tuple[str, ...] = (
 )
 LanguageAction = Literal["patterns-only", "block", "local-only"]
 RETENTION_KINDS: tuple[str, ...] = ("audit_metadata", "encrypted_payloads", "raw_topics")
-# Built-in defaults, used when no matching rule sets the value (README: "Defaults").
+# Built-in defaults, used when no matching rule sets the value (docs/policies.md lists them).
 DEFAULT_MIN_SCORE = 0.5
 DEFAULT_RETENTION: dict[str, str] = {
     "audit_metadata": "10y", "encrypted_payloads": "30d", "raw_topics": "1d",
@@ -185,7 +185,7 @@ class Rule(_Strict):
     restore_answers: bool | None = None
 
     def settings(self) -> tuple[str, ...]:
-        """The settings this rule decides when it is the first to match (README: precedence)."""
+        """The settings this rule decides when it is the first to match (docs/policies.md)."""
         keys: list[str] = []
         if self.residency is not None:
             keys.append("residency")

@@ -4,7 +4,7 @@ verification, an erasure end to end, an evidence bundle that the standalone veri
 and an auditor who can neither open the people page nor erase with a forged form.
 
 With ``DOUANE_CONSOLE_SCREENSHOTS=docs/console`` the test also saves the main pages there (the
-README's screenshots)."""
+screenshots in docs/console.md)."""
 
 from __future__ import annotations
 

@@ -85,6 +85,8 @@ SCENARIO = [
     "douane audit costs",
     "douane report --since 30d --out report.html",
     "douane report --since 30d --format csv --out report.csv",
+    "douane policy validate policies/",
+    "douane policy test policies/",
     ".venv/bin/douane kafka stop",
     "douane kafka stop",  # README: idempotent, nothing left to stop
 ]
@@ -100,12 +102,11 @@ NOT_RUN = {
     "douane policy": "names the policy commands of docs/policies.md",
     "douane audit reindex": "named in the README's table of guides (docs/audit.md); rebuilding "
                             "the search index is tested with the audit store's contract",
-    # the console: its account asks a password twice on a terminal, it serves until stopped;
-    # tests/integration/test_console_browser.py adds accounts and runs it in a real browser
-    "douane console": "names the console of the README's Console section",
+    # the console serves until stopped; tests/integration/test_console_browser.py adds accounts
+    # and runs it in a real browser
+    "douane console": "names the console of the README's Console section; the browser test "
+                      "runs it",
     "douane report": "names the report command; the README's report examples are run above",
-    "douane bench pii --baseline": "a benchmark of minutes of CPU, run by hand "
-                                   "(docs/benchmarks.md)",
     "douane bench planted": "a benchmark of a minute of CPU, run by hand (docs/benchmarks.md); "
                             "its load and scoring are tested in tests/unit/test_planted_load.py",
     # traces need a collector at that name; tests/integration/test_traces_on_kafka.py runs the
@@ -114,9 +115,6 @@ NOT_RUN = {
         "needs an OpenTelemetry collector; the traces test brings its own receiver",
     "OTEL_EXPORTER_OTLP_ENDPOINT=http://otel-collector:4318 OTEL_SERVICE_NAME="
     "douane-front-door-a douane front-door --port 8080": "as above",
-    "douane console users add dora --role dpo":
-        "asks the password on a terminal; the browser test adds accounts with --password-file",
-    "douane console --port 8090": "serves until stopped; the browser test runs it on a free port",
     # a PKCS#11 token holds secrets this test does not have ($PIN); the same settings are used
     # against SoftHSM2 by tests/adapters/test_pkcs11_token.py
     "softhsm2-util --init-token --free --label douane --pin $PIN --so-pin $SO_PIN":
@@ -418,6 +416,11 @@ async def test_the_docs_commands_run_as_written(checkout: Checkout) -> None:
     table = (checkout.root / "report.csv").read_text().splitlines()
     assert table[0] == "scope,table,provider,model,jurisdiction,hosting,currency,measure,value"
     assert any(line.startswith("overall,usage,sovereign-local,") for line in table), table
+
+    # the README's policy commands, on the shipped set as a checkout has it
+    (checkout.root / "policies").symlink_to(ROOT / "policies")
+    assert "policies: valid" in checkout.run("douane policy validate policies/").stdout
+    assert ", 0 failed," in checkout.run("douane policy test policies/").stdout
 
     checkout.stop_servers()
     checkout.run(".venv/bin/douane kafka stop")
