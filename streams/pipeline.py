@@ -372,7 +372,7 @@ class Pipeline:
                              provider=tracing.declared(
                                  decision.provider.id if decision.provider else None,
                                  {p.id for p in policy.policy.providers}))
-        saving: Awaitable[None] = _nothing()
+        saving: Awaitable[None] | None = None
         if (self.placeholders is not None and conversation is not None
                 and conversation.values and decision.outcome == "forward"):
             # kept before anything leaves, so the answer can always be restored
@@ -388,7 +388,7 @@ class Pipeline:
         # leaves (the outgoing messages are built only after both). A crash or a failure
         # between them is a redelivery as any other: the same decision, saved and recorded
         # again (the record's append is idempotent, the placeholders keep their first value).
-        _, appended = await _all_of(saving, self._append(audit_events.decided(
+        _, appended = await _all_of(saving or _nothing(), self._append(audit_events.decided(
             decision, self.clock(), source=source.as_json(), shadow=shadow,
             trace_id=tracing.trace_id())))
         if not appended.created and not _same_source(appended.record, source):
