@@ -45,6 +45,7 @@ import structlog
 
 from streams.adapters.metrics import DETECTION_SECONDS
 from streams.core.model import ChatMessage, Detection, DetectionRequest, Detector
+from streams.errors import DouaneError
 
 __all__ = ["MAX_BATCH", "BatchedDetector", "DetectionProcessDied", "ProcessBatches",
            "ThreadBatches", "batch_size"]
@@ -112,7 +113,7 @@ class ThreadBatches:
 
 
 # ------------------------------------------------------------------ in a detection process
-class DetectionProcessDied(RuntimeError):
+class DetectionProcessDied(DouaneError, RuntimeError):
     """The detection process holding a batch exited before answering it."""
 
 
