@@ -96,6 +96,11 @@ def instrument(pipeline: Any) -> None:
             setattr(pipeline.placeholders, name,
                     timed("vault (placeholders)", getattr(pipeline.placeholders, name)))
     pipeline.delivery.deliver = timed("provider call (HTTP)", pipeline.delivery.deliver)
+    if getattr(pipeline, "responses", None) is not None:
+        pipeline.responses.keep_response = timed("vault (response kept for a redelivery)",
+                                                 pipeline.responses.keep_response)
+    if hasattr(pipeline.audit, "month_spend"):
+        pipeline.audit.month_spend = timed("audit reads", pipeline.audit.month_spend)
 
 
 async def main(arguments: argparse.Namespace) -> None:

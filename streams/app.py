@@ -113,8 +113,11 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
     connection = kafka_connection(settings, "worker")
     kafka = connection.client_options()
     # idempotent: a batch sent again after a lost acknowledgement (a broker restart) is
-    # written once, so a response is never duplicated by the producer's own retries
-    producer = AIOKafkaProducer(**kafka, acks="all", enable_idempotence=True, linger_ms=2,
+    # written once, so a response is never duplicated by the producer's own retries.
+    # linger_ms=0: aiokafka sends one produce request per broker at a time, and what is sent
+    # meanwhile queues into the next batch, so batches fill under load anyway; a linger only
+    # held every forward message and response back at light load (two hops per request)
+    producer = AIOKafkaProducer(**kafka, acks="all", enable_idempotence=True, linger_ms=0,
                                 max_request_size=settings.kafka_max_request_bytes)
     consumer = AIOKafkaConsumer(
         **kafka, group_id=settings.app_id, enable_auto_commit=False,

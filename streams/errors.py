@@ -49,6 +49,8 @@ The tree (module in brackets; built-in base after the ``/``)::
     │                                             valid evidence, a bad --at-size)
     ├── DetectorError / RuntimeError            [adapters.presidio_detector]  detection failed
     │                                             (the request is blocked: fail closed)
+    ├── DetectionProcessDied / RuntimeError     [runtime.batched_detection]  the detection
+    │                                             process holding a batch exited (blocked)
     ├── ProviderError / RuntimeError            [adapters.providers.base]  a provider call gave
     │                                             no usable answer; ``kind``, ``retryable``
     ├── WitnessError / RuntimeError             [adapters.witness]  a bad witness directory

@@ -31,7 +31,7 @@ from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, overload
 
 import structlog
 
@@ -337,33 +337,38 @@ class Pipeline:
             return await self._reject(accepted, raw, source)
         request = accepted
         tracing.note(tenant=tracing.declared(request.tenant, self.policy.policy.tenant_ids))
+        policy = self.policy
+        # Detection (its own process) and the reads the decision needs besides the findings
+        # (store threads) run at the same time: one after the other, a request waited for
+        # each read's thread hop on top of its detection.
+        detecting = asyncio.ensure_future(self._detect_prompt(request))
+        try:
+            owner, conversation, spend = await _all_of(
+                self._id_owner(request.id, source),
+                # a conversation's turns are not judged at once: the worker runs them one
+                # after the other (streams.app conversation_key), so this read sees the
+                # previous turn's save
+                self._off_loop(self.placeholders.load, request.tenant,
+                               request.conversation_key)
+                if self.placeholders is not None else _nothing(),
+                # the month's spend so far, from the ledger, for a tenant that has budgets in
+                # the set in force or in the shadow set
+                self._month_spend(request.tenant)
+                if request.tenant in policy.budgets
+                or (self.shadow is not None and request.tenant in self.shadow.budgets)
+                else _nothing())
+        except BaseException:
+            detecting.cancel()
+            raise
         # One id, one decision: a producer duplicate is ignored even when it would be decided
         # differently (other content, or the detector failing this time).
-        owner = await self._id_owner(request.id, source)
         if owner is not None:
+            detecting.cancel()
             return await self._duplicate_id(request.id, request.tenant, raw, source, owner)
         try:
-            # batched with the other requests in flight; a batch over its time limit blocks
-            # its requests (fail closed)
-            with tracing.span("douane.detection"):
-                tracing.note(messages=len(request.messages))
-                detection = await self.detection.detect(request.messages, request.language)
-                tracing.note(entities=len(detection.findings), outcome="ok")
+            detection = await detecting
         except Exception as error:
             return await self._fail_closed(request, raw, source, error)
-        # read in the store threads (the vault is SQLite); a conversation's turns are not
-        # judged at once: the worker runs them one after the other (streams.app
-        # conversation_key), so this read sees the previous turn's save
-        conversation = (await self._off_loop(self.placeholders.load, request.tenant,
-                                             request.conversation_key)
-                        if self.placeholders is not None else None)
-        policy = self.policy
-        # the month's spend so far, from the ledger, for a tenant that has budgets in the set
-        # in force or in the shadow set (one read)
-        spend = (await self._month_spend(request.tenant)
-                 if request.tenant in policy.budgets
-                 or (self.shadow is not None and request.tenant in self.shadow.budgets)
-                 else None)
         with tracing.span("douane.decision"):
             pending = prepare_decision(request, detection, policy,
                                        keys_available=self.keys is not None,
@@ -375,20 +380,26 @@ class Pipeline:
                              provider=tracing.declared(
                                  decision.provider.id if decision.provider else None,
                                  {p.id for p in policy.policy.providers}))
+        saving: Awaitable[None] | None = None
         if (self.placeholders is not None and conversation is not None
                 and conversation.values and decision.outcome == "forward"):
             # kept before anything leaves, so the answer can always be restored
             assert decision.verdict is not None and decision.verdict.resolution is not None
-            await self._off_loop(
+            saving = self._off_loop(
                 self.placeholders.save, request.tenant, request.conversation_key,
                 conversation, decision.verdict.resolution.retention_s["encrypted_payloads"],
                 request.id)
         shadow = (shadow_decision(self.shadow, request, detection, self.keys is not None,
                                   spend)
                   if self.shadow is not None else None)
-        appended = await self._append(audit_events.decided(
+        # The placeholders' commits (key store, vault) and the record's (audit log) go to
+        # different files and need not follow each other: both are durable before anything
+        # leaves (the outgoing messages are built only after both). A crash or a failure
+        # between them is a redelivery as any other: the same decision, saved and recorded
+        # again (the record's append is idempotent, the placeholders keep their first value).
+        _, appended = await _all_of(saving or _nothing(), self._append(audit_events.decided(
             decision, self.clock(), source=source.as_json(), shadow=shadow,
-            trace_id=tracing.trace_id()))
+            trace_id=tracing.trace_id())))
         if not appended.created and not _same_source(appended.record, source):
             # another message with this id was decided meanwhile (a race the check above
             # cannot see): it owns the id's response
@@ -407,6 +418,15 @@ class Pipeline:
         if decision.outcome == "block":
             return [self._blocked_response(decision)]
         return [self._forward_message(decision)]
+
+    async def _detect_prompt(self, request: GovernedRequest) -> Detection:
+        # batched with the other requests in flight; a batch over its time limit blocks its
+        # requests (fail closed)
+        with tracing.span("douane.detection"):
+            tracing.note(messages=len(request.messages))
+            detection = await self.detection.detect(request.messages, request.language)
+            tracing.note(entities=len(detection.findings), outcome="ok")
+        return detection
 
     async def _month_spend(self, tenant: str) -> MonthSpend:
         now = self.clock()
@@ -573,9 +593,12 @@ class Pipeline:
         # stage decided and signed leaves: checked before anything else, so a forged message
         # can neither reach a provider nor disturb the real request
         problem = version_problem(value)
-        admission = None
+        admission: dict[str, Any] | None = None
+        records: list[StoredRecord] = []
         if problem is None:
-            admission = await self._off_loop(self._signed_admission, value)
+            # the request's records come along in the same thread hop (one wait, not two);
+            # they are used only once the admission is found to match
+            admission, records = await self._off_loop(self._admission_and_records, value)
             problem = admission_problem(value, admission)
         parsed = ForwardMessage.parse(value, self.forward_schema) if problem is None else problem
         if isinstance(parsed, Reason):
@@ -585,7 +608,6 @@ class Pipeline:
         request_id, tenant = message.id, message.tenant
         tracing.note(tenant=tracing.declared(tenant, self.policy.policy.tenant_ids))
         policy = self.policy  # the set in force for this message, start to end
-        records = await self._off_loop(self.audit.records_for_request, request_id)
         existing = {r.kind for r in records}
         common: dict[str, Any] = {"tenant": tenant, "audit_record_id": None,
                                   "policy_hash": message.policy_hash,
@@ -778,6 +800,14 @@ class Pipeline:
                         request_id=request_id, error_type=type(error).__name__)
             return False
 
+    def _admission_and_records(self, message: Any,
+                               ) -> tuple[dict[str, Any] | None, list[StoredRecord]]:
+        """The request's signed admission (``_signed_admission``) and all its records."""
+        admission = self._signed_admission(message)
+        if admission is None:
+            return None, []
+        return admission, self.audit.records_for_request(str(message["id"]))
+
     def _signed_admission(self, message: Any) -> dict[str, Any] | None:
         """The payload of the request's own 'admitted' record, if it is validly signed."""
         request_id = message.get("id") if isinstance(message, dict) else None
@@ -937,6 +967,35 @@ def _with_trace_context(outgoing: list[Outgoing]) -> list[Outgoing]:
     if not headers:
         return outgoing
     return [dataclasses.replace(message, headers=headers) for message in outgoing]
+
+
+async def _nothing() -> None:
+    return None
+
+
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
+
+
+@overload
+async def _all_of(first: Awaitable[A], second: Awaitable[B], /) -> tuple[A, B]: ...
+
+
+@overload
+async def _all_of(first: Awaitable[A], second: Awaitable[B], third: Awaitable[C], /,
+                  ) -> tuple[A, B, C]: ...
+
+
+async def _all_of(*steps: Awaitable[Any]) -> tuple[Any, ...]:
+    """The results of steps run at the same time. Every step ends before this returns, even
+    when one fails (a store write is never left running unseen); then the first failure is
+    raised."""
+    results = await asyncio.gather(*steps, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return tuple(results)
 
 
 def _same_source(record: StoredRecord, source: Source) -> bool:

@@ -15,7 +15,11 @@ import pytest
 import pytest_asyncio
 
 from streams.core.model import ChatMessage
-from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
+from streams.runtime.batched_detection import (
+    BatchedDetector,
+    DetectionProcessDied,
+    ProcessBatches,
+)
 
 TEXT = "Please write to Jeanne Martin at jeanne.martin@example.fr about her renewal."
 
@@ -58,16 +62,62 @@ async def test_a_detection_process_finds_what_the_detector_finds(
         assert kinds == {"PERSON", "EMAIL_ADDRESS"}
 
 
-async def test_a_dead_detection_process_fails_its_batch_closed_and_is_replaced(
+async def test_a_detection_process_that_dies_holding_a_batch_fails_it_closed_and_is_replaced(
         detection: BatchedDetector) -> None:
     await detection.detect((ChatMessage("user", TEXT),), "en")  # the process is up
     (process,) = detection_processes()
+    batches = detection.batches
+    assert isinstance(batches, ProcessBatches)
+    os.kill(process, signal.SIGSTOP)  # it cannot answer: the batch stays held until the kill
+    held = asyncio.create_task(detection.detect((ChatMessage("user", TEXT),), "en"))
+    while batches.held == 0:
+        await asyncio.sleep(0.01)
     os.kill(process, signal.SIGKILL)
-    with pytest.raises(Exception):  # noqa: B017 - whatever it is, it is not a Detection
-        await detection.detect((ChatMessage("user", TEXT),), "en")
+    with pytest.raises(DetectionProcessDied):
+        await held
     again = await detection.detect((ChatMessage("user", TEXT),), "en")
     assert {f.entity_type for f in again.findings} == {"PERSON", "EMAIL_ADDRESS"}
     assert len(detection_processes()) == 1 and detection_processes() != [process]
+
+
+async def test_a_detection_process_that_died_idle_is_replaced_without_failing_a_request(
+        detection: BatchedDetector) -> None:
+    await detection.detect((ChatMessage("user", TEXT),), "en")
+    (process,) = detection_processes()
+    batches = detection.batches
+    assert isinstance(batches, ProcessBatches)
+    os.kill(process, signal.SIGKILL)
+    while batches.exited == 0:  # the end of its pipe, read by the event loop
+        await asyncio.sleep(0.01)
+    again = await detection.detect((ChatMessage("user", TEXT),), "en")
+    assert {f.entity_type for f in again.findings} == {"PERSON", "EMAIL_ADDRESS"}
+    assert len(detection_processes()) == 1 and detection_processes() != [process]
+
+
+async def test_a_batch_over_its_time_limit_leaves_the_next_results_in_order() -> None:
+    """A batch abandoned at its time limit keeps its place in the process's queue: its result,
+    when it comes, is dropped, and the next batch gets its own."""
+    batched = BatchedDetector(ProcessBatches(1, ("en", "fr"), frozenset(
+        {"PERSON", "EMAIL_ADDRESS"}), ("FR",)), timeout_s=300)
+    try:
+        await batched.detect((ChatMessage("user", TEXT),), "en")
+        (process,) = detection_processes()
+        batches = batched.batches
+        assert isinstance(batches, ProcessBatches)
+        os.kill(process, signal.SIGSTOP)
+        abandoned = asyncio.create_task(batched.detect((ChatMessage("user", "nothing here"),),
+                                                       "en"))
+        while batches.held == 0:
+            await asyncio.sleep(0.01)
+        abandoned.cancel()  # as the time limit does
+        following = asyncio.create_task(batched.detect((ChatMessage("user", TEXT),), "en"))
+        while batches.held < 2:
+            await asyncio.sleep(0.01)
+        os.kill(process, signal.SIGCONT)
+        result = await following
+        assert {f.entity_type for f in result.findings} == {"PERSON", "EMAIL_ADDRESS"}
+    finally:
+        batched.close()
 
 
 def test_detection_processes_stop_when_their_worker_is_killed(tmp_path: Path) -> None:

@@ -150,6 +150,82 @@ async def test_the_vault_is_read_and_written_off_the_event_loop(
     assert used == [("load", False), ("save", False), ("load", False)] * 2
 
 
+# how long a step of the two tests below waits for the other one; reached only when the two
+# run one after the other (the failure these tests exist to catch), never when they overlap
+OVERLAP_WAIT_S = 10.0
+
+
+async def test_the_admissions_reads_run_while_its_prompt_is_detected(
+    pipeline: tuple[Pipeline, EchoProvider, Path], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The id check and the conversation's placeholders are read while detection runs: each
+    read waits here until detection has begun, which it does only if nothing waits for the
+    reads before detecting."""
+    douane, _, _ = pipeline
+    detecting = threading.Event()
+    detector = douane.detection.batches.detector  # type: ignore[attr-defined]
+    detect = detector.detect
+
+    def detect_flagged(messages: tuple[ChatMessage, ...], language: str | None) -> Detection:
+        detecting.set()
+        return detect(messages, language)
+
+    overlapped: list[bool] = []
+
+    def after_detection_began(read: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            overlapped.append(detecting.wait(OVERLAP_WAIT_S))
+            return read(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(detector, "detect", detect_flagged)
+    store = douane.audit
+    monkeypatch.setattr(store, "records_for_request",
+                        after_detection_began(store.records_for_request))
+    placeholders = douane.placeholders
+    assert isinstance(placeholders, PlaceholderVault)
+    monkeypatch.setattr(placeholders, "load", after_detection_began(placeholders.load))
+    admitted = await douane.admit(request("o-1", f"Écris à {NAME}.", conversation="c"), src(1))
+    assert [o.topic for o in admitted] == [FORWARD_TOPIC]
+    assert overlapped == [True, True]
+
+
+async def test_the_placeholders_are_saved_while_the_decision_is_recorded(
+    pipeline: tuple[Pipeline, EchoProvider, Path], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Both are durable before the forward message exists, but neither waits for the other:
+    the save waits here until the record's append has begun."""
+    douane, _, _ = pipeline
+    appending = threading.Event()
+    store = douane.audit
+    append = store.append
+
+    def append_flagged(event: Any) -> Any:
+        appending.set()
+        return append(event)
+
+    overlapped: list[bool] = []
+    placeholders = douane.placeholders
+    assert isinstance(placeholders, PlaceholderVault)
+    save = placeholders.save
+
+    def save_after_append_began(*args: Any, **kwargs: Any) -> None:
+        overlapped.append(appending.wait(OVERLAP_WAIT_S))
+        save(*args, **kwargs)
+
+    monkeypatch.setattr(store, "append", append_flagged)
+    monkeypatch.setattr(placeholders, "save", save_after_append_began)
+    admitted = await douane.admit(request("o-2", f"Écris à {NAME}.", conversation="c"), src(1))
+    [forward] = [o for o in admitted if o.topic == FORWARD_TOPIC]
+    assert overlapped == [True]
+    # and both happened: the record says it was admitted, the vault holds the placeholder
+    assert [r.kind for r in douane.audit.records_for_request("o-2")] == ["admitted"]
+    assert placeholders.load("city-of-lyon", "c").values == {"<PERSON_1>": NAME}
+    answered = await douane.forward(forward.value, src(1, topic=FORWARD_TOPIC))
+    assert on(answered, RESPONSES_TOPIC)[0]["messages"][0]["content"] == \
+        f"Reply to: Écris à {NAME}."
+
+
 async def test_two_turns_share_placeholders_and_answers_are_restored(
     pipeline: tuple[Pipeline, EchoProvider, Path],
 ) -> None:
