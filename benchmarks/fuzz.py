@@ -61,7 +61,9 @@ class Tally:
     sent: dict[tuple[int, int], Sent] = field(default_factory=dict)  # (partition, offset)
     rejected: dict[tuple[int, int], str] = field(default_factory=dict)  # -> error code
     dead: dict[tuple[int, int], str] = field(default_factory=dict)  # -> the error's type
-    responses: dict[str, list[str]] = field(default_factory=dict)  # request id -> statuses
+    # request id -> (status, first reason's code) of each response: a rejected message that
+    # owns its id is told on the responses topic (status ``rejected``), not on a rejected topic
+    responses: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def lost(self) -> list[tuple[int, int]]:
         """Messages with no outcome. A message without a usable id must have a rejection (or
@@ -235,7 +237,9 @@ def _read(topic: str, body: dict[str, Any], tally: Tally) -> None:
     elif topic == DEAD_LETTER_TOPIC:
         tally.dead[place] = body.get("error_type", "?")  # type: ignore[index]
     else:
-        tally.responses.setdefault(body["id"], []).append(body["status"])
+        reasons = body.get("reasons") or [{}]
+        tally.responses.setdefault(body["id"], []).append(
+            (body["status"], reasons[0].get("code", "")))
 
 
 def report(tally: Tally, publish_s: float, total_s: float, longest: float,
@@ -256,12 +260,15 @@ def report(tally: Tally, publish_s: float, total_s: float, longest: float,
     print("|---|---|")
     for code, n in Counter(tally.rejected.values()).most_common():
         print(f"| rejected: {code} | {n} |")
-    statuses = Counter(tally.responses[i][0] for i in valid_ids if tally.responses.get(i))
+    statuses = Counter(tally.responses[i][0][0] for i in valid_ids if tally.responses.get(i))
     for status, n in statuses.most_common():
         print(f"| response to a valid request: {status} | {n} |")
-    answered_changed = sum(1 for s in tally.sent.values() if s.kind == "wrong field"
-                           and s.request_id and tally.responses.get(s.request_id))
-    print(f"| response to a request whose changed field was still valid | {answered_changed} |")
+    others = Counter((s.kind, *tally.responses[s.request_id][0]) for s in tally.sent.values()
+                     if s.request_id not in valid_ids and s.request_id
+                     and tally.responses.get(s.request_id))  # not a copy of a valid id
+    for (kind, status, code), n in sorted(others.items(), key=lambda item: -item[1]):
+        told = f"{status}: {code}" if status == "rejected" else f"{status} (still a valid request)"
+        print(f"| response to a {kind} message, {told} | {n} |")
     print(f"| douane.dead-letter | {len(tally.dead)} |")
     both = sum(1 for place in tally.dead if place in tally.rejected)
     if both:
