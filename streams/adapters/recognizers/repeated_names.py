@@ -160,8 +160,10 @@ def _widened(text: str, finding: Finding, taken: _Taken) -> Finding:
     # heading or a table ("CATTLE CALVES HOGS")
     capitals = any(w.isupper() and len(w) > 1 for w in NAME_WORD.findall(text, start, end))
     while words < MAX_NAME_WORDS and (before := WORD_BEFORE.search(
-            text, max(0, start - 40), start)) and (_part_of_name(before.group(1))
-                                                   or _given_name_as_word(before.group(1))) \
+            text, max(0, start - 40), start)) and (
+                _part_of_name(before.group(1)) or (
+                    _given_name_as_word(before.group(1)) and not _opens_sentence(
+                        text, before.start(1)))) \
             and before.start(1) not in taken and not (capitals and before.group(1).isupper()):
         start, words = before.start(1), words + 1
         capitals = capitals or before.group(1).isupper()
@@ -200,9 +202,15 @@ def _known_given_name(word: str) -> bool:
     return word in lexicon("given_names") and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY)
 
 
+def _opens_sentence(text: str, start: int) -> bool:
+    return SENTENCE_START.search(text, max(0, start - 10), start) is not None
+
+
 def _given_name_as_word(word: str) -> bool:
-    """A known given name that is also a function word ("Les", short for Leslie), capitalised
-    right before a name found: part of it ("Selon Les Zharko"); "Les" alone stays a word."""
+    """A known given name that is also a function word ("Les", short for Leslie): part of a
+    name found right after it, where a capital inside a sentence says a name ("Selon Les
+    Zharko"); at the start of a sentence it is the word ("Les Zharko" stays "Les <name>",
+    "Then Zharko called" stays "Then <name>", the lexicon holding "Then" and "The" too)."""
     return len(word) >= MIN_LETTERS + 1 and word[0].isupper() and not word.isupper() \
         and word in lexicon("given_names") and word.casefold() in function_words()
 
@@ -279,7 +287,7 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
             if any(start <= match.start() and match.end() <= end for start, end in inside):
                 continue
             if match.group() in mid_sentence and match.group() not in words and \
-                    SENTENCE_START.search(text, max(0, match.start() - 10), match.start()):
+                    _opens_sentence(text, match.start()):
                 continue  # "Les demande...": the article as often as the name
             if not _alone(text, match, is_name):
                 continue  # "Costa Rica", "Louis Vuitton": another name holds the word
