@@ -185,3 +185,10 @@ def test_a_given_name_joined_to_a_person(text: str, found: str, expected: list[s
     if "Okafor" in text:
         findings.append(person(text, "Okafor"))
     assert [text[f.start:f.end] for f in coordinated([text], findings)] == expected
+
+
+def test_surname_first_does_not_reach_into_another_name() -> None:
+    # "Margaud" held by another finding, "Aminova" ends the name before: "Baron" stays alone
+    # (widened into "Aminova, Baron" it would lose to "Mohinur Aminova" and leave "Baron")
+    text = "Present: Mohinur Aminova, Baron, Margaud."
+    assert widen(text, "Baron", person(text, "Margaud")) == ["Baron", "Margaud"]

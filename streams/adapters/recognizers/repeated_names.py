@@ -182,11 +182,14 @@ def _widened(text: str, finding: Finding, taken: _Taken) -> Finding:
         elif (before := COMMA_BEFORE.search(text, max(0, start - 40), start)) \
                 and (_part_of_name(before.group(1)) or before.group(1) in lexicon("surnames")) \
                 and before.start(1) not in taken and _ends_item(text, end) and (
-                _starts_item(text, before.start(1)) or (unknown_word(before.group(1))
-                                                        and _known_given_name(text[start:end]))):
+                _starts_item(text, before.start(1)) or (
+                    unknown_word(before.group(1)) and _known_given_name(text[start:end])
+                    and not WORD_BEFORE.search(text, max(0, before.start(1) - 40),
+                                               before.start(1)))):
             # between delimiters a known surname even when it is a word ("Partner: Sur,
-            # Aradhana"); in running text a word no dictionary holds before a known given name
-            # ("I made with Chumachenko, Iryna.")
+            # Aradhana"); in running text a word no dictionary holds before a known given name,
+            # not the end of another name ("I made with Chumachenko, Iryna."; not "Mohinur
+            # Aminova, Baron")
             start = before.start(1)
     # the particles of a name before it: "da Cunha", "van der Smeede", "VAN HENEGOUWEN"
     while (particle := PARTICLE_BEFORE.search(text, max(0, start - 8), start)) \
@@ -252,11 +255,13 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
         found = NAME_WORD.findall(texts[finding.message_index], finding.start, finding.end)
         # only from what is written like a name: "Liste des communes du Lot", taken for a
         # person somewhere, must not make every "Liste" a person
-        # and from a name of two words or more, or one after a civility title ("Mrs Okonkwo"):
-        # one word alone ("Bot:", "Apt") is too often a word NER took for a name
+        # and from a name of two words or more, one after a civility title ("Mrs Okonkwo") or
+        # one no dictionary holds ("Zharko affirme"): one word alone ("Bot:", "Apt") is too
+        # often a word NER took for a name
         text = texts[finding.message_index]
         titled = TITLE_BEFORE.search(text, max(0, finding.start - 14), finding.start)
-        if (len(found) < 2 and not (titled and fold(titled.group(1)) in TITLE_WORDS)) \
+        if (len(found) < 2 and not (titled and fold(titled.group(1)) in TITLE_WORDS)
+                and not (found and unknown_word(found[0]))) \
                 or len(found) > MAX_NAME_WORDS + 2 or not all(
                 word[0].isupper() or word.casefold() in PARTICLES
                 or lower_case[finding.message_index] for word in found):
