@@ -192,3 +192,9 @@ def test_surname_first_does_not_reach_into_another_name() -> None:
     # (widened into "Aminova, Baron" it would lose to "Mohinur Aminova" and leave "Baron")
     text = "Present: Mohinur Aminova, Baron, Margaud."
     assert widen(text, "Baron", person(text, "Margaud")) == ["Baron", "Margaud"]
+
+
+def test_a_one_word_name_no_dictionary_holds_is_found_again() -> None:
+    text = "Duplii signale un problème. Plus tard, Duplii a rappelé; le bot aussi. Bot a écrit."
+    found = [person(text, "Duplii"), person(text, "Bot")]
+    assert [text[f.start:f.end] for f in later_mentions([text], found)] == ["Duplii"]
