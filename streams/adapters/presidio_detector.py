@@ -49,7 +49,11 @@ from streams.adapters.recognizers import (
 )
 from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS
-from streams.adapters.recognizers.repeated_names import later_mentions, widened
+from streams.adapters.recognizers.repeated_names import (
+    coordinated,
+    later_mentions,
+    widened,
+)
 from streams.core.model import ChatMessage, Detection, DetectionRequest, Finding
 from streams.errors import DouaneError
 
@@ -177,6 +181,7 @@ class PresidioDetector:
                 contents = [m.content for m in request.messages]
                 found[r] = widened(contents, found[r])
                 found[r].extend(widened(contents, later_mentions(contents, found[r])))
+                found[r].extend(coordinated(contents, found[r]))
         return [Detection(language=language, method=self.method(language),
                           findings=tuple(findings))
                 for language, findings in zip(chosen, found, strict=True)]

@@ -8,6 +8,13 @@ needs 3.2 GB of memory to load)::
     .venv/bin/pip install names-dataset==3.3.1 wordfreq==3.1.1
     .venv/bin/python -m streams.devtools.names_lexicon
 
+It also builds the list of common words (``data/common_words.tsv.gz``): every word that is at
+least as common as ``COMMON_WORD_MIN_ZIPF`` in English, French or Spanish text. A capitalised
+word outside it and outside the name lexicon is unknown to the language ("Bunlerngsri",
+"Chumachenko") and read as a name (``given_names.unknown_word``). wordfreq's data is under
+CC BY-SA 4.0, and so is this list derived from it (words only, no frequency). Only that list,
+without names-dataset: ``python -m streams.devtools.names_lexicon --common-words-only``.
+
 What is kept: names written in Latin script that rank among the ``MAX_RANK`` most frequent of
 at least one country, with the highest word frequency (Zipf scale) the lowercased name has in
 English, French or Spanish text - "will" or "paris" are words first, "yusuf" is not. Only
@@ -31,6 +38,10 @@ MAX_RANK = 1000
 LANGUAGES = ("en", "fr", "es")
 LATIN_NAME = regex.compile(r"\p{Lu}(?:['’]\p{Lu})?[\p{Ll}\p{M}]+(?:[-'’]\p{Lu}?[\p{Ll}\p{M}]+)*")
 LATIN_SCRIPT = regex.compile(r"[\p{Latin}\p{M}'’-]+")
+# Zipf 2 is once per 10 million words: chat words ("tbh", "thx", "dunno") and rare words are
+# above it; names no dictionary holds ("Kiburi", "Teetat", "Edhitha") are below
+COMMON_WORD_MIN_ZIPF = 2.0
+WORD = regex.compile(r"\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*")
 OUTPUT = Path(__file__).resolve().parents[1] / "adapters" / "recognizers" / "data"
 
 
@@ -56,11 +67,33 @@ def build(kind: str, max_rank: int) -> list[tuple[str, float]]:
     return sorted(kept)
 
 
+def common_words(min_zipf: float = COMMON_WORD_MIN_ZIPF) -> list[str]:
+    """The words (lower case, letters only) at least ``min_zipf`` common in en, fr or es."""
+    from wordfreq import iter_wordlist, zipf_frequency
+
+    words: set[str] = set()
+    for language in LANGUAGES:
+        for word in iter_wordlist(language, "large"):  # most common first
+            if zipf_frequency(word, language) < min_zipf:
+                break
+            if WORD.fullmatch(word):
+                words.add(word)
+    return sorted(words)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-rank", type=int, default=MAX_RANK)
+    parser.add_argument("--common-words-only", action="store_true",
+                        help="rebuild only the list of common words (no names-dataset)")
     args = parser.parse_args()
     OUTPUT.mkdir(parents=True, exist_ok=True)
+    words = common_words()
+    with gzip.GzipFile(OUTPUT / "common_words.tsv.gz", "wb", mtime=0) as out:
+        out.write("".join(f"{word}\n" for word in words).encode())
+    print(f"common_words.tsv.gz: {len(words)} words")
+    if args.common_words_only:
+        return
     for kind, file in (("first", "given_names.tsv.gz"), ("last", "surnames.tsv.gz")):
         rows = build(kind, args.max_rank)
         # mtime=0: the same lexicon gives the same bytes

@@ -9,7 +9,11 @@ import time
 import pytest
 
 from streams.adapters.recognizers import build_recognizers
-from streams.adapters.recognizers.given_names import GivenNameRecognizer
+from streams.adapters.recognizers.given_names import (
+    GivenNameRecognizer,
+    common_words,
+    unknown_word,
+)
 
 THRESHOLD = 0.5
 
@@ -47,7 +51,7 @@ def test_names_of_every_origin(text: str, expected: list[str]) -> None:
     "Will Smith may come.",  # names that are common words are left to NER
     "Paris Saint-Germain won.",
     "Valentina And the others.",  # a function word ends the run: no surname
-    "Jordan called.",  # alone, a given name that is as often a place is left to NER
+    "Jordan is far.",  # alone, a given name that is as often a place is left to NER
     "Contact VALENTINA COSTA.",  # upper case: not this pass
 ])
 def test_runs_that_are_not_people(text: str) -> None:
@@ -133,6 +137,76 @@ def test_names_in_a_text_written_without_capitals() -> None:
 
 def test_lower_case_words_of_a_capitalised_text_are_not_names() -> None:
     assert names("Please ask whether karina and sergio are words. They are not.") == []
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a capitalised word no dictionary holds, where the words around it say a person: a verb
+    # of saying or doing after it, a word introducing a person before it
+    ("Depuis, Teetat Bunlerngsri appelle la plateforme.", "fr", ["Teetat Bunlerngsri"]),
+    ("- Duplii signale que le propriétaire n'a pas répondu.", "fr", ["Duplii"]),
+    ("Please call Okwuosa about the form.", "en", ["Okwuosa"]),
+    ("appelle Nayfa au 615 4997 si c'est urgent", "fr", ["Nayfa"]),
+    # a line of its own that opens a letter
+    ("Rédige une réponse :\n\nZuwayhir,\n\nNous vous prions de nous excuser.", "fr",
+     ["Zuwayhir"]),
+    # it opens a run of names as a known given name does
+    ("Merci de demander à Aykutalp Seven de signer.", "fr", ["Aykutalp Seven"]),
+])
+def test_a_word_no_dictionary_holds_said_of_a_person(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Shares of Norilsk rose after the match at Glentoran.",  # towns, firms, clubs: NER's call
+    "The Bunlerngsri scheme opened.",
+])
+def test_a_word_no_dictionary_holds_elsewhere_is_left_to_ner(text: str) -> None:
+    assert names(text) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a given name common as a word, alone, where the words around it say a person
+    ("The budget is unchanged. Amanda proposed a compromise.", ["Amanda"]),
+    ("Luna said it was late.", ["Luna"]),
+    ("Please cc Luna on the reply.", ["Luna"]),
+    ("Sierra demande aujourd'hui un rappel.", ["Sierra"]),
+    ("- Shu-Ling will bring the tenancy agreement.", ["Shu-Ling"]),  # each part a given name
+])
+def test_a_given_name_alone_said_of_a_person(text: str, expected: list[str]) -> None:
+    language = "fr" if "demande" in text else "en"
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Sunday would be better.",  # a day, a given name somewhere
+    "Luna Park is closed.",
+    "Amanda is a name.",  # no verb or word that says a person
+])
+def test_a_given_name_alone_without_such_words(text: str) -> None:
+    assert names(text) == []
+
+
+def test_the_other_persons_a_form_names() -> None:
+    assert names("Referred by: Ayyubi\nPartner: Okonkwo Ada\n") == ["Ayyubi", "Okonkwo Ada"]
+
+
+def test_words_no_dictionary_holds_in_a_text_written_without_capitals() -> None:
+    text = ("hey\nj'ai dit à kiburi baharia qu'on réglait ça\ni told rudolf rakovan we'd sort "
+            "it\nso vũ mai lan called again\nedhitha dit que c'est bon\nthe tabs are open")
+    assert names(text) == ["kiburi baharia", "rudolf rakovan", "vũ mai lan", "edhitha"]
+
+
+def test_lower_case_words_no_dictionary_holds_in_a_capitalised_text_are_not_names() -> None:
+    assert names("Please ask whether kiburi and edhitha are words. They are not.") == []
+
+
+def test_the_list_of_common_words_is_packaged() -> None:
+    words = common_words()
+    assert {"tbh", "thx", "aujourd'hui", "mañana", "tabs"} <= words
+    assert not {"kiburi", "bunlerngsri", "chumachenko"} & words
+    assert unknown_word("Bunlerngsri") and unknown_word("Kuo-Hsiung")
+    assert not unknown_word("E-mail") and not unknown_word("qu'on") and not unknown_word("Ky")
 
 
 def test_only_with_a_policy_that_asks_for_persons() -> None:

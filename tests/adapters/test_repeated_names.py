@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.adapters.recognizers.repeated_names import later_mentions, widened
+from streams.adapters.recognizers.repeated_names import coordinated, later_mentions, widened
 from streams.core.model import Finding
 
 
@@ -137,3 +137,64 @@ def test_one_word_is_repeated_only_after_a_title() -> None:
     text = "Please reply to Mrs Okonkwo today. Okonkwo wrote twice. Bot: hello. Bot said."
     found = [person(text, "Okonkwo"), person(text, "Bot")]
     assert [text[f.start:f.end] for f in later_mentions([text], found)] == ["Okonkwo"]
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    # a known surname between delimiters even when it is also a word
+    ("Partner: Sur, Aradhana\n\nNobody answers.", "Aradhana", "Sur, Aradhana"),
+    # in running text: a known given name after the comma, or a word no dictionary holds
+    # before one
+    ("E-mail from Rastija, Mato (m@example.org) about it", "Rastija", "Rastija, Mato"),
+    ("the application I made with Chumachenko, Iryna. I attach", "Iryna",
+     "Chumachenko, Iryna"),
+    # a capitalised function word that is a given name, inside a sentence, before a name
+    ("Selon Les Zharko, le dossier a été perdu.", "Zharko", "Les Zharko"),
+])
+def test_surname_first_and_given_names_that_are_words(
+        text: str, found: str, expected: str) -> None:
+    assert widen(text, found) == [expected]
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    ("We drove with Paris, Iryna. Then", "Iryna", "Iryna"),  # a common word: not a name
+    # in running text, after the comma, a word that is not a given name
+    ("We wrote to Okafor, Brussels. Then", "Okafor", "Okafor"),
+    ("Les Zharko affirme que", "Zharko", "Zharko"),  # "Les" opening a sentence: the word
+    ("Then Zharko called.", "Zharko", "Zharko"),
+])
+def test_what_a_name_does_not_take_in(text: str, found: str, expected: str) -> None:
+    assert widen(text, found) == [expected]
+
+
+def test_a_given_name_that_is_a_word_is_found_again_inside_sentences() -> None:
+    text = "Selon Les Zharko, rien. Il a appelé Les au bureau. Les demande un rappel."
+    assert again(text, "Les Zharko") == ["Les"]
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    ("Sierra et Nicole Leite souhaitent des excuses.", "Nicole Leite", ["Sierra"]),
+    ("Nicole Leite and Amanda came.", "Nicole Leite", ["Amanda"]),
+    ("Mr Brown y Luna firmaron.", "Brown", ["Luna"]),
+    # not a common word, a function word, a title or a name another finding holds
+    ("Paris and Nicole Leite met.", "Nicole Leite", []),
+    ("Nicole Leite et Les autres.", "Nicole Leite", []),
+    ("Nicole Leite and Mrs Okafor.", "Nicole Leite", []),
+])
+def test_a_given_name_joined_to_a_person(text: str, found: str, expected: list[str]) -> None:
+    findings = [person(text, found)]
+    if "Okafor" in text:
+        findings.append(person(text, "Okafor"))
+    assert [text[f.start:f.end] for f in coordinated([text], findings)] == expected
+
+
+def test_surname_first_does_not_reach_into_another_name() -> None:
+    # "Margaud" held by another finding, "Aminova" ends the name before: "Baron" stays alone
+    # (widened into "Aminova, Baron" it would lose to "Mohinur Aminova" and leave "Baron")
+    text = "Present: Mohinur Aminova, Baron, Margaud."
+    assert widen(text, "Baron", person(text, "Margaud")) == ["Baron", "Margaud"]
+
+
+def test_a_one_word_name_no_dictionary_holds_is_found_again() -> None:
+    text = "Duplii signale un problème. Plus tard, Duplii a rappelé; le bot aussi. Bot a écrit."
+    found = [person(text, "Duplii"), person(text, "Bot")]
+    assert [text[f.start:f.end] for f in later_mentions([text], found)] == ["Duplii"]

@@ -96,7 +96,11 @@ NAMED_RUN = regex.compile(
 NAME_LABEL = regex.compile(
     r"(?i:\b(?:name|nom|nombre|full name|surname|first name|given name|applicant|spouse"
     r"|nom et prénoms?|prénoms?|nom de naissance|nom d'usage|demandeur|demandeuse"
-    r"|bénéficiaire|titulaire|conjointe?|apellidos?|solicitante|titular))[ \u00a0]*$")
+    r"|bénéficiaire|titulaire|conjointe?|apellidos?|solicitante|titular"
+    # the other persons a form names
+    r"|referred by|partner|next of kin|emergency contact|contact person|witness|guarantor"
+    r"|interpreter|caseworker|case worker|garant|témoin|référente?|interlocut(?:eur|rice)"
+    r"|testigo|avalista|tutora?))[ \u00a0]*$")
 LABELLED_RUN = regex.compile(
     rf":[ \u00a0]*(?P<name>{ANY_NAME_WORD}(?:[ \u00a0]{ANY_NAME_WORD}){{0,3}}){NAME_END}")
 # a word in capitals, without which neither run of CAPITALS_RUNS can match
@@ -138,6 +142,40 @@ LONE_GIVEN_NAME_MAX_WORD_FREQUENCY = 3.5
 # a capitalised word with no capitalised word next to it (a run is judged whole by ``_person``)
 LONE_WORD = regex.compile(rf"(?<![\w'’-])(?<!\p{{Lu}}[\p{{L}}\p{{M}}'’-]*[ \u00a0])"
                           rf"{NAME_WORD}(?![\w'’-])(?![ \u00a0]\p{{Lu}})")
+# A word no dictionary of English, French or Spanish holds ("Bunlerngsri", "Chumachenko",
+# "kiburi") is read as a name: capitalised anywhere, and in lower case in a text written
+# without capitals. Shorter words are initials and abbreviations ("Vi", "Ky"): left alone.
+UNKNOWN_WORD_MIN_LETTERS = 3
+UNKNOWN_WORD_PART = regex.compile(r"['’-]")
+CAPITALISED_WORD = regex.compile(rf"(?<![\w'’@./-]){NAME_WORD}(?![\w'’@/-]|\.\w)")
+# A known given name alone is a person, however common as a word, where the words around it
+# say so: the subject of a verb of saying or doing ("Amanda proposed", "Sierra demande"), or
+# after a word that introduces a person ("cc Luna", "my colleague Grace", "Bonjour Rose").
+PERSON_VERBS = frozenset("""said says asked asks told tells thanked thanks proposed proposes
+    suggested suggests replied replies wrote writes called calls phoned rang explained explains
+    confirmed confirms agreed agrees disagreed disagrees mentioned mentions added adds noted
+    reported complained complains insisted insists promised promises wants wanted needs needed
+    will would should could can cannot can't won't didn't doesn't hasn't signed sent received
+    brought attended chaired objected apologised apologized emailed
+    dit dira demande demandait affirme affirmait explique confirme souhaite souhaitait veut
+    voulait appelle appellera appelait signale indique propose remercie écrit répond précise
+    ajoute estime pense sait viendra apportera enverra rappellera transmettra contestait conteste
+    dijo dice pregunta preguntó explicó explica confirma confirmó quiere quería llamó llama
+    escribió escribe propuso propone agradeció agradece pide pidió afirma afirmó traerá enviará
+    """.split())  # noqa: SIM905 - a word list reads better as text
+PERSON_CUES = frozenset("""cc dear hi hello hey thanks thank ask tell told remind colleague
+    colleagues neighbour neighbor manager wife husband son daughter brother sister friend mother
+    father partner cher chère bonjour salut merci coucou collègue voisin voisine mari épouse
+    fils fille frère sœur ami amie querido querida estimado estimada hola gracias colega vecino
+    vecina esposo esposa hijo hija hermano hermana amigo amiga call called ring rang phone
+    phoned email emailed contact contacted appelle appelez appeler appelé contacte contactez
+    contacter llama llame llamar contacta contactar""".split())  # noqa: SIM905
+# A line that holds only a name and a comma opens a letter ("Aykutalp Seven,")
+SALUTATION_LINE = regex.compile(rf"(?:^|\n)[ \t]*{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,3}},"
+                                r"[ \t]*(?:\n|$)")
+WORD_BEFORE_LONE = regex.compile(r"(?<![\w'’-])([\p{L}'’]+)[,]?[ \u00a0]+$")
+WORD_AFTER_LONE = regex.compile(r"[ \u00a0]+([\p{L}'’]+)")
+
 # Initials that abbreviate a country or a city, not a given name ("U.S. Senate", "D.C. Metro")
 NOT_INITIALS = frozenset(("U.S.", "U.K.", "U.N.", "E.U.", "D.C.", "N.Y.", "L.A.", "U.S.A."))
 
@@ -188,6 +226,27 @@ def lexicon(kind: str) -> dict[str, float]:
     return names
 
 
+@lru_cache(maxsize=1)
+def common_words() -> frozenset[str]:
+    """The words at least once per 10 million words common in English, French or Spanish
+    (``data/common_words.tsv.gz``, lower case; derived from wordfreq, CC BY-SA 4.0)."""
+    data = resources.files("streams.adapters.recognizers") / "data" / "common_words.tsv.gz"
+    return frozenset(gzip.decompress(data.read_bytes()).decode("utf-8").split())
+
+
+def unknown_word(word: str) -> bool:
+    """Whether ``word`` is unknown to the dictionaries of English, French and Spanish: not a
+    common word, nor made only of common words ("e-mail", "qu'on"), and pronounceable."""
+    folded = word.casefold()
+    words = common_words()
+    if len(folded) < UNKNOWN_WORD_MIN_LETTERS or folded in words or not _pronounceable(word):
+        return False
+    parts = [part for part in UNKNOWN_WORD_PART.split(folded)
+             if len(part) >= UNKNOWN_WORD_MIN_LETTERS]
+    return bool(parts) and not all(part in words for part in parts) \
+        and folded not in function_words() and folded not in TITLES
+
+
 class GivenNameRecognizer(LocalRecognizer):
     """PERSON: a known given name followed by surnames (see the module's docstring)."""
 
@@ -199,6 +258,7 @@ class GivenNameRecognizer(LocalRecognizer):
         self.given = lexicon("given_names")
         self.surnames = lexicon("surnames")
         function_words()  # loaded now, not during the first request
+        common_words()
         super().__init__(supported_entities=["PERSON"], supported_language=supported_language,
                          name=type(self).__name__)
 
@@ -232,6 +292,7 @@ class GivenNameRecognizer(LocalRecognizer):
         runs.extend((word, self._lone_given_name)
                     for word in LONE_WORD.finditer(text, timeout=self.timeout_s))
         spans = {span for run, judge in runs if (span := judge(run)) is not None}
+        spans.update(self._unknown_names(text))
         if uncapitalised(text):
             spans.update(self._lower_case_names(text))
         # a name found inside a longer one ("Rashid" alone in "Fatima bin Rashid") is dropped
@@ -251,7 +312,7 @@ class GivenNameRecognizer(LocalRecognizer):
         words = [(run.start() + m.start(), run.start() + m.end(), m.group())
                  for m in WORD.finditer(run.group())]
         for first, (start, _, word) in enumerate(words):
-            if not self._given_name(word):
+            if not self._given_name(word) and not unknown_word(word):
                 if word in self.given and word.casefold() not in TITLES:
                     return None  # "María García López": a common name first, NER's call
                 continue
@@ -275,10 +336,39 @@ class GivenNameRecognizer(LocalRecognizer):
     def _lone_given_name(self, word: regex.Match[str]) -> tuple[int, int] | None:
         """A known given name standing alone, rare as a word."""
         name = word.group()
-        if (self.given.get(name, 99.0) > LONE_GIVEN_NAME_MAX_WORD_FREQUENCY
-                or not self._given_name(name)):
+        if not self._given_name(name) and not self._given_name_parts(name):
+            return None
+        if self.given.get(name, 99.0) > LONE_GIVEN_NAME_MAX_WORD_FREQUENCY and (
+                fold(name) in CALENDAR  # "Sunday would..."
+                or not _said_of_a_person(word.string, word.start(), word.end())):
             return None
         return word.start(), word.end()
+
+    def _given_name_parts(self, word: str) -> bool:
+        """"Shu-Ling", "Kim-Ly": each part a known given name."""
+        parts = word.split("-")
+        return len(parts) > 1 and all(self._given_name(part) for part in parts)
+
+    def _unknown_names(self, text: str) -> list[tuple[int, int]]:
+        """Capitalised words no dictionary holds, neighbours as one name ("Teetat
+        Bunlerngsri"), where the words around them say a person: a verb of saying or doing
+        after them, a word introducing a person before them, or a line of its own opening a
+        letter. Elsewhere such a word is as often a town, a club or a firm ("Glentoran",
+        "Norilsk"): left to NER."""
+        spans: list[tuple[int, int]] = []
+        for word in CAPITALISED_WORD.finditer(text, timeout=self.timeout_s):
+            if not unknown_word(word.group()) or word.group().casefold() in NOT_A_SURNAME:
+                continue
+            if spans and text[spans[-1][1]:word.start()] in (" ", "\u00a0"):
+                spans[-1] = (spans[-1][0], word.end())
+            else:
+                spans.append(word.span())
+        if not spans:
+            return []
+        salutations = [m.span() for m in SALUTATION_LINE.finditer(text, timeout=self.timeout_s)]
+        return [(start, end) for start, end in spans
+                if _said_of_a_person(text, start, end)
+                or any(s <= start and end <= e for s, e in salutations)]
 
     def _signed_person(self, run: regex.Match[str]) -> tuple[int, int] | None:
         """The name after a title, initials or "my name is": its words up to the first that
@@ -351,17 +441,36 @@ class GivenNameRecognizer(LocalRecognizer):
             name = word[:1].upper() + word[1:]
             if not (self.given.get(name, 99.0) <= LOWER_CASE_GIVEN_NAME_MAX_WORD_FREQUENCY
                     and self._given_name(name)) and not (
-                    titled and _pronounceable(word) and word not in function_words()):
+                    titled and _pronounceable(word) and word not in function_words()) \
+                    and not unknown_word(word):
                 i += 1
                 continue
             last = i
-            while last + 1 < len(words) and last - i < MAX_NAME_WORDS - 1 and text[
-                    words[last].end():words[last + 1].start()] in (" ", "\u00a0") \
-                    and self._known_name_word(words[last + 1].group()):
+            while last + 1 < len(words) and last - i < MAX_NAME_WORDS - 1 \
+                    and self._next_in_name(text, words, last):
                 last += 1
             spans.append((words[i].start(), words[last].end()))
             i = last + 1
         return spans
+
+    def _next_in_name(self, text: str, words: list[regex.Match[str]], last: int) -> bool:
+        """Whether the word after ``words[last]`` goes on the name: a known name word or an
+        unknown word; a name common as a word only between two such ("vũ mai lan")."""
+        def beside(i: int) -> bool:
+            return i + 1 < len(words) and text[words[i].end():words[i + 1].start()] in (
+                " ", "\u00a0")
+
+        def name_word(word: str) -> bool:
+            return self._known_name_word(word) or unknown_word(word)
+
+        if not beside(last):
+            return False
+        word = words[last + 1].group()
+        if name_word(word):
+            return True
+        capitalised = word[:1].upper() + word[1:]
+        return capitalised in self.given and word not in function_words() \
+            and beside(last + 1) and name_word(words[last + 2].group())
 
     def _known_name_word(self, word: str) -> bool:
         name = word[:1].upper() + word[1:]
@@ -382,6 +491,16 @@ class GivenNameRecognizer(LocalRecognizer):
             return False
         known = word in self.surnames or word in self.given
         return known or not after_particle
+
+
+def _said_of_a_person(text: str, start: int, end: int) -> bool:
+    """The words around ``text[start:end]`` say it is a person ("Amanda proposed", "cc
+    Luna", "appelle Nayfa")."""
+    after = WORD_AFTER_LONE.match(text, end)
+    if after is not None and after.group(1).casefold() in PERSON_VERBS:
+        return True
+    before = WORD_BEFORE_LONE.search(text, max(0, start - 30), start)
+    return before is not None and before.group(1).casefold() in PERSON_CUES
 
 
 @lru_cache(maxsize=64)  # asked by the given-name pass and repeated_names (a batch: 32 requests)

@@ -41,6 +41,7 @@ from streams.adapters.recognizers.given_names import (
     function_words,
     lexicon,
     uncapitalised,
+    unknown_word,
 )
 from streams.core.model import Finding
 
@@ -159,7 +160,10 @@ def _widened(text: str, finding: Finding, taken: _Taken) -> Finding:
     # heading or a table ("CATTLE CALVES HOGS")
     capitals = any(w.isupper() and len(w) > 1 for w in NAME_WORD.findall(text, start, end))
     while words < MAX_NAME_WORDS and (before := WORD_BEFORE.search(
-            text, max(0, start - 40), start)) and _part_of_name(before.group(1)) \
+            text, max(0, start - 40), start)) and (
+                _part_of_name(before.group(1)) or (
+                    _given_name_as_word(before.group(1)) and not _opens_sentence(
+                        text, before.start(1)))) \
             and before.start(1) not in taken and not (capitals and before.group(1).isupper()):
         start, words = before.start(1), words + 1
         capitals = capitals or before.group(1).isupper()
@@ -170,12 +174,22 @@ def _widened(text: str, finding: Finding, taken: _Taken) -> Finding:
         capitals = capitals or after.group(1).isupper()
     if words == 1:  # "Abramchuk, Arkadii" alone between delimiters
         if (after := COMMA_AFTER.match(text, end)) and _part_of_name(after.group(1)) \
-                and after.start(1) not in taken and _starts_item(text, start) \
-                and _ends_item(text, after.end(1)):
+                and after.start(1) not in taken and _ends_item(text, after.end(1)) and (
+                _starts_item(text, start) or _known_given_name(after.group(1))):
+            # in running text only a known given name after the comma ("a request from
+            # Rastija, Mato (...)")
             end = after.end(1)
         elif (before := COMMA_BEFORE.search(text, max(0, start - 40), start)) \
-                and _part_of_name(before.group(1)) and before.start(1) not in taken \
-                and _starts_item(text, before.start(1)) and _ends_item(text, end):
+                and (_part_of_name(before.group(1)) or before.group(1) in lexicon("surnames")) \
+                and before.start(1) not in taken and _ends_item(text, end) and (
+                _starts_item(text, before.start(1)) or (
+                    unknown_word(before.group(1)) and _known_given_name(text[start:end])
+                    and not WORD_BEFORE.search(text, max(0, before.start(1) - 40),
+                                               before.start(1)))):
+            # between delimiters a known surname even when it is a word ("Partner: Sur,
+            # Aradhana"); in running text a word no dictionary holds before a known given name,
+            # not the end of another name ("I made with Chumachenko, Iryna."; not "Mohinur
+            # Aminova, Baron")
             start = before.start(1)
     # the particles of a name before it: "da Cunha", "van der Smeede", "VAN HENEGOUWEN"
     while (particle := PARTICLE_BEFORE.search(text, max(0, start - 8), start)) \
@@ -185,6 +199,23 @@ def _widened(text: str, finding: Finding, taken: _Taken) -> Finding:
         return finding
     return Finding(finding.message_index, "PERSON", start, end, finding.score,
                    finding.recognizer)
+
+
+def _known_given_name(word: str) -> bool:
+    return word in lexicon("given_names") and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY)
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    return SENTENCE_START.search(text, max(0, start - 10), start) is not None
+
+
+def _given_name_as_word(word: str) -> bool:
+    """A known given name that is also a function word ("Les", short for Leslie): part of a
+    name found right after it, where a capital inside a sentence says a name ("Selon Les
+    Zharko"); at the start of a sentence it is the word ("Les Zharko" stays "Les <name>",
+    "Then Zharko called" stays "Then <name>", the lexicon holding "Then" and "The" too)."""
+    return len(word) >= MIN_LETTERS + 1 and word[0].isupper() and not word.isupper() \
+        and word in lexicon("given_names") and word.casefold() in function_words()
 
 
 def _starts_item(text: str, start: int) -> bool:
@@ -219,23 +250,28 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
         return []
     lower_case = [uncapitalised(text) for text in texts]
     words: set[str] = set()
+    mid_sentence: set[str] = set()
     for finding in persons:
         found = NAME_WORD.findall(texts[finding.message_index], finding.start, finding.end)
         # only from what is written like a name: "Liste des communes du Lot", taken for a
         # person somewhere, must not make every "Liste" a person
-        # and from a name of two words or more, or one after a civility title ("Mrs Okonkwo"):
-        # one word alone ("Bot:", "Apt") is too often a word NER took for a name
+        # and from a name of two words or more, one after a civility title ("Mrs Okonkwo") or
+        # one no dictionary holds ("Zharko affirme"): one word alone ("Bot:", "Apt") is too
+        # often a word NER took for a name
         text = texts[finding.message_index]
         titled = TITLE_BEFORE.search(text, max(0, finding.start - 14), finding.start)
-        if (len(found) < 2 and not (titled and fold(titled.group(1)) in TITLE_WORDS)) \
+        if (len(found) < 2 and not (titled and fold(titled.group(1)) in TITLE_WORDS)
+                and not (found and unknown_word(found[0]))) \
                 or len(found) > MAX_NAME_WORDS + 2 or not all(
                 word[0].isupper() or word.casefold() in PARTICLES
                 or lower_case[finding.message_index] for word in found):
             continue
         words.update(word for word in found if _stands_alone(word))
-    if not words and not mailed:
+        # "Les" of "Les Zharko" is a name again only where a word is not capitalised
+        mid_sentence.update(word for word in found if _given_name_as_word(word))
+    if not words and not mailed and not mid_sentence:
         return []
-    forms = set(words) | {w.upper() for w in words}
+    forms = set(words) | {w.upper() for w in words} | mid_sentence
     lower = {w.casefold() for w in words if len(w) >= MIN_LETTERS_ANY_CASE
              and _rare(w, LONE_GIVEN_NAME_MAX_WORD_FREQUENCY)}
     out: list[Finding] = []
@@ -255,6 +291,9 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
                 continue
             if any(start <= match.start() and match.end() <= end for start, end in inside):
                 continue
+            if match.group() in mid_sentence and match.group() not in words and \
+                    _opens_sentence(text, match.start()):
+                continue  # "Les demande...": the article as often as the name
             if not _alone(text, match, is_name):
                 continue  # "Costa Rica", "Louis Vuitton": another name holds the word
             if spans and text[spans[-1][1]:match.start()] in (" ", "\u00a0"):
@@ -262,6 +301,39 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
             else:
                 spans.append(match.span())
         out.extend(Finding(index, "PERSON", start, end, SCORE, NAME) for start, end in spans)
+    return out
+
+
+COORDINATED_BEFORE = regex.compile(
+    r"(?<![\w'’-])(\p{Lu}[\p{Ll}\p{M}]+(?:-\p{Lu}[\p{Ll}\p{M}]+)?)[ \u00a0]+(?:and|et|y|e|&)"
+    r"[ \u00a0]+$")
+COORDINATED_AFTER = regex.compile(
+    r"[ \u00a0]+(?:and|et|y|e|&)[ \u00a0]+(\p{Lu}[\p{Ll}\p{M}]+(?:-\p{Lu}[\p{Ll}\p{M}]+)?)"
+    r"(?![\w'’-])")
+
+
+def coordinated(texts: Sequence[str], findings: Sequence[Finding],
+                min_score: float = 0.5) -> list[Finding]:
+    """PERSON findings for a known given name joined by "and" ("et", "y") to a person found:
+    "Sierra et Nicole Leite", "Mr Brown and Amanda" - however common the name is as a word."""
+    held = [(f.message_index, f.start, f.end) for f in findings if f.score >= min_score]
+    out: list[Finding] = []
+    for finding in findings:
+        if finding.entity_type != "PERSON" or finding.score < min_score:
+            continue
+        text = texts[finding.message_index]
+        for match in (COORDINATED_BEFORE.search(text, max(0, finding.start - 40),
+                                                finding.start),
+                      COORDINATED_AFTER.match(text, finding.end)):
+            if match is None or not _known_given_name(match.group(1)) \
+                    or match.group(1).casefold() in function_words() \
+                    or fold(match.group(1)) in TITLE_WORDS \
+                    or any(index == finding.message_index and start < match.end(1)
+                           and match.start(1) < end for index, start, end in held):
+                continue
+            out.append(Finding(finding.message_index, "PERSON", match.start(1), match.end(1),
+                               SCORE, NAME))
+            held.append((finding.message_index, match.start(1), match.end(1)))
     return out
 
 
