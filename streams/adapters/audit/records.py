@@ -265,6 +265,11 @@ class SqlRecords:
         return fields.read(fetch, self._db.dialect, by_kind, presence, since, until, tenant,
                            missing, named, read_up_to)
 
+    def report_facts_stored(self) -> int:
+        """k: the report's facts are stored for records 1..k (``report_facts``)."""
+        with self._lock:
+            return report_facts.facts_up_to(self._db)
+
     def read_report(self, by_kind: Mapping[str, Sequence[str]], presence: str,
                     since: str | None, until: str | None, tenant: str | None,
                     missing: object = None, named: Collection[str] = (),
