@@ -285,6 +285,29 @@ def report_index(settings: Settings) -> int:
     else:
         print("audit verify: the search index agrees with the records (it is not evidence, "
               "only a way to find them)")
+    return report_facts_state(settings)
+
+
+def report_facts_state(settings: Settings) -> int:
+    """After the log verified: whether the report's facts agree with it (not evidence
+    either: ``douane report`` reads them; ``--verify-records`` reads the records)."""
+    with open_audit_reader(settings) as reader:
+        found = reader.check_report_facts(index_progress("audit verify: report facts"))
+    if found.problem is not None:
+        print(f"audit verify: WARNING - the report's facts disagree with the signed records: "
+              f"{found.problem}. The records are intact (checked above) and remain the "
+              "evidence; `douane report` may give wrong figures until you run `douane audit "
+              "reindex` (`douane report --verify-records` reads the records themselves). "
+              "Something changed the database behind douane's back: keep a copy of it as "
+              "it is.")
+        return INDEX_BROKEN
+    if found.covered < found.records:
+        print(f"audit verify: the report's facts cover records 1..{found.covered} of "
+              f"{found.records}; `douane report` reads the others' fields from the records "
+              "until a worker or `douane audit reindex` completes them")
+    else:
+        print("audit verify: the report's facts agree with the records (not evidence either: "
+              "what `douane report` reads)")
     return 0
 
 

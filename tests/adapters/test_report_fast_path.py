@@ -316,6 +316,10 @@ def test_the_facts_are_not_evidence(settings: Settings) -> None:
     assert reference["figures"] == whole["figures"]
     assert edited["figures"]["overall"]["totals"]["cost"] \
         != whole["figures"]["overall"]["totals"]["cost"]
+    with open_audit_reader(settings) as reader:  # as `douane audit verify` finds it
+        assert "do not match the record" in str(reader.check_report_facts().problem)
     with open_writer(settings, WORKER) as store:
         store.rebuild_index()
     assert report_from_log(settings, Period(None, None))["figures"] == whole["figures"]
+    with open_audit_reader(settings) as reader:
+        assert reader.check_report_facts().ok

@@ -216,6 +216,12 @@ class SqlRecords:
         with self._lock:
             return index.check(self._db, progress)
 
+    def check_report_facts(self, progress: Callable[[int, int], None] | None = None
+                           ) -> index.IndexCheck:
+        """The report's facts compared with the signed records (``report_facts.check``)."""
+        with self._lock:
+            return report_facts.check(self._db, progress)
+
     def scan(self, filters: AuditQuery) -> Iterator[StoredRecord]:
         """Records matching ``filters`` in seq order, read without the search index."""
         return self._query_scan(filters)

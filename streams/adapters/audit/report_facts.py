@@ -24,7 +24,7 @@ from typing import Any
 
 from streams.adapters.audit.backend import Backend, Database, Values, blob
 from streams.adapters.audit.fields import PAGE, Fetch
-from streams.adapters.audit.index import Payloads
+from streams.adapters.audit.index import IndexCheck, Payloads
 from streams.adapters.audit.protocols import AuditStoreCorruptError
 from streams.adapters.audit.schema import REPORT_FACTS
 from streams.core.pricing import AgreeingCosts
@@ -79,6 +79,40 @@ def add(backend: Backend, records: Payloads) -> bool:
 def clear(backend: Backend) -> None:
     """Inside a write transaction: empty the table (the catch-up fills it again)."""
     backend.execute(f"DELETE FROM {REPORT_FACTS.name}")
+
+
+def check(db: Database, progress: Callable[[int, int], None] | None = None) -> IndexCheck:
+    """Recompute the facts of every record they cover from its signed bytes and compare,
+    row by row (``douane audit verify``). Reads the whole log once."""
+    row = db.execute("SELECT max(seq) AS n FROM audit_records").fetchone()
+    size = int(row["n"] or 0) if row is not None else 0
+    covered = facts_up_to(db)
+
+    def found(problem: str | None) -> IndexCheck:
+        return IndexCheck(size, covered, problem)
+
+    costs = AgreeingCosts()
+    stored_columns = ", ".join(f"f.{name}" for name in COLUMNS)
+    last = 0
+    while last < covered:
+        rows = db.values(f"SELECT r.seq, r.canonical, f.seq, {stored_columns} FROM "
+                         "audit_records r LEFT JOIN report_facts f ON f.seq = r.seq "
+                         "WHERE r.seq > ? AND r.seq <= ? ORDER BY r.seq LIMIT 2000",
+                         (last, covered))
+        if not rows:
+            return found(f"records {last + 1}..{covered} have report facts but are not in "
+                         "the log")
+        for seq, canonical, stored_seq, *stored in rows:
+            try:
+                payload = json.loads(blob(canonical))
+            except ValueError:
+                return found(f"record {seq} cannot be read; run audit verification")
+            if stored_seq is None or tuple(stored) != report_facts(payload, costs):
+                return found(f"the report facts of record {seq} do not match the record")
+        last = int(rows[-1][0])
+        if progress is not None:
+            progress(last, covered)
+    return found(None)
 
 
 def read(fetch: Fetch, first: int, last: int, since: str | None, until: str | None,
