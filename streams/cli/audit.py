@@ -8,7 +8,7 @@ costs        tokens and cost of the answers per tenant/provider/month (and curre
 prove ID     inclusion proof of one record in the latest checkpoint
 export       evidence bundle for ``streams/offline_verifier.py``
 checkpoint   sign a checkpoint now
-reindex      rebuild the search index and daily counts from the signed records
+reindex      rebuild the search index, daily counts and report facts from the signed records
 rotate-key   retire the signing key (a signed record) and start signing with a new one
 witness init create a witness key (a second party, e.g. the DPO office)
 cosign       as a witness: check the latest checkpoint extends the last one seen, cosign it
@@ -169,9 +169,11 @@ def register(commands: Commands) -> None:
 
     actions.add_parser("checkpoint", help="sign a checkpoint of the log now")
     actions.add_parser(
-        "reindex", help="rebuild the search index from the signed records",
+        "reindex", help="rebuild the search index and the report's facts from the signed "
+        "records",
         description="Empty the search index and daily counts (what query, the overview and "
-                    "the console search with) and make them again from the signed records. "
+                    "the console search with) and the report's facts (what `douane report` "
+                    "reads) and make them again from the signed records. "
                     "They are not evidence: run this when `douane audit verify` says they "
                     "disagree with the records.")
     rotate = actions.add_parser("rotate-key",
