@@ -4,9 +4,10 @@ the data went, and how dependent a period's traffic is on any one provider.
 Pure: no I/O. :func:`compute_report` reads audit record payloads (as signed), in log order,
 once; of each it reads only ``kind``, ``tenant``, ``request_id``, ``record_id`` and the fields
 of ``details`` that :data:`DETAIL_FIELDS` names for its kind (:func:`report_record`), so that
-a reader can give it just those, by place (:func:`compute_report_from_records`: the audit
-log's fast path reads them with SQL from the stored signed bytes; the record id only of the
-kinds in :data:`NAMED_KINDS`). It sums per tenant and overall:
+a reader can give it just those, by place (:func:`compute_report_from_records`: read with
+SQL from the stored signed bytes; the record id only of the kinds in :data:`NAMED_KINDS`), or
+the plain values the append path derived from them (:func:`compute_report_from_facts`, see
+``streams.core.report_facts``: the audit log's fast path). It sums per tenant and overall:
 
 - **requests**: decided (``admitted`` + ``blocked``), ``rejected`` at intake, ``failed``
   (admitted, no answer), ``answered``;
