@@ -14,13 +14,15 @@ forwarded and answered with usage and cost (a blocked request writes one record,
 one three).
 
 Prints, each timed on its own: reading the records whole (``query``, JSON: the reference
-path), reading only the report's fields (picked out by SQLite), the figures from them, the
+path), reading what the report reads (the report facts stored at append as plain columns;
+of records without them, the fields picked out by SQLite), the figures from them, the
 whole report from the log (``douane report``: fields, figures, exit-readiness replays, the
 checkpoint), the same with every record read whole (``--verify-records``) and whether both
 give the same figures (it stops if not), and writing it as JSON, CSV and HTML, each in
 wall-clock and CPU seconds (and CPU seconds per million records); the load average first
 (the machine is shared: the wall clock varies with it). ``--fast-only`` skips the whole
-records.
+records. ``--fill-facts`` first times a writer opening the log: on a log written before the
+report's facts were stored (a copy of one), it fills them in.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from streams.core.transparency import (
     MISSING,
     NAMED_KINDS,
     PRESENCE_MATTERS,
-    tally_report_records,
+    tally_report,
 )
 from streams.core.usage import TokenUsage
 from streams.services.audit_log import open_writer
@@ -136,12 +138,24 @@ def timed(label: str, records: int, action: Any) -> Any:
     return result
 
 
+def fill_facts(settings: Settings, size: int) -> None:
+    """Time a writer opening a log written before the report's facts were stored: it fills
+    them in (``GroupCommitLog.catch_up_report_facts``) before it appends."""
+    def open_and_close() -> None:
+        with open_writer(settings, WORKER):
+            pass
+    timed("a writer opens the log (filling the report's facts)", size, open_and_close)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--dir", type=Path)
     parser.add_argument("--fast-only", action="store_true",
                         help="skip reading every record whole (the slow reference)")
+    parser.add_argument("--fill-facts", action="store_true",
+                        help="first time a writer opening the log (on a log written before "
+                             "the report's facts were stored: filling them in)")
     args = parser.parse_args()
     folder = args.dir or Path(tempfile.mkdtemp(prefix="douane-report-"))
     policy_path = project_root() / "policies"
@@ -150,20 +164,30 @@ def main() -> None:
                               "DOUANE_POLICY": str(policy_path)})
     loaded = load_policy_set(policy_path)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; log in {folder}")
+    if args.fill_facts:
+        with open_audit_reader(settings) as reader:
+            fill_facts(settings, reader.size())
     generate(settings, loaded, args.records)
     with open_audit_reader(settings) as reader:
         size = reader.size()
         if not args.fast_only:
             timed("reading the records whole (query, JSON)", size,
                   lambda: sum(1 for _ in reader.query(AuditQuery())))
-        timed("reading the report's fields (SQL, small JSON)", size,
-              lambda: sum(1 for _ in reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS,
-                                                        None, None, None, MISSING,
-                                                        NAMED_KINDS)))
-        tally = timed("reading the fields and the figures (no checkpoint)", size,
-                      lambda: tally_report_records(
-                          reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS, None, None,
-                                             None, MISSING, NAMED_KINDS), loaded))
+        stored = reader.report_facts_stored()
+        print(f"  the report's facts are stored for records 1..{stored:,} of {size:,}")
+
+        def read_all() -> int:
+            rows = reader.read_report(DETAIL_FIELDS, PRESENCE_MATTERS, None, None, None,
+                                      MISSING, NAMED_KINDS)
+            return sum(1 for _ in rows.facts) + sum(1 for _ in rows.records)
+
+        def tally_all() -> Any:
+            rows = reader.read_report(DETAIL_FIELDS, PRESENCE_MATTERS, None, None, None,
+                                      MISSING, NAMED_KINDS)
+            return tally_report(rows.facts, rows.records, loaded, whole=rows.whole)
+
+        timed("reading the report's facts (plain columns)", size, read_all)
+        tally = timed("reading the facts and the figures (no checkpoint)", size, tally_all)
     print(f"  {tally.replayed:,} replays for "
           f"{sum(e.routed for e in tally.scopes['overall'].exits.values()):,} decisions routed")
     report = timed("the report from the log (douane report)", size,

@@ -8,7 +8,7 @@ costs        tokens and cost of the answers per tenant/provider/month (and curre
 prove ID     inclusion proof of one record in the latest checkpoint
 export       evidence bundle for ``streams/offline_verifier.py``
 checkpoint   sign a checkpoint now
-reindex      rebuild the search index and daily counts from the signed records
+reindex      rebuild the search index, daily counts and report facts from the signed records
 rotate-key   retire the signing key (a signed record) and start signing with a new one
 witness init create a witness key (a second party, e.g. the DPO office)
 cosign       as a witness: check the latest checkpoint extends the last one seen, cosign it
@@ -169,9 +169,11 @@ def register(commands: Commands) -> None:
 
     actions.add_parser("checkpoint", help="sign a checkpoint of the log now")
     actions.add_parser(
-        "reindex", help="rebuild the search index from the signed records",
+        "reindex", help="rebuild the search index and the report's facts from the signed "
+        "records",
         description="Empty the search index and daily counts (what query, the overview and "
-                    "the console search with) and make them again from the signed records. "
+                    "the console search with) and the report's facts (what `douane report` "
+                    "reads) and make them again from the signed records. "
                     "They are not evidence: run this when `douane audit verify` says they "
                     "disagree with the records.")
     rotate = actions.add_parser("rotate-key",
@@ -285,6 +287,29 @@ def report_index(settings: Settings) -> int:
     else:
         print("audit verify: the search index agrees with the records (it is not evidence, "
               "only a way to find them)")
+    return report_facts_state(settings)
+
+
+def report_facts_state(settings: Settings) -> int:
+    """After the log verified: whether the report's facts agree with it (not evidence
+    either: ``douane report`` reads them; ``--verify-records`` reads the records)."""
+    with open_audit_reader(settings) as reader:
+        found = reader.check_report_facts(index_progress("audit verify: report facts"))
+    if found.problem is not None:
+        print(f"audit verify: WARNING - the report's facts disagree with the signed records: "
+              f"{found.problem}. The records are intact (checked above) and remain the "
+              "evidence; `douane report` may give wrong figures until you run `douane audit "
+              "reindex` (`douane report --verify-records` reads the records themselves). "
+              "Something changed the database behind douane's back: keep a copy of it as "
+              "it is.")
+        return INDEX_BROKEN
+    if found.covered < found.records:
+        print(f"audit verify: the report's facts cover records 1..{found.covered} of "
+              f"{found.records}; `douane report` reads the others' fields from the records "
+              "until a worker or `douane audit reindex` completes them")
+    else:
+        print("audit verify: the report's facts agree with the records (not evidence either: "
+              "what `douane report` reads)")
     return 0
 
 

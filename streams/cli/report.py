@@ -53,8 +53,9 @@ def register(commands: Commands) -> None:
                         "1 to N, as at the checkpoint of N records a report names")
     report.add_argument("--verify-records", action="store_true",
                         help="read every record of the period whole (parsed and checked "
-                        "against the period) instead of only the fields the report needs: "
-                        "the same figures, several times slower")
+                        "against the period) instead of the report's facts stored with each "
+                        "record (derived, not evidence): the same figures, several times "
+                        "slower")
     report.set_defaults(run=run)
 
 

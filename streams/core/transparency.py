@@ -4,9 +4,10 @@ the data went, and how dependent a period's traffic is on any one provider.
 Pure: no I/O. :func:`compute_report` reads audit record payloads (as signed), in log order,
 once; of each it reads only ``kind``, ``tenant``, ``request_id``, ``record_id`` and the fields
 of ``details`` that :data:`DETAIL_FIELDS` names for its kind (:func:`report_record`), so that
-a reader can give it just those, by place (:func:`compute_report_from_records`: the audit
-log's fast path reads them with SQL from the stored signed bytes; the record id only of the
-kinds in :data:`NAMED_KINDS`). It sums per tenant and overall:
+a reader can give it just those, by place (:func:`compute_report_from_records`: read with
+SQL from the stored signed bytes; the record id only of the kinds in :data:`NAMED_KINDS`), or
+the plain values the append path derived from them (:func:`compute_report_from_facts`, see
+``streams.core.report_facts``: the audit log's fast path). It sums per tenant and overall:
 
 - **requests**: decided (``admitted`` + ``blocked``), ``rejected`` at intake, ``failed``
   (admitted, no answer), ``answered``;
@@ -48,14 +49,13 @@ from typing import Any, Final
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.pricing import AgreeingCosts, UnreadableCost, format_amount, recorded_cost
 from streams.core.replay import replay
+from streams.core.report_facts import PERSONAL_CLASSIFICATIONS, UNKNOWN, replay_details, scored
 
 REPORT_FORMAT = "douane.transparency-report/v1"
-PERSONAL_CLASSIFICATIONS = frozenset({"personal", "sensitive", "secret"})
 SHARE_DIGITS = 4  # shares as fractions of 1, e.g. 0.3333
 HHI_SCALE = ("Herfindahl-Hirschman index: sum of the squared shares in percent, 0 to 10000 "
              "(10000: a single provider; n equal providers: 10000/n); 2023 US Merger "
              "Guidelines: above 1800 highly concentrated, 1000 to 1800 moderately")
-UNKNOWN = "unknown"
 OVERALL = "overall"
 
 UsageKey = tuple[str, str, str, str]  # provider, model, jurisdiction, hosting
@@ -250,6 +250,29 @@ class _Replays:
         return (tenant, gone, purpose, classification if requested is MISSING else requested,
                 model, size, detection, language, overlapping, kept)
 
+    def planned_elsewhere(self, row: FactRow, tenant: str, gone: str) -> str | None:
+        """:meth:`elsewhere` of a decision's stored facts (:data:`FactRow`): the same
+        outcome, keyed on the stored replay profile instead of its five values."""
+        chars, scores = row[5], row[8]
+        size = bisect_left(self.limits, chars) if chars is not None else (None,)
+        kept: tuple[Any, ...] = ()
+        if scores:
+            blockable, reached = self.blockable, self.min_scores
+            found = [(kind, bisect_right(reached, score)) for kind, score in scored(scores)
+                     if kind in blockable]
+            if len(found) > 1:
+                found.sort(key=repr)
+            kept = tuple(found)
+        key = (tenant, gone, row[4], size, kept)
+        known = self.known.get(key, MISSING)
+        if known is MISSING:
+            self.replayed += 1
+            verdict = replay(self.loaded, replay_details(row[4], chars, row[10]), tenant,
+                             unavailable=(gone,))
+            known = self.known[key] = verdict.provider.id if verdict.outcome == "forward" \
+                and verdict.provider is not None else None
+        return known  # type: ignore[return-value]
+
     def elsewhere(self, values: Sequence[object], tenant: str, gone: str) -> str | None:
         """The provider the request would go to without ``gone``; None: it would be blocked."""
         key = self.key(values, tenant, gone)
@@ -276,24 +299,63 @@ def tally_report_records(records: Iterable[ReportRecord], policy: LoadedPolicy |
     """One pass over what the report reads of the period's records (:func:`report_record`),
     in log order. ``policy``: the set in force (None: hosting unknown, no home jurisdiction,
     no exit readiness). ``progress(n)`` is called every ``every`` records."""
+    return tally_report((), records, policy, progress, every)
+
+
+# One record's stored report facts as a reader gives them (streams.core.report_facts), in log
+# order, by place: 0 kind, 1 tenant, 2 request id, 3 provider, 4 forwarded: jurisdiction,
+# answered: model, decisions: replay profile; 5 input tokens or prompt chars; 6 output tokens
+# or personal; 7 cost in millionths; 8 currency or finding scores; 9 estimated; 10 findings.
+# A kind of None: the record's facts are not plain, and place 5 holds its seq (read it whole).
+FactRow = tuple[Any, ...]
+WholeRecord = Callable[[int], "ReportRecord | None"]  # seq -> the record (None: not in period)
+
+
+def tally_report(facts: Iterable[FactRow], records: Iterable[ReportRecord],
+                 policy: LoadedPolicy | None, progress: Callable[[int], None] | None = None,
+                 every: int = 100_000, whole: WholeRecord | None = None) -> Tally:
+    """One pass over the period's records in log order: first those whose report facts are
+    stored (``facts``, see :data:`FactRow`; ``whole(seq)`` gives a record whose facts are not
+    plain), then the others (``records``, as :func:`tally_report_records`)."""
     tally = Tally(policy.policy.jurisdiction if policy else None, policy is not None)
-    replays = _Replays(policy) if policy is not None else None
-    costs = AgreeingCosts()
-    declared = {p.id: p for p in policy.policy.providers} if policy is not None else {}
-    # each record is added to its tenant's sums only (those without a tenant to their own),
-    # and overall is their total, added up at the end: one scope per record
-    unattributed = Scope()
-    scope_of: dict[str | None, Scope] = {None: unattributed}
-    forwarded_to, personal_requests = tally.forwarded_to, tally.personal_requests
-    count = 0
-    for kind, given_tenant, given_request_id, record_id, values in records:
-        count += 1
-        if progress is not None and count % every == 0:
-            progress(count)
-        tenant = given_tenant if isinstance(given_tenant, str) and given_tenant else None
-        scope = scope_of.get(tenant)
+    adding = _Pass(tally, policy, progress, every)
+    adding.facts(facts, whole)
+    for record in records:
+        adding.record(record)
+    return adding.finish()
+
+
+class _Pass:
+    """The state of one pass over a period's records."""
+
+    def __init__(self, tally: Tally, policy: LoadedPolicy | None,
+                 progress: Callable[[int], None] | None, every: int) -> None:
+        self.tally, self.progress, self.every = tally, progress, every
+        self.replays = _Replays(policy) if policy is not None else None
+        self.costs = AgreeingCosts()
+        self.declared = {p.id: p for p in policy.policy.providers} if policy is not None \
+            else {}
+        # each record is added to its tenant's sums only (those without a tenant to their
+        # own), and overall is their total, added up at the end: one scope per record
+        self.unattributed = Scope()
+        self.scope_of: dict[str | None, Scope] = {None: self.unattributed}
+        self.count = 0
+
+    def _scope(self, tenant: str | None) -> Scope:
+        scope = self.scope_of.get(tenant)
         if scope is None:
-            scope = scope_of[tenant] = tally.scopes_of(tenant)[1]
+            scope = self.scope_of[tenant] = self.tally.scopes_of(tenant)[1]
+        return scope
+
+    def record(self, record: ReportRecord) -> None:
+        """Add one record as :func:`report_record` gives it."""
+        kind, given_tenant, given_request_id, record_id, values = record
+        tally = self.tally
+        self.count += 1
+        if self.progress is not None and self.count % self.every == 0:
+            self.progress(self.count)
+        tenant = given_tenant if isinstance(given_tenant, str) and given_tenant else None
+        scope = self._scope(tenant)
         if kind == "forwarded":
             provider, jurisdiction = values
             if not isinstance(provider, str) or not provider:
@@ -302,35 +364,115 @@ def tally_report_records(records: Iterable[ReportRecord], policy: LoadedPolicy |
                 jurisdiction = UNKNOWN
             request_id = given_request_id \
                 if isinstance(given_request_id, str) and given_request_id else ""
-            forwarded_to[(request_id, provider)] = jurisdiction
+            tally.forwarded_to[(request_id, provider)] = jurisdiction
             scope.sent[(provider, jurisdiction)] += 1
-            personal = personal_requests.get(request_id)
+            personal = tally.personal_requests.get(request_id)
             if personal is not None:
                 personal[1].add(jurisdiction)
         elif kind == "answered":
-            _answered(tally, scope, given_request_id, record_id, values, declared, costs)
+            _answered(tally, scope, given_request_id, record_id, values, self.declared,
+                      self.costs)
         elif kind == "admitted" or kind == "blocked":
             _decided(tally, scope, kind == "admitted", given_request_id, values, tenant,
-                     replays)
+                     self.replays)
         elif kind == "rejected":
             scope.rejected += 1
         elif kind == "failed":
             scope.failed += 1
-    tally.records = count
-    tally.replayed = replays.replayed if replays is not None else 0
-    overall = tally.scopes[OVERALL]
-    for own in scope_of.values():
-        _add_up(overall, own)
-    for scope in tally.scopes.values():
-        for row in scope.usage.values():
-            for currency, millionths in row.millionths.items():
-                row.cost[currency] = row.cost.get(currency, Decimal(0)) \
-                    + Decimal(millionths).scaleb(-6)
-            row.millionths.clear()
-    for tenant, reached in personal_requests.values():
-        for each in tally.scopes_of(tenant):
-            each.personal[frozenset(reached)] += 1
-    return tally
+
+    def facts(self, rows: Iterable[FactRow], whole: WholeRecord | None) -> None:
+        """Add the records of ``rows`` (:data:`FactRow`): the same sums as :meth:`record`
+        gives their records, from plain values (the hot loop of a million records: locals)."""
+        tally, progress, every = self.tally, self.progress, self.every
+        replays, declared, scope_of = self.replays, self.declared, self.scope_of
+        forwarded_to, personal_requests = tally.forwarded_to, tally.personal_requests
+        count = self.count
+        for row in rows:
+            kind, tenant, request_id, provider = row[0], row[1], row[2], row[3]
+            if kind is None:  # not plain: the record itself, read whole
+                given = whole(row[5]) if whole is not None else None
+                if given is not None:
+                    self.count = count
+                    self.record(given)
+                    count = self.count
+                continue
+            count += 1
+            if progress is not None and count % every == 0:
+                progress(count)
+            scope = scope_of.get(tenant)
+            if scope is None:
+                scope = self._scope(tenant)
+            if kind == "forwarded":
+                jurisdiction = row[4]
+                forwarded_to[(request_id, provider)] = jurisdiction
+                scope.sent[(provider, jurisdiction)] += 1
+                personal = personal_requests.get(request_id)
+                if personal is not None:
+                    personal[1].add(jurisdiction)
+            elif kind == "answered":
+                declaration = declared.get(provider)
+                jurisdiction = forwarded_to.pop((request_id, provider), None) \
+                    or (declaration.jurisdiction if declaration is not None else UNKNOWN)
+                key = (provider, row[4], jurisdiction,
+                       declaration.hosting if declaration is not None else UNKNOWN)
+                usage = scope.usage.get(key)
+                if usage is None:
+                    usage = scope.usage[key] = UsageRow()
+                usage.answers += 1
+                usage.input_tokens += row[5]
+                usage.output_tokens += row[6]
+                usage.estimated += row[9]
+                micros = row[7]
+                if micros is None:
+                    usage.unpriced += 1
+                else:
+                    currency = row[8]
+                    usage.millionths[currency] = usage.millionths.get(currency, 0) + micros
+            elif kind == "admitted" or kind == "blocked":
+                admitted = kind == "admitted"
+                scope.decided += 1
+                if admitted:
+                    scope.admitted += 1
+                else:
+                    scope.blocked += 1
+                if tenant is None:
+                    continue
+                if request_id and row[6]:
+                    personal_requests[request_id] = (tenant, set())
+                if not admitted or provider is None:
+                    continue
+                elsewhere = replays.planned_elsewhere(row, tenant, provider) \
+                    if replays is not None else None
+                exits = scope.exits.get(provider)
+                if exits is None:
+                    exits = scope.exits[provider] = ExitRow()
+                exits.routed += 1
+                if elsewhere is not None:
+                    exits.still_allowed += 1
+                    exits.alternatives[elsewhere] += 1
+            elif kind == "rejected":
+                scope.rejected += 1
+            elif kind == "failed":
+                scope.failed += 1
+        self.count = count
+
+    def finish(self) -> Tally:
+        tally = self.tally
+        tally.records = self.count
+        tally.replayed = self.replays.replayed if self.replays is not None else 0
+        overall = tally.scopes[OVERALL]
+        for own in self.scope_of.values():
+            _add_up(overall, own)
+        for scope in tally.scopes.values():
+            for row in scope.usage.values():
+                for currency, millionths in row.millionths.items():
+                    row.cost[currency] = row.cost.get(currency, Decimal(0)) \
+                        + Decimal(millionths).scaleb(-6)
+                row.millionths.clear()
+        for tenant, reached in tally.personal_requests.values():
+            for each in tally.scopes_of(tenant):
+                each.personal[frozenset(reached)] += 1
+        return tally
 
 
 def _add_up(total: Scope, part: Scope) -> None:
@@ -550,3 +692,12 @@ def compute_report_from_records(records: Iterable[ReportRecord], policy: LoadedP
                                 ) -> dict[str, Any]:
     """The same figures from what the report reads of each record (:func:`report_record`)."""
     return figures(tally_report_records(records, policy, progress))
+
+
+def compute_report_from_facts(facts: Iterable[FactRow], records: Iterable[ReportRecord],
+                              policy: LoadedPolicy | None,
+                              progress: Callable[[int], None] | None = None,
+                              whole: WholeRecord | None = None) -> dict[str, Any]:
+    """The same figures from the stored report facts of the period's first records and what
+    the report reads of the others (:func:`tally_report`)."""
+    return figures(tally_report(facts, records, policy, progress, whole=whole))

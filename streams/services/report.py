@@ -3,9 +3,11 @@ log or from an evidence bundle, name the signed checkpoint they are covered by a
 set used, and let the core (``streams.core.transparency``) compute the figures.
 
 From the log: of each record of the period (``since`` inclusive, ``until`` exclusive,
-optionally one tenant) the database picks out of the stored signed bytes only the fields the
-report reads (``SqlRecords.read_fields``); with ``verify_records`` every record is read whole
-with ``query`` instead (the reference: the same figures, several times slower). The report
+optionally one tenant) the report reads the facts the append path stored for it as plain
+columns (``streams.adapters.audit.report_facts``), and of a record without them (a log not
+yet brought up to date by a writer) the fields it reads picked out of the stored signed bytes
+by the database (``SqlRecords.read_report``); with ``verify_records`` every record is read
+whole with ``query`` instead (the reference: the same figures, several times slower). The report
 names the latest checkpoint that covers every record read, and signs one now (with the DPO
 tools' key) when none does yet. The policy is the set in force
 (``streams.services.policy_in_force``).
@@ -43,7 +45,7 @@ from streams.core.transparency import (
     PRESENCE_MATTERS,
     REPORT_FORMAT,
     compute_report,
-    compute_report_from_records,
+    compute_report_from_facts,
 )
 from streams.errors import DouaneError
 from streams.offline_verifier import Invalid, verify_bundle
@@ -52,7 +54,8 @@ from streams.services.policy_in_force import policy_in_force
 
 Progress = Callable[[int], None]
 # how the records were read (the report's ``read``): the figures are the same either way
-READ_FIELDS = "fields: the report's fields of each stored record, picked out by the database"
+READ_FIELDS = ("fields: the report's facts stored with each record (derived, not evidence), "
+               "or its fields picked out of the record by the database")
 READ_RECORDS = "records: every record read whole and parsed (--verify-records)"
 
 
@@ -116,8 +119,9 @@ def _collector_paused() -> Iterator[None]:
 
 def report_from_log(settings: Settings, period: Period, progress: Progress | None = None,
                     verify_records: bool = False) -> dict[str, Any]:
-    """The report of ``period`` from the audit log. By default the database picks out of each
-    stored record only the fields the report reads (``SqlRecords.read_fields``);
+    """The report of ``period`` from the audit log. By default it reads the stored report
+    facts, and of the records without them only the fields the report reads
+    (``SqlRecords.read_report``);
     ``verify_records`` reads every record whole with ``query`` instead, as the figures were
     first computed (slower; the same figures: the reference the fast path is tested
     against)."""
@@ -140,11 +144,11 @@ def report_from_log(settings: Settings, period: Period, progress: Progress | Non
                                tenants=(period.tenant,) if period.tenant else ())
             figures = compute_report(payloads(reader.query(query)), in_force.loaded, progress)
         else:
-            figures = compute_report_from_records(
-                reader.read_fields(DETAIL_FIELDS, PRESENCE_MATTERS, period.since,
-                                   period.until, period.tenant, MISSING, NAMED_KINDS,
-                                   read_up_to),
-                in_force.loaded, progress)
+            rows = reader.read_report(DETAIL_FIELDS, PRESENCE_MATTERS, period.since,
+                                      period.until, period.tenant, MISSING, NAMED_KINDS,
+                                      read_up_to)
+            figures = compute_report_from_facts(rows.facts, rows.records, in_force.loaded,
+                                                progress, rows.whole)
         latest = reader.latest_checkpoint()
     checkpoint = _covering(settings, latest, last_seq)
     document = _document(period, "audit log", checkpoint,

@@ -263,3 +263,24 @@ def test_verify_names_a_changed_search_index_and_reindex_repairs_it(
     assert "3 records indexed" in capsys.readouterr().out
     assert cli.main(["audit", "verify"]) == 0
     assert "a-1" in query(capsys, "--tenant", "city-of-lyon")
+
+
+def test_verify_names_changed_report_facts_and_reindex_repairs_them(
+        home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    assert cli.main(["audit", "verify"]) == 0
+    assert "the report's facts agree with the records" in capsys.readouterr().out
+    database = load_settings({"DOUANE_HOME": str(home)}).audit_db
+    with sqlite3.connect(database) as conn:  # someone edits the database behind douane's back
+        conn.execute("UPDATE report_facts SET tenant = 'city-of-lyon' WHERE seq = 2")
+    assert cli.main(["audit", "verify"]) == 3
+    out = capsys.readouterr().out
+    assert "audit verify: OK - 3 records" in out  # the evidence is intact
+    assert "search index agrees with the records" in out
+    assert "WARNING - the report's facts disagree with the signed records: the report facts " \
+           "of record 2 do not match the record" in out
+    assert cli.main(["audit", "reindex"]) == 0
+    capsys.readouterr()
+    assert cli.main(["audit", "verify"]) == 0
+    assert "the report's facts agree with the records" in capsys.readouterr().out

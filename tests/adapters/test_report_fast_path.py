@@ -231,3 +231,95 @@ def test_the_report_leaves_the_cycle_collector_as_it_found_it(
         if was:
             gc.enable()
         structlog.reset_defaults()
+
+
+# ----------------------------------------------------------------- the stored report facts
+
+
+def run_sql(settings: Settings, statement: str) -> list[tuple[Any, ...]]:
+    """One statement on the log's database, behind douane's back (as an operator could)."""
+    if settings.audit_dsn is not None:
+        import psycopg
+
+        with psycopg.connect(settings.audit_dsn, autocommit=True) as db:
+            cursor = db.execute(statement)
+            return cursor.fetchall() if cursor.description else []
+    import sqlite3
+
+    with sqlite3.connect(settings.audit_db) as db:
+        return db.execute(statement).fetchall()
+
+
+def facts_state(settings: Settings) -> tuple[int, int, int]:
+    """(records 1..k have facts, records in the log, records whose facts are not plain)."""
+    with open_audit_reader(settings) as reader:
+        stored, size = reader.report_facts_stored(), reader.size()
+    if not stored:
+        return 0, size, 0
+    return stored, size, run_sql(settings, "SELECT count(*) FROM report_facts "
+                                           "WHERE plain = 0")[0][0]
+
+
+def test_the_append_path_stores_the_facts_of_every_record(settings: Settings) -> None:
+    write_log(settings, generated_log(300), settings.policy_path, timedelta(minutes=7))
+    stored, size, not_plain = facts_state(settings)
+    # every record, and some the report reads whole (disagreeing costs, overlapping findings)
+    assert stored == size > 500
+    assert 0 < not_plain < size // 10
+    answers = run_sql(settings, "SELECT count(*) FROM report_facts WHERE kind = 'answered' "
+                                "AND plain = 1 AND cost_micros IS NOT NULL")[0][0]
+    assert answers > 100
+
+
+PERIODS_OF_AN_OLDER_LOG = [Period(None, None),
+                           Period(moment("2026-11-10T13:17:00Z"), moment("2026-11-11T02:03:00Z")),
+                           Period(None, None, "tax")]
+
+
+def test_an_older_log_gives_the_same_figures_and_is_filled_in_by_a_writer(
+        settings: Settings) -> None:
+    from structlog.testing import capture_logs
+
+    write_log(settings, generated_log(300), settings.policy_path, timedelta(minutes=7))
+    expected = [report_from_log(settings, period, verify_records=True)["figures"]
+                for period in PERIODS_OF_AN_OLDER_LOG]
+    # records a process of an older version appended: the facts stop half-way
+    size = facts_state(settings)[1]
+    run_sql(settings, f"DELETE FROM report_facts WHERE seq > {size // 2}")
+    assert facts_state(settings)[0] == size // 2
+    assert [report_from_log(settings, p)["figures"] for p in PERIODS_OF_AN_OLDER_LOG] \
+        == expected
+    # a log written before the table existed, read by a reader (which creates no table)
+    run_sql(settings, "DROP TABLE report_facts")
+    assert facts_state(settings)[0] == 0
+    assert [report_from_log(settings, p)["figures"] for p in PERIODS_OF_AN_OLDER_LOG] \
+        == expected
+    # the first writer to open it fills the facts in, and says so in its log
+    with capture_logs() as logged, open_writer(settings, WORKER):
+        pass
+    assert facts_state(settings)[0] == size
+    filling = [e for e in logged if e["event"].startswith("report facts filling")]
+    assert filling and filling[-1]["indexed"] == size
+    assert [report_from_log(settings, p)["figures"] for p in PERIODS_OF_AN_OLDER_LOG] \
+        == expected
+
+
+def test_the_facts_are_not_evidence(settings: Settings) -> None:
+    """Edited facts change the fast report (they are what it reads), never the reference
+    (every record read whole): `--verify-records` tells; `audit reindex` rebuilds them."""
+    write_log(settings, LOG, settings.policy_path, timedelta(minutes=1))
+    fast, whole = both_ways(settings, Period(None, None))
+    assert fast["figures"] == whole["figures"]
+    run_sql(settings, "UPDATE report_facts SET cost_micros = cost_micros + 1000000 "
+                      "WHERE kind = 'answered' AND cost_micros IS NOT NULL")
+    edited, reference = both_ways(settings, Period(None, None))
+    assert reference["figures"] == whole["figures"]
+    assert edited["figures"]["overall"]["totals"]["cost"] \
+        != whole["figures"]["overall"]["totals"]["cost"]
+    with open_audit_reader(settings) as reader:  # as `douane audit verify` finds it
+        assert "do not match the record" in str(reader.check_report_facts().problem)
+    with open_writer(settings, WORKER) as store:
+        store.rebuild_index()
+    assert report_from_log(settings, Period(None, None))["figures"] == whole["figures"]
+    with open_audit_reader(settings) as reader:
+        assert reader.check_report_facts().ok

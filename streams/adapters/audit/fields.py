@@ -118,18 +118,21 @@ def seq_range(fetch: Fetch, since: str | None, until: str | None,
 def read(fetch: Fetch, dialect: str, by_kind: Mapping[str, Sequence[str]], presence: str,
          since: str | None, until: str | None, tenant: str | None,
          missing: object = None, named: Collection[str] = (),
-         read_up_to: Callable[[int], None] | None = None) -> Iterator[FieldRecord]:
+         read_up_to: Callable[[int], None] | None = None, after_seq: int = 0,
+         ) -> Iterator[FieldRecord]:
     """(kind, tenant, request_id, record_id, the values of the details' fields of its kind in
     ``by_kind``, in that order) of each record of the period, in seq order. A details field
     missing from the record is read as null (the same to the report), except ``presence``,
     read as ``missing`` when the record lacks it. The record id is read of the kinds
     ``named`` only (None for the others). The period is checked on the signed fields too, as
     ``query`` checks its filters. ``read_up_to(seq)`` is told, after each page, the seq of
-    the last record given so far."""
+    the last record given so far. Only records after ``after_seq`` are read."""
     bounds = seq_range(fetch, since, until, tenant)
     if bounds is None:
         return
-    first, last = bounds
+    first, last = max(bounds[0], after_seq + 1), bounds[1]
+    if first > last:
+        return
     sql, params = statement(dialect, by_kind, presence, since, until, tenant, named)
     after = first - 1
     checked = since is not None or until is not None or tenant is not None

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
-from streams.adapters.audit import index
+from streams.adapters.audit import index, report_facts
 from streams.adapters.audit.backend import Backend, Values
 from streams.adapters.audit.protocols import (
     DEFAULT_ORIGIN,
@@ -233,6 +233,24 @@ class GroupCommitLog(SqlRecords):
         if latest is not None:
             self._last_checkpoint = (latest.size, time.monotonic())
         self.catch_up_index(index_progress or index.ProgressLog())
+        self.catch_up_report_facts(index_progress or index.ProgressLog(
+            what="report facts filling (douane report reads them; once per older log)"))
+
+    def catch_up_report_facts(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Store the report's facts of the records that lack them (an older log, or records a
+        process of an older version appended), as :meth:`catch_up_index` does. Returns how
+        many were added."""
+        done = 0
+        while True:
+            with self._write_transaction():
+                start = report_facts.facts_up_to(self._backend)
+                batch = index.payloads_after(self._backend, start, report_facts.CATCH_UP_BATCH)
+                added = report_facts.add(self._backend, batch)
+            if not batch or not added:
+                return done
+            done += len(batch)
+            if progress is not None:
+                progress(batch[-1][0], self.size())
 
     def catch_up_index(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Index the records the search index lacks (an older log, or records a process of an
@@ -254,10 +272,14 @@ class GroupCommitLog(SqlRecords):
                 progress(batch[-1][0], self.size())
 
     def rebuild_index(self, progress: Callable[[int, int], None] | None = None) -> int:
-        """Empty the search index and fill it again from the signed records."""
+        """Empty the search index and the report's facts and fill them again from the signed
+        records. Returns how many records were indexed."""
         with self._write_transaction():
             index.clear(self._backend)
-        return self.catch_up_index(progress)
+            report_facts.clear(self._backend)
+        indexed = self.catch_up_index(progress)
+        self.catch_up_report_facts(progress)
+        return indexed
 
     # ------------------------------------------------------------------ transactions
 
@@ -539,8 +561,10 @@ class GroupCommitLog(SqlRecords):
                     known[record_id] = record
                     outcomes.append((pending, AppendResult(record, True), None))
             self._backend.insert_rows(rows)
-            index.add(self._backend, [(r.record.seq, r.record.payload)
-                                      for _, r, _ in outcomes if r is not None and r.created])
+            created = [(r.record.seq, r.record.payload)
+                       for _, r, _ in outcomes if r is not None and r.created]
+            index.add(self._backend, created)
+            report_facts.add(self._backend, created)
             # the answers' costs, in the same transaction: the budgets' ledger never differs
             # from the log, and an answer is counted only by the append that creates it
             add_spend(self._backend, [result.record for _, result, _ in outcomes
@@ -681,6 +705,7 @@ class GroupCommitLog(SqlRecords):
                     record = self._build(event, seq + 1, prev)
                     self._backend.insert_rows([insert_values(record)])
                     index.add(self._backend, [(record.seq, record.payload)])
+                    report_facts.add(self._backend, [(record.seq, record.payload)])
                     self._execute("UPDATE audit_meta SET value = ? WHERE name = ?",
                                   (new_signer.key_id, self._active_key_name))
                     keyring = self.keyring.rotated(old.key_id, new_public,

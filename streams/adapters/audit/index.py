@@ -137,9 +137,9 @@ class ProgressLog:
     """Tells how far filling the index has got, in the log every few seconds (a writer that
     opens an older log of millions of records indexes them first: minutes)."""
 
-    def __init__(self, every_s: float = 5.0, clock: Callable[[], float] = time.monotonic
-                 ) -> None:
-        self.every_s, self.clock = every_s, clock
+    def __init__(self, every_s: float = 5.0, clock: Callable[[], float] = time.monotonic,
+                 what: str = "audit search index filling") -> None:
+        self.every_s, self.clock, self.what = every_s, clock, what
         self.started = self.last = clock()
 
     def __call__(self, indexed: int, size: int) -> None:
@@ -147,7 +147,7 @@ class ProgressLog:
         if now - self.last < self.every_s and indexed < size:
             return
         self.last = now
-        log.info("audit search index filling", indexed=indexed, records=size,
+        log.info(self.what, indexed=indexed, records=size,
                  percent=indexed * 100 // max(size, 1),
                  seconds=round(now - self.started, 1))
 

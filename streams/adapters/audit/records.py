@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self
 
-from streams.adapters.audit import fields, index
+from streams.adapters.audit import fields, index, report_facts
 from streams.adapters.audit.backend import Cursor, Database, Row, Values, blob
 from streams.adapters.audit.protocols import (
     AuditQuery,
@@ -27,6 +28,18 @@ from streams.adapters.audit.schema import COLUMNS, INDEXED
 from streams.adapters.audit.spend_ledger import month_spend
 from streams.core.audit import ChainEntry, leaf_hash
 from streams.core.audit_index import Overview
+from streams.core.transparency import FactRow, ReportRecord
+
+
+@dataclass(frozen=True)
+class ReportRows:
+    """What a report reads of a period (``SqlRecords.read_report``), in log order: first the
+    stored facts, then the other records' fields; ``whole(seq)`` reads a record whose facts
+    are not plain (None: outside the period)."""
+
+    facts: Iterator[FactRow]
+    records: Iterator[fields.FieldRecord]
+    whole: Callable[[int], ReportRecord | None]
 
 __all__ = ["SqlRecords", "blob", "chain_entry", "insert_values", "stored_record"]
 
@@ -203,6 +216,12 @@ class SqlRecords:
         with self._lock:
             return index.check(self._db, progress)
 
+    def check_report_facts(self, progress: Callable[[int, int], None] | None = None
+                           ) -> index.IndexCheck:
+        """The report's facts compared with the signed records (``report_facts.check``)."""
+        with self._lock:
+            return report_facts.check(self._db, progress)
+
     def scan(self, filters: AuditQuery) -> Iterator[StoredRecord]:
         """Records matching ``filters`` in seq order, read without the search index."""
         return self._query_scan(filters)
@@ -251,6 +270,36 @@ class SqlRecords:
                 self._db.execute(f"PRAGMA mmap_size = {fields.MAPPED_BYTES}")
         return fields.read(fetch, self._db.dialect, by_kind, presence, since, until, tenant,
                            missing, named, read_up_to)
+
+    def report_facts_stored(self) -> int:
+        """k: the report's facts are stored for records 1..k (``report_facts``)."""
+        with self._lock:
+            return report_facts.facts_up_to(self._db)
+
+    def read_report(self, by_kind: Mapping[str, Sequence[str]], presence: str,
+                    since: str | None, until: str | None, tenant: str | None,
+                    missing: object = None, named: Collection[str] = (),
+                    read_up_to: Callable[[int], None] | None = None) -> ReportRows:
+        """What ``douane report`` reads of each record of a period, in seq order: the stored
+        report facts of the records that have them (``report_facts``), then the fields of the
+        others picked out of their signed bytes (``read_fields``)."""
+        def fetch(sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
+            with self._lock:
+                return self._db.values(sql, params)
+
+        with self._lock:
+            stored = report_facts.facts_up_to(self._db)
+        bounds = fields.seq_range(fetch, since, until, tenant)
+        facts: Iterator[FactRow] = iter(())
+        if bounds is not None and stored >= bounds[0]:
+            if self._db.dialect == "sqlite":  # (see read_fields)
+                with self._lock:
+                    self._db.execute(f"PRAGMA mmap_size = {fields.MAPPED_BYTES}")
+            facts = report_facts.read(fetch, bounds[0], min(stored, bounds[1]), since, until,
+                                      tenant, read_up_to)
+        records = fields.read(fetch, self._db.dialect, by_kind, presence, since, until, tenant,
+                              missing, named, read_up_to, after_seq=stored)
+        return ReportRows(facts, records, report_facts.whole(fetch, since, until, tenant))
 
     def tenants(self) -> list[str]:
         """Every tenant named in the log (an indexed column: cheap)."""

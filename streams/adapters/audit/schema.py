@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-STORE_VERSION = 4  # version of the database layout (2: checkpoints, meta; 3: search index;
-# 4: budget_spend)
+STORE_VERSION = 5  # version of the database layout (2: checkpoints, meta; 3: search index;
+# 4: budget_spend; 5: report_facts)
 
 # integer: 64 bits; code: text compared byte by byte (names, codes and hashes that are
 # searched by prefix or range, whatever the database's collation)
@@ -147,7 +147,34 @@ SPEND = Table(
     ),
     key=("tenant", "month", "purpose", "currency"),
 )
-TABLES = (RECORDS, CHECKPOINTS, META, *INDEX_TABLES, SPEND)
+# the transparency report's facts (layout 5): per record, what ``douane report`` counts of it,
+# as plain columns (streams.core.report_facts), kept by the append path in the same transaction
+# as the records; derived, not evidence (streams.adapters.audit.report_facts)
+REPORT_FACTS = Table(
+    "report_facts",
+    (
+        Column("seq", "integer", primary_key=True),  # the record's seq in audit_records
+        Column("kind", "code"),
+        Column("plain", "integer"),  # 0: the report reads the record itself
+        Column("occurred_at", "code"),
+        Column("tenant", "code", null=True),
+        Column("request_id", "code"),
+        Column("provider", "code", null=True),
+        Column("jurisdiction", "code", null=True),
+        Column("model", "code", null=True),
+        Column("input_tokens", "integer", null=True),
+        Column("output_tokens", "integer", null=True),
+        Column("estimated", "integer", null=True),
+        Column("cost_micros", "integer", null=True),
+        Column("currency", "code", null=True),
+        Column("personal", "integer", null=True),
+        Column("replay_profile", "text", null=True),
+        Column("prompt_chars", "integer", null=True),
+        Column("finding_scores", "text", null=True),
+        Column("findings", "text", null=True),
+    ),
+)
+TABLES = (RECORDS, CHECKPOINTS, META, *INDEX_TABLES, SPEND, REPORT_FACTS)
 
 
 def create_statements(types: Mapping[ColumnType, str], without_rowid: str = "") -> list[str]:
