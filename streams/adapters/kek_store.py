@@ -101,6 +101,7 @@ class FileKekStore:
         make_private_folder(folder)
         # period id -> (identity of the file read, the cipher of its KEK)
         self._known: dict[str, tuple[tuple[int, ...], AESGCM]] = {}
+        self._paths: dict[str, str] = {}  # period id -> its file (the id checked once)
 
     def _path(self, period_id: str) -> Path:
         parse_period_id(period_id)  # only well-formed ids make file names
@@ -118,7 +119,9 @@ class FileKekStore:
 
     def _cipher(self, period_id: str) -> AESGCM | None:
         """The period's KEK as a cipher, or None once its file is gone (see the class)."""
-        path = self._path(period_id)
+        path = self._paths.get(period_id)
+        if path is None:
+            path = self._paths[period_id] = str(self._path(period_id))
         try:
             found = os.stat(path)
         except FileNotFoundError:
