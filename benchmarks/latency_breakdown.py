@@ -22,22 +22,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import multiprocessing
 import os
 import statistics
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 
+from _otlp_receiver import TraceReceiver
 from _stack import DOUANE_MODEL, running_stack
-from aiohttp import web
 from concurrency import Run, closed_loop, warm_up
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
 
 from streams.logging_setup import configure_logging
 
@@ -53,38 +47,6 @@ class Span:
     @property
     def ms(self) -> float:
         return (self.end_ns - self.start_ns) / 1e6
-
-
-def receive(pipe: Connection) -> None:
-    """An OTLP/HTTP traces receiver: sends its port, then, when asked, every span it decoded
-    (name, trace id, start, end, audit kind)."""
-    spans: list[tuple[str, str, int, int, str | None]] = []
-
-    async def traces(request: web.Request) -> web.Response:
-        export = ExportTraceServiceRequest()
-        export.ParseFromString(await request.read())
-        for resource in export.resource_spans:
-            for scope in resource.scope_spans:
-                for span in scope.spans:
-                    kind = next((a.value.string_value for a in span.attributes
-                                 if a.key == "douane.audit.kind"), None)
-                    spans.append((span.name, span.trace_id.hex(), span.start_time_unix_nano,
-                                  span.end_time_unix_nano, kind))
-        return web.Response(body=ExportTraceServiceResponse().SerializeToString(),
-                            content_type="application/x-protobuf")
-
-    async def serve() -> None:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_post("/v1/traces", traces)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        pipe.send(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-        await asyncio.get_running_loop().run_in_executor(None, pipe.recv)  # "send them"
-        pipe.send(spans)
-
-    asyncio.run(serve())
 
 
 def first(spans: Sequence[Span], name: str, kind: str | None = None,
@@ -162,24 +124,19 @@ def table(rows: list[dict[str, float]], client_added_ms: list[float]) -> str:
 
 async def main(arguments: argparse.Namespace) -> None:
     configure_logging("console", logging.WARNING)
-    ours, theirs = multiprocessing.Pipe()
-    receiver = multiprocessing.get_context("spawn").Process(target=receive, args=(theirs,))
-    receiver.start()
-    endpoint = f"http://127.0.0.1:{ours.recv()}"
-    env = {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "1000",
-           "OTEL_BSP_MAX_QUEUE_SIZE": "65536"}
-    load_before = os.getloadavg()
-    async with running_stack(model_args=("--latency-ms", f"{arguments.latency_ms:g}"),
-                             env=env) as stack:
-        await warm_up(stack)
-        run = Run(arguments.latency_ms, arguments.callers, "douane", arguments.duration_s)
-        start_ns = time.time_ns()
-        await closed_loop(run, stack.door_url, stack.headers, DOUANE_MODEL)
-        await asyncio.sleep(3)  # the last spans leave (OTEL_BSP_SCHEDULE_DELAY)
-    load_after = os.getloadavg()
-    ours.send("send them")
-    received = [Span(*s) for s in ours.recv()]
-    receiver.join()
+    with TraceReceiver() as receiver:
+        env = {"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint,
+               "OTEL_BSP_SCHEDULE_DELAY": "1000", "OTEL_BSP_MAX_QUEUE_SIZE": "65536"}
+        load_before = os.getloadavg()
+        async with running_stack(model_args=("--latency-ms", f"{arguments.latency_ms:g}"),
+                                 env=env) as stack:
+            await warm_up(stack)
+            run = Run(arguments.latency_ms, arguments.callers, "douane", arguments.duration_s)
+            start_ns = time.time_ns()
+            await closed_loop(run, stack.door_url, stack.headers, DOUANE_MODEL)
+            await asyncio.sleep(3)  # the last spans leave (OTEL_BSP_SCHEDULE_DELAY)
+        load_after = os.getloadavg()
+        received = [Span(*s) for s in receiver.spans()]
     by_trace: dict[str, list[Span]] = defaultdict(list)
     for span in received:
         if span.start_ns >= start_ns:

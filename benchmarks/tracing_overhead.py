@@ -15,18 +15,11 @@ detection and the provider call with its ``traceparent``; and how many spans the
 from __future__ import annotations
 
 import argparse
-import asyncio
-import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 
-from aiohttp import web
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceRequest,
-    ExportTraceServiceResponse,
-)
+from _otlp_receiver import TraceReceiver
 
 from streams.adapters import tracing
 
@@ -73,35 +66,6 @@ def one_request() -> None:
         tracing.note(decision="answered")
 
 
-def receive(pipe: Connection) -> None:
-    """An OTLP/HTTP traces receiver (its own process): sends its port, then, when asked, the
-    number of spans it decoded."""
-    spans = 0
-
-    async def traces(request: web.Request) -> web.Response:
-        nonlocal spans
-        export = ExportTraceServiceRequest()
-        export.ParseFromString(await request.read())
-        spans += sum(len(scope.spans) for resource in export.resource_spans
-                     for scope in resource.scope_spans)
-        return web.Response(body=ExportTraceServiceResponse().SerializeToString(),
-                            content_type="application/x-protobuf")
-
-    async def serve() -> None:
-        app = web.Application()
-        app.router.add_post("/v1/traces", traces)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        pipe.send(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-        loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, pipe.recv)  # "how many?"
-        pipe.send(spans)
-
-    asyncio.run(serve())
-
-
 def measure(label: str, requests: int, work: Callable[[], None]) -> None:
     wall, cpu = time.perf_counter(), time.process_time()
     for _ in range(requests):
@@ -121,17 +85,14 @@ def main() -> None:
     assert not tracing.start_tracing("douane-benchmark", {})  # no endpoint: off
     measure("tracing off", args.requests, one_request)
 
-    ours, theirs = multiprocessing.Pipe()
-    receiver = multiprocessing.get_context("spawn").Process(target=receive, args=(theirs,))
-    receiver.start()
-    endpoint = f"http://127.0.0.1:{ours.recv()}"
-    os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint  # read by the SDK's exporter
-    assert tracing.start_tracing("douane-benchmark", {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
-    measure("tracing on, OTLP/HTTP export", args.requests, one_request)
-    tracing.stop_tracing()
-    ours.send("how many?")
-    received = ours.recv()
-    receiver.join()
+    with TraceReceiver() as receiver:
+        endpoint = receiver.endpoint
+        os.environ["OTEL_EXPORTER_OTLP_ENDPOINT"] = endpoint  # read by the SDK's exporter
+        assert tracing.start_tracing("douane-benchmark",
+                                     {"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
+        measure("tracing on, OTLP/HTTP export", args.requests, one_request)
+        tracing.stop_tracing()
+        received = len(receiver.spans())
     print(f"spans received: {received} ({received / args.requests:.1f} a request; the SDK's "
           "queue drops spans beyond OTEL_BSP_MAX_QUEUE_SIZE rather than wait)")
 

@@ -68,14 +68,14 @@ class KekStore(Protocol):
     def close(self) -> None: ...
 
 
-def gcm_wrap(kek: bytes, key_id: str, data_key: bytes) -> tuple[bytes, bytes]:
+def gcm_wrap(cipher: AESGCM, key_id: str, data_key: bytes) -> tuple[bytes, bytes]:
     nonce = os.urandom(12)
-    return nonce, AESGCM(kek).encrypt(nonce, data_key, key_id.encode())
+    return nonce, cipher.encrypt(nonce, data_key, key_id.encode())
 
 
-def gcm_unwrap(kek: bytes, key_id: str, nonce: bytes, wrapped: bytes) -> bytes:
+def gcm_unwrap(cipher: AESGCM, key_id: str, nonce: bytes, wrapped: bytes) -> bytes:
     try:
-        return AESGCM(kek).decrypt(nonce, wrapped, key_id.encode())
+        return cipher.decrypt(nonce, wrapped, key_id.encode())
     except InvalidTag:
         raise KekStoreError(f"data key {key_id} does not unwrap: key store damaged") from None
 
@@ -86,11 +86,22 @@ class FileKekStore:
     Creation is ``O_CREAT | O_EXCL``: processes starting a period at once agree on one KEK.
     Destruction overwrites the file with zeros, syncs and unlinks it (on a copy-on-write file
     system or an SSD the old blocks may survive: use an encrypted volume, or a token).
+
+    A KEK read is kept in memory with the identity of the file it came from (device, inode,
+    size, modification and change times), and used again only while ``stat`` of the path
+    still gives that identity: a request wraps or unwraps about 19 data keys, and reading the
+    same file each time was the largest cost of the key store. Crypto-shredding by another
+    process (``douane retention``, another worker) still takes effect at the next use: the
+    destroyed file is gone (``stat`` fails: the kept copy is dropped, the key reads as
+    destroyed), and a file made again under the same name is a new inode or has new times.
     """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         make_private_folder(folder)
+        # period id -> (identity of the file read, the cipher of its KEK)
+        self._known: dict[str, tuple[tuple[int, ...], AESGCM]] = {}
+        self._paths: dict[str, str] = {}  # period id -> its file (the id checked once)
 
     def _path(self, period_id: str) -> Path:
         parse_period_id(period_id)  # only well-formed ids make file names
@@ -105,6 +116,41 @@ class FileKekStore:
             raise KekStoreError(f"{self._path(period_id)}: not a {KEK_BYTES}-byte key "
                                 f"({len(kek)} bytes): KEK store damaged")
         return kek
+
+    def _cipher(self, period_id: str) -> AESGCM | None:
+        """The period's KEK as a cipher, or None once its file is gone (see the class)."""
+        path = self._paths.get(period_id)
+        if path is None:
+            path = self._paths[period_id] = str(self._path(period_id))
+        try:
+            found = os.stat(path)
+        except FileNotFoundError:
+            self._known.pop(period_id, None)
+            return None
+        identity = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns,
+                    found.st_ctime_ns)
+        known = self._known.get(period_id)
+        if known is not None and known[0] == identity:
+            return known[1]
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            self._known.pop(period_id, None)
+            return None
+        try:
+            # the identity of what is read, not of the earlier stat: a file replaced in
+            # between is read and remembered as itself
+            opened = os.fstat(fd)
+            kek = os.read(fd, KEK_BYTES + 1)
+        finally:
+            os.close(fd)
+        if len(kek) != KEK_BYTES:
+            raise KekStoreError(f"{path}: not a {KEK_BYTES}-byte key ({len(kek)} bytes): "
+                                "KEK store damaged")
+        cipher = AESGCM(kek)
+        self._known[period_id] = ((opened.st_dev, opened.st_ino, opened.st_size,
+                                   opened.st_mtime_ns, opened.st_ctime_ns), cipher)
+        return cipher
 
     def _create(self, period_id: str, kek: bytes) -> bytes:
         path = self._path(period_id)
@@ -131,14 +177,17 @@ class FileKekStore:
             os.close(fd)
 
     def wrap(self, period: KeyPeriod, key_id: str, data_key: bytes) -> tuple[bytes, bytes]:
-        kek = self._read(period.period_id)
-        if kek is None:
-            kek = self._create(period.period_id, AESGCM.generate_key(bit_length=256))
-        return gcm_wrap(kek, key_id, data_key)
+        cipher = self._cipher(period.period_id)
+        if cipher is None:
+            self._create(period.period_id, AESGCM.generate_key(bit_length=256))
+            cipher = self._cipher(period.period_id)
+            if cipher is None:
+                raise KekStoreError(f"{self._path(period.period_id)} vanished once created")
+        return gcm_wrap(cipher, key_id, data_key)
 
     def unwrap(self, period_id: str, key_id: str, nonce: bytes, wrapped: bytes) -> bytes | None:
-        kek = self._read(period_id)
-        return None if kek is None else gcm_unwrap(kek, key_id, nonce, wrapped)
+        cipher = self._cipher(period_id)
+        return None if cipher is None else gcm_unwrap(cipher, key_id, nonce, wrapped)
 
     def period_ids(self) -> set[str]:
         found = set()
@@ -151,6 +200,7 @@ class FileKekStore:
 
     def destroy(self, period_id: str) -> bool:
         path = self._path(period_id)
+        self._known.pop(period_id, None)
         try:
             fd = os.open(path, os.O_WRONLY)
         except FileNotFoundError:

@@ -78,7 +78,7 @@ def dumps(value: Any) -> bytes:
     """The RFC 8785 canonical UTF-8 bytes of ``value``."""
     if _fast_path_fits(value):
         try:
-            return _ENCODER.encode(value).encode("utf-8")
+            return encode_plain(value)
         except UnicodeEncodeError:  # a lone surrogate: let the reference implementation judge
             pass
     try:

@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-import rfc8785
-
+from streams.core import canonical_json
 from streams.core.audit import AuditKind
 from streams.core.budgets import BudgetState, MonthSpend, budget_states, charges
 from streams.core.intake import undeclared_value
@@ -346,7 +345,9 @@ def as_declared(value: str | None, declared: Collection[str]) -> str | None:
 
 
 def forwarded_digest(body: dict[str, Any]) -> str:
-    return hashlib.sha256(rfc8785.dumps(body)).hexdigest()
+    # RFC 8785 bytes, through the C encoder where that is exact (2-3x faster than rfc8785 on a
+    # forwarded body; computed three times per request)
+    return hashlib.sha256(canonical_json.dumps(body)).hexdigest()
 
 
 def prompt_chars(messages: Sequence[ChatMessage]) -> int:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -156,3 +158,37 @@ def test_the_keys_folder_defaults_beside_the_data_folder(tmp_path: Path) -> None
     moved = load_settings({"DOUANE_HOME": str(tmp_path / "data"),
                            "DOUANE_KEK_STORE": str(tmp_path / "vault" / "kek")})
     assert Path(moved.kek_store) == tmp_path / "vault" / "kek"
+
+
+def destroy_in_another_process(folder: Path, period_id: str) -> None:
+    """What ``douane retention`` or another worker does to a period: in a process of its own,
+    so nothing this process keeps in memory is touched."""
+    subprocess.run([sys.executable, "-c",
+                    "import sys; from pathlib import Path; "
+                    "from streams.adapters.kek_store import FileKekStore; "
+                    "assert FileKekStore(Path(sys.argv[1])).destroy(sys.argv[2])",
+                    str(folder), period_id], check=True)
+
+
+def test_a_kek_destroyed_by_another_process_is_destroyed_here_too(tmp_path: Path) -> None:
+    keks = FileKekStore(tmp_path / "kek")
+    period = period_for(T0, HOUR)
+    data_key = os.urandom(32)
+    nonce, wrapped = keks.wrap(period, "k" * 32, data_key)
+    for _ in range(3):  # used again and again, as by the ~19 wraps and unwraps of a request
+        assert keks.unwrap(period.period_id, "k" * 32, nonce, wrapped) == data_key
+    destroy_in_another_process(tmp_path / "kek", period.period_id)
+    assert keks.unwrap(period.period_id, "k" * 32, nonce, wrapped) is None
+
+
+def test_a_kek_file_made_again_under_the_same_name_is_read_again(tmp_path: Path) -> None:
+    keks = FileKekStore(tmp_path / "kek")
+    period = period_for(T0, HOUR)
+    keks.wrap(period, "k" * 32, os.urandom(32))
+    destroy_in_another_process(tmp_path / "kek", period.period_id)
+    # another process makes the period's file again, with another KEK (the same inode number
+    # may well be reused): what this store wraps from now on must open with that KEK
+    FileKekStore(tmp_path / "kek").adopt(period.period_id, replacement := os.urandom(32))
+    data_key = os.urandom(32)
+    nonce, wrapped = keks.wrap(period, "k" * 32, data_key)
+    assert AESGCM(replacement).decrypt(nonce, wrapped, b"k" * 32) == data_key
