@@ -27,6 +27,7 @@ one by one so that one unreadable request does not block its neighbours.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import multiprocessing
 import os
@@ -177,6 +178,7 @@ class _DetectionProcess:
         self.pending: deque[asyncio.Future[Results]] = deque()
         self._starting: asyncio.Future[asyncio.StreamWriter] | None = None
         self._stream: asyncio.StreamWriter | None = None
+        self._socket: socket.socket | None = None  # the event loop's end of the pipe
         self._reading: asyncio.Task[None] | None = None
 
     def wait_until_loaded(self) -> None:
@@ -217,8 +219,8 @@ class _DetectionProcess:
     async def _start(self) -> asyncio.StreamWriter:
         """The pipe as the event loop's stream, once the process has loaded its models."""
         try:
-            reader, writer = await asyncio.open_unix_connection(
-                sock=socket.socket(fileno=os.dup(self._connection.fileno())))
+            self._socket = socket.socket(fileno=os.dup(self._connection.fileno()))
+            reader, writer = await asyncio.open_unix_connection(sock=self._socket)
             if not self.ready:  # a replacement: its models load while the worker runs
                 self._loaded(pickle.loads(await _read_frame(reader)))
         except BaseException:
@@ -254,6 +256,12 @@ class _DetectionProcess:
                 task.cancel()
         if self._stream is not None:
             self._stream.close()
+        if self._socket is not None:
+            # the stream closes its socket only on a later turn of the event loop, which the
+            # join below blocks: without this the process never saw the end of its pipe and
+            # every close waited out the join's 30 s
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
         self._connection.close()
         self.process.join(timeout=30)
         if self.process.is_alive():
