@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
+from streams.core import canonical_json
 from streams.core.pricing import AgreeingCosts
 
 UNKNOWN = "unknown"
@@ -54,7 +55,10 @@ _NO_FACTS = (None,) * (len(COLUMNS) - 5)
 
 
 def _canonical(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """The signed form's text (RFC 8785): facts made from a record before it is signed must
+    equal those ``douane audit verify`` makes from its signed bytes (a score 1.0 is 1 there,
+    keys are sorted)."""
+    return canonical_json.dumps(value).decode("utf-8")
 
 
 def _name(value: object) -> str | None:
@@ -161,7 +165,7 @@ def _finding_scores(findings: object) -> str | None:
                 or not _score(score):
             return None
         spans.append((message, start, end))
-        parts.append(f"{kind}={score!r}")
+        parts.append(f"{kind}={_canonical(score)}")
     spans.sort()
     for a, b in pairwise(spans):
         if a[0] == b[0] and b[1] < a[2]:

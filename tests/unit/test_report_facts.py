@@ -6,6 +6,7 @@ the records gives, on the hand-computed log and on records of every irregular fo
 from __future__ import annotations
 
 import copy
+import json
 import math
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from transparency_log import LOG, POLICY_TEXT, answered, decided, forwarded
 
 from streams.adapters.policy_files import parse_policy
+from streams.core import canonical_json
 from streams.core.pricing import AgreeingCosts
 from streams.core.report_facts import COLUMNS, report_facts
 from streams.core.transparency import (
@@ -89,6 +91,19 @@ def test_a_decision_keeps_what_its_replay_rests_on() -> None:
     del record["details"]["requested_classification"]
     record["details"]["classification"] = "personal"
     assert facts(record)["replay_profile"] == '[null,"personal","large","ner+patterns","en"]'
+
+
+def test_facts_made_before_signing_equal_those_made_from_the_signed_bytes() -> None:
+    """The writer makes the facts from the record it is about to sign; ``audit verify`` makes
+    them again from the signed (canonical) bytes: a score of 1.0 and the findings' key order
+    must not make them differ."""
+    record = decided("r", "city", "personal", "paris", entities={"PERSON": 1})
+    record["details"]["findings"] = [
+        {"type": "IBAN_CODE", "message": 0, "start": 30, "end": 57, "score": 1.0},
+        {"type": "PERSON", "message": 0, "start": 0, "end": 12, "score": 0.85}]
+    signed = json.loads(canonical_json.dumps(record))
+    assert report_facts(record, AgreeingCosts()) == report_facts(signed, AgreeingCosts())
+    assert facts(record)["finding_scores"] == "IBAN_CODE=1;PERSON=0.85"
 
 
 def irregular(base: dict[str, Any], change: Any) -> dict[str, Any]:
