@@ -38,7 +38,6 @@ from collections.abc import Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
-from streams.core import canonical_json
 from streams.core.pricing import AgreeingCosts
 
 UNKNOWN = "unknown"
@@ -55,10 +54,23 @@ _NO_FACTS = (None,) * (len(COLUMNS) - 5)
 
 
 def _canonical(value: object) -> str:
-    """The signed form's text (RFC 8785): facts made from a record before it is signed must
-    equal those ``douane audit verify`` makes from its signed bytes (a score 1.0 is 1 there,
-    keys are sorted)."""
-    return canonical_json.dumps(value).decode("utf-8")
+    """One text per JSON value, the same for a record before it is signed and for the record
+    read back from its signed bytes (``douane audit verify`` compares the two): keys sorted,
+    and a float with an integral value written as the integer RFC 8785 makes of it (a score
+    1.0 is 1 once signed). ``json`` rather than the canonical encoder: floats take the
+    latter's slow path, three times the CPU of the facts."""
+    return json.dumps(_integral_floats_as_int(value), ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":"), allow_nan=False)
+
+
+def _integral_floats_as_int(value: object) -> object:
+    if type(value) is float:
+        return int(value) if value.is_integer() else value
+    if type(value) is list:
+        return [_integral_floats_as_int(item) for item in value]
+    if type(value) is dict:
+        return {key: _integral_floats_as_int(item) for key, item in value.items()}
+    return value
 
 
 def _name(value: object) -> str | None:

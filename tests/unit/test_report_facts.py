@@ -97,12 +97,15 @@ def test_facts_made_before_signing_equal_those_made_from_the_signed_bytes() -> N
     """The writer makes the facts from the record it is about to sign; ``audit verify`` makes
     them again from the signed (canonical) bytes: a score of 1.0 and the findings' key order
     must not make them differ."""
-    record = decided("r", "city", "personal", "paris", entities={"PERSON": 1})
+    record = {"occurred_at": "2026-11-10T09:00:00.000000Z",
+              **decided("r", "city", "personal", "paris", entities={"PERSON": 1})}
     record["details"]["findings"] = [
         {"type": "IBAN_CODE", "message": 0, "start": 30, "end": 57, "score": 1.0},
         {"type": "PERSON", "message": 0, "start": 0, "end": 12, "score": 0.85}]
     signed = json.loads(canonical_json.dumps(record))
-    assert report_facts(record, AgreeingCosts()) == report_facts(signed, AgreeingCosts())
+    before = report_facts(record, AgreeingCosts())
+    assert dict(zip(COLUMNS, before, strict=True))["plain"] == 1
+    assert before == report_facts(signed, AgreeingCosts())
     assert facts(record)["finding_scores"] == "IBAN_CODE=1;PERSON=0.85"
 
 
