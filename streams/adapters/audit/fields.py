@@ -59,6 +59,19 @@ def _top(kind: str | None, checked: bool, named: Collection[str]) -> list[str]:
     return [*TOP, *(CHECKED if checked else ()), *(NAMED if kind in named else ())]
 
 
+def period_clauses(since: str | None, until: str | None, tenant: str | None,
+                   ) -> tuple[list[str], list[object]]:
+    """The SQL conditions (and their parameters) that narrow a scan to a period and tenant."""
+    within: list[str] = []
+    params: list[object] = []
+    for clause, value in (("occurred_at >= ?", since), ("occurred_at < ?", until),
+                          ("tenant = ?", tenant)):
+        if value is not None:
+            within.append(clause)
+            params.append(value)
+    return within, params
+
+
 def statement(dialect: str, by_kind: Mapping[str, Sequence[str]], presence: str,
               since: str | None, until: str | None, tenant: str | None,
               named: Collection[str] = ()) -> tuple[str, tuple[object, ...]]:
@@ -72,13 +85,7 @@ def statement(dialect: str, by_kind: Mapping[str, Sequence[str]], presence: str,
         f"WHEN '{kind}' THEN "
         f"{_picks(dialect, [*_top(kind, checked, named), *(f'details.{f}' for f in fields)])}"
         for kind, fields in by_kind.items())
-    within: list[str] = []
-    params: list[object] = []
-    for clause, value in (("occurred_at >= ?", since), ("occurred_at < ?", until),
-                          ("tenant = ?", tenant)):
-        if value is not None:
-            within.append(clause)
-            params.append(value)
+    within, params = period_clauses(since, until, tenant)
     decisions = ", ".join(f"'{kind}'" for kind, fields in by_kind.items() if presence in fields)
     picked = f"CASE kind {cases} ELSE {_picks(dialect, _top(None, checked, named))} END"
     flag = (f"CASE WHEN kind IN ({decisions}) THEN {_present(dialect, 'details.' + presence)} "

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from streams.adapters.audit.backend import Backend, Database, Values, blob
-from streams.adapters.audit.fields import PAGE, Fetch
+from streams.adapters.audit.fields import PAGE, Fetch, period_clauses
 from streams.adapters.audit.index import IndexCheck, Payloads
 from streams.adapters.audit.protocols import AuditStoreCorruptError
 from streams.adapters.audit.schema import REPORT_FACTS
@@ -121,13 +121,7 @@ def read(fetch: Fetch, first: int, last: int, since: str | None, until: str | No
     """The stored facts of records ``first``..``last`` (all stored) that the period holds, in
     seq order (:data:`streams.core.transparency.FactRow`), in pages of seq ranges; those that
     are not plain are always given (their record is checked, ``whole``)."""
-    within: list[str] = []
-    params: list[object] = []
-    for clause, value in (("occurred_at >= ?", since), ("occurred_at < ?", until),
-                          ("tenant = ?", tenant)):
-        if value is not None:
-            within.append(clause)
-            params.append(value)
+    within, params = period_clauses(since, until, tenant)
     sql = f"{_SELECT} WHERE seq > ? AND seq <= ?"
     if within:
         sql += f" AND (plain = 0 OR ({' AND '.join(within)}))"
