@@ -72,6 +72,7 @@ class Settings:
     topic_replication_factor: int = 1
     kafka_max_request_bytes: int = 1024 * 1024  # the producer's largest message
     detection_processes: int = 1  # processes detecting personal data; 0: a thread of the worker
+    store_threads: int = 8  # the worker's threads for audit appends and vault / key store work
     # Kafka's group.instance.id (static membership): a worker restarted with the same one gets
     # its partitions back at once instead of after the session timeout; unique per worker
     kafka_group_instance_id: str | None = None
@@ -197,6 +198,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         kafka_max_request_bytes=_positive_int(source, "DOUANE_KAFKA_MAX_REQUEST_BYTES",
                                               1024 * 1024),
         detection_processes=_count(source, "DOUANE_DETECTION_PROCESSES", 1),
+        store_threads=_positive_int(source, "DOUANE_STORE_THREADS", 8),
         kafka_group_instance_id=_identifier(source, "DOUANE_KAFKA_GROUP_INSTANCE_ID"),
         topic_layout=_choice(source, "DOUANE_TOPIC_LAYOUT", LAYOUTS),
         kafka_acl_admin_properties=(Path(source["DOUANE_KAFKA_ACL_ADMIN_PROPERTIES"])

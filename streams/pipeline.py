@@ -90,7 +90,9 @@ from streams.runtime.batched_detection import BatchedDetector
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-STORE_THREADS = 32
+# 32 threads spent a quarter of the worker's CPU in the kernel switching between them (issue
+# 10, docs/benchmarks.md "Where the worker's own CPU goes"); appends still share group commits
+STORE_THREADS = 8
 # the tokens of a redaction plan's keyed values, obtained off the event loop; None: no keys
 ObtainTokens = Callable[[Sequence[KeyedValue]], Awaitable[KeyedTokens | None]]
 
@@ -175,6 +177,7 @@ class Pipeline:
         shadow: LoadedPolicy | None = None,
         topic_layout: str = PER_TENANT,
         responses: ResponseStore | None = None,
+        store_threads: int = STORE_THREADS,
     ) -> None:
         self.policy = policy
         # answered requests' responses, kept to publish them again on a redelivery
@@ -218,7 +221,7 @@ class Pipeline:
         self.answer_hook: Callable[[str], str] = unchanged
         # audit appends and vault writes: many wait for one group commit at once, apart from
         # the detection threads so that a busy detector never delays evidence
-        self._store_threads = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="store")
+        self._store_threads = ThreadPoolExecutor(store_threads, thread_name_prefix="store")
         # whether the last audit append succeeded (the worker's readiness)
         self.audit_writable = True
         # budget alerts this process knows to be in the log: (budget, month, status)

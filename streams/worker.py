@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -126,6 +127,7 @@ def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
         responses=vault,  # answered responses, to publish them again after a crash
         restore_answers=settings.restore_answers,
         detection=detection,
+        store_threads=settings.store_threads,
         original_kept_bytes=kept_bytes_for(settings.kafka_max_request_bytes),
         # a set under evaluation (DOUANE_POLICY_SHADOW): decided and recorded, never enforced
         shadow=load_policy(settings.policy_shadow_path) if settings.policy_shadow_path
@@ -168,6 +170,9 @@ def run_worker(settings: Settings) -> int:
                                            settings.app_id))
     # after the detection processes are started: they export nothing
     tracing.start_tracing("douane-worker", dict(settings.otel_env))  # when configured
+    # what startup made (policy, schemas, clients) lives as long as the process: out of the
+    # collector's sight, a full collection under load no longer walks it again
+    gc.freeze()
     try:
         asyncio.run(_serve(settings, pipeline, audit_log))
     finally:
