@@ -13,6 +13,11 @@ they call (the audit append inside a provider delivery counts as audit, not as d
 Prompts: the concurrency benchmark's (131 words, other names and numbers every time).
 
     .venv/bin/python benchmarks/cpu_by_step.py [--requests 200]
+
+``--in-flight N``: N requests at a time instead (as a loaded worker has them; the store work of
+many requests meets in the store threads, ``DOUANE_STORE_THREADS``). Steps can no longer be
+told apart by process time then: prints the process's CPU per request, user and kernel, the
+detection thread's own part (``time.thread_time`` inside it) and context switches per request.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +108,70 @@ def instrument(pipeline: Any) -> None:
         pipeline.audit.month_spend = timed("audit reads", pipeline.audit.month_spend)
 
 
+DETECTION_THREAD_CPU = [0.0]
+
+
+def thread_timed(function: Callable[..., Any]) -> Callable[..., Any]:
+    """CPU of the calling thread only: exact while other threads run at the same time."""
+    @functools.wraps(function)
+    def timed_in_thread(*args: Any, **kwargs: Any) -> Any:
+        started = time.thread_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            DETECTION_THREAD_CPU[0] += time.thread_time() - started
+    return timed_in_thread
+
+
+async def many_in_flight(one: Callable[[int], Awaitable[float]], requests: int,
+                         in_flight: int) -> None:
+    """``requests`` requests, ``in_flight`` at a time; prints CPU and switches per request."""
+    import resource
+
+    window = asyncio.Semaphore(in_flight)
+
+    async def held(number: int) -> None:
+        async with window:
+            await one(number)
+
+    DETECTION_THREAD_CPU[0] = 0.0
+    before, usage = os.times(), resource.getrusage(resource.RUSAGE_SELF)
+    started = time.perf_counter()
+    await asyncio.gather(*(held(n) for n in range(requests)))
+    wall = time.perf_counter() - started
+    after, used = os.times(), resource.getrusage(resource.RUSAGE_SELF)
+    user, system = after.user - before.user, after.system - before.system
+    per = 1000 / requests
+    print(f"{requests} requests, {in_flight} in flight, "
+          f"DOUANE_STORE_THREADS={os.environ.get('DOUANE_STORE_THREADS', 'default')}; "
+          f"CPU ms per request (this process, model server excluded), {os.cpu_count()} CPUs; "
+          f"{requests / wall:.1f} requests/s (follows the machine's load)")
+    print()
+    print("| process CPU | user | kernel | detection thread | the rest | context switches "
+          "(voluntary + involuntary) |")
+    print("|---|---|---|---|---|---|")
+    print(f"| {(user + system) * per:.1f} | {user * per:.1f} | {system * per:.1f} | "
+          f"{DETECTION_THREAD_CPU[0] * per:.1f} | "
+          f"{(user + system - DETECTION_THREAD_CPU[0]) * per:.1f} | "
+          f"{(used.ru_nvcsw - usage.ru_nvcsw) / requests:.0f} + "
+          f"{(used.ru_nivcsw - usage.ru_nivcsw) / requests:.0f} |")
+
+
+def one_at_a_time_by_step(cpu_s: list[float]) -> None:
+    count, total = len(cpu_s), sum(cpu_s)
+    print(f"{count} requests, one at a time; CPU ms per request (all threads of the "
+          f"process, model server excluded), {os.cpu_count()} CPUs")
+    print()
+    print("| step | CPU ms per request | share |")
+    print("|---|---|---|")
+    for step, seconds in sorted(CPU.items(), key=lambda item: -item[1]):
+        print(f"| {step} | {seconds * 1000 / count:.2f} | {100 * seconds / total:.0f} % |")
+    rest = total - sum(CPU.values())
+    print(f"| everything else (JSON, messages, logging, event loop) | "
+          f"{rest * 1000 / count:.2f} | {100 * rest / total:.0f} % |")
+    print(f"| **total** | **{total * 1000 / count:.2f}** | |")
+
+
 async def main(arguments: argparse.Namespace) -> None:
     from streams.config import load_settings
     from streams.core.tenant_topics import request_topic
@@ -124,7 +193,12 @@ async def main(arguments: argparse.Namespace) -> None:
         settings = load_settings(env)
         progress("loading the detector...")
         pipeline = build_pipeline(settings, open_worker_audit_log(settings))
-        instrument(pipeline)
+        if arguments.in_flight:
+            detector = pipeline.detection.batches.detector
+            detector.detect = thread_timed(detector.detect)
+            detector.detect_batch = thread_timed(detector.detect_batch)
+        else:
+            instrument(pipeline)
 
         async def one(number: int) -> float:
             request = {"id": f"cpu-{number}", "tenant": "city-of-lyon", "messages": [
@@ -142,21 +216,10 @@ async def main(arguments: argparse.Namespace) -> None:
         for number in range(5):  # warm-up: models, connections, caches of the code
             await one(-1 - number)
         CPU.clear()
-        total = 0.0
-        for number in range(arguments.requests):
-            total += await one(number)
-        count = arguments.requests
-        print(f"{count} requests, one at a time; CPU ms per request (all threads of the "
-              f"process, model server excluded), {os.cpu_count()} CPUs")
-        print()
-        print("| step | CPU ms per request | share |")
-        print("|---|---|---|")
-        for step, seconds in sorted(CPU.items(), key=lambda item: -item[1]):
-            print(f"| {step} | {seconds * 1000 / count:.2f} | {100 * seconds / total:.0f} % |")
-        rest = total - sum(CPU.values())
-        print(f"| everything else (JSON, messages, logging, event loop) | "
-              f"{rest * 1000 / count:.2f} | {100 * rest / total:.0f} % |")
-        print(f"| **total** | **{total * 1000 / count:.2f}** | |")
+        if arguments.in_flight:
+            await many_in_flight(one, arguments.requests, arguments.in_flight)
+        else:
+            one_at_a_time_by_step([await one(n) for n in range(arguments.requests)])
         gateway: Any = pipeline.provider  # the ProviderGateway build_pipeline made
         await gateway.aclose()
         pipeline.detection.close()
@@ -169,4 +232,6 @@ async def main(arguments: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--in-flight", type=int, default=0,
+                        help="requests at a time (0: one after the other, by step)")
     asyncio.run(main(parser.parse_args()))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -172,7 +174,7 @@ def shipped(tmp_path: Path) -> Iterator[Harness]:
     yield from harness(tmp_path, load_policy_set(ROOT / "policies"))
 
 
-def harness(tmp_path: Path, policy: LoadedPolicy) -> Iterator[Harness]:
+def harness(tmp_path: Path, policy: LoadedPolicy, **options: Any) -> Iterator[Harness]:
     signer = load_or_create_signer(tmp_path / "keys" / "audit.pem", tmp_path / "audit.pub.pem")
     store = open_sqlite_log(tmp_path / "audit.sqlite3", signer)
     detector, provider, clock = FakeDetector(), FakeProvider(), Clock()
@@ -191,6 +193,7 @@ def harness(tmp_path: Path, policy: LoadedPolicy) -> Iterator[Harness]:
         # (test_tenant_topics.py)
         topic_layout=SINGLE,
         responses=vault,
+        **options,
     )
     yield Harness(pipeline, detector, provider, store, clock, tmp_path / "audit.sqlite3",
                   tmp_path / "audit.pub.pem", vault)
@@ -259,6 +262,28 @@ async def test_admit_publishes_the_redacted_request_after_auditing_it(h: Harness
     assert record.payload["occurred_at"] == "2025-03-01T09:30:00.000000Z"
     assert h.kinds("req-1") == ["admitted"]
     assert h.provider.calls == []  # nothing leaves at this stage
+
+
+async def test_the_store_work_of_many_requests_at_once_runs_in_the_threads_it_is_given(
+        tmp_path: Path) -> None:
+    """DOUANE_STORE_THREADS: eight requests admitted at once share one store thread, their
+    audit appends still made durable (group commit needs no second thread to lead it)."""
+    for h in harness(tmp_path, POLICY, store_threads=1):
+        threads: set[str] = set()
+        append = h.store.append
+
+        def noting_the_thread(event: AuditEvent) -> Any:
+            threads.add(threading.current_thread().name)
+            return append(event)
+
+        h.pipeline.audit.append = noting_the_thread  # type: ignore[method-assign]
+        ids = [f"req-{n}" for n in range(8)]
+        outs = await asyncio.gather(*(
+            h.pipeline.admit(request(i), src(offset=n, key=i.encode()))
+            for n, i in enumerate(ids)))
+        assert [[o.key for o in out] for out in outs] == [[i.encode()] for i in ids]
+        assert [h.kinds(i) for i in ids] == [["admitted"]] * 8
+        assert len(threads) == 1, threads
 
 
 async def test_metadata_travels_to_the_forward_message(h: Harness) -> None:
