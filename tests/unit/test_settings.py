@@ -25,6 +25,11 @@ def test_an_unusable_instance_id_is_refused_by_name(value: str) -> None:
         load_settings({"DOUANE_KAFKA_GROUP_INSTANCE_ID": value})
 
 
+def test_the_store_threads_are_eight_unless_set() -> None:
+    assert load_settings({}).store_threads == 8
+    assert load_settings({"DOUANE_STORE_THREADS": "32"}).store_threads == 32
+
+
 @pytest.mark.parametrize(("name", "value", "problem"), [
     ("DOUANE_MAX_IN_FLIGHT", "0", "at least 1"),
     ("DOUANE_TOPIC_PARTITIONS", "twelve", "not a whole number"),
@@ -33,11 +38,6 @@ def test_an_unusable_instance_id_is_refused_by_name(value: str) -> None:
     ("DOUANE_WORKER_HTTP_PORT", "65536", "not a TCP port"),
     ("DOUANE_WORKER_HTTP_PORT", "http", "not a whole number"),
 ])
-def test_the_store_threads_are_eight_unless_set() -> None:
-    assert load_settings({}).store_threads == 8
-    assert load_settings({"DOUANE_STORE_THREADS": "32"}).store_threads == 32
-
-
 def test_counts_are_checked(name: str, value: str, problem: str) -> None:
     with pytest.raises(SettingError, match=f"{name}.*{problem}"):
         load_settings({name: value})
