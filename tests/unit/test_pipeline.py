@@ -264,26 +264,31 @@ async def test_admit_publishes_the_redacted_request_after_auditing_it(h: Harness
     assert h.provider.calls == []  # nothing leaves at this stage
 
 
+@pytest.fixture
+def one_store_thread(tmp_path: Path) -> Iterator[Harness]:
+    yield from harness(tmp_path, POLICY, store_threads=1)
+
+
 async def test_the_store_work_of_many_requests_at_once_runs_in_the_threads_it_is_given(
-        tmp_path: Path) -> None:
+        one_store_thread: Harness) -> None:
     """DOUANE_STORE_THREADS: eight requests admitted at once share one store thread, their
     audit appends still made durable (group commit needs no second thread to lead it)."""
-    for h in harness(tmp_path, POLICY, store_threads=1):
-        threads: set[str] = set()
-        append = h.store.append
+    h = one_store_thread
+    threads: set[str] = set()
+    append = h.store.append
 
-        def noting_the_thread(event: AuditEvent) -> Any:
-            threads.add(threading.current_thread().name)
-            return append(event)
+    def noting_the_thread(event: AuditEvent) -> Any:
+        threads.add(threading.current_thread().name)
+        return append(event)
 
-        h.pipeline.audit.append = noting_the_thread  # type: ignore[method-assign]
-        ids = [f"req-{n}" for n in range(8)]
-        outs = await asyncio.gather(*(
-            h.pipeline.admit(request(i), src(offset=n, key=i.encode()))
-            for n, i in enumerate(ids)))
-        assert [[o.key for o in out] for out in outs] == [[i.encode()] for i in ids]
-        assert [h.kinds(i) for i in ids] == [["admitted"]] * 8
-        assert len(threads) == 1, threads
+    h.pipeline.audit.append = noting_the_thread  # type: ignore[method-assign]
+    ids = [f"req-{n}" for n in range(8)]
+    outs = await asyncio.gather(*(
+        h.pipeline.admit(request(i), src(offset=n, key=i.encode()))
+        for n, i in enumerate(ids)))
+    assert [[o.key for o in out] for out in outs] == [[i.encode()] for i in ids]
+    assert [h.kinds(i) for i in ids] == [["admitted"]] * 8
+    assert len(threads) == 1, threads
 
 
 async def test_metadata_travels_to_the_forward_message(h: Harness) -> None:
