@@ -2,14 +2,17 @@
 
 Starts the concurrency benchmark's stack (broker, stand-in model, worker, front door), loads it
 with C closed-loop callers through the front door (model latency L), and records the worker's
-main process (not its detection processes) with py-spy for the measured window: only samples
-of threads running on a CPU (py-spy leaves idle threads out). Each sample's stack is put in the
+main process (not its detection processes) with py-spy for the measured window. py-spy's idle
+detection counts threads blocked in a lock or a queue as busy: ``--gil`` keeps only the samples
+of the thread holding the GIL, and ``--perf FILE`` also records on-CPU samples with ``perf``
+(every thread, kernel and native code: ``perf report -i FILE --sort pid,dso``), the truth
+about where CPU time goes between threads and libraries. Each py-spy sample's stack is put in the
 first component (``COMPONENTS``, most specific first) whose pattern one of its frames matches,
 innermost frame first; the table gives each component's share of the samples and, scaled by the
 worker process's CPU time in the window (``/proc``), its CPU milliseconds per answer.
 
     .venv/bin/python benchmarks/worker_profile.py [--latency-ms 0] [--callers 64]
-        [--duration-s 30] [--raw /tmp/worker.txt]
+        [--duration-s 30] [--gil] [--perf /tmp/perf.data] [--raw /tmp/worker.txt]
 
 ``--raw`` keeps py-spy's collapsed stacks (one line a stack, its sample count last) to read
 further; ``--from-raw FILE`` only classifies such a file again (no stack is started).
@@ -86,17 +89,16 @@ def classify(raw: Path) -> tuple[Counter[str], Counter[str]]:
 
 
 def thread_cpu_seconds(pid: int) -> Counter[str]:
-    """CPU seconds (utime + stime) of each thread of ``pid`` by thread name, digits dropped
-    (``store_12`` counts as ``store_``: a pool's threads together)."""
+    """CPU seconds (utime + stime) of the main thread (the event loop) and of all the others
+    together (store threads, executors' threads), from /proc: exact, unlike the samples."""
     spent: Counter[str] = Counter()
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            name = (task / "comm").read_text().strip()
             fields = (task / "stat").read_text().rpartition(")")[2].split()
         except OSError:
             continue  # the thread ended meanwhile
-        spent[re.sub(r"\d+$", "", name)] += (int(fields[11]) + int(fields[12])) / os.sysconf(
-            "SC_CLK_TCK")
+        name = "main thread (event loop)" if task.name == str(pid) else "other threads"
+        spent[name] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return spent
 
 
@@ -146,7 +148,7 @@ async def profile(arguments: argparse.Namespace, raw: Path) -> tuple[float, int]
             recorder.wait(timeout=60)
         progress(f"  {run.rate:.1f} answers/s, worker process {spent:.1f} s CPU")
         answers = len(run.latencies_s)
-        print("| thread (pool) | CPU s in the window | CPU ms/answer |")
+        print("| thread | CPU s in the window | CPU ms/answer |")
         print("|---|---|---|")
         for name, seconds in threads.most_common():
             print(f"| {name} | {seconds:.2f} | {1000 * seconds / max(answers, 1):.1f} |")
