@@ -109,6 +109,17 @@ def instrument(pipeline: Any) -> None:
 
 
 DETECTION_THREAD_CPU = [0.0]
+STORE_JOBS: dict[str, int] = defaultdict(int)  # jobs handed to the store threads, by function
+
+
+def counting_store_jobs(pipeline: Any) -> None:
+    off_loop = pipeline._off_loop
+
+    async def counted(work: Callable[..., Any], *args: Any) -> Any:
+        function = getattr(work, "func", work)  # a functools.partial's function
+        STORE_JOBS[getattr(function, "__qualname__", repr(function))] += 1
+        return await off_loop(work, *args)
+    pipeline._off_loop = counted
 
 
 def thread_timed(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -135,6 +146,7 @@ async def many_in_flight(one: Callable[[int], Awaitable[float]], requests: int,
             await one(number)
 
     DETECTION_THREAD_CPU[0] = 0.0
+    STORE_JOBS.clear()
     before, usage = os.times(), resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     await asyncio.gather(*(held(n) for n in range(requests)))
@@ -155,6 +167,11 @@ async def many_in_flight(one: Callable[[int], Awaitable[float]], requests: int,
           f"{(user + system - DETECTION_THREAD_CPU[0]) * per:.1f} | "
           f"{(used.ru_nvcsw - usage.ru_nvcsw) / requests:.0f} + "
           f"{(used.ru_nivcsw - usage.ru_nivcsw) / requests:.0f} |")
+    print()
+    print(f"Jobs handed to the store threads per request: "
+          f"{sum(STORE_JOBS.values()) / requests:.1f} ("
+          + ", ".join(f"{name} {count / requests:.1f}" for name, count in
+                      sorted(STORE_JOBS.items(), key=lambda item: -item[1])) + ")")
 
 
 def one_at_a_time_by_step(cpu_s: list[float]) -> None:
@@ -197,6 +214,7 @@ async def main(arguments: argparse.Namespace) -> None:
             detector = pipeline.detection.batches.detector
             detector.detect = thread_timed(detector.detect)
             detector.detect_batch = thread_timed(detector.detect_batch)
+            counting_store_jobs(pipeline)
         else:
             instrument(pipeline)
 
