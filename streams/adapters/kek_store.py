@@ -112,10 +112,7 @@ class FileKekStore:
             kek = self._path(period_id).read_bytes()
         except FileNotFoundError:
             return None
-        if len(kek) != KEK_BYTES:
-            raise KekStoreError(f"{self._path(period_id)}: not a {KEK_BYTES}-byte key "
-                                f"({len(kek)} bytes): KEK store damaged")
-        return kek
+        return _checked_kek(kek, self._path(period_id))
 
     def _cipher(self, period_id: str) -> AESGCM | None:
         """The period's KEK as a cipher, or None once its file is gone (see the class)."""
@@ -127,10 +124,8 @@ class FileKekStore:
         except FileNotFoundError:
             self._known.pop(period_id, None)
             return None
-        identity = (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns,
-                    found.st_ctime_ns)
         known = self._known.get(period_id)
-        if known is not None and known[0] == identity:
+        if known is not None and known[0] == _identity(found):
             return known[1]
         try:
             fd = os.open(path, os.O_RDONLY)
@@ -144,12 +139,8 @@ class FileKekStore:
             kek = os.read(fd, KEK_BYTES + 1)
         finally:
             os.close(fd)
-        if len(kek) != KEK_BYTES:
-            raise KekStoreError(f"{path}: not a {KEK_BYTES}-byte key ({len(kek)} bytes): "
-                                "KEK store damaged")
-        cipher = AESGCM(kek)
-        self._known[period_id] = ((opened.st_dev, opened.st_ino, opened.st_size,
-                                   opened.st_mtime_ns, opened.st_ctime_ns), cipher)
+        cipher = AESGCM(_checked_kek(kek, path))
+        self._known[period_id] = (_identity(opened), cipher)
         return cipher
 
     def _create(self, period_id: str, kek: bytes) -> bytes:
@@ -228,3 +219,15 @@ class FileKekStore:
 
     def close(self) -> None:
         return None
+
+
+def _identity(found: os.stat_result) -> tuple[int, ...]:
+    """What tells one file at a path from another written there later (``FileKekStore``)."""
+    return (found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, found.st_ctime_ns)
+
+
+def _checked_kek(kek: bytes, path: Path | str) -> bytes:
+    if len(kek) != KEK_BYTES:
+        raise KekStoreError(f"{path}: not a {KEK_BYTES}-byte key ({len(kek)} bytes): "
+                            "KEK store damaged")
+    return kek

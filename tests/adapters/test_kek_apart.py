@@ -5,6 +5,7 @@ older version, with its KEKs inside, gives them up when opened. The clock is dri
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import stat
 import subprocess
@@ -192,3 +193,17 @@ def test_a_kek_file_made_again_under_the_same_name_is_read_again(tmp_path: Path)
     data_key = os.urandom(32)
     nonce, wrapped = keks.wrap(period, "k" * 32, data_key)
     assert AESGCM(replacement).decrypt(nonce, wrapped, b"k" * 32) == data_key
+
+
+def test_a_damaged_kek_file_is_an_error_that_names_the_file(tmp_path: Path) -> None:
+    keks = FileKekStore(tmp_path / "kek")
+    period = period_for(T0, HOUR)
+    nonce, wrapped = keks.wrap(period, "k" * 32, os.urandom(32))
+    (damaged,) = (tmp_path / "kek").glob("*.kek")
+    os.chmod(damaged, 0o600)
+    damaged.write_bytes(damaged.read_bytes()[:31])  # cut short, as by a full disk
+    named = re.escape(f"{damaged.name}: not a 32-byte key (31 bytes)")
+    with pytest.raises(KekStoreError, match=named):
+        keks.unwrap(period.period_id, "k" * 32, nonce, wrapped)
+    with pytest.raises(KekStoreError, match="KEK store damaged"):  # a store opened afresh too
+        FileKekStore(tmp_path / "kek").unwrap(period.period_id, "k" * 32, nonce, wrapped)
