@@ -10,6 +10,7 @@ elsewhere.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -30,10 +31,21 @@ def replay(loaded: LoadedPolicy, details: Mapping[str, Any], tenant: str,
     """The verdict ``loaded`` gives the recorded request (keys assumed available: a replay
     asks whether the policy allows the request, not whether this process holds keys)."""
     return evaluate(
-        loaded, tenant=tenant, purpose=details.get("purpose"),
-        classification=details.get("requested_classification", details.get("classification")),
-        model=details.get("requested_model"), prompt_chars=int(details.get("prompt_chars") or 0),
+        loaded, tenant=tenant, purpose=_recorded_text(details.get("purpose")),
+        classification=_recorded_text(
+            details.get("requested_classification", details.get("classification"))),
+        model=_recorded_text(details.get("requested_model")),
+        prompt_chars=int(details.get("prompt_chars") or 0),
         detection_method=str(details.get("detection") or "ner+patterns"),
         language=str(details.get("language") or ""), findings=recorded_findings(details),
         unavailable=unavailable, keys_available=True,
     )
+
+
+def _recorded_text(value: object) -> str | None:
+    """A recorded purpose, classification or model. douane records a string or null; a value
+    of any other kind (a record written by something else) is replayed as its JSON text,
+    which no policy declares, so it is judged as an unknown value is, not a crash."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, default=str)

@@ -37,6 +37,7 @@ Shares are exact fractions rounded once (:data:`SHARE_DIGITS`); amounts are
 
 from __future__ import annotations
 
+import json
 from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -167,6 +168,15 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _hashable(value: object) -> object:
+    """A decision's value as part of a replay's key. douane records strings here; a record
+    written by something else may hold a JSON object or list, which becomes a text of its
+    own kind (never equal to a string's) instead of stopping the report."""
+    if isinstance(value, (dict, list)):
+        return ("json", json.dumps(value, sort_keys=True, default=str))
+    return value
+
+
 def _count(value: object) -> int:
     """A recorded token count as the report adds it up: anything but a positive count, 0."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
@@ -247,8 +257,10 @@ class _Replays:
         # how many of the (sorted) limits it exceeds: which ones, as for scores
         size = bisect_left(self.limits, chars) if isinstance(chars, int) else (chars,)
         overlapping, kept = self._findings(findings or [])
-        return (tenant, gone, purpose, classification if requested is MISSING else requested,
-                model, size, detection, language, overlapping, kept)
+        return (tenant, gone, _hashable(purpose),
+                _hashable(classification if requested is MISSING else requested),
+                _hashable(model), size, _hashable(detection), _hashable(language), overlapping,
+                kept)
 
     def planned_elsewhere(self, row: FactRow, tenant: str, gone: str) -> str | None:
         """:meth:`elsewhere` of a decision's stored facts (:data:`FactRow`): the same
@@ -515,7 +527,7 @@ def _decided(tally: Tally, scope: Scope, admitted: bool, given_request_id: objec
         scope.blocked += 1
     provider, classification, entities = values[0], values[1], values[2]
     if tenant is not None and isinstance(given_request_id, str) and given_request_id and (
-            classification in PERSONAL_CLASSIFICATIONS
+            (isinstance(classification, str) and classification in PERSONAL_CLASSIFICATIONS)
             or (isinstance(entities, (dict, Mapping)) and any(entities.values()))):
         tally.personal_requests[given_request_id] = (tenant, set())
     if not admitted or not isinstance(provider, str) or not provider or tenant is None:

@@ -229,3 +229,30 @@ def test_requests_that_differ_only_in_what_cannot_matter_share_one_replay() -> N
     # a type no rule blocks cannot stop a replay (keys are assumed): it is left out of the key
     assert tally_records([routed("g", 30), routed("h", 30, ("PERSON", 0, 5, 0.9))],
                          LIMITS).replayed == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "still_allowed"),
+    [
+        # douane writes strings here; another writer's object or list is judged as a value
+        # no policy declares: the request could not be placed elsewhere
+        pytest.param("purpose", ["memo"], 0, id="purpose-list"),
+        pytest.param("requested_classification", {"level": "internal"}, 0,
+                     id="classification-object"),
+        pytest.param("requested_model", [1], 0, id="model-list"),
+        # the replay reads the requested classification, so the recorded one only says
+        # whether the request was personal
+        pytest.param("classification", {"level": "personal"}, 1, id="recorded-class-object"),
+        pytest.param("detection", {"method": "ner"}, 1, id="detection-object"),
+        pytest.param("language", ["en"], 1, id="language-list"),
+    ],
+)
+def test_a_decision_with_values_douane_never_writes_is_counted_not_a_crash(
+        field: str, value: object, still_allowed: int) -> None:
+    record = routed("a", 30)
+    record["details"][field] = value
+    report = compute_report([record], LIMITS)
+    assert report["overall"]["requests"]["decided"] == 1
+    assert report["overall"]["personal"]["requests"] == 0
+    (row,) = report["overall"]["exit_readiness"]
+    assert (row["routed"], row["still_allowed"]) == (1, still_allowed)
