@@ -54,8 +54,8 @@ NAME_WORD = regex.compile(r"\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*")
 # findings still take the words ("the words are replaced either way")
 NER_TYPES = frozenset(("PERSON", "LOCATION", "ORGANIZATION"))
 # A name found as one word is looked for again when the lexicon knows it as a name rarer as a
-# word than this ("Hernando", "Nathan": 3.6, 4.1 is not); more common ("Bot": 4.0), one word is a word NER
-# took for a name.
+# word than this ("Hernando": 3.6); more common ("Bot": 4.0, "Díaz": 4.5), one word is too
+# often a word NER took for a name.
 ONE_WORD_NAME_MAX_WORD_FREQUENCY = 3.9
 # Shorter words are initials or particles; two-letter surnames ("Li", "Wu", "Ng") are kept
 # when written capitalised, as found
@@ -89,10 +89,7 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
     # a PERSON finding that loses to a stronger finding of a type NER does not read (NER's
     # "María Rivera <m.rivera@..." against the e-mail address) is left as it is: merged with
     # the other findings of the name, it would take them down with it
-    beaten = [f.entity_type == "PERSON" and any(
-                  o.entity_type not in NER_TYPES and o.score > f.score
-                  and o.message_index == f.message_index and o.start < f.end and f.start < o.end
-                  for o in findings) for f in findings]
+    beaten = [f.entity_type == "PERSON" and _beaten(f, findings) for f in findings]
     is_person = [f.entity_type == "PERSON" and f.score >= min_score and not lost
                  for f, lost in zip(findings, beaten, strict=True)]
     groups = _merged([f for f, person in zip(findings, is_person, strict=True) if person])
@@ -115,6 +112,25 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
                         and f.score >= min_score and f is not merged])
         out.extend(_widened(text, line, taken) for line in _lines(text, merged))
     return out
+
+
+def merged(findings: Sequence[Finding], min_score: float = 0.5) -> list[Finding]:
+    """``findings`` with overlapping PERSON findings scored ``min_score`` or more as one (see
+    ``_merged``): a later mention that runs past a name found ("Díaz, Hernando" beside NER's
+    "Díaz") would otherwise lose to it, and the words it adds reach the model."""
+    persons = [f for f in findings if f.entity_type == "PERSON" and f.score >= min_score
+               and not _beaten(f, findings)]
+    kept = {id(f) for f in persons}
+    return [*(f for f in findings if id(f) not in kept),
+            *(group for group, _ in _merged(persons))]
+
+
+def _beaten(finding: Finding, findings: Sequence[Finding]) -> bool:
+    """Whether a finding of a type NER does not read overlaps ``finding`` with a higher score
+    (NER's "María Rivera <m.rivera@..." against the e-mail address)."""
+    return any(o.entity_type not in NER_TYPES and o.score > finding.score
+               and o.message_index == finding.message_index and o.start < finding.end
+               and finding.start < o.end for o in findings)
 
 
 class _Taken:
@@ -288,12 +304,14 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
                 or lower_case[finding.message_index] for word in found):
             continue
         words.update(word for word in found if _stands_alone(word))
-        if len(found) >= 2 and not lower_case[finding.message_index] \
-                and not all(_stands_alone(word) for word in found):
+        if 2 <= len(found) <= MAX_NAME_WORDS and not all(_stands_alone(w) for w in found):
             # two words or more of the name as written ("Dang The Chi" ... "The Chi wants"):
-            # the whole shows it is the name, whatever each word is alone
-            phrases.update(" ".join(found[i:j]) for i in range(len(found))
-                           for j in range(i + 2, len(found) + 1))
+            # the whole shows it is the name, whatever each word is alone; all capitalised
+            # (not "de la", "el Real Madrid", a table's "W L T") and one of them a name
+            parts = [found[i:j] for i in range(len(found)) for j in range(i + 2, len(found) + 1)]
+            phrases.update(" ".join(part) for part in parts
+                           if all(_capitalised(w) for w in part)
+                           and any(_stands_alone(w) for w in part))
         # "Les" of "Les Zharko" is a name again only where a word is not capitalised
         mid_sentence.update(word for word in found if _given_name_as_word(word))
     if not words and not mailed and not mid_sentence and not phrases:
@@ -346,6 +364,10 @@ def _phrases(text: str, phrases: set[str]) -> list[tuple[int, int]]:
                 found.append((at, end))
             at = text.find(phrase, at + 1)
     return found
+
+
+def _capitalised(word: str) -> bool:
+    return word[:1].isupper() and not word.isupper() and word.casefold() not in NOT_A_SURNAME
 
 
 def _word_character(character: str) -> bool:
