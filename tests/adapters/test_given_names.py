@@ -267,11 +267,14 @@ def test_the_detector_finds_what_spacy_alone_missed() -> None:
     # the line that signs a letter, after its closing line
     ("Nobody answers.\n\nRegards,\nAlta  Gracia Serna\n+380 3112 81195", ["Alta  Gracia Serna"]),
     ("Je vous remercie.\n\nCordialement,\nMai\nGestionnaire du dossier", ["Mai"]),
+    # the label of a form that names the person to call
+    ("IBAN : PT65\n\nPersonne à prévenir : Bigot, 001.201.559.1872", ["Bigot"]),
     # after a title, a name that is a function word elsewhere
     ("My neighbour, Dr. He, can confirm. Dr He from the association is copied.", ["He", "He"]),
 ])
 def test_names_the_words_around_them_show(text: str, expected: list[str]) -> None:
-    language = "fr" if any(w in text for w in ("voisine", "Cordialement")) else "en"
+    language = "fr" if any(w in text for w in ("voisine", "Cordialement", "Personne")) \
+        else "en"
     assert names(text, language) == expected
 
 

@@ -100,7 +100,8 @@ NAME_LABEL = regex.compile(
     # the other persons a form names
     r"|referred by|partner|next of kin|emergency contact|contact person|witness|guarantor"
     r"|interpreter|caseworker|case worker|garant|témoin|référente?|interlocut(?:eur|rice)"
-    r"|testigo|avalista|tutora?))[ \u00a0]*$")
+    r"|testigo|avalista|tutora?|personne à (?:prévenir|contacter)|contact d'urgence"
+    r"|persona de contacto|contacto de emergencia))[ \u00a0]*$")
 LABELLED_RUN = regex.compile(
     rf":[ \u00a0]*(?P<name>{ANY_NAME_WORD}(?:[ \u00a0]{ANY_NAME_WORD}){{0,3}}){NAME_END}")
 # a word in capitals, without which neither run of CAPITALS_RUNS can match
