@@ -120,9 +120,11 @@ def merged(findings: Sequence[Finding], min_score: float = 0.5) -> list[Finding]
     "Díaz") would otherwise lose to it, and the words it adds reach the model."""
     persons = [f for f in findings if f.entity_type == "PERSON" and f.score >= min_score
                and not _beaten(f, findings)]
-    kept = {id(f) for f in persons}
-    return [*(f for f in findings if id(f) not in kept),
-            *(group for group, _ in _merged(persons))]
+    members = {id(f) for f in persons}
+    first_of = {id(group[0]): name for name, group in _merged(persons)}
+    # in the findings' order, each name where its first finding was
+    return [first_of[id(f)] if id(f) in first_of else f for f in findings
+            if id(f) not in members or id(f) in first_of]
 
 
 def _beaten(finding: Finding, findings: Sequence[Finding]) -> bool:
