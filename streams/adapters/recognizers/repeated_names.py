@@ -123,7 +123,7 @@ def merged(findings: Sequence[Finding], min_score: float = 0.5) -> list[Finding]
     members = {id(f) for f in persons}
     first_of = {id(group[0]): name for name, group in _merged(persons)}
     # in the findings' order, each name where its first finding was
-    return [first_of[id(f)] if id(f) in first_of else f for f in findings
+    return [first_of.get(id(f), f) for f in findings
             if id(f) not in members or id(f) in first_of]
 
 
