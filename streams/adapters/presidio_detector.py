@@ -52,6 +52,7 @@ from streams.adapters.recognizers.phone import DEFAULT_REGIONS
 from streams.adapters.recognizers.repeated_names import (
     coordinated,
     later_mentions,
+    merged,
     widened,
 )
 from streams.core.model import ChatMessage, Detection, DetectionRequest, Finding
@@ -180,7 +181,10 @@ class PresidioDetector:
             for r, request in enumerate(requests):
                 contents = [m.content for m in request.messages]
                 found[r] = widened(contents, found[r])
-                found[r].extend(widened(contents, later_mentions(contents, found[r])))
+                # a later mention that overlaps a name found ("Díaz, Hernando" beside NER's
+                # "Díaz") merges with it instead of losing to it
+                found[r] = merged([*found[r], *widened(contents,
+                                                       later_mentions(contents, found[r]))])
                 found[r].extend(coordinated(contents, found[r]))
         return [Detection(language=language, method=self.method(language),
                           findings=tuple(findings))

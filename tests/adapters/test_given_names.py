@@ -250,3 +250,50 @@ def test_the_detector_finds_what_spacy_alone_missed() -> None:
     assert "Xenia Dubois" in covered and "Yusuf Costa" in covered
     assert [text[f.start : f.end] for f in selected if f.entity_type == "PERSON"] == [
         "Yusuf Costa"]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a given name made of given names, with a hyphen (capitalised, and in a text without
+    # capitals)
+    ("Ma voisine, Mei-Yun Lin, peut confirmer ce qui s'est passé.", ["Mei-Yun Lin"]),
+    # a name common as a word, where a verb only a person does follows it
+    ("- Dan will bring the tenancy agreement next week.", ["Dan"]),
+    ("- Mai says the landlord has not repaired the heating.", ["Mai"]),
+    # a name after a day, and a name after a capitalised word that introduces a person
+    ("On Monday María will be away, so please call.", ["María"]),
+    ("- Called Lewis (social worker), no answer.", ["Lewis"]),
+    # two words that introduce a person
+    ("When I spoke to Julia last week she promised an answer.", ["Julia"]),
+    # the line that signs a letter, after its closing line
+    ("Nobody answers.\n\nRegards,\nAlta  Gracia Serna\n+380 3112 81195", ["Alta  Gracia Serna"]),
+    ("Je vous remercie.\n\nCordialement,\nMai\nGestionnaire du dossier", ["Mai"]),
+    # the label of a form that names the person to call
+    ("IBAN : PT65\n\nPersonne à prévenir : Bigot, 001.201.559.1872", ["Bigot"]),
+    # after a title, a name that is a function word elsewhere
+    ("My neighbour, Dr. He, can confirm. Dr He from the association is copied.", ["He", "He"]),
+])
+def test_names_the_words_around_them_show(text: str, expected: list[str]) -> None:
+    language = "fr" if any(w in text for w in ("voisine", "Cordialement", "Personne")) \
+        else "en"
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Sales reported on 200 head steers; Sales confirmed on 500.",  # a word, not a person
+    "Portugal called up Porto central defender Pinto.",  # a country, with a verb of a club
+    "El Ejército de Sri Lanka y la guerrilla tamil abrieron un nuevo frente.",
+    "Regards,\nThe Housing Team",  # a signature that names no one
+    "Mr and Mrs Dupont are away.",  # not "and"
+    "Called the office (social worker), no answer.",
+])
+def test_what_the_words_around_do_not_make_a_name(text: str) -> None:
+    language = "es" if "Ejército" in text else "en"
+    assert [n for n in names(text, language) if n != "Dupont"] == []
+
+
+def test_lower_case_names_of_given_names_and_before_a_name() -> None:
+    text = ("ok\nyukhym dit que shu-mei n'a jamais reçu le mail\nso pedro lucas cunha called "
+            "again\nanyway lahiah said valdés never got it")
+    found = names(text, "fr")
+    assert "shu-mei" in found and "pedro lucas cunha" in found
+    assert not any("said" in name for name in found)  # a verb between two names is a verb

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from streams.adapters.recognizers.repeated_names import coordinated, later_mentions, widened
+from streams.adapters.recognizers.repeated_names import (
+    coordinated,
+    later_mentions,
+    merged,
+    widened,
+)
 from streams.core.model import Finding
 
 
@@ -198,3 +203,35 @@ def test_a_one_word_name_no_dictionary_holds_is_found_again() -> None:
     text = "Duplii signale un problème. Plus tard, Duplii a rappelé; le bot aussi. Bot a écrit."
     found = [person(text, "Duplii"), person(text, "Bot")]
     assert [text[f.start:f.end] for f in later_mentions([text], found)] == ["Duplii"]
+
+
+def test_a_person_beaten_by_an_e_mail_address_leaves_the_name_to_the_others() -> None:
+    text = "From: María Rivera <m.rivera@example.org>\nTo: housing"
+    ner = person(text, "María Rivera <m.rivera@example.org", 0.85)
+    lexicon = person(text, "María Rivera", 0.84)
+    mail = person(text, "m.rivera@example.org", 1.0, entity="EMAIL_ADDRESS")
+    out = widened([text], [ner, mail, lexicon])
+    assert ("María Rivera", 0.84) in [(text[f.start:f.end], f.score) for f in out]
+
+
+def test_a_later_mention_past_a_name_found_merges_with_it() -> None:
+    text = "Present: Díaz, Hernando, Ieva."
+    ner, later = person(text, "Díaz", 0.85), person(text, "Díaz, Hernando", 0.84)
+    (found,) = [f for f in merged([ner, later]) if f.entity_type == "PERSON"]
+    assert (text[found.start:found.end], found.score) == ("Díaz, Hernando", 0.85)
+
+
+def test_a_one_word_name_the_lexicon_knows_is_found_again() -> None:
+    text = "Hernando thanked Mr Lee. Present: Ortiz, Hernando, Ieva."
+    assert again(text, "Hernando") == ["Hernando"]
+
+
+def test_words_of_a_name_written_together_again() -> None:
+    text = "Dang The Chi is really upset.\nThe Chi wants the money. The file is late."
+    assert "The Chi" in again(text, "Dang The Chi")  # (with "Chi": merged by the detector)
+
+
+def test_a_capitalised_function_word_inside_a_sentence_before_a_name() -> None:
+    assert widen("Please contact He Yan instead.", "Yan") == ["He Yan"]
+    assert widen("He Yan called.", "Yan") == ["Yan"]  # the pronoun opening a sentence
+    assert widen("- Called Lewis (social worker).", "Lewis") == ["Lewis"]

@@ -100,7 +100,8 @@ NAME_LABEL = regex.compile(
     # the other persons a form names
     r"|referred by|partner|next of kin|emergency contact|contact person|witness|guarantor"
     r"|interpreter|caseworker|case worker|garant|témoin|référente?|interlocut(?:eur|rice)"
-    r"|testigo|avalista|tutora?))[ \u00a0]*$")
+    r"|testigo|avalista|tutora?|personne à (?:prévenir|contacter)|contact d'urgence"
+    r"|persona de contacto|contacto de emergencia))[ \u00a0]*$")
 LABELLED_RUN = regex.compile(
     rf":[ \u00a0]*(?P<name>{ANY_NAME_WORD}(?:[ \u00a0]{ANY_NAME_WORD}){{0,3}}){NAME_END}")
 # a word in capitals, without which neither run of CAPITALS_RUNS can match
@@ -119,7 +120,20 @@ SURNAME_LAST_RUN = regex.compile(
 SIGNED_WORD = regex.compile(ANY_NAME_WORD)
 CAPITALS_BESIDE = regex.compile(rf"({CAPS_WORD})[ \u00a0]$")
 CAPITALS_AFTER = regex.compile(rf"[ \u00a0]{CAPS_WORD}")
-SIGNED_RUNS = (TITLED_RUN, INITIALS_RUN, NAMED_RUN, DISPLAY_NAME_RUN)
+# the line that signs a letter, after its closing line ("Regards,\nAlta Gracia Serna",
+# "Cordialement,\nMai")
+SIGNATURE_RUN = regex.compile(
+    r"(?i:(?:^|\n)[ \t]*(?:(?:best |kind |warm )?regards|best wishes|best|cheers|thanks"
+    r"|thank you|many thanks|(?:yours )?sincerely|yours faithfully|yours truly"
+    r"|(?:bien )?cordialement|merci(?: beaucoup)?|bien à vous|salutations"
+    r"|sincères salutations|bien amicalement|amitiés|saludos(?: cordiales)?|atentamente"
+    r"|un saludo|gracias)[ \t]*[,.!]?[ \t]*\n[ \t]*)"
+    rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{{1,2}}{NAME_WORD}){{0,3}})[ \t]*(?=\n|$)")
+SIGNED_RUNS = (TITLED_RUN, INITIALS_RUN, NAMED_RUN, DISPLAY_NAME_RUN, SIGNATURE_RUN)
+# After a title, the first word is a name even when it is a function word somewhere ("Dr He",
+# "Mr Le", "Prof. Mai"), unless it is one that joins or opens words ("Mr and Mrs Smith").
+NOT_AFTER_A_TITLE = frozenset("""and or the of to in on at a an et ou le la les de du des un
+    une y o e el los las del and""".split())  # noqa: SIM905
 CAPITALS_RUNS = (SURNAME_FIRST_RUN, SURNAME_LAST_RUN)
 CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY = 4.5
 # In a text written without capitals ("so karina called again"), capitals say nothing: a known
@@ -139,6 +153,14 @@ LOWER_CASE_GIVEN_NAME_MAX_WORD_FREQUENCY = 4.5
 # this: "Jordan", "Georgia", "Austin" (4.4-4.5) are places as often as people. 4.0 found a few
 # more names on the dev corpora but reported a person in more prompts that hold none.
 LONE_GIVEN_NAME_MAX_WORD_FREQUENCY = 3.5
+# (of these, the verbs only a person does: "Sales reported", "Portugal called up" are not
+# persons)
+COMMON_NAME_VERBS = frozenset("""said says asked asks told tells thanked wants wanted will
+    promised apologised apologized dit demande veut souhaite dijo pregunta quiere
+    """.split())  # noqa: SIM905
+# ... and a name more common as a word ("Dan", "Mai", "Seven", "Price": 5.1-5.2), with the same
+# words around it; "Will", "May", "Long" (5.8-6.5) are words first.
+COMMON_NAME_MAX_WORD_FREQUENCY = 5.3
 # a capitalised word with no capitalised word next to it (a run is judged whole by ``_person``)
 LONE_WORD = regex.compile(rf"(?<![\w'’-])(?<!\p{{Lu}}[\p{{L}}\p{{M}}'’-]*[ \u00a0])"
                           rf"{NAME_WORD}(?![\w'’-])(?![ \u00a0]\p{{Lu}})")
@@ -156,12 +178,15 @@ PERSON_VERBS = frozenset("""said says asked asks told tells thanked thanks propo
     confirmed confirms agreed agrees disagreed disagrees mentioned mentions added adds noted
     reported complained complains insisted insists promised promises wants wanted needs needed
     will would should could can cannot can't won't didn't doesn't hasn't signed sent received
-    brought attended chaired objected apologised apologized emailed
+    brought attended chaired objected apologised apologized emailed opened admitted admits
+    recalled recalls spoke answered visited
     dit dira demande demandait affirme affirmait explique confirme souhaite souhaitait veut
+    admet reconnaît regrette souligne
     voulait appelle appellera appelait signale indique propose remercie écrit répond précise
     ajoute estime pense sait viendra apportera enverra rappellera transmettra contestait conteste
     dijo dice pregunta preguntó explicó explica confirma confirmó quiere quería llamó llama
     escribió escribe propuso propone agradeció agradece pide pidió afirma afirmó traerá enviará
+    admitió reconoció recordó
     """.split())  # noqa: SIM905 - a word list reads better as text
 PERSON_CUES = frozenset("""cc dear hi hello hey thanks thank ask tell told remind colleague
     colleagues neighbour neighbor manager wife husband son daughter brother sister friend mother
@@ -170,12 +195,24 @@ PERSON_CUES = frozenset("""cc dear hi hello hey thanks thank ask tell told remin
     vecina esposo esposa hijo hija hermano hermana amigo amiga call called ring rang phone
     phoned email emailed contact contacted appelle appelez appeler appelé contacte contactez
     contacter llama llame llamar contacta contactar""".split())  # noqa: SIM905
+# Two words that introduce a person ("When I spoke to Julia", "le dossier de Nathan")
+PERSON_CUE_PAIRS = frozenset(("spoke to", "speak to", "talked to", "talk to", "wrote to",
+                              "met with", "meeting with", "follow-up with", "behalf of",
+                              "dossier de", "courrier de", "courriel de", "parlé à", "écrit à",
+                              "hablé con"))
+TWO_WORDS_BEFORE_LONE = regex.compile(r"(?<![\w'’-])([\p{L}'’-]+[ \u00a0]+[\p{L}'’]+)"
+                                      r"[ \u00a0]+$")
 # A line that holds only a name and a comma opens a letter ("Aykutalp Seven,")
 SALUTATION_LINE = regex.compile(rf"(?:^|\n)[ \t]*{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,3}},"
                                 r"[ \t]*(?:\n|$)")
 WORD_BEFORE_LONE = regex.compile(r"(?<![\w'’-])([\p{L}'’]+)[,]?[ \u00a0]+$")
 WORD_AFTER_LONE = regex.compile(r"[ \u00a0]+([\p{L}'’]+)")
 
+# a capitalised word after a day or month ("On Monday María will"), without another after it
+DAY_THEN_WORD = regex.compile(
+    r"(?<![\w'’-])(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lundi|mardi"
+    r"|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|viernes|sábado"
+    rf"|domingo)[ \u00a0]+(?P<name>{NAME_WORD})(?![\w'’-])(?![ \u00a0]\p{{Lu}})")
 # Initials that abbreviate a country or a city, not a given name ("U.S. Senate", "D.C. Metro")
 NOT_INITIALS = frozenset(("U.S.", "U.K.", "U.N.", "E.U.", "D.C.", "N.Y.", "L.A.", "U.S.A."))
 
@@ -291,6 +328,8 @@ class GivenNameRecognizer(LocalRecognizer):
                             for run in pattern.finditer(text, timeout=self.timeout_s))
         runs.extend((word, self._lone_given_name)
                     for word in LONE_WORD.finditer(text, timeout=self.timeout_s))
+        runs.extend((word, self._dated_name)
+                    for word in DAY_THEN_WORD.finditer(text, timeout=self.timeout_s))
         spans = {span for run, judge in runs if (span := judge(run)) is not None}
         spans.update(self._unknown_names(text))
         if uncapitalised(text):
@@ -311,8 +350,11 @@ class GivenNameRecognizer(LocalRecognizer):
     def _person(self, run: regex.Match[str]) -> tuple[int, int] | None:
         words = [(run.start() + m.start(), run.start() + m.end(), m.group())
                  for m in WORD.finditer(run.group())]
-        for first, (start, _, word) in enumerate(words):
-            if not self._given_name(word) and not unknown_word(word):
+        for first, (start, first_end, word) in enumerate(words):
+            if fold(word) in CALENDAR:
+                continue  # "On Monday María will...": a day opens no name
+            if not self._given_name(word) and not unknown_word(word) \
+                    and not self._given_name_parts(word):
                 if word in self.given and word.casefold() not in TITLES:
                     return None  # "María García López": a common name first, NER's call
                 continue
@@ -330,24 +372,56 @@ class GivenNameRecognizer(LocalRecognizer):
                 end, count, after_particle = word_end, count + 1, False
             if count > MAX_NAME_WORDS:
                 return None  # a list or a title in capitals ("Oats Rye Flaxseed Canola Corn")
-            return (start, end) if end is not None else None
+            if end is None:
+                # one name beside capitalised words that are not names ("Called Lewis",
+                # "On Monday María will"): a person where the words around it say so
+                return self._said_span(run.string, start, first_end)
+            return start, end
         return None
 
     def _lone_given_name(self, word: regex.Match[str]) -> tuple[int, int] | None:
         """A known given name standing alone, rare as a word."""
-        name = word.group()
+        return self._lone_span(word.string, word.start(), word.end())
+
+    def _dated_name(self, word: regex.Match[str]) -> tuple[int, int] | None:
+        """A name after a day or a month ("On Monday María will be away")."""
+        return self._said_span(word.string, word.start("name"), word.end("name"))
+
+    def _lone_span(self, text: str, start: int, end: int) -> tuple[int, int] | None:
+        name = text[start:end]
         if not self._given_name(name) and not self._given_name_parts(name):
-            return None
+            # a name common as a word ("Dan", "Mai", "Seven", "Price") only where the words
+            # around it say a person ("Dan will bring", "Mai says")
+            return (start, end) if self._common_name(name) and _said_of_a_person(
+                text, start, end, COMMON_NAME_VERBS) else None
         if self.given.get(name, 99.0) > LONE_GIVEN_NAME_MAX_WORD_FREQUENCY and (
                 fold(name) in CALENDAR  # "Sunday would..."
-                or not _said_of_a_person(word.string, word.start(), word.end())):
+                or not _said_of_a_person(text, start, end)):
             return None
-        return word.start(), word.end()
+        return start, end
 
-    def _given_name_parts(self, word: str) -> bool:
-        """"Shu-Ling", "Kim-Ly": each part a known given name."""
-        parts = word.split("-")
-        return len(parts) > 1 and all(self._given_name(part) for part in parts)
+    def _said_span(self, text: str, start: int, end: int) -> tuple[int, int] | None:
+        return self._lone_span(text, start, end) if _said_of_a_person(text, start, end) \
+            else None
+
+    def _common_name(self, word: str) -> bool:
+        """A given name or surname more common as a word than a given name alone may be, but
+        not a function word, a title, a day, an institution word or a word of everyday prose
+        ("Will", "May", "Long")."""
+        folded = word.casefold()
+        return min(self.given.get(word, 99.0), self.surnames.get(word, 99.0)) \
+            <= COMMON_NAME_MAX_WORD_FREQUENCY and _pronounceable(word) \
+            and folded not in function_words(self.supported_language) \
+            and folded not in TITLES and fold(word) not in CALENDAR \
+            and folded not in NOT_A_SURNAME
+
+    def _given_name_parts(self, word: str,
+                          limit: float = GIVEN_NAME_MAX_WORD_FREQUENCY) -> bool:
+        """"Shu-Ling", "Kim-Ly", "Mei-Yun" (and "shu-mei" in lower case): each part a known
+        given name no more common as a word than ``limit``."""
+        parts = [part[:1].upper() + part[1:] for part in word.split("-")]
+        return len(parts) > 1 and all(self._given_name(part) and self.given[part] <= limit
+                                      for part in parts)
 
     def _unknown_names(self, text: str) -> list[tuple[int, int]]:
         """Capitalised words no dictionary holds, neighbours as one name ("Teetat
@@ -387,11 +461,13 @@ class GivenNameRecognizer(LocalRecognizer):
             # common word ends the name ("Dr Smith Will")
             # (and even when it is a function word of another language: "Mrs. Salvo")
             titled = last is None and run.re in (TITLED_RUN, FRENCH_TITLED_RUN,
-                                                 DISPLAY_NAME_RUN)
+                                                 DISPLAY_NAME_RUN, SIGNATURE_RUN)
             common = self.given.get(word.group(), self.surnames.get(word.group(), 0.0)) \
                 > GIVEN_NAME_MAX_WORD_FREQUENCY and not titled
             function = folded in (function_words(self.supported_language) if titled
-                                  else function_words())
+                                  else function_words()) and not (
+                titled and run.re is not SIGNATURE_RUN and folded not in NOT_AFTER_A_TITLE
+                and (word.group() in self.surnames or word.group() in self.given))
             if function or not _pronounceable(word.group()) or common:
                 break
             last = word.end()
@@ -434,18 +510,25 @@ class GivenNameRecognizer(LocalRecognizer):
         """Names in a text written without capitals: a known given name rare as a word, or
         any word after a title, then the known names that follow it."""
         words = list(LOWER_WORD.finditer(text, timeout=self.timeout_s))
-        spans, i = [], 0
+        spans: list[tuple[int, int]] = []
+        i = 0
         while i < len(words):
             word = words[i].group()
             titled = LOWER_TITLE.search(text, max(0, words[i].start() - 12), words[i].start())
             name = word[:1].upper() + word[1:]
             if not (self.given.get(name, 99.0) <= LOWER_CASE_GIVEN_NAME_MAX_WORD_FREQUENCY
-                    and self._given_name(name)) and not (
+                    and self._given_name(name)) and not self._given_name_parts(
+                    word, LOWER_CASE_GIVEN_NAME_MAX_WORD_FREQUENCY) and not (
                     titled and _pronounceable(word) and word not in function_words()) \
                     and not unknown_word(word):
                 i += 1
                 continue
             last = i
+            if i > 0 and text[words[i - 1].end():words[i].start()] in (" ", "\u00a0") \
+                    and (not spans or spans[-1][1] <= words[i - 1].start()) \
+                    and self._known_name_word(words[i - 1].group()) \
+                    and words[i - 1].group() not in PERSON_CUES:
+                i -= 1  # "so pedro lucas cunha called": a known name before the one found
             while last + 1 < len(words) and last - i < MAX_NAME_WORDS - 1 \
                     and self._next_in_name(text, words, last):
                 last += 1
@@ -470,7 +553,8 @@ class GivenNameRecognizer(LocalRecognizer):
             return True
         capitalised = word[:1].upper() + word[1:]
         return capitalised in self.given and word not in function_words() \
-            and beside(last + 1) and name_word(words[last + 2].group())
+            and word not in PERSON_VERBS and beside(last + 1) \
+            and name_word(words[last + 2].group())  # "lahiah said valdés": not "said"
 
     def _known_name_word(self, word: str) -> bool:
         name = word[:1].upper() + word[1:]
@@ -493,14 +577,18 @@ class GivenNameRecognizer(LocalRecognizer):
         return known or not after_particle
 
 
-def _said_of_a_person(text: str, start: int, end: int) -> bool:
+def _said_of_a_person(text: str, start: int, end: int,
+                      verbs: frozenset[str] = PERSON_VERBS) -> bool:
     """The words around ``text[start:end]`` say it is a person ("Amanda proposed", "cc
     Luna", "appelle Nayfa")."""
     after = WORD_AFTER_LONE.match(text, end)
-    if after is not None and after.group(1).casefold() in PERSON_VERBS:
+    if after is not None and after.group(1).casefold() in verbs:
         return True
     before = WORD_BEFORE_LONE.search(text, max(0, start - 30), start)
-    return before is not None and before.group(1).casefold() in PERSON_CUES
+    if before is not None and before.group(1).casefold() in PERSON_CUES:
+        return True
+    pair = TWO_WORDS_BEFORE_LONE.search(text, max(0, start - 40), start)
+    return pair is not None and " ".join(pair.group(1).casefold().split()) in PERSON_CUE_PAIRS
 
 
 @lru_cache(maxsize=64)  # asked by the given-name pass and repeated_names (a batch: 32 requests)

@@ -36,6 +36,8 @@ from streams.adapters.recognizers.given_names import (
     LONE_GIVEN_NAME_MAX_WORD_FREQUENCY,
     NOT_A_SURNAME,
     PARTICLES,
+    PERSON_CUES,
+    PERSON_VERBS,
     SCORE,
     TITLES,
     function_words,
@@ -48,6 +50,13 @@ from streams.core.model import Finding
 NAME = "RepeatedName"
 # A word of a name: letters, inner hyphens and apostrophes ("Jean-Pierre", "O'Connor")
 NAME_WORD = regex.compile(r"\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*")
+# the types NER reads as well as PERSON: where it reads a name as a place, the name's other
+# findings still take the words ("the words are replaced either way")
+NER_TYPES = frozenset(("PERSON", "LOCATION", "ORGANIZATION"))
+# A name found as one word is looked for again when the lexicon knows it as a name rarer as a
+# word than this ("Hernando": 3.6); more common ("Bot": 4.0, "Díaz": 4.5), one word is too
+# often a word NER took for a name.
+ONE_WORD_NAME_MAX_WORD_FREQUENCY = 3.9
 # Shorter words are initials or particles; two-letter surnames ("Li", "Wu", "Ng") are kept
 # when written capitalised, as found
 MIN_LETTERS = 2
@@ -77,10 +86,16 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
             min_score: float = 0.5) -> list[Finding]:
     """``findings`` with each PERSON finding scored ``min_score`` or more taking in the name
     words next to it (see the module's docstring)."""
-    is_person = [f.entity_type == "PERSON" and f.score >= min_score for f in findings]
+    # a PERSON finding that loses to a stronger finding of a type NER does not read (NER's
+    # "María Rivera <m.rivera@..." against the e-mail address) is left as it is: merged with
+    # the other findings of the name, it would take them down with it
+    beaten = [f.entity_type == "PERSON" and _beaten(f, findings) for f in findings]
+    is_person = [f.entity_type == "PERSON" and f.score >= min_score and not lost
+                 for f, lost in zip(findings, beaten, strict=True)]
     groups = _merged([f for f, person in zip(findings, is_person, strict=True) if person])
     persons = [merged for merged, _ in groups]
-    others = [f for f, person in zip(findings, is_person, strict=True) if not person]
+    others = [f for f, person, lost in zip(findings, is_person, beaten, strict=True)
+              if not person and not lost]
     first_of = {id(members[0]): merged for merged, members in groups}
     out: list[Finding] = []
     for finding, person in zip(findings, is_person, strict=True):
@@ -97,6 +112,27 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
                         and f.score >= min_score and f is not merged])
         out.extend(_widened(text, line, taken) for line in _lines(text, merged))
     return out
+
+
+def merged(findings: Sequence[Finding], min_score: float = 0.5) -> list[Finding]:
+    """``findings`` with overlapping PERSON findings scored ``min_score`` or more as one (see
+    ``_merged``): a later mention that runs past a name found ("Díaz, Hernando" beside NER's
+    "Díaz") would otherwise lose to it, and the words it adds reach the model."""
+    persons = [f for f in findings if f.entity_type == "PERSON" and f.score >= min_score
+               and not _beaten(f, findings)]
+    members = {id(f) for f in persons}
+    first_of = {id(group[0]): name for name, group in _merged(persons)}
+    # in the findings' order, each name where its first finding was
+    return [first_of.get(id(f), f) for f in findings
+            if id(f) not in members or id(f) in first_of]
+
+
+def _beaten(finding: Finding, findings: Sequence[Finding]) -> bool:
+    """Whether a finding of a type NER does not read overlaps ``finding`` with a higher score
+    (NER's "María Rivera <m.rivera@..." against the e-mail address)."""
+    return any(o.entity_type not in NER_TYPES and o.score > finding.score
+               and o.message_index == finding.message_index and o.start < finding.end
+               and finding.start < o.end for o in findings)
 
 
 class _Taken:
@@ -214,8 +250,9 @@ def _given_name_as_word(word: str) -> bool:
     name found right after it, where a capital inside a sentence says a name ("Selon Les
     Zharko"); at the start of a sentence it is the word ("Les Zharko" stays "Les <name>",
     "Then Zharko called" stays "Then <name>", the lexicon holding "Then" and "The" too)."""
-    return len(word) >= MIN_LETTERS + 1 and word[0].isupper() and not word.isupper() \
-        and word in lexicon("given_names") and word.casefold() in function_words()
+    return len(word) >= MIN_LETTERS and word[0].isupper() and not word.isupper() \
+        and (word in lexicon("given_names") or word in lexicon("surnames")) \
+        and word.casefold() in function_words()
 
 
 def _starts_item(text: str, start: int) -> bool:
@@ -236,7 +273,8 @@ def _part_of_name(word: str) -> bool:
     return len(word) >= MIN_LETTERS and folded not in TITLES and folded not in OPENERS \
         and folded not in CALENDAR and word.casefold() not in NOT_A_SURNAME \
         and word.casefold() not in function_words() and folded not in function_words() \
-        and folded not in PARTICLES and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY)
+        and folded not in PARTICLES and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY) \
+        and word.casefold() not in PERSON_CUES and word.casefold() not in PERSON_VERBS
 
 
 def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
@@ -251,6 +289,7 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
     lower_case = [uncapitalised(text) for text in texts]
     words: set[str] = set()
     mid_sentence: set[str] = set()
+    phrases: set[str] = set()
     for finding in persons:
         found = NAME_WORD.findall(texts[finding.message_index], finding.start, finding.end)
         # only from what is written like a name: "Liste des communes du Lot", taken for a
@@ -261,15 +300,23 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
         text = texts[finding.message_index]
         titled = TITLE_BEFORE.search(text, max(0, finding.start - 14), finding.start)
         if (len(found) < 2 and not (titled and fold(titled.group(1)) in TITLE_WORDS)
-                and not (found and unknown_word(found[0]))) \
+                and not (found and (unknown_word(found[0]) or _one_word_name(found[0])))) \
                 or len(found) > MAX_NAME_WORDS + 2 or not all(
                 word[0].isupper() or word.casefold() in PARTICLES
                 or lower_case[finding.message_index] for word in found):
             continue
         words.update(word for word in found if _stands_alone(word))
+        if 2 <= len(found) <= MAX_NAME_WORDS and not all(_stands_alone(w) for w in found):
+            # two words or more of the name as written ("Dang The Chi" ... "The Chi wants"):
+            # the whole shows it is the name, whatever each word is alone; all capitalised
+            # (not "de la", "el Real Madrid", a table's "W L T") and one of them a name
+            parts = [found[i:j] for i in range(len(found)) for j in range(i + 2, len(found) + 1)]
+            phrases.update(" ".join(part) for part in parts
+                           if all(_capitalised(w) for w in part)
+                           and any(_stands_alone(w) for w in part))
         # "Les" of "Les Zharko" is a name again only where a word is not capitalised
         mid_sentence.update(word for word in found if _given_name_as_word(word))
-    if not words and not mailed and not mid_sentence:
+    if not words and not mailed and not mid_sentence and not phrases:
         return []
     forms = set(words) | {w.upper() for w in words} | mid_sentence
     lower = {w.casefold() for w in words if len(w) >= MIN_LETTERS_ANY_CASE
@@ -300,8 +347,41 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
                 spans[-1] = (spans[-1][0], match.end())  # "Valentina Costa": one finding
             else:
                 spans.append(match.span())
+        spans.extend(span for span in _phrases(text, phrases)
+                     if not any(start <= span[0] and span[1] <= end
+                                for start, end in (*inside, *spans)))
         out.extend(Finding(index, "PERSON", start, end, SCORE, NAME) for start, end in spans)
     return out
+
+
+def _phrases(text: str, phrases: set[str]) -> list[tuple[int, int]]:
+    """Where ``text`` writes one of ``phrases``, as whole words."""
+    found = []
+    for phrase in phrases:
+        at = text.find(phrase)
+        while at >= 0:
+            end = at + len(phrase)
+            if (at == 0 or not _word_character(text[at - 1])) and (
+                    end == len(text) or not _word_character(text[end])):
+                found.append((at, end))
+            at = text.find(phrase, at + 1)
+    return found
+
+
+def _capitalised(word: str) -> bool:
+    return word[:1].isupper() and not word.isupper() and word.casefold() not in NOT_A_SURNAME
+
+
+def _word_character(character: str) -> bool:
+    return character.isalnum() or character in "'’-"
+
+
+def _one_word_name(word: str) -> bool:
+    """A given name or surname of the lexicon, capitalised, rare as a word (see
+    ``ONE_WORD_NAME_MAX_WORD_FREQUENCY``), that can stand alone."""
+    return word[:1].isupper() and not word.isupper() and (
+        word in lexicon("given_names") or word in lexicon("surnames")) \
+        and _rare(word, ONE_WORD_NAME_MAX_WORD_FREQUENCY) and _stands_alone(word)
 
 
 COORDINATED_BEFORE = regex.compile(
