@@ -49,6 +49,7 @@ from streams.adapters.recognizers import (
 )
 from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS
+from streams.adapters.recognizers.slovnet_ner import MODES as SLOVNET_MODES
 from streams.adapters.recognizers.repeated_names import (
     coordinated,
     later_mentions,
@@ -91,6 +92,7 @@ class PresidioDetector:
         entities: Iterable[str] | None = None,
         phone_regions: Sequence[str] = DEFAULT_REGIONS,
         max_text_chars: int = MAX_TEXT_CHARS,
+        uk_ner: str | None = None,
     ) -> None:
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         self.languages = tuple(dict.fromkeys(languages))
@@ -107,6 +109,12 @@ class PresidioDetector:
         self._common_words: dict[str, frozenset[str]] = {}
         self._lexicons: dict[str, Any] = {}
         self._patterns: dict[str, list[Any]] = {}
+        # a second NER pass for Ukrainian, off by default (see recognizers/slovnet_ner.py)
+        self.uk_ner = uk_ner if uk_ner is not None else os.environ.get("DOUANE_UK_NER", "off")
+        if self.uk_ner not in SLOVNET_MODES:
+            raise ValueError(f"DOUANE_UK_NER: unknown mode {self.uk_ner!r} "
+                             f"(one of {', '.join(SLOVNET_MODES)})")
+        self._second_tier: dict[str, Any] = {}
         if wants_model and any(lang in SPACY_MODELS for lang in self.languages):
             from streams.adapters.spacy_ops import use_numpy_blas
 
@@ -121,6 +129,9 @@ class PresidioDetector:
                 lexicon = name_recognizer(language)
                 if lexicon is not None:
                     self._lexicons[language] = lexicon
+                if language == "uk" and self.uk_ner != "off":
+                    self._second_tier[language] = _second_tier(
+                        self.entities & set(MODEL_ENTITIES), lexicon)
             self._recognizers(language)
             self.detect_batch([DetectionRequest((ChatMessage("user", WARM_UP_TEXT),), language)])
             self.startup_seconds[language] = time.monotonic() - started
@@ -222,8 +233,17 @@ class PresidioDetector:
             return out
         if language in self._lexicons:
             lexicon = self._lexicons[language]
-            return [[("PERSON", r.start, r.end, r.score, lexicon.name)
-                     for r in lexicon.analyze(text, None)] for text in texts]
+            first = [[("PERSON", r.start, r.end, r.score, lexicon.name)
+                      for r in lexicon.analyze(text, None)] for text in texts]
+            second = self._second_tier.get(language)
+            if second is None:
+                return first
+            if self.uk_ner == "slovnet-unsure":
+                covered = [[(f[1], f[2]) for f in found if f[3] >= 0.5] for found in first]
+                extra = second.find_where_unsure(texts, covered)
+            else:
+                extra = second.find(texts)
+            return [a + b for a, b in zip(first, extra, strict=True)]
         return [[] for _ in texts]
 
 
@@ -281,6 +301,16 @@ def _name_candidates(text: str, sentence: regex.Match[str], common: frozenset[st
                                  and word.group().casefold() not in common)))
             for position, word in enumerate(WORD.finditer(text, sentence.start(),
                                                           sentence.end()))]
+
+
+def _second_tier(entities: Iterable[str], lexicon: Any) -> Any:
+    from streams.adapters.recognizers.names import Kind
+    from streams.adapters.recognizers.slovnet_ner import SlovnetNer
+
+    if lexicon is None:
+        return SlovnetNer(entities)
+    return SlovnetNer(entities, ordinary_word=lambda w: lexicon.classify(w) is Kind.WORD,
+                      name_only=lambda w: lexicon.classify(w) is Kind.NAME_ONLY)
 
 
 def _load_ner(model: str) -> Any:
