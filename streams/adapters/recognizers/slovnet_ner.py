@@ -40,6 +40,8 @@ BATCH_SIZE = 16
 
 SENTENCE = regex.compile(r"[^.!?\n]+(?:[.!?]+|\n+|$)|[.!?\n]+")
 WORD = regex.compile(r"\p{L}[\p{L}'’-]*")
+# the words a name is written with: capitalised words and initials, separated by spaces
+NAME_RUN = regex.compile(r"\p{Lu}(?:[\p{L}'’-]*\p{L}|\.)?(?:[ \u00a0]+\p{Lu}(?:[\p{L}'’-]*\p{L}|\.)?)*")
 
 Finding = tuple[str, int, int, float, str]
 
@@ -90,6 +92,11 @@ class SlovnetNer:
                 if entity is None or entity not in self.entities:
                     continue
                 start, end = _trimmed(text, span.start, span.stop)
+                if entity == "PERSON":
+                    # the model's spans run on into what follows a name ("Леопольд Охріменко
+                    # (ID-картка ЕЕ"): keep the name's words only
+                    run = NAME_RUN.match(text, start, end)
+                    end = run.end() if run else start
                 if end > start and text[start].isupper() and (
                         entity != "PERSON" or self._plausible_person(text, start, end)):
                     found.append((entity, start, end, SCORE, self.name))
