@@ -49,12 +49,12 @@ from streams.adapters.recognizers import (
 )
 from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS
-from streams.adapters.recognizers.slovnet_ner import MODES as SLOVNET_MODES
 from streams.adapters.recognizers.repeated_names import (
     coordinated,
     later_mentions,
     widened,
 )
+from streams.adapters.recognizers.slovnet_ner import MODES as SLOVNET_MODES
 from streams.core.model import ChatMessage, Detection, DetectionRequest, Finding
 from streams.errors import DouaneError
 

@@ -40,8 +40,10 @@ BATCH_SIZE = 16
 
 SENTENCE = regex.compile(r"[^.!?\n]+(?:[.!?]+|\n+|$)|[.!?\n]+")
 WORD = regex.compile(r"\p{L}[\p{L}'’-]*")
-# the words a name is written with: capitalised words and initials, separated by spaces
-NAME_RUN = regex.compile(r"\p{Lu}(?:[\p{L}'’-]*\p{L}|\.)?(?:[ \u00a0]+\p{Lu}(?:[\p{L}'’-]*\p{L}|\.)?)*")
+# the words a name is written with: capitalised words (not acronyms: "ID", "ЄС") and
+# initials, separated by spaces
+NAME_WORD = r"(?:\p{Lu}[\p{Ll}'’]+(?:-\p{Lu}?[\p{Ll}'’]+)*|\p{Lu}\.)"
+NAME_RUN = regex.compile(rf"(?<![\w'’-]){NAME_WORD}(?:[ \u00a0]+{NAME_WORD})*(?![\w'’-])")
 
 Finding = tuple[str, int, int, float, str]
 
@@ -91,17 +93,24 @@ class SlovnetNer:
                 entity = LABELS.get(span.type)
                 if entity is None or entity not in self.entities:
                     continue
-                start, end = _trimmed(text, span.start, span.stop)
-                if entity == "PERSON":
-                    # the model's spans run on into what follows a name ("Леопольд Охріменко
-                    # (ID-картка ЕЕ"): keep the name's words only
-                    run = NAME_RUN.match(text, start, end)
-                    end = run.end() if run else start
-                if end > start and text[start].isupper() and (
-                        entity != "PERSON" or self._plausible_person(text, start, end)):
-                    found.append((entity, start, end, SCORE, self.name))
+                # The model's spans run on into what follows a name ("Леопольд Охріменко
+                # (ID-картка ЕЕ") or take in the sentence's first words ("Позивач
+                # Тимошенко-Вербицький"): each run of capitalised words inside the span, less
+                # an ordinary word opening the sentence, is reported.
+                for run in NAME_RUN.finditer(text, span.start, span.stop):
+                    start, end = self._without_opening_word(text, run.start(), run.end())
+                    if end > start and (entity != "PERSON"
+                                        or self._plausible_person(text, start, end)):
+                        found.append((entity, start, end, SCORE, self.name))
             out.append(found)
         return out
+
+    def _without_opening_word(self, text: str, start: int, end: int) -> tuple[int, int]:
+        first = WORD.match(text, start, end)
+        if first and _opens_sentence(text, start) and self._ordinary_word(first.group()):
+            rest = NAME_RUN.search(text, first.end(), end)
+            return (rest.start(), rest.end()) if rest else (start, start)
+        return start, end
 
     def _plausible_person(self, text: str, start: int, end: int) -> bool:
         """Not when the lexicon knows every word as an ordinary word and never as a name part,
@@ -109,9 +118,8 @@ class SlovnetNer:
         words = [w.group() for w in WORD.finditer(text, start, end)]
         if not words or all(self._ordinary_word(w) for w in words):
             return False
-        before = text[:start].rstrip(" \t\"'«„“(—–-")
-        opens_sentence = not before or before[-1] in ".!?…:\n"
-        return not (len(words) == 1 and opens_sentence and not self._name_only(words[0]))
+        return not (len(words) == 1 and _opens_sentence(text, start)
+                    and not self._name_only(words[0]))
 
     def find_where_unsure(self, texts: Sequence[str],
                           covered: Sequence[Sequence[tuple[int, int]]]) -> list[list[Finding]]:
@@ -148,9 +156,6 @@ def _unsure(text: str, start: int, end: int, covered: Sequence[tuple[int, int]])
     return False
 
 
-def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and not text[start].isalnum():
-        start += 1
-    while end > start and not (text[end - 1].isalnum() or text[end - 1] in "'’"):
-        end -= 1
-    return start, end
+def _opens_sentence(text: str, start: int) -> bool:
+    before = text[:start].rstrip(" \t\"'«„“(—–-")
+    return not before or before[-1] in ".!?…:\n"
