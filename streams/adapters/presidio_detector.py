@@ -112,7 +112,9 @@ class PresidioDetector:
         # a second NER pass for Ukrainian, off by default (see recognizers/slovnet_ner.py)
         self.uk_ner = uk_ner if uk_ner is not None else os.environ.get("DOUANE_UK_NER", "off")
         if self.uk_ner not in SLOVNET_MODES:
-            raise ValueError(f"DOUANE_UK_NER: unknown mode {self.uk_ner!r} "
+            from streams.config import SettingError
+
+            raise SettingError(f"DOUANE_UK_NER: unknown mode {self.uk_ner!r} "
                              f"(one of {', '.join(SLOVNET_MODES)})")
         self._second_tier: dict[str, Any] = {}
         if wants_model and any(lang in SPACY_MODELS for lang in self.languages):

@@ -28,6 +28,8 @@ from typing import Any
 
 import regex
 
+from streams.errors import DouaneError
+
 NATASHA_PACKAGE = "natasha"
 NER_WEIGHTS = "model/slovnet_ner_news_v1.tar"
 EMBEDDINGS = "emb/navec_news_v1_1B_250K_300d_100q.tar"
@@ -48,7 +50,7 @@ NAME_RUN = regex.compile(rf"(?<![\w'’-]){NAME_WORD}(?:[ \u00a0]+{NAME_WORD})*(
 Finding = tuple[str, int, int, float, str]
 
 
-class SlovnetUnavailableError(RuntimeError):
+class SlovnetUnavailableError(DouaneError, RuntimeError):
     """The ``natasha`` package (which holds the weights) or ``slovnet`` is not installed."""
 
 
