@@ -6,7 +6,9 @@
   ``ner+patterns``.
 - Ukrainian and Icelandic have no NER model that installs offline: names come from a
   morphological lexicon (pymorphy3's Ukrainian dictionaries, BÍN through ``islenska``):
-  ``patterns+name-lexicon``.
+  ``patterns+name-lexicon``; Ukrainian adds, where the lexicon is unsure, a Russian news NER
+  whose weights ship in a PyPI wheel (``recognizers/slovnet_ner.py``):
+  ``patterns+name-lexicon+ner``.
 - Any other language gets the pattern recognizers only: ``patterns-only``. Nothing pretends.
 
 Speed: only spaCy's ``ner`` component is loaded (it has its own token-to-vector layer in these
@@ -71,6 +73,7 @@ LANGUAGE_SAMPLE_CHARS = 600  # lingua is as right on 600 characters and 2-3x fas
 WARM_UP_TEXT = "Jean Dupont habite à Lyon, jean@example.org, +33 6 12 34 56 78."
 METHOD_NER = "ner+patterns"
 METHOD_LEXICON = "patterns+name-lexicon"
+METHOD_LEXICON_NER = "patterns+name-lexicon+ner"  # Ukrainian with its second tier
 METHOD_PATTERNS = "patterns-only"
 
 log = logging.getLogger(__name__)
@@ -109,8 +112,10 @@ class PresidioDetector:
         self._common_words: dict[str, frozenset[str]] = {}
         self._lexicons: dict[str, Any] = {}
         self._patterns: dict[str, list[Any]] = {}
-        # a second NER pass for Ukrainian, off by default (see recognizers/slovnet_ner.py)
-        self.uk_ner = uk_ner if uk_ner is not None else os.environ.get("DOUANE_UK_NER", "off")
+        # a second NER pass for Ukrainian on the sentences its lexicon leaves unsure (see
+        # recognizers/slovnet_ner.py); DOUANE_UK_NER=off turns it off
+        self.uk_ner = (uk_ner if uk_ner is not None
+                       else os.environ.get("DOUANE_UK_NER", "slovnet-unsure"))
         if self.uk_ner not in SLOVNET_MODES:
             from streams.config import SettingError
 
@@ -143,7 +148,7 @@ class PresidioDetector:
         if language in self._nlp:
             return METHOD_NER
         if language in self._lexicons:
-            return METHOD_LEXICON
+            return METHOD_LEXICON_NER if language in self._second_tier else METHOD_LEXICON
         return METHOD_PATTERNS
 
     def detect_language(self, text: str) -> str:

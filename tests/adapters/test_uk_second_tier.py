@@ -82,6 +82,11 @@ def test_an_unknown_mode_is_refused() -> None:
         PresidioDetector(("uk",), ENTITIES, uk_ner="bert")
 
 
-def test_off_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_on_where_unsure_by_default_and_recorded_as_its_own_method(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("DOUANE_UK_NER", raising=False)
-    assert PresidioDetector(("uk",), {"PERSON"}).uk_ner == "off"
+    detector = PresidioDetector(("uk",), {"PERSON"})
+    assert detector.uk_ner == "slovnet-unsure"
+    assert detector.method("uk") == "patterns+name-lexicon+ner"  # a full method (decision.py)
+    monkeypatch.setenv("DOUANE_UK_NER", "off")
+    assert PresidioDetector(("uk",), {"PERSON"}).method("uk") == "patterns+name-lexicon"
