@@ -49,6 +49,8 @@ The tree (module in brackets; built-in base after the ``/``)::
     │                                             valid evidence, a bad --at-size)
     ├── DetectorError / RuntimeError            [adapters.presidio_detector]  detection failed
     │                                             (the request is blocked: fail closed)
+    ├── SlovnetUnavailableError / RuntimeError  [adapters.recognizers.slovnet_ner]  DOUANE_UK_NER
+    │                                             set, its PyPI packages not installed
     ├── DetectionProcessDied / RuntimeError     [runtime.batched_detection]  the detection
     │                                             process holding a batch exited (blocked)
     ├── ProviderError / RuntimeError            [adapters.providers.base]  a provider call gave

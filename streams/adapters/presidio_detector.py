@@ -6,7 +6,9 @@
   ``ner+patterns``.
 - Ukrainian and Icelandic have no NER model that installs offline: names come from a
   morphological lexicon (pymorphy3's Ukrainian dictionaries, BÍN through ``islenska``):
-  ``patterns+name-lexicon``.
+  ``patterns+name-lexicon``; Ukrainian adds, where the lexicon is unsure, a Russian news NER
+  whose weights ship in a PyPI wheel (``recognizers/slovnet_ner.py``):
+  ``patterns+name-lexicon+ner``.
 - Any other language gets the pattern recognizers only: ``patterns-only``. Nothing pretends.
 
 Speed: only spaCy's ``ner`` component is loaded (it has its own token-to-vector layer in these
@@ -55,6 +57,7 @@ from streams.adapters.recognizers.repeated_names import (
     merged,
     widened,
 )
+from streams.adapters.recognizers.slovnet_ner import MODES as SLOVNET_MODES
 from streams.core.model import ChatMessage, Detection, DetectionRequest, Finding
 from streams.errors import DouaneError
 
@@ -71,6 +74,7 @@ LANGUAGE_SAMPLE_CHARS = 600  # lingua is as right on 600 characters and 2-3x fas
 WARM_UP_TEXT = "Jean Dupont habite à Lyon, jean@example.org, +33 6 12 34 56 78."
 METHOD_NER = "ner+patterns"
 METHOD_LEXICON = "patterns+name-lexicon"
+METHOD_LEXICON_NER = "patterns+name-lexicon+ner"  # Ukrainian with its second tier
 METHOD_PATTERNS = "patterns-only"
 
 log = logging.getLogger(__name__)
@@ -92,6 +96,7 @@ class PresidioDetector:
         entities: Iterable[str] | None = None,
         phone_regions: Sequence[str] = DEFAULT_REGIONS,
         max_text_chars: int = MAX_TEXT_CHARS,
+        uk_ner: str | None = None,
     ) -> None:
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         self.languages = tuple(dict.fromkeys(languages))
@@ -108,6 +113,16 @@ class PresidioDetector:
         self._common_words: dict[str, frozenset[str]] = {}
         self._lexicons: dict[str, Any] = {}
         self._patterns: dict[str, list[Any]] = {}
+        # a second NER pass for Ukrainian on the sentences its lexicon leaves unsure (see
+        # recognizers/slovnet_ner.py); DOUANE_UK_NER=off turns it off
+        self.uk_ner = (uk_ner if uk_ner is not None
+                       else os.environ.get("DOUANE_UK_NER", "slovnet-unsure"))
+        if self.uk_ner not in SLOVNET_MODES:
+            from streams.config import SettingError
+
+            raise SettingError(f"DOUANE_UK_NER: unknown mode {self.uk_ner!r} "
+                             f"(one of {', '.join(SLOVNET_MODES)})")
+        self._second_tier: dict[str, Any] = {}
         if wants_model and any(lang in SPACY_MODELS for lang in self.languages):
             from streams.adapters.spacy_ops import use_numpy_blas
 
@@ -122,6 +137,9 @@ class PresidioDetector:
                 lexicon = name_recognizer(language)
                 if lexicon is not None:
                     self._lexicons[language] = lexicon
+                if language == "uk" and self.uk_ner != "off":
+                    self._second_tier[language] = _second_tier(
+                        self.entities & set(MODEL_ENTITIES), lexicon)
             self._recognizers(language)
             self.detect_batch([DetectionRequest((ChatMessage("user", WARM_UP_TEXT),), language)])
             self.startup_seconds[language] = time.monotonic() - started
@@ -131,7 +149,7 @@ class PresidioDetector:
         if language in self._nlp:
             return METHOD_NER
         if language in self._lexicons:
-            return METHOD_LEXICON
+            return METHOD_LEXICON_NER if language in self._second_tier else METHOD_LEXICON
         return METHOD_PATTERNS
 
     def detect_language(self, text: str) -> str:
@@ -226,8 +244,17 @@ class PresidioDetector:
             return out
         if language in self._lexicons:
             lexicon = self._lexicons[language]
-            return [[("PERSON", r.start, r.end, r.score, lexicon.name)
-                     for r in lexicon.analyze(text, None)] for text in texts]
+            first = [[("PERSON", r.start, r.end, r.score, lexicon.name)
+                      for r in lexicon.analyze(text, None)] for text in texts]
+            second = self._second_tier.get(language)
+            if second is None:
+                return first
+            if self.uk_ner == "slovnet-unsure":
+                covered = [[(f[1], f[2]) for f in found if f[3] >= 0.5] for found in first]
+                extra = second.find_where_unsure(texts, covered)
+            else:
+                extra = second.find(texts)
+            return [a + b for a, b in zip(first, extra, strict=True)]
         return [[] for _ in texts]
 
 
@@ -285,6 +312,16 @@ def _name_candidates(text: str, sentence: regex.Match[str], common: frozenset[st
                                  and word.group().casefold() not in common)))
             for position, word in enumerate(WORD.finditer(text, sentence.start(),
                                                           sentence.end()))]
+
+
+def _second_tier(entities: Iterable[str], lexicon: Any) -> Any:
+    from streams.adapters.recognizers.names import Kind
+    from streams.adapters.recognizers.slovnet_ner import SlovnetNer
+
+    if lexicon is None:
+        return SlovnetNer(entities)
+    return SlovnetNer(entities, ordinary_word=lambda w: lexicon.classify(w) is Kind.WORD,
+                      name_only=lambda w: lexicon.classify(w) is Kind.NAME_ONLY)
 
 
 def _load_ner(model: str) -> Any:

@@ -48,7 +48,8 @@ from streams.core.rules import Exclusion, Resolution
 
 Outcome = Literal["forward", "block"]
 # Detection methods that analyse a language well; anything else is "unsupported language".
-FULL_METHODS = frozenset({"ner+patterns", "patterns+name-lexicon"})
+FULL_METHODS = frozenset({"ner+patterns", "patterns+name-lexicon",
+                          "patterns+name-lexicon+ner"})
 
 
 @dataclass(frozen=True)

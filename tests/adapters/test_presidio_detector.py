@@ -7,6 +7,7 @@ import pytest
 
 from streams.adapters.presidio_detector import (
     METHOD_LEXICON,
+    METHOD_LEXICON_NER,
     METHOD_NER,
     METHOD_PATTERNS,
     DetectionRequest,
@@ -39,7 +40,7 @@ def run(detector: PresidioDetector, text: str, language: str | None = None) -> D
      ["Karim Benali"]),
     ("es", "Redacta una carta para María García López sobre su solicitud.", METHOD_NER,
      ["María García López"]),
-    ("uk", "Напишіть лист для Олени Коваленко щодо субсидії.", METHOD_LEXICON,
+    ("uk", "Напишіть лист для Олени Коваленко щодо субсидії.", METHOD_LEXICON_NER,
      ["Олени Коваленко"]),
     ("is", "Skrifaðu bréf til Jóns Sigurðssonar um umsóknina.", METHOD_LEXICON,
      ["Jóns Sigurðssonar"]),

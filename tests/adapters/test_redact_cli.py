@@ -35,7 +35,7 @@ def test_json_lines_give_offsets_into_the_original_text() -> None:
     results = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["language"] for r in results] == ["en", "uk", "is"]
     assert [r["detection"] for r in results] == [
-        "ner+patterns", "patterns+name-lexicon", "patterns+name-lexicon"]
+        "ner+patterns", "patterns+name-lexicon+ner", "patterns+name-lexicon"]
     for line, result in zip(lines, results, strict=True):
         found = {(f["type"], line["text"][f["start"] : f["end"]]) for f in result["findings"]}
         assert all(value not in result["text"] for _, value in found)

@@ -29,7 +29,7 @@ PROMPTS = [
     ("uk", "Напишіть лист для Олени Коваленко щодо субсидії; РНОКПП 3456789014, паспорт "
      "МК 123456, запис № 19900101-00018, телефон +380 44 123 4567.",
      ["Олени Коваленко", "3456789014", "МК 123456", "19900101-00018", "+380 44 123 4567"],
-     "patterns+name-lexicon"),
+     "patterns+name-lexicon+ner"),
     ("is", "Skrifaðu bréf til Jóns Sigurðssonar, kt. 120174-3399, sími 551 2345, um umsókn "
      "hans um húsnæðisbætur.",
      ["Jóns Sigurðssonar", "120174-3399", "551 2345"], "patterns+name-lexicon"),
