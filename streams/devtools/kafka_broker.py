@@ -67,6 +67,11 @@ log = structlog.get_logger(__name__)
 KAFKA_VERSION = "4.1.1"
 JAR_MARKER = ".complete"
 HEAP_OPTIONS = ("-Xmx512m", "-Xms256m")
+# The serial collector: on a 512 MB heap its pauses are a few milliseconds, and it has no
+# concurrent threads; G1 (the JVM's default on 2 cores or more) spent about 1.2 ms of CPU per
+# answer on its own threads at 20 answers/s, the serial collector 0.2 (docs/benchmarks.md,
+# "The broker's and the clients' CPU per answer").
+JVM_OPTIONS = (*HEAP_OPTIONS, "-XX:+UseSerialGC")
 LOG_TAIL_LINES = 20
 MAVEN_TIMEOUT_S = 900.0
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
@@ -398,7 +403,8 @@ def _log4j_config() -> Path:
 def _java_command(lib: Path, paths: _Paths, main: str, *args: str) -> list[str]:
     return [
         _java(),
-        *HEAP_OPTIONS,
+        *(HEAP_OPTIONS if os.environ.get("KC_G1") else JVM_OPTIONS),  # KC-EXPERIMENT
+        *os.environ.get("KC_JVM_OPTS", "").split(),  # KC-EXPERIMENT
         "-cp",
         str(lib / "*"),
         f"-Dlog4j2.configurationFile={_log4j_config()}",
