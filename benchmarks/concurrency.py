@@ -120,7 +120,7 @@ class Run:
     machine_cpu_s: float | None = None  # every process on the machine, from /proc/stat
     # --kafka-requests: per process ("worker", "front door"), requests sent by kind
     kafka_requests: dict[str, collections.Counter[str]] = field(default_factory=dict)
-    broker_threads_s: collections.Counter[str] = field(default_factory=collections.Counter)
+    broker_thread_ticks: collections.Counter[str] = field(default_factory=collections.Counter)
 
     @property
     def rate(self) -> float:
@@ -222,8 +222,9 @@ def jvm_thread_names(pid: int) -> dict[int, str]:
             for m in re.finditer(r'^"([^"]+)".*? nid=0x([0-9a-f]+)', dump, re.MULTILINE)}
 
 
-def thread_cpu_seconds(pid: int, names: dict[int, str]) -> collections.Counter[str]:
-    """CPU seconds of a process's threads by name, numbers taken out (one line per pool)."""
+def thread_cpu_ticks(pid: int, names: dict[int, str]) -> collections.Counter[str]:
+    """CPU time (clock ticks) of a process's threads by name, numbers taken out (one line per
+    pool)."""
     by_name: collections.Counter[str] = collections.Counter()
     for tid in os.listdir(f"/proc/{pid}/task"):
         try:
@@ -234,7 +235,7 @@ def thread_cpu_seconds(pid: int, names: dict[int, str]) -> collections.Counter[s
         except OSError:
             continue
         pool = re.sub(r"[0-9]+", "N", name.replace("data-plane-kafka-", ""))
-        by_name[pool] += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+        by_name[pool] += int(fields[11]) + int(fields[12])
     return by_name
 
 
@@ -332,13 +333,13 @@ async def measure(latency_ms: float, callers: int, duration_s: float, paths: Seq
                       machine_busy_seconds())
             if counts is not None:
                 names = jvm_thread_names(broker)
-                threads_before = thread_cpu_seconds(broker, names)
+                threads_before = thread_cpu_ticks(broker, names)
                 await asyncio.sleep(0.5)  # the counts are written every 0.2 s
                 requests_before = kafka_request_counts(counts)
             await closed_loop(run, stack.door_url, stack.headers, DOUANE_MODEL)
             if counts is not None:
-                run.broker_threads_s = thread_cpu_seconds(broker, names)
-                run.broker_threads_s.subtract(threads_before)
+                run.broker_thread_ticks = thread_cpu_ticks(broker, names)
+                run.broker_thread_ticks.subtract(threads_before)
                 await asyncio.sleep(0.5)
                 run.kafka_requests = kafka_request_counts(counts)
                 for role, sent in run.kafka_requests.items():
@@ -414,9 +415,9 @@ def request_lines(runs: Sequence[Run]) -> list[str]:
             lines.append(f"L={run.latency_ms:g} ms C={run.callers} {role}: requests per answer: "
                          f"Fetch {fetches / answers:.2f} "
                          f"({listed / max(1, fetches):.0f} partitions each), {kinds}")
-        pools = ", ".join(f"{pool} {seconds * 1000 / answers:.1f}"
-                          for pool, seconds in run.broker_threads_s.most_common(8)
-                          if seconds > 0)
+        pools = ", ".join(f"{pool} {ticks * 1000 / CLOCK_TICKS / answers:.1f}"
+                          for pool, ticks in run.broker_thread_ticks.most_common(8)
+                          if ticks > 0)
         lines.append(f"L={run.latency_ms:g} ms C={run.callers} broker CPU ms per answer by "
                      f"thread: {pools}")
     return lines
