@@ -11,7 +11,13 @@ answer. Also measures the bare detector on the same prompt and the stand-in's an
 a worker scans per request), so "worker saturated throughput / bare detector" can be read off.
 
     .venv/bin/python benchmarks/concurrency.py [--latency-ms 0,1500] [--callers 8,64,256]
-        [--duration-s 20] [--max-in-flight N] [--partitions N]
+        [--duration-s 20] [--max-in-flight N] [--partitions N] [--warm-up-s S]
+        [--kafka-requests]
+
+``--kafka-requests`` also counts the Kafka requests the worker and the front door send per answer
+(``benchmarks/kafka_requests/sitecustomize.py``) and splits the broker's CPU by JVM thread (names
+from ``jstack``); ``--warm-up-s`` runs the callers that long through douane before the measured
+window, so that a fresh broker's JIT compilation is mostly behind it.
 
 Latency percentiles count every request sent in the window: one still waiting at the end counts
 at its age then, and a percentile that falls on such a request is shown as a lower bound (">=").
@@ -21,12 +27,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
+import json
 import logging
 import os
+import re
+import shutil
+import subprocess
+import tempfile
 import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 from _stack import DIRECT_MODEL, DOUANE_MODEL, Stack, progress, running_stack
@@ -105,6 +118,9 @@ class Run:
     model_cpu_s: float | None = None
     callers_cpu_s: float | None = None  # this script: the callers' HTTP client
     machine_cpu_s: float | None = None  # every process on the machine, from /proc/stat
+    # --kafka-requests: per process ("worker", "front door"), requests sent by kind
+    kafka_requests: dict[str, collections.Counter[str]] = field(default_factory=dict)
+    broker_thread_ticks: collections.Counter[str] = field(default_factory=collections.Counter)
 
     @property
     def rate(self) -> float:
@@ -179,6 +195,50 @@ def memory_mb(pid: int, name: str) -> float:
     raise LookupError(name)
 
 
+COUNTS_VARIABLE = "DOUANE_BENCH_KAFKA_COUNTS"
+
+
+def kafka_request_counts(folder: Path) -> dict[str, collections.Counter[str]]:
+    """What ``kafka_requests/sitecustomize.py`` wrote: the worker's and the front door's
+    requests so far, by kind."""
+    found: dict[str, collections.Counter[str]] = {}
+    for path in folder.glob("*.json"):
+        written = json.loads(path.read_text())
+        arguments = " ".join(written["argv"])
+        role = "worker" if " worker" in f" {arguments}" else \
+            "front door" if "front-door" in arguments else None
+        if role is not None:
+            found.setdefault(role, collections.Counter()).update(written["counts"])
+    return found
+
+
+def jvm_thread_names(pid: int) -> dict[int, str]:
+    """Thread id -> Java thread name, from ``jstack`` (empty without it)."""
+    jstack = shutil.which("jstack")
+    if jstack is None:
+        return {}
+    dump = subprocess.run([jstack, str(pid)], capture_output=True, text=True, timeout=60).stdout
+    return {int(m.group(2), 16): m.group(1)
+            for m in re.finditer(r'^"([^"]+)".*? nid=0x([0-9a-f]+)', dump, re.MULTILINE)}
+
+
+def thread_cpu_ticks(pid: int, names: dict[int, str]) -> collections.Counter[str]:
+    """CPU time (clock ticks) of a process's threads by name, numbers taken out (one line per
+    pool)."""
+    by_name: collections.Counter[str] = collections.Counter()
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/task/{tid}/comm") as comm:
+                name = names.get(int(tid)) or comm.read().strip()
+        except OSError:
+            continue
+        pool = re.sub(r"[0-9]+", "N", name.replace("data-plane-kafka-", ""))
+        by_name[pool] += int(fields[11]) + int(fields[12])
+    return by_name
+
+
 async def closed_loop(run: Run, url: str, headers: dict[str, str], model: str) -> None:
     sent = 0
     # httpx's own pool (httpcore) made the client the bottleneck: with a 1.5 s model and 256
@@ -243,11 +303,20 @@ async def warm_up(stack: Stack) -> None:
 
 
 async def measure(latency_ms: float, callers: int, duration_s: float, paths: Sequence[str],
-                  env: dict[str, str]) -> list[Run]:
+                  env: dict[str, str], warm_up_s: float = 0.0,
+                  counts: Path | None = None) -> list[Run]:
     runs: list[Run] = []
     progress(f"L={latency_ms:g} ms C={callers}: starting a stack...")
+    if counts is not None:
+        env = {**env, COUNTS_VARIABLE: str(counts), "PYTHONPATH": os.pathsep.join(
+            p for p in (str(Path(__file__).parent / "kafka_requests"),
+                        os.environ.get("PYTHONPATH")) if p)}
     async with running_stack(model_args=("--latency-ms", f"{latency_ms:g}"), env=env) as stack:
         await warm_up(stack)
+        if warm_up_s > 0 and "douane" in paths:
+            progress(f"  warming up through douane for {warm_up_s:g} s...")
+            await closed_loop(Run(latency_ms, callers, "douane", warm_up_s), stack.door_url,
+                              stack.headers, DOUANE_MODEL)
         if "direct" in paths:
             run = Run(latency_ms, callers, "direct", duration_s)
             await closed_loop(run, stack.direct_url, stack.headers, DIRECT_MODEL)
@@ -262,7 +331,19 @@ async def measure(latency_ms: float, callers: int, duration_s: float, paths: Seq
             broker, model = broker_pid(stack), stack.pid("model-server")
             others = (cpu_seconds(broker), cpu_seconds(model), cpu_seconds(os.getpid()),
                       machine_busy_seconds())
+            if counts is not None:
+                names = jvm_thread_names(broker)
+                threads_before = thread_cpu_ticks(broker, names)
+                await asyncio.sleep(0.5)  # the counts are written every 0.2 s
+                requests_before = kafka_request_counts(counts)
             await closed_loop(run, stack.door_url, stack.headers, DOUANE_MODEL)
+            if counts is not None:
+                run.broker_thread_ticks = thread_cpu_ticks(broker, names)
+                run.broker_thread_ticks.subtract(threads_before)
+                await asyncio.sleep(0.5)
+                run.kafka_requests = kafka_request_counts(counts)
+                for role, sent in run.kafka_requests.items():
+                    sent.subtract(requests_before.get(role, collections.Counter()))
             run.broker_cpu_s, run.model_cpu_s, run.callers_cpu_s, run.machine_cpu_s = (
                 after - before for after, before in zip(
                     (cpu_seconds(broker), cpu_seconds(model), cpu_seconds(os.getpid()),
@@ -318,6 +399,30 @@ def table(runs: Sequence[Run]) -> str:
     return "\n".join(lines)
 
 
+def request_lines(runs: Sequence[Run]) -> list[str]:
+    """Per douane run: Kafka requests per answer by process and kind, and the broker's CPU
+    per answer by thread pool (the largest ones)."""
+    lines = []
+    for run in runs:
+        answers = len(run.latencies_s)
+        if not answers or not run.kafka_requests:
+            continue
+        for role, sent in sorted(run.kafka_requests.items()):
+            fetches = sent.pop("Fetch", 0)
+            listed = sent.pop("partitions listed in fetches", 0)
+            kinds = ", ".join(f"{kind} {count / answers:.2f}"
+                              for kind, count in sorted(sent.items()) if count > 0)
+            lines.append(f"L={run.latency_ms:g} ms C={run.callers} {role}: requests per answer: "
+                         f"Fetch {fetches / answers:.2f} "
+                         f"({listed / max(1, fetches):.0f} partitions each), {kinds}")
+        pools = ", ".join(f"{pool} {ticks * 1000 / CLOCK_TICKS / answers:.1f}"
+                          for pool, ticks in run.broker_thread_ticks.most_common(8)
+                          if ticks > 0)
+        lines.append(f"L={run.latency_ms:g} ms C={run.callers} broker CPU ms per answer by "
+                     f"thread: {pools}")
+    return lines
+
+
 def numbers(text: str) -> list[float]:
     return [float(part) for part in text.split(",") if part.strip()]
 
@@ -335,9 +440,15 @@ async def main(arguments: argparse.Namespace) -> None:
     progress(f"bare detector, {arguments.detector_s:g} s...")
     detections, answer_words = detector_rate(arguments.detector_s)
     runs: list[Run] = []
-    for latency_ms in numbers(arguments.latency_ms):
-        for callers in numbers(arguments.callers):
-            runs += await measure(latency_ms, int(callers), arguments.duration_s, paths, env)
+    with tempfile.TemporaryDirectory(prefix="douane-kafka-requests-") as folder:
+        for latency_ms in numbers(arguments.latency_ms):
+            for callers in numbers(arguments.callers):
+                counts = Path(folder) / f"{latency_ms:g}-{callers:g}" \
+                    if arguments.kafka_requests else None
+                if counts is not None:
+                    counts.mkdir()
+                runs += await measure(latency_ms, int(callers), arguments.duration_s, paths,
+                                      env, arguments.warm_up_s, counts)
     print(f"Closed loop, {arguments.duration_s:g} s per run, prompts of {len(PROMPT.split())} "
           f"words (3 names, an e-mail address, 2 phone numbers; other values in every "
           f"request); callers start spread over one model latency (1 s at L = 0); "
@@ -345,6 +456,9 @@ async def main(arguments: argparse.Namespace) -> None:
     print()
     print(table(runs))
     print()
+    if arguments.kafka_requests:
+        print("\n".join(request_lines(runs)))
+        print()
     print(f"Bare detector (one thread, detect() on the prompt and on the stand-in's "
           f"{answer_words}-word answer): {detections:.1f} prompt+answer pairs/s")
     saturated = [run for run in runs if run.path == "douane" and run.latency_ms == 0]
@@ -369,6 +483,10 @@ if __name__ == "__main__":
                         help="DOUANE_MAX_IN_FLIGHT for the worker")
     parser.add_argument("--detection-processes", type=int,
                         help="DOUANE_DETECTION_PROCESSES for the worker")
+    parser.add_argument("--warm-up-s", type=float, default=0.0,
+                        help="callers through douane this long before each measured window")
+    parser.add_argument("--kafka-requests", action="store_true",
+                        help="count Kafka requests per answer; the broker's CPU by thread")
     parser.add_argument("--partitions", type=int,
                         help="DOUANE_TOPIC_PARTITIONS (the worker and the front door)")
     asyncio.run(main(parser.parse_args()))

@@ -162,7 +162,8 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
     topics = consumed_topics(pipeline.policy, settings.topic_layout)
     stages = ParallelConsumer(consumer, producer, admin, settings.app_id, topics, handle,
                               conversation_key, topic_window(settings, pipeline),
-                              dead_letter=unpublishable)
+                              dead_letter=unpublishable,
+                              commit_interval_s=settings.kafka_commit_interval_s)
     if on_running is not None:
         on_running(stages)
     stop = asyncio.Event()

@@ -61,6 +61,10 @@ class Settings:
     audit_dsn: str | None = None  # postgresql://... selects the PostgreSQL audit store
     audit_busy_timeout_s: float = 30.0  # wait this long for the audit store's write lock
     kafka_session_timeout_s: float = 60.0  # a worker silent this long loses its partitions
+    # the worker commits its offsets at most this often: each commit is a request the broker
+    # writes to __consumer_offsets, and at 0.1 s there were 0.4 of them per answer under load
+    # (docs/benchmarks.md). Only what a crash reads again depends on it, never what is skipped
+    kafka_commit_interval_s: float = 0.5
     fault: str | None = None  # test-only fault injection (streams.adapters.fault), never set
     keys_db: Path | None = None  # data keys for crypto-shredding (default: home/keys.sqlite3)
     vault_db: Path | None = None  # encrypted personal values (default: home/vault.sqlite3)
@@ -186,6 +190,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         audit_dsn=source.get("DOUANE_AUDIT_DSN") or None,
         audit_busy_timeout_s=float(source.get("DOUANE_AUDIT_BUSY_TIMEOUT_S", "30")),
         kafka_session_timeout_s=float(source.get("DOUANE_KAFKA_SESSION_TIMEOUT_S", "60")),
+        kafka_commit_interval_s=_seconds(source, "DOUANE_KAFKA_COMMIT_INTERVAL_S", 0.5,
+                                         maximum=60.0),
         fault=source.get("DOUANE_FAULT") or None,
         keys_db=Path(source.get("DOUANE_KEYS_DB", str(home / "keys.sqlite3"))).resolve(),
         vault_db=Path(source.get("DOUANE_VAULT_DB", str(home / "vault.sqlite3"))).resolve(),
@@ -264,6 +270,20 @@ def _port(source: Mapping[str, str], name: str) -> int:
     if port > 65535:
         raise SettingError(f"{name}={port} is not a TCP port (1-65535, or 0 for none)")
     return port
+
+
+def _seconds(source: Mapping[str, str], name: str, default: float, maximum: float) -> float:
+    """A duration in seconds, above 0 and at most ``maximum`` (the default when unset)."""
+    text = source.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise SettingError(f"{name}={text!r} is not a number of seconds") from None
+    if not 0 < value <= maximum:  # also refuses nan and inf
+        raise SettingError(f"{name}={text!r} must be above 0 and at most {maximum:g} seconds")
+    return value
 
 
 def _positive_int(source: Mapping[str, str], name: str, default: int) -> int:

@@ -67,6 +67,13 @@ log = structlog.get_logger(__name__)
 KAFKA_VERSION = "4.1.1"
 JAR_MARKER = ".complete"
 HEAP_OPTIONS = ("-Xmx512m", "-Xms256m")
+# The serial collector: no threads of its own beside the broker's. G1 (the JVM's default on 2
+# cores or more) spent 1.6 ms of CPU per answer at 20 answers/s, the serial collector 0.2;
+# its pauses stop the broker (young collections of 9-54 ms every few seconds at load on 2 busy
+# cores, a full one of 100-225 ms when the heap grows): docs/benchmarks.md, "The broker's and
+# the clients' CPU per answer". For development, demos and tests only; production runs the
+# apache/kafka image (deploy/production).
+JVM_OPTIONS = (*HEAP_OPTIONS, "-XX:+UseSerialGC")
 LOG_TAIL_LINES = 20
 MAVEN_TIMEOUT_S = 900.0
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
@@ -398,7 +405,7 @@ def _log4j_config() -> Path:
 def _java_command(lib: Path, paths: _Paths, main: str, *args: str) -> list[str]:
     return [
         _java(),
-        *HEAP_OPTIONS,
+        *JVM_OPTIONS,
         "-cp",
         str(lib / "*"),
         f"-Dlog4j2.configurationFile={_log4j_config()}",

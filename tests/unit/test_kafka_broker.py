@@ -566,3 +566,18 @@ def test_the_insecure_plaintext_broker_is_only_what_is_asked_for(tmp_path: Path)
     text = kb.render_server_properties(19192, tmp_path / "kafka", None)
     assert "listeners=PLAINTEXT://127.0.0.1:19192,CONTROLLER://127.0.0.1:19193" in text
     assert "sasl" not in text and "authorizer" not in text and "SSL" not in text
+
+
+@pytest.mark.skipif(shutil.which("java") is None, reason="no java on PATH")
+def test_the_broker_runs_with_the_serial_collector_and_its_heap(tmp_path: Path) -> None:
+    """The options the broker starts with, as the JVM itself reads them: a typo would stop
+    the broker, and G1 (the default) costs more CPU on this small heap."""
+    command = kb._java_command(tmp_path, kb._Paths(tmp_path), "kafka.Kafka")
+    options = command[1:command.index("-cp")]
+    flags = subprocess.run([command[0], *options, "-XX:+PrintFlagsFinal", "-version"],
+                           capture_output=True, text=True, check=True, timeout=60).stdout
+    final = {parts[1]: parts[3] for line in flags.splitlines()
+             if len(parts := line.split()) >= 4 and parts[2] == "="}
+    assert final["UseSerialGC"] == "true"
+    assert final["UseG1GC"] == "false"
+    assert int(final["MaxHeapSize"]) == 512 * 1024 * 1024

@@ -43,6 +43,26 @@ def test_counts_are_checked(name: str, value: str, problem: str) -> None:
         load_settings({name: value})
 
 
+def test_offsets_are_committed_at_most_every_half_second_unless_told() -> None:
+    assert load_settings({}).kafka_commit_interval_s == 0.5
+    assert load_settings({"DOUANE_KAFKA_COMMIT_INTERVAL_S": ""}).kafka_commit_interval_s == 0.5
+    settings = load_settings({"DOUANE_KAFKA_COMMIT_INTERVAL_S": "0.1"})
+    assert settings.kafka_commit_interval_s == 0.1
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("soon", "not a number of seconds"),
+    ("0", "above 0"),
+    ("-1", "above 0"),
+    ("61", "at most 60"),
+    ("nan", "above 0"),
+    ("inf", "at most 60"),
+])
+def test_an_unusable_commit_interval_is_refused_by_name(value: str, problem: str) -> None:
+    with pytest.raises(SettingError, match=f"DOUANE_KAFKA_COMMIT_INTERVAL_S.*{problem}"):
+        load_settings({"DOUANE_KAFKA_COMMIT_INTERVAL_S": value})
+
+
 def test_the_workers_health_server_is_off_unless_a_port_is_given_and_on_loopback() -> None:
     assert load_settings({}).worker_http_port == 0
     settings = load_settings({"DOUANE_WORKER_HTTP_PORT": "9464"})
