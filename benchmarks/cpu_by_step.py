@@ -17,7 +17,8 @@ Prompts: the concurrency benchmark's (131 words, other names and numbers every t
 ``--in-flight N``: N requests at a time instead (as a loaded worker has them; the store work of
 many requests meets in the store threads, ``DOUANE_STORE_THREADS``). Steps can no longer be
 told apart by process time then: prints the process's CPU per request, user and kernel, the
-detection thread's own part (``time.thread_time`` inside it) and context switches per request.
+detection thread's own part (``time.thread_time`` inside it), context switches, the jobs handed to
+the store threads and the vault's and key store's commits per request.
 """
 
 from __future__ import annotations
@@ -122,6 +123,21 @@ def counting_store_jobs(pipeline: Any) -> None:
     pipeline._off_loop = counted
 
 
+COMMITS: dict[str, int] = defaultdict(int)  # COMMIT statements run, by SQLite file
+
+
+def counting_commits(pipeline: Any) -> None:
+    """Count the vault's and the key store's commits (each an fsync), seen by SQLite itself."""
+    vault = getattr(pipeline.placeholders, "vault", None)
+    if vault is None:
+        return
+    for name, db in (("vault", vault._db), ("key store", vault.keys._db)):
+        def seen(statement: str, name: str = name) -> None:
+            if statement.strip().upper() == "COMMIT":
+                COMMITS[name] += 1
+        db.set_trace_callback(seen)
+
+
 def thread_timed(function: Callable[..., Any]) -> Callable[..., Any]:
     """CPU of the calling thread only: exact while other threads run at the same time."""
     @functools.wraps(function)
@@ -147,6 +163,7 @@ async def many_in_flight(one: Callable[[int], Awaitable[float]], requests: int,
 
     DETECTION_THREAD_CPU[0] = 0.0
     STORE_JOBS.clear()
+    COMMITS.clear()
     before, usage = os.times(), resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     await asyncio.gather(*(held(n) for n in range(requests)))
@@ -172,6 +189,8 @@ async def many_in_flight(one: Callable[[int], Awaitable[float]], requests: int,
           f"{sum(STORE_JOBS.values()) / requests:.1f} ("
           + ", ".join(f"{name} {count / requests:.1f}" for name, count in
                       sorted(STORE_JOBS.items(), key=lambda item: -item[1])) + ")")
+    print("Commits per request: " + ", ".join(
+        f"{name} {count / requests:.2f}" for name, count in sorted(COMMITS.items())))
 
 
 def one_at_a_time_by_step(cpu_s: list[float]) -> None:
@@ -215,6 +234,7 @@ async def main(arguments: argparse.Namespace) -> None:
             detector.detect = thread_timed(detector.detect)
             detector.detect_batch = thread_timed(detector.detect_batch)
             counting_store_jobs(pipeline)
+            counting_commits(pipeline)
         else:
             instrument(pipeline)
 
