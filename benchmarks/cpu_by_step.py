@@ -17,7 +17,8 @@ Prompts: the concurrency benchmark's (131 words, other names and numbers every t
 ``--in-flight N``: N requests at a time instead (as a loaded worker has them; the store work of
 many requests meets in the store threads, ``DOUANE_STORE_THREADS``). Steps can no longer be
 told apart by process time then: prints the process's CPU per request, user and kernel, the
-detection thread's own part (``time.thread_time`` inside it) and context switches per request.
+detection thread's own part (``time.thread_time`` inside it), context switches, the jobs handed to
+the store threads and the vault's and key store's commits per request.
 """
 
 from __future__ import annotations
@@ -122,6 +123,20 @@ def counting_store_jobs(pipeline: Any) -> None:
     pipeline._off_loop = counted
 
 
+def grouped_commits(pipeline: Any) -> dict[str, int]:
+    """The vault's and the key store's commits so far (each an fsync), where they are grouped
+    (``GroupedWrites.commits``); before that, each write committed alone. Not counted with a
+    SQLite trace callback: one on a connection shared by threads can deadlock (the callback
+    waits for the GIL while holding the connection's mutex)."""
+    vault = getattr(pipeline.placeholders, "vault", None)
+    found = {}
+    for name, store in (("vault", vault), ("key store", getattr(vault, "keys", None))):
+        writes = getattr(store, "_writes", None)
+        if writes is not None:
+            found[name] = int(writes.commits)
+    return found
+
+
 def thread_timed(function: Callable[..., Any]) -> Callable[..., Any]:
     """CPU of the calling thread only: exact while other threads run at the same time."""
     @functools.wraps(function)
@@ -135,7 +150,7 @@ def thread_timed(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 async def many_in_flight(one: Callable[[int], Awaitable[float]], requests: int,
-                         in_flight: int) -> None:
+                         in_flight: int, pipeline: Any) -> None:
     """``requests`` requests, ``in_flight`` at a time; prints CPU and switches per request."""
     import resource
 
@@ -147,6 +162,7 @@ async def many_in_flight(one: Callable[[int], Awaitable[float]], requests: int,
 
     DETECTION_THREAD_CPU[0] = 0.0
     STORE_JOBS.clear()
+    commits = grouped_commits(pipeline)
     before, usage = os.times(), resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     await asyncio.gather(*(held(n) for n in range(requests)))
@@ -172,6 +188,9 @@ async def many_in_flight(one: Callable[[int], Awaitable[float]], requests: int,
           f"{sum(STORE_JOBS.values()) / requests:.1f} ("
           + ", ".join(f"{name} {count / requests:.1f}" for name, count in
                       sorted(STORE_JOBS.items(), key=lambda item: -item[1])) + ")")
+    print("Grouped commits per request: " + (", ".join(
+        f"{name} {(count - commits[name]) / requests:.2f}"
+        for name, count in sorted(grouped_commits(pipeline).items())) or "not grouped"))
 
 
 def one_at_a_time_by_step(cpu_s: list[float]) -> None:
@@ -235,7 +254,7 @@ async def main(arguments: argparse.Namespace) -> None:
             await one(-1 - number)
         CPU.clear()
         if arguments.in_flight:
-            await many_in_flight(one, arguments.requests, arguments.in_flight)
+            await many_in_flight(one, arguments.requests, arguments.in_flight, pipeline)
         else:
             one_at_a_time_by_step([await one(n) for n in range(arguments.requests)])
         gateway: Any = pipeline.provider  # the ProviderGateway build_pipeline made

@@ -227,14 +227,21 @@ class Pipeline:
         # budget alerts this process knows to be in the log: (budget, month, status)
         self._budget_alerts: set[tuple[str, str, str]] = set()
 
-    async def _append(self, event: AuditEvent) -> AppendResult:
+    async def _append(self, event: AuditEvent,
+                      before: Callable[[], None] | None = None) -> AppendResult:
         """Append off the event loop: the store's commit waits for the disk, and appends made
-        by many requests at the same moment share one commit (group commit) this way."""
+        by many requests at the same moment share one commit (group commit) this way.
+        ``before``: store work that must be done first, done in the same store job."""
         started = time.perf_counter()
         with tracing.span("douane.audit.append"):
             tracing.note(audit_kind=event.kind)
             try:
-                appended = await self._off_loop(self.audit.append, event)
+                if before is None:
+                    appended = await self._off_loop(self.audit.append, event)
+                else:
+                    appended, spent_before = await self._off_loop(
+                        self._append_after, before, event)
+                    started += spent_before
             except AUDIT_UNAVAILABLE:
                 self.audit_writable = False
                 metrics.AUDIT_APPEND_FAILURES.inc()
@@ -252,17 +259,29 @@ class Pipeline:
         metrics.record_decision(stage, tenant, decision, list(reasons),
                                 self.policy.policy.tenant_ids)
 
-    async def _append_holding(self, event: AuditEvent) -> AppendResult:
+    def _append_after(self, before: Callable[[], None],
+                      event: AuditEvent) -> tuple[AppendResult, float]:
+        """``before()``, then the append (in a store thread); with the seconds ``before``
+        took, which are not the append's."""
+        started = time.perf_counter()
+        before()
+        spent_before = time.perf_counter() - started
+        return self.audit.append(event), spent_before
+
+    async def _append_holding(self, event: AuditEvent,
+                              before: Callable[[], None] | None = None) -> AppendResult:
         """Append a record of the forward stage's outcome (answered, failed). While the audit
         store cannot write, the outcome (an answer already received) is held here and the
         append tried again; its message stays in flight, so the worker's window bounds how many
         are held. Going back to the start of the stage instead would find the request
-        forwarded but not answered, and discard the answer as delivery-uncertain."""
+        forwarded but not answered, and discard the answer as delivery-uncertain.
+        ``before`` is done once, before the first attempt, in the same store job."""
         attempt = 0
         while True:
             try:
-                return await self._append(event)
+                return await self._append(event, before)
             except AUDIT_UNAVAILABLE as error:
+                before = None  # done: the append alone is tried again
                 attempt += 1
                 delay = min(30.0, self.audit_retry_delay_s * 2 ** min(attempt, 6))
                 log.error("audit store unavailable; holding the answer until it is recorded",
@@ -342,27 +361,20 @@ class Pipeline:
         tracing.note(tenant=tracing.declared(request.tenant, self.policy.policy.tenant_ids))
         policy = self.policy
         # Detection (its own process) and the reads the decision needs besides the findings
-        # (store threads) run at the same time: one after the other, a request waited for
-        # each read's thread hop on top of its detection.
+        # (one store job) run at the same time: one after the other, a request waited for
+        # the reads' thread hop on top of its detection.
         detecting = asyncio.ensure_future(self._detect_prompt(request))
         try:
-            owner, conversation, spend = await _all_of(
-                self._id_owner(request.id, source),
-                # a conversation's turns are not judged at once: the worker runs them one
-                # after the other (streams.app conversation_key), so this read sees the
-                # previous turn's save
-                self._off_loop(self.placeholders.load, request.tenant,
-                               request.conversation_key)
-                if self.placeholders is not None else _nothing(),
-                # the month's spend so far, from the ledger, for a tenant that has budgets in
-                # the set in force or in the shadow set
-                self._month_spend(request.tenant)
-                if request.tenant in policy.budgets
-                or (self.shadow is not None and request.tenant in self.shadow.budgets)
-                else _nothing())
+            # the month's spend so far, from the ledger, for a tenant that has budgets in
+            # the set in force or in the shadow set
+            spend_at = (self.clock() if request.tenant in policy.budgets
+                        or (self.shadow is not None and request.tenant in self.shadow.budgets)
+                        else None)
+            reads = await self._off_loop(self._reads_before_decision, request, source, spend_at)
         except BaseException:
             detecting.cancel()
             raise
+        owner, conversation, spend = reads.owner, reads.conversation, reads.spend
         # One id, one decision: a producer duplicate is ignored even when it would be decided
         # differently (other content, or the detector failing this time).
         if owner is not None:
@@ -431,10 +443,20 @@ class Pipeline:
             tracing.note(entities=len(detection.findings), outcome="ok")
         return detection
 
-    async def _month_spend(self, tenant: str) -> MonthSpend:
-        now = self.clock()
-        amounts = await self._off_loop(self.audit.month_spend, tenant, month_of(now))
-        return MonthSpend.at(tenant, now, amounts)
+    def _reads_before_decision(self, request: GovernedRequest, source: Source,
+                               spend_at: datetime | None) -> _AdmitReads:
+        """What the admit stage reads before it decides, in one store job (each job is a
+        wake-up of a store thread and of the event loop): the id's earlier owner, the
+        conversation's placeholders and, at ``spend_at``, the month's spend."""
+        owner = _id_owner_in(self.audit.records_for_request(request.id), source)
+        # a conversation's turns are not judged at once: the worker runs them one after the
+        # other (streams.app conversation_key), so this read sees the previous turn's save
+        conversation = (self.placeholders.load(request.tenant, request.conversation_key)
+                        if self.placeholders is not None else None)
+        spend = (MonthSpend.at(request.tenant, spend_at,
+                               self.audit.month_spend(request.tenant, month_of(spend_at)))
+                 if spend_at is not None else None)
+        return _AdmitReads(owner, conversation, spend)
 
     async def _alert_budgets(self, states: Sequence[BudgetState], policy: LoadedPolicy) -> None:
         """Record a budget that reached its warning threshold or was exhausted, once per
@@ -482,10 +504,8 @@ class Pipeline:
     async def _id_owner(self, request_id: str, source: Source) -> StoredRecord | None:
         """The record of an earlier message that used this request id (decided or rejected),
         if that message is not this one (a redelivery after a crash is the same message)."""
-        records = await self._off_loop(self.audit.records_for_request, request_id)
-        first = next((r for r in records
-                      if r.kind in ("admitted", "blocked", "rejected")), None)
-        return first if first is not None and not _same_source(first, source) else None
+        return _id_owner_in(await self._off_loop(self.audit.records_for_request, request_id),
+                            source)
 
     async def _duplicate_id(self, request_id: str, tenant: str | None, raw: bytes,
                             source: Source, owner: StoredRecord) -> list[Outgoing]:
@@ -596,13 +616,13 @@ class Pipeline:
         # stage decided and signed leaves: checked before anything else, so a forged message
         # can neither reach a provider nor disturb the real request
         problem = version_problem(value)
-        admission: dict[str, Any] | None = None
-        records: list[StoredRecord] = []
+        reads = _ForwardReads(None, [], None)
         if problem is None:
-            # the request's records come along in the same thread hop (one wait, not two);
-            # they are used only once the admission is found to match
-            admission, records = await self._off_loop(self._admission_and_records, value)
-            problem = admission_problem(value, admission)
+            # the request's records and its conversation's placeholders come along in the same
+            # store job (one wait, not three); read only once the admission is found to match
+            reads = await self._off_loop(self._forward_reads, value)
+            problem = reads.problem
+        admission, records = reads.admission, reads.records
         parsed = ForwardMessage.parse(value, self.forward_schema) if problem is None else problem
         if isinstance(parsed, Reason):
             return await self._refuse_forward(value, source, parsed)
@@ -638,8 +658,8 @@ class Pipeline:
         # the tenant and conversation are those the signed admission names (checked above),
         # and only the placeholders it lists are put back
         restore, restored_values = (
-            await self._restorer(tenant, message.conversation,
-                                 admission["details"].get("restorable_placeholders") or ())
+            self._restorer(reads.placeholders,
+                           admission["details"].get("restorable_placeholders") or ())
             if resolution.restore_answers else (self.answer_hook, ()))
         guard = StreamedAnswerGuard(self.detection.detect, resolution.entities, tenant,
                                     self._token_source(request_id), restore, request_id)
@@ -711,24 +731,24 @@ class Pipeline:
             redacted_entities=dict(message.redacted_entities), usage=client_usage(spending),
             **common,
         )
-        # kept before the record that says it exists: a redelivery that finds ``answered``
-        # publishes this copy again
-        await self._keep_response(tenant, request_id, answered.value, restored_values,
-                                  resolution.retention_s["encrypted_payloads"])
-        await self._append_holding(event)
+        # kept before the record that says it exists, in the same store job: a redelivery
+        # that finds ``answered`` publishes this copy again
+        await self._append_holding(event, before=functools.partial(
+            self._keep_response, tenant, request_id, answered.value, restored_values,
+            resolution.retention_s["encrypted_payloads"]))
         log.info("answered", request_id=request_id, provider=provider.id)
         self._count("forward", tenant, "answered")
         tracing.note(decision="answered")
         return [answered]
 
-    async def _keep_response(self, tenant: str, request_id: str, value: bytes,
-                             restored_values: Collection[str], retention_s: float) -> None:
+    def _keep_response(self, tenant: str, request_id: str, value: bytes,
+                       restored_values: Collection[str], retention_s: float) -> None:
+        """Keep the response for a redelivery (in a store thread)."""
         if self.responses is None:
             return
         try:
-            await self._off_loop(functools.partial(
-                self.responses.keep_response, tenant, request_id, value,
-                values=restored_values, retention_s=int(retention_s)))
+            self.responses.keep_response(tenant, request_id, value, values=restored_values,
+                                         retention_s=int(retention_s))
         except Exception as error:  # the answer still goes out; only its second chance is lost
             log.error("the response could not be kept for a redelivery", request_id=request_id,
                       error_type=type(error).__name__)
@@ -803,13 +823,24 @@ class Pipeline:
                         request_id=request_id, error_type=type(error).__name__)
             return False
 
-    def _admission_and_records(self, message: Any,
-                               ) -> tuple[dict[str, Any] | None, list[StoredRecord]]:
-        """The request's signed admission (``_signed_admission``) and all its records."""
+    def _forward_reads(self, message: Any) -> _ForwardReads:
+        """What the forward stage reads before it calls a provider, in one store job: the
+        request's signed admission (``_signed_admission``), and once the message is found to
+        match it, all the request's records and, for a request not yet forwarded whose
+        admission lists placeholders to put back, its conversation's placeholders (the tenant
+        and conversation the admission names: the match checks them)."""
         admission = self._signed_admission(message)
-        if admission is None:
-            return None, []
-        return admission, self.audit.records_for_request(str(message["id"]))
+        problem = admission_problem(message, admission)
+        if admission is None or problem is not None:
+            return _ForwardReads(admission, [], None, problem)
+        records = self.audit.records_for_request(str(message["id"]))
+        stored = None
+        if (self.restore_answers and self.placeholders is not None
+                and admission["details"].get("restorable_placeholders")
+                and not {r.kind for r in records} & {"forwarded", "answered", "failed"}):
+            stored = self.placeholders.load(str(message["tenant"]),
+                                            str(message["conversation"]))
+        return _ForwardReads(admission, records, stored)
 
     def _signed_admission(self, message: Any) -> dict[str, Any] | None:
         """The payload of the request's own 'admitted' record, if it is validly signed."""
@@ -846,16 +877,15 @@ class Pipeline:
                          reasons=[problem.for_client()], audit_record_id=record_id,
                          policy_hash=self.policy.digest)]
 
-    async def _restorer(self, tenant: str, conversation: str, restorable: Collection[str],
-                        ) -> tuple[Callable[[str], str], Collection[str]]:
+    def _restorer(self, stored: PlaceholderMap | None, restorable: Collection[str],
+                  ) -> tuple[Callable[[str], str], Collection[str]]:
         """Puts the conversation's values back into the answer, when the deployment allows:
         only those behind ``restorable``, the placeholders written in place of this request's
-        own values (never one the sender typed, never one of an earlier turn alone). Returns
-        the hook and the values it may put back."""
-        if not self.restore_answers or self.placeholders is None or not restorable:
+        own values (never one the sender typed, never one of an earlier turn alone), out of
+        ``stored``, the conversation's placeholders (``_forward_reads``). Returns the hook and
+        the values it may put back."""
+        if not self.restore_answers or stored is None or not restorable:
             return self.answer_hook, ()
-        # the vault is SQLite: read in the store threads, never on the event loop
-        stored = await self._off_loop(self.placeholders.load, tenant, conversation)
         mapping = stored.limited_to(restorable)
         if not mapping.values:
             return self.answer_hook, ()
@@ -999,6 +1029,32 @@ async def _all_of(*steps: Awaitable[Any]) -> tuple[Any, ...]:
         if isinstance(result, BaseException):
             raise result
     return tuple(results)
+
+
+@dataclass(frozen=True)
+class _AdmitReads:
+    """What the admit stage reads before its decision (``Pipeline._reads_before_decision``)."""
+
+    owner: StoredRecord | None  # the record of an earlier message that used the id
+    conversation: PlaceholderMap | None  # the conversation's placeholders (a vault: not None)
+    spend: MonthSpend | None  # the month's spend, for a tenant with budgets
+
+
+@dataclass(frozen=True)
+class _ForwardReads:
+    """What the forward stage reads before the provider call (``Pipeline._forward_reads``)."""
+
+    admission: dict[str, Any] | None  # the payload of the signed ``admitted`` record
+    records: list[StoredRecord]  # all the request's records (empty while not admitted)
+    placeholders: PlaceholderMap | None  # the conversation's, when some may be put back
+    problem: Reason | None = None  # why the message does not match its admission
+
+
+def _id_owner_in(records: Sequence[StoredRecord], source: Source) -> StoredRecord | None:
+    """Of a request id's records, the first decision or rejection, if it is not of ``source``
+    (a redelivery after a crash is the same message)."""
+    first = next((r for r in records if r.kind in ("admitted", "blocked", "rejected")), None)
+    return first if first is not None and not _same_source(first, source) else None
 
 
 def _same_source(record: StoredRecord, source: Source) -> bool:

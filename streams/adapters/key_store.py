@@ -19,6 +19,7 @@ once are safe, and each key is counted as destroyed by exactly one of them.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import threading
@@ -31,6 +32,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from streams.adapters.grouped_writes import GroupedWrites
 from streams.adapters.kek_store import KekStore, KekStoreError
 from streams.adapters.sqlite_files import open_wal_database
 from streams.core.fingerprint import subject_fingerprint, subject_fingerprints
@@ -116,6 +118,9 @@ class KeyStore:
         self._tenant_keys: dict[str, bytes] = {}
         self._db = open_wal_database(path, busy_timeout_s)
         self._db.execute("PRAGMA secure_delete=ON")
+        # the data keys created by requests in flight at once: one commit for all of them
+        self._writes = GroupedWrites(self._db, self._lock)
+        self._reads = open_wal_database(path, busy_timeout_s)
         with self._transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
@@ -150,6 +155,7 @@ class KeyStore:
             self._db.execute("COMMIT")
 
     def close(self) -> None:
+        self._reads.close()
         self._db.close()
 
     # ------------------------------------------------------------------ fingerprints
@@ -190,34 +196,60 @@ class KeyStore:
 
     def data_keys(self, tenant: str, subjects: Iterable[str],
                   retention_s: int) -> tuple[dict[str, DataKey], KeyPeriod]:
-        """The keys for values about each subject stored now (created on first use), in one
-        transaction: a request naming five people costs one durable commit, not five."""
+        """The keys for values about each subject stored now (created on first use). Those
+        that exist are read without a write transaction; the missing ones are created in one,
+        shared with the other threads' (``GroupedWrites``): a request naming five people costs
+        at most one durable commit, and requests in flight at once share it."""
         period = period_for(self.clock(), retention_s)
-        keys: dict[str, DataKey] = {}
         if period.expired(self.clock()):
             raise KeyStoreError(f"period {period.period_id} has already ended")
-        with self._transaction() as db:
-            for subject in dict.fromkeys(subjects):
-                row = db.execute("SELECT key_id, nonce, wrapped FROM data_keys WHERE tenant = ?"
-                                 " AND subject = ? AND period_id = ?",
-                                 (tenant, subject, period.period_id)).fetchone()
-                if row is not None:
-                    key_id = str(row[0])
-                    key = self._unwrap_row(key_id, period.period_id, row[1], row[2])
-                    if key is None:
-                        raise KeyStoreError(f"the KEK of period {period.period_id} is missing "
-                                            f"from {self.keks.describe()} while the period "
-                                            "is current: KEK store lost or not the right one")
-                    keys[subject] = DataKey(key_id, key)
-                    continue
-                key_id = uuid.uuid4().hex
-                key = AESGCM.generate_key(bit_length=256)
-                nonce, wrapped = self.keks.wrap(period, key_id, key)
-                db.execute("INSERT INTO data_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                           (key_id, tenant, subject, period.period_id, period.expires_at,
-                            self.clock(), nonce, wrapped))
-                keys[subject] = DataKey(key_id, key)
+        wanted = list(dict.fromkeys(subjects))
+        # on a connection of their own, which sees only committed keys (never one a write of
+        # a group in progress has created, which may yet be rolled back) and waits for no
+        # write transaction
+        keys = self._stored_keys(self._reads, tenant, wanted, period)
+        missing = [s for s in wanted if s not in keys]
+        if missing:
+            keys.update(self._writes.run(
+                functools.partial(self._create_keys, tenant=tenant, subjects=missing,
+                                  period=period)))
         return keys, period
+
+    def _stored_keys(self, db: sqlite3.Connection, tenant: str, subjects: Sequence[str],
+                     period: KeyPeriod) -> dict[str, DataKey]:
+        """The keys of ``subjects`` for ``period`` that exist."""
+        keys: dict[str, DataKey] = {}
+        for subject in subjects:
+            row = db.execute("SELECT key_id, nonce, wrapped FROM data_keys WHERE tenant = ?"
+                             " AND subject = ? AND period_id = ?",
+                             (tenant, subject, period.period_id)).fetchone()
+            if row is None:
+                continue
+            key_id = str(row[0])
+            key = self._unwrap_row(key_id, period.period_id, row[1], row[2])
+            if key is None:
+                raise KeyStoreError(f"the KEK of period {period.period_id} is missing "
+                                    f"from {self.keks.describe()} while the period "
+                                    "is current: KEK store lost or not the right one")
+            keys[subject] = DataKey(key_id, key)
+        return keys
+
+    def _create_keys(self, db: sqlite3.Connection, *, tenant: str, subjects: Sequence[str],
+                     period: KeyPeriod) -> dict[str, DataKey]:
+        """Inside a write transaction: the keys of ``subjects``, created where still missing
+        (another write of the group, or another process, may have created one meanwhile)."""
+        keys = self._stored_keys(db, tenant, subjects, period)
+        for subject in subjects:
+            if subject in keys:
+                continue
+            key_id = uuid.uuid4().hex
+            key = AESGCM.generate_key(bit_length=256)
+            nonce, wrapped = self.keks.wrap(period, key_id, key)
+            db.execute("INSERT INTO data_keys VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (key_id, tenant, subject, period.period_id, period.expires_at,
+                        self.clock(), nonce, wrapped))
+            keys[subject] = DataKey(key_id, key)
+        return keys
 
     def _unwrap_row(self, key_id: str, period_id: str, nonce: bytes,
                     wrapped: bytes) -> bytes | None:

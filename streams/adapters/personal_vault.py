@@ -31,8 +31,10 @@ sightings, and subject access does not list them.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -44,6 +46,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from streams.adapters.grouped_writes import GroupedWrites
 from streams.adapters.key_store import KeyStore
 from streams.adapters.sqlite_files import open_wal_database
 from streams.core.persons import LinkDecision, Sighting
@@ -142,6 +145,8 @@ class PersonalVault:
         self._db.execute(PLACEHOLDER_INDEX)
         for statement in RESPONSE_SCHEMA:
             self._db.execute(statement)
+        # the values and responses kept by requests in flight at once: one commit for all
+        self._writes = GroupedWrites(self._db, self._lock)
 
     def close(self) -> None:
         self._db.close()
@@ -158,7 +163,8 @@ class PersonalVault:
 
     def put_many(self, tenant: str, values: Sequence[NewValue], *, retention_s: int,
                  request_id: str | None = None) -> list[VaultEntry]:
-        """Keep several values of one request: one commit for their keys, one for the values."""
+        """Keep several values of one request: one commit for their keys, one for the values,
+        each shared with the writes of other requests at the same moment (``GroupedWrites``)."""
         subjects = [v.subject or self.keys.fingerprint(tenant, v.value) for v in values]
         data_keys, period = self.keys.data_keys(tenant, subjects, retention_s)
         rows, entries = [], []
@@ -176,11 +182,7 @@ class PersonalVault:
             entries.append(VaultEntry(entry_id, tenant, subject, data_key.key_id, new.kind,
                                       request_id, stored_at, period.expires_at,
                                       hashlib.sha256(ciphertext).hexdigest()))
-        with self._transaction():
-            self._db.executemany(
-                "INSERT OR IGNORE INTO vault_entries (entry_id, tenant, subject, key_id, kind,"
-                " request_id, stored_at, expires_at, nonce, ciphertext, conversation,"
-                " placeholder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self._writes.run(functools.partial(_insert_entries, rows=rows))
         return entries
 
     @contextmanager
@@ -291,16 +293,10 @@ class PersonalVault:
         content_key = _response_key(tenant, request_id, [(k.key_id, k.key) for k in keys], salt)
         ciphertext = AESGCM(content_key).encrypt(nonce, response,
                                                  _response_bound_to(tenant, request_id))
-        with self._transaction():
-            kept = self._db.execute(
-                "INSERT OR IGNORE INTO kept_responses (request_id, tenant, stored_at,"
-                " expires_at, salt, nonce, ciphertext) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (request_id, tenant, self.keys.clock(), period.expires_at, salt, nonce,
-                 ciphertext)).rowcount
-            if kept:
-                self._db.executemany(
-                    "INSERT INTO kept_response_keys (request_id, key_id) VALUES (?, ?)",
-                    [(request_id, k.key_id) for k in keys])
+        self._writes.run(functools.partial(
+            _insert_response, row=(request_id, tenant, self.keys.clock(), period.expires_at,
+                                   salt, nonce, ciphertext),
+            key_ids=[k.key_id for k in keys]))
 
     def kept_response(self, tenant: str, request_id: str) -> bytes | None:
         """The response kept for ``request_id``; None if none is kept (never kept, or pruned
@@ -374,6 +370,24 @@ class PersonalVault:
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM vault_entries").fetchone()[0])
+
+
+def _insert_entries(db: sqlite3.Connection, *, rows: Sequence[tuple[object, ...]]) -> None:
+    db.executemany(
+        "INSERT OR IGNORE INTO vault_entries (entry_id, tenant, subject, key_id, kind,"
+        " request_id, stored_at, expires_at, nonce, ciphertext, conversation,"
+        " placeholder) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def _insert_response(db: sqlite3.Connection, *, row: tuple[object, ...],
+                     key_ids: list[str]) -> None:
+    """The first copy kept for an id stays (and its keys with it)."""
+    kept = db.execute(
+        "INSERT OR IGNORE INTO kept_responses (request_id, tenant, stored_at,"
+        " expires_at, salt, nonce, ciphertext) VALUES (?, ?, ?, ?, ?, ?, ?)", row).rowcount
+    if kept:
+        db.executemany("INSERT INTO kept_response_keys (request_id, key_id) VALUES (?, ?)",
+                       [(row[0], key_id) for key_id in key_ids])
 
 
 _SELECT = ("SELECT entry_id, tenant, subject, key_id, kind, request_id, stored_at, expires_at,"

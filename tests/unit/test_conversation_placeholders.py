@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,44 @@ async def test_the_vault_is_read_and_written_off_the_event_loop(
     assert answer_1["messages"][0]["content"] == f"Reply to: Écris à {NAME}."
     # admit: load, save; forward: load (the restorer), for each turn
     assert used == [("load", False), ("save", False), ("load", False)] * 2
+
+
+class CountingThreads(ThreadPoolExecutor):
+    """The store threads, counting the jobs handed to them."""
+
+    def __init__(self) -> None:
+        super().__init__(4, thread_name_prefix="store")
+        self.jobs = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        self.jobs += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+async def test_each_stage_hands_its_store_work_to_the_threads_in_three_jobs(
+    pipeline: tuple[Pipeline, EchoProvider, Path],
+) -> None:
+    """Each job is a wake-up of a store thread and of the event loop (issue 10): admit reads
+    before deciding in one job, then saves the placeholders while it records the decision;
+    forward reads the admission, the records and the placeholders in one job, records the
+    forward, then keeps the response and records the answer in one."""
+    douane, _, _ = pipeline
+    placeholders = douane.placeholders
+    assert isinstance(placeholders, PlaceholderVault)
+    douane.responses = placeholders.vault  # answers kept for a redelivery, as the worker does
+    counting = CountingThreads()
+    douane._store_threads = counting
+    jobs = []
+    admitted = await douane.admit(request("j-1", f"Écris à {NAME}.", conversation="c"), src(1))
+    jobs.append(counting.jobs)
+    [forward] = [o for o in admitted if o.topic == FORWARD_TOPIC]
+    answered = await douane.forward(forward.value, src(1, topic=FORWARD_TOPIC))
+    jobs.append(counting.jobs - jobs[0])
+    counting.shutdown()
+    assert on(answered, RESPONSES_TOPIC)[0]["messages"][0]["content"] == \
+        f"Reply to: Écris à {NAME}."
+    assert placeholders.vault.kept_response("city-of-lyon", "j-1") is not None
+    assert jobs == [3, 3]
 
 
 # how long a step of the two tests below waits for the other one; reached only when the two

@@ -626,6 +626,25 @@ async def test_a_redelivery_after_the_answer_publishes_it_again_identical(h: Har
     assert h.kinds("req-1") == ["admitted", "forwarded", "answered"]
 
 
+async def test_the_response_is_kept_before_the_record_that_says_it_exists(h: Harness) -> None:
+    """Both in one store job, in this order: a redelivery that finds ``answered`` must find
+    the copy to publish again."""
+    forward = await admitted(h)
+    kept_when_recorded: list[bool] = []
+    append = h.store.append
+
+    def noting_the_kept_copy(event: AuditEvent) -> Any:
+        if event.kind == "answered":
+            kept_when_recorded.append(
+                h.vault.kept_response("city-of-lyon", event.request_id or "") is not None)
+        return append(event)
+
+    h.pipeline.audit.append = noting_the_kept_copy  # type: ignore[method-assign]
+    out = await h.pipeline.forward(forward.value, fsrc())
+    assert kept_when_recorded == [True]
+    assert h.vault.kept_response("city-of-lyon", "req-1") == out[0].value
+
+
 class TopicSeen:
     """The worker's look at the response topics, as a table: what was published, or an error."""
 
