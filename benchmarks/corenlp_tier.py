@@ -42,6 +42,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Sequence
@@ -184,15 +185,20 @@ class CrfProcess:
 
     def __init__(self, main_jar: Path, classes: Path, classifier: Path, heap: str) -> None:
         started = time.perf_counter()
+        self._errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in __exit__
         self._process = subprocess.Popen(
             ["java", f"-Xmx{heap}", "-XX:+UseSerialGC", "-cp", f"{main_jar}:{classes}",
              "CrfNer", str(classifier)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._errors,
             text=True, encoding="utf-8")
         ready = self._stdout.readline()
         if ready.strip() != "ready":
-            raise SystemExit(f"corenlp_tier: CrfNer did not start on {classifier} "
-                             f"(exit {self._process.poll()})")
+            self._process.kill()
+            self._errors.seek(0)
+            lines = self._errors.read().decode(errors="replace").strip().splitlines()
+            cause = [line for line in lines if not line.startswith("\tat ")][-2:]
+            raise SystemExit(f"corenlp_tier: CrfNer did not start on {classifier} with "
+                             f"-Xmx{heap}: " + " / ".join(cause))
         self.startup_s = time.perf_counter() - started
         self.startup_cpu_s = self.cpu_s()
         self.cpu_total_s = 0.0
@@ -240,6 +246,7 @@ class CrfProcess:
         assert self._process.stdin is not None
         self._process.stdin.close()
         self._process.wait(timeout=30)
+        self._errors.close()
 
 
 # ----------------------------------------------------------------------------- scoring
@@ -295,11 +302,17 @@ def _corpus_tables(corpus: Corpus, labelled: list[LabelledPrompt], free: list[La
 
     rows: list[tuple[str, Detect]] = [("crf", crf_alone)]
     if douane is not None:
-        own = _run(douane, [*labelled, *free])
-        unsure, read, total, cpu, wall = _where_unsure(crf, [*labelled, *free], own)
+        cpu_before, wall_before = time.thread_time(), time.perf_counter()
+        own = _run(douane, labelled)
+        cpu, wall = time.thread_time() - cpu_before, time.perf_counter() - wall_before
+        print(f"douane's detection (this thread, language detected): "
+              f"{_speed(cpu, wall, len(labelled), pipe=False)}")
+        own.update(_run(douane, free))
+        unsure, read, total, cpu, wall = _where_unsure(crf, labelled, own)
         print(f"CRF on the unsure sentences only (a capitalised word, not the first, that no "
-              f"douane finding covers), entity-free prompts included: {read} of {total} "
-              f"sentences ({read / total:.0%}); {_speed(cpu, wall, len(labelled) + len(free))}")
+              f"douane finding covers): {read} of {total} sentences ({read / total:.0%}); "
+              f"{_speed(cpu, wall, len(labelled))}")
+        unsure.update(_where_unsure(crf, free, own)[0])
 
         def first(batch: list[LabelledPrompt]) -> list[list[Finding]]:
             return [own[p.text] for p in batch]
@@ -323,10 +336,10 @@ def _corpus_tables(corpus: Corpus, labelled: list[LabelledPrompt], free: list[La
         print(f"{name:9} " + _over_redaction(detect, free, 0.5).split("\n")[0].strip())
 
 
-def _speed(cpu: float, wall: float, prompts: int) -> str:
+def _speed(cpu: float, wall: float, prompts: int, pipe: bool = True) -> str:
     return (f"{1000 * cpu / prompts:.2f} ms CPU per prompt "
             f"({prompts / cpu if cpu else float('inf'):.0f} prompts per CPU-second), "
-            f"{prompts / wall:.0f} prompts/s wall on one pipe")
+            f"{prompts / wall:.0f} prompts/s wall" + (" on one pipe" if pipe else ""))
 
 
 def _run(detect: Detect, prompts: list[LabelledPrompt]) -> dict[str, list[Finding]]:
