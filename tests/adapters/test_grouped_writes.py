@@ -6,6 +6,7 @@ behind it (``waiting()``), so what goes into which commit never depends on timin
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from streams.adapters.kek_store import FileKekStore
 from streams.adapters.key_store import KeyStore
 from streams.adapters.personal_vault import NewValue, PersonalVault
 from streams.adapters.sqlite_files import open_wal_database
+from streams.core.key_periods import period_for
 
 WRITERS = 8
 HOUR = 3_600
@@ -228,9 +230,14 @@ def test_the_keys_of_many_requests_share_one_commit_and_existing_keys_need_none(
         vault: PersonalVault) -> None:
     keys = vault.keys
     commits = Commits(keys.path)
-    calls = [(lambda n=n: keys.data_key("city-of-lyon", f"subject-{n}", HOUR))
-             for n in range(WRITERS)]
-    created = queued_behind(keys._writes, calls)
+    period = period_for(keys.clock(), HOUR)
+    # what data_keys does for the keys its read (under the connection's lock, so it waits for
+    # a group in progress instead of queueing behind it) did not find
+    calls = [(lambda n=n: keys._writes.run(functools.partial(
+        keys._create_keys, tenant="city-of-lyon", subjects=[f"subject-{n}"], period=period)))
+        for n in range(WRITERS)]
+    created = [found[f"subject-{n}"] for n, found in enumerate(queued_behind(keys._writes,
+                                                                             calls))]
     assert commits.count == 1
     assert len({k.key_id for k in created}) == WRITERS
     again = [keys.data_key("city-of-lyon", f"subject-{n}", HOUR) for n in range(WRITERS)]
