@@ -17,7 +17,9 @@ without names-dataset: ``python -m streams.devtools.names_lexicon --common-words
 
 What is kept: names written in Latin script that rank among the ``MAX_RANK`` most frequent of
 at least one country, with the highest word frequency (Zipf scale) the lowercased name has in
-English, French or Spanish text - "will" or "paris" are words first, "yusuf" is not. Only
+English, French or Spanish text - "will" or "paris" are words first, "yusuf" is not - then its
+frequency in each of the three ("han" is a word in Spanish, not in English). Only the
+frequencies, for the names already packaged: ``--frequencies-only``. Only
 names, never a person: no name is linked to anyone or to a country in the file. names-dataset
 says its v3 lists were extracted from the 2021 dump of 533 million Facebook accounts: see
 docs/detection.md on what that means for a deployment.
@@ -52,9 +54,7 @@ def _load(kind: str) -> dict[str, Any]:
     return names
 
 
-def build(kind: str, max_rank: int) -> list[tuple[str, float]]:
-    from wordfreq import zipf_frequency
-
+def build(kind: str, max_rank: int) -> list[tuple[Any, ...]]:
     kept = []
     for name, facts in _load(kind).items():
         ranks = facts.get("rank") or {}
@@ -62,9 +62,25 @@ def build(kind: str, max_rank: int) -> list[tuple[str, float]]:
             continue
         if not (LATIN_NAME.fullmatch(name) and LATIN_SCRIPT.fullmatch(name)):
             continue
-        word = max(zipf_frequency(name.casefold(), lang) for lang in LANGUAGES)
-        kept.append((name, round(word, 1)))
+        kept.append((name, *frequencies(name)))
     return sorted(kept)
+
+
+def frequencies(name: str) -> tuple[float, ...]:
+    """How common ``name`` is as a word: the highest of English, French and Spanish, then in
+    each of them (Zipf, one decimal)."""
+    from wordfreq import zipf_frequency
+
+    each = [round(zipf_frequency(name.casefold(), lang), 1) for lang in LANGUAGES]
+    return (max(each), *each)
+
+
+def refreshed(file: str) -> list[tuple[Any, ...]]:
+    """The names of a packaged lexicon file with their frequencies computed again (no
+    names-dataset needed)."""
+    with gzip.open(OUTPUT / file, "rt", encoding="utf-8") as lines:
+        names = [line.partition("\t")[0] for line in lines if line.strip()]
+    return sorted((name, *frequencies(name)) for name in names)
 
 
 def common_words(min_zipf: float = COMMON_WORD_MIN_ZIPF) -> list[str]:
@@ -86,8 +102,15 @@ def main() -> None:
     parser.add_argument("--max-rank", type=int, default=MAX_RANK)
     parser.add_argument("--common-words-only", action="store_true",
                         help="rebuild only the list of common words (no names-dataset)")
+    parser.add_argument("--frequencies-only", action="store_true",
+                        help="recompute only the word frequencies of the names already in the "
+                             "packaged lexicon (no names-dataset)")
     args = parser.parse_args()
     OUTPUT.mkdir(parents=True, exist_ok=True)
+    if args.frequencies_only:
+        for file in ("given_names.tsv.gz", "surnames.tsv.gz"):
+            _write(file, refreshed(file))
+        return
     words = common_words()
     with gzip.GzipFile(OUTPUT / "common_words.tsv.gz", "wb", mtime=0) as out:
         out.write("".join(f"{word}\n" for word in words).encode())
@@ -95,11 +118,15 @@ def main() -> None:
     if args.common_words_only:
         return
     for kind, file in (("first", "given_names.tsv.gz"), ("last", "surnames.tsv.gz")):
-        rows = build(kind, args.max_rank)
-        # mtime=0: the same lexicon gives the same bytes
-        with gzip.GzipFile(OUTPUT / file, "wb", mtime=0) as out:
-            out.write("".join(f"{name}\t{word}\n" for name, word in rows).encode())
-        print(f"{file}: {len(rows)} names")
+        _write(file, build(kind, args.max_rank))
+
+
+def _write(file: str, rows: list[tuple[Any, ...]]) -> None:
+    """One name a line: the name, its highest frequency as a word, then in en, fr, es."""
+    # mtime=0: the same lexicon gives the same bytes
+    with gzip.GzipFile(OUTPUT / file, "wb", mtime=0) as out:
+        out.write("".join("\t".join(map(str, row)) + "\n" for row in rows).encode())
+    print(f"{file}: {len(rows)} names")
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ import regex
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from streams.adapters.person_filters import OPENERS
+from streams.adapters.person_filters import TITLES as PERSON_TITLES
 from streams.adapters.recognizers.base import (
     IS_SCORE_ENHANCED_BY_CONTEXT_KEY,
     RECOGNIZER_IDENTIFIER_KEY,
@@ -129,6 +130,24 @@ SIGNATURE_RUN = regex.compile(
     r"|sincères salutations|bien amicalement|amitiés|saludos(?: cordiales)?|atentamente"
     r"|un saludo|gracias)[ \t]*[,.!]?[ \t]*\n[ \t]*)"
     rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{{1,2}}{NAME_WORD}){{0,3}})[ \t]*(?=\n|$)")
+# The lists of minutes that name persons ("Present: Zayyir, Ihtesham, Gronskis, Vitalija",
+# "Présents : FIRAT Oruç, UĞURLU Ruqiyyə, R. Matos"): each item of names is a person, whatever
+# each word is elsewhere ("S. Su", "SADO Daniel")
+ATTENDANCE_LIST = regex.compile(
+    r"(?im:^[ \t]*(?:present|presents|présents?|présentes?|participants?|participantes?"
+    r"|attendees|attending|in attendance|absent|absents?|absentes?|excused|excusée?s?"
+    r"|apologies|asistentes|presentes|ausentes)[ \t\u00a0]*:[ \t\u00a0]*)(?P<items>[^\n]+)")
+LIST_ITEM = regex.compile(r"[^,;]+")
+ITEM_NAME = regex.compile(
+    rf"^[ \u00a0]*(?P<name>(?:\p{{Lu}}\.[ \u00a0]?){{0,2}}{ANY_NAME_WORD}"
+    rf"(?:[ \u00a0]{ANY_NAME_WORD}){{0,3}})[ \u00a0]*(?:\([^()]*\)[ \u00a0]*)?\.?[ \u00a0]*$")
+# Who does what, in minutes: "Action: Andrés to send the draft", "Action : Vi envoie le projet"
+ACTION_RUN = regex.compile(
+    rf"(?i:\bactions?)[ \u00a0]*:[ \u00a0]*(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,2}})"
+    r"[ \u00a0]+(?P<verb>\p{Ll}+)")
+# who cannot be the one named by "Action:"
+NOT_AN_ACTIONEE = frozenset("""all everyone everybody each we they i he she it you tous toutes
+    chacun nous ils elles il elle on je vous todos cada nosotros ellos ellas él""".split())  # noqa: SIM905
 SIGNED_RUNS = (TITLED_RUN, INITIALS_RUN, NAMED_RUN, DISPLAY_NAME_RUN, SIGNATURE_RUN)
 # After a title, the first word is a name even when it is a function word somewhere ("Dr He",
 # "Mr Le", "Prof. Mai"), unless it is one that joins or opens words ("Mr and Mrs Smith").
@@ -161,6 +180,9 @@ COMMON_NAME_VERBS = frozenset("""said says asked asks told tells thanked wants w
 # ... and a name more common as a word ("Dan", "Mai", "Seven", "Price": 5.1-5.2), with the same
 # words around it; "Will", "May", "Long" (5.8-6.5) are words first.
 COMMON_NAME_MAX_WORD_FREQUENCY = 5.3
+# ... and with any verb of a person when it is no more common than this as a word of the
+# text's language ("Díaz proposed", "Han proposed" in English; "Man apportera" in French)
+RARE_HERE_MAX_WORD_FREQUENCY = 4.5
 # a capitalised word with no capitalised word next to it (a run is judged whole by ``_person``)
 LONE_WORD = regex.compile(rf"(?<![\w'’-])(?<!\p{{Lu}}[\p{{L}}\p{{M}}'’-]*[ \u00a0])"
                           rf"{NAME_WORD}(?![\w'’-])(?![ \u00a0]\p{{Lu}})")
@@ -188,7 +210,15 @@ PERSON_VERBS = frozenset("""said says asked asks told tells thanked thanks propo
     escribió escribe propuso propone agradeció agradece pide pidió afirma afirmó traerá enviará
     admitió reconoció recordó
     """.split())  # noqa: SIM905 - a word list reads better as text
+# (and, after "Action:", what a person will do: "Andrés to send", "Vi envoie")
+ACTION_VERBS = PERSON_VERBS | frozenset("""to will shall must should sends circulates prepares
+    drafts checks contacts writes calls follows envoie enverra prépare préparera diffuse
+    diffusera contacte contactera rédige rédigera vérifie vérifiera relance relancera transmet
+    transmettra va doit devra envía enviará prepara preparará contacta contactará redacta
+    debe""".split())  # noqa: SIM905
 PERSON_CUES = frozenset("""cc dear hi hello hey thanks thank ask tell told remind colleague
+    caseworker worker officer adviser advisor counsellor counselor solicitor lawyer interpreter
+    conseiller conseillère assistante avocat avocate interprète abogado abogada
     colleagues neighbour neighbor manager wife husband son daughter brother sister friend mother
     father partner cher chère bonjour salut merci coucou collègue voisin voisine mari épouse
     fils fille frère sœur ami amie querido querida estimado estimada hola gracias colega vecino
@@ -199,7 +229,10 @@ PERSON_CUES = frozenset("""cc dear hi hello hey thanks thank ask tell told remin
 PERSON_CUE_PAIRS = frozenset(("spoke to", "speak to", "talked to", "talk to", "wrote to",
                               "met with", "meeting with", "follow-up with", "behalf of",
                               "dossier de", "courrier de", "courriel de", "parlé à", "écrit à",
-                              "hablé con"))
+                              "hablé con", "dit que", "said that", "says that", "sent by",
+                              "written by", "signed by", "envoyé par", "envoyée par",
+                              "envoyés par", "envoyées par", "écrit par", "signé par",
+                              "enviado por", "enviada por", "firmado por"))
 TWO_WORDS_BEFORE_LONE = regex.compile(r"(?<![\w'’-])([\p{L}'’-]+[ \u00a0]+[\p{L}'’]+)"
                                       r"[ \u00a0]+$")
 # A line that holds only a name and a comma opens a letter ("Aykutalp Seven,")
@@ -207,7 +240,17 @@ SALUTATION_LINE = regex.compile(rf"(?:^|\n)[ \t]*{NAME_WORD}(?:[ \u00a0]{NAME_WO
                                 r"[ \t]*(?:\n|$)")
 WORD_BEFORE_LONE = regex.compile(r"(?<![\w'’-])([\p{L}'’]+)[,]?[ \u00a0]+$")
 WORD_AFTER_LONE = regex.compile(r"[ \u00a0]+([\p{L}'’]+)")
-
+# A verb of a person after an adverb, or a participle after an auxiliary ("Yaroslava later
+# wrote", "X a encore appelé", "X has phoned")
+DONE_AFTER_LONE = regex.compile(
+    r"[ \u00a0]+(?i:(?P<auxiliary>has|had|a|avait|n'a|n’a|ha|había)[ \u00a0]+)?"
+    r"(?i:(?:later|also|then|again|already|never|just|still|then|encore|aussi|déjà|jamais"
+    r"|ensuite|alors|también|ya|luego|nunca|todavía)[ \u00a0]+)?(?P<verb>[\p{L}'’]+)")
+PERSON_PARTICIPLES = frozenset("""called phoned rung written asked said replied emailed sent
+    signed told promised appelé appelée téléphoné téléphonée écrit écrite dit demandé demandée
+    répondu envoyé envoyée signé signée rappelé rappelée promis llamado llamada escrito escrita
+    dicho preguntado preguntada respondido respondida enviado enviada firmado firmada
+    """.split())  # noqa: SIM905
 # a capitalised word after a day or month ("On Monday María will"), without another after it
 DAY_THEN_WORD = regex.compile(
     r"(?<![\w'’-])(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lundi|mardi"
@@ -254,13 +297,28 @@ NOT_A_SURNAME = frozenset(
 
 @lru_cache(maxsize=2)
 def lexicon(kind: str) -> dict[str, float]:
-    """Name -> how common it is as a word (Zipf), from the packaged lexicon."""
+    """Name -> how common it is as a word (Zipf, the highest of English, French and
+    Spanish), from the packaged lexicon."""
+    return _lexicon_columns(kind)[0]
+
+
+@lru_cache(maxsize=8)
+def lexicon_in(kind: str, language: str) -> dict[str, float]:
+    """Name -> how common it is as a word in ``language`` (en, fr or es; any other: the
+    highest of the three): "Han" is a word in Spanish (5.9), not in English (3.9)."""
+    columns = _lexicon_columns(kind)
+    return columns[1 + LANGUAGES.index(language)] if language in LANGUAGES else columns[0]
+
+
+@lru_cache(maxsize=2)
+def _lexicon_columns(kind: str) -> tuple[dict[str, float], ...]:
     data = resources.files("streams.adapters.recognizers") / "data" / f"{kind}.tsv.gz"
-    names: dict[str, float] = {}
+    columns: tuple[dict[str, float], ...] = tuple({} for _ in range(1 + len(LANGUAGES)))
     for line in gzip.decompress(data.read_bytes()).decode("utf-8").splitlines():
-        name, _, frequency = line.partition("\t")
-        names[name] = float(frequency)
-    return names
+        name, *frequencies = line.split("\t")
+        for column, frequency in zip(columns, frequencies, strict=True):
+            column[name] = float(frequency)
+    return columns
 
 
 @lru_cache(maxsize=1)
@@ -294,6 +352,10 @@ class GivenNameRecognizer(LocalRecognizer):
         self.timeout_s = timeout_s
         self.given = lexicon("given_names")
         self.surnames = lexicon("surnames")
+        # how common each name is as a word in this recognizer's language: "Han" alone in
+        # English text, "Man" in French, "Díaz" in English are names, not words
+        self.given_here = lexicon_in("given_names", supported_language)
+        self.surnames_here = lexicon_in("surnames", supported_language)
         function_words()  # loaded now, not during the first request
         common_words()
         super().__init__(supported_entities=["PERSON"], supported_language=supported_language,
@@ -332,6 +394,8 @@ class GivenNameRecognizer(LocalRecognizer):
                     for word in DAY_THEN_WORD.finditer(text, timeout=self.timeout_s))
         spans = {span for run, judge in runs if (span := judge(run)) is not None}
         spans.update(self._unknown_names(text))
+        if ":" in text:
+            spans.update(self._listed_names(text))
         if uncapitalised(text):
             spans.update(self._lower_case_names(text))
         # a name found inside a longer one ("Rashid" alone in "Fatima bin Rashid") is dropped
@@ -389,12 +453,14 @@ class GivenNameRecognizer(LocalRecognizer):
 
     def _lone_span(self, text: str, start: int, end: int) -> tuple[int, int] | None:
         name = text[start:end]
-        if not self._given_name(name) and not self._given_name_parts(name):
+        if not self._given_name(name, self.given_here) and not self._given_name_parts(name):
             # a name common as a word ("Dan", "Mai", "Seven", "Price") only where the words
-            # around it say a person ("Dan will bring", "Mai says")
+            # around it say a person ("Dan will bring", "Mai says"); a name that is a word
+            # only in another language ("Díaz", "Han" in English) with any verb of a person
+            rare_here = self._frequency_here(name) <= RARE_HERE_MAX_WORD_FREQUENCY
             return (start, end) if self._common_name(name) and _said_of_a_person(
-                text, start, end, COMMON_NAME_VERBS) else None
-        if self.given.get(name, 99.0) > LONE_GIVEN_NAME_MAX_WORD_FREQUENCY and (
+                text, start, end, PERSON_VERBS if rare_here else COMMON_NAME_VERBS) else None
+        if self.given_here.get(name, 99.0) > LONE_GIVEN_NAME_MAX_WORD_FREQUENCY and (
                 fold(name) in CALENDAR  # "Sunday would..."
                 or not _said_of_a_person(text, start, end)):
             return None
@@ -409,11 +475,15 @@ class GivenNameRecognizer(LocalRecognizer):
         not a function word, a title, a day, an institution word or a word of everyday prose
         ("Will", "May", "Long")."""
         folded = word.casefold()
-        return min(self.given.get(word, 99.0), self.surnames.get(word, 99.0)) \
-            <= COMMON_NAME_MAX_WORD_FREQUENCY and _pronounceable(word) \
+        return self._frequency_here(word) <= COMMON_NAME_MAX_WORD_FREQUENCY \
+            and _pronounceable(word) \
             and folded not in function_words(self.supported_language) \
             and folded not in TITLES and fold(word) not in CALENDAR \
             and folded not in NOT_A_SURNAME
+
+    def _frequency_here(self, word: str) -> float:
+        """How common a known name is as a word in this language (99 when not a name)."""
+        return min(self.given_here.get(word, 99.0), self.surnames_here.get(word, 99.0))
 
     def _given_name_parts(self, word: str,
                           limit: float = GIVEN_NAME_MAX_WORD_FREQUENCY) -> bool:
@@ -443,6 +513,35 @@ class GivenNameRecognizer(LocalRecognizer):
         return [(start, end) for start, end in spans
                 if _said_of_a_person(text, start, end)
                 or any(s <= start and end <= e for s, e in salutations)]
+
+    def _listed_names(self, text: str) -> list[tuple[int, int]]:
+        """The items of a list of those present ("Present: Zayyir, Ihtesham, S. Su.") that
+        are names, and who an action of the minutes falls to ("Action: Andrés to send")."""
+        spans = []
+        for listed in ATTENDANCE_LIST.finditer(text, timeout=self.timeout_s):
+            for item in LIST_ITEM.finditer(text, listed.start("items"), listed.end("items")):
+                name = ITEM_NAME.match(item.group())
+                if name is None:
+                    continue
+                end = item.start() + name.end("name")
+                # a title before the name stays ("Docteur Takuma Shimizu")
+                words = [w for w in SIGNED_WORD.finditer(text, item.start() + name.start(
+                    "name"), end) if w.group().casefold() not in TITLES
+                    and fold(w.group()) not in PERSON_TITLES]
+                if words and not any(w.group().casefold() in NOT_A_SURNAME
+                                     or fold(w.group()) in CALENDAR
+                                     or not _pronounceable(w.group()) for w in words):
+                    first = item.start() + name.start("name")
+                    # from the initials ("S. Su"), else from the first word after titles
+                    spans.append((first if text[first + 1:first + 2] == "." else
+                                  words[0].start(), end))
+        for action in ACTION_RUN.finditer(text, timeout=self.timeout_s):
+            words = action.group("name").split()
+            if action.group("verb") in ACTION_VERBS and all(
+                    _pronounceable(w) and w.casefold() not in NOT_AN_ACTIONEE
+                    and w.casefold() not in NOT_A_SURNAME for w in words):
+                spans.append(action.span("name"))
+        return spans
 
     def _signed_person(self, run: regex.Match[str]) -> tuple[int, int] | None:
         """The name after a title, initials or "my name is": its words up to the first that
@@ -562,9 +661,12 @@ class GivenNameRecognizer(LocalRecognizer):
         return known <= GIVEN_NAME_MAX_WORD_FREQUENCY and _pronounceable(word) \
             and word not in function_words() and word not in TITLES
 
-    def _given_name(self, word: str) -> bool:
+    def _given_name(self, word: str, given: dict[str, float] | None = None) -> bool:
+        """A known given name no more common as a word than ``GIVEN_NAME_MAX_WORD_FREQUENCY``
+        in English, French and Spanish (or in the one language of ``given``)."""
         folded = word.casefold()
-        return self.given.get(word, 99.0) <= GIVEN_NAME_MAX_WORD_FREQUENCY \
+        return (self.given if given is None else given).get(
+            word, 99.0) <= GIVEN_NAME_MAX_WORD_FREQUENCY \
             and _pronounceable(word) and folded not in function_words() and folded not in TITLES
 
     def _may_follow(self, word: str, after_particle: bool) -> bool:
@@ -583,6 +685,11 @@ def _said_of_a_person(text: str, start: int, end: int,
     Luna", "appelle Nayfa")."""
     after = WORD_AFTER_LONE.match(text, end)
     if after is not None and after.group(1).casefold() in verbs:
+        return True
+    # "Yaroslava later wrote", "Phusilarungrueng a encore appelé", "Ana has phoned"
+    done = DONE_AFTER_LONE.match(text, end)
+    if done is not None and (done.group("verb").casefold() in verbs or (
+            done.group("auxiliary") and done.group("verb").casefold() in PERSON_PARTICIPLES)):
         return True
     before = WORD_BEFORE_LONE.search(text, max(0, start - 30), start)
     if before is not None and before.group(1).casefold() in PERSON_CUES:
