@@ -225,11 +225,24 @@ PERSON_CUES = frozenset("""cc dear hi hello hey thanks thank ask tell told remin
     vecina esposo esposa hijo hija hermano hermana amigo amiga call called ring rang phone
     phoned email emailed contact contacted appelle appelez appeler appelé contacte contactez
     contacter llama llame llamar contacta contactar""".split())  # noqa: SIM905
+# The words that introduce a person in a text without capitals (not a greeting: "hi all")
+LOWER_CASE_CUES = frozenset("""ask asked tell told remind call called ring rang phone phoned
+    email emailed contact contacted cc appelle appelez appeler appelé contacte contactez
+    contacter llama llame llamar contacta contactar""".split())  # noqa: SIM905
+# the words that do not go on a name in a text without capitals, though a verb follows them
+NOT_IN_A_NAME = frozenset("""today yesterday tomorrow tonight now later again really still
+    aujourd'hui hier demain maintenant encore vraiment toujours hoy ayer mañana ahora todavía
+    """.split())  # noqa: SIM905
+COPULAS = frozenset(("is", "was", "est", "était", "es", "está", "estaba"))
+# the start of a line, or of one after a word that links what was said before
+LINE_OPENING = regex.compile(r"(?:^|\n)[ \t\-–•*]*(?:(?:so|anyway|and|but|then|also|ok|okay"
+                             r"|donc|alors|bref|et|mais|sinon|entonces|pues|pero|y)[ ,]+)?$")
 # Two words that introduce a person ("When I spoke to Julia", "le dossier de Nathan")
 PERSON_CUE_PAIRS = frozenset(("spoke to", "speak to", "talked to", "talk to", "wrote to",
                               "met with", "meeting with", "follow-up with", "behalf of",
                               "dossier de", "courrier de", "courriel de", "parlé à", "écrit à",
-                              "hablé con", "dit que", "said that", "says that", "sent by",
+                              "hablé con", "dit à", "demandé à", "dit que", "said that",
+                              "says that", "sent by",
                               "written by", "signed by", "envoyé par", "envoyée par",
                               "envoyés par", "envoyées par", "écrit par", "signé par",
                               "enviado por", "enviada por", "firmado por"))
@@ -610,6 +623,9 @@ class GivenNameRecognizer(LocalRecognizer):
         any word after a title, then the known names that follow it."""
         words = list(LOWER_WORD.finditer(text, timeout=self.timeout_s))
         spans: list[tuple[int, int]] = []
+        # names found only by the words around them, then wherever the text writes them
+        said = {words[i].group() for i in range(len(words))
+                if self._said_in_lower_case(text, words, i)}
         i = 0
         while i < len(words):
             word = words[i].group()
@@ -619,7 +635,7 @@ class GivenNameRecognizer(LocalRecognizer):
                     and self._given_name(name)) and not self._given_name_parts(
                     word, LOWER_CASE_GIVEN_NAME_MAX_WORD_FREQUENCY) and not (
                     titled and _pronounceable(word) and word not in function_words()) \
-                    and not unknown_word(word):
+                    and not unknown_word(word) and word not in said:
                 i += 1
                 continue
             last = i
@@ -634,6 +650,30 @@ class GivenNameRecognizer(LocalRecognizer):
             spans.append((words[i].start(), words[last].end()))
             i = last + 1
         return spans
+
+    def _said_in_lower_case(self, text: str, words: list[regex.Match[str]], i: int) -> bool:
+        """A word of a text without capitals that the words around it make a name: after a
+        word that introduces a person ("i told hsiu-lan", "appelle peter", "dit à peck"), a
+        known name or a word of parts no dictionary joins; or, any word, as the subject of a
+        verb only a person does at the start of a line ("casandra said", "so casandra
+        wants")."""
+        word = words[i].group()
+        if len(word) < UNKNOWN_WORD_MIN_LETTERS or word in function_words() \
+                or word in PERSON_CUES or word in PERSON_VERBS or fold(word) in CALENDAR \
+                or word in TITLES or not _pronounceable(word) or "'" in word or "’" in word:
+            return False  # (nor "j'ai", "qu'il": elided function words)
+        before = text[max(0, words[i].start() - 30):words[i].start()]
+        cue = WORD_BEFORE_LONE.search(before)
+        pair = TWO_WORDS_BEFORE_LONE.search(before)
+        if (cue is not None and cue.group(1) in LOWER_CASE_CUES) or (
+                pair is not None and " ".join(pair.group(1).split()) in PERSON_CUE_PAIRS):
+            name = word[:1].upper() + word[1:]
+            return self._known_name_word(word) or (
+                name in self.given or name in self.surnames) or (
+                "-" in word and not any(part in function_words() for part in word.split("-")))
+        after = WORD_AFTER_LONE.match(text, words[i].end())
+        return after is not None and after.group(1) in COMMON_NAME_VERBS and bool(
+            LINE_OPENING.search(before))
 
     def _next_in_name(self, text: str, words: list[regex.Match[str]], last: int) -> bool:
         """Whether the word after ``words[last]`` goes on the name: a known name word or an
@@ -651,9 +691,14 @@ class GivenNameRecognizer(LocalRecognizer):
         if name_word(word):
             return True
         capitalised = word[:1].upper() + word[1:]
-        return capitalised in self.given and word not in function_words() \
-            and word not in PERSON_VERBS and beside(last + 1) \
-            and name_word(words[last + 2].group())  # "lahiah said valdés": not "said"
+        if word in function_words() or word in PERSON_VERBS or word in PERSON_CUES \
+                or word in NOT_IN_A_NAME or fold(word) in CALENDAR or not beside(last + 1):
+            return False
+        following = words[last + 2].group()
+        # "vũ mai lan"; "lahiah said valdés": not "said"; "sarthak doctor said", "bianca guerra
+        # is upset": any word between a name and its verb
+        return (capitalised in self.given and name_word(following)) or (
+            following in PERSON_VERBS or following in COPULAS)
 
     def _known_name_word(self, word: str) -> bool:
         name = word[:1].upper() + word[1:]

@@ -98,7 +98,12 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
               if not person and not lost]
     first_of = {id(members[0]): merged for merged, members in groups}
     out: list[Finding] = []
-    for finding, person in zip(findings, is_person, strict=True):
+    for finding, person, lost in zip(findings, is_person, beaten, strict=True):
+        if lost:
+            # what it holds outside the stronger finding ("L. Coppens" after an IBAN ending
+            # in "L") is still the name
+            out.append(_outside(texts[finding.message_index], finding, findings) or finding)
+            continue
         if not person:
             out.append(finding)
             continue
@@ -133,6 +138,33 @@ def _beaten(finding: Finding, findings: Sequence[Finding]) -> bool:
     return any(o.entity_type not in NER_TYPES and o.score > finding.score
                and o.message_index == finding.message_index and o.start < finding.end
                and finding.start < o.end for o in findings)
+
+
+def _outside(text: str, finding: Finding, findings: Sequence[Finding]) -> Finding | None:
+    """The longest part of a PERSON ``finding`` that no stronger finding of another type
+    overlaps, from its first letter to its last, when it holds a word that can be a name."""
+    stronger = sorted((o.start, o.end) for o in findings
+                      if o.entity_type not in NER_TYPES and o.score > finding.score
+                      and o.message_index == finding.message_index
+                      and o.start < finding.end and finding.start < o.end)
+    pieces, at = [], finding.start
+    for start, end in stronger:
+        pieces.append((at, start))
+        at = max(at, end)
+    pieces.append((at, finding.end))
+    best = None
+    for start, end in pieces:
+        letters = regex.search(r"\p{L}(?:.*\p{L})?", text[start:end] if end > start else "",
+                               flags=regex.DOTALL)
+        if letters is None:
+            continue
+        piece = (start + letters.start(), start + letters.end())
+        if any(_stands_alone(w) or unknown_word(w)
+               for w in NAME_WORD.findall(text, *piece)) and (
+                best is None or piece[1] - piece[0] > best[1] - best[0]):
+            best = piece
+    return None if best is None else Finding(finding.message_index, "PERSON", *best,
+                                             finding.score, finding.recognizer)
 
 
 class _Taken:
@@ -209,17 +241,22 @@ def _widened(text: str, finding: Finding, taken: _Taken) -> Finding:
         end, words = after.end(1), words + 1
         capitals = capitals or after.group(1).isupper()
     if words == 1:  # "Abramchuk, Arkadii" alone between delimiters
+        found = text[start:end]
         if (after := COMMA_AFTER.match(text, end)) and _part_of_name(after.group(1)) \
                 and after.start(1) not in taken and _ends_item(text, after.end(1)) and (
-                _starts_item(text, start) or _known_given_name(after.group(1))):
+                _starts_item(text, start) or _known_given_name(after.group(1)) or (
+                    unknown_word(after.group(1)) and (unknown_word(found)
+                                                      or _rare_surname(found)))):
             # in running text only a known given name after the comma ("a request from
-            # Rastija, Mato (...)")
+            # Rastija, Mato (...)"), or a word no dictionary holds after a surname ("Called
+            # Sabil, Qasid (social worker)")
             end = after.end(1)
         elif (before := COMMA_BEFORE.search(text, max(0, start - 40), start)) \
                 and (_part_of_name(before.group(1)) or before.group(1) in lexicon("surnames")) \
                 and before.start(1) not in taken and _ends_item(text, end) and (
                 _starts_item(text, before.start(1)) or (
-                    unknown_word(before.group(1)) and _known_given_name(text[start:end])
+                    (unknown_word(before.group(1)) or _rare_surname(before.group(1)))
+                    and _known_given_name(text[start:end])
                     and not WORD_BEFORE.search(text, max(0, before.start(1) - 40),
                                                before.start(1)))):
             # between delimiters a known surname even when it is a word ("Partner: Sur,
@@ -227,6 +264,18 @@ def _widened(text: str, finding: Finding, taken: _Taken) -> Finding:
             # not the end of another name ("I made with Chumachenko, Iryna."; not "Mohinur
             # Aminova, Baron")
             start = before.start(1)
+    elif words <= MAX_NAME_WORDS - 1 and (
+            before := COMMA_BEFORE.search(text, max(0, start - 40), start)) \
+            and before.group(1) in lexicon("surnames") and before.start(1) not in taken \
+            and _starts_item(text, before.start(1)) \
+            and before.group(1).casefold() not in function_words("en") \
+            and fold(before.group(1)) not in TITLES and fold(before.group(1)) not in OPENERS \
+            and fold(before.group(1)) not in CALENDAR \
+            and (first := NAME_WORD.match(text, start)) is not None \
+            and first.group() in lexicon("given_names"):
+        # a one-word surname written first, before given names of two words or more, at the
+        # start of an item: "; Le, Bao Yen was present" (a word in French, a name here)
+        start = before.start(1)
     # the particles of a name before it: "da Cunha", "van der Smeede", "VAN HENEGOUWEN"
     while (particle := PARTICLE_BEFORE.search(text, max(0, start - 8), start)) \
             and particle.group(1).casefold() in PARTICLES:
@@ -235,6 +284,11 @@ def _widened(text: str, finding: Finding, taken: _Taken) -> Finding:
         return finding
     return Finding(finding.message_index, "PERSON", start, end, finding.score,
                    finding.recognizer)
+
+
+def _rare_surname(word: str) -> bool:
+    """A surname of the lexicon rare as a word ("Sidhu": 2.4)."""
+    return word in lexicon("surnames") and _rare(word, LONE_GIVEN_NAME_MAX_WORD_FREQUENCY)
 
 
 def _known_given_name(word: str) -> bool:
@@ -263,7 +317,7 @@ def _starts_item(text: str, start: int) -> bool:
 
 def _ends_item(text: str, end: int) -> bool:
     rest = text[end:end + 20].lstrip(" \u00a0\t")
-    return rest == "" or rest[0] in "\n,;()<" or (rest[0] == "." and rest[1:2] in ("", " ", "\n"))
+    return rest == "" or rest[0] in "\n,;:()<" or (rest[0] == "." and rest[1:2] in ("", " ", "\n"))
 
 
 def _part_of_name(word: str) -> bool:
