@@ -524,7 +524,7 @@ class GivenNameRecognizer(LocalRecognizer):
             return []
         salutations = [m.span() for m in SALUTATION_LINE.finditer(text, timeout=self.timeout_s)]
         return [(start, end) for start, end in spans
-                if _said_of_a_person(text, start, end)
+                if _said_of_a_person(text, start, end, done=True)
                 or any(s <= start and end <= e for s, e in salutations)]
 
     def _listed_names(self, text: str) -> list[tuple[int, int]]:
@@ -572,14 +572,20 @@ class GivenNameRecognizer(LocalRecognizer):
             # it is also a word ("Mrs. Salvo", "Me Seven", "María Belmar <...>"); elsewhere a
             # common word ends the name ("Dr Smith Will")
             # (and even when it is a function word of another language: "Mrs. Salvo")
+            # (a form's label too: "Demandeur : Han")
             titled = last is None and run.re in (TITLED_RUN, FRENCH_TITLED_RUN,
-                                                 DISPLAY_NAME_RUN, SIGNATURE_RUN)
+                                                 DISPLAY_NAME_RUN, SIGNATURE_RUN, LABELLED_RUN)
             common = self.given.get(word.group(), self.surnames.get(word.group(), 0.0)) \
                 > GIVEN_NAME_MAX_WORD_FREQUENCY and not titled
+            known = word.group() in self.surnames or word.group() in self.given
+            # a known name that is a function word, alone after a title or alone on the line
+            # that signs a letter: "Docteur Le, votre conseillère", "Cordialement,\nLe"
+            alone = titled and known and start == word.start() and end == word.end() and (
+                run.re is not LABELLED_RUN)
             function = folded in (function_words(self.supported_language) if titled
                                   else function_words()) and not (
-                titled and run.re is not SIGNATURE_RUN and folded not in NOT_AFTER_A_TITLE
-                and (word.group() in self.surnames or word.group() in self.given))
+                titled and run.re not in (SIGNATURE_RUN, LABELLED_RUN)
+                and folded not in NOT_AFTER_A_TITLE and known) and not alone
             if function or not _pronounceable(word.group()) or common:
                 break
             last = word.end()
@@ -725,16 +731,18 @@ class GivenNameRecognizer(LocalRecognizer):
 
 
 def _said_of_a_person(text: str, start: int, end: int,
-                      verbs: frozenset[str] = PERSON_VERBS) -> bool:
+                      verbs: frozenset[str] = PERSON_VERBS, done: bool = False) -> bool:
     """The words around ``text[start:end]`` say it is a person ("Amanda proposed", "cc
     Luna", "appelle Nayfa")."""
     after = WORD_AFTER_LONE.match(text, end)
     if after is not None and after.group(1).casefold() in verbs:
         return True
     # "Yaroslava later wrote", "Phusilarungrueng a encore appelé", "Ana has phoned"
-    done = DONE_AFTER_LONE.match(text, end)
-    if done is not None and (done.group("verb").casefold() in verbs or (
-            done.group("auxiliary") and done.group("verb").casefold() in PERSON_PARTICIPLES)):
+    # (for a word no dictionary holds: "Le Maire a signé" is a title)
+    after_adverb = DONE_AFTER_LONE.match(text, end) if done else None
+    if after_adverb is not None and (after_adverb.group("verb").casefold() in verbs or (
+            after_adverb.group("auxiliary")
+            and after_adverb.group("verb").casefold() in PERSON_PARTICIPLES)):
         return True
     before = WORD_BEFORE_LONE.search(text, max(0, start - 30), start)
     if before is not None and before.group(1).casefold() in PERSON_CUES:

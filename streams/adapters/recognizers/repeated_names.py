@@ -79,6 +79,7 @@ TITLE_WORDS = frozenset(fold(t) for t in (*TITLES, "docteur", "maître", "me", "
                                           "madame", "monsieur"))
 PARTICLE_BEFORE = regex.compile(r"(?<![\w'’-])(\p{L}{1,4})[ \u00a0]$")
 COMMA_BEFORE = regex.compile(r"(\p{Lu}[\p{L}\p{M}'’-]*),[ \u00a0]$")
+WORD_AFTER_VERB = regex.compile(r"[ \u00a0]+([\p{L}'’]+)")
 COMMA_AFTER = regex.compile(r",[ \u00a0](\p{Lu}[\p{L}\p{M}'’-]*)(?![\w'’-])")
 
 
@@ -230,8 +231,8 @@ def _widened(text: str, finding: Finding, taken: _Taken) -> Finding:
     while words < MAX_NAME_WORDS and (before := WORD_BEFORE.search(
             text, max(0, start - 40), start)) and (
                 _part_of_name(before.group(1)) or (
-                    _given_name_as_word(before.group(1)) and not _opens_sentence(
-                        text, before.start(1)))) \
+                    _given_name_as_word(before.group(1)) and (not _opens_sentence(
+                        text, before.start(1)) or _verb_of_a_person_after(text, end)))) \
             and before.start(1) not in taken and not (capitals and before.group(1).isupper()):
         start, words = before.start(1), words + 1
         capitals = capitals or before.group(1).isupper()
@@ -291,6 +292,13 @@ def _rare_surname(word: str) -> bool:
     return word in lexicon("surnames") and _rare(word, LONE_GIVEN_NAME_MAX_WORD_FREQUENCY)
 
 
+def _verb_of_a_person_after(text: str, end: int) -> bool:
+    """A verb only a person does right after ``end`` ("Les Zharko affirme": "Les" is his name,
+    the article would take a plural verb)."""
+    after = WORD_AFTER_VERB.match(text, end)
+    return after is not None and after.group(1).casefold() in PERSON_VERBS
+
+
 def _known_given_name(word: str) -> bool:
     return word in lexicon("given_names") and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY)
 
@@ -307,6 +315,19 @@ def _given_name_as_word(word: str) -> bool:
     return len(word) >= MIN_LETTERS and word[0].isupper() and not word.isupper() \
         and (word in lexicon("given_names") or word in lexicon("surnames")) \
         and word.casefold() in function_words()
+
+
+def _name_common_as_word(word: str) -> bool:
+    """A known name, capitalised, more common as a word than a name standing alone may be
+    ("Seven", "Mai", "Day"), and not a word that cannot be part of a name."""
+    folded = fold(word)
+    return len(word) >= MIN_LETTERS and word[0].isupper() and not word.isupper() \
+        and (word in lexicon("given_names") or word in lexicon("surnames")) \
+        and not _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY) and folded not in TITLES \
+        and folded not in OPENERS and folded not in CALENDAR and folded not in PARTICLES \
+        and word.casefold() not in NOT_A_SURNAME and word.casefold() not in function_words() \
+        and folded not in function_words() and word.casefold() not in PERSON_CUES \
+        and word.casefold() not in PERSON_VERBS
 
 
 def _starts_item(text: str, start: int) -> bool:
@@ -368,8 +389,11 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
             phrases.update(" ".join(part) for part in parts
                            if all(_capitalised(w) for w in part)
                            and any(_stands_alone(w) for w in part))
-        # "Les" of "Les Zharko" is a name again only where a word is not capitalised
-        mid_sentence.update(word for word in found if _given_name_as_word(word))
+        # "Les" of "Les Zharko" is a name again only where a word is not capitalised, and so
+        # is "Seven" of "Permun Seven" ("Visit to Seven on Tuesday")
+        mid_sentence.update(word for word in found if _given_name_as_word(word) or (
+            len(found) >= 2 and _name_common_as_word(word)
+            and any(_stands_alone(other) for other in found if other != word)))
     if not words and not mailed and not mid_sentence and not phrases:
         return []
     forms = set(words) | {w.upper() for w in words} | mid_sentence
@@ -393,8 +417,9 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
             if any(start <= match.start() and match.end() <= end for start, end in inside):
                 continue
             if match.group() in mid_sentence and match.group() not in words and \
-                    _opens_sentence(text, match.start()):
-                continue  # "Les demande...": the article as often as the name
+                    _opens_sentence(text, match.start()) \
+                    and not _verb_of_a_person_after(text, match.end()):
+                continue  # "Les demandes...": the article as often as the name
             if not _alone(text, match, is_name):
                 continue  # "Costa Rica", "Louis Vuitton": another name holds the word
             if spans and text[spans[-1][1]:match.start()] in (" ", "\u00a0"):
