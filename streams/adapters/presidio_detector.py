@@ -198,11 +198,12 @@ class PresidioDetector:
             # a name found once is redacted wherever else the request mentions it
             for r, request in enumerate(requests):
                 contents = [m.content for m in request.messages]
-                found[r] = widened(contents, found[r])
+                found[r] = widened(contents, found[r], language=chosen[r])
                 # a later mention that overlaps a name found ("Díaz, Hernando" beside NER's
                 # "Díaz") merges with it instead of losing to it
                 found[r] = merged([*found[r], *widened(contents,
-                                                       later_mentions(contents, found[r]))])
+                                                       later_mentions(contents, found[r]),
+                                                       language=chosen[r])])
                 found[r].extend(coordinated(contents, found[r]))
         return [Detection(language=language, method=self.method(language),
                           findings=tuple(findings))

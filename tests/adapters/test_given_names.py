@@ -105,7 +105,8 @@ def test_signs_without_a_name_after_them(text: str) -> None:
     ("From: Lidya Rahayu <l.rahayu@example.org>", "en", ["Lidya Rahayu"]),
     ("From: María Belmar <mb@example.org>", "en", ["María Belmar"]),
     # a particle in capitals before the surname
-    ("Conjoint : VAN HENEGOUWEN Noa\n", "fr", ["HENEGOUWEN Noa"]),
+    # (after a label, the particle too: the label, like a title, makes any first word a name)
+    ("Conjoint : VAN HENEGOUWEN Noa\n", "fr", ["VAN HENEGOUWEN Noa"]),
     # after a title the first word is a name even when it is also a word
     ("Mrs. Salvo later wrote to us.", "en", ["Salvo"]),
     # "Me" (maître) in French; diacritics that the vowel list does not spell

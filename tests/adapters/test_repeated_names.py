@@ -164,7 +164,8 @@ def test_surname_first_and_given_names_that_are_words(
     ("We drove with Paris, Iryna. Then", "Iryna", "Iryna"),  # a common word: not a name
     # in running text, after the comma, a word that is not a given name
     ("We wrote to Okafor, Brussels. Then", "Okafor", "Okafor"),
-    ("Les Zharko affirme que", "Zharko", "Zharko"),  # "Les" opening a sentence: the word
+    ("Les Zharko et Yaman affirment que", "Zharko", "Zharko"),  # "Les" opening a sentence,
+    # a plural verb: the article
     ("Then Zharko called.", "Zharko", "Zharko"),
 ])
 def test_what_a_name_does_not_take_in(text: str, found: str, expected: str) -> None:
@@ -172,8 +173,17 @@ def test_what_a_name_does_not_take_in(text: str, found: str, expected: str) -> N
 
 
 def test_a_given_name_that_is_a_word_is_found_again_inside_sentences() -> None:
-    text = "Selon Les Zharko, rien. Il a appelé Les au bureau. Les demande un rappel."
+    text = "Selon Les Zharko, rien. Il a appelé Les au bureau. Les demandes sont en retard."
     assert again(text, "Les Zharko") == ["Les"]
+
+
+def test_les_opening_a_sentence_before_a_singular_verb_of_a_person_is_the_name() -> None:
+    # "Les" the article would take a plural verb ("Les Zharko souhaitent", "Les demandes")
+    assert widen("Rien. Les Zharko affirme que tout est faux.", "Zharko") == ["Les Zharko"]
+    text = "Selon Les Zharko, rien. Les demande un rappel. Les demandes attendront."
+    assert again(text, "Les Zharko") == ["Les"]
+    assert text.index("Les demande un") == next(f.start for f in later_mentions(
+        [text], [person(text, "Les Zharko")]))
 
 
 @pytest.mark.parametrize(("text", "found", "expected"), [

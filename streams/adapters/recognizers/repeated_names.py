@@ -33,6 +33,7 @@ from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.given_names import (
     CALENDAR,
     GIVEN_NAME_MAX_WORD_FREQUENCY,
+    LANGUAGES,
     LONE_GIVEN_NAME_MAX_WORD_FREQUENCY,
     NOT_A_SURNAME,
     PARTICLES,
@@ -42,6 +43,7 @@ from streams.adapters.recognizers.given_names import (
     TITLES,
     function_words,
     lexicon,
+    lexicon_in,
     uncapitalised,
     unknown_word,
 )
@@ -79,14 +81,17 @@ TITLE_WORDS = frozenset(fold(t) for t in (*TITLES, "docteur", "maître", "me", "
                                           "madame", "monsieur"))
 PARTICLE_BEFORE = regex.compile(r"(?<![\w'’-])(\p{L}{1,4})[ \u00a0]$")
 COMMA_BEFORE = regex.compile(r"(\p{Lu}[\p{L}\p{M}'’-]*),[ \u00a0]$")
+# articles that are also given names ("Les", short for Leslie), followed by a plural
+PLURAL_ARTICLES = frozenset(("les", "los", "las"))
 WORD_AFTER_VERB = regex.compile(r"[ \u00a0]+([\p{L}'’]+)")
 COMMA_AFTER = regex.compile(r",[ \u00a0](\p{Lu}[\p{L}\p{M}'’-]*)(?![\w'’-])")
 
 
 def widened(texts: Sequence[str], findings: Sequence[Finding],
-            min_score: float = 0.5) -> list[Finding]:
+            min_score: float = 0.5, language: str | None = None) -> list[Finding]:
     """``findings`` with each PERSON finding scored ``min_score`` or more taking in the name
-    words next to it (see the module's docstring)."""
+    words next to it (see the module's docstring); a word beside it is judged in the texts'
+    ``language`` when given (en, fr, es)."""
     # a PERSON finding that loses to a stronger finding of a type NER does not read (NER's
     # "María Rivera <m.rivera@..." against the e-mail address) is left as it is: merged with
     # the other findings of the name, it would take them down with it
@@ -116,7 +121,7 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
         taken = _Taken([(f.start, f.end) for f in (*others, *persons)
                         if f.message_index == merged.message_index
                         and f.score >= min_score and f is not merged])
-        out.extend(_widened(text, line, taken) for line in _lines(text, merged))
+        out.extend(_widened(text, line, taken, language) for line in _lines(text, merged))
     return out
 
 
@@ -219,7 +224,8 @@ def _known_name(word: str) -> bool:
         and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY)
 
 
-def _widened(text: str, finding: Finding, taken: _Taken) -> Finding:
+def _widened(text: str, finding: Finding, taken: _Taken,
+             language: str | None = None) -> Finding:
     start, end = finding.start, finding.end
     while start > 0 and (text[start - 1].isalpha() or text[start - 1] in "'’") \
             and not text[start].isspace():
@@ -232,12 +238,14 @@ def _widened(text: str, finding: Finding, taken: _Taken) -> Finding:
             text, max(0, start - 40), start)) and (
                 _part_of_name(before.group(1)) or (
                     _given_name_as_word(before.group(1)) and (not _opens_sentence(
-                        text, before.start(1)) or _verb_of_a_person_after(text, end)))) \
+                        text, before.start(1)) or (
+                        before.group(1).casefold() in PLURAL_ARTICLES
+                        and _verb_of_a_person_after(text, end))))) \
             and before.start(1) not in taken and not (capitals and before.group(1).isupper()):
         start, words = before.start(1), words + 1
         capitals = capitals or before.group(1).isupper()
     while words < MAX_NAME_WORDS and (after := WORD_AFTER.match(text, end)) \
-            and _part_of_name(after.group(1)) and after.start(1) not in taken \
+            and _part_of_name(after.group(1), language) and after.start(1) not in taken \
             and not (capitals and after.group(1).isupper()):
         end, words = after.end(1), words + 1
         capitals = capitals or after.group(1).isupper()
@@ -293,8 +301,9 @@ def _rare_surname(word: str) -> bool:
 
 
 def _verb_of_a_person_after(text: str, end: int) -> bool:
-    """A verb only a person does right after ``end`` ("Les Zharko affirme": "Les" is his name,
-    the article would take a plural verb)."""
+    """A verb only a person does right after ``end``: after "Les" or "Los" opening a
+    sentence, a singular one says a name ("Les Zharko affirme", "Les demande"; the article
+    would take a plural verb or noun)."""
     after = WORD_AFTER_VERB.match(text, end)
     return after is not None and after.group(1).casefold() in PERSON_VERBS
 
@@ -341,15 +350,25 @@ def _ends_item(text: str, end: int) -> bool:
     return rest == "" or rest[0] in "\n,;:()<" or (rest[0] == "." and rest[1:2] in ("", " ", "\n"))
 
 
-def _part_of_name(word: str) -> bool:
+def _part_of_name(word: str, language: str | None = None) -> bool:
+    """Whether ``word`` beside a name found can be part of it; in the text's ``language``
+    when given, a word of another language is not a word there ("Nguyễn Thị Tú would": "tú"
+    is Spanish; "Văn" is not "van")."""
     folded = fold(word)
-    if not _stands_alone(word) and not word.isupper():
+    if not _stands_alone(word, language) and not word.isupper():
         return False  # "What's", "I'm", a title, a function word
+    words = _function_words(language)
     return len(word) >= MIN_LETTERS and folded not in TITLES and folded not in OPENERS \
         and folded not in CALENDAR and word.casefold() not in NOT_A_SURNAME \
-        and word.casefold() not in function_words() and folded not in function_words() \
-        and folded not in PARTICLES and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY) \
+        and word.casefold() not in words and (folded not in words or (
+            language is not None and folded != word.casefold())) \
+        and word.casefold() not in PARTICLES \
+        and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY, language) \
         and word.casefold() not in PERSON_CUES and word.casefold() not in PERSON_VERBS
+
+
+def _function_words(language: str | None) -> frozenset[str]:
+    return function_words(language) if language in LANGUAGES else function_words()
 
 
 def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
@@ -417,8 +436,9 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
             if any(start <= match.start() and match.end() <= end for start, end in inside):
                 continue
             if match.group() in mid_sentence and match.group() not in words and \
-                    _opens_sentence(text, match.start()) \
-                    and not _verb_of_a_person_after(text, match.end()):
+                    _opens_sentence(text, match.start()) and not (
+                        match.group().casefold() in PLURAL_ARTICLES
+                        and _verb_of_a_person_after(text, match.end())):
                 continue  # "Les demandes...": the article as often as the name
             if not _alone(text, match, is_name):
                 continue  # "Costa Rica", "Louis Vuitton": another name holds the word
@@ -546,8 +566,9 @@ def _alone(text: str, match: regex.Match[str], is_name: Callable[[str], bool]) -
     return True
 
 
-def _stands_alone(word: str) -> bool:
+def _stands_alone(word: str, language: str | None = None) -> bool:
     folded = word.casefold()
+    words = _function_words(language)
     apostrophe = regex.search(r"['’]", word)
     if apostrophe is not None and not (word[apostrophe.end():][:1].isupper()
                                        and len(word) - apostrophe.end() >= MIN_LETTERS):
@@ -555,12 +576,19 @@ def _stands_alone(word: str) -> bool:
     return ((len(word) >= MIN_LETTERS and word[0].isupper() and not word.isupper()) or len(
                 word) >= MIN_LETTERS_ANY_CASE) \
         and folded not in TITLES and folded not in PARTICLES and folded not in NOT_A_SURNAME \
-        and folded not in function_words() and fold(word) not in function_words() \
-        and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY)
+        and folded not in words and (fold(word) not in words or (
+            language is not None and fold(word) != folded)) \
+        and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY, language)
 
 
-def _rare(word: str, limit: float) -> bool:
-    """Not a common word, as far as the name lexicons know (a word they do not hold is rare)."""
+def _rare(word: str, limit: float, language: str | None = None) -> bool:
+    """Not a common word, as far as the name lexicons know (a word they do not hold is rare);
+    in ``language`` when given ("Tú" is a word in Spanish, not in English)."""
     name = word[:1].upper() + word[1:].lower() if word.isupper() else word
-    frequency = max(lexicon("given_names").get(name, 0.0), lexicon("surnames").get(name, 0.0))
+    if language in LANGUAGES:
+        frequency = max(lexicon_in("given_names", language).get(name, 0.0),
+                        lexicon_in("surnames", language).get(name, 0.0))
+    else:
+        frequency = max(lexicon("given_names").get(name, 0.0),
+                        lexicon("surnames").get(name, 0.0))
     return frequency <= limit
