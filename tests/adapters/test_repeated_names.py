@@ -245,3 +245,43 @@ def test_a_capitalised_function_word_inside_a_sentence_before_a_name() -> None:
     assert widen("Please contact He Yan instead.", "Yan") == ["He Yan"]
     assert widen("He Yan called.", "Yan") == ["Yan"]  # the pronoun opening a sentence
     assert widen("- Called Lewis (social worker).", "Lewis") == ["Lewis"]
+
+
+def test_a_person_an_iban_overlaps_keeps_what_lies_outside_it() -> None:
+    text = "Paid to UA51 1338 53HM HBRJ BZZL FWZM KAVV L. Coppens later wrote to us."
+    iban = person(text, "UA51 1338 53HM HBRJ BZZL FWZM KAVV L", 1.0, entity="IBAN_CODE")
+    out = widened([text], [iban, person(text, "L. Coppens")])
+    assert [text[f.start:f.end] for f in out if f.entity_type == "PERSON"] == ["Coppens"]
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    # surname first before a colon, after a cue, a surname rare as a word before the comma
+    ("- Contact number given by Novitasari, Winda: 094 235 721.", "Winda",
+     "Novitasari, Winda"),
+    ("- E-mail from Sidhu, Nandini (n@example.org) about the damp.", "Nandini",
+     "Sidhu, Nandini"),
+    ("- Called Sabil, Qasid (social worker) on Monday.", "Sabil", "Sabil, Qasid"),
+    # a one-word surname before given names of two words, at the start of an item
+    ("- Visit on Tuesday; Le, Bao Yen was present.", "Bao Yen", "Le, Bao Yen"),
+])
+def test_surname_first_in_running_text(text: str, found: str, expected: str) -> None:
+    assert widen(text, found) == [expected]
+
+
+def test_surname_first_not_from_an_english_word() -> None:
+    assert widen("Nothing.\nThen, John Smith was present.", "John Smith") == ["John Smith"]
+
+
+def test_a_common_word_of_a_found_name_inside_a_sentence() -> None:
+    text = ("Home visit with Permun Seven planned.\n- Visit to Seven on Tuesday.\n"
+            "Seven days later nothing.")
+    assert again(text, "Permun Seven") == ["Seven"]
+
+
+def test_a_word_beside_a_name_is_judged_in_the_language_of_the_text() -> None:
+    text = "Both Siya Randhawa and Nguyễn Thị Tú would like an apology."
+    found = [person(text, "Nguyễn Thị")]
+    assert [text[f.start:f.end] for f in widened([text], found, language="en")] == [
+        "Nguyễn Thị Tú"]
+    assert [text[f.start:f.end] for f in widened([text], found, language="es")] == [
+        "Nguyễn Thị"]  # "tú" is a Spanish word

@@ -181,8 +181,8 @@ COMMON_NAME_VERBS = frozenset("""said says asked asks told tells thanked wants w
 # words around it; "Will", "May", "Long" (5.8-6.5) are words first.
 COMMON_NAME_MAX_WORD_FREQUENCY = 5.3
 # ... and with any verb of a person when it is no more common than this as a word of the
-# text's language ("Díaz proposed", "Han proposed" in English; "Man apportera" in French)
-RARE_HERE_MAX_WORD_FREQUENCY = 4.5
+# text's language ("Díaz proposed", "Han proposed" in English; not "Portugal called up": 4.1)
+RARE_HERE_MAX_WORD_FREQUENCY = 4.0
 # a capitalised word with no capitalised word next to it (a run is judged whole by ``_person``)
 LONE_WORD = regex.compile(rf"(?<![\w'’-])(?<!\p{{Lu}}[\p{{L}}\p{{M}}'’-]*[ \u00a0])"
                           rf"{NAME_WORD}(?![\w'’-])(?![ \u00a0]\p{{Lu}})")
