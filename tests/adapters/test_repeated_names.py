@@ -285,3 +285,12 @@ def test_a_word_beside_a_name_is_judged_in_the_language_of_the_text() -> None:
         "Nguyễn Thị Tú"]
     assert [text[f.start:f.end] for f in widened([text], found, language="es")] == [
         "Nguyễn Thị"]  # "tú" is a Spanish word
+
+
+def test_a_given_name_two_spaces_before_a_name_found() -> None:
+    text = "On Monday Alta  Gracia will be away, so please call."
+    found = [person(text, "Gracia")]
+    assert [text[f.start:f.end] for f in widened([text], found, language="en")] == [
+        "Alta  Gracia"]
+    # "alta" is a Spanish word
+    assert [text[f.start:f.end] for f in widened([text], found, language="es")] == ["Gracia"]

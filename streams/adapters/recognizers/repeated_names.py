@@ -64,8 +64,9 @@ ONE_WORD_NAME_MAX_WORD_FREQUENCY = 3.9
 MIN_LETTERS = 2
 MIN_LETTERS_ANY_CASE = 4
 MAX_NAME_WORDS = 4
-WORD_BEFORE = regex.compile(r"(\p{Lu}[\p{L}\p{M}'’-]*)[ \u00a0]$")
-WORD_AFTER = regex.compile(r"[ \u00a0](\p{Lu}[\p{L}\p{M}'’-]*)(?![\w'’-])")
+# (two spaces between the words of a name happen in pasted text: "Alta  Gracia")
+WORD_BEFORE = regex.compile(r"(\p{Lu}[\p{L}\p{M}'’-]*)[ \u00a0]{1,2}$")
+WORD_AFTER = regex.compile(r"[ \u00a0]{1,2}(\p{Lu}[\p{L}\p{M}'’-]*)(?![\w'’-])")
 NAME_WORD_ALONE = regex.compile(
     r"(?<![\w'’@./-])\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*(?![\w'’@/-]|\.\w)")
 # The words of e-mail addresses that name a mailbox, not a person
@@ -236,7 +237,7 @@ def _widened(text: str, finding: Finding, taken: _Taken,
     capitals = any(w.isupper() and len(w) > 1 for w in NAME_WORD.findall(text, start, end))
     while words < MAX_NAME_WORDS and (before := WORD_BEFORE.search(
             text, max(0, start - 40), start)) and (
-                _part_of_name(before.group(1)) or (
+                _part_of_name(before.group(1), language) or (
                     _given_name_as_word(before.group(1)) and (not _opens_sentence(
                         text, before.start(1)) or (
                         before.group(1).casefold() in PLURAL_ARTICLES
