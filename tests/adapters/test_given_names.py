@@ -380,3 +380,11 @@ def test_a_known_name_that_is_a_word_where_a_name_is_written(
 
 def test_a_signature_of_words_is_not_a_name() -> None:
     assert names("Merci.\n\nCordialement,\nLa Direction", "fr") == []
+
+
+def test_a_name_word_of_another_language_and_a_subject_after_a_full_stop_without_capitals(
+        ) -> None:
+    text = "hi, my neighbour vu thi mai is upset. mai wants the money back."
+    assert names(text) == ["vu thi mai", "mai"]  # "vu" is French, "mai" then says a verb
+    # in French, "vu" is the word
+    assert names("salut, ma voisine vu thi mai est contrariée.", "fr") == ["thi mai"]

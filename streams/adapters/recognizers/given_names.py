@@ -234,9 +234,10 @@ NOT_IN_A_NAME = frozenset("""today yesterday tomorrow tonight now later again re
     aujourd'hui hier demain maintenant encore vraiment toujours hoy ayer mañana ahora todavía
     """.split())  # noqa: SIM905
 COPULAS = frozenset(("is", "was", "est", "était", "es", "está", "estaba"))
-# the start of a line, or of one after a word that links what was said before
-LINE_OPENING = regex.compile(r"(?:^|\n)[ \t\-–•*]*(?:(?:so|anyway|and|but|then|also|ok|okay"
-                             r"|donc|alors|bref|et|mais|sinon|entonces|pues|pero|y)[ ,]+)?$")
+# the start of a line or a sentence, or of one after a word that links what was said before
+LINE_OPENING = regex.compile(r"(?:^|\n|[.!?][ \t]+)[ \t\-–•*]*(?:(?:so|anyway|and|but|then"
+                             r"|also|ok|okay|donc|alors|bref|et|mais|sinon|entonces|pues|pero"
+                             r"|y)[ ,]+)?$")
 # Two words that introduce a person ("When I spoke to Julia", "le dossier de Nathan")
 PERSON_CUE_PAIRS = frozenset(("spoke to", "speak to", "talked to", "talk to", "wrote to",
                               "met with", "meeting with", "follow-up with", "behalf of",
@@ -707,10 +708,13 @@ class GivenNameRecognizer(LocalRecognizer):
             following in PERSON_VERBS or following in COPULAS)
 
     def _known_name_word(self, word: str) -> bool:
+        """A known name no more common than a given name may be as a word of the text's
+        language ("vu" is French, not English: "my neighbour vu thi mai")."""
         name = word[:1].upper() + word[1:]
-        known = min(self.surnames.get(name, 99.0), self.given.get(name, 99.0))
+        known = self._frequency_here(name)
         return known <= GIVEN_NAME_MAX_WORD_FREQUENCY and _pronounceable(word) \
-            and word not in function_words() and word not in TITLES
+            and word not in function_words(self.supported_language) and word not in TITLES \
+            and word not in PERSON_VERBS  # "lahiah said valdés": "said" is a name elsewhere
 
     def _given_name(self, word: str, given: dict[str, float] | None = None) -> bool:
         """A known given name no more common as a word than ``GIVEN_NAME_MAX_WORD_FREQUENCY``
