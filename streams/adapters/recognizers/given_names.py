@@ -313,26 +313,29 @@ NOT_A_SURNAME = frozenset(
 def lexicon(kind: str) -> dict[str, float]:
     """Name -> how common it is as a word (Zipf, the highest of English, French and
     Spanish), from the packaged lexicon."""
-    return _lexicon_columns(kind)[0]
+    names: dict[str, float] = {}
+    for line in _lexicon_lines(kind):
+        name, _, frequencies = line.partition("\t")
+        names[name] = float(frequencies.partition("\t")[0])
+    return names
 
 
 @lru_cache(maxsize=8)
 def lexicon_in(kind: str, language: str) -> dict[str, float]:
     """Name -> how common it is as a word in ``language`` (en, fr or es; any other: the
-    highest of the three): "Han" is a word in Spanish (5.9), not in English (3.9)."""
-    columns = _lexicon_columns(kind)
-    return columns[1 + LANGUAGES.index(language)] if language in LANGUAGES else columns[0]
+    highest of the three): "Han" is a word in Spanish (5.9), not in English (3.9). Read when
+    first asked, for the languages a process detects in only."""
+    if language not in LANGUAGES:
+        return lexicon(kind)
+    column = 2 + LANGUAGES.index(language)
+    # the keys of ``lexicon(kind)``, in the file's order: the name strings are shared
+    return dict(zip(lexicon(kind), (float(line.split("\t")[column])
+                                    for line in _lexicon_lines(kind)), strict=True))
 
 
-@lru_cache(maxsize=2)
-def _lexicon_columns(kind: str) -> tuple[dict[str, float], ...]:
+def _lexicon_lines(kind: str) -> list[str]:
     data = resources.files("streams.adapters.recognizers") / "data" / f"{kind}.tsv.gz"
-    columns: tuple[dict[str, float], ...] = tuple({} for _ in range(1 + len(LANGUAGES)))
-    for line in gzip.decompress(data.read_bytes()).decode("utf-8").splitlines():
-        name, *frequencies = line.split("\t")
-        for column, frequency in zip(columns, frequencies, strict=True):
-            column[name] = float(frequency)
-    return columns
+    return gzip.decompress(data.read_bytes()).decode("utf-8").splitlines()
 
 
 @lru_cache(maxsize=1)
