@@ -667,23 +667,28 @@ class GivenNameRecognizer(LocalRecognizer):
         known name or a word of parts no dictionary joins; or, any word, as the subject of a
         verb only a person does at the start of a line ("casandra said", "so casandra
         wants")."""
+        # the words beside it first (most words have neither a cue before nor a verb after)
+        def gap(a: int, b: int) -> str:
+            return text[words[a].end():words[b].start()]
+
+        cued = i > 0 and gap(i - 1, i).strip(", \u00a0") == "" and (
+            words[i - 1].group() in LOWER_CASE_CUES or (
+                i > 1 and gap(i - 2, i - 1) == " "
+                and f"{words[i - 2].group()} {words[i - 1].group()}" in PERSON_CUE_PAIRS))
+        subject = not cued and i + 1 < len(words) and gap(i, i + 1) == " " \
+            and words[i + 1].group() in COMMON_NAME_VERBS
         word = words[i].group()
-        if len(word) < UNKNOWN_WORD_MIN_LETTERS or word in function_words() \
-                or word in PERSON_CUES or word in PERSON_VERBS or fold(word) in CALENDAR \
-                or word in TITLES or not _pronounceable(word) or "'" in word or "’" in word:
+        if not (cued or subject) or len(word) < UNKNOWN_WORD_MIN_LETTERS \
+                or word in function_words() or word in PERSON_CUES or word in PERSON_VERBS \
+                or fold(word) in CALENDAR or word in TITLES or not _pronounceable(word) \
+                or "'" in word or "’" in word:
             return False  # (nor "j'ai", "qu'il": elided function words)
-        before = text[max(0, words[i].start() - 30):words[i].start()]
-        cue = WORD_BEFORE_LONE.search(before)
-        pair = TWO_WORDS_BEFORE_LONE.search(before)
-        if (cue is not None and cue.group(1) in LOWER_CASE_CUES) or (
-                pair is not None and " ".join(pair.group(1).split()) in PERSON_CUE_PAIRS):
+        if cued:
             name = word[:1].upper() + word[1:]
             return self._known_name_word(word) or (
                 name in self.given or name in self.surnames) or (
                 "-" in word and not any(part in function_words() for part in word.split("-")))
-        after = WORD_AFTER_LONE.match(text, words[i].end())
-        return after is not None and after.group(1) in COMMON_NAME_VERBS and bool(
-            LINE_OPENING.search(before))
+        return bool(LINE_OPENING.search(text, max(0, words[i].start() - 30), words[i].start()))
 
     def _next_in_name(self, text: str, words: list[regex.Match[str]], last: int) -> bool:
         """Whether the word after ``words[last]`` goes on the name: a known name word or an
