@@ -152,7 +152,8 @@ def compile_sidecar(home: Path) -> Path:
 
 
 def fetch(home: Path, languages: Sequence[str] = ("en", "es"), progress: Progress = print,
-          client: httpx.Client | None = None, base_url: str = MAVEN_URL) -> None:
+          client: httpx.Client | None = None, base_url: str = MAVEN_URL,
+          compile_wrapper: bool = True) -> None:
     """Fetch what the CoreNLP tier of ``languages`` needs into ``home``, each file checked
     against its sha256 pin before it takes its final name (an interrupted or altered download
     is never left as if complete), then compile the sidecar.
@@ -186,8 +187,9 @@ def fetch(home: Path, languages: Sequence[str] = ("en", "es"), progress: Progres
     finally:
         if owned:
             http.close()
-    classes = compile_sidecar(home)
-    progress(f"CoreNLP {VERSION} ready in {home} (sidecar compiled in {classes})")
+    if compile_wrapper:
+        classes = compile_sidecar(home)
+        progress(f"CoreNLP {VERSION} ready in {home} (sidecar compiled in {classes})")
 
 
 def _download(http: httpx.Client, url: str, target: Path, sha256: str,
@@ -356,6 +358,7 @@ class CoreNlpSidecar:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self.starts = 0
+        self.exchanges = 0  # batches sent (one per detect_batch and language)
         self.startup_seconds = 0.0
         self._start()
 
@@ -409,6 +412,7 @@ class CoreNlpSidecar:
                     stdin.flush()
                     return [self._stdout.readline() for _ in lines]
 
+                self.exchanges += 1
                 answers = self._with_deadline(self.call_timeout_s, exchange)
                 if not answers or not answers[-1].endswith(b"\n"):
                     raise CoreNlpSidecarError("the CoreNLP sidecar exited mid-answer")
