@@ -78,8 +78,10 @@ def test_unsure_mode_leaves_covered_sentences_to_the_fast_pass(
     assert sidecar.exchanges == before  # nothing unsure: the JVM was not asked
     every = detectors["corenlp"]._corenlp.sidecar
     before = every.exchanges
-    run(detectors["corenlp"], text)
-    assert every.exchanges == before + 1  # read anyway (its span merges with spaCy's)
+    detection = run(detectors["corenlp"], text)
+    assert every.exchanges == before + 1  # read anyway; its span and spaCy's are one finding
+    assert [text[f.start:f.end] for f in detection.findings
+            if f.entity_type == "PERSON"] == ["Maria Lopez"]
 
 
 def test_offsets_are_code_points_beyond_the_bmp(corenlp_dir: Path) -> None:
