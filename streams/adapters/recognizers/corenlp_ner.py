@@ -113,9 +113,7 @@ def missing_files(home: Path, languages: Iterable[str]) -> list[Path]:
 
 
 def java(tool: str = "java") -> str | None:
-    java_home = os.environ.get("JAVA_HOME")
-    if java_home and (Path(java_home) / "bin" / tool).is_file():
-        return str(Path(java_home) / "bin" / tool)
+    """``java`` or ``javac`` on the PATH (Java 17, as for the development Kafka broker)."""
     return shutil.which(tool)
 
 
@@ -480,7 +478,7 @@ def check_available(home: Path, languages: Iterable[str]) -> None:
             "docs/operations.md), or set it to off")
     if java() is None:
         raise CoreNlpUnavailableError(
-            f"{settings} is on but java (17 or newer) is not on PATH nor in JAVA_HOME")
+            f"{settings} is on but java (17 or newer) is not on the PATH")
 
 
 # ----------------------------------------------------------------------------- the tier
