@@ -29,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--per-language", type=int, default=80)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--modes", default=",".join(MODES))
     args = parser.parse_args()
 
     from streams.adapters.presidio_detector import PresidioDetector
@@ -53,7 +54,7 @@ def main() -> None:
         print("(third-party corpora not fetched: generated prompts only)")
     print(f"CoreNLP tier CPU - {home}; batches of {BATCH}, best of {args.repeat}, load average "
           f"{os.getloadavg()[0]:.2f}")
-    for mode in MODES:
+    for mode in args.modes.split(","):
         from streams.config import NerTiers
 
         started = time.monotonic()
