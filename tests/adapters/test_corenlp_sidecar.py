@@ -152,3 +152,20 @@ def test_a_tier_on_without_its_files_does_not_start(tmp_path: Path) -> None:
     # off, or no PERSON asked for: nothing needed
     PresidioDetector(("es",), {"EMAIL_ADDRESS"}, ner_tiers=NerTiers(es="corenlp",
                                                                     corenlp_dir=tmp_path))
+
+
+def test_a_detection_process_with_the_tier_on_and_no_files_names_the_fix(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker's detection processes read the setting (spawned: they inherit the
+    environment) and refuse to start: the worker stops with the setting and the command."""
+    from streams.runtime.batched_detection import DetectionProcessDied, ProcessBatches
+
+    monkeypatch.setenv("DOUANE_EN_NER", "corenlp-unsure")
+    monkeypatch.setenv("DOUANE_CORENLP_DIR", str(tmp_path))
+    processes = ProcessBatches(1, ("en",), frozenset({"PERSON"}), ("FR",))
+    try:
+        with pytest.raises(DetectionProcessDied,
+                           match=r"DOUANE_EN_NER is on .*`douane models fetch corenlp`"):
+            processes.wait_until_loaded()
+    finally:
+        processes.close()
