@@ -189,3 +189,15 @@ def test_offline_says_so_and_leaves_nothing_behind(tmp_path: Path) -> None:
     with pytest.raises(CoreNlpUnavailableError, match=r"could not fetch CoreNLP .*offline"):
         _fetch(tmp_path, "http://127.0.0.1:9/maven")  # the discard port: nothing listens
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_an_altered_file_is_fetched_again_and_refused_at_start(
+        maven: type[_Maven], tmp_path: Path) -> None:
+    _fetch(tmp_path, maven.url)  # type: ignore[attr-defined]
+    classifier = tmp_path / "ner" / "test.crf.ser.gz"
+    classifier.write_bytes(b"something else")
+    with pytest.raises(CoreNlpUnavailableError, match=r"not those pinned .*test.crf.ser.gz"):
+        check_available(tmp_path, ["en"])
+    said = _fetch(tmp_path, maven.url)  # type: ignore[attr-defined]
+    assert classifier.read_bytes() == b"a CRF classifier " * 1000
+    assert not any("already there" in line for line in said)

@@ -115,6 +115,25 @@ def missing_files(home: Path, languages: Iterable[str]) -> list[Path]:
     return [path for path in wanted if not path.is_file()]
 
 
+def _digest(path: Path) -> str | None:
+    """The file's sha256, or None when it is not there."""
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def pinned_problems(home: Path, languages: Iterable[str]) -> list[str]:
+    """The files of ``languages``' tier that are there but differ from their pins."""
+    wanted = [(home / MAIN_JAR, MAIN_JAR_SHA256),
+              *((classifier_path(home, lang), CLASSIFIERS[lang].sha256) for lang in languages)]
+    return [f"{path.name}: sha256 {actual}, {expected} pinned" for path, expected in wanted
+            if (actual := _digest(path)) is not None and actual != expected]
+
+
 def java(tool: str = "java") -> str | None:
     """``java`` or ``javac`` on the PATH (Java 17, as for the development Kafka broker)."""
     return shutil.which(tool)
@@ -170,13 +189,13 @@ def fetch(home: Path, languages: Sequence[str] = ("en", "es"), progress: Progres
     owned = client is None
     http = client or httpx.Client(timeout=60.0, follow_redirects=True)
     try:
-        if not (home / MAIN_JAR).is_file():
+        if _digest(home / MAIN_JAR) != MAIN_JAR_SHA256:
             _download(http, f"{base_url}/{MAIN_JAR}", home / MAIN_JAR, MAIN_JAR_SHA256,
                       progress)
         for language in languages:
             target = classifier_path(home, language)
-            if target.is_file():
-                progress(f"{target} already there")
+            if _digest(target) == CLASSIFIERS[language].sha256:
+                progress(f"{target} already there (sha256 checked)")
                 continue
             _fetch_member(http, base_url, home, CLASSIFIERS[language], target, progress)
     except httpx.HTTPError as error:
@@ -479,6 +498,11 @@ def check_available(home: Path, languages: Iterable[str]) -> None:
             f"{settings} is on but CoreNLP is not in {home} (missing "
             f"{', '.join(p.name for p in missing)}): run `{FETCH_COMMAND}` (GPL v3+, "
             "docs/operations.md), or set it to off")
+    altered = pinned_problems(home, languages)
+    if altered:
+        raise CoreNlpUnavailableError(
+            f"{settings} is on but CoreNLP's files in {home} are not those pinned "
+            f"({'; '.join(altered)}): run `{FETCH_COMMAND}` again")
     if java() is None:
         raise CoreNlpUnavailableError(
             f"{settings} is on but java (17 or newer) is not on the PATH")
