@@ -1,5 +1,6 @@
 """Would Stanford CoreNLP's CRF NER, as a second tier, raise English and Spanish name recall?
-(issue 14; measure only: nothing here is wired into the detector.)
+(issue 14; measured before it was wired: the tier itself is ``DOUANE_EN_NER`` / ``DOUANE_ES_NER``,
+streams/adapters/recognizers/corenlp_ner.py, and benchmarks/corenlp_cpu.py measures it.)
 
 The CRF classifiers from Maven Central run in a Java process on a pipe
 (``benchmarks/corenlp/CrfNer.java``: one prompt per line in, its entities with code-point

@@ -129,6 +129,8 @@ class Settings:
     # OTEL_* as set: whether traces are exported (streams.adapters.tracing.tracing_configured);
     # the OpenTelemetry SDK reads its own settings (endpoint, headers, sampler) itself
     otel_env: tuple[tuple[str, str], ...] = ()
+    # the second-tier NER of each language (DOUANE_UK_NER, DOUANE_EN_NER, DOUANE_ES_NER)
+    ner_tiers: NerTiers = field(default_factory=lambda: NerTiers())
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -149,6 +151,56 @@ class Settings:
         """Where versions before DOUANE_KEYS_DIR kept the signing key: inside the data folder,
         so that a copy of the folder held the key that forges the log."""
         return self.home / "keys" / "audit-signing.pem"
+
+
+UK_NER_MODES = ("slovnet-unsure", "slovnet", "off")  # the first is the default
+CORENLP_MODES = ("off", "corenlp-unsure", "corenlp")
+
+
+@dataclass(frozen=True)
+class NerTiers:
+    """Second-tier NER passes (issue 14; docs/operations.md, "Second-tier NER").
+
+    - ``uk`` (``DOUANE_UK_NER``): Natasha's slovnet model on Ukrainian, on by default
+      (``slovnet-unsure``), ``slovnet`` on every text, or ``off``;
+    - ``en``, ``es`` (``DOUANE_EN_NER``, ``DOUANE_ES_NER``): Stanford CoreNLP's CRF classifier
+      (GPL v3+, opt-in, fetched by ``douane models fetch corenlp``) in a JVM beside each
+      detection process: ``off`` (the default), ``corenlp-unsure`` (only the sentences the
+      fast pass is unsure of) or ``corenlp`` (every sentence);
+    - ``corenlp_dir`` (``DOUANE_CORENLP_DIR``): where the fetched CoreNLP files are
+      (default ``$DOUANE_CACHE/corenlp``, or ``.cache/corenlp`` in the source checkout).
+    """
+
+    uk: str = UK_NER_MODES[0]
+    en: str = "off"
+    es: str = "off"
+    corenlp_dir: Path = field(default_factory=lambda: cache_root({}) / "corenlp")
+
+    def corenlp_languages(self) -> tuple[str, ...]:
+        """The languages whose CoreNLP tier is on."""
+        return tuple(language for language, mode in (("en", self.en), ("es", self.es))
+                     if mode != "off")
+
+
+def cache_root(env: Mapping[str, str] | None = None) -> Path:
+    """Downloaded files that are not Python packages (Kafka's jars, CoreNLP, corpora):
+    ``$DOUANE_CACHE`` or ``<project root>/.cache``."""
+    source = os.environ if env is None else env
+    configured = source.get("DOUANE_CACHE")
+    return Path(configured).resolve() if configured else project_root() / ".cache"
+
+
+def load_ner_tiers(env: Mapping[str, str] | None = None) -> NerTiers:
+    """The second-tier NER settings alone (a detector built without ``Settings`` reads them
+    here); raises ``SettingError`` naming the variable for a value douane does not know."""
+    source = os.environ if env is None else env
+    return NerTiers(
+        uk=_choice(source, "DOUANE_UK_NER", UK_NER_MODES),
+        en=_choice(source, "DOUANE_EN_NER", CORENLP_MODES),
+        es=_choice(source, "DOUANE_ES_NER", CORENLP_MODES),
+        corenlp_dir=Path(source.get("DOUANE_CORENLP_DIR")
+                         or cache_root(source) / "corenlp").resolve(),
+    )
 
 
 def keys_folder_for(home: Path) -> Path:
@@ -234,6 +286,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             if name.startswith(FRONT_DOOR_LIMIT_PREFIXES))),
         otel_env=tuple(sorted((name, value) for name, value in source.items()
                               if name.startswith("OTEL_"))),
+        ner_tiers=load_ner_tiers(source),
     )
 
 

@@ -51,6 +51,13 @@ The tree (module in brackets; built-in base after the ``/``)::
     │                                             (the request is blocked: fail closed)
     ├── SlovnetUnavailableError / RuntimeError  [adapters.recognizers.slovnet_ner]  DOUANE_UK_NER
     │                                             set, its PyPI packages not installed
+    ├── CoreNlpUnavailableError / RuntimeError  [adapters.recognizers.corenlp_ner]  DOUANE_EN_NER
+    │                                             or DOUANE_ES_NER on, CoreNLP not fetched (or
+    │                                             no Java), or fetching it failed
+    ├── CoreNlpSidecarError / RuntimeError      [adapters.recognizers.corenlp_ner]  the CoreNLP
+    │                                             JVM died or hung (detection fails: blocked)
+    ├── RangesRefused / RuntimeError            [adapters.recognizers.corenlp_ner]  no byte
+    │                                             ranges served (the whole jar is fetched)
     ├── DetectionProcessDied / RuntimeError     [runtime.batched_detection]  the detection
     │                                             process holding a batch exited (blocked)
     ├── ProviderError / RuntimeError            [adapters.providers.base]  a provider call gave

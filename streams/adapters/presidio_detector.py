@@ -9,6 +9,9 @@
   ``patterns+name-lexicon``; Ukrainian adds, where the lexicon is unsure, a Russian news NER
   whose weights ship in a PyPI wheel (``recognizers/slovnet_ner.py``):
   ``patterns+name-lexicon+ner``.
+- English and Spanish may add, opt-in (``DOUANE_EN_NER`` / ``DOUANE_ES_NER``, off by default:
+  GPL v3+), Stanford CoreNLP's CRF classifier in a JVM beside the process
+  (``recognizers/corenlp_ner.py``): ``ner+patterns+corenlp``.
 - Any other language gets the pattern recognizers only: ``patterns-only``. Nothing pretends.
 
 Speed: only spaCy's ``ner`` component is loaded (it has its own token-to-vector layer in these
@@ -57,7 +60,7 @@ from streams.adapters.recognizers.repeated_names import (
     merged,
     widened,
 )
-from streams.adapters.recognizers.slovnet_ner import MODES as SLOVNET_MODES
+from streams.config import NerTiers, load_ner_tiers
 from streams.core.model import ChatMessage, Detection, DetectionRequest, Finding
 from streams.errors import DouaneError
 
@@ -75,6 +78,7 @@ WARM_UP_TEXT = "Jean Dupont habite à Lyon, jean@example.org, +33 6 12 34 56 78.
 METHOD_NER = "ner+patterns"
 METHOD_LEXICON = "patterns+name-lexicon"
 METHOD_LEXICON_NER = "patterns+name-lexicon+ner"  # Ukrainian with its second tier
+METHOD_NER_CORENLP = "ner+patterns+corenlp"  # English or Spanish with CoreNLP's CRF as well
 METHOD_PATTERNS = "patterns-only"
 
 log = logging.getLogger(__name__)
@@ -97,6 +101,7 @@ class PresidioDetector:
         phone_regions: Sequence[str] = DEFAULT_REGIONS,
         max_text_chars: int = MAX_TEXT_CHARS,
         uk_ner: str | None = None,
+        ner_tiers: NerTiers | None = None,
     ) -> None:
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         self.languages = tuple(dict.fromkeys(languages))
@@ -113,16 +118,32 @@ class PresidioDetector:
         self._common_words: dict[str, frozenset[str]] = {}
         self._lexicons: dict[str, Any] = {}
         self._patterns: dict[str, list[Any]] = {}
-        # a second NER pass for Ukrainian on the sentences its lexicon leaves unsure (see
-        # recognizers/slovnet_ner.py); DOUANE_UK_NER=off turns it off
-        self.uk_ner = (uk_ner if uk_ner is not None
-                       else os.environ.get("DOUANE_UK_NER", "slovnet-unsure"))
-        if self.uk_ner not in SLOVNET_MODES:
-            from streams.config import SettingError
+        # second NER passes (streams.config.NerTiers): Ukrainian's on the sentences its
+        # lexicon leaves unsure (recognizers/slovnet_ner.py), English's and Spanish's with
+        # CoreNLP when asked for (recognizers/corenlp_ner.py); read from the environment when
+        # not given
+        tiers = ner_tiers if ner_tiers is not None else load_ner_tiers()
+        if uk_ner is not None:
+            from dataclasses import replace
 
-            raise SettingError(f"DOUANE_UK_NER: unknown mode {self.uk_ner!r} "
-                             f"(one of {', '.join(SLOVNET_MODES)})")
+            from streams.config import UK_NER_MODES, SettingError
+
+            if uk_ner not in UK_NER_MODES:
+                raise SettingError(f"DOUANE_UK_NER={uk_ner!r} must be one of: "
+                                   f"{', '.join(UK_NER_MODES)}")
+            tiers = replace(tiers, uk=uk_ner)
+        self.ner_tiers = tiers
+        self.uk_ner = tiers.uk
         self._second_tier: dict[str, Any] = {}
+        self._corenlp: Any = None
+        corenlp_languages = [lang for lang in tiers.corenlp_languages()
+                             if lang in self.languages]
+        if wants_model and "PERSON" in self.entities and corenlp_languages:
+            from streams.adapters.recognizers.corenlp_ner import CoreNlpTier
+
+            # the JVM loads its classifiers (2-3 s) while spaCy's models load below
+            self._corenlp = CoreNlpTier(tiers.corenlp_dir, {
+                lang: getattr(tiers, lang) for lang in corenlp_languages})
         if wants_model and any(lang in SPACY_MODELS for lang in self.languages):
             from streams.adapters.spacy_ops import use_numpy_blas
 
@@ -147,6 +168,8 @@ class PresidioDetector:
 
     def method(self, language: str) -> str:
         if language in self._nlp:
+            if self._corenlp is not None and language in self._corenlp.modes:
+                return METHOD_NER_CORENLP
             return METHOD_NER
         if language in self._lexicons:
             return METHOD_LEXICON_NER if language in self._second_tier else METHOD_LEXICON
@@ -188,12 +211,23 @@ class PresidioDetector:
         for language, items in texts.items():
             model_findings = self._model_findings(language, [text for _, _, text in items])
             recognizers = self._recognizers(language)
-            for (r, m, text), from_model in zip(items, model_findings, strict=True):
-                found[r].extend(Finding(m, *f) for f in from_model)
+            per_text: list[list[Finding]] = []
+            for (_, m, text), from_model in zip(items, model_findings, strict=True):
+                in_text = [Finding(m, *f) for f in from_model]
                 for recognizer in recognizers:
                     for result in recognizer.analyze(text, None):
-                        found[r].append(Finding(m, result.entity_type, result.start,
-                                                result.end, result.score, recognizer.name))
+                        in_text.append(Finding(m, result.entity_type, result.start,
+                                               result.end, result.score, recognizer.name))
+                per_text.append(in_text)
+            if self._corenlp is not None and language in self._corenlp.modes:
+                # every text of the batch in this language, in one exchange with the sidecar
+                covered = [[(f.start, f.end) for f in in_text if f.score >= 0.5]
+                           for in_text in per_text]
+                extra = self._corenlp.find(language, [text for _, _, text in items], covered)
+                for (_, m, _), in_text, more in zip(items, per_text, extra, strict=True):
+                    in_text.extend(Finding(m, *f) for f in more)
+            for (r, _, _), in_text in zip(items, per_text, strict=True):
+                found[r].extend(in_text)
         if "PERSON" in self.entities:
             # a name found once is redacted wherever else the request mentions it
             for r, request in enumerate(requests):
@@ -208,6 +242,11 @@ class PresidioDetector:
         return [Detection(language=language, method=self.method(language),
                           findings=tuple(findings))
                 for language, findings in zip(chosen, found, strict=True)]
+
+    def close(self) -> None:
+        """Stop the CoreNLP sidecar, if any (it also stops with this process)."""
+        if self._corenlp is not None:
+            self._corenlp.close()
 
     def _recognizers(self, language: str) -> list[Any]:
         if language not in self._patterns:

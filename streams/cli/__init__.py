@@ -17,6 +17,7 @@ console      douane console, douane console users add|list|remove
 stand_ins    douane model-server, douane stand-in     (devtools)
 demo         douane demo                              (devtools)
 bench        douane bench pii                         (devtools)
+models       douane models fetch corenlp  (an opt-in detection tier's files)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         demo,
         front_door,
         kafka,
+        models,
         policy,
         redact,
         report,
@@ -56,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in (kafka, worker, policy, stand_ins, audit, report, retention, front_door, console,
-                  demo, redact, bench):
+                  demo, redact, bench, models):
         group.register(commands)
     return parser
 

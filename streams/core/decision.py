@@ -48,7 +48,7 @@ from streams.core.rules import Exclusion, Resolution
 
 Outcome = Literal["forward", "block"]
 # Detection methods that analyse a language well; anything else is "unsupported language".
-FULL_METHODS = frozenset({"ner+patterns", "patterns+name-lexicon",
+FULL_METHODS = frozenset({"ner+patterns", "ner+patterns+corenlp", "patterns+name-lexicon",
                           "patterns+name-lexicon+ner"})
 
 

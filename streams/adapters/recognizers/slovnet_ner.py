@@ -128,10 +128,7 @@ class SlovnetNer:
                           covered: Sequence[Sequence[tuple[int, int]]]) -> list[list[Finding]]:
         """Like ``find``, reading only the sentences with a capitalised word inside them that
         no span of ``covered`` (the first pass's findings, per text) contains."""
-        pieces = [(t, sentence.start(), sentence.end())
-                  for t, text in enumerate(texts)
-                  for sentence in SENTENCE.finditer(text)
-                  if _unsure(text, sentence.start(), sentence.end(), covered[t])]
+        pieces = unsure_sentences(texts, covered)
         out: list[list[Finding]] = [[] for _ in texts]
         found = self.find([texts[t][start:end] for t, start, end in pieces])
         for (t, offset, _), in_piece in zip(pieces, found, strict=True):
@@ -148,6 +145,17 @@ class SlovnetNer:
                 total += 1
                 read += _unsure(text, sentence.start(), sentence.end(), covered[t])
         return read, total
+
+
+def unsure_sentences(texts: Sequence[str], covered: Sequence[Sequence[tuple[int, int]]],
+                     ) -> list[tuple[int, int, int]]:
+    """(text's index, start, end) of each sentence with a capitalised word inside it, not the
+    first, that no span of ``covered`` (per text) contains: what a second tier reads (the
+    Ukrainian one here, CoreNLP's for English and Spanish)."""
+    return [(t, sentence.start(), sentence.end())
+            for t, text in enumerate(texts)
+            for sentence in SENTENCE.finditer(text)
+            if _unsure(text, sentence.start(), sentence.end(), covered[t])]
 
 
 def _unsure(text: str, start: int, end: int, covered: Sequence[tuple[int, int]]) -> bool:
