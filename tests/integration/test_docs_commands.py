@@ -107,6 +107,10 @@ NOT_RUN = {
     "douane console": "names the console of the README's Console section; the browser test "
                       "runs it",
     "douane report": "names the report command; the README's report examples are run above",
+    "douane models fetch corenlp": "downloads 68 MB from Maven Central; the same fetch is run "
+                                   "against a local HTTP server (tests/unit/test_corenlp_tier.py) "
+                                   "and by the CoreNLP sidecar tests' fixture",
+    "douane models fetch corenlp [--languages en,es]": "as the line above, with its options",
     "douane bench planted": "a benchmark of a minute of CPU, run by hand (docs/benchmarks.md); "
                             "its load and scoring are tested in tests/unit/test_planted_load.py",
     # traces need a collector at that name; tests/integration/test_traces_on_kafka.py runs the
