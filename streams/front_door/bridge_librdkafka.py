@@ -28,8 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
@@ -41,6 +43,9 @@ from streams.front_door.bridge import KafkaBridge
 
 log = structlog.get_logger(__name__)
 START_TIMEOUT_S = 60.0
+NOT_READY_YET = {KafkaError.LEADER_NOT_AVAILABLE, KafkaError.NOT_LEADER_FOR_PARTITION,
+                 KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._TRANSPORT}
+Result = TypeVar("Result")
 POLL_S = 0.2  # how long a thread waits in librdkafka before looking at the stop flag
 BATCH = 500  # responses handed to the event loop at once, at most
 
@@ -78,19 +83,29 @@ class LibrdkafkaBridge(KafkaBridge):
             thread.start()
 
     def _answer_partitions(self) -> list[TopicPartition]:
-        """Every partition of the answer topics, at its current end (read from the broker)."""
+        """Every partition of the answer topics, at its current end (read from the broker).
+        Topics the front door has just created have no leader for a moment: asked again
+        until ``START_TIMEOUT_S`` (found by ``benchmarks/concurrency.py``, where the front door
+        starts on a new broker: NOT_LEADER_FOR_PARTITION, and the front door exited)."""
         assert self._rd_producer is not None and self._rd_consumer is not None
+        producer, consumer = self._rd_producer, self._rd_consumer
+        deadline = time.monotonic() + START_TIMEOUT_S
         partitions = []
         for topic in answer_topics(self.layout, sorted(self.tenants)):
-            metadata = self._rd_producer.list_topics(topic, timeout=START_TIMEOUT_S)
-            found = metadata.topics.get(topic)
-            if found is None or found.error is not None or not found.partitions:
-                raise KafkaException(found.error if found is not None and found.error
-                                     else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
-            for number in sorted(found.partitions):
-                _low, high = self._rd_consumer.get_watermark_offsets(
-                    TopicPartition(topic, number), timeout=START_TIMEOUT_S, cached=False)
-                partitions.append(TopicPartition(topic, number, high))
+            def numbers(topic: str = topic) -> list[int]:
+                found = producer.list_topics(topic, timeout=START_TIMEOUT_S).topics.get(topic)
+                if found is None or found.error is not None or not found.partitions:
+                    raise KafkaException(found.error if found is not None and found.error
+                                         else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
+                return sorted(found.partitions)
+
+            for number in _until_ready(numbers, deadline):
+                def end(topic: str = topic, number: int = number) -> int:
+                    _low, high = consumer.get_watermark_offsets(
+                        TopicPartition(topic, number), timeout=START_TIMEOUT_S, cached=False)
+                    return int(high)
+
+                partitions.append(TopicPartition(topic, number, _until_ready(end, deadline)))
         return partitions
 
     async def _stop_clients(self) -> None:
@@ -101,6 +116,8 @@ class LibrdkafkaBridge(KafkaBridge):
             await asyncio.to_thread(self._rd_consumer.close)
         if self._rd_producer is not None:
             await asyncio.to_thread(self._rd_producer.flush, 10.0)
+        # librdkafka's threads end with the objects, not before
+        self._rd_consumer = self._rd_producer = None
 
     @property
     def reading_answers(self) -> bool:
@@ -155,6 +172,20 @@ class LibrdkafkaBridge(KafkaBridge):
 
     def _error(self, error: KafkaError) -> None:  # librdkafka's thread: connection trouble
         log.warning("kafka client error", error=error.name(), fatal=error.fatal())
+
+
+def _until_ready(call: Callable[[], Result], deadline: float) -> Result:
+    """``call()``, again after a short wait while Kafka answers that it is not ready yet."""
+    while True:
+        try:
+            return call()
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            not_yet = isinstance(error, KafkaError) and (
+                error.code() in NOT_READY_YET or error.retriable())
+            if not not_yet or time.monotonic() > deadline:
+                raise
+        time.sleep(0.2)
 
 
 def _settle(delivered: asyncio.Future[None], error: KafkaError | None) -> None:

@@ -4,11 +4,15 @@ front door on the session's broker and worker, checked to run librdkafka's threa
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
+from aiokafka import AIOKafkaProducer
 from stack import Stack
 
 # the same tests, collected here with the front door below (the flood test starts a front door
@@ -25,9 +29,13 @@ from test_front_door import (  # noqa: F401
     test_streaming_with_the_sdk_first_words_before_the_whole_answer,
 )
 
+from streams.adapters.kafka_security import kafka_connection
+from streams.core.tenant_topics import PER_TENANT, responses_topic
 from streams.devtools.local_stack import wait_http
 from streams.devtools.ports import free_port
+from streams.front_door.bridge_librdkafka import LibrdkafkaBridge
 from streams.front_door.keys import KeyStore, keys_path
+from streams.services.topics import ensure_topics, front_door_topics
 
 pytestmark = pytest.mark.integration
 NAME = "front-door-librdkafka"
@@ -53,3 +61,28 @@ async def front_door(douane: Stack) -> AsyncIterator[tuple[str, str]]:
         douane.log_text(NAME)[-2000:]
     yield f"http://127.0.0.1:{port}/v1", key
     douane.stop(NAME)
+
+
+async def test_started_on_topics_just_created_it_publishes_and_reads_their_answers(
+        kafka: Stack) -> None:
+    """Its start reads the answer partitions' ends, which a topic just created may not give
+    yet (no leader for a moment); then a request is acknowledged and its answer handed over."""
+    tenant = f"t{uuid.uuid4().hex[:8]}"
+    admin = kafka_connection(kafka.settings, "admin")  # may read and write a new tenant's topics
+    await ensure_topics(admin, front_door_topics(PER_TENANT, [tenant]))
+    bridge = LibrdkafkaBridge(admin, [tenant], PER_TENANT)
+    await bridge.start()
+    producer = AIOKafkaProducer(**admin.client_options())
+    await producer.start()
+    try:
+        request_id = f"rdk-{uuid.uuid4().hex[:8]}"
+        events = await bridge.send({"id": request_id, "tenant": tenant, "messages": []})
+        response = {"id": request_id, "status": "answered", "tenant": tenant}
+        await producer.send_and_wait(responses_topic(tenant), json.dumps(response).encode(),
+                                     key=request_id.encode())
+        assert await asyncio.wait_for(events.get(), 60) == ("final", response)
+        assert bridge.reading_answers
+    finally:
+        await producer.stop()
+        await bridge.stop()
+    assert not bridge.reading_answers
