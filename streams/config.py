@@ -25,6 +25,7 @@ RESPONSE_CHUNKS_TOPIC = "douane.responses.chunks"
 REJECTED_TOPIC = "douane.rejected"
 DEAD_LETTER_TOPIC = "douane.dead-letter"
 FORWARD_TOPIC_PREFIX = "douane.forward."
+KAFKA_CLIENTS = ("aiokafka", "librdkafka")  # DOUANE_KAFKA_CLIENT, the default first
 # the Kafka client security variables (streams/adapters/kafka_security.py lists them)
 KAFKA_SECURITY_PREFIXES = ("DOUANE_KAFKA_SECURITY_", "DOUANE_KAFKA_SASL_", "DOUANE_KAFKA_SSL_",
                            "DOUANE_KAFKA_CLIENT_PROPERTIES")
@@ -65,6 +66,9 @@ class Settings:
     # writes to __consumer_offsets, and at 0.1 s there were 0.4 of them per answer under load
     # (docs/benchmarks.md). Only what a crash reads again depends on it, never what is skipped
     kafka_commit_interval_s: float = 0.5
+    # the front door's Kafka client: aiokafka (Python) or librdkafka (C, through confluent-kafka;
+    # less CPU per message, docs/benchmarks.md "A Kafka client in C"); the worker's is aiokafka
+    kafka_client: str = "aiokafka"
     fault: str | None = None  # test-only fault injection (streams.adapters.fault), never set
     keys_db: Path | None = None  # data keys for crypto-shredding (default: home/keys.sqlite3)
     vault_db: Path | None = None  # encrypted personal values (default: home/vault.sqlite3)
@@ -259,6 +263,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         store_threads=_positive_int(source, "DOUANE_STORE_THREADS", 8),
         kafka_group_instance_id=_identifier(source, "DOUANE_KAFKA_GROUP_INSTANCE_ID"),
         topic_layout=_choice(source, "DOUANE_TOPIC_LAYOUT", LAYOUTS),
+        kafka_client=_choice(source, "DOUANE_KAFKA_CLIENT", KAFKA_CLIENTS),
         kafka_acl_admin_properties=(Path(source["DOUANE_KAFKA_ACL_ADMIN_PROPERTIES"])
                                     if source.get("DOUANE_KAFKA_ACL_ADMIN_PROPERTIES")
                                     else None),

@@ -144,6 +144,25 @@ class KafkaSecurity:
             options["ssl_context"] = self.ssl_context()
         return options
 
+    def librdkafka_options(self) -> dict[str, str]:
+        """The same settings in librdkafka's names (confluent-kafka), files by path."""
+        options = {"security.protocol": self.protocol}
+        if self.uses_sasl:
+            options.update({"sasl.mechanisms": self.sasl_mechanism or "",
+                            "sasl.username": self.username or "",
+                            "sasl.password": self.password or ""})
+        if self.uses_tls:
+            options["ssl.ca.location"] = str(self.ca_file) if self.ca_file else "probe"
+            if self.cert_file is not None:
+                options["ssl.certificate.location"] = str(self.cert_file)
+            if self.key_file is not None:
+                options["ssl.key.location"] = str(self.key_file)
+            if self.key_password is not None:
+                options["ssl.key.password"] = self.key_password
+            options["ssl.endpoint.identification.algorithm"] = (
+                "https" if self.check_hostname else "none")
+        return options
+
 
 @dataclass(frozen=True)
 class KafkaConnection:
@@ -155,6 +174,10 @@ class KafkaConnection:
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments for ``AIOKafkaProducer``/``AIOKafkaConsumer``/admin client."""
         return {"bootstrap_servers": self.bootstrap, **self.security.aiokafka_options()}
+
+    def librdkafka_options(self) -> dict[str, str]:
+        """Configuration for a confluent-kafka producer or consumer (holds the password)."""
+        return {"bootstrap.servers": self.bootstrap, **self.security.librdkafka_options()}
 
     def describe(self) -> str:
         return f"{self.bootstrap} with {self.security.describe()}"

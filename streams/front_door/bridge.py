@@ -12,6 +12,10 @@ already audited it, as every answer. Each request sent may come with an ``on_don
 called once when its final response passes by, whoever still waits for it, or after
 ``abandon_after_s`` if none ever comes (a stopped worker): the front door frees the request's
 place in its caller's limits then (``streams.front_door.limits``).
+
+The Kafka clients are aiokafka's here; ``DOUANE_KAFKA_CLIENT=librdkafka`` selects
+``streams.front_door.bridge_librdkafka`` (confluent-kafka), which overrides only the methods
+that touch a client (:func:`bridge_for`).
 """
 
 from __future__ import annotations
@@ -45,13 +49,17 @@ class KafkaBridge:
         self.kafka = kafka
         self.layout = layout
         self.tenants = frozenset(tenants)  # the tenants served (per-tenant layout)
-        self.producer = AIOKafkaProducer(**kafka.client_options(), acks="all", linger_ms=0)
-        self.consumer = AIOKafkaConsumer(**kafka.client_options(), enable_auto_commit=False)
         self.waiting: dict[str, asyncio.Queue[Event]] = {}
         self.timed_out: set[str] = set()
         self.abandon_after_s = abandon_after_s
         self._on_done: dict[str, tuple[Callable[[], None], asyncio.TimerHandle]] = {}
         self._task: asyncio.Task[None] | None = None
+        self._create_clients()
+
+    def _create_clients(self) -> None:
+        self.producer = AIOKafkaProducer(**self.kafka.client_options(), acks="all", linger_ms=0)
+        self.consumer = AIOKafkaConsumer(**self.kafka.client_options(),
+                                         enable_auto_commit=False)
 
     async def start(self) -> None:
         await start_client(self.producer, self.kafka, "the front door's producer")
@@ -70,6 +78,9 @@ class KafkaBridge:
             self._task.cancel()
         for request_id in list(self._on_done):
             self._done(request_id)
+        await self._stop_clients()
+
+    async def _stop_clients(self) -> None:
         await self.producer.stop()
         await self.consumer.stop()
 
@@ -101,14 +112,19 @@ class KafkaBridge:
             self._on_done[request_id] = (on_done, timer)
         try:
             # the caller's span (the front door's request span) goes along, when traced
-            await self.producer.send_and_wait(
+            await self._publish(
                 topic, json.dumps(request, ensure_ascii=False).encode("utf-8"),
-                key=request_id.encode(), headers=list(tracing.kafka_headers()) or None)
+                request_id.encode(), list(tracing.kafka_headers()))
         except BaseException:
             self.waiting.pop(request_id, None)
             self._done(request_id)  # never published: nothing will answer it
             raise
         return events
+
+    async def _publish(self, topic: str, value: bytes, key: bytes,
+                       headers: list[tuple[str, bytes]]) -> None:
+        """Once the broker has acknowledged it (acks=all)."""
+        await self.producer.send_and_wait(topic, value, key=key, headers=headers or None)
 
     def _done(self, request_id: str) -> None:
         done = self._on_done.pop(request_id, None)
@@ -142,20 +158,34 @@ class KafkaBridge:
         while True:
             batch = await self.consumer.getmany(timeout_ms=1000)
             for partition, records in batch.items():
-                kind = ("chunk" if partition.topic == RESPONSE_CHUNKS
-                        or partition.topic.startswith(RESPONSE_CHUNKS + ".") else "final")
                 for record in records:
-                    try:
-                        body = json.loads(record.value)
-                        request_id = body["id"]
-                    except (ValueError, KeyError, TypeError):
-                        continue
-                    if kind == "final":
-                        self._done(request_id)
-                    events = self.waiting.get(request_id)
-                    if events is not None:
-                        events.put_nowait((kind, body))
-                    elif kind == "final" and request_id in self.timed_out:
-                        self.timed_out.discard(request_id)
-                        log.info("late response; its caller had timed out (already audited)",
-                                 request_id=request_id, status=body.get("status"))
+                    self._received(partition.topic, record.value)
+
+    def _received(self, topic: str, value: bytes | None) -> None:
+        """A response or a piece of a streamed one: to whoever waits for it."""
+        kind = ("chunk" if topic == RESPONSE_CHUNKS or topic.startswith(RESPONSE_CHUNKS + ".")
+                else "final")
+        try:
+            body = json.loads(value or b"")
+            request_id = body["id"]
+        except (ValueError, KeyError, TypeError):
+            return
+        if kind == "final":
+            self._done(request_id)
+        events = self.waiting.get(request_id)
+        if events is not None:
+            events.put_nowait((kind, body))
+        elif kind == "final" and request_id in self.timed_out:
+            self.timed_out.discard(request_id)
+            log.info("late response; its caller had timed out (already audited)",
+                     request_id=request_id, status=body.get("status"))
+
+
+def bridge_for(kafka: KafkaConnection, tenants: list[str] | tuple[str, ...], layout: str,
+               abandon_after_s: float, client: str = "aiokafka") -> KafkaBridge:
+    """The bridge on the Kafka client chosen by ``DOUANE_KAFKA_CLIENT``."""
+    if client == "librdkafka":
+        from streams.front_door.bridge_librdkafka import LibrdkafkaBridge
+
+        return LibrdkafkaBridge(kafka, tenants, layout, abandon_after_s)
+    return KafkaBridge(kafka, tenants, layout, abandon_after_s)

@@ -27,7 +27,7 @@ from streams.adapters.providers.fallback import allowed_ids
 from streams.config import Settings
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.tenant_topics import request_topics
-from streams.front_door.bridge import KafkaBridge
+from streams.front_door.bridge import KafkaBridge, bridge_for
 from streams.front_door.keys import Caller, KeyFileError, KeyStore, keys_path
 from streams.front_door.limits import Limiter, LimitSettings, Refused, Slot
 from streams.front_door.openai_format import (
@@ -383,8 +383,8 @@ async def serve(settings: Settings, port: int, host: str, timeout_s: float | Non
     # a bad setting stops here; the policy may give a tenant its own
     limits = LimitSettings.from_environment(
         dict(settings.front_door_limits_env)).with_policy(policy.policy)
-    bridge = KafkaBridge(kafka, tenants, settings.topic_layout,
-                         abandon_after_s=settings.front_door_abandon_s)
+    bridge = bridge_for(kafka, tenants, settings.topic_layout, settings.front_door_abandon_s,
+                        settings.kafka_client)
     await bridge.start()
     # the workers' group is DOUANE_APP_ID (the same setting the workers read)
     watch = WorkerGroupWatch(kafka, settings.app_id, request_topics(settings.topic_layout,

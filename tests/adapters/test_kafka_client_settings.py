@@ -1,4 +1,5 @@
-"""Kafka client security settings: variables and properties files into aiokafka options."""
+"""Kafka client security settings: variables and properties files into aiokafka options
+(and librdkafka's)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,12 @@ import socket
 import ssl
 from pathlib import Path
 
+import confluent_kafka
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from streams.adapters import kafka_security as ks
-from streams.config import load_settings
+from streams.config import SettingError, load_settings
 from streams.devtools.kafka_tls import issue, make_ca
 
 PASSWORD = "s3cr3t-Pa55word"
@@ -236,3 +238,31 @@ async def test_a_listener_hanging_up_points_at_the_protocol(tmp_path: Path) -> N
         server.close()
     assert "closed the connection during the handshake" in message
     assert "security.protocol (now PLAINTEXT" in message
+
+
+def test_the_same_settings_in_librdkafka_names_are_accepted_by_librdkafka(
+        pki: dict[str, Path], tmp_path: Path) -> None:
+    secret = tmp_path / "password"
+    secret.write_text(PASSWORD + "\n")
+    security = ks.load_security({
+        ks.PROTOCOL_VAR: "SASL_SSL", ks.MECHANISM_VAR: "SCRAM-SHA-512",
+        ks.USERNAME_VAR: "douane-front-door", ks.PASSWORD_FILE_VAR: str(secret),
+        ks.CAFILE_VAR: str(pki["ca"]), ks.CERTFILE_VAR: str(pki["cert"]),
+        ks.KEYFILE_VAR: str(pki["key"]), ks.CHECK_HOSTNAME_VAR: "false"})
+    options = ks.KafkaConnection("127.0.0.1:1", security).librdkafka_options()
+    assert options == {
+        "bootstrap.servers": "127.0.0.1:1", "security.protocol": "SASL_SSL",
+        "sasl.mechanisms": "SCRAM-SHA-512", "sasl.username": "douane-front-door",
+        "sasl.password": PASSWORD, "ssl.ca.location": str(pki["ca"]),
+        "ssl.certificate.location": str(pki["cert"]), "ssl.key.location": str(pki["key"]),
+        "ssl.endpoint.identification.algorithm": "none"}
+    # librdkafka refuses an unknown name or value, and reads the files, at construction
+    confluent_kafka.Producer(options).flush(0)
+    assert ks.load_security({}).librdkafka_options() == {"security.protocol": "PLAINTEXT"}
+
+
+def test_the_front_door_uses_aiokafka_unless_told() -> None:
+    assert load_settings({}).kafka_client == "aiokafka"
+    assert load_settings({"DOUANE_KAFKA_CLIENT": "librdkafka"}).kafka_client == "librdkafka"
+    with pytest.raises(SettingError, match="DOUANE_KAFKA_CLIENT='rdkafka' must be one of"):
+        load_settings({"DOUANE_KAFKA_CLIENT": "rdkafka"})
