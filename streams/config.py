@@ -29,6 +29,8 @@ FORWARD_TOPIC_PREFIX = "douane.forward."
 KAFKA_SECURITY_PREFIXES = ("DOUANE_KAFKA_SECURITY_", "DOUANE_KAFKA_SASL_", "DOUANE_KAFKA_SSL_",
                            "DOUANE_KAFKA_CLIENT_PROPERTIES")
 # the front door's per-key and per-tenant limits (streams/front_door/limits.py lists them)
+# DOUANE_EVENT_LOOP: the first is the default (streams/runtime/event_loop.py runs them)
+EVENT_LOOPS = ("uvloop", "asyncio")
 FRONT_DOOR_LIMIT_PREFIXES = ("DOUANE_FRONT_DOOR_KEY_", "DOUANE_FRONT_DOOR_TENANT_")
 
 
@@ -129,6 +131,10 @@ class Settings:
     # OTEL_* as set: whether traces are exported (streams.adapters.tracing.tracing_configured);
     # the OpenTelemetry SDK reads its own settings (endpoint, headers, sampler) itself
     otel_env: tuple[tuple[str, str], ...] = ()
+    # the event loop of the worker, the front door and the console: "uvloop" (libuv's, less
+    # CPU per message: docs/benchmarks.md) or "asyncio" (the standard library's), so that an
+    # operator can rule uvloop out when looking for a fault
+    event_loop: str = "uvloop"
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -234,6 +240,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
             if name.startswith(FRONT_DOOR_LIMIT_PREFIXES))),
         otel_env=tuple(sorted((name, value) for name, value in source.items()
                               if name.startswith("OTEL_"))),
+        event_loop=_choice(source, "DOUANE_EVENT_LOOP", EVENT_LOOPS),
     )
 
 
