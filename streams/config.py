@@ -30,6 +30,8 @@ KAFKA_CLIENTS = ("aiokafka", "librdkafka")  # DOUANE_KAFKA_CLIENT, the default f
 KAFKA_SECURITY_PREFIXES = ("DOUANE_KAFKA_SECURITY_", "DOUANE_KAFKA_SASL_", "DOUANE_KAFKA_SSL_",
                            "DOUANE_KAFKA_CLIENT_PROPERTIES")
 # the front door's per-key and per-tenant limits (streams/front_door/limits.py lists them)
+# DOUANE_EVENT_LOOP: the first is the default (streams/runtime/event_loop.py runs them)
+EVENT_LOOPS = ("uvloop", "asyncio")
 FRONT_DOOR_LIMIT_PREFIXES = ("DOUANE_FRONT_DOOR_KEY_", "DOUANE_FRONT_DOOR_TENANT_")
 
 
@@ -135,6 +137,10 @@ class Settings:
     otel_env: tuple[tuple[str, str], ...] = ()
     # the second-tier NER of each language (DOUANE_UK_NER, DOUANE_EN_NER, DOUANE_ES_NER)
     ner_tiers: NerTiers = field(default_factory=lambda: NerTiers())
+    # the event loop of the worker, the front door and the console: "uvloop" (libuv's, less
+    # CPU per message: docs/benchmarks.md) or "asyncio" (the standard library's), so that an
+    # operator can rule uvloop out when looking for a fault
+    event_loop: str = "uvloop"
 
     @property
     def kafka_data_dir(self) -> Path:
@@ -292,6 +298,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         otel_env=tuple(sorted((name, value) for name, value in source.items()
                               if name.startswith("OTEL_"))),
         ner_tiers=load_ner_tiers(source),
+        event_loop=_choice(source, "DOUANE_EVENT_LOOP", EVENT_LOOPS),
     )
 
 

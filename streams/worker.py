@@ -61,6 +61,7 @@ from streams.core.keyring import WORKER
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import Detector
 from streams.pipeline import Pipeline
+from streams.runtime import event_loop
 from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
 from streams.runtime.health import WorkerHealth, start_health_server
 from streams.runtime.parallel_consumer import ParallelConsumer
@@ -160,7 +161,8 @@ def audit_shadow(pipeline: Pipeline, path: Path, app_id: str) -> AuditEvent:
 def run_worker(settings: Settings) -> int:
     # Kafka first: a wrong password or CA stops the worker in seconds, before the detection
     # models load (tens of seconds)
-    asyncio.run(check_kafka(kafka_connection(settings, "worker"), "the worker"))
+    event_loop.run(check_kafka(kafka_connection(settings, "worker"), "the worker"),
+                   settings.event_loop)
     audit_log = open_worker_audit_log(settings)
     pipeline = build_pipeline(settings, audit_log)
     pipeline.audit.append(policy_event("loaded", None, pipeline.policy, settings.policy_path,
@@ -174,7 +176,7 @@ def run_worker(settings: Settings) -> int:
     # collector's sight, a full collection under load no longer walks it again
     gc.freeze()
     try:
-        asyncio.run(_serve(settings, pipeline, audit_log))
+        event_loop.run(_serve(settings, pipeline, audit_log), settings.event_loop)
     finally:
         tracing.stop_tracing()  # the spans still queued leave now
     return 0
@@ -257,7 +259,7 @@ async def _serve_stages(settings: Settings, pipeline: Pipeline, audit_log: Group
     log.info("worker starting", bootstrap=settings.kafka_bootstrap,
              kafka_security=kafka.security.describe(),
              policy=pipeline.policy.reference, audit_store=describe(settings),
-             max_in_flight=settings.max_in_flight)
+             max_in_flight=settings.max_in_flight, event_loop=event_loop.loop_name())
 
     def on_running(stages: ParallelConsumer) -> None:
         running.append(stages)

@@ -12,7 +12,6 @@ kept in shell histories.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import ssl
 import sys
@@ -138,6 +137,7 @@ def run_users(args: argparse.Namespace, accounts: AccountStore) -> int:
 def serve(args: argparse.Namespace, settings: Settings, accounts: AccountStore) -> int:
     from streams.console.app import is_loopback
     from streams.console.server import run_server
+    from streams.runtime.event_loop import run
 
     tls = None
     if args.certificate or args.private_key:
@@ -153,4 +153,4 @@ def serve(args: argparse.Namespace, settings: Settings, accounts: AccountStore) 
     if not accounts.accounts():
         print("console: no account yet; add one with: douane console users add NAME "
               "--role dpo", file=sys.stderr)
-    return asyncio.run(run_server(settings, accounts, args.host, args.port, tls))
+    return run(run_server(settings, accounts, args.host, args.port, tls), settings.event_loop)

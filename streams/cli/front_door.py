@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 from datetime import timedelta
 
@@ -39,9 +38,10 @@ def register(commands: Commands) -> None:
 
 def run_front_door(args: argparse.Namespace, settings: Settings) -> int:
     from streams.front_door.server import serve
+    from streams.runtime.event_loop import run
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings, args.port, args.host, args.timeout))
+        run(serve(settings, args.port, args.host, args.timeout), settings.event_loop)
     return 0
 
 

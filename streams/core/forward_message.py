@@ -20,6 +20,7 @@ import jsonschema
 
 from streams.core.decision import Decision
 from streams.core.model import Reason
+from streams.core.quick_schema import QuickSchema
 
 __all__ = ["FORWARD_MALFORMED", "FORWARD_VERSION", "FORWARD_VERSION_UNKNOWN", "ForwardMessage",
            "ForwardSchema", "version_problem"]
@@ -37,6 +38,7 @@ class ForwardSchema:
     def __init__(self, document: Mapping[str, Any]) -> None:
         jsonschema.Draft202012Validator.check_schema(document)
         self.validator = jsonschema.Draft202012Validator(document)
+        self.quick = QuickSchema(document)  # the common case; validator says what is wrong
 
 
 def version_problem(value: object) -> Reason | None:
@@ -96,7 +98,8 @@ class ForwardMessage:
         problem = version_problem(value)
         if problem is not None:
             return problem
-        error = jsonschema.exceptions.best_match(schema.validator.iter_errors(value))
+        error = None if schema.quick.passes(value) else jsonschema.exceptions.best_match(
+            schema.validator.iter_errors(value))
         if error is not None or not isinstance(value, Mapping):
             where = error.json_path if error is not None else "$"
             rule = f"'{error.validator}'" if error is not None else "'type'"

@@ -25,6 +25,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from streams.core.model import ChatMessage, GovernedRequest
+from streams.core.quick_schema import QuickSchema
 
 REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 MODEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}\Z")  # as in request.schema
@@ -110,6 +111,7 @@ class RequestIntake:
         self, schema: Mapping[str, Any], known_tenants: Collection[str], max_bytes: int
     ) -> None:
         self._validator = _RequestValidator(schema)
+        self._quick = QuickSchema(schema)  # the common case; _validator says what is wrong
         self._known_tenants = frozenset(known_tenants)
         self._max_bytes = max_bytes
 
@@ -191,7 +193,8 @@ class RequestIntake:
                     undeclared=({"tenant": undeclared_value(claimed)}
                                 if isinstance(claimed, str) else None))
         tenant = _usable_tenant(document, self._known_tenants)
-        errors = sorted(self._validator.iter_errors(document), key=lambda e: list(e.path))
+        errors = [] if self._quick.passes(document) else sorted(
+            self._validator.iter_errors(document), key=lambda e: list(e.path))
         if errors:
             first = errors[0]
             more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""

@@ -43,6 +43,7 @@ from streams.front_door.openai_format import (
 )
 from streams.front_door.readiness import WorkerGroupWatch
 from streams.front_door.streaming import pieces
+from streams.runtime.event_loop import loop_name
 from streams.runtime.health import metrics_response
 
 log = structlog.get_logger(__name__)
@@ -330,7 +331,7 @@ async def models(request: web.Request) -> web.Response:
 
 
 async def live(_: web.Request) -> web.Response:
-    return web.json_response({"alive": True})
+    return web.json_response({"alive": True, "event_loop": loop_name()})
 
 
 async def ready(request: web.Request) -> web.Response:
@@ -399,6 +400,7 @@ async def serve(settings: Settings, port: int, host: str, timeout_s: float | Non
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("front door listening", url=f"http://{host}:{port}/v1", timeout_s=timeout,
+             event_loop=loop_name(),
              keys=len(door.keys.entries), per_key=limits.per_key.__dict__,
              per_tenant=limits.per_tenant.__dict__)
     try:

@@ -1,6 +1,7 @@
 """The worker's own small HTTP server: liveness, readiness and Prometheus metrics.
 
-``GET /livez``: 200 whenever the worker's event loop answers (a hung loop does not).
+``GET /livez``: 200 whenever the worker's event loop answers (a hung loop does not), naming
+the loop that runs (``uvloop`` or ``asyncio``, ``DOUANE_EVENT_LOOP``).
 ``GET /readyz``: 200 while the worker does its job, 503 otherwise, with the checks in JSON:
 
 - ``consuming``: the consumer loop runs and has partitions assigned (a worker beyond the
@@ -34,6 +35,7 @@ from aiohttp import web
 from streams.adapters import metrics
 from streams.adapters.audit.records import SqlRecords
 from streams.pipeline import Pipeline
+from streams.runtime.event_loop import loop_name
 from streams.runtime.parallel_consumer import ParallelConsumer
 
 log = structlog.get_logger(__name__)
@@ -112,7 +114,7 @@ async def metrics_response(_: web.Request) -> web.Response:
 
 
 async def live(_: web.Request) -> web.Response:
-    return web.json_response({"alive": True})
+    return web.json_response({"alive": True, "event_loop": loop_name()})
 
 
 HEALTH: web.AppKey[WorkerHealth] = web.AppKey("worker_health", WorkerHealth)

@@ -82,12 +82,14 @@ async def test_metrics_after_real_traffic_and_readiness_following_the_worker(
     await wait_until(lambda: ready(worker_url), 300,
                      lambda: "worker never ready:\n" + stack.log_text(WORKER)[-3000:], poll_s=1)
     live = await get(f"{worker_url}/livez")
-    assert live.status_code == 200 and live.json() == {"alive": True}
+    # the default loop, named from the running loop (DOUANE_EVENT_LOOP unset)
+    assert live.status_code == 200 and live.json() == {"alive": True, "event_loop": "uvloop"}
     body = (await get(f"{worker_url}/readyz")).json()
     assert body["checks"] == {"consuming": True, "audit_store_writable": True,
                               "policy_loaded": True}
     await wait_until(lambda: ready(door_url), 120,
                      lambda: "front door never ready: " + str(stack.log_text("front-door")[-2000:]))
+    assert (await get(f"{door_url}/livez")).json() == {"alive": True, "event_loop": "uvloop"}
     door_checks = (await get(f"{door_url}/readyz")).json()["checks"]
     assert door_checks["worker_consuming"] is True and door_checks["reading_answers"] is True
 
@@ -199,12 +201,16 @@ async def test_metrics_after_real_traffic_and_readiness_following_the_worker(
     assert health.status_code == 200 and health.json()["ready"] is False
     assert value(samples((await get(f"{door_url}/metrics")).text),
                  "douane_front_door_worker_consuming") == 0
+    # back on the standard library's loop, the fallback an operator can choose
     stack.start(WORKER, "worker", env={"DOUANE_WORKER_HTTP_PORT": worker_url.rsplit(":", 1)[1],
-                                       "DOUANE_POLICY": str(policy)})
+                                       "DOUANE_POLICY": str(policy),
+                                       "DOUANE_EVENT_LOOP": "asyncio"})
     await wait_until(lambda: ready(door_url), 300,
                      lambda: "the front door never became ready again:\n"
                      + stack.log_text(WORKER)[-3000:], poll_s=1)
     await wait_http(f"{worker_url}/livez", timeout_s=60)
+    live = await get(f"{worker_url}/livez")
+    assert live.json() == {"alive": True, "event_loop": "asyncio"}
 
 
 async def not_ready(url: str) -> bool:

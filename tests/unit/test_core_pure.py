@@ -128,7 +128,7 @@ PURE_IMPORTS = (
     # path text only: its functions that look at the disk are refused below
     "posixpath",
     # parsers and validators of texts and values handed in (no loader reads a file here)
-    "yaml", "jsonschema", "rfc8785", "pydantic",
+    "yaml", "jsonschema", "jsonschema_rs", "rfc8785", "pydantic",
     "streams.core", "streams.errors",
     *ALLOWED_IMPORTS,
 )

@@ -14,9 +14,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from streams.adapters.schemas import forward_schema
 from streams.config import project_root
-from streams.core.intake import Rejection, RequestIntake
+from streams.core.intake import Rejection, RequestIntake, _RequestValidator
 from streams.core.model import GovernedRequest
+from streams.core.quick_schema import QuickSchema
 
 SCHEMA = json.loads((project_root() / "schemas" / "request.schema.json").read_text("utf-8"))
 INTAKE = RequestIntake(SCHEMA, ("city-of-lyon", "tax-office"), max_bytes=16_384)
@@ -80,3 +82,54 @@ def test_any_depth_gets_an_answer(depth: int, bracket: str) -> None:
     body = (bracket if bracket == "[" else '{"a":') * depth
     text = body + "0" + closing * depth
     outcome(text.encode())
+
+
+# --- the compiled check (streams/core/quick_schema.py) never passes what jsonschema refuses:
+# it alone decides that a message is valid, jsonschema only words the refusals
+
+REQUEST_QUICK = QuickSchema(SCHEMA)
+REQUEST_FULL = _RequestValidator(SCHEMA)
+FORWARD = forward_schema()
+# strings at the edges of the schemas' patterns: a final newline (Python's "$" matches before
+# it, ECMA-262's does not), digits and letters outside ASCII, lone surrogates, spaces
+edge_strings = st.sampled_from([
+    "req-1\n", "req-1", "", " ", "a" * 129, "city-of-lyon\n", "CITY", "fr", "fr\n", "FR", "f",
+    "req-١", "réq", "\ud800", "a/admitted", "a/admitted\n", "0" * 64, "0" * 64 + "\n", "x:y@z/w",
+])
+values = json_values | edge_strings
+
+
+def forward_message() -> dict[str, Any]:
+    return {"version": 1, "id": "req-1", "tenant": "city-of-lyon", "provider": "mistral",
+            "fallbacks": ["ovh"], "classification": "personal", "purpose": None,
+            "audit_record_id": "req-1/admitted", "stream": False, "conversation": "req-1",
+            "policy_hash": "0" * 64, "redacted_entities": {"PERSON": 1}, "metadata": {},
+            "body": {"model": "m", "messages": [{"role": "user", "content": "Hello"}]}}
+
+
+def test_the_compiled_check_passes_valid_messages() -> None:
+    assert REQUEST_QUICK.passes(valid())
+    assert FORWARD.quick.passes(forward_message())
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(FIELDS), values, st.booleans())
+def test_the_compiled_check_never_passes_a_request_jsonschema_refuses(
+    field: str, value: Any, in_message: bool,
+) -> None:
+    document = valid()
+    target = document["messages"][0] if in_message else document
+    target[field] = value
+    if REQUEST_QUICK.passes(document):
+        assert not list(REQUEST_FULL.iter_errors(document)), document
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([*forward_message(), "unexpected"]), values, st.booleans())
+def test_the_compiled_check_never_passes_a_forward_message_jsonschema_refuses(
+    field: str, value: Any, in_body: bool,
+) -> None:
+    document = forward_message()
+    (document["body"] if in_body else document)[field] = value
+    if FORWARD.quick.passes(document):
+        assert not list(FORWARD.validator.iter_errors(document)), document

@@ -112,3 +112,16 @@ def test_topics_are_created_with_one_copy_unless_a_replication_factor_is_given()
     assert load_settings({"DOUANE_TOPIC_REPLICATION_FACTOR": "3"}).topic_replication_factor == 3
     with pytest.raises(Exception, match="DOUANE_TOPIC_REPLICATION_FACTOR"):
         load_settings({"DOUANE_TOPIC_REPLICATION_FACTOR": "0"})
+
+
+def test_the_event_loop_is_uvloop_unless_asyncio_is_asked_for() -> None:
+    assert load_settings({}).event_loop == "uvloop"
+    assert load_settings({"DOUANE_EVENT_LOOP": ""}).event_loop == "uvloop"
+    assert load_settings({"DOUANE_EVENT_LOOP": "asyncio"}).event_loop == "asyncio"
+    assert load_settings({"DOUANE_EVENT_LOOP": "uvloop"}).event_loop == "uvloop"
+
+
+@pytest.mark.parametrize("value", ["trio", "UVLOOP", "uvloop ", "default"])
+def test_an_unknown_event_loop_is_refused_by_name(value: str) -> None:
+    with pytest.raises(SettingError, match=r"DOUANE_EVENT_LOOP=.* must be one of: uvloop, asyncio"):
+        load_settings({"DOUANE_EVENT_LOOP": value})
