@@ -214,22 +214,30 @@ def fetch(home: Path, languages: Sequence[str] = ("en", "es"), progress: Progres
 
 def _download(http: httpx.Client, url: str, target: Path, sha256: str,
               progress: Progress) -> None:
+    with http.stream("GET", url) as response:
+        response.raise_for_status()
+        size = int(response.headers.get("content-length", 0))
+        progress(f"downloading {url} ({size / 1e6:.1f} MB)")
+        _write_checked(response.iter_bytes(1 << 20), size, target, url, sha256, progress)
+
+
+def _write_checked(blocks: Iterable[bytes], size: int, target: Path, what: str, sha256: str,
+                   progress: Progress, label: str = "") -> None:
+    """Write ``blocks`` to ``target`` only if their sha256 is the pinned one: they go to a
+    ``.part`` file first, so an interrupted or altered download never looks complete."""
     partial = target.with_name(target.name + ".part")
     digest = hashlib.sha256()
     try:
-        with http.stream("GET", url) as response, partial.open("wb") as out:
-            response.raise_for_status()
-            size = int(response.headers.get("content-length", 0))
+        with partial.open("wb") as out:
             done, shown = 0, 0.0
-            progress(f"downloading {url} ({size / 1e6:.1f} MB)")
-            for block in response.iter_bytes(1 << 20):
+            for block in blocks:
                 out.write(block)
                 digest.update(block)
                 done += len(block)
                 if size and done / size - shown >= 0.1:
                     shown = done / size
-                    progress(f"  {done / 1e6:.0f} of {size / 1e6:.0f} MB")
-        _check_digest(url, digest.hexdigest(), sha256)
+                    progress(f"  {label}{done / 1e6:.0f} of {size / 1e6:.0f} MB")
+        _check_digest(what, digest.hexdigest(), sha256)
         partial.replace(target)
     finally:
         partial.unlink(missing_ok=True)
@@ -265,24 +273,11 @@ def _fetch_member(http: httpx.Client, base_url: str, home: Path, classifier: Cla
 
 def _extract(models: zipfile.ZipFile, classifier: Classifier, target: Path,
              progress: Progress) -> None:
-    partial = target.with_name(target.name + ".part")
-    digest = hashlib.sha256()
-    try:
-        size = models.getinfo(classifier.member).file_size
-        done, shown = 0, 0.0
-        with models.open(classifier.member) as member, partial.open("wb") as out:
-            for block in iter(lambda: member.read(1 << 20), b""):
-                out.write(block)
-                digest.update(block)
-                done += len(block)
-                if size and done / size - shown >= 0.2:
-                    shown = done / size
-                    progress(f"  {classifier.file_name}: {done / 1e6:.0f} of {size / 1e6:.0f} MB")
-        _check_digest(f"{classifier.jar}!{classifier.member}", digest.hexdigest(),
-                      classifier.sha256)
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
+    size = models.getinfo(classifier.member).file_size
+    with models.open(classifier.member) as member:
+        _write_checked(iter(lambda: member.read(1 << 20), b""), size, target,
+                       f"{classifier.jar}!{classifier.member}", classifier.sha256, progress,
+                       f"{classifier.file_name}: ")
 
 
 class RangesRefused(DouaneError, RuntimeError):
