@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from streams.config import Settings, load_settings
+from streams.config import Settings, keys_folder_for, load_settings
 from streams.devtools.kafka_broker import start_broker, stop_broker
 from streams.devtools.local_stack import spawn_douane, stop_process, wait_http, write_local_policy
 from streams.devtools.ports import free_port
@@ -121,4 +121,12 @@ async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] |
             stop_process(process)
         await stop_broker(settings)
         log.close()
-        shutil.rmtree(home, ignore_errors=True)
+        remove_home(home, settings)
+
+
+def remove_home(home: Path, settings: Settings) -> None:
+    """Remove a benchmark's temporary data folder and its keys, which live beside it rather
+    than in it (``keys_folder_for``), unless the caller's environment chose a keys folder."""
+    shutil.rmtree(home, ignore_errors=True)
+    if settings.keys_dir == keys_folder_for(home):
+        shutil.rmtree(settings.keys_dir, ignore_errors=True)

@@ -28,7 +28,6 @@ import asyncio
 import functools
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,7 +37,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from _stack import free_port, progress
+from _stack import free_port, progress, remove_home
 from concurrency import PROMPTS
 
 from streams.devtools.local_stack import wait_http, write_local_policy
@@ -263,7 +262,7 @@ async def main(arguments: argparse.Namespace) -> None:
     finally:
         model.terminate()
         model.wait()
-        shutil.rmtree(home, ignore_errors=True)
+        remove_home(home, load_settings(env))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,6 @@ import json
 import os
 import queue
 import random
-import shutil
 import signal
 import statistics
 import subprocess
@@ -590,6 +589,8 @@ def summary(results: list[Result]) -> None:
 
 
 def main(args: argparse.Namespace) -> None:
+    from _stack import remove_home
+
     from streams.config import load_settings
     from streams.devtools.kafka_broker import PID_FILE, start_broker, stop_broker
     from streams.devtools.local_stack import write_local_policy
@@ -624,7 +625,7 @@ def main(args: argparse.Namespace) -> None:
                 results.extend(one_run(args, env, conf, admin, broker, client, repeat))
     finally:
         asyncio.run(stop_broker(settings))
-        shutil.rmtree(home, ignore_errors=True)
+        remove_home(home, settings)
     if args.json:
         Path(args.json).write_text(json.dumps([vars(r) for r in results], indent=1))
     summary(results)
