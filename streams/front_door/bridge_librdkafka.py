@@ -44,7 +44,12 @@ from streams.front_door.bridge import KafkaBridge
 log = structlog.get_logger(__name__)
 START_TIMEOUT_S = 60.0
 NOT_READY_YET = {KafkaError.LEADER_NOT_AVAILABLE, KafkaError.NOT_LEADER_FOR_PARTITION,
-                 KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._TRANSPORT}
+                 KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._TRANSPORT,
+                 KafkaError._TIMED_OUT}
+# what asking again cannot cure: librdkafka reports these through its error callback and
+# keeps trying, so a start would otherwise wait the whole START_TIMEOUT_S to say so
+REFUSALS = {KafkaError._AUTHENTICATION, KafkaError._SSL}
+LOOK_S = 2.0  # one look at the broker's metadata; then the refusals are checked again
 Result = TypeVar("Result")
 POLL_S = 0.2  # how long a thread waits in librdkafka before looking at the stop flag
 BATCH = 500  # responses handed to the event loop at once, at most
@@ -56,6 +61,7 @@ class LibrdkafkaBridge(KafkaBridge):
         self._threads: list[threading.Thread] = []
         self._rd_producer: Producer | None = None
         self._rd_consumer: Consumer | None = None
+        self._refusal: KafkaError | None = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -93,19 +99,20 @@ class LibrdkafkaBridge(KafkaBridge):
         partitions = []
         for topic in answer_topics(self.layout, sorted(self.tenants)):
             def numbers(topic: str = topic) -> list[int]:
-                found = producer.list_topics(topic, timeout=START_TIMEOUT_S).topics.get(topic)
+                found = producer.list_topics(topic, timeout=LOOK_S).topics.get(topic)
                 if found is None or found.error is not None or not found.partitions:
                     raise KafkaException(found.error if found is not None and found.error
                                          else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
                 return sorted(found.partitions)
 
-            for number in _until_ready(numbers, deadline):
+            for number in _until_ready(numbers, deadline, self._refused):
                 def end(topic: str = topic, number: int = number) -> int:
                     _low, high = consumer.get_watermark_offsets(
-                        TopicPartition(topic, number), timeout=START_TIMEOUT_S, cached=False)
+                        TopicPartition(topic, number), timeout=LOOK_S, cached=False)
                     return int(high)
 
-                partitions.append(TopicPartition(topic, number, _until_ready(end, deadline)))
+                partitions.append(TopicPartition(topic, number,
+                                                 _until_ready(end, deadline, self._refused)))
         return partitions
 
     async def _stop_clients(self) -> None:
@@ -172,11 +179,22 @@ class LibrdkafkaBridge(KafkaBridge):
 
     def _error(self, error: KafkaError) -> None:  # librdkafka's thread: connection trouble
         log.warning("kafka client error", error=error.name(), fatal=error.fatal())
+        if error.code() in REFUSALS:
+            self._refusal = error
+
+    def _refused(self) -> None:
+        if self._rd_producer is not None:  # before the threads start: serves error_cb here
+            self._rd_producer.poll(0)
+        if self._refusal is not None:
+            raise KafkaException(self._refusal)
 
 
-def _until_ready(call: Callable[[], Result], deadline: float) -> Result:
-    """``call()``, again after a short wait while Kafka answers that it is not ready yet."""
+def _until_ready(call: Callable[[], Result], deadline: float,
+                 refused: Callable[[], None] = lambda: None) -> Result:
+    """``call()``, again after a short wait while Kafka answers that it is not ready yet;
+    ``refused`` raises when the broker has refused the connection for good."""
     while True:
+        refused()
         try:
             return call()
         except KafkaException as exc:

@@ -9,6 +9,7 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 import pytest_asyncio
@@ -29,7 +30,7 @@ from test_front_door import (  # noqa: F401
     test_streaming_with_the_sdk_first_words_before_the_whole_answer,
 )
 
-from streams.adapters.kafka_security import kafka_connection
+from streams.adapters.kafka_security import KafkaConnectError, kafka_connection
 from streams.core.tenant_topics import PER_TENANT, responses_topic
 from streams.devtools.local_stack import wait_http
 from streams.devtools.ports import free_port
@@ -86,3 +87,20 @@ async def test_started_on_topics_just_created_it_publishes_and_reads_their_answe
         await producer.stop()
         await bridge.stop()
     assert not bridge.reading_answers
+
+
+async def test_a_wrong_password_stops_its_start_naming_the_user_never_the_password(
+        kafka: Stack) -> None:
+    """librdkafka's own connection refused (not aiokafka's admin client, which the front door's
+    start uses first): the error says what to check and repeats no password."""
+    real = kafka_connection(kafka.settings, "front-door")
+    wrong = "not-" + (real.security.password or "")
+    connection = replace(real, security=replace(real.security, password=wrong))
+    bridge = LibrdkafkaBridge(connection, ["city-of-lyon"], PER_TENANT)
+    with pytest.raises(KafkaConnectError) as caught:
+        await bridge.start()
+    message = str(caught.value)
+    # the refusal itself, seen at once, not the time-out of asking until START_TIMEOUT_S
+    assert "(librdkafka) cannot connect" in message and "(_AUTHENTICATION)" in message
+    assert f"refused the credentials of user {real.security.username!r}" in message
+    assert wrong not in message and str(real.security.password) not in message
