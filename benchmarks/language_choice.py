@@ -107,11 +107,12 @@ def main() -> None:
             detector._language_detector = chooser
             row.append(_persons(detector, labelled, free))
         detector._language_detector = after
-        (b_fp, b_rep, b_found, b_leak, n), (a_fp, a_rep, a_found, a_leak, _) = row
+        (b_fp, b_rep, b_found, b_leak, n, b_free), (a_fp, a_rep, a_found, a_leak, _,
+                                                     a_free) = row
         print(f"{key:34} persons {n:>4}: found {b_found} -> {a_found}, leaked {b_leak} -> "
               f"{a_leak}, reported persons not labelled {b_fp} -> {a_fp} (of {b_rep} -> "
-              f"{a_rep} reported); entity-free prompts with a person: {row[0][5]} -> "
-              f"{row[1][5]} of {len(free)}")
+              f"{a_rep} reported); entity-free prompts with a person: {b_free} -> {a_free} "
+              f"of {len(free)}")
 
     if args.skip_cpu:
         return

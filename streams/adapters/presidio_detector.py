@@ -409,6 +409,12 @@ def detector_for_policy(policy: Any, phone_regions: Sequence[str] = DEFAULT_REGI
                         ) -> PresidioDetector:
     """One detector per process, with only what the policy asks for."""
     languages, entities = policy_languages_and_entities(policy)
-    default = getattr(getattr(policy, "detection", None), "default_language", None)
     return PresidioDetector(languages, entities, phone_regions,
-                            default_language=default if default in languages else languages[0])
+                            default_language=policy_default_language(policy, languages))
+
+
+def policy_default_language(policy: Any, languages: Sequence[str]) -> str:
+    """The language a prompt is taken to be in when nothing else tells: the policy's
+    ``detection.default_language`` if it is loaded, else the first language loaded."""
+    default = getattr(getattr(policy, "detection", None), "default_language", None)
+    return default if isinstance(default, str) and default in languages else languages[0]

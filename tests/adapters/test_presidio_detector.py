@@ -13,6 +13,7 @@ from streams.adapters.presidio_detector import (
     DetectionRequest,
     DetectorError,
     PresidioDetector,
+    policy_default_language,
     policy_languages_and_entities,
 )
 from streams.core.model import ChatMessage, Detection
@@ -150,6 +151,21 @@ def test_the_policy_decides_languages_and_entities() -> None:
         entities={"PERSON": object(), "FR_NIR": object(), "SOMETHING_ELSE": object()}))
     assert policy_languages_and_entities(policy) == (("fr", "uk"),
                                                       frozenset({"PERSON", "FR_NIR"}))
+
+
+@pytest.mark.parametrize(("detection", "languages", "default"), [
+    ({"default_language": "fr"}, ("en", "fr"), "fr"),
+    ({"default_language": "en"}, ("en", "fr"), "en"),
+    ({"default_language": "de"}, ("fr", "es"), "fr"),  # not loaded: the first language loaded
+    (None, ("es", "en"), "es"),  # a policy without a detection section
+])
+def test_the_default_language_is_the_policys_if_it_is_loaded(
+    detection: dict[str, str] | None, languages: tuple[str, ...], default: str,
+) -> None:
+    from types import SimpleNamespace
+
+    policy = SimpleNamespace(detection=SimpleNamespace(**detection) if detection else None)
+    assert policy_default_language(policy, languages) == default
 
 
 def test_the_quick_tokenizer_splits_text_as_the_packaged_one() -> None:
