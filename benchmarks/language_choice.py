@@ -78,8 +78,8 @@ def main() -> None:
     detector = PresidioDetector(LANGUAGES)
     print(f"detector started in {time.monotonic() - started:.1f} s")
     after = detector._language_detector
-    # lingua's choice alone, as before this change: no analysed language to choose instead
-    before = LanguageDetector(detector.languages)
+    # lingua's choice alone, as before this change (main at f06bde2): detect_language_of
+    before = _LinguaAlone(LanguageDetector(detector.languages)._detector)
 
     print("\n== 1. prompts whose language changes (labelled + entity-free prompts) ==")
     shown = 0
@@ -177,6 +177,17 @@ def _persons(detector: Any, labelled: Sequence[Any], free: Sequence[Any]
             free_hits += any(f.entity_type == "PERSON" for f in select_findings(findings, rules))
     return (person.fp, person.tp + person.fp, person.tp, person.leaked, person.tp + person.fn,
             free_hits)
+
+
+class _LinguaAlone:
+    """The language detector as it was before this change: lingua's answer, or English."""
+
+    def __init__(self, lingua: Any) -> None:
+        self._lingua = lingua
+
+    def detect(self, text: str) -> str:
+        language = self._lingua.detect_language_of(text)
+        return "en" if language is None else str(language.iso_code_639_1.name).lower()
 
 
 def _cpu(call: Callable[[], object]) -> float:

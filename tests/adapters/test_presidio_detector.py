@@ -106,6 +106,17 @@ def test_a_list_of_names_gets_the_ner_of_an_analysed_language(
     assert values(detection, text, "PERSON") == persons
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", "fr"), ("123 456 789", "fr"),  # nothing for lingua: the default language
+    ("Please write to the tenant about the repairs in the kitchen.", "en"),
+    ("Der Antrag wurde gestern im Rathaus besprochen und wird bald entschieden.", "de"),
+])
+def test_the_default_language_when_lingua_cannot_tell(text: str, expected: str) -> None:
+    from streams.adapters.language import LanguageDetector
+
+    assert LanguageDetector(("en", "fr"), "fr", ("en", "fr")).detect(text) == expected
+
+
 def test_a_batch_finds_what_single_calls_find(detector: PresidioDetector) -> None:
     texts = [("en", "Call Thomas Whitfield on +44 20 7946 0958."),
              ("fr", "Le contribuable Jean-Pierre Moreau, joignable au 01 44 55 66 77."),
