@@ -51,6 +51,7 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=0,
                         help="prompts of dev and other-language corpora that change, to print")
     parser.add_argument("--skip-cpu", action="store_true")
+    parser.add_argument("--cpu-only", action="store_true", help="part 3 alone")
     args = parser.parse_args()
 
     from streams.adapters.language import LanguageDetector
@@ -83,7 +84,7 @@ def main() -> None:
 
     print("\n== 1. prompts whose language changes (labelled + entity-free prompts) ==")
     shown = 0
-    for key, (corpus, labelled, free) in loads.items():
+    for key, (corpus, labelled, free) in ({} if args.cpu_only else loads).items():
         moves: Counter[str] = Counter()
         prompts = labelled + free
         for prompt in prompts:
@@ -99,7 +100,7 @@ def main() -> None:
               + (": " + ", ".join(f"{n} {m}" for m, n in sorted(moves.items())) if moves else ""))
 
     print("\n== 2. languages douane does not analyse: persons, before -> after ==")
-    for key, (corpus, labelled, free) in loads.items():
+    for key, (corpus, labelled, free) in ({} if args.cpu_only else loads).items():
         if corpus.role != "other":
             continue
         row = []
