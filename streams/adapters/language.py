@@ -56,7 +56,10 @@ class LanguageDetector:
         detected = self._default if undecided else next(iter(confidences))
         if not self._analysed or detected in self._analysed:
             return LanguageChoice(detected, DETECTED)
-        signals = text_signals(WORD.findall(text), confidences, self._function_words)
+        # the shares compared: the detected language's and the analysed ones' (not all ten)
+        lists = {lang: self._function_words[lang] for lang in (detected, *self._analysed)
+                 if lang in self._function_words}
+        signals = text_signals(WORD.findall(text), confidences, lists)
         return choose_language(detected, signals, self._analysed, self._default)
 
 
