@@ -44,6 +44,7 @@ from streams.adapters.policy_reload import (
 )
 from streams.adapters.presidio_detector import (
     detector_for_policy,
+    policy_default_language,
     policy_languages_and_entities,
 )
 from streams.adapters.providers.gateway import ProviderGateway
@@ -104,7 +105,8 @@ def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
     if detector is None and settings.detection_processes > 0:
         languages, entities = policy_languages_and_entities(policy.policy)
         processes = ProcessBatches(settings.detection_processes, languages, entities,
-                                   settings.phone_regions)
+                                   settings.phone_regions,
+                                   policy_default_language(policy.policy, languages))
         processes.wait_until_loaded()
         detection = BatchedDetector(processes, settings.detector_timeout_s)
     else:

@@ -102,6 +102,7 @@ class PresidioDetector:
         max_text_chars: int = MAX_TEXT_CHARS,
         uk_ner: str | None = None,
         ner_tiers: NerTiers | None = None,
+        default_language: str = "en",
     ) -> None:
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         self.languages = tuple(dict.fromkeys(languages))
@@ -164,7 +165,10 @@ class PresidioDetector:
             self._recognizers(language)
             self.detect_batch([DetectionRequest((ChatMessage("user", WARM_UP_TEXT),), language)])
             self.startup_seconds[language] = time.monotonic() - started
-        self._language_detector = LanguageDetector(self.languages)
+        # a prompt lingua puts in a language analysed with patterns only may still get the NER
+        # or lexicon of one of these (lists of names: streams/core/language_choice.py)
+        analysed = [lang for lang in self.languages if self.method(lang) != METHOD_PATTERNS]
+        self._language_detector = LanguageDetector(self.languages, default_language, analysed)
 
     def method(self, language: str) -> str:
         if language in self._nlp:
@@ -405,4 +409,12 @@ def detector_for_policy(policy: Any, phone_regions: Sequence[str] = DEFAULT_REGI
                         ) -> PresidioDetector:
     """One detector per process, with only what the policy asks for."""
     languages, entities = policy_languages_and_entities(policy)
-    return PresidioDetector(languages, entities, phone_regions)
+    return PresidioDetector(languages, entities, phone_regions,
+                            default_language=policy_default_language(policy, languages))
+
+
+def policy_default_language(policy: Any, languages: Sequence[str]) -> str:
+    """The language a prompt is taken to be in when nothing else tells: the policy's
+    ``detection.default_language`` if it is loaded, else the first language loaded."""
+    default = getattr(getattr(policy, "detection", None), "default_language", None)
+    return default if isinstance(default, str) and default in languages else languages[0]

@@ -119,7 +119,8 @@ class DetectionProcessDied(DouaneError, RuntimeError):
 
 
 def _serve_in_child(connection: Connection, parent: int, languages: tuple[str, ...],
-                    entities: frozenset[str], phone_regions: tuple[str, ...]) -> None:
+                    entities: frozenset[str], phone_regions: tuple[str, ...],
+                    default_language: str = "en") -> None:
     """A detection process: load the models, say so, then answer batches until the worker
     closes the pipe (or dies: the parent watch)."""
     from streams.adapters.presidio_detector import PresidioDetector
@@ -128,7 +129,8 @@ def _serve_in_child(connection: Connection, parent: int, languages: tuple[str, .
     threading.Thread(target=_exit_without, args=(parent,), daemon=True,
                      name="parent-watch").start()
     try:
-        detector = PresidioDetector(languages, entities, phone_regions)
+        detector = PresidioDetector(languages, entities, phone_regions,
+                                    default_language=default_language)
     except Exception as error:
         connection.send(("failed", f"{type(error).__name__}: {error}"))
         return
@@ -162,7 +164,7 @@ class _DetectionProcess:
     one, each a wake-up that a busy machine schedules late: about 2.5 ms per detection, two
     detections per request, measured at load average 5)."""
 
-    def __init__(self, setup: tuple[int, tuple[str, ...], frozenset[str], tuple[str, ...]]
+    def __init__(self, setup: tuple[int, tuple[str, ...], frozenset[str], tuple[str, ...], str]
                  ) -> None:
         # spawned, not forked: the worker has threads (Kafka, stores) a fork would copy mid-way
         context = multiprocessing.get_context("spawn")
@@ -287,11 +289,11 @@ async def _read_frame(reader: asyncio.StreamReader) -> bytes:
 
 class ProcessBatches:
     def __init__(self, processes: int, languages: tuple[str, ...], entities: frozenset[str],
-                 phone_regions: tuple[str, ...]) -> None:
+                 phone_regions: tuple[str, ...], default_language: str = "en") -> None:
         self.parallel = processes
         self.languages: tuple[str, ...] | None = languages
         self.entities: frozenset[str] | None = entities
-        self._setup = (os.getpid(), languages, entities, phone_regions)
+        self._setup = (os.getpid(), languages, entities, phone_regions, default_language)
         # started now: they load their models while the worker prepares the rest
         self._processes = [_DetectionProcess(self._setup) for _ in range(processes)]
 

@@ -13,6 +13,7 @@ from streams.adapters.presidio_detector import (
     DetectionRequest,
     DetectorError,
     PresidioDetector,
+    policy_default_language,
     policy_languages_and_entities,
 )
 from streams.core.model import ChatMessage, Detection
@@ -79,6 +80,43 @@ def test_language_is_detected_when_the_request_does_not_say(detector: PresidioDe
     assert values(detection, text, "PERSON") == ["Carmen Ruiz"]
 
 
+# Lists of names that lingua puts in a language douane analyses with patterns only (German,
+# Italian): they get an analysed language's NER; prose in those languages keeps its language.
+@pytest.mark.parametrize(("text", "lingua", "language", "method", "persons"), [
+    ("1. Ingrid Halvorsen (Norway) 1:49.41 2. Katrin Oberhauser (Austria) 1:49.51 "
+     "3. Greta Lindqvist (Sweden) 1:49.53 4. Marta Kowalczyk (Poland) 1:49.60",
+     "de", "en", METHOD_NER, ["Ingrid Halvorsen", "Katrin Oberhauser", "Greta Lindqvist",
+                              "Marta Kowalczyk"]),
+    ("Giorgio Bellini (ITA - Lampre) a 1:12 4. Paolo Fontana (ITA - Saeco) m. t. "
+     "5. Marco Ricci (ITA - Mapei) a 1:40",
+     "it", "es", METHOD_NER, ["Giorgio Bellini", "Paolo Fontana", "Marco Ricci"]),
+    ("Der Antrag von Frau Müller wurde gestern im Rathaus besprochen und wird in der nächsten "
+     "Woche entschieden.", "de", "de", METHOD_PATTERNS, []),
+    ("La richiesta della signora Bianchi è stata discussa ieri in municipio e sarà decisa la "
+     "prossima settimana.", "it", "it", METHOD_PATTERNS, []),
+])
+def test_a_list_of_names_gets_the_ner_of_an_analysed_language(
+    detector: PresidioDetector, text: str, lingua: str, language: str, method: str,
+    persons: list[str],
+) -> None:
+    assert detector._language_detector._detector.detect_language_of(text).iso_code_639_1.name \
+        .lower() == lingua  # what lingua alone says
+    detection = run(detector, text)
+    assert (detection.language, detection.method) == (language, method)
+    assert values(detection, text, "PERSON") == persons
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("", "fr"), ("123 456 789", "fr"),  # nothing for lingua: the default language
+    ("Please write to the tenant about the repairs in the kitchen.", "en"),
+    ("Der Antrag wurde gestern im Rathaus besprochen und wird bald entschieden.", "de"),
+])
+def test_the_default_language_when_lingua_cannot_tell(text: str, expected: str) -> None:
+    from streams.adapters.language import LanguageDetector
+
+    assert LanguageDetector(("en", "fr"), "fr", ("en", "fr")).detect(text) == expected
+
+
 def test_a_batch_finds_what_single_calls_find(detector: PresidioDetector) -> None:
     texts = [("en", "Call Thomas Whitfield on +44 20 7946 0958."),
              ("fr", "Le contribuable Jean-Pierre Moreau, joignable au 01 44 55 66 77."),
@@ -124,6 +162,21 @@ def test_the_policy_decides_languages_and_entities() -> None:
         entities={"PERSON": object(), "FR_NIR": object(), "SOMETHING_ELSE": object()}))
     assert policy_languages_and_entities(policy) == (("fr", "uk"),
                                                       frozenset({"PERSON", "FR_NIR"}))
+
+
+@pytest.mark.parametrize(("detection", "languages", "default"), [
+    ({"default_language": "fr"}, ("en", "fr"), "fr"),
+    ({"default_language": "en"}, ("en", "fr"), "en"),
+    ({"default_language": "de"}, ("fr", "es"), "fr"),  # not loaded: the first language loaded
+    (None, ("es", "en"), "es"),  # a policy without a detection section
+])
+def test_the_default_language_is_the_policys_if_it_is_loaded(
+    detection: dict[str, str] | None, languages: tuple[str, ...], default: str,
+) -> None:
+    from types import SimpleNamespace
+
+    policy = SimpleNamespace(detection=SimpleNamespace(**detection) if detection else None)
+    assert policy_default_language(policy, languages) == default
 
 
 def test_the_quick_tokenizer_splits_text_as_the_packaged_one() -> None:
