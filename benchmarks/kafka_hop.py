@@ -18,14 +18,18 @@ per Fetch that carried a message: queue (network thread to request handler), loc
 handler's own work), remote (the purgatory: a fetch waiting for data), response queue, send.
 
     PYTHONPATH=. .venv/bin/python benchmarks/kafka_hop.py [--messages 300] [--interval-ms 100]
-        [--warm-up 100] [--plaintext] [--request-log] [--idle-topics 0] [--json FILE]
+        [--warm-up 100] [--warm-up-interval-ms 100] [--probes 50] [--plaintext]
+        [--request-log] [--idle-topics 0] [--json FILE]
+
+After the messages, ``--probes`` ApiVersions round trips on the producer's connection: a
+request the broker answers without touching a log, the floor under any request.
 
 ``--idle-topics N``: the consumer also reads N more 12-partition topics that stay empty (the
 worker reads 14 topics, 168 partitions: every fetch lists them all). The broker's JVM options
 and properties are the project's (``streams/devtools/kafka_broker.py``); ``--jvm-option`` adds
 one for a trial, ``--without-jvm-option PREFIX`` drops the project's options starting with
-PREFIX (``-XX:CompileThreshold``: the broker as it was before the branch ``kafkahop``),
-``--broker-property key=value`` appends a line to ``server.properties``.
+PREFIX, ``--broker-property key=value`` appends a line to ``server.properties``. Figures and
+what they say: docs/benchmarks.md, "The Kafka hop at light load".
 """
 
 from __future__ import annotations
@@ -184,6 +188,7 @@ async def produce(args: argparse.Namespace, home: Path, env: dict[str, str]) -> 
         acked[number] = time.monotonic_ns()
     with contextlib.suppress(asyncio.TimeoutError):
         await asyncio.wait_for(reading, timeout=30)
+    probe_ms = await probe_round_trips(producer, args)
     await producer.stop()
     if reader.returncode is None:
         reader.terminate()
@@ -191,7 +196,27 @@ async def produce(args: argparse.Namespace, home: Path, env: dict[str, str]) -> 
     measured = range(args.warm_up, args.warm_up + args.messages)
     ack_ms = [(acked[n] - sent[n]) / 1e6 for n in measured]
     consume_ms = [(consumed[n] - sent[n]) / 1e6 for n in measured if n in consumed]
-    return {"ack_ms": ack_ms, "consume_ms": consume_ms, "measured_from": measured_from}
+    return {"ack_ms": ack_ms, "consume_ms": consume_ms, "probe_ms": probe_ms,
+            "measured_from": measured_from}
+
+
+async def probe_round_trips(producer: Any, args: argparse.Namespace) -> list[float]:
+    """ApiVersions requests on the producer's own connection, at the same rate: a request the
+    broker answers without touching a log, so its round trip is the floor under any request
+    (the client's encoding, TLS both ways, loopback, the broker's network thread)."""
+    from aiokafka import TopicPartition
+    from aiokafka.protocol.admin import ApiVersionRequest
+
+    node = producer.client.cluster.leader_for_partition(TopicPartition(TOPIC, 0))
+    timings: list[float] = []
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for number in range(args.probes):
+        await asyncio.sleep(max(0.0, start + number * args.interval_ms / 1000 - loop.time()))
+        began = time.monotonic_ns()
+        await producer.client.send(node, ApiVersionRequest())
+        timings.append((time.monotonic_ns() - began) / 1e6)
+    return timings
 
 
 # --------------------------------------------------------------------------- the broker's log
@@ -222,7 +247,8 @@ def broker_splits(log: Path, fetch_max_wait_ms: int, since: float) -> dict[str, 
             continue
         header = item.get("requestHeader", {})
         api, client = header.get("requestApiKeyName"), header.get("clientId", "")
-        if api not in ("PRODUCE", "FETCH") or not str(client).startswith("bench-hop"):
+        if api not in ("PRODUCE", "FETCH", "API_VERSIONS") or not str(client).startswith(
+                "bench-hop"):
             continue
         kind = api.lower()
         if api == "FETCH":
@@ -282,6 +308,8 @@ def main(args: argparse.Namespace, loop_choice: str) -> None:
     if result["consume_ms"]:
         print(f"send to consume  {summary(result['consume_ms'])}  "
               f"({len(result['consume_ms'])} of {args.messages} seen)")
+    if result["probe_ms"]:
+        print(f"ApiVersions      {summary(result['probe_ms'])}  (round trip, no log touched)")
     output: dict[str, Any] = {"args": vars(args), "load": [load_before[0], load_after[0]],
                               **result}
     if args.request_log:
@@ -309,6 +337,8 @@ if __name__ == "__main__":
     parser.add_argument("--linger-ms", type=int, default=0)
     parser.add_argument("--fetch-max-wait-ms", type=int, default=500)
     parser.add_argument("--idle-topics", type=int, default=0)
+    parser.add_argument("--probes", type=int, default=50,
+                        help="ApiVersions round trips after the messages")
     parser.add_argument("--plaintext", action="store_true")
     parser.add_argument("--request-log", action="store_true")
     parser.add_argument("--jvm-option", action="append", default=[])

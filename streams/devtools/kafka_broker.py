@@ -73,14 +73,7 @@ HEAP_OPTIONS = ("-Xmx512m", "-Xms256m")
 # cores, a full one of 100-225 ms when the heap grows): docs/benchmarks.md, "The broker's and
 # the clients' CPU per answer". For development, demos and tests only; production runs the
 # apache/kafka image (deploy/production).
-# The JIT compiles a method after a tenth of the usual calls (CompileThresholdScaling): at light
-# load a fresh broker's produce and fetch paths otherwise run interpreted or in C1's profiling
-# tier for minutes (a few requests a second never reach C2's thresholds), about 0.5 ms more of
-# a request handler per produce and 0.2 ms per fetch, on every one of a request's six
-# crossings: docs/benchmarks.md, "The Kafka hop at light load". A long-running broker ends up
-# with the same compiled code either way; this one gets there sooner.
-JIT_OPTIONS = ("-XX:CompileThresholdScaling=0.1",)
-JVM_OPTIONS = (*HEAP_OPTIONS, "-XX:+UseSerialGC", *JIT_OPTIONS)
+JVM_OPTIONS = (*HEAP_OPTIONS, "-XX:+UseSerialGC")
 LOG_TAIL_LINES = 20
 MAVEN_TIMEOUT_S = 900.0
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
