@@ -324,10 +324,10 @@ def _verb_after(text: str, end: int, plural_article: bool) -> bool:
 
 
 def _surname_as_place_word(word: str) -> bool:
-    """A surname of the lexicon, capitalised, that is also a word of places or institutions
-    ("Río", "Hall", "Pont")."""
+    """A word of places or institutions, capitalised, in a name found of two words or more:
+    a surname there ("Río" of "Fabián Río", "Hall", "Pont")."""
     return len(word) >= MIN_LETTERS and word[0].isupper() and not word.isupper() \
-        and word.casefold() in NOT_A_SURNAME and word in lexicon("surnames")
+        and word.casefold() in NOT_A_SURNAME
 
 
 def _verb_of_a_person_after(text: str, end: int) -> bool:
