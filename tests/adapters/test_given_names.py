@@ -452,3 +452,18 @@ def test_the_subject_of_a_state_or_a_verb_of_a_person(text: str, language: str,
 ])
 def test_titles_and_labels_fifth_pass(text: str, language: str, expected: list[str]) -> None:
     assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # in a text without capitals, a known name however common as a word, between a name and
+    # a function word of the text's language or the end of a line
+    ("hey\ni told yong long we'd sort it out\nring orinder de on 07400 181418\nok", "en",
+     ["yong long", "orinder de"]),
+    # not before a word that is not a function word ("long ago")
+    ("hey\ni told mark long ago\nok", "en", ["mark"]),
+    # "avec", "chez" introduce a person in French
+    ("- Prochain rendez-vous avec Julie le 14.", "fr", ["Julie"]),
+])
+def test_more_words_of_a_name_fifth_pass(text: str, language: str,
+                                         expected: list[str]) -> None:
+    assert names(text, language) == expected

@@ -330,3 +330,13 @@ def test_a_word_of_a_name_judged_in_the_language_of_the_text() -> None:
     text = "Nous avons noté que Şama et Juan habitent ensemble."
     found = coordinated([text], [person(text, "Şama")], language="fr")
     assert [text[f.start:f.end] for f in found] == ["Juan"]
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    # an apostrophe inside a romanised name: the word beside the name found is part of it
+    ("Applicant: Muslima E’zozova\n", "Muslima", ["Muslima E’zozova"]),
+    # a French elision or an English contraction is not
+    ("Pour Muslima l’équipe a répondu.", "Muslima", ["Muslima"]),
+])
+def test_an_apostrophe_inside_a_name(text: str, found: str, expected: list[str]) -> None:
+    assert widen(text, found) == expected

@@ -262,11 +262,11 @@ PERSON_CUES = frozenset("""cc dear hi hello hey thanks thank ask tell told remin
     fils fille frère sœur ami amie querido querida estimado estimada hola gracias colega vecino
     vecina esposo esposa hijo hija hermano hermana amigo amiga call called ring rang phone
     phoned email emailed contact contacted appelle appelez appeler appelé contacte contactez
-    contacter llama llame llamar contacta contactar""".split())  # noqa: SIM905
+    contacter llama llame llamar contacta contactar avec chez""".split())  # noqa: SIM905
 # The words that introduce a person in a text without capitals (not a greeting: "hi all")
 LOWER_CASE_CUES = frozenset("""ask asked tell told remind call called ring rang phone phoned
     email emailed contact contacted cc appelle appelez appeler appelé contacte contactez
-    contacter llama llame llamar contacta contactar""".split())  # noqa: SIM905
+    contacter llama llame llamar contacta contactar avec chez""".split())  # noqa: SIM905
 # the words that do not go on a name in a text without capitals, though a verb follows them
 NOT_IN_A_NAME = frozenset("""today yesterday tomorrow tonight now later again really still
     aujourd'hui hier demain maintenant encore vraiment toujours hoy ayer mañana ahora todavía
@@ -820,6 +820,16 @@ class GivenNameRecognizer(LocalRecognizer):
         if name_word(word):
             return True
         capitalised = word[:1].upper() + word[1:]
+        here = function_words(self.supported_language)
+        if (capitalised in self.surnames or capitalised in self.given) and word not in here \
+                and word not in PERSON_VERBS and word not in PERSON_CUES \
+                and word not in NOT_IN_A_NAME and word not in TITLES \
+                and fold(word) not in CALENDAR and (not beside(last + 1) or regex.split(
+                    r"['’]", words[last + 2].group())[0] in here):
+            # a known name, however common as a word, between a name and a function word of
+            # the text's language or the end of the line: "i told yong long we'd...", "ring
+            # orinder de on 07400..." ("de" is not English)
+            return True
         if word in function_words() or word in PERSON_VERBS or word in PERSON_CUES \
                 or word in NOT_IN_A_NAME or fold(word) in CALENDAR or not beside(last + 1):
             return False

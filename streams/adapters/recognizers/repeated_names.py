@@ -604,14 +604,28 @@ def _stands_alone(word: str, language: str | None = None) -> bool:
     words = _function_words(language)
     apostrophe = regex.search(r"['’]", word)
     if apostrophe is not None and not (word[apostrophe.end():][:1].isupper()
-                                       and len(word) - apostrophe.end() >= MIN_LETTERS):
-        return False  # "I'm", "What's"; "O'Connor" stands alone
+                                       and len(word) - apostrophe.end() >= MIN_LETTERS) \
+            and not _inner_apostrophe(word, apostrophe.start()):
+        return False  # "I'm", "What's", "L'équipe"; "O'Connor", "E’zozova" stand alone
     return ((len(word) >= MIN_LETTERS and word[0].isupper() and not word.isupper()) or len(
                 word) >= MIN_LETTERS_ANY_CASE) \
         and folded not in TITLES and folded not in PARTICLES and folded not in NOT_A_SURNAME \
         and folded not in words and (fold(word) not in words or (
             language is not None and fold(word) != folded)) \
         and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY, language)
+
+
+# what an elided French word leaves before its apostrophe ("l'équipe", "jusqu'à")
+ELISIONS = frozenset(("l", "d", "j", "n", "s", "m", "t", "c", "qu", "jusqu", "lorsqu", "puisqu",
+                      "quoiqu", "quelqu", "presqu", "aujourd"))
+
+
+def _inner_apostrophe(word: str, at: int) -> bool:
+    """An apostrophe inside a name, as Uzbek and Arabic names are romanised ("E’zozova",
+    "Ma’ruf"): three letters or more after it, in lower case, and no English contraction or
+    French elision before it."""
+    return len(word) - at - 1 >= 3 and word[at + 1:].isalpha() and word[at + 1:].islower() \
+        and word[:at].casefold() not in ELISIONS and word[:at].isalpha()
 
 
 def _rare(word: str, limit: float, language: str | None = None) -> bool:
