@@ -240,9 +240,10 @@ class PresidioDetector:
                 # a later mention that overlaps a name found ("Díaz, Hernando" beside NER's
                 # "Díaz") merges with it instead of losing to it
                 found[r] = merged([*found[r], *widened(contents,
-                                                       later_mentions(contents, found[r]),
+                                                       later_mentions(contents, found[r],
+                                                                      language=chosen[r]),
                                                        language=chosen[r])])
-                found[r].extend(coordinated(contents, found[r]))
+                found[r].extend(coordinated(contents, found[r], language=chosen[r]))
         return [Detection(language=language, method=self.method(language),
                           findings=tuple(findings))
                 for language, findings in zip(chosen, found, strict=True)]

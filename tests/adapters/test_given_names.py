@@ -388,3 +388,82 @@ def test_a_name_word_of_another_language_and_a_subject_after_a_full_stop_without
     assert names(text) == ["vu thi mai", "mai"]  # "vu" is French, "mai" then says a verb
     # in French, "vu" is the word
     assert names("salut, ma voisine vu thi mai est contrariée.", "fr") == ["thi mai"]
+
+
+# --- fifth pass (issue 14): Vietnamese and Chinese names, names that are words
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a common Vietnamese family name, then Vietnamese syllables, whatever each is as a word
+    ("Quand j'ai parlé à Le The Vu la semaine dernière, elle a promis.", "fr", ["Le The Vu"]),
+    ("- MAI The Chi confirme que le compte est à son nom.", "fr", ["MAI The Chi"]),
+    ("- Mai The Chi signale que le propriétaire n'a pas réparé.", "fr", ["Mai The Chi"]),
+    ("Please call Tran Anh about the form.", "en", ["Tran Anh"]),
+    ("Nguyễn Thị Mai appelle demain.", "fr", ["Nguyễn Thị Mai"]),
+    # not a syllable, a heading, a place, a short family name opening a sentence
+    ("Le Van Gogh est beau. Le Monde le dit.", "fr", []),
+    ("Ho Chi Minh City is large. Ha Long Bay too.", "en", []),
+    ("Do Not Disturb. To The Top.", "en", []),
+    ("We met Le The in Paris.", "en", []),
+])
+def test_vietnamese_names_family_name_first(text: str, language: str,
+                                            expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a hyphenated given name: a known given name and a syllable, or two known given names,
+    # alone with a verb of a person or a cue
+    ("- Tsung-Han confirmed the account is in her own name.", ["Tsung-Han"]),
+    ("- Contact number given by Heinz-Jürgen: +441212340801.", ["Heinz-Jürgen"]),
+    # not: neither part a known given name
+    ("We drank Coca-Cola at the Rolls-Royce plant.", []),
+])
+def test_hyphenated_given_names_alone(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # the subject of a state only a person is in
+    ("Hello.\nDildora is really upset about the letter.", "en", ["Dildora"]),
+    # in a text written without capitals: two words opening a line ("le" is not English),
+    # a word the text's language does not use as a function word ("van" is Spanish)
+    ("hey\nle van is really upset tbh\nle van wants the money\nso van called again\nok",
+     "en", ["le van", "le van", "van"]),
+    # a capitalised word opening a line of such a text, before a verb of a person
+    ("salut\npas pressé\nYada veut le virement\nmerci", "fr", ["Yada"]),
+    # not: a noun after a function word, a word after "the"
+    ("hey\nthe client is really upset\nmy mum said no\nok\nthanks", "en", []),
+    ("salut\nLe virement veut dire rien\nmerci", "fr", []),
+])
+def test_the_subject_of_a_state_or_a_verb_of_a_person(text: str, language: str,
+                                                       expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # after a title, one word alone is the name though it is an institution word
+    ("Cordialement,\nM. Pont\nGestionnaire du dossier", "fr", ["Pont"]),
+    ("Vous pouvez joindre M. Pont, votre conseillère.", "fr", ["Pont"]),
+    ("Ask Dr Park or Mrs Hall.", "en", ["Park", "Hall"]),
+    # not a street after a name
+    ("Mr Brown Street is closed.", "en", []),
+    # a French form's label for who referred the applicant
+    ("Orienté par : UDOVYCHENKO Rozaliia\n", "fr", ["UDOVYCHENKO Rozaliia"]),
+])
+def test_titles_and_labels_fifth_pass(text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # in a text without capitals, a known name however common as a word, between a name and
+    # a function word of the text's language or the end of a line
+    ("hey\ni told yong long we'd sort it out\nring orinder de on 07400 181418\nok", "en",
+     ["yong long", "orinder de"]),
+    # not before a word that is not a function word ("long ago")
+    ("hey\ni told mark long ago\nok", "en", ["mark"]),
+    # "avec", "chez" introduce a person in French
+    ("- Prochain rendez-vous avec Julie le 14.", "fr", ["Julie"]),
+])
+def test_more_words_of_a_name_fifth_pass(text: str, language: str,
+                                         expected: list[str]) -> None:
+    assert names(text, language) == expected

@@ -294,3 +294,49 @@ def test_a_given_name_two_spaces_before_a_name_found() -> None:
         "Alta  Gracia"]
     # "alta" is a Spanish word
     assert [text[f.start:f.end] for f in widened([text], found, language="es")] == ["Gracia"]
+
+
+# --- fifth pass (issue 14)
+
+def test_a_name_is_not_lost_with_the_line_ner_ran_into() -> None:
+    # NER's "Morton\n\nPartner: Đặng" merged with the lexicon's "Đặng", then cut at the line
+    text = "Applicant: Ms Morton\n\nPartner: Đặng, Dương\n\nRequest: grant"
+    ner = Finding(0, "PERSON", text.index("Morton"), text.index("Đặng") + 4, 0.85, "spacy")
+    found = widened([text], [ner, person(text, "Đặng", 0.84), person(text, "Dương", 0.84)])
+    assert [text[f.start:f.end] for f in found] == ["Morton", "Đặng", "Dương"]
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    # a word of a name found, opening a sentence before a verb of a person or an auxiliary
+    ("Dr Long Chao était présente. Long apportera le bail.", "Long Chao", ["Long"]),
+    ("J'ai parlé à Le The Vu. Le dépôt est payé. Le a déjà eu votre collègue.",
+     "Le The Vu", ["Le"]),
+    ("Present: Fabián Río. The minutes were approved. Río thanked the panel.",
+     "Fabián Río", ["Río"]),
+    # not an article before a noun
+    ("Dr Long Chao était présente. Long courrier reçu.", "Long Chao", []),
+])
+def test_a_word_of_a_name_opening_a_sentence_before_a_verb(text: str, found: str,
+                                                          expected: list[str]) -> None:
+    assert again(text, found) == expected
+
+
+def test_a_word_of_a_name_judged_in_the_language_of_the_text() -> None:
+    # "na" is a French function word, not an English one: "Na Long" makes "Long" a name
+    text = "Na Long is copied. Please contact Long instead. My neighbour, Long, can confirm."
+    found = later_mentions([text], [person(text, "Na Long")], language="en")
+    assert [text[f.start:f.end] for f in found] == ["Long", "Long"]
+    # "Juan" is common as a word in Spanish, not in French
+    text = "Nous avons noté que Şama et Juan habitent ensemble."
+    found = coordinated([text], [person(text, "Şama")], language="fr")
+    assert [text[f.start:f.end] for f in found] == ["Juan"]
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    # an apostrophe inside a romanised name: the word beside the name found is part of it
+    ("Applicant: Muslima E’zozova\n", "Muslima", ["Muslima E’zozova"]),
+    # a French elision or an English contraction is not
+    ("Pour Muslima l’équipe a répondu.", "Muslima", ["Muslima"]),
+])
+def test_an_apostrophe_inside_a_name(text: str, found: str, expected: list[str]) -> None:
+    assert widen(text, found) == expected

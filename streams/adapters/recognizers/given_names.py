@@ -79,9 +79,12 @@ TITLED_RUN = regex.compile(
     r"(?<![\w.])(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Professor|Sir|Dame|Madame|Mme|Mademoiselle|Mlle"
     r"|Monsieur|Docteur|Maître|Señor|Señora|Señorita|Sr|Sra|Srta|Doña|Herr|Frau)\.?[ \u00a0]+"
     rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,3}}){NAME_END}")
-# "Me" (maître, a lawyer's or notary's title) only in French: in English it is a pronoun
+# "Me" (maître, a lawyer's or notary's title) only in French: in English it is a pronoun; and
+# "M." / "MM." (monsieur, messieurs), which the initials' pattern reads as an initial, so that
+# a surname that is also a word is a name after it as after any title ("M. Pont")
 FRENCH_TITLED_RUN = regex.compile(
-    rf"(?<![\w.])Me[ \u00a0]+(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,3}}){NAME_END}")
+    rf"(?<![\w.])(?:Me|MM?\.)[ \u00a0]+"
+    rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,3}}){NAME_END}")
 INITIALS_RUN = regex.compile(
     r"(?<![\w.'’-])(?P<name>(?:\p{Lu}\.[ \u00a0]?){1,2}"
     rf"{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,2}}){NAME_END}")
@@ -101,6 +104,7 @@ NAME_LABEL = regex.compile(
     # the other persons a form names
     r"|referred by|partner|next of kin|emergency contact|contact person|witness|guarantor"
     r"|interpreter|caseworker|case worker|garant|témoin|référente?|interlocut(?:eur|rice)"
+    r"|orientée? par|adressée? par|derivad[oa] por"
     r"|testigo|avalista|tutora?|personne à (?:prévenir|contacter)|contact d'urgence"
     r"|persona de contacto|contacto de emergencia))[ \u00a0]*$")
 LABELLED_RUN = regex.compile(
@@ -154,6 +158,28 @@ SIGNED_RUNS = (TITLED_RUN, INITIALS_RUN, NAMED_RUN, DISPLAY_NAME_RUN, SIGNATURE_
 NOT_AFTER_A_TITLE = frozenset("""and or the of to in on at a an et ou le la les de du des un
     une y o e el los las del and""".split())  # noqa: SIM905
 CAPITALS_RUNS = (SURNAME_FIRST_RUN, SURNAME_LAST_RUN)
+# Vietnamese names, family name first: "Nguyễn Thị Mai", "Le The Vu", "MAI The Chi". Their
+# syllables are written as separate words, often without diacritics, and many are words of
+# English or French ("The", "Van", "Long", "Vu"), so the lexicon's frequencies say little; the
+# shape of the run does: one of the common family names, then one to three capitalised words
+# each a Vietnamese syllable. The family names: the most common ones, which Vietnamese
+# demography credits to nine people in ten (Nguyễn alone about four), written with and
+# without diacritics (compared folded).
+VIETNAMESE_SURNAMES = frozenset("""nguyen tran le pham hoang huynh phan vu vo dang bui do ho
+    ngo duong ly dinh truong trinh doan lam mai luong luu cao ta ha quach thai to chau kieu
+    tang trieu phung dao dam ton than lac mac tu vuong chu nong diep luc la kim giang khuc
+    lai tieu quan""".split())  # noqa: SIM905 - a word list reads better as text
+# a syllable of Vietnamese, diacritics folded: an initial, a vowel nucleus and a final of the
+# language's orthography ("nguyen", "thi", "huynh", "duong"; not "gogh", "point", "math")
+VIETNAMESE_SYLLABLE = regex.compile(
+    r"(?:ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?"
+    r"(?:uye|uya|ieu|yeu|uoi|uou|oai|oay|oeo|uay|ai|ao|au|ay|eo|eu|ia|ie|iu|oa|oe|oi|ua|ue"
+    r"|ui|uo|uu|uy|ye|[aeiouy])(?:ng|nh|ch|[cmnpt])?")
+VIETNAMESE_RUN = regex.compile(
+    rf"(?<![\w'’-])(?P<name>(?:{CAPS_WORD}|{NAME_WORD})(?:[ \u00a0]{NAME_WORD}){{1,3}})"
+    r"(?![\w'’-])")
+# letters only Vietnamese writes (precomposed vowels with a hook, a horn or a dot below; ă, đ)
+VIETNAMESE_LETTERS = regex.compile(r"[ăĂđĐơƠưƯ\u1ea0-\u1ef9]")
 CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY = 4.5
 # In a text written without capitals ("so karina called again"), capitals say nothing: a known
 # given name rare as a word opens a name there, and so does a title ("prof. duong").
@@ -177,6 +203,16 @@ LONE_GIVEN_NAME_MAX_WORD_FREQUENCY = 3.5
 COMMON_NAME_VERBS = frozenset("""said says asked asks told tells thanked wants wanted will
     promised apologised apologized dit demande veut souhaite dijo pregunta quiere
     """.split())  # noqa: SIM905
+# A state only a person is in, after a copula and an adverb or two: the subject is a person
+# ("Na est vraiment contrariée", "le van is really upset"), as with a verb of a person
+PERSON_STATE_AFTER = regex.compile(
+    r"[ \u00a0]+(?:is|was|est|était|es|está|estaba|fue|sigue)[ \u00a0]+"
+    r"(?:(?:really|very|so|quite|still|extremely|a bit|vraiment|très|si|toujours|encore"
+    r"|assez|un peu|muy|tan|todavía|bastante|un poco)[ \u00a0]+)?"
+    r"(?:upset|angry|annoyed|furious|worried|unhappy|anxious|distressed|sick|ill|pregnant"
+    r"|contrariée?|fâchée?|inquiète?|inquiet|furieux|furieuse|malade|déçue?|mécontente?"
+    r"|enceinte|bouleversée?|enfadad[oa]|molest[oa]|preocupad[oa]|enferm[oa]|embarazada"
+    r"|disgustad[oa])(?![\w'’-])")
 # ... and a name more common as a word ("Dan", "Mai", "Seven", "Price": 5.1-5.2), with the same
 # words around it; "Will", "May", "Long" (5.8-6.5) are words first.
 COMMON_NAME_MAX_WORD_FREQUENCY = 5.3
@@ -191,6 +227,8 @@ LONE_WORD = regex.compile(rf"(?<![\w'’-])(?<!\p{{Lu}}[\p{{L}}\p{{M}}'’-]*[ \
 # without capitals. Shorter words are initials and abbreviations ("Vi", "Ky"): left alone.
 UNKNOWN_WORD_MIN_LETTERS = 3
 UNKNOWN_WORD_PART = regex.compile(r"['’-]")
+# one syllable: consonants, one run of vowels, consonants ("tsung", "hsuan", "chih", "te")
+SYLLABLE = regex.compile(r"[^aeiouy\W\d_]{0,3}[aeiouy]{1,3}[^aeiouy\W\d_]{0,3}")
 CAPITALISED_WORD = regex.compile(rf"(?<![\w'’@./-]){NAME_WORD}(?![\w'’@/-]|\.\w)")
 # A known given name alone is a person, however common as a word, where the words around it
 # say so: the subject of a verb of saying or doing ("Amanda proposed", "Sierra demande"), or
@@ -224,17 +262,20 @@ PERSON_CUES = frozenset("""cc dear hi hello hey thanks thank ask tell told remin
     fils fille frère sœur ami amie querido querida estimado estimada hola gracias colega vecino
     vecina esposo esposa hijo hija hermano hermana amigo amiga call called ring rang phone
     phoned email emailed contact contacted appelle appelez appeler appelé contacte contactez
-    contacter llama llame llamar contacta contactar""".split())  # noqa: SIM905
+    contacter llama llame llamar contacta contactar avec chez""".split())  # noqa: SIM905
 # The words that introduce a person in a text without capitals (not a greeting: "hi all")
 LOWER_CASE_CUES = frozenset("""ask asked tell told remind call called ring rang phone phoned
     email emailed contact contacted cc appelle appelez appeler appelé contacte contactez
-    contacter llama llame llamar contacta contactar""".split())  # noqa: SIM905
+    contacter llama llame llamar contacta contactar avec chez""".split())  # noqa: SIM905
 # the words that do not go on a name in a text without capitals, though a verb follows them
 NOT_IN_A_NAME = frozenset("""today yesterday tomorrow tonight now later again really still
     aujourd'hui hier demain maintenant encore vraiment toujours hoy ayer mañana ahora todavía
     """.split())  # noqa: SIM905
 COPULAS = frozenset(("is", "was", "est", "était", "es", "está", "estaba"))
 # the start of a line or a sentence, or of one after a word that links what was said before
+# a capitalised word opening a line (or a sentence), in a text written without capitals
+CAPITALISED_OPENER = regex.compile(rf"(?:^|\n|[.!?][ \t]+)[ \t\-–•*]*(?P<name>{NAME_WORD})"
+                                   r"(?=[ \u00a0])")
 LINE_OPENING = regex.compile(r"(?:^|\n|[.!?][ \t]+)[ \t\-–•*]*(?:(?:so|anyway|and|but|then"
                              r"|also|ok|okay|donc|alors|bref|et|mais|sinon|entonces|pues|pero"
                              r"|y)[ ,]+)?$")
@@ -243,7 +284,9 @@ PERSON_CUE_PAIRS = frozenset(("spoke to", "speak to", "talked to", "talk to", "w
                               "met with", "meeting with", "follow-up with", "behalf of",
                               "dossier de", "courrier de", "courriel de", "parlé à", "écrit à",
                               "hablé con", "dit à", "demandé à", "dit que", "said that",
-                              "says that", "sent by",
+                              "says that", "sent by", "given by", "provided by",
+                              "donné par", "donnée par", "fourni par", "fournie par",
+                              "dado por", "dada por", "facilitado por",
                               "written by", "signed by", "envoyé par", "envoyée par",
                               "envoyés par", "envoyées par", "écrit par", "signé par",
                               "enviado por", "enviada por", "firmado por"))
@@ -254,6 +297,7 @@ SALUTATION_LINE = regex.compile(rf"(?:^|\n)[ \t]*{NAME_WORD}(?:[ \u00a0]{NAME_WO
                                 r"[ \t]*(?:\n|$)")
 WORD_BEFORE_LONE = regex.compile(r"(?<![\w'’-])([\p{L}'’]+)[,]?[ \u00a0]+$")
 WORD_AFTER_LONE = regex.compile(r"[ \u00a0]+([\p{L}'’]+)")
+SENTENCE_OPENING = regex.compile(r"(?:^|[.!?:;\n])[\s\"'«“(\-–—•*]*$")
 # A verb of a person after an adverb, or a participle after an auxiliary ("Yaroslava later
 # wrote", "X a encore appelé", "X has phoned")
 DONE_AFTER_LONE = regex.compile(
@@ -407,6 +451,9 @@ class GivenNameRecognizer(LocalRecognizer):
                             for run in pattern.finditer(text, timeout=self.timeout_s))
         runs.extend((word, self._lone_given_name)
                     for word in LONE_WORD.finditer(text, timeout=self.timeout_s))
+        runs.extend((run, self._vietnamese_person)
+                    for run in VIETNAMESE_RUN.finditer(text, timeout=self.timeout_s)
+                    if fold(run.group().partition(" ")[0]).casefold() in VIETNAMESE_SURNAMES)
         runs.extend((word, self._dated_name)
                     for word in DAY_THEN_WORD.finditer(text, timeout=self.timeout_s))
         spans = {span for run, judge in runs if (span := judge(run)) is not None}
@@ -460,6 +507,33 @@ class GivenNameRecognizer(LocalRecognizer):
             return start, end
         return None
 
+    def _vietnamese_person(self, run: regex.Match[str]) -> tuple[int, int] | None:
+        """A common Vietnamese family name, then one to three capitalised Vietnamese
+        syllables (see ``VIETNAMESE_SURNAMES``): a person when a letter only Vietnamese writes
+        is in it, or it has three words or more, or its second word is not a function word of
+        the text's language ("Tran Anh"; not "Do Not", "Le The"); and never a heading's run of
+        more capitalised words, nor a place ("Ho Chi Minh City", "Ha Long Bay")."""
+        text = run.string
+        words = run.group("name").split()
+        after = WORD_AFTER_LONE.match(text, run.end())
+        if (after is not None and after.group(1)[:1].isupper()) or any(
+                w.casefold() in NOT_A_SURNAME or fold(w) in CALENDAR
+                or fold(w).casefold() in TITLES
+                or VIETNAMESE_SYLLABLE.fullmatch(fold(w).casefold()) is None
+                for w in words[1:]):
+            return None
+        if any(w.isupper() for w in words[1:]):
+            return None  # a run of capitals is a heading
+        marked = any(VIETNAMESE_LETTERS.search(w) for w in words)
+        opens = bool(SENTENCE_OPENING.search(text, max(0, run.start() - 10), run.start()))
+        if len(words[0]) <= 2 and opens and not marked:
+            return None  # "Do The Math", "To The Top", "Le Van Gogh" open sentences
+        if marked or len(words) >= 3 or words[1].casefold() not in function_words(
+                self.supported_language):
+            start, end = run.span("name")
+            return start, end
+        return None
+
     def _lone_given_name(self, word: regex.Match[str]) -> tuple[int, int] | None:
         """A known given name standing alone, rare as a word."""
         return self._lone_span(word.string, word.start(), word.end())
@@ -477,11 +551,19 @@ class GivenNameRecognizer(LocalRecognizer):
             rare_here = self._frequency_here(name) <= RARE_HERE_MAX_WORD_FREQUENCY
             return (start, end) if self._common_name(name) and _said_of_a_person(
                 text, start, end, PERSON_VERBS if rare_here else COMMON_NAME_VERBS) else None
-        if self.given_here.get(name, 99.0) > LONE_GIVEN_NAME_MAX_WORD_FREQUENCY and (
+        if self._given_frequency_here(name) > LONE_GIVEN_NAME_MAX_WORD_FREQUENCY and (
                 fold(name) in CALENDAR  # "Sunday would..."
-                or not _said_of_a_person(text, start, end)):
+                or not _said_of_a_person(text, start, end, adverb=True)):
             return None
         return start, end
+
+    def _given_frequency_here(self, name: str) -> float:
+        """How common a known given name is as a word of this language; a hyphenated one
+        ("Heinz-Jürgen", "Tsung-Han") as common as its most common part."""
+        if name in self.given_here or "-" not in name:
+            return self.given_here.get(name, 99.0)
+        return max(self.given_here.get(part[:1].upper() + part[1:], 0.0)
+                   for part in name.split("-"))
 
     def _said_span(self, text: str, start: int, end: int) -> tuple[int, int] | None:
         return self._lone_span(text, start, end) if _said_of_a_person(text, start, end) \
@@ -507,8 +589,14 @@ class GivenNameRecognizer(LocalRecognizer):
         """"Shu-Ling", "Kim-Ly", "Mei-Yun" (and "shu-mei" in lower case): each part a known
         given name no more common as a word than ``limit``."""
         parts = [part[:1].upper() + part[1:] for part in word.split("-")]
-        return len(parts) > 1 and all(self._given_name(part) and self.given[part] <= limit
-                                      for part in parts)
+        known = [self._given_name(part, self.given_here) and self.given_here[part] <= limit
+                 for part in parts]
+        # one part a known given name, the others too, or words no dictionary holds or
+        # syllables, as romanised Chinese and Korean given names are written ("Tsung-Han",
+        # "Ming-Hsuan")
+        return len(parts) > 1 and any(known) and all(
+            k or unknown_word(part) or SYLLABLE.fullmatch(fold(part).casefold()) is not None
+            for k, part in zip(known, parts, strict=True))
 
     def _unknown_names(self, text: str) -> list[tuple[int, int]]:
         """Capitalised words no dictionary holds, neighbours as one name ("Teetat
@@ -570,7 +658,11 @@ class GivenNameRecognizer(LocalRecognizer):
         last = None
         for word in SIGNED_WORD.finditer(text := run.string, start, end):
             folded = word.group().casefold()
-            if folded in NOT_A_SURNAME:
+            if folded in NOT_A_SURNAME and not (
+                    last is None and run.re in (TITLED_RUN, FRENCH_TITLED_RUN)
+                    and word.end() == end):
+                # after a title, one word alone is the name though it is also such a word
+                # ("M. Pont", "Mrs Hall", "Dr Park"; not "Mr Brown Street")
                 return None
             # after a title (or before an e-mail address), the first word is a name even when
             # it is also a word ("Mrs. Salvo", "Me Seven", "María Belmar <...>"); elsewhere a
@@ -659,6 +751,19 @@ class GivenNameRecognizer(LocalRecognizer):
                 last += 1
             spans.append((words[i].start(), words[last].end()))
             i = last + 1
+        # a capitalised word opening a line of such a text, the subject of a verb of a person
+        # ("Yada veut le virement", "Na est vraiment contrariée"): the writer capitalised it
+        for opener in CAPITALISED_OPENER.finditer(text, timeout=self.timeout_s):
+            word = opener.group("name")
+            folded = word.casefold()
+            if folded in function_words(self.supported_language) or folded in PERSON_CUES \
+                    or folded in PERSON_VERBS or folded in TITLES or fold(word) in CALENDAR \
+                    or folded in NOT_A_SURNAME or not _pronounceable(word):
+                continue
+            after = WORD_AFTER_LONE.match(text, opener.end("name"))
+            if (after is not None and after.group(1) in COMMON_NAME_VERBS) \
+                    or PERSON_STATE_AFTER.match(text, opener.end("name")):
+                spans.append(opener.span("name"))
         return spans
 
     def _said_in_lower_case(self, text: str, words: list[regex.Match[str]], i: int) -> bool:
@@ -675,11 +780,14 @@ class GivenNameRecognizer(LocalRecognizer):
             words[i - 1].group() in LOWER_CASE_CUES or (
                 i > 1 and gap(i - 2, i - 1) == " "
                 and f"{words[i - 2].group()} {words[i - 1].group()}" in PERSON_CUE_PAIRS))
-        subject = not cued and i + 1 < len(words) and gap(i, i + 1) == " " \
-            and words[i + 1].group() in COMMON_NAME_VERBS
+        subject = not cued and i + 1 < len(words) and (
+            (gap(i, i + 1) == " " and words[i + 1].group() in COMMON_NAME_VERBS)
+            or PERSON_STATE_AFTER.match(text, words[i].end()) is not None)
         word = words[i].group()
+        # (a function word of the text's language: "van" is Spanish, not English)
         if not (cued or subject) or len(word) < UNKNOWN_WORD_MIN_LETTERS \
-                or word in function_words() or word in PERSON_CUES or word in PERSON_VERBS \
+                or word in function_words(self.supported_language) or word in PERSON_CUES \
+                or word in PERSON_VERBS or word in NOT_IN_A_NAME \
                 or fold(word) in CALENDAR or word in TITLES or not _pronounceable(word) \
                 or "'" in word or "’" in word:
             return False  # (nor "j'ai", "qu'il": elided function words)
@@ -688,7 +796,13 @@ class GivenNameRecognizer(LocalRecognizer):
             return self._known_name_word(word) or (
                 name in self.given or name in self.surnames) or (
                 "-" in word and not any(part in function_words() for part in word.split("-")))
-        return bool(LINE_OPENING.search(text, max(0, words[i].start() - 30), words[i].start()))
+        if LINE_OPENING.search(text, max(0, words[i].start() - 30), words[i].start()):
+            return True
+        # the second word of a name of two at the start of a line ("le van wants": the first a
+        # known name, not a function word of the text's language)
+        return i > 0 and gap(i - 1, i) == " " and self._known_name_word(words[i - 1].group()) \
+            and words[i - 1].group() not in PERSON_CUES and bool(LINE_OPENING.search(
+                text, max(0, words[i - 1].start() - 30), words[i - 1].start()))
 
     def _next_in_name(self, text: str, words: list[regex.Match[str]], last: int) -> bool:
         """Whether the word after ``words[last]`` goes on the name: a known name word or an
@@ -706,6 +820,16 @@ class GivenNameRecognizer(LocalRecognizer):
         if name_word(word):
             return True
         capitalised = word[:1].upper() + word[1:]
+        here = function_words(self.supported_language)
+        if (capitalised in self.surnames or capitalised in self.given) and word not in here \
+                and word not in PERSON_VERBS and word not in PERSON_CUES \
+                and word not in NOT_IN_A_NAME and word not in TITLES \
+                and fold(word) not in CALENDAR and (not beside(last + 1) or regex.split(
+                    r"['’]", words[last + 2].group())[0] in here):
+            # a known name, however common as a word, between a name and a function word of
+            # the text's language or the end of the line: "i told yong long we'd...", "ring
+            # orinder de on 07400..." ("de" is not English)
+            return True
         if word in function_words() or word in PERSON_VERBS or word in PERSON_CUES \
                 or word in NOT_IN_A_NAME or fold(word) in CALENDAR or not beside(last + 1):
             return False
@@ -728,9 +852,13 @@ class GivenNameRecognizer(LocalRecognizer):
         """A known given name no more common as a word than ``GIVEN_NAME_MAX_WORD_FREQUENCY``
         in English, French and Spanish (or in the one language of ``given``)."""
         folded = word.casefold()
+        # judged in one language, a function word of another is a name there ("Han" of
+        # "Tsung-Han" is Spanish "they have")
+        functions = function_words(self.supported_language) if given is self.given_here \
+            else function_words()
         return (self.given if given is None else given).get(
             word, 99.0) <= GIVEN_NAME_MAX_WORD_FREQUENCY \
-            and _pronounceable(word) and folded not in function_words() and folded not in TITLES
+            and _pronounceable(word) and folded not in functions and folded not in TITLES
 
     def _may_follow(self, word: str, after_particle: bool) -> bool:
         """A later word: a known surname or given name, or any capitalised word that is not a
@@ -743,18 +871,25 @@ class GivenNameRecognizer(LocalRecognizer):
 
 
 def _said_of_a_person(text: str, start: int, end: int,
-                      verbs: frozenset[str] = PERSON_VERBS, done: bool = False) -> bool:
+                      verbs: frozenset[str] = PERSON_VERBS, done: bool = False,
+                      adverb: bool = False) -> bool:
     """The words around ``text[start:end]`` say it is a person ("Amanda proposed", "cc
-    Luna", "appelle Nayfa")."""
+    Luna", "appelle Nayfa", "Na est vraiment contrariée"); with ``adverb``, a verb after an
+    adverb too ("Olivia later wrote"); with ``done``, a participle after an auxiliary too."""
     after = WORD_AFTER_LONE.match(text, end)
     if after is not None and after.group(1).casefold() in verbs:
         return True
+    if PERSON_STATE_AFTER.match(text, end):
+        return True
     # "Yaroslava later wrote", "Phusilarungrueng a encore appelé", "Ana has phoned"
-    # (for a word no dictionary holds: "Le Maire a signé" is a title)
-    after_adverb = DONE_AFTER_LONE.match(text, end) if done else None
-    if after_adverb is not None and (after_adverb.group("verb").casefold() in verbs or (
-            after_adverb.group("auxiliary")
-            and after_adverb.group("verb").casefold() in PERSON_PARTICIPLES)):
+    # (the auxiliary and participle for a word no dictionary holds only: "Le Maire a signé"
+    # is a title)
+    after_adverb = DONE_AFTER_LONE.match(text, end) if done or adverb else None
+    if after_adverb is not None and (
+            (after_adverb.group("verb").casefold() in verbs
+             and (done or not after_adverb.group("auxiliary"))) or (
+                done and after_adverb.group("auxiliary")
+                and after_adverb.group("verb").casefold() in PERSON_PARTICIPLES)):
         return True
     before = WORD_BEFORE_LONE.search(text, max(0, start - 30), start)
     if before is not None and before.group(1).casefold() in PERSON_CUES:

@@ -93,6 +93,12 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
     """``findings`` with each PERSON finding scored ``min_score`` or more taking in the name
     words next to it (see the module's docstring); a word beside it is judged in the texts'
     ``language`` when given (en, fr, es)."""
+    # a name does not run across lines, and is cut into its lines before it is merged with
+    # the other findings: NER's "Morton\n\nPartner: Đặng", merged with the lexicon's "Đặng"
+    # and then cut, lost "Đặng" with the line it dropped
+    findings = [piece for f in findings for piece in (
+        _lines(texts[f.message_index], f) if f.entity_type == "PERSON" and f.score >= min_score
+        else (f,))]
     # a PERSON finding that loses to a stronger finding of a type NER does not read (NER's
     # "María Rivera <m.rivera@..." against the e-mail address) is left as it is: merged with
     # the other findings of the name, it would take them down with it
@@ -301,6 +307,29 @@ def _rare_surname(word: str) -> bool:
     return word in lexicon("surnames") and _rare(word, LONE_GIVEN_NAME_MAX_WORD_FREQUENCY)
 
 
+# the finite verbs an article, an adjective or a preposition is never followed by: after a word
+# of a name found, opening a sentence, they make it the name ("Le a déjà eu votre collègue")
+AUXILIARIES = frozenset("""a avait aura est était sera va has had is was will would ha había
+    habrá es era está estaba será va""".split())  # noqa: SIM905
+
+
+def _verb_after(text: str, end: int, plural_article: bool) -> bool:
+    """A verb of a person right after ``end`` (see ``_verb_of_a_person_after``), or, after a
+    word that is not a plural article, an auxiliary: "Long apportera le bail", "Río thanked
+    Santino", "Le a déjà eu" when "Long Chao", "Fabián Río", "Le The Vu" were found."""
+    if _verb_of_a_person_after(text, end):
+        return True
+    after = WORD_AFTER_VERB.match(text, end)
+    return not plural_article and after is not None and after.group(1) in AUXILIARIES
+
+
+def _surname_as_place_word(word: str) -> bool:
+    """A word of places or institutions, capitalised, in a name found of two words or more:
+    a surname there ("Río" of "Fabián Río", "Hall", "Pont")."""
+    return len(word) >= MIN_LETTERS and word[0].isupper() and not word.isupper() \
+        and word.casefold() in NOT_A_SURNAME
+
+
 def _verb_of_a_person_after(text: str, end: int) -> bool:
     """A verb only a person does right after ``end``: after "Les" or "Los" opening a
     sentence, a singular one says a name ("Les Zharko affirme", "Les demande"; the article
@@ -309,8 +338,9 @@ def _verb_of_a_person_after(text: str, end: int) -> bool:
     return after is not None and after.group(1).casefold() in PERSON_VERBS
 
 
-def _known_given_name(word: str) -> bool:
-    return word in lexicon("given_names") and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY)
+def _known_given_name(word: str, language: str | None = None) -> bool:
+    return word in lexicon("given_names") and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY,
+                                                     language)
 
 
 def _opens_sentence(text: str, start: int) -> bool:
@@ -373,10 +403,11 @@ def _function_words(language: str | None) -> frozenset[str]:
 
 
 def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
-                   min_score: float = 0.5) -> list[Finding]:
+                   min_score: float = 0.5, language: str | None = None) -> list[Finding]:
     """PERSON findings for the other mentions, in ``texts`` (a request's messages), of the
     words of the PERSON ``findings`` scored ``min_score`` or more; mentions already inside such
-    a finding are not reported again."""
+    a finding are not reported again. A word of a name is judged in the texts' ``language``
+    when given ("Na" of "Na Long" is a French function word, not an English one)."""
     persons = [f for f in findings if f.entity_type == "PERSON" and f.score >= min_score]
     mailed = _mailed_names(texts, findings)
     if not persons and not mailed:
@@ -400,20 +431,21 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
                 word[0].isupper() or word.casefold() in PARTICLES
                 or lower_case[finding.message_index] for word in found):
             continue
-        words.update(word for word in found if _stands_alone(word))
-        if 2 <= len(found) <= MAX_NAME_WORDS and not all(_stands_alone(w) for w in found):
+        words.update(word for word in found if _stands_alone(word, language))
+        if 2 <= len(found) <= MAX_NAME_WORDS and not all(_stands_alone(w, language) for w in found):
             # two words or more of the name as written ("Dang The Chi" ... "The Chi wants"):
             # the whole shows it is the name, whatever each word is alone; all capitalised
             # (not "de la", "el Real Madrid", a table's "W L T") and one of them a name
             parts = [found[i:j] for i in range(len(found)) for j in range(i + 2, len(found) + 1)]
             phrases.update(" ".join(part) for part in parts
                            if all(_capitalised(w) for w in part)
-                           and any(_stands_alone(w) for w in part))
+                           and any(_stands_alone(w, language) for w in part))
         # "Les" of "Les Zharko" is a name again only where a word is not capitalised, and so
         # is "Seven" of "Permun Seven" ("Visit to Seven on Tuesday")
+        # (and "Río" of "Fabián Río", a surname that is also an institution word)
         mid_sentence.update(word for word in found if _given_name_as_word(word) or (
-            len(found) >= 2 and _name_common_as_word(word)
-            and any(_stands_alone(other) for other in found if other != word)))
+            len(found) >= 2 and (_name_common_as_word(word) or _surname_as_place_word(word))
+            and any(_stands_alone(other, language) for other in found if other != word)))
     if not words and not mailed and not mid_sentence and not phrases:
         return []
     forms = set(words) | {w.upper() for w in words} | mid_sentence
@@ -437,9 +469,8 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
             if any(start <= match.start() and match.end() <= end for start, end in inside):
                 continue
             if match.group() in mid_sentence and match.group() not in words and \
-                    _opens_sentence(text, match.start()) and not (
-                        match.group().casefold() in PLURAL_ARTICLES
-                        and _verb_of_a_person_after(text, match.end())):
+                    _opens_sentence(text, match.start()) and not _verb_after(
+                        text, match.end(), match.group().casefold() in PLURAL_ARTICLES):
                 continue  # "Les demandes...": the article as often as the name
             if not _alone(text, match, is_name):
                 continue  # "Costa Rica", "Louis Vuitton": another name holds the word
@@ -493,9 +524,10 @@ COORDINATED_AFTER = regex.compile(
 
 
 def coordinated(texts: Sequence[str], findings: Sequence[Finding],
-                min_score: float = 0.5) -> list[Finding]:
+                min_score: float = 0.5, language: str | None = None) -> list[Finding]:
     """PERSON findings for a known given name joined by "and" ("et", "y") to a person found:
-    "Sierra et Nicole Leite", "Mr Brown and Amanda" - however common the name is as a word."""
+    "Sierra et Nicole Leite", "Mr Brown and Amanda" - however common the name is as a word
+    (in the texts' ``language`` when given: "Juan" in French text, "et Juan")."""
     held = [(f.message_index, f.start, f.end) for f in findings if f.score >= min_score]
     out: list[Finding] = []
     for finding in findings:
@@ -505,8 +537,8 @@ def coordinated(texts: Sequence[str], findings: Sequence[Finding],
         for match in (COORDINATED_BEFORE.search(text, max(0, finding.start - 40),
                                                 finding.start),
                       COORDINATED_AFTER.match(text, finding.end)):
-            if match is None or not _known_given_name(match.group(1)) \
-                    or match.group(1).casefold() in function_words() \
+            if match is None or not _known_given_name(match.group(1), language) \
+                    or match.group(1).casefold() in _function_words(language) \
                     or fold(match.group(1)) in TITLE_WORDS \
                     or any(index == finding.message_index and start < match.end(1)
                            and match.start(1) < end for index, start, end in held):
@@ -572,14 +604,28 @@ def _stands_alone(word: str, language: str | None = None) -> bool:
     words = _function_words(language)
     apostrophe = regex.search(r"['’]", word)
     if apostrophe is not None and not (word[apostrophe.end():][:1].isupper()
-                                       and len(word) - apostrophe.end() >= MIN_LETTERS):
-        return False  # "I'm", "What's"; "O'Connor" stands alone
+                                       and len(word) - apostrophe.end() >= MIN_LETTERS) \
+            and not _inner_apostrophe(word, apostrophe.start()):
+        return False  # "I'm", "What's", "L'équipe"; "O'Connor", "E’zozova" stand alone
     return ((len(word) >= MIN_LETTERS and word[0].isupper() and not word.isupper()) or len(
                 word) >= MIN_LETTERS_ANY_CASE) \
         and folded not in TITLES and folded not in PARTICLES and folded not in NOT_A_SURNAME \
         and folded not in words and (fold(word) not in words or (
             language is not None and fold(word) != folded)) \
         and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY, language)
+
+
+# what an elided French word leaves before its apostrophe ("l'équipe", "jusqu'à")
+ELISIONS = frozenset(("l", "d", "j", "n", "s", "m", "t", "c", "qu", "jusqu", "lorsqu", "puisqu",
+                      "quoiqu", "quelqu", "presqu", "aujourd"))
+
+
+def _inner_apostrophe(word: str, at: int) -> bool:
+    """An apostrophe inside a name, as Uzbek and Arabic names are romanised ("E’zozova",
+    "Ma’ruf"): three letters or more after it, in lower case, and no English contraction or
+    French elision before it."""
+    return len(word) - at - 1 >= 3 and word[at + 1:].isalpha() and word[at + 1:].islower() \
+        and word[:at].casefold() not in ELISIONS and word[:at].isalpha()
 
 
 def _rare(word: str, limit: float, language: str | None = None) -> bool:
