@@ -259,7 +259,8 @@ async def _serve_stages(settings: Settings, pipeline: Pipeline, audit_log: Group
     log.info("worker starting", bootstrap=settings.kafka_bootstrap,
              kafka_security=kafka.security.describe(),
              policy=pipeline.policy.reference, audit_store=describe(settings),
-             max_in_flight=settings.max_in_flight, event_loop=event_loop.loop_name())
+             max_in_flight=settings.max_in_flight, event_loop=event_loop.loop_name(),
+             kafka_client=settings.kafka_client)
 
     def on_running(stages: ParallelStages) -> None:
         running.append(stages)

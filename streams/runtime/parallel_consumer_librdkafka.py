@@ -142,7 +142,7 @@ def commit_offsets(due: dict[TopicPartition, tuple[int, str]],
     """The commit for librdkafka, limited to the partitions still assigned: a commit queued
     before a revocation must not move a partition another worker now owns."""
     owned = set(assigned)
-    return [RdPartition(p.topic, p.partition, offset, metadata=metadata or None)
+    return [RdPartition(p.topic, p.partition, offset, metadata=metadata)
             for p, (offset, metadata) in sorted(due.items()) if p in owned]
 
 
@@ -313,7 +313,10 @@ class LibrdkafkaParallelConsumer(ParallelStages):
             self._run_commands(asynchronous=False)  # the last commit, before leaving
             consumer.close()  # revokes (and commits) what is still assigned
         except BaseException as error:  # the worker must not run on without its consumer
-            log.error("the consumer's thread stopped", error=error_name(error))
+            if isinstance(error, KafkaException):
+                log.error("the consumer's thread stopped", error=error_name(error))
+            else:  # a bug here: where it is (douane's code; no message content in it)
+                log.exception("the consumer's thread stopped", error=error_name(error))
             self._to_loop(self._fail, error_name(error))
             with contextlib.suppress(Exception):
                 consumer.close()

@@ -142,10 +142,11 @@ def test_which_delivery_errors_are_the_brokers_absence() -> None:
 
 
 def test_a_commit_queued_before_a_revocation_leaves_the_revoked_partition_alone() -> None:
-    kept, revoked = TopicPartition("t", 0), TopicPartition("t", 1)
-    offsets = commit_offsets({kept: (5, "meta"), revoked: (9, "")}, {kept})
+    kept, plain, revoked = TopicPartition("t", 0), TopicPartition("t", 2), TopicPartition("t", 1)
+    offsets = commit_offsets({kept: (5, "meta"), plain: (3, ""), revoked: (9, "")},
+                             {kept, plain})
     assert [(tp.topic, tp.partition, tp.offset, tp.metadata) for tp in offsets] == \
-        [("t", 0, 5, "meta")]
+        [("t", 0, 5, "meta"), ("t", 2, 3, "")]
 
 
 def commands(stages: LibrdkafkaParallelConsumer) -> list[tuple[str, Any]]:
