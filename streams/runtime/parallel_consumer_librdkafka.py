@@ -400,7 +400,8 @@ class LibrdkafkaParallelConsumer(ParallelStages):
             return None
 
     def _to_loop(self, callback: Callable[..., None], *args: Any) -> None:
-        assert self._loop is not None
+        if self._loop is None:  # a callback before ``run`` (nothing polls then): nothing to do
+            return
         with contextlib.suppress(RuntimeError):  # the event loop has closed: stopping
             self._loop.call_soon_threadsafe(callback, *args)
 
