@@ -77,11 +77,12 @@ class Stack:
 
 @asynccontextmanager
 async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] | None = None,
-                        door_timeout_s: float = 120, insecure_plaintext: bool = False
-                        ) -> AsyncIterator[Stack]:
+                        door_timeout_s: float = 120, insecure_plaintext: bool = False,
+                        worker_env: Mapping[str, str] | None = None) -> AsyncIterator[Stack]:
     """Start the stack and wait until the model server and the front door answer HTTP (the
     worker may still be loading its models: warm up through the door before measuring).
-    ``model_args`` go to ``douane model-server``; ``env`` is added to every process's.
+    ``model_args`` go to ``douane model-server``; ``env`` is added to every process's,
+    ``worker_env`` to the worker's only.
     ``insecure_plaintext``: a broker without TLS, SASL or ACLs, to measure what they cost."""
     home = Path(tempfile.mkdtemp(prefix="douane-bench-"))
     model_port, door_port = free_port(), free_port()
@@ -102,7 +103,8 @@ async def running_stack(model_args: Sequence[str] = (), env: Mapping[str, str] |
 
     def start(name: str, *args: str) -> None:
         arguments[name] = args
-        processes[name] = spawn_douane((name, *args), environment, log)
+        own = {**environment, **(worker_env or {})} if name == "worker" else environment
+        processes[name] = spawn_douane((name, *args), own, log)
 
     try:
         await start_broker(settings, timeout_s=120, progress=progress,

@@ -12,8 +12,11 @@ a worker scans per request), so "worker saturated throughput / bare detector" ca
 
     .venv/bin/python benchmarks/concurrency.py [--latency-ms 0,1500] [--callers 8,64,256]
         [--duration-s 20] [--max-in-flight N] [--partitions N] [--warm-up-s S]
-        [--kafka-requests]
+        [--kafka-requests] [--worker-kafka-client aiokafka|librdkafka]
 
+``--worker-kafka-client`` sets ``DOUANE_KAFKA_CLIENT`` for the worker alone (the front door keeps
+the environment's), to compare the worker's CPU per answer on its two Kafka clients
+(``--kafka-requests`` counts aiokafka's requests only).
 ``--kafka-requests`` also counts the Kafka requests the worker and the front door send per answer
 (``benchmarks/kafka_requests/sitecustomize.py``) and splits the broker's CPU by JVM thread (names
 from ``jstack``); ``--warm-up-s`` runs the callers that long through douane before the measured
@@ -304,14 +307,16 @@ async def warm_up(stack: Stack) -> None:
 
 async def measure(latency_ms: float, callers: int, duration_s: float, paths: Sequence[str],
                   env: dict[str, str], warm_up_s: float = 0.0,
-                  counts: Path | None = None) -> list[Run]:
+                  counts: Path | None = None,
+                  worker_env: dict[str, str] | None = None) -> list[Run]:
     runs: list[Run] = []
     progress(f"L={latency_ms:g} ms C={callers}: starting a stack...")
     if counts is not None:
         env = {**env, COUNTS_VARIABLE: str(counts), "PYTHONPATH": os.pathsep.join(
             p for p in (str(Path(__file__).parent / "kafka_requests"),
                         os.environ.get("PYTHONPATH")) if p)}
-    async with running_stack(model_args=("--latency-ms", f"{latency_ms:g}"), env=env) as stack:
+    async with running_stack(model_args=("--latency-ms", f"{latency_ms:g}"), env=env,
+                             worker_env=worker_env) as stack:
         await warm_up(stack)
         if warm_up_s > 0 and "douane" in paths:
             progress(f"  warming up through douane for {warm_up_s:g} s...")
@@ -436,6 +441,8 @@ async def main(arguments: argparse.Namespace) -> None:
         env["DOUANE_TOPIC_PARTITIONS"] = str(arguments.partitions)
     if arguments.detection_processes is not None:
         env["DOUANE_DETECTION_PROCESSES"] = str(arguments.detection_processes)
+    worker_env = ({"DOUANE_KAFKA_CLIENT": arguments.worker_kafka_client}
+                  if arguments.worker_kafka_client else {})
     paths = [p.strip() for p in arguments.paths.split(",")]
     progress(f"bare detector, {arguments.detector_s:g} s...")
     detections, answer_words = detector_rate(arguments.detector_s)
@@ -448,11 +455,12 @@ async def main(arguments: argparse.Namespace) -> None:
                 if counts is not None:
                     counts.mkdir()
                 runs += await measure(latency_ms, int(callers), arguments.duration_s, paths,
-                                      env, arguments.warm_up_s, counts)
+                                      env, arguments.warm_up_s, counts, worker_env)
     print(f"Closed loop, {arguments.duration_s:g} s per run, prompts of {len(PROMPT.split())} "
           f"words (3 names, an e-mail address, 2 phone numbers; other values in every "
           f"request); callers start spread over one model latency (1 s at L = 0); "
-          f"{os.cpu_count()} CPUs; env {env or 'default'}")
+          f"{os.cpu_count()} CPUs; env {env or 'default'}; worker's own env "
+          f"{worker_env or 'none'}")
     print()
     print(table(runs))
     print()
@@ -487,6 +495,9 @@ if __name__ == "__main__":
                         help="callers through douane this long before each measured window")
     parser.add_argument("--kafka-requests", action="store_true",
                         help="count Kafka requests per answer; the broker's CPU by thread")
+    parser.add_argument("--worker-kafka-client", choices=("aiokafka", "librdkafka"),
+                        help="DOUANE_KAFKA_CLIENT for the worker only (the front door keeps "
+                             "the environment's)")
     parser.add_argument("--partitions", type=int,
                         help="DOUANE_TOPIC_PARTITIONS (the worker and the front door)")
     asyncio.run(main(parser.parse_args()))

@@ -22,8 +22,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from streams.adapters import metrics, tracing
 from streams.adapters.audit.protocols import AUDIT_UNAVAILABLE
-from streams.adapters.kafka_security import kafka_connection, start_client
+from streams.adapters.kafka_security import KafkaConnection, kafka_connection, start_client
 from streams.adapters.published_responses import PublishedResponses
+from streams.answer_chunks import ChunkSink
 from streams.config import (
     DEAD_LETTER_TOPIC,
     FORWARD_TOPIC_PREFIX,
@@ -32,7 +33,7 @@ from streams.config import (
 from streams.core.kept_bytes import kept_bytes_for, kept_original
 from streams.core.tenant_topics import is_request_topic, tenant_of_request_topic
 from streams.pipeline import Outgoing, Pipeline, Source
-from streams.runtime.parallel_consumer import ParallelConsumer
+from streams.runtime.parallel_consumer import DeadLetter, ParallelConsumer, ParallelStages
 from streams.services.topics import consumed_topics
 
 log = structlog.get_logger(__name__)
@@ -107,10 +108,87 @@ def topic_window(settings: Settings, pipeline: Pipeline) -> Callable[[str], int]
 
 async def run_stages(settings: Settings, pipeline: Pipeline,
                      timers: list[Callable[[], Coroutine[Any, Any, None]]],
-                     on_running: Callable[[ParallelConsumer], None] | None = None) -> None:
+                     on_running: Callable[[ParallelStages], None] | None = None) -> None:
     """Consume douane's topics until SIGTERM/SIGINT, then finish what is in flight.
     ``on_running`` receives the consumer (to follow the topics of a reloaded policy)."""
     connection = kafka_connection(settings, "worker")
+    kafka = connection.client_options()
+    kept_bytes = kept_bytes_for(settings.kafka_max_request_bytes)
+    pipeline_handle = _handler(pipeline, kept_bytes)
+
+    def unpublishable(record: ConsumerRecord[bytes, bytes], error: Exception) -> Outgoing:
+        source = Source(record.topic, record.partition, record.offset, record.key)
+        metrics.DEAD_LETTERS.labels("unpublishable").inc()
+        return dead_letter(record.value, source, error, kept_bytes)
+
+    topics = consumed_topics(pipeline.policy, settings.topic_layout)
+    stages: ParallelStages
+    publish_chunk: ChunkSink
+    partitions_for: Callable[[str], Awaitable[set[int]]]
+    close_clients: Callable[[], Awaitable[None]]
+    if settings.kafka_client == "librdkafka":
+        from streams.runtime.parallel_consumer_librdkafka import LibrdkafkaParallelConsumer
+
+        rdk = LibrdkafkaParallelConsumer.for_worker(
+            connection, settings, topics, pipeline_handle, conversation_key,
+            topic_window(settings, pipeline), dead_letter=unpublishable)
+        await rdk.start(connection)
+        stages, publish_chunk, partitions_for, close_clients = (
+            rdk, rdk.send_unawaited, rdk.partitions_for, rdk.close)
+    else:
+        stages, publish_chunk, partitions_for, close_clients = await _aiokafka_stages(
+            settings, connection, topics, pipeline_handle, topic_window(settings, pipeline),
+            unpublishable)
+    pipeline.chunk_sink = publish_chunk  # streamed answers leave piece by piece
+    # the producer partitions keys with murmur2 on either client, as this reader assumes
+    published = PublishedResponses(kafka, partitions_for)
+    pipeline.published_check = published.contains  # exactly one response after a crash
+
+    if on_running is not None:
+        on_running(stages)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    running: list[asyncio.Task[Any]] = [asyncio.create_task(t()) for t in timers]
+    consuming = asyncio.create_task(stages.run(), name="stages")
+    stopped = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait({consuming, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if consuming.done():
+            consuming.result()  # the consumer loop ended by itself: raise its error
+        log.info("worker stopping")
+        await stages.drain(SHUTDOWN_GRACE_S)
+    finally:
+        for task in (*running, consuming, stopped):
+            task.cancel()
+        await asyncio.gather(*running, consuming, stopped, return_exceptions=True)
+        await close_clients()
+        await published.close()
+        pipeline.detection.close()
+
+
+def _handler(pipeline: Pipeline,
+             kept_bytes: int) -> Callable[[ConsumerRecord[bytes, bytes]],
+                                          Awaitable[list[Outgoing]]]:
+    async def handle(record: ConsumerRecord[bytes, bytes]) -> list[Outgoing]:
+        source = Source(record.topic, record.partition, record.offset, record.key,
+                        tracing.carrier_of(record.headers))
+        # the worker subscribes only to request topics of the layout in force and forward
+        # topics, so the name says the stage
+        stage = pipeline.admit if is_request_topic(record.topic) else pipeline.forward
+        return await hold_or_dead_letter(stage, record.value, source, kept_bytes)
+    return handle
+
+
+async def _aiokafka_stages(
+    settings: Settings, connection: KafkaConnection, topics: list[str] | tuple[str, ...],
+    handle: Callable[[ConsumerRecord[bytes, bytes]], Awaitable[list[Outgoing]]],
+    window: Callable[[str], int], unpublishable: DeadLetter,
+) -> tuple[ParallelStages, ChunkSink, Callable[[str], Awaitable[set[int]]],
+           Callable[[], Awaitable[None]]]:
+    """The worker's clients on aiokafka (the default): the stages, how a streamed piece is
+    queued, a topic's partitions, and how the clients stop."""
     kafka = connection.client_options()
     # idempotent: a batch sent again after a lost acknowledgement (a broker restart) is
     # written once, so a response is never duplicated by the producer's own retries.
@@ -140,51 +218,12 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
         # complete response, awaited as every response, carries the whole text anyway
         await producer.send(topic, value, key=key)
 
-    pipeline.chunk_sink = publish_chunk  # streamed answers leave piece by piece
-    published = PublishedResponses(kafka, producer.partitions_for)
-    pipeline.published_check = published.contains  # exactly one response after a crash
-
-    kept_bytes = kept_bytes_for(settings.kafka_max_request_bytes)
-
-    async def handle(record: ConsumerRecord[bytes, bytes]) -> list[Outgoing]:
-        source = Source(record.topic, record.partition, record.offset, record.key,
-                        tracing.carrier_of(record.headers))
-        # the worker subscribes only to request topics of the layout in force and forward
-        # topics, so the name says the stage
-        stage = pipeline.admit if is_request_topic(record.topic) else pipeline.forward
-        return await hold_or_dead_letter(stage, record.value, source, kept_bytes)
-
-    def unpublishable(record: ConsumerRecord[bytes, bytes], error: Exception) -> Outgoing:
-        source = Source(record.topic, record.partition, record.offset, record.key)
-        metrics.DEAD_LETTERS.labels("unpublishable").inc()
-        return dead_letter(record.value, source, error, kept_bytes)
-
-    topics = consumed_topics(pipeline.policy, settings.topic_layout)
-    stages = ParallelConsumer(consumer, producer, admin, settings.app_id, topics, handle,
-                              conversation_key, topic_window(settings, pipeline),
-                              dead_letter=unpublishable,
-                              commit_interval_s=settings.kafka_commit_interval_s)
-    if on_running is not None:
-        on_running(stages)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    running: list[asyncio.Task[Any]] = [asyncio.create_task(t()) for t in timers]
-    consuming = asyncio.create_task(stages.run(), name="stages")
-    stopped = asyncio.create_task(stop.wait())
-    try:
-        await asyncio.wait({consuming, stopped}, return_when=asyncio.FIRST_COMPLETED)
-        if consuming.done():
-            consuming.result()  # the consumer loop ended by itself: raise its error
-        log.info("worker stopping")
-        await stages.drain(SHUTDOWN_GRACE_S)
-    finally:
-        for task in (*running, consuming, stopped):
-            task.cancel()
-        await asyncio.gather(*running, consuming, stopped, return_exceptions=True)
+    async def close() -> None:
         await consumer.stop()
         await producer.stop()
         await admin.close()
-        await published.close()
-        pipeline.detection.close()
+
+    stages = ParallelConsumer(consumer, producer, admin, settings.app_id, topics, handle,
+                              conversation_key, window, dead_letter=unpublishable,
+                              commit_interval_s=settings.kafka_commit_interval_s)
+    return stages, publish_chunk, producer.partitions_for, close

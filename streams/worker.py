@@ -65,7 +65,7 @@ from streams.pipeline import Pipeline
 from streams.runtime import event_loop
 from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
 from streams.runtime.health import WorkerHealth, start_health_server
-from streams.runtime.parallel_consumer import ParallelConsumer
+from streams.runtime.parallel_consumer import ParallelStages
 from streams.services.audit_log import role_signer
 from streams.services.retention import scheduled_retention_run
 from streams.services.stores import open_key_store, vault_path
@@ -206,7 +206,7 @@ async def _serve_stages(settings: Settings, pipeline: Pipeline, audit_log: Group
     await prepare_topics(kafka, pipeline.policy, settings.topic_partitions,
                          settings.topic_layout, settings.topic_replication_factor)
     await apply_acls(acl_admin, settings, pipeline.policy)
-    running: list[ParallelConsumer] = []
+    running: list[ParallelStages] = []
 
     async def topics_acls_retention_from(policy: LoadedPolicy) -> None:
         # a tenant added gets its topics and ACLs before the worker reads its topic; a
@@ -261,9 +261,10 @@ async def _serve_stages(settings: Settings, pipeline: Pipeline, audit_log: Group
     log.info("worker starting", bootstrap=settings.kafka_bootstrap,
              kafka_security=kafka.security.describe(),
              policy=pipeline.policy.reference, audit_store=describe(settings),
-             max_in_flight=settings.max_in_flight, event_loop=event_loop.loop_name())
+             max_in_flight=settings.max_in_flight, event_loop=event_loop.loop_name(),
+             kafka_client=settings.kafka_client)
 
-    def on_running(stages: ParallelConsumer) -> None:
+    def on_running(stages: ParallelStages) -> None:
         running.append(stages)
         health.consumer = stages
 

@@ -36,7 +36,7 @@ from streams.adapters import metrics
 from streams.adapters.audit.records import SqlRecords
 from streams.pipeline import Pipeline
 from streams.runtime.event_loop import loop_name
-from streams.runtime.parallel_consumer import ParallelConsumer
+from streams.runtime.parallel_consumer import ParallelStages
 
 log = structlog.get_logger(__name__)
 
@@ -47,7 +47,7 @@ class WorkerHealth:
 
     pipeline: Pipeline
     audit_log: SqlRecords | None = None
-    consumer: ParallelConsumer | None = None
+    consumer: ParallelStages | None = None
     # the policy files on disk failed to load (the previous set stays in force)
     policy_refused: bool = False
 
@@ -76,7 +76,7 @@ class WorkerHealth:
 
     async def _refresh_consumer(self) -> None:
         consumer = self.consumer
-        assigned = consumer.consumer.assignment() if consumer is not None else set()
+        assigned = consumer.assignment() if consumer is not None else set()
         metrics.CONSUMER_PARTITIONS.set(len(assigned))
         metrics.CONSUMER_IN_FLIGHT.clear()
         if consumer is not None:

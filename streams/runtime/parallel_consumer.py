@@ -23,6 +23,12 @@ directly, in the pattern of Confluent's parallel consumer:
   it (``dead_letter``) is published instead, retried until the broker acknowledges it, and
   only then is the message finished; a message whose offset could never be committed would
   hold back its whole partition.
+
+The rules above live in :class:`ParallelStages`, which touches no Kafka client; it leaves to
+a subclass what does: :class:`ParallelConsumer` here (aiokafka, the default) and
+``parallel_consumer_librdkafka.LibrdkafkaParallelConsumer`` (confluent-kafka, selected by
+``DOUANE_KAFKA_CLIENT=librdkafka``). Both commit the same offsets with the same metadata, so a
+group moves from one client to the other by restarting its workers.
 """
 
 from __future__ import annotations
@@ -69,16 +75,23 @@ def _worth_retrying(error: KafkaError) -> bool:
     return bool(getattr(error, "retriable", False)) or isinstance(error, OutOfOrderSequenceNumber)
 
 
-class ParallelConsumer:
-    """Runs ``handler`` on every message of the subscribed topics, many at once."""
+class ParallelStages:
+    """Runs ``handler`` on every message of the subscribed topics, many at once: the rules,
+    with no Kafka client. A subclass fetches (handing each record to ``_take``), publishes
+    (``_publish``, ``_publish_dead_letter``), commits (``_commit``) and says what is assigned
+    (``assignment``)."""
+
+    # errors after which the client cannot publish any more (the worker must stop and be
+    # restarted): the message is then neither dead-lettered nor finished
+    _unrecoverable: tuple[type[Exception], ...] = ()
+    # commit errors that the commit loop logs and retries at the next change
+    _commit_errors: tuple[type[Exception], ...] = ()
 
     def __init__(
-        self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, admin: AIOKafkaAdminClient,
-        group_id: str, topics: Iterable[str], handler: Handler, order_key: OrderKey,
+        self, group_id: str, topics: Iterable[str], handler: Handler, order_key: OrderKey,
         window: Callable[[str], int], max_span: int = 16_384, commit_interval_s: float = 0.1,
         *, dead_letter: DeadLetter,
     ) -> None:
-        self.consumer, self.producer, self.admin = consumer, producer, admin
         self.group_id = group_id
         self.topics = tuple(topics)
         self.handler, self.order_key, self.window = handler, order_key, window
@@ -95,36 +108,32 @@ class ParallelConsumer:
         self._stopping = False
         self._running = False
 
-    # ------------------------------------------------------------------ lifecycle
+    # ------------------------------------------------------------------ client-specific
+    def assignment(self) -> set[TopicPartition]:
+        """The partitions assigned to this worker now."""
+        raise NotImplementedError
+
     def follow(self, topics: Iterable[str]) -> None:
-        """Consume these topics from now on (a reloaded policy added or removed a tenant).
-        Kafka rebalances the group: partitions of topics no longer followed are revoked like
-        any others (what is in flight finishes and is committed first)."""
-        wanted = tuple(topics)
-        if set(wanted) == set(self.topics):
-            return
-        self.topics = wanted
-        self.consumer.subscribe(topics=list(self.topics), listener=_Listener(self))
+        """Consume these topics from now on (a reloaded policy added or removed a tenant)."""
+        raise NotImplementedError
 
     async def run(self) -> None:
-        self.consumer.subscribe(topics=list(self.topics), listener=_Listener(self))
-        committer = asyncio.create_task(self._commit_loop(), name="offset-commits")
-        self._running = True
-        try:
-            while not self._stopping:
-                self._apply_backpressure()
-                room = max(1, sum(max(0, self.window(t) - self.in_flight_by_topic.get(t, 0))
-                                  for t in self.topics))
-                batch = await self.consumer.getmany(timeout_ms=200, max_records=room)
-                for partition, records in batch.items():
-                    for record in records:
-                        self._take(partition, record)
-        finally:
-            self._running = False
-            committer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await committer
+        raise NotImplementedError
 
+    async def lag(self, timeout_s: float = 5.0) -> dict[TopicPartition, int]:
+        """Per assigned partition, the messages not finished yet (see the subclasses)."""
+        raise NotImplementedError
+
+    async def _publish(self, outgoing: list[Outgoing]) -> None:
+        raise NotImplementedError
+
+    async def _publish_dead_letter(self, letter: Outgoing) -> None:
+        raise NotImplementedError
+
+    async def _commit(self, partitions: Iterable[TopicPartition] | None = None) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ lifecycle
     async def drain(self, grace_s: float) -> None:
         """Stop taking messages; let those in flight finish (up to ``grace_s``), commit."""
         self._stopping = True
@@ -143,29 +152,19 @@ class ParallelConsumer:
     @property
     def consuming(self) -> bool:
         """Fetching messages with at least one partition assigned (not stopping)."""
-        return self._running and not self._stopping and bool(self.consumer.assignment())
+        return self._running and not self._stopping and bool(self.assignment())
 
-    async def lag(self, timeout_s: float = 5.0) -> dict[TopicPartition, int]:
-        """Per assigned partition, the messages not finished yet: its end offset minus its
-        commit point (what a restart would read again, the ones in flight included). The end
-        comes from the broker (a paused partition's fetch high watermark would be stale);
-        partitions whose end or position cannot be known now are left out."""
-        assigned = list(self.consumer.assignment())
-        if not assigned:
-            return {}
-        try:
-            ends: dict[TopicPartition, int] = await asyncio.wait_for(
-                self.consumer.end_offsets(assigned), timeout_s)
-        except (KafkaError, TimeoutError):
-            ends = {p: end for p in assigned if (end := self.consumer.highwater(p)) is not None}
+    def _lag_from(self, ends: dict[TopicPartition, int],
+                  positions: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+        """Per partition whose end is known, the end minus the commit point (or, when nothing
+        was taken since it was assigned, minus where fetching stands, if known)."""
         lag = {}
         for partition, end in ends.items():
             progress = self.progress.get(partition)
             point = progress.commit_point() if progress is not None else None
-            if point is None:  # nothing taken since it was assigned: where fetching stands
-                try:
-                    point = int(await asyncio.wait_for(self.consumer.position(partition), 1.0))
-                except (KafkaError, TimeoutError):
+            if point is None:
+                point = positions.get(partition)
+                if point is None:
                     continue
             lag[partition] = max(0, end - point)
         return lag
@@ -198,6 +197,8 @@ class ParallelConsumer:
         try:
             try:
                 await self._publish(await self.handler(message.record))
+            except self._unrecoverable:
+                raise
             except Exception as error:  # whatever it was, the message is kept
                 log.error("message could not be processed or its results published; sending "
                           "it to the dead-letter topic", error_type=type(error).__name__,
@@ -207,21 +208,14 @@ class ParallelConsumer:
         except asyncio.CancelledError:
             self._release_key(message)
             raise
+        except self._unrecoverable as error:
+            # not finished, so not committed: the restarted worker reads it again
+            log.error("the producer cannot publish any more; message left for the restarted "
+                      "worker", error_type=type(error).__name__, topic=message.record.topic,
+                      partition=message.record.partition, offset=message.record.offset)
+            self._release_key(message)
+            return
         self._finish(message)
-
-    async def _publish_dead_letter(self, letter: Outgoing) -> None:
-        """Until the broker acknowledges it: the message is finished only then."""
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await (await self.producer.send(letter.topic, letter.value, key=letter.key))
-                return
-            except KafkaError as error:
-                delay = min(MAX_DEAD_LETTER_DELAY_S, 0.5 * 2 ** min(attempt, 6))
-                log.error("dead letter not published; retrying", attempt=attempt,
-                          error_type=type(error).__name__, retry_in_s=delay)
-                await asyncio.sleep(delay)
 
     def _finish(self, message: _Message) -> None:
         progress = self.progress.get(message.partition)
@@ -239,6 +233,162 @@ class ParallelConsumer:
             if following in waiting:
                 waiting.remove(following)
             self._start(following)
+
+    # ------------------------------------------------------------------ flow control
+    def _full(self, partition: TopicPartition) -> bool:
+        """Whether a partition must be paused: its topic's window is full, or its span of
+        uncommitted offsets too long."""
+        progress = self.progress.get(partition)
+        return (self.in_flight_by_topic.get(partition.topic, 0) >= self.window(partition.topic)
+                or (progress is not None and progress.span() >= self.max_span))
+
+    def _room(self) -> int:
+        """How many messages may be fetched now (at least one: the fetch also keeps the
+        consumer alive)."""
+        return max(1, sum(max(0, self.window(t) - self.in_flight_by_topic.get(t, 0))
+                          for t in self.topics))
+
+    # ------------------------------------------------------------------ commits
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            try:
+                await self._commit()
+            except self._commit_errors as error:  # retried at the next change
+                log.warning("offset commit failed", error_type=type(error).__name__)
+            await asyncio.sleep(self.commit_interval_s)
+
+    def _due(self, partitions: Iterable[TopicPartition]) -> dict[TopicPartition, tuple[int, str]]:
+        """(offset, metadata) to commit per partition whose commit point or finished set
+        changed since the last commit handed out."""
+        offsets = {}
+        for partition in partitions:
+            progress = self.progress.get(partition)
+            due = progress.commit_due() if progress is not None else None
+            if due is not None:
+                offsets[partition] = due
+        return offsets
+
+    # ------------------------------------------------------------------ rebalances
+    def _adopted(self, partition: TopicPartition, offset: int | None,
+                 metadata: str | None) -> None:
+        """A newly assigned partition and what is committed for it (``offset`` None or
+        negative when nothing is): learn which offsets a previous owner already finished."""
+        self.progress.pop(partition, None)
+        self.skip[partition] = (decode_finished(offset, metadata)
+                                if offset is not None and offset >= 0 else set())
+        if self.skip[partition]:
+            log.info("offsets finished by the previous owner will be skipped",
+                     topic=partition.topic, partition=partition.partition,
+                     count=len(self.skip[partition]))
+
+    async def _finish_revoked(self, partitions: set[TopicPartition]) -> None:
+        """Partitions taken away: drop their waiting messages and let the running ones
+        finish (the caller then commits where they ended and calls ``_forget``)."""
+        dropped = [m for p in partitions for m in self.waiting.pop(p, [])]
+        self.queue.drop(dropped)
+        for message in dropped:
+            topic = message.partition.topic
+            self.in_flight_by_topic[topic] = self.in_flight_by_topic.get(topic, 1) - 1
+        running = [t for p in partitions for t in self.running.get(p, ())]
+        if running:
+            log.info("partitions revoked; finishing their messages in flight",
+                     count=len(running))
+            await asyncio.gather(*running, return_exceptions=True)
+
+    def _forget(self, partitions: set[TopicPartition]) -> None:
+        for partition in partitions:
+            self.progress.pop(partition, None)
+            self.skip.pop(partition, None)
+            self.running.pop(partition, None)
+
+
+class ParallelConsumer(ParallelStages):
+    """:class:`ParallelStages` on aiokafka."""
+
+    _commit_errors = (KafkaError,)
+
+    def __init__(
+        self, consumer: AIOKafkaConsumer, producer: AIOKafkaProducer, admin: AIOKafkaAdminClient,
+        group_id: str, topics: Iterable[str], handler: Handler, order_key: OrderKey,
+        window: Callable[[str], int], max_span: int = 16_384, commit_interval_s: float = 0.1,
+        *, dead_letter: DeadLetter,
+    ) -> None:
+        super().__init__(group_id, topics, handler, order_key, window, max_span,
+                         commit_interval_s, dead_letter=dead_letter)
+        self.consumer, self.producer, self.admin = consumer, producer, admin
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.consumer.assignment())
+
+    # ------------------------------------------------------------------ lifecycle
+    def follow(self, topics: Iterable[str]) -> None:
+        """Consume these topics from now on (a reloaded policy added or removed a tenant).
+        Kafka rebalances the group: partitions of topics no longer followed are revoked like
+        any others (what is in flight finishes and is committed first)."""
+        wanted = tuple(topics)
+        if set(wanted) == set(self.topics):
+            return
+        self.topics = wanted
+        self.consumer.subscribe(topics=list(self.topics), listener=_Listener(self))
+
+    async def run(self) -> None:
+        self.consumer.subscribe(topics=list(self.topics), listener=_Listener(self))
+        committer = asyncio.create_task(self._commit_loop(), name="offset-commits")
+        self._running = True
+        try:
+            while not self._stopping:
+                self._apply_backpressure()
+                batch = await self.consumer.getmany(timeout_ms=200, max_records=self._room())
+                for partition, records in batch.items():
+                    for record in records:
+                        self._take(partition, record)
+        finally:
+            self._running = False
+            committer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await committer
+
+    async def lag(self, timeout_s: float = 5.0) -> dict[TopicPartition, int]:
+        """Per assigned partition, the messages not finished yet: its end offset minus its
+        commit point (what a restart would read again, the ones in flight included). The end
+        comes from the broker (a paused partition's fetch high watermark would be stale);
+        partitions whose end or position cannot be known now are left out."""
+        assigned = list(self.consumer.assignment())
+        if not assigned:
+            return {}
+        try:
+            ends: dict[TopicPartition, int] = await asyncio.wait_for(
+                self.consumer.end_offsets(assigned), timeout_s)
+        except (KafkaError, TimeoutError):
+            ends = {p: end for p in assigned if (end := self.consumer.highwater(p)) is not None}
+        positions = {}
+        for partition in ends:
+            progress = self.progress.get(partition)
+            if progress is None or progress.commit_point() is None:
+                # nothing taken since it was assigned: where fetching stands
+                try:
+                    positions[partition] = int(
+                        await asyncio.wait_for(self.consumer.position(partition), 1.0))
+                except (KafkaError, TimeoutError):
+                    continue
+        return self._lag_from(ends, positions)
+
+    # ------------------------------------------------------------------ publishing
+    async def _publish_dead_letter(self, letter: Outgoing) -> None:
+        """Until the broker acknowledges it: the message is finished only then."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await (await self.producer.send(letter.topic, letter.value, key=letter.key))
+                return
+            except KafkaError as error:
+                delay = min(MAX_DEAD_LETTER_DELAY_S, 0.5 * 2 ** min(attempt, 6))
+                log.error("dead letter not published; retrying", attempt=attempt,
+                          error_type=type(error).__name__, retry_in_s=delay)
+                await asyncio.sleep(delay)
 
     async def _publish(self, outgoing: list[Outgoing]) -> None:
         """Send everything a message produced and wait for the broker's acknowledgements (all
@@ -286,10 +436,7 @@ class ParallelConsumer:
         paused = self.consumer.paused()
         stop, go = [], []
         for partition in assigned:
-            progress = self.progress.get(partition)
-            full = (self.in_flight_by_topic.get(partition.topic, 0)
-                    >= self.window(partition.topic)
-                    or (progress is not None and progress.span() >= self.max_span))
+            full = self._full(partition)
             if full and partition not in paused:
                 stop.append(partition)
             elif not full and partition in paused:
@@ -300,24 +447,10 @@ class ParallelConsumer:
             self.consumer.resume(*go)
 
     # ------------------------------------------------------------------ commits
-    async def _commit_loop(self) -> None:
-        while True:
-            await self._changed.wait()
-            self._changed.clear()
-            try:
-                await self._commit()
-            except KafkaError as error:  # retried at the next change; never stops the worker
-                log.warning("offset commit failed", error_type=type(error).__name__)
-            await asyncio.sleep(self.commit_interval_s)
-
     async def _commit(self, partitions: Iterable[TopicPartition] | None = None) -> None:
         wanted = set(self.consumer.assignment() if partitions is None else partitions)
-        offsets = {}
-        for partition in wanted:
-            progress = self.progress.get(partition)
-            due = progress.commit_due() if progress is not None else None
-            if due is not None:
-                offsets[partition] = OffsetAndMetadata(due[0], due[1])
+        offsets = {partition: OffsetAndMetadata(offset, metadata)
+                   for partition, (offset, metadata) in self._due(wanted).items()}
         if offsets:
             await self.consumer.commit(offsets)
 
@@ -329,36 +462,19 @@ class ParallelConsumer:
         committed: dict[TopicPartition, Any] = await self.admin.list_consumer_group_offsets(
             self.group_id, partitions=list(partitions))
         for partition in partitions:
-            self.progress.pop(partition, None)
             done = committed.get(partition)
-            self.skip[partition] = (decode_finished(done.offset, done.metadata)
-                                    if done is not None and done.offset >= 0 else set())
-            if self.skip[partition]:
-                log.info("offsets finished by the previous owner will be skipped",
-                         topic=partition.topic, partition=partition.partition,
-                         count=len(self.skip[partition]))
+            self._adopted(partition, done.offset if done is not None else None,
+                          done.metadata if done is not None else None)
 
     async def release(self, partitions: set[TopicPartition]) -> None:
         """Partitions taken away: drop their waiting messages, finish the running ones, and
         commit where they ended, so the next owner starts exactly there."""
-        dropped = [m for p in partitions for m in self.waiting.pop(p, [])]
-        self.queue.drop(dropped)
-        for message in dropped:
-            topic = message.partition.topic
-            self.in_flight_by_topic[topic] = self.in_flight_by_topic.get(topic, 1) - 1
-        running = [t for p in partitions for t in self.running.get(p, ())]
-        if running:
-            log.info("partitions revoked; finishing their messages in flight",
-                     count=len(running))
-            await asyncio.gather(*running, return_exceptions=True)
+        await self._finish_revoked(partitions)
         try:
             await self._commit(partitions)
         except KafkaError as error:
             log.warning("offset commit on revocation failed", error_type=type(error).__name__)
-        for partition in partitions:
-            self.progress.pop(partition, None)
-            self.skip.pop(partition, None)
-            self.running.pop(partition, None)
+        self._forget(partitions)
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -372,4 +488,4 @@ class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
         await self.owner.adopt(set(assigned))
 
 
-__all__ = ["Handler", "OrderKey", "ParallelConsumer"]
+__all__ = ["DeadLetter", "Handler", "OrderKey", "ParallelConsumer", "ParallelStages"]
