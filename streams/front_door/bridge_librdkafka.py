@@ -37,6 +37,7 @@ import structlog
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from streams.adapters.kafka_security import KafkaConnectError, diagnose
+from streams.adapters.librdkafka_refusals import LOOK_S, RefusalWatch
 from streams.core.kafka_acls import FRONT_DOOR_GROUP_PREFIX
 from streams.core.tenant_topics import answer_topics
 from streams.front_door.bridge import KafkaBridge
@@ -46,10 +47,6 @@ START_TIMEOUT_S = 60.0
 NOT_READY_YET = {KafkaError.LEADER_NOT_AVAILABLE, KafkaError.NOT_LEADER_FOR_PARTITION,
                  KafkaError.UNKNOWN_TOPIC_OR_PART, KafkaError._TRANSPORT,
                  KafkaError._TIMED_OUT}
-# what asking again cannot cure: librdkafka reports these through its error callback and
-# keeps trying, so a start would otherwise wait the whole START_TIMEOUT_S to say so
-REFUSALS = {KafkaError._AUTHENTICATION, KafkaError._SSL}
-LOOK_S = 2.0  # one look at the broker's metadata; then the refusals are checked again
 Result = TypeVar("Result")
 POLL_S = 0.2  # how long a thread waits in librdkafka before looking at the stop flag
 BATCH = 500  # responses handed to the event loop at once, at most
@@ -61,7 +58,7 @@ class LibrdkafkaBridge(KafkaBridge):
         self._threads: list[threading.Thread] = []
         self._rd_producer: Producer | None = None
         self._rd_consumer: Consumer | None = None
-        self._refusal: KafkaError | None = None
+        self._refusals = RefusalWatch()
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -179,14 +176,10 @@ class LibrdkafkaBridge(KafkaBridge):
 
     def _error(self, error: KafkaError) -> None:  # librdkafka's thread: connection trouble
         log.warning("kafka client error", error=error.name(), fatal=error.fatal())
-        if error.code() in REFUSALS:
-            self._refusal = error
+        self._refusals.note(error)
 
-    def _refused(self) -> None:
-        if self._rd_producer is not None:  # before the threads start: serves error_cb here
-            self._rd_producer.poll(0)
-        if self._refusal is not None:
-            raise KafkaException(self._refusal)
+    def _refused(self) -> None:  # before the threads start: serves error_cb here
+        self._refusals.raise_if_refused(self._rd_producer)
 
 
 def _until_ready(call: Callable[[], Result], deadline: float,

@@ -48,6 +48,7 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future as ThreadFuture
 from typing import Any
@@ -65,6 +66,7 @@ from confluent_kafka import (
 from confluent_kafka import TopicPartition as RdPartition
 
 from streams.adapters.kafka_security import KafkaConnectError, KafkaConnection, diagnose
+from streams.adapters.librdkafka_refusals import LOOK_S, RefusalWatch
 from streams.config import Settings
 from streams.pipeline import Outgoing
 from streams.runtime.parallel_consumer import (
@@ -160,6 +162,7 @@ class LibrdkafkaParallelConsumer(ParallelStages):
         super().__init__(group_id, topics, handler, order_key, window, max_span,
                          commit_interval_s, dead_letter=dead_letter)
         self._unrecoverable = (ClientFailed,)
+        self._refusals = RefusalWatch()
         self.producer = Producer({**producer_conf, "error_cb": self._producer_error})
         self.consumer = Consumer({
             **consumer_conf, "group.id": group_id, "enable.auto.commit": False,
@@ -205,7 +208,7 @@ class LibrdkafkaParallelConsumer(ParallelStages):
     async def start(self, connection: KafkaConnection) -> None:
         """Check that the cluster answers (as aiokafka's start does), with the same error."""
         try:
-            await asyncio.to_thread(self.producer.list_topics, timeout=START_TIMEOUT_S)
+            await asyncio.to_thread(self._cluster_answers)
         except KafkaException as error:
             reason = await diagnose(connection, timeout_s=15.0)
             who = connection.security.username or "an anonymous client"
@@ -213,6 +216,19 @@ class LibrdkafkaParallelConsumer(ParallelStages):
                 f"the worker's Kafka clients (librdkafka) cannot connect to Kafka at "
                 f"{connection.bootstrap} as {who} ({error_name(error)}): {reason} "
                 f"[{connection.security.describe()}]") from None
+
+    def _cluster_answers(self) -> None:
+        """Metadata in short looks, the refusals looked at between them (a wrong password is
+        reported at once, not after START_TIMEOUT_S)."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            self._refusals.raise_if_refused(self.producer)
+            try:
+                self.producer.list_topics(timeout=LOOK_S)
+                return
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
 
     def assignment(self) -> set[TopicPartition]:
         return set(self._assigned)
@@ -417,6 +433,7 @@ class LibrdkafkaParallelConsumer(ParallelStages):
     # ------------------------------------------------------------------ librdkafka's threads
     def _producer_error(self, error: KafkaError) -> None:
         log.warning("kafka producer error", error=error.name(), fatal=error.fatal())
+        self._refusals.note(error)
         if error.fatal():
             self._to_loop(self._fail, error.name())
 

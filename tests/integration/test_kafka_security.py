@@ -57,6 +57,7 @@ from streams.core.tenant_topics import (
 from streams.devtools.kafka_broker import ensure_kafka_jars
 from streams.devtools.kafka_principals import BrokerSecrets
 from streams.devtools.kafka_tls import make_ca
+from streams.runtime.parallel_consumer_librdkafka import LibrdkafkaParallelConsumer
 
 pytestmark = pytest.mark.integration
 
@@ -109,6 +110,32 @@ async def test_a_wrong_password_is_refused_and_never_shown(kafka: Stack) -> None
     assert wrong not in message and str(real.password) not in message
 
 
+async def test_the_workers_librdkafka_clients_name_a_wrong_password_at_once(
+        kafka: Stack) -> None:
+    """librdkafka reports a refused password only through its error callback; the worker's
+    parallel consumer on it (reached once aiokafka's admin client has connected, so tested
+    here alone) says so rather than failing after a minute with a time-out."""
+    real = connection_of(kafka, "douane-worker")
+    wrong = "not-" + (real.security.password or "")
+    connection = replace(real, security=replace(real.security, password=wrong))
+    stages = LibrdkafkaParallelConsumer.for_worker(
+        connection, kafka.settings, [], handler=_never_called, order_key=lambda _: None,
+        window=lambda _: 1, dead_letter=_never_called)
+    try:
+        with pytest.raises(KafkaConnectError) as caught:
+            await stages.start(connection)
+    finally:
+        stages.consumer.close()
+    message = str(caught.value)
+    assert "(librdkafka) cannot connect" in message and "(_AUTHENTICATION)" in message
+    assert "refused the credentials of user 'douane-worker'" in message
+    assert wrong not in message and str(real.security.password) not in message
+
+
+def _never_called(*_: object) -> Any:
+    raise AssertionError("no message should reach a worker that cannot connect")
+
+
 async def test_a_broker_certificate_from_another_ca_is_refused(
         kafka: Stack, tmp_path: Path) -> None:
     other_ca = tmp_path / "other-ca.pem"
@@ -119,11 +146,14 @@ async def test_a_broker_certificate_from_another_ca_is_refused(
     assert str(other_ca) in message
 
 
-@pytest.mark.parametrize("command", [["worker"], ["front-door", "--port", "0"]])
+@pytest.mark.parametrize(("command", "client"), [
+    (["worker"], "aiokafka"), (["front-door", "--port", "0"], "aiokafka"),
+    (["worker"], "librdkafka")])
 async def test_a_misconfigured_process_stops_at_start_saying_what_to_check(
-        kafka: Stack, command: list[str]) -> None:
+        kafka: Stack, command: list[str], client: str) -> None:
     """Not a retry loop: the process exits (the generous timeout only bounds a hang)."""
-    env = {**kafka.env, "DOUANE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    env = {**kafka.env, "DOUANE_KAFKA_CLIENT": client,
+           "DOUANE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
            "DOUANE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
            "DOUANE_KAFKA_SASL_USERNAME": "douane-worker",
            "DOUANE_KAFKA_SASL_PASSWORD": "a-guess",
