@@ -60,6 +60,9 @@ The tree (module in brackets; built-in base after the ``/``)::
     │                                             ranges served (the whole jar is fetched)
     ├── DetectionProcessDied / RuntimeError     [runtime.batched_detection]  the detection
     │                                             process holding a batch exited (blocked)
+    ├── ClientFailed / RuntimeError             [runtime.parallel_consumer_librdkafka]  a
+    │                                             fatal librdkafka error: the worker exits
+    │                                             for its supervisor to restart it
     ├── ProviderError / RuntimeError            [adapters.providers.base]  a provider call gave
     │                                             no usable answer; ``kind``, ``retryable``
     ├── WitnessError / RuntimeError             [adapters.witness]  a bad witness directory

@@ -68,6 +68,7 @@ from confluent_kafka import TopicPartition as RdPartition
 from streams.adapters.kafka_security import KafkaConnectError, KafkaConnection, diagnose
 from streams.adapters.librdkafka_refusals import LOOK_S, RefusalWatch
 from streams.config import Settings
+from streams.errors import DouaneError
 from streams.pipeline import Outgoing
 from streams.runtime.parallel_consumer import (
     MAX_DEAD_LETTER_DELAY_S,
@@ -96,7 +97,7 @@ BROKER_AWAY = frozenset({
     KafkaError._QUEUE_FULL})
 
 
-class ClientFailed(Exception):
+class ClientFailed(DouaneError, RuntimeError):
     """A librdkafka client hit a fatal error: it cannot carry on, the worker must restart."""
 
     def __init__(self, error_name: str) -> None:
