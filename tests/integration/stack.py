@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -134,6 +135,18 @@ def request(request_id: str, text: str, tenant: str = "city-of-lyon", **extra: A
     body = {"id": request_id, "tenant": tenant,
             "messages": [{"role": "user", "content": text}], **extra}
     return json.dumps(body).encode()
+
+
+def thread_names(pid: int) -> set[str]:
+    """The names of a process's threads (librdkafka's are ``rdk:*``)."""
+    names = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/comm") as comm:
+                names.add(comm.read().strip())
+        except OSError:  # a thread that ended meanwhile
+            continue
+    return names
 
 
 class KafkaClient:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -14,7 +13,7 @@ from dataclasses import replace
 import pytest
 import pytest_asyncio
 from aiokafka import AIOKafkaProducer
-from stack import Stack
+from stack import Stack, thread_names
 
 # the same tests, collected here with the front door below (the flood test starts a front door
 # of its own with the stack's settings: it stays in test_front_door.py only)
@@ -40,14 +39,6 @@ from streams.services.topics import ensure_topics, front_door_topics
 
 pytestmark = pytest.mark.integration
 NAME = "front-door-librdkafka"
-
-
-def thread_names(pid: int) -> set[str]:
-    names = set()
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/comm") as comm:
-            names.add(comm.read().strip())
-    return names
 
 
 @pytest_asyncio.fixture(scope="module")

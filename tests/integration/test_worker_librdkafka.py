@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
-from stack import Stack
+from stack import Stack, thread_names
 
 # the tests, and the fixtures of their modules they use
 from test_audit_faults import (  # noqa: F401
@@ -59,17 +59,6 @@ from test_worker_restart import (  # noqa: F401
 
 pytestmark = pytest.mark.integration
 VAR = "DOUANE_KAFKA_CLIENT"
-
-
-def thread_names(pid: int) -> set[str]:
-    names = set()
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/comm") as comm:
-                names.add(comm.read().strip())
-        except OSError:  # a thread that ended meanwhile
-            continue
-    return names
 
 
 def started_on(text: str) -> list[str]:
