@@ -137,9 +137,10 @@ SIGNATURE_RUN = regex.compile(
 # The lists of minutes that name persons ("Present: Zayyir, Ihtesham, Gronskis, Vitalija",
 # "Présents : FIRAT Oruç, UĞURLU Ruqiyyə, R. Matos"): each item of names is a person, whatever
 # each word is elsewhere ("S. Su", "SADO Daniel")
+# (the label opens a line, or a sentence of its own: "Commission d'attribution. Présents :")
 ATTENDANCE_LIST = regex.compile(
-    r"(?im:^[ \t]*(?:present|presents|présents?|présentes?|participants?|participantes?"
-    r"|attendees|attending|in attendance|absent|absents?|absentes?|excused|excusée?s?"
+    r"(?im:(?:^|(?<=[.!?]))[ \t]*(?:present|presents|présents?|présentes?|participants?"
+    r"|participantes?|attendees|attending|in attendance|absent|absents?|absentes?|excused|excusée?s?"
     r"|apologies|asistentes|presentes|ausentes)[ \t\u00a0]*:[ \t\u00a0]*)(?P<items>[^\n]+)")
 LIST_ITEM = regex.compile(r"[^,;]+")
 ITEM_NAME = regex.compile(
@@ -743,11 +744,22 @@ class GivenNameRecognizer(LocalRecognizer):
             last = i
             if i > 0 and text[words[i - 1].end():words[i].start()] in (" ", "\u00a0") \
                     and (not spans or spans[-1][1] <= words[i - 1].start()) \
-                    and self._known_name_word(words[i - 1].group()) \
+                    and (self._known_name_word(words[i - 1].group())
+                         or (self._cued(text, words, i - 1)
+                             and self._may_be_a_name_word(words[i - 1].group()))) \
                     and words[i - 1].group() not in PERSON_CUES:
-                i -= 1  # "so pedro lucas cunha called": a known name before the one found
+                # "so pedro lucas cunha called": a known name before the one found; "said
+                # ituri kipkirui never", "ring ituri kipkirui on": any word between a word that
+                # introduces a person and the name
+                i -= 1
             while last + 1 < len(words) and last - i < MAX_NAME_WORDS - 1 \
                     and self._next_in_name(text, words, last):
+                last += 1
+            if last == i and self._cued(text, words, i) and self._last_word_of_a_name(
+                    text, words, i + 1):
+                # "ring corinne montandon on ...": after a word that introduces a person, a
+                # given name and the word after it, before a function word or the end of the
+                # line (a surname a dictionary holds as a word)
                 last += 1
             spans.append((words[i].start(), words[last].end()))
             i = last + 1
@@ -765,6 +777,32 @@ class GivenNameRecognizer(LocalRecognizer):
                     or PERSON_STATE_AFTER.match(text, opener.end("name")):
                 spans.append(opener.span("name"))
         return spans
+
+    @staticmethod
+    def _cued(text: str, words: list[regex.Match[str]], i: int) -> bool:
+        """Whether ``words[i]`` follows a word that introduces a person in a text without
+        capitals ("ring", "told", "said")."""
+        return i > 0 and text[words[i - 1].end():words[i].start()] == " " and (
+            words[i - 1].group() in LOWER_CASE_CUES or words[i - 1].group() in ("said", "says"))
+
+    def _may_be_a_name_word(self, word: str) -> bool:
+        """Not a word that cannot be part of a name in a text without capitals."""
+        return len(word) >= UNKNOWN_WORD_MIN_LETTERS and word not in function_words() \
+            and word not in PERSON_VERBS and word not in PERSON_CUES \
+            and word not in NOT_IN_A_NAME and word not in TITLES \
+            and fold(word) not in CALENDAR and _pronounceable(word) \
+            and "'" not in word and "’" not in word
+
+    def _last_word_of_a_name(self, text: str, words: list[regex.Match[str]], j: int) -> bool:
+        """Whether ``words[j]``, right after a name, may end it: a word that can be part of a
+        name, then a function word of the text's language, or the end of the line."""
+        if j >= len(words) or text[words[j - 1].end():words[j].start()] != " " \
+                or not self._may_be_a_name_word(words[j].group()):
+            return False
+        if j + 1 == len(words) or text[words[j].end():words[j + 1].start()] != " ":
+            return "\n" in text[words[j].end():words[j + 1].start() if j + 1 < len(words)
+                                else len(text)] or j + 1 == len(words)
+        return words[j + 1].group() in function_words(self.supported_language)
 
     def _said_in_lower_case(self, text: str, words: list[regex.Match[str]], i: int) -> bool:
         """A word of a text without capitals that the words around it make a name: after a
