@@ -140,7 +140,8 @@ SIGNATURE_RUN = regex.compile(
 # (the label opens a line, or a sentence of its own: "Commission d'attribution. Présents :")
 ATTENDANCE_LIST = regex.compile(
     r"(?im:(?:^|(?<=[.!?]))[ \t]*(?:present|presents|présents?|présentes?|participants?"
-    r"|participantes?|attendees|attending|in attendance|absent|absents?|absentes?|excused|excusée?s?"
+    r"|participantes?|attendees|attending|in attendance|absent|absents?|absentes?"
+    r"|excused|excusée?s?"
     r"|apologies|asistentes|presentes|ausentes)[ \t\u00a0]*:[ \t\u00a0]*)(?P<items>[^\n]+)")
 LIST_ITEM = regex.compile(r"[^,;]+")
 ITEM_NAME = regex.compile(
