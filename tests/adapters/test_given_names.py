@@ -498,3 +498,28 @@ def test_a_list_of_those_present_after_a_sentence_sixth_pass(
 def test_a_word_beside_a_name_introduced_in_a_text_without_capitals(
         text: str, expected: list[str]) -> None:
     assert [n for n in names(text) if n != "bob"] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the labels of a French form for who shares a lease or a household, written inclusively
+    ("Co-titulaire du bail : SVYRYDENKO Mykolai\n", ["SVYRYDENKO Mykolai"]),
+    ("Conjoint(e) : Mykolai\n", ["Mykolai"]),
+    ("Co-titulaire du bail : Gala\n", ["Gala"]),
+    # a closing line before the signature
+    ("Merci de me répondre.\n\nDans l'attente de votre retour,\nVu", ["Vu"]),
+    # French words that introduce a person, and verbs of a person, in chat
+    ("tu peux joindre Heorhii au 06 12 34 56 78", ["Heorhii"]),
+    ("dis à Heorhii que c'est bon", ["Heorhii"]),
+    ("j'ai eu Najam au tel ce matin", ["Najam"]),
+    ("bref Najam gère, le reste attendra", ["Najam"]),
+    # an auxiliary and a participle after a given name no more common than 4.5 as a word
+    ("Nicole a rappelé, elle attend toujours", ["Nicole"]),
+    # a Vietnamese name opening a line, the subject of a verb of a person
+    ("pas urgent\nVu Hoang a rappelé ce matin", ["Vu Hoang"]),
+    # not a word common as a name, nor a label that names no person
+    ("Le dossier est clos. Monsieur le Maire a signé.", []),
+    ("Date de la demande : Lundi\n", []),
+    ("Vu le dossier, rien ne manque.", []),
+])
+def test_the_french_load_sixth_pass(text: str, expected: list[str]) -> None:
+    assert names(text, "fr") == expected

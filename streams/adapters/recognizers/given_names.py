@@ -106,7 +106,12 @@ NAME_LABEL = regex.compile(
     r"|interpreter|caseworker|case worker|garant|témoin|référente?|interlocut(?:eur|rice)"
     r"|orientée? par|adressée? par|derivad[oa] por"
     r"|testigo|avalista|tutora?|personne à (?:prévenir|contacter)|contact d'urgence"
-    r"|persona de contacto|contacto de emergencia))[ \u00a0]*$")
+    r"|persona de contacto|contacto de emergencia"
+    # who shares a lease, an account or a household, or acts for a person
+    r"|(?:co-?)?titulaires? du (?:bail|compte)|co-?titulaire|colocataire|époux|épouse"
+    r"|concubine?|compagne|compagnon|tut(?:eur|rice)|curat(?:eur|rice)|mandataire)"
+    # written inclusively ("Conjoint(e)", "Référent(e)", "Tuteur(rice)")
+    r"(?:\((?:e|se|rice|ne)\))?)[ \u00a0]*$")
 LABELLED_RUN = regex.compile(
     rf":[ \u00a0]*(?P<name>{ANY_NAME_WORD}(?:[ \u00a0]{ANY_NAME_WORD}){{0,3}}){NAME_END}")
 # a word in capitals, without which neither run of CAPITALS_RUNS can match
@@ -132,6 +137,8 @@ SIGNATURE_RUN = regex.compile(
     r"|thank you|many thanks|(?:yours )?sincerely|yours faithfully|yours truly"
     r"|(?:bien )?cordialement|merci(?: beaucoup)?|bien à vous|salutations"
     r"|sincères salutations|bien amicalement|amitiés|saludos(?: cordiales)?|atentamente"
+    r"|respectueusement|respectfully|en vous remerciant(?: par avance)?"
+    r"|dans l'attente de votre (?:retour|réponse)"
     r"|un saludo|gracias)[ \t]*[,.!]?[ \t]*\n[ \t]*)"
     rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{{1,2}}{NAME_WORD}){{0,3}})[ \t]*(?=\n|$)")
 # The lists of minutes that name persons ("Present: Zayyir, Ihtesham, Gronskis, Vitalija",
@@ -245,6 +252,7 @@ PERSON_VERBS = frozenset("""said says asked asks told tells thanked thanks propo
     dit dira demande demandait affirme affirmait explique confirme souhaite souhaitait veut
     admet reconnaît regrette souligne
     voulait appelle appellera appelait signale indique propose remercie écrit répond précise
+    passe passera gère gérera attend rappelle rappellera
     ajoute estime pense sait viendra apportera enverra rappellera transmettra contestait conteste
     dijo dice pregunta preguntó explicó explica confirma confirmó quiere quería llamó llama
     escribió escribe propuso propone agradeció agradece pide pidió afirma afirmó traerá enviará
@@ -264,11 +272,13 @@ PERSON_CUES = frozenset("""cc dear hi hello hey thanks thank ask tell told remin
     fils fille frère sœur ami amie querido querida estimado estimada hola gracias colega vecino
     vecina esposo esposa hijo hija hermano hermana amigo amiga call called ring rang phone
     phoned email emailed contact contacted appelle appelez appeler appelé contacte contactez
-    contacter llama llame llamar contacta contactar avec chez""".split())  # noqa: SIM905
+    contacter llama llame llamar contacta contactar avec chez joindre rappeler prévenir
+    """.split())  # noqa: SIM905
 # The words that introduce a person in a text without capitals (not a greeting: "hi all")
 LOWER_CASE_CUES = frozenset("""ask asked tell told remind call called ring rang phone phoned
     email emailed contact contacted cc appelle appelez appeler appelé contacte contactez
-    contacter llama llame llamar contacta contactar avec chez""".split())  # noqa: SIM905
+    contacter llama llame llamar contacta contactar avec chez joindre rappeler prévenir
+    """.split())  # noqa: SIM905
 # the words that do not go on a name in a text without capitals, though a verb follows them
 NOT_IN_A_NAME = frozenset("""today yesterday tomorrow tonight now later again really still
     aujourd'hui hier demain maintenant encore vraiment toujours hoy ayer mañana ahora todavía
@@ -286,6 +296,7 @@ PERSON_CUE_PAIRS = frozenset(("spoke to", "speak to", "talked to", "talk to", "w
                               "met with", "meeting with", "follow-up with", "behalf of",
                               "dossier de", "courrier de", "courriel de", "parlé à", "écrit à",
                               "hablé con", "dit à", "demandé à", "dit que", "said that",
+                              "dis à", "dites à", "j'ai eu", "j’ai eu",
                               "says that", "sent by", "given by", "provided by",
                               "donné par", "donnée par", "fourni par", "fournie par",
                               "dado por", "dada por", "facilitado por",
@@ -528,8 +539,11 @@ class GivenNameRecognizer(LocalRecognizer):
             return None  # a run of capitals is a heading
         marked = any(VIETNAMESE_LETTERS.search(w) for w in words)
         opens = bool(SENTENCE_OPENING.search(text, max(0, run.start() - 10), run.start()))
-        if len(words[0]) <= 2 and opens and not marked:
-            return None  # "Do The Math", "To The Top", "Le Van Gogh" open sentences
+        if len(words[0]) <= 2 and opens and not marked and not _said_of_a_person(
+                text, run.start("name"), run.end("name"), done=True):
+            # "Do The Math", "To The Top", "Le Van Gogh" open sentences; "Vu Hoang a
+            # rappelé", the subject of a verb of a person, is a name
+            return None
         if marked or len(words) >= 3 or words[1].casefold() not in function_words(
                 self.supported_language):
             start, end = run.span("name")
@@ -553,9 +567,15 @@ class GivenNameRecognizer(LocalRecognizer):
             rare_here = self._frequency_here(name) <= RARE_HERE_MAX_WORD_FREQUENCY
             return (start, end) if self._common_name(name) and _said_of_a_person(
                 text, start, end, PERSON_VERBS if rare_here else COMMON_NAME_VERBS) else None
-        if self._given_frequency_here(name) > LONE_GIVEN_NAME_MAX_WORD_FREQUENCY and (
+        frequency = self._given_frequency_here(name)
+        if frequency > LONE_GIVEN_NAME_MAX_WORD_FREQUENCY and (
                 fold(name) in CALENDAR  # "Sunday would..."
-                or not _said_of_a_person(text, start, end, adverb=True)):
+                or not _said_of_a_person(
+                    text, start, end, adverb=True,
+                    # an auxiliary and a participle of a person too, for a name no more
+                    # common as a word than a capitalised given name may be ("Nicole a
+                    # rappelé"; not "le Maire a signé": 4.9 in French)
+                    done=frequency <= CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY)):
             return None
         return start, end
 
