@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from streams.adapters.recognizers.uk_names import UkNameRecognizer
+from streams.adapters.recognizers.uk_names import UkNameRecognizer, inflected_mentions, name_stems
 
 THRESHOLD = 0.5
 
@@ -66,3 +66,42 @@ OTHER_CASES = [
 def test_a_found_name_in_another_case(recognizer: UkNameRecognizer, text: str,
                                       expected: list[str]) -> None:
     assert found(recognizer, text) == expected
+
+
+STEMS = [
+    # a word and its forms share a stem; a possessive surname shares its root's
+    ("Корган", "Корганам", True),
+    ("Корган", "Коргановій", True),
+    ("Шкуряк", "Шкуряка", True),
+    ("Сальомея", "Сальомеєю", True),
+    ("Шевченко", "Шевченкові", True),
+    # different names
+    ("Корган", "Корнеля", False),
+    ("Шевченко", "Шевчук", False),
+    # a stem of three letters meets too many words
+    ("Лев", "Леви", False),
+]
+
+
+@pytest.mark.parametrize(("name", "other", "same"), STEMS)
+def test_name_stems(name: str, other: str, same: bool) -> None:
+    assert bool(name_stems(name) & name_stems(other)) is same
+
+
+MENTIONS = [
+    ("Приходив Корган. Ми дали Корганам ключі.", "Корган", ["Корганам"]),
+    # opening a sentence, a word the dictionary knows only as an ordinary word stays one
+    ("Прийшла Смерть. Смертю це не закінчилося.", "Смерть", []),
+    # ...inside a sentence it is a name as found (a personified Grief)
+    ("Прийшла Смерть. Ми назвали її Смертю.", "Смерть", ["Смертю"]),
+    # the person found itself is not reported twice
+    ("Приходив Корган.", "Корган", []),
+]
+
+
+@pytest.mark.parametrize(("text", "person", "expected"), MENTIONS)
+def test_inflected_mentions(recognizer: UkNameRecognizer, text: str, person: str,
+                            expected: list[str]) -> None:
+    start = text.index(person)
+    spans = inflected_mentions(text, [(start, start + len(person))], recognizer)
+    assert [text[s:e] for s, e in spans] == expected

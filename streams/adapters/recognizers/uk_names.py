@@ -144,6 +144,59 @@ class UkNameRecognizer(LexiconNameRecognizer):
                                   IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True})
 
 
+# Case endings of Ukrainian nouns and of surnames declined as adjectives, longest first: what
+# is cut off a word to compare it with another form of the same name ("Корган", "Корганам",
+# "Коргановій"; "Шкуряк", "Шкуряка")
+CASE_ENDINGS = tuple(sorted("""а я у ю о е є і ї и ь ом ем єм ою ею єю ові еві єві ам ям ами ями
+    ах ях ів їв ей ій ий ої ого ому им их ими""".split(), key=len, reverse=True))  # noqa: SIM905
+# the suffixes of possessive surnames between the stem and the ending ("Корган-ов-ій")
+POSSESSIVE_SUFFIXES = ("ов", "ев", "єв", "ин", "ін", "їн")
+# below the model's places (0.84): a word it reads as a place in its own right stays one
+SCORE_INFLECTED = 0.6
+MIN_STEM = 4  # "Лев", "Іва": shorter stems meet too many other words
+
+
+def name_stems(word: str) -> set[str]:
+    """The stems a form of a name may share with its other forms, lower-cased: the word less
+    a case ending, and less a possessive suffix too."""
+    folded = word.casefold()
+    stems = {folded}
+    for ending in CASE_ENDINGS:
+        if folded.endswith(ending) and len(folded) - len(ending) >= MIN_STEM:
+            stems.add(folded[: -len(ending)])
+            break
+    for stem in list(stems):
+        for suffix in POSSESSIVE_SUFFIXES:
+            if stem.endswith(suffix) and len(stem) - len(suffix) >= MIN_STEM:
+                stems.add(stem[: -len(suffix)])
+    return {stem for stem in stems if len(stem) >= MIN_STEM}
+
+
+def inflected_mentions(text: str, persons: Sequence[tuple[int, int]],
+                       recognizer: UkNameRecognizer | None = None) -> list[tuple[int, int]]:
+    """The capitalised words of ``text`` that are another case form of a word of a person
+    found (``persons``: the lexicon's and the second tier's findings): a surname the
+    dictionary does not hold, found once by the model ("Шкуряк"), written later in the
+    genitive ("Шкуряка"). A word opening a sentence that the dictionary knows only as an
+    ordinary word is left alone ("Горем" after "Горе" is grief)."""
+    if not persons:
+        return []
+    stems = {stem for start, end in persons for w in WORD.finditer(text, start, end)
+             for stem in name_stems(w.group())}
+    out = []
+    for word in WORD.finditer(text):
+        start, end = word.span()
+        if any(s <= start and end <= e for s, e in persons):
+            continue
+        if not stems & name_stems(word.group()):
+            continue
+        if recognizer is not None and _opens_sentence(text, start) \
+                and recognizer.classify(word.group()) is Kind.WORD:
+            continue
+        out.append((start, end))
+    return out
+
+
 def _agrees(verb: Any, name: Any) -> bool:
     """A finite verb whose subject the name (in the nominative) can be: past tense of its
     gender (singular), or present or future in the third person singular."""
