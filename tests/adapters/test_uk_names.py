@@ -105,3 +105,22 @@ def test_inflected_mentions(recognizer: UkNameRecognizer, text: str, person: str
     start = text.index(person)
     spans = inflected_mentions(text, [(start, start + len(person))], recognizer)
     assert [text[s:e] for s, e in spans] == expected
+
+
+POSSESSIVES = [
+    ("Він читав Лесиного листа.", ["Лесиного"]),
+    ("До Іванчиної хати далеко.", ["Іванчиної"]),
+    ("Ми бачили Шекспірових героїв.", ["Шекспірових"]),
+    # adjectives of places and institutions
+    ("Він живе у Шевченківському районі.", []),
+    ("Він пішов на Андріївський узвіз.", []),
+    ("Він навчався у Львівському університеті й отримав Шевченківську премію.", []),
+    # opening a sentence, a capital says nothing
+    ("Лесиного листа він не читав.", []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), POSSESSIVES)
+def test_a_possessive_adjective_of_a_name(recognizer: UkNameRecognizer, text: str,
+                                          expected: list[str]) -> None:
+    assert found(recognizer, text) == expected

@@ -51,6 +51,9 @@ NOT_A_PERSON_VERB = frozenset({"бути", "стати", "ставати", "зд
 # the word after a sentence-opening name: a lower-case word, then maybe another (the verb
 # after an adverb: "Калязін обережно прочинив")
 NEXT_WORDS = regex.compile(r"[ \u00a0]+(\p{Ll}[\p{Ll}'’-]*)(?:[ \u00a0]+(\p{Ll}[\p{Ll}'’-]*))?")
+# a possessive adjective's dictionary form: "лесин", "іванчин", "шекспірів" (not "-ський":
+# places and institutions, "Шевченківський район")
+POSSESSIVE_LEMMA_ENDINGS = ("ин", "їн", "ів", "їв")
 _ANALYZER: pymorphy3.MorphAnalyzer | None = None
 
 
@@ -93,7 +96,8 @@ class UkNameRecognizer(LexiconNameRecognizer):
             if any(s <= start and end <= e for s, e in sure):
                 continue
             if (lemmas and lemmas & self._name_lemmas(word.group())) or \
-                    self._subject_of_agreeing_verb(text, word):
+                    self._subject_of_agreeing_verb(text, word) or \
+                    self._possessive_of_a_name(text, word):
                 results.append(self._result(start, end))
         return results
 
@@ -123,6 +127,15 @@ class UkNameRecognizer(LexiconNameRecognizer):
                 if any(_agrees(verb.tag, name.tag) for name in names):
                     return True
         return False
+
+    def _possessive_of_a_name(self, text: str, word: regex.Match[str]) -> bool:
+        """A possessive adjective made from a name, capitalised inside a sentence: "Лесиного"
+        (Lesya's), "Іванчиній", "Шекспірових" - it names the person as the name does."""
+        if _opens_sentence(text, word.start()):
+            return False
+        parses = self._dictionary_parses(word.group())
+        return bool(parses) and all(p.tag.POS == "ADJF" for p in parses) and any(
+            p.normal_form.endswith(POSSESSIVE_LEMMA_ENDINGS) for p in parses)
 
     def _name_lemmas(self, word: str) -> set[tuple[str, str]]:
         return {(p.normal_form, tag) for p in self._dictionary_parses(word)
