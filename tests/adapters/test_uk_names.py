@@ -37,6 +37,11 @@ AGREEING_VERB = [
     ("Марина біля моря.", []),
     # not opening a sentence: the lexicon's own rules judge it (a name inside a sentence)
     ("Вчора Вероніка прийшла.", ["Вероніка"]),
+    # an adverb that is also a surname (Dalí) is the adverb: a word of a closed class in
+    # one of its readings is never taken for a name by these rules
+    ("Далі пішов додому.", []),
+    # after an ellipsis a sentence opens too: the pronoun, not a name inside a sentence
+    ("Прошу, не помічай… Вона й не помічала.", []),
     # a word the dictionary does not know as a name, even with a verb
     ("Україна вирішила інакше.", []),
 ]

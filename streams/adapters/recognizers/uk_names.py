@@ -51,6 +51,9 @@ NOT_A_PERSON_VERB = frozenset({"бути", "стати", "ставати", "зд
 # the word after a sentence-opening name: a lower-case word, then maybe another (the verb
 # after an adverb: "Калязін обережно прочинив")
 NEXT_WORDS = regex.compile(r"[ \u00a0]+(\p{Ll}[\p{Ll}'’-]*)(?:[ \u00a0]+(\p{Ll}[\p{Ll}'’-]*))?")
+# the parts of speech of words that are never a name as written (pymorphy3's tags)
+FUNCTION_POS = frozenset({"NPRO", "VERB", "INFN", "ADVB", "CONJ", "PREP", "PRCL", "PRED",
+                          "INTJ", "NUMR", "GRND", "PRTF", "PRTS", "COMP"})
 # a possessive adjective's dictionary form: "лесин", "іванчин", "шекспірів" (not "-ський":
 # places and institutions, "Шевченківський район")
 POSSESSIVE_LEMMA_ENDINGS = ("ин", "їн", "ів", "їв")
@@ -95,11 +98,19 @@ class UkNameRecognizer(LexiconNameRecognizer):
             start, end = word.span()
             if any(s <= start and end <= e for s, e in sure):
                 continue
+            if self.common_word(word.group()):
+                continue
             if (lemmas and lemmas & self._name_lemmas(word.group())) or \
                     self._subject_of_agreeing_verb(text, word) or \
                     self._possessive_of_a_name(text, word):
                 results.append(self._result(start, end))
         return results
+
+    def common_word(self, word: str) -> bool:
+        """A pronoun, verb, adverb or other closed-class word in one of its readings ("Вона"
+        is also a surname's genitive, "Далі" a surname, "Жила" a past tense): opening a
+        sentence, it is that word."""
+        return any(p.tag.POS in FUNCTION_POS for p in self._dictionary_parses(word))
 
     def _subject_of_agreeing_verb(self, text: str, word: regex.Match[str]) -> bool:
         """A lone capitalised word opening a sentence, a first name or surname in the
@@ -203,8 +214,9 @@ def inflected_mentions(text: str, persons: Sequence[tuple[int, int]],
             continue
         if not stems & name_stems(word.group()):
             continue
-        if recognizer is not None and _opens_sentence(text, start) \
-                and recognizer.classify(word.group()) is Kind.WORD:
+        if recognizer is not None and (recognizer.common_word(word.group()) or (
+                _opens_sentence(text, start)
+                and recognizer.classify(word.group()) is Kind.WORD)):
             continue
         out.append((start, end))
     return out
