@@ -299,7 +299,11 @@ class PresidioDetector:
                 extra = second.find_where_unsure(texts, covered)
             else:
                 extra = second.find(texts)
-            return [a + b for a, b in zip(first, extra, strict=True)]
+            combined = [a + b for a, b in zip(first, extra, strict=True)]
+            if language == "uk":
+                combined = [found + _uk_inflected(text, found, lexicon)
+                            for text, found in zip(texts, combined, strict=True)]
+            return combined
         return [[] for _ in texts]
 
 
@@ -357,6 +361,18 @@ def _name_candidates(text: str, sentence: regex.Match[str], common: frozenset[st
                                  and word.group().casefold() not in common)))
             for position, word in enumerate(WORD.finditer(text, sentence.start(),
                                                           sentence.end()))]
+
+
+def _uk_inflected(text: str, found: list[tuple[str, int, int, float, str]], lexicon: Any,
+                  ) -> list[tuple[str, int, int, float, str]]:
+    """Other case forms of the Ukrainian persons found ("Шкуряк" ... "Шкуряка"): see
+    ``uk_names.inflected_mentions``."""
+    from streams.adapters.recognizers.uk_names import SCORE_INFLECTED, inflected_mentions
+
+    persons = [(start, end) for entity, start, end, score, _ in found
+               if entity == "PERSON" and score >= 0.5]
+    return [("PERSON", start, end, SCORE_INFLECTED, "InflectedName")
+            for start, end in inflected_mentions(text, persons, lexicon)]
 
 
 def _second_tier(entities: Iterable[str], lexicon: Any) -> Any:

@@ -4,6 +4,8 @@ unsure mode reads only the sentences the lexicon left open."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from streams.adapters.presidio_detector import PresidioDetector
@@ -90,3 +92,31 @@ def test_on_where_unsure_by_default_and_recorded_as_its_own_method(
     assert detector.method("uk") == "patterns+name-lexicon+ner"  # a full method (decision.py)
     monkeypatch.setenv("DOUANE_UK_NER", "off")
     assert PresidioDetector(("uk",), {"PERSON"}).method("uk") == "patterns+name-lexicon"
+
+
+# The Russian model reads Ukrainian names in oblique cases as places ("Корнеля", "Дори" on
+# BRUK); a span the lexicon knows only as name parts is left to the lexicon's person (issue
+# 14). Here the lexicon is a stand-in, the model real: "Польщі" is a place to the model.
+PLACE_OR_NAME = [
+    # the lexicon's verdict on "Польщі", whether the model's place is kept
+    (lambda w: w == "Польщі", []),
+    (lambda w: False, ["Польщі", "Польщі"]),
+    (None, ["Польщі", "Польщі"]),  # no lexicon: places stay places
+]
+
+
+@pytest.mark.parametrize(("name_only", "places"), PLACE_OR_NAME)
+def test_a_span_of_name_parts_only_is_not_reported_as_a_place(
+        name_only: Callable[[str], bool] | None, places: list[str]) -> None:
+    text = "Мій брат працює в Польщі вже три роки. Я живу в Польщі."
+    ner = SlovnetNer({"PERSON", "LOCATION"}, name_only=name_only)
+    assert [text[s:e] for entity, s, e, _, _ in ner.find([text])[0]
+            if entity == "LOCATION"] == places
+
+
+def test_a_found_surname_in_another_case_is_a_person_too(
+        detectors: dict[str, PresidioDetector]) -> None:
+    # "Корган" and "Шкуряк" are in no dictionary: the model finds the first mention only
+    for text, later in (("Приходив пан Корган. Ми дали Корганам ключі.", "Корганам"),
+                        ("Потім був Шкуряк. Ми бачили Шкуряка вчора.", "Шкуряка")):
+        assert later in found(run(detectors["slovnet"], text), text, "PERSON")

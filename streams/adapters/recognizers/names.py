@@ -140,7 +140,7 @@ class LexiconNameRecognizer(LocalRecognizer):
         return self.classify(word)
 
 
-SENTENCE_START = regex.compile(r"(?:^|[.!?:;\n])[\s\"'«“„(\-–—]*$")
+SENTENCE_START = regex.compile(r"(?:^|[.!?:;…\n])[\s\"'«“„(\-–—]*$")
 
 
 def _opens_sentence(text: str, start: int) -> bool:

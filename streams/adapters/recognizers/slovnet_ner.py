@@ -84,6 +84,7 @@ class SlovnetNer:
         # Ukrainian words ("Вона", "Або") and places ("Польщі") for names
         self._ordinary_word = ordinary_word or (lambda _: False)
         self._name_only = name_only or (lambda _: True)
+        self._knows_names = name_only is not None  # without a lexicon, places stay places
         self._ner: Any = NER.load(str(data / NER_WEIGHTS), batch_size=BATCH_SIZE)
         self._ner.navec(Navec.load(str(data / EMBEDDINGS)))
 
@@ -102,8 +103,10 @@ class SlovnetNer:
                 # an ordinary word opening the sentence, is reported.
                 for run in NAME_RUN.finditer(text, span.start, span.stop):
                     start, end = self._without_opening_word(text, run.start(), run.end())
-                    if end > start and (entity != "PERSON"
-                                        or self._plausible_person(text, start, end)):
+                    if end <= start or (entity == "LOCATION"
+                                        and self._only_name_parts(text, start, end)):
+                        continue
+                    if entity != "PERSON" or self._plausible_person(text, start, end):
                         found.append((entity, start, end, SCORE, self.name))
             out.append(found)
         return out
@@ -114,6 +117,13 @@ class SlovnetNer:
             rest = NAME_RUN.search(text, first.end(), end)
             return (rest.start(), rest.end()) if rest else (start, start)
         return start, end
+
+    def _only_name_parts(self, text: str, start: int, end: int) -> bool:
+        """Every word one the lexicon knows only as a name part ("Корнеля", "Дори"): the
+        model, Russian, reads Ukrainian names in oblique cases as places; its place would win
+        over the lexicon's person (a higher score), and a person is what such words are."""
+        words = [w.group() for w in WORD.finditer(text, start, end)]
+        return self._knows_names and bool(words) and all(self._name_only(w) for w in words)
 
     def _plausible_person(self, text: str, start: int, end: int) -> bool:
         """Not when the lexicon knows every word as an ordinary word and never as a name part,
