@@ -467,3 +467,59 @@ def test_titles_and_labels_fifth_pass(text: str, language: str, expected: list[s
 def test_more_words_of_a_name_fifth_pass(text: str, language: str,
                                          expected: list[str]) -> None:
     assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a list of those present opening a sentence, not a line
+    ("Commission d'attribution. Présents : FIRAT Piran ; Ryosuke Suzuki.", "fr",
+     ["FIRAT Piran", "Ryosuke Suzuki"]),
+    ("Meeting of the panel. Present: Zayyir, Ihtesham.", "en", ["Zayyir", "Ihtesham"]),
+    # not a word "present" inside a sentence
+    ("The mayor was present: the panel agreed.", "en", []),
+])
+def test_a_list_of_those_present_after_a_sentence_sixth_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a word no lexicon knows as a name, in a text without capitals, between a word that
+    # introduces a person and a name, or after a name before a function word
+    ("hey can you help\nring corinne montandon on 0612345678 if it is urgent\nthanks",
+     ["corinne montandon"]),
+    ("so bob said ituri kipkirui never got the email\nthanks", ["ituri kipkirui"]),
+    ("hey\ncall corinne montandon\nthanks", ["corinne montandon"]),
+    # not a word that cannot be a name, nor a word followed by another word
+    ("hey\nring corinne tomorrow if it is urgent\nthanks", ["corinne"]),
+    ("hey\nask corinne about it\nthanks", ["corinne"]),
+    ("hey\nring corinne quickly tomorrow morning\nthanks", ["corinne"]),
+    # (what it costs: "ring corinne asap regarding rent" gives "corinne asap")
+])
+def test_a_word_beside_a_name_introduced_in_a_text_without_capitals(
+        text: str, expected: list[str]) -> None:
+    assert [n for n in names(text) if n != "bob"] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the labels of a French form for who shares a lease or a household, written inclusively
+    ("Co-titulaire du bail : SVYRYDENKO Mykolai\n", ["SVYRYDENKO Mykolai"]),
+    ("Conjoint(e) : Mykolai\n", ["Mykolai"]),
+    ("Co-titulaire du bail : Gala\n", ["Gala"]),
+    # a closing line before the signature
+    ("Merci de me répondre.\n\nDans l'attente de votre retour,\nVu", ["Vu"]),
+    # French words that introduce a person, and verbs of a person, in chat
+    ("tu peux joindre Heorhii au 06 12 34 56 78", ["Heorhii"]),
+    ("dis à Heorhii que c'est bon", ["Heorhii"]),
+    ("j'ai eu Najam au tel ce matin", ["Najam"]),
+    ("bref Najam gère, le reste attendra", ["Najam"]),
+    # an auxiliary and a participle after a given name no more common than 4.5 as a word
+    ("Nicole a rappelé, elle attend toujours", ["Nicole"]),
+    # a Vietnamese name opening a line, the subject of a verb of a person
+    ("pas urgent\nVu Hoang a rappelé ce matin", ["Vu Hoang"]),
+    # not a word common as a name, nor a label that names no person
+    ("Le dossier est clos. Monsieur le Maire a signé.", []),
+    ("Date de la demande : Lundi\n", []),
+    ("Vu le dossier, rien ne manque.", []),
+])
+def test_the_french_load_sixth_pass(text: str, expected: list[str]) -> None:
+    assert names(text, "fr") == expected

@@ -340,3 +340,52 @@ def test_a_word_of_a_name_judged_in_the_language_of_the_text() -> None:
 ])
 def test_an_apostrophe_inside_a_name(text: str, found: str, expected: list[str]) -> None:
     assert widen(text, found) == expected
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    # the first part of a hyphenated given name no lexicon reads ("I-Chen")
+    ("Emergency contact: I-Chen Wang, +354 616 5295", "Chen Wang", ["I-Chen Wang"]),
+    ("anyway Tsung-Han Lin said thanks", "Han Lin", ["Tsung-Han Lin"]),
+    # not a number or a lower-case word before the hyphen
+    ("in 2020-Chen Lin said", "Chen Lin", ["Chen Lin"]),
+    ("the pro-Chen Lin camp", "Chen Lin", ["Chen Lin"]),
+])
+def test_the_first_part_of_a_hyphenated_name_sixth_pass(text: str, found: str,
+                                                       expected: list[str]) -> None:
+    assert widen(text, found) == expected
+
+
+def _at(text: str, value: str, occurrence: int = 0) -> Finding:
+    at = -1
+    for _ in range(occurrence + 1):
+        at = text.index(value, at + 1)
+    return Finding(0, "PERSON", at, at + len(value), 0.85, "test")
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    # a word of a name found, however common as a word, joined to a person
+    ("Present: Daghfal Man, Gülhisar Bilge.\n\nMan and Bilge disagreed.",
+     [("Daghfal Man", 0), ("Bilge", 1)], ["Man"]),
+    ("Présents : Mai Anh, Dian Rahayu. Mai et Dian Rahayu souhaitent des excuses.",
+     [("Mai Anh", 0), ("Dian Rahayu", 1)], ["Mai"]),
+    # not a word no name found holds
+    ("Present: Daghfal Tan.\n\nThe Man and Bilge disagreed.", [("Daghfal Tan", 0),
+                                                             ("Bilge", 0)], []),
+])
+def test_a_word_of_a_name_found_joined_to_a_person_sixth_pass(
+        text: str, found: list[tuple[str, int]], expected: list[str]) -> None:
+    findings = [_at(text, value, n) for value, n in found]
+    assert [text[f.start:f.end] for f in coordinated([text], findings)] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a word of a name found, opening a sentence, before a French object pronoun and a verb
+    ("Le dossier de Vu Thi Lan est complet. Vu nous a transmis les pièces.", ["Vu"]),
+    ("Le dossier de Vu Thi Lan est complet. Vu m'a dit qu'il viendrait.", ["Vu"]),
+    # not a participle opening a sentence, nor a pronoun before another verb
+    ("Le dossier de Vu Thi Lan est complet. Vu le dossier, rien ne manque.", []),
+    ("Le dossier de Vu Thi Lan est complet. Vu nous semble juste.", []),
+])
+def test_a_word_of_a_name_before_an_object_pronoun_sixth_pass(
+        text: str, expected: list[str]) -> None:
+    assert again(text, "Vu Thi Lan") == expected

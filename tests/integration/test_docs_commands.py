@@ -111,8 +111,10 @@ NOT_RUN = {
                                    "against a local HTTP server (tests/unit/test_corenlp_tier.py) "
                                    "and by the CoreNLP sidecar tests' fixture",
     "douane models fetch corenlp [--languages en,es]": "as the line above, with its options",
+    # (and its French load, `--language fr`: the same command and options)
     "douane bench planted": "a benchmark of a minute of CPU, run by hand (docs/benchmarks.md); "
-                            "its load and scoring are tested in tests/unit/test_planted_load.py",
+                            "its load (mixed, en, fr) and scoring are tested in "
+                            "tests/unit/test_planted_load.py",
     # traces need a collector at that name; tests/integration/test_traces_on_kafka.py runs the
     # worker and the front door with an OTLP receiver of its own
     "OTEL_EXPORTER_OTLP_ENDPOINT=http://otel-collector:4318 douane worker":

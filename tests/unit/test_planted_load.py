@@ -70,3 +70,43 @@ def test_a_value_leaks_when_any_letter_of_it_is_left() -> None:
     # spaces and punctuation between the words are not the value
     assert not leaked_characters("Ana  Costa", Planted("PERSON", "x", "full", 0, 10),
                                  covered={0, 1, 2, 5, 6, 7, 8, 9})
+
+
+@pytest.fixture(scope="module")
+def french_load() -> list[PlantedPrompt]:
+    return generate(2000, 1, REGIONS, "fr")
+
+
+def test_the_french_load_is_french_prose_of_its_own(french_load: list[PlantedPrompt]) -> None:
+    from streams.devtools.bench.planted_prose_fr import REGISTERS_FR
+
+    assert sum(len(p.planted) for p in french_load) >= 2000
+    assert all(50 <= p.words <= 300 for p in french_load)
+    assert {p.language for p in french_load} == {"fr"}
+    assert {p.register for p in french_load} == set(REGISTERS_FR)
+    values = [v for p in french_load for v in p.planted]
+    assert {v.group for v in values if v.entity == "PERSON"} == set(ORIGINS)
+    # the mixed load (the default) is the one every earlier figure was measured on
+    assert [p.text for p in generate(50, 3, REGIONS, "mixed")] == [
+        p.text for p in generate(50, 3, REGIONS)]
+    assert {p.language for p in generate(300, 3, REGIONS, "en")} == {"en"}
+
+
+def test_french_phone_numbers_in_every_common_writing(
+        french_load: list[PlantedPrompt]) -> None:
+    import phonenumbers
+    import regex
+
+    phones = [(v.form, p.text[v.start:v.end]) for p in french_load for v in p.planted
+              if v.entity == "PHONE_NUMBER" and v.group == "FR" and v.form.startswith("fr-")]
+    shapes = {form: written for form, written in phones}
+    assert set(shapes) == {"fr-spaced", "fr-dotted", "fr-dashed", "fr-plain",
+                           "fr-international-spaced", "fr-international-plain",
+                           "fr-international-trunk", "fr-00", "fr-international-dotted"}
+    assert regex.fullmatch(r"0[1-79]( \d\d){4}", shapes["fr-spaced"])  # 06 12 34 56 78
+    assert regex.fullmatch(r"0[1-79](\.\d\d){4}", shapes["fr-dotted"])  # 06.12.34.56.78
+    assert regex.fullmatch(r"0[1-79]\d{8}", shapes["fr-plain"])  # 0612345678
+    assert regex.fullmatch(r"\+33 [1-79]( \d\d){4}", shapes["fr-international-spaced"])
+    # numbers the plan allocates, as people write them
+    assert all(phonenumbers.is_valid_number(phonenumbers.parse(written, "FR"))
+               for _, written in phones)

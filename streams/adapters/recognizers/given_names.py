@@ -106,7 +106,12 @@ NAME_LABEL = regex.compile(
     r"|interpreter|caseworker|case worker|garant|témoin|référente?|interlocut(?:eur|rice)"
     r"|orientée? par|adressée? par|derivad[oa] por"
     r"|testigo|avalista|tutora?|personne à (?:prévenir|contacter)|contact d'urgence"
-    r"|persona de contacto|contacto de emergencia))[ \u00a0]*$")
+    r"|persona de contacto|contacto de emergencia"
+    # who shares a lease, an account or a household, or acts for a person
+    r"|(?:co-?)?titulaires? du (?:bail|compte)|co-?titulaire|colocataire|époux|épouse"
+    r"|concubine?|compagne|compagnon|tut(?:eur|rice)|curat(?:eur|rice)|mandataire)"
+    # written inclusively ("Conjoint(e)", "Référent(e)", "Tuteur(rice)")
+    r"(?:\((?:e|se|rice|ne)\))?)[ \u00a0]*$")
 LABELLED_RUN = regex.compile(
     rf":[ \u00a0]*(?P<name>{ANY_NAME_WORD}(?:[ \u00a0]{ANY_NAME_WORD}){{0,3}}){NAME_END}")
 # a word in capitals, without which neither run of CAPITALS_RUNS can match
@@ -132,14 +137,18 @@ SIGNATURE_RUN = regex.compile(
     r"|thank you|many thanks|(?:yours )?sincerely|yours faithfully|yours truly"
     r"|(?:bien )?cordialement|merci(?: beaucoup)?|bien à vous|salutations"
     r"|sincères salutations|bien amicalement|amitiés|saludos(?: cordiales)?|atentamente"
+    r"|respectueusement|respectfully|en vous remerciant(?: par avance)?"
+    r"|dans l'attente de votre (?:retour|réponse)"
     r"|un saludo|gracias)[ \t]*[,.!]?[ \t]*\n[ \t]*)"
     rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{{1,2}}{NAME_WORD}){{0,3}})[ \t]*(?=\n|$)")
 # The lists of minutes that name persons ("Present: Zayyir, Ihtesham, Gronskis, Vitalija",
 # "Présents : FIRAT Oruç, UĞURLU Ruqiyyə, R. Matos"): each item of names is a person, whatever
 # each word is elsewhere ("S. Su", "SADO Daniel")
+# (the label opens a line, or a sentence of its own: "Commission d'attribution. Présents :")
 ATTENDANCE_LIST = regex.compile(
-    r"(?im:^[ \t]*(?:present|presents|présents?|présentes?|participants?|participantes?"
-    r"|attendees|attending|in attendance|absent|absents?|absentes?|excused|excusée?s?"
+    r"(?im:(?:^|(?<=[.!?]))[ \t]*(?:present|presents|présents?|présentes?|participants?"
+    r"|participantes?|attendees|attending|in attendance|absent|absents?|absentes?"
+    r"|excused|excusée?s?"
     r"|apologies|asistentes|presentes|ausentes)[ \t\u00a0]*:[ \t\u00a0]*)(?P<items>[^\n]+)")
 LIST_ITEM = regex.compile(r"[^,;]+")
 ITEM_NAME = regex.compile(
@@ -243,6 +252,7 @@ PERSON_VERBS = frozenset("""said says asked asks told tells thanked thanks propo
     dit dira demande demandait affirme affirmait explique confirme souhaite souhaitait veut
     admet reconnaît regrette souligne
     voulait appelle appellera appelait signale indique propose remercie écrit répond précise
+    passe passera gère gérera attend rappelle rappellera
     ajoute estime pense sait viendra apportera enverra rappellera transmettra contestait conteste
     dijo dice pregunta preguntó explicó explica confirma confirmó quiere quería llamó llama
     escribió escribe propuso propone agradeció agradece pide pidió afirma afirmó traerá enviará
@@ -262,11 +272,13 @@ PERSON_CUES = frozenset("""cc dear hi hello hey thanks thank ask tell told remin
     fils fille frère sœur ami amie querido querida estimado estimada hola gracias colega vecino
     vecina esposo esposa hijo hija hermano hermana amigo amiga call called ring rang phone
     phoned email emailed contact contacted appelle appelez appeler appelé contacte contactez
-    contacter llama llame llamar contacta contactar avec chez""".split())  # noqa: SIM905
+    contacter llama llame llamar contacta contactar avec chez joindre rappeler prévenir
+    """.split())  # noqa: SIM905
 # The words that introduce a person in a text without capitals (not a greeting: "hi all")
 LOWER_CASE_CUES = frozenset("""ask asked tell told remind call called ring rang phone phoned
     email emailed contact contacted cc appelle appelez appeler appelé contacte contactez
-    contacter llama llame llamar contacta contactar avec chez""".split())  # noqa: SIM905
+    contacter llama llame llamar contacta contactar avec chez joindre rappeler prévenir
+    """.split())  # noqa: SIM905
 # the words that do not go on a name in a text without capitals, though a verb follows them
 NOT_IN_A_NAME = frozenset("""today yesterday tomorrow tonight now later again really still
     aujourd'hui hier demain maintenant encore vraiment toujours hoy ayer mañana ahora todavía
@@ -284,6 +296,7 @@ PERSON_CUE_PAIRS = frozenset(("spoke to", "speak to", "talked to", "talk to", "w
                               "met with", "meeting with", "follow-up with", "behalf of",
                               "dossier de", "courrier de", "courriel de", "parlé à", "écrit à",
                               "hablé con", "dit à", "demandé à", "dit que", "said that",
+                              "dis à", "dites à", "j'ai eu", "j’ai eu",
                               "says that", "sent by", "given by", "provided by",
                               "donné par", "donnée par", "fourni par", "fournie par",
                               "dado por", "dada por", "facilitado por",
@@ -526,8 +539,11 @@ class GivenNameRecognizer(LocalRecognizer):
             return None  # a run of capitals is a heading
         marked = any(VIETNAMESE_LETTERS.search(w) for w in words)
         opens = bool(SENTENCE_OPENING.search(text, max(0, run.start() - 10), run.start()))
-        if len(words[0]) <= 2 and opens and not marked:
-            return None  # "Do The Math", "To The Top", "Le Van Gogh" open sentences
+        if len(words[0]) <= 2 and opens and not marked and not _said_of_a_person(
+                text, run.start("name"), run.end("name"), done=True):
+            # "Do The Math", "To The Top", "Le Van Gogh" open sentences; "Vu Hoang a
+            # rappelé", the subject of a verb of a person, is a name
+            return None
         if marked or len(words) >= 3 or words[1].casefold() not in function_words(
                 self.supported_language):
             start, end = run.span("name")
@@ -551,9 +567,15 @@ class GivenNameRecognizer(LocalRecognizer):
             rare_here = self._frequency_here(name) <= RARE_HERE_MAX_WORD_FREQUENCY
             return (start, end) if self._common_name(name) and _said_of_a_person(
                 text, start, end, PERSON_VERBS if rare_here else COMMON_NAME_VERBS) else None
-        if self._given_frequency_here(name) > LONE_GIVEN_NAME_MAX_WORD_FREQUENCY and (
+        frequency = self._given_frequency_here(name)
+        if frequency > LONE_GIVEN_NAME_MAX_WORD_FREQUENCY and (
                 fold(name) in CALENDAR  # "Sunday would..."
-                or not _said_of_a_person(text, start, end, adverb=True)):
+                or not _said_of_a_person(
+                    text, start, end, adverb=True,
+                    # an auxiliary and a participle of a person too, for a name no more
+                    # common as a word than a capitalised given name may be ("Nicole a
+                    # rappelé"; not "le Maire a signé": 4.9 in French)
+                    done=frequency <= CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY)):
             return None
         return start, end
 
@@ -743,11 +765,22 @@ class GivenNameRecognizer(LocalRecognizer):
             last = i
             if i > 0 and text[words[i - 1].end():words[i].start()] in (" ", "\u00a0") \
                     and (not spans or spans[-1][1] <= words[i - 1].start()) \
-                    and self._known_name_word(words[i - 1].group()) \
+                    and (self._known_name_word(words[i - 1].group())
+                         or (self._cued(text, words, i - 1)
+                             and self._may_be_a_name_word(words[i - 1].group()))) \
                     and words[i - 1].group() not in PERSON_CUES:
-                i -= 1  # "so pedro lucas cunha called": a known name before the one found
+                # "so pedro lucas cunha called": a known name before the one found; "said
+                # ituri kipkirui never", "ring ituri kipkirui on": any word between a word that
+                # introduces a person and the name
+                i -= 1
             while last + 1 < len(words) and last - i < MAX_NAME_WORDS - 1 \
                     and self._next_in_name(text, words, last):
+                last += 1
+            if last == i and self._cued(text, words, i) and self._last_word_of_a_name(
+                    text, words, i + 1):
+                # "ring corinne montandon on ...": after a word that introduces a person, a
+                # given name and the word after it, before a function word or the end of the
+                # line (a surname a dictionary holds as a word)
                 last += 1
             spans.append((words[i].start(), words[last].end()))
             i = last + 1
@@ -765,6 +798,32 @@ class GivenNameRecognizer(LocalRecognizer):
                     or PERSON_STATE_AFTER.match(text, opener.end("name")):
                 spans.append(opener.span("name"))
         return spans
+
+    @staticmethod
+    def _cued(text: str, words: list[regex.Match[str]], i: int) -> bool:
+        """Whether ``words[i]`` follows a word that introduces a person in a text without
+        capitals ("ring", "told", "said")."""
+        return i > 0 and text[words[i - 1].end():words[i].start()] == " " and (
+            words[i - 1].group() in LOWER_CASE_CUES or words[i - 1].group() in ("said", "says"))
+
+    def _may_be_a_name_word(self, word: str) -> bool:
+        """Not a word that cannot be part of a name in a text without capitals."""
+        return len(word) >= UNKNOWN_WORD_MIN_LETTERS and word not in function_words() \
+            and word not in PERSON_VERBS and word not in PERSON_CUES \
+            and word not in NOT_IN_A_NAME and word not in TITLES \
+            and fold(word) not in CALENDAR and _pronounceable(word) \
+            and "'" not in word and "’" not in word
+
+    def _last_word_of_a_name(self, text: str, words: list[regex.Match[str]], j: int) -> bool:
+        """Whether ``words[j]``, right after a name, may end it: a word that can be part of a
+        name, then a function word of the text's language, or the end of the line."""
+        if j >= len(words) or text[words[j - 1].end():words[j].start()] != " " \
+                or not self._may_be_a_name_word(words[j].group()):
+            return False
+        if j + 1 == len(words) or text[words[j].end():words[j + 1].start()] != " ":
+            return "\n" in text[words[j].end():words[j + 1].start() if j + 1 < len(words)
+                                else len(text)] or j + 1 == len(words)
+        return words[j + 1].group() in function_words(self.supported_language)
 
     def _said_in_lower_case(self, text: str, words: list[regex.Match[str]], i: int) -> bool:
         """A word of a text without capitals that the words around it make a name: after a

@@ -85,6 +85,8 @@ COMMA_BEFORE = regex.compile(r"(\p{Lu}[\p{L}\p{M}'’-]*),[ \u00a0]$")
 # articles that are also given names ("Les", short for Leslie), followed by a plural
 PLURAL_ARTICLES = frozenset(("les", "los", "las"))
 WORD_AFTER_VERB = regex.compile(r"[ \u00a0]+([\p{L}'’]+)")
+# the capitalised first part of a hyphenated name, right before a name found ("I-", "Tsung-")
+HYPHENATED_BEFORE = regex.compile(r"(?<![\w'’.-])\p{Lu}[\p{Ll}\p{M}]*-$")
 COMMA_AFTER = regex.compile(r",[ \u00a0](\p{Lu}[\p{L}\p{M}'’-]*)(?![\w'’-])")
 
 
@@ -237,6 +239,11 @@ def _widened(text: str, finding: Finding, taken: _Taken,
     while start > 0 and (text[start - 1].isalpha() or text[start - 1] in "'’") \
             and not text[start].isspace():
         start -= 1  # "Asma’u Abubakar" found as "u Abubakar"
+    if text[start:start + 1].isupper() and (
+            part := HYPHENATED_BEFORE.search(text, max(0, start - 20), start)):
+        # a hyphenated given name whose first part no lexicon reads as a word: "I-Chen Wang"
+        # found as "Chen Wang", "Tsung-Han Lin" as "Han Lin"
+        start = part.start()
     words = len(NAME_WORD.findall(text, start, end))
     # a name has one word in capitals at most, its surname ("NASCIMENTO Luísa"); more is a
     # heading or a table ("CATTLE CALVES HOGS")
@@ -320,7 +327,31 @@ def _verb_after(text: str, end: int, plural_article: bool) -> bool:
     if _verb_of_a_person_after(text, end):
         return True
     after = WORD_AFTER_VERB.match(text, end)
+    if after is not None and not plural_article and (
+            pronoun := _object_pronoun(after.group(1))) is not None:
+        # a French object pronoun between the subject and its verb: "Vu nous a transmis les
+        # pièces", "Vu m'a dit" (a participle or a noun opening a sentence takes none)
+        if pronoun:
+            return pronoun in AUXILIARIES or pronoun.casefold() in PERSON_VERBS
+        after = WORD_AFTER_VERB.match(text, after.end())
+        return after is not None and (after.group(1) in AUXILIARIES
+                                      or after.group(1).casefold() in PERSON_VERBS)
     return not plural_article and after is not None and after.group(1) in AUXILIARIES
+
+
+# French object pronouns that stand between a subject and its verb ("nous a", "lui dit");
+# elided, the verb is in the same word ("m'a", "l'a")
+OBJECT_PRONOUNS = frozenset(("nous", "vous", "lui", "leur", "me", "te", "se"))
+ELIDED_PRONOUNS = frozenset(("m", "t", "l", "s"))
+
+
+def _object_pronoun(word: str) -> str | None:
+    """``""`` when ``word`` is a French object pronoun alone, the verb after it when it is an
+    elided one ("m'a": "a"), else None."""
+    if word in OBJECT_PRONOUNS:
+        return ""
+    head, _, verb = word.replace("’", "'").partition("'")
+    return verb if head in ELIDED_PRONOUNS and verb else None
 
 
 def _surname_as_place_word(word: str) -> bool:
@@ -529,6 +560,15 @@ def coordinated(texts: Sequence[str], findings: Sequence[Finding],
     "Sierra et Nicole Leite", "Mr Brown and Amanda" - however common the name is as a word
     (in the texts' ``language`` when given: "Juan" in French text, "et Juan")."""
     held = [(f.message_index, f.start, f.end) for f in findings if f.score >= min_score]
+    # the words of the names of two words or more found in the request: joined to a person,
+    # such a word is that name again, however common as a word ("Daghfal Man" ... "Man and
+    # Bilge disagreed", "Mai Anh" ... "Mai et Dian Rahayu souhaitent")
+    named: set[str] = set()
+    for f in findings:
+        if f.entity_type == "PERSON" and f.score >= min_score:
+            found = NAME_WORD.findall(texts[f.message_index], f.start, f.end)
+            if 2 <= len(found) <= MAX_NAME_WORDS:
+                named.update(w for w in found if _capitalised(w))
     out: list[Finding] = []
     for finding in findings:
         if finding.entity_type != "PERSON" or finding.score < min_score:
@@ -537,7 +577,8 @@ def coordinated(texts: Sequence[str], findings: Sequence[Finding],
         for match in (COORDINATED_BEFORE.search(text, max(0, finding.start - 40),
                                                 finding.start),
                       COORDINATED_AFTER.match(text, finding.end)):
-            if match is None or not _known_given_name(match.group(1), language) \
+            if match is None or not (_known_given_name(match.group(1), language)
+                                     or match.group(1) in named) \
                     or match.group(1).casefold() in _function_words(language) \
                     or fold(match.group(1)) in TITLE_WORDS \
                     or any(index == finding.message_index and start < match.end(1)

@@ -39,12 +39,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from streams.config import Settings
-from streams.devtools.bench.planted_prose import REGISTERS, TITLES
+from streams.devtools.bench.planted_prose import REGISTERS, TITLES, Pools
+from streams.devtools.bench.planted_prose_fr import FORMS, REGISTERS_FR, french_phone
 
 if TYPE_CHECKING:  # Faker: imported only when the bench runs
     from faker import Faker
 
 LANGUAGES = ("en", "fr")
+# ``--language``: "mixed" (the default) is the load every figure before the French load was
+# measured on, English and French prompts drawn at random, seeded as before; "en" its English
+# prompts only; "fr" the French load (``planted_prose_fr.py``), whose phone numbers are French
+# ones in every common writing (``FRENCH_PHONE_SHARE``), the others from every region
+LOAD_LANGUAGES = ("mixed", "en", "fr")
+FRENCH_PHONE_SHARE = 0.75
 ORIGINS: dict[str, tuple[str, ...]] = {
     "arabic": ("fr_DZ", "en_PK"),
     "chinese": ("zh_CN", "zh_TW"),
@@ -151,11 +158,17 @@ class PlantedPrompt:
 class Generator:
     seed: int
     phone_regions: tuple[str, ...]
+    language: str = "mixed"
     rng: random.Random = field(init=False)
     fakers: dict[str, Faker] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.rng = random.Random(f"planted/{self.seed}")
+        # the mixed load keeps its seeding: the figures of seeds 1-11 stay reproducible
+        self.rng = random.Random(f"planted/{self.seed}" if self.language == "mixed"
+                                 else f"planted/{self.language}/{self.seed}")
+
+    def registers(self) -> dict[str, dict[str, Pools]]:
+        return REGISTERS_FR if self.language == "fr" else REGISTERS
 
     def faker(self, locale: str) -> Faker:
         if locale not in self.fakers:
@@ -236,6 +249,9 @@ class Generator:
     def phone(self) -> tuple[str, str, str]:
         from streams.devtools.bench.phone_load import KINDS, random_number, writing_styles
 
+        if self.language == "fr" and self.rng.random() < FRENCH_PHONE_SHARE:
+            written, style = french_phone(self.rng)
+            return written, "FR", style
         region = self.rng.choice(self.phone_regions)
         styles = writing_styles(random_number(region, self.rng.choice(KINDS), self.rng))
         style = self.rng.choice(sorted(styles))
@@ -243,9 +259,10 @@ class Generator:
 
     def prompt(self) -> PlantedPrompt:
         rng = self.rng
-        language = rng.choice(LANGUAGES)
-        register = rng.choice(list(REGISTERS))
-        openings, with_slots, without, closings = REGISTERS[register][language]
+        language = rng.choice(LANGUAGES) if self.language == "mixed" else self.language
+        registers = self.registers()
+        register = rng.choice(list(registers))
+        openings, with_slots, without, closings = registers[register][language]
         target = rng.randint(50, 300)
         opening, closing = rng.choice(openings), rng.choice(closings)
         body = rng.sample(with_slots, rng.randint(3, min(7, len(with_slots))))
@@ -255,11 +272,13 @@ class Generator:
         rng.shuffle(more)
         rest = [s for s in with_slots if s not in body]
         rng.shuffle(rest)
-        others = [s for name, pools in REGISTERS.items() if name not in (register, "chat", "form")
+        others = [s for name, pools in registers.items()
+                  if name not in (register, "chat", "form", "formulaire")
                   for s in pools[language][2]] if register != "chat" else []
         rng.shuffle(others)
         more += rest + others
-        separator = "\n" if register in ("casenote", "form", "chat") else " "
+        separator = "\n" if FORMS.get(register, register) in ("casenote", "form", "chat") \
+            else " "
 
         def words() -> int:  # a name is written in up to three words
             return sum(len(s.split()) + 2 * s.count("{") for s in (opening, *body, closing))
@@ -275,7 +294,8 @@ class Generator:
     def _fill(self, template: str, language: str, register: str) -> PlantedPrompt:
         rng = self.rng
         people = {slot: self.person() for slot in "ABC"}
-        lower = register == "chat" and rng.random() < 0.5
+        kind = FORMS.get(register, register)  # the French load's registers: as their kind
+        lower = kind == "chat" and rng.random() < 0.5
         seen: set[str] = set()
         text: list[str] = []
         planted: list[Planted] = []
@@ -296,8 +316,8 @@ class Generator:
                 continue
             if slot in people:
                 person = people[slot]
-                forms = FIRST_FORMS[register] if slot not in seen else LATER_FORMS[
-                    "chat" if register == "chat" else "other"]
+                forms = FIRST_FORMS[kind] if slot not in seen else LATER_FORMS[
+                    "chat" if kind == "chat" else "other"]
                 seen.add(slot)
                 form = _weighted(rng, forms)
                 written, value_at, value = self._mention(person, form, language, lower)
@@ -360,9 +380,11 @@ def _weighted(rng: random.Random, choices: tuple[tuple[str, int], ...]) -> str:
     return rng.choices([c for c, _ in choices], weights=[w for _, w in choices])[0]
 
 
-def generate(count: int, seed: int, phone_regions: tuple[str, ...]) -> list[PlantedPrompt]:
-    """Prompts holding at least ``count`` planted values."""
-    generator = Generator(seed, phone_regions)
+def generate(count: int, seed: int, phone_regions: tuple[str, ...],
+             language: str = "mixed") -> list[PlantedPrompt]:
+    """Prompts holding at least ``count`` planted values (``language``: see
+    ``LOAD_LANGUAGES``)."""
+    generator = Generator(seed, phone_regions, language)
     prompts: list[PlantedPrompt] = []
     while sum(len(p.planted) for p in prompts) < count:
         prompts.append(generator.prompt())
@@ -382,6 +404,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="whose rules redact (default city-of-lyon)")
     parser.add_argument("--purpose", default="casework", help="default casework")
     parser.add_argument("--show", type=int, default=30, help="leaked values to print")
+    parser.add_argument("--language", choices=LOAD_LANGUAGES, default="mixed",
+                        help="mixed (default: English and French prompts, the load of every "
+                             "earlier figure), en, or fr (the French load: its own prose and "
+                             "French phone numbers in every common writing)")
 
 
 @dataclass
@@ -402,7 +428,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from streams.worker import load_policy
 
     regions = tuple(settings.phone_regions)
-    prompts = generate(args.count, args.seed, regions)
+    prompts = generate(args.count, args.seed, regions, args.language)
     loaded = load_policy(settings.policy_path)
     detector = detector_for_policy(loaded.policy, regions)
     by_type, by_origin, by_form = Tally(), Tally(), Tally()
@@ -472,7 +498,8 @@ def _report(args: argparse.Namespace, prompts: list[PlantedPrompt], by_type: Tal
     print(f"douane bench planted - {total} planted values in {len(prompts)} prompts "
           f"({', '.join(f'{n} {lang}' for lang, n in sorted(languages.items()))}; "
           f"{min(words)}-{max(words)} words, {sum(words) / len(words):.0f} on average; "
-          f"{len(REGISTERS)} registers), seed {args.seed}, tenant {args.tenant}, purpose "
+          f"{len(REGISTERS_FR if args.language == 'fr' else REGISTERS)} registers), load "
+          f"{args.language}, seed {args.seed}, tenant {args.tenant}, purpose "
           f"{args.purpose}, phone regions {','.join(regions)}")
     if blocked:
         print(f"{blocked} prompts blocked by the policy (nothing of them leaves)")
