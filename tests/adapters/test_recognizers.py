@@ -349,3 +349,29 @@ def test_phone_numbers_in_every_common_format(region: str, written: str, sentenc
 ])
 def test_dates_and_addresses_are_not_phone_numbers(text: str) -> None:
     assert found("PHONE_NUMBER", text, "en") == []
+
+
+# Numbers of the plan's length that no range allocates (a typo, a range newer than
+# libphonenumber's metadata, a number made up for a form): the writer meant a phone number.
+UNALLOCATED_PHONES = [
+    # text, expected
+    ("mon nouveau portable : 07 06 12 34 56", ["07 06 12 34 56"]),  # grouped as FR writes them
+    ("on se voit, mon numéro est le 05.90.12.34.56", ["05.90.12.34.56"]),
+    ("my number is (555) 012-3456, thanks", ["(555) 012-3456"]),
+    ("my number is 1-555-012-3456, thanks", ["1-555-012-3456"]),
+    ("Contact: +33871971610", ["+33871971610"]),  # international form: a country code leads
+    ("write to 0044.1533.087399 tomorrow", ["0044.1533.087399"]),
+    ("tel. 0706123456", ["0706123456"]),  # not grouped: only with a phone word near
+    ("reference 0706123456 of your file", []),
+    ("the sum of 12 345 678 was paid", []),  # a possible length in Uruguay, not its groups
+    ("Audrey Pulvar (1995-2002) presented it", []),  # a span of years
+    ("Maccabi Tel Aviv 12 6 4 2 21 14 22", []),  # a league table after "Tel"
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), UNALLOCATED_PHONES,
+                         ids=[t for t, _ in UNALLOCATED_PHONES])
+def test_unallocated_numbers_written_as_phone_numbers_are_found(text: str,
+                                                                expected: list[str]) -> None:
+    assert found("PHONE_NUMBER", text, "fr" if "numéro" in text or "portable" in text
+                 else "en") == expected

@@ -4,22 +4,36 @@ Presidio's phone recognizer runs libphonenumber's matcher over the whole text on
 (about 1 ms per region per prompt). Here a cheap pattern proposes digit runs that look like a
 phone number and only those are parsed, once per configured region; numbers written in
 international form (+33..., 0033...) are recognised whatever the regions.
+
+A number the numbering plan does not allocate ("07 06 12 34 56", "(555) 012-3456": a typo, a
+range newer than the library's metadata, a number made up for a form) is still what its writer
+meant as a phone number. It is reported when it has the plan's length and is either written in
+the groups the region writes its numbers in, or has a phone word near it ("tél.", "call").
+Both conditions keep amounts and references out: "12 345 678" has a possible length in Uruguay
+but is not grouped as its numbers are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import phonenumbers
 import regex
+from phonenumbers import PhoneNumberFormat
+from phonenumbers.phonenumberutil import ValidationResult
 
 from streams.adapters.recognizers.base import REGEX_TIMEOUT_S, DouaneRecognizer, Pattern, digits
+
+# not IS_POSSIBLE_LOCAL_ONLY: seven digits dialled without an area code are any seven digits
+IS_POSSIBLE = ValidationResult.IS_POSSIBLE
 
 DEFAULT_REGIONS = ("FR", "ES", "UA", "IS", "UY", "GB", "US")
 PHONE_PATTERN = (
     r"(?<![\w+.,/-])(?:\+|00)?\(?\d{1,4}\)?(?:[ .\-/\u00a0]?\(?\d{1,4}\)?){2,7}(?![\w]|[.,/-]\d)"
 )
 
+# "(1918-1920)", "1994/2010": a span of years has a phone number's length in Uruguay
+YEAR_RANGE = regex.compile(r"(?:1\d|20)\d\d\s?[-/\u2013]\s?(?:1\d|20)\d\d")
 DATE_OR_QUAD = regex.compile(r"\d{1,4}([./-])\d{1,3}\1\d{1,4}(?:\1\d{1,3})?")
 
 
@@ -62,11 +76,12 @@ class DouanePhoneRecognizer(DouaneRecognizer):
             return
         if self.validate(candidate):
             yield start, end
+            return
+        if self._unallocated_but_meant(candidate, lambda: self.has_context(text, start, end)):
+            yield start, end
 
     def _parse(self, candidate: str) -> phonenumbers.PhoneNumber | None:
-        number = candidate.strip()
-        if number.startswith("00"):
-            number = "+" + number[2:]
+        number = _international(candidate.strip())
         regions: Sequence[str | None] = (None,) if number.startswith("+") else self.regions
         for region in regions:
             try:
@@ -77,6 +92,31 @@ class DouanePhoneRecognizer(DouaneRecognizer):
                     region is None or _written_nationally(number, parsed)):
                 return parsed
         return None
+
+    def _unallocated_but_meant(self, candidate: str, has_context: Callable[[], bool]) -> bool:
+        """A number of the plan's length that no range allocates, written in international
+        form, or nationally (with the region's trunk prefix) in the region's groups or with a
+        phone word near it (see the module's docstring)."""
+        if YEAR_RANGE.fullmatch(candidate):
+            return False
+        number = _international(candidate.strip())
+        regions: Sequence[str | None] = (None,) if number.startswith("+") else self.regions
+        for region in regions:
+            try:
+                parsed = phonenumbers.parse(number, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number_with_reason(parsed) != IS_POSSIBLE:
+                continue
+            if region is None:  # "+33 7 06 12 34 56", "+33706123456": a country code leads
+                return True
+            # a phone word alone is weaker evidence: not for runs of one-digit groups (a
+            # league table's "Maccabi Tel Aviv 12 6 4 2 21 14 22")
+            if _written_nationally(number, parsed) and (
+                    _grouped_as_written(candidate, parsed)
+                    or (min(map(len, regex.findall(r"\d+", candidate))) > 1 and has_context())):
+                return True
+        return False
 
     @staticmethod
     def _looks_like_date(candidate: str) -> bool:
@@ -96,6 +136,22 @@ class DouanePhoneRecognizer(DouaneRecognizer):
         # 15/01/2024, 01-15-24 (day and month in either order)
         return widths[0] <= 2 and widths[1] <= 2 and widths[2] in (2, 4) \
             and 1 <= min(parts[0], parts[1]) <= 12 and max(parts[0], parts[1]) <= 31
+
+
+def _international(number: str) -> str:
+    return "+" + number[2:] if number.startswith("00") else number
+
+
+def _grouped_as_written(candidate: str, parsed: phonenumbers.PhoneNumber) -> bool:
+    """True when the candidate's digits come in the groups libphonenumber writes this number
+    in nationally, at least two of them: "07 06 12 34 56", "(555) 012-3456", not "0706123456"
+    or "12 345 678"."""
+    written = regex.findall(r"\d+", candidate)
+    formatted = list(regex.findall(
+        r"\d+", phonenumbers.format_number(parsed, PhoneNumberFormat.NATIONAL)))
+    if written[:1] == [str(parsed.country_code)] and written[1:] == formatted:
+        written = written[1:]  # North America's "1-949-093-9336"
+    return len(written) >= 2 and written == formatted
 
 
 def _written_nationally(number: str, parsed: phonenumbers.PhoneNumber) -> bool:

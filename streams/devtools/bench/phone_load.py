@@ -83,6 +83,11 @@ def writing_styles(number: phonenumbers.PhoneNumber) -> dict[str, str]:
     return styles
 
 
+def _national_groups(number: phonenumbers.PhoneNumber) -> list[str]:
+    return list(regex.findall(r"\d+",
+                              phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL)))
+
+
 def example_number(region: str, kind: int) -> phonenumbers.PhoneNumber:
     example = phonenumbers.example_number_for_type(region, kind)
     if example is None:
@@ -105,6 +110,29 @@ def random_number(region: str, kind: int, rng: random.Random) -> phonenumbers.Ph
     return example
 
 
+def unallocated_number(region: str, kind: int,
+                       rng: random.Random) -> phonenumbers.PhoneNumber | None:
+    """A number of this region's length that its numbering plan does not allocate: a typo, a
+    new range libphonenumber does not know yet, a number made up for a form. The person who
+    wrote it meant a phone number, so it must not reach the model either."""
+    example = example_number(region, kind)
+    length = len(phonenumbers.national_significant_number(example))
+    groups = len(_national_groups(example))
+    for _ in range(10_000):
+        # the first digit as a trunk-prefixed national number can hold it (not 0: "00" is an
+        # international prefix in most regions)
+        digits = rng.choice("123456789") + "".join(rng.choice("0123456789")
+                                                   for _ in range(length - 1))
+        candidate = phonenumbers.parse(f"+{example.country_code}{digits}", None)
+        # grouped as the region's numbers are (people write a made-up number the way they write
+        # their own), which libphonenumber does only for digits a range of the plan begins with
+        if phonenumbers.is_possible_number(candidate) \
+                and not phonenumbers.is_valid_number(candidate) \
+                and len(_national_groups(candidate)) == groups:
+            return candidate
+    return None  # the plan allocates (nearly) every number of this shape (UA's mobiles)
+
+
 @dataclass(frozen=True)
 class Planted:
     region: str
@@ -120,17 +148,24 @@ class PhonePrompt:
     planted: tuple[Planted, ...]
 
 
-def generate(regions: tuple[str, ...], count: int, seed: int) -> list[PhonePrompt]:
-    """Prompts holding at least ``count`` planted numbers, every region x kind x style in turn."""
-    rng = random.Random(f"phones/{seed}")
+def generate(regions: tuple[str, ...], count: int, seed: int,
+             unallocated: bool = False) -> list[PhonePrompt]:
+    """Prompts holding at least ``count`` planted numbers, every region x kind x style in turn;
+    with ``unallocated``, numbers of the right length that no range of the plan holds."""
+    rng = random.Random(f"phones/{seed}" + ("/unallocated" if unallocated else ""))
+    draw = unallocated_number if unallocated else random_number
     cases = [(region, kind, style) for region in regions for kind in KINDS
              for style in writing_styles(example_number(region, kind))]
     values: list[tuple[str, str, str]] = []
     while len(values) < count:
+        before = len(values)
         for region, kind, style in cases:
-            styles = writing_styles(random_number(region, kind, rng))
+            number = draw(region, kind, rng)
+            styles = writing_styles(number) if number is not None else {}
             if style in styles:
                 values.append((region, style, styles[style]))
+        if len(values) == before:
+            raise ValueError(f"no number could be drawn for regions {','.join(regions)}")
     rng.shuffle(values)
     prompts = []
     while values:
@@ -162,6 +197,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="planted phone numbers (default 2100)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--show", type=int, default=20, help="leaked values to print")
+    parser.add_argument("--unallocated", action="store_true",
+                        help="numbers of the right length that the numbering plans do not "
+                             "allocate (typos, new ranges, numbers made up for a form)")
 
 
 def run_phone_load(args: argparse.Namespace, settings: Settings) -> int:
@@ -172,7 +210,7 @@ def run_phone_load(args: argparse.Namespace, settings: Settings) -> int:
     from streams.devtools.bench.pii import BATCH
 
     regions = tuple(settings.phone_regions)
-    prompts = generate(regions, args.count, args.seed)
+    prompts = generate(regions, args.count, args.seed, args.unallocated)
     detector = PresidioDetector(tuple(SENTENCES), phone_regions=regions)
     rules = {entity: EntityRule(min_score=0.5) for entity in detector.entities}
     planted: Counter[tuple[str, str]] = Counter()
@@ -196,7 +234,8 @@ def run_phone_load(args: argparse.Namespace, settings: Settings) -> int:
                                         f"{prompt.text[value.start:value.end]!r} in "
                                         f"{prompt.text[max(0, value.start - 30):value.end + 10]!r}")
     total, lost = sum(planted.values()), sum(leaked.values())
-    print(f"douane bench phones - {total} planted numbers in {len(prompts)} prompts, regions "
+    kind = "unallocated " if args.unallocated else ""
+    print(f"douane bench phones - {total} planted {kind}numbers in {len(prompts)} prompts, regions "
           f"{','.join(regions)}, {len({s for _, s in planted})} writing styles, seed {args.seed}")
     print(f"{'region':6} {'planted':>7} {'leaked':>6}")
     for region in regions:

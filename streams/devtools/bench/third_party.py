@@ -62,6 +62,7 @@ NER_UK = ("lang-uk/ner-uk", "7772b45807453854883a8e6d23e4d145014a1a42")
 PRESIDIO_RESEARCH = ("microsoft/presidio-research", "7622dec1e5f7d25dc60b57c28c39f4c4af197018")
 # presidio-research's labels; the others (DATE_TIME, TITLE, NRP, ZIP_CODE...) are not scored
 PRESIDIO_LABELS = {"PERSON": "PERSON", "STREET_ADDRESS": "STREET_ADDRESS", "GPE": "LOCATION",
+                   "PHONE_NUMBER": "PHONE_NUMBER",
                    "ORGANIZATION": "ORGANIZATION"}
 CC_BY_NC_SA = "CC BY-NC-SA 4.0"
 
