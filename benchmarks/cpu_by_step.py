@@ -108,6 +108,22 @@ def instrument(pipeline: Any) -> None:
         pipeline.audit.month_spend = timed("audit reads", pipeline.audit.month_spend)
 
 
+def capturing(detector: Any, path: Path) -> None:
+    """Write every batch the detector is given to ``path`` (JSON lines: one batch per line, each
+    request as its language and messages): the worker's real detection workload, prompts and
+    the answers the stand-in gave to their redacted text, for ``detection_workload.py``."""
+    detect_batch = detector.detect_batch
+    out = path.open("w", encoding="utf-8")
+
+    @functools.wraps(detect_batch)
+    def recorded(requests: Any) -> Any:
+        out.write(json.dumps([{"language": r.language, "messages": [
+            [m.role, m.content] for m in r.messages]} for r in requests]) + "\n")
+        out.flush()
+        return detect_batch(requests)
+    detector.detect_batch = recorded
+
+
 DETECTION_THREAD_CPU = [0.0]
 STORE_JOBS: dict[str, int] = defaultdict(int)  # jobs handed to the store threads, by function
 
@@ -228,6 +244,8 @@ async def main(arguments: argparse.Namespace) -> None:
         settings = load_settings(env)
         progress("loading the detector...")
         pipeline = build_pipeline(settings, open_worker_audit_log(settings))
+        if arguments.capture:
+            capturing(pipeline.detection.batches.detector, arguments.capture)
         if arguments.in_flight:
             detector = pipeline.detection.batches.detector
             detector.detect = thread_timed(detector.detect)
@@ -270,4 +288,7 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--in-flight", type=int, default=0,
                         help="requests at a time (0: one after the other, by step)")
+    parser.add_argument("--capture", type=Path, default=None,
+                        help="write the batches given to the detector to this file (JSON "
+                             "lines), warm-up included")
     asyncio.run(main(parser.parse_args()))

@@ -375,3 +375,36 @@ def test_unallocated_numbers_written_as_phone_numbers_are_found(text: str,
                                                                 expected: list[str]) -> None:
     assert found("PHONE_NUMBER", text, "fr" if "numéro" in text or "portable" in text
                  else "en") == expected
+
+
+def _fold_char_by_char(text: str) -> str:
+    """``fold`` as it was before its ASCII shortcut: the reference it must still equal."""
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@pytest.mark.parametrize("text", [
+    "", "Hello, Mrs Mitra: call 0117 496 0993.", "RUE de la PAIX", "\t\n~{}",
+    "Sécurité sociale", "Straße", "ÉCOLE", "Київ, вул. Хрещатик", "Þórður Guðmundsson",
+    "ﬁle", "Ⅻ", "K", "İstanbul", "ǅemal", "½ tasse", "e\u0301t\u0301e\u0301",
+])
+def test_fold_equals_the_character_by_character_fold(text: str) -> None:
+    from streams.adapters.recognizers.base import fold
+
+    assert fold(text) == _fold_char_by_char(text)
+
+
+def test_fold_equals_the_character_by_character_fold_on_every_character() -> None:
+    """Every code point of the Basic Multilingual Plane, alone and after ASCII text (the
+    shortcut decides on the whole casefolded text)."""
+    from streams.adapters.recognizers.base import fold
+
+    for start in range(0, 0x10000, 256):
+        block = "".join(chr(point) for point in range(start, start + 256)
+                        if not 0xD800 <= point <= 0xDFFF)
+        assert fold(block) == _fold_char_by_char(block), hex(start)
+        for character in block:
+            assert fold("ab " + character) == _fold_char_by_char("ab " + character), \
+                hex(ord(character))
