@@ -77,6 +77,7 @@ from streams.runtime.parallel_consumer import (
     OrderKey,
     ParallelStages,
     _Message,
+    count_pauses,
 )
 
 log = structlog.get_logger(__name__)
@@ -149,6 +150,30 @@ def commit_offsets(due: dict[TopicPartition, tuple[int, str]],
             for p, (offset, metadata) in sorted(due.items()) if p in owned]
 
 
+def worker_confs(connection: KafkaConnection,
+                 settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The worker's consumer and producer configuration (librdkafka's names)."""
+    common: dict[str, Any] = {**connection.librdkafka_options(),
+                              "client.id": "douane-worker"}
+    producer = {**common, "acks": "all", "enable.idempotence": True, "linger.ms": 0,
+                "message.max.bytes": settings.kafka_max_request_bytes,
+                "partitioner": "murmur2_random",
+                "message.timeout.ms": int(settings.kafka_delivery_timeout_s * 1000)}
+    # a revocation waits for the model answers in flight; give it the provider timeout
+    rebalance_ms = int(max(60.0, 3 * settings.provider_timeout_s) * 1000)
+    consumer = {
+        **common, "auto.offset.reset": "earliest",
+        "session.timeout.ms": int(settings.kafka_session_timeout_s * 1000),
+        "heartbeat.interval.ms": int(min(3.0, settings.kafka_session_timeout_s / 4) * 1000),
+        "max.poll.interval.ms": max(rebalance_ms, int(settings.kafka_session_timeout_s
+                                                      * 1000)),
+        "partition.assignment.strategy": "roundrobin",
+        "queued.max.messages.kbytes": PREFETCH_KBYTES}
+    if settings.kafka_group_instance_id:
+        consumer["group.instance.id"] = settings.kafka_group_instance_id
+    return consumer, producer
+
+
 class LibrdkafkaParallelConsumer(ParallelStages):
     """:class:`ParallelStages` on confluent-kafka's ``Consumer`` and ``Producer``."""
 
@@ -185,23 +210,7 @@ class LibrdkafkaParallelConsumer(ParallelStages):
                    handler: Handler, order_key: OrderKey, window: Callable[[str], int], *,
                    dead_letter: DeadLetter) -> LibrdkafkaParallelConsumer:
         """With the worker's settings, the same as aiokafka's in ``streams/app.py``."""
-        common: dict[str, Any] = {**connection.librdkafka_options(),
-                                  "client.id": "douane-worker"}
-        producer = {**common, "acks": "all", "enable.idempotence": True, "linger.ms": 0,
-                    "message.max.bytes": settings.kafka_max_request_bytes,
-                    "partitioner": "murmur2_random"}
-        # a revocation waits for the model answers in flight; give it the provider timeout
-        rebalance_ms = int(max(60.0, 3 * settings.provider_timeout_s) * 1000)
-        consumer = {
-            **common, "auto.offset.reset": "earliest",
-            "session.timeout.ms": int(settings.kafka_session_timeout_s * 1000),
-            "heartbeat.interval.ms": int(min(3.0, settings.kafka_session_timeout_s / 4) * 1000),
-            "max.poll.interval.ms": max(rebalance_ms, int(settings.kafka_session_timeout_s
-                                                          * 1000)),
-            "partition.assignment.strategy": "roundrobin",
-            "queued.max.messages.kbytes": PREFETCH_KBYTES}
-        if settings.kafka_group_instance_id:
-            consumer["group.instance.id"] = settings.kafka_group_instance_id
+        consumer, producer = worker_confs(connection, settings)
         return cls(consumer, producer, settings.app_id, topics, handler, order_key, window,
                    commit_interval_s=settings.kafka_commit_interval_s, dead_letter=dead_letter)
 
@@ -502,6 +511,7 @@ class LibrdkafkaParallelConsumer(ParallelStages):
             elif not full and partition in self._paused:
                 go.append(partition)
         if stop:
+            count_pauses(stop)
             self._paused.update(stop)
             self._commands.put(("pause", stop))
         if go:
@@ -609,4 +619,5 @@ def _settle(reports: list[tuple[asyncio.Future[None], KafkaError | None]]) -> No
             future.set_exception(KafkaException(error))
 
 
-__all__ = ["ClientFailed", "LibrdkafkaParallelConsumer", "commit_offsets", "send_again"]
+__all__ = ["ClientFailed", "LibrdkafkaParallelConsumer", "commit_offsets", "send_again",
+           "worker_confs"]

@@ -212,3 +212,19 @@ async def test_revocation_lets_running_messages_finish_drops_waiting_ones_and_gi
     assert handled == [3]  # 4 was dropped: the next owner reads it
     assert due == {p0: (4, "")}
     assert stages.progress == {} and stages.in_flight == 0
+
+
+def test_the_producer_gives_up_a_delivery_after_the_configured_time() -> None:
+    """``DOUANE_KAFKA_DELIVERY_TIMEOUT_S`` is librdkafka's ``message.timeout.ms`` (the
+    integration test shortens it to see the broker away for longer)."""
+    from streams.adapters.kafka_security import KafkaConnection
+    from streams.config import load_settings
+    from streams.runtime.parallel_consumer_librdkafka import worker_confs
+
+    connection = KafkaConnection("127.0.0.1:9")
+    _, producer = worker_confs(connection, load_settings({}))
+    assert producer["message.timeout.ms"] == 300_000  # librdkafka's own default
+    _, producer = worker_confs(connection,
+                               load_settings({"DOUANE_KAFKA_DELIVERY_TIMEOUT_S": "3"}))
+    assert producer["message.timeout.ms"] == 3000
+    assert producer["enable.idempotence"] is True and producer["acks"] == "all"
