@@ -325,7 +325,9 @@ class LibrdkafkaParallelConsumer(ParallelStages):
                 return {}
         ends = {TopicPartition(tp.topic, tp.partition): tp.offset
                 for tp in found if tp.error is None and tp.offset >= 0}
-        return self._lag_from(ends, dict(self._fetch_from))
+        # a partition never written to and never committed: nothing behind, whatever its start
+        positions = {p: 0 for p, end in ends.items() if end == 0}
+        return self._lag_from(ends, {**positions, **self._fetch_from})
 
     async def partitions_for(self, topic: str) -> set[int]:
         """A topic's partitions, from the producer's metadata (``PublishedResponses``)."""
