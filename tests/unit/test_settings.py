@@ -67,7 +67,7 @@ def test_librdkafka_delivers_for_five_minutes_unless_told() -> None:
     assert load_settings({}).kafka_delivery_timeout_s == 300.0
     settings = load_settings({"DOUANE_KAFKA_DELIVERY_TIMEOUT_S": "3"})
     assert settings.kafka_delivery_timeout_s == 3.0
-    with pytest.raises(SettingError, match="DOUANE_KAFKA_DELIVERY_TIMEOUT_S.*at most 900"):
+    with pytest.raises(SettingError, match=r"DOUANE_KAFKA_DELIVERY_TIMEOUT_S.*at most 900"):
         load_settings({"DOUANE_KAFKA_DELIVERY_TIMEOUT_S": "901"})
 
 
