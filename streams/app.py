@@ -188,8 +188,8 @@ async def _aiokafka_stages(
     window: Callable[[str], int], unpublishable: DeadLetter,
 ) -> tuple[ParallelStages, ChunkSink, Callable[[str], Awaitable[set[int]]],
            Callable[[], Awaitable[None]]]:
-    """The worker's clients on aiokafka (the default): the stages, how a streamed piece is
-    queued, a topic's partitions, and how the clients stop."""
+    """The worker's clients on aiokafka (``DOUANE_KAFKA_CLIENT=aiokafka``): the stages, how a
+    streamed piece is queued, a topic's partitions, and how the clients stop."""
     kafka = connection.client_options()
     # idempotent: a batch sent again after a lost acknowledgement (a broker restart) is
     # written once, so a response is never duplicated by the producer's own retries.

@@ -25,7 +25,7 @@ RESPONSE_CHUNKS_TOPIC = "douane.responses.chunks"
 REJECTED_TOPIC = "douane.rejected"
 DEAD_LETTER_TOPIC = "douane.dead-letter"
 FORWARD_TOPIC_PREFIX = "douane.forward."
-KAFKA_CLIENTS = ("aiokafka", "librdkafka")  # DOUANE_KAFKA_CLIENT, the default first
+KAFKA_CLIENTS = ("librdkafka", "aiokafka")  # DOUANE_KAFKA_CLIENT, the default first
 # the Kafka client security variables (streams/adapters/kafka_security.py lists them)
 KAFKA_SECURITY_PREFIXES = ("DOUANE_KAFKA_SECURITY_", "DOUANE_KAFKA_SASL_", "DOUANE_KAFKA_SSL_",
                            "DOUANE_KAFKA_CLIENT_PROPERTIES")
@@ -72,9 +72,10 @@ class Settings:
     # default) before reporting it failed; the worker then queues it again, so the broker's
     # absence is never a loss; tests shorten it to see that path with a broker away
     kafka_delivery_timeout_s: float = 300.0
-    # the front door's Kafka client: aiokafka (Python) or librdkafka (C, through confluent-kafka;
-    # less CPU per message, docs/benchmarks.md "A Kafka client in C"); the worker's is aiokafka
-    kafka_client: str = "aiokafka"
+    # the Kafka client of the worker and the front door: librdkafka (C, through confluent-kafka;
+    # less CPU per message, docs/benchmarks.md "A Kafka client in C"; its failure paths checked
+    # on a real broker, "librdkafka the default") or aiokafka (Python, the same behaviour)
+    kafka_client: str = "librdkafka"
     fault: str | None = None  # test-only fault injection (streams.adapters.fault), never set
     keys_db: Path | None = None  # data keys for crypto-shredding (default: home/keys.sqlite3)
     vault_db: Path | None = None  # encrypted personal values (default: home/vault.sqlite3)

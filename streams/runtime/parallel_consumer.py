@@ -25,9 +25,9 @@ directly, in the pattern of Confluent's parallel consumer:
   hold back its whole partition.
 
 The rules above live in :class:`ParallelStages`, which touches no Kafka client; it leaves to
-a subclass what does: :class:`ParallelConsumer` here (aiokafka, the default) and
-``parallel_consumer_librdkafka.LibrdkafkaParallelConsumer`` (confluent-kafka, selected by
-``DOUANE_KAFKA_CLIENT=librdkafka``). Both commit the same offsets with the same metadata, so a
+a subclass what does: ``parallel_consumer_librdkafka.LibrdkafkaParallelConsumer``
+(confluent-kafka, the default) and :class:`ParallelConsumer` here (aiokafka, selected by
+``DOUANE_KAFKA_CLIENT=aiokafka``). Both commit the same offsets with the same metadata, so a
 group moves from one client to the other by restarting its workers.
 """
 
