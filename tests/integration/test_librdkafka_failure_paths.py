@@ -13,8 +13,8 @@ which its unit tests only script:
   window of 3 and 30 requests, partitions are paused (counted in
   ``douane_consumer_pauses_total``) and resumed; afterwards none is lost or handled twice.
 - **a worker joining while the window is full**: the first worker's revocation waits for its
-  messages at the (held) model, so the group cannot settle meanwhile; then it commits where
-  they ended and the newcomer handles nothing again.
+  messages at the (held) model (it says so), so the group cannot settle meanwhile; afterwards
+  nothing was handled twice and the newcomer has partitions.
 
 Each test runs its own worker on librdkafka (whatever the default) in the session's group, the
 session worker stopped; nothing depends on how fast the machine is (states and counts are
@@ -48,6 +48,7 @@ JOINING = "worker-rdk-joining"
 ON_LIBRDKAFKA = {**PATIENT_PROVIDER, "DOUANE_KAFKA_CLIENT": "librdkafka"}
 HELD = "audit store unavailable; holding the message"
 QUEUED_AGAIN = "broker not taking messages; queueing again"
+REVOKING = "partitions revoked; finishing their messages in flight"
 
 
 def log_entries(text: str) -> list[dict[str, Any]]:
@@ -234,8 +235,8 @@ async def group_state(stack: Stack) -> tuple[str, int]:
 async def test_a_worker_joining_waits_for_the_revoked_messages_in_flight(
         own_worker: Stack) -> None:
     """A second worker joins while the first has every request at the (held) model: the
-    first's revocation waits for them (the group cannot settle meanwhile), then commits where
-    they ended; the newcomer handles nothing again."""
+    first's revocation waits for them (it says so), the group cannot settle meanwhile, then
+    settles once they are answered; nothing was handled twice and the two share the work."""
     stack = own_worker
     model = stack.stand_in()
     prefix = f"rdk-revoke-{run_id()}"
@@ -263,8 +264,16 @@ async def test_a_worker_joining_waits_for_the_revoked_messages_in_flight(
 
         await wait_until(rebalancing, 300, lambda: "the group never began to rebalance:\n"
                          + stack.log_text(JOINING)[-3000:], poll_s=0.5)
-        # the first worker's answers are held: its revocation cannot end, nor the rebalance
-        # (each look is a broker round trip; the model holds until released, whatever the time)
+
+        async def revoking() -> bool:
+            return any(e.get("event") == REVOKING
+                       for e in log_entries(stack.log_text(WORKER)))
+
+        # the first worker has been told: its revocation waits for the held answers...
+        await wait_until(revoking, 300, lambda: "the first worker's revocation never waited "
+                         "for its messages in flight:\n" + stack.log_text(WORKER)[-3000:])
+        # ...so the rebalance cannot end (each look is a broker round trip; the model holds
+        # until released, whatever the time)
         for _ in range(5):
             state = await group_state(stack)
             assert state[0] != "Stable", state
