@@ -16,7 +16,8 @@ a worker scans per request), so "worker saturated throughput / bare detector" ca
 
 ``--worker-kafka-client`` sets ``DOUANE_KAFKA_CLIENT`` for the worker alone (the front door keeps
 the environment's), to compare the worker's CPU per answer on its two Kafka clients
-(``--kafka-requests`` counts aiokafka's requests only).
+(``--kafka-requests`` counts aiokafka's requests only: export ``DOUANE_KAFKA_CLIENT=aiokafka``
+for it, librdkafka being the default).
 ``--kafka-requests`` also counts the Kafka requests the worker and the front door send per answer
 (``benchmarks/kafka_requests/sitecustomize.py``) and splits the broker's CPU by JVM thread (names
 from ``jstack``); ``--warm-up-s`` runs the callers that long through douane before the measured

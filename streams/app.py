@@ -23,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from streams.adapters import metrics, tracing
 from streams.adapters.audit.protocols import AUDIT_UNAVAILABLE
 from streams.adapters.kafka_security import KafkaConnection, kafka_connection, start_client
-from streams.adapters.published_responses import PublishedResponses
+from streams.adapters.published_responses import published_responses
 from streams.answer_chunks import ChunkSink
 from streams.config import (
     DEAD_LETTER_TOPIC,
@@ -112,7 +112,6 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
     """Consume douane's topics until SIGTERM/SIGINT, then finish what is in flight.
     ``on_running`` receives the consumer (to follow the topics of a reloaded policy)."""
     connection = kafka_connection(settings, "worker")
-    kafka = connection.client_options()
     kept_bytes = kept_bytes_for(settings.kafka_max_request_bytes)
     pipeline_handle = _handler(pipeline, kept_bytes)
 
@@ -140,8 +139,10 @@ async def run_stages(settings: Settings, pipeline: Pipeline,
             settings, connection, topics, pipeline_handle, topic_window(settings, pipeline),
             unpublishable)
     pipeline.chunk_sink = publish_chunk  # streamed answers leave piece by piece
-    # the producer partitions keys with murmur2 on either client, as this reader assumes
-    published = PublishedResponses(kafka, partitions_for)
+    # the producer partitions keys with murmur2 on either client, as this reader assumes;
+    # the reader is on the same client as the stages
+    published = published_responses(settings.kafka_client, connection, settings.app_id,
+                                    partitions_for)
     pipeline.published_check = published.contains  # exactly one response after a crash
 
     if on_running is not None:
@@ -187,8 +188,8 @@ async def _aiokafka_stages(
     window: Callable[[str], int], unpublishable: DeadLetter,
 ) -> tuple[ParallelStages, ChunkSink, Callable[[str], Awaitable[set[int]]],
            Callable[[], Awaitable[None]]]:
-    """The worker's clients on aiokafka (the default): the stages, how a streamed piece is
-    queued, a topic's partitions, and how the clients stop."""
+    """The worker's clients on aiokafka (``DOUANE_KAFKA_CLIENT=aiokafka``): the stages, how a
+    streamed piece is queued, a topic's partitions, and how the clients stop."""
     kafka = connection.client_options()
     # idempotent: a batch sent again after a lost acknowledgement (a broker restart) is
     # written once, so a response is never duplicated by the producer's own retries.

@@ -25,7 +25,7 @@ RESPONSE_CHUNKS_TOPIC = "douane.responses.chunks"
 REJECTED_TOPIC = "douane.rejected"
 DEAD_LETTER_TOPIC = "douane.dead-letter"
 FORWARD_TOPIC_PREFIX = "douane.forward."
-KAFKA_CLIENTS = ("aiokafka", "librdkafka")  # DOUANE_KAFKA_CLIENT, the default first
+KAFKA_CLIENTS = ("librdkafka", "aiokafka")  # DOUANE_KAFKA_CLIENT, the default first
 # the Kafka client security variables (streams/adapters/kafka_security.py lists them)
 KAFKA_SECURITY_PREFIXES = ("DOUANE_KAFKA_SECURITY_", "DOUANE_KAFKA_SASL_", "DOUANE_KAFKA_SSL_",
                            "DOUANE_KAFKA_CLIENT_PROPERTIES")
@@ -68,9 +68,14 @@ class Settings:
     # writes to __consumer_offsets, and at 0.1 s there were 0.4 of them per answer under load
     # (docs/benchmarks.md). Only what a crash reads again depends on it, never what is skipped
     kafka_commit_interval_s: float = 0.5
-    # the front door's Kafka client: aiokafka (Python) or librdkafka (C, through confluent-kafka;
-    # less CPU per message, docs/benchmarks.md "A Kafka client in C"); the worker's is aiokafka
-    kafka_client: str = "aiokafka"
+    # librdkafka's producers try to deliver a message this long (message.timeout.ms, its
+    # default) before reporting it failed; the worker then queues it again, so the broker's
+    # absence is never a loss; tests shorten it to see that path with a broker away
+    kafka_delivery_timeout_s: float = 300.0
+    # the Kafka client of the worker and the front door: librdkafka (C, through confluent-kafka;
+    # less CPU per message, docs/benchmarks.md "A Kafka client in C"; its failure paths checked
+    # on a real broker, "librdkafka the default") or aiokafka (Python, the same behaviour)
+    kafka_client: str = "librdkafka"
     fault: str | None = None  # test-only fault injection (streams.adapters.fault), never set
     keys_db: Path | None = None  # data keys for crypto-shredding (default: home/keys.sqlite3)
     vault_db: Path | None = None  # encrypted personal values (default: home/vault.sqlite3)
@@ -254,6 +259,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         kafka_session_timeout_s=float(source.get("DOUANE_KAFKA_SESSION_TIMEOUT_S", "60")),
         kafka_commit_interval_s=_seconds(source, "DOUANE_KAFKA_COMMIT_INTERVAL_S", 0.5,
                                          maximum=60.0),
+        kafka_delivery_timeout_s=_seconds(source, "DOUANE_KAFKA_DELIVERY_TIMEOUT_S", 300.0,
+                                          maximum=900.0),
         fault=source.get("DOUANE_FAULT") or None,
         keys_db=Path(source.get("DOUANE_KEYS_DB", str(home / "keys.sqlite3"))).resolve(),
         vault_db=Path(source.get("DOUANE_VAULT_DB", str(home / "vault.sqlite3"))).resolve(),

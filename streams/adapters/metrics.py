@@ -154,6 +154,9 @@ CONSUMER_LAG = Gauge(
     "the partition's end (high watermark) minus its commit point", ["topic", "partition"])
 CONSUMER_PARTITIONS = Gauge(
     "douane_consumer_assigned_partitions", "Partitions assigned to this worker")
+CONSUMER_PAUSES = Counter(
+    "douane_consumer_pauses", "Partitions paused because their topic's window was full (or "
+    "their span of unfinished offsets too long): backpressure, by topic", ["topic"])
 CONSUMER_IN_FLIGHT = Gauge(
     "douane_consumer_in_flight", "Messages of a topic this worker is working on", ["topic"])
 RETENTION_RUNS = Counter(

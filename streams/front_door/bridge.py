@@ -13,9 +13,9 @@ called once when its final response passes by, whoever still waits for it, or af
 ``abandon_after_s`` if none ever comes (a stopped worker): the front door frees the request's
 place in its caller's limits then (``streams.front_door.limits``).
 
-The Kafka clients are aiokafka's here; ``DOUANE_KAFKA_CLIENT=librdkafka`` selects
-``streams.front_door.bridge_librdkafka`` (confluent-kafka), which overrides only the methods
-that touch a client (:func:`bridge_for`).
+The Kafka clients are aiokafka's here (``DOUANE_KAFKA_CLIENT=aiokafka``); the default,
+librdkafka, is ``streams.front_door.bridge_librdkafka`` (confluent-kafka), which overrides only
+the methods that touch a client (:func:`bridge_for`).
 """
 
 from __future__ import annotations

@@ -25,9 +25,9 @@ directly, in the pattern of Confluent's parallel consumer:
   hold back its whole partition.
 
 The rules above live in :class:`ParallelStages`, which touches no Kafka client; it leaves to
-a subclass what does: :class:`ParallelConsumer` here (aiokafka, the default) and
-``parallel_consumer_librdkafka.LibrdkafkaParallelConsumer`` (confluent-kafka, selected by
-``DOUANE_KAFKA_CLIENT=librdkafka``). Both commit the same offsets with the same metadata, so a
+a subclass what does: ``parallel_consumer_librdkafka.LibrdkafkaParallelConsumer``
+(confluent-kafka, the default) and :class:`ParallelConsumer` here (aiokafka, selected by
+``DOUANE_KAFKA_CLIENT=aiokafka``). Both commit the same offsets with the same metadata, so a
 group moves from one client to the other by restarting its workers.
 """
 
@@ -46,6 +46,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError, KafkaTimeoutError, OutOfOrderSequenceNumber
 from aiokafka.structs import OffsetAndMetadata
 
+from streams.adapters import metrics
 from streams.pipeline import Outgoing
 from streams.runtime.in_flight import KeyedQueue, PartitionProgress, decode_finished
 
@@ -73,6 +74,12 @@ def _worth_retrying(error: KafkaError) -> bool:
     dead-letter topic instead (never forwarded, never answered). Sending again can at worst
     write a forward message twice, and a second copy is answered by nothing."""
     return bool(getattr(error, "retriable", False)) or isinstance(error, OutOfOrderSequenceNumber)
+
+
+def count_pauses(partitions: Iterable[TopicPartition]) -> None:
+    """Each partition paused for backpressure, in ``douane_consumer_pauses_total``."""
+    for partition in partitions:
+        metrics.CONSUMER_PAUSES.labels(partition.topic).inc()
 
 
 class ParallelStages:
@@ -442,6 +449,7 @@ class ParallelConsumer(ParallelStages):
             elif not full and partition in paused:
                 go.append(partition)
         if stop:
+            count_pauses(stop)
             self.consumer.pause(*stop)
         if go:
             self.consumer.resume(*go)

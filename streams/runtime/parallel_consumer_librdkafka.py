@@ -21,6 +21,11 @@ polls, so:
   loop never waits for the polling thread, so this cannot deadlock). librdkafka heartbeats
   from its own thread meanwhile; ``max.poll.interval.ms`` bounds the wait as aiokafka's
   rebalance timeout does. Partitions *lost* (the session expired) are not committed.
+- **One thread per Consumer**: confluent-kafka lets one thread at a time into a Consumer
+  (other threads wait at a gate), and the polling thread is nearly always inside ``poll``: no
+  other thread calls ``self.consumer`` (its commands go through the polling thread). The lag
+  gauge reads the partitions' ends with a consumer handle of its own (never joining the group)
+  and takes where fetching stands from what the event loop saw.
 - a **delivery thread** serves the producer's delivery reports; each settles an asyncio future
   (acks=all, idempotent), one hand-off to the event loop per poll. A message is finished once
   all its futures are settled, as with aiokafka.
@@ -77,6 +82,7 @@ from streams.runtime.parallel_consumer import (
     OrderKey,
     ParallelStages,
     _Message,
+    count_pauses,
 )
 
 log = structlog.get_logger(__name__)
@@ -149,6 +155,30 @@ def commit_offsets(due: dict[TopicPartition, tuple[int, str]],
             for p, (offset, metadata) in sorted(due.items()) if p in owned]
 
 
+def worker_confs(connection: KafkaConnection,
+                 settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The worker's consumer and producer configuration (librdkafka's names)."""
+    common: dict[str, Any] = {**connection.librdkafka_options(),
+                              "client.id": "douane-worker"}
+    producer = {**common, "acks": "all", "enable.idempotence": True, "linger.ms": 0,
+                "message.max.bytes": settings.kafka_max_request_bytes,
+                "partitioner": "murmur2_random",
+                "message.timeout.ms": int(settings.kafka_delivery_timeout_s * 1000)}
+    # a revocation waits for the model answers in flight; give it the provider timeout
+    rebalance_ms = int(max(60.0, 3 * settings.provider_timeout_s) * 1000)
+    consumer = {
+        **common, "auto.offset.reset": "earliest",
+        "session.timeout.ms": int(settings.kafka_session_timeout_s * 1000),
+        "heartbeat.interval.ms": int(min(3.0, settings.kafka_session_timeout_s / 4) * 1000),
+        "max.poll.interval.ms": max(rebalance_ms, int(settings.kafka_session_timeout_s
+                                                      * 1000)),
+        "partition.assignment.strategy": "roundrobin",
+        "queued.max.messages.kbytes": PREFETCH_KBYTES}
+    if settings.kafka_group_instance_id:
+        consumer["group.instance.id"] = settings.kafka_group_instance_id
+    return consumer, producer
+
+
 class LibrdkafkaParallelConsumer(ParallelStages):
     """:class:`ParallelStages` on confluent-kafka's ``Consumer`` and ``Producer``."""
 
@@ -169,6 +199,20 @@ class LibrdkafkaParallelConsumer(ParallelStages):
             **consumer_conf, "group.id": group_id, "enable.auto.commit": False,
             "enable.auto.offset.store": False, "error_cb": self._consumer_error,
             "on_commit": self._committed})
+        # the lag gauge's reader of the partitions' ends: confluent-kafka lets one thread at a
+        # time into a Consumer (a gate other threads wait at), and the polling thread is
+        # nearly always inside poll(), so a call from another thread on ``self.consumer`` waited
+        # for ever (seen: a /metrics scrape that never answered). A handle of its own, given
+        # partitions only, never joining the group (made on the first scrape)
+        self._ends_conf = {key: value for key, value in consumer_conf.items()
+                           if key != "group.instance.id"}
+        self._ends_conf.update({"group.id": group_id, "enable.auto.commit": False})
+        self._ends_reader: Consumer | None = None
+        self._ends_lock = asyncio.Lock()
+        # where fetching stands per partition, as the event loop saw it (the committed offset
+        # at assignment, then the one after the last message taken): the consumer's position
+        # without a call into it
+        self._fetch_from: dict[TopicPartition, int] = {}
         self._assigned: frozenset[TopicPartition] = frozenset()  # replaced, never mutated
         self._paused: set[TopicPartition] = set()  # the event loop's view
         self._room_now = 1  # read by the polling thread, written by the event loop
@@ -185,23 +229,7 @@ class LibrdkafkaParallelConsumer(ParallelStages):
                    handler: Handler, order_key: OrderKey, window: Callable[[str], int], *,
                    dead_letter: DeadLetter) -> LibrdkafkaParallelConsumer:
         """With the worker's settings, the same as aiokafka's in ``streams/app.py``."""
-        common: dict[str, Any] = {**connection.librdkafka_options(),
-                                  "client.id": "douane-worker"}
-        producer = {**common, "acks": "all", "enable.idempotence": True, "linger.ms": 0,
-                    "message.max.bytes": settings.kafka_max_request_bytes,
-                    "partitioner": "murmur2_random"}
-        # a revocation waits for the model answers in flight; give it the provider timeout
-        rebalance_ms = int(max(60.0, 3 * settings.provider_timeout_s) * 1000)
-        consumer = {
-            **common, "auto.offset.reset": "earliest",
-            "session.timeout.ms": int(settings.kafka_session_timeout_s * 1000),
-            "heartbeat.interval.ms": int(min(3.0, settings.kafka_session_timeout_s / 4) * 1000),
-            "max.poll.interval.ms": max(rebalance_ms, int(settings.kafka_session_timeout_s
-                                                          * 1000)),
-            "partition.assignment.strategy": "roundrobin",
-            "queued.max.messages.kbytes": PREFETCH_KBYTES}
-        if settings.kafka_group_instance_id:
-            consumer["group.instance.id"] = settings.kafka_group_instance_id
+        consumer, producer = worker_confs(connection, settings)
         return cls(consumer, producer, settings.app_id, topics, handler, order_key, window,
                    commit_interval_s=settings.kafka_commit_interval_s, dead_letter=dead_letter)
 
@@ -274,25 +302,32 @@ class LibrdkafkaParallelConsumer(ParallelStages):
             await asyncio.to_thread(self.consumer.close)
         with contextlib.suppress(KafkaException):
             await asyncio.to_thread(self.producer.flush, 10.0)
+        async with self._ends_lock:
+            if self._ends_reader is not None:
+                reader, self._ends_reader = self._ends_reader, None
+                await asyncio.to_thread(reader.close)
 
     async def lag(self, timeout_s: float = 5.0) -> dict[TopicPartition, int]:
         """As aiokafka's: each end read from the broker (a ListOffsets for the latest offset,
-        one request per broker), the commit point or else the consumer's position."""
+        one request per broker, on a handle of its own), the commit point or else where
+        fetching stands."""
         assigned = sorted(self._assigned)
         if not assigned:
             return {}
         asked = [RdPartition(p.topic, p.partition, OFFSET_END) for p in assigned]
-        try:
-            found = await asyncio.to_thread(self.consumer.offsets_for_times, asked, timeout_s)
-            positions_found = await asyncio.to_thread(
-                self.consumer.position, [RdPartition(p.topic, p.partition) for p in assigned])
-        except KafkaException:
-            return {}
+        async with self._ends_lock:  # one scrape at a time on the reader's handle
+            if self._ends_reader is None:
+                self._ends_reader = Consumer(self._ends_conf)
+            try:
+                found = await asyncio.to_thread(self._ends_reader.offsets_for_times, asked,
+                                                timeout_s)
+            except KafkaException:
+                return {}
         ends = {TopicPartition(tp.topic, tp.partition): tp.offset
                 for tp in found if tp.error is None and tp.offset >= 0}
-        positions = {TopicPartition(tp.topic, tp.partition): tp.offset
-                     for tp in positions_found if tp.error is None and tp.offset >= 0}
-        return self._lag_from(ends, positions)
+        # a partition never written to and never committed: nothing behind, whatever its start
+        positions = {p: 0 for p, end in ends.items() if end == 0}
+        return self._lag_from(ends, {**positions, **self._fetch_from})
 
     async def partitions_for(self, topic: str) -> set[int]:
         """A topic's partitions, from the producer's metadata (``PublishedResponses``)."""
@@ -465,12 +500,18 @@ class LibrdkafkaParallelConsumer(ParallelStages):
                     self._fail(error_name(error))
                 continue
             record = record_of(message)
-            self._take(TopicPartition(record.topic, record.partition), record)
+            partition = TopicPartition(record.topic, record.partition)
+            self._fetch_from[partition] = record.offset + 1
+            self._take(partition, record)
         self._apply_backpressure()
 
     def _adopt(self, adopted: list[tuple[TopicPartition, int | None, str | None]]) -> None:
         for partition, offset, metadata in adopted:
             self._paused.discard(partition)  # a partition assigned anew is not paused
+            if offset is not None and offset >= 0:
+                self._fetch_from[partition] = offset
+            else:  # nothing committed: where fetching starts is not known here yet
+                self._fetch_from.pop(partition, None)
             self._adopted(partition, offset, metadata)
         self._apply_backpressure()
 
@@ -483,6 +524,8 @@ class LibrdkafkaParallelConsumer(ParallelStages):
 
     def _forget_paused(self, partitions: set[TopicPartition]) -> None:
         self._paused -= partitions
+        for partition in partitions:
+            self._fetch_from.pop(partition, None)
 
     def _finish(self, message: _Message) -> None:
         super()._finish(message)
@@ -502,6 +545,7 @@ class LibrdkafkaParallelConsumer(ParallelStages):
             elif not full and partition in self._paused:
                 go.append(partition)
         if stop:
+            count_pauses(stop)
             self._paused.update(stop)
             self._commands.put(("pause", stop))
         if go:
@@ -609,4 +653,5 @@ def _settle(reports: list[tuple[asyncio.Future[None], KafkaError | None]]) -> No
             future.set_exception(KafkaException(error))
 
 
-__all__ = ["ClientFailed", "LibrdkafkaParallelConsumer", "commit_offsets", "send_again"]
+__all__ = ["ClientFailed", "LibrdkafkaParallelConsumer", "commit_offsets", "send_again",
+           "worker_confs"]

@@ -262,7 +262,7 @@ def test_the_same_settings_in_librdkafka_names_are_accepted_by_librdkafka(
 
 
 def test_the_front_door_uses_aiokafka_unless_told() -> None:
-    assert load_settings({}).kafka_client == "aiokafka"
-    assert load_settings({"DOUANE_KAFKA_CLIENT": "librdkafka"}).kafka_client == "librdkafka"
+    assert load_settings({}).kafka_client == "librdkafka"  # the default since 2026-12-01
+    assert load_settings({"DOUANE_KAFKA_CLIENT": "aiokafka"}).kafka_client == "aiokafka"
     with pytest.raises(SettingError, match="DOUANE_KAFKA_CLIENT='rdkafka' must be one of"):
         load_settings({"DOUANE_KAFKA_CLIENT": "rdkafka"})

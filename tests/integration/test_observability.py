@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 from prometheus_client.parser import text_string_to_metric_families
 from stack import KafkaClient, Stack, request, wait_until
+from test_many_in_flight import probe
 
 from streams.devtools.local_stack import wait_http
 from streams.devtools.ports import free_port
@@ -63,6 +64,8 @@ async def observed_worker(front_door: tuple[str, str], douane: Stack, tmp_path: 
         if WORKER in douane.processes:
             douane.stop(WORKER)
         douane.start("worker", "worker")
+        # answering before the next test starts (its own bounds do not cover a start-up)
+        assert await probe(douane), douane.log_text("worker")[-3000:]
 
 
 async def ready(url: str) -> bool:

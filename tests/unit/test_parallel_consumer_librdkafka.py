@@ -212,3 +212,57 @@ async def test_revocation_lets_running_messages_finish_drops_waiting_ones_and_gi
     assert handled == [3]  # 4 was dropped: the next owner reads it
     assert due == {p0: (4, "")}
     assert stages.progress == {} and stages.in_flight == 0
+
+
+def test_the_producer_gives_up_a_delivery_after_the_configured_time() -> None:
+    """``DOUANE_KAFKA_DELIVERY_TIMEOUT_S`` is librdkafka's ``message.timeout.ms`` (the
+    integration test shortens it to see the broker away for longer)."""
+    from streams.adapters.kafka_security import KafkaConnection
+    from streams.config import load_settings
+    from streams.runtime.parallel_consumer_librdkafka import worker_confs
+
+    connection = KafkaConnection("127.0.0.1:9")
+    _, producer = worker_confs(connection, load_settings({}))
+    assert producer["message.timeout.ms"] == 300_000  # librdkafka's own default
+    _, producer = worker_confs(connection,
+                               load_settings({"DOUANE_KAFKA_DELIVERY_TIMEOUT_S": "3"}))
+    assert producer["message.timeout.ms"] == 3000
+    assert producer["enable.idempotence"] is True and producer["acks"] == "all"
+
+
+async def test_the_lag_is_read_without_calling_into_the_polled_consumer(
+        stages: LibrdkafkaParallelConsumer) -> None:
+    """confluent-kafka lets one thread at a time into a Consumer and the polling thread is
+    nearly always in ``poll``: the lag gauge must not call ``stages.consumer`` (a scrape
+    waited for ever). Ends from a reader of its own; where fetching stands from what the event
+    loop saw (the committed offset, then past the last message taken)."""
+    from confluent_kafka import Message
+    from confluent_kafka import TopicPartition as RdPartition
+
+    class Untouchable:
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError(f"the polled consumer was called: {name}")
+
+    class Ends:
+        def offsets_for_times(self, asked: list[Any], timeout: float) -> list[Any]:
+            return [RdPartition(tp.topic, tp.partition, 0 if tp.partition == 2 else 10)
+                    for tp in asked]
+
+    p0, p1, p2 = (TopicPartition(FORWARD, n) for n in range(3))
+    stages._assigned = frozenset({p0, p1, p2})
+    stages._adopt([(p0, 4, ""), (p1, None, None), (p2, -1001, None)])
+    polled, stages.consumer = stages.consumer, Untouchable()  # type: ignore[assignment]
+    stages._ends_reader = Ends()  # type: ignore[assignment]
+    try:
+        # nothing committed on p1: not known yet; p2 is empty: nothing behind
+        assert await stages.lag() == {p0: 6, p2: 0}
+        stages.handler = lambda record: asyncio.sleep(3600)  # type: ignore[assignment,return-value]
+        stages._take_batch([Message(topic=FORWARD, partition=1, offset=7, key=b"k", value=b"a",
+                                    headers=None, error=None, timestamp=(1, 0))])
+        lag = await stages.lag()
+        assert lag == {p0: 6, p1: 3, p2: 0}  # p1: its commit point, 7, the message running
+    finally:
+        stages.consumer = polled
+        stages._ends_reader = None
+        for task in stages.running.get(p1, set()):
+            task.cancel()

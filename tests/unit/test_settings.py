@@ -63,6 +63,14 @@ def test_an_unusable_commit_interval_is_refused_by_name(value: str, problem: str
         load_settings({"DOUANE_KAFKA_COMMIT_INTERVAL_S": value})
 
 
+def test_librdkafka_delivers_for_five_minutes_unless_told() -> None:
+    assert load_settings({}).kafka_delivery_timeout_s == 300.0
+    settings = load_settings({"DOUANE_KAFKA_DELIVERY_TIMEOUT_S": "3"})
+    assert settings.kafka_delivery_timeout_s == 3.0
+    with pytest.raises(SettingError, match=r"DOUANE_KAFKA_DELIVERY_TIMEOUT_S.*at most 900"):
+        load_settings({"DOUANE_KAFKA_DELIVERY_TIMEOUT_S": "901"})
+
+
 def test_the_workers_health_server_is_off_unless_a_port_is_given_and_on_loopback() -> None:
     assert load_settings({}).worker_http_port == 0
     settings = load_settings({"DOUANE_WORKER_HTTP_PORT": "9464"})

@@ -1,14 +1,15 @@
-"""The worker's integration tests again, its Kafka clients on librdkafka
-(``DOUANE_KAFKA_CLIENT=librdkafka``, ``streams/runtime/parallel_consumer_librdkafka.py``): end to
-end, kill -9 with the window full, a broker restart under load, a slow provider beside a fast
-one, kills between audit records and Kafka, a redelivered answer (the response found on the
-partition murmur2 chose), a static member back after kill -9, three workers of one group with
-one killed (rebalances), a tenant added while running (a new subscription).
+"""The worker's integration tests again, its Kafka clients on aiokafka
+(``DOUANE_KAFKA_CLIENT=aiokafka``, ``streams/runtime/parallel_consumer.ParallelConsumer``), the
+client that is not the default (librdkafka is; the rest of the suite runs on it) but stays
+selectable: end to end, kill -9 with the window full, a broker restart under load, a slow
+provider beside a fast one, kills between audit records and Kafka, a redelivered answer (the
+response found on the partition murmur2 chose), a static member back after kill -9, three
+workers of one group with one killed (rebalances), a tenant added while running (a new
+subscription), the metrics (the consumer-lag gauge read through aiokafka).
 
-For the tests of this module the session worker runs on librdkafka (checked: librdkafka's
-``rdk:*`` threads and the worker's own consumer thread run in it), and every worker a test
-starts gets the setting too (checked in its start-up log line); afterwards the session worker is
-back on aiokafka.
+For the tests of this module the session worker runs on aiokafka (checked: none of
+librdkafka's ``rdk:*`` threads runs in it), and every worker a test starts gets the setting too
+(checked in its start-up log line); afterwards the session worker is back on the default.
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ from test_many_workers_postgres import (  # noqa: F401
     test_three_workers_one_killed_give_one_response_each_in_one_verified_log,
     three_workers,
 )
+from test_observability import (  # noqa: F401
+    observed_worker,
+    test_metrics_after_real_traffic_and_readiness_following_the_worker,
+)
 from test_pipeline_on_kafka import (  # noqa: F401
     test_a_request_id_seen_twice_is_forwarded_once_and_its_copy_recorded,
     test_audit_verify_command_passes_then_names_the_tampered_record,
@@ -59,6 +64,7 @@ from test_worker_restart import (  # noqa: F401
 
 pytestmark = pytest.mark.integration
 VAR = "DOUANE_KAFKA_CLIENT"
+CLIENT = "aiokafka"
 
 
 def started_on(text: str) -> list[str]:
@@ -75,15 +81,16 @@ def started_on(text: str) -> list[str]:
 
 
 @pytest_asyncio.fixture(scope="module", autouse=True)
-async def session_worker_on_librdkafka(douane: Stack) -> AsyncIterator[Stack]:
+async def session_worker_on_aiokafka(douane: Stack) -> AsyncIterator[Stack]:
     before_env, before_os = douane.env.get(VAR), os.environ.get(VAR)
-    douane.env[VAR] = os.environ[VAR] = "librdkafka"  # the stacks of tests that make their own
+    douane.env[VAR] = os.environ[VAR] = CLIENT  # the stacks of tests that make their own
     douane.stop("worker")
     process = douane.start("worker", "worker")
     assert await probe(douane), douane.log_text("worker")[-3000:]
-    # librdkafka's own threads are named rdk:main, rdk:broker<n>... (an aiokafka worker has
-    # none: nothing else in it uses librdkafka)
-    assert any(name.startswith("rdk:") for name in thread_names(process.pid))
+    # librdkafka's own threads are named rdk:main, rdk:broker<n>...: an aiokafka worker has
+    # none (nothing in it uses librdkafka, the check for a published response neither)
+    names = thread_names(process.pid)
+    assert names and not any(name.startswith("rdk:") for name in names), names
     try:
         yield douane
     finally:
@@ -98,8 +105,8 @@ async def session_worker_on_librdkafka(douane: Stack) -> AsyncIterator[Stack]:
 
 
 @pytest.fixture(autouse=True)
-def every_worker_on_librdkafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Each worker started during the test said it ran on librdkafka."""
+def every_worker_on_aiokafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Each worker started during the test said it ran on aiokafka."""
     base = tmp_path_factory.getbasetemp()
     before = {log: log.stat().st_size for log in base.rglob("logs/*.log")}
     yield
@@ -108,4 +115,4 @@ def every_worker_on_librdkafka(tmp_path_factory: pytest.TempPathFactory) -> Iter
             handle.seek(before.get(log, 0))
             written = handle.read().decode(errors="replace")
         # only the starts written since the test began (a log may be appended to)
-        assert set(started_on(written)) <= {"librdkafka"}, log
+        assert set(started_on(written)) <= {CLIENT}, log
