@@ -11,7 +11,10 @@ What stays as with ``run_in_executor``: the work runs in one of at most ``thread
 started as jobs come (never more than there are jobs); an exception (any ``BaseException``) is
 raised to the awaiting coroutine; a job whose future was cancelled before a thread took it is
 not run (once running, it runs to its end, its result dropped). The threads end when the pool
-is closed or collected.
+is closed or collected. They are daemon threads: unlike ``ThreadPoolExecutor``'s, a job still
+running when the interpreter exits is not waited for. That is the case of a kill, which the
+stores are built for (SQLite rolls an unfinished transaction back; nothing was published on its
+behalf, its message's offset is not committed, so it is processed again).
 """
 
 from __future__ import annotations
