@@ -46,6 +46,8 @@ COMPONENTS: tuple[tuple[str, str], ...] = (
     ("audit store: canonical JSON, hashing", r"canonical_json|merkle|hashlib"),
     ("audit store: SQLite", r"sqlite3|adapters/audit/|group_commit|spend_ledger"),
     ("vault / key store", r"placeholder_vault|personal_vault|key_store|operator_keys"),
+    ("librdkafka (confluent-kafka calls, polling and delivery threads)",
+     r"confluent_kafka|parallel_consumer_librdkafka|librdkafka"),
     ("aiokafka: TLS", r"sslproto|ssl\.py|_SSLProtocolTransport"),
     ("aiokafka: record decoding (fetch)", r"aiokafka/record/|fetcher\.py"),
     ("aiokafka: producer batching", r"aiokafka/producer/"),
@@ -89,15 +91,22 @@ def classify(raw: Path) -> tuple[Counter[str], Counter[str]]:
 
 
 def thread_cpu_seconds(pid: int) -> Counter[str]:
-    """CPU seconds (utime + stime) of the main thread (the event loop) and of all the others
-    together (store threads, executors' threads), from /proc: exact, unlike the samples."""
+    """CPU seconds (utime + stime) of the main thread (the event loop) and of the others by
+    their name's kind (librdkafka's ``rdk:*`` threads, the store threads, the rest), from
+    /proc: exact, unlike the samples."""
     spent: Counter[str] = Counter()
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             fields = (task / "stat").read_text().rpartition(")")[2].split()
+            comm = (task / "comm").read_text().strip()
         except OSError:
             continue  # the thread ended meanwhile
-        name = "main thread (event loop)" if task.name == str(pid) else "other threads"
+        if task.name == str(pid):
+            name = "main thread (event loop)"
+        elif comm.startswith("rdk:"):
+            name = "librdkafka's own threads (rdk:*)"
+        else:  # Python threads are named by pthread only on 3.14+: group by their name there
+            name = f"other threads ({re.sub(r'[0-9_]+$', '', comm) or comm})"
         spent[name] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return spent
 

@@ -31,6 +31,7 @@ from streams.config import (
     Settings,
 )
 from streams.core.kept_bytes import kept_bytes_for, kept_original
+from streams.core.loaded_policy import LoadedPolicy
 from streams.core.tenant_topics import is_request_topic, tenant_of_request_topic
 from streams.pipeline import Outgoing, Pipeline, Source
 from streams.runtime.parallel_consumer import DeadLetter, ParallelConsumer, ParallelStages
@@ -94,16 +95,35 @@ async def hold_or_dead_letter(stage: Stage, raw: bytes, source: Source,
 def topic_window(settings: Settings, pipeline: Pipeline) -> Callable[[str], int]:
     """How many messages of a topic may be in flight: the worker's window for requests; for a
     provider's forward topic, that provider's own limit from the policy (never above the
-    worker's window), so a slow provider fills only its own topic's window."""
+    worker's window), so a slow provider fills only its own topic's window.
+
+    Kept per topic for the policy set in force, and worked out again once another set is put
+    in force (``Pipeline.replace_policy`` assigns a new object): the parallel consumer asks for
+    the window of every assigned partition each time it takes a batch or messages finish (168
+    partitions with 6 tenants and 8 providers), and the search of the policy's providers was
+    about a tenth of the event loop's thread (issue 10, docs/benchmarks.md "workercpu2")."""
+    windows: dict[str, int] = {}
+    computed_for: list[object] = [None]  # the policy set ``windows`` was computed for
+
     def window(topic: str) -> int:
-        if topic.startswith(FORWARD_TOPIC_PREFIX):
-            provider_id = topic[len(FORWARD_TOPIC_PREFIX):]
-            provider = next((p for p in pipeline.policy.policy.providers
-                             if p.id == provider_id), None)
-            if provider is not None and provider.max_in_flight is not None:
-                return min(provider.max_in_flight, settings.max_in_flight)
-        return settings.max_in_flight
+        policy = pipeline.policy
+        if policy is not computed_for[0]:
+            windows.clear()
+            computed_for[0] = policy
+        found = windows.get(topic)
+        if found is None:
+            found = windows[topic] = _window_of(topic, policy, settings.max_in_flight)
+        return found
     return window
+
+
+def _window_of(topic: str, policy: LoadedPolicy, worker_window: int) -> int:
+    if topic.startswith(FORWARD_TOPIC_PREFIX):
+        provider_id = topic[len(FORWARD_TOPIC_PREFIX):]
+        provider = next((p for p in policy.policy.providers if p.id == provider_id), None)
+        if provider is not None and provider.max_in_flight is not None:
+            return min(provider.max_in_flight, worker_window)
+    return worker_window
 
 
 async def run_stages(settings: Settings, pipeline: Pipeline,

@@ -28,7 +28,6 @@ import functools
 import json
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar, overload
@@ -87,6 +86,7 @@ from streams.core.tenant_topics import (
     tenant_of_request_topic,
 )
 from streams.runtime.batched_detection import BatchedDetector
+from streams.runtime.store_threads import StoreThreads
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -221,7 +221,7 @@ class Pipeline:
         self.answer_hook: Callable[[str], str] = unchanged
         # audit appends and vault writes: many wait for one group commit at once, apart from
         # the detection threads so that a busy detector never delays evidence
-        self._store_threads = ThreadPoolExecutor(store_threads, thread_name_prefix="store")
+        self._store_threads = StoreThreads(store_threads, "store")
         # whether the last audit append succeeded (the worker's readiness)
         self.audit_writable = True
         # budget alerts this process knows to be in the log: (budget, month, status)
@@ -290,8 +290,7 @@ class Pipeline:
                 await asyncio.sleep(delay)
 
     async def _off_loop(self, work: Callable[..., T], *args: Any) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._store_threads, functools.partial(work, *args))
+        return await self._store_threads.run(functools.partial(work, *args))
 
     async def _keyed_tokens(self, needed: Sequence[KeyedValue],
                             request_id: str | None) -> KeyedTokens | None:

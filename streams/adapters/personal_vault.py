@@ -84,6 +84,12 @@ _BATCH = 400
 # A value that stands behind a conversation's placeholder (``<PERSON_1>``) names both; one
 # placeholder of a conversation has one value. Added columns, so older files gain them in place.
 PLACEHOLDER_COLUMNS = {"conversation": "TEXT", "placeholder": "TEXT"}
+# The subjects of one request's entries, looked up by ``vault_by_request``. Not ``SELECT
+# DISTINCT``: with it SQLite walked the tenant's whole ``vault_by_subject`` index (already in
+# subject order) and fetched every row to test its request id, for every answer kept: a cost that
+# grew with the vault (136 ms at 100,000 entries against 0.01; issue 10, docs/benchmarks.md
+# "workercpu2"). The caller removes duplicates.
+REQUEST_SUBJECTS = "SELECT subject FROM vault_entries WHERE tenant = ? AND request_id = ?"
 PLACEHOLDER_INDEX = ("CREATE UNIQUE INDEX IF NOT EXISTS vault_by_placeholder"
                      " ON vault_entries (tenant, conversation, placeholder)"
                      " WHERE conversation IS NOT NULL")
@@ -282,9 +288,7 @@ class PersonalVault:
         encrypted under a key that needs the tenant's response key of the period and the key
         of every person the request named (its entries here) or whose value the answer holds
         (``values``, e.g. the placeholders put back). The first copy kept for an id stays."""
-        named = {str(r[0]) for r in self._db.execute(
-            "SELECT DISTINCT subject FROM vault_entries WHERE tenant = ? AND request_id = ?",
-            (tenant, request_id))}
+        named = {str(r[0]) for r in self._db.execute(REQUEST_SUBJECTS, (tenant, request_id))}
         subjects = [RESPONSES_SUBJECT, *sorted(
             named | {self.keys.fingerprint(tenant, v) for v in values})]
         data_keys, period = self.keys.data_keys(tenant, subjects, retention_s)

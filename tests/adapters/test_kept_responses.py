@@ -11,7 +11,7 @@ import pytest
 
 from streams.adapters.kek_store import FileKekStore
 from streams.adapters.key_store import KeyStore
-from streams.adapters.personal_vault import PersonalVault, ValueErasedError
+from streams.adapters.personal_vault import NewValue, PersonalVault, ValueErasedError
 
 HOUR = 3_600
 JEANNE, PAUL = "Jeanne Martin", "Paul Durand"
@@ -103,3 +103,30 @@ def test_a_kept_response_is_not_a_sighting_of_anyone(vault: PersonalVault) -> No
     subject = vault.keys.fingerprint("city-of-lyon", JEANNE)
     assert vault.sightings("city-of-lyon", [subject]) == []
     assert vault.of_subject("city-of-lyon", subject) == []
+
+
+def test_keeping_a_response_finds_the_requests_entries_by_its_index(
+        vault: PersonalVault) -> None:
+    """The request's entries are looked up by (tenant, request id), never by walking all of
+    the tenant's entries: ``SELECT DISTINCT subject`` made SQLite walk the subject index of the
+    whole tenant for every answer kept, a cost growing with the vault (issue 10)."""
+    vault.put_many("city-of-lyon", [NewValue(JEANNE, "PERSON"), NewValue(PAUL, "PERSON")],
+                   retention_s=HOUR, request_id="req-1")
+    statements: list[str] = []
+    vault._db.set_trace_callback(statements.append)  # one thread here: no deadlock risk
+    try:
+        vault.keep_response("city-of-lyon", "req-1", RESPONSE, values=[JEANNE],
+                            retention_s=HOUR)
+    finally:
+        vault._db.set_trace_callback(None)
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")
+             and "vault_entries" in s]
+    assert reads, statements
+    for statement in reads:
+        plan = " ".join(str(row[3]) for row in vault._db.execute(
+            "EXPLAIN QUERY PLAN " + statement))
+        assert "vault_by_request (tenant=? AND request_id=?)" in plan, (statement, plan)
+    # both people named by the request hold a key to the copy: erasing either destroys it
+    vault.keys.erase("city-of-lyon", vault.keys.fingerprint("city-of-lyon", PAUL))
+    with pytest.raises(ValueErasedError):
+        vault.kept_response("city-of-lyon", "req-1")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from streams.core.policy import EntityRule, Provider
 from streams.core.redaction import apply_operators
 from streams.core.tenant_topics import SINGLE  # these tests publish on douane.requests
 from streams.pipeline import Pipeline
+from streams.runtime.store_threads import StoreThreads
 
 NAME, OTHER = "Jeanne Martin", "Paul Durand"
 
@@ -151,16 +151,16 @@ async def test_the_vault_is_read_and_written_off_the_event_loop(
     assert used == [("load", False), ("save", False), ("load", False)] * 2
 
 
-class CountingThreads(ThreadPoolExecutor):
+class CountingThreads(StoreThreads):
     """The store threads, counting the jobs handed to them."""
 
     def __init__(self) -> None:
-        super().__init__(4, thread_name_prefix="store")
+        super().__init__(4, "store")
         self.jobs = 0
 
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+    async def run(self, work: Any) -> Any:
         self.jobs += 1
-        return super().submit(fn, *args, **kwargs)
+        return await super().run(work)
 
 
 async def test_each_stage_hands_its_store_work_to_the_threads_in_three_jobs(
@@ -182,7 +182,7 @@ async def test_each_stage_hands_its_store_work_to_the_threads_in_three_jobs(
     [forward] = [o for o in admitted if o.topic == FORWARD_TOPIC]
     answered = await douane.forward(forward.value, src(1, topic=FORWARD_TOPIC))
     jobs.append(counting.jobs - jobs[0])
-    counting.shutdown()
+    counting.close()
     assert on(answered, RESPONSES_TOPIC)[0]["messages"][0]["content"] == \
         f"Reply to: Écris à {NAME}."
     assert placeholders.vault.kept_response("city-of-lyon", "j-1") is not None
