@@ -8,8 +8,10 @@ openai-compatible local servers) share one adapter; the endpoint in the policy s
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Any
 
+import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
@@ -24,6 +26,17 @@ from streams.core.usage import TokenUsage
 MAX_CONNECTIONS = 2048
 
 
+def _session_without_cookies() -> aiohttp.ClientSession:
+    """aiohttp's session for the transport, as httpx-aiohttp builds it, but keeping no cookie
+    (see ``ProviderGateway``). Called on the first request, inside the running event loop."""
+    limits = httpx.Limits(max_connections=MAX_CONNECTIONS)
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS,
+                                       keepalive_timeout=limits.keepalive_expiry,
+                                       ssl=httpx.create_ssl_context()),
+        cookie_jar=aiohttp.DummyCookieJar())
+
+
 class ProviderGateway:
     def __init__(
         self, timeout_s: float, transport: httpx.AsyncBaseTransport | None = None
@@ -36,10 +49,15 @@ class ProviderGateway:
         # does not, and httpx-aiohttp (the transport the OpenAI SDK offers for the same
         # reason) puts it under the same httpx API the adapters use. The per-provider limits
         # decide how many requests really go at once.
+        # One client serves every tenant. A cookie a provider sets (a load balancer's affinity,
+        # a bot-protection token) would be sent back on the next call to that host, whichever
+        # tenant makes it: the provider could link one administration's requests to another's.
+        # Neither httpx's jar nor aiohttp's keeps any (a policy refusing every domain; aiohttp's
+        # DummyCookieJar).
         self._http = httpx.AsyncClient(
             timeout=timeout,
-            transport=transport or AiohttpTransport(
-                limits=httpx.Limits(max_connections=MAX_CONNECTIONS)))
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
+            transport=transport or AiohttpTransport(client=_session_without_cookies))
         self._adapters: dict[WireFormat, Adapter] = {
             "openai-chat": OpenAIChatAdapter(self._http),
             "anthropic-messages": AnthropicMessagesAdapter(self._http),
