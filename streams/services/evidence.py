@@ -84,10 +84,8 @@ def build_bundle(store: GroupCommitLog, since: str | None, until: str | None,
     records = [r for r in (store.get_seq(seq) for seq in range(matching[0], last + 1))
                if r is not None] if matching else []
     exported_at = format_timestamp(datetime.now(UTC))
-    older = [c for c in store.checkpoints() if c.size < latest.size
-             and (((since is None or c.issued_at >= since)
-                  and (until is None or c.issued_at < until))
-                  or _witnesses_the_records(c, matching))]
+    older = [c for c in _checkpoints_about_the_period(store.checkpoints(), since, until,
+                                                      matching) if c.size < latest.size]
     if trusted is not None and 0 < trusted_size(trusted) < latest.size:
         older = [c for c in older if c.size != trusted_size(trusted)]
         older.append(StoredCheckpoint(trusted_size(trusted), split_checkpoint(trusted).root_hash,
@@ -128,6 +126,27 @@ def sign_statement(store: GroupCommitLog, statement: dict[str, Any]) -> dict[str
     payload = rfc8785.dumps(statement)
     signature = store.signer.sign(pae(STATEMENT_PAYLOAD_TYPE, payload))
     return {"payload": b64(payload), "key_id": store.signer.key_id, "signature": b64(signature)}
+
+
+def _checkpoints_about_the_period(checkpoints: list[StoredCheckpoint], since: str | None,
+                                  until: str | None, seqs: list[int]) -> list[StoredCheckpoint]:
+    """The checkpoints a report about [since, until) may have named: those issued in the
+    period; after it, those covering some of the exported records, up to the first that covers
+    them all (a report about a month is made after the month, and names the checkpoint it
+    computed at; carrying it lets ``douane report --at-size`` show that signed checkpoint); and
+    the cosigned ones covering the records."""
+    about: list[StoredCheckpoint] = []
+    complete = False
+    for checkpoint in sorted(checkpoints, key=lambda c: c.size):
+        issued_in = (since is None or checkpoint.issued_at >= since) and (
+            until is None or checkpoint.issued_at < until)
+        after = until is not None and checkpoint.issued_at >= until and not complete \
+            and bool(seqs) and checkpoint.size >= seqs[0]
+        if issued_in or after or _witnesses_the_records(checkpoint, seqs):
+            about.append(checkpoint)
+        if after and (not seqs or checkpoint.size >= seqs[-1]):
+            complete = True
+    return about
 
 
 def _witnesses_the_records(checkpoint: StoredCheckpoint, seqs: list[int]) -> bool:
