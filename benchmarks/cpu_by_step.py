@@ -19,6 +19,10 @@ many requests meets in the store threads, ``DOUANE_STORE_THREADS``). Steps can n
 told apart by process time then: prints the process's CPU per request, user and kernel, the
 detection thread's own part (``time.thread_time`` inside it), context switches, the jobs handed to
 the store threads and the vault's and key store's commits per request.
+
+``--statements`` (one request at a time only): the SQL statements each request runs on the audit
+log's, the vault's and the key store's connections, counted by SQLite's trace callback (one per
+execution: an ``executemany`` of three rows counts three), by kind.
 """
 
 from __future__ import annotations
@@ -122,6 +126,40 @@ def capturing(detector: Any, path: Path) -> None:
         out.flush()
         return detect_batch(requests)
     detector.detect_batch = recorded
+
+
+STATEMENTS: dict[tuple[str, str], int] = defaultdict(int)  # (connection, kind): executions
+
+
+def counting_statements(pipeline: Any) -> None:
+    """Count every statement run on the three stores' connections. Only with one request at a
+    time: a trace callback on a connection shared by threads can deadlock under contention
+    (see ``grouped_commits``)."""
+    vault = pipeline.responses
+    connections = {"audit log": pipeline.audit._backend.conn, "vault": vault._db,
+                   "key store": vault.keys._db}
+    for name, connection in connections.items():
+        def traced(sql: str, name: str = name) -> None:
+            word = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "?"
+            kind = ("read" if word in ("SELECT", "WITH") else
+                    "write" if word in ("INSERT", "UPDATE", "DELETE", "REPLACE") else
+                    "transaction" if word in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
+                                              "RELEASE") else "other")
+            STATEMENTS[(name, kind)] += 1
+        connection.set_trace_callback(traced)
+
+
+def print_statements(requests: int) -> None:
+    total = sum(STATEMENTS.values())
+    print()
+    print(f"SQL statements per request: {total / requests:.1f}")
+    print()
+    print("| connection | read | write | transaction | other |")
+    print("|---|---|---|---|---|")
+    for name in ("audit log", "vault", "key store"):
+        print(f"| {name} | " + " | ".join(
+            f"{STATEMENTS[(name, kind)] / requests:.1f}"
+            for kind in ("read", "write", "transaction", "other")) + " |")
 
 
 DETECTION_THREAD_CPU = [0.0]
@@ -270,10 +308,14 @@ async def main(arguments: argparse.Namespace) -> None:
         for number in range(5):  # warm-up: models, connections, caches of the code
             await one(-1 - number)
         CPU.clear()
+        if arguments.statements:
+            counting_statements(pipeline)
         if arguments.in_flight:
             await many_in_flight(one, arguments.requests, arguments.in_flight, pipeline)
         else:
             one_at_a_time_by_step([await one(n) for n in range(arguments.requests)])
+            if arguments.statements:
+                print_statements(arguments.requests)
         gateway: Any = pipeline.provider  # the ProviderGateway build_pipeline made
         await gateway.aclose()
         pipeline.detection.close()
@@ -288,7 +330,12 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--in-flight", type=int, default=0,
                         help="requests at a time (0: one after the other, by step)")
+    parser.add_argument("--statements", action="store_true",
+                        help="count the SQL statements per request (one at a time only)")
     parser.add_argument("--capture", type=Path, default=None,
                         help="write the batches given to the detector to this file (JSON "
                              "lines), warm-up included")
-    asyncio.run(main(parser.parse_args()))
+    parsed = parser.parse_args()
+    if parsed.statements and parsed.in_flight:
+        parser.error("--statements counts one request at a time (no --in-flight)")
+    asyncio.run(main(parsed))
