@@ -828,11 +828,15 @@ class Pipeline:
         match it, all the request's records and, for a request not yet forwarded whose
         admission lists placeholders to put back, its conversation's placeholders (the tenant
         and conversation the admission names: the match checks them)."""
-        admission = self._signed_admission(message)
+        # the admission is one of the request's records: one statement reads them all (the
+        # records are returned only once the message is found to match)
+        request_id = message.get("id") if isinstance(message, dict) else None
+        records = (self.audit.records_for_request(request_id)
+                   if isinstance(request_id, str) else [])
+        admission = self._signed_admission(message, records)
         problem = admission_problem(message, admission)
         if admission is None or problem is not None:
             return _ForwardReads(admission, [], None, problem)
-        records = self.audit.records_for_request(str(message["id"]))
         stored = None
         if (self.restore_answers and self.placeholders is not None
                 and admission["details"].get("restorable_placeholders")
@@ -841,12 +845,18 @@ class Pipeline:
                                             str(message["conversation"]))
         return _ForwardReads(admission, records, stored)
 
-    def _signed_admission(self, message: Any) -> dict[str, Any] | None:
-        """The payload of the request's own 'admitted' record, if it is validly signed."""
+    def _signed_admission(self, message: Any,
+                          records: Sequence[StoredRecord] = ()) -> dict[str, Any] | None:
+        """The payload of the request's own 'admitted' record, if it is validly signed.
+        ``records``: the request's records already read; the record is looked up by its id
+        when it is not among them."""
         request_id = message.get("id") if isinstance(message, dict) else None
         if not isinstance(request_id, str):
             return None
-        record = self.audit.get(f"{request_id}/admitted")
+        record_id = f"{request_id}/admitted"
+        record = next((r for r in records if r.record_id == record_id), None)
+        if record is None:
+            record = self.audit.get(record_id)
         if record is None or not self.audit.is_signed(record):
             return None
         return record.payload
