@@ -30,7 +30,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar, overload
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
@@ -242,6 +242,9 @@ class Pipeline:
                     appended, spent_before = await self._off_loop(
                         self._append_after, before, event)
                     started += spent_before
+            except _BeforeFailed as failed:  # not the audit store's: raised as it came
+                assert failed.__cause__ is not None
+                raise failed.__cause__ from None
             except AUDIT_UNAVAILABLE:
                 self.audit_writable = False
                 metrics.AUDIT_APPEND_FAILURES.inc()
@@ -262,9 +265,15 @@ class Pipeline:
     def _append_after(self, before: Callable[[], None],
                       event: AuditEvent) -> tuple[AppendResult, float]:
         """``before()``, then the append (in a store thread); with the seconds ``before``
-        took, which are not the append's."""
+        took, which are not the append's. A failure of ``before`` comes out as
+        ``_BeforeFailed`` (``_append`` raises the original): it must not be taken for the
+        audit store's (``AUDIT_UNAVAILABLE`` holds ``sqlite3.Error``, which the vault raises
+        too), and nothing is appended after it."""
         started = time.perf_counter()
-        before()
+        try:
+            before()
+        except Exception as error:  # a vault error (sqlite3.Error) is not an audit failure
+            raise _BeforeFailed from error
         spent_before = time.perf_counter() - started
         return self.audit.append(event), spent_before
 
@@ -394,26 +403,28 @@ class Pipeline:
                              provider=tracing.declared(
                                  decision.provider.id if decision.provider else None,
                                  {p.id for p in policy.policy.providers}))
-        saving: Awaitable[None] | None = None
+        saving: Callable[[], None] | None = None
         if (self.placeholders is not None and conversation is not None
                 and conversation.values and decision.outcome == "forward"):
             # kept before anything leaves, so the answer can always be restored
             assert decision.verdict is not None and decision.verdict.resolution is not None
-            saving = self._off_loop(
+            saving = functools.partial(
                 self.placeholders.save, request.tenant, request.conversation_key,
                 conversation, decision.verdict.resolution.retention_s["encrypted_payloads"],
                 request.id)
         shadow = (shadow_decision(self.shadow, request, detection, self.keys is not None,
                                   spend)
                   if self.shadow is not None else None)
-        # The placeholders' commits (key store, vault) and the record's (audit log) go to
-        # different files and need not follow each other: both are durable before anything
-        # leaves (the outgoing messages are built only after both). A crash or a failure
-        # between them is a redelivery as any other: the same decision, saved and recorded
-        # again (the record's append is idempotent, the placeholders keep their first value).
-        _, appended = await _all_of(saving or _nothing(), self._append(audit_events.decided(
+        # The placeholders' commits (key store, vault), then the record's (audit log), in one
+        # store job (one wake-up of a store thread and of the event loop, not two; issue 10,
+        # docs/benchmarks.md "storejobs2"): both are durable before anything leaves (the
+        # outgoing messages are built only after the job). A save that fails fails the job
+        # before the append, as the append that fails; a crash or a failure between them is a
+        # redelivery as any other: the same decision, saved and recorded again (the record's
+        # append is idempotent, the placeholders keep their first value).
+        appended = await self._append(audit_events.decided(
             decision, self.clock(), source=source.as_json(), shadow=shadow,
-            trace_id=tracing.trace_id())))
+            trace_id=tracing.trace_id()), before=saving)
         if not appended.created and not _same_source(appended.record, source):
             # another message with this id was decided meanwhile (a race the check above
             # cannot see): it owns the id's response
@@ -1011,33 +1022,8 @@ def _with_trace_context(outgoing: list[Outgoing]) -> list[Outgoing]:
     return [dataclasses.replace(message, headers=headers) for message in outgoing]
 
 
-async def _nothing() -> None:
-    return None
-
-
-A = TypeVar("A")
-B = TypeVar("B")
-C = TypeVar("C")
-
-
-@overload
-async def _all_of(first: Awaitable[A], second: Awaitable[B], /) -> tuple[A, B]: ...
-
-
-@overload
-async def _all_of(first: Awaitable[A], second: Awaitable[B], third: Awaitable[C], /,
-                  ) -> tuple[A, B, C]: ...
-
-
-async def _all_of(*steps: Awaitable[Any]) -> tuple[Any, ...]:
-    """The results of steps run at the same time. Every step ends before this returns, even
-    when one fails (a store write is never left running unseen); then the first failure is
-    raised."""
-    results = await asyncio.gather(*steps, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return tuple(results)
+class _BeforeFailed(Exception):
+    """The store work done before an append failed (its error is the ``__cause__``)."""
 
 
 @dataclass(frozen=True)
