@@ -85,6 +85,7 @@ from streams.core.tenant_topics import (
     rejection_topic,
     tenant_of_request_topic,
 )
+from streams.errors import DouaneError
 from streams.runtime.batched_detection import BatchedDetector
 from streams.runtime.store_threads import StoreThreads
 
@@ -1022,8 +1023,9 @@ def _with_trace_context(outgoing: list[Outgoing]) -> list[Outgoing]:
     return [dataclasses.replace(message, headers=headers) for message in outgoing]
 
 
-class _BeforeFailed(Exception):
-    """The store work done before an append failed (its error is the ``__cause__``)."""
+class _BeforeFailed(DouaneError):
+    """The store work done before an append failed (its error is the ``__cause__``); never
+    leaves the pipeline (``Pipeline._append`` raises the cause)."""
 
 
 @dataclass(frozen=True)
