@@ -17,8 +17,13 @@ Prompts: the concurrency benchmark's (131 words, other names and numbers every t
 ``--in-flight N``: N requests at a time instead (as a loaded worker has them; the store work of
 many requests meets in the store threads, ``DOUANE_STORE_THREADS``). Steps can no longer be
 told apart by process time then: prints the process's CPU per request, user and kernel, the
-detection thread's own part (``time.thread_time`` inside it), context switches, the jobs handed to
-the store threads and the vault's and key store's commits per request.
+detection thread's own part (``time.thread_time`` inside it), the store threads' CPU inside their
+jobs (the same way), context switches, the jobs handed to the store threads and the vault's and key
+store's commits per request.
+
+``--statements`` (one request at a time only): the SQL statements each request runs on the audit
+log's, the vault's and the key store's connections, counted by SQLite's trace callback (one per
+execution: an ``executemany`` of three rows counts three), by kind.
 """
 
 from __future__ import annotations
@@ -124,7 +129,42 @@ def capturing(detector: Any, path: Path) -> None:
     detector.detect_batch = recorded
 
 
+STATEMENTS: dict[tuple[str, str], int] = defaultdict(int)  # (connection, kind): executions
+
+
+def counting_statements(pipeline: Any) -> None:
+    """Count every statement run on the three stores' connections. Only with one request at a
+    time: a trace callback on a connection shared by threads can deadlock under contention
+    (see ``grouped_commits``)."""
+    vault = pipeline.responses
+    connections = {"audit log": pipeline.audit._backend.conn, "vault": vault._db,
+                   "key store": vault.keys._db}
+    for name, connection in connections.items():
+        def traced(sql: str, name: str = name) -> None:
+            word = sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "?"
+            kind = ("read" if word in ("SELECT", "WITH") else
+                    "write" if word in ("INSERT", "UPDATE", "DELETE", "REPLACE") else
+                    "transaction" if word in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT",
+                                              "RELEASE") else "other")
+            STATEMENTS[(name, kind)] += 1
+        connection.set_trace_callback(traced)
+
+
+def print_statements(requests: int) -> None:
+    total = sum(STATEMENTS.values())
+    print()
+    print(f"SQL statements per request: {total / requests:.1f}")
+    print()
+    print("| connection | read | write | transaction | other |")
+    print("|---|---|---|---|---|")
+    for name in ("audit log", "vault", "key store"):
+        print(f"| {name} | " + " | ".join(
+            f"{STATEMENTS[(name, kind)] / requests:.1f}"
+            for kind in ("read", "write", "transaction", "other")) + " |")
+
+
 DETECTION_THREAD_CPU = [0.0]
+STORE_THREAD_CPU = [0.0]  # CPU of the store threads inside their jobs
 STORE_JOBS: dict[str, int] = defaultdict(int)  # jobs handed to the store threads, by function
 
 
@@ -134,8 +174,20 @@ def counting_store_jobs(pipeline: Any) -> None:
     async def counted(work: Callable[..., Any], *args: Any) -> Any:
         function = getattr(work, "func", work)  # a functools.partial's function
         STORE_JOBS[getattr(function, "__qualname__", repr(function))] += 1
-        return await off_loop(work, *args)
+        return await off_loop(store_thread_timed(work), *args)
     pipeline._off_loop = counted
+
+
+def store_thread_timed(work: Callable[..., Any]) -> Callable[..., Any]:
+    """The job's own CPU in its store thread (``time.thread_time``): the store work alone,
+    without the event loop's or detection's, whatever else runs meanwhile."""
+    def timed(*args: Any) -> Any:
+        started = time.thread_time()
+        try:
+            return work(*args)
+        finally:
+            STORE_THREAD_CPU[0] += time.thread_time() - started
+    return timed
 
 
 def grouped_commits(pipeline: Any) -> dict[str, int]:
@@ -175,7 +227,7 @@ async def many_in_flight(one: Callable[[int], Awaitable[float]], requests: int,
         async with window:
             await one(number)
 
-    DETECTION_THREAD_CPU[0] = 0.0
+    DETECTION_THREAD_CPU[0] = STORE_THREAD_CPU[0] = 0.0
     STORE_JOBS.clear()
     commits = grouped_commits(pipeline)
     before, usage = os.times(), resource.getrusage(resource.RUSAGE_SELF)
@@ -190,12 +242,13 @@ async def many_in_flight(one: Callable[[int], Awaitable[float]], requests: int,
           f"CPU ms per request (this process, model server excluded), {os.cpu_count()} CPUs; "
           f"{requests / wall:.1f} requests/s (follows the machine's load)")
     print()
-    print("| process CPU | user | kernel | detection thread | the rest | context switches "
-          "(voluntary + involuntary) |")
-    print("|---|---|---|---|---|---|")
+    print("| process CPU | user | kernel | detection thread | the rest | of it, store jobs "
+          "| context switches (voluntary + involuntary) |")
+    print("|---|---|---|---|---|---|---|")
     print(f"| {(user + system) * per:.1f} | {user * per:.1f} | {system * per:.1f} | "
           f"{DETECTION_THREAD_CPU[0] * per:.1f} | "
           f"{(user + system - DETECTION_THREAD_CPU[0]) * per:.1f} | "
+          f"{STORE_THREAD_CPU[0] * per:.2f} | "
           f"{(used.ru_nvcsw - usage.ru_nvcsw) / requests:.0f} + "
           f"{(used.ru_nivcsw - usage.ru_nivcsw) / requests:.0f} |")
     print()
@@ -270,10 +323,14 @@ async def main(arguments: argparse.Namespace) -> None:
         for number in range(5):  # warm-up: models, connections, caches of the code
             await one(-1 - number)
         CPU.clear()
+        if arguments.statements:
+            counting_statements(pipeline)
         if arguments.in_flight:
             await many_in_flight(one, arguments.requests, arguments.in_flight, pipeline)
         else:
             one_at_a_time_by_step([await one(n) for n in range(arguments.requests)])
+            if arguments.statements:
+                print_statements(arguments.requests)
         gateway: Any = pipeline.provider  # the ProviderGateway build_pipeline made
         await gateway.aclose()
         pipeline.detection.close()
@@ -288,7 +345,12 @@ if __name__ == "__main__":
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--in-flight", type=int, default=0,
                         help="requests at a time (0: one after the other, by step)")
+    parser.add_argument("--statements", action="store_true",
+                        help="count the SQL statements per request (one at a time only)")
     parser.add_argument("--capture", type=Path, default=None,
                         help="write the batches given to the detector to this file (JSON "
                              "lines), warm-up included")
-    asyncio.run(main(parser.parse_args()))
+    parsed = parser.parse_args()
+    if parsed.statements and parsed.in_flight:
+        parser.error("--statements counts one request at a time (no --in-flight)")
+    asyncio.run(main(parsed))

@@ -30,7 +30,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar, overload
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
@@ -85,6 +85,7 @@ from streams.core.tenant_topics import (
     rejection_topic,
     tenant_of_request_topic,
 )
+from streams.errors import DouaneError
 from streams.runtime.batched_detection import BatchedDetector
 from streams.runtime.store_threads import StoreThreads
 
@@ -242,6 +243,9 @@ class Pipeline:
                     appended, spent_before = await self._off_loop(
                         self._append_after, before, event)
                     started += spent_before
+            except _BeforeFailed as failed:  # not the audit store's: raised as it came
+                assert failed.__cause__ is not None
+                raise failed.__cause__ from None
             except AUDIT_UNAVAILABLE:
                 self.audit_writable = False
                 metrics.AUDIT_APPEND_FAILURES.inc()
@@ -262,9 +266,15 @@ class Pipeline:
     def _append_after(self, before: Callable[[], None],
                       event: AuditEvent) -> tuple[AppendResult, float]:
         """``before()``, then the append (in a store thread); with the seconds ``before``
-        took, which are not the append's."""
+        took, which are not the append's. A failure of ``before`` comes out as
+        ``_BeforeFailed`` (``_append`` raises the original): it must not be taken for the
+        audit store's (``AUDIT_UNAVAILABLE`` holds ``sqlite3.Error``, which the vault raises
+        too), and nothing is appended after it."""
         started = time.perf_counter()
-        before()
+        try:
+            before()
+        except Exception as error:  # a vault error (sqlite3.Error) is not an audit failure
+            raise _BeforeFailed from error
         spent_before = time.perf_counter() - started
         return self.audit.append(event), spent_before
 
@@ -394,26 +404,28 @@ class Pipeline:
                              provider=tracing.declared(
                                  decision.provider.id if decision.provider else None,
                                  {p.id for p in policy.policy.providers}))
-        saving: Awaitable[None] | None = None
+        saving: Callable[[], None] | None = None
         if (self.placeholders is not None and conversation is not None
                 and conversation.values and decision.outcome == "forward"):
             # kept before anything leaves, so the answer can always be restored
             assert decision.verdict is not None and decision.verdict.resolution is not None
-            saving = self._off_loop(
+            saving = functools.partial(
                 self.placeholders.save, request.tenant, request.conversation_key,
                 conversation, decision.verdict.resolution.retention_s["encrypted_payloads"],
                 request.id)
         shadow = (shadow_decision(self.shadow, request, detection, self.keys is not None,
                                   spend)
                   if self.shadow is not None else None)
-        # The placeholders' commits (key store, vault) and the record's (audit log) go to
-        # different files and need not follow each other: both are durable before anything
-        # leaves (the outgoing messages are built only after both). A crash or a failure
-        # between them is a redelivery as any other: the same decision, saved and recorded
-        # again (the record's append is idempotent, the placeholders keep their first value).
-        _, appended = await _all_of(saving or _nothing(), self._append(audit_events.decided(
+        # The placeholders' commits (key store, vault), then the record's (audit log), in one
+        # store job (one wake-up of a store thread and of the event loop, not two; issue 10,
+        # docs/benchmarks.md "storejobs2"): both are durable before anything leaves (the
+        # outgoing messages are built only after the job). A save that fails fails the job
+        # before the append, as the append that fails; a crash or a failure between them is a
+        # redelivery as any other: the same decision, saved and recorded again (the record's
+        # append is idempotent, the placeholders keep their first value).
+        appended = await self._append(audit_events.decided(
             decision, self.clock(), source=source.as_json(), shadow=shadow,
-            trace_id=tracing.trace_id())))
+            trace_id=tracing.trace_id()), before=saving)
         if not appended.created and not _same_source(appended.record, source):
             # another message with this id was decided meanwhile (a race the check above
             # cannot see): it owns the id's response
@@ -828,11 +840,15 @@ class Pipeline:
         match it, all the request's records and, for a request not yet forwarded whose
         admission lists placeholders to put back, its conversation's placeholders (the tenant
         and conversation the admission names: the match checks them)."""
-        admission = self._signed_admission(message)
+        # the admission is one of the request's records: one statement reads them all (the
+        # records are returned only once the message is found to match)
+        request_id = message.get("id") if isinstance(message, dict) else None
+        records = (self.audit.records_for_request(request_id)
+                   if isinstance(request_id, str) else [])
+        admission = self._signed_admission(message, records)
         problem = admission_problem(message, admission)
         if admission is None or problem is not None:
             return _ForwardReads(admission, [], None, problem)
-        records = self.audit.records_for_request(str(message["id"]))
         stored = None
         if (self.restore_answers and self.placeholders is not None
                 and admission["details"].get("restorable_placeholders")
@@ -841,12 +857,18 @@ class Pipeline:
                                             str(message["conversation"]))
         return _ForwardReads(admission, records, stored)
 
-    def _signed_admission(self, message: Any) -> dict[str, Any] | None:
-        """The payload of the request's own 'admitted' record, if it is validly signed."""
+    def _signed_admission(self, message: Any,
+                          records: Sequence[StoredRecord] = ()) -> dict[str, Any] | None:
+        """The payload of the request's own 'admitted' record, if it is validly signed.
+        ``records``: the request's records already read; the record is looked up by its id
+        when it is not among them."""
         request_id = message.get("id") if isinstance(message, dict) else None
         if not isinstance(request_id, str):
             return None
-        record = self.audit.get(f"{request_id}/admitted")
+        record_id = f"{request_id}/admitted"
+        record = next((r for r in records if r.record_id == record_id), None)
+        if record is None:
+            record = self.audit.get(record_id)
         if record is None or not self.audit.is_signed(record):
             return None
         return record.payload
@@ -1001,33 +1023,9 @@ def _with_trace_context(outgoing: list[Outgoing]) -> list[Outgoing]:
     return [dataclasses.replace(message, headers=headers) for message in outgoing]
 
 
-async def _nothing() -> None:
-    return None
-
-
-A = TypeVar("A")
-B = TypeVar("B")
-C = TypeVar("C")
-
-
-@overload
-async def _all_of(first: Awaitable[A], second: Awaitable[B], /) -> tuple[A, B]: ...
-
-
-@overload
-async def _all_of(first: Awaitable[A], second: Awaitable[B], third: Awaitable[C], /,
-                  ) -> tuple[A, B, C]: ...
-
-
-async def _all_of(*steps: Awaitable[Any]) -> tuple[Any, ...]:
-    """The results of steps run at the same time. Every step ends before this returns, even
-    when one fails (a store write is never left running unseen); then the first failure is
-    raised."""
-    results = await asyncio.gather(*steps, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return tuple(results)
+class _BeforeFailed(DouaneError):
+    """The store work done before an append failed (its error is the ``__cause__``); never
+    leaves the pipeline (``Pipeline._append`` raises the cause)."""
 
 
 @dataclass(frozen=True)

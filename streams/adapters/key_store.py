@@ -64,6 +64,9 @@ class KeyStoreError(DouaneError, RuntimeError):
     pass
 
 
+# identifiers looked up per statement (SQLite's default limit on parameters, 32,766 since
+# 3.32, is far above)
+_BATCH = 400
 # the table where versions before the KEK store kept the KEKs next to the keys they wrap
 _LEGACY_KEKS = "keks"
 
@@ -218,21 +221,23 @@ class KeyStore:
 
     def _stored_keys(self, db: sqlite3.Connection, tenant: str, subjects: Sequence[str],
                      period: KeyPeriod) -> dict[str, DataKey]:
-        """The keys of ``subjects`` for ``period`` that exist."""
+        """The keys of ``subjects`` for ``period`` that exist: one statement per
+        ``_BATCH`` subjects, not one per subject (a request's placeholders, its kept response
+        and its ``encrypt`` tokens each name several people; issue 10, docs/benchmarks.md
+        "storejobs2")."""
         keys: dict[str, DataKey] = {}
-        for subject in subjects:
-            row = db.execute("SELECT key_id, nonce, wrapped FROM data_keys WHERE tenant = ?"
-                             " AND subject = ? AND period_id = ?",
-                             (tenant, subject, period.period_id)).fetchone()
-            if row is None:
-                continue
-            key_id = str(row[0])
-            key = self._unwrap_row(key_id, period.period_id, row[1], row[2])
-            if key is None:
-                raise KeyStoreError(f"the KEK of period {period.period_id} is missing "
-                                    f"from {self.keks.describe()} while the period "
-                                    "is current: KEK store lost or not the right one")
-            keys[subject] = DataKey(key_id, key)
+        for chunk in _chunks(subjects):
+            rows = db.execute(
+                "SELECT subject, key_id, nonce, wrapped FROM data_keys WHERE tenant = ?"
+                f" AND period_id = ? AND subject IN ({', '.join('?' for _ in chunk)})",
+                (tenant, period.period_id, *chunk)).fetchall()
+            for subject, key_id, nonce, wrapped in rows:
+                key = self._unwrap_row(str(key_id), period.period_id, nonce, wrapped)
+                if key is None:
+                    raise KeyStoreError(f"the KEK of period {period.period_id} is missing "
+                                        f"from {self.keks.describe()} while the period "
+                                        "is current: KEK store lost or not the right one")
+                keys[str(subject)] = DataKey(str(key_id), key)
         return keys
 
     def _create_keys(self, db: sqlite3.Connection, *, tenant: str, subjects: Sequence[str],
@@ -266,6 +271,19 @@ class KeyStore:
         if row is None:
             return None
         return self._unwrap_row(key_id, str(row[0]), row[1], row[2])
+
+    def unwrap_many(self, key_ids: Iterable[str]) -> dict[str, bytes | None]:
+        """``unwrap`` of several keys, one statement per ``_BATCH`` of them: each id maps to
+        its data key, or to None once it (or its period's KEK) has been destroyed."""
+        wanted = list(dict.fromkeys(key_ids))
+        found: dict[str, bytes | None] = dict.fromkeys(wanted)
+        for chunk in _chunks(wanted):
+            for key_id, period_id, nonce, wrapped in self._db.execute(
+                    "SELECT key_id, period_id, nonce, wrapped FROM data_keys WHERE key_id IN"
+                    f" ({', '.join('?' for _ in chunk)})", chunk).fetchall():
+                found[str(key_id)] = self._unwrap_row(str(key_id), str(period_id), nonce,
+                                                      wrapped)
+        return found
 
     def live_key_ids(self) -> set[str]:
         return {str(r[0]) for r in self._db.execute("SELECT key_id FROM data_keys")}
@@ -380,6 +398,11 @@ class KeyStore:
                              sum(any(h.covers(k.tenant, k.subject) for h in holds) for k in refs),
                              len({(k.tenant, k.subject) for k in refs}))
                 for _, refs in sorted(periods.items(), key=lambda p: p[1][0].period.expires_at)]
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(items), _BATCH):
+        yield items[start:start + _BATCH]
 
 
 def _ref(row: tuple[object, ...]) -> KeyRef:

@@ -37,7 +37,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,7 +216,9 @@ class PersonalVault:
             _SELECT + ", placeholder FROM vault_entries"
             " WHERE tenant = ? AND conversation = ? ORDER BY stored_at",
             (tenant, conversation)).fetchall()
-        return {str(r[10]): self._open(r) for r in rows}
+        # the rows' data keys in one statement, not one per value (issue 10, "storejobs2")
+        keys = self.keys.unwrap_many(str(r[3]) for r in rows)
+        return {str(r[10]): self._open(r, keys) for r in rows}
 
     def read(self, entry_id: str) -> str:
         row = self._db.execute(_SELECT + " FROM vault_entries WHERE entry_id = ?",
@@ -232,7 +234,8 @@ class PersonalVault:
         rows = self._db.execute(_SELECT + " FROM vault_entries"
                                 " WHERE tenant = ? AND subject = ? ORDER BY stored_at",
                                 (tenant, subject)).fetchall()
-        return [SubjectValue(_entry(r), self._open(r)) for r in rows]
+        keys = self.keys.unwrap_many(str(r[3]) for r in rows)
+        return [SubjectValue(_entry(r), self._open(r, keys)) for r in rows]
 
     def of_subjects(self, tenant: str, subjects: Iterable[str]) -> list[SubjectValue]:
         """The values of several subjects (one person's identifiers), oldest first."""
@@ -314,8 +317,9 @@ class PersonalVault:
         key_ids = sorted(str(r[0]) for r in self._db.execute(
             "SELECT key_id FROM kept_response_keys WHERE request_id = ?", (request_id,)))
         keys = []
+        unwrapped = self.keys.unwrap_many(key_ids)
         for key_id in key_ids:
-            key = self.keys.unwrap(key_id)
+            key = unwrapped[key_id]
             if key is None:
                 raise ValueErasedError(f"the response kept for request {request_id}: data key "
                                        f"{key_id} was destroyed")
@@ -336,8 +340,11 @@ class PersonalVault:
                 f" ({', '.join('?' for _ in chunk)})", chunk).fetchone()[0])
         return total
 
-    def _open(self, row: tuple[object, ...]) -> str | None:
-        key = self.keys.unwrap(str(row[3]))
+    def _open(self, row: tuple[object, ...],
+              keys: Mapping[str, bytes | None] | None = None) -> str | None:
+        """The row's value; None once its data key is gone. ``keys``: data keys already
+        unwrapped (``KeyStore.unwrap_many``), else the row's is read."""
+        key = self.keys.unwrap(str(row[3])) if keys is None else keys[str(row[3])]
         if key is None:
             return None
         plain = AESGCM(key).decrypt(_bytes(row[8]), _bytes(row[9]),

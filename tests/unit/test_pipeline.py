@@ -645,6 +645,37 @@ async def test_the_response_is_kept_before_the_record_that_says_it_exists(h: Har
     assert h.vault.kept_response("city-of-lyon", "req-1") == out[0].value
 
 
+async def test_the_forward_stage_finds_the_admission_among_the_requests_records(
+        h: Harness) -> None:
+    """One audit read before the provider call, not two (issue 10, "storejobs2"): the signed
+    admission is one of the request's records; it is looked up by its id only when it is not
+    among them."""
+    forward = await admitted(h)
+    asked: list[tuple[str, str]] = []
+    get, records_for_request = h.store.get, h.store.records_for_request
+
+    def noting_get(record_id: str) -> Any:
+        asked.append(("get", record_id))
+        return get(record_id)
+
+    def noting_records(request_id: str) -> Any:
+        asked.append(("records", request_id))
+        return records_for_request(request_id)
+
+    h.pipeline.audit.get = noting_get  # type: ignore[method-assign]
+    h.pipeline.audit.records_for_request = noting_records  # type: ignore[method-assign]
+    out = await h.pipeline.forward(forward.value, fsrc())
+    assert on(out, RESPONSES_TOPIC)[0]["status"] == "answered"
+    assert asked == [("records", "req-1")]
+    # a message nobody admitted: its id's admission is still looked for by id, and refused
+    asked.clear()
+    forged = {**json.loads(forward.value), "id": "req-9"}
+    out = await h.pipeline.forward(json.dumps(forged).encode(), fsrc(1))
+    assert asked[:2] == [("records", "req-9"), ("get", "req-9/admitted")]
+    assert on(out, RESPONSES_TOPIC)[0]["status"] == "failed"
+    assert len(h.provider.calls) == 1
+
+
 class TopicSeen:
     """The worker's look at the response topics, as a table: what was published, or an error."""
 
