@@ -84,6 +84,8 @@ LOWER_WORD = re.compile(r"(?<![\w'’@./-])[^\W\d_A-Z]+")
 class NameShapeRecognizer(LocalRecognizer):
     """PERSON: a middle initial, a name asked or told, a lower-case list of given names."""
 
+    ENTITY = "PERSON"
+
     def __init__(self, supported_language: str = "en",
                  timeout_s: float = REGEX_TIMEOUT_S) -> None:
         self.timeout_s = timeout_s
