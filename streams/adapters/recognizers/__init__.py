@@ -68,6 +68,11 @@ def build_recognizers(
         from streams.adapters.recognizers.given_names import GivenNameRecognizer
 
         recognizers.append(GivenNameRecognizer(language))
+        # a middle initial, a name asked or told, a lower-case list of given names
+        # (see name_shapes.py)
+        from streams.adapters.recognizers.name_shapes import NameShapeRecognizer
+
+        recognizers.append(NameShapeRecognizer(language))
     return recognizers
 
 
