@@ -523,3 +523,23 @@ def test_a_word_beside_a_name_introduced_in_a_text_without_capitals(
 ])
 def test_the_french_load_sixth_pass(text: str, expected: list[str]) -> None:
     assert names(text, "fr") == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a Chinese name with a hyphenated given name, every part one romanised syllable
+    ("Partner: I-Hsiung Tsai\n\nReferred by: none", "en", ["I-Hsiung Tsai"]),
+    ("Conjoint : Ching-I Chen\n", "fr", ["Ching-I Chen"]),
+    ("Pi-Hsia Su a rappelé, elle attend toujours.", "fr", ["Pi-Hsia Su"]),
+    ("Je vous contacte de la part de KAO I-Chun, qui ne parle pas français.", "fr",
+     ["KAO I-Chun"]),
+    # parts that are not syllables of the romanisation, a function word as the surname
+    ("Jean-Paul Sartre wrote it.", "en", ["Jean-Paul Sartre"]),  # found as a given name
+    ("We met in Saint-Denis Nord last week.", "en", []),
+    ("The Wi-Fi Zone is closed.", "en", []),
+    ("Tan-Yi He said so.", "en", []),
+    # "su" is a Spanish word: not the surname (the given name is still read as a name)
+    ("Ask Hsiu-Mei Su.", "es", ["Hsiu-Mei"]),
+])
+def test_a_hyphenated_chinese_given_name_seventh_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected

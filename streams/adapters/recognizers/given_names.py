@@ -327,6 +327,18 @@ DAY_THEN_WORD = regex.compile(
     r"(?<![\w'’-])(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lundi|mardi"
     r"|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|viernes|sábado"
     rf"|domingo)[ \u00a0]+(?P<name>{NAME_WORD})(?![\w'’-])(?![ \u00a0]\p{{Lu}})")
+# A Chinese name romanised with a hyphenated given name, as Taiwan, Hong Kong and the diaspora
+# write it (Wade-Giles and its kin): "I-Hsiung Tsai", "Pi-Hsia Su", "Ching-I Chen", or surname
+# first in capitals, "KAO I-Chun". No lexicon holds every such given name and NER reads many
+# as places; their shape says a name: every part one syllable of the romanisation, an initial
+# ("ch", "hs", "ts", ...) then vowels and a final n, ng, h, m or r.
+ROMANISED_SYLLABLE = (r"(?:ch|hs|sh|ts|tz|zh|[bcdfghjklmnpqrstwxyz])?h?"
+                      r"(?:[aeiou]{1,3}|ü|ü[ae]|y[aeiou]{0,2})(?:ng|n|h|m|rh|r)?")
+HYPHENATED_GIVEN = r"(?P<given>\p{Lu}\p{Ll}{0,5}-\p{L}\p{Ll}{0,5})"
+CHINESE_HYPHENATED_RUN = regex.compile(
+    rf"(?<![\w'’.-])(?:{HYPHENATED_GIVEN}[ \u00a0](?P<surname>\p{{Lu}}\p{{Ll}}{{1,5}})"
+    rf"|(?P<surname>\p{{Lu}}{{2,6}})[ \u00a0]{HYPHENATED_GIVEN})(?![\w'’-])")
+SYLLABLE = regex.compile(ROMANISED_SYLLABLE)
 # Initials that abbreviate a country or a city, not a given name ("U.S. Senate", "D.C. Metro")
 NOT_INITIALS = frozenset(("U.S.", "U.K.", "U.N.", "E.U.", "D.C.", "N.Y.", "L.A.", "U.S.A."))
 
@@ -467,6 +479,9 @@ class GivenNameRecognizer(LocalRecognizer):
         runs.extend((run, self._vietnamese_person)
                     for run in VIETNAMESE_RUN.finditer(text, timeout=self.timeout_s)
                     if fold(run.group().partition(" ")[0]).casefold() in VIETNAMESE_SURNAMES)
+        if "-" in text:
+            runs.extend((run, self._chinese_hyphenated_person) for run in
+                        CHINESE_HYPHENATED_RUN.finditer(text, timeout=self.timeout_s))
         runs.extend((word, self._dated_name)
                     for word in DAY_THEN_WORD.finditer(text, timeout=self.timeout_s))
         spans = {span for run, judge in runs if (span := judge(run)) is not None}
@@ -519,6 +534,9 @@ class GivenNameRecognizer(LocalRecognizer):
                 return self._said_span(run.string, start, first_end)
             return start, end
         return None
+
+    def _chinese_hyphenated_person(self, run: regex.Match[str]) -> tuple[int, int] | None:
+        return _chinese_hyphenated_person(run, self.supported_language)
 
     def _vietnamese_person(self, run: regex.Match[str]) -> tuple[int, int] | None:
         """A common Vietnamese family name, then one to three capitalised Vietnamese
@@ -958,6 +976,21 @@ def _said_of_a_person(text: str, start: int, end: int,
 
 
 @lru_cache(maxsize=64)  # asked by the given-name pass and repeated_names (a batch: 32 requests)
+def _chinese_hyphenated_person(run: regex.Match[str],
+                               language: str) -> tuple[int, int] | None:
+    """A run of ``CHINESE_HYPHENATED_RUN`` is a person when each of its three parts is one
+    romanised syllable ("Pi-Hsia Su"; not "Jean-Paul Sartre", "Saint-Denis Nord", "Wi-Fi
+    Zone") and its surname is not a function word of the text's ``language`` ("Ching-I He" is
+    lost in English; "Hi-Fi On" is not a name; "Su" is one in Spanish only)."""
+    first, _, second = run.group("given").partition("-")
+    surname = run.group("surname")
+    if not all(SYLLABLE.fullmatch(part.casefold()) for part in (first, second, surname)):
+        return None
+    if surname.casefold() in function_words(language):
+        return None
+    return run.start(), run.end()
+
+
 def uncapitalised(text: str) -> bool:
     """Whether most sentences and lines of ``text`` open in lower case (chat, quick notes)."""
     starts = [m.group(1).islower() for m in LINE_START.finditer(text)]
