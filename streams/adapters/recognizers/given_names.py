@@ -975,7 +975,6 @@ def _said_of_a_person(text: str, start: int, end: int,
     return pair is not None and " ".join(pair.group(1).casefold().split()) in PERSON_CUE_PAIRS
 
 
-@lru_cache(maxsize=64)  # asked by the given-name pass and repeated_names (a batch: 32 requests)
 def _chinese_hyphenated_person(run: regex.Match[str],
                                language: str) -> tuple[int, int] | None:
     """A run of ``CHINESE_HYPHENATED_RUN`` is a person when each of its three parts is one
@@ -991,6 +990,7 @@ def _chinese_hyphenated_person(run: regex.Match[str],
     return run.start(), run.end()
 
 
+@lru_cache(maxsize=64)  # asked by the given-name pass and repeated_names (a batch: 32 requests)
 def uncapitalised(text: str) -> bool:
     """Whether most sentences and lines of ``text`` open in lower case (chat, quick notes)."""
     starts = [m.group(1).islower() for m in LINE_START.finditer(text)]
