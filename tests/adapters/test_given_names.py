@@ -543,3 +543,25 @@ def test_the_french_load_sixth_pass(text: str, expected: list[str]) -> None:
 def test_a_hyphenated_chinese_given_name_seventh_pass(
         text: str, language: str, expected: list[str]) -> None:
     assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # the line after a formal French closing sentence signs the letter
+    ("Je vous prie d'agréer, Monsieur, nos salutations distinguées.\nMituru", "fr", ["Mituru"]),
+    ("Veuillez agréer l'expression de ma considération distinguée.\nBishakha\n", "fr",
+     ["Bishakha"]),
+    # a word no dictionary holds, to which something only done to a person is done
+    ("Il ne souhaite pas que Basim soit contacté.", "fr", ["Basim"]),
+    ("- Syahrini sera informée demain.", "fr", ["Syahrini"]),
+    ("- Visit on Tuesday; Huzuri was present.", "en", ["Huzuri"]),
+    ("- Beray a perdu son emploi en septembre.", "fr", ["Beray"]),
+    ("Elle a rempli le dossier avec l'aide de Ferzi. Depuis, rien.", "fr", ["Ferzi"]),
+    ("Le dossier a été déposé accompagnée de Ikshita hier.", "fr", ["Ikshita"]),
+    # not without such words, nor a word a dictionary holds
+    ("Il ne souhaite pas que Basim change.", "fr", []),
+    ("Nous souhaitons que Lyon soit informée.", "fr", []),
+    ("Veuillez agréer mes salutations distinguées.\nPièces jointes", "fr", []),
+])
+def test_a_closing_sentence_and_what_is_done_to_a_person_seventh_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected

@@ -130,6 +130,10 @@ SURNAME_LAST_RUN = regex.compile(
 SIGNED_WORD = regex.compile(ANY_NAME_WORD)
 CAPITALS_BESIDE = regex.compile(rf"({CAPS_WORD})[ \u00a0]$")
 CAPITALS_AFTER = regex.compile(rf"[ \u00a0]{CAPS_WORD}")
+# a French letter's closing sentence, whatever opens it, ends with one of these
+FORMAL_CLOSING = (r"[^\n]*?(?:salutations distinguées|sentiments distingués"
+                  r"|considération distinguée|salutations respectueuses|respectueuses salutations"
+                  r"|meilleures salutations|salutations les meilleures|mes respects)")
 # the line that signs a letter, after its closing line ("Regards,\nAlta Gracia Serna",
 # "Cordialement,\nMai")
 SIGNATURE_RUN = regex.compile(
@@ -139,7 +143,10 @@ SIGNATURE_RUN = regex.compile(
     r"|sincères salutations|bien amicalement|amitiés|saludos(?: cordiales)?|atentamente"
     r"|respectueusement|respectfully|en vous remerciant(?: par avance)?"
     r"|dans l'attente de votre (?:retour|réponse)"
-    r"|un saludo|gracias)[ \t]*[,.!]?[ \t]*\n[ \t]*)"
+    r"|un saludo|gracias"
+    # the end of a formal French closing sentence ("Veuillez agréer, Madame, mes salutations
+    # distinguées.", "... l'expression de ma considération distinguée.")
+    rf"|{FORMAL_CLOSING})[ \t]*[,.!]?[ \t]*\n[ \t]*)"
     rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{{1,2}}{NAME_WORD}){{0,3}})[ \t]*(?=\n|$)")
 # The lists of minutes that name persons ("Present: Zayyir, Ihtesham, Gronskis, Vitalija",
 # "Présents : FIRAT Oruç, UĞURLU Ruqiyyə, R. Matos"): each item of names is a person, whatever
@@ -657,6 +664,7 @@ class GivenNameRecognizer(LocalRecognizer):
         salutations = [m.span() for m in SALUTATION_LINE.finditer(text, timeout=self.timeout_s)]
         return [(start, end) for start, end in spans
                 if _said_of_a_person(text, start, end, done=True)
+                or _done_to_a_person(text, start, end)
                 or any(s <= start and end <= e for s, e in salutations)]
 
     def _listed_names(self, text: str) -> list[tuple[int, int]]:
@@ -973,6 +981,39 @@ def _said_of_a_person(text: str, start: int, end: int,
         return True
     pair = TWO_WORDS_BEFORE_LONE.search(text, max(0, start - 40), start)
     return pair is not None and " ".join(pair.group(1).casefold().split()) in PERSON_CUE_PAIRS
+
+
+# What is done to a person or said of one, after the name: "que Basim soit contacté",
+# "Huzuri was present", "Beray a perdu son emploi"; and before it: "avec l'aide de Ferzi",
+# "de la part de Bishakha", "accompagnée de Ikshita"
+PERSON_PASSIVE_AFTER = regex.compile(
+    r"[ \u00a0]+(?i:soit|soient|sera|serait|a été|ait été|est|était|was|is|be|been|sea|fue"
+    r"|ha sido|está|estaba)[ \u00a0]+"
+    r"(?:contacté|informé|prévenu|consulté|convoqué|accompagné|hébergé|relogé|entendu|présent"
+    r"|absent|contactad[oa]|informad[oa]|avisad[oa]|consultad[oa]|presente|ausente)"
+    r"(?:e?s?)(?![\w'’-])"
+    r"|[ \u00a0]+(?:was|is|were)[ \u00a0]+(?:present|absent|contacted|informed|notified"
+    r"|consulted|accompanied)(?![\w'’-])")
+LIFE_PARTICIPLES = frozenset("""perdu quitté déménagé obtenu lost left moved obtained
+    perdido dejado obtenido""".split())  # noqa: SIM905
+LIFE_CUE_PAIRS = frozenset(("aide de", "l'aide de", "l’aide de", "part de", "accompagné de",
+                            "accompagnée de", "accompanied by", "help of", "help from",
+                            "acompañado de", "acompañada de", "ayuda de"))
+
+
+def _done_to_a_person(text: str, start: int, end: int) -> bool:
+    """Whether the words around ``text[start:end]``, words no dictionary holds, say something
+    only done to or by a person (``PERSON_PASSIVE_AFTER``, an auxiliary and a participle of
+    ``LIFE_PARTICIPLES``, a pair of ``LIFE_CUE_PAIRS`` before it). Not asked of a name the
+    lexicon knows: "que Lyon soit informée" is the city."""
+    if PERSON_PASSIVE_AFTER.match(text, end):
+        return True
+    done = DONE_AFTER_LONE.match(text, end)
+    if done is not None and done.group("auxiliary") \
+            and done.group("verb").casefold() in LIFE_PARTICIPLES:
+        return True
+    pair = TWO_WORDS_BEFORE_LONE.search(text, max(0, start - 40), start)
+    return pair is not None and " ".join(pair.group(1).casefold().split()) in LIFE_CUE_PAIRS
 
 
 def _chinese_hyphenated_person(run: regex.Match[str],
