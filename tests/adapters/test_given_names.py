@@ -565,3 +565,21 @@ def test_a_hyphenated_chinese_given_name_seventh_pass(
 def test_a_closing_sentence_and_what_is_done_to_a_person_seventh_pass(
         text: str, language: str, expected: list[str]) -> None:
     assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a name with an apostrophe inside, where the words around it say a person
+    ("bref Symon gère, Asma’u est au courant", "fr", ["Symon", "Asma’u"]),
+    ("ok\nAsma’u m'a filé son mail", "fr", ["Asma’u"]),
+    ("tu peux joindre demʼian au 09 07 92 16 50", "fr", ["demʼian"]),
+    ("dis à demʼian que c'est bon", "fr", ["demʼian"]),
+    # not a contraction, an elision, a word without such words, capitals in a capitalised text
+    ("Nicole’s file was sent.", "en", []),
+    ("Ask Nicole’s team.", "en", []),
+    ("Aujourd’hui il pleut, jusqu’à demain.", "fr", []),
+    ("Ask about the Asma’u file.", "en", []),
+    ("Bonjour. Merci de joindre demʼian au dossier.", "fr", []),
+])
+def test_a_name_with_an_apostrophe_inside_seventh_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected

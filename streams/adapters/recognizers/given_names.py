@@ -497,6 +497,8 @@ class GivenNameRecognizer(LocalRecognizer):
             spans.update(self._listed_names(text))
         if uncapitalised(text):
             spans.update(self._lower_case_names(text))
+        if "’" in text or "ʼ" in text or "'" in text:
+            spans.update(self._apostrophe_names(text))
         # a name found inside a longer one ("Rashid" alone in "Fatima bin Rashid") is dropped
         kept, reach = [], -1
         for start, end in sorted(spans, key=lambda span: (span[0], -span[1])):
@@ -666,6 +668,31 @@ class GivenNameRecognizer(LocalRecognizer):
                 if _said_of_a_person(text, start, end, done=True)
                 or _done_to_a_person(text, start, end)
                 or any(s <= start and end <= e for s, e in salutations)]
+
+    def _apostrophe_names(self, text: str) -> list[tuple[int, int]]:
+        """A name with an apostrophe inside, as Hausa, Arabic and Ukrainian names are
+        romanised ("Asma’u", "Sa’adatu", "Demʼian", in chat "demʼian"), which no other pattern
+        reads as one word: a person where the words around it say so, as for a word no
+        dictionary holds (``_said_of_a_person``, ``_done_to_a_person``); in lower case only in
+        a text written without capitals. Not an English contraction or a French elision
+        ("Nicole’s", "aujourd’hui", "qu’il")."""
+        lower = uncapitalised(text)
+        spans = []
+        for word in APOSTROPHE_WORD.finditer(text, timeout=self.timeout_s):
+            head, mark, tail = word.group("head"), word.group("mark"), word.group("tail")
+            if not (head[0].isupper() or lower) or head.casefold() in ELIDED_HEADS or (
+                    mark != "ʼ" and tail in CONTRACTION_TAILS):
+                continue
+            # (ʼ is written by romanisations only: "demʼian" is a name though "demian" is in
+            # the dictionaries)
+            joined = (head + tail).casefold()
+            if (mark != "ʼ" and joined in common_words()) or head.casefold() in function_words():
+                continue
+            start, end = word.span()
+            if _said_of_a_person(text, start, end, done=True) \
+                    or _done_to_a_person(text, start, end):
+                spans.append((start, end))
+        return spans
 
     def _listed_names(self, text: str) -> list[tuple[int, int]]:
         """The items of a list of those present ("Present: Zayyir, Ihtesham, S. Su.") that
@@ -993,12 +1020,28 @@ PERSON_PASSIVE_AFTER = regex.compile(
     r"|absent|contactad[oa]|informad[oa]|avisad[oa]|consultad[oa]|presente|ausente)"
     r"(?:e?s?)(?![\w'’-])"
     r"|[ \u00a0]+(?:was|is|were)[ \u00a0]+(?:present|absent|contacted|informed|notified"
-    r"|consulted|accompanied)(?![\w'’-])")
+    r"|consulted|accompanied)(?![\w'’-])"
+    # "Asma’u est au courant", "X m'a filé son mail", "X nous a transmis"
+    r"|[ \u00a0]+(?:est|était|sera|soit)[ \u00a0]+au courant(?![\w'’-])"
+    r"|[ \u00a0]+(?:[mtl]['’]|(?:nous|vous|lui|leur|me|te)[ \u00a0]+)(?:a|avait|aura)[ \u00a0]+"
+    r"(?:filé|donné|envoyé|transmis|dit|demandé|écrit|appelé|rappelé|promis|confirmé)"
+    r"(?![\w'’-])")
 LIFE_PARTICIPLES = frozenset("""perdu quitté déménagé obtenu lost left moved obtained
     perdido dejado obtenido""".split())  # noqa: SIM905
 LIFE_CUE_PAIRS = frozenset(("aide de", "l'aide de", "l’aide de", "part de", "accompagné de",
                             "accompagnée de", "accompanied by", "help of", "help from",
                             "acompañado de", "acompañada de", "ayuda de"))
+
+
+# a word with an apostrophe (or the modifier letter ʼ of Ukrainian romanisation) inside
+APOSTROPHE_WORD = regex.compile(
+    r"(?<![\w'’ʼ@./-])(?P<head>\p{L}[\p{Ll}\p{M}]+)(?P<mark>['’ʼ])"
+    r"(?P<tail>\p{Ll}[\p{Ll}\p{M}]*)(?![\w'’ʼ@/-])")
+# what an elided French word leaves before its apostrophe, two letters or more
+ELIDED_HEADS = frozenset(("qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "quelqu", "presqu",
+                          "aujourd"))
+# what English contractions put after it ("Nicole's", "can't", "they're")
+CONTRACTION_TAILS = frozenset(("s", "t", "d", "ll", "re", "ve", "m", "em"))
 
 
 def _done_to_a_person(text: str, start: int, end: int) -> bool:
