@@ -583,3 +583,22 @@ def test_a_closing_sentence_and_what_is_done_to_a_person_seventh_pass(
 def test_a_name_with_an_apostrophe_inside_seventh_pass(
         text: str, language: str, expected: list[str]) -> None:
     assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a role of a person in apposition, between commas
+    # (the given name is taken in beside it by repeated_names' widening)
+    ("Vous pouvez joindre Məmməd Sultanlı, votre conseillère, au 06 12 34 56 78.", "fr",
+     ["Sultanlı"]),
+    ("Vous pouvez joindre ma tutrice, Santiago, au 01 63 63 02 39.", "fr", ["Santiago"]),
+    # a person's bank details; an item to call back
+    ("le RIB de Nicole c'est FR76 0000", "fr", ["Nicole"]),
+    ("- Abdullohov (mission locale) à recontacter au 06 27 04 40 47", "fr", ["Abdullohov"]),
+    # not a role, not a person's details, not a name
+    ("Nous avons visité Santiago, votre ville préférée.", "fr", []),
+    ("le RIB de Paris Habitat est joint", "fr", []),
+    ("- Dossier (mission locale) à recontacter", "fr", []),
+])
+def test_a_role_in_apposition_and_details_of_a_person_seventh_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert [n.removeprefix("de ") for n in names(text, language)] == expected

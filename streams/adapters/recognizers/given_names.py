@@ -1007,7 +1007,8 @@ def _said_of_a_person(text: str, start: int, end: int,
     if before is not None and before.group(1).casefold() in PERSON_CUES:
         return True
     pair = TWO_WORDS_BEFORE_LONE.search(text, max(0, start - 40), start)
-    return pair is not None and " ".join(pair.group(1).casefold().split()) in PERSON_CUE_PAIRS
+    return (pair is not None and " ".join(pair.group(1).casefold().split()) in PERSON_CUE_PAIRS
+            ) or _apposed_or_owned(text, start, end)
 
 
 # What is done to a person or said of one, after the name: "que Basim soit contacté",
@@ -1021,6 +1022,9 @@ PERSON_PASSIVE_AFTER = regex.compile(
     r"(?:e?s?)(?![\w'’-])"
     r"|[ \u00a0]+(?:was|is|were)[ \u00a0]+(?:present|absent|contacted|informed|notified"
     r"|consulted|accompanied)(?![\w'’-])"
+    # "- Abdullohov (mission locale) à recontacter", "X to call back"
+    r"|(?:[ \u00a0]+\([^()\n]{1,40}\))?[ \u00a0]+(?:à (?:re)?contacter|à rappeler|à relancer"
+    r"|to call back|to contact|to be contacted|a contactar|por contactar)(?![\w'’-])"
     # "Asma’u est au courant", "X m'a filé son mail", "X nous a transmis"
     r"|[ \u00a0]+(?:est|était|sera|soit)[ \u00a0]+au courant(?![\w'’-])"
     r"|[ \u00a0]+(?:[mtl]['’]|(?:nous|vous|lui|leur|me|te)[ \u00a0]+)(?:a|avait|aura)[ \u00a0]+"
@@ -1042,6 +1046,36 @@ ELIDED_HEADS = frozenset(("qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "quelqu",
                           "aujourd"))
 # what English contractions put after it ("Nicole's", "can't", "they're")
 CONTRACTION_TAILS = frozenset(("s", "t", "d", "ll", "re", "ve", "m", "em"))
+
+
+# A role of a person in apposition: "Məmməd Sultanlı, votre conseillère", "ma tutrice,
+# Santiago, au ..."; and a person's bank or contact details: "le RIB de Nicole"
+POSSESSIVES = (r"(?:votre|vos|notre|nos|mon|ma|mes|ton|ta|son|sa|leur|your|our|my|his|her"
+               r"|their|su|tu|nuestro|nuestra|mi)")
+ROLE_NOUNS = PERSON_CUES | frozenset("""tuteur tutrice curateur curatrice référent référente
+    assistant assistante médecin infirmier infirmière éducateur éducatrice mère père
+    doctor nurse guardian carer tutor supervisor tutora tutor médico médica trabajadora
+    trabajador""".split())  # noqa: SIM905
+ROLE_AFTER = regex.compile(rf"[ \u00a0]*,[ \u00a0]+{POSSESSIVES}[ \u00a0]+([\p{{L}}'’]+)",
+                           flags=regex.IGNORECASE)
+ROLE_BEFORE = regex.compile(rf"(?<![\w'’-]){POSSESSIVES}[ \u00a0]+([\p{{L}}'’]+)"
+                            r"[ \u00a0]*,[ \u00a0]*$", flags=regex.IGNORECASE)
+DETAILS_OF = frozenset(("rib de", "iban de", "mail de", "courriel de", "portable de",
+                        "numéro de", "adresse de", "iban of", "number of"))
+
+
+def _apposed_or_owned(text: str, start: int, end: int) -> bool:
+    """A role of a person in apposition before or after ``text[start:end]``, between commas
+    (``ROLE_AFTER``, ``ROLE_BEFORE``), or a person's details before it (``DETAILS_OF``)."""
+    if (after := ROLE_AFTER.match(text, end)) is not None \
+            and after.group(1).casefold() in ROLE_NOUNS:
+        return True
+    if (before := ROLE_BEFORE.search(text, max(0, start - 40), start)) is not None \
+            and before.group(1).casefold() in ROLE_NOUNS \
+            and regex.match(r"[ \u00a0]*[,)]", text[end:end + 3]) is not None:
+        return True
+    pair = TWO_WORDS_BEFORE_LONE.search(text, max(0, start - 40), start)
+    return pair is not None and " ".join(pair.group(1).casefold().split()) in DETAILS_OF
 
 
 def _done_to_a_person(text: str, start: int, end: int) -> bool:
