@@ -431,3 +431,16 @@ def test_what_an_item_written_surname_first_does_not_take_seventh_pass(
         text: str, found: str, place_word: str | None) -> None:
     others = (place(text, place_word),) if place_word else ()
     assert widen(text, found, *others) == [found]
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    # the particles of a name and a word that can be part of one, after a name found
+    ("Bonjour Ecrin van der Laarse,\n\nAucune question.", "Ecrin", "Ecrin van der Laarse"),
+    ("Letter from Joost van Oosterhout today.", "Joost", "Joost van Oosterhout"),
+    # not a common word after them
+    ("Marie de Paris est venue.", "Marie", "Marie"),
+    ("Ask Ana de la part du service.", "Ana", "Ana"),
+])
+def test_particles_after_a_name_found_seventh_pass(text: str, found: str,
+                                                   expected: str) -> None:
+    assert widen(text, found) == [expected]

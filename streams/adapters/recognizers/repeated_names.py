@@ -137,8 +137,10 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
         held = _Taken([(f.start, f.end) for f in (*others, *persons)
                        if f.message_index == merged.message_index and f.score >= min_score
                        and f is not merged and f.entity_type not in PLACE_TYPES])
-        out.extend(_surname_first_item(text, _widened(text, line, taken, language), held,
-                                       language) for line in _lines(text, merged))
+        out.extend(_particles_then_name(
+            text, _surname_first_item(text, _widened(text, line, taken, language), held,
+                                      language), taken, language)
+            for line in _lines(text, merged))
     return out
 
 
@@ -355,6 +357,28 @@ def _surname_first_item(text: str, finding: Finding, held: _Taken,
         return finding
     return Finding(finding.message_index, "PERSON", start, end, finding.score,
                    finding.recognizer)
+
+
+# the particles of a name, then a capitalised word, after a name found ("Ecrin van der
+# Laarse" found as "Ecrin")
+PARTICLES_THEN_WORD = regex.compile(
+    rf"[ \u00a0](?:(?:{'|'.join(PARTICLES)})[ \u00a0]){{1,2}}(\p{{Lu}}[\p{{Ll}}\p{{M}}'’-]+)"
+    r"(?![\w'’-])")
+
+
+def _particles_then_name(text: str, finding: Finding, taken: _Taken,
+                         language: str | None = None) -> Finding:
+    """A PERSON finding followed by the particles of a name and a word that can be part of
+    one takes them in: "Bonjour Ecrin van der Laarse," found as "Ecrin" (``_widened`` takes
+    particles before a name only); not "Marie de Paris" (a common word after them)."""
+    if finding.entity_type != "PERSON":
+        return finding
+    after = PARTICLES_THEN_WORD.match(text, finding.end)
+    if after is None or after.start(1) in taken or not (
+            _part_of_name(after.group(1), language) or unknown_word(after.group(1))):
+        return finding
+    return Finding(finding.message_index, "PERSON", finding.start, after.end(1),
+                   finding.score, finding.recognizer)
 
 
 def _item_opens(text: str, start: int) -> bool:
