@@ -602,3 +602,14 @@ def test_a_name_with_an_apostrophe_inside_seventh_pass(
 def test_a_role_in_apposition_and_details_of_a_person_seventh_pass(
         text: str, language: str, expected: list[str]) -> None:
     assert [n.removeprefix("de ") for n in names(text, language)] == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # in chat, after a title, a function word of another language only is a name
+    ("ok\nring prof. le on 00380 3112 02347 if it's urgent\nthanks", "en", ["le"]),
+    ("ok\nvoir avec monsieur le maire demain\nmerci", "fr", []),
+    ("ok\nask dr. and the nurse\nthanks", "en", []),
+])
+def test_a_title_then_a_function_word_of_another_language_seventh_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected

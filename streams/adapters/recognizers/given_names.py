@@ -811,7 +811,10 @@ class GivenNameRecognizer(LocalRecognizer):
             if not (self.given.get(name, 99.0) <= LOWER_CASE_GIVEN_NAME_MAX_WORD_FREQUENCY
                     and self._given_name(name)) and not self._given_name_parts(
                     word, LOWER_CASE_GIVEN_NAME_MAX_WORD_FREQUENCY) and not (
-                    titled and _pronounceable(word) and word not in function_words()) \
+                    # after a title, a function word of another language is a name: "ring
+                    # prof. le on ..." in English
+                    titled and _pronounceable(word)
+                    and word not in function_words(self.supported_language)) \
                     and not unknown_word(word) and word not in said:
                 i += 1
                 continue
