@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -130,10 +131,6 @@ SURNAME_LAST_RUN = regex.compile(
 SIGNED_WORD = regex.compile(ANY_NAME_WORD)
 CAPITALS_BESIDE = regex.compile(rf"({CAPS_WORD})[ \u00a0]$")
 CAPITALS_AFTER = regex.compile(rf"[ \u00a0]{CAPS_WORD}")
-# a French letter's closing sentence, whatever opens it, ends with one of these
-FORMAL_CLOSING = (r"[^\n]*?(?:salutations distinguées|sentiments distingués"
-                  r"|considération distinguée|salutations respectueuses|respectueuses salutations"
-                  r"|meilleures salutations|salutations les meilleures|mes respects)")
 # the line that signs a letter, after its closing line ("Regards,\nAlta Gracia Serna",
 # "Cordialement,\nMai")
 SIGNATURE_RUN = regex.compile(
@@ -143,11 +140,18 @@ SIGNATURE_RUN = regex.compile(
     r"|sincères salutations|bien amicalement|amitiés|saludos(?: cordiales)?|atentamente"
     r"|respectueusement|respectfully|en vous remerciant(?: par avance)?"
     r"|dans l'attente de votre (?:retour|réponse)"
-    r"|un saludo|gracias"
-    # the end of a formal French closing sentence ("Veuillez agréer, Madame, mes salutations
-    # distinguées.", "... l'expression de ma considération distinguée.")
-    rf"|{FORMAL_CLOSING})[ \t]*[,.!]?[ \t]*\n[ \t]*)"
+    r"|un saludo|gracias)[ \t]*[,.!]?[ \t]*\n[ \t]*)"
     rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{{1,2}}{NAME_WORD}){{0,3}})[ \t]*(?=\n|$)")
+# the line after a formal French closing sentence, whatever opens that sentence ("Veuillez
+# agréer, Madame, mes salutations distinguées.\nMituru"); read as the line that signs a
+# letter, and searched only in a text that holds one of its words (a scan of every line for
+# the end of such a sentence cost a quarter of a millisecond per prompt)
+FORMAL_SIGNATURE_RUN = regex.compile(
+    r"(?i:(?:salutations distinguées|sentiments distingués|considération distinguée"
+    r"|salutations respectueuses|respectueuses salutations|meilleures salutations"
+    r"|salutations les meilleures|mes respects)[ \t]*[,.!]?[ \t]*\n[ \t]*)"
+    rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{{1,2}}{NAME_WORD}){{0,3}})[ \t]*(?=\n|$)")
+FORMAL_CLOSING_WORDS = ("salutations", "distingu", "respects")
 # The lists of minutes that name persons ("Present: Zayyir, Ihtesham, Gronskis, Vitalija",
 # "Présents : FIRAT Oruç, UĞURLU Ruqiyyə, R. Matos"): each item of names is a person, whatever
 # each word is elsewhere ("S. Su", "SADO Daniel")
@@ -471,6 +475,9 @@ class GivenNameRecognizer(LocalRecognizer):
                 continue
             runs.extend((run, self._signed_person)
                         for run in pattern.finditer(text, timeout=self.timeout_s))
+        if any(word in text for word in FORMAL_CLOSING_WORDS):
+            runs.extend((run, self._signed_person)
+                        for run in FORMAL_SIGNATURE_RUN.finditer(text, timeout=self.timeout_s))
         colon = text.find(":")
         while colon >= 0:
             if NAME_LABEL.search(text, max(0, colon - 30), colon, timeout=self.timeout_s) and (
@@ -669,6 +676,19 @@ class GivenNameRecognizer(LocalRecognizer):
                 or _done_to_a_person(text, start, end)
                 or any(s <= start and end <= e for s, e in salutations)]
 
+    def _apostrophe_words(self, text: str) -> list[regex.Match[str]]:
+        """The words ``APOSTROPHE_WORD`` reads, found from their apostrophe (scanning every
+        letter of the text for a word's start cost a tenth of a millisecond per prompt)."""
+        words = []
+        for mark in APOSTROPHE_MARK.finditer(text, timeout=self.timeout_s):
+            start = mark.start()
+            while start > 0 and (text[start - 1].isalpha()
+                                 or unicodedata.category(text[start - 1]) == "Mn"):
+                start -= 1
+            if (word := APOSTROPHE_WORD.match(text, start, timeout=self.timeout_s)) is not None:
+                words.append(word)
+        return words
+
     def _apostrophe_names(self, text: str) -> list[tuple[int, int]]:
         """A name with an apostrophe inside, as Hausa, Arabic and Ukrainian names are
         romanised ("Asma’u", "Sa’adatu", "Demʼian", in chat "demʼian"), which no other pattern
@@ -678,7 +698,7 @@ class GivenNameRecognizer(LocalRecognizer):
         ("Nicole’s", "aujourd’hui", "qu’il")."""
         lower = uncapitalised(text)
         spans = []
-        for word in APOSTROPHE_WORD.finditer(text, timeout=self.timeout_s):
+        for word in self._apostrophe_words(text):
             head, mark, tail = word.group("head"), word.group("mark"), word.group("tail")
             if not (head[0].isupper() or lower) or head.casefold() in ELIDED_HEADS or (
                     mark != "ʼ" and tail in CONTRACTION_TAILS):
@@ -745,7 +765,8 @@ class GivenNameRecognizer(LocalRecognizer):
             # (and even when it is a function word of another language: "Mrs. Salvo")
             # (a form's label too: "Demandeur : Han")
             titled = last is None and run.re in (TITLED_RUN, FRENCH_TITLED_RUN,
-                                                 DISPLAY_NAME_RUN, SIGNATURE_RUN, LABELLED_RUN)
+                                                 DISPLAY_NAME_RUN, SIGNATURE_RUN, LABELLED_RUN,
+                                                 FORMAL_SIGNATURE_RUN)
             common = self.given.get(word.group(), self.surnames.get(word.group(), 0.0)) \
                 > GIVEN_NAME_MAX_WORD_FREQUENCY and not titled
             known = word.group() in self.surnames or word.group() in self.given
@@ -755,7 +776,7 @@ class GivenNameRecognizer(LocalRecognizer):
                 run.re is not LABELLED_RUN)
             function = folded in (function_words(self.supported_language) if titled
                                   else function_words()) and not (
-                titled and run.re not in (SIGNATURE_RUN, LABELLED_RUN)
+                titled and run.re not in (SIGNATURE_RUN, LABELLED_RUN, FORMAL_SIGNATURE_RUN)
                 and folded not in NOT_AFTER_A_TITLE and known) and not alone
             if function or not _pronounceable(word.group()) or common:
                 break
@@ -1044,6 +1065,7 @@ LIFE_CUE_PAIRS = frozenset(("aide de", "l'aide de", "l’aide de", "part de", "a
 APOSTROPHE_WORD = regex.compile(
     r"(?<![\w'’ʼ@./-])(?P<head>\p{L}[\p{Ll}\p{M}]+)(?P<mark>['’ʼ])"
     r"(?P<tail>\p{Ll}[\p{Ll}\p{M}]*)(?![\w'’ʼ@/-])")
+APOSTROPHE_MARK = regex.compile(r"(?<=\p{L}[\p{Ll}\p{M}])['’ʼ](?=\p{Ll})")
 # what an elided French word leaves before its apostrophe, two letters or more
 ELIDED_HEADS = frozenset(("qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "quelqu", "presqu",
                           "aujourd"))
