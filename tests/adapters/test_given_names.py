@@ -523,3 +523,93 @@ def test_a_word_beside_a_name_introduced_in_a_text_without_capitals(
 ])
 def test_the_french_load_sixth_pass(text: str, expected: list[str]) -> None:
     assert names(text, "fr") == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a Chinese name with a hyphenated given name, every part one romanised syllable
+    ("Partner: I-Hsiung Tsai\n\nReferred by: none", "en", ["I-Hsiung Tsai"]),
+    ("Conjoint : Ching-I Chen\n", "fr", ["Ching-I Chen"]),
+    ("Pi-Hsia Su a rappelé, elle attend toujours.", "fr", ["Pi-Hsia Su"]),
+    ("Je vous contacte de la part de KAO I-Chun, qui ne parle pas français.", "fr",
+     ["KAO I-Chun"]),
+    # parts that are not syllables of the romanisation, a function word as the surname
+    ("Jean-Paul Sartre wrote it.", "en", ["Jean-Paul Sartre"]),  # found as a given name
+    ("We met in Saint-Denis Nord last week.", "en", []),
+    ("The Wi-Fi Zone is closed.", "en", []),
+    ("Tan-Yi He said so.", "en", []),
+    # "su" is a Spanish word: not the surname (the given name is still read as a name)
+    ("Ask Hsiu-Mei Su.", "es", ["Hsiu-Mei"]),
+])
+def test_a_hyphenated_chinese_given_name_seventh_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # the line after a formal French closing sentence signs the letter
+    ("Je vous prie d'agréer, Monsieur, nos salutations distinguées.\nMituru", "fr", ["Mituru"]),
+    ("Veuillez agréer l'expression de ma considération distinguée.\nBishakha\n", "fr",
+     ["Bishakha"]),
+    # a word no dictionary holds, to which something only done to a person is done
+    ("Il ne souhaite pas que Basim soit contacté.", "fr", ["Basim"]),
+    ("- Syahrini sera informée demain.", "fr", ["Syahrini"]),
+    ("- Visit on Tuesday; Huzuri was present.", "en", ["Huzuri"]),
+    ("- Beray a perdu son emploi en septembre.", "fr", ["Beray"]),
+    ("Elle a rempli le dossier avec l'aide de Ferzi. Depuis, rien.", "fr", ["Ferzi"]),
+    ("Le dossier a été déposé accompagnée de Ikshita hier.", "fr", ["Ikshita"]),
+    # not without such words, nor a word a dictionary holds
+    ("Il ne souhaite pas que Basim change.", "fr", []),
+    ("Nous souhaitons que Lyon soit informée.", "fr", []),
+    ("Veuillez agréer mes salutations distinguées.\nPièces jointes", "fr", []),
+])
+def test_a_closing_sentence_and_what_is_done_to_a_person_seventh_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a name with an apostrophe inside, where the words around it say a person
+    ("bref Symon gère, Asma’u est au courant", "fr", ["Symon", "Asma’u"]),
+    ("ok\nAsma’u m'a filé son mail", "fr", ["Asma’u"]),
+    ("tu peux joindre demʼian au 09 07 92 16 50", "fr", ["demʼian"]),
+    ("dis à demʼian que c'est bon", "fr", ["demʼian"]),
+    # not a contraction, an elision, a word without such words, capitals in a capitalised text
+    ("Nicole’s file was sent.", "en", []),
+    ("Ask Nicole’s team.", "en", []),
+    ("Aujourd’hui il pleut, jusqu’à demain.", "fr", []),
+    ("Ask about the Asma’u file.", "en", []),
+    ("Bonjour. Merci de joindre demʼian au dossier.", "fr", []),
+])
+def test_a_name_with_an_apostrophe_inside_seventh_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a role of a person in apposition, between commas
+    # (the given name is taken in beside it by repeated_names' widening)
+    ("Vous pouvez joindre Məmməd Sultanlı, votre conseillère, au 06 12 34 56 78.", "fr",
+     ["Sultanlı"]),
+    ("Vous pouvez joindre ma tutrice, Santiago, au 01 63 63 02 39.", "fr", ["Santiago"]),
+    # a person's bank details; an item to call back
+    ("le RIB de Nicole c'est FR76 0000", "fr", ["Nicole"]),
+    ("- Abdullohov (mission locale) à recontacter au 06 27 04 40 47", "fr", ["Abdullohov"]),
+    # not a role, not a person's details, not a name
+    ("Nous avons visité Santiago, votre ville préférée.", "fr", []),
+    ("le RIB de Paris Habitat est joint", "fr", []),
+    ("- Dossier (mission locale) à recontacter", "fr", []),
+])
+def test_a_role_in_apposition_and_details_of_a_person_seventh_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert [n.removeprefix("de ") for n in names(text, language)] == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # in chat, after a title, a function word of another language only is a name
+    ("ok\nring prof. le on 00380 3112 02347 if it's urgent\nthanks", "en", ["le"]),
+    ("ok\nvoir avec monsieur le maire demain\nmerci", "fr", []),
+    ("ok\nask dr. and the nurse\nthanks", "en", []),
+])
+def test_a_title_then_a_function_word_of_another_language_seventh_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected

@@ -389,3 +389,58 @@ def test_a_word_of_a_name_found_joined_to_a_person_sixth_pass(
 def test_a_word_of_a_name_before_an_object_pronoun_sixth_pass(
         text: str, expected: list[str]) -> None:
     assert again(text, "Vu Thi Lan") == expected
+
+
+# --- seventh pass (issue 14)
+
+def place(text: str, value: str) -> Finding:
+    return person(text, value, entity="LOCATION")
+
+
+@pytest.mark.parametrize(("text", "found", "place_word", "expected"), [
+    # NER's place reading of the other word of an item written surname first
+    ("Referred by: Zakusylo, Klavdiia\n\nIBAN: none", "Zakusylo", "Klavdiia",
+     "Zakusylo, Klavdiia"),
+    ("Emergency contact: Le, Khoa, +1-201-558-6231\n", "Le", "Khoa", "Le, Khoa"),
+    # a given name that is a particle elsewhere; two given names
+    ("Partner: Tran, Van\n\nHousehold: 2 adults", "Tran", None, "Tran, Van"),
+    ("Partner: Vũ, Văn Tú\n\nMobile: none", "Vũ", None, "Vũ, Văn Tú"),
+    # a list item, and a verb of a person after the name
+    ("Notes.\n- Ionescu, Jasmina will bring the agreement.", "Jasmina", "Ionescu",
+     "Ionescu, Jasmina"),
+    ("Notes.\n- Zabashta, Varfolomii asked that letters go to her.", "Varfolomii", None,
+     "Zabashta, Varfolomii"),
+])
+def test_an_item_written_surname_first_seventh_pass(
+        text: str, found: str, place_word: str | None, expected: str) -> None:
+    others = (place(text, place_word),) if place_word else ()
+    # in English ("tú" is a Spanish word)
+    found_now = widened([text], [person(text, found), *others], language="en")
+    assert [text[f.start:f.end] for f in found_now if f.entity_type == "PERSON"] == [expected]
+
+
+@pytest.mark.parametrize(("text", "found", "place_word"), [
+    # not at the start of an item
+    ("We drove with Okafor, Brussels and more.", "Okafor", "Brussels"),
+    # the item goes on with words that are not a verb of a person
+    ("Address: Okafor, Lagos Road, Ikeja\n", "Okafor", None),
+    # a common word after the comma
+    ("- Okafor, Then the visit.", "Okafor", None),
+])
+def test_what_an_item_written_surname_first_does_not_take_seventh_pass(
+        text: str, found: str, place_word: str | None) -> None:
+    others = (place(text, place_word),) if place_word else ()
+    assert widen(text, found, *others) == [found]
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    # the particles of a name and a word that can be part of one, after a name found
+    ("Bonjour Ecrin van der Laarse,\n\nAucune question.", "Ecrin", "Ecrin van der Laarse"),
+    ("Letter from Joost van Oosterhout today.", "Joost", "Joost van Oosterhout"),
+    # not a common word after them
+    ("Marie de Paris est venue.", "Marie", "Marie"),
+    ("Ask Ana de la part du service.", "Ana", "Ana"),
+])
+def test_particles_after_a_name_found_seventh_pass(text: str, found: str,
+                                                   expected: str) -> None:
+    assert widen(text, found) == [expected]

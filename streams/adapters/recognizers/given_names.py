@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import gzip
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from importlib import resources
@@ -141,6 +142,16 @@ SIGNATURE_RUN = regex.compile(
     r"|dans l'attente de votre (?:retour|réponse)"
     r"|un saludo|gracias)[ \t]*[,.!]?[ \t]*\n[ \t]*)"
     rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{{1,2}}{NAME_WORD}){{0,3}})[ \t]*(?=\n|$)")
+# the line after a formal French closing sentence, whatever opens that sentence ("Veuillez
+# agréer, Madame, mes salutations distinguées.\nMituru"); read as the line that signs a
+# letter, and searched only in a text that holds one of its words (a scan of every line for
+# the end of such a sentence cost a quarter of a millisecond per prompt)
+FORMAL_SIGNATURE_RUN = regex.compile(
+    r"(?i:(?:salutations distinguées|sentiments distingués|considération distinguée"
+    r"|salutations respectueuses|respectueuses salutations|meilleures salutations"
+    r"|salutations les meilleures|mes respects)[ \t]*[,.!]?[ \t]*\n[ \t]*)"
+    rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{{1,2}}{NAME_WORD}){{0,3}})[ \t]*(?=\n|$)")
+FORMAL_CLOSING_WORDS = ("salutations", "distingu", "respects")
 # The lists of minutes that name persons ("Present: Zayyir, Ihtesham, Gronskis, Vitalija",
 # "Présents : FIRAT Oruç, UĞURLU Ruqiyyə, R. Matos"): each item of names is a person, whatever
 # each word is elsewhere ("S. Su", "SADO Daniel")
@@ -327,6 +338,18 @@ DAY_THEN_WORD = regex.compile(
     r"(?<![\w'’-])(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|lundi|mardi"
     r"|mercredi|jeudi|vendredi|samedi|dimanche|lunes|martes|miércoles|jueves|viernes|sábado"
     rf"|domingo)[ \u00a0]+(?P<name>{NAME_WORD})(?![\w'’-])(?![ \u00a0]\p{{Lu}})")
+# A Chinese name romanised with a hyphenated given name, as Taiwan, Hong Kong and the diaspora
+# write it (Wade-Giles and its kin): "I-Hsiung Tsai", "Pi-Hsia Su", "Ching-I Chen", or surname
+# first in capitals, "KAO I-Chun". No lexicon holds every such given name and NER reads many
+# as places; their shape says a name: every part one syllable of the romanisation, an initial
+# ("ch", "hs", "ts", ...) then vowels and a final n, ng, h, m or r.
+ROMANISED_SYLLABLE = (r"(?:ch|hs|sh|ts|tz|zh|[bcdfghjklmnpqrstwxyz])?h?"
+                      r"(?:[aeiou]{1,3}|ü|ü[ae]|y[aeiou]{0,2})(?:ng|n|h|m|rh|r)?")
+HYPHENATED_GIVEN = r"(?P<given>\p{Lu}\p{Ll}{0,5}-\p{L}\p{Ll}{0,5})"
+CHINESE_HYPHENATED_RUN = regex.compile(
+    rf"(?<![\w'’.-])(?:{HYPHENATED_GIVEN}[ \u00a0](?P<surname>\p{{Lu}}\p{{Ll}}{{1,5}})"
+    rf"|(?P<surname>\p{{Lu}}{{2,6}})[ \u00a0]{HYPHENATED_GIVEN})(?![\w'’-])")
+SYLLABLE = regex.compile(ROMANISED_SYLLABLE)
 # Initials that abbreviate a country or a city, not a given name ("U.S. Senate", "D.C. Metro")
 NOT_INITIALS = frozenset(("U.S.", "U.K.", "U.N.", "E.U.", "D.C.", "N.Y.", "L.A.", "U.S.A."))
 
@@ -452,6 +475,9 @@ class GivenNameRecognizer(LocalRecognizer):
                 continue
             runs.extend((run, self._signed_person)
                         for run in pattern.finditer(text, timeout=self.timeout_s))
+        if any(word in text for word in FORMAL_CLOSING_WORDS):
+            runs.extend((run, self._signed_person)
+                        for run in FORMAL_SIGNATURE_RUN.finditer(text, timeout=self.timeout_s))
         colon = text.find(":")
         while colon >= 0:
             if NAME_LABEL.search(text, max(0, colon - 30), colon, timeout=self.timeout_s) and (
@@ -467,6 +493,9 @@ class GivenNameRecognizer(LocalRecognizer):
         runs.extend((run, self._vietnamese_person)
                     for run in VIETNAMESE_RUN.finditer(text, timeout=self.timeout_s)
                     if fold(run.group().partition(" ")[0]).casefold() in VIETNAMESE_SURNAMES)
+        if "-" in text:
+            runs.extend((run, self._chinese_hyphenated_person) for run in
+                        CHINESE_HYPHENATED_RUN.finditer(text, timeout=self.timeout_s))
         runs.extend((word, self._dated_name)
                     for word in DAY_THEN_WORD.finditer(text, timeout=self.timeout_s))
         spans = {span for run, judge in runs if (span := judge(run)) is not None}
@@ -475,6 +504,8 @@ class GivenNameRecognizer(LocalRecognizer):
             spans.update(self._listed_names(text))
         if uncapitalised(text):
             spans.update(self._lower_case_names(text))
+        if "’" in text or "ʼ" in text or "'" in text:
+            spans.update(self._apostrophe_names(text))
         # a name found inside a longer one ("Rashid" alone in "Fatima bin Rashid") is dropped
         kept, reach = [], -1
         for start, end in sorted(spans, key=lambda span: (span[0], -span[1])):
@@ -519,6 +550,9 @@ class GivenNameRecognizer(LocalRecognizer):
                 return self._said_span(run.string, start, first_end)
             return start, end
         return None
+
+    def _chinese_hyphenated_person(self, run: regex.Match[str]) -> tuple[int, int] | None:
+        return _chinese_hyphenated_person(run, self.supported_language)
 
     def _vietnamese_person(self, run: regex.Match[str]) -> tuple[int, int] | None:
         """A common Vietnamese family name, then one to three capitalised Vietnamese
@@ -639,7 +673,46 @@ class GivenNameRecognizer(LocalRecognizer):
         salutations = [m.span() for m in SALUTATION_LINE.finditer(text, timeout=self.timeout_s)]
         return [(start, end) for start, end in spans
                 if _said_of_a_person(text, start, end, done=True)
+                or _done_to_a_person(text, start, end)
                 or any(s <= start and end <= e for s, e in salutations)]
+
+    def _apostrophe_words(self, text: str) -> list[regex.Match[str]]:
+        """The words ``APOSTROPHE_WORD`` reads, found from their apostrophe (scanning every
+        letter of the text for a word's start cost a tenth of a millisecond per prompt)."""
+        words = []
+        for mark in APOSTROPHE_MARK.finditer(text, timeout=self.timeout_s):
+            start = mark.start()
+            while start > 0 and (text[start - 1].isalpha()
+                                 or unicodedata.category(text[start - 1]) == "Mn"):
+                start -= 1
+            if (word := APOSTROPHE_WORD.match(text, start, timeout=self.timeout_s)) is not None:
+                words.append(word)
+        return words
+
+    def _apostrophe_names(self, text: str) -> list[tuple[int, int]]:
+        """A name with an apostrophe inside, as Hausa, Arabic and Ukrainian names are
+        romanised ("Asma’u", "Sa’adatu", "Demʼian", in chat "demʼian"), which no other pattern
+        reads as one word: a person where the words around it say so, as for a word no
+        dictionary holds (``_said_of_a_person``, ``_done_to_a_person``); in lower case only in
+        a text written without capitals. Not an English contraction or a French elision
+        ("Nicole’s", "aujourd’hui", "qu’il")."""
+        lower = uncapitalised(text)
+        spans = []
+        for word in self._apostrophe_words(text):
+            head, mark, tail = word.group("head"), word.group("mark"), word.group("tail")
+            if not (head[0].isupper() or lower) or head.casefold() in ELIDED_HEADS or (
+                    mark != "ʼ" and tail in CONTRACTION_TAILS):
+                continue
+            # (ʼ is written by romanisations only: "demʼian" is a name though "demian" is in
+            # the dictionaries)
+            joined = (head + tail).casefold()
+            if (mark != "ʼ" and joined in common_words()) or head.casefold() in function_words():
+                continue
+            start, end = word.span()
+            if _said_of_a_person(text, start, end, done=True) \
+                    or _done_to_a_person(text, start, end):
+                spans.append((start, end))
+        return spans
 
     def _listed_names(self, text: str) -> list[tuple[int, int]]:
         """The items of a list of those present ("Present: Zayyir, Ihtesham, S. Su.") that
@@ -692,7 +765,8 @@ class GivenNameRecognizer(LocalRecognizer):
             # (and even when it is a function word of another language: "Mrs. Salvo")
             # (a form's label too: "Demandeur : Han")
             titled = last is None and run.re in (TITLED_RUN, FRENCH_TITLED_RUN,
-                                                 DISPLAY_NAME_RUN, SIGNATURE_RUN, LABELLED_RUN)
+                                                 DISPLAY_NAME_RUN, SIGNATURE_RUN, LABELLED_RUN,
+                                                 FORMAL_SIGNATURE_RUN)
             common = self.given.get(word.group(), self.surnames.get(word.group(), 0.0)) \
                 > GIVEN_NAME_MAX_WORD_FREQUENCY and not titled
             known = word.group() in self.surnames or word.group() in self.given
@@ -702,7 +776,7 @@ class GivenNameRecognizer(LocalRecognizer):
                 run.re is not LABELLED_RUN)
             function = folded in (function_words(self.supported_language) if titled
                                   else function_words()) and not (
-                titled and run.re not in (SIGNATURE_RUN, LABELLED_RUN)
+                titled and run.re not in (SIGNATURE_RUN, LABELLED_RUN, FORMAL_SIGNATURE_RUN)
                 and folded not in NOT_AFTER_A_TITLE and known) and not alone
             if function or not _pronounceable(word.group()) or common:
                 break
@@ -758,7 +832,10 @@ class GivenNameRecognizer(LocalRecognizer):
             if not (self.given.get(name, 99.0) <= LOWER_CASE_GIVEN_NAME_MAX_WORD_FREQUENCY
                     and self._given_name(name)) and not self._given_name_parts(
                     word, LOWER_CASE_GIVEN_NAME_MAX_WORD_FREQUENCY) and not (
-                    titled and _pronounceable(word) and word not in function_words()) \
+                    # after a title, a function word of another language is a name: "ring
+                    # prof. le on ..." in English
+                    titled and _pronounceable(word)
+                    and word not in function_words(self.supported_language)) \
                     and not unknown_word(word) and word not in said:
                 i += 1
                 continue
@@ -954,7 +1031,106 @@ def _said_of_a_person(text: str, start: int, end: int,
     if before is not None and before.group(1).casefold() in PERSON_CUES:
         return True
     pair = TWO_WORDS_BEFORE_LONE.search(text, max(0, start - 40), start)
-    return pair is not None and " ".join(pair.group(1).casefold().split()) in PERSON_CUE_PAIRS
+    return (pair is not None and " ".join(pair.group(1).casefold().split()) in PERSON_CUE_PAIRS
+            ) or _apposed_or_owned(text, start, end)
+
+
+# What is done to a person or said of one, after the name: "que Basim soit contacté",
+# "Huzuri was present", "Beray a perdu son emploi"; and before it: "avec l'aide de Ferzi",
+# "de la part de Bishakha", "accompagnée de Ikshita"
+PERSON_PASSIVE_AFTER = regex.compile(
+    r"[ \u00a0]+(?i:soit|soient|sera|serait|a été|ait été|est|était|was|is|be|been|sea|fue"
+    r"|ha sido|está|estaba)[ \u00a0]+"
+    r"(?:contacté|informé|prévenu|consulté|convoqué|accompagné|hébergé|relogé|entendu|présent"
+    r"|absent|contactad[oa]|informad[oa]|avisad[oa]|consultad[oa]|presente|ausente)"
+    r"(?:e?s?)(?![\w'’-])"
+    r"|[ \u00a0]+(?:was|is|were)[ \u00a0]+(?:present|absent|contacted|informed|notified"
+    r"|consulted|accompanied)(?![\w'’-])"
+    # "- Abdullohov (mission locale) à recontacter", "X to call back"
+    r"|(?:[ \u00a0]+\([^()\n]{1,40}\))?[ \u00a0]+(?:à (?:re)?contacter|à rappeler|à relancer"
+    r"|to call back|to contact|to be contacted|a contactar|por contactar)(?![\w'’-])"
+    # "Asma’u est au courant", "X m'a filé son mail", "X nous a transmis"
+    r"|[ \u00a0]+(?:est|était|sera|soit)[ \u00a0]+au courant(?![\w'’-])"
+    r"|[ \u00a0]+(?:[mtl]['’]|(?:nous|vous|lui|leur|me|te)[ \u00a0]+)(?:a|avait|aura)[ \u00a0]+"
+    r"(?:filé|donné|envoyé|transmis|dit|demandé|écrit|appelé|rappelé|promis|confirmé)"
+    r"(?![\w'’-])")
+LIFE_PARTICIPLES = frozenset("""perdu quitté déménagé obtenu lost left moved obtained
+    perdido dejado obtenido""".split())  # noqa: SIM905
+LIFE_CUE_PAIRS = frozenset(("aide de", "l'aide de", "l’aide de", "part de", "accompagné de",
+                            "accompagnée de", "accompanied by", "help of", "help from",
+                            "acompañado de", "acompañada de", "ayuda de"))
+
+
+# a word with an apostrophe (or the modifier letter ʼ of Ukrainian romanisation) inside
+APOSTROPHE_WORD = regex.compile(
+    r"(?<![\w'’ʼ@./-])(?P<head>\p{L}[\p{Ll}\p{M}]+)(?P<mark>['’ʼ])"
+    r"(?P<tail>\p{Ll}[\p{Ll}\p{M}]*)(?![\w'’ʼ@/-])")
+APOSTROPHE_MARK = regex.compile(r"(?<=\p{L}[\p{Ll}\p{M}])['’ʼ](?=\p{Ll})")
+# what an elided French word leaves before its apostrophe, two letters or more
+ELIDED_HEADS = frozenset(("qu", "jusqu", "lorsqu", "puisqu", "quoiqu", "quelqu", "presqu",
+                          "aujourd"))
+# what English contractions put after it ("Nicole's", "can't", "they're")
+CONTRACTION_TAILS = frozenset(("s", "t", "d", "ll", "re", "ve", "m", "em"))
+
+
+# A role of a person in apposition: "Məmməd Sultanlı, votre conseillère", "ma tutrice,
+# Santiago, au ..."; and a person's bank or contact details: "le RIB de Nicole"
+POSSESSIVES = (r"(?:votre|vos|notre|nos|mon|ma|mes|ton|ta|son|sa|leur|your|our|my|his|her"
+               r"|their|su|tu|nuestro|nuestra|mi)")
+ROLE_NOUNS = PERSON_CUES | frozenset("""tuteur tutrice curateur curatrice référent référente
+    assistant assistante médecin infirmier infirmière éducateur éducatrice mère père
+    doctor nurse guardian carer tutor supervisor tutora tutor médico médica trabajadora
+    trabajador""".split())  # noqa: SIM905
+ROLE_AFTER = regex.compile(rf"[ \u00a0]*,[ \u00a0]+{POSSESSIVES}[ \u00a0]+([\p{{L}}'’]+)",
+                           flags=regex.IGNORECASE)
+ROLE_BEFORE = regex.compile(rf"(?<![\w'’-]){POSSESSIVES}[ \u00a0]+([\p{{L}}'’]+)"
+                            r"[ \u00a0]*,[ \u00a0]*$", flags=regex.IGNORECASE)
+DETAILS_OF = frozenset(("rib de", "iban de", "mail de", "courriel de", "portable de",
+                        "numéro de", "adresse de", "iban of", "number of"))
+
+
+def _apposed_or_owned(text: str, start: int, end: int) -> bool:
+    """A role of a person in apposition before or after ``text[start:end]``, between commas
+    (``ROLE_AFTER``, ``ROLE_BEFORE``), or a person's details before it (``DETAILS_OF``)."""
+    if (after := ROLE_AFTER.match(text, end)) is not None \
+            and after.group(1).casefold() in ROLE_NOUNS:
+        return True
+    if (before := ROLE_BEFORE.search(text, max(0, start - 40), start)) is not None \
+            and before.group(1).casefold() in ROLE_NOUNS \
+            and regex.match(r"[ \u00a0]*[,)]", text[end:end + 3]) is not None:
+        return True
+    pair = TWO_WORDS_BEFORE_LONE.search(text, max(0, start - 40), start)
+    return pair is not None and " ".join(pair.group(1).casefold().split()) in DETAILS_OF
+
+
+def _done_to_a_person(text: str, start: int, end: int) -> bool:
+    """Whether the words around ``text[start:end]``, words no dictionary holds, say something
+    only done to or by a person (``PERSON_PASSIVE_AFTER``, an auxiliary and a participle of
+    ``LIFE_PARTICIPLES``, a pair of ``LIFE_CUE_PAIRS`` before it). Not asked of a name the
+    lexicon knows: "que Lyon soit informée" is the city."""
+    if PERSON_PASSIVE_AFTER.match(text, end):
+        return True
+    done = DONE_AFTER_LONE.match(text, end)
+    if done is not None and done.group("auxiliary") \
+            and done.group("verb").casefold() in LIFE_PARTICIPLES:
+        return True
+    pair = TWO_WORDS_BEFORE_LONE.search(text, max(0, start - 40), start)
+    return pair is not None and " ".join(pair.group(1).casefold().split()) in LIFE_CUE_PAIRS
+
+
+def _chinese_hyphenated_person(run: regex.Match[str],
+                               language: str) -> tuple[int, int] | None:
+    """A run of ``CHINESE_HYPHENATED_RUN`` is a person when each of its three parts is one
+    romanised syllable ("Pi-Hsia Su"; not "Jean-Paul Sartre", "Saint-Denis Nord", "Wi-Fi
+    Zone") and its surname is not a function word of the text's ``language`` ("Ching-I He" is
+    lost in English; "Hi-Fi On" is not a name; "Su" is one in Spanish only)."""
+    first, _, second = run.group("given").partition("-")
+    surname = run.group("surname")
+    if not all(SYLLABLE.fullmatch(part.casefold()) for part in (first, second, surname)):
+        return None
+    if surname.casefold() in function_words(language):
+        return None
+    return run.start(), run.end()
 
 
 @lru_cache(maxsize=64)  # asked by the given-name pass and repeated_names (a batch: 32 requests)

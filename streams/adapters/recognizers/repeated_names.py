@@ -55,6 +55,8 @@ NAME_WORD = regex.compile(r"\p{L}[\p{L}\p{M}]*(?:['’-]\p{L}[\p{L}\p{M}]*)*")
 # the types NER reads as well as PERSON: where it reads a name as a place, the name's other
 # findings still take the words ("the words are replaced either way")
 NER_TYPES = frozenset(("PERSON", "LOCATION", "ORGANIZATION"))
+# the types NER reads besides PERSON
+PLACE_TYPES = frozenset(("LOCATION", "ORGANIZATION"))
 # A name found as one word is looked for again when the lexicon knows it as a name rarer as a
 # word than this ("Hernando": 3.6); more common ("Bot": 4.0, "Díaz": 4.5), one word is too
 # often a word NER took for a name.
@@ -130,7 +132,15 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
         taken = _Taken([(f.start, f.end) for f in (*others, *persons)
                         if f.message_index == merged.message_index
                         and f.score >= min_score and f is not merged])
-        out.extend(_widened(text, line, taken, language) for line in _lines(text, merged))
+        # in an item written surname first, NER's place or organisation reading of the other
+        # word does not keep it from the name (see ``_surname_first_item``)
+        held = _Taken([(f.start, f.end) for f in (*others, *persons)
+                       if f.message_index == merged.message_index and f.score >= min_score
+                       and f is not merged and f.entity_type not in PLACE_TYPES])
+        out.extend(_particles_then_name(
+            text, _surname_first_item(text, _widened(text, line, taken, language), held,
+                                      language), taken, language)
+            for line in _lines(text, merged))
     return out
 
 
@@ -307,6 +317,87 @@ def _widened(text: str, finding: Finding, taken: _Taken,
         return finding
     return Finding(finding.message_index, "PERSON", start, end, finding.score,
                    finding.recognizer)
+
+
+# a list item's marker at the start of a line ("- ", "• ", "* ")
+LIST_MARKER_BEFORE = regex.compile(r"(?:^|\n)[ \t]*[-•*–][ \t]+$")
+# one or two capitalised name words after a comma ("Le, Khoa", "Vũ, Văn Tú")
+GIVEN_AFTER_COMMA = regex.compile(
+    r",[ \u00a0](\p{Lu}[\p{Ll}\p{M}'’-]+)(?:[ \u00a0](\p{Lu}[\p{Ll}\p{M}'’-]+))?(?![\w'’-])")
+
+
+def _surname_first_item(text: str, finding: Finding, held: _Taken,
+                         language: str | None = None) -> Finding:
+    """A one-word name found in an item of a form or a list written surname first takes the
+    other side of the comma, where ``_widened`` did not: "Referred by: Zakusylo, Klavdiia"
+    (NER read "Klavdiia" as a place: in an item that holds nothing else, the place reading of
+    one word does not outweigh the name beside it), "Partner: Tran, Van" (a given name that is
+    a particle elsewhere), "Partner: Vũ, Văn Tú" (two given names), "- Ionescu, Jasmina will
+    bring" (a list item, and a verb of a person or an auxiliary after the name rather than the
+    item's end). The item must open right before the name (a line, a label's colon, a list
+    marker) and end after it or go on with such a verb; its words must be able to stand for a
+    person."""
+    start, end = finding.start, finding.end
+    if finding.entity_type != "PERSON" or len(NAME_WORD.findall(text, start, end)) != 1:
+        return finding
+    if (after := GIVEN_AFTER_COMMA.match(text, end)) is not None \
+            and _item_opens(text, start) and after.start(1) not in held:
+        given = [after.group(1), *([after.group(2)] if after.group(2) else [])]
+        if all(_item_name_word(w, language) for w in given) and (
+                _item_closes(text, after.end())):
+            end = after.end()
+        elif after.group(2) and _item_name_word(after.group(1), language) \
+                and _item_closes(text, after.end(1)):
+            end = after.end(1)
+    elif (before := COMMA_BEFORE.search(text, max(0, start - 40), start)) is not None \
+            and before.start(1) not in held and _item_opens(text, before.start(1)) \
+            and _item_name_word(before.group(1), language) and _item_closes(text, end):
+        start = before.start(1)
+    if (start, end) == (finding.start, finding.end):
+        return finding
+    return Finding(finding.message_index, "PERSON", start, end, finding.score,
+                   finding.recognizer)
+
+
+# the particles of a name, then a capitalised word, after a name found ("Ecrin van der
+# Laarse" found as "Ecrin")
+PARTICLES_THEN_WORD = regex.compile(
+    rf"[ \u00a0](?:(?:{'|'.join(PARTICLES)})[ \u00a0]){{1,2}}(\p{{Lu}}[\p{{Ll}}\p{{M}}'’-]+)"
+    r"(?![\w'’-])")
+
+
+def _particles_then_name(text: str, finding: Finding, taken: _Taken,
+                         language: str | None = None) -> Finding:
+    """A PERSON finding followed by the particles of a name and a word that can be part of
+    one takes them in: "Bonjour Ecrin van der Laarse," found as "Ecrin" (``_widened`` takes
+    particles before a name only); not "Marie de Paris" (a common word after them)."""
+    if finding.entity_type != "PERSON":
+        return finding
+    after = PARTICLES_THEN_WORD.match(text, finding.end)
+    if after is None or after.start(1) in taken or not (
+            _part_of_name(after.group(1), language) or unknown_word(after.group(1))):
+        return finding
+    return Finding(finding.message_index, "PERSON", finding.start, after.end(1),
+                   finding.score, finding.recognizer)
+
+
+def _item_opens(text: str, start: int) -> bool:
+    return _starts_item(text, start) or LIST_MARKER_BEFORE.search(
+        text, max(0, start - 20), start) is not None
+
+
+def _item_closes(text: str, end: int) -> bool:
+    return _ends_item(text, end) or _verb_after(text, end, plural_article=False)
+
+
+def _item_name_word(word: str, language: str | None = None) -> bool:
+    """A word that can be part of a name written surname first, or a given name of the
+    lexicon written capitalised even when it is a particle elsewhere ("Van", "Le")."""
+    folded = fold(word)
+    return _part_of_name(word, language) or (
+        word in lexicon("given_names") and not word.isupper() and folded not in TITLES
+        and folded not in OPENERS and folded not in CALENDAR
+        and word.casefold() not in NOT_A_SURNAME)
 
 
 def _rare_surname(word: str) -> bool:
