@@ -80,14 +80,19 @@ class DouanePhoneRecognizer(DouaneRecognizer):
         if self._unallocated_but_meant(candidate, lambda: self.has_context(text, start, end)):
             yield start, end
 
-    def _parse(self, candidate: str) -> phonenumbers.PhoneNumber | None:
+    def _parses(self, candidate: str) -> Iterator[tuple[str | None, str, phonenumbers.PhoneNumber]]:
+        """(region, number as parsed, parsed) for each region the candidate parses in: no
+        region for the international form ("+33...", "0033...")."""
         number = _international(candidate.strip())
         regions: Sequence[str | None] = (None,) if number.startswith("+") else self.regions
         for region in regions:
             try:
-                parsed = phonenumbers.parse(number, region)
+                yield region, number, phonenumbers.parse(number, region)
             except phonenumbers.NumberParseException:
                 continue
+
+    def _parse(self, candidate: str) -> phonenumbers.PhoneNumber | None:
+        for region, number, parsed in self._parses(candidate):
             if phonenumbers.is_valid_number(parsed) and (
                     region is None or _written_nationally(number, parsed)):
                 return parsed
@@ -99,13 +104,7 @@ class DouanePhoneRecognizer(DouaneRecognizer):
         phone word near it (see the module's docstring)."""
         if YEAR_RANGE.fullmatch(candidate):
             return False
-        number = _international(candidate.strip())
-        regions: Sequence[str | None] = (None,) if number.startswith("+") else self.regions
-        for region in regions:
-            try:
-                parsed = phonenumbers.parse(number, region)
-            except phonenumbers.NumberParseException:
-                continue
+        for region, number, parsed in self._parses(candidate):
             if phonenumbers.is_possible_number_with_reason(parsed) != IS_POSSIBLE:
                 continue
             if region is None:  # "+33 7 06 12 34 56", "+33706123456": a country code leads
