@@ -16,8 +16,6 @@ from typing import Any
 import pytest
 
 from streams.adapters.grouped_writes import GroupedWrites
-from streams.adapters.kek_store import FileKekStore
-from streams.adapters.key_store import KeyStore
 from streams.adapters.personal_vault import NewValue, PersonalVault
 from streams.adapters.sqlite_files import open_wal_database
 from streams.core.key_periods import period_for
@@ -192,15 +190,6 @@ def test_one_thread_alone_commits_at_once(
     assert insert(writes, 1)() == 1
     assert writes.waiting() == 0
     assert rows_on_disk(tmp_path / "t.sqlite3") == {0, 1}
-
-
-@pytest.fixture
-def vault(tmp_path: Path) -> Iterator[PersonalVault]:
-    keys = KeyStore(tmp_path / "keys.sqlite3", FileKekStore(tmp_path / "kek"))
-    opened = PersonalVault(tmp_path / "vault.sqlite3", keys)
-    yield opened
-    opened.close()
-    keys.close()
 
 
 def test_the_vaults_writes_of_many_requests_share_one_commit(vault: PersonalVault) -> None:

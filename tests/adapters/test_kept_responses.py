@@ -4,41 +4,17 @@ the request named or the answer put back)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from stopped_clock import StoppedClock
 
-from streams.adapters.kek_store import FileKekStore
-from streams.adapters.key_store import KeyStore
 from streams.adapters.personal_vault import NewValue, PersonalVault, ValueErasedError
 
 HOUR = 3_600
 JEANNE, PAUL = "Jeanne Martin", "Paul Durand"
 RESPONSE = ('{"id":"req-1","status":"answered","messages":[{"role":"assistant",'
             f'"content":"Bonjour {JEANNE}"}}]}}').encode()
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_764_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def vault(tmp_path: Path, clock: Clock) -> Iterator[PersonalVault]:
-    keys = KeyStore(tmp_path / "keys.sqlite3", FileKekStore(tmp_path / "kek"), clock)
-    opened = PersonalVault(tmp_path / "vault.sqlite3", keys)
-    yield opened
-    opened.close()
-    keys.close()
 
 
 def test_the_exact_bytes_come_back_for_their_tenant_only(vault: PersonalVault) -> None:
@@ -64,7 +40,7 @@ def test_the_first_copy_kept_stays(vault: PersonalVault) -> None:
 
 
 def test_the_end_of_the_period_destroys_it_then_the_prune_deletes_it(
-        vault: PersonalVault, clock: Clock) -> None:
+        vault: PersonalVault, clock: StoppedClock) -> None:
     vault.keep_response("city-of-lyon", "req-1", RESPONSE, values=(), retention_s=HOUR)
     clock.now += HOUR - 1  # within the period (periods end on a boundary at least this far)
     vault.keys.destroy_expired()

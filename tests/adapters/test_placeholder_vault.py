@@ -5,11 +5,11 @@ retention ended, and listed to a DPO's subject-access request."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from stopped_clock import StoppedClock
 
 from streams.adapters.kek_store import FileKekStore
 from streams.adapters.key_store import KeyStore
@@ -21,26 +21,9 @@ HOUR = 3_600
 JEANNE, PAUL, ANNE = "Jeanne Martin", "Paul Durand", "Anne Roux"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_764_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def placeholders(tmp_path: Path, clock: Clock) -> Iterator[PlaceholderVault]:
-    keys = KeyStore(tmp_path / "keys.sqlite3", FileKekStore(tmp_path / "kek"), clock)
-    vault = PersonalVault(tmp_path / "vault.sqlite3", keys)
-    yield PlaceholderVault(vault)
-    vault.close()
-    keys.close()
+def placeholders(vault: PersonalVault) -> PlaceholderVault:
+    return PlaceholderVault(vault)
 
 
 def mapping_of(*names: str) -> PlaceholderMap:
@@ -110,7 +93,7 @@ def test_an_erased_person_is_withheld_and_their_number_not_reused(
 
 
 def test_retention_ends_the_mapping_with_its_keys(
-        clock: Clock, placeholders: PlaceholderVault) -> None:
+        clock: StoppedClock, placeholders: PlaceholderVault) -> None:
     placeholders.save("city-of-lyon", "conv-1", mapping_of(JEANNE), retention_s=HOUR)
     clock.now += 3 * HOUR
     keys = placeholders.vault.keys
@@ -130,7 +113,8 @@ def test_subject_access_lists_placeholder_values_with_their_request(
         (JEANNE, "PERSON", "turn-1")]
 
 
-def test_an_older_vault_file_gains_the_placeholder_columns(tmp_path: Path, clock: Clock) -> None:
+def test_an_older_vault_file_gains_the_placeholder_columns(
+        tmp_path: Path, clock: StoppedClock) -> None:
     path = tmp_path / "old-vault.sqlite3"
     with sqlite3.connect(path) as db:  # the layout before placeholders moved into the vault
         db.execute("CREATE TABLE vault_entries (entry_id TEXT PRIMARY KEY, tenant TEXT NOT NULL,"

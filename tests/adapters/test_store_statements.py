@@ -7,13 +7,9 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from streams.adapters.kek_store import FileKekStore
-from streams.adapters.key_store import KeyStore
 from streams.adapters.personal_vault import PersonalVault, ValueErasedError
 from streams.adapters.placeholder_vault import PlaceholderVault
 from streams.core.placeholders import PlaceholderMap
@@ -21,23 +17,6 @@ from streams.core.placeholders import PlaceholderMap
 HOUR = 3_600
 TENANT = "city-of-lyon"
 NAMES = ("Jeanne Martin", "Paul Durand", "Anne Roux", "Louis Petit", "Marie Leroy")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_764_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def vault(tmp_path: Path) -> Iterator[PersonalVault]:
-    keys = KeyStore(tmp_path / "keys.sqlite3", FileKekStore(tmp_path / "kek"), Clock())
-    vault = PersonalVault(tmp_path / "vault.sqlite3", keys)
-    yield vault
-    vault.close()
-    keys.close()
 
 
 class Statements:
