@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -25,6 +27,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import NotLeaderForPartitionError
 
 from streams.adapters.kafka_acl_admin import create_acls
 from streams.adapters.kafka_security import kafka_connection, start_client
@@ -226,6 +229,28 @@ async def scrape(client: httpx.AsyncClient, url: str) -> list[str]:
     return sorted(line for line in text.splitlines() if line.startswith("douane_requests_total{"))
 
 
+class _NotLeaderYet(logging.Filter):
+    """Drops aiokafka's "Failed fetch offsets ... NotLeaderForPartitionError" lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not any(isinstance(arg, NotLeaderForPartitionError) for arg in record.args or ())
+
+
+@contextlib.contextmanager
+def _quiet_while_leaders_are_elected() -> Iterator[None]:
+    """The demo creates its topics a moment before it reads their ends: until the broker has
+    made itself leader of each partition, aiokafka logs every retry of the offset request as an
+    error, then succeeds. Those retries are expected here and say nothing to the person running
+    the demo; any other error of the fetcher is still printed."""
+    fetcher_log = logging.getLogger("aiokafka.consumer.fetcher")
+    expected = _NotLeaderYet()
+    fetcher_log.addFilter(expected)
+    try:
+        yield
+    finally:
+        fetcher_log.removeFilter(expected)
+
+
 async def exchange(
     settings: Settings, prompts: list[dict[str, Any]], run_id: str
 ) -> dict[str, dict[str, Any]]:
@@ -245,8 +270,9 @@ async def exchange(
                       for p in sorted(await producer.partitions_for(topic))]
         consumer.assign(partitions)
         await consumer.seek_to_end(*partitions)
-        for position in partitions:  # resolve the end offsets now, before publishing
-            await consumer.position(position)
+        with _quiet_while_leaders_are_elected():
+            for position in partitions:  # resolve the end offsets now, before publishing
+                await consumer.position(position)
         for number, prompt in enumerate(prompts, start=1):
             request = {"id": f"demo-{run_id}-{number:02d}", "tenant": prompt["tenant"],
                        "messages": [{"role": "user", "content": prompt["text"]}],
