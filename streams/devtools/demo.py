@@ -269,8 +269,8 @@ async def exchange(
                       for topic in answer_topics(layout, tenants) if "chunks" not in topic
                       for p in sorted(await producer.partitions_for(topic))]
         consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
         with _quiet_while_leaders_are_elected():
+            await consumer.seek_to_end(*partitions)
             for position in partitions:  # resolve the end offsets now, before publishing
                 await consumer.position(position)
         for number, prompt in enumerate(prompts, start=1):
