@@ -51,6 +51,26 @@ def test_two_adjacent_names_stay_two_spans(tmp_path: Path) -> None:
     assert [sentence.text[s.start:s.end] for s in sentence.spans] == ["Marie Curie", "Pierre"]
 
 
+def test_wnut17_labels_are_scored_and_its_other_kinds_are_not(tmp_path: Path) -> None:
+    corpus = _corpus("conll", ("t",))
+    _write(tmp_path, corpus, "t", (
+        "so\tO\nkarina\tB-person\nrojo\tI-person\nfrom\tO\nNetflix\tB-corporation\n"
+        "in\tO\nAustin\tB-location\nplayed\tO\nHalo\tB-product\n"))
+    (sentence,) = third_party.sentences(tmp_path, corpus)
+    assert [(sentence.text[s.start:s.end], s.entity_type) for s in sentence.spans] == [
+        ("karina rojo", "PERSON"), ("Netflix", "ORGANIZATION"), ("Austin", "LOCATION")]
+
+
+def test_a_line_without_a_tag_is_named_and_a_byte_order_mark_is_a_blank_line(
+        tmp_path: Path) -> None:
+    corpus = _corpus("conll", ("t",))
+    _write(tmp_path, corpus, "t", "Ann\tB-person\n\ufeff\nhi\tO\n")
+    assert [s.text for s in third_party.sentences(tmp_path, corpus)] == ["Ann", "hi"]
+    _write(tmp_path, corpus, "t", "Ann\tB-person\nhi\n")
+    with pytest.raises(ValueError, match=r"t:2: not a token<TAB>tag line"):
+        third_party.sentences(tmp_path, corpus)
+
+
 def test_brat_documents_are_cut_at_line_breaks(tmp_path: Path) -> None:
     corpus = _corpus("brat", ("split.txt",), brat_dir="docs")
     _write(tmp_path, corpus, "split.txt", "DEV\nabc\nTEST\nmissing\n")

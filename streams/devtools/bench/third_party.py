@@ -31,7 +31,9 @@ from pathlib import Path
 from streams.devtools.bench.pii_data import LabelledPrompt, Span
 from streams.errors import DouaneError
 
-LABELS = {"PER": "PERSON", "PERS": "PERSON", "LOC": "LOCATION", "ORG": "ORGANIZATION"}
+LABELS = {"PER": "PERSON", "PERS": "PERSON", "LOC": "LOCATION", "ORG": "ORGANIZATION",
+          # WNUT-17's own labels (its group, product and creative-work are not scored)
+          "person": "PERSON", "location": "LOCATION", "corporation": "ORGANIZATION"}
 RAW_URL = "https://raw.githubusercontent.com/{repo}/{commit}/{path}"
 DOWNLOAD_TIMEOUT_S = 60
 
@@ -65,6 +67,7 @@ PRESIDIO_LABELS = {"PERSON": "PERSON", "STREET_ADDRESS": "STREET_ADDRESS", "GPE"
                    "PHONE_NUMBER": "PHONE_NUMBER",
                    "ORGANIZATION": "ORGANIZATION"}
 CC_BY_NC_SA = "CC BY-NC-SA 4.0"
+WNUT17_LICENCE = "CC BY 4.0 (WNUT 2017 shared task on emerging and rare entities)"
 
 CORPORA = (
     # English: CoNLL-2003 (Reuters news, 1996-97) as converted by the WikiNEuRal authors
@@ -91,6 +94,13 @@ CORPORA = (
            *NER_UK, ("v2.0/data/dev-test-split.txt",), "brat", brat_dir="v2.0/data/bruk"),
     Corpus("ner-uk-ng", "uk", "heldout", CC_BY_NC_SA,
            *NER_UK, ("v2.0/data/dev-test-split.txt",), "brat", brat_dir="v2.0/data/ng"),
+    # English informal web writing, the register of chat prompts: WNUT-17 (rare and emerging
+    # names); its dev set (YouTube comments) may be looked at, its test set (Reddit, YouTube,
+    # StackExchange) is a second held-out set
+    Corpus("wnut17-dev", "en", "dev", WNUT17_LICENCE,
+           *NER_DATASETS, ("WNUT17/emerging.dev.conll",), "conll"),
+    Corpus("wnut17-test", "en", "heldout", WNUT17_LICENCE,
+           *NER_DATASETS, ("WNUT17/emerging.test.annotated",), "conll"),
     # English street addresses (and names): Microsoft's presidio-research synthetic set,
     # Faker values of many countries in 200 templates; looked at while writing the address
     # recognizer, so a dev corpus
@@ -232,13 +242,17 @@ def _presidio_json(path: Path) -> Iterator[Sentence]:
 
 def _conll(path: Path) -> Iterator[Sentence]:
     tokens: list[tuple[str, str]] = []
-    for line in [*path.read_text(encoding="utf-8").splitlines(), ""]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    for number, line in enumerate([*lines, ""], start=1):
+        line = line.replace("\ufeff", "")  # WNUT-17's dev set has a byte-order mark on a line
         columns = line.rstrip("\n").split("\t")
         if not line.strip():
             if tokens:
                 yield _sentence_from_tokens(tokens)
             tokens = []
             continue
+        if len(columns) < 2:
+            raise ValueError(f"{path}:{number}: not a token<TAB>tag line")
         token, tag = columns[-2], columns[-1]
         if token == "-DOCSTART-":
             continue
