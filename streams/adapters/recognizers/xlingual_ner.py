@@ -81,7 +81,7 @@ class CrossLanguageVote:
         if language not in LANGUAGES:
             return [[] for _ in texts]
         if self.mode == "vote-unsure":
-            pieces = unsure_sentences(texts, [_persons(found) for found in first])
+            pieces = unsure_sentences(texts, [person_cover(found) for found in first])
         else:
             pieces = [(t, 0, len(text)) for t, text in enumerate(texts)]
         read = [texts[t][start:end] for t, start, end in pieces]
@@ -119,7 +119,7 @@ class CrossLanguageVote:
                        or fold(word) in TITLES for word in words)
 
 
-def _persons(first: Sequence[Finding]) -> list[tuple[int, int]]:
+def person_cover(first: Sequence[Finding]) -> list[tuple[int, int]]:
     """The spans of the first pass's persons that would be redacted as persons: not those an
     overlapping place or organisation of at least their score wins over (the given-name
     pass's 0.84 person under spaCy's 0.85 organisation "Keiko Tanabe")."""
