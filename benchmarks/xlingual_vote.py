@@ -23,10 +23,11 @@ Each row: PERSON precision / recall / F2 / persons leaked (no finding of any typ
 of them), every type leaked, and over-redaction: the entity-free prompts of the corpus with a
 PERSON reported. Then, with ``--cpu``, the detection's CPU per prompt (this thread,
 ``time.thread_time``, language given, batches of 32, best of ``--repeat``) with the vote off,
-``vote-unsure`` and ``vote``, and the share of sentences the unsure mode hands the voters.
+``vote-unsure`` and ``vote``, and the share of sentences the unsure mode hands the voters
+(``xlingual_ner.sentences_to_read``).
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/xlingual_vote.py [--role dev|heldout]
-        [--languages en,fr,es] [--cpu] [--repeat 3]
+        [--languages en,fr,es] [--cpu [--modes off,vote-unsure] [--no-quality]] [--repeat 3]
 
 Held-out corpora: print the summary rows only, never a sentence (this script prints none).
 """
@@ -60,6 +61,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--cpu", action="store_true", help="also CPU per prompt, each mode")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--modes", default="off,vote-unsure,vote",
+                        help="DOUANE_NER_VOTE modes whose CPU is measured (--cpu)")
+    parser.add_argument("--no-quality", action="store_true", help="the CPU figures only")
     args = parser.parse_args()
 
     from streams.adapters.presidio_detector import PresidioDetector
@@ -81,7 +85,7 @@ def main() -> int:
     print(f"third-party corpora from {root} (files digest {third_party.fingerprint(root)}), "
           f"{args.count} prompts per corpus, seed {args.seed}; load average "
           f"{os.getloadavg()[0]:.2f}")
-    for corpus in corpora:
+    for corpus in [] if args.no_quality else corpora:
         labelled, free = prompts[corpus]
         print(f"\n-- {corpus.key} ({corpus.role}, {len(labelled)} prompts, "
               f"{len(free)} entity-free)")
@@ -91,7 +95,7 @@ def main() -> int:
         for name, variant in _variants():
             print(_scored(name, variant, labelled, free, *rows))
     if args.cpu:
-        _cpu(corpora, prompts, entities, args.repeat)
+        _cpu(corpora, prompts, entities, args.repeat, args.modes.split(","))
     return 0
 
 
@@ -193,10 +197,10 @@ def _scored(name: str, variant: Variant, labelled: Sequence[LabelledPrompt],
 
 
 def _cpu(corpora: Sequence[Any], prompts: dict[Any, Any], entities: set[str],
-         repeat: int) -> None:
+         repeat: int, modes: Sequence[str]) -> None:
     from streams.adapters.presidio_detector import PresidioDetector
-    from streams.adapters.recognizers.slovnet_ner import unsure_sentences
-    from streams.adapters.recognizers.xlingual_ner import person_cover
+    from streams.adapters.recognizers.slovnet_ner import SENTENCE
+    from streams.adapters.recognizers.xlingual_ner import person_cover, sentences_to_read
     from streams.config import NerTiers
     from streams.core.model import ChatMessage, DetectionRequest
 
@@ -204,7 +208,7 @@ def _cpu(corpora: Sequence[Any], prompts: dict[Any, Any], entities: set[str],
           f"load average {os.getloadavg()[0]:.2f} ==")
     detectors = {mode: PresidioDetector(LANGUAGES, entities=entities,
                                         ner_tiers=NerTiers(vote=mode))
-                 for mode in ("off", "vote-unsure", "vote")}
+                 for mode in dict.fromkeys(["off", *modes])}
     for corpus in corpora:
         labelled = prompts[corpus][0]
         requests = [DetectionRequest((ChatMessage("user", p.text),), corpus.language)
@@ -224,11 +228,11 @@ def _cpu(corpora: Sequence[Any], prompts: dict[Any, Any], entities: set[str],
                    for f in off.detect((r.messages[0],), corpus.language).findings]
                   for r in requests]
         texts = [p.text for p in labelled]
-        read = len(unsure_sentences(texts, [person_cover(first) for first in firsts]))
-        total = len(unsure_sentences(texts, [[] for _ in texts])) or 1
+        read = sum(len(sentences_to_read(text, person_cover(first)))
+                   for text, first in zip(texts, firsts, strict=True))
+        total = sum(len(SENTENCE.findall(text)) for text in texts) or 1
         print(f"{corpus.key:26} " + ", ".join(cells) +
-              f"; vote-unsure reads {read} of {total} sentences with a capitalised word "
-              f"inside ({read / total:.0%})")
+              f"; vote-unsure reads {read} of {total} sentences ({read / total:.0%})")
 
 
 if __name__ == "__main__":

@@ -100,9 +100,10 @@ class Recording:
         return [[span(text, self.words)] if self.words in text else [] for text in texts]
 
 
-def test_the_unsure_mode_reads_only_sentences_a_person_does_not_cover() -> None:
+def test_the_unsure_mode_reads_only_sentences_with_a_run_no_person_holds() -> None:
+    # a sentence without two capitalised words in a row holds nothing the vote could report
     text = ("We met Camilla Martin. The Hotel Lyon is closed. Keiko Tanabe called. "
-            "Nothing to add.")
+            "We saw Bob there.")
     first: list[Finding] = [
         ("PERSON", *span(text, "Camilla Martin"), 0.85, "spacy:en"),
         ("LOCATION", *span(text, "Hotel Lyon"), 0.85, "spacy:en"),

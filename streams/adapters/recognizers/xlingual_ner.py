@@ -23,10 +23,10 @@ first-pass finding, or overlaps one of any other type (an e-mail, a phone number
 ``DOUANE_NER_VOTE`` (``streams.config.NerTiers.vote``):
 
 - ``off``: no vote;
-- ``vote-unsure``: the voters read only the sentences with a capitalised word, not the first,
-  that no PERSON finding of the first pass covers (``unsure_sentences`` with the persons as
-  cover, less those a place or an organisation of a higher score overlaps: a place or an
-  organisation there is what the vote may relabel);
+- ``vote-unsure``: the voters read only the sentences with two capitalised words in a row that
+  no PERSON finding of the first pass holds (less the persons a place or an organisation of a
+  higher score overlaps: a place or an organisation there is what the vote may relabel);
+  a single capitalised word is never voted on, so a sentence without such a run is skipped;
 - ``vote``: the voters read every sentence.
 
 Measured in docs/benchmarks.md, "The other installed models as voters across languages".
@@ -41,7 +41,7 @@ import regex
 from streams.adapters.person_filters import OPENERS, TITLES
 from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.given_names import function_words
-from streams.adapters.recognizers.slovnet_ner import unsure_sentences
+from streams.adapters.recognizers.slovnet_ner import SENTENCE
 
 MODES = ("off", "vote-unsure", "vote")
 LANGUAGES = ("en", "fr", "es")  # the languages with a spaCy model: each votes for the others
@@ -50,6 +50,10 @@ SCORE_RELABELLED = 0.86  # above spaCy's 0.85: replaces the first pass's place o
 RELABELLED = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
 MIN_CAPITALISED = 2  # a single word is where the foreign models are most often wrong
 WORD = regex.compile(r"\p{L}[\p{L}'’-]*")
+# two capitalised words or more in a row ("Camilla Martin", "McManaman", "J. Smith"): what a
+# vote can report (MIN_CAPITALISED), so the only places a voter needs to read
+CAPITALISED_RUN = regex.compile(
+    r"(?<![\p{L}'’-])\p{Lu}(?:\.|[\p{L}'’-]*)(?:[ \u00a0]+\p{Lu}(?:\.|[\p{L}'’-]*))+")
 
 Finding = tuple[str, int, int, float, str]
 # a voter: its language's PERSON spans (start, end) in each text
@@ -81,7 +85,9 @@ class CrossLanguageVote:
         if language not in LANGUAGES:
             return [[] for _ in texts]
         if self.mode == "vote-unsure":
-            pieces = unsure_sentences(texts, [person_cover(found) for found in first])
+            pieces = [(t, sentence.start(), sentence.end())
+                      for t, (text, found) in enumerate(zip(texts, first, strict=True))
+                      for sentence in sentences_to_read(text, person_cover(found))]
         else:
             pieces = [(t, 0, len(text)) for t, text in enumerate(texts)]
         read = [texts[t][start:end] for t, start, end in pieces]
@@ -117,6 +123,14 @@ class CrossLanguageVote:
             return False
         return not any(word.casefold() in self._function_words or fold(word) in OPENERS
                        or fold(word) in TITLES for word in words)
+
+
+def sentences_to_read(text: str, persons: Sequence[tuple[int, int]]) -> list[regex.Match[str]]:
+    """The sentences of ``text`` with two capitalised words in a row that no person of the
+    first pass holds (a place or an organisation there is what the vote may relabel)."""
+    return [sentence for sentence in SENTENCE.finditer(text)
+            if any(not any(s <= run.start() and run.end() <= e for s, e in persons)
+                   for run in CAPITALISED_RUN.finditer(text, sentence.start(), sentence.end()))]
 
 
 def person_cover(first: Sequence[Finding]) -> list[tuple[int, int]]:
