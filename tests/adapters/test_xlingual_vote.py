@@ -94,9 +94,11 @@ class Recording:
     def __init__(self, words: str) -> None:
         self.words = words
         self.read: list[str] = []
+        self.by_language: list[tuple[str, str]] = []
 
     def __call__(self, language: str, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
         self.read.extend(texts)
+        self.by_language.extend((language, text.strip()) for text in texts)
         return [[span(text, self.words)] if self.words in text else [] for text in texts]
 
 
@@ -113,13 +115,17 @@ def test_the_unsure_mode_reads_only_sentences_with_a_run_no_person_holds() -> No
     ]
     voter = Recording("Keiko Tanabe")
     extra = CrossLanguageVote(voter, "vote-unsure").find("en", [text], [first])
-    assert [piece.strip() for piece in voter.read] == [
-        "The Hotel Lyon is closed.", "Keiko Tanabe called."] * 2
+    # the Spanish model (the smallest) reads first; French only where Spanish saw a person
+    assert voter.by_language == [("es", "The Hotel Lyon is closed."),
+                                 ("es", "Keiko Tanabe called."), ("fr", "Keiko Tanabe called.")]
     assert [(text[s:e], score) for _, s, e, score, _ in extra[0]] == [
         ("Keiko Tanabe", SCORE_RELABELLED)]
     voter = Recording("Keiko Tanabe")
     CrossLanguageVote(voter, "vote").find("en", [text], [first])
     assert voter.read == [text, text]
+    voter = Recording("Nobody Here")  # the first voter finds no one: the second reads nothing
+    assert CrossLanguageVote(voter, "vote").find("en", [text], [first]) == [[]]
+    assert voter.read == [text]
 
 
 def test_no_vote_on_a_language_without_voters() -> None:
