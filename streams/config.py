@@ -170,6 +170,7 @@ class Settings:
 
 UK_NER_MODES = ("slovnet-unsure", "slovnet", "off")  # the first is the default
 CORENLP_MODES = ("off", "corenlp-unsure", "corenlp")
+VOTE_MODES = ("off", "vote-unsure", "vote")  # the first is the default
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,10 @@ class NerTiers:
       (GPL v3+, opt-in, fetched by ``douane models fetch corenlp``) in a JVM beside each
       detection process: ``off`` (the default), ``corenlp-unsure`` (only the sentences the
       fast pass is unsure of) or ``corenlp`` (every sentence);
+    - ``vote`` (``DOUANE_NER_VOTE``): on an English, French or Spanish text, the other two
+      installed spaCy models vote on its persons (``recognizers/xlingual_ner.py``): ``off``
+      (the default), ``vote-unsure`` (only the sentences with a capitalised word no person
+      covers) or ``vote`` (every sentence);
     - ``corenlp_dir`` (``DOUANE_CORENLP_DIR``): where the fetched CoreNLP files are
       (default ``$DOUANE_CACHE/corenlp``, or ``.cache/corenlp`` in the source checkout).
     """
@@ -190,6 +195,7 @@ class NerTiers:
     en: str = "off"
     es: str = "off"
     corenlp_dir: Path = field(default_factory=lambda: cache_root({}) / "corenlp")
+    vote: str = VOTE_MODES[0]
 
     def corenlp_languages(self) -> tuple[str, ...]:
         """The languages whose CoreNLP tier is on."""
@@ -213,6 +219,7 @@ def load_ner_tiers(env: Mapping[str, str] | None = None) -> NerTiers:
         uk=_choice(source, "DOUANE_UK_NER", UK_NER_MODES),
         en=_choice(source, "DOUANE_EN_NER", CORENLP_MODES),
         es=_choice(source, "DOUANE_ES_NER", CORENLP_MODES),
+        vote=_choice(source, "DOUANE_NER_VOTE", VOTE_MODES),
         corenlp_dir=Path(source.get("DOUANE_CORENLP_DIR")
                          or cache_root(source) / "corenlp").resolve(),
     )

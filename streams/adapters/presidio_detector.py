@@ -12,6 +12,9 @@
 - English and Spanish may add, opt-in (``DOUANE_EN_NER`` / ``DOUANE_ES_NER``, off by default:
   GPL v3+), Stanford CoreNLP's CRF classifier in a JVM beside the process
   (``recognizers/corenlp_ner.py``): ``ner+patterns+corenlp``.
+- English, French and Spanish may add, opt-in (``DOUANE_NER_VOTE``, off by default), the vote
+  of the other two spaCy models on a text's persons (``recognizers/xlingual_ner.py``): the
+  method then ends in ``+vote``.
 - Any other language gets the pattern recognizers only: ``patterns-only``. Nothing pretends.
 
 Speed: only spaCy's ``ner`` component is loaded (it has its own token-to-vector layer in these
@@ -80,6 +83,7 @@ METHOD_LEXICON = "patterns+name-lexicon"
 METHOD_LEXICON_NER = "patterns+name-lexicon+ner"  # Ukrainian with its second tier
 METHOD_NER_CORENLP = "ner+patterns+corenlp"  # English or Spanish with CoreNLP's CRF as well
 METHOD_PATTERNS = "patterns-only"
+VOTE_SUFFIX = "+vote"  # the other languages' models voted on the persons (xlingual_ner.py)
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +153,10 @@ class PresidioDetector:
             from streams.adapters.spacy_ops import use_numpy_blas
 
             use_numpy_blas()
+        # the other languages' models voting on persons (xlingual_ner.py): set up below, once
+        # every language's own model is loaded
+        self._vote: Any = None
+        self._voter_models: dict[str, tuple[Any, frozenset[str]]] = {}
         for language in self.languages:
             started = time.monotonic()
             if wants_model and language in SPACY_MODELS:
@@ -165,16 +173,34 @@ class PresidioDetector:
             self._recognizers(language)
             self.detect_batch([DetectionRequest((ChatMessage("user", WARM_UP_TEXT),), language)])
             self.startup_seconds[language] = time.monotonic() - started
+        if tiers.vote != "off" and wants_model and "PERSON" in self.entities and any(
+                lang in self._nlp for lang in SPACY_MODELS):
+            self._start_vote(tiers.vote)
         # a prompt lingua puts in a language analysed with patterns only may still get the NER
         # or lexicon of one of these (lists of names: streams/core/language_choice.py)
         analysed = [lang for lang in self.languages if self.method(lang) != METHOD_PATTERNS]
         self._language_detector = LanguageDetector(self.languages, default_language, analysed)
 
+    def _start_vote(self, mode: str) -> None:
+        """The vote of the other models (``DOUANE_NER_VOTE``). A model of a language this
+        detector does not detect in is loaded for the vote alone (memory and start-up)."""
+        from streams.adapters.recognizers.xlingual_ner import CrossLanguageVote
+
+        started = time.monotonic()
+        for language in SPACY_MODELS:
+            if language not in self._nlp:
+                nlp = _load_ner(SPACY_MODELS[language])
+                self._voter_models[language] = (nlp, frozenset(nlp.Defaults.stop_words) | OPENERS)
+        self._vote = CrossLanguageVote(self._voter_persons, mode)
+        voted = next(lang for lang in SPACY_MODELS if lang in self._nlp)
+        self.detect_batch([DetectionRequest((ChatMessage("user", WARM_UP_TEXT),), voted)])
+        self.startup_seconds["vote"] = time.monotonic() - started
+
     def method(self, language: str) -> str:
         if language in self._nlp:
             if self._corenlp is not None and language in self._corenlp.modes:
-                return METHOD_NER_CORENLP
-            return METHOD_NER
+                return METHOD_NER_CORENLP + (VOTE_SUFFIX if self._vote is not None else "")
+            return METHOD_NER + (VOTE_SUFFIX if self._vote is not None else "")
         if language in self._lexicons:
             return METHOD_LEXICON_NER if language in self._second_tier else METHOD_LEXICON
         return METHOD_PATTERNS
@@ -230,6 +256,13 @@ class PresidioDetector:
                 extra = self._corenlp.find(language, [text for _, _, text in items], covered)
                 for (_, m, _), in_text, more in zip(items, per_text, extra, strict=True):
                     in_text.extend(Finding(m, *f) for f in more)
+            if self._vote is not None and language in self._nlp:
+                # the other models vote on the persons, knowing what this pass found
+                first = [[(f.entity_type, f.start, f.end, f.score, f.recognizer)
+                          for f in in_text] for in_text in per_text]
+                voted = self._vote.find(language, [text for _, _, text in items], first)
+                for (_, m, _), in_text, more in zip(items, per_text, voted, strict=True):
+                    in_text.extend(Finding(m, *f) for f in more)
             for (r, _, _), in_text in zip(items, per_text, strict=True):
                 found[r].extend(in_text)
         if "PERSON" in self.entities:
@@ -259,34 +292,47 @@ class PresidioDetector:
                 language, self.entities, self.phone_regions)
         return self._patterns[language]
 
+    def _voter_persons(self, language: str, texts: Sequence[str],
+                       ) -> list[list[tuple[int, int]]]:
+        """The PERSON spans ``language``'s model finds in each text, whatever the text's own
+        language: a voter of ``xlingual_ner``."""
+        nlp, common = self._nlp.get(language), self._common_words.get(language)
+        if nlp is None or common is None:
+            nlp, common = self._voter_models[language]
+        return [[(start, end) for entity, start, end, _, _ in found if entity == "PERSON"]
+                for found in self._spacy_findings(nlp, common, language, list(texts))]
+
+    def _spacy_findings(self, nlp: Any, common: frozenset[str], language: str,
+                        texts: list[str]) -> list[list[tuple[str, int, int, float, str]]]:
+        # NER reads only the parts that can hold a name (see ``name_chunks``).
+        chunks = [(t, start, end) for t, text in enumerate(texts)
+                  for start, end in name_chunks(text, common,
+                                                NER_CONTEXT_WORDS.get(language))]
+        out: list[list[tuple[str, int, int, float, str]]] = [[] for _ in texts]
+        docs = nlp.pipe((texts[t][start:end] for t, start, end in chunks), batch_size=64)
+        for (t, offset, _), doc in zip(chunks, docs, strict=True):
+            text = texts[t]
+            for ent in doc.ents:
+                entity = NER_LABELS.get(ent.label_)
+                if entity is None or entity not in self.entities:
+                    continue
+                start, end = offset + ent.start_char, offset + ent.end_char
+                if not any(c.isalpha() for c in ent.text):
+                    continue  # numbers taken for names or organisations
+                if entity == "PERSON":
+                    cleaned = clean_person(text, start, end)
+                    if cleaned is None:
+                        continue
+                    start, end = cleaned
+                out[t].append((entity, start, end, NER_SCORE, f"spacy:{language}"))
+        return out
+
     def _model_findings(
         self, language: str, texts: list[str]
     ) -> list[list[tuple[str, int, int, float, str]]]:
         if language in self._nlp:
-            nlp = self._nlp[language]
-            common = self._common_words[language]
-            # NER reads only the parts that can hold a name (see ``name_chunks``).
-            chunks = [(t, start, end) for t, text in enumerate(texts)
-                      for start, end in name_chunks(text, common,
-                                                    NER_CONTEXT_WORDS.get(language))]
-            out: list[list[tuple[str, int, int, float, str]]] = [[] for _ in texts]
-            docs = nlp.pipe((texts[t][start:end] for t, start, end in chunks), batch_size=64)
-            for (t, offset, _), doc in zip(chunks, docs, strict=True):
-                text = texts[t]
-                for ent in doc.ents:
-                    entity = NER_LABELS.get(ent.label_)
-                    if entity is None or entity not in self.entities:
-                        continue
-                    start, end = offset + ent.start_char, offset + ent.end_char
-                    if not any(c.isalpha() for c in ent.text):
-                        continue  # numbers taken for names or organisations
-                    if entity == "PERSON":
-                        cleaned = clean_person(text, start, end)
-                        if cleaned is None:
-                            continue
-                        start, end = cleaned
-                    out[t].append((entity, start, end, NER_SCORE, f"spacy:{language}"))
-            return out
+            return self._spacy_findings(self._nlp[language], self._common_words[language],
+                                        language, texts)
         if language in self._lexicons:
             lexicon = self._lexicons[language]
             first = [[("PERSON", r.start, r.end, r.score, lexicon.name)

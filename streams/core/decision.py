@@ -49,7 +49,9 @@ from streams.core.rules import Exclusion, Resolution
 Outcome = Literal["forward", "block"]
 # Detection methods that analyse a language well; anything else is "unsupported language".
 FULL_METHODS = frozenset({"ner+patterns", "ner+patterns+corenlp", "patterns+name-lexicon",
-                          "patterns+name-lexicon+ner"})
+                          "patterns+name-lexicon+ner",
+                          # with the other languages' models voting on persons (DOUANE_NER_VOTE)
+                          "ner+patterns+vote", "ner+patterns+corenlp+vote"})
 
 
 @dataclass(frozen=True)

