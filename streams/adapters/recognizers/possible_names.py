@@ -352,7 +352,7 @@ RULES: tuple[tuple[str, float], ...] = (
 )
 
 
-def words_of(text: str) -> list[Word]:
+def words_of(text: str, timeout_s: float = REGEX_TIMEOUT_S) -> list[Word]:
     """The words of ``text``, each marked as opening its sentence or line and as standing on a
     line of mostly capitalised words."""
     words: list[Word] = []
@@ -367,7 +367,7 @@ def words_of(text: str) -> list[Word]:
                                 True, words[k].attached)
 
     previous_end = 0
-    for match in WORD.finditer(text):
+    for match in WORD.finditer(text, timeout=timeout_s):
         start = match.start()
         newline = text.rfind("\n", previous_end, start)
         if newline >= 0 and newline >= line_start:
@@ -394,12 +394,13 @@ def _attached(text: str, start: int, end: int) -> bool:
             or (after in ".-" and end + 1 < len(text) and text[end + 1].isalnum()))
 
 
-def possible_names(text: str, language: str) -> list[tuple[int, int, float, str]]:
+def possible_names(text: str, language: str,
+                   timeout_s: float = REGEX_TIMEOUT_S) -> list[tuple[int, int, float, str]]:
     """Every possible name of ``text``: (start, end, score, rule), each word of a span found by
     a rule repeated wherever the text writes it again, a span inside another of the same or a
     higher score dropped."""
     rules = _rules(language)
-    words = words_of(text)
+    words = words_of(text, timeout_s)
     found: dict[tuple[int, int], tuple[float, str]] = {}
     free = [w for w in words if not w.attached]
     for name, score in RULES:
@@ -410,7 +411,7 @@ def possible_names(text: str, language: str) -> list[tuple[int, int, float, str]
     again: dict[str, tuple[float, str]] = {}
     for (start, end), (score, name) in found.items():
         # every name word of the span: "Mai" of "Đ. Mai", "Zenzile" of "NKUNDLANDE Zenzile"
-        for word in WORD.findall(text, start, end):
+        for word in WORD.findall(text, start, end, timeout=REGEX_TIMEOUT_S):
             if len(word) >= MIN_LETTERS and word.casefold() not in rules.function \
                     and again.get(word, (0.0, ""))[0] < score:
                 again[word] = (score, name)
@@ -439,6 +440,8 @@ class PossibleNameRecognizer(LocalRecognizer):
     """PERSON at ``SCORE_LIKELY`` or ``SCORE_POSSIBLE``: words that may be names (see the
     module's docstring)."""
 
+    ENTITY = "PERSON"
+
     def __init__(self, supported_language: str = "en",
                  timeout_s: float = REGEX_TIMEOUT_S) -> None:
         self.timeout_s = timeout_s
@@ -459,4 +462,5 @@ class PossibleNameRecognizer(LocalRecognizer):
                                           RECOGNIZER_IDENTIFIER_KEY: self.id,
                                           IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
                                           "rule": rule})
-                for start, end, score, rule in possible_names(text, self.supported_language)]
+                for start, end, score, rule in possible_names(text, self.supported_language,
+                                                              self.timeout_s)]
