@@ -32,8 +32,7 @@ the figures, and they are tested one by one (tests/adapters/test_possible_names.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import regex
 from presidio_analyzer import LocalRecognizer, RecognizerResult
@@ -100,8 +99,7 @@ DETERMINERS = frozenset("""the a an this these those le la les l' un une ce cett
 HEADING_MIN_WORDS = 3
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):
     start: int
     end: int
     text: str
@@ -204,7 +202,7 @@ class PossibleNames:
         """LIKELY: a capitalised word no dictionary holds, not opening its sentence: "told
         Qafurbəyli", "Varvara et Zenzile"."""
         return [(w.start, w.end) for i, w in enumerate(words)
-                if not w.opening and CAPITALISED.fullmatch(w.text)
+                if not w.opening and w.text[0].isupper() and CAPITALISED.fullmatch(w.text)
                 and self.unknown(w.text) and not self.never_a_name(w.text)
                 and not self.in_a_title(text, words, i)
                 and not self.in_institution(text, words, i)]
@@ -215,7 +213,8 @@ class PossibleNames:
         a run of capitals ("CATTLE CALVES HOGS"), nor an acronym the dictionaries hold."""
         found = []
         for i, w in enumerate(words):
-            if not CAPITALS.fullmatch(w.text) or not self._surname_in_capitals(w.text):
+            if not w.text[0].isupper() or not CAPITALS.fullmatch(w.text) \
+                    or not self._surname_in_capitals(w.text):
                 continue
             for j in (i - 1, i + 1):
                 if not 0 <= j < len(words):
@@ -274,7 +273,8 @@ class PossibleNames:
         heading line, not in an institution's or a place's name."""
         found = []
         for i, w in enumerate(words):
-            if w.opening or w.heading or not CAPITALISED.fullmatch(w.text):
+            if w.opening or w.heading or not w.text[0].isupper() \
+                    or not CAPITALISED.fullmatch(w.text):
                 continue
             frequency = self.frequency_as_name(w.text)
             if frequency is None or frequency >= MID_SENTENCE_NAME_MAX_WORD_FREQUENCY:
@@ -294,7 +294,8 @@ class PossibleNames:
         locale) à recontacter", "Aurélie ouvre la séance"."""
         found = []
         for i, w in enumerate(words):
-            if not w.opening or not CAPITALISED.fullmatch(w.text) or self.never_a_name(w.text):
+            if not w.opening or not w.text[0].isupper() or not CAPITALISED.fullmatch(w.text) \
+                    or self.never_a_name(w.text):
                 continue
             if w.text.casefold() in self.function:
                 continue
@@ -352,37 +353,41 @@ RULES: tuple[tuple[str, float], ...] = (
 )
 
 
-def words_of(text: str, timeout_s: float = REGEX_TIMEOUT_S) -> list[Word]:
+def words_of(text: str, timeout_s: float = REGEX_TIMEOUT_S,
+             lower_case: bool = False) -> list[Word]:
     """The words of ``text``, each marked as opening its sentence or line and as standing on a
-    line of mostly capitalised words."""
+    line of mostly capitalised words. Whether a word opens its sentence is worked out for
+    capitalised words only (and for every word with ``lower_case``): no rule asks it of
+    another, and most words of a prompt are lower case (this is most of the module's CPU)."""
     words: list[Word] = []
-    line_start = 0
-    line_words: list[int] = []
+    line_first = 0  # index of the line's first word
+    capitalised = 0  # capitalised words on the line
+    previous_end = 0
 
     def close_line() -> None:
-        capitalised = sum(1 for k in line_words if words[k].text[:1].isupper())
-        if len(line_words) >= HEADING_MIN_WORDS and capitalised >= HEADING_SHARE * len(line_words):
-            for k in line_words:
-                words[k] = Word(words[k].start, words[k].end, words[k].text, words[k].opening,
-                                True, words[k].attached)
+        count = len(words) - line_first
+        if count >= HEADING_MIN_WORDS and capitalised >= HEADING_SHARE * count:
+            for k in range(line_first, len(words)):
+                words[k] = words[k]._replace(heading=True)
 
-    previous_end = 0
     for match in WORD.finditer(text, timeout=timeout_s):
-        start = match.start()
-        newline = text.rfind("\n", previous_end, start)
-        if newline >= 0 and newline >= line_start:
+        start, end = match.span()
+        word = match.group()
+        if text.find("\n", previous_end, start) >= 0:
             close_line()
-            line_words = []
-            line_start = newline + 1
-        k = start - 1
-        while k >= 0 and text[k] in OPENING_FILLER:
-            k -= 1
-        opening = k < 0 or text[k] in SENTENCE_ENDS or (text[k].isdigit() and (
-            k == 0 or not text[k - 1].isalnum()) and start - k <= 3)
-        line_words.append(len(words))
-        words.append(Word(start, match.end(), match.group(), opening, False,
-                          _attached(text, start, match.end())))
-        previous_end = match.end()
+            line_first, capitalised = len(words), 0
+        upper = word[0].isupper()
+        capitalised += upper
+        if upper or lower_case:
+            k = start - 1
+            while k >= 0 and text[k] in OPENING_FILLER:
+                k -= 1
+            opening = k < 0 or text[k] in SENTENCE_ENDS or (text[k].isdigit() and (
+                k == 0 or not text[k - 1].isalnum()) and start - k <= 3)
+            words.append(Word(start, end, word, opening, False, _attached(text, start, end)))
+        else:
+            words.append(Word(start, end, word, False, False, _attached(text, start, end)))
+        previous_end = end
     close_line()
     return words
 
@@ -400,7 +405,7 @@ def possible_names(text: str, language: str,
     a rule repeated wherever the text writes it again, a span inside another of the same or a
     higher score dropped."""
     rules = _rules(language)
-    words = words_of(text, timeout_s)
+    words = words_of(text, timeout_s, lower_case=uncapitalised(text))
     found: dict[tuple[int, int], tuple[float, str]] = {}
     free = [w for w in words if not w.attached]
     for name, score in RULES:
