@@ -110,3 +110,22 @@ def test_french_phone_numbers_in_every_common_writing(
     # numbers the plan allocates, as people write them
     assert all(phonenumbers.is_valid_number(phonenumbers.parse(written, "FR"))
                for _, written in phones)
+
+
+def test_min_score_redacts_from_the_score_a_policy_may_choose() -> None:
+    """``--min-score``: the rules' types redacted from that score instead of their own."""
+    from types import SimpleNamespace
+
+    from streams.core.model import ChatMessage, Finding
+    from streams.core.policy import EntityRule
+    from streams.devtools.bench.planted import _plan_at
+
+    text = "i told Qafurbeyli and Jeanne Martin"
+    request = SimpleNamespace(messages=(ChatMessage("user", text),), tenant="t")
+    pending = SimpleNamespace(verdict=SimpleNamespace(resolution=SimpleNamespace(
+        entities={"PERSON": EntityRule(min_score=0.5)})))
+    findings = [Finding(0, "PERSON", 7, 17, 0.38), Finding(0, "PERSON", 22, 35, 0.85)]
+    assert [text[f.start:f.end] for f in _plan_at(0.35, request, findings, pending).findings] \
+        == ["Qafurbeyli", "Jeanne Martin"]
+    assert [text[f.start:f.end] for f in _plan_at(0.5, request, findings, pending).findings] \
+        == ["Jeanne Martin"]

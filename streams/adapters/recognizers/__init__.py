@@ -73,6 +73,11 @@ def build_recognizers(
         from streams.adapters.recognizers.name_shapes import NameShapeRecognizer
 
         recognizers.append(NameShapeRecognizer(language))
+        # words that may be names, below the default min_score: a policy's choice (see
+        # possible_names.py)
+        from streams.adapters.recognizers.possible_names import PossibleNameRecognizer
+
+        recognizers.append(PossibleNameRecognizer(language))
     return recognizers
 
 

@@ -408,6 +408,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="mixed (default: English and French prompts, the load of every "
                              "earlier figure), en, or fr (the French load: its own prose and "
                              "French phone numbers in every common writing)")
+    parser.add_argument("--min-score", type=float, default=None,
+                        help="redact every type the rules name from this score instead of the "
+                             "rules' own min_score (what a policy that sets it would leak; "
+                             "default: the rules as written)")
 
 
 @dataclass
@@ -447,6 +451,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 blocked += 1  # nothing leaves: no value of it reaches a model
                 continue
             plan = pending.plan
+            if args.min_score is not None:
+                plan = _plan_at(args.min_score, request, detection.findings, pending)
             covered = {i for f in plan.findings if plan.operators[f.entity_type] != "keep"
                        for i in range(f.start, f.end)}
             # keyed operators (keyed-hash, encrypt): any token stands for what the keys would give
@@ -470,6 +476,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
               "detector reported inside it in brackets):")
         print("\n".join(examples))
     return 0 if sum(by_type.leaked[k] for k in by_type.leaked if k[1] == "ALL") == 0 else 1
+
+
+def _plan_at(min_score: float, request: Any, findings: Any, pending: Any) -> Any:
+    """The redaction plan the same rules give with every type's ``min_score`` set to
+    ``min_score``: a policy's choice of threshold, measured without editing the policy."""
+    from streams.core.redaction import plan_redaction, select_findings
+
+    assert pending.verdict.resolution is not None
+    rules = {kind: rule.model_copy(update={"min_score": min_score})
+             for kind, rule in pending.verdict.resolution.entities.items()}
+    return plan_redaction(request.messages, select_findings(findings, rules), rules,
+                          tenant=request.tenant)
 
 
 def _appears(value: str, text: str) -> bool:
@@ -500,7 +518,9 @@ def _report(args: argparse.Namespace, prompts: list[PlantedPrompt], by_type: Tal
           f"{min(words)}-{max(words)} words, {sum(words) / len(words):.0f} on average; "
           f"{len(REGISTERS_FR if args.language == 'fr' else REGISTERS)} registers), load "
           f"{args.language}, seed {args.seed}, tenant {args.tenant}, purpose "
-          f"{args.purpose}, phone regions {','.join(regions)}")
+          f"{args.purpose}, phone regions {','.join(regions)}"
+          + (f", min score {args.min_score} for every type" if args.min_score is not None
+             else ""))
     if blocked:
         print(f"{blocked} prompts blocked by the policy (nothing of them leaves)")
     _table("type", by_type, lambda key: key[1] == "ALL", lambda key: key[0])
