@@ -40,7 +40,7 @@ def main() -> None:
     root = third_party.cache_dir()
     corpora = [c for c in third_party.CORPORA if c.language in languages and c.role == args.role]
     detector = PresidioDetector(languages, entities={"PERSON", "LOCATION", "ORGANIZATION",
-                                                     *ALWAYS_DETECTED})
+                                                     *ALWAYS_DETECTED}, possible_names=True)
     print(f"{'corpus':28} {'rule':26} {'person':>6} {'other':>6} {'none':>6} "
           f"{'free/1k words':>13}")
     for corpus in corpora:

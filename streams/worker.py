@@ -46,6 +46,7 @@ from streams.adapters.presidio_detector import (
     detector_for_policy,
     policy_default_language,
     policy_languages_and_entities,
+    policy_wants_possible_names,
 )
 from streams.adapters.providers.gateway import ProviderGateway
 from streams.adapters.schemas import load_schema
@@ -106,7 +107,8 @@ def build_pipeline(settings: Settings, audit_log: GroupCommitLog,
         languages, entities = policy_languages_and_entities(policy.policy)
         processes = ProcessBatches(settings.detection_processes, languages, entities,
                                    settings.phone_regions,
-                                   policy_default_language(policy.policy, languages))
+                                   policy_default_language(policy.policy, languages),
+                                   policy_wants_possible_names(policy.policy))
         processes.wait_until_loaded()
         detection = BatchedDetector(processes, settings.detector_timeout_s)
     else:

@@ -36,6 +36,7 @@ from streams.adapters.policy_files import fingerprint, load_policy_set, read_cas
 from streams.core import audit_events
 from streams.core.audit import AuditEvent
 from streams.core.audit_events import MAX_PROBLEMS_RECORDED
+from streams.core.entities import wants_possible_names
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection
 from streams.core.policy import PolicyError
@@ -124,6 +125,11 @@ def detection_gaps(detection: Any, new: LoadedPolicy) -> list[str]:
         if missing:
             problems.append(f"new entity type(s) {', '.join(missing)}: restart to load their "
                             "recognizers")
+    lowest_person = new.policy.lowest_min_score("PERSON")
+    if getattr(detection, "possible_names", None) is False and \
+            wants_possible_names(lowest_person):
+        problems.append(f"PERSON redacted from min_score {lowest_person}: restart to look for "
+                        "possible names (recognizers/possible_names.py)")
     return problems
 
 

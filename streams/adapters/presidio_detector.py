@@ -64,6 +64,7 @@ from streams.adapters.recognizers.repeated_names import (
     widened,
 )
 from streams.config import NerTiers, load_ner_tiers
+from streams.core.entities import wants_possible_names
 from streams.core.model import ChatMessage, Detection, DetectionRequest, Finding
 from streams.errors import DouaneError
 
@@ -107,9 +108,12 @@ class PresidioDetector:
         uk_ner: str | None = None,
         ner_tiers: NerTiers | None = None,
         default_language: str = "en",
+        possible_names: bool = False,
     ) -> None:
         logging.getLogger("presidio-analyzer").setLevel(logging.ERROR)
         self.languages = tuple(dict.fromkeys(languages))
+        # PERSON findings below 0.5 (recognizers/possible_names.py), for a policy that asks
+        self.possible_names = possible_names
         self.entities = frozenset(entities) if entities is not None else frozenset(
             (*PATTERN_RECOGNIZERS, *MODEL_ENTITIES))
         unknown = sorted(self.entities - set(PATTERN_RECOGNIZERS) - set(MODEL_ENTITIES))
@@ -289,7 +293,7 @@ class PresidioDetector:
     def _recognizers(self, language: str) -> list[Any]:
         if language not in self._patterns:
             self._patterns[language] = build_recognizers(
-                language, self.entities, self.phone_regions)
+                language, self.entities, self.phone_regions, self.possible_names)
         return self._patterns[language]
 
     def _voter_persons(self, language: str, texts: Sequence[str],
@@ -469,11 +473,20 @@ def policy_languages_and_entities(policy: Any) -> tuple[tuple[str, ...], frozens
 
 
 def detector_for_policy(policy: Any, phone_regions: Sequence[str] = DEFAULT_REGIONS,
-                        ) -> PresidioDetector:
-    """One detector per process, with only what the policy asks for."""
+                        possible_names: bool | None = None) -> PresidioDetector:
+    """One detector per process, with only what the policy asks for (``possible_names``: to
+    measure another threshold than the policy's)."""
     languages, entities = policy_languages_and_entities(policy)
     return PresidioDetector(languages, entities, phone_regions,
-                            default_language=policy_default_language(policy, languages))
+                            default_language=policy_default_language(policy, languages),
+                            possible_names=policy_wants_possible_names(policy)
+                            if possible_names is None else possible_names)
+
+
+def policy_wants_possible_names(policy: Any) -> bool:
+    """Whether some rule redacts a ``PERSON`` from a score possible names reach."""
+    lowest = getattr(policy, "lowest_min_score", None)
+    return wants_possible_names(lowest("PERSON") if callable(lowest) else None)
 
 
 def policy_default_language(policy: Any, languages: Sequence[str]) -> str:

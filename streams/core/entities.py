@@ -33,6 +33,18 @@ ENTITY_TYPES: dict[str, str] = {
     "STREET_ADDRESS": "a street address: number, street, flat, postcode and town (en, fr, es)",
 }
 
+# "Possible names" (streams/adapters/recognizers/possible_names.py) are PERSON findings at
+# these scores, below every shipped min_score: a policy selects them by redacting PERSON from
+# one of them, and only then does its detector look for them (they cost about a tenth of
+# detection's CPU).
+POSSIBLE_NAME_SCORES = (0.35, 0.38)
+
 
 def known_entity_types() -> frozenset[str]:
     return frozenset(ENTITY_TYPES)
+
+
+def wants_possible_names(lowest_person_min_score: float | None) -> bool:
+    """Whether a policy whose lowest PERSON ``min_score`` is this selects possible names."""
+    return lowest_person_min_score is not None and \
+        lowest_person_min_score <= max(POSSIBLE_NAME_SCORES)

@@ -280,6 +280,13 @@ class Policy(_Strict):
         """Every entity type some rule redacts: what the detector must look for."""
         return frozenset(entity for rule in self.rules for entity in rule.redaction)
 
+    def lowest_min_score(self, entity: str) -> float | None:
+        """The lowest ``min_score`` from which some rule redacts ``entity`` (None: no rule
+        names it): a detector need not look for what no rule would select."""
+        scores = [rule.redaction[entity].min_score for rule in self.rules
+                  if entity in rule.redaction]
+        return min(scores) if scores else None
+
 
 class PolicyError(DouaneError, ValueError):
     """A policy set that cannot be used. Each line names a file, line, column and the path in

@@ -86,11 +86,13 @@ def batch_size(waiting: int, parallel: int, max_batch: int = MAX_BATCH) -> int:
 
 class Batches(Protocol):
     """Where batches run, how many may run at the same time, and what they detect (the
-    languages and entity types their detectors loaded; ``None`` when not known)."""
+    languages and entity types their detectors loaded, whether they look for possible names;
+    ``None`` when not known)."""
 
     parallel: int
     languages: tuple[str, ...] | None
     entities: frozenset[str] | None
+    possible_names: bool | None
 
     async def run(self, batch: list[DetectionRequest]) -> Results: ...
 
@@ -103,6 +105,7 @@ class ThreadBatches:
         self.parallel = 1
         self.languages: tuple[str, ...] | None = getattr(detector, "languages", None)
         self.entities: frozenset[str] | None = getattr(detector, "entities", None)
+        self.possible_names: bool | None = getattr(detector, "possible_names", None)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="detect")
 
     async def run(self, batch: list[DetectionRequest]) -> Results:
@@ -120,7 +123,7 @@ class DetectionProcessDied(DouaneError, RuntimeError):
 
 def _serve_in_child(connection: Connection, parent: int, languages: tuple[str, ...],
                     entities: frozenset[str], phone_regions: tuple[str, ...],
-                    default_language: str = "en") -> None:
+                    default_language: str = "en", possible_names: bool = False) -> None:
     """A detection process: load the models, say so, then answer batches until the worker
     closes the pipe (or dies: the parent watch)."""
     from streams.adapters.presidio_detector import PresidioDetector
@@ -130,7 +133,8 @@ def _serve_in_child(connection: Connection, parent: int, languages: tuple[str, .
                      name="parent-watch").start()
     try:
         detector = PresidioDetector(languages, entities, phone_regions,
-                                    default_language=default_language)
+                                    default_language=default_language,
+                                    possible_names=possible_names)
     except Exception as error:
         connection.send(("failed", f"{type(error).__name__}: {error}"))
         return
@@ -164,8 +168,8 @@ class _DetectionProcess:
     one, each a wake-up that a busy machine schedules late: about 2.5 ms per detection, two
     detections per request, measured at load average 5)."""
 
-    def __init__(self, setup: tuple[int, tuple[str, ...], frozenset[str], tuple[str, ...], str]
-                 ) -> None:
+    def __init__(self, setup: tuple[int, tuple[str, ...], frozenset[str], tuple[str, ...], str,
+                                    bool]) -> None:
         # spawned, not forked: the worker has threads (Kafka, stores) a fork would copy mid-way
         context = multiprocessing.get_context("spawn")
         self._connection, theirs = context.Pipe()
@@ -289,11 +293,14 @@ async def _read_frame(reader: asyncio.StreamReader) -> bytes:
 
 class ProcessBatches:
     def __init__(self, processes: int, languages: tuple[str, ...], entities: frozenset[str],
-                 phone_regions: tuple[str, ...], default_language: str = "en") -> None:
+                 phone_regions: tuple[str, ...], default_language: str = "en",
+                 possible_names: bool = False) -> None:
         self.parallel = processes
         self.languages: tuple[str, ...] | None = languages
         self.entities: frozenset[str] | None = entities
-        self._setup = (os.getpid(), languages, entities, phone_regions, default_language)
+        self.possible_names: bool | None = possible_names
+        self._setup = (os.getpid(), languages, entities, phone_regions, default_language,
+                       possible_names)
         # started now: they load their models while the worker prepares the rest
         self._processes = [_DetectionProcess(self._setup) for _ in range(processes)]
 
@@ -373,6 +380,10 @@ class BatchedDetector:
     @property
     def entities(self) -> frozenset[str] | None:
         return self.batches.entities
+
+    @property
+    def possible_names(self) -> bool | None:
+        return self.batches.possible_names
 
     def _start_batches(self) -> None:
         while self._waiting and self._running < self.batches.parallel:

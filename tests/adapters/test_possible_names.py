@@ -14,6 +14,7 @@ from streams.adapters.recognizers.possible_names import (
     PossibleNameRecognizer,
     possible_names,
 )
+from streams.core.entities import wants_possible_names
 from streams.core.model import ChatMessage
 from streams.core.policy import DEFAULT_MIN_SCORE, EntityRule
 from streams.core.redaction import select_findings
@@ -179,7 +180,7 @@ def test_the_default_threshold_redacts_as_before(language: str, text: str) -> No
     possible names, and at their score more is selected."""
     from streams.adapters.presidio_detector import PresidioDetector
 
-    detector = PresidioDetector((language,))
+    detector = PresidioDetector((language,), possible_names=True)
     messages = (ChatMessage("user", text),)
     with_possible = detector.detect(messages, language).findings
     detector._patterns[language] = [r for r in detector._recognizers(language)
@@ -191,3 +192,32 @@ def test_the_default_threshold_redacts_as_before(language: str, text: str) -> No
         [f for f in without if f.score >= DEFAULT_MIN_SCORE]
     lowered = {kind: EntityRule(min_score=SCORE_POSSIBLE) for kind in default}
     assert len(select_findings(with_possible, lowered)) > len(select_findings(without, lowered))
+
+
+@pytest.mark.parametrize(("lowest_person_min_score", "wanted"), [
+    (None, False), (0.5, False), (0.4, False), (0.381, False), (0.38, True), (0.35, True),
+    (0.0, True)])
+def test_possible_names_are_looked_for_only_when_a_rule_would_select_them(
+        lowest_person_min_score: float | None, wanted: bool) -> None:
+    assert wants_possible_names(lowest_person_min_score) is wanted
+
+
+def test_the_shipped_policy_does_not_build_them_and_a_lowered_person_rule_does() -> None:
+    from streams.adapters.policy_files import load_policy_set
+    from streams.adapters.presidio_detector import policy_wants_possible_names
+
+    shipped = load_policy_set(ROOT / "policies").policy
+    assert shipped.lowest_min_score("PERSON") == 0.4  # health and education
+    assert not policy_wants_possible_names(shipped)
+    first, *rest = shipped.rules
+    lowered = first.model_copy(update={"redaction": {
+        **first.redaction, "PERSON": EntityRule(min_score=SCORE_LIKELY)}})
+    assert policy_wants_possible_names(shipped.model_copy(update={"rules": (lowered, *rest)}))
+
+
+@pytest.mark.parametrize("possible_names", [False, True])
+def test_the_detector_builds_the_recognizer_only_when_asked(possible_names: bool) -> None:
+    from streams.adapters.recognizers import build_recognizers
+
+    built = build_recognizers("en", {"PERSON"}, possible_names=possible_names)
+    assert any(isinstance(r, PossibleNameRecognizer) for r in built) is possible_names

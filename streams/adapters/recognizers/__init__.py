@@ -57,9 +57,10 @@ GIVEN_NAME_LANGUAGES = ("en", "fr", "es")
 
 def build_recognizers(
     language: str, entities: Iterable[str] | None = None,
-    phone_regions: Sequence[str] = DEFAULT_REGIONS,
+    phone_regions: Sequence[str] = DEFAULT_REGIONS, possible_names: bool = False,
 ) -> list[EntityRecognizer]:
-    """The pattern recognizers for one language, limited to ``entities`` when given."""
+    """The pattern recognizers for one language, limited to ``entities`` when given; the
+    possible names only when ``possible_names`` (a policy redacts a PERSON below 0.5)."""
     wanted = set(PATTERN_RECOGNIZERS) if entities is None else set(entities)
     recognizers = [factory(language, phone_regions)
                    for entity, factory in PATTERN_RECOGNIZERS.items() if entity in wanted]
@@ -73,8 +74,9 @@ def build_recognizers(
         from streams.adapters.recognizers.name_shapes import NameShapeRecognizer
 
         recognizers.append(NameShapeRecognizer(language))
+    if "PERSON" in wanted and language in GIVEN_NAME_LANGUAGES and possible_names:
         # words that may be names, below the default min_score: a policy's choice (see
-        # possible_names.py)
+        # possible_names.py); not built for a policy that would never select them
         from streams.adapters.recognizers.possible_names import PossibleNameRecognizer
 
         recognizers.append(PossibleNameRecognizer(language))

@@ -56,11 +56,11 @@ from streams.adapters.recognizers.given_names import (
     uncapitalised,
     unknown_word,
 )
+from streams.core.entities import POSSIBLE_NAME_SCORES
 
 # Below the built-in min_score (0.5) and below the 0.4 of the shipped health and education
 # rules: a policy opts in by naming one of these.
-SCORE_LIKELY = 0.38
-SCORE_POSSIBLE = 0.35
+SCORE_POSSIBLE, SCORE_LIKELY = POSSIBLE_NAME_SCORES
 # A known name capitalised mid-sentence is a possible name when no more common than this as a
 # word of the text's language: "Grace", "Rose", "Paris" (4.6-4.8 in English) are; "Will",
 # "May", "The" (6.0-7.7) are words first. Chosen as the given-name pass's own cut-off

@@ -140,6 +140,7 @@ def evaluate(detect: Callable[[list[LabelledPrompt]], list[list[Finding]]],
 
 def run_pii_bench(args: argparse.Namespace, settings: Settings) -> int:
     from streams.adapters.presidio_detector import PresidioDetector
+    from streams.core.entities import wants_possible_names
     from streams.core.model import DetectionRequest
     from streams.devtools.bench.pii_data import generate
 
@@ -162,8 +163,10 @@ def run_pii_bench(args: argparse.Namespace, settings: Settings) -> int:
     baseline = _stock_presidio() if args.baseline and "en" in languages else None
 
     started = time.monotonic()
+    # as a policy redacting from --min-score would: possible names only when it selects them
     detector = PresidioDetector(languages, entities=entities,
-                                phone_regions=settings.phone_regions)
+                                phone_regions=settings.phone_regions,
+                                possible_names=wants_possible_names(args.min_score))
     print(f"start-up: {time.monotonic() - started:.1f} s in all; per language: " + ", ".join(
         f"{lang} {seconds:.2f} s" for lang, seconds in detector.startup_seconds.items()))
 

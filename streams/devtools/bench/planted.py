@@ -427,6 +427,7 @@ class Tally:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from streams.adapters.presidio_detector import detector_for_policy
     from streams.core.decision import prepare_decision
+    from streams.core.entities import wants_possible_names
     from streams.core.model import ChatMessage, DetectionRequest, GovernedRequest
     from streams.devtools.bench.pii import BATCH
     from streams.worker import load_policy
@@ -434,7 +435,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     regions = tuple(settings.phone_regions)
     prompts = generate(args.count, args.seed, regions, args.language)
     loaded = load_policy(settings.policy_path)
-    detector = detector_for_policy(loaded.policy, regions)
+    # a threshold asked for may select possible names that the policy's own does not
+    detector = detector_for_policy(loaded.policy, regions, possible_names=True if (
+        args.min_score is not None and wants_possible_names(args.min_score)) else None)
     by_type, by_origin, by_form = Tally(), Tally(), Tally()
     whole_in_output = blocked = 0
     examples: list[str] = []
