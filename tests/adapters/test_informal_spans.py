@@ -4,6 +4,8 @@ tests."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from streams.adapters.informal_spans import chat_trimmed, stretched
@@ -55,3 +57,25 @@ def test_ner_person_spans_lose_what_no_name_is_made_of(
     start = len("well ")
     trimmed = chat_trimmed(text, start, start + len(span), language)
     assert (None if trimmed is None else text[trimmed[0]:trimmed[1]]) == expected
+
+
+@pytest.fixture(scope="module")
+def detector() -> Any:
+    from streams.adapters.presidio_detector import PresidioDetector
+
+    return PresidioDetector(["en"], entities={"PERSON"})
+
+
+@pytest.mark.parametrize(("text", "persons"), [
+    ("great stream tonight Loooool that was wild", []),
+    # the name stays, the laugh goes: not given back when the name's neighbours are taken in
+    # (repeated_names.widened)
+    ("Hahahaha Marcus that was so funny", ["Marcus"]),
+    ("I watched it twice Yessss Priyanka you nailed it", ["Priyanka"]),
+])
+def test_the_detector_reports_no_stretched_word_as_a_name(
+        detector: Any, text: str, persons: list[str]) -> None:
+    from streams.core.model import ChatMessage
+
+    found = detector.detect((ChatMessage("user", text),), "en").findings
+    assert [text[f.start:f.end] for f in found if f.entity_type == "PERSON"] == persons
