@@ -6,7 +6,8 @@ of in any language:
 
 - **a stretched word or a laugh**: a letter three times running or a syllable of one to three
   letters said three times or more ("Loooool", "YASSSSS", "Beyoooond", "hahaha", "LOLOLOL");
-  names are not written so (a triple letter in a name is a typo; it costs "Battellle").
+  names are not written so (a triple letter in a name is a typo; it costs "Battellle"), except
+  a Roman numeral ("Louis XIII", "Richard III").
 - **a word in lower case inside the span**, of three letters or more, that the dictionaries
   hold and that is not a particle of names ("de", "van", "bin"), a function word ("Dora the
   Explorer") nor a known name rarer as a word than the given-name pass allows ("Travis
@@ -36,6 +37,8 @@ from streams.adapters.recognizers.given_names import (
 
 # a letter three times running, or a syllable of one to three letters three times running
 STRETCHED = regex.compile(r"(\p{L})\1\1|(\p{L}{2,3})\2\2", flags=regex.IGNORECASE)
+# the ordinal of a monarch or a pope, in capitals ("XIII" has a letter three times running)
+ROMAN_NUMERAL = regex.compile(r"[IVXLCDM]+")
 TOKEN = regex.compile(r"\S+")
 LETTER = regex.compile(r"\p{L}")
 WORD = regex.compile(r"\p{L}[\p{L}\p{M}]*")
@@ -51,8 +54,9 @@ INNER_NAME_MAX_WORD_FREQUENCY = GIVEN_NAME_MAX_WORD_FREQUENCY
 
 
 def stretched(word: str) -> bool:
-    """A word stretched or laughed ("Loooool", "hahaha"): no name is written so."""
-    return STRETCHED.search(word) is not None
+    """A word stretched or laughed ("Loooool", "hahaha"): no name is written so. A Roman
+    numeral is part of a name ("Louis XIII", "Richard III")."""
+    return STRETCHED.search(word) is not None and ROMAN_NUMERAL.fullmatch(word) is None
 
 
 def chat_trimmed(text: str, start: int, end: int, language: str = "en",
