@@ -285,9 +285,9 @@ class PresidioDetector:
                         cleaned = clean_person(text, start, end)
                         if cleaned is None:
                             continue
-                        # stretched words, laughs and the sentence the model ran on into
+                        # stretched words, laughs and emoji at its edges
                         # (informal writing: see ``informal_spans``)
-                        cleaned = chat_trimmed(text, *cleaned, language)
+                        cleaned = chat_trimmed(text, *cleaned)
                         if cleaned is None:
                             continue
                         start, end = cleaned

@@ -1,6 +1,5 @@
-"""NER's PERSON spans in informal writing: stretched words, laughs and the sentence the model ran
-on into are not names (streams/adapters/informal_spans.py). Sentences written for these
-tests."""
+"""NER's PERSON spans in informal writing: stretched words, laughs and emoji at a span's edges are
+not names (streams/adapters/informal_spans.py). Sentences written for these tests."""
 
 from __future__ import annotations
 
@@ -24,43 +23,31 @@ def test_a_stretched_word_or_a_laugh(word: str, expected: bool) -> None:
     assert stretched(word) is expected
 
 
-@pytest.mark.parametrize(("span", "language", "expected"), [
+@pytest.mark.parametrize(("span", "expected"), [
     # stretched words and laughs go, from either edge; nothing left, no person
-    ("Sooooo", "en", None),
-    ("Hahahaha", "en", None),
-    ("Yessss Priyanka", "en", "Priyanka"),
-    ("Priyanka Noooo", "en", "Priyanka"),
-    ("Wooow you", "en", None),
+    ("Sooooo", None),
+    ("Hahahaha", None),
+    ("Yessss Priyanka", "Priyanka"),
+    ("Priyanka Noooo", "Priyanka"),
+    ("Ouiiiii Mathilde", "Mathilde"),
+    # what is left must hold a capital letter
+    ("Wooow you", None),
     # an edge without a letter
-    ("🙌 Priyanka", "en", "Priyanka"),
-    ("Priyanka Oduya 🎉", "en", "Priyanka Oduya"),
-    # the sentence the model ran on into, in lower case
-    ("Priyanka lol Seriously", "en", "Priyanka"),
-    ("Tobias totally nailed", "en", "Tobias"),
-    ("Marguerite Oduya rocks", "en", "Marguerite Oduya"),
-    # what stays: particles, function words, one- and two-letter words, names rare as words,
-    # words no dictionary holds
-    ("Ludwig van Beethoven", "en", "Ludwig van Beethoven"),
-    ("Ivan the Terrible", "en", "Ivan the Terrible"),
-    ("Imran Hafeez b Cottrell", "en", "Imran Hafeez b Cottrell"),
-    ("Gemma minogue", "en", "Gemma minogue"),
-    ("Tavita ngaluafe", "en", "Tavita ngaluafe"),
-    ("Priyanka Oduya", "en", "Priyanka Oduya"),
-    ("Richard III", "en", "Richard III"),
-    ("Louis XVIII", "fr", "Louis XVIII"),
-    ("Alfonso XIII", "es", "Alfonso XIII"),
-    # French and Spanish write lower-case words inside names and titles: kept there
-    ("Jeanne la Pucelle", "fr", "Jeanne la Pucelle"),
-    ("Pierre le grand", "fr", "Pierre le grand"),
-    ("Tobias totally nailed", "fr", "Tobias totally nailed"),
-    # ... but a stretched word goes in any language
-    ("Ouiiiii Mathilde", "fr", "Mathilde"),
+    ("🙌 Priyanka", "Priyanka"),
+    ("Priyanka Oduya 🎉", "Priyanka Oduya"),
+    ("# 🎉", None),
+    # what stays: names, particles, Roman numerals, lower-case words inside the span
+    ("Priyanka Oduya", "Priyanka Oduya"),
+    ("Ludwig van Beethoven", "Ludwig van Beethoven"),
+    ("Richard III", "Richard III"),
+    ("Louis XVIII", "Louis XVIII"),
+    ("Alfonso XIII", "Alfonso XIII"),
+    ("Gemma minogue", "Gemma minogue"),
 ])
-def test_ner_person_spans_lose_what_no_name_is_made_of(
-        span: str, language: str, expected: str | None) -> None:
+def test_ner_person_spans_lose_what_no_name_is_made_of(span: str, expected: str | None) -> None:
     text = f"well {span} and then"
     start = len("well ")
-    trimmed = chat_trimmed(text, start, start + len(span), language)
+    trimmed = chat_trimmed(text, start, start + len(span))
     assert (None if trimmed is None else text[trimmed[0]:trimmed[1]]) == expected
 
 
