@@ -205,6 +205,16 @@ CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY = 4.5
 # given name rare as a word opens a name there, and so does a title ("prof. duong").
 LOWER_WORD = regex.compile(r"(?<![\w'’@./-])\p{Ll}[\p{Ll}\p{M}]*(?:['’-]\p{Ll}[\p{Ll}\p{M}]*)*"
                            r"(?![\w'’@/-]|\.\w)")
+# what ``str.split`` leaves around a word
+SPLIT_PUNCTUATION = ".,;:!?\"'’()[]«»“”…"
+
+
+@lru_cache(maxsize=256)
+def lower_word_at(word: str) -> regex.Pattern[str]:
+    """Where ``text`` writes ``word`` as ``LOWER_WORD`` reads a word."""
+    return regex.compile(rf"(?<![\w'’@./-]){regex.escape(word)}(?![\w'’@/-]|\.\w)")
+
+
 # "my name is" before a name written in lower case (in a text otherwise capitalised)
 LOWER_NAME_TOLD = regex.compile(r"(?i:\bmy name is|\bmy name's|\bi am called|\bje m'appelle"
                                 r"|\bje m’appelle|\bme llamo)[ \u00a0]+"
@@ -895,18 +905,21 @@ class GivenNameRecognizer(LocalRecognizer):
         words). Texts written without capitals have their own rules (``_lower_case_names``).
         """
         spans: list[tuple[int, int]] = []
-        if "name" in text or "appel" in text or "llamo" in text or "called" in text:
+        if "y name" in text or "appelle" in text or "llamo" in text or "am called" in text:
             for told in LOWER_NAME_TOLD.finditer(text, timeout=self.timeout_s):
                 found = told.group("name")
                 if (self._given_name(found[:1].upper() + found[1:], self.given_here)
                         or unknown_word(found)) and found not in function_words():
                     spans.append(told.span("name"))
-        # (the lower-case forms looked up first: most words of a text are none)
-        lower_given = self._lower_given()
-        for word in LOWER_WORD.finditer(text, timeout=self.timeout_s):
+        # the text's words that are such names, found by a set intersection first: a pattern
+        # run over every word of every capitalised text cost 0.3 ms per prompt
+        candidates = self._lower_given().intersection(
+            token.strip(SPLIT_PUNCTUATION) for token in text.split())
+        words = [word for name in candidates
+                 for word in lower_word_at(name).finditer(text, timeout=self.timeout_s)]
+        for word in sorted(words, key=lambda w: w.start()):
             found = word.group()
-            if found not in lower_given or not self._given_name(
-                    found[:1].upper() + found[1:], self.given_here):
+            if not self._given_name(found[:1].upper() + found[1:], self.given_here):
                 continue
             after = WORD_AFTER_LONE.match(text, word.end())
             if after is not None and not after.group(1).islower():
