@@ -898,9 +898,9 @@ class GivenNameRecognizer(LocalRecognizer):
         """Names written in lower case in a text otherwise capitalised, as web comments mix
         them: a known given name no more common as a word than a lower-case name may be
         (``LOWER_CASE_GIVEN_NAME_MAX_WORD_FREQUENCY``) where the words around it say a person
-        (a verb of a person after it, itself in lower case: "dana should", "gaby wants"; a
-        word introducing a person before it: "hey tanner", "tell brad"), and a known given
-        name or a word no dictionary holds after "my name is" ("my name is krithika"). Alone,
+        (a verb of a person after it, itself in lower case: "oriana should", "leopold wants"; a
+        word introducing a person before it: "hey ignatius", "tell oriana"), and a known given
+        name or a word no dictionary holds after "my name is" ("my name is kaveesha"). Alone,
         such a word is more often a word than a name in comments (WNUT-17 dev: 74 names, 213
         words). Texts written without capitals have their own rules (``_lower_case_names``).
         """
@@ -923,7 +923,7 @@ class GivenNameRecognizer(LocalRecognizer):
                 continue
             after = WORD_AFTER_LONE.match(text, word.end())
             if after is not None and not after.group(1).islower():
-                continue  # "this tone CAN I...": a verb of a person is written in lower case
+                continue  # "this melody CAN make...": a verb of a person is in lower case
             if _said_of_a_person(text, word.start(), word.end(), PERSON_VERBS, done=True,
                                  adverb=True):
                 spans.append(word.span())
