@@ -47,6 +47,7 @@ from typing import Any
 
 import regex
 
+from streams.adapters.informal_spans import chat_trimmed
 from streams.adapters.language import LanguageDetector
 from streams.adapters.person_filters import OPENERS, clean_person
 from streams.adapters.recognizers import (
@@ -325,6 +326,11 @@ class PresidioDetector:
                     continue  # numbers taken for names or organisations
                 if entity == "PERSON":
                     cleaned = clean_person(text, start, end)
+                    if cleaned is None:
+                        continue
+                    # stretched words, laughs and emoji at its edges
+                    # (informal writing: see ``informal_spans``)
+                    cleaned = chat_trimmed(text, *cleaned)
                     if cleaned is None:
                         continue
                     start, end = cleaned

@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 
 import regex
 
+from streams.adapters.informal_spans import stretched
 from streams.adapters.person_filters import OPENERS, SENTENCE_START
 from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.given_names import (
@@ -517,7 +518,8 @@ def _part_of_name(word: str, language: str | None = None) -> bool:
             language is not None and folded != word.casefold())) \
         and word.casefold() not in PARTICLES \
         and _rare(word, GIVEN_NAME_MAX_WORD_FREQUENCY, language) \
-        and word.casefold() not in PERSON_CUES and word.casefold() not in PERSON_VERBS
+        and word.casefold() not in PERSON_CUES and word.casefold() not in PERSON_VERBS \
+        and not stretched(word)  # "Hahahaha Marcus": a laugh is no part of a name
 
 
 def _function_words(language: str | None) -> frozenset[str]:
