@@ -108,6 +108,28 @@ class Pattern:
         self.score = score
 
 
+class PersonRecognizer(LocalRecognizer):
+    """Base class of douane's own name recognizers (given names, name shapes, possible names):
+    one entity, ``PERSON``, nothing to load; a subclass loads its lexicons in its constructor
+    (not during the first request), then calls this one."""
+
+    ENTITY: ClassVar[str] = "PERSON"
+
+    def __init__(self, supported_language: str = "en",
+                 timeout_s: float = REGEX_TIMEOUT_S) -> None:
+        self.timeout_s = timeout_s
+        super().__init__(supported_entities=[self.ENTITY],
+                         supported_language=supported_language, name=type(self).__name__)
+
+    def load(self) -> None:
+        pass
+
+    @staticmethod
+    def asked_for(entities: Sequence[str] | None) -> bool:
+        """Whether an ``analyze`` call limited to ``entities`` wants persons."""
+        return not entities or "PERSON" in entities
+
+
 class DouaneRecognizer(LocalRecognizer):
     """Base class: subclasses set ENTITY, PATTERNS and CONTEXT and implement ``validate``."""
 

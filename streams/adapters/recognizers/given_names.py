@@ -35,7 +35,7 @@ from importlib import resources
 from typing import Any
 
 import regex
-from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 
 from streams.adapters.person_filters import OPENERS
 from streams.adapters.person_filters import TITLES as PERSON_TITLES
@@ -44,6 +44,7 @@ from streams.adapters.recognizers.base import (
     RECOGNIZER_IDENTIFIER_KEY,
     RECOGNIZER_NAME_KEY,
     REGEX_TIMEOUT_S,
+    PersonRecognizer,
     fold,
 )
 
@@ -454,14 +455,11 @@ def unknown_word(word: str) -> bool:
         and folded not in function_words() and folded not in TITLES
 
 
-class GivenNameRecognizer(LocalRecognizer):
+class GivenNameRecognizer(PersonRecognizer):
     """PERSON: a known given name followed by surnames (see the module's docstring)."""
-
-    ENTITY = "PERSON"
 
     def __init__(self, supported_language: str = "en",
                  timeout_s: float = REGEX_TIMEOUT_S) -> None:
-        self.timeout_s = timeout_s
         self.given = lexicon("given_names")
         self.surnames = lexicon("surnames")
         # how common each name is as a word in this recognizer's language: "Han" alone in
@@ -471,15 +469,11 @@ class GivenNameRecognizer(LocalRecognizer):
         self._lower_given_names: frozenset[str] | None = None
         function_words()  # loaded now, not during the first request
         common_words()
-        super().__init__(supported_entities=["PERSON"], supported_language=supported_language,
-                         name=type(self).__name__)
-
-    def load(self) -> None:
-        pass
+        super().__init__(supported_language, timeout_s)
 
     def analyze(self, text: str, entities: Sequence[str] | None = None,
                 nlp_artifacts: Any = None, regex_flags: Any = None) -> list[RecognizerResult]:
-        if entities and "PERSON" not in entities:
+        if not self.asked_for(entities):
             return []
         # the time limit runs from the call: collect the matches before judging them
         runs: list[tuple[regex.Match[str], Callable[[regex.Match[str]], tuple[int, int] | None]]]

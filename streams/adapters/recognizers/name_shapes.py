@@ -31,9 +31,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import regex
-from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 
-from streams.adapters.recognizers.base import REGEX_TIMEOUT_S, fold
+from streams.adapters.recognizers.base import REGEX_TIMEOUT_S, PersonRecognizer, fold
 from streams.adapters.recognizers.given_names import (
     CALENDAR,
     GIVEN_NAME_MAX_WORD_FREQUENCY,
@@ -81,14 +81,11 @@ LAST_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|-)*[ \u00a0]+$")
 LOWER_WORD = re.compile(r"(?<![\w'’@./-])[^\W\d_A-Z]+")
 
 
-class NameShapeRecognizer(LocalRecognizer):
+class NameShapeRecognizer(PersonRecognizer):
     """PERSON: a middle initial, a name asked or told, a lower-case list of given names."""
-
-    ENTITY = "PERSON"
 
     def __init__(self, supported_language: str = "en",
                  timeout_s: float = REGEX_TIMEOUT_S) -> None:
-        self.timeout_s = timeout_s
         self.given_here = lexicon_in("given_names", supported_language)
         self.surnames_here = lexicon_in("surnames", supported_language)
         self.functions = function_words(supported_language)
@@ -97,15 +94,11 @@ class NameShapeRecognizer(LocalRecognizer):
         self.lower_given = frozenset(
             name.casefold() for name, frequency in self.given_here.items()
             if frequency <= LOWER_GIVEN_MAX_WORD_FREQUENCY)
-        super().__init__(supported_entities=["PERSON"], supported_language=supported_language,
-                         name=type(self).__name__)
-
-    def load(self) -> None:
-        pass
+        super().__init__(supported_language, timeout_s)
 
     def analyze(self, text: str, entities: Sequence[str] | None = None,
                 nlp_artifacts: Any = None, regex_flags: Any = None) -> list[RecognizerResult]:
-        if entities and "PERSON" not in entities:
+        if not self.asked_for(entities):
             return []
         spans = [(*span, SHAPE_SCORE) for span in self.initialled_names(text)]
         spans += [(*span, SHAPE_SCORE) for span in self.asked_names(text)]

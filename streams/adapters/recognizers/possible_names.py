@@ -35,7 +35,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import regex
-from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 
 from streams.adapters.person_filters import OPENERS
 from streams.adapters.recognizers.base import (
@@ -43,6 +43,7 @@ from streams.adapters.recognizers.base import (
     RECOGNIZER_IDENTIFIER_KEY,
     RECOGNIZER_NAME_KEY,
     REGEX_TIMEOUT_S,
+    PersonRecognizer,
     fold,
 )
 from streams.adapters.recognizers.given_names import (
@@ -441,25 +442,18 @@ def _rules(language: str) -> PossibleNames:
     return _RULES[language]
 
 
-class PossibleNameRecognizer(LocalRecognizer):
+class PossibleNameRecognizer(PersonRecognizer):
     """PERSON at ``SCORE_LIKELY`` or ``SCORE_POSSIBLE``: words that may be names (see the
     module's docstring)."""
 
-    ENTITY = "PERSON"
-
     def __init__(self, supported_language: str = "en",
                  timeout_s: float = REGEX_TIMEOUT_S) -> None:
-        self.timeout_s = timeout_s
         _rules(supported_language)  # the lexicons load now, not during the first request
-        super().__init__(supported_entities=["PERSON"], supported_language=supported_language,
-                         name=type(self).__name__)
-
-    def load(self) -> None:
-        pass
+        super().__init__(supported_language, timeout_s)
 
     def analyze(self, text: str, entities: Sequence[str] | None = None,
                 nlp_artifacts: Any = None, regex_flags: Any = None) -> list[RecognizerResult]:
-        if entities and "PERSON" not in entities:
+        if not self.asked_for(entities):
             return []
         return [RecognizerResult(
                     "PERSON", start, end, score,
