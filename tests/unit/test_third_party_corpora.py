@@ -117,6 +117,19 @@ def test_prompts_keep_spans_on_the_right_characters(tmp_path: Path) -> None:
     assert all(p.spans == () and "Anna" not in p.text for p in free)
 
 
+def test_separate_posts_are_joined_by_line_breaks_and_spans_stay_on_their_words(
+        tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    corpus = replace(_corpus("conll", ("t",)), separator="\n")
+    lines = [f"lol\tO\nAnna{i}\tB-person\nrocks\tO\n\n" for i in range(80)]
+    _write(tmp_path, corpus, "t", "".join(lines))
+    labelled, _ = third_party.prompts(tmp_path, corpus, count=3, seed=1)
+    for prompt in labelled:
+        assert " lol" not in prompt.text and "\nlol Anna" in prompt.text
+        assert all(prompt.text[s.start:s.end].startswith("Anna") for s in prompt.spans)
+
+
 def test_a_missing_corpus_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(CorpusMissing, match="douane bench fetch-corpora"):
         third_party.sentences(tmp_path, third_party.CORPORA[0])

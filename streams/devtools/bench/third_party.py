@@ -52,6 +52,9 @@ class Corpus:
     form: str
     brat_dir: str = ""  # brat: the folder holding <id>.txt / <id>.ann
     brat_section: str = ""  # brat: which section of the split file ("DEV" / "TEST"), or all
+    # between two sentences of a prompt: a space for the sentences of one text; a line break
+    # for separate posts (a comment with no final punctuation would otherwise run into the next)
+    separator: str = " "
 
     @property
     def key(self) -> str:
@@ -98,9 +101,9 @@ CORPORA = (
     # names); its dev set (YouTube comments) may be looked at, its test set (Reddit, YouTube,
     # StackExchange) is a second held-out set
     Corpus("wnut17-dev", "en", "dev", WNUT17_LICENCE,
-           *NER_DATASETS, ("WNUT17/emerging.dev.conll",), "conll"),
+           *NER_DATASETS, ("WNUT17/emerging.dev.conll",), "conll", separator="\n"),
     Corpus("wnut17-test", "en", "heldout", WNUT17_LICENCE,
-           *NER_DATASETS, ("WNUT17/emerging.test.annotated",), "conll"),
+           *NER_DATASETS, ("WNUT17/emerging.test.annotated",), "conll", separator="\n"),
     # English street addresses (and names): Microsoft's presidio-research synthetic set,
     # Faker values of many countries in 200 templates; looked at while writing the address
     # recognizer, so a dev corpus
@@ -336,13 +339,14 @@ def prompts(root: Path, corpus: Corpus, count: int, seed: int
     label)."""
     all_sentences = sentences(root, corpus)
     rng = random.Random(f"{corpus.key}/{seed}")
-    labelled = _prompts(all_sentences, corpus.language, count, rng)
-    free = _prompts([s for s in all_sentences if not s.labelled], corpus.language, count, rng)
+    labelled = _prompts(all_sentences, corpus.language, count, rng, corpus.separator)
+    free = _prompts([s for s in all_sentences if not s.labelled], corpus.language, count, rng,
+                    corpus.separator)
     return labelled, free
 
 
-def _prompts(pool: list[Sentence], language: str, count: int, rng: random.Random
-             ) -> list[LabelledPrompt]:
+def _prompts(pool: list[Sentence], language: str, count: int, rng: random.Random,
+             separator: str = " ") -> list[LabelledPrompt]:
     if not pool:
         return []
     out = []
@@ -353,8 +357,8 @@ def _prompts(pool: list[Sentence], language: str, count: int, rng: random.Random
         i = first
         while len(text.split()) < target_words and i < len(pool):
             sentence = pool[i]
-            offset = len(text) + (1 if text else 0)
-            text = f"{text} {sentence.text}" if text else sentence.text
+            offset = len(text) + (len(separator) if text else 0)
+            text = f"{text}{separator}{sentence.text}" if text else sentence.text
             spans.extend(Span(s.entity_type, s.start + offset, s.end + offset)
                          for s in sentence.spans)
             i += 1
