@@ -613,3 +613,23 @@ def test_a_role_in_apposition_and_details_of_a_person_seventh_pass(
 def test_a_title_then_a_function_word_of_another_language_seventh_pass(
         text: str, language: str, expected: list[str]) -> None:
     assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a name with an apostrophe after one to three letters is one name word: after a title,
+    # a label, in a list of those present, after words that introduce a person
+    ("Me E’zoza Safiyeva nous a transmis les pièces.", "fr", ["E’zoza Safiyeva"]),
+    ("Co-titulaire du bail : Ja’far\n\nMerci.", "fr", ["Ja’far"]),
+    ("Présents : Thierry Rosselat, MUXLISAYEVA Sa’diya.\n\nThierry présente.", "fr",
+     ["Thierry Rosselat", "MUXLISAYEVA Sa’diya"]),
+    ("Les pièces envoyées par E’zoza depuis l'adresse indiquée.", "fr", ["E’zoza"]),
+    ("Please ask Mr Mu’min Karimov to call.", "en", ["Mu’min Karimov"]),
+    # not a French elision, nor an English contraction
+    ("Personne à contacter : L’école du quartier", "fr", []),
+    ("Nom : D’abord rien", "fr", []),
+    ("Name: Don’t know", "en", []),
+    ("Referred by: Y’all know who", "en", []),
+])
+def test_a_name_with_an_apostrophe_after_its_first_letters_eighth_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected

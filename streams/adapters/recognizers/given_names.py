@@ -60,9 +60,16 @@ GIVEN_NAME_MAX_WORD_FREQUENCY = 5.0
 
 MAX_NAME_WORDS = 4
 VOWELS = frozenset("ıaeiouyàáâãäåæèéêëìíîïòóôõöøùúûüýÿāăąēĕėęěīĭįıōŏőœūŭůűų")
-# Yusuf, O'Connor, McDonald, DiCaprio, Jean-Pierre
-NAME_WORD = (r"\p{Lu}(?:['’]\p{Lu})?[\p{Ll}\p{M}]+(?:\p{Lu}[\p{Ll}\p{M}]+)?"
-             r"(?:-\p{Lu}?[\p{Ll}\p{M}]+)*")
+# A name with an apostrophe after its first letters, as Uzbek, Arabic and Hausa names are
+# romanised ("E’zoza", "Ja’far", "Sa’diya", "Mu’min"): one to three letters before it, three
+# or more after it. Not a French elision ("L’école", "D’abord", "J’attends", "Qu’elle", with
+# the letters French elides), nor an English contraction (none has three letters after its
+# apostrophe: "Don’t", "She’ll", "We’re"), nor "Y’all".
+APOSTROPHE_NAME_WORD = (r"(?![CDJLMNSTY]['’]|Qu['’])\p{Lu}\p{Ll}{0,2}['’]"
+                        r"\p{Ll}[\p{Ll}\p{M}]{2,}")
+# Yusuf, O'Connor, McDonald, DiCaprio, Jean-Pierre; E’zoza
+NAME_WORD = (rf"(?:{APOSTROPHE_NAME_WORD}|\p{{Lu}}(?:['’]\p{{Lu}})?[\p{{Ll}}\p{{M}}]+"
+             r"(?:\p{Lu}[\p{Ll}\p{M}]+)?(?:-\p{Lu}?[\p{Ll}\p{M}]+)*)")
 PARTICLES = ("de", "da", "di", "do", "dos", "das", "del", "della", "der", "den", "du", "la",
              "le", "van", "von", "bin", "ibn", "al", "el", "y", "ben", "ter", "zu")
 NAME_RUN = regex.compile(
