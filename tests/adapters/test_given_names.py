@@ -633,3 +633,87 @@ def test_a_title_then_a_function_word_of_another_language_seventh_pass(
 def test_a_name_with_an_apostrophe_after_its_first_letters_eighth_pass(
         text: str, language: str, expected: list[str]) -> None:
     assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # after a form's label of a person, a value opening with a particle or a Vietnamese family
+    # name, up to the end of the field
+    ("Nom d'usage : De Sousa\n\nMerci.", "fr", ["De Sousa"]),
+    ("Personne à contacter : Le Trong\n\nMerci.", "fr", ["Le Trong"]),
+    ("Travailleur social référent : Le, +33 (0)2 02 50 37 73", "fr", ["Le"]),
+    # not a value that goes on in lower case, nor common words, nor a particle alone
+    ("Bénéficiaire : Le demandeur lui-même\n", "fr", []),
+    ("Référent : La Mission Locale\n", "fr", []),
+    ("Nom d'usage : De\n", "fr", []),
+])
+def test_a_labelled_value_opening_with_a_particle_eighth_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a surname in capitals: a function word of another language only does not stop it
+    ("- SU Chao demande que les courriers soient envoyés.", "fr", ["SU Chao"]),
+    # a surname in capitals and a given name, neither held by a dictionary
+    ("Au sujet de la demande faite avec METHAVORAKUL Teetat. Merci.", "fr",
+     ["METHAVORAKUL Teetat"]),
+    # not an acronym (short, or a word), nor before a word a dictionary holds
+    ("Voir avec OCDE Paris demain.", "fr", []),
+    ("Voir avec KORIVANTHA Paris demain.", "fr", []),
+])
+def test_a_surname_in_capitals_first_eighth_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a word in lower case after a title, in a capitalised text, that no dictionary holds
+    ("The panel met. Mr. ribič thanked the chair.", "en", ["ribič"]),
+    # not a word a dictionary holds
+    ("The panel met. Ask Dr. who is on call.", "en", []),
+    ("The panel met. Mr. and Mrs. were invited.", "en", []),
+])
+def test_a_lower_case_name_after_a_title_eighth_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # a Vietnamese family name that is a word of the text's language, alone, where the
+    # words around it say a person
+    ("Bonjour.\nVu veut le virement sur le compte.", "fr", ["Vu"]),
+    ("D'après le médecin, le dossier de Vu serait incomplet.", "fr", ["Vu"]),
+    ("Ma fille, Vu, peut aussi être jointe.", "fr", ["Vu"]),
+    ("Bonjour. Vu se charge de contacter le bailleur.", "fr", ["Vu"]),
+    ("Bonjour. Vu te remercie pour la dernière fois.", "fr", ["Vu"]),
+    # not where the words around it say no person, nor a family name that opens a noun phrase
+    ("Vu la loi du 5 mars 2007, le dossier est recevable.", "fr", []),
+    ("Vu le courrier du 3 mai, la demande est close.", "fr", []),
+    ("Bonjour.\nLa demande est close.", "fr", []),
+    ("Bonjour.\nTa demande est close.", "fr", []),
+])
+def test_a_vietnamese_family_name_alone_eighth_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # an initial then a word common as a word, said of a person
+    ("Depuis, D. Mai appelle la plateforme chaque semaine.", "fr", ["D. Mai"]),
+    ("Voir la section D. Mai et juin.", "fr", []),
+    # a home visit to a word no dictionary holds
+    ("- Visit to Anzhela on Tuesday.", "en", ["Anzhela"]),
+    ("- Visit to Lyon on Tuesday.", "en", []),
+    # in chat, after a word that introduces a person, a hyphenated romanised given name
+    ("hi\nring yueh-o on 0123 456 if it's urgent\nthanks", "en", ["yueh-o"]),
+    ("hi\nring drop-in on monday if it's urgent\nthanks", "en", []),
+    # who gave the writer something ("m'a filé son mail")
+    ("salut\npandya m'a filé son mail\nmerci", "fr", ["pandya"]),
+    ("Bonjour.\nSara m'a filé son mail hier.", "fr", ["Sara"]),
+    ("salut\nle serveur m'a filé une erreur\nmerci", "fr", []),
+    ("salut\nmaman m'a filé son mail\nmerci", "fr", []),
+    ("Bonjour.\nParis m'a filé une idée hier.", "fr", []),
+])
+def test_an_initial_a_visit_a_romanised_name_and_a_giver_eighth_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected

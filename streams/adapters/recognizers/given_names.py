@@ -87,6 +87,12 @@ TITLED_RUN = regex.compile(
     r"(?<![\w.])(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Professor|Sir|Dame|Madame|Mme|Mademoiselle|Mlle"
     r"|Monsieur|Docteur|Maître|Señor|Señora|Señorita|Sr|Sra|Srta|Doña|Herr|Frau)\.?[ \u00a0]+"
     rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,3}}){NAME_END}")
+# After a title, in a capitalised text, a word in lower case that no dictionary holds ("Mr.
+# ribič thanked ...", a surname whose capital was lost): ``_titled_lower_case_names``
+TITLED_LOWER_WORD = regex.compile(
+    r"(?<![\w.])(?:Mr|Mrs|Ms|Mx|Miss|Dr|Prof|Sir|Dame|Madame|Mme|Mlle|Monsieur|Docteur"
+    r"|Maître|Señor|Señora|Sr|Sra|Srta)\.?[ \u00a0]+"
+    r"(?P<name>\p{Ll}[\p{Ll}\p{M}]+(?:-\p{Ll}[\p{Ll}\p{M}]+)?)(?![\w'’@-])")
 # "Me" (maître, a lawyer's or notary's title) only in French: in English it is a pronoun; and
 # "M." / "MM." (monsieur, messieurs), which the initials' pattern reads as an initial, so that
 # a surname that is also a word is a name after it as after any title ("M. Pont")
@@ -122,6 +128,13 @@ NAME_LABEL = regex.compile(
     r"(?:\((?:e|se|rice|ne)\))?)[ \u00a0]*$")
 LABELLED_RUN = regex.compile(
     rf":[ \u00a0]*(?P<name>{ANY_NAME_WORD}(?:[ \u00a0]{ANY_NAME_WORD}){{0,3}}){NAME_END}")
+# After such a label, a value that opens with a particle or a short family name that is a
+# function word elsewhere ("Nom d'usage : De Sousa", "Personne à contacter : Le Trong",
+# "Référent : Le, +33 ..."), which ``LABELLED_RUN`` stops at: the whole value, up to the end
+# of the field (a comma, a parenthesis, the end of the line), is the name
+LABELLED_PARTICLE_RUN = regex.compile(
+    rf":[ \u00a0]*(?P<name>(?P<first>\p{{Lu}}\p{{Ll}}{{0,3}})(?P<rest>(?:[ \u00a0]{ANY_NAME_WORD})"
+    r"{0,3}))[ \t\u00a0]*(?=[,;(\n]|$)")
 # a word in capitals, without which neither run of CAPITALS_RUNS can match
 HAS_CAPITALS = regex.compile(r"\p{Lu}['’]?\p{Lu}")
 # the name an e-mail address is shown with: "Valentina Costa <v.costa@example.org>"
@@ -493,9 +506,11 @@ class GivenNameRecognizer(PersonRecognizer):
                         for run in FORMAL_SIGNATURE_RUN.finditer(text, timeout=self.timeout_s))
         colon = text.find(":")
         while colon >= 0:
-            if NAME_LABEL.search(text, max(0, colon - 30), colon, timeout=self.timeout_s) and (
-                    run := LABELLED_RUN.match(text, colon, timeout=self.timeout_s)):
-                runs.append((run, self._signed_person))
+            if NAME_LABEL.search(text, max(0, colon - 30), colon, timeout=self.timeout_s):
+                if run := LABELLED_RUN.match(text, colon, timeout=self.timeout_s):
+                    runs.append((run, self._signed_person))
+                if run := LABELLED_PARTICLE_RUN.match(text, colon, timeout=self.timeout_s):
+                    runs.append((run, self._labelled_particle_name))
             colon = text.find(":", colon + 1)
         if HAS_CAPITALS.search(text, timeout=self.timeout_s):
             for pattern in CAPITALS_RUNS:
@@ -519,6 +534,7 @@ class GivenNameRecognizer(PersonRecognizer):
             spans.update(self._lower_case_names(text))
         else:
             spans.update(self._lower_case_names_in_capitalised_text(text))
+            spans.update(self._titled_lower_case_names(text))
         if "’" in text or "ʼ" in text or "'" in text:
             spans.update(self._apostrophe_names(text))
         # a name found inside a longer one ("Rashid" alone in "Fatima bin Rashid") is dropped
@@ -601,7 +617,10 @@ class GivenNameRecognizer(PersonRecognizer):
 
     def _lone_given_name(self, word: regex.Match[str]) -> tuple[int, int] | None:
         """A known given name standing alone, rare as a word."""
-        return self._lone_span(word.string, word.start(), word.end())
+        span = self._lone_span(word.string, word.start(), word.end())
+        if span is None and _family_name_said_alone(word.string, word.start(), word.end()):
+            return word.start(), word.end()
+        return span
 
     def _dated_name(self, word: regex.Match[str]) -> tuple[int, int] | None:
         """A name after a day or a month ("On Monday María will be away")."""
@@ -619,12 +638,16 @@ class GivenNameRecognizer(PersonRecognizer):
         frequency = self._given_frequency_here(name)
         if frequency > LONE_GIVEN_NAME_MAX_WORD_FREQUENCY and (
                 fold(name) in CALENDAR  # "Sunday would..."
-                or not _said_of_a_person(
+                or not (_said_of_a_person(
                     text, start, end, adverb=True,
                     # an auxiliary and a participle of a person too, for a name no more
                     # common as a word than a capitalised given name may be ("Nicole a
                     # rappelé"; not "le Maire a signé": 4.9 in French)
-                    done=frequency <= CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY)):
+                    done=frequency <= CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY)
+                    # and, for such a name, what a person gives the writer ("Sara m'a filé
+                    # son mail")
+                    or (frequency <= CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY
+                        and GIVEN_TO_ME_AFTER.match(text, end) is not None))):
             return None
         return start, end
 
@@ -783,7 +806,8 @@ class GivenNameRecognizer(PersonRecognizer):
                                                  DISPLAY_NAME_RUN, SIGNATURE_RUN, LABELLED_RUN,
                                                  FORMAL_SIGNATURE_RUN)
             common = self.given.get(word.group(), self.surnames.get(word.group(), 0.0)) \
-                > GIVEN_NAME_MAX_WORD_FREQUENCY and not titled
+                > GIVEN_NAME_MAX_WORD_FREQUENCY and not titled \
+                and not _initial_then_word_said(run, word)
             known = word.group() in self.surnames or word.group() in self.given
             # a known name that is a function word, alone after a title or alone on the line
             # that signs a letter: "Docteur Le, votre conseillère", "Cordialement,\nLe"
@@ -801,11 +825,31 @@ class GivenNameRecognizer(PersonRecognizer):
         first = start if text[start + 1 : start + 2] == "." else run.start("name")
         return first, last
 
+    def _labelled_particle_name(self, run: regex.Match[str]) -> tuple[int, int] | None:
+        """A run of ``LABELLED_PARTICLE_RUN``: its first word a particle ("De", "Van", "Le")
+        or a Vietnamese family name ("Le", "Vu"), alone only if it is such a family name, and
+        each later word a known name or a word no dictionary holds ("De Sousa", "Le Trong";
+        not "La Mission Locale", "Le demandeur")."""
+        first = run.group("first").casefold()
+        rest = run.group("rest").split()
+        if first not in PARTICLES and first not in VIETNAMESE_SURNAMES:
+            return None
+        if not rest and first not in VIETNAMESE_SURNAMES:
+            return None
+        if any(w.casefold() in NOT_A_SURNAME or fold(w) in CALENDAR or not (
+                self._known_name_word(w) or unknown_word(w)) for w in rest):
+            return None
+        start, end = run.span("name")
+        return start, end
+
     def _capitals_person(self, run: regex.Match[str]) -> tuple[int, int] | None:
         """"COSTA Valentina", "Valentina COSTA": a known surname in capitals, or a known given
         name, beside the other part; none of the words a function or institution word."""
         words = [w.group() for w in SIGNED_WORD.finditer(run.group("name"))]
-        if any(w.casefold() in NOT_A_SURNAME or w.casefold() in function_words()
+        # (a function word of the text's language only: "SU Chao" in French, where "su" is
+        # Spanish)
+        if any(w.casefold() in NOT_A_SURNAME or w.casefold() in function_words(
+                self.supported_language)
                or fold(w) in CALENDAR or not _pronounceable(w) for w in words):
             return None
         text = run.string
@@ -826,7 +870,8 @@ class GivenNameRecognizer(PersonRecognizer):
         # a given name that is also a place or a word ("CHARLEROI Victoria") is not enough
         if self.surnames.get(surname, 99.0) <= GIVEN_NAME_MAX_WORD_FREQUENCY or any(
                 self._given_name(w) and self.given.get(w, 99.0)
-                <= CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY for w in others):
+                <= CAPITALS_GIVEN_NAME_MAX_WORD_FREQUENCY for w in others) \
+                or _unknown_capitals_then_unknown(capitals[0], others):
             start, end = run.span("name")
             return start, end
         return None
@@ -926,6 +971,13 @@ class GivenNameRecognizer(PersonRecognizer):
                 spans.append(word.span())
         return spans
 
+    def _titled_lower_case_names(self, text: str) -> list[tuple[int, int]]:
+        """A word in lower case after a civility title, in a capitalised text, that no
+        dictionary holds ("Mr. ribič thanked"; not "Mr. and Mrs.", "Dr. who"): its other
+        mentions are found by ``repeated_names``."""
+        return [run.span("name") for run in TITLED_LOWER_WORD.finditer(
+                    text, timeout=self.timeout_s) if unknown_word(run.group("name"))]
+
     def _lower_given(self) -> frozenset[str]:
         """The given names of the text's language, in lower case, no more common as a word
         than a lower-case name may be (built on first use)."""
@@ -977,7 +1029,13 @@ class GivenNameRecognizer(PersonRecognizer):
                 and f"{words[i - 2].group()} {words[i - 1].group()}" in PERSON_CUE_PAIRS))
         subject = not cued and i + 1 < len(words) and (
             (gap(i, i + 1) == " " and words[i + 1].group() in COMMON_NAME_VERBS)
-            or PERSON_STATE_AFTER.match(text, words[i].end()) is not None)
+            or PERSON_STATE_AFTER.match(text, words[i].end()) is not None
+            # a known name rare as a word, or a word no dictionary holds, that gave the writer
+            # something ("pandya m'a filé son mail"; not "maman m'a filé", "le serveur")
+            or (GIVEN_TO_ME_AFTER.match(text, words[i].end()) is not None and (
+                (self._known_name_word(words[i].group()) and self._frequency_here(
+                    words[i].group()[:1].upper() + words[i].group()[1:])
+                 <= LONE_GIVEN_NAME_MAX_WORD_FREQUENCY) or unknown_word(words[i].group()))))
         word = words[i].group()
         # (a function word of the text's language: "van" is Spanish, not English)
         if not (cued or subject) or len(word) < UNKNOWN_WORD_MIN_LETTERS \
@@ -990,7 +1048,11 @@ class GivenNameRecognizer(PersonRecognizer):
             name = word[:1].upper() + word[1:]
             return self._known_name_word(word) or (
                 name in self.given or name in self.surnames) or (
-                "-" in word and not any(part in function_words() for part in word.split("-")))
+                "-" in word and (
+                    not any(part in function_words() for part in word.split("-"))
+                    # a romanised Chinese given name whose part is a function word elsewhere
+                    # ("ring yueh-o on ..."): each part one syllable of the romanisation
+                    or all(SYLLABLE.fullmatch(part) for part in word.split("-"))))
         if LINE_OPENING.search(text, max(0, words[i].start() - 30), words[i].start()):
             return True
         # the second word of a name of two at the start of a line ("le van wants": the first a
@@ -1097,6 +1159,11 @@ def _said_of_a_person(text: str, start: int, end: int,
 # What is done to a person or said of one, after the name: "que Basim soit contacté",
 # "Huzuri was present", "Beray a perdu son emploi"; and before it: "avec l'aide de Ferzi",
 # "de la part de Bishakha", "accompagnée de Ikshita"
+# "X m'a filé son mail", "X nous a transmis": a person gave or told something to the writer
+GIVEN_TO_ME = (r"[ \u00a0]+(?:[mtl]['’]|(?:nous|vous|lui|leur|me|te)[ \u00a0]+)(?:a|avait|aura)"
+               r"[ \u00a0]+(?:filé|donné|envoyé|transmis|dit|demandé|écrit|appelé|rappelé"
+               r"|promis|confirmé)(?![\w'’-])")
+GIVEN_TO_ME_AFTER = regex.compile(GIVEN_TO_ME)
 PERSON_PASSIVE_AFTER = regex.compile(
     r"[ \u00a0]+(?i:soit|soient|sera|serait|a été|ait été|est|était|was|is|be|been|sea|fue"
     r"|ha sido|está|estaba)[ \u00a0]+"
@@ -1110,14 +1177,14 @@ PERSON_PASSIVE_AFTER = regex.compile(
     r"|to call back|to contact|to be contacted|a contactar|por contactar)(?![\w'’-])"
     # "Asma’u est au courant", "X m'a filé son mail", "X nous a transmis"
     r"|[ \u00a0]+(?:est|était|sera|soit)[ \u00a0]+au courant(?![\w'’-])"
-    r"|[ \u00a0]+(?:[mtl]['’]|(?:nous|vous|lui|leur|me|te)[ \u00a0]+)(?:a|avait|aura)[ \u00a0]+"
-    r"(?:filé|donné|envoyé|transmis|dit|demandé|écrit|appelé|rappelé|promis|confirmé)"
-    r"(?![\w'’-])")
+    rf"|{GIVEN_TO_ME}")
 LIFE_PARTICIPLES = frozenset("""perdu quitté déménagé obtenu lost left moved obtained
     perdido dejado obtenido""".split())  # noqa: SIM905
 LIFE_CUE_PAIRS = frozenset(("aide de", "l'aide de", "l’aide de", "part de", "accompagné de",
                             "accompagnée de", "accompanied by", "help of", "help from",
-                            "acompañado de", "acompañada de", "ayuda de"))
+                            "acompañado de", "acompañada de", "ayuda de",
+                            # a home visit: "Visit to Anzhela on Tuesday"
+                            "visit to", "visite à", "visite chez", "visita a"))
 
 
 # a word with an apostrophe (or the modifier letter ʼ of Ukrainian romanisation) inside
@@ -1175,6 +1242,58 @@ def _done_to_a_person(text: str, start: int, end: int) -> bool:
         return True
     pair = TWO_WORDS_BEFORE_LONE.search(text, max(0, start - 40), start)
     return pair is not None and " ".join(pair.group(1).casefold().split()) in LIFE_CUE_PAIRS
+
+
+# the fewest letters of a surname in capitals that no dictionary holds, for the name after it
+# to be taken though neither is known ("METHAVORAKUL Teetat"; not "OCDE Paris", "CAF Lyon")
+UNKNOWN_CAPITALS_MIN_LETTERS = 5
+
+
+def _unknown_capitals_then_unknown(capitals: str, others: list[str]) -> bool:
+    """A surname in capitals and given names, every word of them one no dictionary holds
+    ("METHAVORAKUL Teetat", "MUXLISAYEVA Sa’diya"): a person, as a form or a list writes one.
+    An acronym is short or a word, or is followed by a place or a word the dictionaries
+    hold."""
+    return len(capitals) >= UNKNOWN_CAPITALS_MIN_LETTERS and unknown_word(capitals) \
+        and all(unknown_word(w) for w in others)
+
+
+# Vietnamese family names that open a noun phrase in English, French or Spanish (an article,
+# a possessive, a pronoun, a preposition): "La demande", "Ta réponse", "Do you"
+NOUN_PHRASE_FAMILY_NAMES = frozenset(("do", "to", "than", "ha", "ho", "la", "le", "ta", "ton",
+                                      "tu", *PARTICLES))
+# a French object or reflexive pronoun, then the verb ("Vu te remercie", "Vu se charge de")
+CLITIC_THEN_VERB = regex.compile(
+    r"[ \u00a0]+(?:(?:me|te|se|nous|vous|lui|leur)[ \u00a0]+|[mts]['’])(?P<verb>\p{Ll}+)"
+    r"(?![\w'’-])")
+# verbs of a person after a reflexive pronoun ("se charge de", "s'occupe de", "se présente")
+REFLEXIVE_PERSON_VERBS = frozenset("""charge chargera occupe occupera présente présentera
+    rend rendra engage plaint excuse""".split())  # noqa: SIM905
+
+
+def _family_name_said_alone(text: str, start: int, end: int) -> bool:
+    """A common Vietnamese family name written alone, capitalised, that is a word of the text's
+    language more common than a name may be ("Vu": French "seen", a function word there),
+    where the words around it say a person: "Vu veut", "bref Vu te remercie", "Vu est
+    vraiment contrariée", "le dossier de Vu", "Ma fille, Vu, peut" (not "Vu la loi du ...",
+    nor a family name that opens a noun phrase: "La demande", "Ta réponse")."""
+    folded = fold(text[start:end]).casefold()
+    if folded not in VIETNAMESE_SURNAMES or folded in NOUN_PHRASE_FAMILY_NAMES:
+        return False
+    if _said_of_a_person(text, start, end, done=True, adverb=True):
+        return True
+    clitic = CLITIC_THEN_VERB.match(text, end)
+    return clitic is not None and (clitic.group("verb") in PERSON_VERBS
+                                   or clitic.group("verb") in REFLEXIVE_PERSON_VERBS)
+
+
+def _initial_then_word_said(run: regex.Match[str], word: regex.Match[str]) -> bool:
+    """An initial, then one word common as a word, the whole said of a person: "D. Mai
+    appelle", "J. Long said" (a month, an adjective elsewhere; an initial alone says too little:
+    "M. Long" may be a title)."""
+    return run.re is INITIALS_RUN and word.end() == run.end("name") \
+        and run.group("name").count(".") == 1 and len(run.group("name").split()) == 2 \
+        and _said_of_a_person(run.string, word.start(), word.end())
 
 
 def _chinese_hyphenated_person(run: regex.Match[str],
