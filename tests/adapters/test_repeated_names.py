@@ -444,3 +444,35 @@ def test_what_an_item_written_surname_first_does_not_take_seventh_pass(
 def test_particles_after_a_name_found_seventh_pass(text: str, found: str,
                                                    expected: str) -> None:
     assert widen(text, found) == [expected]
+
+
+@pytest.mark.parametrize(("text", "found", "language", "expected"), [
+    # a Vietnamese name found without its family name (a word of the text's language) takes
+    # it in, written as the name is
+    ("Le matin. Vu Mai Bao Quang m'a conseillé d'écrire.", "Bao Quang", "fr",
+     "Vu Mai Bao Quang"),
+    ("salut\nfais court\nmai hoàng ngọc veut le virement\nmerci", "hoàng ngọc", "fr",
+     "mai hoàng ngọc"),
+    # not a family name written otherwise than the name, nor a function word in lower case,
+    # nor before a name that is not Vietnamese syllables
+    ("Le matin. vu Mai Bao Quang m'a conseillé.", "Mai Bao Quang", "fr", "Mai Bao Quang"),
+    ("salut\nje vois ta hoàng ngọc demain\nmerci", "hoàng ngọc", "fr", "hoàng ngọc"),
+    ("Le matin. Vu Jean Dupont m'a conseillé.", "Jean Dupont", "fr", "Jean Dupont"),
+])
+def test_a_vietnamese_family_name_before_a_name_found_eighth_pass(
+        text: str, found: str, language: str, expected: str) -> None:
+    found_now = widened([text], [person(text, found)], language=language)
+    assert [text[f.start:f.end] for f in found_now if f.entity_type == "PERSON"] == [expected]
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    # a word no dictionary holds, in lower case after a title: its other mentions too
+    ("Mr. ribič chaired; ribič proposed a compromise.", "ribič", ["ribič"]),
+    # a lower-case word after a title that a dictionary holds is not taken from
+    ("Mr. smith chaired; smith proposed a compromise.", "smith", []),
+])
+def test_the_later_mentions_of_a_lower_case_name_after_a_title_eighth_pass(
+        text: str, found: str, expected: list[str]) -> None:
+    start = text.index(found)
+    finding = Finding(0, "PERSON", start, start + len(found), 0.84, "test")
+    assert [text[f.start:f.end] for f in later_mentions([text], [finding])] == expected

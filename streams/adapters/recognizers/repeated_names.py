@@ -42,6 +42,8 @@ from streams.adapters.recognizers.given_names import (
     PERSON_VERBS,
     SCORE,
     TITLES,
+    VIETNAMESE_SURNAMES,
+    VIETNAMESE_SYLLABLE,
     function_words,
     lexicon,
     lexicon_in,
@@ -138,9 +140,9 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
         held = _Taken([(f.start, f.end) for f in (*others, *persons)
                        if f.message_index == merged.message_index and f.score >= min_score
                        and f is not merged and f.entity_type not in PLACE_TYPES])
-        out.extend(_particles_then_name(
+        out.extend(_vietnamese_family_name_before(text, _particles_then_name(
             text, _surname_first_item(text, _widened(text, line, taken, language), held,
-                                      language), taken, language)
+                                      language), taken, language), taken, language)
             for line in _lines(text, merged))
     return out
 
@@ -382,6 +384,39 @@ def _particles_then_name(text: str, finding: Finding, taken: _Taken,
                    finding.score, finding.recognizer)
 
 
+# the word right before a finding, in either case
+ANY_WORD_BEFORE = regex.compile(r"(?<![\w'’-])(\p{L}[\p{Ll}\p{M}]*)[ \u00a0]$")
+
+
+def _vietnamese_family_name_before(text: str, finding: Finding, taken: _Taken,
+                                   language: str | None = None) -> Finding:
+    """A name of two or three Vietnamese syllables found without the family name before it
+    takes it in: "Vu Mai Bao Quang" found as "Mai Bao Quang", "mai hoàng ngọc" in chat as
+    "hoàng ngọc" (the family name a word of the text's language, which no pattern read as a
+    name). The family name is written as the name is (capitalised before a capitalised name);
+    in lower case not a function word of the text's language ("le hoàng ngọc")."""
+    if finding.entity_type != "PERSON":
+        return finding
+    words = NAME_WORD.findall(text, finding.start, finding.end)
+    if not 2 <= len(words) < MAX_NAME_WORDS or not all(
+            VIETNAMESE_SYLLABLE.fullmatch(fold(w).casefold()) for w in words):
+        return finding
+    start, count = finding.start, len(words)
+    # (two family names, as a mother's is kept: "Vu Mai Bao Quang" found as "Bao Quang")
+    while count < MAX_NAME_WORDS and (before := ANY_WORD_BEFORE.search(
+            text, max(0, start - 12), start)) is not None and before.start(1) not in taken:
+        family = before.group(1)
+        if fold(family).casefold() not in VIETNAMESE_SURNAMES or (
+                family[0].isupper() != words[0][0].isupper()) or (
+                family.islower() and family in _function_words(language)):
+            break
+        start, count = before.start(1), count + 1
+    if start == finding.start:
+        return finding
+    return Finding(finding.message_index, "PERSON", start, finding.end,
+                   finding.score, finding.recognizer)
+
+
 def _item_opens(text: str, start: int) -> bool:
     return _starts_item(text, start) or LIST_MARKER_BEFORE.search(
         text, max(0, start - 20), start) is not None
@@ -553,7 +588,10 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
                 and not (found and (unknown_word(found[0]) or _one_word_name(found[0])))) \
                 or len(found) > MAX_NAME_WORDS + 2 or not all(
                 word[0].isupper() or word.casefold() in PARTICLES
-                or lower_case[finding.message_index] for word in found):
+                or lower_case[finding.message_index]
+                # a word no dictionary holds after a title ("Mr. ribič")
+                or (titled and fold(titled.group(1)) in TITLE_WORDS and unknown_word(word))
+                for word in found):
             continue
         words.update(word for word in found if _stands_alone(word, language))
         if 2 <= len(found) <= MAX_NAME_WORDS and not all(_stands_alone(w, language) for w in found):
