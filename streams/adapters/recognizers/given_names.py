@@ -65,10 +65,12 @@ VOWELS = frozenset("ıaeiouyàáâãäåæèéêëìíîïòóôõöøùúûüý
 # or more after it. Not a French elision ("L’école", "D’abord", "J’attends", "Qu’elle", with
 # the letters French elides), nor an English contraction (none has three letters after its
 # apostrophe: "Don’t", "She’ll", "We’re"), nor "Y’all".
-APOSTROPHE_NAME_WORD = (r"(?![CDJLMNSTY]['’]|Qu['’])\p{Lu}\p{Ll}{0,2}['’]"
+# (what follows the capital; the capital is shared with the other words' pattern: written as
+# an alternative of its own, the whole pattern cost a fifth more)
+APOSTROPHE_NAME_TAIL = (r"(?:(?<=[^CDJLMNSTY])|\p{Ll}{1,2}(?<!Qu))['’]"
                         r"\p{Ll}[\p{Ll}\p{M}]{2,}")
 # Yusuf, O'Connor, McDonald, DiCaprio, Jean-Pierre; E’zoza
-NAME_WORD = (rf"(?:{APOSTROPHE_NAME_WORD}|\p{{Lu}}(?:['’]\p{{Lu}})?[\p{{Ll}}\p{{M}}]+"
+NAME_WORD = (rf"\p{{Lu}}(?:{APOSTROPHE_NAME_TAIL}|(?:['’]\p{{Lu}})?[\p{{Ll}}\p{{M}}]+"
              r"(?:\p{Lu}[\p{Ll}\p{M}]+)?(?:-\p{Lu}?[\p{Ll}\p{M}]+)*)")
 PARTICLES = ("de", "da", "di", "do", "dos", "das", "del", "della", "der", "den", "du", "la",
              "le", "van", "von", "bin", "ibn", "al", "el", "y", "ben", "ter", "zu")
