@@ -38,6 +38,9 @@ def openers(recognizer: LineOpenerRecognizer, text: str) -> list[tuple[str, floa
     # after a dash or a bullet
     ("- Okonquo thinks we should go", "Okonquo"),
     ("• Priyanka, thanks for the tips", "Priyanka"),
+    # a known given name described by a copula (NER reads many as firms)
+    ("Miranda is the best part of the show", "Miranda"),
+    ("lol\nPriyanka was so mean to him", "Priyanka"),
     # a given name, then a word no dictionary holds: both
     ("Priyanka Oduya loves this song", "Priyanka Oduya"),
 ])
@@ -47,7 +50,8 @@ def test_a_name_spoken_to_or_doing_what_a_person_does(
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    # a copula, "has"/"had", a possessive, a verb a firm or a club may also be the subject of
+    # a copula after a word no dictionary holds (as many firms are named), "has"/"had", a
+    # possessive, a verb a firm or a club may also be the subject of
     ("nice video\nOkonquo is the funniest guy on here", "Okonquo"),
     ("Tavrossi was robbed in the final", "Tavrossi"),
     ("Miranda had to leave early", "Miranda"),
