@@ -32,6 +32,7 @@ def openers(recognizer: LineOpenerRecognizer, text: str) -> list[tuple[str, floa
     ("so true\nOkonquo my brother we miss your jokes", "Okonquo"),
     ("Miranda please do a part two", "Miranda"),
     ("Lorena why did you stop uploading", "Lorena"),
+    ("Okonquo u rock", "Okonquo"),
     # a verb only a person does or thinks
     ("Tavrossi looks tired in this one", "Tavrossi"),
     ("the end was sad\nPriyanka sounds like she has a cold", "Priyanka"),
@@ -96,6 +97,8 @@ def test_a_name_described_scores_below_ner(
     # Motors" a firm
     "Okonquo Street is closed",
     "Priyanka Motors is hiring",
+    # chat's "u" is a preposition before a place name in other languages
+    "Okonquo u Bratislavy",
     # a contraction that is not a possessive
     "Tavrossi'sx you",
 ])

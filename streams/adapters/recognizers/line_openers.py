@@ -78,6 +78,10 @@ AFTER_NAME = regex.compile(r"(?P<possessive>['’]s(?![\w'’]))?(?:[ \t]*,)?"
 ADDRESS_WORDS = frozenset("""you your you're youre you've youve yours u ur ya y'all yall
     i i'm im i've ive i'd i'll my please pls plz thank thanks thx why when what how
     """.split())  # noqa: SIM905 - a word list reads better as text
+# chat's "you", "your": also a preposition or an article in other languages, before a place
+# ("Velká Bukovina u Děčína"); a second person only before a word in lower case
+CHAT_SHORT_FORMS = frozenset(("u", "ur", "ya"))
+NEXT_CAPITALISED = regex.compile(r"[ \t]+\p{Lu}")
 # Verbs only a person does, thinks or looks like (a firm or a club "said", "won", "will")
 PERSON_ONLY_VERBS = frozenset("""looks looked sounds sounded feels felt loves loved hates
     hated likes liked thinks thought knew knows sings sang cries cried laughs laughed
@@ -150,7 +154,8 @@ class LineOpenerRecognizer(PersonRecognizer):
         word = after.group("word").casefold().replace("’", "'")
         if after.group("possessive"):
             return DESCRIBED_SCORE  # "Murphy's law", "Themba's mum"
-        if word in ADDRESS_WORDS:
+        if word in ADDRESS_WORDS and not (word in CHAT_SHORT_FORMS and NEXT_CAPITALISED.match(
+                text, after.end(), timeout=self.timeout_s)):
             return ADDRESSED_SCORE
         if word in PERSON_ONLY_VERBS:
             return ADDRESSED_SCORE
