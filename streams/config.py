@@ -171,6 +171,8 @@ class Settings:
 UK_NER_MODES = ("slovnet-unsure", "slovnet", "off")  # the first is the default
 CORENLP_MODES = ("off", "corenlp-unsure", "corenlp")
 VOTE_MODES = ("off", "vote-unsure", "vote")  # the first is the default
+# the languages with a spaCy model: a text in one of them may be voted on by the other two
+VOTE_LANGUAGES = ("en", "fr", "es")
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,10 @@ class NerTiers:
       installed spaCy models vote on its persons (``recognizers/xlingual_ner.py``): ``off``
       (the default), ``vote-unsure`` (only the sentences with two capitalised words in a row no
       person covers) or ``vote`` (every sentence);
+    - ``vote_languages`` (``DOUANE_NER_VOTE_LANGUAGES``, comma-separated, default all three):
+      the languages of the texts voted on when the vote is on (``es``: Spanish texts only,
+      where it pays most; a detector loads no model for a vote on a language it does not
+      detect in);
     - ``corenlp_dir`` (``DOUANE_CORENLP_DIR``): where the fetched CoreNLP files are
       (default ``$DOUANE_CACHE/corenlp``, or ``.cache/corenlp`` in the source checkout).
     """
@@ -196,6 +202,7 @@ class NerTiers:
     es: str = "off"
     corenlp_dir: Path = field(default_factory=lambda: cache_root({}) / "corenlp")
     vote: str = VOTE_MODES[0]
+    vote_languages: tuple[str, ...] = VOTE_LANGUAGES
 
     def corenlp_languages(self) -> tuple[str, ...]:
         """The languages whose CoreNLP tier is on."""
@@ -220,6 +227,7 @@ def load_ner_tiers(env: Mapping[str, str] | None = None) -> NerTiers:
         en=_choice(source, "DOUANE_EN_NER", CORENLP_MODES),
         es=_choice(source, "DOUANE_ES_NER", CORENLP_MODES),
         vote=_choice(source, "DOUANE_NER_VOTE", VOTE_MODES),
+        vote_languages=_subset(source, "DOUANE_NER_VOTE_LANGUAGES", VOTE_LANGUAGES),
         corenlp_dir=Path(source.get("DOUANE_CORENLP_DIR")
                          or cache_root(source) / "corenlp").resolve(),
     )
@@ -337,6 +345,17 @@ def _choice(source: Mapping[str, str], name: str, choices: tuple[str, ...]) -> s
     if text not in choices:
         raise SettingError(f"{name}={text!r} must be one of: {', '.join(choices)}")
     return text
+
+
+def _subset(source: Mapping[str, str], name: str, choices: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of some of ``choices``, in their order (all when unset)."""
+    text = source.get(name) or ""
+    given = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [part for part in given if part not in choices]
+    if unknown or (text.strip() and not given):
+        raise SettingError(f"{name}={text!r} must be a comma-separated list of some of: "
+                           f"{', '.join(choices)}")
+    return tuple(choice for choice in choices if choice in given) if given else choices
 
 
 def _paths(source: Mapping[str, str], name: str) -> tuple[Path, ...]:

@@ -179,33 +179,37 @@ class PresidioDetector:
             self.detect_batch([DetectionRequest((ChatMessage("user", WARM_UP_TEXT),), language)])
             self.startup_seconds[language] = time.monotonic() - started
         if tiers.vote != "off" and wants_model and "PERSON" in self.entities and any(
-                lang in self._nlp for lang in SPACY_MODELS):
-            self._start_vote(tiers.vote)
+                lang in self._nlp for lang in tiers.vote_languages):
+            self._start_vote(tiers.vote, tiers.vote_languages)
         # a prompt lingua puts in a language analysed with patterns only may still get the NER
         # or lexicon of one of these (lists of names: streams/core/language_choice.py)
         analysed = [lang for lang in self.languages if self.method(lang) != METHOD_PATTERNS]
         self._language_detector = LanguageDetector(self.languages, default_language, analysed)
 
-    def _start_vote(self, mode: str) -> None:
-        """The vote of the other models (``DOUANE_NER_VOTE``). A model of a language this
-        detector does not detect in is loaded for the vote alone (memory and start-up)."""
-        from streams.adapters.recognizers.xlingual_ner import CrossLanguageVote
+    def _start_vote(self, mode: str, languages: Sequence[str]) -> None:
+        """The vote of the other models (``DOUANE_NER_VOTE``) on the texts in ``languages``
+        (``DOUANE_NER_VOTE_LANGUAGES``). A voter's model this detector does not detect in is
+        loaded for the vote alone (memory and start-up); only the voters of a language both
+        detected and voted on are."""
+        from streams.adapters.recognizers.xlingual_ner import CrossLanguageVote, voters
 
         started = time.monotonic()
+        voted_here = [lang for lang in languages if lang in self._nlp]
         for language in SPACY_MODELS:
-            if language not in self._nlp:
+            if language not in self._nlp and any(language in voters(v) for v in voted_here):
                 nlp = _load_ner(SPACY_MODELS[language])
                 self._voter_models[language] = (nlp, frozenset(nlp.Defaults.stop_words) | OPENERS)
-        self._vote = CrossLanguageVote(self._voter_persons, mode)
-        voted = next(lang for lang in SPACY_MODELS if lang in self._nlp)
+        self._vote = CrossLanguageVote(self._voter_persons, mode, languages)
+        voted = voted_here[0]
         self.detect_batch([DetectionRequest((ChatMessage("user", WARM_UP_TEXT),), voted)])
         self.startup_seconds["vote"] = time.monotonic() - started
 
     def method(self, language: str) -> str:
         if language in self._nlp:
+            voted = self._vote is not None and self._vote.votes_on(language)
             if self._corenlp is not None and language in self._corenlp.modes:
-                return METHOD_NER_CORENLP + (VOTE_SUFFIX if self._vote is not None else "")
-            return METHOD_NER + (VOTE_SUFFIX if self._vote is not None else "")
+                return METHOD_NER_CORENLP + (VOTE_SUFFIX if voted else "")
+            return METHOD_NER + (VOTE_SUFFIX if voted else "")
         if language in self._lexicons:
             return METHOD_LEXICON_NER if language in self._second_tier else METHOD_LEXICON
         return METHOD_PATTERNS
@@ -261,7 +265,7 @@ class PresidioDetector:
                 extra = self._corenlp.find(language, [text for _, _, text in items], covered)
                 for (_, m, _), in_text, more in zip(items, per_text, extra, strict=True):
                     in_text.extend(Finding(m, *f) for f in more)
-            if self._vote is not None and language in self._nlp:
+            if self._vote is not None and self._vote.votes_on(language) and language in self._nlp:
                 # the other models vote on the persons, knowing what this pass found
                 first = [[(f.entity_type, f.start, f.end, f.score, f.recognizer)
                           for f in in_text] for in_text in per_text]

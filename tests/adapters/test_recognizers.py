@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 
 import pytest
 from presidio_analyzer import RecognizerResult
 
 from streams.adapters.recognizers import KNOWN_ENTITIES, build_recognizers, name_recognizer
-from streams.adapters.recognizers.base import DouaneRecognizer, within_cpu_limit
+from streams.adapters.recognizers.base import (
+    DouaneRecognizer,
+    PersonRecognizer,
+    within_cpu_limit,
+)
 
 THRESHOLD = 0.5
 
@@ -262,12 +267,28 @@ def test_a_search_that_uses_its_cpu_limit_fails() -> None:
     assert attempts == 1
 
 
-def test_a_name_recognizer_cut_short_while_waiting_for_a_core_is_run_again() -> None:
-    """The given-name, name-shape and possible-name recognizers search with wall-clock limits;
-    their base holds the whole search to CPU time instead (``PersonRecognizer``)."""
+def _given_names() -> PersonRecognizer:
     from streams.adapters.recognizers.given_names import GivenNameRecognizer
 
-    recognizer = GivenNameRecognizer("en")
+    return GivenNameRecognizer("en")
+
+
+def _lexicon_names() -> PersonRecognizer:
+    from streams.adapters.recognizers.uk_names import UkNameRecognizer
+
+    return UkNameRecognizer()
+
+
+@pytest.mark.parametrize(("recognizer_of", "text", "expected"), [
+    (_given_names, "Please call Yusuf Costa tomorrow.", [(12, 23)]),
+    (_lexicon_names, "Лист підписав Тарас Шевченко вчора.", [(14, 28)]),
+])
+def test_a_name_recognizer_cut_short_while_waiting_for_a_core_is_run_again(
+        recognizer_of: Callable[[], PersonRecognizer], text: str,
+        expected: list[tuple[int, int]]) -> None:
+    """douane's name recognizers search with wall-clock limits; their base holds the whole
+    search to CPU time instead (``PersonRecognizer``)."""
+    recognizer = recognizer_of()
     calls = 0
     real = recognizer.find_persons
 
@@ -279,8 +300,8 @@ def test_a_name_recognizer_cut_short_while_waiting_for_a_core_is_run_again() -> 
         return real(text)
 
     recognizer.find_persons = starved_once  # type: ignore[method-assign]
-    found = recognizer.analyze("Please call Yusuf Costa tomorrow.", None)
-    assert calls == 2 and [(r.start, r.end) for r in found] == [(12, 23)]
+    found = recognizer.analyze(text, None)
+    assert calls == 2 and [(r.start, r.end) for r in found] == expected
 
 
 def test_recognizers_are_presidio_recognizers_with_regex_time_limits() -> None:

@@ -134,6 +134,35 @@ def test_no_vote_on_a_language_without_voters() -> None:
     assert voter.read == []
 
 
+@pytest.mark.parametrize(("languages", "text_language", "voted"), [
+    (("en", "fr", "es"), "en", True),
+    (("en", "fr", "es"), "es", True),
+    (("es",), "es", True),
+    (("es",), "en", False),
+    (("es",), "fr", False),
+    (("en", "fr"), "es", False),
+    (("en", "fr"), "fr", True),
+    (("es",), "uk", False),  # a language without voters is never voted on
+])
+def test_only_the_languages_asked_for_are_voted_on(languages: tuple[str, ...],
+                                                   text_language: str, voted: bool) -> None:
+    text = "We met Keiko Tanabe."
+    voter = Recording("Keiko Tanabe")
+    vote = CrossLanguageVote(voter, "vote", languages)
+    extra = vote.find(text_language, [text], [[]])
+    assert vote.votes_on(text_language) is voted
+    assert [[text[s:e] for _, s, e, _, _ in found] for found in extra] == (
+        [["Keiko Tanabe"]] if voted else [[]])
+    assert bool(voter.read) is voted  # a language not voted on costs no voter a read
+
+
+def test_vote_languages_must_have_voters() -> None:
+    with pytest.raises(ValueError, match="vote languages must be some of en, fr, es"):
+        CrossLanguageVote(_no_model, "vote", ("uk",))
+    with pytest.raises(ValueError, match="vote languages"):
+        CrossLanguageVote(_no_model, "vote", ())
+
+
 # ----------------------------------------------------------------------------- the setting
 
 
@@ -144,6 +173,30 @@ def test_the_vote_is_off_unless_asked_for() -> None:
         load_ner_tiers({"DOUANE_NER_VOTE": "all"})
     with pytest.raises(ValueError, match="vote mode"):
         CrossLanguageVote(_no_model, "off")
+
+
+@pytest.mark.parametrize(("value", "languages"), [
+    (None, ("en", "fr", "es")),  # unset: every language with voters
+    ("", ("en", "fr", "es")),
+    ("es", ("es",)),
+    (" ES , en ", ("en", "es")),  # case and spaces do not matter; kept in a fixed order
+    ("es,es", ("es",)),
+    ("fr,en,es", ("en", "fr", "es")),
+])
+def test_the_vote_languages_setting(value: str | None, languages: tuple[str, ...]) -> None:
+    env = {} if value is None else {"DOUANE_NER_VOTE_LANGUAGES": value}
+    assert load_ner_tiers(env).vote_languages == languages
+    assert load_settings(env).ner_tiers.vote_languages == languages
+
+
+@pytest.mark.parametrize("value", ["uk", "es,uk", "spanish", ",", "es;fr"])
+def test_a_vote_language_douane_cannot_vote_on_is_refused(value: str) -> None:
+    # the message names the variable, the value and what is allowed
+    with pytest.raises(SettingError, match=(
+            r"^DOUANE_NER_VOTE_LANGUAGES='.*' must be a comma-separated list of some of: "
+            r"en, fr, es$")) as refused:
+        load_ner_tiers({"DOUANE_NER_VOTE_LANGUAGES": value})
+    assert repr(value) in str(refused.value)
 
 
 # ----------------------------------------------------------------------------- real models
@@ -179,6 +232,23 @@ def test_the_real_models_vote(detectors: dict[str, PresidioDetector], language: 
                               off: list[str], on: list[str]) -> None:
     assert persons(detectors["off"], text, language) == off
     assert persons(detectors["vote-unsure"], text, language) == on
+
+
+def test_a_vote_on_spanish_alone() -> None:
+    entities = {"PERSON", "LOCATION", "ORGANIZATION"}
+    spanish = NerTiers(vote="vote-unsure", vote_languages=("es",))
+    detector = PresidioDetector(("en", "es"), entities, ner_tiers=spanish)
+    assert detector.method("es") == "ner+patterns+vote"
+    assert detector.method("en") == "ner+patterns"  # English text is not voted on
+    # the voters of Spanish text are English and French: French is loaded for the vote alone
+    assert sorted(detector._voter_models) == ["fr"]
+    assert persons(detector, "La jueza Begoña Azarloza archivó la causa contra Román Sudupe.",
+                   "es") == ["Begoña Azarloza", "Román Sudupe"]
+    # a detector that does not detect Spanish has nothing to vote on: no model loaded for it
+    english = PresidioDetector(("en",), entities, ner_tiers=spanish)
+    assert english.method("en") == "ner+patterns"
+    assert english._voter_models == {}
+    assert "vote" not in english.startup_seconds
 
 
 def test_the_method_names_the_vote(detectors: dict[str, PresidioDetector]) -> None:

@@ -74,6 +74,12 @@ def build_recognizers(
         from streams.adapters.recognizers.name_shapes import NameShapeRecognizer
 
         recognizers.append(NameShapeRecognizer(language))
+    if "PERSON" in wanted and language == "en":
+        # a name opening a line of comments or chat, by the words after it (English cue
+        # words; see line_openers.py)
+        from streams.adapters.recognizers.line_openers import LineOpenerRecognizer
+
+        recognizers.append(LineOpenerRecognizer(language))
     if "PERSON" in wanted and language in GIVEN_NAME_LANGUAGES and possible_names:
         # words that may be names, below the default min_score: a policy's choice (see
         # possible_names.py); not built for a policy that would never select them

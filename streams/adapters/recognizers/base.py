@@ -109,9 +109,10 @@ class Pattern:
 
 
 class PersonRecognizer(LocalRecognizer):
-    """Base class of douane's own name recognizers (given names, name shapes, possible names):
-    one entity, ``PERSON``, nothing to load; a subclass loads its lexicons in its constructor
-    (not during the first request), then calls this one, and implements ``find_persons``.
+    """Base class of douane's own name recognizers (given names, name shapes, possible names,
+    the Ukrainian and Icelandic lexicons): one entity, ``PERSON``, nothing to load; a subclass
+    loads its lexicons in its constructor (not during the first request), then calls this one,
+    and implements ``find_persons``.
 
     A subclass runs many searches, each with ``timeout=self.timeout_s`` (the ``regex`` module's
     wall-clock limit); the whole search is then held to that much *CPU* time here

@@ -11,18 +11,18 @@ the usual threshold. This is a dictionary method, not NER, and detection says so
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import regex
-from presidio_analyzer import LocalRecognizer, RecognizerResult
+from presidio_analyzer import RecognizerResult
 
 from streams.adapters.recognizers.base import (
     IS_SCORE_ENHANCED_BY_CONTEXT_KEY,
     RECOGNIZER_IDENTIFIER_KEY,
     RECOGNIZER_NAME_KEY,
     REGEX_TIMEOUT_S,
+    PersonRecognizer,
     find_all,
 )
 
@@ -46,7 +46,10 @@ class Kind(enum.Enum):
     UNKNOWN = "unknown"  # not in the lexicon
 
 
-class LexiconNameRecognizer(LocalRecognizer):
+class LexiconNameRecognizer(PersonRecognizer):
+    """The lexicon pass every such language shares; a subclass says how its lexicon reads a
+    word (``classify``). Its searches are held to CPU time by ``PersonRecognizer``."""
+
     LANGUAGE: ClassVar[str]
     TITLES: ClassVar[frozenset[str]] = frozenset()
     SCORE_FULL = 0.85  # two or more name-like words with a name part among them
@@ -55,13 +58,7 @@ class LexiconNameRecognizer(LocalRecognizer):
 
     def __init__(self, supported_language: str | None = None,
                  timeout_s: float = REGEX_TIMEOUT_S) -> None:
-        self.timeout_s = timeout_s
-        super().__init__(supported_entities=["PERSON"],
-                         supported_language=supported_language or self.LANGUAGE,
-                         name=type(self).__name__)
-
-    def load(self) -> None:
-        pass
+        super().__init__(supported_language or self.LANGUAGE, timeout_s)
 
     def classify(self, word: str) -> Kind:
         raise NotImplementedError
@@ -71,10 +68,7 @@ class LexiconNameRecognizer(LocalRecognizer):
         pronoun or verb opening a sentence: Icelandic "Hún" is also the name "Húnn")."""
         return False
 
-    def analyze(self, text: str, entities: Sequence[str] | None = None,
-                nlp_artifacts: Any = None, regex_flags: Any = None) -> list[RecognizerResult]:
-        if entities and "PERSON" not in entities:
-            return []
+    def find_persons(self, text: str) -> list[RecognizerResult]:
         results = []
         for run in find_all(CAPITALISED_RUN, text, self.timeout_s):
             words = [(m.start() + run.start(), m.end() + run.start(), m.group())

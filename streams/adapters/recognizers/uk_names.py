@@ -86,11 +86,8 @@ class UkNameRecognizer(LexiconNameRecognizer):
             return Kind.NAME_ONLY
         return Kind.NAME_OR_WORD if any(names) else Kind.WORD
 
-    def analyze(self, text: str, entities: Sequence[str] | None = None,
-                nlp_artifacts: Any = None, regex_flags: Any = None) -> list[RecognizerResult]:
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        if entities and "PERSON" not in entities:
-            return results
+    def find_persons(self, text: str) -> list[RecognizerResult]:
+        results = super().find_persons(text)
         sure = [(r.start, r.end) for r in results if r.score >= self.THRESHOLD]
         lemmas = {lemma for start, end in sure for w in WORD.finditer(text, start, end)
                   for lemma in self._name_lemmas(w.group())}

