@@ -171,6 +171,8 @@ class Settings:
 UK_NER_MODES = ("slovnet-unsure", "slovnet", "off")  # the first is the default
 CORENLP_MODES = ("off", "corenlp-unsure", "corenlp")
 VOTE_MODES = ("off", "vote-unsure", "vote")  # the first is the default
+# the English NER trained here (recognizers/en_web_ner.py MODES; the first is the default)
+EN_WEB_NER_MODES = ("off", "trained-candidates", "trained-unsure", "trained")
 
 
 @dataclass(frozen=True)
@@ -188,7 +190,13 @@ class NerTiers:
       (the default), ``vote-unsure`` (only the sentences with two capitalised words in a row no
       person covers) or ``vote`` (every sentence);
     - ``corenlp_dir`` (``DOUANE_CORENLP_DIR``): where the fetched CoreNLP files are
-      (default ``$DOUANE_CACHE/corenlp``, or ``.cache/corenlp`` in the source checkout).
+      (default ``$DOUANE_CACHE/corenlp``, or ``.cache/corenlp`` in the source checkout);
+    - ``en_web`` (``DOUANE_EN_WEB_NER``): the English NER trained here on web writing
+      (``recognizers/en_web_ner.py``, built by ``douane models build en-web-ner``): ``off``
+      (the default), ``trained-candidates``, ``trained-unsure`` or ``trained`` (which
+      sentences it reads); beside CoreNLP or not;
+    - ``en_web_dir`` (``DOUANE_EN_WEB_NER_DIR``): where that model is built (default
+      ``$DOUANE_CACHE/models/en-web-ner``).
     """
 
     uk: str = UK_NER_MODES[0]
@@ -196,6 +204,9 @@ class NerTiers:
     es: str = "off"
     corenlp_dir: Path = field(default_factory=lambda: cache_root({}) / "corenlp")
     vote: str = VOTE_MODES[0]
+    en_web: str = EN_WEB_NER_MODES[0]
+    en_web_dir: Path = field(
+        default_factory=lambda: cache_root({}) / "models" / "en-web-ner")
 
     def corenlp_languages(self) -> tuple[str, ...]:
         """The languages whose CoreNLP tier is on."""
@@ -222,6 +233,9 @@ def load_ner_tiers(env: Mapping[str, str] | None = None) -> NerTiers:
         vote=_choice(source, "DOUANE_NER_VOTE", VOTE_MODES),
         corenlp_dir=Path(source.get("DOUANE_CORENLP_DIR")
                          or cache_root(source) / "corenlp").resolve(),
+        en_web=_choice(source, "DOUANE_EN_WEB_NER", EN_WEB_NER_MODES),
+        en_web_dir=Path(source.get("DOUANE_EN_WEB_NER_DIR")
+                        or cache_root(source) / "models" / "en-web-ner").resolve(),
     )
 
 
