@@ -107,7 +107,7 @@ def check_model(model_dir: Path) -> dict[str, Any]:
     if not manifest_path.exists():
         raise EnWebNerUnavailableError(
             f"DOUANE_EN_WEB_NER is on but no model is in {model_dir} (no {MANIFEST}): run "
-            f"`{BUILD_COMMAND}` (about 15 CPU minutes), or set it to off")
+            f"`{BUILD_COMMAND}` (about 9 CPU minutes), or set it to off")
     try:
         manifest: dict[str, Any] = json.loads(manifest_path.read_text(encoding="utf-8"))
         expected: dict[str, str] = dict(manifest["files"])
