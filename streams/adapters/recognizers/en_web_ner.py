@@ -34,6 +34,7 @@ import regex
 from streams.adapters.person_filters import OPENERS
 from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.slovnet_ner import SENTENCE
+from streams.config import EN_WEB_NER_MODES as MODES  # off (the default) and three readings
 from streams.errors import DouaneError
 
 MODEL_NAME = "en-web-ner"
@@ -42,7 +43,6 @@ MANIFEST = "manifest.json"
 WEIGHTS = "weights"  # spaCy's pipeline directory, without its vocabulary
 SCORE = 0.84  # below NER's 0.85, as the other tiers' added persons: added where nothing is
 METHOD_SUFFIX = "+web-ner"
-MODES = ("off", "trained-candidates", "trained-unsure", "trained")  # the first is the default
 ATTRIBUTION = (
     "Trained on WNUT-17's training split (Derczynski, Nichols, van Erp, Limsopatham, \"Results "
     "of the WNUT2017 Shared Task on Novel and Emerging Entity Recognition\", W-NUT 2017; CC BY "
