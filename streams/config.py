@@ -173,6 +173,8 @@ CORENLP_MODES = ("off", "corenlp-unsure", "corenlp")
 VOTE_MODES = ("off", "vote-unsure", "vote")  # the first is the default
 # the languages with a spaCy model: a text in one of them may be voted on by the other two
 VOTE_LANGUAGES = ("en", "fr", "es")
+# the English NER trained here (recognizers/en_web_ner.py MODES; the first is the default)
+EN_WEB_NER_MODES = ("off", "trained-candidates", "trained-unsure", "trained")
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,13 @@ class NerTiers:
       where it pays most; a detector loads no model for a vote on a language it does not
       detect in);
     - ``corenlp_dir`` (``DOUANE_CORENLP_DIR``): where the fetched CoreNLP files are
-      (default ``$DOUANE_CACHE/corenlp``, or ``.cache/corenlp`` in the source checkout).
+      (default ``$DOUANE_CACHE/corenlp``, or ``.cache/corenlp`` in the source checkout);
+    - ``en_web`` (``DOUANE_EN_WEB_NER``): the English NER trained here on web writing
+      (``recognizers/en_web_ner.py``, built by ``douane models build en-web-ner``): ``off``
+      (the default), ``trained-candidates``, ``trained-unsure`` or ``trained`` (which
+      sentences it reads); beside CoreNLP or not;
+    - ``en_web_dir`` (``DOUANE_EN_WEB_NER_DIR``): where that model is built (default
+      ``$DOUANE_CACHE/models/en-web-ner``).
     """
 
     uk: str = UK_NER_MODES[0]
@@ -203,6 +211,9 @@ class NerTiers:
     corenlp_dir: Path = field(default_factory=lambda: cache_root({}) / "corenlp")
     vote: str = VOTE_MODES[0]
     vote_languages: tuple[str, ...] = VOTE_LANGUAGES
+    en_web: str = EN_WEB_NER_MODES[0]
+    en_web_dir: Path = field(
+        default_factory=lambda: cache_root({}) / "models" / "en-web-ner")
 
     def corenlp_languages(self) -> tuple[str, ...]:
         """The languages whose CoreNLP tier is on."""
@@ -230,6 +241,9 @@ def load_ner_tiers(env: Mapping[str, str] | None = None) -> NerTiers:
         vote_languages=_subset(source, "DOUANE_NER_VOTE_LANGUAGES", VOTE_LANGUAGES),
         corenlp_dir=Path(source.get("DOUANE_CORENLP_DIR")
                          or cache_root(source) / "corenlp").resolve(),
+        en_web=_choice(source, "DOUANE_EN_WEB_NER", EN_WEB_NER_MODES),
+        en_web_dir=Path(source.get("DOUANE_EN_WEB_NER_DIR")
+                        or cache_root(source) / "models" / "en-web-ner").resolve(),
     )
 
 

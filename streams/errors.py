@@ -56,6 +56,11 @@ The tree (module in brackets; built-in base after the ``/``)::
     │                                             no Java), or fetching it failed
     ├── CoreNlpSidecarError / RuntimeError      [adapters.recognizers.corenlp_ner]  the CoreNLP
     │                                             JVM died or hung (detection fails: blocked)
+    ├── EnWebNerUnavailableError / RuntimeError [adapters.recognizers.en_web_ner]
+    │                                             DOUANE_EN_WEB_NER on, its model not built,
+    │                                             altered or not the manifest's
+    ├── BuildError / RuntimeError               [devtools.train_ner]  a training file could
+    │                                             not be read or is not the pinned one
     ├── RangesRefused / RuntimeError            [adapters.recognizers.corenlp_ner]  no byte
     │                                             ranges served (the whole jar is fetched)
     ├── DetectionProcessDied / RuntimeError     [runtime.batched_detection]  the detection

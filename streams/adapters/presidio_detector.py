@@ -12,6 +12,9 @@
 - English and Spanish may add, opt-in (``DOUANE_EN_NER`` / ``DOUANE_ES_NER``, off by default:
   GPL v3+), Stanford CoreNLP's CRF classifier in a JVM beside the process
   (``recognizers/corenlp_ner.py``): ``ner+patterns+corenlp``.
+- English may add, opt-in (``DOUANE_EN_WEB_NER``, off by default: the model is built here by
+  ``douane models build en-web-ner``), an NER trained on web writing
+  (``recognizers/en_web_ner.py``): the method then has ``+web-ner``.
 - English, French and Spanish may add, opt-in (``DOUANE_NER_VOTE``, off by default), the vote
   of the other two spaCy models on a text's persons (``recognizers/xlingual_ner.py``): the
   method then ends in ``+vote``.
@@ -86,6 +89,7 @@ METHOD_LEXICON_NER = "patterns+name-lexicon+ner"  # Ukrainian with its second ti
 METHOD_NER_CORENLP = "ner+patterns+corenlp"  # English or Spanish with CoreNLP's CRF as well
 METHOD_PATTERNS = "patterns-only"
 VOTE_SUFFIX = "+vote"  # the other languages' models voted on the persons (xlingual_ner.py)
+WEB_NER_SUFFIX = "+web-ner"  # English's NER trained here on web writing (en_web_ner.py)
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +165,7 @@ class PresidioDetector:
         # the other languages' models voting on persons (xlingual_ner.py): set up below, once
         # every language's own model is loaded
         self._vote: Any = None
+        self._web_ner: Any = None  # English's trained NER (en_web_ner.py): set up below
         self._voter_models: dict[str, tuple[Any, frozenset[str]]] = {}
         for language in self.languages:
             started = time.monotonic()
@@ -178,6 +183,16 @@ class PresidioDetector:
             self._recognizers(language)
             self.detect_batch([DetectionRequest((ChatMessage("user", WARM_UP_TEXT),), language)])
             self.startup_seconds[language] = time.monotonic() - started
+        # English's NER trained on web writing (en_web_ner.py), over md's vocabulary and
+        # vectors: a missing or altered model stops the start-up here, naming its build command
+        if tiers.en_web != "off" and "en" in self._nlp and "PERSON" in self.entities:
+            from streams.adapters.recognizers.en_web_ner import EnWebNerTier
+
+            started = time.monotonic()
+            self._web_ner = EnWebNerTier(tiers.en_web_dir, tiers.en_web,
+                                         vocab=self._nlp["en"].vocab)
+            self.detect_batch([DetectionRequest((ChatMessage("user", WARM_UP_TEXT),), "en")])
+            self.startup_seconds["en-web-ner"] = time.monotonic() - started
         if tiers.vote != "off" and wants_model and "PERSON" in self.entities and any(
                 lang in self._nlp for lang in tiers.vote_languages):
             self._start_vote(tiers.vote, tiers.vote_languages)
@@ -207,9 +222,11 @@ class PresidioDetector:
     def method(self, language: str) -> str:
         if language in self._nlp:
             voted = self._vote is not None and self._vote.votes_on(language)
-            if self._corenlp is not None and language in self._corenlp.modes:
-                return METHOD_NER_CORENLP + (VOTE_SUFFIX if voted else "")
-            return METHOD_NER + (VOTE_SUFFIX if voted else "")
+            method = METHOD_NER_CORENLP if (
+                self._corenlp is not None and language in self._corenlp.modes) else METHOD_NER
+            if language == "en" and self._web_ner is not None:
+                method += WEB_NER_SUFFIX
+            return method + (VOTE_SUFFIX if voted else "")
         if language in self._lexicons:
             return METHOD_LEXICON_NER if language in self._second_tier else METHOD_LEXICON
         return METHOD_PATTERNS
@@ -264,6 +281,13 @@ class PresidioDetector:
                            for in_text in per_text]
                 extra = self._corenlp.find(language, [text for _, _, text in items], covered)
                 for (_, m, _), in_text, more in zip(items, per_text, extra, strict=True):
+                    in_text.extend(Finding(m, *f) for f in more)
+            if language == "en" and self._web_ner is not None:
+                # the trained model's persons where nothing of the passes above is
+                first = [[(f.entity_type, f.start, f.end, f.score, f.recognizer)
+                          for f in in_text] for in_text in per_text]
+                added = self._web_ner.find([text for _, _, text in items], first)
+                for (_, m, _), in_text, more in zip(items, per_text, added, strict=True):
                     in_text.extend(Finding(m, *f) for f in more)
             if self._vote is not None and self._vote.votes_on(language) and language in self._nlp:
                 # the other models vote on the persons, knowing what this pass found

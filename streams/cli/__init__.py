@@ -17,7 +17,7 @@ console      douane console, douane console users add|list|remove
 stand_ins    douane model-server, douane stand-in     (devtools)
 demo         douane demo                              (devtools)
 bench        douane bench pii                         (devtools)
-models       douane models fetch corenlp  (an opt-in detection tier's files)
+models       douane models fetch corenlp, build en-web-ner  (opt-in tiers' model files)
 """
 
 from __future__ import annotations

@@ -111,6 +111,10 @@ NOT_RUN = {
                                    "against a local HTTP server (tests/unit/test_corenlp_tier.py) "
                                    "and by the CoreNLP sidecar tests' fixture",
     "douane models fetch corenlp [--languages en,es]": "as the line above, with its options",
+    "douane models build en-web-ner": "as the line below, without its options",
+    "douane models build en-web-ner [--mirrors DIR] [--seed 1] [--epochs 10] [--cpu-minutes 15] "
+    "[--out DIR]": "trains a model for about 9 CPU minutes; the same build is run on a few "
+                   "sentences in tests/adapters/test_en_web_ner_build.py",
     # (and its French load, `--language fr`: the same command and options)
     "douane bench planted": "a benchmark of a minute of CPU, run by hand (docs/benchmarks.md); "
                             "its load (mixed, en, fr) and scoring are tested in "
