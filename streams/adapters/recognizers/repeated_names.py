@@ -25,6 +25,7 @@ particles and function words ("de", "van"), institution words, and names common 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import regex
 
@@ -733,6 +734,9 @@ def _alone(text: str, match: regex.Match[str], is_name: Callable[[str], bool]) -
     return True
 
 
+# asked again for each word of each name found, for every pair of its words: most of
+# later_mentions' CPU on text dense with names (a word and a language decide the answer)
+@lru_cache(maxsize=16384)
 def _stands_alone(word: str, language: str | None = None) -> bool:
     folded = word.casefold()
     words = _function_words(language)
