@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
 import pytest
 
-from streams.adapters.recognizers import phone
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS, DouanePhoneRecognizer
 from streams.adapters.recognizers.repeated_names import _rivals
 from streams.core.model import Finding
@@ -17,13 +17,13 @@ def test_a_phone_candidate_is_parsed_once_per_region(monkeypatch: pytest.MonkeyP
     # "07 06 12 34 56": no range allocates it, so both tests (valid? unallocated but meant?)
     # read every region's parse; each region is parsed once all the same
     calls: list[tuple[str, str | None]] = []
-    parse = phone.phonenumbers.parse
+    parse = phonenumbers.parse
 
     def counted(number: str, region: str | None) -> Any:
         calls.append((number, region))
         return parse(number, region)
 
-    monkeypatch.setattr(phone.phonenumbers, "parse", counted)
+    monkeypatch.setattr(phonenumbers, "parse", counted)
     found = DouanePhoneRecognizer("fr").analyze("Appelez le 07 06 12 34 56 demain.", None)
     assert [(r.start, r.end) for r in found] == [(11, 25)]
     assert sorted(region or "" for _, region in calls) == sorted(DEFAULT_REGIONS)
