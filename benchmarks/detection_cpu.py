@@ -11,6 +11,20 @@ code can be compared on the same prompts:
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/detection_cpu.py [--repeat 3]
     PYTHONPATH=/path/to/other/checkout .venv/bin/python benchmarks/detection_cpu.py
+
+``--third-party`` measures text nobody here wrote instead: the labelled prompts of the dev
+corpora fetched by ``douane bench fetch-corpora`` (``--corpora en/conll2003-test,...`` for
+others; ``--count`` per corpus, seed 1, as ``douane bench pii --third-party`` draws them), with
+the same detector and settings. For each corpus: the whole stage on prompts it has not seen
+(after a pass over other prompts of the corpus, seed 2: what a running worker meets) and the
+best of ``--repeat`` passes over them again (every cache warm: lower), then where its CPU goes
+(one more run with each part timed on its own: the NER model as detection runs it, on the
+windows around capitalised words, each pattern recognizer of the corpus's language, the
+passes over names found repeated in a request, the rest), and spaCy's NER alone on the whole
+texts (``nlp.pipe``, nothing else): the floor no pass of douane's own can go under.
+
+    DOUANE_CACHE=/work/main/.cache PYTHONPATH=$PWD .venv/bin/python \
+        benchmarks/detection_cpu.py --third-party [--corpora KEYS] [--count 96]
 """
 
 from __future__ import annotations
@@ -19,6 +33,7 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from typing import Any
 
 LANGUAGES = ("en", "fr", "es", "uk", "is")
 BATCH = 32
@@ -28,7 +43,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--per-language", type=int, default=80)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--third-party", action="store_true",
+                        help="the dev corpora of `douane bench fetch-corpora` instead")
+    parser.add_argument("--corpora", default="",
+                        help="with --third-party: these corpus keys (e.g. fr/wikiann-test)")
+    parser.add_argument("--count", type=int, default=96,
+                        help="with --third-party: labelled prompts per corpus")
     args = parser.parse_args()
+    if args.third_party:
+        third_party(args.corpora, args.count, args.repeat)
+        return
 
     import streams
     from streams.adapters.presidio_detector import PresidioDetector
@@ -64,6 +88,103 @@ def main() -> None:
         costs.append((1000 * cpu / len(texts), type(recognizer).__name__))
     print("each pattern recognizer alone (English instance), ms CPU per prompt: " + ", ".join(
         f"{name} {ms:.3f}" for ms, name in sorted(costs, reverse=True)))
+
+
+def third_party(keys: str, count: int, repeat: int) -> None:
+    import streams
+    from streams.adapters import presidio_detector
+    from streams.adapters.presidio_detector import PresidioDetector
+    from streams.core.model import ChatMessage, DetectionRequest
+    from streams.devtools.bench import third_party as tp
+
+    wanted = [k for k in keys.split(",") if k]
+    unknown = sorted(set(wanted) - {c.key for c in tp.CORPORA})
+    if unknown:
+        raise SystemExit(f"unknown corpora: {', '.join(unknown)}")
+    corpora = [c for c in tp.CORPORA if (c.key in wanted if wanted else c.role == "dev")]
+    detector = PresidioDetector(LANGUAGES)
+    print(f"detection CPU on third-party text - code in {os.path.dirname(streams.__file__)}, "
+          f"{count} labelled prompts per corpus (seed 1), language given, batches of {BATCH}, "
+          f"{len(detector.entities)} entity types, seen again: best of {repeat}, ms CPU per "
+          f"prompt, load average {os.getloadavg()[0]:.2f}")
+    root = tp.cache_dir()
+    for corpus in corpora:
+        labelled, _ = tp.prompts(root, corpus, count, 1)
+        texts = [p.text for p in labelled]
+        requests = [DetectionRequest((ChatMessage("user", t),), corpus.language) for t in texts]
+        words = sum(len(t.split()) for t in texts) / len(texts)
+
+        def whole(requests: list[DetectionRequest] = requests) -> None:
+            for i in range(0, len(requests), BATCH):
+                detector.detect_batch(requests[i:i + BATCH])
+
+        # A worker sees each prompt once: first a pass over other prompts of the corpus (seed
+        # 2: spaCy's vocabulary and tokenizer caches, douane's memoised word tests warm on
+        # this kind of text), then one over these prompts, never seen; then the best of
+        # ``repeat`` passes over them again, all caches holding their words (lower).
+        others, _ = tp.prompts(root, corpus, count, 2)
+        for i in range(0, len(others), BATCH):
+            detector.detect_batch([DetectionRequest((ChatMessage("user", p.text),),
+                                                    corpus.language)
+                                   for p in others[i:i + BATCH]])
+        unseen = 1000 * _cpu(whole) / len(texts)
+        best = min(_cpu(whole) for _ in range(repeat))
+        per_prompt = 1000 * best / len(texts)
+        print(f"{corpus.key:24} {words:4.0f} words  whole detection, unseen {unseen:6.2f} ms "
+              f"({1000 / unseen:4.0f} prompts per CPU-second), seen again {per_prompt:6.2f} ms "
+              f"({1000 / per_prompt:4.0f})", flush=True)
+        total, parts = _parts(detector, presidio_detector, corpus.language, whole)
+        rest = 1000 * (total - sum(parts.values())) / len(texts)
+        shown = sorted(((1000 * cpu / len(texts), name) for name, cpu in parts.items()),
+                       reverse=True)
+        print("    where it goes (one run, timed by part): " + ", ".join(
+            f"{name} {ms:.2f}" for ms, name in shown if ms >= 0.005) + f", rest {rest:.2f}")
+        nlp = detector._nlp.get(corpus.language)
+        if nlp is not None:
+            floor = min(_cpu(lambda nlp=nlp, texts=texts: list(nlp.pipe(texts, batch_size=64)))
+                        for _ in range(repeat))
+            print(f"    spaCy NER alone on the whole texts (nlp.pipe): "
+                  f"{1000 * floor / len(texts):.2f} ms "
+                  f"({len(texts) / floor:.0f} prompts per CPU-second)", flush=True)
+
+
+def _parts(detector: Any, module: object, language: str,
+           whole: Callable[[], None]) -> tuple[float, dict[str, float]]:
+    """The CPU seconds of one run of ``whole``, and of each part of it, by wrapping (for this
+    run only) the detector's NER, its pattern recognizers and the repeated-name passes."""
+    spent: dict[str, float] = {}
+
+    def timed(name: str, function: Callable[..., object]) -> Callable[..., object]:
+        def wrapper(*args: object, **kwargs: object) -> object:
+            started = time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.thread_time() - started
+        return wrapper
+
+    patched: list[tuple[object, str, object]] = []
+
+    def patch(owner: object, attribute: str, name: str) -> None:
+        original = getattr(owner, attribute)
+        # an instance's method is shadowed by an instance attribute, removed afterwards
+        patched.append((owner, attribute, vars(owner).get(attribute)))
+        setattr(owner, attribute, timed(name, original))
+
+    patch(detector, "_model_findings", "NER (windows)")
+    for recognizer in detector._recognizers(language):
+        patch(recognizer, "analyze", type(recognizer).__name__)
+    for function in ("widened", "later_mentions", "merged", "coordinated"):
+        patch(module, function, function)
+    try:
+        total = _cpu(whole)
+    finally:
+        for owner, attribute, original in reversed(patched):
+            if original is None:
+                delattr(owner, attribute)
+            else:
+                setattr(owner, attribute, original)
+    return total, spent
 
 
 def _cpu(work: Callable[[], object]) -> float:

@@ -463,6 +463,9 @@ def common_words() -> frozenset[str]:
     return frozenset(gzip.decompress(data.read_bytes()).decode("utf-8").split())
 
 
+# asked for every capitalised word by several passes (given names, repeated names): the
+# word alone decides the answer
+@lru_cache(maxsize=16384)
 def unknown_word(word: str) -> bool:
     """Whether ``word`` is unknown to the dictionaries of English, French and Spanish: not a
     common word, nor made only of common words ("e-mail", "qu'on"), and pronounceable."""

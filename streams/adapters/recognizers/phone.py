@@ -15,7 +15,8 @@ but is not grouped as its numbers are.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import tee
 
 import phonenumbers
 import regex
@@ -74,10 +75,15 @@ class DouanePhoneRecognizer(DouaneRecognizer):
         candidate = text[start:end]
         if sum(c.isdigit() for c in candidate) < 7 or self._looks_like_date(candidate):
             return
-        if self.validate(candidate):
+        # each region parsed once for both tests (the second replays what the first parsed,
+        # and parses on only if the first stopped early): parsing in every region is most of
+        # this recognizer's CPU on text full of digit runs (league tables, results)
+        first, second = tee(self._parses(candidate))
+        if self._parse(candidate, first) is not None:
             yield start, end
             return
-        if self._unallocated_but_meant(candidate, lambda: self.has_context(text, start, end)):
+        if self._unallocated_but_meant(candidate, lambda: self.has_context(text, start, end),
+                                       second):
             yield start, end
 
     def _parses(self, candidate: str) -> Iterator[tuple[str | None, str, phonenumbers.PhoneNumber]]:
@@ -91,20 +97,25 @@ class DouanePhoneRecognizer(DouaneRecognizer):
             except phonenumbers.NumberParseException:
                 continue
 
-    def _parse(self, candidate: str) -> phonenumbers.PhoneNumber | None:
-        for region, number, parsed in self._parses(candidate):
+    def _parse(self, candidate: str,
+               parses: Iterable[tuple[str | None, str, phonenumbers.PhoneNumber]] | None = None,
+               ) -> phonenumbers.PhoneNumber | None:
+        for region, number, parsed in self._parses(candidate) if parses is None else parses:
             if phonenumbers.is_valid_number(parsed) and (
                     region is None or _written_nationally(number, parsed)):
                 return parsed
         return None
 
-    def _unallocated_but_meant(self, candidate: str, has_context: Callable[[], bool]) -> bool:
+    def _unallocated_but_meant(
+        self, candidate: str, has_context: Callable[[], bool],
+        parses: Iterable[tuple[str | None, str, phonenumbers.PhoneNumber]] | None = None,
+    ) -> bool:
         """A number of the plan's length that no range allocates, written in international
         form, or nationally (with the region's trunk prefix) in the region's groups or with a
         phone word near it (see the module's docstring)."""
         if YEAR_RANGE.fullmatch(candidate):
             return False
-        for region, number, parsed in self._parses(candidate):
+        for region, number, parsed in self._parses(candidate) if parses is None else parses:
             if phonenumbers.is_possible_number_with_reason(parsed) != IS_POSSIBLE:
                 continue
             if region is None:  # "+33 7 06 12 34 56", "+33706123456": a country code leads

@@ -25,6 +25,7 @@ particles and function words ("de", "van"), institution words, and names common 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import regex
 
@@ -109,7 +110,8 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
     # a PERSON finding that loses to a stronger finding of a type NER does not read (NER's
     # "María Rivera <m.rivera@..." against the e-mail address) is left as it is: merged with
     # the other findings of the name, it would take them down with it
-    beaten = [f.entity_type == "PERSON" and _beaten(f, findings) for f in findings]
+    rivals = _rivals(findings)
+    beaten = [f.entity_type == "PERSON" and _beaten(f, rivals) for f in findings]
     is_person = [f.entity_type == "PERSON" and f.score >= min_score and not lost
                  for f, lost in zip(findings, beaten, strict=True)]
     groups = _merged([f for f, person in zip(findings, is_person, strict=True) if person])
@@ -151,13 +153,20 @@ def merged(findings: Sequence[Finding], min_score: float = 0.5) -> list[Finding]
     """``findings`` with overlapping PERSON findings scored ``min_score`` or more as one (see
     ``_merged``): a later mention that runs past a name found ("Díaz, Hernando" beside NER's
     "Díaz") would otherwise lose to it, and the words it adds reach the model."""
+    rivals = _rivals(findings)
     persons = [f for f in findings if f.entity_type == "PERSON" and f.score >= min_score
-               and not _beaten(f, findings)]
+               and not _beaten(f, rivals)]
     members = {id(f) for f in persons}
     first_of = {id(group[0]): name for name, group in _merged(persons)}
     # in the findings' order, each name where its first finding was
     return [first_of.get(id(f), f) for f in findings
             if id(f) not in members or id(f) in first_of]
+
+
+def _rivals(findings: Sequence[Finding]) -> list[Finding]:
+    """The findings that can beat a PERSON finding in ``_beaten`` (of a type NER does not
+    read), picked once: asking every PERSON finding against all findings was quadratic."""
+    return [o for o in findings if o.entity_type not in NER_TYPES]
 
 
 def _beaten(finding: Finding, findings: Sequence[Finding]) -> bool:
@@ -771,6 +780,9 @@ def _alone(text: str, match: regex.Match[str], is_name: Callable[[str], bool]) -
     return True
 
 
+# asked again for each word of each name found, for every pair of its words: most of
+# later_mentions' CPU on text dense with names (a word and a language decide the answer)
+@lru_cache(maxsize=16384)
 def _stands_alone(word: str, language: str | None = None) -> bool:
     folded = word.casefold()
     words = _function_words(language)
