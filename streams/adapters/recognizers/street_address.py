@@ -195,18 +195,45 @@ COMPOUND_ADDRESS = (
 )
 
 
-# Patterns that open with a digit or a one-word street: scanned over the whole text.
-NUMBER_FIRST = (
-    Pattern("English address", _en(EN_ADDRESS, EN_STRONG_TYPES), 0.9),
-    Pattern("English address, type also a noun", _en(EN_ADDRESS, EN_WEAK_TYPES), 0.4),
-    Pattern("English address with a flat or postcode, type also a noun",
-            _en(EN_WEAK_ADDRESS, EN_WEAK_TYPES), 0.9),
-    Pattern("British flat", _en(EN_FLAT_ADDRESS, EN_STRONG_TYPES + EN_WEAK_TYPES), 0.9),
-    Pattern("English address on a line of its own",
-            _en(EN_LINE_ADDRESS, EN_STRONG_TYPES + EN_WEAK_TYPES), 0.9),
+# The English patterns, with the street types each needs (``_english_starts``).
+ENGLISH = (
+    (Pattern("English address", _en(EN_ADDRESS, EN_STRONG_TYPES), 0.9), "strong"),
+    (Pattern("English address, type also a noun", _en(EN_ADDRESS, EN_WEAK_TYPES), 0.4),
+     "weak"),
+    (Pattern("English address with a flat or postcode, type also a noun",
+             _en(EN_WEAK_ADDRESS, EN_WEAK_TYPES), 0.9), "weak"),
+    (Pattern("British flat", _en(EN_FLAT_ADDRESS, EN_STRONG_TYPES + EN_WEAK_TYPES), 0.9),
+     "any"),
+    (Pattern("English address on a line of its own",
+             _en(EN_LINE_ADDRESS, EN_STRONG_TYPES + EN_WEAK_TYPES), 0.9), "any"),
+)
+# Patterns that open with a digit or a one-word street: scanned over the whole text (the
+# English ones only near a street type, below).
+OTHER_NUMBER_FIRST = (
     Pattern("French address", FR_ADDRESS.replace("{types}", _words(FR_TYPES)), 0.9),
     Pattern("one-word street and number (is, de, nl, Nordic)", COMPOUND_ADDRESS, 0.9),
 )
+NUMBER_FIRST = (*(pattern for pattern, _ in ENGLISH), *OTHER_NUMBER_FIRST)
+# Why the English patterns can be tried at a few places instead of scanned over the text (on
+# news text with many numbers and no address, the scans were most of this recognizer's CPU):
+# - in each of them the street type ("{types}s?\.?(?![\w'’])") comes after "\s+" (the
+#   name-word loop runs at least once); the types are ASCII letters, so the type is the whole
+#   run of letters that starts after that space, or that run without a final "s";
+# - before it, a match holds at most 8 runs of non-spaces: the flat word and its number
+#   (``_EN_FLAT_FIRST``), the house number, a direction, up to 4 name words, none of which
+#   holds a space;
+# - a match opens with the house number's digit or with a flat word (the flat-first forms
+#   have no word boundary before them).
+# So a match starts at a digit or a flat word inside the 8 runs before such a type.
+EN_STRONG_SET = frozenset(EN_STRONG_TYPES)
+EN_WEAK_SET = frozenset(EN_WEAK_TYPES)
+CAPITALISED_AFTER_SPACE = regex.compile(r"(?<=\s)[A-Z][A-Za-z]*")
+EN_RUNS_BEFORE_TYPE = 8
+# read backwards from a street type: up to that many runs of non-spaces and their spaces
+RUNS_BEFORE = regex.compile(rf"(?r)(?:\S+\s+){{1,{EN_RUNS_BEFORE_TYPE}}}")
+EN_START = regex.compile(r"\d|Flat|Apartment|Apt|Studio|Unit|Suite")
+
+
 # Patterns that open with a street-type word: tried only where one scan of the text for those
 # words found one (five scans with the long alternations cost five times as much).
 TYPE_FIRST = (
@@ -266,7 +293,11 @@ class StreetAddressRecognizer(DouaneRecognizer):
             if score > found.get((start, end), 0.0):
                 found[(start, end)] = score
 
-        for pattern in NUMBER_FIRST:
+        starts = self._english_starts(text)
+        for pattern, kind in ENGLISH:
+            for match in self._matches_from(pattern, text, starts[kind]):
+                add(match, pattern)
+        for pattern in OTHER_NUMBER_FIRST:
             for match in find_all(pattern.regex, text, self.timeout_s):
                 add(match, pattern)
         for window_start, window_end in self._type_windows(text):
@@ -283,6 +314,51 @@ class StreetAddressRecognizer(DouaneRecognizer):
                 kept.append(self._result(start, end, score))
             furthest[score] = max(furthest.get(score, 0), end)
         return kept
+
+    def _english_starts(self, text: str) -> dict[str, list[int]]:
+        """Every place where an English pattern's match can start (a superset: see
+        ``EN_RUNS_BEFORE_TYPE``), in order, for the patterns of strong types, of weak types
+        and of any type."""
+        by_kind: dict[str, set[int]] = {"strong": set(), "weak": set()}
+        for word in find_all(CAPITALISED_AFTER_SPACE, text, self.timeout_s):
+            letters = word.group()
+            plural = letters[:-1] if letters.endswith("s") else ""
+            kinds = [kind for kind, types in (("strong", EN_STRONG_SET), ("weak", EN_WEAK_SET))
+                     if letters in types or plural in types]
+            if not kinds:
+                continue
+            at = word.start()
+            before = self._runs_before(text, at)
+            low = before.start() if before is not None else 0
+            found = {match.start() for match in self._starts_between(text, low, at)}
+            for kind in kinds:
+                by_kind[kind].update(found)
+        return {"strong": sorted(by_kind["strong"]), "weak": sorted(by_kind["weak"]),
+                "any": sorted(by_kind["strong"] | by_kind["weak"])}
+
+    def _runs_before(self, text: str, at: int) -> regex.Match[str] | None:
+        return within_cpu_limit(
+            lambda timeout: RUNS_BEFORE.search(text, 0, at, timeout=timeout), self.timeout_s)
+
+    def _starts_between(self, text: str, low: int, high: int) -> list[regex.Match[str]]:
+        return within_cpu_limit(
+            lambda timeout: list(EN_START.finditer(text, low, high, timeout=timeout)),
+            self.timeout_s)
+
+    def _matches_from(self, pattern: Pattern, text: str,
+                      starts: list[int]) -> list[regex.Match[str]]:
+        """What ``finditer`` finds, given every place a match can start: the first match at
+        or after the end of the previous one (matches are never empty)."""
+        matches: list[regex.Match[str]] = []
+        end = 0
+        for at in starts:
+            if at < end:
+                continue
+            match = self._match_at(pattern, text, at)
+            if match is not None:
+                matches.append(match)
+                end = match.end()
+        return matches
 
     def _match_at(self, pattern: Pattern, text: str, at: int) -> regex.Match[str] | None:
         return within_cpu_limit(lambda timeout: pattern.regex.match(text, at, timeout=timeout),
