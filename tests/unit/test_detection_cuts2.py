@@ -3,8 +3,8 @@ findings for less work."""
 
 from __future__ import annotations
 
-import regex
 import pytest
+import regex
 
 from streams.adapters.recognizers import street_address as sa
 
