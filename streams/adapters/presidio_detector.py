@@ -284,16 +284,13 @@ class PresidioDetector:
                     in_text.extend(Finding(m, *f) for f in more)
             if language == "en" and self._web_ner is not None:
                 # the trained model's persons where nothing of the passes above is
-                first = [[(f.entity_type, f.start, f.end, f.score, f.recognizer)
-                          for f in in_text] for in_text in per_text]
-                added = self._web_ner.find([text for _, _, text in items], first)
+                added = self._web_ner.find([text for _, _, text in items], _raw(per_text))
                 for (_, m, _), in_text, more in zip(items, per_text, added, strict=True):
                     in_text.extend(Finding(m, *f) for f in more)
             if self._vote is not None and self._vote.votes_on(language) and language in self._nlp:
                 # the other models vote on the persons, knowing what this pass found
-                first = [[(f.entity_type, f.start, f.end, f.score, f.recognizer)
-                          for f in in_text] for in_text in per_text]
-                voted = self._vote.find(language, [text for _, _, text in items], first)
+                voted = self._vote.find(language, [text for _, _, text in items],
+                                        _raw(per_text))
                 for (_, m, _), in_text, more in zip(items, per_text, voted, strict=True):
                     in_text.extend(Finding(m, *f) for f in more)
             for (r, _, _), in_text in zip(items, per_text, strict=True):
@@ -424,6 +421,13 @@ def name_chunks(text: str, common: frozenset[str],
     return _merged([(words[i - context].start() if i > context else 0,
                      words[i + context].end() if i + context < len(words) else len(text))
                     for i in candidates])
+
+
+def _raw(per_text: Sequence[Sequence[Finding]]) -> list[list[tuple[str, int, int, float, str]]]:
+    """Each text's findings so far, as the tiers that add persons read them (the later tiers
+    see what the earlier ones added)."""
+    return [[(f.entity_type, f.start, f.end, f.score, f.recognizer) for f in in_text]
+            for in_text in per_text]
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

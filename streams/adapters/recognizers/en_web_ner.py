@@ -251,14 +251,14 @@ class EnWebNerTier:
         pieces = [(t, start, end) for t, (text, found) in enumerate(zip(texts, first, strict=True))
                   for start, end in pieces_to_read(self.mode, text, found)]
         out: list[list[Finding]] = [[] for _ in texts]
+        covered = [covered_by(found) for found in first]  # once per text, not per sentence
         docs = self.nlp.pipe([texts[t][start:end] for t, start, end in pieces], batch_size=32)
         for (t, offset, _), doc in zip(pieces, docs, strict=True):
-            covered = covered_by(first[t])
             for entity in doc.ents:
                 if entity.label_ != "PERSON":
                     continue
                 span = trimmed(texts[t], offset + entity.start_char, offset + entity.end_char)
-                if span is None or any(s < span[1] and span[0] < e for s, e in covered):
+                if span is None or any(s < span[1] and span[0] < e for s, e in covered[t]):
                     continue
                 out[t].append(("PERSON", span[0], span[1], SCORE, self.name))
         return out
