@@ -20,7 +20,8 @@ cases:
 
 Other ``expect`` keys: ``model``, ``operators`` ({TYPE: operator}), ``rules`` (ids of the rules
 that decided something, in order), ``fallbacks``, ``text`` (the text that left), ``budgets``
-({budget id: within | warn | exhausted}).
+({budget id: within | warn | exhausted}), ``detection`` (fast | thorough: whether the
+deployment's opt-in detection tiers read the request, the rules' ``detection``).
 
 A case decides with no spend, and so does not look at budgets, unless it says what its tenant
 has spent this month (what the audit store's ledger would say) and on which day (UTC) the
@@ -55,7 +56,7 @@ from streams.errors import DouaneError
 
 Detect = Callable[[tuple[ChatMessage, ...], str | None], Detection]
 EXPECT_KEYS = ("decision", "classification", "provider", "model", "redacted", "operators",
-               "reasons", "rules", "fallbacks", "text", "budgets")
+               "reasons", "rules", "fallbacks", "text", "budgets", "detection")
 DECLARED_SCORE = 0.85
 
 
@@ -310,6 +311,8 @@ def summary(decision: Decision) -> dict[str, Any]:
         if decision.outcome == "forward" else None,
         "budgets": {state.budget.id: state.status for state in verdict.budgets}
         if verdict else {},
+        "detection": verdict.resolution.detection
+        if verdict is not None and verdict.resolution is not None else None,
     }
 
 
