@@ -172,14 +172,14 @@ class _LazyDetector:
         self.loaded = loaded
         self._detector: Any = None
 
-    def __call__(self, messages: Any, language: str | None) -> Any:
+    def __call__(self, messages: Any, language: str | None, *, tiers: bool = True) -> Any:
         if self._detector is None:
             from streams.adapters.presidio_detector import detector_for_policy
 
             print("  (starting the personal-data detector for cases without 'entities')",
                   file=sys.stderr)  # stdout may be a JSON or JUnit report
             self._detector = detector_for_policy(self.loaded.policy)
-        return self._detector.detect(messages, language)
+        return self._detector.detect(messages, language, tiers)
 
 
 def run_test(path: Path, pattern: str | None = None, verbose: bool = False,

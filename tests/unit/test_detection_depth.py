@@ -176,3 +176,30 @@ def test_every_tier_combination_is_a_full_analysis(method: str) -> None:
                        model=None, prompt_chars=10, detection_method=method, language="en",
                        findings=())
     assert [r.code for r in verdict.reasons] == ["routed"]
+
+
+def test_a_case_without_entities_is_detected_as_deep_as_the_policy_says() -> None:
+    """``douane policy test`` (and the worker's check of a new set) runs the real detector
+    for a case that declares no entities: at the depth the set gives the request."""
+    from streams.core.model import ChatMessage, Detection
+    from streams.core.policy_cases import parse_cases, run_case
+
+    asked: list[bool] = []
+
+    def detect(messages: tuple[ChatMessage, ...], language: str | None, *,
+               tiers: bool = True) -> Detection:
+        asked.append(tiers)
+        return Detection("en", "ner+patterns", ())
+
+    cases = parse_cases("""\
+cases:
+  - name: the portal's own notes
+    request: {tenant: portal, text: Opening hours.}
+    expect: {decision: forward, detection: fast}
+  - name: the portal's casework
+    request: {tenant: portal, purpose: casework, text: Her file.}
+    expect: {decision: forward, detection: thorough}
+""", "depth-cases.yaml")
+    results = [run_case(case, POLICY, detect) for case in cases]
+    assert [r.passed for r in results] == [True, True]
+    assert asked == [False, True]
