@@ -25,6 +25,17 @@ texts (``nlp.pipe``, nothing else): the floor no pass of douane's own can go und
 
     DOUANE_CACHE=/work/main/.cache PYTHONPATH=$PWD .venv/bin/python \
         benchmarks/detection_cpu.py --third-party [--corpora KEYS] [--count 96]
+
+``--thorough-shares 0,20,100`` (with ``--third-party``) measures instead a load where that
+percentage of the requests is ``detection: thorough`` and the rest ``fast`` (a policy's rules:
+README, "Writing a policy"), mixed in the same batches, spread evenly, with the opt-in tiers the
+environment turns on (``DOUANE_NER_VOTE=vote-unsure``: the vote runs in this thread, so its CPU
+is counted; CoreNLP's runs in a JVM this does not count). After a pass over other prompts of
+the corpus (seed 2, every request thorough: every model's caches warm), each share in turn,
+``--repeat`` rounds, the order rotating each round; the best and the worst round per share:
+
+    DOUANE_NER_VOTE=vote-unsure DOUANE_CACHE=/work/main/.cache PYTHONPATH=$PWD \
+        .venv/bin/python benchmarks/detection_cpu.py --third-party --thorough-shares 0,20,100
 """
 
 from __future__ import annotations
@@ -49,7 +60,14 @@ def main() -> None:
                         help="with --third-party: these corpus keys (e.g. fr/wikiann-test)")
     parser.add_argument("--count", type=int, default=96,
                         help="with --third-party: labelled prompts per corpus")
+    parser.add_argument("--thorough-shares", default="",
+                        help="with --third-party: percentages of thorough requests to compare "
+                             "(e.g. 0,20,100), the rest fast, the tiers from the environment")
     args = parser.parse_args()
+    if args.third_party and args.thorough_shares:
+        mixed(args.corpora, args.count, args.repeat,
+              [int(share) for share in args.thorough_shares.split(",")])
+        return
     if args.third_party:
         third_party(args.corpora, args.count, args.repeat)
         return
@@ -146,6 +164,56 @@ def third_party(keys: str, count: int, repeat: int) -> None:
             print(f"    spaCy NER alone on the whole texts (nlp.pipe): "
                   f"{1000 * floor / len(texts):.2f} ms "
                   f"({len(texts) / floor:.0f} prompts per CPU-second)", flush=True)
+
+
+def thorough_at(index: int, share: int) -> bool:
+    """Whether request ``index`` of a load with ``share`` % thorough requests is one: spread
+    evenly (20: every fifth), exactly ``share`` % of any multiple of 100 requests."""
+    return (index * share) // 100 != ((index + 1) * share) // 100
+
+
+def mixed(keys: str, count: int, repeat: int, shares: list[int]) -> None:
+    import streams
+    from streams.adapters.presidio_detector import PresidioDetector
+    from streams.core.model import ChatMessage, DetectionRequest
+    from streams.devtools.bench import third_party as tp
+
+    wanted = [k for k in keys.split(",") if k]
+    corpora = [c for c in tp.CORPORA if (c.key in wanted if wanted else c.role == "dev")]
+    detector = PresidioDetector(LANGUAGES)  # the tiers DOUANE_* turns on
+    tiers = detector.ner_tiers
+    print(f"detection CPU, thorough and fast requests mixed - code in "
+          f"{os.path.dirname(streams.__file__)}, {count} labelled prompts per corpus (seed 1), "
+          f"language given, batches of {BATCH}, tiers: vote {tiers.vote}, CoreNLP en "
+          f"{tiers.en} / es {tiers.es} (its JVM's CPU not counted), web NER {tiers.en_web}; "
+          f"best / worst of {repeat} rounds, ms CPU per prompt, load average "
+          f"{os.getloadavg()[0]:.2f}")
+    root = tp.cache_dir()
+    for corpus in corpora:
+        labelled, _ = tp.prompts(root, corpus, count, 1)
+        others, _ = tp.prompts(root, corpus, count, 2)
+
+        def load(texts: list[str], share: int,
+                 language: str = corpus.language) -> list[DetectionRequest]:
+            return [DetectionRequest((ChatMessage("user", t),), language,
+                                     thorough_at(i, share)) for i, t in enumerate(texts)]
+
+        def run(requests: list[DetectionRequest]) -> float:
+            return _cpu(lambda: [detector.detect_batch(requests[i:i + BATCH])
+                                 for i in range(0, len(requests), BATCH)])
+
+        texts = [p.text for p in labelled]
+        run(load([p.text for p in others], 100))
+        run(load(texts, 100))
+        spent: dict[int, list[float]] = {share: [] for share in shares}
+        for round_ in range(repeat):
+            for share in shares[round_ % len(shares):] + shares[:round_ % len(shares)]:
+                spent[share].append(1000 * run(load(texts, share)) / len(texts))
+        methods = sorted({d.method for d in detector.detect_batch(load(texts[:BATCH], 100))})
+        print(f"{corpus.key:24} ({', '.join(methods)}) " + "; ".join(
+            f"{share:3d} % thorough {min(ms):6.2f}-{max(ms):6.2f} ms "
+            f"({1000 / min(ms):4.0f}-{1000 / max(ms):4.0f} prompts per CPU-second)"
+            for share, ms in spent.items()), flush=True)
 
 
 def _parts(detector: Any, module: object, language: str,

@@ -57,6 +57,7 @@ from streams.core.budgets import BudgetState, MonthSpend, month_of
 from streams.core.client_reasons import client_reasons, rejection_advice
 from streams.core.decision import (
     Decision,
+    detection_depth,
     evaluate,
     prepare_decision,
     prompt_chars,
@@ -372,7 +373,11 @@ class Pipeline:
         # Detection (its own process) and the reads the decision needs besides the findings
         # (one store job) run at the same time: one after the other, a request waited for
         # the reads' thread hop on top of its detection.
-        detecting = asyncio.ensure_future(self._detect_prompt(request))
+        # how far detection goes (the rules' ``detection``) is known before it runs: the
+        # classification comes from the request's metadata and the policy alone
+        tiers = detection_depth(policy, request.tenant, request.purpose,
+                                request.classification) != "fast"
+        detecting = asyncio.ensure_future(self._detect_prompt(request, tiers))
         try:
             # the month's spend so far, from the ledger, for a tenant that has budgets in
             # the set in force or in the shadow set
@@ -397,6 +402,19 @@ class Pipeline:
             pending = prepare_decision(request, detection, policy,
                                        keys_available=self.keys is not None,
                                        placeholders=conversation, spend=spend)
+            resolution = pending.verdict.resolution
+            if not tiers and resolution is not None and resolution.detection != "fast":
+                # The decision's classification asks for the tiers the first detection
+                # skipped (today classification never depends on findings, so
+                # ``detection_depth`` and the decision agree; this keeps the rule if that
+                # changes): detect again with them and decide on that detection alone.
+                try:
+                    detection = await self._detect_prompt(request, True)
+                except Exception as error:
+                    return await self._fail_closed(request, raw, source, error)
+                pending = prepare_decision(request, detection, policy,
+                                           keys_available=self.keys is not None,
+                                           placeholders=conversation, spend=spend)
             decision = pending.complete(await self._keyed_tokens(pending.keyed, request.id))
             if tracing.enabled():  # nothing computed for spans nobody exports
                 tracing.note(decision=decision.outcome, classification=decision.classification,
@@ -445,12 +463,13 @@ class Pipeline:
             return [self._blocked_response(decision)]
         return [self._forward_message(decision)]
 
-    async def _detect_prompt(self, request: GovernedRequest) -> Detection:
+    async def _detect_prompt(self, request: GovernedRequest, tiers: bool = True) -> Detection:
         # batched with the other requests in flight; a batch over its time limit blocks its
-        # requests (fail closed)
+        # requests (fail closed). ``tiers`` False: the policy says ``detection: fast``.
         with tracing.span("douane.detection"):
             tracing.note(messages=len(request.messages))
-            detection = await self.detection.detect(request.messages, request.language)
+            detection = await self.detection.detect(request.messages, request.language,
+                                                    tiers=tiers)
             tracing.note(entities=len(detection.findings), outcome="ok")
         return detection
 
@@ -672,7 +691,10 @@ class Pipeline:
             self._restorer(reads.placeholders,
                            admission["details"].get("restorable_placeholders") or ())
             if resolution.restore_answers else (self.answer_hook, ()))
-        guard = StreamedAnswerGuard(self.detection.detect, resolution.entities, tenant,
+        # the answer is read as deep as its prompt was (the rules' ``detection``)
+        detect = functools.partial(self.detection.detect,
+                                   tiers=resolution.detection != "fast")
+        guard = StreamedAnswerGuard(detect, resolution.entities, tenant,
                                     self._token_source(request_id), restore, request_id)
         chunk_sink = self._chunk_sink_for(tenant)
         chunks = (AnswerChunks(request_id, chunk_sink, guard, whole_sentences=True)
@@ -693,7 +715,7 @@ class Pipeline:
             return await self._failed(request_id, delivered.reasons, message.provider, common)
         try:  # personal data the model itself wrote: the request's operators apply
             checked = await self._govern_answer(answer, resolution.entities, tenant,
-                                                request_id)
+                                                request_id, detect)
         except Exception as error:
             return await self._failed(request_id, [{
                 "code": "answer-scan-failed",
@@ -915,14 +937,14 @@ class Pipeline:
 
     async def _govern_answer(
         self, answer: ProviderAnswer, rules: Mapping[str, EntityRule], tenant: str,
-        request_id: str,
+        request_id: str, detect: Detect | None = None,
     ) -> AnswerVerdict:
         """Detect personal data in the answer (same time limit as prompts) and apply the
         operators the policy gives this request's tenant, purpose and classification."""
         messages = tuple(ChatMessage("assistant", m["content"]) for m in answer.messages)
         with tracing.span("douane.detection"):
             tracing.note(messages=len(messages))
-            detection = await self.detection.detect(messages, None)
+            detection = await (detect or self.detection.detect)(messages, None)
             tracing.note(entities=len(detection.findings), outcome="ok")
         plan = plan_answer(messages, detection.findings, rules, tenant=tenant)
         return plan.complete(await self._keyed_tokens(plan.keyed, request_id))

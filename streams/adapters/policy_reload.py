@@ -36,6 +36,7 @@ from streams.adapters.policy_files import fingerprint, load_policy_set, read_cas
 from streams.core import audit_events
 from streams.core.audit import AuditEvent
 from streams.core.audit_events import MAX_PROBLEMS_RECORDED
+from streams.core.decision import detection_depth
 from streams.core.entities import wants_possible_names
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection
@@ -47,7 +48,7 @@ log = structlog.get_logger(__name__)
 
 class PolicyHolder(Protocol):
     policy: LoadedPolicy
-    # the running detector: async ``detect(messages, language)`` (for the test cases that
+    # the running detector: async ``detect(messages, language, tiers=...)`` (for the test cases that
     # declare no entities), and what it detects: ``languages`` and ``entities`` (None when
     # not known)
     detection: Any
@@ -155,6 +156,18 @@ class OwnCases:
         return lines
 
 
+class _Given:
+    """A detection made already (by the running detector, at the case's depth), as a case's
+    detector."""
+
+    def __init__(self, found: Detection) -> None:
+        self.found = found
+
+    def __call__(self, messages: tuple[ChatMessage, ...], language: str | None, *,
+                 tiers: bool = True) -> Detection:
+        return self.found
+
+
 async def run_own_cases(cases: list[Case], file_errors: list[str], loaded: LoadedPolicy,
                         detection: Any) -> OwnCases:
     """Run ``cases`` against ``loaded``. A case without declared entities uses the running
@@ -167,8 +180,12 @@ async def run_own_cases(cases: list[Case], file_errors: list[str], loaded: Loade
                 detected[index] = RuntimeError("no detector")
                 continue
             try:
-                detected[index] = await detection.detect(case.request.messages,
-                                                         case.request.language)
+                request = case.request
+                # as deep as the new set reads such a request (its rules' ``detection``)
+                detected[index] = await detection.detect(
+                    request.messages, request.language, tiers=detection_depth(
+                        loaded, request.tenant, request.purpose,
+                        request.classification) != "fast")
             except Exception as error:  # fail closed: the case fails, the set is refused
                 detected[index] = error
 
@@ -181,12 +198,8 @@ async def run_own_cases(cases: list[Case], file_errors: list[str], loaded: Loade
                                           f"({type(found).__name__})"))
                 continue
 
-            def given(_messages: tuple[ChatMessage, ...], _language: str | None,
-                      found: Detection | None = found) -> Detection:
-                assert found is not None
-                return found
-
-            results.append(run_case(case, loaded, given if found is not None else None))
+            results.append(run_case(case, loaded,
+                                    _Given(found) if found is not None else None))
         return results
 
     results = await asyncio.to_thread(judge)

@@ -219,12 +219,15 @@ class PresidioDetector:
         self.detect_batch([DetectionRequest((ChatMessage("user", WARM_UP_TEXT),), voted)])
         self.startup_seconds["vote"] = time.monotonic() - started
 
-    def method(self, language: str) -> str:
+    def method(self, language: str, tiers: bool = True) -> str:
+        """What detection runs on a text in ``language``; ``tiers`` False: a request that
+        asked for the first pass only (``detection: fast``), whose method names no tier."""
         if language in self._nlp:
-            voted = self._vote is not None and self._vote.votes_on(language)
+            voted = tiers and self._vote is not None and self._vote.votes_on(language)
             method = METHOD_NER_CORENLP if (
-                self._corenlp is not None and language in self._corenlp.modes) else METHOD_NER
-            if language == "en" and self._web_ner is not None:
+                tiers and self._corenlp is not None and language in self._corenlp.modes
+            ) else METHOD_NER
+            if tiers and language == "en" and self._web_ner is not None:
                 method += WEB_NER_SUFFIX
             return method + (VOTE_SUFFIX if voted else "")
         if language in self._lexicons:
@@ -234,8 +237,9 @@ class PresidioDetector:
     def detect_language(self, text: str) -> str:
         return self._language_detector.detect(text)
 
-    def detect(self, messages: Sequence[ChatMessage], language: str | None) -> Detection:
-        return self.detect_batch([DetectionRequest(tuple(messages), language)])[0]
+    def detect(self, messages: Sequence[ChatMessage], language: str | None,
+               tiers: bool = True) -> Detection:
+        return self.detect_batch([DetectionRequest(tuple(messages), language, tiers)])[0]
 
     def detect_batch(self, requests: Sequence[DetectionRequest]) -> list[Detection]:
         """Detect in many requests at once; the NER model sees all texts of one language in a
@@ -275,24 +279,27 @@ class PresidioDetector:
                         in_text.append(Finding(m, result.entity_type, result.start,
                                                result.end, result.score, recognizer.name))
                 per_text.append(in_text)
-            if self._corenlp is not None and language in self._corenlp.modes:
-                # every text of the batch in this language, in one exchange with the sidecar
-                covered = [[(f.start, f.end) for f in in_text if f.score >= 0.5]
-                           for in_text in per_text]
-                extra = self._corenlp.find(language, [text for _, _, text in items], covered)
-                for (_, m, _), in_text, more in zip(items, per_text, extra, strict=True):
-                    in_text.extend(Finding(m, *f) for f in more)
-            if language == "en" and self._web_ner is not None:
+            # the opt-in tiers read only the texts of the requests that want them (a policy's
+            # ``detection: fast`` saves their CPU on the others): ``deep`` are their indexes
+            deep = [i for i, (r, _, _) in enumerate(items) if requests[r].tiers]
+            if deep and self._corenlp is not None and language in self._corenlp.modes:
+                # every such text of the batch in this language, in one exchange with the
+                # sidecar
+                covered = [[(f.start, f.end) for f in per_text[i] if f.score >= 0.5]
+                           for i in deep]
+                extra = self._corenlp.find(language, [items[i][2] for i in deep], covered)
+                _add(items, per_text, deep, extra)
+            if deep and language == "en" and self._web_ner is not None:
                 # the trained model's persons where nothing of the passes above is
-                added = self._web_ner.find([text for _, _, text in items], _raw(per_text))
-                for (_, m, _), in_text, more in zip(items, per_text, added, strict=True):
-                    in_text.extend(Finding(m, *f) for f in more)
-            if self._vote is not None and self._vote.votes_on(language) and language in self._nlp:
+                added = self._web_ner.find([items[i][2] for i in deep],
+                                           _raw([per_text[i] for i in deep]))
+                _add(items, per_text, deep, added)
+            if deep and self._vote is not None and self._vote.votes_on(language) \
+                    and language in self._nlp:
                 # the other models vote on the persons, knowing what this pass found
-                voted = self._vote.find(language, [text for _, _, text in items],
-                                        _raw(per_text))
-                for (_, m, _), in_text, more in zip(items, per_text, voted, strict=True):
-                    in_text.extend(Finding(m, *f) for f in more)
+                voted = self._vote.find(language, [items[i][2] for i in deep],
+                                        _raw([per_text[i] for i in deep]))
+                _add(items, per_text, deep, voted)
             for (r, _, _), in_text in zip(items, per_text, strict=True):
                 found[r].extend(in_text)
         if "PERSON" in self.entities:
@@ -307,9 +314,9 @@ class PresidioDetector:
                                                                       language=chosen[r]),
                                                        language=chosen[r])])
                 found[r].extend(coordinated(contents, found[r], language=chosen[r]))
-        return [Detection(language=language, method=self.method(language),
+        return [Detection(language=language, method=self.method(language, request.tiers),
                           findings=tuple(findings))
-                for language, findings in zip(chosen, found, strict=True)]
+                for request, language, findings in zip(requests, chosen, found, strict=True)]
 
     def close(self) -> None:
         """Stop the CoreNLP sidecar, if any (it also stops with this process)."""
@@ -428,6 +435,14 @@ def _raw(per_text: Sequence[Sequence[Finding]]) -> list[list[tuple[str, int, int
     see what the earlier ones added)."""
     return [[(f.entity_type, f.start, f.end, f.score, f.recognizer) for f in in_text]
             for in_text in per_text]
+
+
+def _add(items: Sequence[tuple[int, int, str]], per_text: Sequence[list[Finding]],
+         deep: Sequence[int], more: Sequence[Sequence[tuple[str, int, int, float, str]]],
+         ) -> None:
+    """A tier's findings (``more``, one list per text of ``deep``) added to those texts'."""
+    for i, extra in zip(deep, more, strict=True):
+        per_text[i].extend(Finding(items[i][1], *f) for f in extra)
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

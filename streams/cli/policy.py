@@ -172,14 +172,14 @@ class _LazyDetector:
         self.loaded = loaded
         self._detector: Any = None
 
-    def __call__(self, messages: Any, language: str | None) -> Any:
+    def __call__(self, messages: Any, language: str | None, *, tiers: bool = True) -> Any:
         if self._detector is None:
             from streams.adapters.presidio_detector import detector_for_policy
 
             print("  (starting the personal-data detector for cases without 'entities')",
                   file=sys.stderr)  # stdout may be a JSON or JUnit report
             self._detector = detector_for_policy(self.loaded.policy)
-        return self._detector.detect(messages, language)
+        return self._detector.detect(messages, language, tiers)
 
 
 def run_test(path: Path, pattern: str | None = None, verbose: bool = False,
@@ -376,6 +376,12 @@ def explain_lines(result: CaseResult) -> Iterator[str]:
             yield f"  {loaded.rule_label(index)}: {what}"
         if not resolution.matched:
             yield "  (no rule matches)"
+        deciding = resolution.decided_by.get("detection")
+        yield (f"detection: {resolution.detection} ("
+               + (f"rule {loaded.rule_label(deciding)}" if deciding is not None
+                  else "built-in default")
+               + ("): the first pass only, no opt-in tier" if resolution.detection == "fast"
+                  else "): the opt-in tiers this deployment runs, if any"))
     if decision.provider is not None:
         yield (f"provider: {decision.provider.id} (jurisdiction {decision.provider.jurisdiction}"
                f", {decision.provider.hosting}), model {decision.model}")
@@ -429,7 +435,9 @@ def _outcome(decision: Decision) -> dict[str, Any]:
             "provider": decision.provider.id if decision.provider else None,
             "model": decision.model,
             "operators": dict(sorted(verdict.operators.items())) if verdict else {},
-            "reasons": [r.code for r in decision.reasons]}
+            "reasons": [r.code for r in decision.reasons],
+            "detection": verdict.resolution.detection
+            if verdict is not None and verdict.resolution is not None else None}
 
 
 def _diff_cases(old_path: Path, new_path: Path, old: LoadedPolicy, new: LoadedPolicy) -> int:

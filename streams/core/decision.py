@@ -35,7 +35,7 @@ from streams.core.placeholders import (
     PlaceholderMap,
     restorable_placeholders,
 )
-from streams.core.policy import SENSITIVITY, Provider
+from streams.core.policy import DEFAULT_DETECTION, SENSITIVITY, Provider
 from streams.core.redaction import (
     KEYED_OPERATORS,
     KeyedTokens,
@@ -48,10 +48,14 @@ from streams.core.rules import Exclusion, Resolution
 
 Outcome = Literal["forward", "block"]
 # Detection methods that analyse a language well; anything else is "unsupported language".
-FULL_METHODS = frozenset({"ner+patterns", "ner+patterns+corenlp", "patterns+name-lexicon",
-                          "patterns+name-lexicon+ner",
-                          # with the other languages' models voting on persons (DOUANE_NER_VOTE)
-                          "ner+patterns+vote", "ner+patterns+corenlp+vote"})
+# A NER pass with any of the opt-in tiers after it, in the order the detector names them:
+# CoreNLP (DOUANE_EN_NER / DOUANE_ES_NER), English's trained web NER (DOUANE_EN_WEB_NER), the
+# other languages' models voting on persons (DOUANE_NER_VOTE). (The "+web-ner" forms were
+# missing here: with the trained tier on, every English request counted as an unsupported
+# language - "language-fallback", and blocked or kept on-premises by such a rule.)
+FULL_METHODS = frozenset({"patterns+name-lexicon", "patterns+name-lexicon+ner"} | {
+    f"ner+patterns{corenlp}{web}{vote}" for corenlp in ("", "+corenlp")
+    for web in ("", "+web-ner") for vote in ("", "+vote")})
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,70 @@ class Verdict:
             if not setting.startswith("redaction.") or setting[10:] in self.operators}))
 
 
+@dataclass(frozen=True)
+class Classified:
+    """A request's classification as the policy judges it, from metadata alone (known before
+    detection): the requested one, else the purpose's default, else the tenant's, raised to
+    the tenant's and the purpose's floors. ``effective`` is None when the request is refused
+    before any rule is read (``refused`` says why)."""
+
+    effective: str | None
+    raised: tuple[Reason, ...] = ()
+    refused: Reason | None = None
+
+
+def classify(loaded: LoadedPolicy, tenant: str, purpose: str | None,
+             classification: str | None) -> Classified:
+    policy = loaded.policy
+    tenant_rule = loaded.tenants.get(tenant)
+    if tenant_rule is None:
+        return Classified(None, refused=Reason("unknown-tenant",
+                                               "the request's tenant is not in the policy"))
+    purpose_rule = None
+    if purpose is not None:
+        purpose_rule = loaded.purposes.get(purpose)
+        if purpose_rule is None:
+            known = ", ".join(p.id for p in policy.purposes) or "none"
+            return Classified(None, refused=Reason(
+                "unknown-purpose", "the request's purpose is not declared in "
+                f"the policy's purposes (known: {known})"))
+        if tenant_rule.purposes is not None and purpose not in tenant_rule.purposes:
+            return Classified(None, refused=Reason(
+                "purpose-not-allowed", f"tenant '{tenant}' may not declare "
+                f"purpose '{purpose}' (tenants.{tenant}.purposes: "
+                f"{', '.join(tenant_rule.purposes) or 'none'})"))
+    effective = (classification
+                 or (purpose_rule.default_classification if purpose_rule else None)
+                 or tenant_rule.default_classification)
+    if effective not in SENSITIVITY:
+        return Classified(None, refused=Reason(
+            "unknown-classification", f"classification '{effective}' is not one of douane's"))
+    raised: list[Reason] = []
+    for floor, where in ((tenant_rule.minimum_classification, f"tenant '{tenant}'"),
+                         (purpose_rule.minimum_classification if purpose_rule else None,
+                          f"purpose '{purpose}'")):
+        if floor is not None and SENSITIVITY[floor] > SENSITIVITY[effective]:
+            raised.append(Reason("classification-raised", f"classification raised from "
+                                 f"'{effective}' to '{floor}': minimum for {where}"))
+            effective = floor
+    return Classified(effective, tuple(raised))
+
+
+def detection_depth(loaded: LoadedPolicy, tenant: str, purpose: str | None,
+                    classification: str | None) -> str:
+    """How far detection goes for a request (its rules' ``detection``: "fast" or "thorough"),
+    decided before detection runs. The classification it is resolved at is the one
+    :func:`evaluate` decides with: classification comes from metadata alone (the request's,
+    the defaults, the floors), never from what detection finds, so the decision's resolution
+    says the same depth as the one detection ran at (tests/unit/test_detection_depth.py checks
+    it over every request a policy can receive). A request refused before any rule is read
+    gets the deployment's tiers (the default): nothing is saved by guessing."""
+    classified = classify(loaded, tenant, purpose, classification)
+    if classified.effective is None:
+        return DEFAULT_DETECTION
+    return loaded.resolve(tenant, purpose, classified.effective).detection
+
+
 def evaluate(
     loaded: LoadedPolicy,
     *,
@@ -100,7 +168,6 @@ def evaluate(
 ) -> Verdict:
     """``spend``: the tenant's spend this month (the ledger's), for its budgets; None: budgets
     are not looked at (replays of past decisions, policy test cases without a spend)."""
-    policy = loaded.policy
     reasons: list[Reason] = []
 
     def block(*why: Reason, effective: str | None = None, findings: tuple[Finding, ...] = (),
@@ -109,33 +176,12 @@ def evaluate(
                        (*reasons, *why), findings, operators or {},
                        requested_classification=classification, **more)
 
-    tenant_rule = loaded.tenants.get(tenant)
-    if tenant_rule is None:
-        return block(Reason("unknown-tenant", "the request's tenant is not in the policy"))
-    purpose_rule = None
-    if purpose is not None:
-        purpose_rule = loaded.purposes.get(purpose)
-        if purpose_rule is None:
-            known = ", ".join(p.id for p in policy.purposes) or "none"
-            return block(Reason("unknown-purpose", "the request's purpose is not declared in "
-                                f"the policy's purposes (known: {known})"))
-        if tenant_rule.purposes is not None and purpose not in tenant_rule.purposes:
-            return block(Reason("purpose-not-allowed", f"tenant '{tenant}' may not declare "
-                                f"purpose '{purpose}' (tenants.{tenant}.purposes: "
-                                f"{', '.join(tenant_rule.purposes) or 'none'})"))
-    effective = (classification
-                 or (purpose_rule.default_classification if purpose_rule else None)
-                 or tenant_rule.default_classification)
-    if effective not in SENSITIVITY:
-        return block(Reason("unknown-classification",
-                            f"classification '{effective}' is not one of douane's"))
-    for floor, where in ((tenant_rule.minimum_classification, f"tenant '{tenant}'"),
-                         (purpose_rule.minimum_classification if purpose_rule else None,
-                          f"purpose '{purpose}'")):
-        if floor is not None and SENSITIVITY[floor] > SENSITIVITY[effective]:
-            reasons.append(Reason("classification-raised", f"classification raised from "
-                                  f"'{effective}' to '{floor}': minimum for {where}"))
-            effective = floor
+    classified = classify(loaded, tenant, purpose, classification)
+    if classified.effective is None:
+        assert classified.refused is not None
+        return block(classified.refused)
+    reasons.extend(classified.raised)
+    effective = classified.effective
     resolution = loaded.resolve(tenant, purpose, effective)
     selected = tuple(select_findings(findings, resolution.entities))
     operators: dict[str, str] = {

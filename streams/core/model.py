@@ -85,6 +85,9 @@ class DetectionRequest:
 
     messages: tuple[ChatMessage, ...]
     language: str | None = None
+    # whether the opt-in tiers the detector has (CoreNLP, the trained web NER, the vote) read
+    # this request: False for a request the policy decides is ``detection: fast``
+    tiers: bool = True
 
 
 class Detector(Protocol):

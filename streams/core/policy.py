@@ -7,8 +7,9 @@ checked against ``schemas/policy.schema.json`` and against its cross-references.
 
 Precedence, in one sentence: rules are read top to bottom (in include order, then in file
 order), and for each *setting* - the residency, each entity type's redaction, each retention
-period, each limit, the unsupported-language action - the first rule that matches the request
-and sets it decides. ``streams.core.rules`` implements it; docs/policies.md explains it for users.
+period, each limit, the unsupported-language action, the detection depth - the first rule that
+matches the request and sets it decides. ``streams.core.rules`` implements it; docs/policies.md
+explains it for users.
 """
 
 from __future__ import annotations
@@ -36,6 +37,12 @@ OPERATORS: tuple[str, ...] = (
     "placeholder", "mask", "keyed-hash", "encrypt", "drop", "block", "keep",
 )
 LanguageAction = Literal["patterns-only", "block", "local-only"]
+# How far detection goes for a request (a rule's ``detection``): ``thorough`` runs every opt-in
+# tier the deployment configured (DOUANE_EN_NER, DOUANE_ES_NER, DOUANE_NER_VOTE,
+# DOUANE_EN_WEB_NER); ``fast`` runs the first pass only (spaCy NER, lexicons, recognizers).
+# The tiers cost CPU on every request they read: a policy spends it where the data is personal.
+DetectionDepth = Literal["fast", "thorough"]
+DETECTION_DEPTHS: tuple[str, ...] = ("fast", "thorough")
 RETENTION_KINDS: tuple[str, ...] = ("audit_metadata", "encrypted_payloads", "raw_topics")
 # Built-in defaults, used when no matching rule sets the value (docs/policies.md lists them).
 DEFAULT_MIN_SCORE = 0.5
@@ -43,6 +50,8 @@ DEFAULT_RETENTION: dict[str, str] = {
     "audit_metadata": "10y", "encrypted_payloads": "30d", "raw_topics": "1d",
 }
 DEFAULT_LANGUAGE_ACTION: LanguageAction = "patterns-only"
+# no rule decides: the worker's configured tiers run, as before the setting existed
+DEFAULT_DETECTION: DetectionDepth = "thorough"
 
 ID = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
@@ -183,6 +192,7 @@ class Rule(_Strict):
     limits: Limits | None = None
     unsupported_language: LanguageAction | None = None
     restore_answers: bool | None = None
+    detection: DetectionDepth | None = None
 
     def settings(self) -> tuple[str, ...]:
         """The settings this rule decides when it is the first to match (docs/policies.md)."""
@@ -200,6 +210,8 @@ class Rule(_Strict):
             keys.append("unsupported_language")
         if self.restore_answers is not None:
             keys.append("restore_answers")
+        if self.detection is not None:
+            keys.append("detection")
         return tuple(keys)
 
 

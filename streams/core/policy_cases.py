@@ -20,7 +20,8 @@ cases:
 
 Other ``expect`` keys: ``model``, ``operators`` ({TYPE: operator}), ``rules`` (ids of the rules
 that decided something, in order), ``fallbacks``, ``text`` (the text that left), ``budgets``
-({budget id: within | warn | exhausted}).
+({budget id: within | warn | exhausted}), ``detection`` (fast | thorough: whether the
+deployment's opt-in detection tiers read the request, the rules' ``detection``).
 
 A case decides with no spend, and so does not look at budgets, unless it says what its tenant
 has spent this month (what the audit store's ledger would say) and on which day (UTC) the
@@ -37,25 +38,33 @@ decides the same whenever it runs:
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
 from streams.core.budgets import NO_PURPOSE, MonthSpend
-from streams.core.decision import Decision, decide
+from streams.core.decision import Decision, decide, detection_depth
 from streams.core.loaded_policy import LoadedPolicy
 from streams.core.model import ChatMessage, Detection, Finding, GovernedRequest
 from streams.core.policy_yaml import YamlSyntaxError, load_yaml
 from streams.core.redaction import KeyedTokens, KeyedValue, hmac_token
 from streams.errors import DouaneError
 
-Detect = Callable[[tuple[ChatMessage, ...], str | None], Detection]
+
+class Detect(Protocol):
+    """The detector a case without ``entities`` runs: ``tiers`` False for a request the
+    policy reads with ``detection: fast`` (the first pass only)."""
+
+    def __call__(self, messages: tuple[ChatMessage, ...], language: str | None, *,
+                 tiers: bool = True) -> Detection: ...
+
+
 EXPECT_KEYS = ("decision", "classification", "provider", "model", "redacted", "operators",
-               "reasons", "rules", "fallbacks", "text", "budgets")
+               "reasons", "rules", "fallbacks", "text", "budgets", "detection")
 DECLARED_SCORE = 0.85
 
 
@@ -279,7 +288,9 @@ def run_case(
         elif detect is None:
             return CaseResult(case, {}, None, "no 'entities' given and no detector available")
         else:
-            detection = detect(case.request.messages, case.request.language)
+            request = case.request
+            detection = detect(request.messages, request.language, tiers=detection_depth(
+                loaded, request.tenant, request.purpose, request.classification) != "fast")
     except CaseFileError as error:
         return CaseResult(case, {}, None, str(error))
     spend = None
@@ -310,6 +321,8 @@ def summary(decision: Decision) -> dict[str, Any]:
         if decision.outcome == "forward" else None,
         "budgets": {state.budget.id: state.status for state in verdict.budgets}
         if verdict else {},
+        "detection": verdict.resolution.detection
+        if verdict is not None and verdict.resolution is not None else None,
     }
 
 

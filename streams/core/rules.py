@@ -3,7 +3,8 @@
 Rules are read in order. A rule *matches* when each list in its ``when`` contains the request's
 value (an absent list matches anything; a request without a purpose matches no ``purposes``
 list). For every setting - ``residency``, ``redaction.<ENTITY>``, ``retention.<kind>``,
-``limits.<name>``, ``unsupported_language`` - the first matching rule that sets it decides;
+``limits.<name>``, ``unsupported_language``, ``restore_answers``, ``detection`` - the first
+matching rule that sets it decides;
 later rules cannot change it. A setting no rule decides takes its built-in default, except
 residency: without a residency rule nothing may leave (fail closed).
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from streams.core.durations import parse_duration
 from streams.core.policy import (
+    DEFAULT_DETECTION,
     DEFAULT_LANGUAGE_ACTION,
     DEFAULT_RETENTION,
     RETENTION_KINDS,
@@ -53,6 +55,8 @@ class Resolution:
     models: tuple[str, ...] | None  # allowed models; None: any model an allowed provider offers
     unsupported_language: str
     restore_answers: bool = True  # values behind placeholders put back into the answer
+    # "thorough": the deployment's opt-in detection tiers run; "fast": the first pass only
+    detection: str = DEFAULT_DETECTION
 
     @property
     def residency_rule(self) -> int | None:
@@ -88,6 +92,7 @@ def resolve(
     models: tuple[str, ...] | None = None
     language_action: str | None = None
     restore_answers = True
+    detection: str = DEFAULT_DETECTION
     for index, rule in enumerate(policy.rules):
         if not matches(rule, tenant, purpose, classification):
             continue
@@ -119,6 +124,9 @@ def resolve(
         if rule.restore_answers is not None and "restore_answers" not in decided_by:
             decided_by["restore_answers"] = index
             restore_answers = rule.restore_answers
+        if rule.detection is not None and "detection" not in decided_by:
+            decided_by["detection"] = index
+            detection = rule.detection
     for kind in RETENTION_KINDS:
         retention_s.setdefault(kind, parse_duration(DEFAULT_RETENTION[kind]))
     if residency is None:
@@ -132,7 +140,7 @@ def resolve(
         decided_by=decided_by, candidates=candidates, exclusions=exclusions, entities=entities,
         retention_s=retention_s, max_prompt_chars=max_chars, models=models,
         unsupported_language=language_action or DEFAULT_LANGUAGE_ACTION,
-        restore_answers=restore_answers,
+        restore_answers=restore_answers, detection=detection,
     )
 
 

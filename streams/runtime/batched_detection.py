@@ -62,16 +62,20 @@ class BatchDetector(Protocol):
 
 
 def detect_each(detector: Detector, batch: Sequence[DetectionRequest]) -> Results:
-    """The whole batch at once; if that fails, one by one (only the culprit fails)."""
-    if isinstance(detector, BatchDetector):
+    """The whole batch at once; if that fails, one by one (only the culprit fails). One by
+    one goes through ``detect_batch`` too when the detector has it: a request keeps its own
+    settings (``tiers``) on the second try."""
+    batched = detector if isinstance(detector, BatchDetector) else None
+    if batched is not None:
         try:
-            return list(detector.detect_batch(batch))
+            return list(batched.detect_batch(batch))
         except Exception:
             pass
     results: Results = []
     for request in batch:
         try:
-            results.append(detector.detect(request.messages, request.language))
+            results.append(batched.detect_batch([request])[0] if batched is not None
+                           else detector.detect(request.messages, request.language))
         except Exception as error:
             results.append(error)
     return results
@@ -357,11 +361,13 @@ class BatchedDetector:
                   max_batch: int = MAX_BATCH) -> BatchedDetector:
         return cls(ThreadBatches(detector), timeout_s, max_batch)
 
-    async def detect(self, messages: tuple[ChatMessage, ...],
-                     language: str | None) -> Detection:
-        """The findings for one request; raises (fail closed) if its detection failed."""
+    async def detect(self, messages: tuple[ChatMessage, ...], language: str | None,
+                     tiers: bool = True) -> Detection:
+        """The findings for one request; raises (fail closed) if its detection failed.
+        ``tiers`` False: the detector's opt-in tiers skip this request (``detection: fast``);
+        it still shares its batch with requests that want them."""
         loop = asyncio.get_running_loop()
-        waiting = _Waiting(DetectionRequest(messages, language), loop.create_future())
+        waiting = _Waiting(DetectionRequest(messages, language, tiers), loop.create_future())
         self._waiting.append(waiting)
         self._start_batches()
         started = time.perf_counter()

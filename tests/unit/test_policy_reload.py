@@ -39,7 +39,7 @@ class RecordingDetection:
     entities: frozenset[str] | None = None
 
     async def detect(self, messages: tuple[ChatMessage, ...],
-                     language: str | None) -> Detection:
+                     language: str | None, tiers: bool = True) -> Detection:
         self.asked.append(tuple(m.content for m in messages))
         return Detection(language or "en", "ner+patterns", self.findings)
 
