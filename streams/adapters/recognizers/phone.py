@@ -102,8 +102,11 @@ class DouanePhoneRecognizer(DouaneRecognizer):
         """(region, number as parsed, parsed) for each region the candidate parses in: no
         region for the international form ("+33...", "0033...")."""
         number = _international(candidate.strip())
-        regions: Sequence[str | None] = (None,) if number.startswith("+") else [
-            region for region in self.regions if _may_be_national(digits(number), region)]
+        regions: Sequence[str | None] = (None,)
+        if not number.startswith("+"):
+            number_digits = digits(number)
+            regions = [region for region in self.regions
+                       if _may_be_national(number_digits, region)]
         for region in regions:
             try:
                 yield region, number, phonenumbers.parse(number, region)
