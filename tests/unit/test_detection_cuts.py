@@ -15,7 +15,8 @@ from streams.core.model import Finding
 
 def test_a_phone_candidate_is_parsed_once_per_region(monkeypatch: pytest.MonkeyPatch) -> None:
     # "07 06 12 34 56": no range allocates it, so both tests (valid? unallocated but meant?)
-    # read every region's parse; each region is parsed once all the same
+    # read every region's parse; each region is parsed once all the same (but not in Spain or
+    # Iceland: neither writes 10 digits opening with 0, see test_phone_regions.py)
     calls: list[tuple[str, str | None]] = []
     parse = phonenumbers.parse
 
@@ -26,7 +27,8 @@ def test_a_phone_candidate_is_parsed_once_per_region(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(phonenumbers, "parse", counted)
     found = DouanePhoneRecognizer("fr").analyze("Appelez le 07 06 12 34 56 demain.", None)
     assert [(r.start, r.end) for r in found] == [(11, 25)]
-    assert sorted(region or "" for _, region in calls) == sorted(DEFAULT_REGIONS)
+    assert sorted(region or "" for _, region in calls) == sorted(
+        set(DEFAULT_REGIONS) - {"ES", "IS"})
 
 
 @pytest.mark.parametrize(("types", "rivals"), [

@@ -3,6 +3,8 @@ findings for less work."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import regex
 
@@ -52,3 +54,27 @@ def test_english_street_types_are_ascii_words() -> None:
     # the proof reads a type as the whole run of ASCII letters after a space
     for word in sa.EN_STRONG_TYPES + sa.EN_WEAK_TYPES:
         assert regex.fullmatch(r"[A-Z][A-Za-z]*", word), word
+
+
+def test_the_two_words_before_a_word_no_dictionary_holds_are_searched_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the tests of a person (said of one, a person's details, done to one) all read the two
+    # words before the span: one search per span, the same persons found
+    from streams.adapters.recognizers import given_names
+
+    text = ("Please check the iban of Bunlerngsri tomorrow. With the help of Wuttikrai "
+            "Phusilarungrueng we moved. Glentoran won 3-1.")
+    recognizer = given_names.GivenNameRecognizer("en")
+    pattern = given_names.TWO_WORDS_BEFORE_LONE
+    searches: list[int] = []
+
+    class Counted:
+        def search(self, text: str, pos: int, endpos: int) -> Any:
+            searches.append(endpos)
+            return pattern.search(text, pos, endpos)
+
+    monkeypatch.setattr(given_names, "TWO_WORDS_BEFORE_LONE", Counted())
+    found = recognizer._unknown_names(text)
+    assert [text[start:end] for start, end in found] == [
+        "Bunlerngsri", "Wuttikrai Phusilarungrueng"]  # "iban of", "help of"; not the club
+    assert sorted(searches) == [25, 64, 101]  # one per span

@@ -714,10 +714,14 @@ class GivenNameRecognizer(PersonRecognizer):
         if not spans:
             return []
         salutations = [m.span() for m in SALUTATION_LINE.finditer(text, timeout=self.timeout_s)]
-        return [(start, end) for start, end in spans
-                if _said_of_a_person(text, start, end, done=True)
-                or _done_to_a_person(text, start, end)
-                or any(s <= start and end <= e for s, e in salutations)]
+        said = []
+        for start, end in spans:
+            pair = _pair_before(text, start)  # both tests read it: searched once
+            if _said_of_a_person(text, start, end, done=True, pair=pair) \
+                    or _done_to_a_person(text, start, end, pair=pair) \
+                    or any(s <= start and end <= e for s, e in salutations):
+                said.append((start, end))
+        return said
 
     def _apostrophe_words(self, text: str) -> list[regex.Match[str]]:
         """The words ``APOSTROPHE_WORD`` reads, found from their apostrophe (scanning every
@@ -752,8 +756,9 @@ class GivenNameRecognizer(PersonRecognizer):
             if (mark != "ʼ" and joined in common_words()) or head.casefold() in function_words():
                 continue
             start, end = word.span()
-            if _said_of_a_person(text, start, end, done=True) \
-                    or _done_to_a_person(text, start, end):
+            pair = _pair_before(text, start)  # both tests read it: searched once
+            if _said_of_a_person(text, start, end, done=True, pair=pair) \
+                    or _done_to_a_person(text, start, end, pair=pair):
                 spans.append((start, end))
         return spans
 
@@ -1132,12 +1137,26 @@ class GivenNameRecognizer(PersonRecognizer):
         return known or not after_particle
 
 
+# ``pair`` not given to a test below: the test searches the two words before the span itself
+# (a caller running several tests on one span searches them once: ``_pair_before``)
+UNSEARCHED = "\x00"  # never two words
+
+
+def _pair_before(text: str, start: int) -> str | None:
+    """The two words just before ``text[start]``, folded, one space between them, if any
+    (``TWO_WORDS_BEFORE_LONE``): what ``PERSON_CUE_PAIRS``, ``DETAILS_OF`` and
+    ``LIFE_CUE_PAIRS`` hold."""
+    pair = TWO_WORDS_BEFORE_LONE.search(text, max(0, start - 40), start)
+    return None if pair is None else " ".join(pair.group(1).casefold().split())
+
+
 def _said_of_a_person(text: str, start: int, end: int,
                       verbs: frozenset[str] = PERSON_VERBS, done: bool = False,
-                      adverb: bool = False) -> bool:
+                      adverb: bool = False, pair: str | None = UNSEARCHED) -> bool:
     """The words around ``text[start:end]`` say it is a person ("Amanda proposed", "cc
     Luna", "appelle Nayfa", "Na est vraiment contrariée"); with ``adverb``, a verb after an
-    adverb too ("Olivia later wrote"); with ``done``, a participle after an auxiliary too."""
+    adverb too ("Olivia later wrote"); with ``done``, a participle after an auxiliary too.
+    ``pair``: ``_pair_before(text, start)`` when the caller has it."""
     after = WORD_AFTER_LONE.match(text, end)
     if after is not None and after.group(1).casefold() in verbs:
         return True
@@ -1156,9 +1175,9 @@ def _said_of_a_person(text: str, start: int, end: int,
     before = WORD_BEFORE_LONE.search(text, max(0, start - 30), start)
     if before is not None and before.group(1).casefold() in PERSON_CUES:
         return True
-    pair = TWO_WORDS_BEFORE_LONE.search(text, max(0, start - 40), start)
-    return (pair is not None and " ".join(pair.group(1).casefold().split()) in PERSON_CUE_PAIRS
-            ) or _apposed_or_owned(text, start, end)
+    if pair is UNSEARCHED:
+        pair = _pair_before(text, start)
+    return pair in PERSON_CUE_PAIRS or _apposed_or_owned(text, start, end, pair)
 
 
 # What is done to a person or said of one, after the name: "que Basim soit contacté",
@@ -1220,9 +1239,10 @@ DETAILS_OF = frozenset(("rib de", "iban de", "mail de", "courriel de", "portable
                         "numéro de", "adresse de", "iban of", "number of"))
 
 
-def _apposed_or_owned(text: str, start: int, end: int) -> bool:
+def _apposed_or_owned(text: str, start: int, end: int, pair: str | None) -> bool:
     """A role of a person in apposition before or after ``text[start:end]``, between commas
-    (``ROLE_AFTER``, ``ROLE_BEFORE``), or a person's details before it (``DETAILS_OF``)."""
+    (``ROLE_AFTER``, ``ROLE_BEFORE``), or a person's details before it (``DETAILS_OF``;
+    ``pair``: ``_pair_before(text, start)``)."""
     if (after := ROLE_AFTER.match(text, end)) is not None \
             and after.group(1).casefold() in ROLE_NOUNS:
         return True
@@ -1230,11 +1250,11 @@ def _apposed_or_owned(text: str, start: int, end: int) -> bool:
             and before.group(1).casefold() in ROLE_NOUNS \
             and regex.match(r"[ \u00a0]*[,)]", text[end:end + 3]) is not None:
         return True
-    pair = TWO_WORDS_BEFORE_LONE.search(text, max(0, start - 40), start)
-    return pair is not None and " ".join(pair.group(1).casefold().split()) in DETAILS_OF
+    return pair in DETAILS_OF
 
 
-def _done_to_a_person(text: str, start: int, end: int) -> bool:
+def _done_to_a_person(text: str, start: int, end: int,
+                      pair: str | None = UNSEARCHED) -> bool:
     """Whether the words around ``text[start:end]``, words no dictionary holds, say something
     only done to or by a person (``PERSON_PASSIVE_AFTER``, an auxiliary and a participle of
     ``LIFE_PARTICIPLES``, a pair of ``LIFE_CUE_PAIRS`` before it). Not asked of a name the
@@ -1245,8 +1265,9 @@ def _done_to_a_person(text: str, start: int, end: int) -> bool:
     if done is not None and done.group("auxiliary") \
             and done.group("verb").casefold() in LIFE_PARTICIPLES:
         return True
-    pair = TWO_WORDS_BEFORE_LONE.search(text, max(0, start - 40), start)
-    return pair is not None and " ".join(pair.group(1).casefold().split()) in LIFE_CUE_PAIRS
+    if pair is UNSEARCHED:
+        pair = _pair_before(text, start)
+    return pair in LIFE_CUE_PAIRS
 
 
 # the fewest letters of a surname in capitals that no dictionary holds, for the name after it

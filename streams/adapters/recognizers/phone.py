@@ -15,15 +15,27 @@ but is not grouped as its numbers are.
 
 from __future__ import annotations
 
+import importlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import lru_cache
 from itertools import tee
+from typing import Any
 
 import phonenumbers
 import regex
-from phonenumbers import PhoneNumberFormat
-from phonenumbers.phonenumberutil import ValidationResult
+from phonenumbers import PhoneMetadata, PhoneNumberFormat
+from phonenumbers.phonenumberutil import (
+    COUNTRY_CODE_TO_REGION_CODE,
+    ValidationResult,
+    region_code_for_country_code,
+)
 
 from streams.adapters.recognizers.base import REGEX_TIMEOUT_S, DouaneRecognizer, Pattern, digits
+
+# the parsed form of a regular expression (``_group_count``): private modules of ``re``, untyped
+re_constants: Any = importlib.import_module("re._constants")
+re_parser: Any = importlib.import_module("re._parser")
 
 # not IS_POSSIBLE_LOCAL_ONLY: seven digits dialled without an area code are any seven digits
 IS_POSSIBLE = ValidationResult.IS_POSSIBLE
@@ -90,7 +102,11 @@ class DouanePhoneRecognizer(DouaneRecognizer):
         """(region, number as parsed, parsed) for each region the candidate parses in: no
         region for the international form ("+33...", "0033...")."""
         number = _international(candidate.strip())
-        regions: Sequence[str | None] = (None,) if number.startswith("+") else self.regions
+        regions: Sequence[str | None] = (None,)
+        if not number.startswith("+"):
+            number_digits = digits(number)
+            regions = [region for region in self.regions
+                       if _may_be_national(number_digits, region)]
         for region in regions:
             try:
                 yield region, number, phonenumbers.parse(number, region)
@@ -146,6 +162,118 @@ class DouanePhoneRecognizer(DouaneRecognizer):
         # 15/01/2024, 01-15-24 (day and month in either order)
         return widths[0] <= 2 and widths[1] <= 2 and widths[2] in (2, 4) \
             and 1 <= min(parts[0], parts[1]) <= 12 and max(parts[0], parts[1]) <= 31
+
+
+def _may_be_national(number_digits: str, region: str) -> bool:
+    """False only when parsing a candidate in ``region`` cannot pass either test of
+    ``DouanePhoneRecognizer`` (valid, or unallocated but meant), from the candidate's digits
+    alone: then its ``phonenumbers.parse`` (most of this recognizer's CPU) is skipped. Not a
+    cache: nothing of a candidate outlives the call.
+
+    The proof, for a candidate of D digits that does not start with "+" (after "00" became
+    "+": the international form is parsed without a region) and whose digits do not start
+    with a match of the region's international dialling prefix (IDD: "00", "011"; such a
+    candidate is always parsed, its country code could be any):
+
+    1. The candidate holds only digits, spaces, no-break spaces and ". - / ( )"
+       (``PHONE_PATTERN``). ``parse`` then finds no extension (every extension form needs a
+       label, "#", "," or ";"), keeps every digit (it drops only what comes before the first
+       digit and non-digits at the end) and, with no "+" and no IDD, takes the region's own
+       country code C (``_maybe_extract_country_code``: the default-region branch, or the
+       branch that strips a leading C; both give C).
+    2. Both tests need ``is_valid_number`` or ``is_possible_number_with_reason`` ==
+       IS_POSSIBLE. The first matches the national significant number (NSN) against the
+       general description of one of C's regions, which rejects a length outside its
+       ``possible_length`` when that is not empty; the second accepts only a length in the
+       general description's ``possible_length`` of C's main region. So len(NSN) is in L, the
+       union of the general descriptions' possible lengths over C's regions.
+    3. Both tests, for a region, need ``_written_nationally``: the candidate's digits equal
+       N or C followed by N, N the digits of ``format_number(NATIONAL)``. That formats the NSN
+       with the first of the main region's ``number_format`` whose pattern matches it whole,
+       or leaves it as it is when none does; every such pattern here is a sequence of capture
+       groups and its rule (national prefix rule applied to the first group) names each group
+       once, so N is the NSN's digits plus the rule's literal digits (its national prefix:
+       "0" in France), A of them, and N opens with the literal digits written before the
+       rule's first group (P: "0" in France, none in the US's "(\\1) \\2-\\3"); and no
+       extension is appended (1). So the candidate has n + A digits and opens with P, or
+       len(C) + n + A digits and opens with C and P, for n in L and (A, P) of one of the
+       formats, or (0, none) for no format.
+
+    ``_national_forms`` computes, from the library's metadata, which openings each digit count
+    needs, and gives None (the region is always parsed) if a description has no possible
+    lengths or a format is not of that shape. Checked on every dev corpus and on generated
+    prompts (the same findings) and by tests/unit/test_phone_regions.py (each region's numbers
+    in every common writing, and random candidates: no skipped parse would have passed)."""
+    plan = _national_forms(region)
+    if plan is None or not number_digits.isascii():
+        return True
+    openings, idd = plan
+    return any(number_digits.startswith(opening)
+               for opening in openings.get(len(number_digits), ())) \
+        or idd.match(number_digits) is not None
+
+
+@lru_cache(maxsize=64)
+def _national_forms(region: str) -> tuple[dict[int, tuple[str, ...]], re.Pattern[str]] | None:
+    """For each digit count a candidate written nationally can have and still pass a test
+    when parsed in ``region``, the digits it must open with (one of them; "" for any), and
+    the region's international dialling prefix; None when ``_may_be_national``'s proof does
+    not hold for the library's metadata (see there)."""
+    metadata = PhoneMetadata.metadata_for_region(region)
+    if metadata is None or metadata.country_code is None or not metadata.international_prefix:
+        return None
+    code = metadata.country_code
+    lengths: set[int] = set()
+    for member in COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
+        member_metadata = PhoneMetadata.metadata_for_region(member)
+        if member_metadata is None or member_metadata.general_desc is None \
+                or not member_metadata.general_desc.possible_length:
+            return None
+        lengths.update(member_metadata.general_desc.possible_length)
+    main = PhoneMetadata.metadata_for_region(region_code_for_country_code(code))
+    if main is None or not lengths:
+        return None
+    added = {(0, "")}  # no format matches: the NSN as it is
+    for number_format in main.number_format:
+        rule, pattern = number_format.format, number_format.pattern
+        if rule is None or pattern is None:
+            return None
+        if number_format.national_prefix_formatting_rule:
+            # as phonenumbers applies it: the first group reference replaced by the rule
+            rule = re.sub(r"(\\\d)", number_format.national_prefix_formatting_rule, rule,
+                          count=1)
+        groups = _group_count(pattern)
+        references = re.findall(r"\\(\d)", rule)
+        if not groups or sorted(map(int, references)) != list(range(1, groups + 1)):
+            return None
+        literal_digits = sum(c.isdigit() for c in re.sub(r"\\\d", "", rule))
+        opening = "".join(c for c in rule[:rule.index("\\")] if c.isdigit())
+        added.add((literal_digits, opening))
+    openings: dict[int, set[str]] = {}
+    for n in lengths:
+        for literal_digits, opening in added:
+            openings.setdefault(n + literal_digits, set()).add(opening)
+            openings.setdefault(len(str(code)) + n + literal_digits, set()).add(
+                f"{code}{opening}")
+    # an opening that holds a shorter one of the same count need not be tried ("" opens all)
+    return ({count: tuple(sorted(o for o in each
+                                 if not any(o != p and o.startswith(p) for p in each)))
+             for count, each in openings.items()},
+            re.compile(metadata.international_prefix))
+
+
+def _group_count(pattern: str) -> int | None:
+    """How many capture groups ``pattern`` is the sequence of, None if it is anything else
+    (something outside a group, a group inside a group, a back reference)."""
+    parsed = re_parser.parse(pattern)
+    items = list(parsed)
+    # (SUBPATTERN, (group number, ...)): a capture group; a non-capturing one has no number
+    if [av[0] if op is re_constants.SUBPATTERN else None for op, av in items] \
+            != list(range(1, len(items) + 1)):
+        return None
+    if parsed.state.groups - 1 != len(items):  # no group inside a group
+        return None
+    return len(items)
 
 
 def _international(number: str) -> str:
