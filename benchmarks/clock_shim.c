@@ -8,7 +8,7 @@ the same: benchmarks/detection_cpu.py prints their digest):
 
     gcc -O2 -shared -fPIC -o /tmp/clock_shim.so benchmarks/clock_shim.c
     LD_PRELOAD=/tmp/clock_shim.so PYTHONPATH=$PWD .venv/bin/python \
-        benchmarks/detection_cpu.py --third-party --batch 1 --no-parts
+        benchmarks/detection_cpu.py --third-party --batch 1 --no-parts --without-ner
 
 `time.thread_time`, which the benchmark reads, does not go through clock(). */
 #include <time.h>
