@@ -36,11 +36,28 @@ the corpus (seed 2, every request thorough: every model's caches warm), each sha
 
     DOUANE_NER_VOTE=vote-unsure DOUANE_CACHE=/work/main/.cache PYTHONPATH=$PWD \
         .venv/bin/python benchmarks/detection_cpu.py --third-party --thorough-shares 0,20,100
+
+``--batch N`` hands the detector N prompts per ``detect_batch`` call instead of 32: 1 is one
+caller (nothing else in flight), 2-6 what the worker's ``batch_size`` (the square root of its
+queue) forms with 8-32 callers waiting, 32 a long queue. spaCy's NER alone is then run N texts
+per ``nlp.pipe`` call too. With ``--third-party``, each corpus's line ends with a digest of
+every finding of the unseen pass (language, method, type, offsets, score, recognizer, per
+prompt in order): the same at every batch size, or batching changes findings. ``--no-parts``
+leaves out the run timed by part and NER alone. ``--without-ner`` computes each prompt's NER
+findings before anything is timed and hands them back when detection asks (the same findings):
+the CPU of everything but the NER model, where a change outside it shows above the NER's
+run-to-run noise. The corpus key ``fr/wikineural-val`` (not in
+``douane bench pii``) is WikiNEuRal's French validation split, dev side (its test split is
+held out): it is read from ``$DOUANE_CACHE/third-party-extra``, brought there from the git
+mirrors given by ``--from-mirrors DIR`` (as ``douane bench fetch-corpora --from-mirrors``)
+or else from GitHub, at the commit of the other WikiNEuRal corpora.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import os
 import time
 from collections.abc import Callable
@@ -63,13 +80,24 @@ def main() -> None:
     parser.add_argument("--thorough-shares", default="",
                         help="with --third-party: percentages of thorough requests to compare "
                              "(e.g. 0,20,100), the rest fast, the tiers from the environment")
+    parser.add_argument("--batch", type=int, default=BATCH,
+                        help="prompts per detect_batch call (1: one caller)")
+    parser.add_argument("--no-parts", action="store_true",
+                        help="with --third-party: no run timed by part, no NER alone")
+    parser.add_argument("--without-ner", action="store_true",
+                        help="with --third-party: the NER's findings computed beforehand")
+    parser.add_argument("--from-mirrors", default="",
+                        help="with --third-party: git mirrors for fr/wikineural-val")
     args = parser.parse_args()
+    if args.batch < 1:
+        parser.error("--batch must be at least 1")
     if args.third_party and args.thorough_shares:
         mixed(args.corpora, args.count, args.repeat,
               [int(share) for share in args.thorough_shares.split(",")])
         return
     if args.third_party:
-        third_party(args.corpora, args.count, args.repeat)
+        third_party(args.corpora, args.count, args.repeat, args.batch, not args.no_parts,
+                    args.from_mirrors, args.without_ner)
         return
 
     import streams
@@ -81,21 +109,22 @@ def main() -> None:
     prompts = [p for lang in LANGUAGES for p in generate("train", lang, args.per_language, 1)]
     requests = [DetectionRequest((ChatMessage("user", p.text),), p.language) for p in prompts]
     detector = PresidioDetector(LANGUAGES)
+    batch = args.batch
     words = sum(p.words for p in prompts) / len(prompts)
     print(f"detection CPU - code in {os.path.dirname(streams.__file__)}, {len(prompts)} "
-          f"prompts ({words:.0f} words on average), language given, batches of {BATCH}, "
+          f"prompts ({words:.0f} words on average), language given, batches of {batch}, "
           f"{len(detector.entities)} entity types, best of {args.repeat}, load average "
           f"{os.getloadavg()[0]:.2f}")
-    best = min(_cpu(lambda: [detector.detect_batch(requests[i:i + BATCH])
-                             for i in range(0, len(requests), BATCH)])
+    best = min(_cpu(lambda: [detector.detect_batch(requests[i:i + batch])
+                             for i in range(0, len(requests), batch)])
                for _ in range(args.repeat))
     per_prompt = 1000 * best / len(prompts)
     print(f"whole detection: {per_prompt:.2f} ms CPU per prompt "
           f"({1000 / per_prompt:.0f} prompts per CPU-second)")
     for language in LANGUAGES:
         mine = [r for r, p in zip(requests, prompts, strict=True) if p.language == language]
-        cpu = min(_cpu(lambda mine=mine: [detector.detect_batch(mine[i:i + BATCH])
-                                          for i in range(0, len(mine), BATCH)])
+        cpu = min(_cpu(lambda mine=mine: [detector.detect_batch(mine[i:i + batch])
+                                          for i in range(0, len(mine), batch)])
                   for _ in range(args.repeat))
         print(f"  {language}: {1000 * cpu / len(mine):.2f} ms")
     texts = [p.text for p in prompts]
@@ -108,60 +137,84 @@ def main() -> None:
         f"{name} {ms:.3f}" for ms, name in sorted(costs, reverse=True)))
 
 
-def third_party(keys: str, count: int, repeat: int) -> None:
+def third_party(keys: str, count: int, repeat: int, batch: int = BATCH, parts: bool = True,
+                mirrors: str = "", without_ner: bool = False) -> None:
+    from pathlib import Path
+
     import streams
     from streams.adapters import presidio_detector
     from streams.adapters.presidio_detector import PresidioDetector
-    from streams.core.model import ChatMessage, DetectionRequest
+    from streams.core.model import ChatMessage, Detection, DetectionRequest
     from streams.devtools.bench import third_party as tp
 
+    extra = _extra_corpora(tp)
     wanted = [k for k in keys.split(",") if k]
-    unknown = sorted(set(wanted) - {c.key for c in tp.CORPORA})
+    unknown = sorted(set(wanted) - {c.key for c in (*tp.CORPORA, *extra)})
     if unknown:
         raise SystemExit(f"unknown corpora: {', '.join(unknown)}")
-    corpora = [c for c in tp.CORPORA if (c.key in wanted if wanted else c.role == "dev")]
+    corpora = [c for c in (*tp.CORPORA, *extra)
+               if (c.key in wanted if wanted else c in tp.CORPORA and c.role == "dev")]
     detector = PresidioDetector(LANGUAGES)
     print(f"detection CPU on third-party text - code in {os.path.dirname(streams.__file__)}, "
-          f"{count} labelled prompts per corpus (seed 1), language given, batches of {BATCH}, "
+          f"{count} labelled prompts per corpus (seed 1), language given, batches of {batch}, "
+          f"{'NER findings replayed, ' if without_ner else ''}"
           f"{len(detector.entities)} entity types, seen again: best of {repeat}, ms CPU per "
           f"prompt, load average {os.getloadavg()[0]:.2f}")
-    root = tp.cache_dir()
     for corpus in corpora:
+        if corpus in extra:
+            # kept apart from the cache of ``douane bench pii``'s corpora, whose digest reads
+            # every file of their folders
+            root = tp.cache_dir().with_name("third-party-extra")
+            for path in corpus.files:
+                tp._fetch_file(corpus, path, tp.corpus_dir(root, corpus),
+                               Path(mirrors) if mirrors else None)
+        else:
+            root = tp.cache_dir()
         labelled, _ = tp.prompts(root, corpus, count, 1)
         texts = [p.text for p in labelled]
         requests = [DetectionRequest((ChatMessage("user", t),), corpus.language) for t in texts]
         words = sum(len(t.split()) for t in texts) / len(texts)
+        detections: list[Detection] = []
 
-        def whole(requests: list[DetectionRequest] = requests) -> None:
-            for i in range(0, len(requests), BATCH):
-                detector.detect_batch(requests[i:i + BATCH])
+        def whole(requests: list[DetectionRequest] = requests,
+                  out: list[Detection] | None = None) -> None:
+            for i in range(0, len(requests), batch):
+                found = detector.detect_batch(requests[i:i + batch])
+                if out is not None:
+                    out.extend(found)
 
         # A worker sees each prompt once: first a pass over other prompts of the corpus (seed
         # 2: spaCy's vocabulary and tokenizer caches, douane's memoised word tests warm on
         # this kind of text), then one over these prompts, never seen; then the best of
         # ``repeat`` passes over them again, all caches holding their words (lower).
         others, _ = tp.prompts(root, corpus, count, 2)
-        for i in range(0, len(others), BATCH):
+        if without_ner:
+            _replay_ner(detector, corpus.language, [*texts, *(p.text for p in others)])
+        for i in range(0, len(others), batch):
             detector.detect_batch([DetectionRequest((ChatMessage("user", p.text),),
                                                     corpus.language)
-                                   for p in others[i:i + BATCH]])
-        unseen = 1000 * _cpu(whole) / len(texts)
+                                   for p in others[i:i + batch]])
+        unseen = 1000 * _cpu(functools.partial(whole, out=detections)) / len(texts)
         best = min(_cpu(whole) for _ in range(repeat))
         per_prompt = 1000 * best / len(texts)
         print(f"{corpus.key:24} {words:4.0f} words  whole detection, unseen {unseen:6.2f} ms "
               f"({1000 / unseen:4.0f} prompts per CPU-second), seen again {per_prompt:6.2f} ms "
-              f"({1000 / per_prompt:4.0f})", flush=True)
-        total, parts = _parts(detector, presidio_detector, corpus.language, whole)
-        rest = 1000 * (total - sum(parts.values())) / len(texts)
-        shown = sorted(((1000 * cpu / len(texts), name) for name, cpu in parts.items()),
+              f"({1000 / per_prompt:4.0f}), findings {_digest(detections)} "
+              f"({sum(len(d.findings) for d in detections)})", flush=True)
+        if not parts:
+            continue
+        total, spent = _parts(detector, presidio_detector, corpus.language, whole)
+        rest = 1000 * (total - sum(spent.values())) / len(texts)
+        shown = sorted(((1000 * cpu / len(texts), name) for name, cpu in spent.items()),
                        reverse=True)
         print("    where it goes (one run, timed by part): " + ", ".join(
             f"{name} {ms:.2f}" for ms, name in shown if ms >= 0.005) + f", rest {rest:.2f}")
         nlp = detector._nlp.get(corpus.language)
         if nlp is not None:
-            floor = min(_cpu(lambda nlp=nlp, texts=texts: list(nlp.pipe(texts, batch_size=64)))
-                        for _ in range(repeat))
-            print(f"    spaCy NER alone on the whole texts (nlp.pipe): "
+            floor = min(_cpu(lambda nlp=nlp, texts=texts: [
+                list(nlp.pipe(texts[i:i + batch], batch_size=64))
+                for i in range(0, len(texts), batch)]) for _ in range(repeat))
+            print(f"    spaCy NER alone on the whole texts (nlp.pipe, {batch} per call): "
                   f"{1000 * floor / len(texts):.2f} ms "
                   f"({len(texts) / floor:.0f} prompts per CPU-second)", flush=True)
 
@@ -214,6 +267,31 @@ def mixed(keys: str, count: int, repeat: int, shares: list[int]) -> None:
             f"{share:3d} % thorough {min(ms):6.2f}-{max(ms):6.2f} ms "
             f"({1000 / min(ms):4.0f}-{1000 / max(ms):4.0f} prompts per CPU-second)"
             for share, ms in spent.items()), flush=True)
+
+
+def _replay_ner(detector: Any, language: str, texts: list[str]) -> None:
+    """Each text's NER findings computed now, handed back when detection asks for them (a
+    text's findings do not depend on the others in its call: ``--batch`` digests)."""
+    model = type(detector)._model_findings
+    known = {text: model(detector, language, [text])[0] for text in texts}
+    detector._model_findings = lambda language, texts: [known[t] for t in texts]
+
+
+def _extra_corpora(tp: Any) -> tuple[Any, ...]:
+    """Dev-side corpora measured here but not by ``douane bench pii``: WikiNEuRal's French
+    validation split (the test split is the held-out French corpus)."""
+    return (tp.Corpus("wikineural-val", "fr", "dev", tp.CC_BY_NC_SA, *tp.WIKINEURAL,
+                      ("data/wikineural/fr/val.conllu",), "conll"),)
+
+
+def _digest(detections: list[Any]) -> str:
+    """Every finding of every prompt, in order: equal digests, equal findings."""
+    digest = hashlib.sha256()
+    for detection in detections:
+        digest.update(repr((detection.language, detection.method, [
+            (f.message_index, f.entity_type, f.start, f.end, f.score, f.recognizer)
+            for f in detection.findings])).encode())
+    return digest.hexdigest()[:12]
 
 
 def _parts(detector: Any, module: object, language: str,
