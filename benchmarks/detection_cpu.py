@@ -25,6 +25,12 @@ texts (``nlp.pipe``, nothing else): the floor no pass of douane's own can go und
 
     DOUANE_CACHE=/work/main/.cache PYTHONPATH=$PWD .venv/bin/python \
         benchmarks/detection_cpu.py --third-party [--corpora KEYS] [--count 96]
+
+``--vote-modes off,vote-places`` (with ``--third-party``): one detector per
+``DOUANE_NER_VOTE`` mode in this process (``DOUANE_NER_VOTE_LANGUAGES`` from the
+environment), each batch run through every detector in turn, the order reversed at each batch,
+unseen then seen again: on a machine whose cores others share, separate runs move by more
+than the vote costs, while detectors interleaved batch by batch meet the same load.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ import argparse
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 LANGUAGES = ("en", "fr", "es", "uk", "is")
@@ -49,7 +56,12 @@ def main() -> None:
                         help="with --third-party: these corpus keys (e.g. fr/wikiann-test)")
     parser.add_argument("--count", type=int, default=96,
                         help="with --third-party: labelled prompts per corpus")
+    parser.add_argument("--vote-modes", default="",
+                        help="with --third-party: DOUANE_NER_VOTE modes compared, interleaved")
     args = parser.parse_args()
+    if args.third_party and args.vote_modes:
+        compare_votes(args.corpora, args.count, args.repeat, args.vote_modes.split(","))
+        return
     if args.third_party:
         third_party(args.corpora, args.count, args.repeat)
         return
@@ -106,7 +118,7 @@ def third_party(keys: str, count: int, repeat: int) -> None:
     print(f"detection CPU on third-party text - code in {os.path.dirname(streams.__file__)}, "
           f"{count} labelled prompts per corpus (seed 1), language given, batches of {BATCH}, "
           f"{len(detector.entities)} entity types, seen again: best of {repeat}, ms CPU per "
-          f"prompt, load average {os.getloadavg()[0]:.2f}")
+          f"prompt, vote {_vote(detector)}, load average {os.getloadavg()[0]:.2f}")
     root = tp.cache_dir()
     for corpus in corpora:
         labelled, _ = tp.prompts(root, corpus, count, 1)
@@ -148,6 +160,56 @@ def third_party(keys: str, count: int, repeat: int) -> None:
                   f"({len(texts) / floor:.0f} prompts per CPU-second)", flush=True)
 
 
+def compare_votes(keys: str, count: int, repeat: int, modes: list[str]) -> None:
+    from streams.adapters.presidio_detector import PresidioDetector
+    from streams.config import load_ner_tiers
+    from streams.core.model import ChatMessage, DetectionRequest
+    from streams.devtools.bench import third_party as tp
+
+    wanted = [k for k in keys.split(",") if k]
+    corpora = [c for c in tp.CORPORA if (c.key in wanted if wanted else c.role == "dev")]
+    tiers = load_ner_tiers()
+    detectors = {mode: PresidioDetector(LANGUAGES, ner_tiers=replace(tiers, vote=mode))
+                 for mode in modes}
+    print(f"detection CPU on third-party text, vote modes interleaved batch by batch "
+          f"(voting on {','.join(tiers.vote_languages)}), {count} labelled prompts per corpus "
+          f"(seed 1), language given, batches of {BATCH}, ms CPU per prompt; unseen, then "
+          f"seen again {repeat} times; load average {os.getloadavg()[0]:.2f}")
+    root = tp.cache_dir()
+    for corpus in corpora:
+        def requests(seed: int, corpus: Any = corpus) -> list[DetectionRequest]:
+            return [DetectionRequest((ChatMessage("user", p.text),), corpus.language)
+                    for p in tp.prompts(root, corpus, count, seed)[0]]
+
+        def interleaved(batches: list[DetectionRequest]) -> dict[str, float]:
+            spent = dict.fromkeys(detectors, 0.0)
+            for b, i in enumerate(range(0, len(batches), BATCH)):
+                batch = batches[i:i + BATCH]
+                for mode in (modes if b % 2 == 0 else modes[::-1]):
+                    started = time.thread_time()
+                    detectors[mode].detect_batch(batch)
+                    spent[mode] += time.thread_time() - started
+            return {mode: 1000 * cpu / len(batches) for mode, cpu in spent.items()}
+
+        interleaved(requests(2))  # as in third_party(): the corpus's kind of text first
+        mine = requests(1)
+        runs = [interleaved(mine) for _ in range(1 + repeat)]
+        print(f"{corpus.key} (load average {os.getloadavg()[0]:.2f})")
+        for mode in modes:
+            unseen, again = runs[0][mode], min(run[mode] for run in runs[1:])
+            added = "" if mode == modes[0] else (
+                f"; {100 * (unseen / runs[0][modes[0]] - 1):+.0f} % unseen, "
+                f"{100 * (again / min(run[modes[0]] for run in runs[1:]) - 1):+.0f} % again")
+            print(f"    {mode:12} unseen {unseen:6.2f} ms ({1000 / unseen:4.0f} prompts per "
+                  f"CPU-second), seen again {again:6.2f} ms ({1000 / again:4.0f}){added}",
+                  flush=True)
+
+
+def _vote(detector: Any) -> str:
+    vote = detector._vote
+    return "off" if vote is None else f"{vote.mode} on {','.join(vote.languages)}"
+
+
 def _parts(detector: Any, module: object, language: str,
            whole: Callable[[], None]) -> tuple[float, dict[str, float]]:
     """The CPU seconds of one run of ``whole``, and of each part of it, by wrapping (for this
@@ -172,6 +234,8 @@ def _parts(detector: Any, module: object, language: str,
         setattr(owner, attribute, timed(name, original))
 
     patch(detector, "_model_findings", "NER (windows)")
+    if detector._vote is not None:  # DOUANE_NER_VOTE: the other models' vote on persons
+        patch(detector._vote, "find", "vote")
     for recognizer in detector._recognizers(language):
         patch(recognizer, "analyze", type(recognizer).__name__)
     for function in ("widened", "later_mentions", "merged", "coordinated"):

@@ -170,7 +170,7 @@ class Settings:
 
 UK_NER_MODES = ("slovnet-unsure", "slovnet", "off")  # the first is the default
 CORENLP_MODES = ("off", "corenlp-unsure", "corenlp")
-VOTE_MODES = ("off", "vote-unsure", "vote")  # the first is the default
+VOTE_MODES = ("off", "vote-unsure", "vote", "vote-places")  # the first is the default
 # the languages with a spaCy model: a text in one of them may be voted on by the other two
 VOTE_LANGUAGES = ("en", "fr", "es")
 # the English NER trained here (recognizers/en_web_ner.py MODES; the first is the default)
@@ -190,7 +190,8 @@ class NerTiers:
     - ``vote`` (``DOUANE_NER_VOTE``): on an English, French or Spanish text, the other two
       installed spaCy models vote on its persons (``recognizers/xlingual_ner.py``): ``off``
       (the default), ``vote-unsure`` (only the sentences with two capitalised words in a row no
-      person covers) or ``vote`` (every sentence);
+      person covers), ``vote`` (every sentence) or ``vote-places`` (only a few words around
+      the first pass's places and organisations that may be names);
     - ``vote_languages`` (``DOUANE_NER_VOTE_LANGUAGES``, comma-separated, default all three):
       the languages of the texts voted on when the vote is on (``es``: Spanish texts only,
       where it pays most; a detector loads no model for a vote on a language it does not
