@@ -213,19 +213,26 @@ def test_vote_languages_must_have_voters() -> None:
 # ----------------------------------------------------------------------------- the setting
 
 
-def test_the_vote_is_off_unless_asked_for() -> None:
-    assert load_ner_tiers({}).vote == "off"
+def test_the_vote_by_default_is_the_cheap_one_on_spanish_alone() -> None:
+    assert (load_ner_tiers({}).vote, load_ner_tiers({}).vote_languages) == (
+        "vote-places", ("es",))
+    assert (NerTiers().vote, NerTiers().vote_languages) == ("vote-places", ("es",))
+    assert load_settings({}).ner_tiers.vote == "vote-places"
+    assert load_ner_tiers({"DOUANE_NER_VOTE": "off"}).vote == "off"
     assert load_settings({"DOUANE_NER_VOTE": "vote-unsure"}).ner_tiers.vote == "vote-unsure"
-    assert load_ner_tiers({"DOUANE_NER_VOTE": "vote-places"}).vote == "vote-places"
-    with pytest.raises(SettingError, match=r"DOUANE_NER_VOTE='all' must be one of: off, "):
+    assert load_ner_tiers({"DOUANE_NER_VOTE": "vote-places",
+                           "DOUANE_NER_VOTE_LANGUAGES": "en,fr,es"}).vote_languages == (
+        "en", "fr", "es")
+    with pytest.raises(SettingError, match=(
+            r"DOUANE_NER_VOTE='all' must be one of: vote-places, off, vote-unsure, vote$")):
         load_ner_tiers({"DOUANE_NER_VOTE": "all"})
     with pytest.raises(ValueError, match="vote mode"):
         CrossLanguageVote(_no_model, "off")
 
 
 @pytest.mark.parametrize(("value", "languages"), [
-    (None, ("en", "fr", "es")),  # unset: every language with voters
-    ("", ("en", "fr", "es")),
+    (None, ("es",)),  # unset: Spanish, where the vote pays most
+    ("", ("es",)),
     ("es", ("es",)),
     (" ES , en ", ("en", "es")),  # case and spaces do not matter; kept in a fixed order
     ("es,es", ("es",)),
