@@ -22,14 +22,13 @@ first-pass finding, or overlaps one of any other type (an e-mail, a phone number
 
 ``DOUANE_NER_VOTE`` (``streams.config.NerTiers.vote``):
 
-- ``vote-places`` (the default, on Spanish texts only): below;
 - ``off``: no vote;
 - ``vote-unsure``: the voters read only the sentences with two capitalised words in a row that
   no PERSON finding of the first pass holds (less the persons a place or an organisation of a
   higher score overlaps: a place or an organisation there is what the vote may relabel);
   a single capitalised word is never voted on, so a sentence without such a run is skipped;
 - ``vote``: the voters read every sentence;
-- ``vote-places``: the voters read only three words either side of each run of capitalised
+- ``vote-places`` (the default, on Spanish texts only): the voters read only three words either side of each run of capitalised
   words that holds part of a place or an organisation of the first pass, no person of it
   holds, and may hold a name (two words that are not function words, one a given name or
   surname the lexicon knows or a word no dictionary holds: not "Naciones Unidas"). On Spanish
@@ -65,8 +64,9 @@ SCORE_RELABELLED = 0.86  # above spaCy's 0.85: replaces the first pass's place o
 RELABELLED = frozenset({"PERSON", "LOCATION", "ORGANIZATION"})
 PLACES = frozenset({"LOCATION", "ORGANIZATION"})
 # vote-places: the words either side of a run the voters read. Measured on CoNLL-2002 dev
-# (docs/benchmarks.md, branch esvote): 2 and 3 keep every person 8 finds, at 40 % of what 8
-# reads; with 0 the foreign models take most capitalised runs for persons (24 false ones, 4)
+# (docs/benchmarks.md, "A cheaper Spanish vote"): 2 and 3 keep every person 8 finds, reading
+# about half as much; with none the foreign models take most runs for persons (24 false
+# persons against 4), with 1 two persons are lost
 PLACE_CONTEXT_WORDS = 3
 MIN_CAPITALISED = 2  # a single word is where the foreign models are most often wrong
 WORD = regex.compile(r"\p{L}[\p{L}'’-]*")
@@ -193,7 +193,7 @@ def places_to_read(text: str, first: Sequence[Finding],
     organisation of the first pass, that no person of it holds, and whose words
     ``may_be_a_name`` (overlapping parts are read as one)."""
     places = [(f[1], f[2]) for f in first if f[0] in PLACES and f[3] >= 0.5]
-    if not places:  # most texts without a place or an organisation: nothing to read
+    if not places:  # a text without a place or an organisation: nothing to relabel
         return []
     persons = person_cover(first)
     runs = [run for run in CAPITALISED_RUN.finditer(text)
