@@ -28,13 +28,14 @@ first-pass finding, or overlaps one of any other type (an e-mail, a phone number
   higher score overlaps: a place or an organisation there is what the vote may relabel);
   a single capitalised word is never voted on, so a sentence without such a run is skipped;
 - ``vote``: the voters read every sentence;
-- ``vote-places`` (the default, on Spanish texts only): the voters read only three words either side of each run of capitalised
-  words that holds part of a place or an organisation of the first pass, no person of it
-  holds, and may hold a name (two words that are not function words, one a given name or
-  surname the lexicon knows or a word no dictionary holds: not "Naciones Unidas"). On Spanish
-  news (CoNLL-2002 dev), 19 of the 20 persons ``vote-unsure`` adds are names the Spanish
-  model had labelled places or organisations (``benchmarks/vote_gain.py``); this mode finds
-  21 such, reading about a tenth of the characters ``vote-unsure`` hands the voters.
+- ``vote-places`` (the default, on Spanish texts only): the voters read only three words
+  either side of each run of capitalised words that holds part of a place or an organisation
+  of the first pass, no person of it holds, and may hold a name (two words that are not
+  function words, one a given name or surname the lexicon knows or a word no dictionary
+  holds: not "Naciones Unidas"). On Spanish news (CoNLL-2002 dev), 19 of the 20 persons
+  ``vote-unsure`` adds are names the Spanish model had labelled places or organisations
+  (``benchmarks/vote_gain.py``); this mode finds 21 such, reading about a tenth of the
+  characters ``vote-unsure`` hands the voters.
 
 ``DOUANE_NER_VOTE_LANGUAGES`` (``NerTiers.vote_languages``, default ``es``): the languages of
 the texts voted on (``en,fr,es`` for all three); a text in another language gets its first
