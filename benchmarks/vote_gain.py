@@ -73,11 +73,13 @@ def main() -> int:
           f"{os.getloadavg()[0]:.2f}")
     read: dict[str, Counter[str]] = {mode: Counter() for mode in modes}
     for mode, detector in detectors.items():
-        if detector._vote is not None:
-            detector._vote._persons = _counting(detector._vote._persons, read[mode])
+        if detector._vote is not None:  # what the voters read, in this first pass only
+            detector._vote._persons = _counting(detector._voter_persons, read[mode])
     findings = {mode: _detect(detector, labelled) for mode, detector in detectors.items()}
     text_chars = sum(len(p.text) for p in labelled)
     for mode, detector in detectors.items():  # warm: the second pass, CPU of this thread
+        if detector._vote is not None:
+            detector._vote._persons = detector._voter_persons
         started = time.thread_time()
         _detect(detector, labelled)
         print(f"{mode}: {1000 * (time.thread_time() - started) / len(labelled):.2f} ms CPU "
