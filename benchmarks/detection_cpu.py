@@ -51,6 +51,12 @@ run-to-run noise. The corpus key ``fr/wikineural-val`` (not in
 held out): it is read from ``$DOUANE_CACHE/third-party-extra``, brought there from the git
 mirrors given by ``--from-mirrors DIR`` (as ``douane bench fetch-corpora --from-mirrors``)
 or else from GitHub, at the commit of the other WikiNEuRal corpora.
+
+``--vote-modes off,vote-places`` (with ``--third-party``): one detector per
+``DOUANE_NER_VOTE`` mode in this process (``DOUANE_NER_VOTE_LANGUAGES`` from the
+environment), each batch run through every detector in turn, the order reversed at each batch,
+unseen then seen again: on a machine whose cores others share, separate runs move by more
+than the vote costs, while detectors interleaved batch by batch meet the same load.
 """
 
 from __future__ import annotations
@@ -61,6 +67,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 LANGUAGES = ("en", "fr", "es", "uk", "is")
@@ -88,9 +95,14 @@ def main() -> None:
                         help="with --third-party: the NER's findings computed beforehand")
     parser.add_argument("--from-mirrors", default="",
                         help="with --third-party: git mirrors for fr/wikineural-val")
+    parser.add_argument("--vote-modes", default="",
+                        help="with --third-party: DOUANE_NER_VOTE modes compared, interleaved")
     args = parser.parse_args()
     if args.batch < 1:
         parser.error("--batch must be at least 1")
+    if args.third_party and args.vote_modes:
+        compare_votes(args.corpora, args.count, args.repeat, args.vote_modes.split(","))
+        return
     if args.third_party and args.thorough_shares:
         mixed(args.corpora, args.count, args.repeat,
               [int(share) for share in args.thorough_shares.split(",")])
@@ -159,7 +171,7 @@ def third_party(keys: str, count: int, repeat: int, batch: int = BATCH, parts: b
           f"{count} labelled prompts per corpus (seed 1), language given, batches of {batch}, "
           f"{'NER findings replayed, ' if without_ner else ''}"
           f"{len(detector.entities)} entity types, seen again: best of {repeat}, ms CPU per "
-          f"prompt, load average {os.getloadavg()[0]:.2f}")
+          f"prompt, vote {_vote(detector)}, load average {os.getloadavg()[0]:.2f}")
     for corpus in corpora:
         if corpus in extra:
             # kept apart from the cache of ``douane bench pii``'s corpora, whose digest reads
@@ -294,6 +306,56 @@ def _digest(detections: list[Any]) -> str:
     return digest.hexdigest()[:12]
 
 
+def compare_votes(keys: str, count: int, repeat: int, modes: list[str]) -> None:
+    from streams.adapters.presidio_detector import PresidioDetector
+    from streams.config import load_ner_tiers
+    from streams.core.model import ChatMessage, DetectionRequest
+    from streams.devtools.bench import third_party as tp
+
+    wanted = [k for k in keys.split(",") if k]
+    corpora = [c for c in tp.CORPORA if (c.key in wanted if wanted else c.role == "dev")]
+    tiers = load_ner_tiers()
+    detectors = {mode: PresidioDetector(LANGUAGES, ner_tiers=replace(tiers, vote=mode))
+                 for mode in modes}
+    print(f"detection CPU on third-party text, vote modes interleaved batch by batch "
+          f"(voting on {','.join(tiers.vote_languages)}), {count} labelled prompts per corpus "
+          f"(seed 1), language given, batches of {BATCH}, ms CPU per prompt; unseen, then "
+          f"seen again {repeat} times; load average {os.getloadavg()[0]:.2f}")
+    root = tp.cache_dir()
+    for corpus in corpora:
+        def requests(seed: int, corpus: Any = corpus) -> list[DetectionRequest]:
+            return [DetectionRequest((ChatMessage("user", p.text),), corpus.language)
+                    for p in tp.prompts(root, corpus, count, seed)[0]]
+
+        def interleaved(batches: list[DetectionRequest]) -> dict[str, float]:
+            spent = dict.fromkeys(detectors, 0.0)
+            for b, i in enumerate(range(0, len(batches), BATCH)):
+                batch = batches[i:i + BATCH]
+                for mode in (modes if b % 2 == 0 else modes[::-1]):
+                    started = time.thread_time()
+                    detectors[mode].detect_batch(batch)
+                    spent[mode] += time.thread_time() - started
+            return {mode: 1000 * cpu / len(batches) for mode, cpu in spent.items()}
+
+        interleaved(requests(2))  # as in third_party(): the corpus's kind of text first
+        mine = requests(1)
+        runs = [interleaved(mine) for _ in range(1 + repeat)]
+        print(f"{corpus.key} (load average {os.getloadavg()[0]:.2f})")
+        for mode in modes:
+            unseen, again = runs[0][mode], min(run[mode] for run in runs[1:])
+            added = "" if mode == modes[0] else (
+                f"; {100 * (unseen / runs[0][modes[0]] - 1):+.0f} % unseen, "
+                f"{100 * (again / min(run[modes[0]] for run in runs[1:]) - 1):+.0f} % again")
+            print(f"    {mode:12} unseen {unseen:6.2f} ms ({1000 / unseen:4.0f} prompts per "
+                  f"CPU-second), seen again {again:6.2f} ms ({1000 / again:4.0f}){added}",
+                  flush=True)
+
+
+def _vote(detector: Any) -> str:
+    vote = detector._vote
+    return "off" if vote is None else f"{vote.mode} on {','.join(vote.languages)}"
+
+
 def _parts(detector: Any, module: object, language: str,
            whole: Callable[[], None]) -> tuple[float, dict[str, float]]:
     """The CPU seconds of one run of ``whole``, and of each part of it, by wrapping (for this
@@ -318,6 +380,8 @@ def _parts(detector: Any, module: object, language: str,
         setattr(owner, attribute, timed(name, original))
 
     patch(detector, "_model_findings", "NER (windows)")
+    if detector._vote is not None:  # DOUANE_NER_VOTE: the other models' vote on persons
+        patch(detector._vote, "find", "vote")
     for recognizer in detector._recognizers(language):
         patch(recognizer, "analyze", type(recognizer).__name__)
     for function in ("widened", "later_mentions", "merged", "coordinated"):

@@ -170,9 +170,14 @@ class Settings:
 
 UK_NER_MODES = ("slovnet-unsure", "slovnet", "off")  # the first is the default
 CORENLP_MODES = ("off", "corenlp-unsure", "corenlp")
-VOTE_MODES = ("off", "vote-unsure", "vote")  # the first is the default
+# the first is the default: the cheapest vote, on Spanish texts only (VOTE_LANGUAGES_DEFAULT),
+# where it keeps detection above 100 prompts per CPU-second on third-party news
+# (docs/benchmarks.md, "A cheaper Spanish vote")
+VOTE_MODES = ("vote-places", "off", "vote-unsure", "vote")
 # the languages with a spaCy model: a text in one of them may be voted on by the other two
 VOTE_LANGUAGES = ("en", "fr", "es")
+# English and French: every mode costs more CPU there than it gains (docs/benchmarks.md)
+VOTE_LANGUAGES_DEFAULT = ("es",)
 # the English NER trained here (recognizers/en_web_ner.py MODES; the first is the default)
 EN_WEB_NER_MODES = ("off", "trained-candidates", "trained-unsure", "trained")
 
@@ -188,13 +193,14 @@ class NerTiers:
       detection process: ``off`` (the default), ``corenlp-unsure`` (only the sentences the
       fast pass is unsure of) or ``corenlp`` (every sentence);
     - ``vote`` (``DOUANE_NER_VOTE``): on an English, French or Spanish text, the other two
-      installed spaCy models vote on its persons (``recognizers/xlingual_ner.py``): ``off``
-      (the default), ``vote-unsure`` (only the sentences with two capitalised words in a row no
-      person covers) or ``vote`` (every sentence);
-    - ``vote_languages`` (``DOUANE_NER_VOTE_LANGUAGES``, comma-separated, default all three):
-      the languages of the texts voted on when the vote is on (``es``: Spanish texts only,
-      where it pays most; a detector loads no model for a vote on a language it does not
-      detect in);
+      installed spaCy models vote on its persons (``recognizers/xlingual_ner.py``):
+      ``vote-places`` (the default: only a few words around the first pass's places and
+      organisations that may be names), ``off``, ``vote-unsure`` (only the sentences with two
+      capitalised words in a row no person covers) or ``vote`` (every sentence);
+    - ``vote_languages`` (``DOUANE_NER_VOTE_LANGUAGES``, comma-separated, default ``es``):
+      the languages of the texts voted on when the vote is on (Spanish, where it pays most;
+      ``en,fr,es`` for all three; a detector loads no model for a vote on a language it does
+      not detect in);
     - ``corenlp_dir`` (``DOUANE_CORENLP_DIR``): where the fetched CoreNLP files are
       (default ``$DOUANE_CACHE/corenlp``, or ``.cache/corenlp`` in the source checkout);
     - ``en_web`` (``DOUANE_EN_WEB_NER``): the English NER trained here on web writing
@@ -210,7 +216,7 @@ class NerTiers:
     es: str = "off"
     corenlp_dir: Path = field(default_factory=lambda: cache_root({}) / "corenlp")
     vote: str = VOTE_MODES[0]
-    vote_languages: tuple[str, ...] = VOTE_LANGUAGES
+    vote_languages: tuple[str, ...] = VOTE_LANGUAGES_DEFAULT
     en_web: str = EN_WEB_NER_MODES[0]
     en_web_dir: Path = field(
         default_factory=lambda: cache_root({}) / "models" / "en-web-ner")
@@ -238,7 +244,8 @@ def load_ner_tiers(env: Mapping[str, str] | None = None) -> NerTiers:
         en=_choice(source, "DOUANE_EN_NER", CORENLP_MODES),
         es=_choice(source, "DOUANE_ES_NER", CORENLP_MODES),
         vote=_choice(source, "DOUANE_NER_VOTE", VOTE_MODES),
-        vote_languages=_subset(source, "DOUANE_NER_VOTE_LANGUAGES", VOTE_LANGUAGES),
+        vote_languages=_subset(source, "DOUANE_NER_VOTE_LANGUAGES", VOTE_LANGUAGES,
+                               VOTE_LANGUAGES_DEFAULT),
         corenlp_dir=Path(source.get("DOUANE_CORENLP_DIR")
                          or cache_root(source) / "corenlp").resolve(),
         en_web=_choice(source, "DOUANE_EN_WEB_NER", EN_WEB_NER_MODES),
@@ -361,15 +368,19 @@ def _choice(source: Mapping[str, str], name: str, choices: tuple[str, ...]) -> s
     return text
 
 
-def _subset(source: Mapping[str, str], name: str, choices: tuple[str, ...]) -> tuple[str, ...]:
-    """A comma-separated list of some of ``choices``, in their order (all when unset)."""
+def _subset(source: Mapping[str, str], name: str, choices: tuple[str, ...],
+            default: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """A comma-separated list of some of ``choices``, in their order (``default``, else all,
+    when unset)."""
     text = source.get(name) or ""
     given = [part.strip().lower() for part in text.split(",") if part.strip()]
     unknown = [part for part in given if part not in choices]
     if unknown or (text.strip() and not given):
         raise SettingError(f"{name}={text!r} must be a comma-separated list of some of: "
                            f"{', '.join(choices)}")
-    return tuple(choice for choice in choices if choice in given) if given else choices
+    if not given:
+        return choices if default is None else default
+    return tuple(choice for choice in choices if choice in given)
 
 
 def _paths(source: Mapping[str, str], name: str) -> tuple[Path, ...]:

@@ -15,9 +15,10 @@
 - English may add, opt-in (``DOUANE_EN_WEB_NER``, off by default: the model is built here by
   ``douane models build en-web-ner``), an NER trained on web writing
   (``recognizers/en_web_ner.py``): the method then has ``+web-ner``.
-- English, French and Spanish may add, opt-in (``DOUANE_NER_VOTE``, off by default), the vote
-  of the other two spaCy models on a text's persons (``recognizers/xlingual_ner.py``): the
-  method then ends in ``+vote``.
+- Spanish adds by default, English and French opt-in (``DOUANE_NER_VOTE``,
+  ``DOUANE_NER_VOTE_LANGUAGES``), the vote of the other two spaCy models on a text's persons
+  (``recognizers/xlingual_ner.py``): the method then ends in ``+vote`` (``ner+patterns+vote``
+  for Spanish by default).
 - Any other language gets the pattern recognizers only: ``patterns-only``. Nothing pretends.
 
 Speed: only spaCy's ``ner`` component is loaded (it has its own token-to-vector layer in these

@@ -10,6 +10,7 @@ from streams.adapters.presidio_detector import (
     METHOD_LEXICON_NER,
     METHOD_NER,
     METHOD_PATTERNS,
+    VOTE_SUFFIX,
     DetectionRequest,
     DetectorError,
     PresidioDetector,
@@ -39,8 +40,9 @@ def run(detector: PresidioDetector, text: str, language: str | None = None) -> D
      ["Jeanne Martin"]),
     ("fr", "Rédige une lettre à Karim Benali au sujet de sa demande.", METHOD_NER,
      ["Karim Benali"]),
-    ("es", "Redacta una carta para María García López sobre su solicitud.", METHOD_NER,
-     ["María García López"]),
+    # Spanish: the English and French models vote on its persons by default (xlingual_ner)
+    ("es", "Redacta una carta para María García López sobre su solicitud.",
+     METHOD_NER + VOTE_SUFFIX, ["María García López"]),
     ("uk", "Напишіть лист для Олени Коваленко щодо субсидії.", METHOD_LEXICON_NER,
      ["Олени Коваленко"]),
     ("is", "Skrifaðu bréf til Jóns Sigurðssonar um umsóknina.", METHOD_LEXICON,
@@ -89,7 +91,7 @@ def test_language_is_detected_when_the_request_does_not_say(detector: PresidioDe
                               "Marta Kowalczyk"]),
     ("Giorgio Bellini (ITA - Lampre) a 1:12 4. Paolo Fontana (ITA - Saeco) m. t. "
      "5. Marco Ricci (ITA - Mapei) a 1:40",
-     "it", "es", METHOD_NER, ["Giorgio Bellini", "Paolo Fontana", "Marco Ricci"]),
+     "it", "es", METHOD_NER + VOTE_SUFFIX, ["Giorgio Bellini", "Paolo Fontana", "Marco Ricci"]),
     ("Der Antrag von Frau Müller wurde gestern im Rathaus besprochen und wird in der nächsten "
      "Woche entschieden.", "de", "de", METHOD_PATTERNS, []),
     ("La richiesta della signora Bianchi è stata discussa ieri in municipio e sarà decisa la "

@@ -128,6 +128,53 @@ def test_the_unsure_mode_reads_only_sentences_with_a_run_no_person_holds() -> No
     assert voter.read == [text]
 
 
+SPANISH = ("Román Sudupe habló ayer con la jueza en la sala del tribunal. "
+           "Luego llegó Luis Enrique Martínez con sus abogados y muchos periodistas. "
+           "Después habló el portavoz de Naciones Unidas sobre el caso. "
+           "Más tarde Ana María López firmó el acta del juicio.")
+
+
+@pytest.mark.parametrize(("first", "read"), [
+    # the first pass's organisation that may be a name: three words either side of it
+    ([("ORGANIZATION", "Román Sudupe", 0.85)], ["Román Sudupe habló ayer con"]),
+    # a place on part of a run: the whole run, and three words either side, across sentences
+    ([("LOCATION", "Martínez", 0.85)],
+     ["tribunal. Luego llegó Luis Enrique Martínez con sus abogados"]),
+    ([("ORGANIZATION", "Román Sudupe", 0.85), ("LOCATION", "Martínez", 0.85)],
+     ["Román Sudupe habló ayer con", "tribunal. Luego llegó Luis Enrique Martínez con sus "
+      "abogados"]),
+    # nothing of the first pass there, or a person: nothing to relabel
+    ([], []),
+    ([("PERSON", "Luis Enrique Martínez", 0.85)], []),
+    # a place below the policy's threshold is not one
+    ([("LOCATION", "Martínez", 0.4)], []),
+    # a place of dictionary words ("Naciones Unidas"), a person held by the first pass
+    ([("ORGANIZATION", "Naciones Unidas", 0.85), ("PERSON", "Ana María López", 0.85)], []),
+])
+def test_the_places_mode_reads_only_around_places_that_may_be_names(
+        first: list[tuple[str, str, float]], read: list[str]) -> None:
+    text = SPANISH
+    found: list[Finding] = [(entity, *span(text, words), score, "spacy:es")
+                            for entity, words, score in first]
+    voter = Recording("Luis Enrique Martínez")
+    CrossLanguageVote(voter, "vote-places").find("es", [text], [found])
+    # the text's voters are French (first) and English (only where French saw a person)
+    assert [piece for language, piece in voter.by_language if language == "fr"] == read
+    assert len(voter.read) == len(read) + sum("Luis Enrique" in piece for piece in read)
+
+
+def test_the_places_mode_relabels_what_it_reads() -> None:
+    text = SPANISH
+    first: list[Finding] = [("ORGANIZATION", *span(text, "Román Sudupe"), 0.85, "spacy:es"),
+                            ("ORGANIZATION", *span(text, "Naciones Unidas"), 0.85, "spacy:es")]
+    voter = Recording("Román Sudupe")
+    extra = CrossLanguageVote(voter, "vote-places").find("es", [text], [first])
+    assert [(text[s:e], score) for _, s, e, score, _ in extra[0]] == [
+        ("Román Sudupe", SCORE_RELABELLED)]
+    assert voter.by_language == [("fr", "Román Sudupe habló ayer con"),
+                                 ("en", "Román Sudupe habló ayer con")]
+
+
 def test_no_vote_on_a_language_without_voters() -> None:
     voter = Recording("Ivan")
     assert CrossLanguageVote(voter, "vote").find("uk", ["Іван Франко."], [[]]) == [[]]
@@ -166,18 +213,26 @@ def test_vote_languages_must_have_voters() -> None:
 # ----------------------------------------------------------------------------- the setting
 
 
-def test_the_vote_is_off_unless_asked_for() -> None:
-    assert load_ner_tiers({}).vote == "off"
+def test_the_vote_by_default_is_the_cheap_one_on_spanish_alone() -> None:
+    assert (load_ner_tiers({}).vote, load_ner_tiers({}).vote_languages) == (
+        "vote-places", ("es",))
+    assert (NerTiers().vote, NerTiers().vote_languages) == ("vote-places", ("es",))
+    assert load_settings({}).ner_tiers.vote == "vote-places"
+    assert load_ner_tiers({"DOUANE_NER_VOTE": "off"}).vote == "off"
     assert load_settings({"DOUANE_NER_VOTE": "vote-unsure"}).ner_tiers.vote == "vote-unsure"
-    with pytest.raises(SettingError, match=r"DOUANE_NER_VOTE='all' must be one of: off, "):
+    assert load_ner_tiers({"DOUANE_NER_VOTE": "vote-places",
+                           "DOUANE_NER_VOTE_LANGUAGES": "en,fr,es"}).vote_languages == (
+        "en", "fr", "es")
+    with pytest.raises(SettingError, match=(
+            r"DOUANE_NER_VOTE='all' must be one of: vote-places, off, vote-unsure, vote$")):
         load_ner_tiers({"DOUANE_NER_VOTE": "all"})
     with pytest.raises(ValueError, match="vote mode"):
         CrossLanguageVote(_no_model, "off")
 
 
 @pytest.mark.parametrize(("value", "languages"), [
-    (None, ("en", "fr", "es")),  # unset: every language with voters
-    ("", ("en", "fr", "es")),
+    (None, ("es",)),  # unset: Spanish, where the vote pays most
+    ("", ("es",)),
     ("es", ("es",)),
     (" ES , en ", ("en", "es")),  # case and spaces do not matter; kept in a fixed order
     ("es,es", ("es",)),
@@ -205,8 +260,10 @@ def test_a_vote_language_douane_cannot_vote_on_is_refused(value: str) -> None:
 @pytest.fixture(scope="module")
 def detectors() -> dict[str, PresidioDetector]:
     entities = {"PERSON", "LOCATION", "ORGANIZATION", "EMAIL_ADDRESS"}
-    return {mode: PresidioDetector(("en", "es"), entities, ner_tiers=NerTiers(vote=mode))
-            for mode in ("off", "vote-unsure")}
+    # every language voted on, as a deployment that asks for it (the default is Spanish only)
+    return {mode: PresidioDetector(("en", "es"), entities, ner_tiers=NerTiers(
+                vote=mode, vote_languages=("en", "fr", "es")))
+            for mode in ("off", "vote-unsure", "vote-places")}
 
 
 def persons(detector: PresidioDetector, text: str, language: str) -> list[str]:
@@ -232,6 +289,8 @@ def test_the_real_models_vote(detectors: dict[str, PresidioDetector], language: 
                               off: list[str], on: list[str]) -> None:
     assert persons(detectors["off"], text, language) == off
     assert persons(detectors["vote-unsure"], text, language) == on
+    # the cheap mode reads only around "Román Sudupe", the Spanish model's organisation
+    assert persons(detectors["vote-places"], text, language) == on
 
 
 def test_a_vote_on_spanish_alone() -> None:

@@ -25,7 +25,8 @@ PROMPTS = [
      "ner+patterns"),
     ("es", "Redacta una carta para María García López, cédula de identidad 1.234.567-2, "
      "correo maria.garcia@example.com, sobre su solicitud de vivienda.",
-     ["María García López", "1.234.567-2", "maria.garcia@example.com"], "ner+patterns"),
+     # the English and French models vote on Spanish persons by default (DOUANE_NER_VOTE)
+     ["María García López", "1.234.567-2", "maria.garcia@example.com"], "ner+patterns+vote"),
     ("uk", "Напишіть лист для Олени Коваленко щодо субсидії; РНОКПП 3456789014, паспорт "
      "МК 123456, запис № 19900101-00018, телефон +380 44 123 4567.",
      ["Олени Коваленко", "3456789014", "МК 123456", "19900101-00018", "+380 44 123 4567"],
