@@ -110,10 +110,11 @@ def test_depth_before_detection_is_the_decisions_own(loaded: LoadedPolicy) -> No
     assert compared > 50
 
 
-def test_the_shipped_policy_is_fast_for_public_and_internal_only() -> None:
+def test_the_shipped_policy_is_fast_for_public_requests_only() -> None:
     shipped = load_policy_set(project_root() / "policies")
     assert detection_depth(shipped, "service-public", "public-information", None) == "fast"
-    assert detection_depth(shipped, "service-public", None, None) == "fast"  # internal
+    # the citizen portal's requests are internal by default and carry residents' names
+    assert detection_depth(shipped, "service-public", None, None) == "thorough"
     assert detection_depth(shipped, "city-of-lyon", "casework", None) == "thorough"
     assert detection_depth(shipped, "ministry-of-health", "public-health-communication",
                            None) == "thorough"  # raised to personal

@@ -1,6 +1,6 @@
 """The admit stage asks detection for the depth the policy gives the request (a rule's
 ``detection: fast | thorough``), before detection runs, and records what ran. The shipped
-policy says fast for public and internal requests (policies/general.yaml)."""
+policy says fast for public requests (policies/general.yaml)."""
 
 from __future__ import annotations
 
