@@ -68,6 +68,7 @@ from streams.adapters.recognizers.repeated_names import (
     merged,
     widened,
 )
+from streams.adapters.spacy_ops import read_and_forget
 from streams.config import NerTiers, load_ner_tiers
 from streams.core.entities import wants_possible_names
 from streams.core.model import ChatMessage, Detection, DetectionRequest, Finding
@@ -347,7 +348,9 @@ class PresidioDetector:
                   for start, end in name_chunks(text, common,
                                                 NER_CONTEXT_WORDS.get(language))]
         out: list[list[tuple[str, int, int, float, str]]] = [[] for _ in texts]
-        docs = nlp.pipe((texts[t][start:end] for t, start, end in chunks), batch_size=64)
+        # the model forgets the words of these texts it did not know (names among them) once
+        # they are read: ``spacy_ops.read_and_forget``
+        docs = read_and_forget(nlp, (texts[t][start:end] for t, start, end in chunks), 64)
         for (t, offset, _), doc in zip(chunks, docs, strict=True):
             text = texts[t]
             for ent in doc.ents:

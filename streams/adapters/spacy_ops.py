@@ -1,4 +1,7 @@
-"""Matrix products for spaCy through numpy's BLAS instead of thinc's bundled BLIS.
+"""How douane runs spaCy: matrix products through numpy's BLAS, the French tokenizer's
+quick paths, and models that forget the words of each batch (``read_and_forget``).
+
+Matrix products go through numpy's BLAS instead of thinc's bundled BLIS.
 
 The BLIS build that ships with thinc picks its slow "generic" kernel on some current CPUs
 (AMD Zen 3 among them: the wheel has no kernel for that family), which makes spaCy's NER
@@ -10,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy
@@ -35,6 +38,60 @@ class NumpyBlasOps(NumpyOps):  # type: ignore[misc]
 # the parsed form of a regular expression (``always_needs``): private modules of ``re``, untyped
 re_constants: Any = importlib.import_module("re._constants")
 re_parser: Any = importlib.import_module("re._parser")
+
+
+def read_and_forget(nlp: Any, texts: Iterable[str], batch_size: int) -> Iterator[Any]:
+    """``nlp.pipe(texts)``, after which ``nlp`` forgets the words it had not known before.
+
+    spaCy adds every new word it reads to its vocabulary (strings, lexemes, the tokenizer's
+    cache) for the life of the process, so a detection process's memory grew with what it had
+    read (~40 new words per prompt of Wikipedia text) and held the names of past requests.
+    Inside spaCy's memory zone (3.8) everything a batch adds is freed when it ends; nothing
+    made inside (a ``Doc``, a span) may be used after the last document is consumed. But a
+    zone also keeps nothing it could reuse: every word's lexeme (a score of attribute
+    functions each) and tokenization were made again in every batch, 1-3 ms more per prompt.
+    So after the zone the words the model's own vocabulary already held are learned for good
+    (``_learn_known``): the vocabulary then grows only towards the model's own, never with a
+    word it did not ship with. Zones do not nest: models sharing a vocabulary (the trained
+    English NER and ``en_core_web_md``) read one after the other."""
+    chunks: dict[str, tuple[str, ...]] = {}  # each space-separated chunk read: its tokens
+    with nlp.memory_zone():
+        for doc in nlp.pipe(texts, batch_size=batch_size):
+            parts: list[str] = []
+            for token in doc:
+                parts.append(token.text)
+                if token.whitespace_:
+                    chunks["".join(parts)] = tuple(parts)
+                    parts = []
+            if parts:
+                chunks["".join(parts)] = tuple(parts)
+            yield doc
+    _learn_known(nlp, chunks)
+
+
+def _learn_known(nlp: Any, chunks: dict[str, tuple[str, ...]]) -> None:
+    """Outside any zone: a lexeme for every token read that the model's vocabulary holds, and
+    the tokenizer's cache (keyed by space-separated chunk) for every chunk made only of such
+    tokens. After the zone its own strings are gone, so ``in strings`` answers for the
+    model's vocabulary and what was learned before, nothing else."""
+    strings = nlp.vocab.strings
+    learned = _LEARNED.setdefault(id(nlp), set())
+    for chunk, tokens in chunks.items():
+        if chunk in learned:
+            continue
+        known = [token in strings for token in tokens]
+        if all(known):
+            nlp.tokenizer(chunk)  # outside a zone: its lexemes and its tokens cached for good
+            learned.add(chunk)
+            continue
+        for token, is_known in zip(tokens, known, strict=True):
+            if is_known and token not in learned:
+                nlp.vocab[token]  # made outside a zone, the lexeme is kept
+                learned.add(token)
+
+
+# per model (``id(nlp)``: models live as long as the process), the words already learned
+_LEARNED: dict[int, set[str]] = {}
 
 
 def use_numpy_blas() -> None:

@@ -130,6 +130,11 @@ def test_the_detector_runs_the_tier_over_md_s_vocabulary(built: Path) -> None:
     assert detector.method("en") == "ner+patterns+web-ner"
     assert detector._web_ner.nlp.vocab is detector._nlp["en"].vocab
     detector.detect([ChatMessage("user", "Thanks Maria Lopez for the ride")], "en")
+    # both models, over one vocabulary, forget the words of what they read
+    strings = detector._nlp["en"].vocab.strings
+    size = len(strings)
+    detector.detect([ChatMessage("user", "Thanks Qwelbrix Ontavuro for the ride")], "en")
+    assert "Qwelbrix" not in strings and len(strings) == size
     with pytest.raises(EnWebNerUnavailableError, match=BUILD_COMMAND):
         PresidioDetector(["en"], ner_tiers=NerTiers(en_web="trained",
                                                     en_web_dir=built.parent / "none"))

@@ -291,3 +291,31 @@ def test_a_name_found_once_is_redacted_wherever_the_request_mentions_it(
     covered = [([first, second][f.message_index])[f.start:f.end]
                for f in select_findings(detection.findings, rules)]
     assert covered == ["Ekaja Choudhry", "Okonkwo", "Choudhry", "Ekaja", "Okonkwo", "CHOUDHRY"]
+
+
+def _known(nlp: object, word: str) -> bool:
+    vocab = nlp.vocab  # type: ignore[attr-defined]
+    return word in vocab.strings
+
+
+@pytest.mark.parametrize(("language", "text", "name"), [
+    ("en", "Please write to Zorbavelt Quimbrexa about her housing benefit.", "Zorbavelt"),
+    ("fr", "Rédige une lettre à Zorbavelt Quimbrexa au sujet de sa demande.", "Quimbrexa"),
+    ("es", "Escribe una carta a Zorbavelt Quimbrexa sobre su solicitud.", "Zorbavelt"),
+])
+def test_the_models_forget_the_words_of_a_request_once_it_is_read(
+        detector: PresidioDetector, language: str, text: str, name: str) -> None:
+    # spaCy would keep every new word for the life of the process: memory growing with what
+    # was read, and past requests' names held in it
+    nlp = detector._nlp[language]
+    assert not _known(nlp, name)
+    size = len(nlp.vocab.strings)
+    detection = run(detector, text, language)
+    assert "Zorbavelt Quimbrexa" in values(detection, text, "PERSON")  # it was read
+    assert not _known(nlp, name)
+    assert len(nlp.vocab.strings) == size
+    # while the words the model shipped with are kept for the next batches (their lexemes)
+    ordinary = text.split()[0]
+    assert ordinary in nlp.vocab and name not in nlp.vocab
+    # and reading it again finds the same
+    assert run(detector, text, language).findings == detection.findings

@@ -34,6 +34,7 @@ import regex
 from streams.adapters.person_filters import OPENERS
 from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.slovnet_ner import SENTENCE
+from streams.adapters.spacy_ops import read_and_forget
 from streams.config import EN_WEB_NER_MODES as MODES  # off (the default) and three readings
 from streams.errors import DouaneError
 
@@ -252,7 +253,8 @@ class EnWebNerTier:
                   for start, end in pieces_to_read(self.mode, text, found)]
         out: list[list[Finding]] = [[] for _ in texts]
         covered = [covered_by(found) for found in first]  # once per text, not per sentence
-        docs = self.nlp.pipe([texts[t][start:end] for t, start, end in pieces], batch_size=32)
+        # the words it did not know are forgotten after the batch (``read_and_forget``)
+        docs = read_and_forget(self.nlp, [texts[t][start:end] for t, start, end in pieces], 32)
         for (t, offset, _), doc in zip(pieces, docs, strict=True):
             for entity in doc.ents:
                 if entity.label_ != "PERSON":
