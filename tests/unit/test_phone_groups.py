@@ -78,3 +78,19 @@ def test_every_planted_writing_of_every_region_is_accepted() -> None:
                     assert phone._grouped_as_its_region_writes(text, parsed), (region, style)
                     checked += 1
     assert checked > 500
+
+
+@pytest.mark.parametrize("text", [
+    "1:46.06 (53.01 / 53.05)",  # a race time and its splits: a parenthesis the number opens
+    "Boondox (2005-2012, 2013-2015)",  # spans of years: valid Uruguayan numbers
+    "Wessex (1914-1918)",
+])
+def test_text_parentheses_and_spans_of_years_are_not_numbers(text: str) -> None:
+    assert _found(text) == []
+
+
+def test_spans_of_years_with_a_phone_word_and_balanced_parentheses_stay_numbers() -> None:
+    assert _found("tel. 2010-2011") == ["2010-2011"]
+    assert _found("Results 2019-2003 now") == ["2019-2003"]  # backwards: not a span
+    assert _found("(020) 7946 0958 x") == ["(020) 7946 0958"]
+    assert _found("+44 (0)20 7946 0958") == ["+44 (0)20 7946 0958"]

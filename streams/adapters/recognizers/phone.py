@@ -87,6 +87,14 @@ class DouanePhoneRecognizer(DouaneRecognizer):
         candidate = text[start:end]
         if sum(c.isdigit() for c in candidate) < 7 or self._looks_like_date(candidate):
             return
+        # a parenthesis the number neither opens nor closes is the text's: "1:46.06 (53.01 /
+        # 53.05)", a race time and its splits, not "(020) 7946 0958" or "+44 (0)20 7946 0958"
+        if not _parentheses_balanced(candidate):
+            return
+        # "2010-2011" is a valid Uruguayan number and far more often a span of years: only
+        # with a phone word near it (a span of years is never taken as an unallocated number)
+        if _forward_years(candidate) and not self.has_context(text, start, end):
+            return
         # each region parsed once for both tests (the second replays what the first parsed,
         # and parses on only if the first stopped early): parsing in every region is most of
         # this recognizer's CPU on text full of digit runs (league tables, results)
@@ -286,6 +294,23 @@ def _group_count(pattern: str) -> int | None:
     if parsed.state.groups - 1 != len(items):  # no group inside a group
         return None
     return len(items)
+
+
+def _parentheses_balanced(candidate: str) -> bool:
+    depth = 0
+    for c in candidate:
+        depth += (c == "(") - (c == ")")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _forward_years(candidate: str) -> bool:
+    """A span of years, the second after the first ("1914-1918", "2010/2011")."""
+    if not YEAR_RANGE.fullmatch(candidate):
+        return False
+    first, second = (int(run) for run in regex.findall(r"\d+", candidate))
+    return first < second
 
 
 def _international(number: str) -> str:
