@@ -306,11 +306,11 @@ def _parentheses_balanced(candidate: str) -> bool:
 
 
 def _forward_years(candidate: str) -> bool:
-    """A span of years, the second after the first ("1914-1918", "2010/2011")."""
+    """A span of years, the second not before the first ("1914-1918", "2009-2009")."""
     if not YEAR_RANGE.fullmatch(candidate):
         return False
     first, second = (int(run) for run in regex.findall(r"\d+", candidate))
-    return first < second
+    return first <= second
 
 
 def _international(number: str) -> str:
