@@ -11,6 +11,11 @@ meant as a phone number. It is reported when it has the plan's length and is eit
 the groups the region writes its numbers in, or has a phone word near it ("tél.", "call").
 Both conditions keep amounts and references out: "12 345 678" has a possible length in Uruguay
 but is not grouped as its numbers are.
+
+A valid number written nationally must also be grouped as its region writes numbers
+(``_grouped_as_its_region_writes``), else it is judged as an unallocated one: a league table's
+row "9 13 3 81 91 21" is the valid US number 913-381-9121, but no one writes a phone number
+across its groups or with one-digit pieces.
 """
 
 from __future__ import annotations
