@@ -92,8 +92,8 @@ class DouanePhoneRecognizer(DouaneRecognizer):
         candidate = text[start:end]
         if sum(c.isdigit() for c in candidate) < 7 or self._looks_like_date(candidate):
             return
-        # a parenthesis the number neither opens nor closes is the text's: "1:46.06 (53.01 /
-        # 53.05)", a race time and its splits, not "(020) 7946 0958" or "+44 (0)20 7946 0958"
+        # a parenthesis the number neither opens nor closes is the text's ("1:47.16 (53.21 /
+        # 53.95)", a race time and its splits), not "(020) 7946 0958" or "+44 (0)20 7946 0958"
         if not _parentheses_balanced(candidate):
             return
         # "2010-2011" is a valid Uruguayan number and far more often a span of years: only
@@ -352,7 +352,7 @@ def _grouped_as_its_region_writes(candidate: str, parsed: phonenumbers.PhoneNumb
     (one group) there is nothing to judge; a number no format of its region matches is
     accepted (the library writes it as one run). The caller still reports a valid number
     written otherwise when a phone word is near it and it has no one-digit piece ("teléfono 91
-    3467304", Madrid's two-digit area code: not a grouping of the metadata)."""
+    3467312", Madrid's two-digit area code: not a grouping of the metadata)."""
     written = [len(run) for run in regex.findall(r"\d+", candidate)]
     if len(written) < 2:
         return True
