@@ -11,6 +11,11 @@ meant as a phone number. It is reported when it has the plan's length and is eit
 the groups the region writes its numbers in, or has a phone word near it ("tél.", "call").
 Both conditions keep amounts and references out: "12 345 678" has a possible length in Uruguay
 but is not grouped as its numbers are.
+
+A valid number written nationally must also be grouped as its region writes numbers
+(``_grouped_as_its_region_writes``), else it is judged as an unallocated one: a league table's
+row "9 13 3 81 91 21" is the valid US number 913-381-9121, but no one writes a phone number
+across its groups or with one-digit pieces.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import importlib
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
-from itertools import tee
+from itertools import pairwise, tee
 from typing import Any
 
 import phonenumbers
@@ -87,11 +92,23 @@ class DouanePhoneRecognizer(DouaneRecognizer):
         candidate = text[start:end]
         if sum(c.isdigit() for c in candidate) < 7 or self._looks_like_date(candidate):
             return
+        # a parenthesis the number neither opens nor closes is the text's ("1:47.16 (53.21 /
+        # 53.95)", a race time and its splits), not "(020) 7946 0958" or "+44 (0)20 7946 0958"
+        if not _parentheses_balanced(candidate):
+            return
+        # "2010-2011" is a valid Uruguayan number and far more often a span of years: only
+        # with a phone word near it (a span of years is never taken as an unallocated number)
+        if _forward_years(candidate) and not self.has_context(text, start, end):
+            return
         # each region parsed once for both tests (the second replays what the first parsed,
         # and parses on only if the first stopped early): parsing in every region is most of
         # this recognizer's CPU on text full of digit runs (league tables, results)
         first, second = tee(self._parses(candidate))
-        if self._parse(candidate, first) is not None:
+        # a valid number written in none of its region's groupings ("9 13 3 81 91 21", a
+        # league-table row: a valid US number) is judged as an unallocated one below: reported
+        # only with a phone word near it and no group of one digit
+        if any(region is None or _grouped_as_its_region_writes(candidate, parsed)
+               for region, parsed in self._valid(candidate, first)):
             yield start, end
             return
         if self._unallocated_but_meant(candidate, lambda: self.has_context(text, start, end),
@@ -116,11 +133,19 @@ class DouanePhoneRecognizer(DouaneRecognizer):
     def _parse(self, candidate: str,
                parses: Iterable[tuple[str | None, str, phonenumbers.PhoneNumber]] | None = None,
                ) -> phonenumbers.PhoneNumber | None:
+        """The first valid parse, whatever its grouping (``validate``: is it a number a range
+        allocates)."""
+        return next((parsed for _, parsed in self._valid(candidate, parses)), None)
+
+    def _valid(self, candidate: str,
+               parses: Iterable[tuple[str | None, str, phonenumbers.PhoneNumber]] | None = None,
+               ) -> Iterator[tuple[str | None, phonenumbers.PhoneNumber]]:
+        """(region, parsed) for each region the candidate is a valid number of, written as the
+        region writes it (lazily: the caller stops at the first it accepts)."""
         for region, number, parsed in self._parses(candidate) if parses is None else parses:
             if phonenumbers.is_valid_number(parsed) and (
                     region is None or _written_nationally(number, parsed)):
-                return parsed
-        return None
+                yield region, parsed
 
     def _unallocated_but_meant(
         self, candidate: str, has_context: Callable[[], bool],
@@ -276,6 +301,23 @@ def _group_count(pattern: str) -> int | None:
     return len(items)
 
 
+def _parentheses_balanced(candidate: str) -> bool:
+    depth = 0
+    for c in candidate:
+        depth += (c == "(") - (c == ")")
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _forward_years(candidate: str) -> bool:
+    """A span of years, the second not before the first ("1914-1918", "2009-2009")."""
+    if not YEAR_RANGE.fullmatch(candidate):
+        return False
+    first, second = (int(run) for run in regex.findall(r"\d+", candidate))
+    return first <= second
+
+
 def _international(number: str) -> str:
     return "+" + number[2:] if number.startswith("00") else number
 
@@ -290,6 +332,80 @@ def _grouped_as_written(candidate: str, parsed: phonenumbers.PhoneNumber) -> boo
     if written[:1] == [str(parsed.country_code)] and written[1:] == formatted:
         written = written[1:]  # North America's "1-949-093-9336"
     return len(written) >= 2 and written == formatted
+
+
+def _grouped_as_its_region_writes(candidate: str, parsed: phonenumbers.PhoneNumber) -> bool:
+    """True when a national-form candidate's digit groups are a way people write this number:
+    the groups of one of the region's number formats in libphonenumber's metadata (every
+    format whose pattern matches the whole national number, whatever its leading digits: Spain
+    writes mobiles "612 345 678" as well as "612 34 56 78"), with the trunk prefix in the first
+    group ("06", "(050)") or alone, and the country code alone before them ("1-201-555-0123");
+    a group of four digits or more may be cut into pieces of two or more ("050 123 45 67",
+    "07700 900 123": pairs and threes are how long groups are read out), and adjacent groups
+    may be written together ("(201) 5550123"). A piece of one digit is accepted only where a
+    format has a group of one.
+
+    Why: a run of small numbers has a phone number's length and is often a valid one in some
+    region (a league table's "9 13 3 81 91 21" is the valid US number 913-381-9121), but no one
+    writes a phone number across its groups or with one-digit pieces. The formats come from the
+    library so that every region is judged alike, not from a hand list. Without separators
+    (one group) there is nothing to judge; a number no format of its region matches is
+    accepted (the library writes it as one run). The caller still reports a valid number
+    written otherwise when a phone word is near it and it has no one-digit piece ("teléfono 91
+    3467312", Madrid's two-digit area code: not a grouping of the metadata)."""
+    written = [len(run) for run in regex.findall(r"\d+", candidate)]
+    if len(written) < 2:
+        return True
+    national = digits(phonenumbers.format_number(parsed, PhoneNumberFormat.NATIONAL))
+    significant = phonenumbers.national_significant_number(parsed)
+    code = str(parsed.country_code)
+    cuts = list(_cuts(written))
+    if sum(written) == len(code) + len(national):  # the country code written first
+        if len(code) not in cuts:
+            return False
+        cuts = [cut - len(code) for cut in cuts if cut > len(code)]
+    trunk = len(national) - len(significant)  # the trunk prefix's digits ("0"), written first
+    metadata = PhoneMetadata.metadata_for_region(region_code_for_country_code(int(code)))
+    if metadata is None or trunk < 0 or not national.endswith(significant):
+        return True
+    formats = [*metadata.number_format, *(metadata.intl_number_format or ())]
+    groupings = []
+    for number_format in formats:
+        if number_format.pattern is None:
+            continue
+        match = re.fullmatch(number_format.pattern, significant)
+        if match is None or not match.groups():
+            continue
+        # group boundaries in the national digits, the trunk prefix joined to the first group
+        ends = [trunk + match.end(i) for i in range(1, len(match.groups()) + 1)]
+        groupings.append([0, *ends])
+    if not groupings:
+        return True
+    pieces = _pieces(cuts, len(national))
+    for bounds in groupings:
+        groups = list(pairwise(bounds))
+        allowed = set(bounds[1:-1]) | ({trunk} if trunk else set())
+        for low, high in groups:  # inside a long group: pieces of two or more
+            allowed.update(range(low + 2, high - 1))
+        ones = {low for low, high in groups if high - low == 1} | ({0} if trunk == 1 else set())
+        if set(cuts) <= allowed and all(
+                length > 1 or at in ones for at, length in pieces):
+            return True
+    return False
+
+
+def _cuts(lengths: Sequence[int]) -> Iterator[int]:
+    """Where the written groups end, in digits from the first one (the last end left out)."""
+    total = 0
+    for length in lengths[:-1]:
+        total += length
+        yield total
+
+
+def _pieces(cuts: Sequence[int], total: int) -> list[tuple[int, int]]:
+    """(start, length) of each written group, from where the groups end."""
+    bounds = [0, *cuts, total]
+    return [(low, high - low) for low, high in pairwise(bounds)]
 
 
 def _written_nationally(number: str, parsed: phonenumbers.PhoneNumber) -> bool:

@@ -76,9 +76,12 @@ def writing_styles(number: phonenumbers.PhoneNumber) -> dict[str, str]:
     if national_groups[0].startswith("0") and len(national_groups[0]) > 1:
         styles["international-trunk"] = f"+{code} (0)" + " ".join(
             [national_groups[0][1:], *national_groups[1:]])
-    if code == "1":  # North America: 1-646-292-7259, +1 (646) 292-7259
+    # North America: 1-646-292-7259, +1 (646) 292-7259; only with an area code (a number of
+    # seven digits, "310-1234" in Canada, "555-0123" dialled locally, has two groups and is
+    # never written after a "1")
+    if code == "1" and len(national_groups) == 3:
         styles["national-1-dashed"] = "1-" + "-".join(national_groups)
-        area, exchange, line = national_groups[:3]
+        area, exchange, line = national_groups
         styles["international-parenthesised"] = f"+1 ({area}) {exchange}-{line}"
     return styles
 
