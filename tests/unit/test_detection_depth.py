@@ -124,8 +124,7 @@ def test_a_rule_with_only_detection_is_a_rule_and_decides_it() -> None:
     assert POLICY.policy.rules[0].settings() == ("detection",)
 
 
-def test_a_wrong_detection_value_names_its_place_and_the_choices() -> None:
-    text = """\
+HEAD_OF_POLICY = """\
 policy: p
 version: 1
 providers:
@@ -136,34 +135,23 @@ tenants:
 rules:
   - id: everyone-home
     residency: {providers: [home]}
-    detection: thorugh
 """
-    with pytest.raises(PolicyError) as raised:
-        parse_policy(text, "policies/depth.yaml")
-    assert raised.value.problems == [
-        "policies/depth.yaml:11:16: rules[0].detection: 'thorugh' is not one of: fast, thorough"]
 
 
-def test_detection_is_a_setting_of_a_rule_not_a_mapping() -> None:
-    text = """\
-policy: p
-version: 1
-providers:
-  - {id: home, kind: openai-compatible, endpoint: "http://127.0.0.1:9/v1", models: [llama],
-     jurisdiction: FR, hosting: on-premises}
-tenants:
-  - {id: portal, default_classification: internal}
-rules:
-  - id: everyone-home
-    residency: {providers: [home]}
-  - id: depth
-    detection: {languages: [en]}
-"""
+@pytest.mark.parametrize(("rules", "problem"), [
+    # a misspelt value
+    ("    detection: thorugh\n",
+     "policies/depth.yaml:11:16: rules[0].detection: 'thorugh' is not one of: fast, thorough"),
+    # the top-level section's shape in a rule: a setting, not a mapping
+    ("  - id: depth\n    detection: {languages: [en]}\n",
+     "policies/depth.yaml:12:16: rules[1].detection: {\"languages\": [\"en\"]} is not one "
+     "of: fast, thorough"),
+])
+def test_a_wrong_detection_value_names_its_place_and_the_choices(rules: str,
+                                                                 problem: str) -> None:
     with pytest.raises(PolicyError) as raised:
-        parse_policy(text, "policies/depth.yaml")
-    assert raised.value.problems == [
-        "policies/depth.yaml:12:16: rules[1].detection: {\"languages\": [\"en\"]} is not one "
-        "of: fast, thorough"]
+        parse_policy(HEAD_OF_POLICY + rules, "policies/depth.yaml")
+    assert raised.value.problems == [problem]
 
 
 @pytest.mark.parametrize("method", [
