@@ -345,7 +345,10 @@ def _memos_holding(detector: PresidioDetector, fragment: str) -> list[str]:
         return [key for inner in gc.get_referents(wrapper) if isinstance(inner, dict)
                 for key in inner if not isinstance(key, str) or not key.startswith("__")]
 
-    holding = []
+    from streams.adapters.recognizers import batch_memos
+
+    holding = [f"lasting {memo.__qualname__}" for memo in batch_memos.LASTING
+               if any(_held(k, fragment) for k in cache_keys(memo))]
     for name, module in list(sys.modules.items()):
         if not name.startswith("streams"):
             continue

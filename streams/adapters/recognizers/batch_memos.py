@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable
-from functools import lru_cache
+from functools import lru_cache, wraps
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -25,6 +25,8 @@ V = TypeVar("V")
 
 # the per-batch functions' caches (``functools._lru_cache_wrapper``: cache_clear, cache_info)
 MEMOS: list[Any] = []
+# the caches kept for the process, of words ``per_batch``'s ``lasting`` accepts
+LASTING: list[Any] = []
 
 
 class BatchMemo(dict[K, V]):
@@ -39,13 +41,25 @@ class BatchMemo(dict[K, V]):
 _DICTS: weakref.WeakValueDictionary[int, BatchMemo[Any, Any]] = weakref.WeakValueDictionary()
 
 
-def per_batch(maxsize: int) -> Callable[[F], F]:
-    """``functools.lru_cache(maxsize)``, emptied by ``forget``."""
+def per_batch(maxsize: int, lasting: Callable[[str], bool] | None = None) -> Callable[[F], F]:
+    """``functools.lru_cache(maxsize)``, emptied by ``forget``. With ``lasting``, a call whose
+    first argument (a word) it accepts is memoised for the process instead: a word of a
+    dictionary douane ships is not a request's, and is asked again in every batch."""
 
     def decorate(function: F) -> F:
         cached = lru_cache(maxsize=maxsize)(function)
         MEMOS.append(cached)
-        return cached  # type: ignore[return-value]
+        if lasting is None:
+            return cached  # type: ignore[return-value]
+        kept = lru_cache(maxsize=maxsize)(function)
+        LASTING.append(kept)
+        accepted = lasting
+
+        @wraps(function)
+        def memoised(word: str, *args: Any) -> Any:
+            return (kept if accepted(word) else cached)(word, *args)
+
+        return memoised  # type: ignore[return-value]
 
     return decorate
 

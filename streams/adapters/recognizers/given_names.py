@@ -479,6 +479,11 @@ def common_words() -> frozenset[str]:
     return frozenset(gzip.decompress(data.read_bytes()).decode("utf-8").split())
 
 
+def common_word(word: str) -> bool:
+    """Whether ``word`` is one of ``common_words``."""
+    return word.casefold() in common_words()
+
+
 # asked for every capitalised word by several passes (given names, repeated names): the
 # word alone decides the answer. Its keys are the words read, names among them: forgotten
 # when the batch ends (``batch_memos``)

@@ -45,6 +45,7 @@ from streams.adapters.recognizers.given_names import (
     TITLES,
     VIETNAMESE_SURNAMES,
     VIETNAMESE_SYLLABLE,
+    common_word,
     function_words,
     lexicon,
     lexicon_in,
@@ -782,8 +783,9 @@ def _alone(text: str, match: regex.Match[str], is_name: Callable[[str], bool]) -
 
 # asked again for each word of each name found, for every pair of its words: most of
 # later_mentions' CPU on text dense with names (a word and a language decide the answer).
-# Its keys are the words of names found: forgotten when the batch ends (``batch_memos``)
-@per_batch(maxsize=16384)
+# Its keys are the words of names found: forgotten when the batch ends (``batch_memos``),
+# but for the words of the dictionaries douane ships, asked again in every batch
+@per_batch(maxsize=16384, lasting=common_word)
 def _stands_alone(word: str, language: str | None = None) -> bool:
     folded = word.casefold()
     words = _function_words(language)
