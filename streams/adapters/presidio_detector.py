@@ -61,6 +61,7 @@ from streams.adapters.recognizers import (
     name_recognizer,
 )
 from streams.adapters.recognizers.base import fold
+from streams.adapters.recognizers.batch_memos import forget as forget_batch_memos
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS
 from streams.adapters.recognizers.repeated_names import (
     coordinated,
@@ -253,6 +254,10 @@ class PresidioDetector:
             raise
         except Exception as error:  # any detector failure must block, never pass
             raise DetectorError(f"PII detection failed ({type(error).__name__})") from None
+        finally:
+            # the recognizers' memos of the words read (names among them) end with the batch,
+            # as the models' new words do (``read_and_forget``)
+            forget_batch_memos()
 
     def _detect_batch(self, requests: Sequence[DetectionRequest]) -> list[Detection]:
         chosen: list[str] = []

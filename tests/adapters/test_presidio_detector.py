@@ -319,3 +319,78 @@ def test_the_models_forget_the_words_of_a_request_once_it_is_read(
     assert ordinary in nlp.vocab and name not in nlp.vocab
     # and reading it again finds the same
     assert run(detector, text, language).findings == detection.findings
+
+
+def _held(key: object, fragment: str) -> bool:
+    """Whether a memo's key holds ``fragment`` (a key is a word, a text, or a tuple or list of
+    the arguments)."""
+    if isinstance(key, str):
+        return fragment in key
+    if isinstance(key, (tuple, list)):
+        return any(_held(part, fragment) for part in key)
+    return False
+
+
+def _memos_holding(detector: PresidioDetector, fragment: str) -> list[str]:
+    """Every memo of douane's code that holds ``fragment`` in a key: the ``lru_cache`` of every
+    function and method of ``streams``, the dicts of the detector's recognizers, and ``regex``'s
+    own cache of compiled patterns."""
+    import functools
+    import gc
+    import sys
+
+    import regex
+
+    def cache_keys(wrapper: object) -> list[object]:
+        return [key for inner in gc.get_referents(wrapper) if isinstance(inner, dict)
+                for key in inner if not isinstance(key, str) or not key.startswith("__")]
+
+    from streams.adapters.recognizers import batch_memos
+
+    holding = [f"lasting {memo.__qualname__}" for memo in batch_memos.LASTING
+               if any(_held(k, fragment) for k in cache_keys(memo))]
+    for name, module in list(sys.modules.items()):
+        if not name.startswith("streams"):
+            continue
+        for value in list(vars(module).values()):
+            owners = [value, *vars(value).values()] if isinstance(value, type) else [value]
+            holding += [f"{name}.{getattr(o, '__qualname__', o)}" for o in owners
+                        if isinstance(o, functools._lru_cache_wrapper)
+                        and any(_held(k, fragment) for k in cache_keys(o))]
+    for recognizers in detector._patterns.values():
+        for recognizer in recognizers:
+            holding += [f"{type(recognizer).__name__}.{attribute}"
+                        for attribute, value in vars(recognizer).items()
+                        if isinstance(value, dict) and any(_held(k, fragment) for k in value)]
+    compiled = sys.modules[regex.compile.__module__]
+    holding += ["regex's cache" for key in [*compiled._cache, *compiled._locale_sensitive]
+                if _held(key, fragment)][:1]
+    return holding
+
+
+@pytest.mark.parametrize(("language", "text", "fragment"), [
+    ("en", "Please write to Zorbavelt Quimbrexa about her claim. Quimbrexa said so.", "orbavelt"),
+    ("en", "so zorbavelt called again. he wants the form. karina will send it.", "orbavelt"),
+    # a known given name in lower case, in a capitalised text: once sought with a pattern made
+    # of it, which ``regex`` kept in its cache of compiled patterns
+    ("en", "The form is ready. Please tell karina about the deadline.", "karina"),
+    ("uk", "Напишіть листа пану Зорбавелту Квімбрексі про допомогу. Зорбавелт чекає.",
+     "орбавелт"),
+])
+def test_no_memo_keeps_the_words_of_a_request_once_it_is_read(
+        detector: PresidioDetector, monkeypatch: pytest.MonkeyPatch, language: str, text: str,
+        fragment: str) -> None:
+    # douane's recognizers memoise judgements per word and per text ("is this word unknown to
+    # the dictionaries?"): kept for the life of the process, the memos held past requests'
+    # names. They end with the batch that filled them (``batch_memos``).
+    from streams.adapters.recognizers import batch_memos
+
+    detection = run(detector, text, language)
+    assert detection.findings  # it was read
+    assert _memos_holding(detector, fragment) == []
+    # the memos did hold the name while the batch ran: without the end of batch, they keep it
+    monkeypatch.setattr("streams.adapters.presidio_detector.forget_batch_memos", lambda: None)
+    assert run(detector, text, language).findings == detection.findings
+    assert _memos_holding(detector, fragment) != []
+    batch_memos.forget()
+    assert _memos_holding(detector, fragment) == []

@@ -29,7 +29,7 @@ from __future__ import annotations
 import gzip
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from importlib import resources
 
@@ -46,6 +46,7 @@ from streams.adapters.recognizers.base import (
     PersonRecognizer,
     fold,
 )
+from streams.adapters.recognizers.batch_memos import per_batch
 
 LANGUAGES = ("en", "fr", "es")
 # Just below NER (0.85): where NER reads the same words as a place or an organisation, its
@@ -231,10 +232,25 @@ LOWER_WORD = regex.compile(r"(?<![\w'’@./-])\p{Ll}[\p{Ll}\p{M}]*(?:['’-]\p{L
 SPLIT_PUNCTUATION = ".,;:!?\"'’()[]«»“”…"
 
 
-@lru_cache(maxsize=256)
-def lower_word_at(word: str) -> regex.Pattern[str]:
-    """Where ``text`` writes ``word`` as ``LOWER_WORD`` reads a word."""
-    return regex.compile(rf"(?<![\w'’@./-]){regex.escape(word)}(?![\w'’@/-]|\.\w)")
+# what may not stand before and after a word as ``LOWER_WORD`` reads one
+LOWER_WORD_BEFORE = regex.compile(r"(?<![\w'’@./-])")
+LOWER_WORD_AFTER = regex.compile(r"(?![\w'’@/-]|\.\w)")
+
+
+def lower_word_spans(word: str, text: str) -> Iterator[tuple[int, int]]:
+    """Where ``text`` writes ``word`` as ``LOWER_WORD`` reads a word. A literal search and two
+    fixed patterns: a pattern made of the word would be kept by ``regex``'s own cache of
+    compiled patterns (500 of them), the names past requests wrote with it."""
+    if not word:
+        return
+    at = text.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if LOWER_WORD_BEFORE.match(text, at) and LOWER_WORD_AFTER.match(text, end):
+            yield at, end
+            at = text.find(word, end)
+        else:
+            at = text.find(word, at + 1)
 
 
 # "my name is" before a name written in lower case (in a text otherwise capitalised)
@@ -463,9 +479,15 @@ def common_words() -> frozenset[str]:
     return frozenset(gzip.decompress(data.read_bytes()).decode("utf-8").split())
 
 
+def common_word(word: str) -> bool:
+    """Whether ``word`` is one of ``common_words``."""
+    return word.casefold() in common_words()
+
+
 # asked for every capitalised word by several passes (given names, repeated names): the
-# word alone decides the answer
-@lru_cache(maxsize=16384)
+# word alone decides the answer. Its keys are the words read, names among them: forgotten
+# when the batch ends (``batch_memos``)
+@per_batch(maxsize=16384)
 def unknown_word(word: str) -> bool:
     """Whether ``word`` is unknown to the dictionaries of English, French and Spanish: not a
     common word, nor made only of common words ("e-mail", "qu'on"), and pronounceable."""
@@ -967,18 +989,16 @@ class GivenNameRecognizer(PersonRecognizer):
         # run over every word of every capitalised text cost 0.3 ms per prompt
         candidates = self._lower_given().intersection(
             token.strip(SPLIT_PUNCTUATION) for token in text.split())
-        words = [word for name in candidates
-                 for word in lower_word_at(name).finditer(text, timeout=self.timeout_s)]
-        for word in sorted(words, key=lambda w: w.start()):
-            found = word.group()
+        words = [span for name in candidates for span in lower_word_spans(name, text)]
+        for start, end in sorted(words):
+            found = text[start:end]
             if not self._given_name(found[:1].upper() + found[1:], self.given_here):
                 continue
-            after = WORD_AFTER_LONE.match(text, word.end())
+            after = WORD_AFTER_LONE.match(text, end)
             if after is not None and not after.group(1).islower():
                 continue  # "this melody CAN make...": a verb of a person is in lower case
-            if _said_of_a_person(text, word.start(), word.end(), PERSON_VERBS, done=True,
-                                 adverb=True):
-                spans.append(word.span())
+            if _said_of_a_person(text, start, end, PERSON_VERBS, done=True, adverb=True):
+                spans.append((start, end))
         return spans
 
     def _titled_lower_case_names(self, text: str) -> list[tuple[int, int]]:
@@ -1337,7 +1357,9 @@ def _chinese_hyphenated_person(run: regex.Match[str],
     return run.start(), run.end()
 
 
-@lru_cache(maxsize=64)  # asked by the given-name pass and repeated_names (a batch: 32 requests)
+# asked by the given-name pass and repeated_names (a batch: 32 requests); keyed by whole
+# texts: forgotten when the batch ends
+@per_batch(maxsize=64)
 def uncapitalised(text: str) -> bool:
     """Whether most sentences and lines of ``text`` open in lower case (chat, quick notes)."""
     starts = [m.group(1).islower() for m in LINE_START.finditer(text)]

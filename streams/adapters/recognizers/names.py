@@ -11,7 +11,6 @@ the usual threshold. This is a dictionary method, not NER, and detection says so
 from __future__ import annotations
 
 import enum
-from functools import lru_cache
 from typing import ClassVar
 
 import regex
@@ -25,6 +24,7 @@ from streams.adapters.recognizers.base import (
     PersonRecognizer,
     find_all,
 )
+from streams.adapters.recognizers.batch_memos import per_batch
 
 # A run of capitalised words (hyphenated and apostrophe forms included) separated by spaces.
 CAPITALISED_RUN = regex.compile(
@@ -129,7 +129,9 @@ class LexiconNameRecognizer(PersonRecognizer):
             i = j
         return people
 
-    @lru_cache(maxsize=65536)  # noqa: B019 - one recognizer per language per process
+    # one recognizer per language per process; keyed by the words read: forgotten when the
+    # batch ends (``batch_memos``)
+    @per_batch(maxsize=65536)
     def _kind(self, word: str) -> Kind:
         return self.classify(word)
 

@@ -25,13 +25,13 @@ particles and function words ("de", "van"), institution words, and names common 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 
 import regex
 
 from streams.adapters.informal_spans import stretched
 from streams.adapters.person_filters import OPENERS, SENTENCE_START
 from streams.adapters.recognizers.base import fold
+from streams.adapters.recognizers.batch_memos import per_batch
 from streams.adapters.recognizers.given_names import (
     CALENDAR,
     GIVEN_NAME_MAX_WORD_FREQUENCY,
@@ -45,6 +45,7 @@ from streams.adapters.recognizers.given_names import (
     TITLES,
     VIETNAMESE_SURNAMES,
     VIETNAMESE_SYLLABLE,
+    common_word,
     function_words,
     lexicon,
     lexicon_in,
@@ -781,8 +782,10 @@ def _alone(text: str, match: regex.Match[str], is_name: Callable[[str], bool]) -
 
 
 # asked again for each word of each name found, for every pair of its words: most of
-# later_mentions' CPU on text dense with names (a word and a language decide the answer)
-@lru_cache(maxsize=16384)
+# later_mentions' CPU on text dense with names (a word and a language decide the answer).
+# Its keys are the words of names found: forgotten when the batch ends (``batch_memos``),
+# but for the words of the dictionaries douane ships, asked again in every batch
+@per_batch(maxsize=16384, lasting=common_word)
 def _stands_alone(word: str, language: str | None = None) -> bool:
     folded = word.casefold()
     words = _function_words(language)

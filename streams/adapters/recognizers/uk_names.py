@@ -33,6 +33,7 @@ from streams.adapters.recognizers.base import (
     RECOGNIZER_IDENTIFIER_KEY,
     RECOGNIZER_NAME_KEY,
 )
+from streams.adapters.recognizers.batch_memos import BatchMemo
 from streams.adapters.recognizers.names import (
     WORD,
     Kind,
@@ -75,7 +76,8 @@ class UkNameRecognizer(LexiconNameRecognizer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._parses: dict[str, list[Any]] = {}
+        # keyed by the words read: forgotten when the batch ends (``batch_memos``)
+        self._parses: BatchMemo[str, list[Any]] = BatchMemo()
 
     def classify(self, word: str) -> Kind:
         parses = self._dictionary_parses(word)
