@@ -5,8 +5,10 @@ pass (a stand-in model that calls chosen words persons)."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -123,13 +125,21 @@ class _Ent:
 class _Doc:
     ents: list[_Ent]
 
+    def __iter__(self) -> Iterator[object]:
+        return iter(())  # no tokens: nothing for ``read_and_forget`` to learn
+
 
 class _Model:
-    """Calls each of ``persons`` a PERSON wherever it occurs in a piece; records the pieces."""
+    """Calls each of ``persons`` a PERSON wherever it occurs in a piece; records the pieces.
+    Has what ``spacy_ops.read_and_forget`` asks of a spaCy model (a zone, a vocabulary)."""
 
     def __init__(self, persons: Sequence[str]) -> None:
         self.persons = persons
         self.read: list[str] = []
+        self.vocab = SimpleNamespace(strings=frozenset[str]())
+
+    def memory_zone(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def pipe(self, texts: Sequence[str], batch_size: int = 32) -> Iterator[_Doc]:
         for text in texts:
