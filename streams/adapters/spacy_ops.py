@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -75,7 +76,7 @@ def _learn_known(nlp: Any, chunks: dict[str, tuple[str, ...]]) -> None:
     tokens. After the zone its own strings are gone, so ``in strings`` answers for the
     model's vocabulary and what was learned before, nothing else."""
     strings = nlp.vocab.strings
-    learned = _LEARNED.setdefault(id(nlp), set())
+    learned = _LEARNED.setdefault(nlp, set())
     for chunk, tokens in chunks.items():
         if chunk in learned:
             continue
@@ -90,8 +91,8 @@ def _learn_known(nlp: Any, chunks: dict[str, tuple[str, ...]]) -> None:
                 learned.add(token)
 
 
-# per model (``id(nlp)``: models live as long as the process), the words already learned
-_LEARNED: dict[int, set[str]] = {}
+# per model, the words already learned (a test's models come and go: held weakly)
+_LEARNED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 
 
 def use_numpy_blas() -> None:
