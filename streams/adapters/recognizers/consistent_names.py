@@ -1,0 +1,73 @@
+"""One reading per name in a request: a later mention of a person found is a person even where
+NER reads that mention as a place or an organisation (issue 14, branch ``enrecall2``).
+
+``repeated_names.later_mentions`` finds the other mentions of a name found ("Vaclav Havel" ...
+"Havel said") at the given-name pass's score (0.84), below NER's (0.85): where spaCy labels
+the same mention a place or an organisation ("Havel" -> LOCATION, "Patasse" -> ORGANIZATION),
+NER's reading wins the overlap and the mention is scored as no person. Those mentions are
+covered (replaced either way), but as the wrong type, and a reader of the redacted text, or a
+policy that treats persons apart, sees a place where a person was.
+
+A news text, a case file or a letter uses one name for one referent throughout; NER reads
+each mention on its own, with the words around it, and changes its mind ("Havel has been
+recovering" against "Havel 's throat"). Where a mention of a found person's name and NER's
+place or organisation cover exactly the same characters, the request's own evidence (the
+name written whole, read as a person) is stronger than NER's reading of one mention: the
+mention is scored just above NER.
+
+Only exact spans: a mention inside a longer NER span ("The John Lewis Partnership", "Costa
+Rica") is a part of another name and keeps NER's reading; what a later mention may be at all
+(not a word common as a word, not a title or a particle) is decided by ``later_mentions``.
+And only where each word of the mention is a name of the lexicon (given names and surnames)
+rare as a word (``ONE_WORD_NAME_MAX_WORD_FREQUENCY``, as for a one-word name's later
+mentions) or a word no dictionary holds: NER itself sometimes reads a club or a team as a
+person ("Ajax Amsterdam", "Austria III" in results tables), and its "Amsterdam", "Austria" or
+"Barcelona" elsewhere (names of the lexicon too, but common as words) keeps NER's reading.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from streams.adapters.recognizers.given_names import lexicon, unknown_word
+from streams.adapters.recognizers.repeated_names import NAME as LATER_MENTION
+from streams.adapters.recognizers.repeated_names import (
+    NAME_WORD,
+    ONE_WORD_NAME_MAX_WORD_FREQUENCY,
+    PLACE_TYPES,
+)
+from streams.core.model import Finding
+
+# above NER's 0.85, so that the mention wins the exact overlap; below the types NER does not
+# read (e-mail addresses, identifiers: 0.9 and more), which must still win theirs
+ABOVE_NER = 0.86
+NER_RECOGNIZER_PREFIX = "spacy:"
+INFINITY = float("inf")
+
+
+def over_ner_readings(texts: Sequence[str], findings: Sequence[Finding]) -> list[Finding]:
+    """``findings`` (in ``texts``, a request's messages) with each later mention of a found
+    person (``later_mentions``'s PERSON findings) scored ``ABOVE_NER`` where spaCy's NER reads
+    exactly the same span as a place or an organisation and each of its words is a name of the
+    lexicon or a word no dictionary holds; every other finding unchanged, in the same order."""
+    read_otherwise = {(f.message_index, f.start, f.end) for f in findings
+                      if f.entity_type in PLACE_TYPES
+                      and f.recognizer.startswith(NER_RECOGNIZER_PREFIX)}
+    if not read_otherwise:
+        return list(findings)
+    return [Finding(f.message_index, f.entity_type, f.start, f.end, max(f.score, ABOVE_NER),
+                    f.recognizer)
+            if f.entity_type == "PERSON" and f.recognizer == LATER_MENTION
+            and (f.message_index, f.start, f.end) in read_otherwise
+            and _name_words(texts[f.message_index][f.start:f.end]) else f
+            for f in findings]
+
+
+def _name_words(mention: str) -> bool:
+    """Whether each word of ``mention`` is a given name or surname of the lexicon, or a word no
+    dictionary holds ("Havel", "Patasse"; not "Austria", "Barcelona", "AMSTERDAM")."""
+    words = NAME_WORD.findall(mention)
+    given, surnames = lexicon("given_names"), lexicon("surnames")
+    return bool(words) and all(
+        min(given.get(w, INFINITY), surnames.get(w, INFINITY)) <= ONE_WORD_NAME_MAX_WORD_FREQUENCY
+        or unknown_word(w) for w in words)
