@@ -14,12 +14,19 @@ English text (presidio-research's synthetic set, dev), each kept in a function o
   common as a word, then a surname rare as a word or a word no dictionary holds ("follow up
   with patricia desrosiers", "eva kleist lives at"); texts written all in lower case have
   their own rules in ``given_names.py``.
+- **a name the writer gives** (branch ``enrecall2``): after "my name is", "call me", and
+  after a possessive and a word for a relative or a close person ("my kid", "our daughter",
+  "her husband", "my colleague"), the name words that follow: capitalised, or in lower case
+  when each is a given name or surname of the lexicon rare as a word or a word no dictionary
+  holds ("Sometimes people call me Csanád", "call me višeslav", "remove my kid Selma from the
+  will"). A name asked or told (above) is taken in lower case on the same terms ("her maiden
+  name is nyberg").
 - **a lower-case list of given names**: three items or more separated by commas and a last
   "and"/"or", each one word in lower case, all of them known given names but at most one
   (which must then be a word no dictionary holds): "leonti, terrence, pamela, donna, andrea
   and brian".
 
-The first two score above NER (0.86 > 0.85): NER labels many of these an organisation or a
+The first three score above NER (0.86 > 0.85): NER labels many of these an organisation or a
 place ("Landerico" of "Landerico B Hidalgo"), which would otherwise win the overlap and leave
 the rest of the name uncovered. The list scores as the given-name pass (0.84).
 """
@@ -36,6 +43,7 @@ from streams.adapters.recognizers.given_names import (
     CALENDAR,
     GIVEN_NAME_MAX_WORD_FREQUENCY,
     NAME_WORD,
+    NOT_A_SURNAME,
     TITLES,
     _pronounceable,
     function_words,
@@ -62,8 +70,26 @@ ASKED_NAME = regex.compile(
     r"(?i:\b(?:(?:last|family|maiden|middle|sur|first|given|full)[ \u00a0]?name"
     r"|(?:his|her|their|your|whose|the (?:patient|client|applicant|child)'s)[ \u00a0]+name))"
     r"(?:[ \u00a0]+(?:is|was|will be))?[ \u00a0]*[?:]?[ \u00a0]*"
-    rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,2}})(?![\w'’-])")
+    rf"(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD}){{0,2}}(?![\w'’-])|(?=\p{{Ll}}))")
 WORD = regex.compile(NAME_WORD)
+# a name the writer gives: their own, or a relative's or a close person's after a possessive
+# ("my kid Selma", "her husband Tadeusz"); the words that follow are judged in ``given_names``
+# (not "partner", "landlord", "boss": "our partner Microsoft" is a company)
+RELATIVES = (r"kids?|sons?|daughters?|child|children|baby|wife|husband|spouse|brother"
+             r"|sister|mother|mom|mum|father|dad|grandson|granddaughter|grandmother|grandfather"
+             r"|grandma|grandpa|grandchild|nephew|niece|cousin|aunt|uncle|fianc[ée]e?|boyfriend"
+             r"|girlfriend|friend|neighbou?r|colleague|stepson|stepdaughter|stepmother"
+             r"|stepfather|twins?|roommate|flatmate|carer")
+TOLD_NAME = regex.compile(
+    r"(?i:(?<![\w'’-])(?:my[ \u00a0]+name(?:'s|’s|[ \u00a0]+is)|(?:call|calls|called)[ \u00a0]+me"
+    rf"|(?:my|our|his|her|their)[ \u00a0]+(?:{RELATIVES}))),?[ \u00a0]+"
+    r"(?=\p{L})")
+# the words of a name given: capitalised, or in lower case ("call me višeslav")
+GIVEN_WORD = regex.compile(
+    rf"(?:{NAME_WORD}|\p{{Ll}}[\p{{Ll}}\p{{M}}]+(?:-\p{{Ll}}[\p{{Ll}}\p{{M}}]+)?)"
+    r"(?![\w'’@/-]|\.\w)")
+GIVEN_GAP = regex.compile(r"[ \u00a0]")
+MAX_GIVEN_WORDS = 3
 LOWER_LIST = regex.compile(
     rf"(?<![\w'’@./-])(?P<items>\p{{Ll}}{LETTERS}+(?:,[ \u00a0]+\p{{Ll}}{LETTERS}+){{1,}}"
     rf",?[ \u00a0]+(?:and|or|&)[ \u00a0]+\p{{Ll}}{LETTERS}+)(?![\w'’@-])")
@@ -97,6 +123,7 @@ class NameShapeRecognizer(PersonRecognizer):
     def find_persons(self, text: str) -> list[RecognizerResult]:
         spans = [(*span, SHAPE_SCORE) for span in self.initialled_names(text)]
         spans += [(*span, SHAPE_SCORE) for span in self.asked_names(text)]
+        spans += [(*span, SHAPE_SCORE) for span in self.given_by_the_writer(text)]
         spans += [(*span, LIST_SCORE) for span in self.listed_given_names(text)]
         if not uncapitalised(text):
             spans += [(*span, LIST_SCORE) for span in self.lower_case_full_names(text)]
@@ -137,9 +164,52 @@ class NameShapeRecognizer(PersonRecognizer):
                         or not _pronounceable(word.group()):
                     break
                 end = start + word.end()
+            if end == start:
+                # in lower case, on the terms of a name the writer gives ("her maiden name is
+                # nyberg"; not "your first name is required")
+                end = self._given_words(text, start)
             if end > start:
                 out.append((start, end))
         return out
+
+    def given_by_the_writer(self, text: str) -> list[tuple[int, int]]:
+        """"people call me Csanád", "my name is višeslav", "remove my kid Selma": a name the
+        writer gives, theirs or a relative's."""
+        out: list[tuple[int, int]] = []
+        for cue in TOLD_NAME.finditer(text, timeout=self.timeout_s):
+            end = self._given_words(text, cue.end())
+            if end > cue.end():
+                out.append((cue.end(), end))
+        return out
+
+    def _given_words(self, text: str, start: int) -> int:
+        """Where the name words from ``start`` end (``start`` when there is none): up to
+        ``MAX_GIVEN_WORDS``, written alike (all capitalised or all in lower case), none a
+        function word, a title, a day or month or an institution word; in lower case each a
+        given name or surname of the lexicon rare as a word, or a word no dictionary holds."""
+        end, at, lower = start, start, None
+        for _ in range(MAX_GIVEN_WORDS):
+            word = GIVEN_WORD.match(text, at, timeout=self.timeout_s)
+            if word is None:
+                break
+            value = word.group()
+            folded = value.casefold()
+            is_lower = value.islower()
+            if (lower is not None and is_lower != lower) or folded in self.any_function \
+                    or folded in TITLES or fold(folded) in CALENDAR or folded in NOT_A_SURNAME \
+                    or not _pronounceable(value) or (value.isupper() and len(value) > 1):
+                break
+            if is_lower and not (unknown_word(value) or min(
+                    self.given_here.get(value.capitalize(), 99.0),
+                    self.surnames_here.get(value.capitalize(), 99.0))
+                    <= LOWER_GIVEN_MAX_WORD_FREQUENCY):
+                break
+            lower, end = is_lower, word.end()
+            gap = GIVEN_GAP.match(text, end)
+            if gap is None:
+                break
+            at = gap.end()
+        return end
 
     def lower_case_full_names(self, text: str) -> list[tuple[int, int]]:
         """"follow up with patricia desrosiers": a lower-case full name in capitalised text."""
