@@ -127,7 +127,13 @@ class NameShapeRecognizer(PersonRecognizer):
         spans += [(*span, LIST_SCORE) for span in self.listed_given_names(text)]
         if not uncapitalised(text):
             spans += [(*span, LIST_SCORE) for span in self.lower_case_full_names(text)]
-        return [RecognizerResult("PERSON", start, end, score) for start, end, score in spans]
+        # one result per span, at its best score: a lower-case full name the writer gives
+        # ("My name is lena andersson") is found by two of the shapes
+        best: dict[tuple[int, int], float] = {}
+        for start, end, score in spans:
+            best[start, end] = max(score, best.get((start, end), 0.0))
+        return [RecognizerResult("PERSON", start, end, score)
+                for (start, end), score in best.items()]
 
     def initialled_names(self, text: str) -> list[tuple[int, int]]:
         """"Csanád P Gere", "benjamin a seiler": given name, initial, surname."""
