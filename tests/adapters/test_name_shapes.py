@@ -151,3 +151,31 @@ def test_a_name_the_writer_gives(text: str, expected: list[str]) -> None:
 ])
 def test_what_a_writer_gives_that_is_not_a_name(text: str) -> None:
     assert names(text) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a group holds a name of the lexicon or a word no dictionary holds ("Tervainen"); its
+    # other names may be common words ("Pilkington")
+    ("Ashford 3 (Pilkington 12, Tervainen 55 71) Millbrook 1 (Kowalczyk 88).",
+     ["Pilkington", "Tervainen", "Kowalczyk"]),
+    ("Karlsdorf 2 (Wendrich 30th pen, Zobel 89th) Lindau 2 (Van der Stoep 45, Mertz 77).",
+     ["Wendrich", "Zobel", "Van der Stoep", "Mertz"]),
+    ("Eastfield 2 (Brannagh 43, 46 penalty). Halftime 1-0.", ["Brannagh"]),
+    ("Norby 2 (Kjeldsen 2nd and 27th) Vale 0.", ["Kjeldsen"]),
+])
+def test_the_scorers_of_a_match_result(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "They won 2-1 (halftime 0-1) at home.",
+    "See chapter 3 (Room 4, Table 5) of the report.",
+    "Ashford 3 (Pilkington 12, Okonjo 55) and no name the lexicon knows.",
+    "Section 3 (Page 4) has the form.",
+    "Apply by 1 (Monday 5) or later.",  # a day
+    "In 2024 (Council 12, Committee 3) voted.",  # institution words
+    "Turnover rose 4 (Ashford 12, see annex) percent.",  # an item that is not a scorer
+    "Score 3 (34, 71) without names.",
+])
+def test_numbers_in_parentheses_that_are_not_scorers(text: str) -> None:
+    assert names(text) == []

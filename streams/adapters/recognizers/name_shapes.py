@@ -21,12 +21,17 @@ English text (presidio-research's synthetic set, dev), each kept in a function o
   holds ("Sometimes people call me Csanád", "call me višeslav", "remove my kid Selma from the
   will"). A name asked or told (above) is taken in lower case on the same terms ("her maiden
   name is nyberg").
+- **the scorers of a match result** (branch ``enrecall2``): a score, then in parentheses
+  the scorers and their minutes, as news agencies write football results: "Rangers 4
+  (Ferguson 34, McCoist 71 74, Laudrup 83)", "Bochum 2 (Stickroth 30th pen, Wosz 89th)". Every
+  item of the parentheses must be a name and minutes (or more minutes of the previous name),
+  each name a word of the lexicon or no dictionary's, none an institution word.
 - **a lower-case list of given names**: three items or more separated by commas and a last
   "and"/"or", each one word in lower case, all of them known given names but at most one
   (which must then be a word no dictionary holds): "leonti, terrence, pamela, donna, andrea
   and brian".
 
-The first three score above NER (0.86 > 0.85): NER labels many of these an organisation or a
+The first four score above NER (0.86 > 0.85): NER labels many of these an organisation or a
 place ("Landerico" of "Landerico B Hidalgo"), which would otherwise win the overlap and leave
 the rest of the name uncovered. The list scores as the given-name pass (0.84).
 """
@@ -44,6 +49,7 @@ from streams.adapters.recognizers.given_names import (
     GIVEN_NAME_MAX_WORD_FREQUENCY,
     NAME_WORD,
     NOT_A_SURNAME,
+    PARTICLES,
     TITLES,
     _pronounceable,
     function_words,
@@ -89,6 +95,14 @@ GIVEN_WORD = regex.compile(
     rf"(?:{NAME_WORD}|\p{{Ll}}[\p{{Ll}}\p{{M}}]+(?:-\p{{Ll}}[\p{{Ll}}\p{{M}}]+)?)"
     r"(?![\w'’@/-]|\.\w)")
 GIVEN_GAP = regex.compile(r"[ \u00a0]")
+# a score, then its scorers in parentheses: "Rangers 4 (Ferguson 34, McCoist 71 74)"
+SCORE_THEN_PARENTHESIS = re.compile(r"\d[ \u00a0]\(")
+SCORERS_MAX_CHARS = 200
+MINUTES = r"\d{1,3}(?:st|nd|rd|th)?(?:[ \u00a0](?:pen|penalty|og|pen\.|o\.g\.))?"
+SCORER = regex.compile(
+    rf"[ \u00a0]*(?:(?P<name>{NAME_WORD}(?:[ \u00a0](?:(?:{'|'.join(PARTICLES)})[ \u00a0])"
+    rf"{{0,2}}{NAME_WORD}){{0,2}})[ \u00a0]+)?{MINUTES}(?:[ \u00a0]+(?:and[ \u00a0]+)?{MINUTES})*"
+    r"[ \u00a0]*")
 MAX_GIVEN_WORDS = 3
 LOWER_LIST = regex.compile(
     rf"(?<![\w'’@./-])(?P<items>\p{{Ll}}{LETTERS}+(?:,[ \u00a0]+\p{{Ll}}{LETTERS}+){{1,}}"
@@ -124,6 +138,7 @@ class NameShapeRecognizer(PersonRecognizer):
         spans = [(*span, SHAPE_SCORE) for span in self.initialled_names(text)]
         spans += [(*span, SHAPE_SCORE) for span in self.asked_names(text)]
         spans += [(*span, SHAPE_SCORE) for span in self.given_by_the_writer(text)]
+        spans += [(*span, SHAPE_SCORE) for span in self.scorers(text)]
         spans += [(*span, LIST_SCORE) for span in self.listed_given_names(text)]
         if not uncapitalised(text):
             spans += [(*span, LIST_SCORE) for span in self.lower_case_full_names(text)]
@@ -187,6 +202,43 @@ class NameShapeRecognizer(PersonRecognizer):
             if end > cue.end():
                 out.append((cue.end(), end))
         return out
+
+    def scorers(self, text: str) -> list[tuple[int, int]]:
+        """"Rangers 4 (Ferguson 34, McCoist 71 74, Laudrup 83)": the scorers of a result."""
+        out: list[tuple[int, int]] = []
+        # anchored on a digit, a space and a parenthesis (a plain scan): few texts have one
+        for anchor in SCORE_THEN_PARENTHESIS.finditer(text):
+            start = anchor.end()
+            close = text.find(")", start, start + SCORERS_MAX_CHARS)
+            if close < 0 or "(" in text[start:close]:
+                continue
+            names: list[tuple[int, int]] = []
+            known = False
+            at = start
+            for item in text[start:close].split(","):
+                scorer = SCORER.fullmatch(text, at, at + len(item), timeout=self.timeout_s)
+                if scorer is None or (not names and scorer.group("name") is None):
+                    names = []
+                    break
+                if scorer.group("name") is not None:
+                    if not self._scorer(scorer.group("name")):
+                        names = []
+                        break
+                    known = known or any(self._surname(w)
+                                         for w in WORD.findall(scorer.group("name")))
+                    names.append(scorer.span("name"))
+                at += len(item) + 1
+            if known:
+                out.extend(names)
+        return out
+
+    def _scorer(self, name: str) -> bool:
+        """Whether no capitalised word of a scorer's ``name`` is an institution word, a
+        function word, a title, a day or a month (the group must also hold one name of the
+        lexicon or word no dictionary holds: famous players' names are common words)."""
+        return not any(w.casefold() in NOT_A_SURNAME or w.casefold() in self.functions
+                       or w.casefold() in TITLES or fold(w) in CALENDAR
+                       for w in WORD.findall(name))
 
     def _given_words(self, text: str, start: int) -> int:
         """Where the name words from ``start`` end (``start`` when there is none): up to
