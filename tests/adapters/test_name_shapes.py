@@ -176,6 +176,8 @@ def test_the_scorers_of_a_match_result(text: str, expected: list[str]) -> None:
     "In 2024 (Council 12, Committee 3) voted.",  # institution words
     "Turnover rose 4 (Ashford 12, see annex) percent.",  # an item that is not a scorer
     "Score 3 (34, 71) without names.",
+    "Score 3 (34, Kowalczyk 71): a number first.",
+    "Ranked 2 (Kowalczyk 12, Council 3, Monday 4) in the survey.",
 ])
 def test_numbers_in_parentheses_that_are_not_scorers(text: str) -> None:
     assert names(text) == []
