@@ -7,7 +7,11 @@ from __future__ import annotations
 import pytest
 
 from streams.adapters.presidio_detector import NER_SCORE, PresidioDetector
-from streams.adapters.recognizers.consistent_names import ABOVE_NER, over_ner_readings
+from streams.adapters.recognizers.consistent_names import (
+    ABOVE_NER,
+    in_capitals,
+    over_ner_readings,
+)
 from streams.adapters.recognizers.given_names import SCORE
 from streams.adapters.recognizers.repeated_names import NAME as LATER_MENTION
 from streams.adapters.recognizers.repeated_names import later_mentions
@@ -107,3 +111,35 @@ def test_the_detector_reports_every_mention_as_the_person(
     # (its first mention is inside the name found whole)
     readings = [f.entity_type for f in chosen if text[f.start:f.end] == mention]
     assert readings == ["PERSON"] * (text.count(mention) - 1)
+
+
+def capitals(text: str, *found: str) -> list[str]:
+    """What ``in_capitals`` adds, given the persons ``found`` in ``text``."""
+    persons = [at(text, value, "PERSON", NER_SCORE, "spacy:en") for value in found]
+    return [text[f.start:f.end] for f in in_capitals([text], persons)]
+
+
+@pytest.mark.parametrize(("text", "found", "expected"), [
+    # a headline, a subject line in capitals above the text that names the person
+    ("ROWING - WRZESNIEWSKA RETIRES AFTER TEN SEASONS. WARSAW 2026-03-01 Agata "
+     "Wrzesniewska said on Monday...", ["Agata Wrzesniewska"], ["WRZESNIEWSKA"]),
+    ("SUBJECT: MEETING WITH OKONKWO-BARDE\nDear all, Adaeze Okonkwo-Barde will attend.",
+     ["Adaeze Okonkwo-Barde"], ["OKONKWO-BARDE"]),
+])
+def test_a_name_found_is_found_in_a_headline_in_capitals(
+        text: str, found: list[str], expected: list[str]) -> None:
+    assert capitals(text, *found) == expected
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    # in a sentence with lower-case letters, ``later_mentions`` decides
+    ("Agata Wrzesniewska wrote; WRZESNIEWSKA is on the form.", ["Agata Wrzesniewska"]),
+    # a one-word name found may be a word NER took for a name
+    ("WRZESNIEWSKA RETIRES. Wrzesniewska said so.", ["Wrzesniewska"]),
+    # a word common as a word ("Little", "Pace", "Street") stays a word in a headline
+    ("LITTLE CHANGE IN THE MARKET. Jason Little said so.", ["Jason Little"]),
+    # only whole words
+    ("OKONKWOS WIN. Ada Okonkwo said so.", ["Ada Okonkwo"]),
+])
+def test_what_is_not_a_name_in_capitals(text: str, found: list[str]) -> None:
+    assert capitals(text, *found) == []

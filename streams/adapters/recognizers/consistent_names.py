@@ -23,13 +23,23 @@ rare as a word (``ONE_WORD_NAME_MAX_WORD_FREQUENCY``, as for a one-word name's l
 mentions) or a word no dictionary holds: NER itself sometimes reads a club or a team as a
 person ("Ajax Amsterdam", "Austria III" in results tables), and its "Amsterdam", "Austria" or
 "Barcelona" elsewhere (names of the lexicon too, but common as words) keeps NER's reading.
+
+**In capitals.** A headline or a subject line in capitals names the person the text names
+("RUGBY UNION - RETIRING CAMPESE WEIGHS UP OPTIONS." above "David Campese..."):
+``later_mentions`` looks for a name's words in capitals too, but only where no other
+capitalised word stands beside them ("Costa Rica" is another name), and in a line of capitals
+every word does. ``in_capitals`` finds a word of a person's name found (of two words or more,
+the word rare as a word or unknown to the dictionaries, as for the rule above) written in
+capitals inside a sentence without any lower-case letter.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from streams.adapters.recognizers.given_names import lexicon, unknown_word
+import regex
+
+from streams.adapters.recognizers.given_names import SCORE, lexicon, unknown_word
 from streams.adapters.recognizers.repeated_names import NAME as LATER_MENTION
 from streams.adapters.recognizers.repeated_names import (
     NAME_WORD,
@@ -43,6 +53,11 @@ from streams.core.model import Finding
 ABOVE_NER = 0.86
 NER_RECOGNIZER_PREFIX = "spacy:"
 INFINITY = float("inf")
+IN_CAPITALS = "NameInCapitals"
+# shorter words in capitals are too often abbreviations ("LEE", "MAY" aside, "ABC")
+MIN_LETTERS_IN_CAPITALS = 4
+# a sentence or a line: where a headline in capitals starts and ends
+SENTENCE_END = regex.compile(r"[.!?\n]")
 
 
 def over_ner_readings(texts: Sequence[str], findings: Sequence[Finding]) -> list[Finding]:
@@ -71,3 +86,49 @@ def _name_words(mention: str) -> bool:
     return bool(words) and all(
         min(given.get(w, INFINITY), surnames.get(w, INFINITY)) <= ONE_WORD_NAME_MAX_WORD_FREQUENCY
         or unknown_word(w) for w in words)
+
+
+def in_capitals(texts: Sequence[str], findings: Sequence[Finding]) -> list[Finding]:
+    """PERSON findings for the words of the persons found (names of two words or more, each
+    word rare as a word or unknown to the dictionaries) written in capitals in a sentence of
+    ``texts`` without a lower-case letter: a headline, a subject line."""
+    words: set[str] = set()
+    for f in findings:
+        if f.entity_type != "PERSON" or f.score < 0.5:
+            continue
+        found = NAME_WORD.findall(texts[f.message_index], f.start, f.end)
+        if len(found) < 2:
+            continue
+        words.update(w for w in found if len(w) >= MIN_LETTERS_IN_CAPITALS and w[0].isupper()
+                     and not w.isupper() and _name_words(w))
+    if not words:
+        return []
+    out: list[Finding] = []
+    for index, text in enumerate(texts):
+        inside = [(f.start, f.end) for f in findings
+                  if f.message_index == index and f.entity_type == "PERSON"]
+        for word in words:
+            capitals = word.upper()
+            at = text.find(capitals)
+            while at >= 0:
+                end = at + len(capitals)
+                if (at == 0 or not _word_character(text[at - 1])) \
+                        and (end == len(text) or not _word_character(text[end])) \
+                        and not any(s <= at and end <= e for s, e in inside) \
+                        and _headline(text, at, end):
+                    out.append(Finding(index, "PERSON", at, end, SCORE, IN_CAPITALS))
+                at = text.find(capitals, end)
+    return out
+
+
+def _headline(text: str, start: int, end: int) -> bool:
+    """Whether the sentence (or line) around ``text[start:end]`` has no lower-case letter."""
+    before = [m.end() for m in SENTENCE_END.finditer(text, max(0, start - 200), start)]
+    after = SENTENCE_END.search(text, end, end + 200)
+    sentence = text[before[-1] if before else max(0, start - 200):
+                    after.start() if after else min(len(text), end + 200)]
+    return not any(c.islower() for c in sentence)
+
+
+def _word_character(character: str) -> bool:
+    return character.isalnum() or character in "'’-"
