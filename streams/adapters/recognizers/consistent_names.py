@@ -35,6 +35,7 @@ capitals inside a sentence without any lower-case letter.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import regex
@@ -56,6 +57,10 @@ INFINITY = float("inf")
 IN_CAPITALS = "NameInCapitals"
 # shorter words in capitals are too often abbreviations ("LEE", "MAY" aside, "ABC")
 MIN_LETTERS_IN_CAPITALS = 4
+# a word of four letters or more without an ASCII lower-case letter, of which those in
+# capitals are kept (the class leaves out most words at once: a scan of every word cost more)
+CAPITALS_WORD = re.compile(
+    rf"(?<![\w'’-])[^\W\d_a-z]{{{MIN_LETTERS_IN_CAPITALS},}}(?:-[^\W\d_a-z]+)*(?![\w'’])")
 # a sentence or a line: where a headline in capitals starts and ends
 SENTENCE_END = regex.compile(r"[.!?\n]")
 
@@ -92,6 +97,11 @@ def in_capitals(texts: Sequence[str], findings: Sequence[Finding]) -> list[Findi
     """PERSON findings for the words of the persons found (names of two words or more, each
     word rare as a word or unknown to the dictionaries) written in capitals in a sentence of
     ``texts`` without a lower-case letter: a headline, a subject line."""
+    # the words written in capitals first (one scan of each text): most texts have none, and
+    # judging every word of every name found cost more than the rest
+    in_caps = {w for text in texts for w in CAPITALS_WORD.findall(text) if w.isupper()}
+    if not in_caps:
+        return []
     words: set[str] = set()
     for f in findings:
         if f.entity_type != "PERSON" or f.score < 0.5:
@@ -99,7 +109,7 @@ def in_capitals(texts: Sequence[str], findings: Sequence[Finding]) -> list[Findi
         found = NAME_WORD.findall(texts[f.message_index], f.start, f.end)
         if len(found) < 2:
             continue
-        words.update(w for w in found if len(w) >= MIN_LETTERS_IN_CAPITALS and w[0].isupper()
+        words.update(w for w in found if w.upper() in in_caps and w[0].isupper()
                      and not w.isupper() and _name_words(w))
     if not words:
         return []

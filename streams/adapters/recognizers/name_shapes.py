@@ -86,10 +86,11 @@ RELATIVES = (r"kids?|sons?|daughters?|child|children|baby|wife|husband|spouse|br
              r"|grandma|grandpa|grandchild|nephew|niece|cousin|aunt|uncle|fianc[ée]e?|boyfriend"
              r"|girlfriend|friend|neighbou?r|colleague|stepson|stepdaughter|stepmother"
              r"|stepfather|twins?|roommate|flatmate|carer")
-TOLD_NAME = regex.compile(
-    r"(?i:(?<![\w'’-])(?:my[ \u00a0]+name(?:'s|’s|[ \u00a0]+is)|(?:call|calls|called)[ \u00a0]+me"
-    rf"|(?:my|our|his|her|their)[ \u00a0]+(?:{RELATIVES}))),?[ \u00a0]+"
-    r"(?=\p{L})")
+# (the standard library's engine: a scan of every text, 4-5 times cheaper than ``regex`` here)
+TOLD_NAME = re.compile(
+    r"(?<![\w'’-])(?:my[ \u00a0]+name(?:'s|’s|[ \u00a0]+is)|(?:call|calls|called)[ \u00a0]+me"
+    rf"|(?:my|our|his|her|their)[ \u00a0]+(?:{RELATIVES})),?[ \u00a0]+(?=[^\W\d_])",
+    re.IGNORECASE)
 # the words of a name given: capitalised, or in lower case ("call me višeslav")
 GIVEN_WORD = regex.compile(
     rf"(?:{NAME_WORD}|\p{{Ll}}[\p{{Ll}}\p{{M}}]+(?:-\p{{Ll}}[\p{{Ll}}\p{{M}}]+)?)"
@@ -197,7 +198,7 @@ class NameShapeRecognizer(PersonRecognizer):
         """"people call me Csanád", "my name is višeslav", "remove my kid Selma": a name the
         writer gives, theirs or a relative's."""
         out: list[tuple[int, int]] = []
-        for cue in TOLD_NAME.finditer(text, timeout=self.timeout_s):
+        for cue in TOLD_NAME.finditer(text):
             end = self._given_words(text, cue.end())
             if end > cue.end():
                 out.append((cue.end(), end))
