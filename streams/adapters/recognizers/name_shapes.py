@@ -1,7 +1,8 @@
 """PERSON by the shape of a name or the question it answers, in any origin (issue 14).
 
-Three signs the given-name pass (``given_names.py``) and spaCy's NER miss on third-party
-English text (presidio-research's synthetic set, dev), each kept in a function of its own:
+Signs the given-name pass (``given_names.py``) and spaCy's NER miss on third-party English
+text (presidio-research's synthetic set and CoNLL-2003, dev), each kept in a function of its
+own:
 
 - **a middle initial**: a known given name, one letter (with or without a dot), then a
   surname or a word no dictionary holds: "Csanád P Gere", "Juliusz A Kwiatkowski", and in
@@ -25,15 +26,18 @@ English text (presidio-research's synthetic set, dev), each kept in a function o
   the scorers and their minutes, as news agencies write football results: "Rangers 4
   (Ferguson 34, McCoist 71 74, Laudrup 83)", "Bochum 2 (Stickroth 30th pen, Wosz 89th)". Every
   item of the parentheses must be a name and minutes (or more minutes of the previous name),
-  each name a word of the lexicon or no dictionary's, none an institution word.
+  no name holding an institution word, a function word, a title, a day or a month, and one
+  name of the group a name of the lexicon or a word no dictionary holds.
 - **a lower-case list of given names**: three items or more separated by commas and a last
   "and"/"or", each one word in lower case, all of them known given names but at most one
   (which must then be a word no dictionary holds): "leonti, terrence, pamela, donna, andrea
   and brian".
 
-The first four score above NER (0.86 > 0.85): NER labels many of these an organisation or a
-place ("Landerico" of "Landerico B Hidalgo"), which would otherwise win the overlap and leave
-the rest of the name uncovered. The list scores as the given-name pass (0.84).
+The middle initial, the name asked or told, the name the writer gives and the scorers score
+above NER (0.86 > 0.85): NER labels many of these an organisation or a place ("Landerico" of
+"Landerico B Hidalgo", "Ferguson 34"), which would otherwise win the overlap and leave the
+rest of the name uncovered. The lower-case full name and the list score as the given-name
+pass (0.84).
 """
 
 from __future__ import annotations
