@@ -62,6 +62,7 @@ from streams.adapters.recognizers import (
 )
 from streams.adapters.recognizers.base import fold
 from streams.adapters.recognizers.batch_memos import forget as forget_batch_memos
+from streams.adapters.recognizers.consistent_names import in_capitals, over_ner_readings
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS
 from streams.adapters.recognizers.repeated_names import (
     coordinated,
@@ -321,6 +322,9 @@ class PresidioDetector:
                                                                       language=chosen[r]),
                                                        language=chosen[r])])
                 found[r].extend(coordinated(contents, found[r], language=chosen[r]))
+                # a later mention NER reads as a place or organisation is still the person
+                found[r] = over_ner_readings(contents, found[r])
+                found[r].extend(in_capitals(contents, found[r]))
         return [Detection(language=language, method=self.method(language, request.tiers),
                           findings=tuple(findings))
                 for request, language, findings in zip(requests, chosen, found, strict=True)]

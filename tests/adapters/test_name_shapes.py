@@ -44,7 +44,8 @@ def test_an_initial_between_words_that_are_not_a_name(text: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("What's your last name? Magnusson My name is Siiri.", ["Magnusson"]),
+    # (and "Siiri", a name the writer gives: see below)
+    ("What's your last name? Magnusson My name is Siiri.", ["Magnusson", "Siiri"]),
     ("Her maiden name is Sandgreen What are my options?", ["Sandgreen"]),
     ("Family name: Okonkwo Adeyemi", ["Okonkwo Adeyemi"]),
     ("His name was Zhang Wei and he lived here.", ["Zhang Wei"]),
@@ -116,3 +117,67 @@ def test_a_function_word_of_another_language_opens_no_lower_case_name() -> None:
     # "des" is a given name somewhere and French for "some": not a name in English text,
     # even before a misspelt word no dictionary holds (as presidio-research writes it)
     assert names(">770 26 rue des lieutemants Thomazo. See you.") == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # the writer's own name, capitalised or in lower case (a word no dictionary holds)
+    ("Friends at work call me Dragomira and I answer to it.", ["Dragomira"]),
+    ("hi, people call me zdravkolav here", ["zdravkolav"]),
+    ("Good morning, my name's Teodora Vasilescu.", ["Teodora Vasilescu"]),
+    ("Good morning. my name is ingeborg, from the third floor.", ["ingeborg"]),
+    # a relative's or a close person's, after a possessive
+    ("I want to add my daughter Oluwaseun to the claim.", ["Oluwaseun"]),
+    ("Please update our son's file: our son Radek Hrubý moved.", ["Radek Hrubý"]),
+    ("My wife, Ingrid Havelka, will sign.", ["Ingrid Havelka"]),
+    ("She lives with her husband tadeusz in town.", ["tadeusz"]),
+    ("I asked my colleague Wiremu about the form.", ["Wiremu"]),
+    # a name asked or told, in lower case, on the same terms
+    ("Her maiden name is kowalczyk and she was born here.", ["kowalczyk"]),
+])
+def test_a_name_the_writer_gives(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "Call me tomorrow please, or call me back after lunch.",
+    "Call me Monday, or call me ASAP.",
+    "Please call me. The office is open.",
+    "My name is not on the list, my name is spelled wrong.",
+    "My daughter may come, and my friend will help.",  # given names common as words
+    "Our partner Microsoft and my Ministry said so.",  # not a relative
+    "My son The Doctor said it.",  # a function word
+    "my wife Street Parking permit",  # an institution word
+    "Your first name is required.",
+])
+def test_what_a_writer_gives_that_is_not_a_name(text: str) -> None:
+    assert names(text) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a group holds a name of the lexicon or a word no dictionary holds ("Tervainen"); its
+    # other names may be common words ("Pilkington")
+    ("Ashford 3 (Pilkington 12, Tervainen 55 71) Millbrook 1 (Kowalczyk 88).",
+     ["Pilkington", "Tervainen", "Kowalczyk"]),
+    ("Karlsdorf 2 (Wendrich 30th pen, Zobel 89th) Lindau 2 (Van der Stoep 45, Mertz 77).",
+     ["Wendrich", "Zobel", "Van der Stoep", "Mertz"]),
+    ("Eastfield 2 (Brannagh 43, 46 penalty). Halftime 1-0.", ["Brannagh"]),
+    ("Norby 2 (Kjeldsen 2nd and 27th) Vale 0.", ["Kjeldsen"]),
+])
+def test_the_scorers_of_a_match_result(text: str, expected: list[str]) -> None:
+    assert names(text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "They won 2-1 (halftime 0-1) at home.",
+    "See chapter 3 (Room 4, Table 5) of the report.",
+    "Ashford 3 (Pilkington 12, Okonjo 55) and no name the lexicon knows.",
+    "Section 3 (Page 4) has the form.",
+    "Apply by 1 (Monday 5) or later.",  # a day
+    "In 2024 (Council 12, Committee 3) voted.",  # institution words
+    "Turnover rose 4 (Ashford 12, see annex) percent.",  # an item that is not a scorer
+    "Score 3 (34, 71) without names.",
+    "Score 3 (34, Kowalczyk 71): a number first.",
+    "Ranked 2 (Kowalczyk 12, Council 3, Monday 4) in the survey.",
+])
+def test_numbers_in_parentheses_that_are_not_scorers(text: str) -> None:
+    assert names(text) == []
