@@ -26,6 +26,7 @@ import os
 # presidio_analyzer is first imported.
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
+import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,6 +35,8 @@ from typing import Any, ClassVar, TypeVar
 
 import regex
 from presidio_analyzer import LocalRecognizer, RecognizerResult
+
+from streams.adapters.recognizers.batch_memos import per_batch
 
 REGEX_TIMEOUT_S = 0.25  # CPU seconds one search may use (see the module's docstring)
 T = TypeVar("T")
@@ -99,13 +102,123 @@ def context_regex(words: tuple[str, ...]) -> regex.Pattern[str] | None:
     return regex.compile(r"(?<!\w)(?:" + "|".join(alternatives) + ")")
 
 
+# a run of decimal digits, as the patterns' ``\d`` reads them (Unicode's Nd)
+DIGIT_RUN = regex.compile(r"\d++")
+# the flags ``re``'s parser reads as ``regex`` does (same values in both modules)
+_RE_FLAGS = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE
+
+
+def min_digit_run(expression: str, flags: int = 0) -> int:
+    r"""A length every match of ``expression`` holds as consecutive digits: with ``n``, each
+    match has a run of at least ``n`` characters that ``\d`` matches, one after another.
+
+    Proof, on ``re``'s parsed form of the expression (``regex`` reads these constructs alike):
+    in a sequence of items, a stretch of adjacent items each of which consumes digits only
+    (a class of digits: ``\d``, ``[0-9]``, ``[01]``, a digit literal; a repeat of such a
+    class, a group or alternation whose every branch is itself digits only) matches a
+    substring of digits at least as long as the sum of their minimum lengths; zero-width
+    items (look-arounds, anchors) consume nothing and leave the digits on both sides
+    adjacent; anything else may consume a non-digit and ends the stretch. The bound of a
+    sequence is its longest stretch, at least that of any group it holds whatever matches
+    around; of an alternation, its smallest branch. Whatever ``re`` cannot parse (``\p{L}``,
+    ``regex``'s own flags) gets 0: never skipped."""
+    if flags & ~_RE_FLAGS:
+        return 0
+    try:
+        parsed = re._parser.parse(expression, flags)  # type: ignore[attr-defined]
+    except (re.error, ValueError, TypeError):
+        return 0
+    return _sequence_bound(list(parsed))[0]
+
+
+def _digits_only(item: tuple[Any, Any]) -> int | None:
+    """The minimum length of ``item`` when it consumes digits only, else None."""
+    op, arg = item
+    name = str(op)
+    if name == "LITERAL":
+        return 1 if "0" <= chr(arg) <= "9" else None
+    if name == "IN":
+        for kind, value in arg:
+            if str(kind) == "CATEGORY" and str(value) == "CATEGORY_DIGIT":
+                continue
+            if str(kind) == "LITERAL" and "0" <= chr(value) <= "9":
+                continue
+            if str(kind) == "RANGE" and chr(value[0]) >= "0" and chr(value[1]) <= "9":
+                continue
+            return None  # a negation, another category, a letter
+        return 1 if arg else None
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+        low, _, body = arg
+        inner = _sequence_bound(list(body))
+        return None if inner[1] is None else low * inner[1]
+    if name in ("SUBPATTERN", "ATOMIC_GROUP"):
+        return _sequence_bound(_body(name, arg))[1]
+    if name == "BRANCH":
+        lengths = [_sequence_bound(list(branch))[1] for branch in arg[1]]
+        return None if any(n is None for n in lengths) else min(
+            n for n in lengths if n is not None)
+    return None
+
+
+def _sequence_bound(items: list[tuple[Any, Any]]) -> tuple[int, int | None]:
+    """(the longest run of digits every match of the sequence holds, the sequence's minimum
+    length when it consumes digits only, else None)."""
+    best, stretch, whole = 0, 0, 0
+    only_digits = True
+    for op, arg in items:
+        name = str(op)
+        if name in ("AT", "ASSERT", "ASSERT_NOT"):
+            continue  # zero width: the digits either side stay adjacent
+        length = _digits_only((op, arg))
+        if length is not None:
+            stretch += length
+            whole += length
+            best = max(best, stretch)
+            continue
+        only_digits = False
+        stretch = 0
+        best = max(best, _inner_bound((op, arg)))
+    return best, whole if only_digits else None
+
+
+def _body(name: str, arg: Any) -> list[tuple[Any, Any]]:
+    """The items of a group: ``(?:...)`` carries (group, flags added, flags removed, items),
+    ``(?>...)`` its items alone."""
+    return list(arg[-1] if name == "SUBPATTERN" else arg)
+
+
+def _inner_bound(item: tuple[Any, Any]) -> int:
+    """The run of digits every match of a non-digit ``item`` holds inside it."""
+    op, arg = item
+    name = str(op)
+    if name in ("SUBPATTERN", "ATOMIC_GROUP"):
+        return _sequence_bound(_body(name, arg))[0]
+    if name == "BRANCH":
+        return min(_sequence_bound(list(branch))[0] for branch in arg[1])
+    if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and arg[0] >= 1:
+        return _sequence_bound(list(arg[2]))[0]
+    return 0
+
+
+# how long the longest run of digits in a text is: asked by every recognizer with a bound
+# (``Pattern.min_digit_run``) for the same text. Its keys are the texts read: forgotten when
+# the batch ends (``batch_memos``)
+@per_batch(maxsize=64)
+def longest_digit_run(text: str) -> int:
+    # a single possessive class: linear in the text, no time limit needed
+    return max(map(len, DIGIT_RUN.findall(text)), default=0)
+
+
 class Pattern:
-    """One way an identifier is written, and its score when no context word is near it."""
+    """One way an identifier is written, and its score when no context word is near it.
+    ``min_digit_run``: every match holds that many consecutive digits (``min_digit_run()``),
+    so a text whose longest run of digits is shorter holds no match."""
 
     def __init__(self, name: str, expression: str, score: float, flags: int = 0) -> None:
         self.name = name
         self.regex = regex.compile(expression, flags)
         self.score = score
+        self.min_digit_run = min_digit_run(expression, flags)
 
 
 class PersonRecognizer(LocalRecognizer):
@@ -156,6 +269,7 @@ class DouaneRecognizer(LocalRecognizer):
         words = tuple(self.CONTEXT.get("*", ())) + tuple(self.CONTEXT.get(supported_language, ()))
         self.timeout_s = timeout_s
         self._context = context_regex(words)
+        self._needs_digits = any(p.min_digit_run > 0 for p in self.PATTERNS)
         super().__init__(
             supported_entities=[self.ENTITY], supported_language=supported_language,
             name=type(self).__name__, context=list(words),
@@ -179,10 +293,17 @@ class DouaneRecognizer(LocalRecognizer):
     ) -> list[RecognizerResult]:
         if entities and self.ENTITY not in entities:
             return []
+        # a pattern whose every match holds a longer run of digits than the text has is not
+        # run (``min_digit_run``): 4-digit years cannot hold a kennitala or a UNZR
+        longest = longest_digit_run(text) if self._needs_digits else 0
+        if self._needs_digits and all(p.min_digit_run > longest for p in self.PATTERNS):
+            return []
         if self.PREFILTER is not None and not search(self.PREFILTER, text, self.timeout_s):
             return []
         found: dict[tuple[int, int], float] = {}
         for pattern in self.PATTERNS:
+            if pattern.min_digit_run > longest:
+                continue
             for match in find_all(pattern.regex, text, self.timeout_s):
                 for start, end in self.spans(text, match):
                     score = self.SCORE_WITH_CONTEXT if self.has_context(text, start, end) \

@@ -120,6 +120,15 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
     others = [f for f, person, lost in zip(findings, is_person, beaten, strict=True)
               if not person and not lost]
     first_of = {id(members[0]): merged for merged, members in groups}
+    # the spans each person's neighbours are tested against, gathered once per message (was
+    # once per person: quadratic on text dense with names); each person leaves out its own
+    taken_in: dict[int, list[tuple[int, int, int]]] = {}
+    held_in: dict[int, list[tuple[int, int, int]]] = {}
+    for f in (*others, *persons):
+        if f.score >= min_score:
+            taken_in.setdefault(f.message_index, []).append((f.start, f.end, id(f)))
+            if f.entity_type not in PLACE_TYPES:
+                held_in.setdefault(f.message_index, []).append((f.start, f.end, id(f)))
     out: list[Finding] = []
     for finding, person, lost in zip(findings, is_person, beaten, strict=True):
         if lost:
@@ -135,14 +144,10 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
             continue  # merged into an earlier finding of the same name
         text = texts[merged.message_index]
         # a neighbour another finding holds is not taken ("Jean Dupont" beside "Paris")
-        taken = _Taken([(f.start, f.end) for f in (*others, *persons)
-                        if f.message_index == merged.message_index
-                        and f.score >= min_score and f is not merged])
+        taken = _Taken(taken_in.get(merged.message_index, []), id(merged))
         # in an item written surname first, NER's place or organisation reading of the other
         # word does not keep it from the name (see ``_surname_first_item``)
-        held = _Taken([(f.start, f.end) for f in (*others, *persons)
-                       if f.message_index == merged.message_index and f.score >= min_score
-                       and f is not merged and f.entity_type not in PLACE_TYPES])
+        held = _Taken(held_in.get(merged.message_index, []), id(merged))
         out.extend(_vietnamese_family_name_before(text, _particles_then_name(
             text, _surname_first_item(text, _widened(text, line, taken, language), held,
                                       language), taken, language), taken, language)
@@ -206,14 +211,18 @@ def _outside(text: str, finding: Finding, findings: Sequence[Finding]) -> Findin
 
 
 class _Taken:
-    """The characters other findings hold (``in`` tests a position)."""
+    """The characters other findings hold (``in`` tests a position): ``spans`` are (start,
+    end, id of the finding), the finding whose id is ``mine`` left out (the message's spans
+    are gathered once and shared by its persons)."""
 
-    def __init__(self, spans: list[tuple[int, int]]) -> None:
+    def __init__(self, spans: list[tuple[int, int, int]], mine: int | None = None) -> None:
         self.spans = spans
+        self.mine = mine
 
     def __contains__(self, position: object) -> bool:
         return isinstance(position, int) and any(
-            start <= position < end for start, end in self.spans)
+            start <= position < end and owner != self.mine
+            for start, end, owner in self.spans)
 
 
 def _merged(persons: list[Finding]) -> list[tuple[Finding, list[Finding]]]:
