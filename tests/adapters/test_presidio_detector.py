@@ -489,3 +489,15 @@ def test_the_retention_scan_sees_what_a_library_memo_keeps() -> None:
         _Holder.texts = ()
     del found  # its messages quote the name
     assert _reachable_holding(fragment, name) == []
+
+
+def test_slovnet_keeps_nothing_of_a_request_once_it_is_read() -> None:
+    # the default mode gives slovnet only the sentences the lexicon leaves unsure, none in the
+    # Ukrainian text above: here it reads every sentence
+    detector = PresidioDetector(("uk",), uk_ner="slovnet")
+    name = "".join(_MADE_UP).translate(str.maketrans("Kovaritesl", "Кова" + "рітесл"))
+    fragment = name[1:-1].lower()
+    text = _RETENTION_TEXTS["uk"].format(name=name, lower=name.lower())
+    assert run(detector, text, "uk").findings
+    del text
+    assert _reachable_holding(fragment, name) == []
