@@ -3,7 +3,7 @@ cost against Java's readers (before: they kept the last 8 KB read, the last batc
 the JVM's life): the JVM's CPU (every thread, ``/proc/<pid>/stat``) over the same third-party
 prompts, whole texts in batches of 32 (the ``corenlp`` mode's load, the most the sidecar
 reads), a sidecar compiled from each source, passes alternated, two warm-up passes each, best
-of ``--rounds``.
+of ``--rounds``; and whether both find the same entities on every prompt.
 
     DOUANE_CACHE=/work/main/.cache PYTHONPATH=$PWD .venv/bin/python \\
         benchmarks/corenlp_sidecar_input_cpu.py --before /path/to/old/CrfSidecar.java \\
@@ -64,6 +64,10 @@ def main() -> None:
 
     try:
         for corpus in corpora:
+            # the same entities from both, on every prompt
+            answers = [[sidecars[label].entities(corpus.language, texts[corpus.key][i:i + BATCH])
+                        for i in range(0, len(texts[corpus.key]), BATCH)] for label in sidecars]
+            print(f"{corpus.key:24} the same entities from both: {answers[0] == answers[1]}")
             for label in sidecars:
                 for _ in range(2):
                     run(label, corpus.key, corpus.language)
