@@ -223,6 +223,14 @@ class PresidioDetector:
         self.detect_batch([DetectionRequest((ChatMessage("user", WARM_UP_TEXT),), voted)])
         self.startup_seconds["vote"] = time.monotonic() - started
 
+    @property
+    def loaded_models(self) -> dict[str, str]:
+        """The spaCy models this detector holds, by language: "detection" for a language it
+        detects with its own model, "vote" for one loaded only to vote on another language's
+        persons (a few hundred MB and seconds of start-up each)."""
+        return {**{language: "detection" for language in self._nlp},
+                **{language: "vote" for language in self._voter_models}}
+
     def method(self, language: str, tiers: bool = True) -> str:
         """What detection runs on a text in ``language``; ``tiers`` False: a request that
         asked for the first pass only (``detection: fast``), whose method names no tier."""

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import importlib
 import re
+import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy
 from thinc.api import NumpyOps, set_current_ops
@@ -36,9 +37,39 @@ class NumpyBlasOps(NumpyOps):  # type: ignore[misc]
         return out
 
 
-# the parsed form of a regular expression (``always_needs``): private modules of ``re``, untyped
-re_constants: Any = importlib.import_module("re._constants")
-re_parser: Any = importlib.import_module("re._parser")
+class ReSyntax(NamedTuple):
+    """``re``'s own parser of patterns and the names of its parsed form (untyped modules)."""
+
+    parser: Any
+    constants: Any
+
+
+# the names ``always_needs`` reads in a parsed pattern
+_PARSED_NAMES = ("LITERAL", "IN", "SUBPATTERN", "MAX_REPEAT", "MIN_REPEAT", "BRANCH")
+
+
+def re_syntax() -> ReSyntax | None:
+    """``re``'s parser, to read a pattern's structure (``always_needs``), or None. Python has
+    no public one: it is private, ``re._parser`` since 3.11 and ``sre_parse`` before (kept as a
+    deprecated alias for a while). A Python that moves it again gets None, and
+    ``quick_token_match`` then proves nothing and leaves the tokenizer's match as it is: the
+    same tokens, without the saving (tests/unit/test_spacy_token_match.py)."""
+    for parser_name, constants_name in (("re._parser", "re._constants"),
+                                        ("sre_parse", "sre_constants")):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # sre_parse's, if used
+                parser = importlib.import_module(parser_name)
+                constants = importlib.import_module(constants_name)
+        except ImportError:
+            continue
+        if callable(getattr(parser, "parse", None)) and all(
+                hasattr(constants, name) for name in _PARSED_NAMES):
+            return ReSyntax(parser, constants)
+    return None
+
+
+RE_SYNTAX = re_syntax()
 
 
 def read_and_forget(nlp: Any, texts: Iterable[str], batch_size: int) -> Iterator[Any]:
@@ -161,27 +192,33 @@ def quick_token_match(match: Any, required: str) -> Any:
     if not isinstance(pattern, re.Pattern) or not isinstance(pattern.pattern, str) or any(
             c.lower() != c or c.upper() != c for c in required):
         return match
-    if not always_needs(re_parser.parse(pattern.pattern, pattern.flags).data, set(required)):
+    syntax = RE_SYNTAX
+    if syntax is None:
         return match
-    return PrefilteredMatch(match, required)
+    try:
+        parsed = syntax.parser.parse(pattern.pattern, pattern.flags).data
+        proved = always_needs(parsed, set(required), syntax.constants)
+    except (AttributeError, TypeError, ValueError, IndexError, re.error):
+        return match  # a parsed form other than the one read here: no proof, no prefilter
+    return PrefilteredMatch(match, required) if proved else match
 
 
-def always_needs(items: Any, chars: set[str]) -> bool:
-    """Whether every match of the parsed pattern ``items`` (``re._parser``'s form) holds one of
-    ``chars``: some item of the sequence matches only those characters and cannot be skipped
-    (not optional, in no alternative that lacks it)."""
+def always_needs(items: Any, chars: set[str], re_constants: Any) -> bool:
+    """Whether every match of the parsed pattern ``items`` (``re_syntax``'s form, its names in
+    ``re_constants``) holds one of ``chars``: some item of the sequence matches only those
+    characters and cannot be skipped (not optional, in no alternative that lacks it)."""
     for op, value in items:
         if op is re_constants.LITERAL and chr(value) in chars:
             return True
         if op is re_constants.IN and value and all(
                 kind is re_constants.LITERAL and chr(code) in chars for kind, code in value):
             return True
-        if op is re_constants.SUBPATTERN and always_needs(value[-1], chars):
+        if op is re_constants.SUBPATTERN and always_needs(value[-1], chars, re_constants):
             return True
         if op in (re_constants.MAX_REPEAT, re_constants.MIN_REPEAT) and value[0] >= 1 \
-                and always_needs(value[2], chars):
+                and always_needs(value[2], chars, re_constants):
             return True
-        if op is re_constants.BRANCH and all(always_needs(branch, chars)
+        if op is re_constants.BRANCH and all(always_needs(branch, chars, re_constants)
                                              for branch in value[1]):
             return True
     return False

@@ -9,7 +9,9 @@ Kafka jars are), sha256-checked: about 70 MB, ten seconds on a good line."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from streams.adapters.recognizers.corenlp_ner import (
     CoreNlpSidecarError,
     CoreNlpTier,
     CoreNlpUnavailableError,
+    classifier_path,
     fetch,
     missing_files,
 )
@@ -98,6 +101,37 @@ def test_offsets_are_code_points_beyond_the_bmp(corenlp_dir: Path) -> None:
         assert all(score == 0.84 and name == "corenlp:es" for *_, score, name in found[1])
     finally:
         tier.close()
+
+
+def test_the_jvm_keeps_nothing_of_a_batch_once_it_is_answered(
+        corenlp_dir: Path, tmp_path: Path) -> None:
+    # What a heap dump of the sidecar shows once a batch is answered: the live objects (jmap
+    # collects first) hold no word of it. Java's readers kept the last 8 KB read from stdin
+    # (the last batch's texts) for the JVM's life; the sidecar reads into buffers it wipes.
+    jmap = shutil.which("jmap")
+    if jmap is None:
+        pytest.skip("jmap (Java 17's JDK) is not on the PATH")
+    sidecar = CoreNlpSidecar(corenlp_dir, ("en",))
+    try:
+        name = "".join(("Zor", "bavelt"))  # made up, assembled here: no literal holds it
+        texts = [f"Please write to {name} Quimbrexa about her claim. {name} said so.",
+                 f"Another letter from {name} Quimbrexa, sent twice."]
+        assert all(sidecar.entities("en", texts))  # it was read
+        dump = tmp_path / "sidecar.hprof"
+        subprocess.run([jmap, f"-dump:live,format=b,file={dump}", str(sidecar.pid)],
+                       check=True, capture_output=True)
+        heap = dump.read_bytes()
+        # the control: a string the JVM keeps for its life (the classifier's file name, an
+        # argument) is seen, as Latin-1 (Java's compact strings) or UTF-16
+        def held(word: str) -> list[str]:
+            return [encoding for encoding in ("latin-1", "utf-16-be", "utf-16-le")
+                    if word.encode(encoding) in heap]
+
+        assert held(classifier_path(corenlp_dir, "en").name) != []
+        assert held(name) == []
+        assert held("Quimbrexa") == []
+    finally:
+        sidecar.close()
 
 
 def test_a_batch_of_texts_is_one_exchange(detectors: dict[str, PresidioDetector]) -> None:

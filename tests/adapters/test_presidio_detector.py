@@ -3,6 +3,8 @@ positives, batching, and failing closed."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
 from streams.adapters.presidio_detector import (
@@ -398,3 +400,108 @@ def test_no_memo_keeps_the_words_of_a_request_once_it_is_read(
     assert _memos_holding(detector, fragment) != []
     batch_memos.forget()
     assert _memos_holding(detector, fragment) == []
+
+
+def _reachable_holding(fragment: str, *mine: str) -> list[str]:
+    """Every string holding ``fragment`` that the process can still reach through Python
+    objects, other than ``fragment`` itself and the test's own strings ``mine``, with the type
+    of what holds it: the strings each container the collector tracks refers to (a dict's
+    keys too: a dict of string keys does not report them), and those of the dicts and tuples
+    it refers to that the collector does not track (a dict or tuple of strings only). Not
+    seen: memory of C or Rust code that is no Python object (spaCy's vocabulary: tested
+    above; lingua's detector), nor a running function's local strings."""
+    import gc
+
+    found: list[str] = []
+    ignored = {id(fragment), *map(id, mine)}
+
+    def check(owner: object, value: object, depth: int) -> None:
+        if type(value) is str:
+            if fragment in value and id(value) not in ignored:
+                found.append(f"{type(owner).__name__}: {value[:80]!r}")
+        elif depth < 4 and not gc.is_tracked(value) and isinstance(value, (dict, tuple)):
+            for item in ([*dict.keys(value), *dict.values(value)] if isinstance(value, dict)
+                         else value):
+                check(value, item, depth + 1)
+
+    gc.collect()
+    for held in gc.get_objects():
+        if held is found:
+            continue
+        if isinstance(held, dict):
+            for key in list(dict.keys(held)):  # not a subclass's own keys()
+                check(held, key, 0)
+        for value in gc.get_referents(held):
+            check(held, value, 0)
+    return found
+
+
+class _Holder:
+    """What the control of ``_reachable_holding`` keeps: a dict of string keys, as a
+    library's memo of words would."""
+
+    words: ClassVar[dict[str, int]] = {}
+    texts: ClassVar[tuple[str, ...]] = ()
+
+
+# A made-up name, assembled when the test runs (a literal holding it would be held by this
+# module's code for ever, and its source lines by ``linecache`` once a test fails), in a
+# request of each language and one whose language lingua decides
+_MADE_UP = ("Kova", "riteslo")
+_RETENTION_TEXTS = {
+    "en": "Please write to {name} Quimbrexa ({lower}.q@zumbrivex.org) about her claim. "
+          "{name} said so; {lower} will call.",
+    "fr": "Rédige une lettre à Mme {name} Quimbrexa au sujet de sa demande. {name} attend.",
+    "es": "Escribe una carta a {name} Quimbrexa sobre su solicitud. {name} espera.",
+    "is": "Skrifaðu bréf til {name}s Sigurðssonar um umsóknina. {name} bíður.",
+    "uk": "Напишіть листа пану {name}у Квімбрексі про допомогу. {name} чекає.",
+    "detected": "Bonjour, merci de préparer une réponse pour Mme {name} Quimbrexa, née à Lyon.",
+}
+
+
+@pytest.mark.parametrize("language", sorted(_RETENTION_TEXTS))
+def test_nothing_the_process_can_reach_keeps_a_request_once_it_is_read(
+        detector: PresidioDetector, language: str) -> None:
+    # What a heap dump of a worker would show: after its batch, no object of the process -
+    # douane's memos, the libraries' (islenska's word lookups, regex's and re's compiled
+    # patterns, Presidio's, phonenumbers', pymorphy3's, slovnet's), lingua's Python side -
+    # holds the made-up name of a request already answered.
+    name = "".join(_MADE_UP)
+    if language == "uk":
+        name = name.translate(str.maketrans("Kovaritesl", "Кова" + "рітесл"))
+    fragment = name[1:-1].lower()
+    text = _RETENTION_TEXTS[language].format(name=name, lower=name.lower())
+    detection = run(detector, text, None if language == "detected" else language)
+    assert any(text[f.start:f.end].startswith(name) for f in detection.findings)  # it was read
+    del text, detection
+    assert _reachable_holding(fragment, name) == []
+
+
+def test_the_retention_scan_sees_what_a_library_memo_keeps() -> None:
+    # the control: a name kept as a key of a dict of strings (as islenska's memo keeps words)
+    # and one in a tuple of strings are found
+    name = "".join(_MADE_UP)
+    fragment = name[1:-1].lower()
+    _Holder.words["".join(("Zu", name))] = 1
+    _Holder.texts = ("".join(("x", name)),)
+    try:
+        found = _reachable_holding(fragment, name)
+        assert any("Zu" + name in f for f in found), found
+        assert any("x" + name in f for f in found), found
+    finally:
+        _Holder.words.clear()
+        _Holder.texts = ()
+    del found  # its messages quote the name
+    assert _reachable_holding(fragment, name) == []
+
+
+def test_slovnet_keeps_nothing_of_a_request_once_it_is_read() -> None:
+    # the default mode gives slovnet only the sentences the lexicon leaves unsure, none in the
+    # Ukrainian text above: here it reads every sentence
+    detector = PresidioDetector(("uk",), uk_ner="slovnet")
+    name = "".join(_MADE_UP).translate(str.maketrans("Kovaritesl", "Кова" + "рітесл"))
+    fragment = name[1:-1].lower()
+    text = _RETENTION_TEXTS["uk"].format(name=name, lower=name.lower())
+    assert run(detector, text, "uk").findings
+    del text
+    assert _reachable_holding(fragment, name) == []

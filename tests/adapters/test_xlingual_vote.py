@@ -300,13 +300,13 @@ def test_a_vote_on_spanish_alone() -> None:
     assert detector.method("es") == "ner+patterns+vote"
     assert detector.method("en") == "ner+patterns"  # English text is not voted on
     # the voters of Spanish text are English and French: French is loaded for the vote alone
-    assert sorted(detector._voter_models) == ["fr"]
+    assert detector.loaded_models == {"en": "detection", "es": "detection", "fr": "vote"}
     assert persons(detector, "La jueza Begoña Azarloza archivó la causa contra Román Sudupe.",
                    "es") == ["Begoña Azarloza", "Román Sudupe"]
     # a detector that does not detect Spanish has nothing to vote on: no model loaded for it
     english = PresidioDetector(("en",), entities, ner_tiers=spanish)
     assert english.method("en") == "ner+patterns"
-    assert english._voter_models == {}
+    assert english.loaded_models == {"en": "detection"}
     assert "vote" not in english.startup_seconds
 
 

@@ -141,6 +141,11 @@ def test_a_region_whose_formats_are_not_plain_groups_is_always_parsed() -> None:
     assert phone._group_count(r"\d(\d{4})") is None  # a digit outside a group
     assert phone._group_count(r"((\d)\d{3})") is None  # a group inside a group
     assert phone._group_count(r"(?:\d{3})(\d{4})") is None  # not a capture group
+    assert phone._group_count(r"(?P<area>\d{3})(\d{4})") is None  # a named one: not read
+    assert phone._group_count(r"(\(\d{3}\))(\d{4})") is None  # a parenthesis in a group
+    assert phone._group_count(r"([()]\d)(\d{4})") is None
+    assert phone._group_count(r"(\d)\1") is None  # a back reference outside the groups
+    assert phone._group_count(r"(\d{2}|\d{3})(\d{4})") == 2  # alternatives inside one
     # Argentina writes mobiles "\\2 15-\\3-\\4": the first group left out, "15" added
     assert phone._national_forms("AR") is None
     assert phone._may_be_national("1", "AR")

@@ -57,3 +57,35 @@ def test_frenchs_token_match_is_proved_and_prefiltered() -> None:
     from spacy.lang.fr.tokenizer_exceptions import TOKEN_MATCH
 
     assert isinstance(quick_token_match(TOKEN_MATCH, HYPHENS + ELISION), PrefilteredMatch)
+
+
+def test_without_res_parser_nothing_is_prefiltered(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the proof reads the pattern with ``re``'s parser, private and renamed across Python
+    # versions (``re._parser``, ``sre_parse``): a Python without either leaves the match as
+    # it is (the same tokens, more CPU), never fails or prefilters unproved
+    import sys
+
+    from streams.adapters import spacy_ops
+
+    assert spacy_ops.re_syntax() is not None  # this Python has one
+    for name in ("re._parser", "sre_parse"):
+        monkeypatch.setitem(sys.modules, name, None)  # importing it raises ImportError
+    assert spacy_ops.re_syntax() is None
+    monkeypatch.setattr(spacy_ops, "RE_SYNTAX", spacy_ops.re_syntax())
+    match = re.compile(r"^a[-']b$").match
+    assert quick_token_match(match, REQUIRED) is match
+
+
+def test_a_parsed_form_it_cannot_read_gives_no_prefilter(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams.adapters import spacy_ops
+
+    class Moved:  # a parser whose parsed form has changed shape
+        @staticmethod
+        def parse(pattern: str, flags: int) -> object:
+            return object()
+
+    syntax = spacy_ops.re_syntax()
+    assert syntax is not None
+    monkeypatch.setattr(spacy_ops, "RE_SYNTAX", spacy_ops.ReSyntax(Moved, syntax.constants))
+    match = re.compile(r"^a[-']b$").match
+    assert quick_token_match(match, REQUIRED) is match

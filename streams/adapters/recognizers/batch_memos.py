@@ -10,6 +10,8 @@ saves the repeats inside a batch (the same word asked by several passes, for sev
 requests), and nothing read is kept after it.
 
 Memos keyed only by what douane ships (lexicons, context words, phone regions) are not here.
+A library's own memo of what it was asked (islenska's word lookups) is emptied by a function
+given to ``also_forget``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ V = TypeVar("V")
 MEMOS: list[Any] = []
 # the caches kept for the process, of words ``per_batch``'s ``lasting`` accepts
 LASTING: list[Any] = []
+# functions that empty a library's memos of the words it was asked (``also_forget``)
+_LIBRARY_MEMOS: list[Callable[[], None]] = []
 
 
 class BatchMemo(dict[K, V]):
@@ -64,9 +68,18 @@ def per_batch(maxsize: int, lasting: Callable[[str], bool] | None = None) -> Cal
     return decorate
 
 
+def also_forget(empty: Callable[[], None]) -> None:
+    """Have ``forget`` call ``empty`` too: it empties a library's memo of the words douane
+    asked it about (once per function)."""
+    if empty not in _LIBRARY_MEMOS:
+        _LIBRARY_MEMOS.append(empty)
+
+
 def forget() -> None:
     """Empty every per-batch memo: what the batch read is no longer held by any of them."""
     for memo in MEMOS:
         memo.cache_clear()
     for held in list(_DICTS.values()):
         held.clear()
+    for empty in _LIBRARY_MEMOS:
+        empty()

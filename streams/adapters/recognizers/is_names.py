@@ -8,6 +8,7 @@ from typing import Any
 
 from islenska import Bin
 
+from streams.adapters.recognizers.batch_memos import also_forget
 from streams.adapters.recognizers.names import Kind, LexiconNameRecognizer
 
 NAME_DOMAINS = frozenset({"ism", "föð", "móð", "ætt", "gæl"})
@@ -19,7 +20,22 @@ def bin_db() -> Bin:
     global _BIN
     if _BIN is None:
         _BIN = Bin()
+        also_forget(forget_lookups)
     return _BIN
+
+
+def forget_lookups() -> None:
+    """Empty islenska's memo of the words looked up: ``Bin._ksnid_cache``, shared by the
+    process, keeps up to two generations of 4,096 words (the words of requests, names among
+    them) for as long as nothing pushes them out. islenska has no public way to empty or turn
+    it off, so its two generations (plain dicts) are emptied here when each batch ends
+    (``batch_memos``); a version that holds its memo elsewhere makes the retention test fail.
+    Within a batch douane's own memo (``LexiconNameRecognizer._kind``) saves the repeats."""
+    cache = getattr(Bin, "_ksnid_cache", None)
+    for generation in ("_new", "_old"):
+        held = getattr(cache, generation, None)
+        if isinstance(held, dict):
+            held.clear()
 
 
 class IsNameRecognizer(LexiconNameRecognizer):

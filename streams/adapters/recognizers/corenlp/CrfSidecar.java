@@ -10,15 +10,21 @@
 // and writes <count> lines, one per text: its entities as "LABEL START END" joined by tabs,
 // offsets in Unicode code points (Python's str indices, not Java's UTF-16 units).
 // The whole batch is read before anything is written, so neither side blocks on a full pipe.
+// Nothing of a batch's texts stays reachable once it is answered (a heap dump of the JVM holds
+// no past request's words): stdin is read through ``Input``, whose buffers are wiped after each
+// batch, not through Java's readers, which keep the last 8 KB they read for the JVM's life.
 import edu.stanford.nlp.ie.crf.CRFClassifier;
 import edu.stanford.nlp.ling.CoreLabel;
 import edu.stanford.nlp.util.Triple;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
+import java.io.FileDescriptor;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,7 +44,7 @@ public final class CrfSidecar {
         PrintStream out = new PrintStream(System.out, false, StandardCharsets.UTF_8);
         out.println("ready");
         out.flush();
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        Input in = new Input(new FileInputStream(FileDescriptor.in));
         for (String header = in.readLine(); header != null; header = in.readLine()) {
             String[] fields = header.split(" ");
             CRFClassifier<CoreLabel> classifier = fields.length == 2 ? classifiers.get(fields[0]) : null;
@@ -68,6 +74,65 @@ public final class CrfSidecar {
                 out.println(line);
             }
             out.flush();
+            // the batch is answered: its texts are no longer reachable from here
+            texts.clear();
+            in.wipe();
+        }
+    }
+
+    /** Lines of UTF-8 read from a stream into buffers of its own, which ``wipe`` zeroes. */
+    static final class Input {
+        private final InputStream in;
+        private final byte[] buffer = new byte[1 << 16];
+        private int start;  // buffer[start:end] is read from the stream, not yet returned
+        private int end;
+        private byte[] line = new byte[1 << 12];
+
+        Input(InputStream in) {
+            this.in = in;
+        }
+
+        /** The next line without its line break, or null at the end of the stream. */
+        String readLine() throws IOException {
+            int length = 0;
+            while (true) {
+                for (int i = start; i < end; i++) {
+                    if (buffer[i] == '\n') {
+                        length = keep(i - start, length);
+                        start = i + 1;
+                        return decoded(length);
+                    }
+                }
+                length = keep(end - start, length);
+                Arrays.fill(buffer, 0, end, (byte) 0);
+                start = 0;
+                end = Math.max(in.read(buffer), 0);
+                if (end == 0) {
+                    return length == 0 ? null : decoded(length);
+                }
+            }
+        }
+
+        /** Zero what was returned (the stream's bytes not read yet are kept). */
+        void wipe() {
+            Arrays.fill(buffer, 0, start, (byte) 0);
+            Arrays.fill(line, (byte) 0);
+        }
+
+        private int keep(int count, int length) {
+            if (length + count > line.length) {
+                byte[] larger = Arrays.copyOf(line, Math.max(2 * line.length, length + count));
+                Arrays.fill(line, (byte) 0);
+                line = larger;
+            }
+            System.arraycopy(buffer, start, line, length, count);
+            return length + count;
+        }
+
+        private String decoded(int length) {
+            String text = new String(line, 0, length, StandardCharsets.UTF_8);
+            Arrays.fill(line, 0, length, (byte) 0);
+            return text;
         }
     }
 }
