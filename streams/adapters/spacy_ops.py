@@ -11,15 +11,15 @@ are the same (tests compare entities found both ways); only ``gemm`` changes.
 
 from __future__ import annotations
 
-import importlib
 import re
-import warnings
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy
 from thinc.api import NumpyOps, set_current_ops
+
+from streams.adapters.re_syntax import RE_SYNTAX
 
 
 class NumpyBlasOps(NumpyOps):  # type: ignore[misc]
@@ -37,39 +37,6 @@ class NumpyBlasOps(NumpyOps):  # type: ignore[misc]
         return out
 
 
-class ReSyntax(NamedTuple):
-    """``re``'s own parser of patterns and the names of its parsed form (untyped modules)."""
-
-    parser: Any
-    constants: Any
-
-
-# the names ``always_needs`` reads in a parsed pattern
-_PARSED_NAMES = ("LITERAL", "IN", "SUBPATTERN", "MAX_REPEAT", "MIN_REPEAT", "BRANCH")
-
-
-def re_syntax() -> ReSyntax | None:
-    """``re``'s parser, to read a pattern's structure (``always_needs``), or None. Python has
-    no public one: it is private, ``re._parser`` since 3.11 and ``sre_parse`` before (kept as a
-    deprecated alias for a while). A Python that moves it again gets None, and
-    ``quick_token_match`` then proves nothing and leaves the tokenizer's match as it is: the
-    same tokens, without the saving (tests/unit/test_spacy_token_match.py)."""
-    for parser_name, constants_name in (("re._parser", "re._constants"),
-                                        ("sre_parse", "sre_constants")):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DeprecationWarning)  # sre_parse's, if used
-                parser = importlib.import_module(parser_name)
-                constants = importlib.import_module(constants_name)
-        except ImportError:
-            continue
-        if callable(getattr(parser, "parse", None)) and all(
-                hasattr(constants, name) for name in _PARSED_NAMES):
-            return ReSyntax(parser, constants)
-    return None
-
-
-RE_SYNTAX = re_syntax()
 
 
 def read_and_forget(nlp: Any, texts: Iterable[str], batch_size: int) -> Iterator[Any]:

@@ -43,6 +43,13 @@ def test_flags_re_does_not_read_leave_the_pattern_unbounded() -> None:
     assert min_digit_run(r"\d{9}", regex.IGNORECASE) == 9
 
 
+def test_without_res_parser_no_pattern_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # ``re``'s parser is private (``re_syntax``): a Python without it runs every pattern
+    assert min_digit_run(r"\d{6}") == 6
+    monkeypatch.setattr(base, "RE_SYNTAX", None)
+    assert min_digit_run(r"\d{6}") == 0
+
+
 def test_longest_digit_run() -> None:
     assert longest_digit_run("no digit") == 0
     assert longest_digit_run("born 1998, 12 34 567") == 4

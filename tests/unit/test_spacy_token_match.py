@@ -65,27 +65,27 @@ def test_without_res_parser_nothing_is_prefiltered(monkeypatch: pytest.MonkeyPat
     # it is (the same tokens, more CPU), never fails or prefilters unproved
     import sys
 
-    from streams.adapters import spacy_ops
+    from streams.adapters import re_syntax, spacy_ops
 
-    assert spacy_ops.re_syntax() is not None  # this Python has one
+    assert re_syntax.re_syntax() is not None  # this Python has one
     for name in ("re._parser", "sre_parse"):
         monkeypatch.setitem(sys.modules, name, None)  # importing it raises ImportError
-    assert spacy_ops.re_syntax() is None
-    monkeypatch.setattr(spacy_ops, "RE_SYNTAX", spacy_ops.re_syntax())
+    assert re_syntax.re_syntax() is None
+    monkeypatch.setattr(spacy_ops, "RE_SYNTAX", re_syntax.re_syntax())
     match = re.compile(r"^a[-']b$").match
     assert quick_token_match(match, REQUIRED) is match
 
 
 def test_a_parsed_form_it_cannot_read_gives_no_prefilter(monkeypatch: pytest.MonkeyPatch) -> None:
-    from streams.adapters import spacy_ops
+    from streams.adapters import re_syntax, spacy_ops
 
     class Moved:  # a parser whose parsed form has changed shape
         @staticmethod
         def parse(pattern: str, flags: int) -> object:
             return object()
 
-    syntax = spacy_ops.re_syntax()
+    syntax = re_syntax.re_syntax()
     assert syntax is not None
-    monkeypatch.setattr(spacy_ops, "RE_SYNTAX", spacy_ops.ReSyntax(Moved, syntax.constants))
+    monkeypatch.setattr(spacy_ops, "RE_SYNTAX", re_syntax.ReSyntax(Moved, syntax.constants))
     match = re.compile(r"^a[-']b$").match
     assert quick_token_match(match, REQUIRED) is match

@@ -36,6 +36,7 @@ from typing import Any, ClassVar, TypeVar
 import regex
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 
+from streams.adapters.re_syntax import RE_SYNTAX
 from streams.adapters.recognizers.batch_memos import per_batch
 
 REGEX_TIMEOUT_S = 0.25  # CPU seconds one search may use (see the module's docstring)
@@ -122,10 +123,11 @@ def min_digit_run(expression: str, flags: int = 0) -> int:
     sequence is its longest stretch, at least that of any group it holds whatever matches
     around; of an alternation, its smallest branch. Whatever ``re`` cannot parse (``\p{L}``,
     ``regex``'s own flags) gets 0: never skipped."""
-    if flags & ~_RE_FLAGS:
+    syntax = RE_SYNTAX
+    if syntax is None or flags & ~_RE_FLAGS:
         return 0
     try:
-        parsed = re._parser.parse(expression, flags)  # type: ignore[attr-defined]
+        parsed = syntax.parser.parse(expression, flags)
     except (re.error, ValueError, TypeError):
         return 0
     return _sequence_bound(list(parsed))[0]
