@@ -15,6 +15,8 @@ import argparse
 import os
 import time
 
+from _timing import best_kept_and_changed
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -49,13 +51,9 @@ def main() -> None:
                 detector.detect_batch(requests[i:i + args.batch])
             return 1000 * (time.thread_time() - started) / len(requests)
 
-        kept, forgotten = [], []
-        for _ in range(args.rounds):
-            run(False)  # the memos warm on these very prompts
-            kept.append(run(False))
-            forgotten.append(run(True))
-        print(f"{corpus.key:24} kept {min(kept):6.2f} ms, forgotten {min(forgotten):6.2f} ms, "
-              f"{min(forgotten) - min(kept):+.2f} ms per prompt (load average "
+        kept, forgotten = best_kept_and_changed(run, args.rounds)
+        print(f"{corpus.key:24} kept {kept:6.2f} ms, forgotten {forgotten:6.2f} ms, "
+              f"{forgotten - kept:+.2f} ms per prompt (load average "
               f"{os.getloadavg()[0]:.2f})", flush=True)
     presidio_detector.forget_batch_memos = batch_memos.forget
 

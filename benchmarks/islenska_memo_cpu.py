@@ -18,6 +18,8 @@ import argparse
 import os
 import time
 
+from _timing import best_kept_and_changed
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -51,13 +53,9 @@ def main() -> None:
             detector.detect_batch(requests[i:i + args.batch])
         return 1000 * (time.thread_time() - started) / len(requests)
 
-    kept, forgotten = [], []
-    for _ in range(args.rounds):
-        run(False)  # the memo warms on these very prompts
-        kept.append(run(False))
-        forgotten.append(run(True))
-    print(f"kept {min(kept):6.2f} ms, emptied {min(forgotten):6.2f} ms, "
-          f"{min(forgotten) - min(kept):+.2f} ms per prompt (load average "
+    kept, emptied = best_kept_and_changed(run, args.rounds)
+    print(f"kept {kept:6.2f} ms, emptied {emptied:6.2f} ms, "
+          f"{emptied - kept:+.2f} ms per prompt (load average "
           f"{os.getloadavg()[0]:.2f})", flush=True)
 
 
