@@ -111,7 +111,7 @@ class NameShapeRecognizer(PersonRecognizer):
             before = LAST_WORD.search(text, max(0, letter.start() - 40), letter.start())
             if before is None:
                 continue
-            run = INITIAL_RUN.match(text, before.start(), timeout=self.timeout_s)
+            run = INITIAL_RUN.match(text, before.start(), timeout=self.search_timeout_s)
             if run is None:
                 continue
             given, initial, surname = run.group("given", "initial", "surname")
@@ -128,7 +128,7 @@ class NameShapeRecognizer(PersonRecognizer):
     def asked_names(self, text: str) -> list[tuple[int, int]]:
         """"What's your last name? Magnusson", "Her maiden name is Sandgreen"."""
         out: list[tuple[int, int]] = []
-        for run in ASKED_NAME.finditer(text, timeout=self.timeout_s):
+        for run in ASKED_NAME.finditer(text, timeout=self.search_timeout_s):
             start = run.start("name")
             end = start
             for word in WORD.finditer(run.group("name")):
@@ -149,7 +149,7 @@ class NameShapeRecognizer(PersonRecognizer):
         for word in LOWER_WORD.finditer(text):
             if word.group() not in self.lower_given:
                 continue
-            run = LOWER_PAIR.match(text, word.start(), timeout=self.timeout_s)
+            run = LOWER_PAIR.match(text, word.start(), timeout=self.search_timeout_s)
             if run is None:
                 continue
             given, surname = run.group("given", "surname")
@@ -164,7 +164,7 @@ class NameShapeRecognizer(PersonRecognizer):
     def listed_given_names(self, text: str) -> list[tuple[int, int]]:
         """"leonti, terrence, pamela, donna, andrea and brian": each item a person."""
         out: list[tuple[int, int]] = []
-        for run in LOWER_LIST.finditer(text, timeout=self.timeout_s):
+        for run in LOWER_LIST.finditer(text, timeout=self.search_timeout_s):
             items = [m for m in LIST_ITEM.finditer(text, run.start(), run.end())
                      if m.group() not in LIST_JOINS]
             if len(items) < MIN_LIST_ITEMS:
