@@ -57,6 +57,13 @@ or else from GitHub, at the commit of the other WikiNEuRal corpora.
 environment), each batch run through every detector in turn, the order reversed at each batch,
 unseen then seen again: on a machine whose cores others share, separate runs move by more
 than the vote costs, while detectors interleaved batch by batch meet the same load.
+
+``--guard timer`` bounds the recognizers' regular expressions as a detection process does
+(``DOUANE_DETECTION_PROCESSES`` >= 1, the default): a CPU timer around each recognizer's pass
+over a text, installed in this process's main thread (where detection runs, as in a detection
+process) before the detector is built, and searches without ``timeout=``. ``--guard timeout``
+(the default here, as in ``douane bench`` and a worker detecting in a thread): a timeout on
+every search (``streams/adapters/recognizers/base.py``).
 """
 
 from __future__ import annotations
@@ -97,9 +104,19 @@ def main() -> None:
                         help="with --third-party: git mirrors for fr/wikineural-val")
     parser.add_argument("--vote-modes", default="",
                         help="with --third-party: DOUANE_NER_VOTE modes compared, interleaved")
+    parser.add_argument("--guard", choices=("timeout", "timer"), default="timeout",
+                        help="how regular expressions are bounded: a timeout per search, or "
+                             "a detection process's CPU timer per recognizer pass")
     args = parser.parse_args()
     if args.batch < 1:
         parser.error("--batch must be at least 1")
+    if args.guard == "timer":
+        # presidio_detector first: it sets OPENBLAS_NUM_THREADS=1 before numpy loads (base
+        # imports presidio_analyzer, which loads numpy); a detection process imports it first
+        from streams.adapters import presidio_detector  # noqa: F401
+        from streams.adapters.recognizers.base import use_cpu_timer
+
+        use_cpu_timer()  # before any detector builds its recognizers
     if args.third_party and args.vote_modes:
         compare_votes(args.corpora, args.count, args.repeat, args.vote_modes.split(","))
         return
@@ -171,7 +188,8 @@ def third_party(keys: str, count: int, repeat: int, batch: int = BATCH, parts: b
           f"{count} labelled prompts per corpus (seed 1), language given, batches of {batch}, "
           f"{'NER findings replayed, ' if without_ner else ''}"
           f"{len(detector.entities)} entity types, seen again: best of {repeat}, ms CPU per "
-          f"prompt, vote {_vote(detector)}, load average {os.getloadavg()[0]:.2f}")
+          f"prompt, vote {_vote(detector)}, regex guard {_guard()}, load average "
+          f"{os.getloadavg()[0]:.2f}")
     for corpus in corpora:
         if corpus in extra:
             # kept apart from the cache of ``douane bench pii``'s corpora, whose digest reads
@@ -349,6 +367,14 @@ def compare_votes(keys: str, count: int, repeat: int, modes: list[str]) -> None:
             print(f"    {mode:12} unseen {unseen:6.2f} ms ({1000 / unseen:4.0f} prompts per "
                   f"CPU-second), seen again {again:6.2f} ms ({1000 / again:4.0f}){added}",
                   flush=True)
+
+
+def _guard() -> str:
+    try:
+        from streams.adapters.recognizers.base import regex_guard
+    except ImportError:  # code from before the guard was chosen per process
+        return "timeout"
+    return regex_guard().name
 
 
 def _vote(detector: Any) -> str:

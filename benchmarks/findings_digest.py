@@ -12,7 +12,12 @@ A finding is (message, type, start, end, score, recognizer), with the detection'
 and method. Nothing of the texts is printed.
 
     DOUANE_CACHE=/work/main/.cache PYTHONPATH=<checkout> .venv/bin/python \
-        benchmarks/findings_digest.py [--count 300] [--seeds 1,2] [--generated 200]
+        benchmarks/findings_digest.py [--count 300] [--seeds 1,2] [--generated 200] \
+        [--guard timer]
+
+``--guard timer``: the recognizers bounded as in a detection process (a CPU timer per
+recognizer pass, searches without ``timeout=``) instead of a timeout per search: the digests
+must be the same.
 """
 
 from __future__ import annotations
@@ -65,7 +70,15 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--seeds", default="1,2")
     parser.add_argument("--generated", type=int, default=200)
+    parser.add_argument("--guard", choices=("timeout", "timer"), default="timeout")
     args = parser.parse_args()
+    if args.guard == "timer":
+        # presidio_detector first: it sets OPENBLAS_NUM_THREADS=1 before numpy loads (base
+        # imports presidio_analyzer, which loads numpy); a detection process imports it first
+        from streams.adapters import presidio_detector  # noqa: F401
+        from streams.adapters.recognizers.base import use_cpu_timer
+
+        use_cpu_timer()  # as a detection process does, before the detectors are built
     print(f"findings digest - code in {os.path.dirname(streams.__file__)}")
     detectors = {possible: PresidioDetector(LANGUAGES, phone_regions=REGIONS,
                                             possible_names=possible)

@@ -16,7 +16,9 @@ Where batches run:
 - ``ProcessBatches``: detection processes (``DOUANE_DETECTION_PROCESSES``), each with its own
   copy of the models. The worker's event loop (Kafka, audit, provider calls) and detection then
   use separate cores instead of taking turns on the GIL. A process that dies is replaced; the
-  batch it held is blocked (fail closed).
+  batch it held is blocked (fail closed). Detection runs in the process's main thread, so its
+  recognizers are bounded by a CPU timer (``recognizers.base.CpuTimer``), not by a timeout on
+  every search as in a thread.
 
 The time limit (``timeout_s``) applies to a batch from the moment it starts, not to the time a
 request waits for its turn: under load, waiting is normal and must not block a request. A batch
@@ -131,18 +133,24 @@ def _serve_in_child(connection: Connection, parent: int, languages: tuple[str, .
     """A detection process: load the models, say so, then answer batches until the worker
     closes the pipe (or dies: the parent watch)."""
     from streams.adapters.presidio_detector import PresidioDetector
+    from streams.adapters.recognizers.base import regex_guard, use_cpu_timer
 
     # a worker killed with SIGKILL cannot stop its detection processes: they stop themselves
     threading.Thread(target=_exit_without, args=(parent,), daemon=True,
                      name="parent-watch").start()
     try:
+        # detection runs in this process's main thread, which signals reach: a CPU timer
+        # bounds each recognizer's pass instead of a clock read per regex step (recognizers'
+        # base.py); chosen before the detector builds its recognizers
+        use_cpu_timer()
         detector = PresidioDetector(languages, entities, phone_regions,
                                     default_language=default_language,
                                     possible_names=possible_names)
     except Exception as error:
         connection.send(("failed", f"{type(error).__name__}: {error}"))
         return
-    connection.send(("ready", None))
+    # the guard its recognizers run under (``recognizers.base``), for the worker to tell
+    connection.send(("ready", regex_guard().name))
     while True:
         try:
             batch = connection.recv()
@@ -183,6 +191,7 @@ class _DetectionProcess:
         theirs.close()
         self.ready = False
         self.dead = False
+        self.regex_guard: str | None = None  # told by the process once loaded
         # results come back in the order the batches were sent; a batch whose caller gave up
         # (its time limit) keeps its place and its result is dropped
         self.pending: deque[asyncio.Future[Results]] = deque()
@@ -202,9 +211,10 @@ class _DetectionProcess:
             self._loaded(message)
 
     def _loaded(self, message: tuple[str, str | None]) -> None:
-        status, problem = message
+        status, detail = message
         if status != "ready":
-            raise DetectionProcessDied(f"a detection process could not load: {problem}")
+            raise DetectionProcessDied(f"a detection process could not load: {detail}")
+        self.regex_guard = detail
         self.ready = True
 
     async def run(self, batch: list[DetectionRequest]) -> Results:
@@ -324,6 +334,11 @@ class ProcessBatches:
         # a batch over its time limit still occupies one (then this one waits behind it)
         process = min(self._processes, key=lambda p: len(p.pending))
         return await process.run(batch)
+
+    @property
+    def regex_guards(self) -> set[str | None]:
+        """How the loaded detection processes bound their regular expressions ("timer")."""
+        return {p.regex_guard for p in self._processes if p.ready}
 
     @property
     def exited(self) -> int:

@@ -7,14 +7,36 @@ lemmatizer, which douane does not run (only the NER component is loaded, for spe
 knows context words for one language per recognizer. Here a recognizer carries context words
 for every language douane speaks and looks for them on the raw text near the match.
 
-Every regular expression runs with a limit of ``REGEX_TIMEOUT_S`` seconds of *CPU time*
-(``within_cpu_limit``): a pathological input raises ``TimeoutError``, which the detector turns
-into a blocked request (fail closed) instead of a stalled worker. The ``regex`` module's own
-``timeout`` counts wall-clock time, which also runs while the thread waits for a core; on a
-busy machine it fired on ordinary text and blocked legitimate requests. So its timeout only
-bounds each attempt, and an attempt cut short while the thread got less CPU than the limit
-(it was waiting, not matching) is run again. RE2 (linear time, no limit needed) was not used:
-the patterns rely on look-behind and look-ahead, which RE2 does not have.
+**Runaway regular expressions.** A pathological input (catastrophic backtracking) must raise
+``TimeoutError``, which the detector turns into a blocked request (fail closed), instead of
+stalling a worker. RE2 (linear time, no limit needed) was not used: the patterns rely on
+look-behind and look-ahead, which RE2 does not have. How a search is held to its CPU limit is
+decided once per process, by the ``RegexGuard`` in use (``regex_guard()``); every recognizer's
+work on one text goes through it (``RegexGuard.recognizer_pass``, from ``analyze``):
+
+- ``SearchTimeouts`` (the default: a worker detecting in a thread, tests, ``douane bench``):
+  every search carries ``timeout=`` and runs in ``within_cpu_limit``, a limit of
+  ``REGEX_TIMEOUT_S`` of the *thread's* CPU time per search. The ``regex`` module's own
+  ``timeout`` reads ``clock()``, the whole process's CPU time, which runs on while this thread
+  waits (the worker's other threads use it); on a busy worker it fired on ordinary text and
+  blocked legitimate requests. So its timeout only bounds each attempt, and an attempt cut
+  short while the thread got less CPU than the limit is run again. The price: the engine reads
+  ``clock()`` (a system call) at every match attempt and every 256 steps, 0.3-0.9 ms of CPU
+  per prompt (docs/benchmarks.md, branch ``cputimer``).
+- ``CpuTimer`` (a detection process, ``DOUANE_DETECTION_PROCESSES`` >= 1: ``use_cpu_timer()``
+  at its start): a CPU-time interval timer on the process (``ITIMER_PROF``: user *and* system
+  time, as ``thread_time`` counts, so that a runaway search paging in memory is counted too)
+  is armed around each recognizer's work on one text, and its searches run without
+  ``timeout=``: no clock is read while matching. The ``regex`` engine polls Python's signal
+  handlers at every match attempt and every 256 steps, with or without a timeout; when the
+  timer runs out, the handler raises ``TimeoutError`` there (or in the recognizer's Python
+  code). The limit of a pass is ``pass_cpu_limit``: ``REGEX_TIMEOUT_S`` plus an allowance for
+  the ordinary work on a text of that length, so a runaway search on an ordinary prompt is
+  stopped after about the same CPU as before. Signals reach only a process's *main thread*:
+  this guard is installed only there, and a pass in any other thread of that process keeps
+  its searches' timeouts. The timer is disarmed in ``finally`` and its handler raises only
+  while its pass is armed and its own timer has run out, so it can never fire in the NER or
+  in unrelated code; an exception the pass swallowed is raised again when the pass ends.
 """
 
 from __future__ import annotations
@@ -27,11 +49,13 @@ import os
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 import re
+import signal
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 
 import regex
 from presidio_analyzer import LocalRecognizer, RecognizerResult
@@ -40,6 +64,10 @@ from streams.adapters.re_syntax import RE_SYNTAX
 from streams.adapters.recognizers.batch_memos import per_batch
 
 REGEX_TIMEOUT_S = 0.25  # CPU seconds one search may use (see the module's docstring)
+# Under ``CpuTimer``, the CPU a recognizer's pass over one text may use on top of
+# ``REGEX_TIMEOUT_S``, per character of the text: ordinary work on a long text must not be cut
+# (see ``pass_cpu_limit``)
+PASS_CPU_PER_CHAR_S = 20e-6
 T = TypeVar("T")
 CONTEXT_BEFORE = 60  # characters before a match searched for context words
 CONTEXT_AFTER = 30
@@ -67,10 +95,13 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def within_cpu_limit(search: Callable[[float], T], limit_s: float) -> T:
+def within_cpu_limit(search: Callable[[float | None], T], limit_s: float | None) -> T:
     """``search(timeout)`` run until it ends or has used ``limit_s`` of this thread's CPU time
-    in all; ``timeout`` is the ``regex`` module's wall-clock limit for one attempt. Raises
-    ``TimeoutError`` when the CPU limit is reached."""
+    in all; ``timeout`` is the ``regex`` module's limit for one attempt. Raises
+    ``TimeoutError`` when the CPU limit is reached. ``limit_s`` None: the search runs once,
+    without a timeout (a ``CpuTimer`` holds the pass it belongs to)."""
+    if limit_s is None:
+        return search(None)
     spent = 0.0
     while True:
         started = time.thread_time()
@@ -83,16 +114,130 @@ def within_cpu_limit(search: Callable[[float], T], limit_s: float) -> T:
 
 
 def find_all(pattern: regex.Pattern[str], text: str,
-             limit_s: float = REGEX_TIMEOUT_S) -> list[regex.Match[str]]:
-    """Every match of ``pattern`` in ``text``, within ``limit_s`` of CPU time."""
+             limit_s: float | None = REGEX_TIMEOUT_S) -> list[regex.Match[str]]:
+    """Every match of ``pattern`` in ``text``, within ``limit_s`` of CPU time (None: within
+    the ``CpuTimer`` of the pass)."""
     return within_cpu_limit(lambda timeout: list(pattern.finditer(text, timeout=timeout)),
                             limit_s)
 
 
 def search(pattern: regex.Pattern[str], text: str,
-           limit_s: float = REGEX_TIMEOUT_S) -> regex.Match[str] | None:
-    """The first match of ``pattern`` in ``text``, within ``limit_s`` of CPU time."""
+           limit_s: float | None = REGEX_TIMEOUT_S) -> regex.Match[str] | None:
+    """The first match of ``pattern`` in ``text``, within ``limit_s`` of CPU time (None: within
+    the ``CpuTimer`` of the pass)."""
     return within_cpu_limit(lambda timeout: pattern.search(text, timeout=timeout), limit_s)
+
+
+def pass_cpu_limit(search_limit_s: float, text_chars: int) -> float:
+    """The CPU seconds a ``CpuTimer`` allows one recognizer's pass over a text of
+    ``text_chars`` characters: one search's limit, plus ``PASS_CPU_PER_CHAR_S`` per character
+    for the pass's ordinary work (under ``SearchTimeouts`` each search has its own limit, so a
+    pass over a long text may use many times ``search_limit_s``)."""
+    return search_limit_s + PASS_CPU_PER_CHAR_S * text_chars
+
+
+class Bounded(Protocol):
+    """A recognizer as its guard sees it: its CPU limit per search, and what its searches pass
+    as ``timeout=`` (None while a ``CpuTimer`` holds its pass)."""
+
+    cpu_limit_s: float
+    search_timeout_s: float | None
+
+
+class RegexGuard:
+    """How this process holds recognizers' searches to their CPU limit (see the module's
+    docstring). ``regex_guard()`` is the one in use."""
+
+    name: ClassVar[str]
+
+    def recognizer_pass(self, recognizer: Bounded, work: Callable[[], T], text: str) -> T:
+        """``work()``: ``recognizer``'s whole work on ``text``."""
+        raise NotImplementedError
+
+
+class SearchTimeouts(RegexGuard):
+    """Each search carries its own ``timeout=`` (``recognizer.search_timeout_s``, the
+    recognizer's CPU limit) and runs in ``within_cpu_limit``: nothing to do around a pass."""
+
+    name = "timeout"
+
+    def recognizer_pass(self, recognizer: Bounded, work: Callable[[], T], text: str) -> T:
+        return work()
+
+
+class CpuTimer(RegexGuard):
+    """A CPU-time timer on the process (``ITIMER_PROF``) around each recognizer's pass over one
+    text, whose signal handler raises ``TimeoutError``; the pass's searches run without
+    ``timeout=``. Only for the main thread of a process that has nothing else to time with
+    ``SIGPROF`` (a detection process): ``use_cpu_timer()``."""
+
+    name = "timer"
+    TIMER = signal.ITIMER_PROF
+    SIGNAL = signal.SIGPROF
+
+    def __init__(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            raise RuntimeError("signals reach only the main thread: install CpuTimer there")
+        if signal.getsignal(self.SIGNAL) not in (signal.SIG_DFL, signal.SIG_IGN):
+            raise RuntimeError("SIGPROF already has a handler (a profiler?): not replaced")
+        self._main_thread = threading.get_ident()
+        self._armed = False  # a pass is running and its timer may raise
+        self._fired = False  # the pass's timer ran out (even if its exception was swallowed)
+        # libraries that fill lazily what an exception mid-way would leave broken, filled now
+        # (phonenumbers loads a region's metadata holding a lock it releases without
+        # ``finally``: an exception inside would leave it held, and the next load would hang)
+        import phonenumbers
+
+        phonenumbers.PhoneMetadata.load_all()
+        signal.signal(self.SIGNAL, self._on_timer)
+
+    def _on_timer(self, signum: int, frame: object) -> None:
+        # A tick of an earlier pass handled late finds this pass's timer still running: only
+        # a pass whose own timer has run out is stopped, and only while it runs.
+        if not self._armed or signal.getitimer(self.TIMER)[0] > 0.0:
+            return
+        self._armed = False  # at most one exception per pass: the ``finally`` below is safe
+        self._fired = True
+        raise TimeoutError("a recognizer used its CPU limit on one text")
+
+    def recognizer_pass(self, recognizer: Bounded, work: Callable[[], T], text: str) -> T:
+        if self._armed or threading.get_ident() != self._main_thread:
+            # inside an armed pass (its timer holds this too), or a thread the signal never
+            # reaches (its searches keep their timeouts)
+            return work()
+        previous = recognizer.search_timeout_s
+        self._fired = False
+        try:
+            recognizer.search_timeout_s = None
+            signal.setitimer(self.TIMER, pass_cpu_limit(recognizer.cpu_limit_s, len(text)))
+            self._armed = True
+            result = work()
+        finally:
+            try:
+                self._armed = False  # the handler may have done this itself, and raised
+            finally:
+                signal.setitimer(self.TIMER, 0.0)
+                recognizer.search_timeout_s = previous
+        if self._fired:  # the pass swallowed the timer's exception: its findings are not kept
+            raise TimeoutError("a recognizer used its CPU limit on one text")
+        return result
+
+
+_guard: RegexGuard = SearchTimeouts()
+
+
+def regex_guard() -> RegexGuard:
+    """The guard of this process's recognizer passes."""
+    return _guard
+
+
+def use_cpu_timer() -> CpuTimer:
+    """Make ``CpuTimer`` this process's guard (a detection process, at its start, in its main
+    thread, before it builds its recognizers); the same one if already in use."""
+    global _guard
+    if not isinstance(_guard, CpuTimer):
+        _guard = CpuTimer()
+    return _guard
 
 
 @lru_cache(maxsize=256)
@@ -223,16 +368,36 @@ class Pattern:
         self.min_digit_run = min_digit_run(expression, flags)
 
 
-class PersonRecognizer(LocalRecognizer):
+class SearchLimits:
+    """A recognizer's CPU limit per search (``timeout_s``, ``cpu_limit_s``) and what its
+    searches pass as ``timeout=`` (``search_timeout_s``: the limit, or None while a
+    ``CpuTimer`` holds its pass)."""
+
+    cpu_limit_s: float
+    search_timeout_s: float | None
+
+    @property
+    def timeout_s(self) -> float:
+        """The CPU seconds a search may use (setting it sets what the searches pass)."""
+        return self.cpu_limit_s
+
+    @timeout_s.setter
+    def timeout_s(self, limit_s: float) -> None:
+        self.cpu_limit_s = limit_s
+        self.search_timeout_s = limit_s
+
+
+class PersonRecognizer(SearchLimits, LocalRecognizer):
     """Base class of douane's own name recognizers (given names, name shapes, possible names,
     the Ukrainian and Icelandic lexicons): one entity, ``PERSON``, nothing to load; a subclass
     loads its lexicons in its constructor (not during the first request), then calls this one,
     and implements ``find_persons``.
 
-    A subclass runs many searches, each with ``timeout=self.timeout_s`` (the ``regex`` module's
-    wall-clock limit); the whole search is then held to that much *CPU* time here
-    (``within_cpu_limit``), so that a thread kept waiting for a core on a busy machine does not
-    block an ordinary text (see the module's docstring)."""
+    A subclass runs many searches, each with ``timeout=self.search_timeout_s``. Under
+    ``SearchTimeouts`` that is ``timeout_s`` (the ``regex`` module's limit per attempt) and the
+    whole pass is held to that much *CPU* time here (``within_cpu_limit``), so that a thread
+    kept waiting for a core on a busy machine does not block an ordinary text; under
+    ``CpuTimer`` it is None while the timer holds the pass (see the module's docstring)."""
 
     ENTITY: ClassVar[str] = "PERSON"
 
@@ -249,13 +414,14 @@ class PersonRecognizer(LocalRecognizer):
                 nlp_artifacts: Any = None, regex_flags: Any = None) -> list[RecognizerResult]:
         if entities and "PERSON" not in entities:
             return []
-        return within_cpu_limit(lambda _: self.find_persons(text), self.timeout_s)
+        return regex_guard().recognizer_pass(self, lambda: within_cpu_limit(
+            lambda _: self.find_persons(text), self.search_timeout_s), text)
 
     def find_persons(self, text: str) -> list[RecognizerResult]:
         raise NotImplementedError
 
 
-class DouaneRecognizer(LocalRecognizer):
+class DouaneRecognizer(SearchLimits, LocalRecognizer):
     """Base class: subclasses set ENTITY, PATTERNS and CONTEXT and implement ``validate``."""
 
     ENTITY: ClassVar[str]
@@ -295,18 +461,24 @@ class DouaneRecognizer(LocalRecognizer):
     ) -> list[RecognizerResult]:
         if entities and self.ENTITY not in entities:
             return []
+        return regex_guard().recognizer_pass(self, lambda: self.find_entities(text), text)
+
+    def find_entities(self, text: str) -> list[RecognizerResult]:
+        """What ``analyze`` returns (a subclass with more to do overrides this, so that its
+        whole work on the text is one pass of its guard)."""
         # a pattern whose every match holds a longer run of digits than the text has is not
         # run (``min_digit_run``): 4-digit years cannot hold a kennitala or a UNZR
         longest = longest_digit_run(text) if self._needs_digits else 0
         if self._needs_digits and all(p.min_digit_run > longest for p in self.PATTERNS):
             return []
-        if self.PREFILTER is not None and not search(self.PREFILTER, text, self.timeout_s):
+        if self.PREFILTER is not None and not search(self.PREFILTER, text,
+                                                     self.search_timeout_s):
             return []
         found: dict[tuple[int, int], float] = {}
         for pattern in self.PATTERNS:
             if pattern.min_digit_run > longest:
                 continue
-            for match in find_all(pattern.regex, text, self.timeout_s):
+            for match in find_all(pattern.regex, text, self.search_timeout_s):
                 for start, end in self.spans(text, match):
                     score = self.SCORE_WITH_CONTEXT if self.has_context(text, start, end) \
                         else pattern.score
@@ -319,7 +491,7 @@ class DouaneRecognizer(LocalRecognizer):
             return False
         window = fold(text[max(0, start - CONTEXT_BEFORE) : start]) + " " + fold(
             text[end : end + CONTEXT_AFTER])
-        return search(self._context, window, self.timeout_s) is not None
+        return search(self._context, window, self.search_timeout_s) is not None
 
     def _result(self, start: int, end: int, score: float) -> RecognizerResult:
         return RecognizerResult(

@@ -4,9 +4,6 @@ context word, so that a Luhn-valid SIRET or account number is not taken for a ca
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import regex
 from presidio_analyzer import RecognizerResult
 from stdnum import luhn
@@ -36,11 +33,8 @@ class DouaneCreditCardRecognizer(DouaneRecognizer):
         number = digits(candidate)
         return ISSUERS.match(number) is not None and bool(luhn.is_valid(number))
 
-    def analyze(
-        self, text: str, entities: Sequence[str] | None = None,
-        nlp_artifacts: Any = None, regex_flags: Any = None,
-    ) -> list[RecognizerResult]:
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+    def find_entities(self, text: str) -> list[RecognizerResult]:
+        results = super().find_entities(text)
         for result in results:
             number = digits(text[result.start : result.end])
             if result.score < 1.0:

@@ -70,13 +70,13 @@ class LexiconNameRecognizer(PersonRecognizer):
 
     def find_persons(self, text: str) -> list[RecognizerResult]:
         results = []
-        for run in find_all(CAPITALISED_RUN, text, self.timeout_s):
+        for run in find_all(CAPITALISED_RUN, text, self.search_timeout_s):
             words = [(m.start() + run.start(), m.end() + run.start(), m.group())
                      for m in WORD.finditer(run.group())]
             results.extend(self._people(text, words))
         # "В. І. Критської", "М. Зарицький": initials before a capitalised word name a person
         # however rare the surname (official letters write names this way)
-        for match in INITIALS_AND_NAME.finditer(text, timeout=self.timeout_s):
+        for match in INITIALS_AND_NAME.finditer(text, timeout=self.search_timeout_s):
             two_initials = match.group().count(".") == 2  # "В. І. Критська" (also a word)
             if two_initials or self._kind(match.group("name")) is not Kind.WORD:
                 results.append(RecognizerResult(

@@ -354,7 +354,7 @@ RULES: tuple[tuple[str, float], ...] = (
 )
 
 
-def words_of(text: str, timeout_s: float = REGEX_TIMEOUT_S,
+def words_of(text: str, timeout_s: float | None = REGEX_TIMEOUT_S,
              lower_case: bool = False) -> list[Word]:
     """The words of ``text``, each marked as opening its sentence or line and as standing on a
     line of mostly capitalised words. Whether a word opens its sentence is worked out for
@@ -401,7 +401,8 @@ def _attached(text: str, start: int, end: int) -> bool:
 
 
 def possible_names(text: str, language: str,
-                   timeout_s: float = REGEX_TIMEOUT_S) -> list[tuple[int, int, float, str]]:
+                   timeout_s: float | None = REGEX_TIMEOUT_S,
+                   ) -> list[tuple[int, int, float, str]]:
     """Every possible name of ``text``: (start, end, score, rule), each word of a span found by
     a rule repeated wherever the text writes it again, a span inside another of the same or a
     higher score dropped."""
@@ -459,4 +460,4 @@ class PossibleNameRecognizer(PersonRecognizer):
                                           IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True,
                                           "rule": rule})
                 for start, end, score, rule in possible_names(text, self.supported_language,
-                                                              self.timeout_s)]
+                                                              self.search_timeout_s)]

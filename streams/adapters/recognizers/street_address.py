@@ -28,9 +28,6 @@ kept, number and postcode included.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import regex
 from presidio_analyzer import RecognizerResult
 
@@ -272,15 +269,10 @@ class StreetAddressRecognizer(DouaneRecognizer):
     def validate(self, candidate: str) -> bool:
         return True  # the shape is the test: number, street type, capitalised name
 
-    def analyze(
-        self, text: str, entities: Sequence[str] | None = None,
-        nlp_artifacts: Any = None, regex_flags: Any = None,
-    ) -> list[RecognizerResult]:
+    def find_entities(self, text: str) -> list[RecognizerResult]:
         """Every address, without those inside a longer one scored as high ("83m, Henderson
         Plaza" inside "Flat 83m, Henderson Plaza"): one address, one finding. Context words
         are looked for only where they would change the score."""
-        if entities and self.ENTITY not in entities:
-            return []
         found: dict[tuple[int, int], float] = {}
 
         def add(match: regex.Match[str] | None, pattern: Pattern) -> None:
@@ -298,7 +290,7 @@ class StreetAddressRecognizer(DouaneRecognizer):
             for match in self._matches_from(pattern, text, starts[kind]):
                 add(match, pattern)
         for pattern in OTHER_NUMBER_FIRST:
-            for match in find_all(pattern.regex, text, self.timeout_s):
+            for match in find_all(pattern.regex, text, self.search_timeout_s):
                 add(match, pattern)
         for window_start, window_end in self._type_windows(text):
             for word in self._type_words(text, window_start, window_end):
@@ -320,7 +312,7 @@ class StreetAddressRecognizer(DouaneRecognizer):
         ``EN_RUNS_BEFORE_TYPE``), in order, for the patterns of strong types, of weak types
         and of any type."""
         by_kind: dict[str, set[int]] = {"strong": set(), "weak": set()}
-        for word in find_all(CAPITALISED_AFTER_SPACE, text, self.timeout_s):
+        for word in find_all(CAPITALISED_AFTER_SPACE, text, self.search_timeout_s):
             letters = word.group()
             plural = letters[:-1] if letters.endswith("s") else ""
             kinds = [kind for kind, types in (("strong", EN_STRONG_SET), ("weak", EN_WEAK_SET))
@@ -338,12 +330,12 @@ class StreetAddressRecognizer(DouaneRecognizer):
 
     def _runs_before(self, text: str, at: int) -> regex.Match[str] | None:
         return within_cpu_limit(
-            lambda timeout: RUNS_BEFORE.search(text, 0, at, timeout=timeout), self.timeout_s)
+            lambda timeout: RUNS_BEFORE.search(text, 0, at, timeout=timeout), self.search_timeout_s)
 
     def _starts_between(self, text: str, low: int, high: int) -> list[regex.Match[str]]:
         return within_cpu_limit(
             lambda timeout: list(EN_START.finditer(text, low, high, timeout=timeout)),
-            self.timeout_s)
+            self.search_timeout_s)
 
     def _matches_from(self, pattern: Pattern, text: str,
                       starts: list[int]) -> list[regex.Match[str]]:
@@ -362,15 +354,15 @@ class StreetAddressRecognizer(DouaneRecognizer):
 
     def _match_at(self, pattern: Pattern, text: str, at: int) -> regex.Match[str] | None:
         return within_cpu_limit(lambda timeout: pattern.regex.match(text, at, timeout=timeout),
-                                self.timeout_s)
+                                self.search_timeout_s)
 
     def _type_windows(self, text: str) -> list[tuple[int, int]]:
         """The stretches of text where a street-type word can open an address: before a
         number, or everywhere when an address word is in the text."""
-        if self._context is not None and search(self._context, fold(text), self.timeout_s):
+        if self._context is not None and search(self._context, fold(text), self.search_timeout_s):
             return [(0, len(text))]
         windows: list[tuple[int, int]] = []
-        for number in find_all(DIGITS, text, self.timeout_s):
+        for number in find_all(DIGITS, text, self.search_timeout_s):
             start = max(0, number.start() - TYPE_BEFORE_NUMBER)
             if windows and windows[-1][1] >= start:
                 windows[-1] = (windows[-1][0], number.start())
@@ -380,4 +372,4 @@ class StreetAddressRecognizer(DouaneRecognizer):
 
     def _type_words(self, text: str, start: int, end: int) -> list[regex.Match[str]]:
         return within_cpu_limit(lambda timeout: list(
-            STREET_TYPE_WORD.finditer(text, start, end, timeout=timeout)), self.timeout_s)
+            STREET_TYPE_WORD.finditer(text, start, end, timeout=timeout)), self.search_timeout_s)

@@ -1,0 +1,265 @@
+"""How recognizers' regular expressions are held to their CPU limit (``recognizers.base``):
+a CPU timer in a detection process, a timeout on every search everywhere else. Whatever the
+guard, a runaway search blocks its request (fail closed) and nothing else.
+
+The timer is a process's signal handler: every test that installs it does so in a child
+process (never in pytest's own), and no outcome depends on the clock: a runaway pattern
+(``(a|aa)+c`` over a run of a's, exponential backtracking) runs until a guard stops it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from streams.adapters.recognizers.base import (
+    REGEX_TIMEOUT_S,
+    CpuTimer,
+    SearchTimeouts,
+    pass_cpu_limit,
+    regex_guard,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# A worker script: a detector whose recognizers include a runaway pattern, and checks in the
+# NER step (which runs outside every recognizer's pass) that no timer is left armed there and
+# that a tick arriving there does nothing. ``spawn`` runs this file again (as ``__mp_main__``)
+# in each detection process, so the patches hold there too.
+WORKER = '''
+import asyncio, json, signal, sys
+
+import regex
+
+from streams.adapters import presidio_detector
+from streams.adapters.recognizers.base import DouaneRecognizer, Pattern, regex_guard
+
+
+class Runaway(DouaneRecognizer):
+    ENTITY = "EMAIL_ADDRESS"
+    PATTERNS = (Pattern("runaway", r"(?:a|aa)+c", 1.0),)
+    PREFILTER = None
+
+    def validate(self, candidate):
+        return True
+
+    def find_entities(self, text):
+        if "boom" in text:  # a recognizer failing mid-pass, its timer armed
+            raise ValueError("boom")
+        return super().find_entities(text)
+
+
+_build = presidio_detector.build_recognizers
+presidio_detector.build_recognizers = lambda language, *rest: [*_build(language, *rest),
+                                                                 Runaway(language)]
+_ner = presidio_detector.PresidioDetector._model_findings
+
+
+def _checked_ner(self, language, texts):
+    if regex_guard().name == "timer":
+        if signal.getitimer(signal.ITIMER_PROF) != (0.0, 0.0):
+            raise RuntimeError("a recognizer's timer is armed during the NER")
+        signal.raise_signal(signal.SIGPROF)  # a late tick here must do nothing
+    return _ner(self, language, texts)
+
+
+presidio_detector.PresidioDetector._model_findings = _checked_ner
+
+
+async def main(processes):
+    from streams.core.model import ChatMessage
+    from streams.runtime.batched_detection import BatchedDetector, ProcessBatches
+
+    entities = frozenset({"EMAIL_ADDRESS"})
+    if processes:
+        batches = ProcessBatches(processes, ("en",), entities, ("FR",))
+        batches.wait_until_loaded()
+        detector = BatchedDetector(batches, 600)  # no wall-clock limit in play
+        guards = sorted(batches.regex_guards)
+    else:
+        detector = BatchedDetector.in_thread(
+            presidio_detector.PresidioDetector(("en",), entities, ("FR",)), 600)
+        guards = [regex_guard().name]
+
+    async def outcome(text):
+        try:
+            found = await detector.detect((ChatMessage("user", text),), "en")
+        except Exception as error:
+            return f"blocked: {error}"
+        return sorted(f.entity_type for f in found.findings)
+
+    ordinary = "Write to jean@example.org"
+    try:
+        # the runaway and an ordinary request in one batch; then a recognizer that raises;
+        # then an ordinary request again
+        first = await asyncio.gather(outcome("a" * 40), outcome(ordinary))
+        failing = await outcome("boom")
+        after = await outcome(ordinary)
+    finally:
+        detector.close()
+    print(json.dumps({"guards": guards, "runaway": first[0], "neighbour": first[1],
+                      "failing": failing, "after": after}))
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1])))
+'''
+
+
+def run_worker(tmp_path: Path, processes: int) -> dict[str, object]:
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, str(script), str(processes)], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize("processes", [1, 0])
+def test_a_runaway_search_blocks_its_request_and_nothing_else(tmp_path: Path,
+                                                              processes: int) -> None:
+    result = run_worker(tmp_path, processes)
+    # a detection process bounds its recognizers with the CPU timer; a thread with timeouts
+    assert result["guards"] == (["timer"] if processes else ["timeout"])
+    assert result["runaway"] == "blocked: PII detection failed (TimeoutError)"
+    # the request beside it in the same batch is detected (one by one after the batch
+    # failed), its NER step finding no timer armed and ignoring a tick
+    assert result["neighbour"] == ["EMAIL_ADDRESS"]
+    assert result["failing"] == "blocked: PII detection failed (ValueError)"
+    assert result["after"] == ["EMAIL_ADDRESS"]  # nothing left armed by the failed pass
+
+
+# The timer's own rules, in a child process (its handler is the process's): each case prints
+# what happened.
+TIMER_CASES = '''
+import json, signal
+from types import SimpleNamespace
+
+from streams.adapters.recognizers.base import CpuTimer, regex_guard, use_cpu_timer
+
+timer = use_cpu_timer()
+assert regex_guard() is timer and use_cpu_timer() is timer
+seen = {}
+
+
+def recognizer(limit_s):
+    return SimpleNamespace(cpu_limit_s=limit_s, search_timeout_s=limit_s)
+
+
+def disarmed():
+    return signal.getitimer(signal.ITIMER_PROF) == (0.0, 0.0)
+
+
+def spin():
+    while True:  # CPU, no regular expression: the handler raises in Python code too
+        pass
+
+
+# a pass's searches run without timeout while it is armed; the recognizer's is back after
+r = recognizer(0.01)
+inside = timer.recognizer_pass(r, lambda: (r.search_timeout_s, disarmed()), "text")
+seen["inside"] = [inside[0], inside[1], r.search_timeout_s, disarmed()]
+
+
+def runaway():
+    spin()
+
+
+try:
+    timer.recognizer_pass(recognizer(0.01), runaway, "text")
+    seen["runaway"] = "returned"
+except TimeoutError:
+    seen["runaway"] = "TimeoutError"
+seen["disarmed after runaway"] = disarmed()
+
+
+def swallows():
+    try:
+        spin()
+    except TimeoutError:  # code in the pass that hides the timer's exception
+        pass
+    return ["a finding"]
+
+
+try:
+    seen["swallowed"] = timer.recognizer_pass(recognizer(0.01), swallows, "text")
+except TimeoutError:
+    seen["swallowed"] = "TimeoutError"
+
+
+def raises():
+    raise KeyError("x")
+
+
+try:
+    timer.recognizer_pass(recognizer(0.01), raises, "text")
+except KeyError:
+    seen["raised"] = disarmed()
+
+
+def stale_tick():
+    signal.raise_signal(signal.SIGPROF)  # a tick while this pass's timer still runs
+    return "done"
+
+
+seen["stale tick"] = timer.recognizer_pass(recognizer(60.0), stale_tick, "text")
+signal.raise_signal(signal.SIGPROF)  # a tick outside every pass
+seen["tick outside"] = "ignored"
+outer = recognizer(60.0)
+seen["nested"] = timer.recognizer_pass(outer, lambda: timer.recognizer_pass(
+    recognizer(0.01), lambda: "inner", "text"), "text")
+print(json.dumps(seen))
+'''
+
+
+def test_the_cpu_timer_stops_a_runaway_and_is_never_left_armed() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", TIMER_CASES], env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {
+        "inside": [None, False, 0.01, True],
+        "runaway": "TimeoutError",
+        "disarmed after runaway": True,
+        "swallowed": "TimeoutError",  # its findings are not returned
+        "raised": True,
+        "stale tick": "done",
+        "tick outside": "ignored",
+        "nested": "inner",  # the inner pass runs under the outer one's timer
+    }
+
+
+def test_tests_and_threads_keep_the_search_timeouts() -> None:
+    assert isinstance(regex_guard(), SearchTimeouts)
+    with pytest.raises(RuntimeError, match="main thread"):
+        import threading
+
+        failure: list[Exception] = []
+
+        def install() -> None:
+            try:
+                CpuTimer()
+            except Exception as error:
+                failure.append(error)
+
+        thread = threading.Thread(target=install)
+        thread.start()
+        thread.join()
+        raise failure[0]
+
+
+def test_a_pass_may_use_one_search_limit_plus_its_ordinary_work() -> None:
+    assert pass_cpu_limit(REGEX_TIMEOUT_S, 0) == REGEX_TIMEOUT_S
+    # an ordinary prompt: about the limit of one search, as before
+    assert pass_cpu_limit(REGEX_TIMEOUT_S, 2000) < 1.2 * REGEX_TIMEOUT_S
+    # the longest text detection accepts: far more than its ordinary work (about 2 us of CPU
+    # per character for the dearest recognizer on third-party text)
+    assert pass_cpu_limit(REGEX_TIMEOUT_S, 262_144) > 262_144 * 10e-6
