@@ -111,9 +111,6 @@ def main() -> None:
     if args.batch < 1:
         parser.error("--batch must be at least 1")
     if args.guard == "timer":
-        # presidio_detector first: it sets OPENBLAS_NUM_THREADS=1 before numpy loads (base
-        # imports presidio_analyzer, which loads numpy); a detection process imports it first
-        from streams.adapters import presidio_detector  # noqa: F401
         from streams.adapters.recognizers.base import use_cpu_timer
 
         use_cpu_timer()  # before any detector builds its recognizers

@@ -73,9 +73,6 @@ def main() -> None:
     parser.add_argument("--guard", choices=("timeout", "timer"), default="timeout")
     args = parser.parse_args()
     if args.guard == "timer":
-        # presidio_detector first: it sets OPENBLAS_NUM_THREADS=1 before numpy loads (base
-        # imports presidio_analyzer, which loads numpy); a detection process imports it first
-        from streams.adapters import presidio_detector  # noqa: F401
         from streams.adapters.recognizers.base import use_cpu_timer
 
         use_cpu_timer()  # as a detection process does, before the detectors are built

@@ -38,10 +38,9 @@ def main() -> None:
     parser.add_argument("--without-ner", action="store_true")
     args = parser.parse_args()
 
-    # presidio_detector first: it sets OPENBLAS_NUM_THREADS=1 before numpy loads
-    from streams.adapters import presidio_detector  # isort: skip
     from detection_cpu import LANGUAGES, _digest, _replay_ner  # type: ignore[import-not-found]
 
+    from streams.adapters import presidio_detector
     from streams.adapters.recognizers import base
     from streams.core.model import ChatMessage, DetectionRequest
     from streams.devtools.bench import third_party as tp

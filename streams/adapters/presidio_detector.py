@@ -34,15 +34,6 @@ a text over the size limit - raises ``DetectorError``: the caller blocks the req
 
 from __future__ import annotations
 
-import os
-
-# Presidio's modules import tldextract, which otherwise fetches the public-suffix list from the
-# internet on first use; the snapshot bundled with tldextract is used instead.
-os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-# One engine per process and one BLAS thread per engine: scale out with processes, so that
-# matrix products of several workers do not fight over the same cores.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
 import logging
 import time
 import warnings

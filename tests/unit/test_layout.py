@@ -127,14 +127,14 @@ def test_every_module_is_in_a_part_the_rules_know() -> None:
 
 
 # Settings come from the environment in config.py only (one place to see them all). Secrets
-# are read where they are used and never kept in Settings; two modules set a library's own
-# variable before importing it; devtools start processes with environments of their own.
+# are read where they are used and never kept in Settings; the adapters' package sets the
+# libraries' own variables before any adapter imports them; devtools start processes with
+# environments of their own.
 ENVIRONMENT_READERS = {
     "config.py": "every DOUANE_* setting",
     "adapters/pkcs11_keys.py": "the token's PIN (DOUANE_PKCS11_PIN or its file)",
     "adapters/providers/base.py": "a provider's key (DOUANE_PROVIDER_KEY_<ID>)",
-    "adapters/presidio_detector.py": "sets TLDEXTRACT_* and OPENBLAS_* before the import",
-    "adapters/recognizers/base.py": "sets TLDEXTRACT_* before the import",
+    "adapters/__init__.py": "sets TLDEXTRACT_* and OPENBLAS_* before any adapter imports them",
 }
 
 

@@ -41,13 +41,6 @@ work on one text goes through it (``RegexGuard.recognizer_pass``, from ``analyze
 
 from __future__ import annotations
 
-import os
-
-# Presidio's modules import tldextract, which otherwise fetches the public-suffix list from the
-# internet on first use; the snapshot bundled with tldextract is used instead. Set before
-# presidio_analyzer is first imported.
-os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
-
 import re
 import signal
 import threading
