@@ -25,6 +25,7 @@ particles and function words ("de", "van"), institution words, and names common 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from itertools import accumulate
 
 import regex
 
@@ -129,6 +130,8 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
             taken_in.setdefault(f.message_index, []).append((f.start, f.end, id(f)))
             if f.entity_type not in PLACE_TYPES:
                 held_in.setdefault(f.message_index, []).append((f.start, f.end, id(f)))
+    coverage = {index: _shared(spans) for index, spans in taken_in.items()}
+    held_coverage = {index: _shared(spans) for index, spans in held_in.items()}
     out: list[Finding] = []
     for finding, person, lost in zip(findings, is_person, beaten, strict=True):
         if lost:
@@ -144,10 +147,12 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
             continue  # merged into an earlier finding of the same name
         text = texts[merged.message_index]
         # a neighbour another finding holds is not taken ("Jean Dupont" beside "Paris")
-        taken = _Taken(taken_in.get(merged.message_index, []), id(merged))
+        taken = _Taken(taken_in.get(merged.message_index, []), id(merged),
+                       coverage.get(merged.message_index))
         # in an item written surname first, NER's place or organisation reading of the other
         # word does not keep it from the name (see ``_surname_first_item``)
-        held = _Taken(held_in.get(merged.message_index, []), id(merged))
+        held = _Taken(held_in.get(merged.message_index, []), id(merged),
+                      held_coverage.get(merged.message_index))
         out.extend(_vietnamese_family_name_before(text, _particles_then_name(
             text, _surname_first_item(text, _widened(text, line, taken, language), held,
                                       language), taken, language), taken, language)
@@ -213,16 +218,59 @@ def _outside(text: str, finding: Finding, findings: Sequence[Finding]) -> Findin
 class _Taken:
     """The characters other findings hold (``in`` tests a position): ``spans`` are (start,
     end, id of the finding), the finding whose id is ``mine`` left out (the message's spans
-    are gathered once and shared by its persons)."""
+    are gathered once and shared by its persons, with their ``_Coverage`` when there are many:
+    see ``_shared``)."""
 
-    def __init__(self, spans: list[tuple[int, int, int]], mine: int | None = None) -> None:
+    def __init__(self, spans: list[tuple[int, int, int]], mine: int | None = None,
+                 coverage: _Coverage | None = None) -> None:
         self.spans = spans
         self.mine = mine
+        self.coverage = coverage
 
     def __contains__(self, position: object) -> bool:
-        return isinstance(position, int) and any(
-            start <= position < end and owner != self.mine
-            for start, end, owner in self.spans)
+        if not isinstance(position, int):
+            return False
+        if self.coverage is not None:
+            return self.coverage.held_by_another(position, self.mine)
+        return any(start <= position < end and owner != self.mine
+                   for start, end, owner in self.spans)
+
+
+# A message with more spans than this gets a ``_Coverage``: a pass over every span for every
+# position asked is quadratic in the findings, and a prompt made of names ("Anna, Anna, ...",
+# 80 KB: 13,000 persons) kept a detection process busy for minutes with no guard to stop it
+# (widened runs after the recognizers' passes). Below it, the pass (ordinary prompts).
+COVERAGE_MIN_SPANS = 64
+
+
+class _Coverage:
+    """How many of a message's spans hold each position (a running count), and each owner's
+    own spans: a position is held by another finding than ``mine`` when more spans hold it
+    than ``mine``'s own do. The same answer as the pass over the spans, in time independent
+    of how many there are (each owner has one span or a few)."""
+
+    def __init__(self, spans: list[tuple[int, int, int]]) -> None:
+        size = max((end for _, end, _ in spans), default=0) + 1
+        steps = [0] * (size + 1)
+        self.owned: dict[int, list[tuple[int, int]]] = {}
+        for start, end, owner in spans:
+            if start < end:
+                steps[max(start, 0)] += 1
+                steps[end] -= 1
+            self.owned.setdefault(owner, []).append((start, end))
+        self.holding = list(accumulate(steps))
+
+    def held_by_another(self, position: int, mine: int | None) -> bool:
+        if not 0 <= position < len(self.holding):
+            return False
+        own = sum(start <= position < end for start, end in self.owned.get(mine, ())) \
+            if mine is not None else 0
+        return self.holding[position] > own
+
+
+def _shared(spans: list[tuple[int, int, int]]) -> _Coverage | None:
+    """The coverage of a message's spans, when it has enough of them to need one."""
+    return _Coverage(spans) if len(spans) > COVERAGE_MIN_SPANS else None
 
 
 def _merged(persons: list[Finding]) -> list[tuple[Finding, list[Finding]]]:
