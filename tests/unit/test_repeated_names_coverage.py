@@ -45,3 +45,22 @@ def test_widened_on_a_text_made_of_names_finds_the_same_either_way(monkeypatch) 
     with_coverage = widened([text], [*persons, *places], language="en")
     monkeypatch.setattr(repeated_names, "COVERAGE_MIN_SPANS", 10**9)
     assert widened([text], [*persons, *places], language="en") == with_coverage
+
+
+def test_the_spans_coordinated_holds_answer_as_the_pass() -> None:
+    from streams.adapters.recognizers.repeated_names import _Held
+
+    rng = random.Random(11)
+    for _ in range(2000):
+        spans = []
+        for _ in range(rng.randint(0, 12)):  # empty ones too, in two messages
+            start = rng.randint(0, 30)
+            spans.append((rng.randint(0, 1), start, start + rng.randint(0, 6)))
+        held = _Held(spans[: len(spans) // 2])
+        for span in spans[len(spans) // 2:]:
+            held.add(span)
+        for _ in range(30):
+            index, start = rng.randint(0, 1), rng.randint(-1, 38)
+            end = start + rng.randint(-1, 6)
+            expected = any(i == index and s < end and start < e for i, s, e in spans)
+            assert held.overlaps(index, start, end) == expected, (spans, index, start, end)
