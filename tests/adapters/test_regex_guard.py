@@ -263,3 +263,71 @@ def test_a_pass_may_use_one_search_limit_plus_its_ordinary_work() -> None:
     # the longest text detection accepts: far more than its ordinary work (about 2 us of CPU
     # per character for the dearest recognizer on third-party text)
     assert pass_cpu_limit(REGEX_TIMEOUT_S, 262_144) > 262_144 * 10e-6
+
+
+# What a recognizer's pass may leave half-done if the timer's exception lands in it: an
+# import (the import system's locks, a module half-executed) or a library's lazy load holding a
+# lock it releases without ``finally`` (phonenumbers' metadata, which ``CpuTimer`` loads
+# before any pass). A detection process's recognizers, once built, must do neither inside a
+# pass: on texts in each language with identifiers of regions outside the default list.
+NOTHING_LOADED_IN_A_PASS = '''
+import json, sys
+
+from streams.adapters.recognizers import base
+
+base.use_cpu_timer()  # as a detection process does, before the detector
+from phonenumbers import PhoneMetadata
+
+from streams.adapters.presidio_detector import PresidioDetector
+from streams.core.model import ChatMessage, DetectionRequest
+
+TEXTS = {
+    "en": "My name is john smith, call me on +81 3-1234-5678 or +1 415 555 2671, or write "
+          "to john@example.com. Mr. ribič said Jean met Ana on Monday. IBAN GB82 WEST 1234 "
+          "5698 7654 32, card 4111 1111 1111 1111, from 192.168.0.1.",
+    "fr": "Je m'appelle Jean Dupont, NIR 1 85 05 78 006 084 36, lundi avec Marie au "
+          "01 23 45 67 89 ou +49 30 901820, SIRET 732 829 320 00074.",
+    "uk": "Мене звати Олександр Шевченко, РНОКПП 1234567890, телефон +380 44 123 4567.",
+    "is": "Ég heiti Jón Sigurðsson, kennitala 120174-3399, sími +354 555 1234.",
+}
+detector = PresidioDetector(tuple(TEXTS), possible_names=True)
+for language in TEXTS:
+    detector._recognizers(language)  # built before the first batch, outside any pass
+
+
+def lazy_metadata():
+    return sum(loader is not None for table in (
+        PhoneMetadata._region_available, PhoneMetadata._country_code_available,
+        PhoneMetadata._short_region_available) for loader in table.values())
+
+
+seen = {"passes": 0, "imported": [], "metadata loaded": 0}
+pass_of = base.CpuTimer.recognizer_pass
+
+
+def watched(self, recognizer, work, text):
+    modules, lazy = set(sys.modules), lazy_metadata()
+    try:
+        return pass_of(self, recognizer, work, text)
+    finally:
+        seen["passes"] += 1
+        seen["imported"] += sorted(set(sys.modules) - modules)
+        seen["metadata loaded"] += lazy - lazy_metadata()
+
+
+base.CpuTimer.recognizer_pass = watched
+for language, text in TEXTS.items():
+    detector.detect_batch([DetectionRequest((ChatMessage("user", text),), language)])
+print(json.dumps(seen))
+'''
+
+
+def test_a_pass_imports_nothing_and_loads_no_library_data() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", NOTHING_LOADED_IN_A_PASS], env=env,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["passes"] > 20  # every language's recognizers ran
+    assert seen["imported"] == []
+    assert seen["metadata loaded"] == 0

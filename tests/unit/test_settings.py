@@ -96,8 +96,9 @@ def test_the_front_door_settings_are_read_with_the_others() -> None:
 ENVIRONMENT_READERS = {
     # secrets read where used, never held in Settings: a provider's API key, the token's PIN
     "adapters/providers/base.py", "adapters/pkcs11_keys.py",
-    # set (not read) before importing libraries that would otherwise reach the network
-    "adapters/presidio_detector.py", "adapters/recognizers/base.py",
+    # set (not read) before any adapter imports the libraries: one BLAS thread, tldextract
+    # kept off the network (429b4e0 moved these from presidio_detector and recognizers/base)
+    "adapters/__init__.py",
     # development tooling (the local broker's cache folder and Java, the demo's child processes)
     "devtools/kafka_broker.py", "devtools/demo.py",
 }

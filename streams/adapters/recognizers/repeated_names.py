@@ -24,7 +24,9 @@ particles and function words ("de", "van"), institution words, and names common 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Sequence
+from itertools import accumulate
 
 import regex
 
@@ -129,6 +131,8 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
             taken_in.setdefault(f.message_index, []).append((f.start, f.end, id(f)))
             if f.entity_type not in PLACE_TYPES:
                 held_in.setdefault(f.message_index, []).append((f.start, f.end, id(f)))
+    coverage = {index: _shared(spans) for index, spans in taken_in.items()}
+    held_coverage = {index: _shared(spans) for index, spans in held_in.items()}
     out: list[Finding] = []
     for finding, person, lost in zip(findings, is_person, beaten, strict=True):
         if lost:
@@ -144,10 +148,12 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
             continue  # merged into an earlier finding of the same name
         text = texts[merged.message_index]
         # a neighbour another finding holds is not taken ("Jean Dupont" beside "Paris")
-        taken = _Taken(taken_in.get(merged.message_index, []), id(merged))
+        taken = _Taken(taken_in.get(merged.message_index, []), id(merged),
+                       coverage.get(merged.message_index))
         # in an item written surname first, NER's place or organisation reading of the other
         # word does not keep it from the name (see ``_surname_first_item``)
-        held = _Taken(held_in.get(merged.message_index, []), id(merged))
+        held = _Taken(held_in.get(merged.message_index, []), id(merged),
+                      held_coverage.get(merged.message_index))
         out.extend(_vietnamese_family_name_before(text, _particles_then_name(
             text, _surname_first_item(text, _widened(text, line, taken, language), held,
                                       language), taken, language), taken, language)
@@ -213,16 +219,59 @@ def _outside(text: str, finding: Finding, findings: Sequence[Finding]) -> Findin
 class _Taken:
     """The characters other findings hold (``in`` tests a position): ``spans`` are (start,
     end, id of the finding), the finding whose id is ``mine`` left out (the message's spans
-    are gathered once and shared by its persons)."""
+    are gathered once and shared by its persons, with their ``_Coverage`` when there are many:
+    see ``_shared``)."""
 
-    def __init__(self, spans: list[tuple[int, int, int]], mine: int | None = None) -> None:
+    def __init__(self, spans: list[tuple[int, int, int]], mine: int | None = None,
+                 coverage: _Coverage | None = None) -> None:
         self.spans = spans
         self.mine = mine
+        self.coverage = coverage
 
     def __contains__(self, position: object) -> bool:
-        return isinstance(position, int) and any(
-            start <= position < end and owner != self.mine
-            for start, end, owner in self.spans)
+        if not isinstance(position, int):
+            return False
+        if self.coverage is not None:
+            return self.coverage.held_by_another(position, self.mine)
+        return any(start <= position < end and owner != self.mine
+                   for start, end, owner in self.spans)
+
+
+# A message with more spans than this gets a ``_Coverage``: a pass over every span for every
+# position asked is quadratic in the findings, and a prompt made of names ("Anna, Anna, ...",
+# 80 KB: 13,000 persons) kept a detection process busy for minutes with no guard to stop it
+# (widened runs after the recognizers' passes). Below it, the pass (ordinary prompts).
+COVERAGE_MIN_SPANS = 64
+
+
+class _Coverage:
+    """How many of a message's spans hold each position (a running count), and each owner's
+    own spans: a position is held by another finding than ``mine`` when more spans hold it
+    than ``mine``'s own do. The same answer as the pass over the spans, in time independent
+    of how many there are (each owner has one span or a few)."""
+
+    def __init__(self, spans: list[tuple[int, int, int]]) -> None:
+        size = max((end for _, end, _ in spans), default=0) + 1
+        steps = [0] * (size + 1)
+        self.owned: dict[int, list[tuple[int, int]]] = {}
+        for start, end, owner in spans:
+            if start < end:
+                steps[max(start, 0)] += 1
+                steps[end] -= 1
+            self.owned.setdefault(owner, []).append((start, end))
+        self.holding = list(accumulate(steps))
+
+    def held_by_another(self, position: int, mine: int | None) -> bool:
+        if not 0 <= position < len(self.holding):
+            return False
+        own = sum(start <= position < end for start, end in self.owned.get(mine, ())) \
+            if mine is not None else 0
+        return self.holding[position] > own
+
+
+def _shared(spans: list[tuple[int, int, int]]) -> _Coverage | None:
+    """The coverage of a message's spans, when it has enough of them to need one."""
+    return _Coverage(spans) if len(spans) > COVERAGE_MIN_SPANS else None
 
 
 def _merged(persons: list[Finding]) -> list[tuple[Finding, list[Finding]]]:
@@ -642,12 +691,13 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
             return word in names or (bool(mailed) and (word[:1].isupper() or lower_case[
                 index]) and fold(word) in mailed)
 
-        inside = [(f.start, f.end) for f in persons if f.message_index == index]
+        inside = sorted((f.start, f.end) for f in persons if f.message_index == index)
+        within = _Within(inside)
         spans: list[tuple[int, int]] = []
         for match in _occurrences(text, names, scan=bool(mailed)):
             if not is_name(match.group()):
                 continue
-            if any(start <= match.start() and match.end() <= end for start, end in inside):
+            if within.holds(match.start(), match.end()):
                 continue
             if match.group() in mid_sentence and match.group() not in words and \
                     _opens_sentence(text, match.start()) and not _verb_after(
@@ -664,6 +714,24 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
                                 for start, end in (*inside, *spans)))
         out.extend(Finding(index, "PERSON", start, end, SCORE, NAME) for start, end in spans)
     return out
+
+
+class _Within:
+    """Whether one of ``spans`` (sorted) holds a stretch, in a bisection instead of a pass over
+    every span (each occurrence of a name asked it against every name found: quadratic on text
+    dense with names). A span starting at or before the stretch holds it when it ends at or
+    after the stretch's end, so the furthest end among the spans starting at or before it
+    decides. Kept although it saves nothing measurable on ordinary prompts (nonner, e719437):
+    it bounds a prompt made of names, which ``later_mentions`` reads after every recognizer's
+    guard (80 KB of "Anna Berg ": 7 s of CPU here with the pass)."""
+
+    def __init__(self, spans: list[tuple[int, int]]) -> None:
+        self.starts = [start for start, _ in spans]
+        self.reach = list(accumulate((end for _, end in spans), max))
+
+    def holds(self, start: int, end: int) -> bool:
+        before = bisect_right(self.starts, start)
+        return before > 0 and self.reach[before - 1] >= end
 
 
 def _phrases(text: str, phrases: set[str]) -> list[tuple[int, int]]:
@@ -704,12 +772,44 @@ COORDINATED_AFTER = regex.compile(
     r"(?![\w'’-])")
 
 
+class _Held:
+    """The spans ``coordinated`` keeps from being taken twice, (message, start, end): whether
+    one overlaps a stretch is asked of the positions they hold, not of a pass over every span
+    (quadratic in the findings, outside every guard: 80 KB of "Berg and Anna " spent 6 s of
+    CPU there). An empty span holds no position; it overlaps a stretch it falls strictly
+    inside, as in the pass: those few are passed over, as every span is for an empty stretch
+    (the names joined are words: never, kept exact all the same)."""
+
+    def __init__(self, spans: Iterable[tuple[int, int, int]] = ()) -> None:
+        self.positions: set[tuple[int, int]] = set()
+        self.empty: list[tuple[int, int]] = []
+        self.spans: list[tuple[int, int, int]] = []
+        for span in spans:
+            self.add(span)
+
+    def add(self, span: tuple[int, int, int]) -> None:
+        self.spans.append(span)
+        index, start, end = span
+        if start < end:
+            self.positions.update((index, at) for at in range(start, end))
+        else:
+            self.empty.append((index, start))
+
+    def overlaps(self, index: int, start: int, end: int) -> bool:
+        """Whether a span held in message ``index`` overlaps [start, end)."""
+        if start >= end:
+            return any(held == index and at < end and start < until
+                       for held, at, until in self.spans)
+        return any((index, at) in self.positions for at in range(start, end)) or any(
+            held == index and start < at < end for held, at in self.empty)
+
+
 def coordinated(texts: Sequence[str], findings: Sequence[Finding],
                 min_score: float = 0.5, language: str | None = None) -> list[Finding]:
     """PERSON findings for a known given name joined by "and" ("et", "y") to a person found:
     "Sierra et Nicole Leite", "Mr Brown and Amanda" - however common the name is as a word
     (in the texts' ``language`` when given: "Juan" in French text, "et Juan")."""
-    held = [(f.message_index, f.start, f.end) for f in findings if f.score >= min_score]
+    held = _Held((f.message_index, f.start, f.end) for f in findings if f.score >= min_score)
     # the words of the names of two words or more found in the request: joined to a person,
     # such a word is that name again, however common as a word ("Daghfal Man" ... "Man and
     # Bilge disagreed", "Mai Anh" ... "Mai et Dian Rahayu souhaitent")
@@ -731,12 +831,11 @@ def coordinated(texts: Sequence[str], findings: Sequence[Finding],
                                      or match.group(1) in named) \
                     or match.group(1).casefold() in _function_words(language) \
                     or fold(match.group(1)) in TITLE_WORDS \
-                    or any(index == finding.message_index and start < match.end(1)
-                           and match.start(1) < end for index, start, end in held):
+                    or held.overlaps(finding.message_index, match.start(1), match.end(1)):
                 continue
             out.append(Finding(finding.message_index, "PERSON", match.start(1), match.end(1),
                                SCORE, NAME))
-            held.append((finding.message_index, match.start(1), match.end(1)))
+            held.add((finding.message_index, match.start(1), match.end(1)))
     return out
 
 
