@@ -127,6 +127,10 @@ def test_skipping_changes_no_finding(language: str, monkeypatch: pytest.MonkeyPa
         texts += [value, f"Son numéro : {value}, en 1998.", f"kennitala {value} (2001)"]
     recognizers = [r for r in build_recognizers(language, None)
                    if isinstance(r, DouaneRecognizer)]
+    for recognizer in recognizers:
+        # the guard is not what is compared here: on CI's shared cores one search ran into
+        # the regex timeout (CI on 37cb685), which says nothing of the skips
+        monkeypatch.setattr(recognizer, "timeout_s", 60.0)
     skipped = [_findings(r, texts) for r in recognizers]
     for recognizer in recognizers:
         for pattern in recognizer.PATTERNS:
