@@ -1,6 +1,7 @@
 """The indexes that keep the steps after the recognizers linear on a prompt made of names give
 the answers of the passes they replace (``repeated_names._Stronger`` against ``_beaten`` and
-``_outside``'s pass; ``_occurrences``'s scan of every word against its ``str.find`` per name),
+``_outside``'s pass; ``_occurrences``'s scan of every word against its ``str.find`` per name;
+``_Reach`` against the pass over the spans kept so far, as ``later_mentions`` keeps phrases),
 on thousands of random cases, empty spans and several messages included."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import random
 from streams.adapters.recognizers.repeated_names import (
     _beaten,
     _occurrences,
+    _Reach,
     _rivals,
     _Stronger,
 )
@@ -57,3 +59,19 @@ def test_the_scan_of_every_word_finds_what_the_search_per_name_finds() -> None:
         scanned = [(m.start(), m.end()) for m in _occurrences(text, names, scan=True)
                    if m.group() in names]
         assert scanned == by_name, (text, names)
+
+
+def test_the_reach_of_the_spans_kept_answers_as_the_pass() -> None:
+    rng = random.Random(3)
+    for _ in range(2000):
+        size = rng.randrange(0, 50)
+        kept: list[tuple[int, int]] = []
+        reach = _Reach(size)
+        for _ in range(rng.randrange(0, 30)):
+            start = rng.randrange(0, size + 1)
+            end = rng.randrange(start, size + 1)
+            held = any(s <= start and end <= e for s, e in kept)
+            assert (reach.furthest(start) >= end) == held
+            if not held or rng.random() < 0.3:
+                kept.append((start, end))
+                reach.add(start, end)
