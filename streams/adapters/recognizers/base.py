@@ -535,6 +535,10 @@ class Pattern:
         self.min_digit_run = min_digit_run(expression, flags)
 
 
+# what a search passes while the timer holds its pass (``SearchLimits.searching``)
+_TIMED_SEARCH: dict[str, Any] = {"timeout": None, "concurrent": False}
+
+
 class SearchLimits:
     """A recognizer's CPU limit per search (``timeout_s``, ``cpu_limit_s``) and what its
     searches pass as ``timeout=`` (``search_timeout_s``: the limit, or None while a
@@ -562,6 +566,17 @@ class SearchLimits:
         scale = _this_thread.attempt_scale
         return self.cpu_limit_s if scale is None else self.cpu_limit_s * scale
 
+    @property
+    def searching(self) -> dict[str, Any]:
+        """The keyword arguments of this thread's searches (``pattern.finditer(text,
+        **self.searching)``): ``timeout=`` ``search_timeout_s``, and the GIL held while the
+        engine matches (``concurrent=False``): released, it is taken back every 256 steps,
+        and the CPU of the process's other Python threads meanwhile ran into the timeout
+        (see ``within_cpu_limit``)."""
+        if _this_thread.timed:
+            return _TIMED_SEARCH
+        return {"timeout": self.search_timeout_s, "concurrent": False}
+
 
 class PersonRecognizer(SearchLimits, LocalRecognizer):
     """Base class of douane's own name recognizers (given names, name shapes, possible names,
@@ -569,7 +584,8 @@ class PersonRecognizer(SearchLimits, LocalRecognizer):
     loads its lexicons in its constructor (not during the first request), then calls this one,
     and implements ``find_persons``.
 
-    A subclass runs many searches, each with ``timeout=self.search_timeout_s``. Under
+    A subclass runs many searches, each with ``**self.searching``
+    (``timeout=self.search_timeout_s``, the GIL held). Under
     ``SearchTimeouts`` that is ``timeout_s`` (the ``regex`` module's limit per attempt) and the
     whole pass is held to that much *CPU* time here (``within_cpu_limit``), so that a thread
     kept waiting for a core on a busy machine does not block an ordinary text; under

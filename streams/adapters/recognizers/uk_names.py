@@ -95,7 +95,7 @@ class UkNameRecognizer(LexiconNameRecognizer):
         sure = [(r.start, r.end) for r in results if r.score >= self.THRESHOLD]
         lemmas = {lemma for start, end in sure for w in WORD.finditer(text, start, end)
                   for lemma in self._name_lemmas(w.group())}
-        for word in WORD.finditer(text, timeout=self.search_timeout_s):
+        for word in WORD.finditer(text, **self.searching):
             start, end = word.span()
             if any(s <= start and end <= e for s, e in sure):
                 continue
