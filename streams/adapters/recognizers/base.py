@@ -45,7 +45,7 @@ None only in the thread whose pass the timer holds.
 ``repeated_names``, ``consistent_names``) read the findings of every recognizer, and a prompt
 made of names makes them many: quadratic steps there once held a detection process for
 minutes, outside every recognizer's guard. They run under ``RegexGuard.bounded``: a CPU limit
-per request of ``steps_cpu_limit`` (0.25 s plus 20 us per character of its messages), held by
+per request of ``steps_cpu_limit`` (0.25 s plus 40 us per character of its messages), held by
 the same timer in a detection process's main thread, and elsewhere by a budget of the
 thread's CPU that their loops read (``checkpoint()``, once per finding or occurrence they
 handle). Over it, ``StepsOverCpuLimit``: the detector fails and the request is blocked
@@ -78,11 +78,12 @@ PASS_CPU_PER_CHAR_S = 20e-6
 # The CPU the steps after the recognizers (``repeated_names``, ``consistent_names``: a name's
 # neighbours and later mentions) may use on one request: this much, plus ``STEPS_CPU_PER_CHAR_S``
 # per character of its messages (``steps_cpu_limit``). Those steps are linear or n log n in
-# the text; a prompt made of names (80 KB, 13,000 persons) costs them up to 7 us per character
-# (docs/benchmarks.md, branch ``postguard``): twice that and more is left, and beyond it a
-# step that grew worse than linear is stopped and the request blocked (fail closed)
+# the text; a prompt made of names ("Anna, " to 262,144 characters, 43,691 persons) cost them
+# 11-12 us per character at load average 10-12 (docs/benchmarks.md, branch ``postguard``):
+# three times that is left, so that a long list of names is not blocked on a busy machine, and
+# beyond it a step grown worse than linear is stopped and the request blocked (fail closed)
 STEPS_CPU_BASE_S = 0.25
-STEPS_CPU_PER_CHAR_S = 20e-6
+STEPS_CPU_PER_CHAR_S = 40e-6
 # How often the cooperative budget (``bounded`` in a thread no signal reaches) reads the
 # thread's CPU clock: every this many ``checkpoint()`` calls (a read costs about 1 us)
 CHECKPOINT_EVERY = 16
