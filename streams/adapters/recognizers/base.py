@@ -212,9 +212,11 @@ class StepsOverCpuLimit(DouaneError, TimeoutError):
     request: it is blocked (fail closed), never sent with the findings made so far. The
     message names the guard only, never the request's text."""
 
-    def __init__(self) -> None:
-        super().__init__("the steps after the recognizers used their CPU limit on one request "
-                         "(guard: steps_cpu_limit)")
+    MESSAGE = ("the steps after the recognizers used their CPU limit on one request "
+               "(guard: steps_cpu_limit)")
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message)  # (an argument: an exception is pickled with its args)
 
 
 class Bounded(Protocol):
