@@ -49,6 +49,9 @@ The tree (module in brackets; built-in base after the ``/``)::
     │                                             valid evidence, a bad --at-size)
     ├── DetectorError / RuntimeError            [adapters.presidio_detector]  detection failed
     │                                             (the request is blocked: fail closed)
+    ├── StepsOverCpuLimit / TimeoutError        [adapters.recognizers.base]  the steps after
+    │                                             the recognizers used their CPU limit on one
+    │                                             request (a DetectorError's cause: blocked)
     ├── SlovnetUnavailableError / RuntimeError  [adapters.recognizers.slovnet_ner]  DOUANE_UK_NER
     │                                             set, its PyPI packages not installed
     ├── CoreNlpUnavailableError / RuntimeError  [adapters.recognizers.corenlp_ner]  DOUANE_EN_NER

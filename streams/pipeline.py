@@ -621,8 +621,11 @@ class Pipeline:
                                              self.clock(), trace_id=tracing.trace_id())
         record_id = event.record_id
         appended = await self._append(event)
+        # a DouaneError's message is safe to log (streams/errors.py) and says which guard or
+        # limit failed ("PII detection failed (StepsOverCpuLimit)"); another's is not read
         log.error("detector failed; request blocked", request_id=request.id,
-                  error_type=type(error).__name__)
+                  error_type=type(error).__name__,
+                  detail=str(error) if isinstance(error, DouaneError) else None)
         self._count("admit", request.tenant, "block", [reason.code])
         tracing.note(decision="block", reasons=[reason.code])
         if not appended.created and not _same_source(appended.record, source):

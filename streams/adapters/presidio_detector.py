@@ -29,7 +29,8 @@ the NER model together (``detect_batch``). Presidio's ``AnalyzerEngine`` is not 
 path: its context enhancer needs the lemmatizer, and it cannot batch.
 
 Any failure - a model error, a regular expression over its time limit on a pathological input,
-a text over the size limit - raises ``DetectorError``: the caller blocks the request.
+the steps after the recognizers over their CPU limit (``StepsOverCpuLimit``), a text over the
+size limit - raises ``DetectorError``: the caller blocks the request.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import logging
 import time
 import warnings
 from collections.abc import Iterable, Sequence
+from functools import partial
 from typing import Any
 
 import regex
@@ -51,7 +53,7 @@ from streams.adapters.recognizers import (
     build_recognizers,
     name_recognizer,
 )
-from streams.adapters.recognizers.base import fold
+from streams.adapters.recognizers.base import fold, regex_guard, steps_cpu_limit
 from streams.adapters.recognizers.batch_memos import forget as forget_batch_memos
 from streams.adapters.recognizers.consistent_names import in_capitals, over_ner_readings
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS
@@ -310,20 +312,15 @@ class PresidioDetector:
             for (r, _, _), in_text in zip(items, per_text, strict=True):
                 found[r].extend(in_text)
         if "PERSON" in self.entities:
-            # a name found once is redacted wherever else the request mentions it
+            # a name found once is redacted wherever else the request mentions it. No
+            # recognizer's guard holds these steps: their own, a CPU limit proportional to the
+            # request's length, blocks the request (``StepsOverCpuLimit``) if they exceed it
+            guard = regex_guard()
             for r, request in enumerate(requests):
                 contents = [m.content for m in request.messages]
-                found[r] = widened(contents, found[r], language=chosen[r])
-                # a later mention that overlaps a name found ("Díaz, Hernando" beside NER's
-                # "Díaz") merges with it instead of losing to it
-                found[r] = merged([*found[r], *widened(contents,
-                                                       later_mentions(contents, found[r],
-                                                                      language=chosen[r]),
-                                                       language=chosen[r])])
-                found[r].extend(coordinated(contents, found[r], language=chosen[r]))
-                # a later mention NER reads as a place or organisation is still the person
-                found[r] = over_ner_readings(contents, found[r])
-                found[r].extend(in_capitals(contents, found[r]))
+                found[r] = guard.bounded(
+                    steps_cpu_limit(sum(map(len, contents))),
+                    partial(_after_recognizers, contents, found[r], chosen[r]))
         return [Detection(language=language, method=self.method(language, request.tiers),
                           findings=tuple(findings))
                 for request, language, findings in zip(requests, chosen, found, strict=True)]
@@ -401,7 +398,11 @@ class PresidioDetector:
                 extra = second.find(texts)
             combined = [a + b for a, b in zip(first, extra, strict=True)]
             if language == "uk":
-                combined = [found + _uk_inflected(text, found, lexicon)
+                # after the lexicon's pass, outside it: bounded as the steps after the
+                # recognizers are (one person per word of a text made of names)
+                guard = regex_guard()
+                combined = [found + guard.bounded(steps_cpu_limit(len(text)), partial(
+                                _uk_inflected, text, found, lexicon))
                             for text, found in zip(texts, combined, strict=True)]
             return combined
         return [[] for _ in texts]
@@ -440,6 +441,25 @@ def name_chunks(text: str, common: frozenset[str],
     return _merged([(words[i - context].start() if i > context else 0,
                      words[i + context].end() if i + context < len(words) else len(text))
                     for i in candidates])
+
+
+def _after_recognizers(contents: list[str], found: list[Finding],
+                       language: str) -> list[Finding]:
+    """A request's findings (in ``contents``, its messages) with the names found taken in
+    whole and found again wherever the request mentions them (``repeated_names``,
+    ``consistent_names``): the steps after every recognizer and NER tier, run under
+    ``steps_cpu_limit``."""
+    found = widened(contents, found, language=language)
+    # a later mention that overlaps a name found ("Díaz, Hernando" beside NER's "Díaz")
+    # merges with it instead of losing to it
+    found = merged([*found, *widened(contents, later_mentions(contents, found,
+                                                              language=language),
+                                     language=language)])
+    found.extend(coordinated(contents, found, language=language))
+    # a later mention NER reads as a place or organisation is still the person
+    found = over_ner_readings(contents, found)
+    found.extend(in_capitals(contents, found))
+    return found
 
 
 def _raw(per_text: Sequence[Sequence[Finding]]) -> list[list[tuple[str, int, int, float, str]]]:

@@ -139,10 +139,9 @@ def test_a_runaway_search_blocks_its_request_and_nothing_else(tmp_path: Path,
 # The timer's own rules, in a child process (its handler is the process's): each case prints
 # what happened.
 TIMER_CASES = '''
-import json, signal
-from types import SimpleNamespace
+import json, signal, threading
 
-from streams.adapters.recognizers.base import CpuTimer, regex_guard, use_cpu_timer
+from streams.adapters.recognizers.base import SearchLimits, regex_guard, use_cpu_timer
 
 timer = use_cpu_timer()
 assert regex_guard() is timer and use_cpu_timer() is timer
@@ -150,7 +149,9 @@ seen = {}
 
 
 def recognizer(limit_s):
-    return SimpleNamespace(cpu_limit_s=limit_s, search_timeout_s=limit_s)
+    limits = SearchLimits()
+    limits.timeout_s = limit_s
+    return limits
 
 
 def disarmed():
@@ -162,10 +163,21 @@ def spin():
         pass
 
 
-# a pass's searches run without timeout while it is armed; the recognizer's is back after
-r = recognizer(0.01)
-inside = timer.recognizer_pass(r, lambda: (r.search_timeout_s, disarmed()), "text")
-seen["inside"] = [inside[0], inside[1], r.search_timeout_s, disarmed()]
+# a pass's searches run without timeout while it is armed, in its thread only (another
+# thread's searches with the same recognizer keep it); the recognizer's is back after
+r = recognizer(60.0)
+
+
+def in_pass():
+    other = []
+    thread = threading.Thread(target=lambda: other.append(r.search_timeout_s))
+    thread.start()
+    thread.join()
+    return r.search_timeout_s, disarmed(), other[0]
+
+
+inside = timer.recognizer_pass(r, in_pass, "text")
+seen["inside"] = [*inside, r.search_timeout_s, disarmed()]
 
 
 def runaway():
@@ -226,7 +238,7 @@ def test_the_cpu_timer_stops_a_runaway_and_is_never_left_armed() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen == {
-        "inside": [None, False, 0.01, True],
+        "inside": [None, False, 60.0, 60.0, True],
         "runaway": "TimeoutError",
         "disarmed after runaway": True,
         "swallowed": "TimeoutError",  # its findings are not returned

@@ -365,6 +365,24 @@ async def test_a_blocked_response_names_no_rule_policy_file_or_excluded_provider
     assert [i for i in internals if i in told] == [], told
 
 
+async def test_a_detector_failure_logs_which_guard_failed_and_never_the_text(
+        h: Harness) -> None:
+    from streams.adapters.presidio_detector import DetectorError
+
+    h.detector.error = DetectorError("PII detection failed (StepsOverCpuLimit)")
+    with structlog.testing.capture_logs() as logs:
+        out = await h.pipeline.admit(request(), src())
+    assert [r["code"] for r in on(out, RESPONSES_TOPIC)[0]["reasons"]] == ["detector-failed"]
+    [failed] = [e for e in logs if e["event"] == "detector failed; request blocked"]
+    assert failed["detail"] == "PII detection failed (StepsOverCpuLimit)"
+    # an error that is not douane's may quote the text: its message is never logged
+    h.detector.error = RuntimeError(f"model crashed on '{NAME}'")
+    with structlog.testing.capture_logs() as logs:
+        await h.pipeline.admit(request(request_id="req-2"), src(offset=1, key=b"req-2"))
+    [failed] = [e for e in logs if e["event"] == "detector failed; request blocked"]
+    assert failed["detail"] is None and NAME not in json.dumps(logs, default=str)
+
+
 async def test_detector_failure_blocks_the_request(h: Harness) -> None:
     h.detector.error = RuntimeError(f"model crashed on '{NAME}'")  # errors may quote the text
     out = await h.pipeline.admit(request(metadata={"ticket": "T-42"}), src())

@@ -37,6 +37,19 @@ work on one text goes through it (``RegexGuard.recognizer_pass``, from ``analyze
   its searches' timeouts. The timer is disarmed in ``finally`` and its handler raises only
   while its pass is armed and its own timer has run out, so it can never fire in the NER or
   in unrelated code; an exception the pass swallowed is raised again when the pass ends.
+
+What a search passes as ``timeout=`` (``SearchLimits.search_timeout_s``) is read per thread:
+None only in the thread whose pass the timer holds.
+
+**The steps after the recognizers** (a name's neighbours and later mentions:
+``repeated_names``, ``consistent_names``) read the findings of every recognizer, and a prompt
+made of names makes them many: quadratic steps there once held a detection process for
+minutes, outside every recognizer's guard. They run under ``RegexGuard.bounded``: a CPU limit
+per request of ``steps_cpu_limit`` (0.25 s plus 40 us per character of its messages), held by
+the same timer in a detection process's main thread, and elsewhere by a budget of the
+thread's CPU that their loops read (``checkpoint()``, once per finding or occurrence they
+handle). Over it, ``StepsOverCpuLimit``: the detector fails and the request is blocked
+(``detector-failed``), never sent with the findings made so far.
 """
 
 from __future__ import annotations
@@ -55,12 +68,25 @@ from presidio_analyzer import LocalRecognizer, RecognizerResult
 
 from streams.adapters.re_syntax import RE_SYNTAX
 from streams.adapters.recognizers.batch_memos import per_batch
+from streams.errors import DouaneError
 
 REGEX_TIMEOUT_S = 0.25  # CPU seconds one search may use (see the module's docstring)
 # Under ``CpuTimer``, the CPU a recognizer's pass over one text may use on top of
 # ``REGEX_TIMEOUT_S``, per character of the text: ordinary work on a long text must not be cut
 # (see ``pass_cpu_limit``)
 PASS_CPU_PER_CHAR_S = 20e-6
+# The CPU the steps after the recognizers (``repeated_names``, ``consistent_names``: a name's
+# neighbours and later mentions) may use on one request: this much, plus ``STEPS_CPU_PER_CHAR_S``
+# per character of its messages (``steps_cpu_limit``). Those steps are linear or n log n in
+# the text; a prompt made of names ("Anna, " to 262,144 characters, 43,691 persons) cost them
+# 11-12 us per character at load average 10-12 (docs/benchmarks.md, branch ``postguard``):
+# three times that is left, so that a long list of names is not blocked on a busy machine, and
+# beyond it a step grown worse than linear is stopped and the request blocked (fail closed)
+STEPS_CPU_BASE_S = 0.25
+STEPS_CPU_PER_CHAR_S = 40e-6
+# How often the cooperative budget (``bounded`` in a thread no signal reaches) reads the
+# thread's CPU clock: every this many ``checkpoint()`` calls (a read costs about 1 us)
+CHECKPOINT_EVERY = 16
 T = TypeVar("T")
 CONTEXT_BEFORE = 60  # characters before a match searched for context words
 CONTEXT_AFTER = 30
@@ -88,37 +114,83 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
-def within_cpu_limit(search: Callable[[float | None], T], limit_s: float | None) -> T:
+def within_cpu_limit(search: Callable[[float | None], T], limit_s: float | None,
+                     thread_clock: Callable[[], float] = time.thread_time,
+                     whole_pass: bool = False) -> T:
     """``search(timeout)`` run until it ends or has used ``limit_s`` of this thread's CPU time
     in all; ``timeout`` is the ``regex`` module's limit for one attempt. Raises
     ``TimeoutError`` when the CPU limit is reached. ``limit_s`` None: the search runs once,
-    without a timeout (a ``CpuTimer`` holds the pass it belongs to)."""
+    without a timeout (a ``CpuTimer`` holds the pass it belongs to).
+
+    An attempt is cut when the whole *process* has used ``timeout`` of CPU since it began
+    (``regex`` reads ``clock()``), so while other threads of the process are busy it gets
+    less than that of this thread's CPU, and a retry starts from the beginning. Each attempt
+    after a cut one has a timeout grown by what the last one saw (the process's CPU over this
+    thread's; the process's CPU for one attempt at most ``MAX_ATTEMPT_SCALE`` times the limit):
+    a search that needs less than its limit alone ends in its second attempt while the
+    process's other threads use up to ``MAX_ATTEMPT_SCALE`` - 1 times its CPU (5 ms alone: up
+    to 800 times; before, each retry got as little as the first, and beside 100 times a 5 ms
+    search failed after 100 attempts), and a runaway one stops after 1 to 2 times ``limit_s``
+    of this thread's CPU (``tests/unit/test_search_retries.py``). The searches of
+    ``find_all`` and ``search`` hold the GIL (``concurrent=False``): the engine releases it by
+    default and takes it back every 256 steps, and there the CPU of the process's other
+    Python threads ran into the timeout (three busy threads: 17 times the search's own CPU,
+    at the median; docs/benchmarks.md, branch ``postguard``).
+
+    ``whole_pass``: ``search`` is a recognizer's whole pass, whose searches pass
+    ``search_timeout_s`` themselves: during each attempt that is the limit grown as above,
+    and a ``within_cpu_limit`` inside it runs its search once (the pass is what is retried).
+    """
     if limit_s is None:
         return search(None)
+    if _this_thread.attempt_scale is not None:
+        return search(limit_s)  # inside a pass's attempt: the pass is retried, not this
     spent = 0.0
+    timeout = limit_s
     while True:
-        started = time.thread_time()
+        started = thread_clock()
         try:
-            return search(limit_s)
+            if not whole_pass:
+                return search(timeout)
+            _this_thread.attempt_scale = timeout / limit_s
+            try:
+                return search(timeout)
+            finally:
+                _this_thread.attempt_scale = None
         except TimeoutError:
-            spent += time.thread_time() - started
+            used = thread_clock() - started
+            spent += used
             if spent >= limit_s:
                 raise
+            # the attempt was cut when the process had used ``timeout`` of CPU, this thread
+            # ``used`` of it: at that rate, the next attempt gets the whole limit of this
+            # thread's CPU (a retry starts again), its timeout at most ``MAX_ATTEMPT_SCALE``
+            # times the limit (no clock read added: one per search is what the timer saves
+            # in a detection process)
+            ratio = timeout / used if used > 0 else MAX_ATTEMPT_SCALE
+            timeout = limit_s * min(max(ratio, 1.0), MAX_ATTEMPT_SCALE)
+
+
+# The most a retried attempt's timeout is grown by (``within_cpu_limit``): a thread cut off
+# from the CPU while others of its process run sees any ratio; this bounds what one attempt
+# may use of the process's CPU to this many times the search's limit
+MAX_ATTEMPT_SCALE = 16.0
 
 
 def find_all(pattern: regex.Pattern[str], text: str,
              limit_s: float | None = REGEX_TIMEOUT_S) -> list[regex.Match[str]]:
     """Every match of ``pattern`` in ``text``, within ``limit_s`` of CPU time (None: within
     the ``CpuTimer`` of the pass)."""
-    return within_cpu_limit(lambda timeout: list(pattern.finditer(text, timeout=timeout)),
-                            limit_s)
+    return within_cpu_limit(lambda timeout: list(pattern.finditer(
+        text, timeout=timeout, concurrent=False)), limit_s)
 
 
 def search(pattern: regex.Pattern[str], text: str,
            limit_s: float | None = REGEX_TIMEOUT_S) -> regex.Match[str] | None:
     """The first match of ``pattern`` in ``text``, within ``limit_s`` of CPU time (None: within
     the ``CpuTimer`` of the pass)."""
-    return within_cpu_limit(lambda timeout: pattern.search(text, timeout=timeout), limit_s)
+    return within_cpu_limit(lambda timeout: pattern.search(text, timeout=timeout,
+                                                           concurrent=False), limit_s)
 
 
 def pass_cpu_limit(search_limit_s: float, text_chars: int) -> float:
@@ -129,23 +201,107 @@ def pass_cpu_limit(search_limit_s: float, text_chars: int) -> float:
     return search_limit_s + PASS_CPU_PER_CHAR_S * text_chars
 
 
+def steps_cpu_limit(text_chars: int) -> float:
+    """The CPU seconds the steps after the recognizers may use on one request whose messages
+    hold ``text_chars`` characters (``STEPS_CPU_BASE_S``, ``STEPS_CPU_PER_CHAR_S``)."""
+    return STEPS_CPU_BASE_S + STEPS_CPU_PER_CHAR_S * text_chars
+
+
+class StepsOverCpuLimit(DouaneError, TimeoutError):
+    """The steps after the recognizers (``RegexGuard.bounded``) used their CPU limit on one
+    request: it is blocked (fail closed), never sent with the findings made so far. The
+    message names the guard only, never the request's text."""
+
+    MESSAGE = ("the steps after the recognizers used their CPU limit on one request "
+               "(guard: steps_cpu_limit)")
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message)  # (an argument: an exception is pickled with its args)
+
+
 class Bounded(Protocol):
-    """A recognizer as its guard sees it: its CPU limit per search, and what its searches pass
-    as ``timeout=`` (None while a ``CpuTimer`` holds its pass)."""
+    """A recognizer as its guard sees it: its CPU limit per search."""
 
     cpu_limit_s: float
-    search_timeout_s: float | None
+
+
+class _ThisThread(threading.local):
+    """What this thread's searches and steps run under: ``timed`` while a ``CpuTimer`` holds
+    its pass (its searches then pass no ``timeout=``: ``SearchLimits.search_timeout_s``), and
+    the cooperative budget of the steps it runs (``bounded``), if any. Per thread: a pass in
+    one thread must never take another's searches' limit away (the recognizers are shared)."""
+
+    timed = False
+    budget: _Budget | None = None
+    # while a recognizer's whole pass is retried (``within_cpu_limit``): its searches' limit
+    # grown by this much for the attempt
+    attempt_scale: float | None = None
+
+
+_this_thread = _ThisThread()
+
+
+class _Budget:
+    """A limit of this thread's CPU time, read at ``checkpoint()`` (every ``CHECKPOINT_EVERY``
+    calls): where no signal reaches (a thread), the steps' loops call it."""
+
+    def __init__(self, limit_s: float, error: Callable[[], BaseException],
+                 clock: Callable[[], float]) -> None:
+        self.clock = clock
+        self.deadline = clock() + limit_s
+        self.error = error
+        self.calls = 0
+
+    def charge(self) -> None:
+        self.calls += 1
+        if self.calls % CHECKPOINT_EVERY == 0 and self.clock() > self.deadline:
+            raise self.error()
+
+
+def checkpoint() -> None:
+    """Where a step after the recognizers checks its CPU budget, in a thread no signal reaches
+    (``RegexGuard.bounded``): once per finding or occurrence it handles. Nothing in a
+    detection process's main thread (its timer needs no help) or outside a bounded step."""
+    budget = _this_thread.budget
+    if budget is not None:
+        budget.charge()
+
+
+# the clock of the cooperative budget (tests give it a clock of their own)
+_budget_clock: Callable[[], float] = time.thread_time
+
+
+def _cooperative(limit_s: float, work: Callable[[], T],
+                 error: Callable[[], BaseException]) -> T:
+    """``work()`` with a budget of ``limit_s`` of this thread's CPU that ``checkpoint()`` reads;
+    an inner bounded step keeps the outer budget's deadline if it is sooner."""
+    outer = _this_thread.budget
+    budget = _Budget(limit_s, error, _budget_clock)
+    if outer is not None and outer.deadline < budget.deadline:
+        budget.deadline, budget.error = outer.deadline, outer.error
+    _this_thread.budget = budget
+    try:
+        return work()
+    finally:
+        _this_thread.budget = outer
 
 
 class RegexGuard:
-    """How this process holds recognizers' searches to their CPU limit (see the module's
-    docstring). ``regex_guard()`` is the one in use."""
+    """How this process holds recognizers' searches and the steps after them to their CPU
+    limit (see the module's docstring). ``regex_guard()`` is the one in use."""
 
     name: ClassVar[str]
 
     def recognizer_pass(self, recognizer: Bounded, work: Callable[[], T], text: str) -> T:
         """``work()``: ``recognizer``'s whole work on ``text``."""
         raise NotImplementedError
+
+    def bounded(self, limit_s: float, work: Callable[[], T],
+                error: Callable[[], BaseException] = StepsOverCpuLimit) -> T:
+        """``work()`` stopped with ``error()`` once it has used ``limit_s`` of CPU: a step with
+        no search of its own to time (the steps after the recognizers). Here, a budget its
+        loops read at ``checkpoint()``."""
+        return _cooperative(limit_s, work, error)
 
 
 class SearchTimeouts(RegexGuard):
@@ -162,7 +318,8 @@ class CpuTimer(RegexGuard):
     """A CPU-time timer on the process (``ITIMER_PROF``) around each recognizer's pass over one
     text, whose signal handler raises ``TimeoutError``; the pass's searches run without
     ``timeout=``. Only for the main thread of a process that has nothing else to time with
-    ``SIGPROF`` (a detection process): ``use_cpu_timer()``."""
+    ``SIGPROF`` (a detection process): ``use_cpu_timer()``. The steps after the recognizers
+    (``bounded``) run under the same timer, with their own limit."""
 
     name = "timer"
     TIMER = signal.ITIMER_PROF
@@ -176,6 +333,7 @@ class CpuTimer(RegexGuard):
         self._main_thread = threading.get_ident()
         self._armed = False  # a pass is running and its timer may raise
         self._fired = False  # the pass's timer ran out (even if its exception was swallowed)
+        self._error: Callable[[], BaseException] = _recognizer_over_limit
         # libraries that fill lazily what an exception mid-way would leave broken, filled now
         # (phonenumbers loads a region's metadata holding a lock it releases without
         # ``finally``: an exception inside would leave it held, and the next load would hang)
@@ -191,18 +349,33 @@ class CpuTimer(RegexGuard):
             return
         self._armed = False  # at most one exception per pass: the ``finally`` below is safe
         self._fired = True
-        raise TimeoutError("a recognizer used its CPU limit on one text")
+        raise self._error()
 
     def recognizer_pass(self, recognizer: Bounded, work: Callable[[], T], text: str) -> T:
         if self._armed or threading.get_ident() != self._main_thread:
             # inside an armed pass (its timer holds this too), or a thread the signal never
-            # reaches (its searches keep their timeouts)
+            # reaches (its searches keep their timeouts: ``search_timeout_s`` is per thread)
             return work()
-        previous = recognizer.search_timeout_s
+        return self._timed(pass_cpu_limit(recognizer.cpu_limit_s, len(text)), work,
+                           _recognizer_over_limit)
+
+    def bounded(self, limit_s: float, work: Callable[[], T],
+                error: Callable[[], BaseException] = StepsOverCpuLimit) -> T:
+        if threading.get_ident() != self._main_thread:
+            return _cooperative(limit_s, work, error)  # no signal reaches this thread
+        if self._armed:  # an outer timer holds this (and stops it with its own error)
+            return work()
+        return self._timed(limit_s, work, error)
+
+    def _timed(self, limit_s: float, work: Callable[[], T],
+               error: Callable[[], BaseException]) -> T:
+        """``work()`` under the timer, armed with ``limit_s`` of the process's CPU."""
         self._fired = False
+        self._error = error
         try:
-            recognizer.search_timeout_s = None
-            signal.setitimer(self.TIMER, pass_cpu_limit(recognizer.cpu_limit_s, len(text)))
+            _this_thread.timed = True  # this thread's searches: no ``timeout=`` meanwhile
+            # (a limit of 0 would disarm the timer: the smallest it counts instead)
+            signal.setitimer(self.TIMER, max(limit_s, 1e-6))
             self._armed = True
             result = work()
         finally:
@@ -210,17 +383,21 @@ class CpuTimer(RegexGuard):
                 self._armed = False  # the handler may have done this itself, and raised
             finally:
                 signal.setitimer(self.TIMER, 0.0)
-                recognizer.search_timeout_s = previous
+                _this_thread.timed = False
         if self._fired:  # the pass swallowed the timer's exception: its findings are not kept
-            raise TimeoutError("a recognizer used its CPU limit on one text")
+            raise error()
         return result
+
+
+def _recognizer_over_limit() -> TimeoutError:
+    return TimeoutError("a recognizer used its CPU limit on one text")
 
 
 _guard: RegexGuard = SearchTimeouts()
 
 
 def regex_guard() -> RegexGuard:
-    """The guard of this process's recognizer passes."""
+    """The guard of this process's recognizer passes and of the steps after them."""
     return _guard
 
 
@@ -361,13 +538,16 @@ class Pattern:
         self.min_digit_run = min_digit_run(expression, flags)
 
 
+# what a search passes while the timer holds its pass (``SearchLimits.searching``)
+_TIMED_SEARCH: dict[str, Any] = {"timeout": None, "concurrent": False}
+
+
 class SearchLimits:
     """A recognizer's CPU limit per search (``timeout_s``, ``cpu_limit_s``) and what its
     searches pass as ``timeout=`` (``search_timeout_s``: the limit, or None while a
-    ``CpuTimer`` holds its pass)."""
+    ``CpuTimer`` holds its pass in this thread)."""
 
     cpu_limit_s: float
-    search_timeout_s: float | None
 
     @property
     def timeout_s(self) -> float:
@@ -377,7 +557,28 @@ class SearchLimits:
     @timeout_s.setter
     def timeout_s(self, limit_s: float) -> None:
         self.cpu_limit_s = limit_s
-        self.search_timeout_s = limit_s
+
+    @property
+    def search_timeout_s(self) -> float | None:
+        """What this thread's searches pass as ``timeout=``: None while a ``CpuTimer`` holds
+        this thread's pass, else the limit. Read per thread, never set on the recognizer (a
+        recognizer is shared: the timer's pass in the main thread once set it to None for a
+        pass in any other thread too, which then ran without a limit)."""
+        if _this_thread.timed:
+            return None
+        scale = _this_thread.attempt_scale
+        return self.cpu_limit_s if scale is None else self.cpu_limit_s * scale
+
+    @property
+    def searching(self) -> dict[str, Any]:
+        """The keyword arguments of this thread's searches (``pattern.finditer(text,
+        **self.searching)``): ``timeout=`` ``search_timeout_s``, and the GIL held while the
+        engine matches (``concurrent=False``): released, it is taken back every 256 steps,
+        and the CPU of the process's other Python threads meanwhile ran into the timeout
+        (see ``within_cpu_limit``)."""
+        if _this_thread.timed:
+            return _TIMED_SEARCH
+        return {"timeout": self.search_timeout_s, "concurrent": False}
 
 
 class PersonRecognizer(SearchLimits, LocalRecognizer):
@@ -386,7 +587,8 @@ class PersonRecognizer(SearchLimits, LocalRecognizer):
     loads its lexicons in its constructor (not during the first request), then calls this one,
     and implements ``find_persons``.
 
-    A subclass runs many searches, each with ``timeout=self.search_timeout_s``. Under
+    A subclass runs many searches, each with ``**self.searching``
+    (``timeout=self.search_timeout_s``, the GIL held). Under
     ``SearchTimeouts`` that is ``timeout_s`` (the ``regex`` module's limit per attempt) and the
     whole pass is held to that much *CPU* time here (``within_cpu_limit``), so that a thread
     kept waiting for a core on a busy machine does not block an ordinary text; under
@@ -408,7 +610,7 @@ class PersonRecognizer(SearchLimits, LocalRecognizer):
         if entities and "PERSON" not in entities:
             return []
         return regex_guard().recognizer_pass(self, lambda: within_cpu_limit(
-            lambda _: self.find_persons(text), self.search_timeout_s), text)
+            lambda _: self.find_persons(text), self.search_timeout_s, whole_pass=True), text)
 
     def find_persons(self, text: str) -> list[RecognizerResult]:
         raise NotImplementedError

@@ -40,12 +40,14 @@ from collections.abc import Sequence
 
 import regex
 
+from streams.adapters.recognizers.base import checkpoint
 from streams.adapters.recognizers.given_names import SCORE, lexicon, unknown_word
 from streams.adapters.recognizers.repeated_names import NAME as LATER_MENTION
 from streams.adapters.recognizers.repeated_names import (
     NAME_WORD,
     ONE_WORD_NAME_MAX_WORD_FREQUENCY,
     PLACE_TYPES,
+    _Within,
 )
 from streams.core.model import Finding
 
@@ -104,6 +106,7 @@ def in_capitals(texts: Sequence[str], findings: Sequence[Finding]) -> list[Findi
         return []
     words: set[str] = set()
     for f in findings:
+        checkpoint()  # the steps' CPU limit, in a thread (``RegexGuard.bounded``)
         if f.entity_type != "PERSON" or f.score < 0.5:
             continue
         found = NAME_WORD.findall(texts[f.message_index], f.start, f.end)
@@ -115,16 +118,19 @@ def in_capitals(texts: Sequence[str], findings: Sequence[Finding]) -> list[Findi
         return []
     out: list[Finding] = []
     for index, text in enumerate(texts):
-        inside = [(f.start, f.end) for f in findings
-                  if f.message_index == index and f.entity_type == "PERSON"]
+        # whether a person found holds an occurrence, asked of an index (a pass over the
+        # persons for each occurrence was quadratic: "Anna Berg.\nANNA BERG\n" x 80 KB)
+        inside = _Within(sorted((f.start, f.end) for f in findings
+                                if f.message_index == index and f.entity_type == "PERSON"))
         for word in words:
             capitals = word.upper()
             at = text.find(capitals)
             while at >= 0:
+                checkpoint()
                 end = at + len(capitals)
                 if (at == 0 or not _word_character(text[at - 1])) \
                         and (end == len(text) or not _word_character(text[end])) \
-                        and not any(s <= at and end <= e for s, e in inside) \
+                        and not inside.holds(at, end) \
                         and _headline(text, at, end):
                     out.append(Finding(index, "PERSON", at, end, SCORE, IN_CAPITALS))
                 at = text.find(capitals, end)

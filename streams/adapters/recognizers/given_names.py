@@ -537,40 +537,40 @@ class GivenNameRecognizer(PersonRecognizer):
         # the time limit runs from the call: collect the matches before judging them
         runs: list[tuple[regex.Match[str], Callable[[regex.Match[str]], tuple[int, int] | None]]]
         runs = [(run, self._person)
-                for run in NAME_RUN.finditer(text, timeout=self.search_timeout_s)]
+                for run in NAME_RUN.finditer(text, **self.searching)]
         signed = (*SIGNED_RUNS, FRENCH_TITLED_RUN) if self.supported_language == "fr" \
             else SIGNED_RUNS
         for pattern in signed:
             if pattern is DISPLAY_NAME_RUN and "@" not in text:
                 continue
             runs.extend((run, self._signed_person)
-                        for run in pattern.finditer(text, timeout=self.search_timeout_s))
+                        for run in pattern.finditer(text, **self.searching))
         if any(word in text for word in FORMAL_CLOSING_WORDS):
             runs.extend((run, self._signed_person) for run in
-                        FORMAL_SIGNATURE_RUN.finditer(text, timeout=self.search_timeout_s))
+                        FORMAL_SIGNATURE_RUN.finditer(text, **self.searching))
         colon = text.find(":")
         while colon >= 0:
-            if NAME_LABEL.search(text, max(0, colon - 30), colon, timeout=self.search_timeout_s):
-                if run := LABELLED_RUN.match(text, colon, timeout=self.search_timeout_s):
+            if NAME_LABEL.search(text, max(0, colon - 30), colon, **self.searching):
+                if run := LABELLED_RUN.match(text, colon, **self.searching):
                     runs.append((run, self._signed_person))
-                if run := LABELLED_PARTICLE_RUN.match(text, colon, timeout=self.search_timeout_s):
+                if run := LABELLED_PARTICLE_RUN.match(text, colon, **self.searching):
                     runs.append((run, self._labelled_particle_name))
             colon = text.find(":", colon + 1)
-        if HAS_CAPITALS.search(text, timeout=self.search_timeout_s):
+        if HAS_CAPITALS.search(text, **self.searching):
             for pattern in CAPITALS_RUNS:
                 runs.extend((run, self._capitals_person)
-                            for run in pattern.finditer(text, timeout=self.search_timeout_s))
+                            for run in pattern.finditer(text, **self.searching))
         runs.extend((word, self._lone_given_name)
-                    for word in LONE_WORD.finditer(text, timeout=self.search_timeout_s))
+                    for word in LONE_WORD.finditer(text, **self.searching))
         runs.extend((run, self._vietnamese_person)
-                    for run in VIETNAMESE_RUN.finditer(text, timeout=self.search_timeout_s)
+                    for run in VIETNAMESE_RUN.finditer(text, **self.searching)
                     if fold(run.group().partition(" ")[0]).casefold() in VIETNAMESE_SURNAMES)
         if "-" in text:
             runs.extend((run, self._chinese_hyphenated_person) for run in
-                        CHINESE_HYPHENATED_RUN.finditer(text, timeout=self.search_timeout_s))
+                        CHINESE_HYPHENATED_RUN.finditer(text, **self.searching))
         if may_name_a_day(text):
             runs.extend((word, self._dated_name)
-                        for word in DAY_THEN_WORD.finditer(text, timeout=self.search_timeout_s))
+                        for word in DAY_THEN_WORD.finditer(text, **self.searching))
         spans = {span for run, judge in runs if (span := judge(run)) is not None}
         spans.update(self._unknown_names(text))
         if ":" in text:
@@ -744,7 +744,7 @@ class GivenNameRecognizer(PersonRecognizer):
         letter. Elsewhere such a word is as often a town, a club or a firm ("Glentoran",
         "Norilsk"): left to NER."""
         spans: list[tuple[int, int]] = []
-        for word in CAPITALISED_WORD.finditer(text, timeout=self.search_timeout_s):
+        for word in CAPITALISED_WORD.finditer(text, **self.searching):
             if not unknown_word(word.group()) or word.group().casefold() in NOT_A_SURNAME:
                 continue
             if spans and text[spans[-1][1]:word.start()] in (" ", "\u00a0"):
@@ -754,7 +754,7 @@ class GivenNameRecognizer(PersonRecognizer):
         if not spans:
             return []
         salutations = [m.span() for m in
-                       SALUTATION_LINE.finditer(text, timeout=self.search_timeout_s)]
+                       SALUTATION_LINE.finditer(text, **self.searching)]
         said = []
         for start, end in spans:
             pair = _pair_before(text, start)  # both tests read it: searched once
@@ -768,12 +768,12 @@ class GivenNameRecognizer(PersonRecognizer):
         """The words ``APOSTROPHE_WORD`` reads, found from their apostrophe (scanning every
         letter of the text for a word's start cost a tenth of a millisecond per prompt)."""
         words = []
-        for mark in APOSTROPHE_MARK.finditer(text, timeout=self.search_timeout_s):
+        for mark in APOSTROPHE_MARK.finditer(text, **self.searching):
             start = mark.start()
             while start > 0 and (text[start - 1].isalpha()
                                  or unicodedata.category(text[start - 1]) == "Mn"):
                 start -= 1
-            word = APOSTROPHE_WORD.match(text, start, timeout=self.search_timeout_s)
+            word = APOSTROPHE_WORD.match(text, start, **self.searching)
             if word is not None:
                 words.append(word)
         return words
@@ -808,7 +808,7 @@ class GivenNameRecognizer(PersonRecognizer):
         """The items of a list of those present ("Present: Zayyir, Ihtesham, S. Su.") that
         are names, and who an action of the minutes falls to ("Action: Andrés to send")."""
         spans = []
-        for listed in ATTENDANCE_LIST.finditer(text, timeout=self.search_timeout_s):
+        for listed in ATTENDANCE_LIST.finditer(text, **self.searching):
             for item in LIST_ITEM.finditer(text, listed.start("items"), listed.end("items")):
                 name = ITEM_NAME.match(item.group())
                 if name is None:
@@ -825,7 +825,7 @@ class GivenNameRecognizer(PersonRecognizer):
                     # from the initials ("S. Su"), else from the first word after titles
                     spans.append((first if text[first + 1:first + 2] == "." else
                                   words[0].start(), end))
-        for action in ACTION_RUN.finditer(text, timeout=self.search_timeout_s):
+        for action in ACTION_RUN.finditer(text, **self.searching):
             words = action.group("name").split()
             if action.group("verb") in ACTION_VERBS and all(
                     _pronounceable(w) and w.casefold() not in NOT_AN_ACTIONEE
@@ -931,7 +931,7 @@ class GivenNameRecognizer(PersonRecognizer):
     def _lower_case_names(self, text: str) -> list[tuple[int, int]]:
         """Names in a text written without capitals: a known given name rare as a word, or
         any word after a title, then the known names that follow it."""
-        words = list(LOWER_WORD.finditer(text, timeout=self.search_timeout_s))
+        words = list(LOWER_WORD.finditer(text, **self.searching))
         spans: list[tuple[int, int]] = []
         # names found only by the words around them, then wherever the text writes them
         said = {words[i].group() for i in range(len(words))
@@ -975,7 +975,7 @@ class GivenNameRecognizer(PersonRecognizer):
             i = last + 1
         # a capitalised word opening a line of such a text, the subject of a verb of a person
         # ("Yada veut le virement", "Na est vraiment contrariée"): the writer capitalised it
-        for opener in CAPITALISED_OPENER.finditer(text, timeout=self.search_timeout_s):
+        for opener in CAPITALISED_OPENER.finditer(text, **self.searching):
             word = opener.group("name")
             folded = word.casefold()
             if folded in function_words(self.supported_language) or folded in PERSON_CUES \
@@ -1000,7 +1000,7 @@ class GivenNameRecognizer(PersonRecognizer):
         """
         spans: list[tuple[int, int]] = []
         if "y name" in text or "appelle" in text or "llamo" in text or "am called" in text:
-            for told in LOWER_NAME_TOLD.finditer(text, timeout=self.search_timeout_s):
+            for told in LOWER_NAME_TOLD.finditer(text, **self.searching):
                 found = told.group("name")
                 if (self._given_name(found[:1].upper() + found[1:], self.given_here)
                         or unknown_word(found)) and found not in function_words():
@@ -1026,7 +1026,7 @@ class GivenNameRecognizer(PersonRecognizer):
         dictionary holds ("Mr. ribič thanked"; not "Mr. and Mrs.", "Dr. who"): its other
         mentions are found by ``repeated_names``."""
         return [run.span("name") for run in TITLED_LOWER_WORD.finditer(
-                    text, timeout=self.search_timeout_s) if unknown_word(run.group("name"))]
+                    text, **self.searching) if unknown_word(run.group("name"))]
 
     def _lower_given(self) -> frozenset[str]:
         """The given names of the text's language, in lower case, no more common as a word

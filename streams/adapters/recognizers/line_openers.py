@@ -115,7 +115,7 @@ class LineOpenerRecognizer(PersonRecognizer):
     def line_openers(self, text: str) -> list[tuple[int, int, float]]:
         """Each name opening a line that the words after it say is a person, with its score."""
         found = []
-        for opener in LINE_OPENER.finditer(text, timeout=self.search_timeout_s):
+        for opener in LINE_OPENER.finditer(text, **self.searching):
             if not self._may_be_a_name(opener.group("first")):
                 continue
             start, end = opener.span("first")
@@ -148,14 +148,14 @@ class LineOpenerRecognizer(PersonRecognizer):
         return known <= GIVEN_NAME_MAX_WORD_FREQUENCY and word.casefold() not in self.functions
 
     def _cue_score(self, text: str, end: int, given_name: bool) -> float | None:
-        after = AFTER_NAME.match(text, end, timeout=self.search_timeout_s)
+        after = AFTER_NAME.match(text, end, **self.searching)
         if after is None:
             return None
         word = after.group("word").casefold().replace("’", "'")
         if after.group("possessive"):
             return DESCRIBED_SCORE  # "Murphy's law", "Themba's mum"
         if word in ADDRESS_WORDS and not (word in CHAT_SHORT_FORMS and NEXT_CAPITALISED.match(
-                text, after.end(), timeout=self.search_timeout_s)):
+                text, after.end(), **self.searching)):
             return ADDRESSED_SCORE
         if word in PERSON_ONLY_VERBS:
             return ADDRESSED_SCORE

@@ -164,7 +164,7 @@ class NameShapeRecognizer(PersonRecognizer):
             before = LAST_WORD.search(text, max(0, letter.start() - 40), letter.start())
             if before is None:
                 continue
-            run = INITIAL_RUN.match(text, before.start(), timeout=self.search_timeout_s)
+            run = INITIAL_RUN.match(text, before.start(), **self.searching)
             if run is None:
                 continue
             given, initial, surname = run.group("given", "initial", "surname")
@@ -181,7 +181,7 @@ class NameShapeRecognizer(PersonRecognizer):
     def asked_names(self, text: str) -> list[tuple[int, int]]:
         """"What's your last name? Magnusson", "Her maiden name is Sandgreen"."""
         out: list[tuple[int, int]] = []
-        for run in ASKED_NAME.finditer(text, timeout=self.search_timeout_s):
+        for run in ASKED_NAME.finditer(text, **self.searching):
             start = run.start("name")
             end = start
             for word in WORD.finditer(run.group("name")):
@@ -221,7 +221,7 @@ class NameShapeRecognizer(PersonRecognizer):
             known = False
             at = start
             for item in text[start:close].split(","):
-                scorer = SCORER.fullmatch(text, at, at + len(item), timeout=self.search_timeout_s)
+                scorer = SCORER.fullmatch(text, at, at + len(item), **self.searching)
                 if scorer is None or (not names and scorer.group("name") is None):
                     names = []
                     break
@@ -252,7 +252,7 @@ class NameShapeRecognizer(PersonRecognizer):
         given name or surname of the lexicon rare as a word, or a word no dictionary holds."""
         end, at, lower = start, start, None
         for _ in range(MAX_GIVEN_WORDS):
-            word = GIVEN_WORD.match(text, at, timeout=self.search_timeout_s)
+            word = GIVEN_WORD.match(text, at, **self.searching)
             if word is None:
                 break
             value = word.group()
@@ -282,7 +282,7 @@ class NameShapeRecognizer(PersonRecognizer):
         for word in LOWER_WORD.finditer(text):
             if word.group() not in self.lower_given:
                 continue
-            run = LOWER_PAIR.match(text, word.start(), timeout=self.search_timeout_s)
+            run = LOWER_PAIR.match(text, word.start(), **self.searching)
             if run is None:
                 continue
             given, surname = run.group("given", "surname")
@@ -297,7 +297,7 @@ class NameShapeRecognizer(PersonRecognizer):
     def listed_given_names(self, text: str) -> list[tuple[int, int]]:
         """"leonti, terrence, pamela, donna, andrea and brian": each item a person."""
         out: list[tuple[int, int]] = []
-        for run in LOWER_LIST.finditer(text, timeout=self.search_timeout_s):
+        for run in LOWER_LIST.finditer(text, **self.searching):
             items = [m for m in LIST_ITEM.finditer(text, run.start(), run.end())
                      if m.group() not in LIST_JOINS]
             if len(items) < MIN_LIST_ITEMS:

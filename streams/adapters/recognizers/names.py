@@ -76,7 +76,7 @@ class LexiconNameRecognizer(PersonRecognizer):
             results.extend(self._people(text, words))
         # "В. І. Критської", "М. Зарицький": initials before a capitalised word name a person
         # however rare the surname (official letters write names this way)
-        for match in INITIALS_AND_NAME.finditer(text, timeout=self.search_timeout_s):
+        for match in INITIALS_AND_NAME.finditer(text, **self.searching):
             two_initials = match.group().count(".") == 2  # "В. І. Критська" (also a word)
             if two_initials or self._kind(match.group("name")) is not Kind.WORD:
                 results.append(RecognizerResult(

@@ -371,7 +371,7 @@ def words_of(text: str, timeout_s: float | None = REGEX_TIMEOUT_S,
             for k in range(line_first, len(words)):
                 words[k] = words[k]._replace(heading=True)
 
-    for match in WORD.finditer(text, timeout=timeout_s):
+    for match in WORD.finditer(text, timeout=timeout_s, concurrent=False):
         start, end = match.span()
         word = match.group()
         if text.find("\n", previous_end, start) >= 0:
@@ -418,7 +418,7 @@ def possible_names(text: str, language: str,
     again: dict[str, tuple[float, str]] = {}
     for (start, end), (score, name) in found.items():
         # every name word of the span: "Mai" of "Đ. Mai", "Zenzile" of "NKUNDLANDE Zenzile"
-        for word in WORD.findall(text, start, end, timeout=timeout_s):
+        for word in WORD.findall(text, start, end, timeout=timeout_s, concurrent=False):
             if len(word) >= MIN_LETTERS and word.casefold() not in rules.function \
                     and again.get(word, (0.0, ""))[0] < score:
                 again[word] = (score, name)

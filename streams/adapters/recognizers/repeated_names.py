@@ -24,7 +24,7 @@ particles and function words ("de", "van"), institution words, and names common 
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
 
@@ -32,7 +32,7 @@ import regex
 
 from streams.adapters.informal_spans import stretched
 from streams.adapters.person_filters import OPENERS, SENTENCE_START
-from streams.adapters.recognizers.base import fold
+from streams.adapters.recognizers.base import checkpoint, fold
 from streams.adapters.recognizers.batch_memos import per_batch
 from streams.adapters.recognizers.given_names import (
     CALENDAR,
@@ -113,8 +113,8 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
     # a PERSON finding that loses to a stronger finding of a type NER does not read (NER's
     # "María Rivera <m.rivera@..." against the e-mail address) is left as it is: merged with
     # the other findings of the name, it would take them down with it
-    rivals = _rivals(findings)
-    beaten = [f.entity_type == "PERSON" and _beaten(f, rivals) for f in findings]
+    stronger = _Stronger(_rivals(findings))
+    beaten = [f.entity_type == "PERSON" and stronger.beats(f) for f in findings]
     is_person = [f.entity_type == "PERSON" and f.score >= min_score and not lost
                  for f, lost in zip(findings, beaten, strict=True)]
     groups = _merged([f for f, person in zip(findings, is_person, strict=True) if person])
@@ -135,10 +135,11 @@ def widened(texts: Sequence[str], findings: Sequence[Finding],
     held_coverage = {index: _shared(spans) for index, spans in held_in.items()}
     out: list[Finding] = []
     for finding, person, lost in zip(findings, is_person, beaten, strict=True):
+        checkpoint()  # the steps' CPU limit, in a thread (``RegexGuard.bounded``)
         if lost:
             # what it holds outside the stronger finding ("L. Coppens" after an IBAN ending
             # in "L") is still the name
-            out.append(_outside(texts[finding.message_index], finding, findings) or finding)
+            out.append(_outside(texts[finding.message_index], finding, stronger) or finding)
             continue
         if not person:
             out.append(finding)
@@ -165,9 +166,9 @@ def merged(findings: Sequence[Finding], min_score: float = 0.5) -> list[Finding]
     """``findings`` with overlapping PERSON findings scored ``min_score`` or more as one (see
     ``_merged``): a later mention that runs past a name found ("Díaz, Hernando" beside NER's
     "Díaz") would otherwise lose to it, and the words it adds reach the model."""
-    rivals = _rivals(findings)
+    stronger = _Stronger(_rivals(findings))
     persons = [f for f in findings if f.entity_type == "PERSON" and f.score >= min_score
-               and not _beaten(f, rivals)]
+               and not stronger.beats(f)]
     members = {id(f) for f in persons}
     first_of = {id(group[0]): name for name, group in _merged(persons)}
     # in the findings' order, each name where its first finding was
@@ -184,20 +185,58 @@ def _rivals(findings: Sequence[Finding]) -> list[Finding]:
 def _beaten(finding: Finding, findings: Sequence[Finding]) -> bool:
     """Whether a finding of a type NER does not read overlaps ``finding`` with a higher score
     (NER's "María Rivera <m.rivera@..." against the e-mail address)."""
+    checkpoint()
     return any(o.entity_type not in NER_TYPES and o.score > finding.score
                and o.message_index == finding.message_index and o.start < finding.end
                and finding.start < o.end for o in findings)
 
 
-def _outside(text: str, finding: Finding, findings: Sequence[Finding]) -> Finding | None:
+class _Stronger:
+    """The findings that can beat a PERSON finding (``_rivals``), per message in the order of
+    their starts, with the furthest end reached so far: which of them overlap a span is asked
+    of the few that start before its end and reach past its start, not of every one (a pass
+    over all of them for each person was quadratic: 80 KB of "Anna Berg anna.berg@..."). The
+    same answers as ``_beaten`` and the pass in ``_outside``."""
+
+    def __init__(self, rivals: Sequence[Finding]) -> None:
+        by_message: dict[int, list[Finding]] = {}
+        for rival in rivals:
+            by_message.setdefault(rival.message_index, []).append(rival)
+        self.sorted: dict[int, tuple[list[int], list[int], list[Finding]]] = {}
+        for index, found in by_message.items():
+            found.sort(key=lambda f: f.start)
+            self.sorted[index] = ([f.start for f in found], list(accumulate(
+                (f.end for f in found), max)), found)
+
+    def overlapping(self, finding: Finding) -> list[Finding]:
+        """The rivals of a higher score than ``finding`` that overlap it, in the order of their
+        starts."""
+        checkpoint()  # the steps' CPU limit, in a thread (``RegexGuard.bounded``)
+        held = self.sorted.get(finding.message_index)
+        if held is None:
+            return []
+        starts, reach, found = held
+        out = []
+        # those starting before its end, back while one of them still reaches past its start
+        at = bisect_left(starts, finding.end) - 1
+        while at >= 0 and reach[at] > finding.start:
+            rival = found[at]
+            if rival.score > finding.score and rival.start < finding.end \
+                    and finding.start < rival.end:
+                out.append(rival)
+            at -= 1
+        return out[::-1]
+
+    def beats(self, finding: Finding) -> bool:
+        return bool(self.overlapping(finding))
+
+
+def _outside(text: str, finding: Finding, stronger: _Stronger) -> Finding | None:
     """The longest part of a PERSON ``finding`` that no stronger finding of another type
     overlaps, from its first letter to its last, when it holds a word that can be a name."""
-    stronger = sorted((o.start, o.end) for o in findings
-                      if o.entity_type not in NER_TYPES and o.score > finding.score
-                      and o.message_index == finding.message_index
-                      and o.start < finding.end and finding.start < o.end)
+    overlaps = sorted((o.start, o.end) for o in stronger.overlapping(finding))
     pieces, at = [], finding.start
-    for start, end in stronger:
+    for start, end in overlaps:
         pieces.append((at, start))
         at = max(at, end)
     pieces.append((at, finding.end))
@@ -280,13 +319,17 @@ def _merged(persons: list[Finding]) -> list[tuple[Finding, list[Finding]]]:
     otherwise win alone."""
     groups: list[tuple[Finding, list[Finding]]] = []
     for finding in sorted(persons, key=lambda f: (f.message_index, f.start)):
+        checkpoint()
         if groups and groups[-1][0].message_index == finding.message_index \
                 and finding.start < groups[-1][0].end:
             last, members = groups[-1]
+            # the members' list grows in place: copied at each finding, it was quadratic in
+            # the findings one long span holds (NER's 80,000 characters of "Ab A. ": 0.8 s)
+            members.append(finding)
             groups[-1] = (Finding(last.message_index, "PERSON", last.start,
                                   max(last.end, finding.end), max(last.score, finding.score),
                                   last.recognizer if last.score >= finding.score
-                                  else finding.recognizer), [*members, finding])
+                                  else finding.recognizer), members)
         else:
             groups.append((finding, [finding]))
     order = {id(f): i for i, f in enumerate(persons)}
@@ -644,6 +687,7 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
     mid_sentence: set[str] = set()
     phrases: set[str] = set()
     for finding in persons:
+        checkpoint()
         found = NAME_WORD.findall(texts[finding.message_index], finding.start, finding.end)
         # only from what is written like a name: "Liste des communes du Lot", taken for a
         # person somewhere, must not make every "Liste" a person
@@ -694,7 +738,9 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
         inside = sorted((f.start, f.end) for f in persons if f.message_index == index)
         within = _Within(inside)
         spans: list[tuple[int, int]] = []
-        for match in _occurrences(text, names, scan=bool(mailed)):
+        for match in _occurrences(text, names,
+                                  scan=bool(mailed) or len(names) > SCAN_MIN_NAMES):
+            checkpoint()
             if not is_name(match.group()):
                 continue
             if within.holds(match.start(), match.end()):
@@ -709,9 +755,19 @@ def later_mentions(texts: Sequence[str], findings: Sequence[Finding],
                 spans[-1] = (spans[-1][0], match.end())  # "Valentina Costa": one finding
             else:
                 spans.append(match.span())
-        spans.extend(span for span in _phrases(text, phrases)
-                     if not any(start <= span[0] and span[1] <= end
-                                for start, end in (*inside, *spans)))
+        # a phrase written where no span (a person found, a mention, a phrase kept) holds it,
+        # asked of the furthest end reached from a start at or before it (a pass over every
+        # span for each phrase was quadratic: 80 KB of "Dang The Chi, ", 3 s of CPU)
+        written = _phrases(text, phrases)
+        if written:
+            reach = _Reach(len(text))
+            for start, end in (*inside, *spans):
+                reach.add(start, end)
+            for start, end in written:
+                checkpoint()
+                if reach.furthest(start) < end:
+                    spans.append((start, end))
+                    reach.add(start, end)
         out.extend(Finding(index, "PERSON", start, end, SCORE, NAME) for start, end in spans)
     return out
 
@@ -734,12 +790,37 @@ class _Within:
         return before > 0 and self.reach[before - 1] >= end
 
 
+class _Reach:
+    """The furthest end of the spans added that start at or before a position, spans added as
+    they come (a Fenwick tree of maxima over the positions of a text): whether one of them
+    holds a stretch is ``furthest(start) >= end``, in time logarithmic in the text."""
+
+    def __init__(self, size: int) -> None:
+        self.tree = [-1] * (size + 2)
+
+    def add(self, start: int, end: int) -> None:
+        at = max(start, 0) + 1
+        while at < len(self.tree):
+            if self.tree[at] < end:
+                self.tree[at] = end
+            at += at & -at
+
+    def furthest(self, position: int) -> int:
+        at, best = min(max(position, -1) + 1, len(self.tree) - 1), -1
+        while at > 0:
+            if self.tree[at] > best:
+                best = self.tree[at]
+            at -= at & -at
+        return best
+
+
 def _phrases(text: str, phrases: set[str]) -> list[tuple[int, int]]:
     """Where ``text`` writes one of ``phrases``, as whole words."""
     found = []
     for phrase in phrases:
         at = text.find(phrase)
         while at >= 0:
+            checkpoint()
             end = at + len(phrase)
             if (at == 0 or not _word_character(text[at - 1])) and (
                     end == len(text) or not _word_character(text[end])):
@@ -815,12 +896,14 @@ def coordinated(texts: Sequence[str], findings: Sequence[Finding],
     # Bilge disagreed", "Mai Anh" ... "Mai et Dian Rahayu souhaitent")
     named: set[str] = set()
     for f in findings:
+        checkpoint()
         if f.entity_type == "PERSON" and f.score >= min_score:
             found = NAME_WORD.findall(texts[f.message_index], f.start, f.end)
             if 2 <= len(found) <= MAX_NAME_WORDS:
                 named.update(w for w in found if _capitalised(w))
     out: list[Finding] = []
     for finding in findings:
+        checkpoint()
         if finding.entity_type != "PERSON" or finding.score < min_score:
             continue
         text = texts[finding.message_index]
@@ -839,16 +922,26 @@ def coordinated(texts: Sequence[str], findings: Sequence[Finding],
     return out
 
 
+# More words of names than this are looked for in one scan of the text's words: a ``str.find``
+# through the text for each is cheaper for a few, but grows with their number times the
+# text's length (a prompt of names all different: 13,000 words)
+SCAN_MIN_NAMES = 64
+
+
 def _occurrences(text: str, names: set[str], scan: bool) -> list[regex.Match[str]]:
     """The words of ``text`` that may be ``names``: every word when ``scan`` (e-mail parts are
-    compared accents folded), else only where a name is written (``str.find`` is far cheaper
-    than a pattern compiled for each request or a scan of every word)."""
+    compared accents folded; many names), else only where a name is written (``str.find`` is
+    far cheaper than a pattern compiled for each request or a scan of every word). The same
+    words either way: a match of ``NAME_WORD_ALONE`` is a whole word (nothing it may hold
+    stands before it, and it does not end inside one), so a name found at a position is the
+    word the scan finds there."""
     if scan:
         return list(NAME_WORD_ALONE.finditer(text))
     found = []
     for name in names:
         at = text.find(name)
         while at >= 0:
+            checkpoint()
             match = NAME_WORD_ALONE.match(text, at)
             if match is not None and match.end() == at + len(name):
                 found.append(match)

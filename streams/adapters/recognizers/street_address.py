@@ -329,13 +329,12 @@ class StreetAddressRecognizer(DouaneRecognizer):
                 "any": sorted(by_kind["strong"] | by_kind["weak"])}
 
     def _runs_before(self, text: str, at: int) -> regex.Match[str] | None:
-        return within_cpu_limit(
-            lambda timeout: RUNS_BEFORE.search(text, 0, at, timeout=timeout), self.search_timeout_s)
+        return within_cpu_limit(lambda timeout: RUNS_BEFORE.search(
+            text, 0, at, timeout=timeout, concurrent=False), self.search_timeout_s)
 
     def _starts_between(self, text: str, low: int, high: int) -> list[regex.Match[str]]:
-        return within_cpu_limit(
-            lambda timeout: list(EN_START.finditer(text, low, high, timeout=timeout)),
-            self.search_timeout_s)
+        return within_cpu_limit(lambda timeout: list(EN_START.finditer(
+            text, low, high, timeout=timeout, concurrent=False)), self.search_timeout_s)
 
     def _matches_from(self, pattern: Pattern, text: str,
                       starts: list[int]) -> list[regex.Match[str]]:
@@ -353,8 +352,8 @@ class StreetAddressRecognizer(DouaneRecognizer):
         return matches
 
     def _match_at(self, pattern: Pattern, text: str, at: int) -> regex.Match[str] | None:
-        return within_cpu_limit(lambda timeout: pattern.regex.match(text, at, timeout=timeout),
-                                self.search_timeout_s)
+        return within_cpu_limit(lambda timeout: pattern.regex.match(
+            text, at, timeout=timeout, concurrent=False), self.search_timeout_s)
 
     def _type_windows(self, text: str) -> list[tuple[int, int]]:
         """The stretches of text where a street-type word can open an address: before a
@@ -371,5 +370,5 @@ class StreetAddressRecognizer(DouaneRecognizer):
         return windows
 
     def _type_words(self, text: str, start: int, end: int) -> list[regex.Match[str]]:
-        return within_cpu_limit(lambda timeout: list(
-            STREET_TYPE_WORD.finditer(text, start, end, timeout=timeout)), self.search_timeout_s)
+        return within_cpu_limit(lambda timeout: list(STREET_TYPE_WORD.finditer(
+            text, start, end, timeout=timeout, concurrent=False)), self.search_timeout_s)

@@ -32,6 +32,7 @@ from streams.adapters.recognizers.base import (
     IS_SCORE_ENHANCED_BY_CONTEXT_KEY,
     RECOGNIZER_IDENTIFIER_KEY,
     RECOGNIZER_NAME_KEY,
+    checkpoint,
 )
 from streams.adapters.recognizers.batch_memos import BatchMemo
 from streams.adapters.recognizers.names import (
@@ -40,6 +41,7 @@ from streams.adapters.recognizers.names import (
     LexiconNameRecognizer,
     _opens_sentence,
 )
+from streams.adapters.recognizers.repeated_names import _Within
 
 NAME_TAGS = frozenset({"Name", "Surn", "Patr"})
 # the readings a lone word may be a person by: a first name or a surname (a patronymic alone
@@ -93,7 +95,7 @@ class UkNameRecognizer(LexiconNameRecognizer):
         sure = [(r.start, r.end) for r in results if r.score >= self.THRESHOLD]
         lemmas = {lemma for start, end in sure for w in WORD.finditer(text, start, end)
                   for lemma in self._name_lemmas(w.group())}
-        for word in WORD.finditer(text, timeout=self.search_timeout_s):
+        for word in WORD.finditer(text, **self.searching):
             start, end = word.span()
             if any(s <= start and end <= e for s, e in sure):
                 continue
@@ -206,10 +208,14 @@ def inflected_mentions(text: str, persons: Sequence[tuple[int, int]],
         return []
     stems = {stem for start, end in persons for w in WORD.finditer(text, start, end)
              for stem in name_stems(w.group())}
+    # whether a person found holds a word, asked of an index (a pass over the persons for
+    # each word was quadratic in a text made of names)
+    inside = _Within(sorted(persons))
     out = []
     for word in WORD.finditer(text):
+        checkpoint()  # the steps' CPU limit, in a thread (``RegexGuard.bounded``)
         start, end = word.span()
-        if any(s <= start and end <= e for s, e in persons):
+        if inside.holds(start, end):
             continue
         if not stems & name_stems(word.group()):
             continue
