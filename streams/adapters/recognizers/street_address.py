@@ -36,6 +36,7 @@ from streams.adapters.recognizers.base import (
     Pattern,
     find_all,
     fold,
+    holds_any,
     search,
     within_cpu_limit,
 )
@@ -211,6 +212,7 @@ OTHER_NUMBER_FIRST = (
     Pattern("one-word street and number (is, de, nl, Nordic)", COMPOUND_ADDRESS, 0.9),
 )
 NUMBER_FIRST = (*(pattern for pattern, _ in ENGLISH), *OTHER_NUMBER_FIRST)
+FRENCH_ADDRESS, COMPOUND_STREET_ADDRESS = OTHER_NUMBER_FIRST
 # Why the English patterns can be tried at a few places instead of scanned over the text (on
 # news text with many numbers and no address, the scans were most of this recognizer's CPU):
 # - in each of them the street type ("{types}s?\.?(?![\w'’])") comes after "\s+" (the
@@ -245,6 +247,7 @@ STREET_TYPE_WORD = regex.compile(
     r"(?<![\w])(?:(?i:" + _words(FR_TYPES)[3:-1] + r")|"
     + _words(ES_TYPES + ES_LOWER_TYPES, escape=False)[3:-1] + r")(?![\w])")
 DIGITS = regex.compile(r"\d+")
+
 # How far before a number its street's type word may stand ("Avenida de la Constitución 12",
 # "rue Antoinette Fernandes\n03400"): the street-type scan reads only these stretches, and
 # the whole text only when an address word is in it (a street without a number).
@@ -289,9 +292,13 @@ class StreetAddressRecognizer(DouaneRecognizer):
         for pattern, kind in ENGLISH:
             for match in self._matches_from(pattern, text, starts[kind]):
                 add(match, pattern)
-        for pattern in OTHER_NUMBER_FIRST:
-            for match in find_all(pattern.regex, text, self.search_timeout_s):
-                add(match, pattern)
+        for match in find_all(FRENCH_ADDRESS.regex, text, self.search_timeout_s):
+            add(match, FRENCH_ADDRESS)
+        # the one-word street's suffixes are plain words of its pattern, read with their
+        # case: a text that holds none cannot match (``holds_any``)
+        if holds_any(text, COMPOUND_SUFFIXES):
+            for match in find_all(COMPOUND_STREET_ADDRESS.regex, text, self.search_timeout_s):
+                add(match, COMPOUND_STREET_ADDRESS)
         for window_start, window_end in self._type_windows(text):
             for word in self._type_words(text, window_start, window_end):
                 for pattern in TYPE_FIRST:
