@@ -50,6 +50,10 @@ def main() -> None:
         base.use_cpu_timer()
     # each cut: the module attributes it reads, and what they were before it
     cuts: dict[str, tuple[str, list[tuple[Any, str, Any]]]] = {
+        "given names: surname last": ("given", [
+            (given_names, "surname_last_starts", lambda text, timeout: []),
+            (given_names, "matches_from", lambda pattern, text, starts, timeout: list(
+                pattern.finditer(text, timeout=timeout)))]),
         "street: one-word suffixes": ("street", [(street_address, "holds_any", always)]),
         "street: type words at word runs": ("street", [(
             street_address.StreetAddressRecognizer, "_type_words",

@@ -1,4 +1,5 @@
-"""Branch ``givenspeed``: the street-address recognizer's street-type words found from the
+"""Branch ``givenspeed``: the given-name pass's surname-last scan tried only where a match can
+start, the street-address recognizer's street-type words found from the
 runs of word characters that can open one instead of the long alternation tried at every
 word, and the one-word street's scan skipped where a text holds none of its suffixes. Each
 gives what the scan gave (tables of edge cases, every code point read as a type's letter,
@@ -12,6 +13,7 @@ import sys
 import pytest
 import regex
 
+from streams.adapters.recognizers import given_names as gn
 from streams.adapters.recognizers import street_address as sa
 from streams.adapters.recognizers.base import holds_any
 
@@ -144,4 +146,52 @@ def test_same_street_findings_with_every_scan_run(monkeypatch: pytest.MonkeyPatc
                             sa.STREET_TYPE_WORD.finditer(text, start, end)))
     assert [[(r.start, r.end, r.score) for r in s.analyze(t, None)]
             for s in recognizers for t in texts] == before
+    assert sum(map(bool, before)) > len(texts)
+
+
+# The given-name pass: ``SURNAME_LAST_RUN`` tried only where it can start
+SURNAME_LAST_EDGES = (
+    "Valentina COSTA", "Valentina Maria COSTA", "Ana Maria Lucia COSTA", "x Valentina COSTA",
+    "(Valentina COSTA)", "l'Ana COSTA", "Valentina\u00a0COSTA", "Valentina \u00a0COSTA",
+    "Ana\u00a0Maria COSTA", "José O'BRIEN", "José O’BRIEN-SMITH", "E’zoza NI", "Ana COSTAs",
+    "Ana COSTA-", "the NATO", "Contact VALENTINA COSTA", "SOCCER - JAPAN GET LUCKY WIN",
+    "Jean-Pierre DUPONT", "McDonald DUPONT", "Ana B COSTA", "Ana  COSTA", "Ana\tCOSTA",
+    "Nguyễn Thị MAI", "Ana COSTA Maria COSTA Lucia DIAS", "", "A", "Ab CD", "Ab C",
+)
+SURNAME_PIECES = ("Valentina", "Ana", "Maria", "COSTA", "NI", "O'BRIEN", "O’B", "BB", "B", "the",
+                  "x", "Jean-Pierre", "McDonald", "Nguyễn", "Thị", "e\u0301", " ", " ", " ",
+                  "\u00a0", "-", "'", "’", "(", ".", "\n", "3")
+
+
+def test_surname_last_tried_where_it_can_start() -> None:
+    for text in (*SURNAME_LAST_EDGES, *random_texts(SURNAME_PIECES, 5000, 4)):
+        expected = [m.span() for m in gn.SURNAME_LAST_RUN.finditer(text)]
+        starts = gn.surname_last_starts(text, None)
+        assert [m.span() for m in gn.matches_from(gn.SURNAME_LAST_RUN, text, starts, None)] \
+            == expected, text
+
+
+@pytest.mark.parametrize(("text", "starts"), [
+    ("Valentina COSTA", [0]),
+    ("Ana Maria COSTA", [0, 4]),
+    ("Ana Maria Lucia COSTA", [4, 10]),  # two words back at most
+    ("the NATO", []),  # no capital before it
+    ("SOCCER - JAPAN GET LUCKY", []),  # capitals after capitals
+    ("Ana\u00a0Maria\u00a0COSTA", [0, 4]),
+    # after a mark: every capital of the two words back ("COSTA e\u0301") is tried
+    ("Ana COSTA e\u0301 NI", [0, 4, 5, 6, 7, 8]),
+])
+def test_surname_last_starts(text: str, starts: list[int]) -> None:
+    assert gn.surname_last_starts(text, None) == starts
+
+
+def test_same_names_with_the_surname_last_scanned(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = (*SURNAME_LAST_EDGES, "Le dossier de Valentina COSTA est complet.",
+             "Contact: Yusuf KAYA, then Maria Lucia FERNANDES.")
+    recognizers = [gn.GivenNameRecognizer(language) for language in ("en", "fr", "es")]
+    before = [[(r.start, r.end) for r in g.analyze(t, None)] for g in recognizers for t in texts]
+    monkeypatch.setattr(gn, "matches_from", lambda pattern, text, starts, timeout: list(
+        pattern.finditer(text)))
+    assert [[(r.start, r.end) for r in g.analyze(t, None)]
+            for g in recognizers for t in texts] == before
     assert sum(map(bool, before)) > len(texts)
