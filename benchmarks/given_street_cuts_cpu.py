@@ -54,6 +54,8 @@ def main() -> None:
             (given_names, "surname_last_starts", lambda text, timeout: []),
             (given_names, "matches_from", lambda pattern, text, starts, timeout: list(
                 pattern.finditer(text, timeout=timeout)))]),
+        "street: English types as sets": ("street", [(
+            street_address.StreetAddressRecognizer, "_english_starts", _english_starts_before)]),
         "street: one-word suffixes": ("street", [(street_address, "holds_any", always)]),
         "street: type words at word runs": ("street", [(
             street_address.StreetAddressRecognizer, "_type_words",
@@ -97,6 +99,28 @@ def main() -> None:
                   f"{max(spent[False]):.1f}), on {on_:6.1f} ({min(spent[True]):.1f}-"
                   f"{max(spent[True]):.1f}) µs per prompt: {off - on_:+.1f} saved; {same}",
                   flush=True)
+
+
+def _english_starts_before(self: Any, text: str) -> dict[str, list[int]]:
+    """``StreetAddressRecognizer._english_starts`` before branch ``givenspeed``."""
+    from streams.adapters.recognizers import street_address as sa
+
+    by_kind: dict[str, set[int]] = {"strong": set(), "weak": set()}
+    for word in sa.find_all(sa.CAPITALISED_AFTER_SPACE, text, self.search_timeout_s):
+        letters = word.group()
+        plural = letters[:-1] if letters.endswith("s") else ""
+        kinds = [kind for kind, types in (("strong", sa.EN_STRONG_SET), ("weak", sa.EN_WEAK_SET))
+                 if letters in types or plural in types]
+        if not kinds:
+            continue
+        at = word.start()
+        before = self._runs_before(text, at)
+        low = before.start() if before is not None else 0
+        found = {match.start() for match in self._starts_between(text, low, at)}
+        for kind in kinds:
+            by_kind[kind].update(found)
+    return {"strong": sorted(by_kind["strong"]), "weak": sorted(by_kind["weak"]),
+            "any": sorted(by_kind["strong"] | by_kind["weak"])}
 
 
 def _run(recognizers: list[Any], texts: list[str], batch: int,

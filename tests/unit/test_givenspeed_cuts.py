@@ -195,3 +195,17 @@ def test_same_names_with_the_surname_last_scanned(monkeypatch: pytest.MonkeyPatc
     assert [[(r.start, r.end) for r in g.analyze(t, None)]
             for g in recognizers for t in texts] == before
     assert sum(map(bool, before)) > len(texts)
+
+
+@pytest.mark.parametrize("text", [
+    "lives at 221B Baker Street", "12 Elm Parks Road", "3 Greens", "Flat 5, 12 Elm Grove",
+    "The Street", "Streets and Roads", "12 Elm Avenues", "no type here", "Ss s", "", "12 Downing St\nLondon",
+])
+def test_english_starts_when_no_type_is_written(text: str,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    recognizer = sa.StreetAddressRecognizer("en")
+    starts = recognizer._english_starts(text)
+    # without the sets: every capitalised word tested one by one
+    monkeypatch.setattr(sa, "EN_TYPE_SET", type("Meets", (), {
+        "isdisjoint": staticmethod(lambda other: False)})())
+    assert recognizer._english_starts(text) == starts

@@ -226,6 +226,7 @@ FRENCH_ADDRESS, COMPOUND_STREET_ADDRESS = OTHER_NUMBER_FIRST
 # So a match starts at a digit or a flat word inside the 8 runs before such a type.
 EN_STRONG_SET = frozenset(EN_STRONG_TYPES)
 EN_WEAK_SET = frozenset(EN_WEAK_TYPES)
+EN_TYPE_SET = EN_STRONG_SET | EN_WEAK_SET
 CAPITALISED_AFTER_SPACE = regex.compile(r"(?<=\s)[A-Z][A-Za-z]*")
 EN_RUNS_BEFORE_TYPE = 8
 # read backwards from a street type: up to that many runs of non-spaces and their spaces
@@ -343,6 +344,13 @@ class StreetAddressRecognizer(DouaneRecognizer):
         ``EN_RUNS_BEFORE_TYPE``), in order, for the patterns of strong types, of weak types
         and of any type."""
         by_kind: dict[str, set[int]] = {"strong": set(), "weak": set()}
+        # most texts hold no street type: the words read as strings first (no match object
+        # per word) and compared with the types as sets, as the loop below compares them
+        words = within_cpu_limit(lambda timeout: CAPITALISED_AFTER_SPACE.findall(
+            text, timeout=timeout), self.search_timeout_s)
+        if EN_TYPE_SET.isdisjoint(words) and EN_TYPE_SET.isdisjoint(
+                [word[:-1] for word in words if word.endswith("s")]):
+            return {"strong": [], "weak": [], "any": []}
         for word in find_all(CAPITALISED_AFTER_SPACE, text, self.search_timeout_s):
             letters = word.group()
             plural = letters[:-1] if letters.endswith("s") else ""
