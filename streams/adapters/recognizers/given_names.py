@@ -151,9 +151,9 @@ SURNAME_FIRST_RUN = regex.compile(
 SURNAME_LAST_RUN = regex.compile(
     rf"(?<![\w'’-])(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD})?[ \u00a0]{CAPS_WORD})"
     r"(?![\w'’-])")
-# Where a match of ``SURNAME_LAST_RUN`` can start (``surname_last_starts``): the separator
-# between a word ending in lower case and a word in capitals, the separator before a place,
-# a capital letter
+# Where a match of ``SURNAME_LAST_RUN`` can start (``surname_last_starts``): the separators
+# between a word ending in lower case and a word in capitals; the last separator before a
+# place (searched backwards); the capital letters
 # (the look-behind after the separator: the scan then looks for a space first, a fifth cheaper)
 SURNAME_IN_CAPITALS_AFTER = regex.compile(r"[ \u00a0](?=\p{Lu}['’]?\p{Lu})(?<=[\p{Ll}\p{M}].)")
 SEPARATOR_BEFORE = regex.compile(r"(?r)[ \u00a0]")
@@ -414,6 +414,8 @@ def may_name_a_day(text: str) -> bool:
         return True
     folded = text.casefold()
     return any(day in folded for day in DAYS)
+
+
 def surname_last_starts(text: str, timeout: float | None) -> list[int]:
     """Every place where a match of ``SURNAME_LAST_RUN`` can start, in order. Proof: a match is
     a name word, maybe a second one, then a word in capitals, one separator (a space or a
