@@ -8,8 +8,8 @@ The labelled prompts of the third-party dev corpora (seed 1, as ``detection_cpu.
 does; ``--rounds`` rounds (a first one to warm up, not counted), the order of on and off
 swapped each round; the median and range of the rounds, µs of CPU per prompt, under the
 guard of a detection process (``--guard timer``, the default) or a timeout per search.
-Findings are compared on and off (they must be equal). ``--all`` also times every cut on
-against every cut off.
+Findings are compared on and off (they must be equal). ``--all`` also times each recognizer
+with all its cuts on against all off.
 
     DOUANE_CACHE=/work/main/.cache PYTHONPATH=$PWD .venv/bin/python \\
         benchmarks/given_street_cuts_cpu.py [--corpora KEYS] [--rounds 7] [--batch 4] [--all]
@@ -66,8 +66,10 @@ def main() -> None:
     cuts = {name: cut for name, cut in cuts.items()
             if all(hasattr(module, attribute) for module, attribute, _ in cut[1])}
     saved = {(id(m), a): getattr(m, a) for _, (_, c) in cuts.items() for m, a, _ in c}
-    if args.all:
-        cuts["all of them"] = ("both", [c for _, (_, cs) in list(cuts.items()) for c in cs])
+    if args.all:  # each recognizer with every cut of it on and off
+        for kind in ("given", "street"):
+            cuts[f"{kind}: every cut"] = (kind, [c for _, (k, cs) in list(cuts.items())
+                                                 if k == kind for c in cs])
 
     def switch(changes: list[tuple[Any, str, Any]], on: bool) -> None:
         for module, attribute, before in changes:
