@@ -199,7 +199,8 @@ def test_same_names_with_the_surname_last_scanned(monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.parametrize("text", [
     "lives at 221B Baker Street", "12 Elm Parks Road", "3 Greens", "Flat 5, 12 Elm Grove",
-    "The Street", "Streets and Roads", "12 Elm Avenues", "no type here", "Ss s", "", "12 Downing St\nLondon",
+    "The Street", "Streets and Roads", "12 Elm Avenues", "no type here", "Ss s", "",
+    "12 Downing St\nLondon",
 ])
 def test_english_starts_when_no_type_is_written(text: str,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
