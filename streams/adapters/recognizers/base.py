@@ -193,6 +193,13 @@ def search(pattern: regex.Pattern[str], text: str,
                                                            concurrent=False), limit_s)
 
 
+def holds_any(text: str, literals: tuple[str, ...]) -> bool:
+    """False only when ``text`` holds none of ``literals``: then a pattern every match of which
+    holds one of them, as written (an alternation of plain words read with their case), cannot
+    match it, and its scan of the whole text is skipped."""
+    return any(literal in text for literal in literals)
+
+
 def pass_cpu_limit(search_limit_s: float, text_chars: int) -> float:
     """The CPU seconds a ``CpuTimer`` allows one recognizer's pass over a text of
     ``text_chars`` characters: one search's limit, plus ``PASS_CPU_PER_CHAR_S`` per character

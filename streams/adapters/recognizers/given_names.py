@@ -151,6 +151,13 @@ SURNAME_FIRST_RUN = regex.compile(
 SURNAME_LAST_RUN = regex.compile(
     rf"(?<![\w'’-])(?P<name>{NAME_WORD}(?:[ \u00a0]{NAME_WORD})?[ \u00a0]{CAPS_WORD})"
     r"(?![\w'’-])")
+# Where a match of ``SURNAME_LAST_RUN`` can start (``surname_last_starts``): the separators
+# between a word ending in lower case and a word in capitals; the last separator before a
+# place (searched backwards); the capital letters
+# (the look-behind after the separator: the scan then looks for a space first, a fifth cheaper)
+SURNAME_IN_CAPITALS_AFTER = regex.compile(r"[ \u00a0](?=\p{Lu}['’]?\p{Lu})(?<=[\p{Ll}\p{M}].)")
+SEPARATOR_BEFORE = regex.compile(r"(?r)[ \u00a0]")
+CAPITAL = regex.compile(r"\p{Lu}")
 SIGNED_WORD = regex.compile(ANY_NAME_WORD)
 CAPITALS_BESIDE = regex.compile(rf"({CAPS_WORD})[ \u00a0]$")
 CAPITALS_AFTER = regex.compile(rf"[ \u00a0]{CAPS_WORD}")
@@ -407,6 +414,54 @@ def may_name_a_day(text: str) -> bool:
         return True
     folded = text.casefold()
     return any(day in folded for day in DAYS)
+
+
+def surname_last_starts(text: str, timeout: float | None) -> list[int]:
+    """Every place where a match of ``SURNAME_LAST_RUN`` can start, in order. Proof: a match is
+    a name word, maybe a second one, then a word in capitals, one separator (a space or a
+    no-break space) between each two, and none inside a word (``NAME_WORD`` and ``CAPS_WORD``
+    read letters, marks, apostrophes and hyphens). Each branch of ``NAME_WORD`` ends with a
+    lower-case letter or a mark, and ``CAPS_WORD`` opens with two capitals (an apostrophe
+    between them or not): so the last separator of a match is one of
+    ``SURNAME_IN_CAPITALS_AFTER`` (one character long: ``finditer`` yields every one). The
+    match starts with a capital before that separator with at most one other separator
+    between them: after the second separator before it, or anywhere before if there is none.
+    Each separator found reads back two words of the text at most: linear in the text.
+    On a text whose words in capitals stand after other words in capitals or after no word
+    (headings, acronyms after a title) there is nothing to try; the scan tried the pattern at
+    every capital."""
+    starts: set[int] = set()
+    for separator in SURNAME_IN_CAPITALS_AFTER.finditer(text, timeout=timeout, concurrent=False):
+        low = 0
+        before = SEPARATOR_BEFORE.search(text, 0, separator.start(), timeout=timeout,
+                                         concurrent=False)
+        if before is not None:
+            earlier = SEPARATOR_BEFORE.search(text, 0, before.start(), timeout=timeout,
+                                              concurrent=False)
+            low = 0 if earlier is None else earlier.end()
+        starts.update(capital.start() for capital in CAPITAL.finditer(
+            text, low, separator.start(), timeout=timeout, concurrent=False))
+    return sorted(starts)
+
+
+def matches_from(pattern: regex.Pattern[str], text: str, starts: list[int],
+                 timeout: float | None) -> list[regex.Match[str]]:
+    """What ``pattern.finditer(text)`` yields, given every place where a match can start, in
+    order: the first of those places where the pattern matches, then the first at or after
+    that match's end, and so on (the matches are never empty). ``match`` at a place reads the
+    text before it for the look-behinds, as the scan does."""
+    found: list[regex.Match[str]] = []
+    end = 0
+    for at in starts:
+        if at < end:
+            continue
+        match = pattern.match(text, at, timeout=timeout, concurrent=False)
+        if match is not None:
+            found.append(match)
+            end = match.end()
+    return found
+
+
 # A Chinese name romanised with a hyphenated given name, as Taiwan, Hong Kong and the diaspora
 # write it (Wade-Giles and its kin): "I-Hsiung Tsai", "Pi-Hsia Su", "Ching-I Chen", or surname
 # first in capitals, "KAO I-Chun". No lexicon holds every such given name and NER reads many
@@ -558,8 +613,12 @@ class GivenNameRecognizer(PersonRecognizer):
             colon = text.find(":", colon + 1)
         if HAS_CAPITALS.search(text, **self.searching):
             for pattern in CAPITALS_RUNS:
-                runs.extend((run, self._capitals_person)
-                            for run in pattern.finditer(text, **self.searching))
+                # (the surname last: tried only where it can start, ``surname_last_starts``)
+                runs.extend((run, self._capitals_person) for run in (
+                    matches_from(pattern, text, surname_last_starts(
+                        text, self.search_timeout_s), self.search_timeout_s)
+                    if pattern is SURNAME_LAST_RUN
+                    else pattern.finditer(text, **self.searching)))
         runs.extend((word, self._lone_given_name)
                     for word in LONE_WORD.finditer(text, **self.searching))
         runs.extend((run, self._vietnamese_person)

@@ -36,6 +36,7 @@ from streams.adapters.recognizers.base import (
     Pattern,
     find_all,
     fold,
+    holds_any,
     search,
     within_cpu_limit,
 )
@@ -211,6 +212,7 @@ OTHER_NUMBER_FIRST = (
     Pattern("one-word street and number (is, de, nl, Nordic)", COMPOUND_ADDRESS, 0.9),
 )
 NUMBER_FIRST = (*(pattern for pattern, _ in ENGLISH), *OTHER_NUMBER_FIRST)
+FRENCH_ADDRESS, COMPOUND_STREET_ADDRESS = OTHER_NUMBER_FIRST
 # Why the English patterns can be tried at a few places instead of scanned over the text (on
 # news text with many numbers and no address, the scans were most of this recognizer's CPU):
 # - in each of them the street type ("{types}s?\.?(?![\w'’])") comes after "\s+" (the
@@ -224,6 +226,7 @@ NUMBER_FIRST = (*(pattern for pattern, _ in ENGLISH), *OTHER_NUMBER_FIRST)
 # So a match starts at a digit or a flat word inside the 8 runs before such a type.
 EN_STRONG_SET = frozenset(EN_STRONG_TYPES)
 EN_WEAK_SET = frozenset(EN_WEAK_TYPES)
+EN_TYPE_SET = EN_STRONG_SET | EN_WEAK_SET
 CAPITALISED_AFTER_SPACE = regex.compile(r"(?<=\s)[A-Z][A-Za-z]*")
 EN_RUNS_BEFORE_TYPE = 8
 # read backwards from a street type: up to that many runs of non-spaces and their spaces
@@ -245,6 +248,31 @@ STREET_TYPE_WORD = regex.compile(
     r"(?<![\w])(?:(?i:" + _words(FR_TYPES)[3:-1] + r")|"
     + _words(ES_TYPES + ES_LOWER_TYPES, escape=False)[3:-1] + r")(?![\w])")
 DIGITS = regex.compile(r"\d+")
+
+
+def _first_run(alternative: str) -> str:
+    """The first run of word characters of a street type as ``STREET_TYPE_WORD`` writes it
+    ("lieu\\-dit" -> "lieu", "Avda\\.?" -> "Avda", "C/" -> "C", "Eje vial" -> "Eje")."""
+    run = WORD_RUN.match(alternative.replace("\\", ""))
+    assert run is not None, alternative
+    return str(run.group())
+
+
+WORD_RUN = regex.compile(r"\w+")
+# Why a street-type word needs no scan of every character (``_type_words``): a match of
+# ``STREET_TYPE_WORD`` at a place p is one of its words (FR_TYPES read case aside, the Spanish
+# ones as written), with no word character before p (or p the window's start) nor after it.
+# Each of those words is a first run of word characters, then nothing, or a character that
+# is not one (".", "/", "-", " "), so the run of word characters of the text that starts at p
+# is that first run: written as is for a Spanish word; for a French one, each of its
+# characters one that ``regex`` matches case-insensitively to the word's (lower-case)
+# letter, which ``str.casefold`` turns into that very letter but for "İ" (a text holding it
+# is scanned; ``test_givenspeed_cuts`` checks every code point). So the scan's matches start
+# at runs (``WORD_RUN``) that are in ``ES_TYPE_RUNS``, or in ``FR_TYPE_RUNS`` once casefolded,
+# and matching there, from the start of the window, skipping the places inside a match
+# found, finds what the scan finds.
+FR_TYPE_RUNS = frozenset(_first_run(t) for t in FR_TYPES)
+ES_TYPE_RUNS = frozenset(_first_run(t) for t in ES_TYPES + ES_LOWER_TYPES)
 # How far before a number its street's type word may stand ("Avenida de la Constitución 12",
 # "rue Antoinette Fernandes\n03400"): the street-type scan reads only these stretches, and
 # the whole text only when an address word is in it (a street without a number).
@@ -289,9 +317,13 @@ class StreetAddressRecognizer(DouaneRecognizer):
         for pattern, kind in ENGLISH:
             for match in self._matches_from(pattern, text, starts[kind]):
                 add(match, pattern)
-        for pattern in OTHER_NUMBER_FIRST:
-            for match in find_all(pattern.regex, text, self.search_timeout_s):
-                add(match, pattern)
+        for match in find_all(FRENCH_ADDRESS.regex, text, self.search_timeout_s):
+            add(match, FRENCH_ADDRESS)
+        # the one-word street's suffixes are plain words of its pattern, read with their
+        # case: a text that holds none cannot match (``holds_any``)
+        if holds_any(text, COMPOUND_SUFFIXES):
+            for match in find_all(COMPOUND_STREET_ADDRESS.regex, text, self.search_timeout_s):
+                add(match, COMPOUND_STREET_ADDRESS)
         for window_start, window_end in self._type_windows(text):
             for word in self._type_words(text, window_start, window_end):
                 for pattern in TYPE_FIRST:
@@ -312,6 +344,13 @@ class StreetAddressRecognizer(DouaneRecognizer):
         ``EN_RUNS_BEFORE_TYPE``), in order, for the patterns of strong types, of weak types
         and of any type."""
         by_kind: dict[str, set[int]] = {"strong": set(), "weak": set()}
+        # most texts hold no street type: the words read as strings first (no match object
+        # per word) and compared with the types as sets, as the loop below compares them
+        words = within_cpu_limit(lambda timeout: CAPITALISED_AFTER_SPACE.findall(
+            text, timeout=timeout, concurrent=False), self.search_timeout_s)
+        if EN_TYPE_SET.isdisjoint(words) and EN_TYPE_SET.isdisjoint(
+                [word[:-1] for word in words if word.endswith("s")]):
+            return {"strong": [], "weak": [], "any": []}
         for word in find_all(CAPITALISED_AFTER_SPACE, text, self.search_timeout_s):
             letters = word.group()
             plural = letters[:-1] if letters.endswith("s") else ""
@@ -370,5 +409,28 @@ class StreetAddressRecognizer(DouaneRecognizer):
         return windows
 
     def _type_words(self, text: str, start: int, end: int) -> list[regex.Match[str]]:
-        return within_cpu_limit(lambda timeout: list(STREET_TYPE_WORD.finditer(
-            text, start, end, timeout=timeout, concurrent=False)), self.search_timeout_s)
+        """The matches of ``STREET_TYPE_WORD`` in ``text[start:end]``, tried only at the runs of
+        word characters that can open one (see ``FR_TYPE_RUNS``): the long alternation tried
+        at every word cost several times more."""
+        if "\u0130" in text:
+            return within_cpu_limit(lambda timeout: list(STREET_TYPE_WORD.finditer(
+                text, start, end, timeout=timeout, concurrent=False)), self.search_timeout_s)
+        found: list[regex.Match[str]] = []
+        reach = start
+        for run in within_cpu_limit(lambda timeout: list(WORD_RUN.finditer(
+                text, start, end, timeout=timeout, concurrent=False)), self.search_timeout_s):
+            word = run.group()
+            if run.start() < reach or (word not in ES_TYPE_RUNS
+                                       and word.casefold() not in FR_TYPE_RUNS):
+                continue
+            match = self._type_word_at(text, run.start(), end)
+            if match is not None:
+                found.append(match)
+                reach = match.end()
+        return found
+
+    def _type_word_at(self, text: str, at: int, end: int) -> regex.Match[str] | None:
+        # (the window's end as the scan reads it: its look-ahead sees nothing after ``end``)
+        return within_cpu_limit(lambda timeout: STREET_TYPE_WORD.match(
+            text, at, end, timeout=timeout, concurrent=False), self.search_timeout_s)
+
