@@ -14,7 +14,7 @@ What is kept, and why:
 - separate words (a type written apart from the name, before it or after it): the word
   itself from four letters, its other forms from five; shorter forms only as abbreviations
   written with a dot ("ul.", "al."); single letters never (initials, "p. 12"), except
-  Hungarian "u." (utca), the usual writing there;
+  Hungarian "u." (utca), the usual writing there, and the few short words of ``KEPT_SHORT``;
 - suffixes (a type written as the end of one word: "Søndergade", "Puruntie"): the concatenated
   suffixes of each language, and the street types of the languages that write them as one
   word (Germanic, Nordic, Finnic), of four letters or more (and ``KEPT_SHORT_SUFFIXES``);
@@ -70,8 +70,9 @@ EXCLUDED = frozenset({
 # suffixes shorter than four letters kept: the usual Nordic and German ones, Finnish "tie"
 # (road; "Bowtie" is kept out by ``street_address``'s rule on the letters before a suffix)
 KEPT_SHORT_SUFFIXES = ("vej", "veg", "vei", "weg", "väg", "vag", "tún", "tun", "tie")
-# words too short for the rule above that are how their country writes a street
-KEPT_SHORT = ("u.",)
+# words too short for the rule above that are how their country writes a street (Portuguese,
+# Hungarian, Croatian and Slovenian, Nordic, German); "put" (Croatian road) is an English verb
+KEPT_SHORT = ("u.", "rua", "út", "trg", "vej", "veg", "vei", "weg")
 # full words excluded above that are how a country writes a street: accepted written with a
 # capital letter before a capitalised name (``street_address._world_street``): "Via Roma 5"
 CAPITALISED_ONLY = ("via", "viale", "vicolo", "piazza", "largo", "corso", "borgo", "strada",

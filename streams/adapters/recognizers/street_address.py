@@ -220,6 +220,10 @@ OTHER_NUMBER_FIRST = (
     Pattern("French address", FR_ADDRESS.replace("{types}", _words(FR_TYPES)), 0.9),
     Pattern("one-word street and number (is, de, nl, Nordic)", COMPOUND_ADDRESS, 0.9),
 )
+# a post-office box is where someone's letters go: "P.O. Box 287", "PO Box 14", "Postbox 53"
+PO_BOX = Pattern("post-office box", r"(?<![\w])(?:P\.?\s?O\.?\s+Box|Postbox)\s+\d{1,6}(?![\w])",
+                 0.9)
+PO_BOX_PROOF = "box"  # looked for in the text's lower case
 # tried only when the text holds "PO A" ("APO AA", "FPO AE"): a scan of the whole text for
 # this pattern cost more than the test
 MILITARY = Pattern("United States military address", MILITARY_ADDRESS, 0.9)
@@ -293,12 +297,18 @@ _BREAK = rf"(?:{_LINE_BREAK}|[ \t]+)"
 _PLACE_PIECE = r"\p{Lu}[\p{L}'’.-]*+(?:[ \t]+\p{L}[\p{L}'’.-]*+){0,3}+"
 # four to six digits, not a year ("Madrid 2010")
 _POSTCODE = r"(?:[A-Z]{1,3}[ -]?)?(?!(?:19|20)\d\d(?!\d))\d{4,6}(?:-\d{4})?(?![\w-])"
+# on a line of its own (or after a comma) a piece may be written in lower case ("Velenje, nan")
+_LINE_PIECE = r"\p{L}[\p{L}'’.-]*+(?:[ \t]+\p{L}[\p{L}'’.-]*+){0,3}+"
 AFTER_ADDRESS = regex.compile(
     rf"(?:{_BREAK}{_UNIT_PIECE}){{0,2}}"
-    rf"(?:(?:{_LINE_BREAK}{_PLACE_PIECE}){{0,4}}?(?:{_BREAK}{_PLACE_PIECE})?{_BREAK}{_POSTCODE})?")
+    rf"(?:(?:{_LINE_BREAK}{_LINE_PIECE}){{0,4}}?(?:[ \t]+{_PLACE_PIECE})?{_BREAK}{_POSTCODE})?")
+# a street's name that took the flat's word ("62 Rue Gafsa Apt" of "62 Rue Gafsa Apt. 981")
+UNIT_WORD_AT_END = regex.compile(rf"[ \t,]+{_UNIT_WORD}\Z")
+# "the corner of Dalbraut 99 and Frederikke Coves": both streets are the place
+CORNER_BEFORE = regex.compile(r"(?<![\w])(?:the\s+)?corner\s+of\s+\Z", regex.IGNORECASE)
+CORNER_AFTER = regex.compile(r"\s+(?:and|&)\s+\p{Lu}[\p{L}'’.-]*+(?:\s+\p{Lu}[\p{L}'’.-]*+){0,3}+")
 BEFORE_ADDRESS = regex.compile(
     rf"(?:(?<![\w.,/:-]){_UNIT_PIECE}[ \t]+)?(?<![\w.,/:-])(\d{{1,6}}[A-Za-z]?)[ \t]+\Z")
-UNIT_AFTER = regex.compile(rf"{_BREAK}{_UNIT_PIECE}")
 AROUND = 40  # characters read before an address for its house number
 YEAR_WORDS = frozenset(("in", "since", "by", "until", "from", "during", "before", "after",
                         "en", "depuis", "desde", "año", "year"))
@@ -390,6 +400,9 @@ class StreetAddressRecognizer(DouaneRecognizer):
         if MILITARY_PROOF in text:
             for match in find_all(MILITARY.regex, text, self.search_timeout_s):
                 add(match, MILITARY)
+        if PO_BOX_PROOF in text.casefold():
+            for match in find_all(PO_BOX.regex, text, self.search_timeout_s):
+                add(match, PO_BOX)
         numbers = find_all(DIGITS, text, self.search_timeout_s)
         for window_start, window_end in self._type_windows(text, numbers):
             for word in self._type_words(text, window_start, window_end):
@@ -538,15 +551,22 @@ class StreetAddressRecognizer(DouaneRecognizer):
                 capitalised = True
             elif not _particle(word):
                 break
-        # a name between two numbers, then a flat: "20789 Allika 46\n Suite 501"
-        if (len(words) >= 2 and _title(last) and last.isalpha() and words[-2].isdigit()
-                and UNIT_AFTER.match(text, end) is not None):
-            return len(words) - 2
+        # a name between two numbers, then a flat or a postcode: "20789 Allika 46\n Suite 501",
+        # "5638 Aasa 43\nHumilimont, 78618"
+        if len(words) >= 2 and _title(last) and last.isalpha() and words[-2].isdigit():
+            tail = self._regex_at(AFTER_ADDRESS, text, end)
+            if tail is not None and tail.end() > end:
+                return len(words) - 2
         return None
 
     def _extended(self, text: str, start: int, end: int) -> tuple[int, int]:
         """The address from ``start`` to ``end`` with the house number and flat written before
         it, and the flats, town lines and postcode after it (``AFTER_ADDRESS``)."""
+        if text[end - 1:end].isalpha():
+            unit_word = within_cpu_limit(lambda timeout: UNIT_WORD_AT_END.search(
+                text, start, end, timeout=timeout), self.search_timeout_s)
+            if unit_word is not None:
+                end = unit_word.start()
         before = within_cpu_limit(lambda timeout: BEFORE_ADDRESS.search(
             text, max(0, start - AROUND), start, timeout=timeout), self.search_timeout_s)
         if before is not None:
@@ -558,4 +578,12 @@ class StreetAddressRecognizer(DouaneRecognizer):
         after = self._regex_at(AFTER_ADDRESS, text, end)
         if after is not None:
             end = after.end()
+        if text[max(0, start - 16):start].rstrip().casefold().endswith("of"):
+            corner = within_cpu_limit(lambda timeout: CORNER_BEFORE.search(
+                text, max(0, start - 20), start, timeout=timeout), self.search_timeout_s)
+            if corner is not None:
+                start = corner.start()
+                other = self._regex_at(CORNER_AFTER, text, end)
+                if other is not None:
+                    end = other.end()
         return start, end
