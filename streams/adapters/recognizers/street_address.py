@@ -299,9 +299,14 @@ _PLACE_PIECE = r"\p{Lu}[\p{L}'’.-]*+(?:[ \t]+\p{L}[\p{L}'’.-]*+){0,3}+"
 _POSTCODE = r"(?:[A-Z]{1,3}[ -]?)?(?!(?:19|20)\d\d(?!\d))\d{4,6}(?:-\d{4})?(?![\w-])"
 # on a line of its own (or after a comma) a piece may be written in lower case ("Velenje, nan")
 _LINE_PIECE = r"\p{L}[\p{L}'’.-]*+(?:[ \t]+\p{L}[\p{L}'’.-]*+){0,3}+"
+# the postcode before the town, as most of Europe writes it: "Via dei Mille 24, 20121 Milano",
+# "ul. Marszałkowska 10, 00-590 Warszawa"
+_POSTCODE_TOWN = (r"(?:(?!(?:19|20)\d\d(?!\d))\d{4,5}|\d{2}-\d{3})[ \t]+"
+                  r"\p{Lu}[\p{L}'’-]*+(?:[ \t]+\p{Lu}[\p{L}'’-]*+){0,2}+")
 AFTER_ADDRESS = regex.compile(
     rf"(?:{_BREAK}{_UNIT_PIECE}){{0,2}}"
-    rf"(?:(?:{_LINE_BREAK}{_LINE_PIECE}){{0,4}}?(?:[ \t]+{_PLACE_PIECE})?{_BREAK}{_POSTCODE})?")
+    rf"(?:{_LINE_BREAK}{_POSTCODE_TOWN}"
+    rf"|(?:{_LINE_BREAK}{_LINE_PIECE}){{0,4}}?(?:[ \t]+{_PLACE_PIECE})?{_BREAK}{_POSTCODE})?")
 # a street's name that took the flat's word ("62 Rue Gafsa Apt" of "62 Rue Gafsa Apt. 981")
 UNIT_WORD_AT_END = regex.compile(rf"[ \t,]+{_UNIT_WORD}\Z")
 # "the corner of Dalbraut 99 and Frederikke Coves": both streets are the place
