@@ -54,7 +54,7 @@ def read(source: tuple[str, str, str], mirrors: Path | None) -> str:
         return subprocess.run(["git", "--git-dir", str(git_dir), "show", f"{commit}:{path}"],
                               check=True, capture_output=True, text=True).stdout
     url = f"https://raw.githubusercontent.com/{repo}/{commit}/{path}"
-    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (fixed https URL)
+    with urllib.request.urlopen(url, timeout=60) as response:
         return str(response.read().decode("utf-8"))
 
 

@@ -506,7 +506,10 @@ class StreetAddressRecognizer(DouaneRecognizer):
         spans: list[tuple[int, int]] = []
         for digits in numbers:
             at = digits.start()
-            if at == 0 or not (text[at - 1].isspace() or text[at - 1] == ","):
+            # a word (or its dot or comma) then a space before the number: most numbers of a
+            # results table or a date are rejected here, before any slicing
+            if at < 2 or not (text[at - 1].isspace() or text[at - 1] == ",") or not (
+                    text[at - 2].isalpha() or text[at - 2] in ".,"):
                 continue
             low = max(text.rfind("\n", 0, at) + 1, at - WORLD_LINE_BEFORE)
             words = text[low:at].split()[-WORLD_WORDS_BEFORE:]
@@ -572,8 +575,10 @@ class StreetAddressRecognizer(DouaneRecognizer):
                 text, start, end, timeout=timeout), self.search_timeout_s)
             if unit_word is not None:
                 end = unit_word.start()
+        # a house number (or a flat's) and a space just before, else nothing to take
         before = within_cpu_limit(lambda timeout: BEFORE_ADDRESS.search(
-            text, max(0, start - AROUND), start, timeout=timeout), self.search_timeout_s)
+            text, max(0, start - AROUND), start, timeout=timeout), self.search_timeout_s
+        ) if start >= 2 and text[start - 1] in " \t" and text[start - 2].isalnum() else None
         if before is not None:
             preceding = text[max(0, before.start() - 12):before.start()].split()
             year_after_word = (YEAR.fullmatch(before.group(1)) is not None and bool(preceding)
