@@ -33,6 +33,7 @@ from presidio_analyzer import RecognizerResult
 
 from streams.adapters.recognizers import street_types_world as world
 from streams.adapters.recognizers.base import (
+    REGEX_TIMEOUT_S,
     DouaneRecognizer,
     Pattern,
     find_all,
@@ -40,7 +41,6 @@ from streams.adapters.recognizers.base import (
     search,
     within_cpu_limit,
 )
-from streams.adapters.recognizers.given_names import common_word
 
 # Street types that are hardly anything else after a house number and a capitalised name.
 EN_STRONG_TYPES = (
@@ -338,16 +338,16 @@ def _world_type(word: str) -> bool:
                                                             and word[1:].islower()))
 
 
-def _world_compound(word: str) -> bool:
+def _world_compound(word: str, common: frozenset[str]) -> bool:
     """A one-word street: a capitalised word ending in a street type, with at least three
     letters before it (four before a suffix of three: "Bowtie" is no road), and no common
-    English, French or Spanish word ("Brigade", "Offering")."""
+    English, French or Spanish word (``common``: "Brigade", "Offering")."""
     if not _title(word) or not word.isalpha():
         return False
     folded = word.casefold()
     for length in range(3, min(len(folded) - 2, 14)):
         if folded[-length:] in world.SUFFIXES and len(folded) - length >= max(3, 7 - length):
-            return not common_word(word)
+            return folded not in common
     return False
 
 
@@ -369,6 +369,15 @@ class StreetAddressRecognizer(DouaneRecognizer):
     # house number, flats, town and postcode with it
     SCORE_TO_EXTEND = 0.5
     PREFILTER = None  # a street without a number is an address after "habite", "dirección"
+
+    def __init__(self, supported_language: str = "en",
+                 timeout_s: float = REGEX_TIMEOUT_S) -> None:
+        super().__init__(supported_language, timeout_s)
+        # imported here, not at the top: given_names imports person_filters, which imports
+        # this package; loaded when the recognizer is built, never inside a pass
+        from streams.adapters.recognizers.given_names import common_words
+
+        self._common_words = common_words()
 
     def validate(self, candidate: str) -> bool:
         return True  # the shape is the test: number, street type, capitalised name
@@ -535,7 +544,7 @@ class StreetAddressRecognizer(DouaneRecognizer):
         """The index in ``words`` (the words before a house number) where a street starts, or
         None when they hold no street."""
         last = words[-1].removesuffix(",")
-        if _world_compound(last):
+        if _world_compound(last, self._common_words):
             first = len(words) - 1
             while (first > 0 and len(words) - first <= WORLD_WORDS_BEFORE_SUFFIX
                    and _title(words[first - 1]) and words[first - 1].isalpha()):
