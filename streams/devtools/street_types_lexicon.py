@@ -18,6 +18,9 @@ What is kept, and why:
 - suffixes (a type written as the end of one word: "Søndergade", "Puruntie"): the concatenated
   suffixes of each language, and the street types of the languages that write them as one
   word (Germanic, Nordic, Finnic), of four letters or more (and ``KEPT_SHORT_SUFFIXES``);
+- country names in English, French and Spanish (the last line of an international address,
+  "Suite 343\n Pärnu\n Estonia"), from the region names of the ``phonenumbers`` package
+  (Apache-2.0; ``phonenumbers.geodata.locale``), installed with douane;
 - left out: the languages the hand-made lexicons cover (en, fr, es), multi-word types,
   and the words of ``EXCLUDED`` (suffixes that end place names or ordinary English words,
   "Hamburg 2", "Offering 3"; separate words that are ordinary English, French or Spanish words
@@ -123,7 +126,23 @@ def suffixes(root: Path) -> set[str]:
     return found | set(KEPT_SHORT_SUFFIXES)
 
 
-def render(words: set[str], ends: set[str], commit: str) -> str:
+def countries() -> set[str]:
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    names: set[str] = set()
+    for by_language in LOCALE_DATA.values():
+        for language in ("aa", "fr", "es"):  # "aa": the English names
+            name = by_language.get(language, "")
+            while name.startswith("*"):  # "*aa": the same as that language's
+                name = by_language.get(name[1:], "")
+            name = name.casefold()
+            if name and len(name.split()) <= 4 and all(
+                    part.replace("-", "").replace("'", "").isalpha() for part in name.split()):
+                names.add(name)
+    return names
+
+
+def render(words: set[str], ends: set[str], commit: str, nations: set[str]) -> str:
     def block(items: set[str]) -> str:
         ordered = sorted(items)
         lines, line = [], "   "
@@ -148,6 +167,9 @@ def render(words: set[str], ends: set[str], commit: str) -> str:
         f"CAPITALISED_ONLY = frozenset({{\n{block(set(CAPITALISED_ONLY))}\n}})\n"
         "# written as the end of the street's one-word name\n"
         f"SUFFIXES = frozenset({{\n{block(ends)}\n}})\n"
+        "# country names in English, French and Spanish, lower case (from the region names of\n"
+        "# the phonenumbers package, Apache-2.0)\n"
+        f"COUNTRIES = frozenset({{\n{block(nations)}\n}})\n"
     )
 
 
@@ -162,7 +184,7 @@ def main() -> None:
         ["git", "-C", str(args.libpostal), "rev-parse", "HEAD"], check=True,
         capture_output=True, text=True).stdout.strip()
     args.output.write_text(render(separate_words(args.libpostal), suffixes(args.libpostal),
-                                  commit), encoding="utf-8")
+                                  commit, countries()), encoding="utf-8")
     print(f"wrote {args.output}")
 
 

@@ -209,6 +209,10 @@ CASES = [
     ("STREET_ADDRESS", "en", "4521 Hauptstraße 5 Apt. 12\nBerlin\n10115",
      ["4521 Hauptstraße 5 Apt. 12\nBerlin\n10115"]),
     ("STREET_ADDRESS", "en", "4821 Kask 12\n Suite 4\n Tartu", ["4821 Kask 12\n Suite 4"]),
+    ("STREET_ADDRESS", "en", "to 4821 Kask 12\n Suite 4\n Tartu\n Estonia by Monday",
+     ["4821 Kask 12\n Suite 4\n Tartu\n Estonia"]),  # a country closes it
+    ("STREET_ADDRESS", "en", "Rua Augusta 100, Lisboa, Portugal Nothing else",
+     ["Rua Augusta 100, Lisboa, Portugal"]),
     ("STREET_ADDRESS", "en", "Dear Sir,\n112 Oak Street Apt. 4\nSpringfield, IL 62704\nYours",
      ["112 Oak Street Apt. 4\nSpringfield, IL 62704"]),
     ("STREET_ADDRESS", "en", "at the corner of Via Roma 5 and Corso Italia today",

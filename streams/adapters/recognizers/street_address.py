@@ -308,6 +308,10 @@ AFTER_ADDRESS = regex.compile(
     rf"(?:{_LINE_BREAK}{_POSTCODE_TOWN}"
     rf"|(?:{_LINE_BREAK}{_LINE_PIECE}){{0,4}}?(?:[ \t]+{_PLACE_PIECE})?{_BREAK}{_POSTCODE})?")
 # a street's name that took the flat's word ("62 Rue Gafsa Apt" of "62 Rue Gafsa Apt. 981")
+# the next line (or the next piece after a comma) of an address: a country name may close it
+PIECE_AFTER = regex.compile(rf"{_LINE_BREAK}({_LINE_PIECE})")
+WORD = regex.compile(r"\S+")
+COUNTRY_PIECES = 4  # the lines read after an address, looking for its country
 UNIT_WORD_AT_END = regex.compile(rf"[ \t,]+{_UNIT_WORD}\Z")
 # "the corner of Dalbraut 99 and Frederikke Coves": both streets are the place
 CORNER_BEFORE = regex.compile(r"(?<![\w])(?:the\s+)?corner\s+of\s+\Z", regex.IGNORECASE)
@@ -597,6 +601,7 @@ class StreetAddressRecognizer(DouaneRecognizer):
         after = self._regex_at(AFTER_ADDRESS, text, end)
         if after is not None:
             end = after.end()
+        end = self._country_after(text, end)
         if text[max(0, start - 16):start].rstrip().casefold().endswith("of"):
             corner = within_cpu_limit(lambda timeout: CORNER_BEFORE.search(
                 text, max(0, start - 20), start, timeout=timeout), self.search_timeout_s)
@@ -606,3 +611,20 @@ class StreetAddressRecognizer(DouaneRecognizer):
                 if other is not None:
                     end = other.end()
         return start, end
+
+    def _country_after(self, text: str, end: int) -> int:
+        """The end of the address with the town lines up to a country's name when one closes
+        it within ``COUNTRY_PIECES`` lines ("971 Kesk 53\\n Suite 343\\n Pärnu\\n Estonia"),
+        else ``end``."""
+        at = end
+        for _ in range(COUNTRY_PIECES):
+            piece = self._regex_at(PIECE_AFTER, text, at)
+            if piece is None:
+                return end
+            words: list[regex.Match[str]] = list(WORD.finditer(piece.group(1)))
+            for count in range(len(words), 0, -1):
+                name = " ".join(word.group() for word in words[:count]).casefold().rstrip(".")
+                if name in world.COUNTRIES:
+                    return int(piece.start(1) + words[count - 1].end())
+            at = piece.end()
+        return end
