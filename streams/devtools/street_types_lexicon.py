@@ -69,6 +69,9 @@ EXCLUDED = frozenset({
     "tori", "holmen", "kreuz", "burgermeister", "bahnhof", "wiese", "stiege", "sendi", "tee",
     "localita", "località", "locta", "logge", "loane", "leane", "rotonda", "plas", "cupa",
     "villa", "villaggio",
+    # abbreviations that are words too, a dot after them ending a sentence ("... en. Dirección")
+    "en", "em", "er", "os", "ob", "fr", "dt", "ft", "ip", "ic", "cm", "pc", "pg", "bo", "cc",
+    "cd", "ch", "gr", "br",
 })
 # suffixes shorter than four letters kept: the usual Nordic and German ones, Finnish "tie"
 # (road; "Bowtie" is kept out by ``street_address``'s rule on the letters before a suffix)

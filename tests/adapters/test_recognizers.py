@@ -233,6 +233,8 @@ CASES = [
     ("STREET_ADDRESS", "en", "paid via Western Union 3 times", []),
     ("STREET_ADDRESS", "en", "Apollo 11 landed; Rocky 4 aired", []),
     ("STREET_ADDRESS", "es", "vive en Calle Mayor 5 desde 2010", ["Calle Mayor 5"]),
+    # a label is no street name: the street starts after it
+    ("STREET_ADDRESS", "en", "It is on the left. Address: Via Roma 5", ["Via Roma 5"]),
 ]
 
 

@@ -327,6 +327,12 @@ def _title(word: str) -> bool:
     return word[:1].isupper() and any(c.islower() for c in word[1:])
 
 
+def _name_word(word: str) -> bool:
+    """A capitalised word of a street's name: letters, hyphens and apostrophes only
+    ("Dirección:" ends a label, not a name)."""
+    return _title(word) and word.replace("-", "").replace("'", "").replace("’", "").isalpha()
+
+
 def _particle(word: str) -> bool:
     """"dei", "do", "van", "der": the small lower-case words inside a street's name."""
     return len(word) <= 4 and word.isalpha() and word.islower()
@@ -551,14 +557,14 @@ class StreetAddressRecognizer(DouaneRecognizer):
         if _world_compound(last, self._common_words):
             first = len(words) - 1
             while (first > 0 and len(words) - first <= WORLD_WORDS_BEFORE_SUFFIX
-                   and _title(words[first - 1]) and words[first - 1].isalpha()):
+                   and _name_word(words[first - 1])):
                 first -= 1
             return first
-        if _world_type(last) and len(words) >= 2 and _title(words[-2]):
+        if _world_type(last) and len(words) >= 2 and _name_word(words[-2]):
             # the type after the name ("Rákóczi út 13.")
             first = len(words) - 2
             while (first > 0 and len(words) - first <= WORLD_NAME_WORDS_AFTER_TYPE
-                   and (_title(words[first - 1]) or _particle(words[first - 1]))):
+                   and (_name_word(words[first - 1]) or _particle(words[first - 1]))):
                 first -= 1
             while _particle(words[first]):
                 first += 1
@@ -568,7 +574,7 @@ class StreetAddressRecognizer(DouaneRecognizer):
             word = words[index].removesuffix(",") if index == len(words) - 1 else words[index]
             if capitalised and _world_type(word):
                 return index  # the type before the name ("Via dei Fiorentini 17")
-            if _title(word):
+            if _name_word(word):
                 capitalised = True
             elif not _particle(word):
                 break
