@@ -308,6 +308,7 @@ AFTER_ADDRESS = regex.compile(
     rf"(?:{_LINE_BREAK}{_POSTCODE_TOWN}"
     rf"|(?:{_LINE_BREAK}{_LINE_PIECE}){{0,4}}?(?:[ \t]+{_PLACE_PIECE})?{_BREAK}{_POSTCODE})?")
 # a street's name that took the flat's word ("62 Rue Gafsa Apt" of "62 Rue Gafsa Apt. 981")
+UNIT_STARTS = ("Apt", "Apartment", "Suite", "Ste", "Unit", "Flat", "Room", "Box", "Postbox")
 # the next line (or the next piece after a comma) of an address: a country name may close it
 PIECE_AFTER = regex.compile(rf"{_LINE_BREAK}({_LINE_PIECE})")
 WORD = regex.compile(r"\S+")
@@ -324,7 +325,8 @@ YEAR_WORDS = frozenset(("in", "since", "by", "until", "from", "during", "before"
 
 
 def _title(word: str) -> bool:
-    return word[:1].isupper() and any(c.islower() for c in word[1:])
+    """Capitalised, not all capitals ("Kask", not "SK")."""
+    return word[:1].isupper() and not word.isupper()
 
 
 def _name_word(word: str) -> bool:
@@ -536,13 +538,13 @@ class StreetAddressRecognizer(DouaneRecognizer):
                 continue  # a table's figures, a date: the commonest numbers, rejected first
             if YEAR.fullmatch(digits.group()):
                 continue  # "Juventus 2001", not a house number
+            first = self._world_street_start(words, text, digits.end())
+            if first is None:
+                continue
             number = self._regex_at(WORLD_NUMBER, text, at)
             if number is None:
                 continue
             before = text[low:at]
-            first = self._world_street_start(words, text, number.end())
-            if first is None:
-                continue
             # the offset of the ``first``-th word from the end of ``before``
             position = len(before)
             for word in reversed(words[first:]):
@@ -580,7 +582,11 @@ class StreetAddressRecognizer(DouaneRecognizer):
                 break
         # a name between two numbers, then a flat or a postcode: "20789 Allika 46\n Suite 501",
         # "5638 Aasa 43\nHumilimont, 78618"
-        if len(words) >= 2 and _title(last) and last.isalpha() and words[-2].isdigit():
+        if (len(words) >= 2 and words[-2].isdigit() and _title(last) and last.isalpha()
+                and text[end:end + 1] in ("\n", ",", " ")
+                and (text[end:end + 3].strip(" \t")[:1] in ("\n", ",")
+                     or text[end:end + 12].lstrip(" \t").startswith(UNIT_STARTS))):
+            # (a results table's "3 Kilmarnock 14 3 2" is rejected before the search)
             tail = self._regex_at(AFTER_ADDRESS, text, end)
             if tail is not None and tail.end() > end:
                 return len(words) - 2
