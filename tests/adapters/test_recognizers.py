@@ -194,6 +194,47 @@ CASES = [
     ("STREET_ADDRESS", "fr", "la rue de la Paix compte 12 boutiques", []),  # no address word
     ("STREET_ADDRESS", "es", "la Calle Mayor tiene 3 tiendas", []),
     ("STREET_ADDRESS", "es", "en la Plaza Mayor 2023 fue un buen año", []),
+    # other countries' streets (libpostal's street types), written in English text
+    ("STREET_ADDRESS", "en", "Her address: Via dei Mille 24, 20121 Milano.",
+     ["Via dei Mille 24, 20121 Milano"]),
+    ("STREET_ADDRESS", "en", "Write to ul. Marszałkowska 10, 00-590 Warszawa please",
+     ["ul. Marszałkowska 10, 00-590 Warszawa"]),
+    ("STREET_ADDRESS", "en", "She lives at Rua Augusta 100, Lisboa.", ["Rua Augusta 100"]),
+    ("STREET_ADDRESS", "en", "Kossuth Lajos utca 5. is the office", ["Kossuth Lajos utca 5."]),
+    ("STREET_ADDRESS", "en", "Our office: Mannerheimintie 12, Helsinki", ["Mannerheimintie 12"]),
+    ("STREET_ADDRESS", "en", "Vesterbrogade 3, 1620 København V",
+     ["Vesterbrogade 3, 1620 København V"]),
+    ("STREET_ADDRESS", "en", "Strada Lipscani 12 is old", ["Strada Lipscani 12"]),
+    # an address takes its house number, flat, town lines and postcode
+    ("STREET_ADDRESS", "en", "4521 Hauptstraße 5 Apt. 12\nBerlin\n10115",
+     ["4521 Hauptstraße 5 Apt. 12\nBerlin\n10115"]),
+    ("STREET_ADDRESS", "en", "4821 Kask 12\n Suite 4\n Tartu", ["4821 Kask 12\n Suite 4"]),
+    ("STREET_ADDRESS", "en", "to 4821 Kask 12\n Suite 4\n Tartu\n Estonia by Monday",
+     ["4821 Kask 12\n Suite 4\n Tartu\n Estonia"]),  # a country closes it
+    ("STREET_ADDRESS", "en", "Rua Augusta 100, Lisboa, Portugal Nothing else",
+     ["Rua Augusta 100, Lisboa, Portugal"]),
+    ("STREET_ADDRESS", "en", "Dear Sir,\n112 Oak Street Apt. 4\nSpringfield, IL 62704\nYours",
+     ["112 Oak Street Apt. 4\nSpringfield, IL 62704"]),
+    ("STREET_ADDRESS", "en", "at the corner of Via Roma 5 and Corso Italia today",
+     ["the corner of Via Roma 5 and Corso Italia"]),
+    ("STREET_ADDRESS", "en", "PSC 1234, Box 5678\nAPO AE 09123",
+     ["PSC 1234, Box 5678\nAPO AE 09123"]),
+    ("STREET_ADDRESS", "en", "Meet me at P.O. Box 149 tomorrow", ["P.O. Box 149"]),
+    # names and numbers that are no street
+    ("STREET_ADDRESS", "en", "Aston Villa 1 Everton 2", []),
+    ("STREET_ADDRESS", "en", "Hamburg 2 Bayern 1 Schalke 0", []),
+    ("STREET_ADDRESS", "en", "Windows 10 and Office 2019", []),
+    ("STREET_ADDRESS", "en", "Portal Knights 2 came out", []),
+    ("STREET_ADDRESS", "en", "my Bowtie 3 times", []),
+    ("STREET_ADDRESS", "en", "the Juventus 2001 season", []),
+    ("STREET_ADDRESS", "en", "the Vesterbrogade 2019 festival", []),  # a year after a street
+    ("STREET_ADDRESS", "en", "Division 3 Kilmarnock 14 3 2 9", []),
+    ("STREET_ADDRESS", "en", "Australia 2 Italia 1", []),
+    ("STREET_ADDRESS", "en", "paid via Western Union 3 times", []),
+    ("STREET_ADDRESS", "en", "Apollo 11 landed; Rocky 4 aired", []),
+    ("STREET_ADDRESS", "es", "vive en Calle Mayor 5 desde 2010", ["Calle Mayor 5"]),
+    # a label is no street name: the street starts after it
+    ("STREET_ADDRESS", "en", "It is on the left. Address: Via Roma 5", ["Via Roma 5"]),
 ]
 
 

@@ -31,7 +31,9 @@ from __future__ import annotations
 import regex
 from presidio_analyzer import RecognizerResult
 
+from streams.adapters.recognizers import street_types_world as world
 from streams.adapters.recognizers.base import (
+    REGEX_TIMEOUT_S,
     DouaneRecognizer,
     Pattern,
     find_all,
@@ -193,6 +195,14 @@ COMPOUND_ADDRESS = (
 )
 
 
+# United States military addresses (USPS Publication 28, section 225): "PSC 0413, Box 8144,
+# APO AA 42323", "Unit 7194 Box 5854, DPO AE 73472", "USNS Comfort, FPO AE 90352"
+MILITARY_ADDRESS = (
+    r"(?<![\w])(?:(?:PSC|CMR|Unit)\s+\d{1,5},?\s+Box\s+\d{1,5}"
+    r"|(?:USNS|USNV|USS|USCGC)\s+\p{Lu}[\p{L}'’-]*(?:\s+\p{Lu}[\p{L}'’-]*){0,2})"
+    r"\s*,?\s*(?:APO|FPO|DPO)\s+A[AEP]\s+\d{5}(?:-\d{4})?(?![\w-])"
+)
+
 # The English patterns, with the street types each needs (``_english_starts``).
 ENGLISH = (
     (Pattern("English address", _en(EN_ADDRESS, EN_STRONG_TYPES), 0.9), "strong"),
@@ -211,6 +221,14 @@ OTHER_NUMBER_FIRST = (
     Pattern("French address", FR_ADDRESS.replace("{types}", _words(FR_TYPES)), 0.9),
     Pattern("one-word street and number (is, de, nl, Nordic)", COMPOUND_ADDRESS, 0.9),
 )
+# a post-office box is where someone's letters go: "P.O. Box 287", "PO Box 14", "Postbox 53"
+PO_BOX = Pattern("post-office box", r"(?<![\w])(?:P\.?\s?O\.?\s+Box|Postbox)\s+\d{1,6}(?![\w])",
+                 0.9)
+PO_BOX_PROOF = "box"  # looked for in the text's lower case
+# tried only when the text holds "PO A" ("APO AA", "FPO AE"): a scan of the whole text for
+# this pattern cost more than the test
+MILITARY = Pattern("United States military address", MILITARY_ADDRESS, 0.9)
+MILITARY_PROOF = "PO A"
 NUMBER_FIRST = (*(pattern for pattern, _ in ENGLISH), *OTHER_NUMBER_FIRST)
 FRENCH_ADDRESS, COMPOUND_STREET_ADDRESS = OTHER_NUMBER_FIRST
 # Why the English patterns can be tried at a few places instead of scanned over the text (on
@@ -279,6 +297,100 @@ ES_TYPE_RUNS = frozenset(_first_run(t) for t in ES_TYPES + ES_LOWER_TYPES)
 TYPE_BEFORE_NUMBER = 90
 
 
+# Streets of other countries, found from their house number (``_world_streets``): the words
+# before a number on its line, read backwards, hold a street type of libpostal's lexicon
+# (``street_types_world``): written apart, before the name ("Via dei Fiorentini 17",
+# "ul. Chrzanowska 61") or after it ("Rákóczi út 13.", "Stensås terrasse 38"), or as the end
+# of a one-word name ("Puruntie 82", "Søndergade 52").
+WORLD_NUMBER = regex.compile(r"(?<![\w/.,:-])\d{1,5}[A-Za-z]?(?:/\d{1,4}[A-Za-z]?)?\.?"
+                             r"(?![\w/-]|[.,]\d)")
+WORLD_WORDS_BEFORE = 6  # a type, up to four name words and a particle
+WORLD_LINE_BEFORE = 80  # characters of the number's line read before it
+WORLD_NAME_WORDS_AFTER_TYPE = 3  # "Hegedûs Gyula utca 76.": the name words before a type
+WORLD_WORDS_BEFORE_SUFFIX = 2  # "Brucker Bundesstrasse 31": capitalised words before it
+YEAR = regex.compile(r"(?:19|20)\d\d")
+
+# Around an address found: the house number written before the street ("28245 Puruntie 82",
+# "935 69 Gordon Terrace"), a flat before it; after it, the flats and the lines of the town,
+# region and country up to a postcode ("Apt. 595\n LAPPEENRANTA\n SK\n 53650"). Each piece is
+# its own labelled value in presidio-research's set, and someone's address in any text.
+_UNIT_WORD = r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Box|Postbox)"
+_UNIT_PIECE = rf"{_UNIT_WORD}\.?[ \t]*#?[ \t]*\d{{1,5}}[A-Za-z]?(?![\w])"
+# between the lines of an address: a comma or a line break (then spaces, commas, the ">" of a
+# quoted e-mail); the town's words themselves are joined by spaces only, and taken whole
+# (possessive): a stretch of prose after an address is read one way, not cut every way
+_LINE_BREAK = r"[ \t]*[,\n][\s>,]{0,10}+"
+_BREAK = rf"(?:{_LINE_BREAK}|[ \t]+)"
+# a town, region or country: capitalised ("Calle Mayor 5 desde 2010" has no postcode)
+_PLACE_PIECE = r"\p{Lu}[\p{L}'’.-]*+(?:[ \t]+\p{L}[\p{L}'’.-]*+){0,3}+"
+# four to six digits, not a year ("Madrid 2010")
+_POSTCODE = r"(?:[A-Z]{1,3}[ -]?)?(?!(?:19|20)\d\d(?!\d))\d{4,6}(?:-\d{4})?(?![\w-])"
+# on a line of its own (or after a comma) a piece may be written in lower case ("Velenje, nan")
+_LINE_PIECE = r"\p{L}[\p{L}'’.-]*+(?:[ \t]+\p{L}[\p{L}'’.-]*+){0,3}+"
+# the postcode before the town, as most of Europe writes it: "Via dei Mille 24, 20121 Milano",
+# "ul. Marszałkowska 10, 00-590 Warszawa"
+_POSTCODE_TOWN = (r"(?:(?!(?:19|20)\d\d(?!\d))\d{4,5}|\d{2}-\d{3})[ \t]+"
+                  r"\p{Lu}[\p{L}'’-]*+(?:[ \t]+\p{Lu}[\p{L}'’-]*+){0,2}+")
+AFTER_ADDRESS = regex.compile(
+    rf"(?:{_BREAK}{_UNIT_PIECE}){{0,2}}"
+    rf"(?:{_LINE_BREAK}{_POSTCODE_TOWN}"
+    rf"|(?:{_LINE_BREAK}{_LINE_PIECE}){{0,4}}?(?:[ \t]+{_PLACE_PIECE})?{_BREAK}{_POSTCODE})?")
+# a street's name that took the flat's word ("62 Rue Gafsa Apt" of "62 Rue Gafsa Apt. 981")
+UNIT_STARTS = ("Apt", "Apartment", "Suite", "Ste", "Unit", "Flat", "Room", "Box", "Postbox")
+# the next line (or the next piece after a comma) of an address: a country name may close it
+PIECE_AFTER = regex.compile(rf"{_LINE_BREAK}({_LINE_PIECE})")
+WORD = regex.compile(r"\S+")
+COUNTRY_PIECES = 4  # the lines read after an address, looking for its country
+UNIT_WORD_AT_END = regex.compile(rf"[ \t,]+{_UNIT_WORD}\Z")
+# "the corner of Dalbraut 99 and Frederikke Coves": both streets are the place
+CORNER_BEFORE = regex.compile(r"(?<![\w])(?:the\s+)?corner\s+of\s+\Z", regex.IGNORECASE)
+CORNER_AFTER = regex.compile(r"\s+(?:and|&)\s+\p{Lu}[\p{L}'’.-]*+(?:\s+\p{Lu}[\p{L}'’.-]*+){0,3}+")
+BEFORE_ADDRESS = regex.compile(
+    rf"(?:(?<![\w.,/:-]){_UNIT_PIECE}[ \t]+)?(?<![\w.,/:-])(\d{{1,6}}[A-Za-z]?)[ \t]+\Z")
+AROUND = 40  # characters read before an address for its house number
+YEAR_WORDS = frozenset(("in", "since", "by", "until", "from", "during", "before", "after",
+                        "en", "depuis", "desde", "año", "year"))
+
+
+def _title(word: str) -> bool:
+    """Capitalised, not all capitals ("Kask", not "SK")."""
+    return word[:1].isupper() and not word.isupper()
+
+
+def _name_word(word: str) -> bool:
+    """A capitalised word of a street's name: letters, hyphens and apostrophes only
+    ("Dirección:" ends a label, not a name)."""
+    return _title(word) and word.replace("-", "").replace("'", "").replace("’", "").isalpha()
+
+
+def _particle(word: str) -> bool:
+    """"dei", "do", "van", "der": the small lower-case words inside a street's name."""
+    return len(word) <= 4 and word.isalpha() and word.islower()
+
+
+def _world_type(word: str) -> bool:
+    folded = word.casefold()
+    if word.endswith("."):
+        return folded in world.SEPARATE or folded[:-1] in world.SEPARATE
+    if folded in world.CAPITALISED_ONLY:
+        return word[:1].isupper() and word[1:].islower()
+    return folded in world.SEPARATE and (word.islower() or (word[:1].isupper()
+                                                            and word[1:].islower()))
+
+
+def _world_compound(word: str, common: frozenset[str]) -> bool:
+    """A one-word street: a capitalised word ending in a street type, with at least three
+    letters before it (four before a suffix of three: "Bowtie" is no road), and no common
+    English, French or Spanish word (``common``: "Brigade", "Offering")."""
+    if not _title(word) or not word.isalpha():
+        return False
+    folded = word.casefold()
+    for length in range(3, min(len(folded) - 2, 14)):
+        if folded[-length:] in world.SUFFIXES and len(folded) - length >= max(3, 7 - length):
+            return folded not in common
+    return False
+
+
 class StreetAddressRecognizer(DouaneRecognizer):
     ENTITY = "STREET_ADDRESS"
     PATTERNS = NUMBER_FIRST + TYPE_FIRST
@@ -292,7 +404,20 @@ class StreetAddressRecognizer(DouaneRecognizer):
                "residente en"),
     }
     SCORE_WITH_CONTEXT = 0.9
+    WORLD_SCORE = 0.9
+    # an address reported (policies redact from 0.5 unless they say otherwise) takes its
+    # house number, flats, town and postcode with it
+    SCORE_TO_EXTEND = 0.5
     PREFILTER = None  # a street without a number is an address after "habite", "dirección"
+
+    def __init__(self, supported_language: str = "en",
+                 timeout_s: float = REGEX_TIMEOUT_S) -> None:
+        super().__init__(supported_language, timeout_s)
+        # imported here, not at the top: given_names imports person_filters, which imports
+        # this package; loaded when the recognizer is built, never inside a pass
+        from streams.adapters.recognizers.given_names import common_words
+
+        self._common_words = common_words()
 
     def validate(self, candidate: str) -> bool:
         return True  # the shape is the test: number, street type, capitalised name
@@ -302,14 +427,20 @@ class StreetAddressRecognizer(DouaneRecognizer):
         Plaza" inside "Flat 83m, Henderson Plaza"): one address, one finding. Context words
         are looked for only where they would change the score."""
         found: dict[tuple[int, int], float] = {}
+        extended: dict[tuple[int, int], tuple[int, int]] = {}  # several patterns find a span
 
         def add(match: regex.Match[str] | None, pattern: Pattern) -> None:
             if match is None:
                 return
-            start, end = match.span()
-            score = pattern.score
+            add_span(match.start(), match.end(), pattern.score)
+
+        def add_span(start: int, end: int, score: float) -> None:
             if score < self.SCORE_WITH_CONTEXT and self.has_context(text, start, end):
                 score = self.SCORE_WITH_CONTEXT
+            if score >= self.SCORE_TO_EXTEND:
+                if (start, end) not in extended:
+                    extended[(start, end)] = self._extended(text, start, end)
+                start, end = extended[(start, end)]
             if score > found.get((start, end), 0.0):
                 found[(start, end)] = score
 
@@ -324,10 +455,19 @@ class StreetAddressRecognizer(DouaneRecognizer):
         if holds_any(text, COMPOUND_SUFFIXES):
             for match in find_all(COMPOUND_STREET_ADDRESS.regex, text, self.search_timeout_s):
                 add(match, COMPOUND_STREET_ADDRESS)
-        for window_start, window_end in self._type_windows(text):
+        if MILITARY_PROOF in text:
+            for match in find_all(MILITARY.regex, text, self.search_timeout_s):
+                add(match, MILITARY)
+        if PO_BOX_PROOF in text.casefold():
+            for match in find_all(PO_BOX.regex, text, self.search_timeout_s):
+                add(match, PO_BOX)
+        numbers = find_all(DIGITS, text, self.search_timeout_s)
+        for window_start, window_end in self._type_windows(text, numbers):
             for word in self._type_words(text, window_start, window_end):
                 for pattern in TYPE_FIRST:
                     add(self._match_at(pattern, text, word.start()), pattern)
+        for start, end in self._world_streets(text, numbers):
+            add_span(start, end, self.WORLD_SCORE)
         kept: list[RecognizerResult] = []
         furthest: dict[float, int] = {}  # per score, the furthest end of a span seen so far
         # earlier starts first (longer first): a span is inside another when one seen before
@@ -391,16 +531,21 @@ class StreetAddressRecognizer(DouaneRecognizer):
         return matches
 
     def _match_at(self, pattern: Pattern, text: str, at: int) -> regex.Match[str] | None:
-        return within_cpu_limit(lambda timeout: pattern.regex.match(
+        return self._regex_at(pattern.regex, text, at)
+
+    def _regex_at(self, compiled: regex.Pattern[str], text: str, at: int
+                  ) -> regex.Match[str] | None:
+        return within_cpu_limit(lambda timeout: compiled.match(
             text, at, timeout=timeout, concurrent=False), self.search_timeout_s)
 
-    def _type_windows(self, text: str) -> list[tuple[int, int]]:
+    def _type_windows(self, text: str, numbers: list[regex.Match[str]]
+                      ) -> list[tuple[int, int]]:
         """The stretches of text where a street-type word can open an address: before a
         number, or everywhere when an address word is in the text."""
         if self._context is not None and search(self._context, fold(text), self.search_timeout_s):
             return [(0, len(text))]
         windows: list[tuple[int, int]] = []
-        for number in find_all(DIGITS, text, self.search_timeout_s):
+        for number in numbers:
             start = max(0, number.start() - TYPE_BEFORE_NUMBER)
             if windows and windows[-1][1] >= start:
                 windows[-1] = (windows[-1][0], number.start())
@@ -434,3 +579,127 @@ class StreetAddressRecognizer(DouaneRecognizer):
         return within_cpu_limit(lambda timeout: STREET_TYPE_WORD.match(
             text, at, end, timeout=timeout, concurrent=False), self.search_timeout_s)
 
+    def _world_streets(self, text: str, numbers: list[regex.Match[str]]
+                       ) -> list[tuple[int, int]]:
+        """Streets of other countries: for each run of digits (``numbers``) after a space or
+        a comma, the words before it on its line, read backwards (``str.split``: most numbers
+        are rejected by the word just before them, before any regular expression runs)."""
+        spans: list[tuple[int, int]] = []
+        for digits in numbers:
+            at = digits.start()
+            # a word (or its dot or comma) then a space before the number: most numbers of a
+            # results table or a date are rejected here, before any slicing
+            if at < 2 or not (text[at - 1].isspace() or text[at - 1] == ",") or not (
+                    text[at - 2].isalpha() or text[at - 2] in ".,"):
+                continue
+            low = max(text.rfind("\n", 0, at) + 1, at - WORLD_LINE_BEFORE)
+            words = text[low:at].split()[-WORLD_WORDS_BEFORE:]
+            if not words or not words[-1][:1].isalpha():
+                continue  # a table's figures, a date: the commonest numbers, rejected first
+            if YEAR.fullmatch(digits.group()):
+                continue  # "Juventus 2001", not a house number
+            first = self._world_street_start(words, text, digits.end())
+            if first is None:
+                continue
+            number = self._regex_at(WORLD_NUMBER, text, at)
+            if number is None:
+                continue
+            before = text[low:at]
+            # the offset of the ``first``-th word from the end of ``before``
+            position = len(before)
+            for word in reversed(words[first:]):
+                position = before.rfind(word, 0, position)
+            spans.append((low + position, number.end()))
+        return spans
+
+    def _world_street_start(self, words: list[str], text: str, end: int) -> int | None:
+        """The index in ``words`` (the words before a house number) where a street starts, or
+        None when they hold no street."""
+        last = words[-1].removesuffix(",")
+        if _world_compound(last, self._common_words):
+            first = len(words) - 1
+            while (first > 0 and len(words) - first <= WORLD_WORDS_BEFORE_SUFFIX
+                   and _name_word(words[first - 1])):
+                first -= 1
+            return first
+        if _world_type(last) and len(words) >= 2 and _name_word(words[-2]):
+            # the type after the name ("Rákóczi út 13.")
+            first = len(words) - 2
+            while (first > 0 and len(words) - first <= WORLD_NAME_WORDS_AFTER_TYPE
+                   and (_name_word(words[first - 1]) or _particle(words[first - 1]))):
+                first -= 1
+            while _particle(words[first]):
+                first += 1
+            return first
+        capitalised = False
+        for index in range(len(words) - 1, -1, -1):
+            word = words[index].removesuffix(",") if index == len(words) - 1 else words[index]
+            if capitalised and _world_type(word):
+                return index  # the type before the name ("Via dei Fiorentini 17")
+            if _name_word(word):
+                capitalised = True
+            elif not _particle(word):
+                break
+        # a name between two numbers, then a flat or a postcode: "20789 Allika 46\n Suite 501",
+        # "5638 Aasa 43\nHumilimont, 78618"
+        if (len(words) >= 2 and words[-2].isdigit() and _title(last) and last.isalpha()
+                and text[end:end + 1] in ("\n", ",", " ")
+                and (text[end:end + 3].strip(" \t")[:1] in ("\n", ",")
+                     or text[end:end + 12].lstrip(" \t").startswith(UNIT_STARTS))):
+            # (a results table's "3 Kilmarnock 14 3 2" is rejected before the search)
+            tail = self._regex_at(AFTER_ADDRESS, text, end)
+            if tail is not None and tail.end() > end:
+                return len(words) - 2
+        return None
+
+    def _extended(self, text: str, start: int, end: int) -> tuple[int, int]:
+        """The address from ``start`` to ``end`` with the house number and flat written before
+        it, and the flats, town lines and postcode after it (``AFTER_ADDRESS``)."""
+        if text[end - 1:end].isalpha():
+            unit_word = within_cpu_limit(lambda timeout: UNIT_WORD_AT_END.search(
+                text, start, end, timeout=timeout, concurrent=False), self.search_timeout_s)
+            if unit_word is not None:
+                end = unit_word.start()
+        # a house number (or a flat's) and a space just before, else nothing to take
+        before = None
+        if start >= 2 and text[start - 1] in " \t" and text[start - 2].isalnum():
+            before = within_cpu_limit(lambda timeout: BEFORE_ADDRESS.search(
+                text, max(0, start - AROUND), start, timeout=timeout, concurrent=False),
+                self.search_timeout_s)
+        if before is not None:
+            preceding = text[max(0, before.start() - 12):before.start()].split()
+            year_after_word = (YEAR.fullmatch(before.group(1)) is not None and bool(preceding)
+                               and preceding[-1].casefold() in YEAR_WORDS)
+            if not year_after_word:
+                start = before.start()
+        after = self._regex_at(AFTER_ADDRESS, text, end)
+        if after is not None:
+            end = after.end()
+        end = self._country_after(text, end)
+        if text[max(0, start - 16):start].rstrip().casefold().endswith("of"):
+            corner = within_cpu_limit(lambda timeout: CORNER_BEFORE.search(
+                text, max(0, start - 20), start, timeout=timeout, concurrent=False),
+                self.search_timeout_s)
+            if corner is not None:
+                start = corner.start()
+                other = self._regex_at(CORNER_AFTER, text, end)
+                if other is not None:
+                    end = other.end()
+        return start, end
+
+    def _country_after(self, text: str, end: int) -> int:
+        """The end of the address with the town lines up to a country's name when one closes
+        it within ``COUNTRY_PIECES`` lines ("971 Kesk 53\\n Suite 343\\n Pärnu\\n Estonia"),
+        else ``end``."""
+        at = end
+        for _ in range(COUNTRY_PIECES):
+            piece = self._regex_at(PIECE_AFTER, text, at)
+            if piece is None:
+                return end
+            words: list[regex.Match[str]] = list(WORD.finditer(piece.group(1)))
+            for count in range(len(words), 0, -1):
+                name = " ".join(word.group() for word in words[:count]).casefold().rstrip(".")
+                if name in world.COUNTRIES:
+                    return int(piece.start(1) + words[count - 1].end())
+            at = piece.end()
+        return end
