@@ -320,7 +320,13 @@ class PresidioDetector:
                                                        later_mentions(contents, found[r],
                                                                       language=chosen[r]),
                                                        language=chosen[r])])
-                found[r].extend(coordinated(contents, found[r], language=chosen[r]))
+                joined = coordinated(contents, found[r], language=chosen[r])
+                if joined:
+                    # a name taken by being joined to a person is mentioned again like any
+                    # name found ("Pannawich et Maître Chen ... remercie Pannawich"); the
+                    # mentions already found merge with the same ones found again
+                    found[r] = merged([*found[r], *joined, *later_mentions(
+                        contents, [*found[r], *joined], language=chosen[r])])
                 # a later mention NER reads as a place or organisation is still the person
                 found[r] = over_ner_readings(contents, found[r])
                 found[r].extend(in_capitals(contents, found[r]))
