@@ -730,6 +730,7 @@ def test_an_initial_a_visit_a_romanised_name_and_a_giver_eighth_pass(
     ("Demandeur : XIONG Na demande un rendez-vous\n", "fr", ["XIONG"]),
     ("Nous avons reçu ADAMENKO Les\n", "fr", []),
     ("I spoke to Mr Brown and\nthe nurse.", "en", ["Brown"]),
+    ("The report by Dr Smith Will\nbe ready on Monday.", "en", ["Smith"]),
 ])
 def test_a_word_that_closes_a_labelled_field_ninth_pass(
         text: str, language: str, expected: list[str]) -> None:

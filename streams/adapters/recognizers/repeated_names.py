@@ -811,10 +811,11 @@ def coordinated(texts: Sequence[str], findings: Sequence[Finding],
     (in the texts' ``language`` when given: "Juan" in French text, "et Juan").
 
     Also, since a coordinator joins like with like: a capitalised word no dictionary holds
-    joined so to a person ("Pannawich et Maître Chen"), and such a word when NER took it
-    alone for a place or an organisation ("Monsieur Aebi et Nimrat", "Bappa et Olivier":
-    NER's place, not redacted, had kept it from being taken). A place or organisation
-    finding that covers more than the word still holds it ("Bappa et Saint-Denis")."""
+    joined so to a person ("Pannawich et Maître Chen"), even where NER took it alone for a
+    place or an organisation ("Monsieur Aebi et Nimrat": NER's place, not redacted, had kept
+    it from being taken). A word a dictionary holds keeps NER's place reading ("Mali and
+    Chad": places and names are both words there), and a place or organisation finding that
+    covers more than the word still holds it ("Bappa et Saint-Denis")."""
     held = _Held((f.message_index, f.start, f.end) for f in findings if f.score >= min_score
                  and f.entity_type not in PLACE_TYPES)
     places = {(f.message_index, f.start, f.end) for f in findings
@@ -845,7 +846,7 @@ def coordinated(texts: Sequence[str], findings: Sequence[Finding],
                     or held.overlaps(finding.message_index, match.start(1), match.end(1)) \
                     or (place_held.overlaps(*(span := (finding.message_index, match.start(1),
                                                        match.end(1))))
-                        and span not in places):
+                        and (span not in places or not unknown_word(match.group(1)))):
                 continue
             out.append(Finding(finding.message_index, "PERSON", match.start(1), match.end(1),
                                SCORE, NAME))
