@@ -455,7 +455,13 @@ def _after_recognizers(contents: list[str], found: list[Finding],
     found = merged([*found, *widened(contents, later_mentions(contents, found,
                                                               language=language),
                                      language=language)])
-    found.extend(coordinated(contents, found, language=language))
+    joined = coordinated(contents, found, language=language)
+    if joined:
+        # a name taken by being joined to a person is mentioned again like any name found
+        # ("Pannawich et Maître Chen ... remercie Pannawich"); the mentions already found
+        # merge with the same ones found again
+        found = merged([*found, *joined, *later_mentions(contents, [*found, *joined],
+                                                         language=language)])
     # a later mention NER reads as a place or organisation is still the person
     found = over_ner_readings(contents, found)
     found.extend(in_capitals(contents, found))

@@ -717,3 +717,34 @@ def test_a_vietnamese_family_name_alone_eighth_pass(
 def test_an_initial_a_visit_a_romanised_name_and_a_giver_eighth_pass(
         text: str, language: str, expected: list[str]) -> None:
     assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # after a form's label of a person, a function or common word that closes the field is
+    # the name's last word (a function word cannot end a field)
+    ("Demandeur : XIONG Na\n\nContact préféré : courriel", "fr", ["XIONG Na"]),
+    ("Nom et prénom du demandeur : ADAMENKO Les\n\nJe joins une copie.", "fr",
+     ["ADAMENKO Les"]),
+    ("Applicant: OKAFOR Will, born in Lagos", "en", ["OKAFOR Will"]),
+    # not where the field goes on after the word, nor outside a labelled field
+    ("Demandeur : XIONG Na demande un rendez-vous\n", "fr", ["XIONG"]),
+    ("Nous avons reçu ADAMENKO Les\n", "fr", []),
+    ("I spoke to Mr Brown and\nthe nurse.", "en", ["Brown"]),
+    ("The report by Dr Smith Will\nbe ready on Monday.", "en", ["Smith"]),
+])
+def test_a_word_that_closes_a_labelled_field_ninth_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected
+
+
+@pytest.mark.parametrize(("text", "language", "expected"), [
+    # in a text written without capitals, "m." (monsieur) is a title
+    ("salut\nbref hazel gère, m. gandhi est au courant\nà plus", "fr", ["hazel", "gandhi"]),
+    ("salut\nappelle m. menon si c'est urgent\nmerci", "fr", ["menon"]),
+    # not "m" without its dot, a unit after a number, nor the pronoun "me"
+    ("salut\nil fait 3 m. de large\nmerci", "fr", []),
+    ("salut\ntu peux me rappeler demain\nmerci", "fr", []),
+])
+def test_monsieur_abbreviated_in_lower_case_ninth_pass(
+        text: str, language: str, expected: list[str]) -> None:
+    assert names(text, language) == expected

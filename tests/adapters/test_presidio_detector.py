@@ -3,6 +3,7 @@ positives, batching, and failing closed."""
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 import pytest
@@ -505,3 +506,14 @@ def test_slovnet_keeps_nothing_of_a_request_once_it_is_read() -> None:
     assert run(detector, text, "uk").findings
     del text
     assert _reachable_holding(fragment, name) == []
+
+
+def test_a_name_taken_by_being_joined_to_a_person_is_found_again_ninth_pass(
+        detector: PresidioDetector) -> None:
+    # "Pannawich", no dictionary's word, is a person by being joined to "Maître Chen"; its
+    # other mention is then found as any found name's is
+    text = ("La salle reste fermée jusqu'en mars. Pannawich et Maître Chen rencontreront les "
+            "riverains jeudi. Vitória Pacheco remercie Pannawich pour la qualité du dossier.")
+    found = [f for f in run(detector, text, "fr").findings
+             if f.entity_type == "PERSON" and text[f.start:f.end] == "Pannawich"]
+    assert sorted(f.start for f in found) == [m.start() for m in re.finditer("Pannawich", text)]

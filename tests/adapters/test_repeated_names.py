@@ -476,3 +476,25 @@ def test_the_later_mentions_of_a_lower_case_name_after_a_title_eighth_pass(
     start = text.index(found)
     finding = Finding(0, "PERSON", start, start + len(found), 0.84, "test")
     assert [text[f.start:f.end] for f in later_mentions([text], [finding])] == expected
+
+
+@pytest.mark.parametrize(("text", "found", "places", "expected"), [
+    # a word no dictionary holds, joined to a person, is a person ("like with like")
+    ("Pannawich et Maître Chen rencontreront les riverains.", ["Maître Chen"], [],
+     ["Pannawich"]),
+    ("Nicole Leite and Okonkwa came.", ["Nicole Leite"], [], ["Okonkwa"]),
+    # such a word that NER took alone for a place
+    ("Monsieur Aebi et Nimrat habitent ensemble.", ["Aebi"], ["Nimrat"], ["Nimrat"]),
+    # not a word a dictionary holds, nor one NER took for a place (a country, a given name
+    # that is a word), nor a word a longer place finding holds
+    ("The heads of state of Gabon, Mali and Chad met.", ["Mali"], ["Chad"], []),
+    ("Bappa et Olivier souhaitent des excuses écrites.", ["Bappa"], ["Olivier"], []),
+    ("Nicole Leite and Justice came.", ["Nicole Leite"], [], []),
+    ("Bappa et Olivier Street.", ["Bappa"], ["Olivier Street"], []),
+    ("Nicole Leite et Nimrat-Nord.", ["Nicole Leite"], ["et Nimrat-Nord"], []),
+])
+def test_joined_to_a_person_a_word_no_dictionary_holds_or_a_place_of_ner_ninth_pass(
+        text: str, found: list[str], places: list[str], expected: list[str]) -> None:
+    findings = [person(text, v) for v in found] + [person(text, v, entity="LOCATION")
+                                                  for v in places]
+    assert [text[f.start:f.end] for f in coordinated([text], findings)] == expected

@@ -265,8 +265,10 @@ LOWER_NAME_TOLD = regex.compile(r"(?i:\bmy name is|\bmy name's|\bi am called|\bj
                                 r"|\bje m’appelle|\bme llamo)[ \u00a0]+"
                                 r"(?P<name>\p{Ll}[\p{Ll}\p{M}]*(?:-\p{Ll}[\p{Ll}\p{M}]*)?)"
                                 r"(?![\w'’@-])")
-LOWER_TITLE = regex.compile(r"(?<![\w.])(?:mr|mrs|ms|dr|prof|mme|mlle|docteur|maître|madame"
-                            r"|monsieur|sr|sra)\.?[ \u00a0]+$")
+# ("m." is French "monsieur", with its dot only: "m" alone is a unit or a letter; "me", for
+# "maître", stays out: in lower case it is the pronoun before a verb far more often)
+LOWER_TITLE = regex.compile(r"(?<![\w.])(?:(?:mr|mrs|ms|dr|prof|mme|mlle|docteur|maître|madame"
+                            r"|monsieur|sr|sra)\.?|m\.)[ \u00a0]+$")
 # (the standard library's engine: several times faster than ``regex`` on this simple pattern)
 LINE_START = re.compile(r"(?:^|[.!?][ \u00a0]+|\n)[\s\-–•*\"'«(]*([^\W\d_])")
 # the share of sentences and lines opening in lower case that makes a text "without capitals"
@@ -928,6 +930,8 @@ class GivenNameRecognizer(PersonRecognizer):
                                   else function_words()) and not (
                 titled and run.re not in (SIGNATURE_RUN, LABELLED_RUN, FORMAL_SIGNATURE_RUN)
                 and folded not in NOT_AFTER_A_TITLE and known) and not alone
+            if (function or common) and _closes_labelled_field(run, word, last):
+                function = common = False
             if function or not _pronounceable(word.group()) or common:
                 break
             last = word.end()
@@ -1371,6 +1375,23 @@ def _done_to_a_person(text: str, start: int, end: int,
 
 # the fewest letters of a surname in capitals that no dictionary holds, for the name after it
 # to be taken though neither is known ("METHAVORAKUL Teetat"; not "OCDE Paris", "CAF Lyon")
+# what may follow the value of a form's field: the end of the line or text, or a separator
+FIELD_END = regex.compile(r"[ \t\u00a0]*(?:\n|$|[,;(<])")
+
+
+def _closes_labelled_field(run: regex.Match[str], word: regex.Match[str],
+                           last: int | None) -> bool:
+    """Whether ``word``, a function or common word, is the last word of a person's name in a
+    form's field (``LABELLED_RUN``): after a label of a person and a first word of the name,
+    the field's value up to its end is the name. A function word cannot close a field (an
+    article or a preposition needs a word after it), so one closing it is a name
+    ("Demandeur : XIONG Na", "Nom et prénom : ADAMENKO Les"); a common word closing it is
+    the name's last word as well. Elsewhere (running text, a title) such a word still ends
+    the name: "Mr Brown and", "Dr Smith Will"."""
+    return run.re is LABELLED_RUN and last is not None and word.end() == run.end("name") \
+        and FIELD_END.match(run.string, word.end()) is not None
+
+
 UNKNOWN_CAPITALS_MIN_LETTERS = 5
 
 

@@ -889,8 +889,19 @@ def coordinated(texts: Sequence[str], findings: Sequence[Finding],
                 min_score: float = 0.5, language: str | None = None) -> list[Finding]:
     """PERSON findings for a known given name joined by "and" ("et", "y") to a person found:
     "Sierra et Nicole Leite", "Mr Brown and Amanda" - however common the name is as a word
-    (in the texts' ``language`` when given: "Juan" in French text, "et Juan")."""
-    held = _Held((f.message_index, f.start, f.end) for f in findings if f.score >= min_score)
+    (in the texts' ``language`` when given: "Juan" in French text, "et Juan").
+
+    Also, since a coordinator joins like with like: a capitalised word no dictionary holds
+    joined so to a person ("Pannawich et Maître Chen"), even where NER took it alone for a
+    place or an organisation ("Monsieur Aebi et Nimrat": NER's place, not redacted, had kept
+    it from being taken). A word a dictionary holds keeps NER's place reading ("Mali and
+    Chad": places and names are both words there), and a place or organisation finding that
+    covers more than the word still holds it ("Bappa et Saint-Denis")."""
+    held = _Held((f.message_index, f.start, f.end) for f in findings if f.score >= min_score
+                 and f.entity_type not in PLACE_TYPES)
+    places = {(f.message_index, f.start, f.end) for f in findings
+              if f.score >= min_score and f.entity_type in PLACE_TYPES}
+    place_held = _Held(places)  # positions, not a pass over every place (see ``_Held``)
     # the words of the names of two words or more found in the request: joined to a person,
     # such a word is that name again, however common as a word ("Daghfal Man" ... "Man and
     # Bilge disagreed", "Mai Anh" ... "Mai et Dian Rahayu souhaitent")
@@ -911,10 +922,14 @@ def coordinated(texts: Sequence[str], findings: Sequence[Finding],
                                                 finding.start),
                       COORDINATED_AFTER.match(text, finding.end)):
             if match is None or not (_known_given_name(match.group(1), language)
-                                     or match.group(1) in named) \
+                                     or match.group(1) in named
+                                     or unknown_word(match.group(1))) \
                     or match.group(1).casefold() in _function_words(language) \
                     or fold(match.group(1)) in TITLE_WORDS \
-                    or held.overlaps(finding.message_index, match.start(1), match.end(1)):
+                    or held.overlaps(finding.message_index, match.start(1), match.end(1)) \
+                    or (place_held.overlaps(*(span := (finding.message_index, match.start(1),
+                                                       match.end(1))))
+                        and (span not in places or not unknown_word(match.group(1)))):
                 continue
             out.append(Finding(finding.message_index, "PERSON", match.start(1), match.end(1),
                                SCORE, NAME))
