@@ -61,6 +61,7 @@ from streams.adapters.recognizers.repeated_names import (
     merged,
     widened,
 )
+from streams.adapters.recognizers.speakers import initials_widened, speakers
 from streams.adapters.spacy_ops import read_and_forget
 from streams.config import NerTiers, load_ner_tiers
 from streams.core.entities import wants_possible_names
@@ -324,6 +325,10 @@ class PresidioDetector:
                 # a later mention NER reads as a place or organisation is still the person
                 found[r] = over_ner_readings(contents, found[r])
                 found[r].extend(in_capitals(contents, found[r]))
+                # Spanish: who a verb of saying quotes is a person, above NER's place; a
+                # suspect's initials are found whole ("M. S. S.")
+                found[r].extend(speakers(contents, found[r], chosen[r]))
+                found[r].extend(initials_widened(contents, found[r], chosen[r]))
         return [Detection(language=language, method=self.method(language, request.tiers),
                           findings=tuple(findings))
                 for request, language, findings in zip(requests, chosen, found, strict=True)]
