@@ -31,7 +31,8 @@ def persons(text: str, given: list[Finding], language: str = "es") -> list[str]:
 SPEAKERS = [
     # a surname NER read as a place, the given-name pass as a person below it: the verb of
     # saying after it makes the person win
-    ("Tras la reunión, Zubiaurre recordó que el plazo vence hoy.", "Zubiaurre", True, ["Zubiaurre"]),
+    ("Tras la reunión, Zubiaurre recordó que el plazo vence hoy.", "Zubiaurre", True,
+     ["Zubiaurre"]),
     # an adverb between the speaker and the verb
     ("Zubiaurre también explicó el plan.", "Zubiaurre", True, ["Zubiaurre"]),
     # the verb first, after a comma, the speaker closing the clause
@@ -100,3 +101,17 @@ def test_initials_without_a_person_or_already_whole_add_nothing() -> None:
 
 def test_a_speaker_wins_over_ner_only_just() -> None:
     assert NER_SCORE < ABOVE_NER < 0.9  # identifiers and e-mail addresses (0.9+) still win
+
+
+def test_the_detector_runs_both_rules_on_spanish_text_only() -> None:
+    from streams.adapters.presidio_detector import PresidioDetector
+    from streams.core.model import ChatMessage, DetectionRequest
+
+    detector = PresidioDetector(["es", "fr"], entities={"PERSON", "LOCATION", "ORGANIZATION"})
+    text = "El plazo vence hoy, indicó Qwertaxo, tras la votación."
+    spanish, french = detector.detect_batch([
+        DetectionRequest((ChatMessage("user", text),), "es"),
+        DetectionRequest((ChatMessage("user", text),), "fr")])
+    assert [text[f.start:f.end] for f in spanish.findings if f.recognizer == "Speaker"] \
+        == ["Qwertaxo"]
+    assert not [f for f in french.findings if f.recognizer == "Speaker"]
