@@ -56,8 +56,6 @@ SAYING_VERBS = frozenset("""dijo dice afirmó afirma aseguró asegura explicó e
     precisó precisa advirtió advierte opinó opina sostuvo sostiene agregó agrega expresó
     reiteró reitera admitió admite reconoció reconoce lamentó lamenta matizó matiza
     puntualizó puntualiza respondió responde replicó replica""".split())  # noqa: SIM905
-# (found with the standard library's engine: a scan of the text for the verbs is cheaper than
-# judging each capitalised run)
 def _trie(words: list[str]) -> str:
     """An alternation of ``words`` with their common prefixes factored out ("dij(?:o)|..."):
     the standard library's engine tries a plain alternation word by word at every position."""
@@ -74,6 +72,8 @@ def _trie(words: list[str]) -> str:
     return body + ("?" if optional else "")
 
 
+# (found with the standard library's engine: a scan of the text for the verbs is cheaper than
+# judging each capitalised run)
 SAYING_VERB = re.compile(rf"(?<!\w){_trie(sorted(SAYING_VERBS))}(?!\w)")
 # how far from a verb its speaker's run may stand: the run, an adverb and spaces (a run of
 # ``MAX_WORDS`` names and an adverb fit in it; a longer one is cut and no longer closes the
