@@ -63,6 +63,7 @@ from streams.adapters.recognizers.repeated_names import (
     merged,
     widened,
 )
+from streams.adapters.recognizers.speakers import initials_widened, speakers
 from streams.adapters.spacy_ops import read_and_forget
 from streams.config import NerTiers, load_ner_tiers
 from streams.core.entities import wants_possible_names
@@ -465,6 +466,10 @@ def _after_recognizers(contents: list[str], found: list[Finding],
     # a later mention NER reads as a place or organisation is still the person
     found = over_ner_readings(contents, found)
     found.extend(in_capitals(contents, found))
+    # Spanish: who a verb of saying quotes is a person, above NER's place; a suspect's
+    # initials are found whole ("M. S. S.")
+    found.extend(speakers(contents, found, language))
+    found.extend(initials_widened(contents, found, language))
     return found
 
 
