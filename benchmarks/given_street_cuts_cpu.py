@@ -20,9 +20,9 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import time
-from collections.abc import Callable
 from typing import Any
+
+from _timing import recognizers_findings_cpu
 
 DEFAULT_CORPORA = "en/conll2003-test,en/presidio-synth-v2,fr/wikiann-test,es/conll2002-test"
 
@@ -90,7 +90,7 @@ def main() -> None:
             for round_ in range(args.rounds + 1):
                 for on in ((True, False) if round_ % 2 else (False, True)):
                     switch(changes, on)
-                    cpu, out = _run(chosen, texts, args.batch, forget)
+                    cpu, out = recognizers_findings_cpu(chosen, texts, args.batch, forget)
                     if round_:
                         spent[on].append(1e6 * cpu / len(texts))
                     found[on] = out
@@ -123,19 +123,6 @@ def _english_starts_before(self: Any, text: str) -> dict[str, list[int]]:
             by_kind[kind].update(found)
     return {"strong": sorted(by_kind["strong"]), "weak": sorted(by_kind["weak"]),
             "any": sorted(by_kind["strong"] | by_kind["weak"])}
-
-
-def _run(recognizers: list[Any], texts: list[str], batch: int,
-         forget: Callable[[], None]) -> tuple[float, list[Any]]:
-    out = []
-    started = time.thread_time()
-    for i, text in enumerate(texts):
-        out.append([(r.name, f.start, f.end, f.score) for r in recognizers
-                    for f in r.analyze(text, None)])
-        if (i + 1) % batch == 0:
-            forget()
-    forget()
-    return time.thread_time() - started, out
 
 
 if __name__ == "__main__":
