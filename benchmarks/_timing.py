@@ -49,3 +49,21 @@ def recognizers_findings_cpu(recognizers: list[Any], texts: list[str], batch: in
             forget()
     forget()
     return time.thread_time() - started, out
+
+
+def best(passes: int, work: Callable[[], object]) -> float:
+    """The least thread CPU seconds of ``passes`` runs of ``work``."""
+    times = []
+    for _ in range(passes):
+        start = time.thread_time()
+        work()
+        times.append(time.thread_time() - start)
+    return min(times)
+
+
+def print_on_off(corpus: str, name: str, spent: dict[bool, list[float]], same: str) -> None:
+    """One line of a cut benchmark: µs per prompt with the cut off and on (median, range)."""
+    off, on_ = statistics.median(spent[False]), statistics.median(spent[True])
+    print(f"{corpus:22} {name:30} off {off:6.1f} ({min(spent[False]):.1f}-"
+          f"{max(spent[False]):.1f}), on {on_:6.1f} ({min(spent[True]):.1f}-"
+          f"{max(spent[True]):.1f}) µs per prompt: {off - on_:+.1f} saved; {same}", flush=True)

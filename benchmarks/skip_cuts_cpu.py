@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 from typing import Any
 
-from _timing import recognizers_findings_cpu
+from _timing import print_on_off, recognizers_findings_cpu
 
 DEFAULT_CORPORA = "en/conll2003-test,en/presidio-synth-v2,fr/wikiann-test,es/conll2002-test"
 
@@ -74,11 +73,7 @@ def main() -> None:
                     found[on] = out
             switch(True)
             same = "same findings" if found[True] == found[False] else "FINDINGS DIFFER"
-            off, on_ = statistics.median(spent[False]), statistics.median(spent[True])
-            print(f"{key:22} {name:30} off {off:6.1f} ({min(spent[False]):.1f}-"
-                  f"{max(spent[False]):.1f}), on {on_:6.1f} ({min(spent[True]):.1f}-"
-                  f"{max(spent[True]):.1f}) µs per prompt: {off - on_:+.1f} saved; {same}",
-                  flush=True)
+            print_on_off(key, name, spent, same)
 
 
 if __name__ == "__main__":

@@ -15,23 +15,14 @@ timed), labelled and entity-free prompts together.
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable
+
+from _timing import best
 
 from streams.adapters.presidio_detector import PresidioDetector
 from streams.adapters.recognizers.speakers import initials_widened, speakers
 from streams.core.model import ChatMessage, DetectionRequest, Finding
 from streams.devtools.bench import third_party
-
-
-def best(passes: int, work: Callable[[], object]) -> float:
-    """The least thread CPU seconds of ``passes`` runs of ``work``."""
-    times = []
-    for _ in range(passes):
-        start = time.thread_time()
-        work()
-        times.append(time.thread_time() - start)
-    return min(times)
 
 
 def main() -> None:
