@@ -464,135 +464,6 @@ def matches_from(pattern: regex.Pattern[str], text: str, starts: list[int],
     return found
 
 
-# One scan of a text's capitalised words, shared by the scans that open at a capital
-# (``capitalised_words``): each word a maximal run of ``[\w'’-]`` opening with a capital, and
-# whether ``NAME_WORD`` or ``CAPS_WORD`` reads it whole. The first alternative that reads the
-# whole run wins; the last takes any other run (possessive: the whole run), so every run that
-# opens with a capital is one match, and nothing else is.
-CAPITALISED_RUN = regex.compile(
-    rf"(?<![\w'’-])(?:(?P<name>{NAME_WORD})(?![\w'’-])|(?P<caps>{CAPS_WORD})(?![\w'’-])"
-    r"|\p{Lu}[\w'’-]*+)")
-SEPARATORS = (" ", "\u00a0")
-# the lengths of the particles of ``NAME_RUN`` (their strings: ``PARTICLES``)
-PARTICLE_SET = frozenset(PARTICLES)
-PARTICLE_LENGTHS = tuple(sorted({len(p) for p in PARTICLES}))
-# (what ``CapitalisedWords.kinds`` holds for each word)
-OTHER_KIND, NAME_KIND, CAPS_KIND = 0, 1, 2
-
-
-class CapitalisedWords:
-    """A text's words that open with a capital, in order: ``starts``, ``ends``, ``kinds``
-    (``NAME_KIND``: ``NAME_WORD`` reads the whole word; ``CAPS_KIND``: ``CAPS_WORD`` does;
-    ``OTHER_KIND``: neither), ``at``: a word's index by its start. A word is a maximal run of
-    characters ``[\\w'’-]`` (``regex``'s ``\\w``: it holds every letter and mark, so every
-    character ``NAME_WORD`` and ``CAPS_WORD`` read) whose first character is ``\\p{Lu}``.
-
-    Why the scans that open at a capital can be read from it (``name_runs``,
-    ``vietnamese_runs``, ``lone_word_candidates``, ``name_words``): each of
-    them opens after a character outside ``[\\w'’-]`` (its look-behind) with ``NAME_WORD`` or
-    ``CAPS_WORD`` (whose first character is ``\\p{Lu}``), so at a word's start; and each word
-    it reads is followed by a separator (``[ \\u00a0]``) or by a character outside
-    ``[\\w'’-]`` (its look-ahead), so it ends at the word's end: the scan reads whole words,
-    and ``regex``'s backtracking inside ``NAME_WORD`` or ``CAPS_WORD`` cannot stop inside one
-    (what follows there is a word character). Whether a pattern reads a whole word is the
-    kind found by the same pattern here."""
-
-    __slots__ = ("at", "ends", "kinds", "starts", "text")
-
-    def __init__(self, text: str, timeout: float | None) -> None:
-        self.text = text
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-        self.kinds: list[int] = []
-        for word in CAPITALISED_RUN.finditer(text, timeout=timeout, concurrent=False):
-            start, end = word.span()
-            self.starts.append(start)
-            self.ends.append(end)
-            kind = word.lastgroup
-            self.kinds.append(NAME_KIND if kind == "name" else CAPS_KIND if kind == "caps"
-                              else OTHER_KIND)
-        self.at = {start: i for i, start in enumerate(self.starts)}
-
-    def _name_after(self, end: int) -> int | None:
-        """The index of the ``NAME_WORD`` word that ``[ \\u00a0]`` then a ``NAME_WORD`` at
-        ``end`` reads, if any."""
-        if self.text[end:end + 1] not in SEPARATORS:  # ("" is not one)
-            return None
-        i = self.at.get(end + 1)
-        return i if i is not None and self.kinds[i] == NAME_KIND else None
-
-    def _after_particles(self, end: int) -> int | None:
-        """``NAME_RUN``'s repeated part at ``end``: a separator, at most two particles each
-        followed by a separator, then a ``NAME_WORD``: the index of that word, if it is one.
-        A particle is in lower case: a third one, or one that no word of ``NAME_WORD``
-        follows, fails every choice of the greedy ``{0,2}``."""
-        text = self.text
-        if text[end:end + 1] not in SEPARATORS:
-            return None
-        at = end + 1
-        for _ in range(3):
-            i = self.at.get(at)
-            if i is not None:
-                return i if self.kinds[i] == NAME_KIND else None
-            particle = next((n for n in PARTICLE_LENGTHS if text[at + n:at + n + 1] in SEPARATORS
-                             and text[at:at + n] in PARTICLE_SET), None)
-            if particle is None:
-                return None
-            at += particle + 1
-        return None
-
-    def _runs(self, opens: Callable[[int], bool], more: int,
-              after: Callable[[int], int | None]) -> list[tuple[int, int]]:
-        """What ``finditer`` yields of a pattern made of a word ``opens`` accepts and 1 to
-        ``more`` repeats read by ``after`` (greedy, each repeat one way only), as (start,
-        end): at each word not inside the last match, in order."""
-        runs: list[tuple[int, int]] = []
-        reach = -1
-        for i, start in enumerate(self.starts):
-            if start < reach or not opens(i):
-                continue
-            end, count = self.ends[i], 0
-            while count < more and (j := after(end)) is not None:
-                end, count = self.ends[j], count + 1
-            if count:
-                runs.append((start, end))
-                reach = end
-        return runs
-
-    def name_runs(self) -> list[tuple[int, int]]:
-        """The spans of ``NAME_RUN``'s matches: a ``NAME_WORD``, then 1 to 4 of a separator,
-        at most two particles and a ``NAME_WORD``."""
-        return self._runs(lambda i: self.kinds[i] == NAME_KIND, 4, self._after_particles)
-
-    def vietnamese_runs(self) -> list[tuple[int, int]]:
-        """The spans of ``VIETNAMESE_RUN``'s matches: a ``CAPS_WORD`` or ``NAME_WORD``, then
-        1 to 3 of a separator and a ``NAME_WORD``."""
-        return self._runs(lambda i: self.kinds[i] != OTHER_KIND, 3, self._name_after)
-
-    def lone_word_candidates(self) -> list[tuple[int, int]]:
-        """The spans of the ``NAME_WORD`` words not followed by a separator and a capital
-        (a word opening with ``\\p{Lu}`` after a separator is one of ``at``): every match of
-        ``LONE_WORD`` is one of them (its look-behind is left to the pattern)."""
-        text, at = self.text, self.at
-        return [(start, end) for start, end, kind in zip(self.starts, self.ends, self.kinds,
-                                                         strict=True)
-                if kind == NAME_KIND and not (text[end:end + 1] in SEPARATORS
-                                              and end + 1 in at)]
-
-    def name_words(self) -> list[tuple[int, int]]:
-        """The spans of the ``NAME_WORD`` words: ``CAPITALISED_WORD``'s matches are among
-        them (its look-around, stricter, is left to the pattern)."""
-        return [(start, end) for start, end, kind in zip(self.starts, self.ends, self.kinds,
-                                                         strict=True) if kind == NAME_KIND]
-
-
-# the capitalised words of a text, asked by the given-name pass's scans; keyed by whole texts:
-# forgotten when the batch ends (``batch_memos``)
-@per_batch(maxsize=64)
-def capitalised_words(text: str, timeout: float | None) -> CapitalisedWords:
-    return CapitalisedWords(text, timeout)
-
-
 # A Chinese name romanised with a hyphenated given name, as Taiwan, Hong Kong and the diaspora
 # write it (Wade-Giles and its kin): "I-Hsiung Tsai", "Pi-Hsia Su", "Ching-I Chen", or surname
 # first in capitals, "KAO I-Chun". No lexicon holds every such given name and NER reads many
@@ -722,11 +593,8 @@ class GivenNameRecognizer(PersonRecognizer):
     def find_persons(self, text: str) -> list[RecognizerResult]:
         # the time limit runs from the call: collect the matches before judging them
         runs: list[tuple[regex.Match[str], Callable[[regex.Match[str]], tuple[int, int] | None]]]
-        # the scans that open at a capital read the text's capitalised words, found once
-        # (``CapitalisedWords``): ``NAME_RUN``, the lone word, the Vietnamese run and the
-        # capitalised word of ``_unknown_names`` are matched only where they start
-        words = capitalised_words(text, self.search_timeout_s)
-        runs = [(run, self._person) for run in self._name_runs(words)]
+        runs = [(run, self._person)
+                for run in NAME_RUN.finditer(text, **self.searching)]
         signed = (*SIGNED_RUNS, FRENCH_TITLED_RUN) if self.supported_language == "fr" \
             else SIGNED_RUNS
         for pattern in signed:
@@ -753,8 +621,11 @@ class GivenNameRecognizer(PersonRecognizer):
                         text, self.search_timeout_s), self.search_timeout_s)
                     if pattern is SURNAME_LAST_RUN
                     else pattern.finditer(text, **self.searching)))
-        runs.extend((word, self._lone_given_name) for word in self._lone_words(words))
-        runs.extend((run, self._vietnamese_person) for run in self._vietnamese_runs(words))
+        runs.extend((word, self._lone_given_name)
+                    for word in LONE_WORD.finditer(text, **self.searching))
+        runs.extend((run, self._vietnamese_person)
+                    for run in VIETNAMESE_RUN.finditer(text, **self.searching)
+                    if fold(run.group().partition(" ")[0]).casefold() in VIETNAMESE_SURNAMES)
         if "-" in text:
             runs.extend((run, self._chinese_hyphenated_person) for run in
                         CHINESE_HYPHENATED_RUN.finditer(text, **self.searching))
@@ -784,43 +655,6 @@ class GivenNameRecognizer(PersonRecognizer):
                                           RECOGNIZER_IDENTIFIER_KEY: self.id,
                                           IS_SCORE_ENHANCED_BY_CONTEXT_KEY: True})
                 for start, end in kept]
-
-    def _name_runs(self, words: CapitalisedWords) -> list[regex.Match[str]]:
-        """What ``NAME_RUN.finditer`` yields: matched where ``words`` says a match starts."""
-        return [run for start, _ in words.name_runs()
-                if (run := NAME_RUN.match(words.text, start, **self.searching)) is not None]
-
-    def _lone_words(self, words: CapitalisedWords) -> list[regex.Match[str]]:
-        """What ``LONE_WORD.finditer`` yields that ``_lone_given_name`` can take: matched at
-        the words ``words`` says may be one, each a known given name or surname, hyphenated, or
-        a Vietnamese family name. Proof that no other is taken: ``_lone_span`` returns a span
-        only for a word of ``given_here`` (``_given_name``), one with a hyphen
-        (``_given_name_parts`` splits it in two or more), or one of ``given_here`` or
-        ``surnames_here`` (``_common_name`` needs a frequency there); these have the keys of
-        ``given`` and ``surnames`` (``lexicon_in``); ``_family_name_said_alone`` needs a
-        folded Vietnamese family name."""
-        text = words.text
-        return [word for start, end in words.lone_word_candidates()
-                if ((found := text[start:end]) in self.given or found in self.surnames
-                    or "-" in found or fold(found).casefold() in VIETNAMESE_SURNAMES)
-                and (word := LONE_WORD.match(text, start, **self.searching)) is not None]
-
-    def _vietnamese_runs(self, words: CapitalisedWords) -> list[regex.Match[str]]:
-        """What ``VIETNAMESE_RUN.finditer`` yields whose first word is a Vietnamese family
-        name: matched where ``words`` says such a match starts."""
-        text = words.text
-        return [run for start, end in words.vietnamese_runs()
-                if fold(text[start:end].partition(" ")[0]).casefold() in VIETNAMESE_SURNAMES
-                and (run := VIETNAMESE_RUN.match(text, start, **self.searching)) is not None]
-
-    def _unknown_capitalised(self, words: CapitalisedWords) -> list[regex.Match[str]]:
-        """What ``CAPITALISED_WORD.finditer`` yields that no dictionary holds and that is not
-        an institution word: matched at such ``NAME_WORD`` words of ``words`` only."""
-        text = words.text
-        return [word for start, end in words.name_words()
-                if unknown_word(found := text[start:end])
-                and found.casefold() not in NOT_A_SURNAME
-                and (word := CAPITALISED_WORD.match(text, start, **self.searching)) is not None]
 
     def _person(self, run: regex.Match[str]) -> tuple[int, int] | None:
         words = [(run.start() + m.start(), run.start() + m.end(), m.group())
@@ -971,8 +805,9 @@ class GivenNameRecognizer(PersonRecognizer):
         letter. Elsewhere such a word is as often a town, a club or a firm ("Glentoran",
         "Norilsk"): left to NER."""
         spans: list[tuple[int, int]] = []
-        for word in self._unknown_capitalised(capitalised_words(text,
-                                                                self.search_timeout_s)):
+        for word in CAPITALISED_WORD.finditer(text, **self.searching):
+            if not unknown_word(word.group()) or word.group().casefold() in NOT_A_SURNAME:
+                continue
             if spans and text[spans[-1][1]:word.start()] in (" ", "\u00a0"):
                 spans[-1] = (spans[-1][0], word.end())
             else:
