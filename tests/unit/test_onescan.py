@@ -61,3 +61,26 @@ def test_lexicons_of_a_language_have_the_keys_of_the_whole_lexicon() -> None:
         recognizer = gn.GivenNameRecognizer(language)
         assert recognizer.given_here.keys() == recognizer.given.keys()
         assert recognizer.surnames_here.keys() == recognizer.surnames.keys()
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "es"])
+def test_one_part_words_skip_the_parts_test(language: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_given_name_parts`` returns at once for a word without a hyphen: the same findings
+    as with its lists built for every word (as before), on the table and random texts."""
+    recognizer = gn.GivenNameRecognizer(language)
+    texts = [*TABLE[language], *random_texts(3000, 15),
+             "so shu-mei called", "ring kim-ly on monday", "Shu-Ling Wang wrote."]
+    now = findings(recognizer, texts)
+
+    def before(self: gn.GivenNameRecognizer, word: str,
+               limit: float = gn.GIVEN_NAME_MAX_WORD_FREQUENCY) -> bool:
+        parts = [part[:1].upper() + part[1:] for part in word.split("-")]
+        known = [self._given_name(part, self.given_here) and self.given_here[part] <= limit
+                 for part in parts]
+        return len(parts) > 1 and any(known) and all(
+            k or gn.unknown_word(part) or gn.SYLLABLE.fullmatch(gn.fold(part).casefold())
+            is not None for k, part in zip(known, parts, strict=True))
+
+    monkeypatch.setattr(gn.GivenNameRecognizer, "_given_name_parts", before)
+    assert findings(recognizer, texts) == now

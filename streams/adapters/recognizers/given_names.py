@@ -802,6 +802,8 @@ class GivenNameRecognizer(PersonRecognizer):
                           limit: float = GIVEN_NAME_MAX_WORD_FREQUENCY) -> bool:
         """"Shu-Ling", "Kim-Ly", "Mei-Yun" (and "shu-mei" in lower case): each part a known
         given name no more common as a word than ``limit``."""
+        if "-" not in word:
+            return False  # one part: the test below needs two (its lists cost a lexicon test)
         parts = [part[:1].upper() + part[1:] for part in word.split("-")]
         known = [self._given_name(part, self.given_here) and self.given_here[part] <= limit
                  for part in parts]
