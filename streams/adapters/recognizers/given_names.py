@@ -621,8 +621,10 @@ class GivenNameRecognizer(PersonRecognizer):
                         text, self.search_timeout_s), self.search_timeout_s)
                     if pattern is SURNAME_LAST_RUN
                     else pattern.finditer(text, **self.searching)))
+        # (only the words ``_lone_given_name`` can take: ``_may_be_lone_name``)
         runs.extend((word, self._lone_given_name)
-                    for word in LONE_WORD.finditer(text, **self.searching))
+                    for word in LONE_WORD.finditer(text, **self.searching)
+                    if self._may_be_lone_name(word.group()))
         runs.extend((run, self._vietnamese_person)
                     for run in VIETNAMESE_RUN.finditer(text, **self.searching)
                     if fold(run.group().partition(" ")[0]).casefold() in VIETNAMESE_SURNAMES)
@@ -721,6 +723,18 @@ class GivenNameRecognizer(PersonRecognizer):
             return start, end
         return None
 
+    def _may_be_lone_name(self, word: str) -> bool:
+        """False only when ``_lone_given_name`` finds no person in ``word``, whatever
+        surrounds it: asked first of each lone word (most are not names: "The", "However";
+        judged whole, each cost two lexicon tests, a split on hyphens and a fold). Proof:
+        ``_lone_span`` gives a span only for a word of ``given_here`` (``_given_name``), one
+        with a hyphen (``_given_name_parts`` needs two parts or more) or one of ``given_here``
+        or ``surnames_here`` (``_common_name`` needs a frequency there), and these have the
+        keys of ``given`` and ``surnames`` (``lexicon_in``: the same names, another column);
+        ``_family_name_said_alone`` needs a folded Vietnamese family name."""
+        return word in self.given or word in self.surnames or "-" in word \
+            or fold(word).casefold() in VIETNAMESE_SURNAMES
+
     def _lone_given_name(self, word: regex.Match[str]) -> tuple[int, int] | None:
         """A known given name standing alone, rare as a word."""
         span = self._lone_span(word.string, word.start(), word.end())
@@ -788,6 +802,8 @@ class GivenNameRecognizer(PersonRecognizer):
                           limit: float = GIVEN_NAME_MAX_WORD_FREQUENCY) -> bool:
         """"Shu-Ling", "Kim-Ly", "Mei-Yun" (and "shu-mei" in lower case): each part a known
         given name no more common as a word than ``limit``."""
+        if "-" not in word:
+            return False  # one part: the test below needs two (its lists cost a lexicon test)
         parts = [part[:1].upper() + part[1:] for part in word.split("-")]
         known = [self._given_name(part, self.given_here) and self.given_here[part] <= limit
                  for part in parts]
