@@ -113,3 +113,26 @@ def test_the_detector_still_reports_the_persons(
     detection = detector.detect_batch([DetectionRequest((ChatMessage("user", text),), "en")])[0]
     chosen = select_findings(detection.findings, RULES)
     assert name in [text[f.start:f.end] for f in chosen if f.entity_type == "PERSON"]
+
+
+@pytest.mark.parametrize(("text", "value", "name"), [
+    ("The Argentine Gabriel Okafor scored twice.", "Argentine Gabriel Okafor", "Gabriel Okafor"),
+    ("Italian President Oscar Bertolucci urged calm.", "Italian President Oscar Bertolucci",
+     "Oscar Bertolucci"),
+    # nothing to trim: the name opens the span
+    ("Gabriel Okafor scored twice.", "Gabriel Okafor", "Gabriel Okafor"),
+])
+def test_a_nationality_or_an_office_opening_a_name_is_left_out(
+        text: str, value: str, name: str) -> None:
+    (after,) = doubted([text], [person(text, value)], "en")
+    assert (text[after.start:after.end], after.score) == (name, NER_SCORE)
+
+
+def test_so_that_the_nationality_is_not_a_mention_of_the_person(
+        detector: PresidioDetector) -> None:
+    text = ("The Argentine Gabriel Okafor scored twice. Argentine fans sang; Okafor waved to "
+            "the Argentine supporters.")
+    detection = detector.detect_batch([DetectionRequest((ChatMessage("user", text),), "en")])[0]
+    chosen = select_findings(detection.findings, RULES)
+    persons = [text[f.start:f.end] for f in chosen if f.entity_type == "PERSON"]
+    assert "Argentine" not in persons and not any(p.startswith("Argentine") for p in persons)

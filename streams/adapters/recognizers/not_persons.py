@@ -25,6 +25,8 @@ precision"), none of which a person's name takes:
   these; "President Chirac" holds a name and keeps its reading, and so does such a word after
   a civility title ("Mrs. English", "Dr. Pope": a surname). Words that are also common given
   names or surnames alone ("Christian", "Roman", "Finn", "King", "Major") are not listed.
+  Where such words open a longer span, the span starts after them (``name_start``: NER's
+  "Argentine Gabriel Batistuta" would make every later "Argentine" a mention of the person).
 
 A doubted finding is not dropped: its score becomes ``DOUBTED`` (0.45), below the 0.5 the
 shipped rules redact from by default (so it is not replaced and no later mention, widening or
@@ -81,7 +83,7 @@ DEMONYMS = frozenset("""afghan albanian algerian american andorran angolan argen
     arabian caribbean latin latino hispanic nordic scandinavian balkan baltic slavic basque
     corsican sicilian bavarian prussian texan californian byzantine ottoman
     catholic protestant orthodox anglican lutheran methodist baptist evangelical
-    muslim moslem islamic jewish hindu sikh buddhist shiite shia sunni""".split())  # noqa: SIM905
+    muslim moslem islamic jewish hindu sikh buddhist shiite shia sunni nazi""".split())  # noqa: SIM905
 # titles and roles that name an office, not its holder
 OFFICES = frozenset("""president vice pope emperor empress sultan
     emir sheikh tsar czar pharaoh premier prime minister secretary senator congressman
@@ -111,7 +113,9 @@ def doubted(texts: Sequence[str], findings: Sequence[Finding],
             out.append(Finding(f.message_index, f.entity_type, f.start, f.end, DOUBTED,
                                f.recognizer + DOUBTED_RECOGNIZER_SUFFIX))
         else:
-            out.append(f)
+            start = name_start(text, f.start, f.end)
+            out.append(f if start == f.start else Finding(
+                f.message_index, f.entity_type, start, f.end, f.score, f.recognizer))
     return out
 
 
@@ -153,6 +157,16 @@ def between_numbers(text: str, start: int, end: int) -> bool:
         return False
     return NUMBER_BEFORE.search(text, max(0, start - 24), start) is not None \
         and NUMBER_AFTER.match(text, end) is not None
+
+
+def name_start(text: str, start: int, end: int) -> int:
+    """Where the name of the PERSON span ``text[start:end]`` starts: after the nationalities
+    and offices that open it ("Argentine Gabriel Batistuta", "Italian President Oscar
+    Scalfaro"), which would otherwise be looked for again alone as the person's name."""
+    for word in WORD.finditer(text, start, end):
+        if word.group().casefold() not in DEMONYMS and word.group().casefold() not in OFFICES:
+            return word.start()
+    return start
 
 
 def _after_a_civility_title(text: str, start: int) -> bool:
