@@ -92,6 +92,10 @@ OFFICES = frozenset("""president vice pope emperor empress sultan
     commissioner deputy spokesman spokeswoman spokesperson cinematographer""".split())  # noqa: SIM905
 
 
+LISTED = DEMONYMS | OFFICES
+BLANKS = (" ", "\u00a0")
+
+
 def doubted(texts: Sequence[str], findings: Sequence[Finding],
             language: str | None = None) -> list[Finding]:
     """``findings`` (in ``texts``, a request's messages) with each PERSON finding that one of
@@ -106,16 +110,20 @@ def doubted(texts: Sequence[str], findings: Sequence[Finding],
             continue
         checkpoint()  # the steps' CPU limit, in a thread (``RegexGuard.bounded``)
         text = texts[f.message_index]
-        if table_capitals(text, f.start, f.end, language) \
-                or between_numbers(text, f.start, f.end) \
-                or (demonyms_and_titles(text[f.start:f.end])
+        # each rule's test is run only where a cheap look says it may hold (a span in
+        # capitals, a blank after it, a listed first word): most persons are none of these
+        first = WORD.search(text, f.start, f.end)
+        listed = first is not None and first.group().casefold() in LISTED
+        if (text[f.start:f.end].isupper() and table_capitals(text, f.start, f.end, language)) \
+                or (text.startswith(BLANKS, f.end) and between_numbers(text, f.start, f.end)) \
+                or (listed and demonyms_and_titles(text[f.start:f.end])
                     and not _after_a_civility_title(text, f.start)):
             out.append(Finding(f.message_index, f.entity_type, f.start, f.end, DOUBTED,
                                f.recognizer + DOUBTED_RECOGNIZER_SUFFIX))
-        else:
-            start = name_start(text, f.start, f.end)
-            out.append(f if start == f.start else Finding(
-                f.message_index, f.entity_type, start, f.end, f.score, f.recognizer))
+            continue
+        start = name_start(text, f.start, f.end) if listed else f.start
+        out.append(f if start == f.start else Finding(
+            f.message_index, f.entity_type, start, f.end, f.score, f.recognizer))
     return out
 
 
