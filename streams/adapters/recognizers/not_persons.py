@@ -25,8 +25,9 @@ precision"), none of which a person's name takes:
   these; "President Chirac" holds a name and keeps its reading, and so does such a word after
   a civility title ("Mrs. English", "Dr. Pope": a surname). Words that are also common given
   names or surnames alone ("Christian", "Roman", "Finn", "King", "Major") are not listed.
-  Where such words open a longer span, the span starts after them (``name_start``: NER's
-  "Argentine Gabriel Batistuta" would make every later "Argentine" a mention of the person).
+  Where nationalities open a longer span, the span starts after them (``name_start``: NER's
+  "Argentine Gabriel Batistuta" would make every later "Argentine" a mention of the person);
+  an office before a name stays in it ("Pope Gregory", "Tsar Nicholas").
 
 A doubted finding is not dropped: its score becomes ``DOUBTED`` (0.45), below the 0.5 the
 shipped rules redact from by default (so it is not replaced and no later mention, widening or
@@ -121,7 +122,8 @@ def doubted(texts: Sequence[str], findings: Sequence[Finding],
             out.append(Finding(f.message_index, f.entity_type, f.start, f.end, DOUBTED,
                                f.recognizer + DOUBTED_RECOGNIZER_SUFFIX))
             continue
-        start = name_start(text, f.start, f.end) if listed else f.start
+        start = name_start(text, f.start, f.end) if first is not None \
+            and first.group().casefold() in DEMONYMS else f.start
         out.append(f if start == f.start else Finding(
             f.message_index, f.entity_type, start, f.end, f.score, f.recognizer))
     return out
@@ -169,10 +171,12 @@ def between_numbers(text: str, start: int, end: int) -> bool:
 
 def name_start(text: str, start: int, end: int) -> int:
     """Where the name of the PERSON span ``text[start:end]`` starts: after the nationalities
-    and offices that open it ("Argentine Gabriel Batistuta", "Italian President Oscar
-    Scalfaro"), which would otherwise be looked for again alone as the person's name."""
+    that open it ("Argentine Gabriel Batistuta", "Italian President Oscar Scalfaro" ->
+    "President Oscar Scalfaro"), which would otherwise be looked for again alone as the
+    person's name. An office stays in the span: "Pope", "Tsar", "Sultan" before a name are
+    part of how the person is named (and, left beside a placeholder, say who it is)."""
     for word in WORD.finditer(text, start, end):
-        if word.group().casefold() not in DEMONYMS and word.group().casefold() not in OFFICES:
+        if word.group().casefold() not in DEMONYMS:
             return word.start()
     return start
 
