@@ -56,6 +56,7 @@ from streams.adapters.recognizers import (
 from streams.adapters.recognizers.base import fold, regex_guard, steps_cpu_limit
 from streams.adapters.recognizers.batch_memos import forget as forget_batch_memos
 from streams.adapters.recognizers.consistent_names import in_capitals, over_ner_readings
+from streams.adapters.recognizers.not_persons import doubted
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS
 from streams.adapters.recognizers.repeated_names import (
     coordinated,
@@ -450,7 +451,11 @@ def _after_recognizers(contents: list[str], found: list[Finding],
     whole and found again wherever the request mentions them (``repeated_names``,
     ``consistent_names``): the steps after every recognizer and NER tier, run under
     ``steps_cpu_limit``."""
-    found = widened(contents, found, language=language)
+    # first, the persons no name is shaped like (a table's header in capitals, a word between
+    # numbers, a nationality alone) lose their score, so that nothing below builds on them
+    found = doubted(contents, found, language)
+    # and once more when widened: NER's "DIVISION" of a header becomes "DIVISION W L T"
+    found = doubted(contents, widened(contents, found, language=language), language)
     # a later mention that overlaps a name found ("Díaz, Hernando" beside NER's "Díaz")
     # merges with it instead of losing to it
     found = merged([*found, *widened(contents, later_mentions(contents, found,
