@@ -110,7 +110,9 @@ CAPITALISED_RUN = regex.compile(
     rf"(?:[ \u00a0]{NAME_WORD}){{0,{MAX_WORDS - 1}}}(?![\w'’-])(?![ \u00a0]\p{{Lu}})")
 # (the cues are found first, with one pattern each, and only the runs beside them are judged)
 CUES = regex.compile(
-    rf"(?<![\w'’-])(?:{'|'.join(sorted(SAYING_VERBS | ROLES | RELATIONS, key=len, reverse=True))}"
+    # (after an elided article too: "l'épouse de X")
+    rf"(?:(?<![\w'’-])|(?<=(?<!\w)[lL]['’]))"
+    rf"(?:{'|'.join(sorted(SAYING_VERBS | ROLES | RELATIONS, key=len, reverse=True))}"
     r"|née?s?|morte?s?|décédée?s?|âgée?s?)(?![\w'’-])")
 WORD_AFTER = regex.compile(r"[ \u00a0]+([\p{Ll}'’-]+)")
 WORD_BEFORE = regex.compile(r"([\p{L}'’-]+)[ \u00a0]+$")
@@ -251,8 +253,8 @@ def persons_in_places(texts: Sequence[str], findings: Sequence[Finding],
                 if not (place.start <= person.start and person.end <= place.end
                         and person.end - person.start < place.end - place.start):
                     continue
-                span = _from_a_given_name(text, person.start, person.end, given)
-                if span is None or not _apart_from(text, place.start, span[0]):
+                span = _from_a_given_name(text, place.start, person.start, person.end, given)
+                if span is None:
                     continue
                 out.append(Finding(index, "PERSON", span[0], span[1], ABOVE_NER, IN_PLACE))
                 for left, right in ((place.start, span[0]), (span[1], place.end)):
@@ -266,22 +268,24 @@ def persons_in_places(texts: Sequence[str], findings: Sequence[Finding],
 WORD = regex.compile(r"[\p{L}\p{M}][\p{L}\p{M}'’.-]*")
 
 
-def _from_a_given_name(text: str, start: int, end: int,
+def _from_a_given_name(text: str, place_start: int, start: int, end: int,
                        given: dict[str, float]) -> tuple[int, int] | None:
-    """The person's words from its first known given name ("di Verona Wesley Snipes" ->
-    "Wesley Snipes"), two words at least, each after the first a name of the lexicon rare as
-    a French word or a word no dictionary holds ("Aston Martin" is; "Angola Route", "Deep
-    Purple Liste" are not), else None."""
+    """The person's words from a known given name ("di Verona Wesley Snipes" -> "Wesley
+    Snipes"): the first such word that stands apart from the place's words before it
+    (``_apart_from``) and is followed by one to three names of the lexicon rare as French words
+    or words no dictionary holds ("Aston Martin" is; "Angola Route", "Deep Purple Liste" are
+    not); None if there is none."""
     words = list(WORD.finditer(text, start, end, concurrent=False))
     surnames = lexicon_in("surnames", "fr")
-    for i, word in enumerate(words):
-        if word.group() in given and word.group()[:1].isupper():
-            rest = [w.group() for w in words[i + 1:]]
-            if len(rest) >= 1 and all(
-                    min(given.get(w, 99.0), surnames.get(w, 99.0)) <= SURNAME_MAX_WORD_FREQUENCY
-                    or unknown_word(w) for w in rest if w.casefold() not in PARTICLES):
-                return word.start(), end
-            return None
+    for i, word in enumerate(words[:-1]):
+        if word.group() not in given or not word.group()[:1].isupper() \
+                or not _apart_from(text, place_start, word.start()):
+            continue
+        if all(min(given.get(w, 99.0), surnames.get(w, 99.0)) <= SURNAME_MAX_WORD_FREQUENCY
+               or unknown_word(w) for w in (w.group() for w in words[i + 1:])
+               if w.casefold() not in PARTICLES):
+            return word.start(), end
+        return None
     return None
 
 
