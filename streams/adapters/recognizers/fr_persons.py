@@ -36,6 +36,7 @@ on made-up sentences (docs/benchmarks.md, "French persons on WikiANN").
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 from functools import lru_cache
 
@@ -263,9 +264,14 @@ def persons_in_places(texts: Sequence[str], findings: Sequence[Finding],
         found = sorted((f for f in findings if f.message_index == index
                         and f.entity_type == "PERSON" and 0.5 <= f.score < ABOVE_NER
                         and f.recognizer == "GivenNameRecognizer"), key=lambda f: f.start)
+        starts = [f.start for f in found]
         for place in places:
             checkpoint()
-            for person in found:
+            # only the persons that start inside the place (NER's places do not overlap: each
+            # person is read for one place, not for every place of a text made of names)
+            for person in found[bisect_left(starts, place.start):
+                                bisect_left(starts, place.end)]:
+                checkpoint()
                 if not (place.start <= person.start and person.end <= place.end
                         and person.end - person.start < place.end - place.start):
                     continue
