@@ -56,6 +56,7 @@ from streams.adapters.recognizers import (
 from streams.adapters.recognizers.base import fold, regex_guard, steps_cpu_limit
 from streams.adapters.recognizers.batch_memos import forget as forget_batch_memos
 from streams.adapters.recognizers.consistent_names import in_capitals, over_ner_readings
+from streams.adapters.recognizers.fr_persons import french_persons, persons_in_places
 from streams.adapters.recognizers.not_persons import doubted
 from streams.adapters.recognizers.phone import DEFAULT_REGIONS
 from streams.adapters.recognizers.repeated_names import (
@@ -475,6 +476,10 @@ def _after_recognizers(contents: list[str], found: list[Finding],
     # initials are found whole ("M. S. S.")
     found.extend(speakers(contents, found, language))
     found.extend(initials_widened(contents, found, language))
+    # French: who a verb of saying quotes, a life fact in apposition, a role or a family tie
+    # before a surname NER read as a place; a person at the edge of a longer place
+    found.extend(french_persons(contents, found, language))
+    found.extend(persons_in_places(contents, found, language))
     return found
 
 

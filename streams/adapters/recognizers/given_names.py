@@ -75,9 +75,13 @@ NAME_WORD = (rf"\p{{Lu}}(?:{APOSTROPHE_NAME_TAIL}|(?:['’]\p{{Lu}})?[\p{{Ll}}\p
              r"(?:\p{Lu}[\p{Ll}\p{M}]+)?(?:-\p{Lu}?[\p{Ll}\p{M}]+)*)")
 PARTICLES = ("de", "da", "di", "do", "dos", "das", "del", "della", "der", "den", "du", "la",
              "le", "van", "von", "bin", "ibn", "al", "el", "y", "ben", "ter", "zu")
+# (not after a letter and an apostrophe, an elision or "O'": "l'Abbaye Saint", "d'Artagnan";
+# after an apostrophe that follows no letter, a quotation mark: "'Desmond Tutu'", and the
+# wiki markup of pasted Wikipedia text, "''Desmond Tutu''"; and so before one that no letter
+# follows, not before "'s")
 NAME_RUN = regex.compile(
-    rf"(?<![\w'’-]){NAME_WORD}(?:[ \u00a0](?:(?:{'|'.join(PARTICLES)})[ \u00a0]){{0,2}}"
-    rf"{NAME_WORD}){{1,4}}(?![\w'’-])")
+    rf"(?<![\w-])(?<!\w['’]){NAME_WORD}(?:[ \u00a0](?:(?:{'|'.join(PARTICLES)})[ \u00a0]){{0,2}}"
+    rf"{NAME_WORD}){{1,4}}(?![\w-])(?!['’]\w)")
 WORD = regex.compile(NAME_WORD)
 # Beyond given names, three signs that whatever name follows is a person's, in any origin:
 # a civility title ("Mr Okonkwo", "Dr. Yefremova", "Mme Ndiaye"), one or two initials
