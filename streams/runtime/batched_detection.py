@@ -22,8 +22,11 @@ Where batches run:
 
 The time limit (``timeout_s``) applies to a batch from the moment it starts, not to the time a
 request waits for its turn: under load, waiting is normal and must not block a request. A batch
-over its limit blocks its requests (fail closed); if a batch fails, its requests are detected
-one by one so that one unreadable request does not block its neighbours.
+over its limit blocks its requests (fail closed). A request whose own CPU limit ran out in the
+batch (``PresidioDetector.detect_results``: the recognizers', the NER's, the steps') is failed
+alone and not run again, the others' detection going on; if a batch fails otherwise, its
+requests are detected one by one so that one unreadable request does not block its
+neighbours.
 """
 
 from __future__ import annotations
@@ -63,12 +66,29 @@ class BatchDetector(Protocol):
     def detect_batch(self, requests: Sequence[DetectionRequest]) -> list[Detection]: ...
 
 
+@runtime_checkable
+class ResultsDetector(Protocol):
+    """A detector that tells which requests of a batch failed on their own (a limit spent on
+    their text) and goes on with the others: ``PresidioDetector.detect_results``."""
+
+    def detect_results(self, requests: Sequence[DetectionRequest],
+                       ) -> Sequence[Detection | Exception]: ...
+
+
 def detect_each(detector: Detector, batch: Sequence[DetectionRequest]) -> Results:
-    """The whole batch at once; if that fails, one by one (only the culprit fails). One by
-    one goes through ``detect_batch`` too when the detector has it: a request keeps its own
-    settings (``tiers``) on the second try."""
+    """The whole batch at once; if that fails, one by one (only the culprit fails). A
+    detector that names the requests whose own limit ran out (``ResultsDetector``) fails
+    those alone, without running anything again: a hostile request spends its CPU limit once,
+    and its batch-mates are not detected twice; only a failure it names no request for sends
+    the batch one by one. One by one goes through ``detect_batch`` too when the detector has
+    it: a request keeps its own settings (``tiers``) on the second try."""
+    if isinstance(detector, ResultsDetector):
+        try:
+            return list(detector.detect_results(batch))
+        except Exception:
+            pass
     batched = detector if isinstance(detector, BatchDetector) else None
-    if batched is not None:
+    if batched is not None and not isinstance(detector, ResultsDetector):
         try:
             return list(batched.detect_batch(batch))
         except Exception:
