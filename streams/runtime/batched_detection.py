@@ -58,6 +58,10 @@ __all__ = ["MAX_BATCH", "BatchedDetector", "DetectionProcessDied", "ProcessBatch
 
 log = structlog.get_logger(__name__)
 MAX_BATCH = 32
+# A request whose messages hold more characters than this is detected in a batch of its own
+# (``BatchedDetector._next_batch``); the same length as the detector's (``presidio_detector.
+# READ_ALONE_CHARS``, not imported here: it would load spaCy into the worker)
+ALONE_CHARS = 4_000
 Results = list[Detection | Exception]
 
 
@@ -101,6 +105,10 @@ def detect_each(detector: Detector, batch: Sequence[DetectionRequest]) -> Result
         except Exception as error:
             results.append(error)
     return results
+
+
+def _chars(request: DetectionRequest) -> int:
+    return sum(len(message.content) for message in request.messages)
 
 
 def batch_size(waiting: int, parallel: int, max_batch: int = MAX_BATCH) -> int:
@@ -428,11 +436,28 @@ class BatchedDetector:
 
     def _start_batches(self) -> None:
         while self._waiting and self._running < self.batches.parallel:
-            size = batch_size(len(self._waiting), self.batches.parallel, self.max_batch)
-            batch = self._waiting[:size]
-            del self._waiting[:size]
+            batch = self._next_batch(
+                batch_size(len(self._waiting), self.batches.parallel, self.max_batch))
             self._running += 1
             asyncio.get_running_loop().create_task(self._run(batch), name="detection-batch")
+
+    def _next_batch(self, size: int) -> list[_Waiting]:
+        """The next ``size`` short requests waiting, or the first waiting alone if it is long
+        (over ``ALONE_CHARS``): a long request's detection is long, and a batch waits for all
+        of it and fails with it on the time limit, so its would-be batch-mates go in the next
+        batches (on another detection process, if any) instead. The detector reads a long
+        request alone anyway (``presidio_detector.READ_ALONE_CHARS``): nothing is lost."""
+        if _chars(self._waiting[0].request) > ALONE_CHARS:
+            return [self._waiting.pop(0)]
+        batch: list[_Waiting] = []
+        later: list[_Waiting] = []
+        for waiting in self._waiting:
+            if len(batch) < size and _chars(waiting.request) <= ALONE_CHARS:
+                batch.append(waiting)
+            else:
+                later.append(waiting)
+        self._waiting = later
+        return batch
 
     async def _run(self, batch: list[_Waiting]) -> None:
         try:
