@@ -53,7 +53,7 @@ handle). Over it, ``StepsOverCpuLimit``: the detector fails and the request is b
 
 **The model stages** (spaCy's NER, and after the recognizers the opt-in tiers: the vote, the
 trained web NER, CoreNLP's client) run under ``RegexGuard.bounded`` too, with
-``models_cpu_limit`` per request (0.25 s plus 150 us per character of its messages, each
+``models_cpu_limit`` per request (0.25 s plus 250 us per character of its messages, each
 stage): over it, ``ModelsOverCpuLimit``. In a detection process the timer may then raise
 inside the NER: the blocks an exception half-way would leave broken (spaCy's memory zone
 entered or left, CoreNLP's exchange with its sidecar) are ``shielded`` and end first, the
@@ -97,13 +97,14 @@ STEPS_CPU_BASE_S = 0.25
 STEPS_CPU_PER_CHAR_S = 40e-6
 # The CPU the model stages (spaCy's NER, then the opt-in tiers: the vote, CoreNLP's client, the
 # trained web NER) may use on one request: this much, plus ``MODELS_CPU_PER_CHAR_S`` per
-# character of its messages, each stage (``models_cpu_limit``). The NER is linear in the tokens
-# it reads, and a text of one token per character ("A-A-A-...") is the most it can read per
-# character: that cost, three times over on a busy machine, is left (docs/benchmarks.md, branch
-# ``nerlimit``), so that no linear input is blocked and a model stage grown worse than linear
-# frees its detection process after seconds, not minutes
+# character of its messages, each stage (``models_cpu_limit``). The NER costs about the same
+# per token whatever the text (50-90 us), and a text of one token per character ("A-A-A-...",
+# 80 us per character at load average 6-9) is the most it can read per character: three times
+# that is left (docs/benchmarks.md, branch ``nerlimit``), so that no input read in linear time
+# is blocked, and a model stage grown worse than linear frees its detection process (66 s at
+# the longest message accepted) instead of holding it
 MODELS_CPU_BASE_S = 0.25
-MODELS_CPU_PER_CHAR_S = 150e-6
+MODELS_CPU_PER_CHAR_S = 250e-6
 # How often the cooperative budget (``bounded`` in a thread no signal reaches) reads the
 # thread's CPU clock: every this many ``checkpoint()`` calls (a read costs about 1 us)
 CHECKPOINT_EVERY = 16
