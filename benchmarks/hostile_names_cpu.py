@@ -29,7 +29,10 @@ UNITS = ("A-", "a ", "Aa ", "AAAA-", "Anna Berg ", "a, ", "1 (", "Ab A. ", "ANNA
          "Anna Berg anna.berg@example.org ", "Anna Berg.\nANNA BERG\n", "Dang The Chi, ",
          # every surname different ("{}": an invented word per repetition): the words of the
          # names found grow with the text
-         "Anna {}, ", "Dang The {}, ")
+         "Anna {}, ", "Dang The {}, ",
+         # (branch nerlimit) what the NER reads most of per character: a token per character
+         # or two, every word capitalised, one chunk or thousands of them
+         "A,", "A ", "Ab-Cd ", "\u00c9-", "Anna" + " then" * 17 + ". ")
 STEPS = ("widened", "later_mentions", "coordinated", "over_ner_readings", "in_capitals",
          "name_chunks", "merged", "_after_recognizers")
 
@@ -68,6 +71,10 @@ def main() -> None:
             spent["pass:" + type(recognizer).__name__] += time.process_time() - started
 
     base.CpuTimer.recognizer_pass = in_pass  # type: ignore[method-assign]
+    # the model stages (branch nerlimit): the NER, then the opt-in tiers if any
+    for method in ("_model_findings", "_tier_findings"):
+        if hasattr(detector, method):
+            setattr(detector, method, timed(method, getattr(detector, method)))
     for chars in args.chars:
         for unit in args.units:
             text = _repeated(unit, chars)

@@ -29,8 +29,11 @@ the NER model together (``detect_batch``). Presidio's ``AnalyzerEngine`` is not 
 path: its context enhancer needs the lemmatizer, and it cannot batch.
 
 Any failure - a model error, a regular expression over its time limit on a pathological input,
-the steps after the recognizers over their CPU limit (``StepsOverCpuLimit``), a text over the
-size limit - raises ``DetectorError``: the caller blocks the request.
+the NER or a tier over its CPU limit (``ModelsOverCpuLimit``), the steps after the recognizers
+over theirs (``StepsOverCpuLimit``), a text over the size limit - raises ``DetectorError``:
+the caller blocks the request. A failure that is one request's own (a limit spent on its
+text, its size) fails that request alone: ``detect_results`` names it and goes on with the
+others, so nothing is detected twice.
 """
 
 from __future__ import annotations
@@ -38,9 +41,10 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import regex
 
@@ -53,7 +57,13 @@ from streams.adapters.recognizers import (
     build_recognizers,
     name_recognizer,
 )
-from streams.adapters.recognizers.base import fold, regex_guard, steps_cpu_limit
+from streams.adapters.recognizers.base import (
+    ModelsOverCpuLimit,
+    fold,
+    models_cpu_limit,
+    regex_guard,
+    steps_cpu_limit,
+)
 from streams.adapters.recognizers.batch_memos import forget as forget_batch_memos
 from streams.adapters.recognizers.consistent_names import in_capitals, over_ner_readings
 from streams.adapters.recognizers.fr_persons import french_persons, persons_in_places
@@ -92,6 +102,7 @@ VOTE_SUFFIX = "+vote"  # the other languages' models voted on the persons (xling
 WEB_NER_SUFFIX = "+web-ner"  # English's NER trained here on web writing (en_web_ner.py)
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")
 
 
 class DetectorError(DouaneError, RuntimeError):
@@ -253,6 +264,19 @@ class PresidioDetector:
         """Detect in many requests at once; the NER model sees all texts of one language in a
         single batch. Raises ``DetectorError`` if anything fails (the whole batch is then
         retried one by one by the caller, or blocked)."""
+        results = self.detect_results(requests)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return [result for result in results if isinstance(result, Detection)]
+
+    def detect_results(self, requests: Sequence[DetectionRequest],
+                       ) -> list[Detection | DetectorError]:
+        """``detect_batch``, where a request whose own limit ran out (a message too long, a
+        guard's CPU limit spent on its text: the recognizers', the NER's and tiers', the steps
+        after them) gets its ``DetectorError`` in its place and is known to be the culprit: the
+        other requests' detection goes on, and neither is run again. Raises ``DetectorError``
+        for a failure that names no request (the caller then runs them one by one)."""
         try:
             return self._detect_batch(requests)
         except DetectorError:
@@ -264,69 +288,114 @@ class PresidioDetector:
             # as the models' new words do (``read_and_forget``)
             forget_batch_memos()
 
-    def _detect_batch(self, requests: Sequence[DetectionRequest]) -> list[Detection]:
+    def _detect_batch(self, requests: Sequence[DetectionRequest],
+                      ) -> list[Detection | DetectorError]:
+        failed: dict[int, DetectorError] = {}
         chosen: list[str] = []
-        for request in requests:
-            for message in request.messages:
-                if len(message.content) > self.max_text_chars:
-                    raise DetectorError(
-                        f"a message is longer than {self.max_text_chars} characters")
+        for r, request in enumerate(requests):
+            if any(len(m.content) > self.max_text_chars for m in request.messages):
+                failed[r] = DetectorError(
+                    f"a message is longer than {self.max_text_chars} characters")
+                chosen.append("")
+                continue
             chosen.append(request.language or self.detect_language(
                 " ".join(m.content for m in request.messages)[:LANGUAGE_SAMPLE_CHARS]))
         # every (request, message) text, grouped by language for the NER model
         texts: dict[str, list[tuple[int, int, str]]] = {}
         for r, (request, language) in enumerate(zip(requests, chosen, strict=True)):
+            if r in failed:
+                continue
             for m, message in enumerate(request.messages):
                 if message.content:
                     texts.setdefault(language, []).append((r, m, message.content))
         found: list[list[Finding]] = [[] for _ in requests]
         for language, items in texts.items():
-            model_findings = self._model_findings(language, [text for _, _, text in items])
+            # the NER (or lexicon) of the language, each request held to its CPU limit
+            model_findings = _per_request(items, range(len(items)), failed,
+                                          partial(self._model_stage, language))
             recognizers = self._recognizers(language)
-            per_text: list[list[Finding]] = []
-            for (_, m, text), from_model in zip(items, model_findings, strict=True):
+            per_text: dict[int, list[Finding]] = {}
+            for i, from_model in model_findings.items():
+                r, m, text = items[i]
+                if r in failed:
+                    continue  # another of its messages used the request's limit
                 in_text = [Finding(m, *f) for f in from_model]
-                for recognizer in recognizers:
-                    for result in recognizer.analyze(text, None):
-                        in_text.append(Finding(m, result.entity_type, result.start,
-                                               result.end, result.score, recognizer.name))
-                per_text.append(in_text)
+                try:
+                    for recognizer in recognizers:
+                        for result in recognizer.analyze(text, None):
+                            in_text.append(Finding(m, result.entity_type, result.start,
+                                                   result.end, result.score, recognizer.name))
+                except TimeoutError as error:  # a recognizer's limit, spent on this text
+                    failed[r] = _failure(error)
+                    continue
+                per_text[i] = in_text
             # the opt-in tiers read only the texts of the requests that want them (a policy's
             # ``detection: fast`` saves their CPU on the others): ``deep`` are their indexes
-            deep = [i for i, (r, _, _) in enumerate(items) if requests[r].tiers]
-            if deep and self._corenlp is not None and language in self._corenlp.modes:
-                # every such text of the batch in this language, in one exchange with the
-                # sidecar
-                covered = [[(f.start, f.end) for f in per_text[i] if f.score >= 0.5]
-                           for i in deep]
-                extra = self._corenlp.find(language, [items[i][2] for i in deep], covered)
-                _add(items, per_text, deep, extra)
-            if deep and language == "en" and self._web_ner is not None:
-                # the trained model's persons where nothing of the passes above is
-                added = self._web_ner.find([items[i][2] for i in deep],
-                                           _raw([per_text[i] for i in deep]))
-                _add(items, per_text, deep, added)
-            if deep and self._vote is not None and self._vote.votes_on(language) \
-                    and language in self._nlp:
-                # the other models vote on the persons, knowing what this pass found
-                voted = self._vote.find(language, [items[i][2] for i in deep],
-                                        _raw([per_text[i] for i in deep]))
-                _add(items, per_text, deep, voted)
-            for (r, _, _), in_text in zip(items, per_text, strict=True):
-                found[r].extend(in_text)
+            deep = [i for i in per_text if requests[items[i][0]].tiers
+                    and items[i][0] not in failed]
+            if deep and self._tiers_on(language):
+                for i, extra in _per_request(items, deep, failed, partial(
+                        self._tier_findings, language, per_text)).items():
+                    per_text[i].extend(Finding(items[i][1], *f) for f in extra)
+            for i, in_text in per_text.items():
+                found[items[i][0]].extend(in_text)
         if "PERSON" in self.entities:
             # a name found once is redacted wherever else the request mentions it. No
             # recognizer's guard holds these steps: their own, a CPU limit proportional to the
             # request's length, blocks the request (``StepsOverCpuLimit``) if they exceed it
             guard = regex_guard()
             for r, request in enumerate(requests):
+                if r in failed:
+                    continue
                 contents = [m.content for m in request.messages]
-                found[r] = guard.bounded(
-                    steps_cpu_limit(sum(map(len, contents))),
-                    partial(_after_recognizers, contents, found[r], chosen[r]))
-        return [Detection(language=language, method=self.method(language, request.tiers),
+                try:
+                    found[r] = guard.bounded(
+                        steps_cpu_limit(sum(map(len, contents))),
+                        partial(_after_recognizers, contents, found[r], chosen[r]))
+                except TimeoutError as error:
+                    failed[r] = _failure(error)
+        return [failed[r] if r in failed else
+                Detection(language=language, method=self.method(language, request.tiers),
                           findings=tuple(findings))
-                for request, language, findings in zip(requests, chosen, found, strict=True)]
+                for r, (request, language, findings) in enumerate(
+                    zip(requests, chosen, found, strict=True))]
+
+    def _model_stage(self, language: str, texts: list[str], indexes: Sequence[int],
+                     ) -> list[list[tuple[str, int, int, float, str]]]:
+        return self._model_findings(language, texts)
+
+    def _tiers_on(self, language: str) -> bool:
+        """Whether an opt-in tier reads texts in ``language``."""
+        return bool((self._corenlp is not None and language in self._corenlp.modes)
+                    or (language == "en" and self._web_ner is not None)
+                    or (self._vote is not None and self._vote.votes_on(language)
+                        and language in self._nlp))
+
+    def _tier_findings(self, language: str, per_text: dict[int, list[Finding]],
+                       texts: Sequence[str], deep: Sequence[int],
+                       ) -> list[list[tuple[str, int, int, float, str]]]:
+        """What the opt-in tiers add to ``texts`` (the items ``deep`` of ``per_text``, whose
+        findings so far they read: each tier sees what the earlier ones added)."""
+        first = [list(per_text[i]) for i in deep]
+        added: list[list[tuple[str, int, int, float, str]]] = [[] for _ in deep]
+
+        def add(more: Sequence[Sequence[Any]]) -> None:
+            for t, extra in enumerate(more):
+                added[t].extend(extra)
+                first[t].extend(Finding(0, *f) for f in extra)
+
+        if self._corenlp is not None and language in self._corenlp.modes:
+            # every such text of the group, in one exchange with the sidecar
+            covered = [[(f.start, f.end) for f in in_text if f.score >= 0.5]
+                       for in_text in first]
+            add(self._corenlp.find(language, list(texts), covered))
+        if language == "en" and self._web_ner is not None:
+            # the trained model's persons where nothing of the passes above is
+            add(self._web_ner.find(list(texts), _raw(first)))
+        if self._vote is not None and self._vote.votes_on(language) and language in self._nlp:
+            # the other models vote on the persons, knowing what this pass found
+            add(self._vote.find(language, list(texts), _raw(first)))
+        return added
 
     def close(self) -> None:
         """Stop the CoreNLP sidecar, if any (it also stops with this process)."""
@@ -359,6 +428,17 @@ class PresidioDetector:
         # the model forgets the words of these texts it did not know (names among them) once
         # they are read: ``spacy_ops.read_and_forget``
         docs = read_and_forget(nlp, (texts[t][start:end] for t, start, end in chunks), 64)
+        try:
+            return self._entities(texts, chunks, docs, language, out)
+        finally:
+            # stopped half-way (a CPU limit): the model's memory zone is left now, not when
+            # the exception holding this frame is forgotten (zones do not nest)
+            docs.close()
+
+    def _entities(self, texts: list[str], chunks: list[tuple[int, int, int]],
+                  docs: Iterable[Any], language: str,
+                  out: list[list[tuple[str, int, int, float, str]]],
+                  ) -> list[list[tuple[str, int, int, float, str]]]:
         for (t, offset, _), doc in zip(chunks, docs, strict=True):
             text = texts[t]
             for ent in doc.ents:
@@ -483,19 +563,60 @@ def _after_recognizers(contents: list[str], found: list[Finding],
     return found
 
 
+# A request whose texts in one language hold more than this many characters is read by the
+# model stages alone (``_per_request``): a long request is all its own minibatches anyway, and
+# its CPU limit is then its own; shorter ones share their batch (about 15 % less CPU each)
+READ_ALONE_CHARS = 4_000
+
+
+def _per_request(items: Sequence[tuple[int, int, str]], indexes: Iterable[int],
+                 failed: dict[int, DetectorError],
+                 stage: Callable[[list[str], list[int]], Sequence[R]]) -> dict[int, R]:
+    """``stage(texts, indexes)``, one result per text, for the texts ``indexes`` of ``items``
+    not of a request in ``failed``, each request held to ``models_cpu_limit`` of its texts'
+    length: a request longer than ``READ_ALONE_CHARS`` is read alone, the others together
+    under the sum of their limits. A request read alone over its limit is the culprit: it is
+    put in ``failed`` and read no more. A group over its limit (a request grown worse than
+    linear among short ones) is read again one request at a time, so that only the culprit
+    fails (each short: the others' second reading costs little). Returns each index's result
+    (none for a failed request's)."""
+    by_request: dict[int, list[int]] = {}
+    for i in indexes:
+        if items[i][0] not in failed:
+            by_request.setdefault(items[i][0], []).append(i)
+    chars = {r: sum(len(items[i][2]) for i in read) for r, read in by_request.items()}
+    together = [r for r in by_request if chars[r] <= READ_ALONE_CHARS]
+    groups = deque([together] if together else [])
+    groups.extend([r] for r in by_request if chars[r] > READ_ALONE_CHARS)
+    guard = regex_guard()
+    out: dict[int, R] = {}
+    while groups:
+        group = groups.popleft()
+        read = sorted(i for r in group for i in by_request[r])
+        try:
+            results = guard.bounded(sum(models_cpu_limit(chars[r]) for r in group),
+                                    partial(stage, [items[i][2] for i in read], read),
+                                    ModelsOverCpuLimit)
+        except TimeoutError as error:  # the models' limit, or a search's inside (a lexicon)
+            if len(group) == 1:
+                failed[group[0]] = _failure(error)
+            else:
+                groups.extend([r] for r in group)
+            continue
+        out.update(zip(read, results, strict=True))
+    return out
+
+
+def _failure(error: BaseException) -> DetectorError:
+    """A request's own failure, as ``detect_batch`` reports it (the guard's name, no text)."""
+    return DetectorError(f"PII detection failed ({type(error).__name__})")
+
+
 def _raw(per_text: Sequence[Sequence[Finding]]) -> list[list[tuple[str, int, int, float, str]]]:
     """Each text's findings so far, as the tiers that add persons read them (the later tiers
     see what the earlier ones added)."""
     return [[(f.entity_type, f.start, f.end, f.score, f.recognizer) for f in in_text]
             for in_text in per_text]
-
-
-def _add(items: Sequence[tuple[int, int, str]], per_text: Sequence[list[Finding]],
-         deep: Sequence[int], more: Sequence[Sequence[tuple[str, int, int, float, str]]],
-         ) -> None:
-    """A tier's findings (``more``, one list per text of ``deep``) added to those texts'."""
-    for i, extra in zip(deep, more, strict=True):
-        per_text[i].extend(Finding(items[i][1], *f) for f in extra)
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

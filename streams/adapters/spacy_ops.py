@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 import numpy
 from thinc.api import NumpyOps, set_current_ops
 
 from streams.adapters.re_syntax import RE_SYNTAX
+from streams.adapters.recognizers.base import checkpoint, shielded
 
 
 class NumpyBlasOps(NumpyOps):  # type: ignore[misc]
@@ -39,7 +40,8 @@ class NumpyBlasOps(NumpyOps):  # type: ignore[misc]
 
 
 
-def read_and_forget(nlp: Any, texts: Iterable[str], batch_size: int) -> Iterator[Any]:
+def read_and_forget(nlp: Any, texts: Iterable[str], batch_size: int,
+                    ) -> Generator[Any, None, None]:
     """``nlp.pipe(texts)``, after which ``nlp`` forgets the words it had not known before.
 
     spaCy adds every new word it reads to its vocabulary (strings, lexemes, the tokenizer's
@@ -54,8 +56,12 @@ def read_and_forget(nlp: Any, texts: Iterable[str], batch_size: int) -> Iterator
     word it did not ship with. Zones do not nest: models sharing a vocabulary (the trained
     English NER and ``en_core_web_md``) read one after the other."""
     chunks: dict[str, tuple[str, ...]] = {}  # each space-separated chunk read: its tokens
-    with nlp.memory_zone():
-        for doc in nlp.pipe(texts, batch_size=batch_size):
+    # The NER runs under a CPU limit (``recognizers.base.models_cpu_limit``) whose timer raises
+    # wherever Python code runs: the zone is entered and left in shielded functions, and this
+    # generator's own lines are shielded too (a zone left half-way would break the next batch)
+    zone = _enter_zone(nlp)
+    try:
+        for doc in nlp.pipe(_checked(texts), batch_size=batch_size):
             parts: list[str] = []
             for token in doc:
                 parts.append(token.text)
@@ -65,7 +71,34 @@ def read_and_forget(nlp: Any, texts: Iterable[str], batch_size: int) -> Iterator
             if parts:
                 chunks["".join(parts)] = tuple(parts)
             yield doc
+    finally:
+        _leave_zone(zone)
     _learn_known(nlp, chunks)
+
+
+def _checked(texts: Iterable[str]) -> Iterator[str]:
+    """``texts``, the model stage's CPU budget read before each (a thread no timer reaches:
+    ``recognizers.base.checkpoint``)."""
+    for text in texts:
+        checkpoint()
+        yield text
+
+
+@shielded
+def _enter_zone(nlp: Any) -> Any:
+    zone = nlp.memory_zone()
+    zone.__enter__()
+    return zone
+
+
+@shielded
+def _leave_zone(zone: Any) -> None:
+    # left as after a normal end whatever ended the reading: everything the zone made is freed
+    # (the exception that ended it, if any, goes on once this returns)
+    zone.__exit__(None, None, None)
+
+
+shielded(read_and_forget, calls=False)
 
 
 def _learn_known(nlp: Any, chunks: dict[str, tuple[str, ...]]) -> None:

@@ -22,8 +22,11 @@ Where batches run:
 
 The time limit (``timeout_s``) applies to a batch from the moment it starts, not to the time a
 request waits for its turn: under load, waiting is normal and must not block a request. A batch
-over its limit blocks its requests (fail closed); if a batch fails, its requests are detected
-one by one so that one unreadable request does not block its neighbours.
+over its limit blocks its requests (fail closed). A request whose own CPU limit ran out in the
+batch (``PresidioDetector.detect_results``: the recognizers', the NER's, the steps') is failed
+alone and not run again, the others' detection going on; if a batch fails otherwise, its
+requests are detected one by one so that one unreadable request does not block its
+neighbours.
 """
 
 from __future__ import annotations
@@ -55,6 +58,10 @@ __all__ = ["MAX_BATCH", "BatchedDetector", "DetectionProcessDied", "ProcessBatch
 
 log = structlog.get_logger(__name__)
 MAX_BATCH = 32
+# A request whose messages hold more characters than this is detected in a batch of its own
+# (``BatchedDetector._next_batch``); the same length as the detector's (``presidio_detector.
+# READ_ALONE_CHARS``, not imported here: it would load spaCy into the worker)
+ALONE_CHARS = 4_000
 Results = list[Detection | Exception]
 
 
@@ -63,12 +70,29 @@ class BatchDetector(Protocol):
     def detect_batch(self, requests: Sequence[DetectionRequest]) -> list[Detection]: ...
 
 
+@runtime_checkable
+class ResultsDetector(Protocol):
+    """A detector that tells which requests of a batch failed on their own (a limit spent on
+    their text) and goes on with the others: ``PresidioDetector.detect_results``."""
+
+    def detect_results(self, requests: Sequence[DetectionRequest],
+                       ) -> Sequence[Detection | Exception]: ...
+
+
 def detect_each(detector: Detector, batch: Sequence[DetectionRequest]) -> Results:
-    """The whole batch at once; if that fails, one by one (only the culprit fails). One by
-    one goes through ``detect_batch`` too when the detector has it: a request keeps its own
-    settings (``tiers``) on the second try."""
+    """The whole batch at once; if that fails, one by one (only the culprit fails). A
+    detector that names the requests whose own limit ran out (``ResultsDetector``) fails
+    those alone, without running anything again: a hostile request spends its CPU limit once,
+    and its batch-mates are not detected twice; only a failure it names no request for sends
+    the batch one by one. One by one goes through ``detect_batch`` too when the detector has
+    it: a request keeps its own settings (``tiers``) on the second try."""
+    if isinstance(detector, ResultsDetector):
+        try:
+            return list(detector.detect_results(batch))
+        except Exception:
+            pass
     batched = detector if isinstance(detector, BatchDetector) else None
-    if batched is not None:
+    if batched is not None and not isinstance(detector, ResultsDetector):
         try:
             return list(batched.detect_batch(batch))
         except Exception:
@@ -81,6 +105,10 @@ def detect_each(detector: Detector, batch: Sequence[DetectionRequest]) -> Result
         except Exception as error:
             results.append(error)
     return results
+
+
+def _chars(request: DetectionRequest) -> int:
+    return sum(len(message.content) for message in request.messages)
 
 
 def batch_size(waiting: int, parallel: int, max_batch: int = MAX_BATCH) -> int:
@@ -408,11 +436,28 @@ class BatchedDetector:
 
     def _start_batches(self) -> None:
         while self._waiting and self._running < self.batches.parallel:
-            size = batch_size(len(self._waiting), self.batches.parallel, self.max_batch)
-            batch = self._waiting[:size]
-            del self._waiting[:size]
+            batch = self._next_batch(
+                batch_size(len(self._waiting), self.batches.parallel, self.max_batch))
             self._running += 1
             asyncio.get_running_loop().create_task(self._run(batch), name="detection-batch")
+
+    def _next_batch(self, size: int) -> list[_Waiting]:
+        """The next ``size`` short requests waiting, or the first waiting alone if it is long
+        (over ``ALONE_CHARS``): a long request's detection is long, and a batch waits for all
+        of it and fails with it on the time limit, so its would-be batch-mates go in the next
+        batches (on another detection process, if any) instead. The detector reads a long
+        request alone anyway (``presidio_detector.READ_ALONE_CHARS``): nothing is lost."""
+        if _chars(self._waiting[0].request) > ALONE_CHARS:
+            return [self._waiting.pop(0)]
+        batch: list[_Waiting] = []
+        later: list[_Waiting] = []
+        for waiting in self._waiting:
+            if len(batch) < size and _chars(waiting.request) <= ALONE_CHARS:
+                batch.append(waiting)
+            else:
+                later.append(waiting)
+        self._waiting = later
+        return batch
 
     async def _run(self, batch: list[_Waiting]) -> None:
         try:

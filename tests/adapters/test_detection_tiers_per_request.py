@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from streams.adapters.presidio_detector import PresidioDetector
+from streams.adapters.presidio_detector import DetectorError, PresidioDetector
 from streams.config import NerTiers
 from streams.core.model import ChatMessage, Detection, DetectionRequest
 from streams.core.policy import EntityRule
@@ -86,19 +86,21 @@ def test_a_batch_of_fast_requests_never_asks_the_vote(
 
 def test_one_by_one_after_a_failed_batch_a_request_keeps_its_depth(
         detectors: dict[str, PresidioDetector], monkeypatch: pytest.MonkeyPatch) -> None:
-    """The batch's fallback (``detect_each``: one request at a time when the batch fails)
-    keeps each request's ``tiers``."""
+    """The batch's fallback (``detect_each``: one request at a time when the batch fails
+    naming no request) keeps each request's ``tiers``."""
     voting = detectors["vote-unsure"]
-    real = voting.detect_batch
+    real = voting.detect_results
     calls: list[int] = []
 
-    def fails_whole_batches(requests: Sequence[DetectionRequest]) -> list[Detection]:
+    def fails_whole_batches(requests: Sequence[DetectionRequest],
+                            ) -> list[Detection | DetectorError]:
         calls.append(len(requests))
         if len(requests) > 1:
             raise RuntimeError("one unreadable request")
         return real(requests)
 
-    monkeypatch.setattr(voting, "detect_batch", fails_whole_batches)
+    # (``detect_batch``, which the fallback calls one request at a time, asks this too)
+    monkeypatch.setattr(voting, "detect_results", fails_whole_batches)
     results = detect_each(voting, [request(VOTED, False), request(VOTED, True)])
     assert calls == [2, 1, 1]
     assert [r.method for r in results if isinstance(r, Detection)] == [

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import pytest
 
 from streams.core.model import ChatMessage, Detection, DetectionRequest
-from streams.runtime.batched_detection import BatchedDetector, batch_size
+from streams.runtime.batched_detection import ALONE_CHARS, BatchedDetector, batch_size
 
 
 def messages(text: str) -> tuple[ChatMessage, ...]:
@@ -105,3 +105,29 @@ async def test_a_detector_without_batches_is_called_per_request() -> None:
     batched = BatchedDetector.in_thread(Plain(), timeout_s=60)
     found = await asyncio.gather(*(batched.detect(messages("t"), lang) for lang in ("en", "fr")))
     assert [d.language for d in found] == ["en", "fr"]
+
+
+async def test_a_long_request_is_detected_in_a_batch_of_its_own() -> None:
+    """A long request's batch waits for all of it (and fails with it on the time limit): the
+    short requests queued beside it go in other batches."""
+    detector = RecordingDetector()
+    detector.gate.clear()
+    contents: list[list[int]] = []
+    real = detector.detect_batch
+
+    def recording(requests: Sequence[DetectionRequest]) -> list[Detection]:
+        contents.append([len(r.messages[0].content) for r in requests])
+        return real(requests)
+
+    detector.detect_batch = recording  # type: ignore[method-assign]
+    batched = BatchedDetector.in_thread(detector, timeout_s=60)
+    first = asyncio.create_task(batched.detect(messages("one"), None))
+    await asyncio.sleep(0)
+    long = "long " + "x" * ALONE_CHARS
+    tasks = [asyncio.create_task(batched.detect(messages(text), None))
+             for text in ("a b", long, "c d", "e f")]
+    await asyncio.sleep(0)
+    detector.gate.set()
+    await first
+    await asyncio.gather(*tasks)
+    assert contents == [[3], [3, 3], [len(long)], [3]]

@@ -35,8 +35,8 @@ work on one text goes through it (``RegexGuard.recognizer_pass``, from ``analyze
   stopped after about the same CPU as before. Signals reach only a process's *main thread*:
   this guard is installed only there, and a pass in any other thread of that process keeps
   its searches' timeouts. The timer is disarmed in ``finally`` and its handler raises only
-  while its pass is armed and its own timer has run out, so it can never fire in the NER or
-  in unrelated code; an exception the pass swallowed is raised again when the pass ends.
+  while its pass is armed and its own timer has run out, so it can never fire in unrelated
+  code; an exception the pass swallowed is raised again when the pass ends.
 
 What a search passes as ``timeout=`` (``SearchLimits.search_timeout_s``) is read per thread:
 None only in the thread whose pass the timer holds.
@@ -50,6 +50,16 @@ the same timer in a detection process's main thread, and elsewhere by a budget o
 thread's CPU that their loops read (``checkpoint()``, once per finding or occurrence they
 handle). Over it, ``StepsOverCpuLimit``: the detector fails and the request is blocked
 (``detector-failed``), never sent with the findings made so far.
+
+**The model stages** (spaCy's NER, and after the recognizers the opt-in tiers: the vote, the
+trained web NER, CoreNLP's client) run under ``RegexGuard.bounded`` too, with
+``models_cpu_limit`` per request (0.25 s plus 250 us per character of its messages, each
+stage): over it, ``ModelsOverCpuLimit``. In a detection process the timer may then raise
+inside the NER: the blocks an exception half-way would leave broken (spaCy's memory zone
+entered or left, CoreNLP's exchange with its sidecar) are ``shielded`` and end first, the
+error raised at the next ``checkpoint()``. In a thread the budget is read once per text the
+NER reads (``spacy_ops.read_and_forget``): one long text is read to its end (then only the
+batch's wall-clock limit holds it).
 """
 
 from __future__ import annotations
@@ -61,6 +71,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import lru_cache
+from types import CodeType, FrameType
 from typing import Any, ClassVar, Protocol, TypeVar
 
 import regex
@@ -84,6 +95,16 @@ PASS_CPU_PER_CHAR_S = 20e-6
 # beyond it a step grown worse than linear is stopped and the request blocked (fail closed)
 STEPS_CPU_BASE_S = 0.25
 STEPS_CPU_PER_CHAR_S = 40e-6
+# The CPU the model stages (spaCy's NER, then the opt-in tiers: the vote, CoreNLP's client, the
+# trained web NER) may use on one request: this much, plus ``MODELS_CPU_PER_CHAR_S`` per
+# character of its messages, each stage (``models_cpu_limit``). The NER costs about the same
+# per token whatever the text (50-90 us), and a text of one token per character ("A-A-A-...",
+# 80 us per character at load average 6-9) is the most it can read per character: three times
+# that is left (docs/benchmarks.md, branch ``nerlimit``), so that no input read in linear time
+# is blocked, and a model stage grown worse than linear frees its detection process (66 s at
+# the longest message accepted) instead of holding it
+MODELS_CPU_BASE_S = 0.25
+MODELS_CPU_PER_CHAR_S = 250e-6
 # How often the cooperative budget (``bounded`` in a thread no signal reaches) reads the
 # thread's CPU clock: every this many ``checkpoint()`` calls (a read costs about 1 us)
 CHECKPOINT_EVERY = 16
@@ -226,6 +247,25 @@ class StepsOverCpuLimit(DouaneError, TimeoutError):
         super().__init__(message)  # (an argument: an exception is pickled with its args)
 
 
+def models_cpu_limit(text_chars: int) -> float:
+    """The CPU seconds a model stage (the NER, or the opt-in tiers after the recognizers) may
+    use on one request whose messages hold ``text_chars`` characters (``MODELS_CPU_BASE_S``,
+    ``MODELS_CPU_PER_CHAR_S``)."""
+    return MODELS_CPU_BASE_S + MODELS_CPU_PER_CHAR_S * text_chars
+
+
+class ModelsOverCpuLimit(DouaneError, TimeoutError):
+    """A model stage (spaCy's NER, or the tiers after the recognizers) used its CPU limit on
+    one request (``models_cpu_limit``): it is blocked (fail closed). The message names the
+    guard only, never the request's text."""
+
+    MESSAGE = ("the NER or a model tier used its CPU limit on one request "
+               "(guard: models_cpu_limit)")
+
+    def __init__(self, message: str = MESSAGE) -> None:
+        super().__init__(message)  # (an argument: an exception is pickled with its args)
+
+
 class Bounded(Protocol):
     """A recognizer as its guard sees it: its CPU limit per search."""
 
@@ -243,6 +283,8 @@ class _ThisThread(threading.local):
     # while a recognizer's whole pass is retried (``within_cpu_limit``): its searches' limit
     # grown by this much for the attempt
     attempt_scale: float | None = None
+    # inside ``shielded()``: a timer that runs out raises only when the block ends
+    shielded = 0
 
 
 _this_thread = _ThisThread()
@@ -266,12 +308,44 @@ class _Budget:
 
 
 def checkpoint() -> None:
-    """Where a step after the recognizers checks its CPU budget, in a thread no signal reaches
-    (``RegexGuard.bounded``): once per finding or occurrence it handles. Nothing in a
-    detection process's main thread (its timer needs no help) or outside a bounded step."""
+    """Where a step after the recognizers or a model stage checks its CPU budget, in a thread
+    no signal reaches (``RegexGuard.bounded``): once per finding, occurrence or text read it
+    handles. In a detection process's main thread, where the timer raises by itself, only the
+    timer's error deferred by a shielded block (``shielded``); nothing outside a bounded step."""
     budget = _this_thread.budget
     if budget is not None:
         budget.charge()
+    elif _this_thread.timed and isinstance(_guard, CpuTimer):
+        _guard.raise_if_fired()
+
+
+# Code the CPU timer never interrupts (``shielded``): a library's bookkeeping that an exception
+# in the middle would leave broken for the next batch (spaCy's memory zone entered or left).
+# ``_SHIELDED_CALLS``: anything these functions call; ``_SHIELDED_OWN``: these functions' own
+# lines only (a generator whose frame stays on the stack while the NER it drives runs)
+_SHIELDED_CALLS: set[CodeType] = set()
+_SHIELDED_OWN: set[CodeType] = set()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def shielded(function: F, calls: bool = True) -> F:
+    """``function`` (with ``calls`` False: its own lines, not what it calls) runs to its end
+    when the CPU timer runs out meanwhile; the timer's error is then raised at the next
+    ``checkpoint()`` or when the timed work ends (``CpuTimer._timed``). A registry of code
+    objects, read from the interrupted frame: no flag to set, so no line between the timer's
+    signal and a flag set in time."""
+    (_SHIELDED_CALLS if calls else _SHIELDED_OWN).add(function.__code__)
+    return function
+
+
+def _shielded(frame: FrameType | None) -> bool:
+    if frame is not None and frame.f_code in _SHIELDED_OWN:
+        return True
+    while frame is not None:
+        if frame.f_code in _SHIELDED_CALLS:
+            return True
+        frame = frame.f_back
+    return False
 
 
 # the clock of the cooperative budget (tests give it a clock of their own)
@@ -349,14 +423,22 @@ class CpuTimer(RegexGuard):
         phonenumbers.PhoneMetadata.load_all()
         signal.signal(self.SIGNAL, self._on_timer)
 
-    def _on_timer(self, signum: int, frame: object) -> None:
+    def _on_timer(self, signum: int, frame: FrameType | None) -> None:
         # A tick of an earlier pass handled late finds this pass's timer still running: only
         # a pass whose own timer has run out is stopped, and only while it runs.
         if not self._armed or signal.getitimer(self.TIMER)[0] > 0.0:
             return
         self._armed = False  # at most one exception per pass: the ``finally`` below is safe
         self._fired = True
+        if _shielded(frame):
+            return  # raised at the next ``checkpoint()``, or when the work ends
         raise self._error()
+
+    def raise_if_fired(self) -> None:
+        """In the work this timer holds: its error if the timer ran out while a shielded
+        block ran (``shielded``) or its exception was swallowed."""
+        if self._fired and _this_thread.timed:
+            raise self._error()
 
     def recognizer_pass(self, recognizer: Bounded, work: Callable[[], T], text: str) -> T:
         if self._armed or threading.get_ident() != self._main_thread:

@@ -41,6 +41,7 @@ from typing import IO, TypeVar
 
 import httpx
 
+from streams.adapters.recognizers.base import shielded
 from streams.adapters.recognizers.slovnet_ner import unsure_sentences
 from streams.errors import DouaneError
 
@@ -458,6 +459,12 @@ class CoreNlpSidecar:
     def close(self) -> None:
         if self._process is not None:
             _stop(self._process)
+
+
+# an exchange interrupted half-way (a model stage's CPU timer, ``models_cpu_limit``) would leave
+# the sidecar's answers out of step with its questions: it runs to its end (its own deadline,
+# the JVM's CPU not counted by this process's timer), the timer's error raised after it
+shielded(CoreNlpSidecar.entities)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -255,12 +255,17 @@ class EnWebNerTier:
         covered = [covered_by(found) for found in first]  # once per text, not per sentence
         # the words it did not know are forgotten after the batch (``read_and_forget``)
         docs = read_and_forget(self.nlp, [texts[t][start:end] for t, start, end in pieces], 32)
-        for (t, offset, _), doc in zip(pieces, docs, strict=True):
-            for entity in doc.ents:
-                if entity.label_ != "PERSON":
-                    continue
-                span = trimmed(texts[t], offset + entity.start_char, offset + entity.end_char)
-                if span is None or any(s < span[1] and span[0] < e for s, e in covered[t]):
-                    continue
-                out[t].append(("PERSON", span[0], span[1], SCORE, self.name))
+        try:
+            for (t, offset, _), doc in zip(pieces, docs, strict=True):
+                for entity in doc.ents:
+                    if entity.label_ != "PERSON":
+                        continue
+                    span = trimmed(texts[t], offset + entity.start_char,
+                                   offset + entity.end_char)
+                    if span is None or any(s < span[1] and span[0] < e for s, e in covered[t]):
+                        continue
+                    out[t].append(("PERSON", span[0], span[1], SCORE, self.name))
+        finally:
+            # stopped half-way (a CPU limit): the model's memory zone is left now
+            docs.close()
         return out
