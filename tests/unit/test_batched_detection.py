@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from streams.core.model import ChatMessage, Detection, DetectionRequest
-from streams.runtime.batched_detection import ALONE_CHARS, BatchedDetector, batch_size
+from streams.core.model import DETECTED_ALONE_CHARS, ChatMessage, Detection, DetectionRequest
+from streams.runtime.batched_detection import BatchedDetector, batch_size
 
 
 def messages(text: str) -> tuple[ChatMessage, ...]:
@@ -123,7 +123,7 @@ async def test_a_long_request_is_detected_in_a_batch_of_its_own() -> None:
     batched = BatchedDetector.in_thread(detector, timeout_s=60)
     first = asyncio.create_task(batched.detect(messages("one"), None))
     await asyncio.sleep(0)
-    long = "long " + "x" * ALONE_CHARS
+    long = "long " + "x" * DETECTED_ALONE_CHARS
     tasks = [asyncio.create_task(batched.detect(messages(text), None))
              for text in ("a b", long, "c d", "e f")]
     await asyncio.sleep(0)

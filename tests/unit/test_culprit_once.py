@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from streams.adapters.presidio_detector import READ_ALONE_CHARS, DetectorError, _per_request
+from streams.adapters.presidio_detector import DetectorError, _per_request
 from streams.adapters.recognizers.base import ModelsOverCpuLimit
-from streams.core.model import ChatMessage, Detection, DetectionRequest
+from streams.core.model import DETECTED_ALONE_CHARS, ChatMessage, Detection, DetectionRequest
 from streams.runtime.batched_detection import detect_each
 
-LONG = "x" * (READ_ALONE_CHARS + 1)
+LONG = "x" * (DETECTED_ALONE_CHARS + 1)
 
 
 class Stage:
