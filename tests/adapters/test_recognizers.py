@@ -199,9 +199,11 @@ CASES = [
      ["Via dei Mille 24, 20121 Milano"]),
     ("STREET_ADDRESS", "en", "Write to ul. Marszałkowska 10, 00-590 Warszawa please",
      ["ul. Marszałkowska 10, 00-590 Warszawa"]),
-    ("STREET_ADDRESS", "en", "She lives at Rua Augusta 100, Lisboa.", ["Rua Augusta 100"]),
+    ("STREET_ADDRESS", "en", "She lives at Rua Augusta 100, Lisboa.",
+     ["Rua Augusta 100, Lisboa"]),  # the town after a comma (branch addrus)
     ("STREET_ADDRESS", "en", "Kossuth Lajos utca 5. is the office", ["Kossuth Lajos utca 5."]),
-    ("STREET_ADDRESS", "en", "Our office: Mannerheimintie 12, Helsinki", ["Mannerheimintie 12"]),
+    ("STREET_ADDRESS", "en", "Our office: Mannerheimintie 12, Helsinki",
+     ["Mannerheimintie 12, Helsinki"]),
     ("STREET_ADDRESS", "en", "Vesterbrogade 3, 1620 København V",
      ["Vesterbrogade 3, 1620 København V"]),
     ("STREET_ADDRESS", "en", "Strada Lipscani 12 is old", ["Strada Lipscani 12"]),
@@ -235,6 +237,29 @@ CASES = [
     ("STREET_ADDRESS", "es", "vive en Calle Mayor 5 desde 2010", ["Calle Mayor 5"]),
     # a label is no street name: the street starts after it
     ("STREET_ADDRESS", "en", "It is on the left. Address: Via Roma 5", ["Via Roma 5"]),
+    # United States addresses (branch addrus): closed by a state and a ZIP whatever the
+    # street, streets in capitals or lower case, numbered roads, the flats of USPS Pub. 28
+    ("STREET_ADDRESS", "en", "Ship it to 1520 N Wells, Chicago, IL 60610 by Monday.",
+     ["1520 N Wells, Chicago, IL 60610"]),
+    ("STREET_ADDRESS", "en", "mail: 5429 woodlawn chicago il 60615", [
+        "5429 woodlawn chicago il 60615"]),
+    ("STREET_ADDRESS", "en", "Dear Sir,\n10 EAST LAKE, DENVER, Colorado 80202\nThanks",
+     ["10 EAST LAKE, DENVER, Colorado 80202"]),
+    ("STREET_ADDRESS", "en", "Office at 601 PENNSYLVANIA AVE NW STE 900 today",
+     ["601 PENNSYLVANIA AVE NW STE 900"]),
+    ("STREET_ADDRESS", "en", "meet at 3565 piedmont rd. tomorrow", ["3565 piedmont rd."]),
+    ("STREET_ADDRESS", "en", "The plant at 5801 North Highway 763 opened",
+     ["5801 North Highway 763"]),
+    ("STREET_ADDRESS", "en", "the farm, 1947 CR 2700 E, is sold", ["1947 CR 2700 E"]),
+    ("STREET_ADDRESS", "en", "at 200 W. Jackson Blvd., Ste 1600, Chicago, IL 60606.",
+     ["200 W. Jackson Blvd., Ste 1600, Chicago, IL 60606"]),
+    ("STREET_ADDRESS", "en", "we walked 5 miles down the road", []),
+    ("STREET_ADDRESS", "en", "he lived 2 doors up the street from us", []),
+    ("STREET_ADDRESS", "en", "HEARTS 2 ST JOHNSTONE 1 DUNDEE 0", []),
+    ("STREET_ADDRESS", "en", "Take Highway 101 for 3 miles", []),
+    ("STREET_ADDRESS", "en", "Sales grew 3 percent in Texas, 12345 units sold", []),
+    ("STREET_ADDRESS", "en", "the 3 way split and 4 square meals", []),
+    ("STREET_ADDRESS", "fr", "Il a 12 ans et habite dans la 75008 environ", []),
 ]
 
 

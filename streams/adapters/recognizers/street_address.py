@@ -31,6 +31,7 @@ from __future__ import annotations
 import regex
 from presidio_analyzer import RecognizerResult
 
+from streams.adapters.recognizers import street_address_us as us
 from streams.adapters.recognizers import street_types_world as world
 from streams.adapters.recognizers.base import (
     REGEX_TIMEOUT_S,
@@ -108,7 +109,9 @@ def _words(words: tuple[str, ...], escape: bool = True) -> str:
 
 
 _CAP = r"\p{Lu}[\p{L}'’-]*+"  # a capitalised word (possessive: no backtracking inside it)
-_NAME_WORD = rf"(?:{_CAP}|\d{{1,3}}(?:st|nd|rd|th|e|er|º|ª)?(?=\s))"
+# a number inside a street's name is an ordinal ("5th Avenue"): a results table's bare figures
+# are no name ("Partick 16 6 6 4 23 16 24 St Mirren")
+_NAME_WORD = rf"(?:{_CAP}|\d{{1,3}}(?:st|nd|rd|th|e|er|º|ª)(?=\s))"
 _POSTCODE_US = r"[A-Z]{2}\s+\d{5}(?:-\d{4})?"
 _POSTCODE_UK = r"[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
 _TOWN = rf"{_CAP}(?:[\s-]+(?:(?:de|del|la|las|los|le|les|sur|en|lès|upon|on)[\s-]+)?{_CAP}){{0,3}}"
@@ -122,7 +125,8 @@ _EN_CITY = (rf"(?:{_SEP}{_TOWN}(?:,\s*|\s+|\s*\n\s*){_POSTCODE_US}"
 _NOT_A_YEAR = (r"(?!(?<=(?i:\b(?:in|since|by|until|from|during|before|after|en|depuis|desde"
                r"|año|year))\s)(?:19|20)\d\d(?!\d))")
 _EN_NUMBER = _NOT_A_YEAR + r"(?<![\w/.,:-])\d{1,5}[A-Za-z]?(?:-\d{1,5})?(?![\w,.:/-])"
-_EN_DIRECTION = r"(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?"
+_EN_DIRECTION = (r"(?:[NS]\.?[EW]\.?|N|S|E|W|North|South|East|West|Northeast|Northwest"
+                 r"|Southeast|Southwest)\.?")
 _EN_STREET = (rf"(?:{_EN_DIRECTION}\s+)?(?:{_NAME_WORD}\s+){{1,4}}?"
               r"{types}s?\.?(?![\w'’])"
               rf"(?:\s+{_EN_DIRECTION}(?![\w]))?")
@@ -315,7 +319,13 @@ YEAR = regex.compile(r"(?:19|20)\d\d")
 # region and country up to a postcode ("Apt. 595\n LAPPEENRANTA\n SK\n 53650"). Each piece is
 # its own labelled value in presidio-research's set, and someone's address in any text.
 _UNIT_WORD = r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Box|Postbox)"
-_UNIT_PIECE = rf"{_UNIT_WORD}\.?[ \t]*#?[ \t]*\d{{1,5}}[A-Za-z]?(?![\w])"
+# after an address, the flat's word in any case and the United States' other ones ("STE 900",
+# "PMB 175", "Bldg A", "# 26", "4th floor"; USPS Publication 28, appendix C2)
+_UNIT_PIECE_WORD = (r"(?i:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Rm|Box|Postbox|PMB|Bldg|Bld|No"
+                    r"|Building|Fl|Flr|Floor|Dept|Lockbox|Lot|Trlr|Spc|Space|Hangar|Pier)")
+_UNIT_PIECE = (rf"(?:{_UNIT_PIECE_WORD}\.?[ \t]*#?[ \t]*(?:\d{{1,5}}[A-Za-z]?|[A-Z])(?![\w])"
+               r"|\#[ \t]?\d{1,5}[A-Za-z]?(?![\w])"
+               r"|\d{1,3}(?i:st|nd|rd|th)[ \t]+(?i:floor|fl)\b\.?)")
 # between the lines of an address: a comma or a line break (then spaces, commas, the ">" of a
 # quoted e-mail); the town's words themselves are joined by spaces only, and taken whole
 # (possessive): a stretch of prose after an address is read one way, not cut every way
@@ -331,10 +341,29 @@ _LINE_PIECE = r"\p{L}[\p{L}'’.-]*+(?:[ \t]+\p{L}[\p{L}'’.-]*+){0,3}+"
 # "ul. Marszałkowska 10, 00-590 Warszawa"
 _POSTCODE_TOWN = (r"(?:(?!(?:19|20)\d\d(?!\d))\d{4,5}|\d{2}-\d{3})[ \t]+"
                   r"\p{Lu}[\p{L}'’-]*+(?:[ \t]+\p{Lu}[\p{L}'’-]*+){0,2}+")
+# a second type after the first ("60 Arts Circle Drive", "42 Cedar Crest Ct."), a direction
+# after the street ("613 K Street Northwest", "75 Fifth Street, NW", "Street N.W.")
+_TYPE_AFTER = (r"(?:[ \t]+(?:Drive|Dr|Court|Ct|Avenue|Ave|Street|St|Road|Rd|Lane|Ln|Boulevard"
+               r"|Blvd|Place|Pl|Circle|Cir|Trail|Trl|Parkway|Pkwy|Terrace|Ter)\.?(?![\w]))?")
+_DIRECTION_AFTER = (r"(?:,?[ \t]+(?:North|South|East|West|Northeast|Northwest|Southeast"
+                    r"|Southwest|NE|NW|SE|SW|[NS]\.[EW]\.)(?![\w]))?")
+# the town (and a state's code) after a comma, when no postcode closes the address: up to
+# three capitalised words, then the end of the sentence, a comma or a lower-case word
+# ("1085 Santa Paula Avenue, Los Osos", "758 West Chicago Avenue, Chicago, IL")
+# (a dot inside only, as "St. Louis" writes it: the sentence's full stop is not the town's)
+_TOWN_WORD = r"\p{Lu}[\p{L}'’-]*+(?:\.(?=[ \t]+\p{Lu}))?"
+_STATE_CODE = r"(?:[A-Z]{2}|[A-Z]\.[A-Z]\.)(?![\w])"
+# (without a comma the town needs a state's code after it: "Hwy N Sebastopol CA")
+_TOWN_AFTER = (rf"(?:[ \t]*,[ \t]*{_TOWN_WORD}(?:[ \t]+{_TOWN_WORD}){{0,2}}+"
+               rf"(?:,?[ \t]+{_STATE_CODE})?"
+               rf"|[ \t]+{_TOWN_WORD}(?:[ \t]+{_TOWN_WORD}){{0,2}}?,?[ \t]+{_STATE_CODE})"
+               r"(?=[ \t]*(?:[.;:!?)\n]|\Z)|,|[ \t]+\p{Ll})")
 AFTER_ADDRESS = regex.compile(
+    rf"{_TYPE_AFTER}{_DIRECTION_AFTER}"
     rf"(?:{_BREAK}{_UNIT_PIECE}){{0,2}}"
     rf"(?:{_LINE_BREAK}{_POSTCODE_TOWN}"
-    rf"|(?:{_LINE_BREAK}{_LINE_PIECE}){{0,4}}?(?:[ \t]+{_PLACE_PIECE})?{_BREAK}{_POSTCODE})?")
+    rf"|(?:{_LINE_BREAK}{_LINE_PIECE}){{0,4}}?(?:[ \t]+{_PLACE_PIECE})?{_BREAK}{_POSTCODE}"
+    rf"|{_TOWN_AFTER})?")
 # a street's name that took the flat's word ("62 Rue Gafsa Apt" of "62 Rue Gafsa Apt. 981")
 UNIT_STARTS = ("Apt", "Apartment", "Suite", "Ste", "Unit", "Flat", "Room", "Box", "Postbox")
 # the next line (or the next piece after a comma) of an address: a country name may close it
@@ -345,8 +374,9 @@ UNIT_WORD_AT_END = regex.compile(rf"[ \t,]+{_UNIT_WORD}\Z")
 # "the corner of Dalbraut 99 and Frederikke Coves": both streets are the place
 CORNER_BEFORE = regex.compile(r"(?<![\w])(?:the\s+)?corner\s+of\s+\Z", regex.IGNORECASE)
 CORNER_AFTER = regex.compile(r"\s+(?:and|&)\s+\p{Lu}[\p{L}'’.-]*+(?:\s+\p{Lu}[\p{L}'’.-]*+){0,3}+")
+_BEFORE_UNIT_PIECE = rf"{_UNIT_WORD}\.?[ \t]*#?[ \t]*\d{{1,5}}[A-Za-z]?(?![\w])"
 BEFORE_ADDRESS = regex.compile(
-    rf"(?:(?<![\w.,/:-]){_UNIT_PIECE}[ \t]+)?(?<![\w.,/:-])(\d{{1,6}}[A-Za-z]?)[ \t]+\Z")
+    rf"(?:(?<![\w.,/:-]){_BEFORE_UNIT_PIECE}[ \t]+)?(?<![\w.,/:-])(\d{{1,6}}[A-Za-z]?)[ \t]+\Z")
 AROUND = 40  # characters read before an address for its house number
 YEAR_WORDS = frozenset(("in", "since", "by", "until", "from", "during", "before", "after",
                         "en", "depuis", "desde", "año", "year"))
@@ -467,6 +497,10 @@ class StreetAddressRecognizer(DouaneRecognizer):
                 for pattern in TYPE_FIRST:
                     add(self._match_at(pattern, text, word.start()), pattern)
         for start, end in self._world_streets(text, numbers):
+            add_span(start, end, self.WORLD_SCORE)
+        for start, end in us.state_zip_addresses(text, numbers):
+            add_span(start, end, self.WORLD_SCORE)
+        for start, end in us.caseless_streets(text, numbers):
             add_span(start, end, self.WORLD_SCORE)
         kept: list[RecognizerResult] = []
         furthest: dict[float, int] = {}  # per score, the furthest end of a span seen so far
