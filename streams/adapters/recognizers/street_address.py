@@ -124,7 +124,9 @@ _EN_CITY = (rf"(?:{_SEP}{_TOWN}(?:,\s*|\s+|\s*\n\s*){_POSTCODE_US}"
 # a year after "in", "since", "en"... is not a house number ("in 2020 Oxford Street reopened")
 _NOT_A_YEAR = (r"(?!(?<=(?i:\b(?:in|since|by|until|from|during|before|after|en|depuis|desde"
                r"|año|year))\s)(?:19|20)\d\d(?!\d))")
-_EN_NUMBER = _NOT_A_YEAR + r"(?<![\w/.,:-])\d{1,5}[A-Za-z]?(?:-\d{1,5})?(?![\w,.:/-])"
+# (and a half: "2615 1/2 Gary Avenue", USPS Publication 28, 232)
+_EN_NUMBER = (_NOT_A_YEAR + r"(?<![\w/.,:-])\d{1,5}[A-Za-z]?(?:-\d{1,5})?(?:[ \t]1/2)?"
+              r"(?![\w,.:/-])")
 _EN_DIRECTION = (r"(?:[NS]\.?[EW]\.?|N|S|E|W|North|South|East|West|Northeast|Northwest"
                  r"|Southeast|Southwest)\.?")
 _EN_STREET = (rf"(?:{_EN_DIRECTION}\s+)?(?:{_NAME_WORD}\s+){{1,4}}?"
@@ -240,17 +242,17 @@ FRENCH_ADDRESS, COMPOUND_STREET_ADDRESS = OTHER_NUMBER_FIRST
 # - in each of them the street type ("{types}s?\.?(?![\w'’])") comes after "\s+" (the
 #   name-word loop runs at least once); the types are ASCII letters, so the type is the whole
 #   run of letters that starts after that space, or that run without a final "s";
-# - before it, a match holds at most 8 runs of non-spaces: the flat word and its number
-#   (``_EN_FLAT_FIRST``), the house number, a direction, up to 4 name words, none of which
-#   holds a space;
+# - before it, a match holds at most 9 runs of non-spaces: the flat word and its number
+#   (``_EN_FLAT_FIRST``), the house number and its half ("1/2"), a direction, up to 4 name
+#   words, none of which holds a space;
 # - a match opens with the house number's digit or with a flat word (the flat-first forms
 #   have no word boundary before them).
-# So a match starts at a digit or a flat word inside the 8 runs before such a type.
+# So a match starts at a digit or a flat word inside the 9 runs before such a type.
 EN_STRONG_SET = frozenset(EN_STRONG_TYPES)
 EN_WEAK_SET = frozenset(EN_WEAK_TYPES)
 EN_TYPE_SET = EN_STRONG_SET | EN_WEAK_SET
 CAPITALISED_AFTER_SPACE = regex.compile(r"(?<=\s)[A-Z][A-Za-z]*")
-EN_RUNS_BEFORE_TYPE = 8
+EN_RUNS_BEFORE_TYPE = 9
 # read backwards from a street type: up to that many runs of non-spaces and their spaces
 RUNS_BEFORE = regex.compile(rf"(?r)(?:\S+\s+){{1,{EN_RUNS_BEFORE_TYPE}}}")
 EN_START = regex.compile(r"\d|Flat|Apartment|Apt|Studio|Unit|Suite")
@@ -511,7 +513,22 @@ class StreetAddressRecognizer(DouaneRecognizer):
             if not any(best >= score and last >= end for best, last in furthest.items()):
                 kept.append(self._result(start, end, score))
             furthest[score] = max(furthest.get(score, 0), end)
-        return kept
+        return self._merged(kept)
+
+    def _merged(self, results: list[RecognizerResult]) -> list[RecognizerResult]:
+        """Reported addresses that share characters made one ("Denmark 35018" closing one
+        address, "35018 28030 Edeby 55" opening the next): the pipeline keeps one finding of
+        overlapping ones, and would leave the rest of the other to the model."""
+        merged: list[RecognizerResult] = []
+        for result in results:  # in order of their starts
+            last = next((r for r in reversed(merged) if r.score >= self.SCORE_TO_EXTEND), None)
+            if result.score >= self.SCORE_TO_EXTEND and last is not None \
+                    and result.start < last.end:
+                last.end = max(last.end, result.end)
+                last.score = max(last.score, result.score)
+                continue
+            merged.append(result)
+        return merged
 
     def _english_starts(self, text: str) -> dict[str, list[int]]:
         """Every place where an English pattern's match can start (a superset: see

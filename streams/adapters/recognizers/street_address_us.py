@@ -68,6 +68,9 @@ UNIT_WORDS = frozenset((
 ))
 HOUSE_NUMBER = regex.compile(r"\d{1,6}[A-Za-z]?(?:-\d{1,6}[A-Za-z]?)?")
 YEAR = regex.compile(r"(?:19|20)\d\d")
+# a house number written in words, as some offices write theirs ("One S. Dearborn St.")
+NUMBER_WORDS = frozenset(("one", "two", "three", "four", "five", "six", "seven", "eight",
+                          "nine", "ten", "twenty", "fifty", "hundred"))
 YEAR_WORDS = frozenset(("in", "since", "by", "until", "from", "during", "before", "after",
                         "year"))
 
@@ -132,7 +135,8 @@ def _house_number(tokens: Sequence[tuple[int, str]], index: int) -> bool:
     """Whether the ``index``-th token is a house number: digits (a letter, a range), not a
     flat's or a road's number, not a year after "in", a word after it."""
     token = tokens[index][1].rstrip(",")
-    if not HOUSE_NUMBER.fullmatch(token) or index + 1 >= len(tokens):
+    if index + 1 >= len(tokens) or not (HOUSE_NUMBER.fullmatch(token) or (
+            token.casefold() in NUMBER_WORDS and token[:1].isupper())):
         return False
     if index > 0:
         before = _word(tokens[index - 1][1]).lstrip("#") or "#"
