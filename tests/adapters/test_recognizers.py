@@ -260,6 +260,18 @@ CASES = [
     ("STREET_ADDRESS", "en", "Sales grew 3 percent in Texas, 12345 units sold", []),
     ("STREET_ADDRESS", "en", "the 3 way split and 4 square meals", []),
     ("STREET_ADDRESS", "fr", "Il a 12 ans et habite dans la 75008 environ", []),
+    ("STREET_ADDRESS", "en", "Deliver to 2615 1/2 Gary Avenue today", ["2615 1/2 Gary Avenue"]),
+    ("STREET_ADDRESS", "en", "Our office: One S. Dearborn St., Chicago, IL 60603",
+     ["One S. Dearborn St., Chicago, IL 60603"]),
+    ("STREET_ADDRESS", "en", "to 7257 S. State before noon", ["7257 S. State"]),
+    ("STREET_ADDRESS", "en", "c Healy b Saqlain 37 S. Fleming c and b Afridi", []),
+    ("STREET_ADDRESS", "en", "59 Inzamamul Haq st Germon b Astle 12", []),  # a scorecard
+    ("STREET_ADDRESS", "en", "Partick 16 6 6 4 23 16 24 St Mirren 16 7 2", []),
+    ("STREET_ADDRESS", "en", "at 60 Arts Circle Drive, Brookfield before noon",
+     ["60 Arts Circle Drive, Brookfield"]),  # a second type, the town after a comma
+    ("STREET_ADDRESS", "en", "at 613 K Street Northwest today", ["613 K Street Northwest"]),
+    ("STREET_ADDRESS", "en", "at 1005 Gravenstein Hwy N Sebastopol CA today",
+     ["1005 Gravenstein Hwy N Sebastopol CA"]),
 ]
 
 
@@ -267,6 +279,21 @@ CASES = [
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_recognizer_table(entity: str, language: str, text: str, expected: list[str]) -> None:
     assert found(entity, text, language) == expected
+
+
+def test_overlapping_addresses_are_reported_as_one() -> None:
+    # the pipeline keeps one of overlapping findings: the recognizer joins them (branch addrus)
+    from presidio_analyzer import RecognizerResult
+
+    from streams.adapters.recognizers.street_address import StreetAddressRecognizer
+
+    recognizer = StreetAddressRecognizer("en")
+    results = [RecognizerResult("STREET_ADDRESS", 0, 20, 0.9),
+               RecognizerResult("STREET_ADDRESS", 15, 40, 0.9),
+               RecognizerResult("STREET_ADDRESS", 38, 50, 0.3),  # not reported: left alone
+               RecognizerResult("STREET_ADDRESS", 60, 70, 0.9)]
+    assert [(r.start, r.end, r.score) for r in recognizer._merged(results)] == [
+        (0, 40, 0.9), (38, 50, 0.3), (60, 70, 0.9)]
 
 
 def test_every_entity_has_cases() -> None:
