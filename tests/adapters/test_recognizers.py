@@ -222,6 +222,9 @@ CASES = [
     ("STREET_ADDRESS", "en", "PSC 1234, Box 5678\nAPO AE 09123",
      ["PSC 1234, Box 5678\nAPO AE 09123"]),
     ("STREET_ADDRESS", "en", "Meet me at P.O. Box 149 tomorrow", ["P.O. Box 149"]),
+    ("STREET_ADDRESS", "en", "ship to uss testship\nfpo ap 12345 now",
+     ["uss testship\nfpo ap 12345"]),  # in lower case (branch addrus)
+    ("STREET_ADDRESS", "en", "unit 12 box 34, dpo ae 56789", ["unit 12 box 34, dpo ae 56789"]),
     # names and numbers that are no street
     ("STREET_ADDRESS", "en", "Aston Villa 1 Everton 2", []),
     ("STREET_ADDRESS", "en", "Hamburg 2 Bayern 1 Schalke 0", []),

@@ -204,9 +204,12 @@ COMPOUND_ADDRESS = (
 # United States military addresses (USPS Publication 28, section 225): "PSC 0413, Box 8144,
 # APO AA 42323", "Unit 7194 Box 5854, DPO AE 73472", "USNS Comfort, FPO AE 90352"
 MILITARY_ADDRESS = (
-    r"(?<![\w])(?:(?:PSC|CMR|Unit)\s+\d{1,5},?\s+Box\s+\d{1,5}"
-    r"|(?:USNS|USNV|USS|USCGC)\s+\p{Lu}[\p{L}'’-]*(?:\s+\p{Lu}[\p{L}'’-]*){0,2})"
-    r"\s*,?\s*(?:APO|FPO|DPO)\s+A[AEP]\s+\d{5}(?:-\d{4})?(?![\w-])"
+    r"(?<![\w])(?:(?i:PSC|CMR|Unit)\s+\d{1,5},?\s+(?i:Box)\s+\d{1,5}"
+    r"|(?:USNS|USNV|USS|USCGC)\s+\p{Lu}[\p{L}'’-]*(?:\s+\p{Lu}[\p{L}'’-]*){0,2}"
+    # written in lower case as a whole ("uscgc aslakhanov\nfpo ae 44941"): the APO/FPO/DPO
+    # and the region code after it, read case aside, still prove it
+    r"|(?:usns|usnv|uss|uscgc)\s+\p{Ll}[\p{Ll}'’-]*(?:\s+\p{Ll}[\p{Ll}'’-]*){0,2}?)"
+    r"\s*,?\s*(?i:APO|FPO|DPO)[ \t\n]+(?i:A[AEP])\s+\d{5}(?:-\d{4})?(?![\w-])"
 )
 
 # The English patterns, with the street types each needs (``_english_starts``).
@@ -231,10 +234,11 @@ OTHER_NUMBER_FIRST = (
 PO_BOX = Pattern("post-office box", r"(?<![\w])(?:P\.?\s?O\.?\s+Box|Postbox)\s+\d{1,6}(?![\w])",
                  0.9)
 PO_BOX_PROOF = "box"  # looked for in the text's lower case
-# tried only when the text holds "PO A" ("APO AA", "FPO AE"): a scan of the whole text for
-# this pattern cost more than the test
+# tried only when the text's lower case holds "po" then a space, a tab or a line break, as
+# every match does ("APO AA", "fpo ae"): a scan of the whole text for this pattern cost more
+# than the test
 MILITARY = Pattern("United States military address", MILITARY_ADDRESS, 0.9)
-MILITARY_PROOF = "PO A"
+MILITARY_PROOFS = ("po ", "po\t", "po\n")
 NUMBER_FIRST = (*(pattern for pattern, _ in ENGLISH), *OTHER_NUMBER_FIRST)
 FRENCH_ADDRESS, COMPOUND_STREET_ADDRESS = OTHER_NUMBER_FIRST
 # Why the English patterns can be tried at a few places instead of scanned over the text (on
@@ -487,10 +491,11 @@ class StreetAddressRecognizer(DouaneRecognizer):
         if holds_any(text, COMPOUND_SUFFIXES):
             for match in find_all(COMPOUND_STREET_ADDRESS.regex, text, self.search_timeout_s):
                 add(match, COMPOUND_STREET_ADDRESS)
-        if MILITARY_PROOF in text:
+        folded = text.casefold()
+        if any(proof in folded for proof in MILITARY_PROOFS):
             for match in find_all(MILITARY.regex, text, self.search_timeout_s):
                 add(match, MILITARY)
-        if PO_BOX_PROOF in text.casefold():
+        if PO_BOX_PROOF in folded:
             for match in find_all(PO_BOX.regex, text, self.search_timeout_s):
                 add(match, PO_BOX)
         numbers = find_all(DIGITS, text, self.search_timeout_s)
