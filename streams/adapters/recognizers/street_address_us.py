@@ -114,6 +114,14 @@ LINE_AFTER_NUMBER = 100  # characters read after a house number
 LETTER_DIRECTIONS = frozenset(("N", "S", "E", "W"))
 LETTERED_NAME_WORDS = 3
 STREET_END_WORDS = CASELESS_TYPES | ROUTE_WORDS
+# those words as a text writes them (lower case, capitals; a road's word capitalised too, as
+# "Highway 763"; a dot or a comma after), compared with the words after a number as a set
+# (``isdisjoint``): a street needs one, and the comparison costs less than reading each word.
+# A capitalised type ("Main Street") is the English patterns' work, not read here.
+STREET_END_FORMS = frozenset(
+    form + end for word in STREET_END_WORDS
+    for form in (word, word.upper(), *((word.title(),) if word in ROUTE_WORDS else ()))
+    for end in ("", ".", ",", ".,"))
 
 
 def _word(token: str) -> str:
@@ -229,6 +237,13 @@ def caseless_streets(text: str, numbers: Sequence[regex.Match[str]]) -> list[tup
         at = digits.start()
         if at < reach or (at > 0 and not text[at - 1].isspace() and text[at - 1] not in "(,"):
             continue
+        # a word after the number (a letter glued to it, "12B", "12-14"): most figures of a
+        # table or a date are rejected here, before any slicing
+        after = text[digits.end():digits.end() + 2]
+        if not after or not (after[:1].isalpha() or after[:1] == "-" or (
+                after[:1] in " \t" and after[1:].isalpha()) or (
+                after[:1] in " \t" and after[1:].isdigit() and _ordinal_after(text, digits.end()))):
+            continue
         chunk = text[at:at + LINE_AFTER_NUMBER]
         line_end = chunk.find("\n")
         if line_end >= 0:
@@ -237,7 +252,7 @@ def caseless_streets(text: str, numbers: Sequence[regex.Match[str]]) -> list[tup
         if len(words) < 3:
             continue
         lettered = words[1].rstrip(".") in LETTER_DIRECTIONS and words[2][:1].isupper()
-        if not lettered and not any(_word(w) in STREET_END_WORDS for w in words[1:]):
+        if not lettered and STREET_END_FORMS.isdisjoint(words[1:]):
             continue  # most numbers: no type nor road word after them
         tokens = _tokens(text, at, at + len(chunk))
         if not _house_number(tokens, 0):
@@ -319,6 +334,12 @@ def _opens_lettered(text: str, at: int) -> bool:
         return True
     word = before[-1]
     return not word[-1:].isalnum() or word.islower()
+
+
+def _ordinal_after(text: str, end: int) -> bool:
+    """Whether the word after the number ending at ``end`` is an ordinal ("6th", "184TH")."""
+    word = text[end + 1:end + 9].split(None, 1)[0].rstrip(".,")
+    return word[-2:].casefold() in ("st", "nd", "rd", "th") and word[:-2].isdigit()
 
 
 def _lettered_end(tokens: Sequence[tuple[int, str]]) -> int | None:
