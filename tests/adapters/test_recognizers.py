@@ -199,9 +199,11 @@ CASES = [
      ["Via dei Mille 24, 20121 Milano"]),
     ("STREET_ADDRESS", "en", "Write to ul. Marszałkowska 10, 00-590 Warszawa please",
      ["ul. Marszałkowska 10, 00-590 Warszawa"]),
-    ("STREET_ADDRESS", "en", "She lives at Rua Augusta 100, Lisboa.", ["Rua Augusta 100"]),
+    ("STREET_ADDRESS", "en", "She lives at Rua Augusta 100, Lisboa.",
+     ["Rua Augusta 100, Lisboa"]),  # the town after a comma (branch addrus)
     ("STREET_ADDRESS", "en", "Kossuth Lajos utca 5. is the office", ["Kossuth Lajos utca 5."]),
-    ("STREET_ADDRESS", "en", "Our office: Mannerheimintie 12, Helsinki", ["Mannerheimintie 12"]),
+    ("STREET_ADDRESS", "en", "Our office: Mannerheimintie 12, Helsinki",
+     ["Mannerheimintie 12, Helsinki"]),
     ("STREET_ADDRESS", "en", "Vesterbrogade 3, 1620 København V",
      ["Vesterbrogade 3, 1620 København V"]),
     ("STREET_ADDRESS", "en", "Strada Lipscani 12 is old", ["Strada Lipscani 12"]),
@@ -220,6 +222,9 @@ CASES = [
     ("STREET_ADDRESS", "en", "PSC 1234, Box 5678\nAPO AE 09123",
      ["PSC 1234, Box 5678\nAPO AE 09123"]),
     ("STREET_ADDRESS", "en", "Meet me at P.O. Box 149 tomorrow", ["P.O. Box 149"]),
+    ("STREET_ADDRESS", "en", "ship to uss testship\nfpo ap 12345 now",
+     ["uss testship\nfpo ap 12345"]),  # in lower case (branch addrus)
+    ("STREET_ADDRESS", "en", "unit 12 box 34, dpo ae 56789", ["unit 12 box 34, dpo ae 56789"]),
     # names and numbers that are no street
     ("STREET_ADDRESS", "en", "Aston Villa 1 Everton 2", []),
     ("STREET_ADDRESS", "en", "Hamburg 2 Bayern 1 Schalke 0", []),
@@ -235,6 +240,41 @@ CASES = [
     ("STREET_ADDRESS", "es", "vive en Calle Mayor 5 desde 2010", ["Calle Mayor 5"]),
     # a label is no street name: the street starts after it
     ("STREET_ADDRESS", "en", "It is on the left. Address: Via Roma 5", ["Via Roma 5"]),
+    # United States addresses (branch addrus): closed by a state and a ZIP whatever the
+    # street, streets in capitals or lower case, numbered roads, the flats of USPS Pub. 28
+    ("STREET_ADDRESS", "en", "Ship it to 1520 N Wells, Chicago, IL 60610 by Monday.",
+     ["1520 N Wells, Chicago, IL 60610"]),
+    ("STREET_ADDRESS", "en", "mail: 5429 woodlawn chicago il 60615", [
+        "5429 woodlawn chicago il 60615"]),
+    ("STREET_ADDRESS", "en", "Dear Sir,\n10 EAST LAKE, DENVER, Colorado 80202\nThanks",
+     ["10 EAST LAKE, DENVER, Colorado 80202"]),
+    ("STREET_ADDRESS", "en", "Office at 601 PENNSYLVANIA AVE NW STE 900 today",
+     ["601 PENNSYLVANIA AVE NW STE 900"]),
+    ("STREET_ADDRESS", "en", "meet at 3565 piedmont rd. tomorrow", ["3565 piedmont rd."]),
+    ("STREET_ADDRESS", "en", "The plant at 5801 North Highway 763 opened",
+     ["5801 North Highway 763"]),
+    ("STREET_ADDRESS", "en", "the farm, 1947 CR 2700 E, is sold", ["1947 CR 2700 E"]),
+    ("STREET_ADDRESS", "en", "at 200 W. Jackson Blvd., Ste 1600, Chicago, IL 60606.",
+     ["200 W. Jackson Blvd., Ste 1600, Chicago, IL 60606"]),
+    ("STREET_ADDRESS", "en", "we walked 5 miles down the road", []),
+    ("STREET_ADDRESS", "en", "he lived 2 doors up the street from us", []),
+    ("STREET_ADDRESS", "en", "HEARTS 2 ST JOHNSTONE 1 DUNDEE 0", []),
+    ("STREET_ADDRESS", "en", "Take Highway 101 for 3 miles", []),
+    ("STREET_ADDRESS", "en", "Sales grew 3 percent in Texas, 12345 units sold", []),
+    ("STREET_ADDRESS", "en", "the 3 way split and 4 square meals", []),
+    ("STREET_ADDRESS", "fr", "Il a 12 ans et habite dans la 75008 environ", []),
+    ("STREET_ADDRESS", "en", "Deliver to 2615 1/2 Gary Avenue today", ["2615 1/2 Gary Avenue"]),
+    ("STREET_ADDRESS", "en", "Our office: One S. Dearborn St., Chicago, IL 60603",
+     ["One S. Dearborn St., Chicago, IL 60603"]),
+    ("STREET_ADDRESS", "en", "to 7257 S. State before noon", ["7257 S. State"]),
+    ("STREET_ADDRESS", "en", "c Healy b Saqlain 37 S. Fleming c and b Afridi", []),
+    ("STREET_ADDRESS", "en", "59 Inzamamul Haq st Germon b Astle 12", []),  # a scorecard
+    ("STREET_ADDRESS", "en", "Partick 16 6 6 4 23 16 24 St Mirren 16 7 2", []),
+    ("STREET_ADDRESS", "en", "at 60 Arts Circle Drive, Brookfield before noon",
+     ["60 Arts Circle Drive, Brookfield"]),  # a second type, the town after a comma
+    ("STREET_ADDRESS", "en", "at 613 K Street Northwest today", ["613 K Street Northwest"]),
+    ("STREET_ADDRESS", "en", "at 1005 Gravenstein Hwy N Sebastopol CA today",
+     ["1005 Gravenstein Hwy N Sebastopol CA"]),
 ]
 
 
@@ -242,6 +282,21 @@ CASES = [
                          ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_recognizer_table(entity: str, language: str, text: str, expected: list[str]) -> None:
     assert found(entity, text, language) == expected
+
+
+def test_overlapping_addresses_are_reported_as_one() -> None:
+    # the pipeline keeps one of overlapping findings: the recognizer joins them (branch addrus)
+    from presidio_analyzer import RecognizerResult
+
+    from streams.adapters.recognizers.street_address import StreetAddressRecognizer
+
+    recognizer = StreetAddressRecognizer("en")
+    results = [RecognizerResult("STREET_ADDRESS", 0, 20, 0.9),
+               RecognizerResult("STREET_ADDRESS", 15, 40, 0.9),
+               RecognizerResult("STREET_ADDRESS", 38, 50, 0.3),  # not reported: left alone
+               RecognizerResult("STREET_ADDRESS", 60, 70, 0.9)]
+    assert [(r.start, r.end, r.score) for r in recognizer._merged(results)] == [
+        (0, 40, 0.9), (38, 50, 0.3), (60, 70, 0.9)]
 
 
 def test_every_entity_has_cases() -> None:

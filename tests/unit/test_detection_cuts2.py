@@ -10,12 +10,14 @@ import regex
 
 from streams.adapters.recognizers import street_address as sa
 
-# Each English pattern at the edge of what ``_english_starts`` proves: 8 runs of non-spaces
-# before the street type (flat word, flat number, house number, direction, 4 name words), a
+# Each English pattern at the edge of what ``_english_starts`` proves: 9 runs of non-spaces
+# before the street type (flat word, flat number, house number and its half, direction, 4 name
+# words), a
 # flat word inside a word, a plural type, a weak type, an address on a line of its own, and
 # text where a type follows many numbers without forming an address.
 EDGES = (
     "Flat 5, 12 N Aa Bb Cc Dd Street, London SW1A 1AA",
+    "x y (Flat 5, 12 1/2 N Aa Bb Cc Dd Street, London SW1A 1AA",
     "x y z (Flat 5, 12 N Aa Bb 3rd Dd Avenues. London SW1A 1AA",
     "SFlat 5 12 N Aa Bb Cc Dd Street",
     "Apartment 7\n12 N Aa Bb Cc Dd Avenue",
@@ -37,9 +39,9 @@ def test_english_patterns_tried_near_a_type_find_what_a_scan_finds(text: str) ->
             == scanned
 
 
-def test_eight_runs_before_the_type_are_read() -> None:
-    # the flat word opens the 8th run before "Street": one run fewer and it would be missed
-    text = "x y z (Flat 5, 12 N Aa Bb Cc Dd Street"
+def test_nine_runs_before_the_type_are_read() -> None:
+    # the flat word opens the 9th run before "Street": one run fewer and it would be missed
+    text = "x y z (Flat 5, 12 1/2 N Aa Bb Cc Dd Street"
     assert sa.StreetAddressRecognizer("en")._english_starts(text)["strong"][0] == text.index("F")
     found = sa.StreetAddressRecognizer("en").analyze(text, ["STREET_ADDRESS"])
     assert [(r.start, r.end) for r in found] == [(text.index("F"), len(text))]

@@ -31,6 +31,7 @@ from __future__ import annotations
 import regex
 from presidio_analyzer import RecognizerResult
 
+from streams.adapters.recognizers import street_address_us as us
 from streams.adapters.recognizers import street_types_world as world
 from streams.adapters.recognizers.base import (
     REGEX_TIMEOUT_S,
@@ -108,7 +109,9 @@ def _words(words: tuple[str, ...], escape: bool = True) -> str:
 
 
 _CAP = r"\p{Lu}[\p{L}'’-]*+"  # a capitalised word (possessive: no backtracking inside it)
-_NAME_WORD = rf"(?:{_CAP}|\d{{1,3}}(?:st|nd|rd|th|e|er|º|ª)?(?=\s))"
+# a number inside a street's name is an ordinal ("5th Avenue"): a results table's bare figures
+# are no name ("Partick 16 6 6 4 23 16 24 St Mirren")
+_NAME_WORD = rf"(?:{_CAP}|\d{{1,3}}(?:st|nd|rd|th|e|er|º|ª)(?=\s))"
 _POSTCODE_US = r"[A-Z]{2}\s+\d{5}(?:-\d{4})?"
 _POSTCODE_UK = r"[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}"
 _TOWN = rf"{_CAP}(?:[\s-]+(?:(?:de|del|la|las|los|le|les|sur|en|lès|upon|on)[\s-]+)?{_CAP}){{0,3}}"
@@ -121,8 +124,11 @@ _EN_CITY = (rf"(?:{_SEP}{_TOWN}(?:,\s*|\s+|\s*\n\s*){_POSTCODE_US}"
 # a year after "in", "since", "en"... is not a house number ("in 2020 Oxford Street reopened")
 _NOT_A_YEAR = (r"(?!(?<=(?i:\b(?:in|since|by|until|from|during|before|after|en|depuis|desde"
                r"|año|year))\s)(?:19|20)\d\d(?!\d))")
-_EN_NUMBER = _NOT_A_YEAR + r"(?<![\w/.,:-])\d{1,5}[A-Za-z]?(?:-\d{1,5})?(?![\w,.:/-])"
-_EN_DIRECTION = r"(?:N|S|E|W|NE|NW|SE|SW|North|South|East|West)\.?"
+# (and a half: "2615 1/2 Gary Avenue", USPS Publication 28, 232)
+_EN_NUMBER = (_NOT_A_YEAR + r"(?<![\w/.,:-])\d{1,5}[A-Za-z]?(?:-\d{1,5})?(?:[ \t]1/2)?"
+              r"(?![\w,.:/-])")
+_EN_DIRECTION = (r"(?:[NS]\.?[EW]\.?|N|S|E|W|North|South|East|West|Northeast|Northwest"
+                 r"|Southeast|Southwest)\.?")
 _EN_STREET = (rf"(?:{_EN_DIRECTION}\s+)?(?:{_NAME_WORD}\s+){{1,4}}?"
               r"{types}s?\.?(?![\w'’])"
               rf"(?:\s+{_EN_DIRECTION}(?![\w]))?")
@@ -198,9 +204,12 @@ COMPOUND_ADDRESS = (
 # United States military addresses (USPS Publication 28, section 225): "PSC 0413, Box 8144,
 # APO AA 42323", "Unit 7194 Box 5854, DPO AE 73472", "USNS Comfort, FPO AE 90352"
 MILITARY_ADDRESS = (
-    r"(?<![\w])(?:(?:PSC|CMR|Unit)\s+\d{1,5},?\s+Box\s+\d{1,5}"
-    r"|(?:USNS|USNV|USS|USCGC)\s+\p{Lu}[\p{L}'’-]*(?:\s+\p{Lu}[\p{L}'’-]*){0,2})"
-    r"\s*,?\s*(?:APO|FPO|DPO)\s+A[AEP]\s+\d{5}(?:-\d{4})?(?![\w-])"
+    r"(?<![\w])(?:(?i:PSC|CMR|Unit)\s+\d{1,5},?\s+(?i:Box)\s+\d{1,5}"
+    r"|(?:USNS|USNV|USS|USCGC)\s+\p{Lu}[\p{L}'’-]*(?:\s+\p{Lu}[\p{L}'’-]*){0,2}"
+    # written in lower case as a whole ("uscgc aslakhanov\nfpo ae 44941"): the APO/FPO/DPO
+    # and the region code after it, read case aside, still prove it
+    r"|(?:usns|usnv|uss|uscgc)\s+\p{Ll}[\p{Ll}'’-]*(?:\s+\p{Ll}[\p{Ll}'’-]*){0,2}?)"
+    r"\s*,?\s*(?i:APO|FPO|DPO)[ \t\n]+(?i:A[AEP])\s+\d{5}(?:-\d{4})?(?![\w-])"
 )
 
 # The English patterns, with the street types each needs (``_english_starts``).
@@ -225,10 +234,11 @@ OTHER_NUMBER_FIRST = (
 PO_BOX = Pattern("post-office box", r"(?<![\w])(?:P\.?\s?O\.?\s+Box|Postbox)\s+\d{1,6}(?![\w])",
                  0.9)
 PO_BOX_PROOF = "box"  # looked for in the text's lower case
-# tried only when the text holds "PO A" ("APO AA", "FPO AE"): a scan of the whole text for
-# this pattern cost more than the test
+# tried only when the text's lower case holds "po" then a space, a tab or a line break, as
+# every match does ("APO AA", "fpo ae"): a scan of the whole text for this pattern cost more
+# than the test
 MILITARY = Pattern("United States military address", MILITARY_ADDRESS, 0.9)
-MILITARY_PROOF = "PO A"
+MILITARY_PROOFS = ("po ", "po\t", "po\n")
 NUMBER_FIRST = (*(pattern for pattern, _ in ENGLISH), *OTHER_NUMBER_FIRST)
 FRENCH_ADDRESS, COMPOUND_STREET_ADDRESS = OTHER_NUMBER_FIRST
 # Why the English patterns can be tried at a few places instead of scanned over the text (on
@@ -236,17 +246,17 @@ FRENCH_ADDRESS, COMPOUND_STREET_ADDRESS = OTHER_NUMBER_FIRST
 # - in each of them the street type ("{types}s?\.?(?![\w'’])") comes after "\s+" (the
 #   name-word loop runs at least once); the types are ASCII letters, so the type is the whole
 #   run of letters that starts after that space, or that run without a final "s";
-# - before it, a match holds at most 8 runs of non-spaces: the flat word and its number
-#   (``_EN_FLAT_FIRST``), the house number, a direction, up to 4 name words, none of which
-#   holds a space;
+# - before it, a match holds at most 9 runs of non-spaces: the flat word and its number
+#   (``_EN_FLAT_FIRST``), the house number and its half ("1/2"), a direction, up to 4 name
+#   words, none of which holds a space;
 # - a match opens with the house number's digit or with a flat word (the flat-first forms
 #   have no word boundary before them).
-# So a match starts at a digit or a flat word inside the 8 runs before such a type.
+# So a match starts at a digit or a flat word inside the 9 runs before such a type.
 EN_STRONG_SET = frozenset(EN_STRONG_TYPES)
 EN_WEAK_SET = frozenset(EN_WEAK_TYPES)
 EN_TYPE_SET = EN_STRONG_SET | EN_WEAK_SET
 CAPITALISED_AFTER_SPACE = regex.compile(r"(?<=\s)[A-Z][A-Za-z]*")
-EN_RUNS_BEFORE_TYPE = 8
+EN_RUNS_BEFORE_TYPE = 9
 # read backwards from a street type: up to that many runs of non-spaces and their spaces
 RUNS_BEFORE = regex.compile(rf"(?r)(?:\S+\s+){{1,{EN_RUNS_BEFORE_TYPE}}}")
 EN_START = regex.compile(r"\d|Flat|Apartment|Apt|Studio|Unit|Suite")
@@ -315,7 +325,13 @@ YEAR = regex.compile(r"(?:19|20)\d\d")
 # region and country up to a postcode ("Apt. 595\n LAPPEENRANTA\n SK\n 53650"). Each piece is
 # its own labelled value in presidio-research's set, and someone's address in any text.
 _UNIT_WORD = r"(?:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Box|Postbox)"
-_UNIT_PIECE = rf"{_UNIT_WORD}\.?[ \t]*#?[ \t]*\d{{1,5}}[A-Za-z]?(?![\w])"
+# after an address, the flat's word in any case and the United States' other ones ("STE 900",
+# "PMB 175", "Bldg A", "# 26", "4th floor"; USPS Publication 28, appendix C2)
+_UNIT_PIECE_WORD = (r"(?i:Apt|Apartment|Suite|Ste|Unit|Flat|Room|Rm|Box|Postbox|PMB|Bldg|Bld|No"
+                    r"|Building|Fl|Flr|Floor|Dept|Lockbox|Lot|Trlr|Spc|Space|Hangar|Pier)")
+_UNIT_PIECE = (rf"(?:{_UNIT_PIECE_WORD}\.?[ \t]*#?[ \t]*(?:\d{{1,5}}[A-Za-z]?|[A-Z])(?![\w])"
+               r"|\#[ \t]?\d{1,5}[A-Za-z]?(?![\w])"
+               r"|\d{1,3}(?i:st|nd|rd|th)[ \t]+(?i:floor|fl)\b\.?)")
 # between the lines of an address: a comma or a line break (then spaces, commas, the ">" of a
 # quoted e-mail); the town's words themselves are joined by spaces only, and taken whole
 # (possessive): a stretch of prose after an address is read one way, not cut every way
@@ -331,10 +347,29 @@ _LINE_PIECE = r"\p{L}[\p{L}'’.-]*+(?:[ \t]+\p{L}[\p{L}'’.-]*+){0,3}+"
 # "ul. Marszałkowska 10, 00-590 Warszawa"
 _POSTCODE_TOWN = (r"(?:(?!(?:19|20)\d\d(?!\d))\d{4,5}|\d{2}-\d{3})[ \t]+"
                   r"\p{Lu}[\p{L}'’-]*+(?:[ \t]+\p{Lu}[\p{L}'’-]*+){0,2}+")
+# a second type after the first ("60 Arts Circle Drive", "42 Cedar Crest Ct."), a direction
+# after the street ("613 K Street Northwest", "75 Fifth Street, NW", "Street N.W.")
+_TYPE_AFTER = (r"(?:[ \t]+(?:Drive|Dr|Court|Ct|Avenue|Ave|Street|St|Road|Rd|Lane|Ln|Boulevard"
+               r"|Blvd|Place|Pl|Circle|Cir|Trail|Trl|Parkway|Pkwy|Terrace|Ter)\.?(?![\w]))?")
+_DIRECTION_AFTER = (r"(?:,?[ \t]+(?:North|South|East|West|Northeast|Northwest|Southeast"
+                    r"|Southwest|NE|NW|SE|SW|[NS]\.[EW]\.)(?![\w]))?")
+# the town (and a state's code) after a comma, when no postcode closes the address: up to
+# three capitalised words, then the end of the sentence, a comma or a lower-case word
+# ("1085 Santa Paula Avenue, Los Osos", "758 West Chicago Avenue, Chicago, IL")
+# (a dot inside only, as "St. Louis" writes it: the sentence's full stop is not the town's)
+_TOWN_WORD = r"\p{Lu}[\p{L}'’-]*+(?:\.(?=[ \t]+\p{Lu}))?"
+_STATE_CODE = r"(?:[A-Z]{2}|[A-Z]\.[A-Z]\.)(?![\w])"
+# (without a comma the town needs a state's code after it: "Hwy N Sebastopol CA")
+_TOWN_AFTER = (rf"(?:[ \t]*,[ \t]*{_TOWN_WORD}(?:[ \t]+{_TOWN_WORD}){{0,2}}+"
+               rf"(?:,?[ \t]+{_STATE_CODE})?"
+               rf"|[ \t]+{_TOWN_WORD}(?:[ \t]+{_TOWN_WORD}){{0,2}}?,?[ \t]+{_STATE_CODE})"
+               r"(?=[ \t]*(?:[.;:!?)\n]|\Z)|,|[ \t]+\p{Ll})")
 AFTER_ADDRESS = regex.compile(
+    rf"{_TYPE_AFTER}{_DIRECTION_AFTER}"
     rf"(?:{_BREAK}{_UNIT_PIECE}){{0,2}}"
     rf"(?:{_LINE_BREAK}{_POSTCODE_TOWN}"
-    rf"|(?:{_LINE_BREAK}{_LINE_PIECE}){{0,4}}?(?:[ \t]+{_PLACE_PIECE})?{_BREAK}{_POSTCODE})?")
+    rf"|(?:{_LINE_BREAK}{_LINE_PIECE}){{0,4}}?(?:[ \t]+{_PLACE_PIECE})?{_BREAK}{_POSTCODE}"
+    rf"|{_TOWN_AFTER})?")
 # a street's name that took the flat's word ("62 Rue Gafsa Apt" of "62 Rue Gafsa Apt. 981")
 UNIT_STARTS = ("Apt", "Apartment", "Suite", "Ste", "Unit", "Flat", "Room", "Box", "Postbox")
 # the next line (or the next piece after a comma) of an address: a country name may close it
@@ -345,8 +380,9 @@ UNIT_WORD_AT_END = regex.compile(rf"[ \t,]+{_UNIT_WORD}\Z")
 # "the corner of Dalbraut 99 and Frederikke Coves": both streets are the place
 CORNER_BEFORE = regex.compile(r"(?<![\w])(?:the\s+)?corner\s+of\s+\Z", regex.IGNORECASE)
 CORNER_AFTER = regex.compile(r"\s+(?:and|&)\s+\p{Lu}[\p{L}'’.-]*+(?:\s+\p{Lu}[\p{L}'’.-]*+){0,3}+")
+_BEFORE_UNIT_PIECE = rf"{_UNIT_WORD}\.?[ \t]*#?[ \t]*\d{{1,5}}[A-Za-z]?(?![\w])"
 BEFORE_ADDRESS = regex.compile(
-    rf"(?:(?<![\w.,/:-]){_UNIT_PIECE}[ \t]+)?(?<![\w.,/:-])(\d{{1,6}}[A-Za-z]?)[ \t]+\Z")
+    rf"(?:(?<![\w.,/:-]){_BEFORE_UNIT_PIECE}[ \t]+)?(?<![\w.,/:-])(\d{{1,6}}[A-Za-z]?)[ \t]+\Z")
 AROUND = 40  # characters read before an address for its house number
 YEAR_WORDS = frozenset(("in", "since", "by", "until", "from", "during", "before", "after",
                         "en", "depuis", "desde", "año", "year"))
@@ -455,10 +491,11 @@ class StreetAddressRecognizer(DouaneRecognizer):
         if holds_any(text, COMPOUND_SUFFIXES):
             for match in find_all(COMPOUND_STREET_ADDRESS.regex, text, self.search_timeout_s):
                 add(match, COMPOUND_STREET_ADDRESS)
-        if MILITARY_PROOF in text:
+        folded = text.casefold()
+        if any(proof in folded for proof in MILITARY_PROOFS):
             for match in find_all(MILITARY.regex, text, self.search_timeout_s):
                 add(match, MILITARY)
-        if PO_BOX_PROOF in text.casefold():
+        if PO_BOX_PROOF in folded:
             for match in find_all(PO_BOX.regex, text, self.search_timeout_s):
                 add(match, PO_BOX)
         numbers = find_all(DIGITS, text, self.search_timeout_s)
@@ -467,6 +504,10 @@ class StreetAddressRecognizer(DouaneRecognizer):
                 for pattern in TYPE_FIRST:
                     add(self._match_at(pattern, text, word.start()), pattern)
         for start, end in self._world_streets(text, numbers):
+            add_span(start, end, self.WORLD_SCORE)
+        for start, end in us.state_zip_addresses(text, numbers):
+            add_span(start, end, self.WORLD_SCORE)
+        for start, end in us.caseless_streets(text, numbers):
             add_span(start, end, self.WORLD_SCORE)
         kept: list[RecognizerResult] = []
         furthest: dict[float, int] = {}  # per score, the furthest end of a span seen so far
@@ -477,7 +518,22 @@ class StreetAddressRecognizer(DouaneRecognizer):
             if not any(best >= score and last >= end for best, last in furthest.items()):
                 kept.append(self._result(start, end, score))
             furthest[score] = max(furthest.get(score, 0), end)
-        return kept
+        return self._merged(kept)
+
+    def _merged(self, results: list[RecognizerResult]) -> list[RecognizerResult]:
+        """Reported addresses that share characters made one ("Denmark 35018" closing one
+        address, "35018 28030 Edeby 55" opening the next): the pipeline keeps one finding of
+        overlapping ones, and would leave the rest of the other to the model."""
+        merged: list[RecognizerResult] = []
+        for result in results:  # in order of their starts
+            last = next((r for r in reversed(merged) if r.score >= self.SCORE_TO_EXTEND), None)
+            if result.score >= self.SCORE_TO_EXTEND and last is not None \
+                    and result.start < last.end:
+                last.end = max(last.end, result.end)
+                last.score = max(last.score, result.score)
+                continue
+            merged.append(result)
+        return merged
 
     def _english_starts(self, text: str) -> dict[str, list[int]]:
         """Every place where an English pattern's match can start (a superset: see
