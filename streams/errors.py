@@ -52,6 +52,9 @@ The tree (module in brackets; built-in base after the ``/``)::
     ├── StepsOverCpuLimit / TimeoutError        [adapters.recognizers.base]  the steps after
     │                                             the recognizers used their CPU limit on one
     │                                             request (a DetectorError's cause: blocked)
+    ├── ModelsOverCpuLimit / TimeoutError       [adapters.recognizers.base]  NER or a model
+    │                                             tier used its CPU limit on one request (a
+    │                                             DetectorError's cause: blocked)
     ├── SlovnetUnavailableError / RuntimeError  [adapters.recognizers.slovnet_ner]  DOUANE_UK_NER
     │                                             set, its PyPI packages not installed
     ├── CoreNlpUnavailableError / RuntimeError  [adapters.recognizers.corenlp_ner]  DOUANE_EN_NER
