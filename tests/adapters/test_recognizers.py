@@ -269,6 +269,12 @@ CASES = [
     ("STREET_ADDRESS", "en", "to 7257 S. State before noon", ["7257 S. State"]),
     ("STREET_ADDRESS", "en", "c Healy b Saqlain 37 S. Fleming c and b Afridi", []),
     ("STREET_ADDRESS", "en", "59 Inzamamul Haq st Germon b Astle 12", []),  # a scorecard
+    # an ordinal written apart is no numbered road; a handle after "@" is no one-word street
+    ("STREET_ADDRESS", "en", "the last 1, 2, and or 3 rd 1 fell through.", []),
+    ("STREET_ADDRESS", "en", "it was the 21 st 2 times in a row", []),
+    ("STREET_ADDRESS", "en", "RT @ Mannerheimintie 4: I just need a friend", []),
+    ("STREET_ADDRESS", "en", "Meet me @ 12 Oak St tomorrow", ["12 Oak St"]),
+    ("STREET_ADDRESS", "en", "Our office: 2300 Route 309 near the mall", ["2300 Route 309"]),
     ("STREET_ADDRESS", "en", "Partick 16 6 6 4 23 16 24 St Mirren 16 7 2", []),
     ("STREET_ADDRESS", "en", "at 60 Arts Circle Drive, Brookfield before noon",
      ["60 Arts Circle Drive, Brookfield"]),  # a second type, the town after a comma

@@ -471,6 +471,9 @@ class StreetAddressRecognizer(DouaneRecognizer):
             add_span(match.start(), match.end(), pattern.score)
 
         def add_span(start: int, end: int, score: float) -> None:
+            if text[start:start + 1].isalpha() and text[max(0, start - 2):start].rstrip() \
+                    .endswith("@"):
+                return  # "@ Kaaaatie 4": a user's handle, not a one-word street
             if score < self.SCORE_WITH_CONTEXT and self.has_context(text, start, end):
                 score = self.SCORE_WITH_CONTEXT
             if score >= self.SCORE_TO_EXTEND:

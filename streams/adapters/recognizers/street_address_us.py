@@ -251,6 +251,8 @@ def caseless_streets(text: str, numbers: Sequence[regex.Match[str]]) -> list[tup
         words = chunk.split(None, WORDS_AFTER_NUMBER + 3)
         if len(words) < 3:
             continue
+        if words[1] == ordinal_suffix(digits.group()):
+            continue  # "the 3 rd time", "3 rd 1": an ordinal written apart, no road
         lettered = words[1].rstrip(".") in LETTER_DIRECTIONS and words[2][:1].isupper()
         if not lettered and STREET_END_FORMS.isdisjoint(words[1:]):
             continue  # most numbers: no type nor road word after them
@@ -334,6 +336,13 @@ def _opens_lettered(text: str, at: int) -> bool:
         return True
     word = before[-1]
     return not word[-1:].isalnum() or word.islower()
+
+
+def ordinal_suffix(number: str) -> str:
+    """The English ordinal's suffix of a number written in digits ("3" -> "rd", "12" -> "th")."""
+    if number[-2:-1] == "1":
+        return "th"
+    return {"1": "st", "2": "nd", "3": "rd"}.get(number[-1:], "th")
 
 
 def _ordinal_after(text: str, end: int) -> bool:
