@@ -67,3 +67,35 @@ def print_on_off(corpus: str, name: str, spent: dict[bool, list[float]], same: s
     print(f"{corpus:22} {name:30} off {off:6.1f} ({min(spent[False]):.1f}-"
           f"{max(spent[False]):.1f}), on {on_:6.1f} ({min(spent[True]):.1f}-"
           f"{max(spent[True]):.1f}) µs per prompt: {off - on_:+.1f} saved; {same}", flush=True)
+
+
+class PartTimer:
+    """This thread's CPU seconds spent in named parts of a run (``spent``): ``patch`` wraps a
+    method or a module's function for the run, ``restore`` puts the originals back (an
+    instance's method is shadowed by an instance attribute, removed afterwards)."""
+
+    def __init__(self) -> None:
+        self.spent: dict[str, float] = {}
+        self._patched: list[tuple[object, str, object]] = []
+
+    def patch(self, owner: object, attribute: str, name: str) -> None:
+        original = getattr(owner, attribute)
+        self._patched.append((owner, attribute, vars(owner).get(attribute)))
+        spent = self.spent
+
+        def wrapper(*args: object, **kwargs: object) -> object:
+            started = time.thread_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.thread_time() - started
+
+        setattr(owner, attribute, wrapper)
+
+    def restore(self) -> None:
+        for owner, attribute, original in reversed(self._patched):
+            if original is None:
+                delattr(owner, attribute)
+            else:
+                setattr(owner, attribute, original)
+        self._patched.clear()

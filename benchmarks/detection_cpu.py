@@ -77,6 +77,8 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from _timing import PartTimer
+
 LANGUAGES = ("en", "fr", "es", "uk", "is")
 BATCH = 32
 
@@ -383,41 +385,19 @@ def _parts(detector: Any, module: object, language: str,
            whole: Callable[[], None]) -> tuple[float, dict[str, float]]:
     """The CPU seconds of one run of ``whole``, and of each part of it, by wrapping (for this
     run only) the detector's NER, its pattern recognizers and the repeated-name passes."""
-    spent: dict[str, float] = {}
-
-    def timed(name: str, function: Callable[..., object]) -> Callable[..., object]:
-        def wrapper(*args: object, **kwargs: object) -> object:
-            started = time.thread_time()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                spent[name] = spent.get(name, 0.0) + time.thread_time() - started
-        return wrapper
-
-    patched: list[tuple[object, str, object]] = []
-
-    def patch(owner: object, attribute: str, name: str) -> None:
-        original = getattr(owner, attribute)
-        # an instance's method is shadowed by an instance attribute, removed afterwards
-        patched.append((owner, attribute, vars(owner).get(attribute)))
-        setattr(owner, attribute, timed(name, original))
-
-    patch(detector, "_model_findings", "NER (windows)")
+    parts = PartTimer()
+    parts.patch(detector, "_model_findings", "NER (windows)")
     if detector._vote is not None:  # DOUANE_NER_VOTE: the other models' vote on persons
-        patch(detector._vote, "find", "vote")
+        parts.patch(detector._vote, "find", "vote")
     for recognizer in detector._recognizers(language):
-        patch(recognizer, "analyze", type(recognizer).__name__)
+        parts.patch(recognizer, "analyze", type(recognizer).__name__)
     for function in ("widened", "later_mentions", "merged", "coordinated"):
-        patch(module, function, function)
+        parts.patch(module, function, function)
     try:
         total = _cpu(whole)
     finally:
-        for owner, attribute, original in reversed(patched):
-            if original is None:
-                delattr(owner, attribute)
-            else:
-                setattr(owner, attribute, original)
-    return total, spent
+        parts.restore()
+    return total, parts.spent
 
 
 def _cpu(work: Callable[[], object]) -> float:

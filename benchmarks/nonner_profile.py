@@ -21,12 +21,13 @@ import io
 import os
 import pstats
 import time
-from collections.abc import Callable
 from typing import Any
 
+from _timing import PartTimer
+
 DEFAULT_CORPORA = "en/presidio-synth-v2,fr/wikiann-test,en/conll2003-test"
-STEPS = ("widened", "later_mentions", "merged", "coordinated", "over_ner_readings",
-         "in_capitals", "speakers", "initials_widened")
+STEPS = ("doubted", "widened", "later_mentions", "merged", "coordinated", "over_ner_readings",
+         "in_capitals", "speakers", "initials_widened", "french_persons", "persons_in_places")
 
 
 def main() -> None:
@@ -63,16 +64,12 @@ def main() -> None:
                                        for t in ts[i:i + args.batch]])
 
         run(others)
-        spent: dict[str, float] = {}
-        undo = _timed_parts(detector, pd, corpus.language, spent)
+        parts = _timed_parts(detector, pd, corpus.language)
         started = time.thread_time()
         run(texts)
         total = time.thread_time() - started
-        for owner, attribute, original in reversed(undo):
-            if original is None:
-                delattr(owner, attribute)
-            else:
-                setattr(owner, attribute, original)
+        parts.restore()
+        spent = parts.spent
         nlp = detector._nlp.get(corpus.language)
         if nlp is not None:
             common = detector._common_words[corpus.language]
@@ -96,30 +93,14 @@ def main() -> None:
         detector._model_findings = model.__get__(detector)
 
 
-def _timed_parts(detector: Any, module: Any, language: str,
-                 spent: dict[str, float]) -> list[tuple[object, str, object]]:
-    def timed(name: str, function: Callable[..., object]) -> Callable[..., object]:
-        def wrapper(*args: object, **kwargs: object) -> object:
-            started = time.thread_time()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                spent[name] = spent.get(name, 0.0) + time.thread_time() - started
-        return wrapper
-
-    patched: list[tuple[object, str, object]] = []
-
-    def patch(owner: object, attribute: str, name: str) -> None:
-        original = getattr(owner, attribute)
-        patched.append((owner, attribute, vars(owner).get(attribute)))
-        setattr(owner, attribute, timed(name, original))
-
+def _timed_parts(detector: Any, module: Any, language: str) -> PartTimer:
+    parts = PartTimer()
     for recognizer in detector._recognizers(language):
-        patch(recognizer, "analyze", type(recognizer).__name__)
+        parts.patch(recognizer, "analyze", type(recognizer).__name__)
     for function in STEPS:
         if hasattr(module, function):
-            patch(module, function, f"step: {function}")
-    return patched
+            parts.patch(module, function, f"step: {function}")
+    return parts
 
 
 if __name__ == "__main__":
