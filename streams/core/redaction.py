@@ -19,7 +19,8 @@ off the event loop: the ``encrypt`` key store and vault are SQLite) and
 :meth:`RedactionPlan.apply` writes the redacted text, purely. Without tokens, a request needing
 them is blocked (fail closed).
 
-Overlapping findings are resolved in favour of the higher score, then the longer span.
+Overlapping findings are resolved in favour of the higher score, then the longer span; two
+overlapping findings of one type are redacted as one (:func:`select_findings`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from streams.core.model import ChatMessage, Finding
@@ -73,15 +74,29 @@ class Redacted:
 def select_findings(
     findings: Iterable[Finding], rules: Mapping[str, EntityRule]
 ) -> list[Finding]:
-    """Keep the findings the policy cares about, above their minimum score, without overlaps."""
+    """Keep the findings the policy cares about, above their minimum score, without overlaps.
+
+    Of overlapping findings the one with the higher score (then the longer) is kept and the
+    others dropped, except that a finding overlapping only one kept finding, of its own type,
+    widens it to cover both: two readings of one value ("Pierre Dupont" at 0.9 inside
+    "Jean-Pierre Dupont" at 0.85) are redacted whole, where dropping the longer would forward
+    its edges ("Jean-"). Positions only, no text: a replay of a decision from its audit record
+    selects the same findings (``benchmarks/overlap_rests.py`` measures what other types'
+    overlaps still forward)."""
     wanted = [
         f for f in findings
         if f.entity_type in rules and f.score >= rules[f.entity_type].min_score
     ]
     kept: list[Finding] = []
     for candidate in sorted(wanted, key=lambda f: (-f.score, -f.length, f.message_index, f.start)):
-        if not any(_overlaps(candidate, other) for other in kept):
+        overlapping = [index for index, other in enumerate(kept) if _overlaps(candidate, other)]
+        if not overlapping:
             kept.append(candidate)
+        elif len(overlapping) == 1 and kept[overlapping[0]].entity_type == candidate.entity_type:
+            # the union overlaps nothing else: the candidate meets no other kept finding
+            other = kept[overlapping[0]]
+            kept[overlapping[0]] = replace(other, start=min(other.start, candidate.start),
+                                           end=max(other.end, candidate.end))
     return sorted(kept, key=lambda f: (f.message_index, f.start))
 
 

@@ -55,8 +55,16 @@ def f(kind: str, start: int, end: int, score: float = 0.85, message: int = 0) ->
         pytest.param([f("PERSON", 3, 8, 0.8), f("PHONE_NUMBER", 0, 12, 0.8)],
                      [f("PHONE_NUMBER", 0, 12, 0.8)], id="overlap-same-score-longer-wins"),
         pytest.param([f("PERSON", 0, 5, 0.8), f("PERSON", 4, 9, 0.8), f("PERSON", 8, 12, 0.7)],
-                     [f("PERSON", 0, 5, 0.8), f("PERSON", 8, 12, 0.7)],
-                     id="chain-of-overlaps-same-score-same-length-earliest-wins"),
+                     [f("PERSON", 0, 12, 0.8)],
+                     id="chain-of-overlaps-of-one-type-one-finding-nothing-forwarded"),
+        pytest.param([f("PERSON", 0, 18, 0.85), f("PERSON", 5, 18, 0.9)],
+                     [f("PERSON", 0, 18, 0.9)], id="two-readings-of-one-name-redacted-whole"),
+        pytest.param([f("PERSON", 0, 10, 0.85), f("PERSON", 8, 20, 0.6)],
+                     [f("PERSON", 0, 20, 0.85)], id="a-lower-reading-widens-the-kept-one"),
+        pytest.param([f("PERSON", 0, 10, 0.95), f("EMAIL_ADDRESS", 12, 30, 0.9),
+                      f("PERSON", 8, 14, 0.6)],
+                     [f("PERSON", 0, 10, 0.95), f("EMAIL_ADDRESS", 12, 30, 0.9)],
+                     id="a-union-that-would-meet-another-type-is-not-made"),
         pytest.param([f("PERSON", 0, 5), f("PERSON", 5, 10)],
                      [f("PERSON", 0, 5), f("PERSON", 5, 10)], id="adjacent-spans-do-not-overlap"),
         pytest.param([f("PERSON", 0, 5, message=1), f("EMAIL_ADDRESS", 0, 5, 0.9, message=0)],
@@ -75,7 +83,7 @@ def test_select_findings(findings: list[Finding], kept: list[Finding]) -> None:
 
 def test_select_findings_accepts_any_iterable() -> None:
     findings = [f("PERSON", 0, 5), f("PERSON", 2, 4, 0.9)]
-    assert select_findings(iter(findings), RULES) == [f("PERSON", 2, 4, 0.9)]
+    assert select_findings(iter(findings), RULES) == [f("PERSON", 0, 5, 0.9)]
 
 
 # --- apply_placeholders --------------------------------------------------------------------
