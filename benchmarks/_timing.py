@@ -69,6 +69,26 @@ def print_on_off(corpus: str, name: str, spent: dict[bool, list[float]], same: s
           f"{max(spent[True]):.1f}) µs per prompt: {off - on_:+.1f} saved; {same}", flush=True)
 
 
+def cut_on_off(corpus: str, name: str, switch: Callable[[bool], object],
+               recognizers: list[Any], texts: list[str], batch: int,
+               forget: Callable[[], None], rounds: int) -> None:
+    """A cut's CPU with it off and on (``switch``), in one process: ``rounds`` timed rounds
+    after an untimed one, which of the two goes first alternating round by round; the cut is
+    left on, and one line printed (``print_on_off``) saying whether the findings are the same."""
+    spent: dict[bool, list[float]] = {True: [], False: []}
+    found: dict[bool, list[Any]] = {}
+    for round_ in range(rounds + 1):
+        for on in ((True, False) if round_ % 2 else (False, True)):
+            switch(on)
+            cpu, out = recognizers_findings_cpu(recognizers, texts, batch, forget)
+            if round_:
+                spent[on].append(1e6 * cpu / len(texts))
+            found[on] = out
+    switch(True)
+    same = "same findings" if found[True] == found[False] else "FINDINGS DIFFER"
+    print_on_off(corpus, name, spent, same)
+
+
 class PartTimer:
     """This thread's CPU seconds spent in named parts of a run (``spent``): ``patch`` wraps a
     method or a module's function for the run, ``restore`` puts the originals back (an

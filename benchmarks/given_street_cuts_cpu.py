@@ -18,10 +18,11 @@ with all its cuts on against all off.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 from typing import Any
 
-from _timing import print_on_off, recognizers_findings_cpu
+from _timing import cut_on_off
 
 DEFAULT_CORPORA = "en/conll2003-test,en/presidio-synth-v2,fr/wikiann-test,es/conll2002-test"
 
@@ -83,19 +84,8 @@ def main() -> None:
                        "street": [street_address.StreetAddressRecognizer(corpus.language)]}
         recognizers["both"] = recognizers["given"] + recognizers["street"]
         for name, (kind, changes) in cuts.items():
-            chosen = recognizers[kind]
-            spent: dict[bool, list[float]] = {True: [], False: []}
-            found: dict[bool, list[Any]] = {}
-            for round_ in range(args.rounds + 1):
-                for on in ((True, False) if round_ % 2 else (False, True)):
-                    switch(changes, on)
-                    cpu, out = recognizers_findings_cpu(chosen, texts, args.batch, forget)
-                    if round_:
-                        spent[on].append(1e6 * cpu / len(texts))
-                    found[on] = out
-            switch(changes, True)
-            same = "same findings" if found[True] == found[False] else "FINDINGS DIFFER"
-            print_on_off(key, name, spent, same)
+            cut_on_off(key, name, functools.partial(switch, changes), recognizers[kind], texts,
+                       args.batch, forget, args.rounds)
 
 
 def _english_starts_before(self: Any, text: str) -> dict[str, list[int]]:

@@ -17,10 +17,11 @@ median and range of the rounds, µs of CPU per prompt, under the guard of a dete
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 from typing import Any
 
-from _timing import print_on_off, recognizers_findings_cpu
+from _timing import cut_on_off
 
 DEFAULT_CORPORA = "en/conll2003-test,en/presidio-synth-v2,fr/wikiann-test,es/conll2002-test"
 
@@ -81,18 +82,8 @@ def main() -> None:
         texts = [p.text for p in tp.prompts(tp.cache_dir(), corpus, 96, 1)[0]]
         chosen = [recognizer_class(corpus.language)]
         for name, changes in cuts.items():
-            spent: dict[bool, list[float]] = {True: [], False: []}
-            found: dict[bool, list[Any]] = {}
-            for round_ in range(args.rounds + 1):
-                for on in ((True, False) if round_ % 2 else (False, True)):
-                    switch(changes, on)
-                    cpu, out = recognizers_findings_cpu(chosen, texts, args.batch, forget)
-                    if round_:
-                        spent[on].append(1e6 * cpu / len(texts))
-                    found[on] = out
-            switch(changes, True)
-            same = "same findings" if found[True] == found[False] else "FINDINGS DIFFER"
-            print_on_off(key, name, spent, same)
+            cut_on_off(key, name, functools.partial(switch, changes), chosen, texts,
+                       args.batch, forget, args.rounds)
         print(f"{key:22} load average {os.getloadavg()[0]:.2f}", flush=True)
 
 
